@@ -1,0 +1,317 @@
+"""The ``camfx`` command. Heavy modules are imported inside the commands so ``--help`` is
+instant and a missing optional library only affects the command that needs it."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+EXIT_USAGE = 2
+
+# Commands that live in their own modules. Each module must import only argparse-level things at
+# module scope (``--help`` stays instant) and define ``add_parser(subparsers)``, which sets
+# ``func=run`` on its parser, and ``run(args) -> int``.
+PLUGIN_COMMANDS: list[str] = []
+
+
+class CliError(Exception):
+    """A one-line message for the user; exit code 2."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        w_text, h_text = text.lower().split("x")
+        w, h = int(w_text), int(h_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720"
+        ) from None
+    if not (16 <= w <= 7680 and 16 <= h <= 4320) or w % 2 or h % 2:
+        raise argparse.ArgumentTypeError(
+            f"size {text!r}: width and height must be even and between 16x16 and 7680x4320"
+        )
+    return w, h
+
+
+def parse_fps(text: str) -> float:
+    try:
+        fps = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"fps {text!r} is not a number") from None
+    if not 1 <= fps <= 240:
+        raise argparse.ArgumentTypeError(f"fps {text!r} must be between 1 and 240")
+    return fps
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="camfx",
+        description="Real-time webcam effects sent to a virtual camera. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument(
+        "--providers",
+        default=None,
+        help="inference providers: auto (default), or e.g. cuda,cpu or cpu",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--preset", default="off", help="preset name (default: off)")
+    common.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
+    common.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
+    common.add_argument("--frames", type=positive_int, default=None, help="stop after N frames")
+
+    run = sub.add_parser("run", parents=[common], help="stream a source through a preset")
+    run.add_argument(
+        "--source", default="demo", help="demo, camera, camera:N, camera:NAME, or a file path"
+    )
+    run.add_argument(
+        "--output",
+        action="append",
+        default=None,
+        help="virtualcam[:DEVICE], null, or a .mp4 path; repeat for several (default virtualcam)",
+    )
+    run.add_argument("--no-loop", action="store_true", help="stop at the end of a video file")
+
+    bench = sub.add_parser("bench", parents=[common], help="measure speed on the demo source")
+    bench.add_argument("--json", action="store_true", help="print the results as JSON")
+    bench.add_argument("--warmup", type=int, default=10, help="frames not counted (10)")
+    bench.set_defaults(frames=None)
+
+    devices = sub.add_parser("devices", help="list cameras, virtual cameras, audio, providers")
+    devices.add_argument("--json", action="store_true")
+
+    sub.add_parser("gui", help="open the window (same as no command)")
+    for module_name in PLUGIN_COMMANDS:
+        module = importlib.import_module(module_name)
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    command = args.command or "gui"
+    handler = getattr(args, "func", None) or COMMANDS[command]
+    try:
+        if args.providers is not None:
+            from pipelines.inference.session import SessionFactory, set_default_factory
+
+            set_default_factory(SessionFactory(args.providers))
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except CliError as exc:
+        print(f"camfx: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        from pipelines.errors import CamfxError
+
+        if isinstance(exc, CamfxError):
+            print(f"camfx: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from app.gui import main as gui_main  # type: ignore[attr-defined]
+    except ImportError:
+        print(
+            "camfx: the window is not built yet. Use the command line meanwhile, e.g.\n"
+            "  camfx run --source demo --output virtualcam\n"
+            "  camfx run --source camera --output out.mp4 --frames 300\n"
+            "See `camfx --help`.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return int(gui_main())
+
+
+def _build_engine(args: argparse.Namespace, sources_spec: str, outputs: list[str], bench: bool):
+    from pipelines.engine import Engine
+    from pipelines.outputs import make_output
+    from pipelines.presets import build_stages, get_preset
+    from pipelines.sources import SourceConfig, open_source
+
+    width, height = args.size
+    config = SourceConfig(
+        width=width,
+        height=height,
+        fps=args.fps,
+        loop=not getattr(args, "no_loop", False),
+        paced=not bench,
+    )
+    preset = get_preset(args.preset)
+    stages = build_stages(preset)
+    outs = [make_output(spec) for spec in outputs]
+    source = open_source(sources_spec, config)
+    try:
+        lossless = bench or not source.live
+        total = args.frames + args.warmup if bench and args.frames else args.frames
+        engine = Engine(source, stages, outs, lossless=lossless, max_frames=total)
+        engine.start()
+    except BaseException:
+        source.close()
+        raise
+    return engine, source
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import time
+
+    outputs = args.output or ["virtualcam"]
+    engine, source = _build_engine(args, args.source, outputs, bench=False)
+    errors: list[str] = []
+    engine.add_listener(
+        lambda ev: errors.append(f"{ev.name}: {ev.message}")
+        if ev.kind in ("source-error", "output-error")
+        else None
+    )
+    tty = sys.stderr.isatty()
+    print(
+        f"camfx: {source.description} → {', '.join(o.description for o in engine.outputs)} "
+        f"(preset {args.preset}); Ctrl+C to stop",
+        file=sys.stderr,
+    )
+    try:
+        while engine.running:
+            engine.wait(0.5)
+            if tty:
+                print("\r" + engine.snapshot().status_line(), end="", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.stop()
+        source.close()
+        time.sleep(0)
+    snap = engine.snapshot()
+    if tty:
+        print(file=sys.stderr)
+    print(f"camfx: {snap.status_line()}", file=sys.stderr)
+    if errors:
+        raise CliError(errors[0])
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    import resource
+
+    from pipelines.inference.session import default_factory, short_name
+
+    frames = args.frames or 300
+    args.frames = frames
+    engine, source = _build_engine(args, "demo", ["null"], bench=True)
+    try:
+        engine.wait()
+    finally:
+        engine.stop()
+        source.close()
+    result = bench_summary(engine, source, args, frames)
+    result["providers"] = {
+        name: short_name(rep.provider) for name, rep in default_factory().reports.items()
+    }
+    result["provider_fallbacks"] = {
+        name: rep.summary() for name, rep in default_factory().reports.items() if rep.fell_back
+    }
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_bench(result))
+    return 0
+
+
+def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: int) -> dict:
+    import numpy as np
+
+    def stats(values: list[float]) -> dict[str, float]:
+        if not values:
+            return {"median_ms": float("nan"), "p95_ms": float("nan")}
+        arr = np.asarray(values)
+        return {
+            "median_ms": round(float(np.median(arr)), 3),
+            "p95_ms": round(float(np.percentile(arr, 95)), 3),
+        }
+
+    warm = args.warmup
+    st = engine.stats
+    stages = {name: stats(list(r.samples)[warm:]) for name, r in st.stage.items()}
+    process = list(st.process.samples)[warm:]
+    latency = list(st.latency.samples)[warm:]
+    times = list(st.output_times)
+    span = times[-1] - times[0] if len(times) > 1 else 0.0
+    return {
+        "preset": args.preset,
+        "size": f"{args.size[0]}x{args.size[1]}",
+        "frames": frames,
+        "source_ms": stats(list(source.grab_ms.samples)[warm:]),
+        "stages": stages,
+        "pipeline": stats(process),
+        "latency": stats(latency),
+        "throughput_fps": round((len(times) - 1) / span, 1) if span > 0 else 0.0,
+        "errors": dict(st.errors),
+    }
+
+
+def format_bench(result: dict) -> str:
+    lines = [
+        f"camfx bench: preset {result['preset']}, {result['size']}, {result['frames']} frames",
+        f"{'stage':<28}{'median ms':>10}{'p95 ms':>10}",
+        f"{'(source: demo render)':<28}{result['source_ms']['median_ms']:>10.3f}"
+        f"{result['source_ms']['p95_ms']:>10.3f}",
+    ]
+    for name, s in result["stages"].items():
+        lines.append(f"{name:<28}{s['median_ms']:>10.3f}{s['p95_ms']:>10.3f}")
+    lines.append(
+        f"{'all stages':<28}{result['pipeline']['median_ms']:>10.3f}"
+        f"{result['pipeline']['p95_ms']:>10.3f}"
+    )
+    lines.append(
+        f"{'end-to-end latency':<28}{result['latency']['median_ms']:>10.3f}"
+        f"{result['latency']['p95_ms']:>10.3f}"
+    )
+    lines.append(f"throughput: {result['throughput_fps']} fps; peak RSS {result['peak_rss_mb']} MB")
+    providers = ", ".join(f"{k}={v}" for k, v in result["providers"].items()) or "no models"
+    lines.append(f"providers: {providers}")
+    for text in result.get("provider_fallbacks", {}).values():
+        lines.append(f"  fallback: {text}")
+    if result["errors"]:
+        lines.append(f"stage errors: {result['errors']}")
+    return "\n".join(lines)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from pipelines.devices import collect_devices, format_devices
+
+    info = collect_devices()
+    print(json.dumps(info, indent=2) if args.json else format_devices(info))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "bench": cmd_bench, "devices": cmd_devices, "gui": cmd_gui}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""What this machine offers: cameras, virtual cameras, audio inputs, inference providers.
+
+Each entry says whether it *works* (opened for real), not only whether it is listed, and when
+it does not, why and what to do. Used by ``camfx devices`` and the GUI's device panel.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+_REINSTALL_SOUNDDEVICE = (
+    "reinstall sounddevice (its wheel bundles PortAudio): pip install --force-reinstall sounddevice"
+)
+PORTAUDIO_HINT = {
+    "linux": "install PortAudio: sudo apt install libportaudio2 (Fedora: dnf install portaudio)",
+    "darwin": _REINSTALL_SOUNDDEVICE,
+    "win32": _REINSTALL_SOUNDDEVICE,
+}
+
+
+def _platform_key() -> str:
+    return "linux" if sys.platform.startswith("linux") else sys.platform
+
+
+def probe_cameras() -> list[dict[str, Any]]:
+    from pipelines.errors import SourceError
+    from pipelines.sources.camera import OpenCVBackend, list_cameras
+
+    result = []
+    for cam in list_cameras():
+        entry: dict[str, Any] = {"device": cam.device, "name": cam.name, "path": cam.path}
+        try:
+            handle = OpenCVBackend().open(cam.device, 1280, 720, 30)
+            try:
+                frame = handle.read()
+                w, h, fps = handle.actual()
+            finally:
+                handle.release()
+            entry.update(works=frame is not None, mode=f"{w}x{h}@{fps:g}")
+            if frame is None:
+                entry["error"] = "opened but delivered no frame (a metadata node, or busy)"
+        except SourceError as exc:
+            entry.update(works=False, error=str(exc))
+        result.append(entry)
+    return result
+
+
+def probe_virtual_cameras() -> dict[str, Any]:
+    from pipelines.errors import OutputError
+    from pipelines.outputs.virtualcam import VirtualCameraOutput, available_backends, setup_hint
+
+    backends = []
+    for name in available_backends():
+        out = VirtualCameraOutput(backend=name)
+        try:
+            out.open(64, 48, 30)
+            backends.append({"backend": name, "works": True, "device": out.camera.device})
+        except OutputError as exc:
+            backends.append({"backend": name, "works": False, "error": str(exc)})
+        finally:
+            out.close()
+    return {
+        "backends": backends,
+        "works": any(b["works"] for b in backends),
+        "hint": setup_hint(),
+    }
+
+
+def probe_audio() -> dict[str, Any]:
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio missing: the audio features alone are unavailable
+        return {
+            "works": False,
+            "inputs": [],
+            "error": f"sounddevice cannot load PortAudio ({exc})",
+            "hint": PORTAUDIO_HINT.get(_platform_key(), "install PortAudio"),
+        }
+    try:
+        devices = sd.query_devices()
+        default_in = sd.default.device[0]
+    except Exception as exc:
+        return {"works": False, "inputs": [], "error": str(exc)}
+    inputs = [
+        {
+            "index": i,
+            "name": d["name"],
+            "channels": d["max_input_channels"],
+            "default": i == default_in,
+        }
+        for i, d in enumerate(devices)
+        if d["max_input_channels"] > 0
+    ]
+    out: dict[str, Any] = {"works": bool(inputs), "inputs": inputs}
+    if not inputs:
+        out["error"] = "no audio input device; plug in a microphone (the talking head idles)"
+    return out
+
+
+def probe_providers() -> dict[str, Any]:
+    import onnxruntime as ort
+
+    from pipelines.errors import ModelError
+    from pipelines.inference.model import load_manifest, verified_model_path
+    from pipelines.inference.session import PREFERENCE, SessionFactory, short_name
+
+    available = [p for p in ort.get_available_providers() if p in PREFERENCE]
+    result: dict[str, Any] = {
+        "onnxruntime": ort.__version__,
+        "listed": [short_name(p) for p in available],
+        "sessions": {},
+    }
+    try:
+        manifest = load_manifest()
+        # The smallest model is enough to see whether a provider really loads.
+        name = min(manifest, key=lambda n: manifest[n].get("size_bytes", 1 << 40))
+        path = verified_model_path(name)
+    except ModelError as exc:
+        result["error"] = str(exc)
+        return result
+    for provider in available:
+        factory = SessionFactory([provider])
+        _, report = factory.create(str(path), name)
+        got = report.provider
+        result["sessions"][short_name(provider)] = {
+            "works": got == provider,
+            "got": short_name(got),
+            "reason": report.refused.get(provider, ""),
+        }
+    auto = SessionFactory()
+    _, report = auto.create(str(path), name)
+    result["auto"] = report.summary()
+    return result
+
+
+def collect_devices() -> dict[str, Any]:
+    return {
+        "cameras": probe_cameras(),
+        "virtual_camera": probe_virtual_cameras(),
+        "audio": probe_audio(),
+        "inference": probe_providers(),
+    }
+
+
+def format_devices(info: dict[str, Any]) -> str:
+    ok = {True: "ok", False: "NOT WORKING"}
+    lines = ["Cameras:"]
+    if not info["cameras"]:
+        lines.append("  none found (the demo source works without one: --source demo)")
+    for cam in info["cameras"]:
+        state = ok[cam["works"]]
+        detail = cam.get("mode") if cam["works"] else cam.get("error")
+        lines.append(f"  camera:{cam['device']}  {cam['name']}  [{state}] {detail or ''}")
+    vc = info["virtual_camera"]
+    lines.append("Virtual camera:")
+    for b in vc["backends"]:
+        detail = b.get("device") if b["works"] else b.get("error")
+        lines.append(f"  {b['backend']}  [{ok[b['works']]}] {detail}")
+    if not vc["works"]:
+        lines.append(f"  to fix: {vc['hint']}")
+    au = info["audio"]
+    lines.append("Audio inputs:")
+    for d in au["inputs"]:
+        lines.append(f"  {d['index']}: {d['name']}{' (default)' if d['default'] else ''}")
+    if not au["works"]:
+        lines.append(f"  none usable: {au.get('error', '')}")
+        if au.get("hint"):
+            lines.append(f"  to fix: {au['hint']}")
+    inf = info["inference"]
+    lines.append(f"Inference (ONNX Runtime {inf['onnxruntime']}):")
+    lines.append(f"  listed by ONNX Runtime: {', '.join(inf['listed'])}")
+    for name, s in inf.get("sessions", {}).items():
+        detail = f"runs on {s['got']}" + (f": {s['reason']}" if s["reason"] else "")
+        lines.append(f"  {name:<10} [{ok[s['works']]}] {detail}")
+    if "auto" in inf:
+        lines.append(f"  automatic choice: {inf['auto']}")
+    if "error" in inf:
+        lines.append(f"  {inf['error']}")
+    return "\n".join(lines)

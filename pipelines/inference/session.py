@@ -1,0 +1,235 @@
+"""One factory for every ONNX Runtime session: picks providers, sizes threads, reports.
+
+Providers are tried in order of preference (TensorRT, CUDA, DirectML, CoreML, then CPU). ONNX
+Runtime's own answer to a provider that cannot load is a wall of C++ log lines followed by a
+silent fall back to CPU; here each attempt's log is captured, the session's *real* providers
+(``get_providers()``, not ``get_available_providers()``, which lists CUDA on machines without a
+GPU) are checked, and the outcome is one :class:`ProviderReport` per model: what it got and,
+for each refused provider, why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+PREFERENCE: tuple[str, ...] = (
+    "TensorrtExecutionProvider",
+    "CUDAExecutionProvider",
+    "DmlExecutionProvider",
+    "CoreMLExecutionProvider",
+    "CPUExecutionProvider",
+)
+SHORT_NAMES = {
+    "tensorrt": "TensorrtExecutionProvider",
+    "trt": "TensorrtExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "cpu": "CPUExecutionProvider",
+}
+
+
+def short_name(provider: str) -> str:
+    return provider.removesuffix("ExecutionProvider").replace("Tensorrt", "TensorRT")
+
+
+def parse_providers(spec: str | Sequence[str] | None) -> list[str] | None:
+    """``"auto"``/None → None (automatic), ``"cuda,cpu"`` → full provider names."""
+    if spec is None:
+        spec = os.environ.get("CAMFX_PROVIDERS", "auto")
+    items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
+    if items in (["auto"], [""], []):
+        return None
+    out = []
+    for item in items:
+        full = SHORT_NAMES.get(item.lower(), item)
+        if full not in PREFERENCE:
+            known = ", ".join(sorted(set(SHORT_NAMES)))
+            raise ModelError(f"unknown inference provider {item!r}; use auto or one of {known}")
+        out.append(full)
+    if "CPUExecutionProvider" not in out:
+        out.append("CPUExecutionProvider")
+    return out
+
+
+@dataclass
+class ProviderReport:
+    model: str
+    provider: str
+    """The provider the session really runs on (its first in ``get_providers()``)."""
+    refused: dict[str, str] = field(default_factory=dict)
+    """Provider → why it was not used."""
+
+    @property
+    def fell_back(self) -> bool:
+        return bool(self.refused)
+
+    def summary(self) -> str:
+        text = f"{self.model}: {short_name(self.provider)}"
+        if self.refused:
+            why = "; ".join(f"{short_name(p)} refused: {r}" for p, r in self.refused.items())
+            text += f" ({why})"
+        return text
+
+
+@contextlib.contextmanager
+def _captured_native_stderr() -> Iterator[list[str]]:
+    """Collect what native code writes to fd 2 (ONNX Runtime's logger) into a list of lines."""
+    lines: list[str] = []
+    try:
+        saved = os.dup(2)
+    except OSError:  # no fd 2 (some GUI launches): nothing to capture
+        yield lines
+        return
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            lines.extend(tmp.read().decode("utf-8", "replace").splitlines())
+
+
+_ERROR_LINE = re.compile(r"\[E:onnxruntime:[^\]]*\]\s*(?:\S+\s+)?(.*)")
+
+
+def _reason_from_log(lines: list[str]) -> str:
+    """The most useful line of ONNX Runtime's log for why a provider did not load."""
+    for line in lines:
+        m = _ERROR_LINE.search(line)
+        if m:
+            text = m.group(1).strip()
+            # Keep the library error (e.g. "libcublasLt.so.12: cannot open shared object file").
+            lib = re.search(r"(lib[\w.\-]+\.so[\w.]*|[\w.\-]+\.dll): ([^\n]+)", text)
+            return (lib.group(0) if lib else text)[:300]
+    for line in lines:
+        if "error" in line.lower() or "fail" in line.lower():
+            return line.strip()[:300]
+    return "ONNX Runtime fell back to CPU without saying why"
+
+
+class SessionFactory:
+    """Creates sessions; remembers which providers failed so each is tried once a process."""
+
+    def __init__(
+        self,
+        providers: str | Sequence[str] | None = None,
+        *,
+        intra_op_threads: int | None = None,
+        allow_spinning: bool = False,
+    ) -> None:
+        self.requested = parse_providers(providers)
+        cpus = os.cpu_count() or 2
+        # Small models (1-5 ms): beyond 2-4 threads the sync cost eats the gain, and camfx runs
+        # capture, processing and output threads beside inference.
+        self.intra_op_threads = intra_op_threads or max(1, min(4, cpus // 2 if cpus > 4 else cpus))
+        # Spinning worker threads burn a core while idle between frames; off by default so a
+        # game running beside the call keeps its CPU (the cost is ~0.1 ms of wake-up).
+        self.allow_spinning = allow_spinning
+        self._refused: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.reports: dict[str, ProviderReport] = {}
+
+    def candidates(self) -> list[str]:
+        import onnxruntime as ort
+
+        available = set(ort.get_available_providers())
+        wanted = self.requested or list(PREFERENCE)
+        chosen = [p for p in wanted if p in available]
+        return chosen or ["CPUExecutionProvider"]
+
+    def session_options(self) -> Any:
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = self.intra_op_threads
+        so.inter_op_num_threads = 1
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        so.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if self.allow_spinning else "0"
+        )
+        so.log_severity_level = 3
+        return so
+
+    def create(self, model_path: str, name: str | None = None) -> tuple[Any, ProviderReport]:
+        import onnxruntime as ort
+
+        name = name or os.path.basename(model_path)
+        refused: dict[str, str] = {}
+        with self._lock:
+            for provider in self.candidates():
+                if provider in self._refused:
+                    refused[provider] = self._refused[provider]
+                    continue
+                chain = (
+                    [provider]
+                    if provider == "CPUExecutionProvider"
+                    else [provider, "CPUExecutionProvider"]
+                )
+                try:
+                    with _captured_native_stderr() as lines:
+                        session = ort.InferenceSession(
+                            model_path, sess_options=self.session_options(), providers=chain
+                        )
+                except Exception as exc:
+                    reason = str(exc).strip().splitlines()[0][:300] if str(exc) else repr(exc)
+                    if provider == "CPUExecutionProvider":
+                        raise ModelError(
+                            f"model {name} ({model_path}) could not be loaded: {reason}; "
+                            "reinstall camfx or rebuild the models"
+                        ) from exc
+                    refused[provider] = self._refused[provider] = reason
+                    continue
+                got = session.get_providers()[0]
+                if got != provider:
+                    reason = _reason_from_log(lines)
+                    refused[provider] = self._refused[provider] = reason
+                    if provider != "CPUExecutionProvider" and got == "CPUExecutionProvider":
+                        # ONNX Runtime fell back by itself; the CPU session is fine to keep
+                        # unless a later non-CPU provider is still to be tried.
+                        rest = [p for p in self.candidates() if p not in self._refused]
+                        if rest and rest[0] != "CPUExecutionProvider":
+                            continue
+                report = ProviderReport(name, got, refused)
+                self.reports[name] = report
+                if refused:
+                    log.warning("%s", report.summary())
+                else:
+                    log.info("%s", report.summary())
+                return session, report
+        raise ModelError(f"model {name}: no inference provider could load it")  # pragma: no cover
+
+
+_default: SessionFactory | None = None
+_default_lock = threading.Lock()
+
+
+def default_factory() -> SessionFactory:
+    """The process-wide factory (providers from $CAMFX_PROVIDERS, default auto)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = SessionFactory()
+        return _default
+
+
+def set_default_factory(factory: SessionFactory) -> None:
+    global _default
+    with _default_lock:
+        _default = factory

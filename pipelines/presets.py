@@ -1,0 +1,98 @@
+"""Presets: named, ordered lists of stages with their settings.
+
+Built-in presets are registered here as plain data; the stage modules they name are imported
+lazily by :func:`build_stages`, so ``camfx --help`` never loads a model. User presets (files
+in the config folder) use the same shape: ``{"schema": 1, "stages": [{"stage": NAME,
+"settings": {...}}, ...]}``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.errors import SettingsError
+from pipelines.registry import Registry
+from pipelines.stage import STAGES, Stage, make_stage
+
+PRESET_SCHEMA_VERSION = 1
+
+# Stage name → module that registers it. Importing on demand keeps start-up instant.
+STAGE_MODULES: dict[str, str] = {}
+
+
+def declare_stage_module(stage_name: str, module: str) -> None:
+    STAGE_MODULES[stage_name] = module
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    stage: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    stages: tuple[StageSpec, ...] = ()
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": PRESET_SCHEMA_VERSION,
+            "name": self.name,
+            "description": self.description,
+            "stages": [{"stage": s.stage, "settings": dict(s.settings)} for s in self.stages],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preset:
+        if not isinstance(data, dict):
+            raise SettingsError("a preset must be a JSON object")
+        stages = data.get("stages", [])
+        if not isinstance(stages, list):
+            raise SettingsError("preset 'stages' must be a list")
+        specs = []
+        for item in stages:
+            if not isinstance(item, dict) or not isinstance(item.get("stage"), str):
+                raise SettingsError(f"preset stage entry {item!r} needs a 'stage' name")
+            settings = item.get("settings", {})
+            if not isinstance(settings, dict):
+                raise SettingsError(f"settings of stage {item['stage']!r} must be an object")
+            specs.append(StageSpec(item["stage"], settings))
+        return cls(str(data.get("name", "")), tuple(specs), str(data.get("description", "")))
+
+
+PRESETS: Registry[Preset] = Registry("preset")
+
+
+def register_preset(preset: Preset) -> Preset:
+    PRESETS.add(preset.name, preset)
+    return preset
+
+
+register_preset(Preset("off", (), "No effects: the camera as it is."))
+
+
+def ensure_stage_registered(name: str) -> None:
+    if name not in STAGES and name in STAGE_MODULES:
+        importlib.import_module(STAGE_MODULES[name])
+    if name not in STAGES:
+        raise SettingsError(f"unknown stage {name!r} in preset")
+
+
+def build_stages(preset: Preset) -> list[Stage[Any]]:
+    """Instantiate (not open) the stages of ``preset``, validating every setting."""
+    stages = []
+    for spec in preset.stages:
+        ensure_stage_registered(spec.stage)
+        stages.append(make_stage(spec.stage, spec.settings))
+    return stages
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        known = ", ".join(PRESETS.names())
+        raise SettingsError(f"unknown preset {name!r}; built-in presets: {known}")
+    return PRESETS.get(name)

@@ -1,0 +1,46 @@
+"""Capture sources, chosen by a spec string through a registry.
+
+Spec forms: ``demo``, ``camera``, ``camera:N``, ``camera:NAME``, ``image:PATH``,
+``video:PATH`` or a bare path (its suffix picks the image or video source).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import SourceError
+from pipelines.sources.base import SOURCES, Source, SourceConfig
+
+# Importing the modules registers their sources.
+from pipelines.sources import camera, demo, files  # noqa: F401  isort: skip
+
+__all__ = ["SOURCES", "Source", "SourceConfig", "open_source", "parse_source_spec"]
+
+
+def parse_source_spec(spec: str) -> tuple[str, str]:
+    """Split a spec into (registered source name, argument)."""
+    name, sep, arg = spec.partition(":")
+    if sep and name in SOURCES:
+        return name, arg
+    if spec in SOURCES:
+        return spec, ""
+    suffix = Path(spec).suffix.lower()
+    for source_name, cls in SOURCES.items():
+        if suffix and suffix in cls.suffixes:
+            return source_name, spec
+    known = ", ".join(SOURCES.names())
+    if suffix:
+        raise SourceError(
+            f"source {spec!r}: unsupported file type {suffix!r}; use an image "
+            f"({', '.join(files.IMAGE_SUFFIXES)}) or a video ({', '.join(files.VIDEO_SUFFIXES)})"
+        )
+    raise SourceError(f"unknown source {spec!r}; use one of {known}, camera:N or a file path")
+
+
+def open_source(spec: str, config: SourceConfig | None = None, **kwargs: Any) -> Source:
+    """Create and open the source for ``spec``; errors name the source and what to do."""
+    name, arg = parse_source_spec(spec)
+    source = SOURCES.get(name)(arg, config or SourceConfig(), **kwargs)
+    source.open()
+    return source

@@ -1,0 +1,98 @@
+"""Source base class: a context manager that yields frames with monotonic timestamps."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pipelines.frame import Frame
+from pipelines.registry import Registry
+from pipelines.stats import Rolling
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    width: int = 1280
+    height: int = 720
+    fps: float = 30.0
+    loop: bool = True
+    """Video files start over at the end instead of ending the stream."""
+    paced: bool = True
+    """Deliver frames at ``fps`` (False: as fast as asked, for benchmarks)."""
+
+
+class Source:
+    """Produces frames. ``read()`` returns the next frame, None for "nothing yet", or raises
+    :class:`EOFError` when the stream has ended for good."""
+
+    suffixes: ClassVar[tuple[str, ...]] = ()
+    live: ClassVar[bool] = False
+    """A live device (frames that are not taken are gone) rather than a file or a generator."""
+
+    def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
+        self.arg = arg
+        self.config = config
+        self._index = 0
+        self._next_due: float | None = None
+        self.actual_size: tuple[int, int] = (config.width, config.height)
+        self.actual_fps: float = config.fps
+        self.grab_ms = Rolling()
+        """How long producing each frame took (decode, demo rendering), pacing excluded."""
+
+    # The engine and the CLI use these three.
+    def open(self) -> None:
+        pass
+
+    def read(self) -> Frame | None:
+        self._pace()
+        t0 = time.perf_counter()
+        image = self.grab()
+        if image is None:
+            return None
+        self.grab_ms.add((time.perf_counter() - t0) * 1000.0)
+        frame = Frame.new(image, time.monotonic(), self._index)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        pass
+
+    # Subclasses implement this: one BGR uint8 image, None when none is available yet.
+    def grab(self) -> np.ndarray | None:
+        raise NotImplementedError
+
+    @property
+    def description(self) -> str:
+        w, h = self.actual_size
+        return f"{type(self).__name__} {self.arg or ''} {w}x{h}@{self.actual_fps:g}".strip()
+
+    @property
+    def pace_fps(self) -> float:
+        return self.config.fps
+
+    def _pace(self) -> None:
+        """Sleep until the next frame is due (sources without their own clock)."""
+        fps = self.pace_fps
+        if not self.config.paced or fps <= 0:
+            return
+        now = time.monotonic()
+        period = 1.0 / fps
+        if self._next_due is None or now - self._next_due > period:
+            # First frame, or we fell behind: restart the clock instead of bursting to catch up.
+            self._next_due = now
+        delay = self._next_due - now
+        if delay > 0:
+            time.sleep(delay)
+        self._next_due += period
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+SOURCES: Registry[type[Source]] = Registry("source")

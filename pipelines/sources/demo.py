@@ -1,0 +1,74 @@
+"""The built-in demo: a public-domain portrait, gently panned, zoomed and turned.
+
+It lets the app, the benchmarks and the tests run with no camera. Motion is a function of the
+frame index (not wall time), so a given frame number always shows the same picture.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pipelines.errors import SourceError
+from pipelines.sources.base import SOURCES, Source, SourceConfig
+
+# Where the face sits in the 512×512 astronaut portrait (NASA, public domain); motion pivots here.
+FACE_CENTER = (222.0, 148.0)
+
+
+def load_asset_image(name: str) -> np.ndarray:
+    """Read an image shipped in ``pipelines/assets`` as BGR uint8."""
+    data = resources.files("pipelines.assets").joinpath(name).read_bytes()
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise SourceError(f"demo asset {name!r} is unreadable; reinstall camfx")
+    return image
+
+
+@SOURCES.register("demo")
+class DemoSource(Source):
+    def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
+        super().__init__(arg, config, **kwargs)
+        self.portrait: np.ndarray | None = None
+        self.motion = float(arg) if arg else 1.0
+        """Scale of the motion; ``demo:0`` is a still picture."""
+
+    def open(self) -> None:
+        self.portrait = load_asset_image("astronaut.png")
+        self.actual_size = (self.config.width, self.config.height)
+
+    def transform(self, index: int) -> np.ndarray:
+        """2×3 affine from portrait to frame for frame ``index``."""
+        assert self.portrait is not None
+        w, h = self.config.width, self.config.height
+        ph, pw = self.portrait.shape[:2]
+        t = index / max(self.config.fps, 1.0)
+        m = self.motion
+        # Slow, incommensurate sines: pan, zoom and a small head roll that never quite repeat.
+        zoom = 1.0 + 0.08 * m * math.sin(2 * math.pi * t / 7.0)
+        roll = 4.0 * m * math.sin(2 * math.pi * t / 5.3)
+        pan_x = 0.06 * m * w * math.sin(2 * math.pi * t / 9.1)
+        pan_y = 0.03 * m * h * math.sin(2 * math.pi * t / 6.7)
+        scale = zoom * max(h / ph, 0.5 * w / pw)
+        rot = cv2.getRotationMatrix2D(FACE_CENTER, roll, scale)
+        # Put the face a little above the frame centre, as a webcam framing would.
+        target = (w / 2 + pan_x, h * 0.42 + pan_y)
+        rot[0, 2] += target[0] - FACE_CENTER[0]
+        rot[1, 2] += target[1] - FACE_CENTER[1]
+        return rot
+
+    def grab(self) -> np.ndarray | None:
+        if self.portrait is None:
+            raise SourceError("demo source used before open()")
+        matrix = self.transform(self._index)
+        return cv2.warpAffine(
+            self.portrait,
+            matrix,
+            (self.config.width, self.config.height),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT_101,
+        )

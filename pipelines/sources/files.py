@@ -1,0 +1,128 @@
+"""Still-image and video-file sources."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pipelines.errors import SourceError
+from pipelines.sources.base import SOURCES, Source, SourceConfig
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
+
+
+def _check_readable(path: str, what: str) -> None:
+    if not path:
+        raise SourceError(f"{what} source needs a file path, e.g. {what}:/path/to/file")
+    if not os.path.exists(path):
+        raise SourceError(f"{what} file {path!r} does not exist; check the path")
+    if not os.path.isfile(path):
+        raise SourceError(f"{what} file {path!r} is not a file")
+    if not os.access(path, os.R_OK):
+        raise SourceError(f"{what} file {path!r} is not readable; check its permissions")
+
+
+def fit_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale and centre-crop to exactly width×height (fill, keeping the aspect ratio)."""
+    h, w = image.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    scale = max(width / w, height / h)
+    nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (nw, nh), interpolation=interp)
+    x0, y0 = (nw - width) // 2, (nh - height) // 2
+    return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """Grayscale or BGRA in, BGR uint8 out (16-bit images are scaled down)."""
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    return image
+
+
+@SOURCES.register("image")
+class ImageSource(Source):
+    """A still picture repeated at the requested fps (size: the requested one, filled)."""
+
+    suffixes = IMAGE_SUFFIXES
+
+    def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
+        super().__init__(arg, config, **kwargs)
+        self.image: np.ndarray | None = None
+
+    def open(self) -> None:
+        _check_readable(self.arg, "image")
+        raw = cv2.imread(self.arg, cv2.IMREAD_UNCHANGED)
+        if raw is None:
+            raise SourceError(
+                f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
+            )
+        self.image = fit_to(to_bgr(raw), self.config.width, self.config.height)
+        self.actual_size = (self.config.width, self.config.height)
+
+    def grab(self) -> np.ndarray | None:
+        if self.image is None:
+            raise SourceError("image source used before open()")
+        # A copy, because stages may draw into the frame they are given.
+        return self.image.copy()
+
+
+@SOURCES.register("video")
+class VideoSource(Source):
+    """A video file, paced at its own frame rate unless the config asks otherwise."""
+
+    suffixes = VIDEO_SUFFIXES
+
+    def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
+        super().__init__(arg, config, **kwargs)
+        self.capture: cv2.VideoCapture | None = None
+        self.frame_count = 0
+
+    def open(self) -> None:
+        _check_readable(self.arg, "video")
+        cap = cv2.VideoCapture(self.arg)
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        if not ok or first is None:
+            cap.release()
+            raise SourceError(
+                f"video file {self.arg!r} could not be decoded; use MP4 (H.264/MPEG-4), MKV or AVI"
+            )
+        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self.capture = cap
+        self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        native_fps = cap.get(cv2.CAP_PROP_FPS)
+        self.actual_fps = native_fps if 1 <= native_fps <= 240 else self.config.fps
+        self.actual_size = (self.config.width, self.config.height)
+
+    @property
+    def pace_fps(self) -> float:
+        # Play at the file's own rate so a 25 fps clip does not run fast.
+        return self.actual_fps
+
+    def grab(self) -> np.ndarray | None:
+        if self.capture is None:
+            raise SourceError("video source used before open()")
+        ok, image = self.capture.read()
+        if not ok:
+            if not self.config.loop:
+                raise EOFError(self.arg)
+            self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+            ok, image = self.capture.read()
+            if not ok:
+                raise SourceError(f"video file {self.arg!r} stopped decoding")
+        return fit_to(to_bgr(image), self.config.width, self.config.height)
+
+    def close(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+            self.capture = None

@@ -1,0 +1,132 @@
+"""The stage contract: ``open()``, ``process(image, ctx)``, ``close()`` and frozen settings.
+
+Settings are a frozen dataclass swapped as a whole (``stage.settings = new``): a reference
+assignment is atomic in CPython, and ``process`` reads ``self.settings`` once per frame, so a
+GUI thread can change settings while the processing thread runs without locks and without a
+frame ever seeing half-old, half-new values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar, Generic, TypeVar
+
+import numpy as np
+
+from pipelines.errors import SettingsError
+from pipelines.frame import FrameContext
+from pipelines.registry import Registry
+
+
+@dataclasses.dataclass(frozen=True)
+class StageSettings:
+    """Base for every stage's settings. Subclasses add fields with defaults and bounds."""
+
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`SettingsError` naming the field when a value is out of bounds."""
+        for f in dataclasses.fields(self):
+            bounds = f.metadata.get("bounds")
+            if bounds is None:
+                continue
+            value = getattr(self, f.name)
+            lo, hi = bounds
+            if not (lo <= value <= hi):
+                raise SettingsError(
+                    f"{type(self).__name__}.{f.name} = {value!r} is out of range [{lo}, {hi}]"
+                )
+
+    def replace(self, **changes: Any) -> StageSettings:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StageSettings:
+        """Build from plain data (a preset file), rejecting unknown keys and wrong types."""
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise SettingsError(f"{cls.__name__}: unknown setting(s) {', '.join(unknown)}")
+        kwargs: dict[str, Any] = {}
+        for name, value in data.items():
+            default = getattr(cls(), name)
+            kwargs[name] = _coerce(cls.__name__, name, value, default)
+        return cls(**kwargs)
+
+
+def bounded(default: float, lo: float, hi: float) -> Any:
+    """A dataclass field with inclusive bounds checked by :meth:`StageSettings.validate`."""
+    return dataclasses.field(default=default, metadata={"bounds": (lo, hi)})
+
+
+def _coerce(owner: str, name: str, value: Any, default: Any) -> Any:
+    # bool is an int subclass: check it first so "enabled: 1" is rejected, not silently taken.
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise SettingsError(f"{owner}.{name} must be true or false, not {value!r}")
+        return value
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"{owner}.{name} must be a number, not {value!r}")
+        return type(default)(value) if isinstance(default, float) else value
+    if isinstance(default, tuple):
+        if not isinstance(value, list | tuple):
+            raise SettingsError(f"{owner}.{name} must be a list, not {value!r}")
+        return tuple(value)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise SettingsError(f"{owner}.{name} must be text, not {value!r}")
+    return value
+
+
+S = TypeVar("S", bound=StageSettings)
+
+
+class Stage(Generic[S]):
+    """A processing step. Subclasses set ``name`` and ``settings_type`` and override hooks."""
+
+    name: ClassVar[str] = "stage"
+    settings_type: ClassVar[type[StageSettings]] = StageSettings
+
+    def __init__(self, settings: S | None = None) -> None:
+        self.settings: S = settings if settings is not None else self.settings_type()  # type: ignore[assignment]
+        self._opened = False
+
+    def open(self) -> None:
+        """Acquire resources (models, buffers). Called once, on the processing thread."""
+        self._opened = True
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        """Return the (possibly new) image; put results into ``ctx``. Must not keep ``ctx``."""
+        return image
+
+    def close(self) -> None:
+        """Release resources. Idempotent."""
+        self._opened = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.settings!r})"
+
+
+StageT = TypeVar("StageT", bound=type[Stage[Any]])
+STAGES: Registry[type[Stage[Any]]] = Registry("stage")
+
+
+def register_stage(cls: StageT) -> StageT:
+    STAGES.add(cls.name, cls)
+    return cls
+
+
+def make_stage(name: str, settings: dict[str, Any] | None = None) -> Stage[Any]:
+    cls = STAGES.get(name)
+    st = cls.settings_type.from_dict(settings or {})
+    return cls(st)

@@ -1,0 +1,119 @@
+"""Rolling statistics the engine keeps for the status line, the GUI and ``camfx bench``."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class Rolling:
+    """The last ``size`` samples of one measure (ms)."""
+
+    def __init__(self, size: int = 600) -> None:
+        self.samples: deque[float] = deque(maxlen=size)
+
+    def add(self, value: float) -> None:
+        self.samples.append(value)
+
+    def percentile(self, q: float) -> float:
+        if not self.samples:
+            return float("nan")
+        return float(np.percentile(np.fromiter(self.samples, float), q))
+
+    @property
+    def median(self) -> float:
+        return self.percentile(50)
+
+    @property
+    def p95(self) -> float:
+        return self.percentile(95)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+
+@dataclass
+class StatsSnapshot:
+    fps: float
+    latency_ms: float
+    latency_p95_ms: float
+    frames_captured: int
+    frames_processed: int
+    frames_output: int
+    dropped_before_processing: int
+    dropped_before_output: int
+    stage_ms: dict[str, tuple[float, float]]
+    """Per stage: (median, p95) ms."""
+    process_ms: tuple[float, float]
+    errors: dict[str, int]
+
+    @property
+    def dropped(self) -> int:
+        return self.dropped_before_processing + self.dropped_before_output
+
+    def status_line(self) -> str:
+        return (
+            f"{self.fps:5.1f} fps | latency {self.latency_ms:5.1f} ms | "
+            f"processed {self.frames_processed} | dropped {self.dropped}"
+            + (f" | errors {sum(self.errors.values())}" if self.errors else "")
+        )
+
+
+@dataclass
+class EngineStats:
+    window: int = 600
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stage: dict[str, Rolling] = field(default_factory=dict)
+    process: Rolling = field(default_factory=Rolling)
+    latency: Rolling = field(default_factory=Rolling)
+    output_times: deque[float] = field(default_factory=lambda: deque(maxlen=120))
+    frames_captured: int = 0
+    frames_processed: int = 0
+    frames_output: int = 0
+    dropped_before_processing: int = 0
+    dropped_before_output: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def add_stage(self, name: str, ms: float) -> None:
+        with self.lock:
+            self.stage.setdefault(name, Rolling(self.window)).add(ms)
+
+    def add_output(self, capture_ts: float, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            self.latency.add((now - capture_ts) * 1000.0)
+            self.output_times.append(now)
+            self.frames_output += 1
+
+    def add_error(self, name: str) -> None:
+        with self.lock:
+            self.errors[name] = self.errors.get(name, 0) + 1
+
+    def fps(self) -> float:
+        with self.lock:
+            times = list(self.output_times)
+        if len(times) < 2:
+            return 0.0
+        span = times[-1] - times[0]
+        return (len(times) - 1) / span if span > 0 else 0.0
+
+    def snapshot(self) -> StatsSnapshot:
+        fps = self.fps()
+        with self.lock:
+            return StatsSnapshot(
+                fps=fps,
+                latency_ms=self.latency.median,
+                latency_p95_ms=self.latency.p95,
+                frames_captured=self.frames_captured,
+                frames_processed=self.frames_processed,
+                frames_output=self.frames_output,
+                dropped_before_processing=self.dropped_before_processing,
+                dropped_before_output=self.dropped_before_output,
+                stage_ms={k: (v.median, v.p95) for k, v in self.stage.items()},
+                process_ms=(self.process.median, self.process.p95),
+                errors=dict(self.errors),
+            )

@@ -1,0 +1,46 @@
+"""Per-face results the tracker writes into ``FrameContext.faces`` (and ``primary_face``).
+
+Every effect that follows a face (beautification, auto-framing, the talking head, overlays)
+reads these and nothing else, so this file is the contract between the tracker and them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class HeadPose:
+    yaw: float
+    """Degrees; positive when the person turns to their left (the image's right)."""
+    pitch: float
+    """Degrees; positive when the person looks up."""
+    roll: float
+    """Degrees; positive when the head tilts clockwise in the image."""
+    transform: np.ndarray
+    """4×4 float64: canonical face (cm, x right, y up, z toward the camera) → camera space."""
+
+
+@dataclass
+class Face:
+    id: int
+    """Stable across frames while the face is tracked."""
+    score: float
+    """Face presence confidence in [0, 1] from the mesh model."""
+    bbox: tuple[float, float, float, float]
+    """x, y, width, height in pixels of the landmarks' extent."""
+    landmarks: np.ndarray
+    """478×3 float32, MediaPipe face-mesh topology: x, y in pixels, z in pixels-scale depth
+    (same scale as x, smaller = closer to the camera), after smoothing."""
+    raw_landmarks: np.ndarray | None = None
+    """The same before smoothing (for analysis and tests)."""
+    pose: HeadPose | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
+    """Derived values: "mouth_open" (0..1), "eye_open_left"/"eye_open_right" (0..1),
+    "blink" (bool), "gaze" ((x, y) in -1..1), "looking_away" (bool)."""
+    visibility: float = 1.0
+    """1 while tracked; fades towards 0 for a few frames after tracking is lost so effects can
+    fade out instead of popping."""
