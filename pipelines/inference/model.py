@@ -95,6 +95,13 @@ class OnnxModel:
         self.input_names = [i.name for i in self.inputs]
         self.output_names = [o.name for o in self.session.get_outputs()]
         self.on_device = self.report.provider != "CPUExecutionProvider"
+        # Where IO binding puts outputs: device memory for the CUDA-based providers, host
+        # memory otherwise (DirectML/CoreML sessions copy to the host themselves).
+        self.output_device = (
+            "cuda"
+            if self.report.provider in ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+            else "cpu"
+        )
         # A session is thread-safe for run(), but IO bindings are not: one per thread.
         self._local = threading.local()
 
@@ -127,7 +134,7 @@ class OnnxModel:
         for name, value in feeds.items():
             binding.bind_cpu_input(name, np.ascontiguousarray(value))
         for name in self.output_names:
-            binding.bind_output(name, "cuda" if "CUDA" in self.report.provider else "cpu")
+            binding.bind_output(name, self.output_device)
         self.session.run_with_iobinding(binding)
         values = binding.copy_outputs_to_cpu()
         binding.clear_binding_inputs()

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import re
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -53,13 +54,14 @@ def parse_providers(spec: str | Sequence[str] | None) -> list[str] | None:
     items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else list(spec)
     if items in (["auto"], [""], []):
         return None
-    out = []
+    out: list[str] = []
     for item in items:
         full = SHORT_NAMES.get(item.lower(), item)
         if full not in PREFERENCE:
             known = ", ".join(sorted(set(SHORT_NAMES)))
             raise ModelError(f"unknown inference provider {item!r}; use auto or one of {known}")
-        out.append(full)
+        if full not in out:
+            out.append(full)
     if "CPUExecutionProvider" not in out:
         out.append("CPUExecutionProvider")
     return out
@@ -85,42 +87,81 @@ class ProviderReport:
         return text
 
 
+# fd 2 is process-wide: two captures at once (two factories on two threads) would save each
+# other's temporary file as "the real stderr" and leave fd 2 pointing at a deleted file.
+_capture_lock = threading.Lock()
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ORT_LOG_LINE = re.compile(r"\[[VIWEF]:onnxruntime:")
+
+
 @contextlib.contextmanager
 def _captured_native_stderr() -> Iterator[list[str]]:
-    """Collect what native code writes to fd 2 (ONNX Runtime's logger) into a list of lines."""
+    """Collect what native code writes to fd 2 (ONNX Runtime's logger) into a list of lines.
+
+    Lines that are not ONNX Runtime's (another thread's log record written meanwhile) are
+    written to the real stderr once the capture ends, so nothing else is lost.
+    """
     lines: list[str] = []
-    try:
-        saved = os.dup(2)
-    except OSError:  # no fd 2 (some GUI launches): nothing to capture
-        yield lines
-        return
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 2)
+    with _capture_lock:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
         try:
+            saved = os.dup(2)
+        except OSError:  # no fd 2 (some GUI launches): nothing to capture
             yield lines
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            tmp.seek(0)
-            lines.extend(tmp.read().decode("utf-8", "replace").splitlines())
+            return
+        with tempfile.TemporaryFile(mode="w+b") as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                yield lines
+            finally:
+                with contextlib.suppress(Exception):
+                    sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                tmp.seek(0)
+                text = _ANSI.sub("", tmp.read().decode("utf-8", "replace"))
+                lines.extend(line for line in text.splitlines() if line.strip())
+        others = [line for line in lines if not _ORT_LOG_LINE.search(line)]
+        if others:
+            with contextlib.suppress(Exception):
+                sys.stderr.write("\n".join(others) + "\n")
+                sys.stderr.flush()
+        for line in lines:
+            log.debug("onnxruntime: %s", line)
 
 
-_ERROR_LINE = re.compile(r"\[E:onnxruntime:[^\]]*\]\s*(?:\S+\s+)?(.*)")
+_ERROR_LINE = re.compile(r"\[E:onnxruntime:[^\]]*\]\s*(.*)")
+_LIBRARY_ERROR = re.compile(r"(lib[\w.\-]+\.so[\w.]*|[\w.\-]+\.dll): ([^\n]+)")
+_REQUIREMENT = re.compile(r"(Require [\w-]+ \d+\.\*(?: and [\w-]+ \d+\.\*)*)")
 
 
-def _reason_from_log(lines: list[str]) -> str:
-    """The most useful line of ONNX Runtime's log for why a provider did not load."""
+def _reason_from_log(lines: list[str], exc: BaseException | None = None) -> str:
+    """The most useful words for why a provider did not load: the missing library from ONNX
+    Runtime's log (e.g. "libcublasLt.so.13: cannot open shared object file"), with the
+    requirement it states ("Require cuDNN 9.* and CUDA 13.*"), else the exception's first line."""
+    reason = ""
     for line in lines:
         m = _ERROR_LINE.search(line)
         if m:
             text = m.group(1).strip()
-            # Keep the library error (e.g. "libcublasLt.so.12: cannot open shared object file").
-            lib = re.search(r"(lib[\w.\-]+\.so[\w.]*|[\w.\-]+\.dll): ([^\n]+)", text)
-            return (lib.group(0) if lib else text)[:300]
+            lib = _LIBRARY_ERROR.search(text)
+            reason = lib.group(0) if lib else text
+            break
+    if not reason and exc is not None and str(exc).strip():
+        reason = str(exc).strip().splitlines()[0]
+    if not reason:
+        reason = next(
+            (ln.strip() for ln in lines if "error" in ln.lower() or "fail" in ln.lower()), ""
+        )
+    if not reason:
+        return "ONNX Runtime fell back to CPU without saying why"
     for line in lines:
-        if "error" in line.lower() or "fail" in line.lower():
-            return line.strip()[:300]
-    return "ONNX Runtime fell back to CPU without saying why"
+        req = _REQUIREMENT.search(line)
+        if req:
+            reason = f"{reason} (needs {req.group(1).removeprefix('Require ')})"
+            break
+    return reason[:300]
 
 
 class SessionFactory:
@@ -153,6 +194,18 @@ class SessionFactory:
         chosen = [p for p in wanted if p in available]
         return chosen or ["CPUExecutionProvider"]
 
+    def unavailable(self) -> dict[str, str]:
+        """Explicitly requested providers this ONNX Runtime build does not have, with why."""
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+        listed = ", ".join(short_name(p) for p in available)
+        return {
+            p: f"not in this ONNX Runtime build (it has {listed})"
+            for p in self.requested or []
+            if p not in available
+        }
+
     def session_options(self) -> Any:
         import onnxruntime as ort
 
@@ -168,12 +221,23 @@ class SessionFactory:
         return so
 
     def create(self, model_path: str, name: str | None = None) -> tuple[Any, ProviderReport]:
+        """A session for ``model_path`` on the first provider that really loads.
+
+        Each non-CPU provider is tried alone (with ONNX Runtime's own fallback switched off, so
+        it neither prints its "EP Error" banner nor builds a throw-away CPU session); its log
+        is captured and turned into the refusal reason. A refused provider is not tried again
+        by this factory.
+        """
         import onnxruntime as ort
 
         name = name or os.path.basename(model_path)
-        refused: dict[str, str] = {}
+        refused: dict[str, str] = dict(self.unavailable())
+        # Refusals by exception are remembered only once another provider has loaded this
+        # model: a broken model file fails on every provider and says nothing about the GPU.
+        pending: dict[str, str] = {}
         with self._lock:
-            for provider in self.candidates():
+            candidates = self.candidates()
+            for index, provider in enumerate(candidates):
                 if provider in self._refused:
                     refused[provider] = self._refused[provider]
                     continue
@@ -182,30 +246,36 @@ class SessionFactory:
                     if provider == "CPUExecutionProvider"
                     else [provider, "CPUExecutionProvider"]
                 )
-                try:
-                    with _captured_native_stderr() as lines:
+                error: Exception | None = None
+                session: Any = None
+                with _captured_native_stderr() as lines:
+                    try:
                         session = ort.InferenceSession(
-                            model_path, sess_options=self.session_options(), providers=chain
+                            model_path,
+                            sess_options=self.session_options(),
+                            providers=chain,
+                            enable_fallback=0,
                         )
-                except Exception as exc:
-                    reason = str(exc).strip().splitlines()[0][:300] if str(exc) else repr(exc)
+                    except Exception as exc:
+                        error = exc
+                if session is None:
+                    assert error is not None
                     if provider == "CPUExecutionProvider":
+                        why = str(error).strip().splitlines()[0][:300] if str(error) else ""
                         raise ModelError(
-                            f"model {name} ({model_path}) could not be loaded: {reason}; "
-                            "reinstall camfx or rebuild the models"
-                        ) from exc
-                    refused[provider] = self._refused[provider] = reason
+                            f"model {name} ({model_path}) could not be loaded: "
+                            f"{why or repr(error)}; reinstall camfx or rebuild the models"
+                        ) from error
+                    refused[provider] = pending[provider] = _reason_from_log(lines, error)
                     continue
                 got = session.get_providers()[0]
                 if got != provider:
-                    reason = _reason_from_log(lines)
-                    refused[provider] = self._refused[provider] = reason
-                    if provider != "CPUExecutionProvider" and got == "CPUExecutionProvider":
-                        # ONNX Runtime fell back by itself; the CPU session is fine to keep
-                        # unless a later non-CPU provider is still to be tried.
-                        rest = [p for p in self.candidates() if p not in self._refused]
-                        if rest and rest[0] != "CPUExecutionProvider":
-                            continue
+                    # ONNX Runtime fell back to CPU by itself (CUDA whose libraries are missing).
+                    refused[provider] = self._refused[provider] = _reason_from_log(lines)
+                    rest = [p for p in candidates[index + 1 :] if p not in self._refused]
+                    if rest and rest[0] != got:
+                        continue  # a better provider is still to be tried
+                self._refused.update(pending)
                 report = ProviderReport(name, got, refused)
                 self.reports[name] = report
                 if refused:
