@@ -16,7 +16,7 @@ EXIT_USAGE = 2
 # Commands that live in their own modules. Each module must import only argparse-level things at
 # module scope (``--help`` stays instant) and define ``add_parser(subparsers)``, which sets
 # ``func=run`` on its parser, and ``run(args) -> int``.
-PLUGIN_COMMANDS: list[str] = []
+PLUGIN_COMMANDS: list[str] = ["app.analyze"]
 
 
 class CliError(Exception):
@@ -58,6 +58,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="camfx",
@@ -92,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed on the demo source")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
-    bench.add_argument("--warmup", type=int, default=10, help="frames not counted (10)")
+    bench.add_argument("--warmup", type=nonnegative_int, default=10, help="frames not counted (10)")
     bench.set_defaults(frames=None)
 
     devices = sub.add_parser("devices", help="list cameras, virtual cameras, audio, providers")
@@ -168,9 +178,18 @@ def _build_engine(args: argparse.Namespace, sources_spec: str, outputs: list[str
     outs = [make_output(spec) for spec in outputs]
     source = open_source(sources_spec, config)
     try:
+        # Files, images and the demo are not live: no frame of theirs needs dropping, so every
+        # one reaches the outputs (a file gets all N frames). A camera is live: latest wins.
         lossless = bench or not source.live
         total = args.frames + args.warmup if bench and args.frames else args.frames
-        engine = Engine(source, stages, outs, lossless=lossless, max_frames=total)
+        engine = Engine(
+            source,
+            stages,
+            outs,
+            lossless=lossless,
+            max_frames=total,
+            stats_window=max(600, (total or 0) + 10),
+        )
         engine.start()
     except BaseException:
         source.close()
@@ -179,19 +198,19 @@ def _build_engine(args: argparse.Namespace, sources_spec: str, outputs: list[str
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    import time
-
     outputs = args.output or ["virtualcam"]
     engine, source = _build_engine(args, args.source, outputs, bench=False)
     errors: list[str] = []
     engine.add_listener(
-        lambda ev: errors.append(f"{ev.name}: {ev.message}")
-        if ev.kind in ("source-error", "output-error")
-        else None
+        lambda ev: (
+            errors.append(f"{ev.name}: {ev.message}")
+            if ev.kind in ("source-error", "output-error")
+            else None
+        )
     )
     tty = sys.stderr.isatty()
     print(
-        f"camfx: {source.description} → {', '.join(o.description for o in engine.outputs)} "
+        f"camfx: {source.description} -> {', '.join(o.description for o in engine.outputs)} "
         f"(preset {args.preset}); Ctrl+C to stop",
         file=sys.stderr,
     )
@@ -199,13 +218,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         while engine.running:
             engine.wait(0.5)
             if tty:
-                print("\r" + engine.snapshot().status_line(), end="", file=sys.stderr, flush=True)
+                # Padded so a shorter line fully covers the previous one.
+                line = engine.snapshot().status_line().ljust(78)
+                print("\r" + line, end="", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         pass
     finally:
         engine.stop()
         source.close()
-        time.sleep(0)
     snap = engine.snapshot()
     if tty:
         print(file=sys.stderr)
@@ -216,18 +236,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    import resource
+    import contextlib
 
     from pipelines.inference.session import default_factory, short_name
 
     frames = args.frames or 300
     args.frames = frames
-    engine, source = _build_engine(args, "demo", ["null"], bench=True)
-    try:
-        engine.wait()
-    finally:
-        engine.stop()
-        source.close()
+    # Model loading may print (ONNX Runtime's "EP Error" banners) to stdout: keep stdout for
+    # the results alone, so `--json` output parses.
+    with contextlib.redirect_stdout(sys.stderr):
+        engine, source = _build_engine(args, "demo", ["null"], bench=True)
+        try:
+            engine.wait()
+        finally:
+            engine.stop()
+            source.close()
     result = bench_summary(engine, source, args, frames)
     result["providers"] = {
         name: short_name(rep.provider) for name, rep in default_factory().reports.items()
@@ -235,12 +258,60 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result["provider_fallbacks"] = {
         name: rep.summary() for name, rep in default_factory().reports.items() if rep.fell_back
     }
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["peak_rss_mb"] = peak_rss_mb()
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(_finite(result), indent=2, allow_nan=False))
     else:
         print(format_bench(result))
     return 0
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process in MiB (None where the OS does not say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        try:
+            import ctypes
+            from ctypes import wintypes
+
+            class Counters(ctypes.Structure):
+                _fields_ = [
+                    ("cb", wintypes.DWORD),
+                    ("PageFaultCount", wintypes.DWORD),
+                    ("PeakWorkingSetSize", ctypes.c_size_t),
+                    ("WorkingSetSize", ctypes.c_size_t),
+                    ("QuotaPeakPagedPoolUsage", ctypes.c_size_t),
+                    ("QuotaPagedPoolUsage", ctypes.c_size_t),
+                    ("QuotaPeakNonPagedPoolUsage", ctypes.c_size_t),
+                    ("QuotaNonPagedPoolUsage", ctypes.c_size_t),
+                    ("PagefileUsage", ctypes.c_size_t),
+                    ("PeakPagefileUsage", ctypes.c_size_t),
+                ]
+
+            counters = Counters()
+            counters.cb = ctypes.sizeof(Counters)
+            windll = ctypes.windll  # type: ignore[attr-defined]
+            handle = windll.kernel32.GetCurrentProcess()
+            if not windll.psapi.GetProcessMemoryInfo(handle, ctypes.byref(counters), counters.cb):
+                return None
+            return round(counters.PeakWorkingSetSize / 2**20, 1)
+        except Exception:
+            return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities (a measure with no sample) become null: JSON has no NaN."""
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: int) -> dict:
@@ -255,13 +326,12 @@ def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: in
             "p95_ms": round(float(np.percentile(arr, 95)), 3),
         }
 
-    warm = args.warmup
     st = engine.stats
+    # The first frames warm caches and load models: leave them out, unless that is all there is.
+    warm = args.warmup if st.frames_output > args.warmup + 1 else 0
     stages = {name: stats(list(r.samples)[warm:]) for name, r in st.stage.items()}
     process = list(st.process.samples)[warm:]
     latency = list(st.latency.samples)[warm:]
-    times = list(st.output_times)
-    span = times[-1] - times[0] if len(times) > 1 else 0.0
     return {
         "preset": args.preset,
         "size": f"{args.size[0]}x{args.size[1]}",
@@ -270,7 +340,8 @@ def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: in
         "stages": stages,
         "pipeline": stats(process),
         "latency": stats(latency),
-        "throughput_fps": round((len(times) - 1) / span, 1) if span > 0 else 0.0,
+        "throughput_fps": round(st.throughput(skip=warm), 1),
+        "frames_output": st.frames_output,
         "errors": dict(st.errors),
     }
 
@@ -292,7 +363,11 @@ def format_bench(result: dict) -> str:
         f"{'end-to-end latency':<28}{result['latency']['median_ms']:>10.3f}"
         f"{result['latency']['p95_ms']:>10.3f}"
     )
-    lines.append(f"throughput: {result['throughput_fps']} fps; peak RSS {result['peak_rss_mb']} MB")
+    rss = result["peak_rss_mb"]
+    lines.append(
+        f"throughput: {result['throughput_fps']} fps; peak RSS "
+        + (f"{rss} MiB" if rss is not None else "unknown")
+    )
     providers = ", ".join(f"{k}={v}" for k, v in result["providers"].items()) or "no models"
     lines.append(f"providers: {providers}")
     for text in result.get("provider_fallbacks", {}).values():
@@ -303,9 +378,12 @@ def format_bench(result: dict) -> str:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
+    import contextlib
+
     from pipelines.devices import collect_devices, format_devices
 
-    info = collect_devices()
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the answer alone
+        info = collect_devices()
     print(json.dumps(info, indent=2) if args.json else format_devices(info))
     return 0
 

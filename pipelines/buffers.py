@@ -8,16 +8,20 @@ costs frames, never latency, and no queue can build up seconds of delay.
 from __future__ import annotations
 
 import threading
+import time
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
 
 class Closed(Exception):
-    """The slot was closed; the consumer should stop."""
+    """The slot was closed and is empty; the consumer should stop."""
 
 
 class LatestSlot(Generic[T]):
+    """Holds at most one item. ``close()`` lets the consumer take what is left, then
+    ``get`` raises :class:`Closed`; ``put`` on a closed slot discards the item."""
+
     def __init__(self, name: str = "slot") -> None:
         self.name = name
         self._cond = threading.Condition()
@@ -25,7 +29,11 @@ class LatestSlot(Generic[T]):
         self._has_item = False
         self._closed = False
         self.put_count = 0
+        """Items stored (a put on a closed slot is not counted)."""
+        self.taken = 0
+        """Items a consumer got."""
         self.dropped = 0
+        """Items replaced before a consumer took them."""
 
     def put(self, item: T) -> bool:
         """Store ``item``; returns True when it replaced an untaken one (a drop)."""
@@ -42,14 +50,24 @@ class LatestSlot(Generic[T]):
             return replaced
 
     def get(self, timeout: float | None = None) -> T | None:
-        """Take the latest item, waiting up to ``timeout`` s; None on timeout. Raises Closed."""
+        """Take the latest item, waiting up to ``timeout`` s (None: until one comes or the slot
+        closes); None on timeout. Raises :class:`Closed` once the slot is closed and empty."""
         with self._cond:
-            if not self._has_item and not self._closed:
-                self._cond.wait(timeout)
+            if timeout is None:
+                self._cond.wait_for(lambda: self._has_item or self._closed)
+            else:
+                # wait_for re-checks after spurious wake-ups, keeping to the deadline.
+                deadline = time.monotonic() + max(0.0, timeout)
+                while not (self._has_item or self._closed):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self._cond.wait(remaining)
             if self._has_item:
                 item = self._item
                 self._item = None
                 self._has_item = False
+                self.taken += 1
                 self._cond.notify_all()
                 return item
             if self._closed:
@@ -57,11 +75,13 @@ class LatestSlot(Generic[T]):
             return None
 
     def wait_empty(self, timeout: float | None = None) -> bool:
-        """Block until the consumer took the item (used for unpaced benchmarking only)."""
+        """Block until the consumer took the item or the slot closed (lossless hand-shakes:
+        files and benchmarks). Returns False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._has_item or self._closed, timeout)
 
     def close(self) -> None:
+        """Idempotent. Wakes every waiter."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
@@ -69,3 +89,13 @@ class LatestSlot(Generic[T]):
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def has_item(self) -> bool:
+        return self._has_item
+
+    def __repr__(self) -> str:
+        return (
+            f"LatestSlot({self.name!r}, put={self.put_count}, taken={self.taken}, "
+            f"dropped={self.dropped}, closed={self._closed})"
+        )

@@ -6,12 +6,18 @@ it does not, why and what to do. Used by ``camfx devices`` and the GUI's device 
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 _REINSTALL_SOUNDDEVICE = (
     "reinstall sounddevice (its wheel bundles PortAudio): pip install --force-reinstall sounddevice"
 )
+log = logging.getLogger(__name__)
+
 PORTAUDIO_HINT = {
     "linux": "install PortAudio: sudo apt install libportaudio2 (Fedora: dnf install portaudio)",
     "darwin": _REINSTALL_SOUNDDEVICE,
@@ -24,7 +30,6 @@ def _platform_key() -> str:
 
 
 def probe_cameras() -> list[dict[str, Any]]:
-    from pipelines.errors import SourceError
     from pipelines.sources.camera import OpenCVBackend, list_cameras
 
     result = []
@@ -40,7 +45,7 @@ def probe_cameras() -> list[dict[str, Any]]:
             entry.update(works=frame is not None, mode=f"{w}x{h}@{fps:g}")
             if frame is None:
                 entry["error"] = "opened but delivered no frame (a metadata node, or busy)"
-        except SourceError as exc:
+        except Exception as exc:  # one bad device must not hide the others
             entry.update(works=False, error=str(exc))
         result.append(entry)
     return result
@@ -70,6 +75,13 @@ def probe_virtual_cameras() -> dict[str, Any]:
 def probe_audio() -> dict[str, Any]:
     try:
         import sounddevice as sd
+    except ImportError as exc:
+        return {
+            "works": False,
+            "inputs": [],
+            "error": f"sounddevice is not installed ({exc})",
+            "hint": "pip install sounddevice",
+        }
     except OSError as exc:  # PortAudio missing: the audio features alone are unavailable
         return {
             "works": False,
@@ -98,7 +110,27 @@ def probe_audio() -> dict[str, Any]:
     return out
 
 
+@contextlib.contextmanager
+def _quiet_inference() -> Iterator[None]:
+    """ONNX Runtime's Python layer prints "EP Error" banners to stdout (which would corrupt
+    ``camfx devices --json``) and the session factory logs a warning per fallback; what they
+    say is in the report already."""
+    session_log = logging.getLogger("pipelines.inference.session")
+    level = session_log.level
+    session_log.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        session_log.setLevel(level)
+
+
 def probe_providers() -> dict[str, Any]:
+    with _quiet_inference():
+        return _probe_providers()
+
+
+def _probe_providers() -> dict[str, Any]:
     import onnxruntime as ort
 
     from pipelines.errors import ModelError
@@ -135,12 +167,31 @@ def probe_providers() -> dict[str, Any]:
 
 
 def collect_devices() -> dict[str, Any]:
+    """Every probe runs even when another one fails: a broken part is reported, not fatal."""
     return {
-        "cameras": probe_cameras(),
-        "virtual_camera": probe_virtual_cameras(),
-        "audio": probe_audio(),
-        "inference": probe_providers(),
+        "cameras": _guarded(probe_cameras, []),
+        "virtual_camera": _guarded(
+            probe_virtual_cameras, {"backends": [], "works": False, "hint": _vc_hint()}
+        ),
+        "audio": _guarded(probe_audio, {"works": False, "inputs": []}),
+        "inference": _guarded(probe_providers, {"onnxruntime": "?", "listed": [], "sessions": {}}),
     }
+
+
+def _vc_hint() -> str:
+    from pipelines.outputs.virtualcam import setup_hint
+
+    return setup_hint()
+
+
+def _guarded(probe: Any, fallback: Any) -> Any:
+    try:
+        return probe()
+    except Exception as exc:
+        log.warning("%s failed: %s", probe.__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        if isinstance(fallback, dict):
+            return {**fallback, "error": f"{type(exc).__name__}: {exc}"}
+        return fallback
 
 
 def format_devices(info: dict[str, Any]) -> str:

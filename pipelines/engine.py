@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
+from pipelines.errors import SettingsError
 from pipelines.frame import Frame
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 @dataclass
 class EngineEvent:
     kind: str
-    """"stage-error", "stage-open-error", "source-error", "output-error", "stopped"."""
+    """"stage-error" (a stage raised on a frame and was bypassed), "stage-open-error" (a stage
+    could not open and is left out), "source-error", "output-error" (that output is stopped),
+    "stopped" (the engine ended; ``message`` says why, see :attr:`Engine.stop_reason`).
+    Listeners are called on the engine's threads and must not block."""
     name: str
     message: str
     exception: BaseException | None = None
@@ -62,6 +66,7 @@ class Engine:
         lossless: bool = False,
         max_frames: int | None = None,
         out_size: tuple[int, int] | None = None,
+        stats_window: int = 600,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -69,7 +74,7 @@ class Engine:
         self.lossless = lossless
         self.max_frames = max_frames
         self.out_size = out_size
-        self.stats = EngineStats()
+        self.stats = EngineStats(window=stats_window)
         self.listeners: list[Listener] = []
         self._in_slot: LatestSlot[Frame] = LatestSlot("capture")
         self._out_slots = [LatestSlot[Frame](f"output:{i}") for i in range(len(self.outputs))]
@@ -80,6 +85,9 @@ class Engine:
         self._started = False
         self._failed_outputs: set[int] = set()
         self.last_frame: Frame | None = None
+        self.stop_reason = ""
+        """Why the engine stopped by itself ("frames", "source ended", "source failed",
+        "outputs failed"), or "stopped" when :meth:`stop` was called."""
 
     # ----------------------------------------------------------------- control
     def add_listener(self, listener: Listener) -> None:
@@ -116,15 +124,20 @@ class Engine:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop all threads and close stages and outputs. Idempotent; the source stays open
         (its owner closes it)."""
+        if not self.stop_reason:
+            self.stop_reason = "stopped"
         self._stop.set()
         self._in_slot.close()
-        for t in self._threads:
-            if t is not threading.current_thread():
+        me = threading.current_thread()
+        # Capture and processing first: processing closes the output slots when it ends, and the
+        # outputs then finish the frame they hold.
+        for t in self._threads[:2]:
+            if t is not me:
                 t.join(timeout)
         for slot in self._out_slots:
             slot.close()
-        for t in self._threads:
-            if t is not threading.current_thread():
+        for t in self._threads[2:]:
+            if t is not me:
                 t.join(timeout)
         for out in self.outputs:
             try:
@@ -156,14 +169,27 @@ class Engine:
         """Replace the stage list; takes effect at the next frame boundary on the processing
         thread, which opens the new stages and closes the ones no longer used."""
         with self._stage_lock:
-            self._pending_stages = list(stages)
-        if not self.running:
-            self._apply_pending_stages()
+            if self.running:
+                self._pending_stages = list(stages)
+                return
+            # Not running: nothing is open (the processing thread opens stages when it starts,
+            # and closes them when it ends), so the list is simply replaced.
+            self._pending_stages = None
+            self.pipeline = Pipeline(stages)
 
     def update_settings(self, stage_name: str, settings: StageSettings) -> bool:
-        """Swap one stage's settings object (atomic; read once per frame by the stage)."""
-        for stage in list(self._pending_stages or self.pipeline.stages):
+        """Swap one stage's settings object (atomic; read once per frame by the stage).
+        Returns False when no stage has that name; raises SettingsError for the wrong type."""
+        with self._stage_lock:
+            pending = self._pending_stages
+        stages = pending if pending is not None else self.pipeline.stages
+        for stage in list(stages):
             if stage.name == stage_name:
+                if not isinstance(settings, stage.settings_type):
+                    raise SettingsError(
+                        f"stage {stage_name!r} takes {stage.settings_type.__name__}, "
+                        f"not {type(settings).__name__}"
+                    )
                 stage.settings = settings
                 return True
         return False
@@ -188,9 +214,11 @@ class Engine:
                     frame = self.source.read()
                 except EOFError:
                     log.info("source ended")
+                    self._set_reason("source ended")
                     break
                 except Exception as exc:
                     log.error("source failed: %s", exc)
+                    self._set_reason("source failed")
                     self._emit(EngineEvent("source-error", "source", str(exc), exc))
                     break
                 if frame is None:
@@ -205,34 +233,49 @@ class Engine:
             # Let processing finish what it has, then end.
             self._in_slot.close()
 
+    def _set_reason(self, reason: str) -> None:
+        if not self.stop_reason:
+            self.stop_reason = reason
+
     def _apply_pending_stages(self) -> None:
         with self._stage_lock:
             pending, self._pending_stages = self._pending_stages, None
         if pending is None:
             return
         old = self.pipeline.stages
+        kept = []
         for stage in pending:
-            if not stage.is_open:
-                self._open_stage(stage)
+            # Stages already running stay open; new ones are opened here, on this thread.
+            if any(stage is s for s in old) or self._open_stage(stage):
+                kept.append(stage)
         for stage in old:
             if all(stage is not s for s in pending):
-                stage.close()
-        self.pipeline = Pipeline([s for s in pending if s.is_open])
+                self._close_stage(stage)
+        self.pipeline = Pipeline(kept)
 
-    def _open_stage(self, stage: Stage[Any]) -> None:
+    def _open_stage(self, stage: Stage[Any]) -> bool:
+        """Open ``stage``; on failure report it, release it and return False (it is left out)."""
         try:
             stage.open()
+            return True
         except Exception as exc:
             log.error("stage %s could not start and is left out: %s", stage.name, exc)
             self.stats.add_error(stage.name)
+            try:
+                stage.close()  # release whatever open() got before it failed
+            except Exception:
+                log.debug("closing stage %s after its failed open", stage.name, exc_info=True)
             self._emit(EngineEvent("stage-open-error", stage.name, str(exc), exc))
+            return False
+
+    def _close_stage(self, stage: Stage[Any]) -> None:
+        try:
+            stage.close()
+        except Exception as exc:
+            log.warning("closing stage %s failed: %s", stage.name, exc)
 
     def _process_loop(self) -> None:
-        stages_opened = [s for s in self.pipeline.stages]
-        for stage in stages_opened:
-            if not stage.is_open:
-                self._open_stage(stage)
-        self.pipeline = Pipeline([s for s in stages_opened if s.is_open])
+        self.pipeline = Pipeline([s for s in self.pipeline.stages if self._open_stage(s)])
         processed = 0
         try:
             while not self._stop.is_set():
@@ -257,16 +300,21 @@ class Engine:
                                 break
                     slot.put(frame)
                 if self.max_frames is not None and processed >= self.max_frames:
+                    self._set_reason("frames")
                     self._stop.set()
                     break
         finally:
             for slot in self._out_slots:
                 slot.close()
             for stage in self.pipeline.stages:
-                try:
-                    stage.close()
-                except Exception as exc:
-                    log.warning("closing stage %s failed: %s", stage.name, exc)
+                self._close_stage(stage)
+            with self._stage_lock:
+                # A set_stages() that came as the loop ended: keep the list (unopened).
+                if self._pending_stages is not None:
+                    self.pipeline = Pipeline(self._pending_stages)
+                    self._pending_stages = None
+            self._set_reason("source ended")
+            self._emit(EngineEvent("stopped", "engine", self.stop_reason))
 
     def run_stages(self, frame: Frame) -> Frame:
         """Run every stage on ``frame`` (on the calling thread); failures are bypassed."""
@@ -278,24 +326,23 @@ class Engine:
             t0 = time.perf_counter()
             try:
                 result = stage.process(image, frame.ctx)
-                if not isinstance(result, np.ndarray) or result.shape[2:] != image.shape[2:]:
-                    raise TypeError(f"returned {type(result).__name__}, not a BGR image")
+                _check_image(result, image)
                 image = result
             except Exception as exc:
-                self.stats.add_error(stage.name)
+                count = self.stats.add_error(stage.name)
                 frame.ctx.errors.append(stage.name)
-                count = self.stats.errors[stage.name]
-                # Log the first failure with its traceback, then every 100th: a stage failing
-                # on every frame must not flood the log at 30 lines a second.
+                # Log the first failure with its traceback, later ones at debug level only: a
+                # stage failing on every frame must not flood the log at 30 lines a second.
+                # The count is in the stats (status line, GUI) and every failure is an event.
                 if count == 1:
                     log.exception("stage %s failed and is bypassed", stage.name)
-                elif count % 100 == 0:
-                    log.error("stage %s failed %d times: %s", stage.name, count, exc)
+                else:
+                    log.debug("stage %s failed (%d times): %s", stage.name, count, exc)
                 self._emit(EngineEvent("stage-error", stage.name, str(exc), exc))
             ms = (time.perf_counter() - t0) * 1000.0
             frame.ctx.stage_ms[stage.name] = ms
             self.stats.add_stage(stage.name, ms)
-        self.stats.process.add((time.perf_counter() - t_start) * 1000.0)
+        self.stats.add_process((time.perf_counter() - t_start) * 1000.0)
         frame.image = image
         return frame
 
@@ -314,7 +361,29 @@ class Engine:
             except Exception as exc:
                 log.error("output %s failed and is stopped: %s", out.description, exc)
                 self._failed_outputs.add(i)
+                # Closing the slot releases a lossless producer waiting for this output.
+                slot.close()
                 self._emit(EngineEvent("output-error", out.description, str(exc), exc))
+                if len(self._failed_outputs) == len(self.outputs):
+                    # Nothing is left to send frames to: stop instead of spinning idle.
+                    self._set_reason("outputs failed")
+                    self._stop.set()
+                    self._in_slot.close()
                 break
-            if i == 0:
+            if i == self._stats_output():
                 self.stats.add_output(frame.timestamp)
+
+    def _stats_output(self) -> int:
+        """The output whose deliveries the fps and latency figures count: the first one that
+        has not failed."""
+        return next((i for i in range(len(self.outputs)) if i not in self._failed_outputs), -1)
+
+
+def _check_image(result: object, image: np.ndarray) -> None:
+    """A stage must return a BGR uint8 image of the size it was given."""
+    if not isinstance(result, np.ndarray):
+        raise TypeError(f"returned {type(result).__name__}, not an image")
+    if result.shape != image.shape or result.dtype != np.uint8:
+        raise TypeError(
+            f"returned a {result.dtype} image of shape {result.shape}; expected uint8 {image.shape}"
+        )

@@ -40,6 +40,10 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         return name in self._items
 
+    def name_of(self, item: object) -> str | None:
+        """The name ``item`` is registered under, None when it is not registered."""
+        return next((n for n, i in self._items.items() if i is item), None)
+
     def names(self) -> list[str]:
         return list(self._items)
 

@@ -9,7 +9,7 @@ frame ever seeing half-old, half-new values.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import numpy as np
 
@@ -29,26 +29,34 @@ class StageSettings:
 
     def validate(self) -> None:
         """Raise :class:`SettingsError` naming the field when a value is out of bounds."""
+        owner = type(self).__name__
         for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            choices = f.metadata.get("choices")
+            if choices is not None and value not in choices:
+                raise SettingsError(
+                    f"{owner}.{f.name} = {value!r} is not one of {', '.join(map(repr, choices))}"
+                )
             bounds = f.metadata.get("bounds")
             if bounds is None:
                 continue
-            value = getattr(self, f.name)
             lo, hi = bounds
-            if not (lo <= value <= hi):
-                raise SettingsError(
-                    f"{type(self).__name__}.{f.name} = {value!r} is out of range [{lo}, {hi}]"
-                )
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SettingsError(f"{owner}.{f.name} must be a number, not {value!r}")
+            if not (lo <= value <= hi):  # NaN fails this too
+                raise SettingsError(f"{owner}.{f.name} = {value!r} is out of range [{lo}, {hi}]")
 
-    def replace(self, **changes: Any) -> StageSettings:
+    def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StageSettings:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         """Build from plain data (a preset file), rejecting unknown keys and wrong types."""
+        if not isinstance(data, dict):
+            raise SettingsError(f"{cls.__name__}: settings must be an object, not {data!r}")
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
@@ -65,6 +73,12 @@ def bounded(default: float, lo: float, hi: float) -> Any:
     return dataclasses.field(default=default, metadata={"bounds": (lo, hi)})
 
 
+def choice(default: str, *options: str) -> Any:
+    """A text field that must be one of ``options`` (``default`` included automatically)."""
+    allowed = (default, *(o for o in options if o != default))
+    return dataclasses.field(default=default, metadata={"choices": allowed})
+
+
 def _coerce(owner: str, name: str, value: Any, default: Any) -> Any:
     # bool is an int subclass: check it first so "enabled: 1" is rejected, not silently taken.
     if isinstance(default, bool):
@@ -74,7 +88,13 @@ def _coerce(owner: str, name: str, value: Any, default: Any) -> Any:
     if isinstance(default, int | float) and not isinstance(default, bool):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SettingsError(f"{owner}.{name} must be a number, not {value!r}")
-        return type(default)(value) if isinstance(default, float) else value
+        if isinstance(default, float):
+            return float(value)
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise SettingsError(f"{owner}.{name} must be a whole number, not {value!r}")
+            return int(value)
+        return value
     if isinstance(default, tuple):
         if not isinstance(value, list | tuple):
             raise SettingsError(f"{owner}.{name} must be a list, not {value!r}")

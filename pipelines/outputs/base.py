@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from pipelines.frame import Frame
 from pipelines.registry import Registry
@@ -23,13 +23,15 @@ class Output:
         self.frames_written += 1
 
     def close(self) -> None:
+        """Flush and release. Idempotent; subclasses keep it so."""
         self.is_open = False
 
     @property
     def description(self) -> str:
-        return f"{type(self).__name__} {self.arg}".strip()
+        name = OUTPUTS.name_of(type(self)) or type(self).__name__
+        return f"{name}:{self.arg}" if self.arg else name
 
-    def __enter__(self) -> Output:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -54,14 +55,37 @@ class VideoFileOutput(Output):
         if not path:
             raise OutputError("file output needs a path, e.g. --output out.mp4")
         folder = os.path.dirname(os.path.abspath(path))
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise OutputError(
+                f"output file {path!r}: {folder!r} is a file, not a folder; choose another path"
+            )
         if not os.path.isdir(folder):
-            raise OutputError(f"output file {path!r}: folder {folder!r} does not exist")
-        if not os.access(folder, os.W_OK):
-            raise OutputError(f"output file {path!r}: folder {folder!r} is not writable")
+            raise OutputError(
+                f"output file {path!r}: folder {folder!r} does not exist; create it first"
+            )
+        if os.path.isdir(path):
+            raise OutputError(f"output file {path!r} is a folder; give a file name ending .mp4")
+        # Try the file itself: os.access() says yes to root even on a read-only disk.
+        existed = os.path.exists(path)
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as exc:
+            raise OutputError(
+                f"output file {path!r} cannot be written ({exc.strerror or exc}); "
+                "choose a folder you can write to"
+            ) from exc
         fourcc = cv2.VideoWriter.fourcc(*self.fourcc)
         writer = cv2.VideoWriter(path, fourcc, float(fps), (width, height))
         if not writer.isOpened():
-            raise OutputError(f"output file {path!r} could not be opened for writing")
+            writer.release()
+            if not existed:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+            raise OutputError(
+                f"output file {path!r} could not be opened for writing at {width}x{height}; "
+                "use a .mp4 path"
+            )
         self.writer = writer
         self.size = (width, height)
         self.is_open = True
@@ -75,8 +99,12 @@ class VideoFileOutput(Output):
         self.writer.write(image)
         self.frames_written += 1
 
+    @property
+    def description(self) -> str:
+        return f"file {self.arg}"
+
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.release()
-            self.writer = None
+            writer, self.writer = self.writer, None
+            writer.release()
         self.is_open = False

@@ -15,9 +15,7 @@ from pipelines.errors import OutputError
 from pipelines.frame import Frame
 from pipelines.outputs.base import OUTPUTS, Output
 
-V4L2_MODPROBE = (
-    "sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=camfx exclusive_caps=1"
-)
+V4L2_MODPROBE = "sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=camfx exclusive_caps=1"
 
 SETUP_HINTS: dict[str, str] = {
     "linux": (
@@ -65,6 +63,11 @@ class VirtualCameraOutput(Output):
             raise OutputError(
                 f"pyvirtualcam is not installed ({exc}); pip install pyvirtualcam"
             ) from exc
+        if self.backend is not None and self.backend not in available_backends():
+            known = ", ".join(available_backends()) or "none on this OS"
+            raise OutputError(
+                f"virtual camera backend {self.backend!r} does not exist here; use one of: {known}"
+            )
         try:
             self.camera = pyvirtualcam.Camera(
                 width=width,

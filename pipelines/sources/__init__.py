@@ -30,9 +30,11 @@ def parse_source_spec(spec: str) -> tuple[str, str]:
         if suffix and suffix in cls.suffixes:
             return source_name, spec
     known = ", ".join(SOURCES.names())
-    if suffix:
+    if Path(spec).is_dir():
+        raise SourceError(f"source {spec!r} is a folder; give an image or video file")
+    if suffix or Path(spec).exists():
         raise SourceError(
-            f"source {spec!r}: unsupported file type {suffix!r}; use an image "
+            f"source {spec!r}: unsupported file type {suffix or '(none)'!r}; use an image "
             f"({', '.join(files.IMAGE_SUFFIXES)}) or a video ({', '.join(files.VIDEO_SUFFIXES)})"
         )
     raise SourceError(f"unknown source {spec!r}; use one of {known}, camera:N or a file path")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -37,6 +37,7 @@ class Source:
         self.config = config
         self._index = 0
         self._next_due: float | None = None
+        self._last_ts = float("-inf")
         self.actual_size: tuple[int, int] = (config.width, config.height)
         self.actual_fps: float = config.fps
         self.grab_ms = Rolling()
@@ -53,12 +54,14 @@ class Source:
         if image is None:
             return None
         self.grab_ms.add((time.perf_counter() - t0) * 1000.0)
-        frame = Frame.new(image, time.monotonic(), self._index)
+        # Strictly increasing even where the monotonic clock is coarse (Windows: ~16 ms).
+        ts = self._last_ts = max(time.monotonic(), self._last_ts + 1e-6)
+        frame = Frame.new(image, ts, self._index)
         self._index += 1
         return frame
 
     def close(self) -> None:
-        pass
+        """Release the device or file. Idempotent; subclasses keep it so."""
 
     # Subclasses implement this: one BGR uint8 image, None when none is available yet.
     def grab(self) -> np.ndarray | None:
@@ -67,7 +70,9 @@ class Source:
     @property
     def description(self) -> str:
         w, h = self.actual_size
-        return f"{type(self).__name__} {self.arg or ''} {w}x{h}@{self.actual_fps:g}".strip()
+        name = SOURCES.name_of(type(self)) or type(self).__name__
+        what = f"{name}:{self.arg}" if self.arg else name
+        return f"{what} {w}x{h}@{self.actual_fps:g}"
 
     @property
     def pace_fps(self) -> float:
@@ -88,7 +93,9 @@ class Source:
             time.sleep(delay)
         self._next_due += period
 
-    def __enter__(self) -> Source:
+    def __enter__(self) -> Self:
+        """``with open_source(spec) as src:`` (open_source returns it opened) closes it at the
+        end, whatever happens."""
         return self
 
     def __exit__(self, *exc: object) -> None:

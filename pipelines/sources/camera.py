@@ -7,10 +7,13 @@ simulate an unplug; tests and machines without a webcam use it to exercise the s
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
+import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,7 +38,8 @@ class CameraBackend(Protocol):
     def open(self, device: str, width: int, height: int, fps: float) -> CameraHandle: ...
 
 
-CAMERA_BACKENDS: Registry[CameraBackend] = Registry("camera backend")
+CAMERA_BACKENDS: Registry[Callable[[], CameraBackend]] = Registry("camera backend")
+"""Backend classes by name; ``CameraSource(..., backend=NAME)`` makes one with no argument."""
 
 
 @dataclass
@@ -68,7 +72,7 @@ class _OpenCVHandle:
 
     def read(self) -> np.ndarray | None:
         ok, image = self.cap.read()
-        return image if ok else None
+        return image if ok and image is not None else None
 
     def actual(self) -> tuple[int, int, float]:
         return (
@@ -81,23 +85,69 @@ class _OpenCVHandle:
         self.cap.release()
 
 
+def _capture_api() -> int:
+    """The OpenCV capture API for webcams on this OS (CAP_ANY would also try FFmpeg and depth
+    sensors, slowly and with pages of warnings, before failing)."""
+    if sys.platform.startswith("linux"):
+        return int(cv2.CAP_V4L2)
+    if sys.platform == "win32":
+        return int(cv2.CAP_MSMF)
+    if sys.platform == "darwin":
+        return int(cv2.CAP_AVFOUNDATION)
+    return int(cv2.CAP_ANY)
+
+
+@contextlib.contextmanager
+def _quiet_opencv() -> Iterator[None]:
+    """Silence OpenCV's own log while probing devices: its warnings are not for the user, the
+    SourceError raised instead is."""
+    try:
+        previous = cv2.utils.logging.getLogLevel()
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except (AttributeError, cv2.error):  # pragma: no cover - very old OpenCV builds
+        yield
+        return
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+
+
+def _not_found(device: str) -> SourceError:
+    cams = list_cameras()
+    if not cams:
+        return SourceError(
+            f"camera {device or '0'!r}: no camera found; plug one in, or use --source demo "
+            "(run `camfx devices` to check)"
+        )
+    listed = ", ".join(f"camera:{c.device} ({c.name})" for c in cams)
+    return SourceError(
+        f"camera {device or '0'!r} could not be opened; check that it is plugged in and not "
+        f"used by another app. Cameras found: {listed}"
+    )
+
+
 @CAMERA_BACKENDS.register("opencv")
 class OpenCVBackend:
     def open(self, device: str, width: int, height: int, fps: float) -> CameraHandle:
         index = _resolve_device(device)
-        cap = cv2.VideoCapture(index)
-        if not cap.isOpened():
-            cap.release()
-            raise SourceError(
-                f"camera {device or 0!r} could not be opened; check that it is plugged in and "
-                "not used by another app (run `camfx devices` to list cameras)"
-            )
-        # MJPG lets USB cameras deliver 720p/1080p at full rate over USB 2.
-        cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
-        cap.set(cv2.CAP_PROP_FPS, fps)
-        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a queue of stale ones
+        if (
+            sys.platform.startswith("linux")
+            and isinstance(index, int)
+            and not os.path.exists(f"/dev/video{index}")
+        ):
+            raise _not_found(device)
+        with _quiet_opencv():
+            cap = cv2.VideoCapture(index, _capture_api())
+            if not cap.isOpened():
+                cap.release()
+                raise _not_found(device)
+            # MJPG lets USB cameras deliver 720p/1080p at full rate over USB 2.
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*"MJPG"))
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+            cap.set(cv2.CAP_PROP_FPS, fps)
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a queue of stale ones
         return _OpenCVHandle(cap)
 
 
@@ -111,8 +161,14 @@ def _resolve_device(device: str) -> int | str:
     for cam in list_cameras():
         if device.lower() in cam.name.lower():
             return cam.path or int(cam.device)
-    raise SourceError(
-        f"no camera named {device!r}; run `camfx devices` to see the cameras and their numbers"
+    raise _unknown_name(device, [c.name for c in list_cameras()])
+
+
+def _unknown_name(device: str, names: list[str]) -> SourceError:
+    found = f"cameras found: {', '.join(names)}" if names else "no camera is connected"
+    return SourceError(
+        f"no camera named {device!r} ({found}); run `camfx devices` to see the cameras "
+        "and their numbers"
     )
 
 
@@ -121,11 +177,20 @@ class _RecordedHandle:
         self.backend = backend
         self.size = (width, height)
         self.released = False
+        self._next_due: float | None = None
 
     def read(self) -> np.ndarray | None:
         b = self.backend
         if self.released or b.unplugged:
             return None
+        # Like a real camera, read() blocks until the device's next frame is due.
+        if b.fps > 0:
+            now = time.monotonic()
+            if self._next_due is None or now - self._next_due > 1.0 / b.fps:
+                self._next_due = now
+            if self._next_due > now:
+                time.sleep(self._next_due - now)
+            self._next_due += 1.0 / b.fps
         frame = b.frames[b.position % len(b.frames)]
         b.position += 1
         b.reads += 1
@@ -138,9 +203,11 @@ class _RecordedHandle:
         self.released = True
 
 
+@CAMERA_BACKENDS.register("recorded")
 class RecordedBackend:
-    """Replays recorded frames as if a camera delivered them. ``unplugged`` simulates a lost
-    device: reads fail and opens raise until it is set back to False."""
+    """Replays recorded frames as if a camera delivered them, paced at ``fps`` (0: as fast as
+    read). ``unplugged`` simulates a lost device: reads fail and opens raise until it is set
+    back to False. ``native_size`` is the one mode the "device" has, whatever is asked."""
 
     def __init__(
         self,
@@ -149,22 +216,26 @@ class RecordedBackend:
         path: str | None = None,
         fps: float = 30.0,
         native_size: tuple[int, int] | None = None,
+        name: str = "Recorded Camera",
     ) -> None:
         if path is not None:
             frames = _read_all_frames(path)
         if not frames:
             frames = [np.full((480, 640, 3), 128, np.uint8)]
-        self.frames = frames
+        self.frames = [to_bgr(f) for f in frames]
         self.fps = fps
         self.native_size = native_size
+        self.name = name
         self.unplugged = False
         self.position = 0
         self.reads = 0
         self.opens = 0
 
     def open(self, device: str, width: int, height: int, fps: float) -> CameraHandle:
+        if device not in ("", "0") and device.lower() not in self.name.lower():
+            raise _unknown_name(device, [self.name])
         if self.unplugged:
-            raise SourceError(f"camera {device or 0!r} is not connected")
+            raise SourceError(f"camera {device or '0'!r} is not connected; plug it in")
         self.opens += 1
         # A real camera answers with the nearest mode it has, which may not be the one asked.
         w, h = self.native_size or (width, height)
@@ -176,90 +247,123 @@ def _read_all_frames(path: str, limit: int = 300) -> list[np.ndarray]:
     frames: list[np.ndarray] = []
     while len(frames) < limit:
         ok, image = cap.read()
-        if not ok:
+        if not ok or image is None:
             break
         frames.append(to_bgr(image))
     cap.release()
     if not frames and os.path.isfile(path):
-        image = cv2.imread(path)
-        if image is not None:
-            frames.append(image)
+        still = cv2.imread(path)
+        if still is not None:
+            frames.append(still)
     return frames
 
 
 @SOURCES.register("camera")
 class CameraSource(Source):
-    """A webcam. Reports the size/fps the device really gave; reopens after an unplug."""
+    """A webcam. Frames always come at the requested size (filled, keeping the aspect
+    ratio); ``device_size``/``device_fps`` say what the device really gave. After an unplug
+    (``state`` "lost": no frames) it tries to reopen every ``reconnect_interval`` seconds and
+    counts each success in ``reconnects``."""
 
     reconnect_interval = 1.0
+    failures_before_lost = 3
     live = True
 
     def __init__(
         self, arg: str, config: SourceConfig, backend: str | CameraBackend = "opencv", **kw: Any
     ) -> None:
         super().__init__(arg, config, **kw)
-        self.backend: CameraBackend = (
-            CAMERA_BACKENDS.get(backend) if isinstance(backend, str) else backend
-        )
-        if isinstance(self.backend, type):
-            self.backend = self.backend()
+        chosen: Any = CAMERA_BACKENDS.get(backend) if isinstance(backend, str) else backend
+        self.backend: CameraBackend = chosen() if isinstance(chosen, type) else chosen
         self.handle: CameraHandle | None = None
         self.state = "closed"
+        """"closed", "open" (delivering) or "lost" (unplugged or stalled; reconnecting)."""
         self.reconnects = 0
+        self.device_size: tuple[int, int] = (config.width, config.height)
+        self.device_fps: float = config.fps
         self._failures = 0
-        self._last_attempt = 0.0
+        self._last_attempt = float("-inf")
 
     def open(self) -> None:
-        self._connect()
+        if self.state != "open":
+            self._connect()
 
     def _connect(self) -> None:
         c = self.config
-        self.handle = self.backend.open(self.arg, c.width, c.height, c.fps)
-        w, h, fps = self.handle.actual()
-        self.actual_size = (w or c.width, h or c.height)
-        self.actual_fps = fps if fps and fps > 0 else c.fps
-        if self.actual_size != (c.width, c.height):
-            log.info(
-                "camera %s gave %dx%d, not the %dx%d asked for; frames are scaled",
+        handle = self.backend.open(self.arg, c.width, c.height, c.fps)
+        try:
+            w, h, fps = handle.actual()
+        except Exception:
+            handle.release()
+            raise
+        self.handle = handle
+        self.device_size = (w or c.width, h or c.height)
+        self.device_fps = fps if fps and fps > 0 else c.fps
+        self.actual_size = (c.width, c.height)
+        self.actual_fps = self.device_fps
+        if self.device_size != (c.width, c.height) or abs(self.device_fps - c.fps) > 0.5:
+            log.warning(
+                "camera %s gave %dx%d@%g, not the %dx%d@%g asked for; frames are scaled",
                 self.arg or 0,
-                *self.actual_size,
+                *self.device_size,
+                self.device_fps,
                 c.width,
                 c.height,
+                c.fps,
             )
         self.state = "open"
         self._failures = 0
+
+    @property
+    def description(self) -> str:
+        text = super().description
+        if self.device_size != self.actual_size:
+            text += f" (device gives {self.device_size[0]}x{self.device_size[1]})"
+        return text
 
     @property
     def pace_fps(self) -> float:
         return 0.0  # a camera paces itself: read() blocks until the next frame
 
     def grab(self) -> np.ndarray | None:
+        if self.state == "closed":
+            raise SourceError(f"camera {self.arg or '0'!r} used while closed")
         if self.state == "open" and self.handle is not None:
             image = self.handle.read()
             if image is not None:
+                self._failures = 0
                 return fit_to(to_bgr(image), self.config.width, self.config.height)
             self._failures += 1
-            if self._failures >= 3:
+            if self._failures >= self.failures_before_lost:
                 log.warning("camera %s stopped delivering frames; reconnecting", self.arg or 0)
-                self.handle.release()
-                self.handle = None
+                self._release()
                 self.state = "lost"
+            else:
+                time.sleep(0.005)
             return None
         now = time.monotonic()
         if now - self._last_attempt >= self.reconnect_interval:
             self._last_attempt = now
             try:
                 self._connect()
+            except Exception as exc:  # still gone; try again later
+                log.debug("camera %s not back yet: %s", self.arg or 0, exc)
+            else:
                 self.reconnects += 1
-                log.info("camera %s is back", self.arg or 0)
-            except SourceError:
-                self.state = "lost"
+                log.warning("camera %s is back", self.arg or 0)
+                return None
         # Don't spin while the device is gone.
-        time.sleep(0.005)
+        time.sleep(min(0.02, self.reconnect_interval))
         return None
 
-    def close(self) -> None:
+    def _release(self) -> None:
         if self.handle is not None:
-            self.handle.release()
-            self.handle = None
+            handle, self.handle = self.handle, None
+            try:
+                handle.release()
+            except Exception as exc:  # a vanished device may fail to release; it is gone anyway
+                log.debug("releasing camera %s: %s", self.arg or 0, exc)
+
+    def close(self) -> None:
+        self._release()
         self.state = "closed"

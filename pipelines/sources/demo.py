@@ -22,7 +22,12 @@ FACE_CENTER = (222.0, 148.0)
 
 def load_asset_image(name: str) -> np.ndarray:
     """Read an image shipped in ``pipelines/assets`` as BGR uint8."""
-    data = resources.files("pipelines.assets").joinpath(name).read_bytes()
+    try:
+        data = resources.files("pipelines.assets").joinpath(name).read_bytes()
+    except OSError as exc:
+        raise SourceError(
+            f"demo asset {name!r} is missing ({exc.strerror or exc}); reinstall camfx"
+        ) from exc
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise SourceError(f"demo asset {name!r} is unreadable; reinstall camfx")
@@ -34,8 +39,16 @@ class DemoSource(Source):
     def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
         super().__init__(arg, config, **kwargs)
         self.portrait: np.ndarray | None = None
-        self.motion = float(arg) if arg else 1.0
-        """Scale of the motion; ``demo:0`` is a still picture."""
+        try:
+            self.motion = float(arg) if arg else 1.0
+            """Scale of the motion; ``demo:0`` is a still picture."""
+        except ValueError:
+            self.motion = float("nan")
+        if not 0.0 <= self.motion <= 10.0:
+            raise SourceError(
+                f"source 'demo:{arg}': the motion scale must be a number from 0 to 10, "
+                "e.g. demo:0 for a still picture or demo:1 (the default)"
+            )
 
     def open(self) -> None:
         self.portrait = load_asset_image("astronaut.png")

@@ -40,14 +40,22 @@ def fit_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
-    """Grayscale or BGRA in, BGR uint8 out (16-bit images are scaled down)."""
+    """Grayscale, BGRA, 16-bit or float in; BGR uint8 (H×W×3, C-contiguous) out."""
     if image.dtype == np.uint16:
         image = (image >> 8).astype(np.uint8)
+    elif image.dtype.kind == "f":  # float images (TIFF, EXR) hold 0..1
+        image = (np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise ValueError(f"unsupported pixel type {image.dtype}")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise ValueError(f"unsupported image shape {image.shape}")
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return image
+    return np.ascontiguousarray(image)
 
 
 @SOURCES.register("image")
@@ -63,11 +71,15 @@ class ImageSource(Source):
     def open(self) -> None:
         _check_readable(self.arg, "image")
         raw = cv2.imread(self.arg, cv2.IMREAD_UNCHANGED)
-        if raw is None:
+        if raw is None or raw.size == 0:
             raise SourceError(
                 f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
             )
-        self.image = fit_to(to_bgr(raw), self.config.width, self.config.height)
+        try:
+            bgr = to_bgr(raw)
+        except ValueError as exc:
+            raise SourceError(f"image file {self.arg!r}: {exc}; save it as 8-bit RGB") from exc
+        self.image = fit_to(bgr, self.config.width, self.config.height)
         self.actual_size = (self.config.width, self.config.height)
 
     def grab(self) -> np.ndarray | None:
@@ -87,9 +99,13 @@ class VideoSource(Source):
         super().__init__(arg, config, **kwargs)
         self.capture: cv2.VideoCapture | None = None
         self.frame_count = 0
+        self.native_size: tuple[int, int] = (0, 0)
+        """The file's own frame size (frames are filled to the requested size)."""
+        self.loops = 0
+        """How many times the file started over."""
+        self._first: np.ndarray | None = None
 
-    def open(self) -> None:
-        _check_readable(self.arg, "video")
+    def _open_capture(self) -> tuple[cv2.VideoCapture, np.ndarray]:
         cap = cv2.VideoCapture(self.arg)
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
@@ -97,8 +113,17 @@ class VideoSource(Source):
             raise SourceError(
                 f"video file {self.arg!r} could not be decoded; use MP4 (H.264/MPEG-4), MKV or AVI"
             )
-        cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        return cap, first
+
+    def open(self) -> None:
+        _check_readable(self.arg, "video")
+        self.close()
+        cap, first = self._open_capture()
+        # The first frame is kept rather than sought back to: seeking is unreliable in some
+        # containers.
+        self._first = first
         self.capture = cap
+        self.native_size = (int(first.shape[1]), int(first.shape[0]))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         native_fps = cap.get(cv2.CAP_PROP_FPS)
         self.actual_fps = native_fps if 1 <= native_fps <= 240 else self.config.fps
@@ -112,17 +137,27 @@ class VideoSource(Source):
     def grab(self) -> np.ndarray | None:
         if self.capture is None:
             raise SourceError("video source used before open()")
-        ok, image = self.capture.read()
-        if not ok:
-            if not self.config.loop:
-                raise EOFError(self.arg)
-            self.capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        if self._first is not None:
+            image, self._first = self._first, None
+        else:
             ok, image = self.capture.read()
-            if not ok:
-                raise SourceError(f"video file {self.arg!r} stopped decoding")
+            if not ok or image is None:
+                if not self.config.loop:
+                    raise EOFError(self.arg)
+                # Start over by reopening: a seek to frame 0 is not reliable in every container.
+                self.capture.release()
+                self.capture = None
+                try:
+                    self.capture, image = self._open_capture()
+                except SourceError:
+                    raise SourceError(
+                        f"video file {self.arg!r} stopped decoding; check the file"
+                    ) from None
+                self.loops += 1
         return fit_to(to_bgr(image), self.config.width, self.config.height)
 
     def close(self) -> None:
         if self.capture is not None:
             self.capture.release()
             self.capture = None
+        self._first = None

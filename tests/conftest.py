@@ -1,0 +1,22 @@
+"""Shared fixtures: small and generic (each test file keeps its own helpers)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (``shared/`` lives beside it: ``repo_root.parent / "shared"``)."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def python_exe() -> str:
+    """The interpreter running the tests (its venv has the ``camfx`` package installed)."""
+    return sys.executable

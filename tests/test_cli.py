@@ -1,0 +1,335 @@
+"""The camfx command: run, bench, devices, and its error paths (one line, exit 2, no
+traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app import cli
+from pipelines.frame import FrameContext
+from pipelines.presets import Preset, StageSpec, register_preset
+from pipelines.stage import Stage, StageSettings, register_stage
+
+SUBPROCESS_TIMEOUT_S = 120
+# Python start-up plus argparse; generous for a loaded shared machine. A --help that imports
+# OpenCV, NumPy, ONNX Runtime or Qt is caught by the module check, not by this.
+HELP_MAX_S = 5.0
+HEAVY_MODULES = ("cv2", "numpy", "onnxruntime", "PySide6", "sounddevice", "pyvirtualcam")
+
+
+def camfx(*args: str, env: dict[str, str] | None = None, timeout: float = SUBPROCESS_TIMEOUT_S):
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def frames_of(path: Path) -> tuple[int, tuple[int, int], float]:
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), f"{path} does not play"
+    n, size = 0, (0, 0)
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        n += 1
+        size = (image.shape[1], image.shape[0])
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    cap.release()
+    return n, size, fps
+
+
+# ----------------------------------------------------------------------------- run
+def test_run_demo_to_mp4_writes_every_frame_at_720p(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out.mp4"
+    code = cli.main(
+        ["run", "--source", "demo", "--output", str(out), "--frames", "90", "--size", "1280x720"]
+    )
+    assert code == 0
+    n, size, fps = frames_of(out)
+    assert (n, size) == (90, (1280, 720))
+    assert fps == pytest.approx(30.0, abs=0.01)
+    err = capsys.readouterr().err
+    assert "demo 1280x720@30" in err and f"file {out}" in err
+    assert "processed 90" in err
+
+
+def test_run_to_several_outputs_from_a_video_without_loop(tmp_path: Path) -> None:
+    clip = tmp_path / "in.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"mp4v"), 60.0, (64, 48))
+    for i in range(7):
+        writer.write(np.full((48, 64, 3), 30 * i, np.uint8))
+    writer.release()
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mkv"
+    outputs = ["--output", str(a), "--output", f"file:{b}", "--output", "null"]
+    code = cli.main(["run", "--source", str(clip), "--no-loop", "--size", "64x48", *outputs])
+    assert code == 0
+    assert frames_of(a)[:2] == (7, (64, 48))
+    assert frames_of(b)[:2] == (7, (64, 48))
+
+
+def test_run_stops_cleanly_on_ctrl_c_and_the_file_plays(tmp_path: Path) -> None:
+    out = tmp_path / "live.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--output", str(out), "--size", "320x240"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + SUBPROCESS_TIMEOUT_S
+        while (not out.exists() or out.stat().st_size == 0) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=SUBPROCESS_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    n, size, _ = frames_of(out)
+    assert n >= 5 and size == (320, 240)
+
+
+# ----------------------------------------------------------------------------- errors
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("camfx: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--source", "webcam"], "unknown source 'webcam'"),
+        (["--source", "demo:fast"], "source 'demo:fast': the motion scale"),
+        (["--source", "{tmp}/nope.mp4"], "nope.mp4' does not exist"),
+        (["--source", "{tmp}/clip.gif"], "unsupported file type '.gif'"),
+        (["--source", "{tmp}/bad.png"], "could not be decoded"),
+        (["--source", "camera:Logitech Brio"], "no camera named 'Logitech Brio'"),
+        (["--source", "camera:57"], "camera '57'"),
+        (["--output", "screen"], "unknown output 'screen'"),
+        (["--output", "{tmp}/no/such/folder/x.mp4"], "does not exist; create it first"),
+        (["--output", "{tmp}/bad.png/x.mp4"], "is a file, not a folder"),
+        (["--output", "{tmp}"], "unknown output"),
+        (["--output", "null", "--preset", "nosuch"], "unknown preset 'nosuch'"),
+    ],
+)
+def test_run_errors_are_one_line_exit_2(tmp_path: Path, capsys, args, expected) -> None:
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    if "--output" not in args:
+        args += ["--output", "null"]
+    code = cli.main(["run", *args, "--frames", "2", "--size", "64x48"])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert expected in _one_error_line(captured.err)
+    assert captured.out == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/sys is Linux's")
+def test_run_to_an_unwritable_folder(capsys) -> None:
+    # /sys refuses new files even to root, unlike a chmod'ed folder.
+    code = cli.main(["run", "--output", "/sys/camfx-test.mp4", "--frames", "2", "--size", "64x48"])
+    assert code == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "cannot be written" in line and "choose a folder you can write to" in line
+    assert not os.path.exists("/sys/camfx-test.mp4")
+
+
+def test_run_to_a_missing_virtual_camera_says_how_to_install_one(capsys) -> None:
+    code = cli.main(
+        ["run", "--output", "virtualcam:/dev/video63", "--frames", "2", "--size", "64x48"]
+    )
+    assert code == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "virtual camera '/dev/video63' is not available" in line
+    if sys.platform.startswith("linux"):
+        assert "sudo modprobe v4l2loopback" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--size", "1280"], "size '1280' is not WIDTHxHEIGHT"),
+        (["run", "--size", "1281x720"], "must be even"),
+        (["run", "--size", "0x0"], "between 16x16 and 7680x4320"),
+        (["run", "--fps", "fast"], "fps 'fast' is not a number"),
+        (["run", "--fps", "0"], "fps '0' must be between 1 and 240"),
+        (["run", "--frames", "-3"], "'-3' must be at least 1"),
+        (["bench", "--warmup", "-1"], "'-1' must be 0 or more"),
+        (["bench", "--frames", "many"], "'many' is not a whole number"),
+        (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
+        (["run", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_arguments_are_usage_errors(capsys, args, expected) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("usage: camfx")
+    assert expected in err.splitlines()[-1]
+
+
+def test_errors_exit_2_without_traceback_in_a_real_process(tmp_path: Path) -> None:
+    result = camfx("run", "--source", str(tmp_path / "missing.png"), "--output", "null")
+    assert result.returncode == 2
+    assert "missing.png' does not exist; check the path" in _one_error_line(result.stderr)
+    result = camfx("run", "--source", "camera:9", "--output", "null")
+    assert result.returncode == 2
+    # OpenCV's own warnings about the missing device are not shown, only our line.
+    assert "camera '9'" in _one_error_line(result.stderr)
+
+
+# ----------------------------------------------------------------------------- --help
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, app.cli as c; c.build_parser(); "
+        f"print([m for m in {HEAVY_MODULES!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_help_is_fast_and_lists_the_commands() -> None:
+    t0 = time.monotonic()
+    result = camfx("--help")
+    elapsed = time.monotonic() - t0
+    assert result.returncode == 0
+    for command in ("run", "bench", "devices"):
+        assert command in result.stdout
+    assert elapsed < HELP_MAX_S
+    run_help = camfx("run", "--help")
+    assert "--source" in run_help.stdout and "--output" in run_help.stdout
+
+
+# ----------------------------------------------------------------------------- bench
+@register_stage
+class InvertForBench(Stage[StageSettings]):
+    name = "test-cli-invert"
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        return 255 - image
+
+
+register_preset(Preset("test-cli-bench", (StageSpec("test-cli-invert"),), "tests only"))
+
+
+def test_bench_json(capsys) -> None:
+    code = cli.main(["bench", "--frames", "30", "--json", "--size", "320x240"])
+    captured = capsys.readouterr()
+    assert code == 0
+    result = json.loads(captured.out)  # stdout is the JSON and nothing else
+    assert result["preset"] == "off" and result["size"] == "320x240" and result["frames"] == 30
+    assert result["frames_output"] == 30 + 10  # warm-up frames run too, uncounted
+    assert result["stages"] == {}
+    for key in ("source_ms", "pipeline", "latency"):
+        assert result[key]["median_ms"] >= 0
+        assert result[key]["p95_ms"] >= result[key]["median_ms"]
+    assert result["throughput_fps"] > 0
+    assert result["peak_rss_mb"] > 0
+    assert result["errors"] == {}
+    assert isinstance(result["providers"], dict)
+
+
+def test_bench_with_a_stage_times_it(capsys) -> None:
+    code = cli.main(["bench", "--preset", "test-cli-bench", "--frames", "20", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["size"] == "1280x720"
+    assert set(result["stages"]) == {"test-cli-invert"}
+    stage = result["stages"]["test-cli-invert"]
+    assert 0 < stage["median_ms"] <= stage["p95_ms"]
+
+
+def test_bench_text_report(capsys) -> None:
+    assert cli.main(["bench", "--frames", "5", "--warmup", "0", "--size", "64x48"]) == 0
+    out = capsys.readouterr().out
+    assert "camfx bench: preset off, 64x48, 5 frames" in out
+    assert "end-to-end latency" in out and "throughput:" in out and "peak RSS" in out
+
+
+# ----------------------------------------------------------------------------- devices
+def _check_devices(info: dict) -> None:
+    assert isinstance(info["cameras"], list)
+    vc = info["virtual_camera"]
+    assert vc["backends"], "pyvirtualcam lists at least one backend per OS"
+    if not vc["works"] and sys.platform.startswith("linux"):
+        assert "sudo modprobe v4l2loopback" in vc["hint"]
+    inf = info["inference"]
+    assert "CPU" in inf["listed"]
+    assert inf["sessions"]["CPU"]["works"] is True
+    for name, s in inf["sessions"].items():
+        if not s["works"]:
+            assert s["reason"], f"{name} refused without a reason"
+            assert s["got"] == "CPU"
+    assert "auto" in inf
+
+
+def test_devices_json(capsys) -> None:
+    assert cli.main(["devices", "--json"]) == 0
+    captured = capsys.readouterr()
+    info = json.loads(captured.out)
+    _check_devices(info)
+    audio = info["audio"]
+    assert isinstance(audio["works"], bool) and isinstance(audio["inputs"], list)
+    if not audio["works"]:
+        assert audio["error"]
+
+
+def test_devices_text(capsys) -> None:
+    assert cli.main(["devices"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("Cameras:", "Virtual camera:", "Audio inputs:", "Inference (ONNX Runtime"):
+        assert heading in out
+
+
+@pytest.fixture
+def no_portaudio(tmp_path: Path) -> dict[str, str]:
+    """An environment where `import sounddevice` fails as it does without PortAudio."""
+    fake = tmp_path / "fake_site"
+    fake.mkdir()
+    (fake / "sounddevice.py").write_text('raise OSError("PortAudio library not found")\n')
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(fake), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def test_missing_portaudio_breaks_only_audio(no_portaudio: dict[str, str], tmp_path: Path) -> None:
+    result = camfx("devices", "--json", env=no_portaudio)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["audio"]["works"] is False
+    assert "PortAudio library not found" in info["audio"]["error"]
+    if sys.platform.startswith("linux"):
+        assert "libportaudio2" in info["audio"]["hint"]
+    _check_devices(info)  # everything else still answers
+    text = camfx("devices", env=no_portaudio)
+    assert text.returncode == 0 and "to fix: install PortAudio" in text.stdout
+    out = tmp_path / "x.mp4"
+    run = camfx(
+        "run", "--output", str(out), "--frames", "3", "--size", "64x48", "--fps", "120",
+        env=no_portaudio,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert frames_of(out)[0] == 3
