@@ -238,7 +238,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import contextlib
 
-    from pipelines.inference.session import default_factory, short_name
+    from pipelines.inference.session import all_reports, short_name
 
     frames = args.frames or 300
     args.frames = frames
@@ -252,11 +252,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
             engine.stop()
             source.close()
     result = bench_summary(engine, source, args, frames)
-    result["providers"] = {
-        name: short_name(rep.provider) for name, rep in default_factory().reports.items()
-    }
+    result["providers"] = {name: short_name(rep.provider) for name, rep in all_reports().items()}
+    # A refused GPU is the same for every model: report each provider's reason once.
     result["provider_fallbacks"] = {
-        name: rep.summary() for name, rep in default_factory().reports.items() if rep.fell_back
+        short_name(provider): reason
+        for rep in all_reports().values()
+        for provider, reason in rep.refused.items()
     }
     result["peak_rss_mb"] = peak_rss_mb()
     if args.json:
@@ -370,8 +371,8 @@ def format_bench(result: dict) -> str:
     )
     providers = ", ".join(f"{k}={v}" for k, v in result["providers"].items()) or "no models"
     lines.append(f"providers: {providers}")
-    for text in result.get("provider_fallbacks", {}).values():
-        lines.append(f"  fallback: {text}")
+    for provider, reason in result.get("provider_fallbacks", {}).items():
+        lines.append(f"  {provider} refused: {reason}")
     if result["errors"]:
         lines.append(f"stage errors: {result['errors']}")
     return "\n".join(lines)

@@ -96,3 +96,15 @@ def get_preset(name: str) -> Preset:
         known = ", ".join(PRESETS.names())
         raise SettingsError(f"unknown preset {name!r}; built-in presets: {known}")
     return PRESETS.get(name)
+
+
+# Each feature area registers its built-in presets in a small module that imports nothing heavy
+# (only this module), so listing presets never loads OpenCV or ONNX Runtime. They import this
+# module, which is fully defined by now, so importing them here is not circular.
+PRESET_MODULES = (
+    "pipelines.tracking.presets",
+    "pipelines.segmentation.presets",
+    "pipelines.beauty.presets",
+)
+for _module in PRESET_MODULES:
+    importlib.import_module(_module)

@@ -278,16 +278,28 @@ class SessionFactory:
                 self._refused.update(pending)
                 report = ProviderReport(name, got, refused)
                 self.reports[name] = report
-                if refused:
-                    log.warning("%s", report.summary())
-                else:
-                    log.info("%s", report.summary())
+                with _process_lock:
+                    PROCESS_REPORTS[name] = report
+                    new = set(refused.items()) - _warned_refusals
+                    _warned_refusals.update(new)
+                # Say a refused GPU loudly once per process, not once per model.
+                log.log(logging.WARNING if new else logging.INFO, "%s", report.summary())
                 return session, report
         raise ModelError(f"model {name}: no inference provider could load it")  # pragma: no cover
 
 
 _default: SessionFactory | None = None
 _default_lock = threading.Lock()
+
+PROCESS_REPORTS: dict[str, ProviderReport] = {}
+"""The latest report per model name, from every factory of this process (bench, GUI status)."""
+_warned_refusals: set[tuple[str, str]] = set()
+_process_lock = threading.Lock()
+
+
+def all_reports() -> dict[str, ProviderReport]:
+    with _process_lock:
+        return dict(PROCESS_REPORTS)
 
 
 def default_factory() -> SessionFactory:
