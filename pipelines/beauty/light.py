@@ -1,0 +1,245 @@
+"""The ``"light_color"`` stage: low-light lift and colour correction for the whole frame.
+
+* Auto exposure as a gamma lift: the frame's brightness (centre-weighted, and weighted towards
+  the primary face when there is one) is metered on a small thumbnail and a gamma < 1 brings it
+  towards ``target``. A gamma curve keeps black at black and white at white, so highlights are
+  compressed, never clipped; a small toe keeps sensor noise in the blacks from being amplified.
+* White balance: grey-world on the mid-tone, low-saturation pixels, blended by strength.
+* Warmth: a red/blue balance shift on top.
+* Temporal smoothing: gamma and gains follow their measured values with a time constant
+  (seconds of capture time), so brightness doesn't pump from frame to frame.
+
+Everything folds into one 256-entry curve per channel (``cv2.LUT``; one shared curve when
+there is no colour correction), 0.5–1.5 ms at 1280×720. The smoothed state lives on the stage
+(temporal state); per-frame values go to ``ctx.extras["light_color"]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import cv2
+import numpy as np
+
+from pipelines.frame import FrameContext
+from pipelines.stage import Stage, StageSettings, bounded, register_stage
+
+THUMB_WIDTH = 160
+"""Metering runs on a subsample about this wide."""
+CENTRE_SIGMA = 0.35
+"""Centre weighting (fraction of width/height)."""
+FACE_WEIGHT = 0.6
+"""Share of the metered brightness that comes from the primary face, when there is one."""
+MIN_GAMMA = 0.5
+"""Strongest lift (for a very dark frame at exposure 1)."""
+TOE = 0.02
+"""Gamma toe offset: limits the slope at black (noise amplification) to about 1/TOE^(1−g)."""
+WB_MIN_LUMA, WB_MAX_LUMA = 0.12, 0.92
+WB_MAX_SATURATION = 0.35
+"""Grey-world statistics use only pixels with (max − min)/max below this."""
+WB_ROUNDS = 3
+WB_MIN_PIXELS = 32
+WB_GAIN_LIMIT = 1.33
+"""Per-channel white-balance gains stay within [1/limit, limit]."""
+WARMTH_SCALE = 0.08
+"""Warmth ±1 scales red by ±8 % and blue by ∓8 %."""
+LUMA = np.array([0.114, 0.587, 0.299])  # B, G, R
+SHOULDER_END_SLOPE = 0.5
+"""Relative slope of the highlight shoulder at white (0 would flatten the last levels)."""
+RESET_GAP_S = 2.0
+"""A capture-time gap longer than this restarts the smoothing (new scene, new source)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LightColorSettings(StageSettings):
+    exposure: float = bounded(0.5, 0.0, 1.0)
+    """Strength of the automatic brightness lift (0 = off)."""
+    target: float = bounded(0.45, 0.25, 0.65)
+    """Brightness (0..1, gamma-encoded) the metered frame is lifted towards."""
+    white_balance: float = bounded(0.5, 0.0, 1.0)
+    """Strength of the grey-world white balance (0 = off)."""
+    warmth: float = bounded(0.0, -1.0, 1.0)
+    """Negative cooler, positive warmer."""
+    adapt_s: float = bounded(0.5, 0.0, 5.0)
+    """Time constant of the temporal smoothing in seconds (0 = follow each frame)."""
+
+    @property
+    def any_active(self) -> bool:
+        return self.exposure > 0 or self.white_balance > 0 or self.warmth != 0
+
+
+@dataclasses.dataclass
+class Correction:
+    gamma: float = 1.0
+    gains: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    """B, G, R."""
+
+
+def metered_brightness(
+    thumb: np.ndarray, face_box: tuple[float, ...] | None, scale: float
+) -> float:
+    """Weighted mean luma (0..1) of a BGR uint8 thumbnail; ``face_box`` in frame pixels."""
+    h, w = thumb.shape[:2]
+    luma = thumb.astype(np.float32) @ (LUMA / 255.0).astype(np.float32)
+    yy = (np.arange(h, dtype=np.float32) - (h - 1) / 2) / (CENTRE_SIGMA * h)
+    xx = (np.arange(w, dtype=np.float32) - (w - 1) / 2) / (CENTRE_SIGMA * w)
+    weight = np.exp(-0.5 * (yy[:, None] ** 2 + xx[None, :] ** 2))
+    frame_mean = float((luma * weight).sum() / weight.sum())
+    if face_box is None:
+        return frame_mean
+    x, y, bw, bh = (float(v) * scale for v in face_box[:4])
+    x0, y0 = max(int(x), 0), max(int(y), 0)
+    x1, y1 = min(math.ceil(x + bw), w), min(math.ceil(y + bh), h)
+    if x1 <= x0 or y1 <= y0:
+        return frame_mean
+    face_mean = float(luma[y0:y1, x0:x1].mean())
+    return FACE_WEIGHT * face_mean + (1.0 - FACE_WEIGHT) * frame_mean
+
+
+def grey_world_gains(thumb: np.ndarray) -> np.ndarray:
+    """B, G, R gains that make the neutral-ish pixels grey, luma-preserving, clamped.
+
+    "Neutral-ish" is judged after the current estimate's correction (two rounds), so a strong
+    cast doesn't push the grey pixels out of the selection it is estimated from.
+    """
+    px = thumb.reshape(-1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
+    luma = px @ LUMA.astype(np.float32)
+    mid = (luma > WB_MIN_LUMA) & (luma < WB_MAX_LUMA)
+    gains = np.ones(3)
+    keep = mid
+    for _ in range(WB_ROUNDS):
+        sel = keep.astype(np.float32)
+        count = float(sel.sum())
+        if count < WB_MIN_PIXELS:
+            break
+        means = (sel @ px).astype(np.float64) / count
+        gains = np.clip(means.mean() / np.maximum(means, 1e-6), 1.0 / WB_GAIN_LIMIT, WB_GAIN_LIMIT)
+        fixed = px * gains.astype(np.float32)
+        b, g, r = fixed[:, 0], fixed[:, 1], fixed[:, 2]
+        # Column-wise extremes: numpy reductions along a length-3 axis are slow.
+        hi = np.maximum(np.maximum(b, g), r)
+        lo = np.minimum(np.minimum(b, g), r)
+        keep = mid & ((hi - lo) < WB_MAX_SATURATION * np.maximum(hi, 1e-6))
+    out: np.ndarray = gains / float(gains @ LUMA)
+    return out
+
+
+def _shoulder(u: np.ndarray, gain: float) -> np.ndarray:
+    """Map ``u`` in [0, gain] onto [0, 1]: identity up to a knee, then a monotone cubic
+    (Hermite, slopes within the Fritsch–Carlson bound) reaching 1 at ``u = gain`` with a small
+    slope left, so highlights roll off instead of clipping and stay distinct."""
+    if gain <= 1.0:
+        return u
+    knee = min(0.85, (2.8 - gain) / 1.8)
+    m0 = (gain - knee) / (1.0 - knee)  # ≤ 2.8: slope 1 at the knee
+    m1 = SHOULDER_END_SLOPE
+    t = np.clip((u - knee) / (gain - knee), 0.0, 1.0)
+    t2, t3 = t * t, t * t * t
+    h = m0 * (t - 2 * t2 + t3) + (3 * t2 - 2 * t3) + m1 * (t3 - t2)
+    out: np.ndarray = np.where(u <= knee, u, knee + (1.0 - knee) * h)
+    return out
+
+
+def _gamma_with_toe(y: np.ndarray, gamma: float) -> np.ndarray:
+    if gamma == 1.0:
+        return y
+    lo = TOE**gamma
+    out: np.ndarray = ((y + TOE) ** gamma - lo) / ((1.0 + TOE) ** gamma - lo)
+    return out
+
+
+def channel_curve(gain: float, gamma: float) -> np.ndarray:
+    """256 uint8 values: ``gain`` with the highlight shoulder, then the gamma with its toe."""
+    x = np.arange(256, dtype=np.float64) / 255.0
+    y = _gamma_with_toe(_shoulder(x * gain, gain), gamma)
+    out: np.ndarray = np.clip(np.rint(y * 255.0), 0, 255).astype(np.uint8)
+    return out
+
+
+def build_lut(correction: Correction) -> np.ndarray:
+    """1×256×3 uint8 lookup table (B, G, R) for ``cv2.LUT``."""
+    lut = np.empty((1, 256, 3), np.uint8)
+    for c, gain in enumerate(correction.gains):
+        lut[0, :, c] = channel_curve(gain, correction.gamma)
+    return lut
+
+
+IDENTITY = np.arange(256, dtype=np.uint8)
+
+
+def apply_correction(image: np.ndarray, correction: Correction) -> np.ndarray:
+    """``cv2.LUT(image, build_lut(correction))``, faster when the channels share one curve
+    (a single-channel table is 2–4× faster than a per-channel one), and ``image`` itself when
+    the correction is the identity."""
+    curves = [channel_curve(g, correction.gamma) for g in correction.gains]
+    if all(np.array_equal(c, curves[0]) for c in curves[1:]):
+        if np.array_equal(curves[0], IDENTITY):
+            return image
+        shared: np.ndarray = cv2.LUT(image, curves[0].reshape(1, 256))
+        return shared
+    out: np.ndarray = cv2.LUT(image, np.stack(curves, axis=1).reshape(1, 256, 3))
+    return out
+
+
+@register_stage
+class LightColorStage(Stage[LightColorSettings]):
+    name = "light_color"
+    settings_type = LightColorSettings
+
+    def __init__(self, settings: LightColorSettings | None = None) -> None:
+        super().__init__(settings)
+        self._state: Correction | None = None
+        self._last_time: float | None = None
+
+    def open(self) -> None:
+        self._state = None
+        self._last_time = None
+        super().open()
+
+    def measure(self, image: np.ndarray, ctx: FrameContext, s: LightColorSettings) -> Correction:
+        """The correction this frame asks for, before temporal smoothing."""
+        w = image.shape[1]
+        # A strided subsample: means over ~15k pixels need no anti-aliasing.
+        step = max(1, -(-w // THUMB_WIDTH))
+        thumb = np.ascontiguousarray(image[::step, ::step])
+        gamma = 1.0
+        if s.exposure > 0:
+            face = ctx.primary_face
+            box = getattr(face, "bbox", None) if face is not None else None
+            if face is not None and float(getattr(face, "visibility", 1.0)) < 0.5:
+                box = None
+            level = min(max(metered_brightness(thumb, box, 1.0 / step), 1e-3), 0.999)
+            wanted = min(max(math.log(s.target) / math.log(level), MIN_GAMMA), 1.0)
+            gamma = 1.0 - s.exposure * (1.0 - wanted)
+        gains = np.ones(3)
+        if s.white_balance > 0:
+            gains = grey_world_gains(thumb[::2, ::2]) ** s.white_balance
+        if s.warmth != 0:
+            shift = WARMTH_SCALE * s.warmth
+            gains = gains * np.array([1.0 - shift, 1.0, 1.0 + shift])
+        return Correction(gamma, (float(gains[0]), float(gains[1]), float(gains[2])))
+
+    def _smooth(self, wanted: Correction, t: float, tau: float) -> Correction:
+        prev, last = self._state, self._last_time
+        self._last_time = t
+        if prev is None or last is None or tau <= 0 or not (0 <= t - last <= RESET_GAP_S):
+            return wanted
+        alpha = 1.0 - math.exp(-(t - last) / tau)
+        gamma = prev.gamma + alpha * (wanted.gamma - prev.gamma)
+        # Gains move in the log domain (a 10 % change is the same step up or down).
+        gains = tuple(
+            float(math.exp(math.log(p) + alpha * (math.log(q) - math.log(p))))
+            for p, q in zip(prev.gains, wanted.gains, strict=True)
+        )
+        return Correction(gamma, (gains[0], gains[1], gains[2]))
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        s = self.settings
+        if not s.enabled or not s.any_active:
+            self._state, self._last_time = None, None
+            return image
+        state = self._smooth(self.measure(image, ctx, s), ctx.timestamp, s.adapt_s)
+        self._state = state
+        ctx.extras["light_color"] = {"gamma": state.gamma, "gains": state.gains}
+        return apply_correction(image, state)

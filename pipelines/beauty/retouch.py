@@ -1,0 +1,338 @@
+"""Colour and tone effects on one face's region of interest.
+
+Every effect is ``out = I + weight · (effect(I) − I)`` with a soft mask in ``weight``, so where
+the mask is 0 the pixel stays exactly what it was (the stage writes the ROI back with rounding,
+which reproduces the original 8-bit values there). Effects register themselves in
+:data:`EFFECTS`, in the order they run; the stage runs the ones whose strength is non-zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pipelines.beauty import masks
+from pipelines.beauty.geometry import (
+    LEFT_UNDER_EYE_INNER,
+    LEFT_UNDER_EYE_OUTER,
+    RIGHT_UNDER_EYE_INNER,
+    RIGHT_UNDER_EYE_OUTER,
+    Rect,
+    mouth_open_ratio,
+    smoothstep,
+)
+from pipelines.registry import Registry
+from pipelines.tracking import regions
+
+WORK_FACE_SIZE = 64.0
+"""Skin masks and the smoothing filter's coefficients are computed with the face scaled down
+to about this size (pixels); the result is applied at full resolution."""
+
+# Skin smoothing (sizes are fractions of the face size).
+SMOOTH_RADIUS = 0.04
+"""Guided-filter window radius: the scale of blemishes and fine wrinkles removed."""
+SMOOTH_EPS_MIN = 0.02
+SMOOTH_EPS_MAX = 0.10
+"""Edge threshold of the guided filter (fraction of full scale) at strength 0 → 1: contrasts
+above it (nostrils, eyelids, face outline) are kept."""
+PORE_SIGMA = 0.006
+"""Fine texture (pores) is what a Gaussian of this sigma removes; it is kept separately."""
+PORE_KEEP_AT_FULL = 0.3
+"""Fraction of the fine texture kept at strength 1 (all of it is kept near strength 0)."""
+
+# Under-eye lightening.
+UNDER_EYE_FEATHER = 0.012
+UNDER_EYE_LOCAL = 0.04
+UNDER_EYE_REFERENCE_PERCENTILE = 85.0
+UNDER_EYE_MAX_LIFT = 0.35
+"""At most +35 % brightness where the under-eye is darkest."""
+
+# Eye brightening.
+EYE_FEATHER = 0.006
+EYE_LIFT = 0.3
+"""Screen-like lift of the bright parts (sclera) at strength 1."""
+EYE_CLARITY = 0.6
+"""Local-contrast boost of the iris at strength 1."""
+EYE_CLARITY_SIGMA = 0.012
+
+# Teeth whitening (OpenCV float Lab: L in 0..100, a/b around 0).
+TEETH_FEATHER = 0.006
+MOUTH_OPEN_MIN = 0.03
+MOUTH_OPEN_FULL = 0.08
+"""Inner-lip gap / mouth width: teeth whitening fades in between these."""
+TEETH_L_MIN = 35.0
+TEETH_L_FULL = 55.0
+"""Only bright pixels of the mouth interior are teeth (tongue and the dark cavity are not)."""
+TEETH_RED_MIN = 12.0
+TEETH_RED_DROP = 22.0
+"""Clearly red pixels (gums, tongue, lip edge) are left alone."""
+TEETH_LIFT = 0.3
+TEETH_DEYELLOW = 0.8
+
+# Lip tint.
+LIP_FEATHER = 0.008
+LIP_TEXTURE_KEEP = 0.5
+"""The lips' own colour variation kept around the tint colour."""
+LIP_LIGHTNESS_PULL = 0.25
+
+
+@dataclass
+class FaceWork:
+    """One face's working data for one frame (lives only inside ``process``)."""
+
+    lm: np.ndarray
+    """Landmarks in the ROI's pixel coordinates (N×2 float32)."""
+    size: float
+    """Face size in pixels (:func:`pipelines.beauty.geometry.face_size`)."""
+    rect: Rect
+    """Where the ROI sits in the frame."""
+    original: np.ndarray
+    """The ROI's pixels before any effect (uint8 view into the input frame)."""
+    image: np.ndarray
+    """The ROI being retouched, float32 BGR in 0..255; effects change it in place."""
+
+    @property
+    def dims(self) -> tuple[int, int]:
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+    @property
+    def scale(self) -> float:
+        return min(1.0, WORK_FACE_SIZE / max(self.size, 1.0))
+
+
+@dataclass(frozen=True)
+class Effect:
+    name: str
+    setting: str
+    """The settings field holding this effect's strength (0 = off)."""
+    apply: Callable[[FaceWork, float, Any], None]
+    """``apply(work, strength, settings)``; strength already includes the face's fade."""
+
+
+EFFECTS: Registry[Effect] = Registry("beauty effect")
+
+
+EffectFn = Callable[[FaceWork, float, Any], None]
+
+
+def register_effect(name: str, setting: str) -> Callable[[EffectFn], EffectFn]:
+    """Register ``fn`` as effect ``name`` whose strength is the settings field ``setting``."""
+
+    def decorator(fn: EffectFn) -> EffectFn:
+        EFFECTS.add(name, Effect(name, setting, fn))
+        return fn
+
+    return decorator
+
+
+def _blend(target: np.ndarray, weight: np.ndarray, effect: np.ndarray) -> None:
+    """``target += weight · (effect − target)`` in place (weight H×W, images H×W×3)."""
+    target += weight[..., None] * (effect - target)
+
+
+def _crop(work: FaceWork, rm: regions.RegionMask) -> np.ndarray | None:
+    if rm.mask.size == 0 or not rm.mask.any():
+        return None
+    return work.image[rm.slices]
+
+
+def warm_up() -> None:
+    """Initialise OpenCV's colour-conversion tables the effects use."""
+    px = np.full((2, 2, 3), 0.5, np.float32)
+    cv2.cvtColor(cv2.cvtColor(px, cv2.COLOR_BGR2Lab), cv2.COLOR_Lab2BGR)
+    cv2.cvtColor(np.zeros((2, 2, 3), np.uint8), cv2.COLOR_BGR2YCrCb)
+
+
+# ----------------------------------------------------------------------------- skin smoothing
+def guided_coefficients(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """He et al.'s guided filter with a grey guide: per-channel ``a``, ``b`` (box-averaged) so
+    that the filtered image is ``a · guide + b`` (evaluable at a higher resolution)."""
+    k = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, k, borderType=cv2.BORDER_REFLECT)
+
+    g3 = guide[..., None]
+    mean_i = box(guide)
+    mean_p = box(src)
+    var_i = box(guide * guide) - mean_i * mean_i
+    cov_ip = box(g3 * src) - mean_i[..., None] * mean_p
+    a = cov_ip / (var_i[..., None] + np.float32(eps))
+    b = mean_p - a * mean_i[..., None]
+    return box(a), box(b)
+
+
+def _to_work(lm: np.ndarray, scale: float) -> np.ndarray:
+    out: np.ndarray = ((lm + 0.5) * np.float32(scale) - 0.5).astype(np.float32)
+    return out
+
+
+def _work_size(work: FaceWork) -> tuple[int, int]:
+    w, h = work.dims
+    s = work.scale
+    return max(round(w * s), 1), max(round(h * s), 1)
+
+
+def skin_weight(work: FaceWork, small: np.ndarray | None = None) -> np.ndarray:
+    """The feathered skin mask of the ROI at the work scale (float32 0..1); ``small`` is the
+    ROI already scaled to the work size, if the caller has it."""
+    s = work.scale
+    if small is None:
+        small = work.original
+        if s < 1.0:
+            small = cv2.resize(small, _work_size(work), interpolation=cv2.INTER_AREA)
+    if small.dtype != np.uint8:
+        small = np.clip(small, 0, 255).astype(np.uint8)
+    return masks.skin_mask(np.ascontiguousarray(small), _to_work(work.lm, s), work.size * s)
+
+
+def pore_keep(strength: float) -> float:
+    """Fraction of the fine texture (pores) kept at a smoothing strength: nearly all of it at
+    low strength (no plastic skin), ``PORE_KEEP_AT_FULL`` at 1."""
+    return 1.0 - (1.0 - PORE_KEEP_AT_FULL) * strength * strength
+
+
+@register_effect("skin_smoothing", "smoothing")
+def smooth_skin(work: FaceWork, strength: float, settings: Any = None) -> None:
+    """Edge-preserving smoothing of mid frequencies (blemishes, uneven tone) inside the skin
+    mask, keeping fine texture (pores): less of it only at high strength.
+
+    The guided filter's coefficients and the mask are computed at the work scale (cheap) and
+    applied at full resolution with the full-resolution guide ("fast guided filter"), so edges
+    stay as sharp as the camera made them.
+    """
+    image = work.image
+    w, h = work.dims
+    s = work.scale
+    small = image if s >= 1.0 else cv2.resize(image, _work_size(work), interpolation=cv2.INTER_AREA)
+    weight = skin_weight(work, small)
+    if not weight.any():
+        return
+    radius = max(1, round(SMOOTH_RADIUS * work.size * s))
+    eps = (255.0 * (SMOOTH_EPS_MIN + (SMOOTH_EPS_MAX - SMOOTH_EPS_MIN) * strength)) ** 2
+    a, b = guided_coefficients(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), small, radius, eps)
+    if s < 1.0:
+        a = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
+        b = cv2.resize(b, (w, h), interpolation=cv2.INTER_LINEAR)
+        weight = cv2.resize(weight, (w, h), interpolation=cv2.INTER_LINEAR)
+    low = cv2.GaussianBlur(image, (0, 0), max(PORE_SIGMA * work.size, 0.5))
+    keep = np.float32(pore_keep(strength))
+    # target = smoothed base + kept fine texture = a·grey(low) + b + keep·(I − low)
+    target: np.ndarray = a * cv2.cvtColor(low, cv2.COLOR_BGR2GRAY)[..., None]
+    target += b
+    target += keep * (image - low)
+    _blend(image, weight * np.float32(min(strength, 1.0)), target)
+
+
+# ----------------------------------------------------------------------------- under-eye
+def under_eye_polygons(lm: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for inner, outer in (
+        (RIGHT_UNDER_EYE_INNER, RIGHT_UNDER_EYE_OUTER),
+        (LEFT_UNDER_EYE_INNER, LEFT_UNDER_EYE_OUTER),
+    ):
+        out.append(np.concatenate([lm[list(inner)], lm[list(outer)][::-1]], axis=0))
+    return out
+
+
+@register_effect("under_eye", "under_eye")
+def lighten_under_eyes(work: FaceWork, strength: float, settings: Any = None) -> None:
+    """Lift the darker parts of the band under each eye towards its brighter parts
+    (multiplicatively, so skin texture stays)."""
+    feather = max(UNDER_EYE_FEATHER * work.size, 0.5)
+    for poly in under_eye_polygons(work.lm):
+        rm = masks.polygon_mask_roi(poly, work.dims, feather, inner=True)
+        crop = _crop(work, rm)
+        if crop is None:
+            continue
+        grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        local = cv2.GaussianBlur(grey, (0, 0), max(UNDER_EYE_LOCAL * work.size, 0.5))
+        inside = rm.mask > 0.5
+        if not inside.any():
+            continue
+        target = float(np.percentile(local[inside], UNDER_EYE_REFERENCE_PERCENTILE))
+        gain = np.clip(target / np.maximum(local, 1.0), 1.0, 1.0 + UNDER_EYE_MAX_LIFT)
+        _blend(crop, rm.mask * np.float32(strength), crop * gain[..., None])
+
+
+# ----------------------------------------------------------------------------- eyes
+@register_effect("eye_brightening", "eye_brightening")
+def brighten_eyes(work: FaceWork, strength: float, settings: Any = None) -> None:
+    """Whiten the bright parts of the eye (sclera) and add local contrast to the iris."""
+    feather = max(EYE_FEATHER * work.size, 0.5)
+    for side in ("right_eye", "left_eye"):
+        rm = masks.inner_feathered(work.lm, side, work.dims, feather)
+        crop = _crop(work, rm)
+        if crop is None:
+            continue
+        bright = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)[..., None] * np.float32(1.0 / 255.0)
+        detail = crop - cv2.GaussianBlur(crop, (0, 0), max(EYE_CLARITY_SIGMA * work.size, 0.7))
+        target = crop + EYE_LIFT * (255.0 - crop) * bright + EYE_CLARITY * detail
+        _blend(crop, rm.mask * np.float32(strength), target)
+
+
+# ----------------------------------------------------------------------------- teeth
+def mouth_open_weight(lm: np.ndarray) -> float:
+    return float(smoothstep(MOUTH_OPEN_MIN, MOUTH_OPEN_FULL, np.array(mouth_open_ratio(lm))))
+
+
+@register_effect("teeth_whitening", "teeth_whitening")
+def whiten_teeth(work: FaceWork, strength: float, settings: Any = None) -> None:
+    """Raise lightness and remove yellow from the teeth: bright, not-red pixels of the mouth
+    interior, only while the mouth is open."""
+    opened = mouth_open_weight(work.lm)
+    if opened <= 0.0:
+        return
+    feather = max(TEETH_FEATHER * work.size, 0.5)
+    rm = masks.inner_feathered(work.lm, "mouth_interior", work.dims, feather)
+    crop = _crop(work, rm)
+    if crop is None:
+        return
+    lab = cv2.cvtColor(np.clip(crop, 0, 255) * np.float32(1.0 / 255.0), cv2.COLOR_BGR2Lab)
+    lightness, red, yellow = lab[..., 0], lab[..., 1], lab[..., 2]
+    teeth = smoothstep(TEETH_L_MIN, TEETH_L_FULL, lightness) * (
+        1.0 - smoothstep(TEETH_RED_MIN, TEETH_RED_DROP, red)
+    )
+    lab[..., 0] = lightness + TEETH_LIFT * (100.0 - lightness)
+    lab[..., 2] = yellow - TEETH_DEYELLOW * np.maximum(yellow, 0.0)
+    target = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) * np.float32(255.0)
+    _blend(crop, rm.mask * teeth * np.float32(strength * opened), target)
+
+
+# ----------------------------------------------------------------------------- lips
+def _lab_of_rgb(rgb: tuple[int, int, int]) -> np.ndarray:
+    bgr = np.array([[[rgb[2], rgb[1], rgb[0]]]], np.float32) / np.float32(255.0)
+    lab: np.ndarray = cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab)[0, 0]
+    return lab
+
+
+@register_effect("lip_tint", "lip_tint")
+def tint_lips(work: FaceWork, strength: float, settings: Any) -> None:
+    """Move the lips' colour to ``settings.lip_color`` keeping their shading and texture."""
+    feather = max(LIP_FEATHER * work.size, 0.5)
+    rm = regions.region_mask_roi(work.lm, "lips_outer", work.dims, feather=feather, as_float=True)
+    # Feathered towards the skin, cut sharply at the inner lip line: teeth stay untinted.
+    w, h = rm.mask.shape[1], rm.mask.shape[0]
+    local = work.lm - np.array([rm.x, rm.y], np.float32)
+    interior = regions.region_mask(local, "lips_inner", (w, h))
+    rm.mask[interior > 0] = 0.0
+    crop = _crop(work, rm)
+    if crop is None:
+        return
+    tint = _lab_of_rgb(settings.lip_rgb)
+    lab = cv2.cvtColor(np.clip(crop, 0, 255) * np.float32(1.0 / 255.0), cv2.COLOR_BGR2Lab)
+    inside = rm.mask > 0.5
+    if not inside.any():
+        return
+    mean = lab[inside].mean(axis=0)
+    lab[..., 0] += LIP_LIGHTNESS_PULL * (tint[0] - mean[0])
+    lab[..., 1] = tint[1] + LIP_TEXTURE_KEEP * (lab[..., 1] - mean[1])
+    lab[..., 2] = tint[2] + LIP_TEXTURE_KEEP * (lab[..., 2] - mean[2])
+    target = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR) * np.float32(255.0)
+    _blend(crop, rm.mask * np.float32(strength), target)

@@ -1,0 +1,159 @@
+"""The ``"beauty"`` stage: natural face retouching on the tracker's faces.
+
+Reads ``ctx.primary_face`` (or every face in ``ctx.faces`` with ``all_faces``), works only on
+each face's region of interest, and fades every effect with the face's ``visibility`` so it
+eases out when tracking is lost. With every strength at 0 it returns the input untouched.
+Writes ``ctx.extras["beauty"] = {"faces": n, "warped": bool}`` for the GUI and tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import numpy as np
+
+from pipelines.beauty import retouch, warp
+from pipelines.beauty.geometry import MIN_FACE_SIZE, Rect, face_size, landmarks_xy, points_of
+from pipelines.beauty.masks import SKIN_FEATHER
+from pipelines.errors import SettingsError
+from pipelines.frame import FrameContext
+from pipelines.stage import Stage, StageSettings, bounded, register_stage
+
+_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6})")
+MIN_VISIBILITY = 0.01
+ROI_REGIONS = ("face_oval", "left_eye", "right_eye", "lips_outer")
+"""In a profile view the far eye and the lips stick out of the face oval."""
+ROI_MARGIN = 4.0 * SKIN_FEATHER + 0.02
+"""Colour effects reach at most this far (face sizes) outside those regions."""
+
+
+@dataclasses.dataclass(frozen=True)
+class BeautySettings(StageSettings):
+    smoothing: float = bounded(0.4, 0.0, 1.0)
+    """Skin smoothing strength (edge-preserving; pores kept at low strength)."""
+    under_eye: float = bounded(0.3, 0.0, 1.0)
+    """Lighten dark circles under the eyes."""
+    eye_brightening: float = bounded(0.2, 0.0, 1.0)
+    teeth_whitening: float = bounded(0.3, 0.0, 1.0)
+    """Only while the mouth is open."""
+    lip_tint: float = bounded(0.0, 0.0, 1.0)
+    lip_color: str = "#c44860"
+    """Lip tint colour, "#RRGGBB" (as in CSS)."""
+    eye_enlarge: float = bounded(0.0, 0.0, 1.0)
+    """Up to +15 % at the eye centre."""
+    face_slim: float = bounded(0.0, 0.0, 1.0)
+    """Jaw landmarks move inward by up to 4.5 % of the face size."""
+    all_faces: bool = False
+    """Retouch every tracked face, not only the primary one."""
+
+    def validate(self) -> None:
+        super().validate()
+        parse_rgb(self.lip_color)
+
+    @property
+    def lip_rgb(self) -> tuple[int, int, int]:
+        return parse_rgb(self.lip_color)
+
+    def strength(self, setting: str) -> float:
+        return float(getattr(self, setting))
+
+    @property
+    def any_active(self) -> bool:
+        shape = self.eye_enlarge > 0 or self.face_slim > 0
+        return shape or any(self.strength(e.setting) > 0 for _, e in retouch.EFFECTS.items())
+
+
+@register_stage
+class BeautyStage(Stage[BeautySettings]):
+    name = "beauty"
+    settings_type = BeautySettings
+
+    def open(self) -> None:
+        # OpenCV builds its Lab tables on first use (~80 ms): do it here, not on a live frame.
+        retouch.warm_up()
+        super().open()
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        s = self.settings
+        if not s.enabled or not s.any_active:
+            return image
+        faces = list(ctx.faces) if s.all_faces else [ctx.primary_face]
+        faces = [f for f in faces if f is not None and _visibility(f) > MIN_VISIBILITY]
+        if not faces:
+            return image
+        out = image.copy()
+        done = 0
+        warped = False
+        for face in faces:
+            lm = landmarks_xy(face)
+            size = face_size(lm)
+            if size < MIN_FACE_SIZE:
+                continue
+            fade = _visibility(face)
+            retouch_face(out, image, lm, size, s, fade)
+            warped |= warp_face(out, lm, size, s, fade)
+            done += 1
+        ctx.extras["beauty"] = {"faces": done, "warped": warped}
+        return out
+
+
+def parse_rgb(text: str) -> tuple[int, int, int]:
+    """ "#RRGGBB" → (R, G, B)."""
+    m = _HEX_COLOR.fullmatch(text.strip()) if isinstance(text, str) else None
+    if m is None:
+        raise SettingsError(f"colour {text!r} is not a #RRGGBB hex colour (e.g. #c44860)")
+    d = m.group(1)
+    return int(d[0:2], 16), int(d[2:4], 16), int(d[4:6], 16)
+
+
+def _visibility(face: Any) -> float:
+    return float(np.clip(getattr(face, "visibility", 1.0), 0.0, 1.0))
+
+
+def retouch_face(
+    out: np.ndarray,
+    source: np.ndarray,
+    lm: np.ndarray,
+    size: float,
+    settings: BeautySettings,
+    fade: float,
+) -> None:
+    """Run the colour effects on one face's ROI of ``out`` (``source`` is the untouched frame
+    the masks are computed from)."""
+    active = [
+        (e, settings.strength(e.setting) * fade)
+        for _, e in retouch.EFFECTS.items()
+        if settings.strength(e.setting) > 0
+    ]
+    if not active:
+        return
+    h, w = out.shape[:2]
+    rect = Rect.around(points_of(lm, ROI_REGIONS), ROI_MARGIN * size + 2, (w, h))
+    if rect.empty:
+        return
+    work = retouch.FaceWork(
+        lm=(lm - rect.offset).astype(np.float32),
+        size=size,
+        rect=rect,
+        original=source[rect.slices],
+        image=out[rect.slices].astype(np.float32),
+    )
+    for effect, strength in active:
+        effect.apply(work, strength, settings)
+    np.clip(work.image, 0.0, 255.0, out=work.image)
+    out[rect.slices] = np.rint(work.image).astype(np.uint8)
+
+
+def warp_face(
+    out: np.ndarray, lm: np.ndarray, size: float, settings: BeautySettings, fade: float
+) -> bool:
+    field = warp.inverse_field(
+        lm, size, (out.shape[1], out.shape[0]), settings.eye_enlarge * fade,
+        settings.face_slim * fade,
+    )  # fmt: skip
+    if field is None:
+        return False
+    warp.apply_warp(out, field)
+    return True
