@@ -66,12 +66,17 @@ class DemoSource(Source):
         roll = 4.0 * m * math.sin(2 * math.pi * t / 5.3)
         pan_x = 0.06 * m * w * math.sin(2 * math.pi * t / 9.1)
         pan_y = 0.03 * m * h * math.sin(2 * math.pi * t / 6.7)
-        scale = zoom * max(h / ph, 0.5 * w / pw)
+        # Cover the whole frame with the portrait (8 % spare for the roll and the pan): filling
+        # the sides by reflection would show mirrored copies of the person, a second "face".
+        scale = zoom * 1.08 * max(w / pw, h / ph)
+        fx, fy = FACE_CENTER
+        # Put the face a little above the frame centre, as a webcam framing would, but never so
+        # far that an edge of the portrait comes into view.
+        tx = min(max(w / 2 + pan_x, w - (pw - fx) * scale), fx * scale)
+        ty = min(max(h * 0.42 + pan_y, h - (ph - fy) * scale), fy * scale)
         rot = cv2.getRotationMatrix2D(FACE_CENTER, roll, scale)
-        # Put the face a little above the frame centre, as a webcam framing would.
-        target = (w / 2 + pan_x, h * 0.42 + pan_y)
-        rot[0, 2] += target[0] - FACE_CENTER[0]
-        rot[1, 2] += target[1] - FACE_CENTER[1]
+        rot[0, 2] += tx - fx
+        rot[1, 2] += ty - fy
         return rot
 
     def grab(self) -> np.ndarray | None:
