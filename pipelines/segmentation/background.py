@@ -1,0 +1,398 @@
+"""Background effect stages: ``background_blur`` and ``background_replace``.
+
+Both read ``ctx.mask`` (written by the ``segmentation`` stage, which must run before them) and
+composite the frame over a new background. Without a mask they pass the frame through and log
+once: there is no person to keep.
+
+Settings change smoothly: numeric settings (blur strength, desaturation, light wrap) glide to
+their new value over :data:`EASE_S`, and a new replacement background cross-fades in over
+:data:`CROSSFADE_S`.
+
+Bad background files: ``background_replace`` loads images and videos on a worker thread. Until
+a new file is ready, and for good if it cannot be used, the last good background stays on
+screen (or the solid colour, when there was none yet: the real room is never shown by
+accident). A failure is logged once (error level) with the file and what to do, kept in
+``stage.last_error``, and reported on every frame in ``ctx.extras["background_error"]`` while
+the bad file stays selected. :func:`pipelines.segmentation.backgrounds.check_background`
+raises the same message at once, for a settings dialog that wants to refuse the file up front.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import re
+from concurrent.futures import Future
+from typing import Any
+
+import cv2
+import numpy as np
+
+from pipelines.errors import SettingsError
+from pipelines.frame import FrameContext
+from pipelines.segmentation.backgrounds import (
+    FIT_MODES,
+    BackgroundError,
+    BackgroundLoader,
+    LoopingVideo,
+    fit_to_frame,
+)
+from pipelines.segmentation.composite import (
+    add_correction,
+    composite,
+    correction_factor,
+    masked_background_blur,
+    replacement_correction,
+    soft_background,
+)
+from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, Scratch
+from pipelines.stage import Stage, StageSettings, bounded, register_stage
+
+log = logging.getLogger(__name__)
+
+# Blur radius at strength 1, as a fraction of the frame's short side (58 px at 720p).
+BLUR_MAX_FRACTION = 0.08
+# Time for a changed setting to glide to its new value, and for a new background to fade in.
+EASE_S = 0.2
+CROSSFADE_S = 0.3
+# Light wrap takes its colour from the replacement background blurred by this fraction of the
+# frame's short side.
+WRAP_BLUR_FRACTION = 0.03
+
+REPLACE_MODES = ("color", "image", "video")
+_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """ "#RRGGBB" or "#RGB" (as in CSS) → (B, G, R)."""
+    m = _HEX_COLOR.fullmatch(text.strip())
+    if m is None:
+        raise SettingsError(f"colour {text!r} is not a #RRGGBB hex colour (e.g. #2d6a4f)")
+    digits = m.group(1)
+    if len(digits) == 3:
+        digits = "".join(c * 2 for c in digits)
+    r, g, b = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
+    return b, g, r
+
+
+class Eased:
+    """A value that follows its target with an exponential glide over ``tau`` seconds."""
+
+    def __init__(self, tau: float = EASE_S) -> None:
+        self.tau = tau
+        self.value: float | None = None
+        self.time: float | None = None
+
+    def __call__(self, target: float, now: float) -> float:
+        if self.value is None or self.time is None or not (0.0 <= now - self.time <= 1.0):
+            self.value = target
+        else:
+            k = 1.0 - float(np.exp(-(now - self.time) / self.tau))
+            self.value += (target - self.value) * k
+            if abs(self.value - target) < 1e-3:
+                self.value = target
+        self.time = now
+        return self.value
+
+
+_warned_no_mask: set[str] = set()
+
+
+def frame_mask(stage_name: str, image: np.ndarray, ctx: FrameContext) -> np.ndarray | None:
+    """``ctx.mask`` at the image's size, or None (logged once per stage) when there is none."""
+    mask = ctx.mask
+    if mask is None:
+        if stage_name not in _warned_no_mask:
+            log.warning(
+                "%s has no person mask to work with: add a segmentation stage before it",
+                stage_name,
+            )
+            _warned_no_mask.add(stage_name)
+        return None
+    h, w = image.shape[:2]
+    if mask.shape != (h, w):
+        mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+    return mask
+
+
+def mask_pyramid(mask: np.ndarray, extras: dict[str, Any]) -> FramePyramid:
+    """Reduced copies of ``mask``, shared between stages through ``extras`` (keyed on the mask
+    object itself, so a stage that replaced ``ctx.mask`` gets a fresh one)."""
+    pyramid = extras.get(MASK_PYRAMID_KEY)
+    if isinstance(pyramid, FramePyramid) and pyramid.source is mask:
+        return pyramid
+    pyramid = extras[MASK_PYRAMID_KEY] = FramePyramid(mask)
+    return pyramid
+
+
+@dataclasses.dataclass(frozen=True)
+class BackgroundBlurSettings(StageSettings):
+    strength: float = bounded(0.35, 0.0, 1.0)
+    """Blur radius, 1 = 8 % of the frame's short side."""
+    lens: bool = True
+    """Lens-like disk blur (bright spots become discs); off: Gaussian."""
+    desaturate: float = bounded(0.0, 0.0, 1.0)
+    """Take colour out of the background (1 = grey): with a strong blur, the "privacy" look."""
+    light_wrap: float = bounded(0.0, 0.0, 1.0)
+    """Let background light spill over the person's outline."""
+
+
+@register_stage
+class BackgroundBlur(Stage[BackgroundBlurSettings]):
+    name = "background_blur"
+    settings_type = BackgroundBlurSettings
+
+    def __init__(self, settings: BackgroundBlurSettings | None = None) -> None:
+        super().__init__(settings)
+        self.scratch = Scratch()
+        self._strength = Eased()
+        self._desaturate = Eased()
+        self._wrap = Eased()
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        s = self.settings
+        mask = frame_mask(self.name, image, ctx)
+        if mask is None:
+            return image
+        now = ctx.timestamp
+        strength = self._strength(s.strength, now)
+        desaturate = self._desaturate(s.desaturate, now)
+        wrap = self._wrap(s.light_wrap, now)
+        radius = strength * BLUR_MAX_FRACTION * min(image.shape[:2])
+        if radius < 0.5 and desaturate <= 0.0:
+            return image
+        frames = FramePyramid.of(image, ctx.extras)
+        masks = mask_pyramid(mask, ctx.extras)
+        background = masked_background_blur(
+            frames, masks, radius, lens=s.lens, desaturate=desaturate
+        )
+        # The blurred background is this frame's own: blend into it.
+        return composite(
+            image, background, masks, light_wrap=wrap, scratch=self.scratch, into_background=True
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class BackgroundReplaceSettings(StageSettings):
+    mode: str = "color"
+    """"color", "image" or "video"."""
+    color: str = "#2d6a4f"
+    """The solid colour (and the bars of a "fit" image), #RRGGBB."""
+    path: str = ""
+    """Image (PNG, JPEG, WebP, BMP) or video file for the "image"/"video" modes."""
+    fit: str = "fill"
+    """"fill": cover the frame, cropping; "fit": show all of it, with bars."""
+    light_wrap: float = bounded(0.3, 0.0, 1.0)
+    """Let the new background's light spill over the person's outline so they look lit by
+    it rather than cut out."""
+    remove_halo: bool = True
+    """Take the old room's colour out of the person's soft outline (hair in front of a bright
+    wall otherwise keeps a bright fringe)."""
+
+    def validate(self) -> None:
+        super().validate()
+        if self.mode not in REPLACE_MODES:
+            raise SettingsError(
+                f"BackgroundReplaceSettings.mode = {self.mode!r}; "
+                f"use one of {', '.join(REPLACE_MODES)}"
+            )
+        if self.fit not in FIT_MODES:
+            raise SettingsError(
+                f"BackgroundReplaceSettings.fit = {self.fit!r}; use one of {', '.join(FIT_MODES)}"
+            )
+        parse_color(self.color)
+
+
+Key = tuple[str, str]
+
+
+@register_stage
+class BackgroundReplace(Stage[BackgroundReplaceSettings]):
+    name = "background_replace"
+    settings_type = BackgroundReplaceSettings
+
+    def __init__(self, settings: BackgroundReplaceSettings | None = None) -> None:
+        super().__init__(settings)
+        self.loader = BackgroundLoader()
+        self.scratch = Scratch()
+        self._wrap = Eased()
+        self._source: np.ndarray | LoopingVideo | None = None
+        self._source_key: Key | None = None
+        self._pending: Future[Any] | None = None
+        self._pending_key: Key | None = None
+        self._failed_key: Key | None = None
+        self.last_error: str | None = None
+        self._fitted_key: tuple[Any, ...] | None = None
+        self._fitted: np.ndarray | None = None
+        self._soft: np.ndarray | None = None
+        self._small_bg: np.ndarray = np.zeros((0, 0, 3), np.float32)
+        self._small_of: np.ndarray | None = None
+        self._fade_from: np.ndarray | None = None
+        self._fade_start: float | None = None
+        self._last_bg: np.ndarray | None = None
+
+    # ----------------------------------------------------------------- loading
+    def _request(self, s: BackgroundReplaceSettings) -> None:
+        if s.mode == "color":
+            return
+        key: Key = (s.mode, s.path)
+        if key in (self._source_key, self._pending_key, self._failed_key):
+            return
+        if self._pending is not None:
+            # Chosen again before it finished: whatever it brings is not wanted any more.
+            self._pending.add_done_callback(_close_unwanted)
+        self._pending_key = key
+        self._pending = self.loader.submit(s.mode, s.path)
+
+    def _collect(self) -> None:
+        fut = self._pending
+        if fut is None or not fut.done():
+            return
+        key = self._pending_key
+        self._pending = self._pending_key = None
+        try:
+            source = fut.result()
+        except BackgroundError as exc:
+            self._fail(key, str(exc))
+            return
+        except Exception as exc:  # a decoder crash must not take the stage down
+            self._fail(key, f"background {key[1] if key else ''} could not be loaded: {exc}")
+            return
+        self._set_source(key, source)
+
+    def _fail(self, key: Key | None, message: str) -> None:
+        self._failed_key = key
+        self.last_error = message
+        log.error("%s (keeping the previous background)", message)
+
+    def _set_source(self, key: Key | None, source: np.ndarray | LoopingVideo) -> None:
+        old = self._source
+        if isinstance(old, LoopingVideo) and old is not source:
+            old.close()
+        self._source, self._source_key = source, key
+        self._failed_key = None
+        self.last_error = None
+        self._start_fade()
+
+    def _clear_source(self) -> None:
+        """Back to the colour: fade to it, and let a file be read afresh if chosen again."""
+        if isinstance(self._source, LoopingVideo):
+            self._source.close()
+        self._source = self._source_key = None
+        self._failed_key = None
+        self.last_error = None
+        self._start_fade()
+
+    def _start_fade(self) -> None:
+        self._fade_from = self._last_bg
+        self._fade_start = None  # set on the next frame's timestamp
+
+    def wait_for_background(self, timeout: float = 10.0) -> None:
+        """Block until a requested background has loaded or failed (tests, CLI one-shots)."""
+        if self._pending is not None:
+            with contextlib.suppress(Exception):
+                self._pending.exception(timeout)
+            self._collect()
+
+    # --------------------------------------------------------------- rendering
+    def _render_background(
+        self, size: tuple[int, int], s: BackgroundReplaceSettings
+    ) -> tuple[np.ndarray, Any]:
+        """Full-size background and a key that changes whenever its pixels do."""
+        color = parse_color(s.color)
+        use_source = self._source is not None and self._source_key is not None
+        if s.mode == "color" or not use_source:
+            key: tuple[Any, ...] = ("color", color, size)
+            if key != self._fitted_key:
+                self._fitted = np.empty((size[1], size[0], 3), np.uint8)
+                self._fitted[:] = color
+            return self._fitted_or(key), key
+        source = self._source
+        if isinstance(source, LoopingVideo):
+            serial, frame = source.latest()
+            if source.error and self._failed_key is None:
+                self._fail(self._source_key, source.error)
+            key = ("video", id(source), serial, size, s.fit, color)
+            if key != self._fitted_key:
+                self._fitted = fit_to_frame(frame, size, s.fit, color)
+            return self._fitted_or(key), key
+        assert isinstance(source, np.ndarray)
+        key = ("image", id(source), size, s.fit, color)
+        if key != self._fitted_key:
+            self._fitted = fit_to_frame(source, size, s.fit, color)
+        return self._fitted_or(key), key
+
+    def _fitted_or(self, key: tuple[Any, ...]) -> np.ndarray:
+        self._fitted_key = key
+        assert self._fitted is not None
+        return self._fitted
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        s = self.settings
+        self._request(s)
+        self._collect()
+        if s.mode != "color" and self._failed_key == (s.mode, s.path):
+            ctx.extras["background_error"] = self.last_error
+        if s.mode == "color" and self._source_key is not None:
+            self._clear_source()
+        h, w = image.shape[:2]
+        background, _key = self._render_background((w, h), s)
+        if self._fade_from is not None and self._fade_from.shape == background.shape:
+            if self._fade_start is None:
+                self._fade_start = ctx.timestamp
+            t = (ctx.timestamp - self._fade_start) / CROSSFADE_S
+            if 0.0 <= t < 1.0:
+                background = cv2.addWeighted(self._fade_from, 1.0 - t, background, t, 0.0)
+            else:
+                self._fade_from = None
+        elif self._fade_from is not None:
+            self._fade_from = None
+        self._last_bg = background
+        mask = frame_mask(self.name, image, ctx)
+        if mask is None:
+            return image
+        wrap = self._wrap(s.light_wrap, ctx.timestamp)
+        masks = mask_pyramid(mask, ctx.extras)
+        out = composite(image, background, masks, light_wrap=wrap, scratch=self.scratch)
+        if wrap > 0.0 or s.remove_halo:
+            small_bg, soft = self._small_backgrounds(background, wrap > 0.0)
+            frames = FramePyramid.of(image, ctx.extras)
+            correction = replacement_correction(
+                frames, masks, small_bg, soft, light_wrap=wrap, remove_halo=s.remove_halo
+            )
+            out = add_correction(out, correction)
+        return out
+
+    def _small_backgrounds(self, background: np.ndarray, want_soft: bool) -> tuple[np.ndarray, Any]:
+        """The background at the corrections' size (float32) and, for light wrap, its blurred
+        copy there;
+        cached while the background stays the same array (a still image or colour)."""
+        if background is not self._small_of:
+            h, w = background.shape[:2]
+            level = FramePyramid(background).level(correction_factor(w, h))
+            self._small_bg = level.astype(np.float32)
+            self._small_of, self._soft = background, None
+        if want_soft and self._soft is None:
+            h, w = background.shape[:2]
+            size = (self._small_bg.shape[1], self._small_bg.shape[0])
+            self._soft = soft_background(background, WRAP_BLUR_FRACTION * min(h, w), size)
+        return self._small_bg, self._soft
+
+    def close(self) -> None:
+        if isinstance(self._source, LoopingVideo):
+            self._source.close()
+        self._source = self._source_key = None
+        if self._pending is not None:
+            self._pending.add_done_callback(_close_unwanted)
+        self._pending = self._pending_key = None
+        self.loader.close()
+        super().close()
+
+
+def _close_unwanted(fut: Future[Any]) -> None:
+    """Done-callback for a load nobody waits for any more: stop a video's decoder thread."""
+    if not fut.cancelled() and fut.exception() is None:
+        result = fut.result()
+        if isinstance(result, LoopingVideo):
+            result.close()

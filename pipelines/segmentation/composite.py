@@ -1,0 +1,306 @@
+"""Compositing a person over a background: mask-weighted (halo-free) blur, blending, light wrap.
+
+Everything that is blurred anyway is computed at reduced resolution (a 1/4 to 1/16 size copy of
+the frame) and upsampled once; only the final blend runs at full resolution.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from pipelines.segmentation.refine import FramePyramid, Scratch
+
+# The blur runs on a copy halved until the kernel radius there is at most this many pixels
+# (a lens blur with a larger radius is invisible at full resolution anyway).
+MAX_WORK_RADIUS = 3.0
+MIN_WORK_FACTOR = 2
+# A low-resolution pixel counts as background for the blur with weight (1 - min(1, 5m))²:
+# pixels that are even partly person (m ≥ 0.2; a soft outline's pixels mix the person's
+# colour in) are left out, so the person never glows into the blurred room around them.
+BACKGROUND_WEIGHT_GAIN = 5.0
+# A blurred background pixel whose kernel held less than this much background weight takes
+# (part of) its colour from coarser averages of the background instead.
+TRUSTED_WEIGHT = 0.05
+# Halo removal: the room behind the person is estimated with a blur of this fraction of the
+# frame's short side; the correction fades in over mask values 0..1/EDGE_RAMP.
+DECONTAMINATE_RADIUS_FRACTION = 0.02
+EDGE_RAMP = 4.0
+# The outline corrections are smooth: they are computed with the frame's long side at most
+# this (half size at 720p, a quarter at 1080p) and resized once.
+CORRECTION_LONG_SIDE = 640
+# Light wrap: how far (fraction of the frame's short side) background light reaches over the
+# person's outline.
+LIGHT_WRAP_REACH = 0.015
+
+
+def blend(
+    foreground: np.ndarray,
+    background: np.ndarray,
+    mask: np.ndarray,
+    scratch: Scratch | None = None,
+    *,
+    into_background: bool = False,
+) -> np.ndarray:
+    """``foreground·mask + background·(1 − mask)`` on uint8 BGR images, mask float32 H×W.
+
+    Exact at the ends: mask 1 gives the foreground's pixels, 0 the background's. With
+    ``into_background`` the result overwrites ``background`` (saves a full-size allocation
+    when the background was made for this frame only).
+    """
+    inverse = scratch.get("inverse", mask.shape) if scratch is not None else None
+    inverse = np.subtract(np.float32(1.0), mask, out=inverse, dtype=np.float32)
+    if into_background:
+        return cv2.blendLinear(foreground, background, mask, inverse, dst=background)
+    return cv2.blendLinear(foreground, background, mask, inverse)
+
+
+@lru_cache(maxsize=32)
+def disk_kernel(radius: float) -> np.ndarray:
+    """Normalised anti-aliased disk (a lens's out-of-focus spot) of ``radius`` pixels."""
+    r = max(radius, 0.5)
+    half = int(np.ceil(r))
+    oversample = 4
+    n = (2 * half + 1) * oversample
+    coords = (np.arange(n, dtype=np.float32) + 0.5) / oversample - (half + 0.5)
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    inside = (xx * xx + yy * yy <= r * r).astype(np.float32)
+    kernel = inside.reshape(2 * half + 1, oversample, 2 * half + 1, oversample).mean(axis=(1, 3))
+    kernel /= kernel.sum()
+    kernel.setflags(write=False)
+    return kernel
+
+
+def _blur(image: np.ndarray, radius: float, lens: bool) -> np.ndarray:
+    if radius < 0.5:
+        return image
+    if lens:
+        return cv2.filter2D(image, -1, disk_kernel(radius), borderType=cv2.BORDER_REFLECT)
+    # A Gaussian whose sigma spreads about as far as the disk (disk's rms radius is r/√2).
+    k = 2 * int(np.ceil(radius)) + 1
+    return cv2.GaussianBlur(image, (k, k), radius / 1.414, borderType=cv2.BORDER_REFLECT)
+
+
+def work_factor(radius_px: float) -> int:
+    """Power-of-two reduction at which a blur of ``radius_px`` is computed."""
+    factor = MIN_WORK_FACTOR
+    while radius_px / factor > MAX_WORK_RADIUS:
+        factor *= 2
+    return factor
+
+
+def _pyramid(image: np.ndarray | FramePyramid) -> FramePyramid:
+    return image if isinstance(image, FramePyramid) else FramePyramid(image)
+
+
+def background_estimate(
+    frames: FramePyramid, masks: FramePyramid, radius_px: float, *, lens: bool = True
+) -> tuple[np.ndarray, int]:
+    """The frame's background blurred as if the person were not there, at reduced size.
+
+    A plain blur smears the person into the background around them (a glow, or a dark ring
+    behind a dark shirt); blurring with the person zeroed out darkens the background near
+    them. Here the blur is a mean over background pixels only: blur(I·w) / blur(w), with w the
+    background weight, so the background next to the person keeps its own brightness.
+    Returns (float32 BGR at the reduced size, the reduction factor).
+    """
+    factor = work_factor(radius_px)
+    small = frames.level(factor).astype(np.float32)
+    sh, sw = small.shape[:2]
+    m_small = masks.level(factor)
+    if m_small.shape != (sh, sw):
+        m_small = cv2.resize(m_small, (sw, sh), interpolation=cv2.INTER_AREA)
+    weight = 1.0 - np.minimum(m_small * np.float32(BACKGROUND_WEIGHT_GAIN), 1.0)
+    weight *= weight
+    stack = np.empty((sh, sw, 4), np.float32)
+    stack[..., :3] = small * weight[..., None]
+    stack[..., 3] = weight
+    blurred = _blur(stack, radius_px / factor, lens)
+    return _fill_from_coarser(blurred, small), factor
+
+
+def _fill_from_coarser(weighted: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Normalise a (colour·w, w) stack to colour; where w is too small to trust (inside the
+    person, out of the blur's reach of any background), take the colour from successively
+    coarser averages instead ("push-pull" hole filling), so the background there is the
+    nearest room colour, never the person's. Only a frame with no background at all falls
+    back on ``fallback`` (where the mask is 1 and it is never seen)."""
+    levels = [weighted]
+    while levels[-1][..., 3].min() < TRUSTED_WEIGHT and min(levels[-1].shape[:2]) >= 2:
+        h, w = levels[-1].shape[:2]
+        levels.append(cv2.resize(levels[-1], (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+    colour: np.ndarray | None = None
+    for level in reversed(levels):
+        den = level[..., 3:4]
+        here = level[..., :3] / np.maximum(den, np.float32(1e-12))
+        trust = np.minimum(den * np.float32(1.0 / TRUSTED_WEIGHT), 1.0)
+        if colour is None:
+            h, w = level.shape[:2]
+            coarse = cv2.resize(fallback, (w, h), interpolation=cv2.INTER_AREA)
+        else:
+            coarse = cv2.resize(colour, (level.shape[1], level.shape[0]))
+        colour = here * trust + coarse * (1.0 - trust)
+    assert colour is not None
+    return colour
+
+
+def masked_background_blur(
+    image: np.ndarray | FramePyramid,
+    mask: np.ndarray | FramePyramid,
+    radius_px: float,
+    *,
+    lens: bool = True,
+    desaturate: float = 0.0,
+) -> np.ndarray:
+    """The background blurred without the person (uint8, full size): see
+    :func:`background_estimate`; ``desaturate`` takes its colour out (1 = grey)."""
+    frames, masks = _pyramid(image), _pyramid(mask)
+    h, w = frames.source.shape[:2]
+    bg, _ = background_estimate(frames, masks, radius_px, lens=lens)
+    if desaturate > 0.0:
+        gray = cv2.cvtColor(bg, cv2.COLOR_BGR2GRAY)[..., None]
+        bg += np.float32(desaturate) * (gray - bg)
+    bg_u8 = np.clip(bg + 0.5, 0, 255).astype(np.uint8)
+    return cv2.resize(bg_u8, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def wrap_keep(masks: FramePyramid, amount: float, factor: int = 8) -> np.ndarray:
+    """Light wrap's factor on the foreground weight, ``1 − amount·cover``, at reduction
+    ``factor``; ``cover`` is the share of background around each pixel (≈ 0 inside the
+    person, ≈ 0.5 on the outline)."""
+    h, w = masks.source.shape[:2]
+    small = masks.level(factor)
+    reach = max(1.0, LIGHT_WRAP_REACH * min(h, w) / factor)
+    k = 2 * int(np.ceil(2 * reach)) + 1
+    cover = cv2.GaussianBlur(1.0 - small, (k, k), reach, borderType=cv2.BORDER_REPLICATE)
+    return np.subtract(np.float32(1.0), cover * np.float32(amount), dtype=np.float32)
+
+
+def light_wrap_masks(mask: np.ndarray | FramePyramid, amount: float) -> np.ndarray:
+    """The foreground weight after light wrap, ``mask·(1 − amount·cover)``: near the outline
+    the person lets some of the background's light through, as a real backlit edge does."""
+    masks = _pyramid(mask)
+    h, w = masks.source.shape[:2]
+    keep_up = cv2.resize(wrap_keep(masks, amount), (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.multiply(masks.source, keep_up, dtype=np.float32)
+
+
+def composite(
+    foreground: np.ndarray,
+    background: np.ndarray,
+    mask: np.ndarray | FramePyramid,
+    *,
+    light_wrap: float = 0.0,
+    scratch: Scratch | None = None,
+    into_background: bool = False,
+) -> np.ndarray:
+    """Person over ``background``; with ``light_wrap`` > 0 the outline lets the background's
+    light through (see :func:`light_wrap_masks`)."""
+    masks = _pyramid(mask)
+    weight = masks.source if light_wrap <= 0.0 else light_wrap_masks(masks, light_wrap)
+    return blend(foreground, background, weight, scratch, into_background=into_background)
+
+
+def replacement_correction(
+    image: np.ndarray | FramePyramid,
+    mask: np.ndarray | FramePyramid,
+    background_small: np.ndarray,
+    soft_small: np.ndarray | None,
+    *,
+    light_wrap: float,
+    remove_halo: bool,
+) -> np.ndarray | None:
+    """What to add to ``composite(image, N, mask, light_wrap=...)`` for a new background N so
+    that the outline is right; int16 H×W×3 to add with saturation, or None for nothing.
+
+    Halo: along a soft outline a frame pixel is a mix, I = m·F + (1 − m)·B, of the person F
+    and the room B. Blending it over N keeps a share of the room: a bright fringe around hair
+    in front of a white wall. The exact composite differs from the blend by
+    keep·(1 − m)·(I − B) (keep: light wrap's factor, 1 without it); B is estimated by
+    :func:`background_estimate`, and the term is applied only where the person is (weight
+    min(1, EDGE_RAMP·m), so the room's texture never leaks beyond the outline).
+
+    Wrap: light wrap should spill the background's *blurred* light (``soft_small``, S) over the
+    outline, not its sharp texture: + m·(1 − keep)·(S − N).
+
+    Both terms are smooth, so they are computed small (:func:`correction_factor`;
+    ``background_small`` and ``soft_small`` are N and S at that size, float32) and resized once.
+    """
+    wrap = light_wrap > 0.0 and soft_small is not None
+    if not (wrap or remove_halo):
+        return None
+    frames, masks = _pyramid(image), _pyramid(mask)
+    h, w = frames.source.shape[:2]
+    level = correction_factor(w, h)
+    small, m_small = frames.level(level), masks.level(level)
+    sh, sw = small.shape[:2]
+    if m_small.shape != (sh, sw):
+        m_small = cv2.resize(m_small, (sw, sh), interpolation=cv2.INTER_AREA)
+    keep = (
+        cv2.resize(wrap_keep(masks, light_wrap), (sw, sh), interpolation=cv2.INTER_LINEAR)
+        if light_wrap > 0.0
+        else None
+    )
+    correction = np.zeros((sh, sw, 3), np.float32)
+    if remove_halo:
+        radius = DECONTAMINATE_RADIUS_FRACTION * min(h, w)
+        room, _ = background_estimate(frames, masks, radius, lens=False)
+        room_small = cv2.resize(room, (sw, sh), interpolation=cv2.INTER_LINEAR)
+        weight = np.minimum(m_small * np.float32(EDGE_RAMP), np.float32(1.0))
+        weight *= np.float32(1.0) - m_small
+        if keep is not None:
+            weight *= keep
+        np.subtract(small, room_small, out=room_small, dtype=np.float32)
+        room_small *= weight[..., None]
+        correction += room_small
+    if wrap and keep is not None:
+        assert soft_small is not None
+        spill = m_small * (np.float32(1.0) - keep)
+        diff = np.subtract(soft_small, background_small, dtype=np.float32)
+        diff *= spill[..., None]
+        correction += diff
+    return cv2.resize(correction.astype(np.int16), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def correction_factor(width: int, height: int) -> int:
+    """Pyramid level at which :func:`replacement_correction` works: long side ≤ 640 px."""
+    factor = 1
+    while max(width, height) // factor > CORRECTION_LONG_SIDE:
+        factor *= 2
+    return factor
+
+
+def add_correction(composited: np.ndarray, correction: np.ndarray | None) -> np.ndarray:
+    """``composited`` + ``correction`` (see :func:`replacement_correction`), saturated, in
+    place."""
+    if correction is None:
+        return composited
+    return cv2.add(composited, correction, dst=composited, dtype=cv2.CV_8U)
+
+
+def soft_background(
+    background: np.ndarray | FramePyramid, radius_px: float, size: tuple[int, int]
+) -> np.ndarray:
+    """A blurred copy of ``background`` for light wrap, computed small, returned at ``size``
+    (width, height)."""
+    factor = work_factor(radius_px)
+    small = _pyramid(background).level(factor)
+    blurred = _blur(small, radius_px / factor, lens=False)
+    return cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR)
+
+
+__all__ = [
+    "add_correction",
+    "background_estimate",
+    "blend",
+    "composite",
+    "disk_kernel",
+    "light_wrap_masks",
+    "masked_background_blur",
+    "replacement_correction",
+    "soft_background",
+    "work_factor",
+    "wrap_keep",
+]

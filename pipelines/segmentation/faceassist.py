@@ -1,0 +1,100 @@
+"""Help from the face tracker: keep the face and hair, and keep only the primary person.
+
+Works at model resolution on the stabilised mask, before refinement, so the guided filter
+still places the final outline on the frame's edges. Everything here is optional: without a
+tracked face (``ctx.primary_face`` is None) the mask passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+# The head region whose faint mask values are raised: the face (with the estimated forehead)
+# grown by this fraction of the chin-to-forehead height, which reaches over most hairstyles.
+HAIR_GROWTH = 0.35
+# In the hair region a mask value m becomes max(m, min(1, HAIR_GAIN * m)): hair the model saw
+# faintly is kept; background, which it does not see at all (m ≈ 0), stays out.
+HAIR_GAIN = 2.0
+# Soft edge (px at frame size) of the face oval restored after refinement; the oval is shrunk
+# by as much so the feather stays inside the face.
+FACE_FEATHER_PX = 2.0
+# Person blobs: pixels above this count as person when finding connected people.
+PERSON_THRESHOLD = 0.5
+# Another person's blob is faded out with a soft edge of this many model pixels.
+OTHER_PERSON_FEATHER = 1.5
+
+
+def _scaled_landmarks(face: Any, frame_size: tuple[int, int], mask_shape: tuple[int, ...]):
+    lm = np.asarray(face.landmarks, np.float32)[:, :2].copy()
+    w, h = frame_size
+    lm[:, 0] *= mask_shape[1] / w
+    lm[:, 1] *= mask_shape[0] / h
+    return lm
+
+
+def face_regions(
+    face: Any, frame_size: tuple[int, int], mask_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(face, head) float32 masks at ``mask_shape``: the face oval with forehead, and the
+    larger head region that includes hair."""
+    from pipelines.tracking.regions import CHIN, FOREHEAD_TOP, region_mask
+
+    lm = _scaled_landmarks(face, frame_size, mask_shape)
+    size = (mask_shape[1], mask_shape[0])
+    face_mask = region_mask(lm, "face_with_forehead", size, feather=0.7, as_float=True)
+    height = float(np.linalg.norm(lm[FOREHEAD_TOP] - lm[CHIN]))
+    head_mask = region_mask(
+        lm, "face_with_forehead", size, dilate=HAIR_GROWTH * height, feather=1.0, as_float=True
+    )
+    return face_mask, head_mask
+
+
+def keep_face(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.ndarray:
+    """``mask`` with the face always person and faint hair around it raised (new array)."""
+    face_mask, head_mask = face_regions(face, frame_size, mask.shape)
+    weight = np.float32(max(0.0, min(1.0, float(getattr(face, "visibility", 1.0)))))
+    hair = np.minimum(mask * np.float32(HAIR_GAIN), 1.0)
+    out = np.maximum(mask, hair * head_mask * weight)
+    return np.maximum(out, face_mask * weight)
+
+
+def keep_face_full(mask: np.ndarray, face: Any) -> None:
+    """Raise ``mask`` (frame size, in place) to 1 over the face oval.
+
+    The guided filter works on brightness alone and can dim a cheek that is as bright as the
+    wall beside it; the face oval is certain, so it is restored after refinement. Only the
+    oval's bounding box is touched (cheap at any frame size).
+    """
+    from pipelines.tracking.regions import region_mask_roi
+
+    h, w = mask.shape
+    weight = np.float32(max(0.0, min(1.0, float(getattr(face, "visibility", 1.0)))))
+    roi = region_mask_roi(face.landmarks, "face_oval", (w, h), feather=FACE_FEATHER_PX,
+                          dilate=-FACE_FEATHER_PX, as_float=True)  # fmt: skip
+    if roi.mask.size:
+        region = mask[roi.slices]
+        np.maximum(region, roi.mask * weight, out=region)
+
+
+def primary_person_only(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.ndarray:
+    """``mask`` with every person blob that does not touch the primary face removed.
+
+    People who touch (an arm over a shoulder) form one blob and both stay: the model gives no
+    way to tell them apart at this resolution.
+    """
+    binary = (mask > PERSON_THRESHOLD).astype(np.uint8)
+    count, labels = cv2.connectedComponents(binary, connectivity=8)
+    if count <= 2:  # background and at most one blob: nothing to remove
+        return mask
+    face_mask, _ = face_regions(face, frame_size, mask.shape)
+    touching = np.unique(labels[(face_mask > 0.5) & (binary > 0)])
+    if touching.size == 0:
+        return mask  # face not on any blob: do not guess
+    keep = np.where(np.isin(labels, touching), np.uint8(255), np.uint8(0))
+    # Let faint pixels next to the kept blob (its soft outline) stay too.
+    grown = cv2.dilate(keep, np.ones((5, 5), np.uint8))
+    soft = cv2.GaussianBlur(grown, (0, 0), OTHER_PERSON_FEATHER).astype(np.float32)
+    return mask * (soft * np.float32(1.0 / 255.0))

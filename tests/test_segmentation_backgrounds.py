@@ -1,0 +1,227 @@
+"""Replacement backgrounds: images and videos, fit/fill, and every way a file can be bad."""
+
+from __future__ import annotations
+
+import logging
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipelines.errors import CamfxError
+from pipelines.frame import FrameContext
+from pipelines.segmentation import backgrounds as B
+from pipelines.segmentation.background import (
+    CROSSFADE_S,
+    BackgroundReplace,
+    BackgroundReplaceSettings,
+    parse_color,
+)
+
+W, H = 160, 120
+LOAD_TIMEOUT_S = 10.0
+VIDEO_FRAMES = 4
+VIDEO_FPS = 20.0
+
+
+def _png(path: Path, image: np.ndarray) -> Path:
+    assert cv2.imwrite(str(path), image)
+    return path
+
+
+def _picture(seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return cv2.resize(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), (W, H),
+                      interpolation=cv2.INTER_NEAREST)  # fmt: skip
+
+
+def _huge_png_header(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims ``width``×``height`` (never decoded: refused from the header)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr
+    chunk += struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk + b"\x00" * 64)
+    return path
+
+
+def _video(path: Path) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), VIDEO_FPS, (64, 48))
+    assert writer.isOpened()
+    for i in range(VIDEO_FRAMES):
+        writer.write(np.full((48, 64, 3), 40 + 50 * i, np.uint8))
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Bad background files and a word their error message must contain."""
+    good = cv2.imencode(".png", _picture())[1].tobytes()
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(good[:60] + b"\x00" * 200)
+    text = tmp_path / "notes.png"
+    text.write_text("this is not a picture\n")
+    gif = tmp_path / "anim.gif"
+    gif.write_bytes(b"GIF89a" + b"\x00" * 100)
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    return {
+        "missing": (tmp_path / "nowhere.png", "does not exist"),
+        "corrupt": (corrupt, "corrupt"),
+        "text": (text, "not a PNG, JPEG, WebP or BMP"),
+        "gif": (gif, "not a PNG, JPEG, WebP or BMP"),
+        "huge": (_huge_png_header(tmp_path / "huge.png", 20000, 20000), "limit"),
+        "folder": (folder, "not a file"),
+    }
+
+
+def test_bad_image_files_give_clear_errors(bad_files: dict[str, tuple[Path, str]]) -> None:
+    for name, (path, words) in bad_files.items():
+        with pytest.raises(B.BackgroundError) as info:
+            B.load_image(path)
+        message = str(info.value)
+        assert str(path) in message and words in message, name
+        assert isinstance(info.value, CamfxError)
+
+
+def test_oversized_file_is_refused_before_reading(tmp_path: Path, monkeypatch) -> None:
+    path = _png(tmp_path / "big.png", _picture())
+    monkeypatch.setattr(B, "MAX_IMAGE_FILE_BYTES", 100)
+    with pytest.raises(B.BackgroundError, match="limit"):
+        B.load_image(path)
+
+
+def test_image_headers_are_read_without_decoding(tmp_path: Path) -> None:
+    image = np.zeros((37, 53, 3), np.uint8)
+    for ext, fmt in ((".png", "PNG"), (".jpg", "JPEG"), (".bmp", "BMP"), (".webp", "WebP")):
+        data = cv2.imencode(ext, image)[1].tobytes()
+        assert B.image_dimensions(data) == (fmt, 53, 37), ext
+    assert B.image_dimensions(b"GIF89a") is None
+
+
+def test_fit_and_fill(tmp_path: Path) -> None:
+    wide = np.zeros((100, 200, 3), np.uint8)
+    wide[:, :100] = 255  # left half white
+    fill = B.fit_to_frame(wide, (100, 100), "fill", (0, 0, 255))
+    assert fill.shape == (100, 100, 3)
+    assert fill[:, :45].min() == 255 and fill[:, 55:].max() == 0  # centre crop of the middle
+    fit = B.fit_to_frame(wide, (100, 100), "fit", (0, 0, 255))
+    assert fit.shape == (100, 100, 3)
+    assert (fit[:20] == (0, 0, 255)).all() and (fit[-20:] == (0, 0, 255)).all()  # bars
+    assert fit[50, 10].min() == 255 and fit[50, 90].max() == 0
+
+
+def _process(stage: BackgroundReplace, t: float, mask_value: float = 0.0) -> np.ndarray:
+    ctx = FrameContext(timestamp=t, index=int(t * 30))
+    ctx.mask = np.full((H, W), mask_value, np.float32)
+    image = np.full((H, W, 3), 128, np.uint8)
+    out = stage.process(image, ctx)
+    stage.last_ctx = ctx  # type: ignore[attr-defined]
+    return out
+
+
+def test_image_background_and_bad_file_keeps_the_last_good_one(
+    tmp_path: Path, bad_files: dict[str, tuple[Path, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    picture = _picture()
+    good = _png(tmp_path / "room.png", picture)
+    stage = BackgroundReplace(BackgroundReplaceSettings(mode="image", path=str(good),
+                                                        light_wrap=0.0))  # fmt: skip
+    first = _process(stage, 0.0)
+    # While the file loads, the colour shows (or the picture, if it was that quick), never
+    # the camera's own room.
+    colour = np.empty_like(picture)
+    colour[:] = parse_color(stage.settings.color)
+    assert np.array_equal(first, colour) or np.array_equal(first, picture)
+    stage.wait_for_background(LOAD_TIMEOUT_S)
+    t = 1.0
+    _process(stage, t)
+    shown = _process(stage, t + 2 * CROSSFADE_S)  # after the cross-fade
+    assert np.array_equal(shown, picture)
+
+    for name, (path, words) in bad_files.items():
+        t += 1.0
+        stage.settings = stage.settings.replace(path=str(path))  # type: ignore[assignment]
+        with caplog.at_level(logging.ERROR, logger="pipelines.segmentation.background"):
+            _process(stage, t)
+            stage.wait_for_background(LOAD_TIMEOUT_S)
+            out = _process(stage, t + 0.5)
+        assert np.array_equal(out, picture), name
+        error = stage.last_ctx.extras.get("background_error")  # type: ignore[attr-defined]
+        assert error and str(path) in error and words in error, name
+        assert stage.last_error == error
+        assert any(str(path) in r.getMessage() for r in caplog.records), name
+    stage.close()
+
+
+def test_first_bad_file_shows_the_colour(tmp_path: Path) -> None:
+    settings = BackgroundReplaceSettings(
+        mode="image", color="#102030", path=str(tmp_path / "none.jpg")
+    )
+    stage = BackgroundReplace(settings)
+    _process(stage, 0.0)
+    stage.wait_for_background(LOAD_TIMEOUT_S)
+    out = _process(stage, 0.1)
+    assert np.all(out == parse_color("#102030"))
+    assert "does not exist" in stage.last_ctx.extras["background_error"]  # type: ignore[attr-defined]
+    stage.close()
+
+
+def test_check_background_refuses_up_front(bad_files: dict[str, tuple[Path, str]]) -> None:
+    path, _ = bad_files["text"]
+    with pytest.raises(B.BackgroundError):
+        B.check_background("image", str(path))
+    with pytest.raises(B.BackgroundError, match="video"):
+        B.check_background("video", str(path))
+
+
+def test_looping_video_plays_and_starts_over(tmp_path: Path) -> None:
+    video = B.LoopingVideo(_video(tmp_path / "loop.avi"))
+    try:
+        assert video.fps == pytest.approx(VIDEO_FPS)
+        seen: list[int] = []
+        last_serial = -1
+        deadline = 3 * VIDEO_FRAMES / VIDEO_FPS + 2.0
+        start = time.monotonic()
+        while len(seen) < 2 * VIDEO_FRAMES + 1 and time.monotonic() - start < deadline:
+            serial, frame = video.latest()
+            if serial != last_serial:
+                seen.append(round(float(frame.mean()) / 50))
+                last_serial = serial
+            time.sleep(0.005)
+        assert video.error is None
+        # Every frame of the clip in order, then again from the start.
+        assert len(seen) >= VIDEO_FRAMES + 2
+        period = seen[:VIDEO_FRAMES]
+        assert sorted(set(period)) == period
+        assert seen[VIDEO_FRAMES] == seen[0]
+    finally:
+        video.close()
+
+
+def test_video_background_in_the_stage(tmp_path: Path) -> None:
+    path = _video(tmp_path / "loop.avi")
+    stage = BackgroundReplace(BackgroundReplaceSettings(mode="video", path=str(path),
+                                                        light_wrap=0.0))  # fmt: skip
+    _process(stage, 0.0)
+    stage.wait_for_background(LOAD_TIMEOUT_S)
+    _process(stage, 1.0)  # the new background starts fading in
+    out = _process(stage, 1.0 + 2 * CROSSFADE_S)
+    assert out.shape == (H, W, 3)
+    assert float(out.std(axis=(0, 1)).max()) < 2.0  # one flat grey video frame, scaled
+    assert float(out.std(axis=2).max()) < 2.0  # grey, so not the green colour
+    assert abs(float(out.mean()) - 128) > 5  # not the camera image
+    stage.close()
+
+
+def test_bad_video_files(tmp_path: Path, bad_files: dict[str, tuple[Path, str]]) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"junk" * 100)
+    with pytest.raises(B.BackgroundError, match=r"cannot be opened|no readable frames"):
+        B.LoopingVideo(broken)
+    with pytest.raises(B.BackgroundError, match="does not exist"):
+        B.LoopingVideo(bad_files["missing"][0])

@@ -1,0 +1,117 @@
+"""Help from the face tracker: the face is always kept, others can be left out."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo, load_golden
+
+from pipelines.frame import FrameContext
+from pipelines.segmentation import faceassist
+from pipelines.segmentation.metrics import iou
+from pipelines.segmentation.stage import Segmentation, SegmentationSettings
+from pipelines.tracking.regions import region_mask
+from pipelines.tracking.types import Face
+
+FRAME_W, FRAME_H = 720, 300
+PERSON_SCALE = 0.55
+OFFSETS = (10, 430)  # x of each astronaut copy: far enough apart to be two blobs
+OTHER_PERSON_MASS_MAX = 0.02  # mean mask over the other person's area once left out
+OTHER_PERSON_MASS_MIN = 0.3  # ... and before: the model does see them
+PRIMARY_IOU_MIN = 0.99
+FACE_KEPT_MIN = 0.95
+HAIR_BOOST_MIN = 0.55  # a faint 0.3 in the hair region becomes at least this
+FACE_FEATHER_SPILL = 0.01  # the face region's soft edge, just outside it
+# The oval is restored with a feathered edge a few pixels wide: check it this far inside.
+OVAL_INSET_PX = 8
+
+
+def _face(landmarks: np.ndarray, face_id: int = 0) -> Face:
+    x, y = landmarks[:, 0], landmarks[:, 1]
+    bbox = (float(x.min()), float(y.min()), float(np.ptp(x)), float(np.ptp(y)))
+    return Face(id=face_id, score=1.0, bbox=bbox, landmarks=landmarks.astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def two_people() -> tuple[np.ndarray, list[Face], list[tuple[int, int]]]:
+    return two_people_scene()
+
+
+def two_people_scene() -> tuple[np.ndarray, list[Face], list[tuple[int, int]]]:
+    """Two astronaut copies, cut out with MediaPipe's mask, side by side on a plain wall; their
+    faces from MediaPipe's face mesh; the column span of each."""
+    person = face_photo("astronaut")
+    alpha = load_golden("solution_selfie_segmentation")["astronaut/model0"].astype(np.float32)
+    mesh = load_golden("solution_face_mesh")["astronaut/landmarks"][0].astype(np.float64)
+    ph, pw = person.shape[:2]
+    small = cv2.resize(person, None, fx=PERSON_SCALE, fy=PERSON_SCALE,
+                       interpolation=cv2.INTER_AREA).astype(np.float32)  # fmt: skip
+    a = cv2.resize(alpha, (small.shape[1], small.shape[0]))[..., None]
+    frame = np.full((FRAME_H, FRAME_W, 3), 200.0, np.float32)
+    faces, spans = [], []
+    for i, x0 in enumerate(OFFSETS):
+        y0 = FRAME_H - small.shape[0]
+        region = frame[y0:, x0 : x0 + small.shape[1]]
+        region[:] = a * small + (1 - a) * region
+        lm = mesh.copy()
+        lm[:, 0] = lm[:, 0] * pw * PERSON_SCALE + x0
+        lm[:, 1] = lm[:, 1] * ph * PERSON_SCALE + y0
+        lm[:, 2] *= pw * PERSON_SCALE
+        faces.append(_face(lm, i))
+        spans.append((x0, x0 + small.shape[1]))
+    return frame.astype(np.uint8), faces, spans
+
+
+def _mask(image: np.ndarray, face: Face | None, **settings: object) -> np.ndarray:
+    stage = Segmentation(SegmentationSettings(smoothing=0.0, **settings))  # type: ignore[arg-type]
+    stage.open()
+    ctx = FrameContext(timestamp=0.0, index=0)
+    ctx.primary_face = face
+    stage.process(image, ctx)
+    assert ctx.mask is not None
+    return ctx.mask
+
+
+def test_only_the_primary_person_is_kept(two_people) -> None:
+    image, faces, spans = two_people
+    both = _mask(image, faces[0])
+    only = _mask(image, faces[0], primary_only=True)
+    (a0, a1), (b0, b1) = spans
+    assert float(both[:, b0:b1].mean()) >= OTHER_PERSON_MASS_MIN
+    assert float(only[:, b0:b1].mean()) <= OTHER_PERSON_MASS_MAX
+    assert iou(only[:, a0:a1], both[:, a0:a1]) >= PRIMARY_IOU_MIN
+    # The other face as primary keeps the other person.
+    other = _mask(image, faces[1], primary_only=True)
+    assert float(other[:, a0:a1].mean()) <= OTHER_PERSON_MASS_MAX
+
+
+def test_without_a_face_nothing_is_left_out(two_people) -> None:
+    image, _, spans = two_people
+    plain = _mask(image, None, primary_only=True)
+    assert float(plain[:, spans[1][0] : spans[1][1]].mean()) >= OTHER_PERSON_MASS_MIN
+
+
+def test_face_and_faint_hair_are_kept(two_people) -> None:
+    _, faces, _ = two_people
+    shape = (144, 256)
+    faint = np.full(shape, 0.3, np.float32)
+    kept = faceassist.keep_face(faint, faces[0], (FRAME_W, FRAME_H))
+    face_area, head_area = faceassist.face_regions(faces[0], (FRAME_W, FRAME_H), shape)
+    assert float(kept[face_area > 0.99].min()) >= FACE_KEPT_MIN
+    hair = (head_area > 0.99) & (face_area < 0.01)
+    assert hair.any() and float(kept[hair].min()) >= HAIR_BOOST_MIN
+    far = head_area < 0.01
+    assert np.allclose(kept[far], 0.3)
+    # Nothing from nothing: an empty mask gets the face, but no hair out of thin air.
+    empty = faceassist.keep_face(np.zeros(shape, np.float32), faces[0], (FRAME_W, FRAME_H))
+    assert float(empty[hair].max()) <= FACE_FEATHER_SPILL
+
+
+def test_face_oval_is_person_in_the_stage(two_people) -> None:
+    image, faces, _ = two_people
+    mask = _mask(image, faces[0], keep_face=True)
+    oval = (
+        region_mask(faces[0].landmarks, "face_oval", (FRAME_W, FRAME_H), dilate=-OVAL_INSET_PX) > 0
+    )
+    assert float(mask[oval].min()) >= FACE_KEPT_MIN
