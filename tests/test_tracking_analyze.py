@@ -1,0 +1,120 @@
+"""``camfx analyze``: JSON and text output, the mask option and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo_path
+
+from app.cli import main
+
+EXIT_ERROR = 2
+TRANSFORM_ORTHOGONALITY = 1e-4
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["analyze", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, str(face_photo_path("two_faces")), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["width"], data["height"]) == (640, 480)
+    assert len(data["faces"]) == 2
+    for face in data["faces"]:
+        lm = np.array(face["landmarks"])
+        assert lm.shape == (478, 3)
+        x, y, _w, h = face["bbox"]
+        assert lm[:, 0].min() == pytest.approx(x, abs=0.01)
+        assert lm[:, 1].max() == pytest.approx(y + h, abs=0.01)
+        t = np.array(face["pose"]["transform"])
+        rot = t[:3, :3] / np.linalg.norm(t[:3, 0])
+        assert np.abs(rot @ rot.T - np.eye(3)).max() < TRANSFORM_ORTHOGONALITY
+        assert {"yaw", "pitch", "roll"} <= set(face["pose"])
+        assert 0.5 <= face["score"] <= 1.0
+
+
+def test_text_output_and_no_face(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(capsys, str(face_photo_path("astronaut")))
+    assert code == 0
+    assert "1 face" in out and "face 1: score" in out and "yaw" in out
+    assert sum(1 for line in out.splitlines() if line.strip().startswith("477:")) == 1
+    code, out, _ = run_cli(capsys, str(face_photo_path("no_face")), "--json")
+    assert code == 0 and json.loads(out)["faces"] == []
+
+
+def test_bad_files_give_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not an image")
+    for path in (junk, tmp_path / "missing.png", tmp_path):
+        code, out, err = run_cli(capsys, str(path))
+        assert code == EXIT_ERROR and out == ""
+        assert len(err.strip().splitlines()) == 1 and str(path) in err
+
+
+def test_mask_option_writes_the_segmentation_mask(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def person_mask(image_bgr: np.ndarray) -> np.ndarray:
+        calls.append(image_bgr.shape)
+        mask = np.zeros(image_bgr.shape[:2], np.float32)
+        mask[:, : image_bgr.shape[1] // 2] = 1.0
+        return mask
+
+    fake = types.ModuleType("pipelines.segmentation")
+    fake.person_mask = person_mask  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "pipelines.segmentation", fake)
+    out_png = tmp_path / "mask.png"
+    code, out, _ = run_cli(capsys, str(face_photo_path("astronaut")), "--mask", str(out_png))
+    assert code == 0 and calls == [(512, 512, 3)] and str(out_png) in out
+    written = cv2.imread(str(out_png), cv2.IMREAD_UNCHANGED)
+    assert written is not None
+    assert (
+        written.shape == (512, 512)
+        and written[:, :256].min() == 255
+        and written[:, 256:].max() == 0
+    )
+    code, _, err = run_cli(
+        capsys, str(face_photo_path("astronaut")), "--mask", str(tmp_path / "no" / "m.png")
+    )
+    assert code == EXIT_ERROR and "mask" in err
+
+
+def test_mask_without_segmentation_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pipelines.segmentation", None)
+    code, out, err = run_cli(
+        capsys, str(face_photo_path("astronaut")), "--mask", str(tmp_path / "m.png")
+    )
+    assert code == EXIT_ERROR and out == ""
+    assert "segmentation" in err and len(err.strip().splitlines()) == 1
+
+
+def test_presets_are_declared_without_loading_models() -> None:
+    code = (
+        "import sys, pipelines.tracking.presets as p\n"
+        "from pipelines.presets import get_preset, build_stages\n"
+        "assert 'pipelines.tracking.tracker' not in sys.modules\n"
+        "assert 'onnxruntime' not in sys.modules\n"
+        "names = {n: [s.name for s in build_stages(get_preset(n))]"
+        " for n in ('track', 'track-debug', 'auto-frame')}\n"
+        "assert names == {'track': ['face_tracker'],"
+        " 'track-debug': ['face_tracker', 'face_overlay'],"
+        " 'auto-frame': ['face_tracker', 'auto_frame']}, names\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,245 @@
+"""The face_tracker stage on real photos: steadiness, lag, re-acquisition, robustness, cost."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo
+
+from pipelines.frame import FrameContext
+from pipelines.stage import make_stage
+from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+from pipelines.tracking.types import Face
+
+FPS = 30.0
+SIZE_720P = (1280, 720)
+SENSOR_NOISE_SIGMA = 4.0  # 8-bit levels, per pixel and frame: a webcam in room light
+JITTER_RMS_PX = 0.3  # issue 4: landmark RMS motion on a still face after smoothing
+LAG_FRAMES = 1.0  # issue 4: lag on a moving face at 30 fps
+REACQUIRE_FRAMES = 3  # issue 4: tracked again within 3 frames of coming back
+DETECTION_RATE = 0.05  # issue 4: detection on < 5 % of frames while a face is tracked
+WARMUP = 15  # frames before measuring (filters settle)
+PATH_AMPLITUDE_PX = 120.0
+PATH_HZ = 0.5  # peak speed 377 px/s: a brisk sideways move at 720p
+FAST_AMPLITUDE_PX = 250.0
+FAST_HZ = 1.0
+FAST_MAX_DETECTOR_RUNS = 3  # the first detection, and at most two re-detections
+FAST_FOLLOW_PX = 40.0  # smoothed landmarks within this of the photo's true place
+
+
+BACKGROUND = (110, 110, 110)
+
+
+@pytest.fixture(scope="module")
+def still_720p() -> np.ndarray:
+    """The astronaut portrait at webcam scale (face ≈ 135 px wide) on a plain 720p frame."""
+    photo = cv2.resize(face_photo("astronaut"), (720, 720), interpolation=cv2.INTER_AREA)
+    frame = np.full((SIZE_720P[1], SIZE_720P[0], 3), BACKGROUND, np.uint8)
+    frame[:, 280:1000] = photo
+    return frame
+
+
+def tracker(**settings: object) -> FaceTracker:
+    stage = FaceTracker(FaceTrackerSettings(**settings))  # type: ignore[arg-type]
+    stage.open()
+    return stage
+
+
+def step(stage: FaceTracker, image: np.ndarray, i: int, t: float | None = None) -> FrameContext:
+    ctx = FrameContext(timestamp=i / FPS if t is None else t, index=i)
+    out = stage.process(image, ctx)
+    assert out is image  # the tracker never changes the picture
+    return ctx
+
+
+def with_noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.standard_normal(image.shape, dtype=np.float32) * SENSOR_NOISE_SIGMA
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def test_still_face_is_steady_and_detected_once(still_720p: np.ndarray) -> None:
+    stage = tracker()
+    rng = np.random.default_rng(1)
+    smoothed, raw, detected = [], [], []
+    for i in range(60):
+        ctx = step(stage, with_noise(still_720p, rng), i)
+        face = ctx.primary_face
+        assert isinstance(face, Face) and len(ctx.faces) == 1
+        smoothed.append(face.landmarks[:, :2].copy())
+        assert face.raw_landmarks is not None
+        raw.append(face.raw_landmarks[:, :2].copy())
+        detected.append(ctx.extras["face_tracker"]["detected"])
+        assert "face_tracker/mesh" in ctx.stage_ms
+    s = np.array(smoothed[WARMUP:])
+    step_rms = float(np.sqrt((np.diff(s, axis=0) ** 2).sum(-1).mean()))
+    spread_rms = float(np.sqrt(((s - s.mean(0)) ** 2).sum(-1).mean()))
+    assert step_rms <= JITTER_RMS_PX and spread_rms <= JITTER_RMS_PX
+    r = np.array(raw[WARMUP:])
+    assert float(np.sqrt((np.diff(r, axis=0) ** 2).sum(-1).mean())) > step_rms  # it smooths
+    assert np.mean(detected[1:]) < DETECTION_RATE
+
+
+def test_moving_face_lags_at_most_one_frame(still_720p: np.ndarray) -> None:
+    stage = tracker()
+    rng = np.random.default_rng(2)
+    t = np.arange(75) / FPS
+
+    def path(tt: np.ndarray) -> np.ndarray:
+        return PATH_AMPLITUDE_PX * np.sin(2 * np.pi * PATH_HZ * tt)
+
+    smoothed, raw = [], []
+    for i, ti in enumerate(t):
+        m = np.array([[1, 0, path(np.array(ti))], [0, 1, 0]], np.float32)
+        moved = cv2.warpAffine(still_720p, m, SIZE_720P, borderValue=BACKGROUND)
+        face = step(stage, with_noise(moved, rng), i, float(ti)).primary_face
+        assert face is not None
+        smoothed.append(float(face.landmarks[:, 0].mean()))
+        raw.append(float(face.raw_landmarks[:, 0].mean()))  # type: ignore[union-attr]
+    s, r, tt = np.array(smoothed[WARMUP:]), np.array(raw[WARMUP:]), t[WARMUP:]
+    offset = float(np.mean(r - path(tt)))  # where the landmarks' centroid sits on the photo
+    lags = np.arange(0.0, 4.0, 0.05)
+    errors = [np.mean((s - offset - path(tt - lag / FPS)) ** 2) for lag in lags]
+    assert lags[int(np.argmin(errors))] <= LAG_FRAMES
+
+
+def test_fast_motion_keeps_the_track(still_720p: np.ndarray) -> None:
+    # Up to 52 px per frame (1570 px/s at 720p): the ROI's motion prediction keeps the face
+    # in the crop, so the detector is not needed again.
+    still_face = step(tracker(smoothing=0.0), still_720p, 0).primary_face
+    assert still_face is not None
+    centre_x = float(still_face.landmarks[:, 0].mean())
+    stage = tracker()
+    for i in range(45):
+        dx = FAST_AMPLITUDE_PX * np.sin(2 * np.pi * FAST_HZ * i / FPS)
+        m = np.array([[1, 0, dx], [0, 1, 0]], np.float32)
+        frame = cv2.warpAffine(still_720p, m, SIZE_720P, borderValue=BACKGROUND)
+        face = step(stage, frame, i).primary_face
+        assert face is not None and face.visibility == 1.0
+        assert abs(face.landmarks[:, 0].mean() - dx - centre_x) < FAST_FOLLOW_PX
+    assert stage.detector_runs <= FAST_MAX_DETECTOR_RUNS
+
+
+def test_face_that_leaves_is_reacquired_with_its_id(still_720p: np.ndarray) -> None:
+    for max_faces in (1, 2):
+        stage = tracker(max_faces=max_faces)
+        empty = np.full_like(still_720p, BACKGROUND[0])
+        for i in range(10):
+            ctx = step(stage, still_720p, i)
+        first_id = ctx.primary_face.id  # type: ignore[union-attr]
+        visibility = []
+        for i in range(10, 25):
+            ctx = step(stage, empty, i)
+            visibility.append([f.visibility for f in ctx.faces])
+        # Lost faces fade out over fade_seconds, then leave the list.
+        assert visibility[0] and 0 < visibility[0][0] < 1.0
+        assert visibility[-1] == []
+        back = None
+        for i in range(25, 25 + REACQUIRE_FRAMES):
+            ctx = step(stage, still_720p, i)
+            if ctx.primary_face is not None and ctx.primary_face.visibility == 1.0:
+                back = ctx.primary_face
+                break
+        assert back is not None and back.id == first_id
+
+
+def test_face_sliding_out_of_the_frame_is_lost(still_720p: np.ndarray) -> None:
+    stage = tracker()
+    lost_at = None
+    for i in range(40):
+        m = np.array([[1, 0, 30.0 * i], [0, 1, 0]], np.float32)
+        frame = cv2.warpAffine(still_720p, m, SIZE_720P, borderValue=BACKGROUND)
+        ctx = step(stage, frame, i)
+        tracked = [f for f in ctx.faces if f.visibility == 1.0]
+        if lost_at is None and i > 0 and not tracked:
+            lost_at = i
+    assert lost_at is not None  # the face (centred at x≈640) left by frame 40 (x≈1810)
+
+
+def test_two_faces_keep_ids_and_primary_policies() -> None:
+    image = face_photo("two_faces")
+    stage = tracker(max_faces=2)
+    ids = None
+    for i in range(8):
+        ctx = step(stage, image, i)
+        current = {f.id: f.bbox[0] for f in ctx.faces}
+        assert len(current) == 2
+        ids = ids or current
+        assert set(current) == set(ids)  # stable ids
+    by_x = sorted(ctx.faces, key=lambda f: f.bbox[0])
+    largest = max(ctx.faces, key=lambda f: f.bbox[2] * f.bbox[3])
+    assert ctx.primary_face is largest  # sticky starts from the largest
+    stage.settings = FaceTrackerSettings(max_faces=2, primary="central")
+    ctx = step(stage, image, 8)
+    cx, cy = image.shape[1] / 2, image.shape[0] / 2
+    want = min(
+        ctx.faces,
+        key=lambda f: np.hypot(f.bbox[0] + f.bbox[2] / 2 - cx, f.bbox[1] + f.bbox[3] / 2 - cy),
+    )
+    assert ctx.primary_face.id == want.id  # type: ignore[union-attr]
+    assert by_x[0].id != by_x[1].id
+    stage.settings = FaceTrackerSettings(max_faces=1)
+    ctx = step(stage, image, 9)
+    assert len([f for f in ctx.faces if f.visibility == 1.0]) == 2  # no new faces, none dropped
+
+
+def test_pose_signals_and_fov_setting(still_720p: np.ndarray) -> None:
+    stage = tracker()
+    ctx = step(stage, still_720p, 0)
+    face = ctx.primary_face
+    assert face is not None and face.pose is not None
+    assert face.pose.transform.shape == (4, 4)
+    assert abs(face.pose.yaw) < 15 and abs(face.pose.roll) < 10  # a near-frontal portrait
+    sig = face.signals
+    for key in ("mouth_open", "eye_open_left", "eye_open_right", "blink", "gaze", "looking_away"):
+        assert key in sig
+    assert sig["eye_open_left"] > 0.5 and not sig["blink"] and not sig["looking_away"]
+    assert -1 <= sig["gaze"][0] <= 1 and -1 <= sig["gaze"][1] <= 1
+    narrow = tracker(vertical_fov=30.0)
+    far = step(narrow, still_720p, 0).primary_face
+    assert far is not None and far.pose is not None
+    # A narrower lens puts the same picture of a face further away.
+    assert far.pose.transform[2, 3] < face.pose.transform[2, 3] - 10
+
+
+def test_timestamps_with_gaps_and_settings_validation(still_720p: np.ndarray) -> None:
+    stage = tracker()
+    for i, t in enumerate([0.0, 0.033, 0.2, 0.2, 0.25, 5.0, 1.0]):  # drops, repeats, restarts
+        ctx = step(stage, still_720p, i, t)
+        assert ctx.primary_face is not None
+        assert np.isfinite(ctx.primary_face.landmarks).all()
+    from pipelines.errors import SettingsError
+
+    with pytest.raises(SettingsError):
+        make_stage("face_tracker", {"primary": "loudest"})
+    with pytest.raises(SettingsError):
+        make_stage("face_tracker", {"max_faces": 0})
+
+
+def test_hard_inputs_do_not_crash(still_720p: np.ndarray) -> None:
+    stage = tracker(max_faces=2)
+    # No face at all.
+    ctx = step(stage, face_photo("no_face"), 0)
+    assert ctx.faces == [] and ctx.primary_face is None
+    # A tiny face: the portrait shrunk to a 160-px square in a 720p frame.
+    tiny = np.full_like(still_720p, BACKGROUND[0])
+    tiny[300:460, 560:720] = cv2.resize(
+        still_720p[:, 280:1000], (160, 160), interpolation=cv2.INTER_AREA
+    )
+    ctx = step(tracker(), tiny, 0)
+    assert all(np.isfinite(f.landmarks).all() for f in ctx.faces)
+    # A face cut by the frame edge.
+    edge = np.roll(still_720p, -560, axis=1)
+    ctx = step(tracker(), edge, 0)
+    assert all(f.landmarks.shape == (478, 3) for f in ctx.faces)
+    # Grayscale (2-D) and BGRA pictures.
+    gray = cv2.cvtColor(still_720p, cv2.COLOR_BGR2GRAY)
+    ctx = step(tracker(), gray, 0)
+    assert ctx.primary_face is not None
+    bgra = cv2.cvtColor(still_720p, cv2.COLOR_BGR2BGRA)
+    assert step(tracker(), bgra, 0).primary_face is not None
+    # 4K.
+    uhd = cv2.resize(still_720p, (3840, 2160), interpolation=cv2.INTER_LINEAR)
+    ctx = step(tracker(), uhd, 0)
+    face = ctx.primary_face
+    assert face is not None and face.bbox[2] > 300  # in 4K pixels
