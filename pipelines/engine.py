@@ -52,6 +52,15 @@ class Pipeline:
     def names(self) -> list[str]:
         return [s.name for s in self.stages]
 
+    def analysis_count(self) -> int:
+        """How many leading stages only analyse (write the context, return the image as is)."""
+        count = 0
+        for stage in self.stages:
+            if not getattr(stage, "analysis_only", False):
+                break
+            count += 1
+        return count
+
     def find(self, name: str) -> Stage[Any] | None:
         return next((s for s in self.stages if s.name == name), None)
 
@@ -67,6 +76,7 @@ class Engine:
         max_frames: int | None = None,
         out_size: tuple[int, int] | None = None,
         stats_window: int = 600,
+        pipelined: bool = True,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -76,7 +86,18 @@ class Engine:
         self.out_size = out_size
         self.stats = EngineStats(window=stats_window)
         self.listeners: list[Listener] = []
+        self.pipelined = pipelined
+        """Run the leading analysis stages (``Stage.analysis_only``: tracking, segmentation) of
+        frame N+1 on one thread while the image stages of frame N run on another. Throughput
+        rises towards 1 / max(analysis, rendering) on two cores; each frame's latency is the
+        same, since a frame still goes through both in order."""
         self._in_slot: LatestSlot[Frame] = LatestSlot("capture")
+        self._mid_slot: LatestSlot[tuple[Frame, Pipeline, float]] = LatestSlot("render")
+        # Frames handed to the render thread and not finished yet; 0 means no render stage is
+        # in use, so stages may be opened and closed.
+        self._render_pending = 0
+        self._render_cond = threading.Condition()
+        self._render_thread: threading.Thread | None = None
         self._out_slots = [LatestSlot[Frame](f"output:{i}") for i in range(len(self.outputs))]
         self._pending_stages: list[Stage[Any]] | None = None
         self._stage_lock = threading.Lock()
@@ -85,6 +106,7 @@ class Engine:
         self._started = False
         self._failed_outputs: set[int] = set()
         self.last_frame: Frame | None = None
+        self._processed = 0
         self.stop_reason = ""
         """Why the engine stopped by itself ("frames", "source ended", "source failed",
         "outputs failed"), or "stopped" when :meth:`stop` was called."""
@@ -195,7 +217,7 @@ class Engine:
         return False
 
     def snapshot(self) -> StatsSnapshot:
-        self.stats.dropped_before_processing = self._in_slot.dropped
+        self.stats.dropped_before_processing = self._in_slot.dropped + self._mid_slot.dropped
         self.stats.dropped_before_output = sum(s.dropped for s in self._out_slots)
         return self.stats.snapshot()
 
@@ -276,7 +298,11 @@ class Engine:
 
     def _process_loop(self) -> None:
         self.pipeline = Pipeline([s for s in self.pipeline.stages if self._open_stage(s)])
-        processed = 0
+        if self.pipelined:
+            self._render_thread = threading.Thread(
+                target=self._render_loop, name="camfx-render", daemon=True
+            )
+            self._render_thread.start()
         try:
             while not self._stop.is_set():
                 try:
@@ -286,24 +312,32 @@ class Engine:
                 if frame is None:
                     continue
                 if self._pending_stages is not None:
+                    # Stages are opened and closed here: wait until none is in use on the
+                    # render thread.
+                    self._wait_render_idle()
                     self._apply_pending_stages()
-                frame = self.run_stages(frame)
-                processed += 1
-                self.stats.frames_processed = processed
-                self.last_frame = frame
-                for i, slot in enumerate(self._out_slots):
-                    if i in self._failed_outputs:
-                        continue
-                    if self.lossless:
-                        while not slot.wait_empty(0.1):
-                            if self._stop.is_set():
-                                break
-                    slot.put(frame)
-                if self.max_frames is not None and processed >= self.max_frames:
-                    self._set_reason("frames")
-                    self._stop.set()
-                    break
+                pipeline = self.pipeline
+                split = pipeline.analysis_count() if self._render_thread is not None else 0
+                if split == 0 or split == len(pipeline.stages):
+                    self._wait_render_idle()
+                    t0 = time.perf_counter()
+                    self._run(frame, pipeline.stages)
+                    self._deliver(frame, (time.perf_counter() - t0) * 1000.0)
+                    continue
+                t0 = time.perf_counter()
+                self._run(frame, pipeline.stages[:split])
+                analysis_ms = (time.perf_counter() - t0) * 1000.0
+                if self.lossless:
+                    while not self._mid_slot.wait_empty(0.1):
+                        if self._stop.is_set():
+                            break
+                with self._render_cond:
+                    if not self._mid_slot.put((frame, pipeline, analysis_ms)):
+                        self._render_pending += 1  # a replaced frame never renders
         finally:
+            self._mid_slot.close()
+            if self._render_thread is not None:
+                self._render_thread.join()
             for slot in self._out_slots:
                 slot.close()
             for stage in self.pipeline.stages:
@@ -316,11 +350,64 @@ class Engine:
             self._set_reason("source ended")
             self._emit(EngineEvent("stopped", "engine", self.stop_reason))
 
+    def _wait_render_idle(self) -> None:
+        with self._render_cond:
+            while self._render_pending and self._render_thread is not None:
+                if self._render_cond.wait(0.1) is False and self._stop.is_set():
+                    return
+
+    def _render_loop(self) -> None:
+        while True:
+            try:
+                item = self._mid_slot.get(timeout=0.1)
+            except Closed:
+                break
+            if item is None:
+                continue
+            frame, pipeline, analysis_ms = item
+            try:
+                t0 = time.perf_counter()
+                self._run(frame, pipeline.stages[pipeline.analysis_count() :])
+                self._deliver(frame, analysis_ms + (time.perf_counter() - t0) * 1000.0)
+            finally:
+                with self._render_cond:
+                    self._render_pending -= 1
+                    self._render_cond.notify_all()
+        with self._render_cond:
+            self._render_pending = 0
+            self._render_cond.notify_all()
+
+    def _deliver(self, frame: Frame, process_ms: float) -> None:
+        """Count a finished frame and hand it to every output."""
+        if self.max_frames is not None and self._processed >= self.max_frames:
+            return  # analysed ahead while the last frame rendered: not wanted any more
+        self.stats.add_process(process_ms)
+        self._processed += 1
+        self.stats.frames_processed = self._processed
+        self.last_frame = frame
+        for i, slot in enumerate(self._out_slots):
+            if i in self._failed_outputs:
+                continue
+            if self.lossless:
+                while not slot.wait_empty(0.1):
+                    if self._stop.is_set():
+                        break
+            slot.put(frame)
+        if self.max_frames is not None and self._processed >= self.max_frames:
+            self._set_reason("frames")
+            self._stop.set()
+            self._in_slot.close()
+
     def run_stages(self, frame: Frame) -> Frame:
-        """Run every stage on ``frame`` (on the calling thread); failures are bypassed."""
+        """Run every stage on ``frame`` on the calling thread; failures are bypassed."""
         t_start = time.perf_counter()
+        self._run(frame, self.pipeline.stages)
+        self.stats.add_process((time.perf_counter() - t_start) * 1000.0)
+        return frame
+
+    def _run(self, frame: Frame, stages: Sequence[Stage[Any]]) -> Frame:
         image = frame.image
-        for stage in self.pipeline.stages:
+        for stage in stages:
             if not stage.settings.enabled:
                 continue
             t0 = time.perf_counter()
@@ -340,9 +427,14 @@ class Engine:
                     log.debug("stage %s failed (%d times): %s", stage.name, count, exc)
                 self._emit(EngineEvent("stage-error", stage.name, str(exc), exc))
             ms = (time.perf_counter() - t0) * 1000.0
-            frame.ctx.stage_ms[stage.name] = ms
+            stage_ms = frame.ctx.stage_ms
+            # A stage may time its own steps as "name/step" (the tracker: detect, mesh, pose).
+            prefix = stage.name + "/"
+            for key, part_ms in stage_ms.items():
+                if key.startswith(prefix):
+                    self.stats.add_stage(key, part_ms)
+            stage_ms[stage.name] = ms
             self.stats.add_stage(stage.name, ms)
-        self.stats.add_process((time.perf_counter() - t_start) * 1000.0)
         frame.image = image
         return frame
 

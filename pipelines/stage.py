@@ -112,6 +112,10 @@ class Stage(Generic[S]):
 
     name: ClassVar[str] = "stage"
     settings_type: ClassVar[type[StageSettings]] = StageSettings
+    analysis_only: ClassVar[bool] = False
+    """True for stages that only write results into the context and return the image they
+    were given (tracking, segmentation): the engine may run them for the next frame while the
+    image stages of the previous frame still run."""
 
     def __init__(self, settings: S | None = None) -> None:
         self.settings: S = settings if settings is not None else self.settings_type()  # type: ignore[assignment]

@@ -94,6 +94,7 @@ def refine_radius(frame_width: int, model_width: int, guide_factor: int) -> int:
 
 @register_stage
 class Segmentation(Stage[SegmentationSettings]):
+    analysis_only = True
     name = "segmentation"
     settings_type = SegmentationSettings
 
