@@ -130,7 +130,7 @@ def test_groups_run_on_two_threads_only_when_pipelined() -> None:
 
 def test_only_a_leading_run_of_analysis_stages_is_split_off() -> None:
     render, late = Render(), Analyse()
-    engine, out = run_engine([Analyse(), render, late])
+    _engine, out = run_engine([Analyse(), render, late])
     assert len(out.frames) == FRAMES
     # An analysis stage after an image stage must see the rendered image: same thread as it.
     assert late.threads == render.threads == {"camfx-render"}
