@@ -108,7 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="list cameras, virtual cameras, audio, providers")
     devices.add_argument("--json", action="store_true")
 
-    sub.add_parser("gui", help="open the window (same as no command)")
+    gui = sub.add_parser(
+        "gui",
+        help="open the window (same as no command)",
+        description="The camfx window; any option below is passed to it.",
+    )
+    gui.add_argument("--minimized", action="store_true", help="start in the tray, e.g. at login")
+    gui.add_argument("--source", default=None, help="use this source instead of the last one")
+    gui.add_argument("--no-tray", action="store_true", help="no tray icon")
+    gui.add_argument("--no-hotkeys", action="store_true", help="no global hotkeys")
     for module_name in PLUGIN_COMMANDS:
         module = importlib.import_module(module_name)
         module.add_parser(sub)
@@ -145,18 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    try:
-        from app.gui import main as gui_main  # type: ignore[attr-defined]
-    except ImportError:
-        print(
-            "camfx: the window is not built yet. Use the command line meanwhile, e.g.\n"
-            "  camfx run --source demo --output virtualcam\n"
-            "  camfx run --source camera --output out.mp4 --frames 300\n"
-            "See `camfx --help`.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    return int(gui_main())
+    from app.gui import main as gui_main
+
+    argv: list[str] = []
+    for flag in ("minimized", "no_tray", "no_hotkeys"):
+        if getattr(args, flag, False):
+            argv.append("--" + flag.replace("_", "-"))
+    if getattr(args, "source", None):
+        argv += ["--source", args.source]
+    return int(gui_main(argv))
 
 
 def _build_engine(

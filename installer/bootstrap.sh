@@ -23,6 +23,7 @@ apt_runtime=(libgl1 libegl1 libglib2.0-0 libxkbcommon0 libfontconfig1 libdbus-1-
 # truth, PulseAudio for the virtual microphone, ffmpeg tools to inspect written files.
 apt_dev=(xvfb xauth trayer libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0
+  libx11-6 libxtst6
   gcc libc6-dev linux-libc-dev espeak-ng libespeak-ng1 pulseaudio pulseaudio-utils
   libasound2-plugins alsa-utils sox)
 

@@ -1,0 +1,81 @@
+"""Start the desktop app: the Qt application, the window, the tray; then stop it cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="camfx-gui", description="The camfx window.")
+    parser.add_argument("--minimized", action="store_true",
+                        help="start in the tray (when there is one), e.g. at login")
+    parser.add_argument("--source", default=None, help="use this source instead of the last one")
+    parser.add_argument("--no-tray", action="store_true", help="no tray icon")
+    parser.add_argument("--no-hotkeys", action="store_true", help="no global hotkeys")
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(list(argv) if argv is not None else [])
+    if not os.environ.get("QT_QPA_PLATFORM") and sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        print("camfx: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+              "use the command line instead, e.g. camfx run --source demo --output virtualcam",
+              file=sys.stderr)
+        return 2
+
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.controller import EngineController
+    from app.gui.icons import app_icon
+    from app.gui.window import MainWindow
+    from pipelines.userdata import PresetStore, SettingsStore
+
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "camfx"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("camfx")
+    app.setApplicationDisplayName("camfx")
+    app.setDesktopFileName("camfx")
+    app.setWindowIcon(app_icon("live"))
+    # The tray keeps the app alive when the window is closed to it.
+    app.setQuitOnLastWindowClosed(False)
+
+    controller = EngineController()
+    window = MainWindow(
+        controller, SettingsStore(), PresetStore(),
+        use_tray=not args.no_tray, use_hotkeys=not args.no_hotkeys,
+    )
+    if args.source:
+        window.settings.source = args.source
+    window.start()
+    tray_ok = window.tray is not None and window.tray.available
+    if not (args.minimized and tray_ok):
+        window.show()
+    if not tray_ok:
+        app.setQuitOnLastWindowClosed(True)
+    # Ctrl+C in a terminal, or a session logout's SIGTERM: quit cleanly (settings saved, the
+    # virtual camera closed). Python runs signal handlers only between Qt events, hence the
+    # idle timer that hands control back regularly.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, window.quit))
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    try:
+        code = app.exec()
+    finally:
+        window.shutdown()
+    return int(code)

@@ -1,0 +1,494 @@
+"""The window's handle on the engine: every slow call runs on one worker thread.
+
+Opening a camera or the virtual camera, building a preset's stages (which may import modules),
+stopping the engine (which joins threads): each can take from milliseconds to seconds, so the
+controller queues them, in order, on a single worker thread and reports the outcome through Qt
+signals, which Qt delivers on the GUI thread. The GUI thread only ever queues work, swaps a
+settings object or reads a statistic: it never waits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.gui.plumbing import (
+    ControlledSource,
+    PreviewSink,
+    SwitchableOutput,
+    camera_modes,
+)
+from app.gui.qtcompat import emit
+from pipelines.engine import Engine, EngineEvent
+from pipelines.errors import CamfxError
+from pipelines.outputs import make_output
+from pipelines.outputs.base import Output
+from pipelines.presets import Preset, build_stages
+from pipelines.sources import SourceConfig, open_source
+from pipelines.sources.base import Source
+from pipelines.sources.camera import CameraInfo, list_cameras
+from pipelines.stage import Stage, StageSettings
+
+log = logging.getLogger(__name__)
+
+SourceOpener = Callable[[str, SourceConfig], Source]
+OutputFactory = Callable[[str], Output]
+CameraLister = Callable[[], list[CameraInfo]]
+
+VCAM_RETRY_MS = 5000
+
+
+def _default_probes() -> dict[str, Any]:
+    from pipelines.devices import probe_audio, probe_providers
+
+    result: dict[str, Any] = {}
+    try:
+        result["audio"] = probe_audio()
+    except Exception as exc:  # a probe must never take the window down
+        result["audio"] = {"works": False, "inputs": [], "error": str(exc)}
+    try:
+        result["inference"] = probe_providers()
+    except Exception as exc:
+        result["inference"] = {"error": str(exc), "listed": [], "sessions": {}}
+    return result
+
+
+class EngineController(QObject):
+    """Owns the engine, its source and outputs; see the module docstring for the threading."""
+
+    sourceChanged = Signal(str, str, object)
+    """spec, description, info dict (``size``, ``fps``, ``modes``, ``camera``)."""
+    sourceFailed = Signal(str, str, str)
+    """spec that failed, message, spec used instead ("" when none)."""
+    camerasListed = Signal(object)
+    presetApplied = Signal(str, object, object)
+    """preset key, [(stage name, settings)], [problems with the saved edits]."""
+    presetFailed = Signal(str, str)
+    virtualCameraChanged = Signal(str, str)
+    """state ("off", "starting", "on", "unavailable"), detail (device or how to fix)."""
+    recordingChanged = Signal(str, str)
+    """state ("off", "on", "error"), path or message."""
+    pausedChanged = Signal(bool)
+    engineProblem = Signal(str, str, str)
+    """event kind, stage/source/output name, message."""
+    devicesProbed = Signal(object)
+    engineRestarted = Signal()
+
+    def __init__(
+        self,
+        *,
+        source_opener: SourceOpener | None = None,
+        output_factory: OutputFactory | None = None,
+        camera_lister: CameraLister | None = None,
+        device_probes: Callable[[], dict[str, Any]] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.source_opener: SourceOpener = source_opener or (lambda s, c: open_source(s, c))
+        self.output_factory: OutputFactory = output_factory or (lambda spec: make_output(spec))
+        self.camera_lister: CameraLister = camera_lister or list_cameras
+        self.device_probes = device_probes or _default_probes
+        self.preview = PreviewSink()
+        self.vcam = SwitchableOutput("virtual camera", on_error=self._on_output_error)
+        self.record = SwitchableOutput("recording", on_error=self._on_output_error)
+        self.engine: Engine | None = None
+        self.source: ControlledSource | None = None
+        self.size = (1280, 720)
+        self.fps = 30.0
+        self.source_spec = ""
+        self.source_mode: tuple[int, int, float] | None = None
+        self.stages: list[Stage[Any]] = []
+        self.paused = False
+        self.compare = False
+        self.vcam_wanted = False
+        self.vcam_device = ""
+        self.vcam_state = "off"
+        self.recording_path: str | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-worker")
+        self._closed = False
+        self._pending: list[Future[Any]] = []
+        self._lock = threading.Lock()
+        self._vcam_retry = QTimer(self)
+        self._vcam_retry.setInterval(VCAM_RETRY_MS)
+        self._vcam_retry.timeout.connect(self._retry_vcam)
+        self.virtualCameraChanged.connect(self._on_vcam_state)
+
+    # ----------------------------------------------------------------- plumbing
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        if self._closed:
+            return None
+
+        def run() -> Any:
+            try:
+                return fn(*args)
+            except Exception:
+                log.exception("background task %s failed", getattr(fn, "__name__", fn))
+                raise
+
+        future = self._worker.submit(run)
+        with self._lock:
+            self._pending = [f for f in self._pending if not f.done()] + [future]
+        return future
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until queued work is done (tests and shutdown only; never the GUI path)."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            with contextlib.suppress(Exception):
+                future.result(timeout)
+        return all(f.done() for f in pending)
+
+    # ----------------------------------------------------------------- engine
+    def start(self, size: tuple[int, int], fps: float) -> None:
+        self.size, self.fps = size, fps
+        self._submit(self._restart_engine)
+
+    def set_output_format(self, size: tuple[int, int], fps: float) -> None:
+        if (size, fps) == (self.size, self.fps):
+            return
+        self.size, self.fps = size, fps
+        self._submit(self._restart_engine)
+
+    def _restart_engine(self) -> None:
+        old_engine, old_source = self.engine, self.source
+        inner = None
+        if old_engine is not None:
+            old_engine.stop()
+        if old_source is not None:
+            inner = old_source.set_inner(None)
+        source = ControlledSource(self.size, self.fps, on_error=self._on_source_error)
+        source.tap_input = self.compare
+        if inner is not None:
+            source.set_inner(inner)
+        if self.paused:
+            last = old_engine.last_frame.image if old_engine and old_engine.last_frame else None
+            source.pause(last)
+        engine = Engine(
+            source,
+            [] if self.paused else self.stages,
+            [self.preview, self.vcam, self.record],
+            out_size=self.size,
+        )
+        engine.add_listener(self._on_engine_event)
+        engine.start()
+        self.source, self.engine = source, engine
+        # Targets opened at the old size are reopened at the new one.
+        if self.vcam.target is not None and self.vcam.target_format != (*self.size, self.fps):
+            self._close(self.vcam.detach())
+            self._open_vcam()
+        if self.record.target is not None and old_engine is not None:
+            self._close(self.record.detach())
+            emit(self.recordingChanged, "off", self.recording_path or "")
+            self.recording_path = None
+        if old_engine is not None:
+            emit(self.engineRestarted)
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if event.kind in ("stage-error", "stage-open-error", "source-error", "output-error"):
+            emit(self.engineProblem, event.kind, event.name, event.message)
+
+    def snapshot(self) -> Any:
+        engine = self.engine
+        return engine.snapshot() if engine is not None else None
+
+    @property
+    def running(self) -> bool:
+        engine = self.engine
+        return engine is not None and engine.running
+
+    # ----------------------------------------------------------------- source
+    def list_cameras(self) -> None:
+        self._submit(self._list_cameras)
+
+    def _list_cameras(self) -> list[CameraInfo]:
+        try:
+            cameras = self.camera_lister()
+        except Exception as exc:
+            log.warning("listing cameras failed: %s", exc)
+            cameras = []
+        emit(self.camerasListed, cameras)
+        return cameras
+
+    def set_source(
+        self, spec: str, mode: tuple[int, int, float] | None = None, fallback: str = "demo"
+    ) -> None:
+        """Switch to ``spec`` ("" picks the first camera, or the demo when there is none).
+        When it cannot be opened, ``fallback`` is used and :attr:`sourceFailed` says why."""
+        self._submit(self._set_source, spec, mode, fallback)
+
+    def _set_source(self, spec: str, mode: tuple[int, int, float] | None, fallback: str) -> None:
+        if not spec:
+            cameras = self._list_cameras()
+            if not cameras:
+                self._open(fallback, None)
+                emit(self.sourceFailed, "", "no camera found", fallback)
+                return
+            spec = f"camera:{cameras[0].device}"
+        previous, previous_mode = self.source_spec, self.source_mode
+        try:
+            self._open(spec, mode)
+            return
+        except (CamfxError, OSError) as exc:
+            error = str(exc)
+        source = self.source
+        if source is not None and source.inner is not None:
+            # The previous source is still running: keep it.
+            emit(self.sourceFailed, spec, error, previous)
+            return
+        for candidate, cand_mode in ((previous, previous_mode), (fallback, None)):
+            if not candidate or candidate == spec:
+                continue
+            try:
+                self._open(candidate, cand_mode)
+            except (CamfxError, OSError) as exc2:
+                log.warning("fallback source %s failed too: %s", candidate, exc2)
+                continue
+            emit(self.sourceFailed, spec, error, candidate)
+            return
+        if source is not None:
+            source.set_card_text("No signal")
+        self.source_spec = ""
+        emit(self.sourceFailed, spec, error, "")
+
+    def _open(self, spec: str, mode: tuple[int, int, float] | None) -> None:
+        w, h = self.size
+        fps = self.fps
+        is_camera = spec.split(":", 1)[0] == "camera"
+        if is_camera and mode is not None:
+            w, h, fps = int(mode[0]), int(mode[1]), float(mode[2])
+        config = SourceConfig(width=w, height=h, fps=fps, loop=True, paced=True)
+        # Release the old camera first: the same device cannot be opened twice.
+        source = self.source
+        if source is not None and source.inner is not None and is_camera:
+            self._close_source(source.set_inner(None))
+        new = self.source_opener(spec, config)
+        source = self.source
+        if source is None:  # pragma: no cover - start() always runs first
+            new.close()
+            raise CamfxError("the engine is not running")
+        self._close_source(source.set_inner(new))
+        self.source_spec = spec
+        self.source_mode = mode if is_camera else None
+        info: dict[str, Any] = {
+            # Cameras say what the device really gave beside the (scaled) frame size.
+            "size": tuple(getattr(new, "device_size", new.actual_size)),
+            "fps": float(getattr(new, "device_fps", new.actual_fps)),
+            "camera": is_camera,
+            "requested": (w, h, fps),
+            "modes": [],
+        }
+        if is_camera:
+            device = spec.split(":", 1)[1] if ":" in spec else "0"
+            path = next(
+                (c.path for c in self._safe_cameras() if c.device == device), None
+            ) or (f"/dev/video{device}" if device.isdigit() else None)
+            info["modes"] = camera_modes(path)
+        emit(self.sourceChanged, spec, new.description, info)
+
+    def _safe_cameras(self) -> list[CameraInfo]:
+        try:
+            return self.camera_lister()
+        except Exception:
+            return []
+
+    @staticmethod
+    def _close_source(source: Source | None) -> None:
+        if source is None:
+            return
+        try:
+            source.close()
+        except Exception as exc:
+            log.warning("closing %s failed: %s", source.description, exc)
+
+    def _on_source_error(self, source: Source, exc: BaseException) -> None:
+        emit(self.sourceFailed, self.source_spec, str(exc), "")
+
+    def camera_state(self) -> str:
+        """"open", "lost" (reconnecting), or "" when the source is not a camera."""
+        source = self.source
+        inner = source.inner if source is not None else None
+        return str(getattr(inner, "state", "")) if inner is not None else ""
+
+    # ----------------------------------------------------------------- stages
+    def apply_preset(
+        self, key: str, preset: Preset, overrides: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        self._submit(self._apply_preset, key, preset, dict(overrides or {}))
+
+    def _apply_preset(self, key: str, preset: Preset, overrides: dict[str, dict[str, Any]]) -> None:
+        try:
+            stages = build_stages(preset)
+        except (CamfxError, ImportError, KeyError) as exc:
+            emit(self.presetFailed, key, str(exc))
+            return
+        problems: list[str] = []
+        for stage in stages:
+            changes = overrides.get(stage.name)
+            if not changes:
+                continue
+            try:
+                merged = {**stage.settings.to_dict(), **changes}
+                stage.settings = type(stage.settings).from_dict(merged)
+            except CamfxError as exc:
+                problems.append(f"{stage.name}: {exc}")
+        self.stages = stages
+        engine = self.engine
+        if engine is not None and not self.paused:
+            engine.set_stages(stages)
+        emit(self.presetApplied, key, [(s.name, s.settings) for s in stages], problems)
+
+    def update_settings(self, stage_name: str, settings: StageSettings) -> bool:
+        """Swap one stage's settings now (GUI thread; atomic, read once per frame)."""
+        for stage in self.stages:
+            if stage.name == stage_name:
+                stage.settings = settings
+                return True
+        return False
+
+    def stage_settings(self, stage_name: str) -> StageSettings | None:
+        stage = next((s for s in self.stages if s.name == stage_name), None)
+        return stage.settings if stage is not None else None
+
+    # ----------------------------------------------------------------- pause / compare
+    def set_paused(self, paused: bool) -> None:
+        if paused == self.paused:
+            return
+        self.paused = paused
+        self._submit(self._apply_pause, paused)
+
+    def _apply_pause(self, paused: bool) -> None:
+        engine, source = self.engine, self.source
+        if engine is None or source is None:
+            return
+        if paused:
+            last = engine.last_frame
+            source.pause(last.image if last is not None else None)
+            engine.set_stages([])
+        else:
+            source.resume()
+            engine.set_stages(self.stages)
+        emit(self.pausedChanged, paused)
+
+    def set_compare(self, on: bool) -> None:
+        self.compare = on
+        if self.source is not None:
+            self.source.tap_input = on
+
+    # ----------------------------------------------------------------- virtual camera
+    def set_virtual_camera(self, on: bool, device: str | None = None) -> None:
+        self.vcam_wanted = on
+        if device is not None:
+            self.vcam_device = device
+        self._submit(self._set_vcam, on)
+
+    def _set_vcam(self, on: bool) -> None:
+        if not on:
+            self._close(self.vcam.detach())
+            emit(self.virtualCameraChanged, "off", "")
+            return
+        if self.vcam.target is not None:
+            emit(self.virtualCameraChanged, "on", self.vcam.target.description)
+            return
+        emit(self.virtualCameraChanged, "starting", "")
+        self._open_vcam()
+
+    def _open_vcam(self) -> None:
+        spec = f"virtualcam:{self.vcam_device}" if self.vcam_device else "virtualcam"
+        try:
+            output = self.output_factory(spec)
+            self.vcam.attach(output, self.size, self.fps)
+        except (CamfxError, OSError) as exc:
+            emit(self.virtualCameraChanged, "unavailable", str(exc))
+            return
+        emit(self.virtualCameraChanged, "on", output.description)
+
+    def _retry_vcam(self) -> None:
+        if self.vcam_wanted and self.vcam.target is None and not self._closed:
+            self._submit(self._set_vcam, True)
+
+    def retry_virtual_camera(self) -> None:
+        self.vcam_wanted = True
+        self._retry_vcam()
+
+    def _on_vcam_state(self, state: str, detail: str) -> None:
+        self.vcam_state = state
+        if state == "unavailable" and self.vcam_wanted and not self._closed:
+            self._vcam_retry.start()
+        else:
+            self._vcam_retry.stop()
+
+    # ----------------------------------------------------------------- recording
+    def start_recording(self, path: str) -> None:
+        self._submit(self._start_recording, path)
+
+    def _start_recording(self, path: str) -> None:
+        try:
+            output = self.output_factory(path)
+            self.record.attach(output, self.size, self.fps)
+        except (CamfxError, OSError) as exc:
+            emit(self.recordingChanged, "error", str(exc))
+            return
+        self.recording_path = path
+        emit(self.recordingChanged, "on", path)
+
+    def stop_recording(self) -> None:
+        self._submit(self._stop_recording)
+
+    def _stop_recording(self) -> None:
+        self._close(self.record.detach())
+        path, self.recording_path = self.recording_path, None
+        emit(self.recordingChanged, "off", path or "")
+
+    def _on_output_error(
+        self, switch: SwitchableOutput, output: Output, exc: BaseException
+    ) -> None:
+        if switch is self.vcam:
+            emit(self.virtualCameraChanged, "unavailable", f"{output.description} stopped: {exc}")
+        else:
+            self.recording_path = None
+            emit(self.recordingChanged, "error", f"recording stopped: {exc}")
+
+    @staticmethod
+    def _close(output: Output | None) -> None:
+        if output is None:
+            return
+        try:
+            output.close()
+        except Exception as exc:
+            log.warning("closing %s failed: %s", output.description, exc)
+
+    # ----------------------------------------------------------------- devices
+    def probe_devices(self) -> None:
+        self._submit(self._probe_devices)
+
+    def _probe_devices(self) -> dict[str, Any]:
+        from pipelines.outputs.virtualcam import available_backends, setup_hint
+
+        info = dict(self.device_probes())
+        info["cameras"] = self._safe_cameras()
+        info["virtual_camera"] = {"backends": available_backends(), "hint": setup_hint()}
+        emit(self.devicesProbed, info)
+        return info
+
+    # ----------------------------------------------------------------- shutdown
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop everything and join every thread this controller started (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._vcam_retry.stop()
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        if self.engine is not None:
+            self.engine.stop(timeout)
+        if self.source is not None:
+            self.source.close()
+        self._close(self.vcam.detach())
+        self._close(self.record.detach())
+        self.engine = None

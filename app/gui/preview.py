@@ -1,0 +1,145 @@
+"""The live preview: paints the newest processed frame on a timer, never waiting for one.
+
+Frames arrive on the engine's preview thread, already scaled to this widget's size in device
+pixels (:class:`PreviewSink`), and wait in a one-slot buffer. A :class:`QTimer` takes whatever
+is newest and repaints; when processing is slow the preview simply shows fewer new frames, and
+the window stays responsive. In compare mode the left half shows the input and the right half
+the output, split at the same place in both.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.gui.plumbing import PreviewImage, PreviewSink
+
+
+def to_qimage(image: np.ndarray) -> QImage:
+    """Wrap a BGR uint8 array without copying (the caller keeps the array alive)."""
+    h, w = image.shape[:2]
+    return QImage(image.data, w, h, int(image.strides[0]), QImage.Format.Format_BGR888)
+
+
+class PreviewWidget(QWidget):
+    def __init__(self, sink: PreviewSink, parent: QWidget | None = None, interval_ms: int = 15):
+        super().__init__(parent)
+        self.sink = sink
+        self.compare = False
+        self.placeholder = "Starting…"
+        self._current: PreviewImage | None = None
+        self._qimage: QImage | None = None
+        self._qinput: QImage | None = None
+        self.frames_shown = 0
+        self.last_shown = 0.0
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setAccessibleName("Live preview")
+        self.timer = QTimer(self)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.poll)
+        self.timer.start()
+        self._update_display_size()
+
+    def sizeHint(self) -> QSize:
+        return QSize(800, 450)
+
+    def set_compare(self, on: bool) -> None:
+        self.compare = on
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        self.placeholder = text
+        self.update()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    # ----------------------------------------------------------------- frames
+    def poll(self) -> None:
+        item = self.sink.take()
+        if item is None:
+            return
+        self._current = item
+        self._qimage = to_qimage(item.output)
+        self._qinput = to_qimage(item.input) if item.input is not None else None
+        self.frames_shown += 1
+        self.last_shown = time.monotonic()
+        self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._update_display_size()
+
+    def _update_display_size(self) -> None:
+        ratio = self.devicePixelRatioF()
+        self.sink.display_size = (
+            max(1, round(self.width() * ratio)),
+            max(1, round(self.height() * ratio)),
+        )
+
+    def image_rect(self) -> QRect:
+        """Where the frame is drawn, in logical pixels (centred, aspect kept)."""
+        cur = self._current
+        if cur is None:
+            return QRect()
+        sw, sh = cur.source_size
+        scale = min(self.width() / sw, self.height() / sh)
+        w, h = round(sw * scale), round(sh * scale)
+        return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
+
+    # ----------------------------------------------------------------- painting
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(20, 20, 20))
+        image = self._qimage
+        if image is None:
+            p.setPen(QColor(220, 220, 220))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.placeholder)
+            p.end()
+            return
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        target = QRectF(self.image_rect())
+        source = QRectF(0, 0, image.width(), image.height())
+        inp = self._qinput if self.compare else None
+        if inp is None:
+            p.drawImage(target, image, source)
+        else:
+            half = target.width() / 2
+            left = QRectF(target.left(), target.top(), half, target.height())
+            right = QRectF(target.left() + half, target.top(), target.width() - half,
+                           target.height())
+            sx = image.width() * 0.5
+            p.drawImage(left, inp, QRectF(0, 0, sx, inp.height()))
+            p.drawImage(right, image, QRectF(sx, 0, image.width() - sx, image.height()))
+            p.setPen(QColor(255, 255, 255, 200))
+            p.drawLine(round(left.right()), round(target.top()), round(left.right()),
+                       round(target.bottom()))
+            self._label(p, left, "Before", Qt.AlignmentFlag.AlignLeft)
+            self._label(p, right, "After", Qt.AlignmentFlag.AlignRight)
+        if self.compare and inp is None:
+            self._label(p, target, "Compare: waiting for the input…", Qt.AlignmentFlag.AlignLeft)
+        p.end()
+
+    @staticmethod
+    def _label(p: QPainter, rect: QRectF, text: str, align: Qt.AlignmentFlag) -> None:
+        font = QFont(p.font())
+        font.setBold(True)
+        p.setFont(font)
+        metrics = p.fontMetrics()
+        w = metrics.horizontalAdvance(text) + 16
+        h = metrics.height() + 8
+        x = rect.left() + 8 if align == Qt.AlignmentFlag.AlignLeft else rect.right() - w - 8
+        box = QRectF(x, rect.top() + 8, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 150))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor("white"))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

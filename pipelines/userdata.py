@@ -1,0 +1,623 @@
+"""What the user keeps between runs: their own presets and the app's settings.
+
+Everything lives in one folder, the platform's config dir (``platformdirs``: ``~/.config/camfx``
+on Linux, ``%APPDATA%\\camfx`` on Windows, ``~/Library/Application Support/camfx`` on macOS),
+or ``$CAMFX_CONFIG_DIR`` when set (tests, portable installs)::
+
+    settings.json            last preset, source, outputs, window options
+    presets/<slug>.json      one readable JSON file per user preset
+
+Rules, because these files are the user's work:
+
+* every write is atomic (a temporary file in the same folder, flushed, then ``os.replace``), so
+  a crash or a full disk never leaves half a file;
+* a file that cannot be read (not JSON, wrong shape, a value out of bounds) is *moved aside* to
+  ``NAME.broken-YYYYmmdd-HHMMSS`` and reported in :attr:`PresetStore.problems` (the GUI shows
+  these); it is never overwritten, and never silently reset;
+* a preset written by a newer camfx, or one that needs a stage this install does not have, is
+  left where it is, untouched, and reported: it is not broken, only not usable here;
+* files are plain JSON read with :func:`json.loads`: nothing is pickled or evaluated;
+* old preset files are upgraded in memory by :data:`MIGRATIONS` when read (the file itself is
+  rewritten only when the user saves that preset).
+
+This module never imports Qt: the GUI, the command line and the tests share it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.errors import CamfxError, SettingsError
+from pipelines.presets import (
+    PRESET_SCHEMA_VERSION,
+    PRESETS,
+    Preset,
+    StageSpec,
+    ensure_stage_registered,
+)
+from pipelines.stage import STAGES
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "camfx"
+CONFIG_ENV = "CAMFX_CONFIG_DIR"
+SETTINGS_FILE = "settings.json"
+PRESETS_DIR = "presets"
+SETTINGS_SCHEMA_VERSION = 1
+MAX_FILE_BYTES = 1 << 20
+"""Larger files are not presets or settings (and are not read into memory)."""
+MAX_NAME_LENGTH = 80
+
+BUILTIN = "builtin"
+USER = "user"
+
+
+class UserDataError(CamfxError):
+    """A user file could not be written, or an operation on the store is not possible."""
+
+
+class UnavailablePreset(SettingsError):
+    """A valid preset this install cannot use (newer schema, unknown stage). Left in place."""
+
+
+# ------------------------------------------------------------------------------ file helpers
+def config_dir() -> Path:
+    """The folder for settings and presets (created on first write, not here)."""
+    override = os.environ.get(CONFIG_ENV)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False, roaming=True))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise UserDataError(f"could not write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise UserDataError(f"could not write {path}: {exc.strerror or exc}") from exc
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; every failure is a :class:`SettingsError` saying what is wrong."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SettingsError(f"{path.name} is {size} bytes, too large to be a camfx file")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path.name} is not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise SettingsError(f"{path.name} could not be read: {exc.strerror or exc}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(
+            f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
+
+
+def move_aside(path: Path, now: float | None = None) -> Path:
+    """Rename a broken file to ``NAME.broken-YYYYmmdd-HHMMSS`` (never over an existing one)."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    target = path.with_name(f"{path.name}.broken-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.broken-{stamp}-{n}")
+    os.replace(path, target)
+    log.warning("moved unreadable %s aside to %s", path, target.name)
+    return target
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A user file that was not loaded, and why; ``moved_to`` is set when it was moved aside."""
+
+    path: Path
+    message: str
+    moved_to: Path | None = None
+
+    def __str__(self) -> str:
+        if self.moved_to is not None:
+            return (
+                f"{self.message}. The file was moved aside to {self.moved_to.name} "
+                f"(in {self.moved_to.parent}) so nothing is lost; fix it and move it back, "
+                "or delete it."
+            )
+        return f"{self.message}. The file {self.path} was left as it is."
+
+
+# ------------------------------------------------------------------------------ presets
+def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Before schema 1 (pre-release builds), ``stages`` was a mapping stage → settings and
+    the file had no ``schema`` key."""
+    out = dict(data)
+    stages = out.get("stages", [])
+    if isinstance(stages, dict):
+        out["stages"] = [{"stage": k, "settings": v} for k, v in stages.items()]
+    out["schema"] = 1
+    return out
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
+"""Schema N → N+1. Bumping ``PRESET_SCHEMA_VERSION`` needs one more entry here."""
+
+
+def migrate_preset_data(data: Any) -> dict[str, Any]:
+    """Upgrade preset data of any older schema to the current one."""
+    if not isinstance(data, dict):
+        raise SettingsError("a preset must be a JSON object with a 'stages' list")
+    version = data.get("schema", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise SettingsError(f"preset 'schema' must be a whole number, not {version!r}")
+    if version > PRESET_SCHEMA_VERSION:
+        raise UnavailablePreset(
+            f"made by a newer camfx (preset schema {version}; this version reads up to "
+            f"{PRESET_SCHEMA_VERSION}); update camfx to use it"
+        )
+    while version < PRESET_SCHEMA_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:  # pragma: no cover - guarded by a test over all versions
+            raise SettingsError(f"no migration from preset schema {version}")
+        data = step(data)
+        version = data["schema"]
+    return data
+
+
+def validate_preset(preset: Preset) -> None:
+    """Check every stage exists and every setting has the right type and is within bounds."""
+    seen: set[str] = set()
+    for spec in preset.stages:
+        if spec.stage in seen:
+            raise SettingsError(f"stage {spec.stage!r} appears twice")
+        seen.add(spec.stage)
+        try:
+            ensure_stage_registered(spec.stage)
+        except SettingsError as exc:
+            raise UnavailablePreset(
+                f"needs the stage {spec.stage!r}, which this camfx does not have"
+            ) from exc
+        except ImportError as exc:
+            raise UnavailablePreset(f"stage {spec.stage!r} could not be loaded: {exc}") from exc
+        settings_type = STAGES.get(spec.stage).settings_type
+        settings_type.from_dict(dict(spec.settings))
+
+
+def check_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise SettingsError("a preset name must be text")
+    name = " ".join(name.split())
+    if not name:
+        raise SettingsError("a preset needs a name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise SettingsError(f"a preset name can have at most {MAX_NAME_LENGTH} characters")
+    if any(ord(c) < 32 for c in name):
+        raise SettingsError("a preset name cannot contain control characters")
+    return name
+
+
+def preset_from_data(data: Any, *, name: str | None = None) -> Preset:
+    """Migrate, parse and validate preset data (from a file or an import)."""
+    data = migrate_preset_data(data)
+    preset = Preset.from_dict(data)
+    final = check_name(name if name is not None else preset.name)
+    preset = dataclasses.replace(preset, name=final)
+    validate_preset(preset)
+    return preset
+
+
+def slugify(name: str) -> str:
+    """A portable file name stem for a preset name (the real name is kept inside the file)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return (slug or "preset")[:60]
+
+
+def display_name(name: str) -> str:
+    """How a built-in preset's name is shown: ``privacy-blur`` → ``Privacy blur``."""
+    text = name.replace("-", " ").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+@dataclass
+class UserPreset:
+    preset: Preset
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.preset.name
+
+
+class PresetStore:
+    """The user's presets, one JSON file each in ``<config>/presets``."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = Path(folder) if folder is not None else config_dir() / PRESETS_DIR
+        self.problems: list[Problem] = []
+        self._presets: dict[str, UserPreset] = {}
+        self._loaded = False
+
+    # ---------------------------------------------------------------- reading
+    def load(self) -> list[Problem]:
+        """(Re)read the folder. Returns the problems found this time (also kept in
+        :attr:`problems`); broken files are moved aside before this returns."""
+        problems: list[Problem] = []
+        presets: dict[str, UserPreset] = {}
+        if self.folder.is_dir():
+            for path in sorted(self.folder.glob("*.json")):
+                if path.name.startswith(".") or not path.is_file():
+                    continue
+                try:
+                    preset = preset_from_data(read_json(path), name=None)
+                except UnavailablePreset as exc:
+                    problems.append(Problem(path, f"Preset file {path.name}: {exc}"))
+                    continue
+                except SettingsError as exc:
+                    problems.append(self._broken(path, f"Preset file {path.name}: {exc}"))
+                    continue
+                key = preset.name.casefold()
+                if key in presets:
+                    problems.append(
+                        Problem(
+                            path,
+                            f"Preset file {path.name} has the same name ({preset.name!r}) as "
+                            f"{presets[key].path.name}; rename one of them",
+                        )
+                    )
+                    continue
+                presets[key] = UserPreset(preset, path)
+        self._presets = presets
+        self._loaded = True
+        self.problems = problems
+        return problems
+
+    def _broken(self, path: Path, message: str) -> Problem:
+        try:
+            moved = move_aside(path)
+        except OSError as exc:
+            return Problem(path, f"{message} (it could not be moved aside: {exc})")
+        return Problem(path, message, moved)
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self.load()
+
+    def list(self) -> list[UserPreset]:
+        self._ensure_loaded()
+        return sorted(self._presets.values(), key=lambda p: p.name.casefold())
+
+    def names(self) -> builtins.list[str]:
+        return [p.name for p in self.list()]
+
+    def __contains__(self, name: object) -> bool:
+        self._ensure_loaded()
+        return isinstance(name, str) and name.casefold() in self._presets
+
+    def get(self, name: str) -> Preset:
+        self._ensure_loaded()
+        try:
+            return self._presets[name.casefold()].preset
+        except KeyError:
+            raise SettingsError(f"there is no preset named {name!r}") from None
+
+    def path_of(self, name: str) -> Path:
+        self._ensure_loaded()
+        return self._presets[name.casefold()].path
+
+    # ---------------------------------------------------------------- writing
+    def unique_name(self, base: str) -> str:
+        base = check_name(base)
+        if base not in self:
+            return base
+        stem = re.sub(r" \(\d+\)$", "", base)
+        n = 2
+        while f"{stem} ({n})" in self:
+            n += 1
+        return f"{stem} ({n})"
+
+    def _new_path(self, name: str) -> Path:
+        used = {p.path.name for p in self._presets.values()}
+        stem = slugify(name)
+        candidate = self.folder / f"{stem}.json"
+        n = 2
+        while candidate.name in used or candidate.exists():
+            candidate = self.folder / f"{stem}-{n}.json"
+            n += 1
+        return candidate
+
+    def save(self, preset: Preset, *, overwrite: bool = False) -> Preset:
+        """Write ``preset`` (validated). An existing one of that name is replaced only with
+        ``overwrite=True``."""
+        self._ensure_loaded()
+        preset = dataclasses.replace(preset, name=check_name(preset.name))
+        validate_preset(preset)
+        key = preset.name.casefold()
+        existing = self._presets.get(key)
+        if existing is not None and not overwrite:
+            raise SettingsError(f"a preset named {existing.name!r} already exists")
+        path = existing.path if existing is not None else self._new_path(preset.name)
+        atomic_write_json(path, preset.to_dict())
+        self._presets[key] = UserPreset(preset, path)
+        return preset
+
+    def create(
+        self, name: str, stages: Iterable[StageSpec] = (), description: str = ""
+    ) -> Preset:
+        return self.save(Preset(name, tuple(stages), description))
+
+    def rename(self, old: str, new: str) -> Preset:
+        self._ensure_loaded()
+        entry = self._presets.get(old.casefold())
+        if entry is None:
+            raise SettingsError(f"there is no preset named {old!r}")
+        new = check_name(new)
+        if new.casefold() != old.casefold() and new in self:
+            raise SettingsError(f"a preset named {new!r} already exists")
+        preset = dataclasses.replace(entry.preset, name=new)
+        new_path = self._new_path(new) if slugify(new) != slugify(entry.name) else entry.path
+        # Write the new file first, then remove the old one: a failure leaves both, never none.
+        atomic_write_json(new_path, preset.to_dict())
+        if new_path != entry.path:
+            with contextlib.suppress(FileNotFoundError):
+                entry.path.unlink()
+        del self._presets[old.casefold()]
+        self._presets[new.casefold()] = UserPreset(preset, new_path)
+        return preset
+
+    def duplicate(self, preset: Preset, new_name: str | None = None) -> Preset:
+        """Copy a user or built-in preset under a new (unique) name."""
+        name = self.unique_name(new_name or f"{display_name(preset.name)} copy")
+        if new_name is not None and name != check_name(new_name):
+            raise SettingsError(f"a preset named {new_name!r} already exists")
+        return self.save(dataclasses.replace(preset, name=name))
+
+    def delete(self, name: str) -> None:
+        self._ensure_loaded()
+        entry = self._presets.pop(name.casefold(), None)
+        if entry is None:
+            raise SettingsError(f"there is no preset named {name!r}")
+        try:
+            entry.path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            self._presets[name.casefold()] = entry
+            raise UserDataError(f"could not delete {entry.path}: {exc.strerror or exc}") from exc
+
+    def import_file(self, path: Path) -> Preset:
+        """Add a preset from a file anywhere. The file itself is only read, never moved."""
+        path = Path(path)
+        data = read_json(path)
+        if isinstance(data, dict) and not data.get("name"):
+            data = {**data, "name": path.stem}
+        preset = preset_from_data(data)
+        return self.save(dataclasses.replace(preset, name=self.unique_name(preset.name)))
+
+    @staticmethod
+    def export(preset: Preset, path: Path) -> None:
+        atomic_write_json(Path(path), preset.to_dict())
+
+
+def preset_key(kind: str, name: str) -> str:
+    """``builtin:NAME`` or ``user:NAME``: built-in and user presets may share a name."""
+    return f"{kind}:{name}"
+
+
+def split_preset_key(key: str) -> tuple[str, str]:
+    kind, sep, name = key.partition(":")
+    if not sep or kind not in (BUILTIN, USER):
+        return BUILTIN, key
+    return kind, name
+
+
+def resolve_preset(key: str, store: PresetStore) -> Preset:
+    kind, name = split_preset_key(key)
+    if kind == USER:
+        return store.get(name)
+    if name not in PRESETS:
+        raise SettingsError(f"the built-in preset {name!r} is not available in this camfx")
+    return PRESETS.get(name)
+
+
+# ------------------------------------------------------------------------------ app settings
+@dataclass
+class AppSettings:
+    """What the window restores on start. Unknown keys in the file are kept as they were."""
+
+    preset: str = preset_key(BUILTIN, "off")
+    preset_overrides: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """Unsaved live edits, per preset key: {preset key: {stage: {setting: value}}}. Switching
+    presets keeps them; "Reset" drops them; "Save" writes them into a user preset."""
+    source: str = ""
+    """Last source spec; empty on first run (the app picks a camera, or the demo)."""
+    camera_modes: dict[str, list[float]] = field(default_factory=dict)
+    """Camera spec → [width, height, fps] last chosen for it."""
+    recent_files: list[str] = field(default_factory=list)
+    output_size: list[int] = field(default_factory=lambda: [1280, 720])
+    fps: float = 30.0
+    virtual_camera: bool = False
+    virtual_camera_device: str = ""
+    record_folder: str = ""
+    close_to_tray: bool = True
+    hotkeys: bool = True
+    theme: str = "system"
+    window_geometry: str = ""
+    tray_hint_shown: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in dataclasses.asdict(self).items() if k != "extra"}
+        return {"schema": SETTINGS_SCHEMA_VERSION, **self.extra, **data}
+
+
+THEMES = ("system", "light", "dark")
+
+
+def _check_setting(name: str, value: Any, default: Any) -> Any:
+    if name == "output_size":
+        ok = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and 16 <= value[0] <= 7680
+            and 16 <= value[1] <= 4320
+        )
+        if not ok:
+            raise SettingsError("must be [width, height]")
+        return value
+    if name == "fps":
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 240:
+            raise SettingsError("must be a number from 1 to 240")
+        return float(value)
+    if name == "theme" and value not in THEMES:
+        raise SettingsError(f"must be one of {', '.join(THEMES)}")
+    if name == "recent_files":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError("must be a list of paths")
+        return value[:10]
+    if name == "camera_modes":
+        ok = isinstance(value, dict) and all(
+            isinstance(v, list)
+            and len(v) == 3
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
+            for v in value.values()
+        )
+        if not ok:
+            raise SettingsError("must map cameras to [width, height, fps]")
+        return value
+    if name == "preset_overrides":
+        ok = isinstance(value, dict) and all(
+            isinstance(stages, dict) and all(isinstance(v, dict) for v in stages.values())
+            for stages in value.values()
+        )
+        if not ok:
+            raise SettingsError("must map presets to {stage: {setting: value}}")
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise SettingsError("must be true or false")
+        return value
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise SettingsError("must be text")
+        return value
+    return value  # pragma: no cover - every field is covered above
+
+
+class SettingsStore:
+    """``settings.json``: loaded leniently (each bad value is reported and the file kept aside),
+    saved atomically."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = Path(path) if path is not None else config_dir() / SETTINGS_FILE
+        self.problems: list[Problem] = []
+        self.first_run = False
+
+    def load(self) -> AppSettings:
+        self.problems = []
+        settings = AppSettings()
+        if not self.path.exists():
+            self.first_run = True
+            return settings
+        self.first_run = False
+        try:
+            data = read_json(self.path)
+            if not isinstance(data, dict):
+                raise SettingsError("settings.json must hold a JSON object")
+        except SettingsError as exc:
+            self.problems.append(self._aside(f"Settings file: {exc}; defaults are used"))
+            return settings
+        version = data.get("schema", SETTINGS_SCHEMA_VERSION)
+        if isinstance(version, int) and version > SETTINGS_SCHEMA_VERSION:
+            # A newer camfx wrote it: read what we understand and keep the rest as it is.
+            log.info("settings.json is from a newer camfx (schema %s)", version)
+        known = {f.name: f for f in dataclasses.fields(AppSettings) if f.name != "extra"}
+        bad: list[str] = []
+        for key, value in data.items():
+            if key == "schema":
+                continue
+            if key not in known:
+                settings.extra[key] = value
+                continue
+            default = getattr(settings, key)
+            try:
+                setattr(settings, key, _check_setting(key, value, default))
+            except SettingsError as exc:
+                bad.append(f"{key} {exc} (was {value!r})")
+        if bad:
+            self.problems.append(
+                self._aside(
+                    "Settings file: " + "; ".join(bad) + "; those settings are back to defaults",
+                    keep=True,
+                )
+            )
+        return settings
+
+    def _aside(self, message: str, keep: bool = False) -> Problem:
+        """Keep the broken file for the user (a copy when the good parts are used)."""
+        try:
+            if keep:
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                target = self.path.with_name(f"{self.path.name}.broken-{stamp}")
+                n = 1
+                while target.exists():
+                    n += 1
+                    target = self.path.with_name(f"{self.path.name}.broken-{stamp}-{n}")
+                atomic_write_text(target, self.path.read_text(encoding="utf-8"))
+                return Problem(self.path, message, target)
+            return Problem(self.path, message, move_aside(self.path))
+        except (OSError, UserDataError, UnicodeDecodeError) as exc:
+            return Problem(self.path, f"{message} (could not keep a copy: {exc})")
+
+    def save(self, settings: AppSettings) -> None:
+        atomic_write_json(self.path, settings.to_dict())

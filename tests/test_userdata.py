@@ -1,0 +1,318 @@
+"""User presets and app settings: round-trips, migrations, atomic writes, broken files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from pipelines import userdata
+from pipelines.errors import SettingsError
+from pipelines.presets import PRESET_SCHEMA_VERSION, PRESETS, Preset, StageSpec
+from pipelines.stage import STAGES, Stage, StageSettings, bounded, register_stage
+from pipelines.userdata import (
+    MIGRATIONS,
+    AppSettings,
+    PresetStore,
+    SettingsStore,
+    UnavailablePreset,
+    UserDataError,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class GainSettings(StageSettings):
+    gain: float = bounded(1.0, 0.0, 4.0)
+    passes: int = bounded(1, 1, 5)
+    label: str = "x"
+
+
+if "ud-gain" not in STAGES:
+
+    @register_stage
+    class GainStage(Stage[GainSettings]):
+        name = "ud-gain"
+        settings_type = GainSettings
+
+
+def gain(**settings: object) -> StageSpec:
+    return StageSpec("ud-gain", dict(settings))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> PresetStore:
+    return PresetStore(tmp_path / "presets")
+
+
+def test_config_dir_follows_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(tmp_path / "cfg"))
+    assert userdata.config_dir() == tmp_path / "cfg"
+    monkeypatch.delenv("CAMFX_CONFIG_DIR")
+    assert userdata.config_dir().name.lower() == "camfx"
+    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(tmp_path / "cfg"))
+    assert PresetStore().folder == tmp_path / "cfg" / "presets"
+    assert SettingsStore().path == tmp_path / "cfg" / "settings.json"
+
+
+def test_preset_round_trip_is_readable_json(store: PresetStore) -> None:
+    made = store.create("My look", [gain(gain=2.5, passes=3)], "warm")
+    path = store.path_of("My look")
+    assert path.name == "my-look.json"
+    on_disk = json.loads(path.read_text(encoding="utf-8"))
+    assert on_disk == {
+        "schema": PRESET_SCHEMA_VERSION,
+        "name": "My look",
+        "description": "warm",
+        "stages": [{"stage": "ud-gain", "settings": {"gain": 2.5, "passes": 3}}],
+    }
+    assert path.read_text(encoding="utf-8").count("\n") > 5  # indented, for people
+    again = PresetStore(store.folder)
+    assert again.load() == []
+    assert again.get("my look") == made  # names are case-insensitive
+    assert again.names() == ["My look"]
+
+
+def test_create_rename_duplicate_delete(store: PresetStore) -> None:
+    store.create("A", [gain(gain=0.5)])
+    with pytest.raises(SettingsError, match="already exists"):
+        store.create("a", [])
+    store.rename("A", "Bright")
+    assert store.names() == ["Bright"]
+    assert not (store.folder / "a.json").exists()
+    assert (store.folder / "bright.json").exists()
+    copy = store.duplicate(store.get("Bright"))
+    assert copy.name == "Bright copy"
+    assert copy.stages == store.get("Bright").stages
+    assert store.duplicate(store.get("Bright")).name == "Bright copy (2)"
+    with pytest.raises(SettingsError, match="already exists"):
+        store.duplicate(store.get("Bright"), "bright")
+    store.delete("Bright copy")
+    assert store.names() == ["Bright", "Bright copy (2)"]
+    with pytest.raises(SettingsError):
+        store.delete("nope")
+    # Renaming only the case keeps the same file.
+    store.rename("Bright", "BRIGHT")
+    assert store.path_of("BRIGHT").name == "bright.json"
+    fresh = PresetStore(store.folder)
+    assert fresh.names() == ["BRIGHT", "Bright copy (2)"]
+
+
+def test_duplicate_of_builtin(store: PresetStore) -> None:
+    off = PRESETS.get("off")
+    copy = store.duplicate(off)
+    assert copy.name == "Off copy" and copy.stages == ()
+
+
+def test_names_are_checked(store: PresetStore) -> None:
+    for bad in ["", "   ", "a\tb\x01", "x" * 81]:
+        with pytest.raises(SettingsError):
+            store.create(bad)
+    assert store.create("  spaced   out ").name == "spaced out"
+    # Names that slugify alike get distinct files.
+    store.create("spaced-out")
+    names = sorted(p.name for p in store.folder.iterdir())
+    assert names == ["spaced-out-2.json", "spaced-out.json"]
+
+
+def test_save_validates_bounds_and_types(store: PresetStore) -> None:
+    with pytest.raises(SettingsError, match="out of range"):
+        store.create("x", [gain(gain=9.0)])
+    with pytest.raises(SettingsError, match="must be a number"):
+        store.create("x", [gain(gain="loud")])
+    with pytest.raises(SettingsError, match="unknown setting"):
+        store.create("x", [gain(volume=1)])
+    with pytest.raises(UnavailablePreset, match="does not have"):
+        store.create("x", [StageSpec("no-such-stage", {})])
+    assert not store.folder.exists() or list(store.folder.iterdir()) == []
+
+
+def test_import_export(store: PresetStore, tmp_path: Path) -> None:
+    made = store.create("Mine", [gain(gain=3.0)])
+    out = tmp_path / "exported.json"
+    store.export(made, out)
+    assert json.loads(out.read_text())["name"] == "Mine"
+    # Importing gives a unique name and leaves the source file alone.
+    imported = store.import_file(out)
+    assert imported.name == "Mine (2)"
+    assert imported.stages == made.stages
+    assert out.exists()
+    # A file with no name takes its file name.
+    nameless = tmp_path / "Evening.json"
+    nameless.write_text(json.dumps({"schema": 1, "stages": []}))
+    assert store.import_file(nameless).name == "Evening"
+    # A bad file to import is refused with the reason and never moved (it is not ours).
+    bad = tmp_path / "bad.json"
+    bad.write_text("{nope")
+    with pytest.raises(SettingsError, match="not valid JSON"):
+        store.import_file(bad)
+    assert bad.read_text() == "{nope"
+
+
+def test_broken_files_are_moved_aside_not_lost(store: PresetStore) -> None:
+    store.create("Good", [gain(gain=2.0)])
+    store.folder.mkdir(exist_ok=True)
+    texts = {
+        "notjson.json": "{ this is not json",
+        "wrongtype.json": json.dumps({"schema": 1, "name": "W", "stages": "blur"}),
+        "outofrange.json": json.dumps(
+            {"schema": 1, "name": "R", "stages": [{"stage": "ud-gain", "settings": {"gain": 99}}]}
+        ),
+        "array.json": "[1, 2]",
+        "binary.json": "",
+    }
+    for name, text in texts.items():
+        (store.folder / name).write_text(text)
+    (store.folder / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    fresh = PresetStore(store.folder)
+    problems = fresh.load()
+    assert fresh.names() == ["Good"]
+    assert len(problems) == len(texts)
+    for problem in problems:
+        assert problem.moved_to is not None and problem.moved_to.exists()
+        assert ".broken-" in problem.moved_to.name
+        assert "moved aside" in str(problem)
+        original = texts[problem.path.name]
+        if problem.path.name != "binary.json":
+            assert problem.moved_to.read_text() == original  # byte for byte
+        assert not problem.path.exists()
+    messages = " | ".join(str(p) for p in problems)
+    assert "not valid JSON (line 1" in messages
+    assert "out of range" in messages
+    # Loading again finds nothing more to complain about and never touches the kept files.
+    assert PresetStore(store.folder).load() == []
+    assert len(list(store.folder.glob("*.broken-*"))) == len(texts)
+
+
+def test_presets_from_a_newer_camfx_or_missing_stage_are_left_in_place(
+    store: PresetStore,
+) -> None:
+    store.folder.mkdir(parents=True)
+    newer = store.folder / "future.json"
+    newer.write_text(json.dumps({"schema": PRESET_SCHEMA_VERSION + 1, "name": "F", "stages": []}))
+    missing = store.folder / "needs.json"
+    missing.write_text(json.dumps({"schema": 1, "name": "N", "stages": [{"stage": "warp-9"}]}))
+    problems = store.load()
+    assert store.names() == []
+    assert {p.path.name for p in problems} == {"future.json", "needs.json"}
+    assert all(p.moved_to is None for p in problems)
+    assert "newer camfx" in " ".join(str(p) for p in problems)
+    assert newer.exists() and missing.exists()
+
+
+def test_duplicate_names_on_disk_are_reported(store: PresetStore) -> None:
+    store.folder.mkdir(parents=True)
+    for stem in ("a", "b"):
+        (store.folder / f"{stem}.json").write_text(json.dumps({"name": "Same", "stages": []}))
+    problems = store.load()
+    assert store.names() == ["Same"]
+    assert len(problems) == 1 and "same name" in problems[0].message
+    assert (store.folder / "b.json").exists()
+
+
+def test_migration_from_schema_0(store: PresetStore) -> None:
+    store.folder.mkdir(parents=True)
+    old = store.folder / "old.json"
+    old_text = json.dumps({"name": "Old", "stages": {"ud-gain": {"gain": 1.5}}})
+    old.write_text(old_text)
+    assert store.load() == []
+    assert store.get("Old").stages == (gain(gain=1.5),)
+    assert old.read_text() == old_text  # upgraded in memory; rewritten only when saved
+    store.save(store.get("Old"), overwrite=True)
+    assert json.loads(old.read_text())["schema"] == PRESET_SCHEMA_VERSION
+
+
+def test_migrations_cover_every_older_schema() -> None:
+    for version in range(PRESET_SCHEMA_VERSION):
+        assert version in MIGRATIONS
+    for bad in ({"schema": "1", "stages": []}, {"schema": -1}, {"schema": True}):
+        with pytest.raises(SettingsError):
+            userdata.migrate_preset_data(bad)
+
+
+def test_atomic_write_keeps_old_file_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "x.json"
+    userdata.atomic_write_json(path, {"v": 1})
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(UserDataError, match="No space left"):
+        userdata.atomic_write_json(path, {"v": 2})
+    monkeypatch.undo()
+    assert json.loads(path.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]  # no temp file left behind
+
+
+def test_preset_keys() -> None:
+    assert userdata.split_preset_key("user:My: look") == ("user", "My: look")
+    assert userdata.split_preset_key("builtin:off") == ("builtin", "off")
+    assert userdata.split_preset_key("off") == ("builtin", "off")
+    assert userdata.display_name("privacy-blur") == "Privacy blur"
+    store = PresetStore(Path("/nonexistent/camfx-test"))
+    assert userdata.resolve_preset("builtin:off", store) is PRESETS.get("off")
+    with pytest.raises(SettingsError):
+        userdata.resolve_preset("builtin:does-not-exist", store)
+    with pytest.raises(SettingsError):
+        userdata.resolve_preset("user:nobody", store)
+
+
+def test_settings_round_trip_and_first_run(tmp_path: Path) -> None:
+    store = SettingsStore(tmp_path / "settings.json")
+    settings = store.load()
+    assert store.first_run and settings == AppSettings()
+    settings.preset = "user:Mine"
+    settings.source = "camera:0"
+    settings.camera_modes = {"camera:0": [1920, 1080, 30.0]}
+    settings.virtual_camera = True
+    settings.preset_overrides = {"user:Mine": {"ud-gain": {"gain": 2.0}}}
+    store.save(settings)
+    data = json.loads((tmp_path / "settings.json").read_text())
+    assert data["schema"] == userdata.SETTINGS_SCHEMA_VERSION
+    again = SettingsStore(tmp_path / "settings.json")
+    assert again.load() == settings
+    assert not again.first_run and again.problems == []
+
+
+def test_settings_keep_unknown_keys(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"schema": 1, "fps": 25, "future_option": {"a": 1}}))
+    store = SettingsStore(path)
+    settings = store.load()
+    assert settings.fps == 25.0 and store.problems == []
+    store.save(settings)
+    assert json.loads(path.read_text())["future_option"] == {"a": 1}
+
+
+def test_broken_settings_are_kept_aside(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("{broken")
+    store = SettingsStore(path)
+    assert store.load() == AppSettings()
+    [problem] = store.problems
+    assert problem.moved_to is not None and problem.moved_to.read_text() == "{broken"
+    assert "not valid JSON" in str(problem)
+    assert not path.exists()
+    # Bad values: the good ones are used, the file is copied aside, each bad one is named.
+    path.write_text(json.dumps({"fps": 1000, "source": "demo", "close_to_tray": "yes"}))
+    settings = store.load()
+    assert settings.source == "demo" and settings.fps == 30.0 and settings.close_to_tray
+    [problem] = store.problems
+    assert "fps" in problem.message and "close_to_tray" in problem.message
+    assert problem.moved_to is not None
+    assert json.loads(problem.moved_to.read_text())["fps"] == 1000
+    assert path.exists()
+
+
+def test_unreadable_folder_is_reported_not_crashing(tmp_path: Path) -> None:
+    # A preset folder that is a file: listing finds nothing, saving says why.
+    (tmp_path / "presets").write_text("not a folder")
+    store = PresetStore(tmp_path / "presets")
+    assert store.load() == [] and store.names() == []
+    with pytest.raises(UserDataError, match="could not write"):
+        store.save(Preset("x"))
