@@ -45,7 +45,7 @@ def linux_paths() -> dict[str, Path]:
 
 def _quote(arg: str) -> str:
     """Quote one argument of a desktop entry's Exec key (freedesktop rules)."""
-    if arg and not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`%'):
+    if arg and not any(c in arg for c in " \t\n\"'\\><~|&;$*?#()`%"):
         return arg
     escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
     return f'"{escaped.replace("%", "%%")}"'
@@ -109,8 +109,9 @@ def install_linux(python: str, autostart: bool) -> list[Path]:
 def _refresh_menu(folder: Path) -> None:
     # Optional: menus pick the file up by themselves, this only makes it quicker.
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        subprocess.run(["update-desktop-database", str(folder)], check=False,
-                       capture_output=True, timeout=20)
+        subprocess.run(
+            ["update-desktop-database", str(folder)], check=False, capture_output=True, timeout=20
+        )
 
 
 def remove_linux() -> list[Path]:
@@ -129,10 +130,21 @@ def _windows_shortcut(link: Path, target: str, args: str, icon: Path) -> None:
         "$s.WorkingDirectory = $env:CAMFX_ROOT; $s.IconLocation = $env:CAMFX_ICON;"
         "$s.Description = $env:CAMFX_COMMENT; $s.Save()"
     )
-    env = {**os.environ, "CAMFX_LINK": str(link), "CAMFX_TARGET": target, "CAMFX_ARGS": args,
-           "CAMFX_ROOT": str(ROOT), "CAMFX_ICON": str(icon), "CAMFX_COMMENT": COMMENT}
-    subprocess.run(["powershell", "-NoProfile", "-NonInteractive", "-Command", script],
-                   check=True, env=env, timeout=60)
+    env = {
+        **os.environ,
+        "CAMFX_LINK": str(link),
+        "CAMFX_TARGET": target,
+        "CAMFX_ARGS": args,
+        "CAMFX_ROOT": str(ROOT),
+        "CAMFX_ICON": str(icon),
+        "CAMFX_COMMENT": COMMENT,
+    }
+    subprocess.run(
+        ["powershell", "-NoProfile", "-NonInteractive", "-Command", script],
+        check=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def windows_paths() -> dict[str, Path]:
@@ -169,21 +181,31 @@ def remove_windows() -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=("install", "remove"))
-    parser.add_argument("--autostart", action="store_true",
-                        help="also start camfx in the tray at login")
-    parser.add_argument("--python", default=sys.executable,
-                        help="the Python that runs camfx (default: this one)")
+    parser.add_argument(
+        "--autostart", action="store_true", help="also start camfx in the tray at login"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="the Python that runs camfx (default: this one)"
+    )
     args = parser.parse_args(argv)
     try:
         if sys.platform.startswith("linux"):
-            done = (install_linux(args.python, args.autostart) if args.action == "install"
-                    else remove_linux())
+            done = (
+                install_linux(args.python, args.autostart)
+                if args.action == "install"
+                else remove_linux()
+            )
         elif sys.platform == "win32":
-            done = (install_windows(args.python, args.autostart) if args.action == "install"
-                    else remove_windows())
+            done = (
+                install_windows(args.python, args.autostart)
+                if args.action == "install"
+                else remove_windows()
+            )
         else:
-            print("camfx: no menu entry on this system yet; start the app with "
-                  f"{args.python} -m app.gui (or .venv/bin/camfx)")
+            print(
+                "camfx: no menu entry on this system yet; start the app with "
+                f"{args.python} -m app.gui (or .venv/bin/camfx)"
+            )
             return 0
     except (OSError, subprocess.SubprocessError) as exc:
         print(f"camfx: {exc}", file=sys.stderr)

@@ -390,9 +390,7 @@ class PresetStore:
         self._presets[key] = UserPreset(preset, path)
         return preset
 
-    def create(
-        self, name: str, stages: Iterable[StageSpec] = (), description: str = ""
-    ) -> Preset:
+    def create(self, name: str, stages: Iterable[StageSpec] = (), description: str = "") -> Preset:
         return self.save(Preset(name, tuple(stages), description))
 
     def rename(self, old: str, new: str) -> Preset:

@@ -134,8 +134,9 @@ def test_cards() -> None:
     h, w = card.shape[:2]
     unit = min(w, h) // 24
     assert card[int(h * 0.42), w // 2 - 3 * unit // 2].min() > 230  # a pause bar
-    blurred = paused_card(np.random.default_rng(0).integers(0, 255, (90, 160, 3), np.uint8),
-                          (320, 180))
+    blurred = paused_card(
+        np.random.default_rng(0).integers(0, 255, (90, 160, 3), np.uint8), (320, 180)
+    )
     assert blurred.shape == (180, 320, 3)
     text = message_card("No signal", (320, 180))
     assert text.max() > 200 and np.median(text) == 32

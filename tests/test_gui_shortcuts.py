@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_installer() -> Any:
-    spec = importlib.util.spec_from_file_location("camfx_shortcuts", ROOT / "installer" /
-                                                  "shortcuts.py")
+    spec = importlib.util.spec_from_file_location(
+        "camfx_shortcuts", ROOT / "installer" / "shortcuts.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -28,8 +29,9 @@ def load_installer() -> Any:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="freedesktop entries")
-def test_install_and_remove_linux_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                          qapp: Any) -> None:
+def test_install_and_remove_linux_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp: Any
+) -> None:
     shortcuts = load_installer()
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))

@@ -101,8 +101,10 @@ def fake_probes() -> dict[str, Any]:
             "error": "sounddevice cannot load PortAudio (libportaudio.so.2: not found)",
             "hint": "install PortAudio: sudo apt install libportaudio2",
         },
-        "inference": {"listed": ["CPU"], "sessions": {"CPU": {"works": True, "got": "CPU",
-                                                              "reason": ""}}},
+        "inference": {
+            "listed": ["CPU"],
+            "sessions": {"CPU": {"works": True, "got": "CPU", "reason": ""}},
+        },
     }
 
 

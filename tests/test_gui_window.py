@@ -79,8 +79,9 @@ def open_window(qtbot: Any, windows: list[MainWindow], config: Path, **kw: Any) 
 def with_tint(config: Path, **settings: Any) -> None:
     store = PresetStore(config / "presets")
     store.save(Preset("Tint", (StageSpec(TINT, {"strength": 0.7, **settings}),)))
-    (config / "settings.json").write_text(json.dumps({"schema": 1, "preset": "user:Tint",
-                                                      "source": "demo:0"}))
+    (config / "settings.json").write_text(
+        json.dumps({"schema": 1, "preset": "user:Tint", "source": "demo:0"})
+    )
 
 
 def wait_frames(qtbot: Any, window: MainWindow, n: int = 3, timeout: int = 8000) -> None:
@@ -90,15 +91,20 @@ def wait_frames(qtbot: Any, window: MainWindow, n: int = 3, timeout: int = 8000)
 
 def preview_pixels(window: MainWindow) -> np.ndarray:
     """The preview widget as rendered (BGR), cropped to where the frame is drawn."""
-    image = window.preview.grab().toImage().convertToFormat(
-        window.preview.grab().toImage().Format.Format_RGB888)
+    image = (
+        window.preview.grab()
+        .toImage()
+        .convertToFormat(window.preview.grab().toImage().Format.Format_RGB888)
+    )
     w, h = image.width(), image.height()
     arr = np.frombuffer(image.constBits(), np.uint8, image.bytesPerLine() * h)
     arr = arr.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3)[:, :, ::-1]
     r = window.preview.image_rect()
     ratio = window.preview.devicePixelRatioF()
-    return arr[round(r.top() * ratio): round(r.bottom() * ratio),
-               round(r.left() * ratio): round(r.right() * ratio)].copy()
+    return arr[
+        round(r.top() * ratio) : round(r.bottom() * ratio),
+        round(r.left() * ratio) : round(r.right() * ratio),
+    ].copy()
 
 
 def engine_stage(window: MainWindow) -> Any:
@@ -108,8 +114,9 @@ def engine_stage(window: MainWindow) -> Any:
 
 
 # ------------------------------------------------------------------------------ tests
-def test_window_opens_and_previews_the_processed_frame(qtbot: Any, windows: list, config: Path
-                                                       ) -> None:
+def test_window_opens_and_previews_the_processed_frame(
+    qtbot: Any, windows: list, config: Path
+) -> None:
     with_tint(config, color=[0, 0, 255], strength=1.0)
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: TINT in window.effects.panels, timeout=5000)
@@ -125,8 +132,9 @@ def test_window_opens_and_previews_the_processed_frame(qtbot: Any, windows: list
     assert window.windowTitle() == "camfx"
 
 
-def test_first_run_without_camera_uses_the_demo_with_a_hint(qtbot: Any, windows: list,
-                                                             config: Path) -> None:
+def test_first_run_without_camera_uses_the_demo_with_a_hint(
+    qtbot: Any, windows: list, config: Path
+) -> None:
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: "no-camera" in window.messages.bars, timeout=5000)
     assert "No camera was found" in window.messages.bars["no-camera"].text
@@ -182,8 +190,7 @@ def test_controls_change_the_engine_settings(qtbot: Any, windows: list, config: 
     assert window.effects.panels[TINT].isChecked()
 
 
-def test_invalid_entry_is_put_back_and_explained(qtbot: Any, windows: list, config: Path
-                                                 ) -> None:
+def test_invalid_entry_is_put_back_and_explained(qtbot: Any, windows: list, config: Path) -> None:
     with_tint(config)
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: TINT in window.effects.panels, timeout=5000)
@@ -225,16 +232,18 @@ def test_every_field_type_gets_a_control(qtbot: Any, windows: list, config: Path
     assert engine_stage(window).settings.accent_color == "#00ff00"
 
 
-def test_presets_round_trip_and_last_session_is_restored(qtbot: Any, windows: list,
-                                                         config: Path) -> None:
+def test_presets_round_trip_and_last_session_is_restored(
+    qtbot: Any, windows: list, config: Path
+) -> None:
     with_tint(config)
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: TINT in window.effects.panels, timeout=5000)
     window.effects.editor(TINT, "passes").spin.setValue(2)  # type: ignore[attr-defined]
     key = window.save_preset_as("Evening")
     assert key == "user:Evening"
-    qtbot.waitUntil(lambda: window.preset_key == "user:Evening" and TINT in window.effects.panels,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: window.preset_key == "user:Evening" and TINT in window.effects.panels, timeout=5000
+    )
     assert not window.modified
     on_disk = json.loads((config / "presets" / "evening.json").read_text())
     assert on_disk["stages"][0]["settings"]["passes"] == 2
@@ -244,8 +253,9 @@ def test_presets_round_trip_and_last_session_is_restored(qtbot: Any, windows: li
     windows.remove(window)
     # A new window restores the preset, its unsaved edit, and the source.
     again = open_window(qtbot, windows, config)
-    qtbot.waitUntil(lambda: again.preset_key == "user:Evening" and TINT in again.effects.panels,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: again.preset_key == "user:Evening" and TINT in again.effects.panels, timeout=5000
+    )
     assert engine_stage(again).settings.strength == pytest.approx(0.5)
     assert engine_stage(again).settings.passes == 2
     assert again.modified
@@ -257,8 +267,9 @@ def test_presets_round_trip_and_last_session_is_restored(qtbot: Any, windows: li
     assert store.get("Evening").stages[0].settings["strength"] == pytest.approx(0.5)
 
 
-def test_broken_preset_file_is_moved_aside_with_a_message(qtbot: Any, windows: list,
-                                                          config: Path) -> None:
+def test_broken_preset_file_is_moved_aside_with_a_message(
+    qtbot: Any, windows: list, config: Path
+) -> None:
     presets = config / "presets"
     presets.mkdir(parents=True)
     (presets / "mine.json").write_text('{"name": "Mine", "stages": [')
@@ -274,8 +285,9 @@ def test_broken_preset_file_is_moved_aside_with_a_message(qtbot: Any, windows: l
     assert "Tint" in labels and "Mine" not in labels
 
 
-def test_broken_settings_file_is_kept_and_explained(qtbot: Any, windows: list, config: Path
-                                                    ) -> None:
+def test_broken_settings_file_is_kept_and_explained(
+    qtbot: Any, windows: list, config: Path
+) -> None:
     config.mkdir(parents=True)
     (config / "settings.json").write_text("not json at all")
     window = open_window(qtbot, windows, config)
@@ -284,8 +296,9 @@ def test_broken_settings_file_is_kept_and_explained(qtbot: Any, windows: list, c
     assert len(list(config.glob("settings.json.broken-*"))) == 1
 
 
-def test_missing_virtual_camera_says_how_to_fix_and_retries(qtbot: Any, windows: list,
-                                                            config: Path) -> None:
+def test_missing_virtual_camera_says_how_to_fix_and_retries(
+    qtbot: Any, windows: list, config: Path
+) -> None:
     # The real virtual camera output: this machine has no v4l2loopback device.
     window = open_window(qtbot, windows, config, real_vcam=True)
     window.vcam_check.setChecked(True)
@@ -323,8 +336,9 @@ def test_virtual_camera_on_off_and_failure(qtbot: Any, windows: list, config: Pa
     assert window.tray is not None and window.tray.state == "live"
     cam = FakeVirtualCamera.opened[-1]
     assert cam.size == (1280, 720)
-    qtbot.waitUntil(lambda: len(cam.frames) >= 2 and mean_color(cam.frames[-1])[2] > 240,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: len(cam.frames) >= 2 and mean_color(cam.frames[-1])[2] > 240, timeout=5000
+    )
     # The device goes away: reported, retried every few seconds, and "Retry now" works.
     cam.fail_after = cam.frames_written
     qtbot.waitUntil(lambda: window.vcam_state == "unavailable", timeout=5000)
@@ -349,8 +363,9 @@ def test_pause_sends_a_still_paused_frame(qtbot: Any, windows: list, config: Pat
     window.vcam_check.setChecked(True)
     qtbot.waitUntil(lambda: window.vcam_state == "on", timeout=5000)
     cam = FakeVirtualCamera.opened[-1]
-    qtbot.waitUntil(lambda: len(cam.frames) > 0 and mean_color(cam.frames[-1])[2] > 240,
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: len(cam.frames) > 0 and mean_color(cam.frames[-1])[2] > 240, timeout=5000
+    )
     window.pause_button.click()
     assert window.tray is not None and window.tray.state == "paused"
 
@@ -358,6 +373,7 @@ def test_pause_sends_a_still_paused_frame(qtbot: Any, windows: list, config: Pat
         if not cam.frames:
             return False
         return bool(mean_color(cam.frames[-1])[2] < 200)  # dimmed, and the effect is bypassed
+
     qtbot.waitUntil(paused_card_sent, timeout=5000)
     frame = cam.frames[-1]
     # The pause sign: two white bars at the centre of the still picture.
@@ -372,8 +388,7 @@ def test_pause_sends_a_still_paused_frame(qtbot: Any, windows: list, config: Pat
     assert not window.pause_button.isChecked()
 
 
-def test_compare_shows_input_left_and_output_right(qtbot: Any, windows: list, config: Path
-                                                   ) -> None:
+def test_compare_shows_input_left_and_output_right(qtbot: Any, windows: list, config: Path) -> None:
     with_tint(config, color=[0, 0, 255], strength=1.0)
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: TINT in window.effects.panels, timeout=5000)
@@ -382,8 +397,8 @@ def test_compare_shows_input_left_and_output_right(qtbot: Any, windows: list, co
     wait_frames(qtbot, window, 4)
     pixels = preview_pixels(window)
     h, w = pixels.shape[:2]
-    left = pixels[h // 3: 2 * h // 3, w // 8: 3 * w // 8]
-    right = pixels[h // 3: 2 * h // 3, 5 * w // 8: 7 * w // 8]
+    left = pixels[h // 3 : 2 * h // 3, w // 8 : 3 * w // 8]
+    right = pixels[h // 3 : 2 * h // 3, 5 * w // 8 : 7 * w // 8]
     assert mean_color(right)[2] > 240 and mean_color(right)[1] < 15  # output: red
     assert mean_color(left)[1] > 40  # input: the photo, not red
     window.compare_action.trigger()
@@ -397,8 +412,10 @@ def test_camera_source_modes_and_unplug(qtbot: Any, windows: list, config: Path)
     assert window.source_combo.currentText() == "Camera 0: Test Cam"
     assert window.mode_combo.isVisibleTo(window) and window.mode_combo.count() >= 3
     # The camera answered with another mode than asked: said so.
-    assert "640×480" in window.source_state.text() and "asked for 1280×720" in \
-        window.source_state.text()
+    assert (
+        "640×480" in window.source_state.text()
+        and "asked for 1280×720" in window.source_state.text()
+    )
     assert window.device_rows["camera"].state == "ok"
     # Picking a mode reopens the camera with it and remembers it.
     opens = backend.opens
@@ -415,8 +432,9 @@ def test_camera_source_modes_and_unplug(qtbot: Any, windows: list, config: Path)
     qtbot.waitUntil(lambda: window.device_rows["camera"].state == "ok", timeout=8000)
 
 
-def test_source_that_cannot_open_keeps_the_current_one(qtbot: Any, windows: list, config: Path,
-                                                       tmp_path: Path) -> None:
+def test_source_that_cannot_open_keeps_the_current_one(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: window.source_spec == "demo", timeout=5000)
     window.open_path("image", str(tmp_path / "missing.png"))
@@ -432,8 +450,9 @@ def test_source_that_cannot_open_keeps_the_current_one(qtbot: Any, windows: list
     qtbot.waitUntil(lambda: mean_color(preview_pixels(window))[2] > 200, timeout=5000)
 
 
-def test_recording_writes_a_video_file(qtbot: Any, windows: list, config: Path, tmp_path: Path
-                                       ) -> None:
+def test_recording_writes_a_video_file(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
     window = open_window(qtbot, windows, config)
     window.settings.record_folder = str(tmp_path)
     window.record_button.click()
@@ -442,8 +461,9 @@ def test_recording_writes_a_video_file(qtbot: Any, windows: list, config: Path, 
     assert path.parent == tmp_path and path.suffix == ".mp4"
     qtbot.waitUntil(lambda: window.controller.record.frames_written >= 10, timeout=5000)
     window.record_action.trigger()
-    qtbot.waitUntil(lambda: not window.recording and "Saved" in window.record_label.text(),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: not window.recording and "Saved" in window.record_label.text(), timeout=5000
+    )
     cap = cv2.VideoCapture(str(path))
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     ok, frame = cap.read()
@@ -451,8 +471,9 @@ def test_recording_writes_a_video_file(qtbot: Any, windows: list, config: Path, 
     assert ok and count >= 10 and frame.shape[:2] == (720, 1280)
 
 
-def test_output_size_change_restarts_engine_and_keeps_virtual_camera(qtbot: Any, windows: list,
-                                                                     config: Path) -> None:
+def test_output_size_change_restarts_engine_and_keeps_virtual_camera(
+    qtbot: Any, windows: list, config: Path
+) -> None:
     FakeVirtualCamera.opened.clear()
     window = open_window(qtbot, windows, config)
     window.vcam_check.setChecked(True)
@@ -464,8 +485,9 @@ def test_output_size_change_restarts_engine_and_keeps_virtual_camera(qtbot: Any,
     qtbot.waitUntil(lambda: window.controller.engine is not first_engine, timeout=5000)
     qtbot.waitUntil(lambda: FakeVirtualCamera.opened[-1].size == (640, 360), timeout=5000)
     cam = FakeVirtualCamera.opened[-1]
-    qtbot.waitUntil(lambda: bool(cam.frames) and cam.frames[-1].shape[:2] == (360, 640),
-                    timeout=5000)
+    qtbot.waitUntil(
+        lambda: bool(cam.frames) and cam.frames[-1].shape[:2] == (360, 640), timeout=5000
+    )
     assert window.settings.output_size == [640, 360]
     assert first_engine is not None and not first_engine.running
 
@@ -493,8 +515,9 @@ def test_tray_menu_lists_presets_and_switches(qtbot: Any, windows: list, config:
     qtbot.waitUntil(lambda: window.preset_key != "user:Tint", timeout=5000)
 
 
-def test_preset_manager_actions(qtbot: Any, windows: list, config: Path, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_preset_manager_actions(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with_tint(config)
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: TINT in window.effects.panels, timeout=5000)
@@ -590,13 +613,11 @@ def test_close_to_tray_and_quit_leave_nothing_behind(qtbot: Any, config: Path) -
     assert [t.name for t in threading.enumerate() if t.ident not in before] == []
 
 
-def test_effect_failures_are_reported_and_bypassed(qtbot: Any, windows: list, config: Path
-                                                   ) -> None:
+def test_effect_failures_are_reported_and_bypassed(qtbot: Any, windows: list, config: Path) -> None:
     store = PresetStore(config / "presets")
     store.save(Preset("Flaky", (StageSpec(FAILING, {}), StageSpec(TINT, {"strength": 1.0}))))
     store.save(Preset("Broken", (StageSpec(FAILING, {"fail_open": True}),)))
-    (config / "settings.json").write_text(json.dumps({"preset": "user:Flaky",
-                                                      "source": "demo:0"}))
+    (config / "settings.json").write_text(json.dumps({"preset": "user:Flaky", "source": "demo:0"}))
     window = open_window(qtbot, windows, config)
     qtbot.waitUntil(lambda: f"stage-{FAILING}" in window.messages.bars, timeout=5000)
     assert "failed and is skipped: out of memory" in window.messages.bars[f"stage-{FAILING}"].text
@@ -604,14 +625,17 @@ def test_effect_failures_are_reported_and_bypassed(qtbot: Any, windows: list, co
     qtbot.waitUntil(lambda: mean_color(preview_pixels(window))[0] > 240, timeout=5000)
     window.messages.clear(f"stage-{FAILING}")
     window.choose_preset("user:Broken")
-    qtbot.waitUntil(lambda: "could not start" in
-                    window.messages.texts().get(f"stage-{FAILING}", ""), timeout=5000)
+    qtbot.waitUntil(
+        lambda: "could not start" in window.messages.texts().get(f"stage-{FAILING}", ""),
+        timeout=5000,
+    )
     assert "model file missing" in window.messages.bars[f"stage-{FAILING}"].text
     qtbot.waitUntil(lambda: window.fps_label.text() not in ("— fps", "0.0 fps"), timeout=5000)
 
 
 def test_last_preset_that_cannot_be_used_falls_back_to_off(
-        qtbot: Any, windows: list, config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    qtbot: Any, windows: list, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config.mkdir(parents=True)
     (config / "settings.json").write_text(json.dumps({"preset": "user:Gone"}))
     window = open_window(qtbot, windows, config)

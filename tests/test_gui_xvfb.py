@@ -43,9 +43,23 @@ def test_under_xvfb(tmp_path: Path) -> None:
             }
             env.pop("WAYLAND_DISPLAY", None)
             proc = subprocess.run(
-                [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider",
-                 "-k", "child", "-rs"],
-                env=env, cwd=ROOT, capture_output=True, text=True, timeout=220,
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    __file__,
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-k",
+                    "child",
+                    "-rs",
+                ],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=220,
             )
     except DisplayUnavailable as exc:
         pytest.skip(f"no virtual display: {exc}")
@@ -91,10 +105,12 @@ if CHILD:
         from pipelines.userdata import PresetStore
 
         PresetStore(config / "presets").save(
-            Preset("Tint", (StageSpec(TINT, {"strength": strength, "color": [255, 0, 0]}),)))
+            Preset("Tint", (StageSpec(TINT, {"strength": strength, "color": [255, 0, 0]}),))
+        )
         config.mkdir(parents=True, exist_ok=True)
         (config / "settings.json").write_text(
-            json.dumps({"preset": "user:Tint", "source": "demo:0", "close_to_tray": True}))
+            json.dumps({"preset": "user:Tint", "source": "demo:0", "close_to_tray": True})
+        )
 
     def _grab(window: Any) -> Any:
         """A real screen grab (what the X server shows) of the window's area."""
@@ -127,8 +143,9 @@ if CHILD:
         window = xwindow()
         tray = window.tray
         assert tray is not None and tray.available
-        qtbot.waitUntil(lambda: tray.icon.isVisible() and tray.icon.geometry().width() > 0,
-                        timeout=5000)
+        qtbot.waitUntil(
+            lambda: tray.icon.isVisible() and tray.icon.geometry().width() > 0, timeout=5000
+        )
         qtbot.waitUntil(lambda: window.preset_key == "user:Tint", timeout=5000)
         labels = [a.text() for a in tray.preset_actions.values()]
         assert labels[0] == "Off" and "Tint" in labels
@@ -175,8 +192,9 @@ if CHILD:
         tray.pause_action.trigger()
         assert tray.state == "paused" and window.pause_button.isChecked()
 
-    def test_child_screenshot_shows_the_processed_demo_frame(qtbot: Any, xwindow: Any,
-                                                             tmp_path: Path) -> None:
+    def test_child_screenshot_shows_the_processed_demo_frame(
+        qtbot: Any, xwindow: Any, tmp_path: Path
+    ) -> None:
         import cv2
         import numpy as np
         from test_gui_support import TintSettings, TintStage
@@ -203,14 +221,15 @@ if CHILD:
         x0 = round((top_left.x() + offset.x()) * ratio)
         y0 = round((top_left.y() + offset.y()) * ratio)
         w, h = round(rect.width() * ratio), round(rect.height() * ratio)
-        shown = pixels[y0 + 2: y0 + h - 2, x0 + 2: x0 + w - 2].astype(np.float32)
+        shown = pixels[y0 + 2 : y0 + h - 2, x0 + 2 : x0 + w - 2].astype(np.float32)
         # What it should be: the still demo frame through the same effect.
         source = open_source("demo:0", SourceConfig(width=1280, height=720))
         raw = source.read()
         assert raw is not None
         source.close()
         expected = TintStage(TintSettings(strength=0.5, color=(255, 0, 0))).process(
-            raw.image, FrameContext(0.0, 0))
+            raw.image, FrameContext(0.0, 0)
+        )
         expected = cv2.resize(expected, (w, h), interpolation=cv2.INTER_AREA)[2:-2, 2:-2]
         untouched = cv2.resize(raw.image, (w, h), interpolation=cv2.INTER_AREA)[2:-2, 2:-2]
         error = np.abs(shown - expected.astype(np.float32)).mean()

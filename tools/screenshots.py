@@ -30,10 +30,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder (docs/)")
     parser.add_argument("--preset", default=None, help="built-in preset (default: studio)")
     parser.add_argument("--size", default="1060x660", help="window size (1060x660)")
-    parser.add_argument("--settle", type=float, default=4.0,
-                        help="seconds to let the effects warm up (4)")
-    parser.add_argument("--use-display", action="store_true",
-                        help="use the current $DISPLAY instead of starting Xvfb")
+    parser.add_argument(
+        "--settle", type=float, default=4.0, help="seconds to let the effects warm up (4)"
+    )
+    parser.add_argument(
+        "--use-display",
+        action="store_true",
+        help="use the current $DISPLAY instead of starting Xvfb",
+    )
     return parser.parse_args(argv)
 
 
@@ -72,9 +76,16 @@ def shoot(args: argparse.Namespace, config: str) -> int:
 
     preset = args.preset or next(p for p in PREFERRED if p in PRESETS)
     width, height = (int(v) for v in args.size.lower().split("x"))
-    Path(config, "settings.json").write_text(json.dumps(
-        {"preset": f"builtin:{preset}", "source": "demo", "close_to_tray": True,
-         "tray_hint_shown": True}))
+    Path(config, "settings.json").write_text(
+        json.dumps(
+            {
+                "preset": f"builtin:{preset}",
+                "source": "demo",
+                "close_to_tray": True,
+                "tray_hint_shown": True,
+            }
+        )
+    )
     app = QApplication.instance() or QApplication(["camfx"])
     app.setApplicationName("camfx")
     window = MainWindow(EngineController(), SettingsStore(), PresetStore(), use_hotkeys=False)
@@ -107,8 +118,10 @@ def shoot(args: argparse.Namespace, config: str) -> int:
         print(f"screenshots: wrote {path} ({path.stat().st_size // 1024} KB)")
 
     try:
-        if not wait_for(lambda: window.preset_key == f"builtin:{preset}"
-                        and window.preview.frames_shown > 10, 60):
+        if not wait_for(
+            lambda: window.preset_key == f"builtin:{preset}" and window.preview.frames_shown > 10,
+            60,
+        ):
             print("screenshots: the preview did not start", file=sys.stderr)
             return 1
         # Show one effect's sliders (the last stage is the one people tweak most).

@@ -14,8 +14,11 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="camfx-gui", description="The camfx window.")
-    parser.add_argument("--minimized", action="store_true",
-                        help="start in the tray (when there is one), e.g. at login")
+    parser.add_argument(
+        "--minimized",
+        action="store_true",
+        help="start in the tray (when there is one), e.g. at login",
+    )
     parser.add_argument("--source", default=None, help="use this source instead of the last one")
     parser.add_argument("--no-tray", action="store_true", help="no tray icon")
     parser.add_argument("--no-hotkeys", action="store_true", help="no global hotkeys")
@@ -24,12 +27,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else [])
-    if not os.environ.get("QT_QPA_PLATFORM") and sys.platform.startswith("linux") and not (
-        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if (
+        not os.environ.get("QT_QPA_PLATFORM")
+        and sys.platform.startswith("linux")
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     ):
-        print("camfx: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); "
-              "use the command line instead, e.g. camfx run --source demo --output virtualcam",
-              file=sys.stderr)
+        print(
+            "camfx: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); "
+            "use the command line instead, e.g. camfx run --source demo --output virtualcam",
+            file=sys.stderr,
+        )
         return 2
 
     from PySide6.QtCore import Qt, QTimer
@@ -55,8 +62,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     controller = EngineController()
     window = MainWindow(
-        controller, SettingsStore(), PresetStore(),
-        use_tray=not args.no_tray, use_hotkeys=not args.no_hotkeys,
+        controller,
+        SettingsStore(),
+        PresetStore(),
+        use_tray=not args.no_tray,
+        use_hotkeys=not args.no_hotkeys,
     )
     if args.source:
         window.settings.source = args.source

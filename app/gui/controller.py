@@ -286,9 +286,9 @@ class EngineController(QObject):
         }
         if is_camera:
             device = spec.split(":", 1)[1] if ":" in spec else "0"
-            path = next(
-                (c.path for c in self._safe_cameras() if c.device == device), None
-            ) or (f"/dev/video{device}" if device.isdigit() else None)
+            path = next((c.path for c in self._safe_cameras() if c.device == device), None) or (
+                f"/dev/video{device}" if device.isdigit() else None
+            )
             info["modes"] = camera_modes(path)
         emit(self.sourceChanged, spec, new.description, info)
 
@@ -311,7 +311,7 @@ class EngineController(QObject):
         emit(self.sourceFailed, self.source_spec, str(exc), "")
 
     def camera_state(self) -> str:
-        """"open", "lost" (reconnecting), or "" when the source is not a camera."""
+        """ "open", "lost" (reconnecting), or "" when the source is not a camera."""
         source = self.source
         inner = source.inner if source is not None else None
         return str(getattr(inner, "state", "")) if inner is not None else ""

@@ -90,8 +90,19 @@ def virtual_display(
     trayer: subprocess.Popen[bytes] | None = None
     try:
         xvfb = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{size[0]}x{size[1]}x24",
-             "-nolisten", "tcp", "-noreset", "+extension", "XTEST"],
+            [
+                "Xvfb",
+                "-displayfd",
+                str(write_fd),
+                "-screen",
+                "0",
+                f"{size[0]}x{size[1]}x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+                "+extension",
+                "XTEST",
+            ],
             pass_fds=(write_fd,),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -109,10 +120,30 @@ def virtual_display(
         if tray:
             env = {**os.environ, "DISPLAY": display}
             trayer = subprocess.Popen(
-                ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request",
-                 "--height", "32", "--expand", "true", "--transparent", "false",
-                 "--tint", "0x2b2b2b", "--SetDockType", "true", "--padding", "6"],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    "trayer",
+                    "--edge",
+                    "top",
+                    "--align",
+                    "right",
+                    "--widthtype",
+                    "request",
+                    "--height",
+                    "32",
+                    "--expand",
+                    "true",
+                    "--transparent",
+                    "false",
+                    "--tint",
+                    "0x2b2b2b",
+                    "--SetDockType",
+                    "true",
+                    "--padding",
+                    "6",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + timeout
             while not _tray_owned(display):
@@ -165,10 +196,19 @@ def fake_click(display: str, x_pos: int, y_pos: int, button: int = 1) -> None:
     x.XOpenDisplay.argtypes, x.XOpenDisplay.restype = [ctypes.c_char_p], ctypes.c_void_p
     x.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
     x.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    xt.XTestFakeMotionEvent.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                                        ctypes.c_int, ctypes.c_ulong]
-    xt.XTestFakeButtonEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int,
-                                        ctypes.c_ulong]
+    xt.XTestFakeMotionEvent.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_ulong,
+    ]
+    xt.XTestFakeButtonEvent.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_ulong,
+    ]
     d = x.XOpenDisplay(display.encode())
     if not d:
         raise DisplayUnavailable(f"cannot open display {display}")

@@ -143,8 +143,9 @@ class X11Hotkeys:
                 except ValueError as exc:
                     failures.append(str(exc))
                     continue
-                keysym = self.x.XStringToKeysym(key.upper().encode() if len(key) > 1 else
-                                                key.encode())
+                keysym = self.x.XStringToKeysym(
+                    key.upper().encode() if len(key) > 1 else key.encode()
+                )
                 keycode = self.x.XKeysymToKeycode(self.display, keysym) if keysym else 0
                 if not keycode:
                     failures.append(f"{text}: this keyboard has no such key")

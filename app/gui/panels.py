@@ -416,8 +416,14 @@ class StagePanel(QFrame):
     settingsChanged = Signal(str, object)
     problem = Signal(str)
 
-    def __init__(self, stage_name: str, settings: StageSettings, title: str = "",
-                 parent: QWidget | None = None, expanded: bool = True) -> None:
+    def __init__(
+        self,
+        stage_name: str,
+        settings: StageSettings,
+        title: str = "",
+        parent: QWidget | None = None,
+        expanded: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.stage_name = stage_name
         self.settings = settings
@@ -482,8 +488,7 @@ class StagePanel(QFrame):
 
     def set_expanded(self, on: bool) -> None:
         self.body.setVisible(on)
-        self.expand_button.setArrowType(
-            Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.expand_button.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
         self.expand_button.setToolTip("Hide the settings" if on else "Show the settings")
 
     @property
@@ -528,8 +533,9 @@ class EffectsPanel(QWidget):
         self._empty.setWordWrap(True)
         self._layout.addWidget(self._empty)
 
-    def set_stages(self, stages: list[tuple[str, StageSettings]],
-                   titles: dict[str, str] | None = None) -> None:
+    def set_stages(
+        self, stages: list[tuple[str, StageSettings]], titles: dict[str, str] | None = None
+    ) -> None:
         """Show the panels of ``stages``. With more than two stages they start folded (a
         preset like Studio has five) unless the user opened one before."""
         for name, panel in self.panels.items():
@@ -539,8 +545,13 @@ class EffectsPanel(QWidget):
         self.panels = {}
         default = len(stages) <= 2
         for name, settings in stages:
-            panel = StagePanel(name, settings, (titles or {}).get(name, ""), self,
-                               expanded=self.expanded.get(name, default))
+            panel = StagePanel(
+                name,
+                settings,
+                (titles or {}).get(name, ""),
+                self,
+                expanded=self.expanded.get(name, default),
+            )
             panel.settingsChanged.connect(self.settingsChanged)
             panel.problem.connect(self.problem)
             self._layout.addWidget(panel)

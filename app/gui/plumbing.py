@@ -56,16 +56,23 @@ def paused_card(last: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
     if last is None:
         card = np.full((h, w, 3), 48, np.uint8)
     else:
-        small = cv2.resize(fit_to(last, w, h), (max(1, w // 16), max(1, h // 16)),
-                           interpolation=cv2.INTER_AREA)
+        small = cv2.resize(
+            fit_to(last, w, h), (max(1, w // 16), max(1, h // 16)), interpolation=cv2.INTER_AREA
+        )
         card = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
         card = cv2.GaussianBlur(card, (0, 0), max(1.0, w / 200))
         card = (card.astype(np.float32) * 0.45).astype(np.uint8)
     unit = max(2, min(w, h) // 24)
     cx, cy = w // 2, int(h * 0.42)
     for dx in (-2 * unit, unit):
-        cv2.rectangle(card, (cx + dx, cy - 3 * unit), (cx + dx + unit, cy + 3 * unit),
-                      (255, 255, 255), -1, cv2.LINE_AA)
+        cv2.rectangle(
+            card,
+            (cx + dx, cy - 3 * unit),
+            (cx + dx + unit, cy + 3 * unit),
+            (255, 255, 255),
+            -1,
+            cv2.LINE_AA,
+        )
     _put_centered(card, "Video paused", int(h * 0.42) + 6 * unit, min(w, h) / 500, max(1, h // 240))
     return card
 
@@ -227,8 +234,9 @@ class SwitchableOutput(Output):
     def target(self) -> Output | None:
         return self._target
 
-    def attach(self, output: Output, size: tuple[int, int] | None = None,
-               fps: float | None = None) -> None:
+    def attach(
+        self, output: Output, size: tuple[int, int] | None = None, fps: float | None = None
+    ) -> None:
         """Open ``output`` (on the calling thread; errors propagate) and send frames to it.
         A previous target is closed."""
         w, h = size or self.size or (1280, 720)
@@ -354,9 +362,9 @@ STANDARD_MODES: tuple[tuple[int, int, float], ...] = (
 )
 
 
-def camera_modes(path: str | None, ioctl: Callable[..., Any] | None = None) -> list[
-    tuple[int, int, float]
-]:
+def camera_modes(
+    path: str | None, ioctl: Callable[..., Any] | None = None
+) -> list[tuple[int, int, float]]:
     """The modes a V4L2 camera reports (width, height, fps), largest first. Empty where the
     OS or the device does not say (the caller offers :data:`STANDARD_MODES` and shows what the
     camera really gave once opened)."""

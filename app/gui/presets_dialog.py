@@ -174,8 +174,9 @@ class PresetsDialog(QDialog):
 
     def on_new(self) -> None:
         base = self.current()
-        name = self.ask_name("New preset", "Name of the new preset:",
-                             self.store.unique_name("My preset"))
+        name = self.ask_name(
+            "New preset", "Name of the new preset:", self.store.unique_name("My preset")
+        )
         if not name:
             return
         made = self._guard(lambda: self.store.save(Preset(name, base.stages, base.description)))

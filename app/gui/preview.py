@@ -114,14 +114,19 @@ class PreviewWidget(QWidget):
         else:
             half = target.width() / 2
             left = QRectF(target.left(), target.top(), half, target.height())
-            right = QRectF(target.left() + half, target.top(), target.width() - half,
-                           target.height())
+            right = QRectF(
+                target.left() + half, target.top(), target.width() - half, target.height()
+            )
             sx = image.width() * 0.5
             p.drawImage(left, inp, QRectF(0, 0, sx, inp.height()))
             p.drawImage(right, image, QRectF(sx, 0, image.width() - sx, image.height()))
             p.setPen(QColor(255, 255, 255, 200))
-            p.drawLine(round(left.right()), round(target.top()), round(left.right()),
-                       round(target.bottom()))
+            p.drawLine(
+                round(left.right()),
+                round(target.top()),
+                round(left.right()),
+                round(target.bottom()),
+            )
             self._label(p, left, "Before", Qt.AlignmentFlag.AlignLeft)
             self._label(p, right, "After", Qt.AlignmentFlag.AlignRight)
         if self.compare and inp is None:

@@ -103,12 +103,24 @@ def themed_palette(dark: bool) -> QPalette:
     p = QPalette()
     role, group = QPalette.ColorRole, QPalette.ColorGroup
     colors = {
-        role.Window: "#2b2b2b", role.WindowText: "#ececec", role.Base: "#1f1f1f",
-        role.AlternateBase: "#333333", role.ToolTipBase: "#2b2b2b", role.ToolTipText: "#ececec",
-        role.PlaceholderText: "#8a8a8a", role.Text: "#ececec", role.Button: "#353535",
-        role.ButtonText: "#ececec", role.BrightText: "#ff6b6b", role.Link: "#6ea8ff",
-        role.Highlight: "#3d7bd9", role.HighlightedText: "#ffffff", role.Light: "#4a4a4a",
-        role.Midlight: "#404040", role.Mid: "#2f2f2f", role.Dark: "#1a1a1a",
+        role.Window: "#2b2b2b",
+        role.WindowText: "#ececec",
+        role.Base: "#1f1f1f",
+        role.AlternateBase: "#333333",
+        role.ToolTipBase: "#2b2b2b",
+        role.ToolTipText: "#ececec",
+        role.PlaceholderText: "#8a8a8a",
+        role.Text: "#ececec",
+        role.Button: "#353535",
+        role.ButtonText: "#ececec",
+        role.BrightText: "#ff6b6b",
+        role.Link: "#6ea8ff",
+        role.Highlight: "#3d7bd9",
+        role.HighlightedText: "#ffffff",
+        role.Light: "#4a4a4a",
+        role.Midlight: "#404040",
+        role.Mid: "#2f2f2f",
+        role.Dark: "#1a1a1a",
         role.Shadow: "#000000",
     }
     for r, c in colors.items():
@@ -184,8 +196,7 @@ class MainWindow(QMainWindow):
         self.tray = Tray(self) if use_tray else None
         if self.tray is None or not self.tray.available:
             self.tray_action.setEnabled(False)
-            self.tray_action.setText("Keep running in the tray when closed (no system tray "
-                                     "found)")
+            self.tray_action.setText("Keep running in the tray when closed (no system tray found)")
         if self.tray is not None:
             self.tray.presetChosen.connect(self.choose_preset)
             self.tray.virtualCameraToggled.connect(self.set_virtual_camera)
@@ -238,8 +249,15 @@ class MainWindow(QMainWindow):
         self.compare_button.setCheckable(True)
         self.compare_button.setToolTip("Show the input on the left half, the result on the right")
         self.compare_button.toggled.connect(self.set_compare)
-        for w in (preset_label, self.preset_combo, self.changed_label, self.reset_button,
-                  self.save_button, self.save_as_button, self.manage_button):
+        for w in (
+            preset_label,
+            self.preset_combo,
+            self.changed_label,
+            self.reset_button,
+            self.save_button,
+            self.save_as_button,
+            self.manage_button,
+        ):
             bar.addWidget(w)
         bar.addStretch(1)
         bar.addWidget(self.compare_button)
@@ -264,8 +282,9 @@ class MainWindow(QMainWindow):
         effects_layout = QVBoxLayout(effects_box)
         self.effects = EffectsPanel(effects_box)
         self.effects.settingsChanged.connect(self.on_stage_settings)
-        self.effects.problem.connect(lambda text: self.messages.show_message(
-            "setting", text, "warning"))
+        self.effects.problem.connect(
+            lambda text: self.messages.show_message("setting", text, "warning")
+        )
         effects_layout.addWidget(self.effects)
         side_layout.addWidget(effects_box)
         side_layout.addWidget(self._build_devices_group(side))
@@ -430,8 +449,9 @@ class MainWindow(QMainWindow):
         self.add_action(video, "Open vi&deo…", lambda: self.open_file("video"), "Ctrl+Shift+O")
 
         settings_menu = menu.addMenu("&Settings")
-        self.tray_action = self.add_action(settings_menu, "Keep running in the &tray when closed",
-                                           None)
+        self.tray_action = self.add_action(
+            settings_menu, "Keep running in the &tray when closed", None
+        )
         self.tray_action.setCheckable(True)
         self.tray_action.setChecked(self.settings.close_to_tray)
         self.tray_action.toggled.connect(self._set_close_to_tray)
@@ -521,9 +541,11 @@ class MainWindow(QMainWindow):
             self.save_settings()
             self.hide()
             if not self.settings.tray_hint_shown:
-                self.tray.notify("camfx is still running",
-                                 "The virtual camera keeps working. Use the tray icon to open "
-                                 "the window or to quit.")
+                self.tray.notify(
+                    "camfx is still running",
+                    "The virtual camera keeps working. Use the tray icon to open "
+                    "the window or to quit.",
+                )
                 self.settings.tray_hint_shown = True
                 self.save_settings()
             return
@@ -563,8 +585,12 @@ class MainWindow(QMainWindow):
         self._save_timer.start()
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ThemeChange,
-                            QEvent.Type.ApplicationPaletteChange, QEvent.Type.StyleChange):
+        if event.type() in (
+            QEvent.Type.PaletteChange,
+            QEvent.Type.ThemeChange,
+            QEvent.Type.ApplicationPaletteChange,
+            QEvent.Type.StyleChange,
+        ):
             self.messages.restyle()
         super().changeEvent(event)
 
@@ -621,15 +647,18 @@ class MainWindow(QMainWindow):
             self._preset_error_key = key
             if restoring:
                 self.messages.show_message(
-                    "preset", f"The last used preset is not available ({exc}); using Off.",
-                    "warning")
+                    "preset",
+                    f"The last used preset is not available ({exc}); using Off.",
+                    "warning",
+                )
             else:
                 self.messages.show_message("preset", str(exc), "error")
             key, preset = preset_key(BUILTIN, "off"), PRESETS.get("off")
         self.controller.apply_preset(key, preset, self.settings.preset_overrides.get(key, {}))
 
-    def on_preset_applied(self, key: str, stages: list[tuple[str, StageSettings]],
-                          problems: list[str]) -> None:
+    def on_preset_applied(
+        self, key: str, stages: list[tuple[str, StageSettings]], problems: list[str]
+    ) -> None:
         try:
             preset = resolve_preset(key, self.presets)
         except CamfxError:
@@ -667,8 +696,8 @@ class MainWindow(QMainWindow):
 
     def on_preset_failed(self, key: str, message: str) -> None:
         self.messages.show_message(
-            "preset", f"The preset “{self.preset_label(key)}” could not be used: {message}",
-            "error")
+            "preset", f"The preset “{self.preset_label(key)}” could not be used: {message}", "error"
+        )
         self._preset_error_key = key
         if not self._preset_applied and key != preset_key(BUILTIN, "off"):
             # Nothing runs yet (the last session's preset failed at start): use Off.
@@ -720,12 +749,16 @@ class MainWindow(QMainWindow):
         self.changed_label.setText("• changed" if modified else "")
         self.changed_label.setToolTip(
             "You changed settings of this preset; they are kept until you reset them"
-            if modified else "")
+            if modified
+            else ""
+        )
         self.reset_button.setEnabled(modified)
         self.save_button.setEnabled(modified and is_user)
         self.save_button.setToolTip(
-            "Save the changes into this preset" if is_user
-            else "Built-in presets cannot be changed: use “Save as new…”")
+            "Save the changes into this preset"
+            if is_user
+            else "Built-in presets cannot be changed: use “Save as new…”"
+        )
 
     def reset_changes(self) -> None:
         self.settings.preset_overrides.pop(self.preset_key, None)
@@ -752,8 +785,9 @@ class MainWindow(QMainWindow):
     def save_preset_as(self, name: str | None = None) -> str | None:
         if name is None:
             suggested = self.presets.unique_name(f"{self.preset_label(self.preset_key)} (mine)")
-            name, ok = QInputDialog.getText(self, "Save as new preset", "Name:",
-                                            QLineEdit.EchoMode.Normal, suggested)
+            name, ok = QInputDialog.getText(
+                self, "Save as new preset", "Name:", QLineEdit.EchoMode.Normal, suggested
+            )
             if not ok or not name.strip():
                 return None
         current = self.current_preset()
@@ -806,8 +840,9 @@ class MainWindow(QMainWindow):
         self.choose_preset(keys[(i + 1) % len(keys)])
 
     def import_preset(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import preset", str(Path.home()),
-                                              "camfx presets (*.json);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import preset", str(Path.home()), "camfx presets (*.json);;All files (*)"
+        )
         if not path:
             return
         try:
@@ -820,9 +855,12 @@ class MainWindow(QMainWindow):
 
     def export_preset(self) -> None:
         preset = self.current_preset()
-        path, _ = QFileDialog.getSaveFileName(self, "Export preset",
-                                              str(Path.home() / f"{preset.name}.json"),
-                                              "camfx presets (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export preset",
+            str(Path.home() / f"{preset.name}.json"),
+            "camfx presets (*.json)",
+        )
         if not path:
             return
         try:
@@ -836,8 +874,9 @@ class MainWindow(QMainWindow):
         combo.blockSignals(True)
         combo.clear()
         for cam in self.cameras:
-            combo.addItem(source_label(f"camera:{cam.device}", self.cameras),
-                          f"camera:{cam.device}")
+            combo.addItem(
+                source_label(f"camera:{cam.device}", self.cameras), f"camera:{cam.device}"
+            )
         combo.addItem(source_label("demo"), "demo")
         current = self.source_spec
         known = {combo.itemData(i) for i in range(combo.count())}
@@ -867,8 +906,11 @@ class MainWindow(QMainWindow):
         self._requested_source = spec
         mode = self.settings.camera_modes.get(spec)
         self.source_state.setText(f"Opening {source_label(spec, self.cameras)}…")
-        self.controller.set_source(spec, tuple(mode) if mode else None,  # type: ignore[arg-type]
-                                   fallback="")
+        self.controller.set_source(
+            spec,
+            tuple(mode) if mode else None,  # type: ignore[arg-type]
+            fallback="",
+        )
 
     def open_file(self, kind: str) -> None:
         suffixes = IMAGE_SUFFIXES if kind == "image" else VIDEO_SUFFIXES
@@ -964,13 +1006,21 @@ class MainWindow(QMainWindow):
         state = self.controller.camera_state()
         if self.source_spec.startswith("camera"):
             if state == "lost":
-                row.set_state("warning", "The camera stopped sending pictures; reconnecting…",
-                              camera_fix_hint(), can_retry=True)
+                row.set_state(
+                    "warning",
+                    "The camera stopped sending pictures; reconnecting…",
+                    camera_fix_hint(),
+                    can_retry=True,
+                )
             else:
                 row.set_state("ok", f"{source_label(self.source_spec, self.cameras)} is in use.")
         elif not self.cameras:
-            row.set_state("warning", "No camera found. The demo, a video or an image can be "
-                                     "used meanwhile.", camera_fix_hint(), can_retry=True)
+            row.set_state(
+                "warning",
+                "No camera found. The demo, a video or an image can be used meanwhile.",
+                camera_fix_hint(),
+                can_retry=True,
+            )
         else:
             names = ", ".join(c.name for c in self.cameras)
             row.set_state("off", f"Found: {names}. Pick one under Source to use it.")
@@ -997,8 +1047,9 @@ class MainWindow(QMainWindow):
         command = V4L2_MODPROBE if sys.platform.startswith("linux") else ""
         if state == "on":
             self.vcam_label.setText(f"On — {detail}")
-            row.set_state("ok", f"Sending to {detail}. Pick “camfx” as the camera in your "
-                                "meeting app.")
+            row.set_state(
+                "ok", f"Sending to {detail}. Pick “camfx” as the camera in your meeting app."
+            )
             self.messages.clear("vcam")
         elif state == "starting":
             self.vcam_label.setText("Starting…")
@@ -1016,8 +1067,10 @@ class MainWindow(QMainWindow):
             )
         else:
             self.vcam_label.setText("Off")
-            row.set_state("off", "Off. Turn on “Virtual camera” under Output to send the "
-                                 "result to meeting apps.")
+            row.set_state(
+                "off",
+                "Off. Turn on “Virtual camera” under Output to send the result to meeting apps.",
+            )
             self.messages.clear("vcam")
         self._update_tray()
 
@@ -1034,8 +1087,9 @@ class MainWindow(QMainWindow):
         return Path(movies) if movies else Path.home()
 
     def choose_record_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Save recordings in",
-                                                  str(self.record_folder()))
+        folder = QFileDialog.getExistingDirectory(
+            self, "Save recordings in", str(self.record_folder())
+        )
         if folder:
             self.settings.record_folder = folder
             self._update_record_label()
@@ -1081,8 +1135,9 @@ class MainWindow(QMainWindow):
         self.settings.output_size = [int(size[0]), int(size[1])]
         self.settings.fps = fps
         if self.recording:
-            self.messages.show_message("record", "The recording stopped because the output "
-                                                 "size changed.", "info")
+            self.messages.show_message(
+                "record", "The recording stopped because the output size changed.", "info"
+            )
         self.controller.set_output_format((int(size[0]), int(size[1])), fps)
         self._schedule_save()
 
@@ -1097,8 +1152,9 @@ class MainWindow(QMainWindow):
         self._update_tray()
 
     def on_paused(self, paused: bool) -> None:
-        self.statusBar().showMessage("Video paused: a still picture is sent" if paused
-                                     else "Video resumed", 3000)
+        self.statusBar().showMessage(
+            "Video paused: a still picture is sent" if paused else "Video resumed", 3000
+        )
 
     def set_compare(self, on: bool) -> None:
         for w in (self.compare_button, self.compare_action):
@@ -1135,22 +1191,29 @@ class MainWindow(QMainWindow):
             row.set_state("warning", str(inf["error"]))
         else:
             working = [n for n, s in inf.get("sessions", {}).items() if s.get("works")]
-            refused = {n: s.get("reason", "") for n, s in inf.get("sessions", {}).items()
-                       if not s.get("works")}
+            refused = {
+                n: s.get("reason", "")
+                for n, s in inf.get("sessions", {}).items()
+                if not s.get("works")
+            }
             text = f"Models run on {', '.join(working) or 'CPU'}."
             fix = ""
             if refused:
                 text += " Not usable here: " + "; ".join(
-                    f"{n} ({r or 'fell back'})" for n, r in refused.items())
+                    f"{n} ({r or 'fell back'})" for n, r in refused.items()
+                )
                 if "CUDA" in refused:
-                    fix = ("for GPU speed, install the NVIDIA driver and the CUDA and cuDNN "
-                           "libraries named above (see `camfx devices`); the CPU works "
-                           "meanwhile.")
+                    fix = (
+                        "for GPU speed, install the NVIDIA driver and the CUDA and cuDNN "
+                        "libraries named above (see `camfx devices`); the CPU works "
+                        "meanwhile."
+                    )
             row.set_state("ok", text, fix)
         vc = info.get("virtual_camera") or {}
         if self.vcam_state == "off" and not vc.get("backends"):
             self.device_rows["virtual_camera"].set_state(
-                "warning", "No virtual camera backend for this system.", setup_hint())
+                "warning", "No virtual camera backend for this system.", setup_hint()
+            )
         self.cameras = list(info.get("cameras", self.cameras))
         self._rebuild_source_combo()
         self._update_camera_row()
@@ -1161,12 +1224,12 @@ class MainWindow(QMainWindow):
             fps = snap.fps
             self.fps_label.setText(f"{fps:.1f} fps")
             lat = snap.latency_ms
-            self.latency_label.setText(
-                "latency —" if math.isnan(lat) else f"latency {lat:.0f} ms")
+            self.latency_label.setText("latency —" if math.isnan(lat) else f"latency {lat:.0f} ms")
             self.drops_label.setText(f"dropped {snap.dropped}")
             self.drops_label.setToolTip(
                 f"{snap.dropped_before_processing} before processing (processing slower than "
-                f"the source), {snap.dropped_before_output} before outputs")
+                f"the source), {snap.dropped_before_output} before outputs"
+            )
             errors = sum(snap.errors.values())
             if errors:
                 self.drops_label.setText(f"dropped {snap.dropped} · errors {errors}")
@@ -1214,8 +1277,11 @@ class MainWindow(QMainWindow):
         if self.tray is None:
             return
         self.tray.set_current_preset(self.preset_key)
-        self.tray.set_state(vcam=self.vcam_state if self.controller.vcam_wanted else "off",
-                            paused=self.paused, preset_label=self.preset_label(self.preset_key))
+        self.tray.set_state(
+            vcam=self.vcam_state if self.controller.vcam_wanted else "off",
+            paused=self.paused,
+            preset_label=self.preset_label(self.preset_key),
+        )
         self.setWindowIcon(app_icon(self.tray.state))
 
     def _set_close_to_tray(self, on: bool) -> None:
@@ -1247,7 +1313,7 @@ class MainWindow(QMainWindow):
         self._schedule_save()
 
     def apply_theme(self) -> None:
-        """"system" follows the desktop (Qt's platform theme does that by itself); "light" and
+        """ "system" follows the desktop (Qt's platform theme does that by itself); "light" and
         "dark" ask Qt for that scheme and, where the platform cannot switch (no desktop
         theme, older Qt), use Qt's Fusion style with a light or dark palette."""
         app = QApplication.instance()
@@ -1257,7 +1323,8 @@ class MainWindow(QMainWindow):
             self._system_look = (QPalette(app.palette()), app.style().name())
         hints = QGuiApplication.styleHints()
         scheme = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}.get(
-            self.settings.theme)
+            self.settings.theme
+        )
         try:
             if scheme is None:
                 hints.unsetColorScheme()
@@ -1279,20 +1346,30 @@ class MainWindow(QMainWindow):
     def show_vcam_help(self) -> None:
         text = f"To use the virtual camera: {setup_hint()}."
         if sys.platform.startswith("linux"):
-            text += (f"\n\nThe command:\n{V4L2_MODPROBE}\n\nTo load it at every start, put "
-                     "“v4l2loopback” in /etc/modules-load.d/v4l2loopback.conf and the options "
-                     "“options v4l2loopback devices=1 video_nr=10 card_label=camfx "
-                     "exclusive_caps=1” in /etc/modprobe.d/v4l2loopback.conf.")
-        box = QMessageBox(QMessageBox.Icon.Information, "Virtual camera setup", text,
-                          QMessageBox.StandardButton.Ok, self)
+            text += (
+                f"\n\nThe command:\n{V4L2_MODPROBE}\n\nTo load it at every start, put "
+                "“v4l2loopback” in /etc/modules-load.d/v4l2loopback.conf and the options "
+                "“options v4l2loopback devices=1 video_nr=10 card_label=camfx "
+                "exclusive_caps=1” in /etc/modprobe.d/v4l2loopback.conf."
+            )
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "Virtual camera setup",
+            text,
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
         box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About camfx",
-                          "camfx: real-time webcam effects for video calls, sent to a virtual "
-                          "camera. Everything runs on this computer; nothing is uploaded.")
+        QMessageBox.about(
+            self,
+            "About camfx",
+            "camfx: real-time webcam effects for video calls, sent to a virtual "
+            "camera. Everything runs on this computer; nothing is uploaded.",
+        )
 
     # ================================================================= helpers
     @staticmethod
