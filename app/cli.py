@@ -11,12 +11,14 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from app import talking_head_cmd
+
 EXIT_USAGE = 2
 
 # Commands that live in their own modules. Each module must import only argparse-level things at
 # module scope (``--help`` stays instant) and define ``add_parser(subparsers)``, which sets
 # ``func=run`` on its parser, and ``run(args) -> int``.
-PLUGIN_COMMANDS: list[str] = ["app.analyze"]
+PLUGIN_COMMANDS: list[str] = ["app.analyze", "app.talking_head_cmd"]
 
 
 class CliError(Exception):
@@ -99,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtualcam[:DEVICE], null, or a .mp4 path; repeat for several (default virtualcam)",
     )
     run.add_argument("--no-loop", action="store_true", help="stop at the end of a video file")
+    talking_head_cmd.add_run_arguments(run)
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed on the demo source")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -170,6 +173,7 @@ def _build_engine(
     outputs: list[str],
     bench: bool,
     lossless: bool | None = None,
+    extra_stages: Sequence[Any] = (),
 ):
     from pipelines.engine import Engine
     from pipelines.outputs import make_output
@@ -185,7 +189,7 @@ def _build_engine(
         paced=not bench,
     )
     preset = get_preset(args.preset)
-    stages = build_stages(preset)
+    stages = build_stages(preset) + list(extra_stages)
     outs = [make_output(spec) for spec in outputs]
     source = open_source(sources_spec, config)
     try:
@@ -210,8 +214,17 @@ def _build_engine(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.presets import get_preset
+
     outputs = args.output or ["virtualcam"]
-    engine, source = _build_engine(args, args.source, outputs, bench=False)
+    preset_stages = [s.stage for s in get_preset(args.preset).stages]
+    plan = talking_head_cmd.plan_run(args, with_tracker="face_tracker" not in preset_stages)
+    if plan is not None and args.frames is None and plan.audio_file:
+        # A voice file sets the length: the video ends with the speech.
+        args.frames = plan.frames_for_audio()
+    engine, source = _build_engine(
+        args, args.source, outputs, bench=False, extra_stages=plan.stages if plan else ()
+    )
     errors: list[str] = []
     engine.add_listener(
         lambda ev: (
@@ -238,6 +251,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     finally:
         engine.stop()
         source.close()
+    for line in plan.finish(outputs) if plan else []:
+        print(f"camfx: {line}", file=sys.stderr)
     snap = engine.snapshot()
     if tty:
         print(file=sys.stderr)

@@ -105,6 +105,7 @@ PRESET_MODULES = (
     "pipelines.tracking.presets",
     "pipelines.segmentation.presets",
     "pipelines.beauty.presets",
+    "pipelines.avatar.presets",
 )
 for _module in PRESET_MODULES:
     importlib.import_module(_module)

@@ -1,0 +1,420 @@
+"""Audio inputs: a microphone (sounddevice/PortAudio), a WAV/FLAC file, or nothing.
+
+Every input delivers 16 kHz mono float32 through :meth:`AudioInput.pull`. A microphone's
+PortAudio callback only copies each block into an :class:`~pipelines.audio.ring.AudioRing`;
+conversion to 16 kHz happens in ``pull`` on the caller's thread. A file can play in real
+time (``pull(None)``: as much as the wall clock since ``open`` says) or be driven by a clock the
+caller owns (``pull(until=sample)``), which is how a video file gets audio exactly in step with
+its frame numbers.
+
+Inputs are chosen by a spec string through :data:`AUDIO_INPUTS`: ``mic``, ``mic:NAME-OR-INDEX``,
+``file:PATH`` or a bare path ending in ``.wav``/``.flac``, ``none``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pipelines.audio.resample import ANALYSIS_RATE, StreamResampler, resample
+from pipelines.audio.ring import AudioRing
+from pipelines.errors import CamfxError
+from pipelines.registry import Registry
+
+log = logging.getLogger(__name__)
+
+PORTAUDIO_MISSING = (
+    "sounddevice cannot load PortAudio ({exc}); install it (Debian/Ubuntu: sudo apt install "
+    "libportaudio2) — the talking head idles until then"
+)
+
+
+class AudioError(CamfxError):
+    """An audio input could not be opened or read."""
+
+
+class AudioInput:
+    """16 kHz mono samples from somewhere."""
+
+    live: ClassVar[bool] = False
+    suffixes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, arg: str = "", **kwargs: Any) -> None:
+        self.arg = arg
+        self.sample_rate = ANALYSIS_RATE
+        self.position = 0
+        """Samples handed out so far."""
+
+    def open(self) -> None:
+        pass
+
+    def pull(self, until: int | None = None) -> np.ndarray:
+        """New samples since the last call; ``until`` caps the stream position (file clock)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def description(self) -> str:
+        return f"{type(self).__name__} {self.arg}".strip()
+
+    @property
+    def ended(self) -> bool:
+        return False
+
+    def __enter__(self) -> AudioInput:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+AUDIO_INPUTS: Registry[type[AudioInput]] = Registry("audio input")
+
+
+@AUDIO_INPUTS.register("none")
+class NoAudio(AudioInput):
+    """Silence: the avatar idles (and listens)."""
+
+    def pull(self, until: int | None = None) -> np.ndarray:
+        return np.zeros(0, np.float32)
+
+
+@AUDIO_INPUTS.register("array")
+class ArrayInput(AudioInput):
+    """Samples already in memory (tests, generated speech), played like a file."""
+
+    def __init__(
+        self,
+        arg: str = "",
+        samples: np.ndarray | None = None,
+        rate: int = ANALYSIS_RATE,
+        loop: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(arg, **kwargs)
+        data = np.zeros(0, np.float32) if samples is None else np.asarray(samples, np.float32)
+        self.samples = resample(data.reshape(-1), rate, ANALYSIS_RATE)
+        self.loop = loop
+        self._t0: float | None = None
+
+    def open(self) -> None:
+        self._t0 = time.monotonic()
+        self.position = 0
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / ANALYSIS_RATE
+
+    @property
+    def ended(self) -> bool:
+        return not self.loop and self.position >= len(self.samples)
+
+    def pull(self, until: int | None = None) -> np.ndarray:
+        if until is None:
+            if self._t0 is None:
+                self.open()
+            assert self._t0 is not None
+            until = int((time.monotonic() - self._t0) * ANALYSIS_RATE)
+        n = max(0, until - self.position)
+        if n == 0:
+            return np.zeros(0, np.float32)
+        total = len(self.samples)
+        if total == 0:
+            self.position += n
+            return np.zeros(n, np.float32)
+        if self.loop:
+            idx = (self.position + np.arange(n)) % total
+            out = self.samples[idx]
+        else:
+            out = np.zeros(n, np.float32)  # silence after the end
+            avail = max(0, min(n, total - self.position))
+            if avail:
+                out[:avail] = self.samples[self.position : self.position + avail]
+        self.position += n
+        return out
+
+
+def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """(float32 samples mixed to mono, sample rate) from WAV (standard library) or another
+    format FFmpeg reads (FLAC, Ogg, MP3, …, through PyAV)."""
+    path = str(path)
+    if not os.path.isfile(path):
+        raise AudioError(f"audio file {path!r} does not exist; check the path")
+    if Path(path).suffix.lower() in (".wav", ".wave"):
+        try:
+            return _read_wav(path)
+        except (wave.Error, EOFError, ValueError) as exc:
+            # Float or extensible WAVs that the wave module refuses: let FFmpeg try.
+            log.debug("wave module refused %s (%s); trying PyAV", path, exc)
+    return _read_with_av(path)
+
+
+def _read_wav(path: str) -> tuple[np.ndarray, int]:
+    with wave.open(path, "rb") as wf:
+        channels, width, rate = wf.getnchannels(), wf.getsampwidth(), wf.getframerate()
+        raw = wf.readframes(wf.getnframes())
+    if width == 1:
+        data = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        data = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
+        ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8
+        data = ints.astype(np.float32) / 8388608.0
+    elif width == 4:
+        data = np.frombuffer(raw, "<i4").astype(np.float32) / 2147483648.0
+    else:
+        raise ValueError(f"{width}-byte samples")
+    data = data[: len(data) // channels * channels].reshape(-1, channels).mean(axis=1)
+    return data.astype(np.float32), int(rate)
+
+
+def _read_with_av(path: str) -> tuple[np.ndarray, int]:
+    try:
+        import av
+    except ImportError:
+        raise AudioError(
+            f"audio file {path!r}: only WAV can be read without PyAV; pip install av "
+            "(or convert it to WAV)"
+        ) from None
+    try:
+        with av.open(path) as container:
+            if not container.streams.audio:
+                raise AudioError(f"{path!r} has no audio stream")
+            stream = container.streams.audio[0]
+            rate = int(stream.rate or stream.codec_context.sample_rate)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+            parts = []
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    parts.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                parts.append(out.to_ndarray().reshape(-1))
+    except AudioError:
+        raise
+    except Exception as exc:  # PyAV raises its own error types per FFmpeg error
+        raise AudioError(f"audio file {path!r} could not be decoded: {exc}") from exc
+    data = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    return data, rate
+
+
+@AUDIO_INPUTS.register("file")
+class FileInput(ArrayInput):
+    """A WAV or FLAC file (any rate and channel count), decoded once at ``open``."""
+
+    suffixes = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a")
+
+    def __init__(self, arg: str = "", loop: bool = False, **kwargs: Any) -> None:
+        super().__init__(arg, loop=loop, **kwargs)
+        self.source_rate = ANALYSIS_RATE
+
+    def open(self) -> None:
+        data, rate = read_audio_file(self.arg)
+        self.source_rate = rate
+        self.samples = resample(data, rate, ANALYSIS_RATE)
+        super().open()
+
+
+@AUDIO_INPUTS.register("asset")
+class AssetInput(FileInput):
+    """A clip shipped in ``pipelines/assets`` (the talking-head demo's voice)."""
+
+    def open(self) -> None:
+        from importlib import resources
+
+        ref = resources.files("pipelines.assets").joinpath(self.arg)
+        if not ref.is_file():
+            raise AudioError(f"audio asset {self.arg!r} is missing; reinstall camfx")
+        with resources.as_file(ref) as path:
+            data, rate = read_audio_file(path)
+        self.source_rate = rate
+        self.samples = resample(data, rate, ANALYSIS_RATE)
+        ArrayInput.open(self)
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    index: int
+    name: str
+    channels: int
+    default_rate: float
+    is_default: bool
+
+
+def _sounddevice() -> Any:
+    try:
+        import sounddevice as sd
+    except OSError as exc:
+        raise AudioError(PORTAUDIO_MISSING.format(exc=exc)) from exc
+    return sd
+
+
+def list_input_devices() -> list[InputDevice]:
+    """Capture devices PortAudio sees (raises :class:`AudioError` when PortAudio is missing)."""
+    sd = _sounddevice()
+    try:
+        devices = sd.query_devices()
+        default_in = sd.default.device[0]
+    except Exception as exc:
+        raise AudioError(f"audio devices cannot be listed: {exc}") from exc
+    return [
+        InputDevice(
+            i,
+            str(d["name"]),
+            int(d["max_input_channels"]),
+            float(d["default_samplerate"]),
+            i == default_in,
+        )
+        for i, d in enumerate(devices)
+        if int(d["max_input_channels"]) > 0
+    ]
+
+
+def pick_input_device(spec: str | int | None) -> InputDevice:
+    """The device for ``spec``: None/"" (the default), an index, or part of a name."""
+    devices = list_input_devices()
+    if not devices:
+        raise AudioError("no audio input device; plug in a microphone (the talking head idles)")
+    if spec is None or spec == "" or spec == "default":
+        return next((d for d in devices if d.is_default), devices[0])
+    if isinstance(spec, int) or str(spec).isdigit():
+        for d in devices:
+            if d.index == int(spec):
+                return d
+        raise AudioError(
+            f"audio input {spec} does not exist; inputs: "
+            + ", ".join(f"{d.index}: {d.name}" for d in devices)
+        )
+    needle = str(spec).lower()
+    matches = [d for d in devices if needle in d.name.lower()]
+    if not matches:
+        raise AudioError(
+            f"no audio input named like {spec!r}; inputs: "
+            + ", ".join(f"{d.index}: {d.name}" for d in devices)
+        )
+    return matches[0]
+
+
+@AUDIO_INPUTS.register("mic")
+class MicInput(AudioInput):
+    """A capture device. The callback copies into a ring; :meth:`pull` converts to 16 kHz."""
+
+    live = True
+
+    def __init__(
+        self, arg: str = "", ring_seconds: float = 2.0, max_backlog_s: float = 0.25, **kwargs: Any
+    ) -> None:
+        super().__init__(arg, **kwargs)
+        self.ring_seconds = ring_seconds
+        self.max_backlog_s = max_backlog_s
+        """Bounded latency: after a stall, audio older than this is skipped, not caught up."""
+        self.device: InputDevice | None = None
+        self.stream: Any = None
+        self.ring: AudioRing | None = None
+        self.device_rate = ANALYSIS_RATE
+        self._resampler: StreamResampler | None = None
+        self._read_pos = 0
+        self.lost_samples = 0
+        self.status_flags = 0
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        sd = _sounddevice()
+        self.device = pick_input_device(self.arg or None)
+        last_exc: Exception | None = None
+        # 16 kHz straight from the device when it (or PulseAudio/ALSA's plug) can; else its own.
+        for rate in dict.fromkeys([ANALYSIS_RATE, int(self.device.default_rate), 48000, 44100]):
+            ring = AudioRing(int(rate * self.ring_seconds))
+            try:
+                stream = sd.InputStream(
+                    device=self.device.index,
+                    channels=1,
+                    samplerate=rate,
+                    dtype="float32",
+                    blocksize=0,
+                    latency="low",
+                    callback=self._make_callback(ring),
+                )
+                stream.start()
+            except Exception as exc:
+                last_exc = exc
+                continue
+            self.ring, self.stream, self.device_rate = ring, stream, int(rate)
+            self._resampler = StreamResampler(int(rate), ANALYSIS_RATE)
+            self._read_pos = ring.written
+            log.info("audio input %s at %d Hz", self.device.name, rate)
+            return
+        raise AudioError(f"audio input {self.device.name!r} could not be opened: {last_exc}")
+
+    def _make_callback(self, ring: AudioRing) -> Any:
+        def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+            # Real-time thread: copy, nothing else.
+            ring.write(indata)
+            if status:
+                self.status_flags += 1
+
+        return callback
+
+    def pull(self, until: int | None = None) -> np.ndarray:
+        if self.ring is None or self._resampler is None:
+            return np.zeros(0, np.float32)
+        with self._lock:
+            backlog = self.ring.written - self._read_pos
+            limit = int(self.max_backlog_s * self.device_rate)
+            if backlog > limit:
+                self.lost_samples += backlog - limit
+                self._read_pos = self.ring.written - limit
+            raw, lost = self.ring.read(self._read_pos)
+            self._read_pos += lost + len(raw)
+            self.lost_samples += lost
+            out = self._resampler.process(raw)
+        self.position += len(out)
+        return out
+
+    def close(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            try:
+                stream.stop()
+                stream.close()
+            except Exception as exc:  # closing a vanished device must not take the app down
+                log.warning("closing audio input failed: %s", exc)
+
+    @property
+    def description(self) -> str:
+        name = self.device.name if self.device else (self.arg or "default")
+        return f"microphone {name} @ {self.device_rate} Hz"
+
+
+def parse_audio_spec(spec: str) -> tuple[str, str]:
+    """``mic``, ``mic:2``, ``file:x.flac``, ``x.wav``, ``none`` → (registered name, argument)."""
+    spec = spec.strip()
+    if not spec:
+        return "none", ""
+    name, sep, arg = spec.partition(":")
+    if sep and name in AUDIO_INPUTS and len(name) > 1:
+        return name, arg
+    if spec in AUDIO_INPUTS:
+        return spec, ""
+    suffix = Path(spec).suffix.lower()
+    for input_name, cls in AUDIO_INPUTS.items():
+        if suffix and suffix in cls.suffixes:
+            return input_name, spec
+    raise AudioError(f"unknown audio input {spec!r}; use mic, mic:NAME, none, or a .wav/.flac file")
+
+
+def make_audio_input(spec: str, **kwargs: Any) -> AudioInput:
+    """Create (not open) the input for ``spec``."""
+    name, arg = parse_audio_spec(spec)
+    return AUDIO_INPUTS.get(name)(arg, **kwargs)

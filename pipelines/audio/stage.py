@@ -1,0 +1,206 @@
+"""The ``audio-mouth`` stage: audio in, mouth parameters out (``ctx.audio``), every frame.
+
+It reads the audio input up to the instant the frame stands for, runs VAD and the mouth
+analyzer on the new samples (10 ms hops), and puts an :class:`AudioState` into ``ctx.audio``
+for the avatar to render. No input device, or no VAD model, is not an error: the state says
+why, the avatar idles, and the log says it once.
+
+Clocks: a microphone is read as it comes (``wall``). A file is read by frame number
+(``frames``: frame *i* is audio time *i* / fps), so a recording gets lips and voice in step no
+matter how fast frames are rendered; the analyzer's own delay is looked ahead over in that
+mode, since the file is all there.
+
+``video_delay_ms`` delays the pictures by that much (a small FIFO) and picks the mouth
+estimate that describes the audio of the delayed picture: with a delay at least the analyzer's
+latency (~20 ms), the lips match the voice exactly; more than that lets the far end's audio
+path catch up with the video.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pipelines.audio.inputs import AudioError, AudioInput, NoAudio, make_audio_input
+from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, MouthParams
+from pipelines.audio.resample import ANALYSIS_RATE
+from pipelines.errors import CamfxError, SettingsError
+from pipelines.frame import FrameContext
+from pipelines.stage import Stage, StageSettings, bounded, register_stage
+
+log = logging.getLogger(__name__)
+
+STAGE_NAME = "audio-mouth"
+CLOCKS = ("auto", "wall", "frames")
+
+
+@dataclass
+class AudioState:
+    """What ``audio-mouth`` leaves in ``ctx.audio`` for this frame."""
+
+    params: MouthParams = NEUTRAL
+    active: bool = False
+    """An input is delivering samples."""
+    status: str = ""
+    """One line for the user: the input in use, or why there is none."""
+    latency_ms: float = 0.0
+    """How far the mouth lags the voice in this frame (0 when looked ahead or compensated)."""
+    history: list[MouthParams] = field(default_factory=list)
+    """The 10 ms estimates computed during this frame (oldest first)."""
+
+
+@dataclass(frozen=True)
+class AudioMouthSettings(StageSettings):
+    input: str = "mic"
+    """mic, mic:NAME-OR-INDEX, none, or a .wav/.flac path."""
+    loop: bool = True
+    """Files start over at their end."""
+    clock: str = "auto"
+    """auto (files by frame number, microphones live), wall or frames."""
+    fps: float = bounded(30.0, 1.0, 240.0)
+    """Frame rate for the frames clock."""
+    video_delay_ms: float = bounded(0.0, 0.0, 500.0)
+    gain: float = bounded(1.0, 0.2, 3.0)
+    """Exaggerates (>1) or calms (<1) the jaw."""
+    vad: bool = True
+    """Use Silero VAD (off: a signal-to-noise gate, which noise can fool)."""
+    vad_threshold: float = bounded(0.5, 0.05, 0.95)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.clock not in CLOCKS:
+            raise SettingsError(f"AudioMouthSettings.clock must be one of {', '.join(CLOCKS)}")
+
+
+@register_stage
+class AudioMouth(Stage[AudioMouthSettings]):
+    name = STAGE_NAME
+    settings_type = AudioMouthSettings
+
+    def __init__(
+        self, settings: AudioMouthSettings | None = None, *, audio: AudioInput | None = None
+    ) -> None:
+        super().__init__(settings)
+        self._given_input = audio
+        self.input: AudioInput = NoAudio()
+        self.analyzer: MouthAnalyzer | None = None
+        self.status = ""
+        self._history: deque[MouthParams] = deque(maxlen=200)
+        self._frames: deque[tuple[float, np.ndarray]] = deque()
+        self._opened_with: tuple[str, bool, bool] | None = None
+
+    # Lifecycle ----------------------------------------------------------------
+    def open(self) -> None:
+        s = self.settings
+        notes = []
+        audio = self._given_input
+        if audio is None:
+            try:
+                audio = make_audio_input(s.input, loop=s.loop) if s.input else NoAudio()
+            except AudioError as exc:
+                audio = None
+                notes.append(str(exc))
+        if audio is not None:
+            try:
+                audio.open()
+                self.input = audio
+            except CamfxError as exc:
+                notes.append(str(exc))
+                self.input = NoAudio()
+        vad = None
+        if s.vad:
+            try:
+                from pipelines.audio.vad import StreamingVad
+
+                vad = StreamingVad()
+            except Exception as exc:  # ModelError, or onnxruntime refusing the file
+                notes.append(f"voice activity model unavailable ({exc}); using an energy gate")
+        self.analyzer = MouthAnalyzer(self._analyzer_settings(s), vad)
+        if isinstance(self.input, NoAudio):
+            self.status = "no audio input" + (f": {notes[0]}" if notes else "")
+        else:
+            self.status = self.input.description + (f" ({'; '.join(notes)})" if notes else "")
+        if notes:
+            log.warning("talking head audio: %s", "; ".join(notes))
+        self._opened_with = (s.input, s.loop, s.vad)
+        self._history.clear()
+        self._frames.clear()
+        super().open()
+
+    def close(self) -> None:
+        try:
+            self.input.close()
+        finally:
+            self.input = NoAudio()
+            self._frames.clear()
+            super().close()
+
+    @staticmethod
+    def _analyzer_settings(s: AudioMouthSettings) -> AnalyzerSettings:
+        return AnalyzerSettings(
+            vad_on=s.vad_threshold, vad_off=max(0.02, s.vad_threshold - 0.2), gain=s.gain
+        )
+
+    # Processing ---------------------------------------------------------------
+    def clock_for(self, s: AudioMouthSettings) -> str:
+        if s.clock != "auto":
+            return s.clock
+        return "wall" if self.input.live else "frames"
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        s = self.settings
+        if self._opened_with != (s.input, s.loop, s.vad) and self._given_input is None:
+            self.close()  # the input itself changed: reopen with the new one
+            self.open()
+        analyzer = self.analyzer
+        assert analyzer is not None
+        a_settings = self._analyzer_settings(s)
+        if analyzer.settings != a_settings:
+            analyzer.settings = a_settings
+        latency = analyzer.latency_s
+        delay = s.video_delay_ms / 1000.0
+        clock = self.clock_for(s)
+        if clock == "frames":
+            # Frame i shows audio time i/fps; look ahead over the analyzer's delay.
+            until = round((ctx.index / s.fps + latency) * ANALYSIS_RATE)
+            samples = self.input.pull(until)
+        else:
+            samples = self.input.pull(None)
+        t0 = time.perf_counter()
+        new = analyzer.push(samples)
+        # The analysis alone (VAD + features), apart from reading the input: `camfx bench`.
+        ctx.stage_ms[f"{STAGE_NAME}/analysis"] = (time.perf_counter() - t0) * 1000.0
+        self._history.extend(new)
+
+        params = analyzer.last
+        lag = 0.0 if clock == "frames" else latency
+        out = image
+        if clock != "frames" and delay > 0:
+            out = self._delayed(image, ctx.timestamp, delay)
+            # The estimate that describes the delayed picture's instant.
+            want = analyzer.time - delay + latency
+            for p in reversed(self._history):
+                if p.time <= want + 1e-9:
+                    params = p
+                    break
+            lag = max(0.0, latency - delay)
+        ctx.audio = AudioState(
+            params=params,
+            active=not isinstance(self.input, NoAudio) and not self.input.ended,
+            status=self.status,
+            latency_ms=lag * 1000.0,
+            history=list(new),
+        )
+        return out
+
+    def _delayed(self, image: np.ndarray, now: float, delay: float) -> np.ndarray:
+        self._frames.append((now, image.copy()))
+        # Keep the newest frame at least `delay` old, drop older ones.
+        while len(self._frames) > 1 and self._frames[1][0] <= now - delay + 1e-6:
+            self._frames.popleft()
+        # A copy: later stages may draw into what they get, and this one may be handed out again.
+        return self._frames[0][1].copy()

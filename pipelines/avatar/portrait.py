@@ -1,0 +1,144 @@
+"""Portraits: load a picture, find its face once, crop it to the avatar's square canvas.
+
+The landmarks come from the project's face tracker, run on the still picture a few times (the
+first pass detects, the next ones refine the mesh on its own region). "Use my face" takes a
+camera frame and the landmarks the live tracker already has for it, so capturing costs no
+extra inference.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipelines.errors import CamfxError
+from pipelines.tracking import regions
+
+AVATAR_SIZE = 512
+FACE_HEIGHT_FRACTION = 0.42
+"""Chin-to-forehead-landmark height as a fraction of the canvas."""
+FACE_CENTER_Y = 0.47
+"""Where the face's centre sits, as a fraction of the canvas height (a little above middle:
+hair above, neck and shoulders below)."""
+DEFAULT_PORTRAIT = "astronaut.png"
+"""Shipped in ``pipelines/assets`` (NASA, public domain)."""
+
+
+class AvatarError(CamfxError):
+    """A portrait could not be loaded or has no usable face."""
+
+
+@dataclass
+class Portrait:
+    image: np.ndarray
+    """S×S BGR uint8."""
+    landmarks: np.ndarray
+    """478×3 float32 in ``image`` pixels."""
+    source: str = ""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    path = str(path)
+    if not os.path.isfile(path):
+        raise AvatarError(f"portrait {path!r} does not exist; check the path")
+    raw = cv2.imread(path, cv2.IMREAD_COLOR)
+    if raw is None:
+        raise AvatarError(f"portrait {path!r} could not be decoded; use a PNG or JPEG photo")
+    return raw
+
+
+def load_asset(name: str) -> np.ndarray:
+    from pipelines.sources.demo import load_asset_image
+
+    return load_asset_image(name)
+
+
+def find_landmarks(image: np.ndarray, passes: int = 3) -> np.ndarray:
+    """The largest face's 478 landmarks (pixels) in a still picture, via the face tracker."""
+    from pipelines.frame import FrameContext
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    tracker.open()
+    face = None
+    try:
+        for i in range(passes):
+            ctx = FrameContext(timestamp=i / 30.0, index=i)
+            tracker.process(image, ctx)
+            face = ctx.primary_face or face
+    finally:
+        tracker.close()
+    if face is None:
+        raise AvatarError(
+            "no face found in the portrait; use a photo with one clearly visible, frontal face"
+        )
+    return np.asarray(face.landmarks, np.float32)
+
+
+def crop_transform(landmarks: np.ndarray, size: int = AVATAR_SIZE) -> np.ndarray:
+    """2×3 similarity that puts the face upright, at a fixed scale and place on the canvas."""
+    lm = np.asarray(landmarks, np.float64)[:, :2]
+    top, chin = lm[regions.FOREHEAD_TOP], lm[regions.CHIN]
+    center = (top + chin) / 2.0
+    axis = chin - top
+    height = float(np.linalg.norm(axis))
+    if height < 8:
+        raise AvatarError("the face in the portrait is too small (under 8 pixels)")
+    angle = np.degrees(np.arctan2(axis[0], axis[1]))  # 0 when the chin is straight below
+    scale = FACE_HEIGHT_FRACTION * size / height
+    m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), -angle, scale)
+    m[0, 2] += size / 2.0 - center[0]
+    m[1, 2] += FACE_CENTER_Y * size - center[1]
+    return m
+
+
+def make_portrait(
+    image: np.ndarray, landmarks: np.ndarray, size: int = AVATAR_SIZE, source: str = ""
+) -> Portrait:
+    """Crop ``image`` around the face given by ``landmarks`` (its own pixels) to size×size."""
+    m = crop_transform(landmarks, size)
+    # Where the crop reaches past the photo, mirror it (repeating the edge row would smear
+    # stripes into the hair).
+    canvas = cv2.warpAffine(
+        image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
+    )
+    lm = np.asarray(landmarks, np.float64)
+    scale = float(np.hypot(m[0, 0], m[0, 1]))
+    xy = lm[:, :2] @ m[:, :2].T + m[:, 2]
+    out = np.column_stack([xy, lm[:, 2] * scale]).astype(np.float32)
+    return Portrait(np.ascontiguousarray(canvas), out, source)
+
+
+def load_portrait(spec: str | os.PathLike[str] | None = None, size: int = AVATAR_SIZE) -> Portrait:
+    """A portrait from a file path, or the shipped default when ``spec`` is empty."""
+    if not spec:
+        image, source = load_asset(DEFAULT_PORTRAIT), f"assets/{DEFAULT_PORTRAIT}"
+    else:
+        image, source = read_image(spec), str(spec)
+    return make_portrait(image, find_landmarks(image), size, source)
+
+
+def capture_portrait(frame: np.ndarray, face: object, size: int = AVATAR_SIZE) -> Portrait:
+    """ "Use my face": the avatar from a camera frame and the tracker's face in it."""
+    landmarks = getattr(face, "landmarks", None)
+    if landmarks is None:
+        raise AvatarError("no face to capture; look at the camera and try again")
+    return make_portrait(frame, np.asarray(landmarks), size, "camera")
+
+
+def save_portrait(portrait: Portrait, path: str | os.PathLike[str]) -> Path:
+    """Write the cropped portrait as an image (PNG keeps it lossless)."""
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise AvatarError(f"cannot save the portrait: folder {str(out.parent)!r} does not exist")
+    if not cv2.imwrite(str(out), portrait.image):
+        raise AvatarError(f"cannot save the portrait as {str(out)!r}; use a .png or .jpg name")
+    return out

@@ -1,0 +1,733 @@
+"""The warp rig: a triangle mesh over the portrait and one precomputed warp field per motion.
+
+Vertices are the 478 face-mesh landmarks, a ring around the head (hair, ears, neck) that
+follows the head partly, a fixed outer ring, and points along the image border, all
+triangulated together (Delaunay), so every pixel lies in exactly one triangle and the
+background can only stretch, never tear.
+
+Each *basis* (jaw open, lips pressed, lips spread, lips rounded, smile, each eyelid, gaze and
+head turns) is a displacement of the vertices at full strength. At set-up it is rasterised once
+into a dense *backward* field over its bounding box: for every output pixel inside a displaced
+triangle, the portrait position it comes from (barycentric interpolation of the rest positions
+over the displaced triangle). Per frame the renderer only adds weighted fields and calls
+``cv2.remap``; it never draws triangles.
+
+Vertex weights come from the canonical face (``pipelines.tracking.geometry``) so they do not
+depend on the portrait's pose; displacements are scaled by the portrait's face size and turned
+into its own face axes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+import cv2
+import numpy as np
+
+from pipelines.registry import Registry
+from pipelines.tracking import regions
+from pipelines.tracking.geometry import canonical_face
+
+log = logging.getLogger(__name__)
+
+NUM_LANDMARKS = 478
+HEAD_RING_SCALE = 1.32
+"""Head ring: the face oval scaled about the face centre (hair, ears, jaw line)."""
+HEAD_RING_TOP_SCALE = 1.55
+"""Above the eyes the ring reaches further, over the hair."""
+OUTER_RING_SCALE = 1.85
+"""Fixed ring: motion fades out between the head ring and this one."""
+BORDER_STEP = 64
+FOLD_AREA_PX = 0.5
+BLINK_UPPER_STOP = 0.22
+"""Closed eye: the upper lid stops this fraction of the opening above the lower lid's rest..."""
+BLINK_LOWER_RISE = 0.12
+"""...which rises this fraction: a slit of a tenth of the opening is left."""
+MIN_SEPARATION_PX = 0.75
+"""Landmarks closer than this (the inner lips of a closed mouth) are nudged apart before the
+triangulation, which would otherwise merge them."""
+
+# Basis amplitudes at weight 1, as fractions of the face height (chin to forehead) or degrees.
+DEFAULT_AMPLITUDES: dict[str, float] = {
+    "jaw": 0.10,
+    "spread": 0.035,
+    "round": 0.045,
+    "smile": 0.03,
+    "gaze": 0.22,
+    "yaw": 9.0,
+    "pitch": 7.0,
+    "roll": 6.0,
+}
+
+
+@dataclass
+class FaceGeometry:
+    """The portrait's landmarks with what the basis builders need about them."""
+
+    size: tuple[int, int]
+    """Portrait width, height."""
+    landmarks: np.ndarray
+    """478×3 float64 pixels (z: depth, smaller = closer)."""
+    canonical: np.ndarray
+    """478×3 canonical face (cm; x right, y up, z toward the viewer)."""
+    points: np.ndarray
+    """All rig vertices N×2 (landmarks, head ring, outer ring, border), rest positions."""
+    head_ring: np.ndarray
+    """Indices of the head-ring vertices."""
+    head_ring_follow: np.ndarray
+    """How much each head-ring vertex follows the head (1 = fully)."""
+    head_ring_anchor: np.ndarray
+    """Face-oval landmark each head-ring vertex was made from."""
+    amplitudes: dict[str, float]
+
+    center: np.ndarray = field(init=False)
+    right: np.ndarray = field(init=False)
+    down: np.ndarray = field(init=False)
+    face_h: float = field(init=False)
+    face_w: float = field(init=False)
+    px_per_cm: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        lm = self.landmarks[:, :2]
+        top, chin = lm[regions.FOREHEAD_TOP], lm[regions.CHIN]
+        self.center = (top + chin) / 2.0
+        down = chin - top
+        self.face_h = float(np.linalg.norm(down))
+        self.down = down / max(self.face_h, 1e-6)
+        self.right = np.array([self.down[1], -self.down[0]])  # image x for an upright face
+        self.face_w = float(np.linalg.norm(lm[454] - lm[234]))
+        can = self.canonical
+        self.px_per_cm = self.face_h / float(np.linalg.norm(can[152, :2] - can[10, :2]))
+
+    @property
+    def n(self) -> int:
+        return len(self.points)
+
+    def zeros(self) -> np.ndarray:
+        return np.zeros((self.n, 2), np.float64)
+
+    def canonical_to_image(self, d: np.ndarray) -> np.ndarray:
+        """Canonical displacements (cm, x right, y up) → image pixels."""
+        return self.px_per_cm * (d[:, :1] * self.right[None, :] - d[:, 1:2] * self.down[None, :])
+
+
+BasisBuilder = Callable[[FaceGeometry], np.ndarray]
+BASES: Registry[BasisBuilder] = Registry("avatar basis")
+"""Basis name → builder returning the N×2 vertex displacement (pixels) at weight 1."""
+
+
+# --------------------------------------------------------------------------- lips
+@cache
+def _lip_sets() -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """(upper-lip vertices, lower-lip vertices, inner upper/lower partner pairs)."""
+    can = canonical_face().vertices[:NUM_LANDMARKS]
+    outer = np.array(regions.LIPS_OUTER)
+    inner = list(regions.LIPS_INNER)
+    # LIPS_INNER runs 78 (corner) over the top to 308, then back along the bottom.
+    i308 = inner.index(308)
+    upper_inner = inner[1:i308]
+    lower_inner = inner[i308 + 1 :][::-1]  # left to right like upper_inner
+    poly = can[outer][:, :2].astype(np.float32)
+    inside = np.array(
+        [cv2.pointPolygonTest(poly, (float(x), float(y)), False) >= 0 for x, y in can[:, :2]]
+    )
+    # The slit: midpoints of the inner contour, as a function of x.
+    ux = can[upper_inner, 0]
+    order = np.argsort(ux)
+    lx = can[lower_inner, 0]
+    slit_y = (
+        np.array(can[upper_inner, 1])[order]
+        + np.interp(ux[order], np.sort(lx), can[lower_inner, 1][np.argsort(lx)])
+    ) / 2.0
+    slit = np.interp(can[:, 0], ux[order], slit_y)
+    lip = inside.copy()
+    lip[list(regions.LIPS_OUTER) + inner] = True
+    lip[468:] = False  # iris points
+    upper = np.where(lip & (can[:, 1] > slit))[0]
+    lower = np.where(lip & (can[:, 1] <= slit))[0]
+    # The outer contour's halves belong to their lip whatever the slit says.
+    outer_upper = [185, 40, 39, 37, 0, 267, 269, 270, 409]
+    outer_lower = [375, 321, 405, 314, 17, 84, 181, 91, 146]
+    upper = np.setdiff1d(np.union1d(upper, [*upper_inner, *outer_upper]), lower_inner)
+    lower = np.setdiff1d(np.union1d(lower, [*lower_inner, *outer_lower]), upper_inner)
+    corners = [61, 291, 78, 308]
+    upper = np.setdiff1d(upper, corners)
+    lower = np.setdiff1d(lower, corners)
+    # Partners by x: each inner upper point with the inner lower point nearest in x.
+    pairs = []
+    for u in upper_inner:
+        j = int(np.argmin(np.abs(can[lower_inner, 0] - can[u, 0])))
+        pairs.append((u, lower_inner[j]))
+    return upper, lower, pairs
+
+
+@BASES.register("jaw")
+def _jaw(g: FaceGeometry) -> np.ndarray:
+    """The mandible turns about the ears: lower lip and chin go down, the jaw line less."""
+    can = g.canonical
+    upper, lower, _ = _lip_sets()
+    y_corner = float(can[61, 1])
+    z_pivot, z_lip = float(can[234, 2]), float(can[14, 2])
+    below = np.clip((y_corner - can[:, 1]) / 1.2, 0.0, 1.0)
+    below[upper] = 0.0
+    # The lips stay joined at the corners: the lower lip opens as an arc, fully only in the
+    # middle (from 60 % of the way in).
+    xc = float(can[291, 0])
+    arc = np.clip((xc - np.abs(can[:, 0])) / (0.6 * xc), 0.0, 1.0)
+    below[lower] = np.maximum(below[lower], _smooth(arc[lower]))
+    depth = np.clip((can[:, 2] - z_pivot) / (z_lip - z_pivot), 0.0, 1.0)
+    w = below * depth
+    w[468:] = 0.0
+    d = g.zeros()
+    amount = g.amplitudes["jaw"] * g.face_h
+    d[:NUM_LANDMARKS] = (w[:, None] * amount) * g.down[None, :]
+    # The skin under the chin goes along part of the way, so the neck is not squeezed.
+    d[g.head_ring] = 0.6 * d[g.head_ring_anchor]
+    return d
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+@BASES.register("closure")
+def _closure(g: FaceGeometry) -> np.ndarray:
+    """Lips pressed together: the inner contours meet, the lips thin a little."""
+    upper, lower, pairs = _lip_sets()
+    lm = g.landmarks[:, :2]
+    d = g.zeros()
+    for u, low in pairs:
+        mid = (lm[u] + lm[low]) / 2.0
+        d[u] = mid - lm[u]
+        d[low] = mid - lm[low]
+    paired = {i for p in pairs for i in p}
+    can = g.canonical
+    press = 0.12 * g.px_per_cm
+    mouth_y = float(can[13, 1] + can[14, 1]) / 2.0
+    for i in upper:
+        if i not in paired:
+            d[i] += press * min(1.0, abs(can[i, 1] - mouth_y)) * g.down
+    for i in lower:
+        if i not in paired:
+            d[i] -= press * min(1.0, abs(can[i, 1] - mouth_y)) * g.down
+    return d
+
+
+def _mouth_falloff(g: FaceGeometry, sigma_y: float = 1.4) -> tuple[np.ndarray, np.ndarray]:
+    """(horizontal profile h: ±1 at the corners, linear across the lips, fading beyond;
+    vertical weight q) for every landmark, from the canonical face."""
+    can = g.canonical
+    xc = float(can[291, 0])
+    u = can[:, 0] / xc
+    au = np.abs(u)
+    h = np.where(au <= 1.0, u, np.sign(u) * np.exp(-(((au - 1.0) * xc / 1.3) ** 2)))
+    y_m = float(can[61, 1])
+    q = np.exp(-(((can[:, 1] - y_m) / sigma_y) ** 2))
+    # Nothing above the nose's base moves with the lips.
+    q *= np.clip((float(can[2, 1]) - 0.4 - can[:, 1]) / 0.8, 0.0, 1.0)
+    h[468:] = 0.0
+    return h, q
+
+
+@BASES.register("spread")
+def _spread(g: FaceGeometry) -> np.ndarray:
+    """Lips wide (as in "ee"): the corners go outwards."""
+    h, q = _mouth_falloff(g)
+    d = g.zeros()
+    d[:NUM_LANDMARKS] = (g.amplitudes["spread"] * g.face_h * h * q)[:, None] * g.right[None, :]
+    return d
+
+
+@BASES.register("round")
+def _round(g: FaceGeometry) -> np.ndarray:
+    """Lips rounded (as in "oo"): the corners come in, the lips part in the middle."""
+    h, q = _mouth_falloff(g)
+    amount = g.amplitudes["round"] * g.face_h
+    d = g.zeros()
+    d[:NUM_LANDMARKS] = (-amount * h * q)[:, None] * g.right[None, :]
+    _, _, pairs = _lip_sets()
+    can = g.canonical
+    xc = float(can[291, 0])
+    for u, low in pairs:
+        c = max(0.0, 1.0 - abs(float(can[u, 0])) / xc)
+        d[u] -= 0.25 * amount * c * g.down
+        d[low] += 0.35 * amount * c * g.down
+    return d
+
+
+@BASES.register("smile")
+def _smile(g: FaceGeometry) -> np.ndarray:
+    """Corners up and out, cheeks raised a little."""
+    h, q = _mouth_falloff(g, sigma_y=2.2)
+    amount = g.amplitudes["smile"] * g.face_h
+    d = g.zeros()
+    d[:NUM_LANDMARKS] = (0.5 * amount * h * q)[:, None] * g.right[None, :]
+    d[:NUM_LANDMARKS] -= (amount * np.abs(h) * q)[:, None] * g.down[None, :]
+    return d
+
+
+# --------------------------------------------------------------------------- eyes
+def _eye_parts(ring: tuple[int, ...]) -> tuple[list[int], list[int]]:
+    """(upper lid, lower lid) of an eye ring that starts at one corner and runs over the top
+    to the other corner (index 8), then back along the bottom."""
+    return list(ring[1:8]), list(ring[9:])[::-1]
+
+
+def _blink(g: FaceGeometry, ring: tuple[int, ...], iris: tuple[int, ...]) -> np.ndarray:
+    """The lids meet on a line a little above the lower lid (the upper lid does most of the
+    travel); the lid skin above follows partly."""
+    lm = g.landmarks[:, :2]
+    can = g.canonical
+    upper, lower = _eye_parts(ring)
+    c0, c1 = lm[ring[0]], lm[ring[8]]
+    axis = (c1 - c0) / max(float(np.linalg.norm(c1 - c0)), 1e-6)
+
+    def lid(idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        pts = np.concatenate([[c0], lm[idx], [c1]])
+        s = (pts - c0) @ axis
+        order = np.argsort(s)
+        return s[order], pts[order]
+
+    su, pu = lid(upper)
+    sl, pl = lid(lower)
+
+    def at(s_q: float, s_arr: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        return np.array([np.interp(s_q, s_arr, pts[:, 0]), np.interp(s_q, s_arr, pts[:, 1])])
+
+    def meet(s_q: float, frac: float) -> np.ndarray:
+        lo, up = at(s_q, sl, pl), at(s_q, su, pu)
+        return lo + frac * (up - lo)
+
+    # A slit of a tenth of the opening stays, so the eye's triangles keep their orientation
+    # (a closed eye with zero area would fold under any head motion added to it).
+    d = g.zeros()
+    for i in upper:
+        d[i] = meet(float((lm[i] - c0) @ axis), BLINK_UPPER_STOP) - lm[i]
+    for i in lower:
+        d[i] = meet(float((lm[i] - c0) @ axis), BLINK_LOWER_RISE) - lm[i]
+    # Lid skin above the lash line follows partly, fading with distance.
+    eye_c = can[list(ring), :2].mean(axis=0)
+    eye_w = float(np.linalg.norm(can[ring[0], :2] - can[ring[8], :2]))
+    mean_close = float(np.mean([np.linalg.norm(d[u]) for u in upper]))
+    ring_set = set(ring)
+    for i in range(468):
+        if i in ring_set:
+            continue
+        rel = can[i, :2] - eye_c
+        if rel[1] <= 0:  # below the eye centre
+            continue
+        dist = float(np.hypot(rel[0] / eye_w, rel[1] / (0.6 * eye_w)))
+        f = 0.35 * np.exp(-((dist / 0.75) ** 2))
+        if f > 0.02:
+            d[i] = f * mean_close * g.down
+    for i in iris:
+        d[i] = 0.3 * mean_close * g.down
+    return d
+
+
+@BASES.register("blink_right")
+def _blink_right(g: FaceGeometry) -> np.ndarray:
+    return _blink(g, regions.RIGHT_EYE, regions.RIGHT_IRIS)
+
+
+@BASES.register("blink_left")
+def _blink_left(g: FaceGeometry) -> np.ndarray:
+    return _blink(g, regions.LEFT_EYE, regions.LEFT_IRIS)
+
+
+def gaze_field(
+    landmarks: np.ndarray, size: tuple[int, int], axis: np.ndarray, amount: float
+) -> tuple[int, int, np.ndarray] | None:
+    """Backward field that slides both irises by ``amount`` × eye width along ``axis``.
+
+    Not a mesh warp: the iris points sit on the eyelids, so moving them would fold the mesh.
+    Inside each eye opening, the field is a bump: full shift over the iris, fading to zero at
+    the lids, with a slope under 1/2 so it never folds.
+    """
+    lm = landmarks[:, :2]
+    boxes = []
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+        poly = lm[list(ring)]
+        eye_w = float(np.linalg.norm(lm[ring[0]] - lm[ring[8]]))
+        shift = amount * eye_w * axis
+        pad = int(np.ceil(eye_w * 0.3 + np.abs(shift).max())) + 2
+        x0 = max(0, int(np.floor(poly[:, 0].min())) - pad)
+        y0 = max(0, int(np.floor(poly[:, 1].min())) - pad)
+        x1 = min(size[0], int(np.ceil(poly[:, 0].max())) + pad)
+        y1 = min(size[1], int(np.ceil(poly[:, 1].max())) + pad)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        cv2.fillPoly(
+            mask,
+            [np.round((poly - [x0, y0]) * 16).astype(np.int32)],
+            255,
+            lineType=cv2.LINE_AA,
+            shift=4,
+        )
+        inside = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+        fade = max(2.0, 2.2 * float(np.abs(shift).max()))
+        bump = np.clip(inside / fade, 0.0, 1.0).astype(np.float32)
+        bump = cv2.GaussianBlur(bump, (0, 0), max(0.8, fade / 4))
+        fld = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
+        fld[..., 0] = -shift[0] * bump
+        fld[..., 1] = -shift[1] * bump
+        boxes.append((x0, y0, fld))
+    if not boxes:
+        return None
+    X0 = min(b[0] for b in boxes)
+    Y0 = min(b[1] for b in boxes)
+    X1 = max(b[0] + b[2].shape[1] for b in boxes)
+    Y1 = max(b[1] + b[2].shape[0] for b in boxes)
+    out = np.zeros((Y1 - Y0, X1 - X0, 2), np.float32)
+    for x0, y0, fld in boxes:
+        h, w = fld.shape[:2]
+        out[y0 - Y0 : y0 - Y0 + h, x0 - X0 : x0 - X0 + w] += fld
+    return X0, Y0, out
+
+
+FIELD_BASES: dict[str, Callable[[FaceGeometry], tuple[int, int, np.ndarray] | None]] = {
+    "gaze_right": lambda g: gaze_field(g.landmarks, g.size, g.right, g.amplitudes["gaze"]),
+    "gaze_left": lambda g: gaze_field(g.landmarks, g.size, -g.right, g.amplitudes["gaze"]),
+    "gaze_down": lambda g: gaze_field(g.landmarks, g.size, g.down, 0.5 * g.amplitudes["gaze"]),
+    "gaze_up": lambda g: gaze_field(g.landmarks, g.size, -g.down, 0.5 * g.amplitudes["gaze"]),
+}
+"""Bases given directly as backward fields (no vertex motion)."""
+
+
+# --------------------------------------------------------------------------- head
+def head_depth(g: FaceGeometry, pts: np.ndarray) -> np.ndarray:
+    """A smooth head surface: depth (pixels, negative = towards the camera) at image points.
+
+    A paraboloid over the face ellipse plus a bump for the nose. The landmarks' own depth is
+    not used for turning the head: where the face's far side is hidden behind the near side
+    it folds, while a smooth surface turned by a few degrees cannot (its slope stays < 2, so
+    the warp's Jacobian stays far from singular).
+    """
+    rel = pts - g.center
+    u = (rel @ g.right) / (0.5 * g.face_w)
+    v = (rel @ g.down) / (0.5 * g.face_h)
+    r2 = np.clip(u * u + v * v, 0.0, 1.0)
+    nose = g.landmarks[1, :2]
+    dn = np.linalg.norm(pts - nose, axis=1) / (0.12 * g.face_w)
+    return -0.45 * g.face_w * (1.0 - r2) - 0.12 * g.face_w * np.exp(-dn * dn)
+
+
+def _rotate_head(g: FaceGeometry, yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """Turn the head surface about a pivot behind the face (degrees; yaw > 0 turns the face
+    towards the image's right, pitch > 0 up, roll > 0 clockwise)."""
+    pts = g.points
+    z = head_depth(g, pts)
+    cz = 0.55 * g.face_w  # pivot: the neck, behind the face
+    p = np.column_stack([pts - g.center, z - cz])
+    a, b, r = np.radians([yaw, pitch, roll])
+    # Image axes: x right, y down, z away from the camera.
+    ry = np.array([[np.cos(a), 0, -np.sin(a)], [0, 1, 0], [np.sin(a), 0, np.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, np.cos(b), np.sin(b)], [0, -np.sin(b), np.cos(b)]])
+    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    q = p @ (rz @ rx @ ry).T
+    d = (q - p)[:, :2]
+    d[g.head_ring] *= g.head_ring_follow[:, None]
+    return d
+
+
+def _head_basis(yaw: float, pitch: float, roll: float) -> BasisBuilder:
+    def build(g: FaceGeometry) -> np.ndarray:
+        amp = g.amplitudes
+        return _rotate_head(g, yaw * amp["yaw"], pitch * amp["pitch"], roll * amp["roll"])
+
+    return build
+
+
+BASES.add("yaw_right", _head_basis(1.0, 0.0, 0.0))
+BASES.add("yaw_left", _head_basis(-1.0, 0.0, 0.0))
+BASES.add("pitch_up", _head_basis(0.0, 1.0, 0.0))
+BASES.add("pitch_down", _head_basis(0.0, -1.0, 0.0))
+BASES.add("roll_cw", _head_basis(0.0, 0.0, 1.0))
+BASES.add("roll_ccw", _head_basis(0.0, 0.0, -1.0))
+
+SIGNED_AXES: dict[str, tuple[str, str]] = {
+    "gaze_x": ("gaze_right", "gaze_left"),
+    "gaze_y": ("gaze_down", "gaze_up"),
+    "yaw": ("yaw_right", "yaw_left"),
+    "pitch": ("pitch_up", "pitch_down"),
+    "roll": ("roll_cw", "roll_ccw"),
+}
+"""Signed controls and the two bases they drive (positive, negative)."""
+
+
+# --------------------------------------------------------------------------- rig
+@dataclass
+class BasisField:
+    name: str
+    vertex_disp: np.ndarray
+    """N×2 pixels at weight 1."""
+    x0: int
+    y0: int
+    field: np.ndarray
+    """h×w×2 float32: source offset for each output pixel of the box at weight 1."""
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        h, w = self.field.shape[:2]
+        return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+
+def _ring_points(
+    g_center: np.ndarray, oval: np.ndarray, down: np.ndarray, scale: float, top_scale: float
+) -> np.ndarray:
+    rel = oval - g_center
+    up = -(rel @ down)  # > 0 above the centre
+    s = np.where(up > 0, scale + (top_scale - scale) * np.clip(up / np.abs(rel).max(), 0, 1), scale)
+    return g_center + rel * s[:, None]
+
+
+def _separate(points: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """Nudge apart landmarks that coincide (closed lips) so the triangulation keeps both."""
+    pts = points.copy()
+    _, _, pairs = _lip_sets()
+    for u, low in pairs:
+        gap = float((pts[low] - pts[u]) @ down)
+        if gap < MIN_SEPARATION_PX:
+            push = (MIN_SEPARATION_PX - gap) / 2.0
+            pts[u] -= push * down
+            pts[low] += push * down
+    return pts
+
+
+def triangulate(
+    points: np.ndarray, bounds: tuple[float, float, float, float], skip: set[int] | None = None
+) -> np.ndarray:
+    """Delaunay triangles (T×3 vertex indices) of ``points`` (all inside ``bounds``), leaving
+    out the vertices in ``skip``."""
+    x0, y0, x1, y1 = bounds
+    sub = cv2.Subdiv2D(
+        (
+            int(np.floor(x0)) - 2,
+            int(np.floor(y0)) - 2,
+            int(np.ceil(x1 - x0)) + 5,
+            int(np.ceil(y1 - y0)) + 5,
+        )
+    )
+    lookup: dict[tuple[float, float], int] = {}
+    for i, (x, y) in enumerate(points):
+        if skip and i in skip:
+            continue
+        key = (float(np.float32(x)), float(np.float32(y)))
+        if key in lookup:
+            continue
+        lookup[key] = i
+        sub.insert(key)
+    tris = []
+    for t in sub.getTriangleList():
+        idx = []
+        for k in range(3):
+            key = (float(np.float32(t[2 * k])), float(np.float32(t[2 * k + 1])))
+            if key not in lookup:
+                break
+            idx.append(lookup[key])
+        if len(idx) == 3:
+            tris.append(idx)
+    return np.asarray(tris, np.int32)
+
+
+def signed_areas(points: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
+    ab, ac = b - a, c - a
+    return 0.5 * (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0])
+
+
+def rasterize_backward(
+    rest: np.ndarray, moved: np.ndarray, tris: np.ndarray, size: tuple[int, int]
+) -> tuple[int, int, np.ndarray] | None:
+    """The backward offset field of the warp rest → moved over the box it changes.
+
+    Returns (x0, y0, field h×w×2) or None when nothing moves.
+    """
+    width, height = size
+    disp = np.linalg.norm(moved - rest, axis=1)
+    touched = tris[(disp[tris] > 1e-4).any(axis=1)]
+    if len(touched) == 0:
+        return None
+    pts = np.concatenate([rest[touched.ravel()], moved[touched.ravel()]])
+    x0 = max(0, int(np.floor(pts[:, 0].min())) - 1)
+    y0 = max(0, int(np.floor(pts[:, 1].min())) - 1)
+    x1 = min(width, int(np.ceil(pts[:, 0].max())) + 2)
+    y1 = min(height, int(np.ceil(pts[:, 1].max())) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    index = np.zeros((y1 - y0, x1 - x0), np.int32)
+    shift = 4
+    for k, tri in enumerate(touched):
+        poly = np.round((moved[tri] - [x0, y0]) * (1 << shift)).astype(np.int32)
+        cv2.fillConvexPoly(index, poly, k + 1, lineType=cv2.LINE_8, shift=shift)
+    ys, xs = np.nonzero(index)
+    t = index[ys, xs] - 1
+    tri = touched[t]
+    a, b, c = moved[tri[:, 0]], moved[tri[:, 1]], moved[tri[:, 2]]
+    px = np.stack([xs + x0, ys + y0], axis=1).astype(np.float64)
+    v0, v1, v2 = b - a, c - a, px - a
+    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+    ok = np.abs(den) > 1e-9
+    den = np.where(ok, den, 1.0)
+    l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
+    l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+    l0 = 1.0 - l1 - l2
+    src = (
+        l0[:, None] * rest[tri[:, 0]]
+        + l1[:, None] * rest[tri[:, 1]]
+        + l2[:, None] * rest[tri[:, 2]]
+    )
+    offset = np.where(ok[:, None], src - px, 0.0)
+    fld = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
+    fld[ys, xs] = offset.astype(np.float32)
+    return x0, y0, fld
+
+
+def _neighbour_matrix(n: int, tris: np.ndarray) -> np.ndarray:
+    """Row-normalised vertex adjacency (n×n, dense: a few hundred vertices)."""
+    adj = np.zeros((n, n), np.float64)
+    for a, b in ((0, 1), (1, 2), (2, 0)):
+        adj[tris[:, a], tris[:, b]] = 1.0
+        adj[tris[:, b], tris[:, a]] = 1.0
+    deg = adj.sum(axis=1, keepdims=True)
+    return adj / np.maximum(deg, 1.0)
+
+
+class Rig:
+    """Mesh and basis fields for one portrait (built once; read-only afterwards)."""
+
+    def __init__(
+        self,
+        landmarks: np.ndarray,
+        size: tuple[int, int],
+        amplitudes: dict[str, float] | None = None,
+        bases: list[str] | None = None,
+    ) -> None:
+        width, height = size
+        lm = np.asarray(landmarks, np.float64)
+        if lm.shape != (NUM_LANDMARKS, 3):
+            raise ValueError(f"the rig needs 478×3 landmarks, not {lm.shape}")
+        amps = dict(DEFAULT_AMPLITUDES)
+        amps.update(amplitudes or {})
+        can = canonical_face().vertices[:NUM_LANDMARKS]
+
+        # Vertices: landmarks, head ring, outer ring, border.
+        oval_idx = np.array(regions.FACE_OVAL)
+        probe = FaceGeometry(
+            size, lm, can, lm[:, :2], np.zeros(0, int), np.zeros(0), np.zeros(0, int), amps
+        )
+        center, down = probe.center, probe.down
+        face_pts = _separate(lm[:, :2], down)
+        head = _ring_points(center, lm[oval_idx, :2], down, HEAD_RING_SCALE, HEAD_RING_TOP_SCALE)
+        outer = _ring_points(
+            center, lm[oval_idx, :2], down, OUTER_RING_SCALE, OUTER_RING_SCALE * 1.1
+        )
+        xs = np.unique(np.r_[np.arange(0, width - 1, BORDER_STEP), width - 1])
+        ys = np.unique(np.r_[np.arange(0, height - 1, BORDER_STEP), height - 1])
+        border = np.concatenate(
+            [
+                np.stack([xs, np.zeros_like(xs)], 1),
+                np.stack([xs, np.full_like(xs, height - 1)], 1),
+                np.stack([np.zeros_like(ys), ys], 1),
+                np.stack([np.full_like(ys, width - 1), ys], 1),
+            ]
+        ).astype(np.float64)
+        # Ring points outside the picture add nothing but long thin triangles.
+        inside = (
+            (outer[:, 0] > 1)
+            & (outer[:, 0] < width - 2)
+            & (outer[:, 1] > 1)
+            & (outer[:, 1] < height - 2)
+        )
+        outer = outer[inside]
+        head_inside = (
+            (head[:, 0] > 1)
+            & (head[:, 0] < width - 2)
+            & (head[:, 1] > 1)
+            & (head[:, 1] < height - 2)
+        )
+        anchors = oval_idx[head_inside]
+        head = head[head_inside]
+        points = np.concatenate([face_pts, head, outer, border])
+        n_lm, n_head = NUM_LANDMARKS, len(head)
+        head_idx = np.arange(n_lm, n_lm + n_head)
+        # Below the chin the ring is neck: it follows the head much less.
+        below = ((head - center) @ down) / (probe.face_h / 2)
+        follow = np.clip(1.0 - 0.8 * np.clip(below - 0.5, 0.0, 1.0), 0.2, 1.0)
+        self.geometry = FaceGeometry(size, lm, can, points, head_idx, follow, anchors, amps)
+        lo = np.minimum(points.min(axis=0), 0)
+        hi = np.maximum(points.max(axis=0), [width, height])
+        # The iris points sit on the eyelids: as vertices they would fold under a blink. Gaze
+        # moves the irises with its own fields, so they stay out of the mesh.
+        iris = set(regions.RIGHT_IRIS) | set(regions.LEFT_IRIS)
+        self.triangles = triangulate(points, (lo[0], lo[1], hi[0], hi[1]), skip=iris)
+        self.points = points
+        self.size = size
+        self.fixed = np.arange(n_lm + n_head, len(points))
+        """Vertices that never move (outer ring and border)."""
+
+        self._neighbours = _neighbour_matrix(len(points), self.triangles)
+        self.bases: dict[str, BasisField] = {}
+        names = bases if bases is not None else BASES.names() + list(FIELD_BASES)
+        for name in names:
+            if name in FIELD_BASES:
+                got = FIELD_BASES[name](self.geometry)
+                if got is not None:
+                    zero = np.zeros((len(points), 2), np.float32)
+                    self.bases[name] = BasisField(name, zero, got[0], got[1], got[2])
+                continue
+            disp = BASES.get(name)(self.geometry)
+            disp[self.fixed] = 0.0
+            disp = self._without_folds(name, disp)
+            got = rasterize_backward(points, points + disp, self.triangles, size)
+            if got is None:
+                continue
+            x0, y0, fld = got
+            self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
+
+    def folds(self, disp: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+        """Indices of triangles that ``disp`` turns over by more than ``tolerance`` px²."""
+        rest = signed_areas(self.points, self.triangles)
+        moved = signed_areas(self.points + disp, self.triangles)
+        # Slivers (coincident silhouette landmarks) may flip within a fraction of a pixel: only
+        # folds that cover at least half a pixel count.
+        big = np.maximum(np.abs(rest), np.abs(moved)) > FOLD_AREA_PX
+        flipped = (np.sign(moved) != np.sign(rest)) & (np.abs(moved) > tolerance)
+        return np.where(big & flipped)[0]
+
+    def _without_folds(self, name: str, disp: np.ndarray) -> np.ndarray:
+        """Remove fold-overs (they would tear the picture): relax the displacement of the
+        vertices of turned-over triangles towards their neighbours' (where the face's far side
+        would be hidden by a turn, the skin is compressed instead), then, as a last resort,
+        scale the basis down."""
+        disp = disp.copy()
+        movable = np.ones(len(disp), bool)
+        movable[self.fixed] = False
+        for _ in range(60):
+            flipped = self.folds(disp)
+            if len(flipped) == 0:
+                return disp
+            verts = np.unique(self.triangles[flipped])
+            verts = verts[movable[verts]]
+            avg = self._neighbours @ disp
+            disp[verts] = 0.5 * disp[verts] + 0.5 * avg[verts]
+        for _ in range(8):
+            if len(self.folds(disp)) == 0:
+                return disp
+            disp = disp * 0.75
+        log.warning("avatar basis %s folds the mesh on this portrait; it is left out", name)
+        return np.zeros_like(disp)
+
+    def vertices(self, weights: dict[str, float]) -> np.ndarray:
+        """Vertex positions for basis weights (forward, for the mouth outline)."""
+        pts = self.points.copy()
+        for name, w in weights.items():
+            basis = self.bases.get(name)
+            if basis is not None and w:
+                pts += w * basis.vertex_disp
+        return pts

@@ -1,0 +1,216 @@
+"""The ``talking-head`` stage: renders the avatar from ``ctx.audio`` and puts it in the video.
+
+Reads: ``ctx.audio`` (an :class:`~pipelines.audio.stage.AudioState` from ``audio-mouth``;
+without it the avatar idles with its mouth shut) and ``ctx.primary_face`` (the live user's head
+pose, when a face tracker runs before it). Writes: the composed picture, and
+``ctx.extras["talking_head"]`` (mode, weights, render time).
+
+Modes: ``overlay`` (a corner picture), ``stand-in`` (the avatar replaces the video), ``auto``
+(overlay while the user is seen, stand-in after ``standin_after_s`` without a face or while
+``paused``, or when ``ctx.extras["paused"]`` is set by the app).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pipelines.audio.mouth import NEUTRAL, MouthParams
+from pipelines.avatar.compose import (
+    CORNERS,
+    SHAPES,
+    compose_overlay,
+    compose_standin,
+    make_backdrop,
+)
+from pipelines.avatar.motion import Animator, MotionSettings
+from pipelines.avatar.portrait import Portrait, capture_portrait, load_portrait, save_portrait
+from pipelines.avatar.render import AvatarRenderer
+from pipelines.avatar.rig import Rig
+from pipelines.errors import SettingsError
+from pipelines.frame import FrameContext
+from pipelines.stage import Stage, StageSettings, bounded, register_stage
+
+log = logging.getLogger(__name__)
+
+STAGE_NAME = "talking-head"
+MODES = ("overlay", "stand-in", "auto")
+
+
+@dataclass(frozen=True)
+class TalkingHeadSettings(StageSettings):
+    portrait: str = ""
+    """Image file of the avatar; empty: the shipped demo portrait."""
+    mode: str = "overlay"
+    corner: str = "bottom-right"
+    size: float = bounded(0.32, 0.08, 1.0)
+    """Overlay side as a fraction of the frame height."""
+    shape: str = "rounded-rect"
+    radius: float = bounded(0.14, 0.0, 0.5)
+    """Corner radius of the rounded rectangle, as a fraction of its side."""
+    border: int = bounded(3, 0, 40)
+    border_color: tuple[int, int, int] = (245, 245, 245)
+    """BGR."""
+    opacity: float = bounded(1.0, 0.0, 1.0)
+    standin_after_s: float = bounded(3.0, 0.0, 600.0)
+    paused: bool = False
+    """Stand-in now (the camera is paused), in auto mode."""
+    blinks: bool = True
+    idle: bool = True
+    mirror_head: bool = True
+    expressiveness: float = bounded(1.0, 0.0, 2.0)
+    fps: float = bounded(30.0, 1.0, 240.0)
+    """Frame rate the animation's clock assumes (frame index / fps)."""
+    seed: int = bounded(1, 0, 2**31 - 1)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.mode not in MODES:
+            raise SettingsError(f"TalkingHeadSettings.mode must be one of {', '.join(MODES)}")
+        if self.corner not in CORNERS:
+            raise SettingsError(f"TalkingHeadSettings.corner must be one of {', '.join(CORNERS)}")
+        if self.shape not in SHAPES:
+            raise SettingsError(
+                f"TalkingHeadSettings.shape must be one of {', '.join(SHAPES.names())}"
+            )
+        if len(self.border_color) != 3 or not all(0 <= int(c) <= 255 for c in self.border_color):
+            raise SettingsError("TalkingHeadSettings.border_color must be three values 0-255")
+
+
+@dataclass
+class Avatar:
+    """A portrait with its rig and renderer (built once per portrait)."""
+
+    portrait: Portrait
+    rig: Rig
+    renderer: AvatarRenderer
+
+    @classmethod
+    def build(cls, portrait: Portrait) -> Avatar:
+        rig = Rig(portrait.landmarks, portrait.size)
+        return cls(portrait, rig, AvatarRenderer(portrait.image, rig))
+
+
+_avatars: dict[str, Avatar] = {}
+_avatars_lock = threading.Lock()
+
+
+def avatar_for(spec: str) -> Avatar:
+    """The avatar for a portrait file (cached: reopening the stage costs nothing)."""
+    with _avatars_lock:
+        if spec not in _avatars:
+            _avatars[spec] = Avatar.build(load_portrait(spec or None))
+        return _avatars[spec]
+
+
+@register_stage
+class TalkingHead(Stage[TalkingHeadSettings]):
+    name = STAGE_NAME
+    settings_type = TalkingHeadSettings
+
+    def __init__(
+        self, settings: TalkingHeadSettings | None = None, *, avatar: Avatar | None = None
+    ) -> None:
+        super().__init__(settings)
+        self.avatar: Avatar | None = avatar
+        self._given = avatar is not None
+        self.animator = Animator()
+        self._buf: np.ndarray | None = None
+        self._backdrop: tuple[tuple[int, int], np.ndarray] | None = None
+        self._last_face_t: float | None = None
+        self._capture: tuple[bool, str | None] | None = None
+        self.captured: Portrait | None = None
+        self._portrait_spec = ""
+
+    def open(self) -> None:
+        s = self.settings
+        if not self._given:
+            self.avatar = avatar_for(s.portrait)
+            self._portrait_spec = s.portrait
+        self.animator = Animator(self._motion_settings(s))
+        self._last_face_t = None
+        super().open()
+
+    @staticmethod
+    def _motion_settings(s: TalkingHeadSettings) -> MotionSettings:
+        return MotionSettings(s.blinks, s.idle, s.mirror_head, s.expressiveness, s.seed)
+
+    def request_capture(self, save_to: str | None = None) -> None:
+        """ "Use my face": on the next frame with a tracked face, that face becomes the avatar
+        (and is written to ``save_to`` when given)."""
+        self._capture = (True, save_to)
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        s = self.settings
+        if not self._given and s.portrait != self._portrait_spec:
+            self.avatar = avatar_for(s.portrait)
+            self._portrait_spec = s.portrait
+        motion = self._motion_settings(s)
+        if motion != self.animator.settings:
+            self.animator.settings = motion
+        face = ctx.primary_face
+        if self._capture is not None and face is not None:
+            _, save_to = self._capture
+            self._capture = None
+            self.captured = capture_portrait(image, face)
+            self.avatar = Avatar.build(self.captured)
+            self._given = True
+            if save_to:
+                save_portrait(self.captured, save_to)
+        assert self.avatar is not None
+        t = ctx.index / s.fps
+        mouth: MouthParams = getattr(ctx.audio, "params", None) or NEUTRAL
+        seen = face is not None and getattr(face, "visibility", 1.0) > 0.5
+        if seen:
+            self._last_face_t = t
+        pose = None
+        if seen and getattr(face, "pose", None) is not None:
+            pose = (face.pose.yaw, face.pose.pitch, face.pose.roll)  # type: ignore[union-attr]
+        weights = self.animator.update(t, mouth, pose)
+
+        t0 = time.perf_counter()
+        size = self.avatar.portrait.size
+        if self._buf is None or self._buf.shape[:2] != (size[1], size[0]):
+            self._buf = np.empty((size[1], size[0], 3), np.uint8)
+        avatar = self.avatar.renderer.render(weights, self._buf)
+        render_ms = (time.perf_counter() - t0) * 1000.0
+
+        mode = self._mode(s, t, ctx)
+        if mode == "stand-in":
+            h, w = image.shape[:2]
+            if self._backdrop is None or self._backdrop[0] != (w, h):
+                self._backdrop = ((w, h), make_backdrop(self.avatar.portrait.image, (w, h)))
+            out = compose_standin(image, avatar, self._backdrop[1])
+        else:
+            out = compose_overlay(
+                image,
+                avatar,
+                size=s.size,
+                corner=s.corner,
+                shape=s.shape,
+                radius=s.radius,
+                border=int(s.border),
+                border_bgr=(int(s.border_color[0]), int(s.border_color[1]), int(s.border_color[2])),
+                opacity=s.opacity,
+            )
+        ctx.stage_ms[f"{STAGE_NAME}/render"] = render_ms
+        ctx.stage_ms[f"{STAGE_NAME}/compose"] = (time.perf_counter() - t0) * 1000.0 - render_ms
+        info: dict[str, Any] = {"mode": mode, "weights": weights, "render_ms": render_ms}
+        ctx.extras["talking_head"] = info
+        return out
+
+    def _mode(self, s: TalkingHeadSettings, t: float, ctx: FrameContext) -> str:
+        if s.mode != "auto":
+            return s.mode
+        if s.paused or ctx.extras.get("paused"):
+            return "stand-in"
+        if self._last_face_t is None:
+            self._last_face_t = t  # the wait for a face starts now
+        if t - self._last_face_t >= s.standin_after_s:
+            return "stand-in"
+        return "overlay"

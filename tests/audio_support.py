@@ -1,0 +1,37 @@
+"""Helpers shared by tests/test_audio_*.py and tests/test_avatar_*.py (not a test module)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.audio.resample import ANALYSIS_RATE, resample
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "onnx_models"
+
+
+def vad_model(tmp_path_factory: pytest.TempPathFactory) -> object:
+    from pipelines.audio.vad import SileroVad
+    from pipelines.inference.session import SessionFactory
+
+    return SileroVad(SessionFactory("cpu", intra_op_threads=1))
+
+
+def require_espeak() -> None:
+    from pipelines.audio import espeak
+
+    why = espeak.available()
+    if why:
+        pytest.skip(f"espeak-ng ground truth unavailable: {why}")
+
+
+def speech(text: str, voice: str = "en-us") -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """16 kHz speech and its phonemes as (name, start s, end s)."""
+    from pipelines.audio import espeak
+
+    u = espeak.synthesize(text, voice)
+    x = resample(u.samples, u.sample_rate, ANALYSIS_RATE)
+    ph = [(p.name, p.start / u.sample_rate, p.end / u.sample_rate) for p in u.phonemes]
+    return x, ph

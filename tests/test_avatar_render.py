@@ -1,0 +1,233 @@
+"""The avatar's warp rig and renderer (issue 8): neutral = portrait, mouth moves only the
+lower face, an open mouth shows an interior, nothing tears at the mesh border."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo, load_golden
+
+from pipelines.avatar.portrait import AVATAR_SIZE, make_portrait
+from pipelines.avatar.render import INNER, AvatarRenderer
+from pipelines.avatar.rig import BASES, FIELD_BASES, Rig
+from pipelines.tracking import regions
+
+NEUTRAL_TOL = 1
+"""Levels: with every weight at zero the avatar equals the portrait."""
+CHANGED = 4
+"""Levels above which a pixel counts as changed by a motion."""
+LOWER_FACE_MARGIN = 0.01
+"""Face heights above the nose's base that a mouth motion may still touch."""
+NOSE_BASE = (2, 98, 327)
+"""Subnasale and the alar bases: the lower face lies below the line through them."""
+MAP_JUMP_MAX = 5.0
+"""Pixels: outside the mouth and eye openings (which may open and close), neighbouring output
+pixels never sample the portrait further apart than this plus their own distance: the map
+stretches, it does not tear."""
+BORDER_JUMP_MAX = 1.0
+"""The same between the face outline and the image border (neck, hair, background): at most
+a 2:1 stretch or squeeze, and nothing at all beyond the fixed ring."""
+EYE_CLOSED_AREA = 0.2
+EYE_CHANGE_MIN = 15.0
+
+
+@pytest.fixture(scope="module")
+def portrait():
+    lm = load_golden("solution_face_mesh")["astronaut/landmarks"][0] * 512.0
+    return make_portrait(face_photo("astronaut"), lm)
+
+
+@pytest.fixture(scope="module")
+def rig(portrait) -> Rig:
+    return Rig(portrait.landmarks, portrait.size)
+
+
+@pytest.fixture(scope="module")
+def renderer(portrait, rig) -> AvatarRenderer:
+    return AvatarRenderer(portrait.image, rig)
+
+
+def face_mask(landmarks: np.ndarray, size: int = AVATAR_SIZE) -> np.ndarray:
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(landmarks[list(regions.FACE_OVAL), :2]).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > CHANGED
+
+
+def test_portrait_is_cropped_to_the_canvas(portrait) -> None:
+    assert portrait.image.shape == (AVATAR_SIZE, AVATAR_SIZE, 3)
+    lm = portrait.landmarks
+    height = np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2])
+    assert 0.38 * AVATAR_SIZE < height < 0.46 * AVATAR_SIZE
+    assert abs(lm[regions.CHIN, 0] - lm[regions.FOREHEAD_TOP, 0]) < 0.02 * AVATAR_SIZE  # upright
+
+
+def test_neutral_parameters_give_the_portrait(portrait, renderer) -> None:
+    out = renderer.render({})
+    inside = face_mask(portrait.landmarks)
+    diff = np.abs(out.astype(np.int16) - portrait.image.astype(np.int16)).max(axis=2)
+    assert diff[inside].max() <= NEUTRAL_TOL
+    # Zero weights on every basis take the same path as no weights at all.
+    zeros = {name: 0.0 for name in renderer.rig.bases}
+    assert np.array_equal(renderer.render(zeros), out)
+
+
+def test_every_basis_moves_something(rig) -> None:
+    wanted = set(BASES.names()) | set(FIELD_BASES)
+    assert wanted == set(rig.bases), f"left out: {wanted - set(rig.bases)}"
+    for name, basis in rig.bases.items():
+        assert np.abs(basis.field).max() > 0.5, name
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [{"jaw": 1.0}, {"jaw": 0.5, "round": 1.0}, {"closure": 1.0}, {"spread": 1.0}, {"round": 1.0}],
+)
+def test_mouth_motion_changes_only_the_lower_face(portrait, renderer, weights) -> None:
+    out = renderer.render(weights)
+    moved = changed(out, portrait.image)
+    assert moved.sum() > 30, "the mouth did not move"
+    g = renderer.rig.geometry
+    ys, xs = np.nonzero(moved)
+    along = (np.stack([xs, ys], 1) - g.center) @ g.down
+    # The nose's base: subnasale and the two alar bases (subalare).
+    nose_base = min(float((portrait.landmarks[i, :2] - g.center) @ g.down) for i in NOSE_BASE)
+    assert along.min() >= nose_base - LOWER_FACE_MARGIN * g.face_h, (
+        f"changed {nose_base - along.min():.1f} px above the nose's base"
+    )
+
+
+def test_open_mouth_shows_a_dark_interior_with_teeth(portrait, renderer) -> None:
+    weights = {"jaw": 1.0}
+    out = renderer.render(weights)
+    outline = renderer.mouth_outline(weights)
+    mask = np.zeros(out.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
+    gray = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY)
+    lips = np.zeros_like(mask)
+    cv2.fillPoly(
+        lips.view(np.uint8),
+        [np.round(portrait.landmarks[list(regions.LIPS_OUTER), :2]).astype(np.int32)],
+        1,
+    )
+    lips &= ~mask
+    inside = gray[mask]
+    assert mask.sum() > 200, "the mouth hardly opened"
+    assert np.median(inside) < 0.5 * np.median(gray[lips]), "the interior is not dark"
+    assert np.percentile(inside, 97) > 150, "no teeth hint"
+
+
+def polygon_area(pts: np.ndarray) -> float:
+    x, y = pts[:, 0], pts[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def test_blink_closes_the_eyes_and_changes_nothing_else(portrait, renderer, rig) -> None:
+    weights = {"blink_left": 1.0, "blink_right": 1.0}
+    out = renderer.render(weights)
+    moved = changed(out, portrait.image)
+    eyes = np.zeros(moved.shape, np.uint8)
+    lm = portrait.landmarks
+    closed = rig.vertices(weights)
+    for ring in (regions.LEFT_EYE, regions.RIGHT_EYE):
+        pts = lm[list(ring), :2]
+        c, w = pts.mean(axis=0), np.ptp(pts[:, 0])
+        cv2.ellipse(eyes, (int(c[0]), int(c[1])), (int(0.9 * w), int(0.75 * w)), 0, 0, 360, 1, -1)
+        # The lids meet: the opening keeps under a fifth of its area.
+        assert polygon_area(closed[list(ring)]) < EYE_CLOSED_AREA * polygon_area(pts)
+        # And what was the open eye now shows something else (lid, lashes).
+        mask = np.zeros(moved.shape, np.uint8)
+        cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
+        m = mask.astype(bool)
+        diff = np.abs(out[m].astype(np.int16) - portrait.image[m].astype(np.int16)).mean()
+        assert diff > EYE_CHANGE_MIN, f"the eye hardly changed ({diff:.1f} levels)"
+    assert moved.sum() > 50
+    assert not (moved & ~eyes.astype(bool)).any()
+
+
+MOUTHS = (
+    {"jaw": 1.0, "spread": 0.8},
+    {"jaw": 0.3, "closure": 0.7, "round": 0.8},
+    {"smile": 0.8, "closure": 0.3},
+)
+HEADS = ("yaw_right", "yaw_left", "pitch_up", "pitch_down", "roll_cw", "roll_ccw")
+EXTREMES = [
+    {**mouth, head: 1.0, "blink_left": 1.0, "blink_right": 1.0, gaze: 1.0}
+    for mouth in MOUTHS
+    for head, gaze in zip(
+        HEADS,
+        ("gaze_right", "gaze_left", "gaze_up", "gaze_down", "gaze_right", "gaze_left"),
+        strict=True,
+    )
+]
+"""The strongest combinations the animator produces: a mouth shape, a head turn at its
+limit, closed eyes, gaze at its limit."""
+FOLD_TOLERANCE_PX2 = 0.5
+"""Combined bases may turn over a sliver by less than half a pixel (invisible)."""
+
+
+def test_no_basis_folds_the_mesh(rig) -> None:
+    for name, basis in rig.bases.items():
+        assert len(rig.folds(basis.vertex_disp.astype(np.float64))) == 0, name
+
+
+@pytest.mark.parametrize("index", range(len(EXTREMES)))
+def test_no_tearing_at_the_mesh_border(portrait, renderer, rig, index: int) -> None:
+    weights = EXTREMES[index]
+    out = renderer.render(weights)
+    # 1) The image border never moves.
+    assert np.array_equal(out[0], portrait.image[0])
+    assert np.array_equal(out[-1], portrait.image[-1])
+    assert np.array_equal(out[:, 0], portrait.image[:, 0])
+    assert np.array_equal(out[:, -1], portrait.image[:, -1])
+    # 2) No triangle turns over.
+    disp = sum(wt * rig.bases[n].vertex_disp.astype(np.float64) for n, wt in weights.items())
+    assert len(rig.folds(disp, FOLD_TOLERANCE_PX2)) == 0
+    # 3) The sampling map is continuous outside the openings, smooth in the background.
+    acc = renderer.grid.copy()
+    for name, wt in weights.items():
+        b = rig.bases[name]
+        bx0, by0, bx1, by1 = b.box
+        acc[by0:by1, bx0:bx1] += wt * b.field
+    openings = np.zeros(out.shape[:2], np.uint8)
+    cv2.fillPoly(openings, [np.round(renderer.mouth_outline(weights)).astype(np.int32)], 1)
+    rest_mouth = portrait.landmarks[list(regions.LIPS_INNER), :2]
+    cv2.fillPoly(openings, [np.round(rest_mouth).astype(np.int32)], 1)
+    moved_pts = rig.vertices(weights)
+    for ring in (regions.LEFT_EYE, regions.RIGHT_EYE):
+        cv2.fillPoly(openings, [np.round(portrait.landmarks[list(ring), :2]).astype(np.int32)], 1)
+        cv2.fillPoly(openings, [np.round(moved_pts[list(ring)]).astype(np.int32)], 1)
+    openings = cv2.dilate(openings, np.ones((9, 9), np.uint8)).astype(bool)
+    face = cv2.dilate(
+        face_mask(portrait.landmarks).astype(np.uint8), np.ones((15, 15), np.uint8)
+    ).astype(bool)
+    jump_x = np.linalg.norm(np.diff(acc, axis=1) - [1, 0], axis=2)
+    jump_y = np.linalg.norm(np.diff(acc, axis=0) - [0, 1], axis=2)
+    skip_x, skip_y = openings[:, 1:] | openings[:, :-1], openings[1:] | openings[:-1]
+    assert jump_x[~skip_x].max() < MAP_JUMP_MAX and jump_y[~skip_y].max() < MAP_JUMP_MAX
+    bg_x, bg_y = ~(face[:, 1:] | face[:, :-1]), ~(face[1:] | face[:-1])
+    assert jump_x[bg_x].max() < BORDER_JUMP_MAX and jump_y[bg_y].max() < BORDER_JUMP_MAX
+    # 4) It samples inside the picture everywhere.
+    assert acc[..., 0].min() > -1 and acc[..., 0].max() < AVATAR_SIZE
+    assert acc[..., 1].min() > -1 and acc[..., 1].max() < AVATAR_SIZE
+
+
+def test_head_turn_moves_the_head_and_leaves_the_background(portrait, renderer) -> None:
+    out = renderer.render({"yaw_right": 1.0})
+    moved = changed(out, portrait.image)
+    inside = face_mask(portrait.landmarks)
+    assert moved[inside].mean() > 0.2
+    # Far from the head nothing moves.
+    g = renderer.rig.geometry
+    ys, xs = np.mgrid[0:AVATAR_SIZE, 0:AVATAR_SIZE]
+    far = np.hypot(xs - g.center[0], ys - g.center[1]) > 1.1 * g.face_h  # beyond the fixed ring
+    assert not moved[far].any()
+
+
+def test_inner_lip_indices_are_the_ring() -> None:
+    assert list(INNER) == list(regions.LIPS_INNER)

@@ -1,0 +1,251 @@
+"""The talking-head stage: life (blinks, listening, mirroring), overlay and stand-in modes,
+"use my face", and audio driving the mouth through ctx.audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo, load_golden
+
+from pipelines.audio.mouth import MouthParams
+from pipelines.audio.stage import AudioState
+from pipelines.avatar.compose import compose_overlay, overlay_masks
+from pipelines.avatar.motion import BLINK_MIN_S, Animator, MotionSettings
+from pipelines.avatar.portrait import make_portrait
+from pipelines.avatar.stage import Avatar, TalkingHead, TalkingHeadSettings
+from pipelines.errors import SettingsError
+from pipelines.frame import FrameContext
+from pipelines.tracking.types import Face, HeadPose
+
+BLINKS_PER_MINUTE = (8, 30)
+"""People blink 15-20 times a minute at rest; allow a wide band for one seeded minute."""
+FPS = 30.0
+
+
+@pytest.fixture(scope="module")
+def golden_landmarks() -> np.ndarray:
+    return load_golden("solution_face_mesh")["astronaut/landmarks"][0] * 512.0
+
+
+@pytest.fixture(scope="module")
+def avatar(golden_landmarks) -> Avatar:
+    return Avatar.build(make_portrait(face_photo("astronaut"), golden_landmarks))
+
+
+def fake_face(landmarks: np.ndarray, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0):
+    lm = np.asarray(landmarks, np.float32)
+    x0, y0 = lm[:, :2].min(axis=0)
+    x1, y1 = lm[:, :2].max(axis=0)
+    return Face(
+        id=1,
+        score=0.99,
+        bbox=(x0, y0, x1 - x0, y1 - y0),
+        landmarks=lm,
+        pose=HeadPose(yaw, pitch, roll, np.eye(4)),
+    )
+
+
+# --------------------------------------------------------------------------- motion
+def test_blinks_come_at_natural_intervals() -> None:
+    anim = Animator(MotionSettings(seed=3))
+    closed = []
+    for i in range(int(60 * FPS)):
+        closed.append(anim.update(i / FPS)["blink_left"] > 0.5)
+    starts = [i for i in range(1, len(closed)) if closed[i] and not closed[i - 1]]
+    assert BLINKS_PER_MINUTE[0] <= len(starts) <= BLINKS_PER_MINUTE[1], len(starts)
+    gaps = np.diff(starts) / FPS
+    singles = gaps[gaps > 0.5]  # double blinks come 0.28 s apart
+    assert singles.min() >= BLINK_MIN_S - 1 / FPS
+    durations = []
+    run = 0
+    for c in closed:
+        if c:
+            run += 1
+        elif run:
+            durations.append(run / FPS)
+            run = 0
+    assert max(durations) <= 0.2  # a blink is quick
+
+
+def test_listening_moves_the_head_and_eyes_speaking_moves_the_mouth() -> None:
+    anim = Animator(MotionSettings(seed=5))
+    silent = [anim.update(i / FPS) for i in range(int(20 * FPS))]
+    pitch = [w["pitch_down"] - w["pitch_up"] for w in silent]
+    gaze = [w["gaze_right"] - w["gaze_left"] for w in silent]
+    assert max(pitch) - min(pitch) > 0.2, "no nods while listening"
+    assert max(gaze) - min(gaze) > 0.3, "no gaze shifts while listening"
+    assert max(w.get("smile", 0.0) for w in silent) > 0.3, "never smiled in 20 s"
+    assert max(w["jaw"] for w in silent) == 0.0
+    talk = MouthParams(jaw=0.8, closure=0.0, width=0.5, level=0.9, speaking=True)
+    w = anim.update(20.0 + 1 / FPS, talk)
+    assert w["jaw"] == pytest.approx(0.8) and w["spread"] > 0
+
+
+def test_closure_wins_over_jaw() -> None:
+    w = Animator(MotionSettings(idle=False, blinks=False)).update(
+        0.0, MouthParams(jaw=0.6, closure=1.0, speaking=True)
+    )
+    assert w["jaw"] == 0.0 and w["closure"] > 0.6
+
+
+def test_head_pose_mirrors_the_user() -> None:
+    anim = Animator(MotionSettings(seed=1))
+    for i in range(60):
+        w = anim.update(i / FPS, user_pose=(6.0, -4.0, 3.0))
+    assert w["yaw_right"] > 0.5 and w["yaw_left"] == 0.0
+    assert w["pitch_down"] > 0.3 and w["roll_cw"] > 0.3
+    still = Animator(MotionSettings(seed=1, mirror_head=False))
+    for i in range(60):
+        w2 = still.update(i / FPS, user_pose=(6.0, -4.0, 3.0))
+    assert w2["yaw_right"] < 0.4
+
+
+def test_same_seed_same_motion() -> None:
+    a, b = Animator(MotionSettings(seed=9)), Animator(MotionSettings(seed=9))
+    for i in range(300):
+        assert a.update(i / FPS) == b.update(i / FPS)
+
+
+# --------------------------------------------------------------------------- compose
+@pytest.mark.parametrize("corner", ["top-left", "top-right", "bottom-left", "bottom-right"])
+def test_overlay_goes_in_its_corner(corner: str) -> None:
+    frame = np.zeros((360, 640, 3), np.uint8)
+    avatar = np.full((512, 512, 3), 200, np.uint8)
+    compose_overlay(
+        frame,
+        avatar,
+        size=0.3,
+        corner=corner,
+        shape="round",
+        radius=0.1,
+        border=0,
+        border_bgr=(0, 0, 255),
+    )
+    ys, xs = np.nonzero(frame[..., 0] > 100)
+    cx, cy = xs.mean(), ys.mean()
+    assert (cx < 320) == ("left" in corner) and (cy < 180) == ("top" in corner)
+    side = round(0.3 * 360)
+    assert abs(np.ptp(xs) + 1 - side) <= 3
+    # Round: the box's corners stay as they were.
+    x0, y0 = xs.min(), ys.min()
+    assert frame[y0 + 1, x0 + 1].max() == 0
+
+
+def test_overlay_border_and_rounded_rect() -> None:
+    inner, ring = overlay_masks(100, "rounded-rect", 0.2, 4)
+    assert inner[50, 50, 0] == 1.0 and inner[0, 0, 0] == 0.0
+    assert ring[50, 1, 0] > 0.9 and ring[50, 50, 0] == 0.0
+    frame = np.zeros((200, 200, 3), np.uint8)
+    compose_overlay(
+        frame,
+        np.zeros((512, 512, 3), np.uint8),
+        size=0.5,
+        corner="top-left",
+        shape="rounded-rect",
+        radius=0.2,
+        border=4,
+        border_bgr=(0, 0, 255),
+        margin=0,
+    )
+    assert frame[50, 1, 2] > 200 and frame[50, 50].max() == 0
+
+
+# --------------------------------------------------------------------------- stage
+def run(stage: TalkingHead, n: int, *, face=None, audio=None, size=(360, 640)) -> list:
+    outs = []
+    for i in range(n):
+        ctx = FrameContext(timestamp=i / FPS, index=i)
+        ctx.primary_face = face
+        ctx.faces = [face] if face is not None else []
+        ctx.audio = audio
+        img = np.full((*size, 3), 60, np.uint8)
+        outs.append((stage.process(img, ctx), ctx))
+    return outs
+
+
+def test_auto_mode_stands_in_when_no_face_is_seen(avatar, golden_landmarks) -> None:
+    stage = TalkingHead(TalkingHeadSettings(mode="auto", standin_after_s=1.0), avatar=avatar)
+    stage.open()
+    face = fake_face(golden_landmarks)
+    with_face = run(stage, 10, face=face)
+    assert all(ctx.extras["talking_head"]["mode"] == "overlay" for _, ctx in with_face)
+    # The user leaves: overlay for a second more, then the avatar takes the whole picture.
+    frames = run(stage, 60)
+    modes = [ctx.extras["talking_head"]["mode"] for _, ctx in frames]
+    assert modes[10] == "overlay" and modes[-1] == "stand-in"
+    img = frames[-1][0]
+    assert img.shape == (360, 640, 3) and np.abs(img.astype(int) - 60).max() > 50
+    stage.settings = TalkingHeadSettings(mode="auto", paused=True)
+    assert run(stage, 1, face=face)[0][1].extras["talking_head"]["mode"] == "stand-in"
+
+
+def test_audio_opens_the_avatars_mouth(avatar) -> None:
+    s = TalkingHeadSettings(mode="stand-in", idle=False, blinks=False)
+    stage = TalkingHead(s, avatar=avatar)
+    stage.open()
+    quiet = run(stage, 1, audio=AudioState())[0][0]
+    talk = AudioState(params=MouthParams(jaw=0.9, speaking=True), active=True)
+    loud = run(stage, 1, audio=talk)[0][0]
+    diff = np.abs(quiet.astype(int) - loud.astype(int)).max(axis=2) > 10
+    ys = np.nonzero(diff)[0]
+    # Stand-in: the 512 avatar fills the 360-high frame; the mouth is in its lower half.
+    assert diff.sum() > 100 and ys.min() > 360 * 0.45
+
+
+def test_neutral_stage_output_is_the_portrait(avatar) -> None:
+    stage = TalkingHead(
+        TalkingHeadSettings(mode="stand-in", idle=False, blinks=False), avatar=avatar
+    )
+    stage.open()
+    out, ctx = run(stage, 1, size=(512, 512))[0]
+    assert np.array_equal(out, avatar.portrait.image)
+    assert ctx.extras["talking_head"]["render_ms"] >= 0
+
+
+def test_use_my_face_captures_the_avatar(avatar, golden_landmarks, tmp_path: Path) -> None:
+    stage = TalkingHead(TalkingHeadSettings(mode="overlay"), avatar=avatar)
+    stage.open()
+    camera = cv2.resize(face_photo("astronaut"), (512, 512))[:, ::-1].copy()  # "another" face
+    lm = golden_landmarks.copy()
+    lm[:, 0] = 511 - lm[:, 0]
+    target = tmp_path / "me.png"
+    stage.request_capture(str(target))
+    ctx = FrameContext(timestamp=0.0, index=0)
+    ctx.primary_face = fake_face(lm)
+    stage.process(camera.copy(), ctx)
+    assert stage.captured is not None and target.is_file()
+    assert stage.avatar is not None and stage.avatar.portrait is stage.captured
+    saved = cv2.imread(str(target))
+    assert saved.shape == (512, 512, 3)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(SettingsError):
+        TalkingHeadSettings(mode="hologram")
+    with pytest.raises(SettingsError):
+        TalkingHeadSettings(corner="middle")
+    with pytest.raises(SettingsError):
+        TalkingHeadSettings(shape="star")
+    with pytest.raises(SettingsError):
+        TalkingHeadSettings(border_color=(0, 0, 300))
+    ok = TalkingHeadSettings.from_dict({"mode": "auto", "border_color": [10, 20, 30]})
+    assert ok.border_color == (10, 20, 30)
+
+
+def test_portrait_landmarks_come_from_the_tracker(golden_landmarks) -> None:
+    from pipelines.avatar.portrait import find_landmarks
+
+    lm = find_landmarks(face_photo("astronaut"))
+    err = np.linalg.norm(lm[:, :2] - golden_landmarks[:, :2], axis=1)
+    assert np.median(err) < 3.0  # pixels, against MediaPipe's own face mesh
+
+
+def test_preset_is_registered() -> None:
+    import pipelines.avatar.presets  # noqa: F401  (the lead lists it in PRESET_MODULES)
+    from pipelines.presets import build_stages, get_preset
+
+    stages = build_stages(get_preset("talking-head"))
+    assert [s.name for s in stages] == ["face_tracker", "audio-mouth", "talking-head"]
