@@ -70,6 +70,16 @@ def nonnegative_int(text: str) -> int:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="camfx",
@@ -101,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="virtualcam[:DEVICE], null, or a .mp4 path; repeat for several (default virtualcam)",
     )
     run.add_argument("--no-loop", action="store_true", help="stop at the end of a video file")
+    run.add_argument(
+        "--idle-after",
+        type=non_negative_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="when no app has the virtual camera open for this long, release the camera and "
+        "stop processing until one does (default 10; 0 never idles)",
+    )
     talking_head_cmd.add_run_arguments(run)
 
     bench = sub.add_parser("bench", parents=[common], help="measure speed on the demo source")
@@ -174,6 +192,7 @@ def _build_engine(
     bench: bool,
     lossless: bool | None = None,
     extra_stages: Sequence[Any] = (),
+    idle_after: float | None = None,
 ):
     from pipelines.engine import Engine
     from pipelines.outputs import make_output
@@ -205,6 +224,7 @@ def _build_engine(
             lossless=lossless,
             max_frames=total,
             stats_window=max(600, (total or 0) + 10),
+            idle_after=idle_after,
         )
         engine.start()
     except BaseException:
@@ -222,8 +242,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if plan is not None and args.frames is None and plan.audio_file:
         # A voice file sets the length: the video ends with the speech.
         args.frames = plan.frames_for_audio()
+    # Only a virtual camera can say whether anyone watches; a file always "watches".
+    idle_after = args.idle_after or None
     engine, source = _build_engine(
-        args, args.source, outputs, bench=False, extra_stages=plan.stages if plan else ()
+        args,
+        args.source,
+        outputs,
+        bench=False,
+        extra_stages=plan.stages if plan else (),
+        idle_after=idle_after,
     )
     errors: list[str] = []
     engine.add_listener(
@@ -244,7 +271,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             engine.wait(0.5)
             if tty:
                 # Padded so a shorter line fully covers the previous one.
-                line = engine.snapshot().status_line().ljust(78)
+                line = engine.snapshot().status_line()
+                if engine.idle:
+                    line += " | idle: no app uses the virtual camera"
+                line = line.ljust(78)
                 print("\r" + line, end="", file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         pass

@@ -19,7 +19,7 @@ import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import SettingsError
-from pipelines.frame import Frame
+from pipelines.frame import Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -33,7 +33,8 @@ class EngineEvent:
     kind: str
     """"stage-error" (a stage raised on a frame and was bypassed), "stage-open-error" (a stage
     could not open and is left out), "source-error", "output-error" (that output is stopped),
-    "stopped" (the engine ended; ``message`` says why, see :attr:`Engine.stop_reason`).
+    "stopped" (the engine ended; ``message`` says why, see :attr:`Engine.stop_reason`),
+    "idle" / "active" (nobody receives the outputs / somebody does again; ``idle_after``).
     Listeners are called on the engine's threads and must not block."""
     name: str
     message: str
@@ -41,6 +42,10 @@ class EngineEvent:
 
 
 Listener = Callable[[EngineEvent], None]
+
+WATCH_INTERVAL_S = 0.5
+"""How often the engine asks its outputs whether anyone receives them (idle_after)."""
+IDLE_RESEND_S = 1.0
 
 
 class Pipeline:
@@ -77,6 +82,7 @@ class Engine:
         out_size: tuple[int, int] | None = None,
         stats_window: int = 600,
         pipelined: bool = True,
+        idle_after: float | None = None,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -87,6 +93,12 @@ class Engine:
         self.stats = EngineStats(window=stats_window)
         self.listeners: list[Listener] = []
         self.pipelined = pipelined
+        self.idle_after = idle_after
+        """Seconds without anyone receiving the outputs (no app has the virtual camera open)
+        after which the engine idles: a live camera is released, nothing is processed, and
+        the last picture is re-sent once a second so an app that opens the camera sees one at
+        once. None: never idle."""
+        self.idle = False
         """Run the leading analysis stages (``Stage.analysis_only``: tracking, segmentation) of
         frame N+1 on one thread while the image stages of frame N run on another. Throughput
         rises towards 1 / max(analysis, rendering) on two cores; each frame's latency is the
@@ -230,8 +242,30 @@ class Engine:
                 log.exception("engine listener failed")
 
     def _capture_loop(self) -> None:
+        unwatched_since: float | None = None
+        next_check = 0.0
+        last_resend = 0.0
         try:
             while not self._stop.is_set():
+                if self.idle_after is not None:
+                    now = time.monotonic()
+                    if now >= next_check:
+                        next_check = now + WATCH_INTERVAL_S
+                        if self._watched():
+                            unwatched_since = None
+                        elif unwatched_since is None:
+                            unwatched_since = now
+                        want_idle = (
+                            unwatched_since is not None and now - unwatched_since >= self.idle_after
+                        )
+                        if want_idle != self.idle:
+                            self._set_idle(want_idle)
+                    if self.idle:
+                        if now - last_resend >= IDLE_RESEND_S:
+                            last_resend = now
+                            self._resend_last_frame()
+                        self._stop.wait(min(0.1, WATCH_INTERVAL_S))
+                        continue
                 try:
                     frame = self.source.read()
                 except EOFError:
@@ -254,6 +288,43 @@ class Engine:
         finally:
             # Let processing finish what it has, then end.
             self._in_slot.close()
+
+    def _watched(self) -> bool:
+        """Whether any working output has a receiver (or cannot tell, which counts as yes)."""
+        for i, out in enumerate(self.outputs):
+            if i in self._failed_outputs:
+                continue
+            try:
+                consumers = out.has_consumers()
+            except Exception:
+                consumers = None
+            if consumers is None or consumers:
+                return True
+        return not self.outputs
+
+    def _set_idle(self, idle: bool) -> None:
+        self.idle = idle
+        if self.source.live:
+            if idle:
+                self.source.close()  # the camera's light goes off; other apps may take it
+            else:
+                try:
+                    self.source.open()
+                except Exception as exc:  # a camera that is gone now: its reads reconnect
+                    log.warning("source could not be reopened: %s", exc)
+                    self._emit(EngineEvent("source-error", "source", str(exc), exc))
+        log.info("%s", "idle: nobody receives the output" if idle else "active again")
+        self._emit(EngineEvent("idle" if idle else "active", "engine", ""))
+
+    def _resend_last_frame(self) -> None:
+        frame = self.last_frame
+        if frame is None:
+            return
+        copy = Frame(frame.image, FrameContext(timestamp=frame.timestamp, index=frame.index))
+        copy.ctx.extras["resent"] = True
+        for i, slot in enumerate(self._out_slots):
+            if i not in self._failed_outputs:
+                slot.put(copy)
 
     def _set_reason(self, reason: str) -> None:
         if not self.stop_reason:
@@ -462,7 +533,7 @@ class Engine:
                     self._stop.set()
                     self._in_slot.close()
                 break
-            if i == self._stats_output():
+            if i == self._stats_output() and not frame.ctx.extras.get("resent"):
                 self.stats.add_output(frame.timestamp)
 
     def _stats_output(self) -> int:

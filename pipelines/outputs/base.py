@@ -22,6 +22,11 @@ class Output:
     def write(self, frame: Frame) -> None:
         self.frames_written += 1
 
+    def has_consumers(self) -> bool | None:
+        """Whether anyone receives what this output sends: None when it cannot tell (files,
+        previews: always treated as watched)."""
+        return None
+
     def close(self) -> None:
         """Flush and release. Idempotent; subclasses keep it so."""
         self.is_open = False

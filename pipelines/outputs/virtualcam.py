@@ -103,6 +103,17 @@ class VirtualCameraOutput(Output):
         self.camera.send(np.ascontiguousarray(image))
         self.frames_written += 1
 
+    def has_consumers(self) -> bool | None:
+        """True while another process (a meeting app) holds the virtual camera open."""
+        from pipelines.outputs import watchers
+
+        device = getattr(self.camera, "device", None)
+        if self.camera is None or not device or not watchers.supported():
+            return None
+        if not str(device).startswith("/dev/"):
+            return None  # OBS / Unity Capture name a filter, not a file: can't tell
+        return bool(watchers.readers_of(device))
+
     def close(self) -> None:
         if self.camera is not None:
             try:
