@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 from pipelines.tracking import regions
@@ -34,6 +35,26 @@ def smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
     return t * t * (np.float32(3.0) - np.float32(2.0) * t)
 
 
+def gaussian_radius(sigma: float) -> int:
+    """Half the kernel size OpenCV's ``GaussianBlur`` picks for 8-bit images at ``sigma``."""
+    return (round(sigma * 6 + 1) | 1) // 2
+
+
+def gaussian_kernel(sigma: float) -> np.ndarray:
+    """The 1-D kernel ``GaussianBlur`` uses on 8-bit images at ``sigma`` (float32 column), for
+    ``cv2.sepFilter2D``: the same filter at about half the CPU time of 8-bit ``GaussianBlur``
+    (whose bit-exact fixed-point path is slow on small images), and with a float result."""
+    kernel: np.ndarray = cv2.getGaussianKernel(2 * gaussian_radius(sigma) + 1, sigma, cv2.CV_32F)
+    return kernel
+
+
+def feathered(mask: np.ndarray, sigma: float) -> np.ndarray:
+    """A uint8 0/255 mask blurred with a Gaussian of ``sigma``: float32 in 0..255."""
+    kernel = gaussian_kernel(sigma)
+    out: np.ndarray = cv2.sepFilter2D(mask, cv2.CV_32F, kernel, kernel)
+    return out
+
+
 def landmarks_xy(face_or_landmarks: Any) -> np.ndarray:
     """N×2 float32 pixel landmarks of a ``Face`` (or a landmark array)."""
     return regions.as_landmarks(face_or_landmarks)[:, :2].astype(np.float32)
@@ -44,10 +65,15 @@ def face_size(lm: np.ndarray) -> float:
 
     For a frontal face it is close to the cheek-to-cheek width.
     """
-    oval = lm[list(regions.FACE_OVAL), :2].astype(np.float64)
+    oval = lm[_OVAL, :2].astype(np.float64)
     x, y = oval[:, 0], oval[:, 1]
-    area = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    # Shoelace formula; the oval's next points are x[_NEXT] (np.roll costs 10× more).
+    area = 0.5 * abs(float(np.dot(x, y[_NEXT]) - np.dot(y, x[_NEXT])))
     return float(np.sqrt(area))
+
+
+_OVAL = np.array(regions.FACE_OVAL)
+_NEXT = np.roll(np.arange(len(regions.FACE_OVAL)), -1)
 
 
 def mouth_open_ratio(lm: np.ndarray) -> float:

@@ -17,6 +17,7 @@ there is no colour correction), 0.5–1.5 ms at 1280×720. The smoothed state li
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import cv2
@@ -76,16 +77,37 @@ class Correction:
     """B, G, R."""
 
 
+@functools.lru_cache(maxsize=4)
+def centre_weight(h: int, w: int) -> tuple[np.ndarray, float]:
+    """The centre weighting of an h×w thumbnail and its sum (read-only; one per size)."""
+    yy = (np.arange(h, dtype=np.float32) - (h - 1) / 2) / (CENTRE_SIGMA * h)
+    xx = (np.arange(w, dtype=np.float32) - (w - 1) / 2) / (CENTRE_SIGMA * w)
+    weight = np.exp(-0.5 * (yy[:, None] ** 2 + xx[None, :] ** 2))
+    weight.flags.writeable = False
+    return weight, float(weight.sum())
+
+
+def thumbnail(image: np.ndarray, step: int) -> np.ndarray:
+    """Every ``step``-th pixel of every ``step``-th row (``image[::step, ::step]``, contiguous);
+    by a nearest-neighbour resize, which picks the same pixels 4× faster, where the frame
+    divides evenly."""
+    h, w = image.shape[:2]
+    if step > 1 and w % step == 0 and h % step == 0:
+        small: np.ndarray = cv2.resize(
+            image, (w // step, h // step), interpolation=cv2.INTER_NEAREST
+        )
+        return small
+    return np.ascontiguousarray(image[::step, ::step])
+
+
 def metered_brightness(
     thumb: np.ndarray, face_box: tuple[float, ...] | None, scale: float
 ) -> float:
     """Weighted mean luma (0..1) of a BGR uint8 thumbnail; ``face_box`` in frame pixels."""
     h, w = thumb.shape[:2]
     luma = thumb.astype(np.float32) @ (LUMA / 255.0).astype(np.float32)
-    yy = (np.arange(h, dtype=np.float32) - (h - 1) / 2) / (CENTRE_SIGMA * h)
-    xx = (np.arange(w, dtype=np.float32) - (w - 1) / 2) / (CENTRE_SIGMA * w)
-    weight = np.exp(-0.5 * (yy[:, None] ** 2 + xx[None, :] ** 2))
-    frame_mean = float((luma * weight).sum() / weight.sum())
+    weight, total = centre_weight(h, w)
+    frame_mean = float((luma * weight).sum() / total)
     if face_box is None:
         return frame_mean
     x, y, bw, bh = (float(v) * scale for v in face_box[:4])
@@ -202,7 +224,7 @@ class LightColorStage(Stage[LightColorSettings]):
         w = image.shape[1]
         # A strided subsample: means over ~15k pixels need no anti-aliasing.
         step = max(1, -(-w // THUMB_WIDTH))
-        thumb = np.ascontiguousarray(image[::step, ::step])
+        thumb = thumbnail(image, step)
         gamma = 1.0
         if s.exposure > 0:
             face = ctx.primary_face

@@ -3,8 +3,13 @@
 The skin mask is the face oval minus eyes, brows, lips and
 mouth, feathered, then multiplied by a per-face skin-colour model so beard, stubble, glasses
 frames and hair inside that outline are left alone. The colour model is fitted on every frame
-to the face's own cheeks and forehead (robust median/MAD statistics in YCrCb), so it follows
-the person's skin tone and the current light without any training data.
+to the face's own cheeks and forehead (robust median/MAD statistics in YCrCb, read off 8-bit
+histograms), so it follows the person's skin tone and the current light without any training
+data.
+
+The geometric part (rasterised and feathered polygons, the colour model's sample area) depends
+on the landmarks only: a :class:`SkinMaskCache` keeps it between frames while no landmark has
+moved more than a given tolerance, so a still face pays for the colour part alone.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from pipelines.beauty.geometry import smoothstep
+from pipelines.beauty.geometry import feathered, smoothstep
 from pipelines.tracking import regions
 
 # All sizes are fractions of the face size (see geometry.face_size).
@@ -46,6 +51,19 @@ CHROMA_SIGMA_FLOOR = 2.5
 LUMA_SIGMA_FLOOR = 8.0
 
 
+_SPREAD_OFFSETS = np.array([[0], [512], [1024]])
+
+
+def _histogram_median(hist: np.ndarray, n: int) -> np.ndarray:
+    """Twice the median of ``n`` integer values per row of ``hist`` (bin = value): the sum of
+    the two middle values' bins, as ``np.median`` averages them for an even count."""
+    cum = np.cumsum(hist, axis=1)
+    lo = (cum >= (n - 1) // 2 + 1).argmax(axis=1)  # 0-based ranks (n − 1) // 2 and n // 2
+    hi = (cum >= n // 2 + 1).argmax(axis=1)
+    out: np.ndarray = lo + hi
+    return out
+
+
 @dataclass(frozen=True)
 class SkinColourModel:
     """Robust skin statistics in 8-bit YCrCb (centre and sigma per channel)."""
@@ -59,19 +77,32 @@ class SkinColourModel:
 
     @classmethod
     def fit(cls, ycrcb: np.ndarray, sample: np.ndarray) -> SkinColourModel | None:
-        """Fit on the pixels of ``ycrcb`` (H×W×3 uint8) where ``sample`` (H×W) is non-zero."""
-        px = ycrcb[sample > 0].astype(np.float32)
-        if px.shape[0] < 16:
+        """Fit on the pixels of ``ycrcb`` (H×W×3 uint8) where ``sample`` (H×W) is non-zero.
+
+        The medians are exactly ``np.median``'s (the mean of the two middle values for an even
+        count), taken from 256-bin histograms instead of sorting the pixels.
+        """
+        n = cv2.countNonZero(sample)
+        if n < 16:
             return None
-        med = np.median(px, axis=0)
-        mad = np.median(np.abs(px - med), axis=0) * np.float32(1.4826)
+        hist = np.stack(
+            [cv2.calcHist([ycrcb], [c], sample, [256], [0, 256]).reshape(256) for c in range(3)]
+        ).astype(np.int64)
+        twice_med = _histogram_median(hist, n)
+        # |2·level − 2·median| is an integer: the median of its histogram is twice the MAD
+        # (and _histogram_median returns twice that).
+        spread = np.abs(2 * np.arange(256) - twice_med[:, None]) + _SPREAD_OFFSETS
+        spread_hist = np.bincount(spread.ravel(), weights=hist.ravel(), minlength=3 * 512)
+        four_mad = _histogram_median(spread_hist.reshape(3, 512), n)
+        med = [float(v) / 2.0 for v in twice_med]
+        mad = [float(np.float32(v / 4.0) * np.float32(1.4826)) for v in four_mad]
         return cls(
-            y=float(med[0]),
-            cr=float(med[1]),
-            cb=float(med[2]),
-            sy=max(float(mad[0]), LUMA_SIGMA_FLOOR),
-            scr=max(float(mad[1]), CHROMA_SIGMA_FLOOR),
-            scb=max(float(mad[2]), CHROMA_SIGMA_FLOOR),
+            y=med[0],
+            cr=med[1],
+            cb=med[2],
+            sy=max(mad[0], LUMA_SIGMA_FLOOR),
+            scr=max(mad[1], CHROMA_SIGMA_FLOOR),
+            scb=max(mad[2], CHROMA_SIGMA_FLOOR),
         )
 
     def probability(self, ycrcb: np.ndarray) -> np.ndarray:
@@ -91,16 +122,20 @@ def _fill(lm: np.ndarray, names: str | tuple[str, ...], size: tuple[int, int], d
     return regions.region_mask(lm, names, size, dilate=dilate)
 
 
-def skin_mask(
-    work_bgr: np.ndarray, lm: np.ndarray, size: float, *, use_colour: bool = True
-) -> np.ndarray:
-    """Feathered skin mask (float32 in [0, 1]) for the image ``work_bgr``.
+@dataclass(frozen=True)
+class SkinGeometry:
+    """The landmark-only part of a skin mask, at one image size."""
 
-    ``lm`` are the landmarks in ``work_bgr``'s pixel coordinates and ``size`` the face size in
-    those pixels. Zero beyond the skin outline plus ``3 · SKIN_FEATHER · size``.
-    """
-    h, w = work_bgr.shape[:2]
-    dims = (w, h)
+    mask: np.ndarray
+    """Feathered face oval minus feathered holes (float32 0..1)."""
+    sample: np.ndarray
+    """uint8 mask of the pixels the colour model is fitted on."""
+    sigma: float
+    """The outline's feather sigma (the colour term is blurred with half of it)."""
+
+
+def skin_geometry(lm: np.ndarray, dims: tuple[int, int], size: float) -> SkinGeometry:
+    """Rasterise the skin outline, its holes and the colour sample for an image of ``dims``."""
     face = _fill(lm, SKIN_REGION, dims)
     # The holes are grown by two of their (narrower) feather sigmas before feathering, so the
     # smoothing fades out before it reaches lashes, brows and the lip line.
@@ -108,19 +143,77 @@ def skin_mask(
     holes = _fill(lm, SKIN_HOLES, dims, dilate=HOLE_MARGIN * size + 2.0 * hole_sigma)
     geo = cv2.bitwise_and(face, cv2.bitwise_not(holes))
     sigma = max(SKIN_FEATHER * size, 0.5)
-    outline = cv2.GaussianBlur(face, (0, 0), sigma).astype(np.float32)
-    cut = cv2.GaussianBlur(holes, (0, 0), hole_sigma).astype(np.float32)
+    outline = feathered(face, sigma)
+    cut = feathered(holes, hole_sigma)
     mask = outline * (np.float32(255.0) - cut) * np.float32(1.0 / 255.0**2)
-    if not use_colour:
-        return mask
-    ycrcb = cv2.cvtColor(work_bgr, cv2.COLOR_BGR2YCrCb)
     sample = cv2.bitwise_and(_fill(lm, "face_oval", dims, dilate=-SAMPLE_ERODE * size), geo)
     sample[~above_nose_base(lm, dims)] = 0  # no beard or moustache in the sample
-    model = SkinColourModel.fit(ycrcb, sample)
+    return SkinGeometry(mask, sample, sigma)
+
+
+class SkinMaskCache:
+    """One face's :class:`SkinGeometry`, reused while its landmarks stay put.
+
+    :meth:`geometry` rebuilds it when the image size changes or any landmark is ``tolerance``
+    pixels or more from where it was when the geometry was built (so drift cannot add up), and
+    returns the kept one otherwise. With tolerance 0 it is always rebuilt unless the landmarks
+    are identical.
+    """
+
+    def __init__(self) -> None:
+        self._lm: np.ndarray | None = None
+        self._dims: tuple[int, int] | None = None
+        self._geometry: SkinGeometry | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def geometry(
+        self, lm: np.ndarray, dims: tuple[int, int], size: float, tolerance: float = 0.0
+    ) -> SkinGeometry:
+        kept = self._geometry
+        same_shape = self._lm is not None and self._lm.shape == lm.shape
+        if kept is not None and self._dims == dims and self._lm is not None and same_shape:
+            moved = float(np.abs(lm - self._lm).max())
+            if moved == 0.0 or moved < tolerance:
+                self.hits += 1
+                return kept
+        self.misses += 1
+        self._geometry = skin_geometry(lm, dims, size)
+        self._lm = np.array(lm, np.float32, copy=True)
+        self._dims = dims
+        return self._geometry
+
+
+def skin_mask(
+    work_bgr: np.ndarray,
+    lm: np.ndarray,
+    size: float,
+    *,
+    use_colour: bool = True,
+    cache: SkinMaskCache | None = None,
+    tolerance: float = 0.0,
+) -> np.ndarray:
+    """Feathered skin mask (float32 in [0, 1]) for the image ``work_bgr``.
+
+    ``lm`` are the landmarks in ``work_bgr``'s pixel coordinates and ``size`` the face size in
+    those pixels. Zero beyond the skin outline plus ``3 · SKIN_FEATHER · size``. With a
+    ``cache``, the geometric part is reused while no landmark moved ``tolerance`` pixels (see
+    :class:`SkinMaskCache`); the colour model is fitted to this image every time.
+    """
+    h, w = work_bgr.shape[:2]
+    dims = (w, h)
+    if cache is None:
+        geo = skin_geometry(lm, dims, size)
+    else:
+        geo = cache.geometry(lm, dims, size, tolerance)
+    if not use_colour:
+        return geo.mask.copy()
+    ycrcb = cv2.cvtColor(work_bgr, cv2.COLOR_BGR2YCrCb)
+    model = SkinColourModel.fit(ycrcb, geo.sample)
     if model is None:
-        return mask
-    prob = cv2.GaussianBlur(model.probability(ycrcb), (0, 0), max(0.5 * sigma, 0.5))
-    out: np.ndarray = mask * prob
+        return geo.mask.copy()
+    prob = cv2.GaussianBlur(model.probability(ycrcb), (0, 0), max(0.5 * geo.sigma, 0.5))
+    out: np.ndarray = geo.mask * prob
     return out
 
 

@@ -4,6 +4,10 @@ Reads ``ctx.primary_face`` (or every face in ``ctx.faces`` with ``all_faces``), 
 each face's region of interest, and fades every effect with the face's ``visibility`` so it
 eases out when tracking is lost. With every strength at 0 it returns the input untouched.
 Writes ``ctx.extras["beauty"] = {"faces": n, "warped": bool}`` for the GUI and tests.
+
+Per face id the stage keeps a :class:`~pipelines.beauty.retouch.FaceCache` (temporal state):
+while the face's landmarks stay within :data:`~pipelines.beauty.retouch.MASK_REUSE_PX` of
+where they were, its ROI and mask geometry are reused instead of rebuilt.
 """
 
 from __future__ import annotations
@@ -70,10 +74,22 @@ class BeautyStage(Stage[BeautySettings]):
     name = "beauty"
     settings_type = BeautySettings
 
+    def __init__(self, settings: BeautySettings | None = None) -> None:
+        super().__init__(settings)
+        self._caches: dict[Any, _FaceState] = {}
+        self._scratch = retouch.Workspace()
+
     def open(self) -> None:
         # OpenCV builds its Lab tables on first use (~80 ms): do it here, not on a live frame.
         retouch.warm_up()
+        self._caches = {}
         super().open()
+
+    def close(self) -> None:
+        # The scratch arrays are a few MB at 720p, far more for a big face at 4K.
+        self._caches = {}
+        self._scratch = retouch.Workspace()
+        super().close()
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
@@ -86,15 +102,19 @@ class BeautyStage(Stage[BeautySettings]):
         out = image.copy()
         done = 0
         warped = False
+        caches: dict[Any, _FaceState] = {}
         for face in faces:
             lm = landmarks_xy(face)
             size = face_size(lm)
             if size < MIN_FACE_SIZE:
                 continue
             fade = _visibility(face)
-            retouch_face(out, image, lm, size, s, fade)
+            key = getattr(face, "id", None)
+            state = caches[key] = self._caches.get(key) or _FaceState()
+            retouch_face(out, image, lm, size, s, fade, state, self._scratch)
             warped |= warp_face(out, lm, size, s, fade)
             done += 1
+        self._caches = caches  # faces not retouched this frame start afresh when they return
         ctx.extras["beauty"] = {"faces": done, "warped": warped}
         return out
 
@@ -112,6 +132,40 @@ def _visibility(face: Any) -> float:
     return float(np.clip(getattr(face, "visibility", 1.0), 0.0, 1.0))
 
 
+class _FaceState(retouch.FaceCache):
+    """A face's cache plus the ROI it was built for (reused with the masks)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rect: Rect | None = None
+        self.rect_lm: np.ndarray | None = None
+        self.frame_dims: tuple[int, int] | None = None
+
+    def kept_rect(self, lm: np.ndarray, dims: tuple[int, int]) -> Rect | None:
+        """The ROI chosen earlier, if no landmark has moved ``MASK_REUSE_PX`` since."""
+        if self.rect is None or self.rect_lm is None or self.frame_dims != dims:
+            return None
+        if lm.shape != self.rect_lm.shape:
+            return None
+        moved = float(np.abs(lm - self.rect_lm).max())
+        return self.rect if moved < retouch.MASK_REUSE_PX else None
+
+
+def face_rect(
+    lm: np.ndarray, size: float, dims: tuple[int, int], state: _FaceState | None = None
+) -> Rect:
+    """The face's ROI in a frame of ``dims`` (w, h). With ``state``, the ROI of an earlier frame
+    is kept while no landmark moved :data:`~pipelines.beauty.retouch.MASK_REUSE_PX` since it
+    was chosen (a ROI that followed sub-pixel jitter would invalidate the cached masks)."""
+    kept = state.kept_rect(lm, dims) if state is not None else None
+    if kept is not None:
+        return kept
+    rect = Rect.around(points_of(lm, ROI_REGIONS), ROI_MARGIN * size + 2, dims)
+    if state is not None:
+        state.rect, state.rect_lm, state.frame_dims = rect, lm.copy(), dims
+    return rect
+
+
 def retouch_face(
     out: np.ndarray,
     source: np.ndarray,
@@ -119,9 +173,12 @@ def retouch_face(
     size: float,
     settings: BeautySettings,
     fade: float,
+    state: _FaceState | None = None,
+    scratch: retouch.Workspace | None = None,
 ) -> None:
-    """Run the colour effects on one face's ROI of ``out`` (``source`` is the untouched frame
-    the masks are computed from)."""
+    """Run the colour effects on one face's ROI of ``out`` in place (``source`` is the untouched
+    frame); ``state`` carries the face's caches from frame to frame, ``scratch`` the scratch
+    arrays."""
     active = [
         (e, settings.strength(e.setting) * fade)
         for _, e in retouch.EFFECTS.items()
@@ -130,7 +187,7 @@ def retouch_face(
     if not active:
         return
     h, w = out.shape[:2]
-    rect = Rect.around(points_of(lm, ROI_REGIONS), ROI_MARGIN * size + 2, (w, h))
+    rect = face_rect(lm, size, (w, h), state)
     if rect.empty:
         return
     work = retouch.FaceWork(
@@ -138,12 +195,12 @@ def retouch_face(
         size=size,
         rect=rect,
         original=source[rect.slices],
-        image=out[rect.slices].astype(np.float32),
+        image=out[rect.slices],
+        cache=state,
+        scratch=scratch or retouch.Workspace(),
     )
     for effect, strength in active:
         effect.apply(work, strength, settings)
-    np.clip(work.image, 0.0, 255.0, out=work.image)
-    out[rect.slices] = np.rint(work.image).astype(np.uint8)
 
 
 def warp_face(

