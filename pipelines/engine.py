@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,8 @@ class Engine:
         self._render_pending = 0
         self._render_cond = threading.Condition()
         self._render_thread: threading.Thread | None = None
+        # Runs Stage.prepare of later analysis stages beside the earlier ones (pipelined only).
+        self._prepare_pool: ThreadPoolExecutor | None = None
         self._out_slots = [LatestSlot[Frame](f"output:{i}") for i in range(len(self.outputs))]
         self._pending_stages: list[Stage[Any]] | None = None
         self._stage_lock = threading.Lock()
@@ -370,6 +373,7 @@ class Engine:
     def _process_loop(self) -> None:
         self.pipeline = Pipeline([s for s in self.pipeline.stages if self._open_stage(s)])
         if self.pipelined:
+            self._prepare_pool = ThreadPoolExecutor(1, thread_name_prefix="camfx-prepare")
             self._render_thread = threading.Thread(
                 target=self._render_loop, name="camfx-render", daemon=True
             )
@@ -392,11 +396,11 @@ class Engine:
                 if split == 0 or split == len(pipeline.stages):
                     self._wait_render_idle()
                     t0 = time.perf_counter()
-                    self._run(frame, pipeline.stages)
+                    self._run(frame, pipeline.stages, pipeline.analysis_count())
                     self._deliver(frame, (time.perf_counter() - t0) * 1000.0)
                     continue
                 t0 = time.perf_counter()
-                self._run(frame, pipeline.stages[:split])
+                self._run(frame, pipeline.stages[:split], split)
                 analysis_ms = (time.perf_counter() - t0) * 1000.0
                 if self.lossless:
                     while not self._mid_slot.wait_empty(0.1):
@@ -409,6 +413,8 @@ class Engine:
             self._mid_slot.close()
             if self._render_thread is not None:
                 self._render_thread.join()
+            if self._prepare_pool is not None:
+                self._prepare_pool.shutdown(wait=True)
             for slot in self._out_slots:
                 slot.close()
             for stage in self.pipeline.stages:
@@ -476,13 +482,26 @@ class Engine:
         self.stats.add_process((time.perf_counter() - t_start) * 1000.0)
         return frame
 
-    def _run(self, frame: Frame, stages: Sequence[Stage[Any]]) -> Frame:
+    def _run(self, frame: Frame, stages: Sequence[Stage[Any]], prepare_ahead: int = 0) -> Frame:
+        """Run ``stages`` on ``frame``. The ``prepare`` of stages 2..``prepare_ahead`` (analysis
+        stages, which all see the captured image) may start at once on the helper thread."""
         image = frame.image
+        early: dict[int, Future[None]] = {}
+        pool = self._prepare_pool
+        if pool is not None and prepare_ahead > 1:
+            for stage in stages[1:prepare_ahead]:
+                if stage.settings.enabled and stage.has_prepare():
+                    early[id(stage)] = pool.submit(_timed_prepare, stage, image, frame.ctx)
         for stage in stages:
             if not stage.settings.enabled:
                 continue
             t0 = time.perf_counter()
             try:
+                ahead = early.pop(id(stage), None)
+                if ahead is not None:
+                    ahead.result()
+                elif stage.has_prepare():
+                    _timed_prepare(stage, image, frame.ctx)
                 result = stage.process(image, frame.ctx)
                 _check_image(result, image)
                 image = result
@@ -501,7 +520,8 @@ class Engine:
             stage_ms = frame.ctx.stage_ms
             # A stage may time its own steps as "name/step" (the tracker: detect, mesh, pose).
             prefix = stage.name + "/"
-            for key, part_ms in stage_ms.items():
+            # (A copy: a helper thread may be adding a later stage's "name/prepare" meanwhile.)
+            for key, part_ms in stage_ms.copy().items():
                 if key.startswith(prefix):
                     self.stats.add_stage(key, part_ms)
             stage_ms[stage.name] = ms
@@ -540,6 +560,12 @@ class Engine:
         """The output whose deliveries the fps and latency figures count: the first one that
         has not failed."""
         return next((i for i in range(len(self.outputs)) if i not in self._failed_outputs), -1)
+
+
+def _timed_prepare(stage: Stage[Any], image: np.ndarray, ctx: FrameContext) -> None:
+    t0 = time.perf_counter()
+    stage.prepare(image, ctx)
+    ctx.stage_ms[f"{stage.name}/prepare"] = (time.perf_counter() - t0) * 1000.0
 
 
 def _check_image(result: object, image: np.ndarray) -> None:

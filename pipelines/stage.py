@@ -125,9 +125,20 @@ class Stage(Generic[S]):
         """Acquire resources (models, buffers). Called once, on the processing thread."""
         self._opened = True
 
+    def prepare(self, image: np.ndarray, ctx: FrameContext) -> None:
+        """Optional work that needs only the captured frame and nothing from earlier stages,
+        such as a model's inference; ``process`` then finds its results in ``ctx``. The engine
+        calls it once per frame before ``process``: for an analysis stage at the head of the
+        pipeline it may do so on a helper thread while the stages before this one still run
+        on the same frame (the segmentation model beside the face tracker)."""
+
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         """Return the (possibly new) image; put results into ``ctx``. Must not keep ``ctx``."""
         return image
+
+    @classmethod
+    def has_prepare(cls) -> bool:
+        return cls.prepare is not Stage.prepare
 
     def close(self) -> None:
         """Release resources. Idempotent."""

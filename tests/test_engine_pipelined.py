@@ -69,7 +69,8 @@ class Render(Stage[Any]):
         self.busy = True
         try:
             self.threads.add(threading.current_thread().name)
-            assert ctx.extras["seen"] == int(image[0, 0, 0]), "analysis of another frame"
+            seen = ctx.extras.get("seen", ctx.extras.get("prepared"))
+            assert seen == int(image[0, 0, 0]), "analysis of another frame"
             time.sleep(self.delay_s)
             out = image.copy()
             out[0, 0, 1] = 255
@@ -156,3 +157,73 @@ def test_stage_swap_while_pipelined_never_closes_a_stage_in_use() -> None:
     assert not engine.stats.errors
     assert out.frames and all(f.image[0, 0, 1] == 255 for f in out.frames)
     assert [f.index for f in out.frames] == sorted(f.index for f in out.frames)
+
+
+class First(Stage[Any]):
+    """An analysis stage that lets the next stage's prepare know it is running."""
+
+    name = "first"
+    analysis_only = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = threading.Event()
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        self.running.set()
+        time.sleep(0.02)
+        self.running.clear()
+        return image
+
+
+class PreparedSecond(Stage[Any]):
+    """Its prepare records whether the first stage was running on the same frame meanwhile."""
+
+    name = "second"
+    analysis_only = True
+
+    def __init__(self, first: First, wait_s: float = 2.0) -> None:
+        super().__init__()
+        self.first = first
+        self.wait_s = wait_s
+        self.overlapped: list[bool] = []
+        self.prepared_before_process: list[bool] = []
+
+    def prepare(self, image: np.ndarray, ctx: FrameContext) -> None:
+        self.overlapped.append(self.first.running.wait(self.wait_s))
+        ctx.extras["prepared"] = int(image[0, 0, 0])
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        self.prepared_before_process.append(ctx.extras.get("prepared") == int(image[0, 0, 0]))
+        return image
+
+
+def test_prepare_of_a_later_analysis_stage_runs_beside_the_earlier_one() -> None:
+    first = First()
+    second = PreparedSecond(first)
+    engine, out = run_engine([first, second, Render()])
+    assert len(out.frames) == FRAMES
+    # (Analysis runs one frame ahead, so it may have seen one frame more than was delivered.)
+    assert all(second.prepared_before_process) and len(second.prepared_before_process) >= FRAMES
+    # The first stage's process signals while it runs: prepare saw it on (almost) every frame.
+    assert sum(second.overlapped) >= FRAMES - 2
+    assert not engine.stats.errors
+    assert "second/prepare" in engine.stats.stage
+
+
+def test_prepare_runs_inline_when_not_pipelined_and_failures_bypass_the_stage() -> None:
+    class Failing(PreparedSecond):
+        def prepare(self, image: np.ndarray, ctx: FrameContext) -> None:
+            raise RuntimeError("model crashed")
+
+    first = First()
+    second = PreparedSecond(first, wait_s=0.01)
+    run_engine([first, second], pipelined=False)
+    assert all(second.prepared_before_process)
+    assert not any(second.overlapped[:5])  # sequential: the first stage was never running
+
+    failing = Failing(First())
+    engine, out = run_engine([First(), failing, Render()])
+    assert len(out.frames) == FRAMES
+    assert engine.stats.errors.get("second", 0) >= FRAMES
+    assert failing.prepared_before_process == []  # process is skipped when prepare failed
