@@ -42,6 +42,9 @@ OutputFactory = Callable[[str], Output]
 CameraLister = Callable[[], list[CameraInfo]]
 
 VCAM_RETRY_MS = 5000
+IDLE_AFTER_S = 10.0
+"""With the window hidden, the virtual camera unused and nothing recording, the engine idles
+after this long and releases the camera (see Engine.idle_after)."""
 
 
 def _default_probes() -> dict[str, Any]:
@@ -175,6 +178,7 @@ class EngineController(QObject):
             [] if self.paused else self.stages,
             [self.preview, self.vcam, self.record],
             out_size=self.size,
+            idle_after=IDLE_AFTER_S,
         )
         engine.add_listener(self._on_engine_event)
         engine.start()

@@ -274,6 +274,12 @@ class SwitchableOutput(Output):
     def close(self) -> None:
         self.is_open = False
 
+    def has_consumers(self) -> bool | None:
+        """Switched off: nobody. Otherwise whatever the target says (a virtual camera knows
+        whether an app has it open; a recording cannot tell, which counts as watched)."""
+        target = self._target
+        return False if target is None else target.has_consumers()
+
     @property
     def description(self) -> str:
         target = self._target
@@ -307,6 +313,11 @@ class PreviewSink(Output):
         self.slot: LatestSlot[PreviewImage] = LatestSlot("preview")
         self.display_size: tuple[int, int] | None = None
         self.last_frame_time = 0.0
+        self.visible = True
+        """Set by the preview widget: False while the window is hidden (in the tray)."""
+
+    def has_consumers(self) -> bool | None:
+        return self.visible
 
     def write(self, frame: Frame) -> None:
         image = frame.image

@@ -13,7 +13,16 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QImage,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.gui.plumbing import PreviewImage, PreviewSink
@@ -73,6 +82,16 @@ class PreviewWidget(QWidget):
         self.frames_shown += 1
         self.last_shown = time.monotonic()
         self.update()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.sink.visible = True
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        # With the window in the tray and the virtual camera unused, nobody sees the output:
+        # the engine then idles and releases the camera (Engine.idle_after).
+        super().hideEvent(event)
+        self.sink.visible = False
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
