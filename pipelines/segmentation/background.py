@@ -47,6 +47,7 @@ from pipelines.segmentation.composite import (
     soft_background,
 )
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, Scratch
+from pipelines.segmentation.tiles import tiles_for
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,13 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         )
         # The blurred background is this frame's own: blend into it.
         return composite(
-            image, background, masks, light_wrap=wrap, scratch=self.scratch, into_background=True
+            image,
+            background,
+            masks,
+            light_wrap=wrap,
+            scratch=self.scratch,
+            into_background=True,
+            tiles=tiles_for(mask, ctx.extras),
         )
 
 
@@ -354,7 +361,14 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
             return image
         wrap = self._wrap(s.light_wrap, ctx.timestamp)
         masks = mask_pyramid(mask, ctx.extras)
-        out = composite(image, background, masks, light_wrap=wrap, scratch=self.scratch)
+        out = composite(
+            image,
+            background,
+            masks,
+            light_wrap=wrap,
+            scratch=self.scratch,
+            tiles=tiles_for(mask, ctx.extras),
+        )
         if wrap > 0.0 or s.remove_halo:
             small_bg, soft = self._small_backgrounds(background, wrap > 0.0)
             frames = FramePyramid.of(image, ctx.extras)

@@ -6,12 +6,14 @@ the frame) and upsampled once; only the final blend runs at full resolution.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from pipelines.segmentation.refine import FramePyramid, Scratch
+from pipelines.segmentation.tiles import FULL, Rect, TileMap
 
 # The blur runs on a copy halved until the kernel radius there is at most this many pixels
 # (a lens blur with a larger radius is invisible at full resolution anyway).
@@ -22,8 +24,10 @@ MIN_WORK_FACTOR = 2
 # colour in) are left out, so the person never glows into the blurred room around them.
 BACKGROUND_WEIGHT_GAIN = 5.0
 # A blurred background pixel whose kernel held less than this much background weight takes
-# (part of) its colour from coarser averages of the background instead.
+# (part of) its colour from coarser averages of the background instead, each this many times
+# smaller than the one before.
 TRUSTED_WEIGHT = 0.05
+FILL_STEP = 4
 # Halo removal: the room behind the person is estimated with a blur of this fraction of the
 # frame's short side; the correction fades in over mask values 0..1/EDGE_RAMP.
 DECONTAMINATE_RADIUS_FRACTION = 0.02
@@ -36,6 +40,59 @@ CORRECTION_LONG_SIDE = 640
 LIGHT_WRAP_REACH = 0.015
 
 
+@dataclasses.dataclass
+class BlendPlan:
+    """A blend's work that needs only the mask (:func:`plan_blend`): which parts to copy from
+    the foreground, which to blend, and the blend's second weights (1 − mask) there."""
+
+    weight: np.ndarray
+    copy: list[Rect]
+    mixed: list[tuple[Rect, np.ndarray]]
+    """Each rectangle to blend with its (1 − weight)."""
+
+    def apply(
+        self, foreground: np.ndarray, background: np.ndarray, *, into_background: bool = False
+    ) -> np.ndarray:
+        """``foreground·weight + background·(1 − weight)`` (see :func:`blend`)."""
+        out = background if into_background else background.copy()
+        for y0, y1, x0, x1 in self.copy:
+            out[y0:y1, x0:x1] = foreground[y0:y1, x0:x1]
+        weight = self.weight
+        for (y0, y1, x0, x1), inverse in self.mixed:
+            region = out[y0:y1, x0:x1]
+            cv2.blendLinear(foreground[y0:y1, x0:x1], region, weight[y0:y1, x0:x1], inverse,
+                            dst=region)  # fmt: skip
+        return out
+
+
+def plan_blend(
+    mask: np.ndarray, scratch: Scratch | None = None, tiles: TileMap | None = None
+) -> BlendPlan:
+    """The mask's share of :func:`blend`. With ``tiles`` (the mask's
+    :class:`~pipelines.segmentation.tiles.TileMap`) only the outline's tiles are blended and the
+    person's copied; the room's are left to the background. The second weights live in
+    ``scratch`` (a new array without one) until the next plan made with it."""
+    h, w = mask.shape[:2]
+    sc = scratch if scratch is not None else Scratch()
+    if tiles is None or tiles.size != (w, h):
+        inverse = cv2.addWeighted(mask, -1.0, mask, 0.0, 1.0, dst=sc.get("inverse", (h, w)))
+        return BlendPlan(mask, [], [((0, h, 0, w), inverse)])
+    copy, mixed = tiles.blend_rects()
+    area = sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in mixed)
+    store = sc.flat("inverse", (area,))
+    planned = []
+    at = 0
+    for rect in mixed:
+        y0, y1, x0, x1 = rect
+        n = (y1 - y0) * (x1 - x0)
+        inverse = store[at : at + n].reshape(y1 - y0, x1 - x0)
+        weight = mask[y0:y1, x0:x1]
+        cv2.addWeighted(weight, -1.0, weight, 0.0, 1.0, dst=inverse)
+        planned.append((rect, inverse))
+        at += n
+    return BlendPlan(mask, copy, planned)
+
+
 def blend(
     foreground: np.ndarray,
     background: np.ndarray,
@@ -43,18 +100,19 @@ def blend(
     scratch: Scratch | None = None,
     *,
     into_background: bool = False,
+    tiles: TileMap | None = None,
 ) -> np.ndarray:
     """``foreground·mask + background·(1 − mask)`` on uint8 BGR images, mask float32 H×W.
 
     Exact at the ends: mask 1 gives the foreground's pixels, 0 the background's. With
     ``into_background`` the result overwrites ``background`` (saves a full-size allocation
-    when the background was made for this frame only).
+    when the background was made for this frame only). With ``tiles`` (the mask's
+    :class:`~pipelines.segmentation.tiles.TileMap`) only the outline's tiles are blended, the
+    person's are copied and the room's left as they are: the same result, for a fraction of
+    the work.
     """
-    inverse = scratch.get("inverse", mask.shape) if scratch is not None else None
-    inverse = np.subtract(np.float32(1.0), mask, out=inverse, dtype=np.float32)
-    if into_background:
-        return cv2.blendLinear(foreground, background, mask, inverse, dst=background)
-    return cv2.blendLinear(foreground, background, mask, inverse)
+    plan = plan_blend(mask, scratch, tiles)
+    return plan.apply(foreground, background, into_background=into_background)
 
 
 @lru_cache(maxsize=32)
@@ -107,16 +165,18 @@ def background_estimate(
     Returns (float32 BGR at the reduced size, the reduction factor).
     """
     factor = work_factor(radius_px)
-    small = frames.level(factor).astype(np.float32)
+    small = frames.level(factor)
     sh, sw = small.shape[:2]
     m_small = masks.level(factor)
     if m_small.shape != (sh, sw):
         m_small = cv2.resize(m_small, (sw, sh), interpolation=cv2.INTER_AREA)
-    weight = 1.0 - np.minimum(m_small * np.float32(BACKGROUND_WEIGHT_GAIN), 1.0)
-    weight *= weight
-    stack = np.empty((sh, sw, 4), np.float32)
-    stack[..., :3] = small * weight[..., None]
-    stack[..., 3] = weight
+    # w = (1 − min(1, gain·m))²; the stack is (I·w, w) = (I, 1)·(w, w, w, w).
+    weight = cv2.addWeighted(m_small, -BACKGROUND_WEIGHT_GAIN, m_small, 0.0, 1.0)
+    cv2.threshold(weight, 0.0, 0.0, cv2.THRESH_TOZERO, dst=weight)
+    cv2.multiply(weight, weight, dst=weight)
+    colour_one = cv2.cvtColor(small, cv2.COLOR_BGR2BGRA)
+    colour_one[..., 3] = 1
+    stack = cv2.multiply(colour_one, cv2.merge((weight,) * 4), dtype=cv2.CV_32F)
     blurred = _blur(stack, radius_px / factor, lens)
     return _fill_from_coarser(blurred, small), factor
 
@@ -126,22 +186,34 @@ def _fill_from_coarser(weighted: np.ndarray, fallback: np.ndarray) -> np.ndarray
     person, out of the blur's reach of any background), take the colour from successively
     coarser averages instead ("push-pull" hole filling), so the background there is the
     nearest room colour, never the person's. Only a frame with no background at all falls
-    back on ``fallback`` (where the mask is 1 and it is never seen)."""
-    levels = [weighted]
-    while levels[-1][..., 3].min() < TRUSTED_WEIGHT and min(levels[-1].shape[:2]) >= 2:
-        h, w = levels[-1].shape[:2]
-        levels.append(cv2.resize(levels[-1], (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+    back on ``fallback`` (where the mask is 1 and it is never seen).
+
+    With T = :data:`TRUSTED_WEIGHT`, each level's colour is (colour·w)/w where w ≥ T, and
+    below it the share w/T of that mixed with the coarser colour:
+    ``(colour·w + coarser·max(T − w, 0)) / max(w, T)``.
+    """
+    levels = [(weighted, cv2.extractChannel(weighted, 3))]
+    while cv2.minMaxLoc(levels[-1][1])[0] < TRUSTED_WEIGHT and min(levels[-1][1].shape) >= 2:
+        h, w = levels[-1][1].shape
+        size = (max(1, w // FILL_STEP), max(1, h // FILL_STEP))
+        coarser = cv2.resize(levels[-1][0], size, interpolation=cv2.INTER_AREA)
+        levels.append((coarser, cv2.extractChannel(coarser, 3)))
     colour: np.ndarray | None = None
-    for level in reversed(levels):
-        den = level[..., 3:4]
-        here = level[..., :3] / np.maximum(den, np.float32(1e-12))
-        trust = np.minimum(den * np.float32(1.0 / TRUSTED_WEIGHT), 1.0)
+    for level, weight in reversed(levels):
+        h, w = weight.shape
+        coarse: np.ndarray
         if colour is None:
-            h, w = level.shape[:2]
-            coarse = cv2.resize(fallback, (w, h), interpolation=cv2.INTER_AREA)
+            coarse = cv2.resize(fallback, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
         else:
-            coarse = cv2.resize(colour, (level.shape[1], level.shape[0]))
-        colour = here * trust + coarse * (1.0 - trust)
+            coarse = cv2.resize(colour, (w, h))
+        # fill = max(T − w, 0), and max(w, T) = w + fill.
+        fill = cv2.addWeighted(weight, -1.0, weight, 0.0, TRUSTED_WEIGHT)
+        cv2.threshold(fill, 0.0, 0.0, cv2.THRESH_TOZERO, dst=fill)
+        weight += fill
+        coarse *= fill[..., None]
+        coarse += level[..., :3]
+        coarse /= weight[..., None]
+        colour = coarse
     assert colour is not None
     return colour
 
@@ -162,7 +234,8 @@ def masked_background_blur(
     if desaturate > 0.0:
         gray = cv2.cvtColor(bg, cv2.COLOR_BGR2GRAY)[..., None]
         bg += np.float32(desaturate) * (gray - bg)
-    bg_u8 = np.clip(bg + 0.5, 0, 255).astype(np.uint8)
+    # Colours are averages of pixels (0..255): rounding is all the conversion needs.
+    bg_u8 = cv2.convertScaleAbs(bg)
     return cv2.resize(bg_u8, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -187,6 +260,24 @@ def light_wrap_masks(mask: np.ndarray | FramePyramid, amount: float) -> np.ndarr
     return np.multiply(masks.source, keep_up, dtype=np.float32)
 
 
+def plan_composite(
+    mask: np.ndarray | FramePyramid,
+    *,
+    light_wrap: float = 0.0,
+    scratch: Scratch | None = None,
+    tiles: TileMap | None = None,
+) -> BlendPlan:
+    """The mask's share of :func:`composite` (it needs no background: see :class:`BlendPlan`)."""
+    masks = _pyramid(mask)
+    if light_wrap <= 0.0:
+        weight = masks.source
+    else:
+        weight = light_wrap_masks(masks, light_wrap)
+        # Light wrap lowers the weight inside the outline too: only the room stays exact.
+        tiles = tiles.without(FULL) if tiles is not None else None
+    return plan_blend(weight, scratch, tiles)
+
+
 def composite(
     foreground: np.ndarray,
     background: np.ndarray,
@@ -195,12 +286,13 @@ def composite(
     light_wrap: float = 0.0,
     scratch: Scratch | None = None,
     into_background: bool = False,
+    tiles: TileMap | None = None,
 ) -> np.ndarray:
     """Person over ``background``; with ``light_wrap`` > 0 the outline lets the background's
-    light through (see :func:`light_wrap_masks`)."""
-    masks = _pyramid(mask)
-    weight = masks.source if light_wrap <= 0.0 else light_wrap_masks(masks, light_wrap)
-    return blend(foreground, background, weight, scratch, into_background=into_background)
+    light through (see :func:`light_wrap_masks`). ``tiles``: the mask's tile map, if known
+    (see :func:`blend`)."""
+    plan = plan_composite(mask, light_wrap=light_wrap, scratch=scratch, tiles=tiles)
+    return plan.apply(foreground, background, into_background=into_background)
 
 
 def replacement_correction(
@@ -292,6 +384,7 @@ def soft_background(
 
 
 __all__ = [
+    "BlendPlan",
     "add_correction",
     "background_estimate",
     "blend",
@@ -299,6 +392,8 @@ __all__ = [
     "disk_kernel",
     "light_wrap_masks",
     "masked_background_blur",
+    "plan_blend",
+    "plan_composite",
     "replacement_correction",
     "soft_background",
     "work_factor",

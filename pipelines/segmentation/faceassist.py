@@ -61,12 +61,13 @@ def keep_face(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.nd
     return np.maximum(out, face_mask * weight)
 
 
-def keep_face_full(mask: np.ndarray, face: Any) -> None:
+def keep_face_full(mask: np.ndarray, face: Any) -> tuple[int, int, int, int] | None:
     """Raise ``mask`` (frame size, in place) to 1 over the face oval.
 
     The guided filter works on brightness alone and can dim a cheek that is as bright as the
     wall beside it; the face oval is certain, so it is restored after refinement. Only the
-    oval's bounding box is touched (cheap at any frame size).
+    oval's bounding box is touched (cheap at any frame size); returns that box as
+    (y0, y1, x0, x1), or None when nothing was touched.
     """
     from pipelines.tracking.regions import region_mask_roi
 
@@ -74,9 +75,12 @@ def keep_face_full(mask: np.ndarray, face: Any) -> None:
     weight = np.float32(max(0.0, min(1.0, float(getattr(face, "visibility", 1.0)))))
     roi = region_mask_roi(face.landmarks, "face_oval", (w, h), feather=FACE_FEATHER_PX,
                           dilate=-FACE_FEATHER_PX, as_float=True)  # fmt: skip
-    if roi.mask.size:
-        region = mask[roi.slices]
-        np.maximum(region, roi.mask * weight, out=region)
+    if not roi.mask.size:
+        return None
+    rows, cols = roi.slices
+    region = mask[rows, cols]
+    np.maximum(region, roi.mask * weight, out=region)
+    return rows.start, rows.stop, cols.start, cols.stop
 
 
 def primary_person_only(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.ndarray:

@@ -3,16 +3,24 @@
 The guided filter (He, Sun & Tang) fits, in every window, the mask as a linear function of the
 frame's brightness, ``q = a·I + b``; where the frame has an edge the mask gets one too, where it
 is flat the mask stays smooth. The fast variant (He & Sun, 2015) fits ``a`` and ``b`` on a
-downscaled guide (here about 1/4 of a 720p frame) and only evaluates ``a·I + b`` at full size,
-so the cost at full size is two bilinear resizes and one multiply-add.
+downscaled guide (here about 1/4 of a 720p frame) and only evaluates ``a·I + b`` at the detail
+level (full size up to 720p, half size above), so the cost there is two bilinear resizes and
+one multiply-add. The frame's share of the fit (its pyramid, the guide's window statistics) is
+separate (:meth:`GuidedUpsampler.prepare`) so the segmentation stage can do it while the
+network runs. The result also comes with a :class:`~pipelines.segmentation.tiles.TileMap`
+saying which tiles are exactly room or exactly person.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import cv2
 import numpy as np
+
+from pipelines.segmentation.overlap import Overlap
+from pipelines.segmentation.tiles import TILE_GUIDE, TileMap, classify
 
 # Guide resolution: the frame is halved until its long side is at most this. 320 keeps the
 # fitted a/b fine enough for hair strands' clumps while the fit costs ~0.3 ms.
@@ -23,6 +31,12 @@ MASK_PYRAMID_KEY = "mask_pyramid"
 # mask; above HI: a clear outline, follow the frame's edges fully.
 CONFIDENT_SWING_LO = 0.25
 CONFIDENT_SWING_HI = 0.55
+
+
+# The refined mask is stretched by this much at each end (half a grey level): the model's
+# faint background (and near-certain person) values become exactly 0 (1), which lets whole
+# tiles skip the per-pixel work here and in the compositing.
+SNAP = 0.5 / 255.0
 
 
 class Scratch:
@@ -38,6 +52,16 @@ class Scratch:
         if arr is None or arr.shape != shape or arr.dtype != np.dtype(dtype):
             arr = self._arrays[name] = np.empty(shape, dtype)
         return arr
+
+    def flat(self, name: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        """A contiguous ``shape`` view of a reusable buffer that only ever grows (for work
+        arrays whose size changes from call to call)."""
+        size = int(np.prod(shape))
+        key = f"{name}/flat"
+        arr = self._arrays.get(key)
+        if arr is None or arr.size < size or arr.dtype != np.dtype(dtype):
+            arr = self._arrays[key] = np.empty(max(size, 1), dtype)
+        return arr[:size].reshape(shape)
 
     def clear(self) -> None:
         self._arrays.clear()
@@ -97,33 +121,54 @@ def box_downscale(image: np.ndarray, max_long_side: int) -> tuple[np.ndarray, in
     return pyramid.level(factor), factor
 
 
+def guide_statistics(guide: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The guide's window mean and window variance + ``eps`` (the part of the guided filter
+    that depends on the frame alone). ``guide``: float32 in [0, 1], or uint8 (0..255), for
+    which ``eps`` (given on the [0, 1] scale) is scaled to match."""
+    ksize = (2 * radius + 1, 2 * radius + 1)
+    scale = 255.0 if guide.dtype == np.uint8 else 1.0
+    mean_i = cv2.boxFilter(guide, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
+    var_i: np.ndarray = cv2.sqrBoxFilter(guide, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
+    var_i -= cv2.multiply(mean_i, mean_i)
+    var_i += np.float32(eps * scale * scale)
+    return mean_i, var_i
+
+
+def fit_coefficients(
+    guide: np.ndarray, mean_i: np.ndarray, var_i: np.ndarray, mask: np.ndarray, radius: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Box-averaged ``a`` and ``b`` of the guided filter of ``mask`` (float32, the guide's
+    size) given :func:`guide_statistics`."""
+    ksize = (2 * radius + 1, 2 * radius + 1)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, cv2.CV_32F, ksize, dst=x, borderType=cv2.BORDER_REFLECT)
+
+    mean_p = cv2.boxFilter(mask, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
+    cov_ip = box(cv2.multiply(guide, mask, dtype=cv2.CV_32F))
+    cov_ip -= cv2.multiply(mean_i, mean_p)
+    a = cv2.divide(cov_ip, var_i, dst=cov_ip)
+    b = cv2.subtract(mean_p, cv2.multiply(a, mean_i), dst=mean_p)
+    return box(a), box(b)
+
+
 def guided_filter_coefficients(
     guide: np.ndarray, mask: np.ndarray, radius: int, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Box-averaged ``a`` and ``b`` of the grey-guide guided filter (same size as ``guide``).
 
-    ``guide`` and ``mask`` are float32 H×W; ``guide`` in [0, 1]. ``eps`` is the variance of the
-    guide below which a window counts as flat (the mask is smoothed there instead of following
-    the frame's texture).
+    ``guide`` is float32 H×W in [0, 1], or the uint8 grey image (0..255), for which ``a`` comes
+    out per grey level; ``mask`` is float32 H×W. ``eps`` is the variance of the guide (on the
+    [0, 1] scale) below which a window counts as flat (the mask is smoothed there instead of
+    following the frame's texture).
     """
-    ksize = (2 * radius + 1, 2 * radius + 1)
-
-    def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, cv2.CV_32F, ksize, borderType=cv2.BORDER_REFLECT)
-
-    mean_i = box(guide)
-    mean_p = box(mask)
-    corr_ip = box(guide * mask)
-    corr_ii = box(guide * guide)
-    var_i = corr_ii - mean_i * mean_i
-    cov_ip = corr_ip - mean_i * mean_p
-    a = cov_ip / (var_i + np.float32(eps))
-    b = mean_p - a * mean_i
-    return box(a), box(b)
+    mean_i, var_i = guide_statistics(guide, radius, eps)
+    return fit_coefficients(guide, mean_i, var_i, mask, radius)
 
 
-def transition_confidence(mask: np.ndarray, radius: int) -> np.ndarray:
-    """How sure the mask is that a person/background transition lies nearby, in [0, 1].
+def transition_confidence(mask: np.ndarray, radius: int, scale: float = 1.0) -> np.ndarray:
+    """How sure the mask is that a person/background transition lies nearby, in [0, 1]
+    (times ``scale``).
 
     Near a real outline the low-resolution mask swings from ~0 to ~1 within a few pixels; where
     the model is unsure it hovers around 0.5 over a wide area. Snapping to the frame's edges
@@ -131,15 +176,45 @@ def transition_confidence(mask: np.ndarray, radius: int) -> np.ndarray:
     refinement is faded out there (range of the mask in the window below CONFIDENT_SWING_LO).
     """
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))
-    swing = cv2.dilate(mask, kernel) - cv2.erode(mask, kernel)
-    conf = (swing - np.float32(CONFIDENT_SWING_LO)) * np.float32(
-        1.0 / (CONFIDENT_SWING_HI - CONFIDENT_SWING_LO)
+    swing: np.ndarray = cv2.dilate(mask, kernel)
+    swing -= cv2.erode(mask, kernel)
+    gain = 1.0 / (CONFIDENT_SWING_HI - CONFIDENT_SWING_LO)
+    conf: np.ndarray = cv2.addWeighted(
+        swing, gain, swing, 0.0, -CONFIDENT_SWING_LO * gain, dst=swing
     )
-    return np.clip(conf, 0.0, 1.0, out=conf)
+    np.clip(conf, 0.0, 1.0, out=conf)
+    if scale != 1.0:
+        conf *= np.float32(scale)
+    return conf
+
+
+@dataclasses.dataclass
+class Guide:
+    """What the guided filter takes from the frame alone (:meth:`GuidedUpsampler.prepare`):
+    it can be computed while the network still works on the frame."""
+
+    pyramid: FramePyramid
+    factor: int
+    """Pyramid level of the guide."""
+    radius: int
+    eps: float
+    gray: np.ndarray
+    """The grey guide (uint8)."""
+    mean: np.ndarray
+    variance: np.ndarray
+    """Window mean and window variance + eps of ``gray`` (float32)."""
+    detail: np.ndarray
+    """The grey frame (float32, 0..255) at the level where the fine outline is evaluated."""
 
 
 class GuidedUpsampler:
-    """Turns a low-resolution mask into a full-resolution one that follows the frame's edges."""
+    """Turns a low-resolution mask into a full-resolution one that follows the frame's edges.
+
+    The result is stretched by :data:`SNAP` at both ends (``(q − SNAP) / (1 − 2·SNAP)``, a
+    change of at most half a grey level) so that room and person away from the outline are
+    exactly 0 and 1; :attr:`last_tiles` says which tiles of the result are (see
+    :mod:`pipelines.segmentation.tiles`), so later stages work on the outline's tiles only.
+    """
 
     def __init__(self, radius: int = 4, eps: float = 2e-3, detail_factor: int = 1) -> None:
         self.radius = radius
@@ -148,51 +223,98 @@ class GuidedUpsampler:
         self.last_guide_mask: np.ndarray | None = None
         """The refined mask evaluated at the guide's size (a·I + b there), for callers that
         want a small copy of the result without shrinking the full one."""
+        self.last_tiles: TileMap | None = None
+        """Which tiles of the last result are exactly 0, exactly 1 or in between."""
         self.detail_factor = detail_factor
         """Pyramid level at which ``a·I + b`` is evaluated: 1 = full size; 2 = half size, then
         resized (about 1 ms less at 720p on two cores; the outline is then 2 px wide, not 1)."""
+        self.overlap: Overlap | None = None
+        """A worker thread to share the work with, if any."""
+
+    def prepare(self, frame: np.ndarray | FramePyramid, guide_factor: int | None = None) -> Guide:
+        """The frame's part of the work (needs no mask). ``frame``: the BGR uint8 frame or its
+        :class:`FramePyramid`; ``guide_factor``: default long side ≤ :data:`GUIDE_LONG_SIDE`."""
+        pyramid = frame if isinstance(frame, FramePyramid) else FramePyramid(frame)
+        if guide_factor is None:
+            guide_factor = pyramid.factor_for(GUIDE_LONG_SIDE)
+        gray = cv2.cvtColor(pyramid.level(guide_factor), cv2.COLOR_BGR2GRAY)
+        mean, variance = guide_statistics(gray, self.radius, self.eps)
+        detail = pyramid.level(min(self.detail_factor, guide_factor))
+        h, w = detail.shape[:2]
+        sc = self.scratch
+        gray_u8 = cv2.cvtColor(detail, cv2.COLOR_BGR2GRAY, dst=sc.get("gray", (h, w), np.uint8))
+        detail_gray = sc.get("gray_f", (h, w))
+        np.copyto(detail_gray, gray_u8)
+        return Guide(pyramid, guide_factor, self.radius, self.eps, gray, mean, variance,
+                     detail_gray)  # fmt: skip
+
+    def coefficients(self, guide: Guide, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b): the refined mask is ``clip(a·I + b, 0, 1)`` with ``I`` the grey frame in
+        0..255 and a, b (at the guide's size) bilinearly upsampled."""
+        gh, gw = guide.gray.shape
+        if mask.shape != (gh, gw):
+            mask = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_LINEAR)
+        a, b = fit_coefficients(guide.gray, guide.mean, guide.variance, mask, guide.radius)
+        # q = conf·(a·I + b) + (1 − conf)·mask, then the SNAP stretch, folded into a and b so
+        # the full size costs one multiply-add: with c = conf·stretch,
+        # a ← c·a and b ← c·(b − mask) + stretch·(mask − SNAP).
+        stretch = 1.0 / (1.0 - 2.0 * SNAP)
+        conf = transition_confidence(mask, 2 * guide.radius, stretch)
+        a = cv2.multiply(a, conf, dst=a)
+        b -= mask
+        b *= conf
+        b += cv2.addWeighted(mask, stretch, mask, 0.0, -SNAP * stretch)
+        return a, b
 
     def __call__(
-        self, frame: np.ndarray | FramePyramid, mask: np.ndarray, guide_factor: int | None = None
+        self,
+        frame: np.ndarray | FramePyramid,
+        mask: np.ndarray,
+        guide_factor: int | None = None,
+        guide: Guide | None = None,
     ) -> np.ndarray:
         """``mask``: float32 at any small size; returns float32 H×W in [0, 1] at the frame's size.
 
         ``frame`` is the BGR uint8 frame or its :class:`FramePyramid`; the coefficients are fitted
-        at ``guide_factor`` (default: long side ≤ :data:`GUIDE_LONG_SIDE`).
+        at ``guide_factor`` (default: long side ≤ :data:`GUIDE_LONG_SIDE`). ``guide``: this
+        frame's :meth:`prepare`, if already made (with this radius and eps).
         """
-        pyramid = frame if isinstance(frame, FramePyramid) else FramePyramid(frame)
-        h, w = pyramid.source.shape[:2]
-        if guide_factor is None:
-            guide_factor = pyramid.factor_for(GUIDE_LONG_SIDE)
-        guide_small = pyramid.level(guide_factor)
-        gh, gw = guide_small.shape[:2]
-        guide = cv2.cvtColor(guide_small, cv2.COLOR_BGR2GRAY).astype(np.float32)
-        guide *= np.float32(1.0 / 255.0)
-        if mask.shape != (gh, gw):
-            mask = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_LINEAR)
-        a, b = guided_filter_coefficients(guide, mask, self.radius, self.eps)
-        conf = transition_confidence(mask, 2 * self.radius)
-        # q = conf·(a·I + b) + (1 - conf)·mask, folded into a and b so full size costs nothing.
-        a *= conf
-        b = conf * b + (1.0 - conf) * mask
-        # The full-size guide stays uint8 (0..255): fold its scale into a at the small size.
-        a *= np.float32(1.0 / 255.0)
-        small_q = a * (guide * np.float32(255.0)) + b
+        if guide is None or guide.radius != self.radius or guide.eps != self.eps:
+            guide = self.prepare(frame, guide_factor)
+        h, w = guide.pyramid.source.shape[:2]
+        a, b = self.coefficients(guide, mask)
+        small_q = cv2.multiply(a, guide.gray, dtype=cv2.CV_32F)
+        small_q += b
         self.last_guide_mask = np.clip(small_q, 0.0, 1.0, out=small_q)
-        detail = pyramid.level(min(self.detail_factor, guide_factor))
-        out_h, out_w = detail.shape[:2]
+        gray = guide.detail
+        out_h, out_w = gray.shape
         sc = self.scratch
-        gray = cv2.cvtColor(
-            detail, cv2.COLOR_BGR2GRAY, dst=sc.get("gray", (out_h, out_w), np.uint8)
-        )
-        a_up = cv2.resize(a, (out_w, out_h), dst=sc.get("a", (out_h, out_w)))
-        b_up = cv2.resize(b, (out_w, out_h), dst=sc.get("b", (out_h, out_w)))
         full = (out_w, out_h) == (w, h)
         # The result is a new array (ctx keeps it); the temporaries are reused.
         q = np.empty((out_h, out_w), np.float32) if full else sc.get("q", (out_h, out_w))
-        cv2.multiply(a_up, gray, dst=q, dtype=cv2.CV_32F)
-        cv2.add(q, b_up, dst=q)
+        a_up = cv2.resize(a, (out_w, out_h), dst=sc.get("a", (out_h, out_w)))
+        cv2.resize(b, (out_w, out_h), dst=q)
+        cv2.accumulateProduct(a_up, gray, q)
         np.clip(q, 0.0, 1.0, out=q)
-        if not full:
-            q = cv2.resize(q, (w, h), interpolation=cv2.INTER_LINEAR)
+        # Which tiles come out exactly 0 or 1 (at a reduced size: once resized), found while
+        # the full-size mask is made when there is a worker thread.
+        tile = (TILE_GUIDE[0] * guide.factor, TILE_GUIDE[1] * guide.factor)
+        small = q
+
+        def tile_map() -> TileMap:
+            tiles = classify(small, (w, h), tile)
+            tiles.blend_rects()
+            return tiles
+
+        if full:
+            tiles = tile_map()
+        elif self.overlap is None:
+            tiles = tile_map()
+            q = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        else:
+            q, tiles = self.overlap.run(
+                lambda: cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), tile_map
+            )
+        tiles.source = q
+        self.last_tiles = tiles
         return q

@@ -30,6 +30,21 @@ MAX_GAP_S = 0.5
 REFERENCE_FPS = 30.0
 
 
+_GROW = np.ones((3, 3), np.uint8)
+
+
+def noise_level(sample: np.ndarray) -> float:
+    """``np.percentile(sample, NOISE_PERCENTILE)`` (linear interpolation), by partial sort."""
+    flat = sample.ravel()
+    n = flat.size
+    pos = NOISE_PERCENTILE / 100.0 * (n - 1)
+    lo = int(pos)
+    hi = min(lo + 1, n - 1)
+    part = np.partition(flat, (lo, hi))
+    low, high = float(part[lo]), float(part[hi])
+    return low + (high - low) * (pos - lo)
+
+
 class MaskStabilizer:
     """Keeps the previous mask and frame; call :meth:`update` once per frame, in order."""
 
@@ -48,45 +63,61 @@ class MaskStabilizer:
         assert self.gray is not None
         diff = cv2.absdiff(gray, self.gray)
         k = (MOTION_WINDOW, MOTION_WINDOW)
-        local = cv2.boxFilter(diff, cv2.CV_32F, k, borderType=cv2.BORDER_REPLICATE)
+        local: np.ndarray = cv2.boxFilter(diff, cv2.CV_32F, k, borderType=cv2.BORDER_REPLICATE)
         # Grow moving areas by a pixel so the whole edge band of a moving outline follows.
-        local = cv2.dilate(local, np.ones((3, 3), np.uint8))
-        sample = local[::4, ::4]
-        noise = float(np.percentile(sample, NOISE_PERCENTILE)) * NOISE_MARGIN
-        local = np.subtract(local, np.float32(min(noise, NOISE_FLOOR_MAX)), dtype=np.float32)
+        cv2.dilate(local, _GROW, dst=local)
+        noise = noise_level(local[::4, ::4]) * NOISE_MARGIN
+        local -= np.float32(min(noise, NOISE_FLOOR_MAX))
         return local
 
-    def update(
-        self, mask: np.ndarray, gray: np.ndarray, timestamp: float, smoothing: float
-    ) -> np.ndarray:
-        """Blend ``mask`` (float32, model resolution) into the running mask and return it.
-
-        ``gray`` is the frame at the same resolution (uint8); ``smoothing`` in [0, 1): how much
-        of the old mask a still pixel keeps per frame at 30 fps.
-        """
-        fresh = (
+    def weights(self, gray: np.ndarray, timestamp: float, smoothing: float) -> np.ndarray | None:
+        """This frame's per-pixel share of the new mask (it depends on the frames alone, so it
+        can be computed before the network's mask is there), or None when the running mask
+        starts over. ``gray``: the frame at model resolution (uint8); ``smoothing`` in
+        [0, 1): how much of the old mask a still pixel keeps per frame at 30 fps."""
+        if (
             self.mask is None
             or self.gray is None
             or self.timestamp is None
-            or self.mask.shape != mask.shape
+            or self.gray.shape != gray.shape
             or not (0.0 <= timestamp - self.timestamp <= MAX_GAP_S)
             or smoothing <= 0.0
-        )
-        if fresh:
+        ):
+            return None
+        dt = max(timestamp - self.timestamp, 1e-3)
+        keep = float(smoothing) ** (dt * REFERENCE_FPS)
+        still_alpha = np.float32(1.0 - keep)
+        ramp = self.motion(gray)
+        ramp -= np.float32(MOTION_LO)
+        ramp *= np.float32(1.0 / (MOTION_HI - MOTION_LO))
+        return np.clip(ramp, still_alpha, 1.0, out=ramp)
+
+    def apply(
+        self, mask: np.ndarray, gray: np.ndarray, timestamp: float, alpha: np.ndarray | None
+    ) -> np.ndarray:
+        """Blend ``mask`` (float32, model resolution) into the running mask with this frame's
+        :meth:`weights` ``alpha`` and return the running mask."""
+        if alpha is None or self.mask is None or self.mask.shape != mask.shape:
             self.mask = mask.copy()
             self.gray = gray.copy()
             self.timestamp = timestamp
             self.last_alpha = np.ones_like(mask)
             return self.mask
-        assert self.mask is not None and self.timestamp is not None
-        dt = max(timestamp - self.timestamp, 1e-3)
-        keep = float(smoothing) ** (dt * REFERENCE_FPS)
-        still_alpha = np.float32(1.0 - keep)
-        moving = self.motion(gray)
-        ramp = (moving - np.float32(MOTION_LO)) * np.float32(1.0 / (MOTION_HI - MOTION_LO))
-        alpha = np.clip(ramp, still_alpha, 1.0, out=ramp)
-        self.mask += alpha * (mask - self.mask)
+        step = np.subtract(mask, self.mask, dtype=np.float32)
+        step *= alpha
+        self.mask += step
         self.gray = gray.copy()
         self.timestamp = timestamp
         self.last_alpha = alpha
         return self.mask
+
+    def update(
+        self, mask: np.ndarray, gray: np.ndarray, timestamp: float, smoothing: float
+    ) -> np.ndarray:
+        """Blend ``mask`` (float32, model resolution) into the running mask and return it
+        (:meth:`weights`, then :meth:`apply`).
+
+        ``gray`` is the frame at the same resolution (uint8); ``smoothing`` in [0, 1): how much
+        of the old mask a still pixel keeps per frame at 30 fps.
+        """
+        return self.apply(mask, gray, timestamp, self.weights(gray, timestamp, smoothing))
