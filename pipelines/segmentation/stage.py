@@ -41,6 +41,21 @@ from pipelines.segmentation.temporal import MaskStabilizer
 from pipelines.segmentation.tiles import MASK_TILES_KEY, tiles_for
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 
+_PREPARED_KEY = "_segmentation_inference"
+
+
+@dataclasses.dataclass
+class _Inference:
+    """What :meth:`Segmentation.prepare` leaves for :meth:`Segmentation.process`."""
+
+    settings: Any
+    model_name: str
+    raw: np.ndarray
+    gray: np.ndarray | None
+    alpha: np.ndarray | None
+    guide: Any
+
+
 log = logging.getLogger(__name__)
 
 # Guided-filter window radius in model pixels: about the width of the model's own soft edge.
@@ -147,7 +162,12 @@ class Segmentation(Stage[SegmentationSettings]):
             model = self._models[name] = loaded
         return model
 
-    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+    def prepare(self, image: np.ndarray, ctx: FrameContext) -> None:
+        # The network and the frame-only refinement work need nothing from the face tracker:
+        # the engine runs this beside it, and process() adds what does need the face.
+        ctx.extras[_PREPARED_KEY] = self._infer(image, ctx)
+
+    def _infer(self, image: np.ndarray, ctx: FrameContext) -> _Inference:
         s = self.settings
         h, w = image.shape[:2]
         model = self._model(choose_model(w, h, s.model))
@@ -178,8 +198,18 @@ class Segmentation(Stage[SegmentationSettings]):
             raw, (guide, alpha) = self.overlap.run(lambda: model.run_rgb(rgb), frame_work)
         else:
             raw, alpha = model.run_rgb(rgb), motion()
+        return _Inference(s, model.model_name, raw, gray, alpha, guide)
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        inference = ctx.extras.pop(_PREPARED_KEY, None)
+        if not isinstance(inference, _Inference) or inference.settings is not self.settings:
+            inference = self._infer(image, ctx)  # called directly, or settings just changed
+        s = inference.settings
+        h, w = image.shape[:2]
+        raw, gray, alpha, guide = inference.raw, inference.gray, inference.alpha, inference.guide
+        stabilizer = self.stabilizer
         ctx.extras["segmentation_raw"] = raw
-        ctx.extras["segmentation_model"] = model.model_name
+        ctx.extras["segmentation_model"] = inference.model_name
 
         if gray is not None:
             mask = stabilizer.apply(raw, gray, ctx.timestamp, alpha).copy()
