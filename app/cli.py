@@ -8,7 +8,7 @@ import importlib
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app import talking_head_cmd
@@ -40,44 +40,33 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def parse_fps(text: str) -> float:
-    try:
-        fps = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"fps {text!r} is not a number") from None
-    if not 1 <= fps <= 240:
-        raise argparse.ArgumentTypeError(f"fps {text!r} must be between 1 and 240")
-    return fps
+def _number_parser(
+    kind: type, lo: float, hi: float = float("inf"), what: str = ""
+) -> Callable[[str], Any]:
+    """An argparse type: ``kind`` (int or float) within [lo, hi], with a one-line error."""
+    noun = "a whole number" if kind is int else "a number"
+    label = f"{what} " if what else ""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{label}{text!r} is not {noun}") from None
+        if not lo <= value <= hi:  # also rejects NaN
+            if hi != float("inf"):
+                bound = f"between {lo:g} and {hi:g}"
+            else:
+                bound = "0 or more" if lo == 0 else f"at least {lo:g}"
+            raise argparse.ArgumentTypeError(f"{label}{text!r} must be {bound}")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+parse_fps = _number_parser(float, 1, 240, "fps")
+positive_int = _number_parser(int, 1)
+nonnegative_int = _number_parser(int, 0)
+non_negative_float = _number_parser(float, 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
