@@ -49,6 +49,27 @@ WATCH_INTERVAL_S = 0.5
 IDLE_RESEND_S = 1.0
 
 
+class _EngineThread(threading.Thread):
+    """A daemon thread that says for sure when its loop has returned.
+
+    ``Thread.join`` and ``is_alive`` are not trusted for that: on CPython 3.11 a Ctrl+C that
+    lands inside ``join`` can mark a running thread as stopped, so ``stop()`` skipped it and the
+    process exited with it still inside OpenCV ("terminate called without an active
+    exception"). The event is set by the thread itself, last thing."""
+
+    def __init__(self, loop: Callable[..., None], name: str, *args: Any) -> None:
+        super().__init__(name=name, daemon=True)
+        self.loop = loop
+        self.loop_args = args
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.loop(*self.loop_args)
+        finally:
+            self.finished.set()
+
+
 class Pipeline:
     """An ordered list of stages, run on one thread, each timed and guarded."""
 
@@ -117,7 +138,7 @@ class Engine:
         self._pending_stages: list[Stage[Any]] | None = None
         self._stage_lock = threading.Lock()
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._threads: list[_EngineThread] = []
         self._started = False
         self._failed_outputs: set[int] = set()
         self.last_frame: Frame | None = None
@@ -146,15 +167,11 @@ class Engine:
             raise
         self._started = True
         self._threads = [
-            threading.Thread(target=self._capture_loop, name="camfx-capture", daemon=True),
-            threading.Thread(target=self._process_loop, name="camfx-process", daemon=True),
+            _EngineThread(self._capture_loop, "camfx-capture"),
+            _EngineThread(self._process_loop, "camfx-process"),
         ]
         for i in range(len(self.outputs)):
-            self._threads.append(
-                threading.Thread(
-                    target=self._output_loop, args=(i,), name=f"camfx-output-{i}", daemon=True
-                )
-            )
+            self._threads.append(_EngineThread(self._output_loop, f"camfx-output-{i}", i))
         for t in self._threads:
             t.start()
 
@@ -170,12 +187,12 @@ class Engine:
         # outputs then finish the frame they hold.
         for t in self._threads[:2]:
             if t is not me:
-                t.join(timeout)
+                t.finished.wait(timeout)
         for slot in self._out_slots:
             slot.close()
         for t in self._threads[2:]:
             if t is not me:
-                t.join(timeout)
+                t.finished.wait(timeout)
         for out in self.outputs:
             try:
                 out.close()
@@ -188,12 +205,12 @@ class Engine:
         deadline = None if timeout is None else time.monotonic() + timeout
         for t in list(self._threads):
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            t.join(remaining)
-        return not any(t.is_alive() for t in self._threads)
+            t.finished.wait(remaining)
+        return not self.running
 
     @property
     def running(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
+        return any(not t.finished.is_set() for t in self._threads)
 
     def __enter__(self) -> Engine:
         self.start()
