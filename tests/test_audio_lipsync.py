@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from audio_support import require_espeak, speech, vad_model
 
+from pipelines.audio import mouth_fit
 from pipelines.audio.mouth import HOP, MouthAnalyzer
 from pipelines.audio.resample import ANALYSIS_RATE
 
@@ -62,20 +63,8 @@ TARGET_SMOOTH_MS = 30.0
 NOISE_JAW_MAX = 0.05
 PAD_S = 0.5
 
-# Ground truth: target jaw opening for each espeak-ng English phoneme.
-OPENNESS: dict[str, float] = {}
-for _names, _value in (
-    ("a aa A: A@ aI aI2 aU a# 0", 1.0),
-    ("V VR O: O@ O O2 e@ E 3:", 0.75),
-    ("eI oU o@ OI @ 3 @L @5 @2 E2 I#", 0.55),
-    ("i i: I I2 i@ i@3 u: U U@ u", 0.35),
-    ("h k g N j l r r-", 0.3),
-    ("t d n s z S Z tS dZ T D t# t[ t2 d#", 0.2),
-    ("w w# f v", 0.1),
-    ("m b p", 0.0),
-):
-    for _n in _names.split():
-        OPENNESS[_n] = _value
+# Ground truth: the target jaw opening per espeak-ng phoneme, one table shared with the fit.
+OPENNESS = mouth_fit.OPENNESS
 BILABIAL = {"m", "b", "p"}
 OPEN_VOWELS = {"a", "aa", "A:", "A@", "aI", "aU", "0", "V", "E", "O:"}
 
