@@ -7,6 +7,7 @@ error messages) is ``REGISTRY.names()``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -43,6 +44,22 @@ class Registry(Generic[T]):
     def name_of(self, item: object) -> str | None:
         """The name ``item`` is registered under, None when it is not registered."""
         return next((n for n, i in self._items.items() if i is item), None)
+
+    def split_spec(self, spec: str) -> tuple[str, str] | None:
+        """``NAME``, ``NAME:ARG`` or a path whose suffix a registered class claims (in its
+        ``suffixes``) → (name, argument); None when nothing matches. A one-letter prefix is a
+        Windows drive ("C:\\clip.mp4"), never a name."""
+        name, sep, arg = spec.partition(":")
+        if sep and len(name) > 1 and name in self._items:
+            return name, arg
+        if spec in self._items:
+            return spec, ""
+        suffix = os.path.splitext(spec)[1].lower()
+        if suffix:
+            for item_name, item in self._items.items():
+                if suffix in getattr(item, "suffixes", ()):
+                    return item_name, spec
+        return None
 
     def names(self) -> list[str]:
         return list(self._items)

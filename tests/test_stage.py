@@ -133,3 +133,24 @@ def test_registry_refuses_a_second_item_under_one_name() -> None:
     assert reg.name_of(b) is None
     with pytest.raises(KeyError, match="unknown widget 'z'; known: a"):
         reg.get("z")
+
+
+def test_registry_split_spec_names_arguments_suffixes_and_drive_letters() -> None:
+    from pipelines.registry import Registry
+
+    class Clip:
+        suffixes = (".mp4",)
+
+    class Cam:
+        suffixes = ()
+
+    reg: Registry[type] = Registry("thing")
+    reg.add("file", Clip)
+    reg.add("camera", Cam)
+    assert reg.split_spec("camera") == ("camera", "")
+    assert reg.split_spec("camera:2") == ("camera", "2")
+    assert reg.split_spec("/tmp/a.MP4") == ("file", "/tmp/a.MP4")
+    # A one-letter prefix is a Windows drive, so the suffix decides.
+    assert reg.split_spec("C:\\clips\\a.mp4") == ("file", "C:\\clips\\a.mp4")
+    assert reg.split_spec("nope") is None
+    assert reg.split_spec("x.avi") is None

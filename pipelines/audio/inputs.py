@@ -402,15 +402,9 @@ def parse_audio_spec(spec: str) -> tuple[str, str]:
     spec = spec.strip()
     if not spec:
         return "none", ""
-    name, sep, arg = spec.partition(":")
-    if sep and name in AUDIO_INPUTS and len(name) > 1:
-        return name, arg
-    if spec in AUDIO_INPUTS:
-        return spec, ""
-    suffix = Path(spec).suffix.lower()
-    for input_name, cls in AUDIO_INPUTS.items():
-        if suffix and suffix in cls.suffixes:
-            return input_name, spec
+    found = AUDIO_INPUTS.split_spec(spec)
+    if found is not None:
+        return found
     raise AudioError(f"unknown audio input {spec!r}; use mic, mic:NAME, none, or a .wav/.flac file")
 
 

@@ -18,15 +18,10 @@ __all__ = ["OUTPUTS", "Output", "make_output", "parse_output_spec"]
 
 
 def parse_output_spec(spec: str) -> tuple[str, str]:
-    name, sep, arg = spec.partition(":")
-    if sep and name in OUTPUTS and len(name) > 1:  # "C:\\x.mp4" is a path, not an output
-        return name, arg
-    if spec in OUTPUTS:
-        return spec, ""
+    found = OUTPUTS.split_spec(spec)
+    if found is not None:
+        return found
     suffix = Path(spec).suffix.lower()
-    for output_name, cls in OUTPUTS.items():
-        if suffix and suffix in cls.suffixes:
-            return output_name, spec
     if suffix:
         raise OutputError(f"output {spec!r}: unsupported file type {suffix!r}; use a .mp4 file")
     raise OutputError(

@@ -20,15 +20,10 @@ __all__ = ["SOURCES", "Source", "SourceConfig", "open_source", "parse_source_spe
 
 def parse_source_spec(spec: str) -> tuple[str, str]:
     """Split a spec into (registered source name, argument)."""
-    name, sep, arg = spec.partition(":")
-    if sep and name in SOURCES:
-        return name, arg
-    if spec in SOURCES:
-        return spec, ""
+    found = SOURCES.split_spec(spec)
+    if found is not None:
+        return found
     suffix = Path(spec).suffix.lower()
-    for source_name, cls in SOURCES.items():
-        if suffix and suffix in cls.suffixes:
-            return source_name, spec
     known = ", ".join(SOURCES.names())
     if Path(spec).is_dir():
         raise SourceError(f"source {spec!r} is a folder; give an image or video file")
