@@ -9,6 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from beauty_support import OFF
 from golden_data import face_photo, load_golden
 
 from pipelines.beauty import masks, retouch, warp
@@ -18,15 +19,6 @@ from pipelines.frame import FrameContext
 from pipelines.tracking import regions
 from pipelines.tracking.types import Face
 
-OFF: dict[str, Any] = {
-    "smoothing": 0.0,
-    "under_eye": 0.0,
-    "eye_brightening": 0.0,
-    "teeth_whitening": 0.0,
-    "lip_tint": 0.0,
-    "eye_enlarge": 0.0,
-    "face_slim": 0.0,
-}
 COLOUR_MAX = {**OFF, **{k: 1.0 for k in ("smoothing", "under_eye", "eye_brightening")}}
 COLOUR_MAX.update(teeth_whitening=1.0, lip_tint=1.0)
 

@@ -5,10 +5,10 @@ face tracker on the warped photo."""
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 import numpy as np
 import pytest
+from beauty_support import OFF
 from golden_data import face_photo, load_golden
 
 from pipelines.beauty import warp
@@ -17,16 +17,6 @@ from pipelines.beauty.stage import BeautySettings, BeautyStage
 from pipelines.frame import FrameContext
 from pipelines.tracking import regions
 from pipelines.tracking.types import Face
-
-OFF: dict[str, Any] = {
-    "smoothing": 0.0,
-    "under_eye": 0.0,
-    "eye_brightening": 0.0,
-    "teeth_whitening": 0.0,
-    "lip_tint": 0.0,
-    "eye_enlarge": 0.0,
-    "face_slim": 0.0,
-}
 
 ZERO_TOLERANCE_PX = 1e-3
 """Displacement counted as none."""
