@@ -121,6 +121,8 @@ class Engine:
         the last picture is re-sent once a second so an app that opens the camera sees one at
         once. None: never idle."""
         self.idle = False
+        self._audience = True
+        """Latest answer of the watch thread: does anyone receive the outputs?"""
         """Run the leading analysis stages (``Stage.analysis_only``: tracking, segmentation) of
         frame N+1 on one thread while the image stages of frame N run on another. Throughput
         rises towards 1 / max(analysis, rendering) on two cores; each frame's latency is the
@@ -172,6 +174,8 @@ class Engine:
         ]
         for i in range(len(self.outputs)):
             self._threads.append(_EngineThread(self._output_loop, f"camfx-output-{i}", i))
+        if self.idle_after is not None:
+            self._threads.append(_EngineThread(self._watch_loop, "camfx-watch"))
         for t in self._threads:
             t.start()
 
@@ -271,7 +275,7 @@ class Engine:
                     now = time.monotonic()
                     if now >= next_check:
                         next_check = now + WATCH_INTERVAL_S
-                        if self._watched():
+                        if self._audience:
                             unwatched_since = None
                         elif unwatched_since is None:
                             unwatched_since = now
@@ -308,6 +312,15 @@ class Engine:
         finally:
             # Let processing finish what it has, then end.
             self._in_slot.close()
+
+    def _watch_loop(self) -> None:
+        # Asking a virtual camera for its audience scans /proc (milliseconds on a desktop with
+        # hundreds of processes): done here, never on the capture thread, where it would delay
+        # frames. Ends with the capture thread.
+        capture = self._threads[0]
+        while not self._stop.is_set() and not capture.finished.is_set():
+            self._audience = self._watched()
+            self._stop.wait(WATCH_INTERVAL_S)
 
     def _watched(self) -> bool:
         """Whether any working output has a receiver (or cannot tell, which counts as yes)."""
