@@ -8,9 +8,18 @@ and a frame's results can never be mixed up with another frame's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+
+
+class LazyMask(Protocol):
+    """A person mask that is made full size only when somebody asks for it (see
+    :attr:`FrameContext.mask`): a stage that can work from a smaller copy never pays for it."""
+
+    def full(self) -> np.ndarray:
+        """The mask at frame size, float32 in [0, 1] (made once, then the same array)."""
+        ...
 
 
 @dataclass
@@ -23,14 +32,39 @@ class FrameContext:
     """Sequence number from the source; gaps mean frames were dropped before processing."""
     faces: list[Any] = field(default_factory=list)
     primary_face: Any | None = None
-    mask: np.ndarray | None = None
-    """Person mask, float32 in [0, 1], frame size."""
     audio: Any | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     stage_ms: dict[str, float] = field(default_factory=dict)
     """Wall time each stage took on this frame, filled in by the engine."""
     errors: list[str] = field(default_factory=list)
     """Stages that failed on this frame (they were bypassed)."""
+    _mask: np.ndarray | None = field(default=None, init=False, repr=False)
+    _mask_source: LazyMask | None = field(default=None, init=False, repr=False)
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """Person mask, float32 in [0, 1], frame size (None without a segmentation stage).
+
+        A stage may leave it as a :class:`LazyMask` (:meth:`set_lazy_mask`); it is then made
+        on first read, so reading it costs a full-size resize once per frame."""
+        if self._mask is None and self._mask_source is not None:
+            self._mask = self._mask_source.full()
+        return self._mask
+
+    @mask.setter
+    def mask(self, value: np.ndarray | None) -> None:
+        self._mask = value
+        self._mask_source = None
+
+    def set_lazy_mask(self, source: LazyMask) -> None:
+        """Make ``source.full()`` this frame's :attr:`mask`, when first read."""
+        self._mask = None
+        self._mask_source = source
+
+    @property
+    def mask_source(self) -> LazyMask | None:
+        """The :class:`LazyMask` behind :attr:`mask`, while nobody has replaced the mask."""
+        return self._mask_source
 
 
 @dataclass

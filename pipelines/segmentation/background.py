@@ -31,6 +31,7 @@ import numpy as np
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.segmentation.backgrounds import (
     FIT_MODES,
     BackgroundError,
@@ -40,13 +41,14 @@ from pipelines.segmentation.backgrounds import (
 )
 from pipelines.segmentation.composite import (
     add_correction,
+    blurred_background_small,
     composite,
     correction_factor,
     masked_background_blur,
     replacement_correction,
     soft_background,
 )
-from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, Scratch
+from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
 from pipelines.segmentation.tiles import tiles_for
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 
@@ -151,10 +153,19 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._desaturate = Eased()
         self._wrap = Eased()
 
+    def open(self) -> None:
+        # Compile (or load from Numba's cache) the one-pass composite now, not on the first
+        # frame; without Numba the OpenCV path is used.
+        fused.available()
+        super().open()
+
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
-        mask = frame_mask(self.name, image, ctx)
-        if mask is None:
+        refined = ctx.mask_source
+        if not isinstance(refined, RefinedMask) or refined.size != image.shape[1::-1]:
+            refined = None
+        mask = frame_mask(self.name, image, ctx) if refined is None else None
+        if refined is None and mask is None:
             return image
         now = ctx.timestamp
         strength = self._strength(s.strength, now)
@@ -164,7 +175,24 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         if radius < 0.5 and desaturate <= 0.0:
             return image
         frames = FramePyramid.of(image, ctx.extras)
-        masks = mask_pyramid(mask, ctx.extras)
+        if refined is not None:
+            masks: FramePyramid = refined
+        else:
+            assert mask is not None
+            masks = mask_pyramid(mask, ctx.extras)
+        if wrap <= 0.0 and fused.available():
+            # One pass over the frame (see pipelines.segmentation.fused): the refined mask is
+            # sampled at its own size, the blurred background at its reduced size.
+            small = blurred_background_small(
+                frames, masks, radius, lens=s.lens, desaturate=desaturate
+            )
+            if refined is not None:
+                return fused.composite_over_small(image, refined.sampled(), small, refined.tiles)
+            assert mask is not None
+            return fused.composite_over_small(image, mask, small, tiles_for(mask, ctx.extras))
+        if mask is None:
+            mask = ctx.mask
+            assert mask is not None
         background = masked_background_blur(
             frames, masks, radius, lens=s.lens, desaturate=desaturate
         )

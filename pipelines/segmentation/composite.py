@@ -228,15 +228,29 @@ def masked_background_blur(
 ) -> np.ndarray:
     """The background blurred without the person (uint8, full size): see
     :func:`background_estimate`; ``desaturate`` takes its colour out (1 = grey)."""
-    frames, masks = _pyramid(image), _pyramid(mask)
+    frames = _pyramid(image)
     h, w = frames.source.shape[:2]
+    small = blurred_background_small(frames, mask, radius_px, lens=lens, desaturate=desaturate)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def blurred_background_small(
+    image: np.ndarray | FramePyramid,
+    mask: np.ndarray | FramePyramid,
+    radius_px: float,
+    *,
+    lens: bool = True,
+    desaturate: float = 0.0,
+) -> np.ndarray:
+    """:func:`masked_background_blur` before its final upsampling: uint8 BGR at the reduced
+    size the blur was computed at (:func:`work_factor`)."""
+    frames, masks = _pyramid(image), _pyramid(mask)
     bg, _ = background_estimate(frames, masks, radius_px, lens=lens)
     if desaturate > 0.0:
         gray = cv2.cvtColor(bg, cv2.COLOR_BGR2GRAY)[..., None]
         bg += np.float32(desaturate) * (gray - bg)
     # Colours are averages of pixels (0..255): rounding is all the conversion needs.
-    bg_u8 = cv2.convertScaleAbs(bg)
-    return cv2.resize(bg_u8, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.convertScaleAbs(bg)
 
 
 def wrap_keep(masks: FramePyramid, amount: float, factor: int = 8) -> np.ndarray:
@@ -388,6 +402,7 @@ __all__ = [
     "add_correction",
     "background_estimate",
     "blend",
+    "blurred_background_small",
     "composite",
     "disk_kernel",
     "light_wrap_masks",

@@ -4,11 +4,12 @@ The guided filter (He, Sun & Tang) fits, in every window, the mask as a linear f
 frame's brightness, ``q = a·I + b``; where the frame has an edge the mask gets one too, where it
 is flat the mask stays smooth. The fast variant (He & Sun, 2015) fits ``a`` and ``b`` on a
 downscaled guide (here about 1/4 of a 720p frame) and only evaluates ``a·I + b`` at the detail
-level (full size up to 720p, half size above), so the cost there is two bilinear resizes and
-one multiply-add. The frame's share of the fit (its pyramid, the guide's window statistics) is
-separate (:meth:`GuidedUpsampler.prepare`) so the segmentation stage can do it while the
-network runs. The result also comes with a :class:`~pipelines.segmentation.tiles.TileMap`
-saying which tiles are exactly room or exactly person.
+level (full size below 720p, half size from 720p up), so the cost there is two bilinear
+resizes and one multiply-add. The frame's share of the fit (its pyramid, the guide's window
+statistics) is separate (:meth:`GuidedUpsampler.prepare`) so the segmentation stage can do it
+while the network runs. The result (:class:`RefinedMask`) is made full size only when asked,
+and comes with a :class:`~pipelines.segmentation.tiles.TileMap` saying which tiles are exactly
+room or exactly person.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.tiles import TILE_GUIDE, TileMap, classify
 
 # Guide resolution: the frame is halved until its long side is at most this. 320 keeps the
@@ -228,8 +228,6 @@ class GuidedUpsampler:
         self.detail_factor = detail_factor
         """Pyramid level at which ``a·I + b`` is evaluated: 1 = full size; 2 = half size, then
         resized (about 1 ms less at 720p on two cores; the outline is then 2 px wide, not 1)."""
-        self.overlap: Overlap | None = None
-        """A worker thread to share the work with, if any."""
 
     def prepare(self, frame: np.ndarray | FramePyramid, guide_factor: int | None = None) -> Guide:
         """The frame's part of the work (needs no mask). ``frame``: the BGR uint8 frame or its
@@ -273,7 +271,19 @@ class GuidedUpsampler:
         guide_factor: int | None = None,
         guide: Guide | None = None,
     ) -> np.ndarray:
-        """``mask``: float32 at any small size; returns float32 H×W in [0, 1] at the frame's size.
+        """``mask``: float32 at any small size; returns float32 H×W in [0, 1] at the frame's size
+        (:meth:`refine`, made full size)."""
+        return self.refine(frame, mask, guide_factor, guide).full()
+
+    def refine(
+        self,
+        frame: np.ndarray | FramePyramid,
+        mask: np.ndarray,
+        guide_factor: int | None = None,
+        guide: Guide | None = None,
+    ) -> RefinedMask:
+        """The refined mask as a :class:`RefinedMask`: evaluated at the detail level, made full
+        size only when asked.
 
         ``frame`` is the BGR uint8 frame or its :class:`FramePyramid`; the coefficients are fitted
         at ``guide_factor`` (default: long side ≤ :data:`GUIDE_LONG_SIDE`). ``guide``: this
@@ -289,32 +299,85 @@ class GuidedUpsampler:
         gray = guide.detail
         out_h, out_w = gray.shape
         sc = self.scratch
-        full = (out_w, out_h) == (w, h)
-        # The result is a new array (ctx keeps it); the temporaries are reused.
-        q = np.empty((out_h, out_w), np.float32) if full else sc.get("q", (out_h, out_w))
+        # The result is a new array (the frame's context keeps it, and another thread may
+        # still be compositing the previous frame with the previous one); temporaries are
+        # reused.
+        q = np.empty((out_h, out_w), np.float32)
         a_up = cv2.resize(a, (out_w, out_h), dst=sc.get("a", (out_h, out_w)))
         cv2.resize(b, (out_w, out_h), dst=q)
         cv2.accumulateProduct(a_up, gray, q)
         np.clip(q, 0.0, 1.0, out=q)
-        # Which tiles come out exactly 0 or 1 (at a reduced size: once resized), found while
-        # the full-size mask is made when there is a worker thread.
+        # Which tiles come out exactly 0 or 1 once resized to the frame's size.
         tile = (TILE_GUIDE[0] * guide.factor, TILE_GUIDE[1] * guide.factor)
-        small = q
-
-        def tile_map() -> TileMap:
-            tiles = classify(small, (w, h), tile)
-            tiles.blend_rects()
-            return tiles
-
-        if full:
-            tiles = tile_map()
-        elif self.overlap is None:
-            tiles = tile_map()
-            q = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        else:
-            q, tiles = self.overlap.run(
-                lambda: cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), tile_map
-            )
-        tiles.source = q
+        tiles = classify(q, (w, h), tile)
+        tiles.blend_rects()
+        detail_factor = w // out_w if (out_w, out_h) != (w, h) else 1
+        refined = RefinedMask(q, detail_factor, (w, h), tiles)
+        refined.seed(guide.factor, self.last_guide_mask)
         self.last_tiles = tiles
-        return q
+        return refined
+
+
+class RefinedMask(FramePyramid):
+    """A refined person mask that is made full size only when asked (:meth:`full`).
+
+    The guided filter evaluates the mask at the detail level (half size above 720p-1, full
+    size below); the full-size copy is one bilinear resize of it. A stage that can sample the
+    detail level itself (the compiled background composite) never needs the full one, which
+    saves writing a frame-sized float image. As a :class:`FramePyramid` it also hands out
+    reduced copies: the detail level and the guide's level are there already.
+    """
+
+    def __init__(
+        self, detail: np.ndarray, detail_factor: int, size: tuple[int, int], tiles: TileMap
+    ) -> None:
+        # No FramePyramid.__init__: ``source`` is made on demand here.
+        self.detail = detail
+        """float32 in [0, 1] at 1/``detail_factor`` of the frame's size."""
+        self.detail_factor = detail_factor
+        self.size = size
+        """The frame's (width, height)."""
+        self.tiles = tiles
+        """Which tiles of the full-size mask are exactly 0, exactly 1 or in between."""
+        self._full: np.ndarray | None = detail if detail_factor == 1 else None
+        self._levels = {detail_factor: detail}
+        if self._full is not None:
+            tiles.source = self._full
+        else:
+            tiles.source = None
+
+    @property
+    def materialized(self) -> bool:
+        """Whether the full-size mask has been made (it may since have been changed in place,
+        so samplers should use :meth:`full` rather than :attr:`detail`)."""
+        return self._full is not None
+
+    @property
+    def source(self) -> np.ndarray:  # type: ignore[override]
+        return self.full()
+
+    def full(self) -> np.ndarray:
+        """The mask at the frame's size (made once; later calls return the same array)."""
+        if self._full is None:
+            w, h = self.size
+            self._full = cv2.resize(self.detail, (w, h), interpolation=cv2.INTER_LINEAR)
+            self._levels[1] = self._full
+            self.tiles.source = self._full
+        return self._full
+
+    def sampled(self) -> np.ndarray:
+        """The smallest array that holds the mask exactly as :meth:`full` would give it once
+        resized bilinearly: the detail level, or the full mask once it exists."""
+        return self._full if self._full is not None else self.detail
+
+    def level(self, factor: int) -> np.ndarray:
+        if factor == 1:
+            return self.full()
+        return super().level(factor)
+
+    def factor_for(self, max_long_side: int) -> int:
+        factor = 1
+        long_side = max(self.size)
+        while long_side // factor > max_long_side:
+            factor *= 2
+        return factor

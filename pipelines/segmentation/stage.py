@@ -2,9 +2,11 @@
 
 Per frame: stretch the frame to the model's input (as MediaPipe does), run the network,
 stabilise the mask over time (at model resolution: cheap), let the face tracker's result help
-when there is one, then upsample edge-aware with a fast guided filter. Also leaves the raw
-model output in ``ctx.extras["segmentation_raw"]`` and the model's name in
-``ctx.extras["segmentation_model"]``.
+when there is one, then upsample edge-aware with a fast guided filter. The full-size mask is
+left lazy (:meth:`FrameContext.set_lazy_mask`): it is one resize of the refined mask's detail
+level, made when a later stage first reads ``ctx.mask``; the background blur samples the
+detail level itself and never needs it. Also leaves the raw model output in
+``ctx.extras["segmentation_raw"]`` and the model's name in ``ctx.extras["segmentation_model"]``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from pipelines.segmentation.refine import (
     GuidedUpsampler,
 )
 from pipelines.segmentation.temporal import MaskStabilizer
-from pipelines.segmentation.tiles import MASK_TILES_KEY, tiles_for
+from pipelines.segmentation.tiles import MASK_TILES_KEY, TileMap
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 
 _PREPARED_KEY = "_segmentation_inference"
@@ -135,7 +137,6 @@ class Segmentation(Stage[SegmentationSettings]):
         self.upsampler = GuidedUpsampler(1, REFINE_EPS)
         self._models: dict[str, SelfieSegmentationModel] = {}
         self.overlap = Overlap(self.name)
-        self.upsampler.overlap = self.overlap
 
     def open(self) -> None:
         names = (
@@ -222,22 +223,22 @@ class Segmentation(Stage[SegmentationSettings]):
             mask = self._face_assist(mask, face, (w, h), s)
 
         if guide is not None:
-            up = self.upsampler
-            factor = guide.factor
-            ctx.mask = up(guide.pyramid, mask, factor, guide)
-            ctx.extras[MASK_TILES_KEY] = up.last_tiles
-            # Seed the mask's own pyramid with the small refined mask, so background stages
-            # get their reduced copy without shrinking the full-size one again.
-            masks = FramePyramid(ctx.mask)
-            if up.last_guide_mask is not None:
-                masks.seed(factor, up.last_guide_mask)
-            ctx.extras[MASK_PYRAMID_KEY] = masks
+            # The full-size mask is made only if a later stage reads ctx.mask; the compiled
+            # background composite samples the refined mask at its own size instead.
+            refined = self.upsampler.refine(guide.pyramid, mask, guide.factor, guide)
+            ctx.set_lazy_mask(refined)
+            ctx.extras[MASK_TILES_KEY] = refined.tiles
+            # The mask's pyramid, for the background stages' reduced copies (seeded with the
+            # detail and guide levels: nothing is shrunk from full size).
+            ctx.extras[MASK_PYRAMID_KEY] = refined
         else:
             ctx.mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
         if face is not None and s.keep_face:
-            touched = self._keep_face_full(ctx.mask, face)
-            tiles = tiles_for(ctx.mask, ctx.extras)
-            if touched is not None and tiles is not None:
+            full = ctx.mask
+            assert full is not None
+            touched = self._keep_face_full(full, face)
+            tiles = ctx.extras.get(MASK_TILES_KEY)
+            if touched is not None and isinstance(tiles, TileMap):
                 tiles.mark_mixed(touched)
         return image
 

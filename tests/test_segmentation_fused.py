@@ -1,0 +1,203 @@
+"""The compiled one-pass composite and the lazily made full-size mask.
+
+Parity: the compiled composite against the OpenCV path it replaces (same sampling positions as
+``cv2.resize``, so only rounding differs); exactness where the mask is 0 or 1; the full-size
+mask is never made when only the blur reads the mask; without Numba the OpenCV path runs.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from pipelines.frame import FrameContext
+from pipelines.segmentation import composite as C
+from pipelines.segmentation import fused
+from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
+from pipelines.segmentation.refine import RefinedMask
+from pipelines.segmentation.stage import Segmentation, SegmentationSettings
+from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, TileMap, classify
+from pipelines.sources.demo import load_asset_image
+
+pytestmark = pytest.mark.skipif(
+    not fused.available(), reason=f"numba unavailable: {fused.unavailable_reason()}"
+)
+
+# Rounding only: the OpenCV path rounds the upsampled background to uint8 before blending;
+# the compiled one rounds the x-upsampled rows, then the blend. Named bounds for both.
+MAX_LEVELS = 2
+MEAN_LEVELS = 0.25
+
+
+def _opencv_composite(fg: np.ndarray, mask_small: np.ndarray, bg_small: np.ndarray) -> np.ndarray:
+    h, w = fg.shape[:2]
+    mask = np.clip(cv2.resize(mask_small, (w, h), interpolation=cv2.INTER_LINEAR), 0, 1)
+    bg = cv2.resize(bg_small, (w, h), interpolation=cv2.INTER_LINEAR)
+    return C.blend(fg, bg, mask)
+
+
+def _scene(w: int, h: int, factor: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    fg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    hard = np.zeros((h // factor, w // factor), np.float32)
+    cv2.ellipse(hard, (w // factor // 2, h // factor // 2), (w // factor // 4, h // factor // 3),
+                15, 0, 360, 1.0, -1)  # fmt: skip
+    mask_small = np.clip(cv2.GaussianBlur(hard, (0, 0), 2.0) * 1.2 - 0.1, 0, 1)
+    bg_small = rng.integers(0, 256, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8)
+    return fg, mask_small.astype(np.float32), bg_small
+
+
+@pytest.mark.parametrize(
+    ("size", "factor"),
+    [((1280, 720), 2), ((640, 360), 1), ((643, 361), 1), ((1920, 1080), 2), ((100, 60), 4)],
+)
+@pytest.mark.parametrize("with_tiles", [True, False])
+def test_matches_the_opencv_composite(size, factor, with_tiles) -> None:
+    w, h = size
+    fg, mask_small, bg_small = _scene(w, h, factor)
+    tiles = classify(mask_small, (w, h), (16, 8)) if with_tiles else None
+    ref = _opencv_composite(fg, mask_small, bg_small)
+    out = fused.composite_over_small(fg, mask_small, bg_small, tiles)
+    assert out.shape == fg.shape and out.dtype == np.uint8
+    diff = np.abs(out.astype(np.int16) - ref)
+    assert diff.max() <= MAX_LEVELS
+    assert diff.mean() <= MEAN_LEVELS
+    if with_tiles:
+        assert tiles is not None
+        # Person tiles are the frame's pixels exactly. (Frames of some size have tiles of
+        # each kind; a tiny one may have no tile that is all person.)
+        if w >= 320:
+            assert {EMPTY, FULL, MIXED} <= set(np.unique(tiles.classes).tolist())
+        th, tw = tiles.tile
+        for r, c in zip(*np.nonzero(tiles.classes == FULL), strict=True):
+            block = (slice(r * th, (r + 1) * th), slice(c * tw, (c + 1) * tw))
+            assert np.array_equal(out[block], fg[block])
+
+
+def test_exact_at_the_ends() -> None:
+    fg, _, bg_small = _scene(320, 240, 1, seed=3)
+    ones, zeros = np.ones((120, 160), np.float32), np.zeros((120, 160), np.float32)
+    assert np.array_equal(fused.composite_over_small(fg, ones, bg_small), fg)
+    room = fused.composite_over_small(fg, zeros, bg_small)
+    upsampled = cv2.resize(bg_small, (320, 240), interpolation=cv2.INTER_LINEAR)
+    assert np.abs(room.astype(np.int16) - upsampled).max() <= 1
+
+
+def test_axis_table_is_cv2_resize_sampling() -> None:
+    # Resizing a ramp with the tables must give cv2.resize's own result.
+    for dst, src in ((720, 360), (720, 90), (1080, 135), (361, 120), (60, 15), (8, 8)):
+        ramp = np.arange(src, dtype=np.float32) ** 1.5
+        i0, i1, t = fused.axis_table(dst, src)
+        mine = ramp[i0] + (ramp[i1] - ramp[i0]) * t
+        ref = cv2.resize(ramp[None, :], (dst, 1), interpolation=cv2.INTER_LINEAR)[0]
+        np.testing.assert_allclose(mine, ref, rtol=1e-5, atol=1e-4)
+
+
+def test_row_runs_cover_every_row_of_tiles() -> None:
+    classes = np.array([[0, 0, 2, 1, 1, 2, 0], [1, 1, 1, 1, 1, 1, 1], [2, 0, 2, 0, 2, 0, 2]],
+                       np.uint8)  # fmt: skip
+    tiles = TileMap(classes, (4, 8), (52, 12))
+    tile_h, run_start, runs = fused.row_runs(tiles, (52, 12))
+    assert tile_h == 4
+    assert run_start.tolist() == [0, 5, 6, 13]
+    for r in range(3):
+        row = runs[run_start[r] : run_start[r + 1]]
+        assert row[0, 0] == 0 and row[-1, 1] == 52  # the last tile is cut to the frame
+        assert np.all(row[1:, 0] == row[:-1, 1])  # contiguous
+        for x0, x1, cls in row:
+            assert np.all(classes[r, x0 // 8 : -(-x1 // 8)] == cls)
+
+
+def test_bad_input_is_refused_by_name() -> None:
+    fg, mask_small, bg_small = _scene(64, 48, 1)
+    with pytest.raises(ValueError, match="foreground"):
+        fused.composite_over_small(fg.astype(np.float32), mask_small, bg_small)
+    with pytest.raises(ValueError, match="background_small"):
+        fused.composite_over_small(fg, mask_small, bg_small[..., :2])
+    with pytest.raises(ValueError, match="mask"):
+        fused.composite_over_small(fg, mask_small[..., None], bg_small)
+
+
+def _demo_frame() -> np.ndarray:
+    """The demo's astronaut at 720p (the portrait, widened with its own mirror image)."""
+    portrait = cv2.resize(load_asset_image("astronaut.png"), (720, 720))
+    return cv2.copyMakeBorder(portrait, 0, 0, 280, 280, cv2.BORDER_REFLECT)
+
+
+def test_segmentation_leaves_a_lazy_mask_that_the_blur_never_enlarges(monkeypatch) -> None:
+    image = _demo_frame()
+    seg = Segmentation(SegmentationSettings(smoothing=0.0))
+    blur = BackgroundBlur(BackgroundBlurSettings(strength=0.5))
+    seg.open()
+    blur.open()
+    try:
+        ctx = FrameContext(0.0, 0)
+        seg.process(image, ctx)
+        refined = ctx.mask_source
+        assert isinstance(refined, RefinedMask)
+        assert refined.detail_factor == 2 and refined.detail.shape == (360, 640)
+        out = blur.process(image, ctx)
+        assert not refined.materialized, "the blur made the full-size mask after all"
+        # Reading ctx.mask makes it, once, and it is the detail level resized.
+        full = ctx.mask
+        assert full is not None and full.shape == (720, 1280) and ctx.mask is full
+        assert refined.materialized and refined.tiles.source is full
+        np.testing.assert_array_equal(full, cv2.resize(refined.detail, (1280, 720)))
+        # The compiled composite equals the OpenCV path's on this real frame (given the same
+        # mask and the same reduced copies of it).
+        ctx_ref = FrameContext(0.0, 0)
+        ctx_ref.set_lazy_mask(refined)
+        monkeypatch.setenv(fused.DISABLE_ENV, "1")
+        ref = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(image, ctx_ref)
+        diff = np.abs(out.astype(np.int16) - ref)
+        assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS
+    finally:
+        seg.close()
+        blur.close()
+
+
+def test_frame_context_mask_setter_replaces_the_lazy_one() -> None:
+    detail = np.full((4, 6), 0.5, np.float32)
+    tiles = classify(detail, (12, 8), (4, 4))
+    refined = RefinedMask(detail, 2, (12, 8), tiles)
+    ctx = FrameContext(0.0, 0)
+    assert ctx.mask is None and ctx.mask_source is None
+    ctx.set_lazy_mask(refined)
+    assert ctx.mask_source is refined and not refined.materialized
+    replaced = np.zeros((8, 12), np.float32)
+    ctx.mask = replaced
+    assert ctx.mask is replaced and ctx.mask_source is None
+    assert not refined.materialized
+
+
+def test_face_fix_in_the_full_mask_reaches_the_composite() -> None:
+    # Once the full mask exists (and a stage changed it in place, as the face assist does),
+    # the composite must sample it, not the stale detail level.
+    fg, mask_small, bg_small = _scene(64, 48, 2, seed=5)
+    tiles = classify(mask_small, (64, 48), (16, 8))
+    refined = RefinedMask(mask_small, 2, (64, 48), tiles)
+    full = refined.full()
+    full[10:20, 10:30] = 1.0
+    tiles.mark_mixed((10, 20, 10, 30))
+    out = fused.composite_over_small(fg, refined.sampled(), bg_small, tiles)
+    assert np.array_equal(out[10:20, 10:30], fg[10:20, 10:30])
+
+
+def test_without_numba_the_opencv_path_runs(monkeypatch) -> None:
+    monkeypatch.setattr(fused, "_kernel", None)
+    monkeypatch.setattr(fused, "_unavailable", None)
+
+    def no_numba():
+        raise ImportError("No module named 'numba'")
+
+    monkeypatch.setattr(fused, "_compile", no_numba)
+    assert not fused.available()
+    assert "numba" in (fused.unavailable_reason() or "")
+    fg, mask_small, bg_small = _scene(320, 240, 1, seed=9)
+    with pytest.raises(RuntimeError, match="unavailable"):
+        fused.composite_over_small(fg, mask_small, bg_small)
+    ctx = FrameContext(0.0, 0)
+    ctx.mask = cv2.resize(mask_small, (320, 240))
+    out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
+    assert out.shape == fg.shape and not np.array_equal(out, fg)
