@@ -157,10 +157,13 @@ def test_segmentation_leaves_a_lazy_mask_that_the_blur_never_enlarges(monkeypatc
         blur.close()
 
 
+def _refined(detail: np.ndarray, size: tuple[int, int], tile: tuple[int, int]) -> RefinedMask:
+    """A RefinedMask whose detail level is ``detail`` (a = 0, b = detail)."""
+    return RefinedMask(np.zeros_like(detail), detail, np.zeros(detail.shape, np.uint8), size, tile)
+
+
 def test_frame_context_mask_setter_replaces_the_lazy_one() -> None:
-    detail = np.full((4, 6), 0.5, np.float32)
-    tiles = classify(detail, (12, 8), (4, 4))
-    refined = RefinedMask(detail, 2, (12, 8), tiles)
+    refined = _refined(np.full((4, 6), 0.5, np.float32), (12, 8), (4, 4))
     ctx = FrameContext(0.0, 0)
     assert ctx.mask is None and ctx.mask_source is None
     ctx.set_lazy_mask(refined)
@@ -175,10 +178,10 @@ def test_face_fix_in_the_full_mask_reaches_the_composite() -> None:
     # Once the full mask exists (and a stage changed it in place, as the face assist does),
     # the composite must sample it, not the stale detail level.
     fg, mask_small, bg_small = _scene(64, 48, 2, seed=5)
-    tiles = classify(mask_small, (64, 48), (16, 8))
-    refined = RefinedMask(mask_small, 2, (64, 48), tiles)
+    refined = _refined(mask_small, (64, 48), (16, 8))
     full = refined.full()
     full[10:20, 10:30] = 1.0
+    tiles = refined.tiles
     tiles.mark_mixed((10, 20, 10, 30))
     out = fused.composite_over_small(fg, refined.sampled(), bg_small, tiles)
     assert np.array_equal(out[10:20, 10:30], fg[10:20, 10:30])

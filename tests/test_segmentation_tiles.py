@@ -17,7 +17,6 @@ from pipelines.segmentation import composite as C
 from pipelines.segmentation import faceassist
 from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
 from pipelines.segmentation.overlap import Overlap
-from pipelines.segmentation.refine import GuidedUpsampler
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings, segmentation_factory
 from pipelines.segmentation.temporal import MaskStabilizer, noise_level
 from pipelines.segmentation.tiles import (
@@ -97,7 +96,8 @@ def test_tile_map_is_exact_on_refined_masks(size: tuple[int, int]) -> None:
 
 def test_most_of_a_portrait_needs_no_blending() -> None:
     (ctx,) = _segmented(_demo_frames((1280, 720), 1))
-    tiles = ctx.extras[MASK_TILES_KEY]
+    tiles = tiles_for(ctx.mask, ctx.extras)
+    assert tiles is not None
     assert tiles.share(MIXED) <= MIXED_SHARE_MAX
     assert tiles.share(EMPTY) + tiles.share(FULL) >= PLAIN_SHARE_MIN
 
@@ -209,22 +209,6 @@ def test_face_kept_after_refinement_updates_the_map(monkeypatch: pytest.MonkeyPa
     assert np.array_equal(
         C.blend(wall, background, ctx.mask, tiles=tiles), C.blend(wall, background, ctx.mask)
     )
-
-
-def test_refined_mask_is_the_same_with_and_without_the_worker_thread() -> None:
-    frame = _demo_frames((1280, 720), 1)[0]
-    mask = cv2.GaussianBlur((np.random.default_rng(1).random((144, 256)) > 0.5).astype(
-        np.float32), (0, 0), 4.0)  # fmt: skip
-    alone = GuidedUpsampler(2, 1e-3, detail_factor=2)
-    shared = GuidedUpsampler(2, 1e-3, detail_factor=2)
-    shared.overlap = Overlap("test")
-    try:
-        a, b = alone(frame, mask), shared(frame, mask)
-    finally:
-        shared.overlap.close()
-    assert np.array_equal(a, b)
-    assert alone.last_tiles is not None and shared.last_tiles is not None
-    assert np.array_equal(alone.last_tiles.classes, shared.last_tiles.classes)
 
 
 def test_overlap_runs_both_and_reports_errors() -> None:

@@ -48,6 +48,7 @@ from pipelines.segmentation.composite import (
     replacement_correction,
     soft_background,
 )
+from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
 from pipelines.segmentation.tiles import tiles_for
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
@@ -149,6 +150,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
     def __init__(self, settings: BackgroundBlurSettings | None = None) -> None:
         super().__init__(settings)
         self.scratch = Scratch()
+        self.overlap = Overlap(self.name)
         self._strength = Eased()
         self._desaturate = Eased()
         self._wrap = Eased()
@@ -158,6 +160,10 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         # frame; without Numba the OpenCV path is used.
         fused.available()
         super().open()
+
+    def close(self) -> None:
+        self.overlap.close()
+        super().close()
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
@@ -183,13 +189,20 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         if wrap <= 0.0 and fused.available():
             # One pass over the frame (see pipelines.segmentation.fused): the refined mask is
             # sampled at its own size, the blurred background at its reduced size.
-            small = blurred_background_small(
-                frames, masks, radius, lens=s.lens, desaturate=desaturate
-            )
+            def room() -> np.ndarray:
+                return blurred_background_small(
+                    frames, masks, radius, lens=s.lens, desaturate=desaturate
+                )
+
             if refined is not None:
-                return fused.composite_over_small(image, refined.sampled(), small, refined.tiles)
+                # The room's blur needs only the mask's small levels; the outline needs its
+                # detail level and tile map (made on first use): both at once, on two cores.
+                (sampled, tiles), small = self.overlap.run(
+                    lambda: (refined.sampled(), refined.tiles), room
+                )
+                return fused.composite_over_small(image, sampled, small, tiles)
             assert mask is not None
-            return fused.composite_over_small(image, mask, small, tiles_for(mask, ctx.extras))
+            return fused.composite_over_small(image, mask, room(), tiles_for(mask, ctx.extras))
         if mask is None:
             mask = ctx.mask
             assert mask is not None

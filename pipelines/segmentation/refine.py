@@ -15,6 +15,7 @@ room or exactly person.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
 
 import cv2
@@ -204,7 +205,8 @@ class Guide:
     variance: np.ndarray
     """Window mean and window variance + eps of ``gray`` (float32)."""
     detail: np.ndarray
-    """The grey frame (float32, 0..255) at the level where the fine outline is evaluated."""
+    """The grey frame (uint8) at the level where the fine outline is evaluated (this frame's
+    own array: a lazily refined mask may read it after the next frame's guide is made)."""
 
 
 class GuidedUpsampler:
@@ -219,12 +221,10 @@ class GuidedUpsampler:
     def __init__(self, radius: int = 4, eps: float = 2e-3, detail_factor: int = 1) -> None:
         self.radius = radius
         self.eps = eps
-        self.scratch = Scratch()
         self.last_guide_mask: np.ndarray | None = None
         """The refined mask evaluated at the guide's size (a·I + b there), for callers that
         want a small copy of the result without shrinking the full one."""
-        self.last_tiles: TileMap | None = None
-        """Which tiles of the last result are exactly 0, exactly 1 or in between."""
+        self.last_refined: RefinedMask | None = None
         self.detail_factor = detail_factor
         """Pyramid level at which ``a·I + b`` is evaluated: 1 = full size; 2 = half size, then
         resized (about 1 ms less at 720p on two cores; the outline is then 2 px wide, not 1)."""
@@ -237,14 +237,10 @@ class GuidedUpsampler:
             guide_factor = pyramid.factor_for(GUIDE_LONG_SIDE)
         gray = cv2.cvtColor(pyramid.level(guide_factor), cv2.COLOR_BGR2GRAY)
         mean, variance = guide_statistics(gray, self.radius, self.eps)
-        detail = pyramid.level(min(self.detail_factor, guide_factor))
-        h, w = detail.shape[:2]
-        sc = self.scratch
-        gray_u8 = cv2.cvtColor(detail, cv2.COLOR_BGR2GRAY, dst=sc.get("gray", (h, w), np.uint8))
-        detail_gray = sc.get("gray_f", (h, w))
-        np.copyto(detail_gray, gray_u8)
-        return Guide(pyramid, guide_factor, self.radius, self.eps, gray, mean, variance,
-                     detail_gray)  # fmt: skip
+        detail = cv2.cvtColor(
+            pyramid.level(min(self.detail_factor, guide_factor)), cv2.COLOR_BGR2GRAY
+        )
+        return Guide(pyramid, guide_factor, self.radius, self.eps, gray, mean, variance, detail)
 
     def coefficients(self, guide: Guide, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(a, b): the refined mask is ``clip(a·I + b, 0, 1)`` with ``I`` the grey frame in
@@ -296,60 +292,85 @@ class GuidedUpsampler:
         small_q = cv2.multiply(a, guide.gray, dtype=cv2.CV_32F)
         small_q += b
         self.last_guide_mask = np.clip(small_q, 0.0, 1.0, out=small_q)
-        gray = guide.detail
-        out_h, out_w = gray.shape
-        sc = self.scratch
-        # The result is a new array (the frame's context keeps it, and another thread may
-        # still be compositing the previous frame with the previous one); temporaries are
-        # reused.
-        q = np.empty((out_h, out_w), np.float32)
-        a_up = cv2.resize(a, (out_w, out_h), dst=sc.get("a", (out_h, out_w)))
-        cv2.resize(b, (out_w, out_h), dst=q)
-        cv2.accumulateProduct(a_up, gray, q)
-        np.clip(q, 0.0, 1.0, out=q)
-        # Which tiles come out exactly 0 or 1 once resized to the frame's size.
         tile = (TILE_GUIDE[0] * guide.factor, TILE_GUIDE[1] * guide.factor)
-        tiles = classify(q, (w, h), tile)
-        tiles.blend_rects()
-        detail_factor = w // out_w if (out_w, out_h) != (w, h) else 1
-        refined = RefinedMask(q, detail_factor, (w, h), tiles)
+        refined = RefinedMask(a, b, guide.detail, (w, h), tile)
         refined.seed(guide.factor, self.last_guide_mask)
-        self.last_tiles = tiles
+        self.last_refined = refined
         return refined
+
+    @property
+    def last_tiles(self) -> TileMap | None:
+        """Which tiles of the last result are exactly 0, exactly 1 or in between."""
+        return self.last_refined.tiles if self.last_refined is not None else None
 
 
 class RefinedMask(FramePyramid):
-    """A refined person mask that is made full size only when asked (:meth:`full`).
+    """A refined person mask whose larger levels are made only when somebody asks.
 
-    The guided filter evaluates the mask at the detail level (half size above 720p-1, full
-    size below); the full-size copy is one bilinear resize of it. A stage that can sample the
-    detail level itself (the compiled background composite) never needs the full one, which
-    saves writing a frame-sized float image. As a :class:`FramePyramid` it also hands out
-    reduced copies: the detail level and the guide's level are there already.
+    The guided filter's coefficients ``a`` and ``b`` are fitted at the guide's size; the mask
+    is ``clip(a·I + b, 0, 1)`` with ``a`` and ``b`` upsampled bilinearly to the detail level
+    (full size below 720p, half size from 720p up) and ``I`` the grey frame there
+    (:attr:`detail`), and the full-size mask is one bilinear resize of that (:meth:`full`).
+    A stage that samples the detail level itself (the compiled background composite) never
+    needs the full one; a stage that only needs a reduced copy (the background blur's
+    estimate of the room) gets the guide's level, made already, without either. Each level is
+    made once, under a lock, so two threads may ask at the same time.
     """
 
     def __init__(
-        self, detail: np.ndarray, detail_factor: int, size: tuple[int, int], tiles: TileMap
+        self,
+        a: np.ndarray,
+        b: np.ndarray,
+        detail_gray: np.ndarray,
+        size: tuple[int, int],
+        tile: tuple[int, int],
     ) -> None:
         # No FramePyramid.__init__: ``source`` is made on demand here.
-        self.detail = detail
-        """float32 in [0, 1] at 1/``detail_factor`` of the frame's size."""
-        self.detail_factor = detail_factor
+        self._a, self._b, self._gray = a, b, detail_gray
         self.size = size
         """The frame's (width, height)."""
-        self.tiles = tiles
+        dh, dw = detail_gray.shape
+        self.detail_factor = 1 if (dw, dh) == size else size[0] // dw
+        self.tile = tile
+        self._levels: dict[int, np.ndarray] = {}
+        self._full: np.ndarray | None = None
+        self._tiles: TileMap | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def detail(self) -> np.ndarray:
+        """float32 in [0, 1] at 1/:attr:`detail_factor` of the frame's size."""
+        found = self._levels.get(self.detail_factor)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._levels.get(self.detail_factor)
+            if found is None:
+                gh, gw = self._gray.shape
+                a_up = cv2.resize(self._a, (gw, gh), interpolation=cv2.INTER_LINEAR)
+                q: np.ndarray = cv2.multiply(a_up, self._gray, dtype=cv2.CV_32F)
+                q += cv2.resize(self._b, (gw, gh), interpolation=cv2.INTER_LINEAR)
+                found = np.clip(q, 0.0, 1.0, out=q)
+                self._levels[self.detail_factor] = found
+                if self.detail_factor == 1:
+                    self._full = found
+        return found
+
+    @property
+    def tiles(self) -> TileMap:
         """Which tiles of the full-size mask are exactly 0, exactly 1 or in between."""
-        self._full: np.ndarray | None = detail if detail_factor == 1 else None
-        self._levels = {detail_factor: detail}
-        if self._full is not None:
-            tiles.source = self._full
-        else:
-            tiles.source = None
+        if self._tiles is None:
+            with self._lock:
+                if self._tiles is None:
+                    tiles = classify(self.detail, self.size, self.tile)
+                    tiles.source = self._full
+                    self._tiles = tiles
+        return self._tiles
 
     @property
     def materialized(self) -> bool:
         """Whether the full-size mask has been made (it may since have been changed in place,
-        so samplers should use :meth:`full` rather than :attr:`detail`)."""
+        so samplers should use :meth:`sampled` rather than :attr:`detail`)."""
         return self._full is not None
 
     @property
@@ -359,10 +380,14 @@ class RefinedMask(FramePyramid):
     def full(self) -> np.ndarray:
         """The mask at the frame's size (made once; later calls return the same array)."""
         if self._full is None:
-            w, h = self.size
-            self._full = cv2.resize(self.detail, (w, h), interpolation=cv2.INTER_LINEAR)
-            self._levels[1] = self._full
-            self.tiles.source = self._full
+            detail = self.detail
+            with self._lock:
+                if self._full is None:
+                    w, h = self.size
+                    self._full = cv2.resize(detail, (w, h), interpolation=cv2.INTER_LINEAR)
+                    self._levels[1] = self._full
+                    if self._tiles is not None:
+                        self._tiles.source = self._full
         return self._full
 
     def sampled(self) -> np.ndarray:
@@ -373,6 +398,11 @@ class RefinedMask(FramePyramid):
     def level(self, factor: int) -> np.ndarray:
         if factor == 1:
             return self.full()
+        if factor == self.detail_factor:
+            return self.detail
+        # No lock: the reduced levels are quick, and a thread that wants one (the room's
+        # blur) must not wait for another making the detail level. At worst a level is made
+        # twice.
         return super().level(factor)
 
     def factor_for(self, max_long_side: int) -> int:

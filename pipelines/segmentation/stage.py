@@ -40,7 +40,7 @@ from pipelines.segmentation.refine import (
     GuidedUpsampler,
 )
 from pipelines.segmentation.temporal import MaskStabilizer
-from pipelines.segmentation.tiles import MASK_TILES_KEY, TileMap
+from pipelines.segmentation.tiles import MASK_TILES_KEY
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 
 _PREPARED_KEY = "_segmentation_inference"
@@ -151,7 +151,6 @@ class Segmentation(Stage[SegmentationSettings]):
 
     def close(self) -> None:
         self.stabilizer.reset()
-        self.upsampler.scratch.clear()
         self.overlap.close()
         super().close()
 
@@ -223,23 +222,24 @@ class Segmentation(Stage[SegmentationSettings]):
             mask = self._face_assist(mask, face, (w, h), s)
 
         if guide is not None:
-            # The full-size mask is made only if a later stage reads ctx.mask; the compiled
-            # background composite samples the refined mask at its own size instead.
+            # The refined mask's larger levels are made when a later stage first asks: the
+            # full-size one when ctx.mask is read, the detail level and the tile map when the
+            # background composite wants them (it samples the detail level itself and never
+            # needs the full one, and works out the room's blur meanwhile).
             refined = self.upsampler.refine(guide.pyramid, mask, guide.factor, guide)
             ctx.set_lazy_mask(refined)
-            ctx.extras[MASK_TILES_KEY] = refined.tiles
-            # The mask's pyramid, for the background stages' reduced copies (seeded with the
-            # detail and guide levels: nothing is shrunk from full size).
+            ctx.extras[MASK_TILES_KEY] = lambda: refined.tiles
+            # The mask's pyramid, for the background stages' reduced copies (the guide's level
+            # is there already: nothing is shrunk from full size).
             ctx.extras[MASK_PYRAMID_KEY] = refined
+            if face is not None and s.keep_face:
+                touched = self._keep_face_full(refined.full(), face)
+                if touched is not None:
+                    refined.tiles.mark_mixed(touched)
         else:
             ctx.mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
-        if face is not None and s.keep_face:
-            full = ctx.mask
-            assert full is not None
-            touched = self._keep_face_full(full, face)
-            tiles = ctx.extras.get(MASK_TILES_KEY)
-            if touched is not None and isinstance(tiles, TileMap):
-                tiles.mark_mixed(touched)
+            if face is not None and s.keep_face:
+                self._keep_face_full(ctx.mask, face)
         return image
 
     @staticmethod

@@ -167,8 +167,11 @@ def classify(mask: np.ndarray, size: tuple[int, int], tile: tuple[int, int]) -> 
 
 
 def tiles_for(mask: np.ndarray | None, extras: dict[str, Any]) -> TileMap | None:
-    """The tile map in ``extras`` if it describes ``mask`` itself, else None."""
+    """The tile map in ``extras`` if it describes ``mask`` itself, else None. The entry may be
+    a function that makes the map (a stage that leaves it to be made on first use)."""
     tiles = extras.get(MASK_TILES_KEY)
+    if callable(tiles):
+        tiles = extras[MASK_TILES_KEY] = tiles()
     if mask is not None and isinstance(tiles, TileMap) and tiles.source is mask:
         return tiles
     return None
