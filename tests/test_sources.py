@@ -330,6 +330,19 @@ def test_camera_reports_what_the_device_really_gave() -> None:
     assert src.state == "closed"
 
 
+def test_camera_frames_are_new_arrays_even_at_the_recorded_size() -> None:
+    # Stages may write into the frames they get: a frame must never be the recording itself.
+    recorded = recorded_frames(2, size=(160, 120))
+    src = camera(RecordedBackend(recorded, fps=0))
+    try:
+        frames = read_n(src, 4)
+        for f in frames:
+            f.image[:] = 0
+        assert [int(r.mean()) for r in recorded] == [30, 60]
+    finally:
+        src.close()
+
+
 def test_camera_fps_is_the_device_rate() -> None:
     backend = RecordedBackend(recorded_frames(), fps=50.0)
     src = camera(backend)

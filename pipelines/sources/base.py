@@ -63,7 +63,8 @@ class Source:
     def close(self) -> None:
         """Release the device or file. Idempotent; subclasses keep it so."""
 
-    # Subclasses implement this: one BGR uint8 image, None when none is available yet.
+    # Subclasses implement this: one BGR uint8 image, None when none is available yet. The
+    # array must be a new one that the source does not keep: stages may write into it.
     def grab(self) -> np.ndarray | None:
         raise NotImplementedError
 

@@ -194,7 +194,9 @@ class _RecordedHandle:
         frame = b.frames[b.position % len(b.frames)]
         b.position += 1
         b.reads += 1
-        return fit_to(frame, *self.size)
+        fitted = fit_to(frame, *self.size)
+        # A new array, as a real camera gives: stages may write into the frame they get.
+        return fitted.copy() if fitted is frame else fitted
 
     def actual(self) -> tuple[int, int, float]:
         return self.size[0], self.size[1], self.backend.fps
