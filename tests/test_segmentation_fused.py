@@ -204,3 +204,24 @@ def test_without_numba_the_opencv_path_runs(monkeypatch) -> None:
     ctx.mask = cv2.resize(mask_small, (320, 240))
     out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
     assert out.shape == fg.shape and not np.array_equal(out, fg)
+
+
+def test_prepare_compiles_in_the_background_and_the_stage_waits_for_nothing(monkeypatch) -> None:
+    monkeypatch.setattr(fused, "_kernel", None)
+    monkeypatch.setattr(fused, "_preparing", None)
+    assert not fused.ready()
+    # Until the compiled composite is there, the blur runs the OpenCV path: same picture.
+    fg, mask_small, _ = _scene(320, 240, 1, seed=21)
+    ctx = FrameContext(0.0, 0)
+    ctx.mask = cv2.resize(mask_small, (320, 240))
+    opencv_out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
+    fused.prepare()
+    thread = fused._preparing
+    assert thread is not None
+    thread.join(60.0)
+    assert fused.ready()
+    ctx = FrameContext(0.0, 0)
+    ctx.mask = cv2.resize(mask_small, (320, 240))
+    compiled_out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
+    diff = np.abs(compiled_out.astype(np.int16) - opencv_out)
+    assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS

@@ -156,9 +156,9 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._wrap = Eased()
 
     def open(self) -> None:
-        # Compile (or load from Numba's cache) the one-pass composite now, not on the first
-        # frame; without Numba the OpenCV path is used.
-        fused.available()
+        # Compile (or load from Numba's cache) the one-pass composite in the background; until
+        # it is there, and for good without Numba, the OpenCV path runs.
+        fused.prepare()
         super().open()
 
     def close(self) -> None:
@@ -186,7 +186,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         else:
             assert mask is not None
             masks = mask_pyramid(mask, ctx.extras)
-        if wrap <= 0.0 and fused.available():
+        if wrap <= 0.0 and fused.ready():
             # One pass over the frame (see pipelines.segmentation.fused): the refined mask is
             # sampled at its own size, the blurred background at its reduced size.
             def room() -> np.ndarray:

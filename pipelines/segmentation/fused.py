@@ -40,6 +40,7 @@ DISABLE_ENV = "CAMFX_NO_JIT"
 _lock = threading.Lock()
 _kernel: Any = None
 _unavailable: str | None = None
+_preparing: threading.Thread | None = None
 
 
 def _compile() -> Any:
@@ -133,7 +134,7 @@ def available() -> bool:
     """Whether the compiled composite can be used (Numba importable, not disabled); the first
     call compiles it (or loads it from Numba's cache), which takes up to a few seconds."""
     global _kernel, _unavailable
-    if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
+    if _disabled():
         return False
     if _kernel is not None:
         return True
@@ -155,9 +156,31 @@ def available() -> bool:
     return _kernel is not None
 
 
+def _disabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "").strip() not in ("", "0")
+
+
+def ready() -> bool:
+    """Whether the compiled composite is there now (never waits: see :func:`prepare`)."""
+    return _kernel is not None and not _disabled()
+
+
+def prepare() -> None:
+    """Compile the composite (or load it from Numba's cache) on a background thread, so that a
+    stage opened while frames flow never stalls them: until :func:`ready`, callers use the
+    OpenCV path."""
+    global _preparing
+    if _kernel is not None or _unavailable is not None or _disabled():
+        return
+    with _lock:
+        if _preparing is None:
+            _preparing = threading.Thread(target=available, name="camfx-jit", daemon=True)
+            _preparing.start()
+
+
 def unavailable_reason() -> str | None:
     """Why :func:`available` is False (None when it is True or was not asked yet)."""
-    if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
+    if _disabled():
         return f"disabled by {DISABLE_ENV}"
     return _unavailable
 
@@ -287,4 +310,12 @@ def composite_over_small(
     return _run(_kernel, foreground, mask, background_small, out, tiles)
 
 
-__all__ = ["available", "axis_table", "composite_over_small", "row_runs", "unavailable_reason"]
+__all__ = [
+    "available",
+    "axis_table",
+    "composite_over_small",
+    "prepare",
+    "ready",
+    "row_runs",
+    "unavailable_reason",
+]
