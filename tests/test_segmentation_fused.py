@@ -225,3 +225,33 @@ def test_prepare_compiles_in_the_background_and_the_stage_waits_for_nothing(monk
     compiled_out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
     diff = np.abs(compiled_out.astype(np.int16) - opencv_out)
     assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS
+
+
+@pytest.mark.parametrize(("guide", "detail"), [((320, 180), (640, 360)), ((240, 135), (960, 540)),
+                                               ((161, 91), (643, 361))])  # fmt: skip
+def test_refined_detail_matches_the_opencv_arithmetic(guide, detail) -> None:
+    rng = np.random.default_rng(17)
+    (gw, gh), (dw, dh) = guide, detail
+    a = (rng.standard_normal((gh, gw)) * 0.01).astype(np.float32)
+    b = rng.uniform(-0.5, 1.5, (gh, gw)).astype(np.float32)
+    gray = rng.integers(0, 256, (dh, dw), dtype=np.uint8)
+    mine = fused.refined_detail(a, b, gray)
+    a_up = cv2.resize(a, (dw, dh), interpolation=cv2.INTER_LINEAR)
+    b_up = cv2.resize(b, (dw, dh), interpolation=cv2.INTER_LINEAR)
+    ref = np.clip(a_up * gray.astype(np.float32) + b_up, 0, 1)
+    assert mine.shape == (dh, dw) and mine.dtype == np.float32
+    np.testing.assert_allclose(mine, ref, atol=2e-5)
+    assert mine.min() == 0.0 and mine.max() == 1.0  # clipped at both ends, exactly
+
+
+def test_fill_level_matches_the_opencv_arithmetic() -> None:
+    rng = np.random.default_rng(19)
+    weighted = rng.uniform(0, 1, (45, 80, 4)).astype(np.float32)
+    weighted[..., 3] = rng.choice([0.0, 0.01, 0.2, 1.0], (45, 80)).astype(np.float32)
+    coarse = rng.uniform(0, 255, (45, 80, 3)).astype(np.float32)
+    trusted = 0.05
+    w = weighted[..., 3]
+    fill = np.maximum(trusted - w, 0)
+    ref = (coarse * fill[..., None] + weighted[..., :3]) / (w + fill)[..., None]
+    fused.fill_level(weighted, coarse, trusted)
+    np.testing.assert_allclose(coarse, ref, rtol=1e-5)

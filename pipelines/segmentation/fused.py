@@ -1,4 +1,4 @@
-"""One-pass composite of the person over a blurred background, compiled with Numba.
+"""Compiled (Numba) kernels for the background blur: one pass where OpenCV takes several.
 
 The OpenCV path (:func:`pipelines.segmentation.composite.composite` after
 :func:`~pipelines.segmentation.composite.masked_background_blur`) makes the composite in
@@ -7,7 +7,7 @@ full size, copy the person's tiles, blend the outline's tiles. Each pass streams
 each of the ~100 OpenCV calls on the outline's tiles costs more in dispatch than in pixels. At a
 camera's pace (the caches cold after every 33 ms sleep) that came to about 3 ms at 720p.
 
-Here one compiled loop walks the frame row by row and writes every output pixel once:
+:func:`composite_over_small` walks the frame row by row and writes every output pixel once:
 
 - room tiles get the background, upsampled on the fly from its small copy;
 - person tiles get the frame's pixels;
@@ -15,13 +15,19 @@ Here one compiled loop walks the frame row by row and writes every output pixel 
   bilinearly from the refined mask at whatever size it was made (half size at 720p), so the
   full-size mask never has to exist.
 
-The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so the result
-equals the OpenCV path's to within one grey level (rounding). Numba is optional: without it
-(:func:`available` is False) callers use the OpenCV path.
+Two smaller kernels do the same for work that was a chain of small OpenCV calls:
+:func:`refined_detail` (the guided filter's output at the detail level: two resizes, a
+multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole filling).
+
+The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
+the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional:
+until :func:`ready` (it compiles in the background, :func:`prepare`) and for good without it,
+callers use the OpenCV path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -127,7 +133,54 @@ def _compile() -> Any:
                     bv = a + (np.float32(hi[k]) - a) * bt
                     o[k] = np.uint8(np.int32(bv + (np.float32(f[k]) - bv) * m3[k] + half))
 
-    return composite_rows
+    @jit
+    def detail_rows(  # pragma: no cover - compiled; covered through the wrapper
+        a_rows: np.ndarray,
+        b_rows: np.ndarray,
+        gray: np.ndarray,
+        out: np.ndarray,
+        gy0: np.ndarray,
+        gy1: np.ndarray,
+        gwy: np.ndarray,
+    ) -> None:
+        zero = np.float32(0.0)
+        one = np.float32(1.0)
+        for y in range(out.shape[0]):
+            a0 = a_rows[gy0[y]]
+            a1 = a_rows[gy1[y]]
+            b0 = b_rows[gy0[y]]
+            b1 = b_rows[gy1[y]]
+            t = gwy[y]
+            g = gray[y]
+            o = out[y]
+            for x in range(o.shape[0]):
+                av = a0[x] + (a1[x] - a0[x]) * t
+                bv = b0[x] + (b1[x] - b0[x]) * t
+                o[x] = min(max(av * np.float32(g[x]) + bv, zero), one)
+
+    @jit
+    def fill_level(  # pragma: no cover - compiled; covered through the wrapper
+        weighted: np.ndarray, coarse: np.ndarray, trusted: np.float32
+    ) -> None:
+        zero = np.float32(0.0)
+        for i in range(coarse.shape[0]):
+            wrow = weighted[i]
+            crow = coarse[i]
+            for j in range(coarse.shape[1]):
+                w = wrow[j, 3]
+                fill = max(trusted - w, zero)
+                total = w + fill
+                for c in range(3):
+                    crow[j, c] = (crow[j, c] * fill + wrow[j, c]) / total
+
+    return _Kernels(composite_rows, detail_rows, fill_level)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Kernels:
+    composite_rows: Any
+    detail_rows: Any
+    fill_level: Any
 
 
 def available() -> bool:
@@ -185,13 +238,15 @@ def unavailable_reason() -> str | None:
     return _unavailable
 
 
-def _warm_up(kernel: Any) -> None:
+def _warm_up(kernels: _Kernels) -> None:
     """Compile for the argument types of real calls, on a tiny frame."""
     fg = np.zeros((4, 8, 3), np.uint8)
     mask = np.zeros((2, 4), np.float32)
     bg = np.zeros((1, 8, 3), np.uint8)
     tiles = TileMap(np.array([[EMPTY, FULL, MIXED, MIXED]], np.uint8), (4, 2), (8, 4))
-    _run(kernel, fg, mask, bg, np.empty_like(fg), tiles)
+    _run(kernels, fg, mask, bg, np.empty_like(fg), tiles)
+    _detail(kernels, mask, mask, np.zeros((4, 8), np.uint8))
+    _fill(kernels, np.ones((2, 4, 4), np.float32), np.zeros((2, 4, 3), np.float32), 0.05)
 
 
 @lru_cache(maxsize=32)
@@ -239,7 +294,7 @@ def row_runs(tiles: TileMap | None, size: tuple[int, int]) -> tuple[int, np.ndar
 
 
 def _run(
-    kernel: Any,
+    kernels: _Kernels,
     foreground: np.ndarray,
     mask: np.ndarray,
     background_small: np.ndarray,
@@ -257,7 +312,7 @@ def _run(
     my0, my1, mwy = axis_table(h, mh)
     mx0, mx1, mwx = axis_table(w, mw)
     by0, by1, bwy = axis_table(h, bh)
-    kernel(
+    kernels.composite_rows(
         np.ascontiguousarray(foreground).reshape(h, w * 3),
         np.ascontiguousarray(mask, dtype=np.float32),
         np.ascontiguousarray(bg_rows).reshape(bh, w * 3),
@@ -278,6 +333,43 @@ def _run(
         bwy,
     )
     return out
+
+
+def _detail(kernels: _Kernels, a: np.ndarray, b: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    import cv2
+
+    gh = a.shape[0]
+    dh, dw = gray.shape
+    # Along x with OpenCV (as cv2.resize does it first too), along y here with the rest.
+    a_rows = cv2.resize(a, (dw, gh), interpolation=cv2.INTER_LINEAR)
+    b_rows = cv2.resize(b, (dw, gh), interpolation=cv2.INTER_LINEAR)
+    out = np.empty((dh, dw), np.float32)
+    gy0, gy1, gwy = axis_table(dh, gh)
+    kernels.detail_rows(a_rows, b_rows, np.ascontiguousarray(gray), out, gy0, gy1, gwy)
+    return out
+
+
+def refined_detail(a: np.ndarray, b: np.ndarray, gray: np.ndarray) -> np.ndarray:
+    """``clip(a↑·gray + b↑, 0, 1)``: the guided filter's output at the size of ``gray``
+    (uint8), with its coefficients ``a`` and ``b`` (float32, smaller) resized bilinearly as
+    ``cv2.resize`` would; one pass instead of five. Requires :func:`ready`."""
+    if _kernel is None:
+        raise RuntimeError("the compiled kernels are not ready; use the OpenCV path")
+    return _detail(_kernel, a, b, gray)
+
+
+def _fill(kernels: _Kernels, weighted: np.ndarray, coarse: np.ndarray, trusted: float) -> None:
+    kernels.fill_level(weighted, coarse, np.float32(trusted))
+
+
+def fill_level(weighted: np.ndarray, coarse: np.ndarray, trusted: float) -> None:
+    """One level of the room's hole filling, in place in ``coarse`` (see
+    :func:`pipelines.segmentation.composite._fill_from_coarser`): with w the weight in
+    ``weighted``'s 4th channel and f = max(trusted − w, 0),
+    ``coarse ← (coarse·f + weighted[..., :3]) / (w + f)``. Requires :func:`ready`."""
+    if _kernel is None:
+        raise RuntimeError("the compiled kernels are not ready; use the OpenCV path")
+    _fill(_kernel, np.ascontiguousarray(weighted), coarse, trusted)
 
 
 def composite_over_small(
@@ -314,8 +406,10 @@ __all__ = [
     "available",
     "axis_table",
     "composite_over_small",
+    "fill_level",
     "prepare",
     "ready",
+    "refined_detail",
     "row_runs",
     "unavailable_reason",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from pipelines.segmentation import fused
 from pipelines.segmentation.tiles import TILE_GUIDE, TileMap, classify
 
 # Guide resolution: the frame is halved until its long side is at most this. 320 keeps the
@@ -345,15 +346,17 @@ class RefinedMask(FramePyramid):
             return found
         with self._lock:
             found = self._levels.get(self.detail_factor)
+            if found is None and fused.ready():
+                found = fused.refined_detail(self._a, self._b, self._gray)
             if found is None:
                 gh, gw = self._gray.shape
                 a_up = cv2.resize(self._a, (gw, gh), interpolation=cv2.INTER_LINEAR)
                 q: np.ndarray = cv2.multiply(a_up, self._gray, dtype=cv2.CV_32F)
                 q += cv2.resize(self._b, (gw, gh), interpolation=cv2.INTER_LINEAR)
                 found = np.clip(q, 0.0, 1.0, out=q)
-                self._levels[self.detail_factor] = found
-                if self.detail_factor == 1:
-                    self._full = found
+            self._levels[self.detail_factor] = found
+            if self.detail_factor == 1:
+                self._full = found
         return found
 
     @property
