@@ -198,6 +198,9 @@ def _build_engine(
     )
     preset = get_preset(args.preset)
     stages = build_stages(preset) + list(extra_stages)
+    if bench:
+        for stage in stages:
+            stage.warm_up()
     outs = [make_output(spec) for spec in outputs]
     source = open_source(sources_spec, config)
     try:

@@ -140,6 +140,11 @@ class Stage(Generic[S]):
     def has_prepare(cls) -> bool:
         return cls.prepare is not Stage.prepare
 
+    def warm_up(self) -> None:
+        """Finish now, blocking, one-time work that :meth:`open` leaves to a background thread
+        (compiling kernels), so the first frames are timed like the rest: the benchmark calls
+        it. The engine does not; a stage works (perhaps slower) until that work is done."""
+
     def close(self) -> None:
         """Release resources. Idempotent."""
         self._opened = False

@@ -255,3 +255,12 @@ def test_fill_level_matches_the_opencv_arithmetic() -> None:
     ref = (coarse * fill[..., None] + weighted[..., :3]) / (w + fill)[..., None]
     fused.fill_level(weighted, coarse, trusted)
     np.testing.assert_allclose(coarse, ref, rtol=1e-5)
+
+
+def test_warm_up_blocks_until_the_kernels_are_ready(monkeypatch) -> None:
+    monkeypatch.setattr(fused, "_kernel", None)
+    monkeypatch.setattr(fused, "_preparing", None)
+    stage = BackgroundBlur()
+    assert not fused.ready()
+    stage.warm_up()  # what `camfx bench` does before timing anything
+    assert fused.ready()

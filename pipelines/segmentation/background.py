@@ -161,6 +161,9 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         fused.prepare()
         super().open()
 
+    def warm_up(self) -> None:
+        fused.available()
+
     def close(self) -> None:
         self.overlap.close()
         super().close()
