@@ -9,6 +9,7 @@ import pytest
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
 from pipelines.segmentation import composite as C
+from pipelines.segmentation import fused
 from pipelines.segmentation.background import (
     BackgroundBlur,
     BackgroundBlurSettings,
@@ -28,6 +29,16 @@ ROUNDING_LEVELS = 2
 VISIBLE_HALO_LEVELS = 6
 HALO_REDUCTION_MIN = 3.0  # halo removal cuts the worst fringe error by at least this factor
 WRAP_MIN_SHIFT = 3  # levels of background colour that light wrap adds just inside the outline
+
+
+@pytest.fixture(params=["opencv", "compiled"], autouse=True)
+def composite_path(request, monkeypatch) -> str:
+    """Every test here runs on both paths: OpenCV's and the compiled one-pass composites."""
+    if request.param == "opencv":
+        monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    elif not fused.available():
+        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
+    return request.param
 
 
 def _subject() -> tuple[np.ndarray, np.ndarray]:

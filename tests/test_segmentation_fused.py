@@ -264,3 +264,61 @@ def test_warm_up_blocks_until_the_kernels_are_ready(monkeypatch) -> None:
     assert not fused.ready()
     stage.warm_up()  # what `camfx bench` does before timing anything
     assert fused.ready()
+
+
+def _replacement_reference(fg, mask_small, bg, keep, room, soft, ramp=4.0):
+    """The replacement's formula (fused.composite_replacement's docstring) in numpy."""
+    h, w = fg.shape[:2]
+
+    def up(small):
+        return cv2.resize(np.asarray(small, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+
+    m = np.clip(up(mask_small), 0, 1)[..., None]
+    k = up(keep)[..., None] if keep is not None else np.float32(1.0)
+    f, n = fg.astype(np.float32), bg.astype(np.float32)
+    v = n + (f - n) * m * k
+    if room is not None:
+        v += (f - up(room)) * k * (1 - m) * np.minimum(1, ramp * m)
+    if soft is not None:
+        v += (up(soft) - n) * m * (1 - k)
+    return np.clip(np.round(v), 0, 255)
+
+
+@pytest.mark.parametrize("parts", ["none", "keep", "room", "all"])
+@pytest.mark.parametrize("with_tiles", [True, False])
+def test_replacement_matches_its_formula(parts, with_tiles) -> None:
+    w, h = 640, 360
+    fg, mask_small, _ = _scene(w, h, 2, seed=23)
+    rng = np.random.default_rng(29)
+    bg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    keep = rng.uniform(0.6, 1.0, (h // 8, w // 8)).astype(np.float32)
+    room = rng.integers(0, 256, (h // 8, w // 8, 3)).astype(np.float32)
+    soft = rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8)
+    use = {
+        "none": (None, None, None),
+        "keep": (keep, None, None),
+        "room": (None, room, None),
+        "all": (keep, room, soft),
+    }[parts]
+    tiles = classify(mask_small, (w, h), (16, 8)) if with_tiles else None
+    out = fused.composite_replacement(
+        fg, mask_small, bg, tiles, keep=use[0], room=use[1], soft=use[2]
+    )
+    ref = _replacement_reference(fg, mask_small, bg, *use)
+    diff = np.abs(out.astype(np.float32) - ref)
+    # Rounding only: of the result, and of the room and soft colours, which the kernel takes
+    # as uint8 upsampled along x (as cv2.resize rounds them).
+    assert diff.max() <= 1.0
+    assert diff.mean() <= 0.05
+    # Room tiles are the new background exactly.
+    if tiles is not None:
+        th, tw = tiles.tile
+        for r, c in zip(*np.nonzero(tiles.classes == EMPTY), strict=True):
+            block = (slice(r * th, (r + 1) * th), slice(c * tw, (c + 1) * tw))
+            assert np.array_equal(out[block], bg[block])
+
+
+def test_replacement_refuses_a_background_of_another_size() -> None:
+    fg, mask_small, _ = _scene(64, 48, 1)
+    with pytest.raises(ValueError, match="background must be"):
+        fused.composite_replacement(fg, mask_small, fg[:32])

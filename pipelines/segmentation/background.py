@@ -40,17 +40,22 @@ from pipelines.segmentation.backgrounds import (
     fit_to_frame,
 )
 from pipelines.segmentation.composite import (
+    DECONTAMINATE_RADIUS_FRACTION,
+    EDGE_RAMP,
     add_correction,
+    background_estimate,
     blurred_background_small,
     composite,
     correction_factor,
     masked_background_blur,
     replacement_correction,
     soft_background,
+    soft_background_small,
+    wrap_keep,
 )
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
-from pipelines.segmentation.tiles import tiles_for
+from pipelines.segmentation.tiles import TileMap, tiles_for
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 
 log = logging.getLogger(__name__)
@@ -279,9 +284,20 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         self._soft: np.ndarray | None = None
         self._small_bg: np.ndarray = np.zeros((0, 0, 3), np.float32)
         self._small_of: np.ndarray | None = None
+        self._soft_small_map: np.ndarray | None = None
+        self._soft_small_of: np.ndarray | None = None
+        self.overlap = Overlap(self.name)
         self._fade_from: np.ndarray | None = None
         self._fade_start: float | None = None
         self._last_bg: np.ndarray | None = None
+
+    def open(self) -> None:
+        # As the blur: the compiled composite is made in the background, OpenCV until then.
+        fused.prepare()
+        super().open()
+
+    def warm_up(self) -> None:
+        fused.available()
 
     # ----------------------------------------------------------------- loading
     def _request(self, s: BackgroundReplaceSettings) -> None:
@@ -400,10 +416,18 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         elif self._fade_from is not None:
             self._fade_from = None
         self._last_bg = background
+        wrap = self._wrap(s.light_wrap, ctx.timestamp)
+        if fused.ready():
+            refined = ctx.mask_source
+            if isinstance(refined, RefinedMask) and refined.size == image.shape[1::-1]:
+                return self._compiled(image, ctx, background, refined, refined, wrap)
+            full = ctx.mask
+            if full is not None and full.shape == image.shape[:2]:
+                masks = mask_pyramid(full, ctx.extras)
+                return self._compiled(image, ctx, background, full, masks, wrap)
         mask = frame_mask(self.name, image, ctx)
         if mask is None:
             return image
-        wrap = self._wrap(s.light_wrap, ctx.timestamp)
         masks = mask_pyramid(mask, ctx.extras)
         out = composite(
             image,
@@ -421,6 +445,53 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
             )
             out = add_correction(out, correction)
         return out
+
+    def _compiled(
+        self,
+        image: np.ndarray,
+        ctx: FrameContext,
+        background: np.ndarray,
+        mask: RefinedMask | np.ndarray,
+        masks: FramePyramid,
+        wrap: float,
+    ) -> np.ndarray:
+        """The composite and its outline corrections in one compiled pass
+        (:func:`pipelines.segmentation.fused.composite_replacement`), with the corrections at
+        full resolution."""
+        s = self.settings
+        h, w = image.shape[:2]
+        frames = FramePyramid.of(image, ctx.extras)
+
+        def small_maps() -> tuple[Any, Any, Any]:
+            keep = wrap_keep(masks, wrap) if wrap > 0.0 else None
+            room = None
+            if s.remove_halo:
+                radius = DECONTAMINATE_RADIUS_FRACTION * min(h, w)
+                room, _ = background_estimate(frames, masks, radius, lens=False)
+            soft = self._soft_small(background) if wrap > 0.0 else None
+            return keep, room, soft
+
+        def outline() -> tuple[np.ndarray, TileMap | None]:
+            if isinstance(mask, RefinedMask):
+                return mask.sampled(), mask.tiles
+            return mask, tiles_for(mask, ctx.extras)
+
+        # The small maps need only the mask's small levels; the outline its detail level and
+        # tile map (made on first use): both at once, on two cores.
+        (sampled, tiles), (keep, room, soft) = self.overlap.run(outline, small_maps)
+        return fused.composite_replacement(
+            image, sampled, background, tiles, keep=keep, room=room, soft=soft,
+            edge_ramp=EDGE_RAMP,
+        )  # fmt: skip
+
+    def _soft_small(self, background: np.ndarray) -> np.ndarray:
+        """Light wrap's blurred copy of ``background`` at the reduced size it is blurred at;
+        cached while the background stays the same array (a still image or colour)."""
+        if background is not self._soft_small_of or self._soft_small_map is None:
+            h, w = background.shape[:2]
+            self._soft_small_map = soft_background_small(background, WRAP_BLUR_FRACTION * min(h, w))
+            self._soft_small_of = background
+        return self._soft_small_map
 
     def _small_backgrounds(self, background: np.ndarray, want_soft: bool) -> tuple[np.ndarray, Any]:
         """The background at the corrections' size (float32) and, for light wrap, its blurred
@@ -445,6 +516,7 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
             self._pending.add_done_callback(_close_unwanted)
         self._pending = self._pending_key = None
         self.loader.close()
+        self.overlap.close()
         super().close()
 
 

@@ -263,7 +263,7 @@ def wrap_keep(masks: FramePyramid, amount: float, factor: int = 8) -> np.ndarray
     """Light wrap's factor on the foreground weight, ``1 − amount·cover``, at reduction
     ``factor``; ``cover`` is the share of background around each pixel (≈ 0 inside the
     person, ≈ 0.5 on the outline)."""
-    h, w = masks.source.shape[:2]
+    w, h = masks.size
     small = masks.level(factor)
     reach = max(1.0, LIGHT_WRAP_REACH * min(h, w) / factor)
     k = 2 * int(np.ceil(2 * reach)) + 1
@@ -397,10 +397,16 @@ def soft_background(
 ) -> np.ndarray:
     """A blurred copy of ``background`` for light wrap, computed small, returned at ``size``
     (width, height)."""
+    blurred = soft_background_small(background, radius_px)
+    return cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR)
+
+
+def soft_background_small(background: np.ndarray | FramePyramid, radius_px: float) -> np.ndarray:
+    """:func:`soft_background` at the reduced size the blur is computed at
+    (:func:`work_factor`)."""
     factor = work_factor(radius_px)
     small = _pyramid(background).level(factor)
-    blurred = _blur(small, radius_px / factor, lens=False)
-    return cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR)
+    return _blur(small, radius_px / factor, lens=False)
 
 
 __all__ = [
@@ -417,6 +423,7 @@ __all__ = [
     "plan_composite",
     "replacement_correction",
     "soft_background",
+    "soft_background_small",
     "work_factor",
     "wrap_keep",
 ]

@@ -173,7 +173,128 @@ def _compile() -> Any:
                 for c in range(3):
                     crow[j, c] = (crow[j, c] * fill + wrow[j, c]) / total
 
-    return _Kernels(composite_rows, detail_rows, fill_level)
+    @jit
+    def replace_rows(  # pragma: no cover - compiled; covered through the wrapper
+        fg: np.ndarray,
+        mask: np.ndarray,
+        bg: np.ndarray,
+        keep_rows: np.ndarray,
+        room_rows: np.ndarray,
+        soft_rows: np.ndarray,
+        out: np.ndarray,
+        tile_h: int,
+        run_start: np.ndarray,
+        runs: np.ndarray,
+        my0: np.ndarray,
+        my1: np.ndarray,
+        mwy: np.ndarray,
+        mx0: np.ndarray,
+        mx1: np.ndarray,
+        mwx: np.ndarray,
+        ky0: np.ndarray,
+        ky1: np.ndarray,
+        kwy: np.ndarray,
+        ry0: np.ndarray,
+        ry1: np.ndarray,
+        rwy: np.ndarray,
+        sy0: np.ndarray,
+        sy1: np.ndarray,
+        swy: np.ndarray,
+        has_keep: bool,
+        has_room: bool,
+        has_soft: bool,
+        edge_ramp: np.float32,
+    ) -> None:
+        # keep_rows (float32, one value per pixel) and room_rows, soft_rows (uint8 BGR) are
+        # the small maps upsampled along x already; they are sampled along y here, inline.
+        half = np.float32(0.5)
+        zero = np.float32(0.0)
+        one = np.float32(1.0)
+        top = np.float32(255.0)
+        # Terms switched off by a 0 factor rather than a branch: one loop, vectorised.
+        room_on = one if has_room else zero
+        soft_on = one if has_soft else zero
+        mask_row = np.empty(mask.shape[1], np.float32)
+        mask_row_y = -1
+        m3 = np.empty(fg.shape[1], np.float32)
+        k3 = np.ones(fg.shape[1], np.float32)
+        for y in range(fg.shape[0]):
+            tr = y // tile_h
+            frow = fg[y]
+            brow = bg[y]
+            orow = out[y]
+            ka = keep_rows[ky0[y]]
+            kb = keep_rows[ky1[y]]
+            kt = kwy[y]
+            ra = room_rows[ry0[y]]
+            rb = room_rows[ry1[y]]
+            rt = rwy[y]
+            sa = soft_rows[sy0[y]]
+            sb = soft_rows[sy1[y]]
+            st = swy[y]
+            for r in range(run_start[tr], run_start[tr + 1]):
+                x0 = runs[r, 0]
+                x1 = runs[r, 1]
+                cls = runs[r, 2]
+                o = orow[3 * x0 : 3 * x1]
+                n = brow[3 * x0 : 3 * x1]
+                f = frow[3 * x0 : 3 * x1]
+                if cls == 0:  # EMPTY: the new background, exactly
+                    for k in range(o.shape[0]):
+                        o[k] = n[k]
+                    continue
+                if cls == 1 and not has_keep:  # FULL without light wrap: the person
+                    for k in range(o.shape[0]):
+                        o[k] = f[k]
+                    continue
+                if mask_row_y != y:
+                    a = mask[my0[y]]
+                    b = mask[my1[y]]
+                    t = mwy[y]
+                    for i in range(mask_row.shape[0]):
+                        mask_row[i] = a[i] + (b[i] - a[i]) * t
+                    mask_row_y = y
+                # Per pixel: the mask and the keep factor, spread over the three channels.
+                i0s = mx0[x0:x1]
+                i1s = mx1[x0:x1]
+                txs = mwx[x0:x1]
+                kas = ka[x0:x1]
+                kbs = kb[x0:x1]
+                mm = m3[: o.shape[0]]
+                kk = k3[: o.shape[0]]
+                for j in range(x1 - x0):
+                    a0 = mask_row[i0s[j]]
+                    m = min(max(a0 + (mask_row[i1s[j]] - a0) * txs[j], zero), one)
+                    mm[3 * j] = m
+                    mm[3 * j + 1] = m
+                    mm[3 * j + 2] = m
+                    if has_keep:
+                        kv = kas[j] + (kbs[j] - kas[j]) * kt
+                        kk[3 * j] = kv
+                        kk[3 * j + 1] = kv
+                        kk[3 * j + 2] = kv
+                r0 = ra[3 * x0 : 3 * x1]
+                r1 = rb[3 * x0 : 3 * x1]
+                s0 = sa[3 * x0 : 3 * x1]
+                s1 = sb[3 * x0 : 3 * x1]
+                for k in range(o.shape[0]):
+                    m = mm[k]
+                    keep = kk[k]
+                    fv = np.float32(f[k])
+                    nv = np.float32(n[k])
+                    lo = np.float32(r0[k])
+                    room = lo + (np.float32(r1[k]) - lo) * rt
+                    lo = np.float32(s0[k])
+                    soft = lo + (np.float32(s1[k]) - lo) * st
+                    v = nv + (fv - nv) * (m * keep)
+                    # Halo: the old room's share of the outline's pixels, taken out.
+                    v += room_on * (fv - room) * keep * (one - m) * min(one, edge_ramp * m)
+                    # Light wrap: the new background's blurred light over the outline.
+                    v += soft_on * (soft - nv) * m * (one - keep)
+                    v = min(max(v, zero), top)
+                    o[k] = np.uint8(np.int32(v + half))
+
+    return _Kernels(composite_rows, detail_rows, fill_level, replace_rows)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +302,7 @@ class _Kernels:
     composite_rows: Any
     detail_rows: Any
     fill_level: Any
+    replace_rows: Any
 
 
 def available() -> bool:
@@ -247,6 +369,8 @@ def _warm_up(kernels: _Kernels) -> None:
     _run(kernels, fg, mask, bg, np.empty_like(fg), tiles)
     _detail(kernels, mask, mask, np.zeros((4, 8), np.uint8))
     _fill(kernels, np.ones((2, 4, 4), np.float32), np.zeros((2, 4, 3), np.float32), 0.05)
+    small = np.zeros((1, 2, 3), np.float32)
+    _replace(kernels, fg, mask, fg, tiles, mask, small, small, 4.0)
 
 
 @lru_cache(maxsize=32)
@@ -372,6 +496,109 @@ def fill_level(weighted: np.ndarray, coarse: np.ndarray, trusted: float) -> None
     _fill(_kernel, np.ascontiguousarray(weighted), coarse, trusted)
 
 
+def _x_rows(small: np.ndarray | None, width: int, channels: int) -> np.ndarray:
+    """A small map (h×w float32, or h×w×3 BGR) upsampled along x to ``width`` pixels, as rows:
+    (h, width) float32 for one channel, (h, 3·width) uint8 for three. A placeholder row for
+    None."""
+    import cv2
+
+    if small is None:
+        shape = (1, width) if channels == 1 else (1, 3 * width)
+        return np.zeros(shape, np.float32 if channels == 1 else np.uint8)
+    if channels == 1:
+        small = np.asarray(small, np.float32)
+    else:
+        # Colours of blurred pictures: to the nearest level, as the OpenCV path keeps them.
+        small = np.asarray(small) if small.dtype == np.uint8 else cv2.convertScaleAbs(small)
+    rows = cv2.resize(small, (width, small.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(rows).reshape(small.shape[0], -1)
+
+
+def composite_replacement(
+    foreground: np.ndarray,
+    mask: np.ndarray,
+    background: np.ndarray,
+    tiles: TileMap | None = None,
+    *,
+    keep: np.ndarray | None = None,
+    room: np.ndarray | None = None,
+    soft: np.ndarray | None = None,
+    edge_ramp: float = 4.0,
+) -> np.ndarray:
+    """The person over a new full-size ``background`` N (uint8, the frame's size) in one pass,
+    with the replacement's outline corrections (see
+    :func:`pipelines.segmentation.composite.replacement_correction`) at full resolution:
+
+    ``N + (F − N)·m·K + (F − B)·K·(1 − m)·min(1, edge_ramp·m) + (S − N)·m·(1 − K)``
+
+    with F the frame, m the mask (``mask``: float32 at any size, sampled bilinearly as
+    ``cv2.resize`` would), K light wrap's keep factor (``keep``, small; 1 without it), B the
+    old room's colour (``room``, small float BGR; no halo removal without it) and S the new
+    background's blurred light (``soft``, small BGR; no wrap spill without it). ``tiles``: the
+    full-size mask's tile map, if known. Requires :func:`ready`."""
+    if _kernel is None:
+        raise RuntimeError("the compiled kernels are not ready; use the OpenCV path")
+    if foreground.dtype != np.uint8 or foreground.ndim != 3 or foreground.shape[2] != 3:
+        raise ValueError(
+            f"foreground must be uint8 H×W×3, not {foreground.dtype} {foreground.shape}"
+        )
+    if background.shape != foreground.shape or background.dtype != np.uint8:
+        raise ValueError(
+            f"background must be uint8 {foreground.shape}, not {background.dtype} "
+            f"{background.shape}"
+        )
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D, not {mask.shape}")
+    return _replace(_kernel, foreground, mask, background, tiles, keep, room, soft, edge_ramp)
+
+
+def _replace(
+    kernels: _Kernels,
+    foreground: np.ndarray,
+    mask: np.ndarray,
+    background: np.ndarray,
+    tiles: TileMap | None,
+    keep: np.ndarray | None,
+    room: np.ndarray | None,
+    soft: np.ndarray | None,
+    edge_ramp: float,
+) -> np.ndarray:
+    h, w = foreground.shape[:2]
+    tile_h, run_start, runs = row_runs(tiles, (w, h))
+    my0, my1, mwy = axis_table(h, mask.shape[0])
+    mx0, mx1, mwx = axis_table(w, mask.shape[1])
+    keep_rows = _x_rows(keep, w, 1)
+    room_rows = _x_rows(room, w, 3)
+    soft_rows = _x_rows(soft, w, 3)
+    out = np.empty_like(foreground)
+    kernels.replace_rows(
+        np.ascontiguousarray(foreground).reshape(h, 3 * w),
+        np.ascontiguousarray(mask, dtype=np.float32),
+        np.ascontiguousarray(background).reshape(h, 3 * w),
+        keep_rows,
+        room_rows,
+        soft_rows,
+        out.reshape(h, 3 * w),
+        tile_h,
+        run_start,
+        runs,
+        my0,
+        my1,
+        mwy,
+        mx0,
+        mx1,
+        mwx,
+        *axis_table(h, keep_rows.shape[0]),
+        *axis_table(h, room_rows.shape[0]),
+        *axis_table(h, soft_rows.shape[0]),
+        keep is not None,
+        room is not None,
+        soft is not None,
+        np.float32(edge_ramp),
+    )
+    return out
+
+
 def composite_over_small(
     foreground: np.ndarray,
     mask: np.ndarray,
@@ -406,6 +633,7 @@ __all__ = [
     "available",
     "axis_table",
     "composite_over_small",
+    "composite_replacement",
     "fill_level",
     "prepare",
     "ready",

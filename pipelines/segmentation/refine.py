@@ -99,6 +99,12 @@ class FramePyramid:
         """Provide level ``factor`` from elsewhere (it must be the source at that size)."""
         self._levels[factor] = reduced
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """The source's (width, height)."""
+        h, w = self.source.shape[:2]
+        return w, h
+
     def factor_for(self, max_long_side: int) -> int:
         """The smallest reduction whose long side is ≤ ``max_long_side``."""
         factor = 1
@@ -328,8 +334,7 @@ class RefinedMask(FramePyramid):
     ) -> None:
         # No FramePyramid.__init__: ``source`` is made on demand here.
         self._a, self._b, self._gray = a, b, detail_gray
-        self.size = size
-        """The frame's (width, height)."""
+        self._size = size
         dh, dw = detail_gray.shape
         self.detail_factor = 1 if (dw, dh) == size else size[0] // dw
         self.tile = tile
@@ -369,6 +374,11 @@ class RefinedMask(FramePyramid):
                     tiles.source = self._full
                     self._tiles = tiles
         return self._tiles
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The frame's (width, height) (known without making the full-size mask)."""
+        return self._size
 
     @property
     def materialized(self) -> bool:
