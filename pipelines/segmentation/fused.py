@@ -54,6 +54,40 @@ def _compile() -> Any:
 
     jit = numba.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
 
+    # Shared pieces of the kernels (Numba inlines them). Slices, and loops from 0: Numba then
+    # knows no index is negative (no wraparound checks), which lets LLVM vectorise the loops.
+
+    @jit
+    def copy_run(dst: np.ndarray, src: np.ndarray) -> None:  # pragma: no cover - compiled
+        for k in range(dst.shape[0]):
+            dst[k] = src[k]
+
+    @jit
+    def lerp_rows(
+        a: np.ndarray, b: np.ndarray, t: Any, dst: np.ndarray
+    ) -> None:  # pragma: no cover
+        for i in range(dst.shape[0]):
+            dst[i] = a[i] + (b[i] - a[i]) * t
+
+    @jit
+    def spread_mask(  # pragma: no cover - compiled
+        mask_row: np.ndarray,
+        i0s: np.ndarray,
+        i1s: np.ndarray,
+        txs: np.ndarray,
+        spread: np.ndarray,
+    ) -> None:
+        """The mask along x (from its row already sampled along y), clipped to [0, 1], once
+        per channel: the blends that use it are then one vectorised loop."""
+        zero = np.float32(0.0)
+        one = np.float32(1.0)
+        for j in range(i0s.shape[0]):
+            a = mask_row[i0s[j]]
+            m = min(max(a + (mask_row[i1s[j]] - a) * txs[j], zero), one)
+            spread[3 * j] = m
+            spread[3 * j + 1] = m
+            spread[3 * j + 2] = m
+
     @jit
     def composite_rows(  # pragma: no cover - compiled; covered through the wrapper
         fg: np.ndarray,
@@ -77,8 +111,6 @@ def _compile() -> Any:
     ) -> None:
         # (Float to uint8 through int32: a direct conversion does not vectorise.)
         half = np.float32(0.5)
-        zero = np.float32(0.0)
-        one = np.float32(1.0)
         mask_row = np.empty(mask.shape[1], np.float32)
         mask_row_y = -1
         spread = np.empty(fg.shape[1], np.float32)
@@ -96,13 +128,10 @@ def _compile() -> Any:
                 x0 = runs[r, 0]
                 x1 = runs[r, 1]
                 cls = runs[r, 2]
-                # Slices, and loops from 0: Numba then knows no index is negative (no
-                # wraparound checks), which is what lets LLVM vectorise the loops.
                 o = orow[3 * x0 : 3 * x1]
                 f = frow[3 * x0 : 3 * x1]
                 if cls == 1:  # FULL: the person, as captured
-                    for k in range(o.shape[0]):
-                        o[k] = f[k]
+                    copy_run(o, f)
                     continue
                 lo = ba[3 * x0 : 3 * x1]
                 hi = bb[3 * x0 : 3 * x1]
@@ -115,19 +144,10 @@ def _compile() -> Any:
                 # per row), then along x, spread over the three channels so that the blend
                 # itself is one vectorised loop.
                 if mask_row_y != y:
-                    for i in range(mask_row.shape[0]):
-                        mask_row[i] = ma[i] + (mb[i] - ma[i]) * mt
+                    lerp_rows(ma, mb, mt, mask_row)
                     mask_row_y = y
-                i0s = mx0[x0:x1]
-                i1s = mx1[x0:x1]
-                txs = mwx[x0:x1]
                 m3 = spread[: o.shape[0]]
-                for j in range(x1 - x0):
-                    a = mask_row[i0s[j]]
-                    m = min(max(a + (mask_row[i1s[j]] - a) * txs[j], zero), one)
-                    m3[3 * j] = m
-                    m3[3 * j + 1] = m
-                    m3[3 * j + 2] = m
+                spread_mask(mask_row, mx0[x0:x1], mx1[x0:x1], mwx[x0:x1], m3)
                 for k in range(o.shape[0]):
                     a = np.float32(lo[k])
                     bv = a + (np.float32(hi[k]) - a) * bt
@@ -240,35 +260,22 @@ def _compile() -> Any:
                 n = brow[3 * x0 : 3 * x1]
                 f = frow[3 * x0 : 3 * x1]
                 if cls == 0:  # EMPTY: the new background, exactly
-                    for k in range(o.shape[0]):
-                        o[k] = n[k]
+                    copy_run(o, n)
                     continue
                 if cls == 1 and not has_keep:  # FULL without light wrap: the person
-                    for k in range(o.shape[0]):
-                        o[k] = f[k]
+                    copy_run(o, f)
                     continue
                 if mask_row_y != y:
-                    a = mask[my0[y]]
-                    b = mask[my1[y]]
-                    t = mwy[y]
-                    for i in range(mask_row.shape[0]):
-                        mask_row[i] = a[i] + (b[i] - a[i]) * t
+                    lerp_rows(mask[my0[y]], mask[my1[y]], mwy[y], mask_row)
                     mask_row_y = y
                 # Per pixel: the mask and the keep factor, spread over the three channels.
-                i0s = mx0[x0:x1]
-                i1s = mx1[x0:x1]
-                txs = mwx[x0:x1]
-                kas = ka[x0:x1]
-                kbs = kb[x0:x1]
                 mm = m3[: o.shape[0]]
+                spread_mask(mask_row, mx0[x0:x1], mx1[x0:x1], mwx[x0:x1], mm)
                 kk = k3[: o.shape[0]]
-                for j in range(x1 - x0):
-                    a0 = mask_row[i0s[j]]
-                    m = min(max(a0 + (mask_row[i1s[j]] - a0) * txs[j], zero), one)
-                    mm[3 * j] = m
-                    mm[3 * j + 1] = m
-                    mm[3 * j + 2] = m
-                    if has_keep:
+                if has_keep:
+                    kas = ka[x0:x1]
+                    kbs = kb[x0:x1]
+                    for j in range(x1 - x0):
                         kv = kas[j] + (kbs[j] - kas[j]) * kt
                         kk[3 * j] = kv
                         kk[3 * j + 1] = kv
