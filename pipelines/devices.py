@@ -175,7 +175,31 @@ def collect_devices() -> dict[str, Any]:
         ),
         "audio": _guarded(probe_audio, {"works": False, "inputs": []}),
         "inference": _guarded(probe_providers, {"onnxruntime": "?", "listed": [], "sessions": {}}),
+        "compiled": _guarded(probe_compiled, {"works": False, "numba": None}),
     }
+
+
+def probe_compiled() -> dict[str, Any]:
+    """Whether the background effects' compiled kernels work (they compile, or load from
+    Numba's cache, here), and why not."""
+    from pipelines.segmentation import fused
+
+    works = fused.available()
+    try:
+        from importlib.metadata import version
+
+        numba_version: str | None = version("numba")
+    except Exception:
+        numba_version = None
+    info: dict[str, Any] = {"works": works, "numba": numba_version}
+    if not works:
+        info["error"] = fused.unavailable_reason() or "unknown"
+        info["hint"] = (
+            f"unset {fused.DISABLE_ENV}"
+            if fused.DISABLE_ENV in (info["error"] or "")
+            else "pip install numba (background effects run slower without it)"
+        )
+    return info
 
 
 def _vc_hint() -> str:
@@ -228,4 +252,9 @@ def format_devices(info: dict[str, Any]) -> str:
         lines.append(f"  automatic choice: {inf['auto']}")
     if "error" in inf:
         lines.append(f"  {inf['error']}")
+    comp = info["compiled"]
+    lines.append(f"Compiled background effects (Numba {comp.get('numba') or 'not installed'}):")
+    lines.append(f"  [{ok[comp['works']]}] {comp.get('error', '')}".rstrip())
+    if comp.get("hint"):
+        lines.append(f"  to fix: {comp['hint']}")
     return "\n".join(lines)

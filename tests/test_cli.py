@@ -284,6 +284,8 @@ def _check_devices(info: dict) -> None:
             assert s["reason"], f"{name} refused without a reason"
             assert s["got"] == "CPU"
     assert "auto" in inf
+    compiled = info["compiled"]
+    assert compiled["works"] is (compiled["numba"] is not None), compiled
 
 
 def test_devices_json(capsys) -> None:
@@ -300,8 +302,17 @@ def test_devices_json(capsys) -> None:
 def test_devices_text(capsys) -> None:
     assert cli.main(["devices"]) == 0
     out = capsys.readouterr().out
-    for heading in ("Cameras:", "Virtual camera:", "Audio inputs:", "Inference (ONNX Runtime"):
+    for heading in ("Cameras:", "Virtual camera:", "Audio inputs:", "Inference (ONNX Runtime",
+                    "Compiled background effects (Numba"):  # fmt: skip
         assert heading in out
+
+
+def test_devices_says_when_the_compiled_effects_are_off(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CAMFX_NO_JIT", "1")
+    assert cli.main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert "[NOT WORKING] disabled by CAMFX_NO_JIT" in out
+    assert "to fix: unset CAMFX_NO_JIT" in out
 
 
 @pytest.fixture
