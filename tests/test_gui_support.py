@@ -105,6 +105,12 @@ def fake_probes() -> dict[str, Any]:
             "listed": ["CPU"],
             "sessions": {"CPU": {"works": True, "got": "CPU", "reason": ""}},
         },
+        "compiled": {
+            "works": False,
+            "numba": None,
+            "error": "ImportError: No module named 'numba'",
+            "hint": "pip install numba (background effects run slower without it)",
+        },
     }
 
 

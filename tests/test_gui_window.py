@@ -319,6 +319,10 @@ def test_missing_virtual_camera_says_how_to_fix_and_retries(
     # The microphone's missing library is explained too.
     qtbot.waitUntil(lambda: window.device_rows["microphone"].state == "warning", timeout=5000)
     assert "libportaudio2" in window.device_rows["microphone"].text()
+    # So is running the background effects without their compiled kernels (never silent).
+    inference = window.device_rows["inference"].text()
+    assert "slower path: ImportError: No module named 'numba'" in inference
+    assert "pip install numba" in inference
     # Turning it off stops the retries and clears the message.
     window.vcam_check.setChecked(False)
     qtbot.waitUntil(lambda: window.vcam_state == "off", timeout=5000)

@@ -48,7 +48,7 @@ after this long and releases the camera (see Engine.idle_after)."""
 
 
 def _default_probes() -> dict[str, Any]:
-    from pipelines.devices import probe_audio, probe_providers
+    from pipelines.devices import probe_audio, probe_compiled, probe_providers
 
     result: dict[str, Any] = {}
     try:
@@ -59,6 +59,10 @@ def _default_probes() -> dict[str, Any]:
         result["inference"] = probe_providers()
     except Exception as exc:
         result["inference"] = {"error": str(exc), "listed": [], "sessions": {}}
+    try:
+        result["compiled"] = probe_compiled()
+    except Exception as exc:
+        result["compiled"] = {"works": False, "error": str(exc)}
     return result
 
 

@@ -1208,6 +1208,14 @@ class MainWindow(QMainWindow):
                         "libraries named above (see `camfx devices`); the CPU works "
                         "meanwhile."
                     )
+            compiled = info.get("compiled")
+            if compiled is not None and not compiled.get("works"):
+                # Not an error (the OpenCV path gives the same picture), but not silent.
+                text += (
+                    " Background effects run on the slower path: "
+                    f"{compiled.get('error', 'compiled kernels unavailable')}."
+                )
+                fix = " ".join(f for f in (fix, str(compiled.get("hint") or "")) if f)
             row.set_state("ok", text, fix)
         vc = info.get("virtual_camera") or {}
         if self.vcam_state == "off" and not vc.get("backends"):
