@@ -8,6 +8,9 @@ Stages (registered when their module is imported; presets import them on demand)
 - ``background_replace`` (:mod:`pipelines.segmentation.background`): solid colour, image
   (fit/fill) or looping video behind the person.
 
+Both background stages composite in one compiled pass (:mod:`pipelines.segmentation.fused`,
+Numba) once it is ready, and with OpenCV until then or without Numba: the same picture.
+
 This module stays import-light: ``camfx --help`` must not load OpenCV's or ONNX Runtime's
 weight, so everything is imported inside the functions.
 """
