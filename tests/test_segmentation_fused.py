@@ -322,3 +322,41 @@ def test_replacement_refuses_a_background_of_another_size() -> None:
     fg, mask_small, _ = _scene(64, 48, 1)
     with pytest.raises(ValueError, match="background must be"):
         fused.composite_replacement(fg, mask_small, fg[:32])
+
+
+@pytest.mark.parametrize("stage_type", ["blur", "replace"])
+def test_light_wrap_looks_the_same_on_both_paths(stage_type, monkeypatch) -> None:
+    from pipelines.segmentation.background import BackgroundReplace, BackgroundReplaceSettings
+
+    fg, mask_small, _ = _scene(640, 360, 2, seed=31)
+    full = cv2.resize(mask_small, (640, 360), interpolation=cv2.INTER_LINEAR)
+
+    def run() -> np.ndarray:
+        stage = (
+            BackgroundBlur(BackgroundBlurSettings(strength=0.6, light_wrap=0.7))
+            if stage_type == "blur"
+            else BackgroundReplace(
+                BackgroundReplaceSettings(mode="color", light_wrap=0.7, remove_halo=False)
+            )
+        )
+        ctx = FrameContext(0.0, 0)
+        ctx.mask = full.copy()
+        return stage.process(fg, ctx)
+
+    compiled = run()
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    reference = run()
+    diff = np.abs(compiled.astype(np.int16) - reference)
+    assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS
+    # And light wrap did something: the outline differs from the plain composite.
+    monkeypatch.delenv(fused.DISABLE_ENV)
+    ctx = FrameContext(0.0, 0)
+    ctx.mask = full.copy()
+    plain = (
+        BackgroundBlur(BackgroundBlurSettings(strength=0.6))
+        if stage_type == "blur"
+        else BackgroundReplace(
+            BackgroundReplaceSettings(mode="color", light_wrap=0.0, remove_halo=False)
+        )
+    ).process(fg, ctx)
+    assert np.abs(plain.astype(np.int16) - compiled).max() > 10

@@ -194,7 +194,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         else:
             assert mask is not None
             masks = mask_pyramid(mask, ctx.extras)
-        if wrap <= 0.0 and fused.ready():
+        if fused.ready():
             # One pass over the frame (see pipelines.segmentation.fused): the refined mask is
             # sampled at its own size, the blurred background at its reduced size.
             def room() -> np.ndarray:
@@ -202,15 +202,23 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
                     frames, masks, radius, lens=s.lens, desaturate=desaturate
                 )
 
+            tiles: TileMap | None
             if refined is not None:
                 # The room's blur needs only the mask's small levels; the outline needs its
                 # detail level and tile map (made on first use): both at once, on two cores.
                 (sampled, tiles), small = self.overlap.run(
                     lambda: (refined.sampled(), refined.tiles), room
                 )
+            else:
+                assert mask is not None
+                sampled, tiles, small = mask, tiles_for(mask, ctx.extras), room()
+            if wrap <= 0.0:
                 return fused.composite_over_small(image, sampled, small, tiles)
-            assert mask is not None
-            return fused.composite_over_small(image, mask, room(), tiles_for(mask, ctx.extras))
+            # Light wrap: the person's weight times its keep factor, over the full-size blur.
+            h, w = image.shape[:2]
+            background = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+            keep = wrap_keep(masks, wrap)
+            return fused.composite_replacement(image, sampled, background, tiles, keep=keep)
         if mask is None:
             mask = ctx.mask
             assert mask is not None
