@@ -94,8 +94,6 @@ def _compile() -> Any:
         mask: np.ndarray,
         bg_rows: np.ndarray,
         out: np.ndarray,
-        y_start: int,
-        y_stop: int,
         tile_h: int,
         run_start: np.ndarray,
         runs: np.ndarray,
@@ -114,7 +112,7 @@ def _compile() -> Any:
         mask_row = np.empty(mask.shape[1], np.float32)
         mask_row_y = -1
         spread = np.empty(fg.shape[1], np.float32)
-        for y in range(y_start, y_stop):
+        for y in range(fg.shape[0]):
             tr = y // tile_h
             ma = mask[my0[y]]
             mb = mask[my1[y]]
@@ -373,7 +371,7 @@ def _warm_up(kernels: _Kernels) -> None:
     mask = np.zeros((2, 4), np.float32)
     bg = np.zeros((1, 8, 3), np.uint8)
     tiles = TileMap(np.array([[EMPTY, FULL, MIXED, MIXED]], np.uint8), (4, 2), (8, 4))
-    _run(kernels, fg, mask, bg, np.empty_like(fg), tiles)
+    _run(kernels, fg, mask, bg, tiles)
     _detail(kernels, mask, mask, np.zeros((4, 8), np.uint8))
     _fill(kernels, np.ones((2, 4, 4), np.float32), np.zeros((2, 4, 3), np.float32), 0.05)
     small = np.zeros((1, 2, 3), np.float32)
@@ -429,7 +427,6 @@ def _run(
     foreground: np.ndarray,
     mask: np.ndarray,
     background_small: np.ndarray,
-    out: np.ndarray,
     tiles: TileMap | None,
 ) -> np.ndarray:
     import cv2
@@ -443,13 +440,12 @@ def _run(
     my0, my1, mwy = axis_table(h, mh)
     mx0, mx1, mwx = axis_table(w, mw)
     by0, by1, bwy = axis_table(h, bh)
+    out = np.empty_like(foreground)
     kernels.composite_rows(
         np.ascontiguousarray(foreground).reshape(h, w * 3),
         np.ascontiguousarray(mask, dtype=np.float32),
         np.ascontiguousarray(bg_rows).reshape(bh, w * 3),
         out.reshape(h, w * 3),
-        0,
-        h,
         tile_h,
         run_start,
         runs,
@@ -484,9 +480,7 @@ def refined_detail(a: np.ndarray, b: np.ndarray, gray: np.ndarray) -> np.ndarray
     """``clip(a↑·gray + b↑, 0, 1)``: the guided filter's output at the size of ``gray``
     (uint8), with its coefficients ``a`` and ``b`` (float32, smaller) resized bilinearly as
     ``cv2.resize`` would; one pass instead of five. Requires :func:`ready`."""
-    if _kernel is None:
-        raise RuntimeError("the compiled kernels are not ready; use the OpenCV path")
-    return _detail(_kernel, a, b, gray)
+    return _detail(_kernels(), a, b, gray)
 
 
 def _fill(kernels: _Kernels, weighted: np.ndarray, coarse: np.ndarray, trusted: float) -> None:
@@ -498,9 +492,7 @@ def fill_level(weighted: np.ndarray, coarse: np.ndarray, trusted: float) -> None
     :func:`pipelines.segmentation.composite._fill_from_coarser`): with w the weight in
     ``weighted``'s 4th channel and f = max(trusted − w, 0),
     ``coarse ← (coarse·f + weighted[..., :3]) / (w + f)``. Requires :func:`ready`."""
-    if _kernel is None:
-        raise RuntimeError("the compiled kernels are not ready; use the OpenCV path")
-    _fill(_kernel, np.ascontiguousarray(weighted), coarse, trusted)
+    _fill(_kernels(), np.ascontiguousarray(weighted), coarse, trusted)
 
 
 def _x_rows(small: np.ndarray | None, width: int, channels: int) -> np.ndarray:
@@ -543,20 +535,14 @@ def composite_replacement(
     old room's colour (``room``, small float BGR; no halo removal without it) and S the new
     background's blurred light (``soft``, small BGR; no wrap spill without it). ``tiles``: the
     full-size mask's tile map, if known. Requires :func:`ready`."""
-    if _kernel is None:
-        raise RuntimeError("the compiled kernels are not ready; use the OpenCV path")
-    if foreground.dtype != np.uint8 or foreground.ndim != 3 or foreground.shape[2] != 3:
-        raise ValueError(
-            f"foreground must be uint8 H×W×3, not {foreground.dtype} {foreground.shape}"
-        )
+    kernels = _kernels()
+    _check_frame_and_mask(foreground, mask)
     if background.shape != foreground.shape or background.dtype != np.uint8:
         raise ValueError(
             f"background must be uint8 {foreground.shape}, not {background.dtype} "
             f"{background.shape}"
         )
-    if mask.ndim != 2:
-        raise ValueError(f"mask must be 2-D, not {mask.shape}")
-    return _replace(_kernel, foreground, mask, background, tiles, keep, room, soft, edge_ramp)
+    return _replace(kernels, foreground, mask, background, tiles, keep, room, soft, edge_ramp)
 
 
 def _replace(
@@ -611,29 +597,38 @@ def composite_over_small(
     mask: np.ndarray,
     background_small: np.ndarray,
     tiles: TileMap | None = None,
-    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """``foreground·m + background·(1 − m)`` at the foreground's size in one pass, where ``m``
     is ``mask`` (float32 at any size, values in [0, 1]) and the background is
     ``background_small`` (uint8 BGR at any size), both resized bilinearly as
     ``cv2.resize`` would. ``tiles``: the full-size mask's tile map, if known (its person and
     room tiles skip the blend; the result is the same). Requires :func:`available`."""
+    kernels = _kernels()
+    _check_frame_and_mask(foreground, mask)
+    if background_small.dtype != np.uint8 or background_small.shape[2:] != (3,):
+        raise ValueError("background_small must be uint8 h×w×3")
+    return _run(kernels, foreground, mask, background_small, tiles)
+
+
+def _kernels() -> _Kernels:
+    """The compiled kernels (compiled now if need be), or RuntimeError saying why not."""
     if not available():
         raise RuntimeError(
-            f"the compiled composite is unavailable ({unavailable_reason()}); "
-            "use pipelines.segmentation.composite instead"
+            f"the compiled kernels are unavailable ({unavailable_reason()}); "
+            "use the OpenCV path (pipelines.segmentation.composite)"
         )
+    assert _kernel is not None
+    kernels: _Kernels = _kernel
+    return kernels
+
+
+def _check_frame_and_mask(foreground: np.ndarray, mask: np.ndarray) -> None:
     if foreground.dtype != np.uint8 or foreground.ndim != 3 or foreground.shape[2] != 3:
         raise ValueError(
             f"foreground must be uint8 H×W×3, not {foreground.dtype} {foreground.shape}"
         )
-    if background_small.dtype != np.uint8 or background_small.shape[2:] != (3,):
-        raise ValueError("background_small must be uint8 h×w×3")
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D, not {mask.shape}")
-    if out is None:
-        out = np.empty_like(foreground)
-    return _run(_kernel, foreground, mask, background_small, out, tiles)
 
 
 __all__ = [

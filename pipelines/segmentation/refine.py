@@ -221,17 +221,13 @@ class GuidedUpsampler:
 
     The result is stretched by :data:`SNAP` at both ends (``(q − SNAP) / (1 − 2·SNAP)``, a
     change of at most half a grey level) so that room and person away from the outline are
-    exactly 0 and 1; :attr:`last_tiles` says which tiles of the result are (see
+    exactly 0 and 1; :attr:`RefinedMask.tiles` says which tiles of the result are (see
     :mod:`pipelines.segmentation.tiles`), so later stages work on the outline's tiles only.
     """
 
     def __init__(self, radius: int = 4, eps: float = 2e-3, detail_factor: int = 1) -> None:
         self.radius = radius
         self.eps = eps
-        self.last_guide_mask: np.ndarray | None = None
-        """The refined mask evaluated at the guide's size (a·I + b there), for callers that
-        want a small copy of the result without shrinking the full one."""
-        self.last_refined: RefinedMask | None = None
         self.detail_factor = detail_factor
         """Pyramid level at which ``a·I + b`` is evaluated: 1 = full size; 2 = half size, then
         resized (about 1 ms less at 720p on two cores; the outline is then 2 px wide, not 1)."""
@@ -296,19 +292,15 @@ class GuidedUpsampler:
             guide = self.prepare(frame, guide_factor)
         h, w = guide.pyramid.source.shape[:2]
         a, b = self.coefficients(guide, mask)
+        # The mask at the guide's size too (a·I + b there): the reduced copy that the
+        # background stages want, without shrinking a larger level.
         small_q = cv2.multiply(a, guide.gray, dtype=cv2.CV_32F)
         small_q += b
-        self.last_guide_mask = np.clip(small_q, 0.0, 1.0, out=small_q)
+        np.clip(small_q, 0.0, 1.0, out=small_q)
         tile = (TILE_GUIDE[0] * guide.factor, TILE_GUIDE[1] * guide.factor)
         refined = RefinedMask(a, b, guide.detail, (w, h), tile)
-        refined.seed(guide.factor, self.last_guide_mask)
-        self.last_refined = refined
+        refined.seed(guide.factor, small_q)
         return refined
-
-    @property
-    def last_tiles(self) -> TileMap | None:
-        """Which tiles of the last result are exactly 0, exactly 1 or in between."""
-        return self.last_refined.tiles if self.last_refined is not None else None
 
 
 class RefinedMask(FramePyramid):
