@@ -217,6 +217,9 @@ def _build_engine(
             max_frames=total,
             stats_window=max(600, (total or 0) + 10),
             idle_after=idle_after,
+            # The user named the preset: an effect that cannot start is an error, not a
+            # silently unfiltered output.
+            stages_required=True,
         )
         engine.start()
     except BaseException:
