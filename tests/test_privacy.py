@@ -210,7 +210,7 @@ def test_camfx_opens_no_network(tmp_path: Path) -> None:
         ),
         # The window runs until SIGTERM (as at a session logout), on which it quits cleanly.
         "the window": [
-            *("timeout", "--preserve-status", "-s", "TERM", f"{MIN_WALL_S + 2:.0f}"),
+            *("timeout", "--preserve-status", "-s", "TERM", f"{MIN_WALL_S + 4:.0f}"),
             *_camfx("gui", "--no-tray", "--no-hotkeys"),
         ],
         "camfx devices": _camfx("devices"),
@@ -270,3 +270,21 @@ def test_importing_pipelines_turns_onnx_runtime_telemetry_off(tmp_path: Path) ->
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "1"
+
+
+def test_onnx_runtime_imported_before_camfx_is_said_loudly(tmp_path: Path) -> None:
+    """A host that imports onnxruntime first has started its uploader already: the session
+    factory says so once, naming the fix."""
+    code = (
+        "import onnxruntime, pipelines; "
+        "from pipelines.inference.session import SessionFactory; "
+        "f = SessionFactory('cpu'); f.candidates(); f.candidates()"
+    )
+    env = {**offline_env(tmp_path), "ORT_DISABLE_TELEMETRY": "1"}  # this test sends nothing
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    warnings = [line for line in out.stderr.splitlines() if "before camfx could" in line]
+    assert len(warnings) == 1, out.stderr
+    assert "set ORT_DISABLE_TELEMETRY=1" in warnings[0]
