@@ -22,6 +22,7 @@ pytest.importorskip("pytestqt")
 from test_failures_are_errors import cut_short, models_copy, use_models_from, write_video
 from test_gui_support import make_window
 
+from pipelines.avatar.stage import STAGE_NAME as TALKING_HEAD
 from pipelines.presets import Preset, StageSpec
 from pipelines.tracking.tracker import STAGE_NAME as TRACKER
 from pipelines.userdata import PresetStore
@@ -74,6 +75,22 @@ def test_a_changed_model_is_a_message_and_the_window_runs_on(
     text = window.messages.bars[key].text
     assert "could not start and is left out" in text
     assert f"model file {changed} was changed" in text and "Reinstall camfx" in text
+    frames_keep_coming(qtbot, window)
+
+
+def test_a_bad_portrait_is_a_message_and_the_window_runs_on(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    portrait = tmp_path / "me.png"
+    portrait.write_text("not a picture")
+    preset = Preset("Head", (StageSpec(TALKING_HEAD, {"portrait": str(portrait)}),))
+    PresetStore(config / "presets").save(preset)
+    window = open_window(qtbot, windows, config, preset="user:Head", source="demo:0")
+    key = f"stage-{TALKING_HEAD}"
+    qtbot.waitUntil(lambda: key in window.messages.bars, timeout=15000)
+    text = window.messages.bars[key].text
+    assert "could not start and is left out" in text
+    assert f"portrait {str(portrait)!r} could not be decoded" in text
     frames_keep_coming(qtbot, window)
 
 
