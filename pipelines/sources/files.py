@@ -13,7 +13,8 @@ from pipelines.sources.base import SOURCES, Source, SourceConfig
 
 # A read that fails more than this many frames (and 1 %) before the frame count the container
 # states is a damaged or cut-short file, not its end. The margin is for decoders that drop a
-# frame or two at the end (edit lists, B-frame delay); measured ends of good files: 0 short.
+# frame or two (edit lists, B-frame delay); good MP4s measured (MPEG-4, H.264 with B-frames, a
+# remux cut at a key frame) ended 0 frames short.
 END_MARGIN_FRAMES = 2
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
