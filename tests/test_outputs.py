@@ -18,7 +18,8 @@ from pipelines.engine import Engine
 from pipelines.errors import OutputError
 from pipelines.frame import Frame
 from pipelines.outputs import OUTPUTS, make_output, parse_output_spec
-from pipelines.outputs.basic import NullOutput, PreviewOutput, VideoFileOutput
+from pipelines.outputs.basic import NullOutput, PreviewOutput
+from pipelines.outputs.recorder import VideoFileOutput
 from pipelines.outputs.virtualcam import V4L2_MODPROBE, VirtualCameraOutput, setup_hint
 from pipelines.sources import SourceConfig, open_source
 
@@ -39,8 +40,8 @@ def mad(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
 
 
-def frame_of(image: np.ndarray, index: int = 0) -> Frame:
-    return Frame.new(image, float(index), index)
+def frame_of(image: np.ndarray, index: int = 0, fps: float = 30.0) -> Frame:
+    return Frame.new(image, index / fps, index)  # as if captured at ``fps``
 
 
 def demo_frames(n: int, size: tuple[int, int]) -> list[np.ndarray]:
@@ -107,7 +108,7 @@ def test_file_output_writes_a_playable_mp4(tmp_path: Path) -> None:
         out.open(*size, fps)
         assert out.is_open
         for i, image in enumerate(sent):
-            out.write(frame_of(image, i))
+            out.write(frame_of(image, i, fps))
     assert not out.is_open
     out.close()  # idempotent
     assert out.frames_written == n
