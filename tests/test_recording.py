@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_audio_mic import virtual_mic  # noqa: F401  (a fixture)
 
 from pipelines.audio.demo_clip import write_wav
 from pipelines.audio.mux import MicAudio
@@ -44,6 +45,9 @@ DURATION_MATCH_S = 0.1
 """The sound track covers the video: equal lengths up to an AAC frame and a video frame."""
 SUBPROCESS_TIMEOUT_S = 120
 CLICK_AT_S = 1.5
+SPEECH = REPO / "pipelines" / "assets" / "talking_head_speech.wav"
+SPEECH_RMS_MIN = 0.03
+"""The loudest 100 ms of the recorded microphone while the clip plays (about 0.12 measured)."""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -240,6 +244,41 @@ def test_microphone_track_is_in_sync_within_one_frame(tmp_path: Path) -> None:
     assert info["audio"] == "aac" and abs(info["audio_s"] - info["video_s"]) < DURATION_MATCH_S
     offset = click_time(path) - flash_time(path)
     assert abs(offset) <= SYNC_MAX_S, f"sound is {offset * 1000:+.1f} ms off the picture"
+
+
+def test_microphone_driving_the_talking_head_is_recorded(
+    virtual_mic: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """issue 14: "a run with the microphone driving the talking head writes an mp4 with no
+    audio track". Speech goes into PulseAudio's null sink, whose monitor is the microphone."""
+    out = tmp_path / "mic.mp4"
+    proc = camfx(
+        "run", "--source", "demo", "--talking-head", "--audio", "mic", "--output", str(out),
+        "--frames", "150", "--size", "256x256", env=virtual_mic,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "Ctrl+C to stop" in first, first
+        player = subprocess.Popen(["paplay", "--device=vsink", str(SPEECH)], env=virtual_mic)
+    finally:
+        err = finish(proc)
+    player.kill()
+    player.wait()
+    assert proc.returncode == 0, err
+    info = streams_of(out)
+    assert info["video"] == "h264" and info["audio"] == "aac", info
+    assert info["frames"] == 150
+    assert abs(info["audio_s"] - info["video_s"]) < DURATION_MATCH_S, info
+    samples = sound_of(out)
+    window = 4800  # 100 ms at 48 kHz
+    rms = [
+        float(np.sqrt(np.mean(samples[i : i + window] ** 2)))
+        for i in range(0, len(samples), window)
+    ]
+    assert max(rms) > SPEECH_RMS_MIN, f"the microphone's speech is not in the file: {max(rms)}"
+    assert f"{out}: 150 frames" in err and "(H.264 + AAC)" in err
 
 
 def test_without_h264_another_encoder_records_with_one_message(

@@ -461,7 +461,8 @@ class EngineController(QObject):
             emit(self.virtualCameraChanged, "unavailable", f"{output.description} stopped: {exc}")
         else:
             self.recording_path = None
-            emit(self.recordingChanged, "error", f"recording stopped: {exc}")
+            # The recorder's own line names the file, the reason and what is kept.
+            emit(self.recordingChanged, "error", output.failure or f"recording stopped: {exc}")
 
     @staticmethod
     def _close(output: Output | None) -> None:

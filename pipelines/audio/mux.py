@@ -158,56 +158,77 @@ class AacTrack:
         self.origin = 0.0
         """Recording time 0 on the reader's clock (the first frame's time)."""
         self._rate: int | None = None
-        self._next = 0
-        """Input samples (at the reader's rate) placed on the timeline so far."""
+        self._placed = 0
+        """Timeline position (samples at the reader's rate) after the last sample placed."""
+        self._fed = 0
+        """Timeline position up to which samples went to the encoder."""
+        self._pending: list[np.ndarray] = []
+        """Placed samples the video has not reached yet."""
         self._resampler: Any = None
         self._fifo = av.AudioFifo()
         self._pts = 0
         self.samples_written = 0
 
     def pump(self, until: float | None, *, end: float | None = None) -> None:
-        """Encode what the reader has, up to recording time ``until`` (None: all there is).
-        ``end``: the recording ends there (recording time): cut, or pad with silence."""
-        reader_until = None if until is None else self.origin + until
+        """Encode the reader's sound up to recording time ``until`` (None: all there is);
+        later samples wait for the video to get there. ``end``: the recording ends there
+        (recording time): cut, or pad with silence, and flush."""
+        limit = end if end is not None else until
+        reader_until = None if limit is None else self.origin + limit
         samples, rate, t_first = self.reader.read(reader_until)
         if self._rate is None and (len(samples) or end is not None):
-            self._rate = int(rate)
-            self._resampler = self.av.AudioResampler(format="fltp", layout="mono", rate=TRACK_RATE)
+            self._start(int(rate))
         if self._rate is None:
             return
-        if rate != self._rate:  # a new device: start its samples where the old ones ended
-            self._rate = int(rate)
-            self._next_at_new_rate()
+        if rate != self._rate:  # another device: its samples go on where the old ones end
+            self._feed_pending(None)
+            self._start(int(rate), at_s=self._pts / TRACK_RATE)
         if len(samples):
             self._place(np.asarray(samples, np.float32), t_first - self.origin)
         if end is not None:
             want = round(end * self._rate)
-            if want > self._next:
-                self._feed(np.zeros(want - self._next, np.float32))
+            if want > self._placed:
+                self._place(np.zeros(want - self._placed, np.float32), self._placed / self._rate)
+            self._feed_pending(want)
             self._finish()
+        else:
+            self._feed_pending(None if until is None else round(until * self._rate))
 
-    def _next_at_new_rate(self) -> None:
-        seconds = self._pts / TRACK_RATE
-        self._next = round(seconds * (self._rate or TRACK_RATE))
+    def _start(self, rate: int, at_s: float = 0.0) -> None:
+        self._rate = rate
+        self._placed = self._fed = round(at_s * rate)
+        self._pending = []
         self._resampler = self.av.AudioResampler(format="fltp", layout="mono", rate=TRACK_RATE)
 
     def _place(self, samples: np.ndarray, start_s: float) -> None:
+        """Put ``samples`` on the timeline at ``start_s``: silence fills a gap before them,
+        what overlaps the samples already placed (or lies before time 0) is dropped."""
         assert self._rate is not None
         start = round(start_s * self._rate)
         tolerance = round(JITTER_S * self._rate)
-        if abs(start - self._next) > tolerance:
-            if start > self._next:
-                self._feed(np.zeros(start - self._next, np.float32))  # a gap: silence
+        if abs(start - self._placed) > tolerance:
+            if start > self._placed:
+                self._pending.append(np.zeros(start - self._placed, np.float32))
+                self._placed = start
             else:
-                samples = samples[self._next - start :]  # before time 0, or sent twice
+                samples = samples[self._placed - start :]
         if len(samples):
-            self._feed(samples)
+            self._pending.append(samples)
+            self._placed += len(samples)
 
-    def _feed(self, samples: np.ndarray) -> None:
+    def _feed_pending(self, upto: int | None) -> None:
+        """Resample and encode the placed samples before timeline sample ``upto``."""
+        if not self._pending:
+            return
+        pending = np.concatenate(self._pending)
+        n = len(pending) if upto is None else max(0, min(len(pending), upto - self._fed))
+        self._pending = [pending[n:]] if n < len(pending) else []
+        if n == 0:
+            return
         assert self._rate is not None
-        frame = self.av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        frame = self.av.AudioFrame.from_ndarray(pending[None, :n], format="flt", layout="mono")
         frame.sample_rate = self._rate
-        self._next += len(samples)
+        self._fed += n
         for out in self._resampler.resample(frame):
             self._push(out)
 
