@@ -41,7 +41,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--audio",
         default=None,
         help="the voice: mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file "
-        "(default: mic; a file is also muxed into .mp4 outputs)",
+        "(default: mic; .mp4 outputs record it, file or microphone)",
     )
     group.add_argument(
         "--avatar-mode",

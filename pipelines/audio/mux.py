@@ -111,10 +111,11 @@ class _MicReader:
         self.rate = TRACK_RATE
         self.position = 0
         self.anchor = 0.0
-        """Capture time of ring sample 0, from the ring's last write stamp: the newest sample
-        of a block arrived when the callback ran, minus the device's input latency. Later
-        samples are placed by count, so the track is continuous (a sound card's clock and the
-        system's differ by well under 0.01 %: under 0.4 s an hour)."""
+        """Capture time of ring sample 0. Each write stamp says: the newest sample arrived at
+        this time (a callback can run late, never early), minus the device's input latency;
+        the earliest such estimate is the best, so it is kept. Samples are placed by count
+        from there, so the track is continuous; a sound card whose clock runs slower than the
+        system's (by well under 0.01 %, under 0.4 s an hour) is not followed."""
 
     def _attach(self) -> bool:
         mic: Any = getattr(self.stage, "input", None)
@@ -122,16 +123,17 @@ class _MicReader:
         if ring is None or not getattr(mic, "live", False):
             self.ring = None
             return False
+        stamp = ring.stamp
+        if stamp is None:
+            return False  # the device has not delivered anything yet
+        written, at = stamp
+        latency = float(getattr(mic.stream, "latency", 0.0) or 0.0)
         if ring is not self.ring:
-            stamp = ring.stamp
-            if stamp is None:
-                return False  # the device has not delivered anything yet
-            written, at = stamp
-            self.rate = int(mic.device_rate)
-            latency = float(getattr(mic.stream, "latency", 0.0) or 0.0)
             self.ring = ring
-            self.anchor = at - latency - written / self.rate
+            self.rate = int(mic.device_rate)
+            self.anchor = float("inf")
             self.position = max(0, ring.written - ring.capacity)
+        self.anchor = min(self.anchor, at - latency - written / self.rate)
         return True
 
     def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
