@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import resource
 import shutil
 import signal
@@ -342,7 +343,7 @@ def test_disk_full_stops_that_recording_keeps_what_fits_and_exits_1(
             "run", "--source", "demo", "--output", str(full), "--output", "null",
             "--frames", "300", "--size", "320x240", preexec_fn=_file_size_limit,
         )  # fmt: skip
-        reason = "File too large"
+        reason = "the largest size"
     err = finish(proc)
     assert proc.returncode == 1, err
     assert "Traceback" not in err
@@ -350,8 +351,10 @@ def test_disk_full_stops_that_recording_keeps_what_fits_and_exits_1(
     assert len(lines) == 1, err
     assert reason in lines[0], lines[0]
     assert f"{full}: 300 frames" not in err  # no claim of frames that are not there
-    kept = int(lines[0].split(" of 300 frames")[0].rsplit(" ", 1)[1])
-    assert 0 < kept < 300
+    found = re.search(r"(\d+) of (\d+) frames \(([\d.]+) s\) are kept", lines[0])
+    assert found is not None, lines[0]
+    kept, sent = int(found[1]), int(found[2])
+    assert 0 < kept < sent <= 300
     info = streams_of(full)  # what was written plays, and is what the line says
     assert info["video"] == "h264" and info["frames"] == kept
     if small_disk is not None:  # the other recording went on
@@ -405,6 +408,24 @@ def test_sigterm_finishes_every_recording(tmp_path: Path) -> None:
         assert f"{path}: {info['frames']} frames" in err
         frames.add(info["frames"])
     assert len(frames) == 1
+
+
+def test_a_killed_recording_keeps_its_finished_fragments(tmp_path: Path) -> None:
+    """SIGKILL (or a power cut) gives no chance to finish the file: every fragment before it
+    is on the disk already, and the file plays without an error."""
+    path = tmp_path / "killed.mp4"
+    proc = camfx("run", "--source", "demo", "--output", str(path), "--size", "160x120")
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "Ctrl+C to stop" in first, first
+        time.sleep(5.0)
+        proc.kill()
+    finally:
+        finish(proc)
+    assert not recorder.mp4_is_torn(path)
+    info = streams_of(path)  # decodes every frame without an error
+    assert info["video"] == "h264" and info["frames"] >= 2 * FPS * recorder.KEYFRAME_S / 2, info
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -69,6 +69,10 @@ WRITE_ERRORS = {
     errno.ENOSPC: "the disk is full; free some space or record to another disk",
     errno.EDQUOT: "the disk quota is used up; free some space or record elsewhere",
     errno.EIO: "the disk reported an input/output error; check the disk or cable",
+    errno.EFBIG: (
+        "the file reached the largest size this disk or account allows (FAT32: 4 GiB); "
+        "record to a disk formatted exFAT, NTFS, APFS or ext4"
+    ),
     errno.EROFS: "the disk became read-only; record to another disk",
     errno.ENOENT: "its folder was removed",
     errno.ESTALE: "the network folder is gone",
@@ -159,7 +163,9 @@ class VideoFileOutput(Output):
         else:
             self._time_base = MPEG4_TIME_BASE if self.codec == "mpeg4" else CAPTURE_TIME_BASE
         existed = os.path.exists(path)
-        options = {"movflags": MP4_FLAGS} if Path(path).suffix.lower() in MP4_SUFFIXES else {}
+        options = {"flush_packets": "1"}  # to the disk as muxed: a crash loses no buffer
+        if Path(path).suffix.lower() in MP4_SUFFIXES:
+            options["movflags"] = MP4_FLAGS
         container = None
         try:
             container = av.open(path, "w", options=options)
