@@ -11,6 +11,8 @@ windowed-sinc resampler.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 ANALYSIS_RATE = 16000
@@ -24,7 +26,7 @@ class StreamResampler:
             raise ValueError(f"sample rates must be positive, not {rate_in} → {rate_out}")
         self.rate_in, self.rate_out = int(rate_in), int(rate_out)
         self.passthrough = self.rate_in == self.rate_out
-        self._resampler = None
+        self._resampler: Any = None
         self._pts = 0
         if not self.passthrough:
             import av
@@ -51,7 +53,7 @@ class StreamResampler:
             return np.zeros(0, np.float32)
         return self._collect(None)
 
-    def _collect(self, frame: object) -> np.ndarray:
+    def _collect(self, frame: Any) -> np.ndarray:
         assert self._resampler is not None
         parts = [out.to_ndarray().reshape(-1) for out in self._resampler.resample(frame)]
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
