@@ -8,6 +8,7 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
     # Before Qt is imported anywhere in this process.
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,3 +61,44 @@ def test_window_says_when_its_recording_folder_is_removed(
     assert engine is not None and engine.running
     shown = engine.stats.frames_output
     qtbot.waitUntil(lambda: engine.stats.frames_output > shown + 5, timeout=5000)
+
+
+def test_window_records_the_microphone_of_a_talking_head(
+    qtbot: Any, config: Path, tmp_path: Path
+) -> None:
+    """With ``audio-mouth`` on the microphone, a recording gets an AAC track beside the H.264
+    video, as long as the video. (No sound card here: the track is silence; the CLI test with
+    the virtual microphone records real speech through the same reader.)"""
+    import av
+
+    from pipelines.presets import Preset, StageSpec
+    from pipelines.userdata import PresetStore
+
+    PresetStore(config / "presets").save(
+        Preset("Voice", (StageSpec("audio-mouth", {"input": "mic", "vad": False}),))
+    )
+    (config / "settings.json").write_text(
+        json.dumps({"schema": 1, "preset": "user:Voice", "source": "demo:0"})
+    )
+    win = make_window(config)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        controller = win.controller
+        qtbot.waitUntil(lambda: controller._voice_stage() is not None, timeout=10000)
+        win.settings.record_folder = str(tmp_path)
+        win.record_button.click()
+        qtbot.waitUntil(lambda: controller.recording_path is not None, timeout=5000)
+        path = Path(controller.recording_path or "")
+        qtbot.waitUntil(lambda: controller.record.frames_written >= 30, timeout=10000)
+        win.record_action.trigger()
+        qtbot.waitUntil(lambda: not win.recording, timeout=5000)
+    finally:
+        win.quit()
+        qtbot.wait(10)
+    with av.open(str(path)) as c:
+        video, audio = c.streams.video[0], c.streams.audio[0]
+        assert (video.codec_context.name, audio.codec_context.name) == ("h264", "aac")
+        v_s = float(video.duration * video.time_base)
+        a_s = float(audio.duration * audio.time_base)
+    assert v_s > 0.5 and abs(a_s - v_s) < 0.1, (v_s, a_s)

@@ -89,7 +89,10 @@ class _FileReader:
 
 class MicAudio:
     """The live microphone of an ``audio-mouth`` stage (opened by the stage, on the engine's
-    processing thread, after the outputs are open: readers attach when it appears)."""
+    processing thread, after the outputs are open: readers attach when it appears).
+
+    ``stage`` is the stage, or a function that returns the one in use now (the window swaps
+    stages while it records); a stage whose input is not a microphone gives silence."""
 
     def __init__(self, stage: Any) -> None:
         self.clock = "capture"
@@ -118,7 +121,8 @@ class _MicReader:
         system's (by well under 0.01 %, under 0.4 s an hour) is not followed."""
 
     def _attach(self) -> bool:
-        mic: Any = getattr(self.stage, "input", None)
+        stage = self.stage() if callable(self.stage) else self.stage
+        mic: Any = getattr(stage, "input", None)
         ring = getattr(mic, "ring", None)
         if ring is None or not getattr(mic, "live", False):
             self.ring = None
