@@ -196,8 +196,8 @@ def run_render(args: argparse.Namespace) -> int:
         )
         # SIGTERM and Ctrl+C stop the render; the file is finished, sound included.
         with signals.sigterm_as_interrupt():
-            engine.start()
             try:
+                engine.start()
                 engine.wait()
             except KeyboardInterrupt as exc:
                 interrupted = exc
