@@ -102,3 +102,80 @@ def test_window_records_the_microphone_of_a_talking_head(
         v_s = float(video.duration * video.time_base)
         a_s = float(audio.duration * audio.time_base)
     assert v_s > 0.5 and abs(a_s - v_s) < 0.1, (v_s, a_s)
+
+
+GUI_CHILD = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from PySide6.QtCore import QTimer
+from test_gui_support import fake_probes
+from app.gui import controller as controller_module, window as window_module
+from app.gui.application import run
+
+# The real app, without its device probes (tens of seconds on a loaded machine, and they hold
+# the worker thread that starts a recording).
+controller_module._default_probes = fake_probes
+controller_module.list_cameras = lambda: []
+folder = sys.argv[1]
+start = window_module.MainWindow.start
+
+def start_and_record(self):
+    start(self)
+    self.settings.record_folder = folder
+    QTimer.singleShot(500, self.record_button.click)
+
+window_module.MainWindow.start = start_and_record
+sys.exit(run(["--no-tray", "--no-hotkeys", "--source", "demo:0"]))
+"""
+
+
+def test_sigterm_to_the_window_finishes_its_recording(tmp_path: Path) -> None:
+    """A session logout sends SIGTERM: the window quits cleanly and the recording is a whole
+    file (application.py turns SIGTERM into quit; closing the recorder finishes the MP4)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import av
+
+    from pipelines.outputs.recorder import mp4_is_torn
+
+    repo = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(repo),
+        QT_QPA_PLATFORM="offscreen",
+        CAMFX_CONFIG_DIR=str(tmp_path / "config"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GUI_CHILD, str(folder), str(repo / "tests")],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        while not list(folder.glob("*.mp4")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(3.0)  # past the first 2 s fragment
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    (path,) = list(folder.glob("*.mp4"))
+    assert not mp4_is_torn(path)
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        seconds = float(stream.duration * stream.time_base)
+    with av.open(str(path)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    # Past the last fragment boundary (2 s): the end was written at quit, not lost.
+    assert seconds > 2.5 and frames > 2.5 * 20, (seconds, frames)
