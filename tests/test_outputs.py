@@ -24,7 +24,7 @@ from pipelines.outputs.virtualcam import V4L2_MODPROBE, VirtualCameraOutput, set
 from pipelines.sources import SourceConfig, open_source
 
 # Mean absolute difference (0-255) allowed between what was sent and what decodes back.
-# H.264 (libx264, crf 21) through yuv420p on the demo at 320x240: 3.2-3.8, most of it the
+# H.264 (libx264 superfast, crf 21) through yuv420p on the demo at 320x240: 3.2-3.6, most of it the
 # 2x2 chroma subsampling.
 MP4_MAD = 6.0
 # BGR → I420 (pyvirtualcam) → BGR (OpenCV): chroma is subsampled 2×2, and the two sides may
