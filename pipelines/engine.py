@@ -180,6 +180,9 @@ class Engine:
         opened: list[Output] = []
         try:
             for out in self.outputs:
+                # A camera's frames are timed by when they were captured; a file's or the
+                # demo's by their index, however fast they were rendered (recordings).
+                out.live_source = self.source.live
                 out.open(width, height, self.source.actual_fps or 30.0)
                 opened.append(out)
         except Exception:
@@ -623,7 +626,11 @@ class Engine:
             try:
                 out.write(frame)
             except Exception as exc:
-                log.error("output %s failed and is stopped: %s", out.description, exc)
+                # Info, not error: the "output-error" event and ``out.failure`` carry the line
+                # that callers show (the CLI's summary, the window's message), once.
+                log.info("output %s failed and is stopped: %s", out.description, exc)
+                if not out.failure:
+                    out.failure = f"{out.description} stopped: {exc}"
                 self._failed_outputs.add(i)
                 # Closing the slot releases a lossless producer waiting for this output.
                 slot.close()
