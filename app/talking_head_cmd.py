@@ -7,9 +7,10 @@
 voice stay in step however fast frames render) and ``talking-head`` over the source, writes the
 video, then muxes the audio file into it (PyAV).
 
-The same wiring serves ``camfx run --talking-head PORTRAIT --audio FILE``: :func:`add_run_arguments`
-adds the options to ``run``'s parser and :func:`plan_run` returns the stages to append and the
-step that adds the sound once the engine has stopped.
+The same wiring serves ``camfx run --talking-head PORTRAIT --audio FILE``: both commands describe
+the talking head with a :class:`~pipelines.build.TalkingHeadConfig` and build their engine with
+:func:`pipelines.build.build_engine`. This module imports :mod:`app.cli` (its option parsers);
+``app.cli`` loads this one only as a plugin, so the two never import each other.
 
 Only argparse-level imports at module scope: ``camfx --help`` stays instant.
 """
@@ -17,120 +18,15 @@ Only argparse-level imports at module scope: ``camfx --help`` stays instant.
 from __future__ import annotations
 
 import argparse
-import math
-import os
+import dataclasses
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MODES = ("overlay", "stand-in", "auto")
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The talking-head options of ``camfx run`` (and of ``talking-head render``)."""
-    group = parser.add_argument_group("talking head")
-    group.add_argument(
-        "--talking-head",
-        metavar="PORTRAIT",
-        nargs="?",
-        const="",
-        default=None,
-        help="animate PORTRAIT (an image; no value: the demo portrait) with the voice",
-    )
-    group.add_argument(
-        "--audio",
-        default=None,
-        help="the voice: mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file "
-        "(default: mic; a file is also muxed into .mp4 outputs)",
-    )
-    group.add_argument(
-        "--avatar-mode",
-        choices=MODES,
-        default=None,
-        help="overlay (corner), stand-in (replaces the video) or auto (default: overlay, "
-        "stand-in while no face is seen)",
-    )
-    group.add_argument(
-        "--video-delay-ms",
-        type=float,
-        default=0.0,
-        help="delay the video so lips and voice arrive together at the far end (0)",
-    )
-
-
-@dataclass
-class RunPlan:
-    stages: list[Any]
-    audio_file: str | None
-    fps: float
-    messages: list[str] = field(default_factory=list)
-
-    def frames_for_audio(self) -> int | None:
-        """Frames that cover the audio file (None for a microphone)."""
-        if not self.audio_file:
-            return None
-        from pipelines.audio.inputs import read_audio_file
-
-        data, rate = read_audio_file(self.audio_file)
-        return max(1, math.ceil(len(data) / rate * self.fps))
-
-    def finish(self, outputs: list[str]) -> list[str]:
-        """Mux the audio file into every video-file output; returns one line per file."""
-        if not self.audio_file:
-            return []
-        from pipelines.audio.inputs import read_audio_file
-        from pipelines.audio.mux import mux_audio
-        from pipelines.outputs import parse_output_spec
-
-        data, rate = read_audio_file(self.audio_file)
-        done = []
-        for spec in outputs:
-            name, arg = parse_output_spec(spec)
-            if name != "file" or not arg or not os.path.isfile(arg):
-                continue
-            mux_audio(arg, data, rate, arg)
-            done.append(f"{arg}: sound from {self.audio_file}")
-        return done
-
-
-def plan_run(args: argparse.Namespace, *, with_tracker: bool = True) -> RunPlan | None:
-    """Stages for ``--talking-head`` (None when the option is absent)."""
-    if getattr(args, "talking_head", None) is None:
-        return None
-    from pipelines.audio.inputs import parse_audio_spec
-    from pipelines.audio.stage import AudioMouth, AudioMouthSettings
-    from pipelines.avatar.stage import TalkingHead, TalkingHeadSettings
-
-    audio = args.audio if args.audio is not None else "mic"
-    kind, arg = parse_audio_spec(audio)
-    audio_file = arg if kind == "file" else None
-    stages: list[Any] = []
-    if with_tracker:
-        from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
-
-        stages.append(FaceTracker(FaceTrackerSettings(max_faces=1)))
-    stages.append(
-        AudioMouth(
-            AudioMouthSettings(
-                input=audio,
-                loop=False,
-                clock="frames" if audio_file else "auto",
-                fps=args.fps,
-                video_delay_ms=args.video_delay_ms,
-            )
-        )
-    )
-    mode = args.avatar_mode or "auto"
-    stages.append(
-        TalkingHead(TalkingHeadSettings(portrait=args.talking_head, mode=mode, fps=args.fps))
-    )
-    return RunPlan(stages, audio_file, args.fps)
+from app.cli import AVATAR_MODES, CliError, parse_fps, parse_size, positive_int
 
 
 def add_parser(sub: Any) -> None:
-    from app.cli import parse_fps, parse_size, positive_int
-
     parser = sub.add_parser("talking-head", help="render a talking portrait, or capture one")
     actions = parser.add_subparsers(dest="talking_head_action", metavar="ACTION", required=True)
 
@@ -147,7 +43,7 @@ def add_parser(sub: Any) -> None:
         help="frames to write (default: as long as the audio)",
     )
     render.add_argument("--audio", required=True, help="the voice: a .wav or .flac file")
-    render.add_argument("--avatar-mode", choices=MODES, default="overlay")
+    render.add_argument("--avatar-mode", choices=AVATAR_MODES, default="overlay")
     render.add_argument("--video-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     render.set_defaults(func=run_render)
 
@@ -161,56 +57,46 @@ def add_parser(sub: Any) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    from pipelines.engine import Engine
+    from pipelines.build import RunConfig, TalkingHeadConfig, build_engine
+    from pipelines.engine import EventKind
     from pipelines.errors import OutputError
-    from pipelines.outputs import make_output
-    from pipelines.sources import SourceConfig, open_source
 
     out_path = Path(args.output)
     if out_path.suffix.lower() not in (".mp4", ".m4v", ".mkv"):
         raise OutputError(f"output {args.output!r}: use a .mp4 file")
-    args.talking_head = args.portrait
-    plan = plan_run(args)
-    assert plan is not None
-    frames = args.frames or plan.frames_for_audio()
-    width, height = args.size
-    config = SourceConfig(width=width, height=height, fps=args.fps, loop=True, paced=False)
-    source = open_source(args.source, config)
+    config = RunConfig(
+        source=args.source,
+        outputs=(str(out_path),),
+        size=args.size,
+        fps=args.fps,
+        frames=args.frames,
+        loop=True,
+        paced=False,
+        lossless=True,
+        out_size=args.size,
+        talking_head=TalkingHeadConfig(
+            portrait=args.portrait,
+            audio=args.audio,
+            mode=args.avatar_mode,
+            video_delay_ms=args.video_delay_ms,
+        ),
+    )
+    frames = args.frames or config.frames_for_audio()
+    config = dataclasses.replace(config, frames=frames)
+    run = build_engine(config)
+    print(f"camfx: rendering {frames} frames of the talking head to {out_path}", file=sys.stderr)
     try:
-        output = make_output(str(out_path))
-        engine = Engine(
-            source,
-            plan.stages,
-            [output],
-            lossless=True,
-            max_frames=frames,
-            out_size=(width, height),
-        )
-        errors: list[str] = []
-        engine.add_listener(
-            lambda ev: (
-                errors.append(f"{ev.name}: {ev.message}")
-                if ev.kind in ("source-error", "output-error", "stage-open-error")
-                else None
-            )
-        )
-        print(
-            f"camfx: rendering {frames} frames of the talking head to {out_path}", file=sys.stderr
-        )
-        engine.start()
-        try:
-            engine.wait()
-        finally:
-            engine.stop()
+        run.wait()
     finally:
-        source.close()
+        run.close()
+    errors = run.problems(
+        EventKind.SOURCE_ERROR, EventKind.OUTPUT_ERROR, EventKind.STAGE_OPEN_ERROR
+    )
     if errors:
-        from app.cli import CliError
-
         raise CliError(errors[0])
-    for line in plan.finish([str(out_path)]):
+    for line in run.finish():
         print(f"camfx: {line}", file=sys.stderr)
-    snap = engine.snapshot()
+    snap = run.engine.snapshot()
     print(f"camfx: {snap.frames_output} frames written", file=sys.stderr)
     return 0
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -29,14 +30,40 @@ from pipelines.stats import EngineStats, StatsSnapshot
 log = logging.getLogger(__name__)
 
 
+class EventKind(StrEnum):
+    """What an :class:`EngineEvent` reports. A ``StrEnum``: each member equals its old string
+    spelling, so logs and JSON read the same."""
+
+    STAGE_ERROR = "stage-error"
+    """A stage raised on a frame and was bypassed for that frame."""
+    STAGE_OPEN_ERROR = "stage-open-error"
+    """A stage could not open and is left out."""
+    SOURCE_ERROR = "source-error"
+    OUTPUT_ERROR = "output-error"
+    """That output is stopped."""
+    STOPPED = "stopped"
+    """The engine ended; ``message`` says why (see :attr:`Engine.stop_reason`)."""
+    IDLE = "idle"
+    """Nobody receives the outputs (``idle_after``)."""
+    ACTIVE = "active"
+    """Somebody receives the outputs again."""
+
+
+PROBLEMS = frozenset(
+    {
+        EventKind.STAGE_ERROR,
+        EventKind.STAGE_OPEN_ERROR,
+        EventKind.SOURCE_ERROR,
+        EventKind.OUTPUT_ERROR,
+    }
+)
+"""The event kinds that report something going wrong."""
+
+
 @dataclass
 class EngineEvent:
-    kind: str
-    """"stage-error" (a stage raised on a frame and was bypassed), "stage-open-error" (a stage
-    could not open and is left out), "source-error", "output-error" (that output is stopped),
-    "stopped" (the engine ended; ``message`` says why, see :attr:`Engine.stop_reason`),
-    "idle" / "active" (nobody receives the outputs / somebody does again; ``idle_after``).
-    Listeners are called on the engine's threads and must not block."""
+    kind: EventKind
+    """Listeners are called on the engine's threads and must not block."""
     name: str
     message: str
     exception: BaseException | None = None
@@ -299,7 +326,7 @@ class Engine:
                 except Exception as exc:
                     log.error("source failed: %s", exc)
                     self._set_reason("source failed")
-                    self._emit(EngineEvent("source-error", "source", str(exc), exc))
+                    self._emit(EngineEvent(EventKind.SOURCE_ERROR, "source", str(exc), exc))
                     break
                 if frame is None:
                     continue
@@ -345,9 +372,9 @@ class Engine:
                     self.source.open()
                 except Exception as exc:  # a camera that is gone now: its reads reconnect
                     log.warning("source could not be reopened: %s", exc)
-                    self._emit(EngineEvent("source-error", "source", str(exc), exc))
+                    self._emit(EngineEvent(EventKind.SOURCE_ERROR, "source", str(exc), exc))
         log.info("%s", "idle: nobody receives the output" if idle else "active again")
-        self._emit(EngineEvent("idle" if idle else "active", "engine", ""))
+        self._emit(EngineEvent(EventKind.IDLE if idle else EventKind.ACTIVE, "engine", ""))
 
     def _resend_last_frame(self) -> None:
         frame = self.last_frame
@@ -391,7 +418,7 @@ class Engine:
                 stage.close()  # release whatever open() got before it failed
             except Exception:
                 log.debug("closing stage %s after its failed open", stage.name, exc_info=True)
-            self._emit(EngineEvent("stage-open-error", stage.name, str(exc), exc))
+            self._emit(EngineEvent(EventKind.STAGE_OPEN_ERROR, stage.name, str(exc), exc))
             return False
 
     def _close_stage(self, stage: Stage[Any]) -> None:
@@ -455,7 +482,7 @@ class Engine:
                     self.pipeline = Pipeline(self._pending_stages)
                     self._pending_stages = None
             self._set_reason("source ended")
-            self._emit(EngineEvent("stopped", "engine", self.stop_reason))
+            self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
 
     def _wait_render_idle(self) -> None:
         with self._render_cond:
@@ -545,7 +572,7 @@ class Engine:
                     log.exception("stage %s failed and is bypassed", stage.name)
                 else:
                     log.debug("stage %s failed (%d times): %s", stage.name, count, exc)
-                self._emit(EngineEvent("stage-error", stage.name, str(exc), exc))
+                self._emit(EngineEvent(EventKind.STAGE_ERROR, stage.name, str(exc), exc))
             ms = (time.perf_counter() - t0) * 1000.0
             stage_ms = frame.ctx.stage_ms
             # A stage may time its own steps as "name/step" (the tracker: detect, mesh, pose).
@@ -576,7 +603,7 @@ class Engine:
                 self._failed_outputs.add(i)
                 # Closing the slot releases a lossless producer waiting for this output.
                 slot.close()
-                self._emit(EngineEvent("output-error", out.description, str(exc), exc))
+                self._emit(EngineEvent(EventKind.OUTPUT_ERROR, out.description, str(exc), exc))
                 if len(self._failed_outputs) == len(self.outputs):
                     # Nothing is left to send frames to: stop instead of spinning idle.
                     self._set_reason("outputs failed")

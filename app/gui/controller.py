@@ -25,7 +25,8 @@ from app.gui.plumbing import (
     camera_modes,
 )
 from app.gui.qtcompat import emit
-from pipelines.engine import Engine, EngineEvent
+from pipelines.build import RunConfig, build_engine
+from pipelines.engine import PROBLEMS, Engine, EngineEvent
 from pipelines.errors import CamfxError
 from pipelines.outputs import make_output
 from pipelines.outputs.base import Output
@@ -177,13 +178,20 @@ class EngineController(QObject):
         if self.paused:
             last = old_engine.last_frame.image if old_engine and old_engine.last_frame else None
             source.pause(last)
-        engine = Engine(
-            source,
-            [] if self.paused else self.stages,
-            [self.preview, self.vcam, self.record],
-            out_size=self.size,
-            idle_after=IDLE_AFTER_S,
+        run = build_engine(
+            RunConfig(
+                source=source,
+                outputs=(self.preview, self.vcam, self.record),
+                stages=[] if self.paused else self.stages,
+                size=self.size,
+                fps=self.fps,
+                out_size=self.size,
+                lossless=False,  # live: the preview and the virtual camera want the newest
+                idle_after=IDLE_AFTER_S,
+            ),
+            start=False,
         )
+        engine = run.engine
         engine.add_listener(self._on_engine_event)
         engine.start()
         self.source, self.engine = source, engine
@@ -199,7 +207,7 @@ class EngineController(QObject):
             emit(self.engineRestarted)
 
     def _on_engine_event(self, event: EngineEvent) -> None:
-        if event.kind in ("stage-error", "stage-open-error", "source-error", "output-error"):
+        if event.kind in PROBLEMS:
             emit(self.engineProblem, event.kind, event.name, event.message)
 
     def snapshot(self) -> Any:
