@@ -21,7 +21,7 @@ import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import SettingsError
-from pipelines.frame import Frame, FrameContext
+from pipelines.frame import RESENT, Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -381,7 +381,7 @@ class Engine:
         if frame is None:
             return
         copy = Frame(frame.image, FrameContext(timestamp=frame.timestamp, index=frame.index))
-        copy.ctx.extras["resent"] = True
+        copy.ctx.put(RESENT, True)
         for i, slot in enumerate(self._out_slots):
             if i not in self._failed_outputs:
                 slot.put(copy)
@@ -610,7 +610,7 @@ class Engine:
                     self._stop.set()
                     self._in_slot.close()
                 break
-            if i == self._stats_output() and not frame.ctx.extras.get("resent"):
+            if i == self._stats_output() and not frame.ctx.get(RESENT):
                 self.stats.add_output(frame.timestamp)
 
     def _stats_output(self) -> int:
