@@ -343,13 +343,13 @@ def test_virtual_camera_on_off_and_failure(qtbot: Any, windows: list, config: Pa
     qtbot.waitUntil(
         lambda: len(cam.frames) >= 2 and mean_color(cam.frames[-1])[2] > 240, timeout=5000
     )
-    # The device goes away: reported, retried every few seconds, and "Retry now" works.
+    # The device goes away: reported, retried every few seconds, and "Refresh" works.
     cam.fail_after = cam.frames_written
     qtbot.waitUntil(lambda: window.vcam_state == "unavailable", timeout=5000)
     assert "stopped" in window.device_rows["virtual_camera"].text()
     assert window.controller._vcam_retry.isActive()
     assert window.vcam_check.isChecked()  # still wanted
-    window.messages.bars["vcam"].buttons["Retry now"].click()
+    window.messages.bars["vcam"].buttons["Refresh"].click()
     qtbot.waitUntil(lambda: window.vcam_state == "on", timeout=5000)
     assert FakeVirtualCamera.opened[-1] is not cam and not cam.is_open
     assert not window.controller._vcam_retry.isActive()

@@ -26,7 +26,7 @@ from app.gui.plumbing import (
 )
 from app.gui.qtcompat import emit
 from pipelines.build import RunConfig, build_engine
-from pipelines.engine import PROBLEMS, Engine, EngineEvent
+from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs import make_output
 from pipelines.outputs.base import Output
@@ -86,6 +86,8 @@ class EngineController(QObject):
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
     devicesProbed = Signal(object)
+    idleChanged = Signal(bool)
+    """True when nobody receives the outputs and the engine rests (Engine.idle_after)."""
     engineRestarted = Signal()
 
     def __init__(
@@ -209,6 +211,8 @@ class EngineController(QObject):
     def _on_engine_event(self, event: EngineEvent) -> None:
         if event.kind in PROBLEMS:
             emit(self.engineProblem, event.kind, event.name, event.message)
+        elif event.kind in (EventKind.IDLE, EventKind.ACTIVE):
+            emit(self.idleChanged, event.kind == EventKind.IDLE)
 
     def snapshot(self) -> Any:
         engine = self.engine
