@@ -10,12 +10,11 @@ what a device row says) live in :mod:`app.state`; the widgets are built in
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -25,11 +24,11 @@ from PySide6.QtWidgets import (
     QMainWindow,
 )
 
-from app.gui import help as help_dialogs
 from app.gui import preset_files, status
 from app.gui.controller import EngineController
 from app.gui.hotkeys import DEFAULT_BINDINGS, GlobalHotkeys
 from app.gui.icons import app_icon
+from app.gui.outputs import OutputsView
 from app.gui.plumbing import STANDARD_MODES, format_mode
 from app.gui.presets_dialog import PresetsDialog
 from app.gui.theme import Themer
@@ -42,10 +41,8 @@ from app.state.devices import (
     camera_row,
     inference_row,
     microphone_row,
-    virtual_camera_label,
-    virtual_camera_row,
 )
-from app.state.labels import describe_source, source_label, stage_title
+from app.state.labels import describe_source, source_failure, source_label, stage_title
 from app.state.model import OFF
 from pipelines.errors import CamfxError
 from pipelines.outputs.virtualcam import setup_hint
@@ -84,6 +81,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         self.setWindowTitle("camfx")
         self.setWindowIcon(app_icon("live"))
         self.setObjectName("main-window")
+        self.outputs = OutputsView(self)
         build_ui(self)
         build_menus(self)
         self.tray = Tray(self) if use_tray else None
@@ -92,7 +90,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.tray_action.setText("Keep running in the tray when closed (no system tray found)")
         if self.tray is not None:
             self.tray.presetChosen.connect(self.choose_preset)
-            self.tray.virtualCameraToggled.connect(self.set_virtual_camera)
+            self.tray.virtualCameraToggled.connect(self.outputs.set_virtual_camera)
             self.tray.pauseToggled.connect(self.set_paused)
             self.tray.openWindow.connect(self.show_window)
             self.tray.quitRequested.connect(self.quit)
@@ -128,7 +126,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             self._rebuild_source_combo()
             self._update_camera_row()
         if event.change == Change.IDLE:
-            self._update_vcam_label()
+            self.outputs.update_vcam_label()
         self._update_tray()
 
     # ================================================================= start / stop
@@ -139,8 +137,8 @@ class MainWindow(QMainWindow, WindowWidgets):
         c.camerasListed.connect(self.state.set_cameras)
         c.presetApplied.connect(self.on_preset_applied)
         c.presetFailed.connect(self.on_preset_failed)
-        c.virtualCameraChanged.connect(self.on_vcam_state)
-        c.recordingChanged.connect(self.on_recording_state)
+        c.virtualCameraChanged.connect(self.outputs.on_vcam_state)
+        c.recordingChanged.connect(self.outputs.on_recording_state)
         c.pausedChanged.connect(self.on_paused)
         c.engineProblem.connect(self.on_engine_problem)
         c.devicesProbed.connect(lambda info: self.state.set_devices(DeviceReport.from_probes(info)))
@@ -247,9 +245,6 @@ class MainWindow(QMainWindow, WindowWidgets):
         super().changeEvent(event)
 
     # ================================================================= presets
-    def preset_label(self, key: str) -> str:
-        return self.state.preset_label(key)
-
     def refresh_preset_lists(self) -> None:
         entries = self.state.preset_entries()
         self.preset_combo.blockSignals(True)
@@ -303,7 +298,9 @@ class MainWindow(QMainWindow, WindowWidgets):
 
     def on_preset_failed(self, key: str, message: str) -> None:
         self.messages.show_message(
-            "preset", f"The preset “{self.preset_label(key)}” could not be used: {message}", "error"
+            "preset",
+            f"The preset “{self.state.preset_label(key)}” could not be used: {message}",
+            "error",
         )
         if self.state.preset_failed(key):
             # Nothing runs yet (the last session's preset failed at start): use Off.
@@ -352,7 +349,9 @@ class MainWindow(QMainWindow, WindowWidgets):
 
     def save_preset_as(self, name: str | None = None) -> str | None:
         if name is None:
-            suggested = self.presets.unique_name(f"{self.preset_label(self.preset_key)} (mine)")
+            suggested = self.presets.unique_name(
+                f"{self.state.preset_label(self.preset_key)} (mine)"
+            )
             name, ok = QInputDialog.getText(
                 self, "Save as new preset", "Name:", QLineEdit.EchoMode.Normal, suggested
             )
@@ -364,7 +363,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.messages.show_message("preset", f"Could not save the preset: {exc}", "error")
             return None
         self.choose_preset(key)
-        self.statusBar().showMessage(f"Saved new preset “{self.preset_label(key)}”", 4000)
+        self.statusBar().showMessage(f"Saved new preset “{self.state.preset_label(key)}”", 4000)
         return key
 
     def manage_presets(self) -> PresetsDialog:
@@ -459,10 +458,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             )
             self._update_camera_row()
             return
-        what = source_label(spec, cameras) if spec else "The source"
-        text = f"{what} could not be used: {message}"
-        if fallback:
-            text += f" Showing {source_label(fallback, cameras)} instead."
+        text = source_failure(spec, message, fallback, cameras)
         self.messages.show_message("source", text, "error")
         self.source_state.setText(text)
         self._rebuild_source_combo()
@@ -478,102 +474,6 @@ class MainWindow(QMainWindow, WindowWidgets):
             error=error,
         )
         self._show_row("camera", view)
-
-    # ================================================================= outputs
-    def set_virtual_camera(self, on: bool) -> None:
-        self._sync_checks((self.vcam_check, self.vcam_action), on)
-        if self.settings.virtual_camera != on:
-            self.settings.virtual_camera = on
-            self._schedule_save()
-        self.state.vcam_wanted = on
-        wanted = self.controller.vcam_wanted
-        if on != wanted or (on and self.state.vcam in ("off", "unavailable")):
-            self.controller.set_virtual_camera(on, self.settings.virtual_camera_device)
-
-    def on_vcam_state(self, state: str, detail: str) -> None:
-        self.state.set_virtual_camera(state, detail)
-        view = virtual_camera_row(state, detail, setup_hint())
-        self._show_row("virtual_camera", view)
-        if state == VirtualCamera.UNAVAILABLE:
-            self.messages.show_message(
-                "vcam",
-                f"The virtual camera is not available. To fix: {setup_hint()}. "
-                "camfx tries again every 5 seconds.",
-                "warning",
-                [(REFRESH, self.controller.retry_virtual_camera)]
-                + ([("Copy command", lambda: self._copy(view.command))] if view.command else []),
-            )
-        elif state != VirtualCamera.STARTING:
-            self.messages.clear("vcam")
-        self._update_vcam_label()
-
-    def _update_vcam_label(self) -> None:
-        st = self.state
-        self.vcam_label.setText(virtual_camera_label(st.vcam, st.vcam_detail, st.idle))
-
-    @staticmethod
-    def _copy(text: str) -> None:
-        clipboard = QGuiApplication.clipboard()
-        if clipboard is not None:
-            clipboard.setText(text)
-
-    def record_folder(self) -> Path:
-        if self.settings.record_folder:
-            return Path(self.settings.record_folder)
-        movies = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
-        return Path(movies) if movies else Path.home()
-
-    def choose_record_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Save recordings in", str(self.record_folder())
-        )
-        if folder:
-            self.settings.record_folder = folder
-            self._update_record_label()
-            self._schedule_save()
-
-    def _update_record_label(self, text: str = "") -> None:
-        self.record_label.setText(text or f"Saves MP4 files in {self.record_folder()}")
-
-    def set_recording(self, on: bool, path: str | None = None) -> None:
-        self._sync_checks((self.record_button, self.record_action), on)
-        if on == self.recording:
-            return
-        self.state.set_recording(on)
-        if on:
-            target = path or str(self.record_folder() / time.strftime("camfx-%Y%m%d-%H%M%S.mp4"))
-            self._update_record_label(f"Starting {target}…")
-            self.controller.start_recording(target)
-        else:
-            self.controller.stop_recording()
-
-    def on_recording_state(self, state: str, detail: str) -> None:
-        if state == "on":
-            self.state.set_recording(True)
-            self._update_record_label(f"Recording to {detail}")
-            self.record_button.setText("■ Stop &recording")
-            return
-        self.state.set_recording(False)
-        self.set_recording(False)
-        self.record_button.setText("● &Record")
-        if state == "error":
-            self._update_record_label()
-            self.messages.show_message("record", f"Recording failed: {detail}", "error")
-        elif detail:
-            self._update_record_label(f"Saved {detail}")
-            self.statusBar().showMessage(f"Recording saved to {detail}", 6000)
-
-    def _on_format(self, _index: int = 0) -> None:
-        size = self.size_combo.currentData()
-        fps = float(self.fps_combo.currentData())
-        self.settings.output_size = [int(size[0]), int(size[1])]
-        self.settings.fps = fps
-        if self.recording:
-            self.messages.show_message(
-                "record", "The recording stopped because the output size changed.", "info"
-            )
-        self.controller.set_output_format((int(size[0]), int(size[1])), fps)
-        self._schedule_save()
 
     # ================================================================= pause / compare
     def set_paused(self, paused: bool) -> None:
@@ -673,12 +573,6 @@ class MainWindow(QMainWindow, WindowWidgets):
     def apply_theme(self) -> None:
         self.themer.apply(self.settings.theme)
         self.messages.restyle()
-
-    def show_vcam_help(self) -> None:
-        help_dialogs.show_vcam_help(self)
-
-    def show_about(self) -> None:
-        help_dialogs.show_about(self)
 
     # ================================================================= helpers
     @staticmethod

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui import help as help_dialogs
 from app.gui import preset_files
 from app.gui.panels import EffectsPanel
 from app.gui.preview import PreviewWidget
@@ -216,7 +217,7 @@ def _output_group(w: MainWindow, parent: QWidget) -> QGroupBox:
     w.vcam_check = QCheckBox("&Virtual camera", box)
     w.vcam_check.setObjectName("vcam-check")
     w.vcam_check.setToolTip("Send the result to a camera that meeting apps can pick")
-    w.vcam_check.toggled.connect(w.set_virtual_camera)
+    w.vcam_check.toggled.connect(w.outputs.set_virtual_camera)
     w.vcam_label = QLabel("Off", box)
     w.vcam_label.setWordWrap(True)
     w.vcam_label.setObjectName("vcam-state")
@@ -224,20 +225,20 @@ def _output_group(w: MainWindow, parent: QWidget) -> QGroupBox:
     w.record_button = QPushButton("● &Record", box)
     w.record_button.setObjectName("record-button")
     w.record_button.setCheckable(True)
-    w.record_button.toggled.connect(w.set_recording)
+    w.record_button.toggled.connect(w.outputs.set_recording)
     w.record_label = QLabel("", box)
     w.record_label.setWordWrap(True)
     w.record_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     folder = QPushButton("&Folder…", box)
     folder.setToolTip("Where recordings are saved")
-    folder.clicked.connect(w.choose_record_folder)
+    folder.clicked.connect(w.outputs.choose_record_folder)
     rec_row = QHBoxLayout()
     rec_row.addWidget(w.record_button)
     rec_row.addWidget(folder)
     rec_row.addStretch(1)
     form.addRow("Recording:", rec_row)
     form.addRow(w.record_label)
-    w._update_record_label()
+    w.outputs.update_record_label()
     fmt_row = QHBoxLayout()
     w.size_combo = QComboBox(box)
     w.size_combo.setObjectName("size-combo")
@@ -248,8 +249,8 @@ def _output_group(w: MainWindow, parent: QWidget) -> QGroupBox:
         w.fps_combo.addItem(f"{fps:g} fps", fps)
     w._select_data(w.size_combo, list(w.settings.output_size))
     w._select_data(w.fps_combo, w.settings.fps)
-    w.size_combo.activated.connect(w._on_format)
-    w.fps_combo.activated.connect(w._on_format)
+    w.size_combo.activated.connect(w.outputs.on_format)
+    w.fps_combo.activated.connect(w.outputs.on_format)
     fmt_row.addWidget(w.size_combo, 1)
     fmt_row.addWidget(w.fps_combo, 1)
     size_label = QLabel("Si&ze:", box)
@@ -310,10 +311,10 @@ def build_menus(w: MainWindow) -> None:
     w.compare_action.toggled.connect(w.set_compare)
     w.vcam_action = add_action(w, video, "&Virtual camera", None, "Ctrl+Shift+V")
     w.vcam_action.setCheckable(True)
-    w.vcam_action.toggled.connect(w.set_virtual_camera)
+    w.vcam_action.toggled.connect(w.outputs.set_virtual_camera)
     w.record_action = add_action(w, video, "&Record", None, "Ctrl+R")
     w.record_action.setCheckable(True)
-    w.record_action.toggled.connect(w.set_recording)
+    w.record_action.toggled.connect(w.outputs.set_recording)
     video.addSeparator()
     add_action(w, video, "Open &image…", lambda: w.open_file("image"), "Ctrl+O")
     add_action(w, video, "Open vi&deo…", lambda: w.open_file("video"), "Ctrl+Shift+O")
@@ -337,8 +338,8 @@ def build_menus(w: MainWindow) -> None:
         group.addAction(action)
 
     help_menu = menu.addMenu("&Help")
-    add_action(w, help_menu, "&Virtual camera setup…", w.show_vcam_help)
-    add_action(w, help_menu, "&About camfx", w.show_about)
+    add_action(w, help_menu, "&Virtual camera setup…", lambda: help_dialogs.show_vcam_help(w))
+    add_action(w, help_menu, "&About camfx", lambda: help_dialogs.show_about(w))
 
 
 def add_action(w: MainWindow, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:

@@ -63,3 +63,14 @@ def describe_source(
     if req and (req[0], req[1]) != (w, h):
         text += f" (asked for {req[0]}×{req[1]}; the picture is scaled.)"
     return text, modes, selected
+
+
+def source_failure(
+    spec: str, message: str, fallback: str, cameras: list[CameraInfo] | tuple[CameraInfo, ...]
+) -> str:
+    """What to say when ``spec`` could not be opened and ``fallback`` ("" for none) runs."""
+    what = source_label(spec, cameras) if spec else "The source"
+    text = f"{what} could not be used: {message}"
+    if fallback:
+        text += f" Showing {source_label(fallback, cameras)} instead."
+    return text
