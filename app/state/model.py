@@ -21,7 +21,7 @@ from typing import Any
 from app.state.devices import DeviceReport
 from app.state.labels import is_camera, jsonable, source_label
 from pipelines.errors import CamfxError
-from pipelines.presets import PRESETS, Preset, StageSpec
+from pipelines.presets import PRESETS, Preset, StageSpec, ensure_stage_registered
 from pipelines.sources.camera import CameraInfo
 from pipelines.sources.files import IMAGE_SUFFIXES
 from pipelines.stage import STAGES, StageSettings
@@ -172,6 +172,7 @@ class AppState:
         self.base_settings = {}
         for spec in preset.stages:
             try:
+                ensure_stage_registered(spec.stage)
                 settings = STAGES.get(spec.stage).settings_type.from_dict(dict(spec.settings))
                 self.base_settings[spec.stage] = jsonable(settings.to_dict())
             except (CamfxError, KeyError):
