@@ -146,6 +146,26 @@ def test_first_run_without_camera_uses_the_demo_with_a_hint(
     window.save_settings()
     # The automatic demo is not remembered as a choice: next time cameras are looked for again.
     assert json.loads((config / "settings.json").read_text())["source"] == ""
+    # A first start shows what camfx does (Studio), and the preset box says so.
+    qtbot.waitUntil(lambda: window.preset_key == "builtin:studio", timeout=20000)
+    assert window.preset_combo.currentText() == "Studio"
+    window.save_settings()
+    assert json.loads((config / "settings.json").read_text())["preset"] == "builtin:studio"
+
+
+@pytest.mark.parametrize("saved", ["builtin:studio", "studio"])
+def test_restart_with_studio_saved_shows_studio(
+    qtbot: Any, windows: list, config: Path, saved: str
+) -> None:
+    config.mkdir(parents=True)
+    (config / "settings.json").write_text(json.dumps({"schema": 1, "preset": saved}))
+    window = open_window(qtbot, windows, config)
+    qtbot.waitUntil(lambda: "beauty" in window.effects.panels, timeout=20000)
+    assert window.preset_combo.currentText() == "Studio"
+    assert window.preset_key == "builtin:studio"
+    assert window.tray is not None
+    assert window.tray.preset_actions["builtin:studio"].isChecked()
+    assert [s.name for s in window.controller.stages] == list(window.effects.panels)
 
 
 def test_controls_change_the_engine_settings(qtbot: Any, windows: list, config: Path) -> None:
