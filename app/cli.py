@@ -117,13 +117,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    # Listing presets loads only their small registration modules (no numpy, no models).
+    from pipelines.presets import PRESETS
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--preset", default="off", help="preset name (default: off)")
+    common.add_argument(
+        "--preset",
+        default="off",
+        metavar="PRESET",
+        help=f"one of: {', '.join(PRESETS.names())} (default: off; see below)",
+    )
+    presets_epilog = "presets:\n" + "\n".join(
+        f"  {name:<17} {PRESETS.get(name).description}" for name in PRESETS.names()
+    )
     common.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
     common.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
     common.add_argument("--frames", type=positive_int, default=None, help="stop after N frames")
 
-    run = sub.add_parser("run", parents=[common], help="stream a source through a preset")
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="stream a source through a preset",
+        epilog=presets_epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument(
         "--source", default="demo", help="demo, camera, camera:N, camera:NAME, or a file path"
     )
@@ -144,7 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_run_arguments(run)
 
-    bench = sub.add_parser("bench", parents=[common], help="measure speed on the demo source")
+    bench = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="measure speed on the demo source",
+        epilog=presets_epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     bench.add_argument("--warmup", type=nonnegative_int, default=10, help="frames not counted (10)")
     bench.set_defaults(frames=None)

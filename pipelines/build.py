@@ -9,12 +9,14 @@ a spec string or a ready object.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
+from pipelines.errors import CamfxError
 from pipelines.outputs.base import Output
 from pipelines.presets import Preset, build_stages, get_preset
 from pipelines.sources.base import Source, SourceConfig
@@ -195,7 +197,10 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
         source_config = SourceConfig(
             width=width, height=height, fps=config.fps, loop=config.loop, paced=config.paced
         )
-        source = open_source(config.source, source_config)
+        try:
+            source = open_source(config.source, source_config)
+        except CamfxError as exc:
+            raise _with_output_problems(exc, outputs, config) from exc
     else:
         source = config.source
     try:
@@ -221,3 +226,24 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             source.close()
         raise
     return run
+
+
+def _with_output_problems(
+    error: CamfxError, outputs: list[Output], config: RunConfig
+) -> CamfxError:
+    """``error`` (the source failed) with what is wrong with the outputs too, so that a user
+    missing both a camera and a virtual camera hears of both at once, not one per try."""
+    problems = [str(error)]
+    width, height = config.size
+    for out in outputs:
+        try:
+            out.open(width, height, config.fps)
+        except (CamfxError, OSError) as exc:
+            problems.append(str(exc))
+        finally:
+            # A half-opened output: its own error is the one reported.
+            with contextlib.suppress(Exception):
+                out.close()
+    if len(problems) == 1:
+        return error
+    return type(error)("; also: ".join(problems))

@@ -8,9 +8,11 @@ and a frame's results can never be mixed up with another frame's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: `camfx --help` lists presets without loading numpy
+    import numpy as np
+
 
 T = TypeVar("T")
 

@@ -156,3 +156,18 @@ def test_event_kinds_keep_their_spelling() -> None:
     assert EventKind.STAGE_ERROR == "stage-error"
     assert str(EventKind.OUTPUT_ERROR) == "output-error"
     assert EventKind.IDLE not in PROBLEMS
+
+
+def test_every_missing_device_is_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.errors import SourceError
+
+    def no_camera(spec: str, config: SourceConfig | None = None) -> Source:
+        raise SourceError("camera '0': no camera found")
+
+    monkeypatch.setattr("pipelines.sources.open_source", no_camera)
+    with pytest.raises(SourceError) as caught:
+        build_engine(small(source="camera", outputs=(Broken("vcam"), "null")))
+    assert str(caught.value) == "camera '0': no camera found; also: device busy"
+    # With working outputs the source's error alone is raised, as it was.
+    with pytest.raises(SourceError, match=r"^camera '0': no camera found$"):
+        build_engine(small(source="camera", outputs=("null",)))

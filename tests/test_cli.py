@@ -221,6 +221,10 @@ def test_help_is_fast_and_lists_the_commands() -> None:
     assert elapsed < HELP_MAX_S
     run_help = camfx("run", "--help")
     assert "--source" in run_help.stdout and "--output" in run_help.stdout
+    # The presets are listed, each with what it does.
+    for name in ("off", "background-blur", "studio", "talking-head"):
+        assert name in run_help.stdout
+    assert "Portrait look" in run_help.stdout
 
 
 # ----------------------------------------------------------------------------- bench
@@ -305,6 +309,30 @@ def test_devices_text(capsys) -> None:
     for heading in ("Cameras:", "Virtual camera:", "Audio inputs:", "Inference (ONNX Runtime",
                     "Compiled background effects (Numba"):  # fmt: skip
         assert heading in out
+
+
+def test_devices_prints_each_fix_once() -> None:
+    from pipelines.devices import format_devices
+    from pipelines.outputs.virtualcam import setup_hint
+
+    hint = setup_hint()
+    info = {
+        "cameras": [],
+        "virtual_camera": {
+            "backends": [
+                {"backend": "v4l2loopback", "works": False,
+                 "error": f"virtual camera is not available: {hint} (backends tried: none)"},
+            ],
+            "works": False,
+            "hint": hint,
+        },
+        "audio": {"works": False, "inputs": [], "error": "no input", "hint": "plug one in"},
+        "inference": {"onnxruntime": "1", "listed": ["CPU"], "sessions": {}},
+        "compiled": {"works": True, "numba": "0.60"},
+    }  # fmt: skip
+    text = format_devices(info)
+    assert text.count(hint) == 1
+    assert "v4l2loopback  [NOT WORKING] virtual camera is not available (backends tried" in text
 
 
 def test_devices_says_when_the_compiled_effects_are_off(capsys, monkeypatch) -> None:
