@@ -170,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     bench.add_argument("--warmup", type=nonnegative_int, default=10, help="frames not counted (10)")
+    bench.add_argument(
+        "--gui",
+        action="store_true",
+        help="measure the window instead: the preview's shown fps and capture-to-screen "
+        "latency, with the demo paced at --fps for --frames frames (default 300)",
+    )
     bench.set_defaults(frames=None)
 
     devices = sub.add_parser("devices", help="list cameras, virtual cameras, audio, providers")
@@ -309,6 +315,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     frames = args.frames or 300
     args.frames = frames
+    if getattr(args, "gui", False):
+        from app.gui.bench import format_gui_bench, run_gui_bench
+
+        gui = run_gui_bench(
+            args.preset,
+            args.size,
+            args.fps,
+            seconds=frames / args.fps,
+            warmup_s=args.warmup / args.fps,
+        )
+        print(json.dumps(_finite(gui), indent=2) if args.json else format_gui_bench(gui))
+        return 0
     # Model loading may print (ONNX Runtime's "EP Error" banners) to stdout: keep stdout for
     # the results alone, so `--json` output parses.
     with contextlib.redirect_stdout(sys.stderr):
