@@ -690,3 +690,30 @@ def test_last_preset_that_cannot_be_used_falls_back_to_off(
     again.choose_preset("user:Tint")
     qtbot.waitUntil(lambda: again.preset_key == "user:Tint", timeout=5000)
     assert "preset" not in again.messages.bars
+
+
+def test_mode_fit_model_and_primary_fields_are_drop_downs(qtbot: Any) -> None:
+    from app.gui.panels import EffectsPanel
+    from pipelines.segmentation.background import BackgroundReplaceSettings
+    from pipelines.segmentation.stage import SegmentationSettings
+    from pipelines.tracking.tracker import FaceTrackerSettings
+
+    panel = EffectsPanel()
+    qtbot.addWidget(panel)
+    stages = [
+        ("face_tracker", FaceTrackerSettings()),
+        ("segmentation", SegmentationSettings()),
+        ("background_replace", BackgroundReplaceSettings()),
+    ]
+    panel.set_stages(stages, {name: name for name, _ in stages})
+    for stage, field, options in (
+        ("face_tracker", "primary", ["sticky", "largest", "central"]),
+        ("segmentation", "model", ["auto", "general", "landscape"]),
+        ("segmentation", "resample", ["mediapipe", "area"]),
+        ("background_replace", "mode", ["color", "image", "video"]),
+        ("background_replace", "fit", ["fill", "fit"]),
+    ):
+        editor = panel.editor(stage, field)
+        assert isinstance(editor, ChoiceEditor), (stage, field)
+        combo = editor.combo
+        assert [combo.itemData(i) for i in range(combo.count())] == options

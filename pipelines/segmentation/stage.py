@@ -19,7 +19,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipelines.errors import SettingsError
 from pipelines.frame import CtxKey, FrameContext
 from pipelines.inference import SessionFactory, default_factory, load_model
 from pipelines.segmentation.models import (
@@ -41,7 +40,7 @@ from pipelines.segmentation.refine import (
 )
 from pipelines.segmentation.temporal import MaskStabilizer
 from pipelines.segmentation.tiles import MASK_TILES_KEY
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
 
 _PREPARED_KEY: CtxKey[_Inference] = CtxKey("_segmentation_inference")
 SEGMENTATION_RAW: CtxKey[np.ndarray] = CtxKey("segmentation_raw")
@@ -81,10 +80,10 @@ def detail_factor(width: int, height: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class SegmentationSettings(StageSettings):
-    model: str = "auto"
+    model: str = choice("auto", *MODEL_CHOICES)
     """"auto" (landscape model for frames at least 1.5× wider than high), "general" (256×256)
     or "landscape" (256×144)."""
-    resample: str = "mediapipe"
+    resample: str = choice("mediapipe", *RESAMPLE_MODES)
     """How the frame is shrunk for the model: "mediapipe" (bilinear sampling, as MediaPipe
     does: masks match its reference) or "area" (pixel averaging)."""
     refine: bool = True
@@ -96,19 +95,6 @@ class SegmentationSettings(StageSettings):
     always kept."""
     primary_only: bool = False
     """With a tracked face, drop people who are not touching the primary face's person."""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.model not in MODEL_CHOICES:
-            raise SettingsError(
-                f"SegmentationSettings.model = {self.model!r}; "
-                f"use one of {', '.join(MODEL_CHOICES)}"
-            )
-        if self.resample not in RESAMPLE_MODES:
-            raise SettingsError(
-                f"SegmentationSettings.resample = {self.resample!r}; "
-                f"use one of {', '.join(RESAMPLE_MODES)}"
-            )
 
 
 @cache

@@ -40,7 +40,7 @@ import numpy as np
 
 from pipelines.frame import FrameContext
 from pipelines.inference import SessionFactory, default_factory, load_model
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
 from pipelines.tracking import regions
 from pipelines.tracking.detector import Detection, FaceDetector
 from pipelines.tracking.filters import OneEuroFilter
@@ -133,7 +133,7 @@ class FaceTrackerSettings(StageSettings):
     """Degrees; the camera's vertical field of view for the head pose."""
     smoothing: float = bounded(1.0, 0.0, 4.0)
     """0 = raw landmarks; 1 = default; higher = steadier but slower to follow."""
-    primary: str = "sticky"
+    primary: str = choice("sticky", "largest", "central")
     """Which face effects follow: sticky (keep the current one), largest or central."""
     away_angle: float = bounded(30.0, 5.0, 90.0)
     """Degrees between face direction and the camera beyond which the person looks away."""
