@@ -25,6 +25,7 @@ from app.gui.plumbing import (
     camera_modes,
 )
 from app.gui.qtcompat import emit
+from app.state.labels import source_kind
 from pipelines.build import RunConfig, build_engine
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
@@ -280,7 +281,8 @@ class EngineController(QObject):
     def _open(self, spec: str, mode: tuple[int, int, float] | None) -> None:
         w, h = self.size
         fps = self.fps
-        is_camera = spec.split(":", 1)[0] == "camera"
+        kind, arg = source_kind(spec)
+        is_camera = kind == "camera"
         if is_camera and mode is not None:
             w, h, fps = int(mode[0]), int(mode[1]), float(mode[2])
         config = SourceConfig(width=w, height=h, fps=fps, loop=True, paced=True)
@@ -305,7 +307,7 @@ class EngineController(QObject):
             "modes": [],
         }
         if is_camera:
-            device = spec.split(":", 1)[1] if ":" in spec else "0"
+            device = arg or "0"
             path = next((c.path for c in self._safe_cameras() if c.device == device), None) or (
                 f"/dev/video{device}" if device.isdigit() else None
             )

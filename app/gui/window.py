@@ -42,7 +42,13 @@ from app.state.devices import (
     inference_row,
     microphone_row,
 )
-from app.state.labels import describe_source, source_failure, source_label, stage_title
+from app.state.labels import (
+    describe_source,
+    is_camera,
+    source_failure,
+    source_label,
+    stage_title,
+)
 from app.state.model import OFF
 from pipelines.errors import CamfxError
 from pipelines.outputs.virtualcam import setup_hint
@@ -462,7 +468,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         self.messages.show_message("source", text, "error")
         self.source_state.setText(text)
         self._rebuild_source_combo()
-        self._update_camera_row(error=message if spec.startswith("camera") else "")
+        self._update_camera_row(error=message if is_camera(spec) else "")
 
     def _update_camera_row(self, error: str = "") -> None:
         view = camera_row(
