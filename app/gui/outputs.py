@@ -10,7 +10,7 @@ from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog
 
-from app.gui.widgets import REFRESH
+from app.gui.widgets import REFRESH, set_checked_quietly
 from app.state import VirtualCamera
 from app.state.devices import virtual_camera_label, virtual_camera_row
 from pipelines.outputs.virtualcam import setup_hint
@@ -28,7 +28,7 @@ class OutputsView:
 
     def set_virtual_camera(self, on: bool) -> None:
         w = self.window
-        w._sync_checks((w.vcam_check, w.vcam_action), on)
+        set_checked_quietly((w.vcam_check, w.vcam_action), on)
         if w.settings.virtual_camera != on:
             w.settings.virtual_camera = on
             w._schedule_save()
@@ -89,7 +89,7 @@ class OutputsView:
 
     def set_recording(self, on: bool, path: str | None = None) -> None:
         w = self.window
-        w._sync_checks((w.record_button, w.record_action), on)
+        set_checked_quietly((w.record_button, w.record_action), on)
         if on == w.recording:
             return
         w.state.set_recording(on)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -252,3 +254,21 @@ def camera_fix_hint(platform: str | None = None) -> str:
         "plug in a camera, then turn on 'Let desktop apps access your camera' in Settings > "
         f"Privacy & security > Camera, and press {REFRESH}."
     )
+
+
+def select_data(combo: QComboBox, data: Any) -> None:
+    """Select the entry whose data is ``data`` without emitting the user's signals."""
+    for i in range(combo.count()):
+        if combo.itemData(i) == data:
+            combo.blockSignals(True)
+            combo.setCurrentIndex(i)
+            combo.blockSignals(False)
+            return
+
+
+def set_checked_quietly(widgets: Sequence[Any], on: bool) -> None:
+    """Check or uncheck the button and the menu entry of one action, quietly."""
+    for widget in widgets:
+        widget.blockSignals(True)
+        widget.setChecked(on)
+        widget.blockSignals(False)

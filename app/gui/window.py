@@ -17,7 +17,6 @@ from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
-    QComboBox,
     QFileDialog,
     QInputDialog,
     QLineEdit,
@@ -33,7 +32,7 @@ from app.gui.plumbing import STANDARD_MODES, format_mode
 from app.gui.presets_dialog import PresetsDialog
 from app.gui.theme import Themer
 from app.gui.tray import Tray
-from app.gui.widgets import REFRESH, camera_fix_hint
+from app.gui.widgets import REFRESH, camera_fix_hint, select_data, set_checked_quietly
 from app.gui.window_ui import WindowWidgets, build_menus, build_ui
 from app.state import AppState, Change, RowView, StateEvent, VirtualCamera
 from app.state.devices import (
@@ -50,6 +49,7 @@ from app.state.labels import (
     stage_title,
 )
 from app.state.model import OFF
+from pipelines.engine import EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs.virtualcam import setup_hint
 from pipelines.sources.files import IMAGE_SUFFIXES, VIDEO_SUFFIXES
@@ -171,7 +171,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         if self.settings.virtual_camera:
             self.state.vcam_wanted = True
             self.controller.set_virtual_camera(True, self.settings.virtual_camera_device)
-            self._sync_checks((self.vcam_check, self.vcam_action), True)
+            set_checked_quietly((self.vcam_check, self.vcam_action), True)
         self.controller.probe_devices()
         if self.settings.hotkeys and self.use_hotkeys:
             self._start_hotkeys()
@@ -262,7 +262,7 @@ class MainWindow(QMainWindow, WindowWidgets):
                 self.preset_combo.insertSeparator(self.preset_combo.count())
             last_kind = kind
             self.preset_combo.addItem(label, key)
-        self._select_data(self.preset_combo, self.preset_key)
+        select_data(self.preset_combo, self.preset_key)
         self.preset_combo.blockSignals(False)
         if self.tray is not None:
             self.tray.set_presets(entries, self.preset_key)
@@ -288,7 +288,7 @@ class MainWindow(QMainWindow, WindowWidgets):
     ) -> None:
         stale = self.state.preset_running(key, stages)
         self.effects.set_stages(stages, {name: stage_title(name) for name, _ in stages})
-        self._select_data(self.preset_combo, self.preset_key)
+        select_data(self.preset_combo, self.preset_key)
         if self.tray is not None:
             self.tray.set_current_preset(self.preset_key)
         if stale:
@@ -312,7 +312,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             # Nothing runs yet (the last session's preset failed at start): use Off.
             self.choose_preset(OFF)
             return
-        self._select_data(self.preset_combo, self.preset_key)
+        select_data(self.preset_combo, self.preset_key)
         if self.tray is not None:
             self.tray.set_current_preset(self.preset_key)
 
@@ -390,7 +390,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         combo.insertSeparator(combo.count())
         combo.addItem("Open image…", OPEN_IMAGE)
         combo.addItem("Open video…", OPEN_VIDEO)
-        self._select_data(combo, self.source_spec)
+        select_data(combo, self.source_spec)
         combo.blockSignals(False)
 
     def _on_source_combo(self, index: int) -> None:
@@ -412,7 +412,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         filt = f"{kind.title()}s ({' '.join('*' + s for s in suffixes)});;All files (*)"
         path, _ = QFileDialog.getOpenFileName(self, f"Open {kind}", str(Path.home()), filt)
         if not path:
-            self._select_data(self.source_combo, self.source_spec)
+            select_data(self.source_combo, self.source_spec)
             return
         self.open_path(kind, path)
 
@@ -443,7 +443,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             for m in modes or STANDARD_MODES:
                 self.mode_combo.addItem(format_mode(m), list(m))
             if selected is not None:
-                self._select_data(self.mode_combo, selected)
+                select_data(self.mode_combo, selected)
         else:
             self.source_state.setToolTip(description)
         self.source_state.setText(text)
@@ -483,7 +483,7 @@ class MainWindow(QMainWindow, WindowWidgets):
 
     # ================================================================= pause / compare
     def set_paused(self, paused: bool) -> None:
-        self._sync_checks((self.pause_button, self.pause_action), paused)
+        set_checked_quietly((self.pause_button, self.pause_action), paused)
         self.state.set_paused(paused)
         self.controller.set_paused(paused)
 
@@ -493,7 +493,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         )
 
     def set_compare(self, on: bool) -> None:
-        self._sync_checks((self.compare_button, self.compare_action), on)
+        set_checked_quietly((self.compare_button, self.compare_action), on)
         self.controller.set_compare(on)
         self.preview.set_compare(on)
 
@@ -524,12 +524,12 @@ class MainWindow(QMainWindow, WindowWidgets):
         status.update_status(self)
 
     def on_engine_problem(self, kind: str, name: str, message: str) -> None:
-        if kind == "stage-error":
+        if kind == EventKind.STAGE_ERROR:
             key = f"stage-{name}"
             if key in self.messages.bars:
                 return
             text = f"The effect “{stage_title(name)}” failed and is skipped: {message}"
-        elif kind == "stage-open-error":
+        elif kind == EventKind.STAGE_OPEN_ERROR:
             key = f"stage-{name}"
             text = f"The effect “{stage_title(name)}” could not start and is left out: {message}"
         else:
@@ -579,21 +579,3 @@ class MainWindow(QMainWindow, WindowWidgets):
     def apply_theme(self) -> None:
         self.themer.apply(self.settings.theme)
         self.messages.restyle()
-
-    # ================================================================= helpers
-    @staticmethod
-    def _sync_checks(widgets: tuple[Any, ...], on: bool) -> None:
-        """Check or uncheck the button and the menu entry of one action, quietly."""
-        for w in widgets:
-            w.blockSignals(True)
-            w.setChecked(on)
-            w.blockSignals(False)
-
-    @staticmethod
-    def _select_data(combo: QComboBox, data: Any) -> None:
-        for i in range(combo.count()):
-            if combo.itemData(i) == data:
-                combo.blockSignals(True)
-                combo.setCurrentIndex(i)
-                combo.blockSignals(False)
-                return

@@ -28,7 +28,7 @@ from app.gui import help as help_dialogs
 from app.gui import preset_files
 from app.gui.panels import EffectsPanel
 from app.gui.preview import PreviewWidget
-from app.gui.widgets import REFRESH, DeviceRow, MessageArea
+from app.gui.widgets import REFRESH, DeviceRow, MessageArea, select_data
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
@@ -247,8 +247,8 @@ def _output_group(w: MainWindow, parent: QWidget) -> QGroupBox:
     w.fps_combo = QComboBox(box)
     for fps in OUTPUT_FPS:
         w.fps_combo.addItem(f"{fps:g} fps", fps)
-    w._select_data(w.size_combo, list(w.settings.output_size))
-    w._select_data(w.fps_combo, w.settings.fps)
+    select_data(w.size_combo, list(w.settings.output_size))
+    select_data(w.fps_combo, w.settings.fps)
     w.size_combo.activated.connect(w.outputs.on_format)
     w.fps_combo.activated.connect(w.outputs.on_format)
     fmt_row.addWidget(w.size_combo, 1)
