@@ -180,7 +180,10 @@ def test_tray_says_when_the_virtual_camera_idles(tmp_path: Path) -> None:
     look, text = state.tray_look()
     assert look == TrayLook.IDLE and "idle: no app uses it" in text
     state.set_paused(True)
-    assert state.tray_look()[0] == TrayLook.PAUSED
+    assert state.tray_look() == (
+        TrayLook.PAUSED,
+        "camfx — Off, virtual camera on, paused, idle: no app uses it",
+    )
     state.set_virtual_camera("unavailable", "gone")
     assert state.tray_look()[0] == TrayLook.ERROR
     assert "idle" in virtual_camera_label("on", "/dev/video10", idle=True)

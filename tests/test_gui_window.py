@@ -717,3 +717,23 @@ def test_mode_fit_model_and_primary_fields_are_drop_downs(qtbot: Any) -> None:
         assert isinstance(editor, ChoiceEditor), (stage, field)
         combo = editor.combo
         assert [combo.itemData(i) for i in range(combo.count())] == options
+
+
+def test_idle_is_shown_beside_the_virtual_camera_and_in_the_tray(
+    qtbot: Any, windows: list, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.gui.controller.IDLE_AFTER_S", 0.2)
+    monkeypatch.setattr(FakeVirtualCamera, "has_consumers", lambda self: False)  # no meeting app
+    with_tint(config)
+    window = open_window(qtbot, windows, config)
+    window.vcam_check.setChecked(True)
+    qtbot.waitUntil(lambda: window.vcam_state == "on", timeout=5000)
+    assert not window.state.idle  # the preview is watched while the window shows
+    window.hide()  # in the tray: nobody sees the output now
+    qtbot.waitUntil(lambda: window.state.idle, timeout=8000)
+    assert "idle" in window.vcam_label.text()
+    assert window.tray is not None and "idle: no app uses it" in window.tray.tooltip
+    assert window.tray.state == "idle"
+    window.show()
+    qtbot.waitUntil(lambda: not window.state.idle, timeout=8000)
+    assert "idle" not in window.vcam_label.text() and window.tray.state == "live"

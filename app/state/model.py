@@ -371,10 +371,12 @@ class AppState:
             VirtualCamera.OFF: "virtual camera off",
         }
         text = f"camfx — {self.preset_label(self.preset_key)}, {words[vcam]}"
-        if vcam == VirtualCamera.ON and self.idle:
-            text += " (idle: no app uses it)"
         if self.paused:
             text += ", paused"
+        if self.idle:
+            # Nobody watches (no app has the virtual camera open, the window is hidden): the
+            # engine rests and the real camera is released.
+            text += ", idle: no app uses it" if vcam == VirtualCamera.ON else ", idle"
         return look, text
 
 
