@@ -372,3 +372,33 @@ def test_missing_portaudio_breaks_only_audio(no_portaudio: dict[str, str], tmp_p
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert frames_of(out)[0] == 3
+
+
+def test_run_with_a_talking_head_builds_one_tracker_and_sets_the_length() -> None:
+    import dataclasses
+    import math
+
+    from pipelines.audio.inputs import read_audio_file
+    from pipelines.build import build_engine
+
+    wav = str(Path(__file__).resolve().parents[1] / "pipelines/assets/talking_head_speech.wav")
+    args = cli.build_parser().parse_args(
+        ["run", "--preset", "track", "--talking-head", "--audio", wav, "--output", "null",
+         "--size", "64x48", "--source", "demo"]
+    )  # fmt: skip
+    config = cli.run_config(args)
+    assert config.talking_head is not None and config.talking_head.audio_file == wav
+    data, rate = read_audio_file(wav)
+    assert config.frames_for_audio() == math.ceil(len(data) / rate * 30.0) > 30
+    run = build_engine(config, start=False)
+    try:
+        # The preset tracks faces already: the talking head reuses its tracker.
+        assert run.engine.pipeline.names() == ["face_tracker", "audio-mouth", "talking-head"]
+    finally:
+        run.close()
+    # Without one, the talking head brings its own.
+    bare = build_engine(dataclasses.replace(config, preset="off"), start=False)
+    try:
+        assert bare.engine.pipeline.names() == ["face_tracker", "audio-mouth", "talking-head"]
+    finally:
+        bare.close()
