@@ -24,7 +24,7 @@ from app.state.devices import (
     virtual_camera_row,
 )
 from app.state.labels import describe_source, source_failure, source_label
-from app.state.model import FIRST_RUN_PRESET, OFF, models_in_use, normalize_key
+from app.state.model import FIRST_RUN_PRESET, OFF, apply_edits, models_in_use, normalize_key
 from pipelines.inference.session import ProviderReport
 from pipelines.presets import Preset, StageSpec, build_stages
 from pipelines.sources.camera import CameraInfo
@@ -48,9 +48,7 @@ def run_preset(state: AppState, key: str) -> None:
     key, preset, error = state.resolve(key)
     assert not error
     stages = build_stages(preset)
-    for stage in stages:
-        edits = state.overrides_for(key).get(stage.name, {})
-        stage.settings = type(stage.settings).from_dict({**stage.settings.to_dict(), **edits})
+    assert apply_edits(stages, state.overrides_for(key)) == []
     state.preset_running(key, [(s.name, s.settings) for s in stages])
 
 
@@ -278,3 +276,13 @@ def test_status_bar_names_the_models_and_where_they_run(running: bool) -> None:
     assert text == "face_detector, face_mesh on CPU; selfie_segmentation on CUDA (fallback)"
     assert "CUDA refused: no cuDNN" in tooltip
     assert models_in_use([], running=True)[0] == "— (no model in use)"
+
+
+def test_edits_that_no_longer_fit_are_left_out_and_named() -> None:
+    stages = build_stages(Preset("p", (StageSpec("background_blur", {}),)))
+    problems = apply_edits(stages, {"background_blur": {"enabled": False, "no_such": 1}})
+    assert len(problems) == 1 and problems[0].startswith("background_blur: ")
+    assert "no_such" in problems[0]
+    assert stages[0].settings.enabled is True  # the stage keeps the preset's settings
+    assert apply_edits(stages, {"background_blur": {"enabled": False}}) == []
+    assert stages[0].settings.enabled is False

@@ -26,6 +26,7 @@ from app.gui.plumbing import (
 )
 from app.gui.qtcompat import emit
 from app.state.labels import source_kind
+from app.state.model import apply_edits
 from pipelines.build import RunConfig, build_engine
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
@@ -350,16 +351,7 @@ class EngineController(QObject):
         except (CamfxError, ImportError, KeyError) as exc:
             emit(self.presetFailed, key, str(exc))
             return
-        problems: list[str] = []
-        for stage in stages:
-            changes = overrides.get(stage.name)
-            if not changes:
-                continue
-            try:
-                merged = {**stage.settings.to_dict(), **changes}
-                stage.settings = type(stage.settings).from_dict(merged)
-            except CamfxError as exc:
-                problems.append(f"{stage.name}: {exc}")
+        problems = apply_edits(stages, overrides)
         self.stages = stages
         engine = self.engine
         if engine is not None and not self.paused:

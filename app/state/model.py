@@ -24,7 +24,7 @@ from pipelines.errors import CamfxError
 from pipelines.presets import PRESETS, Preset, StageSpec, ensure_stage_registered
 from pipelines.sources.camera import CameraInfo
 from pipelines.sources.files import IMAGE_SUFFIXES
-from pipelines.stage import STAGES, StageSettings
+from pipelines.stage import STAGES, Stage, StageSettings
 from pipelines.userdata import (
     BUILTIN,
     USER,
@@ -404,3 +404,20 @@ def models_in_use(reports: list[Any], running: bool) -> tuple[str, str]:
     if any(r.fell_back for r in reports):
         text += " (fallback)"
     return text, "\n".join(r.summary() for r in reports)
+
+
+def apply_edits(stages: list[Stage[Any]], edits: dict[str, dict[str, Any]]) -> list[str]:
+    """Put the user's unsaved edits (:meth:`AppState.overrides_for`) on freshly built stages.
+    An edit that no longer fits (a setting renamed, a bound tightened) is left out; returns
+    one line per stage whose edits were, for the user."""
+    problems: list[str] = []
+    for stage in stages:
+        changes = edits.get(stage.name)
+        if not changes:
+            continue
+        try:
+            merged = {**stage.settings.to_dict(), **changes}
+            stage.settings = type(stage.settings).from_dict(merged)
+        except CamfxError as exc:
+            problems.append(f"{stage.name}: {exc}")
+    return problems
