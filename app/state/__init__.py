@@ -1,6 +1,8 @@
 """The app's state and decisions, without Qt: :class:`AppState` and its typed events.
 
-Layers (an import-linter contract): ``app.gui`` → ``app.state`` → ``pipelines``.
+Layers (an import-linter contract): ``app.gui`` → ``app.state`` → ``pipelines``. The split
+follows napari's: ``napari/components`` holds the models (``ViewerModel``) that its Qt views in
+``napari/_qt`` render and that scripts and tests drive without a display.
 """
 
 from app.state.devices import DeviceReport, RowState, RowView
