@@ -12,6 +12,7 @@ from pipelines.presets import (
 )
 
 declare_stage_module("key_light", "pipelines.effects.key_light")
+declare_stage_module("eye_contact", "pipelines.effects.eye_contact")
 for _stage, _module in (
     ("face_tracker", "pipelines.tracking.tracker"),
     ("segmentation", "pipelines.segmentation.stage"),
@@ -26,6 +27,8 @@ register_preset(
         (
             StageSpec("face_tracker", {"max_faces": 2}),
             StageSpec("segmentation", {"only_me": True}),
+            # Eyes first, on the camera's own pixels; the light then falls on the moved irises.
+            StageSpec("eye_contact"),
             StageSpec("background_blur"),
             StageSpec("key_light"),
         ),
