@@ -101,6 +101,9 @@ class Measure:
     bystander_share: float
     user_iou: float
     faces: int
+    primary_on_bystander: bool | None
+    """Whether the primary face after the segmentation lies on the bystander (None: no
+    primary face)."""
 
 
 def run(shots: Iterator[Shot]) -> list[Measure]:
@@ -121,6 +124,7 @@ def run(shots: Iterator[Shot]) -> list[Measure]:
             stage.process(shot.image, c)
             assert c.mask is not None
             masks.append(c.mask)
+            primary = c.primary_face
         before, after = masks
         theirs = shot.bystander > 0.5
         before_mass = float(before[theirs].sum())
@@ -128,7 +132,11 @@ def run(shots: Iterator[Shot]) -> list[Measure]:
         grow = np.ones((2 * USER_AREA_GROW_PX + 1,) * 2, np.uint8)
         mine = (cv2.dilate((shot.user > 0.5).astype(np.uint8), grow) > 0) & ~theirs
         user_iou = iou(after[mine], before[mine]) if shot.user.any() else 1.0
-        out.append(Measure(shot.t, share, user_iou, len(ctx.faces)))
+        on_bystander = None
+        if primary is not None:
+            x, y, w, h = (max(0, int(v)) for v in primary.bbox)
+            on_bystander = bool(shot.bystander[y : y + h, x : x + w].mean() > 0.5)
+        out.append(Measure(shot.t, share, user_iou, len(ctx.faces), on_bystander))
     tracker.close()
     return out
 
@@ -143,6 +151,9 @@ def test_a_bystander_apart_is_removed_and_never_kept_while_you_are_away() -> Non
     assert worst <= BYSTANDER_SHARE_MAX, [(m.t, m.bystander_share) for m in measures]
     present = [m.user_iou for m in measures if not AWAY[0] <= m.t < AWAY[1]]
     assert min(present) >= USER_IOU_MIN
+    # The later stages follow the user too, and nobody while the user is away.
+    assert not any(m.primary_on_bystander for m in measures)
+    assert all(m.primary_on_bystander is None for m in measures if AWAY[0] + 0.5 <= m.t < AWAY[1])
 
 
 def test_a_bystander_touching_you_is_split_off() -> None:

@@ -98,8 +98,9 @@ class SegmentationSettings(StageSettings):
     only_me: bool = False
     """Keep only you: the largest, most central face at start (or the one picked with
     :meth:`Segmentation.pick_person`), locked on; everyone else is removed from the mask,
-    including people beside and behind you (see :mod:`pipelines.segmentation.onlyme`). The
-    background presets turn it on, with a face tracker that follows two faces."""
+    including people beside and behind you (see :mod:`pipelines.segmentation.onlyme`). Your
+    face also becomes ``ctx.primary_face`` for the stages after this one (None while you are
+    away). The background presets turn it on, with a face tracker that follows two faces."""
     hold_s: float = bounded(10.0, 0.0, 120.0)
     """Only me: seconds your place is kept while your face is not seen before the lock lets
     go and chooses afresh."""
@@ -242,6 +243,9 @@ class Segmentation(Stage[SegmentationSettings]):
             face = self.only_me.choose(ctx.faces, (w, h), ctx.timestamp, s.hold_s)
             mask = self.only_me.apply(mask, ctx.faces, face, (w, h), inference.small)
             ctx.extras["only_me"] = self.only_me.anchor
+            # The effects after this one (retouching, light, eye contact) follow you too, and
+            # nobody while you are away: not whoever the tracker would pick instead.
+            ctx.primary_face = face
         if face is not None and (s.keep_face or s.primary_only):
             mask = self._face_assist(mask, face, (w, h), s)
 
