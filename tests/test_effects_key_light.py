@@ -153,3 +153,22 @@ def test_presenter_preset_has_the_key_light() -> None:
     assert "key_light" in names and names.index("segmentation") < names.index("key_light")
     stages = build_stages(get_preset("presenter"))
     assert any(isinstance(s, KeyLight) for s in stages)
+
+
+def test_the_tile_path_gives_the_same_picture_as_blending_every_pixel() -> None:
+    from pipelines.frame import FrameContext
+    from pipelines.segmentation.stage import Segmentation
+    from pipelines.segmentation.tiles import tiles_for
+
+    image, face, _ = golden_face("astronaut")
+    seg = Segmentation()
+    seg.open()
+    ctx = FrameContext(timestamp=0.0, index=0)
+    ctx.faces, ctx.primary_face = [face], face
+    seg.process(image, ctx)
+    assert tiles_for(ctx.mask, ctx.extras) is not None  # the segmentation left its tile map
+    stage = KeyLight()
+    stage.open()
+    tiled = stage.process(image, ctx)
+    plain = stage.process(image, context(face, ctx.mask.copy()))
+    assert np.array_equal(tiled, plain)

@@ -23,6 +23,7 @@ reaches only the face and a soft margin around it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from functools import cache
 from typing import Any
@@ -31,6 +32,7 @@ import cv2
 import numpy as np
 
 from pipelines.frame import FrameContext
+from pipelines.segmentation.tiles import tiles_for
 from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
 from pipelines.tracking import regions
 
@@ -62,6 +64,7 @@ ADAPT_S = 0.3
 """Time constant of the fitted side light's smoothing (capture seconds)."""
 RESET_GAP_S = 1.0
 MIN_SKIN_POINTS = 40
+LUMA_BGR = np.array([0.114, 0.587, 0.299])
 FACE_MARGIN = 0.35
 """Without a person mask the light reaches this fraction of the face size past the face."""
 
@@ -172,25 +175,47 @@ def face_coordinates(
     return out
 
 
-def fit_side_light(luma: np.ndarray, points: np.ndarray, uv: np.ndarray) -> LightFit | None:
-    """Least-squares ``log Y = a + gu·u + gv·v`` over skin points (pixels of ``luma``, a float
-    image in 0..1; ``uv`` their face coordinates). Skin has one colour: what changes across
-    it smoothly is the light."""
-    h, w = luma.shape
-    inside = (points[:, 0] >= 0) & (points[:, 0] < w) & (points[:, 1] >= 0) & (points[:, 1] < h)
-    if int(inside.sum()) < MIN_SKIN_POINTS:
+def skin_luma(image: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Luminance (0..1) of ``image`` (BGR uint8) at ``points`` (N×2 pixels), each the mean of
+    the 2×2 pixels around it, and which points lie inside the frame."""
+    h, w = image.shape[:2]
+    inside = (
+        (points[:, 0] >= 0) & (points[:, 0] < w - 1) & (points[:, 1] >= 0) & (points[:, 1] < h - 1)
+    )
+    x = np.clip(points[:, 0].astype(np.int64), 0, w - 2)
+    y = np.clip(points[:, 1].astype(np.int64), 0, h - 2)
+    px = image[y, x].astype(np.float32) + image[y, x + 1] + image[y + 1, x] + image[y + 1, x + 1]
+    luma: np.ndarray = px @ (LUMA_BGR / (4.0 * 255.0)).astype(np.float32)
+    return luma, inside
+
+
+def fit_side_light(luma: np.ndarray, uv: np.ndarray) -> LightFit | None:
+    """Least-squares ``log Y = a + gu·u + gv·v`` over skin points (their luminance in 0..1 and
+    their face coordinates). Skin has one colour: what changes across it smoothly is the
+    light."""
+    if len(luma) < MIN_SKIN_POINTS:
         return None
-    x = np.clip(np.rint(points[inside, 0]).astype(np.int64), 0, w - 1)
-    y = np.clip(np.rint(points[inside, 1]).astype(np.int64), 0, h - 1)
-    values = np.log(np.maximum(luma[y, x], 1.0 / 255.0)).astype(np.float64)
-    design = np.column_stack([np.ones(len(x)), uv[inside, 0], uv[inside, 1]])
-    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
+    values = np.log(np.maximum(luma, 1.0 / 255.0)).astype(np.float64)
+    design = np.column_stack([np.ones(len(luma)), uv[:, 0], uv[:, 1]])
+
+    def solve(rows: np.ndarray) -> np.ndarray | None:
+        d = design[rows]
+        try:
+            out: np.ndarray = np.linalg.solve(d.T @ d, d.T @ values[rows])
+        except np.linalg.LinAlgError:
+            return None
+        return out
+
+    coef = solve(np.ones(len(luma), bool))
+    if coef is None:
+        return None
     # One robust round: points far off the plane (a highlight, a strand of hair) are dropped.
     resid = values - design @ coef
     spread = 2.5 * float(np.median(np.abs(resid))) + 1e-3
     good = np.abs(resid) <= spread
     if int(good.sum()) >= MIN_SKIN_POINTS:
-        coef, *_ = np.linalg.lstsq(design[good], values[good], rcond=None)
+        refined = solve(good)
+        coef = refined if refined is not None else coef
     g = np.clip(coef[1:], -GRADIENT_LIMIT, GRADIENT_LIMIT)
     return LightFit(g.astype(np.float64), float(coef[0]))
 
@@ -228,6 +253,16 @@ def light_vector(direction: str, brighter_right: float) -> np.ndarray:
 
 def _wrapped(cos: np.ndarray) -> np.ndarray:
     out: np.ndarray = np.clip((cos + WRAP) / (1.0 + WRAP), 0.0, 1.0)
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _cell_centres(gw: int, gh: int, w: int, h: int) -> np.ndarray:
+    """gh×gw×2 frame coordinates of the grid cells' centres (read-only; one per size)."""
+    xs = (np.arange(gw) + 0.5) * (w / gw)
+    ys = (np.arange(gh) + 0.5) * (h / gh)
+    out = np.dstack(np.meshgrid(xs, ys))
+    out.flags.writeable = False
     return out
 
 
@@ -273,11 +308,10 @@ class KeyLight(Stage[KeyLightSettings]):
         normals = face_normals_camera(face)
 
         # The side light on the face now, from the skin's brightness.
-        skin = skin_points()
-        step = max(1, w // 320)
-        luma = cv2.cvtColor(image[::step, ::step], cv2.COLOR_BGR2GRAY).astype(np.float32) / 255.0
+        skin = lm[skin_points(), :2]
+        luma, inside = skin_luma(image, skin)
         frame = face_frame(lm)
-        fit = fit_side_light(luma, lm[skin, :2] / step, face_coordinates(lm[skin, :2], frame))
+        fit = fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
         gradient = self._smoothed(fit.gradient if fit is not None else np.zeros(2), t)
 
         # Face normals on the grid: splat, then normalised convolution.
@@ -295,7 +329,8 @@ class KeyLight(Stage[KeyLightSettings]):
 
         face_size = float(np.ptp(lm[:, 1])) * sy
         if mask is not None:
-            person = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_AREA)
+            # Every eighth pixel is enough: the cushion below blurs it over many cells.
+            person = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_NEAREST)
         else:
             person = cv2.GaussianBlur(face_w, (0, 0), max(1.0, FACE_MARGIN * face_size))
             # Cut the blur's tail: the light ends within about a face size of the face.
@@ -310,8 +345,7 @@ class KeyLight(Stage[KeyLightSettings]):
         n /= np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-6)
 
         # Take the side light out, then add the key and the fill.
-        cells = np.dstack(np.meshgrid((np.arange(gw) + 0.5) / sx, (np.arange(gh) + 0.5) / sy))
-        uv = face_coordinates(cells, frame)
+        uv = face_coordinates(_cell_centres(gw, gh, w, h), frame)
         log_gain = (-s.balance * (uv[..., 0] * gradient[0] + uv[..., 1] * gradient[1])).astype(
             np.float32
         )
@@ -366,18 +400,50 @@ class KeyLight(Stage[KeyLightSettings]):
         roi = image[y0:y1, x0:x1]
         lit = cv2.multiply(roi, up, scale=1.0 / GAIN_ONE)
         out = image.copy()  # the source's frame may be shown or recorded elsewhere: not in place
+        tiles = tiles_for(mask, ctx.extras) if visibility >= 1.0 else None
+        if mask is not None and tiles is not None:
+            # Only the outline's tiles need a per-pixel blend; the person's are copied and
+            # the room's left alone: the same picture as blending every pixel, in a fraction
+            # of the time (the person fills most of the box).
+            full_runs, mixed_runs = tiles.blend_rects()
+            for rect in full_runs:
+                clipped = _clip(rect, (x0, y0, x1, y1))
+                if clipped is not None:
+                    ry0, ry1, rx0, rx1 = clipped
+                    out[ry0:ry1, rx0:rx1] = lit[ry0 - y0 : ry1 - y0, rx0 - x0 : rx1 - x0]
+            for rect in mixed_runs:
+                clipped = _clip(rect, (x0, y0, x1, y1))
+                if clipped is not None:
+                    ry0, ry1, rx0, rx1 = clipped
+                    part = (slice(ry0 - y0, ry1 - y0), slice(rx0 - x0, rx1 - x0))
+                    out[ry0:ry1, rx0:rx1] = _blend(lit[part], roi[part], mask[ry0:ry1, rx0:rx1])
+            return out
         if mask is not None or visibility < 1.0:
             # Lit where the person is, as the frame-size mask says: no light on the background
             # and no halo past the mask's own soft edge.
-            if mask is not None:
-                # Squared: a pixel that is half background (hair strands, the soft outline)
-                # gets a quarter of the light, so the outline does not glow against the room.
-                edge = mask[y0:y1, x0:x1]  # a view: OpenCV takes strided rows as they are
-                weight = cv2.multiply(edge, edge)
-            else:
-                weight = np.ones(up.shape[:2], np.float32)
-            if visibility < 1.0:
-                weight = weight * np.float32(visibility)
-            lit = cv2.blendLinear(lit, roi, weight, 1.0 - weight)
+            # (A view of the mask: OpenCV takes strided rows as they are.)
+            edge = mask[y0:y1, x0:x1] if mask is not None else np.ones(up.shape[:2], np.float32)
+            lit = _blend(lit, roi, edge, visibility)
         out[y0:y1, x0:x1] = lit
         return out
+
+
+def _clip(
+    rect: tuple[int, int, int, int], box: tuple[int, int, int, int]
+) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) ``rect`` cut to the (x0, y0, x1, y1) ``box``, or None if outside."""
+    ry0, ry1, rx0, rx1 = rect
+    x0, y0, x1, y1 = box
+    ry0, ry1, rx0, rx1 = max(ry0, y0), min(ry1, y1), max(rx0, x0), min(rx1, x1)
+    if ry1 <= ry0 or rx1 <= rx0:
+        return None
+    return ry0, ry1, rx0, rx1
+
+
+def _blend(lit: np.ndarray, plain: np.ndarray, mask: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """``lit`` where ``mask`` is 1, ``plain`` where it is 0. Squared: a pixel that is half
+    background (hair strands, the soft outline) gets a quarter of the light, so the outline
+    does not glow against the room."""
+    weight = cv2.multiply(mask, mask, scale=scale)
+    out: np.ndarray = cv2.blendLinear(lit, plain, weight, 1.0 - weight)
+    return out
