@@ -271,6 +271,8 @@ class MainWindow(QMainWindow):
         self.messages = MessageArea(left)
         left_layout.addWidget(self.messages)
         self.preview = PreviewWidget(self.controller.preview, left)
+        self.preview.setToolTip("Double-click a person to keep only them in a blurred background")
+        self.preview.pointPicked.connect(self.controller.pick_person)
         left_layout.addWidget(self.preview, 1)
         splitter.addWidget(left)
 
