@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
+if not os.environ.get("CAMFX_XVFB_CHILD"):
+    # Before Qt is imported anywhere in this process.
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
 from typing import Any
 
 import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from test_gui_support import fake_outputs, fake_probes
