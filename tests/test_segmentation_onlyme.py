@@ -106,9 +106,10 @@ class Measure:
     primary face)."""
 
 
-def run(shots: Iterator[Shot]) -> list[Measure]:
+def run(shots: Iterator[Shot], tracked: bool = True) -> list[Measure]:
     tracker = FaceTracker(FaceTrackerSettings(max_faces=2))
-    tracker.open()
+    if tracked:
+        tracker.open()
     today = Segmentation(SegmentationSettings(only_me=False))
     only = Segmentation(SegmentationSettings(only_me=True))
     today.open()
@@ -116,7 +117,8 @@ def run(shots: Iterator[Shot]) -> list[Measure]:
     out = []
     for i, shot in enumerate(shots):
         ctx = FrameContext(timestamp=shot.t, index=i)
-        tracker.process(shot.image, ctx)
+        if tracked:
+            tracker.process(shot.image, ctx)
         masks = []
         for stage in (today, only):
             c = FrameContext(timestamp=shot.t, index=i)
@@ -154,6 +156,13 @@ def test_a_bystander_apart_is_removed_and_never_kept_while_you_are_away() -> Non
     # The later stages follow the user too, and nobody while the user is away.
     assert not any(m.primary_on_bystander for m in measures)
     assert all(m.primary_on_bystander is None for m in measures if AWAY[0] + 0.5 <= m.t < AWAY[1])
+
+
+def test_without_a_tracker_the_blob_you_are_is_kept_and_held_while_you_are_away() -> None:
+    measures = run(sequence(lambda t: int(min(-150 + 90 * t, -60))), tracked=False)
+    assert max(m.bystander_share for m in measures) <= BYSTANDER_SHARE_MAX
+    present = [m.user_iou for m in measures if not AWAY[0] <= m.t < AWAY[1]]
+    assert min(present) >= USER_IOU_MIN  # and you are kept again when you come back
 
 
 def test_a_bystander_touching_you_is_split_off() -> None:

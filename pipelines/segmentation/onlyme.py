@@ -94,7 +94,9 @@ class OnlyMe:
         self.anchor: Anchor | None = None
         self._pick: tuple[float, float] | None = None
         self._kept: np.ndarray | None = None
-        """Blob mode: last frame's kept area (bool, model resolution)."""
+        """Blob mode: the area kept when you were last seen (bool, model resolution)..."""
+        self._kept_at = 0.0
+        """...and when."""
 
     def reset(self) -> None:
         self.anchor = None
@@ -182,6 +184,9 @@ class OnlyMe:
         me: Any | None,
         frame_size: tuple[int, int],
         small: np.ndarray | None = None,
+        *,
+        t: float = 0.0,
+        hold_s: float = math.inf,
     ) -> np.ndarray:
         """``mask`` (model resolution, float32 in [0, 1]) with everyone but you removed (a new
         array, or ``mask`` itself when there is nothing to remove). ``small``: the frame at
@@ -192,7 +197,7 @@ class OnlyMe:
         binary = (mask > PERSON_THRESHOLD).astype(np.uint8)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
         if count <= 1:
-            return mask
+            return mask  # nobody: nothing to remove (blob mode keeps its place meanwhile)
 
         others = [f for f in faces if f is not me and float(getattr(f, "visibility", 1.0)) > 0]
         anchor = self.anchor
@@ -201,14 +206,14 @@ class OnlyMe:
         elif anchor is not None:
             (cx, cy), size = anchor.centre, anchor.size
         else:
-            return self._blob_mode(mask, labels, stats, count, frame_size)
+            return self._blob_mode(mask, labels, stats, count, frame_size, t, hold_s)
 
         me_px = (cx * sx, cy * sy)
         me_size = size * sx
         mine = self._labels_near(labels, me_px, max(1.0, 0.25 * me_size))
         if mine.size == 0:
             if anchor is not None and anchor.face_id is None:
-                return self._blob_mode(mask, labels, stats, count, frame_size)
+                return self._blob_mode(mask, labels, stats, count, frame_size, t, hold_s)
             # Nothing of you where your face is (a face with no body under it, or you left
             # your seat): keep nothing rather than guess someone else.
             return self._fade_outside(mask, np.zeros_like(binary))
@@ -338,9 +343,12 @@ class OnlyMe:
         stats: np.ndarray,
         count: int,
         frame_size: tuple[int, int],
+        t: float,
+        hold_s: float,
     ) -> np.ndarray:
-        """No face to go by: keep the blob that overlaps the one kept last frame, else the
-        picked one, else the largest central one."""
+        """No face to go by: keep the blob that overlaps the one kept before, else the picked
+        one, else the largest central one. Locked on like a face: while no blob overlaps your
+        place (you stepped out), nothing is kept for ``hold_s`` seconds, not somebody else."""
         h, w = mask.shape
         chosen: int | None = None
         if self._kept is not None and self._kept.shape == labels.shape:
@@ -348,6 +356,8 @@ class OnlyMe:
             overlap[0] = 0
             if overlap.max() > 0:
                 chosen = int(overlap.argmax())
+            elif t - self._kept_at <= hold_s:
+                return self._fade_outside(mask, np.zeros(labels.shape, np.uint8))
         if chosen is None and self.anchor is not None:
             ax = self.anchor.centre[0] * w / frame_size[0]
             ay = self.anchor.centre[1] * h / frame_size[1]
@@ -360,5 +370,5 @@ class OnlyMe:
             claim = stats[1:, cv2.CC_STAT_AREA] / (1.0 + CENTRAL_WEIGHT * off) ** 2
             chosen = 1 + int(np.argmax(claim))
         keep = labels == chosen
-        self._kept = keep
+        self._kept, self._kept_at = keep, t
         return self._fade_outside(mask, keep.astype(np.uint8))

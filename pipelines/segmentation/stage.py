@@ -241,7 +241,9 @@ class Segmentation(Stage[SegmentationSettings]):
             # Your face, not the tracker's primary one: while you are away it is None, and
             # the face of whoever else is there must not be kept as yours.
             face = self.only_me.choose(ctx.faces, (w, h), ctx.timestamp, s.hold_s)
-            mask = self.only_me.apply(mask, ctx.faces, face, (w, h), inference.small)
+            mask = self.only_me.apply(
+                mask, ctx.faces, face, (w, h), inference.small, t=ctx.timestamp, hold_s=s.hold_s
+            )
             ctx.extras["only_me"] = self.only_me.anchor
             # The effects after this one (retouching, light, eye contact) follow you too, and
             # nobody while you are away: not whoever the tracker would pick instead.
