@@ -272,3 +272,36 @@ def test_nothing_to_remove_leaves_the_mask_alone() -> None:
     assert np.allclose(out[62:, 102:158], 0.9, atol=1e-3)
     empty = np.zeros_like(mask)
     assert lock.apply(empty, [me], me, (1280, 720)) is empty
+
+
+ONLY_ME_GOLDEN_MEAN_MAX = 0.5
+ONLY_ME_GOLDEN_MAX_ABS = 8
+"""The golden mask (8-bit levels): OpenCV's resize and watershed between versions."""
+
+
+def test_golden_mask_on_the_two_person_photo() -> None:
+    # Deterministic: MediaPipe's own mask and meshes of two_faces.jpg (tests/golden), at the
+    # model's 256×144, through only-me; the astronaut (the larger, more central face) stays.
+    from effects_support import compare_golden
+
+    image = face_photo("two_faces")
+    h, w = image.shape[:2]
+    mask = load_golden("solution_selfie_segmentation")["two_faces/model0"].astype(np.float32)
+    small_mask = cv2.resize(mask, (256, 144), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(image, (256, 144), interpolation=cv2.INTER_AREA)
+    faces = []
+    for i, lm in enumerate(load_golden("solution_face_mesh")["two_faces/landmarks"]):
+        px = lm.astype(np.float32).copy()
+        px[:, 0] *= w
+        px[:, 1] *= h
+        px[:, 2] *= w
+        x, y = px[:, 0], px[:, 1]
+        box = (float(x.min()), float(y.min()), float(np.ptp(x)), float(np.ptp(y)))
+        faces.append(Face(id=i + 1, score=1.0, bbox=box, landmarks=px))
+    lock = OnlyMe()
+    me = lock.choose(faces, (w, h), 0.0, 10.0)
+    assert me is not None and me.bbox[0] < w / 2  # the astronaut
+    out = lock.apply(small_mask, faces, me, (w, h), small)
+    assert float(out[:, 128:].mean()) <= BYSTANDER_SHARE_MAX * float(small_mask[:, 128:].mean())
+    compare_golden("only_me_two_faces", np.round(out * 255).astype(np.uint8)[..., None]
+                   .repeat(3, axis=2), ONLY_ME_GOLDEN_MEAN_MAX, ONLY_ME_GOLDEN_MAX_ABS)  # fmt: skip
