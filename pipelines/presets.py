@@ -106,6 +106,7 @@ PRESET_MODULES = (
     "pipelines.segmentation.presets",
     "pipelines.beauty.presets",
     "pipelines.avatar.presets",
+    "pipelines.effects.presets",
 )
 for _module in PRESET_MODULES:
     importlib.import_module(_module)

@@ -366,6 +366,17 @@ class EngineController(QObject):
                 return True
         return False
 
+    def pick_person(self, x: float, y: float) -> bool:
+        """Only me: lock on to the person at (x, y), fractions of the frame (a double click on
+        the preview). True when a stage of the preset took it."""
+        picked = False
+        for stage in self.stages:
+            pick = getattr(stage, "pick_person", None)
+            if callable(pick):
+                pick(min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0))
+                picked = True
+        return picked
+
     def stage_settings(self, stage_name: str) -> StageSettings | None:
         stage = next((s for s in self.stages if s.name == stage_name), None)
         return stage.settings if stage is not None else None

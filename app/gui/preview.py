@@ -12,12 +12,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
     QHideEvent,
     QImage,
+    QMouseEvent,
     QPainter,
     QPaintEvent,
     QResizeEvent,
@@ -35,6 +36,10 @@ def to_qimage(image: np.ndarray) -> QImage:
 
 
 class PreviewWidget(QWidget):
+    pointPicked = Signal(float, float)
+    """A double click on the picture: where, as fractions of the frame's width and height
+    (only-me locks on to the person there)."""
+
     def __init__(self, sink: PreviewSink, parent: QWidget | None = None, interval_ms: int = 15):
         super().__init__(parent)
         self.sink = sink
@@ -113,6 +118,15 @@ class PreviewWidget(QWidget):
         scale = min(self.width() / sw, self.height() / sh)
         w, h = round(sw * scale), round(sh * scale)
         return QRect((self.width() - w) // 2, (self.height() - h) // 2, w, h)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        rect = self.image_rect()
+        pos = event.position()
+        if rect.width() > 0 and rect.height() > 0 and rect.contains(pos.toPoint()):
+            self.pointPicked.emit(
+                (pos.x() - rect.x()) / rect.width(), (pos.y() - rect.y()) / rect.height()
+            )
+        super().mouseDoubleClickEvent(event)
 
     # ----------------------------------------------------------------- painting
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -139,6 +139,8 @@ def build_ui(w: MainWindow) -> None:
     w.messages = MessageArea(left)
     left_layout.addWidget(w.messages)
     w.preview = PreviewWidget(w.controller.preview, left)
+    w.preview.setToolTip("Double-click a person to keep only them in a blurred background")
+    w.preview.pointPicked.connect(w.controller.pick_person)
     left_layout.addWidget(w.preview, 1)
     splitter.addWidget(left)
 

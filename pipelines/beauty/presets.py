@@ -63,8 +63,9 @@ register_preset(
     Preset(
         "studio",
         (
-            StageSpec("face_tracker"),
-            StageSpec("segmentation"),
+            # Two faces and only-me: the blurred background keeps only you (issue 17).
+            StageSpec("face_tracker", {"max_faces": 2}),
+            StageSpec("segmentation", {"only_me": True}),
             StageSpec("background_blur"),
             # Light first: retouching then works on (and its skin-colour model sees) the
             # corrected picture, and its edge thresholds are tuned for normal exposure.

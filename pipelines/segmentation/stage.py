@@ -29,6 +29,7 @@ from pipelines.segmentation.models import (
     choose_model,
     resize_for_model,
 )
+from pipelines.segmentation.onlyme import OnlyMe
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import (
     GUIDE_LONG_SIDE,
@@ -59,6 +60,8 @@ class _Inference:
     gray: np.ndarray | None
     alpha: np.ndarray | None
     guide: Any
+    small: np.ndarray
+    """The frame at the model's size (BGR), for only-me's split between touching people."""
 
 
 log = logging.getLogger(__name__)
@@ -95,6 +98,15 @@ class SegmentationSettings(StageSettings):
     always kept."""
     primary_only: bool = False
     """With a tracked face, drop people who are not touching the primary face's person."""
+    only_me: bool = False
+    """Keep only you: the largest, most central face at start (or the one picked with
+    :meth:`Segmentation.pick_person`), locked on; everyone else is removed from the mask,
+    including people beside and behind you (see :mod:`pipelines.segmentation.onlyme`). Your
+    face also becomes ``ctx.primary_face`` for the stages after this one (None while you are
+    away). The background presets turn it on, with a face tracker that follows two faces."""
+    hold_s: float = bounded(10.0, 0.0, 120.0)
+    """Only me: seconds your place is kept while your face is not seen before the lock lets
+    go and chooses afresh."""
 
 
 @cache
@@ -127,6 +139,12 @@ class Segmentation(Stage[SegmentationSettings]):
         self.upsampler = GuidedUpsampler(1, REFINE_EPS)
         self._models: dict[str, SelfieSegmentationModel] = {}
         self.overlap = Overlap(self.name)
+        self.only_me = OnlyMe()
+
+    def pick_person(self, x: float, y: float) -> None:
+        """Only me: lock on to the person at (x, y), fractions of the frame's width and
+        height (the window's "this is me"); any thread, takes effect on the next frame."""
+        self.only_me.pick(x, y)
 
     def open(self) -> None:
         names = (
@@ -137,6 +155,7 @@ class Segmentation(Stage[SegmentationSettings]):
         for name in names:
             self._model(name)
         self.stabilizer.reset()
+        self.only_me.reset()
         super().open()
 
     def close(self) -> None:
@@ -188,7 +207,7 @@ class Segmentation(Stage[SegmentationSettings]):
             raw, (guide, alpha) = self.overlap.run(lambda: model.run_rgb(rgb), frame_work)
         else:
             raw, alpha = model.run_rgb(rgb), motion()
-        return _Inference(s, model.model_name, raw, gray, alpha, guide)
+        return _Inference(s, model.model_name, raw, gray, alpha, guide, small)
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         inference = ctx.pop(_PREPARED_KEY)
@@ -208,6 +227,17 @@ class Segmentation(Stage[SegmentationSettings]):
             mask = raw
 
         face = ctx.primary_face
+        if s.only_me:
+            # Your face, not the tracker's primary one: while you are away it is None, and
+            # the face of whoever else is there must not be kept as yours.
+            face = self.only_me.choose(ctx.faces, (w, h), ctx.timestamp, s.hold_s)
+            mask = self.only_me.apply(
+                mask, ctx.faces, face, (w, h), inference.small, t=ctx.timestamp, hold_s=s.hold_s
+            )
+            ctx.extras["only_me"] = self.only_me.anchor
+            # The effects after this one (retouching, light, eye contact) follow you too, and
+            # nobody while you are away: not whoever the tracker would pick instead.
+            ctx.primary_face = face
         if face is not None and (s.keep_face or s.primary_only):
             mask = self._face_assist(mask, face, (w, h), s)
 
@@ -249,7 +279,7 @@ class Segmentation(Stage[SegmentationSettings]):
         from pipelines.segmentation import faceassist
 
         try:
-            if s.primary_only:
+            if s.primary_only and not s.only_me:
                 mask = faceassist.primary_person_only(mask, face, size)
             if s.keep_face:
                 mask = faceassist.keep_face(mask, face, size)

@@ -1,0 +1,374 @@
+"""Only me: keep in the person mask the one person the camera is for, and nobody else.
+
+Every portrait network marks everyone it sees as "person": people walking behind you stay
+sharp, and a colleague beside you shares your mask. :class:`OnlyMe` chooses *you* (the largest,
+most central face at start, or the face the user picks), locks on to you, and at the model's
+resolution, before refinement, keeps only your part of the mask:
+
+- person blobs that touch your face (or, while your face is not seen, the place it was) stay;
+- blobs of other tracked faces go, and a blob you share with another tracked face (someone
+  right beside you) is split between you along the line halfway between your two bodies
+  (each body is taken as the column below its face, measured in face sizes);
+- bodies whose faces are not seen go unless they touch you; a small blob just beside you (a
+  raised hand, a held mug) stays.
+
+Lock on: while your face is not seen (you turn away, bend down, step out), the mask keeps the
+blob where you were and another face never becomes you; a face that comes back near where you
+were is you again. Only after ``hold_s`` without you does the lock let go and choose afresh.
+
+Without a face tracker in the preset the same runs on blobs alone: the largest central blob at
+start, then the blob that overlaps the one kept before.
+
+Cost at 256×144: one connected-components pass and a few small masks, 0.1-0.3 ms.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+PERSON_THRESHOLD = 0.5
+"""Model pixels above this count as person when finding connected people."""
+REACQUIRE_FACE_SIZES = 1.0
+"""A face whose centre comes back within this many face sizes of where yours was last seen is
+you again (the tracker's own re-identification uses 1.5 within 3 s)."""
+BODY_LENGTH_FACE_SIZES = 4.0
+"""A body is taken as the column from the face's centre down this many face sizes: the split
+between two touching people is halfway between these columns."""
+SPLIT_SOFTNESS = 0.12
+"""Width, in face sizes, of the soft seam between two touching people."""
+NEAR_BLOB_FACE_SIZES = 0.35
+"""A blob whose face is not seen stays if it comes this close to you (in your face sizes)..."""
+NEAR_BLOB_MAX_SHARE = 0.15
+"""...and is smaller than this share of your own blob: a hand or a held object, not a body."""
+SEED_HALF_WIDTH = 0.25
+"""Half width, in face sizes, of the body column below each face that seeds the watershed
+(wider seeds measured worse: they reach across the seam when one person stands behind the
+other)."""
+KEEP_GROW_PX = 2
+"""The kept blobs are grown by this many model pixels so their faint outline stays."""
+KEEP_FEATHER = 1.5
+"""Gaussian sigma (model pixels) of the edge where another person is faded out."""
+CENTRAL_WEIGHT = 1.5
+"""Start: a face's claim is area / (1 + CENTRAL_WEIGHT × distance from the centre in frame
+widths)², so a face at the edge must be much larger than a central one to win."""
+
+
+@dataclass
+class Anchor:
+    """Where you were last seen."""
+
+    centre: tuple[float, float]
+    """Face centre, frame pixels."""
+    size: float
+    """Face size (larger side of the landmark box), frame pixels."""
+    face_id: int | None
+    """The tracker's id of your face; None when locked on a blob (no tracker)."""
+    seen_at: float
+    """Capture time you were last seen."""
+
+
+def _face_centre_size(face: Any) -> tuple[tuple[float, float], float]:
+    x, y, w, h = (float(v) for v in face.bbox[:4])
+    return (x + w / 2.0, y + h / 2.0), max(w, h, 1.0)
+
+
+def _claim(face: Any, frame_size: tuple[int, int]) -> float:
+    (cx, cy), size = _face_centre_size(face)
+    w, h = frame_size
+    off = math.hypot(cx - w / 2.0, cy - h / 2.0) / max(w, 1)
+    return size * size * float(getattr(face, "visibility", 1.0)) / (1.0 + CENTRAL_WEIGHT * off) ** 2
+
+
+class OnlyMe:
+    """The lock on the user and the mask filter (state lives here, one per segmentation
+    stage). :meth:`pick` may be called from any thread: it leaves one request that the next
+    frame reads."""
+
+    def __init__(self) -> None:
+        self.anchor: Anchor | None = None
+        self._pick: tuple[float, float] | None = None
+        self._kept: np.ndarray | None = None
+        """Blob mode: the area kept when you were last seen (bool, model resolution)..."""
+        self._kept_at = 0.0
+        """...and when."""
+
+    def reset(self) -> None:
+        self.anchor = None
+        self._kept = None
+
+    def pick(self, x: float, y: float) -> None:
+        """Lock on to the person at (``x``, ``y``), fractions of the frame's width and height
+        (the window's "this is me" click); takes effect on the next frame."""
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+            raise ValueError(f"pick point ({x}, {y}) must lie in the frame (0..1)")
+        self._pick = (x, y)
+
+    # Who is me ----------------------------------------------------------------------------
+    def choose(
+        self, faces: Sequence[Any], frame_size: tuple[int, int], t: float, hold_s: float
+    ) -> Any | None:
+        """Your face on this frame, or None when it is not seen (the lock then keeps your
+        place for ``hold_s`` seconds). Updates the lock."""
+        visible = [f for f in faces if float(getattr(f, "visibility", 1.0)) > 0.0]
+        pick, self._pick = self._pick, None
+        if pick is not None:
+            point = (pick[0] * frame_size[0], pick[1] * frame_size[1])
+            self._kept = None
+            face = self._face_at(visible, point)
+            if face is None:
+                # No face there: lock on to whatever body is at that point (blob mode).
+                self.anchor = Anchor(point, 0.1 * frame_size[0], None, t)
+                return None
+            return self._lock(face, t)
+
+        anchor = self.anchor
+        if anchor is not None and anchor.face_id is not None:
+            for f in visible:
+                if f.id == anchor.face_id:
+                    return self._lock(f, t)
+            for f in visible:
+                if float(getattr(f, "visibility", 1.0)) < 1.0:
+                    continue  # a fading face is somebody the tracker just lost, not a return
+                centre, _ = _face_centre_size(f)
+                gap = math.hypot(centre[0] - anchor.centre[0], centre[1] - anchor.centre[1])
+                if gap <= REACQUIRE_FACE_SIZES * anchor.size:
+                    return self._lock(f, t)
+            if t - anchor.seen_at <= hold_s:
+                return None  # locked: your place is kept, nobody else becomes you
+            self.anchor = None
+        elif anchor is not None and visible:
+            # Locked on a blob (picked, or no face before): a face inside it becomes you.
+            face = self._face_at(visible, anchor.centre, within=anchor.size)
+            if face is not None:
+                return self._lock(face, t)
+            return None
+        elif anchor is not None:
+            return None
+
+        tracked = [f for f in visible if float(getattr(f, "visibility", 1.0)) >= 1.0]
+        if not tracked:
+            return None
+        return self._lock(max(tracked, key=lambda f: _claim(f, frame_size)), t)
+
+    def _lock(self, face: Any, t: float) -> Any:
+        centre, size = _face_centre_size(face)
+        self.anchor = Anchor(centre, size, int(face.id), t)
+        self._kept = None
+        return face
+
+    @staticmethod
+    def _face_at(
+        faces: Sequence[Any], point: tuple[float, float], within: float = math.inf
+    ) -> Any | None:
+        best, best_d = None, math.inf
+        for f in faces:
+            (cx, cy), _size = _face_centre_size(f)
+            x, y, w, h = (float(v) for v in f.bbox[:4])
+            inside = x <= point[0] <= x + w and y <= point[1] <= y + h
+            d = 0.0 if inside else math.hypot(point[0] - cx, point[1] - cy)
+            if d < best_d and d <= within:
+                best, best_d = f, d
+        return best
+
+    # The mask -----------------------------------------------------------------------------
+    def apply(
+        self,
+        mask: np.ndarray,
+        faces: Sequence[Any],
+        me: Any | None,
+        frame_size: tuple[int, int],
+        small: np.ndarray | None = None,
+        *,
+        t: float = 0.0,
+        hold_s: float = math.inf,
+    ) -> np.ndarray:
+        """``mask`` (model resolution, float32 in [0, 1]) with everyone but you removed (a new
+        array, or ``mask`` itself when there is nothing to remove). ``small``: the frame at
+        the mask's size (BGR uint8); with it, a blob shared with another person is split
+        along the picture's edges, without it along the line halfway between the bodies."""
+        mh, mw = mask.shape
+        sx, sy = mw / frame_size[0], mh / frame_size[1]
+        binary = (mask > PERSON_THRESHOLD).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        if count <= 1:
+            return mask  # nobody: nothing to remove (blob mode keeps its place meanwhile)
+
+        others = [f for f in faces if f is not me and float(getattr(f, "visibility", 1.0)) > 0]
+        anchor = self.anchor
+        if me is not None:
+            (cx, cy), size = _face_centre_size(me)
+        elif anchor is not None:
+            (cx, cy), size = anchor.centre, anchor.size
+        else:
+            return self._blob_mode(mask, labels, stats, count, frame_size, t, hold_s)
+
+        me_px = (cx * sx, cy * sy)
+        me_size = size * sx
+        mine = self._labels_near(labels, me_px, max(1.0, 0.25 * me_size))
+        if mine.size == 0:
+            if anchor is not None and anchor.face_id is None:
+                return self._blob_mode(mask, labels, stats, count, frame_size, t, hold_s)
+            # Nothing of you where your face is (a face with no body under it, or you left
+            # your seat): keep nothing rather than guess someone else.
+            return self._fade_outside(mask, np.zeros_like(binary))
+
+        other_people = [
+            (c[0] * sx, c[1] * sy, size * sx) for c, size in map(_face_centre_size, others)
+        ]
+        # Blobs that are somebody else's: they hold another face's centre and not yours.
+        theirs: set[int] = set()
+        shared: list[tuple[float, float, float]] = []
+        for ox, oy, osize in other_people:
+            in_my_place = me is None and math.hypot(ox - me_px[0], oy - me_px[1]) <= (
+                REACQUIRE_FACE_SIZES * me_size
+            )
+            for label in self._labels_near(labels, (ox, oy), max(1.0, 0.25 * osize)):
+                if label in mine and not in_my_place:
+                    shared.append((ox, oy, osize))
+                else:
+                    theirs.add(int(label))
+        mine = np.array([label for label in mine if label not in theirs], np.int32)
+        if mine.size == 0:
+            return self._fade_outside(mask, np.zeros_like(binary))
+
+        keep = np.isin(labels, mine).astype(np.uint8)
+        mine_area = float(stats[mine, cv2.CC_STAT_AREA].sum())
+        reach = 2 * max(1, round(NEAR_BLOB_FACE_SIZES * me_size)) + 1
+        near = cv2.dilate(keep, np.ones((reach, reach), np.uint8))
+        for label in range(1, count):
+            if label in mine or label in theirs:
+                continue
+            if stats[label, cv2.CC_STAT_AREA] > NEAR_BLOB_MAX_SHARE * mine_area:
+                continue  # a body whose face is not seen, not connected to you
+            if near[labels == label].any():
+                keep[labels == label] = 1  # a hand or something you hold
+        if not shared and bool(keep[binary > 0].all()):
+            return mask  # every blob is yours: nothing to remove, the mask is left as it is
+        weight = keep.astype(np.float32)
+        if shared:
+            split = self._split_weight(mask.shape, (*me_px, me_size), shared)
+            if small is not None and small.shape[:2] == mask.shape:
+                split = self._split_on_edges(small, mask, split, (*me_px, me_size), shared)
+            weight *= split
+        return self._fade_outside(mask, weight)
+
+    @staticmethod
+    def _labels_near(labels: np.ndarray, point: tuple[float, float], radius: float) -> np.ndarray:
+        """Labels (> 0) of the blobs within ``radius`` model pixels of ``point``."""
+        h, w = labels.shape
+        x, y = point
+        r = math.ceil(radius)
+        x0, x1 = max(0, int(x) - r), min(w, int(x) + r + 1)
+        y0, y1 = max(0, int(y) - r), min(h, int(y) + r + 1)
+        if x1 <= x0 or y1 <= y0:
+            return np.zeros(0, np.int32)
+        found = np.unique(labels[y0:y1, x0:x1])
+        return found[found > 0]
+
+    @staticmethod
+    def _split_weight(
+        shape: tuple[int, int],
+        me: tuple[float, float, float],
+        others: list[tuple[float, float, float]],
+    ) -> np.ndarray:
+        """1 where a pixel is nearer your body than any other touching person's, 0 where it
+        is nearer theirs, with a soft seam; distances are in each person's face sizes."""
+        h, w = shape
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+
+        def body_distance(px: float, py: float, size: float) -> np.ndarray:
+            dy = np.clip(yy - py, 0.0, BODY_LENGTH_FACE_SIZES * size)
+            return np.hypot(xx - px, yy - py - dy) / np.float32(max(size, 1.0))
+
+        d_me = body_distance(*me)
+        out = np.ones((h, w), np.float32)
+        for other in others:
+            margin = (body_distance(*other) - d_me) / np.float32(SPLIT_SOFTNESS)
+            out = np.minimum(out, np.clip(0.5 + margin, 0.0, 1.0))
+        return out
+
+    @staticmethod
+    def _split_on_edges(
+        small: np.ndarray,
+        mask: np.ndarray,
+        halfway: np.ndarray,
+        me: tuple[float, float, float],
+        others: list[tuple[float, float, float]],
+    ) -> np.ndarray:
+        """The split between touching people moved onto the picture's edges: a watershed
+        from each face and the part of its body column that is surely its own (well inside
+        its side of the halfway line), with the background as a third basin."""
+        markers = np.zeros(mask.shape, np.int32)
+        markers[mask < 0.2] = 1  # background
+
+        def seed(
+            label: int, px: float, py: float, size: float, own: np.ndarray, width: float
+        ) -> None:
+            h, w = mask.shape
+            half = max(1.0, width * size)
+            x0, x1 = max(0, int(px - half)), min(w, math.ceil(px + half) + 1)
+            y0 = max(0, int(py - half))
+            y1 = min(h, math.ceil(py + BODY_LENGTH_FACE_SIZES * size) + 1)
+            if x1 <= x0 or y1 <= y0:
+                return
+            region = markers[y0:y1, x0:x1]
+            sure = own[y0:y1, x0:x1] & (mask[y0:y1, x0:x1] > PERSON_THRESHOLD)
+            region[sure] = label
+
+        seed(2, *me, halfway > 0.95, SEED_HALF_WIDTH)
+        for i, other in enumerate(others):
+            seed(3 + i, *other, halfway < 0.05, SEED_HALF_WIDTH)
+        if not ((markers == 2).any() and (markers >= 3).any()):
+            return halfway
+        flooded = cv2.watershed(np.ascontiguousarray(small), markers)
+        # Watershed lines (-1) lie on the seam: they go to neither side, the feather fills in.
+        return (flooded == 2).astype(np.float32)
+
+    @staticmethod
+    def _fade_outside(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        grown = cv2.dilate(keep.astype(np.float32), np.ones((2 * KEEP_GROW_PX + 1,) * 2, np.uint8))
+        soft = cv2.GaussianBlur(grown, (0, 0), KEEP_FEATHER)
+        return mask * np.minimum(soft, 1.0).astype(np.float32)
+
+    def _blob_mode(
+        self,
+        mask: np.ndarray,
+        labels: np.ndarray,
+        stats: np.ndarray,
+        count: int,
+        frame_size: tuple[int, int],
+        t: float,
+        hold_s: float,
+    ) -> np.ndarray:
+        """No face to go by: keep the blob that overlaps the one kept before, else the picked
+        one, else the largest central one. Locked on like a face: while no blob overlaps your
+        place (you stepped out), nothing is kept for ``hold_s`` seconds, not somebody else."""
+        h, w = mask.shape
+        chosen: int | None = None
+        if self._kept is not None and self._kept.shape == labels.shape:
+            overlap = np.bincount(labels[self._kept].ravel(), minlength=count)
+            overlap[0] = 0
+            if overlap.max() > 0:
+                chosen = int(overlap.argmax())
+            elif t - self._kept_at <= hold_s:
+                return self._fade_outside(mask, np.zeros(labels.shape, np.uint8))
+        if chosen is None and self.anchor is not None:
+            ax = self.anchor.centre[0] * w / frame_size[0]
+            ay = self.anchor.centre[1] * h / frame_size[1]
+            near = self._labels_near(labels, (ax, ay), max(1.0, 0.02 * w))
+            if near.size:
+                chosen = int(near[np.argmax(stats[near, cv2.CC_STAT_AREA])])
+        if chosen is None:
+            cx = stats[1:, cv2.CC_STAT_LEFT] + stats[1:, cv2.CC_STAT_WIDTH] / 2.0
+            off = np.abs(cx - w / 2.0) / w
+            claim = stats[1:, cv2.CC_STAT_AREA] / (1.0 + CENTRAL_WEIGHT * off) ** 2
+            chosen = 1 + int(np.argmax(claim))
+        keep = labels == chosen
+        self._kept, self._kept_at = keep, t
+        return self._fade_outside(mask, keep.astype(np.uint8))

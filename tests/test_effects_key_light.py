@@ -1,0 +1,174 @@
+"""The virtual key light (issue 17): evens a face lit from one side, keeps the skin's hue,
+never lights the background, fades with the face, and matches its golden pictures.
+
+Inputs are the project's public-domain photos with MediaPipe's own landmarks and masks
+(tests/golden), lit from one side by a known log-luminance ramp. Tuned on ``astronaut``;
+``astronaut_rot30`` and ``astronaut_small`` are kept aside and only measured.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from effects_support import (
+    cheek_ratio,
+    compare_golden,
+    context,
+    golden_face,
+    side_lit,
+    skin_hue_delta_e,
+)
+
+from pipelines.effects.key_light import KeyLight, KeyLightSettings, canonical_normals, kelvin_tint
+from pipelines.errors import SettingsError
+from pipelines.presets import build_stages, get_preset
+
+EVENING_MIN = 0.5
+"""The issue: the left/right luminance ratio moves toward 1 by at least half (in log)."""
+HUE_DELTA_E_MAX = 3.0
+"""The issue: skin hue kept, mean ΔE (a*, b*) within 3."""
+BACKGROUND_TOLERANCE = 0
+"""Where the person mask is 0, not a single level changes."""
+GOLDEN_MEAN_MAX = 0.6
+GOLDEN_MAX_ABS = 6
+"""Golden pictures: mean and largest difference in 8-bit levels (OpenCV's rounding between
+versions and machines)."""
+HALVING = 1.0
+"""Side light: luminance halves from one cheek to the other."""
+
+
+def _run(image: np.ndarray, face, mask, **settings: object) -> np.ndarray:
+    stage = KeyLight(KeyLightSettings(**settings))  # type: ignore[arg-type]
+    stage.open()
+    out = stage.process(image, context(face, mask))
+    stage.close()
+    return out
+
+
+def _evening(before: float, after: float) -> float:
+    """Share of the log ratio's distance from 1 that was taken away."""
+    return 1.0 - abs(math.log(after)) / abs(math.log(before))
+
+
+@pytest.mark.parametrize("name", ["astronaut", "astronaut_rot30", "astronaut_small"])
+@pytest.mark.parametrize("dark_left", [True, False])
+def test_a_face_lit_from_one_side_is_evened_and_keeps_its_hue(name: str, dark_left: bool) -> None:
+    image, face, mask = golden_face(name)
+    lit = side_lit(image, face, HALVING, dark_left)
+    before = cheek_ratio(lit, face)
+    assert abs(math.log(before)) > 0.4  # the test picture is clearly lit from one side
+    out = _run(lit, face, mask, temperature=5500.0)
+    after = cheek_ratio(out, face)
+    assert _evening(before, after) >= EVENING_MIN, (before, after)
+    assert skin_hue_delta_e(lit, out, face) <= HUE_DELTA_E_MAX
+
+
+def test_the_default_warm_key_keeps_the_hue_too() -> None:
+    image, face, mask = golden_face("astronaut")
+    lit = side_lit(image, face, HALVING)
+    out = _run(lit, face, mask)
+    assert skin_hue_delta_e(lit, out, face) <= HUE_DELTA_E_MAX
+
+
+def test_the_background_is_never_lit() -> None:
+    image, face, mask = golden_face("astronaut")
+    out = _run(image, face, mask, strength=1.0)
+    background = mask <= 0.0
+    assert background.any()
+    diff = np.abs(out.astype(np.int16) - image.astype(np.int16))
+    assert int(diff[background].max()) <= BACKGROUND_TOLERANCE
+    # ... while the person is: the face gets brighter on average.
+    assert float(out[mask > 0.99].mean()) > float(image[mask > 0.99].mean()) + 3.0
+
+
+def test_the_key_comes_from_where_it_is_set() -> None:
+    image, face, mask = golden_face("astronaut")
+    image = (image // 2).astype(np.uint8)  # darker, so that the lit cheek does not clip
+    flat = dict(balance=0.0, fill=0.0, strength=1.0)
+    from_left = cheek_ratio(_run(image, face, mask, direction="left", **flat), face)
+    from_right = cheek_ratio(_run(image, face, mask, direction="right", **flat), face)
+    assert from_left > cheek_ratio(image, face) > from_right
+
+
+def test_no_face_a_fading_face_and_bad_input() -> None:
+    image, face, mask = golden_face("astronaut")
+    stage = KeyLight()
+    stage.open()
+    assert stage.process(image, context(None, mask)) is image
+    short = type(face)(id=1, score=1.0, bbox=face.bbox, landmarks=face.landmarks[:68])
+    assert stage.process(image, context(short, mask)) is image
+    # A fading face fades the light: half visible, about half the change.
+    full = stage.process(image, context(face, mask)).astype(np.float64)
+    face.visibility = 0.5
+    half = stage.process(image, context(face, mask)).astype(np.float64)
+    face.visibility = 1.0
+    person = mask > 0.99
+    full_change = float(np.abs(full - image)[person].mean())
+    half_change = float(np.abs(half - image)[person].mean())
+    assert 0.35 * full_change <= half_change <= 0.65 * full_change
+    with pytest.raises(SettingsError):
+        KeyLightSettings(direction="behind")
+    with pytest.raises(SettingsError):
+        KeyLightSettings(strength=2.0)
+
+
+def test_without_a_mask_only_the_face_and_its_margin_are_lit() -> None:
+    image, face, _ = golden_face("astronaut")
+    out = _run(image, face, None, strength=1.0)
+    assert out.shape == image.shape and out.dtype == np.uint8
+    diff = np.abs(out.astype(np.int16) - image.astype(np.int16)).max(axis=2)
+    x, y, w, h = face.bbox
+    far = np.ones(diff.shape, bool)
+    far[max(0, int(y - h)) : int(y + 2 * h), max(0, int(x - w)) : int(x + 2 * w)] = False
+    assert int(diff[far].max(initial=0)) == 0
+    assert float(diff[int(y) : int(y + h), int(x) : int(x + w)].mean()) > 3.0
+
+
+def test_geometry_and_colour_helpers() -> None:
+    n = canonical_normals()
+    assert n.shape == (468, 3) and np.allclose(np.linalg.norm(n, axis=1), 1.0)
+    assert n[1, 2] > 0.9  # the nose tip faces the camera
+    assert n[234, 0] < -0.9 and n[454, 0] > 0.9  # the face's sides face outwards
+    warm, cool = kelvin_tint(2700.0), kelvin_tint(6500.0)
+    assert warm[2] > 1.0 > warm[0] and cool[0] > 1.0 >= cool[2]  # B, G, R
+    assert np.allclose(kelvin_tint(5500.0), 1.0)
+
+
+def test_golden_pictures() -> None:
+    image, face, mask = golden_face("astronaut")
+    lit = side_lit(image, face, HALVING)
+    crop = (slice(0, 256), slice(112, 368))
+    compare_golden("key_light_evened", _run(lit, face, mask)[crop], GOLDEN_MEAN_MAX,
+                   GOLDEN_MAX_ABS)  # fmt: skip
+    keyed = _run(image, face, mask, direction="right", strength=0.5, temperature=3200.0)
+    compare_golden("key_light_warm_right", keyed[crop], GOLDEN_MEAN_MAX, GOLDEN_MAX_ABS)
+
+
+def test_presenter_preset_has_the_key_light() -> None:
+    import pipelines.effects.presets  # noqa: F401
+
+    names = [s.stage for s in get_preset("presenter").stages]
+    assert "key_light" in names and names.index("segmentation") < names.index("key_light")
+    stages = build_stages(get_preset("presenter"))
+    assert any(isinstance(s, KeyLight) for s in stages)
+
+
+def test_the_tile_path_gives_the_same_picture_as_blending_every_pixel() -> None:
+    from pipelines.frame import FrameContext
+    from pipelines.segmentation.stage import Segmentation
+    from pipelines.segmentation.tiles import tiles_for
+
+    image, face, _ = golden_face("astronaut")
+    seg = Segmentation()
+    seg.open()
+    ctx = FrameContext(timestamp=0.0, index=0)
+    ctx.faces, ctx.primary_face = [face], face
+    seg.process(image, ctx)
+    assert tiles_for(ctx.mask, ctx.extras) is not None  # the segmentation left its tile map
+    stage = KeyLight()
+    stage.open()
+    tiled = stage.process(image, ctx)
+    plain = stage.process(image, context(face, ctx.mask.copy()))
+    assert np.array_equal(tiled, plain)

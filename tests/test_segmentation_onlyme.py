@@ -1,0 +1,307 @@
+"""Only me (issue 17): the mask keeps the person the camera is for, and nobody else.
+
+Measured on the project's two-person photo and on moving sequences composed from it: two
+astronaut copies (public-domain NASA photo, ``tests/data/faces``) cut out with MediaPipe's own
+mask, the bystander smaller (further back) and mirrored, walking in, standing beside or apart
+from the user, while the user leaves for 2 s and comes back. Every frame goes through the real
+face tracker and the real segmentation network, with only-me off (today's mask) and on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo, load_golden
+
+from pipelines.frame import FrameContext
+from pipelines.segmentation.metrics import iou
+from pipelines.segmentation.onlyme import OnlyMe
+from pipelines.segmentation.stage import Segmentation, SegmentationSettings
+from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+from pipelines.tracking.types import Face
+
+# The issue's targets.
+BYSTANDER_SHARE_MAX = 0.02
+"""The bystander's mask mass after only-me, as a share of what it was before."""
+USER_IOU_MIN = 0.98
+"""The user's mask against today's mask, over the user's own area."""
+# Measured short of the issue's targets (see the report): a bystander who stands right beside
+# you, touching, in a suit of the very same colour. The seam between you follows the picture's
+# edges (a watershed at the model's 256×144) and the tracker needs up to scan_interval frames
+# to see a newcomer's face; until then his body counts as yours.
+TOUCHING_BYSTANDER_SHARE_MAX = 0.08
+TOUCHING_USER_IOU_MIN = 0.95
+USER_AREA_GROW_PX = 7
+"""The user's area for the IoU: their cut-out grown by this much (the mask's soft edge), less
+the bystander's."""
+FPS = 15.0
+W, H = 640, 360
+USER_X, USER_SCALE = 200, 0.62
+BYSTANDER_SCALE = 0.45
+AWAY = (2.0, 4.0)
+"""Seconds during which the user is out of the picture."""
+DURATION = 5.6
+
+
+def _cutout(scale: float, mirror: bool) -> tuple[np.ndarray, np.ndarray]:
+    img = face_photo("astronaut")
+    alpha = load_golden("solution_selfie_segmentation")["astronaut/model0"].astype(np.float32)
+    if mirror:
+        img, alpha = img[:, ::-1], alpha[:, ::-1]
+    small = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    a = cv2.resize(alpha, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+    return small.astype(np.float32), a
+
+
+def _paste(frame: np.ndarray, person: tuple[np.ndarray, np.ndarray], x0: int) -> np.ndarray:
+    """Composite ``person`` bottom-aligned at column ``x0``; returns its alpha at frame size."""
+    img, a = person
+    h, w = a.shape
+    y0 = H - h
+    fx0, fx1 = max(0, x0), min(W, x0 + w)
+    out = np.zeros((H, W), np.float32)
+    if fx1 <= fx0:
+        return out
+    sa = a[:, fx0 - x0 : fx1 - x0, None]
+    region = frame[y0:, fx0:fx1]
+    region[:] = sa * img[:, fx0 - x0 : fx1 - x0] + (1 - sa) * region
+    out[y0:, fx0:fx1] = sa[..., 0]
+    return out
+
+
+@dataclass
+class Shot:
+    t: float
+    image: np.ndarray
+    user: np.ndarray
+    """The user's alpha (0 while away)."""
+    bystander: np.ndarray
+    """The bystander's visible alpha."""
+
+
+def sequence(bystander_x: Callable[[float], int]) -> Iterator[Shot]:
+    user, other = _cutout(USER_SCALE, False), _cutout(BYSTANDER_SCALE, True)
+    wall = np.tile(np.linspace(150, 205, W, dtype=np.float32)[None, :, None], (H, 1, 3))
+    for i in range(int(DURATION * FPS)):
+        t = i / FPS
+        frame = wall.copy()
+        by = _paste(frame, other, bystander_x(t))
+        away = AWAY[0] <= t < AWAY[1]
+        us = _paste(frame, user, -1000 if away else USER_X)
+        yield Shot(t, frame.astype(np.uint8), us, by * (1.0 - us))
+
+
+@dataclass
+class Measure:
+    t: float
+    bystander_share: float
+    user_iou: float
+    faces: int
+    primary_on_bystander: bool | None
+    """Whether the primary face after the segmentation lies on the bystander (None: no
+    primary face)."""
+
+
+def run(shots: Iterator[Shot], tracked: bool = True) -> list[Measure]:
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=2))
+    if tracked:
+        tracker.open()
+    today = Segmentation(SegmentationSettings(only_me=False))
+    only = Segmentation(SegmentationSettings(only_me=True))
+    today.open()
+    only.open()
+    out = []
+    for i, shot in enumerate(shots):
+        ctx = FrameContext(timestamp=shot.t, index=i)
+        if tracked:
+            tracker.process(shot.image, ctx)
+        masks = []
+        for stage in (today, only):
+            c = FrameContext(timestamp=shot.t, index=i)
+            c.faces, c.primary_face = ctx.faces, ctx.primary_face
+            stage.process(shot.image, c)
+            assert c.mask is not None
+            masks.append(c.mask)
+            primary = c.primary_face
+        before, after = masks
+        theirs = shot.bystander > 0.5
+        before_mass = float(before[theirs].sum())
+        share = float(after[theirs].sum()) / before_mass if before_mass > 50 else 0.0
+        grow = np.ones((2 * USER_AREA_GROW_PX + 1,) * 2, np.uint8)
+        mine = (cv2.dilate((shot.user > 0.5).astype(np.uint8), grow) > 0) & ~theirs
+        user_iou = iou(after[mine], before[mine]) if shot.user.any() else 1.0
+        on_bystander = None
+        if primary is not None:
+            x, y, w, h = (max(0, int(v)) for v in primary.bbox)
+            on_bystander = bool(shot.bystander[y : y + h, x : x + w].mean() > 0.5)
+        out.append(Measure(shot.t, share, user_iou, len(ctx.faces), on_bystander))
+    tracker.close()
+    return out
+
+
+def test_a_bystander_apart_is_removed_and_never_kept_while_you_are_away() -> None:
+    # The bystander walks in from the left and stays apart from the user; the user leaves for
+    # 2 s (the bystander is then the only face in the picture) and comes back.
+    measures = run(sequence(lambda t: int(min(-150 + 90 * t, -60))))
+    assert max(m.faces for m in measures) == 2  # the tracker does see both
+    assert any(m.faces == 1 and AWAY[0] <= m.t < AWAY[1] for m in measures)
+    worst = max(m.bystander_share for m in measures)
+    assert worst <= BYSTANDER_SHARE_MAX, [(m.t, m.bystander_share) for m in measures]
+    present = [m.user_iou for m in measures if not AWAY[0] <= m.t < AWAY[1]]
+    assert min(present) >= USER_IOU_MIN
+    # The later stages follow the user too, and nobody while the user is away.
+    assert not any(m.primary_on_bystander for m in measures)
+    assert all(m.primary_on_bystander is None for m in measures if AWAY[0] + 0.5 <= m.t < AWAY[1])
+
+
+def test_without_a_tracker_the_blob_you_are_is_kept_and_held_while_you_are_away() -> None:
+    measures = run(sequence(lambda t: int(min(-150 + 90 * t, -60))), tracked=False)
+    assert max(m.bystander_share for m in measures) <= BYSTANDER_SHARE_MAX
+    present = [m.user_iou for m in measures if not AWAY[0] <= m.t < AWAY[1]]
+    assert min(present) >= USER_IOU_MIN  # and you are kept again when you come back
+
+
+def test_a_bystander_touching_you_is_split_off() -> None:
+    measures = run(sequence(lambda t: int(min(-60 + 150 * t, 70))))
+    seen = [m for m in measures if m.faces == 2 or AWAY[0] <= m.t < AWAY[1]]
+    assert max(m.bystander_share for m in seen) <= TOUCHING_BYSTANDER_SHARE_MAX
+    assert min(m.user_iou for m in measures) >= TOUCHING_USER_IOU_MIN
+    # While the user is away nothing of the bystander is kept, though he is right there.
+    away = [m for m in measures if AWAY[0] + 0.2 <= m.t < AWAY[1]]
+    assert max(m.bystander_share for m in away) <= BYSTANDER_SHARE_MAX
+
+
+def _two_faces_masks(
+    pick: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Face]]:
+    image = face_photo("two_faces")
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=2))
+    tracker.open()
+    masks = []
+    faces: list[Face] = []
+    for only_me in (False, True):
+        stage = Segmentation(SegmentationSettings(smoothing=0.0, only_me=only_me))
+        stage.open()
+        if pick is not None:
+            stage.pick_person(*pick)
+        tracker.reset()
+        ctx = FrameContext(timestamp=0.0, index=0)
+        tracker.process(image, ctx)
+        stage.process(image, ctx)
+        assert ctx.mask is not None
+        masks.append(ctx.mask)
+        faces = ctx.faces
+    return masks[0], masks[1], faces
+
+
+def test_the_two_person_photo_keeps_the_larger_central_face_or_the_picked_one() -> None:
+    # two_faces.jpg: the astronaut (left half) and the cameraman (right half), one blob.
+    before, after, faces = _two_faces_masks()
+    assert len(faces) == 2
+    half = before.shape[1] // 2
+    assert float(before[:, half:].mean()) > 0.3  # today: both people
+    assert float(after[:, half:].mean()) <= BYSTANDER_SHARE_MAX * float(before[:, half:].mean())
+    astronaut = min(faces, key=lambda f: f.bbox[0])
+    x, y, w, h = (int(v) for v in astronaut.bbox)
+    assert float(after[y : y + h, x : x + w].mean()) > 0.95
+    # "This is me" on the cameraman: the astronaut goes.
+    cameraman = max(faces, key=lambda f: f.bbox[0])
+    cx = (cameraman.bbox[0] + cameraman.bbox[2] / 2) / before.shape[1]
+    cy = (cameraman.bbox[1] + cameraman.bbox[3] / 2) / before.shape[0]
+    _, picked, _ = _two_faces_masks((cx, cy))
+    assert float(picked[y : y + h, x : x + w].mean()) < BYSTANDER_SHARE_MAX
+    x, y, w, h = (int(v) for v in cameraman.bbox)
+    assert float(picked[y : y + h, x : x + w].mean()) > 0.9
+
+
+def _face(face_id: int, cx: float, cy: float, size: float = 80.0, visibility: float = 1.0) -> Face:
+    landmarks = np.zeros((478, 3), np.float32)
+    bbox = (cx - size / 2, cy - size / 2, size, size)
+    return Face(id=face_id, score=1.0, bbox=bbox, landmarks=landmarks, visibility=visibility)
+
+
+def test_the_lock_holds_your_place_and_lets_go_only_after_hold() -> None:
+    lock = OnlyMe()
+    size = (640, 360)
+    me, other = _face(1, 320, 150, 90), _face(2, 100, 150, 60)
+    assert lock.choose([me, other], size, 0.0, hold_s=10.0) is me  # larger, central
+    # You turn away: the tracker loses you; the bystander is not you, for as long as hold_s.
+    for t in (0.5, 2.0, 9.9):
+        assert lock.choose([other], size, t, hold_s=10.0) is None
+    # A new track near your place is you again (the tracker may give you a new id).
+    back = _face(7, 330, 155, 88)
+    assert lock.choose([other, back], size, 10.0, hold_s=10.0) is back
+    # Gone longer than hold_s: the lock lets go and chooses afresh.
+    assert lock.choose([other], size, 10.5, hold_s=10.0) is None
+    assert lock.choose([other], size, 20.6, hold_s=10.0) is other
+    # A picked point wins over size and position.
+    lock.pick(100 / 640, 150 / 360)
+    assert lock.choose([me, other], size, 21.0, hold_s=10.0) is other
+    with pytest.raises(ValueError):
+        lock.pick(1.5, 0.5)
+
+
+def test_without_a_tracker_the_central_blob_is_kept_and_followed() -> None:
+    lock = OnlyMe()
+    mask = np.zeros((144, 256), np.float32)
+    mask[60:, 100:160] = 1.0  # you, central
+    mask[80:, 10:50] = 1.0  # somebody at the side
+    assert lock.choose([], (1280, 720), 0.0, 10.0) is None
+    out = lock.apply(mask, [], None, (1280, 720))
+    assert float(out[70:, 110:150].min()) > 0.99
+    assert float(out[:, :60].max()) < 0.01
+    # You move to the right; the same blob is followed, not the larger one that appears.
+    moved = np.zeros_like(mask)
+    moved[60:, 120:180] = 1.0
+    moved[40:, 0:90] = 1.0
+    out = lock.apply(moved, [], None, (1280, 720))
+    assert float(out[70:, 130:170].min()) > 0.99 and float(out[:, :95].max()) < 0.01
+
+
+def test_nothing_to_remove_leaves_the_mask_alone() -> None:
+    lock = OnlyMe()
+    mask = np.zeros((144, 256), np.float32)
+    mask[60:, 100:160] = 0.9
+    me = _face(1, 130 * 5, 75 * 5, 100)
+    assert lock.choose([me], (1280, 720), 0.0, 10.0) is me
+    out = lock.apply(mask, [me], me, (1280, 720))
+    assert np.allclose(out[62:, 102:158], 0.9, atol=1e-3)
+    empty = np.zeros_like(mask)
+    assert lock.apply(empty, [me], me, (1280, 720)) is empty
+
+
+ONLY_ME_GOLDEN_MEAN_MAX = 0.5
+ONLY_ME_GOLDEN_MAX_ABS = 8
+"""The golden mask (8-bit levels): OpenCV's resize and watershed between versions."""
+
+
+def test_golden_mask_on_the_two_person_photo() -> None:
+    # Deterministic: MediaPipe's own mask and meshes of two_faces.jpg (tests/golden), at the
+    # model's 256×144, through only-me; the astronaut (the larger, more central face) stays.
+    from effects_support import compare_golden
+
+    image = face_photo("two_faces")
+    h, w = image.shape[:2]
+    mask = load_golden("solution_selfie_segmentation")["two_faces/model0"].astype(np.float32)
+    small_mask = cv2.resize(mask, (256, 144), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(image, (256, 144), interpolation=cv2.INTER_AREA)
+    faces = []
+    for i, lm in enumerate(load_golden("solution_face_mesh")["two_faces/landmarks"]):
+        px = lm.astype(np.float32).copy()
+        px[:, 0] *= w
+        px[:, 1] *= h
+        px[:, 2] *= w
+        x, y = px[:, 0], px[:, 1]
+        box = (float(x.min()), float(y.min()), float(np.ptp(x)), float(np.ptp(y)))
+        faces.append(Face(id=i + 1, score=1.0, bbox=box, landmarks=px))
+    lock = OnlyMe()
+    me = lock.choose(faces, (w, h), 0.0, 10.0)
+    assert me is not None and me.bbox[0] < w / 2  # the astronaut
+    out = lock.apply(small_mask, faces, me, (w, h), small)
+    assert float(out[:, 128:].mean()) <= BYSTANDER_SHARE_MAX * float(small_mask[:, 128:].mean())
+    compare_golden("only_me_two_faces", np.round(out * 255).astype(np.uint8)[..., None]
+                   .repeat(3, axis=2), ONLY_ME_GOLDEN_MEAN_MAX, ONLY_ME_GOLDEN_MAX_ABS)  # fmt: skip
