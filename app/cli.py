@@ -40,33 +40,53 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _number_parser(
-    kind: type, lo: float, hi: float = float("inf"), what: str = ""
-) -> Callable[[str], Any]:
-    """An argparse type: ``kind`` (int or float) within [lo, hi], with a one-line error."""
+MAX_FRAMES = 1_000_000_000
+"""More frames than anyone runs (over a year at 30 fps). Every count has a finite bound: an
+unbounded one reached ``deque(maxlen=...)`` and C sizes as an OverflowError traceback."""
+MAX_SECONDS = 1_000_000.0
+"""About 11 days; a finite bound that keeps ``inf`` (``1e999``) out of timers."""
+_MAX_NUMBER_CHARS = 40
+"""Longer text is no number a user means; refused before ``int()`` parses thousands of digits."""
+
+
+def _number_parser(kind: type, lo: float, hi: float, what: str = "") -> Callable[[str], Any]:
+    """An argparse type: ``kind`` (int or float) within the finite range [lo, hi], with a
+    one-line error."""
     noun = "a whole number" if kind is int else "a number"
     label = f"{what} " if what else ""
 
     def parse(text: str) -> Any:
+        shown = text if len(text) <= _MAX_NUMBER_CHARS else text[:_MAX_NUMBER_CHARS] + "…"
+        if len(text.strip()) > _MAX_NUMBER_CHARS:
+            raise argparse.ArgumentTypeError(
+                f"{label}{shown!r} is too long to be {noun} between {_plain(lo)} and {_plain(hi)}"
+            )
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{label}{text!r} is not {noun}") from None
-        if not lo <= value <= hi:  # also rejects NaN
-            if hi != float("inf"):
-                bound = f"between {lo:g} and {hi:g}"
-            else:
-                bound = "0 or more" if lo == 0 else f"at least {lo:g}"
-            raise argparse.ArgumentTypeError(f"{label}{text!r} must be {bound}")
-        return value
+            raise argparse.ArgumentTypeError(f"{label}{shown!r} is not {noun}") from None
+        if lo <= value <= hi:  # False for NaN too
+            return value
+        if value < lo and hi >= MAX_FRAMES:  # an open-ended option: name the bound that matters
+            bound = "0 or more" if lo == 0 else f"at least {_plain(lo)}"
+        elif value > hi and hi >= MAX_FRAMES:
+            bound = f"at most {_plain(hi)}"
+        else:
+            bound = f"between {_plain(lo)} and {_plain(hi)}"
+        raise argparse.ArgumentTypeError(f"{label}{shown!r} must be {bound}")
 
     return parse
 
 
+def _plain(value: float) -> str:
+    """1000000000, not 1e+09: bounds are shown as a user would type them."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 parse_fps = _number_parser(float, 1, 240, "fps")
-positive_int = _number_parser(int, 1)
-nonnegative_int = _number_parser(int, 0)
-non_negative_float = _number_parser(float, 0)
+positive_int = _number_parser(int, 1, MAX_FRAMES)
+nonnegative_int = _number_parser(int, 0, MAX_FRAMES)
+non_negative_float = _number_parser(float, 0, MAX_SECONDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -52,6 +52,11 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     raw = cv2.imread(path, cv2.IMREAD_COLOR)
     if raw is None:
         raise AvatarError(f"portrait {path!r} could not be decoded; use a PNG or JPEG photo")
+    from pipelines.sources.files import picture_size_problem
+
+    problem = picture_size_problem(raw.shape[1], raw.shape[0])
+    if problem:
+        raise AvatarError(f"portrait {path!r} cannot be used: {problem}")
     return raw
 
 

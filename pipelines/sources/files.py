@@ -15,6 +15,39 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
 
 
+MIN_PICTURE_SIDE = 16
+"""Smaller pictures hold no face or background worth filtering (``--size`` starts there too)."""
+MAX_PICTURE_ASPECT = 8.0
+"""Longest side over shortest side. Wider than any camera (32:9 is 3.6) or usable panorama
+crop; the face detector runs one square tile per short side along the long one, so an 8000×1
+picture took 32 s to analyse and 81 s as a portrait."""
+MAX_PICTURE_PIXELS = 120_000_000
+"""A 108-megapixel phone photo fits; larger ones (and corrupt headers) are refused before the
+stages' float copies of them fill the memory."""
+
+
+def picture_size_problem(width: int, height: int) -> str | None:
+    """Why a picture or video frame of ``width``×``height`` is refused, or None when it is
+    fine. Callers put it in their own error with the file's name."""
+    short, long = sorted((int(width), int(height)))
+    if short < MIN_PICTURE_SIDE:
+        return (
+            f"it is {width}×{height} pixels; pictures need at least {MIN_PICTURE_SIDE} "
+            "pixels on each side"
+        )
+    if long / short > MAX_PICTURE_ASPECT:
+        return (
+            f"it is {width}×{height} pixels, {long / short:.0f} times wider than high (or "
+            f"higher than wide); crop it to at most {MAX_PICTURE_ASPECT:g}:1"
+        )
+    if width * height > MAX_PICTURE_PIXELS:
+        return (
+            f"it is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); scale it "
+            f"down to at most {MAX_PICTURE_PIXELS // 1_000_000} megapixels"
+        )
+    return None
+
+
 def _check_readable(path: str, what: str) -> None:
     if not path:
         raise SourceError(f"{what} source needs a file path, e.g. {what}:/path/to/file")
@@ -75,6 +108,9 @@ class ImageSource(Source):
             raise SourceError(
                 f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
             )
+        problem = picture_size_problem(raw.shape[1], raw.shape[0])
+        if problem:
+            raise SourceError(f"image file {self.arg!r} cannot be used: {problem}")
         try:
             bgr = to_bgr(raw)
         except ValueError as exc:
@@ -119,6 +155,10 @@ class VideoSource(Source):
         _check_readable(self.arg, "video")
         self.close()
         cap, first = self._open_capture()
+        problem = picture_size_problem(first.shape[1], first.shape[0])
+        if problem:
+            cap.release()
+            raise SourceError(f"video file {self.arg!r} cannot be used: {problem}")
         # The first frame is kept rather than sought back to: seeking is unreliable in some
         # containers.
         self._first = first

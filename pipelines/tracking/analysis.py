@@ -45,6 +45,11 @@ def read_image(path: str | Path) -> np.ndarray:
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
         raise ImageError(f"image {p} could not be decoded; use a PNG, JPEG, BMP, TIFF or WebP file")
+    from pipelines.sources.files import picture_size_problem
+
+    problem = picture_size_problem(image.shape[1], image.shape[0])
+    if problem:
+        raise ImageError(f"image {p} cannot be analysed: {problem}")
     return image
 
 
