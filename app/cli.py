@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", parents=[common], help="measure speed on the demo source")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     bench.add_argument("--warmup", type=nonnegative_int, default=10, help="frames not counted (10)")
+    bench.add_argument(
+        "--soak",
+        action="store_true",
+        help="a long run (--frames, default 20000) that samples resident memory, threads and "
+        "open files and prints how much each grows per 10,000 frames",
+    )
     bench.set_defaults(frames=None)
 
     devices = sub.add_parser("devices", help="list cameras, virtual cameras, audio, providers")
@@ -304,11 +310,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+SOAK_FRAMES = 20_000
+SOAK_SAMPLE_S = 0.5
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    """``bench --soak``: the demo through the preset flat out, sampled every half second."""
+    import contextlib
+
+    from pipelines.soak import SoakSampler, format_soak
+
+    args.frames = args.frames or SOAK_FRAMES
+    sampler = SoakSampler()
+    with contextlib.redirect_stdout(sys.stderr):
+        engine, source = _build_engine(args, "demo", ["null"], bench=True)
+        try:
+            # Only while the engine runs: once it stops, its threads are gone and a last
+            # sample would read as threads given back.
+            while not engine.wait(SOAK_SAMPLE_S):
+                sampler.sample(engine.stats.frames_output)
+        finally:
+            engine.stop()
+            source.close()
+    report = sampler.report()
+    report.update(
+        preset=args.preset,
+        size=f"{args.size[0]}x{args.size[1]}",
+        frames=engine.stats.frames_output,
+        throughput_fps=round(engine.stats.throughput(skip=args.warmup), 1),
+        errors=dict(engine.stats.errors),
+    )
+    if args.json:
+        print(json.dumps(_finite(report), indent=2, allow_nan=False))
+    else:
+        print(f"camfx bench --soak: preset {args.preset}, {report['size']}")
+        print(format_soak(report))
+        print(f"throughput: {report['throughput_fps']} fps")
+        if report["errors"]:
+            print(f"stage errors: {report['errors']}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import contextlib
 
     from pipelines.inference.session import all_reports, short_name
 
+    if getattr(args, "soak", False):
+        return cmd_soak(args)
     frames = args.frames or 300
     args.frames = frames
     # Model loading may print (ONNX Runtime's "EP Error" banners) to stdout: keep stdout for
@@ -336,15 +385,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = bench_summary(engine, source, args, frames)
     result["latency_unpaced"] = result["latency"]
     warm = min(args.warmup, max(0, len(paced.stats.latency.samples) - 5))
-    result["latency"] = _median_p95(list(paced.stats.latency.samples)[warm:])
+    result["latency"] = _median_p95(paced.stats.latency.since(warm))
     result["latency_fps"] = args.fps
     result["latency_dropped"] = paced.snapshot().dropped
     # Per-stage cost at the camera's pace, each stage with the CPU to itself most of the time;
     # the unpaced figures above include the contention of running flat out on every core.
     result["stages_paced"] = {
-        name: _median_p95(list(r.samples)[warm:]) for name, r in paced.stats.stage.items()
+        name: _median_p95(r.since(warm)) for name, r in paced.stats.stage.items()
     }
-    result["pipeline_paced"] = _median_p95(list(paced.stats.process.samples)[warm:])
+    result["pipeline_paced"] = _median_p95(paced.stats.process.since(warm))
     result["providers"] = {name: short_name(rep.provider) for name, rep in all_reports().items()}
     # A refused GPU is the same for every model: report each provider's reason once.
     result["provider_fallbacks"] = {
@@ -408,10 +457,10 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _median_p95(values: list[float]) -> dict[str, float]:
+def _median_p95(values: Any) -> dict[str, float]:
     import numpy as np
 
-    if not values:
+    if not len(values):
         return {"median_ms": float("nan"), "p95_ms": float("nan")}
     arr = np.asarray(values)
     return {
@@ -426,14 +475,14 @@ def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: in
     st = engine.stats
     # The first frames warm caches and load models: leave them out, unless that is all there is.
     warm = args.warmup if st.frames_output > args.warmup + 1 else 0
-    stages = {name: stats(list(r.samples)[warm:]) for name, r in st.stage.items()}
-    process = list(st.process.samples)[warm:]
-    latency = list(st.latency.samples)[warm:]
+    stages = {name: stats(r.since(warm)) for name, r in st.stage.items()}
+    process = st.process.since(warm)
+    latency = st.latency.since(warm)
     return {
         "preset": args.preset,
         "size": f"{args.size[0]}x{args.size[1]}",
         "frames": frames,
-        "source_ms": stats(list(source.grab_ms.samples)[warm:]),
+        "source_ms": stats(source.grab_ms.since(warm)),
         "stages": stages,
         "pipeline": stats(process),
         "latency": stats(latency),
