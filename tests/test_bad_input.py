@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import wave
+import zlib
 from pathlib import Path
 
 import cv2
@@ -231,6 +232,94 @@ def test_strip_image_is_refused_by_every_reader(strip_png: Path) -> None:
         read_image(strip_png)
     with pytest.raises(SourceError, match=r"strip\.png' cannot be used: it is 8000×1"):
         open_source(str(strip_png), SourceConfig(width=64, height=48))
+
+
+def test_image_header_that_makes_opencv_raise(tmp_path: Path) -> None:
+    """A BMP claiming 2**31-1 rows: cv2.imread raises cv2.error instead of returning None
+    (found by the fuzz suite, seed 7 case 851)."""
+    _, buf = cv2.imencode(".bmp", np.zeros((72, 96, 3), np.uint8))
+    data = bytearray(buf.tobytes())
+    struct.pack_into("<i", data, 22, 0x7FFFFFFF)
+    path = tmp_path / "tall.bmp"
+    path.write_bytes(bytes(data))
+    refused = "cannot be used: it is larger than 120 megapixels"
+    with pytest.raises(SourceError, match=r"tall\.bmp' " + refused):
+        open_source(str(path), SourceConfig(width=64, height=48))
+    with pytest.raises(AvatarError, match=refused):
+        read_image(path)
+    with pytest.raises(ImageError, match="cannot be analysed: it is larger than 120 megapixels"):
+        analysis_read_image(path)
+
+
+def write_png_bomb(path: Path, width: int, height: int) -> None:
+    """A valid grey PNG of zeros: ~0.5 MB on disk, width×height bytes once decoded."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    packer = zlib.compressobj(1)  # the fastest level; still ~0.5 MB
+    raw_size = height * (width + 1)  # each row: filter byte 0, then the pixels, all zero
+    block = bytes(1 << 20)
+    parts = [packer.compress(block) for _ in range(raw_size >> 20)]
+    parts += [packer.compress(bytes(raw_size & ((1 << 20) - 1))), packer.flush()]
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", b"".join(parts))
+        + chunk(b"IEND", b"")
+    )
+
+
+BOMB_SCRIPT = """
+import resource, sys
+from pipelines.errors import SourceError
+from pipelines.sources import SourceConfig, open_source
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+try:
+    open_source(sys.argv[1], SourceConfig(width=64, height=48))
+except SourceError as exc:
+    print(exc)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="peak memory read with resource (POSIX)")
+def test_picture_bomb_is_refused_before_its_pixels_are_allocated(tmp_path: Path) -> None:
+    """121 megapixels in a 0.5 MB file: refused from its header (OpenCV's pixel limit, which
+    pipelines/__init__.py sets to MAX_PICTURE_PIXELS), not after 121 MB are decoded."""
+    import os
+
+    import pipelines.sources.files as files
+
+    assert int(os.environ["OPENCV_IO_MAX_IMAGE_PIXELS"]) == files.MAX_PICTURE_PIXELS
+    path = tmp_path / "bomb.png"
+    write_png_bomb(path, 11_000, 11_000)
+    assert path.stat().st_size < 1_000_000
+
+    def run(env_limit: str | None) -> tuple[str, float]:
+        env = {k: v for k, v in os.environ.items() if k != "OPENCV_IO_MAX_IMAGE_PIXELS"}
+        if env_limit:
+            env["OPENCV_IO_MAX_IMAGE_PIXELS"] = env_limit
+        result = subprocess.run(
+            [sys.executable, "-c", BOMB_SCRIPT, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_S,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+        message, growth = result.stdout.strip().splitlines()
+        return message, float(growth)
+
+    message, growth = run(None)
+    assert "bomb.png' cannot be used: it is larger than 120 megapixels" in message
+    assert growth < 40, f"peak memory grew {growth:.0f} MB"
+    # OpenCV's own limit (2**30 pixels) decodes it first: the bound above is what saves memory.
+    message, growth = run(str(2**30))
+    assert "11000×11000 pixels (121 megapixels)" in message
+    assert growth > 100
 
 
 def test_strip_image_in_analyze_answers_at_once(strip_png: Path) -> None:

@@ -15,6 +15,7 @@ A longer run: ``CAMFX_FUZZ_CASES=5000 python -m pytest tests/test_fuzz.py``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import os
@@ -32,10 +33,12 @@ import numpy as np
 import pytest
 
 from pipelines.audio.inputs import AudioError, read_audio_file
+from pipelines.avatar.portrait import read_image as read_portrait
 from pipelines.errors import CamfxError, ModelError
 from pipelines.inference.model import load_manifest, models_dir, verified_model_path
 from pipelines.presets import PRESETS
 from pipelines.sources import SourceConfig, open_source
+from pipelines.tracking.analysis import read_image as read_photo
 from pipelines.userdata import AppSettings, PresetStore, SettingsStore
 
 FUZZ_CASES = int(os.environ.get("CAMFX_FUZZ_CASES", "200"))
@@ -163,7 +166,7 @@ def mutate_json(value: Any, rng: random.Random) -> tuple[bytes, str]:
     for _ in range(rng.choice((1, 1, 2))):
         paths = _paths(value)
         at = rng.choice(paths)
-        new = rng.choice(JSON_VALUES)
+        new = copy.deepcopy(rng.choice(JSON_VALUES))  # never the shared list or dict itself
         kind = rng.choice(("set", "set", "set", "delete", "wrap"))
         if not at:
             value = new if kind == "set" else [value]
@@ -270,6 +273,14 @@ def test_fuzz_images(tmp_path: Path, image_originals: list[tuple[str, bytes]]) -
     def check(case: Case) -> str:
         suffix = suffixes[case.number % len(suffixes)]
         path = _write(tmp_path / str(case.number % 8), f"in{suffix}", case.data)
+        # The portrait's and `camfx analyze`'s readers take the same files.
+        for reader in (read_portrait, read_photo):
+            try:
+                image = reader(path)
+            except CamfxError as exc:
+                assert path.name in str(exc)
+                continue
+            assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
         try:
             source = open_source(str(path), config)
         except CamfxError:

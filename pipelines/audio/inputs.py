@@ -227,6 +227,8 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
             f"audio file {path!r} could not be decoded ({reason}); use a WAV or FLAC file"
         ) from exc
     data = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    # A damaged float WAV decodes to NaN or infinities, which would poison every filter after.
+    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return data, out_rate
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -46,6 +47,28 @@ def picture_size_problem(width: int, height: int) -> str | None:
             f"down to at most {MAX_PICTURE_PIXELS // 1_000_000} megapixels"
         )
     return None
+
+
+def decode_picture(
+    decode: Callable[[], np.ndarray | None],
+) -> tuple[np.ndarray | None, str | None]:
+    """Run an OpenCV decode (``cv2.imread``/``cv2.imdecode``) so that it never raises: returns
+    (image, None), (None, why it is refused) for a picture outside the bounds above, or
+    (None, None) for a file that is not a picture OpenCV can decode."""
+    try:
+        image = decode()
+    except cv2.error as exc:
+        # OpenCV raises (rather than returning None) when the header asks for more pixels
+        # than OPENCV_IO_MAX_IMAGE_PIXELS (set to MAX_PICTURE_PIXELS in pipelines/__init__)
+        # or rows/columns past its limits, and on some damaged headers.
+        if "CV_IO_MAX_IMAGE" in str(exc):
+            return None, (
+                f"it is larger than {MAX_PICTURE_PIXELS // 1_000_000} megapixels; scale it down"
+            )
+        return None, None
+    if image is None or image.size == 0:
+        return None, None
+    return image, picture_size_problem(image.shape[1], image.shape[0])
 
 
 def _check_readable(path: str, what: str) -> None:
@@ -103,14 +126,13 @@ class ImageSource(Source):
 
     def open(self) -> None:
         _check_readable(self.arg, "image")
-        raw = cv2.imread(self.arg, cv2.IMREAD_UNCHANGED)
-        if raw is None or raw.size == 0:
+        raw, problem = decode_picture(lambda: cv2.imread(self.arg, cv2.IMREAD_UNCHANGED))
+        if problem:
+            raise SourceError(f"image file {self.arg!r} cannot be used: {problem}")
+        if raw is None:
             raise SourceError(
                 f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
             )
-        problem = picture_size_problem(raw.shape[1], raw.shape[0])
-        if problem:
-            raise SourceError(f"image file {self.arg!r} cannot be used: {problem}")
         try:
             bgr = to_bgr(raw)
         except ValueError as exc:
