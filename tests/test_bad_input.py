@@ -370,6 +370,7 @@ MANIFEST_DAMAGE = {
     "twice": ({"models": [_entry(), _entry()]}, "is listed twice"),
     "file outside": ({"models": [{**_entry(), "file": "../x.onnx"}]}, '"file" that is not'),
     "file a list": ({"models": [{**_entry(), "file": ["x"]}]}, '"file" that is not'),
+    "file name too long": ({"models": [{**_entry(), "file": "x" * 5000}]}, '"file" that is not'),
     "sha256 a number": ({"models": [{**_entry(), "sha256": 1}]}, "not 64 hex digits"),
     "size a string": ({"models": [{**_entry(), "size_bytes": "1"}]}, "size_bytes"),
 }

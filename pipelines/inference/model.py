@@ -71,7 +71,13 @@ def _manifest_entries(data: Any, path: Path) -> dict[str, dict[str, Any]]:
             raise bad(f"model {name!r} is listed twice")
         file = entry.get("file", f"{name}.onnx")
         # A plain name in the models folder: the manifest never points anywhere else.
-        if not isinstance(file, str) or not file or Path(file).name != file or file in ("..", "."):
+        if (
+            not isinstance(file, str)
+            or not file
+            or len(file) > 255  # no file system has longer names
+            or Path(file).name != file
+            or file in ("..", ".")
+        ):
             raise bad(f'model {name!r} has a "file" that is not a file name in {path.parent}')
         sha = entry.get("sha256")
         if sha is None:
@@ -109,9 +115,14 @@ def verified_model_path(name: str, directory: str | None = None) -> Path:
         raise ModelError(f"model {name!r} is not in the manifest; known: {', '.join(manifest)}")
     entry = manifest[name]
     path = Path(directory or models_dir()) / entry.get("file", f"{name}.onnx")
-    if not path.is_file():
-        raise ModelError(f"model file {path} is missing; reinstall camfx")
-    digest = sha256_file(path)
+    try:
+        if not path.is_file():
+            raise ModelError(f"model file {path} is missing; reinstall camfx")
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise ModelError(
+            f"model file {path} could not be read ({exc.strerror or exc}); reinstall camfx"
+        ) from None
     want = expected_sha256(entry)
     if digest != want:
         raise ModelError(
