@@ -251,8 +251,15 @@ class Problem:
     path: Path
     message: str
     moved_to: Path | None = None
+    copied_to: Path | None = None
+    """Set when the file itself stays in use and a copy of it as it was is kept."""
 
     def __str__(self) -> str:
+        if self.copied_to is not None:
+            return (
+                f"{self.message}. The file as it was is kept as {self.copied_to.name} "
+                f"(in {self.copied_to.parent})."
+            )
         if self.moved_to is not None:
             return (
                 f"{self.message}. The file was moved aside to {self.moved_to.name} "
@@ -780,13 +787,7 @@ class SettingsStore:
             self.problems.append(Problem(self.path, f"{message} (could not keep a copy: {exc})"))
             return
         log.warning("%s; the newer file is kept as %s", message, backup.name)
-        self.problems.append(
-            Problem(
-                self.path,
-                f"{message}, and the newer file is kept as {backup.name} (in {backup.parent}) "
-                "for when you go back to that camfx",
-            )
-        )
+        self.problems.append(Problem(self.path, message, copied_to=backup))
 
     def _aside(self, message: str, keep: bool = False) -> Problem:
         """Keep the broken file for the user (a copy when the good parts are used)."""

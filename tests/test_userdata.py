@@ -450,7 +450,7 @@ def test_settings_from_a_newer_camfx_are_kept(tmp_path: Path) -> None:
     assert settings.fps == 25.0 and settings.source == "demo"
     [problem] = store.problems
     assert "written by a newer camfx (settings schema 999" in str(problem)
-    assert "settings.json.schema-999" in str(problem)
+    assert "The file as it was is kept as settings.json.schema-999" in str(problem)
     backup = tmp_path / "settings.json.schema-999"
     assert backup.read_text() == text
     # This camfx saves its own file; the newer one stays as it was.
