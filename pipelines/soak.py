@@ -54,8 +54,8 @@ class SoakSampler:
     """Call :meth:`sample` with the frame count as the run goes on; :meth:`report` fits."""
 
     samples: list[ProcessSample] = field(default_factory=list)
-    _proc: Any = None
-    _t0: float = 0.0
+    _proc: Any = field(init=False, repr=False, default=None)
+    _t0: float = field(init=False, repr=False, default=0.0)
 
     def __post_init__(self) -> None:
         self._proc = _process()
