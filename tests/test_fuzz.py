@@ -43,6 +43,8 @@ from pipelines.userdata import AppSettings, PresetStore, SettingsStore
 
 FUZZ_CASES = int(os.environ.get("CAMFX_FUZZ_CASES", "200"))
 FUZZ_SEED = int(os.environ.get("CAMFX_FUZZ_SEED", "20261202"))
+FUZZ_TIMEOUT_S = 120 + 0.25 * FUZZ_CASES
+"""Per parser; a case takes 1-50 ms, so this grows with CAMFX_FUZZ_CASES for long runs."""
 CASE_MAX_S = 10.0
 """One case (decode a small file) takes milliseconds; this bound catches a hang or a loop over
 a huge declared size, with room for a loaded 2-core machine."""
@@ -283,7 +285,7 @@ def image_originals() -> list[tuple[str, bytes]]:
     return out
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(FUZZ_TIMEOUT_S)
 def test_fuzz_images(tmp_path: Path, image_originals: list[tuple[str, bytes]]) -> None:
     suffixes = [s for s, _ in image_originals]
     config = SourceConfig(width=64, height=48, paced=False)
@@ -331,7 +333,7 @@ def video_originals(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str,
     return out
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(FUZZ_TIMEOUT_S)
 def test_fuzz_video(tmp_path: Path, video_originals: list[tuple[str, bytes]]) -> None:
     suffixes = [s for s, _ in video_originals]
     config = SourceConfig(width=64, height=48, paced=False, loop=False)
@@ -388,7 +390,7 @@ def audio_originals(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str,
     return out
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(FUZZ_TIMEOUT_S)
 def test_fuzz_audio(tmp_path: Path, audio_originals: list[tuple[str, bytes]]) -> None:
     suffixes = [s for s, _ in audio_originals]
 
@@ -422,7 +424,7 @@ def _nothing_lost(path: Path, data: bytes) -> None:
     assert kept, f"{path.name} was neither kept nor moved aside"
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(FUZZ_TIMEOUT_S)
 def test_fuzz_presets(tmp_path: Path) -> None:
     def check(case: Case) -> str:
         folder = tmp_path / f"presets{case.number}"
@@ -458,7 +460,7 @@ def _settings_original() -> dict[str, Any]:
     return settings.to_dict()
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(FUZZ_TIMEOUT_S)
 def test_fuzz_settings(tmp_path: Path) -> None:
     def check(case: Case) -> str:
         folder = tmp_path / f"cfg{case.number}"
@@ -478,7 +480,7 @@ def test_fuzz_settings(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ manifest
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(FUZZ_TIMEOUT_S)
 def test_fuzz_manifest(tmp_path: Path) -> None:
     manifest = load_manifest()
     original = {"models": [manifest[name] for name in SMALL_MODELS]}
