@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pipelines.errors import CamfxError
+
 EXIT_USAGE = 2
 EXIT_OUTPUT_FAILED = 1
 """An output (a recording) stopped on a write error; the others went on."""
@@ -22,8 +24,10 @@ EXIT_OUTPUT_FAILED = 1
 PLUGIN_COMMANDS: list[str] = ["app.analyze", "app.talking_head_cmd"]
 
 
-class CliError(Exception):
-    """A one-line message for the user; exit code 2."""
+class CliError(CamfxError):
+    """A one-line message for the user; exit code 2. A :class:`CamfxError`, so that it is
+    caught as one also where ``app.cli`` runs as ``__main__`` (``python -m app.cli``) and a
+    second copy of this module raised it."""
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -41,33 +45,53 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
-def _number_parser(
-    kind: type, lo: float, hi: float = float("inf"), what: str = ""
-) -> Callable[[str], Any]:
-    """An argparse type: ``kind`` (int or float) within [lo, hi], with a one-line error."""
+MAX_FRAMES = 1_000_000_000
+"""More frames than anyone runs (over a year at 30 fps). Every count has a finite bound: an
+unbounded one reached ``deque(maxlen=...)`` and C sizes as an OverflowError traceback."""
+MAX_SECONDS = 1_000_000.0
+"""About 11 days; a finite bound that keeps ``inf`` (``1e999``) out of timers."""
+_MAX_NUMBER_CHARS = 40
+"""Longer text is no number a user means; refused before ``int()`` parses thousands of digits."""
+
+
+def _number_parser(kind: type, lo: float, hi: float, what: str = "") -> Callable[[str], Any]:
+    """An argparse type: ``kind`` (int or float) within the finite range [lo, hi], with a
+    one-line error."""
     noun = "a whole number" if kind is int else "a number"
     label = f"{what} " if what else ""
 
     def parse(text: str) -> Any:
+        shown = text if len(text) <= _MAX_NUMBER_CHARS else text[:_MAX_NUMBER_CHARS] + "…"
+        if len(text.strip()) > _MAX_NUMBER_CHARS:
+            raise argparse.ArgumentTypeError(
+                f"{label}{shown!r} is too long to be {noun} between {_plain(lo)} and {_plain(hi)}"
+            )
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{label}{text!r} is not {noun}") from None
-        if not lo <= value <= hi:  # also rejects NaN
-            if hi != float("inf"):
-                bound = f"between {lo:g} and {hi:g}"
-            else:
-                bound = "0 or more" if lo == 0 else f"at least {lo:g}"
-            raise argparse.ArgumentTypeError(f"{label}{text!r} must be {bound}")
-        return value
+            raise argparse.ArgumentTypeError(f"{label}{shown!r} is not {noun}") from None
+        if lo <= value <= hi:  # False for NaN too
+            return value
+        if value < lo and hi >= MAX_FRAMES:  # an open-ended option: name the bound that matters
+            bound = "0 or more" if lo == 0 else f"at least {_plain(lo)}"
+        elif value > hi and hi >= MAX_FRAMES:
+            bound = f"at most {_plain(hi)}"
+        else:
+            bound = f"between {_plain(lo)} and {_plain(hi)}"
+        raise argparse.ArgumentTypeError(f"{label}{shown!r} must be {bound}")
 
     return parse
 
 
+def _plain(value: float) -> str:
+    """1000000000, not 1e+09: bounds are shown as a user would type them."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 parse_fps = _number_parser(float, 1, 240, "fps")
-positive_int = _number_parser(int, 1)
-nonnegative_int = _number_parser(int, 0)
-non_negative_float = _number_parser(float, 0)
+positive_int = _number_parser(int, 1, MAX_FRAMES)
+nonnegative_int = _number_parser(int, 0, MAX_FRAMES)
+non_negative_float = _number_parser(float, 0, MAX_SECONDS)
 
 
 AVATAR_MODES = ("overlay", "stand-in", "auto")
@@ -177,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="measure the window instead: the preview's shown fps and capture-to-screen "
         "latency, with the demo paced at --fps for --frames frames (default 300)",
+    )
+    bench.add_argument(
+        "--soak",
+        action="store_true",
+        help="a long run (--frames, default 20000) that samples resident memory, threads and "
+        "open files and prints how much each grows per 10,000 frames",
     )
     bench.set_defaults(frames=None)
 
@@ -324,12 +354,68 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+SOAK_FRAMES = 20_000
+SOAK_SAMPLE_S = 0.5
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    """``bench --soak``: the demo through the preset flat out, sampled every half second."""
+    import contextlib
+
+    from pipelines.soak import SoakSampler, format_soak
+
+    args.frames = args.frames or SOAK_FRAMES
+    sampler = SoakSampler()
+    from pipelines.build import build_engine
+
+    with contextlib.redirect_stdout(sys.stderr):
+        run = build_engine(
+            run_config(
+                args,
+                source="demo",
+                outputs=("null",),
+                frames=args.frames + args.warmup,
+                paced=False,
+                lossless=True,
+                warm_up=True,
+                talking_head=None,
+            )
+        )
+        engine = run.engine
+        try:
+            # Only while the engine runs: once it stops, its threads are gone and a last
+            # sample would read as threads given back.
+            while not engine.wait(SOAK_SAMPLE_S):
+                sampler.sample(engine.stats.frames_output)
+        finally:
+            run.close()
+    report = sampler.report()
+    report.update(
+        preset=args.preset,
+        size=f"{args.size[0]}x{args.size[1]}",
+        frames=engine.stats.frames_output,
+        throughput_fps=round(engine.stats.throughput(skip=args.warmup), 1),
+        errors=dict(engine.stats.errors),
+    )
+    if args.json:
+        print(json.dumps(_finite(report), indent=2, allow_nan=False))
+    else:
+        print(f"camfx bench --soak: preset {args.preset}, {report['size']}")
+        print(format_soak(report))
+        print(f"throughput: {report['throughput_fps']} fps")
+        if report["errors"]:
+            print(f"stage errors: {report['errors']}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import contextlib
 
     from pipelines.build import build_engine
     from pipelines.inference.session import all_reports, short_name
 
+    if getattr(args, "soak", False):
+        return cmd_soak(args)
     frames = args.frames or 300
     args.frames = frames
     if getattr(args, "gui", False):
@@ -388,15 +474,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = bench_summary(engine, source, args, frames)
     result["latency_unpaced"] = result["latency"]
     warm = min(args.warmup, max(0, len(paced.stats.latency.samples) - 5))
-    result["latency"] = _median_p95(list(paced.stats.latency.samples)[warm:])
+    result["latency"] = _median_p95(paced.stats.latency.since(warm))
     result["latency_fps"] = args.fps
     result["latency_dropped"] = paced.snapshot().dropped
     # Per-stage cost at the camera's pace, each stage with the CPU to itself most of the time;
     # the unpaced figures above include the contention of running flat out on every core.
     result["stages_paced"] = {
-        name: _median_p95(list(r.samples)[warm:]) for name, r in paced.stats.stage.items()
+        name: _median_p95(r.since(warm)) for name, r in paced.stats.stage.items()
     }
-    result["pipeline_paced"] = _median_p95(list(paced.stats.process.samples)[warm:])
+    result["pipeline_paced"] = _median_p95(paced.stats.process.since(warm))
     result["providers"] = {name: short_name(rep.provider) for name, rep in all_reports().items()}
     # A refused GPU is the same for every model: report each provider's reason once.
     result["provider_fallbacks"] = {
@@ -460,10 +546,10 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _median_p95(values: list[float]) -> dict[str, float]:
+def _median_p95(values: Any) -> dict[str, float]:
     import numpy as np
 
-    if not values:
+    if not len(values):
         return {"median_ms": float("nan"), "p95_ms": float("nan")}
     arr = np.asarray(values)
     return {
@@ -478,14 +564,14 @@ def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: in
     st = engine.stats
     # The first frames warm caches and load models: leave them out, unless that is all there is.
     warm = args.warmup if st.frames_output > args.warmup + 1 else 0
-    stages = {name: stats(list(r.samples)[warm:]) for name, r in st.stage.items()}
-    process = list(st.process.samples)[warm:]
-    latency = list(st.latency.samples)[warm:]
+    stages = {name: stats(r.since(warm)) for name, r in st.stage.items()}
+    process = st.process.since(warm)
+    latency = st.latency.since(warm)
     return {
         "preset": args.preset,
         "size": f"{args.size[0]}x{args.size[1]}",
         "frames": frames,
-        "source_ms": stats(list(source.grab_ms.samples)[warm:]),
+        "source_ms": stats(source.grab_ms.since(warm)),
         "stages": stages,
         "pipeline": stats(process),
         "latency": stats(latency),

@@ -47,16 +47,23 @@ def add_parser(sub: Any) -> None:
         "--frames",
         type=positive_int,
         default=None,
-        help="frames to write (default: as long as the audio)",
+        help="frames to write (default: as long as the audio file; required with a live "
+        "--audio mic or none, which have no end of their own)",
     )
-    render.add_argument("--audio", required=True, help="the voice: a .wav or .flac file")
+    render.add_argument(
+        "--audio",
+        required=True,
+        help="the voice: a .wav or .flac file (or mic, mic:NAME, none with --frames)",
+    )
     render.add_argument("--avatar-mode", choices=AVATAR_MODES, default="overlay")
     render.add_argument("--video-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)
     render.set_defaults(func=run_render)
 
     capture = actions.add_parser("capture", help='"use my face": save the avatar from a camera')
     capture.add_argument("--source", default="camera", help="camera, camera:N, or an image")
-    capture.add_argument("--output", required=True, help="image file to write (.png)")
+    capture.add_argument(
+        "--output", required=True, help="image file to write (.png, .jpg, .webp, .bmp, .tif)"
+    )
     capture.add_argument(
         "--tries", type=positive_int, default=60, help="frames to look for a face (60)"
     )
@@ -90,7 +97,14 @@ def run_render(args: argparse.Namespace) -> int:
             video_delay_ms=args.video_delay_ms,
         ),
     )
-    frames = args.frames or config.frames_for_audio()
+    audio_frames = config.frames_for_audio()
+    if args.frames is None and audio_frames is None:
+        # A microphone (or silence) never ends: without a bound the render would run forever.
+        raise CliError(
+            f"--audio {args.audio} has no end of its own: give --frames N "
+            f"(e.g. --frames {round(10 * args.fps)} for 10 s at {args.fps:g} fps)"
+        )
+    frames = args.frames or audio_frames
     config = dataclasses.replace(config, frames=frames)
     run = build_engine(config)
     output = run.engine.outputs[0]
@@ -119,11 +133,28 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_portrait_output(path: str) -> None:
+    """Refuse an output OpenCV cannot write (``x.txt``) or a missing folder before a camera
+    opens: found only after the face, it was a ``cv2.error`` traceback."""
+    import cv2
+
+    from pipelines.avatar.portrait import AvatarError
+
+    out = Path(path)
+    if not cv2.haveImageWriter(str(out)):
+        raise AvatarError(
+            f"cannot save the portrait as {path!r}: not an image type; use a .png or .jpg name"
+        )
+    if not out.parent.is_dir():
+        raise AvatarError(f"cannot save the portrait: folder {str(out.parent)!r} does not exist")
+
+
 def run_capture(args: argparse.Namespace) -> int:
     from pipelines.avatar.portrait import AvatarError, capture_portrait, save_portrait
     from pipelines.sources import SourceConfig, open_source
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
+    check_portrait_output(args.output)
     source = open_source(args.source, SourceConfig(paced=False))
     tracker = FaceTracker(FaceTrackerSettings(max_faces=1, primary="largest"))
     tracker.open()

@@ -20,3 +20,10 @@ ONNXRUNTIME_IMPORTED_EARLIER = "onnxruntime" in _sys.modules
 """Something imported onnxruntime before camfx could set the switch (only an embedding host can:
 camfx's own entry points import this package first); the session factory then says so."""
 _os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+
+# OpenCV reads this once, when cv2 is first imported (every cv2 import in camfx comes after
+# this package's): a picture whose header claims more pixels than camfx takes is refused
+# before its pixels are allocated. OpenCV's own default is 2**30 pixels, 3 GiB in colour, which
+# a 1 MB PNG of one colour can ask for. The same number as
+# pipelines.sources.files.MAX_PICTURE_PIXELS (a test checks that they agree).
+_os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", "120000000")

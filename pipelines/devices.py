@@ -166,6 +166,29 @@ def _probe_providers() -> dict[str, Any]:
     return result
 
 
+def probe_models(directory: str | None = None) -> dict[str, Any]:
+    """Every model in the manifest checked against its sha256, not only those a preset loads:
+    a changed or missing file is found here before the effect that needs it is chosen."""
+    from pipelines.errors import ModelError
+    from pipelines.inference.model import load_manifest, models_dir, verified_model_path
+
+    folder = str(directory or models_dir())
+    try:
+        manifest = load_manifest(directory)
+    except ModelError as exc:
+        return {"works": False, "folder": folder, "models": [], "error": str(exc)}
+    models = []
+    for name, entry in manifest.items():
+        item: dict[str, Any] = {"name": name, "file": entry.get("file", f"{name}.onnx")}
+        try:
+            verified_model_path(name, directory)
+            item["works"] = True
+        except ModelError as exc:
+            item.update(works=False, error=str(exc))
+        models.append(item)
+    return {"works": all(m["works"] for m in models), "folder": folder, "models": models}
+
+
 def collect_devices() -> dict[str, Any]:
     """Every probe runs even when another one fails: a broken part is reported, not fatal."""
     return {
@@ -176,6 +199,7 @@ def collect_devices() -> dict[str, Any]:
         "audio": _guarded(probe_audio, {"works": False, "inputs": []}),
         "inference": _guarded(probe_providers, {"onnxruntime": "?", "listed": [], "sessions": {}}),
         "compiled": _guarded(probe_compiled, {"works": False, "numba": None}),
+        "models": _guarded(probe_models, {"works": False, "folder": "?", "models": []}),
     }
 
 
@@ -256,6 +280,15 @@ def format_devices(info: dict[str, Any]) -> str:
         lines.append(f"  automatic choice: {inf['auto']}")
     if "error" in inf:
         lines.append(f"  {inf['error']}")
+    models = info.get("models")
+    if models is not None:
+        lines.append(f"Models (sha256 against the manifest in {models['folder']}):")
+        for m in models["models"]:
+            lines.append(
+                f"  {m['name']:<30} [{ok[m['works']]}]" + (f" {m['error']}" if "error" in m else "")
+            )
+        if "error" in models:
+            lines.append(f"  {models['error']}")
     comp = info["compiled"]
     lines.append(f"Compiled background effects (Numba {comp.get('numba') or 'not installed'}):")
     lines.append(f"  [{ok[comp['works']]}] {comp.get('error', '')}".rstrip())

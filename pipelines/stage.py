@@ -9,6 +9,7 @@ frame ever seeing half-old, half-new values.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from pipelines.errors import SettingsError
@@ -89,6 +90,9 @@ def _coerce(owner: str, name: str, value: Any, default: Any) -> Any:
     if isinstance(default, int | float) and not isinstance(default, bool):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise SettingsError(f"{owner}.{name} must be a number, not {value!r}")
+        if (isinstance(value, int) and abs(value) > 2**53) or not math.isfinite(value):
+            # A 400-digit integer from a hand-edited file: float() would raise OverflowError.
+            raise SettingsError(f"{owner}.{name} is out of range (a huge or non-finite number)")
         if isinstance(default, float):
             return float(value)
         if isinstance(value, float):

@@ -5,27 +5,66 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
+MAX_WINDOW = 10_000
+"""The most samples one measure keeps. ``camfx bench`` asks for a window as long as its run,
+so a 20,000-frame soak grew every measure by a Python float per frame (8.5 MB per 10,000
+frames with Studio's stages); now a bench summary covers the last 10,000 frames at most."""
+
 
 class Rolling:
-    """The last ``size`` samples of one measure (ms)."""
+    """The last ``size`` samples of one measure (ms), in a ring allocated once: memory does
+    not grow with the number of frames, however long the run."""
 
     def __init__(self, size: int = 600) -> None:
-        self.samples: deque[float] = deque(maxlen=size)
+        size = max(1, min(int(size), MAX_WINDOW))
+        # Filled now (np.full, not np.empty) so every page is resident from the start and a
+        # long run's resident memory does not creep up as the ring fills.
+        self._ring = np.full(size, np.nan, dtype=np.float64)
+        self._added = 0
 
     def add(self, value: float) -> None:
-        self.samples.append(value)
+        # One writer per measure; a reader racing with it sees the sample or not, never a
+        # torn array (each slot is written before the count moves on).
+        self._ring[self._added % len(self._ring)] = value
+        self._added += 1
+
+    @property
+    def added(self) -> int:
+        """Samples added since the start (the ring keeps the last ``size`` of them)."""
+        return self._added
+
+    @property
+    def capacity(self) -> int:
+        return len(self._ring)
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The kept samples, oldest first (a copy)."""
+        return self.since(0)
+
+    def since(self, first: int) -> np.ndarray:
+        """Kept samples whose running number is ``first`` or later, oldest first: ``since(10)``
+        leaves out the first 10 samples of the run (those of them the ring still holds)."""
+        added, size = self._added, len(self._ring)
+        start = max(first, added - size, 0)
+        if start >= added:
+            return np.zeros(0, np.float64)
+        idx = np.arange(start, added) % size
+        return self._ring[idx].copy()
+
+    def last(self, n: int) -> np.ndarray:
+        return self.since(self._added - n)
 
     def percentile(self, q: float) -> float:
         """NaN when there is no sample yet."""
-        values = list(self.samples)  # a copy: another thread may append meanwhile
-        if not values:
+        values = self.samples
+        if not len(values):
             return float("nan")
-        return float(np.percentile(np.asarray(values, dtype=float), q))
+        return float(np.percentile(values, q))
 
     @property
     def median(self) -> float:
@@ -36,7 +75,7 @@ class Rolling:
         return self.percentile(95)
 
     def __len__(self) -> int:
-        return len(self.samples)
+        return min(self._added, len(self._ring))
 
 
 @dataclass
@@ -79,7 +118,8 @@ class EngineStats:
     stage: dict[str, Rolling] = field(default_factory=dict)
     process: Rolling = field(init=False)
     latency: Rolling = field(init=False)
-    output_times: deque[float] = field(init=False)
+    output_times: Rolling = field(init=False)
+    """Monotonic times of output frames (seconds), for the fps figures."""
     frames_captured: int = 0
     frames_processed: int = 0
     frames_output: int = 0
@@ -88,10 +128,10 @@ class EngineStats:
     errors: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.window = max(2, int(self.window))
+        self.window = max(2, min(int(self.window), MAX_WINDOW))
         self.process = Rolling(self.window)
         self.latency = Rolling(self.window)
-        self.output_times = deque(maxlen=self.window)
+        self.output_times = Rolling(self.window)
 
     def add_stage(self, name: str, ms: float) -> None:
         with self.lock:
@@ -105,7 +145,7 @@ class EngineStats:
         now = time.monotonic() if now is None else now
         with self.lock:
             self.latency.add((now - capture_ts) * 1000.0)
-            self.output_times.append(now)
+            self.output_times.add(now)
             self.frames_output += 1
 
     def add_error(self, name: str) -> int:
@@ -117,13 +157,14 @@ class EngineStats:
     def fps(self, last: int = FPS_WINDOW) -> float:
         """Output frames per second over the last ``last`` output frames."""
         with self.lock:
-            times = list(self.output_times)[-last:]
+            times = self.output_times.last(last)
         return _rate(times)
 
     def throughput(self, skip: int = 0) -> float:
-        """Output frames per second over every kept output frame but the first ``skip``."""
+        """Output frames per second over every kept output frame but the first ``skip`` of
+        the run."""
         with self.lock:
-            times = list(self.output_times)[skip:]
+            times = self.output_times.since(skip)
         return _rate(times)
 
     def snapshot(self) -> StatsSnapshot:
@@ -144,7 +185,7 @@ class EngineStats:
             )
 
 
-def _rate(times: list[float]) -> float:
+def _rate(times: np.ndarray) -> float:
     if len(times) < 2:
         return 0.0
     span = times[-1] - times[0]

@@ -18,7 +18,13 @@ Rules, because these files are the user's work:
   left where it is, untouched, and reported: it is not broken, only not usable here;
 * files are plain JSON read with :func:`json.loads`: nothing is pickled or evaluated;
 * old preset files are upgraded in memory by :data:`MIGRATIONS` when read (the file itself is
-  rewritten only when the user saves that preset).
+  rewritten only when the user saves that preset);
+* *any* failure to parse a file (nesting that exhausts the parser, numbers with hundreds of
+  digits, NaN) is such a broken file: no user file can make the app fail on every start;
+* a ``settings.json`` written by a newer camfx is copied to ``settings.json.schema-N`` before
+  this camfx, which reads what it understands, ever saves over it;
+* temporary files that an interrupted save left behind (``.NAME.XXXXXXXX.tmp``) are removed
+  when the folder is next read, once they are older than :data:`STALE_TMP_AGE_S`.
 
 This module never imports Qt: the GUI, the command line and the tests share it.
 """
@@ -30,6 +36,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import re
 import tempfile
@@ -59,6 +66,14 @@ SETTINGS_SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 1 << 20
 """Larger files are not presets or settings (and are not read into memory)."""
 MAX_NAME_LENGTH = 80
+MAX_SAFE_INTEGER = 2**53
+"""Every number camfx stores fits a double exactly; larger integers (400 digits) are refused
+by name instead of reaching ``float()`` as an OverflowError."""
+STALE_TMP_AGE_S = 600.0
+"""A save takes milliseconds: a temporary file this old is left over from a killed process,
+not one another camfx instance is writing right now."""
+_TMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
+"""``tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")``: eight random characters."""
 
 BUILTIN = "builtin"
 USER = "user"
@@ -125,6 +140,10 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
+def _reject_constant(name: str) -> Any:
+    raise SettingsError(f"holds {name}, which is not a number JSON allows")
+
+
 def read_json(path: Path) -> Any:
     """Parse a JSON file; every failure is a :class:`SettingsError` saying what is wrong."""
     path = Path(path)
@@ -138,11 +157,77 @@ def read_json(path: Path) -> Any:
     except OSError as exc:
         raise SettingsError(f"{path.name} could not be read: {exc.strerror or exc}") from exc
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise SettingsError(
             f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from exc
+    except SettingsError as exc:
+        raise SettingsError(f"{path.name} {exc}") from None
+    except RecursionError:
+        raise SettingsError(f"{path.name} is nested too deeply to be a camfx file") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise SettingsError(f"{path.name} holds a number with thousands of digits") from None
+
+
+def unreasonable_number(value: Any, where: str = "") -> str | None:
+    """Where in ``value`` (parsed JSON) a number no camfx setting can hold sits, described for
+    the user ("camera_modes['camera:0'][0] is a 400-digit number"), or None. Iterative, so any
+    nesting that the parser accepted is walked without recursion."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, bool):
+            continue
+        if isinstance(item, int) and abs(item) > MAX_SAFE_INTEGER:
+            digits = len(str(abs(item))) if abs(item) < 10**4000 else 4000
+            return f"{at or 'a value'} is a {digits}-digit number, far out of range"
+        if isinstance(item, float) and not math.isfinite(item):
+            return f"{at or 'a value'} is {item}, not a finite number"
+        if isinstance(item, dict):
+            stack.extend((v, f"{at}[{k!r}]") for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
+    return None
+
+
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr`` cut to ``limit`` characters for messages (a 400-digit number is not shown)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        return "a huge number"
+    text = repr(value) if not isinstance(value, dict | list) or len(value) < 50 else "[…]"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clean_stale_temp_files(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove ``.NAME.XXXXXXXX.tmp`` files an interrupted save left in ``folder`` (only
+    those older than :data:`STALE_TMP_AGE_S`); returns what was removed."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        if not _TMP_NAME.match(path.name):
+            continue
+        try:
+            if not path.is_file() or now - path.stat().st_mtime < STALE_TMP_AGE_S:
+                continue
+            path.unlink()
+        except OSError as exc:
+            log.debug("could not remove leftover %s: %s", path, exc)
+            continue
+        removed.append(path)
+    if removed:
+        log.info(
+            "removed %d leftover temporary file(s) of interrupted saves in %s", len(removed), folder
+        )
+    return removed
 
 
 def move_aside(path: Path, now: float | None = None) -> Path:
@@ -166,8 +251,15 @@ class Problem:
     path: Path
     message: str
     moved_to: Path | None = None
+    copied_to: Path | None = None
+    """Set when the file itself stays in use and a copy of it as it was is kept."""
 
     def __str__(self) -> str:
+        if self.copied_to is not None:
+            return (
+                f"{self.message}. The file as it was is kept as {self.copied_to.name} "
+                f"(in {self.copied_to.parent})."
+            )
         if self.moved_to is not None:
             return (
                 f"{self.message}. The file was moved aside to {self.moved_to.name} "
@@ -294,16 +386,33 @@ class PresetStore:
         problems: list[Problem] = []
         presets: dict[str, UserPreset] = {}
         if self.folder.is_dir():
+            clean_stale_temp_files(self.folder)
             for path in sorted(self.folder.glob("*.json")):
                 if path.name.startswith(".") or not path.is_file():
                     continue
                 try:
-                    preset = preset_from_data(read_json(path), name=None)
+                    data = read_json(path)
+                    number = unreasonable_number(data)
+                    if number:
+                        raise SettingsError(number)
+                    preset = preset_from_data(data, name=None)
                 except UnavailablePreset as exc:
                     problems.append(Problem(path, f"Preset file {path.name}: {exc}"))
                     continue
                 except SettingsError as exc:
                     problems.append(self._broken(path, f"Preset file {path.name}: {exc}"))
+                    continue
+                except Exception as exc:
+                    # Whatever else a hand-edited file triggers, it must not stop the app from
+                    # starting: it is broken, and moved aside like the others.
+                    log.debug("preset %s", path, exc_info=True)
+                    problems.append(
+                        self._broken(
+                            path,
+                            f"Preset file {path.name} could not be read "
+                            f"({type(exc).__name__}: {_cut(str(exc))})",
+                        )
+                    )
                     continue
                 key = preset.name.casefold()
                 if key in presets:
@@ -436,6 +545,9 @@ class PresetStore:
         """Add a preset from a file anywhere. The file itself is only read, never moved."""
         path = Path(path)
         data = read_json(path)
+        number = unreasonable_number(data)
+        if number:
+            raise SettingsError(f"{path.name}: {number}")
         if isinstance(data, dict) and not data.get("name"):
             data = {**data, "name": path.stem}
         preset = preset_from_data(data)
@@ -564,6 +676,7 @@ class SettingsStore:
     def load(self) -> AppSettings:
         self.problems = []
         settings = AppSettings()
+        clean_stale_temp_files(self.path.parent)
         if not self.path.exists():
             self.first_run = True
             return settings
@@ -575,23 +688,18 @@ class SettingsStore:
         except SettingsError as exc:
             self.problems.append(self._aside(f"Settings file: {exc}; defaults are used"))
             return settings
-        version = data.get("schema", SETTINGS_SCHEMA_VERSION)
-        if isinstance(version, int) and version > SETTINGS_SCHEMA_VERSION:
-            # A newer camfx wrote it: read what we understand and keep the rest as it is.
-            log.info("settings.json is from a newer camfx (schema %s)", version)
-        known = {f.name: f for f in dataclasses.fields(AppSettings) if f.name != "extra"}
-        bad: list[str] = []
-        for key, value in data.items():
-            if key == "schema":
-                continue
-            if key not in known:
-                settings.extra[key] = value
-                continue
-            default = getattr(settings, key)
-            try:
-                setattr(settings, key, _check_setting(key, value, default))
-            except SettingsError as exc:
-                bad.append(f"{key} {exc} (was {value!r})")
+        try:
+            bad = self._read_into(settings, data)
+        except Exception as exc:
+            # Nothing in this file may stop the window from starting: it goes aside whole.
+            log.debug("settings %s", self.path, exc_info=True)
+            self.problems.append(
+                self._aside(
+                    f"Settings file could not be read ({type(exc).__name__}: "
+                    f"{_cut(str(exc))}); defaults are used"
+                )
+            )
+            return AppSettings()
         if bad:
             self.problems.append(
                 self._aside(
@@ -600,6 +708,86 @@ class SettingsStore:
                 )
             )
         return settings
+
+    def _read_into(self, settings: AppSettings, data: dict[str, Any]) -> list[str]:
+        """Fill ``settings`` from ``data``; returns one description per refused value."""
+        version = data.get("schema", SETTINGS_SCHEMA_VERSION)
+        newer = isinstance(version, int) and not isinstance(version, bool)
+        if newer and version > SETTINGS_SCHEMA_VERSION:
+            self._keep_newer(version)
+        known = {f.name: f for f in dataclasses.fields(AppSettings) if f.name != "extra"}
+        bad: list[str] = []
+        for key, value in data.items():
+            if key == "schema":
+                continue
+            if key not in known:
+                settings.extra[key] = value
+                continue
+            if key == "preset_overrides":
+                value = self._usable_overrides(value, bad)
+            else:
+                number = unreasonable_number(value, key)
+                if number:
+                    bad.append(number)
+                    continue
+            default = getattr(settings, key)
+            try:
+                setattr(settings, key, _check_setting(key, value, default))
+            except SettingsError as exc:
+                bad.append(f"{key} {exc} (was {short_repr(value)})")
+        return bad
+
+    def _usable_overrides(self, value: Any, bad: list[str]) -> Any:
+        """``preset_overrides`` without the settings no stage can take (a 400-digit number):
+        each is refused by name in one log line, the others are kept."""
+        if not isinstance(value, dict):
+            return value  # _check_setting says what is wrong with the whole value
+        kept: dict[Any, Any] = {}
+        for preset, stages in value.items():
+            if not isinstance(stages, dict):
+                kept[preset] = stages
+                continue
+            kept_stages: dict[Any, Any] = {}
+            for stage, changes in stages.items():
+                if not isinstance(changes, dict):
+                    kept_stages[stage] = changes
+                    continue
+                kept_changes = {}
+                for setting, v in changes.items():
+                    number = unreasonable_number(
+                        v, f"preset_overrides {preset} / {stage} / {setting}"
+                    )
+                    if number:
+                        log.warning("%s: %s; that edit is dropped", self.path.name, number)
+                        bad.append(number)
+                        continue
+                    kept_changes[setting] = v
+                kept_stages[stage] = kept_changes
+            kept[preset] = kept_stages
+        return kept
+
+    def _keep_newer(self, version: int) -> None:
+        """A newer camfx wrote the file: this one reads what it understands, and keeps the
+        file as it was in ``settings.json.schema-N`` before any save of its own."""
+        shown = version if version < 10**6 else "far newer"
+        backup = self.path.with_name(f"{self.path.name}.schema-{shown}")
+        message = (
+            f"{self.path.name} was written by a newer camfx (settings schema {shown}; this one "
+            f"knows {SETTINGS_SCHEMA_VERSION}): what this camfx understands is used"
+        )
+        try:
+            text = self.path.read_text(encoding="utf-8")
+            if backup.exists() and backup.read_text(encoding="utf-8") != text:
+                # An older copy from another round trip: keep it too.
+                stamp = time.strftime("%Y%m%d-%H%M%S")
+                backup = backup.with_name(f"{backup.name}-{stamp}")
+            if not backup.exists():
+                atomic_write_text(backup, text)
+        except (OSError, UserDataError, UnicodeDecodeError) as exc:
+            self.problems.append(Problem(self.path, f"{message} (could not keep a copy: {exc})"))
+            return
+        log.warning("%s; the newer file is kept as %s", message, backup.name)
+        self.problems.append(Problem(self.path, message, copied_to=backup))
 
     def _aside(self, message: str, keep: bool = False) -> Problem:
         """Keep the broken file for the user (a copy when the good parts are used)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,166 @@ def test_unreadable_folder_is_reported_not_crashing(tmp_path: Path) -> None:
     assert store.load() == [] and store.names() == []
     with pytest.raises(UserDataError, match="could not write"):
         store.save(Preset("x"))
+
+
+# ------------------------------------------------------------------ files that never lock out
+# (issue 12 §4: each of these made the window exit 1 on every start, or lost the user's file.)
+DEEP = "[" * 200_000 + "]" * 200_000
+HUGE = "9" * 400
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"recent_files": ' + DEEP + "}", "nested too deeply"),
+        ('{"fps": ' + "9" * 5000 + "}", "thousands of digits"),
+        ('{"fps": NaN}', "holds NaN"),
+        ('{"window_geometry": Infinity}', "holds Infinity"),
+    ],
+)
+def test_settings_that_cannot_be_parsed_are_moved_aside(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(text)
+    store = SettingsStore(path)
+    assert store.load() == AppSettings()
+    [problem] = store.problems
+    assert expected in problem.message
+    assert problem.moved_to is not None and problem.moved_to.read_text() == text
+    assert not path.exists()
+    # The next start is a clean one.
+    assert SettingsStore(path).load() == AppSettings()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"fps": ' + HUGE + ', "source": "demo"}', "fps is a 400-digit number"),
+        (
+            '{"camera_modes": {"camera:0": [' + HUGE + ', 720, 30]}, "source": "demo"}',
+            "camera_modes['camera:0'][0] is a 400-digit number",
+        ),
+        ('{"output_size": [1e999, 720], "source": "demo"}', "output_size[0] is inf"),
+    ],
+)
+def test_settings_with_huge_numbers_keep_the_rest(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(text)
+    store = SettingsStore(path)
+    settings = store.load()
+    assert settings.source == "demo"
+    assert settings.fps == 30.0 and settings.camera_modes == {}
+    [problem] = store.problems
+    assert expected in problem.message and "back to defaults" in problem.message
+    assert len(problem.message) < 300  # the number itself is not printed
+    assert problem.moved_to is not None and problem.moved_to.read_text() == text
+
+
+def test_a_huge_override_is_refused_by_name_and_the_rest_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "settings.json"
+    text = '{"preset_overrides": {"user:Mine": {"ud-gain": {"gain": ' + HUGE + ', "passes": 2}}}}'
+    path.write_text(text)
+    store = SettingsStore(path)
+    with caplog.at_level("WARNING", logger="pipelines.userdata"):
+        settings = store.load()
+    assert settings.preset_overrides == {"user:Mine": {"ud-gain": {"passes": 2}}}
+    [line] = [r for r in caplog.records if "preset_overrides" in r.getMessage()]
+    assert "user:Mine / ud-gain / gain is a 400-digit number" in line.getMessage()
+    assert line.exc_info is None and HUGE not in line.getMessage()
+    [problem] = store.problems
+    assert problem.moved_to is not None and problem.moved_to.read_text() == text
+    # The stage itself refuses such a value with a SettingsError (the GUI lists it), never
+    # an OverflowError.
+    with pytest.raises(SettingsError, match=r"gain is out of range"):
+        GainSettings.from_dict({"gain": int(HUGE)})
+
+
+def test_presets_that_cannot_be_parsed_are_moved_aside(store: PresetStore) -> None:
+    store.create("Good", [gain(gain=2.0)])
+    texts = {
+        "deep.json": '{"name": "D", "stages": ' + DEEP + "}",
+        "huge.json": json.dumps({"schema": 1, "name": "H", "stages": []})[:-1]
+        + ', "x": '
+        + HUGE
+        + "}",
+        "hugesetting.json": '{"schema": 1, "name": "S", "stages": [{"stage": "ud-gain", '
+        '"settings": {"gain": ' + HUGE + "}}]}",
+        "thousands.json": '{"schema": 1, "name": "T", "stages": [], "x": ' + "1" * 5000 + "}",
+        "nan.json": '{"schema": 1, "name": "N", "stages": [{"stage": "ud-gain", '
+        '"settings": {"gain": NaN}}]}',
+    }
+    for name, text in texts.items():
+        (store.folder / name).write_text(text)
+    fresh = PresetStore(store.folder)
+    problems = fresh.load()
+    assert fresh.names() == ["Good"]
+    assert sorted(p.path.name for p in problems) == sorted(texts)
+    for problem in problems:
+        assert problem.moved_to is not None
+        assert problem.moved_to.read_text() == texts[problem.path.name]
+        assert len(problem.message) < 300
+    assert PresetStore(store.folder).load() == []
+
+
+def test_any_other_failure_in_a_preset_moves_it_aside(
+    store: PresetStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever a parser or a stage raises on a hand-made file, the app still starts."""
+    store.create("Good", [gain(gain=2.0)])
+    (store.folder / "odd.json").write_text(json.dumps({"schema": 1, "name": "O", "stages": []}))
+    real = userdata.preset_from_data
+
+    def picky(data: object, *, name: str | None = None) -> Preset:
+        if isinstance(data, dict) and data.get("name") == "O":
+            raise TypeError("unexpected shape")
+        return real(data, name=name)
+
+    monkeypatch.setattr(userdata, "preset_from_data", picky)
+    fresh = PresetStore(store.folder)
+    [problem] = fresh.load()
+    assert "could not be read (TypeError: unexpected shape)" in problem.message
+    assert problem.moved_to is not None and fresh.names() == ["Good"]
+
+
+def test_settings_from_a_newer_camfx_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    text = json.dumps({"schema": 999, "fps": 25, "source": "demo", "new_thing": [1]})
+    path.write_text(text)
+    store = SettingsStore(path)
+    settings = store.load()
+    assert settings.fps == 25.0 and settings.source == "demo"
+    [problem] = store.problems
+    assert "written by a newer camfx (settings schema 999" in str(problem)
+    assert "The file as it was is kept as settings.json.schema-999" in str(problem)
+    backup = tmp_path / "settings.json.schema-999"
+    assert backup.read_text() == text
+    # This camfx saves its own file; the newer one stays as it was.
+    store.save(settings)
+    assert json.loads(path.read_text())["schema"] == userdata.SETTINGS_SCHEMA_VERSION
+    assert json.loads(path.read_text())["new_thing"] == [1]
+    assert backup.read_text() == text
+    # Back from the newer camfx once more, with other contents: both copies are kept.
+    path.write_text(json.dumps({"schema": 999, "fps": 24}))
+    SettingsStore(path).load()
+    assert backup.read_text() == text
+    assert len(list(tmp_path.glob("settings.json.schema-999*"))) == 2
+
+
+def test_stale_temp_files_of_interrupted_saves_are_cleaned(tmp_path: Path) -> None:
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    old = time.time() - userdata.STALE_TMP_AGE_S - 60
+    stale = [tmp_path / ".settings.json.ab12cd_9.tmp", presets / ".my-look.json.zz99xx00.tmp"]
+    fresh = tmp_path / ".settings.json.qqqqqqqq.tmp"  # a save in progress elsewhere
+    unrelated = [tmp_path / "notes.tmp", tmp_path / ".hidden.tmp", presets / "a.json.tmp"]
+    for path in [*stale, fresh, *unrelated]:
+        path.write_text("{")
+        if path is not fresh:
+            os.utime(path, (old, old))
+    SettingsStore(tmp_path / "settings.json").load()
+    PresetStore(presets).load()
+    assert not any(p.exists() for p in stale)
+    assert fresh.exists() and all(p.exists() for p in unrelated)

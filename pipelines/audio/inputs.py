@@ -13,13 +13,12 @@ Inputs are chosen by a spec string through :data:`AUDIO_INPUTS`: ``mic``, ``mic:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
 import time
-import wave
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -145,68 +144,92 @@ class ArrayInput(AudioInput):
         return out
 
 
+MAX_AUDIO_SECONDS = 30 * 60
+"""Longer voice files are refused: decoded whole into memory, half an hour at the decode rate
+below is ~350 MB of float32, and no talking-head clip is that long."""
+MAX_DECODE_RATE = 48_000
+"""Files above this rate (88.2/96/192 kHz masters) are decoded at 48 kHz: nothing the 16 kHz
+analysis or the muxed AAC track uses is lost, and memory stays bounded."""
+SOURCE_RATE_RANGE = (1_000, 768_000)
+"""Sample rates a real file has; anything else is a corrupt header (0, 0xFFFFFFFF, ...)."""
+MAX_CHANNELS = 64
+
+
 def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """(float32 samples mixed to mono, sample rate) from WAV (standard library) or another
-    format FFmpeg reads (FLAC, Ogg, MP3, …, through PyAV)."""
+    """(float32 samples mixed to mono, sample rate) from any file FFmpeg reads (WAV in every
+    sample format, FLAC, Ogg, MP3, ...), through PyAV, within the limits above.
+
+    PyAV rather than the standard ``wave`` module: ``wave`` believed whatever a header said (a
+    rate of 0 or 0xFFFFFFFF raised ZeroDivisionError/OverflowError or asked for 36 GiB), knows
+    only integer PCM, and PyAV (FFmpeg's demuxers, fuzzed upstream by OSS-Fuzz) is already a
+    dependency for FLAC and muxing. soundfile would add libsndfile for no format we lack.
+    Every failure is an :class:`AudioError` naming the file.
+    """
     path = str(path)
     if not os.path.isfile(path):
         raise AudioError(f"audio file {path!r} does not exist; check the path")
-    if Path(path).suffix.lower() in (".wav", ".wave"):
-        try:
-            return _read_wav(path)
-        except (wave.Error, EOFError, ValueError) as exc:
-            # Float or extensible WAVs that the wave module refuses: let FFmpeg try.
-            log.debug("wave module refused %s (%s); trying PyAV", path, exc)
-    return _read_with_av(path)
-
-
-def _read_wav(path: str) -> tuple[np.ndarray, int]:
-    with wave.open(path, "rb") as wf:
-        channels, width, rate = wf.getnchannels(), wf.getsampwidth(), wf.getframerate()
-        raw = wf.readframes(wf.getnframes())
-    if width == 1:
-        data = (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0
-    elif width == 2:
-        data = np.frombuffer(raw, "<i2").astype(np.float32) / 32768.0
-    elif width == 3:
-        b = np.frombuffer(raw, np.uint8).reshape(-1, 3).astype(np.int32)
-        ints = (b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)) << 8 >> 8
-        data = ints.astype(np.float32) / 8388608.0
-    elif width == 4:
-        data = np.frombuffer(raw, "<i4").astype(np.float32) / 2147483648.0
-    else:
-        raise ValueError(f"{width}-byte samples")
-    data = data[: len(data) // channels * channels].reshape(-1, channels).mean(axis=1)
-    return data.astype(np.float32), int(rate)
-
-
-def _read_with_av(path: str) -> tuple[np.ndarray, int]:
     try:
         import av
     except ImportError:
         raise AudioError(
-            f"audio file {path!r}: only WAV can be read without PyAV; pip install av "
-            "(or convert it to WAV)"
+            f"audio file {path!r} needs PyAV to be read; pip install av (or reinstall camfx)"
         ) from None
     try:
-        with av.open(path) as container:
+        with av.open(path, mode="r") as container:
             if not container.streams.audio:
-                raise AudioError(f"{path!r} has no audio stream")
+                raise AudioError(f"audio file {path!r} has no audio stream; use a WAV or FLAC")
             stream = container.streams.audio[0]
-            rate = int(stream.rate or stream.codec_context.sample_rate)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-            parts = []
-            for frame in container.decode(stream):
+            ctx = stream.codec_context
+            if ctx is None:
+                raise AudioError(
+                    f"audio file {path!r}: its audio codec is unknown or the header is "
+                    "damaged; use a WAV or FLAC file"
+                )
+            rate = int(ctx.sample_rate or 0)
+            channels = int(getattr(ctx, "channels", 0) or ctx.layout.nb_channels or 0)
+            lo, hi = SOURCE_RATE_RANGE
+            if not lo <= rate <= hi:
+                raise AudioError(
+                    f"audio file {path!r} says its sample rate is {rate} Hz, which no real "
+                    f"recording has ({lo}-{hi} Hz): the file is damaged; export it again"
+                )
+            if not 1 <= channels <= MAX_CHANNELS:
+                raise AudioError(
+                    f"audio file {path!r} says it has {channels} channels (1-{MAX_CHANNELS} "
+                    "expected): the file is damaged; export it again"
+                )
+            out_rate = min(rate, MAX_DECODE_RATE)
+            limit = MAX_AUDIO_SECONDS * out_rate
+            # Planar float in the file's own layout, mixed to mono here as the plain mean of
+            # the channels: FFmpeg's stereo downmix scales by 1/sqrt(2) per channel, which
+            # made a centred voice 3 dB louder than its mono original.
+            resampler = av.AudioResampler(format="fltp", rate=out_rate)
+            parts: list[np.ndarray] = []
+            total = 0
+            # None at the end flushes the resampler; frames are decoded one at a time, so the
+            # limit stops a huge file before its samples are all in memory.
+            for frame in itertools.chain(container.decode(stream), [None]):
                 for out in resampler.resample(frame):
-                    parts.append(out.to_ndarray().reshape(-1))
-            for out in resampler.resample(None):
-                parts.append(out.to_ndarray().reshape(-1))
+                    planes = out.to_ndarray()
+                    part = planes.mean(axis=0) if planes.ndim == 2 else planes.reshape(-1)
+                    total += len(part)
+                    if total > limit:
+                        raise AudioError(
+                            f"audio file {path!r} is longer than {MAX_AUDIO_SECONDS // 60} "
+                            "minutes; use a shorter clip"
+                        )
+                    parts.append(part)
     except AudioError:
         raise
     except Exception as exc:  # PyAV raises its own error types per FFmpeg error
-        raise AudioError(f"audio file {path!r} could not be decoded: {exc}") from exc
+        reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's, without the path
+        raise AudioError(
+            f"audio file {path!r} could not be decoded ({reason}); use a WAV or FLAC file"
+        ) from exc
     data = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
-    return data, rate
+    # A damaged float WAV decodes to NaN or infinities, which would poison every filter after.
+    np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    return data, out_rate
 
 
 @AUDIO_INPUTS.register("file")

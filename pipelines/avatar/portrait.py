@@ -49,7 +49,11 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     path = str(path)
     if not os.path.isfile(path):
         raise AvatarError(f"portrait {path!r} does not exist; check the path")
-    raw = cv2.imread(path, cv2.IMREAD_COLOR)
+    from pipelines.sources.files import decode_picture
+
+    raw, problem = decode_picture(lambda: cv2.imread(path, cv2.IMREAD_COLOR))
+    if problem:
+        raise AvatarError(f"portrait {path!r} cannot be used: {problem}")
     if raw is None:
         raise AvatarError(f"portrait {path!r} could not be decoded; use a PNG or JPEG photo")
     return raw

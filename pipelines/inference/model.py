@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from functools import cache
 from pathlib import Path
@@ -27,20 +28,69 @@ def models_dir() -> Path:
     return Path(onnx_models.__file__).resolve().parent
 
 
+MAX_MANIFEST_BYTES = 1 << 20
+"""The shipped manifest is ~20 KB; a larger file is not one."""
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 @cache
 def load_manifest(directory: str | None = None) -> dict[str, dict[str, Any]]:
-    """Manifest entries by model name."""
+    """Manifest entries by model name, after checking the file's shape: every failure is a
+    :class:`ModelError` naming ``manifest.json`` and what is wrong in it."""
     path = Path(directory or models_dir()) / "manifest.json"
     try:
-        data = json.loads(path.read_text())
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ModelError(f"model manifest {path} is too large to be one; reinstall camfx")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ModelError(f"model manifest {path} is missing; reinstall camfx") from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"model manifest {path} is unreadable ({exc}); reinstall camfx") from exc
-    models = data.get("models", data)
-    if isinstance(models, list):
-        return {m["name"]: m for m in models}
-    return dict(models)
+    # RecursionError: JSON nested thousands deep.
+    except (OSError, ValueError, RecursionError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ModelError(
+            f"model manifest {path} is unreadable ({reason}); reinstall camfx"
+        ) from None
+    return _manifest_entries(data, path)
+
+
+def _manifest_entries(data: Any, path: Path) -> dict[str, dict[str, Any]]:
+    def bad(what: str) -> ModelError:
+        return ModelError(f"model manifest {path} is damaged: {what}; reinstall camfx")
+
+    models = data.get("models") if isinstance(data, dict) else None
+    if not isinstance(models, list):
+        raise bad('it must be a JSON object with a "models" list')
+    entries: dict[str, dict[str, Any]] = {}
+    for i, entry in enumerate(models):
+        if not isinstance(entry, dict):
+            raise bad(f"model #{i + 1} is not an object")
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise bad(f'model #{i + 1} has no "name"')
+        if name in entries:
+            raise bad(f"model {name!r} is listed twice")
+        file = entry.get("file", f"{name}.onnx")
+        # A plain name in the models folder: the manifest never points anywhere else.
+        if (
+            not isinstance(file, str)
+            or not file
+            or len(file) > 255  # no file system has longer names
+            or Path(file).name != file
+            or file in ("..", ".")
+        ):
+            raise bad(f'model {name!r} has a "file" that is not a file name in {path.parent}')
+        sha = entry.get("sha256")
+        if sha is None:
+            raise bad(f"model {name!r} has no sha256")
+        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
+            raise bad(f"model {name!r} has a sha256 that is not 64 hex digits")
+        size = entry.get("size_bytes")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+            raise bad(f"model {name!r} has a size_bytes that is not a whole number")
+        entries[name] = entry
+    if not entries:
+        raise bad("it lists no model")
+    return entries
 
 
 def sha256_file(path: Path) -> str:
@@ -52,13 +102,10 @@ def sha256_file(path: Path) -> str:
 
 
 def expected_sha256(entry: dict[str, Any]) -> str:
-    for key in ("sha256", "onnx_sha256", "output_sha256"):
-        if isinstance(entry.get(key), str):
-            return str(entry[key])
-    onnx = entry.get("onnx")
-    if isinstance(onnx, dict) and isinstance(onnx.get("sha256"), str):
-        return str(onnx["sha256"])
-    raise ModelError(f"manifest entry {entry.get('name')!r} has no sha256; reinstall camfx")
+    sha = entry.get("sha256")
+    if not isinstance(sha, str):
+        raise ModelError(f"manifest entry {entry.get('name')!r} has no sha256; reinstall camfx")
+    return sha
 
 
 def verified_model_path(name: str, directory: str | None = None) -> Path:
@@ -68,9 +115,14 @@ def verified_model_path(name: str, directory: str | None = None) -> Path:
         raise ModelError(f"model {name!r} is not in the manifest; known: {', '.join(manifest)}")
     entry = manifest[name]
     path = Path(directory or models_dir()) / entry.get("file", f"{name}.onnx")
-    if not path.is_file():
-        raise ModelError(f"model file {path} is missing; reinstall camfx")
-    digest = sha256_file(path)
+    try:
+        if not path.is_file():
+            raise ModelError(f"model file {path} is missing; reinstall camfx")
+        digest = sha256_file(path)
+    except OSError as exc:
+        raise ModelError(
+            f"model file {path} could not be read ({exc.strerror or exc}); reinstall camfx"
+        ) from None
     want = expected_sha256(entry)
     if digest != want:
         raise ModelError(

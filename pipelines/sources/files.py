@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import cv2
@@ -19,6 +20,61 @@ END_MARGIN_FRAMES = 2
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
+
+
+MIN_PICTURE_SIDE = 16
+"""Smaller pictures hold no face or background worth filtering (``--size`` starts there too)."""
+MAX_PICTURE_ASPECT = 8.0
+"""Longest side over shortest side. Wider than any camera (32:9 is 3.6) or usable panorama
+crop; the face detector runs one square tile per short side along the long one, so an 8000×1
+picture took 32 s to analyse and 81 s as a portrait."""
+MAX_PICTURE_PIXELS = 120_000_000
+"""A 108-megapixel phone photo fits; larger ones (and corrupt headers) are refused before the
+stages' float copies of them fill the memory."""
+
+
+def picture_size_problem(width: int, height: int) -> str | None:
+    """Why a picture or video frame of ``width``×``height`` is refused, or None when it is
+    fine. Callers put it in their own error with the file's name."""
+    short, long = sorted((int(width), int(height)))
+    if short < MIN_PICTURE_SIDE:
+        return (
+            f"it is {width}×{height} pixels; pictures need at least {MIN_PICTURE_SIDE} "
+            "pixels on each side"
+        )
+    if long / short > MAX_PICTURE_ASPECT:
+        return (
+            f"it is {width}×{height} pixels, {long / short:.0f} times wider than high (or "
+            f"higher than wide); crop it to at most {MAX_PICTURE_ASPECT:g}:1"
+        )
+    if width * height > MAX_PICTURE_PIXELS:
+        return (
+            f"it is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); scale it "
+            f"down to at most {MAX_PICTURE_PIXELS // 1_000_000} megapixels"
+        )
+    return None
+
+
+def decode_picture(
+    decode: Callable[[], np.ndarray | None],
+) -> tuple[np.ndarray | None, str | None]:
+    """Run an OpenCV decode (``cv2.imread``/``cv2.imdecode``) so that it never raises: returns
+    (image, None), (None, why it is refused) for a picture outside the bounds above, or
+    (None, None) for a file that is not a picture OpenCV can decode."""
+    try:
+        image = decode()
+    except cv2.error as exc:
+        # OpenCV raises (rather than returning None) when the header asks for more pixels
+        # than OPENCV_IO_MAX_IMAGE_PIXELS (set to MAX_PICTURE_PIXELS in pipelines/__init__)
+        # or rows/columns past its limits, and on some damaged headers.
+        if "CV_IO_MAX_IMAGE" in str(exc):
+            return None, (
+                f"it is larger than {MAX_PICTURE_PIXELS // 1_000_000} megapixels; scale it down"
+            )
+        return None, None
+    if image is None or image.size == 0:
+        return None, None
+    return image, picture_size_problem(image.shape[1], image.shape[0])
 
 
 def _check_readable(path: str, what: str) -> None:
@@ -76,8 +132,10 @@ class ImageSource(Source):
 
     def open(self) -> None:
         _check_readable(self.arg, "image")
-        raw = cv2.imread(self.arg, cv2.IMREAD_UNCHANGED)
-        if raw is None or raw.size == 0:
+        raw, problem = decode_picture(lambda: cv2.imread(self.arg, cv2.IMREAD_UNCHANGED))
+        if problem:
+            raise SourceError(f"image file {self.arg!r} cannot be used: {problem}")
+        if raw is None:
             raise SourceError(
                 f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
             )
@@ -130,6 +188,10 @@ class VideoSource(Source):
         _check_readable(self.arg, "video")
         self.close()
         cap, first = self._open_capture()
+        problem = picture_size_problem(first.shape[1], first.shape[0])
+        if problem:
+            cap.release()
+            raise SourceError(f"video file {self.arg!r} cannot be used: {problem}")
         # The first frame is kept rather than sought back to: seeking is unreliable in some
         # containers.
         self._first = first

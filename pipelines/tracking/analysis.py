@@ -42,7 +42,13 @@ def read_image(path: str | Path) -> np.ndarray:
     if not p.is_file():
         raise ImageError(f"image {p} does not exist or is not a file; give the path of a photo")
     data = np.fromfile(str(p), np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    from pipelines.sources.files import decode_picture
+
+    image, problem = decode_picture(
+        lambda: cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    )
+    if problem:
+        raise ImageError(f"image {p} cannot be analysed: {problem}")
     if image is None:
         raise ImageError(f"image {p} could not be decoded; use a PNG, JPEG, BMP, TIFF or WebP file")
     return image
