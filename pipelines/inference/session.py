@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.errors import ModelError
+from pipelines.inference import gpu
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class ProviderReport:
     """The provider the session really runs on (its first in ``get_providers()``)."""
     refused: dict[str, str] = field(default_factory=dict)
     """Provider → why it was not used."""
+    note: str = ""
+    """Why the CPU, when no provider was refused (e.g. "no NVIDIA GPU driver")."""
 
     @property
     def fell_back(self) -> bool:
@@ -81,9 +84,9 @@ class ProviderReport:
 
     def summary(self) -> str:
         text = f"{self.model}: {short_name(self.provider)}"
-        if self.refused:
-            why = "; ".join(f"{short_name(p)} refused: {r}" for p, r in self.refused.items())
-            text += f" ({why})"
+        why = [f"{short_name(p)} refused: {r}" for p, r in self.refused.items()]
+        if self.note or why:
+            text += f" ({'; '.join([self.note, *why] if self.note else why)})"
         return text
 
 
@@ -190,7 +193,8 @@ class SessionFactory:
         import onnxruntime as ort
 
         available = set(ort.get_available_providers())
-        wanted = self.requested or list(PREFERENCE)
+        # Automatic choice: no GPU provider without its driver (no library errors, no delay).
+        wanted = self.requested or [p for p in PREFERENCE if not gpu.skip_reason(p)]
         chosen = [p for p in wanted if p in available]
         return chosen or ["CPUExecutionProvider"]
 
@@ -228,7 +232,10 @@ class SessionFactory:
         is captured and turned into the refusal reason. A refused provider is not tried again
         by this factory.
         """
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ModelError(f"{gpu.missing_runtime_message()} ({exc})") from exc
 
         name = name or os.path.basename(model_path)
         refused: dict[str, str] = dict(self.unavailable())
@@ -240,6 +247,9 @@ class SessionFactory:
             for index, provider in enumerate(candidates):
                 if provider in self._refused:
                     refused[provider] = self._refused[provider]
+                    continue
+                if gpu.skip_reason(provider):  # asked for by name, but there is no driver
+                    refused[provider] = self._refused[provider] = str(gpu.skip_reason(provider))
                     continue
                 chain = (
                     [provider]
@@ -271,12 +281,17 @@ class SessionFactory:
                 got = session.get_providers()[0]
                 if got != provider:
                     # ONNX Runtime fell back to CPU by itself (CUDA whose libraries are missing).
-                    refused[provider] = self._refused[provider] = _reason_from_log(lines)
+                    refused[provider] = self._refused[provider] = gpu.with_fix(
+                        provider, _reason_from_log(lines), ort.__version__
+                    )
                     rest = [p for p in candidates[index + 1 :] if p not in self._refused]
                     if rest and rest[0] != got:
                         continue  # a better provider is still to be tried
                 self._refused.update(pending)
-                report = ProviderReport(name, got, refused)
+                note = ""
+                if got == "CPUExecutionProvider" and not refused and self.requested is None:
+                    note = gpu.cpu_note(ort.get_available_providers())
+                report = ProviderReport(name, got, refused, note)
                 self.reports[name] = report
                 with _process_lock:
                     PROCESS_REPORTS[name] = report
