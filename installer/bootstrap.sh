@@ -78,21 +78,28 @@ else
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 
-# ONNX Runtime: the CUDA build only where an NVIDIA driver is installed. Never both: they
-# install the same `onnxruntime` module, so the one that is not wanted goes first.
-read -r detected why < <("$python" pipelines/inference/gpu.py)
+# ONNX Runtime: the CUDA build only where an NVIDIA driver is installed.
+read -r detected why < <("$python" pipelines/inference/gpu.py) || true
+[ -n "${detected:-}" ] || { detected=cpu; why="driver check failed"; }
 [ "$runtime" = auto ] && runtime="$detected" || why="chosen with --$runtime"
 if [ "$runtime" = gpu ]; then wanted=onnxruntime-gpu other=onnxruntime; else wanted=onnxruntime other=onnxruntime-gpu; fi
-if .venv/bin/python -m pip show -q "$other" >/dev/null 2>&1; then
-  step "3/5 ONNX Runtime: removing $other (this machine gets $wanted)"
-  .venv/bin/python -m pip uninstall -q -y "$other" "$wanted" >/dev/null 2>&1 || true
-else
-  step "3/5 ONNX Runtime: $wanted ($why)"
-fi
+step "3/5 ONNX Runtime: $wanted ($why)"
+# Never both of a pair that installs the same module (onnxruntime/onnxruntime-gpu, and the
+# OpenCV build with its own Qt 5 that camfx used before): the unwanted one goes, with the
+# wanted one whose files it overwrote; step 4 installs the wanted one afresh.
+for pair in "$other $wanted" "opencv-python opencv-python-headless"; do
+  read -r unwanted keep <<<"$pair"
+  if .venv/bin/python -m pip show -q "$unwanted" >/dev/null 2>&1; then
+    step "    removing $unwanted (it shares its module with $keep)"
+    .venv/bin/python -m pip uninstall -q -y "$unwanted" "$keep" >/dev/null 2>&1 || true
+  fi
+done
 
 extras="$runtime"; [ "$dev" = 1 ] && extras="dev,$runtime"
 step "4/5 camfx and its libraries (pip install -e '.[$extras]')"
-.venv/bin/python -m pip install -q -e ".[$extras]"
+# setuptools says "Editable installation. Please be careful with folders…" for every editable
+# install of a flat layout: nothing for the user to act on.
+PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -e ".[$extras]"
 
 step "5/5 what works on this machine (.venv/bin/camfx devices):"
 .venv/bin/camfx devices 2>&1 | sed 's/^/    /' ||
