@@ -58,6 +58,7 @@ from app.gui.plumbing import STANDARD_MODES, format_mode
 from app.gui.presets_dialog import PresetsDialog
 from app.gui.preview import PreviewWidget
 from app.gui.tray import Tray
+from app.gui.vcam_setup import VirtualCameraSetup
 from app.gui.widgets import DeviceRow, MessageArea, camera_fix_hint
 from pipelines.errors import CamfxError
 from pipelines.outputs.virtualcam import V4L2_MODPROBE, setup_hint
@@ -407,6 +408,8 @@ class MainWindow(QMainWindow):
         refresh = QPushButton("Check &devices again", box)
         refresh.clicked.connect(self.refresh_devices)
         layout.addWidget(refresh, 0, Qt.AlignmentFlag.AlignLeft)
+        self.vcam_setup = VirtualCameraSetup(box, done=self.refresh_devices)
+        layout.addWidget(self.vcam_setup.button, 0, Qt.AlignmentFlag.AlignLeft)
         self.hotkey_label = QLabel("", box)
         self.hotkey_label.setWordWrap(True)
         self.hotkey_label.setObjectName("hotkey-label")
