@@ -175,12 +175,9 @@ def _secure_boot(system: System) -> SecureBoot:
     # No mokutil: the firmware variable itself (4 bytes of attributes, then 1 = on).
     try:
         data = system.path(SECURE_BOOT_EFIVAR).read_bytes()
-    except OSError:
-        return (
-            SecureBoot.OFF
-            if not system.path("/sys/firmware/efi").exists()
-            else (SecureBoot.UNKNOWN)
-        )
+    except OSError:  # no EFI at all is a legacy BIOS boot: no Secure Boot
+        efi = system.path("/sys/firmware/efi").exists()
+        return SecureBoot.UNKNOWN if efi else SecureBoot.OFF
     return SecureBoot.ON if data[-1:] == b"\x01" else SecureBoot.OFF
 
 

@@ -11,6 +11,7 @@ real through ``sh``, so what --dry-run prints is what runs.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -259,6 +260,20 @@ def test_secure_boot_off_loads_without_user_steps(machine: FakeMachine) -> None:
     assert vs.StepKind.LOAD in kinds(plan) and plan.user_steps == () and plan.notes == ()
 
 
+def test_secure_boot_from_the_efi_variable_without_mokutil(machine: FakeMachine) -> None:
+    (machine.bin / "mokutil").unlink()
+    assert vs.probe(machine.system()).secure_boot is vs.SecureBoot.UNKNOWN  # EFI, no variable
+    efivars = machine.root / "sys/firmware/efi/efivars"
+    efivars.mkdir()
+    variable = machine.root / vs.SECURE_BOOT_EFIVAR.lstrip("/")
+    variable.write_bytes(b"\x06\x00\x00\x00\x01")
+    assert vs.probe(machine.system()).secure_boot is vs.SecureBoot.ON
+    variable.write_bytes(b"\x06\x00\x00\x00\x00")
+    assert vs.probe(machine.system()).secure_boot is vs.SecureBoot.OFF
+    shutil.rmtree(machine.root / "sys/firmware/efi")
+    assert vs.probe(machine.system()).secure_boot is vs.SecureBoot.OFF  # legacy BIOS boot
+
+
 def test_secure_boot_on_key_not_enrolled_leaves_enrolment_to_the_user(
     machine: FakeMachine,
 ) -> None:
@@ -468,3 +483,41 @@ def test_obs_on_macos(tmp_path: Path) -> None:
     assert not found and "Privacy & Security" in "\n".join(lines)
     (tmp_path / vs.OBS_MAC_EXTENSION).mkdir(parents=True)
     assert vs.obs_instructions("darwin", root=tmp_path)[0]
+
+
+def cli(monkeypatch: pytest.MonkeyPatch, machine: FakeMachine, *args: str) -> int:
+    """``camfx setup virtual-camera ARGS`` in this process, looking at the fake machine."""
+    from app.cli import main
+
+    real_probe = vs.probe
+    monkeypatch.setattr(vs, "probe", lambda system=None: real_probe(machine.system()))
+    monkeypatch.setattr(vs.shutil, "which", machine.which)
+    return main(["setup", "virtual-camera", *args])
+
+
+def test_cli_blocked_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    machine = FakeMachine(tmp_path, manager=None)
+    assert cli(monkeypatch, machine, "--dry-run") == 2
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and err.startswith("camfx setup: v4l2loopback is not installed")
+    assert "camfx setup: package manager: none found" in out
+
+
+def test_cli_dry_run_prints_every_command_and_changes_nothing(
+    machine: FakeMachine, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    machine.secure_boot("enabled")
+    machine.built()
+    (machine.root / "var/lib/dkms").mkdir(parents=True)
+    (machine.root / "var/lib/dkms/mok.pub").write_text("key")
+    assert cli(monkeypatch, machine, "--dry-run") == 0
+    out = capsys.readouterr().out
+    plan = vs.make_plan(vs.probe(machine.system()))
+    for step in plan.steps:
+        assert f"  {step.command}\n" in out
+    assert "what only you can do:" in out and "mokutil --import" in out
+    assert "Secure Boot: on; module signing key: not enrolled (/var/lib/dkms/mok.pub)" in out
+    assert machine.root_commands() == []
+    assert not (machine.root / "etc/modprobe.d/camfx.conf").exists()
