@@ -66,7 +66,7 @@ def test_success_shows_the_output_and_checks_again(
     box = setup.message
     assert box is not None and box.icon() == QMessageBox.Icon.Information
     assert box.text().startswith("The virtual camera is ready.")
-    assert 'ready: /dev/video10 "camfx"' in box.text()
+    assert 'Ready: /dev/video10 "camfx"' in box.text()
     assert "camfx setup:" not in box.text()
 
 

@@ -77,6 +77,7 @@ class VirtualCameraSetup:
         self.button.setEnabled(True)
         self.button.setText(BUTTON_TEXT)
         lines = [line.removeprefix("camfx setup: ") for line in text.splitlines()]
+        lines = [line[:1].upper() + line[1:] for line in lines]
         box = QMessageBox(
             QMessageBox.Icon.Information if ok else QMessageBox.Icon.Warning,
             "Virtual camera set-up",
