@@ -8,7 +8,8 @@
    (``~/.local/bin``), with a menu entry and its icon.
 2. Runs the installed ``camfx`` (``env -i`` again, from an empty folder) on the demo through
    the Studio preset into an mp4, and checks the file: every frame, the size, a picture.
-   Also ``camfx devices``: the compiled kernels (Numba) and ONNX Runtime must work in the bundle.
+   Also ``camfx devices``: the compiled kernels (Numba) and ONNX Runtime must work in the
+   bundle; and ``camfx setup virtual-camera --dry-run`` must answer.
 3. Opens the window under Xvfb, waits for the demo to play in it, screenshots it
    (``DIR/bundle-window.png``) and checks its pixels.
 4. Runs ``uninstall.sh``: the link, the menu entry and the app are gone.
@@ -227,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
         compiled = text.split("Compiled background effects", 1)[-1]
         check("[ok]" in compiled, "the compiled background effects work in the bundle")
         check("CPU        [ok]" in text, "ONNX Runtime runs the models in the bundle")
+
+        done = run([*clean_env(home), "camfx", "setup", "virtual-camera", "--dry-run"], cwd=work)
+        check(
+            done.returncode in (0, 2) and "Traceback" not in done.stderr,
+            f"camfx setup virtual-camera --dry-run answers (exit {done.returncode})",
+        )
+        check("Secure Boot:" in done.stdout, "the set-up reports what it found")
 
         window_s = None
         if not args.no_window:
