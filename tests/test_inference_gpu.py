@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.errors import ModelError
 from pipelines.inference import gpu
+from pipelines.inference import session as session_mod
 from pipelines.inference.model import verified_model_path
 from pipelines.inference.session import SessionFactory
 
@@ -118,6 +119,7 @@ def test_no_driver_means_no_gpu_attempt_and_one_info_line(
     capfd: pytest.CaptureFixture,
 ) -> None:
     monkeypatch.setattr(gpu, "nvidia_driver", lambda: None)
+    monkeypatch.setattr(session_mod, "_warned_refusals", set())  # as in a new process
     caplog.set_level(logging.INFO, logger="pipelines.inference.session")
     capfd.readouterr()
     session, report = SessionFactory().create(str(verified_model_path(SMALL_MODEL)), "m")
@@ -131,6 +133,11 @@ def test_no_driver_means_no_gpu_attempt_and_one_info_line(
         (logging.INFO, "m: CPU (no NVIDIA GPU driver)")
     ]
     assert "lib" not in out + err and "onnxruntime" not in out + err
+    # The next models say it only at debug level: one info line a process.
+    caplog.clear()
+    SessionFactory().create(str(verified_model_path(SMALL_MODEL)), "m2")
+    records = [r for r in caplog.records if r.name == "pipelines.inference.session"]
+    assert records == []
 
 
 def test_gpu_asked_for_by_name_without_driver_is_refused_plainly(

@@ -297,8 +297,12 @@ class SessionFactory:
                     PROCESS_REPORTS[name] = report
                     new = set(refused.items()) - _warned_refusals
                     _warned_refusals.update(new)
-                # Say a refused GPU loudly once per process, not once per model.
-                log.log(logging.WARNING if new else logging.INFO, "%s", report.summary())
+                    repeated_note = bool(note) and ("", note) in _warned_refusals
+                    _warned_refusals.add(("", note))
+                # Say a refused GPU loudly once per process, not once per model; the CPU's
+                # reason ("no NVIDIA GPU driver") is one info line a process, too.
+                level = logging.DEBUG if repeated_note else logging.INFO
+                log.log(logging.WARNING if new else level, "%s", report.summary())
                 return session, report
         raise ModelError(f"model {name}: no inference provider could load it")  # pragma: no cover
 
