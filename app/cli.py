@@ -14,6 +14,8 @@ from typing import Any
 from app import talking_head_cmd
 
 EXIT_USAGE = 2
+EXIT_OUTPUT_FAILED = 1
+"""An output (a recording) stopped on a write error; the others went on."""
 
 # Commands that live in their own modules. Each module must import only argparse-level things at
 # module scope (``--help`` stays instant) and define ``add_parser(subparsers)``, which sets
@@ -148,8 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             set_default_factory(SessionFactory(args.providers))
         return handler(args)
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        from app import signals
+
+        return signals.exit_code(exc)
     except CliError as exc:
         print(f"camfx: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -182,6 +186,7 @@ def _build_engine(
     lossless: bool | None = None,
     extra_stages: Sequence[Any] = (),
     idle_after: float | None = None,
+    output_options: dict[str, Any] | None = None,
 ):
     from pipelines.engine import Engine
     from pipelines.outputs import make_output
@@ -201,7 +206,7 @@ def _build_engine(
     if bench:
         for stage in stages:
             stage.warm_up()
-    outs = [make_output(spec) for spec in outputs]
+    outs = [make_output(spec, **(output_options or {})) for spec in outputs]
     source = open_source(sources_spec, config)
     try:
         # Files, images and the demo are not live: no frame of theirs needs dropping, so every
@@ -217,6 +222,9 @@ def _build_engine(
             max_frames=total,
             stats_window=max(600, (total or 0) + 10),
             idle_after=idle_after,
+            # The user named the preset: an effect that cannot start is an error, not a
+            # silently unfiltered output.
+            stages_required=True,
         )
         engine.start()
     except BaseException:
@@ -236,6 +244,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.frames = plan.frames_for_audio()
     # Only a virtual camera can say whether anyone watches; a file always "watches".
     idle_after = args.idle_after or None
+    # Recordings get the voice (file or microphone) in the same pass as the video.
+    sound = plan.recording_audio() if plan else None
     engine, source = _build_engine(
         args,
         args.source,
@@ -243,14 +253,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         bench=False,
         extra_stages=plan.stages if plan else (),
         idle_after=idle_after,
+        output_options={"audio": sound} if sound is not None else None,
     )
     errors: list[str] = []
     engine.add_listener(
-        lambda ev: (
-            errors.append(f"{ev.name}: {ev.message}")
-            if ev.kind in ("source-error", "output-error")
-            else None
-        )
+        lambda ev: errors.append(f"{ev.name}: {ev.message}") if ev.kind == "source-error" else None
     )
     tty = sys.stderr.isatty()
     print(
@@ -258,29 +265,39 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"(preset {args.preset}); Ctrl+C to stop",
         file=sys.stderr,
     )
-    try:
-        while engine.running:
-            engine.wait(0.5)
-            if tty:
-                # Padded so a shorter line fully covers the previous one.
-                line = engine.snapshot().status_line()
-                if engine.idle:
-                    line += " | idle: no app uses the virtual camera"
-                line = line.ljust(78)
-                print("\r" + line, end="", file=sys.stderr, flush=True)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        engine.stop()
-        source.close()
-    for line in plan.finish(outputs) if plan else []:
-        print(f"camfx: {line}", file=sys.stderr)
+    from app import signals
+
+    # SIGTERM (shutdown, kill, a service manager) stops like Ctrl+C: recordings are finished.
+    with signals.sigterm_as_interrupt():
+        try:
+            while engine.running:
+                engine.wait(0.5)
+                if tty:
+                    # Padded so a shorter line fully covers the previous one.
+                    line = engine.snapshot().status_line()
+                    if engine.idle:
+                        line += " | idle: no app uses the virtual camera"
+                    line = line.ljust(78)
+                    print("\r" + line, end="", file=sys.stderr, flush=True)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            with signals.finishing("the outputs"):
+                engine.stop()
+                source.close()
     snap = engine.snapshot()
     if tty:
         print(file=sys.stderr)
+    from pipelines.outputs.recorder import VideoFileOutput
+
+    for out in engine.outputs:
+        if out.failure or isinstance(out, VideoFileOutput):
+            print(f"camfx: {out.summary()}", file=sys.stderr)
     print(f"camfx: {snap.status_line()}", file=sys.stderr)
     if errors:
         raise CliError(errors[0])
+    if any(out.failure for out in engine.outputs):
+        return EXIT_OUTPUT_FAILED
     return 0
 
 

@@ -4,12 +4,12 @@
     camfx talking-head capture --source camera --output me.png
 
 ``render`` runs the face tracker, ``audio-mouth`` (the file, read by frame number so lips and
-voice stay in step however fast frames render) and ``talking-head`` over the source, writes the
-video, then muxes the audio file into it (PyAV).
+voice stay in step however fast frames render) and ``talking-head`` over the source, and writes
+the video with the voice in one pass (H.264 + AAC, :mod:`pipelines.outputs.recorder`).
 
 The same wiring serves ``camfx run --talking-head PORTRAIT --audio FILE``: :func:`add_run_arguments`
 adds the options to ``run``'s parser and :func:`plan_run` returns the stages to append and the
-step that adds the sound once the engine has stopped.
+sound track for the recordings (the file, or the microphone).
 
 Only argparse-level imports at module scope: ``camfx --help`` stays instant.
 """
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--audio",
         default=None,
         help="the voice: mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file "
-        "(default: mic; a file is also muxed into .mp4 outputs)",
+        "(default: mic; .mp4 outputs record it, file or microphone)",
     )
     group.add_argument(
         "--avatar-mode",
@@ -65,6 +64,8 @@ class RunPlan:
     audio_file: str | None
     fps: float
     messages: list[str] = field(default_factory=list)
+    audio_kind: str = "none"
+    """The voice's input kind: "file", "mic", "none" (what a recording records)."""
 
     def frames_for_audio(self) -> int | None:
         """Frames that cover the audio file (None for a microphone)."""
@@ -75,23 +76,17 @@ class RunPlan:
         data, rate = read_audio_file(self.audio_file)
         return max(1, math.ceil(len(data) / rate * self.fps))
 
-    def finish(self, outputs: list[str]) -> list[str]:
-        """Mux the audio file into every video-file output; returns one line per file."""
-        if not self.audio_file:
-            return []
-        from pipelines.audio.inputs import read_audio_file
-        from pipelines.audio.mux import mux_audio
-        from pipelines.outputs import parse_output_spec
+    def recording_audio(self) -> Any:
+        """The sound track for video-file outputs (written in the same pass as the video): the
+        voice file, or the microphone the ``audio-mouth`` stage opens; None without a voice."""
+        from pipelines.audio.mux import FileAudio, MicAudio
 
-        data, rate = read_audio_file(self.audio_file)
-        done = []
-        for spec in outputs:
-            name, arg = parse_output_spec(spec)
-            if name != "file" or not arg or not os.path.isfile(arg):
-                continue
-            mux_audio(arg, data, rate, arg)
-            done.append(f"{arg}: sound from {self.audio_file}")
-        return done
+        if self.audio_file:
+            return FileAudio(self.audio_file)
+        if self.audio_kind == "mic":
+            stage = next((s for s in self.stages if getattr(s, "name", "") == "audio-mouth"), None)
+            return MicAudio(stage) if stage is not None else None
+        return None
 
 
 def plan_run(args: argparse.Namespace, *, with_tracker: bool = True) -> RunPlan | None:
@@ -125,7 +120,7 @@ def plan_run(args: argparse.Namespace, *, with_tracker: bool = True) -> RunPlan 
     stages.append(
         TalkingHead(TalkingHeadSettings(portrait=args.talking_head, mode=mode, fps=args.fps))
     )
-    return RunPlan(stages, audio_file, args.fps)
+    return RunPlan(stages, audio_file, args.fps, audio_kind=kind)
 
 
 def add_parser(sub: Any) -> None:
@@ -161,6 +156,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    from app import signals
     from pipelines.engine import Engine
     from pipelines.errors import OutputError
     from pipelines.outputs import make_output
@@ -176,8 +172,9 @@ def run_render(args: argparse.Namespace) -> int:
     width, height = args.size
     config = SourceConfig(width=width, height=height, fps=args.fps, loop=True, paced=False)
     source = open_source(args.source, config)
+    interrupted: KeyboardInterrupt | None = None
     try:
-        output = make_output(str(out_path))
+        output = make_output(str(out_path), audio=plan.recording_audio())
         engine = Engine(
             source,
             plan.stages,
@@ -190,28 +187,37 @@ def run_render(args: argparse.Namespace) -> int:
         engine.add_listener(
             lambda ev: (
                 errors.append(f"{ev.name}: {ev.message}")
-                if ev.kind in ("source-error", "output-error", "stage-open-error")
+                if ev.kind in ("source-error", "stage-open-error")
                 else None
             )
         )
         print(
             f"camfx: rendering {frames} frames of the talking head to {out_path}", file=sys.stderr
         )
-        engine.start()
-        try:
-            engine.wait()
-        finally:
-            engine.stop()
+        # SIGTERM and Ctrl+C stop the render; the file is finished, sound included.
+        with signals.sigterm_as_interrupt():
+            try:
+                engine.start()
+                engine.wait()
+            except KeyboardInterrupt as exc:
+                interrupted = exc
+            finally:
+                with signals.finishing(str(out_path)):
+                    engine.stop()
     finally:
         source.close()
+    print(f"camfx: {output.summary()}", file=sys.stderr)
+    if interrupted is not None:
+        print(f"camfx: interrupted; {out_path} keeps what was rendered", file=sys.stderr)
+        return signals.exit_code(interrupted)
+    if output.failure:
+        from app.cli import EXIT_OUTPUT_FAILED
+
+        return EXIT_OUTPUT_FAILED
     if errors:
         from app.cli import CliError
 
         raise CliError(errors[0])
-    for line in plan.finish([str(out_path)]):
-        print(f"camfx: {line}", file=sys.stderr)
-    snap = engine.snapshot()
-    print(f"camfx: {snap.frames_output} frames written", file=sys.stderr)
     return 0
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
-from pipelines.errors import SettingsError
+from pipelines.errors import CamfxError, SettingsError, StageError
 from pipelines.frame import Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 class EngineEvent:
     kind: str
     """"stage-error" (a stage raised on a frame and was bypassed), "stage-open-error" (a stage
-    could not open and is left out), "source-error", "output-error" (that output is stopped),
+    could not open: it is left out, or with ``stages_required`` the engine does not start),
+    "source-error", "output-error" (that output is stopped),
     "stopped" (the engine ended; ``message`` says why, see :attr:`Engine.stop_reason`),
     "idle" / "active" (nobody receives the outputs / somebody does again; ``idle_after``).
     Listeners are called on the engine's threads and must not block."""
@@ -105,6 +106,7 @@ class Engine:
         stats_window: int = 600,
         pipelined: bool = True,
         idle_after: float | None = None,
+        stages_required: bool = False,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -120,6 +122,13 @@ class Engine:
         after which the engine idles: a live camera is released, nothing is processed, and
         the last picture is re-sent once a second so an app that opens the camera sees one at
         once. None: never idle."""
+        self.stages_required = stages_required
+        """What a stage that cannot open means. False (the window): it is left out, reported as
+        a "stage-open-error" event, and the rest runs. True (the command line, where the user
+        named what they want and nobody watches a status bar): :meth:`start` raises, before any
+        output is opened or frame read, so no file is written without the effect asked for."""
+        self._stages_opened = threading.Event()
+        self._stage_failure: CamfxError | None = None
         self.idle = False
         self._audience = True
         """Latest answer of the watch thread: does anyone receive the outputs?"""
@@ -147,37 +156,56 @@ class Engine:
         self._processed = 0
         self.stop_reason = ""
         """Why the engine stopped by itself ("frames", "source ended", "source failed",
-        "outputs failed"), or "stopped" when :meth:`stop` was called."""
+        "outputs failed", "stage failed"), or "stopped" when :meth:`stop` was called."""
 
     # ----------------------------------------------------------------- control
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
 
     def start(self) -> None:
-        """Open outputs (errors raise here, before any thread starts) and start the threads."""
+        """Open outputs and start the threads. An output that cannot open raises here, before
+        any thread starts; so does a stage that cannot open when ``stages_required``."""
         if self._started:
             return
         width, height = self.out_size or self.source.actual_size
+        process = _EngineThread(self._process_loop, "camfx-process")
+        if self.stages_required:
+            # Stages open on the processing thread (their contract), so it starts first, alone:
+            # it opens them and waits for frames that come only once the outputs are open.
+            process.start()
+            self._stages_opened.wait()
+            if self._stage_failure is not None:
+                self._end_early(process)
+                raise self._stage_failure
         opened: list[Output] = []
         try:
             for out in self.outputs:
+                # A camera's frames are timed by when they were captured; a file's or the
+                # demo's by their index, however fast they were rendered (recordings).
+                out.live_source = self.source.live
                 out.open(width, height, self.source.actual_fps or 30.0)
                 opened.append(out)
         except Exception:
             for out in opened:
                 out.close()
+            if process.is_alive():
+                self._end_early(process)
             raise
         self._started = True
-        self._threads = [
-            _EngineThread(self._capture_loop, "camfx-capture"),
-            _EngineThread(self._process_loop, "camfx-process"),
-        ]
+        self._threads = [_EngineThread(self._capture_loop, "camfx-capture"), process]
         for i in range(len(self.outputs)):
             self._threads.append(_EngineThread(self._output_loop, f"camfx-output-{i}", i))
         if self.idle_after is not None:
             self._threads.append(_EngineThread(self._watch_loop, "camfx-watch"))
         for t in self._threads:
-            t.start()
+            if t.ident is None:  # the processing thread may be running already
+                t.start()
+
+    def _end_early(self, process: _EngineThread) -> None:
+        """Stop a processing thread started alone by :meth:`start` (it closes its stages)."""
+        self._stop.set()
+        self._in_slot.close()
+        process.finished.wait()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop all threads and close stages and outputs. Idempotent; the source stays open
@@ -379,13 +407,23 @@ class Engine:
                 self._close_stage(stage)
         self.pipeline = Pipeline(kept)
 
-    def _open_stage(self, stage: Stage[Any]) -> bool:
-        """Open ``stage``; on failure report it, release it and return False (it is left out)."""
+    def _open_stage(self, stage: Stage[Any], required: bool = False) -> bool:
+        """Open ``stage``; on failure report it, release it and return False (it is left out,
+        or, when ``required``, kept in :attr:`_stage_failure` for :meth:`start` to raise)."""
         try:
             stage.open()
             return True
         except Exception as exc:
-            log.error("stage %s could not start and is left out: %s", stage.name, exc)
+            if required:
+                # One line for the user, raised by start(); the details go to the debug log.
+                log.debug("stage %s could not start", stage.name, exc_info=True)
+                self._stage_failure = (
+                    exc
+                    if isinstance(exc, CamfxError)
+                    else StageError(f"the effect {stage.name!r} could not start: {exc}")
+                )
+            else:
+                log.error("stage %s could not start and is left out: %s", stage.name, exc)
             self.stats.add_error(stage.name)
             try:
                 stage.close()  # release whatever open() got before it failed
@@ -401,7 +439,23 @@ class Engine:
             log.warning("closing stage %s failed: %s", stage.name, exc)
 
     def _process_loop(self) -> None:
-        self.pipeline = Pipeline([s for s in self.pipeline.stages if self._open_stage(s)])
+        requested = self.pipeline.stages
+        opened: list[Stage[Any]] = []
+        try:
+            for stage in requested:
+                if self._open_stage(stage, self.stages_required):
+                    opened.append(stage)
+                elif self.stages_required:
+                    break  # start() raises; the rest need not open
+            self.pipeline = Pipeline(opened)
+        finally:
+            self._stages_opened.set()  # start() may be waiting for it
+        if self._stage_failure is not None:
+            self._set_reason("stage failed")
+            for stage in opened:
+                self._close_stage(stage)
+            self.pipeline = Pipeline(requested)  # none of them open, as before start()
+            return
         if self.pipelined:
             self._prepare_pool = ThreadPoolExecutor(1, thread_name_prefix="camfx-prepare")
             self._render_thread = threading.Thread(
@@ -572,7 +626,11 @@ class Engine:
             try:
                 out.write(frame)
             except Exception as exc:
-                log.error("output %s failed and is stopped: %s", out.description, exc)
+                # Info, not error: the "output-error" event and ``out.failure`` carry the line
+                # that callers show (the CLI's summary, the window's message), once.
+                log.info("output %s failed and is stopped: %s", out.description, exc)
+                if not out.failure:
+                    out.failure = f"{out.description} stopped: {exc}"
                 self._failed_outputs.add(i)
                 # Closing the slot releases a lossless producer waiting for this output.
                 slot.close()

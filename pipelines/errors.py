@@ -19,5 +19,9 @@ class ModelError(CamfxError):
     """A model file is missing, changed or cannot be loaded."""
 
 
+class StageError(CamfxError):
+    """A stage the user asked for could not start (its own error was not one of these)."""
+
+
 class SettingsError(CamfxError):
     """A settings value or preset is invalid."""

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# Before any test module imports onnxruntime: ``import pipelines`` switches ONNX Runtime's
+# telemetry off, and the switch is read once, when onnxruntime initialises.
+import pipelines  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 

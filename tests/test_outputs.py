@@ -18,12 +18,14 @@ from pipelines.engine import Engine
 from pipelines.errors import OutputError
 from pipelines.frame import Frame
 from pipelines.outputs import OUTPUTS, make_output, parse_output_spec
-from pipelines.outputs.basic import NullOutput, PreviewOutput, VideoFileOutput
+from pipelines.outputs.basic import NullOutput, PreviewOutput
+from pipelines.outputs.recorder import VideoFileOutput
 from pipelines.outputs.virtualcam import V4L2_MODPROBE, VirtualCameraOutput, setup_hint
 from pipelines.sources import SourceConfig, open_source
 
 # Mean absolute difference (0-255) allowed between what was sent and what decodes back.
-# MPEG-4 Part 2 at OpenCV's default quality on smooth content: ~1-3.
+# H.264 (libx264 superfast, crf 21) through yuv420p on the demo at 320x240: 3.2-3.6, most of it the
+# 2x2 chroma subsampling.
 MP4_MAD = 6.0
 # BGR → I420 (pyvirtualcam) → BGR (OpenCV): chroma is subsampled 2×2, and the two sides may
 # round differently; on the demo portrait this is ~1-2.
@@ -39,8 +41,8 @@ def mad(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
 
 
-def frame_of(image: np.ndarray, index: int = 0) -> Frame:
-    return Frame.new(image, float(index), index)
+def frame_of(image: np.ndarray, index: int = 0, fps: float = 30.0) -> Frame:
+    return Frame.new(image, index / fps, index)  # as if captured at ``fps``
 
 
 def demo_frames(n: int, size: tuple[int, int]) -> list[np.ndarray]:
@@ -107,7 +109,7 @@ def test_file_output_writes_a_playable_mp4(tmp_path: Path) -> None:
         out.open(*size, fps)
         assert out.is_open
         for i, image in enumerate(sent):
-            out.write(frame_of(image, i))
+            out.write(frame_of(image, i, fps))
     assert not out.is_open
     out.close()  # idempotent
     assert out.frames_written == n

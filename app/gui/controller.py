@@ -439,12 +439,24 @@ class EngineController(QObject):
     def _start_recording(self, path: str) -> None:
         try:
             output = self.output_factory(path)
+            if self._voice_stage() is not None and hasattr(output, "audio_source"):
+                # A talking head speaks with the microphone: record it with the picture.
+                from pipelines.audio.mux import MicAudio
+
+                output.audio_source = output.audio_source or MicAudio(self._voice_stage)
             self.record.attach(output, self.size, self.fps)
         except (CamfxError, OSError) as exc:
             emit(self.recordingChanged, "error", str(exc))
             return
         self.recording_path = path
         emit(self.recordingChanged, "on", path)
+
+    def _voice_stage(self) -> Any:
+        """The ``audio-mouth`` stage when it listens to a microphone (None otherwise)."""
+        engine = self.engine
+        stage = engine.pipeline.find("audio-mouth") if engine is not None else None
+        voice = str(getattr(getattr(stage, "settings", None), "input", ""))
+        return stage if voice == "mic" or voice.startswith("mic:") else None
 
     def stop_recording(self) -> None:
         self._submit(self._stop_recording)
@@ -461,7 +473,8 @@ class EngineController(QObject):
             emit(self.virtualCameraChanged, "unavailable", f"{output.description} stopped: {exc}")
         else:
             self.recording_path = None
-            emit(self.recordingChanged, "error", f"recording stopped: {exc}")
+            # The recorder's own line names the file, the reason and what is kept.
+            emit(self.recordingChanged, "error", output.failure or f"recording stopped: {exc}")
 
     @staticmethod
     def _close(output: Output | None) -> None:

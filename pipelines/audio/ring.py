@@ -10,6 +10,7 @@ many were lost instead of returning stale ones.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -24,6 +25,9 @@ class AudioRing:
         self._lock = threading.Lock()
         self.overruns = 0
         """Blocks larger than the whole ring (only their newest part was kept)."""
+        self.stamp: tuple[int, float] | None = None
+        """(:attr:`written`, ``time.monotonic()``) at the last write: when the newest sample
+        arrived, which places samples on the frames' clock (a recording's sound track)."""
 
     @property
     def written(self) -> int:
@@ -50,6 +54,7 @@ class AudioRing:
             if first < n:
                 self._data[: n - first] = block[first:]
             self._written += skipped + n
+            self.stamp = (self._written, time.monotonic())
 
     def read(self, start: int, count: int | None = None) -> tuple[np.ndarray, int]:
         """Copy samples from absolute index ``start`` up to the head (or ``count`` of them).

@@ -123,7 +123,10 @@ def load_portrait(spec: str | os.PathLike[str] | None = None, size: int = AVATAR
         image, source = load_asset(DEFAULT_PORTRAIT), f"assets/{DEFAULT_PORTRAIT}"
     else:
         image, source = read_image(spec), str(spec)
-    return make_portrait(image, find_landmarks(image), size, source)
+    try:
+        return make_portrait(image, find_landmarks(image), size, source)
+    except AvatarError as exc:  # name the file: the message may reach a command line
+        raise AvatarError(f"portrait {source!r}: {exc}") from None
 
 
 def capture_portrait(frame: np.ndarray, face: object, size: int = AVATAR_SIZE) -> Portrait:

@@ -44,6 +44,35 @@ SHORT_NAMES = {
 }
 
 
+_offline_checked = False
+
+
+def _onnxruntime() -> Any:
+    """``onnxruntime``, imported with its telemetry off.
+
+    ``import pipelines`` has set ``ORT_DISABLE_TELEMETRY=1`` before any camfx module could import
+    ONNX Runtime (see ``pipelines/__init__.py``), which keeps the 1DS uploader from starting.
+    The runtime switch below also stops the events that Windows' ETW provider would offer to a
+    trace session. If a host process imported onnxruntime before camfx, the uploader may
+    already run; that is said once, loudly, since camfx promises no network connection.
+    """
+    global _offline_checked
+    import onnxruntime as ort
+
+    if not _offline_checked:
+        _offline_checked = True
+        import pipelines
+
+        with contextlib.suppress(Exception):  # absent from some builds
+            ort.disable_telemetry_events()
+        if pipelines.ONNXRUNTIME_IMPORTED_EARLIER:
+            log.warning(
+                "onnxruntime was imported before camfx could switch its telemetry off; "
+                "import camfx's pipelines first, or set ORT_DISABLE_TELEMETRY=1"
+            )
+    return ort
+
+
 def short_name(provider: str) -> str:
     return provider.removesuffix("ExecutionProvider").replace("Tensorrt", "TensorRT")
 
@@ -190,7 +219,7 @@ class SessionFactory:
         self.reports: dict[str, ProviderReport] = {}
 
     def candidates(self) -> list[str]:
-        import onnxruntime as ort
+        ort = _onnxruntime()
 
         available = set(ort.get_available_providers())
         # Automatic choice: no GPU provider without its driver (no library errors, no delay).
@@ -200,7 +229,7 @@ class SessionFactory:
 
     def unavailable(self) -> dict[str, str]:
         """Explicitly requested providers this ONNX Runtime build does not have, with why."""
-        import onnxruntime as ort
+        ort = _onnxruntime()
 
         available = ort.get_available_providers()
         listed = ", ".join(short_name(p) for p in available)
@@ -211,7 +240,7 @@ class SessionFactory:
         }
 
     def session_options(self) -> Any:
-        import onnxruntime as ort
+        ort = _onnxruntime()
 
         so = ort.SessionOptions()
         so.intra_op_num_threads = self.intra_op_threads
@@ -233,7 +262,7 @@ class SessionFactory:
         by this factory.
         """
         try:
-            import onnxruntime as ort
+            ort = _onnxruntime()
         except ImportError as exc:
             raise ModelError(f"{gpu.missing_runtime_message()} ({exc})") from exc
 

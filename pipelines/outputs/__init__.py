@@ -12,7 +12,7 @@ from typing import Any
 from pipelines.errors import OutputError
 from pipelines.outputs.base import OUTPUTS, Output
 
-from pipelines.outputs import basic, virtualcam  # noqa: F401  isort: skip
+from pipelines.outputs import basic, recorder, virtualcam  # noqa: F401  isort: skip
 
 __all__ = ["OUTPUTS", "Output", "make_output", "parse_output_spec"]
 

@@ -15,6 +15,11 @@ class Output:
         self.arg = arg
         self.frames_written = 0
         self.is_open = False
+        self.live_source = True
+        """The frames come from a live device (a camera), set by the engine: a recording then
+        times them by their capture times. Other sources' frames are timed by their index."""
+        self.failure: str | None = None
+        """Why this output stopped (one line naming it), set when a write or close failed."""
 
     def open(self, width: int, height: int, fps: float) -> None:
         self.is_open = True
@@ -30,6 +35,10 @@ class Output:
     def close(self) -> None:
         """Flush and release. Idempotent; subclasses keep it so."""
         self.is_open = False
+
+    def summary(self) -> str:
+        """One line for the end of a run: what this output got."""
+        return self.failure or f"{self.description}: {self.frames_written} frames"
 
     @property
     def description(self) -> str:

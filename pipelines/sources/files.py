@@ -11,6 +11,12 @@ import numpy as np
 from pipelines.errors import SourceError
 from pipelines.sources.base import SOURCES, Source, SourceConfig
 
+# A read that fails more than this many frames (and 1 %) before the frame count the container
+# states is a damaged or cut-short file, not its end. The margin is for decoders that drop a
+# frame or two (edit lists, B-frame delay); good MP4s measured (MPEG-4, H.264 with B-frames, a
+# remux cut at a key frame) ended 0 frames short.
+END_MARGIN_FRAMES = 2
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
 
@@ -103,6 +109,11 @@ class VideoSource(Source):
         """The file's own frame size (frames are filled to the requested size)."""
         self.loops = 0
         """How many times the file started over."""
+        self.stated_frames: int | None = None
+        """The frame count the container states (MP4/MOV always do), else None: a file that
+        does not say how long it is cannot be told cut short."""
+        self._decoded = 0
+        """Frames decoded since the file was (re)opened."""
         self._first: np.ndarray | None = None
 
     def _open_capture(self) -> tuple[cv2.VideoCapture, np.ndarray]:
@@ -125,6 +136,8 @@ class VideoSource(Source):
         self.capture = cap
         self.native_size = (int(first.shape[1]), int(first.shape[0]))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.stated_frames = _stated_frame_count(self.arg)
+        self._decoded = 0
         native_fps = cap.get(cv2.CAP_PROP_FPS)
         self.actual_fps = native_fps if 1 <= native_fps <= 240 else self.config.fps
         self.actual_size = (self.config.width, self.config.height)
@@ -142,6 +155,7 @@ class VideoSource(Source):
         else:
             ok, image = self.capture.read()
             if not ok or image is None:
+                self._check_whole()
                 if not self.config.loop:
                     raise EOFError(self.arg)
                 # Start over by reopening: a seek to frame 0 is not reliable in every container.
@@ -153,11 +167,38 @@ class VideoSource(Source):
                     raise SourceError(
                         f"video file {self.arg!r} stopped decoding; check the file"
                     ) from None
+                self._decoded = 0
                 self.loops += 1
+        self._decoded += 1
         return fit_to(to_bgr(image), self.config.width, self.config.height)
+
+    def _check_whole(self) -> None:
+        """Raise when decoding stopped well before the end the container states: the user
+        asked for the whole video, and a damaged one must not pass for a short one."""
+        stated = self.stated_frames
+        if stated is None:
+            return
+        if self._decoded + max(END_MARGIN_FRAMES, stated // 100) < stated:
+            raise SourceError(
+                f"video file {self.arg!r} is damaged or cut short: decoding stopped after "
+                f"frame {self._decoded} of {stated}; check the file or export it again"
+            )
 
     def close(self) -> None:
         if self.capture is not None:
             self.capture.release()
             self.capture = None
         self._first = None
+
+
+def _stated_frame_count(path: str) -> int | None:
+    """The video stream's frame count as its container states it (PyAV), or None when it
+    does not say (MKV, WebM, AVI often) or the file cannot be read this way."""
+    try:
+        import av
+
+        with av.open(path) as container:
+            frames = int(container.streams.video[0].frames)
+    except Exception:  # no PyAV, or a file only OpenCV reads: no check, as before
+        return None
+    return frames if frames > 0 else None

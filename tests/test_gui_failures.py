@@ -1,0 +1,106 @@
+"""In the window, what could not be had is a visible message and the app keeps running: a
+changed model leaves its effect out with a message naming the file; a video that stops
+decoding before its end says so (the command line's side: ``test_failures_are_errors.py``)."""
+
+from __future__ import annotations
+
+import os
+
+if not os.environ.get("CAMFX_XVFB_CHILD"):
+    # Before Qt is imported anywhere in this process.
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from test_failures_are_errors import cut_short, models_copy, use_models_from, write_video
+from test_gui_support import make_window
+
+from pipelines.avatar.stage import STAGE_NAME as TALKING_HEAD
+from pipelines.presets import Preset, StageSpec
+from pipelines.tracking.tracker import STAGE_NAME as TRACKER
+from pipelines.userdata import PresetStore
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cfg = tmp_path / "config"
+    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(cfg))
+    cfg.mkdir()
+    return cfg
+
+
+@pytest.fixture
+def windows(qtbot: Any) -> Iterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for w in made:
+        w.quit()
+    qtbot.wait(10)
+
+
+def open_window(qtbot: Any, windows: list[Any], config: Path, **settings: Any) -> Any:
+    (config / "settings.json").write_text(json.dumps({"schema": 1, **settings}))
+    window = make_window(config)
+    windows.append(window)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def frames_keep_coming(qtbot: Any, window: Any, n: int = 5) -> None:
+    start = window.preview.frames_shown
+    qtbot.waitUntil(lambda: window.preview.frames_shown >= start + n, timeout=10000)
+
+
+def test_a_changed_model_is_a_message_and_the_window_runs_on(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = models_copy(tmp_path)
+    changed = folder / "face_detection_short_range.onnx"
+    changed.write_bytes(changed.read_bytes() + b"x")
+    use_models_from(monkeypatch, folder)
+    PresetStore(config / "presets").save(Preset("Track", (StageSpec(TRACKER, {}),)))
+    window = open_window(qtbot, windows, config, preset="user:Track", source="demo:0")
+    key = f"stage-{TRACKER}"
+    qtbot.waitUntil(lambda: key in window.messages.bars, timeout=15000)
+    text = window.messages.bars[key].text
+    assert "could not start and is left out" in text
+    assert f"model file {changed} was changed" in text and "Reinstall camfx" in text
+    frames_keep_coming(qtbot, window)
+
+
+def test_a_bad_portrait_is_a_message_and_the_window_runs_on(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    portrait = tmp_path / "me.png"
+    portrait.write_text("not a picture")
+    preset = Preset("Head", (StageSpec(TALKING_HEAD, {"portrait": str(portrait)}),))
+    PresetStore(config / "presets").save(preset)
+    window = open_window(qtbot, windows, config, preset="user:Head", source="demo:0")
+    key = f"stage-{TALKING_HEAD}"
+    qtbot.waitUntil(lambda: key in window.messages.bars, timeout=15000)
+    text = window.messages.bars[key].text
+    assert "could not start and is left out" in text
+    assert f"portrait {str(portrait)!r} could not be decoded" in text
+    frames_keep_coming(qtbot, window)
+
+
+def test_a_damaged_video_is_a_message_and_the_window_runs_on(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    short = cut_short(write_video(tmp_path / "good.mp4"), tmp_path / "short.mp4", keep=0.4)
+    window = open_window(qtbot, windows, config, preset="builtin:off", source=str(short))
+    qtbot.waitUntil(lambda: "source" in window.messages.bars, timeout=15000)
+    text = window.messages.bars["source"].text
+    assert f"video file {str(short)!r} is damaged or cut short" in text, text
+    assert window.controller.running
+    frames_keep_coming(qtbot, window)  # a card says "Source failed"; the app goes on

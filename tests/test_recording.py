@@ -1,0 +1,456 @@
+"""Recordings people can share and never lose (issues 12 §2 and 14 item 6).
+
+Every file here is written by the real recorder (PyAV: libx264 + AAC) and read back with PyAV:
+codecs, durations, the sound track, and sound against picture (a click in the audio and a
+flash in the video). Failures are real too: a full disk is a tiny tmpfs (or a file-size limit
+where mounting is not allowed), a removed folder is removed, signals are sent to a real
+``camfx`` process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from test_audio_mic import virtual_mic  # noqa: F401  (a fixture)
+
+from pipelines.audio.demo_clip import write_wav
+from pipelines.audio.mux import MicAudio
+from pipelines.audio.ring import AudioRing
+from pipelines.errors import OutputError
+from pipelines.frame import Frame
+from pipelines.outputs import recorder
+from pipelines.outputs.recorder import VideoFileOutput
+
+av = pytest.importorskip("av")
+
+REPO = Path(__file__).resolve().parent.parent
+FPS = 30.0
+SYNC_MAX_S = 1.0 / FPS
+"""Sound and picture within one frame (issue 14)."""
+DURATION_MATCH_S = 0.1
+"""The sound track covers the video: equal lengths up to an AAC frame and a video frame."""
+SUBPROCESS_TIMEOUT_S = 120
+CLICK_AT_S = 1.5
+SPEECH = REPO / "pipelines" / "assets" / "talking_head_speech.wav"
+SPEECH_RMS_MIN = 0.03
+"""The loudest 100 ms of the recorded microphone while the clip plays (about 0.12 measured)."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def camfx(*args: str, **kw: Any) -> subprocess.Popen[str]:
+    env = dict(kw.pop("env", None) or os.environ, PYTHONPATH=str(REPO))
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO,
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        **kw,
+    )
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    try:
+        _, err = proc.communicate(timeout=SUBPROCESS_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return err
+
+
+def wait_for(predicate: Any, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def streams_of(path: Path) -> dict[str, Any]:
+    """Codec names and durations (s), and every video frame decoded (a torn file raises)."""
+    with av.open(str(path)) as c:
+        info: dict[str, Any] = {"format": c.format.name}
+        for s in c.streams:
+            kind = s.type
+            info[kind] = s.codec_context.name
+            info[f"{kind}_s"] = float(s.duration * s.time_base) if s.duration else 0.0
+            if kind == "video":
+                info["pix_fmt"] = s.codec_context.pix_fmt
+    with av.open(str(path)) as c:
+        info["frames"] = sum(1 for _ in c.decode(video=0))
+    return info
+
+
+def sound_of(path: Path) -> np.ndarray:
+    """The sound track, mono float32."""
+    with av.open(str(path)) as c:
+        return np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+
+
+def click_time(path: Path) -> float:
+    """When the sound first reaches half its peak (a click's onset), in file time."""
+    with av.open(str(path)) as c:
+        times, values = [], []
+        for frame in c.decode(audio=0):
+            x = frame.to_ndarray().reshape(-1)
+            times.append(float(frame.time) + np.arange(len(x)) / frame.sample_rate)
+            values.append(x)
+    t, x = np.concatenate(times), np.abs(np.concatenate(values))
+    return float(t[np.argmax(x >= 0.5 * x.max())])
+
+
+def flash_time(path: Path) -> float:
+    """When the picture turns white, in file time (median brightness: an overlay in a corner
+    does not change it)."""
+    with av.open(str(path)) as c:
+        for frame in c.decode(video=0):
+            if np.median(frame.to_ndarray(format="gray")) > 128:
+                return float(frame.time)
+    raise AssertionError(f"no flash in {path}")
+
+
+def click_track(path: Path, seconds: float, rate: int = 48000) -> None:
+    samples = np.zeros(int(seconds * rate), np.float32)
+    start = int(CLICK_AT_S * rate)
+    samples[start : start + rate // 500] = 0.8  # 2 ms
+    write_wav(path, samples, rate)
+
+
+def flash_video(path: Path, frames: int, size: tuple[int, int]) -> None:
+    """Black frames, one white at CLICK_AT_S."""
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=int(FPS))
+        s.width, s.height, s.pix_fmt = size[0], size[1], "yuv420p"
+        for i in range(frames):
+            value = 255 if i == round(CLICK_AT_S * FPS) else 0
+            f = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), value, np.uint8), "bgr24")
+            f.pts, f.time_base = i, Fraction(1, int(FPS))
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+
+
+def top_level_boxes(path: Path, count: int = 2) -> list[bytes]:
+    kinds, pos = [], 0
+    with open(path, "rb") as f:
+        for _ in range(count):
+            f.seek(pos)
+            size, kind = int.from_bytes(f.read(4), "big"), f.read(4)
+            kinds.append(kind)
+            pos += size
+    return kinds
+
+
+# ----------------------------------------------------------------------------- one pass
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """``camfx talking-head render`` of a flash video with a click track."""
+    folder = tmp_path_factory.mktemp("render")
+    video, voice, out = folder / "flash.mp4", folder / "click.wav", folder / "out.mp4"
+    flash_video(video, int(3 * FPS), (256, 256))
+    click_track(voice, 3.0)
+    proc = camfx(
+        "talking-head",
+        "render",
+        "--source",
+        str(video),
+        "--audio",
+        str(voice),
+        "--output",
+        str(out),
+        "--size",
+        "256x256",
+    )
+    err = finish(proc)
+    assert proc.returncode == 0, err
+    return out, err
+
+
+def test_render_is_one_browser_ready_h264_aac_file(rendered: tuple[Path, str]) -> None:
+    out, err = rendered
+    info = streams_of(out)
+    assert info["video"] == "h264" and info["audio"] == "aac", info
+    assert info["pix_fmt"] == "yuv420p"
+    assert info["frames"] == 90
+    assert info["video_s"] == pytest.approx(3.0, abs=1.5 / FPS)
+    assert abs(info["audio_s"] - info["video_s"]) < DURATION_MATCH_S, info
+    # The index comes first: a browser plays while downloading.
+    assert top_level_boxes(out) == [b"ftyp", b"moov"]
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []  # no 2nd pass
+    assert f"{out}: 90 frames, 3.0 s (H.264 + AAC)" in err
+
+
+def test_render_sound_and_picture_within_one_frame(rendered: tuple[Path, str]) -> None:
+    out, _ = rendered
+    offset = click_time(out) - flash_time(out)
+    assert abs(offset) <= SYNC_MAX_S, f"sound is {offset * 1000:+.1f} ms off the picture"
+    assert flash_time(out) == pytest.approx(CLICK_AT_S, abs=SYNC_MAX_S)
+
+
+def test_microphone_track_is_in_sync_within_one_frame(tmp_path: Path) -> None:
+    """A sound card callback (a thread writing 10 ms blocks into the real AudioRing when they
+    are due) and frames stamped with time.monotonic(), as a camera and a microphone deliver
+    them; the click and the flash happen at the same monotonic instant."""
+    rate, block = 48000, 480
+    ring = AudioRing(rate * 2)
+    mic = SimpleNamespace(live=True, ring=ring, device_rate=rate, stream=None)
+    stage = SimpleNamespace(input=mic)
+    out = VideoFileOutput(str(tmp_path / "mic.mp4"), audio=MicAudio(stage))
+    out.open(64, 64, FPS)
+    t0 = time.monotonic()
+    click_at = t0 + CLICK_AT_S
+    stop = threading.Event()
+
+    def callback_thread() -> None:
+        k = 0
+        while not stop.is_set():
+            due = t0 + (k + block) / rate  # a block is delivered once its last sample is in
+            time.sleep(max(0.0, due - time.monotonic()))
+            times = t0 + (k + np.arange(block)) / rate
+            ring.write(np.where(np.abs(times - click_at - 0.001) <= 0.001, 0.8, 0.0))
+            k += block
+
+    producer = threading.Thread(target=callback_thread, daemon=True)
+    producer.start()
+    try:
+        i = 0
+        while (now := time.monotonic()) < t0 + 3.0:
+            white = abs(now - click_at) < 0.5 / FPS
+            image = np.full((64, 64, 3), 255 if white else 0, np.uint8)
+            out.write(Frame.new(image, now, i))
+            i += 1
+            time.sleep(max(0.0, t0 + i / FPS - time.monotonic()))
+    finally:
+        stop.set()
+        producer.join()
+        out.close()
+    path = tmp_path / "mic.mp4"
+    info = streams_of(path)
+    assert info["audio"] == "aac" and abs(info["audio_s"] - info["video_s"]) < DURATION_MATCH_S
+    offset = click_time(path) - flash_time(path)
+    assert abs(offset) <= SYNC_MAX_S, f"sound is {offset * 1000:+.1f} ms off the picture"
+
+
+def test_microphone_driving_the_talking_head_is_recorded(
+    virtual_mic: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """issue 14: "a run with the microphone driving the talking head writes an mp4 with no
+    audio track". Speech goes into PulseAudio's null sink, whose monitor is the microphone."""
+    out = tmp_path / "mic.mp4"
+    proc = camfx(
+        "run", "--source", "demo", "--talking-head", "--audio", "mic", "--output", str(out),
+        "--frames", "120", "--size", "256x256", env=virtual_mic,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "Ctrl+C to stop" in first, first
+        player = subprocess.Popen(["paplay", "--device=vsink", str(SPEECH)], env=virtual_mic)
+    finally:
+        err = finish(proc)
+    player.kill()
+    player.wait()
+    assert proc.returncode == 0, err
+    info = streams_of(out)
+    assert info["video"] == "h264" and info["audio"] == "aac", info
+    assert info["frames"] == 120
+    assert abs(info["audio_s"] - info["video_s"]) < DURATION_MATCH_S, info
+    samples = sound_of(out)
+    window = 4800  # 100 ms at 48 kHz
+    rms = [
+        float(np.sqrt(np.mean(samples[i : i + window] ** 2)))
+        for i in range(0, len(samples), window)
+    ]
+    assert max(rms) > SPEECH_RMS_MIN, f"the microphone's speech is not in the file: {max(rms)}"
+    assert f"{out}: 120 frames" in err and "(H.264 + AAC)" in err
+
+
+def test_without_h264_another_encoder_records_with_one_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real = av.codec.Codec
+
+    def no_h264(name: str, mode: str = "r") -> Any:
+        if name in recorder.H264_ENCODERS and mode == "w":
+            raise av.codec.codec.UnknownCodecError(name)
+        return real(name, mode)
+
+    monkeypatch.setattr(av.codec, "Codec", no_h264)
+    path = tmp_path / "fallback.mp4"
+    out = VideoFileOutput(str(path))
+    with caplog.at_level(logging.WARNING):
+        out.open(64, 48, FPS)
+        for i in range(10):
+            out.write(Frame.new(np.full((48, 64, 3), 20 * i, np.uint8), i / FPS, i))
+        out.close()
+    notes = [r.getMessage() for r in caplog.records if "no H.264 encoder" in r.getMessage()]
+    assert len(notes) == 1 and str(path) in notes[0] and "mpeg4" in notes[0]
+    info = streams_of(path)
+    assert info["video"] == "mpeg4" and info["frames"] == 10
+    assert "(mpeg4)" in out.summary()
+    with pytest.raises(OutputError, match="none of the video encoders"):
+        recorder.pick_video_encoder(("libx264",))
+
+
+# ----------------------------------------------------------------------------- failures
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Any:
+    """A 150 KiB filesystem (tmpfs; root only), or None where mounting is not allowed."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=150k", "tmpfs", str(folder)], capture_output=True
+    )
+    yield folder if mounted.returncode == 0 else None
+    if mounted.returncode == 0:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _file_size_limit() -> None:  # in the child: writes past 150 KiB fail with EFBIG
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (150 * 1024, 150 * 1024))
+
+
+def test_disk_full_stops_that_recording_keeps_what_fits_and_exits_1(
+    tmp_path: Path, small_disk: Path | None
+) -> None:
+    other = tmp_path / "other.mp4"
+    if small_disk is not None:
+        full = small_disk / "full.mp4"
+        outputs = ["--output", str(full), "--output", str(other)]
+        proc = camfx("run", "--source", "demo", *outputs, "--frames", "150", "--size", "320x240")
+        reason = "the disk is full"
+    else:  # not root: a real write error all the same (EFBIG)
+        full = tmp_path / "full.mp4"
+        proc = camfx(
+            "run", "--source", "demo", "--output", str(full), "--output", "null",
+            "--frames", "150", "--size", "320x240", preexec_fn=_file_size_limit,
+        )  # fmt: skip
+        reason = "the largest size"
+    err = finish(proc)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if str(full) in line and "failed" in line]
+    assert len(lines) == 1, err
+    assert reason in lines[0], lines[0]
+    assert f"{full}: 150 frames" not in err  # no claim of frames that are not there
+    found = re.search(r"(\d+) of (\d+) frames \(([\d.]+) s\) are kept", lines[0])
+    assert found is not None, lines[0]
+    kept, sent = int(found[1]), int(found[2])
+    assert 0 < kept < sent <= 150
+    info = streams_of(full)  # what was written plays, and is what the line says
+    assert info["video"] == "h264" and info["frames"] == kept
+    if small_disk is not None:  # the other recording went on
+        assert streams_of(other)["frames"] == 150
+        assert f"{other}: 150 frames" in err
+
+
+def test_removed_folder_stops_that_recording_and_exits_1(tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    target = folder / "x.mp4"
+    proc = camfx(
+        "run", "--source", "demo", "--output", str(target), "--output", "null",
+        "--frames", "150", "--size", "160x120",
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "Ctrl+C to stop" in first, first
+        time.sleep(2.5)  # of a 5 s run: the first fragment is in the file
+        assert target.stat().st_size > 0
+        shutil.rmtree(folder)
+    finally:
+        err = finish(proc)
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if str(target) in line and "failed" in line]
+    assert len(lines) == 1 and "deleted" in lines[0], err
+    assert "none of" in lines[0] and "frames is kept" in lines[0]
+    assert "processed 150" in err  # the null output went on to the end
+
+
+def test_sigterm_finishes_every_recording(tmp_path: Path) -> None:
+    paths = [tmp_path / f"rec{i}.mp4" for i in range(3)]
+    outputs = [arg for p in paths for arg in ("--output", str(p))]
+    proc = camfx("run", "--source", "demo", *outputs, "--size", "160x120")
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "Ctrl+C to stop" in first, first
+        time.sleep(2.5)
+        proc.send_signal(signal.SIGTERM)
+    finally:
+        err = finish(proc)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    frames = set()
+    for path in paths:
+        info = streams_of(path)
+        assert info["video"] == "h264" and info["video_s"] > 1.0, info
+        assert f"{path}: {info['frames']} frames" in err
+        frames.add(info["frames"])
+    assert len(frames) == 1
+
+
+def test_a_killed_recording_keeps_its_finished_fragments(tmp_path: Path) -> None:
+    """SIGKILL (or a power cut) gives no chance to finish the file: every fragment before it
+    is on the disk already, and the file plays without an error."""
+    path = tmp_path / "killed.mp4"
+    proc = camfx("run", "--source", "demo", "--output", str(path), "--size", "160x120")
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert "Ctrl+C to stop" in first, first
+        time.sleep(4.0)
+        proc.kill()
+    finally:
+        finish(proc)
+    assert not recorder.mp4_is_torn(path)
+    info = streams_of(path)  # decodes every frame without an error
+    assert info["video"] == "h264" and info["frames"] >= FPS * recorder.KEYFRAME_S, info
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_during_render_keeps_the_sound(tmp_path: Path, sig: int, code: int) -> None:
+    voice, out = tmp_path / "voice.wav", tmp_path / "out.mp4"
+    rate = 16000
+    t = np.arange(30 * rate) / rate
+    write_wav(voice, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+    proc = camfx(
+        "talking-head", "render", "--audio", str(voice), "--output", str(out),
+        "--size", "256x256",
+    )  # fmt: skip
+    try:
+        # Fragments close every 2 s of video: wait for the first, then stop half-way.
+        wait_for(lambda: out.exists() and out.stat().st_size > 20000)
+        proc.send_signal(sig)
+    finally:
+        err = finish(proc)
+    info = streams_of(out)
+    assert info.get("audio") == "aac", info  # today's second mux pass never ran: no sound
+    assert info["video"] == "h264", info
+    assert 1.0 < info["video_s"] < 29.0
+    assert abs(info["audio_s"] - info["video_s"]) < DURATION_MATCH_S, info
+    samples = sound_of(out)
+    assert float(np.sqrt(np.mean(samples**2))) > 0.1  # the tone, not silence
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    assert f"interrupted; {out} keeps what was rendered" in err

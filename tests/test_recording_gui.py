@@ -1,0 +1,181 @@
+"""The window says so when it loses its recording folder, and keeps running (issue 12 §2)."""
+
+from __future__ import annotations
+
+import os
+
+if not os.environ.get("CAMFX_XVFB_CHILD"):
+    # Before Qt is imported anywhere in this process.
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from test_gui_support import make_window
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cfg = tmp_path / "config"
+    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(cfg))
+    return cfg
+
+
+@pytest.fixture
+def window(qtbot: Any, config: Path) -> Iterator[Any]:
+    win = make_window(config)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.quit()
+    qtbot.wait(10)
+
+
+def test_window_says_when_its_recording_folder_is_removed(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    window.settings.record_folder = str(folder)
+    window.record_button.click()
+    qtbot.waitUntil(lambda: window.controller.recording_path is not None, timeout=5000)
+    path = Path(window.controller.recording_path or "")
+    qtbot.waitUntil(lambda: window.controller.record.frames_written >= 5, timeout=5000)
+    shutil.rmtree(folder)
+    qtbot.waitUntil(lambda: "record" in window.messages.bars, timeout=10000)
+    text = window.messages.bars["record"].text
+    assert str(path) in text and "deleted" in text, text
+    assert not window.recording
+    assert window.record_button.text() == "● &Record"
+    # The app goes on: the engine still runs and the preview still gets frames.
+    engine = window.controller.engine
+    assert engine is not None and engine.running
+    shown = engine.stats.frames_output
+    qtbot.waitUntil(lambda: engine.stats.frames_output > shown + 5, timeout=5000)
+
+
+def test_window_records_the_microphone_of_a_talking_head(
+    qtbot: Any, config: Path, tmp_path: Path
+) -> None:
+    """With ``audio-mouth`` on the microphone, a recording gets an AAC track beside the H.264
+    video, as long as the video. (No sound card here: the track is silence; the CLI test with
+    the virtual microphone records real speech through the same reader.)"""
+    import av
+
+    from pipelines.presets import Preset, StageSpec
+    from pipelines.userdata import PresetStore
+
+    PresetStore(config / "presets").save(
+        Preset("Voice", (StageSpec("audio-mouth", {"input": "mic", "vad": False}),))
+    )
+    (config / "settings.json").write_text(
+        json.dumps({"schema": 1, "preset": "user:Voice", "source": "demo:0"})
+    )
+    win = make_window(config)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        controller = win.controller
+        qtbot.waitUntil(lambda: controller._voice_stage() is not None, timeout=10000)
+        win.settings.record_folder = str(tmp_path)
+        win.record_button.click()
+        qtbot.waitUntil(lambda: controller.recording_path is not None, timeout=5000)
+        path = Path(controller.recording_path or "")
+        qtbot.waitUntil(lambda: controller.record.frames_written >= 30, timeout=10000)
+        win.record_action.trigger()
+        qtbot.waitUntil(lambda: not win.recording, timeout=5000)
+    finally:
+        win.quit()
+        qtbot.wait(10)
+    with av.open(str(path)) as c:
+        video, audio = c.streams.video[0], c.streams.audio[0]
+        assert (video.codec_context.name, audio.codec_context.name) == ("h264", "aac")
+        v_s = float(video.duration * video.time_base)
+        a_s = float(audio.duration * audio.time_base)
+    assert v_s > 0.5 and abs(a_s - v_s) < 0.1, (v_s, a_s)
+
+
+GUI_CHILD = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from PySide6.QtCore import QTimer
+from test_gui_support import fake_probes
+from app.gui import controller as controller_module, window as window_module
+from app.gui.application import run
+
+# The real app, without its device probes (tens of seconds on a loaded machine, and they hold
+# the worker thread that starts a recording).
+controller_module._default_probes = fake_probes
+controller_module.list_cameras = lambda: []
+folder = sys.argv[1]
+start = window_module.MainWindow.start
+
+def start_and_record(self):
+    start(self)
+    self.settings.record_folder = folder
+    QTimer.singleShot(500, self.record_button.click)
+
+window_module.MainWindow.start = start_and_record
+sys.exit(run(["--no-tray", "--no-hotkeys", "--source", "demo:0"]))
+"""
+
+
+def test_sigterm_to_the_window_finishes_its_recording(tmp_path: Path) -> None:
+    """A session logout sends SIGTERM: the window quits cleanly and the recording is a whole
+    file (application.py turns SIGTERM into quit; closing the recorder finishes the MP4)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import av
+
+    from pipelines.outputs.recorder import mp4_is_torn
+
+    repo = Path(__file__).resolve().parent.parent
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(repo),
+        QT_QPA_PLATFORM="offscreen",
+        CAMFX_CONFIG_DIR=str(tmp_path / "config"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", GUI_CHILD, str(folder), str(repo / "tests")],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 40
+        while not list(folder.glob("*.mp4")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(3.0)  # past the first 2 s fragment
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    (path,) = list(folder.glob("*.mp4"))
+    assert not mp4_is_torn(path)
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        seconds = float(stream.duration * stream.time_base)
+    with av.open(str(path)) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    # Past the last fragment boundary (2 s): the end was written at quit, not lost.
+    assert seconds > 2.5 and frames > 2.5 * 20, (seconds, frames)
