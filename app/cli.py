@@ -4,14 +4,13 @@ instant and a missing optional library only affects the command that needs it.""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
-
-from app import talking_head_cmd
 
 EXIT_USAGE = 2
 EXIT_OUTPUT_FAILED = 1
@@ -71,6 +70,41 @@ nonnegative_int = _number_parser(int, 0)
 non_negative_float = _number_parser(float, 0)
 
 
+AVATAR_MODES = ("overlay", "stand-in", "auto")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The talking-head options of ``camfx run`` (and of ``talking-head render``)."""
+    group = parser.add_argument_group("talking head")
+    group.add_argument(
+        "--talking-head",
+        metavar="PORTRAIT",
+        nargs="?",
+        const="",
+        default=None,
+        help="animate PORTRAIT (an image; no value: the demo portrait) with the voice",
+    )
+    group.add_argument(
+        "--audio",
+        default=None,
+        help="the voice: mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file "
+        "(default: mic; .mp4 outputs record it, file or microphone)",
+    )
+    group.add_argument(
+        "--avatar-mode",
+        choices=AVATAR_MODES,
+        default=None,
+        help="overlay (corner), stand-in (replaces the video) or auto (default: overlay, "
+        "stand-in while no face is seen)",
+    )
+    group.add_argument(
+        "--video-delay-ms",
+        type=float,
+        default=0.0,
+        help="delay the video so lips and voice arrive together at the far end (0)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="camfx",
@@ -85,13 +119,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    # Listing presets loads only their small registration modules (no numpy, no models).
+    from pipelines.presets import PRESETS
+
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--preset", default="off", help="preset name (default: off)")
+    common.add_argument(
+        "--preset",
+        default="off",
+        metavar="PRESET",
+        help=f"one of: {', '.join(PRESETS.names())} (default: off; see below)",
+    )
+    presets_epilog = "presets:\n" + "\n".join(
+        f"  {name:<17} {PRESETS.get(name).description}" for name in PRESETS.names()
+    )
     common.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
     common.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
     common.add_argument("--frames", type=positive_int, default=None, help="stop after N frames")
 
-    run = sub.add_parser("run", parents=[common], help="stream a source through a preset")
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="stream a source through a preset",
+        epilog=presets_epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument(
         "--source", default="demo", help="demo, camera, camera:N, camera:NAME, or a file path"
     )
@@ -110,11 +161,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="when no app has the virtual camera open for this long, release the camera and "
         "stop processing until one does (default 10; 0 never idles)",
     )
-    talking_head_cmd.add_run_arguments(run)
+    add_run_arguments(run)
 
-    bench = sub.add_parser("bench", parents=[common], help="measure speed on the demo source")
+    bench = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="measure speed on the demo source",
+        epilog=presets_epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     bench.add_argument("--warmup", type=nonnegative_int, default=10, help="frames not counted (10)")
+    bench.add_argument(
+        "--gui",
+        action="store_true",
+        help="measure the window instead: the preview's shown fps and capture-to-screen "
+        "latency, with the demo paced at --fps for --frames frames (default 300)",
+    )
     bench.set_defaults(frames=None)
 
     devices = sub.add_parser("devices", help="list cameras, virtual cameras, audio, providers")
@@ -178,87 +241,47 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return int(gui_main(argv))
 
 
-def _build_engine(
-    args: argparse.Namespace,
-    sources_spec: str,
-    outputs: list[str],
-    bench: bool,
-    lossless: bool | None = None,
-    extra_stages: Sequence[Any] = (),
-    idle_after: float | None = None,
-    output_options: dict[str, Any] | None = None,
-):
-    from pipelines.engine import Engine
-    from pipelines.outputs import make_output
-    from pipelines.presets import build_stages, get_preset
-    from pipelines.sources import SourceConfig, open_source
+def run_config(args: argparse.Namespace, **changes: Any) -> Any:
+    """The :class:`~pipelines.build.RunConfig` of ``run``/``bench``'s common options, with
+    ``changes`` on top."""
+    from pipelines.build import RunConfig, TalkingHeadConfig
 
-    width, height = args.size
-    config = SourceConfig(
-        width=width,
-        height=height,
-        fps=args.fps,
-        loop=not getattr(args, "no_loop", False),
-        paced=not bench,
-    )
-    preset = get_preset(args.preset)
-    stages = build_stages(preset) + list(extra_stages)
-    if bench:
-        for stage in stages:
-            stage.warm_up()
-    outs = [make_output(spec, **(output_options or {})) for spec in outputs]
-    source = open_source(sources_spec, config)
-    try:
-        # Files, images and the demo are not live: no frame of theirs needs dropping, so every
-        # one reaches the outputs (a file gets all N frames). A camera is live: latest wins.
-        if lossless is None:
-            lossless = bench or not source.live
-        total = args.frames + args.warmup if bench and args.frames else args.frames
-        engine = Engine(
-            source,
-            stages,
-            outs,
-            lossless=lossless,
-            max_frames=total,
-            stats_window=max(600, (total or 0) + 10),
-            idle_after=idle_after,
-            # The user named the preset: an effect that cannot start is an error, not a
-            # silently unfiltered output.
-            stages_required=True,
+    talking_head = None
+    if getattr(args, "talking_head", None) is not None:
+        talking_head = TalkingHeadConfig(
+            portrait=args.talking_head,
+            audio=args.audio if args.audio is not None else "mic",
+            mode=args.avatar_mode or "auto",
+            video_delay_ms=args.video_delay_ms,
         )
-        engine.start()
-    except BaseException:
-        source.close()
-        raise
-    return engine, source
+    config = RunConfig(
+        source=getattr(args, "source", None) or "demo",
+        outputs=tuple(getattr(args, "output", None) or ["virtualcam"]),
+        preset=args.preset,
+        size=args.size,
+        fps=args.fps,
+        frames=args.frames,
+        loop=not getattr(args, "no_loop", False),
+        # Only a virtual camera can say whether anyone watches; a file always "watches".
+        idle_after=getattr(args, "idle_after", None) or None,
+        talking_head=talking_head,
+        # The user named the preset: an effect that cannot start is an error, not a silently
+        # unfiltered output.
+        stages_required=True,
+    )
+    return dataclasses.replace(config, **changes)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipelines.presets import get_preset
+    from pipelines.build import build_engine
+    from pipelines.engine import EventKind
 
-    outputs = args.output or ["virtualcam"]
-    preset_stages = [s.stage for s in get_preset(args.preset).stages]
-    plan = talking_head_cmd.plan_run(args, with_tracker="face_tracker" not in preset_stages)
-    if plan is not None and args.frames is None and plan.audio_file:
+    config = run_config(args)
+    if config.frames is None and config.talking_head is not None:
         # A voice file sets the length: the video ends with the speech.
-        args.frames = plan.frames_for_audio()
-    # Only a virtual camera can say whether anyone watches; a file always "watches".
-    idle_after = args.idle_after or None
-    # Recordings get the voice (file or microphone) in the same pass as the video.
-    sound = plan.recording_audio() if plan else None
-    engine, source = _build_engine(
-        args,
-        args.source,
-        outputs,
-        bench=False,
-        extra_stages=plan.stages if plan else (),
-        idle_after=idle_after,
-        output_options={"audio": sound} if sound is not None else None,
-    )
-    errors: list[str] = []
-    engine.add_listener(
-        lambda ev: errors.append(f"{ev.name}: {ev.message}") if ev.kind == "source-error" else None
-    )
+        config = dataclasses.replace(config, frames=config.frames_for_audio())
+    run = build_engine(config)
+    engine, source = run.engine, run.source
     tty = sys.stderr.isatty()
     print(
         f"camfx: {source.description} -> {', '.join(o.description for o in engine.outputs)} "
@@ -283,8 +306,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             pass
         finally:
             with signals.finishing("the outputs"):
-                engine.stop()
-                source.close()
+                run.close()
     snap = engine.snapshot()
     if tty:
         print(file=sys.stderr)
@@ -294,6 +316,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if out.failure or isinstance(out, VideoFileOutput):
             print(f"camfx: {out.summary()}", file=sys.stderr)
     print(f"camfx: {snap.status_line()}", file=sys.stderr)
+    errors = run.problems(EventKind.SOURCE_ERROR)
     if errors:
         raise CliError(errors[0])
     if any(out.failure for out in engine.outputs):
@@ -304,32 +327,64 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     import contextlib
 
+    from pipelines.build import build_engine
     from pipelines.inference.session import all_reports, short_name
 
     frames = args.frames or 300
     args.frames = frames
+    if getattr(args, "gui", False):
+        from app.gui.bench import format_gui_bench, run_gui_bench
+
+        gui = run_gui_bench(
+            args.preset,
+            args.size,
+            args.fps,
+            seconds=frames / args.fps,
+            warmup_s=args.warmup / args.fps,
+        )
+        print(json.dumps(_finite(gui), indent=2) if args.json else format_gui_bench(gui))
+        return 0
     # Model loading may print (ONNX Runtime's "EP Error" banners) to stdout: keep stdout for
     # the results alone, so `--json` output parses.
     with contextlib.redirect_stdout(sys.stderr):
         # 1. Throughput: the demo as fast as the engine takes it, every frame processed.
-        engine, source = _build_engine(args, "demo", ["null"], bench=True)
-        try:
-            engine.wait()
-        finally:
-            engine.stop()
-            source.close()
-        # 2. Latency as a camera sees it: frames at --fps, the newest wins. In the unpaced run
-        # every frame waits for the one before it, which measures the queue, not the engine.
-        latency_args = argparse.Namespace(**vars(args))
-        latency_args.frames = min(frames, max(30, int(args.fps * 3)))
-        paced, paced_source = _build_engine(
-            latency_args, "demo", ["null"], bench=False, lossless=False
+        total = frames + args.warmup
+        throughput = build_engine(
+            run_config(
+                args,
+                source="demo",
+                outputs=("null",),
+                frames=total,
+                paced=False,
+                lossless=True,
+                warm_up=True,
+                stats_window=max(600, total + 10),
+                talking_head=None,
+            )
         )
         try:
-            paced.wait()
+            throughput.wait()
         finally:
-            paced.stop()
-            paced_source.close()
+            throughput.close()
+        # 2. Latency as a camera sees it: frames at --fps, the newest wins. In the unpaced run
+        # every frame waits for the one before it, which measures the queue, not the engine.
+        latency_frames = min(frames, max(30, int(args.fps * 3)))
+        paced_run = build_engine(
+            run_config(
+                args,
+                source="demo",
+                outputs=("null",),
+                frames=latency_frames,
+                lossless=False,
+                stats_window=max(600, latency_frames + 10),
+                talking_head=None,
+            )
+        )
+        try:
+            paced_run.wait()
+        finally:
+            paced_run.close()
+    engine, source, paced = throughput.engine, throughput.source, paced_run.engine
     result = bench_summary(engine, source, args, frames)
     result["latency_unpaced"] = result["latency"]
     warm = min(args.warmup, max(0, len(paced.stats.latency.samples) - 5))

@@ -229,8 +229,12 @@ def format_devices(info: dict[str, Any]) -> str:
         lines.append(f"  camera:{cam['device']}  {cam['name']}  [{state}] {detail or ''}")
     vc = info["virtual_camera"]
     lines.append("Virtual camera:")
+    hint = vc.get("hint") or ""
     for b in vc["backends"]:
         detail = b.get("device") if b["works"] else b.get("error")
+        if not b["works"] and hint and detail and not vc["works"]:
+            # The backend's error repeats the fix; it is printed once, below.
+            detail = detail.replace(f": {hint}", "").replace(hint, "").strip()
         lines.append(f"  {b['backend']}  [{ok[b['works']]}] {detail}")
     if not vc["works"]:
         lines.append(f"  to fix: {vc['hint']}")

@@ -14,13 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
-from pipelines.frame import Frame, FrameContext
+from pipelines.frame import RESENT, Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -29,15 +30,41 @@ from pipelines.stats import EngineStats, StatsSnapshot
 log = logging.getLogger(__name__)
 
 
+class EventKind(StrEnum):
+    """What an :class:`EngineEvent` reports. A ``StrEnum``: each member equals its old string
+    spelling, so logs and JSON read the same."""
+
+    STAGE_ERROR = "stage-error"
+    """A stage raised on a frame and was bypassed for that frame."""
+    STAGE_OPEN_ERROR = "stage-open-error"
+    """A stage could not open: it is left out, or with ``stages_required`` the engine does not
+    start."""
+    SOURCE_ERROR = "source-error"
+    OUTPUT_ERROR = "output-error"
+    """That output is stopped."""
+    STOPPED = "stopped"
+    """The engine ended; ``message`` says why (see :attr:`Engine.stop_reason`)."""
+    IDLE = "idle"
+    """Nobody receives the outputs (``idle_after``)."""
+    ACTIVE = "active"
+    """Somebody receives the outputs again."""
+
+
+PROBLEMS = frozenset(
+    {
+        EventKind.STAGE_ERROR,
+        EventKind.STAGE_OPEN_ERROR,
+        EventKind.SOURCE_ERROR,
+        EventKind.OUTPUT_ERROR,
+    }
+)
+"""The event kinds that report something going wrong."""
+
+
 @dataclass
 class EngineEvent:
-    kind: str
-    """"stage-error" (a stage raised on a frame and was bypassed), "stage-open-error" (a stage
-    could not open: it is left out, or with ``stages_required`` the engine does not start),
-    "source-error", "output-error" (that output is stopped),
-    "stopped" (the engine ended; ``message`` says why, see :attr:`Engine.stop_reason`),
-    "idle" / "active" (nobody receives the outputs / somebody does again; ``idle_after``).
-    Listeners are called on the engine's threads and must not block."""
+    kind: EventKind
+    """Listeners are called on the engine's threads and must not block."""
     name: str
     message: str
     exception: BaseException | None = None
@@ -327,7 +354,7 @@ class Engine:
                 except Exception as exc:
                     log.error("source failed: %s", exc)
                     self._set_reason("source failed")
-                    self._emit(EngineEvent("source-error", "source", str(exc), exc))
+                    self._emit(EngineEvent(EventKind.SOURCE_ERROR, "source", str(exc), exc))
                     break
                 if frame is None:
                     continue
@@ -373,16 +400,16 @@ class Engine:
                     self.source.open()
                 except Exception as exc:  # a camera that is gone now: its reads reconnect
                     log.warning("source could not be reopened: %s", exc)
-                    self._emit(EngineEvent("source-error", "source", str(exc), exc))
+                    self._emit(EngineEvent(EventKind.SOURCE_ERROR, "source", str(exc), exc))
         log.info("%s", "idle: nobody receives the output" if idle else "active again")
-        self._emit(EngineEvent("idle" if idle else "active", "engine", ""))
+        self._emit(EngineEvent(EventKind.IDLE if idle else EventKind.ACTIVE, "engine", ""))
 
     def _resend_last_frame(self) -> None:
         frame = self.last_frame
         if frame is None:
             return
         copy = Frame(frame.image, FrameContext(timestamp=frame.timestamp, index=frame.index))
-        copy.ctx.extras["resent"] = True
+        copy.ctx.put(RESENT, True)
         for i, slot in enumerate(self._out_slots):
             if i not in self._failed_outputs:
                 slot.put(copy)
@@ -429,7 +456,7 @@ class Engine:
                 stage.close()  # release whatever open() got before it failed
             except Exception:
                 log.debug("closing stage %s after its failed open", stage.name, exc_info=True)
-            self._emit(EngineEvent("stage-open-error", stage.name, str(exc), exc))
+            self._emit(EngineEvent(EventKind.STAGE_OPEN_ERROR, stage.name, str(exc), exc))
             return False
 
     def _close_stage(self, stage: Stage[Any]) -> None:
@@ -509,7 +536,7 @@ class Engine:
                     self.pipeline = Pipeline(self._pending_stages)
                     self._pending_stages = None
             self._set_reason("source ended")
-            self._emit(EngineEvent("stopped", "engine", self.stop_reason))
+            self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
 
     def _wait_render_idle(self) -> None:
         with self._render_cond:
@@ -599,7 +626,7 @@ class Engine:
                     log.exception("stage %s failed and is bypassed", stage.name)
                 else:
                     log.debug("stage %s failed (%d times): %s", stage.name, count, exc)
-                self._emit(EngineEvent("stage-error", stage.name, str(exc), exc))
+                self._emit(EngineEvent(EventKind.STAGE_ERROR, stage.name, str(exc), exc))
             ms = (time.perf_counter() - t0) * 1000.0
             stage_ms = frame.ctx.stage_ms
             # A stage may time its own steps as "name/step" (the tracker: detect, mesh, pose).
@@ -634,14 +661,14 @@ class Engine:
                 self._failed_outputs.add(i)
                 # Closing the slot releases a lossless producer waiting for this output.
                 slot.close()
-                self._emit(EngineEvent("output-error", out.description, str(exc), exc))
+                self._emit(EngineEvent(EventKind.OUTPUT_ERROR, out.description, str(exc), exc))
                 if len(self._failed_outputs) == len(self.outputs):
                     # Nothing is left to send frames to: stop instead of spinning idle.
                     self._set_reason("outputs failed")
                     self._stop.set()
                     self._in_slot.close()
                 break
-            if i == self._stats_output() and not frame.ctx.extras.get("resent"):
+            if i == self._stats_output() and not frame.ctx.get(RESENT):
                 self.stats.add_output(frame.timestamp)
 
     def _stats_output(self) -> int:

@@ -8,9 +8,27 @@ and a frame's results can never be mixed up with another frame's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
-import numpy as np
+if TYPE_CHECKING:  # annotations only: `camfx --help` lists presets without loading numpy
+    import numpy as np
+
+
+T = TypeVar("T")
+
+
+class CtxKey(str, Generic[T]):
+    """A typed per-frame slot: ``ctx.put(KEY, value)`` in one stage, ``ctx.get(KEY)`` in a
+    later one, both checked by mypy against ``T``. Defined once next to the stage that writes
+    it and imported by the readers, so a misspelt key is an import error instead of a silent
+    miss. A ``str`` underneath: it is stored in :attr:`FrameContext.extras` under its name, so
+    logs, tests and older readers of ``extras[name]`` see the same entry."""
+
+    __slots__ = ()
+
+
+RESENT: CtxKey[bool] = CtxKey("resent")
+"""Set by the engine on a copy of the last frame re-sent while it idles (not a new frame)."""
 
 
 class LazyMask(Protocol):
@@ -24,7 +42,8 @@ class LazyMask(Protocol):
 
 @dataclass
 class FrameContext:
-    """Per-frame results. Typed slots for what several stages share, ``extras`` for the rest."""
+    """Per-frame results. Fields for what most stages share; :class:`CtxKey` slots (read and
+    written with :meth:`get` and :meth:`put`) for the results one stage hands to another."""
 
     timestamp: float
     """Monotonic capture time in seconds (``time.monotonic()``), set by the source."""
@@ -60,6 +79,17 @@ class FrameContext:
         """Make ``source.full()`` this frame's :attr:`mask`, when first read."""
         self._mask = None
         self._mask_source = source
+
+    def get(self, key: CtxKey[T]) -> T | None:
+        """The value of ``key`` on this frame, None when no stage wrote it."""
+        return cast("T | None", self.extras.get(key))
+
+    def put(self, key: CtxKey[T], value: T) -> None:
+        self.extras[key] = value
+
+    def pop(self, key: CtxKey[T]) -> T | None:
+        """Take the value of ``key`` out of this frame (None when absent)."""
+        return cast("T | None", self.extras.pop(key, None))
 
     @property
     def mask_source(self) -> LazyMask | None:

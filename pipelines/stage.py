@@ -9,13 +9,14 @@ frame ever seeing half-old, half-new values.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Generic, Self, TypeVar
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
 from pipelines.registry import Registry
+
+if TYPE_CHECKING:  # annotations only: `camfx --help` lists presets without loading numpy
+    import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)

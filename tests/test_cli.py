@@ -221,6 +221,10 @@ def test_help_is_fast_and_lists_the_commands() -> None:
     assert elapsed < HELP_MAX_S
     run_help = camfx("run", "--help")
     assert "--source" in run_help.stdout and "--output" in run_help.stdout
+    # The presets are listed, each with what it does.
+    for name in ("off", "background-blur", "studio", "talking-head"):
+        assert name in run_help.stdout
+    assert "Portrait look" in run_help.stdout
 
 
 # ----------------------------------------------------------------------------- bench
@@ -307,6 +311,30 @@ def test_devices_text(capsys) -> None:
         assert heading in out
 
 
+def test_devices_prints_each_fix_once() -> None:
+    from pipelines.devices import format_devices
+    from pipelines.outputs.virtualcam import setup_hint
+
+    hint = setup_hint()
+    info = {
+        "cameras": [],
+        "virtual_camera": {
+            "backends": [
+                {"backend": "v4l2loopback", "works": False,
+                 "error": f"virtual camera is not available: {hint} (backends tried: none)"},
+            ],
+            "works": False,
+            "hint": hint,
+        },
+        "audio": {"works": False, "inputs": [], "error": "no input", "hint": "plug one in"},
+        "inference": {"onnxruntime": "1", "listed": ["CPU"], "sessions": {}},
+        "compiled": {"works": True, "numba": "0.60"},
+    }  # fmt: skip
+    text = format_devices(info)
+    assert text.count(hint) == 1
+    assert "v4l2loopback  [NOT WORKING] virtual camera is not available (backends tried" in text
+
+
 def test_devices_says_when_the_compiled_effects_are_off(capsys, monkeypatch) -> None:
     monkeypatch.setenv("CAMFX_NO_JIT", "1")
     assert cli.main(["devices"]) == 0
@@ -344,3 +372,33 @@ def test_missing_portaudio_breaks_only_audio(no_portaudio: dict[str, str], tmp_p
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert frames_of(out)[0] == 3
+
+
+def test_run_with_a_talking_head_builds_one_tracker_and_sets_the_length() -> None:
+    import dataclasses
+    import math
+
+    from pipelines.audio.inputs import read_audio_file
+    from pipelines.build import build_engine
+
+    wav = str(Path(__file__).resolve().parents[1] / "pipelines/assets/talking_head_speech.wav")
+    args = cli.build_parser().parse_args(
+        ["run", "--preset", "track", "--talking-head", "--audio", wav, "--output", "null",
+         "--size", "64x48", "--source", "demo"]
+    )  # fmt: skip
+    config = cli.run_config(args)
+    assert config.talking_head is not None and config.talking_head.audio_file == wav
+    data, rate = read_audio_file(wav)
+    assert config.frames_for_audio() == math.ceil(len(data) / rate * 30.0) > 30
+    run = build_engine(config, start=False)
+    try:
+        # The preset tracks faces already: the talking head reuses its tracker.
+        assert run.engine.pipeline.names() == ["face_tracker", "audio-mouth", "talking-head"]
+    finally:
+        run.close()
+    # Without one, the talking head brings its own.
+    bare = build_engine(dataclasses.replace(config, preset="off"), start=False)
+    try:
+        assert bare.engine.pipeline.names() == ["face_tracker", "audio-mouth", "talking-head"]
+    finally:
+        bare.close()

@@ -505,3 +505,17 @@ def test_snapshot_while_running_from_another_thread_is_safe() -> None:
         engine.stop()
     assert snaps[-1].frames_processed > 0
     assert snaps[-1].fps > 0
+
+
+def test_typed_context_slots_round_trip_under_their_name() -> None:
+    from pipelines.frame import RESENT, CtxKey, FrameContext
+
+    count: CtxKey[int] = CtxKey("test-count")
+    ctx = FrameContext(timestamp=0.0, index=0)
+    assert ctx.get(count) is None
+    ctx.put(count, 3)
+    assert ctx.get(count) == 3
+    # Stored under the key's name: older readers of ``extras`` see the same entry.
+    assert ctx.extras["test-count"] == 3
+    assert ctx.pop(count) == 3 and ctx.get(count) is None and ctx.pop(count) is None
+    assert RESENT == "resent"

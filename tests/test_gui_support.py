@@ -142,8 +142,18 @@ def make_window(
     backend: RecordedBackend | None = None,
     real_vcam: bool = False,
     use_tray: bool = True,
+    first_run: bool = False,
 ) -> Any:
-    """A started main window over a controller with test doubles (call ``.shutdown()``)."""
+    """A started main window over a controller with test doubles (call ``.shutdown()``).
+
+    Unless ``first_run``, a missing settings file is written first with preset Off: a first
+    start runs Studio (models, compiled kernels), which only the first-run tests need."""
+    import json
+
+    settings_file = config / "settings.json"
+    if not first_run and not settings_file.exists():
+        config.mkdir(parents=True, exist_ok=True)
+        settings_file.write_text(json.dumps({"schema": 1, "preset": "builtin:off"}))
     from app.gui.controller import EngineController
     from app.gui.window import MainWindow
     from pipelines.userdata import PresetStore, SettingsStore

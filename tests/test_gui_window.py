@@ -135,7 +135,7 @@ def test_window_opens_and_previews_the_processed_frame(
 def test_first_run_without_camera_uses_the_demo_with_a_hint(
     qtbot: Any, windows: list, config: Path
 ) -> None:
-    window = open_window(qtbot, windows, config)
+    window = open_window(qtbot, windows, config, first_run=True)
     qtbot.waitUntil(lambda: "no-camera" in window.messages.bars, timeout=5000)
     assert "No camera was found" in window.messages.bars["no-camera"].text
     qtbot.waitUntil(lambda: window.source_spec == "demo", timeout=5000)
@@ -146,6 +146,25 @@ def test_first_run_without_camera_uses_the_demo_with_a_hint(
     window.save_settings()
     # The automatic demo is not remembered as a choice: next time cameras are looked for again.
     assert json.loads((config / "settings.json").read_text())["source"] == ""
+    # A first start shows what camfx does (Studio), and the preset box says so.
+    qtbot.waitUntil(lambda: window.preset_key == "builtin:studio", timeout=20000)
+    assert window.preset_combo.currentText() == "Studio"
+    window.save_settings()
+    assert json.loads((config / "settings.json").read_text())["preset"] == "builtin:studio"
+
+
+def test_restart_with_studio_saved_shows_studio(qtbot: Any, windows: list, config: Path) -> None:
+    # Saved as a bare name (an older file, a hand edit): the box showed "Off" for it. The
+    # usual "builtin:studio" takes the same path as the first run's (tested above).
+    config.mkdir(parents=True)
+    (config / "settings.json").write_text(json.dumps({"schema": 1, "preset": "studio"}))
+    window = open_window(qtbot, windows, config)
+    qtbot.waitUntil(lambda: "beauty" in window.effects.panels, timeout=20000)
+    assert window.preset_combo.currentText() == "Studio"
+    assert window.preset_key == "builtin:studio"
+    assert window.tray is not None
+    assert window.tray.preset_actions["builtin:studio"].isChecked()
+    assert [s.name for s in window.controller.stages] == list(window.effects.panels)
 
 
 def test_controls_change_the_engine_settings(qtbot: Any, windows: list, config: Path) -> None:
@@ -343,13 +362,13 @@ def test_virtual_camera_on_off_and_failure(qtbot: Any, windows: list, config: Pa
     qtbot.waitUntil(
         lambda: len(cam.frames) >= 2 and mean_color(cam.frames[-1])[2] > 240, timeout=5000
     )
-    # The device goes away: reported, retried every few seconds, and "Retry now" works.
+    # The device goes away: reported, retried every few seconds, and "Refresh" works.
     cam.fail_after = cam.frames_written
     qtbot.waitUntil(lambda: window.vcam_state == "unavailable", timeout=5000)
     assert "stopped" in window.device_rows["virtual_camera"].text()
     assert window.controller._vcam_retry.isActive()
     assert window.vcam_check.isChecked()  # still wanted
-    window.messages.bars["vcam"].buttons["Retry now"].click()
+    window.messages.bars["vcam"].buttons["Refresh"].click()
     qtbot.waitUntil(lambda: window.vcam_state == "on", timeout=5000)
     assert FakeVirtualCamera.opened[-1] is not cam and not cam.is_open
     assert not window.controller._vcam_retry.isActive()
@@ -670,3 +689,50 @@ def test_last_preset_that_cannot_be_used_falls_back_to_off(
     again.choose_preset("user:Tint")
     qtbot.waitUntil(lambda: again.preset_key == "user:Tint", timeout=5000)
     assert "preset" not in again.messages.bars
+
+
+def test_mode_fit_model_and_primary_fields_are_drop_downs(qtbot: Any) -> None:
+    from app.gui.panels import EffectsPanel
+    from pipelines.segmentation.background import BackgroundReplaceSettings
+    from pipelines.segmentation.stage import SegmentationSettings
+    from pipelines.tracking.tracker import FaceTrackerSettings
+
+    panel = EffectsPanel()
+    qtbot.addWidget(panel)
+    stages = [
+        ("face_tracker", FaceTrackerSettings()),
+        ("segmentation", SegmentationSettings()),
+        ("background_replace", BackgroundReplaceSettings()),
+    ]
+    panel.set_stages(stages, {name: name for name, _ in stages})
+    for stage, field, options in (
+        ("face_tracker", "primary", ["sticky", "largest", "central"]),
+        ("segmentation", "model", ["auto", "general", "landscape"]),
+        ("segmentation", "resample", ["mediapipe", "area"]),
+        ("background_replace", "mode", ["color", "image", "video"]),
+        ("background_replace", "fit", ["fill", "fit"]),
+    ):
+        editor = panel.editor(stage, field)
+        assert isinstance(editor, ChoiceEditor), (stage, field)
+        combo = editor.combo
+        assert [combo.itemData(i) for i in range(combo.count())] == options
+
+
+def test_idle_is_shown_beside_the_virtual_camera_and_in_the_tray(
+    qtbot: Any, windows: list, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.gui.controller.IDLE_AFTER_S", 0.2)
+    monkeypatch.setattr(FakeVirtualCamera, "has_consumers", lambda self: False)  # no meeting app
+    with_tint(config)
+    window = open_window(qtbot, windows, config)
+    window.vcam_check.setChecked(True)
+    qtbot.waitUntil(lambda: window.vcam_state == "on", timeout=5000)
+    assert not window.state.idle  # the preview is watched while the window shows
+    window.hide()  # in the tray: nobody sees the output now
+    qtbot.waitUntil(lambda: window.state.idle, timeout=8000)
+    assert "idle" in window.vcam_label.text()
+    assert window.tray is not None and "idle: no app uses it" in window.tray.tooltip
+    assert window.tray.state == "idle"
+    window.show()
+    qtbot.waitUntil(lambda: not window.state.idle, timeout=8000)
+    assert "idle" not in window.vcam_label.text() and window.tray.state == "live"

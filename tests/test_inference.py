@@ -516,6 +516,16 @@ def test_register_and_load_model_share_one_instance(monkeypatch: pytest.MonkeyPa
     assert other is not first  # one session per factory
     with pytest.raises(KeyError, match="unknown model 'nope'"):
         load_model("nope", factory)
+    # Asked by class, the answer has that class (mypy sees it too); a class that is not the
+    # registered one is refused instead of handing back something else.
+    by_class: Registered = load_model(Registered, factory)
+    assert by_class is first
+
+    class Unregistered(OnnxModel):
+        model_name = SMALL_MODEL
+
+    with pytest.raises(ModelError, match="registered as Registered, not Unregistered"):
+        load_model(Unregistered, factory)
 
     class Impostor(OnnxModel):
         model_name = SMALL_MODEL

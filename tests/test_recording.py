@@ -74,6 +74,20 @@ def finish(proc: subprocess.Popen[str]) -> str:
     return err
 
 
+def wait_until_started(proc: subprocess.Popen[str]) -> None:
+    """Read the command's stderr up to its "Ctrl+C to stop" line (model-loading notes, such as
+    the inference provider line, may come before it)."""
+    assert proc.stderr is not None
+    seen = []
+    for _ in range(20):
+        line = proc.stderr.readline()
+        seen.append(line)
+        if "Ctrl+C to stop" in line:
+            return
+        assert line, "".join(seen)
+    raise AssertionError("".join(seen))
+
+
 def wait_for(predicate: Any, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -260,8 +274,7 @@ def test_microphone_driving_the_talking_head_is_recorded(
     )  # fmt: skip
     try:
         assert proc.stderr is not None
-        first = proc.stderr.readline()
-        assert "Ctrl+C to stop" in first, first
+        wait_until_started(proc)
         player = subprocess.Popen(["paplay", "--device=vsink", str(SPEECH)], env=virtual_mic)
     finally:
         err = finish(proc)
@@ -372,8 +385,7 @@ def test_removed_folder_stops_that_recording_and_exits_1(tmp_path: Path) -> None
     )  # fmt: skip
     try:
         assert proc.stderr is not None
-        first = proc.stderr.readline()
-        assert "Ctrl+C to stop" in first, first
+        wait_until_started(proc)
         time.sleep(2.5)  # of a 5 s run: the first fragment is in the file
         assert target.stat().st_size > 0
         shutil.rmtree(folder)
@@ -393,8 +405,7 @@ def test_sigterm_finishes_every_recording(tmp_path: Path) -> None:
     proc = camfx("run", "--source", "demo", *outputs, "--size", "160x120")
     try:
         assert proc.stderr is not None
-        first = proc.stderr.readline()
-        assert "Ctrl+C to stop" in first, first
+        wait_until_started(proc)
         time.sleep(2.5)
         proc.send_signal(signal.SIGTERM)
     finally:
@@ -417,8 +428,7 @@ def test_a_killed_recording_keeps_its_finished_fragments(tmp_path: Path) -> None
     proc = camfx("run", "--source", "demo", "--output", str(path), "--size", "160x120")
     try:
         assert proc.stderr is not None
-        first = proc.stderr.readline()
-        assert "Ctrl+C to stop" in first, first
+        wait_until_started(proc)
         time.sleep(4.0)
         proc.kill()
     finally:

@@ -144,11 +144,16 @@ def test_sigterm_to_the_window_finishes_its_recording(tmp_path: Path) -> None:
     repo = Path(__file__).resolve().parent.parent
     folder = tmp_path / "recordings"
     folder.mkdir()
+    # Preset Off, as make_window does: a first start loads Studio (models, compiled kernels),
+    # which on a loaded machine holds back the first frames this test counts.
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text('{"schema": 1, "preset": "builtin:off"}')
     env = dict(
         os.environ,
         PYTHONPATH=str(repo),
         QT_QPA_PLATFORM="offscreen",
-        CAMFX_CONFIG_DIR=str(tmp_path / "config"),
+        CAMFX_CONFIG_DIR=str(config),
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", GUI_CHILD, str(folder), str(repo / "tests")],

@@ -25,7 +25,10 @@ from app.gui.plumbing import (
     camera_modes,
 )
 from app.gui.qtcompat import emit
-from pipelines.engine import Engine, EngineEvent
+from app.state.labels import source_kind
+from app.state.model import apply_edits
+from pipelines.build import RunConfig, build_engine
+from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs import make_output
 from pipelines.outputs.base import Output
@@ -85,6 +88,8 @@ class EngineController(QObject):
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
     devicesProbed = Signal(object)
+    idleChanged = Signal(bool)
+    """True when nobody receives the outputs and the engine rests (Engine.idle_after)."""
     engineRestarted = Signal()
 
     def __init__(
@@ -177,13 +182,20 @@ class EngineController(QObject):
         if self.paused:
             last = old_engine.last_frame.image if old_engine and old_engine.last_frame else None
             source.pause(last)
-        engine = Engine(
-            source,
-            [] if self.paused else self.stages,
-            [self.preview, self.vcam, self.record],
-            out_size=self.size,
-            idle_after=IDLE_AFTER_S,
+        run = build_engine(
+            RunConfig(
+                source=source,
+                outputs=(self.preview, self.vcam, self.record),
+                stages=[] if self.paused else self.stages,
+                size=self.size,
+                fps=self.fps,
+                out_size=self.size,
+                lossless=False,  # live: the preview and the virtual camera want the newest
+                idle_after=IDLE_AFTER_S,
+            ),
+            start=False,
         )
+        engine = run.engine
         engine.add_listener(self._on_engine_event)
         engine.start()
         self.source, self.engine = source, engine
@@ -199,8 +211,10 @@ class EngineController(QObject):
             emit(self.engineRestarted)
 
     def _on_engine_event(self, event: EngineEvent) -> None:
-        if event.kind in ("stage-error", "stage-open-error", "source-error", "output-error"):
+        if event.kind in PROBLEMS:
             emit(self.engineProblem, event.kind, event.name, event.message)
+        elif event.kind in (EventKind.IDLE, EventKind.ACTIVE):
+            emit(self.idleChanged, event.kind == EventKind.IDLE)
 
     def snapshot(self) -> Any:
         engine = self.engine
@@ -268,7 +282,8 @@ class EngineController(QObject):
     def _open(self, spec: str, mode: tuple[int, int, float] | None) -> None:
         w, h = self.size
         fps = self.fps
-        is_camera = spec.split(":", 1)[0] == "camera"
+        kind, arg = source_kind(spec)
+        is_camera = kind == "camera"
         if is_camera and mode is not None:
             w, h, fps = int(mode[0]), int(mode[1]), float(mode[2])
         config = SourceConfig(width=w, height=h, fps=fps, loop=True, paced=True)
@@ -293,7 +308,7 @@ class EngineController(QObject):
             "modes": [],
         }
         if is_camera:
-            device = spec.split(":", 1)[1] if ":" in spec else "0"
+            device = arg or "0"
             path = next((c.path for c in self._safe_cameras() if c.device == device), None) or (
                 f"/dev/video{device}" if device.isdigit() else None
             )
@@ -336,16 +351,7 @@ class EngineController(QObject):
         except (CamfxError, ImportError, KeyError) as exc:
             emit(self.presetFailed, key, str(exc))
             return
-        problems: list[str] = []
-        for stage in stages:
-            changes = overrides.get(stage.name)
-            if not changes:
-                continue
-            try:
-                merged = {**stage.settings.to_dict(), **changes}
-                stage.settings = type(stage.settings).from_dict(merged)
-            except CamfxError as exc:
-                problems.append(f"{stage.name}: {exc}")
+        problems = apply_edits(stages, overrides)
         self.stages = stages
         engine = self.engine
         if engine is not None and not self.paused:

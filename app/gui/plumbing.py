@@ -28,14 +28,14 @@ import cv2
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
-from pipelines.frame import Frame
+from pipelines.frame import CtxKey, Frame
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source, SourceConfig
 from pipelines.sources.files import fit_to
 
 log = logging.getLogger(__name__)
 
-INPUT_KEY = "camfx.gui.input"
+INPUT_KEY: CtxKey[np.ndarray] = CtxKey("camfx.gui.input")
 """``ctx.extras`` key of the unprocessed copy of a frame (compare view only)."""
 
 
@@ -181,7 +181,7 @@ class ControlledSource(Source):
         self._index += 1
         self.frames_from_inner += 1
         if self.tap_input:
-            out.ctx.extras[INPUT_KEY] = image.copy()
+            out.ctx.put(INPUT_KEY, image.copy())
         return out
 
     def _still(self, image: np.ndarray) -> Frame:
@@ -189,7 +189,7 @@ class ControlledSource(Source):
         frame = Frame.new(image.copy(), time.monotonic(), self._index)
         self._index += 1
         if self.tap_input:
-            frame.ctx.extras[INPUT_KEY] = frame.image.copy()
+            frame.ctx.put(INPUT_KEY, frame.image.copy())
         return frame
 
     def close(self) -> None:
@@ -322,7 +322,7 @@ class PreviewSink(Output):
     def write(self, frame: Frame) -> None:
         image = frame.image
         src_size = (int(image.shape[1]), int(image.shape[0]))
-        raw = frame.ctx.extras.get(INPUT_KEY)
+        raw = frame.ctx.get(INPUT_KEY)
         target = self.display_size
         if target is not None:
             image = _fit_inside(image, target)

@@ -100,38 +100,20 @@ class Tray(QObject):
         for k, action in self.preset_actions.items():
             action.setChecked(k == key)
 
-    def set_state(self, *, vcam: str, paused: bool, preset_label: str, error: str = "") -> None:
-        """Update the checks, the icon and the tooltip from the window's state."""
+    def show_state(self, look: str, text: str, *, vcam_on: bool, paused: bool) -> None:
+        """Show the app's state (:meth:`app.state.AppState.tray_look`): the icon's ``look``,
+        the line that says what camfx does, and the checks."""
         self.vcam_action.blockSignals(True)
-        self.vcam_action.setChecked(vcam in ("on", "starting", "unavailable"))
+        self.vcam_action.setChecked(vcam_on)
         self.vcam_action.blockSignals(False)
         self.pause_action.blockSignals(True)
         self.pause_action.setChecked(paused)
         self.pause_action.blockSignals(False)
-        if error or vcam == "unavailable":
-            state = "error"
-        elif paused:
-            state = "paused"
-        elif vcam == "on":
-            state = "live"
-        else:
-            state = "idle"
-        words = {
-            "on": "virtual camera on",
-            "starting": "virtual camera starting",
-            "unavailable": "virtual camera not available",
-            "off": "virtual camera off",
-        }
-        text = f"camfx — {preset_label}, {words.get(vcam, vcam)}"
-        if paused:
-            text += ", paused"
-        if error:
-            text += f" — {error}"
         self.header.setText(text)
-        self.state = state
+        self.state = look
         self.tooltip = text
         if self.icon is not None:
-            self.icon.setIcon(app_icon(state))
+            self.icon.setIcon(app_icon(look))
             self.icon.setToolTip(text)
 
     def notify(self, title: str, message: str) -> None:

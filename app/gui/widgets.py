@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
+    QComboBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -21,6 +23,9 @@ from PySide6.QtWidgets import (
 
 from app.gui.icons import status_dot
 from app.gui.qtcompat import emit
+
+REFRESH = "Refresh"
+"""The one name of every "look again" action (buttons, how-to-fix texts)."""
 
 LEVEL_COLORS = {
     "info": ("#dbeafe", "#1e3a8a", "#1e3a8a"),
@@ -151,7 +156,7 @@ STATE_LOOK = {
 
 class DeviceRow(QWidget):
     """One device: a coloured dot *and* a word for its state, a message, and, when something
-    is missing, how to fix it (selectable text, a copyable command, a Retry button)."""
+    is missing, how to fix it (selectable text, a copyable command, a Refresh button)."""
 
     retry = Signal()
 
@@ -185,7 +190,7 @@ class DeviceRow(QWidget):
         self.command.setStyleSheet("font-family: monospace;")
         self.copy_button = QPushButton("Copy command", self)
         self.copy_button.clicked.connect(self._copy)
-        self.retry_button = QPushButton("Retry", self)
+        self.retry_button = QPushButton(REFRESH, self)
         self.retry_button.clicked.connect(self.retry)
         buttons = QHBoxLayout()
         buttons.addWidget(self.copy_button)
@@ -236,16 +241,34 @@ def camera_fix_hint(platform: str | None = None) -> str:
     platform = platform or sys.platform
     if platform.startswith("linux"):
         return (
-            "plug in a camera and press Refresh. If it is plugged in, check that your user may "
+            f"plug in a camera and press {REFRESH}. If it is plugged in, check that your user may "
             "use it (sudo usermod -aG video $USER, then log out and in) and that no other app "
             "holds it."
         )
     if platform == "darwin":
         return (
             "plug in a camera, then allow camfx (or your terminal) in System Settings > Privacy "
-            "& Security > Camera, and press Refresh."
+            f"& Security > Camera, and press {REFRESH}."
         )
     return (
         "plug in a camera, then turn on 'Let desktop apps access your camera' in Settings > "
-        "Privacy & security > Camera, and press Refresh."
+        f"Privacy & security > Camera, and press {REFRESH}."
     )
+
+
+def select_data(combo: QComboBox, data: Any) -> None:
+    """Select the entry whose data is ``data`` without emitting the user's signals."""
+    for i in range(combo.count()):
+        if combo.itemData(i) == data:
+            combo.blockSignals(True)
+            combo.setCurrentIndex(i)
+            combo.blockSignals(False)
+            return
+
+
+def set_checked_quietly(widgets: Sequence[Any], on: bool) -> None:
+    """Check or uncheck the button and the menu entry of one action, quietly."""
+    for widget in widgets:
+        widget.blockSignals(True)
+        widget.setChecked(on)
+        widget.blockSignals(False)

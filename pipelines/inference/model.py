@@ -12,7 +12,7 @@ import json
 import threading
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, overload
 
 import numpy as np
 
@@ -163,11 +163,29 @@ _cache: dict[tuple[str, int], OnnxModel] = {}
 _cache_lock = threading.Lock()
 
 
-def load_model(name: str, factory: SessionFactory | None = None) -> OnnxModel:
-    """A shared instance of the registered model ``name`` (one session per factory)."""
+M = TypeVar("M", bound=OnnxModel)
+
+
+@overload
+def load_model(model: type[M], factory: SessionFactory | None = None) -> M: ...
+@overload
+def load_model(model: str, factory: SessionFactory | None = None) -> OnnxModel: ...
+
+
+def load_model(model: str | type[OnnxModel], factory: SessionFactory | None = None) -> OnnxModel:
+    """A shared instance of a registered model (one session per factory).
+
+    Given the model's class, the answer has that type (``load_model(FaceMesh)`` is a
+    ``FaceMesh``); given a manifest name, it is the class registered under that name."""
+    name = model if isinstance(model, str) else model.model_name
     factory = factory or default_factory()
     key = (name, id(factory))
     with _cache_lock:
         if key not in _cache:
             _cache[key] = MODELS.get(name)(factory)
-        return _cache[key]
+        loaded = _cache[key]
+    if not isinstance(model, str) and not isinstance(loaded, model):
+        raise ModelError(
+            f"model {name!r} is registered as {type(loaded).__name__}, not {model.__name__}"
+        )
+    return loaded

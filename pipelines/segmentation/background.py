@@ -56,7 +56,7 @@ from pipelines.segmentation.composite import (
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
 from pipelines.segmentation.tiles import TileMap, tiles_for
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -239,13 +239,13 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
 
 @dataclasses.dataclass(frozen=True)
 class BackgroundReplaceSettings(StageSettings):
-    mode: str = "color"
+    mode: str = choice("color", *REPLACE_MODES)
     """"color", "image" or "video"."""
     color: str = "#2d6a4f"
     """The solid colour (and the bars of a "fit" image), #RRGGBB."""
     path: str = ""
     """Image (PNG, JPEG, WebP, BMP) or video file for the "image"/"video" modes."""
-    fit: str = "fill"
+    fit: str = choice("fill", *FIT_MODES)
     """"fill": cover the frame, cropping; "fit": show all of it, with bars."""
     light_wrap: float = bounded(0.3, 0.0, 1.0)
     """Let the new background's light spill over the person's outline so they look lit by
@@ -255,16 +255,7 @@ class BackgroundReplaceSettings(StageSettings):
     wall otherwise keeps a bright fringe)."""
 
     def validate(self) -> None:
-        super().validate()
-        if self.mode not in REPLACE_MODES:
-            raise SettingsError(
-                f"BackgroundReplaceSettings.mode = {self.mode!r}; "
-                f"use one of {', '.join(REPLACE_MODES)}"
-            )
-        if self.fit not in FIT_MODES:
-            raise SettingsError(
-                f"BackgroundReplaceSettings.fit = {self.fit!r}; use one of {', '.join(FIT_MODES)}"
-            )
+        super().validate()  # mode and fit: their declared choices
         parse_color(self.color)
 
 

@@ -21,14 +21,17 @@ from typing import Any
 import cv2
 import numpy as np
 
+from pipelines.frame import CtxKey
 from pipelines.segmentation import fused
 from pipelines.segmentation.tiles import TILE_GUIDE, TileMap, classify
 
 # Guide resolution: the frame is halved until its long side is at most this. 320 keeps the
 # fitted a/b fine enough for hair strands' clumps while the fit costs ~0.3 ms.
 GUIDE_LONG_SIDE = 320
-PYRAMID_KEY = "frame_pyramid"
-MASK_PYRAMID_KEY = "mask_pyramid"
+PYRAMID_KEY: CtxKey[FramePyramid] = CtxKey("frame_pyramid")
+"""The frame's reduced copies, built once by segmentation and reused by the backgrounds."""
+MASK_PYRAMID_KEY: CtxKey[FramePyramid] = CtxKey("mask_pyramid")
+"""The person mask's reduced copies (a :class:`RefinedMask` when segmentation refined it)."""
 # Mask swing (max - min in the filter window) below LO: unsure area, keep the plain upsampled
 # mask; above HI: a clear outline, follow the frame's edges fully.
 CONFIDENT_SWING_LO = 0.25

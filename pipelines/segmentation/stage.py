@@ -19,8 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipelines.errors import SettingsError
-from pipelines.frame import FrameContext
+from pipelines.frame import CtxKey, FrameContext
 from pipelines.inference import SessionFactory, default_factory, load_model
 from pipelines.segmentation.models import (
     MODEL_CHOICES,
@@ -41,9 +40,13 @@ from pipelines.segmentation.refine import (
 )
 from pipelines.segmentation.temporal import MaskStabilizer
 from pipelines.segmentation.tiles import MASK_TILES_KEY
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
 
-_PREPARED_KEY = "_segmentation_inference"
+_PREPARED_KEY: CtxKey[_Inference] = CtxKey("_segmentation_inference")
+SEGMENTATION_RAW: CtxKey[np.ndarray] = CtxKey("segmentation_raw")
+"""The network's mask at model size, before smoothing and refinement."""
+SEGMENTATION_MODEL: CtxKey[str] = CtxKey("segmentation_model")
+"""Which segmentation model made this frame's mask."""
 
 
 @dataclasses.dataclass
@@ -77,10 +80,10 @@ def detail_factor(width: int, height: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class SegmentationSettings(StageSettings):
-    model: str = "auto"
+    model: str = choice("auto", *MODEL_CHOICES)
     """"auto" (landscape model for frames at least 1.5× wider than high), "general" (256×256)
     or "landscape" (256×144)."""
-    resample: str = "mediapipe"
+    resample: str = choice("mediapipe", *RESAMPLE_MODES)
     """How the frame is shrunk for the model: "mediapipe" (bilinear sampling, as MediaPipe
     does: masks match its reference) or "area" (pixel averaging)."""
     refine: bool = True
@@ -92,19 +95,6 @@ class SegmentationSettings(StageSettings):
     always kept."""
     primary_only: bool = False
     """With a tracked face, drop people who are not touching the primary face's person."""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.model not in MODEL_CHOICES:
-            raise SettingsError(
-                f"SegmentationSettings.model = {self.model!r}; "
-                f"use one of {', '.join(MODEL_CHOICES)}"
-            )
-        if self.resample not in RESAMPLE_MODES:
-            raise SettingsError(
-                f"SegmentationSettings.resample = {self.resample!r}; "
-                f"use one of {', '.join(RESAMPLE_MODES)}"
-            )
 
 
 @cache
@@ -165,7 +155,7 @@ class Segmentation(Stage[SegmentationSettings]):
     def prepare(self, image: np.ndarray, ctx: FrameContext) -> None:
         # The network and the frame-only refinement work need nothing from the face tracker:
         # the engine runs this beside it, and process() adds what does need the face.
-        ctx.extras[_PREPARED_KEY] = self._infer(image, ctx)
+        ctx.put(_PREPARED_KEY, self._infer(image, ctx))
 
     def _infer(self, image: np.ndarray, ctx: FrameContext) -> _Inference:
         s = self.settings
@@ -184,7 +174,7 @@ class Segmentation(Stage[SegmentationSettings]):
         guide: Guide | None = None
         if s.refine:
             pyramid = FramePyramid.of(image, ctx.extras)
-            ctx.extras[PYRAMID_KEY] = pyramid
+            ctx.put(PYRAMID_KEY, pyramid)
             factor = pyramid.factor_for(GUIDE_LONG_SIDE)
             up = self.upsampler
             up.radius = refine_radius(w, model.size[0], factor)
@@ -201,15 +191,15 @@ class Segmentation(Stage[SegmentationSettings]):
         return _Inference(s, model.model_name, raw, gray, alpha, guide)
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
-        inference = ctx.extras.pop(_PREPARED_KEY, None)
+        inference = ctx.pop(_PREPARED_KEY)
         if not isinstance(inference, _Inference) or inference.settings is not self.settings:
             inference = self._infer(image, ctx)  # called directly, or settings just changed
         s = inference.settings
         h, w = image.shape[:2]
         raw, gray, alpha, guide = inference.raw, inference.gray, inference.alpha, inference.guide
         stabilizer = self.stabilizer
-        ctx.extras["segmentation_raw"] = raw
-        ctx.extras["segmentation_model"] = inference.model_name
+        ctx.put(SEGMENTATION_RAW, raw)
+        ctx.put(SEGMENTATION_MODEL, inference.model_name)
 
         if gray is not None:
             mask = stabilizer.apply(raw, gray, ctx.timestamp, alpha).copy()
@@ -228,10 +218,10 @@ class Segmentation(Stage[SegmentationSettings]):
             # needs the full one, and works out the room's blur meanwhile).
             refined = self.upsampler.refine(guide.pyramid, mask, guide.factor, guide)
             ctx.set_lazy_mask(refined)
-            ctx.extras[MASK_TILES_KEY] = lambda: refined.tiles
+            ctx.put(MASK_TILES_KEY, lambda: refined.tiles)
             # The mask's pyramid, for the background stages' reduced copies (the guide's level
             # is there already: nothing is shrunk from full size).
-            ctx.extras[MASK_PYRAMID_KEY] = refined
+            ctx.put(MASK_PYRAMID_KEY, refined)
             if face is not None and s.keep_face:
                 touched = self._keep_face_full(refined.full(), face)
                 if touched is not None:

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import cv2
 import numpy as np
 
+from pipelines.frame import CtxKey
+
 EMPTY, FULL, MIXED = 0, 1, 2
-MASK_TILES_KEY = "mask_tiles"
+MASK_TILES_KEY: CtxKey[TileMap | Callable[[], TileMap]] = CtxKey("mask_tiles")
 # Tile (height, width) in guide pixels (the guided filter's coefficient grid, 1/4 size at
 # 720p): 32 × 8 frame pixels at 720p.
 TILE_GUIDE = (8, 2)

@@ -67,8 +67,8 @@ def analyze_image(
     bgr = as_bgr(image)
     h, w = bgr.shape[:2]
     factory = factory or tracking_factory()
-    detector: FaceDetector = load_model(FaceDetector.model_name, factory)  # type: ignore[assignment]
-    mesh: FaceMesh = load_model(FaceMesh.model_name, factory)  # type: ignore[assignment]
+    detector = load_model(FaceDetector, factory)
+    mesh = load_model(FaceMesh, factory)
     detections: list[Detection] = detector.detect(bgr, min_detection_score)
     if tiles:
         for extra in detector.detect(bgr, min_detection_score, tiles=True, antialias=True):

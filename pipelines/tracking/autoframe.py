@@ -18,7 +18,7 @@ import numpy as np
 
 from pipelines.frame import FrameContext
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
-from pipelines.tracking.types import Face
+from pipelines.tracking.types import AUTO_FRAME_INFO, AutoFrameInfo, Face
 
 STAGE_NAME = "auto_frame"
 HEADROOM = 0.42
@@ -156,10 +156,11 @@ class AutoFrame(Stage[AutoFrameSettings]):
         pos = self._spring.pos
         cx, cy, crop_h = clamp_crop(float(pos[0]), float(pos[1]), float(pos[2]), w, h)
         matrix = crop_matrix(cx, cy, crop_h, w, h)
-        ctx.extras[STAGE_NAME] = {
+        info: AutoFrameInfo = {
             "crop": (cx - crop_h * w / h / 2.0, cy - crop_h / 2.0, crop_h * w / h, crop_h),
             "zoom": h / crop_h,
         }
+        ctx.put(AUTO_FRAME_INFO, info)
         if abs(crop_h - h) < 0.5 and abs(cx - w / 2.0) < 0.5 and abs(cy - h / 2.0) < 0.5:
             return image  # full frame: nothing to resample
         out = cv2.warpAffine(image, matrix, (w, h), flags=cv2.INTER_LINEAR,

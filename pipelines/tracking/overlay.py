@@ -16,7 +16,7 @@ from pipelines.frame import FrameContext
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 from pipelines.tracking import regions
 from pipelines.tracking.geometry import DEFAULT_VERTICAL_FOV, PerspectiveCamera, canonical_face
-from pipelines.tracking.types import Face
+from pipelines.tracking.types import AUTO_FRAME_INFO, TRACKER_INFO, Face
 
 STAGE_NAME = "face_overlay"
 AXIS_CM = 8.0
@@ -134,10 +134,12 @@ class FaceOverlay(Stage[FaceOverlaySettings]):
             return image
         canvas = image.copy()
         h, w = canvas.shape[:2]
-        fov = ctx.extras.get("face_tracker", {}).get("vertical_fov", DEFAULT_VERTICAL_FOV)
+        tracker = ctx.get(TRACKER_INFO)
+        fov = tracker["vertical_fov"] if tracker is not None else DEFAULT_VERTICAL_FOV
         cam = PerspectiveCamera(w, h, fov)
         primary_id = ctx.primary_face.id if ctx.primary_face is not None else None
-        crop = ctx.extras.get("auto_frame", {}).get("crop")
+        framing = ctx.get(AUTO_FRAME_INFO)
+        crop = framing["crop"] if framing is not None else None
         for face in ctx.faces:
             draw_face(canvas, face, face.id == primary_id, cam, s, crop)
         return canvas

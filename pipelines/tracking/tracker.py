@@ -40,7 +40,7 @@ import numpy as np
 
 from pipelines.frame import FrameContext
 from pipelines.inference import SessionFactory, default_factory, load_model
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
 from pipelines.tracking import regions
 from pipelines.tracking.detector import Detection, FaceDetector
 from pipelines.tracking.filters import OneEuroFilter
@@ -60,7 +60,7 @@ from pipelines.tracking.roi import (
     roi_from_landmarks,
 )
 from pipelines.tracking.signals import AttentionState, face_signals
-from pipelines.tracking.types import Face, HeadPose
+from pipelines.tracking.types import TRACKER_INFO, Face, HeadPose, TrackerInfo
 
 STAGE_NAME = "face_tracker"
 
@@ -133,7 +133,7 @@ class FaceTrackerSettings(StageSettings):
     """Degrees; the camera's vertical field of view for the head pose."""
     smoothing: float = bounded(1.0, 0.0, 4.0)
     """0 = raw landmarks; 1 = default; higher = steadier but slower to follow."""
-    primary: str = "sticky"
+    primary: str = choice("sticky", "largest", "central")
     """Which face effects follow: sticky (keep the current one), largest or central."""
     away_angle: float = bounded(30.0, 5.0, 90.0)
     """Degrees between face direction and the camera beyond which the person looks away."""
@@ -279,8 +279,8 @@ class FaceTracker(Stage[FaceTrackerSettings]):
     # Lifecycle -------------------------------------------------------------
     def open(self) -> None:
         factory = self._factory or tracking_factory()
-        self.detector = load_model(FaceDetector.model_name, factory)  # type: ignore[assignment]
-        self.mesh = load_model(FaceMesh.model_name, factory)  # type: ignore[assignment]
+        self.detector = load_model(FaceDetector, factory)
+        self.mesh = load_model(FaceMesh, factory)
         self.reset()
         super().open()
 
@@ -362,7 +362,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         ctx.stage_ms[f"{STAGE_NAME}/detect"] = detect_ms
         ctx.stage_ms[f"{STAGE_NAME}/post"] = post_ms
         ctx.stage_ms[f"{STAGE_NAME}/pose"] = self._pose_ms
-        ctx.extras[STAGE_NAME] = {
+        info: TrackerInfo = {
             "detected": detected,
             "tracked": len(self._tracks),
             "detector_runs": self.detector_runs,
@@ -370,6 +370,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
             "rois": [track.roi for track in self._tracks],
             "vertical_fov": s.vertical_fov,
         }
+        ctx.put(TRACKER_INFO, info)
         return image
 
     # Tracks ----------------------------------------------------------------

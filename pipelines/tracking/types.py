@@ -7,9 +7,11 @@ reads these and nothing else, so this file is the contract between the tracker a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
+
+from pipelines.frame import CtxKey
 
 
 @dataclass
@@ -44,3 +46,26 @@ class Face:
     visibility: float = 1.0
     """1 while tracked; fades towards 0 for a few frames after tracking is lost so effects can
     fade out instead of popping."""
+
+
+class TrackerInfo(TypedDict):
+    """What the face tracker did on a frame (:data:`TRACKER_INFO`)."""
+
+    detected: int
+    tracked: int
+    detector_runs: int
+    frames: int
+    rois: list[Any]
+    vertical_fov: float
+
+
+class AutoFrameInfo(TypedDict):
+    """Where auto-framing cropped a frame (:data:`AUTO_FRAME_INFO`)."""
+
+    crop: tuple[float, float, float, float]
+    """x, y, width, height of the crop in the captured frame's pixels."""
+    zoom: float
+
+
+TRACKER_INFO: CtxKey[TrackerInfo] = CtxKey("face_tracker")
+AUTO_FRAME_INFO: CtxKey[AutoFrameInfo] = CtxKey("auto_frame")

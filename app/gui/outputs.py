@@ -1,0 +1,131 @@
+"""The Output group's behaviour: the virtual camera, recordings, the output format."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QStandardPaths
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog
+
+from app.gui.widgets import REFRESH, set_checked_quietly
+from app.state import VirtualCamera
+from app.state.devices import virtual_camera_label, virtual_camera_row
+from pipelines.outputs.virtualcam import setup_hint
+
+if TYPE_CHECKING:
+    from app.gui.window import MainWindow
+
+
+class OutputsView:
+    """Forwards the Output group's controls to the state and the controller, and shows what
+    they answer."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+
+    def set_virtual_camera(self, on: bool) -> None:
+        w = self.window
+        set_checked_quietly((w.vcam_check, w.vcam_action), on)
+        if w.settings.virtual_camera != on:
+            w.settings.virtual_camera = on
+            w._schedule_save()
+        w.state.vcam_wanted = on
+        wanted = w.controller.vcam_wanted
+        if on != wanted or (on and w.state.vcam in ("off", "unavailable")):
+            w.controller.set_virtual_camera(on, w.settings.virtual_camera_device)
+
+    def on_vcam_state(self, state: str, detail: str) -> None:
+        w = self.window
+        w.state.set_virtual_camera(state, detail)
+        view = virtual_camera_row(state, detail, setup_hint())
+        w._show_row("virtual_camera", view)
+        if state == VirtualCamera.UNAVAILABLE:
+            w.messages.show_message(
+                "vcam",
+                f"The virtual camera is not available. To fix: {setup_hint()}. "
+                "camfx tries again every 5 seconds.",
+                "warning",
+                [(REFRESH, w.controller.retry_virtual_camera)]
+                + ([("Copy command", lambda: self._copy(view.command))] if view.command else []),
+            )
+        elif state != VirtualCamera.STARTING:
+            w.messages.clear("vcam")
+        self.update_vcam_label()
+
+    def update_vcam_label(self) -> None:
+        w = self.window
+        st = w.state
+        w.vcam_label.setText(virtual_camera_label(st.vcam, st.vcam_detail, st.idle))
+
+    @staticmethod
+    def _copy(text: str) -> None:
+        clipboard = QGuiApplication.clipboard()
+        if clipboard is not None:
+            clipboard.setText(text)
+
+    def record_folder(self) -> Path:
+        w = self.window
+        if w.settings.record_folder:
+            return Path(w.settings.record_folder)
+        movies = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+        return Path(movies) if movies else Path.home()
+
+    def choose_record_folder(self) -> None:
+        w = self.window
+        folder = QFileDialog.getExistingDirectory(
+            w, "Save recordings in", str(self.record_folder())
+        )
+        if folder:
+            w.settings.record_folder = folder
+            self.update_record_label()
+            w._schedule_save()
+
+    def update_record_label(self, text: str = "") -> None:
+        w = self.window
+        w.record_label.setText(text or f"Saves MP4 files in {self.record_folder()}")
+
+    def set_recording(self, on: bool, path: str | None = None) -> None:
+        w = self.window
+        set_checked_quietly((w.record_button, w.record_action), on)
+        if on == w.recording:
+            return
+        w.state.set_recording(on)
+        if on:
+            target = path or str(self.record_folder() / time.strftime("camfx-%Y%m%d-%H%M%S.mp4"))
+            self.update_record_label(f"Starting {target}…")
+            w.controller.start_recording(target)
+        else:
+            w.controller.stop_recording()
+
+    def on_recording_state(self, state: str, detail: str) -> None:
+        w = self.window
+        if state == "on":
+            w.state.set_recording(True)
+            self.update_record_label(f"Recording to {detail}")
+            w.record_button.setText("■ Stop &recording")
+            return
+        w.state.set_recording(False)
+        self.set_recording(False)
+        w.record_button.setText("● &Record")
+        if state == "error":
+            self.update_record_label()
+            w.messages.show_message("record", f"Recording failed: {detail}", "error")
+        elif detail:
+            self.update_record_label(f"Saved {detail}")
+            w.statusBar().showMessage(f"Recording saved to {detail}", 6000)
+
+    def on_format(self, _index: int = 0) -> None:
+        w = self.window
+        size = w.size_combo.currentData()
+        fps = float(w.fps_combo.currentData())
+        w.settings.output_size = [int(size[0]), int(size[1])]
+        w.settings.fps = fps
+        if w.recording:
+            w.messages.show_message(
+                "record", "The recording stopped because the output size changed.", "info"
+            )
+        w.controller.set_output_format((int(size[0]), int(size[1])), fps)
+        w._schedule_save()

@@ -1,0 +1,45 @@
+"""The status bar: frame rate, latency, drops, and which models run where."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from app.state.model import models_in_use
+
+if TYPE_CHECKING:
+    from app.gui.window import MainWindow
+
+
+def update_status(w: MainWindow) -> None:
+    snap = w.controller.snapshot()
+    if snap is not None:
+        w.fps_label.setText(f"{snap.fps:.1f} fps")
+        lat = snap.latency_ms
+        w.latency_label.setText("latency —" if math.isnan(lat) else f"latency {lat:.0f} ms")
+        w.drops_label.setText(f"dropped {snap.dropped}")
+        w.drops_label.setToolTip(
+            f"{snap.dropped_before_processing} before processing (processing slower than "
+            f"the source), {snap.dropped_before_output} before outputs"
+        )
+        errors = sum(snap.errors.values())
+        if errors:
+            w.drops_label.setText(f"dropped {snap.dropped} · errors {errors}")
+    text, tooltip = provider_text(w)
+    w.provider_label.setText(f"inference: {text}")
+    w.provider_label.setToolTip(tooltip)
+    if w.state.source_is_camera:
+        lost = w.controller.camera_state() == "lost"
+        if lost != (w.device_rows["camera"].state == "warning"):
+            w._update_camera_row()
+
+
+def provider_text(w: MainWindow) -> tuple[str, str]:
+    """Which models the running stages use and on which provider, and the details."""
+    try:
+        from pipelines.inference.session import all_reports
+
+        reports = list(all_reports().values())
+    except Exception:
+        return "—", ""
+    return models_in_use(reports, running=bool(w.state.stage_settings))

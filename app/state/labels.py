@@ -1,0 +1,76 @@
+"""Names the window shows for sources, stages and presets (no Qt)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pipelines.sources import SOURCES
+from pipelines.sources.camera import CameraInfo
+from pipelines.stage import STAGES
+from pipelines.userdata import display_name
+
+
+def jsonable(value: Any) -> Any:
+    """Tuples become lists (as JSON gives them back), so saved and live settings compare."""
+    if isinstance(value, tuple | list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
+def stage_title(name: str) -> str:
+    cls = STAGES.get(name) if name in STAGES else None
+    return str(getattr(cls, "title", "") or display_name(name))
+
+
+def source_kind(spec: str) -> tuple[str, str]:
+    """(registered source name, argument) of ``spec``; ("", spec) for one no source claims."""
+    return SOURCES.split_spec(spec) or ("", spec)
+
+
+def is_camera(spec: str) -> bool:
+    return source_kind(spec)[0] == "camera"
+
+
+def source_label(spec: str, cameras: list[CameraInfo] | tuple[CameraInfo, ...] = ()) -> str:
+    kind, arg = source_kind(spec)
+    if kind == "demo":
+        return "Demo (no camera needed)"
+    if kind == "camera":
+        name = next((c.name for c in cameras if c.device == arg), "")
+        return f"Camera {arg or 0}: {name}" if name else f"Camera {arg or 0}"
+    if kind in ("image", "video"):
+        return f"{kind.title()}: {Path(arg).name}"
+    return spec
+
+
+def describe_source(
+    spec: str, info: dict[str, Any], saved_mode: list[Any] | None
+) -> tuple[str, list[tuple[Any, ...]], list[Any] | None]:
+    """What the Source group says about an opened source: its line of text, the camera modes
+    to offer (empty: not a camera) and the mode to select."""
+    w, h = info.get("size", (0, 0))
+    fps = float(info.get("fps", 0.0))
+    if not info.get("camera"):
+        return f"{source_label(spec)}: {w}×{h} at {fps:g} fps.", [], None
+    modes = [tuple(m) for m in info.get("modes") or []]
+    req = info.get("requested")
+    chosen = saved_mode or (list(req) if req else None)
+    selected = [chosen[0], chosen[1], float(chosen[2])] if chosen is not None else None
+    text = f"The camera gives {w}×{h} at {fps:g} fps."
+    if req and (req[0], req[1]) != (w, h):
+        text += f" (asked for {req[0]}×{req[1]}; the picture is scaled.)"
+    return text, modes, selected
+
+
+def source_failure(
+    spec: str, message: str, fallback: str, cameras: list[CameraInfo] | tuple[CameraInfo, ...]
+) -> str:
+    """What to say when ``spec`` could not be opened and ``fallback`` ("" for none) runs."""
+    what = source_label(spec, cameras) if spec else "The source"
+    text = f"{what} could not be used: {message}"
+    if fallback:
+        text += f" Showing {source_label(fallback, cameras)} instead."
+    return text

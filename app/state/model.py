@@ -1,0 +1,423 @@
+"""The app's state without Qt: preset and its edits, source, outputs, idle, devices.
+
+The window and the tray are views over one :class:`AppState`: they forward what the user does
+to it (and to the engine controller), and redraw when it emits a :class:`StateEvent`. Keeping
+the decisions here (which preset runs, what counts as an edit, which source is remembered,
+what the tray says) lets them be tested without a display, the way napari keeps its
+``components`` free of Qt and its ``_qt`` views thin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum, StrEnum, auto
+from pathlib import Path
+from typing import Any
+
+from app.state.devices import DeviceReport
+from app.state.labels import is_camera, jsonable, source_label
+from pipelines.errors import CamfxError
+from pipelines.presets import PRESETS, Preset, StageSpec, ensure_stage_registered
+from pipelines.sources.camera import CameraInfo
+from pipelines.sources.files import IMAGE_SUFFIXES
+from pipelines.stage import STAGES, Stage, StageSettings
+from pipelines.userdata import (
+    BUILTIN,
+    USER,
+    AppSettings,
+    PresetStore,
+    SettingsStore,
+    display_name,
+    preset_key,
+    resolve_preset,
+    split_preset_key,
+)
+
+log = logging.getLogger(__name__)
+
+OFF = preset_key(BUILTIN, "off")
+FIRST_RUN_PRESET = preset_key(BUILTIN, "studio")
+"""What a first start shows: a visible change on the demo (its background blurs) that also
+flatters a camera user (soft background, smoother skin, a low-light lift)."""
+
+
+class Change(Enum):
+    """What changed in an :class:`AppState` (the kind of a :class:`StateEvent`)."""
+
+    PRESET = auto()
+    """The running preset, its stages' settings or its edits."""
+    PRESET_LIST = auto()
+    """Presets were added, renamed or removed."""
+    SOURCE = auto()
+    CAMERAS = auto()
+    VIRTUAL_CAMERA = auto()
+    RECORDING = auto()
+    PAUSED = auto()
+    IDLE = auto()
+    DEVICES = auto()
+    PROBLEM = auto()
+    """:attr:`AppState.last_error` changed."""
+
+
+@dataclass(frozen=True)
+class StateEvent:
+    change: Change
+
+
+class VirtualCamera(StrEnum):
+    OFF = "off"
+    STARTING = "starting"
+    ON = "on"
+    UNAVAILABLE = "unavailable"
+
+
+class TrayLook(StrEnum):
+    """The tray icon's look (the names of :mod:`app.gui.icons`' states)."""
+
+    IDLE = "idle"
+    LIVE = "live"
+    PAUSED = "paused"
+    ERROR = "error"
+
+
+Listener = Callable[[StateEvent], None]
+
+
+class AppState:
+    def __init__(self, settings_store: SettingsStore, preset_store: PresetStore) -> None:
+        self.settings_store = settings_store
+        self.presets = preset_store
+        self.settings: AppSettings = settings_store.load()
+        self.first_run = settings_store.first_run
+        self.preset_key = normalize_key(self.settings.preset)
+        self.preset: Preset = Preset("off")
+        self.stage_settings: dict[str, StageSettings] = {}
+        """The running stages' settings, as the user edited them."""
+        self.base_settings: dict[str, dict[str, Any]] = {}
+        """The preset's settings as saved: edits are the differences from these."""
+        self.preset_applied = False
+        self.preset_error_key = ""
+        self.cameras: list[CameraInfo] = []
+        self.source_spec = ""
+        self.source_info: dict[str, Any] = {}
+        self.requested_source = ""
+        self.vcam = VirtualCamera.OFF
+        self.vcam_detail = ""
+        self.vcam_wanted = False
+        self.paused = False
+        self.recording = False
+        self.idle = False
+        self.devices: DeviceReport | None = None
+        self.last_error = ""
+        self._listeners: list[Listener] = []
+
+    # ----------------------------------------------------------------- events
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def emit(self, change: Change) -> None:
+        event = StateEvent(change)
+        for listener in list(self._listeners):
+            listener(event)
+
+    # ----------------------------------------------------------------- presets
+    def start_preset(self) -> str:
+        """The preset to start with: the last one, or on a first start one that shows what
+        camfx does."""
+        if self.first_run and self.preset_key == OFF:
+            return FIRST_RUN_PRESET
+        return self.preset_key
+
+    def preset_entries(self) -> list[tuple[str, str]]:
+        """(key, label) of every preset in menu order: Off, the built-ins, the user's."""
+        names = PRESETS.names()
+        names = (["off"] if "off" in names else []) + [n for n in names if n != "off"]
+        entries = [(preset_key(BUILTIN, n), display_name(n)) for n in names]
+        entries += [(preset_key(USER, p.name), p.name) for p in self.presets.list()]
+        return entries
+
+    @staticmethod
+    def preset_label(key: str) -> str:
+        kind, name = split_preset_key(key)
+        return display_name(name) if kind == BUILTIN else name
+
+    def resolve(self, key: str) -> tuple[str, Preset, str]:
+        """(key, preset, "") for ``key``; (Off's key, Off, why) when it cannot be used."""
+        key = normalize_key(key)
+        try:
+            return key, resolve_preset(key, self.presets), ""
+        except CamfxError as exc:
+            self.preset_error_key = key
+            return OFF, PRESETS.get("off"), str(exc)
+
+    def overrides_for(self, key: str) -> dict[str, dict[str, Any]]:
+        return self.settings.preset_overrides.get(normalize_key(key), {})
+
+    def preset_running(self, key: str, stages: list[tuple[str, StageSettings]]) -> bool:
+        """The engine runs ``key`` with these stages now. True when an earlier error about
+        this preset is stale now."""
+        key = normalize_key(key)
+        try:
+            preset = resolve_preset(key, self.presets)
+        except CamfxError:
+            preset = Preset(split_preset_key(key)[1])
+        self.preset_key = key
+        self.preset = preset
+        self.preset_applied = True
+        self.stage_settings = dict(stages)
+        self.base_settings = {}
+        for spec in preset.stages:
+            try:
+                ensure_stage_registered(spec.stage)
+                settings = STAGES.get(spec.stage).settings_type.from_dict(dict(spec.settings))
+                self.base_settings[spec.stage] = jsonable(settings.to_dict())
+            except (CamfxError, KeyError):
+                self.base_settings[spec.stage] = {}
+        self.settings.preset = key
+        self.store_overrides()
+        stale = key == self.preset_error_key
+        if stale:
+            self.preset_error_key = ""
+        self.emit(Change.PRESET)
+        return stale
+
+    def preset_failed(self, key: str) -> bool:
+        """``key`` could not be built. True when Off should run instead (nothing runs yet)."""
+        self.preset_error_key = normalize_key(key)
+        return not self.preset_applied and self.preset_error_key != OFF
+
+    def update_stage(self, stage: str, settings: StageSettings) -> None:
+        self.stage_settings[stage] = settings
+        self.store_overrides()
+        self.emit(Change.PRESET)
+
+    def overrides(self) -> dict[str, dict[str, Any]]:
+        """The edits: each stage's settings that differ from the preset as saved."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, settings in self.stage_settings.items():
+            base = self.base_settings.get(name, {})
+            current = jsonable(settings.to_dict())
+            diff = {k: v for k, v in current.items() if base.get(k) != v}
+            if diff:
+                out[name] = diff
+        return out
+
+    def store_overrides(self) -> None:
+        diff = self.overrides()
+        if diff:
+            self.settings.preset_overrides[self.preset_key] = diff
+        else:
+            self.settings.preset_overrides.pop(self.preset_key, None)
+
+    @property
+    def modified(self) -> bool:
+        return bool(self.overrides())
+
+    @property
+    def is_user_preset(self) -> bool:
+        return split_preset_key(self.preset_key)[0] == USER
+
+    def current_preset(self) -> Preset:
+        """The preset as it runs now (with its edits)."""
+        stages = tuple(
+            StageSpec(name, jsonable(settings.to_dict()))
+            for name, settings in self.stage_settings.items()
+        )
+        return Preset(self.preset.name, stages, self.preset.description)
+
+    def drop_edits(self, key: str | None = None) -> None:
+        self.settings.preset_overrides.pop(normalize_key(key or self.preset_key), None)
+
+    def save_preset(self) -> Preset:
+        """Write the edits into the running user preset (raises CamfxError)."""
+        kind, name = split_preset_key(self.preset_key)
+        if kind != USER:
+            raise CamfxError("built-in presets cannot be changed: save as a new one")
+        current = self.current_preset()
+        saved = self.presets.save(dataclasses.replace(current, name=name), overwrite=True)
+        self.drop_edits()
+        self.preset = saved
+        self.base_settings = {s.stage: jsonable(dict(s.settings)) for s in saved.stages}
+        self.emit(Change.PRESET)
+        return saved
+
+    def save_preset_as(self, name: str) -> str:
+        """Save the running preset with its edits as a new user preset; returns its key. The
+        preset it came from goes back to as it was saved (raises CamfxError)."""
+        saved = self.presets.save(dataclasses.replace(self.current_preset(), name=name))
+        self.drop_edits()
+        self.emit(Change.PRESET_LIST)
+        return preset_key(USER, saved.name)
+
+    def preset_renamed(self, old: str, new: str) -> None:
+        edits = self.settings.preset_overrides.pop(old, None)
+        if edits:
+            self.settings.preset_overrides[new] = edits
+        if self.settings.preset == old:
+            self.settings.preset = new
+        if self.preset_key == old:
+            self.preset_key = new
+            self.preset = resolve_preset(new, self.presets)
+        self.emit(Change.PRESET_LIST)
+
+    def preset_deleted(self, key: str) -> bool:
+        """Forget ``key``'s edits; True when it was the running preset (Off should run)."""
+        self.drop_edits(key)
+        self.emit(Change.PRESET_LIST)
+        return self.preset_key == key
+
+    def next_preset(self) -> str | None:
+        keys = [k for k, _ in self.preset_entries()]
+        if not keys:
+            return None
+        i = keys.index(self.preset_key) if self.preset_key in keys else -1
+        return keys[(i + 1) % len(keys)]
+
+    # ----------------------------------------------------------------- source
+    def camera_mode(self, spec: str) -> tuple[int, int, float] | None:
+        mode = self.settings.camera_modes.get(spec)
+        return (int(mode[0]), int(mode[1]), float(mode[2])) if mode else None
+
+    def choose_camera_mode(self, spec: str, mode: list[Any]) -> None:
+        self.settings.camera_modes[spec] = list(mode)
+        self.requested_source = spec
+
+    def add_recent_file(self, path: str) -> None:
+        recent = [p for p in self.settings.recent_files if p != path]
+        self.settings.recent_files = [path, *recent][:10]
+
+    def source_entries(self) -> list[tuple[str, str]]:
+        """(label, spec) for the source picker: cameras, the demo, the running source when it
+        is none of those, then recent files that still exist."""
+        entries = [
+            (source_label(f"camera:{cam.device}", self.cameras), f"camera:{cam.device}")
+            for cam in self.cameras
+        ]
+        entries.append((source_label("demo"), "demo"))
+        current = self.source_spec
+        if current and current not in {spec for _, spec in entries}:
+            entries.append((source_label(current, self.cameras), current))
+        for path in self.settings.recent_files:
+            kind = "image" if Path(path).suffix.lower() in IMAGE_SUFFIXES else "video"
+            spec = f"{kind}:{path}"
+            if spec != current and os.path.exists(path):
+                entries.append((source_label(spec), spec))
+        return entries
+
+    def source_opened(self, spec: str, info: dict[str, Any]) -> None:
+        self.source_spec = spec
+        self.source_info = info
+        if spec == self.requested_source:
+            # Only what the user picked is remembered: an automatic choice (first camera, the
+            # demo when none, a fallback) is made again at the next start.
+            self.settings.source = spec
+        self.emit(Change.SOURCE)
+
+    def set_cameras(self, cameras: list[CameraInfo] | tuple[CameraInfo, ...]) -> None:
+        self.cameras = list(cameras)
+        self.emit(Change.CAMERAS)
+
+    @property
+    def source_is_camera(self) -> bool:
+        return is_camera(self.source_spec)
+
+    # ----------------------------------------------------------------- outputs, idle, devices
+    def set_virtual_camera(self, state: str, detail: str) -> None:
+        self.vcam, self.vcam_detail = VirtualCamera(state), detail
+        self.emit(Change.VIRTUAL_CAMERA)
+
+    def set_recording(self, on: bool) -> None:
+        self.recording = on
+        self.emit(Change.RECORDING)
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+        self.emit(Change.PAUSED)
+
+    def set_idle(self, idle: bool) -> None:
+        if idle != self.idle:
+            self.idle = idle
+            self.emit(Change.IDLE)
+
+    def set_devices(self, report: DeviceReport) -> None:
+        self.devices = report
+        self.cameras = list(report.cameras)
+        self.emit(Change.DEVICES)
+
+    def set_problem(self, text: str) -> None:
+        self.last_error = text
+        self.emit(Change.PROBLEM)
+
+    # ----------------------------------------------------------------- summaries
+    def tray_look(self) -> tuple[TrayLook, str]:
+        """The tray icon's look and the one line that says what camfx is doing."""
+        vcam = self.vcam if self.vcam_wanted else VirtualCamera.OFF
+        if vcam == VirtualCamera.UNAVAILABLE:
+            look = TrayLook.ERROR
+        elif self.paused:
+            look = TrayLook.PAUSED
+        elif vcam == VirtualCamera.ON and not self.idle:
+            look = TrayLook.LIVE
+        else:
+            look = TrayLook.IDLE
+        words = {
+            VirtualCamera.ON: "virtual camera on",
+            VirtualCamera.STARTING: "virtual camera starting",
+            VirtualCamera.UNAVAILABLE: "virtual camera not available",
+            VirtualCamera.OFF: "virtual camera off",
+        }
+        text = f"camfx — {self.preset_label(self.preset_key)}, {words[vcam]}"
+        if self.paused:
+            text += ", paused"
+        if self.idle:
+            # Nobody watches (no app has the virtual camera open, the window is hidden): the
+            # engine rests and the real camera is released.
+            text += ", idle: no app uses it" if vcam == VirtualCamera.ON else ", idle"
+        return look, text
+
+
+def normalize_key(key: str) -> str:
+    """``builtin:NAME`` or ``user:NAME``; a bare name (an older settings file, a command-line
+    choice) is the built-in preset of that name, so the preset box finds it."""
+    kind, name = split_preset_key(key)
+    return preset_key(kind, name)
+
+
+def models_in_use(reports: list[Any], running: bool) -> tuple[str, str]:
+    """The status bar's "which models run where" and its tooltip, from the sessions' provider
+    reports (``pipelines.inference.session.all_reports``)."""
+    from pipelines.inference.session import short_name
+
+    if not running or not reports:
+        return "— (no model in use)", ""
+    by_provider: dict[str, list[str]] = {}
+    for report in reports:
+        by_provider.setdefault(short_name(report.provider), []).append(report.model)
+    text = "; ".join(
+        f"{', '.join(sorted(models))} on {provider}"
+        for provider, models in sorted(by_provider.items())
+    )
+    if any(r.fell_back for r in reports):
+        text += " (fallback)"
+    return text, "\n".join(r.summary() for r in reports)
+
+
+def apply_edits(stages: list[Stage[Any]], edits: dict[str, dict[str, Any]]) -> list[str]:
+    """Put the user's unsaved edits (:meth:`AppState.overrides_for`) on freshly built stages.
+    An edit that no longer fits (a setting renamed, a bound tightened) is left out; returns
+    one line per stage whose edits were, for the user."""
+    problems: list[str] = []
+    for stage in stages:
+        changes = edits.get(stage.name)
+        if not changes:
+            continue
+        try:
+            merged = {**stage.settings.to_dict(), **changes}
+            stage.settings = type(stage.settings).from_dict(merged)
+        except CamfxError as exc:
+            problems.append(f"{stage.name}: {exc}")
+    return problems

@@ -1,0 +1,246 @@
+"""One way to assemble an engine: a typed :class:`RunConfig` in, a started :class:`Run` out.
+
+``camfx run``, ``camfx bench``, ``camfx talking-head render`` and the window all build their
+engine here, so a source, its outputs and the preset's stages are put together, opened and
+cleaned up after a failure in one place. The window brings its own source and outputs (a
+switchable source, a preview sink): ``RunConfig.source`` and ``RunConfig.outputs`` take either
+a spec string or a ready object.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
+from pipelines.errors import CamfxError
+from pipelines.outputs.base import Output
+from pipelines.presets import Preset, build_stages, get_preset
+from pipelines.sources.base import Source, SourceConfig
+from pipelines.stage import Stage
+
+AVATAR_MODES = ("overlay", "stand-in", "auto")
+
+
+@dataclass(frozen=True)
+class TalkingHeadConfig:
+    """The talking head appended to a run: a portrait animated by a voice."""
+
+    portrait: str = ""
+    """An image file; "" is the demo portrait."""
+    audio: str = "mic"
+    """mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file (which also sets the run's length
+    and is added to video-file outputs)."""
+    mode: str = "auto"
+    video_delay_ms: float = 0.0
+
+    @property
+    def audio_file(self) -> str | None:
+        from pipelines.audio.inputs import parse_audio_spec
+
+        kind, arg = parse_audio_spec(self.audio)
+        return arg if kind == "file" else None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides what an engine does."""
+
+    source: str | Source = "demo"
+    """A source spec (demo, camera:N, a path) or an already opened source (the window's)."""
+    outputs: Sequence[str | Output] = ("virtualcam",)
+    """Output specs (virtualcam[:DEVICE], null, a .mp4 path) or output objects, not opened."""
+    preset: str | Preset = "off"
+    stages: Sequence[Stage[Any]] | None = None
+    """Stages to run instead of the preset's (the window builds and edits its own)."""
+    size: tuple[int, int] = (1280, 720)
+    fps: float = 30.0
+    frames: int | None = None
+    """Stop after this many output frames; None runs until stopped or the source ends."""
+    loop: bool = True
+    """Start a video file again at its end."""
+    paced: bool = True
+    """Deliver frames at ``fps`` (False: as fast as the engine takes them, for benchmarks)."""
+    lossless: bool | None = None
+    """Every frame reaches the outputs; None: for sources that are not live (files, the demo)."""
+    warm_up: bool = False
+    """Run each stage once before the clock starts (benchmarks)."""
+    idle_after: float | None = None
+    """Seconds without a receiver after which the engine idles (see ``Engine.idle_after``).
+    Ignored when ``frames`` is set: a run of N frames must end, and an idle engine counts none."""
+    talking_head: TalkingHeadConfig | None = None
+    out_size: tuple[int, int] | None = None
+    """Size of the output frames; None: the source's."""
+    stats_window: int = 600
+    stages_required: bool = False
+    """A stage that cannot open (a missing or changed model, a bad portrait) stops the run
+    before any output opens, instead of leaving that effect out: the user named the preset."""
+
+    def preset_object(self) -> Preset:
+        return get_preset(self.preset) if isinstance(self.preset, str) else self.preset
+
+    def frames_for_audio(self) -> int | None:
+        """Frames that cover the talking head's audio file (None without one)."""
+        audio_file = self.talking_head.audio_file if self.talking_head else None
+        if not audio_file:
+            return None
+        from pipelines.audio.inputs import read_audio_file
+
+        data, rate = read_audio_file(audio_file)
+        return max(1, math.ceil(len(data) / rate * self.fps))
+
+
+def talking_head_stages(
+    config: TalkingHeadConfig, fps: float, *, with_tracker: bool = True
+) -> list[Stage[Any]]:
+    """Face tracker (unless the preset has one), voice → mouth, and the talking head."""
+    from pipelines.audio.stage import AudioMouth, AudioMouthSettings
+    from pipelines.avatar.stage import TalkingHead, TalkingHeadSettings
+
+    stages: list[Stage[Any]] = []
+    if with_tracker:
+        from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+        stages.append(FaceTracker(FaceTrackerSettings(max_faces=1)))
+    stages.append(
+        AudioMouth(
+            AudioMouthSettings(
+                input=config.audio,
+                loop=False,
+                clock="frames" if config.audio_file else "auto",
+                fps=fps,
+                video_delay_ms=config.video_delay_ms,
+            )
+        )
+    )
+    stages.append(
+        TalkingHead(TalkingHeadSettings(portrait=config.portrait, mode=config.mode, fps=fps))
+    )
+    return stages
+
+
+def recording_audio(config: TalkingHeadConfig, stages: Sequence[Stage[Any]]) -> Any:
+    """The sound track for video-file outputs: the voice file, or the microphone that the
+    ``audio-mouth`` stage opens; None without a voice."""
+    from pipelines.audio.inputs import parse_audio_spec
+    from pipelines.audio.mux import FileAudio, MicAudio
+
+    if config.audio_file:
+        return FileAudio(config.audio_file)
+    kind, _arg = parse_audio_spec(config.audio)
+    if kind == "mic":
+        stage = next((s for s in stages if getattr(s, "name", "") == "audio-mouth"), None)
+        return MicAudio(stage) if stage is not None else None
+    return None
+
+
+@dataclass
+class Run:
+    """A started engine with the source it reads; :meth:`close` stops both."""
+
+    config: RunConfig
+    engine: Engine
+    source: Source
+    owns_source: bool
+    events: list[EngineEvent] = field(default_factory=list)
+    """Every problem event so far (stage, source and output errors), in order."""
+
+    def problems(self, *kinds: EventKind) -> list[str]:
+        """``name: message`` of each recorded event of these kinds."""
+        return [f"{ev.name}: {ev.message}" for ev in self.events if ev.kind in kinds]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.engine.wait(timeout)
+
+    def close(self) -> None:
+        """Stop the engine; close the source when this run opened it. Idempotent."""
+        try:
+            self.engine.stop()
+        finally:
+            if self.owns_source:
+                self.source.close()
+
+
+def build_engine(config: RunConfig, *, start: bool = True) -> Run:
+    """Make the stages, outputs and source of ``config``, and the engine over them; start it
+    unless ``start`` is False. A source opened here is closed again when anything fails."""
+    from pipelines.outputs import make_output
+    from pipelines.sources import open_source
+
+    if config.stages is not None:
+        stages = list(config.stages)
+    else:
+        preset = config.preset_object()
+        stages = build_stages(preset)
+        if config.talking_head is not None:
+            with_tracker = all(s.stage != "face_tracker" for s in preset.stages)
+            stages += talking_head_stages(
+                config.talking_head, config.fps, with_tracker=with_tracker
+            )
+    if config.warm_up:
+        for stage in stages:
+            stage.warm_up()
+    # Recordings get the voice (file or microphone) in the same pass as the video.
+    sound = recording_audio(config.talking_head, stages) if config.talking_head else None
+    options: dict[str, Any] = {"audio": sound} if sound is not None else {}
+    outputs = [make_output(o, **options) if isinstance(o, str) else o for o in config.outputs]
+    owns_source = isinstance(config.source, str)
+    if isinstance(config.source, str):
+        width, height = config.size
+        source_config = SourceConfig(
+            width=width, height=height, fps=config.fps, loop=config.loop, paced=config.paced
+        )
+        try:
+            source = open_source(config.source, source_config)
+        except CamfxError as exc:
+            raise _with_output_problems(exc, outputs, config) from exc
+    else:
+        source = config.source
+    try:
+        # Files, images and the demo are not live: no frame of theirs needs dropping, so every
+        # one reaches the outputs (a file gets all N frames). A camera is live: latest wins.
+        lossless = config.lossless if config.lossless is not None else not source.live
+        engine = Engine(
+            source,
+            stages,
+            outputs,
+            lossless=lossless,
+            max_frames=config.frames,
+            out_size=config.out_size,
+            stats_window=config.stats_window,
+            idle_after=config.idle_after if config.frames is None else None,
+            stages_required=config.stages_required,
+        )
+        run = Run(config, engine, source, owns_source)
+        engine.add_listener(lambda ev: run.events.append(ev) if ev.kind in PROBLEMS else None)
+        if start:
+            engine.start()
+    except BaseException:
+        if owns_source:
+            source.close()
+        raise
+    return run
+
+
+def _with_output_problems(
+    error: CamfxError, outputs: list[Output], config: RunConfig
+) -> CamfxError:
+    """``error`` (the source failed) with what is wrong with the outputs too, so that a user
+    missing both a camera and a virtual camera hears of both at once, not one per try."""
+    problems = [str(error)]
+    width, height = config.size
+    for out in outputs:
+        try:
+            out.open(width, height, config.fps)
+        except (CamfxError, OSError) as exc:
+            problems.append(str(exc))
+        finally:
+            # A half-opened output: its own error is the one reported.
+            with contextlib.suppress(Exception):
+                out.close()
+    if len(problems) == 1:
+        return error
+    return type(error)("; also: ".join(problems))
