@@ -3,18 +3,26 @@
 #   installer/bootstrap.sh          the app
 #   installer/bootstrap.sh --dev    the app plus test/lint tools and the system packages the
 #                                   tests use (Xvfb, a tray host, espeak-ng, PulseAudio, PortAudio)
+#   --cpu / --gpu                   force the plain or the CUDA build of ONNX Runtime (default:
+#                                   the CUDA build only where an NVIDIA driver is installed)
 # System packages are installed with apt-get when it exists and we are root (or have sudo);
 # elsewhere the script says what is missing and goes on, since the app runs without them.
+# One line per step; at the end, `camfx devices` says what works on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
+runtime=auto
 for arg in "$@"; do
   case "$arg" in
     --dev) dev=1 ;;
-    *) echo "usage: installer/bootstrap.sh [--dev]" >&2; exit 2 ;;
+    --cpu) runtime=cpu ;;
+    --gpu) runtime=gpu ;;
+    *) echo "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu]" >&2; exit 2 ;;
   esac
 done
+step() { echo "camfx setup: $*"; }
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_ROOT_USER_ACTION=ignore
 
 # Runtime: OpenCV and Qt need GL/EGL, xkbcommon, fontconfig and D-Bus; audio needs PortAudio.
 apt_runtime=(libgl1 libegl1 libglib2.0-0 libxkbcommon0 libfontconfig1 libdbus-1-3 libportaudio2)
@@ -38,16 +46,18 @@ if command -v dpkg-query >/dev/null 2>&1; then
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
 fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  if command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
-    sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-    echo "camfx setup: installing system packages: ${missing[*]}"
-    $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      "${missing[@]}" >/dev/null
-  else
-    echo "camfx setup: please install these system packages: ${missing[*]}" >&2
-  fi
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  step "1/5 system packages: not a Debian/Ubuntu system; see installer/README.md for the list"
+elif [ "${#missing[@]}" -eq 0 ]; then
+  step "1/5 system packages: all ${#pkgs[@]} present"
+elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  step "1/5 system packages: installing ${missing[*]}"
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+else
+  step "1/5 system packages: please install ${missing[*]} (camfx runs without them, with less)" >&2
 fi
 
 python=""
@@ -62,11 +72,39 @@ if [ -z "$python" ]; then
   exit 1
 fi
 
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-if [ "$dev" = 1 ]; then
-  .venv/bin/python -m pip install -q -e '.[dev]'
+if [ -x .venv/bin/python ]; then
+  step "2/5 Python: $(.venv/bin/python -V) in the existing .venv"
 else
-  .venv/bin/python -m pip install -q -e .
+  "$python" -m venv .venv
+  step "2/5 Python: $(.venv/bin/python -V) in a new .venv"
 fi
-echo "camfx setup: done (.venv/bin/camfx)"
+.venv/bin/python -m pip install -q --upgrade pip
+
+# ONNX Runtime: the CUDA build only where an NVIDIA driver is installed.
+read -r detected why < <("$python" pipelines/inference/gpu.py) || true
+[ -n "${detected:-}" ] || { detected=cpu; why="driver check failed"; }
+[ "$runtime" = auto ] && runtime="$detected" || why="chosen with --$runtime"
+if [ "$runtime" = gpu ]; then wanted=onnxruntime-gpu other=onnxruntime; else wanted=onnxruntime other=onnxruntime-gpu; fi
+step "3/5 ONNX Runtime: $wanted ($why)"
+# Never both of a pair that installs the same module (onnxruntime/onnxruntime-gpu, and the
+# OpenCV build with its own Qt 5 that camfx used before): the unwanted one goes, with the
+# wanted one whose files it overwrote; step 4 installs the wanted one afresh.
+for pair in "$other $wanted" "opencv-python opencv-python-headless"; do
+  read -r unwanted keep <<<"$pair"
+  if .venv/bin/python -m pip show -q "$unwanted" >/dev/null 2>&1; then
+    step "    removing $unwanted (it shares its module with $keep)"
+    .venv/bin/python -m pip uninstall -q -y "$unwanted" "$keep" >/dev/null 2>&1 || true
+  fi
+done
+
+extras="$runtime"; [ "$dev" = 1 ] && extras="dev,$runtime"
+step "4/5 camfx and its libraries (pip install -e '.[$extras]')"
+# setuptools says "Editable installation. Please be careful with folders…" for every editable
+# install of a flat layout: nothing for the user to act on.
+PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -e ".[$extras]"
+
+step "5/5 what works on this machine (.venv/bin/camfx devices):"
+.venv/bin/camfx devices 2>&1 | sed 's/^/    /' ||
+  step "camfx devices failed; the app is installed but something above is wrong" >&2
+step "done. Start it with .venv/bin/camfx; for a menu entry and 'camfx' on your PATH:"
+step "    .venv/bin/python installer/shortcuts.py install"

@@ -4,9 +4,12 @@
     .venv/bin/python installer/shortcuts.py install              # menu entry
     .venv/bin/python installer/shortcuts.py install --autostart  # … and start in the tray at login
     .venv/bin/python installer/shortcuts.py remove
+    camfx shortcuts install [--autostart]                       # the bundle's install.sh
 
 Linux: a freedesktop ``camfx.desktop`` in ``$XDG_DATA_HOME/applications`` (and
-``$XDG_CONFIG_HOME/autostart``) with the icon in ``$XDG_DATA_HOME/icons/hicolor``.
+``$XDG_CONFIG_HOME/autostart``) with the icon in ``$XDG_DATA_HOME/icons/hicolor``, and
+``~/.local/bin/camfx`` linked to the ``camfx`` command (most desktops have ``~/.local/bin`` on
+the PATH; when it is not, the command says so).
 Windows: Start-menu (and Startup) shortcuts to ``pythonw.exe -m app.gui``, made through
 PowerShell. macOS: no app bundle yet; the command says how to start camfx instead.
 The entries run the Python of the environment this script runs in (the project's ``.venv``).
@@ -40,6 +43,7 @@ def linux_paths() -> dict[str, Path]:
         "menu": data / "applications" / f"{APP_ID}.desktop",
         "autostart": config / "autostart" / f"{APP_ID}.desktop",
         "icon": data / "icons" / "hicolor" / "256x256" / "apps" / f"{APP_ID}.png",
+        "bin": Path.home() / ".local" / "bin" / APP_ID,
     }
 
 
@@ -87,23 +91,46 @@ def render_icon(path: Path, size: int = 256) -> None:
     del app
 
 
-def install_linux(python: str, autostart: bool) -> list[Path]:
+def install_linux(python: str, autostart: bool, executable: str | None = None) -> list[Path]:
+    """``executable``: the bundled ``camfx`` (else this Python's venv's ``camfx``)."""
     from pipelines.userdata import atomic_write_text
 
     paths = linux_paths()
     render_icon(paths["icon"])
-    camfx = Path(python).with_name("camfx")
+    camfx = Path(executable) if executable else Path(python).with_name("camfx")
     command = [str(camfx)] if camfx.exists() else [python, "-m", "app.gui"]
+    at_login = [str(camfx), "gui"] if camfx.exists() else [python, "-m", "app.gui"]
     atomic_write_text(paths["menu"], desktop_entry(command, paths["icon"]))
     written = [paths["icon"], paths["menu"]]
     if autostart:
         atomic_write_text(
             paths["autostart"],
-            desktop_entry([python, "-m", "app.gui", "--minimized"], paths["icon"], True),
+            desktop_entry([*at_login, "--minimized"], paths["icon"], True),
         )
         written.append(paths["autostart"])
+    if camfx.exists() and link_command(paths["bin"], camfx):
+        written.append(paths["bin"])
     _refresh_menu(paths["menu"].parent)
     return written
+
+
+def link_command(link: Path, target: Path) -> bool:
+    """Put ``camfx`` on the PATH as a symlink; a file of the user's own there is left alone."""
+    if link.is_symlink() or not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        tmp = link.with_name(f".{link.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target.resolve())
+        os.replace(tmp, link)
+        folders = os.environ.get("PATH", "").split(os.pathsep)
+        if str(link.parent) not in folders:
+            print(
+                f"camfx: {link.parent} is not on your PATH yet; log out and in again (most "
+                f'desktops add it), or add it in ~/.profile: PATH="$HOME/.local/bin:$PATH"'
+            )
+        return True
+    print(f"camfx: {link} exists and is not a link; left as it is")
+    return False
 
 
 def _refresh_menu(folder: Path) -> None:
@@ -116,8 +143,10 @@ def _refresh_menu(folder: Path) -> None:
 
 def remove_linux() -> list[Path]:
     removed = []
-    for path in linux_paths().values():
-        if path.exists():
+    for name, path in linux_paths().items():
+        if name == "bin" and not path.is_symlink():
+            continue  # only the link this script made, never a file of the user's
+        if path.exists() or path.is_symlink():
             path.unlink()
             removed.append(path)
     return removed
@@ -187,11 +216,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--python", default=sys.executable, help="the Python that runs camfx (default: this one)"
     )
+    parser.add_argument(
+        "--executable", default=None, help="the camfx program to start (the bundle's)"
+    )
     args = parser.parse_args(argv)
     try:
         if sys.platform.startswith("linux"):
             done = (
-                install_linux(args.python, args.autostart)
+                install_linux(args.python, args.autostart, args.executable)
                 if args.action == "install"
                 else remove_linux()
             )

@@ -24,6 +24,7 @@ import onnxruntime as ort
 import pytest
 
 from pipelines.errors import ModelError
+from pipelines.inference import gpu
 from pipelines.inference import model as model_mod
 from pipelines.inference import session as session_mod
 from pipelines.inference.model import (
@@ -56,6 +57,14 @@ LIBRARY_REASON = re.compile(r"lib[\w.\-]+\.so[\w.]*: cannot open shared object f
 # Refusals are remembered: a second session on the same factory may be much cheaper (it does
 # not retry the GPU providers); the count of session constructions is what is asserted.
 SECOND_CREATE_CALLS = 1
+
+
+@pytest.fixture(autouse=True)
+def nvidia_driver_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about GPU providers that are tried and refused, which happens where an
+    NVIDIA driver is installed; without one the GPU is not tried at all
+    (tests/test_inference_gpu.py)."""
+    monkeypatch.setattr(gpu, "nvidia_driver", lambda: "driver (test)")
 
 
 def small_model_path() -> str:
@@ -284,9 +293,13 @@ def test_scripted_silent_fallback_is_reported(
     assert out == "" and err == ""
     assert fake_ort == [[TRT, CPU], [CUDA, CPU]]  # the CUDA session fell back: kept, not rebuilt
     assert report.provider == CPU and session.get_providers() == [CPU]
+    # The driver is there (the fixture) but a CUDA library is not: the reason says which
+    # package brings it, for the ONNX Runtime version installed.
     assert report.refused[CUDA] == (
         "libcudart.so.12: cannot open shared object file: No such file or directory "
-        "(needs cuDNN 9.* and CUDA 12.*)"
+        '(needs cuDNN 9.* and CUDA 12.*); install the CUDA libraries: pip install "onnxruntime-gpu'
+        f"[cuda,cudnn]=={ort.__version__}\" in camfx's environment (or CUDA and cuDNN from "
+        "NVIDIA, the versions named above)"
     )
     assert report.refused[TRT] == "TensorRT library not found"
     fake_ort.clear()

@@ -28,6 +28,7 @@ from app.gui import help as help_dialogs
 from app.gui import preset_files
 from app.gui.panels import EffectsPanel
 from app.gui.preview import PreviewWidget
+from app.gui.vcam_setup import VirtualCameraSetup
 from app.gui.widgets import REFRESH, DeviceRow, MessageArea, select_data
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class WindowWidgets:
     effects: EffectsPanel
     splitter: QSplitter
     device_rows: dict[str, DeviceRow]
+    vcam_setup: VirtualCameraSetup
     hotkey_label: QLabel
     # Source.
     source_combo: QComboBox
@@ -279,6 +281,8 @@ def _devices_group(w: MainWindow, parent: QWidget) -> QGroupBox:
     refresh.setToolTip("Look for cameras, the virtual camera, microphones and providers again")
     refresh.clicked.connect(w.refresh_devices)
     layout.addWidget(refresh, 0, Qt.AlignmentFlag.AlignLeft)
+    w.vcam_setup = VirtualCameraSetup(box, done=w.refresh_devices)
+    layout.addWidget(w.vcam_setup.button, 0, Qt.AlignmentFlag.AlignLeft)
     w.hotkey_label = QLabel("", box)
     w.hotkey_label.setWordWrap(True)
     w.hotkey_label.setObjectName("hotkey-label")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.errors import ModelError
+from pipelines.inference import gpu
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class ProviderReport:
     """The provider the session really runs on (its first in ``get_providers()``)."""
     refused: dict[str, str] = field(default_factory=dict)
     """Provider → why it was not used."""
+    note: str = ""
+    """Why the CPU, when no provider was refused (e.g. "no NVIDIA GPU driver")."""
 
     @property
     def fell_back(self) -> bool:
@@ -110,9 +113,9 @@ class ProviderReport:
 
     def summary(self) -> str:
         text = f"{self.model}: {short_name(self.provider)}"
-        if self.refused:
-            why = "; ".join(f"{short_name(p)} refused: {r}" for p, r in self.refused.items())
-            text += f" ({why})"
+        why = [f"{short_name(p)} refused: {r}" for p, r in self.refused.items()]
+        if self.note or why:
+            text += f" ({'; '.join([self.note, *why] if self.note else why)})"
         return text
 
 
@@ -219,7 +222,8 @@ class SessionFactory:
         ort = _onnxruntime()
 
         available = set(ort.get_available_providers())
-        wanted = self.requested or list(PREFERENCE)
+        # Automatic choice: no GPU provider without its driver (no library errors, no delay).
+        wanted = self.requested or [p for p in PREFERENCE if not gpu.skip_reason(p)]
         chosen = [p for p in wanted if p in available]
         return chosen or ["CPUExecutionProvider"]
 
@@ -257,7 +261,10 @@ class SessionFactory:
         is captured and turned into the refusal reason. A refused provider is not tried again
         by this factory.
         """
-        ort = _onnxruntime()
+        try:
+            ort = _onnxruntime()
+        except ImportError as exc:
+            raise ModelError(f"{gpu.missing_runtime_message()} ({exc})") from exc
 
         name = name or os.path.basename(model_path)
         refused: dict[str, str] = dict(self.unavailable())
@@ -269,6 +276,9 @@ class SessionFactory:
             for index, provider in enumerate(candidates):
                 if provider in self._refused:
                     refused[provider] = self._refused[provider]
+                    continue
+                if gpu.skip_reason(provider):  # asked for by name, but there is no driver
+                    refused[provider] = self._refused[provider] = str(gpu.skip_reason(provider))
                     continue
                 chain = (
                     [provider]
@@ -300,19 +310,28 @@ class SessionFactory:
                 got = session.get_providers()[0]
                 if got != provider:
                     # ONNX Runtime fell back to CPU by itself (CUDA whose libraries are missing).
-                    refused[provider] = self._refused[provider] = _reason_from_log(lines)
+                    refused[provider] = self._refused[provider] = gpu.with_fix(
+                        provider, _reason_from_log(lines), ort.__version__
+                    )
                     rest = [p for p in candidates[index + 1 :] if p not in self._refused]
                     if rest and rest[0] != got:
                         continue  # a better provider is still to be tried
                 self._refused.update(pending)
-                report = ProviderReport(name, got, refused)
+                note = ""
+                if got == "CPUExecutionProvider" and not refused and self.requested is None:
+                    note = gpu.cpu_note(ort.get_available_providers())
+                report = ProviderReport(name, got, refused, note)
                 self.reports[name] = report
                 with _process_lock:
                     PROCESS_REPORTS[name] = report
                     new = set(refused.items()) - _warned_refusals
                     _warned_refusals.update(new)
-                # Say a refused GPU loudly once per process, not once per model.
-                log.log(logging.WARNING if new else logging.INFO, "%s", report.summary())
+                    repeated_note = bool(note) and ("", note) in _warned_refusals
+                    _warned_refusals.add(("", note))
+                # Say a refused GPU loudly once per process, not once per model; the CPU's
+                # reason ("no NVIDIA GPU driver") is one info line a process, too.
+                level = logging.DEBUG if repeated_note else logging.INFO
+                log.log(logging.WARNING if new else level, "%s", report.summary())
                 return session, report
         raise ModelError(f"model {name}: no inference provider could load it")  # pragma: no cover
 

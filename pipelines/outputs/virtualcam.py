@@ -19,8 +19,9 @@ V4L2_MODPROBE = "sudo modprobe v4l2loopback devices=1 video_nr=10 card_label=cam
 
 SETUP_HINTS: dict[str, str] = {
     "linux": (
-        "install v4l2loopback (Debian/Ubuntu: sudo apt install v4l2loopback-dkms; Fedora: "
-        f"sudo dnf install v4l2loopback), then load it: {V4L2_MODPROBE}"
+        "run camfx setup virtual-camera (it installs and loads v4l2loopback with one sudo), "
+        "or by hand: install v4l2loopback (Debian/Ubuntu: sudo apt install v4l2loopback-dkms; "
+        f"Fedora: sudo dnf install v4l2loopback), then load it: {V4L2_MODPROBE}"
     ),
     "win32": (
         "install OBS Studio 26 or newer (it brings the OBS Virtual Camera driver), start OBS once "
