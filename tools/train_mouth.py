@@ -525,12 +525,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--validate-only", action="store_true")
     parser.add_argument("--golden", action="store_true", help="rewrite the tests' golden track")
+    parser.add_argument("--golden-only", action="store_true", help="only that (no training)")
     parser.add_argument("--blend", type=float, default=BLEND, help="phoneme table's weight")
     args = parser.parse_args(argv)
     vad = vad_model(None)  # type: ignore[arg-type]
     held_texts = tuple(SENTENCES[:20])
     out = ROOT / "onnx_models" / "mouth_net.onnx"
-    if not args.report_only:
+    args.golden |= args.golden_only
+    if not (args.report_only or args.golden_only):
         t0 = time.time()
         print("data…", flush=True)
         data = dataset(TRAIN_VOICES, TRAIN_TEXTS, vad, SEED)
@@ -553,6 +555,8 @@ def main(argv: list[str] | None = None) -> int:
     onnx_net = MouthNet(SessionFactory("cpu", intra_op_threads=1))
     if args.golden:
         write_golden(onnx_net, vad)
+    if args.golden_only:
+        return 0
     report({"linear": None, "net": onnx_net}, HELD_OUT_VOICES, vad, held_texts)
     return 0
 

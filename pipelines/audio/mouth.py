@@ -229,7 +229,8 @@ class MouthAnalyzer:
         self._mel_hist = np.zeros((net.context_hops - 1 if net else 0, N_MEL), np.float32)
         # Per-hop values waiting for the network's look-ahead: the output of hop k is combined
         # with the gate, closure and width of hop k - delay, the instant it describes.
-        self._pending: deque[_Front] = deque()
+        # The stream's first hops describe the silence before it: one estimate per hop always.
+        self._pending: deque[_Front] = deque(_SILENT for _ in range(self.delay_hops))
         self.last = NEUTRAL
         if self.vad is not None:
             self.vad.reset()  # type: ignore[attr-defined]
@@ -277,8 +278,6 @@ class MouthAnalyzer:
             shapes = self._read_out(arrays["mel_db"], fronts)
             for k, (front, shape) in enumerate(zip(fronts, shapes, strict=True)):
                 self._pending.append(front)
-                if len(self._pending) <= self.delay_hops:
-                    continue  # the stream's first hops: nothing to describe yet
                 described = self._pending.popleft()
                 out.append(self._back(described, *shape, (self._hops - hops + k + 1) * HOP))
             self._buf = buf[hops * HOP :]
@@ -431,6 +430,19 @@ class _Front:
     rel: float
     prob: float
     speaking: bool
+
+
+_SILENT = _Front(
+    design=[],
+    peak=0.0,
+    audible=0.0,
+    closure=0.0,
+    gap=0.0,
+    f2c=0.0,
+    rel=-100.0,
+    prob=0.0,
+    speaking=False,
+)
 
 
 def _clip(v: float, lo: float = 0.0, hi: float = 1.0) -> float:
