@@ -372,8 +372,9 @@ class MouthAnalyzer:
         c = net.context_hops
         seq = np.concatenate([self._mel_hist, rows]) if c > 1 else rows
         self._mel_hist = seq[len(seq) - (c - 1) :] if c > 1 else self._mel_hist
-        stacked = np.lib.stride_tricks.sliding_window_view(seq, (c, N_MEL))[:, 0]
-        out = net(np.ascontiguousarray(stacked.reshape(len(rows), c * N_MEL)))
+        # Row k of the input: band rows k … k + c - 1 of seq (its hop and the c - 1 before).
+        stacked = seq[np.arange(len(rows))[:, None] + np.arange(c)[None, :]]
+        out = net(stacked.reshape(len(rows), c * N_MEL))
         return [(_clip(j), _clip(cl)) for j, cl in out.tolist()]
 
     def _back(self, fr: _Front, jaw_raw: float, closure_raw: float, end_sample: int) -> MouthParams:
