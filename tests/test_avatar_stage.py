@@ -13,7 +13,7 @@ from golden_data import face_photo, load_golden
 from pipelines.audio.mouth import MouthParams
 from pipelines.audio.stage import AudioState
 from pipelines.avatar.compose import compose_overlay, overlay_masks
-from pipelines.avatar.motion import BLINK_MIN_S, Animator, MotionSettings
+from pipelines.avatar.motion import BLINK_MIN_S, JAW_CURVE, Animator, MotionSettings
 from pipelines.avatar.portrait import make_portrait
 from pipelines.avatar.stage import Avatar, TalkingHead, TalkingHeadSettings
 from pipelines.errors import SettingsError
@@ -81,7 +81,7 @@ def test_listening_moves_the_head_and_eyes_speaking_moves_the_mouth() -> None:
     assert max(w["jaw"] for w in silent) == 0.0
     talk = MouthParams(jaw=0.8, closure=0.0, width=0.5, level=0.9, speaking=True)
     w = anim.update(20.0 + 1 / FPS, talk)
-    assert w["jaw"] == pytest.approx(0.8) and w["spread"] > 0
+    assert w["jaw"] == pytest.approx(0.8**JAW_CURVE) and w["spread"] > 0
 
 
 def test_closure_wins_over_jaw() -> None:
@@ -92,8 +92,12 @@ def test_closure_wins_over_jaw() -> None:
 
 
 def test_head_pose_mirrors_the_user() -> None:
-    anim = Animator(MotionSettings(seed=1))
-    for i in range(60):
+    """The user's turns are followed in full; a pose held for long (the camera's angle) only
+    in part; off, the user's pose is ignored."""
+    anim = Animator(MotionSettings(seed=1, idle=False))
+    for i in range(30):
+        anim.update(i / FPS, user_pose=(0.0, 0.0, 0.0))
+    for i in range(30, 60):
         w = anim.update(i / FPS, user_pose=(6.0, -4.0, 3.0))
     assert w["yaw_right"] > 0.5 and w["yaw_left"] == 0.0
     assert w["pitch_down"] > 0.3 and w["roll_cw"] > 0.3
@@ -101,6 +105,21 @@ def test_head_pose_mirrors_the_user() -> None:
     for i in range(60):
         w2 = still.update(i / FPS, user_pose=(6.0, -4.0, 3.0))
     assert w2["yaw_right"] < 0.4
+
+
+def test_mirrored_head_is_never_pinned_at_a_limit() -> None:
+    """A user whose head sits 11° down (a camera above the screen) and nods by ±4° around it:
+    the avatar's pitch never rests at its limit, and the nods show."""
+    anim = Animator(MotionSettings(seed=2, idle=False))
+    pitch = []
+    for i in range(int(20 * FPS)):
+        t = i / FPS
+        nod = 4.0 * np.sin(2 * np.pi * 0.5 * t)
+        w = anim.update(t, user_pose=(1.0, -11.0 + nod, 0.0))
+        pitch.append(w["pitch_up"] - w["pitch_down"])
+    late = np.asarray(pitch[int(8 * FPS) :])
+    assert np.abs(late).max() < 0.95, "held at the limit"
+    assert np.ptp(late) > 0.6, "nods do not show"
 
 
 def test_same_seed_same_motion() -> None:
@@ -217,9 +236,13 @@ def test_use_my_face_captures_the_avatar(avatar, golden_landmarks, tmp_path: Pat
     ctx.primary_face = fake_face(lm)
     stage.process(camera.copy(), ctx)
     assert stage.captured is not None and target.is_file()
-    assert stage.avatar is not None and stage.avatar.portrait is stage.captured
+    assert stage.avatar is not None and stage.avatar is not avatar
+    assert stage.avatar.portrait.source == "camera"
+    # The photo is kept as taken (smiling, teeth showing); the avatar rests with it closed.
     saved = cv2.imread(str(target))
     assert saved.shape == (512, 512, 3)
+    assert np.abs(saved.astype(int) - stage.captured.image).max() <= 1
+    assert stage.avatar.rest is not None and stage.avatar.rest.was_open
 
 
 def test_settings_are_validated() -> None:

@@ -29,6 +29,18 @@ BLINK_OPEN_S = 0.10
 DOUBLE_BLINK_P = 0.12
 LISTEN_AFTER_S = 0.8
 """Silence before the listening behaviour starts."""
+JAW_CURVE = 0.8
+"""Exponent from the voice's jaw value to the jaw basis's weight."""
+MIRROR_BASELINE_S = 4.0
+"""Time constant of the user's habitual head pose while mirroring."""
+MIRROR_BASELINE_SHARE = 0.35
+"""Share of that habitual pose the avatar copies (its motion around it is copied whole)."""
+
+
+def soft_limit(x: float) -> float:
+    """x for small values, approaching ±1 smoothly: a pose beyond a basis's range is eased
+    into it, never held flat at the limit (x=0.5 → 0.496, 1 → 0.84, 2 → 0.99)."""
+    return x / (1.0 + x**4) ** 0.25
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,7 @@ class Animator:
         self._smile_amount = 0.0
         self._next_smile = 6.0
         self._pose = np.zeros(3)
+        self._user_base: np.ndarray | None = None
         self._beat = 0.0
         self._prev_level = 0.0
         phases = self.rng.uniform(0, 2 * math.pi, 6)
@@ -112,7 +125,8 @@ class Animator:
 
         # Mouth.
         e = s.expressiveness
-        jaw = min(1.0, mouth.jaw * e)
+        # A slightly lifted curve: mid-word openings read as open, full ones stay in range.
+        jaw = min(1.0, max(0.0, mouth.jaw * e) ** JAW_CURVE)
         closure = mouth.closure
         weights["jaw"] = jaw * (1.0 - closure)
         weights["closure"] = closure * (1.0 - 0.5 * jaw)
@@ -163,15 +177,24 @@ class Animator:
 
         target = np.array([yaw, pitch, roll]) * e
         if s.mirror_head and user_pose is not None:
-            target = np.asarray(user_pose, np.float64) + 0.3 * target
+            # The user's habitual pose (a camera above the screen tilts every head down by
+            # ~10°) is followed only in part; the motion around it in full. So nods show
+            # instead of the head resting at its limit.
+            pose = np.asarray(user_pose, np.float64)
+            if self._user_base is None:
+                self._user_base = pose.copy()
+            kb = 1.0 - math.exp(-dt / MIRROR_BASELINE_S) if dt else 0.0
+            self._user_base += kb * (pose - self._user_base)
+            target = (pose - self._user_base) + MIRROR_BASELINE_SHARE * self._user_base
+            target += 0.3 * np.array([yaw, pitch, roll]) * e
         # Ease towards the target (the tracker's pose is already smoothed; this evens out
         # the switch between mirroring and idling).
         k = 1.0 - math.exp(-dt / 0.12) if dt else 1.0
         self._pose += k * (target - self._pose)
         amp = DEFAULT_AMPLITUDES
-        weights.update(_signed("yaw", self._pose[0] / amp["yaw"]))
-        weights.update(_signed("pitch", self._pose[1] / amp["pitch"]))
-        weights.update(_signed("roll", self._pose[2] / amp["roll"]))
+        weights.update(_signed("yaw", soft_limit(self._pose[0] / amp["yaw"])))
+        weights.update(_signed("pitch", soft_limit(self._pose[1] / amp["pitch"])))
+        weights.update(_signed("roll", soft_limit(self._pose[2] / amp["roll"])))
         return weights
 
     def _listening_nods(self, t: float) -> float:

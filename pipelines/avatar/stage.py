@@ -31,6 +31,7 @@ from pipelines.avatar.compose import (
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.portrait import Portrait, capture_portrait, load_portrait, save_portrait
 from pipelines.avatar.render import AvatarRenderer
+from pipelines.avatar.rest import RestMouth, close_mouth
 from pipelines.avatar.rig import Rig
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
@@ -87,13 +88,17 @@ class Avatar:
     """A portrait with its rig and renderer (built once per portrait)."""
 
     portrait: Portrait
+    """The portrait at rest (its mouth closed when the photo's was open)."""
     rig: Rig
     renderer: AvatarRenderer
+    rest: RestMouth | None = None
+    """What the photo's mouth was like (open, its own teeth)."""
 
     @classmethod
     def build(cls, portrait: Portrait) -> Avatar:
-        rig = Rig(portrait.landmarks, portrait.size)
-        return cls(portrait, rig, AvatarRenderer(portrait.image, rig))
+        portrait, rest = close_mouth(portrait)
+        rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
+        return cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
 
 
 _avatars: dict[str, Avatar] = {}
