@@ -215,13 +215,40 @@ def test_audio_opens_the_avatars_mouth(avatar) -> None:
 
 
 def test_neutral_stage_output_is_the_portrait(avatar) -> None:
+    """Stand-in at the portrait's own size: the person is the portrait, pixel for pixel; the
+    background behind is the portrait's, out of focus."""
     stage = TalkingHead(
         TalkingHeadSettings(mode="stand-in", idle=False, blinks=False), avatar=avatar
     )
     stage.open()
     out, ctx = run(stage, 1, size=(512, 512))[0]
-    assert np.array_equal(out, avatar.portrait.image)
+    assert avatar.person is not None
+    person = cv2.erode((avatar.person > 0.9).astype(np.uint8), np.ones((15, 15), np.uint8)) > 0
+    assert person.mean() > 0.2
+    diff = np.abs(out.astype(int) - avatar.portrait.image).max(axis=2)
+    assert diff[person].max() <= 2
+    far = cv2.dilate(avatar.person, np.ones((41, 41), np.uint8)) < 0.02
+    assert far.mean() > 0.1 and np.median(diff[far]) > 3  # the background is softened
     assert ctx.extras["talking_head"]["render_ms"] >= 0
+
+
+SEAM_STEP_MAX = 4.0
+"""Grey levels: the mean step between neighbouring columns at the avatar's square edge."""
+
+
+def test_standin_has_no_seam_at_the_portraits_edges(avatar) -> None:
+    """On a wide frame the portrait's square does not show: the step across its left and
+    right edges is no larger than the backdrop's own texture."""
+    stage = TalkingHead(
+        TalkingHeadSettings(mode="stand-in", idle=False, blinks=False), avatar=avatar
+    )
+    stage.open()
+    out, _ = run(stage, 1, size=(360, 640))[0]
+    gray = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    steps = np.abs(np.diff(gray, axis=1)).mean(axis=0)
+    x0 = (640 - 360) // 2
+    for edge in (x0, x0 + 360):
+        assert steps[edge - 2 : edge + 1].max() < SEAM_STEP_MAX, f"seam at x={edge}"
 
 
 def test_use_my_face_captures_the_avatar(avatar, golden_landmarks, tmp_path: Path) -> None:

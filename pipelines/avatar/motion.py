@@ -4,7 +4,8 @@ Everything is a function of the time it is given (and a seeded random generator)
 the wall clock, so a recording renders the same every time and tests can step through it.
 
 * Blinks come at gamma-distributed intervals (mean ~3.6 s, never under 1.2 s; people blink
-  15–20 times a minute), take ~150 ms (fast close, slower open) and sometimes come in pairs.
+  15–20 times a minute), take ~280 ms (a fast close, a closed moment in which a tracker
+  sees the eye shut, a slower open) and sometimes come in pairs.
 * Speaking: small nods that follow the loudness (beat gestures) and a slow sway.
 * Listening (silent for a moment), after the listening-head literature: occasional small nods,
   gaze shifts that hold for a few seconds, a now-and-then smile, a slow sway.
@@ -23,9 +24,9 @@ from pipelines.avatar.rig import DEFAULT_AMPLITUDES, SIGNED_AXES
 
 BLINK_MEAN_S = 3.6
 BLINK_MIN_S = 1.2
-BLINK_CLOSE_S = 0.06
-BLINK_HOLD_S = 0.03
-BLINK_OPEN_S = 0.10
+BLINK_CLOSE_S = 0.08
+BLINK_HOLD_S = 0.06
+BLINK_OPEN_S = 0.14
 DOUBLE_BLINK_P = 0.12
 LISTEN_AFTER_S = 0.8
 """Silence before the listening behaviour starts."""

@@ -248,41 +248,22 @@ class AvatarRenderer:
         depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
         depth = np.clip(depth / (0.45 * opening + 1.0), 0.0, 1.0)[..., None]
         canvas = self._cavity_bgr * (0.55 - 0.4 * depth)
-        # 2) Tongue: low in the mouth, lit from above.
+        # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
+        # sides where it turns away.
         if opening > 0.02 * self.face_h * ss:
-            centre = 0.5 * (left + right) * 0.5 + 0.5 * bottom
-            centre = centre - 0.1 * opening * down
-            axes = (0.32 * mouth_w, 0.32 * opening)
-            tongue = np.zeros((bh, bw), np.uint8)
+            centre = bottom - 0.02 * opening * down
+            axes = (0.36 * mouth_w, 0.42 * opening)
             angle = float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
-            cv2.ellipse(
-                tongue,
-                (round(centre[0] * 16), round(centre[1] * 16)),
-                (int(axes[0] * 16), int(axes[1] * 16)),
-                angle,
-                180,
-                360,
-                255,
-                -1,
-                cv2.LINE_AA,
-                4,
-            )
-            cv2.ellipse(
-                tongue,
-                (round(centre[0] * 16), round(centre[1] * 16)),
-                (int(axes[0] * 16), int(0.6 * axes[1] * 16)),
-                angle,
-                0,
-                180,
-                255,
-                -1,
-                cv2.LINE_AA,
-                4,
-            )
-            ta = (tongue.astype(np.float32) / 255.0)[..., None]
-            ys = np.arange(bh, dtype=np.float32)[:, None, None]
-            lit = np.clip(1.0 - (ys - (centre[1] - axes[1])) / (2.0 * axes[1] + 1.0), 0.0, 1.0)
-            tongue_bgr = self._tongue_bgr * (0.45 + 0.35 * lit)
+            ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
+            rx, ry = xs - centre[0], ys - centre[1]
+            ca, sa = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+            u = (rx * ca + ry * sa) / axes[0]
+            v = -(-rx * sa + ry * ca) / axes[1]  # > 0 above the floor
+            r2 = u * u + v * v
+            dome = np.clip((1.0 - r2) * 6.0, 0.0, 1.0) * (v > -0.15)
+            lit = np.clip(1.0 - r2, 0.0, 1.0) ** 0.5
+            tongue_bgr = self._tongue_bgr * (0.35 + 0.4 * lit[..., None])
+            ta = dome[..., None]
             canvas = canvas * (1 - ta) + tongue_bgr * ta
         # 3) Teeth.
         if self.teeth is not None:
@@ -308,7 +289,8 @@ class AvatarRenderer:
         now_upper, now_lower = pts[idx[13]], pts[idx[14]]
         moves = (
             (now_lower - tex.lower, False),  # lower teeth first: the upper ones overlap them
-            (now_upper - tex.upper, True),
+            # The relaxed upper lip hangs over the teeth by part of how far it came down.
+            (now_upper - 0.5 * (tex.rest_upper + tex.upper), True),
         )
         th, _tw = tex.alpha.shape
         ys = np.arange(th, dtype=np.float32)[:, None] + float(tex.origin[1])

@@ -91,11 +91,10 @@ def _teeth_texture(
     toothy = (hsv[..., 2] > 110) & (hsv[..., 1] < 110)
     if float(toothy[inside].mean()) < TEETH_MIN_SHARE:
         return None
-    # A little beyond the photographed opening (gum, the lips' inner rim): the speaking
-    # mouth's outline differs from the photo's, and its corners should not show a dark rim.
-    k = max(3, int(0.35 * float(np.linalg.norm(lm[14, :2] - lm[13, :2]))) | 1)
-    grown = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    alpha = cv2.GaussianBlur(grown, (0, 0), 1.0).astype(np.float32) / 255.0
+    # Only what showed between the lips: lip pixels drawn inside the opening would read as
+    # a lip (to a viewer and to a tracker) and shrink the mouth.
+    alpha = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 0.7).astype(np.float32) / 255.0
     return TeethTexture(
         crop.astype(np.float32),
         alpha,

@@ -42,13 +42,14 @@ OUTER_RING_SCALE = 1.85
 """Fixed ring: motion fades out between the head ring and this one."""
 BORDER_STEP = 64
 FOLD_AREA_PX = 0.5
+FOLD_RELAX_STEPS = 240
 MIN_SEPARATION_PX = 0.75
 """Landmarks closer than this (the inner lips of a closed mouth) are nudged apart before the
 triangulation, which would otherwise merge them."""
 
 # Basis amplitudes at weight 1, as fractions of the face height (chin to forehead) or degrees.
 DEFAULT_AMPLITUDES: dict[str, float] = {
-    "jaw": 0.16,
+    "jaw": 0.18,
     "spread": 0.035,
     "round": 0.045,
     "smile": 0.03,
@@ -854,11 +855,16 @@ class Rig:
         disp = disp.copy()
         movable = np.ones(len(disp), bool)
         movable[self.fixed] = False
-        for _ in range(60):
+        for it in range(FOLD_RELAX_STEPS):
             flipped = self.folds(disp)
             if len(flipped) == 0:
                 return disp
             verts = np.unique(self.triangles[flipped])
+            if it >= FOLD_RELAX_STEPS // 3:
+                # Stubborn folds (a turned face's far side, where landmarks crowd): relax
+                # their whole neighbourhood too.
+                near = np.isin(self._neighbours.src, verts)
+                verts = np.union1d(verts, self._neighbours.dst[near])
             verts = verts[movable[verts]]
             avg = self._neighbours @ disp
             disp[verts] = 0.5 * disp[verts] + 0.5 * avg[verts]
