@@ -228,7 +228,12 @@ def test_neutral_stage_output_is_the_portrait(avatar) -> None:
     diff = np.abs(out.astype(int) - avatar.portrait.image).max(axis=2)
     assert diff[person].max() <= 2
     far = cv2.dilate(avatar.person, np.ones((41, 41), np.uint8)) < 0.02
-    assert far.mean() > 0.1 and np.median(diff[far]) > 3  # the background is softened
+    # The background is softened: far less fine detail than in the photo.
+    detail_out = np.abs(cv2.Laplacian(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.CV_32F))
+    detail_in = np.abs(
+        cv2.Laplacian(cv2.cvtColor(avatar.portrait.image, cv2.COLOR_BGR2GRAY), cv2.CV_32F)
+    )
+    assert far.mean() > 0.1 and detail_out[far].mean() < 0.5 * detail_in[far].mean()
     assert ctx.extras["talking_head"]["render_ms"] >= 0
 
 
