@@ -7,8 +7,8 @@
   (two anti-aliased ellipses around the eyes and a bridge), so the lids must move inside
   rims that stay put.
 * ``astronaut_midword.jpg``: ``astronaut_rot30.jpg`` with the jaw dropped by a thin-plate
-  spline (a different warp from the avatar's triangle mesh) and the gap between the lips
-  filled dark, as a photo taken mid-word.
+  spline (a different warp from the avatar's triangle mesh) and the newly opened gap below
+  the teeth filled dark, as a photo taken mid-word.
 
 These were never used to tune the avatar: its figures on them are quoted separately.
 """
@@ -105,12 +105,15 @@ def midword(image: np.ndarray) -> np.ndarray:
             dst.append([x, y])
     m = thin_plate_map(np.array(src), np.array(dst), (w, h))
     out = cv2.remap(image, m[..., 0], m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-    lower = {14, 87, 178, 317, 402, 88, 95, 318, 324}
-    ring = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
-    inner = np.array([lm[i] + (down * drop if i in lower else 0.0) for i in ring])
+    # The newly opened gap: between where the lower lip was (the photo's teeth stay above
+    # it) and where it is now.
+    lower_lip = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+    was = np.array([lm[i] for i in lower_lip])
+    now = np.array([lm[i] + down * drop * (0.0 if i in (78, 308) else 1.0) for i in lower_lip])
+    gap = np.concatenate([was, now[::-1]])
     mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [np.round(inner * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    a = (cv2.GaussianBlur(mask, (0, 0), 1.2).astype(np.float32) / 255.0)[..., None] * 0.85
+    cv2.fillPoly(mask, [np.round(gap * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    a = (cv2.GaussianBlur(mask, (0, 0), 1.0).astype(np.float32) / 255.0)[..., None] * 0.9
     dark = np.array([40, 35, 70], np.float32)
     return np.clip(out * (1 - a) + dark * a + 0.5, 0, 255).astype(np.uint8)
 

@@ -349,7 +349,7 @@ class AvatarRenderer:
             edges = np.concatenate([[0.0], np.cumsum(widths / widths.sum() * span)])
             edges += float(s_sorted[0]) + 0.03 * abs(total)
             for k in range(len(widths)):
-                a, b = edges[k] + 0.3 * ss, edges[k + 1] - 0.3 * ss
+                a, b = edges[k] + 0.12 * ss, edges[k + 1] - 0.12 * ss
                 xs = np.linspace(a, b, 7)
                 base = np.stack(
                     [
@@ -381,6 +381,11 @@ class AvatarRenderer:
                 )
         if len(params) == 1:
             return canvas
+        # Behind the row, the teeth's own sides in shadow: the gaps between teeth read as
+        # thin grey lines, not black slots.
+        behind = cv2.dilate((index > 0).astype(np.uint8), np.ones((1, 2 * ss + 1), np.uint8))
+        behind_a = cv2.GaussianBlur(behind.astype(np.float32), (3, 3), 0.7)[..., None]
+        canvas = canvas * (1 - behind_a) + (self._teeth_bgr * 0.5) * behind_a
         table = np.array(params, np.float32)
         ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
         along = xs * right_axis[0] + ys * right_axis[1]

@@ -31,6 +31,9 @@ OPEN_GAP = 0.012
 LOWER_SHARE = 0.6
 """Share of the gap the jaw closes (the rest: the upper lip comes down)."""
 SEAM_DARKEN = 0.15
+RELIP_DARK = 0.55
+"""Closed-lip pixels darker than this share of the lips' median brightness, where the
+opening was, are refilled from the lip around them."""
 """How much darker the line where the lips meet is than the lips."""
 TEETH_MIN_SHARE = 0.15
 """Share of the opening's pixels that must look like teeth (light, little colour) for the
@@ -105,6 +108,31 @@ def _teeth_texture(
     )
 
 
+def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Dark pixels of the old opening that the tracker counted as lip (a photo's lip contour
+    is often drawn inside the dark gap) would stay as a dark band on closed lips: where the
+    closed lips are much darker than their own median, near where the opening was, fill them
+    from the lip around."""
+    h, w = image.shape[:2]
+    lips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(lips, [np.round(new[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
+    near = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(near, [np.round(old[list(regions.LIPS_INNER), :2]).astype(np.int32)], 1)
+    face_h = float(np.linalg.norm(old[regions.CHIN, :2] - old[regions.FOREHEAD_TOP, :2]))
+    k = max(3, int(0.03 * face_h) | 1)
+    near = cv2.dilate(near, np.ones((k, k), np.uint8))
+    value = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[..., 2].astype(np.float32)
+    inside = lips.astype(bool)
+    if inside.sum() < 20:
+        return image
+    typical = float(np.median(value[inside]))
+    dark = inside & near.astype(bool) & (value < RELIP_DARK * typical)
+    if dark.sum() == 0:
+        return image
+    hole = cv2.dilate(dark.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    return cv2.inpaint(image, hole, 4, cv2.INPAINT_TELEA)
+
+
 def close_mouth(portrait: Portrait) -> tuple[Portrait, RestMouth]:
     """The portrait with its mouth closed (unchanged when it already is), and what was learnt
     about the mouth."""
@@ -168,6 +196,7 @@ def close_mouth(portrait: Portrait) -> tuple[Portrait, RestMouth]:
             ).astype(np.uint8)
     new_lm = lm.copy()
     new_lm[:, :2] += d[:NUM_LANDMARKS]
+    image = _relip(image, lm, new_lm)
     # The iris points are not mesh vertices and do not move.
     new_lm[468:, :2] = lm[468:, :2]
     teeth = _teeth_texture(portrait.image, lm, new_lm[13, :2])
