@@ -116,11 +116,11 @@ def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     h, w = image.shape[:2]
     lips = np.zeros((h, w), np.uint8)
     cv2.fillPoly(lips, [np.round(new[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
-    near = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(near, [np.round(old[list(regions.LIPS_INNER), :2]).astype(np.int32)], 1)
+    opening = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(opening, [np.round(old[list(regions.LIPS_INNER), :2]).astype(np.int32)], 1)
     face_h = float(np.linalg.norm(old[regions.CHIN, :2] - old[regions.FOREHEAD_TOP, :2]))
     k = max(3, int(0.03 * face_h) | 1)
-    near = cv2.dilate(near, np.ones((k, k), np.uint8))
+    near = np.asarray(cv2.dilate(opening, np.ones((k, k), np.uint8)))
     value = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[..., 2].astype(np.float32)
     inside = lips.astype(bool)
     if inside.sum() < 20:
