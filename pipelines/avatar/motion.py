@@ -30,7 +30,7 @@ BLINK_OPEN_S = 0.14
 DOUBLE_BLINK_P = 0.12
 LISTEN_AFTER_S = 0.8
 """Silence before the listening behaviour starts."""
-JAW_CURVE = 0.8
+JAW_CURVE = 0.7
 """Exponent from the voice's jaw value to the jaw basis's weight."""
 MIRROR_BASELINE_S = 4.0
 """Time constant of the user's habitual head pose while mirroring."""

@@ -31,8 +31,8 @@ OPEN_GAP = 0.012
 LOWER_SHARE = 0.6
 """Share of the gap the jaw closes (the rest: the upper lip comes down)."""
 SEAM_DARKEN = 0.15
-RELIP_DARK = 0.55
-"""Closed-lip pixels darker than this share of the lips' median brightness, where the
+RELIP_DARK = 0.5
+"""Closed-lip pixels darker than this share of the skin's median brightness, where the
 opening was, are refilled from the lip around them."""
 """How much darker the line where the lips meet is than the lips."""
 TEETH_MIN_SHARE = 0.15
@@ -123,9 +123,13 @@ def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     near = np.asarray(cv2.dilate(opening, np.ones((k, k), np.uint8)))
     value = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[..., 2].astype(np.float32)
     inside = lips.astype(bool)
-    if inside.sum() < 20:
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [np.round(new[list(regions.FACE_OVAL), :2]).astype(np.int32)], 1)
+    skin = face.astype(bool) & ~cv2.dilate(lips, np.ones((k, k), np.uint8)).astype(bool)
+    if inside.sum() < 20 or skin.sum() < 20:
         return image
-    typical = float(np.median(value[inside]))
+    # Against the skin, not the lips: a dark band can be most of what the tracker called lip.
+    typical = float(np.median(value[skin]))
     dark = inside & near.astype(bool) & (value < RELIP_DARK * typical)
     if dark.sum() == 0:
         return image

@@ -49,7 +49,7 @@ triangulation, which would otherwise merge them."""
 
 # Basis amplitudes at weight 1, as fractions of the face height (chin to forehead) or degrees.
 DEFAULT_AMPLITUDES: dict[str, float] = {
-    "jaw": 0.18,
+    "jaw": 0.2,
     "spread": 0.035,
     "round": 0.045,
     "smile": 0.03,
@@ -286,6 +286,8 @@ skin between the lash line and the crease unfolds; the brow stays)."""
 LID_SKIN_MIN = 0.45
 """...never less than this, even under a glasses rim, so the skin is not torn."""
 LOWER_SKIN_REACH = 0.5
+LID_MARGIN = 0.15
+"""Fraction of the opening outside the lid landmarks where the closed lids' edges come from."""
 
 
 def _smooth_scalar_profile(t: np.ndarray) -> np.ndarray:
@@ -395,15 +397,22 @@ def blink_fields(
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
     rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
     u, v = rel @ axis, rel @ up
-    top = np.interp(u, su, sv, left=0.0, right=0.0)
-    bottom = np.interp(u, lu, lv, left=0.0, right=0.0)
-    gap = np.maximum(top - bottom, 0.0)
+    top0 = np.interp(u, su, sv, left=0.0, right=0.0)
+    bottom0 = np.interp(u, lu, lv, left=0.0, right=0.0)
+    gap = np.maximum(top0 - bottom0, 0.0)
     fields = []
     for k in range(1, BLINK_LEVELS + 1):
         closure = k / BLINK_LEVELS
         drop = closure * (1.0 - BLINK_LOWER_SHARE) * gap
         rise = closure * BLINK_LOWER_SHARE * gap
-        new_top, new_bottom = top - drop, bottom + rise
+        new_top, new_bottom = top0 - drop, bottom0 + rise
+        # The lids' edges are sampled a little outside the landmark line, which lies on the
+        # boundary with the eyeball: sampled right on it, closed lids would meet on a pale
+        # line of sclera.
+        # (Fading to nothing towards the corners, where the lids meet anyway.)
+        margin = closure * LID_MARGIN * opening * np.clip(gap / (0.5 * opening), 0.0, 1.0)
+        top, bottom = top0 + margin, bottom0 - margin
+        drop, rise = drop + margin, rise + margin
         src_v = v.copy()
         # Upper lid: forward v -> v - drop * (1 - s((v - top) / reach)) for v in the skin band.
         upper_zone = (v >= new_top) & (v < top + reach) & (drop > 1e-6)

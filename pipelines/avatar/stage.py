@@ -31,9 +31,16 @@ from pipelines.avatar.compose import (
     person_mask,
 )
 from pipelines.avatar.motion import Animator, MotionSettings
-from pipelines.avatar.portrait import Portrait, capture_portrait, load_portrait, save_portrait
+from pipelines.avatar.portrait import (
+    AvatarError,
+    Portrait,
+    capture_portrait,
+    find_landmarks,
+    load_portrait,
+    save_portrait,
+)
 from pipelines.avatar.render import AvatarRenderer
-from pipelines.avatar.rest import RestMouth, close_mouth
+from pipelines.avatar.rest import OPEN_GAP, RestMouth, close_mouth, inner_gap
 from pipelines.avatar.rig import Rig
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
@@ -42,6 +49,7 @@ from pipelines.stage import Stage, StageSettings, bounded, register_stage
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "talking-head"
+RETRACK_PASSES = 3
 MODES = ("overlay", "stand-in", "auto")
 
 
@@ -99,8 +107,21 @@ class Avatar:
     """The portrait's person mask (segmentation), made when a stand-in first needs it."""
 
     @classmethod
-    def build(cls, portrait: Portrait) -> Avatar:
+    def build(cls, portrait: Portrait, retrack: bool = True) -> Avatar:
+        """``retrack``: check the closed rest face with the face tracker and close it further
+        while the tracker still sees the lips apart (a photo's inner-lip landmarks can sit
+        on the teeth rather than on the lip)."""
         portrait, rest = close_mouth(portrait)
+        for _ in range(RETRACK_PASSES if (retrack and rest.was_open) else 0):
+            try:
+                seen = find_landmarks(portrait.image)
+            except AvatarError:
+                break
+            if inner_gap(seen) <= OPEN_GAP:
+                break
+            portrait, _ = close_mouth(Portrait(portrait.image, seen, portrait.source))
+            if rest.teeth is not None:
+                rest.teeth.rest_upper = portrait.landmarks[13, :2].astype(np.float64)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
         return cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
 
