@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from golden_data import face_photo, load_golden
 
+from pipelines.avatar.motion import WIDTH_WITH_JAW
 from pipelines.avatar.portrait import AVATAR_SIZE, make_portrait
 from pipelines.avatar.render import INNER, AvatarRenderer
 from pipelines.avatar.rig import BASES, FIELD_BASES, LEVEL_BASES, Rig
@@ -279,6 +280,9 @@ def random_weights(rng: np.random.Generator, names: list[str]) -> dict[str, floa
     jaw, closure = strength(), strength()
     out["jaw"] = jaw * (1.0 - closure)
     out["closure"] = closure * (1.0 - 0.5 * jaw)
+    for name in ("spread", "round"):
+        if name in out:
+            out[name] *= 0.8 * (1.0 - WIDTH_WITH_JAW * out["jaw"])
     return out
 
 

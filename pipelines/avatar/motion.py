@@ -31,6 +31,8 @@ DOUBLE_BLINK_P = 0.12
 LISTEN_AFTER_S = 0.8
 """Silence before the listening behaviour starts."""
 JAW_CURVE = 0.7
+WIDTH_WITH_JAW = 0.6
+"""Share by which a fully open jaw reduces lip spreading and rounding."""
 """Exponent from the voice's jaw value to the jaw basis's weight."""
 MIRROR_BASELINE_S = 4.0
 """Time constant of the user's habitual head pose while mirroring."""
@@ -131,8 +133,11 @@ class Animator:
         closure = mouth.closure
         weights["jaw"] = jaw * (1.0 - closure)
         weights["closure"] = closure * (1.0 - 0.5 * jaw)
-        weights["spread"] = max(0.0, mouth.width) * e * 0.8
-        weights["round"] = max(0.0, -mouth.width) * e * 0.8
+        # Lips spread or round less with the jaw wide open (an "oo" or an "ee" is a small
+        # opening); at full strength together they would fold the mouth's corners.
+        lips = e * 0.8 * (1.0 - WIDTH_WITH_JAW * jaw)
+        weights["spread"] = max(0.0, mouth.width) * lips
+        weights["round"] = max(0.0, -mouth.width) * lips
 
         # Blinks.
         if s.blinks:

@@ -43,6 +43,8 @@ OUTER_RING_SCALE = 1.85
 BORDER_STEP = 64
 FOLD_AREA_PX = 0.5
 FOLD_RELAX_STEPS = 240
+SLIVER_AREA_PX = 4.0
+"""Triangles under this area (px²) are slivers of a crowded silhouette."""
 MIN_SEPARATION_PX = 0.75
 """Landmarks closer than this (the inner lips of a closed mouth) are nudged apart before the
 triangulation, which would otherwise merge them."""
@@ -846,13 +848,15 @@ class Rig:
             x0, y0, fld = got
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
 
-    def folds(self, disp: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    def folds(
+        self, disp: np.ndarray, tolerance: float = 0.0, min_area: float = FOLD_AREA_PX
+    ) -> np.ndarray:
         """Indices of triangles that ``disp`` turns over by more than ``tolerance`` px²."""
         rest = signed_areas(self.points, self.triangles)
         moved = signed_areas(self.points + disp, self.triangles)
         # Slivers (coincident silhouette landmarks) may flip within a fraction of a pixel: only
         # folds that cover at least half a pixel count.
-        big = np.maximum(np.abs(rest), np.abs(moved)) > FOLD_AREA_PX
+        big = np.maximum(np.abs(rest), np.abs(moved)) > min_area
         flipped = (np.sign(moved) != np.sign(rest)) & (np.abs(moved) > tolerance)
         return np.where(big & flipped)[0]
 
@@ -877,10 +881,18 @@ class Rig:
             verts = verts[movable[verts]]
             avg = self._neighbours @ disp
             disp[verts] = 0.5 * disp[verts] + 0.5 * avg[verts]
+        full = disp.copy()
         for _ in range(8):
             if len(self.folds(disp)) == 0:
                 return disp
             disp = disp * 0.75
+        # A turned face's far side crowds its landmarks into slivers that flip at any scale.
+        # Keep the motion at half strength when only such slivers (a few pixels each) flip:
+        # leaving the jaw out would leave the mouth shut.
+        half = 0.5 * full
+        if len(self.folds(half, min_area=SLIVER_AREA_PX)) == 0:
+            log.info("avatar basis %s turns over slivers on this portrait; kept at half", name)
+            return half
         log.warning("avatar basis %s folds the mesh on this portrait; it is left out", name)
         return np.zeros_like(disp)
 
