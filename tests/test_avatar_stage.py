@@ -304,3 +304,24 @@ def test_preset_is_registered() -> None:
 
     stages = build_stages(get_preset("talking-head"))
     assert [s.name for s in stages] == ["face_tracker", "audio-mouth", "talking-head"]
+
+
+def test_head_moves_with_the_voice() -> None:
+    """Speaking: nods on loudness rises (beats) and a lift with loud phrases; the head's pitch
+    follows the voice's loudness envelope more than chance."""
+    anim = Animator(MotionSettings(seed=4))
+    pitch, level = [], []
+    for i in range(int(12 * FPS)):
+        t = i / FPS
+        # Syllables at 4 Hz, phrases louder and softer every 3 s.
+        lv = (0.5 + 0.4 * np.sin(2 * np.pi * t / 3.0)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+        w = anim.update(t, MouthParams(jaw=lv, level=lv, speech=1.0, speaking=True))
+        pitch.append(w["pitch_up"] - w["pitch_down"])
+        level.append(lv)
+    p = np.asarray(pitch)
+    assert np.ptp(p) > 0.4, "the head hardly moves while speaking"
+    # The phrase envelope (3 s) shows in the slow part of the pitch.
+    k = int(FPS)
+    slow_p = np.convolve(p, np.ones(k) / k, mode="valid")
+    slow_l = np.convolve(level, np.ones(k) / k, mode="valid")
+    assert abs(np.corrcoef(slow_p, slow_l)[0, 1]) > 0.3

@@ -32,6 +32,8 @@ LISTEN_AFTER_S = 0.8
 """Silence before the listening behaviour starts."""
 JAW_CURVE = 0.7
 WIDTH_WITH_JAW = 0.6
+PROSODY_S = 0.6
+"""Time constant of the phrase loudness that lifts and sways the head while speaking."""
 """Share by which a fully open jaw reduces lip spreading and rounding."""
 """Exponent from the voice's jaw value to the jaw basis's weight."""
 MIRROR_BASELINE_S = 4.0
@@ -101,6 +103,7 @@ class Animator:
         self._user_base: np.ndarray | None = None
         self._beat = 0.0
         self._prev_level = 0.0
+        self._prosody = 0.0
         phases = self.rng.uniform(0, 2 * math.pi, 6)
         self._phases = phases
 
@@ -170,6 +173,13 @@ class Animator:
             decay = math.exp(-dt / 0.25) if dt else 1.0
             self._beat = self._beat * decay + (3.0 * rise if mouth.speaking else 0.0)
             pitch -= min(4.0, 4.0 * self._beat)
+            # Prosody: louder phrases lift the head a little and sway it (the phrase-level
+            # loudness, slower than the beats).
+            kp = 1.0 - math.exp(-dt / PROSODY_S) if dt else 0.0
+            self._prosody += kp * ((mouth.level if mouth.speaking else 0.0) - self._prosody)
+            lift = self._prosody - 0.35
+            pitch += 2.5 * lift
+            roll += 2.0 * lift * math.sin(0.6 * t + ph[4])
             if listening:
                 pitch -= self._listening_nods(t)
                 self._update_gaze(t, dt)
