@@ -887,12 +887,12 @@ class Rig:
                 return disp
             disp = disp * 0.75
         # A turned face's far side crowds its landmarks into slivers that flip at any scale.
-        # Keep the motion at half strength when only such slivers (a few pixels each) flip:
-        # leaving the jaw out would leave the mouth shut.
-        half = 0.5 * full
-        if len(self.folds(half, min_area=SLIVER_AREA_PX)) == 0:
-            log.info("avatar basis %s turns over slivers on this portrait; kept at half", name)
-            return half
+        # Keep the motion as strong as possible where only such slivers (a few pixels each)
+        # flip: leaving the jaw out would leave the mouth shut.
+        for scale in (0.75, 0.5, 0.35, 0.25):
+            if len(self.folds(scale * full, min_area=SLIVER_AREA_PX)) == 0:
+                log.info("avatar basis %s turns over slivers here; kept at %.2f", name, scale)
+                return scale * full
         log.warning("avatar basis %s folds the mesh on this portrait; it is left out", name)
         return np.zeros_like(disp)
 
