@@ -15,6 +15,7 @@ import pytest
 
 from pipelines.avatar.measure import (
     CLOSED_OPENING,
+    blinks_under_poses,
     HeadFigures,
     feature_mask,
     measure,
@@ -73,6 +74,14 @@ def test_held_out_midword_portrait_talks_from_a_closed_mouth(midword) -> None:
     assert figs.loudness_r >= LOUDNESS_R_MIN and abs(figs.best_lag_ms) <= LAG_MAX_MS
     assert figs.folded_triangles == 0
     assert figs.tear_frames == 0
+
+
+def test_blinks_close_the_eyes_whatever_the_pose(midword) -> None:
+    """Eight blinks, each under a random head turn, tilt, roll and gaze within the limits:
+    the tracker sees every one shut (eye opening under half the open eye's)."""
+    avatar, _ = midword
+    seen, count = blinks_under_poses(avatar, count=8)
+    assert seen == count
 
 
 TEST_CUT_PX = 6

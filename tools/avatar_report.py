@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from pipelines.audio.inputs import read_audio_file
-from pipelines.avatar.measure import measure
+from pipelines.avatar.measure import blinks_under_poses, measure
 from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.stage import Avatar
 
@@ -81,7 +81,13 @@ def main() -> None:
             avatar = Avatar.build(photo)
             if not args.no_measure:
                 figs = measure(avatar, name, samples, rate, vad=StreamingVad())
-                print(figs.line(), f"({time.perf_counter() - t0:.0f} s)", flush=True)
+                seen, count = blinks_under_poses(avatar)
+                print(
+                    figs.line(),
+                    f"posed blinks {seen}/{count}",
+                    f"({time.perf_counter() - t0:.0f} s)",
+                    flush=True,
+                )
             tiles = [tile(photo.image, photo.landmarks, f"{name}: photo")]
             for label, weights in SHEET_POSES[1:]:
                 frame = avatar.renderer.render(weights).copy()

@@ -275,3 +275,45 @@ def measure(
         figs.loudness_r, figs.best_lag_ms = best[0], best[1] * 1000.0 / fps
     figs.openings = [float(v) for v in openings]
     return figs
+
+
+def blinks_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> tuple[int, int]:
+    """(blinks the tracker saw, blinks rendered): ``count`` full blinks, each under a random
+    head pose within the limits (turned, tilted, rolled) and a random gaze, each shown as the
+    animator shows one (open, closing, shut for two frames, opening) to the tracker."""
+    from pipelines.frame import FrameContext
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    rng = np.random.default_rng(seed)
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    tracker.open()
+    seen = 0
+    index = 0
+    try:
+        for _ in range(count):
+            pose = {
+                rng.choice(["yaw_right", "yaw_left"]): float(rng.uniform(0.3, 1.0)),
+                rng.choice(["pitch_up", "pitch_down"]): float(rng.uniform(0.3, 1.0)),
+                rng.choice(["roll_cw", "roll_ccw"]): float(rng.uniform(0.0, 1.0)),
+                rng.choice(["gaze_right", "gaze_left"]): float(rng.uniform(0.0, 1.0)),
+            }
+            opens, shut = [], []
+            for amount in (0.0, 0.0, 0.6, 1.0, 1.0, 0.5, 0.0):
+                frame = avatar.renderer.render(
+                    {**pose, "blink_left": amount, "blink_right": amount}
+                )
+                ctx = FrameContext(timestamp=index / FPS, index=index)
+                index += 1
+                tracker.process(frame, ctx)
+                if ctx.primary_face is None:
+                    continue
+                e = eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64))
+                if amount == 1.0:
+                    shut.append(e)
+                elif amount == 0.0:
+                    opens.append(e)
+            if opens and shut and min(shut) < 0.5 * float(np.median(opens)):
+                seen += 1
+    finally:
+        tracker.close()
+    return seen, count
