@@ -190,6 +190,10 @@ class AvatarRenderer:
                 acc[ly0 - y0 : ly1 - y0, lx0 - x0 : lx1 - x0] += fld
                 continue
             sx0, sy0, sx1, sy1 = _grow((lx0, ly0, lx1, ly1), reach + 1.0, self.rig.size)
+            # (Within the box being rendered: the rest of the picture is not moved.)
+            sx0, sy0, sx1, sy1 = max(sx0, x0), max(sy0, y0), min(sx1, x1), min(sy1, y1)
+            if sx1 <= sx0 or sy1 <= sy0:
+                continue
             sub = acc[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0]
             where = sub - np.array([lx0, ly0], np.float32)
             # (OpenCV's stubs miss that map2 may be None with a two-channel map1.)

@@ -719,6 +719,15 @@ def rasterize_backward(
     offset = np.where(ok[:, None], src - px, 0.0)
     fld = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
     fld[ys, xs] = offset.astype(np.float32)
+    # A pixel on an edge claimed by a sliver triangle it lies outside of would extrapolate
+    # that sliver's map far off (a speck sampling the wrong place): take its neighbours'.
+    outside = np.minimum(np.minimum(l0, l1), l2) < -0.25
+    if outside.any():
+        bad = np.zeros(fld.shape[:2], bool)
+        bad[ys[outside], xs[outside]] = True
+        for c in range(2):
+            med = cv2.medianBlur(np.ascontiguousarray(fld[..., c]), 5)
+            fld[..., c][bad] = med[bad]
     return x0, y0, fld
 
 
