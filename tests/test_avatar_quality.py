@@ -15,8 +15,8 @@ import pytest
 
 from pipelines.avatar.measure import (
     CLOSED_OPENING,
-    blinks_under_poses,
     HeadFigures,
+    blinks_under_poses,
     feature_mask,
     measure,
     opening,
