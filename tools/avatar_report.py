@@ -39,7 +39,7 @@ SHEET_POSES: tuple[tuple[str, dict[str, float]], ...] = (
         {"blink_left": 1.0, "blink_right": 1.0, "yaw_left": 0.8, "pitch_down": 0.8},
     ),
 )
-TILE = 200
+TILE = 160
 
 
 def tile(image: np.ndarray, landmarks: np.ndarray, label: str) -> np.ndarray:
