@@ -200,10 +200,12 @@ def make_standin(portrait: np.ndarray, mask: np.ndarray, frame_size: tuple[int, 
     # 3) The cut-out: widened, feathered, faded where it meets the avatar's side edges. At
     # the avatar's resolution: the blend happens there, before the one resize to the frame.
     size = mask.shape[1], mask.shape[0]
-    alpha = np.asarray(mask, np.float32)
     grow = max(1, round(PERSON_MARGIN * size[0]))
-    alpha = cv2.dilate(alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
-    alpha = cv2.GaussianBlur(alpha, (0, 0), max(0.8, PERSON_FEATHER * size[0]))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    widened = cv2.dilate(np.asarray(mask, np.float32), kernel)
+    alpha = np.asarray(
+        cv2.GaussianBlur(widened, (0, 0), max(0.8, PERSON_FEATHER * size[0])), np.float32
+    )
     fade = max(1, round(EDGE_FADE * size[0]))
     ramp_x = np.clip(np.minimum(np.arange(size[0]), np.arange(size[0])[::-1]) / fade, 0.0, 1.0)
     ramp_y = np.clip(np.minimum(np.arange(size[1]), np.arange(size[1])[::-1]) / fade, 0.0, 1.0)
