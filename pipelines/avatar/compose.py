@@ -6,13 +6,17 @@ cached; per frame it is one resize of the 512×512 avatar and one blend over the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from pipelines.registry import Registry
+
+log = logging.getLogger(__name__)
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
 
@@ -126,25 +130,104 @@ def compose_overlay(
     return frame
 
 
-def make_backdrop(portrait: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-    """The portrait filling the frame, blurred and dimmed (behind a stand-in)."""
+STANDIN_BLUR = 0.025
+"""Backdrop blur (sigma) as a fraction of the frame height: out of focus behind the person."""
+PERSON_MARGIN = 0.012
+"""The person's mask is widened by this fraction of the avatar's side: the head turns a few
+pixels, and hair must not be cut at the mask's edge."""
+PERSON_FEATHER = 0.01
+EDGE_FADE = 0.04
+"""Where the person reaches the avatar's own left or right edge (shoulders), the cut-out
+fades over this fraction of its side instead of ending in a straight line."""
+
+
+@dataclass
+class StandIn:
+    """What a stand-in frame is made of, for one frame size (built once)."""
+
+    backdrop: np.ndarray
+    """Frame-sized BGR uint8: the portrait's own background, the person removed, extended to
+    the frame's aspect and out of focus."""
+    alpha: np.ndarray
+    """Avatar-sized float32: where the avatar shows (the person, feathered)."""
+    behind: np.ndarray
+    """Avatar-sized BGR uint8: the backdrop's square, at the avatar's resolution."""
+    x: int
+    y: int
+    side: int
+
+
+def person_mask(portrait: np.ndarray) -> np.ndarray:
+    """The person in the portrait (float32 0…1, portrait-sized) from the project's
+    segmentation model; a soft ellipse around the face when the model cannot run."""
+    h, w = portrait.shape[:2]
+    try:
+        from pipelines.inference import load_model
+        from pipelines.segmentation.models import SelfieSegmentationGeneral
+
+        model = load_model(SelfieSegmentationGeneral.model_name)
+        small = np.asarray(model(portrait), np.float32)
+        mask = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    except Exception as exc:  # a missing or broken model: still no hard square
+        log.warning("stand-in: segmentation unavailable (%s); using a soft oval", exc)
+        mask = np.zeros((h, w), np.float32)
+        cv2.ellipse(
+            mask, (w // 2, int(0.55 * h)), (int(0.36 * w), int(0.5 * h)), 0, 0, 360, 1.0, -1
+        )
+        mask = cv2.GaussianBlur(mask, (0, 0), 0.04 * h)
+    return np.clip(mask, 0.0, 1.0)
+
+
+def make_standin(portrait: np.ndarray, mask: np.ndarray, frame_size: tuple[int, int]) -> StandIn:
+    """The stand-in's backdrop and cut-out for a frame size. ``mask``: :func:`person_mask`."""
     w, h = frame_size
-    ph, pw = portrait.shape[:2]
-    scale = max(w / pw, h / ph)
-    big = cv2.resize(portrait, (int(np.ceil(pw * scale)), int(np.ceil(ph * scale))))
-    y0, x0 = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
-    crop = big[y0 : y0 + h, x0 : x0 + w]
-    blurred = cv2.GaussianBlur(crop, (0, 0), max(4.0, 0.03 * h))
-    return (blurred * 0.6).astype(np.uint8)
-
-
-def compose_standin(frame: np.ndarray, avatar: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
-    """Replace the picture: the avatar as large as fits, centred, over ``backdrop``
-    (:func:`make_backdrop`, built once per frame size)."""
-    h, w = frame.shape[:2]
-    out = backdrop.copy()
     side = min(h, w)
-    small = shrink(avatar, side)
     x, y = (w - side) // 2, (h - side) // 2
-    out[y : y + side, x : x + side] = small
+    # 1) The background without the person: filled in from around it, at low resolution
+    # (it is blurred afterwards anyway).
+    work = 128
+    small = cv2.resize(portrait, (work, work), interpolation=cv2.INTER_AREA)
+    hole = cv2.resize((mask > 0.3).astype(np.uint8) * 255, (work, work))
+    hole = cv2.dilate(hole, np.ones((7, 7), np.uint8))
+    bg = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
+    bg = cv2.resize(bg, (side, side), interpolation=cv2.INTER_LINEAR)
+    # 2) Extended to the frame's aspect by mirroring, so the picture continues sideways.
+    backdrop = cv2.copyMakeBorder(bg, y, h - side - y, x, w - side - x, cv2.BORDER_REFLECT_101)
+    blur = max(2.0, STANDIN_BLUR * h)
+    # Not dimmed: the band of the portrait's own background kept around the person (for the
+    # head's motion) would show as a bright halo.
+    backdrop = cv2.GaussianBlur(backdrop, (0, 0), blur)
+    # 3) The cut-out: widened, feathered, faded where it meets the avatar's side edges. At
+    # the avatar's resolution: the blend happens there, before the one resize to the frame.
+    size = mask.shape[1], mask.shape[0]
+    grow = max(1, round(PERSON_MARGIN * size[0]))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
+    widened = cv2.dilate(np.asarray(mask, np.float32), kernel)
+    alpha = np.asarray(
+        cv2.GaussianBlur(widened, (0, 0), max(0.8, PERSON_FEATHER * size[0])), np.float32
+    )
+    fade = max(1, round(EDGE_FADE * size[0]))
+    ramp_x = np.clip(np.minimum(np.arange(size[0]), np.arange(size[0])[::-1]) / fade, 0.0, 1.0)
+    ramp_y = np.clip(np.minimum(np.arange(size[1]), np.arange(size[1])[::-1]) / fade, 0.0, 1.0)
+    if w > side:
+        alpha *= ramp_x[None, :].astype(np.float32)
+    if h > side:
+        alpha *= ramp_y[:, None].astype(np.float32)
+    square = backdrop[y : y + side, x : x + side]
+    behind = cv2.resize(square, size, interpolation=cv2.INTER_AREA)
+    return StandIn(backdrop, np.ascontiguousarray(alpha, np.float32), behind, x, y, side)
+
+
+def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> np.ndarray:
+    """Replace the picture: the avatar's person, as large as fits and centred, over the
+    extended, out-of-focus background (:func:`make_standin`, built once per frame size).
+
+    The person is blended over the backdrop at the avatar's resolution, then the square is
+    resized once into the frame: its border is pure backdrop, so no edge shows (a float blend
+    at the frame's resolution cost ~8× as much)."""
+    out = standin.backdrop.copy()
+    s, x, y = standin.side, standin.x, standin.y
+    a = standin.alpha
+    blended = cv2.blendLinear(avatar, standin.behind, a, 1.0 - a)
+    out[y : y + s, x : x + s] = shrink(blended, s)
     return out

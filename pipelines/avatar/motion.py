@@ -4,7 +4,8 @@ Everything is a function of the time it is given (and a seeded random generator)
 the wall clock, so a recording renders the same every time and tests can step through it.
 
 * Blinks come at gamma-distributed intervals (mean ~3.6 s, never under 1.2 s; people blink
-  15–20 times a minute), take ~150 ms (fast close, slower open) and sometimes come in pairs.
+  15–20 times a minute), take ~280 ms (a fast close, a closed moment in which a tracker
+  sees the eye shut, a slower open) and sometimes come in pairs.
 * Speaking: small nods that follow the loudness (beat gestures) and a slow sway.
 * Listening (silent for a moment), after the listening-head literature: occasional small nods,
   gaze shifts that hold for a few seconds, a now-and-then smile, a slow sway.
@@ -23,12 +24,28 @@ from pipelines.avatar.rig import DEFAULT_AMPLITUDES, SIGNED_AXES
 
 BLINK_MEAN_S = 3.6
 BLINK_MIN_S = 1.2
-BLINK_CLOSE_S = 0.06
-BLINK_HOLD_S = 0.03
-BLINK_OPEN_S = 0.10
+BLINK_CLOSE_S = 0.08
+BLINK_HOLD_S = 0.06
+BLINK_OPEN_S = 0.14
 DOUBLE_BLINK_P = 0.12
 LISTEN_AFTER_S = 0.8
 """Silence before the listening behaviour starts."""
+JAW_CURVE = 0.7
+WIDTH_WITH_JAW = 0.6
+PROSODY_S = 0.6
+"""Time constant of the phrase loudness that lifts and sways the head while speaking."""
+"""Share by which a fully open jaw reduces lip spreading and rounding."""
+"""Exponent from the voice's jaw value to the jaw basis's weight."""
+MIRROR_BASELINE_S = 4.0
+"""Time constant of the user's habitual head pose while mirroring."""
+MIRROR_BASELINE_SHARE = 0.35
+"""Share of that habitual pose the avatar copies (its motion around it is copied whole)."""
+
+
+def soft_limit(x: float) -> float:
+    """x for small values, approaching ±1 smoothly: a pose beyond a basis's range is eased
+    into it, never held flat at the limit (x=0.5 → 0.496, 1 → 0.84, 2 → 0.99)."""
+    return x / (1.0 + x**4) ** 0.25
 
 
 @dataclass(frozen=True)
@@ -83,8 +100,10 @@ class Animator:
         self._smile_amount = 0.0
         self._next_smile = 6.0
         self._pose = np.zeros(3)
+        self._user_base: np.ndarray | None = None
         self._beat = 0.0
         self._prev_level = 0.0
+        self._prosody = 0.0
         phases = self.rng.uniform(0, 2 * math.pi, 6)
         self._phases = phases
 
@@ -112,12 +131,16 @@ class Animator:
 
         # Mouth.
         e = s.expressiveness
-        jaw = min(1.0, mouth.jaw * e)
+        # A slightly lifted curve: mid-word openings read as open, full ones stay in range.
+        jaw = min(1.0, max(0.0, mouth.jaw * e) ** JAW_CURVE)
         closure = mouth.closure
         weights["jaw"] = jaw * (1.0 - closure)
         weights["closure"] = closure * (1.0 - 0.5 * jaw)
-        weights["spread"] = max(0.0, mouth.width) * e * 0.8
-        weights["round"] = max(0.0, -mouth.width) * e * 0.8
+        # Lips spread or round less with the jaw wide open (an "oo" or an "ee" is a small
+        # opening); at full strength together they would fold the mouth's corners.
+        lips = e * 0.8 * (1.0 - WIDTH_WITH_JAW * jaw)
+        weights["spread"] = max(0.0, mouth.width) * lips
+        weights["round"] = max(0.0, -mouth.width) * lips
 
         # Blinks.
         if s.blinks:
@@ -150,6 +173,13 @@ class Animator:
             decay = math.exp(-dt / 0.25) if dt else 1.0
             self._beat = self._beat * decay + (3.0 * rise if mouth.speaking else 0.0)
             pitch -= min(4.0, 4.0 * self._beat)
+            # Prosody: louder phrases lift the head a little and sway it (the phrase-level
+            # loudness, slower than the beats).
+            kp = 1.0 - math.exp(-dt / PROSODY_S) if dt else 0.0
+            self._prosody += kp * ((mouth.level if mouth.speaking else 0.0) - self._prosody)
+            lift = self._prosody - 0.35
+            pitch += 2.5 * lift
+            roll += 2.0 * lift * math.sin(0.6 * t + ph[4])
             if listening:
                 pitch -= self._listening_nods(t)
                 self._update_gaze(t, dt)
@@ -163,15 +193,24 @@ class Animator:
 
         target = np.array([yaw, pitch, roll]) * e
         if s.mirror_head and user_pose is not None:
-            target = np.asarray(user_pose, np.float64) + 0.3 * target
+            # The user's habitual pose (a camera above the screen tilts every head down by
+            # ~10°) is followed only in part; the motion around it in full. So nods show
+            # instead of the head resting at its limit.
+            pose = np.asarray(user_pose, np.float64)
+            if self._user_base is None:
+                self._user_base = pose.copy()
+            kb = 1.0 - math.exp(-dt / MIRROR_BASELINE_S) if dt else 0.0
+            self._user_base += kb * (pose - self._user_base)
+            target = (pose - self._user_base) + MIRROR_BASELINE_SHARE * self._user_base
+            target += 0.3 * np.array([yaw, pitch, roll]) * e
         # Ease towards the target (the tracker's pose is already smoothed; this evens out
         # the switch between mirroring and idling).
         k = 1.0 - math.exp(-dt / 0.12) if dt else 1.0
         self._pose += k * (target - self._pose)
         amp = DEFAULT_AMPLITUDES
-        weights.update(_signed("yaw", self._pose[0] / amp["yaw"]))
-        weights.update(_signed("pitch", self._pose[1] / amp["pitch"]))
-        weights.update(_signed("roll", self._pose[2] / amp["roll"]))
+        weights.update(_signed("yaw", soft_limit(self._pose[0] / amp["yaw"])))
+        weights.update(_signed("pitch", soft_limit(self._pose[1] / amp["pitch"])))
+        weights.update(_signed("roll", soft_limit(self._pose[2] / amp["roll"])))
         return weights
 
     def _listening_nods(self, t: float) -> float:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipelines.avatar.rig import Rig
+from pipelines.avatar.rest import TeethTexture
+from pipelines.avatar.rig import HEAD_BASES, LID_BASES, Rig
 from pipelines.tracking import regions
 
 INNER = np.array(regions.LIPS_INNER)
@@ -22,15 +23,66 @@ _I308 = list(regions.LIPS_INNER).index(308)
 UPPER_INNER = np.array(regions.LIPS_INNER[: _I308 + 1])
 LOWER_INNER = np.array((regions.LIPS_INNER[_I308:] + regions.LIPS_INNER[:1])[::-1])
 
-CAVITY_BGR = np.array([26, 16, 38], np.float32)
-TONGUE_BGR = np.array([70, 62, 135], np.float32)
-UPPER_TEETH_BGR = np.array([200, 210, 218], np.float32)
-LOWER_TEETH_BGR = np.array([150, 160, 168], np.float32)
-COARSE_BASES = ("yaw_right", "yaw_left", "pitch_up", "pitch_down", "roll_cw", "roll_ccw")
+TEETH_BGR = np.array([205, 218, 228], np.float32)
+"""Ivory, before the face's light is applied."""
+COARSE_BASES = HEAD_BASES
+GAZE_BASES = ("gaze_right", "gaze_left", "gaze_up", "gaze_down")
 """Head turns move large, smooth areas: their fields are kept and summed at half resolution
 and upsampled once (their sum differs from the full-resolution one by < 0.1 px)."""
+SUPERSAMPLE = 1
+"""The mouth's interior is drawn at this many times the output resolution and shrunk. 1: its
+outlines are drawn anti-aliased at 1/16 pixel (LINE_AA, 4 fractional bits) and the teeth's
+soft-edged, which measured as smooth as 2× at 512 px and ~2 ms less per frame."""
+TEETH_HEIGHT = 0.045
+"""Upper incisors' visible height at most, in face heights."""
+LOWER_TEETH_SHADE = 0.72
+TOOTH_WIDTHS = (0.55, 0.65, 0.75, 0.85, 1.0, 1.0, 0.85, 0.75, 0.65, 0.55)
+"""Visible upper teeth from corner to corner (molars hidden): the arch turns away from the
+camera towards the corners, so they look narrower there."""
+OWN_TEETH_SPLIT = 0.6
+"""Where the portrait's own interior is split between upper (skull) and lower (jaw) teeth,
+as a fraction of its inner-lip gap from the top."""
 OPEN_FULL_AREA = 0.004
 """Extra mouth area (× face height²) at which the interior is fully painted."""
+
+
+def _grow(
+    box: tuple[int, int, int, int], by: float, size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    k = int(np.ceil(by))
+    return (
+        max(0, box[0] - k),
+        max(0, box[1] - k),
+        min(size[0], box[2] + k),
+        min(size[1], box[3] + k),
+    )
+
+
+def _mouth_colours(portrait: np.ndarray, rig: Rig) -> tuple[np.ndarray, ...]:
+    """(cavity, tongue, teeth) BGR, lit like the face: the cavity is the lips' own colour
+    darkened, the tongue a lighter shade of it, the teeth ivory scaled by the skin's light."""
+    lm = rig.points
+    h, w = portrait.shape[:2]
+    lips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_INNER)]).astype(np.int32)], 0)
+    lip = portrait[lips.astype(bool)].reshape(-1, 3).astype(np.float32)
+    lip_bgr = np.median(lip, axis=0) if len(lip) > 10 else np.array([90, 90, 160], np.float32)
+    cheeks = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(cheeks, [np.round(lm[list(regions.FACE_OVAL)]).astype(np.int32)], 1)
+    skin = portrait[cheeks.astype(bool)].reshape(-1, 3).astype(np.float32)
+    light = float(np.median(skin.mean(axis=1))) / 170.0 if len(skin) > 10 else 1.0
+    light = float(np.clip(light, 0.45, 1.15))
+    # The cavity is red-brown: the lips' hue, deep.
+    cavity = np.clip(lip_bgr * np.array([0.55, 0.5, 0.75], np.float32), 0, 255)
+    tongue = np.clip(lip_bgr * np.array([0.95, 0.9, 1.15], np.float32), 0, 255)
+    grey = float(np.mean(lip_bgr))
+    # A grey portrait gets grey teeth and tongue (no colour to borrow).
+    sat = float(np.ptp(lip_bgr)) / max(grey, 1.0)
+    teeth = TEETH_BGR * light
+    if sat < 0.08:
+        teeth = np.full(3, float(np.mean(teeth)), np.float32)
+    return cavity.astype(np.float32), tongue.astype(np.float32), teeth.astype(np.float32)
 
 
 def polygon_area(pts: np.ndarray) -> float:
@@ -39,7 +91,8 @@ def polygon_area(pts: np.ndarray) -> float:
 
 
 class AvatarRenderer:
-    def __init__(self, portrait: np.ndarray, rig: Rig) -> None:
+    def __init__(self, portrait: np.ndarray, rig: Rig, teeth: TeethTexture | None = None) -> None:
+        """``teeth``: the portrait's own mouth interior (from :mod:`pipelines.avatar.rest`)."""
         h, w = portrait.shape[:2]
         if (w, h) != rig.size:
             raise ValueError(f"portrait is {w}×{h} but the rig was built for {rig.size}")
@@ -51,6 +104,11 @@ class AvatarRenderer:
         self.rest_mouth_area = polygon_area(self._inner_rest)
         self.face_h = rig.geometry.face_h
         self.down = rig.geometry.down.astype(np.float32)
+        self.teeth = teeth
+        self._inner_index = {int(v): k for k, v in enumerate(INNER)}
+        self._upper_idx = np.array([self._inner_index[int(i)] for i in UPPER_INNER])
+        self._lower_idx = np.array([self._inner_index[int(i)] for i in LOWER_INNER])
+        self._cavity_bgr, self._tongue_bgr, self._teeth_bgr = _mouth_colours(portrait, rig)
         self.last_box: tuple[int, int, int, int] | None = None
         """The box remapped by the last render (None: nothing moved)."""
         self.last_mouth_box: tuple[int, int, int, int] | None = None
@@ -69,9 +127,21 @@ class AvatarRenderer:
                 bx0, by0, bx1, by1 = b.box
                 full[by0 - cy0 : by1 - cy0, bx0 - cx0 : bx1 - cx0] = b.field
                 self.coarse[b.name] = cv2.resize(full, half, interpolation=cv2.INTER_AREA)
+        self.coarse_reach = {
+            name: float(np.abs(f).max()) if f.size else 0.0 for name, f in self.coarse.items()
+        }
+        self.last_map: np.ndarray | None = None
+        """The backward map of the last render's box (portrait x, y for each output pixel)."""
 
     def render(self, weights: dict[str, float], out: np.ndarray | None = None) -> np.ndarray:
-        """The portrait with the bases at ``weights`` (unknown names are ignored)."""
+        """The portrait with the bases at ``weights`` (unknown names are ignored).
+
+        The motions compose as they do on a real face: the mouth and the gaze move within the
+        face, the lids slide over the eyes, then the head turns all of it. The backward map
+        of an output pixel p is therefore ``face(lids(head(p)))``: each later field is read
+        where the earlier ones sent the pixel (one ``cv2.remap`` of the field), so a blink on
+        a tilted head still lands on the eye. The picture itself is sampled once.
+        """
         active = [
             (self.rig.bases[name], float(wt))
             for name, wt in weights.items()
@@ -85,44 +155,80 @@ class AvatarRenderer:
         self.last_mouth_box = None
         if not active:
             return out
-        fine = [(b, wt) for b, wt in active if b.name not in self.coarse]
-        coarse = [(b, wt) for b, wt in active if b.name in self.coarse]
-        boxes = [b.box for b, _ in fine]
-        if coarse and self.coarse_box is not None:
+        head = [(b, wt) for b, wt in active if b.name in self.coarse]
+        lids = [(b, wt) for b, wt in active if b.name in LID_BASES]
+        face = [(b, wt) for b, wt in active if b.name not in self.coarse and b.levels == ()]
+        # How far the head turn may carry a pixel: the later fields are read that far away.
+        reach = 0.0
+        if head and self.coarse_box is not None:
+            reach = sum(abs(wt) * self.coarse_reach[b.name] for b, wt in head) + 1.0
+        boxes = [_grow(b.box, reach, self.rig.size) for b, _ in lids + face]
+        if head and self.coarse_box is not None:
             boxes.append(self.coarse_box)
         x0 = min(b[0] for b in boxes)
         y0 = min(b[1] for b in boxes)
         x1 = max(b[2] for b in boxes)
         y1 = max(b[3] for b in boxes)
         acc = self.grid[y0:y1, x0:x1].copy()
-        if coarse and self.coarse_box is not None:
+        if head and self.coarse_box is not None:
             cx0, cy0, cx1, cy1 = self.coarse_box
-            small = coarse[0][1] * self.coarse[coarse[0][0].name]
-            for basis, wt in coarse[1:]:
+            small = head[0][1] * self.coarse[head[0][0].name]
+            for basis, wt in head[1:]:
                 small += wt * self.coarse[basis.name]
             view = acc[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
             view += cv2.resize(small, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
-        for basis, wt in fine:
-            bx0, by0, bx1, by1 = basis.box
-            view = acc[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
-            view += wt * basis.field
-        # (OpenCV's stubs miss that map2 may be None with a two-channel map1.)
+        # The gaze fields (in the eyes) and the mouth's (below the nose) lie apart: composed
+        # separately over their own small boxes they give the same map as one layer, cheaper.
+        gaze = [(b, wt) for b, wt in face if b.name in GAZE_BASES]
+        mouth = [(b, wt) for b, wt in face if b.name not in GAZE_BASES]
+        for layer in (lids, gaze, mouth):
+            if not layer:
+                continue
+            lx0 = min(b.x0 for b, _ in layer)
+            ly0 = min(b.y0 for b, _ in layer)
+            lx1 = max(b.box[2] for b, _ in layer)
+            ly1 = max(b.box[3] for b, _ in layer)
+            fld = np.zeros((ly1 - ly0, lx1 - lx0, 2), np.float32)
+            for basis, wt in layer:
+                bx0, by0, bx1, by1 = basis.box
+                fld[by0 - ly0 : by1 - ly0, bx0 - lx0 : bx1 - lx0] += basis.at(wt)
+            if reach == 0.0 and not (layer is not lids and lids):
+                # Nothing moved the pixels yet: the field is read where it lies.
+                acc[ly0 - y0 : ly1 - y0, lx0 - x0 : lx1 - x0] += fld
+                continue
+            sx0, sy0, sx1, sy1 = _grow((lx0, ly0, lx1, ly1), reach + 1.0, self.rig.size)
+            # (Within the box being rendered: the rest of the picture is not moved.)
+            sx0, sy0, sx1, sy1 = max(sx0, x0), max(sy0, y0), min(sx1, x1), min(sy1, y1)
+            if sx1 <= sx0 or sy1 <= sy0:
+                continue
+            sub = acc[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0]
+            where = sub - np.array([lx0, ly0], np.float32)
+            # (OpenCV's stubs miss that map2 may be None with a two-channel map1.)
+            sub += cv2.remap(  # type: ignore[call-overload]
+                fld, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+            )
         out[y0:y1, x0:x1] = cv2.remap(  # type: ignore[call-overload]
             self.portrait, acc, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         self.last_box = (x0, y0, x1, y1)
+        self.last_map = acc
         self._mouth(out, weights)
         return out
 
     def mouth_outline(self, weights: dict[str, float]) -> np.ndarray:
+        """The inner lip outline where the render puts it (face motions, then the head)."""
         pts = self._inner_rest.copy()
         for name, wt in weights.items():
             basis = self.rig.bases.get(name)
-            if basis is not None and wt:
+            if basis is not None and wt and name not in HEAD_BASES:
                 pts += wt * basis.vertex_disp[INNER]
-        return pts
+        return pts + self.rig.head_displacement(pts, weights)
 
     def _mouth(self, out: np.ndarray, weights: dict[str, float]) -> None:
+        """Paint the inside of an open mouth: cavity, tongue, teeth (the portrait's own where
+        it showed them, drawn ones otherwise), at :data:`SUPERSAMPLE`× and shrunk, so every
+        edge is anti-aliased; the inner lip outline clips it, so the lips cover the teeth's
+        edges."""
         pts = self.mouth_outline(weights)
         grown = polygon_area(pts) - self.rest_mouth_area
         alpha = float(np.clip(grown / (OPEN_FULL_AREA * self.face_h**2), 0.0, 1.0))
@@ -136,48 +242,176 @@ class AvatarRenderer:
         if x1 - x0 < 3 or y1 - y0 < 3:
             return
         self.last_mouth_box = (x0, y0, x1, y1)
-        off = np.array([x0, y0], np.float32)
-        rel = pts - off
-        shift = 3
-        scale = float(1 << shift)
-
-        def poly_mask(poly: np.ndarray) -> np.ndarray:
-            m = np.zeros((y1 - y0, x1 - x0), np.float32)
-            cv2.fillPoly(m, [np.round(poly * scale).astype(np.int32)], 1.0, cv2.LINE_AA, shift)
-            return m
-
-        # Soft edge: the lips' inner rim shades into the cavity.
-        mask = cv2.GaussianBlur(poly_mask(rel), (5, 5), 1.0)
-        # The opening's height at the middle decides teeth and tongue.
-        idx = {int(v): k for k, v in enumerate(INNER)}
+        ss = SUPERSAMPLE
+        bw, bh = (x1 - x0) * ss, (y1 - y0) * ss
+        # Supersampled canvas coordinates of a portrait point: (p - box + 0.5) * ss - 0.5.
+        rel = (pts - [x0, y0] + 0.5) * ss - 0.5
+        idx = self._inner_index
         top, bottom = rel[idx[13]], rel[idx[14]]
-        opening = float(np.linalg.norm(bottom - top))
-        ys = np.arange(y1 - y0, dtype=np.float32)[:, None]
-        # Cavity: dark, darkest under the upper lip, tongue colour rising from the bottom.
-        t = np.clip((ys - top[1]) / max(opening, 1.0), 0.0, 1.0)
-        tongue = np.clip((t - 0.55) / 0.45, 0.0, 1.0) * np.clip(
-            opening / (0.08 * self.face_h), 0.0, 1.0
-        )
-        shade = (0.55 + 0.45 * t)[..., None]
-        cav = CAVITY_BGR * shade + (TONGUE_BGR - CAVITY_BGR) * tongue[..., None] * 0.6
-        cav = np.broadcast_to(cav, (y1 - y0, x1 - x0, 3)).copy()
-        teeth_h = min(0.45 * opening, 0.04 * self.face_h)
-        if teeth_h > 0.6:
-            upper = np.array([rel[idx[int(i)]] for i in UPPER_INNER[2:-2]])
-            band = np.concatenate([upper, (upper + teeth_h * self.down)[::-1]])
-            tm = cv2.GaussianBlur(poly_mask(band), (3, 3), 0)[..., None]
-            # Teeth catch light at the top and fall into shadow towards their edges.
-            tt = np.clip((ys - top[1]) / max(teeth_h, 1.0), 0.0, 1.0)[..., None]
-            xs = np.arange(x1 - x0, dtype=np.float32)[None, :, None]
-            half_w = max(1.0, 0.5 * float(np.ptp(rel[:, 0])))
-            side = np.clip(np.abs(xs - float(np.mean(rel[:, 0]))) / half_w, 0.0, 1.0)
-            teeth = UPPER_TEETH_BGR * (1.0 - 0.25 * tt) * (1.0 - 0.45 * side**2)
-            cav = cav * (1 - tm) + teeth * tm
-            if opening > 0.05 * self.face_h:
-                lower = np.array([rel[idx[int(i)]] for i in LOWER_INNER[3:-3]])
-                lband = np.concatenate([lower, (lower - 0.35 * teeth_h * self.down)[::-1]])
-                lm = cv2.GaussianBlur(poly_mask(lband), (3, 3), 0)[..., None] * 0.45
-                cav = cav * (1 - lm) + LOWER_TEETH_BGR * lm
-        a = (mask * alpha)[..., None]
+        left, right = rel[idx[78]], rel[idx[308]]
+        down = self.down
+        opening = max(1.0, float((bottom - top) @ down))
+        mouth_w = max(2.0, float(np.linalg.norm(right - left)))
+
+        # 1) Cavity: the lips' colour, darkened with depth (distance from the lip edge).
+        mask8 = np.zeros((bh, bw), np.uint8)
+        cv2.fillPoly(mask8, [np.round(rel * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
+        depth = np.clip(depth / (0.45 * opening + 1.0), 0.0, 1.0)[..., None]
+        canvas = self._cavity_bgr * (0.55 - 0.4 * depth)
+        # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
+        # sides where it turns away.
+        if opening > 0.02 * self.face_h * ss:
+            centre = bottom - 0.02 * opening * down
+            axes = (0.36 * mouth_w, 0.42 * opening)
+            angle = float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
+            ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
+            rx, ry = xs - centre[0], ys - centre[1]
+            ca, sa = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+            u = (rx * ca + ry * sa) / axes[0]
+            v = -(-rx * sa + ry * ca) / axes[1]  # > 0 above the floor
+            r2 = u * u + v * v
+            dome = np.clip((1.0 - r2) * 6.0, 0.0, 1.0) * (v > -0.15)
+            lit = np.clip(1.0 - r2, 0.0, 1.0) ** 0.5
+            tongue_bgr = self._tongue_bgr * (0.35 + 0.4 * lit[..., None])
+            ta = dome[..., None]
+            canvas = canvas * (1 - ta) + tongue_bgr * ta
+        # 3) Teeth.
+        if self.teeth is not None:
+            canvas = self._own_teeth(canvas, weights, pts, x0, y0)
+        else:
+            canvas = self._drawn_teeth(canvas, rel, opening)
+        # 4) Shrink, clip to the inner lip outline and blend in.
+        small = cv2.resize(canvas, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        a = cv2.resize(mask8, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        a = (a.astype(np.float32) * (alpha / 255.0))[..., None]
         roi = out[y0:y1, x0:x1].astype(np.float32)
-        out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + cav * a + 0.5, 0, 255).astype(np.uint8)
+        out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * a + 0.5, 0, 255).astype(np.uint8)
+
+    def _own_teeth(
+        self, canvas: np.ndarray, weights: dict[str, float], pts: np.ndarray, x0: int, y0: int
+    ) -> np.ndarray:
+        """The portrait's own mouth interior: the upper part stays with the upper lip (the
+        teeth hang from the skull), the lower part goes with the lower lip (the jaw)."""
+        tex = self.teeth
+        assert tex is not None
+        ss = SUPERSAMPLE
+        idx = self._inner_index
+        now_upper, now_lower = pts[idx[13]], pts[idx[14]]
+        moves = (
+            (now_lower - tex.lower, False),  # lower teeth first: the upper ones overlap them
+            # The relaxed upper lip hangs over the teeth by part of how far it came down.
+            (now_upper - 0.5 * (tex.rest_upper + tex.upper), True),
+        )
+        th, _tw = tex.alpha.shape
+        ys = np.arange(th, dtype=np.float32)[:, None] + float(tex.origin[1])
+        split = tex.upper[1] + OWN_TEETH_SPLIT * (tex.lower[1] - tex.upper[1])
+        # A soft seam between the two halves (the cavity shows between them once apart).
+        ramp = max(1.5, 0.15 * float(tex.lower[1] - tex.upper[1]))
+        bh, bw = canvas.shape[:2]
+        for shift, is_upper in moves:
+            part = (
+                np.clip((split - ys) / ramp + 0.5, 0, 1)
+                if is_upper
+                else np.clip((ys - split) / ramp + 0.5, 0, 1)
+            )
+            a = tex.alpha * part
+            dx = (float(tex.origin[0] + shift[0]) - x0 + 0.5) * ss - 0.5
+            dy = (float(tex.origin[1] + shift[1]) - y0 + 0.5) * ss - 0.5
+            m = np.array([[ss, 0.0, dx], [0.0, ss, dy]], np.float32)
+            rgba: np.ndarray = np.dstack([tex.image, a * 255.0]).astype(np.float32)
+            warped = np.asarray(
+                cv2.warpAffine(
+                    rgba, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+                ),
+                np.float32,
+            )
+            wa = warped[..., 3:4] / 255.0
+            if not is_upper:
+                # The lower row sits deeper, in the upper lip's shadow.
+                warped[..., :3] *= 0.85
+            canvas = canvas * (1 - wa) + warped[..., :3] * wa
+        return canvas
+
+    def _drawn_teeth(self, canvas: np.ndarray, rel: np.ndarray, opening: float) -> np.ndarray:
+        """Upper and lower rows of separate teeth along the inner lips, narrower towards the
+        corners (the arch turns away), each shaded across and down, the lower row deeper in
+        shadow."""
+        ss = SUPERSAMPLE
+        bh, bw = canvas.shape[:2]
+        down = self.down
+        right_axis = np.array([-down[1], down[0]], np.float32)
+        index = np.zeros((bh, bw), np.int32)
+        params: list[tuple[float, float, float, float, float]] = [(0.0, 1.0, 0.0, 1.0, 0.0)]
+        upper_h = min(0.5 * opening, TEETH_HEIGHT * self.face_h * ss)
+        rows = [(self._upper_idx, upper_h, 1.0, +1.0)]
+        if opening > 0.035 * self.face_h * ss:
+            rows.insert(0, (self._lower_idx, 0.6 * upper_h, LOWER_TEETH_SHADE, -1.0))
+        for lip_idx, tooth_h, shade, sign in rows:
+            curve = rel[lip_idx]
+            s = (curve - curve[0]) @ right_axis
+            total = float(s[-1] - s[0])
+            if abs(total) < 4 or tooth_h < 1.5:
+                continue
+            order = np.argsort(s)
+            s_sorted, c_sorted = s[order], curve[order]
+            widths = np.array(TOOTH_WIDTHS, np.float64)
+            span = 0.94 * abs(total)
+            edges = np.concatenate([[0.0], np.cumsum(widths / widths.sum() * span)])
+            edges += float(s_sorted[0]) + 0.03 * abs(total)
+            for k in range(len(widths)):
+                a, b = edges[k] + 0.12 * ss, edges[k + 1] - 0.12 * ss
+                xs = np.linspace(a, b, 7)
+                base = np.stack(
+                    [
+                        np.interp(xs, s_sorted, c_sorted[:, 0]),
+                        np.interp(xs, s_sorted, c_sorted[:, 1]),
+                    ],
+                    axis=1,
+                )
+                centre_u = 2.0 * (0.5 * (a + b) - s_sorted[0]) / max(abs(total), 1.0) - 1.0
+                hk = tooth_h * (1.0 - 0.35 * centre_u**2)
+                # Tooth from under the lip (hidden edge) to its rounded tip.
+                lift = 2.0 * ss
+                root = base - sign * lift * down
+                t = np.linspace(-1, 1, 7)
+                tip = base + sign * (hk * (1.0 - 0.25 * t**4))[:, None] * down
+                poly = np.concatenate([root, tip[::-1]])
+                cv2.fillPoly(
+                    index, [np.round(poly * 16).astype(np.int32)], len(params), cv2.LINE_8, 4
+                )
+                cx = 0.5 * (base[0] + base[-1])
+                params.append(
+                    (
+                        float(cx @ right_axis),
+                        max(1.0, 0.5 * (b - a)),
+                        float(base[3] @ down),
+                        float(sign * hk),
+                        shade * (1.0 - 0.45 * centre_u**2),
+                    )
+                )
+        if len(params) == 1:
+            return canvas
+        # Behind the row, the teeth's own sides in shadow: the gaps between teeth read as
+        # thin grey lines, not black slots.
+        behind = cv2.dilate((index > 0).astype(np.uint8), np.ones((1, 2 * ss + 1), np.uint8))
+        behind_a = cv2.GaussianBlur(behind.astype(np.float32), (3, 3), 0.7)[..., None]
+        canvas = canvas * (1 - behind_a) + (self._teeth_bgr * 0.5) * behind_a
+        table = np.array(params, np.float32)
+        ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
+        along = xs * right_axis[0] + ys * right_axis[1]
+        depth = xs * down[0] + ys * down[1]
+        p = table[index]
+        lx = np.clip((along - p[..., 0]) / p[..., 1], -1.0, 1.0)
+        ly = np.clip((depth - p[..., 2]) / p[..., 3], 0.0, 1.0)
+        # Rounded across (darker between teeth), brightest a third of the way down, the tip
+        # a little translucent.
+        shade = (
+            p[..., 4]
+            * (1.0 - 0.4 * lx**4)
+            * (0.82 + 0.18 * np.sin(np.pi * np.clip(ly * 1.3, 0, 1)))
+        )
+        shade *= 1.0 - 0.12 * np.clip((ly - 0.8) / 0.2, 0.0, 1.0)
+        tooth = self._teeth_bgr * shade[..., None]
+        inside = cv2.GaussianBlur((index > 0).astype(np.float32), (3, 3), 0.5)[..., None]
+        return canvas * (1 - inside) + tooth * inside

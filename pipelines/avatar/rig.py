@@ -42,17 +42,16 @@ OUTER_RING_SCALE = 1.85
 """Fixed ring: motion fades out between the head ring and this one."""
 BORDER_STEP = 64
 FOLD_AREA_PX = 0.5
-BLINK_UPPER_STOP = 0.22
-"""Closed eye: the upper lid stops this fraction of the opening above the lower lid's rest..."""
-BLINK_LOWER_RISE = 0.12
-"""...which rises this fraction: a slit of a tenth of the opening is left."""
+FOLD_RELAX_STEPS = 240
+SLIVER_AREA_PX = 4.0
+"""Triangles under this area (px²) are slivers of a crowded silhouette."""
 MIN_SEPARATION_PX = 0.75
 """Landmarks closer than this (the inner lips of a closed mouth) are nudged apart before the
 triangulation, which would otherwise merge them."""
 
 # Basis amplitudes at weight 1, as fractions of the face height (chin to forehead) or degrees.
 DEFAULT_AMPLITUDES: dict[str, float] = {
-    "jaw": 0.10,
+    "jaw": 0.2,
     "spread": 0.035,
     "round": 0.045,
     "smile": 0.03,
@@ -277,66 +276,168 @@ def _eye_parts(ring: tuple[int, ...]) -> tuple[list[int], list[int]]:
     return list(ring[1:8]), list(ring[9:])[::-1]
 
 
-def _blink(g: FaceGeometry, ring: tuple[int, ...], iris: tuple[int, ...]) -> np.ndarray:
-    """The lids meet on a line a little above the lower lid (the upper lid does most of the
-    travel); the lid skin above follows partly."""
+BLINK_LEVELS = 8
+"""A blink is stored as fields at this many closures (1/8 … 8/8) and blended between the two
+nearest: a lid that slides over the eye is not a linear function of the closure."""
+BLINK_LOWER_SHARE = 0.2
+"""Where the lids meet, as a fraction of the opening above the lower lid: the upper lid does
+most of the travel, the lower lid rises a little."""
+LID_SKIN_REACH = 0.9
+"""How far above the lash line the upper lid's skin slides with it, in eye openings (the
+skin between the lash line and the crease unfolds; the brow stays)."""
+LID_SKIN_MIN = 0.45
+"""...never less than this, even under a glasses rim, so the skin is not torn."""
+LOWER_SKIN_REACH = 0.5
+LID_MARGIN = 0.15
+"""Fraction of the opening outside the lid landmarks where the closed lids' edges come from."""
+
+
+def _smooth_scalar_profile(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _solve_monotone(fn: Callable[[np.ndarray], np.ndarray], target: np.ndarray) -> np.ndarray:
+    """t in [0, 1] with fn(t) = target for an increasing fn, elementwise (bisection)."""
+    lo = np.zeros_like(target)
+    hi = np.ones_like(target)
+    for _ in range(24):
+        mid = 0.5 * (lo + hi)
+        below = fn(mid) < target
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
+
+
+def _edge_above_lid(
+    gray: np.ndarray | None,
+    origin: np.ndarray,
+    axis: np.ndarray,
+    up: np.ndarray,
+    width: float,
+    start: float,
+    stop: float,
+) -> float | None:
+    """Distance above the eye axis of the first strong, eye-wide edge between ``start`` and
+    ``stop`` (a glasses rim or the brow), or None. The lid skin stops short of it, so rims
+    and brows never move with a blink."""
+    if gray is None or stop <= start + 2:
+        return None
+    us = np.linspace(0.2 * width, 0.8 * width, 24, dtype=np.float32)
+    vs = np.arange(start, stop, 0.5, dtype=np.float32)
+    grid_u, grid_v = np.meshgrid(us, vs)
+    mx = (origin[0] + grid_u * axis[0] + grid_v * up[0]).astype(np.float32)
+    my = (origin[1] + grid_u * axis[1] + grid_v * up[1]).astype(np.float32)
+    patch = cv2.remap(gray, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    rows = np.abs(np.diff(patch.astype(np.float32), axis=0))
+    # An edge across the eye's whole width: strong in most columns, not just in a few.
+    strength = np.percentile(rows, 30, axis=1)
+    hits = np.where(strength > LID_EDGE_LEVELS * 0.5)[0]
+    if len(hits) == 0:
+        return None
+    return float(vs[hits[0]])
+
+
+LID_EDGE_LEVELS = 18.0
+"""Grey levels per pixel (over two half-pixel steps) that count as a rim or brow edge."""
+
+
+def blink_fields(
+    g: FaceGeometry, ring: tuple[int, ...], gray: np.ndarray | None = None
+) -> tuple[int, int, list[np.ndarray]] | None:
+    """Backward fields that slide the upper lid down over the eye (the lower lid rises a
+    little), one per closure level.
+
+    Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
+    eyeball stays where it is and the lids cover it: between the lids the map is the identity;
+    above the upper lid's new edge it samples the lid's own skin, unfolding the band between
+    the lash line and a little above it (monotone, so nothing folds, and it fades out with a
+    zero slope, so no line appears where it ends). The lashes ride on the lid margin.
+    """
     lm = g.landmarks[:, :2]
-    can = g.canonical
     upper, lower = _eye_parts(ring)
     c0, c1 = lm[ring[0]], lm[ring[8]]
-    axis = (c1 - c0) / max(float(np.linalg.norm(c1 - c0)), 1e-6)
+    width = float(np.linalg.norm(c1 - c0))
+    if width < 2.0:
+        return None
+    axis = (c1 - c0) / width
+    up = np.array([axis[1], -axis[0]])
+    if float((lm[upper].mean(axis=0) - lm[lower].mean(axis=0)) @ up) < 0:
+        up = -up
 
-    def lid(idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        pts = np.concatenate([[c0], lm[idx], [c1]])
-        s = (pts - c0) @ axis
-        order = np.argsort(s)
-        return s[order], pts[order]
+    def curve(idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        pts = np.concatenate([[c0], lm[idx], [c1]]) - c0
+        su, sv = pts @ axis, pts @ up
+        order = np.argsort(su)
+        return su[order], sv[order]
 
-    su, pu = lid(upper)
-    sl, pl = lid(lower)
+    su, sv = curve(upper)
+    lu, lv = curve(lower)
+    opening = float(np.max(np.interp(su, lu, lv, left=0, right=0) * -1 + sv))
+    opening = max(opening, 1.0)
+    reach = LID_SKIN_REACH * opening
+    rim = _edge_above_lid(
+        gray, c0, axis, up, width, float(sv.max()) + 0.35 * opening, float(sv.max()) + 2 * opening
+    )
+    if rim is not None:
+        reach = min(reach, max(LID_SKIN_MIN * opening, 0.8 * (rim - float(sv.max()))))
+    reach_low = LOWER_SKIN_REACH * opening
+    pad = 2
+    corners = np.array(
+        [
+            c0 + a * axis + b * up
+            for a in (-pad, width + pad)
+            for b in (float(lv.min()) - reach_low - pad, float(sv.max()) + reach + pad)
+        ]
+    )
+    x0 = max(0, int(np.floor(corners[:, 0].min())))
+    y0 = max(0, int(np.floor(corners[:, 1].min())))
+    x1 = min(g.size[0], int(np.ceil(corners[:, 0].max())) + 1)
+    y1 = min(g.size[1], int(np.ceil(corners[:, 1].max())) + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
+    u, v = rel @ axis, rel @ up
+    top0 = np.interp(u, su, sv, left=0.0, right=0.0)
+    bottom0 = np.interp(u, lu, lv, left=0.0, right=0.0)
+    gap = np.maximum(top0 - bottom0, 0.0)
+    fields = []
+    for k in range(1, BLINK_LEVELS + 1):
+        closure = k / BLINK_LEVELS
+        drop = closure * (1.0 - BLINK_LOWER_SHARE) * gap
+        rise = closure * BLINK_LOWER_SHARE * gap
+        new_top, new_bottom = top0 - drop, bottom0 + rise
+        # The lids' edges are sampled a little outside the landmark line, which lies on the
+        # boundary with the eyeball: sampled right on it, closed lids would meet on a pale
+        # line of sclera.
+        # (Fading to nothing towards the corners, where the lids meet anyway.)
+        margin = closure * LID_MARGIN * opening * np.clip(gap / (0.5 * opening), 0.0, 1.0)
+        top, bottom = top0 + margin, bottom0 - margin
+        drop, rise = drop + margin, rise + margin
+        src_v = v.copy()
+        # Upper lid: forward v -> v - drop * (1 - s((v - top) / reach)) for v in the skin band.
+        upper_zone = (v >= new_top) & (v < top + reach) & (drop > 1e-6)
+        if upper_zone.any():
+            tz, dz, vz = top[upper_zone], drop[upper_zone], v[upper_zone]
 
-    def at(s_q: float, s_arr: np.ndarray, pts: np.ndarray) -> np.ndarray:
-        return np.array([np.interp(s_q, s_arr, pts[:, 0]), np.interp(s_q, s_arr, pts[:, 1])])
+            def fwd_up(t: np.ndarray, tz=tz, dz=dz) -> np.ndarray:
+                return tz + t * reach - dz * (1.0 - _smooth_scalar_profile(t))
 
-    def meet(s_q: float, frac: float) -> np.ndarray:
-        lo, up = at(s_q, sl, pl), at(s_q, su, pu)
-        return lo + frac * (up - lo)
+            src_v[upper_zone] = tz + _solve_monotone(fwd_up, vz) * reach
+        lower_zone = (v <= new_bottom) & (v > bottom - reach_low) & (rise > 1e-6)
+        if lower_zone.any():
+            bz, rz, vz = bottom[lower_zone], rise[lower_zone], v[lower_zone]
 
-    # A slit of a tenth of the opening stays, so the eye's triangles keep their orientation
-    # (a closed eye with zero area would fold under any head motion added to it).
-    d = g.zeros()
-    for i in upper:
-        d[i] = meet(float((lm[i] - c0) @ axis), BLINK_UPPER_STOP) - lm[i]
-    for i in lower:
-        d[i] = meet(float((lm[i] - c0) @ axis), BLINK_LOWER_RISE) - lm[i]
-    # Lid skin above the lash line follows partly, fading with distance.
-    eye_c = can[list(ring), :2].mean(axis=0)
-    eye_w = float(np.linalg.norm(can[ring[0], :2] - can[ring[8], :2]))
-    mean_close = float(np.mean([np.linalg.norm(d[u]) for u in upper]))
-    ring_set = set(ring)
-    for i in range(468):
-        if i in ring_set:
-            continue
-        rel = can[i, :2] - eye_c
-        if rel[1] <= 0:  # below the eye centre
-            continue
-        dist = float(np.hypot(rel[0] / eye_w, rel[1] / (0.6 * eye_w)))
-        f = 0.35 * np.exp(-((dist / 0.75) ** 2))
-        if f > 0.02:
-            d[i] = f * mean_close * g.down
-    for i in iris:
-        d[i] = 0.3 * mean_close * g.down
-    return d
+            # Increasing in t where v = bottom - reach_low + t * reach_low.
+            def fwd_low(t: np.ndarray, bz=bz, rz=rz) -> np.ndarray:
+                v_src = bz - reach_low + t * reach_low
+                return v_src + rz * (1.0 - _smooth_scalar_profile(1.0 - t))
 
-
-@BASES.register("blink_right")
-def _blink_right(g: FaceGeometry) -> np.ndarray:
-    return _blink(g, regions.RIGHT_EYE, regions.RIGHT_IRIS)
-
-
-@BASES.register("blink_left")
-def _blink_left(g: FaceGeometry) -> np.ndarray:
-    return _blink(g, regions.LEFT_EYE, regions.LEFT_IRIS)
+            src_v[lower_zone] = bz - reach_low + _solve_monotone(fwd_low, vz) * reach_low
+        off = (src_v - v)[..., None] * up[None, None, :]
+        fields.append(off.astype(np.float32))
+    return x0, y0, fields
 
 
 def gaze_field(
@@ -397,6 +498,20 @@ FIELD_BASES: dict[str, Callable[[FaceGeometry], tuple[int, int, np.ndarray] | No
     "gaze_up": lambda g: gaze_field(g.landmarks, g.size, -g.down, 0.5 * g.amplitudes["gaze"]),
 }
 """Bases given directly as backward fields (no vertex motion)."""
+
+LEVEL_BASES: dict[
+    str, Callable[[FaceGeometry, np.ndarray | None], tuple[int, int, list[np.ndarray]] | None]
+] = {
+    "blink_right": lambda g, gray: blink_fields(g, regions.RIGHT_EYE, gray),
+    "blink_left": lambda g, gray: blink_fields(g, regions.LEFT_EYE, gray),
+}
+"""Bases given as backward fields at several strengths (blended between the nearest two)."""
+
+HEAD_BASES = ("yaw_right", "yaw_left", "pitch_up", "pitch_down", "roll_cw", "roll_ccw")
+"""The head turns: applied after (on top of) every other motion, so eye and mouth motions
+land on the features wherever the head has turned them."""
+LID_BASES = ("blink_right", "blink_left")
+"""Applied after the mouth and gaze motions and before the head: the lids cover the eyes."""
 
 
 # --------------------------------------------------------------------------- head
@@ -470,6 +585,25 @@ class BasisField:
     y0: int
     field: np.ndarray
     """h×w×2 float32: source offset for each output pixel of the box at weight 1."""
+    levels: tuple[np.ndarray, ...] = ()
+    """Fields at strengths 1/K … K/K (``field`` is the last) where the motion is not linear
+    in its weight (a lid sliding over the eye); empty: ``weight × field``."""
+
+    def at(self, weight: float) -> np.ndarray:
+        """The field at ``weight`` (0 … 1 for a levelled basis)."""
+        if not self.levels:
+            return weight * self.field
+        k = len(self.levels)
+        x = min(1.0, max(0.0, weight)) * k
+        i = int(np.floor(x))
+        if i >= k:
+            return self.levels[-1]
+        frac = x - i
+        lo = self.levels[i - 1] if i > 0 else None
+        hi = self.levels[i]
+        if lo is None:
+            return frac * hi
+        return lo + frac * (hi - lo)
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -585,17 +719,35 @@ def rasterize_backward(
     offset = np.where(ok[:, None], src - px, 0.0)
     fld = np.zeros((y1 - y0, x1 - x0, 2), np.float32)
     fld[ys, xs] = offset.astype(np.float32)
+    # A pixel on an edge claimed by a sliver triangle it lies outside of would extrapolate
+    # that sliver's map far off (a speck sampling the wrong place): take its neighbours'.
+    outside = np.minimum(np.minimum(l0, l1), l2) < -0.25
+    if outside.any():
+        bad = np.zeros(fld.shape[:2], bool)
+        bad[ys[outside], xs[outside]] = True
+        for c in range(2):
+            med = cv2.medianBlur(np.ascontiguousarray(fld[..., c]), 5)
+            fld[..., c][bad] = med[bad]
     return x0, y0, fld
 
 
-def _neighbour_matrix(n: int, tris: np.ndarray) -> np.ndarray:
-    """Row-normalised vertex adjacency (n×n, dense: a few hundred vertices)."""
-    adj = np.zeros((n, n), np.float64)
-    for a, b in ((0, 1), (1, 2), (2, 0)):
-        adj[tris[:, a], tris[:, b]] = 1.0
-        adj[tris[:, b], tris[:, a]] = 1.0
-    deg = adj.sum(axis=1, keepdims=True)
-    return adj / np.maximum(deg, 1.0)
+class _Neighbours:
+    """Mean over each vertex's mesh neighbours (sparse: a dense n×n product is slow under a
+    busy BLAS)."""
+
+    def __init__(self, n: int, tris: np.ndarray) -> None:
+        pairs = np.concatenate([tris[:, [a, b]] for a, b in ((0, 1), (1, 2), (2, 0))])
+        pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+        self.src = np.concatenate([pairs[:, 0], pairs[:, 1]])
+        self.dst = np.concatenate([pairs[:, 1], pairs[:, 0]])
+        self.n = n
+        self.deg = np.maximum(np.bincount(self.src, minlength=n), 1).astype(np.float64)
+
+    def __matmul__(self, values: np.ndarray) -> np.ndarray:
+        out = np.empty((self.n, values.shape[1]), np.float64)
+        for k in range(values.shape[1]):
+            out[:, k] = np.bincount(self.src, weights=values[self.dst, k], minlength=self.n)
+        return out / self.deg[:, None]
 
 
 class Rig:
@@ -607,7 +759,9 @@ class Rig:
         size: tuple[int, int],
         amplitudes: dict[str, float] | None = None,
         bases: list[str] | None = None,
+        image: np.ndarray | None = None,
     ) -> None:
+        """``image``: the portrait (BGR), to find glasses rims and brows the lids stop under."""
         width, height = size
         lm = np.asarray(landmarks, np.float64)
         if lm.shape != (NUM_LANDMARKS, 3):
@@ -671,10 +825,23 @@ class Rig:
         self.fixed = np.arange(n_lm + n_head, len(points))
         """Vertices that never move (outer ring and border)."""
 
-        self._neighbours = _neighbour_matrix(len(points), self.triangles)
+        self._tri_index: np.ndarray | None = None
+        self._neighbours = _Neighbours(len(points), self.triangles)
         self.bases: dict[str, BasisField] = {}
-        names = bases if bases is not None else BASES.names() + list(FIELD_BASES)
+        names = (
+            bases if bases is not None else BASES.names() + list(FIELD_BASES) + list(LEVEL_BASES)
+        )
+        gray = None
+        if image is not None:
+            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         for name in names:
+            if name in LEVEL_BASES:
+                levelled = LEVEL_BASES[name](self.geometry, gray)
+                if levelled is not None:
+                    zero = np.zeros((len(points), 2), np.float32)
+                    lx, ly, fields = levelled
+                    self.bases[name] = BasisField(name, zero, lx, ly, fields[-1], tuple(fields))
+                continue
             if name in FIELD_BASES:
                 got = FIELD_BASES[name](self.geometry)
                 if got is not None:
@@ -690,13 +857,15 @@ class Rig:
             x0, y0, fld = got
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
 
-    def folds(self, disp: np.ndarray, tolerance: float = 0.0) -> np.ndarray:
+    def folds(
+        self, disp: np.ndarray, tolerance: float = 0.0, min_area: float = FOLD_AREA_PX
+    ) -> np.ndarray:
         """Indices of triangles that ``disp`` turns over by more than ``tolerance`` px²."""
         rest = signed_areas(self.points, self.triangles)
         moved = signed_areas(self.points + disp, self.triangles)
         # Slivers (coincident silhouette landmarks) may flip within a fraction of a pixel: only
         # folds that cover at least half a pixel count.
-        big = np.maximum(np.abs(rest), np.abs(moved)) > FOLD_AREA_PX
+        big = np.maximum(np.abs(rest), np.abs(moved)) > min_area
         flipped = (np.sign(moved) != np.sign(rest)) & (np.abs(moved) > tolerance)
         return np.where(big & flipped)[0]
 
@@ -708,26 +877,80 @@ class Rig:
         disp = disp.copy()
         movable = np.ones(len(disp), bool)
         movable[self.fixed] = False
-        for _ in range(60):
+        for it in range(FOLD_RELAX_STEPS):
             flipped = self.folds(disp)
             if len(flipped) == 0:
                 return disp
             verts = np.unique(self.triangles[flipped])
+            if it >= FOLD_RELAX_STEPS // 3:
+                # Stubborn folds (a turned face's far side, where landmarks crowd): relax
+                # their whole neighbourhood too.
+                near = np.isin(self._neighbours.src, verts)
+                verts = np.union1d(verts, self._neighbours.dst[near])
             verts = verts[movable[verts]]
             avg = self._neighbours @ disp
             disp[verts] = 0.5 * disp[verts] + 0.5 * avg[verts]
+        full = disp.copy()
         for _ in range(8):
             if len(self.folds(disp)) == 0:
                 return disp
             disp = disp * 0.75
+        # A turned face's far side crowds its landmarks into slivers that flip at any scale.
+        # Keep the motion as strong as possible where only such slivers (a few pixels each)
+        # flip: leaving the jaw out would leave the mouth shut.
+        for scale in (0.75, 0.5, 0.35, 0.25):
+            if len(self.folds(scale * full, min_area=SLIVER_AREA_PX)) == 0:
+                log.info("avatar basis %s turns over slivers here; kept at %.2f", name, scale)
+                return scale * full
         log.warning("avatar basis %s folds the mesh on this portrait; it is left out", name)
         return np.zeros_like(disp)
 
     def vertices(self, weights: dict[str, float]) -> np.ndarray:
-        """Vertex positions for basis weights (forward, for the mouth outline)."""
+        """Vertex positions for basis weights (forward): the face's own motions, then the head
+        turn carried through the mesh to wherever they moved the vertices."""
         pts = self.points.copy()
         for name, w in weights.items():
             basis = self.bases.get(name)
-            if basis is not None and w:
+            if basis is not None and w and name not in HEAD_BASES:
                 pts += w * basis.vertex_disp
-        return pts
+        return pts + self.head_displacement(pts, weights)
+
+    def head_displacement(self, pts: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+        """Forward displacement of the head turns at arbitrary points (piecewise linear over
+        the rest mesh, as the rendered fields are)."""
+        head = [
+            (self.bases[n], w)
+            for n, w in weights.items()
+            if n in HEAD_BASES and w and n in self.bases
+        ]
+        if not head:
+            return np.zeros_like(pts)
+        disp = np.zeros((len(self.points), 2), np.float64)
+        for b, w in head:
+            disp += w * b.vertex_disp
+        tri, bary = self.locate(pts)
+        return np.einsum("nk,nkd->nd", bary, disp[self.triangles[tri]])
+
+    def locate(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(triangle index, barycentric weights N×3) of points in the rest mesh (points
+        outside the picture are clamped to it)."""
+        if self._tri_index is None:
+            w, h = self.size
+            index = np.full((h, w), -1, np.int32)
+            for k, tri in enumerate(self.triangles):
+                poly = np.round(self.points[tri] * 16).astype(np.int32)
+                cv2.fillConvexPoly(index, poly, k, lineType=cv2.LINE_8, shift=4)
+            self._tri_index = index
+        index = self._tri_index
+        h, w = index.shape
+        xi = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
+        yi = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
+        tri = index[yi, xi]
+        tri = np.where(tri < 0, 0, tri)
+        a, b, c = (self.points[self.triangles[tri, k]] for k in range(3))
+        v0, v1, v2 = b - a, c - a, pts - a
+        den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+        den = np.where(np.abs(den) > 1e-9, den, 1.0)
+        l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
+        l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
+        return tri, np.stack([1.0 - l1 - l2, l1, l2], axis=1)

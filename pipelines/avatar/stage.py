@@ -24,13 +24,23 @@ from pipelines.audio.mouth import NEUTRAL, MouthParams
 from pipelines.avatar.compose import (
     CORNERS,
     SHAPES,
+    StandIn,
     compose_overlay,
     compose_standin,
-    make_backdrop,
+    make_standin,
+    person_mask,
 )
 from pipelines.avatar.motion import Animator, MotionSettings
-from pipelines.avatar.portrait import Portrait, capture_portrait, load_portrait, save_portrait
+from pipelines.avatar.portrait import (
+    AvatarError,
+    Portrait,
+    capture_portrait,
+    find_landmarks,
+    load_portrait,
+    save_portrait,
+)
 from pipelines.avatar.render import AvatarRenderer
+from pipelines.avatar.rest import OPEN_GAP, RestMouth, close_mouth, inner_gap
 from pipelines.avatar.rig import Rig
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
@@ -39,6 +49,7 @@ from pipelines.stage import Stage, StageSettings, bounded, register_stage
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "talking-head"
+RETRACK_PASSES = 3
 MODES = ("overlay", "stand-in", "auto")
 
 
@@ -87,13 +98,32 @@ class Avatar:
     """A portrait with its rig and renderer (built once per portrait)."""
 
     portrait: Portrait
+    """The portrait at rest (its mouth closed when the photo's was open)."""
     rig: Rig
     renderer: AvatarRenderer
+    rest: RestMouth | None = None
+    """What the photo's mouth was like (open, its own teeth)."""
+    person: np.ndarray | None = None
+    """The portrait's person mask (segmentation), made when a stand-in first needs it."""
 
     @classmethod
-    def build(cls, portrait: Portrait) -> Avatar:
-        rig = Rig(portrait.landmarks, portrait.size)
-        return cls(portrait, rig, AvatarRenderer(portrait.image, rig))
+    def build(cls, portrait: Portrait, retrack: bool = True) -> Avatar:
+        """``retrack``: check the closed rest face with the face tracker and close it further
+        while the tracker still sees the lips apart (a photo's inner-lip landmarks can sit
+        on the teeth rather than on the lip)."""
+        portrait, rest = close_mouth(portrait)
+        for _ in range(RETRACK_PASSES if (retrack and rest.was_open) else 0):
+            try:
+                seen = find_landmarks(portrait.image)
+            except AvatarError:
+                break
+            if inner_gap(seen) <= OPEN_GAP:
+                break
+            portrait, _ = close_mouth(Portrait(portrait.image, seen, portrait.source))
+            if rest.teeth is not None:
+                rest.teeth.rest_upper = portrait.landmarks[13, :2].astype(np.float64)
+        rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
+        return cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
 
 
 _avatars: dict[str, Avatar] = {}
@@ -121,11 +151,12 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         self._given = avatar is not None
         self.animator = Animator()
         self._buf: np.ndarray | None = None
-        self._backdrop: tuple[tuple[int, int], np.ndarray] | None = None
+        self._standin: tuple[int, tuple[int, int], StandIn] | None = None
         self._last_face_t: float | None = None
         self._capture: tuple[bool, str | None] | None = None
         self.captured: Portrait | None = None
         self._portrait_spec = ""
+        self._time_both_modes = False
 
     def open(self) -> None:
         s = self.settings
@@ -181,28 +212,56 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         render_ms = (time.perf_counter() - t0) * 1000.0
 
         mode = self._mode(s, t, ctx)
-        if mode == "stand-in":
-            h, w = image.shape[:2]
-            if self._backdrop is None or self._backdrop[0] != (w, h):
-                self._backdrop = ((w, h), make_backdrop(self.avatar.portrait.image, (w, h)))
-            out = compose_standin(image, avatar, self._backdrop[1])
-        else:
-            out = compose_overlay(
-                image,
-                avatar,
-                size=s.size,
-                corner=s.corner,
-                shape=s.shape,
-                radius=s.radius,
-                border=int(s.border),
-                border_bgr=(int(s.border_color[0]), int(s.border_color[1]), int(s.border_color[2])),
-                opacity=s.opacity,
-            )
+        t1 = time.perf_counter()
+        out = self._compose(mode, image, avatar)
+        compose_ms = (time.perf_counter() - t1) * 1000.0
         ctx.stage_ms[f"{STAGE_NAME}/render"] = render_ms
-        ctx.stage_ms[f"{STAGE_NAME}/compose"] = (time.perf_counter() - t0) * 1000.0 - render_ms
+        ctx.stage_ms[f"{STAGE_NAME}/compose"] = compose_ms
+        ctx.stage_ms[f"{STAGE_NAME}/{mode}"] = render_ms + compose_ms
+        if self._time_both_modes:
+            # The benchmark asks for both: the other composition too, into a scratch frame.
+            other = "overlay" if mode == "stand-in" else "stand-in"
+            t2 = time.perf_counter()
+            self._compose(other, image.copy(), avatar)
+            ctx.stage_ms[f"{STAGE_NAME}/{other}"] = render_ms + (
+                (time.perf_counter() - t2) * 1000.0
+            )
         info: dict[str, Any] = {"mode": mode, "weights": weights, "render_ms": render_ms}
         ctx.extras["talking_head"] = info
         return out
+
+    def _compose(self, mode: str, image: np.ndarray, avatar: np.ndarray) -> np.ndarray:
+        s = self.settings
+        assert self.avatar is not None
+        if mode == "stand-in":
+            h, w = image.shape[:2]
+            key = id(self.avatar)
+            if self._standin is None or self._standin[:2] != (key, (w, h)):
+                av = self.avatar
+                if av.person is None:
+                    av.person = person_mask(av.portrait.image)
+                self._standin = (key, (w, h), make_standin(av.portrait.image, av.person, (w, h)))
+            return compose_standin(image, avatar, self._standin[2])
+        return compose_overlay(
+            image,
+            avatar,
+            size=s.size,
+            corner=s.corner,
+            shape=s.shape,
+            radius=s.radius,
+            border=int(s.border),
+            border_bgr=(int(s.border_color[0]), int(s.border_color[1]), int(s.border_color[2])),
+            opacity=s.opacity,
+        )
+
+    def warm_up(self) -> None:
+        """The benchmark calls this: build the avatar now, and from here on time both ways of
+        composing it (``talking-head/overlay`` and ``talking-head/stand-in``, each with the
+        render) whichever mode is showing."""
+        if self.avatar is None:
+            self.avatar = avatar_for(self.settings.portrait)
+            self._portrait_spec = self.settings.portrait
+        self._time_both_modes = True
 
     def _mode(self, s: TalkingHeadSettings, t: float, ctx: FrameContext) -> str:
         if s.mode != "auto":

@@ -1,0 +1,319 @@
+"""How well a talking head holds up, measured the way a viewer sees it.
+
+The avatar is driven by a voice clip (the project's own audio → mouth analysis) and its
+animator, every rendered frame goes through the project's face tracker, and the figures come
+from the tracked landmarks, not from the weights the renderer was given:
+
+* mouth opening = inner-lip gap (landmarks 13-14) over the face height (10-152);
+* closed in silence: the share of silent frames whose opening is under
+  :data:`CLOSED_OPENING`;
+* speech opening at the 95th percentile of the speaking frames;
+* blinks: every scheduled blink (the animator's lids fully down) must show as an eye opening
+  under half the median opening;
+* folds: triangles of the composed mesh that turn over;
+* tears: strong edges in the rendered frame that the portrait has nowhere near where the
+  frame samples it, crossing brows, lids, glasses or lips (see :func:`tear_edges`).
+
+Used by ``tests/test_avatar_quality.py`` and ``tools/avatar_report.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from pipelines.audio.mouth import NEUTRAL, MouthAnalyzer, MouthParams
+from pipelines.audio.resample import ANALYSIS_RATE, resample
+from pipelines.avatar.motion import Animator, MotionSettings
+from pipelines.avatar.stage import Avatar
+from pipelines.tracking import regions
+
+CLOSED_OPENING = 0.02
+"""Face heights: an inner-lip gap under this is a shut mouth (lips meeting leave a line)."""
+SILENCE_MARGIN_S = 0.12
+"""A frame counts as silent when no speech is within this much time of it."""
+TEAR_LEVEL = 40.0
+"""Grey levels per pixel: an edge this strong in the frame counts..."""
+TEAR_SOURCE_SHARE = 0.35
+"""...when the portrait, where the frame samples it, has under this share of it..."""
+TEAR_MIN_LENGTH = 0.05
+"""...along a connected run at least this long (face heights)."""
+FPS = 30.0
+
+
+@dataclass
+class HeadFigures:
+    name: str
+    frames: int = 0
+    tracked: int = 0
+    silent_frames: int = 0
+    silent_closed: float = float("nan")
+    speech_p95_opening: float = float("nan")
+    rest_opening: float = float("nan")
+    blinks: int = 0
+    blinks_seen: int = 0
+    folded_triangles: int = 0
+    tear_frames: int = 0
+    loudness_r: float = float("nan")
+    best_lag_ms: float = float("nan")
+    openings: list[float] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<22} silent closed {self.silent_closed:6.1%}  "
+            f"speech p95 {self.speech_p95_opening:.3f}  blinks {self.blinks_seen}/{self.blinks}  "
+            f"folds {self.folded_triangles}  tear frames {self.tear_frames}  "
+            f"r {self.loudness_r:.2f} @ {self.best_lag_ms:+.0f} ms  "
+            f"tracked {self.tracked}/{self.frames}"
+        )
+
+
+def mouth_track(samples: np.ndarray, rate: int, fps: float = FPS, vad: object | None = None):
+    """(MouthParams per video frame, loudness dB per frame, speech flag per frame) for a
+    clip, as the ``audio-mouth`` stage would give them frame by frame."""
+    x = resample(np.asarray(samples, np.float32), rate, ANALYSIS_RATE)
+    analyzer = MouthAnalyzer(vad=vad)
+    hops = analyzer.push(x)
+    n = int(len(x) / ANALYSIS_RATE * fps)
+    params: list[MouthParams] = []
+    hop_s = 0.01
+    for i in range(n):
+        k = int((i / fps) / hop_s) - 1
+        params.append(hops[k] if 0 <= k < len(hops) else NEUTRAL)
+    per = ANALYSIS_RATE / fps
+    loud = np.array(
+        [
+            10
+            * np.log10(np.mean(x[max(0, int((i - 0.5) * per)) : int((i + 0.5) * per)] ** 2) + 1e-9)
+            for i in range(n)
+        ]
+    )
+    voiced = loud > loud.max() - 35.0
+    margin = round(SILENCE_MARGIN_S * fps)
+    near = np.convolve(voiced.astype(float), np.ones(2 * margin + 1), mode="same") > 0
+    return params, loud, near
+
+
+def opening(lm: np.ndarray) -> float:
+    face_h = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
+    return float(np.linalg.norm(lm[13, :2] - lm[14, :2])) / max(face_h, 1e-6)
+
+
+def eye_opening(lm: np.ndarray) -> float:
+    """Lid gap over eye width of the eye the camera sees better (the wider one: on a turned
+    head the far eye is foreshortened and half hidden, its landmarks guessed)."""
+
+    def one(up: int, low: int, a: int, b: int) -> tuple[float, float]:
+        width = float(np.linalg.norm(lm[a, :2] - lm[b, :2]))
+        return width, float(np.linalg.norm(lm[up, :2] - lm[low, :2])) / max(width, 1e-6)
+
+    right, left = one(159, 145, 33, 133), one(386, 374, 263, 362)
+    if max(right[0], left[0]) > 1.25 * min(right[0], left[0]):
+        return right[1] if right[0] > left[0] else left[1]
+    return 0.5 * (right[1] + left[1])
+
+
+def _gradient(gray: np.ndarray) -> np.ndarray:
+    g = gray.astype(np.float32)
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+    return cv2.magnitude(gx, gy)
+
+
+def feature_mask(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Brows, lids and the ring a pair of glasses would sit on, and the lips (bool)."""
+    w, h = size
+    lm = landmarks[:, :2]
+    mask = np.zeros((h, w), np.uint8)
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+        pts = lm[list(ring)]
+        c = pts.mean(axis=0)
+        ew = float(np.ptp(pts[:, 0]))
+        cv2.ellipse(
+            mask, (int(c[0]), int(c[1])), (int(0.95 * ew), int(0.75 * ew)), 0, 0, 360, 1, -1
+        )
+    for brow in (regions.RIGHT_BROW, regions.LEFT_BROW):
+        cv2.fillPoly(
+            mask, [np.round(cv2.convexHull(lm[list(brow)].astype(np.float32))).astype(np.int32)], 1
+        )
+    cv2.fillPoly(mask, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
+    face_h = float(np.linalg.norm(lm[regions.CHIN] - lm[regions.FOREHEAD_TOP]))
+    k = max(3, int(0.02 * face_h) | 1)
+    return cv2.dilate(mask, np.ones((k, k), np.uint8)).astype(bool)
+
+
+def tear_edges(
+    frame: np.ndarray,
+    portrait: np.ndarray,
+    backward: tuple[tuple[int, int, int, int], np.ndarray] | None,
+    where: np.ndarray,
+    exclude: np.ndarray,
+    face_h: float,
+) -> np.ndarray:
+    """Pixels of tears: a strong edge in ``frame`` where the portrait, around the place the
+    frame samples it (``backward``: box and map of the render), has none as strong, in long
+    connected runs inside ``where`` and outside ``exclude``."""
+    g_out = _gradient(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    g_src = cv2.dilate(
+        _gradient(cv2.cvtColor(portrait, cv2.COLOR_BGR2GRAY)), np.ones((5, 5), np.uint8)
+    )
+    if backward is not None:
+        (x0, y0, x1, y1), amap = backward
+        g_src = g_src.copy()
+        g_src[y0:y1, x0:x1] = cv2.remap(  # type: ignore[call-overload]
+            g_src, amap, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+    new = (g_out > TEAR_LEVEL) & (g_src < TEAR_SOURCE_SHARE * g_out) & where & ~exclude
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(new.astype(np.uint8), connectivity=8)
+    tears = np.zeros_like(new)
+    min_len = TEAR_MIN_LENGTH * face_h
+    for k in range(1, count):
+        if max(stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]) >= min_len:
+            tears |= labels == k
+    return tears
+
+
+def render_frames(
+    avatar: Avatar,
+    params: list[MouthParams],
+    seed: int = 1,
+    fps: float = FPS,
+    user_pose: tuple[float, float, float] | None = None,
+) -> Iterator[tuple[dict[str, float], np.ndarray]]:
+    anim = Animator(MotionSettings(seed=seed))
+    for i, p in enumerate(params):
+        weights = anim.update(i / fps, p, user_pose)
+        yield weights, avatar.renderer.render(weights)
+
+
+def measure(
+    avatar: Avatar,
+    name: str,
+    samples: np.ndarray,
+    rate: int,
+    *,
+    vad: object | None = None,
+    seed: int = 1,
+    fps: float = FPS,
+    user_pose: tuple[float, float, float] | None = None,
+) -> HeadFigures:
+    from pipelines.frame import FrameContext
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    params, loud, near_speech = mouth_track(samples, rate, fps, vad)
+    figs = HeadFigures(name, frames=len(params))
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    tracker.open()
+    rig, renderer = avatar.rig, avatar.renderer
+    portrait = avatar.portrait.image
+    where = feature_mask(rig.points[: regions.NUM_LANDMARKS], rig.size)
+    face_h = rig.geometry.face_h
+    openings = np.full(len(params), np.nan)
+    eyes = np.full(len(params), np.nan)
+    blink_w = np.zeros(len(params))
+    try:
+        for i, (weights, frame) in enumerate(render_frames(avatar, params, seed, fps, user_pose)):
+            blink_w[i] = weights.get("blink_left", 0.0)
+            moved = rig.vertices(weights)
+            figs.folded_triangles = max(
+                figs.folded_triangles, len(rig.folds(moved - rig.points, 0.5))
+            )
+            exclude = np.zeros(frame.shape[:2], np.uint8)
+            cv2.fillPoly(exclude, [np.round(renderer.mouth_outline(weights)).astype(np.int32)], 1)
+            exclude = cv2.dilate(exclude, np.ones((5, 5), np.uint8)).astype(bool)
+            backward = None
+            if renderer.last_box is not None and renderer.last_map is not None:
+                backward = (renderer.last_box, renderer.last_map)
+            if tear_edges(frame, portrait, backward, where, exclude, face_h).any():
+                figs.tear_frames += 1
+            ctx = FrameContext(timestamp=i / fps, index=i)
+            tracker.process(frame, ctx)
+            face = ctx.primary_face
+            if face is None:
+                continue
+            figs.tracked += 1
+            lm = np.asarray(face.landmarks, np.float64)
+            openings[i] = opening(lm)
+            eyes[i] = eye_opening(lm)
+    finally:
+        tracker.close()
+    ok = ~np.isnan(openings)
+    silent = ~near_speech & ok
+    figs.silent_frames = int(silent.sum())
+    if silent.any():
+        figs.silent_closed = float((openings[silent] < CLOSED_OPENING).mean())
+        figs.rest_opening = float(np.median(openings[silent]))
+    speaking = np.array([p.speaking for p in params]) & ok
+    if speaking.any():
+        figs.speech_p95_opening = float(np.percentile(openings[speaking], 95))
+    # Blinks: runs of frames with the lids fully down.
+    down = blink_w > 0.95
+    starts = np.where(down & ~np.r_[False, down[:-1]])[0]
+    median_eye = float(np.nanmedian(eyes))
+    for s in starts:
+        e = s
+        while e + 1 < len(down) and down[e + 1]:
+            e += 1
+        figs.blinks += 1
+        window = eyes[s : e + 1]
+        if np.any(window[~np.isnan(window)] < 0.5 * median_eye):
+            figs.blinks_seen += 1
+    # Loudness against opening, best lag within ±5 frames.
+    if ok.sum() > 10:
+        best = (-2.0, 0)
+        for lag in range(-5, 6):
+            a = openings[max(0, lag) : len(openings) + min(0, lag)]
+            b = loud[max(0, -lag) : len(loud) - max(0, lag)]
+            m = ~np.isnan(a)
+            if m.sum() > 10:
+                r = float(np.corrcoef(a[m], b[m])[0, 1])
+                if r > best[0]:
+                    best = (r, lag)
+        figs.loudness_r, figs.best_lag_ms = best[0], best[1] * 1000.0 / fps
+    figs.openings = [float(v) for v in openings]
+    return figs
+
+
+def blinks_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> tuple[int, int]:
+    """(blinks the tracker saw, blinks rendered): ``count`` full blinks, each under a random
+    head pose within the limits (turned, tilted, rolled) and a random gaze, each shown as the
+    animator shows one (open, closing, shut for two frames, opening) to the tracker."""
+    from pipelines.frame import FrameContext
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    rng = np.random.default_rng(seed)
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    tracker.open()
+    seen = 0
+    index = 0
+    try:
+        for _ in range(count):
+            pose = {
+                rng.choice(["yaw_right", "yaw_left"]): float(rng.uniform(0.3, 1.0)),
+                rng.choice(["pitch_up", "pitch_down"]): float(rng.uniform(0.3, 1.0)),
+                rng.choice(["roll_cw", "roll_ccw"]): float(rng.uniform(0.0, 1.0)),
+                rng.choice(["gaze_right", "gaze_left"]): float(rng.uniform(0.0, 1.0)),
+            }
+            opens, shut = [], []
+            for amount in (0.0, 0.0, 0.6, 1.0, 1.0, 0.5, 0.0):
+                frame = avatar.renderer.render(
+                    {**pose, "blink_left": amount, "blink_right": amount}
+                )
+                ctx = FrameContext(timestamp=index / FPS, index=index)
+                index += 1
+                tracker.process(frame, ctx)
+                if ctx.primary_face is None:
+                    continue
+                e = eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64))
+                if amount == 1.0:
+                    shut.append(e)
+                elif amount == 0.0:
+                    opens.append(e)
+            if opens and shut and min(shut) < 0.5 * float(np.median(opens)):
+                seen += 1
+    finally:
+        tracker.close()
+    return seen, count

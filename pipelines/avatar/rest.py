@@ -1,0 +1,208 @@
+"""A neutral rest face from any portrait: a photo taken mid-word, grinning or with teeth
+showing gets a closed, relaxed mouth at load; its own teeth are kept for when it speaks.
+
+Silence must mean a closed mouth for every portrait, and speech opens from there. A portrait
+whose lips are apart (the tracker's inner-lip landmarks, 13 and 14, more than
+:data:`OPEN_GAP` face heights apart) is warped once, through the same mesh as the rig: the jaw
+closes by most of the gap (lower lip and chin up, as the mandible turns), the upper lip comes
+down the rest of the way, and the inner lip contours meet. The mouth's interior triangles
+collapse to a line, so no pixel of the old opening is left: the lips meet with their own
+texture, no hole. The picture and its landmarks are replaced by the closed ones, and the rig is
+built on those.
+
+What showed between the lips (teeth, when they are light and greyish) is cut out of the
+original as a texture, anchored to the upper and lower inner lip: the renderer shows it again
+when the mouth opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipelines.avatar.portrait import Portrait
+from pipelines.avatar.rig import NUM_LANDMARKS, Rig, _lip_sets, rasterize_backward
+from pipelines.tracking import regions
+
+OPEN_GAP = 0.012
+"""Face heights between the inner lips above which a portrait's mouth counts as open."""
+LOWER_SHARE = 0.6
+"""Share of the gap the jaw closes (the rest: the upper lip comes down)."""
+SEAM_DARKEN = 0.15
+RELIP_DARK = 0.5
+"""Closed-lip pixels darker than this share of the skin's median brightness, where the
+opening was, are refilled from the lip around them."""
+"""How much darker the line where the lips meet is than the lips."""
+TEETH_MIN_SHARE = 0.15
+"""Share of the opening's pixels that must look like teeth (light, little colour) for the
+portrait's own teeth to be kept."""
+
+
+@dataclass
+class TeethTexture:
+    """The portrait's own mouth interior, as it was photographed."""
+
+    image: np.ndarray
+    """h×w×3 float32 BGR crop of the original portrait."""
+    alpha: np.ndarray
+    """h×w float32: inside the original inner-lip outline."""
+    origin: np.ndarray
+    """Crop's top-left corner in portrait pixels."""
+    upper: np.ndarray
+    """Original upper inner-lip midpoint (landmark 13), portrait pixels."""
+    lower: np.ndarray
+    """Original lower inner-lip midpoint (landmark 14)."""
+    rest_upper: np.ndarray
+    """Landmark 13 on the closed rest face (the upper teeth hang from it)."""
+
+
+@dataclass
+class RestMouth:
+    was_open: bool
+    gap: float
+    """Original inner-lip gap in face heights."""
+    teeth: TeethTexture | None = None
+
+
+def inner_gap(landmarks: np.ndarray) -> float:
+    lm = landmarks[:, :2]
+    face_h = float(np.linalg.norm(lm[regions.CHIN] - lm[regions.FOREHEAD_TOP]))
+    return float(np.linalg.norm(lm[14] - lm[13])) / max(face_h, 1e-6)
+
+
+def _teeth_texture(
+    image: np.ndarray, lm: np.ndarray, rest_upper: np.ndarray
+) -> TeethTexture | None:
+    poly = lm[list(regions.LIPS_INNER), :2]
+    h, w = image.shape[:2]
+    pad = 2 + int(0.3 * float(np.linalg.norm(lm[14, :2] - lm[13, :2])))
+    x0 = max(0, int(np.floor(poly[:, 0].min())) - pad)
+    y0 = max(0, int(np.floor(poly[:, 1].min())) - pad)
+    x1 = min(w, int(np.ceil(poly[:, 0].max())) + pad + 1)
+    y1 = min(h, int(np.ceil(poly[:, 1].max())) + pad + 1)
+    if x1 - x0 < 4 or y1 - y0 < 3:
+        return None
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    crop = image[y0:y1, x0:x1]
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+    inside = mask > 128
+    if inside.sum() < 12:
+        return None
+    toothy = (hsv[..., 2] > 110) & (hsv[..., 1] < 110)
+    if float(toothy[inside].mean()) < TEETH_MIN_SHARE:
+        return None
+    # Only what showed between the lips: lip pixels drawn inside the opening would read as
+    # a lip (to a viewer and to a tracker) and shrink the mouth.
+    alpha = cv2.erode(mask, np.ones((3, 3), np.uint8))
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 0.7).astype(np.float32) / 255.0
+    return TeethTexture(
+        crop.astype(np.float32),
+        alpha,
+        np.array([x0, y0], np.float64),
+        lm[13, :2].copy(),
+        lm[14, :2].copy(),
+        rest_upper.copy(),
+    )
+
+
+def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Dark pixels of the old opening that the tracker counted as lip (a photo's lip contour
+    is often drawn inside the dark gap) would stay as a dark band on closed lips: where the
+    closed lips are much darker than their own median, near where the opening was, fill them
+    from the lip around."""
+    h, w = image.shape[:2]
+    lips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(lips, [np.round(new[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
+    opening = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(opening, [np.round(old[list(regions.LIPS_INNER), :2]).astype(np.int32)], 1)
+    face_h = float(np.linalg.norm(old[regions.CHIN, :2] - old[regions.FOREHEAD_TOP, :2]))
+    k = max(3, int(0.03 * face_h) | 1)
+    near = np.asarray(cv2.dilate(opening, np.ones((k, k), np.uint8)))
+    value = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[..., 2].astype(np.float32)
+    inside = lips.astype(bool)
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [np.round(new[list(regions.FACE_OVAL), :2]).astype(np.int32)], 1)
+    skin = face.astype(bool) & ~cv2.dilate(lips, np.ones((k, k), np.uint8)).astype(bool)
+    if inside.sum() < 20 or skin.sum() < 20:
+        return image
+    # Against the skin, not the lips: a dark band can be most of what the tracker called lip.
+    typical = float(np.median(value[skin]))
+    dark = inside & near.astype(bool) & (value < RELIP_DARK * typical)
+    if dark.sum() == 0:
+        return image
+    hole = cv2.dilate(dark.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
+    return cv2.inpaint(image, hole, 4, cv2.INPAINT_TELEA)
+
+
+def close_mouth(portrait: Portrait) -> tuple[Portrait, RestMouth]:
+    """The portrait with its mouth closed (unchanged when it already is), and what was learnt
+    about the mouth."""
+    lm = np.asarray(portrait.landmarks, np.float64)
+    gap = inner_gap(lm)
+    if gap <= OPEN_GAP:
+        return portrait, RestMouth(False, gap)
+    rig = Rig(lm, portrait.size, bases=["jaw"])
+    g = rig.geometry
+    pts = rig.points
+    _, _, pairs = _lip_sets()
+    jaw = rig.bases.get("jaw")
+    d = g.zeros()
+    gap_px = float((pts[14] - pts[13]) @ g.down)
+    if jaw is not None:
+        per_unit = float(jaw.vertex_disp[14] @ g.down)
+        if per_unit > 1e-6:
+            d += jaw.vertex_disp.astype(np.float64) * (-LOWER_SHARE * gap_px / per_unit)
+    # The inner contours meet: each upper inner point comes down to its lower partner.
+    upper, _, _ = _lip_sets()
+    inner_upper = {u for u, _ in pairs}
+    for u, low in pairs:
+        target = pts[low] + d[low]
+        d[u] = target - pts[u]
+    # The rest of the upper lip follows its inner edge part of the way (the lip relaxes down,
+    # its outer contour stays), smoothed over the mesh.
+    outer_upper = set(regions.LIPS_OUTER) & set(upper.tolist())
+    free = np.array([i for i in upper if i not in inner_upper and i not in outer_upper], int)
+    for _ in range(12):
+        if len(free) == 0:
+            break
+        avg = rig._neighbours @ d
+        d[free] = 0.5 * avg[free]
+    d[rig.fixed] = 0.0
+    d = rig._without_folds("rest mouth", d)
+    got = rasterize_backward(pts, pts + d, rig.triangles, portrait.size)
+    image = portrait.image.copy()
+    if got is not None:
+        x0, y0, fld = got
+        h, w = fld.shape[:2]
+        gx, gy = np.meshgrid(
+            np.arange(x0, x0 + w, dtype=np.float32), np.arange(y0, y0 + h, dtype=np.float32)
+        )
+        mx, my = gx + fld[..., 0], gy + fld[..., 1]
+        image[y0 : y0 + h, x0 : x0 + w] = cv2.remap(
+            portrait.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        # Where the lips meet, the map still reads a sliver of the old opening (teeth): fill
+        # it from the lips around it and darken it a little, as lips in contact look.
+        opening = np.zeros(image.shape[:2], np.uint8)
+        inner = lm[list(regions.LIPS_INNER), :2]
+        cv2.fillPoly(opening, [np.round(inner * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        seen = cv2.remap(opening, mx, my, cv2.INTER_LINEAR) > 128
+        if seen.any():
+            seam = np.zeros(image.shape[:2], np.uint8)
+            seam[y0 : y0 + h, x0 : x0 + w][seen] = 255
+            filled = cv2.inpaint(image, seam, 3, cv2.INPAINT_TELEA)
+            line = cv2.GaussianBlur(seam, (0, 0), 0.6).astype(np.float32)[..., None] / 255.0
+            image = np.clip(
+                filled.astype(np.float32) * (1.0 - SEAM_DARKEN * line) + 0.5, 0, 255
+            ).astype(np.uint8)
+    new_lm = lm.copy()
+    new_lm[:, :2] += d[:NUM_LANDMARKS]
+    image = _relip(image, lm, new_lm)
+    # The iris points are not mesh vertices and do not move.
+    new_lm[468:, :2] = lm[468:, :2]
+    teeth = _teeth_texture(portrait.image, lm, new_lm[13, :2])
+    closed = Portrait(image, new_lm.astype(np.float32), portrait.source)
+    return closed, RestMouth(True, gap, teeth)
