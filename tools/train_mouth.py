@@ -5,9 +5,10 @@
 
 Needs espeak-ng, Flite and Festival with its voices (Debian: ``espeak-ng flite festival
 festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts``) and ``onnx`` (the dev extra). Seeded:
-the same machine gives the same file. On the shared 2-core VM (load 10–14), 2026-12-02: the
-data 5–9 min (cached in /tmp/camfx-train-mouth afterwards), training 1–2 min, the held-out
-report 4 min; about 4 min of CPU in all.
+the same machine gives the same file (checked: a run from an empty cache rewrote
+mouth_net.onnx byte for byte). On the shared 2-core VM, 2026-12-02, load average ~6: 4.6 min
+wall and 1.7 min of CPU in all; the data took 2 min of that (9 min under a load of 14; then it
+is cached in /tmp/camfx-train-mouth), training about 1 min, the two reports the rest.
 
 Data (all made here): the training sentences below, spoken by the training voices (espeak-ng
 and Festival diphone voices, some at other speaking rates), strung into streams with pauses of
