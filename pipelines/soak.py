@@ -123,7 +123,6 @@ def format_soak(report: dict[str, Any]) -> str:
         value = slope[key]
         shown = f"{value:>+18.3f}" if value == value else f"{'(run longer)':>18}"  # NaN
         lines.append(
-            f"{label:<24}{start.get(key, float('nan')):>10}{end.get(key, float('nan')):>10}"
-            + shown
+            f"{label:<24}{start.get(key, float('nan')):>10}{end.get(key, float('nan')):>10}" + shown
         )
     return "\n".join(lines)
