@@ -383,8 +383,9 @@ def cmd_soak(args: argparse.Namespace) -> int:
         )
         engine = run.engine
         try:
-            # Only while the engine runs: once it stops, its threads are gone and a last
-            # sample would read as threads given back.
+            # Only while the engine runs (it has started here): once it stops, its threads
+            # are gone and a last sample would read as threads given back.
+            sampler.sample(engine.stats.frames_output)
             while not engine.wait(SOAK_SAMPLE_S):
                 sampler.sample(engine.stats.frames_output)
         finally:

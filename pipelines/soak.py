@@ -120,8 +120,9 @@ def format_soak(report: dict[str, Any]) -> str:
         f"{'':<24}{'start':>10}{'end':>10}{'per 10k frames':>18}",
     ]
     for key, label in names.items():
+        value = slope[key]
+        shown = f"{value:>+18.3f}" if value == value else f"{'(run longer)':>18}"  # NaN
         lines.append(
-            f"{label:<24}{start.get(key, float('nan')):>10}{end.get(key, float('nan')):>10}"
-            f"{slope[key]:>+18.3f}"
+            f"{label:<24}{start.get(key, float('nan')):>10}{end.get(key, float('nan')):>10}" + shown
         )
     return "\n".join(lines)

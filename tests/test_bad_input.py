@@ -96,6 +96,7 @@ WAV_EDITS = {
     "rate 0xFFFFFFFF": (24, "<I", 0xFFFFFFFF),
     "0 channels": (22, "<H", 0),
     "65535 channels": (22, "<H", 0xFFFF),
+    "9 channels": (22, "<H", 9),  # crashed the process (PyAV, planes past the eighth)
     "0 bits per sample": (34, "<H", 0),
     "unknown format tag": (20, "<H", 0x1234),
     "fmt chunk size 0xFFFFFFF0": (16, "<I", 0xFFFFFFF0),

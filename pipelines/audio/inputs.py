@@ -152,7 +152,9 @@ MAX_DECODE_RATE = 48_000
 analysis or the muxed AAC track uses is lost, and memory stays bounded."""
 SOURCE_RATE_RANGE = (1_000, 768_000)
 """Sample rates a real file has; anything else is a corrupt header (0, 0xFFFFFFFF, ...)."""
-MAX_CHANNELS = 64
+MAX_CHANNELS = 8
+"""7.1 at most. Past FFmpeg's eight inline plane pointers PyAV 18 reads planar frames through
+pointers it should not (a WAV claiming 9 channels crashed the process in ``to_ndarray``)."""
 
 
 def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
@@ -200,18 +202,19 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
                 )
             out_rate = min(rate, MAX_DECODE_RATE)
             limit = MAX_AUDIO_SECONDS * out_rate
-            # Planar float in the file's own layout, mixed to mono here as the plain mean of
-            # the channels: FFmpeg's stereo downmix scales by 1/sqrt(2) per channel, which
-            # made a centred voice 3 dB louder than its mono original.
-            resampler = av.AudioResampler(format="fltp", rate=out_rate)
+            # Packed (interleaved) float in the file's own layout, one buffer per frame, mixed
+            # to mono here as the plain mean of the channels: FFmpeg's stereo downmix scales
+            # by 1/sqrt(2) per channel, which made a centred voice 3 dB louder than its mono
+            # original.
+            resampler = av.AudioResampler(format="flt", rate=out_rate)
             parts: list[np.ndarray] = []
             total = 0
             # None at the end flushes the resampler; frames are decoded one at a time, so the
             # limit stops a huge file before its samples are all in memory.
             for frame in itertools.chain(container.decode(stream), [None]):
                 for out in resampler.resample(frame):
-                    planes = out.to_ndarray()
-                    part = planes.mean(axis=0) if planes.ndim == 2 else planes.reshape(-1)
+                    width = out.layout.nb_channels
+                    part = out.to_ndarray().reshape(-1, width).mean(axis=1)
                     total += len(part)
                     if total > limit:
                         raise AudioError(
