@@ -236,3 +236,24 @@ def test_a_moving_face_or_a_new_part_of_the_person_is_worked_out_afresh() -> Non
     assert stage._shape is not second
     change = lit[200:240, 450:470].astype(np.int16) - image[200:240, 450:470]
     assert float(np.abs(change).mean()) > 1.0
+
+
+BLEND_MAX_ABS = 1
+"""The outline's blend runs in 8-bit fixed point: at most one level from a float blend."""
+
+
+def test_the_fixed_point_outline_blend_matches_a_float_blend() -> None:
+    from pipelines.effects.key_light import _blend
+
+    rng = np.random.default_rng(3)
+    lit = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    plain = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    mask = rng.random((64, 48), dtype=np.float32)
+    mask[:, :8], mask[:, -8:] = 0.0, 1.0
+    for scale in (1.0, 0.5):
+        weight = (mask.astype(np.float64) ** 2 * scale)[..., None]
+        reference = lit * weight + plain * (1.0 - weight)
+        out = _blend(lit, plain, mask, scale)
+        assert np.abs(out - reference).max() <= BLEND_MAX_ABS + 0.5
+    out = _blend(lit, plain, mask)
+    assert np.array_equal(out[:, :8], plain[:, :8]) and np.array_equal(out[:, -8:], lit[:, -8:])

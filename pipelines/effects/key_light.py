@@ -563,7 +563,15 @@ def _clipped(
 def _blend(lit: np.ndarray, plain: np.ndarray, mask: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """``lit`` where ``mask`` is 1, ``plain`` where it is 0. Squared: a pixel that is half
     background (hair strands, the soft outline) gets a quarter of the light, so the outline
-    does not glow against the room."""
-    weight = cv2.multiply(mask, mask, scale=scale)
-    out: np.ndarray = cv2.blendLinear(lit, plain, weight, 1.0 - weight)
+    does not glow against the room.
+
+    In 8-bit fixed point (the weight in 1/255 steps; at most one level from a float blend,
+    exactly ``plain`` where the weight is 0 and ``lit`` where it is 1): about twice as fast as
+    ``cv2.blendLinear``'s float weights, and the outline's blend is most of this stage's
+    time on a frame."""
+    w8 = cv2.multiply(mask, mask, scale=255.0 * scale, dtype=cv2.CV_8U)
+    w3 = cv2.merge((w8, w8, w8))
+    lit_part = cv2.multiply(lit, w3, scale=1.0 / 255.0)
+    plain_part = cv2.multiply(plain, cv2.bitwise_not(w3), scale=1.0 / 255.0)
+    out: np.ndarray = cv2.add(lit_part, plain_part)
     return out
