@@ -172,3 +172,88 @@ def test_the_tile_path_gives_the_same_picture_as_blending_every_pixel() -> None:
     tiled = stage.process(image, ctx)
     plain = stage.process(image, context(face, ctx.mask.copy()))
     assert np.array_equal(tiled, plain)
+
+
+REUSE_MEAN_MAX = 0.5
+REUSE_MAX_ABS = 12
+"""A still face's shape is kept between frames (speed): the picture stays within this many
+8-bit levels (mean, largest) of working it out afresh on every frame. That is the size of the
+fresh picture's own change from frame to frame under the same half-pixel tracker jitter
+(measured: mean 0.06-0.40, largest 4-11 levels), which keeping the shape takes away."""
+
+
+def _moved(face, shift: np.ndarray):
+    lm = face.landmarks.copy()
+    lm[:, :2] += shift
+    return type(face)(id=1, score=1.0, bbox=face.bbox, landmarks=lm, raw_landmarks=lm,
+                      pose=face.pose)  # fmt: skip
+
+
+def test_a_still_face_keeps_its_shape_between_frames_within_tolerance() -> None:
+    image, face, mask = golden_face("astronaut")
+    lit = side_lit(image, face, HALVING)
+    kept = KeyLight()
+    kept.open()
+    rng = np.random.default_rng(7)
+    shapes = set()
+    for i in range(6):
+        # The tracker's jitter on a still face: half a pixel at most; the mask's own noise.
+        jittered = _moved(face, rng.uniform(-0.5, 0.5, (len(face.landmarks), 2)).astype(np.float32))
+        noisy = np.clip(mask + rng.normal(0.0, 0.002, mask.shape).astype(np.float32), 0.0, 1.0)
+        out = kept.process(lit, context(jittered, noisy, t=i / 30))
+        shapes.add(id(kept._shape))
+        fresh = KeyLight()
+        fresh.open()
+        fresh._gradient, fresh._last_t = kept._gradient, i / 30  # the same smoothed side light
+        reference = fresh.process(lit, context(jittered, noisy, t=i / 30))
+        diff = np.abs(out.astype(np.int16) - reference.astype(np.int16))
+        assert float(diff.mean()) <= REUSE_MEAN_MAX and int(diff.max()) <= REUSE_MAX_ABS
+    assert len(shapes) == 1  # worked out once, kept for the still frames
+
+
+def test_a_moving_face_or_a_new_part_of_the_person_is_worked_out_afresh() -> None:
+    image, face, mask = golden_face("astronaut")
+    mask = mask.copy()
+    mask[:, 400:] = 0.0  # room on the right for a raised hand
+    stage = KeyLight()
+    stage.open()
+    stage.process(image, context(face, mask))
+    first = stage._shape
+    # Three pixels is more than a quarter grid cell: the face moved.
+    moved = _moved(face, np.float32([3.0, 0.0]))
+    out = stage.process(image, context(moved, mask))
+    assert stage._shape is not first
+    fresh = KeyLight()
+    fresh.open()
+    fresh._gradient, fresh._last_t = stage._gradient, 0.0  # the same smoothed side light
+    assert np.array_equal(out, fresh.process(image, context(moved, mask)))
+    # A hand raised beside the body (outside the box the normals cover): lit at once.
+    second = stage._shape
+    assert second is not None and second.box[2] * 8 <= 440
+    hand = mask.copy()
+    hand[200:240, 450:470] = 1.0
+    lit = stage.process(image, context(moved, hand))
+    assert stage._shape is not second
+    change = lit[200:240, 450:470].astype(np.int16) - image[200:240, 450:470]
+    assert float(np.abs(change).mean()) > 1.0
+
+
+BLEND_MAX_ABS = 1
+"""The outline's blend runs in 8-bit fixed point: at most one level from a float blend."""
+
+
+def test_the_fixed_point_outline_blend_matches_a_float_blend() -> None:
+    from pipelines.effects.key_light import _blend
+
+    rng = np.random.default_rng(3)
+    lit = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    plain = rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)
+    mask = rng.random((64, 48), dtype=np.float32)
+    mask[:, :8], mask[:, -8:] = 0.0, 1.0
+    for scale in (1.0, 0.5):
+        weight = (mask.astype(np.float64) ** 2 * scale)[..., None]
+        reference = lit * weight + plain * (1.0 - weight)
+        out = _blend(lit, plain, mask, scale)
+        assert np.abs(out - reference).max() <= BLEND_MAX_ABS + 0.5
+    out = _blend(lit, plain, mask)
+    assert np.array_equal(out[:, :8], plain[:, :8]) and np.array_equal(out[:, -8:], lit[:, -8:])
