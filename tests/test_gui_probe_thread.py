@@ -42,8 +42,10 @@ class SlowProbes:
         self.release = threading.Event()
         self.started = threading.Event()
         self.finished = threading.Event()
+        self.started_at = 0.0
 
     def __call__(self) -> dict[str, Any]:
+        self.started_at = time.perf_counter()
         self.started.set()
         self.release.wait(PROBE_S)
         self.finished.set()
@@ -147,3 +149,33 @@ def test_quitting_does_not_wait_for_a_stuck_probe(qtbot: Any, config: Path) -> N
     assert stuck.finished.wait(5.0)
     qtbot.wait(50)
     assert window.state.devices is None
+
+
+def test_a_probe_starts_after_the_start_up_queued_before_it(qtbot: Any) -> None:
+    """Start-up is not slowed by a probe beside it: the engine, source and preset queued
+    before the probe are done when it starts (and the clicks after it do not wait, above)."""
+    from app.gui.controller import EngineController
+    from pipelines.sources import open_source
+
+    opened_at: list[float] = []
+
+    def slow_opener(spec: str, config: Any) -> Any:
+        time.sleep(0.5)  # a camera that takes its time to open
+        source = open_source(spec, config)
+        opened_at.append(time.perf_counter())
+        return source
+
+    probes = SlowProbes()
+    probes.release.set()
+    controller = EngineController(
+        source_opener=slow_opener, camera_lister=list, device_probes=probes
+    )
+    try:
+        controller.start((320, 240), 15.0)
+        controller.set_source("demo:0")
+        controller.probe_devices()
+        assert controller.wait_idle(10.0)
+        assert opened_at and probes.finished.is_set()
+        assert probes.started_at >= opened_at[0]
+    finally:
+        controller.shutdown()

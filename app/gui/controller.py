@@ -53,6 +53,10 @@ OutputFactory = Callable[[str], Output]
 CameraLister = Callable[[], list[CameraInfo]]
 
 VCAM_RETRY_MS = 5000
+PROBE_AFTER_S = 30.0
+"""A probe first lets the actions queued before it finish (start-up: engine, source, preset),
+so the first picture is not slowed by ONNX Runtime sessions the probe creates beside it; it
+waits at most this long for them."""
 IDLE_AFTER_S = 10.0
 """With the window hidden, the virtual camera unused and nothing recording, the engine idles
 after this long and releases the camera (see Engine.idle_after)."""
@@ -135,6 +139,9 @@ class EngineController(QObject):
         self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-probe")
         self._closed = False
         self._pending: list[Future[Any]] = []
+        """Queued work on both threads (wait_idle, shutdown)."""
+        self._actions: list[Future[Any]] = []
+        """Queued work on the action thread (a probe starts after what was queued before)."""
         self._lock = threading.Lock()
         self._vcam_retry = QTimer(self)
         self._vcam_retry.setInterval(VCAM_RETRY_MS)
@@ -166,6 +173,8 @@ class EngineController(QObject):
         future = executor.submit(run)
         with self._lock:
             self._pending = [f for f in self._pending if not f.done()] + [future]
+            if executor is self._worker:
+                self._actions = [f for f in self._actions if not f.done()] + [future]
         return future
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -525,11 +534,16 @@ class EngineController(QObject):
 
     # ----------------------------------------------------------------- devices
     def probe_devices(self) -> None:
-        self._submit_probe(self._probe_devices)
+        with self._lock:
+            queued = [f for f in self._actions if not f.done()]
+        self._submit_probe(self._probe_devices, queued)
 
-    def _probe_devices(self) -> DeviceReport:
+    def _probe_devices(self, after: list[Future[Any]] | None = None) -> DeviceReport:
         from pipelines.outputs.virtualcam import available_backends, setup_hint
 
+        futures_wait(after or [], PROBE_AFTER_S)  # start-up first (see PROBE_AFTER_S)
+        if self._closed:
+            return DeviceReport()
         info = dict(self.device_probes())
         info["cameras"] = self._safe_cameras()
         info["virtual_camera"] = {"backends": available_backends(), "hint": setup_hint()}
