@@ -21,6 +21,8 @@ pytest.importorskip("pytestqt")
 
 from test_failures_are_errors import cut_short, models_copy, use_models_from, write_video
 from test_gui_support import make_window
+from test_video_end import cut_short as cut_mkv
+from test_video_end import write_video as write_mkv
 
 from pipelines.avatar.stage import STAGE_NAME as TALKING_HEAD
 from pipelines.presets import Preset, StageSpec
@@ -61,12 +63,21 @@ def frames_keep_coming(qtbot: Any, window: Any, n: int = 5) -> None:
     qtbot.waitUntil(lambda: window.preview.frames_shown >= start + n, timeout=10000)
 
 
-def test_a_changed_model_is_a_message_and_the_window_runs_on(
-    qtbot: Any, windows: list, config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("kind", ["changed", "missing"])
+def test_a_changed_or_missing_model_is_a_message_and_the_window_runs_on(
+    qtbot: Any,
+    windows: list,
+    config: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
 ) -> None:
     folder = models_copy(tmp_path)
-    changed = folder / "face_detection_short_range.onnx"
-    changed.write_bytes(changed.read_bytes() + b"x")
+    model = folder / "face_detection_short_range.onnx"
+    if kind == "changed":
+        model.write_bytes(model.read_bytes() + b"x")
+    else:
+        model.unlink()
     use_models_from(monkeypatch, folder)
     PresetStore(config / "presets").save(Preset("Track", (StageSpec(TRACKER, {}),)))
     window = open_window(qtbot, windows, config, preset="user:Track", source="demo:0")
@@ -74,15 +85,20 @@ def test_a_changed_model_is_a_message_and_the_window_runs_on(
     qtbot.waitUntil(lambda: key in window.messages.bars, timeout=15000)
     text = window.messages.bars[key].text
     assert "could not start and is left out" in text
-    assert f"model file {changed} was changed" in text and "Reinstall camfx" in text
+    if kind == "changed":
+        assert f"model file {model} was changed" in text and "Reinstall camfx" in text
+    else:
+        assert f"model file {model} is missing; reinstall" in text
     frames_keep_coming(qtbot, window)
 
 
+@pytest.mark.parametrize("kind", ["not a picture", "missing"])
 def test_a_bad_portrait_is_a_message_and_the_window_runs_on(
-    qtbot: Any, windows: list, config: Path, tmp_path: Path
+    qtbot: Any, windows: list, config: Path, tmp_path: Path, kind: str
 ) -> None:
     portrait = tmp_path / "me.png"
-    portrait.write_text("not a picture")
+    if kind == "not a picture":
+        portrait.write_text("not a picture")
     preset = Preset("Head", (StageSpec(TALKING_HEAD, {"portrait": str(portrait)}),))
     PresetStore(config / "presets").save(preset)
     window = open_window(qtbot, windows, config, preset="user:Head", source="demo:0")
@@ -90,14 +106,20 @@ def test_a_bad_portrait_is_a_message_and_the_window_runs_on(
     qtbot.waitUntil(lambda: key in window.messages.bars, timeout=15000)
     text = window.messages.bars[key].text
     assert "could not start and is left out" in text
-    assert f"portrait {str(portrait)!r} could not be decoded" in text
+    reason = "could not be decoded" if kind == "not a picture" else "does not exist"
+    assert f"portrait {str(portrait)!r} {reason}" in text
     frames_keep_coming(qtbot, window)
 
 
+@pytest.mark.parametrize("suffix", ["mp4", "mkv"])
 def test_a_damaged_video_is_a_message_and_the_window_runs_on(
-    qtbot: Any, windows: list, config: Path, tmp_path: Path
+    qtbot: Any, windows: list, config: Path, tmp_path: Path, suffix: str
 ) -> None:
-    short = cut_short(write_video(tmp_path / "good.mp4"), tmp_path / "short.mp4", keep=0.4)
+    """MP4 states its frame count; MKV only its duration (see test_video_end.py)."""
+    if suffix == "mp4":
+        short = cut_short(write_video(tmp_path / "good.mp4"), tmp_path / "short.mp4", keep=0.4)
+    else:
+        short = cut_mkv(write_mkv(tmp_path / "good.mkv"), keep=0.4)
     window = open_window(qtbot, windows, config, preset="builtin:off", source=str(short))
     qtbot.waitUntil(lambda: "source" in window.messages.bars, timeout=15000)
     text = window.messages.bars["source"].text

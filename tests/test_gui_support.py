@@ -143,6 +143,7 @@ def make_window(
     real_vcam: bool = False,
     use_tray: bool = True,
     first_run: bool = False,
+    device_probes: Any = None,
 ) -> Any:
     """A started main window over a controller with test doubles (call ``.shutdown()``).
 
@@ -160,7 +161,7 @@ def make_window(
 
     kwargs: dict[str, Any] = {
         "camera_lister": lambda: list(cameras or []),
-        "device_probes": fake_probes,
+        "device_probes": device_probes or fake_probes,
     }
     if not real_vcam:
         kwargs["output_factory"] = fake_outputs

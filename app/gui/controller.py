@@ -1,10 +1,16 @@
-"""The window's handle on the engine: every slow call runs on one worker thread.
+"""The window's handle on the engine: every slow call runs off the GUI thread.
 
 Opening a camera or the virtual camera, building a preset's stages (which may import modules),
 stopping the engine (which joins threads): each can take from milliseconds to seconds, so the
-controller queues them, in order, on a single worker thread and reports the outcome through Qt
-signals, which Qt delivers on the GUI thread. The GUI thread only ever queues work, swaps a
+controller queues them, in order, on one *action* worker thread and reports the outcome through
+Qt signals, which Qt delivers on the GUI thread. The GUI thread only ever queues work, swaps a
 settings object or reads a statistic: it never waits.
+
+Device probes (cameras, virtual camera backends, microphone, inference providers) run on a
+second, *probe* thread. Probing the inference providers creates ONNX Runtime sessions and can
+take half a minute on a machine with a GPU driver; on the action thread a Record click queued
+behind it waited that long. A probe never changes the engine, so it needs no ordering with the
+actions; its result is a typed :class:`~app.state.devices.DeviceReport` for the app state.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,6 +32,7 @@ from app.gui.plumbing import (
     camera_modes,
 )
 from app.gui.qtcompat import emit
+from app.state.devices import DeviceReport
 from app.state.labels import source_kind
 from app.state.model import apply_edits
 from pipelines.build import RunConfig, build_engine
@@ -45,6 +53,10 @@ OutputFactory = Callable[[str], Output]
 CameraLister = Callable[[], list[CameraInfo]]
 
 VCAM_RETRY_MS = 5000
+PROBE_AFTER_S = 30.0
+"""A probe first lets the actions queued before it finish (start-up: engine, source, preset),
+so the first picture is not slowed by ONNX Runtime sessions the probe creates beside it; it
+waits at most this long for them."""
 IDLE_AFTER_S = 10.0
 """With the window hidden, the virtual camera unused and nothing recording, the engine idles
 after this long and releases the camera (see Engine.idle_after)."""
@@ -88,6 +100,7 @@ class EngineController(QObject):
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
     devicesProbed = Signal(object)
+    """A :class:`~app.state.devices.DeviceReport`, built on the probe thread."""
     idleChanged = Signal(bool)
     """True when nobody receives the outputs and the engine rests (Engine.idle_after)."""
     engineRestarted = Signal()
@@ -123,8 +136,12 @@ class EngineController(QObject):
         self.vcam_state = "off"
         self.recording_path: str | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-worker")
+        self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-probe")
         self._closed = False
         self._pending: list[Future[Any]] = []
+        """Queued work on both threads (wait_idle, shutdown)."""
+        self._actions: list[Future[Any]] = []
+        """Queued work on the action thread (a probe starts after what was queued before)."""
         self._lock = threading.Lock()
         self._vcam_retry = QTimer(self)
         self._vcam_retry.setInterval(VCAM_RETRY_MS)
@@ -133,6 +150,16 @@ class EngineController(QObject):
 
     # ----------------------------------------------------------------- plumbing
     def _submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """Queue an action (engine, source, stages, outputs) on the action thread, in order."""
+        return self._queue(self._worker, fn, *args)
+
+    def _submit_probe(self, fn: Callable[..., Any], *args: Any) -> Future[Any] | None:
+        """Queue a device probe on the probe thread, where it never delays an action."""
+        return self._queue(self._prober, fn, *args)
+
+    def _queue(
+        self, executor: ThreadPoolExecutor, fn: Callable[..., Any], *args: Any
+    ) -> Future[Any] | None:
         if self._closed:
             return None
 
@@ -143,9 +170,11 @@ class EngineController(QObject):
                 log.exception("background task %s failed", getattr(fn, "__name__", fn))
                 raise
 
-        future = self._worker.submit(run)
+        future = executor.submit(run)
         with self._lock:
             self._pending = [f for f in self._pending if not f.done()] + [future]
+            if executor is self._worker:
+                self._actions = [f for f in self._actions if not f.done()] + [future]
         return future
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -227,7 +256,7 @@ class EngineController(QObject):
 
     # ----------------------------------------------------------------- source
     def list_cameras(self) -> None:
-        self._submit(self._list_cameras)
+        self._submit_probe(self._list_cameras)
 
     def _list_cameras(self) -> list[CameraInfo]:
         try:
@@ -235,7 +264,8 @@ class EngineController(QObject):
         except Exception as exc:
             log.warning("listing cameras failed: %s", exc)
             cameras = []
-        emit(self.camerasListed, cameras)
+        if not self._closed:
+            emit(self.camerasListed, cameras)
         return cameras
 
     def set_source(
@@ -504,24 +534,36 @@ class EngineController(QObject):
 
     # ----------------------------------------------------------------- devices
     def probe_devices(self) -> None:
-        self._submit(self._probe_devices)
+        with self._lock:
+            queued = [f for f in self._actions if not f.done()]
+        self._submit_probe(self._probe_devices, queued)
 
-    def _probe_devices(self) -> dict[str, Any]:
+    def _probe_devices(self, after: list[Future[Any]] | None = None) -> DeviceReport:
         from pipelines.outputs.virtualcam import available_backends, setup_hint
 
+        futures_wait(after or [], PROBE_AFTER_S)  # start-up first (see PROBE_AFTER_S)
+        if self._closed:
+            return DeviceReport()
         info = dict(self.device_probes())
         info["cameras"] = self._safe_cameras()
         info["virtual_camera"] = {"backends": available_backends(), "hint": setup_hint()}
-        emit(self.devicesProbed, info)
-        return info
+        report = DeviceReport.from_probes(info)
+        if not self._closed:  # a window that closed meanwhile has nobody to tell
+            emit(self.devicesProbed, report)
+        return report
 
     # ----------------------------------------------------------------- shutdown
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop everything and join every thread this controller started (idempotent)."""
+        """Stop everything and join every thread this controller started (idempotent).
+
+        A probe inside a driver call cannot be interrupted: it gets ``timeout`` seconds (after
+        the engine, camera and recording are closed, so nothing the user made waits on it) and
+        is then left to end by itself; its result is dropped (see :meth:`_probe_devices`)."""
         if self._closed:
             return
         self._closed = True
         self._vcam_retry.stop()
+        self._prober.shutdown(wait=False, cancel_futures=True)
         self._worker.shutdown(wait=True, cancel_futures=True)
         if self.engine is not None:
             self.engine.stop(timeout)
@@ -530,3 +572,6 @@ class EngineController(QObject):
         self._close(self.vcam.detach())
         self._close(self.record.detach())
         self.engine = None
+        with self._lock:
+            probing = [f for f in self._pending if not f.done()]
+        futures_wait(probing, timeout)

@@ -36,7 +36,6 @@ from app.gui.widgets import REFRESH, camera_fix_hint, select_data, set_checked_q
 from app.gui.window_ui import WindowWidgets, build_menus, build_ui
 from app.state import AppState, Change, RowView, StateEvent, VirtualCamera
 from app.state.devices import (
-    DeviceReport,
     camera_row,
     inference_row,
     microphone_row,
@@ -147,7 +146,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         c.recordingChanged.connect(self.outputs.on_recording_state)
         c.pausedChanged.connect(self.on_paused)
         c.engineProblem.connect(self.on_engine_problem)
-        c.devicesProbed.connect(lambda info: self.state.set_devices(DeviceReport.from_probes(info)))
+        c.devicesProbed.connect(self.state.set_devices)
         c.idleChanged.connect(self.state.set_idle)
         self.state.subscribe(lambda ev: self.on_devices() if ev.change == Change.DEVICES else None)
 

@@ -168,10 +168,14 @@ class VideoSource(Source):
         self.loops = 0
         """How many times the file started over."""
         self.stated_frames: int | None = None
-        """The frame count the container states (MP4/MOV always do), else None: a file that
-        does not say how long it is cannot be told cut short."""
+        """The frame count the container states (MP4/MOV/AVI do), else None."""
+        self.stated_seconds: float | None = None
+        """When no frame count is stated (MKV, WebM): the video's duration as the container
+        states it, else None. A file that states neither cannot be told cut short."""
         self._decoded = 0
         """Frames decoded since the file was (re)opened."""
+        self._last_pts_s = 0.0
+        """Presentation time of the last decoded frame (only kept when stated_seconds is)."""
         self._first: np.ndarray | None = None
 
     def _open_capture(self) -> tuple[cv2.VideoCapture, np.ndarray]:
@@ -198,8 +202,9 @@ class VideoSource(Source):
         self.capture = cap
         self.native_size = (int(first.shape[1]), int(first.shape[0]))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        self.stated_frames = _stated_frame_count(self.arg)
+        self.stated_frames, self.stated_seconds = _stated_length(self.arg)
         self._decoded = 0
+        self._last_pts_s = 0.0
         native_fps = cap.get(cv2.CAP_PROP_FPS)
         self.actual_fps = native_fps if 1 <= native_fps <= 240 else self.config.fps
         self.actual_size = (self.config.width, self.config.height)
@@ -232,18 +237,34 @@ class VideoSource(Source):
                 self._decoded = 0
                 self.loops += 1
         self._decoded += 1
+        if self.stated_seconds is not None and self.capture is not None:
+            self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         return fit_to(to_bgr(image), self.config.width, self.config.height)
 
     def _check_whole(self) -> None:
         """Raise when decoding stopped well before the end the container states: the user
         asked for the whole video, and a damaged one must not pass for a short one."""
         stated = self.stated_frames
-        if stated is None:
+        if stated is not None:
+            if self._decoded + max(END_MARGIN_FRAMES, stated // 100) < stated:
+                raise SourceError(
+                    f"video file {self.arg!r} is damaged or cut short: decoding stopped after "
+                    f"frame {self._decoded} of {stated}; check the file or export it again"
+                )
             return
-        if self._decoded + max(END_MARGIN_FRAMES, stated // 100) < stated:
+        seconds = self.stated_seconds
+        if seconds is None:
+            return
+        frame_s = 1.0 / self.actual_fps
+        # Where the decoded video ends: the last frame's time plus its own length. The frame
+        # count at the file's rate is the fallback for a backend that reports no position;
+        # either reaching the stated end is enough, so a good file is never refused.
+        reached = max(self._last_pts_s + frame_s, self._decoded * frame_s)
+        if reached + max(END_MARGIN_FRAMES * frame_s, seconds / 100) < seconds:
             raise SourceError(
                 f"video file {self.arg!r} is damaged or cut short: decoding stopped after "
-                f"frame {self._decoded} of {stated}; check the file or export it again"
+                f"frame {self._decoded} ({reached:.2f} s) of the {seconds:.2f} s its container "
+                "states; check the file or export it again"
             )
 
     def close(self) -> None:
@@ -253,14 +274,37 @@ class VideoSource(Source):
         self._first = None
 
 
-def _stated_frame_count(path: str) -> int | None:
-    """The video stream's frame count as its container states it (PyAV), or None when it
-    does not say (MKV, WebM, AVI often) or the file cannot be read this way."""
+def _stated_length(path: str) -> tuple[int | None, float | None]:
+    """(frame count, None) when the video stream's container states its count (MP4, MOV,
+    AVI); else (None, seconds) when it states the video's duration (MKV and WebM write it
+    per track); else (None, None): the file cannot be read this way, or says neither."""
     try:
         import av
 
         with av.open(path) as container:
-            frames = int(container.streams.video[0].frames)
+            video = container.streams.video[0]
+            frames = int(video.frames)
+            if frames > 0:
+                return frames, None
+            seconds = _video_seconds(container, video)
     except Exception:  # no PyAV, or a file only OpenCV reads: no check, as before
-        return None
-    return frames if frames > 0 else None
+        return None, None
+    return None, seconds if seconds is not None and seconds > 0 else None
+
+
+def _video_seconds(container: Any, video: Any) -> float | None:
+    """The video stream's own duration as stated, in seconds, or None."""
+    if video.duration and video.time_base:
+        return float(video.duration * video.time_base)
+    tag = str(video.metadata.get("DURATION", ""))  # Matroska/WebM: "HH:MM:SS.fffffffff"
+    parts = tag.split(":")
+    if len(parts) == 3:
+        try:
+            return int(parts[0]) * 3600 + int(parts[1]) * 60 + float(parts[2])
+        except ValueError:
+            pass
+    # The whole container's duration is the video's only when nothing else (a longer audio
+    # track) is in it.
+    if len(container.streams) == 1 and container.duration:
+        return float(container.duration) / 1_000_000  # av.time_base: microseconds
+    return None

@@ -1,0 +1,153 @@
+"""A video that ends early is an error even when its container states no frame count (MKV and
+WebM state a duration instead): real small files written by PyAV here, cut short by bytes."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from app import cli
+from pipelines.errors import SourceError
+from pipelines.sources import SourceConfig
+from pipelines.sources.files import VideoSource, _stated_length
+
+av = pytest.importorskip("av")
+
+FRAMES = 60
+FPS = 25
+SIZE = (64, 48)
+
+CONTAINERS = {
+    # suffix: (PyAV format, codec, what the container states)
+    "mkv": ("matroska", "mpeg4", "seconds"),
+    "webm": ("webm", "libvpx", "seconds"),
+    "avi": ("avi", "mpeg4", "frames"),
+}
+
+
+def write_video(path: Path, frames: int = FRAMES, audio_s: float = 0.0) -> Path:
+    """Frames that show their number; with ``audio_s``, a silent audio track that long (in a
+    Matroska file, longer than the video)."""
+    fmt, codec, _ = CONTAINERS[path.suffix[1:]]
+    w, h = SIZE
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        sound = container.add_stream("aac", rate=48000) if audio_s else None
+        for i in range(frames):
+            image = np.full((h, w, 3), (i * 7 % 256, i * 3 % 256, 100), np.uint8)
+            cv2.putText(image, str(i), (4, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255,) * 3)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+        if sound is not None:
+            chunk = 1024
+            for start in range(0, int(audio_s * 48000), chunk):
+                frame = av.AudioFrame.from_ndarray(
+                    np.zeros((1, chunk), np.float32), format="fltp", layout="mono"
+                )
+                frame.sample_rate, frame.pts, frame.time_base = 48000, start, Fraction(1, 48000)
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+    return path
+
+
+def cut_short(good: Path, keep: float) -> Path:
+    path = good.with_name(f"cut{good.suffix}")
+    data = good.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def read_all(path: Path, loop: bool = False, limit: int = 5 * FRAMES) -> int:
+    """Frames read until EOFError; SourceError propagates."""
+    source = VideoSource(str(path), SourceConfig(width=64, height=48, paced=False, loop=loop))
+    source.open()
+    n = 0
+    try:
+        while n < limit:
+            try:
+                frame = source.read()
+            except EOFError:
+                break
+            n += frame is not None
+    finally:
+        source.close()
+    return n
+
+
+@pytest.mark.parametrize("suffix", sorted(CONTAINERS))
+def test_stated_length_of_each_container(tmp_path: Path, suffix: str) -> None:
+    frames, seconds = _stated_length(str(write_video(tmp_path / f"good.{suffix}")))
+    if CONTAINERS[suffix][2] == "frames":
+        assert (frames, seconds) == (FRAMES, None)
+    else:
+        assert frames is None and seconds == pytest.approx(FRAMES / FPS, abs=1e-6)
+
+
+@pytest.mark.parametrize("suffix", sorted(CONTAINERS))
+def test_a_whole_video_ends_and_a_cut_one_is_an_error(tmp_path: Path, suffix: str) -> None:
+    good = write_video(tmp_path / f"good.{suffix}")
+    assert read_all(good) == FRAMES
+    assert read_all(good, loop=True, limit=2 * FRAMES + 5) == 2 * FRAMES + 5
+    for keep in (0.6, 0.8):
+        cut = cut_short(good, keep)
+        with pytest.raises(SourceError, match=rf"cut\.{suffix}' is damaged or cut short"):
+            read_all(cut)
+        with pytest.raises(SourceError, match="damaged or cut short"):
+            read_all(cut, loop=True)
+
+
+def test_a_longer_audio_track_does_not_make_a_good_mkv_look_cut(tmp_path: Path) -> None:
+    good = write_video(tmp_path / "good.mkv", audio_s=FRAMES / FPS + 1.5)
+    assert _stated_length(str(good))[1] == pytest.approx(FRAMES / FPS, abs=0.05)
+    assert read_all(good) == FRAMES
+
+
+def test_a_file_that_states_no_length_is_read_to_its_end(tmp_path: Path) -> None:
+    """A Matroska file written as a stream (no seeking back) states neither: no check."""
+    path = tmp_path / "live.mkv"
+    w, h = SIZE
+    with av.open(str(path), "w", format="matroska", options={"live": "1"}) as container:
+        stream = container.add_stream("mpeg4", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for i in range(FRAMES):
+            image = np.full((h, w, 3), i * 4, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    assert _stated_length(str(path)) == (None, None)
+    assert read_all(path) == FRAMES
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("camfx: ")]
+    assert lines and "Traceback" not in stderr, stderr
+    return lines[-1]  # the run's own lines (what it opened, wrote) come before
+
+
+@pytest.mark.parametrize("suffix", ["mkv", "webm"])
+def test_run_no_loop_exits_2_on_a_cut_file_and_0_on_a_whole_one(
+    tmp_path: Path, capsys: Any, suffix: str
+) -> None:
+    good = write_video(tmp_path / f"good.{suffix}")
+    cut = cut_short(good, 0.6)
+    out = tmp_path / "out.mp4"
+    code = cli.main(["run", "--source", str(cut), "--no-loop", "--output", str(out)])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2
+    assert f"video file {str(cut)!r} is damaged or cut short" in line
+    decoded = int(line.split("after frame ")[1].split()[0])
+    assert 0 < decoded < FRAMES
+
+    code = cli.main(["run", "--source", str(good), "--no-loop", "--output", str(out)])
+    assert code == 0, capsys.readouterr().err
