@@ -79,7 +79,7 @@ def test_video_carries_the_audio(rendered: tuple[Path, Path]) -> None:
 def test_lips_move_with_the_sound_track(rendered: tuple[Path, Path]) -> None:
     import av
 
-    from pipelines.audio.mux import read_audio_track
+    from pipelines.audio.inputs import read_audio_file
     from pipelines.avatar.stage import avatar_for
 
     out, _ = rendered
@@ -92,7 +92,7 @@ def test_lips_move_with_the_sound_track(rendered: tuple[Path, Path]) -> None:
         for frame in c.decode(video=0):
             img = frame.to_ndarray(format="gray")
             dark.append(float((img[y0:y1, x0:x1] < 60).mean()))
-    samples, rate = read_audio_track(out)  # the file's own sound, as a viewer hears it
+    samples, rate = read_audio_file(out)  # the file's own sound, as a viewer hears it
     per = rate / FPS
     # Frame i shows the instant i / fps: loudness over the frame period centred there.
     loud = np.array(

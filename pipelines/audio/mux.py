@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipelines.audio.inputs import AudioError, read_audio_file
+from pipelines.audio.inputs import read_audio_file
 
 log = logging.getLogger(__name__)
 
@@ -262,22 +262,3 @@ class AacTrack:
             self._encode(rest)
         for packet in self.stream.encode(None):
             self.container.mux(packet)
-
-
-def read_audio_track(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """The first audio stream of a media file, mono float32, and its rate (for tests/tools)."""
-    try:
-        import av
-    except ImportError:
-        raise AudioError("reading a video's sound needs PyAV: pip install av") from None
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            raise AudioError(f"{path} has no audio stream")
-        stream = container.streams.audio[0]
-        rate = int(stream.rate)
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-        parts = []
-        for frame in container.decode(stream):
-            for out in resampler.resample(frame):
-                parts.append(out.to_ndarray().reshape(-1))
-    return (np.concatenate(parts) if parts else np.zeros(0, np.float32)), rate
