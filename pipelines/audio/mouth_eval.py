@@ -71,15 +71,16 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def lagged_r(opening: np.ndarray, loud: np.ndarray, mask: np.ndarray, lag: int) -> float:
-    """r with the opening ``lag`` hops later than the loudness (negative: earlier)."""
+def _lagged(
+    opening: np.ndarray, loud: np.ndarray, mask: np.ndarray, lag: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The triple aligned with the opening ``lag`` hops later than the loudness (negative:
+    earlier)."""
     if lag > 0:
-        o, lo, m = opening[lag:], loud[:-lag], mask[:-lag]
-    elif lag < 0:
-        o, lo, m = opening[:lag], loud[-lag:], mask[-lag:]
-    else:
-        o, lo, m = opening, loud, mask
-    return pearson(o[m], lo[m])
+        return opening[lag:], loud[:-lag], mask[:-lag]
+    if lag < 0:
+        return opening[:lag], loud[-lag:], mask[-lag:]
+    return opening, loud, mask
 
 
 def best_lag_ms(
@@ -92,11 +93,8 @@ def best_lag_ms(
     scores = []
     for lag in lags:
         os_, ls_ = [], []
-        for o, lo, m in pairs:
-            if lag > 0:
-                o, lo, m = o[lag:], lo[:-lag], m[:-lag]
-            elif lag < 0:
-                o, lo, m = o[:lag], lo[-lag:], m[-lag:]
+        for triple in pairs:
+            o, lo, m = _lagged(*triple, lag)
             os_.append(o[m])
             ls_.append(lo[m])
         scores.append(pearson(np.concatenate(os_), np.concatenate(ls_)))
