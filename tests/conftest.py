@@ -13,6 +13,9 @@ import pipelines  # noqa: F401
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# The window fixtures (config, windows) that the GUI test files share.
+pytest_plugins = ("test_gui_support",)
+
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:

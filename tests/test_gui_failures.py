@@ -11,7 +11,6 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+import test_gui_support
 from test_failures_are_errors import cut_short, models_copy, use_models_from, write_video
-from test_gui_support import make_window
+from test_gui_support import wait_frames
 from test_video_end import cut_short as cut_mkv
 from test_video_end import write_video as write_mkv
 
@@ -32,35 +32,15 @@ from pipelines.userdata import PresetStore
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "config"
-    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(cfg))
-    cfg.mkdir()
-    return cfg
-
-
-@pytest.fixture
-def windows(qtbot: Any) -> Iterator[list[Any]]:
-    made: list[Any] = []
-    yield made
-    for w in made:
-        w.quit()
-    qtbot.wait(10)
-
-
 def open_window(qtbot: Any, windows: list[Any], config: Path, **settings: Any) -> Any:
+    """A window started on these saved settings."""
+    config.mkdir(exist_ok=True)
     (config / "settings.json").write_text(json.dumps({"schema": 1, **settings}))
-    window = make_window(config)
-    windows.append(window)
-    qtbot.addWidget(window)
-    window.show()
-    return window
+    return test_gui_support.open_window(qtbot, windows, config)
 
 
-def frames_keep_coming(qtbot: Any, window: Any, n: int = 5) -> None:
-    start = window.preview.frames_shown
-    qtbot.waitUntil(lambda: window.preview.frames_shown >= start + n, timeout=10000)
+def frames_keep_coming(qtbot: Any, window: Any) -> None:
+    wait_frames(qtbot, window, 5, timeout=10000)
 
 
 @pytest.mark.parametrize("kind", ["changed", "missing"])

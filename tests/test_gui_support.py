@@ -1,14 +1,17 @@
 """Shared pieces for the GUI tests (no tests here): a visible test effect, fake outputs,
-a fake camera backend, and a window factory with fast fake device probes."""
+a fake camera backend, a window factory with fast fake device probes, and the window
+fixtures (``config``, ``windows``; ``tests/conftest.py`` loads them as a plugin)."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pytest
 
 from pipelines.frame import Frame, FrameContext
 from pipelines.outputs.base import Output
@@ -209,3 +212,36 @@ class FailingStage(Stage[FailingSettings]):
 
 if FAILING not in STAGES:
     register_stage(FailingStage)
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The window's configuration folder (``CAMFX_CONFIG_DIR``), not created yet."""
+    cfg = tmp_path / "config"
+    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(cfg))
+    return cfg
+
+
+@pytest.fixture
+def windows(qtbot: Any) -> Iterator[list[Any]]:
+    """The windows a test opens (:func:`open_window`), quit when it ends."""
+    made: list[Any] = []
+    yield made
+    for w in made:
+        w.quit()
+    qtbot.wait(10)
+
+
+def open_window(qtbot: Any, windows: list[Any], config: Path, **kw: Any) -> Any:
+    """A shown :func:`make_window` that the ``windows`` fixture quits at the end."""
+    window = make_window(config, **kw)
+    windows.append(window)
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def wait_frames(qtbot: Any, window: Any, n: int = 3, timeout: int = 8000) -> None:
+    """Until the preview has shown ``n`` more frames."""
+    start = window.preview.frames_shown
+    qtbot.waitUntil(lambda: window.preview.frames_shown >= start + n, timeout=timeout)

@@ -11,7 +11,6 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QMessageBox, QWidget
-from test_gui_support import make_window
+from test_gui_support import open_window
 
 from app.gui import vcam_setup
 from app.gui.window import MainWindow
@@ -103,23 +102,10 @@ def test_missing_program_is_reported(
     assert setup.button.isEnabled()
 
 
-@pytest.fixture
-def windows(qtbot: Any) -> Iterator[list[MainWindow]]:
-    made: list[MainWindow] = []
-    yield made
-    for w in made:
-        w.quit()
-    qtbot.wait(10)
-
-
 def test_window_devices_panel_has_the_button(
-    qtbot: Any, windows: list[MainWindow], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: Any, windows: list[MainWindow], config: Path
 ) -> None:
-    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(tmp_path / "config"))
-    window = make_window(tmp_path / "config")
-    windows.append(window)
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, windows, config)
     button = window.vcam_setup.button
     assert button.text() == vcam_setup.BUTTON_TEXT
     assert button.isVisibleTo(window)

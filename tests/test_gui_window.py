@@ -13,7 +13,6 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,9 @@ from test_gui_support import (
     FakeVirtualCamera,
     make_window,
     mean_color,
+    open_window,
     recorded_camera,
+    wait_frames,
 )
 
 from app.gui.panels import (
@@ -52,41 +53,12 @@ from pipelines.userdata import PresetStore
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "config"
-    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(cfg))
-    return cfg
-
-
-@pytest.fixture
-def windows(qtbot: Any) -> Iterator[list[MainWindow]]:
-    made: list[MainWindow] = []
-    yield made
-    for w in made:
-        w.quit()
-    qtbot.wait(10)
-
-
-def open_window(qtbot: Any, windows: list[MainWindow], config: Path, **kw: Any) -> MainWindow:
-    window = make_window(config, **kw)
-    windows.append(window)
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
 def with_tint(config: Path, **settings: Any) -> None:
     store = PresetStore(config / "presets")
     store.save(Preset("Tint", (StageSpec(TINT, {"strength": 0.7, **settings}),)))
     (config / "settings.json").write_text(
         json.dumps({"schema": 1, "preset": "user:Tint", "source": "demo:0"})
     )
-
-
-def wait_frames(qtbot: Any, window: MainWindow, n: int = 3, timeout: int = 8000) -> None:
-    start = window.preview.frames_shown
-    qtbot.waitUntil(lambda: window.preview.frames_shown >= start + n, timeout=timeout)
 
 
 def preview_pixels(window: MainWindow) -> np.ndarray:

@@ -10,7 +10,6 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,26 +17,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_support import make_window
+from test_gui_support import make_window, open_window
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "config"
-    monkeypatch.setenv("CAMFX_CONFIG_DIR", str(cfg))
-    return cfg
-
-
-@pytest.fixture
-def window(qtbot: Any, config: Path) -> Iterator[Any]:
-    win = make_window(config)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.quit()
-    qtbot.wait(10)
+def window(qtbot: Any, windows: list[Any], config: Path) -> Any:
+    return open_window(qtbot, windows, config)
 
 
 def test_window_says_when_its_recording_folder_is_removed(
