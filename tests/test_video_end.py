@@ -10,11 +10,12 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from test_failures_are_errors import cut_short as cut_bytes
+from test_failures_are_errors import read_all
 
 from app import cli
 from pipelines.errors import SourceError
-from pipelines.sources import SourceConfig
-from pipelines.sources.files import VideoSource, _stated_length
+from pipelines.sources.files import _stated_length
 
 av = pytest.importorskip("av")
 
@@ -61,27 +62,8 @@ def write_video(path: Path, frames: int = FRAMES, audio_s: float = 0.0) -> Path:
 
 
 def cut_short(good: Path, keep: float) -> Path:
-    path = good.with_name(f"cut{good.suffix}")
-    data = good.read_bytes()
-    path.write_bytes(data[: int(len(data) * keep)])
-    return path
-
-
-def read_all(path: Path, loop: bool = False, limit: int = 5 * FRAMES) -> int:
-    """Frames read until EOFError; SourceError propagates."""
-    source = VideoSource(str(path), SourceConfig(width=64, height=48, paced=False, loop=loop))
-    source.open()
-    n = 0
-    try:
-        while n < limit:
-            try:
-                frame = source.read()
-            except EOFError:
-                break
-            n += frame is not None
-    finally:
-        source.close()
-    return n
+    """The first ``keep`` of ``good``'s bytes as ``cut.<suffix>`` beside it."""
+    return cut_bytes(good, good.with_name(f"cut{good.suffix}"), keep)
 
 
 @pytest.mark.parametrize("suffix", sorted(CONTAINERS))
