@@ -101,6 +101,8 @@ def get_preset(name: str) -> Preset:
 # Each feature area registers its built-in presets in a small module that imports nothing heavy
 # (only this module), so listing presets never loads OpenCV or ONNX Runtime. They import this
 # module, which is fully defined by now, so importing them here is not circular.
+# Importing any one of them imports this module, and so all of them, in this order: a later
+# one's presets use the stages an earlier one declares (face_tracker, segmentation, ...).
 PRESET_MODULES = (
     "pipelines.tracking.presets",
     "pipelines.segmentation.presets",

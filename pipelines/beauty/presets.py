@@ -4,7 +4,6 @@ imported, so listing presets never loads OpenCV or ONNX Runtime."""
 from __future__ import annotations
 
 from pipelines.presets import (
-    STAGE_MODULES,
     Preset,
     StageSpec,
     declare_stage_module,
@@ -13,15 +12,6 @@ from pipelines.presets import (
 
 declare_stage_module("beauty", "pipelines.beauty.stage")
 declare_stage_module("light_color", "pipelines.beauty.light")
-# The tracker's and segmentation's own preset modules declare these too; declaring them here
-# (only if missing) keeps these presets buildable whichever preset module is imported first.
-for _stage, _module in (
-    ("face_tracker", "pipelines.tracking.tracker"),
-    ("segmentation", "pipelines.segmentation.stage"),
-    ("background_blur", "pipelines.segmentation.background"),
-):
-    if _stage not in STAGE_MODULES:
-        declare_stage_module(_stage, _module)
 
 NATURAL_BEAUTY: dict[str, object] = {
     "smoothing": 0.4,

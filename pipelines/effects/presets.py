@@ -4,7 +4,6 @@ imported, so listing presets never loads OpenCV or ONNX Runtime."""
 from __future__ import annotations
 
 from pipelines.presets import (
-    STAGE_MODULES,
     Preset,
     StageSpec,
     declare_stage_module,
@@ -13,13 +12,6 @@ from pipelines.presets import (
 
 declare_stage_module("key_light", "pipelines.effects.key_light")
 declare_stage_module("eye_contact", "pipelines.effects.eye_contact")
-for _stage, _module in (
-    ("face_tracker", "pipelines.tracking.tracker"),
-    ("segmentation", "pipelines.segmentation.stage"),
-    ("background_blur", "pipelines.segmentation.background"),
-):
-    if _stage not in STAGE_MODULES:
-        declare_stage_module(_stage, _module)
 
 register_preset(
     Preset(
