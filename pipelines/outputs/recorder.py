@@ -42,7 +42,7 @@ from typing import Any
 import cv2
 
 from pipelines.errors import OutputError
-from pipelines.frame import Frame
+from pipelines.frame import RESENT, Frame
 from pipelines.outputs.base import OUTPUTS, Output
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class VideoFileOutput(Output):
                 if self.failure:
                     raise OutputError(self.failure)
                 raise OutputError("file output written before open()")
-            if frame.ctx.extras.get("resent"):
+            if frame.ctx.get(RESENT):
                 return  # an idle engine's repeat of the last picture: not new video
             try:
                 self._write(frame)
