@@ -32,7 +32,7 @@ from pipelines.audio.demo_clip import write_wav
 from pipelines.audio.mux import MicAudio
 from pipelines.audio.ring import AudioRing
 from pipelines.errors import OutputError
-from pipelines.frame import Frame
+from pipelines.frame import RESENT, Frame
 from pipelines.outputs import recorder
 from pipelines.outputs.recorder import VideoFileOutput
 
@@ -320,6 +320,20 @@ def test_without_h264_another_encoder_records_with_one_message(
     assert "(mpeg4)" in out.summary()
     with pytest.raises(OutputError, match="none of the video encoders"):
         recorder.pick_video_encoder(("libx264",))
+
+
+def test_an_idle_engines_repeats_are_not_recorded(tmp_path: Path) -> None:
+    """The engine re-sends its last picture while it idles, marked RESENT: not new video."""
+    path = tmp_path / "idle.mp4"
+    out = VideoFileOutput(str(path))
+    out.open(64, 48, FPS)
+    for i in range(6):
+        frame = Frame.new(np.full((48, 64, 3), 30 * i, np.uint8), i / FPS, i)
+        if i >= 3:
+            frame.ctx.put(RESENT, True)
+        out.write(frame)
+    out.close()
+    assert streams_of(path)["frames"] == 3
 
 
 # ----------------------------------------------------------------------------- failures
