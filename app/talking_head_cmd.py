@@ -133,28 +133,17 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_portrait_output(path: str) -> None:
-    """Refuse an output OpenCV cannot write (``x.txt``) or a missing folder before a camera
-    opens: found only after the face, it was a ``cv2.error`` traceback."""
-    import cv2
-
-    from pipelines.avatar.portrait import AvatarError
-
-    out = Path(path)
-    if not cv2.haveImageWriter(str(out)):
-        raise AvatarError(
-            f"cannot save the portrait as {path!r}: not an image type; use a .png or .jpg name"
-        )
-    if not out.parent.is_dir():
-        raise AvatarError(f"cannot save the portrait: folder {str(out.parent)!r} does not exist")
-
-
 def run_capture(args: argparse.Namespace) -> int:
-    from pipelines.avatar.portrait import AvatarError, capture_portrait, save_portrait
+    from pipelines.avatar.portrait import (
+        AvatarError,
+        capture_portrait,
+        check_portrait_path,
+        save_portrait,
+    )
     from pipelines.sources import SourceConfig, open_source
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
-    check_portrait_output(args.output)
+    check_portrait_path(args.output)
     source = open_source(args.source, SourceConfig(paced=False))
     tracker = FaceTracker(FaceTrackerSettings(max_faces=1, primary="largest"))
     tracker.open()

@@ -141,11 +141,22 @@ def capture_portrait(frame: np.ndarray, face: object, size: int = AVATAR_SIZE) -
     return make_portrait(frame, np.asarray(landmarks), size, "camera")
 
 
-def save_portrait(portrait: Portrait, path: str | os.PathLike[str]) -> Path:
-    """Write the cropped portrait as an image (PNG keeps it lossless)."""
+def check_portrait_path(path: str | os.PathLike[str]) -> Path:
+    """Refuse a name OpenCV cannot write (``x.txt``) or a missing folder. Callers check before
+    a camera opens: found only after the face, ``x.txt`` was a ``cv2.error`` traceback."""
     out = Path(path)
+    if not cv2.haveImageWriter(str(out)):
+        raise AvatarError(
+            f"cannot save the portrait as {str(out)!r}: not an image type; use a .png or .jpg name"
+        )
     if not out.parent.is_dir():
         raise AvatarError(f"cannot save the portrait: folder {str(out.parent)!r} does not exist")
+    return out
+
+
+def save_portrait(portrait: Portrait, path: str | os.PathLike[str]) -> Path:
+    """Write the cropped portrait as an image (PNG keeps it lossless)."""
+    out = check_portrait_path(path)
     if not cv2.imwrite(str(out), portrait.image):
         raise AvatarError(f"cannot save the portrait as {str(out)!r}; use a .png or .jpg name")
     return out
