@@ -586,13 +586,6 @@ class Engine:
             self._stop.set()
             self._in_slot.close()
 
-    def run_stages(self, frame: Frame) -> Frame:
-        """Run every stage on ``frame`` on the calling thread; failures are bypassed."""
-        t_start = time.perf_counter()
-        self._run(frame, self.pipeline.stages)
-        self.stats.add_process((time.perf_counter() - t_start) * 1000.0)
-        return frame
-
     def _run(self, frame: Frame, stages: Sequence[Stage[Any]], prepare_ahead: int = 0) -> Frame:
         """Run ``stages`` on ``frame``. The ``prepare`` of stages 2..``prepare_ahead`` (analysis
         stages, which all see the captured image) may start at once on the helper thread."""

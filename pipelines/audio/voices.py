@@ -24,8 +24,6 @@ import numpy as np
 from pipelines.audio.espeak import EspeakError, Phoneme, Utterance, synthesize
 
 ENGINES = ("espeak", "flite", "festival")
-FLITE_VOICES = ("awb", "rms", "slt", "kal16")
-FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
 
 
 class VoiceError(EspeakError):

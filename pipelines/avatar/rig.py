@@ -108,10 +108,6 @@ class FaceGeometry:
     def zeros(self) -> np.ndarray:
         return np.zeros((self.n, 2), np.float64)
 
-    def canonical_to_image(self, d: np.ndarray) -> np.ndarray:
-        """Canonical displacements (cm, x right, y up) → image pixels."""
-        return self.px_per_cm * (d[:, :1] * self.right[None, :] - d[:, 1:2] * self.down[None, :])
-
 
 BasisBuilder = Callable[[FaceGeometry], np.ndarray]
 BASES: Registry[BasisBuilder] = Registry("avatar basis")

@@ -83,11 +83,6 @@ def mouth_open_ratio(lm: np.ndarray) -> float:
     return gap / max(width, 1e-6)
 
 
-def eye_width(lm: np.ndarray, side: str) -> float:
-    a, b = RIGHT_EYE_CORNERS if side == "right" else LEFT_EYE_CORNERS
-    return float(np.linalg.norm(lm[a] - lm[b]))
-
-
 @dataclass(frozen=True)
 class Rect:
     """Pixel rectangle ``[x0, x1) × [y0, y1)``."""

@@ -116,11 +116,3 @@ def choose_model(width: int, height: int, choice: str = "auto") -> str:
         raise SettingsError(
             f"unknown segmentation model {choice!r}; use one of {', '.join(MODEL_CHOICES)}"
         ) from None
-
-
-def mediapipe_mask(image_bgr: np.ndarray, model: SelfieSegmentationModel) -> np.ndarray:
-    """What MediaPipe's selfie_segmentation solution returns: the model's mask resized to the
-    frame with plain bilinear interpolation (the reference the refined mask is compared to)."""
-    small = model(image_bgr, resample="mediapipe")
-    h, w = image_bgr.shape[:2]
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)

@@ -125,13 +125,6 @@ class FramePyramid:
         return cls(image)
 
 
-def box_downscale(image: np.ndarray, max_long_side: int) -> tuple[np.ndarray, int]:
-    """Halve ``image`` until its long side is ≤ ``max_long_side``; returns it and the factor."""
-    pyramid = FramePyramid(image)
-    factor = pyramid.factor_for(max_long_side)
-    return pyramid.level(factor), factor
-
-
 def guide_statistics(guide: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """The guide's window mean and window variance + ``eps`` (the part of the guided filter
     that depends on the frame alone). ``guide``: float32 in [0, 1], or uint8 (0..255), for
@@ -161,20 +154,6 @@ def fit_coefficients(
     a = cv2.divide(cov_ip, var_i, dst=cov_ip)
     b = cv2.subtract(mean_p, cv2.multiply(a, mean_i), dst=mean_p)
     return box(a), box(b)
-
-
-def guided_filter_coefficients(
-    guide: np.ndarray, mask: np.ndarray, radius: int, eps: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Box-averaged ``a`` and ``b`` of the grey-guide guided filter (same size as ``guide``).
-
-    ``guide`` is float32 H×W in [0, 1], or the uint8 grey image (0..255), for which ``a`` comes
-    out per grey level; ``mask`` is float32 H×W. ``eps`` is the variance of the guide (on the
-    [0, 1] scale) below which a window counts as flat (the mask is smoothed there instead of
-    following the frame's texture).
-    """
-    mean_i, var_i = guide_statistics(guide, radius, eps)
-    return fit_coefficients(guide, mean_i, var_i, mask, radius)
 
 
 def transition_confidence(mask: np.ndarray, radius: int, scale: float = 1.0) -> np.ndarray:

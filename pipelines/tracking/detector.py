@@ -28,10 +28,6 @@ NMS_IOU = 0.3
 ANCHOR_STRIDES = (8, 16, 16, 16)
 ANCHOR_OFFSET = 0.5
 
-KEYPOINT_NAMES = (
-    "right_eye", "left_eye", "nose_tip", "mouth", "right_ear_tragion", "left_ear_tragion",
-)  # fmt: skip
-
 
 @cache
 def ssd_anchors(input_size: int = INPUT_SIZE) -> np.ndarray:

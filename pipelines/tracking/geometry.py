@@ -236,15 +236,6 @@ def head_pose(landmarks_px: np.ndarray, cam: PerspectiveCamera) -> HeadPose:
     return HeadPose(yaw=yaw, pitch=pitch, roll=roll, transform=transform)
 
 
-def pose_from_angles(
-    yaw: float, pitch: float, roll: float, translation: np.ndarray, scale: float = 1.0
-) -> HeadPose:
-    transform = np.eye(4)
-    transform[:3, :3] = scale * angles_to_rotation(yaw, pitch, roll)
-    transform[:3, 3] = translation
-    return HeadPose(yaw=yaw, pitch=pitch, roll=roll, transform=transform)
-
-
 def facing_angle(transform: np.ndarray) -> float:
     """Degrees between where the face points and the direction to the camera.
 

@@ -183,11 +183,6 @@ def region_polygon(landmarks: Any, name: str) -> np.ndarray:
     return build(as_landmarks(landmarks))
 
 
-def region_polygons(landmarks: Any, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
-    lm = as_landmarks(landmarks)
-    return {n: region_polygon(lm, n) for n in (names or POLYGON_BUILDERS)}
-
-
 def _expand(names: str | Iterable[str]) -> tuple[list[str], list[str]]:
     """Split region names (composites expanded) into (add, subtract) polygon names."""
     add: list[str] = []

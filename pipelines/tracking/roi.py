@@ -62,16 +62,6 @@ class Roi:
         rot = np.array([[c, -s], [s, c]])
         return local @ rot.T + np.array([self.cx, self.cy])
 
-    def aabb(self) -> tuple[float, float, float, float]:
-        """Axis-aligned bounds (x0, y0, x1, y1) of the rotated rectangle."""
-        pts = self.corners()
-        return (
-            float(pts[:, 0].min()),
-            float(pts[:, 1].min()),
-            float(pts[:, 0].max()),
-            float(pts[:, 1].max()),
-        )
-
     def image_to_tensor(self, out_w: int, out_h: int) -> np.ndarray:
         """2×3 affine matrix mapping image pixels to tensor pixels (rect edges → tensor edges)."""
         c, s = math.cos(self.rotation), math.sin(self.rotation)
@@ -113,12 +103,6 @@ def crop(
         borderMode=cv2.BORDER_CONSTANT if border_zero else cv2.BORDER_REPLICATE,
         borderValue=0,
     )
-
-
-def letterbox_roi(width: int, height: int) -> Roi:
-    """The whole image padded to a square about its centre (ImageToTensor keep_aspect_ratio)."""
-    side = float(max(width, height))
-    return Roi(width / 2.0, height / 2.0, side, side, 0.0)
 
 
 def roi_from_box(box: tuple[float, float, float, float], p0: np.ndarray, p1: np.ndarray) -> Roi:
