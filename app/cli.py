@@ -508,22 +508,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
 CPU_POLL_S = 0.01
 """How often ``bench`` looks at the paced run's frame count to start and stop its CPU clock:
 100 wake-ups a second of the main thread cost a few µs each, far below what is measured."""
-SOURCE_CPU_GRABS = 60
+SOURCE_CPU_GRABS = 30
 
 
 def source_cpu_ms_per_grab(args: argparse.Namespace) -> float:
-    """Process CPU time (ms) that one demo frame of ``args.size`` costs, measured alone.
+    """Process CPU time (ms) that one demo frame of ``args.size`` costs, measured alone at
+    the bench's pace (``SOURCE_CPU_GRABS`` frames at ``--fps``).
 
     Measured, not taken from the source's grab time: that is wall time, and OpenCV's warp
-    spreads over every core, so on two cores it undercounts the CPU about twice."""
+    spreads over every core. And measured at pace, not flat out: between frames OpenCV's
+    pool threads spin down and the caches go cold, which made a 720p frame cost 3.9 ms of
+    CPU at 30 fps against 2.5 ms back to back (2026-12-02); the flat-out figure left the
+    difference in the `off` preset's CPU per frame."""
     from pipelines.sources import open_source
     from pipelines.sources.base import SourceConfig
 
     width, height = args.size
-    source = open_source("demo", SourceConfig(width=width, height=height, paced=False))
+    source = open_source("demo", SourceConfig(width=width, height=height, fps=args.fps))
     try:
-        for _ in range(3):  # first frames allocate
-            source.read()
+        source.read()  # the first frame allocates
         start = time.process_time()
         for _ in range(SOURCE_CPU_GRABS):
             source.read()
@@ -554,7 +557,8 @@ def measure_cpu(run: Any, first: int, total: int, source_ms: float) -> dict[str,
         "ms_per_frame_with_source": round(process_ms / frames, 3) if frames else float("nan"),
         "source_ms_per_grab": round(source_ms, 3),
         "frames": frames,
-        "source_excluded": "demo source's CPU per frame measured alone, times frames grabbed",
+        "source_excluded": "the demo source's CPU per frame, measured alone at the same pace, "
+        "times the frames it gave",
     }
 
 
@@ -670,7 +674,7 @@ def format_bench(result: dict) -> str:
         lines.append(
             f"CPU per frame at {fps:g} fps: {cpu['ms_per_frame']:.2f} ms ({busy:.2f} cores), "
             f"source excluded ({cpu['ms_per_frame_with_source']:.2f} ms with the demo source's "
-            f"{cpu['source_ms_per_grab']:.2f} ms measured alone); {cpu['frames']} frames"
+            f"{cpu['source_ms_per_grab']:.2f} ms, measured alone at pace); {cpu['frames']} frames"
         )
     rss = result["peak_rss_mb"]
     lines.append(
