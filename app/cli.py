@@ -458,7 +458,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         # unpaced run every frame waits for the one before it, which measures the queue, not
         # the engine; and flat out, CPU per frame says how busy the cores were, not what a
         # frame costs.
-        source_cpu = source_cpu_ms_per_grab(args)
+        source_cpu = source_cpu_ms_per_grab(args, max(10, min(SOURCE_CPU_GRABS, frames)))
         paced_frames = frames + args.warmup
         paced_run = build_engine(
             run_config(
@@ -508,12 +508,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 CPU_POLL_S = 0.01
 """How often ``bench`` looks at the paced run's frame count to start and stop its CPU clock:
 100 wake-ups a second of the main thread cost a few µs each, far below what is measured."""
-SOURCE_CPU_GRABS = 30
+SOURCE_CPU_GRABS = 60
+"""Frames of the source-alone measure (2 s at 30 fps; fewer for a shorter bench): with 30, the
+`off` preset measured 0.4 to 1.0 ms over five 720p runs (2026-12-02)."""
 
 
-def source_cpu_ms_per_grab(args: argparse.Namespace) -> float:
+def source_cpu_ms_per_grab(args: argparse.Namespace, grabs: int = SOURCE_CPU_GRABS) -> float:
     """Process CPU time (ms) that one demo frame of ``args.size`` costs, measured alone at
-    the bench's pace (``SOURCE_CPU_GRABS`` frames at ``--fps``).
+    the bench's pace (``grabs`` frames at ``--fps``).
 
     Measured, not taken from the source's grab time: that is wall time, and OpenCV's warp
     spreads over every core. And measured at pace, not flat out: between frames OpenCV's
@@ -528,9 +530,9 @@ def source_cpu_ms_per_grab(args: argparse.Namespace) -> float:
     try:
         source.read()  # the first frame allocates
         start = time.process_time()
-        for _ in range(SOURCE_CPU_GRABS):
+        for _ in range(grabs):
             source.read()
-        return (time.process_time() - start) * 1000.0 / SOURCE_CPU_GRABS
+        return (time.process_time() - start) * 1000.0 / grabs
     finally:
         source.close()
 
