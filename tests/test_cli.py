@@ -295,7 +295,7 @@ def test_bench_reports_cpu_per_frame_without_the_source(capsys) -> None:
     off = _bench_cpu(capsys, "off")
     burn = _bench_cpu(capsys, "test-cli-burn")
     for cpu in (off, burn):
-        assert cpu["frames"] >= 25  # the paced run's frames after warm-up, less the last two
+        assert cpu["frames"] >= 20  # the paced run's 30 frames after warm-up, less the last few
         assert cpu["ms_per_frame"] > 0
         assert cpu["source_ms_per_grab"] > 0
         # The demo's own CPU is taken out: every frame was grabbed, so at least its cost.
