@@ -296,11 +296,15 @@ def test_bench_reports_cpu_per_frame_without_the_source(capsys) -> None:
     burn = _bench_cpu(capsys, "test-cli-burn")
     for cpu in (off, burn):
         assert cpu["frames"] >= 20  # the paced run's 30 frames after warm-up, less the last few
-        assert cpu["ms_per_frame"] > 0
+        assert cpu["ms_per_frame_with_source"] > 0
         assert cpu["source_ms_per_grab"] > 0
         # The demo's own CPU is taken out: every frame was grabbed, so at least its cost.
         with_source = cpu["ms_per_frame_with_source"]
         assert with_source - cpu["ms_per_frame"] >= 0.9 * cpu["source_ms_per_grab"]
+    # With no stage the engine costs little (issue 15: <= 1 ms; the source's subtraction moves
+    # the figure by about +-0.5 ms on a shared machine, so `off` alone is not held to > 0).
+    assert abs(off["ms_per_frame"]) < 1.5, off
+    assert burn["ms_per_frame"] > 0
     # The stage's known cost shows up on top of what the engine costs with no stage.
     extra = burn["ms_per_frame"] - off["ms_per_frame"]
     assert 0.75 * BURN_MS <= extra <= 3 * BURN_MS, (off, burn)
