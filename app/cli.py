@@ -9,6 +9,7 @@ import importlib
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -453,21 +454,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
             throughput.wait()
         finally:
             throughput.close()
-        # 2. Latency as a camera sees it: frames at --fps, the newest wins. In the unpaced run
-        # every frame waits for the one before it, which measures the queue, not the engine.
-        latency_frames = min(frames, max(30, int(args.fps * 3)))
+        # 2. Latency and CPU as a camera sees them: frames at --fps, the newest wins. In the
+        # unpaced run every frame waits for the one before it, which measures the queue, not
+        # the engine; and flat out, CPU per frame says how busy the cores were, not what a
+        # frame costs.
+        source_cpu = source_cpu_ms_per_grab(args, max(10, min(SOURCE_CPU_GRABS, frames)))
+        paced_frames = frames + args.warmup
         paced_run = build_engine(
             run_config(
                 args,
                 source="demo",
                 outputs=("null",),
-                frames=latency_frames,
+                frames=paced_frames,
                 lossless=False,
-                stats_window=max(600, latency_frames + 10),
+                stats_window=max(600, paced_frames + 10),
                 talking_head=None,
             )
         )
         try:
+            cpu = measure_cpu(paced_run, args.warmup, paced_frames, source_cpu)
             paced_run.wait()
         finally:
             paced_run.close()
@@ -478,6 +483,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result["latency"] = _median_p95(paced.stats.latency.since(warm))
     result["latency_fps"] = args.fps
     result["latency_dropped"] = paced.snapshot().dropped
+    result["cpu"] = cpu
     # Per-stage cost at the camera's pace, each stage with the CPU to itself most of the time;
     # the unpaced figures above include the contention of running flat out on every core.
     result["stages_paced"] = {
@@ -497,6 +503,67 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         print(format_bench(result))
     return 0
+
+
+CPU_POLL_S = 0.01
+"""How often ``bench`` looks at the paced run's frame count until its CPU clock starts. Not
+while it runs: a wake-up of the main thread measured about 0.13 ms of CPU on the 2-core
+machine, 0.4 ms a frame at 100 a second, as much as the whole engine costs with no stage."""
+SOURCE_CPU_GRABS = 60
+"""Frames of the source-alone measure (2 s at 30 fps; fewer for a shorter bench): with 30, the
+`off` preset measured 0.4 to 1.0 ms over five 720p runs (2026-12-02)."""
+
+
+def source_cpu_ms_per_grab(args: argparse.Namespace, grabs: int = SOURCE_CPU_GRABS) -> float:
+    """Process CPU time (ms) that one demo frame of ``args.size`` costs, measured alone at
+    the bench's pace (``grabs`` frames at ``--fps``).
+
+    Measured, not taken from the source's grab time: that is wall time, and OpenCV's warp
+    spreads over every core. And measured at pace, not flat out: between frames OpenCV's
+    pool threads spin down and the caches go cold, which made a 720p frame cost 3.9 ms of
+    CPU at 30 fps against 2.5 ms back to back (2026-12-02); the flat-out figure left the
+    difference in the `off` preset's CPU per frame."""
+    from pipelines.sources import open_source
+    from pipelines.sources.base import SourceConfig
+
+    width, height = args.size
+    source = open_source("demo", SourceConfig(width=width, height=height, fps=args.fps))
+    try:
+        source.read()  # the first frame allocates
+        start = time.process_time()
+        for _ in range(grabs):
+            source.read()
+        return (time.process_time() - start) * 1000.0 / grabs
+    finally:
+        source.close()
+
+
+def measure_cpu(run: Any, first: int, total: int, source_ms: float) -> dict[str, Any]:
+    """CPU per frame of a paced run: the whole process's CPU time (user + system, every
+    thread: stages, ONNX Runtime's pools, capture, outputs) from output frame ``first`` to
+    about three frames before ``total`` (so closing the stages is not counted), less the demo
+    source's own CPU (``source_ms`` per frame grabbed in that time), over the frames output.
+    """
+    stats, source = run.engine.stats, run.source
+    while stats.frames_output < first and not run.wait(CPU_POLL_S):
+        pass
+    cpu0, frames0, grabs0 = time.process_time(), stats.frames_output, source.grab_ms.added
+    # One sleep to about three frames before the end (the source is paced, so the frames come
+    # no faster than --fps), rather than polling: polling costs CPU that would be counted.
+    fps = source.pace_fps or 30.0
+    run.wait(max(0.0, (total - 3 - frames0) / fps))
+    cpu1, frames1, grabs1 = time.process_time(), stats.frames_output, source.grab_ms.added
+    frames, grabs = frames1 - frames0, grabs1 - grabs0
+    process_ms = (cpu1 - cpu0) * 1000.0
+    per_frame = (process_ms - source_ms * grabs) / frames if frames > 0 else float("nan")
+    return {
+        "ms_per_frame": round(per_frame, 3),
+        "ms_per_frame_with_source": round(process_ms / frames, 3) if frames else float("nan"),
+        "source_ms_per_grab": round(source_ms, 3),
+        "frames": frames,
+        "source_excluded": "the demo source's CPU per frame, measured alone at the same pace, "
+        "times the frames it gave",
+    }
 
 
 def peak_rss_mb() -> float | None:
@@ -605,6 +672,14 @@ def format_bench(result: dict) -> str:
     lines.append(latency_row + "  (unpaced: queued behind the frame before)")
     if result.get("latency_dropped"):
         lines.append(f"  {result['latency_dropped']} frames dropped at {fps:g} fps")
+    cpu = result.get("cpu")
+    if cpu:
+        busy = cpu["ms_per_frame"] * fps / 1000.0
+        lines.append(
+            f"CPU per frame at {fps:g} fps: {cpu['ms_per_frame']:.2f} ms ({busy:.2f} cores), "
+            f"source excluded ({cpu['ms_per_frame_with_source']:.2f} ms with the demo source's "
+            f"{cpu['source_ms_per_grab']:.2f} ms, measured alone at pace); {cpu['frames']} frames"
+        )
     rss = result["peak_rss_mb"]
     lines.append(
         f"throughput: {result['throughput_fps']} fps; peak RSS "

@@ -266,11 +266,56 @@ def test_bench_with_a_stage_times_it(capsys) -> None:
     assert 0 < stage["median_ms"] <= stage["p95_ms"]
 
 
+BURN_MS = 4.0
+"""CPU that the test stage below spends per frame: a heavier preset than ``off`` by a known
+amount, whatever else the machine runs (thread CPU time, not wall time)."""
+
+
+@register_stage
+class BurnCpuForBench(Stage[StageSettings]):
+    name = "test-cli-burn"
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        end = time.thread_time() + BURN_MS / 1000.0
+        while time.thread_time() < end:
+            pass
+        return image
+
+
+register_preset(Preset("test-cli-burn", (StageSpec("test-cli-burn"),), "tests only"))
+
+
+def _bench_cpu(capsys, preset: str) -> dict:
+    args = ["bench", "--preset", preset, "--frames", "30", "--size", "320x240", "--json"]
+    assert cli.main(args) == 0
+    return json.loads(capsys.readouterr().out)["cpu"]
+
+
+def test_bench_reports_cpu_per_frame_without_the_source(capsys) -> None:
+    off = _bench_cpu(capsys, "off")
+    burn = _bench_cpu(capsys, "test-cli-burn")
+    for cpu in (off, burn):
+        assert cpu["frames"] >= 20  # the paced run's 30 frames after warm-up, less the last few
+        assert cpu["ms_per_frame_with_source"] > 0
+        assert cpu["source_ms_per_grab"] > 0
+        # The demo's own CPU is taken out: every frame was grabbed, so at least its cost.
+        with_source = cpu["ms_per_frame_with_source"]
+        assert with_source - cpu["ms_per_frame"] >= 0.9 * cpu["source_ms_per_grab"]
+    # With no stage the engine costs little (issue 15: <= 1 ms; the source's subtraction moves
+    # the figure by about +-0.5 ms on a shared machine, so `off` alone is not held to > 0).
+    assert abs(off["ms_per_frame"]) < 1.5, off
+    assert burn["ms_per_frame"] > 0
+    # The stage's known cost shows up on top of what the engine costs with no stage.
+    extra = burn["ms_per_frame"] - off["ms_per_frame"]
+    assert 0.75 * BURN_MS <= extra <= 3 * BURN_MS, (off, burn)
+
+
 def test_bench_text_report(capsys) -> None:
     assert cli.main(["bench", "--frames", "5", "--warmup", "0", "--size", "64x48"]) == 0
     out = capsys.readouterr().out
     assert "camfx bench: preset off, 64x48, 5 frames" in out
     assert "end-to-end latency" in out and "throughput:" in out and "peak RSS" in out
+    assert "CPU per frame at 30 fps:" in out and "source excluded" in out
 
 
 # ----------------------------------------------------------------------------- devices

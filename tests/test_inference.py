@@ -218,6 +218,7 @@ def test_thread_options_applied_to_sessions() -> None:
     assert so.inter_op_num_threads == 1
     assert so.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
     assert so.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert so.get_session_config_entry("session.inter_op.allow_spinning") == "0"
     session, _ = factory.create(small_model_path(), SMALL_MODEL)
     got = session.get_session_options()
     assert got.intra_op_num_threads == 2
@@ -225,6 +226,7 @@ def test_thread_options_applied_to_sessions() -> None:
     spinning = SessionFactory("cpu", intra_op_threads=3, allow_spinning=True).session_options()
     assert spinning.intra_op_num_threads == 3
     assert spinning.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert spinning.get_session_config_entry("session.inter_op.allow_spinning") == "1"
 
 
 def test_default_thread_count_suits_a_small_machine() -> None:

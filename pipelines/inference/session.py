@@ -247,9 +247,11 @@ class SessionFactory:
         so.inter_op_num_threads = 1
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        so.add_session_config_entry(
-            "session.intra_op.allow_spinning", "1" if self.allow_spinning else "0"
-        )
+        spin = "1" if self.allow_spinning else "0"
+        so.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        # No inter-op pool runs with one inter-op thread and sequential execution; said anyway,
+        # so a later change to either cannot bring back threads that spin between frames.
+        so.add_session_config_entry("session.inter_op.allow_spinning", spin)
         so.log_severity_level = 3
         return so
 
