@@ -311,19 +311,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config.frames is None and config.talking_head is not None:
         # A voice file sets the length: the video ends with the speech.
         config = dataclasses.replace(config, frames=config.frames_for_audio())
-    run = build_engine(config)
-    engine, source = run.engine, run.source
-    tty = sys.stderr.isatty()
-    print(
-        f"camfx: {source.description} -> {', '.join(o.description for o in engine.outputs)} "
-        f"(preset {args.preset}); Ctrl+C to stop",
-        file=sys.stderr,
-    )
     from app import signals
 
+    tty = sys.stderr.isatty()
     # SIGTERM (shutdown, kill, a service manager) stops like Ctrl+C: recordings are finished.
+    # The engine is built inside, so a signal that arrives while models load or before the loop
+    # below still stops every thread the engine started.
     with signals.sigterm_as_interrupt():
+        run = build_engine(config)
+        engine, source = run.engine, run.source
         try:
+            print(
+                f"camfx: {source.description} -> "
+                f"{', '.join(o.description for o in engine.outputs)} "
+                f"(preset {args.preset}); Ctrl+C to stop",
+                file=sys.stderr,
+            )
             while engine.running:
                 engine.wait(0.5)
                 if tty:

@@ -199,6 +199,7 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             raise _with_output_problems(exc, outputs, config) from exc
     else:
         source = config.source
+    engine: Engine | None = None
     try:
         # Files, images and the demo are not live: no frame of theirs needs dropping, so every
         # one reaches the outputs (a file gets all N frames). A camera is live: latest wins.
@@ -219,6 +220,11 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
         if start:
             engine.start()
     except BaseException:
+        # Also Ctrl+C or SIGTERM while the stages open: a half-started engine's threads would
+        # keep the process alive after the command has given up.
+        if engine is not None:
+            with contextlib.suppress(Exception):
+                engine.stop()
         if owns_source:
             source.close()
         raise

@@ -171,3 +171,32 @@ def test_every_missing_device_is_reported_at_once(monkeypatch: pytest.MonkeyPatc
     # With working outputs the source's error alone is raised, as it was.
     with pytest.raises(SourceError, match=r"^camera '0': no camera found$"):
         build_engine(small(source="camera", outputs=("null",)))
+
+
+def test_an_interrupt_while_starting_stops_the_engines_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl+C or SIGTERM that lands while the engine starts (models loading) must not leave
+    its threads running: they would keep `camfx run` alive after it gave up."""
+    import threading
+    import time
+
+    from pipelines.engine import Engine
+
+    original_start = Engine.start
+
+    def start_then_interrupted(self: Engine) -> None:
+        original_start(self)
+        raise KeyboardInterrupt
+
+    before = set(threading.enumerate())
+    monkeypatch.setattr(Engine, "start", start_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_engine(RunConfig(source="demo", outputs=("null",), size=(64, 48), frames=None))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = [t for t in threading.enumerate() if t not in before and t.is_alive()]
+        if not left:
+            break
+        time.sleep(0.05)
+    assert not left, [t.name for t in left]
