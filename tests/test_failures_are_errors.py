@@ -73,14 +73,22 @@ def write_video(path: Path, frames: int = VIDEO_FRAMES) -> Path:
     with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
         stream = container.add_stream("mpeg4", rate=30)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for i in range(frames):
-            image = np.full((h, w, 3), (i * 7 % 256, i * 3 % 256, 100), np.uint8)
-            cv2.putText(image, str(i), (4, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255,) * 3)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        mux_numbered_frames(container, stream, frames)
     return path
+
+
+def mux_numbered_frames(container: Any, stream: Any, frames: int) -> None:
+    """Encode ``frames`` frames that show their number into ``stream``, and flush it."""
+    import av
+
+    w, h = stream.width, stream.height
+    for i in range(frames):
+        image = np.full((h, w, 3), (i * 7 % 256, i * 3 % 256, 100), np.uint8)
+        cv2.putText(image, str(i), (4, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255,) * 3)
+        for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 def cut_short(good: Path, path: Path, keep: float) -> Path:

@@ -7,11 +7,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 from test_failures_are_errors import cut_short as cut_bytes
-from test_failures_are_errors import read_all
+from test_failures_are_errors import mux_numbered_frames, read_all
 
 from app import cli
 from pipelines.errors import SourceError
@@ -40,13 +39,7 @@ def write_video(path: Path, frames: int = FRAMES, audio_s: float = 0.0) -> Path:
         stream = container.add_stream(codec, rate=FPS)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         sound = container.add_stream("aac", rate=48000) if audio_s else None
-        for i in range(frames):
-            image = np.full((h, w, 3), (i * 7 % 256, i * 3 % 256, 100), np.uint8)
-            cv2.putText(image, str(i), (4, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255,) * 3)
-            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+        mux_numbered_frames(container, stream, frames)
         if sound is not None:
             chunk = 1024
             for start in range(0, int(audio_s * 48000), chunk):
