@@ -10,9 +10,11 @@ import json
 import logging
 import sys
 import time
+import typing
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pipelines import schema
 from pipelines.errors import CamfxError
 
 EXIT_USAGE = 2
@@ -39,9 +41,13 @@ def parse_size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(
             f"size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720"
         ) from None
-    if not (16 <= w <= 7680 and 16 <= h <= 4320) or w % 2 or h % 2:
+    # The bounds are the settings schema's (the window's output size has the same).
+    wide, high = (schema.type_spec(t) for t in typing.get_args(schema.OutputSize))
+    ok = (wide.lo or 0) <= w <= (wide.hi or 0) and (high.lo or 0) <= h <= (high.hi or 0)
+    if not ok or w % 2 or h % 2:
         raise argparse.ArgumentTypeError(
-            f"size {text!r}: width and height must be even and between 16x16 and 7680x4320"
+            f"size {text!r}: width and height must be even and between "
+            f"{wide.lo}x{high.lo} and {wide.hi}x{high.hi}"
         )
     return w, h
 
@@ -84,18 +90,31 @@ def _number_parser(kind: type, lo: float, hi: float, what: str = "") -> Callable
     return parse
 
 
+def schema_number(hint: Any, what: str) -> Callable[[str], Any]:
+    """An argparse type for an option that sets a value of the settings schema: its kind
+    and bounds are the schema's (:mod:`pipelines.schema`), never written here again."""
+    spec = schema.type_spec(hint)
+    if not spec.bounded or spec.kind not in (schema.FieldKind.INT, schema.FieldKind.FLOAT):
+        raise TypeError(f"{what}: {hint!r} is not a bounded number of the schema")
+    assert spec.lo is not None and spec.hi is not None
+    return _number_parser(
+        int if spec.kind is schema.FieldKind.INT else float, spec.lo, spec.hi, what
+    )
+
+
 def _plain(value: float) -> str:
     """1000000000, not 1e+09: bounds are shown as a user would type them."""
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-parse_fps = _number_parser(float, 1, 240, "fps")
+parse_fps = schema_number(schema.Fps, "fps")
+parse_video_delay = schema_number(schema.VideoDelayMs, "video delay")
 positive_int = _number_parser(int, 1, MAX_FRAMES)
 nonnegative_int = _number_parser(int, 0, MAX_FRAMES)
 non_negative_float = _number_parser(float, 0, MAX_SECONDS)
 
 
-AVATAR_MODES = ("overlay", "stand-in", "auto")
+AVATAR_MODES: tuple[str, ...] = typing.get_args(schema.AvatarMode)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -124,7 +143,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--video-delay-ms",
-        type=float,
+        type=parse_video_delay,
         default=0.0,
         help="delay the video so lips and voice arrive together at the far end (0)",
     )

@@ -19,10 +19,9 @@ from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs.base import Output
 from pipelines.presets import Preset, build_stages, get_preset
+from pipelines.schema import AvatarMode, VideoDelayMs
 from pipelines.sources.base import Source, SourceConfig
 from pipelines.stage import Stage
-
-AVATAR_MODES = ("overlay", "stand-in", "auto")
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,8 @@ class TalkingHeadConfig:
     audio: str = "mic"
     """mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file (which also sets the run's length
     and is added to video-file outputs)."""
-    mode: str = "auto"
-    video_delay_ms: float = 0.0
+    mode: AvatarMode = "auto"
+    video_delay_ms: VideoDelayMs = 0.0
 
     @property
     def audio_file(self) -> str | None:

@@ -9,10 +9,9 @@ frame ever seeing half-old, half-new values.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
-from pipelines.errors import SettingsError
+from pipelines import schema
 from pipelines.frame import FrameContext
 from pipelines.registry import Registry
 
@@ -22,31 +21,14 @@ if TYPE_CHECKING:  # annotations only: `camfx --help` lists presets without load
 
 @dataclasses.dataclass(frozen=True)
 class StageSettings:
-    """Base for every stage's settings. Subclasses add fields with defaults and bounds."""
+    """Base for every stage's settings. Subclasses add fields whose types carry their bounds
+    (``Annotated[float, Meta(ge=0.0, le=1.0)]``) or choices (``Literal[...]``): the schema
+    (:mod:`pipelines.schema`) checks them, and the window and the command line read them."""
 
     enabled: bool = True
 
     def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise :class:`SettingsError` naming the field when a value is out of bounds."""
-        owner = type(self).__name__
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            choices = f.metadata.get("choices")
-            if choices is not None and value not in choices:
-                raise SettingsError(
-                    f"{owner}.{f.name} = {value!r} is not one of {', '.join(map(repr, choices))}"
-                )
-            bounds = f.metadata.get("bounds")
-            if bounds is None:
-                continue
-            lo, hi = bounds
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise SettingsError(f"{owner}.{f.name} must be a number, not {value!r}")
-            if not (lo <= value <= hi):  # NaN fails this too
-                raise SettingsError(f"{owner}.{f.name} = {value!r} is out of range [{lo}, {hi}]")
+        schema.check_instance(self)
 
     def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)
@@ -57,56 +39,7 @@ class StageSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         """Build from plain data (a preset file), rejecting unknown keys and wrong types."""
-        if not isinstance(data, dict):
-            raise SettingsError(f"{cls.__name__}: settings must be an object, not {data!r}")
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise SettingsError(f"{cls.__name__}: unknown setting(s) {', '.join(unknown)}")
-        kwargs: dict[str, Any] = {}
-        for name, value in data.items():
-            default = getattr(cls(), name)
-            kwargs[name] = _coerce(cls.__name__, name, value, default)
-        return cls(**kwargs)
-
-
-def bounded(default: float, lo: float, hi: float) -> Any:
-    """A dataclass field with inclusive bounds checked by :meth:`StageSettings.validate`."""
-    return dataclasses.field(default=default, metadata={"bounds": (lo, hi)})
-
-
-def choice(default: str, *options: str) -> Any:
-    """A text field that must be one of ``options`` (``default`` included automatically)."""
-    allowed = (default, *(o for o in options if o != default))
-    return dataclasses.field(default=default, metadata={"choices": allowed})
-
-
-def _coerce(owner: str, name: str, value: Any, default: Any) -> Any:
-    # bool is an int subclass: check it first so "enabled: 1" is rejected, not silently taken.
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise SettingsError(f"{owner}.{name} must be true or false, not {value!r}")
-        return value
-    if isinstance(default, int | float) and not isinstance(default, bool):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SettingsError(f"{owner}.{name} must be a number, not {value!r}")
-        if (isinstance(value, int) and abs(value) > 2**53) or not math.isfinite(value):
-            # A 400-digit integer from a hand-edited file: float() would raise OverflowError.
-            raise SettingsError(f"{owner}.{name} is out of range (a huge or non-finite number)")
-        if isinstance(default, float):
-            return float(value)
-        if isinstance(value, float):
-            if not value.is_integer():
-                raise SettingsError(f"{owner}.{name} must be a whole number, not {value!r}")
-            return int(value)
-        return value
-    if isinstance(default, tuple):
-        if not isinstance(value, list | tuple):
-            raise SettingsError(f"{owner}.{name} must be a list, not {value!r}")
-        return tuple(value)
-    if isinstance(default, str) and not isinstance(value, str):
-        raise SettingsError(f"{owner}.{name} must be text, not {value!r}")
-    return value
+        return cls(**schema.check(cls, data))
 
 
 S = TypeVar("S", bound=StageSettings)

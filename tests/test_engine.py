@@ -8,17 +8,18 @@ import itertools
 import logging
 import threading
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pytest
+from msgspec import Meta
 
 from pipelines.engine import Engine, EngineEvent
 from pipelines.errors import SettingsError
 from pipelines.frame import Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source, SourceConfig
-from pipelines.stage import Stage, StageSettings, bounded
+from pipelines.stage import Stage, StageSettings
 
 FPS = 30.0
 PERIOD_MS = 1000.0 / FPS
@@ -86,7 +87,7 @@ class Recorder(Output):
 
 @dataclasses.dataclass(frozen=True)
 class AddSettings(StageSettings):
-    amount: int = bounded(1, 0, 100)
+    amount: Annotated[int, Meta(ge=0, le=100)] = 1
 
 
 class AddStage(Stage[AddSettings]):

@@ -8,30 +8,31 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pytest
+from msgspec import Meta
 
 from pipelines.frame import Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.presets import Preset, StageSpec
 from pipelines.sources.camera import CameraInfo, RecordedBackend
-from pipelines.stage import STAGES, Stage, StageSettings, bounded, register_stage
+from pipelines.stage import STAGES, Stage, StageSettings, register_stage
 
 TINT = "gui-tint"
 
 
 @dataclasses.dataclass(frozen=True)
 class TintSettings(StageSettings):
-    strength: float = bounded(0.7, 0.0, 1.0)
+    strength: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.7
     color: tuple[int, int, int] = (255, 0, 0)
     """B, G, R: blue by default."""
-    passes: int = bounded(1, 1, 4)
+    passes: Annotated[int, Meta(ge=1, le=4)] = 1
     delay_ms: float = 0.0
     label: str = ""
     overlay_path: str = ""
-    mode: str = dataclasses.field(default="blend", metadata={"choices": ("blend", "fill")})
+    mode: Literal["blend", "fill"] = "blend"
     offset: tuple[float, float] = (0.0, 0.0)
     accent_color: str = "#ff8800"
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Annotated, Literal
 
 import pytest
+from msgspec import Meta
 
 from pipelines.errors import SettingsError
 from pipelines.registry import Registry
@@ -12,8 +14,6 @@ from pipelines.stage import (
     STAGES,
     Stage,
     StageSettings,
-    bounded,
-    choice,
     make_stage,
     register_stage,
 )
@@ -21,9 +21,9 @@ from pipelines.stage import (
 
 @dataclasses.dataclass(frozen=True)
 class BlurSettings(StageSettings):
-    radius: int = bounded(5, 1, 50)
-    strength: float = bounded(0.5, 0.0, 1.0)
-    mode: str = choice("gaussian", "box")
+    radius: Annotated[int, Meta(ge=1, le=50)] = 5
+    strength: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.5
+    mode: Literal["gaussian", "box"] = "gaussian"
     tint: tuple[int, int, int] = (0, 0, 0)
     label: str = "blur"
 

@@ -7,13 +7,15 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from msgspec import Meta
 
 from pipelines import userdata
 from pipelines.errors import SettingsError
 from pipelines.presets import PRESET_SCHEMA_VERSION, PRESETS, Preset, StageSpec
-from pipelines.stage import STAGES, Stage, StageSettings, bounded, register_stage
+from pipelines.stage import STAGES, Stage, StageSettings, register_stage
 from pipelines.userdata import (
     MIGRATIONS,
     AppSettings,
@@ -26,8 +28,8 @@ from pipelines.userdata import (
 
 @dataclasses.dataclass(frozen=True)
 class GainSettings(StageSettings):
-    gain: float = bounded(1.0, 0.0, 4.0)
-    passes: int = bounded(1, 1, 5)
+    gain: Annotated[float, Meta(ge=0.0, le=4.0)] = 1.0
+    passes: Annotated[int, Meta(ge=1, le=5)] = 1
     label: str = "x"
 
 

@@ -22,20 +22,24 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Annotated, Literal, get_args
 
 import numpy as np
+from msgspec import Meta
 
 from pipelines.audio.inputs import AudioError, AudioInput, NoAudio, make_audio_input
 from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, MouthParams
 from pipelines.audio.resample import ANALYSIS_RATE
-from pipelines.errors import CamfxError, SettingsError
+from pipelines.errors import CamfxError
 from pipelines.frame import FrameContext
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.schema import Fps, VideoDelayMs
+from pipelines.stage import Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "audio-mouth"
-CLOCKS = ("auto", "wall", "frames")
+Clock = Literal["auto", "wall", "frames"]
+CLOCKS: tuple[str, ...] = get_args(Clock)
 
 
 @dataclass
@@ -59,21 +63,16 @@ class AudioMouthSettings(StageSettings):
     """mic, mic:NAME-OR-INDEX, none, or a .wav/.flac path."""
     loop: bool = True
     """Files start over at their end."""
-    clock: str = "auto"
+    clock: Clock = "auto"
     """auto (files by frame number, microphones live), wall or frames."""
-    fps: float = bounded(30.0, 1.0, 240.0)
+    fps: Fps = 30.0
     """Frame rate for the frames clock."""
-    video_delay_ms: float = bounded(0.0, 0.0, 500.0)
-    gain: float = bounded(1.0, 0.2, 3.0)
+    video_delay_ms: VideoDelayMs = 0.0
+    gain: Annotated[float, Meta(ge=0.2, le=3.0)] = 1.0
     """Exaggerates (>1) or calms (<1) the jaw."""
     vad: bool = True
     """Use Silero VAD (off: a signal-to-noise gate, which noise can fool)."""
-    vad_threshold: float = bounded(0.5, 0.05, 0.95)
-
-    def validate(self) -> None:
-        super().validate()
-        if self.clock not in CLOCKS:
-            raise SettingsError(f"AudioMouthSettings.clock must be one of {', '.join(CLOCKS)}")
+    vad_threshold: Annotated[float, Meta(ge=0.05, le=0.95)] = 0.5
 
 
 @register_stage

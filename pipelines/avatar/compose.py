@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -18,10 +19,13 @@ from pipelines.registry import Registry
 
 log = logging.getLogger(__name__)
 
-CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+CORNERS: tuple[str, ...] = get_args(Corner)
 
 MaskShape = Callable[[int, float], np.ndarray]
 SHAPES: Registry[MaskShape] = Registry("overlay shape")
+Shape = Literal["round", "rounded-rect", "square"]
+"""The names in :data:`SHAPES` (a test keeps them equal)."""
 """Overlay mask shapes: name → (side in pixels, corner radius fraction) → side×side float32."""
 
 

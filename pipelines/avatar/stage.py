@@ -16,14 +16,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, get_args
 
 import numpy as np
+from msgspec import Meta
 
 from pipelines.audio.mouth import NEUTRAL, MouthParams
 from pipelines.avatar.compose import (
-    CORNERS,
-    SHAPES,
+    Corner,
+    Shape,
     StandIn,
     compose_overlay,
     compose_standin,
@@ -42,55 +43,45 @@ from pipelines.avatar.portrait import (
 from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import OPEN_GAP, RestMouth, close_mouth, inner_gap
 from pipelines.avatar.rig import Rig
-from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.schema import AvatarMode, Fps
+from pipelines.stage import Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "talking-head"
 RETRACK_PASSES = 3
-MODES = ("overlay", "stand-in", "auto")
+MODES: tuple[str, ...] = get_args(AvatarMode)
+
+
+Byte = Annotated[int, Meta(ge=0, le=255)]
 
 
 @dataclass(frozen=True)
 class TalkingHeadSettings(StageSettings):
     portrait: str = ""
     """Image file of the avatar; empty: the shipped demo portrait."""
-    mode: str = "overlay"
-    corner: str = "bottom-right"
-    size: float = bounded(0.32, 0.08, 1.0)
+    mode: AvatarMode = "overlay"
+    corner: Corner = "bottom-right"
+    size: Annotated[float, Meta(ge=0.08, le=1.0)] = 0.32
     """Overlay side as a fraction of the frame height."""
-    shape: str = "rounded-rect"
-    radius: float = bounded(0.14, 0.0, 0.5)
+    shape: Shape = "rounded-rect"
+    radius: Annotated[float, Meta(ge=0.0, le=0.5)] = 0.14
     """Corner radius of the rounded rectangle, as a fraction of its side."""
-    border: int = bounded(3, 0, 40)
-    border_color: tuple[int, int, int] = (245, 245, 245)
+    border: Annotated[int, Meta(ge=0, le=40)] = 3
+    border_color: tuple[Byte, Byte, Byte] = (245, 245, 245)
     """BGR."""
-    opacity: float = bounded(1.0, 0.0, 1.0)
-    standin_after_s: float = bounded(3.0, 0.0, 600.0)
+    opacity: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
+    standin_after_s: Annotated[float, Meta(ge=0.0, le=600.0)] = 3.0
     paused: bool = False
     """Stand-in now (the camera is paused), in auto mode."""
     blinks: bool = True
     idle: bool = True
     mirror_head: bool = True
-    expressiveness: float = bounded(1.0, 0.0, 2.0)
-    fps: float = bounded(30.0, 1.0, 240.0)
+    expressiveness: Annotated[float, Meta(ge=0.0, le=2.0)] = 1.0
+    fps: Fps = 30.0
     """Frame rate the animation's clock assumes (frame index / fps)."""
-    seed: int = bounded(1, 0, 2**31 - 1)
-
-    def validate(self) -> None:
-        super().validate()
-        if self.mode not in MODES:
-            raise SettingsError(f"TalkingHeadSettings.mode must be one of {', '.join(MODES)}")
-        if self.corner not in CORNERS:
-            raise SettingsError(f"TalkingHeadSettings.corner must be one of {', '.join(CORNERS)}")
-        if self.shape not in SHAPES:
-            raise SettingsError(
-                f"TalkingHeadSettings.shape must be one of {', '.join(SHAPES.names())}"
-            )
-        if len(self.border_color) != 3 or not all(0 <= int(c) <= 255 for c in self.border_color):
-            raise SettingsError("TalkingHeadSettings.border_color must be three values 0-255")
+    seed: Annotated[int, Meta(ge=0, le=2**31 - 1)] = 1
 
 
 @dataclass

@@ -19,12 +19,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from typing import Annotated
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.frame import FrameContext
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 
 THUMB_WIDTH = 160
 """Metering runs on a subsample about this wide."""
@@ -54,15 +56,15 @@ RESET_GAP_S = 2.0
 
 @dataclasses.dataclass(frozen=True)
 class LightColorSettings(StageSettings):
-    exposure: float = bounded(0.5, 0.0, 1.0)
+    exposure: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.5
     """Strength of the automatic brightness lift (0 = off)."""
-    target: float = bounded(0.45, 0.25, 0.65)
+    target: Annotated[float, Meta(ge=0.25, le=0.65)] = 0.45
     """Brightness (0..1, gamma-encoded) the metered frame is lifted towards."""
-    white_balance: float = bounded(0.5, 0.0, 1.0)
+    white_balance: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.5
     """Strength of the grey-world white balance (0 = off)."""
-    warmth: float = bounded(0.0, -1.0, 1.0)
+    warmth: Annotated[float, Meta(ge=-1.0, le=1.0)] = 0.0
     """Negative cooler, positive warmer."""
-    adapt_s: float = bounded(0.5, 0.0, 5.0)
+    adapt_s: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.5
     """Time constant of the temporal smoothing in seconds (0 = follow each frame)."""
 
     @property

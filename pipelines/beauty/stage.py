@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from msgspec import Meta
 
 from pipelines.beauty import retouch, warp
 from pipelines.beauty.geometry import MIN_FACE_SIZE, Rect, face_size, landmarks_xy, points_of
 from pipelines.beauty.masks import SKIN_FEATHER
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 
-_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6})")
+HEX_RGB_PATTERN = r"^\s*#?([0-9a-fA-F]{6})\s*$"
+_HEX_COLOR = re.compile(HEX_RGB_PATTERN)
 MIN_VISIBILITY = 0.01
 ROI_REGIONS = ("face_oval", "left_eye", "right_eye", "lips_outer")
 """In a profile view the far eye and the lips stick out of the face oval."""
@@ -35,26 +37,22 @@ ROI_MARGIN = 4.0 * SKIN_FEATHER + 0.02
 
 @dataclasses.dataclass(frozen=True)
 class BeautySettings(StageSettings):
-    smoothing: float = bounded(0.4, 0.0, 1.0)
+    smoothing: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.4
     """Skin smoothing strength (edge-preserving; pores kept at low strength)."""
-    under_eye: float = bounded(0.3, 0.0, 1.0)
+    under_eye: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.3
     """Lighten dark circles under the eyes."""
-    eye_brightening: float = bounded(0.2, 0.0, 1.0)
-    teeth_whitening: float = bounded(0.3, 0.0, 1.0)
+    eye_brightening: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.2
+    teeth_whitening: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.3
     """Only while the mouth is open."""
-    lip_tint: float = bounded(0.0, 0.0, 1.0)
-    lip_color: str = "#c44860"
+    lip_tint: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
+    lip_color: Annotated[str, Meta(pattern=HEX_RGB_PATTERN)] = "#c44860"
     """Lip tint colour, "#RRGGBB" (as in CSS)."""
-    eye_enlarge: float = bounded(0.0, 0.0, 1.0)
+    eye_enlarge: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
     """Up to +15 % at the eye centre."""
-    face_slim: float = bounded(0.0, 0.0, 1.0)
+    face_slim: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
     """Jaw landmarks move inward by up to 4.5 % of the face size."""
     all_faces: bool = False
     """Retouch every tracked face, not only the primary one."""
-
-    def validate(self) -> None:
-        super().validate()
-        parse_rgb(self.lip_color)
 
     @property
     def lip_rgb(self) -> tuple[int, int, int]:

@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.frame import FrameContext
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
 
 EYEBALL_RADIUS_CM = 1.2
@@ -71,17 +72,17 @@ def _smoothstep(x: float) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class EyeContactSettings(StageSettings):
-    strength: float = bounded(1.0, 0.0, 1.0)
+    strength: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
     """Share of the way to the camera the eyes are moved."""
-    fade_start: float = bounded(20.0, 5.0, 40.0)
+    fade_start: Annotated[float, Meta(ge=5.0, le=40.0)] = 20.0
     """Degrees between your gaze and the camera up to which the eyes are moved fully..."""
-    fade_width: float = bounded(10.0, 2.0, 30.0)
+    fade_width: Annotated[float, Meta(ge=2.0, le=30.0)] = 10.0
     """...fading to no move at all over this many degrees more."""
-    head_limit: float = bounded(25.0, 5.0, 60.0)
+    head_limit: Annotated[float, Meta(ge=5.0, le=60.0)] = 25.0
     """Degrees the head may turn from the camera before the move fades out (over fade_width)."""
-    adapt_s: float = bounded(0.15, 0.0, 2.0)
+    adapt_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.15
     """Time constant of the fade in capture seconds (0: follow each frame)."""
-    vertical: float = bounded(0.0, 0.0, 1.0)
+    vertical: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
     """Share of the up/down correction applied. Off by default: the tracker's iris points
     hardly move when the gaze goes down (0.005 eye widths at 10°, against 0.12 for a real
     iris), and where they sit against the eye corners differs between people by as much, so

@@ -32,14 +32,15 @@ import dataclasses
 import functools
 import math
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.frame import FrameContext
 from pipelines.segmentation.tiles import tiles_for
-from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
 
 GRID_DIVISOR = 8
@@ -134,17 +135,20 @@ def kelvin_tint(kelvin: float) -> np.ndarray:
     return out
 
 
+Direction = Literal["auto", "left", "right", "front", "above"]
+
+
 @dataclasses.dataclass(frozen=True)
 class KeyLightSettings(StageSettings):
-    strength: float = bounded(0.35, 0.0, 1.0)
+    strength: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.35
     """How much light the key adds on the side it comes from (0 = no key, only evening)."""
-    direction: str = choice("auto", "left", "right", "front", "above")
+    direction: Direction = "auto"
     """Where the key stands, seen from the camera; "auto": on the darker side of your face."""
-    balance: float = bounded(0.8, 0.0, 1.0)
+    balance: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.8
     """Share of the light difference across your face (a window to one side) taken out."""
-    fill: float = bounded(0.4, 0.0, 1.0)
+    fill: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.4
     """Soft light from the other side, as a share of the key's (lifts the shadows)."""
-    temperature: float = bounded(5000.0, 2700.0, 6500.0)
+    temperature: Annotated[float, Meta(ge=2700.0, le=6500.0)] = 5000.0
     """The key's colour in kelvin: 2700 warm as a bulb, 5500 white, 6500 cool daylight."""
 
 

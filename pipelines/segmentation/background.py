@@ -24,18 +24,19 @@ import dataclasses
 import logging
 import re
 from concurrent.futures import Future
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
 from pipelines.segmentation import fused
 from pipelines.segmentation.backgrounds import (
-    FIT_MODES,
     BackgroundError,
     BackgroundLoader,
+    FitMode,
     LoopingVideo,
     fit_to_frame,
 )
@@ -56,7 +57,7 @@ from pipelines.segmentation.composite import (
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
 from pipelines.segmentation.tiles import TileMap, tiles_for
-from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,10 @@ CROSSFADE_S = 0.3
 # frame's short side.
 WRAP_BLUR_FRACTION = 0.03
 
-REPLACE_MODES = ("color", "image", "video")
-_HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
+ReplaceMode = Literal["color", "image", "video"]
+REPLACE_MODES: tuple[str, ...] = get_args(ReplaceMode)
+HEX_COLOR_PATTERN = r"^\s*#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\s*$"
+_HEX_COLOR = re.compile(HEX_COLOR_PATTERN)
 
 
 def parse_color(text: str) -> tuple[int, int, int]:
@@ -137,13 +140,13 @@ def mask_pyramid(mask: np.ndarray, extras: dict[str, Any]) -> FramePyramid:
 
 @dataclasses.dataclass(frozen=True)
 class BackgroundBlurSettings(StageSettings):
-    strength: float = bounded(0.35, 0.0, 1.0)
+    strength: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.35
     """Blur radius, 1 = 8 % of the frame's short side."""
     lens: bool = True
     """Lens-like disk blur (bright spots become discs); off: Gaussian."""
-    desaturate: float = bounded(0.0, 0.0, 1.0)
+    desaturate: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
     """Take colour out of the background (1 = grey): with a strong blur, the "privacy" look."""
-    light_wrap: float = bounded(0.0, 0.0, 1.0)
+    light_wrap: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
     """Let background light spill over the person's outline."""
 
 
@@ -239,24 +242,20 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
 
 @dataclasses.dataclass(frozen=True)
 class BackgroundReplaceSettings(StageSettings):
-    mode: str = choice("color", *REPLACE_MODES)
+    mode: ReplaceMode = "color"
     """"color", "image" or "video"."""
-    color: str = "#2d6a4f"
+    color: Annotated[str, Meta(pattern=HEX_COLOR_PATTERN)] = "#2d6a4f"
     """The solid colour (and the bars of a "fit" image), #RRGGBB."""
     path: str = ""
     """Image (PNG, JPEG, WebP, BMP) or video file for the "image"/"video" modes."""
-    fit: str = choice("fill", *FIT_MODES)
+    fit: FitMode = "fill"
     """"fill": cover the frame, cropping; "fit": show all of it, with bars."""
-    light_wrap: float = bounded(0.3, 0.0, 1.0)
+    light_wrap: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.3
     """Let the new background's light spill over the person's outline so they look lit by
     it rather than cut out."""
     remove_halo: bool = True
     """Take the old room's colour out of the person's soft outline (hair in front of a bright
     wall otherwise keeps a bright fringe)."""
-
-    def validate(self) -> None:
-        super().validate()  # mode and fit: their declared choices
-        parse_color(self.color)
 
 
 Key = tuple[str, str]

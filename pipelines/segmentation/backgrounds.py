@@ -17,6 +17,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -32,7 +33,8 @@ MAX_VIDEO_FILE_BYTES = 8 * 1024 * 1024 * 1024
 MAX_VIDEO_PIXELS = 3840 * 2160
 """Frames above 4K cannot be decoded in real time next to the call."""
 IMAGE_FORMATS = "PNG, JPEG, WebP or BMP"
-FIT_MODES = ("fill", "fit")
+FitMode = Literal["fill", "fit"]
+FIT_MODES: tuple[str, ...] = get_args(FitMode)
 
 
 class BackgroundError(CamfxError):

@@ -12,7 +12,7 @@ reaches the model, so the mask flickers less; used by the live stage).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
 import cv2
 import numpy as np
@@ -20,8 +20,10 @@ import numpy as np
 from pipelines.errors import SettingsError
 from pipelines.inference import OnnxModel, register_model
 
-RESAMPLE_MODES = ("mediapipe", "area")
-MODEL_CHOICES = ("auto", "general", "landscape")
+Resample = Literal["mediapipe", "area"]
+RESAMPLE_MODES: tuple[str, ...] = get_args(Resample)
+ModelChoice = Literal["auto", "general", "landscape"]
+MODEL_CHOICES: tuple[str, ...] = get_args(ModelChoice)
 
 # Wider than this → the 16:9 landscape model. 1.5 sits between 4:3 (1.33, closer to the square
 # general model's shape) and 16:10 / 16:9 (1.6 / 1.78, the landscape model's 256×144).

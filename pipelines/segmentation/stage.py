@@ -14,17 +14,18 @@ from __future__ import annotations
 import dataclasses
 import logging
 from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.frame import CtxKey, FrameContext
 from pipelines.inference import SessionFactory, default_factory, load_model
 from pipelines.segmentation.models import (
-    MODEL_CHOICES,
     MODEL_NAMES,
-    RESAMPLE_MODES,
+    ModelChoice,
+    Resample,
     SelfieSegmentationModel,
     choose_model,
     resize_for_model,
@@ -41,7 +42,7 @@ from pipelines.segmentation.refine import (
 )
 from pipelines.segmentation.temporal import MaskStabilizer
 from pipelines.segmentation.tiles import MASK_TILES_KEY
-from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 
 _PREPARED_KEY: CtxKey[_Inference] = CtxKey("_segmentation_inference")
 SEGMENTATION_RAW: CtxKey[np.ndarray] = CtxKey("segmentation_raw")
@@ -83,15 +84,15 @@ def detail_factor(width: int, height: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class SegmentationSettings(StageSettings):
-    model: str = choice("auto", *MODEL_CHOICES)
+    model: ModelChoice = "auto"
     """"auto" (landscape model for frames at least 1.5× wider than high), "general" (256×256)
     or "landscape" (256×144)."""
-    resample: str = choice("mediapipe", *RESAMPLE_MODES)
+    resample: Resample = "mediapipe"
     """How the frame is shrunk for the model: "mediapipe" (bilinear sampling, as MediaPipe
     does: masks match its reference) or "area" (pixel averaging)."""
     refine: bool = True
     """Edge-aware upsampling; off: plain bilinear (what MediaPipe returns)."""
-    smoothing: float = bounded(0.6, 0.0, 0.95)
+    smoothing: Annotated[float, Meta(ge=0.0, le=0.95)] = 0.6
     """Share of the previous mask a still pixel keeps per frame (at 30 fps); 0 = off."""
     keep_face: bool = True
     """With a tracked face (a face_tracker stage before this one), the face and hair are
@@ -104,7 +105,7 @@ class SegmentationSettings(StageSettings):
     including people beside and behind you (see :mod:`pipelines.segmentation.onlyme`). Your
     face also becomes ``ctx.primary_face`` for the stages after this one (None while you are
     away). The background presets turn it on, with a face tracker that follows two faces."""
-    hold_s: float = bounded(10.0, 0.0, 120.0)
+    hold_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 10.0
     """Only me: seconds your place is kept while your face is not seen before the lock lets
     go and chooses afresh."""
 

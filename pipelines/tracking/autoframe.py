@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Annotated
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.frame import FrameContext
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking.types import AUTO_FRAME_INFO, AutoFrameInfo, Face
 
 STAGE_NAME = "auto_frame"
@@ -29,15 +31,15 @@ MAX_DT = 0.25
 
 @dataclass(frozen=True)
 class AutoFrameSettings(StageSettings):
-    face_size: float = bounded(0.30, 0.05, 1.0)
+    face_size: Annotated[float, Meta(ge=0.05, le=1.0)] = 0.30
     """Face height as a fraction of the output height."""
-    max_zoom: float = bounded(2.5, 1.0, 6.0)
-    dead_zone: float = bounded(0.08, 0.0, 0.5)
+    max_zoom: Annotated[float, Meta(ge=1.0, le=6.0)] = 2.5
+    dead_zone: Annotated[float, Meta(ge=0.0, le=0.5)] = 0.08
     """The crop holds still while the face stays within this fraction of the crop size from
     where the crop wants it (and the wanted zoom changes by less than this fraction)."""
-    smoothing: float = bounded(0.6, 0.0, 5.0)
+    smoothing: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.6
     """Seconds the crop takes to settle (0 = jump)."""
-    return_seconds: float = bounded(1.0, 0.0, 30.0)
+    return_seconds: Annotated[float, Meta(ge=0.0, le=30.0)] = 1.0
     """With no face for this long, the crop eases back to the full frame."""
 
 

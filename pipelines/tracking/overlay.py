@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Annotated
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.frame import FrameContext
-from pipelines.stage import Stage, StageSettings, bounded, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
 from pipelines.tracking.geometry import DEFAULT_VERTICAL_FOV, PerspectiveCamera, canonical_face
 from pipelines.tracking.types import AUTO_FRAME_INFO, TRACKER_INFO, Face
@@ -45,7 +47,7 @@ class FaceOverlaySettings(StageSettings):
     regions: bool = True
     axes: bool = True
     text: bool = True
-    opacity: float = bounded(0.6, 0.0, 1.0)
+    opacity: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.6
     """Of the mesh lines (regions, axes and text are drawn opaque)."""
 
 

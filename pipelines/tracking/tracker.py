@@ -33,14 +33,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import cv2
 import numpy as np
+from msgspec import Meta
 
 from pipelines.frame import FrameContext
 from pipelines.inference import SessionFactory, default_factory, load_model
-from pipelines.stage import Stage, StageSettings, bounded, choice, register_stage
+from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
 from pipelines.tracking.detector import Detection, FaceDetector
 from pipelines.tracking.filters import OneEuroFilter
@@ -121,34 +122,30 @@ def tracking_factory() -> SessionFactory:
     return SessionFactory(default_factory().requested, intra_op_threads=1)
 
 
+Primary = Literal["sticky", "largest", "central"]
+"""The keys of :data:`PRIMARY_POLICIES` (a test keeps them equal)."""
+
+
 @dataclass(frozen=True)
 class FaceTrackerSettings(StageSettings):
-    max_faces: int = bounded(1, 1, 8)
-    min_detection_score: float = bounded(0.5, 0.05, 1.0)
-    min_tracking_score: float = bounded(0.5, 0.05, 1.0)
-    scan_interval: int = bounded(40, 1, 100000)
+    max_faces: Annotated[int, Meta(ge=1, le=8)] = 1
+    min_detection_score: Annotated[float, Meta(ge=0.05, le=1.0)] = 0.5
+    min_tracking_score: Annotated[float, Meta(ge=0.05, le=1.0)] = 0.5
+    scan_interval: Annotated[int, Meta(ge=1, le=100000)] = 40
     """Frames between detector runs looking for more faces while fewer than max_faces are
     tracked (no scan while max_faces are)."""
-    vertical_fov: float = bounded(DEFAULT_VERTICAL_FOV, 10.0, 150.0)
+    vertical_fov: Annotated[float, Meta(ge=10.0, le=150.0)] = DEFAULT_VERTICAL_FOV
     """Degrees; the camera's vertical field of view for the head pose."""
-    smoothing: float = bounded(1.0, 0.0, 4.0)
+    smoothing: Annotated[float, Meta(ge=0.0, le=4.0)] = 1.0
     """0 = raw landmarks; 1 = default; higher = steadier but slower to follow."""
-    primary: str = choice("sticky", "largest", "central")
+    primary: Primary = "sticky"
     """Which face effects follow: sticky (keep the current one), largest or central."""
-    away_angle: float = bounded(30.0, 5.0, 90.0)
+    away_angle: Annotated[float, Meta(ge=5.0, le=90.0)] = 30.0
     """Degrees between face direction and the camera beyond which the person looks away."""
-    away_hold: float = bounded(1.0, 0.0, 10.0)
+    away_hold: Annotated[float, Meta(ge=0.0, le=10.0)] = 1.0
     """Seconds the looking-away state must last before the flag changes."""
-    fade_seconds: float = bounded(0.3, 0.0, 5.0)
+    fade_seconds: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.3
     """How long a lost face stays in ctx.faces with a fading visibility."""
-
-    def validate(self) -> None:
-        super().validate()
-        if self.primary not in PRIMARY_POLICIES:
-            from pipelines.errors import SettingsError
-
-            known = ", ".join(PRIMARY_POLICIES)
-            raise SettingsError(f"FaceTrackerSettings.primary must be one of {known}")
 
 
 @dataclass
