@@ -3,8 +3,8 @@
     camfx talking-head render --source demo --portrait me.png --audio speech.wav --output out.mp4
     camfx talking-head capture --source camera --output me.png
 
-``render`` runs the face tracker, ``audio-mouth`` (the file, read by frame number so lips and
-voice stay in step however fast frames render) and ``talking-head`` over the source, and writes
+``render`` runs the face tracker, ``audio_mouth`` (the file, read by frame number so lips and
+voice stay in step however fast frames render) and ``talking_head`` over the source, and writes
 the video with the voice in one pass (H.264 + AAC, :mod:`pipelines.outputs.recorder`).
 
 The same wiring serves ``camfx run --talking-head PORTRAIT --audio FILE``: both commands describe

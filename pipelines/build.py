@@ -123,7 +123,7 @@ def talking_head_stages(
 
 def recording_audio(config: TalkingHeadConfig, stages: Sequence[Stage[Any]]) -> Any:
     """The sound track for video-file outputs: the voice file, or the microphone that the
-    ``audio-mouth`` stage opens; None without a voice."""
+    ``audio_mouth`` stage opens; None without a voice."""
     from pipelines.audio.inputs import parse_audio_spec
     from pipelines.audio.mux import FileAudio, MicAudio
 
@@ -131,7 +131,7 @@ def recording_audio(config: TalkingHeadConfig, stages: Sequence[Stage[Any]]) -> 
         return FileAudio(config.audio_file)
     kind, _arg = parse_audio_spec(config.audio)
     if kind == "mic":
-        stage = next((s for s in stages if getattr(s, "name", "") == "audio-mouth"), None)
+        stage = next((s for s in stages if getattr(s, "name", "") == "audio_mouth"), None)
         return MicAudio(stage) if stage is not None else None
     return None
 

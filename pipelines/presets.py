@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.errors import SettingsError
+from pipelines.migrations import stage_id
 from pipelines.registry import Registry
 from pipelines.stage import STAGES, Stage, make_stage
 
-PRESET_SCHEMA_VERSION = 1
+PRESET_SCHEMA_VERSION = 2
+"""2: stage ids in one spelling (``talking_head``); see :mod:`pipelines.migrations`."""
 
 # Stage name → module that registers it. Importing on demand keeps start-up instant.
 STAGE_MODULES: dict[str, str] = {}
@@ -75,7 +77,13 @@ def register_preset(preset: Preset) -> Preset:
 register_preset(Preset("off", (), "No effects: the camera as it is."))
 
 
+def known_stage_id(name: str) -> str:
+    """``name`` in the one spelling of stage ids (``talking-head`` → ``talking_head``)."""
+    return stage_id(name, {*STAGE_MODULES, *STAGES.names()})
+
+
 def ensure_stage_registered(name: str) -> None:
+    name = known_stage_id(name)
     if name not in STAGES and name in STAGE_MODULES:
         importlib.import_module(STAGE_MODULES[name])
     if name not in STAGES:

@@ -99,9 +99,13 @@ def _hints(owner: type) -> dict[str, Any]:
     return typing.get_type_hints(owner, include_extras=True)
 
 
-@functools.cache
 def fields_of(owner: type) -> tuple[FieldSpec, ...]:
     """The fields of the dataclass ``owner`` as the schema declares them."""
+    return _fields_of(owner)
+
+
+@functools.cache
+def _fields_of(owner: type) -> tuple[FieldSpec, ...]:
     hints = _hints(owner)
     return tuple(
         _spec(f.name, hints[f.name], _default(f)) for f in dataclasses.fields(owner) if f.init
@@ -198,7 +202,7 @@ def check(owner: type, data: dict[str, Any]) -> dict[str, Any]:
 
 def check_instance(obj: Any) -> None:
     """Check a dataclass instance's current values (from ``__post_init__``)."""
-    owner = type(obj)
+    owner: type = type(obj)
     try:
         msgspec.convert(obj, _checker(owner), strict=True, from_attributes=True)
     except msgspec.ValidationError as exc:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from pipelines import schema
 from pipelines.frame import FrameContext
+from pipelines.migrations import stage_id
 from pipelines.registry import Registry
 
 if TYPE_CHECKING:  # annotations only: `camfx --help` lists presets without loading numpy
@@ -105,6 +106,6 @@ def register_stage(cls: StageT) -> StageT:
 
 
 def make_stage(name: str, settings: dict[str, Any] | None = None) -> Stage[Any]:
-    cls = STAGES.get(name)
+    cls = STAGES.get(stage_id(name, STAGES.names()))
     st = cls.settings_type.from_dict(settings or {})
     return cls(st)

@@ -17,8 +17,8 @@ Rules, because these files are the user's work:
 * a preset written by a newer camfx, or one that needs a stage this install does not have, is
   left where it is, untouched, and reported: it is not broken, only not usable here;
 * files are plain JSON read with :func:`json.loads`: nothing is pickled or evaluated;
-* old preset files are upgraded in memory by :data:`MIGRATIONS` when read (the file itself is
-  rewritten only when the user saves that preset);
+* old preset and settings files are upgraded in memory by the ``@migrator`` steps of
+  :mod:`pipelines.migrations` when read (the file itself is rewritten only when it is saved);
 * *any* failure to parse a file (nesting that exhausts the parser, numbers with hundreds of
   digits, NaN) is such a broken file: no user file can make the app fail on every start;
 * a ``settings.json`` written by a newer camfx is copied to ``settings.json.schema-N`` before
@@ -41,18 +41,23 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
+from msgspec import Meta
+
+from pipelines import schema
 from pipelines.errors import CamfxError, SettingsError
+from pipelines.migrations import FileKind, migrate
 from pipelines.presets import (
     PRESET_SCHEMA_VERSION,
     PRESETS,
     Preset,
     StageSpec,
     ensure_stage_registered,
+    known_stage_id,
 )
 from pipelines.stage import STAGES
 
@@ -62,7 +67,9 @@ APP_NAME = "camfx"
 CONFIG_ENV = "CAMFX_CONFIG_DIR"
 SETTINGS_FILE = "settings.json"
 PRESETS_DIR = "presets"
-SETTINGS_SCHEMA_VERSION = 1
+SETTINGS_SCHEMA_VERSION = 2
+"""2: stage ids in one spelling in ``preset_overrides`` (:mod:`pipelines.migrations`)."""
+MAX_RECENT_FILES = 10
 MAX_FILE_BYTES = 1 << 20
 """Larger files are not presets or settings (and are not read into memory)."""
 MAX_NAME_LENGTH = 80
@@ -270,21 +277,6 @@ class Problem:
 
 
 # ------------------------------------------------------------------------------ presets
-def _migrate_0_to_1(data: dict[str, Any]) -> dict[str, Any]:
-    """Before schema 1 (pre-release builds), ``stages`` was a mapping stage → settings and
-    the file had no ``schema`` key."""
-    out = dict(data)
-    stages = out.get("stages", [])
-    if isinstance(stages, dict):
-        out["stages"] = [{"stage": k, "settings": v} for k, v in stages.items()]
-    out["schema"] = 1
-    return out
-
-
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
-"""Schema N → N+1. Bumping ``PRESET_SCHEMA_VERSION`` needs one more entry here."""
-
-
 def migrate_preset_data(data: Any) -> dict[str, Any]:
     """Upgrade preset data of any older schema to the current one."""
     if not isinstance(data, dict):
@@ -297,13 +289,7 @@ def migrate_preset_data(data: Any) -> dict[str, Any]:
             f"made by a newer camfx (preset schema {version}; this version reads up to "
             f"{PRESET_SCHEMA_VERSION}); update camfx to use it"
         )
-    while version < PRESET_SCHEMA_VERSION:
-        step = MIGRATIONS.get(version)
-        if step is None:  # pragma: no cover - guarded by a test over all versions
-            raise SettingsError(f"no migration from preset schema {version}")
-        data = step(data)
-        version = data["schema"]
-    return data
+    return migrate(FileKind.PRESET, data, version, PRESET_SCHEMA_VERSION)
 
 
 def validate_preset(preset: Preset) -> None:
@@ -321,7 +307,7 @@ def validate_preset(preset: Preset) -> None:
             ) from exc
         except ImportError as exc:
             raise UnavailablePreset(f"stage {spec.stage!r} could not be loaded: {exc}") from exc
-        settings_type = STAGES.get(spec.stage).settings_type
+        settings_type = STAGES.get(known_stage_id(spec.stage)).settings_type
         settings_type.from_dict(dict(spec.settings))
 
 
@@ -580,9 +566,17 @@ def resolve_preset(key: str, store: PresetStore) -> Preset:
 
 
 # ------------------------------------------------------------------------------ app settings
+Theme = Literal["system", "light", "dark"]
+THEMES: tuple[str, ...] = get_args(Theme)
+CameraMode = Annotated[list[int | float], Meta(min_length=3, max_length=3)]
+"""[width, height, fps]."""
+
+
 @dataclass
 class AppSettings:
-    """What the window restores on start. Unknown keys in the file are kept as they were."""
+    """What the window restores on start. Unknown keys in the file are kept as they were.
+    Each field's type is its schema (:mod:`pipelines.schema`): a value the file gives is
+    checked against it on load."""
 
     preset: str = preset_key(BUILTIN, "off")
     preset_overrides: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
@@ -590,17 +584,19 @@ class AppSettings:
     presets keeps them; "Reset" drops them; "Save" writes them into a user preset."""
     source: str = ""
     """Last source spec; empty on first run (the app picks a camera, or the demo)."""
-    camera_modes: dict[str, list[float]] = field(default_factory=dict)
+    camera_modes: dict[str, CameraMode] = field(default_factory=dict)
     """Camera spec → [width, height, fps] last chosen for it."""
-    recent_files: list[str] = field(default_factory=list)
-    output_size: list[int] = field(default_factory=lambda: [1280, 720])
-    fps: float = 30.0
+    recent_files: Annotated[list[str], Meta(max_length=MAX_RECENT_FILES)] = field(
+        default_factory=list
+    )
+    output_size: schema.OutputSize = (1280, 720)
+    fps: schema.Fps = 30.0
     virtual_camera: bool = False
     virtual_camera_device: str = ""
     record_folder: str = ""
     close_to_tray: bool = True
     hotkeys: bool = True
-    theme: str = "system"
+    theme: Theme = "system"
     window_geometry: str = ""
     tray_hint_shown: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -608,60 +604,6 @@ class AppSettings:
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in dataclasses.asdict(self).items() if k != "extra"}
         return {"schema": SETTINGS_SCHEMA_VERSION, **self.extra, **data}
-
-
-THEMES = ("system", "light", "dark")
-
-
-def _check_setting(name: str, value: Any, default: Any) -> Any:
-    if name == "output_size":
-        ok = (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            and 16 <= value[0] <= 7680
-            and 16 <= value[1] <= 4320
-        )
-        if not ok:
-            raise SettingsError("must be [width, height]")
-        return value
-    if name == "fps":
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 1 <= value <= 240:
-            raise SettingsError("must be a number from 1 to 240")
-        return float(value)
-    if name == "theme" and value not in THEMES:
-        raise SettingsError(f"must be one of {', '.join(THEMES)}")
-    if name == "recent_files":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SettingsError("must be a list of paths")
-        return value[:10]
-    if name == "camera_modes":
-        ok = isinstance(value, dict) and all(
-            isinstance(v, list)
-            and len(v) == 3
-            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in v)
-            for v in value.values()
-        )
-        if not ok:
-            raise SettingsError("must map cameras to [width, height, fps]")
-        return value
-    if name == "preset_overrides":
-        ok = isinstance(value, dict) and all(
-            isinstance(stages, dict) and all(isinstance(v, dict) for v in stages.values())
-            for stages in value.values()
-        )
-        if not ok:
-            raise SettingsError("must map presets to {stage: {setting: value}}")
-        return value
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise SettingsError("must be true or false")
-        return value
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise SettingsError("must be text")
-        return value
-    return value  # pragma: no cover - every field is covered above
 
 
 class SettingsStore:
@@ -712,9 +654,11 @@ class SettingsStore:
     def _read_into(self, settings: AppSettings, data: dict[str, Any]) -> list[str]:
         """Fill ``settings`` from ``data``; returns one description per refused value."""
         version = data.get("schema", SETTINGS_SCHEMA_VERSION)
-        newer = isinstance(version, int) and not isinstance(version, bool)
-        if newer and version > SETTINGS_SCHEMA_VERSION:
+        numbered = isinstance(version, int) and not isinstance(version, bool)
+        if numbered and version > SETTINGS_SCHEMA_VERSION:
             self._keep_newer(version)
+        elif numbered and 1 <= version < SETTINGS_SCHEMA_VERSION:
+            data = migrate(FileKind.SETTINGS, data, version, SETTINGS_SCHEMA_VERSION)
         known = {f.name: f for f in dataclasses.fields(AppSettings) if f.name != "extra"}
         bad: list[str] = []
         for key, value in data.items():
@@ -730,18 +674,17 @@ class SettingsStore:
                 if number:
                     bad.append(number)
                     continue
-            default = getattr(settings, key)
             try:
-                setattr(settings, key, _check_setting(key, value, default))
+                setattr(settings, key, schema.check_field(AppSettings, key, value))
             except SettingsError as exc:
-                bad.append(f"{key} {exc} (was {short_repr(value)})")
+                bad.append(str(exc))
         return bad
 
     def _usable_overrides(self, value: Any, bad: list[str]) -> Any:
         """``preset_overrides`` without the settings no stage can take (a 400-digit number):
         each is refused by name in one log line, the others are kept."""
         if not isinstance(value, dict):
-            return value  # _check_setting says what is wrong with the whole value
+            return value  # the schema says what is wrong with the whole value
         kept: dict[Any, Any] = {}
         for preset, stages in value.items():
             if not isinstance(stages, dict):

@@ -303,7 +303,7 @@ def test_preset_is_registered() -> None:
     from pipelines.presets import build_stages, get_preset
 
     stages = build_stages(get_preset("talking-head"))
-    assert [s.name for s in stages] == ["face_tracker", "audio-mouth", "talking-head"]
+    assert [s.name for s in stages] == ["face_tracker", "audio_mouth", "talking_head"]
 
 
 def test_head_moves_with_the_voice() -> None:

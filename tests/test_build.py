@@ -145,9 +145,9 @@ def test_stage_problems_are_recorded_by_kind() -> None:
 def test_talking_head_stages_follow_the_preset() -> None:
     config = TalkingHeadConfig(audio="none", mode="overlay")
     with_tracker = [s.name for s in talking_head_stages(config, 30.0)]
-    assert with_tracker == ["face_tracker", "audio-mouth", "talking-head"]
+    assert with_tracker == ["face_tracker", "audio_mouth", "talking_head"]
     without = [s.name for s in talking_head_stages(config, 30.0, with_tracker=False)]
-    assert without == ["audio-mouth", "talking-head"]
+    assert without == ["audio_mouth", "talking_head"]
     assert config.audio_file is None
     assert TalkingHeadConfig(audio="speech.wav").audio_file == "speech.wav"
 

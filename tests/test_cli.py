@@ -438,12 +438,12 @@ def test_run_with_a_talking_head_builds_one_tracker_and_sets_the_length() -> Non
     run = build_engine(config, start=False)
     try:
         # The preset tracks faces already: the talking head reuses its tracker.
-        assert run.engine.pipeline.names() == ["face_tracker", "audio-mouth", "talking-head"]
+        assert run.engine.pipeline.names() == ["face_tracker", "audio_mouth", "talking_head"]
     finally:
         run.close()
     # Without one, the talking head brings its own.
     bare = build_engine(dataclasses.replace(config, preset="off"), start=False)
     try:
-        assert bare.engine.pipeline.names() == ["face_tracker", "audio-mouth", "talking-head"]
+        assert bare.engine.pipeline.names() == ["face_tracker", "audio_mouth", "talking_head"]
     finally:
         bare.close()

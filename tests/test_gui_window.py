@@ -483,7 +483,7 @@ def test_output_size_change_restarts_engine_and_keeps_virtual_camera(
     qtbot.waitUntil(
         lambda: bool(cam.frames) and cam.frames[-1].shape[:2] == (360, 640), timeout=5000
     )
-    assert window.settings.output_size == [640, 360]
+    assert window.settings.output_size == (640, 360)
     assert first_engine is not None and not first_engine.running
 
 

@@ -53,7 +53,7 @@ def test_window_says_when_its_recording_folder_is_removed(
 def test_window_records_the_microphone_of_a_talking_head(
     qtbot: Any, config: Path, tmp_path: Path
 ) -> None:
-    """With ``audio-mouth`` on the microphone, a recording gets an AAC track beside the H.264
+    """With ``audio_mouth`` on the microphone, a recording gets an AAC track beside the H.264
     video, as long as the video. (No sound card here: the track is silence; the CLI test with
     the virtual microphone records real speech through the same reader.)"""
     import av
@@ -62,7 +62,7 @@ def test_window_records_the_microphone_of_a_talking_head(
     from pipelines.userdata import PresetStore
 
     PresetStore(config / "presets").save(
-        Preset("Voice", (StageSpec("audio-mouth", {"input": "mic", "vad": False}),))
+        Preset("Voice", (StageSpec("audio_mouth", {"input": "mic", "vad": False}),))
     )
     (config / "settings.json").write_text(
         json.dumps({"schema": 1, "preset": "user:Voice", "source": "demo:0"})

@@ -14,10 +14,10 @@ from msgspec import Meta
 
 from pipelines import userdata
 from pipelines.errors import SettingsError
+from pipelines.migrations import MIGRATORS, FileKind
 from pipelines.presets import PRESET_SCHEMA_VERSION, PRESETS, Preset, StageSpec
 from pipelines.stage import STAGES, Stage, StageSettings, register_stage
 from pipelines.userdata import (
-    MIGRATIONS,
     AppSettings,
     PresetStore,
     SettingsStore,
@@ -229,7 +229,9 @@ def test_migration_from_schema_0(store: PresetStore) -> None:
 
 def test_migrations_cover_every_older_schema() -> None:
     for version in range(PRESET_SCHEMA_VERSION):
-        assert version in MIGRATIONS
+        assert (FileKind.PRESET, version) in MIGRATORS
+    for version in range(1, userdata.SETTINGS_SCHEMA_VERSION):
+        assert (FileKind.SETTINGS, version) in MIGRATORS
     for bad in ({"schema": "1", "stages": []}, {"schema": -1}, {"schema": True}):
         with pytest.raises(SettingsError):
             userdata.migrate_preset_data(bad)

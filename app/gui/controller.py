@@ -499,9 +499,9 @@ class EngineController(QObject):
         emit(self.recordingChanged, "on", path)
 
     def _voice_stage(self) -> Any:
-        """The ``audio-mouth`` stage when it listens to a microphone (None otherwise)."""
+        """The ``audio_mouth`` stage when it listens to a microphone (None otherwise)."""
         engine = self.engine
-        stage = engine.pipeline.find("audio-mouth") if engine is not None else None
+        stage = engine.pipeline.find("audio_mouth") if engine is not None else None
         voice = str(getattr(getattr(stage, "settings", None), "input", ""))
         return stage if voice == "mic" or voice.startswith("mic:") else None
 

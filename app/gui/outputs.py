@@ -121,7 +121,7 @@ class OutputsView:
         w = self.window
         size = w.size_combo.currentData()
         fps = float(w.fps_combo.currentData())
-        w.settings.output_size = [int(size[0]), int(size[1])]
+        w.settings.output_size = (int(size[0]), int(size[1]))
         w.settings.fps = fps
         if w.recording:
             w.messages.show_message(

@@ -1,26 +1,23 @@
-"""Effect panels generated from each stage's settings dataclass.
+"""Effect panels generated from each stage's settings schema.
 
 No stage has hand-written GUI code: every field of its frozen settings dataclass gets a
-control chosen from its type and metadata, so a new stage gets controls for free:
+control chosen from what the settings schema (:mod:`pipelines.schema`) says of it, so a new
+stage gets controls for free, with the same bounds and choices that validation uses:
 
-=====================================  ===============================================
-field                                  control
-=====================================  ===============================================
-``enabled: bool``                      the panel's own check box (its title)
-``bool``                               check box
-number with ``bounds`` (``bounded``)   slider and spin box
-number without bounds                  spin box
-``"#rrggbb"`` str, or a tuple of 3-4 ints, named ``*colo(u)r*`` or with
-``metadata["kind"] == "color"``        colour button (tuples are B, G, R[, A])
-``str`` with ``metadata["choices"]``   drop-down
-``str`` named ``*path``/``*file`` or ``metadata["kind"] == "path"``
-                                       text field and "Browse…"
-other ``str``                          text field
-other tuples                           text field of comma-separated numbers
-=====================================  ===============================================
-
-Optional metadata read: ``label``, ``help`` (tooltip), ``unit``, ``step``, ``choices``,
-``kind`` (``"color"``/``"colour"``, ``"color-rgb"``, ``"path"``), ``filter`` (file dialog).
+=======================================  ===============================================
+field                                    control
+=======================================  ===============================================
+``enabled: bool``                        the panel's own check box (its title)
+``bool``                                 check box
+number with ``Meta(ge=, le=)`` bounds    slider and spin box
+number without bounds                    spin box
+``Literal[...]``                         drop-down
+``"#rrggbb"`` str, or a tuple of 3-4 ints, named ``*colo(u)r*``
+                                         colour button (tuples are B, G, R[, A])
+``str`` named ``*path``/``*file``        text field and "Browse…"
+other ``str``                            text field
+other tuples                             text field of comma-separated numbers
+=======================================  ===============================================
 """
 
 from __future__ import annotations
@@ -52,7 +49,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.qtcompat import emit
+from pipelines import schema
 from pipelines.errors import CamfxError
+from pipelines.schema import FieldKind, FieldSpec
 from pipelines.stage import StageSettings
 from pipelines.userdata import display_name
 
@@ -68,24 +67,21 @@ def humanize(name: str) -> str:
     return " ".join(ACRONYMS.get(w.lower(), w) for w in words)
 
 
-def field_kind(f: dataclasses.Field[Any], default: Any) -> str:
-    meta = f.metadata
-    kind = str(meta.get("kind", "")).lower()
-    if isinstance(default, bool):
+def field_kind(f: FieldSpec, default: Any) -> str:
+    if f.kind is FieldKind.BOOL:
         return "bool"
-    if isinstance(default, int | float):
-        return "bounded" if meta.get("bounds") is not None else "number"
-    if isinstance(default, str):
-        if meta.get("choices"):
-            return "choice"
-        colorish = kind in ("color", "colour") or "colo" in f.name
-        if colorish and HEX_COLOR.fullmatch(default):
+    if f.kind in (FieldKind.INT, FieldKind.FLOAT):
+        return "bounded" if f.bounded else "number"
+    if f.kind is FieldKind.CHOICE:
+        return "choice"
+    if f.kind is FieldKind.TEXT and isinstance(default, str):
+        if "colo" in f.name and HEX_COLOR.fullmatch(default):
             return "color"
-        if kind == "path" or f.name.endswith(("path", "file")):
+        if f.name.endswith(("path", "file")):
             return "path"
         return "text"
-    if isinstance(default, tuple):
-        colorish = kind in ("color", "colour", "color-rgb") or "colo" in f.name
+    if f.kind is FieldKind.TUPLE and isinstance(default, tuple):
+        colorish = "colo" in f.name
         if colorish and len(default) in (3, 4) and all(isinstance(v, int) for v in default):
             return "color"
         return "tuple"
@@ -101,16 +97,13 @@ class FieldEditor(QWidget):
 
     valueChanged = Signal(object)
 
-    def __init__(self, f: dataclasses.Field[Any], value: Any, parent: QWidget | None = None):
+    def __init__(self, f: FieldSpec, value: Any, parent: QWidget | None = None):
         super().__init__(parent)
         self.field = f
         self.name = f.name
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.build(layout, value)
-        help_text = f.metadata.get("help")
-        if help_text:
-            self.setToolTip(str(help_text))
 
     def build(self, layout: QHBoxLayout, value: Any) -> None:
         raise NotImplementedError
@@ -149,20 +142,18 @@ class NumberEditor(FieldEditor):
     """Slider + spin box for bounded numbers; a spin box alone otherwise."""
 
     def build(self, layout: QHBoxLayout, value: Any) -> None:
-        meta = self.field.metadata
-        self.is_int = isinstance(value, int) and not isinstance(value, bool)
-        bounds = meta.get("bounds")
-        lo, hi = bounds if bounds is not None else (-1e9, 1e9)
+        f = self.field
+        self.is_int = f.kind is FieldKind.INT
+        bounded = f.lo is not None and f.hi is not None
+        lo = f.lo if f.lo is not None else -1e9
+        hi = f.hi if f.hi is not None else 1e9
         self.lo, self.hi = float(lo), float(hi)
-        unit = meta.get("unit")
         self.spin: QSpinBox | QDoubleSpinBox
         if self.is_int:
             spin_i = QSpinBox(self)
             spin_i.setRange(int(max(lo, -(2**31) + 1)), int(min(hi, 2**31 - 1)))
             spin_i.setValue(int(value))
             spin_i.valueChanged.connect(self._spin_changed)
-            if meta.get("step"):
-                spin_i.setSingleStep(int(meta["step"]))
             self.spin = spin_i
         else:
             spin_d = QDoubleSpinBox(self)
@@ -170,14 +161,12 @@ class NumberEditor(FieldEditor):
             decimals = 3 if span <= 1.0 else 2 if span <= 20 else 1
             spin_d.setDecimals(decimals)
             spin_d.setRange(self.lo, self.hi)
-            spin_d.setSingleStep(float(meta.get("step", span / 100 if bounds else 0.1)))
+            spin_d.setSingleStep(span / 100 if bounded else 0.1)
             spin_d.setValue(float(value))
             spin_d.valueChanged.connect(self._spin_changed)
             self.spin = spin_d
-        if unit:
-            self.spin.setSuffix(f" {unit}")
         self.slider: QSlider | None = None
-        if bounds is not None:
+        if bounded:
             slider = QSlider(Qt.Orientation.Horizontal, self)
             if self.is_int and hi - lo <= 1000:
                 slider.setRange(int(lo), int(hi))
@@ -241,8 +230,6 @@ class ColorEditor(FieldEditor):
     """A swatch button; the dialog previews live and restores the old colour on Cancel."""
 
     def build(self, layout: QHBoxLayout, value: Any) -> None:
-        kind = str(self.field.metadata.get("kind", "")).lower()
-        self.rgb_order = kind == "color-rgb"
         self.hex = isinstance(value, str)
         self._value: Any = value if self.hex else tuple(int(v) for v in value)
         self.button = QPushButton(self)
@@ -255,8 +242,7 @@ class ColorEditor(FieldEditor):
         if self.hex:
             return QColor(str(value))
         a, b, c = value[:3]
-        r, g, bl = (a, b, c) if self.rgb_order else (c, b, a)
-        color = QColor(r, g, bl)
+        color = QColor(c, b, a)  # tuples are B, G, R as OpenCV has them
         if len(value) == 4:
             color.setAlpha(value[3])
         return color
@@ -265,7 +251,7 @@ class ColorEditor(FieldEditor):
         if self.hex:
             return color.name()
         rgb = (color.red(), color.green(), color.blue())
-        out = rgb if self.rgb_order else rgb[::-1]
+        out = rgb[::-1]
         return (*out, color.alpha()) if len(self._value) == 4 else out
 
     def _paint(self) -> None:
@@ -346,8 +332,9 @@ class PathEditor(TextEditor):
         layout.addWidget(browse)
 
     def browse(self) -> None:
-        filt = str(self.field.metadata.get("filter", "All files (*)"))
-        path, _ = QFileDialog.getOpenFileName(self, humanize(self.name), self.edit.text(), filt)
+        path, _ = QFileDialog.getOpenFileName(
+            self, humanize(self.name), self.edit.text(), "All files (*)"
+        )
         if path:
             self.edit.setText(path)
             self._finished()
@@ -376,7 +363,7 @@ class TupleEditor(TextEditor):
 class ChoiceEditor(FieldEditor):
     def build(self, layout: QHBoxLayout, value: Any) -> None:
         self.combo = QComboBox(self)
-        for choice in self.field.metadata.get("choices", ()):
+        for choice in self.field.choices:
             self.combo.addItem(humanize(str(choice)), str(choice))
         self.set_value(value)
         self.combo.currentIndexChanged.connect(lambda _i: emit(self.valueChanged, self.value()))
@@ -456,7 +443,7 @@ class StagePanel(QFrame):
         form = QFormLayout(self.body)
         form.setContentsMargins(18, 0, 0, 4)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for f in dataclasses.fields(settings):
+        for f in schema.fields_of(type(settings)):
             if f.name == "enabled":
                 continue
             value = getattr(settings, f.name)
@@ -466,7 +453,7 @@ class StagePanel(QFrame):
                 continue
             editor = editor_cls(f, value, self.body)
             editor.setObjectName(f"{stage_name}.{f.name}")
-            label_text = str(f.metadata.get("label") or humanize(f.name))
+            label_text = humanize(f.name)
             label = QLabel(label_text, self.body)
             label.setBuddy(editor.focus_widget())
             editor.focus_widget().setAccessibleName(f"{self._title}: {label_text}")

@@ -5,9 +5,9 @@ Its sound comes from an :class:`AudioTrackSource`, which hands each recording it
 :class:`AudioReader` (two files may record the same microphone):
 
 - :class:`FileAudio`: a WAV/FLAC file, on the *frames* clock. Sample time ``k / rate`` is the
-  time of frame ``k / rate * fps``, as ``audio-mouth`` reads it, so the recording stays in step
+  time of frame ``k / rate * fps``, as ``audio_mouth`` reads it, so the recording stays in step
   however fast frames are rendered.
-- :class:`MicAudio`: the microphone that an ``audio-mouth`` stage opened, on the *capture*
+- :class:`MicAudio`: the microphone that an ``audio_mouth`` stage opened, on the *capture*
   clock (``time.monotonic()``, like the frames' timestamps). It reads the stage's
   :class:`~pipelines.audio.ring.AudioRing` with a cursor of its own.
 
@@ -88,7 +88,7 @@ class _FileReader:
 
 
 class MicAudio:
-    """The live microphone of an ``audio-mouth`` stage (opened by the stage, on the engine's
+    """The live microphone of an ``audio_mouth`` stage (opened by the stage, on the engine's
     processing thread, after the outputs are open: readers attach when it appears).
 
     ``stage`` is the stage, or a function that returns the one in use now (the window swaps

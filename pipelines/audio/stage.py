@@ -1,4 +1,4 @@
-"""The ``audio-mouth`` stage: audio in, mouth parameters out (``ctx.audio``), every frame.
+"""The ``audio_mouth`` stage: audio in, mouth parameters out (``ctx.audio``), every frame.
 
 It reads the audio input up to the instant the frame stands for, runs VAD and the mouth
 analyzer on the new samples (10 ms hops), and puts an :class:`AudioState` into ``ctx.audio``
@@ -37,14 +37,14 @@ from pipelines.stage import Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
 
-STAGE_NAME = "audio-mouth"
+STAGE_NAME = "audio_mouth"
 Clock = Literal["auto", "wall", "frames"]
 CLOCKS: tuple[str, ...] = get_args(Clock)
 
 
 @dataclass
 class AudioState:
-    """What ``audio-mouth`` leaves in ``ctx.audio`` for this frame."""
+    """What ``audio_mouth`` leaves in ``ctx.audio`` for this frame."""
 
     params: MouthParams = NEUTRAL
     active: bool = False

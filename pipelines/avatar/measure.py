@@ -73,7 +73,7 @@ class HeadFigures:
 
 def mouth_track(samples: np.ndarray, rate: int, fps: float = FPS, vad: object | None = None):
     """(MouthParams per video frame, loudness dB per frame, speech flag per frame) for a
-    clip, as the ``audio-mouth`` stage would give them frame by frame."""
+    clip, as the ``audio_mouth`` stage would give them frame by frame."""
     x = resample(np.asarray(samples, np.float32), rate, ANALYSIS_RATE)
     analyzer = MouthAnalyzer(vad=vad)
     hops = analyzer.push(x)

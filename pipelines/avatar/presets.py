@@ -7,16 +7,16 @@ from pipelines.presets import Preset, StageSpec, declare_stage_module, register_
 
 DEMO_AUDIO = "asset:talking_head_speech.wav"
 
-declare_stage_module("audio-mouth", "pipelines.audio.stage")
-declare_stage_module("talking-head", "pipelines.avatar.stage")
+declare_stage_module("audio_mouth", "pipelines.audio.stage")
+declare_stage_module("talking_head", "pipelines.avatar.stage")
 
 TALKING_HEAD = register_preset(
     Preset(
         "talking-head",
         (
             StageSpec("face_tracker", {"max_faces": 1}),
-            StageSpec("audio-mouth", {"input": DEMO_AUDIO, "loop": True}),
-            StageSpec("talking-head", {"mode": "auto"}),
+            StageSpec("audio_mouth", {"input": DEMO_AUDIO, "loop": True}),
+            StageSpec("talking_head", {"mode": "auto"}),
         ),
         "A portrait that speaks with the voice (microphone or file), in a corner of the video "
         "or in its place when you are away.",

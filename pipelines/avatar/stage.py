@@ -1,6 +1,6 @@
-"""The ``talking-head`` stage: renders the avatar from ``ctx.audio`` and puts it in the video.
+"""The ``talking_head`` stage: renders the avatar from ``ctx.audio`` and puts it in the video.
 
-Reads: ``ctx.audio`` (an :class:`~pipelines.audio.stage.AudioState` from ``audio-mouth``;
+Reads: ``ctx.audio`` (an :class:`~pipelines.audio.stage.AudioState` from ``audio_mouth``;
 without it the avatar idles with its mouth shut) and ``ctx.primary_face`` (the live user's head
 pose, when a face tracker runs before it). Writes: the composed picture, and
 ``ctx.extras["talking_head"]`` (mode, weights, render time).
@@ -49,7 +49,7 @@ from pipelines.stage import Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
 
-STAGE_NAME = "talking-head"
+STAGE_NAME = "talking_head"
 RETRACK_PASSES = 3
 MODES: tuple[str, ...] = get_args(AvatarMode)
 
@@ -247,7 +247,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
 
     def warm_up(self) -> None:
         """The benchmark calls this: build the avatar now, and from here on time both ways of
-        composing it (``talking-head/overlay`` and ``talking-head/stand-in``, each with the
+        composing it (``talking_head/overlay`` and ``talking_head/stand-in``, each with the
         render) whichever mode is showing."""
         if self.avatar is None:
             self.avatar = avatar_for(self.settings.portrait)

@@ -10,7 +10,7 @@ encoders flushed with ``encode(None)`` before the container closes. Frames carry
   right speed, and the microphone (also stamped on the monotonic clock) lands where it was
   heard.
 - *frames* clock (a video file or the demo, whose frame ``index`` is their media time however
-  fast they render; or a voice file, which ``audio-mouth`` reads by frame number): frame
+  fast they render; or a voice file, which ``audio_mouth`` reads by frame number): frame
   ``index / fps``.
 
 What the user made is not lost:
@@ -154,7 +154,7 @@ class VideoFileOutput(Output):
             log.warning("%s", self.notice)
         audio_clock = getattr(self.audio_source, "clock", None)
         # The sound's clock wins: a microphone is heard in real time, a voice file is read by
-        # frame number (``audio-mouth``); without sound, a camera's frames are timed by capture.
+        # frame number (``audio_mouth``); without sound, a camera's frames are timed by capture.
         self.frames_clock = audio_clock == "frames" or (
             audio_clock is None and not self.live_source
         )

@@ -32,9 +32,10 @@ def person_mask(image_bgr: np.ndarray, *, model: str = "auto", refine: bool = Tr
     from pipelines.frame import FrameContext
     from pipelines.segmentation.stage import Segmentation, SegmentationSettings
 
-    stage = Segmentation(
-        SegmentationSettings(model=model, refine=refine, smoothing=0.0, keep_face=False)
+    settings = SegmentationSettings.from_dict(
+        {"model": model, "refine": refine, "smoothing": 0.0, "keep_face": False}
     )
+    stage = Segmentation(settings)
     stage.open()
     try:
         ctx = FrameContext(timestamp=0.0, index=0)

@@ -1,0 +1,140 @@
+"""Users' files written by camfx before the settings schema load unchanged, or migrated.
+
+``tests/data/userfiles`` holds presets and a ``settings.json`` written by that version's own
+stores (see its README), and ``expected.json`` what that version made of them. Stage ids were
+then spelled two ways (``talking-head``, ``audio-mouth`` beside ``background_blur``); today
+there is one spelling and the old one is migrated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines import migrations
+from pipelines.errors import SettingsError
+from pipelines.migrations import FileKind, migrate, stage_id
+from pipelines.presets import (
+    PRESET_SCHEMA_VERSION,
+    STAGE_MODULES,
+    Preset,
+    StageSpec,
+    build_stages,
+    known_stage_id,
+)
+from pipelines.stage import STAGES, make_stage
+from pipelines.userdata import SETTINGS_SCHEMA_VERSION, PresetStore, SettingsStore
+
+DATA = Path(__file__).parent / "data" / "userfiles"
+OLD_SPELLING = {"talking-head": "talking_head", "audio-mouth": "audio_mouth"}
+"""Written out here, not taken from the code under test."""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copytree(DATA, tmp_path / "camfx", ignore=shutil.ignore_patterns("*.md", "expected*"))
+    return tmp_path / "camfx"
+
+
+def expected() -> dict[str, Any]:
+    return json.loads((DATA / "expected.json").read_text())
+
+
+def plain(value: Any) -> Any:
+    """Tuples as lists, as JSON has them."""
+    return json.loads(json.dumps(value))
+
+
+def test_old_presets_load_with_the_same_settings(folder: Path) -> None:
+    before = {p.name: p.read_bytes() for p in (folder / "presets").iterdir()}
+    store = PresetStore(folder / "presets")
+    assert store.load() == []
+    want = expected()["presets"]
+    assert sorted(store.names()) == sorted(want)
+    for name, stages in want.items():
+        preset = store.get(name)
+        got = [
+            {
+                "stage": spec.stage,
+                "settings": STAGES.get(spec.stage).settings_type.from_dict(spec.settings).to_dict(),
+            }
+            for spec in preset.stages
+        ]
+        renamed = [{**s, "stage": OLD_SPELLING.get(s["stage"], s["stage"])} for s in stages]
+        assert plain(got) == renamed, name
+    # Migrated in memory only: the user's files are as they were, none moved aside.
+    assert {p.name: p.read_bytes() for p in (folder / "presets").iterdir()} == before
+
+
+def test_a_migrated_preset_is_saved_in_the_new_spelling(folder: Path) -> None:
+    store = PresetStore(folder / "presets")
+    store.load()
+    store.save(store.get("Talking me"), overwrite=True)
+    data = json.loads((folder / "presets" / "talking-me.json").read_text())
+    assert data["schema"] == PRESET_SCHEMA_VERSION == 2
+    assert [s["stage"] for s in data["stages"]] == ["face_tracker", "audio_mouth", "talking_head"]
+    again = PresetStore(folder / "presets")
+    assert again.load() == [] and again.get("Talking me") == store.get("Talking me")
+
+
+def test_old_settings_load_the_same_with_the_stage_ids_migrated(folder: Path) -> None:
+    path = folder / "settings.json"
+    text = path.read_text()
+    store = SettingsStore(path)
+    settings = store.load()
+    assert store.problems == []
+    want = expected()["settings"]
+    want["preset_overrides"] = {
+        preset: {OLD_SPELLING.get(stage, stage): edits for stage, edits in stages.items()}
+        for preset, stages in want["preset_overrides"].items()
+    }
+    assert plain(dataclasses.asdict(settings)) == want
+    assert path.read_text() == text  # untouched until saved
+    store.save(settings)
+    data = json.loads(path.read_text())
+    assert data["schema"] == SETTINGS_SCHEMA_VERSION == 2
+    assert data["future_key"] == {"kept": True}
+    assert set(data["preset_overrides"]["builtin:talking-head"]) == {"talking_head", "audio_mouth"}
+    assert SettingsStore(path).load() == settings
+
+
+def test_the_old_stage_spelling_is_still_accepted_where_a_stage_is_named() -> None:
+    assert known_stage_id("talking-head") == "talking_head"
+    assert known_stage_id("background-blur") == "background_blur"
+    assert known_stage_id("beauty") == known_stage_id("beauty") == "beauty"
+    assert stage_id("gui-tint", {"gui-tint"}) == "gui-tint"  # a registered id is kept
+    assert stage_id("no-such", {"no_sucho"}) == "no-such"
+    stage = make_stage("audio-mouth", {"input": "none"})
+    assert stage.name == "audio_mouth"
+    old = Preset("x", (StageSpec("talking-head", {"corner": "top-left"}),))
+    assert [s.name for s in build_stages(old)] == ["talking_head"]
+    # Every shipped stage id is in the one spelling.
+    assert len(STAGE_MODULES) >= 12
+    assert [n for n in STAGE_MODULES if n != n.lower().replace("-", "_")] == []
+
+
+def test_a_failing_migration_leaves_the_data_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(data: dict[str, Any]) -> dict[str, Any]:
+        data["stages"] = "half-done"
+        raise KeyError("boom")
+
+    step = migrations.MIGRATORS[(FileKind.PRESET, 1)]
+    monkeypatch.setitem(
+        migrations.MIGRATORS, (FileKind.PRESET, 1), dataclasses.replace(step, run=broken)
+    )
+    data = {"schema": 1, "stages": [{"stage": "talking-head", "settings": {}}]}
+    with pytest.raises(SettingsError, match=r"could not upgrade it from preset schema 1 to 2"):
+        migrate(FileKind.PRESET, data, 1, 2)
+    assert data == {"schema": 1, "stages": [{"stage": "talking-head", "settings": {}}]}
+
+
+def test_migrators_go_one_version_up_and_are_registered_once() -> None:
+    with pytest.raises(ValueError, match="one version up"):
+        migrations.migrator(FileKind.PRESET, 1, 3)
+    with pytest.raises(ValueError, match="exists already"):
+        migrations.migrator(FileKind.PRESET, 0, 1)(lambda d: d)
