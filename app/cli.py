@@ -724,6 +724,17 @@ def cmd_devices(args: argparse.Namespace) -> int:
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the answer alone
         info = collect_devices()
     print(json.dumps(info, indent=2) if args.json else format_devices(info))
+    models = info.get("models") or {}
+    if not models.get("works", False):
+        # A missing or changed model is camfx's own install, not the machine's: the effects
+        # that need it cannot start, so this is a failure (cameras or a microphone are not).
+        broken = [m["name"] for m in models.get("models", []) if not m.get("works")]
+        print(
+            f"camfx devices: model(s) NOT WORKING ({', '.join(broken) or 'the manifest'}); "
+            "reinstall camfx to restore them (pip install --force-reinstall camfx)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -447,3 +447,26 @@ def test_run_with_a_talking_head_builds_one_tracker_and_sets_the_length() -> Non
         assert bare.engine.pipeline.names() == ["face_tracker", "audio_mouth", "talking_head"]
     finally:
         bare.close()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_devices_fails_when_a_model_does_not_work(
+    as_json: bool, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from pipelines.inference import model
+
+    shipped = model.models_dir()
+    (tmp_path / "manifest.json").write_bytes((shipped / "manifest.json").read_bytes())
+    for path in shipped.glob("*.onnx"):
+        if path.name != "iris_landmark.onnx":  # the one model left out
+            (tmp_path / path.name).symlink_to(path)
+    monkeypatch.setattr(model, "models_dir", lambda: tmp_path)
+    assert cli.main(["devices", *(["--json"] if as_json else [])]) == 1
+    captured = capsys.readouterr()
+    [line] = [x for x in captured.err.splitlines() if "NOT WORKING" in x]
+    assert "iris_landmark" in line and "reinstall camfx" in line
+    assert "face_landmark," not in line  # only the broken one is named
+    if as_json:
+        assert json.loads(captured.out)["models"]["works"] is False
+    else:
+        assert "iris_landmark" in captured.out and "NOT WORKING" in captured.out
