@@ -35,6 +35,7 @@ from app.gui.qtcompat import emit
 from app.state.devices import DeviceReport
 from app.state.labels import source_kind
 from app.state.model import apply_edits
+from app.state.source import switch_source
 from pipelines.build import RunConfig, build_engine
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
@@ -276,38 +277,27 @@ class EngineController(QObject):
         self._submit(self._set_source, spec, mode, fallback)
 
     def _set_source(self, spec: str, mode: tuple[int, int, float] | None, fallback: str) -> None:
-        if not spec:
-            cameras = self._list_cameras()
-            if not cameras:
-                self._open(fallback, None)
-                emit(self.sourceFailed, "", "no camera found", fallback)
-                return
-            spec = f"camera:{cameras[0].device}"
-        previous, previous_mode = self.source_spec, self.source_mode
-        try:
-            self._open(spec, mode)
+        failure = switch_source(
+            spec,
+            mode,
+            fallback,
+            previous=self.source_spec,
+            previous_mode=self.source_mode,
+            first_camera=self._first_camera,
+            open_source=self._open,
+            still_running=lambda: self.source is not None and self.source.inner is not None,
+        )
+        if failure is None:
             return
-        except (CamfxError, OSError) as exc:
-            error = str(exc)
-        source = self.source
-        if source is not None and source.inner is not None:
-            # The previous source is still running: keep it.
-            emit(self.sourceFailed, spec, error, previous)
-            return
-        for candidate, cand_mode in ((previous, previous_mode), (fallback, None)):
-            if not candidate or candidate == spec:
-                continue
-            try:
-                self._open(candidate, cand_mode)
-            except (CamfxError, OSError) as exc2:
-                log.warning("fallback source %s failed too: %s", candidate, exc2)
-                continue
-            emit(self.sourceFailed, spec, error, candidate)
-            return
-        if source is not None:
-            source.set_card_text("No signal")
-        self.source_spec = ""
-        emit(self.sourceFailed, spec, error, "")
+        if failure.nothing_runs:
+            if self.source is not None:
+                self.source.set_card_text("No signal")
+            self.source_spec = ""
+        emit(self.sourceFailed, failure.wanted, failure.error, failure.now)
+
+    def _first_camera(self) -> str | None:
+        cameras = self._list_cameras()
+        return f"camera:{cameras[0].device}" if cameras else None
 
     def _open(self, spec: str, mode: tuple[int, int, float] | None) -> None:
         w, h = self.size
