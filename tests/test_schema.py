@@ -177,3 +177,16 @@ def test_choices_are_drop_downs_with_the_schemas_bounds_in_the_window(qtbot: Any
     with qtbot.waitSignal(panel.panels["talking_head"].settingsChanged) as blocker:
         corner.combo.setCurrentIndex(corner.combo.findData("top-left"))
     assert blocker.args[1].corner == "top-left"
+
+
+def test_the_windows_output_formats_are_within_the_schema() -> None:
+    from app.gui.window_ui import OUTPUT_FPS, OUTPUT_SIZES
+
+    for fps in OUTPUT_FPS:
+        assert schema.check_field(AppSettings, "fps", fps) == fps
+    for size in OUTPUT_SIZES:
+        assert schema.check_field(AppSettings, "output_size", list(size)) == size
+    with pytest.raises(
+        SettingsError, match=r"AppSettings.output_size\[1\]: expected `int` <= 4320"
+    ):
+        schema.check_field(AppSettings, "output_size", [1280, 5000])
