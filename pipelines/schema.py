@@ -124,7 +124,16 @@ def _checker(owner: type) -> type[msgspec.Struct]:
     """A Struct with ``owner``'s fields: what msgspec converts data into to check it (the
     dataclass itself cannot be the target: its ``__post_init__`` checks through this)."""
     hints = _hints(owner)
-    fields = [(f.name, hints[f.name], _default(f)) for f in dataclasses.fields(owner) if f.init]
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = []
+    for f in dataclasses.fields(owner):
+        if not f.init:
+            continue
+        if f.default is not dataclasses.MISSING:
+            fields.append((f.name, hints[f.name], f.default))
+        elif f.default_factory is not dataclasses.MISSING:
+            fields.append((f.name, hints[f.name], msgspec.field(default_factory=f.default_factory)))
+        else:
+            fields.append((f.name, hints[f.name]))
     return msgspec.defstruct(f"{owner.__name__}Schema", fields, forbid_unknown_fields=True)
 
 

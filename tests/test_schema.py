@@ -4,6 +4,12 @@ editors and the command line's options take their bounds and choices from it."""
 
 from __future__ import annotations
 
+import os
+
+if not os.environ.get("CAMFX_XVFB_CHILD"):
+    # Before Qt is imported anywhere in this process.
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
 import argparse
 import json
 import re
