@@ -12,6 +12,9 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
+from pipelines import schema
 from pipelines.errors import SettingsError
 from pipelines.migrations import stage_id
 from pipelines.registry import Registry
@@ -50,20 +53,25 @@ class Preset:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preset:
-        if not isinstance(data, dict):
-            raise SettingsError("a preset must be a JSON object")
-        stages = data.get("stages", [])
-        if not isinstance(stages, list):
-            raise SettingsError("preset 'stages' must be a list")
-        specs = []
-        for item in stages:
-            if not isinstance(item, dict) or not isinstance(item.get("stage"), str):
-                raise SettingsError(f"preset stage entry {item!r} needs a 'stage' name")
-            settings = item.get("settings", {})
-            if not isinstance(settings, dict):
-                raise SettingsError(f"settings of stage {item['stage']!r} must be an object")
-            specs.append(StageSpec(item["stage"], settings))
-        return cls(str(data.get("name", "")), tuple(specs), str(data.get("description", "")))
+        """Parse preset data (of the current schema) checked against :class:`PresetFile`; each
+        stage's settings are checked by that stage's own schema when it is built."""
+        checked = schema.check_value(PresetFile, data, "preset")
+        specs = tuple(StageSpec(s.stage, s.settings) for s in checked.stages)
+        return cls(checked.name, specs, checked.description)
+
+
+class StageEntry(msgspec.Struct):
+    stage: str
+    settings: dict[str, Any] = {}
+
+
+class PresetFile(msgspec.Struct):
+    """The shape of a preset file; unknown keys are ignored (a newer camfx may add some)."""
+
+    schema: int = PRESET_SCHEMA_VERSION
+    name: str = ""
+    description: str = ""
+    stages: list[StageEntry] = []
 
 
 PRESETS: Registry[Preset] = Registry("preset")

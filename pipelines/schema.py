@@ -146,7 +146,7 @@ def _message(label: str, spec: FieldSpec | None, exc: msgspec.ValidationError, v
     text = str(exc)
     where = _AT.search(text)
     rest = where.group("path") if where else ""
-    if spec is not None and rest.startswith(f".{spec.name}"):
+    if spec is not None and spec.name and rest.startswith(f".{spec.name}"):
         rest = rest[len(spec.name) + 1 :]
     label += rest
     text = _AT.sub("", text)

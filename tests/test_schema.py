@@ -196,3 +196,20 @@ def test_the_windows_output_formats_are_within_the_schema() -> None:
         SettingsError, match=r"AppSettings.output_size\[1\]: expected `int` <= 4320"
     ):
         schema.check_field(AppSettings, "output_size", [1280, 5000])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"stages": 3}, "preset.stages: expected `array`, got `int`"),
+        ({"stages": [{"stage": 5}]}, "preset.stages[0].stage: expected `str`, got `int`"),
+        ({"stages": [{"stage": "beauty", "settings": []}]}, "preset.stages[0].settings: expected"),
+        ({"name": ["x"]}, "preset.name: expected `str`, got `array`"),
+    ],
+)
+def test_a_preset_files_shape_is_checked_by_the_schema(data: dict, message: str) -> None:
+    from pipelines.presets import Preset
+
+    with pytest.raises(SettingsError) as info:
+        Preset.from_dict(data)
+    assert str(info.value).startswith(message)
