@@ -41,7 +41,15 @@ from pipelines.frame import FrameContext
 from pipelines.inference import load_model
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 from pipelines.tracking import regions
-from pipelines.tracking.iris import INNER, OUTER, UPPER_MID, EyeLandmarks, IrisLandmark, track_eye
+from pipelines.tracking.iris import (
+    CONTOUR_POINTS,
+    INNER,
+    OUTER,
+    UPPER_MID,
+    EyeLandmarks,
+    IrisLandmark,
+    track_eye,
+)
 from pipelines.tracking.tracker import tracking_factory
 
 EYEBALL_RADIUS_CM = 1.2
@@ -267,21 +275,23 @@ def warp_eye(
 
 
 def _radial_profile(tile: np.ndarray, rho: np.ndarray, seen: np.ndarray, r: float) -> np.ndarray:
-    """Per whole pixel of distance from the iris centre (0 to ``r``), a low percentile of the
-    iris's colours seen there (:data:`PROFILE_QUANTILE`); a distance with too little seen
-    takes the nearest one's."""
-    bins = np.minimum(rho, np.float32(r)).astype(np.int32)
+    """Per whole pixel of distance from the iris centre (0 to ``r``), the colour of the iris
+    pixel seen there at :data:`PROFILE_QUANTILE` of their brightness; a distance with too
+    little seen takes the nearest one's."""
     n = int(r) + 1
+    pick = seen & (rho <= r)
+    bins = np.minimum(rho[pick], np.float32(r)).astype(np.int64)
+    colours = tile[pick]
     profile = np.zeros((n, tile.shape[2]), np.float32)
-    have = np.zeros(n, bool)
-    for k in range(n):
-        pick = seen & (bins == k) & (rho <= r)
-        if int(pick.sum()) >= PROFILE_MIN_PIXELS:
-            profile[k] = np.percentile(tile[pick], PROFILE_QUANTILE, axis=0)
-            have[k] = True
+    counts = np.bincount(bins, minlength=n)[:n]
+    have = counts >= PROFILE_MIN_PIXELS
     if not have.any():
         profile[:] = np.median(tile.reshape(-1, tile.shape[2]), axis=0)
         return profile
+    order = np.lexsort((colours.sum(axis=1), bins))  # by distance, then brightness
+    starts = np.cumsum(counts) - counts
+    at = starts + ((counts - 1) * (PROFILE_QUANTILE / 100.0)).astype(np.int64)
+    profile[have] = colours[order[at[have]]]
     idx = np.flatnonzero(have)
     nearest = idx[np.abs(np.arange(n)[:, None] - idx[None, :]).argmin(axis=1)]
     out: np.ndarray = profile[nearest]
@@ -324,10 +334,12 @@ def slide_iris(
     c = np.asarray(iris.centre, np.float64)
     r = iris.radius
     pad_r = r + DISC_PAD * f.width + 1.0
-    x0 = max(0, math.floor(min(poly[:, 0].min(), c[0] - pad_r)) - 2)
-    y0 = max(0, math.floor(min(poly[:, 1].min(), c[1] - pad_r - abs(across))) - 2)
-    x1 = min(w, math.ceil(max(poly[:, 0].max(), c[0] + pad_r)) + 3)
-    y1 = min(h, math.ceil(max(poly[:, 1].max(), c[1] + pad_r + abs(across))) + 3)
+    # Only around the iris: the old disc, the new one, and the white beside them.
+    reach = pad_r + abs(across) + 3.0
+    x0 = max(0, math.floor(c[0] - reach))
+    y0 = max(0, math.floor(c[1] - reach))
+    x1 = min(w, math.ceil(c[0] + reach) + 1)
+    y1 = min(h, math.ceil(c[1] + reach) + 1)
     if x1 - x0 < 3 or y1 - y0 < 3:
         return
     box = (x0, y0, x1, y1)
@@ -409,6 +421,17 @@ def slide_iris(
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(image.dtype)
 
 
+def _to_eye(points: np.ndarray, f: EyeFrame) -> np.ndarray:
+    """Image points into the eye's frame: (along, across) from its middle, in eye widths."""
+    d = np.asarray(points, np.float64) - f.centre
+    return np.stack([d @ f.right, d @ f.down], axis=1) / max(f.width, 1e-9)
+
+
+def _from_eye(points: np.ndarray, f: EyeFrame) -> np.ndarray:
+    out: np.ndarray = f.centre + f.width * (points[:, :1] * f.right + points[:, 1:] * f.down)
+    return out
+
+
 def _follow(prev: float | None, new: float | None, dt: float | None, tau: float) -> float | None:
     """``new`` followed from ``prev`` over ``tau`` seconds (taken as it is after a reset)."""
     if prev is None or new is None or dt is None:
@@ -428,6 +451,8 @@ class EyeContact(Stage[EyeContactSettings]):
         self._down: float | None = None
         self._side: float | None = None
         self._eyes: list[EyeLandmarks] | None = None
+        self._rel: list[np.ndarray] | None = None
+        self._turn = 0
         self._last_t: float | None = None
         self._face_id: int | None = None
         self._iris: IrisLandmark | None = None
@@ -444,6 +469,7 @@ class EyeContact(Stage[EyeContactSettings]):
 
     def _reset(self) -> None:
         self._weight, self._down, self._side, self._eyes = None, None, None, None
+        self._rel, self._turn = None, 0
         self._last_t, self._face_id = None, None
 
     def _step(self, t: float, face_id: int) -> float | None:
@@ -461,6 +487,37 @@ class EyeContact(Stage[EyeContactSettings]):
             return None
         lm = np.asarray(face.landmarks, np.float64)
         return [track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2]) for e in EYES]
+
+    def measure_one(self, image: np.ndarray, face: Any, t: float) -> list[EyeLandmarks] | None:
+        """Both eyes as the iris model saw them, running it on one eye a frame, in turn (it
+        costs as much as the face mesh a call): the other eye's last result is carried along
+        with its eye corners (kept in the eye's own frame). Both eyes on a first frame, a new
+        face or after a gap."""
+        if self._iris is None:
+            return None
+        lm = np.asarray(face.landmarks, np.float64)
+        frames = [eye_frame(lm, e[0], e[1]) for e in EYES]
+        last, rel = self._last_t, self._rel
+        fresh = (
+            rel is None
+            or last is None
+            or int(getattr(face, "id", 0)) != self._face_id
+            or not (0.0 <= t - last <= RESET_GAP_S)
+        )
+        if rel is None or fresh:
+            rel = [np.zeros((CONTOUR_POINTS + 5, 2)) for _ in EYES]
+        todo = range(len(EYES)) if fresh else [self._turn]
+        self._turn = (self._turn + 1) % len(EYES)
+        for i in todo:
+            e = EYES[i]
+            seen = track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2])
+            rel[i] = _to_eye(np.concatenate([seen.contour, seen.iris]), frames[i])
+        self._rel = rel
+        out = []
+        for f, pts in zip(frames, rel, strict=True):
+            img = _from_eye(pts, f)
+            out.append(EyeLandmarks(img[:CONTOUR_POINTS], img[CONTOUR_POINTS:]))
+        return out
 
     def plan(
         self, face: Any, t: float, eyes: list[EyeLandmarks] | None = None
@@ -525,7 +582,7 @@ class EyeContact(Stage[EyeContactSettings]):
         lm = np.asarray(face.landmarks, np.float64)
         if lm.shape[0] < regions.NUM_LANDMARKS:
             return image
-        eyes = self.measure(image, face) if s.vertical > 0.0 else None
+        eyes = self.measure_one(image, face, ctx.timestamp) if s.vertical > 0.0 else None
         plan = self.plan(face, ctx.timestamp, eyes)
         if plan is None:
             return image
