@@ -103,7 +103,7 @@ hooded eye."""
 SIDE_GAIN = 1.6
 """Likewise sideways: the mesh's iris points against its corners see 0.55-0.67 of a sideways
 turn of 10-15° on the test rig (0.047 of 0.078 eye widths at 10°). Without it the stage undid
-only that share: the iris model still saw 0.048 of 0.074 at 10° after the stage, 0.034 with."""
+only that share: the iris model still saw 0.048 of 0.074 at 10° after the stage, 0.032 with."""
 GAZE_SMOOTH_S = 0.1
 """Time constant of the measured gaze (capture seconds): where the iris is moved to is the
 estimate's error, so the estimate's jitter (×DOWN_GAIN, ×SIDE_GAIN) would show in the iris."""
@@ -131,7 +131,8 @@ class EyeContactSettings(StageSettings):
     """Time constant of the fade in capture seconds (0: follow each frame)."""
     vertical: float = bounded(1.0, 0.0, 1.0)
     """Share of the up/down correction applied. The mesh's iris points hardly move when the
-    gaze goes down (0.005 eye widths at 10°), so up/down is measured with the iris model
+    gaze goes down (0.023 eye widths of a 10° look down of 0.078 on the test rig), so up/down
+    is measured with the iris model
     (:func:`down_gaze`) and, without a frame to run it on (:meth:`EyeContact.plan` on
     landmarks only), not corrected."""
 
