@@ -3,14 +3,15 @@ fading out smoothly beyond, blinks and turned heads left alone, no extra jitter.
 
 Test faces are the public-domain astronaut portrait (her head region enlarged 3×, so an eye
 is ~56 px wide, as on a 720p webcam) made to look aside or down by known angles with the
-stage's own warp (:func:`warp_eye`, the lid following the iris as in a real look down). The
-gaze is then measured as the real face tracker sees it, before and after the stage.
+test's own rig (:mod:`eye_rig`: for a look down the iris goes under the lower lid and the upper
+lid follows it). The gaze is then measured as the trackers see it, before and after the stage:
 
-What the tracker sees of a look down is small: the iris landmarks move ~0.005 eye widths at
-10° down (the lid moves ~0.03), and the stage's up/down correction is off by default
-(``vertical``, see its docstring). The "within 10 % of straight ahead" target therefore holds
-for a look down before the stage already: those cases check that the stage does no harm.
-Sideways the tracker sees about half of the true offset and the stage brings it back.
+- sideways with the mesh's iris points, which see about half of an imposed angle;
+- up and down with MediaPipe's iris model (the mesh's iris points move 0.02 eye widths at 10°
+  down): its iris centres against the eye corners of the unchanged portrait (the head is
+  still; the mesh's own corners on a changed eye drift with the eye's content by up to 0.03
+  eye widths). It sees 0.057 eye widths of a 10° look down (0.078 imposed) and 0.082 of 15°
+  (0.117).
 """
 
 from __future__ import annotations
@@ -22,21 +23,22 @@ import cv2
 import numpy as np
 import pytest
 from effects_support import compare_golden, context, golden_face
+from eye_rig import turn_eyes
 from golden_data import face_photo
 
 from pipelines.effects.eye_contact import (
     EYES,
     GAZE_GAIN,
-    LID_REACH,
     EyeContact,
     EyeContactSettings,
     eye_frame,
     iris_offset,
-    warp_eye,
 )
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
-from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+from pipelines.inference import load_model
+from pipelines.tracking.iris import EyeLandmarks, IrisLandmark, track_eye
+from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings, tracking_factory
 from pipelines.tracking.types import Face
 
 STRAIGHT_AHEAD_MAX = 0.10
@@ -44,6 +46,11 @@ STRAIGHT_AHEAD_MAX = 0.10
 when looking into the camera."""
 SIDEWAYS_REDUCTION_MIN = 0.4
 """Sideways (≥10°), the tracked offset from straight ahead shrinks by at least this share."""
+DOWN_REDUCTION_MIN = 0.6
+"""Down (≥10°), the iris model's up/down offset from straight ahead shrinks by at least this
+share (measured: 0.057 → 0.003 at 10°, 0.081 → 0.021 at 15°)."""
+OPENING_MARGIN_PX = 1
+"""Changed pixels may lie this far outside a tracked eye opening (its antialiased edge)."""
 STILL_JITTER_EXTRA_PX = 0.3
 """The issue: no iris jitter beyond the tracker's own on a still face."""
 OUTSIDE_TOLERANCE = 0
@@ -80,13 +87,25 @@ def _gaze(face: Face) -> np.ndarray:
 
 def look(image: np.ndarray, face: Face, axis: tuple[float, float], degrees: float) -> np.ndarray:
     """``image`` with both eyes turned ``degrees`` along ``axis`` (image x right, y down)."""
+    return turn_eyes(image, face.landmarks, axis, degrees)
+
+
+@pytest.fixture(scope="module")
+def iris_model() -> IrisLandmark:
+    return load_model(IrisLandmark, tracking_factory())
+
+
+def _seen(model: IrisLandmark, image: np.ndarray, face: Face, still: Face) -> np.ndarray:
+    """(u, v): the iris model's iris centres in ``image`` (eyes found by ``face``, tracked on
+    it) against the eye corners of ``still`` (the unchanged portrait), in eye widths."""
     lm = np.asarray(face.landmarks, np.float64)
-    out = image.copy()
+    ref = np.asarray(still.landmarks, np.float64)
+    out = []
     for eye in EYES:
-        f = eye_frame(lm, eye[0], eye[1])
-        shift = GAZE_GAIN * math.sin(math.radians(degrees)) * f.width * np.asarray(axis)
-        warp_eye(image, out, lm, eye, shift)
-    return out
+        f = eye_frame(ref, eye[0], eye[1])
+        d = track_eye(model, image, lm[eye[0], :2], lm[eye[1], :2]).centre - f.centre
+        out.append(np.array([d @ f.right, d @ f.down]) / f.width)
+    return np.mean(out, axis=0)
 
 
 @pytest.mark.parametrize(
@@ -94,19 +113,34 @@ def look(image: np.ndarray, face: Face, axis: tuple[float, float], degrees: floa
     [((1, 0), 10.0), ((1, 0), 15.0), ((-1, 0), 10.0), ((0, 1), 10.0), ((0, 1), 15.0)],
 )
 def test_a_gaze_near_the_camera_is_brought_into_it(
-    portrait: np.ndarray, tracker: FaceTracker, axis: tuple[float, float], degrees: float
+    portrait: np.ndarray,
+    tracker: FaceTracker,
+    iris_model: IrisLandmark,
+    axis: tuple[float, float],
+    degrees: float,
 ) -> None:
-    reference = _gaze(_track(tracker, portrait).primary_face)
-    looking = look(portrait, _track(tracker, portrait).primary_face, axis, degrees)
+    still = _track(tracker, portrait).primary_face
+    reference = _gaze(still)
+    reference_seen = _seen(iris_model, portrait, still, still)
+    looking = look(portrait, still, axis, degrees)
     ctx = _track(tracker, looking)
     before = float(np.linalg.norm(_gaze(ctx.primary_face) - reference))
+    seen_before = _seen(iris_model, looking, ctx.primary_face, still) - reference_seen
     stage = EyeContact()
     stage.open()
     out = stage.process(looking, ctx)
-    after = float(np.linalg.norm(_gaze(_track(tracker, out).primary_face) - reference))
+    tracked = _track(tracker, out).primary_face
+    after = float(np.linalg.norm(_gaze(tracked) - reference))
+    seen_after = _seen(iris_model, out, tracked, still) - reference_seen
     assert after <= STRAIGHT_AHEAD_MAX, (before, after)
+    assert float(np.linalg.norm(seen_after)) <= STRAIGHT_AHEAD_MAX, (seen_before, seen_after)
     if axis[1] == 0:
         assert after <= (1.0 - SIDEWAYS_REDUCTION_MIN) * before, (before, after)
+    else:
+        assert abs(seen_after[1]) <= (1.0 - DOWN_REDUCTION_MIN) * seen_before[1], (
+            seen_before,
+            seen_after,
+        )
 
 
 def _face_looking(face: Face, degrees: float) -> Face:
@@ -125,7 +159,7 @@ def test_the_move_fades_smoothly_beyond_the_set_angle() -> None:
     _, face, _ = golden_face("astronaut")
     s = EyeContactSettings(adapt_s=0.0)
     weights = []
-    for degrees in range(0, 46, 3):
+    for degrees in range(0, 46, 2):
         stage = EyeContact(s)
         stage.open()
         plan = stage.plan(_face_looking(face, degrees), 0.0)
@@ -141,6 +175,35 @@ def test_the_move_fades_smoothly_beyond_the_set_angle() -> None:
     assert all(b <= a + 1e-9 for a, b in itertools.pairwise(ws))
     assert max(a - b for a, b in itertools.pairwise(ws)) < 0.5
     assert any(0.05 < w < 0.95 for w in ws)  # a fade, not a switch
+
+
+def test_a_look_down_fades_smoothly_beyond_the_set_angle(iris_model: IrisLandmark) -> None:
+    image, face, _ = golden_face("astronaut")
+    lm = face.landmarks.astype(np.float64)
+    eyes = [track_eye(iris_model, image, lm[e[0], :2], lm[e[1], :2]) for e in EYES]
+    s = EyeContactSettings(adapt_s=0.0)
+    plans = []
+    for lowered in np.arange(0.0, 0.32, 0.01):  # the irises lowered, in eye widths
+        moved = []
+        for eye, seen in zip(EYES, eyes, strict=True):
+            f = eye_frame(lm, eye[0], eye[1])
+            moved.append(EyeLandmarks(seen.contour, seen.iris + lowered * f.width * f.down))
+        stage = EyeContact(s)
+        stage.open()
+        plans.append(stage.plan(face, 0.0, moved))
+    downs = [p["down"] for p in plans]  # type: ignore[index]
+    assert all(b > a for a, b in itertools.pairwise(downs))
+    for p in plans:
+        assert p is not None
+        if p["gaze_angle"] <= s.fade_start:
+            assert p["weight"] == pytest.approx(1.0)
+        if p["gaze_angle"] >= s.fade_start + s.fade_width:
+            assert p["weight"] == pytest.approx(0.0)
+    ws = [p["weight"] for p in plans]  # type: ignore[index]
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(ws))
+    assert max(a - b for a, b in itertools.pairwise(ws)) < 0.5
+    assert any(0.05 < w < 0.95 for w in ws)
+    assert ws[0] == pytest.approx(1.0) and ws[-1] == pytest.approx(0.0)
 
 
 def test_a_look_away_fades_over_time_not_at_once() -> None:
@@ -172,7 +235,18 @@ def test_blinks_closed_eyes_and_turned_heads_are_left_alone() -> None:
     assert stage.process(image, context(looking, None)) is not image
 
 
-def test_only_the_eye_openings_and_upper_lids_change() -> None:
+def _outside_openings(changed: np.ndarray, face: Face) -> int:
+    allowed = np.zeros(changed.shape, np.uint8)
+    for eye in EYES:
+        poly = face.landmarks[list(eye[5]), :2].astype(np.float64)
+        cv2.fillPoly(allowed, [np.round(poly).astype(np.int32)], 1)
+    k = 2 * OPENING_MARGIN_PX + 1
+    allowed = cv2.dilate(allowed, np.ones((k, k), np.uint8))
+    return int(changed[allowed == 0].sum())
+
+
+def test_only_the_eye_openings_change(portrait: np.ndarray, tracker: FaceTracker) -> None:
+    # Sideways (landmarks turned, the picture's own up/down measured and moved) ...
     image, face, _ = golden_face("astronaut")
     image = cv2.resize(image, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
     face = Face(id=1, score=1.0, bbox=tuple(2 * v for v in face.bbox),
@@ -182,41 +256,59 @@ def test_only_the_eye_openings_and_upper_lids_change() -> None:
     out = stage.process(image, context(_face_looking(face, 10.0), None))
     changed = np.abs(out.astype(np.int16) - image.astype(np.int16)).max(axis=2) > 0
     assert changed.any()
-    allowed = np.zeros(changed.shape, np.uint8)
-    for eye in EYES:
-        f = eye_frame(face.landmarks.astype(np.float64), eye[0], eye[1])
-        poly = face.landmarks[list(eye[5]), :2].astype(np.float64)
-        poly[1:8] -= LID_REACH * f.width * f.down  # the upper lid goes along up or down
-        cv2.fillPoly(allowed, [np.round(poly).astype(np.int32)], 1)
-        k = round(0.05 * f.width) * 2 + 1
-        allowed = cv2.dilate(allowed, np.ones((k, k), np.uint8))
-    # Glasses frames, brows and cheeks lie outside: nothing there moves.
-    assert int(changed[allowed == 0].sum()) <= OUTSIDE_TOLERANCE
+    # Glasses frames, brows, lids and cheeks lie outside: nothing there moves.
+    assert _outside_openings(changed, face) <= OUTSIDE_TOLERANCE
+    # ... and a look down 15°: the lowered upper lid stays over the raised iris's top.
+    looking = look(portrait, _track(tracker, portrait).primary_face, (0, 1), 15.0)
+    ctx = _track(tracker, looking)
+    stage = EyeContact()
+    stage.open()
+    out = stage.process(looking, ctx)
+    changed = np.abs(out.astype(np.int16) - looking.astype(np.int16)).max(axis=2) > 0
+    assert int(changed.sum()) > 100
+    assert _outside_openings(changed, ctx.primary_face) <= OUTSIDE_TOLERANCE
 
 
-def test_a_still_face_keeps_still(portrait: np.ndarray) -> None:
+@pytest.mark.parametrize("axis", [(1, 0), (0, 1)])
+def test_a_still_face_keeps_still(
+    portrait: np.ndarray, iris_model: IrisLandmark, axis: tuple[float, float]
+) -> None:
     tracker = FaceTracker()  # with the tracker's own smoothing, as in the presets
     tracker.open()
     looking = look(portrait, _track(FaceTracker(FaceTrackerSettings(smoothing=0.0)), portrait)
-                   .primary_face, (1, 0), 10.0)  # fmt: skip
+                   .primary_face, axis, 10.0)  # fmt: skip
     stage = EyeContact()
     stage.open()
     check = FaceTracker(FaceTrackerSettings(smoothing=0.0))
     check.open()
     rng = np.random.default_rng(7)
-    tracked_in, tracked_out = [], []
+    tracked_in, tracked_out, seen_in, seen_out = [], [], [], []
     for i in range(20):
         noisy = np.clip(looking + rng.normal(0, 2.0, looking.shape), 0, 255).astype(np.uint8)
         ctx = FrameContext(timestamp=i / 30.0, index=i)
         tracker.process(noisy, ctx)
         out = stage.process(noisy, ctx)
-        tracked_in.append(ctx.primary_face.landmarks[[468, 473], :2].copy())
+        face = ctx.primary_face
+        tracked_in.append(face.landmarks[[468, 473], :2].copy())
         c2 = FrameContext(timestamp=i / 30.0, index=i)
         check.process(out, c2)
         tracked_out.append(c2.primary_face.raw_landmarks[[468, 473], :2].copy())
-    jitter_in = float(np.std(np.asarray(tracked_in)[5:], axis=0).mean())
-    jitter_out = float(np.std(np.asarray(tracked_out)[5:], axis=0).mean())
-    assert jitter_out <= jitter_in + STILL_JITTER_EXTRA_PX, (jitter_in, jitter_out)
+        # The iris model (the up/down tracker), on the same eye crops in and out.
+        lm = face.landmarks
+        seen_in.append([track_eye(iris_model, noisy, lm[e[0]], lm[e[1]]).centre for e in EYES])
+        seen_out.append([track_eye(iris_model, out, lm[e[0]], lm[e[1]]).centre for e in EYES])
+
+    def jitter(points: list[object]) -> float:
+        return float(np.std(np.asarray(points, np.float64)[5:], axis=0).mean())
+
+    assert jitter(tracked_out) <= jitter(tracked_in) + STILL_JITTER_EXTRA_PX, (
+        jitter(tracked_in),
+        jitter(tracked_out),
+    )
+    assert jitter(seen_out) <= jitter(seen_in) + STILL_JITTER_EXTRA_PX, (
+        jitter(seen_in),
+        jitter(seen_out),
+    )
 
 
 def test_settings_and_bad_input() -> None:
@@ -230,21 +322,19 @@ def test_settings_and_bad_input() -> None:
     assert stage.process(image, context(None, None)) is image
 
 
-def test_golden_picture(portrait: np.ndarray) -> None:
-    # Deterministic: MediaPipe's golden landmarks (enlarged as the portrait), irises 12° aside.
-    _, face, _ = golden_face("astronaut")
-    lm = face.landmarks.copy()
-    lm[:, 0] = (lm[:, 0] - 90) * ENLARGE
-    lm[:, 1] *= ENLARGE
-    lm[:, 2] *= ENLARGE
-    big = Face(id=1, score=1.0, bbox=face.bbox, landmarks=lm, pose=face.pose)
-    looking = look(portrait, big, (1, 0), 12.0)
+def test_golden_picture(portrait: np.ndarray, tracker: FaceTracker) -> None:
+    # The eyes 12° down (the rig), tracked and moved as in a live run: the tracker's and the
+    # iris model's results depend on this machine's ONNX Runtime, hence the tolerances.
+    still = _track(tracker, portrait).primary_face
+    looking = look(portrait, still, (0, 1), 12.0)
+    ctx = _track(tracker, looking)
     stage = EyeContact()
     stage.open()
-    out = stage.process(looking, context(_face_looking(big, 12.0), None))
+    out = stage.process(looking, ctx)
+    lm = still.landmarks
     x0, x1 = int(lm[33, 0]) - 20, int(lm[263, 0]) + 20
     y0, y1 = int(lm[159, 1]) - 30, int(lm[145, 1]) + 30
-    compare_golden("eye_contact_12deg", np.hstack([looking[y0:y1, x0:x1], out[y0:y1, x0:x1]]),
+    compare_golden("eye_contact_down_12deg", np.hstack([looking[y0:y1, x0:x1], out[y0:y1, x0:x1]]),
                    GOLDEN_MEAN_MAX, GOLDEN_MAX_ABS)  # fmt: skip
 
 

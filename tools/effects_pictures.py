@@ -3,6 +3,7 @@
 
     .venv/bin/python tools/effects_pictures.py          # → docs/only-me.png, docs/key-light.png,
                                                         #   docs/eye-contact.png
+    .venv/bin/python tools/effects_pictures.py eye-contact   # → docs/eye-contact.png only
 
 Each picture is the real stage chain (face tracker, segmentation, the stage) on the project's
 public-domain test photos (``tests/data/faces``): before on the left, after on the right.
@@ -11,7 +12,6 @@ public-domain test photos (``tests/data/faces``): before on the left, after on t
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -21,7 +21,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.effects.eye_contact import EYES, GAZE_GAIN, EyeContact, eye_frame, warp_eye  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
+
+from eye_rig import turn_eyes  # noqa: E402
+
+from pipelines.effects.eye_contact import EyeContact  # noqa: E402
 from pipelines.effects.key_light import KeyLight  # noqa: E402
 from pipelines.frame import FrameContext  # noqa: E402
 from pipelines.segmentation.background import BackgroundBlur  # noqa: E402
@@ -88,28 +92,33 @@ def eye_contact() -> np.ndarray:
     face = analyse(head, False).primary_face
     assert face is not None
     lm = np.asarray(face.landmarks, np.float64)
-    aside = head.copy()
-    for eye in EYES:  # the eyes turned 12° toward the image's right, as when reading a screen
-        f = eye_frame(lm, eye[0], eye[1])
-        warp_eye(head, aside, lm, eye, GAZE_GAIN * math.sin(math.radians(12.0)) * f.width * f.right)
-    ctx = analyse(aside, False)
+    # The eyes turned 12° down with the tests' rig (iris under the lower lid, the upper lid
+    # following), as when reading a screen below the camera.
+    down = turn_eyes(head, lm, (0.0, 1.0), 12.0)
+    ctx = analyse(down, False)
     stage = EyeContact()
     stage.open()
-    out = stage.process(aside, ctx)
+    out = stage.process(down, ctx)
     x0, x1 = int(lm[33, 0]) - 40, int(lm[263, 0]) + 40
     y0, y1 = int(lm[159, 1]) - 60, int(lm[145, 1]) + 50
-    return side_by_side(aside[y0:y1, x0:x1], out[y0:y1, x0:x1])
+    return side_by_side(down[y0:y1, x0:x1], out[y0:y1, x0:x1])
+
+
+PICTURES = {"only-me": only_me, "key-light": key_light, "eye-contact": eye_contact}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder (docs/)")
+    parser.add_argument("names", nargs="*", help=f"pictures: {', '.join(PICTURES)} (all)")
     args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in PICTURES]
+    if unknown:
+        parser.error(f"no picture {unknown[0]!r}; have {', '.join(PICTURES)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    for name, make in (("only-me", only_me), ("key-light", key_light),
-                       ("eye-contact", eye_contact)):  # fmt: skip
+    for name in args.names or PICTURES:
         path = args.out / f"{name}.png"
-        cv2.imwrite(str(path), make(), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        cv2.imwrite(str(path), PICTURES[name](), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         print(path)
     return 0
 

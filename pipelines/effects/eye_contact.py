@@ -2,27 +2,30 @@
 
 Per frame, for the primary face:
 
-1. Where the irises are: each iris centre in its eye's own frame (from the outer to the inner
-   corner, in eye widths), averaged over both eyes (eyes move together; the average is also
-   steadier than either).
-2. Where they would be looking into the lens: straight ahead for a face that faces the camera,
-   turned by the head's angle to the camera otherwise (from the head pose). An eyeball of
-   :data:`EYEBALL_RADIUS_CM` in an eye :data:`EYE_WIDTH_CM` wide turns the iris by
-   ``radius/width · sin(angle)`` eye widths: that converts between offsets and angles.
-3. How much to move them (sideways; up and down only as far as ``vertical`` says, see
-   there): all of the way while the gaze is within ``fade_start`` degrees of
+1. Where the irises are, in each eye's own frame (from the outer to the inner corner, in eye
+   widths), averaged over both eyes (eyes move together; the average is also steadier).
+   Sideways from the mesh's iris points; up and down from MediaPipe's iris model run on the
+   two eyes (:mod:`pipelines.tracking.iris`): the mesh's iris points hardly move when the gaze
+   goes down. A look down moves the iris and the upper lid together, and either alone
+   saturates, so both are read (:func:`down_gaze`).
+2. Where they would be looking into the lens: sideways turned by the head's angle to the
+   camera (from the head pose), up and down level with the head (see :meth:`EyeContact.plan`
+   for why). An eyeball of :data:`EYEBALL_RADIUS_CM` in an eye :data:`EYE_WIDTH_CM` wide turns
+   the iris by ``radius/width · sin(angle)`` eye widths: that converts offsets and angles.
+3. How much to move them: all of the way while the gaze is within ``fade_start`` degrees of
    the camera, fading to nothing over ``fade_width`` more degrees (a deliberate look away stays
    a look away), and likewise as the head turns past ``head_limit``. The weight follows over
    ``adapt_s`` seconds, so it never snaps. A closing eye (blink, closed eyes) fades the move
    out at once: a shut lid is never pulled.
-4. Moving them: a backward warp inside each eye opening only (the lid outline), a bump that is
-   flat over the iris and falls to zero at the lids, so the iris and pupil slide as they are
-   and the white of the eye is stretched on one side and gathered on the other: nothing is
-   copied, so no second iris is left behind. Lids, lashes, brows and glasses frames lie
-   outside the opening and do not move.
+4. Moving them, inside each eye opening only (the lid outline): lids, lashes, brows and
+   glasses frames lie outside it and do not move. Along the eye a backward warp slides the iris
+   and gathers the white on one side (:func:`warp_eye`); across it the eye is redrawn from its
+   parts (:func:`slide_iris`): the white where the iris was, the iris moved, its hidden part
+   from the iris itself, the lids over it. Nothing is copied where it was, so no second iris
+   is left behind.
 
-The iris ends where the eye corners and the head pose say (steady points), not where the iris
-landmarks jitter to, so the moved iris is no less still than the tracker's corners.
+The iris ends where the eye corners and the head pose say, the up/down estimate smoothed
+over :data:`GAZE_SMOOTH_S`, so the moved iris is about as still as the tracker's corners.
 """
 
 from __future__ import annotations
@@ -36,8 +39,19 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import FrameContext
+from pipelines.inference import load_model
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
+from pipelines.tracking.iris import (
+    CONTOUR_POINTS,
+    INNER,
+    OUTER,
+    UPPER_MID,
+    EyeLandmarks,
+    IrisLandmark,
+    track_eye,
+)
+from pipelines.tracking.tracker import tracking_factory
 
 EYEBALL_RADIUS_CM = 1.2
 """Radius of an adult eyeball (about 24 mm across)."""
@@ -57,9 +71,43 @@ OPEN_NONE = 0.14
 below (a blink, a closed or nearly closed eye) not at all."""
 MAX_SLOPE = 0.8
 """The warp's bump rises at most this many pixels of shift per pixel, so it never folds."""
-LID_REACH = 0.3
-"""How far past the lid (eye widths, mid-lid) a vertical move reaches: the lid and its crease
-move with the iris; the brow, further up, does not."""
+DISC_PAD = 0.03
+"""The white is redrawn over the iris model's disc this much wider (eye widths): under a
+lowered lid the model places the iris a little high (it sees 84 % of a 10° look down, 66 % of
+15°), and what it misses of the rim must not stay behind as a ghost."""
+WHITE_BLUR_TAPS = 7
+"""Length of the blur along the lines the redrawn white is sampled from (:func:`slide_iris`)."""
+PROFILE_QUANTILE = 45
+"""Percentile of the iris's colours at one distance from its centre that fills its hidden
+part: a little under the median, which the catchlight can brighten; at 30 the filled part was
+darker than the seen part above it (a seam across the iris, looked at on the test portrait)."""
+PROFILE_MIN_PIXELS = 3
+RING_ORDER = [0, *range(9, 16), 8, *range(7, 0, -1)]
+"""The iris model's contour (outer corner, lower lid, inner corner, upper lid) as the mesh's
+eye ring (outer corner, upper lid, inner corner, lower lid)."""
+EDGE_PX = 1.5
+"""Width of the moved iris's rim blend (pixels): a limbus is soft; a 1 px edge read as a cut
+out disc."""
+MARGIN_PX = 2.5
+"""Lid margin width: iris read from closer to a lid than this shows the lid's edge (a light
+seam across the moved iris at 1.5 px on the test portrait, none at 2.5)."""
+NEUTRAL_DOWN = -0.314
+"""Iris centre plus upper-lid middle (iris model, :data:`UPPER_MID`) below the line between
+the model's eye corners, in eye widths, when looking into the camera: -0.303, -0.317 and
+-0.321 on the three frontal test portraits (astronaut, two_faces, astronaut_small)."""
+DOWN_GAIN = 1.5
+"""A look down by an angle whose iris offset is x eye widths moves that sum by about x / 1.5:
+the model's corners follow the eye's content part of the way (measured with the test rig,
+tests/eye_rig.py, on the three portraits: 0.55-0.85 of x for 5-20°, 0.66 on average). Either
+cue alone saturates: the iris centre once the lower lid hides the iris bottom, the lid on a
+hooded eye."""
+SIDE_GAIN = 1.6
+"""Likewise sideways: the mesh's iris points against its corners see 0.55-0.67 of a sideways
+turn of 10-15° on the test rig (0.047 of 0.078 eye widths at 10°). Without it the stage undid
+only that share: the iris model still saw 0.048 of 0.074 at 10° after the stage, 0.032 with."""
+GAZE_SMOOTH_S = 0.1
+"""Time constant of the measured gaze (capture seconds): where the iris is moved to is the
+estimate's error, so the estimate's jitter (×DOWN_GAIN, ×SIDE_GAIN) would show in the iris."""
 RESET_GAP_S = 1.0
 MIN_EYE_WIDTH_PX = 8.0
 """Smaller eyes are left alone: a few pixels cannot be moved convincingly."""
@@ -82,11 +130,12 @@ class EyeContactSettings(StageSettings):
     """Degrees the head may turn from the camera before the move fades out (over fade_width)."""
     adapt_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.15
     """Time constant of the fade in capture seconds (0: follow each frame)."""
-    vertical: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
-    """Share of the up/down correction applied. Off by default: the tracker's iris points
-    hardly move when the gaze goes down (0.005 eye widths at 10°, against 0.12 for a real
-    iris), and where they sit against the eye corners differs between people by as much, so
-    the up/down offset it reports is mostly that person's eye shape, not their gaze."""
+    vertical: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
+    """Share of the up/down correction applied. The mesh's iris points hardly move when the
+    gaze goes down (0.023 eye widths of a 10° look down of 0.078 on the test rig), so up/down
+    is measured with the iris model
+    (:func:`down_gaze`) and, without a frame to run it on (:meth:`EyeContact.plan` on
+    landmarks only), not corrected."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,6 +199,25 @@ def offset_angle(offset: np.ndarray) -> float:
     return math.degrees(math.asin(s))
 
 
+def down_gaze(eyes: list[EyeLandmarks]) -> float:
+    """How far the eyes look down (positive) or up, as an iris offset in eye widths (the
+    scale of :func:`iris_offset`): where the iris model puts the irises and the upper lids
+    against its own eye corners, both eyes averaged (see :data:`DOWN_GAIN`). Its own corners,
+    not the mesh's: they come from the same crop, and the tracker's smoothed corners wander by
+    ~1.5 px over a second on a still, noisy face (0.045 eye widths of estimate ×DOWN_GAIN)."""
+    cues = []
+    for seen in eyes:
+        a, b = seen.contour[OUTER], seen.contour[INNER]
+        axis = b - a
+        width = float(np.linalg.norm(axis))
+        ex = axis / max(width, 1e-9)
+        down = np.array([-ex[1], ex[0]]) * (1.0 if ex[0] >= 0 else -1.0)
+        mid = (a + b) / 2.0
+        lid = np.mean(seen.contour[UPPER_MID], axis=0)
+        cues.append(((seen.centre - mid) @ down + (lid - mid) @ down) / max(width, 1e-9))
+    return DOWN_GAIN * (float(np.mean(cues)) - NEUTRAL_DOWN)
+
+
 def _polygon_mask(poly: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     x0, y0, x1, y1 = box
     region = np.zeros((y1 - y0, x1 - x0), np.uint8)
@@ -168,82 +236,210 @@ def _ramp(distance: np.ndarray, length: float) -> np.ndarray:
 def warp_eye(
     image: np.ndarray, out: np.ndarray, lm: np.ndarray, eye: tuple[Any, ...], shift: np.ndarray
 ) -> None:
-    """Move one eye's iris by ``shift`` pixels (read from ``image``, written into ``out``).
+    """Move one eye's iris along the eye by ``shift @ right`` pixels (read from ``image``,
+    written into ``out``; the part of ``shift`` across the eye is :func:`slide_iris`'s).
 
-    Along the eye, everything inside the opening slides: the lids are occluders and stay, so
-    the iris passes under them as a real one does; toward the corners the move fades, and the
-    white of the eye is gathered on one side and stretched on the other. Across the eye, the
-    upper lid goes along, as it does when we look up or down (the iris fills the opening from
-    lid to lid, and can only rise if the upper lid rises with it): that region reaches
-    :data:`LID_REACH` eye widths above the lid; the move fades from the iris to nothing at the
-    lower lid and at the region's upper edge. Every fade rises at most :data:`MAX_SLOPE`
-    pixels of shift per pixel, so nothing folds."""
+    Everything inside the opening slides: the lids are occluders and stay, so the iris passes
+    under them as a real one does; toward the corners the move fades (at most
+    :data:`MAX_SLOPE` pixels of shift per pixel, so nothing folds), and the white of the eye
+    is gathered on one side and stretched on the other."""
     h, w = image.shape[:2]
     outer, inner, _upper, _lower, iris, ring = eye
     f = eye_frame(lm, outer, inner)
     poly = lm[list(ring), :2].astype(np.float64)
-    across = float(shift @ f.down)
     along = float(shift @ f.right)
-    if max(abs(across), abs(along)) < 0.05:
+    if abs(along) < 0.05:
         return
-    # Ring order: outer corner, the upper lid, inner corner (index 8), the lower lid. The
-    # upper lid follows the iris up and down (the lower one hardly moves when we look up or
-    # down): the region of the move across the eye reaches past it.
-    upper_lid, lower_lid = slice(1, 8), slice(9, 16)
-    grown = poly.copy()
-    t = np.sin(np.linspace(0.0, np.pi, 9)[1:8])  # 0 at the corners, 1 mid-lid
-    grown[upper_lid] -= LID_REACH * f.width * t[:, None] * f.down
-    pad = math.ceil(max(abs(across), abs(along))) + 3
-    x0 = max(0, math.floor(grown[:, 0].min()) - pad)
-    y0 = max(0, math.floor(grown[:, 1].min()) - pad)
-    x1 = min(w, math.ceil(grown[:, 0].max()) + pad + 1)
-    y1 = min(h, math.ceil(grown[:, 1].max()) + pad + 1)
+    pad = math.ceil(abs(along)) + 3
+    x0 = max(0, math.floor(poly[:, 0].min()) - pad)
+    y0 = max(0, math.floor(poly[:, 1].min()) - pad)
+    x1 = min(w, math.ceil(poly[:, 0].max()) + pad + 1)
+    y1 = min(h, math.ceil(poly[:, 1].max()) + pad + 1)
     if x1 - x0 < 3 or y1 - y0 < 3:
         return
     box = (x0, y0, x1, y1)
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-    # Eye coordinates of every pixel (pixels, from the corners' middle).
     rel_x, rel_y = gx - np.float32(f.centre[0]), gy - np.float32(f.centre[1])
     u = rel_x * np.float32(f.right[0]) + rel_y * np.float32(f.right[1])
-    v = rel_x * np.float32(f.down[0]) + rel_y * np.float32(f.down[1])
     half = f.width / 2.0
     iris_px = lm[iris, :2].astype(np.float64) - f.centre
     iris_u = float(iris_px @ f.right)
     iris_r = float(np.mean(np.linalg.norm(lm[iris + 1 : iris + 5, :2] - lm[iris, :2], axis=1)))
-    # Along the eye: full over the iris, fading to the corners.
+    # Full over the iris, fading to the corners.
     room = max(half - abs(iris_u) - iris_r, 1.0)
     along_len = max(abs(along) / MAX_SLOPE, min(room, 0.5 * half))
-    to_corner = half - np.abs(u)
-    r_u = _ramp(to_corner, along_len)
-    map_x, map_y = gx.copy(), gy.copy()
-    touched = np.zeros(gx.shape, bool)
-    if abs(along) >= 0.05:
-        b = _polygon_mask(poly, box) * r_u
-        map_x -= np.float32(along * f.right[0]) * b
-        map_y -= np.float32(along * f.right[1]) * b
-        touched |= b > 0.0
-    if abs(across) >= 0.05:
-        # Across: from the lower lid (at each point along the eye) up to the iris's centre,
-        # and in from the region's upper edge, above the lid's crease.
-        lid_pts = lm[list(ring), :2].astype(np.float64)[lower_lid] - f.centre
-        lid_u, lid_v = lid_pts @ f.right, lid_pts @ f.down
-        order = np.argsort(lid_u)
-        lower_v = np.interp(u, lid_u[order], lid_v[order]).astype(np.float32)
-        iris_v = float(iris_px @ f.down)
-        lower_at_iris = float(np.interp(iris_u, lid_u[order], lid_v[order]))
-        across_len = max(abs(across) / MAX_SLOPE, lower_at_iris - iris_v)
-        region = _polygon_mask(grown, box)
-        inside = cv2.distanceTransform((region > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
-        top_len = max(abs(across) / MAX_SLOPE, LID_REACH * f.width * 0.5)
-        # Along the eye the lid bends smoothly from corner to corner (a lid is a curve: a
-        # flat-topped move would notch it).
-        arch = np.sin(np.clip((u + half) / (2.0 * half), 0.0, 1.0) * np.float32(np.pi))
-        b = region * arch * _ramp(lower_v - v, across_len) * _ramp(inside, top_len)
-        map_x -= np.float32(across * f.down[0]) * b
-        map_y -= np.float32(across * f.down[1]) * b
-        touched |= b > 0.0
+    b = _polygon_mask(poly, box) * _ramp(half - np.abs(u), along_len)
+    map_x = gx - np.float32(along * f.right[0]) * b
+    map_y = gy - np.float32(along * f.right[1]) * b
+    touched = b > 0.0
     moved = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     out[y0:y1, x0:x1][touched] = moved[touched]
+
+
+def _radial_profile(tile: np.ndarray, rho: np.ndarray, seen: np.ndarray, r: float) -> np.ndarray:
+    """Per whole pixel of distance from the iris centre (0 to ``r``), the colour of the iris
+    pixel seen there at :data:`PROFILE_QUANTILE` of their brightness; a distance with too
+    little seen takes the nearest one's."""
+    n = int(r) + 1
+    pick = seen & (rho <= r)
+    bins = np.minimum(rho[pick], np.float32(r)).astype(np.int64)
+    colours = tile[pick]
+    profile = np.zeros((n, tile.shape[2]), np.float32)
+    counts = np.bincount(bins, minlength=n)[:n]
+    have = counts >= PROFILE_MIN_PIXELS
+    if not have.any():
+        profile[:] = np.median(tile.reshape(-1, tile.shape[2]), axis=0)
+        return profile
+    order = np.lexsort((colours.sum(axis=1), bins))  # by distance, then brightness
+    starts = np.cumsum(counts) - counts
+    at = starts + ((counts - 1) * (PROFILE_QUANTILE / 100.0)).astype(np.int64)
+    profile[have] = colours[order[at[have]]]
+    idx = np.flatnonzero(have)
+    nearest = idx[np.abs(np.arange(n)[:, None] - idx[None, :]).argmin(axis=1)]
+    out: np.ndarray = profile[nearest]
+    return out
+
+
+def slide_iris(
+    image: np.ndarray,
+    out: np.ndarray,
+    lm: np.ndarray,
+    eye: tuple[Any, ...],
+    iris: EyeLandmarks,
+    across: float,
+) -> None:
+    """Move one eye's iris ``across`` pixels down the eye (negative: up), read from
+    ``image``, written into ``out``.
+
+    A look down is the iris going down with the upper lid following it and the lower lid
+    staying, the iris bottom under it; there is nothing to warp back into view there. So the
+    eye is redrawn from its parts, inside the lid opening only (lids, lashes, brows and glasses
+    frames stay as they are, and the lids cover what they cover):
+
+    - the white: where the iris was (the iris model's disc, :data:`DISC_PAD` wider), each line
+      across the eye is the white just left and right of the disc, blended from one to the
+      other, so no ghost iris is left;
+    - the iris: the disc, moved; each point shows the iris's own pixel from where it came, or
+      where that was hidden under a lid, the iris's own colour at the same distance from its
+      centre (:func:`_radial_profile`);
+    - the upper lid does not move: the top of a raised iris passes under a lowered lid, as a
+      real one would, and no iris is painted over the lid."""
+    if abs(across) < 0.05:
+        return
+    h, w = image.shape[:2]
+    f = eye_frame(lm, eye[0], eye[1])
+    # The opening where both the iris model and the mesh see it: the mesh's upper lid lagged a
+    # lowered lid by ~2 px (the white and the iris were painted over the lid's edge), the
+    # model's lower lid took in ~2 px of the lid's wet margin.
+    poly = iris.contour[RING_ORDER].astype(np.float64)
+    mesh_poly = lm[list(eye[5]), :2].astype(np.float64)
+    c = np.asarray(iris.centre, np.float64)
+    r = iris.radius
+    pad_r = r + DISC_PAD * f.width + 1.0
+    # Only around the iris: the old disc, the new one, and the white beside them.
+    reach = pad_r + abs(across) + 3.0
+    x0 = max(0, math.floor(c[0] - reach))
+    y0 = max(0, math.floor(c[1] - reach))
+    x1 = min(w, math.ceil(c[0] + reach) + 1)
+    y1 = min(h, math.ceil(c[1] + reach) + 1)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return
+    box = (x0, y0, x1, y1)
+    opening = np.minimum(_polygon_mask(poly, box), _polygon_mask(mesh_poly, box))
+    if not opening.any():
+        return
+    tile = image[y0:y1, x0:x1].astype(np.float32)
+    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    ex, ey = f.right.astype(np.float32), f.down.astype(np.float32)
+    rx, ry = gx - np.float32(c[0]), gy - np.float32(c[1])
+    u = rx * ex[0] + ry * ex[1]  # from the old iris centre, along the eye
+    v = rx * ey[0] + ry * ey[1]  # ... and across it
+
+    def sample(src: np.ndarray, su: np.ndarray, sv: np.ndarray) -> np.ndarray:
+        """``src`` (the tile) at eye coordinates (su, sv) from the old centre."""
+        mx = np.float32(c[0] - x0) + su * ex[0] + sv * ey[0]
+        my = np.float32(c[1] - y0) + su * ex[1] + sv * ey[1]
+        return cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    # The white where the iris was: each point at its share of the way from the upper lid to
+    # the lower one, taken from just beside the disc at the same share (the white's shading
+    # follows the lids: a line straight across would run into a curved lid and fetch skin).
+    ring = poly - c
+    ring_u, ring_v = ring @ f.right, ring @ f.down
+    upper, lower = [0, *range(1, 8), 8], [0, *range(15, 8, -1), 8]
+
+    def lid(which: list[int], at: np.ndarray) -> np.ndarray:
+        order = np.argsort(ring_u[which])
+        out_v: np.ndarray = np.interp(at, ring_u[which][order], ring_v[which][order])
+        return out_v.astype(np.float32)
+
+    chord = np.sqrt(np.maximum(np.float32(pad_r * pad_r) - v * v, 0.0)) + np.float32(1.0)
+    lo_u, hi_u = np.float32(ring_u.min() + 1.0), np.float32(ring_u.max() - 1.0)
+    up_here, low_here = lid(upper, u), lid(lower, u)
+    share = np.clip((v - up_here) / np.maximum(low_here - up_here, 1.0), 0.0, 1.0)
+
+    def beside(at: np.ndarray) -> np.ndarray:
+        at = np.clip(at, lo_u, hi_u)
+        up_at, low_at = lid(upper, at), lid(lower, at)
+        return sample(smooth, at, up_at + share * (low_at - up_at))
+
+    # From a copy blurred along the image's lines: two pixels a line carry the camera's noise
+    # into the whole line, and the tracker then sees a different white (and iris edge) every
+    # frame. Not across: in an opening a few pixels high that mixed the lids in (a grey white).
+    smooth = cv2.GaussianBlur(tile, (WHITE_BLUR_TAPS, 1), 0)
+    left, right = beside(-chord), beside(chord)
+    t = np.clip((u + chord) / (2.0 * chord), 0.0, 1.0)[..., None]
+    white = (1.0 - t) * left + t * right
+    old_a = np.clip(np.float32(pad_r) - np.sqrt(u * u + v * v), 0.0, 1.0)[..., None]
+    layer = old_a * white + (1.0 - old_a) * tile
+    # The iris, moved: from (u, v - across), or where that was hidden under a lid, the iris's
+    # own colour at that distance from its centre (pupil, iris, darker rim: an iris is
+    # patterned radially).
+    sv = v - np.float32(across)
+    # The lid margins (a pixel or two of wet line and lashes at the opening's edge) are no
+    # iris: only what lies ~2 px inside the opening counts as seen.
+    inside = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    core = np.clip(inside - np.float32(MARGIN_PX), 0.0, 1.0)
+    seen = sample(core, u, sv)[..., None]
+    rho_old = np.sqrt(u * u + v * v)
+    profile = _radial_profile(tile, rho_old, core > 0.5, r)
+    # The model's disc can be wider than the dark iris (by ~1.5 px on the test portrait, more
+    # under a low lid): the disc drawn ends where its rim turns from iris to white.
+    lum = profile.mean(axis=1)
+    white_lum = float(np.median(white[old_a[..., 0] > 0.5].mean(axis=1)))
+    iris_lum = float(np.median(lum[: max(len(lum) // 2, 1)]))
+    pale = np.flatnonzero(lum[len(lum) // 2 :] > 0.5 * (iris_lum + white_lum))
+    if iris_lum < white_lum and len(pale):
+        r = float(len(lum) // 2 + pale[0]) - 0.5
+    rho_src = np.sqrt(u * u + sv * sv)
+    hidden = profile[np.minimum(rho_src, np.float32(r)).astype(np.int32)]
+    iris_px = seen * sample(tile, u, sv) + (1.0 - seen) * hidden
+    new_a = np.clip((np.float32(r + 0.5) - rho_src) / np.float32(EDGE_PX), 0.0, 1.0)[..., None]
+    layer = new_a * iris_px + (1.0 - new_a) * layer
+    m = opening[..., None]
+    touched = opening > 0.0
+    blended = m * layer + (1.0 - m) * tile
+    region = out[y0:y1, x0:x1]
+    region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(image.dtype)
+
+
+def _to_eye(points: np.ndarray, f: EyeFrame) -> np.ndarray:
+    """Image points into the eye's frame: (along, across) from its middle, in eye widths."""
+    d = np.asarray(points, np.float64) - f.centre
+    return np.stack([d @ f.right, d @ f.down], axis=1) / max(f.width, 1e-9)
+
+
+def _from_eye(points: np.ndarray, f: EyeFrame) -> np.ndarray:
+    out: np.ndarray = f.centre + f.width * (points[:, :1] * f.right + points[:, 1:] * f.down)
+    return out
+
+
+def _follow(prev: float | None, new: float | None, dt: float | None, tau: float) -> float | None:
+    """``new`` followed from ``prev`` over ``tau`` seconds (taken as it is after a reset)."""
+    if prev is None or new is None or dt is None:
+        return new
+    alpha = 1.0 if tau <= 0 else 1.0 - math.exp(-dt / tau)
+    return prev + alpha * (new - prev)
 
 
 @register_stage
@@ -254,49 +450,120 @@ class EyeContact(Stage[EyeContactSettings]):
     def __init__(self, settings: EyeContactSettings | None = None) -> None:
         super().__init__(settings)
         self._weight: float | None = None
+        self._down: float | None = None
+        self._side: float | None = None
+        self._eyes: list[EyeLandmarks] | None = None
+        self._rel: list[np.ndarray] | None = None
+        self._turn = 0
         self._last_t: float | None = None
         self._face_id: int | None = None
+        self._iris: IrisLandmark | None = None
 
     def open(self) -> None:
-        self._weight, self._last_t, self._face_id = None, None, None
+        self._reset()
+        # The tracker's one-thread sessions: the model is as small as the mesh (~2 ms a call).
+        self._iris = load_model(IrisLandmark, tracking_factory())
         super().open()
 
     def close(self) -> None:
-        self._weight, self._last_t, self._face_id = None, None, None
+        self._reset()
         super().close()
 
-    def _follow(self, wanted: float, t: float, tau: float, face_id: int) -> float:
-        prev, last = self._weight, self._last_t
-        self._last_t = t
-        if (
-            prev is None
-            or last is None
-            or face_id != self._face_id
-            or not (0.0 <= t - last <= RESET_GAP_S)
-        ):
-            self._face_id = face_id
-            self._weight = wanted
-            return wanted
-        alpha = 1.0 if tau <= 0 else 1.0 - math.exp(-(t - last) / tau)
-        self._weight = prev + alpha * (wanted - prev)
-        return self._weight
+    def _reset(self) -> None:
+        self._weight, self._down, self._side, self._eyes = None, None, None, None
+        self._rel, self._turn = None, 0
+        self._last_t, self._face_id = None, None
 
-    def plan(self, face: Any, t: float) -> dict[str, Any] | None:
+    def _step(self, t: float, face_id: int) -> float | None:
+        """Seconds since the last frame, or None to start over (first frame, a new face, a
+        time gap)."""
+        last, self._last_t = self._last_t, t
+        if last is None or face_id != self._face_id or not (0.0 <= t - last <= RESET_GAP_S):
+            self._face_id = face_id
+            return None
+        return t - last
+
+    def measure(self, image: np.ndarray, face: Any) -> list[EyeLandmarks] | None:
+        """The iris model on the tracked face's two eyes (None before :meth:`open`)."""
+        if self._iris is None:
+            return None
+        lm = np.asarray(face.landmarks, np.float64)
+        return [track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2]) for e in EYES]
+
+    def measure_one(self, image: np.ndarray, face: Any, t: float) -> list[EyeLandmarks] | None:
+        """Both eyes as the iris model saw them, running it on one eye a frame, in turn (it
+        costs as much as the face mesh a call): the other eye's last result is carried along
+        with its eye corners (kept in the eye's own frame). Both eyes on a first frame, a new
+        face or after a gap."""
+        if self._iris is None:
+            return None
+        lm = np.asarray(face.landmarks, np.float64)
+        frames = [eye_frame(lm, e[0], e[1]) for e in EYES]
+        last, rel = self._last_t, self._rel
+        fresh = (
+            rel is None
+            or last is None
+            or int(getattr(face, "id", 0)) != self._face_id
+            or not (0.0 <= t - last <= RESET_GAP_S)
+        )
+        if rel is None or fresh:
+            rel = [np.zeros((CONTOUR_POINTS + 5, 2)) for _ in EYES]
+        todo = range(len(EYES)) if fresh else [self._turn]
+        self._turn = (self._turn + 1) % len(EYES)
+        for i in todo:
+            e = EYES[i]
+            seen = track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2])
+            rel[i] = _to_eye(np.concatenate([seen.contour, seen.iris]), frames[i])
+        self._rel = rel
+        out = []
+        for f, pts in zip(frames, rel, strict=True):
+            img = _from_eye(pts, f)
+            out.append(EyeLandmarks(img[:CONTOUR_POINTS], img[CONTOUR_POINTS:]))
+        return out
+
+    def plan(
+        self, face: Any, t: float, eyes: list[EyeLandmarks] | None = None
+    ) -> dict[str, Any] | None:
         """What this frame does to ``face``'s eyes: per eye the shift in pixels, with the
-        gaze angle, the weight and why (for tests and overlays); None if nothing."""
+        gaze angle, the weight and why (for tests and overlays); None if nothing. Up/down is
+        measured (and corrected) only with ``eyes``, the iris model's view of them."""
         s = self.settings
         lm = np.asarray(face.landmarks, np.float64)
         if lm.shape[0] < regions.NUM_LANDMARKS:
             return None  # no irises without the refined mesh
         pose = getattr(face, "pose", None)
         target = camera_offset(getattr(pose, "transform", None))
-        current = np.mean([iris_offset(lm, eye) for eye in EYES], axis=0)
-        needed = target[:2] - current
+        side_now = SIDE_GAIN * float(np.mean([iris_offset(lm, eye)[0] for eye in EYES]))
+        dt = self._step(t, int(getattr(face, "id", 0)))
+        if eyes is not None and self._eyes is not None and dt is not None:
+            # The iris model's points, followed over GAZE_SMOOTH_S: they place the redrawn
+            # iris and its white as well as the estimate (unsmoothed, a still face's irises
+            # moved 0.47 px a frame against 0.15 without the up/down move).
+            a = 1.0 - math.exp(-dt / GAZE_SMOOTH_S)
+            eyes = [
+                EyeLandmarks(
+                    p.contour + a * (n.contour - p.contour), p.iris + a * (n.iris - p.iris)
+                )
+                for p, n in zip(self._eyes, eyes, strict=True)
+            ]
+        self._eyes = eyes
+        down = self._down = down_gaze(eyes) if eyes is not None else None
+        sideways = self._side = _follow(self._side, side_now, dt, GAZE_SMOOTH_S)
+        assert sideways is not None
+        # Up/down the eyes are brought level with the head, not turned by the head pose's
+        # pitch: the pitch of a mesh fit is off by as much as a reading gaze per person (the
+        # portraits, all looking into the lens, read -5.4°, +4.0° and +1.4°), and with it the
+        # error left on them grew from 0.02 to 0.04 eye widths.
+        wanted = np.array([target[0], 0.0])
+        current = np.array([sideways, 0.0 if down is None else down])
+        needed = wanted - current
         gaze_angle = offset_angle(needed)
         gaze_w = 1.0 - _smoothstep((gaze_angle - s.fade_start) / s.fade_width)
         head_w = 1.0 - _smoothstep((float(target[2]) - s.head_limit) / s.fade_width)
         visibility = float(getattr(face, "visibility", 1.0))
-        weight = self._follow(gaze_w * head_w, t, s.adapt_s, int(getattr(face, "id", 0)))
+        weight = _follow(self._weight, gaze_w * head_w, dt, s.adapt_s)
+        assert weight is not None
+        self._weight = weight
         shifts = []
         for eye in EYES:
             f = eye_frame(lm, eye[0], eye[1])
@@ -307,22 +574,32 @@ class EyeContact(Stage[EyeContactSettings]):
             px = amount * f.width * (needed[0] * f.right + s.vertical * needed[1] * f.down)
             shifts.append((eye, px, open_w))
         return {"gaze_angle": gaze_angle, "head_angle": float(target[2]), "weight": weight,
-                "shifts": shifts}  # fmt: skip
+                "down": down, "eyes": eyes, "shifts": shifts}  # fmt: skip
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         face = ctx.primary_face
         if not s.enabled or s.strength <= 0.0 or face is None:
             return image
-        plan = self.plan(face, ctx.timestamp)
+        lm = np.asarray(face.landmarks, np.float64)
+        if lm.shape[0] < regions.NUM_LANDMARKS:
+            return image
+        eyes = self.measure_one(image, face, ctx.timestamp) if s.vertical > 0.0 else None
+        plan = self.plan(face, ctx.timestamp, eyes)
         if plan is None:
             return image
-        ctx.extras[self.name] = {k: plan[k] for k in ("gaze_angle", "head_angle", "weight")}
-        lm = np.asarray(face.landmarks, np.float64)
-        moves = [(eye, px) for eye, px, _ in plan["shifts"] if float(np.abs(px).max()) >= 0.05]
+        eyes = plan["eyes"]
+        moves = [(i, eye, px) for i, (eye, px, _) in enumerate(plan["shifts"])
+                 if float(np.abs(px).max()) >= 0.05]  # fmt: skip
         if not moves:
             return image
         out = image.copy()
-        for eye, px in moves:
+        for i, eye, px in moves:
+            f = eye_frame(lm, eye[0], eye[1])
             warp_eye(image, out, lm, eye, px)
+            if eyes is not None:
+                # The iris, where the move along the eye has put it, then up or down.
+                along = float(px @ f.right) * f.right
+                seen = EyeLandmarks(eyes[i].contour, eyes[i].iris + along)
+                slide_iris(out, out, lm, eye, seen, float(px @ f.down))
         return out
