@@ -135,6 +135,37 @@ def test_gpu_asked_for(tmp_path: Path, repo_root: Path) -> None:
     assert sorted(state) == ["onnxruntime-gpu", "opencv-python-headless"]
 
 
+def test_new_venv_sheds_the_unused_setuptools(tmp_path: Path, repo_root: Path) -> None:
+    """A venv made here loses Python 3.11's setuptools 65 (the build uses its own >=77)."""
+    checkout, env = make_checkout(tmp_path, repo_root, ["setuptools"])
+    fake_venv_python = (checkout / ".venv/bin/python").read_text()
+    (checkout / ".venv/bin/python").unlink()
+    fakes = Path(env["PATH"].split(":")[0])
+    (fakes / "python3.11").unlink()
+    # python3.11: `-m venv DIR` makes the fake venv; anything else is the real Python.
+    (fakes / "python3.11").write_text(
+        f'#!/bin/sh\nif [ "$1 $2" = "-m venv" ]; then\n'
+        f'  mkdir -p "$3/bin" && cat > "$3/bin/python" <<\'EOF\'\n{fake_venv_python}EOF\n'
+        f'  chmod +x "$3/bin/python"; exit 0\nfi\nexec {sys.executable} "$@"\n'
+    )
+    (fakes / "python3.11").chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(checkout / "installer/bootstrap.sh"), "--cpu"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2/5 Python: Python 3.11.7 in a new .venv" in done.stdout
+    calls = Path(env["FAKE_LOG"]).read_text().splitlines()
+    assert calls.index("-m pip uninstall -q -y setuptools") < calls.index(
+        "-m pip install -q --no-compile -e .[cpu]"
+    )
+    assert "setuptools" not in Path(env["FAKE_STATE"]).read_text().split()
+
+
 def test_jit_only_when_asked(tmp_path: Path, repo_root: Path) -> None:
     """Numba (208 MB of a CPU-only venv) comes with --jit, and with --dev (its kernels' tests)."""
     done, calls, _ = bootstrap(tmp_path, repo_root, [], "--cpu", "--jit")
