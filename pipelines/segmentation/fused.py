@@ -21,9 +21,9 @@ multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole 
 
 The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
 the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional
-(the ``jit`` extra: 208 MB of a venv that is 700 MB without it): until :func:`ready` (it
-compiles in the background, :func:`prepare`) and for good without it, callers use the OpenCV
-path.
+(the ``jit`` extra: 208 MiB, which a CPU-only venv of ~650 MiB does without): until
+:func:`ready` (it compiles in the background, :func:`prepare`) and for good without it, callers
+use the OpenCV path.
 """
 
 from __future__ import annotations
