@@ -101,7 +101,7 @@ def test_cpu_machine_fresh_venv(tmp_path: Path, repo_root: Path) -> None:
         "camfx setup: 3/5 ONNX Runtime: onnxruntime (no NVIDIA GPU driver)",
         "camfx setup: 4/5 camfx and its libraries (pip install -e '.[cpu]')",
         "camfx setup:     without Numba: background effects take the slower OpenCV path "
-        "(--jit adds it, 208 MB)",
+        "(--jit adds it, 208 MiB)",
     ]
     assert "      automatic choice: m: CPU (no NVIDIA GPU driver)" in lines  # indented
     assert done.stderr == ""
