@@ -2,7 +2,8 @@
 
 Linux: finds what is missing (app/vcam_setup.py), runs the root part as one script under one
 ``sudo`` (``--graphical``: ``pkexec``, as the window does) and says what only the user can do.
-Windows and macOS: whether OBS's virtual camera is installed, and what to click.
+Windows: whether Unity Capture or OBS's virtual camera is installed, and what to click or run;
+macOS: the same for OBS.
 Only argparse at import time (``camfx --help`` stays instant).
 """
 
@@ -31,7 +32,8 @@ def add_parser(subparsers: Any) -> None:
         "(exclusive_caps=1, card_label=camfx, a free video_nr), load it and check the device "
         "appears, all under one sudo. Running it again changes nothing once the camera is "
         "there. With Secure Boot it says how to enrol the module's key. Windows/macOS: checks "
-        "for OBS's virtual camera and says what to click.",
+        "for Unity Capture (Windows; needs no OBS) and OBS's virtual camera and says what to "
+        "click.",
     )
     vcam.add_argument(
         "--dry-run", action="store_true", help="print what was found and every command; run none"
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from app import vcam_setup
 
     if not sys.platform.startswith("linux"):
-        found, lines = vcam_setup.obs_instructions()
+        found, lines = vcam_setup.virtual_camera_instructions()
         for line in lines:
             print(line)
         return 0 if found else EXIT_NOT_READY

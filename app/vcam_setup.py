@@ -628,3 +628,131 @@ def obs_instructions(
             "quit OBS.",
         ]
     return False, [f"no virtual camera set-up is known for {platform}"]
+
+
+# ---- Windows: Unity Capture, a virtual camera without OBS --------------------------------------
+
+UNITY_CAPTURE_URL = "https://github.com/schellingb/UnityCapture"
+UNITY_CAPTURE_NAME = "Unity Video Capture"
+# The filter registers its device i as the COM class {5C2CD55C-92AD-4999-8666-912BD3E700XX},
+# XX = 0x10 + i for 64-bit programs, skipping 0x11 (the filter library's own): pyvirtualcam's
+# unitycapture backend finds the devices the same way (native_windows_unity_capture). Its
+# shared memory names allow 'z' − '0' = 74 devices.
+UNITY_CAPTURE_CLSID = "CLSID\\{{5C2CD55C-92AD-4999-8666-912BD3E700{:02X}}}"
+UNITY_CAPTURE_MAX_DEVICES = ord("z") - ord("0")
+
+RegistryReader = Callable[[str], str | None]
+"""The default value of a key under HKEY_CLASSES_ROOT, or None where it does not exist."""
+
+
+def read_classes_root(key: str) -> str | None:
+    """:data:`RegistryReader` of this machine's registry (None everywhere but on Windows)."""
+    if sys.platform != "win32":
+        return None
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_CLASSES_ROOT, key) as handle:
+            value, _kind = winreg.QueryValueEx(handle, "")
+    except OSError:
+        return None
+    return str(value)
+
+
+def unity_capture_devices(read: RegistryReader = read_classes_root) -> list[str]:
+    """The names of the registered Unity Capture devices (as meeting apps list them)."""
+    names = []
+    for index in range(UNITY_CAPTURE_MAX_DEVICES):
+        # Trailing blanks trimmed, as pyvirtualcam does before comparing a device's name.
+        name = (read(UNITY_CAPTURE_CLSID.format(0x10 + index + (1 if index else 0))) or "").rstrip()
+        if name:
+            names.append(name)
+    return names
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the Windows/macOS checks look: the file system's root, Windows' Program Files
+    folders and its registry (all replaced by fakes in the tests)."""
+
+    platform: str = sys.platform
+    root: Path = Path("/")
+    program_files: str | None = None
+    read_registry: RegistryReader = read_classes_root
+
+
+@dataclass(frozen=True)
+class CameraCheck:
+    """One virtual camera driver on this machine: whether it is installed, what to do."""
+
+    name: str
+    backend: str
+    """pyvirtualcam's backend name."""
+    found: bool
+    lines: tuple[str, ...]
+
+
+def _check_obs(machine: Machine) -> CameraCheck:
+    found, lines = obs_instructions(machine.platform, machine.root, machine.program_files)
+    return CameraCheck("OBS Virtual Camera", "obs", found, tuple(lines))
+
+
+def _check_unity_capture(machine: Machine) -> CameraCheck:
+    devices = unity_capture_devices(machine.read_registry)
+    if devices:
+        listed = ", ".join(f'"{d}"' for d in devices)
+        return CameraCheck(
+            UNITY_CAPTURE_NAME,
+            "unitycapture",
+            True,
+            (
+                f"Unity Capture is installed (no OBS needed): {listed}.",
+                f'In the meeting app pick "{devices[0]}". camfx sends to the first '
+                'device; "virtualcam:NAME" picks another.',
+                "If the picture shows a message about the resolution, set the meeting app's "
+                "camera resolution to camfx's output size (1280x720 unless --size says "
+                "otherwise).",
+            ),
+        )
+    return CameraCheck(
+        UNITY_CAPTURE_NAME,
+        "unitycapture",
+        False,
+        (
+            "Unity Capture is not installed (a small DirectShow filter, MIT licence; "
+            "no OBS needed).",
+            f"1. Download it from {UNITY_CAPTURE_URL} (Code > Download ZIP) and unpack it "
+            r"where it can stay, e.g. C:\Program Files\UnityCapture.",
+            '2. In its Install folder, right-click Install.bat > "Run as administrator" (it '
+            "registers the filter with regsvr32; Uninstall.bat removes it again).",
+            f'3. Run camfx; meeting apps list "{UNITY_CAPTURE_NAME}".',
+        ),
+    )
+
+
+CAMERA_CHECKS: dict[str, tuple[Callable[[Machine], CameraCheck], ...]] = {
+    # Unity Capture first: it needs no OBS. pyvirtualcam itself tries OBS first when both are
+    # there, which is fine: either one works.
+    "win32": (_check_unity_capture, _check_obs),
+    "darwin": (_check_obs,),
+}
+"""The virtual camera drivers camfx can drive on each OS other than Linux."""
+
+
+def virtual_camera_instructions(machine: Machine | None = None) -> tuple[bool, list[str]]:
+    """Whether any virtual camera driver is installed on Windows/macOS, and what to do: the
+    installed ones' notes, or how to install each (the one that needs no OBS first)."""
+    machine = machine or Machine()
+    checks = [check(machine) for check in CAMERA_CHECKS.get(machine.platform, ())]
+    if not checks:
+        return False, [f"no virtual camera set-up is known for {machine.platform}"]
+    found = [c for c in checks if c.found]
+    if found:
+        return True, [line for c in found for line in c.lines]
+    if len(checks) == 1:
+        return False, list(checks[0].lines)
+    lines = [f"No virtual camera is installed; any one of these {len(checks)} works:"]
+    for letter, check in zip("ABCDEFGH", checks, strict=False):
+        lines.append(f"{letter}) {check.name}:")
+        lines.extend(f"   {line}" for line in check.lines)
+    return False, lines

@@ -5,6 +5,9 @@
 #                                   tests use (Xvfb, a tray host, espeak-ng, PulseAudio, PortAudio)
 #   --cpu / --gpu                   force the plain or the CUDA build of ONNX Runtime (default:
 #                                   the CUDA build only where an NVIDIA driver is installed)
+#   --jit                           also Numba (the `jit` extra): the compiled background
+#                                   composites, faster, for 208 MiB more (--dev includes it: the
+#                                   tests of those kernels need it)
 # System packages are installed with apt-get when it exists and we are root (or have sudo);
 # elsewhere the script says what is missing and goes on, since the app runs without them.
 # One line per step; at the end, `camfx devices` says what works on this machine.
@@ -13,12 +16,14 @@ cd "$(dirname "$0")/.."
 
 dev=0
 runtime=auto
+jit=0
 for arg in "$@"; do
   case "$arg" in
-    --dev) dev=1 ;;
+    --dev) dev=1; jit=1 ;;
     --cpu) runtime=cpu ;;
     --gpu) runtime=gpu ;;
-    *) echo "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu]" >&2; exit 2 ;;
+    --jit) jit=1 ;;
+    *) echo "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu] [--jit]" >&2; exit 2 ;;
   esac
 done
 step() { echo "camfx setup: $*"; }
@@ -62,25 +67,23 @@ else
   step "1/5 system packages: please install ${missing[*]} (camfx runs without them, with less)" >&2
 fi
 
-python=""
-for candidate in python3.11 python3.12 python3.13 python3; do
-  if command -v "$candidate" >/dev/null 2>&1 &&
-    "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    python="$candidate"; break
-  fi
-done
-if [ -z "$python" ]; then
-  echo "camfx setup: Python 3.11 or newer is needed (python3.11 was not found)" >&2
-  exit 1
-fi
+. installer/find-python.sh
+python=$(find_python) || exit 1
 
 if [ -x .venv/bin/python ]; then
   step "2/5 Python: $(.venv/bin/python -V) in the existing .venv"
 else
   "$python" -m venv .venv
   step "2/5 Python: $(.venv/bin/python -V) in a new .venv"
+  # Python 3.11's venv brings setuptools 65 (10 MiB), which nothing uses: camfx builds with
+  # setuptools>=77 in pip's isolated build environment (Python 3.12's venv has none).
+  .venv/bin/python -m pip uninstall -q -y setuptools >/dev/null 2>&1 || true
 fi
-.venv/bin/python -m pip install -q --upgrade pip
+# --no-compile: pip would write bytecode for every module of every package (numpy's tests and
+# ONNX Runtime's tools too); Python writes it for the modules camfx imports on first use.
+# With setuptools gone too, a CPU-only venv was 652 MiB after a first run; a plain
+# `pip install ".[cpu]"` makes 707 MiB (measured 2026-12-02).
+.venv/bin/python -m pip install -q --no-compile --upgrade pip
 
 # ONNX Runtime: the CUDA build only where an NVIDIA driver is installed.
 read -r detected why < <("$python" pipelines/inference/gpu.py) || true
@@ -99,11 +102,17 @@ for pair in "$other $wanted" "opencv-python opencv-python-headless"; do
   fi
 done
 
-extras="$runtime"; [ "$dev" = 1 ] && extras="dev,$runtime"
+extras="$runtime"
+[ "$jit" = 1 ] && extras="jit,$extras"
+[ "$dev" = 1 ] && extras="dev,$extras"
 step "4/5 camfx and its libraries (pip install -e '.[$extras]')"
 # setuptools says "Editable installation. Please be careful with folders…" for every editable
 # install of a flat layout: nothing for the user to act on.
-PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q -e ".[$extras]"
+PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q --no-compile \
+  -e ".[$extras]"
+if [ "$jit" = 0 ]; then
+  step "    without Numba: background effects take the slower OpenCV path (--jit adds it, 208 MiB)"
+fi
 
 step "5/5 what works on this machine (.venv/bin/camfx devices):"
 .venv/bin/camfx devices 2>&1 | sed 's/^/    /' ||

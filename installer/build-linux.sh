@@ -3,6 +3,8 @@
 #     bash installer/build-linux.sh          → dist/camfx-VERSION-linux-ARCH.tar.gz
 # Its own virtual environment (build/bundle-venv) gets the plain ONNX Runtime: the bundle has to
 # run on any machine, and the CUDA build only serves where NVIDIA's libraries are installed.
+# It gets Numba too (the `jit` extra, optional in a venv): the bundle's users cannot add it
+# later, and it makes the background effects faster (README "Speed").
 # On the 2-core CI machine: ~5 min the first time (downloads), ~3 min after.
 # Test it with: .venv/bin/python installer/test_bundle.py dist/camfx-*-linux-*.tar.gz
 set -euo pipefail
@@ -10,14 +12,8 @@ cd "$(dirname "$0")/.."
 step() { echo "camfx bundle: $*"; }
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_ROOT_USER_ACTION=ignore
 
-python=""
-for candidate in python3.11 python3.12 python3.13 python3; do
-  if command -v "$candidate" >/dev/null 2>&1 &&
-    "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    python="$candidate"; break
-  fi
-done
-[ -n "$python" ] || { echo "camfx bundle: Python 3.11 or newer is needed" >&2; exit 1; }
+. installer/find-python.sh
+python=$(find_python) || exit 1
 
 venv=build/bundle-venv
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
@@ -25,8 +21,8 @@ step "1/4 build environment $venv ($("$venv/bin/python" -V))"
 "$venv/bin/python" -m pip install -q --upgrade pip
 # Never both ONNX Runtime builds (installer/bootstrap.sh says why).
 "$venv/bin/python" -m pip uninstall -q -y onnxruntime-gpu opencv-python >/dev/null 2>&1 || true
-step "2/4 camfx and its libraries (pip install '.[cpu,bundle]')"
-"$venv/bin/python" -m pip install -q ".[cpu,bundle]"
+step "2/4 camfx and its libraries (pip install '.[cpu,jit,bundle]')"
+"$venv/bin/python" -m pip install -q ".[cpu,jit,bundle]"
 version=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("camfx"))')
 arch=$(uname -m)
 

@@ -221,7 +221,7 @@ def probe_compiled() -> dict[str, Any]:
         info["hint"] = (
             f"unset {fused.DISABLE_ENV}"
             if fused.DISABLE_ENV in (info["error"] or "")
-            else "pip install numba (background effects run slower without it)"
+            else f"{fused.INSTALL_HINT}: background effects run slower without it"
         )
     return info
 

@@ -44,7 +44,8 @@ def make_checkout(tmp_path: Path, repo_root: Path, installed: list[str]) -> tupl
     checkout = tmp_path / "checkout"
     (checkout / "installer").mkdir(parents=True)
     (checkout / "pipelines/inference").mkdir(parents=True)
-    shutil.copy(repo_root / "installer/bootstrap.sh", checkout / "installer/bootstrap.sh")
+    for name in ("bootstrap.sh", "find-python.sh"):
+        shutil.copy(repo_root / "installer" / name, checkout / "installer" / name)
     shutil.copy(repo_root / "pipelines/inference/gpu.py", checkout / "pipelines/inference/gpu.py")
     venv_bin = checkout / ".venv/bin"
     venv_bin.mkdir(parents=True)
@@ -91,14 +92,16 @@ def test_cpu_machine_fresh_venv(tmp_path: Path, repo_root: Path) -> None:
         pytest.skip("this machine has an NVIDIA driver")
     done, calls, state = bootstrap(tmp_path, repo_root, [])
     assert done.returncode == 0, done.stderr
-    assert "-m pip install -q -e .[cpu]" in calls
+    assert "-m pip install -q --no-compile -e .[cpu]" in calls
     assert sorted(state) == ["onnxruntime", "opencv-python-headless"]
     lines = done.stdout.splitlines()
-    assert lines[:4] == [
+    assert lines[:5] == [
         "camfx setup: 1/5 system packages: all 7 present",
         "camfx setup: 2/5 Python: Python 3.11.7 in the existing .venv",
         "camfx setup: 3/5 ONNX Runtime: onnxruntime (no NVIDIA GPU driver)",
         "camfx setup: 4/5 camfx and its libraries (pip install -e '.[cpu]')",
+        "camfx setup:     without Numba: background effects take the slower OpenCV path "
+        "(--jit adds it, 208 MiB)",
     ]
     assert "      automatic choice: m: CPU (no NVIDIA GPU driver)" in lines  # indented
     assert done.stderr == ""
@@ -118,7 +121,7 @@ def test_gpu_build_in_a_cpu_venv_is_swapped_never_both(tmp_path: Path, repo_root
         "-m pip uninstall -q -y onnxruntime-gpu onnxruntime",
         "-m pip uninstall -q -y opencv-python opencv-python-headless",
     ]
-    install = calls.index("-m pip install -q -e .[dev,cpu]")
+    install = calls.index("-m pip install -q --no-compile -e .[dev,jit,cpu]")
     assert install > calls.index(uninstalls[-1])
     assert "onnxruntime-gpu" not in state and "opencv-python" not in state
     assert sorted(state) == ["onnxruntime", "opencv-python-headless"]
@@ -128,14 +131,86 @@ def test_gpu_asked_for(tmp_path: Path, repo_root: Path) -> None:
     done, calls, state = bootstrap(tmp_path, repo_root, ["onnxruntime"], "--gpu")
     assert done.returncode == 0, done.stderr
     assert "-m pip uninstall -q -y onnxruntime onnxruntime-gpu" in calls
-    assert "-m pip install -q -e .[gpu]" in calls
+    assert "-m pip install -q --no-compile -e .[gpu]" in calls
     assert sorted(state) == ["onnxruntime-gpu", "opencv-python-headless"]
+
+
+def test_new_venv_sheds_the_unused_setuptools(tmp_path: Path, repo_root: Path) -> None:
+    """A venv made here loses Python 3.11's setuptools 65 (the build uses its own >=77)."""
+    checkout, env = make_checkout(tmp_path, repo_root, ["setuptools"])
+    fake_venv_python = (checkout / ".venv/bin/python").read_text()
+    (checkout / ".venv/bin/python").unlink()
+    fakes = Path(env["PATH"].split(":")[0])
+    (fakes / "python3.11").unlink()
+    # python3.11: `-m venv DIR` makes the fake venv; anything else is the real Python.
+    (fakes / "python3.11").write_text(
+        f'#!/bin/sh\nif [ "$1 $2" = "-m venv" ]; then\n'
+        f'  mkdir -p "$3/bin" && cat > "$3/bin/python" <<\'EOF\'\n{fake_venv_python}EOF\n'
+        f'  chmod +x "$3/bin/python"; exit 0\nfi\nexec {sys.executable} "$@"\n'
+    )
+    (fakes / "python3.11").chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(checkout / "installer/bootstrap.sh"), "--cpu"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2/5 Python: Python 3.11.7 in a new .venv" in done.stdout
+    calls = Path(env["FAKE_LOG"]).read_text().splitlines()
+    assert calls.index("-m pip uninstall -q -y setuptools") < calls.index(
+        "-m pip install -q --no-compile -e .[cpu]"
+    )
+    assert "setuptools" not in Path(env["FAKE_STATE"]).read_text().split()
+
+
+def test_jit_only_when_asked(tmp_path: Path, repo_root: Path) -> None:
+    """Numba (208 MB of a CPU-only venv) comes with --jit, and with --dev (its kernels' tests)."""
+    done, calls, _ = bootstrap(tmp_path, repo_root, [], "--cpu", "--jit")
+    assert done.returncode == 0, done.stderr
+    assert "-m pip install -q --no-compile -e .[jit,cpu]" in calls
+    assert "without Numba" not in done.stdout
+
+
+def test_one_python_search_shared_by_both_scripts(tmp_path: Path, repo_root: Path) -> None:
+    """bootstrap.sh and build-linux.sh source installer/find-python.sh: no copy of the loop."""
+    for script in ("bootstrap.sh", "build-linux.sh"):
+        text = (repo_root / "installer" / script).read_text()
+        assert ". installer/find-python.sh" in text and "for candidate in" not in text, script
+    fakes = tmp_path / "bin"
+    fakes.mkdir()
+    # python3.11 missing, python3.12 too old (a broken link, say), python3 new enough.
+    old = fakes / "python3.12"
+    old.write_text("#!/bin/sh\nexit 1\n")
+    old.chmod(0o755)
+    (fakes / "python3").symlink_to(sys.executable)
+    finder = repo_root / "installer/find-python.sh"
+    bash = shutil.which("bash") or "/bin/bash"
+
+    def find(path: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [bash, "-c", f". '{finder}' && find_python"],
+            capture_output=True,
+            text=True,
+            env={"PATH": path},
+            timeout=30,
+            check=False,
+        )
+
+    found = find(str(fakes))
+    assert (found.returncode, found.stdout, found.stderr) == (0, "python3\n", "")
+    (fakes / "python3").unlink()
+    missing = find(str(fakes))
+    assert missing.returncode == 1 and missing.stdout == ""
+    assert missing.stderr.startswith("camfx: Python 3.11 or newer is needed")
 
 
 def test_unknown_option_is_exit_2(tmp_path: Path, repo_root: Path) -> None:
     done, calls, _ = bootstrap(tmp_path, repo_root, [], "--fast")
     assert done.returncode == 2 and calls == []
-    assert done.stderr == "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu]\n"
+    assert done.stderr == "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu] [--jit]\n"
 
 
 def test_packaging_metadata(repo_root: Path) -> None:

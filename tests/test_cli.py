@@ -388,6 +388,31 @@ def test_devices_says_when_the_compiled_effects_are_off(capsys, monkeypatch) -> 
     assert "to fix: unset CAMFX_NO_JIT" in out
 
 
+def test_devices_without_numba_says_how_to_add_it(monkeypatch, caplog) -> None:
+    """Numba is the optional `jit` extra: without it the hint names the extra's ways in, and
+    the fallback is said at info level (a choice), not as a warning on every start."""
+    import logging
+
+    from pipelines.devices import probe_compiled
+    from pipelines.segmentation import fused
+
+    monkeypatch.delenv(fused.DISABLE_ENV, raising=False)
+    monkeypatch.setattr(fused, "_kernel", None)
+    monkeypatch.setattr(fused, "_unavailable", None)
+
+    def no_numba() -> None:
+        raise ModuleNotFoundError("No module named 'numba'")
+
+    monkeypatch.setattr(fused, "_compile", no_numba)
+    with caplog.at_level(logging.INFO, logger="pipelines.segmentation.fused"):
+        info = probe_compiled()
+    assert info["works"] is False and "numba" in info["error"]
+    assert info["hint"].startswith("pip install numba (or installer/bootstrap.sh --jit)")
+    records = [r for r in caplog.records if r.name == "pipelines.segmentation.fused"]
+    assert [r.levelno for r in records] == [logging.INFO]
+    assert "installer/bootstrap.sh --jit" in records[0].getMessage()
+
+
 @pytest.fixture
 def no_portaudio(tmp_path: Path) -> dict[str, str]:
     """An environment where `import sounddevice` fails as it does without PortAudio."""

@@ -252,6 +252,9 @@ def test_unknown_virtual_camera_backend_is_named() -> None:
 def test_setup_hints_per_os() -> None:
     assert V4L2_MODPROBE in setup_hint("linux")
     assert "OBS Virtual Camera" in setup_hint("win32")
+    # Windows users can do without OBS: Unity Capture, found by `camfx setup virtual-camera`.
+    assert "Unity" in setup_hint("win32") and "Install.bat" in setup_hint("win32")
+    assert "camfx setup virtual-camera" in setup_hint("win32")
     assert "OBS Studio" in setup_hint("darwin") and "System Settings" in setup_hint("darwin")
 
 

@@ -485,6 +485,104 @@ def test_obs_on_macos(tmp_path: Path) -> None:
     assert vs.obs_instructions("darwin", root=tmp_path)[0]
 
 
+class FakeRegistry:
+    """HKEY_CLASSES_ROOT as a dict of key -> default value; records the keys read."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = dict(values or {})
+        self.read: list[str] = []
+
+    def __call__(self, key: str) -> str | None:
+        self.read.append(key)
+        return self.values.get(key)
+
+
+# The keys Unity Capture's Install.bat writes (regsvr32 of UnityCaptureFilter64.dll) for its
+# first device and, with InstallMultipleDevices.bat, the second; the GUID's last byte 0x11 is
+# the library's own and holds no device.
+UNITY_FIRST = r"CLSID\{5C2CD55C-92AD-4999-8666-912BD3E70010}"
+UNITY_SECOND = r"CLSID\{5C2CD55C-92AD-4999-8666-912BD3E70012}"
+
+
+def test_unity_capture_devices_are_read_where_pyvirtualcam_looks() -> None:
+    registry = FakeRegistry(
+        {
+            UNITY_FIRST: "Unity Video Capture",
+            UNITY_SECOND: "Unity Video Capture #2 ",
+            r"CLSID\{5C2CD55C-92AD-4999-8666-912BD3E70011}": "not a device",
+        }
+    )
+    assert vs.unity_capture_devices(registry) == ["Unity Video Capture", "Unity Video Capture #2"]
+    assert registry.read[:3] == [UNITY_FIRST, UNITY_SECOND, registry.read[2]]
+    assert r"CLSID\{5C2CD55C-92AD-4999-8666-912BD3E70011}" not in registry.read
+    assert len(registry.read) == vs.UNITY_CAPTURE_MAX_DEVICES
+    assert vs.unity_capture_devices(FakeRegistry()) == []
+
+
+def test_windows_with_nothing_installed_offers_unity_capture_first(tmp_path: Path) -> None:
+    machine = vs.Machine("win32", program_files=str(tmp_path), read_registry=FakeRegistry())
+    found, lines = vs.virtual_camera_instructions(machine)
+    text = "\n".join(lines)
+    assert not found
+    assert lines[0] == "No virtual camera is installed; any one of these 2 works:"
+    assert lines[1] == "A) Unity Video Capture:" and "B) OBS Virtual Camera:" in lines
+    assert "Install.bat" in text and "Run as administrator" in text
+    assert vs.UNITY_CAPTURE_URL in text and "Start Virtual Camera" in text
+    assert text.index("Install.bat") < text.index("Start Virtual Camera")
+
+
+def test_windows_with_unity_capture_needs_no_obs(tmp_path: Path) -> None:
+    registry = FakeRegistry({UNITY_FIRST: "Unity Video Capture"})
+    machine = vs.Machine("win32", program_files=str(tmp_path), read_registry=registry)
+    found, lines = vs.virtual_camera_instructions(machine)
+    assert found
+    assert lines[0] == 'Unity Capture is installed (no OBS needed): "Unity Video Capture".'
+    assert not any("OBS Studio" in line for line in lines)
+
+
+def test_windows_with_both_lists_both(tmp_path: Path) -> None:
+    module = tmp_path / vs.OBS_WINDOWS_MODULE
+    module.parent.mkdir(parents=True)
+    module.write_bytes(b"MZ")
+    registry = FakeRegistry({UNITY_FIRST: "camfx"})
+    machine = vs.Machine("win32", program_files=str(tmp_path), read_registry=registry)
+    found, lines = vs.virtual_camera_instructions(machine)
+    assert found and '"camfx"' in lines[0]
+    assert "OBS Virtual Camera is installed." in lines
+
+
+def test_macos_checks_obs_only(tmp_path: Path) -> None:
+    registry = FakeRegistry({UNITY_FIRST: "Unity Video Capture"})
+    machine = vs.Machine("darwin", root=tmp_path, read_registry=registry)
+    found, lines = vs.virtual_camera_instructions(machine)
+    assert not found and registry.read == []
+    assert lines == vs.obs_instructions("darwin", root=tmp_path)[1]
+    assert vs.virtual_camera_instructions(vs.Machine("sunos5")) == (
+        False,
+        ["no virtual camera set-up is known for sunos5"],
+    )
+
+
+def test_registry_is_not_read_off_windows() -> None:
+    if sys.platform == "win32":
+        pytest.skip("reads the real registry on Windows")
+    assert vs.read_classes_root(UNITY_FIRST) is None
+
+
+def test_cli_on_windows_names_unity_capture(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from app.cli import main
+
+    monkeypatch.setattr(vs.sys, "platform", "win32")
+    monkeypatch.setattr("app.setup_cmd.sys.platform", "win32")
+    machine = vs.Machine("win32", program_files=str(tmp_path), read_registry=FakeRegistry())
+    monkeypatch.setattr(vs, "Machine", lambda: machine)
+    assert main(["setup", "virtual-camera"]) == 1
+    out = capsys.readouterr().out
+    assert "A) Unity Video Capture:" in out and "Install.bat" in out
+
+
 def cli(monkeypatch: pytest.MonkeyPatch, machine: FakeMachine, *args: str) -> int:
     """``camfx setup virtual-camera ARGS`` in this process, looking at the fake machine."""
     from app.cli import main

@@ -46,7 +46,7 @@ Name: "{userstartup}\camfx"; Filename: "{app}\camfx-window.exe"; Parameters: "gu
 Root: HKCU; Subkey: "Environment"; ValueType: expandsz; ValueName: "Path"; ValueData: "{olddata};{app}"; Tasks: addtopath; Check: NeedsAddPath(ExpandConstant('{app}'))
 
 [Run]
-Filename: "{app}\camfx.exe"; Parameters: "setup virtual-camera"; Description: "Check the virtual camera (OBS)"; Flags: postinstall runhidden unchecked
+Filename: "{app}\camfx.exe"; Parameters: "setup virtual-camera"; Description: "Check the virtual camera (Unity Capture or OBS)"; Flags: postinstall runhidden unchecked
 Filename: "{app}\camfx-window.exe"; Description: "Start camfx"; Flags: postinstall nowait skipifsilent
 
 [Code]

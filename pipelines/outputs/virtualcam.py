@@ -24,8 +24,11 @@ SETUP_HINTS: dict[str, str] = {
         f"Fedora: sudo dnf install v4l2loopback), then load it: {V4L2_MODPROBE}"
     ),
     "win32": (
-        "install OBS Studio 26 or newer (it brings the OBS Virtual Camera driver), start OBS once "
-        "and click 'Start Virtual Camera', then stop it; camfx then drives that camera"
+        "run camfx setup virtual-camera: it checks for the two drivers camfx can drive. Unity "
+        "Capture needs no OBS: download it from github.com/schellingb/UnityCapture and run its "
+        "Install/Install.bat as administrator (meeting apps then list 'Unity Video Capture'). "
+        "Or install OBS Studio 26 or newer (it brings the OBS Virtual Camera driver), start OBS "
+        "once and click 'Start Virtual Camera', then stop it; camfx then drives that camera"
     ),
     "darwin": (
         "install OBS Studio 30 or newer, start it once, click 'Start Virtual Camera' and allow "

@@ -20,9 +20,10 @@ Two smaller kernels do the same for work that was a chain of small OpenCV calls:
 multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole filling).
 
 The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
-the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional:
-until :func:`ready` (it compiles in the background, :func:`prepare`) and for good without it,
-callers use the OpenCV path.
+the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional
+(the ``jit`` extra: 208 MiB, which a CPU-only venv of ~650 MiB does without): until
+:func:`ready` (it compiles in the background, :func:`prepare`) and for good without it, callers
+use the OpenCV path.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # Set CAMFX_NO_JIT=1 to force the OpenCV path (for comparing, or where Numba misbehaves).
 DISABLE_ENV = "CAMFX_NO_JIT"
+# Numba is the optional `jit` extra (pyproject.toml): how to add it to a venv.
+INSTALL_HINT = "pip install numba (or installer/bootstrap.sh --jit)"
 
 _lock = threading.Lock()
 _kernel: Any = None
@@ -328,10 +331,13 @@ def available() -> bool:
                 _kernel = kernel
             except Exception as exc:  # ImportError, or a compiler failure on an odd platform
                 _unavailable = f"{type(exc).__name__}: {exc}"
-                log.warning(
+                # Numba is an optional extra (`camfx[jit]`, 208 MB): not having it is a choice,
+                # said once at info level; a compiler failure is a warning.
+                (log.info if isinstance(exc, ImportError) else log.warning)(
                     "the compiled background composite is unavailable (%s); using the slower "
-                    "OpenCV path. Install numba to get it back.",
+                    "OpenCV path. %s to get it back.",
                     _unavailable,
+                    INSTALL_HINT,
                 )
     return _kernel is not None
 
