@@ -195,13 +195,15 @@ def test_a_still_face_keeps_its_shape_between_frames_within_tolerance() -> None:
     kept = KeyLight()
     kept.open()
     rng = np.random.default_rng(7)
-    shapes = set()
+    shapes, gains = set(), set()
     for i in range(6):
         # The tracker's jitter on a still face: half a pixel at most; the mask's own noise.
         jittered = _moved(face, rng.uniform(-0.5, 0.5, (len(face.landmarks), 2)).astype(np.float32))
         noisy = np.clip(mask + rng.normal(0.0, 0.002, mask.shape).astype(np.float32), 0.0, 1.0)
         out = kept.process(lit, context(jittered, noisy, t=i / 30))
         shapes.add(id(kept._shape))
+        assert kept._upsampled is not None
+        gains.add(id(kept._upsampled[2]))
         fresh = KeyLight()
         fresh.open()
         fresh._gradient, fresh._last_t = kept._gradient, i / 30  # the same smoothed side light
@@ -209,6 +211,10 @@ def test_a_still_face_keeps_its_shape_between_frames_within_tolerance() -> None:
         diff = np.abs(out.astype(np.int16) - reference.astype(np.int16))
         assert float(diff.mean()) <= REUSE_MEAN_MAX and int(diff.max()) <= REUSE_MAX_ABS
     assert len(shapes) == 1  # worked out once, kept for the still frames
+    # The frame-size gain too, while the grid moves by a level or less (REUSE_GAIN_LEVELS):
+    # upsampled on 2 of these 6 frames (the old code: on every frame whose grid changed at all,
+    # 6 of 6).
+    assert len(gains) <= 2
 
 
 def test_a_moving_face_or_a_new_part_of_the_person_is_worked_out_afresh() -> None:
