@@ -33,9 +33,12 @@ from pipelines.tracking.detector import FaceDetector
 
 STAGE_NAME = "face_boxes"
 
-MOVING_FACE_SIZES = 0.25
-"""A box that moved more than this many face sizes between two runs is moving: the next run
-comes after a quarter of the interval (a box left behind while a person walks in puts the
+MOVING_MIN_FACE_SIZES = 0.1
+"""...and by more than this many face sizes (the detector's own jitter between two runs a
+frame apart is a few pixels)."""
+MOVING_FACE_SIZES_PER_S = 1.0
+"""A box that moved faster than this many face sizes a second between two runs is moving: the
+next run comes after a quarter of the interval (a box left behind while a person walks in puts the
 seam between two touching people in the wrong place: the walking bystander's mass kept rose to
 40 % with a fixed interval; moving the boxes on by their velocity instead overshot when he
 stopped and cut into you, IoU 0.80)."""
@@ -88,7 +91,7 @@ class _Box:
     """...and first."""
     missed: int = 0
     moving: bool = False
-    """It moved more than :data:`MOVING_FACE_SIZES` since the run before."""
+    """It moved faster than :data:`MOVING_FACE_SIZES_PER_S` since the run before."""
 
 
 def _iou(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
@@ -145,7 +148,10 @@ class BoxTracks:
                 continue
             taken.add(best)
             known = self.boxes[best]
-            known.moving = _distance(known.bbox, bbox) > MOVING_FACE_SIZES
+            dt = max(t - known.at, 1e-3)
+            known.moving = _distance(known.bbox, bbox) > max(
+                MOVING_FACE_SIZES_PER_S * dt, MOVING_MIN_FACE_SIZES
+            )
             known.score, known.bbox, known.missed, known.at = score, bbox, 0, t
         for i, known in enumerate(self.boxes):
             if i not in taken:
