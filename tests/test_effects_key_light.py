@@ -263,3 +263,25 @@ def test_the_fixed_point_outline_blend_matches_a_float_blend() -> None:
         assert np.abs(out - reference).max() <= BLEND_MAX_ABS + 0.5
     out = _blend(lit, plain, mask)
     assert np.array_equal(out[:, :8], plain[:, :8]) and np.array_equal(out[:, -8:], lit[:, -8:])
+
+
+def test_bench_reports_the_issue_budget() -> None:
+    from app.cli import format_bench, stage_budgets
+
+    # Issue 17: 3 ms per 720p frame; `camfx bench` sets the median at the camera's pace
+    # against it for every stage that has a budget.
+    stage = KeyLight()
+    assert stage.budget_ms == 3.0
+    paced = {"key_light": {"median_ms": 2.4, "p95_ms": 3.1}, "other": {"median_ms": 9.0}}
+    budgets = stage_budgets([stage], paced)
+    assert budgets == {"key_light": {"budget_ms": 3.0, "median_ms": 2.4, "within": True}}
+    assert stage_budgets([stage], {"key_light": {"median_ms": 3.2}})["key_light"]["within"] is False
+    timing = {"median_ms": 1.0, "p95_ms": 2.0}
+    result = {
+        "preset": "presenter", "size": "1280x720", "frames": 10, "source_ms": timing,
+        "stages": {"key_light": timing}, "pipeline": timing, "latency": timing,
+        "latency_unpaced": timing,
+        "throughput_fps": 30.0, "peak_rss_mb": 1, "providers": {}, "errors": {},
+        "budgets": budgets,
+    }  # fmt: skip
+    assert "budget key_light: 2.40 ms median at 30 fps against 3 ms: within" in format_bench(result)
