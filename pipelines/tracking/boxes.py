@@ -12,9 +12,10 @@ The boxes go to their own slot, :data:`FACE_BOXES`, never to ``ctx.faces``: ever
 reads ``ctx.faces`` or ``ctx.primary_face`` wants the mesh. Their ids are negative so they are
 never taken for one of the tracker's.
 
-Cost at 720p on this project's 2-core machine (side by side, CPU per frame in ``camfx bench``):
-see the README's speed table; one detector run costs about 1.3 mesh inferences, so at the
-default interval of 0.25 s (8 frames at 30 fps) the boxes cost about a sixth of tracking one face.
+Cost at 720p (the demo portrait, 240 frames at 30 fps, process CPU time, 2026-12-02, load 21,
+side by side): 1.5-1.6 ms a frame against 7.2-8.0 ms for the face tracker following two faces
+that only-me used before, about a fifth; a detector run costs about 1.3 mesh inferences and
+lands on one frame in eight (every other frame while a face moves fast).
 """
 
 from __future__ import annotations
