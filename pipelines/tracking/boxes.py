@@ -34,15 +34,15 @@ from pipelines.tracking.detector import FaceDetector
 
 STAGE_NAME = "face_boxes"
 
+MOVING_FACE_SIZES_PER_S = 1.0
+"""A box that moved faster than this many face sizes a second between two runs is moving: the
+next run comes after a quarter of the interval (a box left behind while a person walks in
+puts the seam between two touching people in the wrong place: the walking bystander's mass
+kept rose to 40 % with a fixed interval; moving the boxes on by their velocity instead
+overshot when he stopped and cut into you, IoU 0.80)..."""
 MOVING_MIN_FACE_SIZES = 0.1
 """...and by more than this many face sizes (the detector's own jitter between two runs a
 frame apart is a few pixels)."""
-MOVING_FACE_SIZES_PER_S = 1.0
-"""A box that moved faster than this many face sizes a second between two runs is moving: the
-next run comes after a quarter of the interval (a box left behind while a person walks in puts the
-seam between two touching people in the wrong place: the walking bystander's mass kept rose to
-40 % with a fixed interval; moving the boxes on by their velocity instead overshot when he
-stopped and cut into you, IoU 0.80)."""
 
 MATCH_IOU = 0.2
 """A detection that overlaps a known box this much (intersection over union) is the same face..."""
