@@ -512,6 +512,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         name: _median_p95(r.since(warm)) for name, r in paced.stats.stage.items()
     }
     result["pipeline_paced"] = _median_p95(paced.stats.process.since(warm))
+    result["budgets"] = stage_budgets(paced.pipeline.stages, result["stages_paced"])
     result["providers"] = {name: short_name(rep.provider) for name, rep in all_reports().items()}
     # A refused GPU is the same for every model: report each provider's reason once.
     result["provider_fallbacks"] = {
@@ -671,6 +672,20 @@ def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: in
     }
 
 
+def stage_budgets(stages: list[Any], paced: dict[str, dict]) -> dict[str, dict]:
+    """Each stage that has a time budget (``Stage.budget_ms``, set by an issue): its median
+    at the camera's pace against it."""
+    out: dict[str, dict] = {}
+    for stage in stages:
+        budget = getattr(stage, "budget_ms", None)
+        measured = paced.get(stage.name)
+        if budget is None or measured is None:
+            continue
+        median = measured["median_ms"]
+        out[stage.name] = {"budget_ms": budget, "median_ms": median, "within": median <= budget}
+    return out
+
+
 def format_bench(result: dict) -> str:
     paced = result.get("stages_paced", {})
     fps = result.get("latency_fps", 30)
@@ -694,6 +709,12 @@ def format_bench(result: dict) -> str:
     lines.append(latency_row + "  (unpaced: queued behind the frame before)")
     if result.get("latency_dropped"):
         lines.append(f"  {result['latency_dropped']} frames dropped at {fps:g} fps")
+    for name, b in result.get("budgets", {}).items():
+        verdict = "within" if b["within"] else "OVER"
+        lines.append(
+            f"budget {name}: {b['median_ms']:.2f} ms median at {fps:g} fps against "
+            f"{b['budget_ms']:g} ms: {verdict}"
+        )
     cpu = result.get("cpu")
     if cpu:
         busy = cpu["ms_per_frame"] * fps / 1000.0

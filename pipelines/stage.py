@@ -55,6 +55,9 @@ class Stage(Generic[S]):
     """True for stages that only write results into the context and return the image they
     were given (tracking, segmentation): the engine may run them for the next frame while the
     image stages of the previous frame still run."""
+    budget_ms: ClassVar[float | None] = None
+    """The time per 720p frame an issue set for this stage, if any: ``camfx bench`` reports
+    the stage's median at the camera's pace against it."""
 
     def __init__(self, settings: S | None = None) -> None:
         self.settings: S = settings if settings is not None else self.settings_type()  # type: ignore[assignment]

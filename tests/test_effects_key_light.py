@@ -195,13 +195,15 @@ def test_a_still_face_keeps_its_shape_between_frames_within_tolerance() -> None:
     kept = KeyLight()
     kept.open()
     rng = np.random.default_rng(7)
-    shapes = set()
+    shapes, gains = set(), set()
     for i in range(6):
         # The tracker's jitter on a still face: half a pixel at most; the mask's own noise.
         jittered = _moved(face, rng.uniform(-0.5, 0.5, (len(face.landmarks), 2)).astype(np.float32))
         noisy = np.clip(mask + rng.normal(0.0, 0.002, mask.shape).astype(np.float32), 0.0, 1.0)
         out = kept.process(lit, context(jittered, noisy, t=i / 30))
         shapes.add(id(kept._shape))
+        assert kept._upsampled is not None
+        gains.add(id(kept._upsampled[2]))
         fresh = KeyLight()
         fresh.open()
         fresh._gradient, fresh._last_t = kept._gradient, i / 30  # the same smoothed side light
@@ -209,6 +211,10 @@ def test_a_still_face_keeps_its_shape_between_frames_within_tolerance() -> None:
         diff = np.abs(out.astype(np.int16) - reference.astype(np.int16))
         assert float(diff.mean()) <= REUSE_MEAN_MAX and int(diff.max()) <= REUSE_MAX_ABS
     assert len(shapes) == 1  # worked out once, kept for the still frames
+    # The frame-size gain too, while the grid moves by a level or less (REUSE_GAIN_LEVELS):
+    # upsampled on 2 of these 6 frames (the old code: on every frame whose grid changed at all,
+    # 6 of 6).
+    assert len(gains) <= 2
 
 
 def test_a_moving_face_or_a_new_part_of_the_person_is_worked_out_afresh() -> None:
@@ -257,3 +263,25 @@ def test_the_fixed_point_outline_blend_matches_a_float_blend() -> None:
         assert np.abs(out - reference).max() <= BLEND_MAX_ABS + 0.5
     out = _blend(lit, plain, mask)
     assert np.array_equal(out[:, :8], plain[:, :8]) and np.array_equal(out[:, -8:], lit[:, -8:])
+
+
+def test_bench_reports_the_issue_budget() -> None:
+    from app.cli import format_bench, stage_budgets
+
+    # Issue 17: 3 ms per 720p frame; `camfx bench` sets the median at the camera's pace
+    # against it for every stage that has a budget.
+    stage = KeyLight()
+    assert stage.budget_ms == 3.0
+    paced = {"key_light": {"median_ms": 2.4, "p95_ms": 3.1}, "other": {"median_ms": 9.0}}
+    budgets = stage_budgets([stage], paced)
+    assert budgets == {"key_light": {"budget_ms": 3.0, "median_ms": 2.4, "within": True}}
+    assert stage_budgets([stage], {"key_light": {"median_ms": 3.2}})["key_light"]["within"] is False
+    timing = {"median_ms": 1.0, "p95_ms": 2.0}
+    result = {
+        "preset": "presenter", "size": "1280x720", "frames": 10, "source_ms": timing,
+        "stages": {"key_light": timing}, "pipeline": timing, "latency": timing,
+        "latency_unpaced": timing,
+        "throughput_fps": 30.0, "peak_rss_mb": 1, "providers": {}, "errors": {},
+        "budgets": budgets,
+    }  # fmt: skip
+    assert "budget key_light: 2.40 ms median at 30 fps against 3 ms: within" in format_bench(result)

@@ -21,6 +21,7 @@ from pipelines.frame import FrameContext
 from pipelines.segmentation.metrics import iou
 from pipelines.segmentation.onlyme import OnlyMe
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
+from pipelines.tracking.boxes import FACE_BOXES, FaceBoxes
 from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 from pipelines.tracking.types import Face
 
@@ -29,12 +30,17 @@ BYSTANDER_SHARE_MAX = 0.02
 """The bystander's mask mass after only-me, as a share of what it was before."""
 USER_IOU_MIN = 0.98
 """The user's mask against today's mask, over the user's own area."""
-# Measured short of the issue's targets (see the report): a bystander who stands right beside
-# you, touching, in a suit of the very same colour. The seam between you follows the picture's
-# edges (a watershed at the model's 256×144) and the tracker needs up to scan_interval frames
-# to see a newcomer's face; until then his body counts as yours.
-TOUCHING_BYSTANDER_SHARE_MAX = 0.08
-TOUCHING_USER_IOU_MIN = 0.95
+# Measured short of the issue's targets (see the report): a bystander who walks in and stops
+# right beside you, touching, in a suit of the very same colour. The seam between you follows
+# the picture's edges (a watershed at the model's 256×144); while he walks in his face is where
+# the tracker or the detector last saw it and the seam lags behind him. Measured (2026-12-02):
+# his mass kept while he stands beside you 2.3 % with the tracker, 1.9 % with face boxes; while
+# he walks in at most 7.8 % and 8.1 % (41 % with boxes before their detector ran faster for a
+# moving face); your IoU at least 0.981 and 0.984.
+TOUCHING_STILL_SHARE_MAX = 0.025
+TOUCHING_WALKING_SHARE_MAX = 0.09
+STILL_FROM = 1.0
+"""Seconds: the bystander stands still from here on."""
 USER_AREA_GROW_PX = 7
 """The user's area for the IoU: their cut-out grown by this much (the mask's soft edge), less
 the bystander's."""
@@ -106,8 +112,12 @@ class Measure:
     primary face)."""
 
 
-def run(shots: Iterator[Shot], tracked: bool = True) -> list[Measure]:
-    tracker = FaceTracker(FaceTrackerSettings(max_faces=2))
+def run(shots: Iterator[Shot], tracked: bool = True, boxes: bool = False) -> list[Measure]:
+    """``tracked``: with the face tracker following two faces (the studio and presenter
+    presets); ``boxes``: with the face_boxes stage instead (the background presets)."""
+    tracker: FaceTracker | FaceBoxes = (
+        FaceBoxes() if boxes else FaceTracker(FaceTrackerSettings(max_faces=2))
+    )
     if tracked:
         tracker.open()
     today = Segmentation(SegmentationSettings(only_me=False))
@@ -123,10 +133,16 @@ def run(shots: Iterator[Shot], tracked: bool = True) -> list[Measure]:
         for stage in (today, only):
             c = FrameContext(timestamp=shot.t, index=i)
             c.faces, c.primary_face = ctx.faces, ctx.primary_face
+            c.put(FACE_BOXES, ctx.get(FACE_BOXES) or [])
             stage.process(shot.image, c)
             assert c.mask is not None
             masks.append(c.mask)
             primary = c.primary_face
+            anchor = c.extras.get("only_me")
+            if boxes and anchor is not None and anchor.seen_at == shot.t:
+                # A box is not passed on as a face (no mesh): who only-me took for you.
+                (ax, ay), size = anchor.centre, anchor.size
+                primary = Face(0, 1.0, (ax - size / 2, ay - size / 2, size, size), np.zeros((0, 3)))
         before, after = masks
         theirs = shot.bystander > 0.5
         before_mass = float(before[theirs].sum())
@@ -138,15 +154,17 @@ def run(shots: Iterator[Shot], tracked: bool = True) -> list[Measure]:
         if primary is not None:
             x, y, w, h = (max(0, int(v)) for v in primary.bbox)
             on_bystander = bool(shot.bystander[y : y + h, x : x + w].mean() > 0.5)
-        out.append(Measure(shot.t, share, user_iou, len(ctx.faces), on_bystander))
+        found = len(ctx.get(FACE_BOXES) or []) if boxes else len(ctx.faces)
+        out.append(Measure(shot.t, share, user_iou, found, on_bystander))
     tracker.close()
     return out
 
 
-def test_a_bystander_apart_is_removed_and_never_kept_while_you_are_away() -> None:
+@pytest.mark.parametrize("boxes", [False, True], ids=["tracker", "boxes"])
+def test_a_bystander_apart_is_removed_and_never_kept_while_you_are_away(boxes: bool) -> None:
     # The bystander walks in from the left and stays apart from the user; the user leaves for
     # 2 s (the bystander is then the only face in the picture) and comes back.
-    measures = run(sequence(lambda t: int(min(-150 + 90 * t, -60))))
+    measures = run(sequence(lambda t: int(min(-150 + 90 * t, -60))), boxes=boxes)
     assert max(m.faces for m in measures) == 2  # the tracker does see both
     assert any(m.faces == 1 and AWAY[0] <= m.t < AWAY[1] for m in measures)
     worst = max(m.bystander_share for m in measures)
@@ -165,11 +183,16 @@ def test_without_a_tracker_the_blob_you_are_is_kept_and_held_while_you_are_away(
     assert min(present) >= USER_IOU_MIN  # and you are kept again when you come back
 
 
-def test_a_bystander_touching_you_is_split_off() -> None:
-    measures = run(sequence(lambda t: int(min(-60 + 150 * t, 70))))
+@pytest.mark.parametrize("boxes", [False, True], ids=["tracker", "boxes"])
+def test_a_bystander_touching_you_is_split_off(boxes: bool) -> None:
+    measures = run(sequence(lambda t: int(min(-60 + 150 * t, 70))), boxes=boxes)
     seen = [m for m in measures if m.faces == 2 or AWAY[0] <= m.t < AWAY[1]]
-    assert max(m.bystander_share for m in seen) <= TOUCHING_BYSTANDER_SHARE_MAX
-    assert min(m.user_iou for m in measures) >= TOUCHING_USER_IOU_MIN
+    assert max(m.bystander_share for m in seen) <= TOUCHING_WALKING_SHARE_MAX
+    still = [m.bystander_share for m in seen if m.t >= STILL_FROM]
+    assert max(still) <= TOUCHING_STILL_SHARE_MAX, still
+    # The user's mask stays as it was (the issue's 0.98): the seam's watershed keeps your
+    # soft outline (it went with the room before: 0.955-0.98 with the tracker, 0.90 with boxes).
+    assert min(m.user_iou for m in measures) >= USER_IOU_MIN
     # While the user is away nothing of the bystander is kept, though he is right there.
     away = [m for m in measures if AWAY[0] + 0.2 <= m.t < AWAY[1]]
     assert max(m.bystander_share for m in away) <= BYSTANDER_SHARE_MAX

@@ -45,8 +45,8 @@ def test_presets_build_and_run_in_the_engine() -> None:
     for name in ("background-blur", "privacy-blur", "background-color"):
         stages = build_stages(get_preset(name))
         # Only me is on wherever the background is blurred or replaced (issue 17).
-        assert [s.name for s in stages[:2]] == ["face_tracker", "segmentation"]
-        assert stages[0].settings.max_faces >= 2  # type: ignore[attr-defined]
+        # Where the faces are comes from the detector alone (face_boxes), not a tracker.
+        assert [s.name for s in stages[:2]] == ["face_boxes", "segmentation"]
         assert stages[1].settings.only_me  # type: ignore[attr-defined]
         assert stages[2].name in ("background_blur", "background_replace")
     privacy = build_stages(get_preset("privacy-blur"))[2].settings

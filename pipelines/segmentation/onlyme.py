@@ -50,8 +50,14 @@ SEED_HALF_WIDTH = 0.25
 """Half width, in face sizes, of the body column below each face that seeds the watershed
 (wider seeds measured worse: they reach across the seam when one person stands behind the
 other)."""
+HEAD_SEED_HALF_WIDTH = 0.4
+"""Half width, in face sizes, of the seed over each head..."""
+HEAD_SEED_UP = 0.9
+"""...which reaches this many face sizes above the face's centre (the hair)."""
 KEEP_GROW_PX = 2
-"""The kept blobs are grown by this many model pixels so their faint outline stays."""
+"""The kept blobs are grown by this many model pixels so their faint outline stays (on the
+touching bystander: 1 px took your IoU to 0.975 and his share to 5 % at the worst, 0 px 0.956
+and 3 %; 2 px 0.981 and 7.8 %)."""
 KEEP_FEATHER = 1.5
 """Gaussian sigma (model pixels) of the edge where another person is faded out."""
 CENTRAL_WEIGHT = 1.5
@@ -83,6 +89,20 @@ def _claim(face: Any, frame_size: tuple[int, int]) -> float:
     w, h = frame_size
     off = math.hypot(cx - w / 2.0, cy - h / 2.0) / max(w, 1)
     return size * size * float(getattr(face, "visibility", 1.0)) / (1.0 + CENTRAL_WEIGHT * off) ** 2
+
+
+def only_me_faces(faces: Sequence[Any], boxes: Sequence[Any] | None) -> list[Any]:
+    """The tracker's faces and the detector's boxes (the ``face_boxes`` stage) that are not
+    one of them: a box whose centre lies inside a tracked face is that face."""
+    out = list(faces)
+    for box in boxes or ():
+        (cx, cy), _ = _face_centre_size(box)
+        if not any(
+            f.bbox[0] <= cx <= f.bbox[0] + f.bbox[2] and f.bbox[1] <= cy <= f.bbox[1] + f.bbox[3]
+            for f in faces
+        ):
+            out.append(box)
+    return out
 
 
 class OnlyMe:
@@ -307,19 +327,25 @@ class OnlyMe:
         markers = np.zeros(mask.shape, np.int32)
         markers[mask < 0.2] = 1  # background
 
+        def fill(label: int, own: np.ndarray, x0: float, x1: float, y0: float, y1: float) -> None:
+            h, w = mask.shape
+            c0, c1 = max(0, int(x0)), min(w, math.ceil(x1) + 1)
+            r0, r1 = max(0, int(y0)), min(h, math.ceil(y1) + 1)
+            if c1 <= c0 or r1 <= r0:
+                return
+            region = markers[r0:r1, c0:c1]
+            sure = own[r0:r1, c0:c1] & (mask[r0:r1, c0:c1] > PERSON_THRESHOLD)
+            region[sure] = label
+
         def seed(
             label: int, px: float, py: float, size: float, own: np.ndarray, width: float
         ) -> None:
-            h, w = mask.shape
             half = max(1.0, width * size)
-            x0, x1 = max(0, int(px - half)), min(w, math.ceil(px + half) + 1)
-            y0 = max(0, int(py - half))
-            y1 = min(h, math.ceil(py + BODY_LENGTH_FACE_SIZES * size) + 1)
-            if x1 <= x0 or y1 <= y0:
-                return
-            region = markers[y0:y1, x0:x1]
-            sure = own[y0:y1, x0:x1] & (mask[y0:y1, x0:x1] > PERSON_THRESHOLD)
-            region[sure] = label
+            fill(label, own, px - half, px + half, py - half, py + BODY_LENGTH_FACE_SIZES * size)
+            # The head (the hair above the face too): its outline against the room is a
+            # strong edge, which the room's basin would otherwise flood over.
+            head = max(1.0, HEAD_SEED_HALF_WIDTH * size)
+            fill(label, own, px - head, px + head, py - HEAD_SEED_UP * size, py + head)
 
         seed(2, *me, halfway > 0.95, SEED_HALF_WIDTH)
         for i, other in enumerate(others):
@@ -327,8 +353,14 @@ class OnlyMe:
         if not ((markers == 2).any() and (markers >= 3).any()):
             return halfway
         flooded = cv2.watershed(np.ascontiguousarray(small), markers)
-        # Watershed lines (-1) lie on the seam: they go to neither side, the feather fills in.
-        return (flooded == 2).astype(np.float32)
+        # The room's basin and the watershed lines (-1) go to the nearer person: the soft
+        # outline beyond the threshold is yours where it borders you, not cut off with the
+        # room (it was most of what only-me took from you: IoU 0.90 → 0.96 with face boxes).
+        mine = np.where(flooded == 2, np.uint8(0), np.uint8(1))
+        theirs = np.where(flooded >= 3, np.uint8(0), np.uint8(1))
+        d_me = cv2.distanceTransform(mine, cv2.DIST_L2, 3)
+        d_them = cv2.distanceTransform(theirs, cv2.DIST_L2, 3)
+        return (d_me < d_them).astype(np.float32)
 
     @staticmethod
     def _fade_outside(mask: np.ndarray, keep: np.ndarray) -> np.ndarray:

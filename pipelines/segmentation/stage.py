@@ -30,7 +30,7 @@ from pipelines.segmentation.models import (
     choose_model,
     resize_for_model,
 )
-from pipelines.segmentation.onlyme import OnlyMe
+from pipelines.segmentation.onlyme import OnlyMe, only_me_faces
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import (
     GUIDE_LONG_SIDE,
@@ -43,6 +43,7 @@ from pipelines.segmentation.refine import (
 from pipelines.segmentation.temporal import MaskStabilizer
 from pipelines.segmentation.tiles import MASK_TILES_KEY
 from pipelines.stage import Stage, StageSettings, register_stage
+from pipelines.tracking.boxes import FACE_BOXES, FaceBox
 
 _PREPARED_KEY: CtxKey[_Inference] = CtxKey("_segmentation_inference")
 SEGMENTATION_RAW: CtxKey[np.ndarray] = CtxKey("segmentation_raw")
@@ -104,7 +105,8 @@ class SegmentationSettings(StageSettings):
     :meth:`Segmentation.pick_person`), locked on; everyone else is removed from the mask,
     including people beside and behind you (see :mod:`pipelines.segmentation.onlyme`). Your
     face also becomes ``ctx.primary_face`` for the stages after this one (None while you are
-    away). The background presets turn it on, with a face tracker that follows two faces."""
+    away). The background presets turn it on, with the ``face_boxes`` stage (where the faces
+    are, from the detector alone); with a face tracker its faces are used too."""
     hold_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 10.0
     """Only me: seconds your place is kept while your face is not seen before the lock lets
     go and chooses afresh."""
@@ -230,14 +232,18 @@ class Segmentation(Stage[SegmentationSettings]):
         face = ctx.primary_face
         if s.only_me:
             # Your face, not the tracker's primary one: while you are away it is None, and
-            # the face of whoever else is there must not be kept as yours.
-            face = self.only_me.choose(ctx.faces, (w, h), ctx.timestamp, s.hold_s)
+            # the face of whoever else is there must not be kept as yours. The faces are the
+            # tracker's and the face_boxes stage's (a box where the tracker has no face).
+            people = only_me_faces(ctx.faces, ctx.get(FACE_BOXES))
+            me = self.only_me.choose(people, (w, h), ctx.timestamp, s.hold_s)
             mask = self.only_me.apply(
-                mask, ctx.faces, face, (w, h), inference.small, t=ctx.timestamp, hold_s=s.hold_s
+                mask, people, me, (w, h), inference.small, t=ctx.timestamp, hold_s=s.hold_s
             )
             ctx.extras["only_me"] = self.only_me.anchor
             # The effects after this one (retouching, light, eye contact) follow you too, and
-            # nobody while you are away: not whoever the tracker would pick instead.
+            # nobody while you are away: not whoever the tracker would pick instead. A box is
+            # no face for them (they need the mesh).
+            face = None if isinstance(me, FaceBox) else me
             ctx.primary_face = face
         if face is not None and (s.keep_face or s.primary_only):
             mask = self._face_assist(mask, face, (w, h), s)
