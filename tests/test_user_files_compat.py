@@ -33,6 +33,18 @@ from pipelines.userdata import SETTINGS_SCHEMA_VERSION, PresetStore, SettingsSto
 DATA = Path(__file__).parent / "data" / "userfiles"
 OLD_SPELLING = {"talking-head": "talking_head", "audio-mouth": "audio_mouth"}
 """Written out here, not taken from the code under test."""
+CHANGED_DEFAULTS = {("eye_contact", "vertical"): 1.0}
+"""Defaults changed on purpose since these files were written, for settings the files leave
+out: eye contact now corrects a look down too (issue 17), so a preset that never set
+``vertical`` gets the new default, as a new preset would."""
+
+
+def with_changed_defaults(stage: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
+    settings = dict(stage["settings"])
+    for (name, key), value in CHANGED_DEFAULTS.items():
+        if stage["stage"] == name and key not in written:
+            settings[key] = value
+    return {**stage, "settings": settings}
 
 
 @pytest.fixture
@@ -65,7 +77,12 @@ def test_old_presets_load_with_the_same_settings(folder: Path) -> None:
             }
             for spec in preset.stages
         ]
-        renamed = [{**s, "stage": OLD_SPELLING.get(s["stage"], s["stage"])} for s in stages]
+        renamed = [
+            with_changed_defaults(
+                {**s, "stage": OLD_SPELLING.get(s["stage"], s["stage"])}, spec.settings
+            )
+            for s, spec in zip(stages, preset.stages, strict=True)
+        ]
         assert plain(got) == renamed, name
     # Migrated in memory only: the user's files are as they were, none moved aside.
     assert {p.name: p.read_bytes() for p in (folder / "presets").iterdir()} == before
