@@ -29,10 +29,11 @@ R_CONTINUOUS_EACH_MIN = 0.80
 0.85–0.89 per voice, Flite's slt 0.845 and Festival's slt 0.847 the lowest (0.758 and 0.792
 before female voices of other languages, the hop levels and 20 ms closures). The linear
 read-out it replaces gave 0.56–0.76."""
-R_RECORDED_MIN = 0.80
-"""The same target on real recorded speech (tests/data/speech: one LibriVox reader, never
-trained or tuned on). Measured 2026-12-02: 0.855 (the network before: 0.807; the linear
-read-out: 0.59)."""
+R_RECORDED_MIN = 0.83
+"""Real recorded speech (tests/data/speech: one LibriVox reader, never trained or tuned on).
+Measured 2026-12-02: 0.855 (the network before: 0.807; the linear read-out: 0.59). The floor
+is above the issue's 0.8 to hold that gain; the figure is deterministic up to ONNX Runtime's
+rounding (< 0.001)."""
 LAG_MAX_MS = 40.0
 CLOSED_SILENCE_MIN = 0.95
 PARITY_TOL = 1e-5
