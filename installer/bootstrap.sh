@@ -35,14 +35,16 @@ apt_runtime=(libgl1 libegl1 libglib2.0-0 libxkbcommon0 libfontconfig1 libdbus-1-
 # a C compiler + V4L2 headers for the fake virtual-camera device, espeak-ng for lip-sync ground
 # truth, PulseAudio for the virtual microphone, ffmpeg tools to inspect written files, strace
 # for the no-network check (tests/test_privacy.py), and Flite and Festival voices: the TTS
-# engines whose voices the lip-sync model never trained on (tests/test_audio_lipsync_model.py).
+# engines whose voices the lip-sync model never trained on (tests/test_audio_lipsync_model.py),
+# and the other-language female voices it trains on (tools/train_mouth.py).
 apt_dev=(xvfb xauth trayer libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-image0
   libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-cursor0
   libx11-6 libxtst6
   gcc libc6-dev linux-libc-dev espeak-ng libespeak-ng1 pulseaudio pulseaudio-utils
   libasound2-plugins alsa-utils sox
   strace
-  flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)
+  flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+  festvox-ca-ona-hts festvox-italp16k festvox-czech-dita festvox-suopuhe-lj)
 
 pkgs=("${apt_runtime[@]}")
 if [ "$dev" = 1 ]; then pkgs+=("${apt_dev[@]}"); fi

@@ -86,9 +86,9 @@ class RunConfig:
         audio_file = self.talking_head.audio_file if self.talking_head else None
         if not audio_file:
             return None
-        from pipelines.audio.inputs import read_audio_file
+        from pipelines.audio.inputs import decoded_audio
 
-        data, rate = read_audio_file(audio_file)
+        data, rate = decoded_audio(audio_file)  # shared with the stage and the sound track
         return max(1, math.ceil(len(data) / rate * self.fps))
 
 

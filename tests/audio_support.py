@@ -35,3 +35,25 @@ def speech(text: str, voice: str = "en-us") -> tuple[np.ndarray, list[tuple[str,
     x = resample(u.samples, u.sample_rate, ANALYSIS_RATE)
     ph = [(p.name, p.start / u.sample_rate, p.end / u.sample_rate) for p in u.phonemes]
     return x, ph
+
+
+SPEECH_DIR = Path(__file__).resolve().parent / "data" / "speech"
+
+
+def recorded_speech() -> list[tuple[np.ndarray, list[tuple[str, float, float]]]]:
+    """Real recorded speech: five LibriVox clips (one reader, 24.7 s; tests/data/speech/NOTICE)
+    at 16 kHz, each with its phones (lowercase ARPAbet, ``sil`` for silence) as aligned by
+    pocketsphinx."""
+    from pipelines.audio.inputs import read_audio_file
+
+    phones: dict[str, list[tuple[str, float, float]]] = {}
+    for line in (SPEECH_DIR / "librivox_phones.tsv").read_text().splitlines():
+        if line.startswith("#"):
+            continue
+        clip, start, end, phone = line.split("\t")
+        phones.setdefault(clip, []).append((phone.lower(), float(start), float(end)))
+    out = []
+    for clip, ph in phones.items():
+        data, rate = read_audio_file(SPEECH_DIR / f"{clip}.flac")
+        out.append((resample(data, rate, ANALYSIS_RATE), ph))
+    return out

@@ -323,3 +323,40 @@ def test_no_audio_input_gives_neutral_mouth() -> None:
     states = run_frames(stage, 5)
     assert all(s.params.is_neutral() for s in states)
     assert isinstance(stage.input, NoAudio)
+
+
+def test_a_voice_file_is_decoded_once_for_length_stage_and_sound_track(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run's length, the audio-mouth stage and the recording's sound track share one decode
+    (they were three at start); an edited file is decoded again."""
+    import av
+
+    from pipelines.audio.inputs import FileInput
+    from pipelines.build import RunConfig, TalkingHeadConfig, recording_audio
+
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting_open(path: object, *args: object, **kwargs: object) -> object:
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(av, "open", counting_open)
+    wav = tmp_path / "voice.wav"
+    write_wav(wav, voiced(1.0, 22050), 22050)
+    head = TalkingHeadConfig(audio=str(wav))
+    config = RunConfig(talking_head=head, fps=30.0)
+    assert config.frames_for_audio() == 30
+    stage_input = FileInput(str(wav))
+    stage_input.open()
+    reader = recording_audio(head, []).reader()
+    samples, rate, start = reader.read(None)
+    assert (rate, start, len(samples)) == (22050, 0.0, 22050)
+    assert stage_input.duration == pytest.approx(1.0, abs=1e-3)
+    assert len(opened) == 1, opened
+    assert not samples.flags.writeable  # shared: nobody may change it for the others
+
+    write_wav(wav, voiced(2.0, 22050), 22050)  # edited (another size): read again
+    assert config.frames_for_audio() == 60
+    assert len(opened) == 2

@@ -1,10 +1,10 @@
 """The jaw network (onnx_models/mouth_net.onnx) and how it generalises to voices it never saw.
 
-The network was trained by tools/train_mouth.py on espeak-ng and Festival diphone voices. The
-voices here were held out of training and tuning: Flite (awb, rms, slt), Festival's HTS voice
-and two espeak-ng voices; so were the sentences (the lip-sync tests' own). The figures are the
-issue's: r between mouth opening and loudness on continuous speech, the best time offset, and
-a closed mouth in silence (with noise).
+The network was trained by tools/train_mouth.py on espeak-ng and Festival voices. The voices
+here were held out of training and tuning: Flite (awb, rms, slt), Festival's HTS voice, two
+espeak-ng voices and a real reader (LibriVox, tests/data/speech); so were the sentences (the
+lip-sync tests' own). The figures are the issue's: r between mouth opening and loudness on
+continuous speech, the best time offset, and a closed mouth in silence (with noise).
 """
 
 from __future__ import annotations
@@ -24,10 +24,16 @@ from pipelines.audio.resample import ANALYSIS_RATE, resample
 R_CONTINUOUS_MEAN_MIN = 0.80
 """Issue 13's target for r(opening, loudness) on continuous speech, here over the held-out
 voices' mean…"""
-R_CONTINUOUS_EACH_MIN = 0.75
-"""…and for every voice. Measured 2026-12-02: 0.78–0.88 per voice; the one below 0.80 is
-Flite's slt (female, as is Festival's slt at 0.81; no natural female voice was trained on).
-The linear read-out it replaces gave 0.56–0.76."""
+R_CONTINUOUS_EACH_MIN = 0.80
+"""…and for every voice. Measured 2026-12-02 (tools/train_mouth.py's report, 20 sentences):
+0.85–0.89 per voice, Flite's slt 0.845 and Festival's slt 0.847 the lowest (0.758 and 0.792
+before female voices of other languages, the hop levels and 20 ms closures). The linear
+read-out it replaces gave 0.56–0.76."""
+R_RECORDED_MIN = 0.83
+"""Real recorded speech (tests/data/speech: one LibriVox reader, never trained or tuned on).
+Measured 2026-12-02: 0.855 (the network before: 0.807; the linear read-out: 0.59). The floor
+is above the issue's 0.8 to hold that gain; the figure is deterministic up to ONNX Runtime's
+rounding (< 0.001)."""
 LAG_MAX_MS = 40.0
 CLOSED_SILENCE_MIN = 0.95
 PARITY_TOL = 1e-5
@@ -82,7 +88,7 @@ def weights(path: Path) -> list[np.ndarray]:
     from onnx import numpy_helper
 
     inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
-    n = len(inits) // 2
+    n = sum(1 for name in inits if name.startswith("W"))  # the rest: the hop-level constants
     return [inits[f"{kind}{i}"] for i in range(1, n + 1) for kind in ("W", "b")]
 
 
@@ -168,6 +174,21 @@ def test_golden_jaw_track_on_the_demo_clip(net: object, vad: object) -> None:
     assert want[:, 1].max() > 0.5  # …and closes the lips ("My", "move", "when you speak")
 
 
+# Training targets ---------------------------------------------------------------------------
+def test_phonemes_of_every_training_engine_have_a_jaw_opening() -> None:
+    """Festival's other-language voices say ``#`` for a pause and SAMPA-like names with stress
+    digits: a pause must read as closed and as no speech, vowels by their openness."""
+    from pipelines.audio.mouth_fit import phoneme_openness
+
+    for pause in ("#", "pau", "_", "_:", "sil"):
+        assert ev.is_pause(pause) and phoneme_openness(pause, 0.5) == 0.0
+    assert phoneme_openness("a1", 0.0) == 1.0  # Catalan/Italian stressed a
+    assert phoneme_openness("O1", 0.0) == 0.75
+    assert phoneme_openness("i:", 0.0) == 0.35
+    assert phoneme_openness("m", 0.5) == 0.0 and phoneme_openness("aa", 0.0) == 1.0
+    assert not ev.is_pause("a")
+
+
 # Bad input ----------------------------------------------------------------------------------
 def test_changed_model_file_is_refused(tmp_path: Path) -> None:
     from pipelines.audio.mouth_net import MouthNet
@@ -243,6 +264,34 @@ def test_mouth_closed_in_silence_between_noisy_speech(held_out: dict) -> None:
     for spec, (figures, lin) in held_out.items():
         assert figures.closed_silence >= CLOSED_SILENCE_MIN, f"{spec}: {figures.closed_silence:.3f}"
         assert figures.closed_silence >= lin.closed_silence - 0.01, spec
+
+
+# Real recorded speech -----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def recorded(net: object, vad: object) -> tuple[ev.VoiceFigures, ev.VoiceFigures]:
+    """The five LibriVox clips (tests/data/speech) strung into one stream: continuous (their
+    own pauses kept), and with 0.7 s pauses and pink noise at 20 dB SNR."""
+    from audio_support import recorded_speech
+
+    from pipelines.audio.vad import StreamingVad
+
+    utts = recorded_speech()
+    net_f, lin_f = (
+        ev.voice_figures(
+            utts, lambda n=n: MouthAnalyzer(vad=StreamingVad(vad), jaw_net=n), per_stream=5
+        )  # type: ignore[misc]
+        for n in (net, None)
+    )
+    print(f"recorded speech: network {net_f}\n   linear {lin_f}")
+    return net_f, lin_f
+
+
+def test_recorded_speech_opens_the_mouth_with_its_loudness(recorded: tuple) -> None:
+    net_f, lin_f = recorded
+    assert net_f.r_continuous >= R_RECORDED_MIN, net_f
+    assert net_f.r_continuous > lin_f.r_continuous + 0.1, (net_f, lin_f)
+    assert abs(net_f.lag_ms) <= LAG_MAX_MS, net_f
+    assert net_f.closed_silence >= CLOSED_SILENCE_MIN, net_f
 
 
 # Speed --------------------------------------------------------------------------------------

@@ -235,6 +235,36 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     return data, out_rate
 
 
+_decoded_lock = threading.Lock()
+_decoded: tuple[tuple[str, int, int], np.ndarray, int] | None = None
+
+
+def decoded_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """:func:`read_audio_file`, decoded once for all its users: the talking head's voice file
+    is needed for the run's length (``frames_for_audio``), by the ``audio-mouth`` stage and by
+    the recording's sound track, which decoded it three times at start (a 30-minute file took
+    seconds each). The samples are read-only, shared by every caller.
+
+    The newest file decoded is kept (keyed by path, size and modification time, so an edited
+    file is read again); its users hold the same array while they run, so this costs memory
+    only after the run, until another file is decoded."""
+    global _decoded
+    path = os.path.abspath(os.fspath(path))
+    try:
+        st = os.stat(path)
+        key = (path, st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = None  # read_audio_file names the problem
+    with _decoded_lock:
+        if key is not None and _decoded is not None and _decoded[0] == key:
+            return _decoded[1], _decoded[2]
+        data, rate = read_audio_file(path)
+        data.setflags(write=False)
+        if key is not None:
+            _decoded = (key, data, rate)
+        return data, rate
+
+
 @AUDIO_INPUTS.register("file")
 class FileInput(ArrayInput):
     """A WAV or FLAC file (any rate and channel count), decoded once at ``open``."""
@@ -246,7 +276,7 @@ class FileInput(ArrayInput):
         self.source_rate = ANALYSIS_RATE
 
     def open(self) -> None:
-        data, rate = read_audio_file(self.arg)
+        data, rate = decoded_audio(self.arg)
         self.source_rate = rate
         self.samples = resample(data, rate, ANALYSIS_RATE)
         super().open()
@@ -263,7 +293,7 @@ class AssetInput(FileInput):
         if not ref.is_file():
             raise AudioError(f"audio asset {self.arg!r} is missing; reinstall camfx")
         with resources.as_file(ref) as path:
-            data, rate = read_audio_file(path)
+            data, rate = decoded_audio(path)
         self.source_rate = rate
         self.samples = resample(data, rate, ANALYSIS_RATE)
         ArrayInput.open(self)

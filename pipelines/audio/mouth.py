@@ -12,10 +12,11 @@ Features (one 25 ms Hann window per 10 ms hop, 512-point FFT at 16 kHz):
   mouth.
 
 Jaw opening and lip closure come from the mouth network (:mod:`pipelines.audio.mouth_net`):
-20 mel band levels relative to the speech peak over the last 9 hops, trained by camfx on
-several TTS engines and voices (``tools/train_mouth.py``). Its jaw target blends each phoneme's
-jaw opening (0.2) with the clean speech's loudness (0.8): on voices it never saw, the opening
-then follows the loudness at r ≈ 0.8 where the earlier linear read-out gave 0.6–0.7
+20 mel band levels relative to the speech peak, and each hop's total level, over the last 9
+hops, trained by camfx on several TTS engines, languages and voices (``tools/train_mouth.py``).
+Its jaw target blends each phoneme's jaw opening (0.2) with the clean speech's loudness (0.8):
+on voices it never saw, and on a real reader, the opening then follows the loudness at
+r = 0.85–0.89 where the earlier linear read-out gave 0.57–0.73
 (tests/test_audio_lipsync_model.py). Its closures are limited to brief touches of the lips
 (:data:`CLOSURE_MAX_MS`). Without the network file the analyzer falls back to that linear
 read-out (weights fitted by least squares on espeak-ng speech, :mod:`pipelines.audio.mouth_fit`)
@@ -45,10 +46,12 @@ NFFT = 512
 BAND_EDGES = (80.0, 300.0, 800.0, 1500.0, 2500.0, 4000.0, 8000.0)
 LEVEL_RANGE_DB = 30.0
 """Band levels are mapped from (peak − 30 dB … peak) to 0 … 1."""
-CLOSURE_MAX_MS = 30.0
+CLOSURE_MAX_MS = 20.0
 """The network's lip closures last at most this long. Measured on the validation voices: 30 ms
 keeps 81–84 % of m/b/p closed and r(opening, loudness) at 0.79–0.81; unlimited closures hit
-84–88 % but drop r to 0.68–0.77, because an m sounds as loud as a vowel."""
+84–88 % but drop r to 0.68–0.77, because an m sounds as loud as a vowel. 2026-12-02, network
+with hop levels: 20 ms closes as many m/b/p in the espeak-ng lip-sync test as 30 ms (87.3 %,
+b 83 %) and raises r on the validation voices by 0.009–0.016; 15 ms drops b to 65 %."""
 STOP_GAP_DB = 25.0
 """With the network: a hop this far below the speech peak, inside speech, closes the lips
 (validation voices: r(opening, loudness) 0.79–0.81 → 0.84, m/b/p hit 81–84 % → 91 %)."""

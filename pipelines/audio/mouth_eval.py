@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.audio.mouth import HOP, MouthAnalyzer, MouthParams
+from pipelines.audio.mouth_fit import is_pause
 from pipelines.audio.resample import ANALYSIS_RATE
 
 FRAME_S = 1.0 / 30.0
@@ -122,11 +123,6 @@ def silent_mask(times: np.ndarray, speech: np.ndarray, margin_s: float = SILENCE
     before = np.abs(times - t_speech[np.clip(idx - 1, 0, len(t_speech) - 1)])
     after = np.abs(t_speech[np.clip(idx, 0, len(t_speech) - 1)] - times)
     return np.minimum(before, after) > margin_s
-
-
-def is_pause(name: str) -> bool:
-    """Pause phonemes of every engine: espeak-ng ``_``, ``_:``, ``_!``…; ARPAbet ``pau``, ``h#``."""
-    return name.startswith("_") or name in ("pau", "h#", "sil", "ssil", "brth")
 
 
 @dataclass

@@ -67,14 +67,40 @@ for _names, _value in (
         ARPABET_OPENNESS[_n] = _value
 
 
+# The SAMPA-like names of Festival's other-language voices (Catalan, Italian, Czech, Finnish:
+# training voices in tools/train_mouth.py), stress digits stripped; consonants not listed get
+# the espeak-ng table's value or 0.3.
+SAMPA_OPENNESS: dict[str, float] = {}
+for _names, _value in (
+    ("a a:", 1.0),
+    ("E E: O O: ax", 0.75),
+    ("e e: o o: 2 9 @", 0.55),
+    ("i i: u u: y y: j", 0.35),
+    ("rr r L J", 0.3),
+    ("ts dz tS dZ c", 0.2),
+):
+    for _n in _names.split():
+        SAMPA_OPENNESS[_n] = _value
+
+PAUSES = frozenset({"pau", "h#", "sil", "ssil", "brth", "#"})
+"""Pause phonemes besides espeak-ng's ``_…``: ARPAbet's, and ``#`` of Festival's diphone voices
+in other languages."""
+
+
+def is_pause(name: str) -> bool:
+    return name.startswith("_") or name in PAUSES
+
+
 def phoneme_openness(name: str, previous: float) -> float:
-    if name.startswith("_") or name in ("pau", "h#", "sil", "ssil", "brth"):
+    if is_pause(name):
         return 0.0
     if name in ARPABET_OPENNESS:
         return ARPABET_OPENNESS[name]
     if name == ";":  # a linking mark between words: keeps the previous shape
         return previous
-    return OPENNESS.get(name, 0.3)
+    if name in OPENNESS:
+        return OPENNESS[name]
+    return SAMPA_OPENNESS.get(name.rstrip("0123456789"), 0.3)
 
 
 def target_track(

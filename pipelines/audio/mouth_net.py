@@ -2,12 +2,13 @@
 
 A small multilayer perceptron (``onnx_models/mouth_net.onnx``, a few thousand weights) reads
 :data:`~pipelines.audio.mouth.N_MEL` mel band levels, relative to the running speech peak, for
-``context_hops`` hops (10 ms each). It gives the jaw opening and how closed the lips are (m, b,
-p) for the hop ``delay_hops`` before the newest: a short look-ahead. camfx trains it itself
-(``tools/train_mouth.py``; the manifest says how) on several espeak-ng and Festival voices, with
-noise and room echo. The jaw target mixes each phoneme's jaw opening with the clean speech's
-loudness. Both hop counts travel in the ONNX file's metadata, so the file and the analyzer
-cannot disagree.
+``context_hops`` hops (10 ms each); the graph itself adds each hop's total level
+(:func:`hop_levels`). It gives the jaw opening and how closed the lips are (m, b, p) for the
+hop ``delay_hops`` before the newest: a short look-ahead. camfx trains it itself
+(``tools/train_mouth.py``; the manifest says how) on several espeak-ng and Festival voices
+(English, and female voices of other languages), with noise and room echo. The jaw target
+mixes each phoneme's jaw opening with the clean speech's loudness. Both hop counts travel in
+the ONNX file's metadata, so the file and the analyzer cannot disagree.
 
 It runs through the project's one session factory, on the GPU when there is one; the analyzer
 calls it once per video frame with all new hops in one batch.
@@ -86,10 +87,27 @@ def default_mouth_net() -> MouthNet | None:
         return _default
 
 
+def hop_levels(rows: np.ndarray) -> np.ndarray:
+    """Each hop's total level from its band levels: rows × context_hops, on the bands' scale.
+
+    A band level ``v`` is (band dB − peak + MEL_RANGE_DB) / MEL_RANGE_DB, so 10^(v · range / 10)
+    is the band's power over (peak − range); the level is the log of their sum, back on that
+    scale. The network reads these beside the bands: loudness is what every voice shares, and a
+    small ReLU net does not form a log-sum-exp of 20 bands the same way for voices of another
+    spectral shape."""
+    from pipelines.audio.mouth import MEL_RANGE_DB
+
+    x = np.asarray(rows, np.float64).reshape(len(rows), -1, N_MEL)
+    return np.log10(np.sum(10.0 ** (x * (MEL_RANGE_DB / 10.0)), axis=2)) / (MEL_RANGE_DB / 10.0)
+
+
 def forward_numpy(weights: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
     """The same network in numpy: ``weights`` = [W1, b1, W2, b2, W3, b3] (ReLU, ReLU, sigmoid);
-    hops × 2 (jaw, lips closed)."""
+    hops × 2 (jaw, lips closed). A first layer wider than the rows also reads
+    :func:`hop_levels`."""
     h = np.asarray(rows, np.float64)
+    if weights[0].shape[0] > h.shape[1]:
+        h = np.concatenate([h, hop_levels(h)], axis=1)
     n_layers = len(weights) // 2
     for i in range(n_layers):
         h = h @ weights[2 * i] + weights[2 * i + 1]

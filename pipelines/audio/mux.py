@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pipelines.audio.inputs import read_audio_file
+from pipelines.audio.inputs import decoded_audio
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class FileAudio:
 class _FileReader:
     def __init__(self, path: str) -> None:
         self.clock = "frames"
-        self.samples, self.rate = read_audio_file(path)
+        self.samples, self.rate = decoded_audio(path)
         self.position = 0
 
     def read(self, until: float | None) -> tuple[np.ndarray, int, float]:

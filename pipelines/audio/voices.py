@@ -4,9 +4,13 @@ The lip-sync model is trained on some of these voices and judged on others it ne
 (``tools/train_mouth.py``, ``tests/test_audio_lipsync_model.py``). espeak-ng goes through its
 C API (:mod:`pipelines.audio.espeak`); Flite and Festival through their command-line programs
 (Debian: ``flite``, ``festival`` and the voices ``festvox-kallpc16k``, ``festvox-kdlpc16k``,
-``festvox-us-slt-hts``), which report each phoneme's end time. Flite and Festival name phonemes
-in lowercase ARPAbet (``aa``, ``m``, ``pau``); espeak-ng uses its own mnemonics. None of this is
-needed at run time.
+``festvox-us-slt-hts``; for training also the female voices of other languages
+``festvox-ca-ona-hts``, ``festvox-italp16k``, ``festvox-czech-dita`` and, for validation,
+``festvox-suopuhe-lj``), which report each phoneme's end time. Flite and Festival's English
+voices name phonemes in lowercase ARPAbet (``aa``, ``m``, ``pau``), its other voices in
+SAMPA-like names (``a``, ``O1``, ``#`` for a pause; see
+:data:`pipelines.audio.mouth_fit.SAMPA_OPENNESS`); espeak-ng uses its own mnemonics. None of
+this is needed at run time.
 """
 
 from __future__ import annotations
