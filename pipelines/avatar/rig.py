@@ -921,11 +921,13 @@ class Rig:
         ]
         if not head:
             return np.zeros_like(pts)
-        disp = np.zeros((len(self.points), 2), np.float64)
-        for b, w in head:
-            disp += w * b.vertex_disp
         tri, bary = self.locate(pts)
-        return np.einsum("nk,nkd->nd", bary, disp[self.triangles[tri]])
+        # Only the located triangles' corners are needed, not every vertex's displacement.
+        corners = self.triangles[tri]
+        disp = head[0][1] * head[0][0].vertex_disp[corners].astype(np.float64)
+        for b, w in head[1:]:
+            disp += w * b.vertex_disp[corners]
+        return np.einsum("nk,nkd->nd", bary, disp)
 
     def locate(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(triangle index, barycentric weights N×3) of points in the rest mesh (points
