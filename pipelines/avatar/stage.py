@@ -2,12 +2,12 @@
 
 Reads: ``ctx.audio`` (an :class:`~pipelines.audio.stage.AudioState` from ``audio-mouth``;
 without it the avatar idles with its mouth shut) and ``ctx.primary_face`` (the live user's head
-pose, when a face tracker runs before it). Writes: the composed picture, and
-``ctx.extras["talking_head"]`` (mode, weights, render time).
+pose, when a face tracker runs before it). Writes: the composed picture, and the typed slot
+:data:`TALKING_HEAD_INFO` (mode, weights, render time).
 
 Modes: ``overlay`` (a corner picture), ``stand-in`` (the avatar replaces the video), ``auto``
-(overlay while the user is seen, stand-in after ``standin_after_s`` without a face or while
-``paused``, or when ``ctx.extras["paused"]`` is set by the app).
+(overlay while the user is seen, stand-in after ``standin_after_s`` without a face or while the
+``paused`` setting is on).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -43,7 +42,7 @@ from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import OPEN_GAP, RestMouth, close_mouth, inner_gap
 from pipelines.avatar.rig import Rig
 from pipelines.errors import SettingsError
-from pipelines.frame import FrameContext
+from pipelines.frame import CtxKey, FrameContext
 from pipelines.stage import Stage, StageSettings, bounded, register_stage
 
 log = logging.getLogger(__name__)
@@ -51,6 +50,20 @@ log = logging.getLogger(__name__)
 STAGE_NAME = "talking-head"
 RETRACK_PASSES = 3
 MODES = ("overlay", "stand-in", "auto")
+
+
+@dataclass(frozen=True)
+class TalkingHeadInfo:
+    """What the stage did on a frame."""
+
+    mode: str
+    """``overlay`` or ``stand-in`` (what ``auto`` chose)."""
+    weights: dict[str, float]
+    """The animator's basis weights."""
+    render_ms: float
+
+
+TALKING_HEAD_INFO: CtxKey[TalkingHeadInfo] = CtxKey("talking_head")
 
 
 @dataclass(frozen=True)
@@ -226,8 +239,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             ctx.stage_ms[f"{STAGE_NAME}/{other}"] = render_ms + (
                 (time.perf_counter() - t2) * 1000.0
             )
-        info: dict[str, Any] = {"mode": mode, "weights": weights, "render_ms": render_ms}
-        ctx.extras["talking_head"] = info
+        ctx.put(TALKING_HEAD_INFO, TalkingHeadInfo(mode, weights, render_ms))
         return out
 
     def _compose(self, mode: str, image: np.ndarray, avatar: np.ndarray) -> np.ndarray:
@@ -266,7 +278,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
     def _mode(self, s: TalkingHeadSettings, t: float, ctx: FrameContext) -> str:
         if s.mode != "auto":
             return s.mode
-        if s.paused or ctx.extras.get("paused"):
+        if s.paused:
             return "stand-in"
         if self._last_face_t is None:
             self._last_face_t = t  # the wait for a face starts now
