@@ -137,12 +137,12 @@ def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return cv2.inpaint(image, hole, 4, cv2.INPAINT_TELEA)
 
 
-def close_mouth(portrait: Portrait) -> tuple[Portrait, RestMouth]:
-    """The portrait with its mouth closed (unchanged when it already is), and what was learnt
-    about the mouth."""
+def close_mouth(portrait: Portrait, open_gap: float = OPEN_GAP) -> tuple[Portrait, RestMouth]:
+    """The portrait with its mouth closed (unchanged when its inner lips are at most
+    ``open_gap`` face heights apart), and what was learnt about the mouth."""
     lm = np.asarray(portrait.landmarks, np.float64)
     gap = inner_gap(lm)
-    if gap <= OPEN_GAP:
+    if gap <= open_gap:
         return portrait, RestMouth(False, gap)
     rig = Rig(lm, portrait.size, bases=["jaw"])
     g = rig.geometry
