@@ -30,10 +30,12 @@ SPEECH = Path(__file__).resolve().parent.parent / "pipelines" / "assets" / "talk
 
 SILENT_CLOSED_MIN = 0.95
 """Share of silent frames in which the tracker sees the mouth shut (the issue's figure)."""
-SPEECH_OPENING_MIN = 0.08
+SPEECH_OPENING_MIN = 0.09
 """Mouth opening (face heights) at the 95th percentile of speech. The issue asks 0.10; the
-renderer's geometric opening reaches it (jaw 0.2 face heights at full weight), the tracker
-reads 0.08-0.10 on these portraits: see the report. Guarded here at what is met."""
+renderer's geometric opening reaches it (jaw 0.2 face heights at full weight). The tracker
+reads 0.101 on this portrait (0.13-0.14 on the others, tools/avatar_report.py, 2026-12-02):
+it takes the top of the drawn tongue for the lower lip here (~60 % of the rendered opening,
+~85 % on the grinning one). Guarded just under what is met."""
 LOUDNESS_R_MIN = 0.6
 """Pearson r of the tracked opening against loudness on this clip (speech with pauses)."""
 LAG_MAX_MS = 40.0
