@@ -212,14 +212,20 @@ class AvatarRenderer:
         y0 = min(b[1] for b in boxes)
         x1 = max(b[2] for b in boxes)
         y1 = max(b[3] for b in boxes)
-        acc = self.grid[y0:y1, x0:x1].copy()
         if head and self.coarse_box is not None:
             cx0, cy0, cx1, cy1 = self.coarse_box
             small = head[0][1] * self.coarse[head[0][0].name]
             for basis, wt in head[1:]:
                 small += wt * self.coarse[basis.name]
             up = cv2.resize(small, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
-            acc[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = cv2.add(self.grid[cy0:cy1, cx0:cx1], up)
+            turned = cv2.add(self.grid[cy0:cy1, cx0:cx1], up)
+            if (x0, y0, x1, y1) == self.coarse_box:
+                acc = turned  # (the usual case: no copy of the grid to overwrite)
+            else:
+                acc = self.grid[y0:y1, x0:x1].copy()
+                acc[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = turned
+        else:
+            acc = self.grid[y0:y1, x0:x1].copy()
         # The gaze fields (in the eyes) and the mouth's (below the nose) lie apart: composed
         # separately over their own small boxes they give the same map as one layer, cheaper.
         gaze = [(b, wt) for b, wt in face if b.name in GAZE_BASES]
