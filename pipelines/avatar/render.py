@@ -218,7 +218,7 @@ class AvatarRenderer:
             for basis, wt in head[1:]:
                 small += wt * self.coarse[basis.name]
             up = cv2.resize(small, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
-            turned = cv2.add(self.grid[cy0:cy1, cx0:cx1], up)
+            turned = np.asarray(cv2.add(self.grid[cy0:cy1, cx0:cx1], up), np.float32)
             if (x0, y0, x1, y1) == self.coarse_box:
                 acc = turned  # (the usual case: no copy of the grid to overwrite)
             else:
