@@ -163,3 +163,26 @@ def test_own_teeth_keep_the_teeth_not_the_dark_inside() -> None:
     assert t.sum() > 20 and d.sum() > 20
     assert tex.alpha[t.astype(bool)].mean() > 0.9
     assert tex.alpha[d.astype(bool)].max() < 0.05
+
+
+def test_a_turned_head_talks_without_folds(speech) -> None:
+    """The profile portrait (``cameraman``) driven by the speech clip: no frame's composed
+    motions (jaw, lips, head nods and turns) turn a triangle over. Its lips form the
+    silhouette, right next to the head ring; the ring followed the jaw through the face-oval
+    point it was made from, and two frames folded a lip triangle onto it."""
+    from pipelines.audio.vad import StreamingVad
+    from pipelines.avatar.measure import FPS, mouth_track
+    from pipelines.avatar.motion import Animator, MotionSettings
+
+    avatar = Avatar.build(load_portrait(FACES / "cameraman.jpg"))
+    rig = avatar.rig
+    params, _, _ = mouth_track(*speech, vad=StreamingVad())
+    anim = Animator(MotionSettings(seed=1))
+    folded = []
+    for i, p in enumerate(params):
+        weights = anim.update(i / FPS, p, None)
+        if len(rig.folds(rig.vertices(weights) - rig.points, 0.5)):
+            folded.append(i)
+    assert folded == []
+    jaw = rig.bases["jaw"].vertex_disp[14] @ rig.geometry.down
+    assert jaw > 0.02 * rig.geometry.face_h, "the jaw barely moves the lower lip"

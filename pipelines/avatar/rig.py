@@ -179,8 +179,13 @@ def _jaw(g: FaceGeometry) -> np.ndarray:
     d = g.zeros()
     amount = g.amplitudes["jaw"] * g.face_h
     d[:NUM_LANDMARKS] = (w[:, None] * amount) * g.down[None, :]
-    # The skin under the chin goes along part of the way, so the neck is not squeezed.
-    d[g.head_ring] = 0.6 * d[g.head_ring_anchor]
+    # The skin under the chin goes along part of the way, so the neck is not squeezed: each
+    # head-ring vertex with the landmark nearest to it in the picture (on a turned head that
+    # is the lips or chin at the silhouette, not the face-oval point it was made from).
+    lm = g.landmarks[:468, :2]
+    ring = g.points[g.head_ring]
+    nearest = np.argmin(((ring[:, None, :] - lm[None, :, :]) ** 2).sum(axis=2), axis=1)
+    d[g.head_ring] = 0.6 * d[nearest]
     return d
 
 
