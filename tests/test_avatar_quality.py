@@ -30,10 +30,12 @@ SPEECH = Path(__file__).resolve().parent.parent / "pipelines" / "assets" / "talk
 
 SILENT_CLOSED_MIN = 0.95
 """Share of silent frames in which the tracker sees the mouth shut (the issue's figure)."""
-SPEECH_OPENING_MIN = 0.08
+SPEECH_OPENING_MIN = 0.09
 """Mouth opening (face heights) at the 95th percentile of speech. The issue asks 0.10; the
-renderer's geometric opening reaches it (jaw 0.2 face heights at full weight), the tracker
-reads 0.08-0.10 on these portraits: see the report. Guarded here at what is met."""
+renderer's geometric opening reaches it (jaw 0.2 face heights at full weight). The tracker
+reads 0.101 on this portrait (0.13-0.14 on the others, tools/avatar_report.py, 2026-12-02):
+it takes the top of the drawn tongue for the lower lip here (~60 % of the rendered opening,
+~85 % on the grinning one). Guarded just under what is met."""
 LOUDNESS_R_MIN = 0.6
 """Pearson r of the tracked opening against loudness on this clip (speech with pauses)."""
 LAG_MAX_MS = 40.0
@@ -103,3 +105,84 @@ def test_tear_detector_sees_a_cut_through_the_brows() -> None:
     cut[brow_y:, :] = frame[np.clip(np.arange(brow_y, 512) - TEST_CUT_PX, 0, 511)]
     found = tear_edges(cut, avatar.portrait.image, None, where, none, face_h)
     assert found.any() and abs(np.nonzero(found)[0].mean() - brow_y) < 0.1 * face_h
+
+
+def test_a_grinning_photo_rests_shut_under_the_idle_head_sway() -> None:
+    """The video tracker (not the portrait's) reads the rest mouth of the grinning photo shut
+    while the idle animation sways the head: it read 0.020-0.022 face heights on some of these
+    frames when the rest mouth was closed only to OPEN_GAP."""
+    from pipelines.audio.mouth import NEUTRAL
+    from pipelines.avatar.motion import Animator, MotionSettings
+    from pipelines.frame import FrameContext
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    avatar = Avatar.build(load_portrait(FACES / "astronaut.jpg"))
+    anim = Animator(MotionSettings(seed=1, blinks=False))
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    tracker.open()
+    openings = []
+    try:
+        for i in range(0, 90, 3):
+            weights = {}
+            for k in range(i - 2, i + 1):  # the animator runs every frame; every third is seen
+                weights = anim.update(max(k, 0) / 30.0, NEUTRAL, None)
+            ctx = FrameContext(timestamp=i / 30.0, index=i)
+            tracker.process(avatar.renderer.render(weights), ctx)
+            assert ctx.primary_face is not None
+            openings.append(opening(np.asarray(ctx.primary_face.landmarks, np.float64)))
+    finally:
+        tracker.close()
+    assert max(openings) < CLOSED_OPENING, openings
+
+
+def test_own_teeth_keep_the_teeth_not_the_dark_inside() -> None:
+    """Of a photo's open mouth only the teeth (light, greyish) are kept to show again: its
+    dark inside would ride on the lower lip as a band over the drawn cavity and tongue."""
+    import cv2
+
+    from pipelines.avatar.rest import _teeth_texture
+    from pipelines.tracking import regions
+
+    photo = load_portrait(FACES / "astronaut.jpg")
+    lm = np.asarray(photo.landmarks, np.float64)
+    image = photo.image.copy()
+    inner = np.zeros(image.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(lm[list(regions.LIPS_INNER), :2]).astype(np.int32)], 1)
+    split = round(float(lm[13, 1] + lm[14, 1]) / 2)
+    teeth = inner.astype(bool).copy()
+    teeth[split:] = False
+    dark = inner.astype(bool) & ~teeth
+    image[teeth] = (225, 232, 238)
+    image[dark] = (45, 30, 70)
+    tex = _teeth_texture(image, lm, lm[13, :2])
+    assert tex is not None
+    x0, y0 = (int(v) for v in tex.origin)
+    h, w = tex.alpha.shape
+    t = cv2.erode(teeth.astype(np.uint8), np.ones((5, 5), np.uint8))[y0 : y0 + h, x0 : x0 + w]
+    d = cv2.erode(dark.astype(np.uint8), np.ones((5, 5), np.uint8))[y0 : y0 + h, x0 : x0 + w]
+    assert t.sum() > 20 and d.sum() > 20
+    assert tex.alpha[t.astype(bool)].mean() > 0.9
+    assert tex.alpha[d.astype(bool)].max() < 0.05
+
+
+def test_a_turned_head_talks_without_folds(speech) -> None:
+    """The profile portrait (``cameraman``) driven by the speech clip: no frame's composed
+    motions (jaw, lips, head nods and turns) turn a triangle over. Its lips form the
+    silhouette, right next to the head ring; the ring followed the jaw through the face-oval
+    point it was made from, and two frames folded a lip triangle onto it."""
+    from pipelines.audio.vad import StreamingVad
+    from pipelines.avatar.measure import FPS, mouth_track
+    from pipelines.avatar.motion import Animator, MotionSettings
+
+    avatar = Avatar.build(load_portrait(FACES / "cameraman.jpg"))
+    rig = avatar.rig
+    params, _, _ = mouth_track(*speech, vad=StreamingVad())
+    anim = Animator(MotionSettings(seed=1))
+    folded = []
+    for i, p in enumerate(params):
+        weights = anim.update(i / FPS, p, None)
+        if len(rig.folds(rig.vertices(weights) - rig.points, 0.5)):
+            folded.append(i)
+    assert folded == []
+    jaw = rig.bases["jaw"].vertex_disp[14] @ rig.geometry.down
+    assert jaw > 0.02 * rig.geometry.face_h, "the jaw barely moves the lower lip"

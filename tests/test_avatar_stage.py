@@ -15,7 +15,13 @@ from pipelines.audio.stage import AudioState
 from pipelines.avatar.compose import compose_overlay, overlay_masks
 from pipelines.avatar.motion import BLINK_MIN_S, JAW_CURVE, Animator, MotionSettings
 from pipelines.avatar.portrait import make_portrait
-from pipelines.avatar.stage import Avatar, TalkingHead, TalkingHeadSettings
+from pipelines.avatar.stage import (
+    TALKING_HEAD_INFO,
+    Avatar,
+    TalkingHead,
+    TalkingHeadInfo,
+    TalkingHeadSettings,
+)
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
 from pipelines.tracking.types import Face, HeadPose
@@ -33,6 +39,12 @@ def golden_landmarks() -> np.ndarray:
 @pytest.fixture(scope="module")
 def avatar(golden_landmarks) -> Avatar:
     return Avatar.build(make_portrait(face_photo("astronaut"), golden_landmarks))
+
+
+def info(ctx: FrameContext) -> TalkingHeadInfo:
+    got = ctx.get(TALKING_HEAD_INFO)
+    assert got is not None, "the stage wrote no TALKING_HEAD_INFO"
+    return got
 
 
 def fake_face(landmarks: np.ndarray, yaw: float = 0.0, pitch: float = 0.0, roll: float = 0.0):
@@ -190,15 +202,15 @@ def test_auto_mode_stands_in_when_no_face_is_seen(avatar, golden_landmarks) -> N
     stage.open()
     face = fake_face(golden_landmarks)
     with_face = run(stage, 10, face=face)
-    assert all(ctx.extras["talking_head"]["mode"] == "overlay" for _, ctx in with_face)
+    assert all(info(ctx).mode == "overlay" for _, ctx in with_face)
     # The user leaves: overlay for a second more, then the avatar takes the whole picture.
     frames = run(stage, 60)
-    modes = [ctx.extras["talking_head"]["mode"] for _, ctx in frames]
+    modes = [info(ctx).mode for _, ctx in frames]
     assert modes[10] == "overlay" and modes[-1] == "stand-in"
     img = frames[-1][0]
     assert img.shape == (360, 640, 3) and np.abs(img.astype(int) - 60).max() > 50
     stage.settings = TalkingHeadSettings(mode="auto", paused=True)
-    assert run(stage, 1, face=face)[0][1].extras["talking_head"]["mode"] == "stand-in"
+    assert info(run(stage, 1, face=face)[0][1]).mode == "stand-in"
 
 
 def test_audio_opens_the_avatars_mouth(avatar) -> None:
@@ -234,7 +246,7 @@ def test_neutral_stage_output_is_the_portrait(avatar) -> None:
         cv2.Laplacian(cv2.cvtColor(avatar.portrait.image, cv2.COLOR_BGR2GRAY), cv2.CV_32F)
     )
     assert far.mean() > 0.1 and detail_out[far].mean() < 0.5 * detail_in[far].mean()
-    assert ctx.extras["talking_head"]["render_ms"] >= 0
+    assert info(ctx).render_ms >= 0
 
 
 SEAM_STEP_MAX = 4.0

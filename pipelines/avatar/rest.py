@@ -35,6 +35,12 @@ RELIP_DARK = 0.5
 """Closed-lip pixels darker than this share of the skin's median brightness, where the
 opening was, are refilled from the lip around them."""
 """How much darker the line where the lips meet is than the lips."""
+TEETH_VALUE = 110
+TEETH_SAT = 110
+"""A pixel of the photo's open mouth looks like a tooth above this brightness (HSV value) and
+under this saturation."""
+TEETH_SOFT = 20
+"""...with a soft edge this wide on each side, so the kept teeth have no hard outline."""
 TEETH_MIN_SHARE = 0.15
 """Share of the opening's pixels that must look like teeth (light, little colour) for the
 portrait's own teeth to be kept."""
@@ -47,7 +53,7 @@ class TeethTexture:
     image: np.ndarray
     """h×w×3 float32 BGR crop of the original portrait."""
     alpha: np.ndarray
-    """h×w float32: inside the original inner-lip outline."""
+    """h×w float32: the teeth (light, greyish) inside the original inner-lip outline."""
     origin: np.ndarray
     """Crop's top-left corner in portrait pixels."""
     upper: np.ndarray
@@ -91,13 +97,22 @@ def _teeth_texture(
     inside = mask > 128
     if inside.sum() < 12:
         return None
-    toothy = (hsv[..., 2] > 110) & (hsv[..., 1] < 110)
+    toothy = (hsv[..., 2] > TEETH_VALUE) & (hsv[..., 1] < TEETH_SAT)
     if float(toothy[inside].mean()) < TEETH_MIN_SHARE:
         return None
     # Only what showed between the lips: lip pixels drawn inside the opening would read as
     # a lip (to a viewer and to a tracker) and shrink the mouth.
     alpha = cv2.erode(mask, np.ones((3, 3), np.uint8))
     alpha = cv2.GaussianBlur(alpha, (0, 0), 0.7).astype(np.float32) / 255.0
+    # Only the teeth: the dark inside of the photo's mouth is left to the renderer's cavity
+    # and tongue. Carried along with the lower lip, it covered the drawn tongue's lower half,
+    # whose top the tracker then took for the lower lip (the mid-word portrait's opening read
+    # at ~60 % of the rendered one, the grinning one's at ~85 %).
+    value = hsv[..., 2].astype(np.float32)
+    sat = hsv[..., 1].astype(np.float32)
+    light = np.clip((value - (TEETH_VALUE - TEETH_SOFT)) / (2 * TEETH_SOFT), 0.0, 1.0)
+    grey = np.clip(((TEETH_SAT + TEETH_SOFT) - sat) / (2 * TEETH_SOFT), 0.0, 1.0)
+    alpha *= cv2.GaussianBlur(light * grey, (0, 0), 0.7)
     return TeethTexture(
         crop.astype(np.float32),
         alpha,
@@ -137,12 +152,12 @@ def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return cv2.inpaint(image, hole, 4, cv2.INPAINT_TELEA)
 
 
-def close_mouth(portrait: Portrait) -> tuple[Portrait, RestMouth]:
-    """The portrait with its mouth closed (unchanged when it already is), and what was learnt
-    about the mouth."""
+def close_mouth(portrait: Portrait, open_gap: float = OPEN_GAP) -> tuple[Portrait, RestMouth]:
+    """The portrait with its mouth closed (unchanged when its inner lips are at most
+    ``open_gap`` face heights apart), and what was learnt about the mouth."""
     lm = np.asarray(portrait.landmarks, np.float64)
     gap = inner_gap(lm)
-    if gap <= OPEN_GAP:
+    if gap <= open_gap:
         return portrait, RestMouth(False, gap)
     rig = Rig(lm, portrait.size, bases=["jaw"])
     g = rig.geometry

@@ -179,8 +179,13 @@ def _jaw(g: FaceGeometry) -> np.ndarray:
     d = g.zeros()
     amount = g.amplitudes["jaw"] * g.face_h
     d[:NUM_LANDMARKS] = (w[:, None] * amount) * g.down[None, :]
-    # The skin under the chin goes along part of the way, so the neck is not squeezed.
-    d[g.head_ring] = 0.6 * d[g.head_ring_anchor]
+    # The skin under the chin goes along part of the way, so the neck is not squeezed: each
+    # head-ring vertex with the landmark nearest to it in the picture (on a turned head that
+    # is the lips or chin at the silhouette, not the face-oval point it was made from).
+    lm = g.landmarks[:468, :2]
+    ring = g.points[g.head_ring]
+    nearest = np.argmin(((ring[:, None, :] - lm[None, :, :]) ** 2).sum(axis=2), axis=1)
+    d[g.head_ring] = 0.6 * d[nearest]
     return d
 
 
@@ -921,11 +926,13 @@ class Rig:
         ]
         if not head:
             return np.zeros_like(pts)
-        disp = np.zeros((len(self.points), 2), np.float64)
-        for b, w in head:
-            disp += w * b.vertex_disp
         tri, bary = self.locate(pts)
-        return np.einsum("nk,nkd->nd", bary, disp[self.triangles[tri]])
+        # Only the located triangles' corners are needed, not every vertex's displacement.
+        corners = self.triangles[tri]
+        disp = head[0][1] * head[0][0].vertex_disp[corners].astype(np.float64)
+        for b, w in head[1:]:
+            disp += w * b.vertex_disp[corners]
+        return np.einsum("nk,nkd->nd", bary, disp)
 
     def locate(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(triangle index, barycentric weights N×3) of points in the rest mesh (points
