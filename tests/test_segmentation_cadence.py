@@ -230,3 +230,28 @@ def test_something_new_runs_the_network() -> None:
 def test_cadence_is_bounded(bad: int) -> None:
     with pytest.raises(SettingsError, match="cadence"):
         SegmentationSettings.from_dict({"cadence": bad})
+
+
+def test_tries_back_off_while_the_picture_changes() -> None:
+    """A try costs a fraction of the network: while you move (every try fails) the next
+    2^n - 1 frames after n failures in a row run the network untried, and a still picture is
+    tried again at the latest after REUSE_BACKOFF_MAX_FRAMES frames."""
+    reuse = temporal.MaskReuse()
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (36, 64)).astype(np.uint8) for _ in range(40)]
+    raw = np.zeros((36, 64), np.float32)
+    tried = []
+    for i, gray in enumerate(frames):
+        reuse.last_unexplained = None
+        assert reuse.predict(gray, i / 30, 2) is None  # every frame is new
+        tried.append(reuse.last_unexplained is not None)
+        reuse.key(gray, raw, i / 30)
+    assert tried[1:12] == [True, False, True, False, False, False, True] + [False] * 4
+    gaps = np.diff(np.flatnonzero(tried))
+    assert gaps.max() == temporal.REUSE_BACKOFF_MAX_FRAMES + 1
+    # Still from here: reused as soon as the backoff has run out.
+    still = frames[-1]
+    waited = 0
+    while reuse.predict(still, 40 / 30, 2) is None:
+        waited += 1
+        assert waited <= temporal.REUSE_BACKOFF_MAX_FRAMES
