@@ -228,7 +228,8 @@ def test_something_new_runs_the_network() -> None:
 
 @pytest.mark.parametrize("bad", [0, 5])
 def test_cadence_is_bounded(bad: int) -> None:
-    with pytest.raises(SettingsError, match="cadence"):
+    assert SegmentationSettings.from_dict({"cadence": 4}).cadence == 4
+    with pytest.raises(SettingsError, match=r"cadence = .* out of range"):
         SegmentationSettings.from_dict({"cadence": bad})
 
 

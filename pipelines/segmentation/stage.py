@@ -1,6 +1,7 @@
 """The ``segmentation`` stage: person mask at frame resolution into ``ctx.mask``.
 
-Per frame: stretch the frame to the model's input (as MediaPipe does), run the network,
+Per frame: stretch the frame to the model's input (as MediaPipe does), run the network (or,
+on a frame that the last network frame explains, take its mask: ``cadence``),
 stabilise the mask over time (at model resolution: cheap), let the face tracker's result help
 when there is one, then upsample edge-aware with a fast guided filter. The full-size mask is
 left lazy (:meth:`FrameContext.set_lazy_mask`): it is one resize of the refined mask's detail
