@@ -27,7 +27,10 @@ TRAILING_IOU = 0.9
 
 
 def _run(frames: list[np.ndarray], smoothing: float) -> list[np.ndarray]:
-    stage = Segmentation(SegmentationSettings(smoothing=smoothing))
+    # Unstabilised, the network runs on every frame (cadence 1): the reference must be the
+    # model's own flicker, not a mask that skipping the network on still frames has stilled.
+    cadence = SegmentationSettings().cadence if smoothing > 0.0 else 1
+    stage = Segmentation(SegmentationSettings(smoothing=smoothing, cadence=cadence))
     stage.open()
     masks = []
     for i, frame in enumerate(frames):

@@ -1,0 +1,258 @@
+"""Segmentation cadence: the network skipped on frames the last network frame explains.
+
+The mask and the picture must stay those of running the network on every frame (cadence 1),
+on still and on moving sequences, and the mask must not flicker more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo, load_golden
+
+from pipelines.errors import SettingsError
+from pipelines.frame import FrameContext
+from pipelines.presets import Preset, StageSpec, build_stages, get_preset
+from pipelines.segmentation import temporal
+from pipelines.segmentation.metrics import iou, mean_abs_change
+from pipelines.segmentation.stage import Segmentation, SegmentationSettings
+from pipelines.sources.base import SourceConfig
+from pipelines.sources.demo import DemoSource
+
+FRAME_W, FRAME_H = 640, 360
+FRAMES = 14
+SENSOR_NOISE_SIGMA = 4.0  # grey levels, a typical webcam indoors
+MASK_IOU_MIN = 0.98  # every frame's mask against the network on every frame
+OUTPUT_PSNR_MIN_DB = 40.0  # every frame's studio output against the network on every frame
+# The mask's flicker (mean |mask[t] - mask[t-1]|) may not grow by more than this share...
+FLICKER_GROWTH_MAX = 0.05
+# ... and on a still picture it stays within the stabiliser's own bound
+# (tests/test_segmentation_temporal.py).
+STILL_FLICKER_MAX = 0.005
+SETTLE_FRAMES = 3
+# On a still or gently swaying picture at cadence 2 at least this share of the frames after
+# the first must skip the network, or the cadence saves nothing (every other one can).
+STILL_REUSE_MIN = 0.4
+
+
+def _noisy(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.normal(0.0, SENSOR_NOISE_SIGMA, frame.shape)
+    return np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+
+
+def _demo(motion: float) -> list[np.ndarray]:
+    """The demo source (``demo:<motion>``: 0 still, 1 its pan, zoom and roll) with noise."""
+    src = DemoSource(str(motion), SourceConfig(width=FRAME_W, height=FRAME_H, fps=30))
+    src.open()
+    rng = np.random.default_rng(1)
+    frames = []
+    for i in range(FRAMES):
+        src._index = i
+        frame = src.grab()
+        assert frame is not None
+        frames.append(_noisy(frame, rng))
+    return frames
+
+
+def _person_on_room(step_px: float, roll_deg: float) -> list[np.ndarray]:
+    """The astronaut (cut out with MediaPipe's mask) over a still room, walking ``step_px`` a
+    frame and turning her head and body back and forth by up to ``roll_deg``."""
+    person = face_photo("astronaut")
+    alpha = load_golden("solution_selfie_segmentation")["astronaut/model0"].astype(np.float32)
+    rng = np.random.default_rng(7)
+    coarse = rng.integers(60, 200, (9, 16, 3)).astype(np.uint8)
+    room = cv2.resize(coarse, (FRAME_W, FRAME_H), interpolation=cv2.INTER_CUBIC)
+    s = FRAME_H / person.shape[0]
+    small = cv2.resize(person, None, fx=s, fy=s, interpolation=cv2.INTER_AREA).astype(np.float32)
+    a = cv2.resize(alpha, (small.shape[1], small.shape[0]))
+    frames = []
+    for i in range(FRAMES):
+        m = cv2.getRotationMatrix2D(
+            (small.shape[1] / 2, small.shape[0] * 0.45), roll_deg * np.sin(0.7 * i), 1.0
+        )
+        m[0, 2] += 100 + step_px * i
+        moved = cv2.warpAffine(small, m, (FRAME_W, FRAME_H))
+        moved_a = cv2.warpAffine(a, m, (FRAME_W, FRAME_H))[..., None]
+        frames.append(_noisy(moved_a * moved + (1 - moved_a) * room.astype(np.float32), rng))
+    return frames
+
+
+def _hand() -> list[np.ndarray]:
+    """A hand (a skin-coloured oval) passing in front of a still face, from outside the frame."""
+    portrait = face_photo("astronaut")
+    scale = FRAME_H / portrait.shape[0] * 1.2
+    m = np.array([[scale, 0, FRAME_W / 2 - 256 * scale], [0, scale, -20]], np.float32)
+    still = cv2.warpAffine(portrait, m, (FRAME_W, FRAME_H), borderMode=cv2.BORDER_REFLECT_101)
+    rng = np.random.default_rng(3)
+    frames = []
+    for i in range(FRAMES):
+        f = still.copy()
+        cv2.ellipse(f, (-80 + 40 * i, 200), (60, 90), 20, 0, 360, (120, 150, 200), -1)
+        frames.append(_noisy(f, rng))
+    return frames
+
+
+SEQUENCES: dict[str, Callable[[], list[np.ndarray]]] = {
+    "still": lambda: _demo(0.0),
+    "sway": lambda: _demo(0.3),  # a third of the demo's motion: someone sitting at a desk
+    "pan": lambda: _demo(1.0),
+    "walk": lambda: _person_on_room(2.0, 0.0),  # 0.8 model px a frame: slow, but not still
+    "turn": lambda: _person_on_room(0.0, 12.0),  # fast: up to 8° a frame
+    "hand": _hand,
+}
+MOVING = ("pan", "walk", "turn", "hand")
+
+
+@pytest.fixture(scope="module")
+def sequences() -> dict[str, list[np.ndarray]]:
+    return {name: make() for name, make in SEQUENCES.items()}
+
+
+def _masks(frames: list[np.ndarray], cadence: int) -> tuple[list[np.ndarray], int]:
+    """Each frame's full-size mask, and how many frames skipped the network."""
+    stage = Segmentation(SegmentationSettings(cadence=cadence))
+    stage.open()
+    masks, reused = [], 0
+    for i, frame in enumerate(frames):
+        before = stage.reuse.reused
+        ctx = FrameContext(timestamp=i / 30.0, index=i)
+        stage.process(frame, ctx)
+        assert ctx.mask is not None
+        masks.append(ctx.mask.copy())
+        reused += stage.reuse.reused > before
+    stage.close()
+    return masks, reused
+
+
+def _mask_fidelity(frames: list[np.ndarray], cadence: int) -> tuple[float, float, float, int]:
+    """(lowest per-frame IoU against cadence 1, flicker at cadence 1, flicker at ``cadence``,
+    frames that skipped the network)."""
+    full, _ = _masks(frames, 1)
+    fewer, reused = _masks(frames, cadence)
+    worst = min(iou(a, b) for a, b in zip(full, fewer, strict=True))
+    return (
+        worst,
+        mean_abs_change(full[SETTLE_FRAMES:]),
+        mean_abs_change(fewer[SETTLE_FRAMES:]),
+        reused,
+    )
+
+
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_default_cadence_keeps_the_mask(name: str, sequences: dict[str, list[np.ndarray]]) -> None:
+    cadence = SegmentationSettings().cadence
+    assert cadence > 1  # on by default
+    worst_iou, flicker_full, flicker, reused = _mask_fidelity(sequences[name], cadence)
+    assert worst_iou >= MASK_IOU_MIN, (name, worst_iou)
+    assert flicker <= flicker_full * (1.0 + FLICKER_GROWTH_MAX), (name, flicker, flicker_full)
+    if name in ("still", "sway"):
+        assert flicker <= STILL_FLICKER_MAX
+        assert reused >= STILL_REUSE_MIN * (FRAMES - 1), (name, reused)
+
+
+def test_unchecked_long_reuse_fails_the_fidelity_bounds(
+    sequences: dict[str, list[np.ndarray]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sequences can tell: reusing every frame's mask whatever changed, three frames in
+    four, breaks the mask bound on the moving ones."""
+    monkeypatch.setattr(temporal, "REUSE_UNEXPLAINED_MAX", 1.0)
+    worst = {name: _mask_fidelity(sequences[name], 4)[0] for name in MOVING}
+    assert min(worst.values()) < MASK_IOU_MIN, worst
+
+
+def _studio(frames: list[np.ndarray], cadence: int) -> list[np.ndarray]:
+    preset = get_preset("studio")
+    specs = tuple(
+        StageSpec(s.stage, {**s.settings, "cadence": cadence}) if s.stage == "segmentation" else s
+        for s in preset.stages
+    )
+    stages = build_stages(Preset("studio-cadence", specs))
+    assert any(isinstance(s, Segmentation) for s in stages)
+    for s in stages:
+        s.open()
+    out = []
+    try:
+        for i, frame in enumerate(frames):
+            ctx = FrameContext(timestamp=i / 30.0, index=i)
+            image = frame.copy()
+            for s in stages:
+                image = s.process(image, ctx)
+            out.append(image.copy())
+    finally:
+        for s in stages:
+            s.close()
+    return out
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0.0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+@pytest.mark.parametrize("name", ["still", "sway", "hand"])
+def test_default_cadence_keeps_the_studio_picture(
+    name: str, sequences: dict[str, list[np.ndarray]]
+) -> None:
+    frames = sequences[name]
+    full = _studio(frames, 1)
+    fewer = _studio(frames, SegmentationSettings().cadence)
+    worst = min(_psnr(a, b) for a, b in zip(full, fewer, strict=True))
+    assert worst >= OUTPUT_PSNR_MIN_DB, (name, worst)
+
+
+def test_cadence_one_always_runs_the_network_and_a_gap_starts_over() -> None:
+    reuse = temporal.MaskReuse()
+    gray = np.full((36, 64), 100, np.uint8)
+    raw = np.zeros((36, 64), np.float32)
+    reuse.key(gray, raw, 0.0)
+    assert reuse.predict(gray, 1 / 30, 1) is None  # cadence 1
+    assert reuse.predict(gray, 1.0, 2) is None  # after a pause
+    assert reuse.predict(gray, 1 / 30, 2) is raw  # the same picture
+    assert reuse.predict(gray, 2 / 30, 2) is None  # cadence 2: the next one runs it
+
+
+def test_something_new_runs_the_network() -> None:
+    reuse = temporal.MaskReuse()
+    rng = np.random.default_rng(0)
+    gray = rng.integers(90, 110, (36, 64)).astype(np.uint8)
+    reuse.key(gray, np.zeros((36, 64), np.float32), 0.0)
+    hand = gray.copy()
+    hand[10:16, 0:6] = 200  # a small bright patch comes in at the edge
+    assert reuse.predict(hand, 1 / 30, 4) is None
+    assert reuse.last_unexplained is not None
+    assert reuse.last_unexplained > temporal.REUSE_UNEXPLAINED_MAX
+
+
+@pytest.mark.parametrize("bad", [0, 5])
+def test_cadence_is_bounded(bad: int) -> None:
+    assert SegmentationSettings.from_dict({"cadence": 4}).cadence == 4
+    with pytest.raises(SettingsError, match=r"cadence = .* out of range"):
+        SegmentationSettings.from_dict({"cadence": bad})
+
+
+def test_tries_back_off_while_the_picture_changes() -> None:
+    """A try costs a fraction of the network: while you move (every try fails) the next
+    2^n - 1 frames after n failures in a row run the network untried, and a still picture is
+    tried again at the latest after REUSE_BACKOFF_MAX_FRAMES frames."""
+    reuse = temporal.MaskReuse()
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (36, 64)).astype(np.uint8) for _ in range(40)]
+    raw = np.zeros((36, 64), np.float32)
+    tried = []
+    for i, gray in enumerate(frames):
+        reuse.last_unexplained = None
+        assert reuse.predict(gray, i / 30, 2) is None  # every frame is new
+        tried.append(reuse.last_unexplained is not None)
+        reuse.key(gray, raw, i / 30)
+    assert tried[1:12] == [True, False, True, False, False, False, True] + [False] * 4
+    gaps = np.diff(np.flatnonzero(tried))
+    assert gaps.max() == temporal.REUSE_BACKOFF_MAX_FRAMES + 1
+    # Still from here: reused as soon as the backoff has run out.
+    still = frames[-1]
+    waited = 0
+    while reuse.predict(still, 40 / 30, 2) is None:
+        waited += 1
+        assert waited <= temporal.REUSE_BACKOFF_MAX_FRAMES
