@@ -111,7 +111,7 @@ class SegmentationSettings(StageSettings):
     hold_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 10.0
     """Only me: seconds your place is kept while your face is not seen before the lock lets
     go and chooses afresh."""
-    cadence: int = bounded(2, 1, 4)
+    cadence: Annotated[int, Meta(ge=1, le=4)] = 2
     """The network runs at least once in this many frames (1: on every frame). In between, a
     frame that the last network frame explains up to sensor noise and a sub-pixel motion (you
     sitting still) takes its mask; one that it does not (a hand, a turned head, a step aside,
