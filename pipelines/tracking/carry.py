@@ -72,7 +72,8 @@ class KeyFrame:
     corners: np.ndarray
     """N×1×2 float32 patch coordinates."""
     mask: np.ndarray
-    """PATCH_SIZE/BLOCK square bool: the cells inside the face oval."""
+    """PATCH_SIZE/BLOCK square bool: the cells the photometric check compares (the face oval
+    scaled by CHECK_MARGIN)."""
     landmarks: np.ndarray
     """478×3 image pixels, as the mesh gave them."""
 
