@@ -205,7 +205,10 @@ def measure(
 
     params, loud, near_speech = mouth_track(samples, rate, fps, vad)
     figs = HeadFigures(name, frames=len(params))
-    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    # The mesh on every frame (no carry between mesh runs): a measurement, not a live feed.
+    tracker = FaceTracker(
+        FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest", mesh_interval=1)
+    )
     tracker.open()
     rig, renderer = avatar.rig, avatar.renderer
     portrait = avatar.portrait.image
@@ -285,7 +288,10 @@ def blinks_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> tuple[i
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
     rng = np.random.default_rng(seed)
-    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    # The mesh on every frame (no carry between mesh runs): a measurement, not a live feed.
+    tracker = FaceTracker(
+        FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest", mesh_interval=1)
+    )
     tracker.open()
     seen = 0
     index = 0

@@ -1,0 +1,153 @@
+"""Carrying a face's landmarks between face-mesh runs by the face's measured motion.
+
+At 30 fps a face barely moves between frames, and the mesh (most of the tracker's cost) need
+not run on every one. On a frame in between, the last mesh frame (the *key* frame) and this
+frame are cropped with the same rotated ROI to small gray patches; corners found once on the
+key patch, inside the face oval, are followed by pyramidal Lucas-Kanade flow (checked forward
+and back), and a similarity (shift, rotation, scale) fitted to them moves the key frame's
+landmarks. Flow always starts from the key frame, so errors do not add up over a carry.
+
+The carry refuses (returns ``None``, and the mesh runs) whenever its estimate is doubtful:
+too few corners follow both ways (something covers the face), the corners disagree with one
+rigid motion (a head turn, a mouth opening, a hand passing), or the face moved or turned more
+than a small amount since the key frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipelines.tracking import regions
+from pipelines.tracking.roi import Roi, crop
+
+PATCH_SIZE = 128
+"""Side of the gray patches the flow runs on. The ROI is 1.5× the face, so a 720p webcam
+face (130-300 px) is sampled at 0.6-1.4 patch px per image px."""
+MAX_CORNERS = 32
+MIN_CORNERS = 12
+"""Fewer corners found on the key patch (a featureless or tiny face): no carry."""
+CORNER_QUALITY = 0.01
+CORNER_SPACING = 6
+FLOW_WINDOW = (11, 11)
+FLOW_LEVELS = 2
+FLOW_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)
+# Both ways with 32 corners: 0.18 ms; 48 corners, a 15-px window and 20 iterations to
+# 0.01 px cost 0.6-1.4 ms (a fifth of a mesh run) for no better carry on the test sequences.
+BACK_ERROR_MAX = 0.3
+"""Patch px: a corner whose flow, run back, misses its start by more is dropped."""
+FOLLOWED_MIN = 0.8
+"""Share of the key corners that must follow both ways (an occluder breaks this)."""
+RESIDUAL_MAX = 0.35
+"""Patch px, 90th percentile of the corners' distance from the fitted similarity: above it
+the face does not move rigidly (a head turn, a mouth opening, a hand in front)."""
+RESIDUAL_QUANTILE = 90
+MOVE_MAX = 1.25
+"""Patch px (1 % of the ROI side): the most the face's corners may have moved, on average,
+since the key frame. The full-rate mesh's own output changes with its crop's placement, by
+more as the face moves faster, and a carry cannot follow that: on the demo at 3× its motion
+the carried frames' p95 gap to full-rate landmarks was 0.29 px up to 1.28 patch px per
+frame and 0.57 px with the fastest frames (1.5 patch px) carried too."""
+CHECK_MARGIN = 1.5
+"""The photometric check covers the face oval scaled by this about its centre."""
+BLOCK = 4
+"""Patch px per cell of the photometric check (a 4×4 mean cuts sensor noise by 4)."""
+CHANGE_MAX = 12.0
+"""8-bit levels: a face cell whose mean differs more from the key frame moved by the fitted
+motion has changed otherwise (a blink, the mouth, a hand, a light): no carry. Sensor noise
+of σ = 4 levels gives cell differences of σ ≈ 1.4."""
+
+
+@dataclass
+class KeyFrame:
+    """What a carry starts from: one mesh frame's patch, corners and landmarks."""
+
+    roi: Roi
+    to_patch: np.ndarray
+    """3×3 image → patch affine of ``roi``."""
+    patch: np.ndarray
+    corners: np.ndarray
+    """N×1×2 float32 patch coordinates."""
+    mask: np.ndarray
+    """PATCH_SIZE/BLOCK square bool: the cells the photometric check compares (the face oval
+    scaled by CHECK_MARGIN)."""
+    landmarks: np.ndarray
+    """478×3 image pixels, as the mesh gave them."""
+
+
+def _gray_patch(bgr: np.ndarray, roi: Roi) -> np.ndarray:
+    patch = crop(bgr, roi, PATCH_SIZE, PATCH_SIZE)
+    return cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch
+
+
+def make_key(bgr: np.ndarray, roi: Roi, landmarks: np.ndarray) -> KeyFrame | None:
+    """The key frame for carries after a mesh run on ``bgr`` (``None`` when the face has too
+    few trackable corners)."""
+    to_patch = np.vstack([roi.image_to_tensor(PATCH_SIZE, PATCH_SIZE), [0.0, 0.0, 1.0]])
+    patch = _gray_patch(bgr, roi)
+    oval = landmarks[list(regions.FACE_OVAL), :2].astype(np.float64)
+    oval_patch = oval @ to_patch[:2, :2].T + to_patch[:2, 2]
+    mask = np.zeros((PATCH_SIZE, PATCH_SIZE), np.uint8)
+    cv2.fillPoly(mask, [np.round(oval_patch).astype(np.int32)], 255)
+    corners = cv2.goodFeaturesToTrack(
+        patch, MAX_CORNERS, CORNER_QUALITY, CORNER_SPACING, mask=mask, blockSize=5
+    )
+    # The photometric check watches a margin around the face too: the mesh sees its whole
+    # crop, and a hand entering it moved the full-rate landmarks by 0.5-0.8 px before it
+    # reached the oval.
+    centre = oval_patch.mean(axis=0)
+    wide = (oval_patch - centre) * CHECK_MARGIN + centre
+    cv2.fillPoly(mask, [np.round(wide).astype(np.int32)], 255)
+    if corners is None or len(corners) < MIN_CORNERS:
+        return None
+    cells = PATCH_SIZE // BLOCK
+    inside = cv2.resize(mask, (cells, cells), interpolation=cv2.INTER_AREA) > 0
+    return KeyFrame(roi, to_patch, patch, corners.astype(np.float32), inside, landmarks)
+
+
+def _cells(patch: np.ndarray) -> np.ndarray:
+    cells = PATCH_SIZE // BLOCK
+    return cv2.resize(patch, (cells, cells), interpolation=cv2.INTER_AREA).astype(np.int16)
+
+
+def carry(key: KeyFrame, bgr: np.ndarray) -> np.ndarray | None:
+    """The key frame's landmarks moved to ``bgr`` by the face's rigid motion, or ``None``
+    when that motion is doubtful (see the module's docstring)."""
+    patch = _gray_patch(bgr, key.roi)
+    p0 = key.corners
+    p1, st1, _ = cv2.calcOpticalFlowPyrLK(
+        key.patch, patch, p0, None, winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS,
+        criteria=FLOW_CRITERIA,
+    )  # fmt: skip
+    back, st2, _ = cv2.calcOpticalFlowPyrLK(
+        patch, key.patch, p1, None, winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS,
+        criteria=FLOW_CRITERIA,
+    )  # fmt: skip
+    ok = (st1[:, 0] == 1) & (st2[:, 0] == 1)
+    ok &= np.linalg.norm((back - p0)[:, 0], axis=1) <= BACK_ERROR_MAX
+    if ok.sum() < max(MIN_CORNERS, FOLLOWED_MIN * len(p0)):
+        return None
+    src, dst = p0[ok, 0].astype(np.float64), p1[ok, 0].astype(np.float64)
+    fit, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
+    if fit is None:
+        return None
+    residual = np.linalg.norm(src @ fit[:, :2].T + fit[:, 2] - dst, axis=1)
+    if np.percentile(residual, RESIDUAL_QUANTILE) > RESIDUAL_MAX:
+        return None
+    if np.linalg.norm(src @ fit[:, :2].T + fit[:, 2] - src, axis=1).mean() > MOVE_MAX:
+        return None
+    moved = cv2.warpAffine(key.patch, fit, (PATCH_SIZE, PATCH_SIZE), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    change = np.abs(_cells(moved) - _cells(patch))[key.mask]
+    if change.size == 0 or change.max() > CHANGE_MAX:
+        return None
+    # Patch motion → image motion: back to the image after the patch's similarity.
+    move = np.linalg.inv(key.to_patch) @ np.vstack([fit, [0.0, 0.0, 1.0]]) @ key.to_patch
+    lm = key.landmarks
+    out = np.empty_like(lm)
+    out[:, :2] = lm[:, :2] @ move[:2, :2].T.astype(np.float32) + move[:2, 2].astype(np.float32)
+    out[:, 2] = lm[:, 2] * np.float32(math.hypot(fit[0, 0], fit[1, 0]))
+    return out

@@ -1,0 +1,244 @@
+"""Temporal reuse in the face tracker (issue 15): the face mesh skips frames when the face moves
+little, and the landmarks stay where full-rate tracking puts them.
+
+The statistic: for each frame after the filters settle, the mean over the 478 landmarks of the
+distance (x, y, pixels) between the smoothed landmarks of tracking with reuse and of tracking
+with the mesh on every frame (``mesh_interval=1``), on the same frames. Over a sequence, its
+median and 95th percentile must stay within the bounds below, on a still face and on moving
+ones: the demo source, a fast sideways sweep, a hand passing in front of the face, and fast
+head turns while talking and blinking (the avatar renderer's warp of the portrait).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo, load_golden
+
+from pipelines.frame import FrameContext
+from pipelines.sources.base import SourceConfig
+from pipelines.sources.demo import DemoSource
+from pipelines.stage import make_stage
+from pipelines.tracking import carry
+from pipelines.tracking.tracker import CARRY_AFTER, FaceTracker, FaceTrackerSettings
+
+FPS = 30.0
+SIZE = (1280, 720)
+BACKGROUND = (110, 110, 110)
+NOISE_SIGMA = 4.0  # 8-bit levels: a webcam in room light
+WARMUP = 15  # frames before comparing (the track and its filters settle)
+LANDMARK_MEDIAN_PX = 0.25
+LANDMARK_P95_PX = 0.5  # issue 15: landmarks within 0.5 px of full-rate processing
+JITTER_ADDED_PX = 0.01  # issue 15: no added jitter on a still face (step RMS, px per frame)
+HAND_FRAMES = range(30, 60)
+HAND_AXES = (90, 140)
+HAND_HALF_WIDTH = 97  # px: the blob's half-extent in x (its axes turned by 20°)
+SETTLE_FRAMES = 10
+"""Frames after the hand has left the face that count as covered too (the filters' memory)."""
+COVERED_P95_PX = 1.5
+"""While a hand covers the face, full-rate tracking is not repeatable to 0.5 px: with its crop
+nudged by 0.25 (0.5) px on two frames before the hand, its own landmarks moved by p95 0.77
+(0.98) px, max 1.19 (2.22) px on these frames. Reuse measured p95 0.9-1.05, max 1.1; a carry
+without its doubt checks p95 4.1."""
+STILL_MESH_SHARE = 0.5
+"""On a still face the mesh runs on at most this share of the frames with the default interval
+(3: measured 27 of 60, as the first CARRY_AFTER frames always run it)."""
+
+Frames = Callable[[], Iterator[np.ndarray]]
+
+
+def noisy(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    noise = rng.standard_normal(image.shape, dtype=np.float32) * NOISE_SIGMA
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def portrait_frame() -> np.ndarray:
+    photo = cv2.resize(face_photo("astronaut"), (720, 720), interpolation=cv2.INTER_AREA)
+    frame = np.full((SIZE[1], SIZE[0], 3), BACKGROUND, np.uint8)
+    frame[:, 280:1000] = photo
+    return frame
+
+
+def still(n: int = 60) -> Iterator[np.ndarray]:
+    rng = np.random.default_rng(1)
+    frame = portrait_frame()
+    for _ in range(n):
+        yield noisy(frame, rng)
+
+
+def sweep(n: int = 60) -> Iterator[np.ndarray]:
+    """Sideways at up to 12.6 px per frame (120 px amplitude at 0.5 Hz)."""
+    rng = np.random.default_rng(2)
+    frame = portrait_frame()
+    for i in range(n):
+        m = np.array([[1, 0, 120.0 * np.sin(np.pi * i / FPS)], [0, 1, 0]], np.float32)
+        yield noisy(cv2.warpAffine(frame, m, SIZE, borderValue=BACKGROUND), rng)
+
+
+def demo(n: int = 75, hand: bool = False) -> Iterator[np.ndarray]:
+    """The bench's demo source (pan, zoom and roll); with ``hand``, a hand-sized skin-coloured
+    blob sweeps across the face in one second."""
+    source = DemoSource("1", SourceConfig(paced=False))
+    source.open()
+    rng = np.random.default_rng(3)
+    for i in range(n):
+        frame = source.read()
+        assert frame is not None
+        image = frame.image.copy()
+        if hand and i in HAND_FRAMES:
+            cv2.ellipse(image, (hand_x(i), 330), HAND_AXES, 20, 0, 360, (120, 150, 200), -1)
+        yield noisy(image, rng)
+
+
+def hand_x(i: int) -> int:
+    return 300 + (i - HAND_FRAMES[0]) * 25
+
+
+def uncovered(landmarks: list[np.ndarray]) -> np.ndarray:
+    """Per frame: False while the hand overlaps the face's landmark box and SETTLE_FRAMES after."""
+    out = np.ones(len(landmarks), bool)
+    for i in HAND_FRAMES:
+        x0, x1 = landmarks[i][:, 0].min(), landmarks[i][:, 0].max()
+        if hand_x(i) - HAND_HALF_WIDTH < x1 and hand_x(i) + HAND_HALF_WIDTH > x0:
+            out[i : i + SETTLE_FRAMES + 1] = False
+    return out
+
+
+def turns(n: int = 60) -> Iterator[np.ndarray]:
+    """The portrait turning its head fully left and right every 1.5 s while it talks (jaw at
+    4 Hz) and blinks once, 512 px in a 720p frame."""
+    from pipelines.avatar.portrait import make_portrait
+    from pipelines.avatar.render import AvatarRenderer
+    from pipelines.avatar.rig import Rig
+
+    lm = load_golden("solution_face_mesh")["astronaut/landmarks"][0] * 512.0
+    portrait = make_portrait(face_photo("astronaut"), lm)
+    renderer = AvatarRenderer(
+        portrait.image, Rig(portrait.landmarks, portrait.size, image=portrait.image)
+    )
+    rng = np.random.default_rng(4)
+    frame = np.full((SIZE[1], SIZE[0], 3), BACKGROUND, np.uint8)
+    for i in range(n):
+        t = i / FPS
+        yaw = float(np.sin(2 * np.pi * t / 1.5))
+        weights = {
+            "yaw_right" if yaw > 0 else "yaw_left": abs(yaw),
+            "jaw": 0.3 + 0.3 * float(np.sin(2 * np.pi * 4 * t)),
+        }
+        if 40 <= i < 44:
+            weights["blink_left"] = weights["blink_right"] = 1.0
+        frame[104:616, 384:896] = renderer.render(weights)
+        yield noisy(frame, rng)
+
+
+SEQUENCES: dict[str, Frames] = {
+    "still": still,
+    "demo": demo,
+    "sweep": sweep,
+    "hand": lambda: demo(hand=True),
+    "turns": turns,
+}
+
+
+def track(frames: list[np.ndarray], **settings: object) -> tuple[list[np.ndarray], FaceTracker]:
+    stage = make_stage("face_tracker", dict(settings))
+    assert isinstance(stage, FaceTracker)
+    stage.open()
+    out = []
+    for i, image in enumerate(frames):
+        ctx = FrameContext(timestamp=i / FPS, index=i)
+        stage.process(image, ctx)
+        face = ctx.primary_face
+        assert face is not None and face.visibility == 1.0, f"face lost on frame {i}"
+        out.append(face.landmarks[:, :2].copy())
+    return out, stage
+
+
+def gaps(a: list[np.ndarray], b: list[np.ndarray], keep: np.ndarray | None = None) -> np.ndarray:
+    """Per frame after WARMUP (and where ``keep``): mean landmark distance in pixels."""
+    gap = np.array([np.linalg.norm(x - y, axis=1).mean() for x, y in zip(a, b, strict=True)])
+    if keep is None:
+        keep = np.ones(len(gap), bool)
+    return gap[WARMUP:][keep[WARMUP:]]
+
+
+def step_rms(landmarks: list[np.ndarray]) -> float:
+    s = np.array(landmarks[WARMUP:])
+    return float(np.sqrt((np.diff(s, axis=0) ** 2).sum(-1).mean()))
+
+
+@dataclass
+class Runs:
+    frames: list[np.ndarray]
+    full_rate: list[np.ndarray]
+    """Landmarks with the mesh on every frame."""
+    reuse: list[np.ndarray]
+    """Landmarks with the default settings (reuse on)."""
+    mesh_runs: int
+    """With reuse."""
+
+
+@cache
+def runs(name: str) -> Runs:
+    """One sequence tracked both ways (cached per sequence so that each test's share of the
+    work stays small: the suite's per-test timeout applies to it)."""
+    assert FaceTrackerSettings().mesh_interval > 1
+    frames = list(SEQUENCES[name]())
+    full_rate, full = track(frames, mesh_interval=1)
+    assert full.mesh_runs == len(frames)  # 1: the mesh on every frame, no carry
+    reuse, stage = track(frames)
+    return Runs(frames, full_rate, reuse, stage.mesh_runs)
+
+
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_reuse_keeps_the_landmarks_of_full_rate_tracking(name: str) -> None:
+    r = runs(name)
+    keep = uncovered(r.full_rate) if name == "hand" else None
+    gap = gaps(r.reuse, r.full_rate, keep)
+    if keep is not None:
+        covered = np.percentile(gaps(r.reuse, r.full_rate, ~keep), 95)
+        assert covered <= COVERED_P95_PX, f"covered frames: p95 {covered:.3f} px"
+    assert np.median(gap) <= LANDMARK_MEDIAN_PX, f"{name}: median {np.median(gap):.3f} px"
+    assert np.percentile(gap, 95) <= LANDMARK_P95_PX, f"{name}: p95 {np.percentile(gap, 95):.3f}"
+    interval = FaceTrackerSettings().mesh_interval
+    assert r.mesh_runs >= len(r.frames) / interval  # never more than interval - 1 carried
+    if name == "still":
+        assert r.mesh_runs <= STILL_MESH_SHARE * len(r.frames)
+        assert step_rms(r.reuse) <= step_rms(r.full_rate) + JITTER_ADDED_PX
+
+
+def test_hand_and_head_turns_make_the_mesh_run() -> None:
+    # Head turns while talking are never rigid enough to carry; a hand over the face stops
+    # carries from when it enters the face's crop until it has left.
+    assert runs("turns").mesh_runs == len(runs("turns").frames)
+    assert runs("hand").mesh_runs >= runs("demo").mesh_runs + 8
+
+
+def test_a_blind_carry_fails_the_fidelity_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without its doubt checks, the carry holds the landmarks through the hand and the turns:
+    # the statistics above must catch it.
+    for name, value in (("MOVE_MAX", 1e9), ("CHANGE_MAX", 1e9), ("RESIDUAL_MAX", 1e9)):
+        monkeypatch.setattr(carry, name, value)
+    monkeypatch.setattr(carry, "FOLLOWED_MIN", 0.0)
+    turns, hand = runs("turns"), runs("hand")
+    landmarks, _ = track(turns.frames, mesh_interval=3)
+    assert np.percentile(gaps(landmarks, turns.full_rate), 95) > 2 * LANDMARK_P95_PX
+    landmarks, _ = track(hand.frames, mesh_interval=3)
+    covered = ~uncovered(hand.full_rate)
+    assert np.percentile(gaps(landmarks, hand.full_rate, covered), 95) > 2 * COVERED_P95_PX
+
+
+def test_mesh_interval_is_bounded_and_new_tracks_run_the_mesh() -> None:
+    from pipelines.errors import SettingsError
+
+    for bad in (0, 4):
+        with pytest.raises(SettingsError):
+            FaceTrackerSettings(mesh_interval=bad).validate()
+    frames = list(still(CARRY_AFTER))
+    _, stage = track(frames, mesh_interval=3)
+    assert stage.mesh_runs == CARRY_AFTER
