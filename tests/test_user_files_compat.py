@@ -33,11 +33,16 @@ from pipelines.userdata import SETTINGS_SCHEMA_VERSION, PresetStore, SettingsSto
 DATA = Path(__file__).parent / "data" / "userfiles"
 OLD_SPELLING = {"talking-head": "talking_head", "audio-mouth": "audio_mouth"}
 """Written out here, not taken from the code under test."""
-CHANGED_DEFAULTS = {("eye_contact", "vertical"): 1.0, ("segmentation", "cadence"): 2}
+CHANGED_DEFAULTS = {
+    ("eye_contact", "vertical"): 1.0,
+    ("segmentation", "cadence"): 2,
+    ("face_tracker", "mesh_interval"): 3,
+}
 """Defaults changed on purpose since these files were written, for settings the files leave
 out: eye contact now corrects a look down too (issue 17), so a preset that never set
 ``vertical`` gets the new default, as a new preset would; segmentation skips the network on
-frames the last network frame explains (``cadence``, issue 15), in old presets too."""
+frames the last network frame explains (``cadence``, issue 15), and the tracker carries its
+landmarks between mesh runs (``mesh_interval``, issue 15), in old presets too."""
 
 
 def with_changed_defaults(stage: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:

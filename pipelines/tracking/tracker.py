@@ -156,7 +156,7 @@ class FaceTrackerSettings(StageSettings):
     """Seconds the looking-away state must last before the flag changes."""
     fade_seconds: Annotated[float, Meta(ge=0.0, le=5.0)] = 0.3
     """How long a lost face stays in ctx.faces with a fading visibility."""
-    mesh_interval: int = bounded(3, 1, 3)
+    mesh_interval: Annotated[int, Meta(ge=1, le=3)] = 3
     """At most this many frames between face-mesh runs on a tracked face: 1 runs the mesh on
     every frame; above 1, the frames in between carry the last mesh's landmarks by the face's
     measured motion (:mod:`pipelines.tracking.carry`), and the mesh runs at once whenever
