@@ -284,6 +284,44 @@ def test_without_a_tracker_the_central_blob_is_kept_and_followed() -> None:
     assert float(out[70:, 130:170].min()) > 0.99 and float(out[:, :95].max()) < 0.01
 
 
+CARRIED_SHARE_MAX = 0.01
+"""Synthetic walk-up: his visible mass left, as a share of the mask there (0.06 %)."""
+CARRIED_KEEP_MIN = 0.98
+"""Synthetic walk-up: your body's least mask value after only-me (0.991: the feather at its
+sides; 0.009 before the carried seeds, which cut 6 px off your side)."""
+
+
+def test_someone_walking_up_behind_you_is_split_where_you_hide_him() -> None:
+    # Two people in suits of one flat colour (no edge between them for the watershed): he
+    # (the smaller face, further back) stands apart, then walks up behind you, 5 model px a
+    # frame. The seam must be where you hide him: his area from when he stood apart, moved
+    # as his face moved, less yours.
+    size = (1280, 720)  # model 256x144: 5 frame px per model px
+    room, suit = (200, 200, 200), (40, 90, 220)
+
+    def frame(his_left: int) -> tuple[np.ndarray, np.ndarray]:
+        mask = np.zeros((144, 256), np.float32)
+        mask[62:, his_left : his_left + 50] = 1.0
+        mask[40:, 140:200] = 1.0  # you, in front
+        small = np.full((144, 256, 3), room, np.uint8)
+        small[mask > 0] = suit
+        return mask, small
+
+    me, him = _face(1, 170 * 5, 50 * 5, 100), _face(2, 85 * 5, 70 * 5, 70)
+    lock = OnlyMe()
+    assert lock.choose([me, him], size, 0.0, 10.0) is me
+    mask, small = frame(60)
+    out = lock.apply(mask, [me, him], me, size, small)
+    assert float(out[:, :120].max()) < 0.01  # apart: his blob goes
+    for step in range(1, 8):
+        mask, small = frame(60 + 5 * step)
+        him = _face(2, (85 + 5 * step) * 5, 70 * 5, 70)
+        out = lock.apply(mask, [me, him], me, size, small)
+    his = out[62:, 95:140]
+    assert float(his.sum()) <= CARRIED_SHARE_MAX * float(mask[62:, 95:140].sum())
+    assert float(out[45:, 141:199].min()) >= CARRIED_KEEP_MIN
+
+
 def test_nothing_to_remove_leaves_the_mask_alone() -> None:
     lock = OnlyMe()
     mask = np.zeros((144, 256), np.float32)
