@@ -33,10 +33,11 @@ from pipelines.userdata import SETTINGS_SCHEMA_VERSION, PresetStore, SettingsSto
 DATA = Path(__file__).parent / "data" / "userfiles"
 OLD_SPELLING = {"talking-head": "talking_head", "audio-mouth": "audio_mouth"}
 """Written out here, not taken from the code under test."""
-CHANGED_DEFAULTS = {("eye_contact", "vertical"): 1.0}
+CHANGED_DEFAULTS = {("eye_contact", "vertical"): 1.0, ("eye_contact", "remeasure_frames"): 8}
 """Defaults changed on purpose since these files were written, for settings the files leave
 out: eye contact now corrects a look down too (issue 17), so a preset that never set
-``vertical`` gets the new default, as a new preset would."""
+``vertical`` gets the new default, as a new preset would; ``remeasure_frames`` (how often the
+iris model runs on a still eye) is newer than the files and takes its default."""
 
 
 def with_changed_defaults(stage: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:

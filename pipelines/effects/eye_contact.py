@@ -109,6 +109,13 @@ GAZE_SMOOTH_S = 0.1
 """Time constant of the measured gaze (capture seconds): where the iris is moved to is the
 estimate's error, so the estimate's jitter (×DOWN_GAIN, ×SIDE_GAIN) would show in the iris."""
 RESET_GAP_S = 1.0
+REMEASURE_MOVE = 0.025
+"""An eye is given to the iris model again when its outline or the mesh's iris point moved
+this much (eye widths, in the eye's own frame, so a head that only moves does not count)
+since the model last saw it. Measured on the tests' portrait: a still face under camera noise
+(σ 2, the tracker's smoothing) drifts up to 0.019 in 30 frames; looks 10° and 15° down move
+the points 0.017-0.030 and 0.030-0.037, 10° aside 0.042-0.052. A smaller look down is caught
+by ``remeasure_frames``."""
 MIN_EYE_WIDTH_PX = 8.0
 """Smaller eyes are left alone: a few pixels cannot be moved convincingly."""
 
@@ -130,6 +137,11 @@ class EyeContactSettings(StageSettings):
     """Degrees the head may turn from the camera before the move fades out (over fade_width)."""
     adapt_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.15
     """Time constant of the fade in capture seconds (0: follow each frame)."""
+    remeasure_frames: Annotated[int, Meta(ge=2, le=30)] = 8
+    """Each eye is given to the iris model at least every this many frames, and sooner when
+    it moved (:data:`REMEASURE_MOVE`); never more than one eye a frame. In between, its last
+    result is carried along with the eye's corners. The model costs about as much as the face
+    mesh a call (an eye a frame made the stage as slow as the whole tracker)."""
     vertical: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
     """Share of the up/down correction applied. The mesh's iris points hardly move when the
     gaze goes down (0.023 eye widths of a 10° look down of 0.078 on the test rig), so up/down
@@ -454,7 +466,13 @@ class EyeContact(Stage[EyeContactSettings]):
         self._side: float | None = None
         self._eyes: list[EyeLandmarks] | None = None
         self._rel: list[np.ndarray] | None = None
-        self._turn = 0
+        self._shape: list[np.ndarray] = []
+        """Per eye: its outline and the mesh's iris point when the model last saw it (eye
+        frame, eye widths)."""
+        self._age: list[int] = []
+        """Per eye: frames since the iris model last saw it."""
+        self.iris_calls = 0
+        """How many times the iris model has run (for tests and benchmarks)."""
         self._last_t: float | None = None
         self._face_id: int | None = None
         self._iris: IrisLandmark | None = None
@@ -471,7 +489,7 @@ class EyeContact(Stage[EyeContactSettings]):
 
     def _reset(self) -> None:
         self._weight, self._down, self._side, self._eyes = None, None, None, None
-        self._rel, self._turn = None, 0
+        self._rel, self._shape, self._age = None, [], []
         self._last_t, self._face_id = None, None
 
     def _step(self, t: float, face_id: int) -> float | None:
@@ -491,14 +509,16 @@ class EyeContact(Stage[EyeContactSettings]):
         return [track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2]) for e in EYES]
 
     def measure_one(self, image: np.ndarray, face: Any, t: float) -> list[EyeLandmarks] | None:
-        """Both eyes as the iris model saw them, running it on one eye a frame, in turn (it
-        costs as much as the face mesh a call): the other eye's last result is carried along
-        with its eye corners (kept in the eye's own frame). Both eyes on a first frame, a new
-        face or after a gap."""
+        """Both eyes as the iris model saw them, running it on at most one eye a frame, and
+        only on an eye that moved (its lids or the mesh's iris against its corners, more than
+        :data:`REMEASURE_MOVE`) or was last seen ``remeasure_frames`` ago, the longest
+        unseen first: an eye's last result is carried along with its eye corners (kept in the
+        eye's own frame). Both eyes on a first frame, a new face or after a gap."""
         if self._iris is None:
             return None
         lm = np.asarray(face.landmarks, np.float64)
         frames = [eye_frame(lm, e[0], e[1]) for e in EYES]
+        shapes = [_to_eye(lm[[*e[5], e[4]], :2], f) for e, f in zip(EYES, frames, strict=True)]
         last, rel = self._last_t, self._rel
         fresh = (
             rel is None
@@ -508,12 +528,24 @@ class EyeContact(Stage[EyeContactSettings]):
         )
         if rel is None or fresh:
             rel = [np.zeros((CONTOUR_POINTS + 5, 2)) for _ in EYES]
-        todo = range(len(EYES)) if fresh else [self._turn]
-        self._turn = (self._turn + 1) % len(EYES)
+            todo: list[int] = list(range(len(EYES)))
+        else:
+            self._age = [a + 1 for a in self._age]
+            due = [
+                i
+                for i in range(len(EYES))
+                if self._age[i] >= self.settings.remeasure_frames
+                or float(np.abs(shapes[i] - self._shape[i]).max()) > REMEASURE_MOVE
+            ]
+            todo = [max(due, key=lambda i: self._age[i])] if due else []
+        if fresh:
+            self._shape, self._age = list(shapes), [0] * len(EYES)
         for i in todo:
             e = EYES[i]
             seen = track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2])
+            self.iris_calls += 1
             rel[i] = _to_eye(np.concatenate([seen.contour, seen.iris]), frames[i])
+            self._shape[i], self._age[i] = shapes[i], 0
         self._rel = rel
         out = []
         for f, pts in zip(frames, rel, strict=True):
