@@ -16,6 +16,7 @@ lid follows it). The gaze is then measured as the trackers see it, before and af
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -405,3 +406,21 @@ def test_an_eye_that_moves_is_measured_again_at_once(
         calls.append(counted.calls)
     assert calls[:4] == [2, 2, 2, 2]  # both eyes at the start, then nothing while still
     assert calls[4:] == [3, 4]  # the look aside: one eye a frame, both re-measured
+
+
+def test_a_moved_eye_is_redrawn_where_it_now_is(portrait: np.ndarray, tracker: FaceTracker) -> None:
+    # The redraw's geometry is kept while the eye stays within HOLD_PX: an eye that moved
+    # farther (here the whole picture, 2 px right) is redrawn where it now is, exactly as the
+    # first frame moved along.
+    looking = look(portrait, _track(tracker, portrait).primary_face, (0, 1), 10.0)
+    face = _track(tracker, looking).primary_face
+    stage = EyeContact()
+    stage.open()
+    first = stage.process(looking, FrameContext(timestamp=0.0, index=0, primary_face=face))
+    shifted = dataclasses.replace(face, landmarks=face.landmarks + np.float32([2.0, 0.0, 0.0]))
+    moved = np.roll(looking, 2, axis=1)
+    # 0.9 s on: the iris model's smoothed points have caught up with the move.
+    second = stage.process(moved, FrameContext(timestamp=0.9, index=1, primary_face=shifted))
+    assert second is not moved
+    diff = np.abs(second.astype(np.int16) - np.roll(first, 2, axis=1).astype(np.int16))
+    assert int(diff[:, 4:].max()) <= 2, int(diff.max())
