@@ -373,6 +373,10 @@ class SlidePlan:
     """Distances from the old iris centre of each pixel and of its source point."""
     radius: float
     """The iris model's radius."""
+    iris_fill: list[tuple[np.ndarray, np.ndarray]] = dataclasses.field(default_factory=list)
+    """The moved iris's hidden part and its coverage, from the first frame drawn with this
+    plan (the iris's colours at each distance from its centre barely change while the eye
+    holds still; reading them was a third of the redraw's colour work)."""
 
 
 def slide_plan(
@@ -509,21 +513,23 @@ def slide_iris(
     layer = tile + old_a * (white - tile)
     # The iris, moved: where its source was hidden under a lid, the iris's own colour at that
     # distance from its centre (pupil, iris, darker rim: an iris is patterned radially).
-    r = plan.radius
-    profile = _radial_profile(tile, plan.rho_old, plan.core, r)
-    # The model's disc can be wider than the dark iris (by ~1.5 px on the test portrait, more
-    # under a low lid): the disc drawn ends where its rim turns from iris to white.
-    lum = profile.mean(axis=1)
-    white_lum = float(np.median(white[old_a[..., 0] > 0.5].mean(axis=1)))
-    iris_lum = float(np.median(lum[: max(len(lum) // 2, 1)]))
-    pale = np.flatnonzero(lum[len(lum) // 2 :] > 0.5 * (iris_lum + white_lum))
-    if iris_lum < white_lum and len(pale):
-        r = float(len(lum) // 2 + pale[0]) - 0.5
-    rho_src = plan.rho_src
-    hidden = profile[np.minimum(rho_src, np.float32(r)).astype(np.int32)]
-    seen = plan.seen
-    iris_px = hidden + seen * (sample(tile, plan.source) - hidden)
-    new_a = np.clip((np.float32(r + 0.5) - rho_src) / np.float32(EDGE_PX), 0.0, 1.0)[..., None]
+    if not plan.iris_fill:
+        r = plan.radius
+        profile = _radial_profile(tile, plan.rho_old, plan.core, r)
+        # The model's disc can be wider than the dark iris (by ~1.5 px on the test portrait,
+        # more under a low lid): the disc drawn ends where its rim turns from iris to white.
+        lum = profile.mean(axis=1)
+        white_lum = float(np.median(white[old_a[..., 0] > 0.5].mean(axis=1)))
+        iris_lum = float(np.median(lum[: max(len(lum) // 2, 1)]))
+        pale = np.flatnonzero(lum[len(lum) // 2 :] > 0.5 * (iris_lum + white_lum))
+        if iris_lum < white_lum and len(pale):
+            r = float(len(lum) // 2 + pale[0]) - 0.5
+        rho_src = plan.rho_src
+        hidden = profile[np.minimum(rho_src, np.float32(r)).astype(np.int32)]
+        edge = np.clip((np.float32(r + 0.5) - rho_src) / np.float32(EDGE_PX), 0.0, 1.0)
+        plan.iris_fill.append((hidden, edge[..., None]))
+    hidden, new_a = plan.iris_fill[0]
+    iris_px = hidden + plan.seen * (sample(tile, plan.source) - hidden)
     layer += new_a * (iris_px - layer)
     m = plan.opening[..., None]
     touched = plan.opening > 0.0
