@@ -373,10 +373,13 @@ class SlidePlan:
     """Distances from the old iris centre of each pixel and of its source point."""
     radius: float
     """The iris model's radius."""
-    iris_fill: list[tuple[np.ndarray, np.ndarray]] = dataclasses.field(default_factory=list)
+    part: tuple[slice, slice]
+    """The rows and columns of the tile that the opening covers: only they are drawn."""
+    iris_fill: list[Any] = dataclasses.field(default_factory=list)
     """The moved iris's hidden part and its coverage, from the first frame drawn with this
     plan (the iris's colours at each distance from its centre barely change while the eye
-    holds still; reading them was a third of the redraw's colour work)."""
+    holds still; reading them was a third of the redraw's colour work), and the layers'
+    coverages and maps over :attr:`part` only."""
 
 
 def slide_plan(
@@ -451,6 +454,7 @@ def slide_plan(
     inside = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
     core = np.clip(inside - np.float32(MARGIN_PX), 0.0, 1.0)
     seen = cv2.remap(core, *source, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[..., None]
+    rows, cols = np.flatnonzero(opening.any(axis=1)), np.flatnonzero(opening.any(axis=0))
     return SlidePlan(
         box=box,
         opening=opening,
@@ -464,6 +468,7 @@ def slide_plan(
         rho_old=np.sqrt(u * u + v * v),
         rho_src=np.sqrt(u * u + sv * sv),
         radius=r,
+        part=(slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)),
     )
 
 
@@ -507,19 +512,25 @@ def slide_iris(
     # into the whole line, and the tracker then sees a different white (and iris edge) every
     # frame. Not across: in an opening a few pixels high that mixed the lids in (a grey white).
     smooth = cv2.GaussianBlur(tile, (WHITE_BLUR_TAPS, 1), 0)
-    left, right = sample(smooth, plan.left), sample(smooth, plan.right)
-    white = left + plan.t * (right - left)
-    old_a = plan.old_a
-    layer = tile + old_a * (white - tile)
-    # The iris, moved: where its source was hidden under a lid, the iris's own colour at that
-    # distance from its centre (pupil, iris, darker rim: an iris is patterned radially).
+    # Drawn only over the opening's rows and columns (a third of the tile for an open eye),
+    # reading from the whole tile.
+    part = plan.part
+
+    def only(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[part])
+
     if not plan.iris_fill:
+        # The iris, moved: where its source was hidden under a lid, the iris's own colour at
+        # that distance from its centre (pupil, iris, darker rim: an iris is patterned
+        # radially).
+        left, right = sample(smooth, plan.left), sample(smooth, plan.right)
+        white = left + plan.t * (right - left)
         r = plan.radius
         profile = _radial_profile(tile, plan.rho_old, plan.core, r)
         # The model's disc can be wider than the dark iris (by ~1.5 px on the test portrait,
         # more under a low lid): the disc drawn ends where its rim turns from iris to white.
         lum = profile.mean(axis=1)
-        white_lum = float(np.median(white[old_a[..., 0] > 0.5].mean(axis=1)))
+        white_lum = float(np.median(white[plan.old_a[..., 0] > 0.5].mean(axis=1)))
         iris_lum = float(np.median(lum[: max(len(lum) // 2, 1)]))
         pale = np.flatnonzero(lum[len(lum) // 2 :] > 0.5 * (iris_lum + white_lum))
         if iris_lum < white_lum and len(pale):
@@ -527,14 +538,28 @@ def slide_iris(
         rho_src = plan.rho_src
         hidden = profile[np.minimum(rho_src, np.float32(r)).astype(np.int32)]
         edge = np.clip((np.float32(r + 0.5) - rho_src) / np.float32(EDGE_PX), 0.0, 1.0)
-        plan.iris_fill.append((hidden, edge[..., None]))
-    hidden, new_a = plan.iris_fill[0]
-    iris_px = hidden + plan.seen * (sample(tile, plan.source) - hidden)
+        maps = tuple(tuple(only(m) for m in pair) for pair in (plan.left, plan.right, plan.source))
+        plan.iris_fill.append(
+            (
+                only(hidden),
+                only(edge[..., None]),
+                only(plan.t),
+                only(plan.old_a),
+                only(plan.seen),
+                only(plan.opening[..., None]),
+                plan.opening[part] > 0.0,
+                maps,
+            )
+        )
+    hidden, new_a, t, old_a, seen, m, touched, (left_at, right_at, source) = plan.iris_fill[0]
+    here = tile[part]
+    left, right = sample(smooth, left_at), sample(smooth, right_at)
+    white = left + t * (right - left)
+    layer = here + old_a * (white - here)
+    iris_px = hidden + seen * (sample(tile, source) - hidden)
     layer += new_a * (iris_px - layer)
-    m = plan.opening[..., None]
-    touched = plan.opening > 0.0
-    blended = tile + m * (layer - tile)
-    region = out[y0:y1, x0:x1]
+    blended = here + m * (layer - here)
+    region = out[y0:y1, x0:x1][part]
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(image.dtype)
 
 
