@@ -424,3 +424,13 @@ def test_a_moved_eye_is_redrawn_where_it_now_is(portrait: np.ndarray, tracker: F
     assert second is not moved
     diff = np.abs(second.astype(np.int16) - np.roll(first, 2, axis=1).astype(np.int16))
     assert int(diff[:, 4:].max()) <= 2, int(diff.max())
+
+
+def test_a_head_turned_away_costs_no_iris_model() -> None:
+    # A three-quarter profile (~50° away, past head_limit + fade_width): no move, whatever
+    # the gaze, so the iris model is not run at all.
+    cam, cam_face, _ = golden_face("cameraman")
+    stage, counted = _counted_stage(EyeContactSettings())
+    for i in range(4):
+        assert stage.process(cam, context(cam_face, None, i / 30.0)) is cam
+    assert counted.calls == 0

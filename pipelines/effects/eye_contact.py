@@ -753,6 +753,15 @@ class EyeContact(Stage[EyeContactSettings]):
         lm = np.asarray(face.landmarks, np.float64)
         if lm.shape[0] < regions.NUM_LANDMARKS:
             return image
+        pose = getattr(face, "pose", None)
+        head = float(camera_offset(getattr(pose, "transform", None))[2])
+        if head >= s.head_limit + s.fade_width and (self._weight or 0.0) < 1e-3:
+            # Turned away past the fade, and faded out: no move whatever the gaze, so the
+            # iris model is not run; its carried results are dropped (both eyes are measured
+            # afresh when the head comes back, while the move fades in over adapt_s).
+            self._rel = None
+            self.plan(face, ctx.timestamp, None)
+            return image
         eyes = self.measure_one(image, face, ctx.timestamp) if s.vertical > 0.0 else None
         plan = self.plan(face, ctx.timestamp, eyes)
         if plan is None:
