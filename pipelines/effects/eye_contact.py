@@ -7,7 +7,9 @@ Per frame, for the primary face:
    Sideways from the mesh's iris points; up and down from MediaPipe's iris model run on the
    two eyes (:mod:`pipelines.tracking.iris`): the mesh's iris points hardly move when the gaze
    goes down. A look down moves the iris and the upper lid together, and either alone
-   saturates, so both are read (:func:`down_gaze`).
+   saturates, so both are read (:func:`down_gaze`). The model runs on an eye only when it
+   moved or every ``remeasure_frames`` frames (:meth:`EyeContact.measure_one`): it costs as
+   much as the face mesh a call.
 2. Where they would be looking into the lens: sideways turned by the head's angle to the
    camera (from the head pose), up and down level with the head (see :meth:`EyeContact.plan`
    for why). An eyeball of :data:`EYEBALL_RADIUS_CM` in an eye :data:`EYE_WIDTH_CM` wide turns
