@@ -16,6 +16,7 @@ lid follows it). The gaze is then measured as the trackers see it, before and af
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -344,3 +345,92 @@ def test_presenter_preset_has_eye_contact_before_the_light() -> None:
     names = [s.stage for s in get_preset("presenter").stages]
     assert names.index("eye_contact") < names.index("key_light")
     assert any(isinstance(s, EyeContact) for s in build_stages(get_preset("presenter")))
+
+
+class _Counted:
+    """The stage's iris model, counting its calls."""
+
+    def __init__(self, model: IrisLandmark) -> None:
+        self.model, self.calls = model, 0
+
+    def __call__(self, *args: object) -> object:
+        self.calls += 1
+        return self.model(*args)
+
+
+def _counted_stage(settings: EyeContactSettings) -> tuple[EyeContact, _Counted]:
+    stage = EyeContact(settings)
+    stage.open()
+    counted = _Counted(stage._iris)  # type: ignore[arg-type]
+    stage._iris = counted  # type: ignore[assignment]
+    return stage, counted
+
+
+def test_the_iris_model_runs_on_a_still_face_only_now_and_then(
+    portrait: np.ndarray, tracker: FaceTracker
+) -> None:
+    # A still face looking down (the stage moving its eyes all along), with camera noise and
+    # the tracker's own smoothing: each eye is re-measured every `remeasure_frames` frames,
+    # not every frame (the model costs as much as the face mesh a call).
+    looking = look(portrait, _track(tracker, portrait).primary_face, (0, 1), 10.0)
+    live = FaceTracker()
+    live.open()
+    settings = EyeContactSettings(remeasure_frames=8)
+    stage, counted = _counted_stage(settings)
+    rng = np.random.default_rng(5)
+    frames = 24
+    moved = 0
+    for i in range(frames):
+        noisy = np.clip(looking + rng.normal(0, 2.0, looking.shape), 0, 255).astype(np.uint8)
+        ctx = FrameContext(timestamp=i / 30.0, index=i)
+        live.process(noisy, ctx)
+        moved += stage.process(noisy, ctx) is not noisy
+    assert moved == frames  # the eyes were corrected on every frame, measured or not
+    # Both eyes on the first frame, then one eye every remeasure_frames / 2 frames.
+    assert counted.calls <= 2 + 2 * (frames - 1) // settings.remeasure_frames, counted.calls
+
+
+def test_an_eye_that_moves_is_measured_again_at_once(
+    portrait: np.ndarray, tracker: FaceTracker
+) -> None:
+    still = _track(tracker, portrait).primary_face
+    aside = look(portrait, still, (1, 0), 10.0)
+    live = FaceTracker(FaceTrackerSettings(smoothing=0.0))
+    live.open()
+    stage, counted = _counted_stage(EyeContactSettings(remeasure_frames=30))
+    calls = []
+    for i, image in enumerate([portrait] * 4 + [aside] * 2):
+        ctx = FrameContext(timestamp=i / 30.0, index=i)
+        live.process(image, ctx)
+        stage.process(image, ctx)
+        calls.append(counted.calls)
+    assert calls[:4] == [2, 2, 2, 2]  # both eyes at the start, then nothing while still
+    assert calls[4:] == [3, 4]  # the look aside: one eye a frame, both re-measured
+
+
+def test_a_moved_eye_is_redrawn_where_it_now_is(portrait: np.ndarray, tracker: FaceTracker) -> None:
+    # The redraw's geometry is kept while the eye stays within HOLD_PX: an eye that moved
+    # farther (here the whole picture, 2 px right) is redrawn where it now is, exactly as the
+    # first frame moved along.
+    looking = look(portrait, _track(tracker, portrait).primary_face, (0, 1), 10.0)
+    face = _track(tracker, looking).primary_face
+    stage = EyeContact()
+    stage.open()
+    first = stage.process(looking, FrameContext(timestamp=0.0, index=0, primary_face=face))
+    shifted = dataclasses.replace(face, landmarks=face.landmarks + np.float32([2.0, 0.0, 0.0]))
+    moved = np.roll(looking, 2, axis=1)
+    # 0.9 s on: the iris model's smoothed points have caught up with the move.
+    second = stage.process(moved, FrameContext(timestamp=0.9, index=1, primary_face=shifted))
+    assert second is not moved
+    diff = np.abs(second.astype(np.int16) - np.roll(first, 2, axis=1).astype(np.int16))
+    assert int(diff[:, 4:].max()) <= 2, int(diff.max())
+
+
+def test_a_head_turned_away_costs_no_iris_model() -> None:
+    # A three-quarter profile (~50° away, past head_limit + fade_width): no move, whatever
+    # the gaze, so the iris model is not run at all.
+    cam, cam_face, _ = golden_face("cameraman")
+    stage, counted = _counted_stage(EyeContactSettings())
+    for i in range(4):
+        assert stage.process(cam, context(cam_face, None, i / 30.0)) is cam
+    assert counted.calls == 0

@@ -35,14 +35,16 @@ OLD_SPELLING = {"talking-head": "talking_head", "audio-mouth": "audio_mouth"}
 """Written out here, not taken from the code under test."""
 CHANGED_DEFAULTS = {
     ("eye_contact", "vertical"): 1.0,
+    ("eye_contact", "remeasure_frames"): 8,
     ("segmentation", "cadence"): 2,
     ("face_tracker", "mesh_interval"): 3,
 }
 """Defaults changed on purpose since these files were written, for settings the files leave
 out: eye contact now corrects a look down too (issue 17), so a preset that never set
-``vertical`` gets the new default, as a new preset would; segmentation skips the network on
-frames the last network frame explains (``cadence``, issue 15), and the tracker carries its
-landmarks between mesh runs (``mesh_interval``, issue 15), in old presets too."""
+``vertical`` gets the new default, as a new preset would. Settings newer than the files take
+their defaults: ``remeasure_frames`` (how often the iris model runs on a still eye, issue 17),
+segmentation's ``cadence`` (the network skipped on frames the last network frame explains,
+issue 15) and the tracker's ``mesh_interval`` (landmarks carried between mesh runs, issue 15)."""
 
 
 def with_changed_defaults(stage: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:

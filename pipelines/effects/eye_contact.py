@@ -7,7 +7,9 @@ Per frame, for the primary face:
    Sideways from the mesh's iris points; up and down from MediaPipe's iris model run on the
    two eyes (:mod:`pipelines.tracking.iris`): the mesh's iris points hardly move when the gaze
    goes down. A look down moves the iris and the upper lid together, and either alone
-   saturates, so both are read (:func:`down_gaze`).
+   saturates, so both are read (:func:`down_gaze`). The model runs on an eye only when it
+   moved or every ``remeasure_frames`` frames (:meth:`EyeContact.measure_one`): it costs as
+   much as the face mesh a call.
 2. Where they would be looking into the lens: sideways turned by the head's angle to the
    camera (from the head pose), up and down level with the head (see :meth:`EyeContact.plan`
    for why). An eyeball of :data:`EYEBALL_RADIUS_CM` in an eye :data:`EYE_WIDTH_CM` wide turns
@@ -109,6 +111,19 @@ GAZE_SMOOTH_S = 0.1
 """Time constant of the measured gaze (capture seconds): where the iris is moved to is the
 estimate's error, so the estimate's jitter (×DOWN_GAIN, ×SIDE_GAIN) would show in the iris."""
 RESET_GAP_S = 1.0
+REMEASURE_MOVE = 0.025
+"""An eye is given to the iris model again when its outline or the mesh's iris point moved
+this much (eye widths, in the eye's own frame, so a head that only moves does not count)
+since the model last saw it. Measured on the tests' portrait: a still face under camera noise
+(σ 2, the tracker's smoothing) drifts up to 0.019 in 30 frames; looks 10° and 15° down move
+the points 0.017-0.030 and 0.030-0.037, 10° aside 0.042-0.052. A smaller look down is caught
+by ``remeasure_frames``."""
+HOLD_PX = 0.2
+"""While no point that places an eye's redraw (its outline, corners and irises, the iris
+model's view, the move) has moved more than this many pixels since the redraw's geometry was
+worked out, the eye is redrawn with that geometry (only the colours are read anew): it is
+most of the redraw's work, and a still face's points wander by tenths of a pixel a frame.
+Below the issue's 0.3 px of allowed jitter, and it holds the moved iris stiller."""
 MIN_EYE_WIDTH_PX = 8.0
 """Smaller eyes are left alone: a few pixels cannot be moved convincingly."""
 
@@ -130,6 +145,11 @@ class EyeContactSettings(StageSettings):
     """Degrees the head may turn from the camera before the move fades out (over fade_width)."""
     adapt_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.15
     """Time constant of the fade in capture seconds (0: follow each frame)."""
+    remeasure_frames: Annotated[int, Meta(ge=2, le=30)] = 8
+    """Each eye is given to the iris model at least every this many frames, and sooner when
+    it moved (:data:`REMEASURE_MOVE`); never more than one eye a frame. In between, its last
+    result is carried along with the eye's corners. The model costs about as much as the face
+    mesh a call (an eye a frame made the stage as slow as the whole tracker)."""
     vertical: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
     """Share of the up/down correction applied. The mesh's iris points hardly move when the
     gaze goes down (0.023 eye widths of a 10° look down of 0.078 on the test rig), so up/down
@@ -233,30 +253,34 @@ def _ramp(distance: np.ndarray, length: float) -> np.ndarray:
     return out
 
 
-def warp_eye(
-    image: np.ndarray, out: np.ndarray, lm: np.ndarray, eye: tuple[Any, ...], shift: np.ndarray
-) -> None:
-    """Move one eye's iris along the eye by ``shift @ right`` pixels (read from ``image``,
-    written into ``out``; the part of ``shift`` across the eye is :func:`slide_iris`'s).
+@dataclasses.dataclass(frozen=True)
+class WarpPlan:
+    """Where :func:`warp_eye` reads each pixel it writes (image pixels), for one geometry."""
 
-    Everything inside the opening slides: the lids are occluders and stay, so the iris passes
-    under them as a real one does; toward the corners the move fades (at most
-    :data:`MAX_SLOPE` pixels of shift per pixel, so nothing folds), and the white of the eye
-    is gathered on one side and stretched on the other."""
-    h, w = image.shape[:2]
+    box: tuple[int, int, int, int]
+    map_x: np.ndarray
+    map_y: np.ndarray
+    touched: np.ndarray
+
+
+def warp_plan(
+    shape: tuple[int, ...], lm: np.ndarray, eye: tuple[Any, ...], shift: np.ndarray
+) -> WarpPlan | None:
+    """The geometry of :func:`warp_eye` (None: nothing to move)."""
+    h, w = shape[:2]
     outer, inner, _upper, _lower, iris, ring = eye
     f = eye_frame(lm, outer, inner)
     poly = lm[list(ring), :2].astype(np.float64)
     along = float(shift @ f.right)
     if abs(along) < 0.05:
-        return
+        return None
     pad = math.ceil(abs(along)) + 3
     x0 = max(0, math.floor(poly[:, 0].min()) - pad)
     y0 = max(0, math.floor(poly[:, 1].min()) - pad)
     x1 = min(w, math.ceil(poly[:, 0].max()) + pad + 1)
     y1 = min(h, math.ceil(poly[:, 1].max()) + pad + 1)
     if x1 - x0 < 3 or y1 - y0 < 3:
-        return
+        return None
     box = (x0, y0, x1, y1)
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
     rel_x, rel_y = gx - np.float32(f.centre[0]), gy - np.float32(f.centre[1])
@@ -268,12 +292,37 @@ def warp_eye(
     # Full over the iris, fading to the corners.
     room = max(half - abs(iris_u) - iris_r, 1.0)
     along_len = max(abs(along) / MAX_SLOPE, min(room, 0.5 * half))
-    b = _polygon_mask(poly, box) * _ramp(half - np.abs(u), along_len)
-    map_x = gx - np.float32(along * f.right[0]) * b
-    map_y = gy - np.float32(along * f.right[1]) * b
-    touched = b > 0.0
-    moved = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    out[y0:y1, x0:x1][touched] = moved[touched]
+    bump = _polygon_mask(poly, box) * _ramp(half - np.abs(u), along_len)
+    map_x = gx - np.float32(along * f.right[0]) * bump
+    map_y = gy - np.float32(along * f.right[1]) * bump
+    return WarpPlan(box, map_x, map_y, bump > 0.0)
+
+
+def warp_eye(
+    image: np.ndarray,
+    out: np.ndarray,
+    lm: np.ndarray,
+    eye: tuple[Any, ...],
+    shift: np.ndarray,
+    plan: WarpPlan | None = None,
+) -> None:
+    """Move one eye's iris along the eye by ``shift @ right`` pixels (read from ``image``,
+    written into ``out``; the part of ``shift`` across the eye is :func:`slide_iris`'s), with
+    ``plan`` if given (:func:`warp_plan` of the same arguments).
+
+    Everything inside the opening slides: the lids are occluders and stay, so the iris passes
+    under them as a real one does; toward the corners the move fades (at most
+    :data:`MAX_SLOPE` pixels of shift per pixel, so nothing folds), and the white of the eye
+    is gathered on one side and stretched on the other."""
+    if plan is None:
+        plan = warp_plan(image.shape, lm, eye, shift)
+        if plan is None:
+            return
+    x0, y0, x1, y1 = plan.box
+    moved = cv2.remap(
+        image, plan.map_x, plan.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    out[y0:y1, x0:x1][plan.touched] = moved[plan.touched]
 
 
 def _radial_profile(tile: np.ndarray, rho: np.ndarray, seen: np.ndarray, r: float) -> np.ndarray:
@@ -300,33 +349,48 @@ def _radial_profile(tile: np.ndarray, rho: np.ndarray, seen: np.ndarray, r: floa
     return out
 
 
-def slide_iris(
-    image: np.ndarray,
-    out: np.ndarray,
-    lm: np.ndarray,
-    eye: tuple[Any, ...],
-    iris: EyeLandmarks,
-    across: float,
-) -> None:
-    """Move one eye's iris ``across`` pixels down the eye (negative: up), read from
-    ``image``, written into ``out``.
+@dataclasses.dataclass(frozen=True)
+class SlidePlan:
+    """The geometry of :func:`slide_iris` for one eye, iris and move: which pixels change and
+    where each layer reads from, in the tile ``box`` (all but the colours)."""
 
-    A look down is the iris going down with the upper lid following it and the lower lid
-    staying, the iris bottom under it; there is nothing to warp back into view there. So the
-    eye is redrawn from its parts, inside the lid opening only (lids, lashes, brows and glasses
-    frames stay as they are, and the lids cover what they cover):
+    box: tuple[int, int, int, int]
+    opening: np.ndarray
+    """The lid opening's coverage (0-1)."""
+    left: tuple[np.ndarray, np.ndarray]
+    right: tuple[np.ndarray, np.ndarray]
+    """Maps to the white just beside the old disc, on each side."""
+    t: np.ndarray
+    """Share of the way from the left sample to the right one."""
+    old_a: np.ndarray
+    """Coverage of the old disc (where the white is redrawn)."""
+    source: tuple[np.ndarray, np.ndarray]
+    """Maps to where each point of the moved iris comes from."""
+    seen: np.ndarray
+    """Whether that source point lies inside the opening, clear of the lid margins (0-1)."""
+    core: np.ndarray
+    """Pixels clear of the lid margins, which the iris's colour profile is read from."""
+    rho_old: np.ndarray
+    rho_src: np.ndarray
+    """Distances from the old iris centre of each pixel and of its source point."""
+    radius: float
+    """The iris model's radius."""
+    part: tuple[slice, slice]
+    """The rows and columns of the tile that the opening covers: only they are drawn."""
+    iris_fill: list[Any] = dataclasses.field(default_factory=list)
+    """The moved iris's hidden part and its coverage, from the first frame drawn with this
+    plan (the iris's colours at each distance from its centre barely change while the eye
+    holds still; reading them was a third of the redraw's colour work), and the layers'
+    coverages and maps over :attr:`part` only."""
 
-    - the white: where the iris was (the iris model's disc, :data:`DISC_PAD` wider), each line
-      across the eye is the white just left and right of the disc, blended from one to the
-      other, so no ghost iris is left;
-    - the iris: the disc, moved; each point shows the iris's own pixel from where it came, or
-      where that was hidden under a lid, the iris's own colour at the same distance from its
-      centre (:func:`_radial_profile`);
-    - the upper lid does not move: the top of a raised iris passes under a lowered lid, as a
-      real one would, and no iris is painted over the lid."""
+
+def slide_plan(
+    shape: tuple[int, ...], lm: np.ndarray, eye: tuple[Any, ...], iris: EyeLandmarks, across: float
+) -> SlidePlan | None:
+    """The geometry of :func:`slide_iris` (None: nothing to move)."""
     if abs(across) < 0.05:
-        return
-    h, w = image.shape[:2]
+        return None
+    h, w = shape[:2]
     f = eye_frame(lm, eye[0], eye[1])
     # The opening where both the iris model and the mesh see it: the mesh's upper lid lagged a
     # lowered lid by ~2 px (the white and the iris were painted over the lid's edge), the
@@ -343,23 +407,22 @@ def slide_iris(
     x1 = min(w, math.ceil(c[0] + reach) + 1)
     y1 = min(h, math.ceil(c[1] + reach) + 1)
     if x1 - x0 < 3 or y1 - y0 < 3:
-        return
+        return None
     box = (x0, y0, x1, y1)
     opening = np.minimum(_polygon_mask(poly, box), _polygon_mask(mesh_poly, box))
     if not opening.any():
-        return
-    tile = image[y0:y1, x0:x1].astype(np.float32)
+        return None
     gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
     ex, ey = f.right.astype(np.float32), f.down.astype(np.float32)
     rx, ry = gx - np.float32(c[0]), gy - np.float32(c[1])
     u = rx * ex[0] + ry * ex[1]  # from the old iris centre, along the eye
     v = rx * ey[0] + ry * ey[1]  # ... and across it
 
-    def sample(src: np.ndarray, su: np.ndarray, sv: np.ndarray) -> np.ndarray:
-        """``src`` (the tile) at eye coordinates (su, sv) from the old centre."""
+    def at(su: np.ndarray, sv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The tile's map to eye coordinates (su, sv) from the old centre."""
         mx = np.float32(c[0] - x0) + su * ex[0] + sv * ey[0]
         my = np.float32(c[1] - y0) + su * ex[1] + sv * ey[1]
-        return cv2.remap(src, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return mx, my
 
     # The white where the iris was: each point at its share of the way from the upper lid to
     # the lower one, taken from just beside the disc at the same share (the white's shading
@@ -368,9 +431,9 @@ def slide_iris(
     ring_u, ring_v = ring @ f.right, ring @ f.down
     upper, lower = [0, *range(1, 8), 8], [0, *range(15, 8, -1), 8]
 
-    def lid(which: list[int], at: np.ndarray) -> np.ndarray:
+    def lid(which: list[int], at_u: np.ndarray) -> np.ndarray:
         order = np.argsort(ring_u[which])
-        out_v: np.ndarray = np.interp(at, ring_u[which][order], ring_v[which][order])
+        out_v: np.ndarray = np.interp(at_u, ring_u[which][order], ring_v[which][order])
         return out_v.astype(np.float32)
 
     chord = np.sqrt(np.maximum(np.float32(pad_r * pad_r) - v * v, 0.0)) + np.float32(1.0)
@@ -378,49 +441,138 @@ def slide_iris(
     up_here, low_here = lid(upper, u), lid(lower, u)
     share = np.clip((v - up_here) / np.maximum(low_here - up_here, 1.0), 0.0, 1.0)
 
-    def beside(at: np.ndarray) -> np.ndarray:
-        at = np.clip(at, lo_u, hi_u)
-        up_at, low_at = lid(upper, at), lid(lower, at)
-        return sample(smooth, at, up_at + share * (low_at - up_at))
+    def beside(su: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        su = np.clip(su, lo_u, hi_u)
+        up_at, low_at = lid(upper, su), lid(lower, su)
+        return at(su, up_at + share * (low_at - up_at))
+
+    t = np.clip((u + chord) / (2.0 * chord), 0.0, 1.0)[..., None]
+    old_a = np.clip(np.float32(pad_r) - np.sqrt(u * u + v * v), 0.0, 1.0)[..., None]
+    # The moved iris reads from (u, v - across).
+    sv = v - np.float32(across)
+    source = at(u, sv)
+    # The lid margins (a pixel or two of wet line and lashes at the opening's edge) are no
+    # iris: only what lies ~2 px inside the opening counts as seen.
+    inside = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    core = np.clip(inside - np.float32(MARGIN_PX), 0.0, 1.0)
+    seen = cv2.remap(core, *source, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[..., None]
+    rows, cols = np.flatnonzero(opening.any(axis=1)), np.flatnonzero(opening.any(axis=0))
+    return SlidePlan(
+        box=box,
+        opening=opening,
+        left=beside(-chord),
+        right=beside(chord),
+        t=t,
+        old_a=old_a,
+        source=source,
+        seen=seen,
+        core=core > 0.5,
+        rho_old=np.sqrt(u * u + v * v),
+        rho_src=np.sqrt(u * u + sv * sv),
+        radius=r,
+        part=(slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)),
+    )
+
+
+def slide_iris(
+    image: np.ndarray,
+    out: np.ndarray,
+    lm: np.ndarray,
+    eye: tuple[Any, ...],
+    iris: EyeLandmarks,
+    across: float,
+    plan: SlidePlan | None = None,
+) -> None:
+    """Move one eye's iris ``across`` pixels down the eye (negative: up), read from
+    ``image``, written into ``out``, with ``plan`` if given (:func:`slide_plan` of the same
+    arguments: where each pixel is read from; this draws the colours).
+
+    A look down is the iris going down with the upper lid following it and the lower lid
+    staying, the iris bottom under it; there is nothing to warp back into view there. So the
+    eye is redrawn from its parts, inside the lid opening only (lids, lashes, brows and glasses
+    frames stay as they are, and the lids cover what they cover):
+
+    - the white: where the iris was (the iris model's disc, :data:`DISC_PAD` wider), each line
+      across the eye is the white just left and right of the disc, blended from one to the
+      other, so no ghost iris is left;
+    - the iris: the disc, moved; each point shows the iris's own pixel from where it came, or
+      where that was hidden under a lid, the iris's own colour at the same distance from its
+      centre (:func:`_radial_profile`);
+    - the upper lid does not move: the top of a raised iris passes under a lowered lid, as a
+      real one would, and no iris is painted over the lid."""
+    if plan is None:
+        plan = slide_plan(image.shape, lm, eye, iris, across)
+        if plan is None:
+            return
+    x0, y0, x1, y1 = plan.box
+    tile = image[y0:y1, x0:x1].astype(np.float32)
+
+    def sample(src: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        return cv2.remap(src, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     # From a copy blurred along the image's lines: two pixels a line carry the camera's noise
     # into the whole line, and the tracker then sees a different white (and iris edge) every
     # frame. Not across: in an opening a few pixels high that mixed the lids in (a grey white).
     smooth = cv2.GaussianBlur(tile, (WHITE_BLUR_TAPS, 1), 0)
-    left, right = beside(-chord), beside(chord)
-    t = np.clip((u + chord) / (2.0 * chord), 0.0, 1.0)[..., None]
-    white = (1.0 - t) * left + t * right
-    old_a = np.clip(np.float32(pad_r) - np.sqrt(u * u + v * v), 0.0, 1.0)[..., None]
-    layer = old_a * white + (1.0 - old_a) * tile
-    # The iris, moved: from (u, v - across), or where that was hidden under a lid, the iris's
-    # own colour at that distance from its centre (pupil, iris, darker rim: an iris is
-    # patterned radially).
-    sv = v - np.float32(across)
-    # The lid margins (a pixel or two of wet line and lashes at the opening's edge) are no
-    # iris: only what lies ~2 px inside the opening counts as seen.
-    inside = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
-    core = np.clip(inside - np.float32(MARGIN_PX), 0.0, 1.0)
-    seen = sample(core, u, sv)[..., None]
-    rho_old = np.sqrt(u * u + v * v)
-    profile = _radial_profile(tile, rho_old, core > 0.5, r)
-    # The model's disc can be wider than the dark iris (by ~1.5 px on the test portrait, more
-    # under a low lid): the disc drawn ends where its rim turns from iris to white.
-    lum = profile.mean(axis=1)
-    white_lum = float(np.median(white[old_a[..., 0] > 0.5].mean(axis=1)))
-    iris_lum = float(np.median(lum[: max(len(lum) // 2, 1)]))
-    pale = np.flatnonzero(lum[len(lum) // 2 :] > 0.5 * (iris_lum + white_lum))
-    if iris_lum < white_lum and len(pale):
-        r = float(len(lum) // 2 + pale[0]) - 0.5
-    rho_src = np.sqrt(u * u + sv * sv)
-    hidden = profile[np.minimum(rho_src, np.float32(r)).astype(np.int32)]
-    iris_px = seen * sample(tile, u, sv) + (1.0 - seen) * hidden
-    new_a = np.clip((np.float32(r + 0.5) - rho_src) / np.float32(EDGE_PX), 0.0, 1.0)[..., None]
-    layer = new_a * iris_px + (1.0 - new_a) * layer
-    m = opening[..., None]
-    touched = opening > 0.0
-    blended = m * layer + (1.0 - m) * tile
-    region = out[y0:y1, x0:x1]
+    # Drawn only over the opening's rows and columns (a third of the tile for an open eye),
+    # reading from the whole tile.
+    part = plan.part
+
+    def only(a: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(a[part])
+
+    if not plan.iris_fill:
+        # The iris, moved: where its source was hidden under a lid, the iris's own colour at
+        # that distance from its centre (pupil, iris, darker rim: an iris is patterned
+        # radially).
+        left, right = sample(smooth, plan.left), sample(smooth, plan.right)
+        white = left + plan.t * (right - left)
+        r = plan.radius
+        profile = _radial_profile(tile, plan.rho_old, plan.core, r)
+        # The model's disc can be wider than the dark iris (by ~1.5 px on the test portrait,
+        # more under a low lid): the disc drawn ends where its rim turns from iris to white.
+        lum = profile.mean(axis=1)
+        white_lum = float(np.median(white[plan.old_a[..., 0] > 0.5].mean(axis=1)))
+        iris_lum = float(np.median(lum[: max(len(lum) // 2, 1)]))
+        pale = np.flatnonzero(lum[len(lum) // 2 :] > 0.5 * (iris_lum + white_lum))
+        if iris_lum < white_lum and len(pale):
+            r = float(len(lum) // 2 + pale[0]) - 0.5
+        rho_src = plan.rho_src
+        hidden = profile[np.minimum(rho_src, np.float32(r)).astype(np.int32)]
+        edge = np.clip((np.float32(r + 0.5) - rho_src) / np.float32(EDGE_PX), 0.0, 1.0)
+        maps = tuple(tuple(only(m) for m in pair) for pair in (plan.left, plan.right, plan.source))
+        plan.iris_fill.append(
+            (
+                only(hidden),
+                only(edge[..., None]),
+                only(plan.t),
+                only(plan.old_a),
+                only(plan.seen),
+                only(plan.opening[..., None]),
+                plan.opening[part] > 0.0,
+                maps,
+            )
+        )
+    hidden, new_a, t, old_a, seen, m, touched, (left_at, right_at, source) = plan.iris_fill[0]
+    here = tile[part]
+    left, right = sample(smooth, left_at), sample(smooth, right_at)
+    white = left + t * (right - left)
+    layer = here + old_a * (white - here)
+    iris_px = hidden + seen * (sample(tile, source) - hidden)
+    layer += new_a * (iris_px - layer)
+    blended = here + m * (layer - here)
+    region = out[y0:y1, x0:x1][part]
     region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(image.dtype)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Held:
+    """One eye's redraw geometry and the points it was worked out from (see :data:`HOLD_PX`)."""
+
+    key: np.ndarray
+    shape: tuple[int, ...]
+    warp: WarpPlan | None
+    slide: SlidePlan | None
 
 
 def _to_eye(points: np.ndarray, f: EyeFrame) -> np.ndarray:
@@ -454,7 +606,12 @@ class EyeContact(Stage[EyeContactSettings]):
         self._side: float | None = None
         self._eyes: list[EyeLandmarks] | None = None
         self._rel: list[np.ndarray] | None = None
-        self._turn = 0
+        self._shape: list[np.ndarray] = []
+        """Per eye: its outline and the mesh's iris point when the model last saw it (eye
+        frame, eye widths)."""
+        self._age: list[int] = []
+        """Per eye: frames since the iris model last saw it."""
+        self._held: list[_Held | None] = [None] * len(EYES)
         self._last_t: float | None = None
         self._face_id: int | None = None
         self._iris: IrisLandmark | None = None
@@ -471,7 +628,8 @@ class EyeContact(Stage[EyeContactSettings]):
 
     def _reset(self) -> None:
         self._weight, self._down, self._side, self._eyes = None, None, None, None
-        self._rel, self._turn = None, 0
+        self._rel, self._shape, self._age = None, [], []
+        self._held = [None] * len(EYES)
         self._last_t, self._face_id = None, None
 
     def _step(self, t: float, face_id: int) -> float | None:
@@ -491,14 +649,16 @@ class EyeContact(Stage[EyeContactSettings]):
         return [track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2]) for e in EYES]
 
     def measure_one(self, image: np.ndarray, face: Any, t: float) -> list[EyeLandmarks] | None:
-        """Both eyes as the iris model saw them, running it on one eye a frame, in turn (it
-        costs as much as the face mesh a call): the other eye's last result is carried along
-        with its eye corners (kept in the eye's own frame). Both eyes on a first frame, a new
-        face or after a gap."""
+        """Both eyes as the iris model saw them, running it on at most one eye a frame, and
+        only on an eye that moved (its lids or the mesh's iris against its corners, more than
+        :data:`REMEASURE_MOVE`) or was last seen ``remeasure_frames`` ago, the longest
+        unseen first: an eye's last result is carried along with its eye corners (kept in the
+        eye's own frame). Both eyes on a first frame, a new face or after a gap."""
         if self._iris is None:
             return None
         lm = np.asarray(face.landmarks, np.float64)
         frames = [eye_frame(lm, e[0], e[1]) for e in EYES]
+        shapes = [_to_eye(lm[[*e[5], e[4]], :2], f) for e, f in zip(EYES, frames, strict=True)]
         last, rel = self._last_t, self._rel
         fresh = (
             rel is None
@@ -508,12 +668,23 @@ class EyeContact(Stage[EyeContactSettings]):
         )
         if rel is None or fresh:
             rel = [np.zeros((CONTOUR_POINTS + 5, 2)) for _ in EYES]
-        todo = range(len(EYES)) if fresh else [self._turn]
-        self._turn = (self._turn + 1) % len(EYES)
+            todo: list[int] = list(range(len(EYES)))
+        else:
+            self._age = [a + 1 for a in self._age]
+            due = [
+                i
+                for i in range(len(EYES))
+                if self._age[i] >= self.settings.remeasure_frames
+                or float(np.abs(shapes[i] - self._shape[i]).max()) > REMEASURE_MOVE
+            ]
+            todo = [max(due, key=lambda i: self._age[i])] if due else []
+        if fresh:
+            self._shape, self._age = list(shapes), [0] * len(EYES)
         for i in todo:
             e = EYES[i]
             seen = track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2])
             rel[i] = _to_eye(np.concatenate([seen.contour, seen.iris]), frames[i])
+            self._shape[i], self._age[i] = shapes[i], 0
         self._rel = rel
         out = []
         for f, pts in zip(frames, rel, strict=True):
@@ -584,6 +755,15 @@ class EyeContact(Stage[EyeContactSettings]):
         lm = np.asarray(face.landmarks, np.float64)
         if lm.shape[0] < regions.NUM_LANDMARKS:
             return image
+        pose = getattr(face, "pose", None)
+        head = float(camera_offset(getattr(pose, "transform", None))[2])
+        if head >= s.head_limit + s.fade_width and (self._weight or 0.0) < 1e-3:
+            # Turned away past the fade, and faded out: no move whatever the gaze, so the
+            # iris model is not run; its carried results are dropped (both eyes are measured
+            # afresh when the head comes back, while the move fades in over adapt_s).
+            self._rel = None
+            self.plan(face, ctx.timestamp, None)
+            return image
         eyes = self.measure_one(image, face, ctx.timestamp) if s.vertical > 0.0 else None
         plan = self.plan(face, ctx.timestamp, eyes)
         if plan is None:
@@ -596,10 +776,46 @@ class EyeContact(Stage[EyeContactSettings]):
         out = image.copy()
         for i, eye, px in moves:
             f = eye_frame(lm, eye[0], eye[1])
-            warp_eye(image, out, lm, eye, px)
+            # The iris, where the move along the eye has put it, then up or down.
+            seen = None
             if eyes is not None:
-                # The iris, where the move along the eye has put it, then up or down.
                 along = float(px @ f.right) * f.right
                 seen = EyeLandmarks(eyes[i].contour, eyes[i].iris + along)
-                slide_iris(out, out, lm, eye, seen, float(px @ f.down))
+            held = self._hold(i, image.shape, lm, eye, px, seen)
+            if held.warp is not None:
+                warp_eye(image, out, lm, eye, px, held.warp)
+            if seen is not None and held.slide is not None:
+                slide_iris(out, out, lm, eye, seen, float(px @ f.down), held.slide)
         return out
+
+    def _hold(
+        self,
+        i: int,
+        shape: tuple[int, ...],
+        lm: np.ndarray,
+        eye: tuple[Any, ...],
+        px: np.ndarray,
+        seen: EyeLandmarks | None,
+    ) -> _Held:
+        """Eye ``i``'s redraw geometry: the last one while its points stay within
+        :data:`HOLD_PX` of those it was worked out from, else worked out anew."""
+        parts = [lm[[eye[0], eye[1], *eye[5], *range(eye[4], eye[4] + 5)], :2].ravel(), px]
+        if seen is not None:
+            parts += [seen.contour[: INNER + 8].ravel(), seen.iris.ravel()]
+        key = np.concatenate(parts).astype(np.float64)
+        held = self._held[i]
+        if (
+            held is None
+            or held.shape != shape
+            or held.key.shape != key.shape
+            or float(np.abs(held.key - key).max()) > HOLD_PX
+        ):
+            f = eye_frame(lm, eye[0], eye[1])
+            held = _Held(
+                key,
+                shape,
+                warp_plan(shape, lm, eye, px),
+                None if seen is None else slide_plan(shape, lm, eye, seen, float(px @ f.down)),
+            )
+            self._held[i] = held
+        return held
