@@ -53,6 +53,7 @@ class Packed:
         self.size, self.tile = size, tile
         full_r, full_c = h // th, w // tw
         self._views: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._indices: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.groups: list[tuple[np.ndarray, np.ndarray, int, int, int, int]] = []
         """(tile rows, tile cols relative to the group's first, first tile row, first tile
         col, tile height, tile width) per group."""
@@ -65,50 +66,66 @@ class Packed:
                 c0 = full_c if last_c else 0
                 gh = h - full_r * th if last_r else th
                 gw = w - full_c * tw if last_c else tw
-                gr, gc = rows[sel] - r0, cols[sel] - c0
-                step = max(1, CHUNK_PIXELS // (gh * gw))
-                for i in range(0, len(gr), step):
-                    self.groups.append((gr[i : i + step], gc[i : i + step], r0, c0, gh, gw))
+                self.groups.append((rows[sel] - r0, cols[sel] - c0, r0, c0, gh, gw))
+
+    def chunks(self, group: int) -> list[slice]:
+        """The group's packed rows in chunks of at most :data:`CHUNK_PIXELS` pixels."""
+        rows, _, _, _, gh, gw = self.groups[group]
+        step = max(1, CHUNK_PIXELS // (gh * gw))
+        return [slice(i, i + step) for i in range(0, len(rows), step)]
 
     def _view(self, image: np.ndarray, group: int) -> np.ndarray:
-        """(tile rows, tile cols, tile height, tile width × channels) view of ``image``
-        (remembered per image and tile shape while this packing lives: making one costs more
-        than gathering a chunk)."""
-        _, _, r0, c0, gh, gw = self.groups[group]
-        key = (id(image), r0, c0)
+        """``image`` as (rows, tile columns) of one item per tile row: a void item of the
+        group's tile width × channels (remembered per image and tile shape while this packing
+        lives). Gathering whole tile rows as single items is one memcpy each; fancy indexing
+        a strided (row, column, pixel) view copied them element by element, 4x slower."""
+        _, _, _, c0, _, gw = self.groups[group]
+        key = (id(image), c0, gw)
         found = self._views.get(key)
         if found is not None and found[0] is image:
             return found[1]
-        view = self._make_view(image, r0, c0, gh, gw)
+        if not image.flags.c_contiguous:
+            raise ValueError("packing needs a C-contiguous image")
+        h, w = image.shape[:2]
+        tw = self.tile[1]
+        ch = image.shape[2] if image.ndim == 3 else 1
+        pixel = ch * image.itemsize
+        nc = (w - c0 * tw - gw) // tw + 1
+        view = np.ndarray(
+            (h, nc),
+            dtype=np.dtype((np.void, gw * pixel)),
+            buffer=image,
+            offset=c0 * tw * pixel,
+            strides=(image.strides[0], tw * pixel),
+        )
         self._views[key] = (image, view)
         return view
 
-    def _make_view(self, image: np.ndarray, r0: int, c0: int, gh: int, gw: int) -> np.ndarray:
-        th, tw = self.tile
-        sub = image[r0 * th :, c0 * tw :]
-        ch = image.shape[2] if image.ndim == 3 else 1
-        s0, s1 = sub.strides[:2]
-        s2 = sub.strides[2] if image.ndim == 3 else sub.itemsize
-        if s2 != sub.itemsize or s1 != ch * s2:
-            raise ValueError("packing needs each row's pixels contiguous")
-        nr = (sub.shape[0] - gh) // th + 1
-        nc = (sub.shape[1] - gw) // tw + 1
-        return np.lib.stride_tricks.as_strided(
-            sub, (nr, nc, gh, gw * ch), (th * s0, tw * s1, s0, s2), writeable=image.flags.writeable
-        )
+    def _index(self, group: int) -> tuple[np.ndarray, np.ndarray]:
+        """(frame rows, tile columns) of the group's tiles' rows, as (n, tile height) and
+        (n, 1) index arrays."""
+        found = self._indices.get(group)
+        if found is None:
+            rows, cols, r0, _, gh, _ = self.groups[group]
+            th = self.tile[0]
+            found = ((rows + r0) * th)[:, None] + np.arange(gh), cols[:, None]
+            self._indices[group] = found
+        return found
 
     def gather(self, image: np.ndarray, group: int) -> np.ndarray:
         """The group's tiles of ``image`` (H×W or H×W×C), as (n, tile pixels[, C])."""
-        rows, cols, _, _, gh, gw = self.groups[group]
-        packed = self._view(image, group)[rows, cols]
-        shape = (len(rows), gh * gw, *image.shape[2:])
-        return packed.reshape(shape)
+        rows, _, _, _, gh, gw = self.groups[group]
+        ys, xs = self._index(group)
+        items = self._view(image, group)[ys, xs]
+        return items.view(image.dtype).reshape(len(rows), gh * gw, *image.shape[2:])
 
     def scatter(self, values: np.ndarray, image: np.ndarray, group: int) -> None:
         """Write the group's packed ``values`` back into ``image``."""
-        rows, cols, _, _, gh, gw = self.groups[group]
-        ch = image.shape[2] if image.ndim == 3 else 1
-        self._view(image, group)[rows, cols] = values.reshape(len(rows), gh, gw * ch)
+        rows, _, _, _, gh, _ = self.groups[group]
+        ys, xs = self._index(group)
+        view = self._view(image, group)
+        flat = np.ascontiguousarray(values, dtype=image.dtype).reshape(len(rows), -1)
+        view[ys, xs] = flat.view(view.dtype).reshape(len(rows), gh)
 
 
 def _classes(tiles: TileMap | None, size: tuple[int, int], tile: tuple[int, int]) -> TileMap:
@@ -157,8 +174,9 @@ def composite_over_small(
         np.clip(m, 0.0, 1.0, out=m)
         f = packed.gather(foreground, g)
         b = packed.gather(out, g)
-        blended = cv2.blendLinear(f, b, m, _ONE - m)
-        packed.scatter(blended, out, g)
+        for c in packed.chunks(g):
+            cv2.blendLinear(f[c], b[c], m[c], _ONE - m[c], dst=b[c])
+        packed.scatter(b, out, g)
     return out
 
 
@@ -219,37 +237,63 @@ def composite_replacement(
     if soft is not None and keep is not None:
         s_full = _full(soft if soft.dtype == np.uint8 else cv2.convertScaleAbs(soft), size, "soft")
     for g in range(len(packed.groups)):
-        m = packed.gather(m_full, g)
-        np.clip(m, 0.0, 1.0, out=m)
-        f = packed.gather(foreground, g)
-        n = packed.gather(background, g)
-        # v = N + (F − N)·m·K + (F − B)·K·(1 − m)·min(1, ramp·m) + (S − N)·m·(1 − K)
-        #   = m·(K·F + (1 − K)·S) + (1 − m)·N + (F − B)·wr: two blends in uint8 (each one
-        # fused, threaded pass; the rounding between them costs at most one grey level),
-        # then the halo's correction added in float.
-        k = packed.gather(k_full, g) if k_full is not None else None
-        if k is not None:
-            person = f if s_full is None else packed.gather(s_full, g)
-            if s_full is not None:
-                person = cv2.blendLinear(f, person, k, _ONE - k)
-            else:
-                # No soft light: the keep factor only lowers the person's weight.
-                m = m * k
-        else:
-            person = f
-        v = cv2.blendLinear(person, n, m, _ONE - m)
-        if b_full is not None:
-            # m here may include K (no soft light); the halo's weight uses the plain mask.
-            mm = packed.gather(m_full, g) if k is not None and s_full is None else m
-            wr = (_ONE - mm) * np.minimum(mm * np.float32(edge_ramp), _ONE)
-            if k is not None:
-                wr *= k
-            correction = cv2.subtract(f, packed.gather(b_full, g), dtype=cv2.CV_32F)
-            cv2.multiply(correction, _spread(wr), dst=correction)
-            # Saturated and rounded to 0..255 in the addition.
-            v = cv2.add(v, correction, dtype=cv2.CV_8U)
-        packed.scatter(v, out, g)
+        # Gathered once per group; worked on in chunks that stay in the cache.
+        m_all = packed.gather(m_full, g)
+        np.clip(m_all, 0.0, 1.0, out=m_all)
+        f_all = packed.gather(foreground, g)
+        n_all = packed.gather(background, g)
+        k_all = packed.gather(k_full, g) if k_full is not None else None
+        s_all = packed.gather(s_full, g) if s_full is not None else None
+        b_all = packed.gather(b_full, g) if b_full is not None else None
+        result = np.empty_like(f_all)
+        for c in packed.chunks(g):
+            result[c] = _replace_chunk(
+                f_all[c],
+                n_all[c],
+                m_all[c],
+                None if k_all is None else k_all[c],
+                None if s_all is None else s_all[c],
+                None if b_all is None else b_all[c],
+                edge_ramp,
+            )
+        packed.scatter(result, out, g)
     return out
+
+
+def _replace_chunk(
+    f: np.ndarray,
+    n: np.ndarray,
+    m: np.ndarray,
+    k: np.ndarray | None,
+    soft: np.ndarray | None,
+    room: np.ndarray | None,
+    edge_ramp: float,
+) -> np.ndarray:
+    """The replacement's formula on packed pixels (frame, new background, mask, keep factor,
+    soft light and room colour at each)::
+
+        v = N + (F − N)·m·K + (F − B)·K·(1 − m)·min(1, ramp·m) + (S − N)·m·(1 − K)
+          = m·(K·F + (1 − K)·S) + (1 − m)·N + (F − B)·wr
+
+    two blends in uint8 (each one fused pass; the rounding between them costs at most one
+    grey level), then the halo's correction added in float. Without soft light the keep
+    factor only lowers the person's weight: m·K·F + (1 − m·K)·N."""
+    person, weight = f, m
+    if k is not None:
+        if soft is not None:
+            person = cv2.blendLinear(f, soft, k, _ONE - k)
+        else:
+            weight = m * k
+    v = cv2.blendLinear(person, n, weight, _ONE - weight)
+    if room is None:
+        return v
+    wr = (_ONE - m) * np.minimum(m * np.float32(edge_ramp), _ONE)
+    if k is not None:
+        wr *= k
+    correction = cv2.subtract(f, room, dtype=cv2.CV_32F)
+    cv2.multiply(correction, _spread(wr), dst=correction)
+    # Saturated and rounded to 0..255 in the addition.
+    return cv2.add(v, correction, dtype=cv2.CV_8U)
 
 
 __all__ = ["EMPTY", "Packed", "composite_over_small", "composite_replacement"]
