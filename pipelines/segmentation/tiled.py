@@ -213,20 +213,16 @@ def composite_replacement(
     size = (w, h)
     tiles = _classes(tiles, size, tiles.tile if tiles is not None else DEFAULT_TILE)
     classes = tiles.classes
-    work = classes == MIXED
+    lit = np.zeros(classes.shape, bool)
     if keep is not None:
         keep = np.ascontiguousarray(keep, dtype=np.float32)
         # Light wrap lowers the person's weight near the outline, inside the person's tiles
         # too; where the keep factor is exactly 1 (deep inside) a person tile is the frame.
         reached = tile_max(np.less(keep, 1.0).view(np.uint8), size, tiles.tile)
-        work |= (classes == FULL) & (reached > 0)
-        tiles = TileMap(np.where(work, np.uint8(MIXED), classes), tiles.tile, size)
+        lit = (classes == FULL) & (reached > 0)
+        tiles = TileMap(np.where(lit, np.uint8(MIXED), classes), tiles.tile, size)
     out = background.copy()
     _copy_runs(tiles, FULL, foreground, out)
-    rows, cols = np.nonzero(work)
-    if len(rows) == 0:
-        return out
-    packed = Packed(rows, cols, size, tiles.tile)
     m_full = _full(np.asarray(mask, np.float32), size, "mask")
     k_full = _full(keep, size, "keep") if keep is not None else None
     # The room's and the soft background's colours to the nearest level, as the kernel takes
@@ -236,6 +232,20 @@ def composite_replacement(
         b_full = _full(room if room.dtype == np.uint8 else cv2.convertScaleAbs(room), size, "room")
     if soft is not None and keep is not None:
         s_full = _full(soft if soft.dtype == np.uint8 else cv2.convertScaleAbs(soft), size, "soft")
+    if k_full is not None and lit.any():
+        # The person's tiles that light wrap reaches (m = 1, so no halo): one blend,
+        # K·F + (1 − K)·S (N without soft light).
+        packed = Packed(*np.nonzero(lit), size, tiles.tile)
+        for g in range(len(packed.groups)):
+            k = packed.gather(k_full, g)
+            light = packed.gather(background if s_full is None else s_full, g)
+            packed.scatter(
+                cv2.blendLinear(packed.gather(foreground, g), light, k, _ONE - k), out, g
+            )
+    rows, cols = np.nonzero(classes == MIXED)
+    if len(rows) == 0:
+        return out
+    packed = Packed(rows, cols, size, tiles.tile)
     for g in range(len(packed.groups)):
         # Gathered once per group; worked on in chunks that stay in the cache.
         m_all = packed.gather(m_full, g)
