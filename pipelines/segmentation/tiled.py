@@ -235,7 +235,8 @@ def composite_replacement(
     if k_full is not None and lit.any():
         # The person's tiles that light wrap reaches (m = 1, so no halo): one blend,
         # K·F + (1 − K)·S (N without soft light).
-        packed = Packed(*np.nonzero(lit), size, tiles.tile)
+        lit_rows, lit_cols = np.nonzero(lit)
+        packed = Packed(lit_rows, lit_cols, size, tiles.tile)
         for g in range(len(packed.groups)):
             k = packed.gather(k_full, g)
             light = packed.gather(background if s_full is None else s_full, g)
