@@ -22,8 +22,10 @@ multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole 
 The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
 the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional
 (the ``jit`` extra: 208 MiB, which a CPU-only venv of ~650 MiB does without): until
-:func:`ready` (it compiles in the background, :func:`prepare`) and for good without it, callers
-use the OpenCV path.
+:func:`ready` (it compiles in the background, :func:`prepare`) and for good without it,
+:func:`composite_over_small` and :func:`composite_replacement` run their OpenCV versions on
+the outline's tiles (:mod:`pipelines.segmentation.tiled`, within two grey levels), and
+:func:`refined_detail` and :func:`fill_level` callers use their OpenCV arithmetic.
 """
 
 from __future__ import annotations
