@@ -199,7 +199,11 @@ def test_without_numba_the_opencv_path_runs(monkeypatch) -> None:
     assert "numba" in (fused.unavailable_reason() or "")
     fg, mask_small, bg_small = _scene(320, 240, 1, seed=9)
     with pytest.raises(RuntimeError, match="unavailable"):
-        fused.composite_over_small(fg, mask_small, bg_small)
+        fused.refined_detail(mask_small, mask_small, np.zeros((240, 320), np.uint8))
+    # The composites have an OpenCV version (pipelines.segmentation.tiled): same picture.
+    out = fused.composite_over_small(fg, mask_small, bg_small)
+    diff = np.abs(out.astype(np.int16) - _opencv_composite(fg, mask_small, bg_small))
+    assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS
     ctx = FrameContext(0.0, 0)
     ctx.mask = cv2.resize(mask_small, (320, 240))
     out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
@@ -360,3 +364,41 @@ def test_light_wrap_looks_the_same_on_both_paths(stage_type, monkeypatch) -> Non
         )
     ).process(fg, ctx)
     assert np.abs(plain.astype(np.int16) - compiled).max() > 10
+
+
+@pytest.mark.parametrize("stage_type", ["blur", "replace"])
+def test_the_stages_look_the_same_without_numba(stage_type, monkeypatch) -> None:
+    """The default settings on the demo's frame, compiled and not (CAMFX_NO_JIT): the
+    Numba-free composite (pipelines.segmentation.tiled) makes the outline's corrections at
+    full resolution as the kernel does. (The OpenCV path before it made the replacement's at
+    half size: 42 grey levels apart on this frame.)"""
+    from pipelines.segmentation.background import BackgroundReplace
+
+    image = _demo_frame()
+    seg = Segmentation(SegmentationSettings(smoothing=0.0))
+    seg.open()
+    try:
+        ctx = FrameContext(0.0, 0)
+        seg.process(image, ctx)
+    finally:
+        seg.close()
+    refined = ctx.mask_source
+    assert isinstance(refined, RefinedMask)
+
+    def run() -> np.ndarray:
+        stage = BackgroundBlur() if stage_type == "blur" else BackgroundReplace()
+        frame_ctx = FrameContext(0.0, 0)
+        frame_ctx.extras.update(ctx.extras)
+        frame_ctx.set_lazy_mask(refined)
+        try:
+            return stage.process(image, frame_ctx)
+        finally:
+            stage.close()
+
+    assert fused.ready()
+    compiled = run()
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    plain = run()
+    diff = np.abs(compiled.astype(np.int16) - plain)
+    assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS
+    assert np.abs(compiled.astype(np.int16) - image).max() > 50  # the room did change

@@ -43,14 +43,10 @@ from pipelines.segmentation.backgrounds import (
 from pipelines.segmentation.composite import (
     DECONTAMINATE_RADIUS_FRACTION,
     EDGE_RAMP,
-    add_correction,
     background_estimate,
     blurred_background_small,
     composite,
-    correction_factor,
     masked_background_blur,
-    replacement_correction,
-    soft_background,
     soft_background_small,
     wrap_keep,
 )
@@ -197,47 +193,53 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         else:
             assert mask is not None
             masks = mask_pyramid(mask, ctx.extras)
-        if fused.ready():
-            # One pass over the frame (see pipelines.segmentation.fused): the refined mask is
-            # sampled at its own size, the blurred background at its reduced size.
-            def room() -> np.ndarray:
-                return blurred_background_small(
-                    frames, masks, radius, lens=s.lens, desaturate=desaturate
-                )
 
-            tiles: TileMap | None
-            if refined is not None:
-                # The room's blur needs only the mask's small levels; the outline needs its
-                # detail level and tile map (made on first use): both at once, on two cores.
-                (sampled, tiles), small = self.overlap.run(
-                    lambda: (refined.sampled(), refined.tiles), room
-                )
-            else:
+        if not fused.ready():
+            # Without Numba the blur's plain OpenCV path (blend the outline's runs of tiles
+            # straight into the upsampled room) is the faster one: against the tiled one-pass
+            # composite, 8.4 vs 12.6 ms for the stage (`camfx bench --preset background-blur`,
+            # 720p, 2026-12-02, load 6, alternated), and as fast as the compiled one.
+            if mask is None:
+                mask = ctx.mask
                 assert mask is not None
-                sampled, tiles, small = mask, tiles_for(mask, ctx.extras), room()
-            if wrap <= 0.0:
-                return fused.composite_over_small(image, sampled, small, tiles)
-            # Light wrap: the person's weight times its keep factor, over the full-size blur.
-            h, w = image.shape[:2]
-            background = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-            keep = wrap_keep(masks, wrap)
-            return fused.composite_replacement(image, sampled, background, tiles, keep=keep)
-        if mask is None:
-            mask = ctx.mask
+            background = masked_background_blur(
+                frames, masks, radius, lens=s.lens, desaturate=desaturate
+            )
+            # The blurred background is this frame's own: blend into it.
+            return composite(
+                image,
+                background,
+                masks,
+                light_wrap=wrap,
+                scratch=self.scratch,
+                into_background=True,
+                tiles=tiles_for(mask, ctx.extras),
+            )
+
+        # One pass over the frame (see pipelines.segmentation.fused): the refined mask is
+        # sampled at its own size, the blurred background at its reduced size.
+        def room() -> np.ndarray:
+            return blurred_background_small(
+                frames, masks, radius, lens=s.lens, desaturate=desaturate
+            )
+
+        tiles: TileMap | None
+        if refined is not None:
+            # The room's blur needs only the mask's small levels; the outline needs its
+            # detail level and tile map (made on first use): both at once, on two cores.
+            (sampled, tiles), small = self.overlap.run(
+                lambda: (refined.sampled(), refined.tiles), room
+            )
+        else:
             assert mask is not None
-        background = masked_background_blur(
-            frames, masks, radius, lens=s.lens, desaturate=desaturate
-        )
-        # The blurred background is this frame's own: blend into it.
-        return composite(
-            image,
-            background,
-            masks,
-            light_wrap=wrap,
-            scratch=self.scratch,
-            into_background=True,
-            tiles=tiles_for(mask, ctx.extras),
-        )
+            sampled, tiles, small = mask, tiles_for(mask, ctx.extras), room()
+        if wrap <= 0.0:
+            return fused.composite_over_small(image, sampled, small, tiles)
+        # Light wrap: the person's weight times its keep factor, over the full-size blur.
+        h, w = image.shape[:2]
+        background = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        keep = wrap_keep(masks, wrap)
+        return fused.composite_replacement(image, sampled, background, tiles, keep=keep)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -279,9 +281,6 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         self.last_error: str | None = None
         self._fitted_key: tuple[Any, ...] | None = None
         self._fitted: np.ndarray | None = None
-        self._soft: np.ndarray | None = None
-        self._small_bg: np.ndarray = np.zeros((0, 0, 3), np.float32)
-        self._small_of: np.ndarray | None = None
         self._soft_small_map: np.ndarray | None = None
         self._soft_small_of: np.ndarray | None = None
         self.overlap = Overlap(self.name)
@@ -415,34 +414,13 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
             self._fade_from = None
         self._last_bg = background
         wrap = self._wrap(s.light_wrap, ctx.timestamp)
-        if fused.ready():
-            refined = ctx.mask_source
-            if isinstance(refined, RefinedMask) and refined.size == image.shape[1::-1]:
-                return self._compiled(image, ctx, background, refined, refined, wrap)
-            full = ctx.mask
-            if full is not None and full.shape == image.shape[:2]:
-                masks = mask_pyramid(full, ctx.extras)
-                return self._compiled(image, ctx, background, full, masks, wrap)
+        refined = ctx.mask_source
+        if isinstance(refined, RefinedMask) and refined.size == image.shape[1::-1]:
+            return self._compiled(image, ctx, background, refined, refined, wrap)
         mask = frame_mask(self.name, image, ctx)
         if mask is None:
             return image
-        masks = mask_pyramid(mask, ctx.extras)
-        out = composite(
-            image,
-            background,
-            masks,
-            light_wrap=wrap,
-            scratch=self.scratch,
-            tiles=tiles_for(mask, ctx.extras),
-        )
-        if wrap > 0.0 or s.remove_halo:
-            small_bg, soft = self._small_backgrounds(background, wrap > 0.0)
-            frames = FramePyramid.of(image, ctx.extras)
-            correction = replacement_correction(
-                frames, masks, small_bg, soft, light_wrap=wrap, remove_halo=s.remove_halo
-            )
-            out = add_correction(out, correction)
-        return out
+        return self._compiled(image, ctx, background, mask, mask_pyramid(mask, ctx.extras), wrap)
 
     def _compiled(
         self,
@@ -453,9 +431,9 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         masks: FramePyramid,
         wrap: float,
     ) -> np.ndarray:
-        """The composite and its outline corrections in one compiled pass
-        (:func:`pipelines.segmentation.fused.composite_replacement`), with the corrections at
-        full resolution."""
+        """The composite and its outline corrections in one pass
+        (:func:`pipelines.segmentation.fused.composite_replacement`: compiled with Numba, else
+        OpenCV on the outline's tiles), with the corrections at full resolution."""
         s = self.settings
         h, w = image.shape[:2]
         frames = FramePyramid.of(image, ctx.extras)
@@ -490,21 +468,6 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
             self._soft_small_map = soft_background_small(background, WRAP_BLUR_FRACTION * min(h, w))
             self._soft_small_of = background
         return self._soft_small_map
-
-    def _small_backgrounds(self, background: np.ndarray, want_soft: bool) -> tuple[np.ndarray, Any]:
-        """The background at the corrections' size (float32) and, for light wrap, its blurred
-        copy there;
-        cached while the background stays the same array (a still image or colour)."""
-        if background is not self._small_of:
-            h, w = background.shape[:2]
-            level = FramePyramid(background).level(correction_factor(w, h))
-            self._small_bg = level.astype(np.float32)
-            self._small_of, self._soft = background, None
-        if want_soft and self._soft is None:
-            h, w = background.shape[:2]
-            size = (self._small_bg.shape[1], self._small_bg.shape[0])
-            self._soft = soft_background(background, WRAP_BLUR_FRACTION * min(h, w), size)
-        return self._small_bg, self._soft
 
     def close(self) -> None:
         if isinstance(self._source, LoopingVideo):

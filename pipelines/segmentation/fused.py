@@ -22,8 +22,10 @@ multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole 
 The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
 the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional
 (the ``jit`` extra: 208 MiB, which a CPU-only venv of ~650 MiB does without): until
-:func:`ready` (it compiles in the background, :func:`prepare`) and for good without it, callers
-use the OpenCV path.
+:func:`ready` (it compiles in the background, :func:`prepare`) and for good without it,
+:func:`composite_over_small` and :func:`composite_replacement` run their OpenCV versions on
+the outline's tiles (:mod:`pipelines.segmentation.tiled`, within two grey levels), and
+:func:`refined_detail` and :func:`fill_level` callers use their OpenCV arithmetic.
 """
 
 from __future__ import annotations
@@ -540,15 +542,21 @@ def composite_replacement(
     ``cv2.resize`` would), K light wrap's keep factor (``keep``, small; 1 without it), B the
     old room's colour (``room``, small float BGR; no halo removal without it) and S the new
     background's blurred light (``soft``, small BGR; no wrap spill without it). ``tiles``: the
-    full-size mask's tile map, if known. Requires :func:`ready`."""
-    kernels = _kernels()
+    full-size mask's tile map, if known. Compiled when :func:`ready`, else the same with
+    OpenCV on the outline's tiles (:mod:`pipelines.segmentation.tiled`)."""
     _check_frame_and_mask(foreground, mask)
     if background.shape != foreground.shape or background.dtype != np.uint8:
         raise ValueError(
             f"background must be uint8 {foreground.shape}, not {background.dtype} "
             f"{background.shape}"
         )
-    return _replace(kernels, foreground, mask, background, tiles, keep, room, soft, edge_ramp)
+    if not ready():
+        from pipelines.segmentation import tiled
+
+        return tiled.composite_replacement(
+            foreground, mask, background, tiles, keep, room, soft, edge_ramp
+        )
+    return _replace(_kernels(), foreground, mask, background, tiles, keep, room, soft, edge_ramp)
 
 
 def _replace(
@@ -608,12 +616,16 @@ def composite_over_small(
     is ``mask`` (float32 at any size, values in [0, 1]) and the background is
     ``background_small`` (uint8 BGR at any size), both resized bilinearly as
     ``cv2.resize`` would. ``tiles``: the full-size mask's tile map, if known (its person and
-    room tiles skip the blend; the result is the same). Requires :func:`available`."""
-    kernels = _kernels()
+    room tiles skip the blend; the result is the same). Compiled when :func:`ready`, else the
+    same with OpenCV on the outline's tiles (:mod:`pipelines.segmentation.tiled`)."""
     _check_frame_and_mask(foreground, mask)
     if background_small.dtype != np.uint8 or background_small.shape[2:] != (3,):
         raise ValueError("background_small must be uint8 h×w×3")
-    return _run(kernels, foreground, mask, background_small, tiles)
+    if not ready():
+        from pipelines.segmentation import tiled
+
+        return tiled.composite_over_small(foreground, mask, background_small, tiles)
+    return _run(_kernels(), foreground, mask, background_small, tiles)
 
 
 def _kernels() -> _Kernels:
