@@ -402,3 +402,55 @@ def test_the_stages_look_the_same_without_numba(stage_type, monkeypatch) -> None
     diff = np.abs(compiled.astype(np.int16) - plain)
     assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS
     assert np.abs(compiled.astype(np.int16) - image).max() > 50  # the room did change
+
+
+# The compiled per-channel lookup is cv2.LUT's arithmetic exactly: not one byte may differ.
+LUT_MAX_LEVELS = 0
+
+
+@pytest.mark.parametrize("view", ["whole", "cropped"])
+def test_lut_bgr_is_cv2_lut_byte_for_byte(view: str) -> None:
+    from golden_data import face_photo
+
+    image = face_photo("astronaut")
+    if view == "cropped":  # a non-contiguous view, as a face crop of a frame would be
+        image = image[37:301, 11:250]
+        assert not image.flags.c_contiguous
+    table = np.random.default_rng(23).integers(0, 256, (1, 256, 3), dtype=np.uint8)
+    mine = fused.lut_bgr(image, table)
+    assert mine.shape == image.shape and mine.dtype == np.uint8
+    diff = np.abs(mine.astype(np.int16) - cv2.LUT(image, table))
+    assert int(diff.max()) <= LUT_MAX_LEVELS
+
+
+def test_light_stage_uses_the_compiled_lookup_with_the_same_picture(monkeypatch) -> None:
+    """A colour correction (per-channel curves) goes through :func:`fused.lut_bgr` once the
+    kernels are ready, and the frames come out as with ``cv2.LUT`` (CAMFX_NO_JIT)."""
+    from golden_data import face_photo
+
+    from pipelines.beauty.light import LightColorSettings, LightColorStage
+
+    frames = [face_photo("astronaut"), face_photo("astronaut")[:, ::-1].copy()]
+    # Warm and a blue cast: the white balance and warmth make the three curves differ.
+    cast = np.array([25, 0, -20], np.int16)
+    frames = [np.clip(f.astype(np.int16) + cast, 0, 255).astype(np.uint8) for f in frames]
+    settings = LightColorSettings(white_balance=1.0, warmth=0.5)
+
+    def run() -> list[np.ndarray]:
+        stage = LightColorStage(settings)
+        stage.open()
+        out = [stage.process(f, FrameContext(i / 30.0, i)).copy() for i, f in enumerate(frames)]
+        stage.close()
+        return out
+
+    calls: list[int] = []
+    real = fused.lut_bgr
+    monkeypatch.setattr(fused, "lut_bgr", lambda im, t: calls.append(1) or real(im, t))
+    compiled = run()
+    assert len(calls) == len(frames)
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    opencv = run()
+    assert len(calls) == len(frames)  # the OpenCV path, not the kernel
+    for a, b, frame in zip(compiled, opencv, frames, strict=True):
+        assert not np.array_equal(a, frame)  # a real correction, not a pass-through
+        assert int(np.abs(a.astype(np.int16) - b).max()) <= LUT_MAX_LEVELS

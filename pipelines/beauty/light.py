@@ -9,9 +9,11 @@
 * Temporal smoothing: gamma and gains follow their measured values with a time constant
   (seconds of capture time), so brightness doesn't pump from frame to frame.
 
-Everything folds into one 256-entry curve per channel (``cv2.LUT``; one shared curve when
-there is no colour correction), 0.5–1.5 ms at 1280×720. The smoothed state lives on the stage
-(temporal state); per-frame values go to ``ctx.extras["light_color"]``.
+Everything folds into one 256-entry curve per channel (one shared curve when there is no
+colour correction), 0.5–1.5 ms at 1280×720: the per-channel lookup runs as a compiled kernel
+once Numba's kernels are ready (:func:`pipelines.segmentation.fused.lut_bgr`, half the CPU of
+``cv2.LUT``'s per-channel lookup, the same bytes), with ``cv2.LUT`` until then. The smoothed
+state lives on the stage (temporal state); per-frame values go to ``ctx.extras["light_color"]``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
 
 THUMB_WIDTH = 160
@@ -202,7 +205,12 @@ def apply_correction(image: np.ndarray, correction: Correction) -> np.ndarray:
             return image
         shared: np.ndarray = cv2.LUT(image, curves[0].reshape(1, 256))
         return shared
-    out: np.ndarray = cv2.LUT(image, np.stack(curves, axis=1).reshape(1, 256, 3))
+    table = np.stack(curves, axis=1).reshape(1, 256, 3)
+    if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and fused.ready():
+        # OpenCV's per-channel lookup costs twice its one-curve lookup (1.7-1.9 against
+        # 0.8-1.2 ms of CPU at 720p, load 6); the compiled one costs 0.9 ms, same bytes.
+        return fused.lut_bgr(image, table)
+    out: np.ndarray = cv2.LUT(image, table)
     return out
 
 
@@ -219,6 +227,8 @@ class LightColorStage(Stage[LightColorSettings]):
     def open(self) -> None:
         self._state = None
         self._last_time = None
+        # The compiled per-channel lookup (on a background thread; cv2.LUT until it is ready).
+        fused.prepare()
         super().open()
 
     def measure(self, image: np.ndarray, ctx: FrameContext, s: LightColorSettings) -> Correction:

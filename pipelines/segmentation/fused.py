@@ -18,6 +18,8 @@ camera's pace (the caches cold after every 33 ms sleep) that came to about 3 ms 
 Two smaller kernels do the same for work that was a chain of small OpenCV calls:
 :func:`refined_detail` (the guided filter's output at the detail level: two resizes, a
 multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole filling).
+:func:`lut_bgr` is ``cv2.LUT`` with one curve per channel (the light stage's colour
+correction) at half OpenCV's CPU.
 
 The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
 the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional
@@ -304,7 +306,17 @@ def _compile() -> Any:
                     v = min(max(v, zero), top)
                     o[k] = np.uint8(np.int32(v + half))
 
-    return _Kernels(composite_rows, detail_rows, fill_level, replace_rows)
+    @jit
+    def lut_bgr(  # pragma: no cover - compiled; covered through the wrapper
+        src: np.ndarray, blue: np.ndarray, green: np.ndarray, red: np.ndarray, dst: np.ndarray
+    ) -> None:
+        for i in range(src.shape[0] // 3):
+            k = 3 * i
+            dst[k] = blue[src[k]]
+            dst[k + 1] = green[src[k + 1]]
+            dst[k + 2] = red[src[k + 2]]
+
+    return _Kernels(composite_rows, detail_rows, fill_level, replace_rows, lut_bgr)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -313,6 +325,7 @@ class _Kernels:
     detail_rows: Any
     fill_level: Any
     replace_rows: Any
+    lut_bgr: Any
 
 
 def available() -> bool:
@@ -384,6 +397,7 @@ def _warm_up(kernels: _Kernels) -> None:
     _fill(kernels, np.ones((2, 4, 4), np.float32), np.zeros((2, 4, 3), np.float32), 0.05)
     small = np.zeros((1, 2, 3), np.float32)
     _replace(kernels, fg, mask, fg, tiles, mask, small, small, 4.0)
+    _lut(kernels, fg, np.zeros((1, 256, 3), np.uint8))
 
 
 @lru_cache(maxsize=32)
@@ -482,6 +496,22 @@ def _detail(kernels: _Kernels, a: np.ndarray, b: np.ndarray, gray: np.ndarray) -
     gy0, gy1, gwy = axis_table(dh, gh)
     kernels.detail_rows(a_rows, b_rows, np.ascontiguousarray(gray), out, gy0, gy1, gwy)
     return out
+
+
+def _lut(kernels: _Kernels, image: np.ndarray, table: np.ndarray) -> np.ndarray:
+    src = np.ascontiguousarray(image)
+    out = np.empty_like(src)
+    blue, green, red = (np.ascontiguousarray(table[0, :, c]) for c in range(3))
+    kernels.lut_bgr(src.reshape(-1), blue, green, red, out.reshape(-1))
+    return out
+
+
+def lut_bgr(image: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """``cv2.LUT(image, table)`` for a BGR uint8 image and a 1×256×3 uint8 table (one curve
+    per channel), the same bytes in about half the CPU time: OpenCV's per-channel lookup cost
+    1.7-1.9 ms at 1280×720 against 0.9 ms here and 0.8-1.2 ms for its one-curve lookup
+    (process CPU time, medians of 40, load 6). Requires :func:`ready`."""
+    return _lut(_kernels(), image, table)
 
 
 def refined_detail(a: np.ndarray, b: np.ndarray, gray: np.ndarray) -> np.ndarray:

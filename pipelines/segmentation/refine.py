@@ -272,8 +272,13 @@ class GuidedUpsampler:
         """
         if guide is None or guide.radius != self.radius or guide.eps != self.eps:
             guide = self.prepare(frame, guide_factor)
+        return self.assemble(guide, *self.coefficients(guide, mask))
+
+    @staticmethod
+    def assemble(guide: Guide, a: np.ndarray, b: np.ndarray) -> RefinedMask:
+        """The refined mask of ``guide``'s frame from fitted :meth:`coefficients` (which it only
+        reads: the same a and b may serve a later frame's guide)."""
         h, w = guide.pyramid.source.shape[:2]
-        a, b = self.coefficients(guide, mask)
         # The mask at the guide's size too (a·I + b there): the reduced copy that the
         # background stages want, without shrinking a larger level.
         small_q = cv2.multiply(a, guide.gray, dtype=cv2.CV_32F)
