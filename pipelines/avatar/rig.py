@@ -540,6 +540,7 @@ COMBINED_FOLD_PX = 0.25
 probed ones."""
 COMBINED_RELAX_STEPS = 40
 COMBINED_RELAX_PASSES = 3
+COMBINED_STALL_STEPS = 5
 COMBINED_PROBE_BLOCK = 256
 """Probes evaluated at once (memory: block × vertices × 3 × 2 doubles)."""
 
@@ -918,32 +919,39 @@ class Rig:
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
 
     def _composed_folds(
-        self, probes: np.ndarray, names: list[str], disps: dict[str, np.ndarray]
+        self,
+        probes: np.ndarray,
+        names: list[str],
+        disps: dict[str, np.ndarray],
+        tris: np.ndarray | None = None,
     ) -> np.ndarray:
-        """C×T: which triangles each probe (C×B weights over ``names``) turns over by more
-        than COMBINED_FOLD_PX (face motions first, the head's carried through the rest mesh,
-        as ``vertices`` composes them)."""
+        """C×T: which triangles (of ``tris``, default all; the others False) each probe (C×B
+        weights over ``names``) turns over by more than COMBINED_FOLD_PX (face motions
+        first, the head's carried through the rest mesh, as ``vertices`` composes them)."""
         face = [k for k, n in enumerate(names) if n not in HEAD_BASES]
         head = [k for k, n in enumerate(names) if n in HEAD_BASES]
-        stack = np.stack([disps[n] for n in names])
-        rest = signed_areas(self.points, self.triangles)
+        sel = np.arange(len(self.triangles)) if tris is None else tris
+        verts, local = np.unique(self.triangles[sel], return_inverse=True)
+        t = local.reshape(-1, 3)
+        stack = np.stack([disps[n][verts] for n in names])
+        rest = signed_areas(self.points, self.triangles[sel])
         out = np.zeros((len(probes), len(self.triangles)), bool)
         for lo in range(0, len(probes), COMBINED_PROBE_BLOCK):
             w = probes[lo : lo + COMBINED_PROBE_BLOCK]
-            pts = self.points + np.einsum("cb,bnd->cnd", w[:, face], stack[face])
+            pts = self.points[verts] + np.einsum("cb,bnd->cnd", w[:, face], stack[face])
             if head:
                 c, n = pts.shape[:2]
                 tri, bary = self.locate(pts.reshape(-1, 2))
-                hd = np.einsum("cb,bnd->cnd", w[:, head], stack[head])
+                full = np.stack([disps[names[k]] for k in head])
+                hd = np.einsum("cb,bnd->cnd", w[:, head], full)
                 corners = self.triangles[tri].reshape(c, n, 3)
                 moved_at = hd[np.arange(c)[:, None, None], corners]
                 pts = pts + np.einsum("cnk,cnkd->cnd", bary.reshape(c, n, 3), moved_at)
-            t = self.triangles
             a, b, cc = pts[:, t[:, 0]], pts[:, t[:, 1]], pts[:, t[:, 2]]
             ab, ac = b - a, cc - a
             moved = 0.5 * (ab[..., 0] * ac[..., 1] - ab[..., 1] * ac[..., 0])
             flipped = (np.sign(moved) != np.sign(rest)) & (np.abs(moved) > COMBINED_FOLD_PX)
-            out[lo : lo + COMBINED_PROBE_BLOCK] = flipped
+            out[lo : lo + COMBINED_PROBE_BLOCK, sel] = flipped
         return out
 
     def _combined_without_folds(self, disps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -978,7 +986,8 @@ class Rig:
         face_only = np.where(~(probes[:, is_head] > 0).any(axis=1))[0]
         for group in (face_only, np.arange(len(probes))):
             self._relax_combinations(probes[group], unfixable[group], names, face, out)
-        left = self._composed_folds(probes, names, out) & ~excused
+        left = self._composed_folds(probes, names, out, self._face_moved(face, names, out))
+        left &= ~excused
         if left.any():
             log.warning(
                 "avatar: %d combinations of motions still fold %d triangles on this portrait",
@@ -986,6 +995,16 @@ class Rig:
                 int(left.any(axis=0).sum()),
             )
         return {names[k]: out[names[k]] for k in face}
+
+    def _face_moved(
+        self, relaxed: list[int], names: list[str], disps: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Triangles with a vertex that a face motion moves: elsewhere a combination is the
+        head pose alone (the only ones the composed folds can differ at)."""
+        moving = np.zeros(len(self.points), bool)
+        for k in relaxed:
+            moving |= np.abs(disps[names[k]]).max(axis=1) > 0
+        return np.where(moving[self.triangles].any(axis=1))[0]
 
     def _relax_combinations(
         self,
@@ -1001,17 +1020,24 @@ class Rig:
         movable = np.ones(len(self.points), bool)
         movable[self.fixed] = False
         for _ in range(COMBINED_RELAX_PASSES):
-            folded = self._composed_folds(probes, names, disps) & ~excused
+            sel = self._face_moved(relaxed, names, disps)
+            folded = self._composed_folds(probes, names, disps, sel) & ~excused
             active = np.where(folded.any(axis=1))[0]
             if len(active) == 0:
                 return
+            counts: list[int] = []
             for step in range(COMBINED_RELAX_STEPS):
                 if step:
-                    folded_a = self._composed_folds(probes[active], names, disps)
+                    folded_a = self._composed_folds(probes[active], names, disps, sel)
                     folded_a &= ~excused[active]
                 else:
                     folded_a = folded[active]
-                if not folded_a.any():
+                counts.append(int(folded_a.sum()))
+                # Done, or stuck (no fewer folds in the last steps): the next pass looks again.
+                if counts[-1] == 0 or (
+                    len(counts) > COMBINED_STALL_STEPS
+                    and counts[-1] >= counts[-1 - COMBINED_STALL_STEPS]
+                ):
                     break
                 for col in relaxed:
                     uses = probes[active, col] > 0
