@@ -199,12 +199,12 @@ FOLD_TOLERANCE_PX2 = 0.5
 """As in test_avatar_render: a sliver may turn over by less than half a pixel (invisible)."""
 
 
-def _profile_folds(rig) -> list[tuple[dict[str, float], list[int]]]:
+def _random_folds(rig, seed: int = 158) -> list[tuple[dict[str, float], list[int]]]:
     """(weights, folded triangles) of random combinations of every motion, up to full
-    strength at once, on a profile."""
+    strength at once."""
     from test_avatar_render import random_weights
 
-    rng = np.random.default_rng(158)
+    rng = np.random.default_rng(seed)
     names = sorted(rig.bases)
     out = []
     for _ in range(PROFILE_COMBINATIONS):
@@ -222,7 +222,7 @@ def test_motions_compose_on_a_profile_away_from_the_fixed_ring(profile) -> None:
     the lips' corners.)"""
     rig = profile.rig
     pinned = np.isin(rig.triangles, rig.fixed).any(axis=1)
-    bad = [(w, f) for w, f in _profile_folds(rig) if not pinned[f].all()]
+    bad = [(w, f) for w, f in _random_folds(rig) if not pinned[f].all()]
     assert bad == [], bad[:3]
 
 
@@ -232,5 +232,15 @@ def test_motions_compose_on_a_profile_away_from_the_fixed_ring(profile) -> None:
     "and chin, so head turns fold triangles against it (1 in 2 random combinations)",
 )
 def test_no_combination_of_motions_folds_a_profile(profile) -> None:
-    folded = [(w, f) for w, f in _profile_folds(profile.rig) if f]
+    folded = [(w, f) for w, f in _random_folds(profile.rig) if f]
+    assert folded == [], folded[:3]
+
+
+def test_no_combination_of_motions_folds_a_held_out_portrait(midword) -> None:
+    """The same property on the held-out mid-word portrait (frontal), with no exception:
+    before the rig checked its motions in combination, 68 of 500 random combinations (this
+    seed, the portrait built without the re-tracking pass) folded the mouth's corners and
+    lower lip, and this test failed."""
+    avatar, _ = midword
+    folded = [(w, f) for w, f in _random_folds(avatar.rig, seed=7) if f]
     assert folded == [], folded[:3]
