@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 from golden_data import face_photo, load_golden
 
-from pipelines.avatar.motion import WIDTH_WITH_JAW
 from pipelines.avatar.portrait import AVATAR_SIZE, make_portrait
 from pipelines.avatar.render import INNER, AvatarRenderer
-from pipelines.avatar.rig import BASES, FIELD_BASES, LEVEL_BASES, Rig
+from pipelines.avatar.rig import BASES, FIELD_BASES, LEVEL_BASES, WIDTH_WITH_JAW, Rig
 from pipelines.tracking import regions
 
 NEUTRAL_TOL = 1

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipelines.audio.mouth import NEUTRAL, MouthParams
-from pipelines.avatar.rig import DEFAULT_AMPLITUDES, SIGNED_AXES
+from pipelines.avatar.rig import DEFAULT_AMPLITUDES, SIGNED_AXES, mouth_weights
 
 BLINK_MEAN_S = 3.6
 BLINK_MIN_S = 1.2
@@ -31,11 +31,9 @@ DOUBLE_BLINK_P = 0.12
 LISTEN_AFTER_S = 0.8
 """Silence before the listening behaviour starts."""
 JAW_CURVE = 0.7
-WIDTH_WITH_JAW = 0.6
+"""Exponent from the voice's jaw value to the jaw basis's weight."""
 PROSODY_S = 0.6
 """Time constant of the phrase loudness that lifts and sways the head while speaking."""
-"""Share by which a fully open jaw reduces lip spreading and rounding."""
-"""Exponent from the voice's jaw value to the jaw basis's weight."""
 MIRROR_BASELINE_S = 4.0
 """Time constant of the user's habitual head pose while mirroring."""
 MIRROR_BASELINE_SHARE = 0.35
@@ -133,14 +131,7 @@ class Animator:
         e = s.expressiveness
         # A slightly lifted curve: mid-word openings read as open, full ones stay in range.
         jaw = min(1.0, max(0.0, mouth.jaw * e) ** JAW_CURVE)
-        closure = mouth.closure
-        weights["jaw"] = jaw * (1.0 - closure)
-        weights["closure"] = closure * (1.0 - 0.5 * jaw)
-        # Lips spread or round less with the jaw wide open (an "oo" or an "ee" is a small
-        # opening); at full strength together they would fold the mouth's corners.
-        lips = e * 0.8 * (1.0 - WIDTH_WITH_JAW * jaw)
-        weights["spread"] = max(0.0, mouth.width) * lips
-        weights["round"] = max(0.0, -mouth.width) * lips
+        weights.update(mouth_weights(jaw, mouth.closure, mouth.width, e))
 
         # Blinks.
         if s.blinks:

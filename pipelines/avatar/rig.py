@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import product
 
 import cv2
 import numpy as np
@@ -60,6 +61,25 @@ DEFAULT_AMPLITUDES: dict[str, float] = {
     "pitch": 7.0,
     "roll": 6.0,
 }
+
+LIPS_MAX = 0.8
+"""Lip spreading and rounding at most this share of their basis (with the jaw shut)."""
+WIDTH_WITH_JAW = 0.6
+"""Share by which a fully open jaw reduces lip spreading and rounding (an "oo" or an "ee" is
+a small opening; at full strength together they would fold the mouth's corners)."""
+
+
+def mouth_weights(jaw: float, closure: float, width: float, lips: float = 1.0) -> dict[str, float]:
+    """The mouth bases' weights for a jaw opening and a lip closure (0…1, sharing the lips)
+    and a lip width (-1 round … 1 spread) scaled by ``lips``. The animator drives the rig
+    through this, and the rig checks its motions' combinations through it too."""
+    scale = lips * LIPS_MAX * (1.0 - WIDTH_WITH_JAW * jaw)
+    return {
+        "jaw": jaw * (1.0 - closure),
+        "closure": closure * (1.0 - 0.5 * jaw),
+        "spread": max(0.0, width) * scale,
+        "round": max(0.0, -width) * scale,
+    }
 
 
 @dataclass
@@ -514,6 +534,36 @@ land on the features wherever the head has turned them."""
 LID_BASES = ("blink_right", "blink_left")
 """Applied after the mouth and gaze motions and before the head: the lids cover the eyes."""
 
+COMBINED_FOLD_PX = 0.25
+"""At build, no probed combination of motions may turn a triangle over by more than this
+(px²): half the checks' tolerance (FOLD_AREA_PX), as margin for the weights between the
+probed ones."""
+COMBINED_RELAX_STEPS = 40
+COMBINED_RELAX_PASSES = 3
+COMBINED_STALL_STEPS = 5
+COMBINED_PROBE_BLOCK = 256
+"""Probes evaluated at once (memory: block × vertices × 3 × 2 doubles)."""
+
+
+def combination_probes(names: list[str]) -> list[dict[str, float]]:
+    """Weights at which the rig's motions are checked together: the mouth's shapes as the
+    animator mixes them (``mouth_weights``: jaw and closure at 0, half and full; lips round,
+    neutral or spread; with and without a full smile), each under every head pose with each
+    turn at its limit or zero (27)."""
+    mouth = []
+    for jaw, closure, width in product((0.0, 0.5, 1.0), (0.0, 0.5, 1.0), (-1.0, 0.0, 1.0)):
+        for smile in (0.0, 1.0):
+            mouth.append({**mouth_weights(jaw, closure, width), "smile": smile})
+    heads = []
+    for turns in product((-1.0, 0.0, 1.0), repeat=3):
+        pose: dict[str, float] = {}
+        for axis, v in zip(("yaw", "pitch", "roll"), turns, strict=True):
+            pos, neg = SIGNED_AXES[axis]
+            pose[pos if v > 0 else neg] = abs(v)
+        heads.append(pose)
+    known = set(names)
+    return [{n: v for n, v in {**m, **h}.items() if n in known and v} for m in mouth for h in heads]
+
 
 # --------------------------------------------------------------------------- head
 def head_depth(g: FaceGeometry, pts: np.ndarray) -> np.ndarray:
@@ -835,28 +885,173 @@ class Rig:
         gray = None
         if image is not None:
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        built: dict[str, BasisField | np.ndarray] = {}
         for name in names:
             if name in LEVEL_BASES:
                 levelled = LEVEL_BASES[name](self.geometry, gray)
                 if levelled is not None:
                     zero = np.zeros((len(points), 2), np.float32)
                     lx, ly, fields = levelled
-                    self.bases[name] = BasisField(name, zero, lx, ly, fields[-1], tuple(fields))
+                    built[name] = BasisField(name, zero, lx, ly, fields[-1], tuple(fields))
                 continue
             if name in FIELD_BASES:
                 got = FIELD_BASES[name](self.geometry)
                 if got is not None:
                     zero = np.zeros((len(points), 2), np.float32)
-                    self.bases[name] = BasisField(name, zero, got[0], got[1], got[2])
+                    built[name] = BasisField(name, zero, got[0], got[1], got[2])
                 continue
             disp = BASES.get(name)(self.geometry)
             disp[self.fixed] = 0.0
-            disp = self._without_folds(name, disp)
+            built[name] = self._without_folds(name, disp)
+        # Each motion is fold-free alone; now also together (mouth shapes on one another,
+        # under the head's turns), the way the animator combines them.
+        vertex = {n: d for n, d in built.items() if isinstance(d, np.ndarray)}
+        vertex.update(self._combined_without_folds(vertex))
+        for name, item in built.items():
+            if isinstance(item, BasisField):
+                self.bases[name] = item
+                continue
+            disp = vertex[name]
             got = rasterize_backward(points, points + disp, self.triangles, size)
             if got is None:
                 continue
             x0, y0, fld = got
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
+
+    def _composed_folds(
+        self,
+        probes: np.ndarray,
+        names: list[str],
+        disps: dict[str, np.ndarray],
+        tris: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """C×T: which triangles (of ``tris``, default all; the others False) each probe (C×B
+        weights over ``names``) turns over by more than COMBINED_FOLD_PX (face motions
+        first, the head's carried through the rest mesh, as ``vertices`` composes them)."""
+        face = [k for k, n in enumerate(names) if n not in HEAD_BASES]
+        head = [k for k, n in enumerate(names) if n in HEAD_BASES]
+        sel = np.arange(len(self.triangles)) if tris is None else tris
+        verts, local = np.unique(self.triangles[sel], return_inverse=True)
+        t = local.reshape(-1, 3)
+        stack = np.stack([disps[n][verts] for n in names])
+        rest = signed_areas(self.points, self.triangles[sel])
+        out = np.zeros((len(probes), len(self.triangles)), bool)
+        for lo in range(0, len(probes), COMBINED_PROBE_BLOCK):
+            w = probes[lo : lo + COMBINED_PROBE_BLOCK]
+            pts = self.points[verts] + np.einsum("cb,bnd->cnd", w[:, face], stack[face])
+            if head:
+                c, n = pts.shape[:2]
+                tri, bary = self.locate(pts.reshape(-1, 2))
+                full = np.stack([disps[names[k]] for k in head])
+                hd = np.einsum("cb,bnd->cnd", w[:, head], full)
+                corners = self.triangles[tri].reshape(c, n, 3)
+                moved_at = hd[np.arange(c)[:, None, None], corners]
+                pts = pts + np.einsum("cnk,cnkd->cnd", bary.reshape(c, n, 3), moved_at)
+            a, b, cc = pts[:, t[:, 0]], pts[:, t[:, 1]], pts[:, t[:, 2]]
+            ab, ac = b - a, cc - a
+            moved = 0.5 * (ab[..., 0] * ac[..., 1] - ab[..., 1] * ac[..., 0])
+            flipped = (np.sign(moved) != np.sign(rest)) & (np.abs(moved) > COMBINED_FOLD_PX)
+            out[lo : lo + COMBINED_PROBE_BLOCK, sel] = flipped
+        return out
+
+    def _combined_without_folds(self, disps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The face's vertex motions (mouth) relaxed towards their neighbours' (as in
+        ``_without_folds``) where a combination of them with one another and with the head's
+        turns (``combination_probes``) turns a triangle over: each is fold-free alone, but a
+        sliver that one flips by a fraction of a pixel another stretches past it (the
+        profile portrait's lip slit: closure 0.8 flipped a 0.1 px² sliver to -0.33 px², with
+        the lips spread to -0.51 px²). What the head pose folds by itself (``_without_folds``
+        keeps a turned face's far-side slivers) is the head's, not the face's, to answer for.
+
+        The mouth's shapes are checked among themselves first (few probes), then under
+        every head pose (these rarely fold once the first are clean)."""
+        names = list(disps)
+        face = [k for k, n in enumerate(names) if n not in HEAD_BASES]
+        if not face:
+            return {}
+        probes = np.array([[p.get(n, 0.0) for n in names] for p in combination_probes(names)])
+        probes = np.unique(probes, axis=0)
+        is_head = np.array([n in HEAD_BASES for n in names], bool)
+        poses, pose_of = np.unique(probes[:, is_head], axis=0, return_inverse=True)
+        pose_probes = np.zeros((len(poses), len(names)))
+        pose_probes[:, is_head] = poses
+        excused = self._composed_folds(pose_probes, names, disps)[pose_of.ravel()]
+        # A triangle with a fixed vertex (a turned face's outer ring can pass right by the
+        # near side's nose, lips or chin: the profile portrait) folds when the face moves
+        # past it however much the motions are relaxed (40 steps did not): left to the
+        # warning below, not fought over at every step.
+        pinned = np.asarray(np.isin(self.triangles, self.fixed).any(axis=1), bool)
+        unfixable = excused | pinned[None, :]
+        out = {n: d.copy() for n, d in disps.items()}
+        face_only = np.where(~(probes[:, is_head] > 0).any(axis=1))[0]
+        for group in (face_only, np.arange(len(probes))):
+            self._relax_combinations(probes[group], unfixable[group], names, face, out)
+        left = self._composed_folds(probes, names, out, self._face_moved(face, names, out))
+        left &= ~excused
+        if left.any():
+            log.warning(
+                "avatar: %d combinations of motions still fold %d triangles on this portrait",
+                int(left.any(axis=1).sum()),
+                int(left.any(axis=0).sum()),
+            )
+        return {names[k]: out[names[k]] for k in face}
+
+    def _face_moved(
+        self, relaxed: list[int], names: list[str], disps: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Triangles with a vertex that a face motion moves: elsewhere a combination is the
+        head pose alone (the only ones the composed folds can differ at)."""
+        moving = np.zeros(len(self.points), bool)
+        for k in relaxed:
+            moving |= np.abs(disps[names[k]]).max(axis=1) > 0
+        return np.where(moving[self.triangles].any(axis=1))[0]
+
+    def _relax_combinations(
+        self,
+        probes: np.ndarray,
+        excused: np.ndarray,
+        names: list[str],
+        relaxed: list[int],
+        disps: dict[str, np.ndarray],
+    ) -> None:
+        """Relax, in place, each motion (of ``relaxed``, column indices) that takes part in a
+        probe that folds, at the vertices of the triangles it folds (their neighbourhood too
+        when that is stubborn). Every probe is checked again after each pass."""
+        movable = np.ones(len(self.points), bool)
+        movable[self.fixed] = False
+        for _ in range(COMBINED_RELAX_PASSES):
+            sel = self._face_moved(relaxed, names, disps)
+            folded = self._composed_folds(probes, names, disps, sel) & ~excused
+            active = np.where(folded.any(axis=1))[0]
+            if len(active) == 0:
+                return
+            counts: list[int] = []
+            for step in range(COMBINED_RELAX_STEPS):
+                if step:
+                    folded_a = self._composed_folds(probes[active], names, disps, sel)
+                    folded_a &= ~excused[active]
+                else:
+                    folded_a = folded[active]
+                counts.append(int(folded_a.sum()))
+                # Done, or stuck (no fewer folds in the last steps): the next pass looks again.
+                if counts[-1] == 0 or (
+                    len(counts) > COMBINED_STALL_STEPS
+                    and counts[-1] >= counts[-1 - COMBINED_STALL_STEPS]
+                ):
+                    break
+                for col in relaxed:
+                    uses = probes[active, col] > 0
+                    tris = np.where(folded_a[uses].any(axis=0))[0]
+                    if len(tris) == 0:
+                        continue
+                    verts = np.unique(self.triangles[tris])
+                    if step >= COMBINED_RELAX_STEPS // 2:
+                        near = np.isin(self._neighbours.src, verts)
+                        verts = np.union1d(verts, self._neighbours.dst[near])
+                    verts = verts[movable[verts]]
+                    d = disps[names[col]]
+                    avg = self._neighbours @ d
+                    d[verts] = 0.5 * d[verts] + 0.5 * avg[verts]
 
     def folds(
         self, disp: np.ndarray, tolerance: float = 0.0, min_area: float = FOLD_AREA_PX
