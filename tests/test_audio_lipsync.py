@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from audio_support import require_espeak, speech, vad_model
+from audio_support import fresh_speech, require_espeak, speech, vad_model
 
 from pipelines.audio import mouth_fit
 from pipelines.audio.mouth import HOP, MouthAnalyzer
@@ -109,16 +109,18 @@ def vad(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 
 @pytest.fixture(scope="module")
-def corpus(vad: object) -> list[dict]:
+def corpus(vad: object, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     require_espeak()
     from pipelines.audio.vad import StreamingVad
 
     rng = np.random.default_rng(7)
     results = []
     pad = np.zeros(int(PAD_S * ANALYSIS_RATE), np.float32)
+    items = [(text, voice) for voice in VOICES for text in SENTENCES]
+    spoken = iter(fresh_speech(items, tmp_path_factory.mktemp("corpus")))
     for voice in VOICES:
-        for text in SENTENCES:
-            x, ph = speech(text, voice)
+        for _text in SENTENCES:
+            x, ph = next(spoken)
             signal = np.concatenate([pad, x, pad])
             signal += rng.normal(0, 1e-4, len(signal)).astype(np.float32)  # a quiet room
             res = run_stream(MouthAnalyzer(vad=StreamingVad(vad)), signal)
