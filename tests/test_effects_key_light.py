@@ -203,7 +203,7 @@ def test_a_still_face_keeps_its_shape_between_frames_within_tolerance() -> None:
         out = kept.process(lit, context(jittered, noisy, t=i / 30))
         shapes.add(id(kept._shape))
         assert kept._upsampled is not None
-        gains.add(id(kept._upsampled[2]))
+        gains.add(id(kept._upsampled[0]))  # the grid it was last upsampled from
         fresh = KeyLight()
         fresh.open()
         fresh._gradient, fresh._last_t = kept._gradient, i / 30  # the same smoothed side light
@@ -285,3 +285,25 @@ def test_bench_reports_the_issue_budget() -> None:
         "budgets": budgets,
     }  # fmt: skip
     assert "budget key_light: 2.40 ms median at 30 fps against 3 ms: within" in format_bench(result)
+
+
+def test_the_kept_frame_gain_follows_the_persons_box() -> None:
+    """The frame-size gain is kept in a buffer from frame to frame: where the person's box
+    shrinks, the gain left there from the wider box must not light the frame."""
+    image, face, mask = golden_face("astronaut")
+    lit = side_lit(image, face, HALVING)
+    w = mask.shape[1]
+    narrow = mask.copy()
+    narrow[:, w // 2 + w // 8 :] = 0.0  # the person's right side gone: a smaller box
+    kept = KeyLight()
+    kept.open()
+    wide_out = kept.process(lit, context(face, mask, t=0.0))
+    out = kept.process(lit, context(face, narrow, t=1 / 30))
+    fresh = KeyLight()
+    fresh.open()
+    fresh._gradient, fresh._last_t = kept._gradient, 1 / 30
+    reference = fresh.process(lit, context(face, narrow, t=1 / 30))
+    cut = (slice(None), slice(w // 2 + w // 8, None))
+    assert not np.array_equal(wide_out[cut], lit[cut])  # the wide person was lit there...
+    assert np.array_equal(out[cut], lit[cut])  # ...and is not any more
+    assert np.array_equal(out, reference)
