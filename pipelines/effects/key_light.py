@@ -23,7 +23,11 @@ them the key's and fill's share of the gain; the frame-size gain is reused while
 stays within :data:`REUSE_GAIN_LEVELS` of the one upsampled; the grid is made in 8-bit fixed
 point by OpenCV; and the outline's blend runs in 8-bit fixed point. Measured single-thread CPU
 time on the still demo portrait at 720p (2026-12-02, load 11-14, side by side): 4.2 → 3.3 ms
-(0.78×), about 3.5-3.8 → 2.8-3.0 ms on a quiet machine.
+(0.78×), about 3.5-3.8 → 2.8-3.0 ms on a quiet machine. On the moving 720p demo with the
+presenter preset (2026-12-02, load 0.5-1.5, alternated with the old code) the kept gain buffer
+and the leaner outline blend gave 4.6-4.9 against 4.8-6.0 ms: still over the budget; what is
+left is per-pixel work (the outline's ~220k mixed pixels, 1.1 ms; the gain's upsampling over
+the person's box, 0.4 ms) and the grid (1.3-1.5 ms).
 
 Without a tracked face the frame passes through; without a segmentation stage the light
 reaches only the face and a soft margin around it.
