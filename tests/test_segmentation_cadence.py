@@ -11,7 +11,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import pytest
-from golden_data import face_photo, load_golden
+from segmentation_support import noisy, person_and_room, still_portrait
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
@@ -24,7 +24,6 @@ from pipelines.sources.demo import DemoSource
 
 FRAME_W, FRAME_H = 640, 360
 FRAMES = 14
-SENSOR_NOISE_SIGMA = 4.0  # grey levels, a typical webcam indoors
 MASK_IOU_MIN = 0.98  # every frame's mask against the network on every frame
 OUTPUT_PSNR_MIN_DB = 40.0  # every frame's studio output against the network on every frame
 # The mask's flicker (mean |mask[t] - mask[t-1]|) may not grow by more than this share...
@@ -38,11 +37,6 @@ SETTLE_FRAMES = 3
 STILL_REUSE_MIN = 0.4
 
 
-def _noisy(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.normal(0.0, SENSOR_NOISE_SIGMA, frame.shape)
-    return np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8)
-
-
 def _demo(motion: float) -> list[np.ndarray]:
     """The demo source (``demo:<motion>``: 0 still, 1 its pan, zoom and roll) with noise."""
     src = DemoSource(str(motion), SourceConfig(width=FRAME_W, height=FRAME_H, fps=30))
@@ -53,21 +47,14 @@ def _demo(motion: float) -> list[np.ndarray]:
         src._index = i
         frame = src.grab()
         assert frame is not None
-        frames.append(_noisy(frame, rng))
+        frames.append(noisy(frame, rng))
     return frames
 
 
 def _person_on_room(step_px: float, roll_deg: float) -> list[np.ndarray]:
     """The astronaut (cut out with MediaPipe's mask) over a still room, walking ``step_px`` a
     frame and turning her head and body back and forth by up to ``roll_deg``."""
-    person = face_photo("astronaut")
-    alpha = load_golden("solution_selfie_segmentation")["astronaut/model0"].astype(np.float32)
-    rng = np.random.default_rng(7)
-    coarse = rng.integers(60, 200, (9, 16, 3)).astype(np.uint8)
-    room = cv2.resize(coarse, (FRAME_W, FRAME_H), interpolation=cv2.INTER_CUBIC)
-    s = FRAME_H / person.shape[0]
-    small = cv2.resize(person, None, fx=s, fy=s, interpolation=cv2.INTER_AREA).astype(np.float32)
-    a = cv2.resize(alpha, (small.shape[1], small.shape[0]))
+    small, a, room, rng = person_and_room(FRAME_W, FRAME_H)
     frames = []
     for i in range(FRAMES):
         m = cv2.getRotationMatrix2D(
@@ -76,22 +63,19 @@ def _person_on_room(step_px: float, roll_deg: float) -> list[np.ndarray]:
         m[0, 2] += 100 + step_px * i
         moved = cv2.warpAffine(small, m, (FRAME_W, FRAME_H))
         moved_a = cv2.warpAffine(a, m, (FRAME_W, FRAME_H))[..., None]
-        frames.append(_noisy(moved_a * moved + (1 - moved_a) * room.astype(np.float32), rng))
+        frames.append(noisy(moved_a * moved + (1 - moved_a) * room.astype(np.float32), rng))
     return frames
 
 
 def _hand() -> list[np.ndarray]:
     """A hand (a skin-coloured oval) passing in front of a still face, from outside the frame."""
-    portrait = face_photo("astronaut")
-    scale = FRAME_H / portrait.shape[0] * 1.2
-    m = np.array([[scale, 0, FRAME_W / 2 - 256 * scale], [0, scale, -20]], np.float32)
-    still = cv2.warpAffine(portrait, m, (FRAME_W, FRAME_H), borderMode=cv2.BORDER_REFLECT_101)
+    still = still_portrait(FRAME_W, FRAME_H)
     rng = np.random.default_rng(3)
     frames = []
     for i in range(FRAMES):
         f = still.copy()
         cv2.ellipse(f, (-80 + 40 * i, 200), (60, 90), 20, 0, 360, (120, 150, 200), -1)
-        frames.append(_noisy(f, rng))
+        frames.append(noisy(f, rng))
     return frames
 
 
@@ -115,6 +99,12 @@ def _masks(frames: list[np.ndarray], cadence: int) -> tuple[list[np.ndarray], in
     """Each frame's full-size mask, and how many frames skipped the network."""
     stage = Segmentation(SegmentationSettings(cadence=cadence))
     stage.open()
+    return _run(stage, frames)
+
+
+def _run(stage: Segmentation, frames: list[np.ndarray]) -> tuple[list[np.ndarray], int]:
+    """Run the open ``stage`` over ``frames`` and close it: each frame's full-size mask, and
+    how many frames skipped the network."""
     masks, reused = [], 0
     for i, frame in enumerate(frames):
         before = stage.reuse.reused
@@ -281,15 +271,7 @@ def _fits(frames: list[np.ndarray], monkeypatch: pytest.MonkeyPatch) -> tuple[li
         return real(*args)
 
     monkeypatch.setattr(stage.upsampler, "coefficients", counted)
-    masks, reused = [], 0
-    for i, frame in enumerate(frames):
-        before = stage.reuse.reused
-        ctx = FrameContext(timestamp=i / 30.0, index=i)
-        stage.process(frame, ctx)
-        assert ctx.mask is not None
-        masks.append(ctx.mask.copy())
-        reused += stage.reuse.reused > before
-    stage.close()
+    masks, reused = _run(stage, frames)
     return masks, reused, fits
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from segmentation_support import composite_scene
 
 from pipelines.frame import FrameContext
 from pipelines.segmentation import composite as C
@@ -37,17 +38,6 @@ def _opencv_composite(fg: np.ndarray, mask_small: np.ndarray, bg_small: np.ndarr
     return C.blend(fg, bg, mask)
 
 
-def _scene(w: int, h: int, factor: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    fg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    hard = np.zeros((h // factor, w // factor), np.float32)
-    cv2.ellipse(hard, (w // factor // 2, h // factor // 2), (w // factor // 4, h // factor // 3),
-                15, 0, 360, 1.0, -1)  # fmt: skip
-    mask_small = np.clip(cv2.GaussianBlur(hard, (0, 0), 2.0) * 1.2 - 0.1, 0, 1)
-    bg_small = rng.integers(0, 256, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8)
-    return fg, mask_small.astype(np.float32), bg_small
-
-
 @pytest.mark.parametrize(
     ("size", "factor"),
     [((1280, 720), 2), ((640, 360), 1), ((643, 361), 1), ((1920, 1080), 2), ((100, 60), 4)],
@@ -55,7 +45,7 @@ def _scene(w: int, h: int, factor: int, seed: int = 0):
 @pytest.mark.parametrize("with_tiles", [True, False])
 def test_matches_the_opencv_composite(size, factor, with_tiles) -> None:
     w, h = size
-    fg, mask_small, bg_small = _scene(w, h, factor)
+    fg, mask_small, bg_small = composite_scene(w, h, factor)
     tiles = classify(mask_small, (w, h), (16, 8)) if with_tiles else None
     ref = _opencv_composite(fg, mask_small, bg_small)
     out = fused.composite_over_small(fg, mask_small, bg_small, tiles)
@@ -76,7 +66,7 @@ def test_matches_the_opencv_composite(size, factor, with_tiles) -> None:
 
 
 def test_exact_at_the_ends() -> None:
-    fg, _, bg_small = _scene(320, 240, 1, seed=3)
+    fg, _, bg_small = composite_scene(320, 240, 1, seed=3)
     ones, zeros = np.ones((120, 160), np.float32), np.zeros((120, 160), np.float32)
     assert np.array_equal(fused.composite_over_small(fg, ones, bg_small), fg)
     room = fused.composite_over_small(fg, zeros, bg_small)
@@ -110,7 +100,7 @@ def test_row_runs_cover_every_row_of_tiles() -> None:
 
 
 def test_bad_input_is_refused_by_name() -> None:
-    fg, mask_small, bg_small = _scene(64, 48, 1)
+    fg, mask_small, bg_small = composite_scene(64, 48, 1)
     with pytest.raises(ValueError, match="foreground"):
         fused.composite_over_small(fg.astype(np.float32), mask_small, bg_small)
     with pytest.raises(ValueError, match="background_small"):
@@ -177,7 +167,7 @@ def test_frame_context_mask_setter_replaces_the_lazy_one() -> None:
 def test_face_fix_in_the_full_mask_reaches_the_composite() -> None:
     # Once the full mask exists (and a stage changed it in place, as the face assist does),
     # the composite must sample it, not the stale detail level.
-    fg, mask_small, bg_small = _scene(64, 48, 2, seed=5)
+    fg, mask_small, bg_small = composite_scene(64, 48, 2, seed=5)
     refined = _refined(mask_small, (64, 48), (16, 8))
     full = refined.full()
     full[10:20, 10:30] = 1.0
@@ -197,7 +187,7 @@ def test_without_numba_the_opencv_path_runs(monkeypatch) -> None:
     monkeypatch.setattr(fused, "_compile", no_numba)
     assert not fused.available()
     assert "numba" in (fused.unavailable_reason() or "")
-    fg, mask_small, bg_small = _scene(320, 240, 1, seed=9)
+    fg, mask_small, bg_small = composite_scene(320, 240, 1, seed=9)
     with pytest.raises(RuntimeError, match="unavailable"):
         fused.refined_detail(mask_small, mask_small, np.zeros((240, 320), np.uint8))
     # The composites have an OpenCV version (pipelines.segmentation.tiled): same picture.
@@ -215,7 +205,7 @@ def test_prepare_compiles_in_the_background_and_the_stage_waits_for_nothing(monk
     monkeypatch.setattr(fused, "_preparing", None)
     assert not fused.ready()
     # Until the compiled composite is there, the blur runs the OpenCV path: same picture.
-    fg, mask_small, _ = _scene(320, 240, 1, seed=21)
+    fg, mask_small, _ = composite_scene(320, 240, 1, seed=21)
     ctx = FrameContext(0.0, 0)
     ctx.mask = cv2.resize(mask_small, (320, 240))
     opencv_out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
@@ -292,7 +282,7 @@ def _replacement_reference(fg, mask_small, bg, keep, room, soft, ramp=4.0):
 @pytest.mark.parametrize("with_tiles", [True, False])
 def test_replacement_matches_its_formula(parts, with_tiles) -> None:
     w, h = 640, 360
-    fg, mask_small, _ = _scene(w, h, 2, seed=23)
+    fg, mask_small, _ = composite_scene(w, h, 2, seed=23)
     rng = np.random.default_rng(29)
     bg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     keep = rng.uniform(0.6, 1.0, (h // 8, w // 8)).astype(np.float32)
@@ -323,7 +313,7 @@ def test_replacement_matches_its_formula(parts, with_tiles) -> None:
 
 
 def test_replacement_refuses_a_background_of_another_size() -> None:
-    fg, mask_small, _ = _scene(64, 48, 1)
+    fg, mask_small, _ = composite_scene(64, 48, 1)
     with pytest.raises(ValueError, match="background must be"):
         fused.composite_replacement(fg, mask_small, fg[:32])
 
@@ -332,7 +322,7 @@ def test_replacement_refuses_a_background_of_another_size() -> None:
 def test_light_wrap_looks_the_same_on_both_paths(stage_type, monkeypatch) -> None:
     from pipelines.segmentation.background import BackgroundReplace, BackgroundReplaceSettings
 
-    fg, mask_small, _ = _scene(640, 360, 2, seed=31)
+    fg, mask_small, _ = composite_scene(640, 360, 2, seed=31)
     full = cv2.resize(mask_small, (640, 360), interpolation=cv2.INTER_LINEAR)
 
     def run() -> np.ndarray:

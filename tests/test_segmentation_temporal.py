@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
-from golden_data import face_photo, load_golden
+from segmentation_support import noisy, person_and_room, still_portrait
 
 from pipelines.frame import FrameContext
 from pipelines.segmentation.metrics import iou, mean_abs_change
@@ -13,7 +12,6 @@ from pipelines.segmentation.stage import Segmentation, SegmentationSettings
 from pipelines.segmentation.temporal import MaskStabilizer
 
 FRAME_W, FRAME_H = 640, 360
-SENSOR_NOISE_SIGMA = 4.0  # grey levels, a typical webcam indoors
 STILL_FRAMES = 14
 SETTLE_FRAMES = 3  # the running mask starts from the first frame's: skip its first steps
 FLICKER_MAX = 0.005  # mean per-pixel |mask[t] - mask[t-1]| on the still, noisy sequence
@@ -42,18 +40,10 @@ def _run(frames: list[np.ndarray], smoothing: float) -> list[np.ndarray]:
     return masks
 
 
-def _noisy(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    noise = rng.normal(0.0, SENSOR_NOISE_SIGMA, frame.shape)
-    return np.clip(frame + noise, 0, 255).astype(np.uint8)
-
-
 def test_still_noisy_sequence_flickers_less_than_the_model() -> None:
-    portrait = face_photo("astronaut")
-    scale = FRAME_H / portrait.shape[0] * 1.2
-    m = np.array([[scale, 0, FRAME_W / 2 - 256 * scale], [0, scale, -20]], np.float32)
-    still = cv2.warpAffine(portrait, m, (FRAME_W, FRAME_H), borderMode=cv2.BORDER_REFLECT_101)
+    still = still_portrait(FRAME_W, FRAME_H)
     rng = np.random.default_rng(0)
-    frames = [_noisy(still, rng) for _ in range(STILL_FRAMES)]
+    frames = [noisy(still, rng) for _ in range(STILL_FRAMES)]
     stable = mean_abs_change(_run(frames, 0.6)[SETTLE_FRAMES:])
     raw = mean_abs_change(_run(frames, 0.0)[SETTLE_FRAMES:])
     assert stable <= FLICKER_MAX
@@ -63,21 +53,15 @@ def test_still_noisy_sequence_flickers_less_than_the_model() -> None:
 @pytest.fixture(scope="module")
 def moving_person() -> list[np.ndarray]:
     """The astronaut (cut out with MediaPipe's own mask) walking across a still room."""
-    person = face_photo("astronaut")
-    alpha = load_golden("solution_selfie_segmentation")["astronaut/model0"].astype(np.float32)
-    rng = np.random.default_rng(7)
-    coarse = rng.integers(60, 200, (9, 16, 3)).astype(np.uint8)
-    room = cv2.resize(coarse, (FRAME_W, FRAME_H), interpolation=cv2.INTER_CUBIC)
-    s = FRAME_H / person.shape[0]
-    small = cv2.resize(person, None, fx=s, fy=s, interpolation=cv2.INTER_AREA).astype(np.float32)
-    a = cv2.resize(alpha, (small.shape[1], small.shape[0]))[..., None]
+    small, a, room, rng = person_and_room(FRAME_W, FRAME_H)
+    a = a[..., None]
     frames = []
     for i in range(MOVING_FRAMES):
         x = 100 + MOVE_PX_PER_FRAME * i
         f = room.astype(np.float32)
         region = f[:, x : x + small.shape[1]]
         region[:] = a * small + (1 - a) * region
-        frames.append(_noisy(f, rng))
+        frames.append(noisy(f, rng))
     return frames
 
 

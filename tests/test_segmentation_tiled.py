@@ -9,6 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from segmentation_support import composite_scene
 
 from pipelines.segmentation import composite as C
 from pipelines.segmentation import fused, tiled
@@ -22,17 +23,6 @@ MAX_LEVELS = 2
 MEAN_LEVELS = 0.25
 
 
-def _scene(w: int, h: int, factor: int, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    fg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-    hard = np.zeros((h // factor, w // factor), np.float32)
-    cv2.ellipse(hard, (w // factor // 2, h // factor // 2), (w // factor // 4, h // factor // 3),
-                15, 0, 360, 1.0, -1)  # fmt: skip
-    mask_small = np.clip(cv2.GaussianBlur(hard, (0, 0), 2.0) * 1.2 - 0.1, 0, 1)
-    bg_small = rng.integers(0, 256, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8)
-    return fg, mask_small.astype(np.float32), bg_small
-
-
 def _up(small: np.ndarray, w: int, h: int) -> np.ndarray:
     return cv2.resize(np.asarray(small, np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -44,7 +34,7 @@ SIZES = [((1280, 720), 2), ((643, 361), 1), ((100, 60), 4)]
 @pytest.mark.parametrize("with_tiles", [True, False])
 def test_blur_composite_is_its_formula(size, factor, with_tiles) -> None:
     w, h = size
-    fg, mask_small, bg_small = _scene(w, h, factor, seed=1)
+    fg, mask_small, bg_small = composite_scene(w, h, factor, seed=1)
     tiles = classify(mask_small, (w, h), (32, 8)) if with_tiles else None
     out = tiled.composite_over_small(fg, mask_small, bg_small, tiles)
     m = np.clip(_up(mask_small, w, h), 0, 1)[..., None]
@@ -83,7 +73,7 @@ def _replacement_reference(fg, mask_small, bg, keep, room, soft, ramp=4.0):
 @pytest.mark.parametrize("with_tiles", [True, False])
 def test_replacement_is_its_formula(size, factor, parts, with_tiles) -> None:
     w, h = size
-    fg, mask_small, _ = _scene(w, h, factor, seed=23)
+    fg, mask_small, _ = composite_scene(w, h, factor, seed=23)
     rng = np.random.default_rng(29)
     bg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     sh, sw = max(1, h // 8), max(1, w // 8)
@@ -132,7 +122,7 @@ def test_packing_round_trips_every_tile_shape() -> None:
 def test_without_numba_the_public_composites_run_the_tiled_path(monkeypatch) -> None:
     monkeypatch.setenv(fused.DISABLE_ENV, "1")
     assert not fused.ready()
-    fg, mask_small, bg_small = _scene(320, 240, 1, seed=9)
+    fg, mask_small, bg_small = composite_scene(320, 240, 1, seed=9)
     out = fused.composite_over_small(fg, mask_small, bg_small)
     assert np.array_equal(out, tiled.composite_over_small(fg, mask_small, bg_small))
     bg = cv2.resize(bg_small, (320, 240))
@@ -145,7 +135,7 @@ def test_without_numba_the_public_composites_run_the_tiled_path(monkeypatch) -> 
 
 
 def test_no_tile_map_of_another_size_is_trusted() -> None:
-    fg, mask_small, bg_small = _scene(160, 96, 1, seed=5)
+    fg, mask_small, bg_small = composite_scene(160, 96, 1, seed=5)
     stale = TileMap(np.full((3, 20), FULL, np.uint8), (32, 8), (160, 95))
     out = tiled.composite_over_small(fg, mask_small, bg_small, stale)
     assert np.array_equal(out, tiled.composite_over_small(fg, mask_small, bg_small, None))
