@@ -19,7 +19,8 @@ initializers only). Static variants are calibrated on the even frames of the dem
 
 Latency: one intra-op thread without spinning (the app's tracker and segmentation sessions),
 CPU time of the calling thread per call (``time.thread_time``: a busy machine preempts the
-thread but does not add to it), the variants alternated call block by call block, medians.
+thread but does not add to it), the variants alternated block by block (5 calls; forward and
+backward order), medians.
 
 Parity against the float model, on the same inputs:
 
@@ -30,26 +31,28 @@ Parity against the float model, on the same inputs:
   largest probability difference.
 
 Nothing is written into ``onnx_models/``: the run decides whether a shipped int8 copy would be
-worth it. Measured 2026-12-02 (2-core AMD EPYC with avx2, avx512_vnni; ONNX Runtime 1.32; load
-5-10 from other jobs, hence CPU time; 120 demo frames, 40 blocks of 5 calls), ratio of CPU ms
-per call against the committed float model (mesh 4.83 ms, landscape 1.92, general 3.55):
+worth it. Measured 2026-12-02, two runs 22:46-22:51 and 22:57-23:00 (2-core AMD EPYC with avx2
+and avx512_vnni; ONNX Runtime 1.32; load 6-14 from other jobs, hence CPU time; 120 demo frames,
+40 blocks of 5 calls): CPU time per call as a ratio of the committed float model's (mesh
+4.72-4.83 ms, landscape 1.79-1.92, general 3.08-3.55), and parity against it (the same in both
+runs; landmarks at 1280×720, masks at IoU 0.5):
 
-============  =====  ======  ==========================  ==============================
-variant       mesh   landsc  mesh px max / p99 (720p)    landscape / general IoU min
-============  =====  ======  ==========================  ==============================
-dyn           4.48   7.59    9.2 / 6.8                   0.935 / 0.661
-qdq           1.61   1.22    34.6 / 29.5                 0.882 / 0.225
-qdq-conv      1.44   1.57    3.6 / 2.3                   0.915 / 0.758
-qdq-mid       1.54   1.41    4.1 / 2.3                   0.950 / 0.461
-qdq-wide      1.04   1.03    3.8 / 1.9                   0.978 / 0.954
-fp16          1.03   0.99    0.53 / 0.23                 0.9994 / 0.9992
-============  =====  ======  ==========================  ==============================
+========  ==========  ==========  ==========  ===================  ==========================
+variant   mesh        landscape   general     mesh px max / p99    IoU min landscape / general
+========  ==========  ==========  ==========  ===================  ==========================
+dyn       4.40-4.48   7.59-7.73   9.03-9.17   9.2 / 6.8            0.935 / 0.661
+qdq       1.50-1.61   1.22-1.32   1.20-1.27   34.6 / 29.5          0.882 / 0.225
+qdq-conv  1.36-1.44   1.57-1.71   1.52-1.64   3.6 / 2.3            0.915 / 0.758
+qdq-mid   1.54-1.57   1.41-1.49   1.33-1.43   4.1 / 2.3            0.950 / 0.461
+qdq-wide  1.00-1.04   1.03-1.06   1.04-1.11   3.8 / 1.9            0.978 / 0.954
+fp16      1.00-1.03   0.99-1.02   0.95-1.05   0.53 / 0.23          0.9994 / 0.9992
+========  ==========  ==========  ==========  ===================  ==========================
 
 No int8 variant is faster, and none keeps the landmarks within 0.5 px or the masks at IoU
 ≥0.98. Why (ONNX Runtime's profiler, one thread): the float convolutions run in MLAS's blocked
 NCHWc AVX-512 kernels, which are already fast at these channel counts (16-128); QLinearConv was
 slower in total (mesh 2.65 against 2.24 ms of kernel time), the 3-channel first convolution at
-full resolution most of all (segmentation: 268 against 106 µs), and every op left in float
+full resolution most of all (landscape: 268 against 106 µs), and every op left in float
 (GridSample, the lowered PReLU's Sub, Resize, the transposes) adds a Quantize/Dequantize pair
 (mesh: 451 of them, 2.75 ms of profiled kernel time). fp16: this ONNX Runtime build has no x86
 fp16 kernels for these ops, so the optimised fp16 graph is the float one (NCHWc Conv) with 88
@@ -323,8 +326,10 @@ def latencies(sessions: dict[str, Any], x: np.ndarray, rounds: int, block: int =
         for _ in range(3):
             s.run(None, feed[label])
     times: dict[str, list[float]] = {label: [] for label in sessions}
-    for _ in range(rounds):
-        for label, s in sessions.items():
+    order = list(sessions.items())
+    for r in range(rounds):
+        # Forward, then backward: no variant always runs right after the same other one.
+        for label, s in order if r % 2 == 0 else order[::-1]:
             t0 = time.thread_time()
             for _ in range(block):
                 s.run(None, feed[label])
