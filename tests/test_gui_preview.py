@@ -90,3 +90,15 @@ def test_the_gui_bench_counts_only_once_the_engine_runs_the_presets_stages() -> 
     a.is_open = True
     controller.engine = _Engine([a])  # b could not open and is left out, as in the app
     assert _preset_running(controller)
+
+
+def test_a_widget_deleted_without_stop_does_not_fail_the_engines_preview_output(
+    qtbot: Any,
+) -> None:
+    import shiboken6
+
+    sink = PreviewSink()
+    widget = PreviewWidget(sink)
+    shiboken6.delete(widget)
+    _write_from_another_thread(sink, 0)  # the wake-up finds no widget: no exception
+    assert sink.on_frame is None and sink.frames_written == 1

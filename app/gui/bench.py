@@ -10,11 +10,12 @@ how long the preset took to start is reported apart. Settings and presets go to 
 folder: the user's are neither read nor changed.
 
 Until 2026-12-02 the count started 0.33 s after the first paint, which came before the
-preset's stages had opened: the processing thread then spent about 0.45 s opening them (no
-frame) and ran the uncompiled composite until Numba's finished, while the engine's figure beside
-it covered only its last 120 frames. Studio read 20-24 fps in the window against 30 from the
-engine; counted per hand-off (engine, preview slot, paint), the frames missing had been dropped
-by the engine during those first seconds, none by the preview.
+preset's stages had opened (the processing thread then spent 0.44 s opening Studio's, with no
+frame, and ran OpenCV's composite until Numba's was loaded), while the engine's figure beside
+it covered only its last 120 frames. Counted per hand-off in one such run (Studio, 1-minute
+load 4): 24 fps shown against 30 from the engine; the engine delivered 14-24 frames a second
+for the first 6 s and 30 after, 68 frames were dropped before processing, 2 by the preview's
+slot, and every frame the window took was painted.
 """
 
 from __future__ import annotations
