@@ -450,7 +450,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
             args.size,
             args.fps,
             seconds=frames / args.fps,
-            warmup_s=args.warmup / args.fps,
+            warmup_frames=args.warmup,
         )
         print(json.dumps(_finite(gui), indent=2) if args.json else format_gui_bench(gui))
         return 0

@@ -290,6 +290,11 @@ class Engine:
             self._pending_stages = None
             self.pipeline = Pipeline(stages)
 
+    @property
+    def stages_pending(self) -> bool:
+        """Whether a :meth:`set_stages` list waits for the processing thread to open it."""
+        return self._pending_stages is not None
+
     def update_settings(self, stage_name: str, settings: StageSettings) -> bool:
         """Swap one stage's settings object (atomic; read once per frame by the stage).
         Returns False when no stage has that name; raises SettingsError for the wrong type."""

@@ -37,5 +37,13 @@ def test_bench_gui_reports_the_preview_rate_and_latency(
     assert 0 < result["shown_fps"] <= 20 * 1.2
     assert 0 < result["shown_latency"]["median_ms"] <= result["shown_latency"]["p95_ms"]
     assert result["engine_fps"] > 0
+    # The engine's figures cover the same interval: the window cannot show more frames than
+    # the engine handed to the preview then (one painted at each edge of the interval, and
+    # the rounding to 0.1 fps, aside).
+    edges = 2 / result["seconds"] + 0.1
+    assert result["shown_fps"] <= result["engine_fps"] + edges
+    assert result["engine_latency"]["median_ms"] > 0
+    assert result["preview_dropped"] >= 0 and result["engine_dropped"] >= 0
+    assert 0 < result["startup_s"] < 60
     # The user's settings were neither read nor written.
     assert not (tmp_path / "untouched").exists()

@@ -188,6 +188,27 @@ def test_preview_sink_scales_on_the_engine_thread_and_keeps_the_newest() -> None
     assert got is not None and got.output is not image  # always a copy
 
 
+def test_preview_sink_wakes_its_consumer_once_per_frame_that_lands_in_an_empty_slot() -> None:
+    # The window is woken per frame instead of polling: a frame that replaces an untaken one
+    # needs no second wake-up (the pending one takes the newest), so they never pile up, and
+    # a frame in the slot always has one pending.
+    sink = PreviewSink()
+    wakes: list[int] = []
+    sink.on_frame = lambda: wakes.append(sink.frames_written)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(3):
+        sink.write(Frame.new(image, float(i), i))
+    assert wakes == [1]  # the first frame woke it; the next two replaced it, untaken
+    item = sink.take()
+    assert item is not None and item.index == 2
+    sink.write(Frame.new(image, 3.0, 3))
+    assert wakes == [1, 4]
+    sink.on_frame = None  # the widget went away: frames are still kept, nobody is called
+    assert sink.take() is not None
+    sink.write(Frame.new(image, 4.0, 4))
+    assert wakes == [1, 4] and sink.slot.has_item
+
+
 def test_engine_with_controlled_source_and_switches_runs_and_stops() -> None:
     source = ControlledSource((64, 48), 200.0)
     source.set_inner(open_source("demo:0", SourceConfig(width=64, height=48, fps=200)))

@@ -11,8 +11,9 @@ changes everything else live, without stopping it:
   the window opens and closes while frames flow. A target that fails is detached and reported;
   the engine's output thread carries on.
 * :class:`PreviewSink` receives processed frames on the engine's preview thread, scales them to
-  the widget's size there, and leaves only the newest in a one-slot buffer that the GUI reads
-  on a timer. The GUI thread never waits for the engine, nor the engine for the GUI.
+  the widget's size there, leaves only the newest in a one-slot buffer and wakes the GUI thread
+  (:attr:`PreviewSink.on_frame`) when that buffer was empty. The GUI thread never waits for the
+  engine, nor the engine for the GUI.
 """
 
 from __future__ import annotations
@@ -306,7 +307,8 @@ class PreviewImage:
 
 class PreviewSink(Output):
     """The preview output. Runs on the engine's preview thread: scales to the display size
-    (set by the widget, in device pixels) and leaves the newest image in :attr:`slot`."""
+    (set by the widget, in device pixels), leaves the newest image in :attr:`slot` and calls
+    :attr:`on_frame` when the slot was empty."""
 
     def __init__(self) -> None:
         super().__init__("preview")
@@ -315,6 +317,13 @@ class PreviewSink(Output):
         self.last_frame_time = 0.0
         self.visible = True
         """Set by the preview widget: False while the window is hidden (in the tray)."""
+        self.on_frame: Callable[[], None] | None = None
+        """The consumer's wake-up, called on the engine's thread when an image lands in an
+        empty slot; it must not block (the widget posts an event to the GUI thread). An image
+        that replaces an untaken one calls nothing: the wake-up for the slot is still pending,
+        and it takes the newest. So one wake-up per image shown, never a backlog of them, and
+        no polling: the 15 ms timer that read the slot before added 7.5 ms on average between
+        the engine and the screen."""
 
     def has_consumers(self) -> bool | None:
         return self.visible
@@ -330,7 +339,7 @@ class PreviewSink(Output):
                 raw = _fit_inside(raw, target)
         elif image is frame.image:
             image = image.copy()
-        self.slot.put(
+        replaced = self.slot.put(
             PreviewImage(
                 np.ascontiguousarray(image),
                 np.ascontiguousarray(raw) if isinstance(raw, np.ndarray) else None,
@@ -341,6 +350,9 @@ class PreviewSink(Output):
         )
         self.frames_written += 1
         self.last_frame_time = time.monotonic()
+        wake = self.on_frame
+        if wake is not None and not replaced:
+            wake()
 
     def take(self) -> PreviewImage | None:
         """The newest image not yet taken, without waiting (GUI thread)."""

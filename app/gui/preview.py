@@ -1,9 +1,10 @@
-"""The live preview: paints the newest processed frame on a timer, never waiting for one.
+"""The live preview: paints the newest processed frame as it arrives, never waiting for one.
 
 Frames arrive on the engine's preview thread, already scaled to this widget's size in device
-pixels (:class:`PreviewSink`), and wait in a one-slot buffer. A :class:`QTimer` takes whatever
-is newest and repaints; when processing is slow the preview simply shows fewer new frames, and
-the window stays responsive. In compare mode the left half shows the input and the right half
+pixels (:class:`PreviewSink`), and wait in a one-slot buffer. A frame landing in the empty
+buffer posts one wake-up to the GUI thread (a queued signal), which takes whatever is newest and
+repaints; when the GUI thread is slow the preview simply shows fewer new frames, and the window
+stays responsive. In compare mode the left half shows the input and the right half
 the output, split at the same place in both.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -27,6 +28,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.gui.plumbing import PreviewImage, PreviewSink
+from app.gui.qtcompat import emit
 
 
 def to_qimage(image: np.ndarray) -> QImage:
@@ -39,8 +41,10 @@ class PreviewWidget(QWidget):
     pointPicked = Signal(float, float)
     """A double click on the picture: where, as fractions of the frame's width and height
     (only-me locks on to the person there)."""
+    _frameArrived = Signal()
+    """Emitted on the engine's preview thread (:attr:`PreviewSink.on_frame`); queued to ours."""
 
-    def __init__(self, sink: PreviewSink, parent: QWidget | None = None, interval_ms: int = 15):
+    def __init__(self, sink: PreviewSink, parent: QWidget | None = None):
         super().__init__(parent)
         self.sink = sink
         self.compare = False
@@ -55,12 +59,13 @@ class PreviewWidget(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setAccessibleName("Live preview")
-        self.timer = QTimer(self)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self.poll)
-        self.timer.start()
+        # Woken per frame rather than by a timer: a 15 ms poll kept each frame 7.5 ms in the
+        # slot on average (measured: median 7.4 ms, p95 15.8 ms) and woke the GUI thread, and
+        # so took the GIL from the engine's threads, 66 times a second for 30 frames.
+        self._frameArrived.connect(self.poll, Qt.ConnectionType.QueuedConnection)
+        sink.on_frame = self._wake
         self._update_display_size()
+        self.poll()  # anything the sink holds already
 
     def sizeHint(self) -> QSize:
         return QSize(800, 450)
@@ -73,8 +78,16 @@ class PreviewWidget(QWidget):
         self.placeholder = text
         self.update()
 
+    def _wake(self) -> None:
+        """:attr:`PreviewSink.on_frame`, on the engine's preview thread: post a poll to ours."""
+        try:
+            emit(self._frameArrived)  # through the work-around: 30 emits a second
+        except RuntimeError:  # the widget was deleted without stop(): nobody to wake
+            self.sink.on_frame = None
+
     def stop(self) -> None:
-        self.timer.stop()
+        """No more wake-ups from the engine (before this widget goes away)."""
+        self.sink.on_frame = None
 
     # ----------------------------------------------------------------- frames
     def poll(self) -> None:
