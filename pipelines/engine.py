@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines import cvthreads
+from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
 from pipelines.frame import RESENT, Frame, FrameContext
@@ -202,6 +202,7 @@ class Engine:
             return
         width, height = self.out_size or self.source.actual_size
         process = _EngineThread(self._process_loop, "camfx-process")
+        allocator.keep_large_blocks()  # once per process: frame-size arrays are reused
         if not self._cv_taken:
             self._cv_taken = cvthreads.acquire(self.cv_threads)
         if self.stages_required:
