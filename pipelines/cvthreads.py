@@ -21,10 +21,10 @@ from collections.abc import Iterator
 
 CV_THREADS: int | None = 1
 """OpenCV threads while an engine runs (1: every call on its calling thread; None: OpenCV's
-default, one per core). Studio on the 2-core machine (the README's Speed section has the
-figures): the pool's worker thread alone used 0.5-4.8 ms of CPU per 720p frame at 30 fps (the
-most on a quiet machine), and without it the process used 6 % less at 720p and 1080p (medians
-of alternated runs, load 8-15)."""
+default, one per core). Studio on the quiet 2-core machine (the README's Speed section has
+the figures): the pool's worker thread alone used 7.5 ms of CPU per 720p frame at 30 fps and
+9.8 ms at 1080p, and without it the process used 22 % less at 720p and 18 % less at 1080p, with
+as many frames a second flat out and 1.7-2 ms more latency (alternated runs, load 1.7-2.5)."""
 
 ENV_OVERRIDE = "OPENCV_FOR_THREADS_NUM"
 """OpenCV reads this once, when it loads; when it is set the pool is left as the user asked."""
