@@ -179,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
     common.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
     common.add_argument("--frames", type=positive_int, default=None, help="stop after N frames")
+    common.add_argument(
+        "--cv-threads",
+        type=_number_parser(int, 0, 256),
+        default=None,
+        metavar="N",
+        help="OpenCV's threads while running (default 1: each call on the engine's own "
+        "threads; 0: OpenCV's default, one per core)",
+    )
 
     run = sub.add_parser(
         "run",
@@ -318,8 +326,30 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
         # The user named the preset: an effect that cannot start is an error, not a silently
         # unfiltered output.
         stages_required=True,
+        cv_threads=cv_threads_arg(args),
     )
     return dataclasses.replace(config, **changes)
+
+
+def opencv_threads_used(requested: int | None) -> str:
+    """How many threads OpenCV had in the engine, in words (for ``bench``)."""
+    import os
+
+    from pipelines.cvthreads import ENV_OVERRIDE
+
+    if os.environ.get(ENV_OVERRIDE):
+        return f"{ENV_OVERRIDE}={os.environ[ENV_OVERRIDE]}"
+    return str(requested) if requested is not None else "OpenCV's default"
+
+
+def cv_threads_arg(args: argparse.Namespace) -> int | None:
+    """``--cv-threads``: None (OpenCV's default) for 0, the engine's default when not given."""
+    from pipelines.cvthreads import CV_THREADS
+
+    value = getattr(args, "cv_threads", None)
+    if value is None:
+        return CV_THREADS
+    return int(value) or None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -521,6 +551,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for provider, reason in rep.refused.items()
     }
     result["peak_rss_mb"] = peak_rss_mb()
+    result["cv_threads"] = opencv_threads_used(cv_threads_arg(args))
     if args.json:
         print(json.dumps(_finite(result), indent=2, allow_nan=False))
     else:
@@ -546,17 +577,21 @@ def source_cpu_ms_per_grab(args: argparse.Namespace, grabs: int = SOURCE_CPU_GRA
     pool threads spin down and the caches go cold, which made a 720p frame cost 3.9 ms of
     CPU at 30 fps against 2.5 ms back to back (2026-12-02); the flat-out figure left the
     difference in the `off` preset's CPU per frame."""
+    from pipelines.cvthreads import opencv_threads
     from pipelines.sources import open_source
     from pipelines.sources.base import SourceConfig
 
     width, height = args.size
     source = open_source("demo", SourceConfig(width=width, height=height, fps=args.fps))
+    # OpenCV's threads as the engine sets them: the warp's CPU depends on them (its worker
+    # spin-waits between frames).
     try:
-        source.read()  # the first frame allocates
-        start = time.process_time()
-        for _ in range(grabs):
-            source.read()
-        return (time.process_time() - start) * 1000.0 / grabs
+        with opencv_threads(cv_threads_arg(args)):
+            source.read()  # the first frame allocates
+            start = time.process_time()
+            for _ in range(grabs):
+                source.read()
+            return (time.process_time() - start) * 1000.0 / grabs
     finally:
         source.close()
 
@@ -730,6 +765,8 @@ def format_bench(result: dict) -> str:
     )
     providers = ", ".join(f"{k}={v}" for k, v in result["providers"].items()) or "no models"
     lines.append(f"providers: {providers}")
+    if "cv_threads" in result:
+        lines.append(f"OpenCV threads: {result['cv_threads']}")
     for provider, reason in result.get("provider_fallbacks", {}).items():
         lines.append(f"  {provider} refused: {reason}")
     if result["errors"]:

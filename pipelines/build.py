@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines import cvthreads
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs.base import Output
@@ -77,6 +78,8 @@ class RunConfig:
     stages_required: bool = False
     """A stage that cannot open (a missing or changed model, a bad portrait) stops the run
     before any output opens, instead of leaving that effect out: the user named the preset."""
+    cv_threads: int | None = cvthreads.CV_THREADS
+    """OpenCV's thread pool while the engine runs (see :mod:`pipelines.cvthreads`)."""
 
     def preset_object(self) -> Preset:
         return get_preset(self.preset) if isinstance(self.preset, str) else self.preset
@@ -213,6 +216,7 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             stats_window=config.stats_window,
             idle_after=config.idle_after if config.frames is None else None,
             stages_required=config.stages_required,
+            cv_threads=config.cv_threads,
         )
         run = Run(config, engine, source, owns_source)
         engine.add_listener(lambda ev: run.events.append(ev) if ev.kind in PROBLEMS else None)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
 from pipelines.frame import RESENT, Frame, FrameContext
@@ -134,6 +135,7 @@ class Engine:
         pipelined: bool = True,
         idle_after: float | None = None,
         stages_required: bool = False,
+        cv_threads: int | None = cvthreads.CV_THREADS,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -154,6 +156,10 @@ class Engine:
         a "stage-open-error" event, and the rest runs. True (the command line, where the user
         named what they want and nobody watches a status bar): :meth:`start` raises, before any
         output is opened or frame read, so no file is written without the effect asked for."""
+        self.cv_threads = cv_threads
+        """OpenCV's thread pool while this engine runs (:mod:`pipelines.cvthreads`): 1 runs
+        each OpenCV call on the thread that makes it; None leaves OpenCV's default."""
+        self._cv_taken = False
         self._stages_opened = threading.Event()
         self._stage_failure: CamfxError | None = None
         self.idle = False
@@ -196,6 +202,9 @@ class Engine:
             return
         width, height = self.out_size or self.source.actual_size
         process = _EngineThread(self._process_loop, "camfx-process")
+        allocator.keep_large_blocks()  # once per process: frame-size arrays are reused
+        if not self._cv_taken:
+            self._cv_taken = cvthreads.acquire(self.cv_threads)
         if self.stages_required:
             # Stages open on the processing thread (their contract), so it starts first, alone:
             # it opens them and waits for frames that come only once the outputs are open.
@@ -203,6 +212,7 @@ class Engine:
             self._stages_opened.wait()
             if self._stage_failure is not None:
                 self._end_early(process)
+                self._release_cv()
                 raise self._stage_failure
         opened: list[Output] = []
         try:
@@ -217,6 +227,7 @@ class Engine:
                 out.close()
             if process.is_alive():
                 self._end_early(process)
+            self._release_cv()
             raise
         self._started = True
         self._threads = [_EngineThread(self._capture_loop, "camfx-capture"), process]
@@ -258,6 +269,12 @@ class Engine:
             except Exception as exc:  # keep closing the others
                 log.warning("closing %s failed: %s", out.description, exc)
         self._threads = []
+        self._release_cv()
+
+    def _release_cv(self) -> None:
+        if self._cv_taken:
+            self._cv_taken = False
+            cvthreads.release()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the engine stops by itself (max_frames reached, source ended)."""

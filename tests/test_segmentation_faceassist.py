@@ -115,3 +115,43 @@ def test_face_oval_is_person_in_the_stage(two_people) -> None:
         region_mask(faces[0].landmarks, "face_oval", (FRAME_W, FRAME_H), dilate=-OVAL_INSET_PX) > 0
     )
     assert float(mask[oval].min()) >= FACE_KEPT_MIN
+
+
+def test_at_720p_the_face_is_kept_on_the_detail_level_without_a_full_size_mask(
+    two_people,
+) -> None:
+    # From 720p up the refined mask is evaluated at half size and made full size only when a
+    # stage reads ctx.mask; the face oval is raised there too, so the blur (which samples
+    # the detail level with the compiled composite) need not make the full-size mask (issue
+    # 15: about 1.3 ms of CPU a frame).
+    from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
+    from pipelines.segmentation.refine import RefinedMask
+
+    image, faces, _ = two_people
+    scale = 1280 / FRAME_W
+    top = 720 - round(FRAME_H * scale)
+    frame = cv2.copyMakeBorder(
+        cv2.resize(image, (1280, 720 - top)), top, 0, 0, 0, cv2.BORDER_CONSTANT, value=(200,) * 3
+    )
+    lm = faces[0].landmarks.astype(np.float64) * scale
+    lm[:, 1] += top
+    face = _face(lm)
+    seg = Segmentation(SegmentationSettings(smoothing=0.0, keep_face=True))
+    blur = BackgroundBlur(BackgroundBlurSettings(strength=0.5))
+    seg.open()
+    blur.open()
+    try:
+        ctx = FrameContext(timestamp=0.0, index=0)
+        ctx.primary_face = face
+        seg.process(frame, ctx)
+        refined = ctx.mask_source
+        assert isinstance(refined, RefinedMask) and refined.detail_factor == 2
+        assert not refined.materialized, "the face fix made the full-size mask"
+        blur.process(frame, ctx)  # samples the detail level, the face fix in it
+        mask = ctx.mask
+        assert mask is not None and mask.shape == (720, 1280)
+    finally:
+        seg.close()
+        blur.close()
+    oval = region_mask(lm, "face_oval", (1280, 720), dilate=-OVAL_INSET_PX * scale) > 0
+    assert float(mask[oval].min()) >= FACE_KEPT_MIN

@@ -80,6 +80,29 @@ def test_mediapipe_resample_maps_corners_to_corners() -> None:
 
 
 @pytest.mark.parametrize(
+    ("frame", "size"),
+    [
+        ((1280, 720), (256, 144)),  # the usual webcam frame: 5 frame pixels per model pixel
+        ((3840, 2160), (256, 144)),
+        ((1280, 432), (256, 144)),  # 5 across, 3 down
+        ((1280, 720), (256, 256)),  # 2.8125 down: the warp itself
+        ((1920, 1080), (256, 144)),
+    ],
+)
+def test_mediapipe_resample_is_mediapipes_warp_byte_for_byte(
+    frame: tuple[int, int], size: tuple[int, int]
+) -> None:
+    # Whole-number ratios take a nearest-neighbour resize instead of the warp (cheaper): it
+    # must give the very bytes of MediaPipe's warp on any picture.
+    rng = np.random.default_rng(6)
+    image = rng.integers(0, 256, (frame[1], frame[0], 3), dtype=np.uint8)
+    matrix = np.array([[size[0] / frame[0], 0.0, 0.0], [0.0, size[1] / frame[1], 0.0]])
+    want = cv2.warpAffine(image, matrix, size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))  # fmt: skip
+    assert np.array_equal(models.resize_for_model(image, size), want)
+
+
+@pytest.mark.parametrize(
     ("size", "choice", "expected"),
     [
         ((1280, 720), "auto", "selfie_segmentation_landscape"),

@@ -61,20 +61,27 @@ def keep_face(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.nd
     return np.maximum(out, face_mask * weight)
 
 
-def keep_face_full(mask: np.ndarray, face: Any) -> tuple[int, int, int, int] | None:
-    """Raise ``mask`` (frame size, in place) to 1 over the face oval.
+def keep_face_full(
+    mask: np.ndarray, face: Any, scale: float = 1.0
+) -> tuple[int, int, int, int] | None:
+    """Raise ``mask`` (frame size, or the frame times ``scale``; in place) to 1 over the face
+    oval.
 
     The guided filter works on brightness alone and can dim a cheek that is as bright as the
     wall beside it; the face oval is certain, so it is restored after refinement. Only the
     oval's bounding box is touched (cheap at any frame size); returns that box as
-    (y0, y1, x0, x1), or None when nothing was touched.
+    (y0, y1, x0, x1) in ``mask``'s pixels, or None when nothing was touched.
     """
     from pipelines.tracking.regions import region_mask_roi
 
     h, w = mask.shape
     weight = np.float32(max(0.0, min(1.0, float(getattr(face, "visibility", 1.0)))))
-    roi = region_mask_roi(face.landmarks, "face_oval", (w, h), feather=FACE_FEATHER_PX,
-                          dilate=-FACE_FEATHER_PX, as_float=True)  # fmt: skip
+    landmarks = np.asarray(face.landmarks, np.float32)
+    if scale != 1.0:
+        landmarks = landmarks[:, :2] * np.float32(scale)
+    edge = FACE_FEATHER_PX * scale
+    roi = region_mask_roi(landmarks, "face_oval", (w, h), feather=edge, dilate=-edge,
+                          as_float=True)  # fmt: skip
     if not roi.mask.size:
         return None
     rows, cols = roi.slices
