@@ -1,6 +1,7 @@
 """Skin smoothing on the face's crop gives the picture of the plain computation on the whole
 frame (issue 15: "beauty only on face crops", the picture unchanged: PSNR ≥ 40 dB), compiled
-(Numba) or not, on a real face, two faces and a face cut by the frame's edge.
+(Numba) or not, on a real face, two faces, a small profile face (worked on at full resolution)
+and a face cut by the frame's edge.
 
 The reference here is the effect as its docstring defines it, in float32 on the whole frame:
 the frame scaled to the work size, the skin mask and guided-filter coefficients there, upsampled
@@ -105,7 +106,7 @@ def smoothing_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.parametrize("strength", [0.4, 1.0])
-@pytest.mark.parametrize("picture", ["astronaut", "two_faces", "edge"])
+@pytest.mark.parametrize("picture", ["astronaut", "two_faces", "cameraman", "edge"])
 def test_crop_path_matches_the_full_frame_computation(
     picture: str, strength: float, smoothing_path: str
 ) -> None:
@@ -124,7 +125,7 @@ def test_crop_path_matches_the_full_frame_computation(
     assert got >= untouched + EFFECT_MARGIN_DB
 
 
-@pytest.mark.parametrize("picture", ["astronaut", "two_faces", "edge"])
+@pytest.mark.parametrize("picture", ["astronaut", "two_faces", "cameraman", "edge"])
 def test_compiled_smoothing_equals_the_opencv_pass(
     picture: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
