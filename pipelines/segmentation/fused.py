@@ -442,8 +442,9 @@ def available() -> bool:
                 # Numba is an optional extra (`camfx[jit]`, 208 MB): not having it is a choice,
                 # said once at info level; a compiler failure is a warning.
                 (log.info if isinstance(exc, ImportError) else log.warning)(
-                    "the compiled background composite is unavailable (%s); using the slower "
-                    "OpenCV path. %s to get it back.",
+                    "the compiled kernels (background composite, skin smoothing, colour "
+                    "lookup) are unavailable (%s); using the slower OpenCV paths. %s to get "
+                    "them back.",
                     _unavailable,
                     INSTALL_HINT,
                 )
