@@ -123,6 +123,7 @@ def test_cached_skin_mask_equals_a_fresh_one() -> None:
 def _stage(settings: dict[str, Any]) -> BeautyStage:
     stage = BeautyStage(BeautySettings(**settings))
     stage.open()
+    stage.warm_up()  # one smoothing path (compiled if Numba is there) for every frame
     return stage
 
 

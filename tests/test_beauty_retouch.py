@@ -72,6 +72,7 @@ def run(
 ) -> tuple[np.ndarray, FrameContext]:
     stage = BeautyStage(BeautySettings(**settings))
     stage.open()
+    stage.warm_up()  # the compiled smoothing (if Numba is there) from the first frame on
     ctx = FrameContext(0.0, 0, faces=list(faces), primary_face=faces[primary] if faces else None)
     out = stage.process(image, ctx)
     stage.close()

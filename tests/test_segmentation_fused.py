@@ -74,6 +74,21 @@ def test_exact_at_the_ends() -> None:
     assert np.abs(room.astype(np.int16) - upsampled).max() <= 1
 
 
+@pytest.mark.parametrize("factor", [2, 4, 8, 16])
+def test_room_tiles_at_the_blurs_reductions_are_the_float_lerp_exactly(factor: int) -> None:
+    """Room tiles are blended in 8-bit fixed point; at the blur's power-of-two reductions the
+    row weights are multiples of 1/256, so the picture is the float lerp's to the bit."""
+    w, h = 1280, 720
+    fg, _, _ = composite_scene(w, h, 1, seed=5)
+    bg_small = np.random.default_rng(factor).integers(0, 256, (h // factor, w // factor, 3),
+                                                      dtype=np.uint8)  # fmt: skip
+    room = fused.composite_over_small(fg, np.zeros((h // 2, w // 2), np.float32), bg_small)
+    rows = cv2.resize(bg_small, (w, h // factor), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    y0, y1, t = fused.axis_table(h, h // factor)
+    lerp = rows[y0] + (rows[y1] - rows[y0]) * t[:, None, None]
+    assert np.array_equal(room, np.floor(lerp + np.float32(0.5)).astype(np.uint8))
+
+
 def test_axis_table_is_cv2_resize_sampling() -> None:
     # Resizing a ramp with the tables must give cv2.resize's own result.
     for dst, src in ((720, 360), (720, 90), (1080, 135), (361, 120), (60, 15), (8, 8)):

@@ -24,6 +24,7 @@ from pipelines.beauty.geometry import MIN_FACE_SIZE, Rect, face_size, landmarks_
 from pipelines.beauty.masks import SKIN_FEATHER
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
 
 HEX_RGB_PATTERN = r"^\s*#?([0-9a-fA-F]{6})\s*$"
@@ -80,8 +81,14 @@ class BeautyStage(Stage[BeautySettings]):
     def open(self) -> None:
         # OpenCV builds its Lab tables on first use (~80 ms): do it here, not on a live frame.
         retouch.warm_up()
+        # Skin smoothing's full-resolution pass is compiled (with Numba) in the background;
+        # until it is there, and for good without Numba, its OpenCV version runs.
+        fused.prepare()
         self._caches = {}
         super().open()
+
+    def warm_up(self) -> None:
+        fused.available()
 
     def close(self) -> None:
         # The scratch arrays are a few MB at 720p, far more for a big face at 4K.
