@@ -24,6 +24,7 @@ from effects_support import (
 from pipelines.effects.key_light import KeyLight, KeyLightSettings, canonical_normals, kelvin_tint
 from pipelines.errors import SettingsError
 from pipelines.presets import build_stages, get_preset
+from pipelines.segmentation import fused
 
 EVENING_MIN = 0.5
 """The issue: the left/right luminance ratio moves toward 1 by at least half (in log)."""
@@ -37,6 +38,17 @@ GOLDEN_MAX_ABS = 6
 versions and machines)."""
 HALVING = 1.0
 """Side light: luminance halves from one cheek to the other."""
+
+
+@pytest.fixture(params=["opencv", "compiled"], autouse=True)
+def apply_path(request, monkeypatch) -> str:
+    """Every test here runs on both paths of applying the gain: OpenCV's and the compiled one
+    pass (pipelines.segmentation.fused.apply_gain)."""
+    if request.param == "opencv":
+        monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    elif not fused.available():
+        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
+    return request.param
 
 
 def _run(image: np.ndarray, face, mask, **settings: object) -> np.ndarray:

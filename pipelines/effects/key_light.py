@@ -46,6 +46,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.segmentation.tiles import tiles_for
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
@@ -446,7 +447,13 @@ class KeyLight(Stage[KeyLightSettings]):
         self._upsampled = None
         self._gain_full = None
         canonical_normals()
+        # Compile (or load from Numba's cache) the one-pass apply in the background; until it
+        # is there, and for good without Numba, the OpenCV path runs.
+        fused.prepare()
         super().open()
+
+    def warm_up(self) -> None:
+        fused.available()
 
     def close(self) -> None:
         self._gradient, self._last_t, self._shape = None, None, None
@@ -568,6 +575,21 @@ class KeyLight(Stage[KeyLightSettings]):
         # smooth light shows): resizing and multiplying 8-bit images is several times faster
         # than float ones, which is most of this stage's time at 720p.
         box = (x0, y0, x1, y1)
+        last = self._upsampled
+        if fused.ready():
+            # One compiled pass: the frame copied, the gain upsampled row by row and applied,
+            # the outline blended (see fused.apply_gain).
+            if (
+                last is not None
+                and last[1] == box
+                and (cv2.norm(last[0], fixed, cv2.NORM_INF) <= REUSE_GAIN_LEVELS)
+            ):
+                fixed = last[0]  # nearly the grid used before: the same gain (see below)
+            else:
+                self._upsampled = (fixed, box)
+            # (A fading face blends every pixel: the person's tiles are not plainly lit then.)
+            tiles = tiles_for(mask, ctx.extras) if visibility >= 1.0 else None
+            return fused.apply_gain(image, mask, fixed, GAIN_ONE, box, tiles, visibility)
         # The frame-size gain is upsampled into a buffer the stage keeps (a fresh 2 MB array
         # each frame paid its page faults each frame); only its ``box`` is ever read.
         gain_full = self._gain_full
@@ -575,7 +597,6 @@ class KeyLight(Stage[KeyLightSettings]):
             gain_full = self._gain_full = np.full(image.shape, GAIN_ONE, np.uint8)
             self._upsampled = None
         up = gain_full[y0:y1, x0:x1]
-        last = self._upsampled
         if (
             last is None
             or last[1] != box
