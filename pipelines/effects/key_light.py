@@ -440,6 +440,11 @@ def _key_and_fill(n: np.ndarray, key_dir: np.ndarray, s: KeyLightSettings) -> np
     return out
 
 
+_Upsampled = tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None]
+"""The grid the gain was last upsampled from, its frame box, and (compiled path) the grid
+upsampled along x."""
+
+
 @register_stage
 class KeyLight(Stage[KeyLightSettings]):
     name = "key_light"
@@ -452,11 +457,7 @@ class KeyLight(Stage[KeyLightSettings]):
         self._gradient: np.ndarray | None = None
         self._last_t: float | None = None
         self._shape: _ShapeCache | None = None
-        self._upsampled: (
-            tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None] | None
-        ) = None
-        """The grid the gain was last upsampled from, its frame box, and (compiled path) the
-        grid upsampled along x."""
+        self._upsampled: _Upsampled | None = None
         self._gain_full: np.ndarray | None = None
 
     def open(self) -> None:
