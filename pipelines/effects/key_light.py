@@ -574,6 +574,20 @@ class KeyLight(Stage[KeyLightSettings]):
             fixed = np.rint(faded).astype(np.uint8)
         return fixed, box
 
+    def _gain_rows(self, fixed: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The compiled path's gain: the grid ``fixed`` upsampled along x to ``box``'s width,
+        or the one made before while the grid is within :data:`REUSE_GAIN_LEVELS` of it."""
+        last = self._upsampled
+        if last is not None and last[1] == box:
+            grid, _, kept = last
+            if kept is not None and cv2.norm(grid, fixed, cv2.NORM_INF) <= REUSE_GAIN_LEVELS:
+                return kept
+        x0, _, x1, _ = box
+        rows: np.ndarray = cv2.resize(fixed, (x1 - x0, fixed.shape[0]),
+                                      interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        self._upsampled = (fixed, box, rows)
+        return rows
+
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         face = ctx.primary_face
@@ -598,17 +612,10 @@ class KeyLight(Stage[KeyLightSettings]):
             # One compiled pass: the frame copied, the gain upsampled along y row by row and
             # applied, the outline blended (see fused.apply_gain). Along x by OpenCV first,
             # only when the grid has changed (see REUSE_GAIN_LEVELS).
-            if (
-                last is None
-                or last[1] != box
-                or last[2] is None
-                or cv2.norm(last[0], fixed, cv2.NORM_INF) > REUSE_GAIN_LEVELS
-            ):
-                rows = cv2.resize(fixed, (x1 - x0, fixed.shape[0]), interpolation=cv2.INTER_LINEAR)
-                last = self._upsampled = (fixed, box, rows)
+            rows = self._gain_rows(fixed, box)
             # (A fading face blends every pixel: the person's tiles are not plainly lit then.)
             tiles = tiles_for(mask, ctx.extras) if visibility >= 1.0 else None
-            return fused.apply_gain(image, mask, last[2], GAIN_ONE, box, tiles, visibility)
+            return fused.apply_gain(image, mask, rows, GAIN_ONE, box, tiles, visibility)
         # The frame-size gain is upsampled into a buffer the stage keeps (a fresh 2 MB array
         # each frame paid its page faults each frame); only its ``box`` is ever read.
         gain_full = self._gain_full
