@@ -613,8 +613,7 @@ class KeyLight(Stage[KeyLightSettings]):
             # applied, the outline blended (see fused.apply_gain). Along x by OpenCV first,
             # only when the grid has changed (see REUSE_GAIN_LEVELS).
             rows = self._gain_rows(fixed, box)
-            # (A fading face blends every pixel: the person's tiles are not plainly lit then.)
-            tiles = tiles_for(mask, ctx.extras) if visibility >= 1.0 else None
+            tiles = tiles_for(mask, ctx.extras)
             return fused.apply_gain(image, mask, rows, GAIN_ONE, box, tiles, visibility)
         # The frame-size gain is upsampled into a buffer the stage keeps (a fresh 2 MB array
         # each frame paid its page faults each frame); only its ``box`` is ever read.

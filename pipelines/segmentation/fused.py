@@ -373,13 +373,14 @@ def _compile() -> Any:
                     continue
                 g0 = ga[3 * (a0 - x0) : 3 * (a1 - x0)]
                 g1 = gb[3 * (a0 - x0) : 3 * (a1 - x0)]
-                if cls == 1:  # FULL: the person, lit
+                if cls == 1 and weight_scale >= one:  # FULL: the person, lit
                     for k in range(o.shape[0]):
                         gv = np.float32(g0[k]) * sa + np.float32(g1[k]) * sb
                         v = min(np.float32(f[k]) * gv, top)
                         o[k] = np.uint8(np.int32(v + half))
                     continue
-                # MIXED: lit by the squared mask (see pipelines.effects.key_light._blend).
+                # MIXED (or FULL and faded): lit by the squared mask times the weight scale
+                # (see pipelines.effects.key_light._blend).
                 ww = m3[: o.shape[0]]
                 for j in range(a1 - a0):
                     m = mrow[a0 + j] if has_mask else one
@@ -659,9 +660,9 @@ def apply_gain(
     y as ``cv2.resize(INTER_LINEAR)`` would, multiplies the pixels, and is blended in by
     ``mask``² · ``weight_scale`` (``mask``: float32 at the frame's size; None: 1 everywhere).
     ``tiles``: ``mask``'s tile map, if known (its room tiles are copied, its person tiles lit
-    without a blend: the same picture). One pass over the frame where the key light's OpenCV
-    path took a copy, an upsampling, a multiply and about forty small blends. Requires
-    :func:`ready`."""
+    without a blend while ``weight_scale`` is 1: the same picture). One pass over the frame
+    where the key light's OpenCV path took a copy, an upsampling, a multiply and about forty
+    small blends. Requires :func:`ready`."""
     x0, y0, x1, y1 = box
     h, w = image.shape[:2]
     if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
