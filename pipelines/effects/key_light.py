@@ -28,8 +28,9 @@ frame-size gain, ~70 multiplies and ~40 blends of 4 calls each, every call a dis
 pass over memory; without it that OpenCV path runs (within 3 levels, PSNR ≥ 40 dB). Measured
 on the moving 720p presenter demo (60 frames captured from the chain before the stage, each
 stage replayed alternately against main at 9ba654b): at a camera's pace
-(33 ms sleeps, wall time per frame, medians of 4 alternated rounds, load 8-11) 7.1 → 2.6 ms
-(0.37×); back to back (thread CPU, load 9) 3.2 → 2.1 ms (0.65×). What is left is the
+(33 ms sleeps, wall time per frame, medians of 4-5 alternated rounds, two sessions, load 8-11)
+7.1 → 2.6 and 5.6 → 2.8 ms (0.37-0.50×); back to back (thread CPU, load 9) 3.2 → 2.1 and
+3.4 → 2.2 ms (0.63-0.65×). What is left is the
 compiled pass (~1 ms under that load: ~300k lit and ~130k blended pixels) and the side light's
 fit on the skin landmarks (0.15-0.6 ms, NumPy calls on ~400 points).
 
