@@ -459,3 +459,76 @@ def test_light_stage_uses_the_compiled_lookup_with_the_same_picture(monkeypatch)
     for a, b, frame in zip(compiled, opencv, frames, strict=True):
         assert not np.array_equal(a, frame)  # a real correction, not a pass-through
         assert int(np.abs(a.astype(np.int16) - b).max()) <= LUT_MAX_LEVELS
+
+
+GAIN_ROUNDING_LEVELS = 1
+"""``apply_gain`` against its formula in float64: the output's rounding (and float32's) only."""
+
+
+def _gain_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+    """A noisy 128×96 frame, a soft disc of a person (0, 1 and the outline between), a smooth
+    gain grid over a box around it, upsampled along x as the key light does."""
+    rng = np.random.default_rng(5)
+    image = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    hard = np.zeros((96, 128), np.float32)
+    cv2.circle(hard, (60, 50), 26, 1.0, -1)
+    mask = np.clip(cv2.GaussianBlur(hard, (0, 0), 3.0) * 1.2 - 0.1, 0.0, 1.0)
+    box = (24, 12, 100, 90)
+    grid = rng.integers(70, 250, (10, 10, 3), dtype=np.uint8)
+    rows = cv2.resize(grid, (box[2] - box[0], 10), interpolation=cv2.INTER_LINEAR)
+    return image, mask, rows, box
+
+
+def _gain_formula(image, mask, rows, unit, box, weight_scale) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    i0, i1, t = fused.axis_table(y1 - y0, rows.shape[0])
+    r = rows.astype(np.float64)
+    gain = (r[i0] * (1.0 - t[:, None, None]) + r[i1] * t[:, None, None]) / unit
+    out = image.astype(np.float64)
+    roi = out[y0:y1, x0:x1]
+    m = mask[y0:y1, x0:x1].astype(np.float64) if mask is not None else np.ones(roi.shape[:2])
+    weight = (m * m * weight_scale)[..., None]
+    out[y0:y1, x0:x1] = roi + (np.minimum(roi * gain, 255.0) - roi) * weight
+    return out
+
+
+@pytest.mark.parametrize("with_mask", [True, False])
+@pytest.mark.parametrize("with_tiles", [True, False])
+@pytest.mark.parametrize("weight_scale", [1.0, 0.5])
+def test_apply_gain_matches_its_formula(with_mask, with_tiles, weight_scale) -> None:
+    image, mask, rows, box = _gain_scene()
+    tiles = classify(mask, (128, 96), (8, 4)) if with_tiles and with_mask else None
+    assert tiles is None or {EMPTY, FULL, MIXED} <= set(np.unique(tiles.classes).tolist())
+    m = mask if with_mask else None
+    out = fused.apply_gain(image, m, rows, 128, box, tiles, weight_scale)
+    reference = _gain_formula(image, m, rows, 128, box, weight_scale)
+    assert out.dtype == np.uint8 and out.shape == image.shape
+    assert np.abs(out - reference).max() <= GAIN_ROUNDING_LEVELS
+    # Exactly the frame outside the box, and where the mask is 0 (no light on the room).
+    x0, y0, x1, y1 = box
+    outside = np.ones(mask.shape, bool)
+    outside[y0:y1, x0:x1] = False
+    np.testing.assert_array_equal(out[outside], image[outside])
+    if with_mask:
+        np.testing.assert_array_equal(out[mask == 0.0], image[mask == 0.0])
+    assert np.abs(out.astype(np.int16) - image).max() > 20  # and it does light the person
+
+
+def test_apply_gain_refuses_bad_input_by_name() -> None:
+    image, mask, rows, box = _gain_scene()
+    with pytest.raises(ValueError, match="box"):
+        fused.apply_gain(image, mask, rows, 128, (0, 0, 200, 50))
+    with pytest.raises(ValueError, match="gain_rows"):
+        fused.apply_gain(image, mask, rows[:, :-1], 128, box)
+    with pytest.raises(ValueError, match="mask"):
+        fused.apply_gain(image, mask[:-1], rows, 128, box)
+
+
+def test_row_runs_are_kept_with_the_map_until_it_changes() -> None:
+    tiles = TileMap(np.array([[EMPTY, FULL], [FULL, FULL]], np.uint8), (4, 4), (8, 8))
+    first = fused.row_runs(tiles, (8, 8))
+    assert fused.row_runs(tiles, (8, 8)) is first  # the background and the key light share it
+    assert first[2][:2].tolist() == [[0, 4, EMPTY], [4, 8, FULL]]
+    tiles.mark_mixed((0, 4, 0, 4))
+    _, _, runs = fused.row_runs(tiles, (8, 8))
+    assert runs[:2].tolist() == [[0, 4, MIXED], [4, 8, FULL]]

@@ -19,15 +19,20 @@ Per frame, on a grid an eighth of the frame's size:
 Speed (the issue's budget is 3 ms per 720p frame): everything per cell is worked out on the
 person's box only; the normals and face coordinates are kept from frame to frame while the
 face and the mask stand still (:data:`REUSE_MOVE_CELLS`, :data:`REUSE_MASK_CHANGE`), and with
-them the key's and fill's share of the gain; the frame-size gain is reused while the 8-bit grid
+them the key's and fill's share of the gain; the upsampled gain is reused while the 8-bit grid
 stays within :data:`REUSE_GAIN_LEVELS` of the one upsampled; the grid is made in 8-bit fixed
-point by OpenCV; and the outline's blend runs in 8-bit fixed point. Measured single-thread CPU
-time on the still demo portrait at 720p (2026-12-02, load 11-14, side by side): 4.2 → 3.3 ms
-(0.78×), about 3.5-3.8 → 2.8-3.0 ms on a quiet machine. On the moving 720p demo with the
-presenter preset (2026-12-02, load 0.5-1.5, alternated with the old code) the kept gain buffer
-and the leaner outline blend gave 4.6-4.9 against 4.8-6.0 ms: still over the budget; what is
-left is per-pixel work (the outline's ~220k mixed pixels, 1.1 ms; the gain's upsampling over
-the person's box, 0.4 ms) and the grid (1.3-1.5 ms).
+point by OpenCV. With Numba (the ``jit`` extra) the gain is applied in one compiled pass
+(:func:`pipelines.segmentation.fused.apply_gain`: the frame copied, the gain upsampled along
+y inline, the person's tiles lit, the outline's blended) where the OpenCV path made a copy, a
+frame-size gain, ~70 multiplies and ~40 blends of 4 calls each, every call a dispatch and a
+pass over memory; without it that OpenCV path runs (within 3 levels, PSNR ≥ 40 dB). Measured
+on the moving 720p presenter demo (60 frames captured from the chain before the stage, each
+stage replayed alternately against main at 9ba654b): at a camera's pace
+(33 ms sleeps, wall time per frame, medians of 4-5 alternated rounds, two sessions, load 8-11)
+7.1 → 2.6 and 5.6 → 2.8 ms (0.37-0.50×); back to back (thread CPU, load 9) 3.2 → 2.1 and
+3.4 → 2.2 ms (0.63-0.65×). What is left is the
+compiled pass (~1 ms under that load: ~300k lit and ~130k blended pixels) and the side light's
+fit on the skin landmarks (0.15-0.6 ms, NumPy calls on ~400 points).
 
 Without a tracked face the frame passes through; without a segmentation stage the light
 reaches only the face and a soft margin around it.
@@ -46,6 +51,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.segmentation.tiles import tiles_for
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
@@ -287,6 +293,19 @@ def _wrapped(cos: np.ndarray) -> np.ndarray:
     return out
 
 
+def sample_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)``: where the frame is a whole
+    number of cells (720p, 1080p) that is every :data:`GRID_DIVISOR`-th pixel from the first,
+    which a strided copy takes in a tenth of the time (OpenCV's resize spread the 160×90
+    samples over its worker threads: 0.13 ms, load 10)."""
+    gw, gh = size
+    h, w = mask.shape[:2]
+    if (w, h) == (gw * GRID_DIVISOR, gh * GRID_DIVISOR):
+        return np.ascontiguousarray(mask[::GRID_DIVISOR, ::GRID_DIVISOR])
+    out: np.ndarray = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_NEAREST)
+    return out
+
+
 @functools.lru_cache(maxsize=4)
 def _cell_centres(gw: int, gh: int, w: int, h: int) -> np.ndarray:
     """gh×gw×2 frame coordinates of the grid cells' centres (read-only; one per size)."""
@@ -426,6 +445,11 @@ def _key_and_fill(n: np.ndarray, key_dir: np.ndarray, s: KeyLightSettings) -> np
     return out
 
 
+_Upsampled = tuple[np.ndarray, tuple[int, int, int, int], np.ndarray | None]
+"""The grid the gain was last upsampled from, its frame box, and (compiled path) the grid
+upsampled along x."""
+
+
 @register_stage
 class KeyLight(Stage[KeyLightSettings]):
     name = "key_light"
@@ -438,7 +462,7 @@ class KeyLight(Stage[KeyLightSettings]):
         self._gradient: np.ndarray | None = None
         self._last_t: float | None = None
         self._shape: _ShapeCache | None = None
-        self._upsampled: tuple[np.ndarray, tuple[int, int, int, int]] | None = None
+        self._upsampled: _Upsampled | None = None
         self._gain_full: np.ndarray | None = None
 
     def open(self) -> None:
@@ -446,7 +470,13 @@ class KeyLight(Stage[KeyLightSettings]):
         self._upsampled = None
         self._gain_full = None
         canonical_normals()
+        # Compile (or load from Numba's cache) the one-pass apply in the background; until it
+        # is there, and for good without Numba, the OpenCV path runs.
+        fused.prepare()
         super().open()
+
+    def warm_up(self) -> None:
+        fused.available()
 
     def close(self) -> None:
         self._gradient, self._last_t, self._shape = None, None, None
@@ -489,7 +519,7 @@ class KeyLight(Stage[KeyLightSettings]):
         py = np.clip(np.rint(lm[:, 1] * sy - 0.5).astype(np.int64), 0, gh - 1)
         if mask is not None:
             # Every eighth pixel is enough: the cushion below blurs it over many cells.
-            person_full = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_NEAREST)
+            person_full = sample_nearest(mask, (gw, gh))
             shape = self._shape
             if shape is None or not shape.still(lm, person_full, (gw, gh), w):
                 shape = self._shape = _shape_from_mask(person_full, normals, lm, px, py, frame,
@@ -549,6 +579,20 @@ class KeyLight(Stage[KeyLightSettings]):
             fixed = np.rint(faded).astype(np.uint8)
         return fixed, box
 
+    def _gain_rows(self, fixed: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The compiled path's gain: the grid ``fixed`` upsampled along x to ``box``'s width,
+        or the one made before while the grid is within :data:`REUSE_GAIN_LEVELS` of it."""
+        last = self._upsampled
+        if last is not None and last[1] == box:
+            grid, _, kept = last
+            if kept is not None and cv2.norm(grid, fixed, cv2.NORM_INF) <= REUSE_GAIN_LEVELS:
+                return kept
+        x0, _, x1, _ = box
+        rows: np.ndarray = cv2.resize(fixed, (x1 - x0, fixed.shape[0]),
+                                      interpolation=cv2.INTER_LINEAR)  # fmt: skip
+        self._upsampled = (fixed, box, rows)
+        return rows
+
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         face = ctx.primary_face
@@ -568,6 +612,14 @@ class KeyLight(Stage[KeyLightSettings]):
         # smooth light shows): resizing and multiplying 8-bit images is several times faster
         # than float ones, which is most of this stage's time at 720p.
         box = (x0, y0, x1, y1)
+        last = self._upsampled
+        if fused.ready():
+            # One compiled pass: the frame copied, the gain upsampled along y row by row and
+            # applied, the outline blended (see fused.apply_gain). Along x by OpenCV first,
+            # only when the grid has changed (see REUSE_GAIN_LEVELS).
+            rows = self._gain_rows(fixed, box)
+            tiles = tiles_for(mask, ctx.extras)
+            return fused.apply_gain(image, mask, rows, GAIN_ONE, box, tiles, visibility)
         # The frame-size gain is upsampled into a buffer the stage keeps (a fresh 2 MB array
         # each frame paid its page faults each frame); only its ``box`` is ever read.
         gain_full = self._gain_full
@@ -575,16 +627,16 @@ class KeyLight(Stage[KeyLightSettings]):
             gain_full = self._gain_full = np.full(image.shape, GAIN_ONE, np.uint8)
             self._upsampled = None
         up = gain_full[y0:y1, x0:x1]
-        last = self._upsampled
         if (
             last is None
             or last[1] != box
+            or last[2] is not None  # upsampled by the compiled path, not into this buffer
             or cv2.norm(last[0], fixed, cv2.NORM_INF) > REUSE_GAIN_LEVELS
         ):
             # Else nearly the same grid as the one upsampled (not the last frame's: the light
             # cannot creep away one level a frame): the same frame-size gain.
             cv2.resize(fixed, (x1 - x0, y1 - y0), dst=up, interpolation=cv2.INTER_LINEAR)
-            self._upsampled = (fixed, box)
+            self._upsampled = (fixed, box, None)
         roi = image[y0:y1, x0:x1]
         out = image.copy()  # the source's frame may be shown or recorded elsewhere: not in place
         scale = 1.0 / GAIN_ONE

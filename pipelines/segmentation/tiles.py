@@ -57,6 +57,11 @@ class TileMap:
     _rects: dict[tuple[int, int], list[Rect]] = dataclasses.field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    memo: dict[str, Any] = dataclasses.field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """What callers derive from the classes (the compiled kernels' runs), kept with the map:
+    two stages of one frame read the same map. Cleared when the classes change."""
 
     def rects(self, cls: int, max_gap: int = 0) -> list[Rect]:
         """Runs of ``cls`` tiles along each row of tiles, as frame rectangles; runs of one row
@@ -108,6 +113,7 @@ class TileMap:
         th, tw = self.tile
         self.classes[y0 // th : -(-y1 // th), x0 // tw : -(-x1 // tw)] = MIXED
         self._rects.clear()
+        self.memo.clear()
 
     def without(self, cls: int) -> TileMap:
         """A copy with the ``cls`` tiles counted as mixed."""
