@@ -145,12 +145,17 @@ since the model last saw it. Measured on the tests' portrait: a still face under
 (σ 2, the tracker's smoothing) drifts up to 0.019 in 30 frames; looks 10° and 15° down move
 the points 0.017-0.030 and 0.030-0.037, 10° aside 0.042-0.052. A smaller look down is caught
 by ``remeasure_frames``."""
-HOLD_PX = 0.2
+HOLD_PX = 0.3
 """While no point that places an eye's redraw (its outline, corners and irises, the iris
 model's view, the move) has moved more than this many pixels since the redraw's geometry was
 worked out, the eye is redrawn with that geometry (only the colours are read anew): it is
 most of the redraw's work, and a still face's points wander by tenths of a pixel a frame.
-Below the issue's 0.3 px of allowed jitter, and it holds the moved iris stiller."""
+Below the issue's 0.3 px of allowed jitter, and it holds the moved iris stiller. Points that
+moved together (a head moving or the camera panning) count by how much they moved apart: the
+geometry is then moved along by whole pixels (the iris itself is read from where it now is;
+only the cut-outs' edges are off by up to half a pixel while the head moves). A moving head
+otherwise worked the geometry out anew every frame: 0.5 of the stage's 1.9 ms on
+``camfx bench --preset presenter``, whose demo face pans, zooms and rolls."""
 MIN_EYE_WIDTH_PX = 8.0
 """Smaller eyes are left alone: a few pixels cannot be moved convincingly."""
 
@@ -172,11 +177,14 @@ class EyeContactSettings(StageSettings):
     """Degrees the head may turn from the camera before the move fades out (over fade_width)."""
     adapt_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.15
     """Time constant of the fade in capture seconds (0: follow each frame)."""
-    remeasure_frames: Annotated[int, Meta(ge=2, le=30)] = 8
+    remeasure_frames: Annotated[int, Meta(ge=2, le=30)] = 16
     """Each eye is given to the iris model at least every this many frames, and sooner when
     it moved (:data:`REMEASURE_MOVE`); never more than one eye a frame. In between, its last
     result is carried along with the eye's corners. The model costs about as much as the face
-    mesh a call (an eye a frame made the stage as slow as the whole tracker)."""
+    mesh a call (an eye a frame made the stage as slow as the whole tracker). At 8, it was
+    still 0.99 of the stage's 2.96 ms a frame on average on the moving demo; at 16, 0.55 of
+    2.34 (a look up or down moves the eye's points past REMEASURE_MOVE and is measured at
+    once either way)."""
     vertical: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
     """Share of the up/down correction applied. The mesh's iris points hardly move when the
     gaze goes down (0.023 eye widths of a 10° look down of 0.078 on the test rig), so up/down
@@ -288,19 +296,22 @@ class RedrawPlan:
     """The tile's rows and columns that the opening covers: only they are drawn."""
     touched: np.ndarray
     """The pixels of :attr:`part` that the opening covers."""
-    white_a: np.ndarray
-    """Coverage of the white redrawn where the iris was (the old disc, inside the opening)."""
-    left: Maps
-    right: Maps
-    """Maps to the white just beside the old disc, on each side."""
-    t: np.ndarray
-    """Share of the way from the left sample to the right one."""
+    white_maps: Maps
+    """Maps to the white just beside the old disc, on each side (left then right, side by
+    side)."""
+    keep_a: np.ndarray
+    left_a: np.ndarray
+    right_a: np.ndarray
+    """Shares of the pixel itself and of the white left and right of the old disc: the white
+    is redrawn where the iris was (the old disc, inside the opening)."""
     iris_a: np.ndarray
     """Coverage of the moved iris: its disc with :data:`RIM_PX` of limbus, under the lids."""
     sources: tuple[Maps, ...]
     """Where each point of the moved iris is read from: its own pixel, and at the same distance
     from the centre, its angle reflected at the lids' edge on the iris's right and left sides
     (:data:`SIDE_BLEND`)."""
+    iris_maps: Maps
+    """The same, side by side (one remap)."""
     weights: np.ndarray
     """Per pixel, the share of each source (N×3, each seen clear of the lids), the rest is
     :attr:`rings`."""
@@ -309,20 +320,25 @@ class RedrawPlan:
     """Per pixel, the whole-pixel distance of its source from the iris centre: where no
     source is seen, the iris's mean colour at that distance."""
     disc: np.ndarray
-    """The tile's iris pixels seen clear of the lids (where catchlights and the iris's colours
+    """The part's iris pixels seen clear of the lids (where catchlights and the iris's colours
     are read)."""
     disc_rings: np.ndarray
     tile_rings: np.ndarray
-    """The whole-pixel distance from the iris centre of the disc's pixels and the tile's
+    """The whole-pixel distance from the iris centre of the disc's pixels and the part's
     (capped at the radius)."""
     radius: float
     glint_at: Maps
     """Where each pixel's catchlight comes from (:data:`GLINT_FOLLOW`)."""
     glint_core: np.ndarray
-    """The tile's pixels near enough to the iris centre to hold a catchlight."""
+    """The part's iris pixels, clear of the lids (whose wet margin is a bright line), near
+    enough to the iris centre to hold a catchlight."""
     colours: list[Any] = dataclasses.field(default_factory=list)
     """The iris's colour per distance from its centre, read on the first frame drawn with this
     plan (they barely change while the eye holds still)."""
+
+
+def _side_by_side(*maps: Maps) -> Maps:
+    return np.hstack([m[0] for m in maps]), np.hstack([m[1] for m in maps])
 
 
 def _smoothstep_array(x: np.ndarray) -> np.ndarray:
@@ -381,14 +397,16 @@ def redraw_plan(
     core = np.clip(inside - np.float32(MARGIN_PX), 0.0, 1.0)
 
     ex, ey = f.right.astype(np.float32), f.down.astype(np.float32)
-    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-    # The whole tile, from the old iris centre (for the iris's colours) ...
-    tu = (gx - np.float32(c[0])) * ex[0] + (gy - np.float32(c[1])) * ex[1]
-    tv = (gx - np.float32(c[0])) * ey[0] + (gy - np.float32(c[1])) * ey[1]
-    rho_tile = np.sqrt(tu * tu + tv * tv)
-    disc = (core > 0.5) & (rho_tile <= np.float32(r))
-    # ... and the part drawn: from the old centre (u, v), from the new one (qu, qv).
-    u, v = tu[part], tv[part]
+    # Only the part drawn (the opening's rows and columns): from the old iris centre (u, v),
+    # from the new one (qu, qv).
+    gx, gy = np.meshgrid(
+        np.arange(x0 + cols[0], x0 + cols[-1] + 1, dtype=np.float32),
+        np.arange(y0 + rows[0], y0 + rows[-1] + 1, dtype=np.float32),
+    )
+    rx, ry = gx - np.float32(c[0]), gy - np.float32(c[1])
+    u, v = rx * ex[0] + ry * ex[1], rx * ey[0] + ry * ey[1]
+    rho_old = np.sqrt(u * u + v * v)
+    disc = (core[part] > 0.5) & (rho_old <= np.float32(r))
     du, dv = float(shift @ f.right), float(shift @ f.down)
     qu, qv = u - np.float32(du), v - np.float32(dv)
 
@@ -422,7 +440,7 @@ def redraw_plan(
 
     t = np.clip((u + chord) / (2.0 * chord), 0.0, 1.0)
     here = opening[part]
-    white_a = np.clip(np.float32(pad_r + 0.5) - np.sqrt(u * u + v * v), 0.0, 1.0) * here
+    white_a = np.clip(np.float32(pad_r + 0.5) - rho_old, 0.0, 1.0) * here
     # The moved iris: each point from where it was, or from its mirror image across the
     # eye's line, or turned a quarter to the iris's side, whichever is first seen clear of the
     # lids; the rest from the iris's colour at that distance.
@@ -456,32 +474,34 @@ def redraw_plan(
         box=box,
         part=part,
         touched=touched,
-        white_a=white_a[..., None],
-        left=beside(-chord),
-        right=beside(chord),
-        t=t[..., None],
+        white_maps=_side_by_side(beside(-chord), beside(chord)),
+        keep_a=(1.0 - white_a)[..., None],
+        left_a=(white_a * (1.0 - t))[..., None],
+        right_a=(white_a * t)[..., None],
+        iris_maps=_side_by_side(*sources),
         iris_a=iris_a[..., None],
         sources=sources,
         weights=weights[..., None],
         rest=rest[..., None],
         rings=np.minimum(rho_new, np.float32(r)).astype(np.int32),
         disc=disc,
-        disc_rings=rho_tile[disc].astype(np.int32),
-        tile_rings=np.minimum(rho_tile, np.float32(r)).astype(np.int32),
+        disc_rings=rho_old[disc].astype(np.int32),
+        tile_rings=np.minimum(rho_old, np.float32(r)).astype(np.int32),
         radius=r,
         glint_at=(
-            gx[part] - np.float32(x0 + GLINT_FOLLOW * shift[0]),
-            gy[part] - np.float32(y0 + GLINT_FOLLOW * shift[1]),
+            gx - np.float32(x0 + GLINT_FOLLOW * shift[0]),
+            gy - np.float32(y0 + GLINT_FOLLOW * shift[1]),
         ),
-        glint_core=rho_tile <= np.float32(GLINT_CORE * r),
+        glint_core=disc & (rho_old <= np.float32(GLINT_CORE * r)),
     )
 
 
 def _iris_colours(tile: np.ndarray, plan: RedrawPlan) -> tuple[np.ndarray, np.ndarray] | None:
-    """The iris's catchlights (a mask of the tile) and its mean colour per whole pixel of
+    """The iris's catchlights (a mask of the part) and its mean colour per whole pixel of
     distance from its centre, without them."""
     if not plan.disc.any():
         return None
+    tile = tile[plan.part]
     lum = tile @ np.array([0.114, 0.587, 0.299], np.float32)
     # A catchlight is small and bright: what an opening (a grey erosion then dilation, the
     # size of a third of the iris) takes off.
@@ -508,9 +528,18 @@ def _iris_colours(tile: np.ndarray, plan: RedrawPlan) -> tuple[np.ndarray, np.nd
     return glint, ring[nearest]
 
 
-def redraw_eye(image: np.ndarray, out: np.ndarray, plan: RedrawPlan) -> None:
-    """Move one eye's iris as ``plan`` (:func:`redraw_plan`) says: read from ``image``,
-    written into ``out``, inside the eye opening only (lids, lashes, brows and glasses frames
+def _fits(box: tuple[int, int, int, int], at: tuple[int, int], shape: tuple[int, ...]) -> bool:
+    """Whether ``box`` moved by ``at`` lies inside an image of ``shape``."""
+    x0, y0, x1, y1 = box
+    return x0 + at[0] >= 0 and y0 + at[1] >= 0 and x1 + at[0] <= shape[1] and y1 + at[1] <= shape[0]
+
+
+def redraw_eye(
+    image: np.ndarray, out: np.ndarray, plan: RedrawPlan, at: tuple[int, int] = (0, 0)
+) -> None:
+    """Move one eye's iris as ``plan`` (:func:`redraw_plan`) says, its tile moved by ``at``
+    (whole pixels, x and y): read from ``image``, written into ``out``, inside the eye opening
+    only (lids, lashes, brows and glasses frames
     stay as they are, and the lids cover what they cover).
 
     A look down is the iris going down with the upper lid following it and the lower lid
@@ -528,6 +557,9 @@ def redraw_eye(image: np.ndarray, out: np.ndarray, plan: RedrawPlan) -> None:
       lowered lid, as a real one would;
     - the catchlights stay where they were: they reflect the light, not the iris."""
     x0, y0, x1, y1 = plan.box
+    if not _fits(plan.box, at, image.shape):
+        return
+    x0, x1, y0, y1 = x0 + at[0], x1 + at[0], y0 + at[1], y1 + at[1]
     tile = image[y0:y1, x0:x1].astype(np.float32)
     if not plan.colours:
         plan.colours.append(_iris_colours(tile, plan))
@@ -539,7 +571,7 @@ def redraw_eye(image: np.ndarray, out: np.ndarray, plan: RedrawPlan) -> None:
     if glint.any():
         # Under a catchlight, the iris's colour at that distance from its centre.
         clean = tile.copy()
-        clean[glint] = ring[plan.tile_rings[glint]]
+        clean[plan.part][glint] = ring[plan.tile_rings[glint]]
 
     def sample(src: np.ndarray, maps: Maps) -> np.ndarray:
         return cv2.remap(src, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -548,26 +580,30 @@ def redraw_eye(image: np.ndarray, out: np.ndarray, plan: RedrawPlan) -> None:
     # into the whole line, and the tracker then sees a different white (and iris edge) every
     # frame. Not across: in an opening a few pixels high that mixed the lids in (a grey white).
     smooth = cv2.GaussianBlur(clean, (WHITE_BLUR_TAPS, 1), 0)
-    left, right = sample(smooth, plan.left), sample(smooth, plan.right)
+    # Each layer's samples in one remap (its maps side by side), then weighed.
+    w = plan.touched.shape[1]
+    sides = sample(smooth, plan.white_maps)
     here = tile[plan.part]
-    layer = here + plan.white_a * (left + plan.t * (right - left) - here)
+    layer = here * plan.keep_a + plan.left_a * sides[:, :w] + plan.right_a * sides[:, w:]
+    found_at = sample(clean, plan.iris_maps)
     moved = plan.rest * ring[plan.rings]
-    for k, maps in enumerate(plan.sources):
-        moved += plan.weights[..., k, :] * sample(clean, maps)
+    for k in range(len(plan.sources)):
+        moved += plan.weights[..., k, :] * found_at[:, k * w : (k + 1) * w]
     layer += plan.iris_a * (moved - layer)
     if glint.any():
         # On the cornea only: where the white now lies, the bright white takes it in.
         layer += plan.iris_a * sample(np.maximum(tile - clean, 0.0), plan.glint_at)
-    region = out[y0:y1, x0:x1][plan.part]
-    touched = plan.touched
-    region[touched] = np.clip(np.round(layer[touched]), 0, 255).astype(image.dtype)
+    # A blend of pixels, never below 0: rounded and capped at 255 in one call.
+    drawn = cv2.convertScaleAbs(layer)
+    np.copyto(out[y0:y1, x0:x1][plan.part], drawn, where=plan.touched[..., None])
 
 
 @dataclasses.dataclass(frozen=True)
 class _Held:
     """One eye's redraw geometry and the points it was worked out from (see :data:`HOLD_PX`)."""
 
-    key: np.ndarray
+    points: np.ndarray
+    shift: np.ndarray
     shape: tuple[int, ...]
     plan: RedrawPlan | None
 
@@ -772,9 +808,9 @@ class EyeContact(Stage[EyeContactSettings]):
             return image
         out = image.copy()
         for i, eye, px in moves:
-            held = self._hold(i, image.shape, lm, eye, px, None if eyes is None else eyes[i])
+            held, at = self._hold(i, image.shape, lm, eye, px, None if eyes is None else eyes[i])
             if held.plan is not None:
-                redraw_eye(image, out, held.plan)
+                redraw_eye(image, out, held.plan, at)
         return out
 
     def _hold(
@@ -785,20 +821,27 @@ class EyeContact(Stage[EyeContactSettings]):
         eye: tuple[Any, ...],
         px: np.ndarray,
         seen: EyeLandmarks | None,
-    ) -> _Held:
-        """Eye ``i``'s redraw geometry: the last one while its points stay within
-        :data:`HOLD_PX` of those it was worked out from, else worked out anew."""
-        parts = [lm[[eye[0], eye[1], *eye[5], *range(eye[4], eye[4] + 5)], :2].ravel(), px]
+    ) -> tuple[_Held, tuple[int, int]]:
+        """Eye ``i``'s redraw geometry and where to move it (whole pixels): the last one while
+        its points stay within :data:`HOLD_PX` of those it was worked out from, once their
+        move together is taken out, else worked out anew."""
+        parts = [lm[[eye[0], eye[1], *eye[5], *range(eye[4], eye[4] + 5)], :2]]
         if seen is not None:
-            parts += [seen.contour[: INNER + 8].ravel(), seen.iris.ravel()]
-        key = np.concatenate(parts).astype(np.float64)
+            parts += [seen.contour[: INNER + 8], seen.iris]
+        points = np.concatenate(parts).astype(np.float64)
         held = self._held[i]
-        if (
-            held is None
-            or held.shape != shape
-            or held.key.shape != key.shape
-            or float(np.abs(held.key - key).max()) > HOLD_PX
-        ):
-            held = _Held(key, shape, redraw_plan(shape, lm, eye, seen, px))
-            self._held[i] = held
-        return held
+        if held is not None and held.shape == shape and held.points.shape == points.shape:
+            moved = np.mean(points - held.points, axis=0)
+            apart = float(np.abs(points - held.points - moved).max())
+            at = (round(float(moved[0])), round(float(moved[1])))
+            if (
+                apart <= HOLD_PX
+                and float(np.abs(px - held.shift).max()) <= HOLD_PX
+                and (held.plan is None or _fits(held.plan.box, at, shape))
+            ):
+                return held, at
+        held = _Held(
+            points, np.asarray(px, np.float64), shape, redraw_plan(shape, lm, eye, seen, px)
+        )
+        self._held[i] = held
+        return held, (0, 0)
