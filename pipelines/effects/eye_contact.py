@@ -156,6 +156,10 @@ geometry is then moved along by whole pixels (the iris itself is read from where
 only the cut-outs' edges are off by up to half a pixel while the head moves). A moving head
 otherwise worked the geometry out anew every frame: 0.5 of the stage's 1.9 ms on
 ``camfx bench --preset presenter``, whose demo face pans, zooms and rolls."""
+OUTLINE_HOLD_PX = 0.5
+"""Likewise for the lids' outlines, which only place the cut-out's feathered edge (1-2 px
+wide): the mesh's eye ring wanders by 0.2-0.3 px a frame on the moving demo face, and at
+HOLD_PX the geometry was worked out anew for 30 % of the eyes (150 frames), at 0.5 for 22 %."""
 MIN_EYE_WIDTH_PX = 8.0
 """Smaller eyes are left alone: a few pixels cannot be moved convincingly."""
 
@@ -293,7 +297,8 @@ class RedrawPlan:
     box: tuple[int, int, int, int]
     """The tile read from (image pixels, x0, y0, x1, y1)."""
     part: tuple[slice, slice]
-    """The tile's rows and columns that the opening covers: only they are drawn."""
+    """The tile's rows and columns that the opening covers near the old and new iris: only
+    they are drawn."""
     touched: np.ndarray
     """The pixels of :attr:`part` that the opening covers."""
     white_maps: Maps
@@ -385,10 +390,20 @@ def redraw_plan(
     opening = _polygon_mask(polys[0], box)
     for p in polys[1:]:
         opening = np.minimum(opening, _polygon_mask(p, box))
-    rows, cols = np.flatnonzero(opening.any(axis=1)), np.flatnonzero(opening.any(axis=0))
+    # Drawn: the opening's pixels within reach of the old disc or the new one (the rest of
+    # the eye stays as it is; on the demo face that is a third of the opening's columns).
+    ends = np.array([c, c + shift[:2]]) - [x0, y0]
+    near = max(pad_r, r + RIM_PX + EDGE_PX) + 1.0
+    lo = np.maximum(np.floor(ends.min(axis=0) - near), 0).astype(int)
+    hi = np.ceil(ends.max(axis=0) + near).astype(int) + 1
+    window = opening[lo[1] : hi[1], lo[0] : hi[0]]
+    rows, cols = np.flatnonzero(window.any(axis=1)), np.flatnonzero(window.any(axis=0))
     if not len(rows):
         return None
-    part = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    part = (
+        slice(lo[1] + rows[0], lo[1] + rows[-1] + 1),
+        slice(lo[0] + cols[0], lo[0] + cols[-1] + 1),
+    )
     # The lids cover the moved iris with a soft edge, inside the opening.
     under_lids = opening * cv2.GaussianBlur(opening, (0, 0), LID_FEATHER_PX)
     # What of the eye shows clear of the lid margins (a pixel or two of wet line and lashes
@@ -400,8 +415,8 @@ def redraw_plan(
     # Only the part drawn (the opening's rows and columns): from the old iris centre (u, v),
     # from the new one (qu, qv).
     gx, gy = np.meshgrid(
-        np.arange(x0 + cols[0], x0 + cols[-1] + 1, dtype=np.float32),
-        np.arange(y0 + rows[0], y0 + rows[-1] + 1, dtype=np.float32),
+        np.arange(x0 + part[1].start, x0 + part[1].stop, dtype=np.float32),
+        np.arange(y0 + part[0].start, y0 + part[0].stop, dtype=np.float32),
     )
     rx, ry = gx - np.float32(c[0]), gy - np.float32(c[1])
     u, v = rx * ex[0] + ry * ex[1], rx * ey[0] + ry * ey[1]
@@ -496,9 +511,12 @@ def redraw_plan(
     )
 
 
-def _iris_colours(tile: np.ndarray, plan: RedrawPlan) -> tuple[np.ndarray, np.ndarray] | None:
-    """The iris's catchlights (a mask of the part) and its mean colour per whole pixel of
-    distance from its centre, without them."""
+def _iris_colours(
+    tile: np.ndarray, plan: RedrawPlan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The iris's catchlights (a mask of the part), its mean colour per whole pixel of
+    distance from its centre without them, and that colour's share of the moved iris (where
+    no source is seen, :attr:`RedrawPlan.rest`)."""
     if not plan.disc.any():
         return None
     tile = tile[plan.part]
@@ -525,7 +543,8 @@ def _iris_colours(tile: np.ndarray, plan: RedrawPlan) -> tuple[np.ndarray, np.nd
     )
     idx = np.flatnonzero(have)
     nearest = idx[np.abs(np.arange(n)[:, None] - idx[None, :]).argmin(axis=1)]
-    return glint, ring[nearest]
+    ring = ring[nearest]
+    return glint, ring, plan.rest * ring[plan.rings]
 
 
 def _fits(box: tuple[int, int, int, int], at: tuple[int, int], shape: tuple[int, ...]) -> bool:
@@ -566,7 +585,7 @@ def redraw_eye(
     found = plan.colours[0]
     if found is None:
         return
-    glint, ring = found
+    glint, ring, unseen = found
     clean = tile
     if glint.any():
         # Under a catchlight, the iris's colour at that distance from its centre.
@@ -586,7 +605,7 @@ def redraw_eye(
     here = tile[plan.part]
     layer = here * plan.keep_a + plan.left_a * sides[:, :w] + plan.right_a * sides[:, w:]
     found_at = sample(clean, plan.iris_maps)
-    moved = plan.rest * ring[plan.rings]
+    moved = unseen.copy()
     for k in range(len(plan.sources)):
         moved += plan.weights[..., k, :] * found_at[:, k * w : (k + 1) * w]
     layer += plan.iris_a * (moved - layer)
@@ -825,17 +844,24 @@ class EyeContact(Stage[EyeContactSettings]):
         """Eye ``i``'s redraw geometry and where to move it (whole pixels): the last one while
         its points stay within :data:`HOLD_PX` of those it was worked out from, once their
         move together is taken out, else worked out anew."""
-        parts = [lm[[eye[0], eye[1], *eye[5], *range(eye[4], eye[4] + 5)], :2]]
-        if seen is not None:
-            parts += [seen.contour[: INNER + 8], seen.iris]
-        points = np.concatenate(parts).astype(np.float64)
+        # What places the redraw: the lids' outlines (the mesh's corners and eye ring, the
+        # iris model's), then the iris (the model's, else the mesh's iris points).
+        outline = [lm[[eye[0], eye[1], *eye[5]], :2]]
+        if seen is None:
+            iris = lm[eye[4] : eye[4] + 5, :2]
+        else:
+            outline.append(seen.contour[: INNER + 8])
+            iris = seen.iris
+        points = np.concatenate([*outline, iris]).astype(np.float64)
+        n_iris = len(iris)
         held = self._held[i]
         if held is not None and held.shape == shape and held.points.shape == points.shape:
             moved = np.mean(points - held.points, axis=0)
-            apart = float(np.abs(points - held.points - moved).max())
+            apart = np.abs(points - held.points - moved).max(axis=1)
             at = (round(float(moved[0])), round(float(moved[1])))
             if (
-                apart <= HOLD_PX
+                float(apart[-n_iris:].max()) <= HOLD_PX
+                and float(apart[:-n_iris].max()) <= OUTLINE_HOLD_PX
                 and float(np.abs(px - held.shift).max()) <= HOLD_PX
                 and (held.plan is None or _fits(held.plan.box, at, shape))
             ):
