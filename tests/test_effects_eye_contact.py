@@ -58,8 +58,8 @@ OUTSIDE_TOLERANCE = 0
 RIM_SHARPNESS_MAX = 1.25
 """The moved iris's rim is at most this much sharper than the portrait's own (the steepest
 rise of brightness across the rim, over the rise: 1/px). The old redraw cut the iris out with
-a 1.5 px edge at the model's radius: 1.53× at 10° down, 1.40× at 15°, a pasted disc. Now 1.15×
-and 1.06× (the iris moves with its own limbus)."""
+a 1.5 px edge at the model's radius: 1.53× at 10° down, 1.40× at 15°, a pasted disc. Now 1.05×
+and 1.09× (the iris moves with its own limbus)."""
 RIM_ARC_DEGREES = 30
 """Rim measured on the iris's sides, this far either way of the eye's line (the top and the
 bottom lie under the lids)."""
