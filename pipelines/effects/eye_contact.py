@@ -114,12 +114,13 @@ GLINT_FOLLOW = 0.5
 the cornea's surface faces it, so it moves with the cornea's centre of curvature, ~5.7 mm in
 front of the eye's centre of rotation (7.8 mm radius, 13.5 mm from the apex), against the
 iris's :data:`EYEBALL_RADIUS_CM`: 0.47 (what eye trackers measure, the pupil-to-catchlight
-vector). Kept where it was (0), the iris model read the moved eyes 0.02 eye widths lower on
-the test rig, whose catchlights had moved with its irises; moved fully (1), it reads as
-painted on."""
+vector). The test rig moves its catchlights all the way with its irises, and the iris model
+reads the pupil partly by the catchlight: it sees the moved eyes 0.024 eye widths low at 10°
+down with the catchlight kept (0), 0.021 at 0.5, 0.013 moved all the way (1, which reads as
+painted on)."""
 GLINT_CORE = 1.0
-"""Catchlights are looked for only this far out from the iris's centre (share of its radius):
-the model's disc can take in a little of the white at its rim."""
+"""Catchlights are looked for only this far out from the iris's centre (share of its radius),
+and only clear of the lids (the lower lid's wet margin is a bright line too)."""
 RING_MIN_PIXELS = 3
 NEUTRAL_DOWN = -0.314
 """Iris centre plus upper-lid middle (iris model, :data:`UPPER_MID`) below the line between
@@ -573,11 +574,13 @@ def redraw_eye(
       other along the lids, so no ghost iris is left;
     - the iris: the disc with its limbus (:data:`RIM_PX`), moved by a sub-pixel remap; each
       point shows the iris's own pixel from where it came, or where that was under a lid, its
-      mirror image or the iris's side turned (its own texture), and only where all were
-      hidden, the iris's mean colour at that distance from its centre;
+      pixel at the same distance from the centre with its angle reflected at the lid's edge
+      (its own texture), and only where that too was hidden, the iris's mean colour at that
+      distance from its centre;
     - the lids stay over it (:data:`LID_FEATHER_PX`): the top of a raised iris passes under a
       lowered lid, as a real one would;
-    - the catchlights stay where they were: they reflect the light, not the iris."""
+    - the catchlights move only :data:`GLINT_FOLLOW` of the way: they reflect the light off
+      the cornea, they are not painted on the iris."""
     x0, y0, x1, y1 = plan.box
     if not _fits(plan.box, at, image.shape):
         return
