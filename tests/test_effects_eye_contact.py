@@ -55,6 +55,14 @@ OPENING_MARGIN_PX = 1
 STILL_JITTER_EXTRA_PX = 0.3
 """The issue: no iris jitter beyond the tracker's own on a still face."""
 OUTSIDE_TOLERANCE = 0
+RIM_SHARPNESS_MAX = 1.25
+"""The moved iris's rim is at most this much sharper than the portrait's own (the steepest
+rise of brightness across the rim, over the rise: 1/px). The old redraw cut the iris out with
+a 1.5 px edge at the model's radius: 1.53× at 10° down, 1.40× at 15°, a pasted disc. Now 1.05×
+and 1.09× (the iris moves with its own limbus)."""
+RIM_ARC_DEGREES = 30
+"""Rim measured on the iris's sides, this far either way of the eye's line (the top and the
+bottom lie under the lids)."""
 GOLDEN_MEAN_MAX = 0.3
 GOLDEN_MAX_ABS = 8
 ENLARGE = 3
@@ -142,6 +150,45 @@ def test_a_gaze_near_the_camera_is_brought_into_it(
             seen_before,
             seen_after,
         )
+
+
+def _rim_sharpness(model: IrisLandmark, image: np.ndarray, face: Face) -> float:
+    """How sharp the irises' rims are: the median over rays across the rim on the irises'
+    sides (the iris model's circle) of the steepest rise in brightness over the whole rise."""
+    lm = np.asarray(face.landmarks, np.float64)
+    lum = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    step = 0.5
+    sharpness = []
+    for eye in EYES:
+        seen = track_eye(model, image, lm[eye[0], :2], lm[eye[1], :2])
+        c, r = seen.centre, seen.radius
+        along = np.arange(r - 5.0, r + 5.0, step)
+        for side in (0.0, 180.0):
+            for a in np.linspace(-RIM_ARC_DEGREES, RIM_ARC_DEGREES, 7):
+                th = math.radians(side + a)
+                pts = (c + along[:, None] * [math.cos(th), math.sin(th)]).astype(np.float32)
+                ray = cv2.remap(lum, pts[:, :1], pts[:, 1:], cv2.INTER_LINEAR)[:, 0]
+                rise = max(float(ray.max() - ray.min()), 1.0)
+                sharpness.append(float(np.diff(ray).max()) / step / rise)
+    return float(np.median(sharpness))
+
+
+@pytest.mark.parametrize("degrees", [10.0, 15.0])
+def test_the_moved_iris_keeps_its_own_soft_rim(
+    portrait: np.ndarray, tracker: FaceTracker, iris_model: IrisLandmark, degrees: float
+) -> None:
+    # A pasted disc has a hard edge: the moved iris's rim must be about as soft as the eye's
+    # own (it carries its limbus along and passes under the lids with a feathered edge).
+    still = _track(tracker, portrait).primary_face
+    own = _rim_sharpness(iris_model, portrait, still)
+    looking = look(portrait, still, (0, 1), degrees)
+    ctx = _track(tracker, looking)
+    stage = EyeContact()
+    stage.open()
+    out = stage.process(looking, ctx)
+    assert out is not looking
+    moved = _rim_sharpness(iris_model, out, _track(tracker, out).primary_face)
+    assert moved <= RIM_SHARPNESS_MAX * own, (own, moved, moved / own)
 
 
 def _face_looking(face: Face, degrees: float) -> Face:

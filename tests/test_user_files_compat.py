@@ -35,7 +35,7 @@ OLD_SPELLING = {"talking-head": "talking_head", "audio-mouth": "audio_mouth"}
 """Written out here, not taken from the code under test."""
 CHANGED_DEFAULTS = {
     ("eye_contact", "vertical"): 1.0,
-    ("eye_contact", "remeasure_frames"): 8,
+    ("eye_contact", "remeasure_frames"): 16,
     ("segmentation", "cadence"): 2,
     ("face_tracker", "mesh_interval"): 3,
 }

@@ -20,11 +20,12 @@ Per frame, for the primary face:
    ``adapt_s`` seconds, so it never snaps. A closing eye (blink, closed eyes) fades the move
    out at once: a shut lid is never pulled.
 4. Moving them, inside each eye opening only (the lid outline): lids, lashes, brows and
-   glasses frames lie outside it and do not move. Along the eye a backward warp slides the iris
-   and gathers the white on one side (:func:`warp_eye`); across it the eye is redrawn from its
-   parts (:func:`slide_iris`): the white where the iris was, the iris moved, its hidden part
-   from the iris itself, the lids over it. Nothing is copied where it was, so no second iris
-   is left behind.
+   glasses frames lie outside it and do not move. Each eye is redrawn from its parts in a
+   small tile around it (:func:`redraw_eye`): the white where the iris was, from the white
+   beside it along the lids; the iris with its own limbus, moved by a sub-pixel remap, its
+   part hidden under a lid read from its own texture at the same distance from its centre;
+   the lids over it with a soft edge; the catchlights put back where the light puts them.
+   Nothing is copied where it was, so no second iris is left behind.
 
 The iris ends where the eye corners and the head pose say, the up/down estimate smoothed
 over :data:`GAZE_SMOOTH_S`, so the moved iris is about as still as the tracker's corners.
@@ -71,28 +72,56 @@ OPEN_FULL = 0.24
 OPEN_NONE = 0.14
 """Lid gap / eye width (3-D): at OPEN_FULL and above the eye moves fully, at OPEN_NONE and
 below (a blink, a closed or nearly closed eye) not at all."""
-MAX_SLOPE = 0.8
-"""The warp's bump rises at most this many pixels of shift per pixel, so it never folds."""
 DISC_PAD = 0.03
 """The white is redrawn over the iris model's disc this much wider (eye widths): under a
 lowered lid the model places the iris a little high (it sees 84 % of a 10° look down, 66 % of
 15°), and what it misses of the rim must not stay behind as a ghost."""
 WHITE_BLUR_TAPS = 7
-"""Length of the blur along the lines the redrawn white is sampled from (:func:`slide_iris`)."""
-PROFILE_QUANTILE = 45
-"""Percentile of the iris's colours at one distance from its centre that fills its hidden
-part: a little under the median, which the catchlight can brighten; at 30 the filled part was
-darker than the seen part above it (a seam across the iris, looked at on the test portrait)."""
-PROFILE_MIN_PIXELS = 3
+"""Length of the blur along the lines the redrawn white is sampled from (:func:`redraw_eye`)."""
 RING_ORDER = [0, *range(9, 16), 8, *range(7, 0, -1)]
 """The iris model's contour (outer corner, lower lid, inner corner, upper lid) as the mesh's
 eye ring (outer corner, upper lid, inner corner, lower lid)."""
-EDGE_PX = 1.5
-"""Width of the moved iris's rim blend (pixels): a limbus is soft; a 1 px edge read as a cut
-out disc."""
+RIM_PX = 2.0
+"""The moved iris is cut out this far beyond the iris model's radius, so that it carries its
+own limbus with it: the dark ring and its soft blur into the white. Cut at the radius with a
+1.5 px edge (the old redraw), the rim's steepest rise (over the whole rise) was 1.53× and 1.40×
+the eye's own on the test rig (10° and 15° down) and the iris read as a pasted disc; now 1.05×
+and 1.09× (tests/test_effects_eye_contact.py)."""
+EDGE_PX = 2.0
+"""Width of that cut's blend; it lies in the white on both sides (the white moved with the
+iris and the white redrawn), so it does not show."""
 MARGIN_PX = 2.5
 """Lid margin width: iris read from closer to a lid than this shows the lid's edge (a light
 seam across the moved iris at 1.5 px on the test portrait, none at 2.5)."""
+LID_FEATHER_PX = 1.0
+"""The moved iris passes under the lids with this much blur (σ, pixels) inside the opening's
+edge: the lid's margin and lashes stay drawn over the iris's top, as on a real eye, instead of
+a hard cut (at least 1 px)."""
+SIDE_BLEND = 0.6
+"""Where an iris point's own pixel was under a lid, it is read at the same distance from the
+centre, its angle reflected at the lid's edge (an iris is patterned radially, so that still
+reads as its own iris): on the right side for points right of the centre, the left side for
+points left of it, blended over this share of the radius around the middle so no seam shows."""
+GLINT_DELTA = 40.0
+GLINT_SIZE = 0.7
+"""A catchlight: iris pixels this much brighter (luminance, 0-255) than what is around them
+within this share of the iris's radius.
+It is a reflection of the light on the cornea, placed by the light, not painted on the iris:
+it is taken out of the iris before the iris moves and put back moved by
+:data:`GLINT_FOLLOW` of the iris's move."""
+GLINT_FOLLOW = 0.5
+"""Share of the iris's move that a catchlight makes. A distant light's reflection sits where
+the cornea's surface faces it, so it moves with the cornea's centre of curvature, ~5.7 mm in
+front of the eye's centre of rotation (7.8 mm radius, 13.5 mm from the apex), against the
+iris's :data:`EYEBALL_RADIUS_CM`: 0.47 (what eye trackers measure, the pupil-to-catchlight
+vector). The test rig moves its catchlights all the way with its irises, and the iris model
+reads the pupil partly by the catchlight: it sees the moved eyes 0.024 eye widths low at 10°
+down with the catchlight kept (0), 0.021 at 0.5, 0.013 moved all the way (1, which reads as
+painted on)."""
+GLINT_CORE = 1.0
+"""Catchlights are looked for only this far out from the iris's centre (share of its radius),
+and only clear of the lids (the lower lid's wet margin is a bright line too)."""
+RING_MIN_PIXELS = 3
 NEUTRAL_DOWN = -0.314
 """Iris centre plus upper-lid middle (iris model, :data:`UPPER_MID`) below the line between
 the model's eye corners, in eye widths, when looking into the camera: -0.303, -0.317 and
@@ -118,12 +147,23 @@ since the model last saw it. Measured on the tests' portrait: a still face under
 (σ 2, the tracker's smoothing) drifts up to 0.019 in 30 frames; looks 10° and 15° down move
 the points 0.017-0.030 and 0.030-0.037, 10° aside 0.042-0.052. A smaller look down is caught
 by ``remeasure_frames``."""
-HOLD_PX = 0.2
+HOLD_PX = 0.3
 """While no point that places an eye's redraw (its outline, corners and irises, the iris
 model's view, the move) has moved more than this many pixels since the redraw's geometry was
 worked out, the eye is redrawn with that geometry (only the colours are read anew): it is
 most of the redraw's work, and a still face's points wander by tenths of a pixel a frame.
-Below the issue's 0.3 px of allowed jitter, and it holds the moved iris stiller."""
+At most the issue's 0.3 px of allowed jitter, and it holds the moved iris stiller. Points that
+moved together (a head moving or the camera panning) count by how much they moved apart: the
+geometry is then moved along by whole pixels. The iris is still read from exactly where it is
+(its source is the pixel the move away, wherever the eye is); only the feathered edges of the
+cut-outs, which lie in the white and under the lids, are off by up to half a pixel while the
+head moves. Without that, the demo face of ``camfx bench`` (panning, zooming, rolling) had its
+geometry worked out for 295 of 300 eyes in 150 frames; with it, 91 (66 with
+:data:`OUTLINE_HOLD_PX`). Working it out costs ~4× drawing an eye (0.58 against 0.14 ms)."""
+OUTLINE_HOLD_PX = 0.5
+"""Likewise for the lids' outlines, which only place the cut-out's feathered edge (1-2 px
+wide): the mesh's eye ring wanders by 0.2-0.3 px a frame on the moving demo face, and at
+HOLD_PX the geometry was worked out anew for 30 % of the eyes (150 frames), at 0.5 for 22 %."""
 MIN_EYE_WIDTH_PX = 8.0
 """Smaller eyes are left alone: a few pixels cannot be moved convincingly."""
 
@@ -145,11 +185,14 @@ class EyeContactSettings(StageSettings):
     """Degrees the head may turn from the camera before the move fades out (over fade_width)."""
     adapt_s: Annotated[float, Meta(ge=0.0, le=2.0)] = 0.15
     """Time constant of the fade in capture seconds (0: follow each frame)."""
-    remeasure_frames: Annotated[int, Meta(ge=2, le=30)] = 8
+    remeasure_frames: Annotated[int, Meta(ge=2, le=30)] = 16
     """Each eye is given to the iris model at least every this many frames, and sooner when
     it moved (:data:`REMEASURE_MOVE`); never more than one eye a frame. In between, its last
     result is carried along with the eye's corners. The model costs about as much as the face
-    mesh a call (an eye a frame made the stage as slow as the whole tracker)."""
+    mesh a call (an eye a frame made the stage as slow as the whole tracker). At 8, it was
+    still 0.99 of the stage's 2.96 ms a frame on average on the moving demo; at 16, 0.55 of
+    2.34 (a look up or down moves the eye's points past REMEASURE_MOVE and is measured at
+    once either way)."""
     vertical: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
     """Share of the up/down correction applied. The mesh's iris points hardly move when the
     gaze goes down (0.023 eye widths of a 10° look down of 0.078 on the test rig), so up/down
@@ -246,179 +289,147 @@ def _polygon_mask(poly: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarra
     return region.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
-def _ramp(distance: np.ndarray, length: float) -> np.ndarray:
-    """0 at distance 0, rising smoothly to 1 at ``length``."""
-    x = np.clip(distance / np.float32(max(length, 1e-6)), 0.0, 1.0)
+Maps = tuple[np.ndarray, np.ndarray]
+
+
+@dataclasses.dataclass(frozen=True)
+class RedrawPlan:
+    """The geometry of :func:`redraw_eye` for one eye, iris and move: which pixels change and
+    where each layer reads from (all but the colours). Maps and coverages cover the tile's
+    :attr:`part` and read from the whole tile :attr:`box`."""
+
+    box: tuple[int, int, int, int]
+    """The tile read from (image pixels, x0, y0, x1, y1)."""
+    part: tuple[slice, slice]
+    """The tile's rows and columns that the opening covers near the old and new iris: only
+    they are drawn."""
+    touched: np.ndarray
+    """The pixels of :attr:`part` that the opening covers."""
+    white_maps: Maps
+    """Maps to the white just beside the old disc, on each side (left then right, side by
+    side)."""
+    keep_a: np.ndarray
+    left_a: np.ndarray
+    right_a: np.ndarray
+    """Shares of the pixel itself and of the white left and right of the old disc: the white
+    is redrawn where the iris was (the old disc, inside the opening)."""
+    iris_a: np.ndarray
+    """Coverage of the moved iris: its disc with :data:`RIM_PX` of limbus, under the lids."""
+    sources: tuple[Maps, ...]
+    """Where each point of the moved iris is read from: its own pixel, and at the same distance
+    from the centre, its angle reflected at the lids' edge on the iris's right and left sides
+    (:data:`SIDE_BLEND`)."""
+    iris_maps: Maps
+    """The same, side by side (one remap)."""
+    weights: np.ndarray
+    """Per pixel, the share of each source (N×3, each seen clear of the lids), the rest is
+    :attr:`rings`."""
+    rest: np.ndarray
+    rings: np.ndarray
+    """Per pixel, the whole-pixel distance of its source from the iris centre: where no
+    source is seen, the iris's mean colour at that distance."""
+    disc: np.ndarray
+    """The part's iris pixels seen clear of the lids (where catchlights and the iris's colours
+    are read)."""
+    disc_rings: np.ndarray
+    tile_rings: np.ndarray
+    """The whole-pixel distance from the iris centre of the disc's pixels and the part's
+    (capped at the radius)."""
+    radius: float
+    glint_at: Maps
+    """Where each pixel's catchlight comes from (:data:`GLINT_FOLLOW`)."""
+    glint_core: np.ndarray
+    """The part's iris pixels, clear of the lids (whose wet margin is a bright line), near
+    enough to the iris centre to hold a catchlight."""
+    colours: list[Any] = dataclasses.field(default_factory=list)
+    """The iris's colour per distance from its centre, read on the first frame drawn with this
+    plan (they barely change while the eye holds still)."""
+
+
+def _side_by_side(*maps: Maps) -> Maps:
+    return np.hstack([m[0] for m in maps]), np.hstack([m[1] for m in maps])
+
+
+def _smoothstep_array(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
     out: np.ndarray = x * x * (3.0 - 2.0 * x)
     return out
 
 
-@dataclasses.dataclass(frozen=True)
-class WarpPlan:
-    """Where :func:`warp_eye` reads each pixel it writes (image pixels), for one geometry."""
-
-    box: tuple[int, int, int, int]
-    map_x: np.ndarray
-    map_y: np.ndarray
-    touched: np.ndarray
-
-
-def warp_plan(
-    shape: tuple[int, ...], lm: np.ndarray, eye: tuple[Any, ...], shift: np.ndarray
-) -> WarpPlan | None:
-    """The geometry of :func:`warp_eye` (None: nothing to move)."""
-    h, w = shape[:2]
-    outer, inner, _upper, _lower, iris, ring = eye
-    f = eye_frame(lm, outer, inner)
-    poly = lm[list(ring), :2].astype(np.float64)
-    along = float(shift @ f.right)
-    if abs(along) < 0.05:
-        return None
-    pad = math.ceil(abs(along)) + 3
-    x0 = max(0, math.floor(poly[:, 0].min()) - pad)
-    y0 = max(0, math.floor(poly[:, 1].min()) - pad)
-    x1 = min(w, math.ceil(poly[:, 0].max()) + pad + 1)
-    y1 = min(h, math.ceil(poly[:, 1].max()) + pad + 1)
-    if x1 - x0 < 3 or y1 - y0 < 3:
-        return None
-    box = (x0, y0, x1, y1)
-    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-    rel_x, rel_y = gx - np.float32(f.centre[0]), gy - np.float32(f.centre[1])
-    u = rel_x * np.float32(f.right[0]) + rel_y * np.float32(f.right[1])
-    half = f.width / 2.0
-    iris_px = lm[iris, :2].astype(np.float64) - f.centre
-    iris_u = float(iris_px @ f.right)
-    iris_r = float(np.mean(np.linalg.norm(lm[iris + 1 : iris + 5, :2] - lm[iris, :2], axis=1)))
-    # Full over the iris, fading to the corners.
-    room = max(half - abs(iris_u) - iris_r, 1.0)
-    along_len = max(abs(along) / MAX_SLOPE, min(room, 0.5 * half))
-    bump = _polygon_mask(poly, box) * _ramp(half - np.abs(u), along_len)
-    map_x = gx - np.float32(along * f.right[0]) * bump
-    map_y = gy - np.float32(along * f.right[1]) * bump
-    return WarpPlan(box, map_x, map_y, bump > 0.0)
-
-
-def warp_eye(
-    image: np.ndarray,
-    out: np.ndarray,
+def redraw_plan(
+    shape: tuple[int, ...],
     lm: np.ndarray,
     eye: tuple[Any, ...],
+    iris: EyeLandmarks | None,
     shift: np.ndarray,
-    plan: WarpPlan | None = None,
-) -> None:
-    """Move one eye's iris along the eye by ``shift @ right`` pixels (read from ``image``,
-    written into ``out``; the part of ``shift`` across the eye is :func:`slide_iris`'s), with
-    ``plan`` if given (:func:`warp_plan` of the same arguments).
-
-    Everything inside the opening slides: the lids are occluders and stay, so the iris passes
-    under them as a real one does; toward the corners the move fades (at most
-    :data:`MAX_SLOPE` pixels of shift per pixel, so nothing folds), and the white of the eye
-    is gathered on one side and stretched on the other."""
-    if plan is None:
-        plan = warp_plan(image.shape, lm, eye, shift)
-        if plan is None:
-            return
-    x0, y0, x1, y1 = plan.box
-    moved = cv2.remap(
-        image, plan.map_x, plan.map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    out[y0:y1, x0:x1][plan.touched] = moved[plan.touched]
-
-
-def _radial_profile(tile: np.ndarray, rho: np.ndarray, seen: np.ndarray, r: float) -> np.ndarray:
-    """Per whole pixel of distance from the iris centre (0 to ``r``), the colour of the iris
-    pixel seen there at :data:`PROFILE_QUANTILE` of their brightness; a distance with too
-    little seen takes the nearest one's."""
-    n = int(r) + 1
-    pick = seen & (rho <= r)
-    bins = np.minimum(rho[pick], np.float32(r)).astype(np.int64)
-    colours = tile[pick]
-    profile = np.zeros((n, tile.shape[2]), np.float32)
-    counts = np.bincount(bins, minlength=n)[:n]
-    have = counts >= PROFILE_MIN_PIXELS
-    if not have.any():
-        profile[:] = np.median(tile.reshape(-1, tile.shape[2]), axis=0)
-        return profile
-    order = np.lexsort((colours.sum(axis=1), bins))  # by distance, then brightness
-    starts = np.cumsum(counts) - counts
-    at = starts + ((counts - 1) * (PROFILE_QUANTILE / 100.0)).astype(np.int64)
-    profile[have] = colours[order[at[have]]]
-    idx = np.flatnonzero(have)
-    nearest = idx[np.abs(np.arange(n)[:, None] - idx[None, :]).argmin(axis=1)]
-    out: np.ndarray = profile[nearest]
-    return out
-
-
-@dataclasses.dataclass(frozen=True)
-class SlidePlan:
-    """The geometry of :func:`slide_iris` for one eye, iris and move: which pixels change and
-    where each layer reads from, in the tile ``box`` (all but the colours)."""
-
-    box: tuple[int, int, int, int]
-    opening: np.ndarray
-    """The lid opening's coverage (0-1)."""
-    left: tuple[np.ndarray, np.ndarray]
-    right: tuple[np.ndarray, np.ndarray]
-    """Maps to the white just beside the old disc, on each side."""
-    t: np.ndarray
-    """Share of the way from the left sample to the right one."""
-    old_a: np.ndarray
-    """Coverage of the old disc (where the white is redrawn)."""
-    source: tuple[np.ndarray, np.ndarray]
-    """Maps to where each point of the moved iris comes from."""
-    seen: np.ndarray
-    """Whether that source point lies inside the opening, clear of the lid margins (0-1)."""
-    core: np.ndarray
-    """Pixels clear of the lid margins, which the iris's colour profile is read from."""
-    rho_old: np.ndarray
-    rho_src: np.ndarray
-    """Distances from the old iris centre of each pixel and of its source point."""
-    radius: float
-    """The iris model's radius."""
-    part: tuple[slice, slice]
-    """The rows and columns of the tile that the opening covers: only they are drawn."""
-    iris_fill: list[Any] = dataclasses.field(default_factory=list)
-    """The moved iris's hidden part and its coverage, from the first frame drawn with this
-    plan (the iris's colours at each distance from its centre barely change while the eye
-    holds still; reading them was a third of the redraw's colour work), and the layers'
-    coverages and maps over :attr:`part` only."""
-
-
-def slide_plan(
-    shape: tuple[int, ...], lm: np.ndarray, eye: tuple[Any, ...], iris: EyeLandmarks, across: float
-) -> SlidePlan | None:
-    """The geometry of :func:`slide_iris` (None: nothing to move)."""
-    if abs(across) < 0.05:
+) -> RedrawPlan | None:
+    """The geometry of :func:`redraw_eye` (None: nothing to move). ``iris`` is the iris
+    model's view of the eye (None: the mesh's own iris points and eye ring)."""
+    shift = np.asarray(shift, np.float64)
+    if float(np.abs(shift).max()) < 0.05:
         return None
     h, w = shape[:2]
     f = eye_frame(lm, eye[0], eye[1])
-    # The opening where both the iris model and the mesh see it: the mesh's upper lid lagged a
-    # lowered lid by ~2 px (the white and the iris were painted over the lid's edge), the
-    # model's lower lid took in ~2 px of the lid's wet margin.
-    poly = iris.contour[RING_ORDER].astype(np.float64)
     mesh_poly = lm[list(eye[5]), :2].astype(np.float64)
-    c = np.asarray(iris.centre, np.float64)
-    r = iris.radius
+    if iris is not None:
+        # The opening where both the iris model and the mesh see it: the mesh's upper lid
+        # lagged a lowered lid by ~2 px (the white and the iris were painted over the lid's
+        # edge), the model's lower lid took in ~2 px of the lid's wet margin.
+        polys = [iris.contour[RING_ORDER].astype(np.float64), mesh_poly]
+        c = np.asarray(iris.centre, np.float64)
+        r = iris.radius
+    else:
+        polys = [mesh_poly]
+        c = lm[eye[4], :2].astype(np.float64)
+        r = float(np.mean(np.linalg.norm(lm[eye[4] + 1 : eye[4] + 5, :2] - c, axis=1)))
     pad_r = r + DISC_PAD * f.width + 1.0
-    # Only around the iris: the old disc, the new one, and the white beside them.
-    reach = pad_r + abs(across) + 3.0
-    x0 = max(0, math.floor(c[0] - reach))
-    y0 = max(0, math.floor(c[1] - reach))
-    x1 = min(w, math.ceil(c[0] + reach) + 1)
-    y1 = min(h, math.ceil(c[1] + reach) + 1)
-    if x1 - x0 < 3 or y1 - y0 < 3:
+    reach = max(pad_r, r + RIM_PX + EDGE_PX) + 3.0
+    x0 = max(0, math.floor(min(mesh_poly[:, 0].min(), c[0] - reach)) - 2)
+    y0 = max(0, math.floor(min(mesh_poly[:, 1].min(), c[1] - reach)) - 2)
+    x1 = min(w, math.ceil(max(mesh_poly[:, 0].max(), c[0] + reach)) + 3)
+    y1 = min(h, math.ceil(max(mesh_poly[:, 1].max(), c[1] + reach)) + 3)
+    if x1 - x0 < 5 or y1 - y0 < 5:
         return None
     box = (x0, y0, x1, y1)
-    opening = np.minimum(_polygon_mask(poly, box), _polygon_mask(mesh_poly, box))
-    if not opening.any():
+    opening = _polygon_mask(polys[0], box)
+    for p in polys[1:]:
+        opening = np.minimum(opening, _polygon_mask(p, box))
+    # Drawn: the opening's pixels within reach of the old disc or the new one (the rest of
+    # the eye stays as it is; on the demo face that is a third of the opening's columns).
+    ends = np.array([c, c + shift[:2]]) - [x0, y0]
+    near = max(pad_r, r + RIM_PX + EDGE_PX) + 1.0
+    lo = np.maximum(np.floor(ends.min(axis=0) - near), 0).astype(int)
+    hi = np.ceil(ends.max(axis=0) + near).astype(int) + 1
+    window = opening[lo[1] : hi[1], lo[0] : hi[0]]
+    rows, cols = np.flatnonzero(window.any(axis=1)), np.flatnonzero(window.any(axis=0))
+    if not len(rows):
         return None
-    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-    ex, ey = f.right.astype(np.float32), f.down.astype(np.float32)
-    rx, ry = gx - np.float32(c[0]), gy - np.float32(c[1])
-    u = rx * ex[0] + ry * ex[1]  # from the old iris centre, along the eye
-    v = rx * ey[0] + ry * ey[1]  # ... and across it
+    part = (
+        slice(lo[1] + rows[0], lo[1] + rows[-1] + 1),
+        slice(lo[0] + cols[0], lo[0] + cols[-1] + 1),
+    )
+    # The lids cover the moved iris with a soft edge, inside the opening.
+    under_lids = opening * cv2.GaussianBlur(opening, (0, 0), LID_FEATHER_PX)
+    # What of the eye shows clear of the lid margins (a pixel or two of wet line and lashes
+    # at the opening's edge are no iris, no white).
+    inside = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    core = np.clip(inside - np.float32(MARGIN_PX), 0.0, 1.0)
 
-    def at(su: np.ndarray, sv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ex, ey = f.right.astype(np.float32), f.down.astype(np.float32)
+    # Only the part drawn (the opening's rows and columns): from the old iris centre (u, v),
+    # from the new one (qu, qv).
+    gx, gy = np.meshgrid(
+        np.arange(x0 + part[1].start, x0 + part[1].stop, dtype=np.float32),
+        np.arange(y0 + part[0].start, y0 + part[0].stop, dtype=np.float32),
+    )
+    rx, ry = gx - np.float32(c[0]), gy - np.float32(c[1])
+    u, v = rx * ex[0] + ry * ex[1], rx * ey[0] + ry * ey[1]
+    rho_old = np.sqrt(u * u + v * v)
+    disc = (core[part] > 0.5) & (rho_old <= np.float32(r))
+    du, dv = float(shift @ f.right), float(shift @ f.down)
+    qu, qv = u - np.float32(du), v - np.float32(dv)
+
+    def at(su: np.ndarray, sv: np.ndarray) -> Maps:
         """The tile's map to eye coordinates (su, sv) from the old centre."""
         mx = np.float32(c[0] - x0) + su * ex[0] + sv * ey[0]
         my = np.float32(c[1] - y0) + su * ex[1] + sv * ey[1]
@@ -427,7 +438,7 @@ def slide_plan(
     # The white where the iris was: each point at its share of the way from the upper lid to
     # the lower one, taken from just beside the disc at the same share (the white's shading
     # follows the lids: a line straight across would run into a curved lid and fetch skin).
-    ring = poly - c
+    ring = polys[0] - c
     ring_u, ring_v = ring @ f.right, ring @ f.down
     upper, lower = [0, *range(1, 8), 8], [0, *range(15, 8, -1), 8]
 
@@ -441,138 +452,185 @@ def slide_plan(
     up_here, low_here = lid(upper, u), lid(lower, u)
     share = np.clip((v - up_here) / np.maximum(low_here - up_here, 1.0), 0.0, 1.0)
 
-    def beside(su: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def beside(su: np.ndarray) -> Maps:
         su = np.clip(su, lo_u, hi_u)
         up_at, low_at = lid(upper, su), lid(lower, su)
         return at(su, up_at + share * (low_at - up_at))
 
-    t = np.clip((u + chord) / (2.0 * chord), 0.0, 1.0)[..., None]
-    old_a = np.clip(np.float32(pad_r) - np.sqrt(u * u + v * v), 0.0, 1.0)[..., None]
-    # The moved iris reads from (u, v - across).
-    sv = v - np.float32(across)
-    source = at(u, sv)
-    # The lid margins (a pixel or two of wet line and lashes at the opening's edge) are no
-    # iris: only what lies ~2 px inside the opening counts as seen.
-    inside = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
-    core = np.clip(inside - np.float32(MARGIN_PX), 0.0, 1.0)
-    seen = cv2.remap(core, *source, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[..., None]
-    rows, cols = np.flatnonzero(opening.any(axis=1)), np.flatnonzero(opening.any(axis=0))
-    return SlidePlan(
+    t = np.clip((u + chord) / (2.0 * chord), 0.0, 1.0)
+    here = opening[part]
+    white_a = np.clip(np.float32(pad_r + 0.5) - rho_old, 0.0, 1.0) * here
+    # The moved iris: each point from where it was, or from its mirror image across the
+    # eye's line, or turned a quarter to the iris's side, whichever is first seen clear of the
+    # lids; the rest from the iris's colour at that distance.
+    rho_new = np.sqrt(qu * qu + qv * qv)
+    iris_a = np.clip((np.float32(r + RIM_PX) - rho_new) / np.float32(EDGE_PX) + 0.5, 0.0, 1.0)
+    iris_a *= under_lids[part]
+    # Where a point's own pixel is under a lid: the iris at the same distance from its
+    # centre, its angle reflected at the edge of what shows of the iris at that distance (the
+    # lid's line through the iris, left and right of the middle): texture and limbus carry
+    # on across that edge with no seam.
+    clear_up = float(lid(upper, np.zeros(1, np.float32))[0]) + MARGIN_PX + 1.0
+    clear_down = float(lid(lower, np.zeros(1, np.float32))[0]) - MARGIN_PX - 1.0
+    rho = np.maximum(rho_new, np.float32(1e-3))
+    angle = np.arctan2(qv, np.abs(qu))  # from the eye's line, + down
+    down_edge = np.arcsin(np.clip(max(clear_down, 0.0) / rho, 0.0, 1.0))
+    up_edge = -np.arcsin(np.clip(max(-clear_up, 0.0) / rho, 0.0, 1.0))
+    folded = np.where(angle > down_edge, 2.0 * down_edge - angle, angle)
+    folded = np.where(folded < up_edge, 2.0 * up_edge - folded, folded)
+    folded = np.clip(folded, up_edge, down_edge)
+    fu, fv = rho * np.cos(folded), rho * np.sin(folded)
+    sources = (at(qu, qv), at(fu, fv), at(-fu, fv))
+    seen = [cv2.remap(core, *m, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT) for m in sources]
+    to_right = np.clip(0.5 + qu / np.float32(max(SIDE_BLEND * r, 1e-3)), 0.0, 1.0)
+    hidden = 1.0 - seen[0]
+    weights = np.stack(
+        [seen[0], hidden * to_right * seen[1], hidden * (1.0 - to_right) * seen[2]], axis=-1
+    )
+    rest = np.clip(1.0 - weights.sum(axis=-1), 0.0, 1.0)
+    touched = here > 0.0
+    return RedrawPlan(
         box=box,
-        opening=opening,
-        left=beside(-chord),
-        right=beside(chord),
-        t=t,
-        old_a=old_a,
-        source=source,
-        seen=seen,
-        core=core > 0.5,
-        rho_old=np.sqrt(u * u + v * v),
-        rho_src=np.sqrt(u * u + sv * sv),
+        part=part,
+        touched=touched,
+        white_maps=_side_by_side(beside(-chord), beside(chord)),
+        keep_a=(1.0 - white_a)[..., None],
+        left_a=(white_a * (1.0 - t))[..., None],
+        right_a=(white_a * t)[..., None],
+        iris_maps=_side_by_side(*sources),
+        iris_a=iris_a[..., None],
+        sources=sources,
+        weights=weights[..., None],
+        rest=rest[..., None],
+        rings=np.minimum(rho_new, np.float32(r)).astype(np.int32),
+        disc=disc,
+        disc_rings=rho_old[disc].astype(np.int32),
+        tile_rings=np.minimum(rho_old, np.float32(r)).astype(np.int32),
         radius=r,
-        part=(slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)),
+        glint_at=(
+            gx - np.float32(x0 + GLINT_FOLLOW * shift[0]),
+            gy - np.float32(y0 + GLINT_FOLLOW * shift[1]),
+        ),
+        glint_core=disc & (rho_old <= np.float32(GLINT_CORE * r)),
     )
 
 
-def slide_iris(
-    image: np.ndarray,
-    out: np.ndarray,
-    lm: np.ndarray,
-    eye: tuple[Any, ...],
-    iris: EyeLandmarks,
-    across: float,
-    plan: SlidePlan | None = None,
+def _iris_colours(
+    tile: np.ndarray, plan: RedrawPlan
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The iris's catchlights (a mask of the part), its mean colour per whole pixel of
+    distance from its centre without them, and that colour's share of the moved iris (where
+    no source is seen, :attr:`RedrawPlan.rest`)."""
+    if not plan.disc.any():
+        return None
+    tile = tile[plan.part]
+    lum = tile @ np.array([0.114, 0.587, 0.299], np.float32)
+    # A catchlight is small and bright: what an opening (a grey erosion then dilation, the
+    # size of a third of the iris) takes off.
+    k = max(3, int(plan.radius * GLINT_SIZE) | 1)
+    bump = lum - cv2.morphologyEx(lum, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    glint = ((bump > np.float32(GLINT_DELTA)) & plan.glint_core).astype(np.uint8)
+    glint = cv2.dilate(glint, np.ones((3, 3), np.uint8)) > 0
+    ok = plan.disc & ~glint
+    bins, colours = plan.disc_rings[ok[plan.disc]], tile[ok]
+    n = int(plan.tile_rings.max()) + 1
+    counts = np.bincount(bins, minlength=n)[:n].astype(np.float32)
+    have = counts >= RING_MIN_PIXELS
+    if not have.any():
+        return None
+    ring = (
+        np.stack(
+            [np.bincount(bins, colours[:, k], minlength=n)[:n] for k in range(tile.shape[2])],
+            axis=1,
+        ).astype(np.float32)
+        / np.maximum(counts, 1.0)[:, None]
+    )
+    idx = np.flatnonzero(have)
+    nearest = idx[np.abs(np.arange(n)[:, None] - idx[None, :]).argmin(axis=1)]
+    ring = ring[nearest]
+    return glint, ring, plan.rest * ring[plan.rings]
+
+
+def _fits(box: tuple[int, int, int, int], at: tuple[int, int], shape: tuple[int, ...]) -> bool:
+    """Whether ``box`` moved by ``at`` lies inside an image of ``shape``."""
+    x0, y0, x1, y1 = box
+    return x0 + at[0] >= 0 and y0 + at[1] >= 0 and x1 + at[0] <= shape[1] and y1 + at[1] <= shape[0]
+
+
+def redraw_eye(
+    image: np.ndarray, out: np.ndarray, plan: RedrawPlan, at: tuple[int, int] = (0, 0)
 ) -> None:
-    """Move one eye's iris ``across`` pixels down the eye (negative: up), read from
-    ``image``, written into ``out``, with ``plan`` if given (:func:`slide_plan` of the same
-    arguments: where each pixel is read from; this draws the colours).
+    """Move one eye's iris as ``plan`` (:func:`redraw_plan`) says, its tile moved by ``at``
+    (whole pixels, x and y): read from ``image``, written into ``out``, inside the eye opening
+    only (lids, lashes, brows and glasses frames
+    stay as they are, and the lids cover what they cover).
 
     A look down is the iris going down with the upper lid following it and the lower lid
     staying, the iris bottom under it; there is nothing to warp back into view there. So the
-    eye is redrawn from its parts, inside the lid opening only (lids, lashes, brows and glasses
-    frames stay as they are, and the lids cover what they cover):
+    eye is redrawn from its parts:
 
     - the white: where the iris was (the iris model's disc, :data:`DISC_PAD` wider), each line
       across the eye is the white just left and right of the disc, blended from one to the
-      other, so no ghost iris is left;
-    - the iris: the disc, moved; each point shows the iris's own pixel from where it came, or
-      where that was hidden under a lid, the iris's own colour at the same distance from its
-      centre (:func:`_radial_profile`);
-    - the upper lid does not move: the top of a raised iris passes under a lowered lid, as a
-      real one would, and no iris is painted over the lid."""
-    if plan is None:
-        plan = slide_plan(image.shape, lm, eye, iris, across)
-        if plan is None:
-            return
+      other along the lids, so no ghost iris is left;
+    - the iris: the disc with its limbus (:data:`RIM_PX`), moved by a sub-pixel remap; each
+      point shows the iris's own pixel from where it came, or where that was under a lid, its
+      pixel at the same distance from the centre with its angle reflected at the lid's edge
+      (its own texture), and only where that too was hidden, the iris's mean colour at that
+      distance from its centre;
+    - the lids stay over it (:data:`LID_FEATHER_PX`): the top of a raised iris passes under a
+      lowered lid, as a real one would;
+    - the catchlights move only :data:`GLINT_FOLLOW` of the way: they reflect the light off
+      the cornea, they are not painted on the iris."""
     x0, y0, x1, y1 = plan.box
+    if not _fits(plan.box, at, image.shape):
+        return
+    x0, x1, y0, y1 = x0 + at[0], x1 + at[0], y0 + at[1], y1 + at[1]
     tile = image[y0:y1, x0:x1].astype(np.float32)
+    if not plan.colours:
+        plan.colours.append(_iris_colours(tile, plan))
+    found = plan.colours[0]
+    if found is None:
+        return
+    glint, ring, unseen = found
+    clean = tile
+    if glint.any():
+        # Under a catchlight, the iris's colour at that distance from its centre.
+        clean = tile.copy()
+        clean[plan.part][glint] = ring[plan.tile_rings[glint]]
 
-    def sample(src: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    def sample(src: np.ndarray, maps: Maps) -> np.ndarray:
         return cv2.remap(src, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     # From a copy blurred along the image's lines: two pixels a line carry the camera's noise
     # into the whole line, and the tracker then sees a different white (and iris edge) every
     # frame. Not across: in an opening a few pixels high that mixed the lids in (a grey white).
-    smooth = cv2.GaussianBlur(tile, (WHITE_BLUR_TAPS, 1), 0)
-    # Drawn only over the opening's rows and columns (a third of the tile for an open eye),
-    # reading from the whole tile.
-    part = plan.part
-
-    def only(a: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(a[part])
-
-    if not plan.iris_fill:
-        # The iris, moved: where its source was hidden under a lid, the iris's own colour at
-        # that distance from its centre (pupil, iris, darker rim: an iris is patterned
-        # radially).
-        left, right = sample(smooth, plan.left), sample(smooth, plan.right)
-        white = left + plan.t * (right - left)
-        r = plan.radius
-        profile = _radial_profile(tile, plan.rho_old, plan.core, r)
-        # The model's disc can be wider than the dark iris (by ~1.5 px on the test portrait,
-        # more under a low lid): the disc drawn ends where its rim turns from iris to white.
-        lum = profile.mean(axis=1)
-        white_lum = float(np.median(white[plan.old_a[..., 0] > 0.5].mean(axis=1)))
-        iris_lum = float(np.median(lum[: max(len(lum) // 2, 1)]))
-        pale = np.flatnonzero(lum[len(lum) // 2 :] > 0.5 * (iris_lum + white_lum))
-        if iris_lum < white_lum and len(pale):
-            r = float(len(lum) // 2 + pale[0]) - 0.5
-        rho_src = plan.rho_src
-        hidden = profile[np.minimum(rho_src, np.float32(r)).astype(np.int32)]
-        edge = np.clip((np.float32(r + 0.5) - rho_src) / np.float32(EDGE_PX), 0.0, 1.0)
-        maps = tuple(tuple(only(m) for m in pair) for pair in (plan.left, plan.right, plan.source))
-        plan.iris_fill.append(
-            (
-                only(hidden),
-                only(edge[..., None]),
-                only(plan.t),
-                only(plan.old_a),
-                only(plan.seen),
-                only(plan.opening[..., None]),
-                plan.opening[part] > 0.0,
-                maps,
-            )
-        )
-    hidden, new_a, t, old_a, seen, m, touched, (left_at, right_at, source) = plan.iris_fill[0]
-    here = tile[part]
-    left, right = sample(smooth, left_at), sample(smooth, right_at)
-    white = left + t * (right - left)
-    layer = here + old_a * (white - here)
-    iris_px = hidden + seen * (sample(tile, source) - hidden)
-    layer += new_a * (iris_px - layer)
-    blended = here + m * (layer - here)
-    region = out[y0:y1, x0:x1][part]
-    region[touched] = np.clip(np.round(blended[touched]), 0, 255).astype(image.dtype)
+    smooth = cv2.GaussianBlur(clean, (WHITE_BLUR_TAPS, 1), 0)
+    # Each layer's samples in one remap (its maps side by side), then weighed.
+    w = plan.touched.shape[1]
+    sides = sample(smooth, plan.white_maps)
+    here = tile[plan.part]
+    layer = here * plan.keep_a + plan.left_a * sides[:, :w] + plan.right_a * sides[:, w:]
+    found_at = sample(clean, plan.iris_maps)
+    moved = unseen.copy()
+    for k in range(len(plan.sources)):
+        moved += plan.weights[..., k, :] * found_at[:, k * w : (k + 1) * w]
+    layer += plan.iris_a * (moved - layer)
+    if glint.any():
+        # On the cornea only: where the white now lies, the bright white takes it in.
+        layer += plan.iris_a * sample(np.maximum(tile - clean, 0.0), plan.glint_at)
+    # A blend of pixels, never below 0: rounded and capped at 255 in one call.
+    drawn = cv2.convertScaleAbs(layer)
+    np.copyto(out[y0:y1, x0:x1][plan.part], drawn, where=plan.touched[..., None])
 
 
 @dataclasses.dataclass(frozen=True)
 class _Held:
     """One eye's redraw geometry and the points it was worked out from (see :data:`HOLD_PX`)."""
 
-    key: np.ndarray
+    points: np.ndarray
+    shift: np.ndarray
     shape: tuple[int, ...]
-    warp: WarpPlan | None
-    slide: SlidePlan | None
+    plan: RedrawPlan | None
 
 
 def _to_eye(points: np.ndarray, f: EyeFrame) -> np.ndarray:
@@ -775,17 +833,9 @@ class EyeContact(Stage[EyeContactSettings]):
             return image
         out = image.copy()
         for i, eye, px in moves:
-            f = eye_frame(lm, eye[0], eye[1])
-            # The iris, where the move along the eye has put it, then up or down.
-            seen = None
-            if eyes is not None:
-                along = float(px @ f.right) * f.right
-                seen = EyeLandmarks(eyes[i].contour, eyes[i].iris + along)
-            held = self._hold(i, image.shape, lm, eye, px, seen)
-            if held.warp is not None:
-                warp_eye(image, out, lm, eye, px, held.warp)
-            if seen is not None and held.slide is not None:
-                slide_iris(out, out, lm, eye, seen, float(px @ f.down), held.slide)
+            held, at = self._hold(i, image.shape, lm, eye, px, None if eyes is None else eyes[i])
+            if held.plan is not None:
+                redraw_eye(image, out, held.plan, at)
         return out
 
     def _hold(
@@ -796,26 +846,34 @@ class EyeContact(Stage[EyeContactSettings]):
         eye: tuple[Any, ...],
         px: np.ndarray,
         seen: EyeLandmarks | None,
-    ) -> _Held:
-        """Eye ``i``'s redraw geometry: the last one while its points stay within
-        :data:`HOLD_PX` of those it was worked out from, else worked out anew."""
-        parts = [lm[[eye[0], eye[1], *eye[5], *range(eye[4], eye[4] + 5)], :2].ravel(), px]
-        if seen is not None:
-            parts += [seen.contour[: INNER + 8].ravel(), seen.iris.ravel()]
-        key = np.concatenate(parts).astype(np.float64)
+    ) -> tuple[_Held, tuple[int, int]]:
+        """Eye ``i``'s redraw geometry and where to move it (whole pixels): the last one while
+        its points stay within :data:`HOLD_PX` of those it was worked out from, once their
+        move together is taken out, else worked out anew."""
+        # What places the redraw: the lids' outlines (the mesh's corners and eye ring, the
+        # iris model's), then the iris (the model's, else the mesh's iris points).
+        outline = [lm[[eye[0], eye[1], *eye[5]], :2]]
+        if seen is None:
+            iris = lm[eye[4] : eye[4] + 5, :2]
+        else:
+            outline.append(seen.contour[: INNER + 8])
+            iris = seen.iris
+        points = np.concatenate([*outline, iris]).astype(np.float64)
+        n_iris = len(iris)
         held = self._held[i]
-        if (
-            held is None
-            or held.shape != shape
-            or held.key.shape != key.shape
-            or float(np.abs(held.key - key).max()) > HOLD_PX
-        ):
-            f = eye_frame(lm, eye[0], eye[1])
-            held = _Held(
-                key,
-                shape,
-                warp_plan(shape, lm, eye, px),
-                None if seen is None else slide_plan(shape, lm, eye, seen, float(px @ f.down)),
-            )
-            self._held[i] = held
-        return held
+        if held is not None and held.shape == shape and held.points.shape == points.shape:
+            moved = np.mean(points - held.points, axis=0)
+            apart = np.abs(points - held.points - moved).max(axis=1)
+            at = (round(float(moved[0])), round(float(moved[1])))
+            if (
+                float(apart[-n_iris:].max()) <= HOLD_PX
+                and float(apart[:-n_iris].max()) <= OUTLINE_HOLD_PX
+                and float(np.abs(px - held.shift).max()) <= HOLD_PX
+                and (held.plan is None or _fits(held.plan.box, at, shape))
+            ):
+                return held, at
+        held = _Held(
+            points, np.asarray(px, np.float64), shape, redraw_plan(shape, lm, eye, seen, px)
+        )
+        self._held[i] = held
+        return held, (0, 0)
