@@ -339,8 +339,9 @@ def test_any_weights_render(portrait, renderer) -> None:
         assert np.array_equal(out[0], portrait.image[0])
 
 
-OVERLAY_SIDES = (230, 160)
-"""A 720p frame's default overlay (0.32 of its height) and a smaller one."""
+OVERLAY_SIDES = (230, 160, 600)
+"""A 720p frame's default overlay (0.32 of its height), a smaller one and one larger than the
+portrait (drawn magnified)."""
 AT_SIZE_P99 = 8
 """Levels: away from the mouth's inside, rendering straight at the overlay's size gives the
 shrunk full-size render to within this at the 99th percentile (measured 4 at 230 px on the
