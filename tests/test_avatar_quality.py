@@ -171,11 +171,10 @@ def profile() -> Avatar:
     return Avatar.build(load_portrait(FACES / "cameraman.jpg"))
 
 
-PROFILE_JAW = 0.02
-"""Face heights the full jaw moves the profile's lower lip down (inner 14 or outer 17) at
-least. Measured 0.025 / 0.022 before the rig weakened the face's motions where their
-combinations with the head's fold, 0.012 / 0.028 since: the inner lip gives way on the
-silhouette, the outer one moves further (the head turns are no longer pinned)."""
+PROFILE_JAW = 0.027
+"""Face heights the full jaw moves the profile's inner lower lip (14) down at least.
+Measured 0.025 before the rig checked the head turns' combinations, 0.030 since (outer lip,
+17: 0.022 and 0.035; 2026-12-02)."""
 
 
 def test_a_turned_head_talks_without_folds(speech, profile) -> None:
@@ -197,8 +196,8 @@ def test_a_turned_head_talks_without_folds(speech, profile) -> None:
         if len(rig.folds(rig.vertices(weights) - rig.points, 0.5)):
             folded.append(i)
     assert folded == []
-    jaw = rig.bases["jaw"].vertex_disp[[14, 17]] @ rig.geometry.down
-    assert jaw.max() > PROFILE_JAW * rig.geometry.face_h, "the jaw barely moves the lower lip"
+    jaw = rig.bases["jaw"].vertex_disp[14] @ rig.geometry.down
+    assert jaw > PROFILE_JAW * rig.geometry.face_h, "the jaw barely moves the lower lip"
 
 
 PROFILE_COMBINATIONS = 200
