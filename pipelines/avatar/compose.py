@@ -97,6 +97,17 @@ def overlay_box(
     return max(0, x), max(0, y)
 
 
+def overlay_place(
+    frame_size: tuple[int, int], size: float, corner: str, margin: float = 0.03
+) -> tuple[int, int, int]:
+    """(x, y, side) of the overlay in the frame; ``size`` and ``margin`` are fractions of the
+    frame's height. The renderer draws the avatar straight at this side."""
+    w, h = frame_size
+    side = round(min(size * h, h, w))
+    x, y = overlay_box((w, h), side, corner, round(margin * h))
+    return x, y, min(side, w - x, h - y)
+
+
 def compose_overlay(
     frame: np.ndarray,
     avatar: np.ndarray,
@@ -113,12 +124,9 @@ def compose_overlay(
     """Blend ``avatar`` into ``frame`` (in place) in a corner; ``size`` is a fraction of the
     frame's height."""
     h, w = frame.shape[:2]
-    side = round(min(size * h, h, w))
+    x, y, side = overlay_place((w, h), size, corner, margin)
     if side < 8:
         return frame
-    m = round(margin * h)
-    x, y = overlay_box((w, h), side, corner, m)
-    side = min(side, w - x, h - y)
     inner, ring = overlay_masks(side, shape, radius, border)
     small = shrink(avatar, side)
     roi = frame[y : y + side, x : x + side]

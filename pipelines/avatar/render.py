@@ -10,6 +10,8 @@ of upper teeth (and a fainter lower one), blended in by how much the opening gre
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -131,6 +133,55 @@ def polygon_area(pts: np.ndarray) -> float:
     return 0.5 * float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
 
 
+@dataclass
+class _View:
+    """Where a render's pixels sample the portrait: output pixel (X, Y) shows portrait point
+    ((X + 0.5) k - 0.5, (Y + 0.5) k - 0.5), k = portrait side / output side (1: the portrait
+    itself). Rendering straight at the overlay's size (k ~2.2 for a 230 px overlay on 720p)
+    remaps a fifth of the pixels and needs no shrink of the whole avatar afterwards."""
+
+    k: float
+    size: tuple[int, int]
+    """Output width, height."""
+    grid: np.ndarray
+    """Output h×w×2 float32: the portrait point each output pixel samples."""
+    base: np.ndarray
+    """The portrait at this size: the pixels that no motion touches."""
+    source: np.ndarray
+    """What the moved pixels are sampled from: the portrait, halved ``levels`` times (the same
+    prefilter as :func:`pipelines.avatar.compose.shrink`, so moved and still pixels match)."""
+    levels: int
+    coarse: dict[str, np.ndarray]
+    """k > 1: the head turns' fields sampled at this view's pixels over ``coarse_box``."""
+    coarse_box: tuple[int, int, int, int] | None
+    """Output pixels whose samples lie in the head fields' box."""
+
+    def box(self, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """The output pixels whose samples lie in a portrait box (x0, y0, x1, y1)."""
+        if self.k == 1.0:
+            return box
+        w, h = self.size
+        k = self.k
+        return (
+            max(0, int(np.floor((box[0] + 0.5) / k - 0.5))),
+            max(0, int(np.floor((box[1] + 0.5) / k - 0.5))),
+            min(w, int(np.ceil((box[2] - 0.5) / k - 0.5)) + 1),
+            min(h, int(np.ceil((box[3] - 0.5) / k - 0.5)) + 1),
+        )
+
+    def to_view(self, pts: np.ndarray) -> np.ndarray:
+        """Portrait points in output pixels."""
+        return pts if self.k == 1.0 else (pts + 0.5) / self.k - 0.5
+
+
+def _sample_grid(k: float, size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    gx = (np.arange(w, dtype=np.float64) + 0.5) * k - 0.5
+    gy = (np.arange(h, dtype=np.float64) + 0.5) * k - 0.5
+    mx, my = np.meshgrid(gx.astype(np.float32), gy.astype(np.float32))
+    return np.dstack([mx, my])
+
+
 class AvatarRenderer:
     def __init__(self, portrait: np.ndarray, rig: Rig, teeth: TeethTexture | None = None) -> None:
         """``teeth``: the portrait's own mouth interior (from :mod:`pipelines.avatar.rest`)."""
@@ -175,6 +226,10 @@ class AvatarRenderer:
         }
         self.last_map: np.ndarray | None = None
         """The backward map of the last render's box (portrait x, y for each output pixel)."""
+        self._full = _View(
+            1.0, rig.size, self.grid, self.portrait, self.portrait, 0, {}, self.coarse_box
+        )
+        self._views: dict[int, _View] = {}
 
     def render(self, weights: dict[str, float], out: np.ndarray | None = None) -> np.ndarray:
         """The portrait with the bases at ``weights`` (unknown names are ignored).
@@ -185,15 +240,64 @@ class AvatarRenderer:
         where the earlier ones sent the pixel (one ``cv2.remap`` of the field), so a blink on
         a tilted head still lands on the eye. The picture itself is sampled once.
         """
+        return self._render(weights, self._full, out)
+
+    def render_at(
+        self, weights: dict[str, float], side: int, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """:meth:`render` straight at ``side`` pixels across (the overlay's size): the same
+        picture as ``compose.shrink(render(weights), side)`` to within a few levels, without
+        remapping the full-size box and shrinking the whole avatar every frame."""
+        view = self._full if side == self.rig.size[0] else self._views.get(side)
+        if view is None:
+            view = self._make_view(side)
+            if len(self._views) >= 4:
+                self._views.pop(next(iter(self._views)))
+            self._views[side] = view
+        return self._render(weights, view, out)
+
+    def _make_view(self, side: int) -> _View:
+        from pipelines.avatar.compose import shrink
+
+        w, h = self.rig.size
+        k = w / side
+        size = (side, max(1, round(h / k)))
+        source, levels = self.portrait, 0
+        # The same halvings as compose.shrink, so the still pixels (``base``) and the moved
+        # ones are sampled from the same prefiltered picture.
+        while source.shape[0] >= 2 * side and source.shape[0] > 16:
+            source, levels = cv2.pyrDown(source), levels + 1
+        base = np.ascontiguousarray(shrink(self.portrait, side))
+        if base.shape[:2] != (size[1], size[0]):
+            base = cv2.resize(self.portrait, size, interpolation=cv2.INTER_AREA)
+        view = _View(k, size, _sample_grid(k, size), base, source, levels, {}, None)
+        if self.coarse_box is not None:
+            cx0, cy0, cx1, cy1 = self.coarse_box
+            vx0, vy0, vx1, vy1 = view.box(self.coarse_box)
+            view.coarse_box = (vx0, vy0, vx1, vy1)
+            g = view.grid[vy0:vy1, vx0:vx1]
+            # Half-resolution field pixel of a portrait point, as the full-size render's
+            # cv2.resize of the half-resolution sum reads it.
+            for name, small in self.coarse.items():
+                sx = small.shape[1] / (cx1 - cx0)
+                sy = small.shape[0] / (cy1 - cy0)
+                mx = ((g[..., 0] - cx0 + 0.5) * sx - 0.5).astype(np.float32)
+                my = ((g[..., 1] - cy0 + 0.5) * sy - 0.5).astype(np.float32)
+                view.coarse[name] = cv2.remap(
+                    small, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+                )
+        return view
+
+    def _render(self, weights: dict[str, float], view: _View, out: np.ndarray | None) -> np.ndarray:
         active = [
             (self.rig.bases[name], float(wt))
             for name, wt in weights.items()
             if abs(wt) > 1e-4 and name in self.rig.bases
         ]
         if out is None:
-            out = self.portrait.copy()
+            out = view.base.copy()
         else:
-            np.copyto(out, self.portrait)
+            np.copyto(out, view.base)
         self.last_box = None
         self.last_mouth_box = None
         if not active:
@@ -208,24 +312,34 @@ class AvatarRenderer:
         boxes = [_grow(b.box, reach, self.rig.size) for b, _ in lids + face]
         if head and self.coarse_box is not None:
             boxes.append(self.coarse_box)
-        x0 = min(b[0] for b in boxes)
-        y0 = min(b[1] for b in boxes)
-        x1 = max(b[2] for b in boxes)
-        y1 = max(b[3] for b in boxes)
-        if head and self.coarse_box is not None:
-            cx0, cy0, cx1, cy1 = self.coarse_box
-            small = head[0][1] * self.coarse[head[0][0].name]
-            for basis, wt in head[1:]:
-                small += wt * self.coarse[basis.name]
-            up = cv2.resize(small, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
-            turned = np.asarray(cv2.add(self.grid[cy0:cy1, cx0:cx1], up), np.float32)
-            if (x0, y0, x1, y1) == self.coarse_box:
+        x0, y0, x1, y1 = view.box(
+            (
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            )
+        )
+        if head and self.coarse_box is not None and view.coarse_box is not None:
+            cx0, cy0, cx1, cy1 = view.coarse_box
+            if view.k == 1.0:
+                small = head[0][1] * self.coarse[head[0][0].name]
+                for basis, wt in head[1:]:
+                    small += wt * self.coarse[basis.name]
+                up = cv2.resize(small, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
+            else:
+                # (Sampled at this view's pixels once, at set-up: only the weighted sum here.)
+                up = head[0][1] * view.coarse[head[0][0].name]
+                for basis, wt in head[1:]:
+                    up += wt * view.coarse[basis.name]
+            turned = np.asarray(cv2.add(view.grid[cy0:cy1, cx0:cx1], up), np.float32)
+            if (x0, y0, x1, y1) == view.coarse_box:
                 acc = turned  # (the usual case: no copy of the grid to overwrite)
             else:
-                acc = self.grid[y0:y1, x0:x1].copy()
+                acc = view.grid[y0:y1, x0:x1].copy()
                 acc[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = turned
         else:
-            acc = self.grid[y0:y1, x0:x1].copy()
+            acc = view.grid[y0:y1, x0:x1].copy()
         # The gaze fields (in the eyes) and the mouth's (below the nose) lie apart: composed
         # separately over their own small boxes they give the same map as one layer, cheaper.
         gaze = [(b, wt) for b, wt in face if b.name in GAZE_BASES]
@@ -241,11 +355,11 @@ class AvatarRenderer:
             for basis, wt in layer:
                 bx0, by0, bx1, by1 = basis.box
                 fld[by0 - ly0 : by1 - ly0, bx0 - lx0 : bx1 - lx0] += basis.at(wt)
-            if reach == 0.0 and not (layer is not lids and lids):
+            if view.k == 1.0 and reach == 0.0 and not (layer is not lids and lids):
                 # Nothing moved the pixels yet: the field is read where it lies.
                 acc[ly0 - y0 : ly1 - y0, lx0 - x0 : lx1 - x0] += fld
                 continue
-            sx0, sy0, sx1, sy1 = _grow((lx0, ly0, lx1, ly1), reach + 1.0, self.rig.size)
+            sx0, sy0, sx1, sy1 = view.box(_grow((lx0, ly0, lx1, ly1), reach + 1.0, self.rig.size))
             # (Within the box being rendered: the rest of the picture is not moved.)
             sx0, sy0, sx1, sy1 = max(sx0, x0), max(sy0, y0), min(sx1, x1), min(sy1, y1)
             if sx1 <= sx0 or sy1 <= sy0:
@@ -258,16 +372,22 @@ class AvatarRenderer:
             sub += cv2.remap(  # type: ignore[call-overload]
                 fld, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
             )
+        src_map = acc
+        if view.levels:
+            # Portrait points to the halved picture's pixels (pyrDown: centre 2i -> i, as
+            # compose.shrink's resize then reads it).
+            n = float(2**view.levels)
+            src_map = np.asarray(cv2.addWeighted(acc, 1.0 / n, acc, 0.0, 0.5 / n - 0.5), np.float32)
         # Fixed-point maps (1/32 px): converting and remapping took ~0.6 ms against ~0.9 ms
         # for the float map on the 350×400 head box; the picture differs by <= 2 levels.
         # (The stubs miss that map2 may be None with a two-channel map1.)
-        fixed, frac = cv2.convertMaps(acc, None, cv2.CV_16SC2)  # type: ignore[call-overload]
+        fixed, frac = cv2.convertMaps(src_map, None, cv2.CV_16SC2)  # type: ignore[call-overload]
         out[y0:y1, x0:x1] = cv2.remap(
-            self.portrait, fixed, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            view.source, fixed, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         self.last_box = (x0, y0, x1, y1)
         self.last_map = acc
-        self._mouth(out, weights)
+        self._mouth(out, weights, view)
         return out
 
     def mouth_outline(self, weights: dict[str, float]) -> np.ndarray:
@@ -279,16 +399,17 @@ class AvatarRenderer:
                 pts += wt * basis.vertex_disp[INNER]
         return pts + self.rig.head_displacement(pts, weights)
 
-    def _mouth(self, out: np.ndarray, weights: dict[str, float]) -> None:
+    def _mouth(self, out: np.ndarray, weights: dict[str, float], view: _View) -> None:
         """Paint the inside of an open mouth: cavity, tongue, teeth (the portrait's own where
         it showed them, drawn ones otherwise), at :data:`SUPERSAMPLE`× and shrunk, so every
         edge is anti-aliased; the inner lip outline clips it, so the lips cover the teeth's
         edges."""
-        pts = self.mouth_outline(weights)
-        grown = polygon_area(pts) - self.rest_mouth_area
+        at = self.mouth_outline(weights)
+        grown = polygon_area(at) - self.rest_mouth_area
         alpha = float(np.clip(grown / (OPEN_FULL_AREA * self.face_h**2), 0.0, 1.0))
         if alpha <= 0.01:
             return
+        pts = view.to_view(at)
         h, w = out.shape[:2]
         x0 = max(0, int(np.floor(pts[:, 0].min())) - 2)
         y0 = max(0, int(np.floor(pts[:, 1].min())) - 2)
@@ -298,8 +419,9 @@ class AvatarRenderer:
             return
         self.last_mouth_box = (x0, y0, x1, y1)
         ss = SUPERSAMPLE
+        scale = ss / view.k  # canvas pixels per portrait pixel
         bw, bh = (x1 - x0) * ss, (y1 - y0) * ss
-        # Supersampled canvas coordinates of a portrait point: (p - box + 0.5) * ss - 0.5.
+        # Supersampled canvas coordinates of an output point: (p - box + 0.5) * ss - 0.5.
         rel = (pts - [x0, y0] + 0.5) * ss - 0.5
         idx = self._inner_index
         top, bottom = rel[idx[13]], rel[idx[14]]
@@ -316,7 +438,7 @@ class AvatarRenderer:
         canvas = self._cavity_bgr * (0.55 - 0.4 * depth)
         # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
         # sides where it turns away (drawn once, :data:`TONGUE_SPRITE`, and placed).
-        if opening > 0.02 * self.face_h * ss:
+        if opening > 0.02 * self.face_h * scale:
             centre = bottom - 0.02 * opening * down
             a0, a1 = 0.36 * mouth_w, 0.42 * opening
             angle = float(np.arctan2(right[1] - left[1], right[0] - left[0]))
@@ -340,9 +462,9 @@ class AvatarRenderer:
             canvas = placed[..., :3] + canvas * (1.0 - placed[..., 3:4])
         # 3) Teeth.
         if self.teeth is not None:
-            canvas = self._own_teeth(canvas, weights, pts, x0, y0)
+            canvas = self._own_teeth(canvas, weights, at, x0 * ss, y0 * ss, scale)
         else:
-            canvas = self._drawn_teeth(canvas, rel, opening)
+            canvas = self._drawn_teeth(canvas, rel, opening, scale)
         # 4) Shrink, clip to the inner lip outline and blend in.
         small, a8 = canvas, mask8
         if ss != 1:
@@ -353,13 +475,20 @@ class AvatarRenderer:
         out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * a + 0.5, 0, 255).astype(np.uint8)
 
     def _own_teeth(
-        self, canvas: np.ndarray, weights: dict[str, float], pts: np.ndarray, x0: int, y0: int
+        self,
+        canvas: np.ndarray,
+        weights: dict[str, float],
+        pts: np.ndarray,
+        x0: int,
+        y0: int,
+        ss: float,
     ) -> np.ndarray:
         """The portrait's own mouth interior: the upper part stays with the upper lip (the
-        teeth hang from the skull), the lower part goes with the lower lip (the jaw)."""
+        teeth hang from the skull), the lower part goes with the lower lip (the jaw).
+        ``pts``: the inner lip outline (portrait pixels); ``x0, y0``: the canvas's corner in
+        canvas pixels, ``ss`` canvas pixels per portrait pixel."""
         tex = self.teeth
         assert tex is not None
-        ss = SUPERSAMPLE
         idx = self._inner_index
         now_upper, now_lower = pts[idx[13]], pts[idx[14]]
         shifts = {
@@ -370,8 +499,8 @@ class AvatarRenderer:
         bh, bw = canvas.shape[:2]
         for bgra, is_upper in self._teeth_layers:
             shift = shifts[is_upper]
-            dx = (float(tex.origin[0] + shift[0]) - x0 + 0.5) * ss - 0.5
-            dy = (float(tex.origin[1] + shift[1]) - y0 + 0.5) * ss - 0.5
+            dx = (float(tex.origin[0] + shift[0]) + 0.5) * ss - x0 - 0.5
+            dy = (float(tex.origin[1] + shift[1]) + 0.5) * ss - y0 - 0.5
             m = np.array([[ss, 0.0, dx], [0.0, ss, dy]], np.float32)
             warped = cv2.warpAffine(
                 bgra, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
@@ -380,11 +509,12 @@ class AvatarRenderer:
             canvas = warped[..., :3] + canvas * (1.0 - warped[..., 3:4])
         return canvas
 
-    def _drawn_teeth(self, canvas: np.ndarray, rel: np.ndarray, opening: float) -> np.ndarray:
+    def _drawn_teeth(
+        self, canvas: np.ndarray, rel: np.ndarray, opening: float, ss: float
+    ) -> np.ndarray:
         """Upper and lower rows of separate teeth along the inner lips, narrower towards the
         corners (the arch turns away), each shaded across and down, the lower row deeper in
-        shadow."""
-        ss = SUPERSAMPLE
+        shadow. ``ss``: canvas pixels per portrait pixel."""
         bh, bw = canvas.shape[:2]
         down = self.down
         right_axis = np.array([-down[1], down[0]], np.float32)
@@ -398,7 +528,7 @@ class AvatarRenderer:
             curve = rel[lip_idx]
             s = (curve - curve[0]) @ right_axis
             total = float(s[-1] - s[0])
-            if abs(total) < 4 or tooth_h < 1.5:
+            if abs(total) < 4 * ss or tooth_h < 1.5 * ss:
                 continue
             order = np.argsort(s)
             s_sorted, c_sorted = s[order], curve[order]
@@ -441,7 +571,8 @@ class AvatarRenderer:
             return canvas
         # Behind the row, the teeth's own sides in shadow: the gaps between teeth read as
         # thin grey lines, not black slots.
-        behind = cv2.dilate((index > 0).astype(np.uint8), np.ones((1, 2 * ss + 1), np.uint8))
+        reach = 2 * round(ss) + 1
+        behind = cv2.dilate((index > 0).astype(np.uint8), np.ones((1, reach), np.uint8))
         behind_a = cv2.GaussianBlur(behind.astype(np.float32), (3, 3), 0.7)[..., None]
         canvas = canvas * (1 - behind_a) + (self._teeth_bgr * 0.5) * behind_a
         table = np.array(params, np.float32)
