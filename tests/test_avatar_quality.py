@@ -3,7 +3,8 @@ measured by the project's own face tracker (pipelines/avatar/measure.py).
 
 Portraits: ``astronaut_midword`` and ``astronaut_glasses`` are held out (derived by
 tools/avatar_portraits.py, never used for tuning); ``astronaut`` (grinning, teeth showing)
-was tuned on. Figures for every portrait: ``tools/avatar_report.py``.
+was tuned on. ``obama_grin``, ``obama_midword`` and ``biden`` are real photographs, held out
+(tests/data/faces/README.md). Figures for every portrait: ``tools/avatar_report.py``.
 """
 
 from __future__ import annotations
@@ -256,5 +257,106 @@ def test_no_combination_of_motions_folds_a_held_out_portrait(midword) -> None:
     seed, the portrait built without the re-tracking pass) folded the mouth's corners and
     lower lip, and this test failed."""
     avatar, _ = midword
+    folded = [(w, f) for w, f in _random_folds(avatar.rig, seed=7) if f]
+    assert folded == [], folded[:3]
+
+
+# --------------------------------------------------------------------------- real portraits
+# Real photographs, held out (never tuned on): crops of the face_recognition 1.3.0 sdist's
+# test images (tests/data/faces/README.md). ``obama_grin``: grinning with teeth;
+# ``obama_midword``: mid-word at a podium, mouth open; ``biden``: closed mouth, head tilted.
+REAL_OPEN = {"obama_grin": True, "obama_midword": True, "biden": False}
+REAL_OPENING_MIN = 0.10
+"""The issue's figure for the mouth opening at the 95th percentile of speech (face heights);
+measured 0.145-0.169 on these three (2026-12-02)."""
+REAL_R_MIN = 0.8
+"""The issue's r for continuous speech, asked here of the clip with pauses (measured
+0.87-0.92 on these three): continuous speech is not in this clip."""
+POSED_BLINKS = 8
+BLINKS_OPEN = {
+    "obama_grin": "open: speech run 0/1 blinks seen, posed 6/8 (2026-12-02); the lids do "
+    "come down on the contact sheet, but the tracker's eye opening stays above half its median",
+    "obama_midword": "open: speech run 0/1 blinks seen, posed 3/8 (2026-12-02); the lids do "
+    "come down on the contact sheet, but the tracker's eye opening stays above half its median",
+}
+
+
+@pytest.fixture(scope="module", params=sorted(REAL_OPEN))
+def real(request, speech) -> tuple[str, Avatar, HeadFigures]:
+    from pipelines.audio.vad import StreamingVad
+
+    name = request.param
+    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    return name, avatar, measure(avatar, name, *speech, vad=StreamingVad())
+
+
+def test_real_portrait_rests_shut_and_talks(real) -> None:
+    """Closed in silence, opens wide enough in speech, follows the loudness, no folds, no
+    tears: the issue's figures, on real photographs never tuned on."""
+    name, avatar, figs = real
+    print(figs.line())
+    assert avatar.rest is not None and avatar.rest.was_open == REAL_OPEN[name]
+    if REAL_OPEN[name]:
+        assert avatar.rest.teeth is not None, "the photo's own teeth were not kept"
+    assert figs.tracked == figs.frames
+    assert figs.silent_frames > 30
+    assert figs.silent_closed >= SILENT_CLOSED_MIN
+    assert figs.speech_p95_opening >= REAL_OPENING_MIN
+    assert figs.loudness_r >= REAL_R_MIN and abs(figs.best_lag_ms) <= LAG_MAX_MS
+    assert figs.folded_triangles == 0
+    assert figs.tear_frames == 0
+
+
+def test_real_portrait_blinks_are_seen(real, request) -> None:
+    """Every scheduled blink of the speech run, and eight under random head poses, seen by
+    the tracker as an eye opening under half its median."""
+    name, avatar, figs = real
+    if name in BLINKS_OPEN:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=BLINKS_OPEN[name]))
+    assert figs.blinks >= 1
+    assert figs.blinks_seen == figs.blinks
+    assert blinks_under_poses(avatar, count=POSED_BLINKS) == (POSED_BLINKS, POSED_BLINKS)
+
+
+JAW_UPPER_STILL_PX = 1.0
+"""How far the jaw at full weight may move the upper inner lip (pixels, the corners aside):
+it holds it still by design; only the fold repair drags it along."""
+JAW_DRAGS_UPPER_LIP = {
+    "biden": "open: on these thin closed lips the jaw's lower lip folds slivers and the fold "
+    "repair (rig.Rig._without_folds, relaxing whole neighbourhoods) drags the upper lip's "
+    "centre down with it: landmark 13 moves 18 px where 14 moves 20 at jaw 1.0 (2026-12-02), "
+    "so the opening draws as two dark wedges with a lip-coloured spike between them. Holding "
+    "the upper lip in that repair fixed it here but folded 14 of 200 random combinations on "
+    "astronaut_midword and left this lower lip lumpy (14: 11 px of 317's 31); relaxing the "
+    "jaw without the edges across the slit folded 14 there too; neither was kept",
+}
+
+
+def test_the_jaw_leaves_the_upper_lip_where_it_is(real, request) -> None:
+    """The jaw opens the mouth below a still upper lip, and opens it: the spike across the
+    opening is invisible to the tracker-based figures (its tears are inside the mouth
+    outline, which the tear detector leaves out), so it is checked on the rig."""
+    from pipelines.avatar.rig import _lip_sets
+
+    name, avatar, _ = real
+    if name in JAW_DRAGS_UPPER_LIP:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=JAW_DRAGS_UPPER_LIP[name]))
+    jaw = avatar.rig.bases["jaw"].vertex_disp
+    _, _, pairs = _lip_sets()
+    upper_inner = [u for u, _ in pairs]  # (the corners, 78 and 308, open a little)
+    assert float(jaw[14] @ avatar.rig.geometry.down) > 0.05 * avatar.rig.geometry.face_h
+    assert float(np.abs(jaw[upper_inner]).max()) <= JAW_UPPER_STILL_PX
+
+
+REAL_COMBINATIONS_FOLD = {
+    "obama_midword": "open: 4 of 200 random combinations of every motion at up to full "
+    "strength turn a triangle over on this portrait (seed 7, 2026-12-02)",
+}
+
+
+def test_no_combination_of_motions_folds_a_real_portrait(real, request) -> None:
+    name, avatar, _ = real
+    if name in REAL_COMBINATIONS_FOLD:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=REAL_COMBINATIONS_FOLD[name]))
     folded = [(w, f) for w, f in _random_folds(avatar.rig, seed=7) if f]
     assert folded == [], folded[:3]

@@ -10,11 +10,23 @@
   spline (a different warp from the avatar's triangle mesh) and the newly opened gap below
   the teeth filled dark, as a photo taken mid-word.
 
+With ``--sdist face_recognition-1.3.0.tar.gz`` (``pip download --no-deps --no-binary :all:
+face_recognition==1.3.0``) it also crops real photographs from that package's
+``tests/test_images/`` (each checked against its sha256 first):
+
+* ``obama_grin.jpg``: the 2012 official portrait, grinning with teeth;
+* ``obama_midword.jpg``: speaking at a podium, mid-word with an open mouth;
+* ``biden.jpg``: the official Vice-President portrait, mouth closed, head tilted.
+
 These were never used to tune the avatar: its figures on them are quoted separately.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -24,6 +36,63 @@ from pipelines.avatar.portrait import find_landmarks
 
 FACES = Path(__file__).resolve().parent.parent / "tests" / "data" / "faces"
 JPEG = [cv2.IMWRITE_JPEG_QUALITY, 90]
+SDIST_DIR = "face_recognition-1.3.0/tests/test_images/"
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A head-and-shoulders crop of one photo of the sdist, area-resized to ``width``."""
+
+    out: str
+    source: str
+    sha256: str
+    box: tuple[int, int, int, int]
+    """x0, y0, x1, y1 in the original's pixels."""
+    width: int
+
+
+# Boxes: about 2.4 face widths wide (the full width for the narrow podium photo) and 2.9
+# high around the tracker's face box, so hair, ears and collar are in; widths give a face
+# ~170 px wide (the astronaut's is ~190), a JPEG under 80 KB.
+CROPS = (
+    Crop(
+        "obama_grin.jpg",
+        "obama.jpg",
+        "0930e3aa8cae5920329c0c8cbc6a2ab70f47b0e67b432875beaa95cbf7e741f6",
+        (203, 0, 777, 693),
+        408,
+    ),
+    Crop(
+        "obama_midword.jpg",
+        "obama2.jpg",
+        "a7efcc907375274796f39646510704aa86672d59f6d5469d69af3c85590976a6",
+        (0, 134, 626, 966),
+        370,
+    ),
+    Crop(
+        "biden.jpg",
+        "biden.jpg",
+        "3c17508bb91554c637a2eabddfae790e5bb1caba93130814fc2ac50be9760c4c",
+        (222, 77, 916, 915),
+        410,
+    ),
+)
+
+
+def crop_from_sdist(sdist: Path, crop: Crop) -> np.ndarray:
+    with tarfile.open(sdist, "r:gz") as tar:
+        member = tar.extractfile(SDIST_DIR + crop.source)
+        if member is None:
+            raise SystemExit(f"{sdist}: no {crop.source}")
+        raw = member.read()
+    got = hashlib.sha256(raw).hexdigest()
+    if got != crop.sha256:
+        raise SystemExit(f"{sdist}: {crop.source} has sha256 {got}, expected {crop.sha256}")
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    x0, y0, x1, y1 = crop.box
+    part = image[y0:y1, x0:x1]
+    height = round(crop.width * part.shape[0] / part.shape[1])
+    return cv2.resize(part, (crop.width, height), interpolation=cv2.INTER_AREA)
 
 
 def glasses(image: np.ndarray) -> np.ndarray:
@@ -119,11 +188,20 @@ def midword(image: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--sdist", type=Path, default=None, help="face_recognition-1.3.0.tar.gz (optional)"
+    )
+    args = parser.parse_args()
     astronaut = cv2.imread(str(FACES / "astronaut.jpg"))
     rotated = cv2.imread(str(FACES / "astronaut_rot30.jpg"))
     cv2.imwrite(str(FACES / "astronaut_glasses.jpg"), glasses(astronaut), JPEG)
     cv2.imwrite(str(FACES / "astronaut_midword.jpg"), midword(rotated), JPEG)
     print("wrote astronaut_glasses.jpg, astronaut_midword.jpg")
+    if args.sdist is not None:
+        for crop in CROPS:
+            cv2.imwrite(str(FACES / crop.out), crop_from_sdist(args.sdist, crop), JPEG)
+            print(f"wrote {crop.out}")
 
 
 if __name__ == "__main__":
