@@ -9,6 +9,8 @@ frame ever seeing half-old, half-new values.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from pipelines import schema
@@ -45,6 +47,23 @@ class StageSettings:
 
 S = TypeVar("S", bound=StageSettings)
 
+NO_BUDGETS: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclasses.dataclass(frozen=True)
+class BenchVariant:
+    """Settings under which ``camfx bench`` times a stage again, in a short paced pass of its
+    own: for a mode that the demo source never brings about (the talking head's stand-in,
+    which ``auto`` shows only when no face is seen, and the demo's face is always in view)."""
+
+    key: str
+    """Where the pass's figures go in ``bench --json`` (``stand_in``)."""
+    changes: Mapping[str, Any]
+    """Applied with ``settings.replace(**changes)``, so the settings' schema checks them."""
+    timer: str
+    """The stage's timer that the pass is for (``stand-in``: ``talking_head/stand-in``): its
+    budget, if any, is judged on this pass."""
+
 
 class Stage(Generic[S]):
     """A processing step. Subclasses set ``name`` and ``settings_type`` and override hooks."""
@@ -58,6 +77,11 @@ class Stage(Generic[S]):
     budget_ms: ClassVar[float | None] = None
     """The time per 720p frame an issue set for this stage, if any: ``camfx bench`` reports
     the stage's median at the camera's pace against it."""
+    timer_budgets_ms: ClassVar[Mapping[str, float]] = NO_BUDGETS
+    """Budgets for the stage's own timers (``ctx.stage_ms["<name>/<timer>"]``), by timer, where
+    one figure for the whole stage does not fit: a stage with two modes of different cost."""
+    bench_variants: ClassVar[tuple[BenchVariant, ...]] = ()
+    """Settings under which ``camfx bench`` also times the stage (see :class:`BenchVariant`)."""
 
     def __init__(self, settings: S | None = None) -> None:
         self.settings: S = settings if settings is not None else self.settings_type()  # type: ignore[assignment]
@@ -77,6 +101,14 @@ class Stage(Generic[S]):
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         """Return the (possibly new) image; put results into ``ctx``. Must not keep ``ctx``."""
         return image
+
+    @classmethod
+    def time_budgets(cls) -> dict[str, float]:
+        """Every budget of the stage (ms per 720p frame), by the name its time has in the
+        engine's statistics: the stage's own for ``budget_ms``, ``name/timer`` for the rest."""
+        out = {cls.name: cls.budget_ms} if cls.budget_ms is not None else {}
+        out.update({f"{cls.name}/{timer}": ms for timer, ms in cls.timer_budgets_ms.items()})
+        return out
 
     @classmethod
     def has_prepare(cls) -> bool:
