@@ -55,7 +55,12 @@ medians over the rounds; the load average is printed before every run.
   ``warmup``-th frame to the last; CPU per frame: ``time.process_time()`` (MediaPipe's graph
   threads included) over the same frames.
 
-Figures (2026-12-03): see the README's "Speed" section.
+Figures (2026-12-03 04:10-04:20 UTC, the shared 2-core machine with other helpers' jobs
+running, 1-minute load 3.3-5.9; three runs of 3, 3 and 5 rounds at 1280x720): camfx 47.5,
+40.3, 55.8 fps against the peer's 14.3, 18.3, 27.4 (the peer swung from 10 to 31 fps between
+rounds at that load), throughput ratio 3.3x, 2.2x, 2.0x; CPU per frame 17.1-19.5 ms against
+36.7-40.1 ms (1.9-2.4x). The 5-round run, the steadiest, gives 2.0x: short of issue 15's 3x.
+Not measured on a quiet machine. The README's "Speed" section has the same.
 """
 
 from __future__ import annotations
