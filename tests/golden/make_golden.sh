@@ -4,6 +4,7 @@
 #   bash tests/golden/make_golden.sh            # golden files from the committed photos
 #   bash tests/golden/make_golden.sh --photos   # also re-derive tests/data/faces/*.jpg and
 #                                               # pipelines/assets/astronaut.png from skimage
+#   bash tests/golden/make_golden.sh --venv-only  # only build/check the venv (tools/peer_bench.py)
 #
 # MediaPipe 0.10.21 needs numpy<2 and brings opencv-contrib-python, so it lives in its own
 # throwaway venv (default /tmp/camfx-mp-venv, or $CAMFX_MP_VENV), never in the app's env.
@@ -55,6 +56,13 @@ then
     echo "make_golden: installing ${want[*]}"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${want[@]}"
 fi
+
+for arg in "$@"; do
+    if [[ "$arg" == "--venv-only" ]]; then
+        echo "make_golden: venv ready: $venv"
+        exit 0
+    fi
+done
 
 cd "$root"
 # MediaPipe's absl logging ignores GLOG_minloglevel: drop its per-graph chatter here.
