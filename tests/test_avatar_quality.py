@@ -268,7 +268,8 @@ def test_no_combination_of_motions_folds_a_held_out_portrait(midword) -> None:
 REAL_OPEN = {"obama_grin": True, "obama_midword": True, "biden": False}
 REAL_OPENING_MIN = 0.10
 """The issue's figure for the mouth opening at the 95th percentile of speech (face heights);
-measured 0.145-0.169 on these three (2026-12-02)."""
+measured 0.136-0.169 on these three (obama_midword 0.136, 0.082 while the rig weakened its
+jaw; 2026-12-03)."""
 REAL_R_MIN = 0.8
 """The issue's r for continuous speech, asked here of the clip with pauses (measured
 0.87-0.92 on these three): continuous speech is not in this clip."""
@@ -348,15 +349,28 @@ def test_the_jaw_leaves_the_upper_lip_where_it_is(real, request) -> None:
     assert float(np.abs(jaw[upper_inner]).max()) <= JAW_UPPER_STILL_PX
 
 
-REAL_COMBINATIONS_FOLD = {
-    "obama_midword": "open: 4 of 200 random combinations of every motion at up to full "
-    "strength turn a triangle over on this portrait (seed 7, 2026-12-02)",
-}
-
-
-def test_no_combination_of_motions_folds_a_real_portrait(real, request) -> None:
-    name, avatar, _ = real
-    if name in REAL_COMBINATIONS_FOLD:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=REAL_COMBINATIONS_FOLD[name]))
+def test_no_combination_of_motions_folds_a_real_portrait(real) -> None:
+    """No exception: obama_midword folded 4 of these 200 random combinations before the
+    rig weakened what its combinations still fold (2026-12-02)."""
+    _, avatar, _ = real
     folded = [(w, f) for w, f in _random_folds(avatar.rig, seed=7) if f]
     assert folded == [], folded[:3]
+
+
+REAL_JAW_MIN = 0.15
+"""Face heights the full jaw moves the inner lower lip (14) down at least, of its 0.2. On
+obama_midword two outer lower-lip triangles folded with the jaw wide open and the lips spread
+or rounded by 0.32 under a head turn; weakening every face motion where they folded (seams in
+the jaw that folded its neighbours in turn) left 0.084 there and a tracked p95 opening of
+0.082. The rig now scales the jaw as a whole first: 0.190 (the others 0.2, 2026-12-03)."""
+
+
+def test_combined_motions_leave_the_jaw_open(real, request) -> None:
+    """Making the motions' combinations fold-free keeps the jaw's opening (it carries the
+    mouth's p95 opening, REAL_OPENING_MIN)."""
+    name, avatar, _ = real
+    if name in JAW_DRAGS_UPPER_LIP:
+        # (0.080 here: the single jaw's own fold repair, before the combinations are checked.)
+        request.applymarker(pytest.mark.xfail(strict=True, reason=JAW_DRAGS_UPPER_LIP[name]))
+    g = avatar.rig.geometry
+    assert float(avatar.rig.bases["jaw"].vertex_disp[14] @ g.down) >= REAL_JAW_MIN * g.face_h
