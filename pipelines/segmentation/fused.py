@@ -425,6 +425,13 @@ def _compile() -> Any:
         tile_h: int,
         run_start: np.ndarray,
         runs: np.ndarray,
+        my0: np.ndarray,
+        my1: np.ndarray,
+        mwy: np.ndarray,
+        mx0: np.ndarray,
+        mx1: np.ndarray,
+        mwx: np.ndarray,
+        same_size: bool,
     ) -> None:
         # ``gains`` (uint8 BGR, ``unit`` is a gain of 1) is the gain over ``box`` upsampled
         # along x already; it is sampled along y inline, pixel by pixel, only where a pixel is
@@ -437,6 +444,7 @@ def _compile() -> Any:
         x1 = box[2]
         y1 = box[3]
         m3 = np.empty(gains.shape[1], np.float32)
+        mask_row = np.empty(mask.shape[1], np.float32)
         for y in range(image.shape[0]):
             frow = image[y]
             orow = out[y]
@@ -450,7 +458,7 @@ def _compile() -> Any:
             # The row's two grid rows' weights, with the fixed point's unit taken out.
             sb = gwy[y - y0] / unit
             sa = (one - gwy[y - y0]) / unit
-            mrow = mask[y if has_mask else 0]
+            mask_row_y = -1
             tr = y // tile_h
             for r in range(run_start[tr], run_start[tr + 1]):
                 a0 = max(runs[r, 0], x0)
@@ -472,19 +480,26 @@ def _compile() -> Any:
                         o[k] = np.uint8(np.int32(v + half))
                     continue
                 # MIXED (or FULL and faded): lit by the squared mask times the weight scale
-                # (see pipelines.effects.key_light._blend).
+                # (see pipelines.effects.key_light._blend). A smaller mask (the refined one's
+                # detail level) is sampled as cv2.resize would make it full size: along y
+                # once per row, then along x, as the composite does.
                 ww = m3[: o.shape[0]]
-                for j in range(a1 - a0):
-                    m = mrow[a0 + j] if has_mask else one
-                    wv = m * m * weight_scale
-                    ww[3 * j] = wv
-                    ww[3 * j + 1] = wv
-                    ww[3 * j + 2] = wv
+                if not has_mask:
+                    for k in range(o.shape[0]):
+                        ww[k] = one
+                elif same_size:
+                    spread_clip(mask[y, a0:a1], ww)
+                else:
+                    if mask_row_y != y:
+                        lerp_rows(mask[my0[y]], mask[my1[y]], mwy[y], mask_row)
+                        mask_row_y = y
+                    spread_mask(mask_row, mx0[a0:a1], mx1[a0:a1], mwx[a0:a1], ww)
                 for k in range(o.shape[0]):
                     gv = np.float32(g0[k]) * sa + np.float32(g1[k]) * sb
                     fv = np.float32(f[k])
                     v = min(fv * gv, top)
-                    o[k] = np.uint8(np.int32(fv + (v - fv) * ww[k] + half))
+                    wv = ww[k] * ww[k] * weight_scale
+                    o[k] = np.uint8(np.int32(fv + (v - fv) * wv + half))
 
     return _Kernels(
         composite_rows, detail_rows, fill_level, replace_rows, lut_bgr, smooth_rows, gain_rows
@@ -726,6 +741,7 @@ def _gain(
     else:
         tile_h, run_start, runs = row_runs(tiles, (w, h))
         mask_rows = np.ascontiguousarray(mask, dtype=np.float32)
+    mh, mw = mask_rows.shape
     out = np.empty_like(image)
     kernels.gain_rows(
         np.ascontiguousarray(image).reshape(h, 3 * w),
@@ -740,6 +756,9 @@ def _gain(
         tile_h,
         run_start,
         runs,
+        *axis_table(h, mh),
+        *axis_table(w, mw),
+        (mw, mh) == (w, h),
     )
     return out
 
@@ -757,19 +776,26 @@ def apply_gain(
     ``gain_rows`` (uint8 gh×(x1 − x0)×3, ``unit`` is a gain of 1) is a coarse grid's gain
     already upsampled along x to the box's width (``cv2.resize``); here it is upsampled along
     y as ``cv2.resize(INTER_LINEAR)`` would, multiplies the pixels, and is blended in by
-    ``mask``² · ``weight_scale`` (``mask``: float32 at the frame's size; None: 1 everywhere).
-    ``tiles``: ``mask``'s tile map, if known (its room tiles are copied, its person tiles lit
-    without a blend while ``weight_scale`` is 1: the same picture). One pass over the frame
-    where the key light's OpenCV path took a copy, an upsampling, a multiply and about forty
-    small blends. Requires :func:`ready`."""
+    ``mask``² · ``weight_scale`` (``mask``: float32 at the frame's size, or at a whole
+    fraction of it such as the refined mask's detail level, then sampled as
+    ``cv2.resize(INTER_LINEAR)`` would make it the frame's size; None: 1 everywhere).
+    ``tiles``: the full-size mask's tile map, if known (its room tiles are copied, its person
+    tiles lit without a blend while ``weight_scale`` is 1: the same picture). One pass over
+    the frame where the key light's OpenCV path took a copy, an upsampling, a multiply and
+    about forty small blends. Requires :func:`ready`."""
     x0, y0, x1, y1 = box
     h, w = image.shape[:2]
     if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
         raise ValueError(f"box {box} is not inside the {w}×{h} frame")
     if gain_rows.dtype != np.uint8 or gain_rows.shape[1:] != (x1 - x0, 3):
         raise ValueError(f"gain_rows must be uint8 h×{x1 - x0}×3, not {gain_rows.shape}")
-    if mask is not None and mask.shape != image.shape[:2]:
-        raise ValueError(f"mask must be the frame's size {image.shape[:2]}, not {mask.shape}")
+    if mask is not None:
+        factor = w // max(1, mask.shape[1]) if mask.ndim == 2 else 0
+        if factor < 1 or mask.shape != (h // factor, w // factor):
+            raise ValueError(
+                f"mask must be the frame's size {image.shape[:2]} or a whole fraction of it "
+                f"(floored), not {mask.shape}"
+            )
     return _gain(_kernels(), image, mask, gain_rows, unit, box, tiles, weight_scale)
 
 
