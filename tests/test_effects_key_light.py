@@ -449,3 +449,51 @@ def test_the_grid_takes_the_full_size_masks_cells_from_a_smaller_one() -> None:
             grid_mask(small, size, (w, h)), sample_nearest(full, size), atol=tolerance
         )
         np.testing.assert_array_equal(grid_mask(full, size, (w, h)), sample_nearest(full, size))
+
+
+FIT_MAX_DIFF = 1e-6
+"""The compiled side-light fit against NumPy's: float rounding (the luminance is summed in
+float32 in another order; measured 3e-8 on the moving demo)."""
+
+
+def test_the_compiled_side_light_fit_is_numpys(monkeypatch) -> None:
+    from pipelines.effects.key_light import (
+        MIN_SKIN_POINTS,
+        face_coordinates,
+        face_frame,
+        fit_side_light,
+        skin_luma,
+        skin_points,
+    )
+
+    monkeypatch.delenv(fused.DISABLE_ENV, raising=False)  # (whichever the fixture's path)
+    if not fused.available():
+        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
+    image, face, _ = golden_face("astronaut")
+    lm = face.landmarks.astype(np.float64)
+    cases = []
+    frame = face_frame(lm)
+    centre, right, down, width = frame
+    geometry = np.array([*centre, *right, *down, width])
+    weights = np.tile(np.array([0.114, 0.587, 0.299]) / (4 * 255.0), 4).astype(np.float32)
+    for dark_left in (True, False):
+        lit = side_lit(image, face, HALVING, dark_left)
+        # All the skin, its left two thirds (the frame cut through the face), a sliver.
+        skin = lm[skin_points(), :2]
+        for cut in (lit.shape[1], float(centre[0] + 0.15 * width), float(lm[:, 0].min() + 4)):
+            part = np.ascontiguousarray(lit[:, : int(cut)])
+            luma, inside = skin_luma(part, skin)
+            expected = fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
+            got = fused.skin_fit(part, skin, weights, geometry, 0.8, MIN_SKIN_POINTS)
+            cases.append(expected is None)
+            if expected is None:
+                assert got is None and int(inside.sum()) < MIN_SKIN_POINTS
+                continue
+            assert got is not None
+            assert abs(got[0] - expected.level) <= FIT_MAX_DIFF
+            clipped = np.clip(got[1:], -1.5, 1.5)
+            np.testing.assert_allclose(clipped, expected.gradient, atol=FIT_MAX_DIFF)
+            assert abs(expected.gradient[0]) > 0.3  # a real side light was measured
+    assert sum(cases) == 2 and len(cases) == 6  # the sliver leaves too few points
+    with pytest.raises(ValueError, match="image"):
+        fused.skin_fit(image[..., 0], skin, weights, geometry, 0.8, MIN_SKIN_POINTS)

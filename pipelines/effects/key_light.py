@@ -258,6 +258,25 @@ def fit_side_light(luma: np.ndarray, uv: np.ndarray) -> LightFit | None:
     return LightFit(g.astype(np.float64), float(coef[0]))
 
 
+def _fit_skin(
+    image: np.ndarray, skin: np.ndarray, frame: tuple[np.ndarray, np.ndarray, np.ndarray, float]
+) -> LightFit | None:
+    """:func:`fit_side_light` on the luminance and face coordinates of the ``skin`` points
+    inside ``image``: compiled in one call where it can be (:func:`fused.skin_fit`, the same
+    fit to float rounding), else by NumPy."""
+    if fused.ready() and image.flags.c_contiguous:
+        centre, right, down, width = frame
+        coef = fused.skin_fit(image, skin, _QUAD_LUMA,
+                              np.array([*centre, *right, *down, width], np.float64),
+                              COORDINATE_LIMIT, MIN_SKIN_POINTS)  # fmt: skip
+        if coef is None:
+            return None
+        g = np.clip(coef[1:], -GRADIENT_LIMIT, GRADIENT_LIMIT)
+        return LightFit(g, float(coef[0]))
+    luma, inside = skin_luma(image, skin)
+    return fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
+
+
 def face_normals_camera(face: Any) -> np.ndarray:
     """468×3 normals of ``face``'s mesh in camera space (x right, y up, z toward the camera)."""
     pose = getattr(face, "pose", None)
@@ -594,9 +613,8 @@ class KeyLight(Stage[KeyLightSettings]):
 
         # The side light on the face now, from the skin's brightness.
         skin = lm[skin_points(), :2]
-        luma, inside = skin_luma(image, skin)
         frame = face_frame(lm)
-        fit = fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
+        fit = _fit_skin(image, skin, frame)
         gradient = self._smoothed(fit.gradient if fit is not None else np.zeros(2), t)
 
         def cells() -> tuple[np.ndarray, np.ndarray]:
