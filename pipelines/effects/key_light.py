@@ -25,14 +25,29 @@ point by OpenCV. With Numba (the ``jit`` extra) the gain is applied in one compi
 (:func:`pipelines.segmentation.fused.apply_gain`: the frame copied, the gain upsampled along
 y inline, the person's tiles lit, the outline's blended) where the OpenCV path made a copy, a
 frame-size gain, ~70 multiplies and ~40 blends of 4 calls each, every call a dispatch and a
-pass over memory; without it that OpenCV path runs (within 3 levels, PSNR ≥ 40 dB). Measured
-on the moving 720p presenter demo (60 frames captured from the chain before the stage, each
-stage replayed alternately against main at 9ba654b): at a camera's pace
-(33 ms sleeps, wall time per frame, medians of 4-5 alternated rounds, two sessions, load 8-11)
-7.1 → 2.6 and 5.6 → 2.8 ms (0.37-0.50×); back to back (thread CPU, load 9) 3.2 → 2.1 and
-3.4 → 2.2 ms (0.63-0.65×). What is left is the
-compiled pass (~1 ms under that load: ~300k lit and ~130k blended pixels) and the side light's
-fit on the skin landmarks (0.15-0.6 ms, NumPy calls on ~400 points).
+pass over memory; without it that OpenCV path runs (within 3 levels, PSNR ≥ 40 dB). That
+took the stage from 5.6-7.1 to 2.6-2.8 ms replayed at a camera's pace (load 8-11), but
+`camfx bench --preset presenter` on the quiet machine still gave 3.5-3.7 ms (2026-12-03).
+
+Since (2026-12-03), with Numba: the outline is lit by the refined mask's detail level (half
+size at 720p) and its tile map, sampled as the full-size mask would be (:func:`_person_mask`,
+:func:`grid_mask`): the background blur never makes the full-size mask, and making it for this
+stage alone was a 3.7 MB resize and ~900 page faults a frame; the side light's fit is one
+compiled call (:func:`pipelines.segmentation.fused.skin_fit`) where it was about twenty NumPy
+calls; and when the shape is worked out afresh, the face normals only around the landmarks,
+the cells' face coordinates as row and column terms. The same picture (replayed: PSNR ≥ 93
+dB against the stage before, at most 2 levels on a few pixels). Measured on the moving 720p
+presenter demo, 90 frames captured from the chain before the stage and replayed alternately
+against the stage before (1f63b92), OpenCV on one thread as in the engine, at a camera's
+pace (33 ms sleeps), medians of 5 alternated rounds on the shared 2-core machine (load
+1.3-1.9): wall 6.1 → 2.9 ms a frame (0.47×), thread CPU 5.8 → 2.8 ms (0.49×). `camfx bench
+--preset presenter --frames 300` (the stage's median at 30 fps), alternated in two sessions
+of 4 rounds each: 5.2 → 3.4 ms (load 2.0-3.5) and 4.2 → 2.8 ms (load 1.2-2.5), 0.66-0.67×
+(pairs 0.49-1.07: the shared machine's noise); the quiet machine's 3.5-3.7 ms would be
+about 2.4 ms.
+What is left: the compiled pass (1.3-1.4 ms at pace, ~300k lit and ~125k blended pixels with
+the frame's copy; 0.56 ms with warm caches) and, on the 45 % of the demo's frames where the
+face has moved a quarter cell, the shape (~1.4 ms at pace: the cushion's blur, the normals).
 
 Without a tracked face the frame passes through; without a segmentation stage the light
 reaches only the face and a soft margin around it.

@@ -19,8 +19,10 @@ Two smaller kernels do the same for work that was a chain of small OpenCV calls:
 :func:`refined_detail` (the guided filter's output at the detail level: two resizes, a
 multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole filling).
 :func:`lut_bgr` is ``cv2.LUT`` with one curve per channel (the light stage's colour
-correction) at half OpenCV's CPU, and :func:`apply_gain` the key light's smooth per-pixel gain
-with its outline blend in one pass.
+correction) at half OpenCV's CPU, :func:`apply_gain` the key light's smooth per-pixel gain
+with its outline blend in one pass (the mask sampled at the refined one's detail level, as the
+composite does), and :func:`skin_fit` the key light's side-light fit on ~400 skin landmarks in
+one call where NumPy took about twenty.
 :func:`smooth_skin_box` is the beauty stage's skin smoothing at full resolution: one pass over
 the face's box where OpenCV made three ROI-size float images and ten passes.
 
