@@ -373,3 +373,127 @@ def test_the_person_mask_is_sampled_as_opencv_does() -> None:
         size = (-(-w // 8), -(-h // 8))
         expected = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
         np.testing.assert_array_equal(sample_nearest(mask, size), expected)
+
+
+LAZY_MAX_ABS = 1
+"""The light from the refined mask's detail level against from its full-size resize: float
+rounding of the same bilinear samples, at most one level."""
+
+
+def _framed_720p() -> tuple[np.ndarray, object, np.ndarray]:
+    """The side-lit astronaut scaled into a 1280×720 frame (a flat room on both sides), its
+    face, and its person mask at a quarter of the frame's size."""
+    image, face, mask = golden_face("astronaut")
+    lit = side_lit(image, face, HALVING)
+    scale, left = 720 / 512, 280
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[:, left : left + 720] = cv2.resize(lit, (720, 720), interpolation=cv2.INTER_LINEAR)
+    person = np.zeros((720, 1280), np.float32)
+    person[:, left : left + 720] = cv2.resize(mask, (720, 720), interpolation=cv2.INTER_LINEAR)
+    lm = face.landmarks.copy()
+    lm[:, :2] = lm[:, :2] * scale + np.float32([left, 0.0])
+    moved = type(face)(id=1, score=1.0, bbox=face.bbox, landmarks=lm, raw_landmarks=lm,
+                       pose=face.pose)  # fmt: skip
+    small = cv2.resize(person, (320, 180), interpolation=cv2.INTER_AREA)
+    return frame, moved, small
+
+
+def _lazy_context(frame: np.ndarray, face, small: np.ndarray, t: float = 0.0):
+    from pipelines.frame import FrameContext
+    from pipelines.segmentation.refine import GuidedUpsampler
+    from pipelines.segmentation.tiles import MASK_TILES_KEY
+
+    # As the segmentation stage leaves it at 720p: made at half size, full size on demand.
+    refined = GuidedUpsampler(detail_factor=2).refine(frame, small)
+    ctx = FrameContext(timestamp=t, index=0)
+    ctx.faces, ctx.primary_face = [face], face
+    ctx.set_lazy_mask(refined)
+    ctx.put(MASK_TILES_KEY, lambda: refined.tiles)
+    return ctx, refined
+
+
+def test_the_light_does_not_make_the_refined_mask_full_size(apply_path: str) -> None:
+    """With the compiled apply, the light reads the refined mask's detail level as the
+    full-size mask would have it (the background blur never makes that one: making it for the
+    light alone was 0.55-0.7 ms of its 4 at 720p), and the picture is the same."""
+    frame, face, small = _framed_720p()
+    ctx, refined = _lazy_context(frame, face, small)
+    stage = KeyLight()
+    stage.open()
+    out = stage.process(frame, ctx)
+    assert refined.detail_factor == 2
+    assert refined.materialized == (apply_path == "opencv")
+    full_ctx, full_refined = _lazy_context(frame, face, small)
+    full = full_refined.full()  # somebody made it full size: the light then uses that one
+    fresh = KeyLight()
+    fresh.open()
+    reference = fresh.process(frame, full_ctx)
+    diff = np.abs(out.astype(np.int16) - reference)
+    assert int(diff.max()) <= LAZY_MAX_ABS
+    assert np.abs(out.astype(np.int16) - frame)[full > 0.5].mean() > 1.0  # it lights
+    np.testing.assert_array_equal(out[full == 0.0], frame[full == 0.0])  # not the room
+
+
+def test_the_grid_takes_the_full_size_masks_cells_from_a_smaller_one() -> None:
+    from pipelines.effects.key_light import grid_mask, sample_nearest
+
+    rng = np.random.default_rng(4)
+    # Exact where the weights are quarters (the detail level at 720p and 1080p), within 1/64
+    # of the neighbours' difference (cv2.remap's 1/32 steps) elsewhere.
+    for (w, h), factor, tolerance in (((1280, 720), 2, 1e-5), ((1920, 1080), 2, 1e-5),
+                                      ((1000, 700), 4, 1.0 / 64)):  # fmt: skip
+        small = rng.random((h // factor, w // factor), dtype=np.float32)
+        full = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        size = (-(-w // 8), -(-h // 8))
+        np.testing.assert_allclose(
+            grid_mask(small, size, (w, h)), sample_nearest(full, size), atol=tolerance
+        )
+        np.testing.assert_array_equal(grid_mask(full, size, (w, h)), sample_nearest(full, size))
+
+
+FIT_MAX_DIFF = 1e-6
+"""The compiled side-light fit against NumPy's: float rounding (the luminance is summed in
+float32 in another order; measured 3e-8 on the moving demo)."""
+
+
+def test_the_compiled_side_light_fit_is_numpys(monkeypatch) -> None:
+    from pipelines.effects.key_light import (
+        MIN_SKIN_POINTS,
+        face_coordinates,
+        face_frame,
+        fit_side_light,
+        skin_luma,
+        skin_points,
+    )
+
+    monkeypatch.delenv(fused.DISABLE_ENV, raising=False)  # (whichever the fixture's path)
+    if not fused.available():
+        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
+    image, face, _ = golden_face("astronaut")
+    lm = face.landmarks.astype(np.float64)
+    cases = []
+    frame = face_frame(lm)
+    centre, right, down, width = frame
+    geometry = np.array([*centre, *right, *down, width])
+    weights = np.tile(np.array([0.114, 0.587, 0.299]) / (4 * 255.0), 4).astype(np.float32)
+    for dark_left in (True, False):
+        lit = side_lit(image, face, HALVING, dark_left)
+        # All the skin, its left two thirds (the frame cut through the face), a sliver.
+        skin = lm[skin_points(), :2]
+        for cut in (lit.shape[1], float(centre[0] + 0.15 * width), float(lm[:, 0].min() + 4)):
+            part = np.ascontiguousarray(lit[:, : int(cut)])
+            luma, inside = skin_luma(part, skin)
+            expected = fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
+            got = fused.skin_fit(part, skin, weights, geometry, 0.8, MIN_SKIN_POINTS)
+            cases.append(expected is None)
+            if expected is None:
+                assert got is None and int(inside.sum()) < MIN_SKIN_POINTS
+                continue
+            assert got is not None
+            assert abs(got[0] - expected.level) <= FIT_MAX_DIFF
+            clipped = np.clip(got[1:], -1.5, 1.5)
+            np.testing.assert_allclose(clipped, expected.gradient, atol=FIT_MAX_DIFF)
+            assert abs(expected.gradient[0]) > 0.3  # a real side light was measured
+    assert sum(cases) == 2 and len(cases) == 6  # the sliver leaves too few points
+    with pytest.raises(ValueError, match="image"):
+        fused.skin_fit(image[..., 0], skin, weights, geometry, 0.8, MIN_SKIN_POINTS)

@@ -532,3 +532,21 @@ def test_row_runs_are_kept_with_the_map_until_it_changes() -> None:
     tiles.mark_mixed((0, 4, 0, 4))
     _, _, runs = fused.row_runs(tiles, (8, 8))
     assert runs[:2].tolist() == [[0, 4, MIXED], [4, 8, FULL]]
+
+
+def test_apply_gain_samples_a_smaller_mask_as_its_full_size() -> None:
+    """The key light passes the refined mask's detail level (half size at 720p) and the full
+    size's tile map: the same picture as the full-size mask made by cv2.resize."""
+    image, mask, rows, box = _gain_scene()
+    for small_size in ((64, 48), (42, 32)):  # a half and a third
+        small = cv2.resize(mask, small_size, interpolation=cv2.INTER_AREA)
+        full = cv2.resize(small, (128, 96), interpolation=cv2.INTER_LINEAR)
+        tiles = classify(full, (128, 96), (8, 4))
+        for weight_scale in (1.0, 0.5):
+            out = fused.apply_gain(image, small, rows, 128, box, tiles, weight_scale)
+            reference = fused.apply_gain(image, full, rows, 128, box, tiles, weight_scale)
+            assert np.abs(out.astype(np.int16) - reference).max() <= GAIN_ROUNDING_LEVELS
+            assert np.array_equal(out[full == 0.0], image[full == 0.0])
+            assert np.abs(out.astype(np.int16) - image).max() > 20
+    with pytest.raises(ValueError, match="mask"):
+        fused.apply_gain(image, mask[:, :-1], rows, 128, box)

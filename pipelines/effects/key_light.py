@@ -25,14 +25,29 @@ point by OpenCV. With Numba (the ``jit`` extra) the gain is applied in one compi
 (:func:`pipelines.segmentation.fused.apply_gain`: the frame copied, the gain upsampled along
 y inline, the person's tiles lit, the outline's blended) where the OpenCV path made a copy, a
 frame-size gain, ~70 multiplies and ~40 blends of 4 calls each, every call a dispatch and a
-pass over memory; without it that OpenCV path runs (within 3 levels, PSNR ≥ 40 dB). Measured
-on the moving 720p presenter demo (60 frames captured from the chain before the stage, each
-stage replayed alternately against main at 9ba654b): at a camera's pace
-(33 ms sleeps, wall time per frame, medians of 4-5 alternated rounds, two sessions, load 8-11)
-7.1 → 2.6 and 5.6 → 2.8 ms (0.37-0.50×); back to back (thread CPU, load 9) 3.2 → 2.1 and
-3.4 → 2.2 ms (0.63-0.65×). What is left is the
-compiled pass (~1 ms under that load: ~300k lit and ~130k blended pixels) and the side light's
-fit on the skin landmarks (0.15-0.6 ms, NumPy calls on ~400 points).
+pass over memory; without it that OpenCV path runs (within 3 levels, PSNR ≥ 40 dB). That
+took the stage from 5.6-7.1 to 2.6-2.8 ms replayed at a camera's pace (load 8-11), but
+`camfx bench --preset presenter` on the quiet machine still gave 3.5-3.7 ms (2026-12-03).
+
+Since (2026-12-03), with Numba: the outline is lit by the refined mask's detail level (half
+size at 720p) and its tile map, sampled as the full-size mask would be (:func:`_person_mask`,
+:func:`grid_mask`): the background blur never makes the full-size mask, and making it for this
+stage alone was a 3.7 MB resize and ~900 page faults a frame; the side light's fit is one
+compiled call (:func:`pipelines.segmentation.fused.skin_fit`) where it was about twenty NumPy
+calls; and when the shape is worked out afresh, the face normals only around the landmarks,
+the cells' face coordinates as row and column terms. The same picture (replayed: PSNR ≥ 93
+dB against the stage before, at most 2 levels on a few pixels). Measured on the moving 720p
+presenter demo, 90 frames captured from the chain before the stage and replayed alternately
+against the stage before (1f63b92), OpenCV on one thread as in the engine, at a camera's
+pace (33 ms sleeps), medians of 5 alternated rounds on the shared 2-core machine (load
+1.3-1.9): wall 6.1 → 2.9 ms a frame (0.47×), thread CPU 5.8 → 2.8 ms (0.49×). `camfx bench
+--preset presenter --frames 300` (the stage's median at 30 fps), alternated in two sessions
+of 4 rounds each: 5.2 → 3.4 ms (load 2.0-3.5) and 4.2 → 2.8 ms (load 1.2-2.5), 0.66-0.67×
+(pairs 0.49-1.07: the shared machine's noise); the quiet machine's 3.5-3.7 ms would be
+about 2.4 ms.
+What is left: the compiled pass (1.3-1.4 ms at pace, ~300k lit and ~125k blended pixels with
+the frame's copy; 0.56 ms with warm caches) and, on the 45 % of the demo's frames where the
+face has moved a quarter cell, the shape (~1.4 ms at pace: the cushion's blur, the normals).
 
 Without a tracked face the frame passes through; without a segmentation stage the light
 reaches only the face and a soft margin around it.
@@ -52,7 +67,8 @@ from msgspec import Meta
 
 from pipelines.frame import FrameContext
 from pipelines.segmentation import fused
-from pipelines.segmentation.tiles import tiles_for
+from pipelines.segmentation.refine import RefinedMask
+from pipelines.segmentation.tiles import TileMap, tiles_for
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
 
@@ -257,6 +273,25 @@ def fit_side_light(luma: np.ndarray, uv: np.ndarray) -> LightFit | None:
     return LightFit(g.astype(np.float64), float(coef[0]))
 
 
+def _fit_skin(
+    image: np.ndarray, skin: np.ndarray, frame: tuple[np.ndarray, np.ndarray, np.ndarray, float]
+) -> LightFit | None:
+    """:func:`fit_side_light` on the luminance and face coordinates of the ``skin`` points
+    inside ``image``: compiled in one call where it can be (:func:`fused.skin_fit`, the same
+    fit to float rounding), else by NumPy."""
+    if fused.ready() and image.flags.c_contiguous:
+        centre, right, down, width = frame
+        coef = fused.skin_fit(image, skin, _QUAD_LUMA,
+                              np.array([*centre, *right, *down, width], np.float64),
+                              COORDINATE_LIMIT, MIN_SKIN_POINTS)  # fmt: skip
+        if coef is None:
+            return None
+        g = np.clip(coef[1:], -GRADIENT_LIMIT, GRADIENT_LIMIT)
+        return LightFit(g, float(coef[0]))
+    luma, inside = skin_luma(image, skin)
+    return fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
+
+
 def face_normals_camera(face: Any) -> np.ndarray:
     """468×3 normals of ``face``'s mesh in camera space (x right, y up, z toward the camera)."""
     pose = getattr(face, "pose", None)
@@ -307,12 +342,41 @@ def sample_nearest(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def _cell_centres(gw: int, gh: int, w: int, h: int) -> np.ndarray:
-    """gh×gw×2 frame coordinates of the grid cells' centres (read-only; one per size)."""
-    xs = (np.arange(gw) + 0.5) * (w / gw)
-    ys = (np.arange(gh) + 0.5) * (h / gh)
-    out = np.dstack(np.meshgrid(xs, ys))
-    out.flags.writeable = False
+def _grid_taps(
+    grid: tuple[int, int], frame: tuple[int, int], small: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where in a ``small`` mask (x and y maps for ``cv2.remap``) each grid cell's pixel lies,
+    the one :func:`sample_nearest` takes from the frame-size mask, as ``cv2.resize`` would
+    map it (read-only; one pair per size)."""
+    (gw, gh), (w, h), (mw, mh) = grid, frame, small
+    # cv2.resize(INTER_NEAREST)'s picks: floor(i · w / gw) (every 8th pixel at 720p)...
+    xs = np.minimum(np.floor(np.arange(gw) * (w / gw)), w - 1)
+    ys = np.minimum(np.floor(np.arange(gh) * (h / gh)), h - 1)
+    # ...and where cv2.resize(INTER_LINEAR) samples the small mask for them (half-pixel
+    # centres, held at the edges).
+    sx = np.clip((xs + 0.5) * (mw / w) - 0.5, 0.0, mw - 1).astype(np.float32)
+    sy = np.clip((ys + 0.5) * (mh / h) - 0.5, 0.0, mh - 1).astype(np.float32)
+    map_x, map_y = (np.ascontiguousarray(a) for a in np.meshgrid(sx, sy))
+    for arr in (map_x, map_y):
+        arr.flags.writeable = False
+    return map_x, map_y
+
+
+def grid_mask(mask: np.ndarray, grid: tuple[int, int], frame: tuple[int, int]) -> np.ndarray:
+    """The person mask on the grid: :func:`sample_nearest` of the frame-size mask, taken
+    from ``mask`` itself when it is that, else from a smaller copy (the refined mask's
+    detail level) as the frame-size one would have it: making the frame-size mask only to
+    read every 64th pixel and the outline's was 0.55-0.7 ms of the stage's 4 (720p, CPU
+    time, moving demo replayed, load 5). One ``cv2.remap`` (0.03 ms; gathering the taps in
+    NumPy took 0.14): its weights are in 1/32 steps, exact for the half-size detail level
+    at 720p and 1080p (a quarter and three quarters), within 1/64 of the neighbours'
+    difference elsewhere."""
+    w, h = frame
+    if mask.shape == (h, w):
+        return sample_nearest(mask, grid)
+    map_x, map_y = _grid_taps(grid, frame, mask.shape[::-1])
+    out: np.ndarray = cv2.remap(mask, map_x, map_y, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
     return out
 
 
@@ -338,20 +402,55 @@ def _face_normals(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The face's share of each cell (0..1) and its normals there: the landmark normals
     splatted at their cells (``px``, ``py``) of a grid of ``size`` and spread by normalised
-    convolution."""
+    convolution.
+
+    Worked out around the splats only (under half of the person's box on the demo: 0.36 →
+    0.18-0.23 ms with the two changes below; 2026-12-03, load 1-2): past :data:`_FACE_PAD`
+    cells from them the blur has nothing to spread, and its reflection at the cut edge
+    reaches no splat, so the result is the same as over the whole grid."""
     gw, gh = size
-    splats = np.zeros((gh, gw, 4), np.float32)
+    face_w = np.zeros((gh, gw), np.float32)
+    face_n = np.zeros((gh, gw, 3), np.float32)
     inside = (px >= 0) & (px < gw) & (py >= 0) & (py < gh)
-    values = np.column_stack([normals, np.ones(len(px))]).astype(np.float32)
-    np.add.at(splats, (py[inside], px[inside]), values[inside])
+    if not inside.any():
+        return face_w, face_n
+    px, py = px[inside], py[inside]
+    cx0, cy0 = max(0, int(px.min()) - _FACE_PAD), max(0, int(py.min()) - _FACE_PAD)
+    cx1, cy1 = min(gw, int(px.max()) + 1 + _FACE_PAD), min(gh, int(py.max()) + 1 + _FACE_PAD)
+    cw, ch = cx1 - cx0, cy1 - cy0
+    # One bincount per channel: np.add.at took twice as long.
+    cells = (py - cy0) * cw + (px - cx0)
+    values = normals[inside]
+    splats = np.empty((ch, cw, 4), np.float32)
+    for c in range(3):
+        splats[..., c] = np.bincount(cells, values[:, c], ch * cw).reshape(ch, cw)
+    splats[..., 3] = np.bincount(cells, None, ch * cw).reshape(ch, cw)
     acc = cv2.GaussianBlur(splats, (0, 0), FACE_SPREAD)
     weight = acc[..., 3]
-    face_n = acc[..., :3] / np.maximum(weight, 1e-6)[..., None]
+    region = (slice(cy0, cy1), slice(cx0, cx1))
+    np.divide(acc[..., :3], np.maximum(weight, 1e-6)[..., None], out=face_n[region])
     # Where the splats are dense (the face) the blur's weight is near its peak; it falls
     # to zero a few cells outside: that is the face's share of the blend.
-    peak = float(np.percentile(weight[weight > 0], 75)) if (weight > 0).any() else 1.0
-    face_w = np.clip(weight / max(peak, 1e-6), 0.0, 1.0)
+    positive = weight[weight > 0]
+    peak = _upper_quartile(positive) if len(positive) else 1.0
+    np.clip(weight / max(peak, 1e-6), 0.0, 1.0, out=face_w[region])
     return face_w, face_n
+
+
+_FACE_PAD = 2 * (math.ceil(4 * FACE_SPREAD) + 1)
+"""Twice the reach of the face normals' blur (cv2.GaussianBlur's float kernel reaches
+round(4σ) cells), in cells."""
+
+
+def _upper_quartile(values: np.ndarray) -> float:
+    """``np.percentile(values, 75)`` (linear, as NumPy interpolates) by a partial sort: on a
+    face's ~2400 cells 6 µs against 35 (to float32 rounding)."""
+    k = 0.75 * (len(values) - 1)
+    lo = int(k)
+    hi = min(lo + 1, len(values) - 1)
+    part = np.partition(values, (lo, hi))
+    a, b, t = float(part[lo]), float(part[hi]), k - lo
+    return b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
 
 
 REUSE_MOVE_CELLS = 0.25
@@ -373,6 +472,27 @@ def _surface_normals(
     n = fw * face_n + (1.0 - fw) * body_n
     n /= np.maximum(np.sqrt(np.einsum("ijk,ijk->ij", n, n)), 1e-6)[..., None]
     out: np.ndarray = n.astype(np.float32, copy=False)
+    return out
+
+
+def _cell_coordinates(
+    box: tuple[int, int, int, int],
+    grid: tuple[int, int],
+    size: tuple[int, int],
+    frame: tuple[np.ndarray, np.ndarray, np.ndarray, float],
+) -> np.ndarray:
+    """float32 :func:`face_coordinates` of the centres of the grid cells in ``box`` (x0, y0,
+    x1, y1): the sum of a term per column and one per row (0.16 → 0.04-0.05 ms for a
+    person's box at 720p)."""
+    x0, y0, x1, y1 = box
+    (gw, gh), (w, h) = grid, size
+    centre, right, down, width = frame
+    xs = (np.arange(x0, x1) + 0.5) * (w / gw) - centre[0]
+    ys = (np.arange(y0, y1) + 0.5) * (h / gh) - centre[1]
+    uv = np.empty((y1 - y0, x1 - x0, 2), np.float64)
+    for k, axis in enumerate((right, down)):
+        np.add.outer(ys * (axis[1] / width), xs * (axis[0] / width), out=uv[..., k])
+    out: np.ndarray = np.clip(uv, -COORDINATE_LIMIT, COORDINATE_LIMIT).astype(np.float32)
     return out
 
 
@@ -429,7 +549,7 @@ def _shape_from_mask(
         return None
     face_w, face_n = _face_normals(normals, px - x0, py - y0, (x1 - x0, y1 - y0))
     n = _surface_normals(face_w, face_n, cushion[y0:y1, x0:x1], gw)
-    uv = face_coordinates(_cell_centres(gw, gh, w, h)[y0:y1, x0:x1], frame).astype(np.float32)
+    uv = _cell_coordinates((x0, y0, x1, y1), (gw, gh), (w, h), frame)
     return _ShapeCache(lm.copy(), person.copy(), (x0, y0, x1, y1), n, uv)
 
 
@@ -505,25 +625,27 @@ class KeyLight(Stage[KeyLightSettings]):
         gw, gh = max(8, -(-w // GRID_DIVISOR)), max(8, -(-h // GRID_DIVISOR))
         sx, sy = gw / w, gh / h
         lm = np.asarray(face.landmarks, np.float64)[: regions.NUM_MESH_LANDMARKS]
-        normals = face_normals_camera(face)
 
         # The side light on the face now, from the skin's brightness.
         skin = lm[skin_points(), :2]
-        luma, inside = skin_luma(image, skin)
         frame = face_frame(lm)
-        fit = fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
+        fit = _fit_skin(image, skin, frame)
         gradient = self._smoothed(fit.gradient if fit is not None else np.zeros(2), t)
 
-        face_size = float(np.ptp(lm[:, 1])) * sy
-        px = np.clip(np.rint(lm[:, 0] * sx - 0.5).astype(np.int64), 0, gw - 1)
-        py = np.clip(np.rint(lm[:, 1] * sy - 0.5).astype(np.int64), 0, gh - 1)
+        def cells() -> tuple[np.ndarray, np.ndarray]:
+            """The landmarks' grid cells (only wanted when the shape is worked out)."""
+            px = np.clip(np.rint(lm[:, 0] * sx - 0.5).astype(np.int64), 0, gw - 1)
+            py = np.clip(np.rint(lm[:, 1] * sy - 0.5).astype(np.int64), 0, gh - 1)
+            return px, py
+
         if mask is not None:
             # Every eighth pixel is enough: the cushion below blurs it over many cells.
-            person_full = sample_nearest(mask, (gw, gh))
+            person_full = grid_mask(mask, (gw, gh), (w, h))
             shape = self._shape
             if shape is None or not shape.still(lm, person_full, (gw, gh), w):
-                shape = self._shape = _shape_from_mask(person_full, normals, lm, px, py, frame,
-                                                       (w, h))  # fmt: skip
+                shape = self._shape = _shape_from_mask(
+                    person_full, face_normals_camera(face), lm, *cells(), frame, (w, h)
+                )
                 if shape is None:
                     return None
             x0, y0, x1, y1 = shape.box
@@ -533,13 +655,14 @@ class KeyLight(Stage[KeyLightSettings]):
             # Without a mask the light reaches about a face size past the face: the whole grid.
             self._shape = None
             x0, y0, x1, y1 = 0, 0, gw, gh
-            face_w, face_n = _face_normals(normals, px, py, (gw, gh))
+            face_size = float(np.ptp(lm[:, 1])) * sy
+            face_w, face_n = _face_normals(face_normals_camera(face), *cells(), (gw, gh))
             person = cv2.GaussianBlur(face_w, (0, 0), max(1.0, FACE_MARGIN * face_size))
             # Cut the blur's tail: the light ends within about a face size of the face.
             person = np.clip(person / max(float(person.max()), 1e-6) * 2.5 - 0.25, 0.0, 1.0)
             cushion = cv2.GaussianBlur(person, (0, 0), max(1.0, CUSHION_SIGMA * gw))
             n = _surface_normals(face_w, face_n, cushion, gw)
-            uv = face_coordinates(_cell_centres(gw, gh, w, h), frame).astype(np.float32)
+            uv = _cell_coordinates((0, 0, gw, gh), (gw, gh), (w, h), frame)
 
         # Outside the person nothing is lit (the frame-size mask cuts it sharply later; here
         # it only bounds the box that needs work).
@@ -600,7 +723,8 @@ class KeyLight(Stage[KeyLightSettings]):
             return image
         if np.asarray(face.landmarks).shape[0] < regions.NUM_MESH_LANDMARKS:
             return image
-        mask = ctx.mask
+        compiled = fused.ready()  # once: it turns true when the background compile ends
+        mask, tiles = _person_mask(image, ctx, compiled)
         made = self.gain_grid(image, face, mask, ctx.timestamp)
         if made is None:
             return image
@@ -613,12 +737,11 @@ class KeyLight(Stage[KeyLightSettings]):
         # than float ones, which is most of this stage's time at 720p.
         box = (x0, y0, x1, y1)
         last = self._upsampled
-        if fused.ready():
+        if compiled:
             # One compiled pass: the frame copied, the gain upsampled along y row by row and
             # applied, the outline blended (see fused.apply_gain). Along x by OpenCV first,
             # only when the grid has changed (see REUSE_GAIN_LEVELS).
             rows = self._gain_rows(fixed, box)
-            tiles = tiles_for(mask, ctx.extras)
             return fused.apply_gain(image, mask, rows, GAIN_ONE, box, tiles, visibility)
         # The frame-size gain is upsampled into a buffer the stage keeps (a fresh 2 MB array
         # each frame paid its page faults each frame); only its ``box`` is ever read.
@@ -640,7 +763,8 @@ class KeyLight(Stage[KeyLightSettings]):
         roi = image[y0:y1, x0:x1]
         out = image.copy()  # the source's frame may be shown or recorded elsewhere: not in place
         scale = 1.0 / GAIN_ONE
-        tiles = tiles_for(mask, ctx.extras) if visibility >= 1.0 else None
+        if visibility < 1.0:
+            tiles = None
         if mask is not None and tiles is not None:
             # Only the outline's tiles need a per-pixel blend; the person's are lit as they
             # are and the room's left alone: the same picture as blending every pixel, in a
@@ -665,6 +789,23 @@ class KeyLight(Stage[KeyLightSettings]):
             edge = mask[y0:y1, x0:x1] if mask is not None else np.ones(up.shape[:2], np.float32)
             lit[:] = _blend(lit, roi, edge, visibility)
         return out
+
+
+def _person_mask(
+    image: np.ndarray, ctx: FrameContext, compiled: bool
+) -> tuple[np.ndarray | None, TileMap | None]:
+    """The person mask to light by and its tile map. With the compiled apply, while nobody
+    has made the refined mask full size (the background blur's composite samples its detail
+    level), the detail level: the apply samples it as the full-size mask would be, and the
+    gain grid takes its cells from it (:func:`grid_mask`). Else ``ctx.mask``."""
+    source = ctx.mask_source
+    h, w = image.shape[:2]
+    if compiled and isinstance(source, RefinedMask) and source.size == (w, h):
+        sampled = source.sampled()  # the full-size mask once it is made (maybe changed since)
+        if sampled.shape != (h, w):
+            return sampled, source.tiles
+    mask = ctx.mask
+    return mask, tiles_for(mask, ctx.extras)
 
 
 def _clipped(

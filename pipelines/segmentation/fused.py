@@ -19,8 +19,10 @@ Two smaller kernels do the same for work that was a chain of small OpenCV calls:
 :func:`refined_detail` (the guided filter's output at the detail level: two resizes, a
 multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole filling).
 :func:`lut_bgr` is ``cv2.LUT`` with one curve per channel (the light stage's colour
-correction) at half OpenCV's CPU, and :func:`apply_gain` the key light's smooth per-pixel gain
-with its outline blend in one pass.
+correction) at half OpenCV's CPU, :func:`apply_gain` the key light's smooth per-pixel gain
+with its outline blend in one pass (the mask sampled at the refined one's detail level, as the
+composite does), and :func:`skin_fit` the key light's side-light fit on ~400 skin landmarks in
+one call where NumPy took about twenty.
 :func:`smooth_skin_box` is the beauty stage's skin smoothing at full resolution: one pass over
 the face's box where OpenCV made three ROI-size float images and ten passes.
 
@@ -425,6 +427,13 @@ def _compile() -> Any:
         tile_h: int,
         run_start: np.ndarray,
         runs: np.ndarray,
+        my0: np.ndarray,
+        my1: np.ndarray,
+        mwy: np.ndarray,
+        mx0: np.ndarray,
+        mx1: np.ndarray,
+        mwx: np.ndarray,
+        same_size: bool,
     ) -> None:
         # ``gains`` (uint8 BGR, ``unit`` is a gain of 1) is the gain over ``box`` upsampled
         # along x already; it is sampled along y inline, pixel by pixel, only where a pixel is
@@ -437,6 +446,7 @@ def _compile() -> Any:
         x1 = box[2]
         y1 = box[3]
         m3 = np.empty(gains.shape[1], np.float32)
+        mask_row = np.empty(mask.shape[1], np.float32)
         for y in range(image.shape[0]):
             frow = image[y]
             orow = out[y]
@@ -450,7 +460,7 @@ def _compile() -> Any:
             # The row's two grid rows' weights, with the fixed point's unit taken out.
             sb = gwy[y - y0] / unit
             sa = (one - gwy[y - y0]) / unit
-            mrow = mask[y if has_mask else 0]
+            mask_row_y = -1
             tr = y // tile_h
             for r in range(run_start[tr], run_start[tr + 1]):
                 a0 = max(runs[r, 0], x0)
@@ -472,22 +482,142 @@ def _compile() -> Any:
                         o[k] = np.uint8(np.int32(v + half))
                     continue
                 # MIXED (or FULL and faded): lit by the squared mask times the weight scale
-                # (see pipelines.effects.key_light._blend).
+                # (see pipelines.effects.key_light._blend). A smaller mask (the refined one's
+                # detail level) is sampled as cv2.resize would make it full size: along y
+                # once per row, then along x, as the composite does.
                 ww = m3[: o.shape[0]]
-                for j in range(a1 - a0):
-                    m = mrow[a0 + j] if has_mask else one
-                    wv = m * m * weight_scale
-                    ww[3 * j] = wv
-                    ww[3 * j + 1] = wv
-                    ww[3 * j + 2] = wv
+                if not has_mask:
+                    for k in range(o.shape[0]):
+                        ww[k] = one
+                elif same_size:
+                    spread_clip(mask[y, a0:a1], ww)
+                else:
+                    if mask_row_y != y:
+                        lerp_rows(mask[my0[y]], mask[my1[y]], mwy[y], mask_row)
+                        mask_row_y = y
+                    spread_mask(mask_row, mx0[a0:a1], mx1[a0:a1], mwx[a0:a1], ww)
                 for k in range(o.shape[0]):
                     gv = np.float32(g0[k]) * sa + np.float32(g1[k]) * sb
                     fv = np.float32(f[k])
                     v = min(fv * gv, top)
-                    o[k] = np.uint8(np.int32(fv + (v - fv) * ww[k] + half))
+                    wv = ww[k] * ww[k] * weight_scale
+                    o[k] = np.uint8(np.int32(fv + (v - fv) * wv + half))
+
+    @jit
+    def solve3(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> bool:  # pragma: no cover
+        """``out`` = a⁻¹·b for a 3×3 ``a`` (Gaussian elimination with partial pivoting, as
+        LAPACK's gesv does); False where ``a`` is singular."""
+        m = a.copy()
+        v = b.copy()
+        for col in range(3):
+            piv = col
+            for r in range(col + 1, 3):
+                if abs(m[r, col]) > abs(m[piv, col]):
+                    piv = r
+            if m[piv, col] == 0.0:
+                return False
+            if piv != col:
+                for k in range(3):
+                    m[col, k], m[piv, k] = m[piv, k], m[col, k]
+                v[col], v[piv] = v[piv], v[col]
+            for r in range(col + 1, 3):
+                f = m[r, col] / m[col, col]
+                for k in range(col, 3):
+                    m[r, k] -= f * m[col, k]
+                v[r] -= f * v[col]
+        for r in range(2, -1, -1):
+            acc = v[r]
+            for k in range(r + 1, 3):
+                acc -= m[r, k] * out[k]
+            out[r] = acc / m[r, r]
+        return True
+
+    @jit
+    def skin_fit(  # pragma: no cover - compiled; covered through the wrapper
+        image: np.ndarray,
+        points: np.ndarray,
+        weights: np.ndarray,
+        frame: np.ndarray,
+        limit: float,
+        min_points: int,
+        out: np.ndarray,
+    ) -> bool:
+        # ``frame``: centre x, y, right x, y, down x, y, width. ``weights``: the 2×2 pixels'
+        # B, G, R weights in the mean luminance (12, float32).
+        h = image.shape[0]
+        w = image.shape[1]
+        n = points.shape[0]
+        values = np.empty(n, np.float64)
+        design = np.empty((n, 3), np.float64)
+        floor = np.float32(1.0 / 255.0)
+        count = 0
+        for i in range(n):
+            x = points[i, 0]
+            y = points[i, 1]
+            if not (x >= 0 and x < w - 1 and y >= 0 and y < h - 1):
+                continue
+            xi = int(x)
+            yi = int(y)
+            luma = np.float32(0.0)
+            for q in range(4):
+                for c in range(3):
+                    luma += np.float32(image[yi + q // 2, xi + q % 2, c]) * weights[3 * q + c]
+            values[count] = np.float64(np.log(max(luma, floor)))
+            rx = x - frame[0]
+            ry = y - frame[1]
+            u = (rx * frame[2] + ry * frame[3]) / frame[6]
+            v = (rx * frame[4] + ry * frame[5]) / frame[6]
+            design[count, 0] = 1.0
+            design[count, 1] = min(max(u, -limit), limit)
+            design[count, 2] = min(max(v, -limit), limit)
+            count += 1
+        if count < min_points:
+            return False
+        keep = np.ones(count, np.bool_)
+        normal = np.zeros((3, 3), np.float64)
+        rhs = np.zeros(3, np.float64)
+        coef = np.zeros(3, np.float64)
+        for rounds in range(2):
+            normal[:] = 0.0
+            rhs[:] = 0.0
+            for i in range(count):
+                if keep[i]:
+                    for r in range(3):
+                        rhs[r] += design[i, r] * values[i]
+                        for k in range(3):
+                            normal[r, k] += design[i, r] * design[i, k]
+            solved = np.empty(3, np.float64)
+            if solve3(normal, rhs, solved):
+                coef[:] = solved
+            elif rounds == 0:
+                return False
+            if rounds == 1:
+                break
+            # One robust round: points far off the plane (a highlight, a strand of hair)
+            # are dropped.
+            resid = np.empty(count, np.float64)
+            for i in range(count):
+                fit = coef[0] + coef[1] * design[i, 1] + coef[2] * design[i, 2]
+                resid[i] = abs(values[i] - fit)
+            spread = 2.5 * np.median(resid) + 1e-3
+            good = 0
+            for i in range(count):
+                keep[i] = resid[i] <= spread
+                good += keep[i]
+            if good < min_points:
+                break
+        out[:] = coef
+        return True
 
     return _Kernels(
-        composite_rows, detail_rows, fill_level, replace_rows, lut_bgr, smooth_rows, gain_rows
+        composite_rows,
+        detail_rows,
+        fill_level,
+        replace_rows,
+        lut_bgr,
+        smooth_rows,
+        gain_rows,
+        skin_fit,
     )
 
 
@@ -500,6 +630,7 @@ class _Kernels:
     lut_bgr: Any
     smooth_rows: Any
     gain_rows: Any
+    skin_fit: Any
 
 
 def available() -> bool:
@@ -578,6 +709,7 @@ def _warm_up(kernels: _Kernels) -> None:
     gain = np.full((1, 2, 3), 128, np.uint8)
     _gain(kernels, fg, np.zeros((4, 8), np.float32), gain, 128, (0, 0, 2, 2), tiles, 1.0)
     _gain(kernels, fg, None, gain, 128, (0, 0, 2, 2), None, 0.5)
+    _skin_fit(kernels, fg, np.zeros((2, 2)), np.zeros(12, np.float32), np.ones(7), 1.0, 1)
 
 
 @lru_cache(maxsize=32)
@@ -726,6 +858,7 @@ def _gain(
     else:
         tile_h, run_start, runs = row_runs(tiles, (w, h))
         mask_rows = np.ascontiguousarray(mask, dtype=np.float32)
+    mh, mw = mask_rows.shape
     out = np.empty_like(image)
     kernels.gain_rows(
         np.ascontiguousarray(image).reshape(h, 3 * w),
@@ -740,6 +873,9 @@ def _gain(
         tile_h,
         run_start,
         runs,
+        *axis_table(h, mh),
+        *axis_table(w, mw),
+        (mw, mh) == (w, h),
     )
     return out
 
@@ -757,20 +893,71 @@ def apply_gain(
     ``gain_rows`` (uint8 gh×(x1 − x0)×3, ``unit`` is a gain of 1) is a coarse grid's gain
     already upsampled along x to the box's width (``cv2.resize``); here it is upsampled along
     y as ``cv2.resize(INTER_LINEAR)`` would, multiplies the pixels, and is blended in by
-    ``mask``² · ``weight_scale`` (``mask``: float32 at the frame's size; None: 1 everywhere).
-    ``tiles``: ``mask``'s tile map, if known (its room tiles are copied, its person tiles lit
-    without a blend while ``weight_scale`` is 1: the same picture). One pass over the frame
-    where the key light's OpenCV path took a copy, an upsampling, a multiply and about forty
-    small blends. Requires :func:`ready`."""
+    ``mask``² · ``weight_scale`` (``mask``: float32 at the frame's size, or at a whole
+    fraction of it such as the refined mask's detail level, then sampled as
+    ``cv2.resize(INTER_LINEAR)`` would make it the frame's size; None: 1 everywhere).
+    ``tiles``: the full-size mask's tile map, if known (its room tiles are copied, its person
+    tiles lit without a blend while ``weight_scale`` is 1: the same picture). One pass over
+    the frame where the key light's OpenCV path took a copy, an upsampling, a multiply and
+    about forty small blends. Requires :func:`ready`."""
     x0, y0, x1, y1 = box
     h, w = image.shape[:2]
     if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
         raise ValueError(f"box {box} is not inside the {w}×{h} frame")
     if gain_rows.dtype != np.uint8 or gain_rows.shape[1:] != (x1 - x0, 3):
         raise ValueError(f"gain_rows must be uint8 h×{x1 - x0}×3, not {gain_rows.shape}")
-    if mask is not None and mask.shape != image.shape[:2]:
-        raise ValueError(f"mask must be the frame's size {image.shape[:2]}, not {mask.shape}")
+    if mask is not None:
+        factor = w // max(1, mask.shape[1]) if mask.ndim == 2 else 0
+        if factor < 1 or mask.shape != (h // factor, w // factor):
+            raise ValueError(
+                f"mask must be the frame's size {image.shape[:2]} or a whole fraction of it "
+                f"(floored), not {mask.shape}"
+            )
     return _gain(_kernels(), image, mask, gain_rows, unit, box, tiles, weight_scale)
+
+
+def _skin_fit(
+    kernels: _Kernels,
+    image: np.ndarray,
+    points: np.ndarray,
+    weights: np.ndarray,
+    frame: np.ndarray,
+    limit: float,
+    min_points: int,
+) -> np.ndarray | None:
+    out = np.zeros(3, np.float64)
+    found = kernels.skin_fit(
+        image,
+        np.ascontiguousarray(points, np.float64),
+        np.ascontiguousarray(weights, np.float32),
+        np.ascontiguousarray(frame, np.float64),
+        float(limit),
+        int(min_points),
+        out,
+    )
+    return out if found else None
+
+
+def skin_fit(
+    image: np.ndarray,
+    points: np.ndarray,
+    weights: np.ndarray,
+    frame: np.ndarray,
+    limit: float,
+    min_points: int,
+) -> np.ndarray | None:
+    """The key light's side-light fit in one call (see
+    :func:`pipelines.effects.key_light.fit_side_light`): ``log Y = a + gu·u + gv·v`` by least
+    squares over the ``points`` (N×2 pixels) inside ``image`` (BGR uint8), Y the mean of the
+    2×2 pixels at each point weighed by ``weights`` (their 12 B, G, R values), (u, v) the
+    point's face coordinates from ``frame`` (centre x, y, unit right x, y, unit down x, y,
+    width), held at ±``limit``; then once more without the points more than 2.5 median
+    residuals off. (a, gu, gv), or None with fewer than ``min_points`` inside or a singular
+    fit. About twenty NumPy calls were 0.5 ms of a frame at a camera's pace (caches cold).
+    Requires :func:`ready`."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image must be BGR uint8, not {image.dtype} {image.shape}")
+    return _skin_fit(_kernels(), image, points, weights, frame, limit, min_points)
 
 
 def refined_detail(a: np.ndarray, b: np.ndarray, gray: np.ndarray) -> np.ndarray:
@@ -1025,6 +1212,7 @@ __all__ = [
     "ready",
     "refined_detail",
     "row_runs",
+    "skin_fit",
     "smooth_skin_box",
     "unavailable_reason",
 ]
