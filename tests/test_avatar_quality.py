@@ -273,12 +273,6 @@ REAL_R_MIN = 0.8
 """The issue's r for continuous speech, asked here of the clip with pauses (measured
 0.87-0.92 on these three): continuous speech is not in this clip."""
 POSED_BLINKS = 8
-BLINKS_OPEN = {
-    "obama_grin": "open: speech run 0/1 blinks seen, posed 6/8 (2026-12-02); the lids do "
-    "come down on the contact sheet, but the tracker's eye opening stays above half its median",
-    "obama_midword": "open: speech run 0/1 blinks seen, posed 3/8 (2026-12-02); the lids do "
-    "come down on the contact sheet, but the tracker's eye opening stays above half its median",
-}
 
 
 @pytest.fixture(scope="module", params=sorted(REAL_OPEN))
@@ -307,12 +301,13 @@ def test_real_portrait_rests_shut_and_talks(real) -> None:
     assert figs.tear_frames == 0
 
 
-def test_real_portrait_blinks_are_seen(real, request) -> None:
+def test_real_portrait_blinks_are_seen(real) -> None:
     """Every scheduled blink of the speech run, and eight under random head poses, seen by
-    the tracker as an eye opening under half its median."""
-    name, avatar, figs = real
-    if name in BLINKS_OPEN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=BLINKS_OPEN[name]))
+    the tracker as an eye opening under half its median. (Open until 2026-12-03 on the
+    grinning and the mid-word photos: speech run 0/1 each, posed 6/8 and 4/8, the closed lid
+    their own shadowed fold skin stretched over the eye; now 1/1 and 8/8 each, the worst
+    posed blink at 0.45 and 0.42 of the open eye, rig._LidLight.)"""
+    _, avatar, figs = real
     assert figs.blinks >= 1
     assert figs.blinks_seen == figs.blinks
     assert blinks_under_poses(avatar, count=POSED_BLINKS) == (POSED_BLINKS, POSED_BLINKS)
