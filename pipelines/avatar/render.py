@@ -395,18 +395,19 @@ class AvatarRenderer:
                 near = cv2.remap(  # type: ignore[call-overload]
                     fld, where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
                 )
-                seam = cv2.absdiff(read, near).max(axis=2) > LID_SEAM_PX
-                read[seam] = near[seam]
+                apart = cv2.absdiff(read, near)
+                seam = np.maximum(apart[..., 0], apart[..., 1]) > LID_SEAM_PX
+                np.copyto(read, near, where=seam[..., None])
             if light is not None:
                 # The lid's light goes where its skin went (read like the field).
                 lit = cv2.remap(
                     light, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
                 ).reshape(*where.shape[:2], -1)
                 if seam is not None and seam.any():
-                    lit_near = cv2.remap(
-                        light, where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
-                    ).reshape(lit.shape)
-                    lit[seam] = lit_near[seam]
+                    at = np.ascontiguousarray(where[seam]).reshape(-1, 1, 2)
+                    lit[seam] = cv2.remap(
+                        light, at, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
+                    ).reshape(len(at), -1)
                 shading = ((sx0, sy0, sx1, sy1), lit)
             sub += read
         src_map = acc
