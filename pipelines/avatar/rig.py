@@ -390,6 +390,10 @@ pixel): out to the corners, where the lids would otherwise meet on a pale line o
 LID_LIGHT_RAMP = 0.5
 """The lid's skin is fully lit once it has come down this far (eye openings): the skin that
 unfolds, not the crease that stays (0.35-1.0 measured alike)."""
+LID_LIGHT_MIN_WIDTH = 0.8
+"""An eye narrower than this share of the other is the far eye of a turned head, on the
+silhouette: what lies under it need not be skin (the profile portrait's far eye sits on the
+camera it looks through, whose white would have lit its lid), so its lid is not lit."""
 LID_LIGHT_BLUR = 0.25
 """Scale (eye openings) of the lid skin's own shading that the light replaces; finer texture
 stays."""
@@ -565,7 +569,9 @@ def blink_fields(
     gap = np.maximum(top0 - bottom0, 0.0)
     fields, shading = [], []
     light = None
-    if image is not None:
+    other = regions.LEFT_EYE if ring == regions.RIGHT_EYE else regions.RIGHT_EYE
+    other_width = float(np.linalg.norm(lm[other[0]] - lm[other[8]]))
+    if image is not None and width >= LID_LIGHT_MIN_WIDTH * other_width:
         light = _LidLight(image, c0, axis, up, width, opening, (su, sv), (lu, lv))
     for k in range(1, BLINK_LEVELS + 1):
         closure = k / BLINK_LEVELS
