@@ -374,11 +374,13 @@ LID_EDGE_LEVELS = 18.0
 """Grey levels per pixel (over two half-pixel steps) that count as a rim or brow edge."""
 
 
-LID_LASH_BAND = (0.1, 0.3)
-"""The closed lid's lash line: its skin within the first figure (eye openings) of its lower
-edge takes the lashes' colour, blending into the lit skin by the second. (Swept 0.05-0.2 /
-0.25-0.5 on the posed blinks: a thicker line reads as a narrow open eye, 4-5 of 8 posed
-blinks unseen at 0.2/0.5; a thinner one under glasses rims, 6 of 8 at 0.05-0.08.)"""
+LID_LASH_BAND = (0.15, 0.35)
+"""The closed lid's lash line: within the first figure (eye openings) above the lid's lower
+edge, in the picture, its skin takes the lashes' colour, blending into the lit skin by the
+second; a line as thick wherever the lid's skin is stretched. (Swept 2026-12-03 on the posed
+blinks of the Obama and glasses portraits: at 0.05/0.2 4 of 8 went unseen under the rims; a
+band measured on the lid's unstretched skin, as thick as the stretch made it, left 1 of 8;
+at 0.2/0.4 the tear detector found the line's edge on the glasses portrait's speech run.)"""
 LID_LASH_DARKEST = 0.3
 """The lashes' colour: the mean of this darkest share of the upper lid's margin..."""
 LID_LASH_FLOOR = 0.3
@@ -474,16 +476,16 @@ class _LidLight:
         self, u: np.ndarray, v: np.ndarray, src_v: np.ndarray, zone: np.ndarray, edge: np.ndarray
     ) -> np.ndarray:
         """Colour offsets (h×w×C) for the upper lid at one closure: ``src_v`` where each
-        output pixel (``u``, ``v``) of ``zone`` samples the lid, whose lower edge comes from
+        output pixel (``u``, ``v``) of ``zone`` samples the lid, whose lower edge is now at
         ``edge``. The lid's skin is lit like the lower lid's, the more the further it came
-        down; its edge takes the lashes' colour."""
+        down; along its edge it takes the lashes' colour."""
         out = np.zeros((*u.shape, self.channels), np.float32)
         if not zone.any():
             return out
         o = self.opening
         src = self._sample(self.blurred, u[zone], src_v[zone])
         lo, hi = LID_LASH_BAND
-        skin = _smooth_scalar_profile(((src_v - edge)[zone] / o - lo) / (hi - lo))[:, None]
+        skin = _smooth_scalar_profile(((v - edge)[zone] / o - lo) / (hi - lo))[:, None]
         came = (src_v - v)[zone][:, None]
         lit = np.clip(came / (LID_LIGHT_RAMP * o), 0.0, 1.0)
         lashed = np.clip(came / max(1.0, LID_LASH_RAMP * o), 0.0, 1.0)
@@ -608,7 +610,7 @@ def blink_fields(
         off = (src_v - v)[..., None] * up[None, None, :]
         fields.append(off.astype(np.float32))
         if light is not None:
-            shading.append(light.offsets(u, v, src_v, upper_zone, top))
+            shading.append(light.offsets(u, v, src_v, upper_zone, new_top))
     return LidLevels(x0, y0, fields, shading)
 
 
