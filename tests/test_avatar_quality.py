@@ -87,6 +87,22 @@ def test_blinks_close_the_eyes_whatever_the_pose(midword) -> None:
     assert seen == count
 
 
+def test_blinks_behind_glasses_rims_are_seen(speech) -> None:
+    """The held-out glasses portrait: the speech run's blinks and eight under random head
+    poses seen by the tracker (eye opening under half its median), with no tear across the
+    rims. Before the closed lid was lit with a lash line (2026-12-03): speech run 0/1 (0.56
+    of the open eye), posed 1/8; now 1/1 (0.39) and 8/8 (the worst at 0.47)."""
+    from pipelines.audio.vad import StreamingVad
+
+    avatar = Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"))
+    figs = measure(avatar, "astronaut_glasses", *speech, vad=StreamingVad())
+    print(figs.line())
+    assert figs.blinks >= 1
+    assert figs.blinks_seen == figs.blinks
+    assert figs.tear_frames == 0
+    assert blinks_under_poses(avatar, count=8) == (8, 8)
+
+
 TEST_CUT_PX = 6
 """The synthetic tear: rows below a line through the brows shifted down by this much."""
 
@@ -274,12 +290,6 @@ REAL_R_MIN = 0.8
 """The issue's r for continuous speech, asked here of the clip with pauses (measured
 0.87-0.92 on these three): continuous speech is not in this clip."""
 POSED_BLINKS = 8
-BLINKS_OPEN = {
-    "obama_grin": "open: speech run 0/1 blinks seen, posed 6/8 (2026-12-02); the lids do "
-    "come down on the contact sheet, but the tracker's eye opening stays above half its median",
-    "obama_midword": "open: speech run 0/1 blinks seen, posed 3/8 (2026-12-02); the lids do "
-    "come down on the contact sheet, but the tracker's eye opening stays above half its median",
-}
 
 
 @pytest.fixture(scope="module", params=sorted(REAL_OPEN))
@@ -308,12 +318,13 @@ def test_real_portrait_rests_shut_and_talks(real) -> None:
     assert figs.tear_frames == 0
 
 
-def test_real_portrait_blinks_are_seen(real, request) -> None:
+def test_real_portrait_blinks_are_seen(real) -> None:
     """Every scheduled blink of the speech run, and eight under random head poses, seen by
-    the tracker as an eye opening under half its median."""
-    name, avatar, figs = real
-    if name in BLINKS_OPEN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=BLINKS_OPEN[name]))
+    the tracker as an eye opening under half its median. (Open until 2026-12-03 on the
+    grinning and the mid-word photos: speech run 0/1 each, at 0.52 and 0.60 of the open eye,
+    posed 6/8 and 4/8, the closed lid their own shadowed fold skin stretched over the eye;
+    now 1/1 at 0.34 and 0.32, posed 8/8 each, the worst at 0.43 and 0.44: rig._LidLight.)"""
+    _, avatar, figs = real
     assert figs.blinks >= 1
     assert figs.blinks_seen == figs.blinks
     assert blinks_under_poses(avatar, count=POSED_BLINKS) == (POSED_BLINKS, POSED_BLINKS)

@@ -44,6 +44,10 @@ camera towards the corners, so they look narrower there."""
 OWN_TEETH_SPLIT = 0.6
 """Where the portrait's own interior is split between upper (skull) and lower (jaw) teeth,
 as a fraction of its inner-lip gap from the top."""
+LID_SEAM_PX = 1.5
+"""A lid field read between its pixels whose blended offset differs from the nearest one's by
+more than this (pixels) lies on the closed lids' seam. Elsewhere the lid skin stretches by at
+most ~2.6× (1.6 px per pixel), so a half-pixel step differs by ~1.1 px at most."""
 OPEN_FULL_AREA = 0.004
 """Extra mouth area (× face height²) at which the interior is fully painted."""
 
@@ -344,6 +348,8 @@ class AvatarRenderer:
         # separately over their own small boxes they give the same map as one layer, cheaper.
         gaze = [(b, wt) for b, wt in face if b.name in GAZE_BASES]
         mouth = [(b, wt) for b, wt in face if b.name not in GAZE_BASES]
+        # The closed lids' light: colour offsets over an output box, added to the picture.
+        shading: tuple[tuple[int, int, int, int], np.ndarray] | None = None
         for layer in (lids, gaze, mouth):
             if not layer:
                 continue
@@ -352,12 +358,20 @@ class AvatarRenderer:
             lx1 = max(b.box[2] for b, _ in layer)
             ly1 = max(b.box[3] for b, _ in layer)
             fld = np.zeros((ly1 - ly0, lx1 - lx0, 2), np.float32)
+            light = None
             for basis, wt in layer:
                 bx0, by0, bx1, by1 = basis.box
                 fld[by0 - ly0 : by1 - ly0, bx0 - lx0 : bx1 - lx0] += basis.at(wt)
+                g = basis.shading_at(wt)
+                if g is not None:
+                    if light is None:
+                        light = np.zeros((ly1 - ly0, lx1 - lx0, g.shape[2]), np.float32)
+                    light[by0 - ly0 : by1 - ly0, bx0 - lx0 : bx1 - lx0] += g
             if view.k == 1.0 and reach == 0.0 and not (layer is not lids and lids):
                 # Nothing moved the pixels yet: the field is read where it lies.
                 acc[ly0 - y0 : ly1 - y0, lx0 - x0 : lx1 - x0] += fld
+                if light is not None:
+                    shading = ((lx0, ly0, lx1, ly1), light)
                 continue
             sx0, sy0, sx1, sy1 = view.box(_grow((lx0, ly0, lx1, ly1), reach + 1.0, self.rig.size))
             # (Within the box being rendered: the rest of the picture is not moved.)
@@ -369,9 +383,33 @@ class AvatarRenderer:
             # took ~0.5 ms against ~0.03 ms (measured on the 322×180 mouth layer).
             where = cv2.subtract(sub, (float(lx0), float(ly0), 0.0, 0.0))  # type: ignore[call-overload]
             # (OpenCV's stubs miss that map2 may be None with a two-channel map1.)
-            sub += cv2.remap(  # type: ignore[call-overload]
+            read = cv2.remap(  # type: ignore[call-overload]
                 fld, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
             )
+            seam = None
+            if layer is lids:
+                # Where closed lids meet, the field jumps from the upper lid's skin to the
+                # lower's: read between two of its pixels (a turned head), its offsets
+                # blended would sample the eye between them, a dark jagged gap along the
+                # lash line. There the nearest pixel's offset is taken.
+                near = cv2.remap(  # type: ignore[call-overload]
+                    fld, where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
+                )
+                apart = cv2.absdiff(read, near)
+                seam = np.maximum(apart[..., 0], apart[..., 1]) > LID_SEAM_PX
+                np.copyto(read, near, where=seam[..., None])
+            if light is not None:
+                # The lid's light goes where its skin went (read like the field).
+                lit = cv2.remap(
+                    light, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+                ).reshape(*where.shape[:2], -1)
+                if seam is not None and seam.any():
+                    at = np.ascontiguousarray(where[seam]).reshape(-1, 1, 2)
+                    lit[seam] = cv2.remap(
+                        light, at, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
+                    ).reshape(len(at), -1)
+                shading = ((sx0, sy0, sx1, sy1), lit)
+            sub += read
         src_map = acc
         if view.levels:
             # Portrait points to the halved picture's pixels (pyrDown: centre 2i -> i, as
@@ -385,6 +423,13 @@ class AvatarRenderer:
         out[y0:y1, x0:x1] = cv2.remap(
             view.source, fixed, frac, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
+        if shading is not None:
+            (gx0, gy0, gx1, gy1), offsets = shading
+            roi = out[gy0:gy1, gx0:gx1]
+            if roi.ndim == 2:
+                offsets = offsets[..., 0]
+            lit = roi.astype(np.float32) + offsets + 0.5
+            out[gy0:gy1, gx0:gx1] = np.clip(lit, 0, 255).astype(np.uint8)
         self.last_box = (x0, y0, x1, y1)
         self.last_map = acc
         self._mouth(out, weights, view)

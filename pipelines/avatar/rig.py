@@ -374,9 +374,141 @@ LID_EDGE_LEVELS = 18.0
 """Grey levels per pixel (over two half-pixel steps) that count as a rim or brow edge."""
 
 
+LID_LASH_BAND = (0.15, 0.35)
+"""The closed lid's lash line: within the first figure (eye openings) above the lid's lower
+edge, in the picture, its skin takes the lashes' colour, blending into the lit skin by the
+second; a line as thick wherever the lid's skin is stretched. (Swept 2026-12-03 on the posed
+blinks of the Obama and glasses portraits: at 0.05/0.2 4 of 8 went unseen under the rims; a
+band measured on the lid's unstretched skin, as thick as the stretch made it, left 1 of 8;
+at 0.2/0.4 the tear detector found the line's edge on the glasses portrait's speech run.)"""
+LID_LASH_DARKEST = 0.3
+"""The lashes' colour: the mean of this darkest share of the upper lid's margin..."""
+LID_LASH_FLOOR = 0.3
+"""...but no darker than this share of the skin's: a lash line one or two pixels thick is
+lashes and the skin between them (a dark iris under the lid's margin read as black)."""
+LID_LASH_RAMP = 0.1
+"""The lash line is drawn once the lid has come down this far (eye openings; at least a
+pixel): out to the corners, where the lids would otherwise meet on a pale line of sclera."""
+LID_LIGHT_RAMP = 0.5
+"""The lid's skin is fully lit once it has come down this far (eye openings): the skin that
+unfolds, not the crease that stays (0.35-1.0 measured alike)."""
+LID_LIGHT_MIN_WIDTH = 0.8
+"""An eye narrower than this share of the other is the far eye of a turned head, on the
+silhouette: what lies under it need not be skin (the profile portrait's far eye sits on the
+camera it looks through, whose white would have lit its lid), so its lid is not lit."""
+LID_LIGHT_BLUR = 0.25
+"""Scale (eye openings) of the lid skin's own shading that the light replaces; finer texture
+stays."""
+
+
+class _LidLight:
+    """The closed lid's light. The skin that a blink unfolds over the eye sits in the fold,
+    in the socket's shadow, while the eye is open; closed, it bulges forward over the eyeball
+    and faces the light like the lower lid's skin, and the lashes draw a thin dark line where
+    the lids meet. Stretched with its shadow (the field alone) it read as a dark, narrow open
+    eye to the face tracker (2026-12-03: a deep-set eye, a squint and glasses rims kept the
+    eye opening at 0.53-0.72 of the open eye's).
+
+    As additive colour offsets (8-bit levels) per output pixel of the lid's box, so the
+    skin's own texture finer than :data:`LID_LIGHT_BLUR` stays."""
+
+    def __init__(
+        self,
+        image: np.ndarray,
+        c0: np.ndarray,
+        axis: np.ndarray,
+        up: np.ndarray,
+        width: float,
+        opening: float,
+        upper: tuple[np.ndarray, np.ndarray],
+        lower: tuple[np.ndarray, np.ndarray],
+    ) -> None:
+        """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``)."""
+        img = image.astype(np.float32)
+        if img.ndim == 2:
+            img = img[..., None]
+        self.channels = img.shape[2]
+        self.c0, self.axis, self.up, self.opening = c0, axis, up, opening
+        # Only around the eye is blurred (and later sampled).
+        pad = 3.0 * opening + 4.0
+        ends = np.array([c0, c0 + width * axis])
+        h, w = img.shape[:2]
+        x0 = max(0, int(np.floor(ends[:, 0].min() - pad)))
+        y0 = max(0, int(np.floor(ends[:, 1].min() - pad)))
+        x1 = min(w, int(np.ceil(ends[:, 0].max() + pad)) + 1)
+        y1 = min(h, int(np.ceil(ends[:, 1].max() + pad)) + 1)
+        self.origin = np.array([x0, y0], np.float64)
+        blurred = cv2.GaussianBlur(
+            np.ascontiguousarray(img[y0:y1, x0:x1]), (0, 0), max(1.0, LID_LIGHT_BLUR * opening)
+        )
+        self.blurred = blurred.reshape(y1 - y0, x1 - x0, self.channels)
+        crop = img[y0:y1, x0:x1].reshape(y1 - y0, x1 - x0, self.channels)
+        us = np.linspace(0.25 * width, 0.75 * width, 16)
+        # The lower lid's skin: below its lash line, over the eye's middle.
+        lu, lv = lower
+        rows = -(LID_MARGIN + np.linspace(0.2, 0.6, 9)) * opening
+        gu, gv = np.meshgrid(us, rows)
+        below = self._sample(crop, gu, gv + np.interp(us, lu, lv)[None, :])
+        self.skin = np.median(below.reshape(-1, self.channels), axis=0).astype(np.float32)
+        # The lashes: the darkest of the upper lid's margin just above its landmarks (on
+        # them the iris shows between the lashes).
+        uu, uv = upper
+        rows = np.linspace(LID_MARGIN, LID_LASH_BAND[1], 7) * opening
+        gu, gv = np.meshgrid(us, rows)
+        margin = self._sample(crop, gu, gv + np.interp(us, uu, uv)[None, :])
+        margin = margin.reshape(-1, self.channels)
+        order = np.argsort(margin.mean(axis=1))
+        darkest = margin[order[: max(1, int(LID_LASH_DARKEST * len(order)))]]
+        lash = np.maximum(darkest.mean(axis=0), LID_LASH_FLOOR * self.skin)
+        self.lash = lash.astype(np.float32)
+
+    def _sample(self, img: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """``img`` (the crop around the eye) at eye coordinates, shape of ``u`` × channels."""
+        shape = u.shape
+        u, v = u.reshape(1, -1), v.reshape(1, -1)
+        o = self.c0 - self.origin
+        mx = (o[0] + u * self.axis[0] + v * self.up[0]).astype(np.float32)
+        my = (o[1] + u * self.axis[1] + v * self.up[1]).astype(np.float32)
+        got = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return got.reshape(*shape, self.channels)
+
+    def offsets(
+        self, u: np.ndarray, v: np.ndarray, src_v: np.ndarray, zone: np.ndarray, edge: np.ndarray
+    ) -> np.ndarray:
+        """Colour offsets (h×w×C) for the upper lid at one closure: ``src_v`` where each
+        output pixel (``u``, ``v``) of ``zone`` samples the lid, whose lower edge is now at
+        ``edge``. The lid's skin is lit like the lower lid's, the more the further it came
+        down; along its edge it takes the lashes' colour."""
+        out = np.zeros((*u.shape, self.channels), np.float32)
+        if not zone.any():
+            return out
+        o = self.opening
+        src = self._sample(self.blurred, u[zone], src_v[zone])
+        lo, hi = LID_LASH_BAND
+        skin = _smooth_scalar_profile(((v - edge)[zone] / o - lo) / (hi - lo))[:, None]
+        came = (src_v - v)[zone][:, None]
+        lit = np.clip(came / (LID_LIGHT_RAMP * o), 0.0, 1.0)
+        lashed = np.clip(came / max(1.0, LID_LASH_RAMP * o), 0.0, 1.0)
+        out[zone] = skin * lit * (self.skin - src) + (1.0 - skin) * lashed * (self.lash - src)
+        return out
+
+
+@dataclass
+class LidLevels:
+    """A blink's backward fields at each closure level, in one box, with the lid's light."""
+
+    x0: int
+    y0: int
+    fields: list[np.ndarray]
+    """h×w×2 float32 source offsets, one per closure level."""
+    shading: list[np.ndarray]
+    """h×w×C float32 colour offsets (8-bit levels, added to the picture), one per closure
+    level; empty without the portrait's pixels."""
+
+
 def blink_fields(
-    g: FaceGeometry, ring: tuple[int, ...], gray: np.ndarray | None = None
-) -> tuple[int, int, list[np.ndarray]] | None:
+    g: FaceGeometry, ring: tuple[int, ...], image: np.ndarray | None = None
+) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level.
 
@@ -387,6 +519,9 @@ def blink_fields(
     zero slope, so no line appears where it ends). The lashes ride on the lid margin.
     """
     lm = g.landmarks[:, :2]
+    gray = None
+    if image is not None:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     upper, lower = _eye_parts(ring)
     c0, c1 = lm[ring[0]], lm[ring[8]]
     width = float(np.linalg.norm(c1 - c0))
@@ -434,7 +569,12 @@ def blink_fields(
     top0 = np.interp(u, su, sv, left=0.0, right=0.0)
     bottom0 = np.interp(u, lu, lv, left=0.0, right=0.0)
     gap = np.maximum(top0 - bottom0, 0.0)
-    fields = []
+    fields, shading = [], []
+    light = None
+    other = regions.LEFT_EYE if ring == regions.RIGHT_EYE else regions.RIGHT_EYE
+    other_width = float(np.linalg.norm(lm[other[0]] - lm[other[8]]))
+    if image is not None and width >= LID_LIGHT_MIN_WIDTH * other_width:
+        light = _LidLight(image, c0, axis, up, width, opening, (su, sv), (lu, lv))
     for k in range(1, BLINK_LEVELS + 1):
         closure = k / BLINK_LEVELS
         drop = closure * (1.0 - BLINK_LOWER_SHARE) * gap
@@ -469,7 +609,9 @@ def blink_fields(
             src_v[lower_zone] = bz - reach_low + _solve_monotone(fwd_low, vz) * reach_low
         off = (src_v - v)[..., None] * up[None, None, :]
         fields.append(off.astype(np.float32))
-    return x0, y0, fields
+        if light is not None:
+            shading.append(light.offsets(u, v, src_v, upper_zone, new_top))
+    return LidLevels(x0, y0, fields, shading)
 
 
 def gaze_field(
@@ -531,11 +673,9 @@ FIELD_BASES: dict[str, Callable[[FaceGeometry], tuple[int, int, np.ndarray] | No
 }
 """Bases given directly as backward fields (no vertex motion)."""
 
-LEVEL_BASES: dict[
-    str, Callable[[FaceGeometry, np.ndarray | None], tuple[int, int, list[np.ndarray]] | None]
-] = {
-    "blink_right": lambda g, gray: blink_fields(g, regions.RIGHT_EYE, gray),
-    "blink_left": lambda g, gray: blink_fields(g, regions.LEFT_EYE, gray),
+LEVEL_BASES: dict[str, Callable[[FaceGeometry, np.ndarray | None], LidLevels | None]] = {
+    "blink_right": lambda g, image: blink_fields(g, regions.RIGHT_EYE, image),
+    "blink_left": lambda g, image: blink_fields(g, regions.LEFT_EYE, image),
 }
 """Bases given as backward fields at several strengths (blended between the nearest two)."""
 
@@ -665,27 +805,39 @@ class BasisField:
     levels: tuple[np.ndarray, ...] = ()
     """Fields at strengths 1/K … K/K (``field`` is the last) where the motion is not linear
     in its weight (a lid sliding over the eye); empty: ``weight × field``."""
+    shading: tuple[np.ndarray, ...] = ()
+    """Per level, colour offsets over the same box (a closed lid's light, 8-bit levels added
+    to the picture where the field puts it); empty: the sampled colours are kept."""
 
     def at(self, weight: float) -> np.ndarray:
         """The field at ``weight`` (0 … 1 for a levelled basis)."""
         if not self.levels:
             return weight * self.field
-        k = len(self.levels)
-        x = min(1.0, max(0.0, weight)) * k
-        i = int(np.floor(x))
-        if i >= k:
-            return self.levels[-1]
-        frac = x - i
-        lo = self.levels[i - 1] if i > 0 else None
-        hi = self.levels[i]
-        if lo is None:
-            return frac * hi
-        return lo + frac * (hi - lo)
+        return _blend_levels(self.levels, weight)
+
+    def shading_at(self, weight: float) -> np.ndarray | None:
+        """The colour offsets at ``weight`` (None: none)."""
+        return _blend_levels(self.shading, weight) if self.shading else None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
         h, w = self.field.shape[:2]
         return self.x0, self.y0, self.x0 + w, self.y0 + h
+
+
+def _blend_levels(levels: tuple[np.ndarray, ...], weight: float) -> np.ndarray:
+    """Levels stored at 1/K … K/K, blended linearly between the nearest two (0 below)."""
+    k = len(levels)
+    x = min(1.0, max(0.0, weight)) * k
+    i = int(np.floor(x))
+    if i >= k:
+        return levels[-1]
+    frac = x - i
+    hi = levels[i]
+    if i == 0:
+        return frac * hi
+    lo = levels[i - 1]
+    return lo + frac * (hi - lo)
 
 
 def _ring_points(
@@ -935,17 +1087,21 @@ class Rig:
         names = (
             bases if bases is not None else BASES.names() + list(FIELD_BASES) + list(LEVEL_BASES)
         )
-        gray = None
-        if image is not None:
-            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
         built: dict[str, BasisField | np.ndarray] = {}
         for name in names:
             if name in LEVEL_BASES:
-                levelled = LEVEL_BASES[name](self.geometry, gray)
-                if levelled is not None:
+                lid = LEVEL_BASES[name](self.geometry, image)
+                if lid is not None:
                     zero = np.zeros((len(points), 2), np.float32)
-                    lx, ly, fields = levelled
-                    built[name] = BasisField(name, zero, lx, ly, fields[-1], tuple(fields))
+                    built[name] = BasisField(
+                        name,
+                        zero,
+                        lid.x0,
+                        lid.y0,
+                        lid.fields[-1],
+                        tuple(lid.fields),
+                        tuple(lid.shading),
+                    )
                 continue
             if name in FIELD_BASES:
                 got = FIELD_BASES[name](self.geometry)
