@@ -1,0 +1,253 @@
+"""Issue 13's figures on portraits and voices never tuned on (pipelines/avatar/judge.py).
+
+Portraits: ``einstein_midword`` (photographed mid-word, mouth open under a moustache, head
+turned and tilted, a low-resolution black-and-white photo) and ``hopper_glasses`` (glasses)
+were added for this and never looked at while tuning; ``biden`` (closed thin lips) is held
+out too (tests/data/faces/README.md). Voices: Flite's ``slt`` and Festival's HTS ``slt``,
+in tools/train_mouth.py's untouched held-out set, and the recorded LibriVox reader of
+tests/data/speech, none of them trained on, in sentences no list of the project had.
+
+Every figure is measured by the project's tracker on the rendered frames. Where a portrait
+misses the issue's figure, the test is a strict xfail carrying the measured value and the
+cause found (tools/avatar_heldout.py prints the same figures on longer clips).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipelines.avatar.judge import SENTENCES, Clip, ClipFigures, continuous, judge, with_pauses
+from pipelines.avatar.measure import blinks_under_poses
+from pipelines.avatar.portrait import load_portrait
+from pipelines.avatar.stage import Avatar
+
+FACES = Path(__file__).resolve().parent / "data" / "faces"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+PORTRAITS = ("einstein_midword", "hopper_glasses", "biden")
+WAS_OPEN = {"einstein_midword": True, "hopper_glasses": False, "biden": False}
+"""What the rest-mouth builder must recognise: the mid-word photo's mouth is open."""
+
+R_MIN = 0.8
+"""The issue's Pearson r between the tracked opening and the loudness, continuous speech."""
+LAG_MAX_MS = 40.0
+"""The issue's bound on the best lag (measured at frame resolution, 33 ms)."""
+OPENING_MIN = 0.10
+"""The issue's opening at the 95th percentile of speech, in face heights."""
+SILENT_CLOSED_MIN = 0.95
+"""The issue's share of silent frames with the mouth shut (pauses and noise alone)."""
+SILENT_FRAMES_MIN = 40
+"""The pause clip has this many silent frames at least (the share means something)."""
+POSED_BLINKS = 8
+JAW_UPPER_STILL_PX = 1.0
+"""How far the full jaw may move the upper inner lip's centre (landmark 13), pixels: the jaw
+opens the mouth below a still upper lip (as tests/test_avatar_quality.py asks of the
+others)."""
+GREY_MOUTH_MAX_SAT = 0.08
+"""Largest colour spread (max − min channel over mean) of the painted mouth inside on a
+black-and-white portrait: above it the cavity and tongue are visibly tinted."""
+
+CONTINUOUS = ("flite:slt continuous", "LibriVox continuous")
+PAUSES = "Festival HTS + LibriVox, pauses over noise"
+
+
+def _tts_parts(spec: str, texts: list[str]) -> list:
+    from pipelines.audio.voices import at_16k, engine_missing, parse_voice, speak
+
+    voice = parse_voice(spec)
+    why = engine_missing(voice.engine)
+    if why:
+        pytest.skip(f"held-out voice {spec} unavailable: {why}")
+    return [at_16k(u) for u in speak(voice, texts)]
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, Clip]:
+    from audio_support import recorded_speech
+
+    recorded = recorded_speech()  # clips 0870, 0880, 0890, 0920, 0930
+    slt = _tts_parts("flite:slt", list(SENTENCES[:2]))
+    hts = _tts_parts("festival:cmu_us_slt_arctic_hts", [SENTENCES[2]])
+    out = [
+        continuous(CONTINUOUS[0], slt, lead_s=0.3, tail_s=0.3),
+        continuous(CONTINUOUS[1], [recorded[1], recorded[4]], lead_s=0.3, tail_s=0.3),
+        with_pauses(PAUSES, [hts[0], recorded[1]], gap_s=0.8, lead_s=0.8, tail_s=0.6),
+    ]
+    return {c.name: c for c in out}
+
+
+@pytest.fixture(scope="module", params=PORTRAITS)
+def heldout(request, clips) -> tuple[str, Avatar, dict[str, ClipFigures]]:
+    from pipelines.audio.vad import StreamingVad
+
+    name = request.param
+    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    figs = {c: judge(avatar, name, clip, StreamingVad) for c, clip in clips.items()}
+    for f in figs.values():
+        print(f.line())
+    return name, avatar, figs
+
+
+def _xfail(request, reasons: dict[str, str], name: str) -> None:
+    if name in reasons:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reasons[name]))
+
+
+def test_clips_are_what_they_claim(clips) -> None:
+    """Continuous clips have no pause inside the speech; the pause clip has noise alone in
+    its pauses (not silence) and enough silent frames."""
+    for name in CONTINUOUS:
+        c = clips[name]
+        starts = np.array([a for a, _ in c.speech])
+        ends = np.array([b for _, b in c.speech])
+        gaps = starts[1:] - np.maximum.accumulate(ends)[:-1]
+        # Recorded speech keeps its own short silences between words ('sil' under 0.3 s).
+        assert gaps.max() < 0.3, (name, gaps.max())
+    c = clips[PAUSES]
+    lead = c.samples[: int(0.8 * 16000)]
+    assert float(np.sqrt(np.mean(lead**2))) > 1e-3, "the pauses carry no noise"
+
+
+def test_rest_mouth_is_recognised(heldout) -> None:
+    """The mid-word photo is recognised as open at load (and the others as closed)."""
+    name, avatar, _ = heldout
+    assert avatar.rest is not None and avatar.rest.was_open == WAS_OPEN[name]
+
+
+SHUT_FAILS = {
+    "einstein_midword": "silent closed 91.7 % (44 of 48 frames; 93.7 % and 90.5 % on the "
+    "longer pause clips of tools/avatar_heldout.py): the misses are the frames just after "
+    "speech ends, tracked at 0.023-0.026 face heights while the animator asks for a jaw of "
+    "0.005-0.037 (under 0.008 face heights drawn). The tracker overreads a small dark gap "
+    "under this grey moustache: jaw 0.2 reads 0.062 here, 0.044 on hopper_glasses "
+    "(geometric 0.04); the asked opening is closed in 100 % of these frames",
+}
+
+
+def test_silent_frames_are_shut(heldout, request) -> None:
+    """In the pauses and over the noise alone the tracker sees the mouth shut."""
+    name, _, figs = heldout
+    _xfail(request, SHUT_FAILS, name)
+    f = figs[PAUSES]
+    assert f.tracked == f.frames
+    assert f.silent_frames >= SILENT_FRAMES_MIN
+    assert f.silent_closed >= SILENT_CLOSED_MIN, f.line()
+
+
+def test_opening_is_wide_enough_in_speech(heldout) -> None:
+    _, _, figs = heldout
+    for f in figs.values():
+        assert f.speech_p95_opening >= OPENING_MIN, f.line()
+
+
+def test_mouth_trails_the_voice_by_little(heldout) -> None:
+    _, _, figs = heldout
+    for name in CONTINUOUS:
+        assert abs(figs[name].best_lag_ms) <= LAG_MAX_MS, figs[name].line()
+
+
+_ASKED = (
+    "the animator itself asks for an opening with r 0.74 (flite:slt) and 0.77 (LibriVox) "
+    "against the loudness over these clips (0.77-0.80 on tools/avatar_heldout.py's longer "
+    "ones): the audio -> mouth analysis (onnx_models/mouth_net.onnx) on continuous speech of "
+    "voices it never trained on is under 0.8 before any rendering"
+)
+R_FAILS = {
+    "einstein_midword": "r 0.68 (flite:slt) and 0.68 (LibriVox continuous): "
+    + _ASKED
+    + "; and the tracker reads this grey moustached mouth poorly (tracked against asked "
+    "opening r 0.56 on flite:rms): it takes the drawn tongue's top for the lower lip",
+    "hopper_glasses": "r 0.77 (flite:slt) and 0.79 (LibriVox continuous): "
+    + _ASKED
+    + "; render and tracker pass it through (tracked against asked opening r 0.99)",
+    "biden": "r 0.75 (flite:slt), 0.80 (LibriVox continuous): " + _ASKED,
+}
+
+
+def test_opening_follows_loudness_in_continuous_speech(heldout, request) -> None:
+    name, _, figs = heldout
+    _xfail(request, R_FAILS, name)
+    for clip in CONTINUOUS:
+        assert figs[clip].loudness_r >= R_MIN, figs[clip].line()
+
+
+BLINK_FAILS = {
+    "einstein_midword": "speech runs 1 of 4 blinks seen, posed 3 of 8: the near eye's lid is "
+    "drawn shut with its lash line, but the tracker reads the shut eye at 0.48-0.63 of the "
+    "open one (0.19-0.25 against 0.40, straight, turned and tilted) on this low-resolution "
+    "grey photo, and the far, foreshortened eye barely closes (its iris shows through)",
+    "hopper_glasses": "speech runs 2 of 4 blinks seen, posed 5 of 8: behind the rims the "
+    "tracker reads the shut eye at 0.44-0.48 of the open one (0.136-0.145 against "
+    "0.30-0.32), at the issue's half; the lids do close inside the frames "
+    "(docs/talking-head-heldout.png)",
+}
+
+
+def test_every_blink_is_seen(heldout, request) -> None:
+    """The speech runs' scheduled blinks and eight under random head poses, each seen by the
+    tracker as an eye opening under half its median."""
+    name, avatar, figs = heldout
+    _xfail(request, BLINK_FAILS, name)
+    seen = sum(f.blinks_seen for f in figs.values())
+    count = sum(f.blinks for f in figs.values())
+    assert count >= 1
+    assert (seen, count) == (count, count)
+    assert blinks_under_poses(avatar, count=POSED_BLINKS) == (POSED_BLINKS, POSED_BLINKS)
+
+
+def test_no_folds_and_no_tears(heldout) -> None:
+    _, _, figs = heldout
+    for f in figs.values():
+        assert f.folded_triangles == 0, f.line()
+        assert f.tear_frames == 0, f.line()
+
+
+_DRAGGED = (
+    " (the jaw's fold repair, rig.Rig._without_folds, drags the upper lip's centre down on "
+    "thin closed lips, as tests/test_avatar_quality.py's JAW_DRAGS_UPPER_LIP says of biden): "
+    "the opening draws as two dark wedges with a lip-coloured spike between them, the drawn "
+    "teeth following the W-shaped outline as fangs (docs/talking-head-heldout.png)"
+)
+JAW_FAILS = {
+    "hopper_glasses": "landmark 13 moves 11.3 px (0.052 face heights down) at jaw 1.0" + _DRAGGED,
+    "biden": "landmark 13 moves 15.9 px (0.074 face heights down) at jaw 1.0" + _DRAGGED,
+}
+
+
+def test_the_jaw_leaves_the_upper_lip_where_it_is(heldout, request) -> None:
+    name, avatar, _ = heldout
+    _xfail(request, JAW_FAILS, name)
+    g = avatar.rig.geometry
+    jaw = avatar.rig.bases["jaw"].vertex_disp
+    assert float(jaw[14] @ g.down) > 0.05 * g.face_h
+    assert float(np.linalg.norm(jaw[13])) <= JAW_UPPER_STILL_PX
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="median colour spread 0.41 of the mouth's inside: render._mouth_colours greys "
+    "only the teeth on a grey portrait (its comment says teeth and tongue); the cavity "
+    "(lip colour x (0.55, 0.5, 0.75)) and the tongue (x (0.95, 0.9, 1.15)) come out purple "
+    "and pink on this black-and-white photo",
+)
+def test_a_black_and_white_photo_gets_a_grey_mouth() -> None:
+    """The open mouth's cavity and tongue on a black-and-white photo carry no colour."""
+    import cv2
+
+    avatar = Avatar.build(load_portrait(FACES / "einstein_midword.jpg"))
+    photo = avatar.portrait.image.astype(np.float32)
+    spread = np.ptp(photo, axis=2) / np.maximum(photo.mean(axis=2), 1.0)
+    assert np.percentile(spread, 99) < 0.05, "the photo itself is not grey"
+    frame = avatar.renderer.render({"jaw": 0.8})
+    inside = np.zeros(frame.shape[:2], np.uint8)
+    outline = avatar.renderer.mouth_outline({"jaw": 0.8})
+    cv2.fillPoly(inside, [np.round(outline).astype(np.int32)], 1)
+    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)).astype(bool)
+    px = frame[inside].astype(np.float32)
+    assert len(px) > 100
+    sat = np.ptp(px, axis=1) / np.maximum(px.mean(axis=1), 1.0)
+    assert float(np.median(sat)) < GREY_MOUTH_MAX_SAT

@@ -1,0 +1,102 @@
+"""Talking-head figures on portraits and voices never tuned on (issue 13's judge).
+
+    PYTHONPATH=. .venv/bin/python tools/avatar_heldout.py [--sheet docs/talking-head-heldout.png]
+
+For each held-out portrait (``einstein_midword``, ``hopper_glasses``: never looked at while
+tuning; ``biden``) and each clip, prints :class:`pipelines.avatar.judge.ClipFigures`:
+
+* continuous speech (no pauses) from each voice of :data:`pipelines.avatar.judge.HELD_OUT_TTS`
+  (Flite and Festival voices the lip-sync model never trained on) and from the recorded
+  LibriVox speech of tests/data/speech (held out as well);
+* the same voices with pauses over pink noise (20 dB under the speech), for the silent frames;
+
+then the blinks under random head poses (:func:`pipelines.avatar.measure.blinks_under_poses`).
+``--sheet`` writes the contact sheet (photo, rest, mid-word, wide open, mid-blink, blink with
+the head turned) as tools/avatar_report.py does. Takes ~6 min on the shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # audio_support: the recorded speech and its phones
+sys.path.insert(0, str(ROOT / "tools"))
+
+from avatar_report import SHEET_POSES, tile  # noqa: E402
+
+from pipelines.audio.voices import at_16k, engine_missing, parse_voice, speak  # noqa: E402
+from pipelines.avatar.judge import (  # noqa: E402
+    HELD_OUT_TTS,
+    SENTENCES,
+    continuous,
+    judge,
+    with_pauses,
+)
+from pipelines.avatar.measure import blinks_under_poses  # noqa: E402
+from pipelines.avatar.portrait import load_portrait  # noqa: E402
+from pipelines.avatar.stage import Avatar  # noqa: E402
+
+FACES = ROOT / "tests" / "data" / "faces"
+PORTRAITS = ("einstein_midword", "hopper_glasses", "biden")
+
+
+def clips() -> list:
+    from audio_support import recorded_speech
+
+    out = []
+    for spec in HELD_OUT_TTS:
+        voice = parse_voice(spec)
+        why = engine_missing(voice.engine)
+        if why:
+            print(f"{spec}: left out ({why})")
+            continue
+        parts = [at_16k(u) for u in speak(voice, list(SENTENCES))]
+        out.append(continuous(f"{spec} continuous", parts[:4]))
+        out.append(with_pauses(f"{spec} pauses+noise", parts[4:]))
+    recorded = recorded_speech()
+    out.append(continuous("LibriVox continuous", recorded))
+    out.append(with_pauses("LibriVox pauses+noise", recorded[1:3]))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sheet", type=Path, default=None, help="write the contact sheet here")
+    parser.add_argument("--no-measure", action="store_true")
+    parser.add_argument("--only", nargs="*", default=None, help="these portraits only")
+    args = parser.parse_args()
+    from pipelines.audio.vad import StreamingVad
+
+    todo = [p for p in PORTRAITS if args.only is None or p in args.only]
+    speech = [] if args.no_measure else clips()
+    for c in speech:
+        print(f"clip {c.name}: {c.seconds:.1f} s, {len(c.speech)} speech phonemes")
+    rows = []
+    for name in todo:
+        t0 = time.perf_counter()
+        photo = load_portrait(FACES / f"{name}.jpg")
+        avatar = Avatar.build(photo)
+        for c in speech:
+            print(judge(avatar, name, c, StreamingVad).line(), flush=True)
+        if not args.no_measure:
+            seen, count = blinks_under_poses(avatar)
+            print(f"{name:<17} posed blinks {seen}/{count} ({time.perf_counter() - t0:.0f} s)")
+        tiles = [tile(photo.image, photo.landmarks, f"{name}: photo")]
+        for label, weights in SHEET_POSES[1:]:
+            frame = avatar.renderer.render(weights).copy()
+            tiles.append(tile(frame, avatar.portrait.landmarks, label))
+        rows.append(np.hstack(tiles))
+    if args.sheet:
+        cv2.imwrite(str(args.sheet), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        print(f"wrote {args.sheet}")
+
+
+if __name__ == "__main__":
+    main()
