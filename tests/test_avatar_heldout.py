@@ -145,9 +145,12 @@ def test_opening_is_wide_enough_in_speech(heldout) -> None:
 
 
 def test_mouth_trails_the_voice_by_little(heldout) -> None:
+    """Best lag of the tracked opening behind the loudness, every clip. (Live-microphone
+    timing, as ``measure`` drives the mouth: the analyzer's 36.5 ms look-ahead is not
+    compensated, so one frame, +33 ms, is the expected figure.)"""
     _, _, figs = heldout
-    for name in CONTINUOUS:
-        assert abs(figs[name].best_lag_ms) <= LAG_MAX_MS, figs[name].line()
+    for f in figs.values():
+        assert abs(f.best_lag_ms) <= LAG_MAX_MS, f.line()
 
 
 _ASKED = (
