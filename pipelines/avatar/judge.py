@@ -145,8 +145,9 @@ class ClipFigures:
     folded_triangles: int = 0
     tear_frames: int = 0
     commanded_r: float = float("nan")
-    """The same r of the opening the animator asked for (``jaw × (1 − closure)``, no render,
-    no tracker): what the audio analysis gives; the gap to :attr:`loudness_r` is the render
+    """The same r of the opening the animator asked for (the jaw basis's weight, i.e. the
+    curved jaw × (1 − closure) of :func:`pipelines.avatar.rig.mouth_weights`; no render, no
+    tracker): what the audio analysis gives; the gap to :attr:`loudness_r` is the render
     and the tracker's."""
     commanded_silent_closed: float = float("nan")
     """Share of the silent frames whose asked-for opening is under 0.05 (mouth_eval's
@@ -216,7 +217,7 @@ def figures_from(
 
 
 ASKED_CLOSED = 0.05
-"""An asked-for opening (jaw × (1 − closure)) under this is a closed mouth
+"""An asked-for opening (the jaw basis's weight) under this is a closed mouth
 (pipelines/audio/mouth_eval.py)."""
 
 
@@ -227,7 +228,7 @@ def commanded(clip: Clip, vad: object | None, seed: int = 1, fps: float = FPS) -
     out = np.empty(len(params))
     for i, p in enumerate(params):
         w = anim.update(i / fps, p, None)
-        out[i] = w.get("jaw", 0.0) * (1.0 - w.get("closure", 0.0))
+        out[i] = w.get("jaw", 0.0)  # (rig.mouth_weights: already jaw × (1 − closure))
     return out
 
 
