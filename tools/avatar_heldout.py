@@ -12,7 +12,8 @@ tuning; ``biden``) and each clip, prints :class:`pipelines.avatar.judge.ClipFigu
 
 then the blinks under random head poses (:func:`pipelines.avatar.measure.blinks_under_poses`).
 ``--sheet`` writes the contact sheet (photo, rest, mid-word, wide open, mid-blink, blink with
-the head turned) as tools/avatar_report.py does. Takes ~6 min on the shared 2-core machine.
+the head turned) as tools/avatar_report.py does. Takes ~7 min on the shared 2-core machine
+(load 5-7, 2026-12-03).
 """
 
 from __future__ import annotations
