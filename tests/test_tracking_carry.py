@@ -242,3 +242,12 @@ def test_mesh_interval_is_bounded_and_new_tracks_run_the_mesh() -> None:
     frames = list(still(CARRY_AFTER))
     _, stage = track(frames, mesh_interval=3)
     assert stage.mesh_runs == CARRY_AFTER
+
+
+def test_the_residual_percentile_is_numpys() -> None:
+    # The carry's refusal threshold reads this percentile: NumPy's to the last bit.
+    rng = np.random.default_rng(9)
+    for n in range(1, 40):
+        values = rng.random(n) * rng.choice([1e-3, 1.0, 1e3])
+        for q in (0, 10, 50, 90, 95, 100):
+            assert carry._percentile(values, q) == np.percentile(values, q)
