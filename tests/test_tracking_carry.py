@@ -5,8 +5,9 @@ The statistic: for each frame after the filters settle, the mean over the 478 la
 distance (x, y, pixels) between the smoothed landmarks of tracking with reuse and of tracking
 with the mesh on every frame (``mesh_interval=1``), on the same frames. Over a sequence, its
 median and 95th percentile must stay within the bounds below, on a still face and on moving
-ones: the demo source, a fast sideways sweep, a hand passing in front of the face, and fast
-head turns while talking and blinking (the avatar renderer's warp of the portrait).
+ones: the demo source (at 1× and 2× its motion), a fast sideways sweep, a hand passing in front
+of the face, and fast head turns while talking and blinking (the avatar renderer's warp of the
+portrait).
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ without its doubt checks p95 4.1."""
 STILL_MESH_SHARE = 0.5
 """On a still face the mesh runs on at most this share of the frames with the default interval
 (3: measured 27 of 60, as the first CARRY_AFTER frames always run it)."""
+DEMO_MESH_SHARE = 0.5
+"""... and on the demo at its 1× motion (measured 32 of 75, the floor with interval 3 being
+CARRY_AFTER + a third of the rest = 31.7: carries are refused on about one frame of 75; on
+300 frames 107, 36 %). At 2× it was 34 of 75 (56 % of 300), at 3× 72 % of 300 frames."""
 
 Frames = Callable[[], Iterator[np.ndarray]]
 
@@ -80,10 +85,10 @@ def sweep(n: int = 60) -> Iterator[np.ndarray]:
         yield noisy(cv2.warpAffine(frame, m, SIZE, borderValue=BACKGROUND), rng)
 
 
-def demo(n: int = 75, hand: bool = False) -> Iterator[np.ndarray]:
-    """The bench's demo source (pan, zoom and roll); with ``hand``, a hand-sized skin-coloured
-    blob sweeps across the face in one second."""
-    source = DemoSource("1", SourceConfig(paced=False))
+def demo(n: int = 75, hand: bool = False, motion: float = 1.0) -> Iterator[np.ndarray]:
+    """The bench's demo source (pan, zoom and roll; ``motion`` scales it); with ``hand``, a
+    hand-sized skin-coloured blob sweeps across the face in one second."""
+    source = DemoSource(str(motion), SourceConfig(paced=False))
     source.open()
     rng = np.random.default_rng(3)
     for i in range(n):
@@ -139,6 +144,7 @@ def turns(n: int = 60) -> Iterator[np.ndarray]:
 SEQUENCES: dict[str, Frames] = {
     "still": still,
     "demo": demo,
+    "demo2x": lambda: demo(motion=2.0),
     "sweep": sweep,
     "hand": lambda: demo(hand=True),
     "turns": turns,
@@ -207,6 +213,8 @@ def test_reuse_keeps_the_landmarks_of_full_rate_tracking(name: str) -> None:
     assert np.percentile(gap, 95) <= LANDMARK_P95_PX, f"{name}: p95 {np.percentile(gap, 95):.3f}"
     interval = FaceTrackerSettings().mesh_interval
     assert r.mesh_runs >= len(r.frames) / interval  # never more than interval - 1 carried
+    if name == "demo":
+        assert r.mesh_runs <= DEMO_MESH_SHARE * len(r.frames)
     if name == "still":
         assert r.mesh_runs <= STILL_MESH_SHARE * len(r.frames)
         assert step_rms(r.reuse) <= step_rms(r.full_rate) + JITTER_ADDED_PX
@@ -242,3 +250,12 @@ def test_mesh_interval_is_bounded_and_new_tracks_run_the_mesh() -> None:
     frames = list(still(CARRY_AFTER))
     _, stage = track(frames, mesh_interval=3)
     assert stage.mesh_runs == CARRY_AFTER
+
+
+def test_the_residual_percentile_is_numpys() -> None:
+    # The carry's refusal threshold reads this percentile: NumPy's to the last bit.
+    rng = np.random.default_rng(9)
+    for n in range(1, 40):
+        values = rng.random(n) * rng.choice([1e-3, 1.0, 1e3])
+        for q in (0, 10, 50, 90, 95, 100):
+            assert carry._percentile(values, q) == np.percentile(values, q)

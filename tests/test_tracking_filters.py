@@ -52,3 +52,12 @@ def test_time_gaps_and_repeats() -> None:
     assert f(np.array([7.0]), 10.0)[0] == 7.0
     # Time running backwards (a new source) restarts too.
     assert f(np.array([2.0]), 1.0)[0] == 2.0
+
+
+def test_the_shared_median_is_numpys() -> None:
+    from pipelines.tracking.filters import _median
+
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 7, 478):
+        values = rng.random((n, 1))
+        assert _median(values) == np.median(values)

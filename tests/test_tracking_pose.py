@@ -97,3 +97,58 @@ def test_roll_of_rotated_photos(name: str) -> None:
         assert faces and faces[0].pose is not None, angle
         change = faces[0].pose.roll - base.roll
         assert abs(change + angle) < REAL_ROLL_DEG, (angle, change)
+
+
+FAST_PATH_ATOL = 1e-9
+"""The fit's fast path against the general solver: float rounding only (measured 3e-14)."""
+
+
+def reference_fit_transform(landmarks_px: np.ndarray, cam: PerspectiveCamera) -> np.ndarray:
+    """MediaPipe's GeometryPipeline written with the general solver, step by step."""
+    face = canonical_face()
+    ids, weights = face.basis_ids, face.basis_weights
+    src = face.vertices[ids]
+    lm = landmarks_px.astype(np.float64)
+    sx = cam.near_width / cam.width
+    near = np.c_[
+        lm[ids, 0] * sx - cam.near_width / 2.0,
+        (1.0 - lm[ids, 1] / cam.height) * cam.near_height - cam.near_height / 2.0,
+        lm[ids, 2] * sx,
+    ]
+    depth_offset = lm[:468, 2].mean() * sx
+
+    def unproject(scale: float) -> np.ndarray:
+        z = (near[:, 2] - depth_offset + 1.0) / scale
+        return np.c_[near[:, 0] * z, near[:, 1] * z, -z]
+
+    def fit_scale(target: np.ndarray) -> float:
+        return float(np.linalg.norm(weighted_procrustes(src, target, weights)[:3, 0]))
+
+    s1 = fit_scale(near * [1.0, 1.0, -1.0])
+    s2 = fit_scale(unproject(s1))
+    return weighted_procrustes(src, unproject(s1 * s2), weights)
+
+
+def test_fit_transform_equals_the_general_solver() -> None:
+    from pipelines.tracking.geometry import fit_transform
+
+    rng = np.random.default_rng(7)
+    for size in ((1280, 720), (640, 480)):
+        cam = PerspectiveCamera(*size)
+        for yaw, pitch, roll in itertools.product((-40, 0, 25), (-30, 10), (-30, 15)):
+            lm = project_canonical(cam, yaw, pitch, roll, np.array([5.0, -3.0, -60.0]))
+            lm += rng.normal(0.0, 1.0, lm.shape)  # not an exact similarity: the fits differ
+            got, want = fit_transform(lm, cam), reference_fit_transform(lm, cam)
+            assert np.allclose(got, want, rtol=0, atol=FAST_PATH_ATOL), np.abs(got - want).max()
+
+
+def test_facing_angle_equals_the_vector_formula() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(50):
+        transform = np.eye(4)
+        transform[:3, :3] = rng.uniform(0.5, 2.0) * angles_to_rotation(*rng.uniform(-60, 60, 3))
+        transform[:3, 3] = rng.normal(0.0, 20.0, 3) + np.array([0.0, 0.0, -60.0])
+        forward = transform[:3, 2] / np.linalg.norm(transform[:3, 2])
+        to_camera = -transform[:3, 3] / np.linalg.norm(transform[:3, 3])
+        want = np.degrees(np.arccos(np.clip(forward @ to_camera, -1.0, 1.0)))
+        assert facing_angle(transform) == pytest.approx(want, abs=1e-9)

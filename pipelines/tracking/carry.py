@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from pipelines.tracking import regions
-from pipelines.tracking.roi import Roi, crop
+from pipelines.tracking.roi import Roi
 
 PATCH_SIZE = 128
 """Side of the gray patches the flow runs on. The ROI is 1.5× the face, so a 720p webcam
@@ -45,12 +45,14 @@ RESIDUAL_MAX = 0.35
 """Patch px, 90th percentile of the corners' distance from the fitted similarity: above it
 the face does not move rigidly (a head turn, a mouth opening, a hand in front)."""
 RESIDUAL_QUANTILE = 90
-MOVE_MAX = 1.25
-"""Patch px (1 % of the ROI side): the most the face's corners may have moved, on average,
+MOVE_MAX = 1.0
+"""Patch px (0.8 % of the ROI side): the most the face's corners may have moved, on average,
 since the key frame. The full-rate mesh's own output changes with its crop's placement, by
 more as the face moves faster, and a carry cannot follow that: on the demo at 3× its motion
 the carried frames' p95 gap to full-rate landmarks was 0.29 px up to 1.28 patch px per
-frame and 0.57 px with the fastest frames (1.5 patch px) carried too."""
+frame and 0.57 px with the fastest frames (1.5 patch px) carried too. At 2× (75 frames,
+tests/test_tracking_carry.py) 1.25 gave a median gap of 0.255 px (p95 0.452), 1.0 0.232
+(p95 0.391) for 5 more mesh runs; at 1× it costs 2 mesh runs in 300 (107 -> 109)."""
 CHECK_MARGIN = 1.5
 """The photometric check covers the face oval scaled by this about its centre."""
 BLOCK = 4
@@ -68,6 +70,8 @@ class KeyFrame:
     roi: Roi
     to_patch: np.ndarray
     """3×3 image → patch affine of ``roi``."""
+    from_patch: np.ndarray
+    """Its inverse (patch → image)."""
     patch: np.ndarray
     corners: np.ndarray
     """N×1×2 float32 patch coordinates."""
@@ -78,16 +82,38 @@ class KeyFrame:
     """478×3 image pixels, as the mesh gave them."""
 
 
-def _gray_patch(bgr: np.ndarray, roi: Roi) -> np.ndarray:
-    patch = crop(bgr, roi, PATCH_SIZE, PATCH_SIZE)
+def _gray_patch(bgr: np.ndarray, to_patch: np.ndarray) -> np.ndarray:
+    """The gray patch through the 3×3 image → patch affine ``to_patch``, sampled as
+    :func:`pipelines.tracking.roi.crop` samples (the key frame's matrix, made once)."""
+    patch = cv2.warpAffine(
+        bgr, to_patch[:2], (PATCH_SIZE, PATCH_SIZE), flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )  # fmt: skip
     return cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch
+
+
+def _percentile(values: np.ndarray, q: float) -> float:
+    """``np.percentile(values, q)`` (linear, its rounding) of a short 1-D array by one sort:
+    2 µs where NumPy's general path took 30-70."""
+    s = np.sort(values).tolist()
+    index = (len(s) - 1) * (q / 100.0)
+    lo = math.floor(index)
+    hi = min(lo + 1, len(s) - 1)
+    t = index - lo
+    a, b = s[lo], s[hi]
+    # NumPy's _lerp: from the nearer end, so that t = 1 gives b exactly.
+    return b - (b - a) * (1.0 - t) if t >= 0.5 else a + (b - a) * t
+
+
+def _row_norms(d: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.einsum("ij,ij->i", d, d))
 
 
 def make_key(bgr: np.ndarray, roi: Roi, landmarks: np.ndarray) -> KeyFrame | None:
     """The key frame for carries after a mesh run on ``bgr`` (``None`` when the face has too
     few trackable corners)."""
     to_patch = np.vstack([roi.image_to_tensor(PATCH_SIZE, PATCH_SIZE), [0.0, 0.0, 1.0]])
-    patch = _gray_patch(bgr, roi)
+    patch = _gray_patch(bgr, to_patch)
     oval = landmarks[list(regions.FACE_OVAL), :2].astype(np.float64)
     oval_patch = oval @ to_patch[:2, :2].T + to_patch[:2, 2]
     mask = np.zeros((PATCH_SIZE, PATCH_SIZE), np.uint8)
@@ -105,7 +131,8 @@ def make_key(bgr: np.ndarray, roi: Roi, landmarks: np.ndarray) -> KeyFrame | Non
         return None
     cells = PATCH_SIZE // BLOCK
     inside = cv2.resize(mask, (cells, cells), interpolation=cv2.INTER_AREA) > 0
-    return KeyFrame(roi, to_patch, patch, corners.astype(np.float32), inside, landmarks)
+    from_patch = np.linalg.inv(to_patch)
+    return KeyFrame(roi, to_patch, from_patch, patch, corners.astype(np.float32), inside, landmarks)
 
 
 def _cells(patch: np.ndarray) -> np.ndarray:
@@ -116,7 +143,7 @@ def _cells(patch: np.ndarray) -> np.ndarray:
 def carry(key: KeyFrame, bgr: np.ndarray) -> np.ndarray | None:
     """The key frame's landmarks moved to ``bgr`` by the face's rigid motion, or ``None``
     when that motion is doubtful (see the module's docstring)."""
-    patch = _gray_patch(bgr, key.roi)
+    patch = _gray_patch(bgr, key.to_patch)
     p0 = key.corners
     p1, st1, _ = cv2.calcOpticalFlowPyrLK(
         key.patch, patch, p0, None, winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS,
@@ -127,17 +154,17 @@ def carry(key: KeyFrame, bgr: np.ndarray) -> np.ndarray | None:
         criteria=FLOW_CRITERIA,
     )  # fmt: skip
     ok = (st1[:, 0] == 1) & (st2[:, 0] == 1)
-    ok &= np.linalg.norm((back - p0)[:, 0], axis=1) <= BACK_ERROR_MAX
+    ok &= _row_norms((back - p0)[:, 0]) <= BACK_ERROR_MAX
     if ok.sum() < max(MIN_CORNERS, FOLLOWED_MIN * len(p0)):
         return None
     src, dst = p0[ok, 0].astype(np.float64), p1[ok, 0].astype(np.float64)
     fit, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
     if fit is None:
         return None
-    residual = np.linalg.norm(src @ fit[:, :2].T + fit[:, 2] - dst, axis=1)
-    if np.percentile(residual, RESIDUAL_QUANTILE) > RESIDUAL_MAX:
+    moved_src = src @ fit[:, :2].T + fit[:, 2]
+    if _percentile(_row_norms(moved_src - dst), RESIDUAL_QUANTILE) > RESIDUAL_MAX:
         return None
-    if np.linalg.norm(src @ fit[:, :2].T + fit[:, 2] - src, axis=1).mean() > MOVE_MAX:
+    if _row_norms(moved_src - src).mean() > MOVE_MAX:
         return None
     moved = cv2.warpAffine(key.patch, fit, (PATCH_SIZE, PATCH_SIZE), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
@@ -145,7 +172,7 @@ def carry(key: KeyFrame, bgr: np.ndarray) -> np.ndarray | None:
     if change.size == 0 or change.max() > CHANGE_MAX:
         return None
     # Patch motion → image motion: back to the image after the patch's similarity.
-    move = np.linalg.inv(key.to_patch) @ np.vstack([fit, [0.0, 0.0, 1.0]]) @ key.to_patch
+    move = key.from_patch @ np.vstack([fit, [0.0, 0.0, 1.0]]) @ key.to_patch
     lm = key.landmarks
     out = np.empty_like(lm)
     out[:, :2] = lm[:, :2] @ move[:2, :2].T.astype(np.float32) + move[:2, 2].astype(np.float32)

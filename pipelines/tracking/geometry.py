@@ -143,6 +143,8 @@ class _Basis:
     """32×1, summing to 1."""
     centred: np.ndarray
     """Canonical basis points minus their weighted mean."""
+    weighted: np.ndarray
+    """``weights * centred``: the design matrix is then one 3×32 @ 32×3 product."""
     mean: np.ndarray
     denominator: float
 
@@ -154,22 +156,39 @@ def _basis() -> _Basis:
     src = face.vertices[face.basis_ids]
     mean = (w * src).sum(axis=0)
     centred = src - mean
-    return _Basis(face.basis_ids, w, centred, mean, float(np.sum(centred * src * w)))
+    return _Basis(face.basis_ids, w, centred, w * centred, mean, float(np.sum(centred * src * w)))
+
+
+def _det3(m: np.ndarray) -> float:
+    """Determinant of a 3×3 matrix in plain floats (np.linalg.det's call costs 10 µs)."""
+    (a, b, c), (d, e, f), (g, h, i) = m.tolist()
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+
+
+def _rotation_and_scale(target: np.ndarray) -> tuple[np.ndarray, float]:
+    """The rotation and scale of :func:`weighted_procrustes` from the canonical basis to
+    ``target`` (32×3).
+
+    The design matrix D = Σ wᵢ tᵢ cᵢᵀ; the scale's numerator Σ wᵢ (R cᵢ)·tᵢ equals Σ R∘D,
+    so it needs no pass over the points after the SVD.
+    """
+    b = _basis()
+    design = target.T @ b.weighted
+    u, _, vt = np.linalg.svd(design)
+    rot = u @ vt
+    if _det3(rot) < 0:
+        u[:, 2] *= -1.0
+        rot = u @ vt
+    return rot, float(np.sum(rot * design)) / b.denominator
 
 
 def _fit_canonical(target: np.ndarray) -> np.ndarray:
     """:func:`weighted_procrustes` from the canonical basis to ``target`` (32×3), fast path."""
     b = _basis()
-    design = (target * b.weights).T @ b.centred
-    u, _, vt = np.linalg.svd(design)
-    rot = u @ vt
-    if np.linalg.det(rot) < 0:
-        u[:, 2] *= -1.0
-        rot = u @ vt
-    scale = float(np.sum((b.centred @ rot.T) * target * b.weights) / b.denominator)
+    rot, scale = _rotation_and_scale(target)
     out = np.eye(4)
     out[:3, :3] = scale * rot
-    out[:3, 3] = (target * b.weights).sum(axis=0) - scale * rot @ b.mean
+    out[:3, 3] = b.weights[:, 0] @ target - scale * (rot @ b.mean)
     return out
 
 
@@ -185,16 +204,19 @@ def _near_plane(landmarks_px: np.ndarray, cam: PerspectiveCamera) -> np.ndarray:
 
 def _unproject(near: np.ndarray, depth_offset: float, scale: float) -> np.ndarray:
     """MoveAndRescaleZ + UnprojectXY + ChangeHandedness."""
-    out = near.copy()
+    out = np.empty_like(near)
     z = (near[:, 2] - depth_offset + NEAR) / scale
-    out[:, 0] = near[:, 0] * z / NEAR
-    out[:, 1] = near[:, 1] * z / NEAR
+    out[:, :2] = near[:, :2] * (z / NEAR)[:, None]
     out[:, 2] = -z
     return out
 
 
 def fit_transform(landmarks_px: np.ndarray, cam: PerspectiveCamera) -> np.ndarray:
-    """4×4 canonical face (cm) → camera space, from ≥468 pixel landmarks (x, y, z)."""
+    """4×4 canonical face (cm) → camera space, from ≥468 pixel landmarks (x, y, z).
+
+    The first two fits give only scales (a rotation's column has norm 1, so the scale is the
+    fit's own); the third gives the transform.
+    """
     ids = _basis().ids
     lm = np.asarray(landmarks_px)
     # Only the basis points enter the fits; the depth offset is the mean over the whole mesh.
@@ -202,8 +224,8 @@ def fit_transform(landmarks_px: np.ndarray, cam: PerspectiveCamera) -> np.ndarra
     near = _near_plane(lm[ids].astype(np.float64), cam)
     first = near.copy()
     first[:, 2] *= -1.0
-    s1 = float(np.linalg.norm(_fit_canonical(first)[:3, 0]))
-    s2 = float(np.linalg.norm(_fit_canonical(_unproject(near, depth_offset, s1))[:3, 0]))
+    s1 = abs(_rotation_and_scale(first)[1])
+    s2 = abs(_rotation_and_scale(_unproject(near, depth_offset, s1))[1])
     return _fit_canonical(_unproject(near, depth_offset, s1 * s2))
 
 
@@ -242,11 +264,13 @@ def facing_angle(transform: np.ndarray) -> float:
     Unlike yaw/pitch (camera-axis angles), this is 0 for a face off to the side of the frame
     that looks straight into the lens, which is what "looking at the camera" means.
     """
-    rot = transform[:3, :3]
-    forward = rot[:, 2] / np.linalg.norm(rot[:, 2])
-    to_camera = -transform[:3, 3]
-    norm = np.linalg.norm(to_camera)
+    # Plain floats: a handful of NumPy calls on 3-vectors cost 15 µs a face.
+    (r0, r1, r2) = transform[:3].tolist()
+    fx, fy, fz = r0[2], r1[2], r2[2]
+    tx, ty, tz = -r0[3], -r1[3], -r2[3]
+    norm = math.sqrt(tx * tx + ty * ty + tz * tz)
     if norm < 1e-9:
         return 0.0
-    cos = float(np.clip(forward @ (to_camera / norm), -1.0, 1.0))
+    f = math.sqrt(fx * fx + fy * fy + fz * fz)
+    cos = min(max((fx * tx + fy * ty + fz * tz) / (f * norm), -1.0), 1.0)
     return math.degrees(math.acos(cos))

@@ -122,13 +122,11 @@ def roi_from_detection(box: np.ndarray, keypoints: np.ndarray) -> Roi:
 
 def roi_from_landmarks(landmarks: np.ndarray) -> Roi:
     """From face-mesh landmarks in pixels: their extent, rotation from landmarks 33 → 263."""
-    xy = landmarks[:, :2]
-    lo = xy.min(axis=0)
-    hi = xy.max(axis=0)
+    x, y = landmarks[:, 0], landmarks[:, 1]  # per column: a quarter of min/max over N×2
     return roi_from_box(
-        (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
-        xy[RIGHT_EYE_OUTER],
-        xy[LEFT_EYE_OUTER],
+        (float(x.min()), float(y.min()), float(x.max()), float(y.max())),
+        landmarks[RIGHT_EYE_OUTER, :2],
+        landmarks[LEFT_EYE_OUTER, :2],
     )
 
 

@@ -13,6 +13,7 @@ direction, independent of head pose.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,54 +41,78 @@ IRIS_RANGE_X = 0.30
 IRIS_RANGE_Y = 0.12
 
 
+Points = dict[int, tuple[float, ...]]
+"""Landmark id → (x, y, z) as Python floats: the signals read 12 of the 478 points, and plain
+float arithmetic on them costs a tenth of NumPy's calls on 3-element arrays (measured 0.07-0.13
+ms a face for the NumPy version, about twenty small array operations)."""
+SIGNAL_POINTS = tuple(sorted({UPPER_INNER_LIP, LOWER_INNER_LIP, *RIGHT_EYE, *LEFT_EYE}))
+
+
+def _points(lm: np.ndarray, ids: tuple[int, ...] = SIGNAL_POINTS) -> Points:
+    """The points ``ids`` of ``lm`` that it has (a 468-point mesh has no irises)."""
+    have = [i for i in ids if i < lm.shape[0]]
+    return dict(zip(have, lm[have, :3].astype(np.float64).tolist(), strict=True))
+
+
 def _ramp(value: float, lo: float, hi: float) -> float:
-    return float(np.clip((value - lo) / (hi - lo), 0.0, 1.0))
+    return min(max((value - lo) / (hi - lo), 0.0), 1.0)
 
 
-def _dist(lm: np.ndarray, a: int, b: int) -> float:
-    return float(np.linalg.norm(lm[a, :3].astype(np.float64) - lm[b, :3]))
+def _dist(p: Points, a: int, b: int) -> float:
+    return math.dist(p[a], p[b])
 
 
-def mouth_open(lm: np.ndarray) -> float:
-    gap = _dist(lm, UPPER_INNER_LIP, LOWER_INNER_LIP)
-    ref = _dist(lm, RIGHT_EYE_OUTER, LEFT_EYE_OUTER)
+def _mouth_open(p: Points) -> float:
+    gap = _dist(p, UPPER_INNER_LIP, LOWER_INNER_LIP)
+    ref = _dist(p, RIGHT_EYE_OUTER, LEFT_EYE_OUTER)
     return _ramp(gap / max(ref, 1e-6), MOUTH_CLOSED_RATIO, MOUTH_OPEN_RATIO)
 
 
-def eye_open(lm: np.ndarray, eye: tuple[int, ...]) -> float:
+def mouth_open(lm: np.ndarray) -> float:
+    return _mouth_open(_points(lm))
+
+
+def _eye_open(p: Points, eye: tuple[int, ...]) -> float:
     outer, inner, upper, lower, _ = eye
-    width = _dist(lm, outer, inner)
-    gap = _dist(lm, upper, lower)
+    width = _dist(p, outer, inner)
+    gap = _dist(p, upper, lower)
     return _ramp(gap / max(width, 1e-6), EYE_CLOSED_RATIO, EYE_OPEN_RATIO)
 
 
-def _iris_offset(lm: np.ndarray, eye: tuple[int, ...]) -> tuple[float, float]:
+def eye_open(lm: np.ndarray, eye: tuple[int, ...]) -> float:
+    return _eye_open(_points(lm), eye)
+
+
+def _iris_offset(p: Points, eye: tuple[int, ...]) -> tuple[float, float]:
     """Iris centre relative to the eye's centre in the eye's own frame, in eye widths."""
     outer, inner, upper, lower, iris = eye
-    a, b = lm[outer, :2].astype(np.float64), lm[inner, :2].astype(np.float64)
-    axis = b - a
-    width = float(np.linalg.norm(axis))
-    if width < 1e-6 or lm.shape[0] <= iris:
+    (ax, ay), (bx, by) = p[outer][:2], p[inner][:2]
+    width = math.hypot(bx - ax, by - ay)
+    if width < 1e-6 or iris not in p:
         return 0.0, 0.0
-    ex = axis / width
-    if ex[0] < 0:  # point x towards the image's right whichever eye this is
-        ex = -ex
-    ey = np.array([ex[1], -ex[0]])  # 90° counter-clockwise on screen: "up"
-    centre = (a + b) / 2.0
-    centre_y = (lm[upper, :2] + lm[lower, :2]) / 2.0
-    d = lm[iris, :2] - centre
-    dy = lm[iris, :2] - centre_y
-    return float(d @ ex) / width, float(dy @ ey) / width
+    ex, ey = (bx - ax) / width, (by - ay) / width
+    if ex < 0:  # point x towards the image's right whichever eye this is
+        ex, ey = -ex, -ey
+    # "up" is (ey, -ex): 90° counter-clockwise on screen.
+    ix, iy = p[iris][:2]
+    dx, dy = ix - (ax + bx) / 2.0, iy - (ay + by) / 2.0
+    ux = ix - (p[upper][0] + p[lower][0]) / 2.0
+    uy = iy - (p[upper][1] + p[lower][1]) / 2.0
+    return (dx * ex + dy * ey) / width, (ux * ey - uy * ex) / width
+
+
+def _gaze(p: Points) -> tuple[float, float]:
+    (rx, ry), (lx, ly) = (_iris_offset(p, eye) for eye in (RIGHT_EYE, LEFT_EYE))
+    x, y = (rx + lx) / 2.0, (ry + ly) / 2.0
+    return _clip1(x / IRIS_RANGE_X), _clip1(y / IRIS_RANGE_Y)
+
+
+def _clip1(v: float) -> float:
+    return min(max(v, -1.0), 1.0)
 
 
 def gaze(lm: np.ndarray) -> tuple[float, float]:
-    offsets = [_iris_offset(lm, eye) for eye in (RIGHT_EYE, LEFT_EYE)]
-    x = float(np.mean([o[0] for o in offsets]))
-    y = float(np.mean([o[1] for o in offsets]))
-    return (
-        float(np.clip(x / IRIS_RANGE_X, -1.0, 1.0)),
-        float(np.clip(y / IRIS_RANGE_Y, -1.0, 1.0)),
-    )
+    return _gaze(_points(lm))
 
 
 @dataclass
@@ -118,15 +143,16 @@ def face_signals(
     away_angle: float,
     hold: float,
 ) -> dict[str, Any]:
-    left = eye_open(lm, LEFT_EYE)
-    right = eye_open(lm, RIGHT_EYE)
+    p = _points(lm)
+    left = _eye_open(p, LEFT_EYE)
+    right = _eye_open(p, RIGHT_EYE)
     facing = facing_angle(transform) if transform is not None else 0.0
     return {
-        "mouth_open": mouth_open(lm),
+        "mouth_open": _mouth_open(p),
         "eye_open_left": left,
         "eye_open_right": right,
         "blink": bool(max(left, right) < BLINK_THRESHOLD),
-        "gaze": gaze(lm),
+        "gaze": _gaze(p),
         "facing_angle": facing,
         "looking_away": attention.update(facing > away_angle, t, hold),
     }
