@@ -34,7 +34,8 @@ SILENT_CLOSED_MIN = 0.95
 SPEECH_OPENING_MIN = 0.09
 """Mouth opening (face heights) at the 95th percentile of speech. The issue asks 0.10; the
 renderer's geometric opening reaches it (jaw 0.2 face heights at full weight). The tracker
-reads 0.101 on this portrait (0.13-0.14 on the others, tools/avatar_report.py, 2026-12-02):
+reads 0.099-0.101 on this portrait (0.13-0.17 on the others, tools/avatar_report.py,
+2026-12-03):
 it takes the top of the drawn tongue for the lower lip here (~60 % of the rendered opening,
 ~85 % on the grinning one). Guarded just under what is met."""
 LOUDNESS_R_MIN = 0.6
@@ -67,16 +68,23 @@ def test_an_open_mouthed_photo_rests_with_its_mouth_shut() -> None:
     assert opening(seen) < CLOSED_OPENING
 
 
-def test_held_out_midword_portrait_talks_from_a_closed_mouth(midword) -> None:
-    _, figs = midword
+def assert_talks_from_a_closed_mouth(figs: HeadFigures, opening_min: float, r_min: float) -> None:
+    """The speech run's figures: every frame tracked, shut in silence, opening at least
+    ``opening_min`` face heights at the 95th percentile of speech, following the loudness
+    (Pearson r at least ``r_min``, best lag within LAG_MAX_MS), no folds and no tears."""
     print(figs.line())
     assert figs.tracked == figs.frames
     assert figs.silent_frames > 30
     assert figs.silent_closed >= SILENT_CLOSED_MIN
-    assert figs.speech_p95_opening >= SPEECH_OPENING_MIN
-    assert figs.loudness_r >= LOUDNESS_R_MIN and abs(figs.best_lag_ms) <= LAG_MAX_MS
+    assert figs.speech_p95_opening >= opening_min
+    assert figs.loudness_r >= r_min and abs(figs.best_lag_ms) <= LAG_MAX_MS
     assert figs.folded_triangles == 0
     assert figs.tear_frames == 0
+
+
+def test_held_out_midword_portrait_talks_from_a_closed_mouth(midword) -> None:
+    _, figs = midword
+    assert_talks_from_a_closed_mouth(figs, SPEECH_OPENING_MIN, LOUDNESS_R_MIN)
 
 
 def test_blinks_close_the_eyes_whatever_the_pose(midword) -> None:
@@ -146,7 +154,8 @@ def posed_tear_frames(avatar: Avatar, poses: int = POSED_TEAR_POSES, seed: int =
 def test_head_poses_tear_nothing_behind_glasses(glasses, midword) -> None:
     """Random head poses with and without a blink: no frame with a tear. (The closed lid's
     lash line ended in a step of lash colour on skin at the inner corner: on the glasses
-    portrait 3 of these 24 frames, all shut, before it faded out there, 2026-12-03.)"""
+    portrait 4 of these 24 frames, all shut, before it faded out there; 1 of 24 on another
+    seed; none on the others, 2026-12-03.)"""
     assert posed_tear_frames(glasses) == []
     assert posed_tear_frames(midword[0]) == []
 
@@ -332,11 +341,11 @@ def test_no_combination_of_motions_folds_a_held_out_portrait(midword) -> None:
 REAL_OPEN = {"obama_grin": True, "obama_midword": True, "biden": False}
 REAL_OPENING_MIN = 0.10
 """The issue's figure for the mouth opening at the 95th percentile of speech (face heights);
-measured 0.136-0.169 on these three (obama_midword 0.136, 0.082 while the rig weakened its
-jaw; 2026-12-03)."""
+measured 0.146-0.171 on these three (obama_midword 0.146, 0.082 while the rig weakened its
+jaw; biden 0.163, 0.152 while its jaw dragged the upper lip; 2026-12-03)."""
 REAL_R_MIN = 0.8
 """The issue's r for continuous speech, asked here of the clip with pauses (measured
-0.87-0.92 on these three): continuous speech is not in this clip."""
+0.90-0.91 on these three): continuous speech is not in this clip."""
 POSED_BLINKS = 8
 
 
@@ -353,17 +362,10 @@ def test_real_portrait_rests_shut_and_talks(real) -> None:
     """Closed in silence, opens wide enough in speech, follows the loudness, no folds, no
     tears: the issue's figures, on real photographs never tuned on."""
     name, avatar, figs = real
-    print(figs.line())
     assert avatar.rest is not None and avatar.rest.was_open == REAL_OPEN[name]
     if REAL_OPEN[name]:
         assert avatar.rest.teeth is not None, "the photo's own teeth were not kept"
-    assert figs.tracked == figs.frames
-    assert figs.silent_frames > 30
-    assert figs.silent_closed >= SILENT_CLOSED_MIN
-    assert figs.speech_p95_opening >= REAL_OPENING_MIN
-    assert figs.loudness_r >= REAL_R_MIN and abs(figs.best_lag_ms) <= LAG_MAX_MS
-    assert figs.folded_triangles == 0
-    assert figs.tear_frames == 0
+    assert_talks_from_a_closed_mouth(figs, REAL_OPENING_MIN, REAL_R_MIN)
 
 
 def test_real_portrait_head_poses_tear_nothing(real) -> None:
@@ -386,7 +388,10 @@ def test_real_portrait_blinks_are_seen(real) -> None:
 
 JAW_UPPER_STILL_PX = 1.0
 """How far the jaw at full weight may move the upper inner lip (pixels, the corners aside):
-it holds it still by design; only the fold repair drags it along."""
+it holds it still by design; only the fold repair could drag it along (on biden it did, 18 px
+at landmark 13 of 14's 20, until the rig triangulated a slit between the lips and opened the
+lower lip as a band, 2026-12-03; the opening drew as two dark wedges with a lip-coloured spike
+between them)."""
 
 
 def test_the_jaw_leaves_the_upper_lip_where_it_is(real) -> None:
@@ -416,7 +421,9 @@ REAL_JAW_MIN = 0.15
 obama_midword two outer lower-lip triangles folded with the jaw wide open and the lips spread
 or rounded by 0.32 under a head turn; weakening every face motion where they folded (seams in
 the jaw that folded its neighbours in turn) left 0.084 there and a tracked p95 opening of
-0.082. The rig now scales the jaw as a whole first: 0.190 (the others 0.2, 2026-12-03)."""
+0.082. The rig now scales the jaw as a whole first: 0.190; with the lower lip opening as a
+band (rig._jaw_disp), 0.200 there and on obama_grin, 0.190 on biden (0.080 while its thin
+lips' slivers folded, 2026-12-03)."""
 
 
 def test_combined_motions_leave_the_jaw_open(real) -> None:
