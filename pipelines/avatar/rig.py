@@ -210,7 +210,7 @@ that much with its inner lip. (At 1.0, a rigid band, obama_midword's jaw kept 0.
 heights of 0.2 after the fold repairs; at 0.5, 0.200.)"""
 LIP_BAND_FRONTAL = 0.5
 """...on a face turned less than this: each mouth half (corner to 14) at least this share of
-the other (the frontal portraits: 0.81-0.97). On the profile (0.04) the lower lip forms the
+the other (the frontal photos: 0.81-0.99). On the profile (0.04) the lower lip forms the
 silhouette, and a band there folded against it: the repairs left its jaw 0.021 face heights
 (0.030 without) and one of 200 random combinations folded."""
 
@@ -1369,9 +1369,10 @@ class Rig:
         for _ in range(COMBINED_SCALE_STEPS):
             if not left.any():
                 break
-            # Only the motions taking part in a probe that still folds, where it folds: the
-            # lips rounded alone folded biden's thin upper lip (13 over 12, 416 probes), and
-            # weakening every motion there left its jaw 0.030 face heights of 0.2.
+            # Only the motions taking part in a probe that still folds, where it folds: a
+            # fold of the lips' other motions need not weaken the jaw. (Weakening every face
+            # motion wherever some probe folded left the profile's jaw 0.018 face heights at
+            # the inner lower lip, 0.030 so; the frontal portraits' the same either way.)
             for k in face:
                 uses = probes[:, k] > 0
                 tris = left[uses].any(axis=0)
