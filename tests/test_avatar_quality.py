@@ -422,8 +422,8 @@ obama_midword two outer lower-lip triangles folded with the jaw wide open and th
 or rounded by 0.32 under a head turn; weakening every face motion where they folded (seams in
 the jaw that folded its neighbours in turn) left 0.084 there and a tracked p95 opening of
 0.082. The rig now scales the jaw as a whole first: 0.190; with the lower lip opening as a
-band (rig._jaw_disp), 0.200 there and on obama_grin, 0.190 on biden (0.080 while its thin
-lips' slivers folded, 2026-12-03)."""
+band (rig._jaw_disp), 0.200 on all three (biden 0.080 while its thin lips' slivers
+folded, 2026-12-03)."""
 
 
 def test_combined_motions_leave_the_jaw_open(real) -> None:

@@ -206,8 +206,10 @@ and the inner corner folded on four of the seven test portraits)."""
 LIP_BAND_KEEP = 0.5
 """As the jaw opens, the lower lip may thin to this share of its thickness (inner lip to each
 of its outer rings, along the face's down), never less: its outer rings go down at least
-that much with its inner lip. (At 1.0, a rigid band, obama_midword's jaw kept 0.163 face
-heights of 0.2 after the fold repairs; at 0.5, 0.200.)"""
+that much with its inner lip. Thick lips (the astronaut's: 10-15 px) thin a little as
+before; thin ones (biden's) go down nearly whole. (A rigid band, 1.0, measured alike at the
+inner lower lip: 0.200 face heights on biden and obama_midword after the fold repairs; on
+the first mesh with a slit, opened with the whole jaw, obama_midword's fell to 0.163.)"""
 LIP_BAND_FRONTAL = 0.5
 """...on a face turned less than this: each mouth half (corner to 14) at least this share of
 the other (the frontal photos: 0.81-0.99). On the profile (0.04) the lower lip forms the
@@ -1000,10 +1002,11 @@ def _slit_triangles(
     slivers that the jaw with the lips' other motions turns over (424 of the 1,404 probed
     combinations), and their repair dragged the upper lip's centre (13) down 22.7 px with
     the jaw and left the inner lower lip (14) 0.105 face heights of 0.2. Triangulated with
-    the mouth a little open, only the inner lips face each other across it: 64 probes fold
-    (the lower lip's corners and the jaw line), repaired with 13 still and 14 at 0.190.
-    Kept only where every triangle keeps its orientation at the rest positions (else the
-    plain triangulation; the profile's is unchanged)."""
+    the lips a little apart, only the inner lips face each other across the mouth: 54 probes
+    fold (two triangles of the jaw line), repaired with 13 still and 14 at 0.200. Used only
+    where the plain triangulation crosses the lips so (biden; the rest faces of the open
+    photos obama_grin and obama_midword) and every triangle keeps its orientation at the
+    rest positions."""
     points = g.points
     plain = triangulate(points, bounds, skip=skip)
     if not _crosses_the_slit(plain):
