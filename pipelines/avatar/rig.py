@@ -207,9 +207,10 @@ LIP_BAND_KEEP = 0.5
 """As the jaw opens, the lower lip may thin to this share of its thickness (inner lip to each
 of its outer rings, along the face's down), never less: its outer rings go down at least
 that much with its inner lip. Fuller lips (astronaut_midword's, obama_grin's: 10 px at
-the middle) thin a little as before; thin ones (biden's: 2-8 px) go down nearly whole. (A rigid band, 1.0, measured alike at the
-inner lower lip: 0.200 face heights on biden and obama_midword after the fold repairs; on
-the first mesh with a slit, opened with the whole jaw, obama_midword's fell to 0.163.)"""
+the middle) thin a little as before; thin ones (biden's: 2-8 px) go down nearly whole. (A
+rigid band, 1.0, measured alike at the inner lower lip: 0.200 face heights on biden and
+obama_midword after the fold repairs; on the first mesh with a slit, opened with the whole
+jaw, obama_midword's fell to 0.163.)"""
 LIP_BAND_FRONTAL = 0.5
 """...on a face turned less than this: each mouth half (corner to 14) at least this share of
 the other (the frontal photos: 0.81-0.99). On the profile (0.04) the lower lip forms the
