@@ -34,7 +34,8 @@ SILENT_CLOSED_MIN = 0.95
 SPEECH_OPENING_MIN = 0.09
 """Mouth opening (face heights) at the 95th percentile of speech. The issue asks 0.10; the
 renderer's geometric opening reaches it (jaw 0.2 face heights at full weight). The tracker
-reads 0.101 on this portrait (0.13-0.14 on the others, tools/avatar_report.py, 2026-12-02):
+reads 0.099-0.101 on this portrait (0.13-0.17 on the others, tools/avatar_report.py,
+2026-12-03):
 it takes the top of the drawn tongue for the lower lip here (~60 % of the rendered opening,
 ~85 % on the grinning one). Guarded just under what is met."""
 LOUDNESS_R_MIN = 0.6
@@ -67,16 +68,23 @@ def test_an_open_mouthed_photo_rests_with_its_mouth_shut() -> None:
     assert opening(seen) < CLOSED_OPENING
 
 
-def test_held_out_midword_portrait_talks_from_a_closed_mouth(midword) -> None:
-    _, figs = midword
+def assert_talks_from_a_closed_mouth(figs: HeadFigures, opening_min: float, r_min: float) -> None:
+    """The speech run's figures: every frame tracked, shut in silence, opening at least
+    ``opening_min`` face heights at the 95th percentile of speech, following the loudness
+    (Pearson r at least ``r_min``, best lag within LAG_MAX_MS), no folds and no tears."""
     print(figs.line())
     assert figs.tracked == figs.frames
     assert figs.silent_frames > 30
     assert figs.silent_closed >= SILENT_CLOSED_MIN
-    assert figs.speech_p95_opening >= SPEECH_OPENING_MIN
-    assert figs.loudness_r >= LOUDNESS_R_MIN and abs(figs.best_lag_ms) <= LAG_MAX_MS
+    assert figs.speech_p95_opening >= opening_min
+    assert figs.loudness_r >= r_min and abs(figs.best_lag_ms) <= LAG_MAX_MS
     assert figs.folded_triangles == 0
     assert figs.tear_frames == 0
+
+
+def test_held_out_midword_portrait_talks_from_a_closed_mouth(midword) -> None:
+    _, figs = midword
+    assert_talks_from_a_closed_mouth(figs, SPEECH_OPENING_MIN, LOUDNESS_R_MIN)
 
 
 def test_blinks_close_the_eyes_whatever_the_pose(midword) -> None:
@@ -87,20 +95,69 @@ def test_blinks_close_the_eyes_whatever_the_pose(midword) -> None:
     assert seen == count
 
 
-def test_blinks_behind_glasses_rims_are_seen(speech) -> None:
+@pytest.fixture(scope="module")
+def glasses() -> Avatar:
+    """The held-out glasses portrait."""
+    return Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"))
+
+
+def test_blinks_behind_glasses_rims_are_seen(speech, glasses) -> None:
     """The held-out glasses portrait: the speech run's blinks and eight under random head
     poses seen by the tracker (eye opening under half its median), with no tear across the
     rims. Before the closed lid was lit with a lash line (2026-12-03): speech run 0/1 (0.56
     of the open eye), posed 1/8; now 1/1 (0.39) and 8/8 (the worst at 0.47)."""
     from pipelines.audio.vad import StreamingVad
 
-    avatar = Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"))
+    avatar = glasses
     figs = measure(avatar, "astronaut_glasses", *speech, vad=StreamingVad())
     print(figs.line())
     assert figs.blinks >= 1
     assert figs.blinks_seen == figs.blinks
     assert figs.tear_frames == 0
     assert blinks_under_poses(avatar, count=8) == (8, 8)
+
+
+POSED_TEAR_POSES = 8
+
+
+def posed_tear_frames(avatar: Avatar, poses: int = POSED_TEAR_POSES, seed: int = 3) -> list:
+    """(pose, blink) of the frames the tear detector finds a tear in, of ``poses`` random
+    head poses within the limits (turn, tilt, roll and gaze, each at a random strength), each
+    rendered with the eyes open, half to fully shut at random, and shut."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    rig, renderer = avatar.rig, avatar.renderer
+    where = feature_mask(rig.points[:478], rig.size)
+    found = []
+    for _ in range(poses):
+        pose = {
+            str(rng.choice(["yaw_right", "yaw_left"])): float(rng.uniform(0.0, 1.0)),
+            str(rng.choice(["pitch_up", "pitch_down"])): float(rng.uniform(0.0, 1.0)),
+            str(rng.choice(["roll_cw", "roll_ccw"])): float(rng.uniform(0.0, 1.0)),
+            str(rng.choice(["gaze_right", "gaze_left"])): float(rng.uniform(0.0, 1.0)),
+        }
+        for blink in (0.0, float(rng.uniform(0.5, 1.0)), 1.0):
+            weights = {**pose, "blink_left": blink, "blink_right": blink}
+            frame = renderer.render(weights)
+            mouth = np.zeros(frame.shape[:2], np.uint8)
+            cv2.fillPoly(mouth, [np.round(renderer.mouth_outline(weights)).astype(np.int32)], 1)
+            exclude = cv2.dilate(mouth, np.ones((5, 5), np.uint8)).astype(bool)
+            assert renderer.last_box is not None and renderer.last_map is not None
+            backward = (renderer.last_box, renderer.last_map)
+            face_h = rig.geometry.face_h
+            if tear_edges(frame, avatar.portrait.image, backward, where, exclude, face_h).any():
+                found.append((pose, round(blink, 2)))
+    return found
+
+
+def test_head_poses_tear_nothing_behind_glasses(glasses, midword) -> None:
+    """Random head poses with and without a blink: no frame with a tear. (The closed lid's
+    lash line ended in a step of lash colour on skin at the inner corner: on the glasses
+    portrait 4 of these 24 frames, all shut, before it faded out there; 1 of 24 on another
+    seed; none on the others, 2026-12-03.)"""
+    assert posed_tear_frames(glasses) == []
+    assert posed_tear_frames(midword[0]) == []
 
 
 TEST_CUT_PX = 6
@@ -284,11 +341,11 @@ def test_no_combination_of_motions_folds_a_held_out_portrait(midword) -> None:
 REAL_OPEN = {"obama_grin": True, "obama_midword": True, "biden": False}
 REAL_OPENING_MIN = 0.10
 """The issue's figure for the mouth opening at the 95th percentile of speech (face heights);
-measured 0.136-0.169 on these three (obama_midword 0.136, 0.082 while the rig weakened its
-jaw; 2026-12-03)."""
+measured 0.144-0.170 on these three (obama_midword 0.144, 0.082 while the rig weakened its
+jaw; biden 0.168, 0.152 while its jaw dragged the upper lip; 2026-12-03)."""
 REAL_R_MIN = 0.8
 """The issue's r for continuous speech, asked here of the clip with pauses (measured
-0.87-0.92 on these three): continuous speech is not in this clip."""
+0.90-0.92 on these three): continuous speech is not in this clip."""
 POSED_BLINKS = 8
 
 
@@ -305,17 +362,16 @@ def test_real_portrait_rests_shut_and_talks(real) -> None:
     """Closed in silence, opens wide enough in speech, follows the loudness, no folds, no
     tears: the issue's figures, on real photographs never tuned on."""
     name, avatar, figs = real
-    print(figs.line())
     assert avatar.rest is not None and avatar.rest.was_open == REAL_OPEN[name]
     if REAL_OPEN[name]:
         assert avatar.rest.teeth is not None, "the photo's own teeth were not kept"
-    assert figs.tracked == figs.frames
-    assert figs.silent_frames > 30
-    assert figs.silent_closed >= SILENT_CLOSED_MIN
-    assert figs.speech_p95_opening >= REAL_OPENING_MIN
-    assert figs.loudness_r >= REAL_R_MIN and abs(figs.best_lag_ms) <= LAG_MAX_MS
-    assert figs.folded_triangles == 0
-    assert figs.tear_frames == 0
+    assert_talks_from_a_closed_mouth(figs, REAL_OPENING_MIN, REAL_R_MIN)
+
+
+def test_real_portrait_head_poses_tear_nothing(real) -> None:
+    """As on the glasses portrait: random head poses, with and without a blink, no tear."""
+    _, avatar, _ = real
+    assert posed_tear_frames(avatar) == []
 
 
 def test_real_portrait_blinks_are_seen(real) -> None:
@@ -332,27 +388,19 @@ def test_real_portrait_blinks_are_seen(real) -> None:
 
 JAW_UPPER_STILL_PX = 1.0
 """How far the jaw at full weight may move the upper inner lip (pixels, the corners aside):
-it holds it still by design; only the fold repair drags it along."""
-JAW_DRAGS_UPPER_LIP = {
-    "biden": "open: on these thin closed lips the jaw's lower lip folds slivers and the fold "
-    "repair (rig.Rig._without_folds, relaxing whole neighbourhoods) drags the upper lip's "
-    "centre down with it: landmark 13 moves 18 px where 14 moves 20 at jaw 1.0 (2026-12-02), "
-    "so the opening draws as two dark wedges with a lip-coloured spike between them. Holding "
-    "the upper lip in that repair fixed it here but folded 14 of 200 random combinations on "
-    "astronaut_midword and left this lower lip lumpy (14: 11 px of 317's 31); relaxing the "
-    "jaw without the edges across the slit folded 14 there too; neither was kept",
-}
+it holds it still by design; only the fold repair could drag it along (on biden it did, 18 px
+at landmark 13 of 14's 20, until the rig triangulated a slit between the lips and opened the
+lower lip as a band, 2026-12-03; the opening drew as two dark wedges with a lip-coloured spike
+between them)."""
 
 
-def test_the_jaw_leaves_the_upper_lip_where_it_is(real, request) -> None:
+def test_the_jaw_leaves_the_upper_lip_where_it_is(real) -> None:
     """The jaw opens the mouth below a still upper lip, and opens it: the spike across the
     opening is invisible to the tracker-based figures (its tears are inside the mouth
     outline, which the tear detector leaves out), so it is checked on the rig."""
     from pipelines.avatar.rig import _lip_sets
 
-    name, avatar, _ = real
-    if name in JAW_DRAGS_UPPER_LIP:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=JAW_DRAGS_UPPER_LIP[name]))
+    _, avatar, _ = real
     jaw = avatar.rig.bases["jaw"].vertex_disp
     _, _, pairs = _lip_sets()
     upper_inner = [u for u, _ in pairs]  # (the corners, 78 and 308, open a little)
@@ -373,15 +421,14 @@ REAL_JAW_MIN = 0.15
 obama_midword two outer lower-lip triangles folded with the jaw wide open and the lips spread
 or rounded by 0.32 under a head turn; weakening every face motion where they folded (seams in
 the jaw that folded its neighbours in turn) left 0.084 there and a tracked p95 opening of
-0.082. The rig now scales the jaw as a whole first: 0.190 (the others 0.2, 2026-12-03)."""
+0.082. The rig now scales the jaw as a whole first: 0.190; with the lower lip opening as a
+band (rig._jaw_disp), 0.200 on all three (biden 0.080 while its thin lips' slivers
+folded, 2026-12-03)."""
 
 
-def test_combined_motions_leave_the_jaw_open(real, request) -> None:
+def test_combined_motions_leave_the_jaw_open(real) -> None:
     """Making the motions' combinations fold-free keeps the jaw's opening (it carries the
     mouth's p95 opening, REAL_OPENING_MIN)."""
-    name, avatar, _ = real
-    if name in JAW_DRAGS_UPPER_LIP:
-        # (0.080 here: the single jaw's own fold repair, before the combinations are checked.)
-        request.applymarker(pytest.mark.xfail(strict=True, reason=JAW_DRAGS_UPPER_LIP[name]))
+    _, avatar, _ = real
     g = avatar.rig.geometry
     assert float(avatar.rig.bases["jaw"].vertex_disp[14] @ g.down) >= REAL_JAW_MIN * g.face_h

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from pipelines.avatar.portrait import Portrait
-from pipelines.avatar.rig import NUM_LANDMARKS, Rig, _lip_sets, rasterize_backward
+from pipelines.avatar.rig import NUM_LANDMARKS, Rig, _lip_sets, rasterize_backward, rest_jaw
 from pipelines.tracking import regions
 
 OPEN_GAP = 0.012
@@ -159,7 +159,7 @@ def close_mouth(portrait: Portrait, open_gap: float = OPEN_GAP) -> tuple[Portrai
     gap = inner_gap(lm)
     if gap <= open_gap:
         return portrait, RestMouth(False, gap)
-    rig = Rig(lm, portrait.size, bases=["jaw"])
+    rig = Rig(lm, portrait.size, bases=["jaw"], builders={"jaw": rest_jaw}, slit=False)
     g = rig.geometry
     pts = rig.points
     _, _, pairs = _lip_sets()

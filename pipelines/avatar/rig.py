@@ -190,9 +190,54 @@ def _lip_sets() -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     return upper, lower, pairs
 
 
+LOWER_LIP_RINGS: tuple[tuple[int, ...], ...] = (
+    (95, 88, 178, 87, 14, 317, 402, 318, 324),
+    (96, 89, 179, 86, 15, 316, 403, 319, 325),
+    (77, 90, 180, 85, 16, 315, 404, 320, 307),
+    (146, 91, 181, 84, 17, 314, 405, 321, 375),
+)
+"""The lower lip's landmark rings, inner (on the slit) to outer contour, left to right: the
+k-th point of each lies on one column across the lip."""
+LIP_CORNERS = (78, 308, 61, 291)
+LIP_RING_CORNERS = (62, 76, 292, 306)
+"""The inner rings' corners, between the inner corners and the outer ones: they stay with the
+corners (weighted by their x they opened a little, and the triangle 78-76-62 between them
+and the inner corner folded on four of the seven test portraits)."""
+LIP_BAND_KEEP = 0.5
+"""As the jaw opens, the lower lip may thin to this share of its thickness (inner lip to each
+of its outer rings, along the face's down), never less: its outer rings go down at least
+that much with its inner lip. Fuller lips (astronaut_midword's, obama_grin's: 10 px at
+the middle) thin a little as before; thin ones (biden's: 2-8 px) go down nearly whole. (A
+rigid band, 1.0, measured alike at the inner lower lip: 0.200 face heights on biden and
+obama_midword after the fold repairs; on the first mesh with a slit, opened with the whole
+jaw, obama_midword's fell to 0.163.)"""
+LIP_BAND_FRONTAL = 0.5
+"""...on a face turned less than this: each mouth half (corner to 14) at least this share of
+the other (the frontal photos: 0.81-0.99). On the profile (0.04) the lower lip forms the
+silhouette, and a band there folded against it: the repairs left its jaw 0.021 face heights
+(0.030 without) and one of 200 random combinations folded."""
+
+
 @BASES.register("jaw")
 def _jaw(g: FaceGeometry) -> np.ndarray:
-    """The mandible turns about the ears: lower lip and chin go down, the jaw line less."""
+    """The mandible turns about the ears: lower lip and chin go down, the jaw line less; the
+    lower lip as one band (see ``_jaw_disp``)."""
+    return _jaw_disp(g, band=True)
+
+
+def rest_jaw(g: FaceGeometry) -> np.ndarray:
+    """The jaw as the rest mouth closes an open photo's mouth with it (``rest.close_mouth``,
+    on the plain triangulation): each lower-lip point weighted by its own x, its outer
+    contour lagging its inner lip (the lip thickens as it closes). Kept as the rest faces
+    were built and tracked: closed with the band on the slit mesh, the open-mouthed
+    portraits' rest faces changed by up to 4-9 px at the lips and their re-tracked
+    landmarks with them, and what was measured on them with it (the profile's jaw at 14 fell
+    from 0.030 to 0.007 face heights, five random combinations folded; astronaut_glasses
+    read one posed blink at 0.56 of the open eye, 0.47 before)."""
+    return _jaw_disp(g, band=False)
+
+
+def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
     can = g.canonical
     upper, lower, _ = _lip_sets()
     y_corner = float(can[61, 1])
@@ -206,6 +251,24 @@ def _jaw(g: FaceGeometry) -> np.ndarray:
     below[lower] = np.maximum(below[lower], _smooth(arc[lower]))
     depth = np.clip((can[:, 2] - z_pivot) / (z_lip - z_pivot), 0.0, 1.0)
     w = below * depth
+    # The lower lip opens as a band: each of its columns (inner lip to outer contour) goes
+    # down nearly as its inner point does. Weighted by its own x, the outer contour (wider
+    # than the inner) lagged its inner point by up to 0.25 of the jaw: on thin closed lips
+    # (biden: 2-8 px from inner lip to outer contour) that turned the lower lip's triangles
+    # over (11 folds at jaw 1.0), and the fold repair, relaxing whole neighbourhoods, dragged
+    # the upper lip's centre (13) down 18 px with them; the lip it left was lumpy (the inner
+    # ring at 12-41 px, lopsided, and below its outer contour near the corners).
+    lm = g.landmarks[:, :2]
+    half = [abs(float((lm[c] - lm[14]) @ g.right)) for c in (61, 291)]
+    if band and min(half) >= LIP_BAND_FRONTAL * max(half):
+        amount = g.amplitudes["jaw"] * g.face_h
+        inner = list(LOWER_LIP_RINGS[0])
+        for ring in map(list, LOWER_LIP_RINGS[1:]):
+            thick = np.maximum((lm[ring] - lm[inner]) @ g.down, 0.0)
+            least = w[inner] - (1.0 - LIP_BAND_KEEP) * thick / max(amount, 1e-6)
+            w[ring] = np.maximum(w[ring], least)
+    if band:
+        w[list(LIP_RING_CORNERS)] = w[list(LIP_CORNERS)].min()
     w[468:] = 0.0
     d = g.zeros()
     amount = g.amplitudes["jaw"] * g.face_h
@@ -213,9 +276,9 @@ def _jaw(g: FaceGeometry) -> np.ndarray:
     # The skin under the chin goes along part of the way, so the neck is not squeezed: each
     # head-ring vertex with the landmark nearest to it in the picture (on a turned head that
     # is the lips or chin at the silhouette, not the face-oval point it was made from).
-    lm = g.landmarks[:468, :2]
+    face = g.landmarks[:468, :2]
     ring = g.points[g.head_ring]
-    nearest = np.argmin(((ring[:, None, :] - lm[None, :, :]) ** 2).sum(axis=2), axis=1)
+    nearest = np.argmin(((ring[:, None, :] - face[None, :, :]) ** 2).sum(axis=2), axis=1)
     d[g.head_ring] = 0.6 * d[nearest]
     return d
 
@@ -389,6 +452,13 @@ lashes and the skin between them (a dark iris under the lid's margin read as bla
 LID_LASH_RAMP = 0.1
 """The lash line is drawn once the lid has come down this far (eye openings; at least a
 pixel): out to the corners, where the lids would otherwise meet on a pale line of sclera."""
+LID_LASH_FADE = 0.2
+"""The lash line fades out over this share of the eye's width at its inner corner. Drawn full
+up to where the lids meet (the lid had come down a pixel), it ended in a step of lash colour
+on skin that the tear detector found under head poses (astronaut_glasses' inner corner, an
+11-14 px edge, in 4 of 24 posed frames; none since, on any test portrait, over 48 frames
+each). Faded at the outer corner as well, the tracker read the shut eyes less shut (one
+posed blink there from 0.56 to 0.65 of the open eye)."""
 LID_LIGHT_RAMP = 0.5
 """The lid's skin is fully lit once it has come down this far (eye openings): the skin that
 unfolds, not the crease that stays (0.35-1.0 measured alike)."""
@@ -429,6 +499,7 @@ class _LidLight:
             img = img[..., None]
         self.channels = img.shape[2]
         self.c0, self.axis, self.up, self.opening = c0, axis, up, opening
+        self.width = width
         # Only around the eye is blurred (and later sampled).
         pad = 3.0 * opening + 4.0
         ends = np.array([c0, c0 + width * axis])
@@ -489,6 +560,8 @@ class _LidLight:
         came = (src_v - v)[zone][:, None]
         lit = np.clip(came / (LID_LIGHT_RAMP * o), 0.0, 1.0)
         lashed = np.clip(came / max(1.0, LID_LASH_RAMP * o), 0.0, 1.0)
+        corner = (self.width - u[zone])[:, None]
+        lashed *= _smooth_scalar_profile(corner / max(1.0, LID_LASH_FADE * self.width))
         out[zone] = skin * lit * (self.skin - src) + (1.0 - skin) * lashed * (self.lash - src)
         return out
 
@@ -916,6 +989,64 @@ def triangulate(
     return np.asarray(tris, np.int32)
 
 
+SLIT_OPENING = 0.03
+"""The mesh is triangulated as if the mouth were open by this much (face heights) at the
+jaw's own lower-lip motion, then used at the closed rest positions."""
+
+
+def _slit_triangles(
+    g: FaceGeometry, bounds: tuple[float, float, float, float], skip: set[int]
+) -> np.ndarray:
+    """The rig's triangles, with a slit between the lips: on closed thin lips (biden: upper
+    lip 2 px, lower 2-4 px, inner lips 0.75 px apart) the plain Delaunay triangulation joins
+    upper-lip points to lower-lip points past the inner lips (12 with 14, 82 with 86), in
+    slivers that the jaw with the lips' other motions turns over (424 of the 1,404 probed
+    combinations), and their repair dragged the upper lip's centre (13) down 22.7 px with
+    the jaw and left the inner lower lip (14) 0.105 face heights of 0.2. Triangulated with
+    the lips a little apart, only the inner lips face each other across the mouth: 54 probes
+    fold (two triangles of the jaw line), repaired with 13 still and 14 at 0.200. Used only
+    where the plain triangulation crosses the lips so (biden; the rest faces of the open
+    photos obama_grin and obama_midword) and every triangle keeps its orientation at the
+    rest positions."""
+    points = g.points
+    plain = triangulate(points, bounds, skip=skip)
+    if not _crosses_the_slit(plain):
+        return plain
+    jaw = _jaw(g)
+    per = float(jaw[14] @ g.down)
+    if per <= 1e-6:
+        return plain
+    # Only the lips move, each by half the opening (the lower lip as the band jaw moves it,
+    # the upper lip straight up), so the triangles between the lips and the skin around them
+    # change little: opened by the whole jaw, the chin and cheeks' triangles changed too
+    # (einstein_midword's cheek below the mouth's corner, whose folds in combination then
+    # took 97 checks to repair, not 20); by the lower lip alone, obama_grin's outer lower lip
+    # met the skin under its corner (62 checks, not 14; 0.015 face heights left biden's
+    # repaired jaw at 0.180).
+    upper, lower, _ = _lip_sets()
+    topo = points.copy()
+    topo[lower] += jaw[lower] * (0.5 * SLIT_OPENING * g.face_h / per)
+    topo[upper] -= 0.5 * SLIT_OPENING * g.face_h * g.down
+    x0, y0, x1, y1 = bounds
+    lo, hi = topo.min(axis=0), topo.max(axis=0)
+    box = (min(x0, lo[0]), min(y0, lo[1]), max(x1, hi[0]), max(y1, hi[1]))
+    tris = triangulate(topo, box, skip)
+    rest, opened = signed_areas(points, tris), signed_areas(topo, tris)
+    if len(tris) != len(plain) or (np.sign(rest) != np.sign(opened)).any() or (rest == 0).any():
+        return plain
+    return tris
+
+
+def _crosses_the_slit(tris: np.ndarray) -> bool:
+    """Whether a triangle joins the upper lip to the lower lip's outer rings (past its inner
+    lip; the columns next to the corners aside, where the lips converge)."""
+    upper, _, _ = _lip_sets()
+    outer = [v for ring in LOWER_LIP_RINGS[1:] for v in ring[1:-1]]
+    has_upper = np.isin(tris, upper).any(axis=1)
+    has_outer = np.isin(tris, outer).any(axis=1)
+    return bool((has_upper & has_outer).any())
+
+
 def signed_areas(points: np.ndarray, tris: np.ndarray) -> np.ndarray:
     a, b, c = points[tris[:, 0]], points[tris[:, 1]], points[tris[:, 2]]
     ab, ac = b - a, c - a
@@ -1007,8 +1138,12 @@ class Rig:
         amplitudes: dict[str, float] | None = None,
         bases: list[str] | None = None,
         image: np.ndarray | None = None,
+        builders: dict[str, BasisBuilder] | None = None,
+        slit: bool = True,
     ) -> None:
-        """``image``: the portrait (BGR), to find glasses rims and brows the lids stop under."""
+        """``image``: the portrait (BGR), to find glasses rims and brows the lids stop under;
+        ``builders``: basis builders used instead of the registry's for these names;
+        ``slit``: triangulate with a slit between the lips (``_slit_triangles``)."""
         width, height = size
         lm = np.asarray(landmarks, np.float64)
         if lm.shape != (NUM_LANDMARKS, 3):
@@ -1075,7 +1210,11 @@ class Rig:
         # The iris points sit on the eyelids: as vertices they would fold under a blink. Gaze
         # moves the irises with its own fields, so they stay out of the mesh.
         iris = set(regions.RIGHT_IRIS) | set(regions.LEFT_IRIS)
-        self.triangles = triangulate(points, (lo[0], lo[1], hi[0], hi[1]), skip=iris)
+        bounds = (lo[0], lo[1], hi[0], hi[1])
+        if slit:
+            self.triangles = _slit_triangles(self.geometry, bounds, iris)
+        else:
+            self.triangles = triangulate(points, bounds, skip=iris)
         self.points = points
         self.size = size
         self.fixed = np.arange(n_lm + n_head, len(points))
@@ -1109,7 +1248,8 @@ class Rig:
                     zero = np.zeros((len(points), 2), np.float32)
                     built[name] = BasisField(name, zero, got[0], got[1], got[2])
                 continue
-            disp = BASES.get(name)(self.geometry)
+            build = (builders or {}).get(name) or BASES.get(name)
+            disp = build(self.geometry)
             disp[self.fixed] = 0.0
             built[name] = self._without_folds(name, disp)
         # Each motion is fold-free alone; now also together (mouth shapes on one another,
@@ -1254,10 +1394,18 @@ class Rig:
         for _ in range(COMBINED_SCALE_STEPS):
             if not left.any():
                 break
-            verts = np.unique(self.triangles[left.any(axis=0)])
-            near = np.isin(self._neighbours.src, verts)
-            around = np.setdiff1d(self._neighbours.dst[near], verts)
+            # Only the motions taking part in a probe that still folds, where it folds: a
+            # fold of the lips' other motions need not weaken the jaw. (Weakening every face
+            # motion wherever some probe folded left the profile's jaw 0.018 face heights at
+            # the inner lower lip, 0.030 so; the frontal portraits' the same either way.)
             for k in face:
+                uses = probes[:, k] > 0
+                tris = left[uses].any(axis=0)
+                if not tris.any():
+                    continue
+                verts = np.unique(self.triangles[tris])
+                near = np.isin(self._neighbours.src, verts)
+                around = np.setdiff1d(self._neighbours.dst[near], verts)
                 out[names[k]][verts] *= COMBINED_SCALE
                 out[names[k]][around] *= np.sqrt(COMBINED_SCALE)
             left = self._composed_folds(probes, names, out, self._face_moved(face, names, out))
