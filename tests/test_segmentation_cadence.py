@@ -184,7 +184,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0.0 else 10.0 * np.log10(255.0**2 / mse)
 
 
-@pytest.mark.parametrize("name", ["still", "sway", "pan", "pan2", "hand"])
+@pytest.mark.parametrize("name", ["still", "sway", "pan", "pan2", "walk", "turn", "hand"])
 def test_default_cadence_keeps_the_studio_picture(
     name: str, sequences: dict[str, list[np.ndarray]]
 ) -> None:
