@@ -207,13 +207,17 @@ class MaskReuse:
     hand, a turned head, a step aside) runs the network. Flow always starts from the key, so
     errors do not add up.
 
-    A warp of the whole frame (phase correlation, then one affine Lucas-Kanade step) was
-    measured before and dropped: 1.0 ms of CPU a try, accepted on 10-25 % of the demo's panned
-    frames. The corners' flow costs about a third of that at 256×144, and the bound on the move
-    is what fidelity allows: with the demo's exact motion the network's own mask of a moved
-    picture differs from its old mask moved by the frame-to-frame wobble of the network, which
-    kept Studio's output at 41-60 dB of the network on every frame up to 3 px (720p) of mean
-    motion a frame and fell to 38.4 dB at 4.2 px (the demo at twice its motion).
+    A warp of the whole frame at model size (phase correlation, then one affine Lucas-Kanade
+    step) was measured before and dropped: accepted on 10-25 % of the demo's panned frames. On
+    the model's input, a nearest-neighbour shrink, a sub-pixel move changes the aliasing
+    unpredictably; on the guide (box-filtered) the warp is accepted on 137 of the 310 frames of
+    the 720p demo's bench run at cadence 2 (the network ran on 156, against 295 before). A try
+    (the still check, then the warp) costs 0.74-0.76 of a network run (thread CPU, side by side
+    in one process, load 10-13). The bound on the move is what fidelity allows: with the demo's
+    exact motion as the warp, the network's own mask of a moved picture differs from its old
+    mask moved by the network's frame-to-frame wobble, which kept Studio's output at 41-60 dB of
+    the network on every frame up to 3 px (720p) of mean motion a frame and fell to 38.4 dB at
+    4.2 px (the demo at twice its motion).
     """
 
     def __init__(self) -> None:
