@@ -242,7 +242,8 @@ class Segmentation(Stage[SegmentationSettings]):
                 fine = cv2.cvtColor(pyramid.level(factor), cv2.COLOR_BGR2GRAY)
         # The last network frame's mask if this frame is that one up to noise and a sub-pixel
         # motion (a still picture), or moved by the person's small rigid motion since: the
-        # network is skipped (about 2.5 ms of CPU at 256×144, against 0.3-0.5 ms a try).
+        # network is skipped (2.0-2.5 ms of CPU at 256×144; a try costs about three quarters
+        # of that, so the tries back off while they fail: MaskReuse).
         predicted = reuse.predict(small_gray, ctx.timestamp, cadence, fine)
 
         def network() -> np.ndarray:
