@@ -368,3 +368,19 @@ def test_the_warp_refuses_a_hand_coming_in_and_a_large_move(
     reuse, mask = _try(shift, hand)
     assert mask is None
     assert reuse.refusal == why
+
+
+def test_a_hand_passing_is_never_warped_over(sequences: dict[str, list[np.ndarray]]) -> None:
+    """The hand passing in front of the still face is tried (the frames are not still) and each
+    try's warp is refused by the photometric check: the network runs."""
+    stage = Segmentation(SegmentationSettings())
+    stage.open()
+    refusals = []
+    for i, frame in enumerate(sequences["hand"]):
+        stage.reuse.refusal = "untried"
+        stage.process(frame, FrameContext(timestamp=i / 30.0, index=i))
+        refusals.append(stage.reuse.refusal)
+    assert stage.reuse.warped == 0
+    stage.close()
+    tried = [r for r in refusals if r != "untried"]
+    assert tried and all(r == "unexplained" for r in tried), refusals
