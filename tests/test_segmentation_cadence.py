@@ -1,4 +1,5 @@
-"""Segmentation cadence: the network skipped on frames the last network frame explains.
+"""Segmentation cadence: the network skipped on frames the last network frame explains, as it
+is (a still picture) or moved by the person's small rigid motion (the warp).
 
 The mask and the picture must stay those of running the network on every frame (cadence 1),
 on still and on moving sequences, and the mask must not flicker more.
@@ -83,11 +84,12 @@ SEQUENCES: dict[str, Callable[[], list[np.ndarray]]] = {
     "still": lambda: _demo(0.0),
     "sway": lambda: _demo(0.3),  # a third of the demo's motion: someone sitting at a desk
     "pan": lambda: _demo(1.0),
+    "pan2": lambda: _demo(2.0),  # twice the demo's motion: mostly beyond what the warp takes
     "walk": lambda: _person_on_room(2.0, 0.0),  # 0.8 model px a frame: slow, but not still
     "turn": lambda: _person_on_room(0.0, 12.0),  # fast: up to 8° a frame
     "hand": _hand,
 }
-MOVING = ("pan", "walk", "turn", "hand")
+MOVING = ("pan", "pan2", "walk", "turn", "hand")
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +184,7 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0.0 else 10.0 * np.log10(255.0**2 / mse)
 
 
-@pytest.mark.parametrize("name", ["still", "sway", "hand"])
+@pytest.mark.parametrize("name", ["still", "sway", "pan", "pan2", "walk", "turn", "hand"])
 def test_default_cadence_keeps_the_studio_picture(
     name: str, sequences: dict[str, list[np.ndarray]]
 ) -> None:
@@ -291,3 +293,94 @@ def test_a_reused_frame_keeps_the_fit_where_it_still_fits(
         assert float(np.abs(a - b).max()) <= KEPT_FIT_MASK_MAX_DIFF, name
     if name in ("still", "sway"):
         assert len(frames) - fits >= KEPT_FIT_MIN_SHARE * reused, (name, fits, reused)
+
+
+# The warp: on the demo's pan (1-2 px a frame at 720p, the whole picture moving) at least this
+# share of the frames after the first skip the network at cadence 2 (the most is every other
+# one); without the warp 2 of 13 did.
+PAN_REUSE_MIN = 0.4
+
+
+@pytest.mark.parametrize("name", ["sway", "pan"])
+def test_a_small_rigid_motion_reuses_the_mask_moved(
+    name: str, sequences: dict[str, list[np.ndarray]]
+) -> None:
+    stage = Segmentation(SegmentationSettings())
+    stage.open()
+    reused = warped = 0
+    for i, frame in enumerate(sequences[name]):
+        before = (stage.reuse.reused, stage.reuse.warped)
+        stage.process(frame, FrameContext(timestamp=i / 30.0, index=i))
+        reused += stage.reuse.reused > before[0]
+        warped += stage.reuse.warped > before[1]
+    stage.close()
+    assert reused >= PAN_REUSE_MIN * (FRAMES - 1), (name, reused)
+    if name == "pan":
+        assert warped >= reused - 2, (reused, warped)  # the pan is seldom still
+
+
+def _person_over_room(shift_px: float, hand: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(grey picture at the guide's 320×180, the person's mask at the model's 256×144): the
+    astronaut over a still room, moved right by ``shift_px`` guide px, optionally with a hand
+    (a skin-coloured oval) coming in over her outline."""
+    small, a, room, _ = person_and_room(320, 180)
+    m = np.float32([[1, 0, 80 + shift_px], [0, 1, 0]])
+    moved = cv2.warpAffine(small, m, (320, 180))
+    alpha = cv2.warpAffine(a, m, (320, 180))[..., None]
+    frame = alpha * moved + (1 - alpha) * room.astype(np.float32)
+    if hand:
+        cv2.ellipse(frame, (80, 120), (9, 14), 20, 0, 360, (120, 150, 200), -1)
+    bgr = np.clip(frame, 0, 255).astype(np.uint8)
+    mask = cv2.resize(alpha[..., 0], (256, 144), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), mask
+
+
+def _try(shift_px: float, hand: bool = False) -> tuple[temporal.MaskReuse, np.ndarray | None]:
+    key_fine, key_mask = _person_over_room(0.0)
+    fine, _ = _person_over_room(shift_px, hand)
+    reuse = temporal.MaskReuse()
+
+    def model_size(g: np.ndarray) -> np.ndarray:
+        return cv2.resize(g, (256, 144), interpolation=cv2.INTER_AREA)
+
+    reuse.key(model_size(key_fine), key_mask, 0.0, key_fine)
+    return reuse, reuse.predict(model_size(fine), 1 / 30, 2, fine)
+
+
+def test_the_warp_follows_a_person_moving_over_a_still_room() -> None:
+    reuse, mask = _try(0.5)
+    assert mask is not None and not reuse.still, (reuse.refusal, reuse.last_unexplained)
+    assert reuse.last_warp is not None
+    assert abs(float(reuse.last_warp[0, 2]) - 0.5) <= 0.1  # guide px
+    assert abs(float(reuse.last_warp[1, 2])) <= 0.1
+    # The mask moved with her: 0.5 guide px are 0.4 model px.
+    _, expected = _person_over_room(0.5)
+    assert float(np.abs(mask - expected).mean()) < float(np.abs(reuse.raw - expected).mean())
+
+
+@pytest.mark.parametrize(
+    ("shift", "hand", "why"),
+    [(0.5, True, "unexplained"), (2.0, False, "move")],
+)
+def test_the_warp_refuses_a_hand_coming_in_and_a_large_move(
+    shift: float, hand: bool, why: str
+) -> None:
+    reuse, mask = _try(shift, hand)
+    assert mask is None
+    assert reuse.refusal == why
+
+
+def test_a_hand_passing_is_never_warped_over(sequences: dict[str, list[np.ndarray]]) -> None:
+    """The hand passing in front of the still face is tried (the frames are not still) and each
+    try's warp is refused by the photometric check: the network runs."""
+    stage = Segmentation(SegmentationSettings())
+    stage.open()
+    refusals = []
+    for i, frame in enumerate(sequences["hand"]):
+        stage.reuse.refusal = "untried"
+        stage.process(frame, FrameContext(timestamp=i / 30.0, index=i))
+        refusals.append(stage.reuse.refusal)
+    assert stage.reuse.warped == 0
+    stage.close()
+    tried = [r for r in refusals if r != "untried"]
+    assert tried and all(r == "unexplained" for r in tried), refusals

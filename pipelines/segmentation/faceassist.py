@@ -46,19 +46,70 @@ def face_regions(
     size = (mask_shape[1], mask_shape[0])
     face_mask = region_mask(lm, "face_with_forehead", size, feather=0.7, as_float=True)
     height = float(np.linalg.norm(lm[FOREHEAD_TOP] - lm[CHIN]))
-    head_mask = region_mask(
-        lm, "face_with_forehead", size, dilate=HAIR_GROWTH * height, feather=1.0, as_float=True
-    )
+    head_mask = _grown_face(lm, size, HAIR_GROWTH * height, feather=1.0).full(size)
     return face_mask, head_mask
 
 
 def keep_face(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.ndarray:
-    """``mask`` with the face always person and faint hair around it raised (new array)."""
-    face_mask, head_mask = face_regions(face, frame_size, mask.shape)
+    """``mask`` with the face always person and faint hair around it raised (new array).
+
+    The same as raising the whole mask by :func:`face_regions`' masks, worked out inside each
+    region's bounding box only (the regions are 0 beyond it, and the mask is at least 0)."""
+    from pipelines.tracking.regions import CHIN, FOREHEAD_TOP, region_mask_roi
+
+    lm = _scaled_landmarks(face, frame_size, mask.shape)
+    size = (mask.shape[1], mask.shape[0])
     weight = np.float32(max(0.0, min(1.0, float(getattr(face, "visibility", 1.0)))))
-    hair = np.minimum(mask * np.float32(HAIR_GAIN), 1.0)
-    out = np.maximum(mask, hair * head_mask * weight)
-    return np.maximum(out, face_mask * weight)
+    height = float(np.linalg.norm(lm[FOREHEAD_TOP] - lm[CHIN]))
+    out = mask.copy()
+    head = _grown_face(lm, size, HAIR_GROWTH * height, feather=1.0)
+    if head.mask.size:
+        region = out[head.slices]
+        hair = np.minimum(region * np.float32(HAIR_GAIN), 1.0)
+        np.maximum(region, hair * head.mask * weight, out=region)
+    oval = region_mask_roi(lm, "face_with_forehead", size, feather=0.7, as_float=True)
+    if oval.mask.size:
+        region = out[oval.slices]
+        np.maximum(region, oval.mask * weight, out=region)
+    return out
+
+
+def _grown_face(lm: np.ndarray, size: tuple[int, int], grow: float, feather: float) -> Any:
+    """The face with forehead grown by ``grow`` px and feathered (a
+    :class:`~pipelines.tracking.regions.RegionMask`, float32 in [0, 1]): the region whose faint
+    mask is raised as hair.
+
+    ``region_mask_roi(..., dilate=grow)`` grows it with an elliptical structuring element,
+    whose cost grows with its area: 0.3-0.6 ms of CPU at 256×144 for a face of 50-60 model px
+    (a 720p webcam's), most of the stage's face help. A distance transform of the polygon's
+    inside does the same for a fraction of that: pixels up to ``grow`` from the inside are in,
+    with a one-pixel ramp beyond, as the polygon's anti-aliased edge is. Against the
+    elliptical dilation, feathered alike, on the demo's faces at 72-256 model px high: within
+    0.29 at the edge (mean 0.0016), area +0.4 % (1.6 % on a face 13 px high)."""
+    from pipelines.tracking.regions import RegionMask, region_polygon
+
+    poly = region_polygon(lm, "face_with_forehead")
+    w, h = size
+    pad = int(np.ceil(3.0 * feather + grow)) + 2
+    x0 = max(int(np.floor(poly[:, 0].min())) - pad, 0)
+    y0 = max(int(np.floor(poly[:, 1].min())) - pad, 0)
+    x1 = min(int(np.ceil(poly[:, 0].max())) + pad + 1, w)
+    y1 = min(int(np.ceil(poly[:, 1].max())) + pad + 1, h)
+    if x1 <= x0 or y1 <= y0:
+        return RegionMask(np.zeros((0, 0), np.float32), 0, 0)
+    crop = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    shift = 4  # fillPoly's fixed-point bits, as region_mask_roi draws it
+    corner = np.array([x0, y0], np.float32)
+    pts = np.round((poly - corner) * (1 << shift)).astype(np.int32)
+    cv2.fillPoly(crop, [pts.reshape(-1, 1, 2)], 255, cv2.LINE_AA, shift)
+    outside = np.less(crop, 128).view(np.uint8)
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    # 1 up to round(grow) px from the inside, then a one-pixel ramp down to 0.
+    grown = np.float32(round(grow) + 1.0) - dist
+    np.clip(grown, 0.0, 1.0, out=grown)
+    if feather > 0:
+        cv2.GaussianBlur(grown, (0, 0), feather, dst=grown)
+    return RegionMask(grown, x0, y0)
 
 
 def keep_face_full(

@@ -67,8 +67,8 @@ class _Inference:
     small: np.ndarray
     """The frame at the model's size (BGR), for only-me's split between touching people."""
     reused: bool = False
-    """The mask is the last network frame's (:class:`MaskReuse`): the frame is that one up to
-    noise and a sub-pixel motion."""
+    """The mask is the last network frame's as it is (:class:`MaskReuse`'s still reuse): the
+    frame is that one up to noise and a sub-pixel motion."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,8 +139,10 @@ class SegmentationSettings(StageSettings):
     cadence: Annotated[int, Meta(ge=1, le=4)] = 2
     """The network runs at least once in this many frames (1: on every frame). In between, a
     frame that the last network frame explains up to sensor noise and a sub-pixel motion (you
-    sitting still) takes its mask; one that it does not (a hand, a turned head, a step aside,
-    a camera pan) runs the network (see :class:`~pipelines.segmentation.temporal.MaskReuse`)."""
+    sitting still) takes its mask, and one where the person moved rigidly by a little (you
+    swaying, a slow pan) takes it moved by that motion; one that it does not explain (a hand,
+    a turned head, a step aside, a fast pan) runs the network (see
+    :class:`~pipelines.segmentation.temporal.MaskReuse`)."""
 
 
 @cache
@@ -225,15 +227,30 @@ class Segmentation(Stage[SegmentationSettings]):
         gray = small_gray if s.smoothing > 0.0 else None
         stabilizer = self.stabilizer
         reuse = self.reuse
+        cadence = int(s.cadence)
+        pyramid: FramePyramid | None = None
+        factor = 1
+        fine: np.ndarray | None = None
+        if s.refine:
+            pyramid = FramePyramid.of(image, ctx.extras)
+            ctx.put(PYRAMID_KEY, pyramid)
+            factor = pyramid.factor_for(GUIDE_LONG_SIDE)
+            if cadence > 1:
+                # The guide's grey picture (box-filtered, unlike the model's input): the mask
+                # reuse's warp follows the person on it. Made here, it is not made again by the
+                # guide's preparation.
+                fine = cv2.cvtColor(pyramid.level(factor), cv2.COLOR_BGR2GRAY)
         # The last network frame's mask if this frame is that one up to noise and a sub-pixel
-        # motion (a still picture): the network is skipped (about 2 of the 4.6 ms here).
-        predicted = reuse.predict(small_gray, ctx.timestamp, int(s.cadence))
+        # motion (a still picture), or moved by the person's small rigid motion since: the
+        # network is skipped (2.0-2.5 ms of CPU at 256×144; a try costs about three quarters
+        # of that, so the tries back off while they fail: MaskReuse).
+        predicted = reuse.predict(small_gray, ctx.timestamp, cadence, fine)
 
         def network() -> np.ndarray:
             if predicted is not None:
                 return predicted
             out = model.run_rgb(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
-            reuse.key(small_gray, out, ctx.timestamp)
+            reuse.key(small_gray, out, ctx.timestamp, fine)
             return out
 
         def motion() -> np.ndarray | None:
@@ -242,16 +259,14 @@ class Segmentation(Stage[SegmentationSettings]):
             return stabilizer.weights(gray, ctx.timestamp, s.smoothing)
 
         guide: Guide | None = None
-        if s.refine:
-            pyramid = FramePyramid.of(image, ctx.extras)
-            ctx.put(PYRAMID_KEY, pyramid)
-            factor = pyramid.factor_for(GUIDE_LONG_SIDE)
+        if pyramid is not None:
             up = self.upsampler
             up.radius = refine_radius(w, model.size[0], factor)
             up.detail_factor = detail_factor(w, h)
+            frame_pyramid = pyramid
 
             def frame_work() -> tuple[Guide, np.ndarray | None]:
-                return up.prepare(pyramid, factor), motion()
+                return up.prepare(frame_pyramid, factor, fine), motion()
 
             # What needs no mask (the frame's share of the refinement, the motion between
             # frames) is done on the worker thread while the network runs.
@@ -261,9 +276,9 @@ class Segmentation(Stage[SegmentationSettings]):
                 raw, (guide, alpha) = predicted, frame_work()
         else:
             raw, alpha = network(), motion()
-        return _Inference(
-            s, model.model_name, raw, gray, alpha, guide, small, reused=predicted is not None
-        )
+        # Only a still reuse may keep the last fit: a warped mask has moved from it.
+        still = predicted is not None and reuse.still
+        return _Inference(s, model.model_name, raw, gray, alpha, guide, small, reused=still)
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         inference = ctx.pop(_PREPARED_KEY)

@@ -9,6 +9,8 @@ wobbles on a still picture is smoothed however much it wobbles.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -142,21 +144,80 @@ REUSE_UNEXPLAINED_MAX = 0.001
 # 256×144), and while you move every try fails.
 REUSE_BACKOFF_MAX_FRAMES = 7
 
+# Motion-compensated reuse (:meth:`MaskReuse._warp`), on the guided filter's guide (320×180 at
+# 720p: 4 frame px a guide px) or, without one, at model resolution.
+WARP_CORNERS_MAX = 40
+WARP_CORNERS_MIN = 10
+"""Fewer trackable corners inside the key's person (a featureless or tiny person): no warp."""
+WARP_CORNER_QUALITY = 0.01
+WARP_CORNER_SPACING = 2
+"""Found on the picture halved (0.1 instead of 0.36 ms at 320×180), so 4 px apart at full."""
+WARP_CLEARANCE_PX = 6
+"""Corners lie at least this far inside the person's outline, so that the flow's window
+(:data:`WARP_FLOW_WINDOW`) sees the person alone, not the room behind, which may stand
+still while the person moves."""
+WARP_FLOW_WINDOW = (9, 9)
+WARP_FLOW_LEVELS = 0
+"""No pyramid: the moves taken are below a pixel (:data:`WARP_MOVE_MAX_PX`), well inside the
+window, and each level measured 0.08 ms more per flow at 320×180."""
+WARP_FLOW_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 10, 0.03)
+WARP_BACK_ERROR_MAX = 0.2
+"""Px (of the picture the warp runs on): a corner whose flow, run back, misses its start by
+more is dropped."""
+WARP_FOLLOWED_MIN = 0.8
+"""Share of the key's corners that must follow both ways (something covering the person
+breaks this)."""
+WARP_RESIDUAL_MAX = 0.15
+"""Px, 90th percentile of the corners' distance from the fitted similarity: above it
+the person does not move as one (a head turn, an arm, a hand in front)."""
+WARP_RESIDUAL_QUANTILE = 90
+WARP_MOVE_MAX_PX = 0.6
+"""Px of the picture the warp runs on (the guide: 2.4 px at 720p): the most the corners may
+have moved on average since the key. With the demo's exact motion as the warp, Studio's
+output stayed at 41-60 dB of the network on every frame up to 3 px of mean motion a frame at
+720p and fell below 40 dB only beyond 4 (see the class's docstring)."""
+
+
+def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The 2×3 least-squares similarity (rotation, scale, shift) taking the N×2 points ``src``
+    to ``dst``. Plain least squares, not a robust fit (LMEDS cost 0.15 ms a try): a corner
+    that moved otherwise shows in the residual, and the warp is then refused."""
+    ms, md = src.mean(axis=0), dst.mean(axis=0)
+    a, b = src - ms, dst - md
+    den = max(float((a * a).sum()), 1e-12)
+    c = float((a * b).sum()) / den
+    s = float((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum()) / den
+    rot = np.array([[c, -s], [s, c]])
+    return np.hstack([rot, (md - rot @ ms)[:, None]])
+
 
 class MaskReuse:
-    """Decides whether a frame needs the network, and gives the last network mask when not.
+    """Decides whether a frame needs the network, and gives a mask without it when not.
 
     Keeps the last *network* frame (its grey image at model size and its raw mask: the key). A
     later frame reuses the key's mask when the key frame explains it everywhere but
     :data:`REUSE_UNEXPLAINED_MAX` of it (up to sensor noise and a sub-pixel motion), the key is
-    recent, and fewer than ``every − 1`` frames have reused it. Anything that moves more (a hand,
-    a turned head, a step aside, a camera pan) leaves pixels unexplained and the network runs.
+    recent, and fewer than ``every − 1`` frames have reused it (a *still* reuse). Failing that,
+    a frame whose person moved rigidly and a little since the key (you swaying, the camera
+    panning) takes the key's mask *warped* by that motion (:meth:`_warp`): corners inside the
+    key's person, followed by Lucas-Kanade flow both ways, fitted with one similarity; refused
+    when the corners disagree with it, when it moves more than :data:`WARP_MOVE_MAX_PX`, or
+    when the key frame so moved (and, outside the person, the key frame unmoved: a still room)
+    leaves more than :data:`REUSE_UNEXPLAINED_MAX` of this frame unexplained. Anything else (a
+    hand, a turned head, a step aside) runs the network. Flow always starts from the key, so
+    errors do not add up.
 
-    Warping the key mask by the frame's global motion (phase correlation, then one affine
-    Lucas-Kanade step) was measured and dropped: it cost 1.0 ms of CPU a try against 1.8 ms for
-    the network (under load 13), and under the same fidelity bounds it was accepted on only
-    10-25 % of the demo's panned frames (the network's mask of a moved picture is not its old mask
-    moved: beyond ~0.5 model px a frame the output fell to 36.6 dB).
+    A warp of the whole frame at model size (phase correlation, then one affine Lucas-Kanade
+    step) was measured before and dropped: accepted on 10-25 % of the demo's panned frames. On
+    the model's input, a nearest-neighbour shrink, a sub-pixel move changes the aliasing
+    unpredictably; on the guide (box-filtered) the warp is accepted on 137 of the 310 frames of
+    the 720p demo's bench run at cadence 2 (the network ran on 156, against 295 before). A try
+    (the still check, then the warp) costs 0.74-0.76 of a network run (thread CPU, side by side
+    in one process, load 10-13). The bound on the move is what fidelity allows: with the demo's
+    exact motion as the warp, the network's own mask of a moved picture differs from its old
+    mask moved by the network's frame-to-frame wobble, which kept Studio's output at 41-60 dB of
+    the network on every frame up to 3 px (720p) of mean motion a frame and fell to 38.4 dB at
+    4.2 px (the demo at twice its motion).
     """
 
     def __init__(self) -> None:
@@ -171,22 +232,49 @@ class MaskReuse:
         """Tries in a row that found the frame changed."""
         self.wait = 0
         """Frames still to run the network without trying."""
+        self.fine: np.ndarray | None = None
+        """The key's grey picture for the warp (:meth:`predict`'s ``fine``), if given."""
+        self.corners: np.ndarray | None = None
+        """N×1×2 float32: the key's corners for the warp (found at the first warp try)."""
+        self.last_warp: np.ndarray | None = None
+        """The 2×3 motion of the last warped reuse (px of the picture the warp ran on; for tests
+        and the debug view)."""
+        self.warped = 0
+        """Frames since :meth:`reset` that took a warped mask (a share of :attr:`reused`'s)."""
+        self.still = True
+        """Whether the last reuse was a still one (the key's mask as it is); False: warped."""
+        self.refusal: str | None = None
+        """Why the last warp try was refused (for tests and the debug view)."""
 
     def reset(self) -> None:
         self.gray = self.raw = self.timestamp = self.last_unexplained = None
-        self.reused = self.misses = self.wait = 0
+        self.fine = self.corners = self.last_warp = None
+        self.reused = self.misses = self.wait = self.warped = 0
+        self.still = True
 
-    def key(self, gray: np.ndarray, raw: np.ndarray, timestamp: float) -> None:
-        """The network ran on this frame: it becomes the key for the next ones."""
+    def key(
+        self, gray: np.ndarray, raw: np.ndarray, timestamp: float, fine: np.ndarray | None = None
+    ) -> None:
+        """The network ran on this frame: it becomes the key for the next ones. ``fine``: the
+        frame's grey picture for the warp (see :meth:`predict`)."""
         self.gray = gray
         self.raw = raw
         self.timestamp = timestamp
+        self.fine = fine
         self.reused = 0
+        self.corners = None
 
-    def predict(self, gray: np.ndarray, timestamp: float, every: int) -> np.ndarray | None:
-        """The mask for this frame without the network (the key's, not to be changed in place),
-        or None when the network must run. ``gray``: the frame at model size (uint8);
-        ``every``: the network runs at least once in this many frames (1: always)."""
+    def predict(
+        self, gray: np.ndarray, timestamp: float, every: int, fine: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The mask for this frame without the network (the key's, not to be changed in place,
+        or a new one moved from it), or None when the network must run. ``gray``: the frame at
+        model size (uint8); ``every``: the network runs at least once in this many frames (1:
+        always); ``fine``: the frame's grey picture, box-filtered (the guided filter's guide,
+        a few times the model's size): the warp works on it when the key has one too, else
+        on ``gray``. The model's input is shrunk with a nearest-neighbour resize whose
+        aliasing a sub-pixel move changes unpredictably: on ``gray`` the demo's pan left
+        0.3-0.5 % of its pixels unexplained after the warp, on the guide (two halvings) 0-0.01 %."""
         key, raw, t0 = self.gray, self.raw, self.timestamp
         if (
             every <= 1
@@ -201,24 +289,138 @@ class MaskReuse:
         if self.wait > 0:
             self.wait -= 1
             return None
-        k = (MOTION_WINDOW, MOTION_WINDOW)
-        local: np.ndarray = cv2.boxFilter(
-            cv2.absdiff(gray, key), cv2.CV_32F, k, borderType=cv2.BORDER_REPLICATE
-        )
-        noise = min(noise_level(local[::4, ::4]) * NOISE_MARGIN, NOISE_FLOOR_MAX)
+        unexplained = self._unexplained(cv2.absdiff(gray, key), self._tolerance(gray))
+        self.last_unexplained = unexplained
+        if unexplained <= REUSE_UNEXPLAINED_MAX:
+            self.still = True
+            return self._reuse(raw)
+        if fine is not None and self.fine is not None and self.fine.shape == fine.shape:
+            warped = self._warp(fine, self.fine, raw)
+        else:
+            warped = self._warp(gray, key, raw)
+        if warped is not None:
+            self.still = False
+            self.warped += 1
+            return self._reuse(warped)
+        self.misses = min(self.misses + 1, 8)
+        self.wait = min(2**self.misses - 1, REUSE_BACKOFF_MAX_FRAMES)
+        return None
+
+    def _reuse(self, mask: np.ndarray) -> np.ndarray:
+        self.misses = 0
+        self.reused += 1
+        return mask
+
+    @staticmethod
+    def _tolerance(gray: np.ndarray) -> np.ndarray:
+        """What a motion of :data:`REUSE_MOTION_TOLERANCE_PX` explains at each pixel of
+        ``gray``, windowed (grey levels)."""
         # Sobel's 3×3 kernels give 8× the per-pixel gradient.
         gx, gy = cv2.spatialGradient(gray)
         grad = np.abs(gx, dtype=np.float32)
         grad += np.abs(gy, dtype=np.float32)
+        k = (MOTION_WINDOW, MOTION_WINDOW)
         cv2.boxFilter(grad, cv2.CV_32F, k, dst=grad, borderType=cv2.BORDER_REPLICATE)
         grad *= np.float32(REUSE_MOTION_TOLERANCE_PX / 8.0)
-        local -= grad
-        unexplained = float(np.count_nonzero(local > noise + REUSE_RESIDUAL)) / local.size
-        self.last_unexplained = unexplained
-        if unexplained > REUSE_UNEXPLAINED_MAX:
-            self.misses = min(self.misses + 1, 8)
-            self.wait = min(2**self.misses - 1, REUSE_BACKOFF_MAX_FRAMES)
+        return grad
+
+    @staticmethod
+    def _unexplained(diff: np.ndarray, tolerance: np.ndarray) -> float:
+        """Share of the pixels whose windowed ``diff`` (|frame − what explains it|, uint8) is
+        above the frame's noise level by more than :data:`REUSE_RESIDUAL` + ``tolerance``."""
+        k = (MOTION_WINDOW, MOTION_WINDOW)
+        local: np.ndarray = cv2.boxFilter(diff, cv2.CV_32F, k, borderType=cv2.BORDER_REPLICATE)
+        noise = min(noise_level(local[::4, ::4]) * NOISE_MARGIN, NOISE_FLOOR_MAX)
+        local -= tolerance
+        return float(np.count_nonzero(local > noise + REUSE_RESIDUAL)) / local.size
+
+    def _key_corners(self, key: np.ndarray, person: np.ndarray) -> np.ndarray | None:
+        """The key's corners inside its person (``person``: uint8 0/1 at the key's size)."""
+        if self.corners is None:
+            side = 2 * WARP_CLEARANCE_PX + 1
+            inside = cv2.erode(person, np.ones((side, side), np.uint8))
+            h, w = key.shape
+            half = (max(1, w // 2), max(1, h // 2))
+            found = cv2.goodFeaturesToTrack(
+                cv2.resize(key, half, interpolation=cv2.INTER_AREA), WARP_CORNERS_MAX,
+                WARP_CORNER_QUALITY, WARP_CORNER_SPACING,
+                mask=cv2.resize(inside, half, interpolation=cv2.INTER_NEAREST), blockSize=3,
+            )  # fmt: skip
+            if found is None:
+                self.corners = np.zeros((0, 1, 2), np.float32)
+            else:
+                # Pixel centres of the halved picture to the full one's.
+                self.corners = (found.astype(np.float32) * np.float32(2.0)) + np.float32(0.5)
+        return self.corners if len(self.corners) >= WARP_CORNERS_MIN else None
+
+    def _warp(self, gray: np.ndarray, key: np.ndarray, raw: np.ndarray) -> np.ndarray | None:
+        """The key's mask ``raw`` moved by the person's rigid motion from ``key`` to ``gray``
+        (grey pictures of the same size, any multiple of the mask's), or None when that motion
+        is doubtful (see the class's docstring)."""
+        h, w = gray.shape
+        mh, mw = raw.shape
+        same = (mh, mw) == (h, w)
+        person_raw = raw if same else cv2.resize(raw, (w, h), interpolation=cv2.INTER_LINEAR)
+        person = np.greater(person_raw, 0.5).view(np.uint8)
+        p0 = self._key_corners(key, person)
+        if p0 is None:
+            self.refusal = "corners"
             return None
-        self.misses = 0
-        self.reused += 1
-        return raw
+        p1, st1, _ = cv2.calcOpticalFlowPyrLK(
+            key, gray, p0, None, winSize=WARP_FLOW_WINDOW, maxLevel=WARP_FLOW_LEVELS,
+            criteria=WARP_FLOW_CRITERIA,
+        )  # fmt: skip
+        back, st2, _ = cv2.calcOpticalFlowPyrLK(
+            gray, key, p1, None, winSize=WARP_FLOW_WINDOW, maxLevel=WARP_FLOW_LEVELS,
+            criteria=WARP_FLOW_CRITERIA,
+        )  # fmt: skip
+        ok = (st1[:, 0] == 1) & (st2[:, 0] == 1)
+        ok &= np.linalg.norm((back - p0)[:, 0], axis=1) <= WARP_BACK_ERROR_MAX
+        if ok.sum() < max(WARP_CORNERS_MIN, WARP_FOLLOWED_MIN * len(p0)):
+            self.refusal = "followed"
+            return None
+        src, dst = p0[ok, 0].astype(np.float64), p1[ok, 0].astype(np.float64)
+        fit = similarity(src, dst)
+        moved = src @ fit[:, :2].T + fit[:, 2]
+        residual = np.hypot(*(moved - dst).T)
+        rank = round(WARP_RESIDUAL_QUANTILE / 100.0 * (len(residual) - 1))
+        if float(np.partition(residual, rank)[rank]) > WARP_RESIDUAL_MAX:
+            self.refusal = "residual"
+            return None
+        if float(np.hypot(*(moved - src).T).mean()) > WARP_MOVE_MAX_PX:
+            self.refusal = "move"
+            return None
+        key_moved = cv2.warpAffine(
+            key, fit, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        # Inside the person (and a band around it) the key must explain this frame moved; in
+        # the room beyond it may also explain it unmoved (a still room behind a moving person).
+        diff: np.ndarray = cv2.absdiff(gray, key_moved)
+        # The room: the key's, beyond its person grown by the window and the move (under a
+        # pixel), so that it is the room in this frame too.
+        side = 2 * (MOTION_WINDOW + 1) + 1
+        room = cv2.erode(1 - person, np.ones((side, side), np.uint8))
+        np.copyto(diff, np.minimum(diff, cv2.absdiff(gray, key)), where=room > 0)
+        # What came into the picture at its edges (a pan) the key never saw is not checked:
+        # a ring as wide as the largest move of a corner of the picture.
+        corners = np.array([[0.0, 0.0], [w - 1.0, 0.0], [0.0, h - 1.0], [w - 1.0, h - 1.0]])
+        ring = math.ceil(float(np.abs(corners @ fit[:, :2].T + fit[:, 2] - corners).max()))
+        if ring > 0:
+            diff[:ring] = diff[-ring:] = 0
+            diff[:, :ring] = diff[:, -ring:] = 0
+        self.last_unexplained = self._unexplained(diff, self._tolerance(gray))
+        if self.last_unexplained > REUSE_UNEXPLAINED_MAX:
+            self.refusal = "unexplained"
+            return None
+        self.refusal = None
+        self.last_warp = fit
+        if not same:
+            # The same motion in the mask's pixels (centres map to centres).
+            sx, sy = w / mw, h / mh
+            to_fine = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
+            full = np.vstack([fit, [0.0, 0.0, 1.0]])
+            fit = (np.linalg.inv(to_fine) @ full @ to_fine)[:2]
+        moved_mask: np.ndarray = cv2.warpAffine(
+            raw, fit, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        return moved_mask
