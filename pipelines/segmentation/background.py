@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Annotated, Any, Literal, get_args
 
@@ -158,12 +159,25 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._strength = Eased()
         self._desaturate = Eased()
         self._wrap = Eased()
+        self._following: tuple[Stage[Any], ...] = ()
 
     def open(self) -> None:
         # Compile (or load from Numba's cache) the one-pass composite in the background; until
         # it is there, and for good without Numba, the OpenCV path runs.
         fused.prepare()
         super().open()
+
+    def set_following(self, following: Sequence[Stage[Any]]) -> None:
+        self._following = tuple(following)
+
+    def _table_stage(self) -> fused.TableStage | None:
+        """The stage that runs next, when it is an open :class:`fused.TableStage` (the light)
+        whose curves the composite can take on."""
+        following = self._following
+        nxt = next((st for st in following if st.settings.enabled), None)
+        if isinstance(nxt, fused.TableStage) and nxt.is_open:
+            return nxt
+        return None
 
     def warm_up(self) -> None:
         fused.available()
@@ -234,7 +248,16 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
             assert mask is not None
             sampled, tiles, small = mask, tiles_for(mask, ctx.extras), room()
         if wrap <= 0.0:
-            return fused.composite_over_small(image, sampled, small, tiles)
+            light = self._table_stage()
+            if light is None:
+                return fused.composite_over_small(image, sampled, small, tiles)
+            # The light's curves in the same pass, decided from the composite's thumbnail
+            # worked out first (its pixels only): the light's own pass over the frame is saved.
+            pending = fused.SmallComposite(image, sampled, small, tiles)
+            step = light.thumb_step(image.shape[1])
+            out = pending.render(light.table_for(pending.thumbnail(step), step, ctx))
+            ctx.put(fused.TABLE_FOLDED, out)
+            return out
         # Light wrap: the person's weight times its keep factor, over the full-size blur.
         h, w = image.shape[:2]
         background = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
