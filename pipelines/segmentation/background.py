@@ -32,7 +32,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.errors import SettingsError
-from pipelines.frame import FrameContext
+from pipelines.frame import SCRATCH_IMAGE, FrameContext
 from pipelines.segmentation import fused
 from pipelines.segmentation.backgrounds import (
     BackgroundError,
@@ -250,13 +250,16 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         if wrap <= 0.0:
             light = self._table_stage()
             if light is None:
-                return fused.composite_over_small(image, sampled, small, tiles)
+                out = fused.composite_over_small(image, sampled, small, tiles)
+                ctx.put(SCRATCH_IMAGE, out)
+                return out
             # The light's curves in the same pass, decided from the composite's thumbnail
             # worked out first (its pixels only): the light's own pass over the frame is saved.
             pending = fused.SmallComposite(image, sampled, small, tiles)
             step = light.thumb_step(image.shape[1])
             out = pending.render(light.table_for(pending.thumbnail(step), step, ctx))
             ctx.put(fused.TABLE_FOLDED, out)
+            ctx.put(SCRATCH_IMAGE, out)
             return out
         # Light wrap: the person's weight times its keep factor, over the full-size blur.
         h, w = image.shape[:2]
