@@ -334,6 +334,7 @@ def _compile() -> Any:
         by0: np.ndarray,
         by1: np.ndarray,
         bwy: np.ndarray,
+        same_width: bool,
     ) -> None:
         # composite_rows's pixels at every ``step``-th pixel of every ``step``-th row only,
         # with the same float32 arithmetic in the same order: the same bytes.
@@ -358,29 +359,37 @@ def _compile() -> Any:
                 x0 = runs[r, 0]
                 x1 = runs[r, 1]
                 cls = runs[r, 2]
-                for x in range(-(-x0 // step) * step, x1, step):
-                    j = x // step
-                    for c in range(3):
-                        k = 3 * x + c
-                        if cls == 1:
-                            trow[3 * j + c] = frow[k]
-                        elif cls == 0:
-                            trow[3 * j + c] = np.uint8(
+                first = -(-x0 // step) * step
+                if cls == 1:
+                    for x in range(first, x1, step):
+                        j = 3 * (x // step)
+                        trow[j] = frow[3 * x]
+                        trow[j + 1] = frow[3 * x + 1]
+                        trow[j + 2] = frow[3 * x + 2]
+                    continue
+                if cls == 0:
+                    for x in range(first, x1, step):
+                        j = 3 * (x // step)
+                        for c in range(3):
+                            k = 3 * x + c
+                            trow[j + c] = np.uint8(
                                 (np.uint16(ba[k]) * bt_lo + np.uint16(bb[k]) * bt_hi + u128) >> 8
                             )
-                        else:
-                            if mask.shape[1] == fg.shape[1] // 3:
-                                mv = ma[x] + (mb[x] - ma[x]) * mt
-                            else:
-                                p0 = ma[mx0[x]] + (mb[mx0[x]] - ma[mx0[x]]) * mt
-                                p1 = ma[mx1[x]] + (mb[mx1[x]] - ma[mx1[x]]) * mt
-                                mv = p0 + (p1 - p0) * mwx[x]
-                            m = min(max(mv, zero), one)
-                            a = np.float32(ba[k])
-                            bv = a + (np.float32(bb[k]) - a) * bt
-                            trow[3 * j + c] = np.uint8(
-                                np.int32(bv + (np.float32(frow[k]) - bv) * m + half)
-                            )
+                    continue
+                for x in range(first, x1, step):
+                    j = 3 * (x // step)
+                    if same_width:
+                        mv = ma[x] + (mb[x] - ma[x]) * mt
+                    else:
+                        p0 = ma[mx0[x]] + (mb[mx0[x]] - ma[mx0[x]]) * mt
+                        p1 = ma[mx1[x]] + (mb[mx1[x]] - ma[mx1[x]]) * mt
+                        mv = p0 + (p1 - p0) * mwx[x]
+                    m = min(max(mv, zero), one)
+                    for c in range(3):
+                        k = 3 * x + c
+                        a = np.float32(ba[k])
+                        bv = a + (np.float32(bb[k]) - a) * bt
+                        trow[j + c] = np.uint8(np.int32(bv + (np.float32(frow[k]) - bv) * m + half))
 
     @jit
     def detail_rows(  # pragma: no cover - compiled; covered through the wrapper
@@ -1021,7 +1030,7 @@ class SmallComposite:
         thumb = np.empty((-(-h // step), -(-w // step), 3), np.uint8)
         self.kernels.composite_points(
             self.fg, self.mask, self.bg_rows, thumb.reshape(thumb.shape[0], -1), step,
-            *self.tables,
+            *self.tables, self.same_width,
         )  # fmt: skip
         return thumb
 
