@@ -217,3 +217,12 @@ def test_beauty_retouches_a_scratch_picture_in_place() -> None:
     finally:
         for s in stages:
             s.close()
+
+
+def test_without_the_compiled_kernels_the_light_makes_its_own_pass(monkeypatch) -> None:
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    stages = build_stages(get_preset("studio"))
+    Pipeline(stages)
+    for _, ctx in _run(stages, _demo_frames()[:2]):
+        assert ctx.get(fused.TABLE_FOLDED) is None
+        assert "light_color" in ctx.extras

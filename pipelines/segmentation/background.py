@@ -4,6 +4,12 @@ Both read ``ctx.mask`` (written by the ``segmentation`` stage, which must run be
 composite the frame over a new background. Without a mask they pass the frame through and log
 once: there is no person to keep.
 
+When the stage that runs next is a :class:`~pipelines.segmentation.fused.TableStage`
+(light_color, in Studio), the blur's compiled composite goes through that stage's colour
+curves in the same pass (:class:`~pipelines.segmentation.fused.SmallComposite`): the engine
+tells each stage which stages follow it (:meth:`Stage.set_following`). The composites are
+fresh arrays, left to later stages to write into (:data:`pipelines.frame.SCRATCH_IMAGE`).
+
 Settings change smoothly: numeric settings (blur strength, desaturation, light wrap) glide to
 their new value over :data:`EASE_S`, and a new replacement background cross-fades in over
 :data:`CROSSFADE_S`.
