@@ -29,11 +29,6 @@ class CtxKey(str, Generic[T]):
 
 RESENT: CtxKey[bool] = CtxKey("resent")
 """Set by the engine on a copy of the last frame re-sent while it idles (not a new frame)."""
-SCRATCH_IMAGE: CtxKey[np.ndarray] = CtxKey("scratch_image")
-"""A picture a stage made afresh on this frame and returned, keeping no other use for it: a
-later stage given this very array may change it in place instead of copying it (the captured
-frame is never one: it may be shown or recorded elsewhere). A stage that keeps the picture it
-is given beyond its ``process`` must not return it unchanged while this slot names it."""
 
 
 class LazyMask(Protocol):

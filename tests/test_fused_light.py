@@ -14,7 +14,7 @@ from segmentation_support import composite_scene, noisy
 
 from pipelines.beauty.light import LightColorStage
 from pipelines.engine import Pipeline
-from pipelines.frame import SCRATCH_IMAGE, FrameContext
+from pipelines.frame import FrameContext
 from pipelines.presets import Preset, StageSpec, build_stages, get_preset
 from pipelines.segmentation import fused
 from pipelines.segmentation.background import BackgroundBlur
@@ -164,12 +164,9 @@ def test_only_the_next_stage_is_folded() -> None:
     Pipeline(stages)
     blur = next(s for s in stages if isinstance(s, BackgroundBlur))
     assert blur._table_stage() is None
-    for out, ctx in _run(stages, frames):
+    for _, ctx in _run(stages, frames):
         assert ctx.get(fused.TABLE_FOLDED) is None
         assert "light_color" in ctx.extras
-        # The light's own lookup is a fresh picture: a later stage may write into it.
-        scratch = ctx.get(SCRATCH_IMAGE)
-        assert scratch is not None and np.array_equal(scratch, out)
     # The stage between them switched off: the engine skips it, so the light is next.
     stages = build_stages(_blur_light({"enabled": False}))
     Pipeline(stages)
@@ -183,40 +180,6 @@ def test_only_the_next_stage_is_folded() -> None:
         assert ctx.get(fused.TABLE_FOLDED) is None
         assert "light_color" not in ctx.extras
         assert np.array_equal(a, b)
-
-
-def test_beauty_retouches_a_scratch_picture_in_place() -> None:
-    """Beauty writes into a picture the stage before made for it alone (no frame copy), with
-    the same result as on a copy; a picture not named so (the captured frame) stays as it
-    is."""
-    frames = _demo_frames()[:3]
-    stages = build_stages(get_preset("studio"))
-    Pipeline(stages)
-    for s in stages:
-        s.open()
-    for s in stages:
-        s.warm_up()
-    beauty = stages[-1]
-    assert beauty.name == "beauty"
-    try:
-        for i, frame in enumerate(frames):
-            ctx = FrameContext(timestamp=i / 30.0, index=i)
-            image = frame
-            for s in stages[:-1]:
-                image = s.process(image, ctx)
-            assert ctx.get(SCRATCH_IMAGE) is image  # the blur's composite, the light folded
-            kept = image.copy()
-            ctx_copy = FrameContext(timestamp=i / 30.0, index=i, faces=ctx.faces,
-                                    primary_face=ctx.primary_face)  # fmt: skip
-            on_copy = beauty.process(kept, ctx_copy)
-            assert on_copy is not kept and np.array_equal(kept, image)  # not named: copied
-            out = beauty.process(image, ctx)
-            assert out is image  # in place
-            assert np.array_equal(out, on_copy)
-            assert not np.array_equal(out, kept)  # the skin was smoothed
-    finally:
-        for s in stages:
-            s.close()
 
 
 def test_without_the_compiled_kernels_the_light_makes_its_own_pass(monkeypatch) -> None:

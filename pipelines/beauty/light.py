@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from msgspec import Meta
 
-from pipelines.frame import SCRATCH_IMAGE, FrameContext
+from pipelines.frame import FrameContext
 from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
 
@@ -321,7 +321,4 @@ class LightColorStage(Stage[LightColorSettings]):
             self._state, self._last_time = None, None
             return image
         step = self.thumb_step(image.shape[1])
-        out = apply_correction(image, self._update(thumbnail(image, step), step, ctx, s))
-        if out is not image:
-            ctx.put(SCRATCH_IMAGE, out)
-        return out
+        return apply_correction(image, self._update(thumbnail(image, step), step, ctx, s))

@@ -23,7 +23,7 @@ from pipelines.beauty import retouch, warp
 from pipelines.beauty.geometry import MIN_FACE_SIZE, Rect, face_size, landmarks_xy, points_of
 from pipelines.beauty.masks import SKIN_FEATHER
 from pipelines.errors import SettingsError
-from pipelines.frame import SCRATCH_IMAGE, FrameContext
+from pipelines.frame import FrameContext
 from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
 
@@ -104,11 +104,7 @@ class BeautyStage(Stage[BeautySettings]):
         faces = [f for f in faces if f is not None and _visibility(f) > MIN_VISIBILITY]
         if not faces:
             return image
-        # In place when the stage before made this picture for us alone (the blur's composite,
-        # the light's lookup): the frame's copy cost 0.3-0.4 ms at 720p at a camera's pace.
-        # One face only: another's ROI may overlap, and its effects read the untouched frame.
-        in_place = len(faces) == 1 and ctx.get(SCRATCH_IMAGE) is image
-        out = image if in_place else image.copy()
+        out = image.copy()
         done = 0
         warped = False
         caches: dict[Any, _FaceState] = {}
@@ -120,7 +116,7 @@ class BeautyStage(Stage[BeautySettings]):
             fade = _visibility(face)
             key = getattr(face, "id", None)
             state = caches[key] = self._caches.get(key) or _FaceState()
-            retouch_face(out, image, lm, size, s, fade, state, self._scratch, in_place)
+            retouch_face(out, image, lm, size, s, fade, state, self._scratch)
             warped |= warp_face(out, lm, size, s, fade)
             done += 1
         self._caches = caches  # faces not retouched this frame start afresh when they return
@@ -184,11 +180,9 @@ def retouch_face(
     fade: float,
     state: _FaceState | None = None,
     scratch: retouch.Workspace | None = None,
-    in_place: bool = False,
 ) -> None:
     """Run the colour effects on one face's ROI of ``out`` in place (``source`` is the untouched
-    frame, or with ``in_place`` ``out`` itself, whose ROI is then copied before any effect);
-    ``state`` carries the face's caches from frame to frame, ``scratch`` the scratch
+    frame); ``state`` carries the face's caches from frame to frame, ``scratch`` the scratch
     arrays."""
     active = [
         (e, settings.strength(e.setting) * fade)
@@ -205,7 +199,7 @@ def retouch_face(
         lm=(lm - rect.offset).astype(np.float32),
         size=size,
         rect=rect,
-        original=source[rect.slices].copy() if in_place else source[rect.slices],
+        original=source[rect.slices],
         image=out[rect.slices],
         cache=state,
         scratch=scratch or retouch.Workspace(),

@@ -7,8 +7,7 @@ once: there is no person to keep.
 When the stage that runs next is a :class:`~pipelines.segmentation.fused.TableStage`
 (light_color, in Studio), the blur's compiled composite goes through that stage's colour
 curves in the same pass (:class:`~pipelines.segmentation.fused.SmallComposite`): the engine
-tells each stage which stages follow it (:meth:`Stage.set_following`). The composites are
-fresh arrays, left to later stages to write into (:data:`pipelines.frame.SCRATCH_IMAGE`).
+tells each stage which stages follow it (:meth:`Stage.set_following`).
 
 Settings change smoothly: numeric settings (blur strength, desaturation, light wrap) glide to
 their new value over :data:`EASE_S`, and a new replacement background cross-fades in over
@@ -38,7 +37,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.errors import SettingsError
-from pipelines.frame import SCRATCH_IMAGE, FrameContext
+from pipelines.frame import FrameContext
 from pipelines.segmentation import fused
 from pipelines.segmentation.backgrounds import (
     BackgroundError,
@@ -256,16 +255,13 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         if wrap <= 0.0:
             light = self._table_stage()
             if light is None:
-                out = fused.composite_over_small(image, sampled, small, tiles)
-                ctx.put(SCRATCH_IMAGE, out)
-                return out
+                return fused.composite_over_small(image, sampled, small, tiles)
             # The light's curves in the same pass, decided from the composite's thumbnail
             # worked out first (its pixels only): the light's own pass over the frame is saved.
             pending = fused.SmallComposite(image, sampled, small, tiles)
             step = light.thumb_step(image.shape[1])
             out = pending.render(light.table_for(pending.thumbnail(step), step, ctx))
             ctx.put(fused.TABLE_FOLDED, out)
-            ctx.put(SCRATCH_IMAGE, out)
             return out
         # Light wrap: the person's weight times its keep factor, over the full-size blur.
         h, w = image.shape[:2]
