@@ -164,7 +164,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._strength = Eased()
         self._desaturate = Eased()
         self._wrap = Eased()
-        self._following: tuple[Stage[Any], ...] = ()
+        self._following: tuple[tuple[Stage[Any], fused.TableStage | None], ...] = ()
 
     def open(self) -> None:
         # Compile (or load from Numba's cache) the one-pass composite in the background; until
@@ -173,15 +173,18 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         super().open()
 
     def set_following(self, following: Sequence[Stage[Any]]) -> None:
-        self._following = tuple(following)
+        # Checked against the protocol once here, not on every frame (a runtime protocol
+        # check looks up each of its members).
+        self._following = tuple(
+            (st, st if isinstance(st, fused.TableStage) else None) for st in following
+        )
 
     def _table_stage(self) -> fused.TableStage | None:
         """The stage that runs next, when it is an open :class:`fused.TableStage` (the light)
         whose curves the composite can take on."""
-        following = self._following
-        nxt = next((st for st in following if st.settings.enabled), None)
-        if isinstance(nxt, fused.TableStage) and nxt.is_open:
-            return nxt
+        for st, table_stage in self._following:
+            if st.settings.enabled:
+                return table_stage if table_stage is not None and table_stage.is_open else None
         return None
 
     def warm_up(self) -> None:
