@@ -27,9 +27,11 @@ one call where NumPy took about twenty.
 the face's box where OpenCV made three ROI-size float images and ten passes.
 :class:`SmallComposite` is the composite made in two steps: its thumbnail first, then the
 frame through a per-channel table decided from the thumbnail (light_color's curves, folded
-into the blur's pass by a :class:`TableStage`: the lookup's own pass over the frame, 1.4-1.7 ms
-at 720p at a camera's pace, is saved for 0.3-0.6 ms more in the composite and 0.3 ms for the
-thumbnail, cold caches, load 6).
+into the blur's pass by a :class:`TableStage`: the lookup's own pass over the frame (1.2 ms at
+720p at a camera's pace) is saved for 0.5-0.7 ms more in the composite (the person's and the
+outline's pixels still go through the table one by one) and 0.2 ms for the thumbnail: net
+0.3-0.5 ms of CPU per Studio frame (blur and light, old and new alternated frame by frame in
+one process, 150 frames twice, load 7-9).
 
 The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
 the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional
