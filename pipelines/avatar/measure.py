@@ -65,6 +65,8 @@ class HeadFigures:
     blinks_seen: int = 0
     folded_triangles: int = 0
     tear_frames: int = 0
+    eye_tear_frames: int = 0
+    """Of ``tear_frames``, those with a tear across the brows, lids or rims."""
     loudness_r: float = float("nan")
     best_lag_ms: float = float("nan")
     openings: list[float] = field(default_factory=list)
@@ -73,7 +75,8 @@ class HeadFigures:
         return (
             f"{self.name:<22} silent closed {self.silent_closed:6.1%}  "
             f"speech p95 {self.speech_p95_opening:.3f}  blinks {self.blinks_seen}/{self.blinks}  "
-            f"folds {self.folded_triangles}  tear frames {self.tear_frames}  "
+            f"folds {self.folded_triangles}  "
+            f"tear frames {self.tear_frames} (eyes {self.eye_tear_frames})  "
             f"r {self.loudness_r:.2f} @ {self.best_lag_ms:+.0f} ms  "
             f"tracked {self.tracked}/{self.frames}"
         )
@@ -131,23 +134,27 @@ def _gradient(gray: np.ndarray) -> np.ndarray:
     return cv2.magnitude(gx, gy)
 
 
-def feature_mask(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Brows, lids and the ring a pair of glasses would sit on, and the lips (bool)."""
+def feature_mask(
+    landmarks: np.ndarray, size: tuple[int, int], eyes: bool = True, lips: bool = True
+) -> np.ndarray:
+    """Brows, lids and the ring a pair of glasses would sit on (``eyes``), and the lips
+    (``lips``) (bool)."""
     w, h = size
     lm = landmarks[:, :2]
     mask = np.zeros((h, w), np.uint8)
-    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE) if eyes else ():
         pts = lm[list(ring)]
         c = pts.mean(axis=0)
         ew = float(np.ptp(pts[:, 0]))
         cv2.ellipse(
             mask, (int(c[0]), int(c[1])), (int(0.95 * ew), int(0.75 * ew)), 0, 0, 360, 1, -1
         )
-    for brow in (regions.RIGHT_BROW, regions.LEFT_BROW):
+    for brow in (regions.RIGHT_BROW, regions.LEFT_BROW) if eyes else ():
         cv2.fillPoly(
             mask, [np.round(cv2.convexHull(lm[list(brow)].astype(np.float32))).astype(np.int32)], 1
         )
-    cv2.fillPoly(mask, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
+    if lips:
+        cv2.fillPoly(mask, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
     face_h = float(np.linalg.norm(lm[regions.CHIN] - lm[regions.FOREHEAD_TOP]))
     k = max(3, int(0.02 * face_h) | 1)
     return cv2.dilate(mask, np.ones((k, k), np.uint8)).astype(bool)
@@ -344,8 +351,11 @@ def measure(
             figs.folded_triangles = max(
                 figs.folded_triangles, len(rig.folds(moved - rig.points, 0.5))
             )
-            if tears_in(avatar, weights, frame, last_backward(renderer), moved, holes).any():
+            tears = tears_in(avatar, weights, frame, last_backward(renderer), moved, holes)
+            if tears.any():
                 figs.tear_frames += 1
+                eyes_at = feature_mask(moved[: regions.NUM_LANDMARKS], rig.size, lips=False)
+                figs.eye_tear_frames += bool((tears & eyes_at).any())
             ctx = FrameContext(timestamp=i / fps, index=i)
             tracker.process(frame, ctx)
             face = ctx.primary_face
