@@ -11,8 +11,10 @@ from the tracked landmarks, not from the weights the renderer was given:
 * blinks: every scheduled blink (the animator's lids fully down) must show as an eye opening
   under half the median opening;
 * folds: triangles of the composed mesh that turn over;
-* tears: strong edges in the rendered frame that the portrait has nowhere near where the
-  frame samples it, crossing brows, lids, glasses or lips (see :func:`tear_edges`).
+* tears: where the render's backward map jumps (or a strong edge appears that the portrait
+  has nowhere near where the frame samples it) across brows, lids, glasses or lips, lids
+  and lips closing over the eye and mouth openings excepted (see :func:`tear_edges`,
+  calibrated by :func:`cut_calibration`).
 
 Used by ``tests/test_avatar_quality.py`` and ``tools/avatar_report.py``.
 """
@@ -28,6 +30,7 @@ import numpy as np
 from pipelines.audio.mouth import NEUTRAL, MouthAnalyzer, MouthParams
 from pipelines.audio.resample import ANALYSIS_RATE, resample
 from pipelines.avatar.motion import Animator, MotionSettings
+from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
@@ -41,6 +44,11 @@ TEAR_SOURCE_SHARE = 0.35
 """...when the portrait, where the frame samples it, has under this share of it..."""
 TEAR_MIN_LENGTH = 0.05
 """...along a connected run at least this long (face heights)."""
+JUMP_PX = 1.0
+"""Output pixels: a backward map that jumps by more than this between neighbouring output
+pixels (beyond what its neighbours' stretch says) cuts the picture (see :func:`map_jumps`)."""
+MIN_SCALE = 0.25
+"""Portrait pixels per output pixel below which a stretch is not trusted to scale a jump."""
 FPS = 30.0
 
 
@@ -57,6 +65,8 @@ class HeadFigures:
     blinks_seen: int = 0
     folded_triangles: int = 0
     tear_frames: int = 0
+    eye_tear_frames: int = 0
+    """Of ``tear_frames``, those with a tear across the brows, lids or rims."""
     loudness_r: float = float("nan")
     best_lag_ms: float = float("nan")
     openings: list[float] = field(default_factory=list)
@@ -65,7 +75,8 @@ class HeadFigures:
         return (
             f"{self.name:<22} silent closed {self.silent_closed:6.1%}  "
             f"speech p95 {self.speech_p95_opening:.3f}  blinks {self.blinks_seen}/{self.blinks}  "
-            f"folds {self.folded_triangles}  tear frames {self.tear_frames}  "
+            f"folds {self.folded_triangles}  "
+            f"tear frames {self.tear_frames} (eyes {self.eye_tear_frames})  "
             f"r {self.loudness_r:.2f} @ {self.best_lag_ms:+.0f} ms  "
             f"tracked {self.tracked}/{self.frames}"
         )
@@ -123,23 +134,27 @@ def _gradient(gray: np.ndarray) -> np.ndarray:
     return cv2.magnitude(gx, gy)
 
 
-def feature_mask(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Brows, lids and the ring a pair of glasses would sit on, and the lips (bool)."""
+def feature_mask(
+    landmarks: np.ndarray, size: tuple[int, int], eyes: bool = True, lips: bool = True
+) -> np.ndarray:
+    """Brows, lids and the ring a pair of glasses would sit on (``eyes``), and the lips
+    (``lips``) (bool)."""
     w, h = size
     lm = landmarks[:, :2]
     mask = np.zeros((h, w), np.uint8)
-    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE) if eyes else ():
         pts = lm[list(ring)]
         c = pts.mean(axis=0)
         ew = float(np.ptp(pts[:, 0]))
         cv2.ellipse(
             mask, (int(c[0]), int(c[1])), (int(0.95 * ew), int(0.75 * ew)), 0, 0, 360, 1, -1
         )
-    for brow in (regions.RIGHT_BROW, regions.LEFT_BROW):
+    for brow in (regions.RIGHT_BROW, regions.LEFT_BROW) if eyes else ():
         cv2.fillPoly(
             mask, [np.round(cv2.convexHull(lm[list(brow)].astype(np.float32))).astype(np.int32)], 1
         )
-    cv2.fillPoly(mask, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
+    if lips:
+        cv2.fillPoly(mask, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
     face_h = float(np.linalg.norm(lm[regions.CHIN] - lm[regions.FOREHEAD_TOP]))
     k = max(3, int(0.02 * face_h) | 1)
     return cv2.dilate(mask, np.ones((k, k), np.uint8)).astype(bool)
@@ -152,10 +167,18 @@ def tear_edges(
     where: np.ndarray,
     exclude: np.ndarray,
     face_h: float,
+    holes: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Pixels of tears: a strong edge in ``frame`` where the portrait, around the place the
-    frame samples it (``backward``: box and map of the render), has none as strong, in long
-    connected runs inside ``where`` and outside ``exclude``."""
+    """Pixels of tears, in long connected runs inside ``where`` and outside ``exclude``:
+
+    * a jump of the render's backward map (``backward``: its box and map; see
+      :func:`map_jumps`, ``holes`` the portrait's eye and mouth openings). This is what sees
+      a cut on a real photo: 990/990 synthetic cuts of 2-6 px through the brows, lids, rims
+      and lips of the 11 portraits of tests/data/faces at rest, mid-word and mid-blink;
+    * a strong edge in ``frame`` where the portrait, around the place the frame samples it,
+      has none as strong. Alone (``backward`` None) it sees only drawn black lines such as
+      astronaut_glasses' rims: 0 of 45 such cuts on hopper_glasses, einstein_midword or
+      biden (a real brow or rim is soft, and the cut runs along its own edge)."""
     g_out = _gradient(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
     g_src = cv2.dilate(
         _gradient(cv2.cvtColor(portrait, cv2.COLOR_BGR2GRAY)), np.ones((5, 5), np.uint8)
@@ -167,13 +190,119 @@ def tear_edges(
             g_src, amap, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
     new = (g_out > TEAR_LEVEL) & (g_src < TEAR_SOURCE_SHARE * g_out) & where & ~exclude
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(new.astype(np.uint8), connectivity=8)
-    tears = np.zeros_like(new)
-    min_len = TEAR_MIN_LENGTH * face_h
-    for k in range(1, count):
-        if max(stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]) >= min_len:
-            tears |= labels == k
-    return tears
+    if backward is not None:
+        new |= map_jumps(backward, frame.shape[:2], holes) & where & ~exclude
+    return _long_runs(new, TEAR_MIN_LENGTH * face_h)
+
+
+def _long_runs(mask: np.ndarray, min_len: float) -> np.ndarray:
+    """The connected runs of ``mask`` at least ``min_len`` pixels wide or high."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8
+    )
+    long = np.zeros(count, bool)
+    long[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= min_len
+    return long[labels]
+
+
+def map_jumps(
+    backward: tuple[tuple[int, int, int, int], np.ndarray],
+    shape: tuple[int, ...],
+    holes: np.ndarray | None = None,
+) -> np.ndarray:
+    """Output pixels where the backward map JUMPS: two pixels apart sample the portrait
+    farther apart, by over :data:`JUMP_PX`, than their neighbours' spans say a smooth map
+    would (the second difference over 2-pixel spans, so a jump the render's bilinear read of
+    a field spread over two pixels counts in full). A cut shows up as such a jump whatever
+    the picture holds there, which an edge test cannot say on a soft real brow or rim.
+
+    ``holes`` (portrait pixels, bool): the eye and mouth apertures. A jump whose skipped
+    stretch of portrait is centred in one is a lid or a lip closing over it (the lids' seam
+    when shut), not a tear."""
+    (x0, y0, x1, y1), amap = backward
+    jump = np.zeros(amap.shape[:2], np.float32)
+    mid = np.zeros((*amap.shape[:2], 2), np.float32)
+    for axis in (0, 1):
+        m = np.moveaxis(amap, axis, 0)
+        if m.shape[0] < 7:
+            continue
+        # span[i] = m[i + 1] - m[i - 1] at the centre i, against the spans 2 before and 2
+        # after: how far it lies from the nearer of them (a jump 2 pixels off is in one of
+        # them, not in both), less half their own difference (at a kink of the piecewise
+        # affine mesh field, the stretch changes but the picture stays whole: the span there
+        # lies between its neighbours').
+        span = m[2:] - m[:-2]  # centres 1 .. n-2
+        here, before, after = span[2:-2], span[:-4], span[4:]  # centres 3 .. n-4
+        nb, na = np.linalg.norm(before, axis=-1), np.linalg.norm(after, axis=-1)
+        excess = np.minimum(
+            np.linalg.norm(here - before, axis=-1), np.linalg.norm(here - after, axis=-1)
+        ) - 0.5 * np.linalg.norm(after - before, axis=-1)
+        # In output pixels (what the viewer sees missing or doubled): over the portrait
+        # pixels per output pixel around it (a jaw stretching the lower lip twice halves a
+        # cut's jump in the portrait).
+        excess /= np.maximum(0.5 * np.minimum(nb, na), MIN_SCALE)
+        j = np.moveaxis(jump, axis, 0)[3:-3]
+        c = np.moveaxis(mid, axis, 0)[3:-3]
+        bigger = excess > j
+        j[bigger] = excess[bigger]
+        c[bigger] = (0.5 * (m[4:-2] + m[2:-4]))[bigger]
+    found = jump > JUMP_PX
+    if holes is not None and found.any():
+        ys, xs = np.nonzero(found)
+        hx = np.clip(np.round(mid[ys, xs, 0]).astype(np.int64), 0, holes.shape[1] - 1)
+        hy = np.clip(np.round(mid[ys, xs, 1]).astype(np.int64), 0, holes.shape[0] - 1)
+        closing = holes[hy, hx]
+        found[ys[closing], xs[closing]] = False
+    out = np.zeros(shape[:2], bool)
+    out[y0:y1, x0:x1] = found
+    return out
+
+
+def aperture_mask(landmarks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The eye openings and the mouth's inner outline (bool, portrait pixels): what lids and
+    lips close over."""
+    w, h = size
+    lm = landmarks[:, :2]
+    mask = np.zeros((h, w), np.uint8)
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE, regions.LIPS_INNER):
+        cv2.fillPoly(mask, [np.round(lm[list(ring)]).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+def last_backward(renderer: AvatarRenderer) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The backward map of the renderer's last frame (None: nothing moved, the identity)."""
+    if renderer.last_box is None or renderer.last_map is None:
+        return None
+    return renderer.last_box, renderer.last_map
+
+
+def tears_in(
+    avatar: Avatar,
+    weights: dict[str, float],
+    frame: np.ndarray,
+    backward: tuple[tuple[int, int, int, int], np.ndarray] | None,
+    moved: np.ndarray | None = None,
+    holes: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`tear_edges` of a frame the avatar rendered at ``weights`` (``backward``: its
+    map): across the brows, lids, rims and lips where the motions put them, outside the
+    painted mouth, the eye and mouth openings closing over being no tear. ``moved`` and
+    ``holes``: :meth:`Rig.vertices` at ``weights`` and :func:`aperture_mask` of the rest
+    landmarks, when the caller has them."""
+    rig = avatar.rig
+    n = regions.NUM_LANDMARKS
+    if moved is None:
+        moved = rig.vertices(weights)
+    if holes is None:
+        holes = aperture_mask(rig.points[:n], rig.size)
+    where = feature_mask(moved[:n], rig.size)
+    exclude = np.zeros(frame.shape[:2], np.uint8)
+    outline = avatar.renderer.mouth_outline(weights)
+    cv2.fillPoly(exclude, [np.round(outline).astype(np.int32)], 1)
+    exclude = cv2.dilate(exclude, np.ones((5, 5), np.uint8)).astype(bool)
+    return tear_edges(
+        frame, avatar.portrait.image, backward, where, exclude, rig.geometry.face_h, holes
+    )
 
 
 def render_frames(
@@ -211,9 +340,7 @@ def measure(
     )
     tracker.open()
     rig, renderer = avatar.rig, avatar.renderer
-    portrait = avatar.portrait.image
-    where = feature_mask(rig.points[: regions.NUM_LANDMARKS], rig.size)
-    face_h = rig.geometry.face_h
+    holes = aperture_mask(rig.points[: regions.NUM_LANDMARKS], rig.size)
     openings = np.full(len(params), np.nan)
     eyes = np.full(len(params), np.nan)
     blink_w = np.zeros(len(params))
@@ -224,14 +351,11 @@ def measure(
             figs.folded_triangles = max(
                 figs.folded_triangles, len(rig.folds(moved - rig.points, 0.5))
             )
-            exclude = np.zeros(frame.shape[:2], np.uint8)
-            cv2.fillPoly(exclude, [np.round(renderer.mouth_outline(weights)).astype(np.int32)], 1)
-            exclude = cv2.dilate(exclude, np.ones((5, 5), np.uint8)).astype(bool)
-            backward = None
-            if renderer.last_box is not None and renderer.last_map is not None:
-                backward = (renderer.last_box, renderer.last_map)
-            if tear_edges(frame, portrait, backward, where, exclude, face_h).any():
+            tears = tears_in(avatar, weights, frame, last_backward(renderer), moved, holes)
+            if tears.any():
                 figs.tear_frames += 1
+                eyes_at = feature_mask(moved[: regions.NUM_LANDMARKS], rig.size, lips=False)
+                figs.eye_tear_frames += bool((tears & eyes_at).any())
             ctx = FrameContext(timestamp=i / fps, index=i)
             tracker.process(frame, ctx)
             face = ctx.primary_face
@@ -323,3 +447,82 @@ def blinks_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> tuple[i
     finally:
         tracker.close()
     return seen, count
+
+
+CUT_LINES: dict[str, tuple[int, ...]] = {
+    "brows": (105, 334),
+    "upper lids": (159, 386),
+    "lower lids": (145, 374),
+    "upper lip": (0,),
+    "lower lip": (17,),
+}
+"""Landmarks through whose mean height a synthetic cut runs (a rim sits on the lids' lines)."""
+
+
+def synthetic_cut(
+    frame: np.ndarray,
+    backward: tuple[tuple[int, int, int, int], np.ndarray] | None,
+    y: int,
+    shift: int,
+) -> tuple[np.ndarray, tuple[tuple[int, int, int, int], np.ndarray]]:
+    """A tear as a rig field's edge makes one: the rows from ``y`` down show what lay
+    ``shift`` rows above (below, for a negative shift). Returns the cut frame and its
+    backward map over the whole frame (the render's own map cut the same way)."""
+    h, w = frame.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    full = np.dstack([gx, gy])
+    if backward is not None:
+        (x0, y0, x1, y1), amap = backward
+        full[y0:y1, x0:x1] = amap
+    rows = np.arange(h)
+    rows[y:] = np.clip(rows[y:] - shift, 0, h - 1)
+    return frame[rows].copy(), ((0, 0, w, h), full[rows].copy())
+
+
+CALIBRATION_POSES: dict[str, dict[str, float]] = {
+    "rest": {},
+    "mid-word": {"jaw": 0.55, "spread": 0.3},
+    "mid-blink": {"blink_left": 1.0, "blink_right": 1.0},
+}
+"""The frames the synthetic cuts are made on (as the contact sheets show them)."""
+CUT_SHIFTS = (2, 4, 6, -2, -4, -6)
+"""Pixels: the synthetic cuts, rows below the line showing what lay above (+) or below (−)."""
+
+
+@dataclass(frozen=True)
+class CutResult:
+    pose: str
+    line: str
+    shift: int
+    y: int
+    seen: bool
+
+
+def cut_calibration(
+    avatar: Avatar,
+    poses: dict[str, dict[str, float]] | None = None,
+    shifts: tuple[int, ...] = CUT_SHIFTS,
+) -> tuple[dict[str, int], list[CutResult]]:
+    """(tear pixels on each untouched pose, every synthetic cut and whether it was seen): a
+    cut through each of :data:`CUT_LINES` (where the pose put the landmarks) at each shift,
+    seen when a tear lies within the shift's reach of its line."""
+    poses = CALIBRATION_POSES if poses is None else poses
+    rig, renderer = avatar.rig, avatar.renderer
+    n = regions.NUM_LANDMARKS
+    holes = aperture_mask(rig.points[:n], rig.size)
+    clean: dict[str, int] = {}
+    cuts: list[CutResult] = []
+    for pose, weights in poses.items():
+        frame = renderer.render(weights).copy()
+        backward = last_backward(renderer)
+        moved = rig.vertices(weights)
+        clean[pose] = int(tears_in(avatar, weights, frame, backward, moved, holes).sum())
+        for line, marks in CUT_LINES.items():
+            y = round(float(moved[list(marks), 1].mean()))
+            for shift in shifts:
+                cut, cut_map = synthetic_cut(frame, backward, y, shift)
+                found = tears_in(avatar, weights, cut, cut_map, moved, holes)
+                rows = np.nonzero(found.any(axis=1))[0]
+                seen = bool(np.any(np.abs(rows - y) <= abs(shift) + 2))
+                cuts.append(CutResult(pose, line, shift, y, seen))
+    return clean, cuts
