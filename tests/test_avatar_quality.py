@@ -71,7 +71,8 @@ def test_an_open_mouthed_photo_rests_with_its_mouth_shut() -> None:
 def assert_talks_from_a_closed_mouth(figs: HeadFigures, opening_min: float, r_min: float) -> None:
     """The speech run's figures: every frame tracked, shut in silence, opening at least
     ``opening_min`` face heights at the 95th percentile of speech, following the loudness
-    (Pearson r at least ``r_min``, best lag within LAG_MAX_MS), no folds and no tears."""
+    (Pearson r at least ``r_min``, best lag within LAG_MAX_MS), no folds and no tears (the
+    detector reads the render's backward map: measure.map_jumps)."""
     print(figs.line())
     assert figs.tracked == figs.frames
     assert figs.silent_frames > 30
@@ -124,11 +125,10 @@ def posed_tear_frames(avatar: Avatar, poses: int = POSED_TEAR_POSES, seed: int =
     """(pose, blink) of the frames the tear detector finds a tear in, of ``poses`` random
     head poses within the limits (turn, tilt, roll and gaze, each at a random strength), each
     rendered with the eyes open, half to fully shut at random, and shut."""
-    import cv2
+    from pipelines.avatar.measure import last_backward, tears_in
 
     rng = np.random.default_rng(seed)
-    rig, renderer = avatar.rig, avatar.renderer
-    where = feature_mask(rig.points[:478], rig.size)
+    renderer = avatar.renderer
     found = []
     for _ in range(poses):
         pose = {
@@ -140,13 +140,9 @@ def posed_tear_frames(avatar: Avatar, poses: int = POSED_TEAR_POSES, seed: int =
         for blink in (0.0, float(rng.uniform(0.5, 1.0)), 1.0):
             weights = {**pose, "blink_left": blink, "blink_right": blink}
             frame = renderer.render(weights)
-            mouth = np.zeros(frame.shape[:2], np.uint8)
-            cv2.fillPoly(mouth, [np.round(renderer.mouth_outline(weights)).astype(np.int32)], 1)
-            exclude = cv2.dilate(mouth, np.ones((5, 5), np.uint8)).astype(bool)
-            assert renderer.last_box is not None and renderer.last_map is not None
-            backward = (renderer.last_box, renderer.last_map)
-            face_h = rig.geometry.face_h
-            if tear_edges(frame, avatar.portrait.image, backward, where, exclude, face_h).any():
+            # The same detector as the speech runs' (measure): the map's jumps and the edges
+            # across the brows, lids and rims where the motions put them.
+            if tears_in(avatar, weights, frame, last_backward(renderer)).any():
                 found.append((pose, round(blink, 2)))
     return found
 

@@ -144,6 +144,8 @@ class ClipFigures:
     blinks_seen: int = 0
     folded_triangles: int = 0
     tear_frames: int = 0
+    eye_tear_frames: int = 0
+    """Tear frames with a tear across brows, lids or rims (the rest are at the lips)."""
     commanded_r: float = float("nan")
     """The same r of the opening the animator asked for (the jaw basis's weight, i.e. the
     curved jaw × (1 − closure) of :func:`pipelines.avatar.rig.mouth_weights`; no render, no
@@ -243,6 +245,7 @@ def judge(
     figs = ClipFigures(portrait, clip.name, frames=head.frames, tracked=head.tracked)
     figs.blinks, figs.blinks_seen = head.blinks, head.blinks_seen
     figs.folded_triangles, figs.tear_frames = head.folded_triangles, head.tear_frames
+    figs.eye_tear_frames = head.eye_tear_frames
     openings = np.asarray(head.openings, np.float64)
     (
         figs.loudness_r,
