@@ -3,6 +3,9 @@ lower face, an open mouth shows an interior, nothing tears at the mesh border.""
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -404,3 +407,122 @@ def test_rendering_at_the_overlay_size_is_the_shrunk_render(portrait, renderer, 
         untouched = np.ones((side, side), bool)
         untouched[y0:y1, x0:x1] = False
         assert np.array_equal(got[untouched], still[untouched])
+
+
+# Drawn teeth (issue 13, item 3): ivory lit like the face, faint gaps, the upper lip's shadow.
+TEETH_JAW = 0.6
+"""The jaw at which the drawn teeth are judged: both rows show."""
+TEETH_CHANGED = 12
+"""Levels by which a pixel that the teeth cover differs from the mouth drawn without them."""
+TEETH_CAST_MIN = 0.5
+"""The teeth's B/R is at most the skin's B/R to this power: they take at least half the
+photo's warm cast (in log ratios). Pure ivory scaled by brightness gave B/R 0.84-0.88 on
+skins of 0.45-0.70 (a blue-grey slab next to warm skin); now 0.58-0.73."""
+TEETH_LIGHT_MIN = 0.8
+"""The upper row's mean grey over the skin's median grey (measured 0.92-0.93; 0.78-0.83
+before)."""
+GAP_CONTRAST_MIN = 0.75
+"""Along a line through the central upper teeth, the darkest pixel (a gap) over the
+brightest: gaps are faint lines on a photo (measured 0.78-0.83; 0.52-0.57 with the dark
+outlines of before)."""
+LIP_SHADOW_MAX = 0.88
+"""The upper row's third under the upper lip over its middle third: in the lip's shadow
+(measured 0.74-0.82; 0.82-0.96 before)."""
+CORNER_DARK_MAX = 0.8
+"""The outer quarter of the upper row over its central part: the arch turns away (0.65-0.68)."""
+LOWER_HIDDEN_MAX = 0.15
+"""At a small opening the lower lip hides the lower row: its pixels over the upper row's."""
+FACES = Path(__file__).resolve().parent / "data" / "faces"
+TEETH_FACES = ("hopper_glasses", "biden")
+"""Colour portraits without teeth of their own, with warm (hopper) and dim, ruddy skin."""
+
+
+@functools.cache
+def drawn_renderer(name: str) -> AvatarRenderer:
+    """A renderer of a held-out colour portrait that draws the teeth (it has none of its own
+    to show: its mouth is shut)."""
+    from pipelines.avatar.portrait import load_portrait
+    from pipelines.avatar.stage import Avatar
+
+    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    assert avatar.renderer.teeth is None
+    return AvatarRenderer(avatar.renderer.portrait, avatar.renderer.rig)
+
+
+@pytest.fixture(params=("astronaut", *TEETH_FACES))
+def drawn(request, renderer) -> AvatarRenderer:
+    """A renderer that draws the teeth (astronaut: the golden portrait, its grin not kept)."""
+    return renderer if request.param == "astronaut" else drawn_renderer(request.param)
+
+
+def drawn_teeth(
+    renderer: AvatarRenderer, weights: dict[str, float], monkeypatch
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The render, and the pixels the drawn teeth cover above / below the mouth's middle:
+    those that change when the teeth are left out of the same render."""
+    out = renderer.render(weights).copy()
+    with monkeypatch.context() as m:
+        m.setattr(renderer, "_drawn_teeth", lambda canvas, *args: canvas)
+        bare = renderer.render(weights)
+    teeth = np.abs(out.astype(np.int16) - bare.astype(np.int16)).max(axis=2) > TEETH_CHANGED
+    at = renderer.mouth_outline(weights)
+    ring = list(INNER)
+    middle = 0.5 * (at[ring.index(13), 1] + at[ring.index(14), 1])
+    rows = np.arange(out.shape[0])[:, None]
+    return out, teeth & (rows < middle), teeth & (rows >= middle)
+
+
+def skin_of(renderer: AvatarRenderer) -> np.ndarray:
+    mask = face_mask(renderer.rig.points)
+    return np.median(renderer.portrait[mask].astype(np.float64), axis=0)
+
+
+def grey(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float64)
+
+
+def test_drawn_teeth_are_ivory_lit_like_the_face(drawn, monkeypatch) -> None:
+    out, upper, lower = drawn_teeth(drawn, {"jaw": TEETH_JAW}, monkeypatch)
+    assert upper.sum() > 150, "no upper teeth drawn"
+    assert lower.sum() > 20, "no lower teeth drawn"
+    b, _, r = out[upper | lower].astype(np.float64).mean(axis=0)
+    skin = skin_of(drawn)
+    assert r >= b, f"teeth bluer than red: B {b:.0f} R {r:.0f}"
+    assert b / r <= (skin[0] / skin[2]) ** TEETH_CAST_MIN, (
+        f"teeth B/R {b / r:.2f} against the skin's {skin[0] / skin[2]:.2f}"
+    )
+    skin_grey = np.median(grey(drawn.portrait)[face_mask(drawn.rig.points)])
+    assert grey(out)[upper].mean() >= TEETH_LIGHT_MIN * skin_grey
+
+
+def test_drawn_teeth_have_faint_gaps_and_the_lips_shadow(drawn, monkeypatch) -> None:
+    out, upper, _ = drawn_teeth(drawn, {"jaw": TEETH_JAW}, monkeypatch)
+    g = grey(out)
+    ys, xs = np.nonzero(upper)
+    # Gaps: the line through the row where it is widest, over its central half.
+    row = int(np.bincount(ys).argmax())
+    cols = xs[ys == row]
+    quarter = (cols.max() - cols.min()) // 4
+    line = g[row, cols.min() + quarter : cols.max() - quarter + 1]
+    assert len(line) > 12
+    assert line.min() >= GAP_CONTRAST_MIN * line.max(), f"gaps {line.astype(int).tolist()}"
+    assert line.min() < line.max() - 3, "no gaps at all: one slab"
+    # The upper lip's shadow: the row's top third is darker than its middle third.
+    top_rows = np.unique(ys)
+    third = max(1, len(top_rows) // 3)
+    top = np.isin(ys, top_rows[:third])
+    mid = np.isin(ys, top_rows[third : 2 * third])
+    assert g[ys[top], xs[top]].mean() <= LIP_SHADOW_MAX * g[ys[mid], xs[mid]].mean()
+    # Perspective: the arch's last teeth (outer quarter) are darker than the central ones.
+    centre_x, half = 0.5 * (xs.min() + xs.max()), 0.5 * (xs.max() - xs.min())
+    central = np.abs(xs - centre_x) < 0.4 * half
+    outer = np.abs(xs - centre_x) > 0.75 * half
+    assert g[ys[outer], xs[outer]].mean() <= CORNER_DARK_MAX * g[ys[central], xs[central]].mean()
+
+
+@pytest.mark.parametrize("name", TEETH_FACES)
+def test_a_small_opening_hides_the_lower_teeth(name, monkeypatch) -> None:
+    """(Portraits whose mouth is shut at rest: the golden astronaut's grin is open.)"""
+    _, upper, lower = drawn_teeth(drawn_renderer(name), {"jaw": 0.25}, monkeypatch)
+    assert upper.sum() > 50, "no upper teeth at a small opening"
+    assert lower.sum() <= LOWER_HIDDEN_MAX * upper.sum()

@@ -27,6 +27,8 @@ LOWER_INNER = np.array((regions.LIPS_INNER[_I308:] + regions.LIPS_INNER[:1])[::-
 
 TEETH_BGR = np.array([205, 218, 228], np.float32)
 """Ivory, before the face's light is applied."""
+TEETH_LIGHT = 1.3
+"""Teeth's brightness over the skin's (mean of B, G, R) before their shading."""
 COARSE_BASES = HEAD_BASES
 GAZE_BASES = ("gaze_right", "gaze_left", "gaze_up", "gaze_down")
 """Head turns move large, smooth areas: their fields are kept and summed at half resolution
@@ -37,10 +39,6 @@ outlines are drawn anti-aliased at 1/16 pixel (LINE_AA, 4 fractional bits) and t
 soft-edged, which measured as smooth as 2× at 512 px and ~2 ms less per frame."""
 TEETH_HEIGHT = 0.045
 """Upper incisors' visible height at most, in face heights."""
-LOWER_TEETH_SHADE = 0.72
-TOOTH_WIDTHS = (0.55, 0.65, 0.75, 0.85, 1.0, 1.0, 0.85, 0.75, 0.65, 0.55)
-"""Visible upper teeth from corner to corner (molars hidden): the arch turns away from the
-camera towards the corners, so they look narrower there."""
 OWN_TEETH_SPLIT = 0.6
 """Where the portrait's own interior is split between upper (skull) and lower (jaw) teeth,
 as a fraction of its inner-lip gap from the top."""
@@ -77,15 +75,21 @@ def _mouth_colours(portrait: np.ndarray, rig: Rig) -> tuple[np.ndarray, ...]:
     cheeks = np.zeros((h, w), np.uint8)
     cv2.fillPoly(cheeks, [np.round(lm[list(regions.FACE_OVAL)]).astype(np.int32)], 1)
     skin = portrait[cheeks.astype(bool)].reshape(-1, 3).astype(np.float32)
-    light = float(np.median(skin.mean(axis=1))) / 170.0 if len(skin) > 10 else 1.0
-    light = float(np.clip(light, 0.45, 1.15))
     # The cavity is red-brown: the lips' hue, deep.
     cavity = np.clip(lip_bgr * np.array([0.55, 0.5, 0.75], np.float32), 0, 255)
     tongue = np.clip(lip_bgr * np.array([0.95, 0.9, 1.15], np.float32), 0, 255)
     grey = float(np.mean(lip_bgr))
     # A grey portrait gets grey teeth and tongue (no colour to borrow).
     sat = float(np.ptp(lip_bgr)) / max(grey, 1.0)
-    teeth = TEETH_BGR * light
+    # Teeth: ivory in the face's light. The photo's light tints them as it tints the skin
+    # (0.4 of the skin's cast, in log ratios), and they are lighter than the skin; pure ivory
+    # scaled by brightness read blue-grey next to warm skin (hopper_glasses: B/R 0.90 against
+    # the skin's 0.45).
+    skin_bgr = np.median(skin, axis=0) if len(skin) > 10 else np.full(3, 170.0, np.float32)
+    cast = (np.clip(skin_bgr, 1.0, None) / max(float(np.mean(skin_bgr)), 1.0)) ** 0.4
+    tint = TEETH_BGR / float(np.mean(TEETH_BGR)) * cast
+    teeth = tint / float(np.mean(tint)) * min(TEETH_LIGHT * float(np.mean(skin_bgr)), 235.0)
+    teeth = np.clip(teeth, 0, 255)
     if sat < 0.08:
         # All three: a red-brown cavity and a pink tongue in a black-and-white photo read as
         # paint (einstein_midword: colour spread 0.41 of the mouth's inside before).
@@ -130,9 +134,13 @@ def _tongue_sprite(tongue_bgr: np.ndarray, side: int = TONGUE_SPRITE) -> np.ndar
     u = c[None, :]
     v = -c[:, None]
     r2 = u * u + v * v
-    dome = np.clip((1.0 - r2) * 6.0, 0.0, 1.0) * np.clip((v + 0.15) * side / 2.0 + 0.5, 0.0, 1.0)
+    # A soft top edge (the tongue's back fades into the cavity's dark), not a cut-out disc.
+    dome = np.clip((1.0 - r2) * 4.0, 0.0, 1.0) * np.clip((v + 0.15) * side / 2.0 + 0.5, 0.0, 1.0)
     lit = np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
-    colour = tongue_bgr[None, None, :] * (0.35 + 0.4 * lit)[..., None]
+    # Darker towards the back (up, deeper in the mouth) and along the midline's groove.
+    back = 1.0 - 0.25 * np.clip(v, 0.0, 1.0)
+    groove = 1.0 - 0.12 * np.exp(-((u / 0.1) ** 2)) * np.clip(v + 0.2, 0.0, 1.0)
+    colour = tongue_bgr[None, None, :] * ((0.35 + 0.4 * lit) * back * groove)[..., None]
     return np.dstack([colour * dome[..., None], dome]).astype(np.float32)
 
 
@@ -489,7 +497,7 @@ class AvatarRenderer:
         # sides where it turns away (drawn once, :data:`TONGUE_SPRITE`, and placed).
         if opening > 0.02 * self.face_h * scale:
             centre = bottom - 0.02 * opening * down
-            a0, a1 = 0.36 * mouth_w, 0.42 * opening
+            a0, a1 = 0.4 * mouth_w, 0.36 * opening
             angle = float(np.arctan2(right[1] - left[1], right[0] - left[0]))
             ca, sa = np.cos(angle), np.sin(angle)
             k = 2.0 / TONGUE_SPRITE
@@ -561,84 +569,110 @@ class AvatarRenderer:
     def _drawn_teeth(
         self, canvas: np.ndarray, rel: np.ndarray, opening: float, ss: float
     ) -> np.ndarray:
-        """Upper and lower rows of separate teeth along the inner lips, narrower towards the
-        corners (the arch turns away), each shaded across and down, the lower row deeper in
-        shadow. ``ss``: canvas pixels per portrait pixel."""
+        """Upper and lower rows of separate teeth along the inner lips, drawn per pixel from
+        their distance to the lip (so every edge is anti-aliased at sub-pixel positions):
+        teeth on an arch that turns away towards the corners (narrower, shorter, darker
+        there), the upper row in the upper lip's soft shadow, faint soft gaps between teeth,
+        the lower row deeper and mostly hidden by the lower lip at small openings.
+        ``ss``: canvas pixels per portrait pixel."""
         bh, bw = canvas.shape[:2]
         down = self.down
         right_axis = np.array([-down[1], down[0]], np.float32)
-        index = np.zeros((bh, bw), np.int32)
-        params: list[tuple[float, float, float, float, float]] = [(0.0, 1.0, 0.0, 1.0, 0.0)]
-        upper_h = min(0.5 * opening, TEETH_HEIGHT * self.face_h * ss)
-        rows = [(self._upper_idx, upper_h, 1.0, +1.0)]
-        if opening > 0.035 * self.face_h * ss:
-            rows.insert(0, (self._lower_idx, 0.6 * upper_h, LOWER_TEETH_SHADE, -1.0))
-        for lip_idx, tooth_h, shade, sign in rows:
-            curve = rel[lip_idx]
-            s = (curve - curve[0]) @ right_axis
-            total = float(s[-1] - s[0])
-            if abs(total) < 4 * ss or tooth_h < 1.5 * ss:
-                continue
-            order = np.argsort(s)
-            s_sorted, c_sorted = s[order], curve[order]
-            widths = np.array(TOOTH_WIDTHS, np.float64)
-            span = 0.94 * abs(total)
-            edges = np.concatenate([[0.0], np.cumsum(widths / widths.sum() * span)])
-            edges += float(s_sorted[0]) + 0.03 * abs(total)
-            for k in range(len(widths)):
-                a, b = edges[k] + 0.12 * ss, edges[k + 1] - 0.12 * ss
-                xs = np.linspace(a, b, 7)
-                base = np.stack(
-                    [
-                        np.interp(xs, s_sorted, c_sorted[:, 0]),
-                        np.interp(xs, s_sorted, c_sorted[:, 1]),
-                    ],
-                    axis=1,
-                )
-                centre_u = 2.0 * (0.5 * (a + b) - s_sorted[0]) / max(abs(total), 1.0) - 1.0
-                hk = tooth_h * (1.0 - 0.35 * centre_u**2)
-                # Tooth from under the lip (hidden edge) to its rounded tip.
-                lift = 2.0 * ss
-                root = base - sign * lift * down
-                t = np.linspace(-1, 1, 7)
-                tip = base + sign * (hk * (1.0 - 0.25 * t**4))[:, None] * down
-                poly = np.concatenate([root, tip[::-1]])
-                cv2.fillPoly(
-                    index, [np.round(poly * 16).astype(np.int32)], len(params), cv2.LINE_8, 4
-                )
-                cx = 0.5 * (base[0] + base[-1])
-                params.append(
-                    (
-                        float(cx @ right_axis),
-                        max(1.0, 0.5 * (b - a)),
-                        float(base[3] @ down),
-                        float(sign * hk),
-                        shade * (1.0 - 0.45 * centre_u**2),
-                    )
-                )
-        if len(params) == 1:
+        fh = self.face_h * ss
+        upper_h = min(TEETH_UPPER_SHARE * opening, TEETH_HEIGHT * fh)
+        lower_h = float(np.clip((opening - LOWER_TEETH_FROM * fh) * 0.35, 0.0, 0.6 * upper_h))
+        rows = []
+        if lower_h >= 0.5:
+            rows.append((self._lower_idx, lower_h, LOWER_ROW))
+        if upper_h >= 0.5:
+            rows.append((self._upper_idx, upper_h, UPPER_ROW))
+        if not rows:
             return canvas
-        # Behind the row, the teeth's own sides in shadow: the gaps between teeth read as
-        # thin grey lines, not black slots.
-        reach = 2 * round(ss) + 1
-        behind = cv2.dilate((index > 0).astype(np.uint8), np.ones((1, reach), np.uint8))
-        behind_a = cv2.GaussianBlur(behind.astype(np.float32), (3, 3), 0.7)[..., None]
-        canvas = canvas * (1 - behind_a) + (self._teeth_bgr * 0.5) * behind_a
-        table = np.array(params, np.float32)
         ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
         along = xs * right_axis[0] + ys * right_axis[1]
         depth = xs * down[0] + ys * down[1]
-        p = table[index]
-        lx = np.clip((along - p[..., 0]) / p[..., 1], -1.0, 1.0)
-        ly = np.clip((depth - p[..., 2]) / p[..., 3], 0.0, 1.0)
-        # Rounded across (darker between teeth), brightest a third of the way down, the tip
-        # a little translucent.
-        shade = (
-            p[..., 4]
-            * (1.0 - 0.4 * lx**4)
-            * (0.82 + 0.18 * np.sin(np.pi * np.clip(ly * 1.3, 0, 1)))
-        )
-        shade *= 1.0 - 0.12 * np.clip((ly - 0.8) / 0.2, 0.0, 1.0)
-        tooth = self._teeth_bgr * shade[..., None]
-        inside = cv2.GaussianBlur((index > 0).astype(np.float32), (3, 3), 0.5)[..., None]
-        return canvas * (1 - inside) + tooth * inside
+        for lip_idx, tooth_h, row in rows:
+            curve = rel[lip_idx]
+            s = curve @ right_axis
+            order = np.argsort(s)
+            s_sorted, d_sorted = s[order], (curve @ down)[order]
+            half = 0.5 * float(s_sorted[-1] - s_sorted[0])
+            if half < 2.0:
+                continue
+            mid = 0.5 * float(s_sorted[-1] + s_sorted[0])
+            # Into the mouth from the lip's edge (down from the upper lip, up from the lower).
+            v = row.sign * (depth - np.interp(along, s_sorted, d_sorted).astype(np.float32))
+            # The arch seen from the front: a point at angle th along it shows at sin(th).
+            u = np.clip((along - mid) / (row.span * half), -1.0, 1.0)
+            sin_max = np.sin(ARCH_ANGLE)
+            th = np.arcsin(np.abs(u) * sin_max)
+            # Arc position in tooth widths from the midline -> which tooth, and where in it.
+            arc = th / ARCH_ANGLE * row.cum[-1]
+            k = np.searchsorted(row.cum, arc.ravel()).reshape(arc.shape).clip(1, len(row.cum) - 1)
+            a0, a1 = row.cum[k - 1], row.cum[k]
+            lx = 2.0 * (arc - a0) / (a1 - a0) - 1.0  # -1..1 across the tooth
+            # Half a tooth's visible width in canvas pixels (foreshortened by cos th).
+            px_per_arc = row.span * half / sin_max * ARCH_ANGLE / row.cum[-1]
+            half_w = 0.5 * (a1 - a0) * px_per_arc * np.cos(th)
+            gap_px = (1.0 - np.abs(lx)) * half_w  # pixels to the nearest gap
+            turn = np.sin(th) ** 2
+            length = tooth_h * row.length[k - 1] * (1.0 - 0.25 * turn)
+            # Rounded incisal corners: the tip recedes by up to a pixel at the tooth's sides.
+            tip = length - np.clip(1.0 - gap_px, 0.0, 1.0) * 0.6 - 0.12 * length * np.abs(lx) ** 6
+            alpha = np.clip(tip - v + 0.5, 0.0, 1.0)
+            # The arch's last teeth sink into the corners' dark (the buccal corridor).
+            alpha *= np.clip((1.0 - np.abs(along - mid) / (row.span * half)) * 6.0, 0.0, 1.0)
+            vv = np.clip(v / max(length.max(), 1.0), 0.0, 1.0)
+            shade = row.shade * (1.0 - CORNER_DARK * turn)
+            shade = shade * (1.0 - GAP_DARK * np.exp(-((gap_px / GAP_SOFT_PX) ** 2)))
+            shade = shade * (1.0 - 0.08 * lx * lx)  # rounded across, faintly
+            # The lip's soft shadow over the teeth's root end, fading a third of the way in.
+            shade = shade * (1.0 - row.lip_shadow * np.exp(-vv / 0.3))
+            # A translucent incisal edge.
+            shade = shade * (1.0 - 0.1 * np.clip((vv - 0.8) / 0.2, 0.0, 1.0))
+            # Shadowed enamel takes the mouth's own reddish light, not grey.
+            shade3 = shade[..., None]
+            tooth = self._teeth_bgr * shade3 + (0.6 * self._cavity_bgr) * (1.0 - shade3)
+            a = alpha[..., None]
+            canvas = canvas * (1.0 - a) + tooth * a
+        return canvas
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One row of teeth: which way it grows, how much of the mouth's width its arch spans,
+    each tooth's width and length from the midline outwards (incisors, canine, premolars)."""
+
+    sign: float
+    span: float
+    widths: tuple[float, ...]
+    length: np.ndarray
+    shade: float
+    lip_shadow: float
+
+    @property
+    def cum(self) -> np.ndarray:
+        return np.concatenate([[0.0], np.cumsum(self.widths)]).astype(np.float32)
+
+
+UPPER_ROW = _Row(
+    +1.0, 0.86, (1.0, 0.78, 0.88, 0.8, 0.8), np.array([1.0, 0.86, 0.95, 0.8, 0.75]), 1.0, 0.42
+)
+"""Upper row: central and lateral incisors, canine, two premolars (real widths, 8.5, 6.6,
+7.5, 7, 6.8 mm, over the central's)."""
+LOWER_ROW = _Row(
+    -1.0, 0.62, (0.62, 0.68, 0.8, 0.8, 0.8), np.array([1.0, 1.0, 0.95, 0.8, 0.8]), 0.7, 0.3
+)
+"""Lower row: a smaller arch inside the upper one, small incisors, deeper in shadow."""
+ARCH_ANGLE = 1.25
+"""Radians of the arch seen from the midline to the last visible tooth (~72°)."""
+TEETH_UPPER_SHARE = 0.55
+"""Share of the opening the upper teeth may fill."""
+LOWER_TEETH_FROM = 0.05
+"""Opening (face heights) below which the lower lip hides the lower teeth."""
+CORNER_DARK = 0.5
+"""How much darker the arch's last tooth is (turned away, deeper in the mouth)."""
+GAP_DARK = 0.18
+"""Darkening at the middle of a gap between two teeth: faint, as on a photo."""
+GAP_SOFT_PX = 0.7
+"""Canvas pixels over which a gap fades into the teeth beside it."""
