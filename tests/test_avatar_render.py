@@ -456,16 +456,17 @@ def drawn(request, renderer) -> AvatarRenderer:
 
 
 def drawn_teeth(
-    renderer: AvatarRenderer, weights: dict[str, float], monkeypatch
+    renderer: AvatarRenderer, weights: dict[str, float], monkeypatch, side: int = AVATAR_SIZE
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The render, and the pixels the drawn teeth cover above / below the mouth's middle:
-    those that change when the teeth are left out of the same render."""
-    out = renderer.render(weights).copy()
+    """The render at ``side`` pixels, and the pixels the drawn teeth cover above / below the
+    mouth's middle: those that change when the teeth are left out of the same render."""
+    out = renderer.render_at(weights, side).copy()
     with monkeypatch.context() as m:
         m.setattr(renderer, "_drawn_teeth", lambda canvas, *args: canvas)
-        bare = renderer.render(weights)
+        bare = renderer.render_at(weights, side)
     teeth = np.abs(out.astype(np.int16) - bare.astype(np.int16)).max(axis=2) > TEETH_CHANGED
-    at = renderer.mouth_outline(weights)
+    k = AVATAR_SIZE / side
+    at = (renderer.mouth_outline(weights) + 0.5) / k - 0.5
     ring = list(INNER)
     middle = 0.5 * (at[ring.index(13), 1] + at[ring.index(14), 1])
     rows = np.arange(out.shape[0])[:, None]
@@ -495,15 +496,20 @@ def test_drawn_teeth_are_ivory_lit_like_the_face(drawn, monkeypatch) -> None:
     assert grey(out)[upper].mean() >= TEETH_LIGHT_MIN * skin_grey
 
 
+def gap_line(out: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Grey along the upper row where it is widest, over its central half (incisors)."""
+    ys, xs = np.nonzero(upper)
+    row = int(np.bincount(ys).argmax())
+    cols = xs[ys == row]
+    quarter = (cols.max() - cols.min()) // 4
+    return grey(out)[row, cols.min() + quarter : cols.max() - quarter + 1]
+
+
 def test_drawn_teeth_have_faint_gaps_and_the_lips_shadow(drawn, monkeypatch) -> None:
     out, upper, _ = drawn_teeth(drawn, {"jaw": TEETH_JAW}, monkeypatch)
     g = grey(out)
     ys, xs = np.nonzero(upper)
-    # Gaps: the line through the row where it is widest, over its central half.
-    row = int(np.bincount(ys).argmax())
-    cols = xs[ys == row]
-    quarter = (cols.max() - cols.min()) // 4
-    line = g[row, cols.min() + quarter : cols.max() - quarter + 1]
+    line = gap_line(out, upper)
     assert len(line) > 12
     assert line.min() >= GAP_CONTRAST_MIN * line.max(), f"gaps {line.astype(int).tolist()}"
     assert line.min() < line.max() - 3, "no gaps at all: one slab"
@@ -526,3 +532,14 @@ def test_a_small_opening_hides_the_lower_teeth(name, monkeypatch) -> None:
     _, upper, lower = drawn_teeth(drawn_renderer(name), {"jaw": 0.25}, monkeypatch)
     assert upper.sum() > 50, "no upper teeth at a small opening"
     assert lower.sum() <= LOWER_HIDDEN_MAX * upper.sum()
+
+
+@pytest.mark.parametrize("name", TEETH_FACES)
+def test_drawn_teeth_on_the_overlay_are_no_comb(name, monkeypatch) -> None:
+    """At the overlay's size a tooth is ~3 px wide: its gaps must not alias into dark columns."""
+    out, upper, _ = drawn_teeth(
+        drawn_renderer(name), {"jaw": TEETH_JAW}, monkeypatch, side=OVERLAY_SIDES[0]
+    )
+    assert upper.sum() > 30, "no upper teeth on the overlay"
+    line = gap_line(out, upper)
+    assert line.min() >= GAP_CONTRAST_MIN * line.max(), f"gaps {line.astype(int).tolist()}"

@@ -617,14 +617,22 @@ class AvatarRenderer:
             gap_px = (1.0 - np.abs(lx)) * half_w  # pixels to the nearest gap
             turn = np.sin(th) ** 2
             length = tooth_h * row.length[k - 1] * (1.0 - 0.25 * turn)
-            # Rounded incisal corners: the tip recedes by up to a pixel at the tooth's sides.
-            tip = length - np.clip(1.0 - gap_px, 0.0, 1.0) * 0.6 - 0.12 * length * np.abs(lx) ** 6
+            # Rounded incisal corners: the tip recedes by up to 0.6 portrait pixels over the
+            # last one at the tooth's sides (in canvas pixels: sub-pixel on a small overlay,
+            # where a full pixel's notch per tooth read as a saw).
+            corner = np.clip(1.0 - gap_px / ss, 0.0, 1.0) * (0.6 * ss)
+            tip = length - corner - 0.12 * length * np.abs(lx) ** 6
             alpha = np.clip(tip - v + 0.5, 0.0, 1.0)
             # The arch's last teeth sink into the corners' dark (the buccal corridor).
             alpha *= np.clip((1.0 - np.abs(along - mid) / (row.span * half)) * 6.0, 0.0, 1.0)
             vv = np.clip(v / max(length.max(), 1.0), 0.0, 1.0)
             shade = row.shade * (1.0 - CORNER_DARK * turn)
-            shade = shade * (1.0 - GAP_DARK * np.exp(-((gap_px / GAP_SOFT_PX) ** 2)))
+            # A gap narrower than a canvas pixel (a small overlay) is spread over one pixel
+            # with the same total darkening, or it aliases into a comb of dark columns.
+            soft = GAP_SOFT_PX * ss
+            spread = max(soft, GAP_MIN_PX)
+            dark = GAP_DARK * soft / spread
+            shade = shade * (1.0 - dark * np.exp(-((gap_px / spread) ** 2)))
             shade = shade * (1.0 - 0.08 * lx * lx)  # rounded across, faintly
             # The lip's soft shadow over the teeth's root end, fading a third of the way in.
             shade = shade * (1.0 - row.lip_shadow * np.exp(-vv / 0.3))
@@ -675,4 +683,6 @@ CORNER_DARK = 0.5
 GAP_DARK = 0.18
 """Darkening at the middle of a gap between two teeth: faint, as on a photo."""
 GAP_SOFT_PX = 0.7
-"""Canvas pixels over which a gap fades into the teeth beside it."""
+"""Portrait pixels over which a gap fades into the teeth beside it."""
+GAP_MIN_PX = 0.6
+"""Canvas pixels: the narrowest a gap is drawn (its darkening shrinks instead)."""
