@@ -156,16 +156,18 @@ _ASKED = (
     "tools/avatar_heldout.py), so the render and the tracker lose the rest"
 )
 R_FAILS = {
-    "einstein_midword": "r 0.73 (flite:slt) and 0.64 (LibriVox continuous; 0.74 and 0.72 before the drawn teeth and tongue were redrawn, 2026-12-03): "
+    "einstein_midword": "r 0.73 (flite:slt) and 0.64 (LibriVox continuous; 0.74 and 0.72 "
+    "before the drawn teeth and tongue were redrawn, 2026-12-03): "
     + _ASKED
     + "; here the tracker reads this grey moustached mouth poorly (tracked against asked "
     "opening r 0.56 on flite:rms): it takes the drawn tongue's top for the lower lip and "
     "overreads small gaps",
 }
 """(biden was one, at r 0.79 (flite:slt) and 0.83, until the drawn teeth were redrawn lit like
-the face with soft gaps (2026-12-03): the tracker reads that mouth better. hopper_glasses was one, at r 0.77 and 0.79, asked 0.79 and 0.81: with the lip closure
-let go in 5 ms once the voice is back (pipelines/audio/mouth.AnalyzerSettings) it is at 0.801
-and 0.82, asked 0.82 and 0.84.)"""
+the face with soft gaps (2026-12-03): the tracker reads that mouth better. hopper_glasses was
+one, at r 0.77 and 0.79, asked 0.79 and 0.81: with the lip closure let go in 5 ms once the
+voice is back (pipelines/audio/mouth.AnalyzerSettings) it is at 0.801 and 0.82, asked 0.82 and
+0.84.)"""
 
 
 def test_opening_follows_loudness_in_continuous_speech(heldout, request) -> None:
