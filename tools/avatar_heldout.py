@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # audio_support: the recorded speech and its phones
 sys.path.insert(0, str(ROOT / "tools"))
 
-from avatar_report import SHEET_POSES, tile  # noqa: E402
+from avatar_report import sheet_row  # noqa: E402
 
 from pipelines.audio.voices import at_16k, engine_missing, parse_voice, speak  # noqa: E402
 from pipelines.avatar.judge import (  # noqa: E402
@@ -89,11 +89,7 @@ def main() -> None:
         if not args.no_measure:
             seen, count = blinks_under_poses(avatar)
             print(f"{name:<17} posed blinks {seen}/{count} ({time.perf_counter() - t0:.0f} s)")
-        tiles = [tile(photo.image, photo.landmarks, f"{name}: photo")]
-        for label, weights in SHEET_POSES[1:]:
-            frame = avatar.renderer.render(weights).copy()
-            tiles.append(tile(frame, avatar.portrait.landmarks, label))
-        rows.append(np.hstack(tiles))
+        rows.append(sheet_row(name, photo, avatar))
     if args.sheet:
         cv2.imwrite(str(args.sheet), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         print(f"wrote {args.sheet}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -72,6 +73,15 @@ def tile(image: np.ndarray, landmarks: np.ndarray, label: str) -> np.ndarray:
     return out
 
 
+def sheet_row(name: str, photo: Any, avatar: Any) -> np.ndarray:
+    """One contact-sheet row: the photo, then the avatar at each of SHEET_POSES after it."""
+    tiles = [tile(photo.image, photo.landmarks, f"{name}: photo")]
+    for label, weights in SHEET_POSES[1:]:
+        frame = avatar.renderer.render(weights).copy()
+        tiles.append(tile(frame, avatar.portrait.landmarks, label))
+    return np.hstack(tiles)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sheet", type=Path, default=None, help="write the contact sheet here")
@@ -99,11 +109,7 @@ def main() -> None:
                     f"({time.perf_counter() - t0:.0f} s)",
                     flush=True,
                 )
-            tiles = [tile(photo.image, photo.landmarks, f"{name}: photo")]
-            for label, weights in SHEET_POSES[1:]:
-                frame = avatar.renderer.render(weights).copy()
-                tiles.append(tile(frame, avatar.portrait.landmarks, label))
-            rows.append(np.hstack(tiles))
+            rows.append(sheet_row(name, photo, avatar))
     if args.sheet:
         cv2.imwrite(str(args.sheet), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         print(f"wrote {args.sheet}")
