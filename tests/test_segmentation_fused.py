@@ -7,6 +7,11 @@ mask is never made when only the blur reads the mask; without Numba the OpenCV p
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -234,6 +239,34 @@ def test_prepare_compiles_in_the_background_and_the_stage_waits_for_nothing(monk
     compiled_out = BackgroundBlur(BackgroundBlurSettings(strength=0.5)).process(fg, ctx)
     diff = np.abs(compiled_out.astype(np.int16) - opencv_out)
     assert diff.max() <= MAX_LEVELS and diff.mean() <= MEAN_LEVELS
+
+
+_CACHE_KEYS = """
+import dataclasses, hashlib
+from numba.core.serialize import dumps
+from pipelines.segmentation import fused
+kernels = fused._compile()  # decorates only: nothing is compiled
+for field in dataclasses.fields(kernels):
+    func = getattr(kernels, field.name).py_func
+    cells = tuple(cell.cell_contents for cell in func.__closure__ or ())
+    print(field.name, hashlib.sha256(dumps(cells)).hexdigest())
+"""
+
+
+def test_the_kernels_numba_cache_keys_are_the_same_in_every_process() -> None:
+    # Numba's on-disk cache is keyed by (signature, CPU, code, pickle of the closure). A kernel
+    # that read a helper kernel from its closure had that helper's per-process id in the key:
+    # the cache never matched, and every start compiled for 13 s of CPU (2026-12-03).
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    keys = [
+        subprocess.run(
+            [sys.executable, "-c", _CACHE_KEYS], capture_output=True, text=True, env=env, check=True
+        ).stdout
+        for _ in range(2)
+    ]
+    assert len(keys[0].splitlines()) == 8
+    assert keys[0] == keys[1]
 
 
 @pytest.mark.parametrize(("guide", "detail"), [((320, 180), (640, 360)), ((240, 135), (960, 540)),

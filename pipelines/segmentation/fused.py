@@ -61,7 +61,22 @@ _unavailable: str | None = None
 _preparing: threading.Thread | None = None
 
 
+# The kernels' shared pieces, bound by :func:`_compile`. Module globals, not names local to
+# it: a kernel that reads a helper from its closure gets a Numba cache key with that helper's
+# pickle in it, which carries a per-process id, so the on-disk cache never matched and every
+# start compiled the kernels again (13 s of CPU, 47 s on the loaded 2-core machine, while the
+# stages ran their slower OpenCV paths) and wrote another ~1 MB of cache files. A global is
+# read at compile time and is not part of the key.
+copy_run: Any = None
+lerp_rows: Any = None
+spread_mask: Any = None
+spread_clip: Any = None
+spread_pixels: Any = None
+solve3: Any = None
+
+
 def _compile() -> Any:
+    global copy_run, lerp_rows, spread_mask, spread_clip, spread_pixels, solve3
     import numba
 
     jit = numba.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
