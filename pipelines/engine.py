@@ -22,7 +22,7 @@ import numpy as np
 from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
-from pipelines.frame import RESENT, Frame, FrameContext
+from pipelines.frame import FRESH_IMAGE, RESENT, WRITABLE_IMAGE, Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -618,9 +618,17 @@ class Engine:
             for stage in stages[1:prepare_ahead]:
                 if stage.settings.enabled and stage.has_prepare():
                     early[id(stage)] = pool.submit(_timed_prepare, stage, image, frame.ctx)
+        ctx = frame.ctx
         for stage in stages:
             if not stage.settings.enabled:
                 continue
+            # Only the stage right after the one that made the image fresh may write into it:
+            # one in between that returned it as it is may keep a reference.
+            fresh = ctx.pop(FRESH_IMAGE)
+            if fresh is not None and fresh is image:
+                ctx.put(WRITABLE_IMAGE, image)
+            else:
+                ctx.pop(WRITABLE_IMAGE)
             t0 = time.perf_counter()
             try:
                 ahead = early.pop(id(stage), None)
@@ -652,6 +660,9 @@ class Engine:
                     self.stats.add_stage(key, part_ms)
             stage_ms[stage.name] = ms
             self.stats.add_stage(stage.name, ms)
+        # Outputs and the GUI read the delivered frame: nobody may write into it any more.
+        ctx.pop(FRESH_IMAGE)
+        ctx.pop(WRITABLE_IMAGE)
         frame.image = image
         return frame
 

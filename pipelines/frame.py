@@ -30,6 +30,17 @@ class CtxKey(str, Generic[T]):
 RESENT: CtxKey[bool] = CtxKey("resent")
 """Set by the engine on a copy of the last frame re-sent while it idles (not a new frame)."""
 
+FRESH_IMAGE: CtxKey[np.ndarray] = CtxKey("fresh_image")
+"""Set by a stage on the image it returns when that is a new array it keeps no reference to
+(not its input, not a buffer reused on later frames). The engine reads it (and removes it)
+before the next stage runs, and passes that stage :data:`WRITABLE_IMAGE`."""
+
+WRITABLE_IMAGE: CtxKey[np.ndarray] = CtxKey("writable_image")
+"""Set by the engine to a stage's input image when the stage just before made it
+(:data:`FRESH_IMAGE`): nobody else holds it, so the stage may write into it and return it
+instead of copying the frame first. Never the captured frame (the source, the segmentation's
+guide and the GUI may still read that one), and never outside an engine."""
+
 
 class LazyMask(Protocol):
     """A person mask that is made full size only when somebody asks for it (see

@@ -520,3 +520,88 @@ def test_typed_context_slots_round_trip_under_their_name() -> None:
     assert ctx.extras["test-count"] == 3
     assert ctx.pop(count) == 3 and ctx.get(count) is None and ctx.pop(count) is None
     assert RESENT == "resent"
+
+
+# ----------------------------------------------------------------------------- in-place writes
+class MakerStage(Stage[StageSettings]):
+    """Returns a new image (its input plus one) and says so (FRESH_IMAGE), or, with
+    ``say=False``, does not say so."""
+
+    name = "test-maker"
+
+    def __init__(self, say: bool = True, name: str = "test-maker") -> None:
+        super().__init__()
+        self.say = say
+        self.name = name  # type: ignore[misc]
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        from pipelines.frame import FRESH_IMAGE
+
+        out = image + np.uint8(1)
+        if self.say:
+            ctx.put(FRESH_IMAGE, out)
+        return out
+
+
+class PassStage(Stage[StageSettings]):
+    """Returns its input as it is, keeping a reference (as a stage with a history may)."""
+
+    name = "test-pass"
+
+    def __init__(self, name: str = "test-pass") -> None:
+        super().__init__()
+        self.name = name  # type: ignore[misc]
+        self.kept: list[np.ndarray] = []
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        self.kept.append(image)
+        return image
+
+
+class WritableProbe(Stage[StageSettings]):
+    """Records, per frame, whether the engine let it write into its input."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name  # type: ignore[misc]
+        self.writable: list[bool] = []
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        from pipelines.frame import WRITABLE_IMAGE
+
+        self.writable.append(ctx.get(WRITABLE_IMAGE) is image)
+        return image
+
+
+class AnalysisProbe(WritableProbe):
+    analysis_only = True  # pipelined: runs on the processing thread, the rest on the render one
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+def test_only_the_stage_right_after_a_fresh_image_may_write_into_it(pipelined: bool) -> None:
+    from pipelines.frame import FRESH_IMAGE, WRITABLE_IMAGE
+
+    first = AnalysisProbe("probe-first")  # sees the captured frame: never writable
+    after_fresh = WritableProbe("probe-after-fresh")
+    after_pass = WritableProbe("probe-after-pass")
+    after_unsaid = WritableProbe("probe-after-unsaid")
+    holder = PassStage()
+    stages = [
+        first,
+        MakerStage(),
+        after_fresh,  # returns it as it is, and is the one allowed to write
+        holder,  # returns it as it is and may keep it: the next one may not write
+        after_pass,
+        MakerStage(say=False, name="test-maker-unsaid"),
+        after_unsaid,
+    ]
+    rec = Recorder()
+    engine = Engine(CounterSource(limit=6), stages, [rec], lossless=True, pipelined=pipelined)
+    run_engine(engine)
+    assert len(rec.frames) == 6
+    assert first.writable == [False] * 6
+    assert after_fresh.writable == [True] * 6
+    assert after_pass.writable == [False] * 6
+    assert after_unsaid.writable == [False] * 6
+    for frame in rec.frames:  # outputs may not write into the delivered frame
+        assert frame.ctx.get(FRESH_IMAGE) is None and frame.ctx.get(WRITABLE_IMAGE) is None

@@ -483,7 +483,7 @@ def test_light_stage_uses_the_compiled_lookup_with_the_same_picture(monkeypatch)
 
     calls: list[int] = []
     real = fused.lut_bgr
-    monkeypatch.setattr(fused, "lut_bgr", lambda im, t: calls.append(1) or real(im, t))
+    monkeypatch.setattr(fused, "lut_bgr", lambda im, t, **kw: calls.append(1) or real(im, t, **kw))
     compiled = run()
     assert len(calls) == len(frames)
     monkeypatch.setenv(fused.DISABLE_ENV, "1")

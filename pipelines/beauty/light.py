@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from msgspec import Meta
 
-from pipelines.frame import FrameContext
+from pipelines.frame import FRESH_IMAGE, WRITABLE_IMAGE, FrameContext
 from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
 
@@ -195,22 +195,26 @@ def build_lut(correction: Correction) -> np.ndarray:
 IDENTITY = np.arange(256, dtype=np.uint8)
 
 
-def apply_correction(image: np.ndarray, correction: Correction) -> np.ndarray:
+def apply_correction(
+    image: np.ndarray, correction: Correction, in_place: bool = False
+) -> np.ndarray:
     """``cv2.LUT(image, build_lut(correction))``, faster when the channels share one curve
     (a single-channel table is 2–4× faster than a per-channel one), and ``image`` itself when
-    the correction is the identity."""
+    the correction is the identity. ``in_place``: the lookup writes into ``image`` (nobody
+    else holds it) rather than into a new array."""
     curves = [channel_curve(g, correction.gamma) for g in correction.gains]
+    dst = image if in_place else None
     if all(np.array_equal(c, curves[0]) for c in curves[1:]):
         if np.array_equal(curves[0], IDENTITY):
             return image
-        shared: np.ndarray = cv2.LUT(image, curves[0].reshape(1, 256))
+        shared: np.ndarray = cv2.LUT(image, curves[0].reshape(1, 256), dst=dst)
         return shared
     table = np.stack(curves, axis=1).reshape(1, 256, 3)
     if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 and fused.ready():
         # OpenCV's per-channel lookup costs twice its one-curve lookup (1.7-1.9 against
         # 0.8-1.2 ms of CPU at 720p, load 6); the compiled one costs 0.9 ms, same bytes.
-        return fused.lut_bgr(image, table)
-    out: np.ndarray = cv2.LUT(image, table)
+        return fused.lut_bgr(image, table, out=dst)
+    out: np.ndarray = cv2.LUT(image, table, dst=dst)
     return out
 
 
@@ -276,4 +280,10 @@ class LightColorStage(Stage[LightColorSettings]):
         state = self._smooth(self.measure(image, ctx, s), ctx.timestamp, s.adapt_s)
         self._state = state
         ctx.extras["light_color"] = {"gamma": state.gamma, "gains": state.gains}
-        return apply_correction(image, state)
+        # Into the frame itself when the stage before made it for us (the blur's composite):
+        # no new frame-size array to fill.
+        writable = ctx.get(WRITABLE_IMAGE) is image
+        out = apply_correction(image, state, in_place=writable)
+        if out is not image or writable:  # the next stage may write into it in turn
+            ctx.put(FRESH_IMAGE, out)
+        return out

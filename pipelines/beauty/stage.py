@@ -23,7 +23,7 @@ from pipelines.beauty import retouch, warp
 from pipelines.beauty.geometry import MIN_FACE_SIZE, Rect, face_size, landmarks_xy, points_of
 from pipelines.beauty.masks import SKIN_FEATHER
 from pipelines.errors import SettingsError
-from pipelines.frame import FrameContext
+from pipelines.frame import WRITABLE_IMAGE, FrameContext
 from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
 
@@ -104,7 +104,13 @@ class BeautyStage(Stage[BeautySettings]):
         faces = [f for f in faces if f is not None and _visibility(f) > MIN_VISIBILITY]
         if not faces:
             return image
-        out = image.copy()
+        # One face in a frame nobody else holds (the stage before made it: the light's lookup,
+        # the blur's composite): retouched in place, its ROI copied as the untouched original,
+        # instead of a copy of the whole frame (0.35 ms of CPU at 720p with cold caches). With
+        # more faces one ROI may overlap another's retouched pixels: the frame is copied.
+        in_place = len(faces) == 1 and ctx.get(WRITABLE_IMAGE) is image
+        out = image if in_place else image.copy()
+        source = None if in_place else image
         done = 0
         warped = False
         caches: dict[Any, _FaceState] = {}
@@ -116,7 +122,7 @@ class BeautyStage(Stage[BeautySettings]):
             fade = _visibility(face)
             key = getattr(face, "id", None)
             state = caches[key] = self._caches.get(key) or _FaceState()
-            retouch_face(out, image, lm, size, s, fade, state, self._scratch)
+            retouch_face(out, source, lm, size, s, fade, state, self._scratch)
             warped |= warp_face(out, lm, size, s, fade)
             done += 1
         self._caches = caches  # faces not retouched this frame start afresh when they return
@@ -173,7 +179,7 @@ def face_rect(
 
 def retouch_face(
     out: np.ndarray,
-    source: np.ndarray,
+    source: np.ndarray | None,
     lm: np.ndarray,
     size: float,
     settings: BeautySettings,
@@ -182,8 +188,8 @@ def retouch_face(
     scratch: retouch.Workspace | None = None,
 ) -> None:
     """Run the colour effects on one face's ROI of ``out`` in place (``source`` is the untouched
-    frame); ``state`` carries the face's caches from frame to frame, ``scratch`` the scratch
-    arrays."""
+    frame; None: ``out`` is, and its ROI is copied before any effect writes); ``state`` carries
+    the face's caches from frame to frame, ``scratch`` the scratch arrays."""
     active = [
         (e, settings.strength(e.setting) * fade)
         for _, e in retouch.EFFECTS.items()
@@ -199,7 +205,7 @@ def retouch_face(
         lm=(lm - rect.offset).astype(np.float32),
         size=size,
         rect=rect,
-        original=source[rect.slices],
+        original=out[rect.slices].copy() if source is None else source[rect.slices],
         image=out[rect.slices],
         cache=state,
         scratch=scratch or retouch.Workspace(),

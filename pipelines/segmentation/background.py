@@ -31,7 +31,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.errors import SettingsError
-from pipelines.frame import FrameContext
+from pipelines.frame import FRESH_IMAGE, FrameContext
 from pipelines.segmentation import fused
 from pipelines.segmentation.backgrounds import (
     BackgroundError,
@@ -234,12 +234,15 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
             assert mask is not None
             sampled, tiles, small = mask, tiles_for(mask, ctx.extras), room()
         if wrap <= 0.0:
-            return fused.composite_over_small(image, sampled, small, tiles)
-        # Light wrap: the person's weight times its keep factor, over the full-size blur.
-        h, w = image.shape[:2]
-        background = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-        keep = wrap_keep(masks, wrap)
-        return fused.composite_replacement(image, sampled, background, tiles, keep=keep)
+            out = fused.composite_over_small(image, sampled, small, tiles)
+        else:
+            # Light wrap: the person's weight times its keep factor, over the full-size blur.
+            h, w = image.shape[:2]
+            background = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+            keep = wrap_keep(masks, wrap)
+            out = fused.composite_replacement(image, sampled, background, tiles, keep=keep)
+        ctx.put(FRESH_IMAGE, out)  # both composites write a new array, kept by nobody
+        return out
 
 
 @dataclasses.dataclass(frozen=True)
