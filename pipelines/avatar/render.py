@@ -46,6 +46,20 @@ LID_SEAM_PX = 1.5
 """A lid field read between its pixels whose blended offset differs from the nearest one's by
 more than this (pixels) lies on the closed lids' seam. Elsewhere the lid skin stretches by at
 most ~2.6× (1.6 px per pixel), so a half-pixel step differs by ~1.1 px at most."""
+TONGUE_TOP = 0.22
+"""How far the tongue's top rises above the lower lip's inner edge, as a share of the opening
+(0.38 before: the tongue's lit top stood a third of the way up the mouth)."""
+TONGUE_SINK = 0.06
+"""How far below the lower lip's inner edge the tongue's floor sits (share of the opening):
+hidden behind the lip."""
+TONGUE_LIGHT = (0.25, 0.35)
+"""The tongue's shade: base + lit × this (deep in the mouth, in the lips' shadow)."""
+OUTLINE_STEPS = 4
+"""Points per span between two inner-lip landmarks on the drawn outline."""
+TEETH_SHOW = (0.01, 0.035)
+"""Opening (face heights) from which the teeth start to show, and by which they show fully.
+A small opening is a dark slit: bright teeth in it made the tracker read a gap twice as
+wide as drawn (the grey moustached tuning portrait: 0.047 at 0.024)."""
 OPEN_FULL_AREA = 0.004
 """Extra mouth area (× face height²) at which the interior is fully painted."""
 
@@ -140,7 +154,8 @@ def _tongue_sprite(tongue_bgr: np.ndarray, side: int = TONGUE_SPRITE) -> np.ndar
     # Darker towards the back (up, deeper in the mouth) and along the midline's groove.
     back = 1.0 - 0.25 * np.clip(v, 0.0, 1.0)
     groove = 1.0 - 0.12 * np.exp(-((u / 0.1) ** 2)) * np.clip(v + 0.2, 0.0, 1.0)
-    colour = tongue_bgr[None, None, :] * ((0.35 + 0.4 * lit) * back * groove)[..., None]
+    base, lit_share = TONGUE_LIGHT
+    colour = tongue_bgr[None, None, :] * ((base + lit_share * lit) * back * groove)[..., None]
     return np.dstack([colour * dome[..., None], dome]).astype(np.float32)
 
 
@@ -489,15 +504,19 @@ class AvatarRenderer:
 
         # 1) Cavity: the lips' colour, darkened with depth (distance from the lip edge).
         mask8 = np.zeros((bh, bw), np.uint8)
-        cv2.fillPoly(mask8, [np.round(rel * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        outline = self._smooth_outline(rel)
+        cv2.fillPoly(mask8, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
         depth = np.clip(depth / (0.45 * opening + 1.0), 0.0, 1.0)[..., None]
         canvas = self._cavity_bgr * (0.55 - 0.4 * depth)
         # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
         # sides where it turns away (drawn once, :data:`TONGUE_SPRITE`, and placed).
         if opening > 0.02 * self.face_h * scale:
-            centre = bottom - 0.02 * opening * down
-            a0, a1 = 0.4 * mouth_w, 0.36 * opening
+            # Low and small: its top at most TONGUE_TOP of the opening above the lower lip's
+            # edge, so the lip, not the tongue's lit top, is the lowest light edge the tracker
+            # can take for the lower lip (see TONGUE_TOP).
+            centre = bottom + TONGUE_SINK * opening * down
+            a0, a1 = 0.4 * mouth_w, (TONGUE_TOP + TONGUE_SINK) * opening
             angle = float(np.arctan2(right[1] - left[1], right[0] - left[0]))
             ca, sa = np.cos(angle), np.sin(angle)
             k = 2.0 / TONGUE_SPRITE
@@ -517,11 +536,22 @@ class AvatarRenderer:
                 borderMode=cv2.BORDER_CONSTANT,
             )
             canvas = placed[..., :3] + canvas * (1.0 - placed[..., 3:4])
-        # 3) Teeth.
-        if self.teeth is not None:
-            canvas = self._own_teeth(canvas, weights, at, x0 * ss, y0 * ss, scale)
-        else:
-            canvas = self._drawn_teeth(canvas, rel, opening, scale)
+        # 3) Teeth, faded in with the opening (see TEETH_SHOW).
+        show = float(
+            np.clip(
+                (opening / (self.face_h * scale) - TEETH_SHOW[0]) / (TEETH_SHOW[1] - TEETH_SHOW[0]),
+                0.0,
+                1.0,
+            )
+        )
+        if show > 0.0:
+            under = canvas
+            if self.teeth is not None:
+                canvas = self._own_teeth(canvas, weights, at, x0 * ss, y0 * ss, scale)
+            else:
+                canvas = self._drawn_teeth(canvas, rel, opening, scale)
+            if show < 1.0:
+                canvas = under + show * (canvas - under)
         # 4) Shrink, clip to the inner lip outline and blend in.
         small, a8 = canvas, mask8
         if ss != 1:
@@ -530,6 +560,32 @@ class AvatarRenderer:
         a = (a8.astype(np.float32) * (alpha / 255.0))[..., None]
         roi = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * a + 0.5, 0, 255).astype(np.uint8)
+
+    def _smooth_outline(self, rel: np.ndarray) -> np.ndarray:
+        """The inner lip outline as two curves through its landmarks (Catmull-Rom, centripetal
+        enough at :data:`OUTLINE_STEPS` points a span), upper and lower each from corner to
+        corner: the lips' edge is curved, not the straight spans of a polygon (10 spans a
+        lip, a visible kink at each landmark on a wide-open mouth), and it meets itself at
+        the corners in a point, as lips do."""
+        curves = []
+        for idx in (self._upper_idx, self._lower_idx[::-1]):
+            p = rel[idx].astype(np.float64)
+            ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+            t = np.linspace(0.0, 1.0, OUTLINE_STEPS, endpoint=False)[:, None]
+            segs = []
+            for k in range(1, len(ext) - 2):
+                p0, p1, p2, p3 = ext[k - 1], ext[k], ext[k + 1], ext[k + 2]
+                segs.append(
+                    0.5
+                    * (
+                        2 * p1
+                        + (p2 - p0) * t
+                        + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                        + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+                    )
+                )
+            curves.append(np.vstack(segs))
+        return np.vstack(curves)
 
     def _own_teeth(
         self,
