@@ -155,3 +155,25 @@ def _lips_mask(renderer: AvatarRenderer) -> np.ndarray:
     cv2.fillPoly(m, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
     cv2.fillPoly(m, [np.round(lm[list(regions.LIPS_INNER)]).astype(np.int32)], 0)
     return m.astype(bool)
+
+
+RIM_SHARE_MAX = 0.4
+"""Share of a wide-open cavity (teeth and tongue left out) lighter than halfway between its
+darkest and its lightest, at most: a thin lit rim at the lips' edge (0.25 on the astronaut),
+not a mid-grey ring whose inner edge the tracker took for the lower lip (0.67 before)."""
+
+
+def test_the_cavity_is_dark_but_for_a_thin_rim(colour, monkeypatch) -> None:
+    weights = {"jaw": 1.0}
+    monkeypatch.setattr(colour, "_own_teeth", lambda canvas, *args: canvas)
+    monkeypatch.setattr(colour, "_drawn_teeth", lambda canvas, *args: canvas)
+    monkeypatch.setattr(colour, "_tongue", np.zeros_like(colour._tongue))
+    out = colour.render(weights).copy()
+    at = colour.mouth_outline(weights)
+    mask = np.zeros(out.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
+    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
+    g = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(np.float64)[mask]
+    assert len(g) > 500
+    half = g.min() + 0.5 * (np.percentile(g, 99) - g.min())
+    assert float((g > half).mean()) <= RIM_SHARE_MAX, float((g > half).mean())

@@ -46,6 +46,14 @@ LID_SEAM_PX = 1.5
 """A lid field read between its pixels whose blended offset differs from the nearest one's by
 more than this (pixels) lies on the closed lids' seam. Elsewhere the lid skin stretches by at
 most ~2.6× (1.6 px per pixel), so a half-pixel step differs by ~1.1 px at most."""
+CAVITY_DEPTH = 0.15
+"""The cavity darkens from the lips' edge to its deepest over this share of the opening (plus
+a pixel). At 0.45 a wide-open mouth was a mid-grey rim around a dark centre, and the tracker
+put the lower lip on the rim's inner edge: on the grey moustached tuning portrait, tracked
+against asked opening r 0.948/0.954 -> 0.952/0.967 (two validation voices), the jaw sweep's
+r 0.880 -> 0.917; astronaut and astronaut_rot30 up by 0.002-0.006."""
+CAVITY_EDGE = 0.55
+"""The cavity's shade (× its colour) at the lips' edge; 0.15 at its deepest."""
 TONGUE_TOP = 0.22
 """How far the tongue's top rises above the lower lip's inner edge, as a share of the opening
 (0.38 before: the tongue's lit top stood a third of the way up the mouth)."""
@@ -58,8 +66,12 @@ OUTLINE_STEPS = 4
 """Points per span between two inner-lip landmarks on the drawn outline."""
 TEETH_SHOW = (0.01, 0.035)
 """Opening (face heights) from which the teeth start to show, and by which they show fully.
-A small opening is a dark slit: bright teeth in it made the tracker read a gap twice as
-wide as drawn (the grey moustached tuning portrait: 0.047 at 0.024)."""
+A small opening is a dark slit: bright teeth in it made the tracker read a gap twice as wide
+as drawn (the grey moustached tuning portrait at jaw 0.1: 0.047 for a drawn 0.024; 0.031
+now). Tracked against asked opening r on that portrait, two validation voices: 0.948/0.954
+with the teeth always shown, 0.951/0.957 with this, 0.960/0.964 with (0.02, 0.05); the
+loudness r went the other way (0.875/0.868, 0.864/0.861, 0.848/0.849: an overread small
+gap follows the loudness's dB), hence the narrower ramp."""
 OPEN_FULL_AREA = 0.004
 """Extra mouth area (× face height²) at which the interior is fully painted."""
 
@@ -507,8 +519,8 @@ class AvatarRenderer:
         outline = self._smooth_outline(rel)
         cv2.fillPoly(mask8, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
-        depth = np.clip(depth / (0.45 * opening + 1.0), 0.0, 1.0)[..., None]
-        canvas = self._cavity_bgr * (0.55 - 0.4 * depth)
+        depth = np.clip(depth / (CAVITY_DEPTH * opening + 1.0), 0.0, 1.0)[..., None]
+        canvas = self._cavity_bgr * (CAVITY_EDGE - (CAVITY_EDGE - 0.15) * depth)
         # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
         # sides where it turns away (drawn once, :data:`TONGUE_SPRITE`, and placed).
         if opening > 0.02 * self.face_h * scale:
