@@ -3,9 +3,11 @@
 Only the box that active bases touch is remapped; everything else is the portrait's own
 pixels. With all weights zero the result *is* the portrait, bit for bit.
 
-An open mouth is not stretched lips: inside the inner lip outline the renderer paints a dark
-cavity (darker under the upper lip, a hint of tongue at the bottom when wide open) and a band
-of upper teeth (and a fainter lower one), blended in by how much the opening grew.
+An open mouth is not stretched lips: inside the inner lip outline (curves through the inner-lip
+landmarks) the renderer paints a dark cavity (a thin lit rim at the lips, dark within a sixth
+of the opening), a low, dark tongue at the bottom, and the upper teeth (and a fainter lower
+row), blended in by how much the opening grew. A small opening is a dark slit: the teeth fade
+in with the opening (:data:`TEETH_SHOW`).
 """
 
 from __future__ import annotations
