@@ -162,8 +162,8 @@ R_FAILS = {
     + _ASKED
     + "; the tracker still reads this grey moustached mouth less well than the others "
     "(tracked against asked opening r 0.85 on four flite:rms sentences, 0.70 before; 0.99 on "
-    "hopper_glasses and biden): over a jaw sweep it overreads openings of 0.3-0.5 (0.14-0.16 "
-    "face heights tracked, then 0.12 at 0.6)",
+    "hopper_glasses and biden): over a jaw sweep it overreads mid openings (0.14-0.16 "
+    "face heights tracked at jaw weights 0.3-0.5, then 0.12 at 0.6)",
 }
 """(biden was one, at r 0.79 (flite:slt) and 0.83, until the drawn teeth were redrawn lit like
 the face with soft gaps (2026-12-03): the tracker reads that mouth better. hopper_glasses was
