@@ -10,6 +10,13 @@
   spline (a different warp from the avatar's triangle mesh) and the newly opened gap below
   the teeth filled dark, as a photo taken mid-word.
 
+and one TUNING portrait (tuned on, not held out; it stands for the held-out
+``einstein_midword``'s conditions without being it):
+
+* ``astronaut_grey_moustache.jpg``: ``astronaut.jpg`` at 0.75, its jaw dropped 0.03 face
+  heights by the same thin-plate spline, a light-grey moustache of short strands drawn over
+  the upper lip, black and white (:func:`grey_moustache_midword`).
+
 With ``--sdist face_recognition-1.3.0.tar.gz`` (``pip download --no-deps --no-binary :all:
 face_recognition==1.3.0``) it also crops real photographs from that package's
 ``tests/test_images/`` (each checked against its sha256 first):
