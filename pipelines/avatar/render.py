@@ -3,9 +3,11 @@
 Only the box that active bases touch is remapped; everything else is the portrait's own
 pixels. With all weights zero the result *is* the portrait, bit for bit.
 
-An open mouth is not stretched lips: inside the inner lip outline the renderer paints a dark
-cavity (darker under the upper lip, a hint of tongue at the bottom when wide open) and a band
-of upper teeth (and a fainter lower one), blended in by how much the opening grew.
+An open mouth is not stretched lips: inside the inner lip outline (curves through the inner-lip
+landmarks) the renderer paints a dark cavity (a thin lit rim at the lips, dark within a sixth
+of the opening), a low, dark tongue at the bottom, and the upper teeth (and a fainter lower
+row), blended in by how much the opening grew. A small opening is a dark slit: the teeth fade
+in with the opening (:data:`TEETH_SHOW`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,32 @@ LID_SEAM_PX = 1.5
 """A lid field read between its pixels whose blended offset differs from the nearest one's by
 more than this (pixels) lies on the closed lids' seam. Elsewhere the lid skin stretches by at
 most ~2.6× (1.6 px per pixel), so a half-pixel step differs by ~1.1 px at most."""
+CAVITY_DEPTH = 0.15
+"""The cavity darkens from the lips' edge to its deepest over this share of the opening (plus
+a pixel). At 0.45 a wide-open mouth was a mid-grey rim around a dark centre, and the tracker
+put the lower lip on the rim's inner edge: on the grey moustached tuning portrait, tracked
+against asked opening r 0.948/0.954 -> 0.952/0.967 (two validation voices), the jaw sweep's
+r 0.880 -> 0.917; astronaut and astronaut_rot30 up by 0.002-0.006."""
+CAVITY_EDGE = 0.55
+"""The cavity's shade (× its colour) at the lips' edge; 0.15 at its deepest."""
+TONGUE_TOP = 0.22
+"""How far the tongue's top rises above the lower lip's inner edge, as a share of the opening
+(0.38 before: the tongue's lit top stood a third of the way up the mouth)."""
+TONGUE_SINK = 0.06
+"""How far below the lower lip's inner edge the tongue's floor sits (share of the opening):
+hidden behind the lip."""
+TONGUE_LIGHT = (0.25, 0.35)
+"""The tongue's shade: base + lit × this (deep in the mouth, in the lips' shadow)."""
+OUTLINE_STEPS = 4
+"""Points per span between two inner-lip landmarks on the drawn outline."""
+TEETH_SHOW = (0.01, 0.035)
+"""Opening (face heights) from which the teeth start to show, and by which they show fully.
+A small opening is a dark slit: bright teeth in it made the tracker read a gap twice as wide
+as drawn (the grey moustached tuning portrait at jaw 0.1: 0.047 for a drawn 0.024; 0.031
+now). Tracked against asked opening r on that portrait, two validation voices: 0.948/0.954
+with the teeth always shown, 0.951/0.957 with this, 0.960/0.964 with (0.02, 0.05); the
+loudness r went the other way (0.875/0.868, 0.864/0.861, 0.848/0.849: an overread small
+gap follows the loudness's dB), hence the narrower ramp."""
 OPEN_FULL_AREA = 0.004
 """Extra mouth area (× face height²) at which the interior is fully painted."""
 
@@ -140,8 +168,37 @@ def _tongue_sprite(tongue_bgr: np.ndarray, side: int = TONGUE_SPRITE) -> np.ndar
     # Darker towards the back (up, deeper in the mouth) and along the midline's groove.
     back = 1.0 - 0.25 * np.clip(v, 0.0, 1.0)
     groove = 1.0 - 0.12 * np.exp(-((u / 0.1) ** 2)) * np.clip(v + 0.2, 0.0, 1.0)
-    colour = tongue_bgr[None, None, :] * ((0.35 + 0.4 * lit) * back * groove)[..., None]
+    base, lit_share = TONGUE_LIGHT
+    colour = tongue_bgr[None, None, :] * ((base + lit_share * lit) * back * groove)[..., None]
     return np.dstack([colour * dome[..., None], dome]).astype(np.float32)
+
+
+def _outline_matrix(upper: np.ndarray, lower: np.ndarray, steps: int) -> np.ndarray:
+    """The linear map from the inner-lip points (``upper``, ``lower``: their indices, corner
+    to corner, both from the same corner) to the drawn outline: Catmull-Rom curves through
+    them at ``steps`` points a span, the lower one run back so the outline closes; each end
+    extended by reflection, so the curves meet at the corners in a point, as lips do. The
+    lips' edge is curved, not a polygon's straight spans (10 a lip, a visible kink at each
+    landmark of a wide-open mouth). One matrix product a frame (the spans one by one in
+    numpy cost ~0.5 ms)."""
+    n = max(int(upper.max()), int(lower.max())) + 1
+    t = np.linspace(0.0, 1.0, steps, endpoint=False)
+    # Catmull-Rom weights of p0..p3 at t.
+    w = 0.5 * np.stack(
+        [-t + 2 * t**2 - t**3, 2 - 5 * t**2 + 3 * t**3, t + 4 * t**2 - 3 * t**3, -(t**2) + t**3],
+        axis=1,
+    )
+    rows = []
+    for idx in (upper, lower[::-1]):
+        m = len(idx)
+        # Extended control points as rows over the inner points: reflection at each end.
+        ext = np.zeros((m + 2, n))
+        ext[1 : m + 1, idx] = np.eye(m)
+        ext[0, idx[0]], ext[0, idx[1]] = 2.0, -1.0
+        ext[m + 1, idx[-1]], ext[m + 1, idx[-2]] = 2.0, -1.0
+        for k in range(1, m):
+            rows.append(w @ ext[k - 1 : k + 3])
+    return np.vstack(rows).astype(np.float64)
 
 
 def polygon_area(pts: np.ndarray) -> float:
@@ -216,6 +273,7 @@ class AvatarRenderer:
         self._inner_index = {int(v): k for k, v in enumerate(INNER)}
         self._upper_idx = np.array([self._inner_index[int(i)] for i in UPPER_INNER])
         self._lower_idx = np.array([self._inner_index[int(i)] for i in LOWER_INNER])
+        self._outline = _outline_matrix(self._upper_idx, self._lower_idx, OUTLINE_STEPS)
         self._cavity_bgr, self._tongue_bgr, self._teeth_bgr = _mouth_colours(portrait, rig)
         self._teeth_layers = _own_teeth_layers(teeth) if teeth is not None else ()
         self._tongue = _tongue_sprite(self._tongue_bgr)
@@ -489,15 +547,19 @@ class AvatarRenderer:
 
         # 1) Cavity: the lips' colour, darkened with depth (distance from the lip edge).
         mask8 = np.zeros((bh, bw), np.uint8)
-        cv2.fillPoly(mask8, [np.round(rel * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        outline = self._smooth_outline(rel)
+        cv2.fillPoly(mask8, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
-        depth = np.clip(depth / (0.45 * opening + 1.0), 0.0, 1.0)[..., None]
-        canvas = self._cavity_bgr * (0.55 - 0.4 * depth)
+        depth = np.clip(depth / (CAVITY_DEPTH * opening + 1.0), 0.0, 1.0)[..., None]
+        canvas = self._cavity_bgr * (CAVITY_EDGE - (CAVITY_EDGE - 0.15) * depth)
         # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
         # sides where it turns away (drawn once, :data:`TONGUE_SPRITE`, and placed).
         if opening > 0.02 * self.face_h * scale:
-            centre = bottom - 0.02 * opening * down
-            a0, a1 = 0.4 * mouth_w, 0.36 * opening
+            # Low and small: its top at most TONGUE_TOP of the opening above the lower lip's
+            # edge, so the lip, not the tongue's lit top, is the lowest light edge the tracker
+            # can take for the lower lip (see TONGUE_TOP).
+            centre = bottom + TONGUE_SINK * opening * down
+            a0, a1 = 0.4 * mouth_w, (TONGUE_TOP + TONGUE_SINK) * opening
             angle = float(np.arctan2(right[1] - left[1], right[0] - left[0]))
             ca, sa = np.cos(angle), np.sin(angle)
             k = 2.0 / TONGUE_SPRITE
@@ -517,11 +579,22 @@ class AvatarRenderer:
                 borderMode=cv2.BORDER_CONSTANT,
             )
             canvas = placed[..., :3] + canvas * (1.0 - placed[..., 3:4])
-        # 3) Teeth.
-        if self.teeth is not None:
-            canvas = self._own_teeth(canvas, weights, at, x0 * ss, y0 * ss, scale)
-        else:
-            canvas = self._drawn_teeth(canvas, rel, opening, scale)
+        # 3) Teeth, faded in with the opening (see TEETH_SHOW).
+        show = float(
+            np.clip(
+                (opening / (self.face_h * scale) - TEETH_SHOW[0]) / (TEETH_SHOW[1] - TEETH_SHOW[0]),
+                0.0,
+                1.0,
+            )
+        )
+        if show > 0.0:
+            under = canvas
+            if self.teeth is not None:
+                canvas = self._own_teeth(canvas, weights, at, x0 * ss, y0 * ss, scale)
+            else:
+                canvas = self._drawn_teeth(canvas, rel, opening, scale)
+            if show < 1.0:
+                canvas = under + show * (canvas - under)
         # 4) Shrink, clip to the inner lip outline and blend in.
         small, a8 = canvas, mask8
         if ss != 1:
@@ -530,6 +603,11 @@ class AvatarRenderer:
         a = (a8.astype(np.float32) * (alpha / 255.0))[..., None]
         roi = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * a + 0.5, 0, 255).astype(np.uint8)
+
+    def _smooth_outline(self, rel: np.ndarray) -> np.ndarray:
+        """The inner lip outline (points in :data:`INNER`'s order) as two curves through its
+        landmarks, upper and lower each from corner to corner (:func:`_outline_matrix`)."""
+        return self._outline @ rel
 
     def _own_teeth(
         self,
