@@ -39,7 +39,10 @@ WRITABLE_IMAGE: CtxKey[np.ndarray] = CtxKey("writable_image")
 """Set by the engine to a stage's input image when the stage just before made it
 (:data:`FRESH_IMAGE`): nobody else holds it, so the stage may write into it and return it
 instead of copying the frame first. Never the captured frame (the source, the segmentation's
-guide and the GUI may still read that one), and never outside an engine."""
+guide and the GUI may still read that one), and never outside an engine. A stage that writes
+into it and then fails leaves what it wrote: the engine bypasses the stage, and that one frame
+goes out with the stage's partial work (beauty: part of one face's retouch) rather than the
+stage's input untouched."""
 
 
 class LazyMask(Protocol):

@@ -106,11 +106,24 @@ def turns_deg(curve: np.ndarray) -> np.ndarray:
     return np.degrees(np.abs((np.diff(np.r_[a, a[:1]]) + np.pi) % (2 * np.pi) - np.pi))
 
 
-def test_the_inner_lip_edge_is_a_curve(colour) -> None:
+def test_the_inner_lip_edge_is_a_curve(colour, monkeypatch) -> None:
     """The cavity's outline is a smooth curve through the inner-lip landmarks (no kink at
     each), meeting itself in a point at the two corners."""
     at = colour.mouth_outline({"jaw": 1.0})
     curve = colour._smooth_outline(at)
+    # The render fills that curve (the cavity's outline as cv2.fillPoly is given it), not the
+    # landmarks' polygon: watched on a real render.
+    filled: list[np.ndarray] = []
+    real_fill = cv2.fillPoly
+
+    def watch(img, pts, *args, **kw):
+        filled.extend(np.asarray(p, np.float64).reshape(-1, 2) / 16.0 for p in pts)
+        return real_fill(img, pts, *args, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(cv2, "fillPoly", watch)
+        colour.render({"jaw": 1.0})
+    assert any(len(f) == len(curve) for f in filled), [len(f) for f in filled]
     for i in RING:
         assert np.min(np.linalg.norm(curve - at[RING.index(i)], axis=1)) < 1e-6
     turn = turns_deg(curve)
