@@ -106,7 +106,8 @@ def test_blinks_behind_glasses_rims_are_seen(speech, glasses) -> None:
     """The held-out glasses portrait: the speech run's blinks and eight under random head
     poses seen by the tracker (eye opening under half its median), with no tear across the
     rims. Before the closed lid was lit with a lash line (2026-12-03): speech run 0/1 (0.56
-    of the open eye), posed 1/8; now 1/1 (0.39) and 8/8 (the worst at 0.47)."""
+    of the open eye), posed 1/8; then 1/1 (0.39) and 8/8 (the worst at 0.47); with the lashes
+    hung below the lid and more blinks while speaking, 4/4 and 8/8 (the worst at 0.42)."""
     from pipelines.audio.vad import StreamingVad
 
     avatar = glasses

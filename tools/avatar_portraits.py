@@ -185,6 +185,61 @@ def glasses(image: np.ndarray) -> np.ndarray:
     return out
 
 
+def grey_small(image: np.ndarray, scale: float = 0.5) -> np.ndarray:
+    """A low-resolution black-and-white photo: grey, area-resized by ``scale`` (the
+    astronaut's face ~95 px wide), its eyes a few pixels high."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+
+
+def thick_rims(image: np.ndarray) -> np.ndarray:
+    """Thick dark rectangular frames with rounded corners (a different shape and weight from
+    ``glasses``' thin ellipses): each rim 5 px, 1.15 x 0.62 eye widths, its top edge close
+    above the lids, and a bridge, all anti-aliased."""
+    lm = find_landmarks(image)[:, :2].astype(np.float64)
+    out = image.copy()
+    frame = (22, 20, 24)
+    mask = np.zeros(image.shape[:2], np.uint8)
+    rims = []
+    for a, b in ((33, 133), (263, 362)):
+        c = (lm[a] + lm[b]) / 2.0
+        w = float(np.linalg.norm(lm[a] - lm[b]))
+        half = np.array([1.15 * w, 0.62 * w])
+        centre = c + np.array([0.0, 0.08 * w])
+        rims.append((centre, half))
+        box = np.array([centre - half, centre + half])
+        r = 0.35 * w
+        # A rounded rectangle as the union of its straight sides and corner arcs.
+        (x0, y0), (x1, y1) = box
+        pts = []
+        for cx, cy, a0 in (
+            (x1 - r, y0 + r, -90),
+            (x1 - r, y1 - r, 0),
+            (x0 + r, y1 - r, 90),
+            (x0 + r, y0 + r, 180),
+        ):
+            for t in np.linspace(a0, a0 + 90, 10):
+                pts.append((cx + r * np.cos(np.radians(t)), cy + r * np.sin(np.radians(t))))
+        poly = np.round(np.array(pts) * 16).astype(np.int32)
+        cv2.polylines(mask, [poly], True, 255, 5, cv2.LINE_AA, 4)
+    (ca, ha), (cb, hb) = rims
+    side = np.sign(cb[0] - ca[0])
+    left = ca + np.array([side * ha[0], -0.25 * ha[1]])
+    right = cb - np.array([side * hb[0], 0.25 * hb[1]])
+    cv2.line(
+        mask,
+        tuple(np.round(left * 16).astype(int)),
+        tuple(np.round(right * 16).astype(int)),
+        255,
+        4,
+        cv2.LINE_AA,
+        4,
+    )
+    a = (mask.astype(np.float32) / 255.0)[..., None]
+    return np.clip(out * (1 - a) + np.array(frame, np.float32) * a + 0.5, 0, 255).astype(np.uint8)
+
+
 def thin_plate_map(src: np.ndarray, dst: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Backward map (output pixel → source) of the thin-plate spline taking dst to src."""
 
@@ -205,6 +260,34 @@ def thin_plate_map(src: np.ndarray, dst: np.ndarray, size: tuple[int, int]) -> n
     kq = kernel(((q[:, None] - dst[None]) ** 2).sum(-1))
     m = kq @ coef[:n] + np.hstack([np.ones((len(q), 1)), q]) @ coef[n:]
     return m.reshape(h, w, 2).astype(np.float32)
+
+
+def turned(image: np.ndarray, degrees: float = 28.0) -> np.ndarray:
+    """The head turned to its left by a thin-plate spline (not the avatar's mesh): the face
+    taken as a cylinder about its vertical axis, each landmark's offset from the axis d
+    moved to R sin(asin(d / R) + turn), R half the face's width; the far eye comes out
+    foreshortened, the near side wider. The picture's border stays put."""
+    lm = find_landmarks(image)[:, :2].astype(np.float64)
+    centre = (lm[234] + lm[454]) / 2.0
+    radius = 0.55 * float(np.linalg.norm(lm[454] - lm[234]))
+    turn = np.radians(degrees)
+    src, dst = [], []
+    for i in range(0, 468, 6):
+        d = float(np.clip((lm[i, 0] - centre[0]) / radius, -0.98, 0.98))
+        moved = radius * np.sin(np.arcsin(d) + turn) + centre[0]
+        src.append(lm[i])
+        dst.append([moved, lm[i, 1]])
+    h, w = image.shape[:2]
+    for x in np.linspace(0, w - 1, 5):
+        for y in (0, h - 1):
+            src.append([x, y])
+            dst.append([x, y])
+    for y in np.linspace(0, h - 1, 5)[1:-1]:
+        for x in (0, w - 1):
+            src.append([x, y])
+            dst.append([x, y])
+    m = thin_plate_map(np.array(src), np.array(dst), (w, h))
+    return cv2.remap(image, m[..., 0], m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
 
 def midword(image: np.ndarray, drop_share: float = 0.07) -> np.ndarray:
@@ -339,7 +422,11 @@ def main() -> None:
     rotated = cv2.imread(str(FACES / "astronaut_rot30.jpg"))
     cv2.imwrite(str(FACES / "astronaut_glasses.jpg"), glasses(astronaut), JPEG)
     cv2.imwrite(str(FACES / "astronaut_midword.jpg"), midword(rotated), JPEG)
-    print("wrote astronaut_glasses.jpg, astronaut_midword.jpg")
+    cv2.imwrite(str(FACES / "astronaut_grey_small.jpg"), grey_small(astronaut), JPEG)
+    cv2.imwrite(str(FACES / "astronaut_rims.jpg"), thick_rims(astronaut), JPEG)
+    cv2.imwrite(str(FACES / "astronaut_turned.jpg"), turned(astronaut), JPEG)
+    print("wrote astronaut_glasses.jpg, astronaut_midword.jpg, astronaut_grey_small.jpg,")
+    print("astronaut_rims.jpg, astronaut_turned.jpg")
     # A tuning portrait (not held out): it stands for the failing conditions of the held-out
     # einstein_midword without being it.
     cv2.imwrite(

@@ -408,6 +408,14 @@ def blinks_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> tuple[i
     """(blinks the tracker saw, blinks rendered): ``count`` full blinks, each under a random
     head pose within the limits (turned, tilted, rolled) and a random gaze, each shown as the
     animator shows one (open, closing, shut for two frames, opening) to the tracker."""
+    ratios = blink_ratios_under_poses(avatar, count, seed)
+    return sum(r < 0.5 for r in ratios), count
+
+
+def blink_ratios_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> list[float]:
+    """The shut eye's tracked opening over the open eye's (the least of the shut frames over
+    the median of the open ones) for each blink of :func:`blinks_under_poses`; NaN where the
+    tracker lost the face. A blink is seen under 0.5."""
     from pipelines.frame import FrameContext
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
@@ -417,7 +425,7 @@ def blinks_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> tuple[i
         FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest", mesh_interval=1)
     )
     tracker.open()
-    seen = 0
+    ratios: list[float] = []
     index = 0
     try:
         for _ in range(count):
@@ -442,11 +450,11 @@ def blinks_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> tuple[i
                     shut.append(e)
                 elif amount == 0.0:
                     opens.append(e)
-            if opens and shut and min(shut) < 0.5 * float(np.median(opens)):
-                seen += 1
+            seen = opens and shut
+            ratios.append(min(shut) / float(np.median(opens)) if seen else float("nan"))
     finally:
         tracker.close()
-    return seen, count
+    return ratios
 
 
 CUT_LINES: dict[str, tuple[int, ...]] = {

@@ -3,9 +3,11 @@
 Everything is a function of the time it is given (and a seeded random generator), never of
 the wall clock, so a recording renders the same every time and tests can step through it.
 
-* Blinks come at gamma-distributed intervals (mean ~3.6 s, never under 1.2 s; people blink
-  15–20 times a minute), take ~280 ms (a fast close, a closed moment in which a tracker
-  sees the eye shut, a slower open) and sometimes come in pairs.
+* Blinks come at gamma-distributed intervals (mean ~3.6 s while silent, ~2.6 s while
+  speaking, never under 1.2 s; people blink 15–20 times a minute at rest and more while
+  talking), often just as a phrase ends (speakers blink at pauses), take ~280 ms (a fast
+  close, a closed moment in which a tracker sees the eye shut, a slower open) and sometimes
+  come in pairs.
 * Speaking: small nods that follow the loudness (beat gestures) and a slow sway.
 * Listening (silent for a moment), after the listening-head literature: occasional small nods,
   gaze shifts that hold for a few seconds, a now-and-then smile, a slow sway.
@@ -23,6 +25,16 @@ from pipelines.audio.mouth import NEUTRAL, MouthParams
 from pipelines.avatar.rig import DEFAULT_AMPLITUDES, SIGNED_AXES, mouth_weights
 
 BLINK_MEAN_S = 3.6
+"""Mean interval between blinks while silent (~17 a minute, the resting rate)."""
+BLINK_SPEAKING_MEAN_S = 2.6
+"""...and while speaking: people blink more while talking (Bentivoglio et al. 1997: 26 a
+minute against 17 at rest). With the pauses' blinks, 27 against 18 a minute over phrases of
+3 s and pauses of 1.2 s (tests/test_avatar_blinks.py)."""
+PAUSE_BLINK_P = 0.5
+"""Chance of a blink just as speech stops (a phrase's end), if none came in the last
+:data:`BLINK_MIN_S`: speakers' blinks cluster at pauses, not mid-word."""
+PAUSE_BLINK_DELAY_S = (0.05, 0.25)
+"""A pause's blink starts this long after the voice stops."""
 BLINK_MIN_S = 1.2
 BLINK_CLOSE_S = 0.08
 BLINK_HOLD_S = 0.06
@@ -85,8 +97,12 @@ class Animator:
     def reset(self) -> None:
         self.rng = np.random.default_rng(self.settings.seed)
         self._t_last: float | None = None
-        self._next_blink = self._blink_gap(0.0)
         self._blinks: list[float] = []
+        self._was_speaking = False
+        self._pause_rng = np.random.default_rng((self.settings.seed, 1))
+        self._last_blink = -math.inf
+        # Start of the latest blink (a double's second one included).
+        self._next_blink = self._blink_gap(0.0)
         self._silent_since: float | None = 0.0
         self._next_nod = 1.5
         self._nods: list[tuple[float, float]] = []  # (start, depth)
@@ -106,7 +122,8 @@ class Animator:
         self._phases = phases
 
     def _blink_gap(self, t: float) -> float:
-        gap = max(BLINK_MIN_S, float(self.rng.gamma(4.0, BLINK_MEAN_S / 4.0)))
+        mean = BLINK_SPEAKING_MEAN_S if self._was_speaking else BLINK_MEAN_S
+        gap = max(BLINK_MIN_S, float(self.rng.gamma(4.0, mean / 4.0)))
         return t + gap
 
     def blink_amount(self, t: float) -> float:
@@ -135,10 +152,25 @@ class Animator:
 
         # Blinks.
         if s.blinks:
+            # (The pauses' draws come from their own generator: a silent run draws what it
+            # drew before, and the head's sway and the listening behaviour with it.)
+            last = self._last_blink
+            if self._was_speaking and not mouth.speaking:
+                # A phrase ends: blink in the pause, unless the eyes just blinked.
+                if t - last >= BLINK_MIN_S and self._pause_rng.random() < PAUSE_BLINK_P:
+                    soon = t + float(self._pause_rng.uniform(*PAUSE_BLINK_DELAY_S))
+                    self._next_blink = min(self._next_blink, soon)
+            elif mouth.speaking and not self._was_speaking:
+                # Speech starts: the wait left shrinks to the speaking rate's.
+                wait = (self._next_blink - t) * BLINK_SPEAKING_MEAN_S / BLINK_MEAN_S
+                self._next_blink = min(self._next_blink, max(last + BLINK_MIN_S, t + wait))
+            self._was_speaking = mouth.speaking
             if t >= self._next_blink:
                 self._blinks = [b for b in self._blinks if t - b < 1.0] + [t]
+                self._last_blink = t
                 if self.rng.random() < DOUBLE_BLINK_P:
                     self._blinks.append(t + 0.28)
+                    self._last_blink = t + 0.28
                 self._next_blink = self._blink_gap(t)
             blink = self.blink_amount(t)
             weights["blink_left"] = blink

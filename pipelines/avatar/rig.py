@@ -437,13 +437,26 @@ LID_EDGE_LEVELS = 18.0
 """Grey levels per pixel (over two half-pixel steps) that count as a rim or brow edge."""
 
 
-LID_LASH_BAND = (0.15, 0.35)
+LID_LASH_BAND = (0.25, 0.5)
 """The closed lid's lash line: within the first figure (eye openings) above the lid's lower
 edge, in the picture, its skin takes the lashes' colour, blending into the lit skin by the
 second; a line as thick wherever the lid's skin is stretched. (Swept 2026-12-03 on the posed
 blinks of the Obama and glasses portraits: at 0.05/0.2 4 of 8 went unseen under the rims; a
 band measured on the lid's unstretched skin, as thick as the stretch made it, left 1 of 8;
-at 0.2/0.4 the tear detector found the line's edge on the glasses portrait's speech run.)"""
+at 0.2/0.4 the tear detector found the line's edge on the glasses portrait's speech run.
+With the lashes hanging below it (:data:`LID_LASH_BELOW`), 0.15/0.35 -> 0.25/0.5 took
+astronaut_glasses' worst posed blink from 0.49 to 0.42 of the open eye; 0.35/0.6 and wider
+read as a dark slit, an open eye, under head turns on astronaut_rims.)"""
+LID_LASH_BELOW = 0.35
+"""The closed lid's lashes hang below its edge, fading out over this much (eye openings, at
+least a pixel; in proportion to the closure, so a half-closed lid leaves the eye's lower half
+as it was), over the lower lid's skin: the line's lower edge is soft and follows the lid
+between pixel rows (it was cut at pixel centres, stair-stepped), as a closed eye's lashes
+point down. (astronaut_glasses' worst posed blink 0.49 -> 0.45 of the open eye alone.)"""
+LID_DETAIL_KEEP = 0.3
+"""Share of the unfolded lid skin's fine texture (finer than :data:`LID_LIGHT_BLUR`) that
+stays once the lid has come down a quarter of the opening: that skin is the band just above
+the lashes, and stretched over the eye its lashes drew dark vertical streaks."""
 LID_LASH_DARKEST = 0.3
 """The lashes' colour: the mean of this darkest share of the upper lid's margin..."""
 LID_LASH_FLOOR = 0.3
@@ -462,10 +475,12 @@ posed blink there from 0.56 to 0.65 of the open eye)."""
 LID_LIGHT_RAMP = 0.5
 """The lid's skin is fully lit once it has come down this far (eye openings): the skin that
 unfolds, not the crease that stays (0.35-1.0 measured alike)."""
-LID_LIGHT_MIN_WIDTH = 0.8
-"""An eye narrower than this share of the other is the far eye of a turned head, on the
-silhouette: what lies under it need not be skin (the profile portrait's far eye sits on the
-camera it looks through, whose white would have lit its lid), so its lid is not lit."""
+LID_LIGHT_MIN_WIDTH = 0.5
+"""An eye narrower than this share of the other is the far eye of a profile, on the
+silhouette: what lies under it need not be skin (cameraman's far eye, 0.36 of the near one,
+sits on the camera it looks through, whose white would have lit its lid), so its lid is not
+lit. (At 0.8 the far eye of a head turned ~30° (astronaut_turned, 0.71) closed without
+light or lashes: its lid was the stretched shadowed fold, a smear where the eye had been.)"""
 LID_LIGHT_BLUR = 0.25
 """Scale (eye openings) of the lid skin's own shading that the light replaces; finer texture
 stays."""
@@ -514,6 +529,7 @@ class _LidLight:
         )
         self.blurred = blurred.reshape(y1 - y0, x1 - x0, self.channels)
         crop = img[y0:y1, x0:x1].reshape(y1 - y0, x1 - x0, self.channels)
+        self.crop = crop
         us = np.linspace(0.25 * width, 0.75 * width, 16)
         # The lower lid's skin: below its lash line, over the eye's middle.
         lu, lv = lower
@@ -544,12 +560,20 @@ class _LidLight:
         return got.reshape(*shape, self.channels)
 
     def offsets(
-        self, u: np.ndarray, v: np.ndarray, src_v: np.ndarray, zone: np.ndarray, edge: np.ndarray
+        self,
+        u: np.ndarray,
+        v: np.ndarray,
+        src_v: np.ndarray,
+        zone: np.ndarray,
+        edge: np.ndarray,
+        drop: np.ndarray,
+        closure: float = 1.0,
     ) -> np.ndarray:
         """Colour offsets (h×w×C) for the upper lid at one closure: ``src_v`` where each
         output pixel (``u``, ``v``) of ``zone`` samples the lid, whose lower edge is now at
-        ``edge``. The lid's skin is lit like the lower lid's, the more the further it came
-        down; along its edge it takes the lashes' colour."""
+        ``edge``, ``drop`` below where it was, at ``closure`` (0…1). The lid's skin is lit
+        like the lower lid's, the more the further it came down; along its edge it takes the
+        lashes' colour."""
         out = np.zeros((*u.shape, self.channels), np.float32)
         if not zone.any():
             return out
@@ -559,11 +583,31 @@ class _LidLight:
         skin = _smooth_scalar_profile(((v - edge)[zone] / o - lo) / (hi - lo))[:, None]
         came = (src_v - v)[zone][:, None]
         lit = np.clip(came / (LID_LIGHT_RAMP * o), 0.0, 1.0)
-        lashed = np.clip(came / max(1.0, LID_LASH_RAMP * o), 0.0, 1.0)
-        corner = (self.width - u[zone])[:, None]
-        lashed *= _smooth_scalar_profile(corner / max(1.0, LID_LASH_FADE * self.width))
+        lashed = self._lashed(u[zone], came)
         out[zone] = skin * lit * (self.skin - src) + (1.0 - skin) * lashed * (self.lash - src)
+        if LID_DETAIL_KEEP < 1.0:
+            detail = self._sample(self.crop, u[zone], src_v[zone]) - src
+            smooth = np.clip(came / (0.25 * o), 0.0, 1.0)  # none while the lid is open
+            out[zone] -= skin * smooth * (1.0 - LID_DETAIL_KEEP) * detail
+        # The lashes below the lid's edge (over the eye, or the lower lid's skin once shut),
+        # fading out with the distance: the line's edge lies between pixels and follows the
+        # lid, not the pixel rows.
+        hang = max(1.0, LID_LASH_BELOW * o * closure)
+        below = (v < edge) & (v >= edge - hang) & ~zone
+        if below.any():
+            cover = _smooth_scalar_profile(1.0 - (edge - v)[below] / hang)[:, None]
+            came_b = drop[below][:, None]
+            src_b = self._sample(self.blurred, u[below], src_v[below])
+            out[below] = cover * self._lashed(u[below], came_b) * (self.lash - src_b)
         return out
+
+    def _lashed(self, u: np.ndarray, came: np.ndarray) -> np.ndarray:
+        """How much of the lashes' colour the lid's edge takes at ``u`` (N×1), ``came`` how far
+        (pixels) the lid has come down there: none before it has come down, faded out at the
+        inner corner."""
+        lashed = np.clip(came / max(1.0, LID_LASH_RAMP * self.opening), 0.0, 1.0)
+        corner = (self.width - u)[:, None]
+        return lashed * _smooth_scalar_profile(corner / max(1.0, LID_LASH_FADE * self.width))
 
 
 @dataclass
@@ -683,7 +727,7 @@ def blink_fields(
         off = (src_v - v)[..., None] * up[None, None, :]
         fields.append(off.astype(np.float32))
         if light is not None:
-            shading.append(light.offsets(u, v, src_v, upper_zone, new_top))
+            shading.append(light.offsets(u, v, src_v, upper_zone, new_top, drop, closure))
     return LidLevels(x0, y0, fields, shading)
 
 

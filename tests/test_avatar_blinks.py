@@ -1,0 +1,198 @@
+"""Blinks as a viewer and our tracker see them (issue 13, item 4 "Lids, not cuts").
+
+Tuning portraits only (never the held-out ones): ``astronaut`` and portraits derived from it
+by tools/avatar_portraits.py that stand for the held-out conditions without being them
+(``astronaut_grey_small``: a low-resolution black-and-white photo; ``astronaut_rims``: thick
+dark frames hugging the eyes; ``astronaut_turned``: a head turned ~30°, its far eye
+foreshortened), and ``cameraman`` (a three-quarter profile). The held-out figures are in
+tests/test_avatar_heldout.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipelines.avatar.measure import blink_ratios_under_poses
+from pipelines.avatar.portrait import load_portrait
+from pipelines.avatar.stage import Avatar
+from pipelines.tracking import regions
+
+FACES = Path(__file__).resolve().parent / "data" / "faces"
+SHUT = {"blink_left": 1.0, "blink_right": 1.0}
+
+STEP_SHARE_MAX = 0.5
+"""The closed lid's lash line, down a pixel column from its darkest pixel to the lower lid's
+skin: the largest one-row step over the whole rise (median over the eye's middle columns).
+A line cut at pixel centres rises in one step (0.74-0.81 on astronaut, astronaut_turned and
+astronaut_grey_small before 2026-12-03, a stair-stepped edge); anti-aliased, with the lashes
+hanging below the lid's edge, 0.27-0.31."""
+FAR_LID_LIGHT_MIN = 0.92
+"""The far eye's closed lid against the near eye's (brightness just above the lash line) on
+the turned head: 0.84 while the far eye's lid was left unlit (its shadowed fold stretched
+over the eye, no lash line), 1.04 now."""
+FAR_LASH_EXTRA_MAX = 0.08
+"""...and its lash line (darkest over lid) at most this much fainter than the near eye's
+(0.67 against 0.51 unlit; 0.50 against 0.54 now)."""
+POSED_BLINKS = 8
+GLASSES_WORST_MAX = 0.46
+"""astronaut_glasses' worst posed blink, tracked shut opening over open: 0.49 before the
+lashes hung below the lid and the line thickened (2026-12-03), 0.42 since."""
+
+
+@pytest.fixture(scope="module", params=("astronaut", "astronaut_turned", "astronaut_grey_small"))
+def shut(request) -> tuple[str, Avatar, np.ndarray]:
+    avatar = Avatar.build(load_portrait(FACES / f"{request.param}.jpg"))
+    return request.param, avatar, avatar.renderer.render(SHUT).copy()
+
+
+def _step_share(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> float:
+    lm = avatar.rig.geometry.landmarks[:, :2]
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    pts = lm[list(ring)]
+    xs = np.arange(int(np.percentile(pts[:, 0], 35)), int(np.percentile(pts[:, 0], 65)) + 1)
+    y0, y1 = int(pts[:, 1].min()) - 3, int(pts[:, 1].max()) + 6
+    shares = []
+    for x in xs:
+        col = gray[y0:y1, x]
+        k = int(np.argmin(col))
+        below = col[k : k + 6]
+        rise = float(below.max() - col[k])
+        if rise >= 10.0:
+            shares.append(float(np.max(np.diff(below))) / rise)
+    assert len(shares) >= 5, "no lash line across the eye"
+    return float(np.median(shares))
+
+
+def test_the_closed_lash_line_is_anti_aliased(shut) -> None:
+    """No stair steps: the lash line's lower edge rises over several pixel rows, not one."""
+    name, avatar, frame = shut
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+        assert _step_share(avatar, ring, frame) < STEP_SHARE_MAX, name
+
+
+def _lid_and_lash(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> tuple[float, float]:
+    """(brightness of the closed lid 0.6-1.0 eye openings above the lash line, darkest over
+    that), along the eye's middle, in the eye's own frame."""
+    lm = avatar.rig.geometry.landmarks[:, :2]
+    c0, c1 = lm[ring[0]], lm[ring[8]]
+    width = float(np.linalg.norm(c1 - c0))
+    axis = (c1 - c0) / width
+    up = np.array([axis[1], -axis[0]])
+    upper, lower = lm[list(ring[1:8])], lm[list(ring[9:])]
+    if float((upper.mean(axis=0) - lower.mean(axis=0)) @ up) < 0:
+        up = -up
+    opening = float(((upper - c0) @ up).max() - ((lower - c0) @ up).min())
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    gu, gv = np.meshgrid(np.linspace(0.3 * width, 0.7 * width, 15), np.arange(-1, 1, 0.025))
+    gv = gv * opening
+    mx = (c0[0] + gu * axis[0] + gv * up[0]).astype(np.float32)
+    my = (c0[1] + gu * axis[1] + gv * up[1]).astype(np.float32)
+    profile = np.median(cv2.remap(gray, mx, my, cv2.INTER_LINEAR), axis=1)
+    vs = gv[:, 0]
+    k = int(np.argmin(profile))
+    lid = float(profile[(vs > vs[k] + 0.6 * opening) & (vs < vs[k] + opening)].mean())
+    return lid, float(profile[k]) / lid
+
+
+def test_the_far_eye_of_a_turned_head_closes_like_the_near_one() -> None:
+    """The far, foreshortened eye (0.71 of the near one's width) closes under a lid lit like
+    the near one's, with a lash line as dark."""
+    avatar = Avatar.build(load_portrait(FACES / "astronaut_turned.jpg"))
+    lm = avatar.rig.geometry.landmarks[:, :2]
+    frame = avatar.renderer.render(SHUT)
+    eyes = []
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+        width = float(np.linalg.norm(lm[ring[0]] - lm[ring[8]]))
+        eyes.append((width, *_lid_and_lash(avatar, ring, frame)))
+    (near_w, near_lid, near_lash), (far_w, far_lid, far_lash) = sorted(eyes, reverse=True)
+    assert far_w < 0.8 * near_w, "the far eye is not foreshortened"
+    assert far_lid >= FAR_LID_LIGHT_MIN * near_lid
+    assert far_lash <= near_lash + FAR_LASH_EXTRA_MAX
+
+
+TUNING_BLINK_FAILS = {
+    "astronaut_rims": "posed 2 of 8 (0.29-0.66 of the open eye; 2 of 8, 0.43-0.69, before "
+    "2026-12-03): thick dark frames hug the eyes and the tracker reads even an eye erased by "
+    "inpainting with a lash line drawn on at 0.44-0.57 of the open eye",
+    "cameraman": "posed 0 of 8 (0.68-0.98 of the open eye): on this three-quarter profile "
+    "the tracker's reading of the near eye hardly depends on what is drawn there: erased by "
+    "inpainting, with a lash line drawn on or not, it reads 0.8-1.3 of the open eye",
+}
+
+
+@pytest.mark.parametrize(
+    "name", ["astronaut_grey_small", "astronaut_turned", "astronaut_rims", "cameraman"]
+)
+def test_posed_blinks_are_seen_on_tuning_portraits(name, request) -> None:
+    """Eight blinks under random head poses, each seen by the tracker as an eye opening
+    under half the open eye's, on the portraits standing for the held-out conditions."""
+    if name in TUNING_BLINK_FAILS:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=TUNING_BLINK_FAILS[name]))
+    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
+    assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
+
+
+def test_blinks_behind_glasses_close_with_a_margin() -> None:
+    avatar = Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"))
+    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
+    assert max(ratios) <= GLASSES_WORST_MAX, [round(r, 2) for r in ratios]
+
+
+# --------------------------------------------------------------------------- timing
+FPS = 30.0
+PHRASE_S, PAUSE_S = 3.0, 1.2
+"""The simulated talk: phrases of 3 s with pauses of 1.2 s."""
+PAUSE_BLINK_WITHIN_S = 0.45
+PAUSE_BLINK_SHARE_MIN = 0.3
+"""Share of the phrases' ends followed by a blink within PAUSE_BLINK_WITHIN_S: 0.5 x (no
+blink in the last 1.2 s) plus chance, 0.38 over these runs; by chance alone (before
+2026-12-03) 0.09."""
+SPEAKING_RATE_MIN = 1.2
+"""Blinks per minute while talking over those of a silent head: 1.55 here (27 against 18 a
+minute, the pauses' blinks among them), 0.99 before."""
+
+
+def _blink_starts(speaking, seed: int, seconds: float = 120.0) -> list[float]:
+    from pipelines.audio.mouth import MouthParams
+    from pipelines.avatar.motion import Animator, MotionSettings
+
+    anim = Animator(MotionSettings(seed=seed))
+    starts, was = [], False
+    for i in range(int(seconds * FPS)):
+        t = i / FPS
+        talk = speaking(t)
+        mouth = MouthParams(jaw=0.3 if talk else 0.0, level=0.5 if talk else 0.0, speaking=talk)
+        shut = anim.update(t, mouth)["blink_left"] > 0.5
+        if shut and not was:
+            starts.append(t)
+        was = shut
+    return starts
+
+
+def _talking(t: float) -> bool:
+    return (t % (PHRASE_S + PAUSE_S)) < PHRASE_S
+
+
+def test_speakers_blink_more_and_in_their_pauses() -> None:
+    from pipelines.avatar.motion import BLINK_CLOSE_S, BLINK_MIN_S
+
+    ends = np.arange(PHRASE_S, 120.0, PHRASE_S + PAUSE_S)
+    talk, silent, near = 0, 0, 0
+    for seed in range(1, 6):
+        starts = np.array(_blink_starts(_talking, seed))
+        talk += len(starts)
+        silent += len(_blink_starts(lambda t: False, seed))
+        after = starts[None, :] - ends[:, None]
+        near += int(
+            ((after > 0) & (after < PAUSE_BLINK_WITHIN_S + BLINK_CLOSE_S)).any(axis=1).sum()
+        )
+        gaps = np.diff(starts)
+        # Doubles come 0.28 s apart, and the next blink's wait counts from the first.
+        assert gaps[gaps > 0.5].min() >= BLINK_MIN_S - 0.28 - 1 / FPS
+    assert near / (5 * len(ends)) >= PAUSE_BLINK_SHARE_MIN, near / (5 * len(ends))
+    assert talk >= SPEAKING_RATE_MIN * silent, (talk, silent)
