@@ -8,6 +8,7 @@ benchmarks, where every frame must arrive and nothing is live.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -76,6 +77,16 @@ Listener = Callable[[EngineEvent], None]
 WATCH_INTERVAL_S = 0.5
 """How often the engine asks its outputs whether anyone receives them (idle_after)."""
 IDLE_RESEND_S = 1.0
+LINGER_S = 60.0
+"""How long the process waits at exit for engine threads that :meth:`Engine.stop` left running.
+
+A stage's ``open()`` cannot be interrupted, and on a loaded 2-core machine with a cold Numba
+cache the Studio preset's opens took over 5 s (stop's timeout). The window then quit with the
+processing thread still inside ``cv2.cvtColor`` (the beauty stage's warm-up): when the call
+returned, the finalising interpreter ended the thread with ``pthread_exit``, whose forced unwind
+through OpenCV's C++ frame (its GIL guard's noexcept destructor) called ``std::terminate``, and
+the process aborted (exit 134; 6 of 6 SIGTERMs 7-10 s after start, core dumps). A thread that
+is still running after this long is stuck, and is then left (with a warning)."""
 
 
 class _EngineThread(threading.Thread):
@@ -97,6 +108,36 @@ class _EngineThread(threading.Thread):
             self.loop(*self.loop_args)
         finally:
             self.finished.set()
+            with _lingering_lock:
+                _lingering.discard(self)
+
+
+_lingering: set[_EngineThread] = set()
+"""Threads of stopped engines that had not ended when :meth:`Engine.stop` gave up waiting."""
+_lingering_lock = threading.Lock()
+
+
+def join_lingering_threads(timeout: float = LINGER_S) -> bool:
+    """Wait until the threads :meth:`Engine.stop` left running have ended (True), at most
+    ``timeout`` s. Called at interpreter exit (``atexit`` runs before daemon threads are cut
+    off), so no engine thread is inside native code while the process finalises."""
+    deadline = time.monotonic() + timeout
+    with _lingering_lock:
+        threads = list(_lingering)
+    if threads:
+        log.info("waiting for %s to end", ", ".join(sorted(t.name for t in threads)))
+    for t in threads:
+        if t.finished.wait(max(0.0, deadline - time.monotonic())):
+            with _lingering_lock:
+                _lingering.discard(t)
+    with _lingering_lock:
+        stuck = sorted(t.name for t in _lingering)
+    if stuck:
+        log.warning("%s still running after %.0f s; exiting anyway", ", ".join(stuck), timeout)
+    return not stuck
+
+
+atexit.register(join_lingering_threads)
 
 
 class Pipeline:
@@ -263,6 +304,17 @@ class Engine:
         for t in self._threads[2:]:
             if t is not me:
                 t.finished.wait(timeout)
+        left = [t for t in self._threads if t is not me and not t.finished.is_set()]
+        if left:
+            # Busy, not lost: a stage still opening (a model load, a compile). It ends by itself
+            # (the loops see _stop), and the process waits for it at exit (LINGER_S).
+            log.warning(
+                "%s still running after %.1f s; waiting for it at exit",
+                ", ".join(t.name for t in left),
+                timeout,
+            )
+            with _lingering_lock:
+                _lingering.update(left)
         for out in self.outputs:
             try:
                 out.close()
@@ -448,8 +500,11 @@ class Engine:
         old = self.pipeline.stages
         kept = []
         for stage in pending:
-            # Stages already running stay open; new ones are opened here, on this thread.
-            if any(stage is s for s in old) or self._open_stage(stage):
+            # Stages already running stay open; new ones are opened here, on this thread. Once
+            # stop() was called no more are opened: each open can take seconds (stop's wait).
+            if any(stage is s for s in old) or (
+                not self._stop.is_set() and self._open_stage(stage)
+            ):
                 kept.append(stage)
         for stage in old:
             if all(stage is not s for s in pending):
@@ -492,6 +547,8 @@ class Engine:
         opened: list[Stage[Any]] = []
         try:
             for stage in requested:
+                if self._stop.is_set():
+                    break  # stopped while opening: the rest need not open (see stop())
                 if self._open_stage(stage, self.stages_required):
                     opened.append(stage)
                 elif self.stages_required:
@@ -524,6 +581,8 @@ class Engine:
                     # render thread.
                     self._wait_render_idle()
                     self._apply_pending_stages()
+                    if self._stop.is_set():
+                        break  # stopped while the stages opened (seconds): not one more frame
                 pipeline = self.pipeline
                 split = pipeline.analysis_count() if self._render_thread is not None else 0
                 if split == 0 or split == len(pipeline.stages):

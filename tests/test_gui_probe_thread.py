@@ -179,3 +179,40 @@ def test_a_probe_starts_after_the_start_up_queued_before_it(qtbot: Any) -> None:
         assert probes.started_at >= opened_at[0]
     finally:
         controller.shutdown()
+
+
+def test_quitting_during_start_up_ends_the_probes_wait_at_once(qtbot: Any) -> None:
+    """A quit cancels the start-up actions still queued; the probe waiting for them to finish
+    (PROBE_AFTER_S) ends then too. ``futures.wait`` is not woken by a cancel: a SIGTERM 4 s
+    after start kept the window 35 s (the probe's 30 s wait, joined at exit)."""
+    from app.gui.controller import EngineController
+    from pipelines.sources import open_source
+
+    opening, release = threading.Event(), threading.Event()
+
+    def stuck_opener(spec: str, config: Any) -> Any:
+        opening.set()
+        release.wait(10.0)  # a camera that is slow to open while the user quits
+        return open_source(spec, config)
+
+    probes = SlowProbes()
+    probes.release.set()
+    controller = EngineController(
+        source_opener=stuck_opener, camera_lister=list, device_probes=probes
+    )
+    try:
+        controller.start((320, 240), 15.0)
+        controller.set_source("demo:0")
+        controller.set_source("demo:1")  # still queued at the quit: cancelled
+        controller.probe_devices()
+        assert opening.wait(10.0)
+        threading.Timer(0.5, release.set).start()
+        start = time.perf_counter()
+        controller.shutdown(timeout=8.0)
+        took = time.perf_counter() - start
+        assert controller.wait_idle(0.1), "the probe still waits for the cancelled start-up"
+        assert took < 0.5 + ACTION_S, took
+        assert not probes.started.is_set()  # a closed controller probes nothing
+    finally:
+        release.set()
+        controller.shutdown()

@@ -39,6 +39,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         )
         return 2
 
+    # Ctrl+C in a terminal, or a session logout's SIGTERM: quit cleanly (settings saved, the
+    # virtual camera closed, every engine thread ended). Until the window exists (imports, Qt's
+    # start-up: seconds on a loaded machine) a signal is only noted, and the window then quits
+    # as soon as its event loop runs; the default action would have killed it (exit 143).
+    requested: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _: requested.append(signum))
+
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -76,11 +84,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         window.show()
     if not tray_ok:
         app.setQuitOnLastWindowClosed(True)
-    # Ctrl+C in a terminal, or a session logout's SIGTERM: quit cleanly (settings saved, the
-    # virtual camera closed). Python runs signal handlers only between Qt events, hence the
-    # idle timer that hands control back regularly.
+    # Python runs signal handlers only between Qt events, hence the idle timer that hands
+    # control back regularly.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: QTimer.singleShot(0, window.quit))
+    if requested:
+        log.info("quitting: signal %d came while the window started", requested[0])
+        QTimer.singleShot(0, window.quit)
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(250)

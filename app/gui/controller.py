@@ -82,6 +82,25 @@ def _default_probes() -> dict[str, Any]:
     return result
 
 
+def _wait_settled(futures: list[Future[Any]], timeout: float) -> bool:
+    """Wait until each future has finished or was cancelled (True), at most ``timeout`` s.
+
+    Not ``concurrent.futures.wait``: a future that ``executor.shutdown(cancel_futures=True)``
+    cancels never wakes it (``cancel()`` only runs the done callbacks), so a probe waiting for
+    start-up actions that a quit cancelled held the exit for all of PROBE_AFTER_S (a SIGTERM
+    4 s after start: the window took 35 s to exit)."""
+    settled = threading.Event()
+
+    def check(_: object = None) -> None:
+        if all(f.done() for f in futures):
+            settled.set()
+
+    for future in futures:
+        future.add_done_callback(check)
+    check()
+    return settled.wait(timeout)
+
+
 class EngineController(QObject):
     """Owns the engine, its source and outputs; see the module docstring for the threading."""
 
@@ -531,7 +550,7 @@ class EngineController(QObject):
     def _probe_devices(self, after: list[Future[Any]] | None = None) -> DeviceReport:
         from pipelines.outputs.virtualcam import available_backends, setup_hint
 
-        futures_wait(after or [], PROBE_AFTER_S)  # start-up first (see PROBE_AFTER_S)
+        _wait_settled(after or [], PROBE_AFTER_S)  # start-up first (see PROBE_AFTER_S)
         if self._closed:
             return DeviceReport()
         info = dict(self.device_probes())

@@ -696,7 +696,8 @@ def prepare() -> None:
         return
     with _lock:
         if _preparing is None:
-            _preparing = threading.Thread(target=available, name="camfx-jit", daemon=True)
+            # Not a daemon: Python joins it at exit, before finalising (see engine.LINGER_S).
+            _preparing = threading.Thread(target=available, name="camfx-jit", daemon=False)
             _preparing.start()
 
 
