@@ -59,6 +59,7 @@ _lock = threading.Lock()
 _kernel: Any = None
 _unavailable: str | None = None
 _preparing: threading.Thread | None = None
+_prepare_lock = threading.Lock()
 
 
 # The kernels' shared pieces, bound by :func:`_compile`. Module globals, not names local to
@@ -694,7 +695,7 @@ def prepare() -> None:
     global _preparing
     if _kernel is not None or _unavailable is not None or _disabled():
         return
-    with _lock:
+    with _prepare_lock:  # not _lock: available() holds that for the whole compile
         if _preparing is None:
             # Not a daemon: Python joins it at exit, before finalising (see engine.LINGER_S).
             _preparing = threading.Thread(target=available, name="camfx-jit", daemon=False)
