@@ -223,7 +223,10 @@ def test_engine_with_controlled_source_and_switches_runs_and_stops() -> None:
     assert len(rec.frames) >= 5
     engine.stop()
     source.close()
-    assert not any(t.name.startswith("camfx-") and t.is_alive() for t in threading.enumerate())
+    # Not "camfx-jit": the process-wide Numba compile an earlier test's effects may have
+    # started (fused.prepare) is no thread of this engine's; Python joins it at exit.
+    left = [t.name for t in threading.enumerate() if t.name.startswith("camfx-") and t.is_alive()]
+    assert not [name for name in left if name != "camfx-jit"], left
 
 
 def test_camera_modes_from_v4l2(monkeypatch: pytest.MonkeyPatch) -> None:

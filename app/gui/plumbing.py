@@ -146,9 +146,14 @@ class ControlledSource(Source):
             return None
 
     def _read(self) -> Frame | None:
+        # Read once, first: a frame gets the input tap that was on when its picture was chosen.
+        # Read after _still's pacing sleep, a "Starting..." card chosen before the compare
+        # click (and before the camera opened) came out as a compare frame with the card as
+        # its input (test_compare_shows_input_left_and_output_right, now and then).
+        tap = self.tap_input
         paused = self._paused_image
         if paused is not None:
-            return self._still(paused)
+            return self._still(paused, tap)
         ended: Source | None = None
         frame: Frame | None = None
         with self._lock:
@@ -171,7 +176,7 @@ class ControlledSource(Source):
             except Exception as exc:
                 log.warning("closing %s failed: %s", ended.description, exc)
         if inner is None:
-            return self._still(self._card)
+            return self._still(self._card, tap)
         if frame is None:
             return None
         image = frame.image
@@ -181,15 +186,15 @@ class ControlledSource(Source):
         out = Frame.new(image, frame.timestamp, self._index)
         self._index += 1
         self.frames_from_inner += 1
-        if self.tap_input:
+        if tap:
             out.ctx.put(INPUT_KEY, image.copy())
         return out
 
-    def _still(self, image: np.ndarray) -> Frame:
+    def _still(self, image: np.ndarray, tap: bool) -> Frame:
         self._pace()
         frame = Frame.new(image.copy(), time.monotonic(), self._index)
         self._index += 1
-        if self.tap_input:
+        if tap:
             frame.ctx.put(INPUT_KEY, frame.image.copy())
         return frame
 

@@ -101,6 +101,12 @@ class PreviewWidget(QWidget):
         self.last_shown = time.monotonic()
         self.update()
 
+    @property
+    def shows_input(self) -> bool:
+        """Whether the frame shown carries its unprocessed input (the compare view's left half;
+        frames captured before compare was turned on have none)."""
+        return self._qinput is not None
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.sink.visible = True
