@@ -38,3 +38,57 @@ def test_prepare_returns_while_a_compile_holds_the_lock(monkeypatch: pytest.Monk
     caller.join(WAIT_S)
     assert not waited, "prepare() waited for the compile in progress"
     assert fused._preparing is compiling  # no second compile thread
+
+
+EXIT_S = 60.0
+"""Bound on a process's exit with a compile under way: the compile stops after the kernel it is
+on (one kernel: ~1-5 s on this machine, more under load), not after all of them (13 s of CPU on
+a cold cache, 40-150 s at load 15)."""
+
+
+def test_exit_during_a_cold_compile_stops_it_cleanly(tmp_path) -> None:
+    """A process that exits while the kernels compile on their thread (a cold Numba cache: a
+    first start, then a quit or a logout) exits 0, not 134 (std::terminate when Python
+    finalised with that thread inside LLVM), and without compiling everything first."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("numba")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba"), "PYTHONFAULTHANDLER": "1"}
+    env.pop(fused.DISABLE_ENV, None)
+    code = (
+        "import time\n"
+        "from pipelines.segmentation import fused\n"
+        "fused.prepare()\n"
+        "time.sleep(1.0)\n"
+        "assert fused._preparing is not None and fused._preparing.is_alive()\n"
+        "assert not fused.ready()\n"
+        "print('exiting', flush=True)\n"
+    )
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    took = time.monotonic() - t0
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "exiting" in done.stdout
+    assert "terminate called" not in done.stderr
+    assert took < EXIT_S, f"exit took {took:.1f} s"
+    # It stopped early: the cold cache did not get every kernel.
+    compiled = list((tmp_path / "numba").rglob("*.nbc"))
+    full = _full_compile_count(tmp_path / "full", env)
+    assert len(compiled) < full, (len(compiled), full)
+
+
+def _full_compile_count(cache, env) -> int:
+    import subprocess
+    import sys
+
+    code = "from pipelines.segmentation import fused\nassert fused.available()\n"
+    subprocess.run(
+        [sys.executable, "-c", code], env={**env, "NUMBA_CACHE_DIR": str(cache)},
+        check=True, timeout=600,
+    )  # fmt: skip
+    return len(list(cache.rglob("*.nbc")))

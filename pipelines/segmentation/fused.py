@@ -37,6 +37,7 @@ the outline's tiles (:mod:`pipelines.segmentation.tiled`, within two grey levels
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import os
@@ -59,6 +60,12 @@ _lock = threading.Lock()
 _kernel: Any = None
 _unavailable: str | None = None
 _preparing: threading.Thread | None = None
+_cancel = threading.Event()
+"""Set at interpreter exit: a compile in progress stops after the kernel it is on."""
+
+
+class _Cancelled(Exception):
+    """The compile was stopped at exit (:func:`_stop_compile_at_exit`)."""
 _prepare_lock = threading.Lock()
 
 
@@ -665,6 +672,8 @@ def available() -> bool:
                 kernel = _compile()
                 _warm_up(kernel)
                 _kernel = kernel
+            except _Cancelled:
+                pass  # the process is exiting: nothing to report, nothing to remember
             except Exception as exc:  # ImportError, or a compiler failure on an odd platform
                 _unavailable = f"{type(exc).__name__}: {exc}"
                 # Numba is an optional extra (`camfx[jit]`, 208 MB): not having it is a choice,
@@ -697,9 +706,24 @@ def prepare() -> None:
         return
     with _prepare_lock:  # not _lock: available() holds that for the whole compile
         if _preparing is None:
-            # Not a daemon: Python joins it at exit, before finalising (see engine.LINGER_S).
-            _preparing = threading.Thread(target=available, name="camfx-jit", daemon=False)
+            # A daemon, so that a quit does not wait for the whole compile (13 s of CPU on a
+            # cold cache, 40-150 s under load), but never left inside LLVM when Python
+            # finalises (std::terminate, exit 134): at exit it is told to stop after the
+            # kernel it is compiling and joined (_stop_compile_at_exit).
+            _preparing = threading.Thread(target=available, name="camfx-jit", daemon=True)
             _preparing.start()
+
+
+@atexit.register
+def _stop_compile_at_exit(timeout: float = 60.0) -> None:
+    """Stop a background compile at its next kernel and wait for it (atexit handlers run
+    before the interpreter finalises, while daemon threads still run)."""
+    _cancel.set()
+    thread = _preparing
+    if thread is not None and thread.is_alive():
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("the kernels' compile did not stop within %.0f s of exit", timeout)
 
 
 def unavailable_reason() -> str | None:
@@ -710,22 +734,37 @@ def unavailable_reason() -> str | None:
 
 
 def _warm_up(kernels: _Kernels) -> None:
-    """Compile for the argument types of real calls, on a tiny frame."""
+    """Compile for the argument types of real calls, on a tiny frame (each call compiles one
+    kernel; between them a compile stops when the process exits)."""
+
+    def stop_if_exiting() -> None:
+        if _cancel.is_set():
+            raise _Cancelled
+
     fg = np.zeros((4, 8, 3), np.uint8)
     mask = np.zeros((2, 4), np.float32)
     bg = np.zeros((1, 8, 3), np.uint8)
     tiles = TileMap(np.array([[EMPTY, FULL, MIXED, MIXED]], np.uint8), (4, 2), (8, 4))
+    stop_if_exiting()
     _run(kernels, fg, mask, bg, tiles)
+    stop_if_exiting()
     _detail(kernels, mask, mask, np.zeros((4, 8), np.uint8))
+    stop_if_exiting()
     _fill(kernels, np.ones((2, 4, 4), np.float32), np.zeros((2, 4, 3), np.float32), 0.05)
     small = np.zeros((1, 2, 3), np.float32)
+    stop_if_exiting()
     _replace(kernels, fg, mask, fg, tiles, mask, small, small, 4.0)
+    stop_if_exiting()
     _lut(kernels, fg, np.zeros((1, 256, 3), np.uint8))
+    stop_if_exiting()
     _smooth(kernels, fg, fg, (0, 0), fg[..., 0].copy(), (small, small), mask[:1, :2], (8, 4),
             (0, 0), 0.5, 0.5, np.empty_like(fg))  # fmt: skip
     gain = np.full((1, 2, 3), 128, np.uint8)
+    stop_if_exiting()
     _gain(kernels, fg, np.zeros((4, 8), np.float32), gain, 128, (0, 0, 2, 2), tiles, 1.0)
+    stop_if_exiting()
     _gain(kernels, fg, None, gain, 128, (0, 0, 2, 2), None, 0.5)
+    stop_if_exiting()
     _skin_fit(kernels, fg, np.zeros((2, 2)), np.zeros(12, np.float32), np.ones(7), 1.0, 1)
 
 
