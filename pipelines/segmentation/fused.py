@@ -66,6 +66,8 @@ _cancel = threading.Event()
 
 class _Cancelled(Exception):
     """The compile was stopped at exit (:func:`_stop_compile_at_exit`)."""
+
+
 _prepare_lock = threading.Lock()
 
 
