@@ -98,4 +98,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         code = app.exec()
     finally:
         window.shutdown()
+        # The process ends next: a compile of the kernels still under way (a first start on
+        # a cold cache) stops after its current kernel instead of holding the exit for all of
+        # them (35-150 s under load), the device probe waiting on it included.
+        from pipelines.segmentation import fused
+
+        fused.stop_compile()
     return int(code)

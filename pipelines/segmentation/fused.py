@@ -716,11 +716,19 @@ def prepare() -> None:
             _preparing.start()
 
 
+def stop_compile() -> None:
+    """Tell a compile in progress to stop after the kernel it is on, for good: for a process
+    about to exit (the window calls it once its event loop has ended, as a thread that waits in
+    :func:`available`, the device probe's, is joined before ``atexit`` runs and would hold the
+    exit for the whole compile). Later calls of :func:`available` then say False."""
+    _cancel.set()
+
+
 @atexit.register
 def _stop_compile_at_exit(timeout: float = 60.0) -> None:
     """Stop a background compile at its next kernel and wait for it (atexit handlers run
     before the interpreter finalises, while daemon threads still run)."""
-    _cancel.set()
+    stop_compile()
     thread = _preparing
     if thread is not None and thread.is_alive():
         thread.join(timeout)
