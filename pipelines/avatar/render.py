@@ -55,7 +55,9 @@ put the lower lip on the rim's inner edge: on the grey moustached tuning portrai
 against asked opening r 0.948/0.954 -> 0.952/0.967 (two validation voices), the jaw sweep's
 r 0.880 -> 0.917; astronaut and astronaut_rot30 up by 0.002-0.006."""
 CAVITY_EDGE = 0.55
-"""The cavity's shade (× its colour) at the lips' edge; 0.15 at its deepest."""
+"""The cavity's shade (× its colour) at the lips' edge."""
+CAVITY_DEEP = 0.15
+"""The cavity's shade (× its colour) at its deepest, CAVITY_DEPTH in from the lips' edge."""
 TONGUE_TOP = 0.22
 """How far the tongue's top rises above the lower lip's inner edge, as a share of the opening
 (0.38 before: the tongue's lit top stood a third of the way up the mouth)."""
@@ -551,7 +553,7 @@ class AvatarRenderer:
         cv2.fillPoly(mask8, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
         depth = np.clip(depth / (CAVITY_DEPTH * opening + 1.0), 0.0, 1.0)[..., None]
-        canvas = self._cavity_bgr * (CAVITY_EDGE - (CAVITY_EDGE - 0.15) * depth)
+        canvas = self._cavity_bgr * (CAVITY_EDGE - (CAVITY_EDGE - CAVITY_DEEP) * depth)
         # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
         # sides where it turns away (drawn once, :data:`TONGUE_SPRITE`, and placed).
         if opening > 0.02 * self.face_h * scale:
