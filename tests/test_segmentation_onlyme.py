@@ -334,6 +334,31 @@ def test_nothing_to_remove_leaves_the_mask_alone() -> None:
     assert lock.apply(empty, [me], me, (1280, 720)) is empty
 
 
+def test_small_blobs_near_you_stay_and_the_rest_go() -> None:
+    # At 256x144, you (a face of 100 px at 1280x720: 20 model px) and your body; a hand held
+    # 6 model px beside you (within 0.35 face sizes: 7 px), a speck 15 px away and a body
+    # whose face is not seen (larger than 0.15 of you) right beside you, not touching.
+    lock = OnlyMe()
+    mask = np.zeros((144, 256), np.float32)
+    mask[60:, 100:160] = 0.9  # you
+    mask[60:66, 166:170] = 0.8  # a hand, 6 px from you
+    mask[40:43, 60:63] = 0.8  # a speck, far
+    mask[30:34, 175:179] = 0.8  # a speck, 15 px from you
+    mask[70:, 163:200] = 0.8  # an unseen body, 3 px from you
+    me = _face(1, 130 * 5, 75 * 5, 100)
+    assert lock.choose([me], (1280, 720), 0.0, 10.0) is me
+    out = lock.apply(mask, [me], me, (1280, 720))
+    # Kept blobs are grown by 2 px and feathered: their inside is untouched.
+    assert np.allclose(out[64:, 104:156], 0.9, atol=1e-3)
+    assert float(out[60:66, 166:170].min()) >= 0.7  # the hand stays (feathered)
+    assert float(out[40:43, 60:63].max()) <= 1e-3  # the far speck goes
+    assert float(out[30:34, 175:179].max()) <= 1e-3
+    assert float(out[72:, 180:200].max()) <= 1e-3  # the unseen body goes
+    # Only your blobs and specks near you: the mask is left as it is.
+    mask[40:43, 60:63] = mask[30:34, 175:179] = mask[70:, 163:200] = 0.0
+    assert lock.apply(mask, [me], me, (1280, 720)) is mask
+
+
 ONLY_ME_GOLDEN_MEAN_MAX = 0.5
 ONLY_ME_GOLDEN_MAX_ABS = 8
 """The golden mask (8-bit levels): OpenCV's resize and watershed between versions."""
