@@ -243,3 +243,72 @@ def test_hard_inputs_do_not_crash(still_720p: np.ndarray) -> None:
     ctx = step(tracker(), uhd, 0)
     face = ctx.primary_face
     assert face is not None and face.bbox[2] > 300  # in 4K pixels
+
+
+def _demo_frames(n: int) -> list[np.ndarray]:
+    from pipelines.sources.base import SourceConfig
+    from pipelines.sources.demo import DemoSource
+
+    source = DemoSource("", SourceConfig(width=SIZE_720P[0], height=SIZE_720P[1], fps=FPS))
+    source.open()
+    frames = []
+    for i in range(n):
+        source._index = i
+        frame = source.grab()
+        assert frame is not None
+        frames.append(frame)
+    return frames
+
+
+def test_pose_and_signals_are_worked_out_only_once_a_stage_reads_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 15: Studio reads neither the head pose nor the signals; their fit and filters cost
+    # 0.3-0.4 ms of CPU a face a frame. Until a stage reads one, the tracker does not fit the
+    # pose; from the first read on it does on every frame (its filters need every frame).
+    import pipelines.tracking.tracker as tracker_module
+
+    fits: list[int] = []
+    fit = tracker_module.fit_transform
+    monkeypatch.setattr(
+        tracker_module, "fit_transform", lambda *a, **k: fits.append(1) or fit(*a, **k)
+    )
+    stage = tracker()
+    frames = _demo_frames(30)
+    faces: list[Face] = []
+    for i, frame in enumerate(frames[:20]):
+        ctx = step(stage, frame, i)
+        assert len(ctx.faces) == 1
+        faces.append(ctx.faces[0])
+    assert not fits  # nothing read: no pose fitted
+    assert faces[-1].pose is not None and faces[-1].signals  # read: fitted, for that frame
+    assert len(fits) == 1
+    for i, frame in enumerate(frames[20:], 20):
+        step(stage, frame, i)
+    assert len(fits) == 11  # every frame since
+
+
+def test_pose_read_late_is_the_pose_of_tracking_every_frame() -> None:
+    # The engine overlaps the tracker with the previous frame's image stages: a stage reads
+    # frame N's pose after the tracker has done frame N + 1. The poses and signals are those
+    # of working them out on every frame (the filters in frame order), exactly.
+    frames = _demo_frames(40)
+    eager, lazy = tracker(), tracker()
+    eager.pose_wanted = True
+    expected, got = [], []
+    previous: FrameContext | None = None
+    for i, frame in enumerate(frames):
+        face = step(eager, frame, i).faces[0]
+        expected.append((face.pose, face.signals))
+        ctx = step(lazy, frame, i)
+        if previous is not None:
+            face = previous.faces[0]
+            got.append((face.pose, face.signals))
+        previous = ctx
+    assert previous is not None
+    face = previous.faces[0]
+    got.append((face.pose, face.signals))
+    for (pose, signals), (want_pose, want_signals) in zip(got, expected, strict=True):
+        assert pose is not None and want_pose is not None
+        np.testing.assert_array_equal(pose.transform, want_pose.transform)
+        assert signals == want_signals

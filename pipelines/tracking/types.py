@@ -6,6 +6,7 @@ reads these and nothing else, so this file is the contract between the tracker a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -46,6 +47,51 @@ class Face:
     visibility: float = 1.0
     """1 while tracked; fades towards 0 for a few frames after tracking is lost so effects can
     fade out instead of popping."""
+
+
+Derive = Callable[[], tuple[HeadPose | None, dict[str, Any]]]
+"""Works out a face's pose and signals (:class:`DerivedFace`)."""
+
+
+class DerivedFace(Face):
+    """A :class:`Face` whose ``pose`` and ``signals`` are worked out when first read.
+
+    The tracker gives these while no stage has read a pose or signals yet: Studio reads
+    neither, and they cost 0.3-0.4 ms of CPU a face a frame at 720p (the pose fit, its
+    filters, the signals). Reading either (or comparing, copying, ``repr``) works them out;
+    setting one works out the other first, so the two stay of the same frame.
+    """
+
+    def __init__(self, *args: Any, derive: Derive | None = None, **kwargs: Any) -> None:
+        self._derive: Derive | None = None
+        super().__init__(*args, **kwargs)
+        self._derive = derive
+
+    def _resolve(self) -> None:
+        derive = self._derive
+        if derive is not None:
+            self._derive = None
+            self._pose, self._signals = derive()
+
+    @property  # type: ignore[override]
+    def pose(self) -> HeadPose | None:
+        self._resolve()
+        return self._pose
+
+    @pose.setter
+    def pose(self, value: HeadPose | None) -> None:
+        self._resolve()
+        self._pose = value
+
+    @property  # type: ignore[override]
+    def signals(self) -> dict[str, Any]:
+        self._resolve()
+        return self._signals
+
+    @signals.setter
+    def signals(self, value: dict[str, Any]) -> None:
+        self._resolve()
+        self._signals = value
 
 
 class TrackerInfo(TypedDict):
