@@ -70,8 +70,10 @@ class DerivedFace(Face):
     def _resolve(self) -> None:
         derive = self._derive
         if derive is not None:
-            self._derive = None
+            # Cleared only once the values are in: another thread reading meanwhile calls it
+            # too (it works them out once and gives both the same).
             self._pose, self._signals = derive()
+            self._derive = None
 
     @property  # type: ignore[override]
     def pose(self) -> HeadPose | None:
