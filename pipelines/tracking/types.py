@@ -57,7 +57,7 @@ class DerivedFace(Face):
     """A :class:`Face` whose ``pose`` and ``signals`` are worked out when first read.
 
     The tracker gives these while no stage has read a pose or signals yet: Studio reads
-    neither, and they cost 0.3-0.4 ms of CPU a face a frame at 720p (the pose fit, its
+    neither, and they cost 0.3-0.8 ms of CPU a face a frame at 720p (the pose fit, its
     filters, the signals). Reading either (or comparing, copying, ``repr``) works them out;
     setting one works out the other first, so the two stay of the same frame.
     """
