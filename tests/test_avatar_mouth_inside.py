@@ -28,10 +28,9 @@ SMALL_JAW = 0.1
 OUTLINE_TURN_MAX_DEG = 20.0
 """Largest turn of the drawn inner lip edge between two of its steps, corners excepted (the
 landmark polygon's straight spans turned by up to ~45° at a landmark of the open lower lip)."""
-TONGUE_TOP_MAX = 0.4
+TONGUE_TOP_MAX = 0.3
 """The tongue's top above the lower lip's inner edge, as a share of the opening, at most (it
-stood at 0.38 in a mid-grey cavity, where the tracker took its lit top for the lower lip; in
-today's dark cavity it is drawn at 0.35 and measures 0.33: see render.TONGUE_TOP)."""
+stood at 0.38, where the tracker took its lit top for the lower lip)."""
 TONGUE_DARK_MAX = 0.55
 """The tongue's median grey over the lips' median grey, at most (0.6-0.7 before: a light dome
 that read as a lip)."""
@@ -199,8 +198,8 @@ SWEEP_DROP_MAX = 0.004
 next (0.003 measured; the tracker reads one frame after another, each from the last)."""
 SWEEP_R_MIN = 0.93
 """Pearson r of the tracked opening against the jaw weight over the sweep: 0.907 with the
-tongue's top at 0.22 of the opening (0.095 at jaw 0.7 after 0.097 at 0.5, then 0.117 and
-0.119 at 0.9 and 1.0), 0.920 at 0.30, 0.935 at 0.35, 0.938 at 0.40."""
+tongue's top at 0.22 of the opening (render.TONGUE_TOP; 0.095 at jaw 0.7 after 0.097 at 0.5,
+then 0.117 and 0.119 at 0.9 and 1.0), 0.920 at 0.30, 0.935 at 0.35, 0.938 at 0.40."""
 
 
 def tracked_sweep(renderer: AvatarRenderer) -> np.ndarray:
@@ -223,12 +222,18 @@ def tracked_sweep(renderer: AvatarRenderer) -> np.ndarray:
     return np.array(got)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="sweep r 0.907: the tracker's reading stalls from jaw 0.5 to 0.7 on this tuning "
+    "portrait; a higher tongue (0.35) passed here but cost held-out einstein_midword r "
+    "0.79/0.75 -> 0.76/0.64 (render.TONGUE_TOP)",
+)
 def test_the_tracked_opening_grows_with_the_jaw(grey_avatar) -> None:
     """Over a jaw sweep on the grey moustached tuning portrait the tracker's opening grows
     with it: in a wide, near-black opening its lower-lip points float in the dark and the
     reading stalls from jaw 0.5 to 0.7 (held-out einstein_midword's sweep was not monotonic).
     The tongue's lit top, a little higher in the mouth (render.TONGUE_TOP), is an edge that
-    moves with the jaw."""
+    moves with the jaw and passes this, but did not carry over to the held-out portrait."""
     got = tracked_sweep(grey_avatar.renderer)
     print(" ".join(f"{v:.3f}" for v in got))
     drops = -np.diff(got)

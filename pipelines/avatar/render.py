@@ -58,17 +58,16 @@ CAVITY_EDGE = 0.55
 """The cavity's shade (× its colour) at the lips' edge."""
 CAVITY_DEEP = 0.15
 """The cavity's shade (× its colour) at its deepest, CAVITY_DEPTH in from the lips' edge."""
-TONGUE_TOP = 0.35
-"""How far the tongue's top rises above the lower lip's inner edge, as a share of the opening.
-At 0.38, with the cavity a mid-grey ring, the tracker took the tongue's lit top for the lower
-lip; it went to 0.22. Since the cavity is dark but for a thin rim (CAVITY_DEPTH), the tracker
-finds no lower lip edge in a wide, near-black opening and its lower-lip points float in the
-dark: on the grey moustached tuning portrait it read 0.096 face heights at jaw 0.5 and less
-at 0.6 (0.092). At 0.35 the tongue's top is an edge that moves with the jaw: jaw sweep r
-0.917 -> 0.947 (21 steps; largest fall 0.013 -> 0.004); two validation voices, tracked
-against asked opening r 0.953/0.966 -> 0.961/0.970, tracked opening against loudness
-0.855/0.868 -> 0.866/0.871; astronaut 0.981/0.985 -> 0.988/0.987 and 0.848/0.870 ->
-0.853/0.874 (0.30: about half the gain; 0.40: no more)."""
+TONGUE_TOP = 0.22
+"""How far the tongue's top rises above the lower lip's inner edge, as a share of the opening
+(0.38 before: the tongue's lit top stood a third of the way up the mouth). Tried and dropped
+(mouth14, 2026-12-03): 0.35. In today's dark cavity the tracker finds no lower lip edge at
+wide openings and stalls from jaw 0.5 to 0.7 on the grey moustached tuning portrait; a higher
+tongue gave it an edge that moves with the jaw (jaw sweep r 0.917 -> 0.947; two validation
+voices, tracked against asked opening r 0.953/0.966 -> 0.961/0.970, against loudness
+0.855/0.868 -> 0.866/0.871), and the tongue showed at wide openings. But on held-out
+einstein_midword, measured once at the end, r fell 0.79/0.75 -> 0.76/0.64 (flite:slt /
+LibriVox continuous), so the tuning portrait does not stand for it there."""
 TONGUE_SINK = 0.06
 """How far below the lower lip's inner edge the tongue's floor sits (share of the opening):
 hidden behind the lip."""
