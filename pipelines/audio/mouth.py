@@ -69,7 +69,10 @@ slower attack and release, a longer VAD hangover, the hop level mixed into the j
 closure only after two quiet hops in a row kept the m/b/p hits (86.6 %), shut fewer open
 vowels' hops (1.3 → 0.4 %) and gave 0.840 there, but on the held-out voices of
 tests/test_audio_lipsync_model it lowered the asked r from mean 0.856 to 0.833 (every voice
-but Festival's HTS slt): dropped."""
+but Festival's HTS slt): dropped. Four sentences on three voices are too few to choose by:
+tools/mouth_asked.py --training-voices (17 tuning voices, 12 sentences each, in clips of
+four) gives 0.859 (lowest clip 0.791) as shipped and 0.851 (0.750) with that gap closure,
+0.860 with the loudness-only network, 0.854 and 0.859 with the jaw curve at 0.55 and 0.85."""
 JAW_FLOOR = 0.08
 """The network's jaw below this is read as closed (the rest rescaled to 0 … 1): on noise in a
 pause's VAD hangover it gives 0.02–0.05, which the animator's lifting curve (jaw^0.7) draws as
