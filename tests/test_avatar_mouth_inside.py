@@ -190,3 +190,53 @@ def test_the_cavity_is_dark_but_for_a_thin_rim(colour, monkeypatch) -> None:
     assert len(g) > 500
     half = g.min() + 0.5 * (np.percentile(g, 99) - g.min())
     assert float((g > half).mean()) <= RIM_SHARE_MAX, float((g > half).mean())
+
+
+SWEEP_JAWS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
+SWEEP_DROP_MAX = 0.004
+"""Largest fall of the tracked opening (face heights) from one jaw step of the sweep to the
+next (0.003 measured; the tracker reads one frame after another, each from the last)."""
+SWEEP_R_MIN = 0.93
+"""Pearson r of the tracked opening against the jaw weight over the sweep: 0.907 with the
+tongue's top at 0.22 of the opening (render.TONGUE_TOP; 0.095 at jaw 0.7 after 0.097 at 0.5,
+then 0.117 and 0.119 at 0.9 and 1.0), 0.920 at 0.30, 0.935 at 0.35, 0.938 at 0.40."""
+
+
+def tracked_sweep(renderer: AvatarRenderer) -> np.ndarray:
+    """The tracker's opening (face heights) on each jaw step's render, one tracker in order."""
+    from pipelines.avatar.measure import opening
+    from pipelines.frame import FrameContext
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, mesh_interval=1))
+    tracker.open()
+    got = []
+    try:
+        for i, jaw in enumerate(SWEEP_JAWS):
+            ctx = FrameContext(timestamp=i / 30.0, index=i)
+            tracker.process(renderer.render({"jaw": float(jaw)}).copy(), ctx)
+            assert ctx.primary_face is not None, f"face lost at jaw {jaw}"
+            got.append(opening(np.asarray(ctx.primary_face.landmarks, np.float64)))
+    finally:
+        tracker.close()
+    return np.array(got)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="sweep r 0.907: the tracker's reading stalls from jaw 0.5 to 0.7 on this tuning "
+    "portrait; a higher tongue (0.35) passed here but cost held-out einstein_midword r "
+    "0.79/0.75 -> 0.76/0.64 (render.TONGUE_TOP)",
+)
+def test_the_tracked_opening_grows_with_the_jaw(grey_avatar) -> None:
+    """Over a jaw sweep on the grey moustached tuning portrait the tracker's opening grows
+    with it: in a wide, near-black opening its lower-lip points float in the dark and the
+    reading stalls from jaw 0.5 to 0.7 (held-out einstein_midword's sweep was not monotonic).
+    The tongue's lit top, a little higher in the mouth (render.TONGUE_TOP), is an edge that
+    moves with the jaw and passes this, but did not carry over to the held-out portrait."""
+    got = tracked_sweep(grey_avatar.renderer)
+    print(" ".join(f"{v:.3f}" for v in got))
+    drops = -np.diff(got)
+    assert drops.max() <= SWEEP_DROP_MAX, (got.round(3), drops.max())
+    r = float(np.corrcoef(SWEEP_JAWS, got)[0, 1])
+    assert r >= SWEEP_R_MIN, (r, got.round(3))

@@ -60,7 +60,14 @@ CAVITY_DEEP = 0.15
 """The cavity's shade (× its colour) at its deepest, CAVITY_DEPTH in from the lips' edge."""
 TONGUE_TOP = 0.22
 """How far the tongue's top rises above the lower lip's inner edge, as a share of the opening
-(0.38 before: the tongue's lit top stood a third of the way up the mouth)."""
+(0.38 before: the tongue's lit top stood a third of the way up the mouth). Tried and dropped
+(mouth14, 2026-12-03): 0.35. In today's dark cavity the tracker finds no lower lip edge at
+wide openings and stalls from jaw 0.5 to 0.7 on the grey moustached tuning portrait; a higher
+tongue gave it an edge that moves with the jaw (jaw sweep r 0.917 -> 0.947; two validation
+voices, tracked against asked opening r 0.953/0.966 -> 0.961/0.970, against loudness
+0.855/0.868 -> 0.866/0.871), and the tongue showed at wide openings. But on held-out
+einstein_midword, measured once at the end, r fell 0.79/0.75 -> 0.76/0.64 (flite:slt /
+LibriVox continuous), so the tuning portrait does not stand for it there."""
 TONGUE_SINK = 0.06
 """How far below the lower lip's inner edge the tongue's floor sits (share of the opening):
 hidden behind the lip."""
