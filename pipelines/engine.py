@@ -145,6 +145,8 @@ class Pipeline:
 
     def __init__(self, stages: Sequence[Stage[Any]] = ()) -> None:
         self.stages: list[Stage[Any]] = list(stages)
+        for i, stage in enumerate(self.stages):
+            stage.set_following(self.stages[i + 1 :])
 
     def names(self) -> list[str]:
         return [s.name for s in self.stages]

@@ -14,6 +14,13 @@ colour correction), 0.5–1.5 ms at 1280×720: the per-channel lookup runs as a 
 once Numba's kernels are ready (:func:`pipelines.segmentation.fused.lut_bgr`, half the CPU of
 ``cv2.LUT``'s per-channel lookup, the same bytes), with ``cv2.LUT`` until then. The smoothed
 state lives on the stage (temporal state); per-frame values go to ``ctx.extras["light_color"]``.
+
+Right after the background blur (Studio) the stage makes no pass of its own: it is a
+:class:`pipelines.segmentation.fused.TableStage`, so the blur works out its composite's
+thumbnail (the same bytes as ``thumbnail`` of the composite), asks :meth:`table_for` for the
+curves and writes its composite through them; :meth:`process` then finds its picture in
+``fused.TABLE_FOLDED`` and returns it. Studio's output stays within 62-67 dB of the two passes
+(tests/test_fused_light.py).
 """
 
 from __future__ import annotations
@@ -195,6 +202,15 @@ def build_lut(correction: Correction) -> np.ndarray:
 IDENTITY = np.arange(256, dtype=np.uint8)
 
 
+def correction_table(correction: Correction) -> np.ndarray | None:
+    """:func:`build_lut`, or None when the correction leaves every level as it is."""
+    lut = build_lut(correction)
+    return None if np.array_equal(lut[0], IDENTITY3) else lut
+
+
+IDENTITY3 = np.repeat(IDENTITY[:, None], 3, axis=1)
+
+
 def apply_correction(
     image: np.ndarray, correction: Correction, in_place: bool = False
 ) -> np.ndarray:
@@ -235,12 +251,21 @@ class LightColorStage(Stage[LightColorSettings]):
         fused.prepare()
         super().open()
 
+    def thumb_step(self, width: int) -> int:
+        """Metering reads every ``step``-th pixel of every ``step``-th row: a strided
+        subsample about :data:`THUMB_WIDTH` wide (means over ~15k pixels need no
+        anti-aliasing)."""
+        return max(1, -(-width // THUMB_WIDTH))
+
     def measure(self, image: np.ndarray, ctx: FrameContext, s: LightColorSettings) -> Correction:
         """The correction this frame asks for, before temporal smoothing."""
-        w = image.shape[1]
-        # A strided subsample: means over ~15k pixels need no anti-aliasing.
-        step = max(1, -(-w // THUMB_WIDTH))
-        thumb = thumbnail(image, step)
+        step = self.thumb_step(image.shape[1])
+        return self.measure_thumb(thumbnail(image, step), step, ctx, s)
+
+    def measure_thumb(
+        self, thumb: np.ndarray, step: int, ctx: FrameContext, s: LightColorSettings
+    ) -> Correction:
+        """:meth:`measure` from the picture's thumbnail (``image[::step, ::step]``)."""
         gamma = 1.0
         if s.exposure > 0:
             face = ctx.primary_face
@@ -272,14 +297,38 @@ class LightColorStage(Stage[LightColorSettings]):
         )
         return Correction(gamma, (gains[0], gains[1], gains[2]))
 
+    def _update(
+        self, thumb: np.ndarray, step: int, ctx: FrameContext, s: LightColorSettings
+    ) -> Correction:
+        state = self._smooth(self.measure_thumb(thumb, step, ctx, s), ctx.timestamp, s.adapt_s)
+        self._state = state
+        ctx.extras["light_color"] = {"gamma": state.gamma, "gains": state.gains}
+        return state
+
+    def table_for(self, thumb: np.ndarray, step: int, ctx: FrameContext) -> np.ndarray | None:
+        """This frame's curves for the picture whose thumbnail is ``thumb`` (see
+        :class:`pipelines.segmentation.fused.TableStage`: the background blur folds them into
+        its composite), None for the identity; the temporal state moves on as in
+        :meth:`process`."""
+        s = self.settings
+        if not s.enabled or not s.any_active:
+            self._state, self._last_time = None, None
+            return None
+        return correction_table(self._update(thumb, step, ctx, s))
+
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        if ctx.get(fused.TABLE_FOLDED) is image:
+            # The stage before this one put its pass through this frame's curves already; the
+            # picture is still nobody else's, so the next stage may write into it in turn.
+            if ctx.get(WRITABLE_IMAGE) is image:
+                ctx.put(FRESH_IMAGE, image)
+            return image
         s = self.settings
         if not s.enabled or not s.any_active:
             self._state, self._last_time = None, None
             return image
-        state = self._smooth(self.measure(image, ctx, s), ctx.timestamp, s.adapt_s)
-        self._state = state
-        ctx.extras["light_color"] = {"gamma": state.gamma, "gains": state.gains}
+        step = self.thumb_step(image.shape[1])
+        state = self._update(thumbnail(image, step), step, ctx, s)
         # Into the frame itself when the stage before made it for us (the blur's composite):
         # no new frame-size array to fill.
         writable = ctx.get(WRITABLE_IMAGE) is image
