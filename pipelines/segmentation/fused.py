@@ -35,9 +35,9 @@ one process, 150 frames twice, load 7-9). Re-done on top of the in-place frames
 (FRESH_IMAGE: the light hands the lit composite on, so beauty still retouches in place):
 blur, light and beauty 0.32-0.53 ms less CPU per 720p Studio frame (paired medians, three
 in-process runs of 150 frames alternated frame by frame, 30 ms apart, load 2.9-3.5); in the
-paced engine (Studio, 720p demo at 30 fps, pipelined, the fold on every other frame) the
-render thread's CPU 0.34-0.42 ms less a frame (adjacent pairs' medians, three runs of 300
-frames, load 3); the picture 67.5 dB from the two passes.
+paced engine (Studio, 720p demo at 30 fps, pipelined, the fold on every other frame, even or
+odd) the render thread's CPU 0.34-0.54 ms less a frame (adjacent pairs' medians, median 0.37;
+six runs of 300 frames, load 3-4); the picture 67.5 dB from the two passes.
 
 The upsampling reproduces ``cv2.resize(INTER_LINEAR)``'s sampling positions, so results equal
 the OpenCV path's to within float rounding (the composite: one grey level). Numba is optional
