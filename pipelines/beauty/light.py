@@ -115,8 +115,13 @@ def thumbnail(image: np.ndarray, step: int) -> np.ndarray:
 def metered_brightness(
     thumb: np.ndarray, face_box: tuple[float, ...] | None, scale: float
 ) -> float:
-    """Weighted mean luma (0..1) of a BGR uint8 thumbnail; ``face_box`` in frame pixels."""
+    """Weighted mean luma (0..1) of a BGR uint8 thumbnail; ``face_box`` in frame pixels.
+
+    Once Numba's kernels are ready, in one compiled pass (:func:`fused.light_stats`, float64
+    sums, within 1e-6 of NumPy's float32 ones)."""
     h, w = thumb.shape[:2]
+    if fused.ready():
+        return _metered_compiled(thumb, face_box, scale)
     luma = thumb.astype(np.float32) @ (LUMA / 255.0).astype(np.float32)
     weight, total = centre_weight(h, w)
     frame_mean = float((luma * weight).sum() / total)
@@ -131,12 +136,45 @@ def metered_brightness(
     return FACE_WEIGHT * face_mean + (1.0 - FACE_WEIGHT) * frame_mean
 
 
+def _face_span(
+    face_box: tuple[float, ...], scale: float, w: int, h: int
+) -> tuple[int, int, int, int] | None:
+    x, y, bw, bh = (float(v) * scale for v in face_box[:4])
+    x0, y0 = max(int(x), 0), max(int(y), 0)
+    x1, y1 = min(math.ceil(x + bw), w), min(math.ceil(y + bh), h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def _metered_compiled(thumb: np.ndarray, face_box: tuple[float, ...] | None, scale: float) -> float:
+    h, w = thumb.shape[:2]
+    weight, total = centre_weight(h, w)
+    span = None if face_box is None else _face_span(face_box, scale, w, h)
+    weighted, face = fused.light_stats(thumb, weight, span or (0, 0, 0, 0))
+    frame_mean = weighted / total
+    if span is None:
+        return frame_mean
+    x0, y0, x1, y1 = span
+    face_mean = face / ((x1 - x0) * (y1 - y0))
+    return FACE_WEIGHT * face_mean + (1.0 - FACE_WEIGHT) * frame_mean
+
+
 def grey_world_gains(thumb: np.ndarray) -> np.ndarray:
     """B, G, R gains that make the neutral-ish pixels grey, luma-preserving, clamped.
 
     "Neutral-ish" is judged after the current estimate's correction (two rounds), so a strong
-    cast doesn't push the grey pixels out of the selection it is estimated from.
+    cast doesn't push the grey pixels out of the selection it is estimated from. Once Numba's
+    kernels are ready, compiled (:func:`fused.grey_world_gains`: 0.33 ms of CPU a 720p frame at
+    a camera's pace in NumPy's thirty-odd calls; float64 sums, within 1e-6 of NumPy's).
     """
+    if fused.ready():
+        found = fused.grey_world_gains(
+            thumb, (WB_MIN_LUMA, WB_MAX_LUMA), WB_MAX_SATURATION, WB_ROUNDS, WB_MIN_PIXELS,
+            WB_GAIN_LIMIT,
+        )  # fmt: skip
+        normalised: np.ndarray = found / float(found @ LUMA)
+        return normalised
     px = thumb.reshape(-1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
     luma = px @ LUMA.astype(np.float32)
     mid = (luma > WB_MIN_LUMA) & (luma < WB_MAX_LUMA)
@@ -192,7 +230,10 @@ def channel_curve(gain: float, gamma: float) -> np.ndarray:
 
 
 def build_lut(correction: Correction) -> np.ndarray:
-    """1×256×3 uint8 lookup table (B, G, R) for ``cv2.LUT``."""
+    """1×256×3 uint8 lookup table (B, G, R) for ``cv2.LUT``; compiled once Numba's kernels
+    are ready (:func:`fused.light_curves`, the same float64 operations per level)."""
+    if fused.ready():
+        return fused.light_curves(correction.gains, correction.gamma, TOE, SHOULDER_END_SLOPE)
     lut = np.empty((1, 256, 3), np.uint8)
     for c, gain in enumerate(correction.gains):
         lut[0, :, c] = channel_curve(gain, correction.gamma)
