@@ -9,7 +9,7 @@ frame ever seeing half-old, half-new values.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
@@ -101,6 +101,12 @@ class Stage(Generic[S]):
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         """Return the (possibly new) image; put results into ``ctx``. Must not keep ``ctx``."""
         return image
+
+    def set_following(self, following: Sequence[Stage[Any]]) -> None:
+        """Told by the engine whenever its stage list is set: the stages that run after this
+        one on each frame, in order (the engine skips those whose settings are disabled). A
+        stage may fold the next one's work into its own pass over the frame (the background
+        blur puts its composite through light_color's curves); the default ignores it."""
 
     @classmethod
     def time_budgets(cls) -> dict[str, float]:

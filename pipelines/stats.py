@@ -125,6 +125,9 @@ class EngineStats:
     frames_output: int = 0
     dropped_before_processing: int = 0
     dropped_before_output: int = 0
+    capture_cpu_s: float = 0.0
+    """CPU time (s) the capture thread has spent so far: reading the source (a camera's decode,
+    the demo's warp) and handing frames on. Written by that thread alone, once a frame."""
     errors: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -307,12 +307,16 @@ def test_bench_reports_cpu_per_frame_without_the_source(capsys) -> None:
         assert cpu["frames"] >= 20  # the paced run's 30 frames after warm-up, less the last few
         assert cpu["ms_per_frame_with_source"] > 0
         assert cpu["source_ms_per_grab"] > 0
-        # The demo's own CPU is taken out: every frame was grabbed, so at least its cost.
+        # The demo's own CPU is taken out as the capture thread spent it in this run: every
+        # frame was grabbed, so at least half of its cost measured alone (a shared machine
+        # moves either by tens of per cent).
         with_source = cpu["ms_per_frame_with_source"]
-        assert with_source - cpu["ms_per_frame"] >= 0.9 * cpu["source_ms_per_grab"]
-    # With no stage the engine costs little (issue 15: <= 1 ms; the source's subtraction moves
-    # the figure by about +-0.5 ms on a shared machine, so `off` alone is not held to > 0).
-    assert abs(off["ms_per_frame"]) < 1.5, off
+        taken_out = with_source - cpu["ms_per_frame"]
+        assert taken_out == pytest.approx(cpu["capture_ms_per_grab"], rel=0.2, abs=0.05)
+        assert taken_out >= 0.5 * cpu["source_ms_per_grab"]
+    # With no stage the engine costs little (issue 15: <= 1 ms). The process's CPU includes the
+    # capture thread's, so what is left is never below zero.
+    assert 0.0 <= off["ms_per_frame"] < 1.5, off
     assert burn["ms_per_frame"] > 0
     # The stage's known cost shows up on top of what the engine costs with no stage.
     extra = burn["ms_per_frame"] - off["ms_per_frame"]

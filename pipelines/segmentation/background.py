@@ -4,6 +4,11 @@ Both read ``ctx.mask`` (written by the ``segmentation`` stage, which must run be
 composite the frame over a new background. Without a mask they pass the frame through and log
 once: there is no person to keep.
 
+When the stage that runs next is a :class:`~pipelines.segmentation.fused.TableStage`
+(light_color, in Studio), the blur's compiled composite goes through that stage's colour
+curves in the same pass (:class:`~pipelines.segmentation.fused.SmallComposite`): the engine
+tells each stage which stages follow it (:meth:`Stage.set_following`).
+
 Settings change smoothly: numeric settings (blur strength, desaturation, light wrap) glide to
 their new value over :data:`EASE_S`, and a new replacement background cross-fades in over
 :data:`CROSSFADE_S`.
@@ -23,6 +28,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Annotated, Any, Literal, get_args
 
@@ -158,12 +164,28 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._strength = Eased()
         self._desaturate = Eased()
         self._wrap = Eased()
+        self._following: tuple[tuple[Stage[Any], fused.TableStage | None], ...] = ()
 
     def open(self) -> None:
         # Compile (or load from Numba's cache) the one-pass composite in the background; until
         # it is there, and for good without Numba, the OpenCV path runs.
         fused.prepare()
         super().open()
+
+    def set_following(self, following: Sequence[Stage[Any]]) -> None:
+        # Checked against the protocol once here, not on every frame (a runtime protocol
+        # check looks up each of its members).
+        self._following = tuple(
+            (st, st if isinstance(st, fused.TableStage) else None) for st in following
+        )
+
+    def _table_stage(self) -> fused.TableStage | None:
+        """The stage that runs next, when it is an open :class:`fused.TableStage` (the light)
+        whose curves the composite can take on."""
+        for st, table_stage in self._following:
+            if st.settings.enabled:
+                return table_stage if table_stage is not None and table_stage.is_open else None
+        return None
 
     def warm_up(self) -> None:
         fused.available()
@@ -234,14 +256,23 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
             assert mask is not None
             sampled, tiles, small = mask, tiles_for(mask, ctx.extras), room()
         if wrap <= 0.0:
-            out = fused.composite_over_small(image, sampled, small, tiles)
+            light = self._table_stage()
+            if light is None:
+                out = fused.composite_over_small(image, sampled, small, tiles)
+            else:
+                # The light's curves in the same pass, decided from the composite's thumbnail
+                # worked out first (its pixels only): the light's own pass is saved.
+                pending = fused.SmallComposite(image, sampled, small, tiles)
+                step = light.thumb_step(image.shape[1])
+                out = pending.render(light.table_for(pending.thumbnail(step), step, ctx))
+                ctx.put(fused.TABLE_FOLDED, out)
         else:
             # Light wrap: the person's weight times its keep factor, over the full-size blur.
             h, w = image.shape[:2]
             background = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
             keep = wrap_keep(masks, wrap)
             out = fused.composite_replacement(image, sampled, background, tiles, keep=keep)
-        ctx.put(FRESH_IMAGE, out)  # both composites write a new array, kept by nobody
+        ctx.put(FRESH_IMAGE, out)  # the composites write a new array, kept by nobody
         return out
 
 
