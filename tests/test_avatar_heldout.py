@@ -182,18 +182,18 @@ def test_opening_follows_loudness_in_continuous_speech(heldout, request) -> None
 
 
 BLINK_FAILS = {
-    "einstein_midword": "speech runs 0 of 8 blinks seen, posed 4 of 8 (2026-12-03, after the "
-    "lash line was anti-aliased and hung below the lid and blinks came more often while "
-    "speaking and at phrase ends: 8 scheduled blinks where there were 4; before, 1 of 4 and "
-    "posed 3 of 8, re-measured on the old rig the same day 5 of 8): the tracker reads the "
-    "shut eye at 0.40-0.74 of the open one (old rig 0.36-0.71) on this low-resolution grey "
-    "photo with the head turned and tilted. On the tuning portraits that stand for it the "
-    "tracker's reading hardly depends on what the lid looks like (tests/test_avatar_blinks.py: "
-    "cameraman's near eye, erased by inpainting, reads 0.8-1.3 of the open eye)",
-    "hopper_glasses": "speech runs 1 of 8 blinks seen, posed 6 of 8 (2026-12-03, as above; "
-    "before, 2 of 4 and posed 5 of 8, the old rig re-measured 5 of 8): behind the rims the "
-    "tracker reads the shut eye at 0.44-0.68 of the open one (old rig 0.32-0.58), around the "
-    "issue's half; the lids do close inside the frames (docs/talking-head-heldout.png)",
+    "einstein_midword": "speech runs 5 of 8 blinks seen, posed 4 of 8 (2026-12-03, blink14: "
+    "the shut lash line two rows of lashes dark and thinner; the code before it re-measured "
+    "the same minutes: speech 3 of 8, posed 4 of 8): the tracker reads the shut eye at "
+    "0.36-0.70 of the open one (before 0.40-0.74) on this low-resolution grey photo with the "
+    "head turned and tilted. On the tuning portraits that stand for it the tracker's reading "
+    "hardly depends on what the lid looks like (tests/test_avatar_blinks.py: cameraman's near "
+    "eye, erased by inpainting, reads 0.8-1.3 of the open eye)",
+    "hopper_glasses": "speech runs 4 of 8 blinks seen, posed 7 of 8 (2026-12-03, blink14, as "
+    "above; before it, re-measured the same minutes: speech 1 of 8, posed 6 of 8): behind the "
+    "rims the tracker reads the shut eye at 0.36-0.58 of the open one (before 0.43-0.68), "
+    "around the issue's half; the lids do close inside the frames "
+    "(docs/talking-head-heldout.png)",
 }
 
 

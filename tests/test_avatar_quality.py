@@ -107,7 +107,8 @@ def test_blinks_behind_glasses_rims_are_seen(speech, glasses) -> None:
     poses seen by the tracker (eye opening under half its median), with no tear across the
     rims. Before the closed lid was lit with a lash line (2026-12-03): speech run 0/1 (0.56
     of the open eye), posed 1/8; then 1/1 (0.39) and 8/8 (the worst at 0.47); with the lashes
-    hung below the lid and more blinks while speaking, 4/4 and 8/8 (the worst at 0.42)."""
+    hung below the lid and more blinks while speaking, 4/4 and 8/8 (the worst at 0.42); with
+    the shut line darker where the lids meet and thinner, the worst posed at 0.37."""
     from pipelines.audio.vad import StreamingVad
 
     avatar = glasses

@@ -437,16 +437,28 @@ LID_EDGE_LEVELS = 18.0
 """Grey levels per pixel (over two half-pixel steps) that count as a rim or brow edge."""
 
 
-LID_LASH_BAND = (0.25, 0.5)
+LID_LASH_BAND = (0.15, 0.45)
 """The closed lid's lash line: within the first figure (eye openings) above the lid's lower
 edge, in the picture, its skin takes the lashes' colour, blending into the lit skin by the
-second; a line as thick wherever the lid's skin is stretched. (Swept 2026-12-03 on the posed
+second; a line as thick wherever the lid's skin is stretched. (Later on 2026-12-03: with the
+shut line darker where the lids meet (:data:`LID_LASH_ROWS`), 0.25/0.5 -> 0.15/0.45 took
+astronaut_rims' posed blinks from 2 to 6 of 8 seen (one row of lashes at 0.15/0.45: 2 of 8);
+two rows at 0.25/0.5 read as a narrow open eye again (astronaut_glasses' worst 0.42 -> 0.49),
+at 0.15/0.3 the near-black line's edges were tears there in 5 of 24 posed frames.) (Swept
+2026-12-03 on the posed
 blinks of the Obama and glasses portraits: at 0.05/0.2 4 of 8 went unseen under the rims; a
 band measured on the lid's unstretched skin, as thick as the stretch made it, left 1 of 8;
 at 0.2/0.4 the tear detector found the line's edge on the glasses portrait's speech run.
 With the lashes hanging below it (:data:`LID_LASH_BELOW`), 0.15/0.35 -> 0.25/0.5 took
 astronaut_glasses' worst posed blink from 0.49 to 0.42 of the open eye; 0.35/0.6 and wider
 read as a dark slit, an open eye, under head turns on astronaut_rims.)"""
+LID_LASH_MIN_PX = 1.5
+"""Pixels: the least the lash line and its blend into the lid's skin are thick; a thinner
+line is drawn this thick with the lashes' colour mixed into the skin's by the share it
+covers. (cameraman's near eye, 5.6 px open, its line 0.84 px: drawn that thin in the darker
+colour, its lower edge was a tear in 5 of 24 posed frames; at least 1 px at full colour, its
+one-row step (tests/test_avatar_blinks.py) 0.55-0.61 of its rise against 0.25 before; at
+1.5 px with the colour mixed, none and 0.41.)"""
 LID_LASH_BELOW = 0.35
 """The closed lid's lashes hang below its edge, fading out over this much (eye openings, at
 least a pixel; in proportion to the closure, so a half-closed lid leaves the eye's lower half
@@ -472,6 +484,16 @@ on skin that the tear detector found under head poses (astronaut_glasses' inner 
 11-14 px edge, in 4 of 24 posed frames; none since, on any test portrait, over 48 frames
 each). Faded at the outer corner as well, the tracker read the shut eyes less shut (one
 posed blink there from 0.56 to 0.65 of the open eye)."""
+LID_LASH_MEET = (0.7, 1.0)
+"""Closures over which the lower lid's lashes join the upper lid's line: where the lids meet,
+the two rows of lashes lie over each other, a darker line than the upper lid's alone
+(:data:`LID_LASH_ROWS`, :meth:`_LidLight.lash_at`); a lid on its way down keeps one row."""
+LID_LASH_ROWS = 1.5
+"""How many rows of lashes the shut line is dark as: the colour lets through the share of the
+skin's light one row lets through to this power. (Two rows, the physical figure, made the
+line near black on the glasses portraits (0.02-0.09 of the lid's light at 0.15/0.3), and its
+edges tears on astronaut_glasses in 2 of 24 posed frames; at 1.5 (0.10-0.23) none, and
+astronaut_rims' posed blinks 6 of 8 seen against 2 of 8 with one row.)"""
 LID_LIGHT_RAMP = 0.5
 """The lid's skin is fully lit once it has come down this far (eye openings): the skin that
 unfolds, not the crease that stays (0.35-1.0 measured alike)."""
@@ -579,12 +601,20 @@ class _LidLight:
             return out
         o = self.opening
         src = self._sample(self.blurred, u[zone], src_v[zone])
-        lo, hi = LID_LASH_BAND
-        skin = _smooth_scalar_profile(((v - edge)[zone] / o - lo) / (hi - lo))[:, None]
+        # (In pixels at least LID_LASH_MIN_PX each: on a small eye the band's share of the
+        # opening was under a pixel, a line one pixel row thick with a one-row step. A line
+        # thinner than that covers only part of its pixel: its colour is mixed with the skin's
+        # by that share.)
+        lo = max(LID_LASH_BAND[0] * o, LID_LASH_MIN_PX)
+        cover_line = min(1.0, LID_LASH_BAND[0] * o / LID_LASH_MIN_PX)
+        ramp = max((LID_LASH_BAND[1] - LID_LASH_BAND[0]) * o, LID_LASH_MIN_PX)
+        skin = _smooth_scalar_profile(((v - edge)[zone] - lo) / ramp)[:, None]
         came = (src_v - v)[zone][:, None]
         lit = np.clip(came / (LID_LIGHT_RAMP * o), 0.0, 1.0)
         lashed = self._lashed(u[zone], came)
-        out[zone] = skin * lit * (self.skin - src) + (1.0 - skin) * lashed * (self.lash - src)
+        lash = self.lash_at(closure)
+        lashed = lashed * cover_line
+        out[zone] = skin * lit * (self.skin - src) + (1.0 - skin) * lashed * (lash - src)
         if LID_DETAIL_KEEP < 1.0:
             detail = self._sample(self.crop, u[zone], src_v[zone]) - src
             smooth = np.clip(came / (0.25 * o), 0.0, 1.0)  # none while the lid is open
@@ -598,8 +628,16 @@ class _LidLight:
             cover = _smooth_scalar_profile(1.0 - (edge - v)[below] / hang)[:, None]
             came_b = drop[below][:, None]
             src_b = self._sample(self.blurred, u[below], src_v[below])
-            out[below] = cover * self._lashed(u[below], came_b) * (self.lash - src_b)
+            out[below] = cover * cover_line * self._lashed(u[below], came_b) * (lash - src_b)
         return out
+
+    def lash_at(self, closure: float) -> np.ndarray:
+        """The lash line's colour at ``closure``: one row of lashes (:attr:`lash`) until the
+        lids meet, then the lower lid's row under it (:data:`LID_LASH_MEET`)."""
+        lo, hi = LID_LASH_MEET
+        meet = float(_smooth_scalar_profile(np.asarray((closure - lo) / (hi - lo))))
+        share = np.clip(self.lash / np.maximum(self.skin, 1.0), 0.0, 1.0)
+        return (self.skin * share ** (1.0 + (LID_LASH_ROWS - 1.0) * meet)).astype(np.float32)
 
     def _lashed(self, u: np.ndarray, came: np.ndarray) -> np.ndarray:
         """How much of the lashes' colour the lid's edge takes at ``u`` (N×1), ``came`` how far
