@@ -27,6 +27,12 @@ FAST_HZ = 1.0
 FAST_MAX_DETECTOR_RUNS = 3  # the first detection, and at most two re-detections
 FAST_FOLLOW_PX = 40.0  # smoothed landmarks within this of the photo's true place
 
+# Nobody in view: the detector on every frame for search_hold, then once per search_period.
+SEARCH_HOLD_S = 0.5
+SEARCH_PERIOD_S = 0.1
+STEP_IN_MAX_S = 0.1  # a face stepping in is tracked at most this long after its first frame
+TIMESTAMP_JITTER_S = 0.004  # a webcam's frame times wander by a few ms
+
 
 BACKGROUND = (110, 110, 110)
 
@@ -312,3 +318,73 @@ def test_pose_read_late_is_the_pose_of_tracking_every_frame() -> None:
         assert pose is not None and want_pose is not None
         np.testing.assert_array_equal(pose.transform, want_pose.transform)
         assert signals == want_signals
+
+
+@pytest.fixture(scope="module")
+def room_720p() -> np.ndarray:
+    """A 720p picture with nobody in it (a coffee cup on a table)."""
+    return cv2.resize(face_photo("no_face"), SIZE_720P, interpolation=cv2.INTER_AREA)
+
+
+def jittered_times(count: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(count) / FPS + rng.uniform(-TIMESTAMP_JITTER_S, TIMESTAMP_JITTER_S, count)
+
+
+def test_nobody_in_view_backs_off_the_detector(room_720p: np.ndarray) -> None:
+    # Two seconds of an empty room: every frame for the first 0.5 s, then every 3rd frame
+    # (the detector was 13 ms of CPU on each of the 60 frames before).
+    seconds = 2.0
+    times = jittered_times(int(seconds * FPS), np.random.default_rng(3))
+    stage = tracker()
+    runs_at = []
+    for i, ti in enumerate(times):
+        ctx = step(stage, room_720p, i, float(ti))
+        assert not [f for f in ctx.faces if f.visibility == 1.0]
+        if ctx.extras["face_tracker"]["detected"]:
+            runs_at.append(float(ti))
+    held = [r for r in runs_at if r < SEARCH_HOLD_S - TIMESTAMP_JITTER_S]
+    assert len(held) == sum(times < SEARCH_HOLD_S - TIMESTAMP_JITTER_S)  # every frame at first
+    idle = np.diff([r for r in runs_at if r > SEARCH_HOLD_S + TIMESTAMP_JITTER_S])
+    assert idle.size and np.all(idle > 2.5 / FPS) and np.all(idle < 3.5 / FPS)  # 1 in 3
+    expected = SEARCH_HOLD_S * FPS + (seconds - SEARCH_HOLD_S) / SEARCH_PERIOD_S
+    assert stage.detector_runs == len(runs_at) <= expected + 2
+    # A new stream (time starts over) searches every frame again.
+    assert step(stage, room_720p, 0, 0.0).extras["face_tracker"]["detected"]
+    assert step(stage, room_720p, 1, 1 / FPS).extras["face_tracker"]["detected"]
+    # search_period 0: the detector on every frame, as before.
+    every = tracker(search_period=0.0)
+    for i, ti in enumerate(times):
+        step(every, room_720p, i, float(ti))
+    assert every.detector_runs == len(times)
+
+
+@pytest.mark.parametrize("empty_frames", [45, 46, 47])
+def test_face_stepping_in_is_tracked_within_100_ms(
+    still_720p: np.ndarray, room_720p: np.ndarray, empty_frames: int
+) -> None:
+    # Each phase of the detector's 1-in-3 rhythm: found on the 4th frame at worst.
+    times = jittered_times(empty_frames + 6, np.random.default_rng(empty_frames))
+    stage = tracker()
+    for i in range(empty_frames):
+        step(stage, room_720p, i, float(times[i]))
+    found_at = None
+    for i in range(empty_frames, len(times)):
+        ctx = step(stage, still_720p, i, float(times[i]))
+        if ctx.primary_face is not None and ctx.primary_face.visibility == 1.0:
+            found_at = float(times[i])
+            break
+    assert found_at is not None
+    assert found_at - times[empty_frames] <= STEP_IN_MAX_S + 2 * TIMESTAMP_JITTER_S
+
+
+@pytest.mark.parametrize("hidden_frames", [1, 6, 13])
+def test_face_hidden_for_a_moment_is_found_on_its_first_frame_back(
+    still_720p: np.ndarray, room_720p: np.ndarray, hidden_frames: int
+) -> None:
+    stage = tracker()
+    for i in range(5):
+        step(stage, still_720p, i)
+    for i in range(5, 5 + hidden_frames):  # up to 0.43 s behind a hand or out of view
+        assert not [f for f in step(stage, room_720p, i).faces if f.visibility == 1.0]
+    ctx = step(stage, still_720p, 5 + hidden_frames)
+    assert ctx.primary_face is not None and ctx.primary_face.visibility == 1.0
