@@ -408,9 +408,14 @@ class FaceTracker(Stage[FaceTrackerSettings]):
             if not self._tracks:
                 self._searched_at = t
             self.detector_runs += 1
+            # The searches that recur (nobody in view, scans for more faces) take the cheaper
+            # halved shrink; the first one keeps the direct shrink: it is a still picture's
+            # only detection (find_landmarks: the avatar rig's profile portrait moved by it
+            # off its measured jaw and fold-free figures) and its cost is paid once.
             detections = self.detector.detect(
-                bgr, s.min_detection_score, tiles=True, antialias=True
-            )
+                bgr, s.min_detection_score, tiles=True, antialias=True,
+                halve=self.detector_runs > 1,
+            )  # fmt: skip
             self._start_tracks(bgr, detections, t, s)
         if self._tracks:
             self._seen_at = t
