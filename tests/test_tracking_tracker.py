@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import pytest
@@ -388,3 +390,24 @@ def test_face_hidden_for_a_moment_is_found_on_its_first_frame_back(
         assert not [f for f in step(stage, room_720p, i).faces if f.visibility == 1.0]
     ctx = step(stage, still_720p, 5 + hidden_frames)
     assert ctx.primary_face is not None and ctx.primary_face.visibility == 1.0
+
+
+def test_recurring_searches_take_the_halved_shrink(
+    room_720p: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first search (a still picture's only one) shrinks directly; the searches that recur
+    # while nobody is in view take the cheaper halved shrink.
+    from pipelines.tracking.detector import Detection, FaceDetector
+
+    detect = FaceDetector.detect
+    halves: list[bool] = []
+
+    def recorded(self: FaceDetector, *args: Any, **kwargs: Any) -> list[Detection]:
+        halves.append(bool(kwargs.get("halve", False)))
+        return detect(self, *args, **kwargs)
+
+    monkeypatch.setattr(FaceDetector, "detect", recorded)
+    stage = tracker()
+    for i in range(4):
+        step(stage, room_720p, i)
+    assert halves == [False, True, True, True]

@@ -220,7 +220,7 @@ class FaceBoxes(Stage[FaceBoxesSettings]):
             self._last_run = t
             self.detector_runs += 1
             detections = self.detector.detect(
-                as_bgr(image), s.min_score, tiles=True, antialias=True
+                as_bgr(image), s.min_score, tiles=True, antialias=True, halve=True
             )
             found = [
                 (d.score, (float(d.box[0]), float(d.box[1]), d.width, d.height)) for d in detections

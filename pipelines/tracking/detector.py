@@ -181,6 +181,27 @@ def _square_tensor(
     return tensor, back
 
 
+def _halved(image_bgr: np.ndarray, side: float) -> tuple[np.ndarray, int]:
+    """The image area-halved while the detector's views stay at least twice its input, and
+    the factor (1, 2, 4, ...): the views' final area shrink then starts from a smaller image.
+
+    One exact 2:1 area step (OpenCV's fast path, 0.3 ms at 720p) and the final area shrink
+    from it cost 1.9 ms for the three views of a 720p frame where the shrink from full size
+    cost 9.6 (same minutes, load 4; the non-integer 720 -> 128 area resize is OpenCV's slow
+    general path); the tensors differ from the direct shrink by 0.14-0.37 levels on average.
+    An odd last row or column is dropped (under half an input pixel at 128 px).
+    """
+    factor = 1
+    while side / (2 * factor) >= 2 * INPUT_SIZE:
+        h, w = image_bgr.shape[:2]
+        if h < 2 or w < 2:
+            break
+        even = image_bgr[: h - h % 2, : w - w % 2]
+        image_bgr = cv2.resize(even, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        factor *= 2
+    return image_bgr, factor
+
+
 def _to_image(back: np.ndarray, score: float, box: np.ndarray, kps: np.ndarray) -> Detection:
     """Tensor [0, 1] coordinates → image pixels through the 2×3 affine ``back``."""
     pts = np.concatenate([box.reshape(2, 2), kps], axis=0) * INPUT_SIZE
@@ -211,7 +232,12 @@ class FaceDetector(OnnxModel):
 
     By default exactly MediaPipe's detection (the letterboxed frame, bilinear). With
     ``tiles=True`` square tiles of a non-square frame are searched as well and with
-    ``antialias=True`` the frame is shrunk by area averaging: both find smaller faces.
+    ``antialias=True`` the frame is shrunk by area averaging: both find smaller faces; with
+    ``halve=True`` as well, that shrink starts from exact 2:1 area halvings of the frame (see
+    :func:`_halved`): 9.2 ms a 720p run instead of 13.0, for detections that moved by 0.23 %
+    of the box width (median; 2.0 % at most) and scores by 0.0016 (0.021 at most) on 17 test
+    photos at 4 sizes. Video stages, whose searches recur, take it; a still picture's one
+    detection keeps the direct shrink.
     """
 
     model_name = "face_detection_short_range"
@@ -223,15 +249,19 @@ class FaceDetector(OnnxModel):
         *,
         tiles: bool = False,
         antialias: bool = False,
+        halve: bool = False,
     ) -> list[Detection]:
         h, w = image_bgr.shape[:2]
         side = float(max(w, h))
         views = [((w - side) / 2.0, (h - side) / 2.0, side)]
         if tiles:
             views += [(float(x), float(y), float(s)) for x, y, s in square_tiles(w, h)]
+        halved = antialias and halve
+        source, factor = _halved(image_bgr, min(w, h)) if halved else (image_bgr, 1)
         found: list[Detection] = []
         for x0, y0, s in views:
-            tensor, back = _square_tensor(image_bgr, x0, y0, s, antialias)
+            tensor, back = _square_tensor(source, x0 / factor, y0 / factor, s / factor, antialias)
+            back = back * factor  # tensor pixels -> the halved image's -> the image's
             rgb = cv2.cvtColor(tensor, cv2.COLOR_BGR2RGB)
             x = rgb.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
             out = self.run_raw({self.input_names[0]: x[None]})
