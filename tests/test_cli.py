@@ -323,6 +323,52 @@ def test_bench_reports_cpu_per_frame_without_the_source(capsys) -> None:
     assert 0.75 * BURN_MS <= extra <= 3 * BURN_MS, (off, burn)
 
 
+SEEN_BY_BENCH: list[float] = []
+"""The mean grey level of every frame the recording stage below was given."""
+
+
+@register_stage
+class RecordFramesForBench(Stage[StageSettings]):
+    name = "test-cli-record"
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        SEEN_BY_BENCH.append(float(image.mean()))
+        return image
+
+
+register_preset(Preset("test-cli-record", (StageSpec("test-cli-record"),), "tests only"))
+
+
+def test_bench_measures_on_the_source_it_is_given(tmp_path: Path, capsys) -> None:
+    """``--source``: every pass (flat out, at pace, the source alone) runs on that picture, not
+    the demo: e.g. a room with nobody in view, which the demo's face never shows."""
+    picture = tmp_path / "room.png"
+    cv2.imwrite(str(picture), np.full((48, 64, 3), 37, np.uint8))
+    SEEN_BY_BENCH.clear()
+    args = ["bench", "--preset", "test-cli-record", "--source", str(picture)]
+    code = cli.main([*args, "--frames", "12", "--warmup", "2", "--size", "64x48", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["source"] == str(picture)
+    assert result["frames_output"] == 14 and result["cpu"]["frames"] >= 1
+    assert len(SEEN_BY_BENCH) >= 14 + 3
+    assert set(SEEN_BY_BENCH) == {37.0}  # the demo's face would never be one flat grey
+
+    assert cli.main([*args, "--frames", "3", "--warmup", "0", "--size", "64x48"]) == 0
+    out = capsys.readouterr().out
+    assert f"3 frames, source {picture}" in out and "(source: read)" in out
+
+
+def test_bench_refuses_a_missing_source_or_one_for_the_window(tmp_path: Path, capsys) -> None:
+    missing = tmp_path / "room.jpg"
+    assert cli.main(["bench", "--source", str(missing), "--frames", "5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(missing) in err[0] and "does not exist" in err[0]
+    assert cli.main(["bench", "--gui", "--source", str(missing)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--gui" in err[0] and "demo only" in err[0]
+
+
 def test_bench_text_report(capsys) -> None:
     assert cli.main(["bench", "--frames", "5", "--warmup", "0", "--size", "64x48"]) == 0
     out = capsys.readouterr().out
