@@ -432,7 +432,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
         run = build_engine(
             run_config(
                 args,
-                source=args.source,
+                source=bench_source(args),
                 outputs=("null",),
                 frames=args.frames + args.warmup,
                 paced=False,
@@ -469,6 +469,11 @@ def cmd_soak(args: argparse.Namespace) -> int:
     return 0
 
 
+def bench_source(args: argparse.Namespace) -> str:
+    """What ``bench`` measures on: ``--source``, the demo when not given."""
+    return str(getattr(args, "source", None) or "demo")
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import contextlib
 
@@ -482,10 +487,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if getattr(args, "gui", False):
         from app.gui.bench import format_gui_bench, run_gui_bench
 
-        if args.source != "demo":
+        if bench_source(args) != "demo":
             raise CliError(
-                f"--source {args.source!r}: `camfx bench --gui` measures the window on the demo "
-                "only; leave out --source, or drop --gui"
+                f"--source {bench_source(args)!r}: `camfx bench --gui` measures the window on "
+                "the demo only; leave out --source, or drop --gui"
             )
 
         gui = run_gui_bench(
@@ -505,7 +510,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         throughput = build_engine(
             run_config(
                 args,
-                source=args.source,
+                source=bench_source(args),
                 outputs=("null",),
                 frames=total,
                 paced=False,
@@ -585,7 +590,7 @@ def run_paced(
     total = frames + args.warmup
     config = run_config(
         args,
-        source=args.source,
+        source=bench_source(args),
         outputs=("null",),
         frames=total,
         lossless=False,
@@ -673,7 +678,7 @@ def source_cpu_ms_per_grab(args: argparse.Namespace, grabs: int = SOURCE_CPU_GRA
     from pipelines.sources.base import SourceConfig
 
     width, height = args.size
-    source = open_source(args.source, SourceConfig(width=width, height=height, fps=args.fps))
+    source = open_source(bench_source(args), SourceConfig(width=width, height=height, fps=args.fps))
     # OpenCV's threads as the engine sets them: the warp's CPU depends on them (its worker
     # spin-waits between frames).
     try:
@@ -792,7 +797,7 @@ def bench_summary(engine: Any, source: Any, args: argparse.Namespace, frames: in
     latency = st.latency.since(warm)
     return {
         "preset": args.preset,
-        "source": args.source,
+        "source": bench_source(args),
         "size": f"{args.size[0]}x{args.size[1]}",
         "frames": frames,
         "source_ms": stats(source.grab_ms.since(warm)),
