@@ -11,6 +11,7 @@ damaged source is kept. The engine's part (``stages_required``) and the video so
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -323,3 +324,24 @@ def test_required_stages_that_open_run_as_usual() -> None:
     engine.wait(10)
     engine.stop()
     assert len(sink.frames) == 3 and stage.opened_on == "camfx-process" and stage.closes == 1
+
+
+def test_a_file_that_is_not_a_video_is_one_line_and_nothing_from_ffmpeg(tmp_path: Path) -> None:
+    """FFmpeg inside OpenCV prints its own line for such a file ("moov atom not found"): the
+    user gets camfx's line alone (pipelines/sources sets OPENCV_FFMPEG_LOGLEVEL)."""
+    fake = tmp_path / "holiday.mp4"
+    fake.write_text("not a video")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    result = subprocess.run(
+        argv(sys.executable, "-m", "app.cli", "run", "--source", fake, "--output", "null")
+        + argv("--frames", 5),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("camfx: ") and str(fake) in lines[0] and "decoded" in lines[0]

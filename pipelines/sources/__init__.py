@@ -6,11 +6,18 @@ Spec forms: ``demo``, ``camera``, ``camera:N``, ``camera:NAME``, ``image:PATH``,
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from pipelines.errors import SourceError
 from pipelines.sources.base import SOURCES, Source, SourceConfig
+
+# FFmpeg (inside OpenCV) prints its own lines for a damaged file ("moov atom not found")
+# before the source's one-line SourceError; the user gets that line alone. Read when OpenCV's
+# FFmpeg backend first opens a file, so setting it here, before any capture, is enough; a
+# value the user set is kept.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 # Importing the modules registers their sources.
 from pipelines.sources import camera, demo, files  # noqa: F401  isort: skip
