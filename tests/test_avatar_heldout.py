@@ -1,11 +1,13 @@
 """Issue 13's figures on portraits and voices never tuned on (pipelines/avatar/judge.py).
 
 Portraits: ``einstein_midword`` (photographed mid-word, mouth open under a moustache, head
-turned and tilted, a low-resolution black-and-white photo) and ``hopper_glasses`` (glasses)
-were added for this and never looked at while tuning; ``biden`` (closed thin lips) is held
-out too (tests/data/faces/README.md). Voices: Flite's ``slt`` and Festival's HTS ``slt``,
-in tools/train_mouth.py's untouched held-out set, and the recorded LibriVox reader of
-tests/data/speech, none of them trained on, in sentences no list of the project had.
+turned and tilted, a low-resolution black-and-white photo), ``hopper_glasses`` (glasses) and
+``riga_turned`` (a head turned strongly, about 40 degrees, closed lips under a grey moustache,
+framed tight) were added for this and never looked at while tuning; ``biden`` (closed thin
+lips) is held out too (tests/data/faces/README.md). Voices: Flite's ``slt`` and Festival's
+HTS ``slt``, in tools/train_mouth.py's untouched held-out set, and the recorded LibriVox
+reader of tests/data/speech, none of them trained on, in sentences no list of the project
+had.
 
 Every figure is measured by the project's tracker on the rendered frames. Where a portrait
 misses the issue's figure, the test is a strict xfail carrying the measured value and the
@@ -28,8 +30,13 @@ from pipelines.avatar.stage import Avatar
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-PORTRAITS = ("einstein_midword", "hopper_glasses", "biden")
-WAS_OPEN = {"einstein_midword": True, "hopper_glasses": False, "biden": False}
+PORTRAITS = ("einstein_midword", "hopper_glasses", "biden", "riga_turned")
+WAS_OPEN = {
+    "einstein_midword": True,
+    "hopper_glasses": False,
+    "biden": False,
+    "riga_turned": False,
+}
 """What the rest-mouth builder must recognise: the mid-word photo's mouth is open."""
 
 R_MIN = 0.8
@@ -143,8 +150,23 @@ def test_silent_frames_are_shut(heldout, request) -> None:
     assert f.silent_closed >= SILENT_CLOSED_MIN, f.line()
 
 
-def test_opening_is_wide_enough_in_speech(heldout) -> None:
-    _, _, figs = heldout
+_RIGA = "measured once, 2026-12-03 16:05 UTC, when the portrait was added (load 4.4)"
+OPENING_FAILS = {
+    "riga_turned": "p95 opening 0.026 (flite:slt), 0.028 (LibriVox), 0.027 (pauses) face "
+    "heights, "
+    + _RIGA
+    + ": the jaw basis as built moves the inner lower lip (landmark 14) 7.7 px, 0.036 face "
+    "heights, where it asks 0.20 (as on the frontal portraits): on this turned face the jaw "
+    "alone turns triangles over and the rig's per-motion fold repair "
+    "(pipelines/avatar/rig._without_folds) weakens it that far (the combined-motions repair "
+    "is not the cause: without it the jaw is the same 0.036). The tracker reads what is "
+    "drawn (0.033 at jaw 1.0)",
+}
+
+
+def test_opening_is_wide_enough_in_speech(heldout, request) -> None:
+    name, _, figs = heldout
+    _xfail(request, OPENING_FAILS, name)
     for f in figs.values():
         assert f.speech_p95_opening >= OPENING_MIN, f.line()
 
@@ -174,6 +196,11 @@ R_FAILS = {
     "(tracked against asked opening r 0.85 on four flite:rms sentences, 0.70 before; 0.99 on "
     "hopper_glasses and biden): over a jaw sweep it overreads mid openings (0.14-0.16 "
     "face heights tracked at jaw weights 0.3-0.5, then 0.12 at 0.6)",
+    "riga_turned": "r 0.64 (flite:slt) and 0.65 (LibriVox continuous), "
+    + _RIGA
+    + "; asked 0.82 and 0.84: the drawn opening is under a fifth of the others' "
+    "(OPENING_FAILS): the tracker reads 0 face heights at jaw 0.25 and 0.005 at 0.5, so "
+    "quieter syllables leave the mouth shut",
 }
 """(biden was one, at r 0.79 (flite:slt) and 0.83, until the drawn teeth were redrawn lit like
 the face with soft gaps (2026-12-03): the tracker reads that mouth better. hopper_glasses was
@@ -202,6 +229,13 @@ BLINK_FAILS = {
     "rims the tracker reads the shut eye at 0.36-0.58 of the open one (before 0.43-0.68), "
     "around the issue's half; the lids do close inside the frames "
     "(docs/talking-head-heldout.png)",
+    "riga_turned": "speech runs 0 of 8 blinks seen, posed 0 of 8 (shut eye over open "
+    "0.89-1.61), "
+    + _RIGA
+    + ": the lids do close over both eyes in the render, turned or not (a lash line where "
+    "the eye was, a glint of the near iris left in its corner), yet the tracker reads the "
+    "wider, near eye's lid gap at 0.24-0.25 of its width shut against 0.18-0.21 open: on "
+    "these narrow, hooded, wrinkled eyes it does not follow the lid",
 }
 
 
@@ -224,9 +258,15 @@ def test_no_folds_and_no_tears(heldout) -> None:
         assert f.tear_frames == 0, f.line()
 
 
-JAW_FAILS: dict[str, str] = {}
-"""None since lip13's slit (2026-12-03): hopper_glasses' landmark 13 moved 11.3 px and
-biden's 15.9 px (0.052 and 0.074 face heights) at jaw 1.0 before it."""
+JAW_FAILS: dict[str, str] = {
+    "riga_turned": "the full jaw moves the inner lower lip (landmark 14) 7.7 px, 0.036 face "
+    "heights, under the 0.05 asked ("
+    + _RIGA
+    + "; the upper lip's centre stays put, 0.0 px): the fold repair weakens the jaw on this "
+    "turned face (OPENING_FAILS)",
+}
+"""(None from lip13's slit (2026-12-03) until riga_turned: hopper_glasses' landmark 13 moved
+11.3 px and biden's 15.9 px (0.052 and 0.074 face heights) at jaw 1.0 before it.)"""
 
 
 def test_the_jaw_leaves_the_upper_lip_where_it_is(heldout, request) -> None:

