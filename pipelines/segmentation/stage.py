@@ -3,7 +3,9 @@
 Per frame: stretch the frame to the model's input (as MediaPipe does), run the network (or,
 on a frame that the last network frame explains, take its mask: ``cadence``),
 stabilise the mask over time (at model resolution: cheap), let the face tracker's result help
-when there is one, then upsample edge-aware with a fast guided filter. The full-size mask is
+when there is one, then upsample edge-aware with a fast guided filter (on a frame that took
+the last network frame's mask moved, that frame's fit moved alike: see
+:data:`FIT_WARP_MAX_DIFF`). The full-size mask is
 left lazy (:meth:`FrameContext.set_lazy_mask`): it is one resize of the refined mask's detail
 level, made when a later stage first reads ``ctx.mask``; the background blur samples the
 detail level itself and never needs it. Also leaves the raw model output in
