@@ -143,10 +143,14 @@ def detail_factor(width: int, height: int) -> int:
 
 
 def _face_points(face: Any, size: tuple[int, int], shape: tuple[int, ...]) -> np.ndarray:
-    """The face's landmarks in the mask's pixels, with its visibility as a third column."""
+    """The face's landmarks in the mask's pixels, with its visibility as a third column (no
+    rows for a face without landmarks: its help is a no-op, and it is compared as such)."""
     w, h = size
-    pts = np.empty((len(face.landmarks), 3), np.float64)
-    pts[:, :2] = np.asarray(face.landmarks, np.float64)[:, :2]
+    lm = np.asarray(getattr(face, "landmarks", None), np.float64)
+    if lm.ndim != 2 or lm.shape[1] < 2:
+        lm = np.zeros((0, 2))
+    pts = np.empty((len(lm), 3), np.float64)
+    pts[:, :2] = lm[:, :2]
     pts[:, 0] *= shape[1] / w
     pts[:, 1] *= shape[0] / h
     pts[:, 2] = float(getattr(face, "visibility", 1.0))
@@ -478,7 +482,7 @@ class Segmentation(Stage[SegmentationSettings]):
             moved_face[:, :2] = key.face_at[:, :2] @ warp_mask[:, :2].T + warp_mask[:, 2]
             off = np.abs(face_at - moved_face)
             off[:, 2] *= 20.0
-            if float(off.max()) > FIT_WARP_FACE_MAX_PX:
+            if off.size and float(off.max()) > FIT_WARP_FACE_MAX_PX:
                 return None
         mh, mw = plain.shape
         moved_plain = cv2.warpAffine(
