@@ -190,12 +190,18 @@ class Guide:
     eps: float
     gray: np.ndarray
     """The grey guide (uint8)."""
-    mean: np.ndarray
-    variance: np.ndarray
-    """Window mean and window variance + eps of ``gray`` (float32)."""
     detail: np.ndarray
     """The grey frame (uint8) at the level where the fine outline is evaluated (this frame's
     own array: a lazily refined mask may read it after the next frame's guide is made)."""
+    _statistics: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def statistics(self) -> tuple[np.ndarray, np.ndarray]:
+        """Window mean and window variance + eps of ``gray`` (float32), made on first use: a
+        frame that keeps an earlier fit never needs them."""
+        if self._statistics is None:
+            self._statistics = guide_statistics(self.gray, self.radius, self.eps)
+        return self._statistics
 
 
 class GuidedUpsampler:
@@ -219,20 +225,24 @@ class GuidedUpsampler:
         frame: np.ndarray | FramePyramid,
         guide_factor: int | None = None,
         gray: np.ndarray | None = None,
+        statistics: bool = True,
     ) -> Guide:
         """The frame's part of the work (needs no mask). ``frame``: the BGR uint8 frame or its
         :class:`FramePyramid`; ``guide_factor``: default long side ≤ :data:`GUIDE_LONG_SIDE`;
-        ``gray``: the guide level's grey picture, if already made."""
+        ``gray``: the guide level's grey picture, if already made; ``statistics``: work out
+        the guide's window statistics now (else on first use)."""
         pyramid = frame if isinstance(frame, FramePyramid) else FramePyramid(frame)
         if guide_factor is None:
             guide_factor = pyramid.factor_for(GUIDE_LONG_SIDE)
         if gray is None:
             gray = cv2.cvtColor(pyramid.level(guide_factor), cv2.COLOR_BGR2GRAY)
-        mean, variance = guide_statistics(gray, self.radius, self.eps)
         detail = cv2.cvtColor(
             pyramid.level(min(self.detail_factor, guide_factor)), cv2.COLOR_BGR2GRAY
         )
-        return Guide(pyramid, guide_factor, self.radius, self.eps, gray, mean, variance, detail)
+        guide = Guide(pyramid, guide_factor, self.radius, self.eps, gray, detail)
+        if statistics:
+            _ = guide.statistics
+        return guide
 
     def coefficients(self, guide: Guide, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(a, b): the refined mask is ``clip(a·I + b, 0, 1)`` with ``I`` the grey frame in
@@ -240,7 +250,7 @@ class GuidedUpsampler:
         gh, gw = guide.gray.shape
         if mask.shape != (gh, gw):
             mask = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_LINEAR)
-        a, b = fit_coefficients(guide.gray, guide.mean, guide.variance, mask, guide.radius)
+        a, b = fit_coefficients(guide.gray, *guide.statistics, mask, guide.radius)
         # q = conf·(a·I + b) + (1 − conf)·mask, then the SNAP stretch, folded into a and b so
         # the full size costs one multiply-add: with c = conf·stretch,
         # a ← c·a and b ← c·(b − mask) + stretch·(mask − SNAP).

@@ -239,6 +239,8 @@ class MaskReuse:
         self.last_warp: np.ndarray | None = None
         """The 2×3 motion of the last warped reuse (px of the picture the warp ran on; for tests
         and the debug view)."""
+        self.last_warp_mask: np.ndarray | None = None
+        """The same motion in the mask's pixels (what moved the key's mask)."""
         self.warped = 0
         """Frames since :meth:`reset` that took a warped mask (a share of :attr:`reused`'s)."""
         self.still = True
@@ -248,7 +250,7 @@ class MaskReuse:
 
     def reset(self) -> None:
         self.gray = self.raw = self.timestamp = self.last_unexplained = None
-        self.fine = self.corners = self.last_warp = None
+        self.fine = self.corners = self.last_warp = self.last_warp_mask = None
         self.reused = self.misses = self.wait = self.warped = 0
         self.still = True
 
@@ -420,6 +422,7 @@ class MaskReuse:
             to_fine = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
             full = np.vstack([fit, [0.0, 0.0, 1.0]])
             fit = (np.linalg.inv(to_fine) @ full @ to_fine)[:2]
+        self.last_warp_mask = fit
         moved_mask: np.ndarray = cv2.warpAffine(
             raw, fit, (mw, mh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
