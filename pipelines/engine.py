@@ -23,7 +23,7 @@ import numpy as np
 from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
-from pipelines.frame import FRESH_IMAGE, RESENT, WRITABLE_IMAGE, Frame, FrameContext
+from pipelines.frame import FRESH_IMAGE, RESENT, UNHURRIED, WRITABLE_IMAGE, Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -87,6 +87,23 @@ returned, the finalising interpreter ended the thread with ``pthread_exit``, who
 through OpenCV's C++ frame (its GIL guard's noexcept destructor) called ``std::terminate``, and
 the process aborted (exit 134; 6 of 6 SIGTERMs 7-10 s after start, core dumps). A thread that
 is still running after this long is stuck, and is then left (with a warning)."""
+
+
+SERIAL_SHARE = 0.75
+"""A pipelined engine runs a frame's stages one after the other on its processing thread, with
+no hand-off to another thread (:data:`~pipelines.frame.UNHURRIED`), while processing a frame
+takes less than this share of the time between captured frames (an average over recent
+frames); above :data:`SERIAL_LEAVE` it hands the image stages to the render thread again, so a
+busy engine keeps its throughput. A hand-off costs CPU: waking a waiting thread and waiting for
+it took 0.15-0.2 ms of process CPU on the 2-core machine, against 0 inline, with the threads
+idle between frames as at a camera's pace (2026-12-03). Studio at 720p30 processes a frame in
+about half the frame time, so latency grows by the overlaps given up and stays far under its
+30 ms budget."""
+SERIAL_LEAVE = 0.9
+"""Share of the frame time above which an engine that runs frames serially pipelines again
+(the gap to :data:`SERIAL_SHARE` keeps it from switching on every frame)."""
+SERIAL_SMOOTHING = 0.1
+"""Weight of the newest frame in the averages :data:`SERIAL_SHARE` compares."""
 
 
 class _EngineThread(threading.Thread):
@@ -179,6 +196,7 @@ class Engine:
         idle_after: float | None = None,
         stages_required: bool = False,
         cv_threads: int | None = cvthreads.CV_THREADS,
+        serial_share: float | None = SERIAL_SHARE,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -200,6 +218,15 @@ class Engine:
         named what they want and nobody watches a status bar): :meth:`start` raises, before any
         output is opened or frame read, so no file is written without the effect asked for."""
         self.cv_threads = cv_threads
+        self.serial_share = serial_share
+        """See :data:`SERIAL_SHARE`; None: a pipelined engine always hands frames on. Never
+        serial when ``lossless`` (files and the throughput benchmark: every frame waits)."""
+        self._serial = False
+        self._busy_ms: float | None = None
+        """Average processing time of a frame (ms, all stages, as delivered)."""
+        self._frame_s: float | None = None
+        """Average time between captured frames (s), from their timestamps and indices."""
+        self._last_capture: tuple[float, int] | None = None
         """OpenCV's thread pool while this engine runs (:mod:`pipelines.cvthreads`): 1 runs
         each OpenCV call on the thread that makes it; None leaves OpenCV's default."""
         self._cv_taken = False
@@ -593,10 +620,14 @@ class Engine:
                         break  # stopped while the stages opened (seconds): not one more frame
                 pipeline = self.pipeline
                 split = pipeline.analysis_count() if self._render_thread is not None else 0
-                if split == 0 or split == len(pipeline.stages):
+                unhurried = self._unhurried(frame)
+                if unhurried or split == 0 or split == len(pipeline.stages):
                     self._wait_render_idle()
                     t0 = time.perf_counter()
-                    self._run(frame, pipeline.stages, pipeline.analysis_count())
+                    if unhurried:
+                        frame.ctx.put(UNHURRIED, True)
+                    ahead = 0 if unhurried else pipeline.analysis_count()
+                    self._run(frame, pipeline.stages, ahead)
                     self._deliver(frame, (time.perf_counter() - t0) * 1000.0)
                     continue
                 t0 = time.perf_counter()
@@ -626,6 +657,29 @@ class Engine:
                     self._pending_stages = None
             self._set_reason("source ended")
             self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
+
+    def _unhurried(self, frame: Frame) -> bool:
+        """Whether ``frame`` is to run serially on this thread (:data:`SERIAL_SHARE`)."""
+        last, self._last_capture = self._last_capture, (frame.timestamp, frame.index)
+        if last is not None and frame.index > last[1] and frame.timestamp > last[0]:
+            gap = (frame.timestamp - last[0]) / (frame.index - last[1])
+            avg = self._frame_s
+            self._frame_s = gap if avg is None else avg + SERIAL_SMOOTHING * (gap - avg)
+        share = self.serial_share
+        busy, period = self._busy_ms, self._frame_s
+        if (
+            share is None
+            or self.lossless
+            or self._render_thread is None
+            or busy is None
+            or period is None
+            or self._in_slot.has_item  # the next frame is waiting already: no time to spare
+        ):
+            self._serial = False
+            return False
+        limit = max(share, SERIAL_LEAVE) if self._serial else share
+        self._serial = busy < limit * period * 1000.0
+        return self._serial
 
     def _wait_render_idle(self) -> None:
         with self._render_cond:
@@ -659,6 +713,9 @@ class Engine:
         if self.max_frames is not None and self._processed >= self.max_frames:
             return  # analysed ahead while the last frame rendered: not wanted any more
         self.stats.add_process(process_ms)
+        busy = self._busy_ms
+        busy = process_ms if busy is None else busy + SERIAL_SMOOTHING * (process_ms - busy)
+        self._busy_ms = busy
         self._processed += 1
         self.stats.frames_processed = self._processed
         self.last_frame = frame
