@@ -90,15 +90,17 @@ is still running after this long is stuck, and is then left (with a warning)."""
 
 
 SERIAL_SHARE = 0.75
-"""A pipelined engine runs a frame's stages one after the other on its processing thread, with
-no hand-off to another thread (:data:`~pipelines.frame.UNHURRIED`), while processing a frame
-takes less than this share of the time between captured frames (an average over recent
-frames); above :data:`SERIAL_LEAVE` it hands the image stages to the render thread again, so a
-busy engine keeps its throughput. A hand-off costs CPU: waking a waiting thread and waiting for
-it took 0.15-0.2 ms of process CPU on the 2-core machine, against 0 inline, with the threads
-idle between frames as at a camera's pace (2026-12-03). Studio at 720p30 processes a frame in
-about half the frame time, so latency grows by the overlaps given up and stays far under its
-30 ms budget."""
+"""A pipelined engine runs a frame's image stages on its processing thread, after the analysis
+stages, with no hand-off to the render thread, and marks the frame
+:data:`~pipelines.frame.UNHURRIED` (stages then keep their helper threads' work on their own),
+while processing a frame takes less than this share of the time between captured frames (an
+average over recent frames); above :data:`SERIAL_LEAVE` it hands the image stages to the
+render thread again, so a busy engine keeps its throughput. A hand-off costs CPU: waking a
+waiting thread and waiting for it took 0.15-0.2 ms of process CPU on the 2-core machine,
+against none inline, with the threads idle between frames as at a camera's pace (2026-12-03).
+The prepare pool (the segmentation's network beside the tracker) is kept: without it a Studio
+frame's latency grew by 3-9 ms (17.2 against 14.6 ms at load 4; 26-45 against 21-28 ms at
+load 6)."""
 SERIAL_LEAVE = 0.9
 """Share of the frame time above which an engine that runs frames serially pipelines again
 (the gap to :data:`SERIAL_SHARE` keeps it from switching on every frame)."""
@@ -626,8 +628,7 @@ class Engine:
                     t0 = time.perf_counter()
                     if unhurried:
                         frame.ctx.put(UNHURRIED, True)
-                    ahead = 0 if unhurried else pipeline.analysis_count()
-                    self._run(frame, pipeline.stages, ahead)
+                    self._run(frame, pipeline.stages, pipeline.analysis_count())
                     self._deliver(frame, (time.perf_counter() - t0) * 1000.0)
                     continue
                 t0 = time.perf_counter()
