@@ -4,6 +4,12 @@ Threads meet only at one-slot, latest-frame-wins buffers (:class:`LatestSlot`), 
 output or a slow GUI drops frames instead of delaying every later one. ``lossless=True`` turns
 the slots into hand-shakes (a producer waits until its frame was taken): that is for files and
 benchmarks, where every frame must arrive and nothing is live.
+
+A pipelined engine with time to spare (a camera's pace, the stages done in well under a frame's
+time: :data:`SERIAL_SHARE`) runs each frame's image stages on its processing thread instead of
+handing them to the render thread, and stages keep their helper threads' work on their own
+(:data:`~pipelines.frame.UNHURRIED`): every hand-off costs a wake-up, and the frame's pixels
+then stay in one core's cache.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from pipelines.engine import SERIAL_LEAVE, SERIAL_SHARE, Engine
 from pipelines.frame import UNHURRIED, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.segmentation import fused
-from pipelines.segmentation.background import BackgroundBlur
+from pipelines.segmentation.background import BackgroundBlur, BackgroundReplace
 from pipelines.segmentation.refine import RefinedMask
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
 from pipelines.sources.base import Source, SourceConfig
@@ -171,7 +171,8 @@ def _demo_frame() -> np.ndarray:
     return cv2.copyMakeBorder(portrait, 0, 0, 280, 280, cv2.BORDER_REFLECT)
 
 
-def test_blur_unhurried_is_the_same_picture_without_its_helper_thread() -> None:
+@pytest.mark.parametrize("kind", ["blur", "replace"])
+def test_background_unhurried_is_the_same_picture_without_its_helper_thread(kind: str) -> None:
     assert fused.available()
     image = _demo_frame()
     seg = Segmentation(SegmentationSettings(smoothing=0.0))
@@ -185,7 +186,7 @@ def test_blur_unhurried_is_the_same_picture_without_its_helper_thread() -> None:
     assert isinstance(refined, RefinedMask)
 
     def blur(unhurried: bool) -> tuple[np.ndarray, bool]:
-        stage = BackgroundBlur()
+        stage = BackgroundBlur() if kind == "blur" else BackgroundReplace()
         stage.open()
         frame_ctx = FrameContext(0.0, 0)
         frame_ctx.extras.update(ctx.extras)
@@ -202,4 +203,4 @@ def test_blur_unhurried_is_the_same_picture_without_its_helper_thread() -> None:
     serial, used_helper_serial = blur(True)
     assert used_helper and not used_helper_serial
     np.testing.assert_array_equal(serial, overlapped)
-    assert np.abs(serial.astype(np.int16) - image).max() > 50  # the room was blurred
+    assert np.abs(serial.astype(np.int16) - image).max() > 50  # the room was replaced

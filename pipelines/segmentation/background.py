@@ -489,9 +489,13 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
                 return mask.sampled(), mask.tiles
             return mask, tiles_for(mask, ctx.extras)
 
-        # The small maps need only the mask's small levels; the outline its detail level and
-        # tile map (made on first use): both at once, on two cores.
-        (sampled, tiles), (keep, room, soft) = self.overlap.run(outline, small_maps)
+        if ctx.get(UNHURRIED):
+            # The engine has time to spare: no hand-off (see UNHURRIED).
+            (sampled, tiles), (keep, room, soft) = outline(), small_maps()
+        else:
+            # The small maps need only the mask's small levels; the outline its detail level
+            # and tile map (made on first use): both at once, on two cores.
+            (sampled, tiles), (keep, room, soft) = self.overlap.run(outline, small_maps)
         return fused.composite_replacement(
             image, sampled, background, tiles, keep=keep, room=room, soft=soft,
             edge_ramp=EDGE_RAMP,
