@@ -103,10 +103,14 @@ while processing a frame takes less than this share of the time between captured
 average over recent frames); above :data:`SERIAL_LEAVE` it hands the image stages to the
 render thread again, so a busy engine keeps its throughput. A hand-off costs CPU: waking a
 waiting thread and waiting for it took 0.15-0.2 ms of process CPU on the 2-core machine,
-against none inline, with the threads idle between frames as at a camera's pace (2026-12-03).
-The prepare pool (the segmentation's network beside the tracker) is kept: without it a Studio
-frame's latency grew by 3-9 ms (17.2 against 14.6 ms at load 4; 26-45 against 21-28 ms at
-load 6)."""
+against none inline, with the threads idle between frames as at a camera's pace (2026-12-03);
+two of them a frame (render thread, blur helper) 0.18-0.24 ms in an engine of light stages.
+In Studio at 720p30 (demo, in-process A/B, serial and pipelined phases of 90 frames
+alternated) 0.5-1.0 ms less CPU a frame at load 3-5 (paired medians -0.95 and -0.52; medians
+18.8 against 19.8 and 19.6 against 20.2 ms), latency 23-25 against 28-30 ms: the frame's
+pixels stay in one core's cache (at load 6-7 two such runs gave -0.99 and +1.1: phases there
+differ by 2-5 ms). The prepare pool (the segmentation's network beside the tracker) is kept:
+without it a Studio frame's latency grew by 3-9 ms (17.2 against 14.6 ms at load 4)."""
 SERIAL_LEAVE = 0.9
 """Share of the frame time above which an engine that runs frames serially pipelines again
 (the gap to :data:`SERIAL_SHARE` keeps it from switching on every frame)."""
@@ -226,6 +230,8 @@ class Engine:
         named what they want and nobody watches a status bar): :meth:`start` raises, before any
         output is opened or frame read, so no file is written without the effect asked for."""
         self.cv_threads = cv_threads
+        """OpenCV's thread pool while this engine runs (:mod:`pipelines.cvthreads`): 1 runs
+        each OpenCV call on the thread that makes it; None leaves OpenCV's default."""
         self.serial_share = serial_share
         """See :data:`SERIAL_SHARE`; None: a pipelined engine always hands frames on. Never
         serial when ``lossless`` (files and the throughput benchmark: every frame waits)."""
@@ -235,8 +241,6 @@ class Engine:
         self._frame_s: float | None = None
         """Average time between captured frames (s), from their timestamps and indices."""
         self._last_capture: tuple[float, int] | None = None
-        """OpenCV's thread pool while this engine runs (:mod:`pipelines.cvthreads`): 1 runs
-        each OpenCV call on the thread that makes it; None leaves OpenCV's default."""
         self._cv_taken = False
         self._stages_opened = threading.Event()
         self._stage_failure: CamfxError | None = None
