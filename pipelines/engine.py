@@ -4,6 +4,12 @@ Threads meet only at one-slot, latest-frame-wins buffers (:class:`LatestSlot`), 
 output or a slow GUI drops frames instead of delaying every later one. ``lossless=True`` turns
 the slots into hand-shakes (a producer waits until its frame was taken): that is for files and
 benchmarks, where every frame must arrive and nothing is live.
+
+A pipelined engine with time to spare (a camera's pace, the stages done in well under a frame's
+time: :data:`SERIAL_SHARE`) runs each frame's image stages on its processing thread instead of
+handing them to the render thread, and stages keep their helper threads' work on their own
+(:data:`~pipelines.frame.UNHURRIED`): every hand-off costs a wake-up, and the frame's pixels
+then stay in one core's cache.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy as np
 from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
-from pipelines.frame import FRESH_IMAGE, RESENT, WRITABLE_IMAGE, Frame, FrameContext
+from pipelines.frame import FRESH_IMAGE, RESENT, UNHURRIED, WRITABLE_IMAGE, Frame, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -87,6 +93,29 @@ returned, the finalising interpreter ended the thread with ``pthread_exit``, who
 through OpenCV's C++ frame (its GIL guard's noexcept destructor) called ``std::terminate``, and
 the process aborted (exit 134; 6 of 6 SIGTERMs 7-10 s after start, core dumps). A thread that
 is still running after this long is stuck, and is then left (with a warning)."""
+
+
+SERIAL_SHARE = 0.75
+"""A pipelined engine runs a frame's image stages on its processing thread, after the analysis
+stages, with no hand-off to the render thread, and marks the frame
+:data:`~pipelines.frame.UNHURRIED` (stages then keep their helper threads' work on their own),
+while processing a frame takes less than this share of the time between captured frames (an
+average over recent frames); above :data:`SERIAL_LEAVE` it hands the image stages to the
+render thread again, so a busy engine keeps its throughput. A hand-off costs CPU: waking a
+waiting thread and waiting for it took 0.15-0.2 ms of process CPU on the 2-core machine,
+against none inline, with the threads idle between frames as at a camera's pace (2026-12-03);
+two of them a frame (render thread, blur helper) 0.18-0.24 ms in an engine of light stages.
+In Studio at 720p30 (demo, in-process A/B, serial and pipelined phases of 90 frames
+alternated) 0.5-1.0 ms less CPU a frame at load 3-5 (paired medians -0.95 and -0.52; medians
+18.8 against 19.8 and 19.6 against 20.2 ms), latency 23-25 against 28-30 ms: the frame's
+pixels stay in one core's cache (at load 6-7 two such runs gave -0.99 and +1.1: phases there
+differ by 2-5 ms). The prepare pool (the segmentation's network beside the tracker) is kept:
+without it a Studio frame's latency grew by 3-9 ms (17.2 against 14.6 ms at load 4)."""
+SERIAL_LEAVE = 0.9
+"""Share of the frame time above which an engine that runs frames serially pipelines again
+(the gap to :data:`SERIAL_SHARE` keeps it from switching on every frame)."""
+SERIAL_SMOOTHING = 0.1
+"""Weight of the newest frame in the averages :data:`SERIAL_SHARE` compares."""
 
 
 class _EngineThread(threading.Thread):
@@ -179,6 +208,7 @@ class Engine:
         idle_after: float | None = None,
         stages_required: bool = False,
         cv_threads: int | None = cvthreads.CV_THREADS,
+        serial_share: float | None = SERIAL_SHARE,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -202,6 +232,15 @@ class Engine:
         self.cv_threads = cv_threads
         """OpenCV's thread pool while this engine runs (:mod:`pipelines.cvthreads`): 1 runs
         each OpenCV call on the thread that makes it; None leaves OpenCV's default."""
+        self.serial_share = serial_share
+        """See :data:`SERIAL_SHARE`; None: a pipelined engine always hands frames on. Never
+        serial when ``lossless`` (files and the throughput benchmark: every frame waits)."""
+        self._serial = False
+        self._busy_ms: float | None = None
+        """Average processing time of a frame (ms, all stages, as delivered)."""
+        self._frame_s: float | None = None
+        """Average time between captured frames (s), from their timestamps and indices."""
+        self._last_capture: tuple[float, int] | None = None
         self._cv_taken = False
         self._stages_opened = threading.Event()
         self._stage_failure: CamfxError | None = None
@@ -593,9 +632,12 @@ class Engine:
                         break  # stopped while the stages opened (seconds): not one more frame
                 pipeline = self.pipeline
                 split = pipeline.analysis_count() if self._render_thread is not None else 0
-                if split == 0 or split == len(pipeline.stages):
+                unhurried = self._unhurried(frame)
+                if unhurried or split == 0 or split == len(pipeline.stages):
                     self._wait_render_idle()
                     t0 = time.perf_counter()
+                    if unhurried:
+                        frame.ctx.put(UNHURRIED, True)
                     self._run(frame, pipeline.stages, pipeline.analysis_count())
                     self._deliver(frame, (time.perf_counter() - t0) * 1000.0)
                     continue
@@ -626,6 +668,29 @@ class Engine:
                     self._pending_stages = None
             self._set_reason("source ended")
             self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
+
+    def _unhurried(self, frame: Frame) -> bool:
+        """Whether ``frame`` is to run serially on this thread (:data:`SERIAL_SHARE`)."""
+        last, self._last_capture = self._last_capture, (frame.timestamp, frame.index)
+        if last is not None and frame.index > last[1] and frame.timestamp > last[0]:
+            gap = (frame.timestamp - last[0]) / (frame.index - last[1])
+            avg = self._frame_s
+            self._frame_s = gap if avg is None else avg + SERIAL_SMOOTHING * (gap - avg)
+        share = self.serial_share
+        busy, period = self._busy_ms, self._frame_s
+        if (
+            share is None
+            or self.lossless
+            or self._render_thread is None
+            or busy is None
+            or period is None
+            or self._in_slot.has_item  # the next frame is waiting already: no time to spare
+        ):
+            self._serial = False
+            return False
+        limit = max(share, SERIAL_LEAVE) if self._serial else share
+        self._serial = busy < limit * period * 1000.0
+        return self._serial
 
     def _wait_render_idle(self) -> None:
         with self._render_cond:
@@ -659,6 +724,9 @@ class Engine:
         if self.max_frames is not None and self._processed >= self.max_frames:
             return  # analysed ahead while the last frame rendered: not wanted any more
         self.stats.add_process(process_ms)
+        busy = self._busy_ms
+        busy = process_ms if busy is None else busy + SERIAL_SMOOTHING * (process_ms - busy)
+        self._busy_ms = busy
         self._processed += 1
         self.stats.frames_processed = self._processed
         self.last_frame = frame

@@ -45,6 +45,13 @@ goes out with the stage's partial work (beauty: part of one face's retouch) rath
 stage's input untouched."""
 
 
+UNHURRIED: CtxKey[bool] = CtxKey("unhurried")
+"""Set by the engine on a frame it runs serially because it has time to spare
+(:data:`pipelines.engine.SERIAL_SHARE`): a stage does work it would hand to a helper thread on
+its own thread instead (a hand-off costs 0.15-0.2 ms of CPU; at a camera's pace the frame's
+latency has room for it)."""
+
+
 class LazyMask(Protocol):
     """A person mask that is made full size only when somebody asks for it (see
     :attr:`FrameContext.mask`): a stage that can work from a smaller copy never pays for it."""

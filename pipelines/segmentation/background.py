@@ -37,7 +37,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.errors import SettingsError
-from pipelines.frame import FRESH_IMAGE, FrameContext
+from pipelines.frame import FRESH_IMAGE, UNHURRIED, FrameContext
 from pipelines.segmentation import fused
 from pipelines.segmentation.backgrounds import (
     BackgroundError,
@@ -246,7 +246,10 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
             )
 
         tiles: TileMap | None
-        if refined is not None:
+        if refined is not None and ctx.get(UNHURRIED):
+            # The engine has time to spare: no hand-off (see UNHURRIED).
+            sampled, tiles, small = refined.sampled(), refined.tiles, room()
+        elif refined is not None:
             # The room's blur needs only the mask's small levels; the outline needs its
             # detail level and tile map (made on first use): both at once, on two cores.
             (sampled, tiles), small = self.overlap.run(
@@ -486,9 +489,13 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
                 return mask.sampled(), mask.tiles
             return mask, tiles_for(mask, ctx.extras)
 
-        # The small maps need only the mask's small levels; the outline its detail level and
-        # tile map (made on first use): both at once, on two cores.
-        (sampled, tiles), (keep, room, soft) = self.overlap.run(outline, small_maps)
+        if ctx.get(UNHURRIED):
+            # The engine has time to spare: no hand-off (see UNHURRIED).
+            (sampled, tiles), (keep, room, soft) = outline(), small_maps()
+        else:
+            # The small maps need only the mask's small levels; the outline its detail level
+            # and tile map (made on first use): both at once, on two cores.
+            (sampled, tiles), (keep, room, soft) = self.overlap.run(outline, small_maps)
         return fused.composite_replacement(
             image, sampled, background, tiles, keep=keep, room=room, soft=soft,
             edge_ramp=EDGE_RAMP,
