@@ -174,28 +174,6 @@ def _lips_mask(renderer: AvatarRenderer) -> np.ndarray:
     return m.astype(bool)
 
 
-RIM_SHARE_MAX = 0.4
-"""Share of a wide-open cavity (teeth and tongue left out) lighter than halfway between its
-darkest and its lightest, at most: a thin lit rim at the lips' edge (0.25 on the astronaut),
-not a mid-grey ring whose inner edge the tracker took for the lower lip (0.67 before)."""
-
-
-def test_the_cavity_is_dark_but_for_a_thin_rim(colour, monkeypatch) -> None:
-    weights = {"jaw": 1.0}
-    monkeypatch.setattr(colour, "_own_teeth", lambda canvas, *args: canvas)
-    monkeypatch.setattr(colour, "_drawn_teeth", lambda canvas, *args: canvas)
-    monkeypatch.setattr(colour, "_tongue", np.zeros_like(colour._tongue))
-    out = colour.render(weights).copy()
-    at = colour.mouth_outline(weights)
-    mask = np.zeros(out.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
-    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
-    g = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(np.float64)[mask]
-    assert len(g) > 500
-    half = g.min() + 0.5 * (np.percentile(g, 99) - g.min())
-    assert float((g > half).mean()) <= RIM_SHARE_MAX, float((g > half).mean())
-
-
 SWEEP_JAWS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 SWEEP_DROP_MAX = 0.004
 """Largest fall of the tracked opening (face heights) from one jaw step of the sweep to the
@@ -258,22 +236,25 @@ astronaut_midword's gap was filled dark by hand): the mouth's lining reflects as
 (their grey is 0.9-1.1 of the skin's on the tuning portraits), and through a wide opening its
 front walls and the tongue get a third to a half of the face's light, the back almost none,
 so a photographed open mouth averages about 0.2-0.45 of the skin. The near-black cavity before
-(deepest shade 0.15 of its colour): 0.14-0.17; now 0.22-0.26."""
+(deepest shade 0.15 of its colour): 0.14-0.15; now 0.23-0.25."""
 DARK_LEVEL = 0.12
 """Grey (over the skin's) below which a pixel of the cavity counts as near black."""
 DARK_SHARE_MAX = 0.35
 """Share of a wide-open cavity (teeth left out) near black, at most: the back of the mouth and
-the crease inside the lips are darkest, not the whole of it (0.17-0.23 now, 0.57-0.59
+the crease inside the lips are darkest, not the whole of it (0.13-0.19 now, 0.57-0.59
 before)."""
 CREASE_OVER_WALLS_MAX = 0.8
-"""Mean grey of the crease just inside the lips' rim (0.15-0.25 of the opening in) over the
+"""Mean grey of the crease just inside the lips' rim (0.13-0.2 of the opening in) over the
 walls further in (their upper quartile; tongue and teeth left out), at most: the tracker needs
 that dark line at the lips (render.CAVITY_CREASE); lit walls without it cost every tuning
-portrait's tracked opening r. 0.66-0.69 now; 1.03-1.06 before (no walls lighter than it)."""
+portrait's tracked opening r. 0.57-0.58 now; about 1 before (no walls lighter than it). This
+took over from a test that the cavity was dark but for a thin lit rim (a mid-grey ring's inner
+edge was taken for the lower lip): the issue asks for lit walls, the dark line at the lips'
+edge is kept as this crease, inside the thin lit rim."""
 TONGUE_SHOWN_MIN = 0.07
 """Share of a wide-open mouth (as rendered, teeth in) where the tongue lightens the picture by
 a tenth of the skin's grey or more, at least: above the lower teeth, not hidden behind them
-(0.090-0.145 now, 0.023-0.044 before)."""
+(0.085-0.144 now, 0.023-0.044 before)."""
 
 
 @functools.cache
@@ -333,11 +314,13 @@ def test_a_wide_open_cavity_is_lit_like_the_face(name, drawn, monkeypatch) -> No
         g = grey(renderer.render(WIDE))
     at = renderer.mouth_outline(WIDE)
     opening = float(np.linalg.norm(at[RING.index(14)] - at[RING.index(13)]))
-    crease = mask & (depth > 0.15 * opening) & (depth < 0.25 * opening)
+    crease = mask & (depth > 0.13 * opening) & (depth < 0.2 * opening)
     walls = mask & (depth > 0.3 * opening)
     assert crease.sum() > 30 and walls.sum() > 30
     ratio = float(g[crease].mean() / np.percentile(g[walls], 75))
     assert ratio <= CREASE_OVER_WALLS_MAX, f"crease at {ratio:.2f} of the walls"
+    rim = mask & (depth < 0.08 * opening)
+    assert g[rim].mean() > g[crease].mean(), "no lit rim at the lips' edge"
 
 
 @pytest.mark.parametrize("drawn", [False, True], ids=["own", "drawn"])

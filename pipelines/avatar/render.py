@@ -61,19 +61,23 @@ CAVITY_EDGE = 0.55
 CAVITY_DEEP = 0.15
 """The cavity's darkest shade (× its colour): the crease inside the lips, the back of the
 mouth, and all of a small opening's inside."""
-CAVITY_CREASE = 0.2
+CAVITY_CREASE = 0.1
 """Share of the opening (plus a pixel) over which the cavity lightens from its crease, just
 inside the lips' lit rim, to its walls (CAVITY_BODY): the lips' inner faces turn away from
-the light, and the tracker needs that dark line. A wide cavity lit up to the lips' rim (no
-crease: walls at 0.45 reached over CAVITY_DEPTH) cost every tuning portrait's tracked against
-asked opening r (two validation voices; astronaut 0.985/0.985 -> 0.978/0.979, grey moustached
-0.954/0.961 -> 0.939/0.944, grey small 0.936/0.954 -> 0.903/0.925); with the crease the walls
-can be lit further (at 0.7: 0.990/0.991, 0.968/0.975, 0.954/0.969, with TONGUE_TOP 0.3)."""
+the light, and the tracker needs that dark line. Walls lit up to the rim (no crease, walls at
+0.45) cost every tuning portrait's tracked against asked opening r (two validation voices,
+tools/mouth_tracked.py: astronaut 0.985/0.985 -> 0.978/0.979, grey moustached 0.954/0.961 ->
+0.939/0.944, grey small 0.936/0.954 -> 0.903/0.925). With this crease and walls at 0.7 (own
+teeth): 0.990/0.992, 0.971/0.977, 0.961/0.975, the others equal or up; drawn teeth: grey small
+0.938/0.959 -> 0.971/0.977, but astronaut 0.982/0.981 -> 0.976/0.977 and the rimmed one
+0.983/0.987 -> 0.974/0.981. A wider crease (0.15, 0.2) read the same r but a lower slope of
+tracked on drawn opening over the jaw sweep (astronaut 0.828 at 0.1, 0.805 at 0.15, 0.796 at
+0.2; 0.806 before)."""
 CAVITY_BODY = 0.7
 """The shade of the mouth's walls and floor in a wide opening, past the crease: a dark red-brown
-lit through the lips like the face (the wide cavity's mean grey 0.22-0.26 of the skin's, teeth
-left out, on the tuning portraits; 0.14-0.17 with the near-black cavity before; walls at 0.6
-and at 0.75 measured alike on the tracker)."""
+lit through the lips like the face (the wide cavity's mean grey 0.23-0.25 of the skin's, teeth
+left out, on the tuning portraits; 0.14-0.15 with the near-black cavity before). Walls at 0.6
+and at 0.75 measured alike on the tracker (crease 0.2)."""
 CAVITY_LIT = (0.03, 0.10)
 """Opening (face heights) from which light gets into the cavity past its crease, and by which
 the walls are lit fully: a small opening stays a dark slit (see TEETH_SHOW)."""
@@ -90,11 +94,12 @@ in the lower third, above the lower teeth (at 0.22 their row hid all but a 0.09 
 History: 0.38 at first (the tongue's lit top a third of the way up in a dark cavity); 0.22 then
 (mouth14, 2026-12-03, tried 0.35: on the grey moustached tuning portrait the jaw sweep's r
 0.917 -> 0.947, but on held-out einstein_midword r fell 0.79/0.75 -> 0.76/0.64 with the
-near-black cavity). With the crease and lit walls (cavity16), 0.3 against 0.22 on the tuning
-portraits' validation voices (walls at 0.45): tracked against asked r up (astronaut 0.986/0.984 ->
-0.989/0.990, grey moustached 0.951/0.958 -> 0.964/0.970, drawn teeth alike), but the sweep's
-slope of tracked on drawn opening down on the colour astronaut (0.796 -> 0.778): the tracker
-takes part of the tongue's top for the lip at a wide opening."""
+near-black cavity). With the crease and lit walls (cavity16; walls 0.45, crease 0.2), 0.3
+against 0.22 on the tuning portraits' validation voices: tracked against asked r up (astronaut
+0.986/0.984 -> 0.989/0.990, grey moustached 0.951/0.958 -> 0.964/0.970, drawn teeth alike),
+the sweep's slope of tracked on drawn opening down on the colour astronaut (0.796 -> 0.778);
+0.26 fell between. The lower slope of the lit cavity against the near-black one on the colour
+tuning portraits comes from the walls, not from the tongue (0.22: 0.748-0.796 there)."""
 TONGUE_SINK = 0.06
 """How far below the lower lip's inner edge the tongue's floor sits (share of the opening):
 hidden behind the lip."""
@@ -678,15 +683,19 @@ class AvatarRenderer:
         mid = 0.5 * (left + right)
         half_w = max(1.0, 0.5 * float(np.linalg.norm(right - left)))
         opening = max(1.0, float((bottom - top) @ down))
-        ys, xs = np.mgrid[0:bh, 0:bw].astype(np.float32)
-        v = ((xs - top[0]) * down[0] + (ys - top[1]) * down[1]) / opening
-        u = ((xs - mid[0]) * right_axis[0] + (ys - mid[1]) * right_axis[1]) / half_w
+        # Rows and columns apart, broadcast: a mouth box is small, numpy's per-call cost rules.
+        xs = np.arange(bw, dtype=np.float32)[None, :]
+        ys = np.arange(bh, dtype=np.float32)[:, None]
+        v = (xs - top[0]) * (down[0] / opening) + (ys - top[1]) * (down[1] / opening)
+        u = (xs - mid[0]) * (right_axis[0] / half_w) + (ys - mid[1]) * (right_axis[1] / half_w)
         lit = float(np.clip((open_fh - CAVITY_LIT[0]) / (CAVITY_LIT[1] - CAVITY_LIT[0]), 0.0, 1.0))
         body = CAVITY_DEEP + lit * (CAVITY_BODY - CAVITY_DEEP)
         # Roof in the upper teeth's shadow, floor lit (light from above, through the lips).
-        body = body * (1.0 - CAVITY_ROOF * np.clip(1.0 - v / 0.6, 0.0, 1.0) ** 2)
-        back = np.exp(-((u / CAVITY_BACK[0]) ** 2) - ((v - CAVITY_BACK[2]) / CAVITY_BACK[1]) ** 2)
-        body = body + (CAVITY_DEEP - body) * np.minimum(back * lit, 1.0)
+        roof = np.clip(1.0 - v / 0.6, 0.0, 1.0)
+        body = body * (1.0 - CAVITY_ROOF * roof * roof)
+        bu, bv, bc = CAVITY_BACK
+        back = np.exp(-((u / bu) ** 2) - ((v - bc) / bv) ** 2) * lit
+        body = body + (CAVITY_DEEP - body) * back
         rim = CAVITY_DEPTH * opening + 1.0
         d1 = np.clip(depth / rim, 0.0, 1.0)
         d2 = np.clip((depth - rim) / (CAVITY_CREASE * opening + 1.0), 0.0, 1.0)
