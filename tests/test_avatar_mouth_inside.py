@@ -1,11 +1,14 @@
 """The open mouth's inside (issue 13, items 3 and 6): a small opening is a dark slit the
-tracker does not overread, the inner lip edge is a curve, the tongue lies low and dark.
+tracker does not overread, the inner lip edge is a curve, a wide cavity is a red-brown lit like
+the face with a dark crease inside the lips and its darkest in a small area, the tongue lies
+in the lower third, lit, above the lower teeth.
 
-Tuned on ``astronaut`` and the derived tuning portrait ``astronaut_grey_moustache``
-(tests/data/faces/README.md), never on the held-out ones."""
+Tuned on ``astronaut`` and the derived tuning portraits ``astronaut_grey_moustache`` and
+``astronaut_rot30`` (tests/data/faces/README.md), never on the held-out ones."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cv2
@@ -28,12 +31,12 @@ SMALL_JAW = 0.1
 OUTLINE_TURN_MAX_DEG = 20.0
 """Largest turn of the drawn inner lip edge between two of its steps, corners excepted (the
 landmark polygon's straight spans turned by up to ~45° at a landmark of the open lower lip)."""
-TONGUE_TOP_MAX = 0.3
-"""The tongue's top above the lower lip's inner edge, as a share of the opening, at most (it
-stood at 0.38, where the tracker took its lit top for the lower lip)."""
-TONGUE_DARK_MAX = 0.55
-"""The tongue's median grey over the lips' median grey, at most (0.6-0.7 before: a light dome
-that read as a lip)."""
+TONGUE_TOP_MAX = 1 / 3
+"""The tongue's top above the lower lip's inner edge, as a share of the opening, at most: in the
+lower third (at 0.38 the tracker took its lit top for the lower lip in a near-black cavity)."""
+TONGUE_LIGHT = (0.45, 0.85)
+"""The tongue's median grey over the lips' median grey: lit like them but inside the mouth
+(0.67 on the astronaut; at most 0.55 before, a dark dome that hardly showed)."""
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +140,7 @@ def test_the_inner_lip_edge_is_a_curve(colour, monkeypatch) -> None:
     assert turns_deg(at)[[RING.index(i) - 1 for i in RING if i not in (78, 308)]].max() > 25
 
 
-def test_the_tongue_lies_low_and_dark(colour, monkeypatch) -> None:
+def test_the_tongue_lies_in_the_lower_third_lit(colour, monkeypatch) -> None:
     weights = {"jaw": 1.0}
     at = colour.mouth_outline(weights)
     down = colour.down
@@ -157,7 +160,8 @@ def test_the_tongue_lies_low_and_dark(colour, monkeypatch) -> None:
     g = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(np.float64)
     rest = cv2.cvtColor(colour.portrait, cv2.COLOR_BGR2GRAY).astype(np.float64)
     lips = np.median(rest[_lips_mask(colour)])
-    assert np.median(g[tongue]) <= TONGUE_DARK_MAX * lips, np.median(g[tongue]) / lips
+    light = np.median(g[tongue]) / lips
+    assert TONGUE_LIGHT[0] <= light <= TONGUE_LIGHT[1], f"tongue at {light:.2f} of the lips"
 
 
 def _lips_mask(renderer: AvatarRenderer) -> np.ndarray:
@@ -170,36 +174,16 @@ def _lips_mask(renderer: AvatarRenderer) -> np.ndarray:
     return m.astype(bool)
 
 
-RIM_SHARE_MAX = 0.4
-"""Share of a wide-open cavity (teeth and tongue left out) lighter than halfway between its
-darkest and its lightest, at most: a thin lit rim at the lips' edge (0.25 on the astronaut),
-not a mid-grey ring whose inner edge the tracker took for the lower lip (0.67 before)."""
-
-
-def test_the_cavity_is_dark_but_for_a_thin_rim(colour, monkeypatch) -> None:
-    weights = {"jaw": 1.0}
-    monkeypatch.setattr(colour, "_own_teeth", lambda canvas, *args: canvas)
-    monkeypatch.setattr(colour, "_drawn_teeth", lambda canvas, *args: canvas)
-    monkeypatch.setattr(colour, "_tongue", np.zeros_like(colour._tongue))
-    out = colour.render(weights).copy()
-    at = colour.mouth_outline(weights)
-    mask = np.zeros(out.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
-    mask = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
-    g = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(np.float64)[mask]
-    assert len(g) > 500
-    half = g.min() + 0.5 * (np.percentile(g, 99) - g.min())
-    assert float((g > half).mean()) <= RIM_SHARE_MAX, float((g > half).mean())
-
-
 SWEEP_JAWS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
 SWEEP_DROP_MAX = 0.004
 """Largest fall of the tracked opening (face heights) from one jaw step of the sweep to the
 next (0.003 measured; the tracker reads one frame after another, each from the last)."""
 SWEEP_R_MIN = 0.93
 """Pearson r of the tracked opening against the jaw weight over the sweep: 0.907 with the
-tongue's top at 0.22 of the opening (render.TONGUE_TOP; 0.095 at jaw 0.7 after 0.097 at 0.5,
-then 0.117 and 0.119 at 0.9 and 1.0), 0.920 at 0.30, 0.935 at 0.35, 0.938 at 0.40."""
+tongue's top at 0.22 of the opening in the near-black cavity (render.TONGUE_TOP; 0.095 at jaw
+0.7 after 0.097 at 0.5, then 0.117 and 0.119 at 0.9 and 1.0), 0.920 at 0.30, 0.935 at 0.35,
+0.938 at 0.40; 0.950 with the lit cavity, its crease and the tongue at 0.30 (cavity16), whose
+0.102 at jaw 0.5 then 0.096 at 0.6 still breaks SWEEP_DROP_MAX)."""
 
 
 def tracked_sweep(renderer: AvatarRenderer) -> np.ndarray:
@@ -224,9 +208,10 @@ def tracked_sweep(renderer: AvatarRenderer) -> np.ndarray:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="sweep r 0.907: the tracker's reading stalls from jaw 0.5 to 0.7 on this tuning "
-    "portrait; a higher tongue (0.35) passed here but cost held-out einstein_midword r "
-    "0.79/0.75 -> 0.76/0.64 (render.TONGUE_TOP)",
+    reason="the tracked opening falls 0.006 from jaw 0.5 to 0.6 on this tuning portrait "
+    "(sweep r 0.950, 0.907 with the near-black cavity and the tongue at 0.22 of the opening; "
+    "a tongue at 0.35 in that cavity passed here but cost held-out einstein_midword r "
+    "0.79/0.75 -> 0.76/0.64, render.TONGUE_TOP)",
 )
 def test_the_tracked_opening_grows_with_the_jaw(grey_avatar) -> None:
     """Over a jaw sweep on the grey moustached tuning portrait the tracker's opening grows
@@ -240,3 +225,113 @@ def test_the_tracked_opening_grows_with_the_jaw(grey_avatar) -> None:
     assert drops.max() <= SWEEP_DROP_MAX, (got.round(3), drops.max())
     r = float(np.corrcoef(SWEEP_JAWS, got)[0, 1])
     assert r >= SWEEP_R_MIN, (r, got.round(3))
+
+
+WIDE = {"jaw": 1.0}
+TUNING = ("astronaut", "astronaut_rot30", "astronaut_grey_moustache")
+CAVITY_LIGHT = (0.18, 0.45)
+"""A wide-open cavity's mean grey (teeth left out, tongue in) over the skin's median grey.
+Derived by reasoning, not from a photo (the real open-mouthed portraits are held out, and
+astronaut_midword's gap was filled dark by hand): the mouth's lining reflects as the lips do
+(their grey is 0.9-1.1 of the skin's on the tuning portraits), and through a wide opening its
+front walls and the tongue get a third to a half of the face's light, the back almost none,
+so a photographed open mouth averages about 0.2-0.45 of the skin. The near-black cavity before
+(deepest shade 0.15 of its colour): 0.14-0.15; now 0.23-0.25."""
+DARK_LEVEL = 0.12
+"""Grey (over the skin's) below which a pixel of the cavity counts as near black."""
+DARK_SHARE_MAX = 0.35
+"""Share of a wide-open cavity (teeth left out) near black, at most: the back of the mouth and
+the crease inside the lips are darkest, not the whole of it (0.13-0.19 now, 0.57-0.59
+before)."""
+CREASE_OVER_WALLS_MAX = 0.8
+"""Mean grey of the crease just inside the lips' rim (0.13-0.2 of the opening in) over the
+walls further in (their upper quartile; tongue and teeth left out), at most: the tracker needs
+that dark line at the lips (render.CAVITY_CREASE); lit walls without it cost every tuning
+portrait's tracked opening r. 0.57-0.58 now; about 1 before (no walls lighter than it). This
+took over from a test that the cavity was dark but for a thin lit rim (a mid-grey ring's inner
+edge was taken for the lower lip): the issue asks for lit walls, the dark line at the lips'
+edge is kept as this crease, inside the thin lit rim."""
+TONGUE_SHOWN_MIN = 0.07
+"""Share of a wide-open mouth (as rendered, teeth in) where the tongue lightens the picture by
+a tenth of the skin's grey or more, at least: above the lower teeth, not hidden behind them
+(0.085-0.144 now, 0.023-0.044 before)."""
+
+
+@functools.cache
+def tuning_renderer(name: str, drawn: bool) -> AvatarRenderer:
+    renderer = Avatar.build(load_portrait(FACES / f"{name}.jpg")).renderer
+    return AvatarRenderer(renderer.portrait, renderer.rig) if drawn else renderer
+
+
+def face_oval(renderer: AvatarRenderer) -> np.ndarray:
+    from pipelines.tracking import regions
+
+    m = np.zeros(renderer.portrait.shape[:2], np.uint8)
+    cv2.fillPoly(m, [np.round(renderer.rig.points[list(regions.FACE_OVAL)]).astype(np.int32)], 1)
+    return m.astype(bool)
+
+
+def skin_grey(renderer: AvatarRenderer) -> float:
+    return float(np.median(grey(renderer.portrait)[face_oval(renderer)]))
+
+
+def grey(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float64) if img.ndim == 3 else img
+
+
+def inside(renderer: AvatarRenderer, weights: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth's inside (eroded by a pixel) and each of its pixels' distance from the lips."""
+    at = renderer.mouth_outline(weights)
+    mask = np.zeros(renderer.portrait.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    return depth > 1.0, depth
+
+
+@pytest.mark.parametrize("drawn", [False, True], ids=["own", "drawn"])
+@pytest.mark.parametrize("name", TUNING)
+def test_a_wide_open_cavity_is_lit_like_the_face(name, drawn, monkeypatch) -> None:
+    """Not a near-black hole: a red-brown lit like the face, darkest in a small area, with a
+    dark crease just inside the lips (teeth left out, the tongue in)."""
+    renderer = tuning_renderer(name, drawn)
+    monkeypatch.setattr(renderer, "_own_teeth", lambda canvas, *args: canvas)
+    monkeypatch.setattr(renderer, "_drawn_teeth", lambda canvas, *args: canvas)
+    out = renderer.render(WIDE).copy()
+    mask, depth = inside(renderer, WIDE)
+    g = grey(out)
+    skin = skin_grey(renderer)
+    light = float(g[mask].mean()) / skin
+    dark = float((g[mask] < DARK_LEVEL * skin).mean())
+    assert CAVITY_LIGHT[0] <= light <= CAVITY_LIGHT[1], f"cavity at {light:.3f} of the skin"
+    assert dark <= DARK_SHARE_MAX, f"{dark:.2f} of the cavity near black"
+    bgr = out[mask].reshape(-1, 3).astype(np.float64).mean(axis=0)
+    skin_bgr = np.median(renderer.portrait[face_oval(renderer)].astype(np.float64), axis=0)
+    if float(np.ptp(skin_bgr)) > 10:  # (a colour portrait)
+        assert bgr[2] >= 1.3 * bgr[0] and bgr[2] >= bgr[1], f"not red-brown: BGR {bgr.round()}"
+    # The crease: from the lip's rim in, darker than the walls further in (tongue left out).
+    with monkeypatch.context() as m:
+        m.setattr(renderer, "_tongue", np.zeros_like(renderer._tongue))
+        g = grey(renderer.render(WIDE))
+    at = renderer.mouth_outline(WIDE)
+    opening = float(np.linalg.norm(at[RING.index(14)] - at[RING.index(13)]))
+    crease = mask & (depth > 0.13 * opening) & (depth < 0.2 * opening)
+    walls = mask & (depth > 0.3 * opening)
+    assert crease.sum() > 30 and walls.sum() > 30
+    ratio = float(g[crease].mean() / np.percentile(g[walls], 75))
+    assert ratio <= CREASE_OVER_WALLS_MAX, f"crease at {ratio:.2f} of the walls"
+    rim = mask & (depth < 0.08 * opening)
+    assert g[rim].mean() > g[crease].mean(), "no lit rim at the lips' edge"
+
+
+@pytest.mark.parametrize("drawn", [False, True], ids=["own", "drawn"])
+@pytest.mark.parametrize("name", TUNING)
+def test_the_tongue_shows_above_the_lower_teeth(name, drawn, monkeypatch) -> None:
+    renderer = tuning_renderer(name, drawn)
+    out = renderer.render(WIDE).copy()
+    with monkeypatch.context() as m:
+        m.setattr(renderer, "_tongue", np.zeros_like(renderer._tongue))
+        bare = renderer.render(WIDE)
+    lit = grey(out) - grey(bare) > 0.1 * skin_grey(renderer)
+    mask, _ = inside(renderer, WIDE)
+    shown = float((lit & mask).sum()) / float(mask.sum())
+    assert shown >= TONGUE_SHOWN_MIN, f"the tongue shows in {shown:.3f} of the mouth"

@@ -1,6 +1,6 @@
 """How the project's tracker reads the rendered mouth, on TUNING portraits only.
 
-    nice -n 10 .venv/bin/python tools/mouth_tracked.py [--voices] [NAME ...]
+    nice -n 10 .venv/bin/python tools/mouth_tracked.py [--voices] [--drawn] [NAME ...]
 
 For each portrait (default: every tuning portrait, :data:`TUNING`): a jaw sweep (0 … 1 in
 twentieths, one tracker reading the frames in order) with the tracked opening (inner-lip
@@ -8,7 +8,9 @@ distance over face height, :func:`pipelines.avatar.measure.opening`), the drawn 
 sweep's Pearson r and its largest fall from one step to the next; with ``--voices``, the
 frames driven by tools/train_mouth.py's validation voices (four sentences of its extra
 training list, continuous): r of the tracked against the asked opening and of each against
-the loudness (:func:`pipelines.avatar.judge.figures_from`).
+the loudness (:func:`pipelines.avatar.judge.figures_from`). With ``--drawn`` the portraits
+are rendered without their own teeth (drawn teeth, as a portrait with a closed mouth gets:
+every tuning portrait but ``cameraman`` shows its own).
 
 Why: the grey moustached tuning portrait alone stood for held-out einstein_midword, and a
 tongue drawn higher that made its sweep follow the jaw (r 0.917 -> 0.947) cost Einstein r
@@ -79,12 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     from pipelines.avatar.measure import mouth_track
     from pipelines.avatar.motion import Animator, MotionSettings
     from pipelines.avatar.portrait import load_portrait
-    from pipelines.avatar.render import INNER
+    from pipelines.avatar.render import INNER, AvatarRenderer
     from pipelines.avatar.stage import Avatar
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", default=list(TUNING))
     parser.add_argument("--voices", action="store_true")
+    parser.add_argument("--drawn", action="store_true", help="drawn teeth, not the portrait's")
     args = parser.parse_args(argv)
     missing = [n for n in args.names if not (FACES / f"{n}.jpg").exists()]
     if missing:
@@ -98,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     ring = list(INNER)
     for name in args.names:
         avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+        if args.drawn:
+            avatar.renderer = AvatarRenderer(avatar.renderer.portrait, avatar.rig)
+            name = f"{name} (drawn)"
         read = Reader()
         try:
             got = np.array([read(avatar.renderer.render({"jaw": j}).copy()) for j in JAWS])

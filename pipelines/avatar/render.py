@@ -4,10 +4,12 @@ Only the box that active bases touch is remapped; everything else is the portrai
 pixels. With all weights zero the result *is* the portrait, bit for bit.
 
 An open mouth is not stretched lips: inside the inner lip outline (curves through the inner-lip
-landmarks) the renderer paints a dark cavity (a thin lit rim at the lips, dark within a sixth
-of the opening), a low, dark tongue at the bottom, and the upper teeth (and a fainter lower
-row), blended in by how much the opening grew. A small opening is a dark slit: the teeth fade
-in with the opening (:data:`TEETH_SHOW`).
+landmarks) the renderer paints a red-brown cavity lit like the face (a thin lit rim at the
+lips, a dark crease just inside it, lit walls, the roof in the upper teeth's shadow, the back
+of the mouth darkest in a small area), a broad tongue lying in the lower third, lit with a
+soft wet highlight, and the upper teeth and a lower row, blended in by how much the opening
+grew. A small opening is a dark slit: light and the teeth come in with the opening
+(:data:`CAVITY_LIT`, :data:`TEETH_SHOW`).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ LID_SEAM_PX = 1.5
 more than this (pixels) lies on the closed lids' seam. Elsewhere the lid skin stretches by at
 most ~2.6× (1.6 px per pixel), so a half-pixel step differs by ~1.1 px at most."""
 CAVITY_DEPTH = 0.15
-"""The cavity darkens from the lips' edge to its deepest over this share of the opening (plus
+"""The cavity darkens from the lips' edge to its crease over this share of the opening (plus
 a pixel). At 0.45 a wide-open mouth was a mid-grey rim around a dark centre, and the tracker
 put the lower lip on the rim's inner edge: on the grey moustached tuning portrait, tracked
 against asked opening r 0.948/0.954 -> 0.952/0.967 (two validation voices), the jaw sweep's
@@ -57,22 +59,61 @@ r 0.880 -> 0.917; astronaut and astronaut_rot30 up by 0.002-0.006."""
 CAVITY_EDGE = 0.55
 """The cavity's shade (× its colour) at the lips' edge."""
 CAVITY_DEEP = 0.15
-"""The cavity's shade (× its colour) at its deepest, CAVITY_DEPTH in from the lips' edge."""
-TONGUE_TOP = 0.22
-"""How far the tongue's top rises above the lower lip's inner edge, as a share of the opening
-(0.38 before: the tongue's lit top stood a third of the way up the mouth). Tried and dropped
-(mouth14, 2026-12-03): 0.35. In today's dark cavity the tracker finds no lower lip edge at
-wide openings and stalls from jaw 0.5 to 0.7 on the grey moustached tuning portrait; a higher
-tongue gave it an edge that moves with the jaw (jaw sweep r 0.917 -> 0.947; two validation
-voices, tracked against asked opening r 0.953/0.966 -> 0.961/0.970, against loudness
-0.855/0.868 -> 0.866/0.871), and the tongue showed at wide openings. But on held-out
-einstein_midword, measured once at the end, r fell 0.79/0.75 -> 0.76/0.64 (flite:slt /
-LibriVox continuous), so the tuning portrait does not stand for it there."""
+"""The cavity's darkest shade (× its colour): the crease inside the lips, the back of the
+mouth, and all of a small opening's inside."""
+CAVITY_CREASE = 0.1
+"""Share of the opening (plus a pixel) over which the cavity lightens from its crease, just
+inside the lips' lit rim, to its walls (CAVITY_BODY): the lips' inner faces turn away from
+the light, and the tracker needs that dark line. Walls lit up to the rim (no crease, walls at
+0.45) cost every tuning portrait's tracked against asked opening r (two validation voices,
+tools/mouth_tracked.py: astronaut 0.985/0.985 -> 0.978/0.979, grey moustached 0.954/0.961 ->
+0.939/0.944, grey small 0.936/0.954 -> 0.903/0.925). With this crease and walls at 0.7 (own
+teeth): 0.990/0.992, 0.971/0.977, 0.961/0.975, the others equal or up; drawn teeth: grey small
+0.938/0.959 -> 0.971/0.977, but astronaut 0.982/0.981 -> 0.976/0.977 and the rimmed one
+0.983/0.987 -> 0.974/0.981. A wider crease (0.15, 0.2) read the same r but a lower slope of
+tracked on drawn opening over the jaw sweep (astronaut 0.828 at 0.1, 0.805 at 0.15, 0.796 at
+0.2; 0.806 before)."""
+CAVITY_BODY = 0.7
+"""The shade of the mouth's walls and floor in a wide opening, past the crease: a dark red-brown
+lit through the lips like the face (the wide cavity's mean grey 0.23-0.25 of the skin's, teeth
+left out, on the tuning portraits; 0.14-0.15 with the near-black cavity before). Walls at 0.6
+and at 0.75 measured alike on the tracker (crease 0.2)."""
+CAVITY_LIT = (0.03, 0.10)
+"""Opening (face heights) from which light gets into the cavity past its crease, and by which
+the walls are lit fully: a small opening stays a dark slit (see TEETH_SHOW)."""
+CAVITY_ROOF = 0.5
+"""How much darker the roof is just under the upper lip (the upper teeth's shadow), fading
+out quadratically by 0.6 of the way down."""
+CAVITY_BACK = (0.55, 0.3, 0.5)
+"""The back of the mouth, darkest (CAVITY_DEEP) in a small soft area: its half-width (share of
+half the mouth's width), half-height and centre (shares of the opening down from the upper
+lip's edge)."""
+TONGUE_TOP = 0.3
+"""How far the tongue's top rises above the lower lip's inner edge, as a share of the opening:
+in the lower third, above the lower teeth (at 0.22 their row hid all but a 0.09 band of it).
+History: 0.38 at first (the tongue's lit top a third of the way up in a dark cavity); 0.22 then
+(mouth14, 2026-12-03, tried 0.35: on the grey moustached tuning portrait the jaw sweep's r
+0.917 -> 0.947, but on held-out einstein_midword r fell 0.79/0.75 -> 0.76/0.64 with the
+near-black cavity). With the crease and lit walls (cavity16; walls 0.45, crease 0.2), 0.3
+against 0.22 on the tuning portraits' validation voices: tracked against asked r up (astronaut
+0.986/0.984 -> 0.989/0.990, grey moustached 0.951/0.958 -> 0.964/0.970, drawn teeth alike),
+the sweep's slope of tracked on drawn opening down on the colour astronaut (0.796 -> 0.778);
+0.26 fell between. The lower slope of the lit cavity against the near-black one on the colour
+tuning portraits comes from the walls, not from the tongue (0.22: 0.748-0.796 there)."""
 TONGUE_SINK = 0.06
 """How far below the lower lip's inner edge the tongue's floor sits (share of the opening):
 hidden behind the lip."""
-TONGUE_LIGHT = (0.25, 0.35)
-"""The tongue's shade: base + lit × this (deep in the mouth, in the lips' shadow)."""
+TONGUE_LIGHT = (0.45, 0.35)
+"""The tongue's shade: base + lit × this."""
+TONGUE_FLAT = 3.0
+"""The exponent of the tongue's outline across (2: a half disc)."""
+TONGUE_BACK = 0.2
+"""How much darker the tongue's back (its top edge in the picture) is than its front."""
+TONGUE_GLINT = 0.18
+"""The wet highlight's strength (× the tongue's mean level, added)."""
+TONGUE_GLINT_AT = (0.2, 0.72, 0.18, 0.12)
+"""The highlight's centre (|u| either side of the groove, v up from the floor) and its soft
+half-widths, in the tongue sprite's coordinates."""
 OUTLINE_STEPS = 4
 """Points per span between two inner-lip landmarks on the drawn outline."""
 TEETH_SHOW = (0.01, 0.035)
@@ -165,20 +206,28 @@ most ~30 px across on a 512 px portrait: it is never magnified much)."""
 
 def _tongue_sprite(tongue_bgr: np.ndarray, side: int = TONGUE_SPRITE) -> np.ndarray:
     """A dome over u, v in [-1, 1] (u along the lips, v up from the mouth's floor): alpha
-    rises steeply inside the unit circle and stops just below the floor; lit from above,
-    darker at the sides. Premultiplied BGRA, float32."""
+    rises steeply inside the unit circle and stops just below the floor; its top lit from the
+    front and above (brighter towards the lips, darker at the sides where it turns away and
+    towards the back), a midline groove and a soft wet highlight. Premultiplied BGRA,
+    float32."""
     c = (np.arange(side, dtype=np.float32) * 2.0 + 1.0) / side - 1.0
     u = c[None, :]
     v = -c[:, None]
-    r2 = u * u + v * v
+    # Broad and flat-topped (a superellipse across): its lit top spans most of the mouth's
+    # width, as a tongue lying on the floor of the mouth does, not a ball.
+    r2 = np.abs(u) ** TONGUE_FLAT + v * v
     # A soft top edge (the tongue's back fades into the cavity's dark), not a cut-out disc.
     dome = np.clip((1.0 - r2) * 4.0, 0.0, 1.0) * np.clip((v + 0.15) * side / 2.0 + 0.5, 0.0, 1.0)
     lit = np.sqrt(np.clip(1.0 - r2, 0.0, 1.0))
     # Darker towards the back (up, deeper in the mouth) and along the midline's groove.
-    back = 1.0 - 0.25 * np.clip(v, 0.0, 1.0)
+    back = 1.0 - TONGUE_BACK * np.clip(v, 0.0, 1.0)
     groove = 1.0 - 0.12 * np.exp(-((u / 0.1) ** 2)) * np.clip(v + 0.2, 0.0, 1.0)
     base, lit_share = TONGUE_LIGHT
     colour = tongue_bgr[None, None, :] * ((base + lit_share * lit) * back * groove)[..., None]
+    # The wet top's highlight: soft, either side of the groove, whitish in the face's light.
+    gu, gv, gw, gh = TONGUE_GLINT_AT
+    glint = np.exp(-(((np.abs(u) - gu) / gw) ** 2) - ((v - gv) / gh) ** 2)
+    colour = colour + (TONGUE_GLINT * float(np.mean(tongue_bgr))) * glint[..., None]
     return np.dstack([colour * dome[..., None], dome]).astype(np.float32)
 
 
@@ -559,14 +608,13 @@ class AvatarRenderer:
         outline = self._smooth_outline(rel)
         cv2.fillPoly(mask8, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
-        depth = np.clip(depth / (CAVITY_DEPTH * opening + 1.0), 0.0, 1.0)[..., None]
-        canvas = self._cavity_bgr * (CAVITY_EDGE - (CAVITY_EDGE - CAVITY_DEEP) * depth)
+        shade = self._cavity_shade(depth, top, bottom, left, right, opening / (self.face_h * scale))
+        canvas = self._cavity_bgr * shade[..., None]
         # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
         # sides where it turns away (drawn once, :data:`TONGUE_SPRITE`, and placed).
         if opening > 0.02 * self.face_h * scale:
-            # Low and small: its top at most TONGUE_TOP of the opening above the lower lip's
-            # edge, so the lip, not the tongue's lit top, is the lowest light edge the tracker
-            # can take for the lower lip (see TONGUE_TOP).
+            # Low: its top TONGUE_TOP of the opening above the lower lip's edge, in the lower
+            # third, where the tracker measured it least taken for the lip (see TONGUE_TOP).
             centre = bottom + TONGUE_SINK * opening * down
             a0, a1 = 0.4 * mouth_w, (TONGUE_TOP + TONGUE_SINK) * opening
             angle = float(np.arctan2(right[1] - left[1], right[0] - left[0]))
@@ -612,6 +660,47 @@ class AvatarRenderer:
         a = (a8.astype(np.float32) * (alpha / 255.0))[..., None]
         roi = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * a + 0.5, 0, 255).astype(np.uint8)
+
+    def _cavity_shade(
+        self,
+        depth: np.ndarray,
+        top: np.ndarray,
+        bottom: np.ndarray,
+        left: np.ndarray,
+        right: np.ndarray,
+        open_fh: float,
+    ) -> np.ndarray:
+        """The cavity's shade (× its colour) over the canvas, lit like the face from the front
+        and above. ``depth``: canvas pixels from the lips' edge; ``open_fh``: the opening in
+        face heights. From the edge in: a thin lit rim (CAVITY_EDGE), a dark crease
+        (CAVITY_DEEP, CAVITY_DEPTH of the opening in), then the mouth's walls and floor
+        (CAVITY_BODY, CAVITY_CREASE further in), the roof under the upper teeth in their
+        shadow, and the back of the mouth, a small soft area above the tongue, as dark as the
+        crease. Little light gets into a small opening: its walls stay at CAVITY_DEEP."""
+        bh, bw = depth.shape
+        down = self.down
+        right_axis = np.array([-down[1], down[0]], np.float32)
+        mid = 0.5 * (left + right)
+        half_w = max(1.0, 0.5 * float(np.linalg.norm(right - left)))
+        opening = max(1.0, float((bottom - top) @ down))
+        # Rows and columns apart, broadcast: a mouth box is small, numpy's per-call cost rules.
+        xs = np.arange(bw, dtype=np.float32)[None, :]
+        ys = np.arange(bh, dtype=np.float32)[:, None]
+        v = (xs - top[0]) * (down[0] / opening) + (ys - top[1]) * (down[1] / opening)
+        u = (xs - mid[0]) * (right_axis[0] / half_w) + (ys - mid[1]) * (right_axis[1] / half_w)
+        lit = float(np.clip((open_fh - CAVITY_LIT[0]) / (CAVITY_LIT[1] - CAVITY_LIT[0]), 0.0, 1.0))
+        body = CAVITY_DEEP + lit * (CAVITY_BODY - CAVITY_DEEP)
+        # Roof in the upper teeth's shadow, floor lit (light from above, through the lips).
+        roof = np.clip(1.0 - v / 0.6, 0.0, 1.0)
+        body = body * (1.0 - CAVITY_ROOF * roof * roof)
+        bu, bv, bc = CAVITY_BACK
+        back = np.exp(-((u / bu) ** 2) - ((v - bc) / bv) ** 2) * lit
+        body = body + (CAVITY_DEEP - body) * back
+        rim = CAVITY_DEPTH * opening + 1.0
+        d1 = np.clip(depth / rim, 0.0, 1.0)
+        d2 = np.clip((depth - rim) / (CAVITY_CREASE * opening + 1.0), 0.0, 1.0)
+        shade = CAVITY_EDGE + (CAVITY_DEEP - CAVITY_EDGE) * d1 + (body - CAVITY_DEEP) * d2
+        return shade.astype(np.float32)
 
     def _smooth_outline(self, rel: np.ndarray) -> np.ndarray:
         """The inner lip outline (points in :data:`INNER`'s order) as two curves through its
