@@ -1215,6 +1215,8 @@ JAW_KEEP = 0.05
 the far side's crowded skin absorbs the opening instead of the lips."""
 JAW_PROJECT_STEPS = 500
 """Rounds of projections at most (astronaut_turned_far: 2-3 for the jaw alone)."""
+JAW_LIPS_KEPT = 0.9
+"""The jaw's pinned repair is used where the plain one keeps less of the lips' opening."""
 
 
 def _unfold_along(
@@ -1399,15 +1401,14 @@ class Rig:
             build = (builders or {}).get(name) or BASES.get(name)
             disp = build(self.geometry)
             disp[self.fixed] = 0.0
-            kept = None
-            if name == "jaw" and "jaw" not in (builders or {}):
-                # (Not the rest mouth's jaw: the rest faces and what was measured on them
-                # stay as they were.)
-                kept = self._pinned_without_folds(disp, self._jaw_pins())
-                if kept is not None:
+            kept = self._without_folds(name, disp)
+            if name == "jaw" and "jaw" not in (builders or {}) and self._weakens_lips(disp, kept):
+                # Where that keeps the lips (the frontal photos) nothing changes.
+                pinned = self._pinned_without_folds(disp, self._jaw_pins())
+                if pinned is not None:
+                    log.info("avatar: the jaw's folds repaired around its held lips")
+                    kept = pinned
                     self._jaw_pinned = self._jaw_pins()
-            if kept is None:
-                kept = self._without_folds(name, disp)
             built[name] = kept
         # Each motion is fold-free alone; now also together (mouth shapes on one another,
         # under the head's turns), the way the animator combines them.
@@ -1424,6 +1425,15 @@ class Rig:
                 continue
             x0, y0, fld = got
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
+
+    def _weakens_lips(self, asked: np.ndarray, kept: np.ndarray) -> bool:
+        """Whether a repaired jaw opens the mouth less than asked: the inner lower lip (14)
+        below JAW_LIPS_KEPT of its asked motion, or the upper lip moved by a pixel or more
+        (astronaut_turned_far: 0.36 of it, the upper lip 5.8 px down)."""
+        upper, _, _ = _lip_sets()
+        down = self.geometry.down
+        lower = float(kept[14] @ down) < JAW_LIPS_KEPT * float(asked[14] @ down)
+        return lower or float(np.abs(kept[upper]).max()) >= 1.0
 
     def _jaw_pins(self) -> np.ndarray:
         """The vertices the jaw's fold repair holds at their asked motion: the upper lip
@@ -1715,8 +1725,6 @@ class Rig:
         amount = disp @ axis
         if np.abs(disp - amount[:, None] * axis[None, :]).max() > 1e-6:
             return None
-        if len(self.folds(disp)) == 0:
-            return disp
         movable = ~pinned
         movable[self.fixed] = False
         # Checked under what the animator adds to the wide-open jaw: each head pose, with the
