@@ -279,7 +279,12 @@ relaxes whole neighbourhoods towards their mean (the canonical jaw folds 38 of t
 triangles where the far side crowds the silhouette), leaving 14 at 0.030 and dragging the
 upper lip (13) 5 px down with it. A least-squares unfolding along the face's down kept 14 at
 0.079 (13 still) alone, but every way tried to compose it with the lips' other motions and
-the head's turns either folded at in-between jaw openings or fell back to 0.005."""
+the head's turns either folded at in-between jaw openings or fell back to 0.005. The jaw's
+pinned repair (rig._unfold_along, which opens astronaut_turned_far fully) cannot unfold
+around the profile's held inner lower lip (49 triangles stay folded: it forms the
+silhouette); holding only 14 it opened 0.2 alone, but the far lip corner lies within 1 px
+of 14 there, its slivers folded in 110-162 of the motions' combinations, and the combined
+repair weakened the jaw to 0.017-0.023 with them still folding (2026-12-03, jaw16)."""
 TURNED_JAW = 0.15
 """Face heights the full jaw moves the turned tuning portrait's inner lower lip down at least
 (0.200, as on the frontal ones)."""
