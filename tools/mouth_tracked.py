@@ -42,6 +42,7 @@ TUNING = (
     "astronaut_grey_small",
     "astronaut_grey_moustache",
     "astronaut_turned",
+    "astronaut_turned_far",
     "astronaut_rims",
     "cameraman",
 )

@@ -1210,6 +1210,78 @@ class _Neighbours:
         return out / self.deg[:, None]
 
 
+JAW_KEEP = 0.05
+"""The jaw's pinned fold repair lets a triangle shrink to this share of its area, never flip:
+the far side's crowded skin absorbs the opening instead of the lips."""
+JAW_PROJECT_STEPS = 500
+"""Rounds of projections at most (astronaut_turned_far: 2-3 for the jaw alone)."""
+JAW_STALL_STEPS = 50
+"""...or until this many rounds bring no fewer squeezed triangles (on the profile, where the
+held lips cannot be unfolded around, the 500 rounds cost its build about a second)."""
+JAW_LIPS_KEPT = 0.9
+"""The jaw's pinned repair is used where the plain one keeps less of the lips' opening."""
+
+
+def _unfold_along(
+    points: np.ndarray,
+    tris: np.ndarray,
+    amount: np.ndarray,
+    axis: np.ndarray,
+    movable: np.ndarray,
+    poses: list[np.ndarray],
+) -> np.ndarray:
+    """Change, at the ``movable`` vertices, the amounts (one per vertex) of a displacement
+    along one ``axis`` so that it shrinks no triangle below JAW_KEEP of its rest area, on the
+    rest mesh and on the mesh moved by each of ``poses`` (displacements: the head's turns),
+    as little as possible (averaged projections onto each squeezed triangle's constraint).
+    Along one axis a triangle's area is linear in the amounts, and in the motion's weight
+    (what holds at full strength and at none holds at every weight between), so each
+    constraint is a half-space. Where a pose alone squeezes a triangle more, that is the
+    pose's (only no worse is asked). The lips, not movable, keep their asked opening; after
+    JAW_PROJECT_STEPS rounds what is reached is returned (the callers check the folds)."""
+    rest_a = signed_areas(points, tris)  # (after the rounds, what is left is best effort)
+    sign = np.sign(rest_a)
+    cabs, cvas, needs, grads = [], [], [], []
+    for off in [np.zeros_like(points), *poses]:
+        q = points + off
+        a, b, c = (q[tris[:, k]] for k in range(3))
+        ab, ac = b - a, c - a
+        base = 0.5 * (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0])
+        # area = base + (s_c - s_a) * cab + (s_b - s_a) * cva
+        cab = 0.5 * (ab[:, 0] * axis[1] - ab[:, 1] * axis[0])
+        cva = 0.5 * (axis[0] * ac[:, 1] - axis[1] * ac[:, 0])
+        need = np.minimum(JAW_KEEP * np.abs(rest_a), base * sign)
+        cabs.append(cab)
+        cvas.append(cva)
+        needs.append(np.where(base * sign > 0, need, -np.inf) - base * sign)
+        grads.append(np.stack([-(cab + cva), cva, cab], axis=1) * sign[:, None])
+    k = len(cabs)
+    t = np.tile(tris, (k, 1))
+    sg = np.tile(sign, k)
+    cab, cva = np.concatenate(cabs), np.concatenate(cvas)
+    need = np.concatenate(needs)  # what the motion's share of the area must reach
+    grad = np.concatenate(grads) * movable[t]
+    g2 = (grad * grad).sum(axis=1)
+    s = amount.astype(np.float64).copy()
+    counts: list[int] = []
+    for _ in range(JAW_PROJECT_STEPS):
+        area = ((s[t[:, 2]] - s[t[:, 0]]) * cab + (s[t[:, 1]] - s[t[:, 0]]) * cva) * sg
+        bad = area < need
+        counts.append(int(bad.sum()))
+        if counts[-1] == 0:
+            return s
+        if len(counts) > JAW_STALL_STEPS and counts[-1] >= min(counts[:-JAW_STALL_STEPS]):
+            break  # no nearer in the last rounds (the profile: never)
+        bad &= g2 > 1e-12  # (a triangle of pinned vertices alone: left to the checks)
+        # A little past each half-space's border, so the averaged steps get there.
+        corr = (1.05 * (need - area)[bad] / g2[bad])[:, None] * grad[bad]
+        at = t[bad].ravel()
+        delta = np.bincount(at, weights=corr.ravel(), minlength=len(s))
+        count = np.bincount(at, weights=(grad[bad] != 0).ravel(), minlength=len(s))
+        s += delta / np.maximum(count, 1.0)
+    return s
+
+
 class Rig:
     """Mesh and basis fields for one portrait (built once; read-only afterwards)."""
 
@@ -1303,6 +1375,8 @@ class Rig:
         """Vertices that never move (outer ring and border)."""
 
         self._tri_index: np.ndarray | None = None
+        self._jaw_pinned: np.ndarray | None = None
+        """The jaw's vertices its repairs keep at their asked motion (None: none)."""
         self._neighbours = _Neighbours(len(points), self.triangles)
         self.bases: dict[str, BasisField] = {}
         names = (
@@ -1333,7 +1407,15 @@ class Rig:
             build = (builders or {}).get(name) or BASES.get(name)
             disp = build(self.geometry)
             disp[self.fixed] = 0.0
-            built[name] = self._without_folds(name, disp)
+            kept = self._without_folds(name, disp)
+            if name == "jaw" and "jaw" not in (builders or {}) and self._weakens_lips(disp, kept):
+                # Where that keeps the lips (the frontal photos) nothing changes.
+                pinned = self._pinned_without_folds(disp, self._jaw_pins())
+                if pinned is not None:
+                    log.info("avatar: the jaw's folds repaired around its held lips")
+                    kept = pinned
+                    self._jaw_pinned = self._jaw_pins()
+            built[name] = kept
         # Each motion is fold-free alone; now also together (mouth shapes on one another,
         # under the head's turns), the way the animator combines them.
         vertex = {n: d for n, d in built.items() if isinstance(d, np.ndarray)}
@@ -1349,6 +1431,26 @@ class Rig:
                 continue
             x0, y0, fld = got
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
+
+    def _weakens_lips(self, asked: np.ndarray, kept: np.ndarray) -> bool:
+        """Whether a repaired jaw opens the mouth less than asked: the inner lower lip (14)
+        below JAW_LIPS_KEPT of its asked motion, or the upper lip moved by a pixel or more
+        (astronaut_turned_far: 0.36 of it, the upper lip 5.8 px down)."""
+        upper, _, _ = _lip_sets()
+        down = self.geometry.down
+        lower = float(kept[14] @ down) < JAW_LIPS_KEPT * float(asked[14] @ down)
+        return lower or float(np.abs(kept[upper]).max()) >= 1.0
+
+    def _jaw_pins(self) -> np.ndarray:
+        """The vertices the jaw's fold repair holds at their asked motion: the upper lip
+        (still) and the lower lip's inner contour (opening). (Only 14 with the upper lip: the
+        profile's lip opened 0.2 face heights alone, but 162 of the motions' combinations
+        still folded the lip corner under the head turns with the lips rounded.)"""
+        upper, _, _ = _lip_sets()
+        pins = np.zeros(len(self.points), bool)
+        pins[upper] = True
+        pins[list(LOWER_LIP_RINGS[0])] = True
+        return pins
 
     def _composed_folds(
         self,
@@ -1598,6 +1700,10 @@ class Rig:
                         near = np.isin(self._neighbours.src, verts)
                         verts = np.union1d(verts, self._neighbours.dst[near])
                     verts = verts[movable[verts]]
+                    if names[col] == "jaw" and self._jaw_pinned is not None:
+                        # The jaw's lips stay; the rest gives way (relaxing them too left
+                        # astronaut_turned_far's 14 at 0.14 face heights, 13 dragged 8.5 px).
+                        verts = verts[~self._jaw_pinned[verts]]
                     d = disps[names[col]]
                     avg = self._neighbours @ d
                     d[verts] = 0.5 * d[verts] + 0.5 * avg[verts]
@@ -1613,6 +1719,44 @@ class Rig:
         big = np.maximum(np.abs(rest), np.abs(moved)) > min_area
         flipped = (np.sign(moved) != np.sign(rest)) & (np.abs(moved) > tolerance)
         return np.where(big & flipped)[0]
+
+    def _pinned_without_folds(self, disp: np.ndarray, pinned: np.ndarray) -> np.ndarray | None:
+        """Remove fold-overs of a motion along one axis (the jaw) keeping the ``pinned``
+        vertices at their asked displacement: the skin around them gives way
+        (``_unfold_along``). None: not along one axis, or it still folds."""
+        norms = np.linalg.norm(disp, axis=1)
+        if norms.max() <= 0.0:
+            return None
+        axis = disp[int(np.argmax(norms))] / norms.max()
+        amount = disp @ axis
+        if np.abs(disp - amount[:, None] * axis[None, :]).max() > 1e-6:
+            return None
+        movable = ~pinned
+        movable[self.fixed] = False
+        # First alone (one mesh, fast): where even that leaves folds (the profile, its lower
+        # lip on the silhouette) the 80 posed meshes are not tried (they cost cameraman's
+        # build about 2 s).
+        alone = _unfold_along(self.points, self.triangles, amount, axis, movable, [])
+        if len(self.folds(alone[:, None] * axis[None, :])):
+            return None
+        # Checked under what the animator adds to the wide-open jaw: each head pose, with the
+        # lips rounded or spread as far as ``mouth_weights`` lets them then.
+        g = self.geometry
+        lips = [np.zeros_like(self.points)]
+        for width in (-1.0, 1.0):
+            for shape, w in mouth_weights(1.0, 0.0, width).items():
+                if shape in ("spread", "round") and w > 0 and shape in BASES.names():
+                    lips.append(w * BASES.get(shape)(g))
+        poses = []
+        amp = g.amplitudes
+        for yaw, pitch, roll in product((-1.0, 0.0, 1.0), repeat=3):
+            head = _rotate_head(g, yaw * amp["yaw"], pitch * amp["pitch"], roll * amp["roll"])
+            head[self.fixed] = 0.0
+            poses += [head + lip for lip in lips]
+        poses = [q for q in poses if np.abs(q).max() > 0]  # (the rest mesh: checked anyway)
+        got = _unfold_along(self.points, self.triangles, amount, axis, movable, poses)
+        out = got[:, None] * axis[None, :]
+        return out if len(self.folds(out)) == 0 else None
 
     def _without_folds(self, name: str, disp: np.ndarray) -> np.ndarray:
         """Remove fold-overs (they would tear the picture): relax the displacement of the
