@@ -104,16 +104,58 @@ def crop_transform(landmarks: np.ndarray, size: int = AVATAR_SIZE) -> np.ndarray
     return m
 
 
+FILL_FADE = 0.06
+"""Canvas widths over which the mirror past the photo's edge fades into the soft fill: a mirror
+reads as the photo going on for a few pixels; further out it repeats what is at the edge (a
+headshot cut under the chin got a second, upside-down chin, and a tight crop's sides a
+kaleidoscope)."""
+FILL_BLUR = 0.05
+"""The soft fill's blur sigma, in canvas widths: the edge's colours and light carried outwards,
+no shapes."""
+
+
+def fill_past_the_photo(
+    canvas: np.ndarray, inside: np.ndarray, stretched: np.ndarray
+) -> np.ndarray:
+    """``canvas`` (the crop, mirrored past the photo) with what lies past the photo (``inside``
+    < 0.5: the photo's coverage of each canvas pixel) faded, with the distance from the photo's
+    edge, into a heavy blur of ``stretched`` (the crop with the photo's edge rows and columns
+    repeated outwards). The photo's own pixels are untouched."""
+    past = inside < 0.5
+    if not past.any():
+        return canvas
+    size = canvas.shape[1]
+    # Distance of each pixel past the edge to the nearest photo pixel (0 on the photo).
+    dist = cv2.distanceTransform(past.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    weight = np.clip(dist / (FILL_FADE * size), 0.0, 1.0)[..., None]
+    soft = cv2.GaussianBlur(stretched, (0, 0), sigmaX=FILL_BLUR * size)
+    out = canvas.astype(np.float32) * (1.0 - weight) + soft.astype(np.float32) * weight
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def make_portrait(
     image: np.ndarray, landmarks: np.ndarray, size: int = AVATAR_SIZE, source: str = ""
 ) -> Portrait:
     """Crop ``image`` around the face given by ``landmarks`` (its own pixels) to size×size."""
     m = crop_transform(landmarks, size)
     # Where the crop reaches past the photo, mirror it (repeating the edge row would smear
-    # stripes into the hair).
+    # stripes into the hair), further out fade into the edge's colours (fill_past_the_photo).
     canvas = cv2.warpAffine(
         image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
     )
+    inside = cv2.warpAffine(
+        np.ones(image.shape[:2], np.float32),
+        m,
+        (size, size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )
+    if (inside < 0.5).any():
+        stretched = cv2.warpAffine(
+            image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        canvas = fill_past_the_photo(canvas, inside, stretched)
     lm = np.asarray(landmarks, np.float64)
     scale = float(np.hypot(m[0, 0], m[0, 1]))
     xy = lm[:, :2] @ m[:, :2].T + m[:, 2]

@@ -1,0 +1,96 @@
+"""The portrait's crop where it reaches past the photo (pipelines/avatar/portrait.py).
+
+A headshot framed tight (cut just under the chin, or at the cheek) is common. The avatar's
+square crop reaches past such a photo; mirrored there, it grew a second, upside-down chin and
+kaleidoscope sides (the real held-out ``riga_turned``, 47 % of its canvas past the photo). What
+lies past the photo must carry the edge's colours without repeating its shapes, and the photo's
+own pixels must be what they were.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from golden_data import face_photo
+
+from pipelines.avatar.portrait import (
+    AVATAR_SIZE,
+    FILL_FADE,
+    crop_transform,
+    find_landmarks,
+    make_portrait,
+)
+
+FAR_DETAIL_MAX = 1.0
+"""Mean |Laplacian| (grey levels) allowed past the photo, beyond the mirror's fade: the soft
+fill measures 0.53; the mirror it replaced measured 4.4, the photo's own pixels 3.8."""
+FAR_COLOUR_MAX = 40.0
+"""Grey levels the fill's mean colour may differ from the photo's band along its edge: it
+carries the edge's colours (measured 12), not a flat grey."""
+
+
+CUT_UNDER_CHIN = 20
+CUT_BESIDE_CHEEK = 10
+
+
+@pytest.fixture(scope="module")
+def tight_headshot() -> tuple[np.ndarray, np.ndarray]:
+    """The astronaut cut CUT_UNDER_CHIN px under the chin and CUT_BESIDE_CHEEK px beside the
+    cheek on the right."""
+    photo = face_photo("astronaut")
+    lm = find_landmarks(photo)
+    chin_y = int(lm[152, 1]) + CUT_UNDER_CHIN
+    right_x = int(lm[454, 0]) + CUT_BESIDE_CHEEK
+    cut = np.ascontiguousarray(photo[:chin_y, :right_x])
+    return cut, find_landmarks(cut)
+
+
+def _coverage(photo: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return cv2.warpAffine(
+        np.ones(photo.shape[:2], np.float32),
+        m,
+        (AVATAR_SIZE, AVATAR_SIZE),
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0.0,
+    )
+
+
+def test_the_photo_itself_is_kept(tight_headshot) -> None:
+    photo, lm = tight_headshot
+    m = crop_transform(lm)
+    mirrored = cv2.warpAffine(
+        photo, m, (AVATAR_SIZE, AVATAR_SIZE), borderMode=cv2.BORDER_REFLECT_101
+    )
+    canvas = make_portrait(photo, lm).image
+    on_photo = _coverage(photo, m) >= 0.5
+    assert on_photo.mean() > 0.5
+    np.testing.assert_array_equal(canvas[on_photo], mirrored[on_photo])
+
+
+def test_past_the_photo_no_shapes_repeat(tight_headshot) -> None:
+    photo, lm = tight_headshot
+    m = crop_transform(lm)
+    canvas = make_portrait(photo, lm).image
+    past = (_coverage(photo, m) < 0.5).astype(np.uint8)
+    dist = cv2.distanceTransform(past, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    far = dist > 2 * FILL_FADE * AVATAR_SIZE
+    assert far.mean() > 0.05, "the cut photo should leave a band past its edge"
+    grey = cv2.cvtColor(canvas, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    detail = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
+    assert float(detail[far].mean()) < FAR_DETAIL_MAX
+    # The fill carries the photo's colours near its edge (its band within 20 px).
+    band = (dist == 0) & (cv2.distanceTransform(1 - past, cv2.DIST_L2, 3) < 20)
+    colour_gap = np.abs(canvas[far].mean(0) - canvas[band].mean(0)).max()
+    assert colour_gap < FAR_COLOUR_MAX
+
+
+def test_a_photo_that_covers_the_crop_is_untouched() -> None:
+    photo = face_photo("cameraman")  # its crop lies inside the photo
+    lm = find_landmarks(photo)
+    m = crop_transform(lm)
+    assert (_coverage(photo, m) >= 0.5).all()
+    mirrored = cv2.warpAffine(
+        photo, m, (AVATAR_SIZE, AVATAR_SIZE), borderMode=cv2.BORDER_REFLECT_101
+    )
+    np.testing.assert_array_equal(make_portrait(photo, lm).image, mirrored)
