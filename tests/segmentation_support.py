@@ -7,6 +7,11 @@ import cv2
 import numpy as np
 from golden_data import face_photo, load_golden
 
+from pipelines.frame import FrameContext
+from pipelines.segmentation.refine import RefinedMask
+from pipelines.segmentation.stage import Segmentation, SegmentationSettings
+from pipelines.sources.demo import load_asset_image
+
 SENSOR_NOISE_SIGMA = 4.0  # grey levels, a typical webcam indoors
 
 
@@ -53,3 +58,32 @@ def composite_scene(
     mask_small = np.clip(cv2.GaussianBlur(hard, (0, 0), 2.0) * 1.2 - 0.1, 0, 1)
     bg_small = rng.integers(0, 256, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8)
     return fg, mask_small.astype(np.float32), bg_small
+
+
+def demo_frame_720p() -> np.ndarray:
+    """The demo's astronaut at 720p (the portrait, widened with its own mirror image)."""
+    portrait = cv2.resize(load_asset_image("astronaut.png"), (720, 720))
+    return cv2.copyMakeBorder(portrait, 0, 0, 280, 280, cv2.BORDER_REFLECT)
+
+
+def segmented_once(image: np.ndarray) -> FrameContext:
+    """The frame context after one unsmoothed segmentation of ``image``; its mask source is a
+    :class:`RefinedMask`."""
+    seg = Segmentation(SegmentationSettings(smoothing=0.0))
+    seg.open()
+    try:
+        ctx = FrameContext(0.0, 0)
+        seg.process(image, ctx)
+    finally:
+        seg.close()
+    assert isinstance(ctx.mask_source, RefinedMask)
+    return ctx
+
+
+def context_like(segmented: FrameContext) -> FrameContext:
+    """A new frame context carrying ``segmented``'s slots and refined mask: one background
+    stage's run on the same segmentation, without running the network again."""
+    ctx = FrameContext(0.0, 0)
+    ctx.extras.update(segmented.extras)
+    ctx.set_lazy_mask(segmented.mask_source)
+    return ctx

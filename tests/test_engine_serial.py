@@ -13,19 +13,16 @@ import threading
 import time
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
+from segmentation_support import context_like, demo_frame_720p, segmented_once
 
 from pipelines.engine import SERIAL_LEAVE, SERIAL_SHARE, Engine
 from pipelines.frame import UNHURRIED, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.segmentation import fused
 from pipelines.segmentation.background import BackgroundBlur, BackgroundReplace
-from pipelines.segmentation.refine import RefinedMask
-from pipelines.segmentation.stage import Segmentation, SegmentationSettings
 from pipelines.sources.base import Source, SourceConfig
-from pipelines.sources.demo import load_asset_image
 from pipelines.stage import Stage
 
 FPS = 50.0
@@ -166,31 +163,16 @@ def test_unpipelined_engine_never_marks_frames() -> None:
     assert not any(u for _, _, u in render.runs)
 
 
-def _demo_frame() -> np.ndarray:
-    portrait = cv2.resize(load_asset_image("astronaut.png"), (720, 720))
-    return cv2.copyMakeBorder(portrait, 0, 0, 280, 280, cv2.BORDER_REFLECT)
-
-
 @pytest.mark.parametrize("kind", ["blur", "replace"])
 def test_background_unhurried_is_the_same_picture_without_its_helper_thread(kind: str) -> None:
     assert fused.available()
-    image = _demo_frame()
-    seg = Segmentation(SegmentationSettings(smoothing=0.0))
-    seg.open()
-    try:
-        ctx = FrameContext(0.0, 0)
-        seg.process(image, ctx)
-    finally:
-        seg.close()
-    refined = ctx.mask_source
-    assert isinstance(refined, RefinedMask)
+    image = demo_frame_720p()
+    ctx = segmented_once(image)
 
     def blur(unhurried: bool) -> tuple[np.ndarray, bool]:
         stage = BackgroundBlur() if kind == "blur" else BackgroundReplace()
         stage.open()
-        frame_ctx = FrameContext(0.0, 0)
-        frame_ctx.extras.update(ctx.extras)
-        frame_ctx.set_lazy_mask(refined)
+        frame_ctx = context_like(ctx)
         if unhurried:
             frame_ctx.put(UNHURRIED, True)
         try:

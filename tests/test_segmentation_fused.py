@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from segmentation_support import composite_scene
+from segmentation_support import composite_scene, context_like, demo_frame_720p, segmented_once
 
 from pipelines.frame import FrameContext
 from pipelines.segmentation import composite as C
@@ -24,7 +24,6 @@ from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSett
 from pipelines.segmentation.refine import RefinedMask
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
 from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, TileMap, classify
-from pipelines.sources.demo import load_asset_image
 
 pytestmark = pytest.mark.skipif(
     not fused.available(), reason=f"numba unavailable: {fused.unavailable_reason()}"
@@ -129,14 +128,8 @@ def test_bad_input_is_refused_by_name() -> None:
         fused.composite_over_small(fg, mask_small[..., None], bg_small)
 
 
-def _demo_frame() -> np.ndarray:
-    """The demo's astronaut at 720p (the portrait, widened with its own mirror image)."""
-    portrait = cv2.resize(load_asset_image("astronaut.png"), (720, 720))
-    return cv2.copyMakeBorder(portrait, 0, 0, 280, 280, cv2.BORDER_REFLECT)
-
-
 def test_segmentation_leaves_a_lazy_mask_that_the_blur_never_enlarges(monkeypatch) -> None:
-    image = _demo_frame()
+    image = demo_frame_720p()
     seg = Segmentation(SegmentationSettings(smoothing=0.0))
     blur = BackgroundBlur(BackgroundBlurSettings(strength=0.5))
     seg.open()
@@ -413,22 +406,12 @@ def test_the_stages_look_the_same_without_numba(stage_type, monkeypatch) -> None
     half size: 42 grey levels apart on this frame.)"""
     from pipelines.segmentation.background import BackgroundReplace
 
-    image = _demo_frame()
-    seg = Segmentation(SegmentationSettings(smoothing=0.0))
-    seg.open()
-    try:
-        ctx = FrameContext(0.0, 0)
-        seg.process(image, ctx)
-    finally:
-        seg.close()
-    refined = ctx.mask_source
-    assert isinstance(refined, RefinedMask)
+    image = demo_frame_720p()
+    ctx = segmented_once(image)
 
     def run() -> np.ndarray:
         stage = BackgroundBlur() if stage_type == "blur" else BackgroundReplace()
-        frame_ctx = FrameContext(0.0, 0)
-        frame_ctx.extras.update(ctx.extras)
-        frame_ctx.set_lazy_mask(refined)
+        frame_ctx = context_like(ctx)
         try:
             return stage.process(image, frame_ctx)
         finally:
