@@ -118,6 +118,11 @@ SERIAL_SMOOTHING = 0.1
 """Weight of the newest frame in the averages :data:`SERIAL_SHARE` compares."""
 
 
+def _running_mean(avg: float | None, value: float) -> float:
+    """The exponential average of :data:`SERIAL_SMOOTHING` with ``value`` added."""
+    return value if avg is None else avg + SERIAL_SMOOTHING * (value - avg)
+
+
 class _EngineThread(threading.Thread):
     """A daemon thread that says for sure when its loop has returned.
 
@@ -674,8 +679,7 @@ class Engine:
         last, self._last_capture = self._last_capture, (frame.timestamp, frame.index)
         if last is not None and frame.index > last[1] and frame.timestamp > last[0]:
             gap = (frame.timestamp - last[0]) / (frame.index - last[1])
-            avg = self._frame_s
-            self._frame_s = gap if avg is None else avg + SERIAL_SMOOTHING * (gap - avg)
+            self._frame_s = _running_mean(self._frame_s, gap)
         share = self.serial_share
         busy, period = self._busy_ms, self._frame_s
         if (
@@ -724,9 +728,7 @@ class Engine:
         if self.max_frames is not None and self._processed >= self.max_frames:
             return  # analysed ahead while the last frame rendered: not wanted any more
         self.stats.add_process(process_ms)
-        busy = self._busy_ms
-        busy = process_ms if busy is None else busy + SERIAL_SMOOTHING * (process_ms - busy)
-        self._busy_ms = busy
+        self._busy_ms = _running_mean(self._busy_ms, process_ms)
         self._processed += 1
         self.stats.frames_processed = self._processed
         self.last_frame = frame
