@@ -27,14 +27,14 @@ FRAMES = ((1280, 720), (720, 1280))
 (too tall for that: the person fades out at the photo's cut)."""
 PAST_GRADIENT_MAX = 3.0
 """Grey levels per pixel (gray blurred at sigma 1): the steepest step allowed in the frame
-where the crop is past the photo, i.e. only the out-of-focus backdrop (1.4 and 2.8 measured;
-the old stand-in's slab: 31 across its side, 20 under the shirt)."""
+where the crop is past the photo, i.e. only the out-of-focus backdrop (0.9 on the landscape
+frame, 1.4 on the tall one; the old stand-in's slab: 31 on both)."""
 PAST_DIFF_MAX = 6
 """Grey levels: the output against the backdrop alone where the crop is past the photo (a
-2-pixel margin for the resampling; 3 and 5 measured, the old slab up to 225)."""
-INSIDE_FADE = 28.0
+2-pixel margin for the resampling; 2 measured on both frames, the old slab up to 226)."""
+INSIDE_FADE = 43.0
 """Avatar pixels inside the photo's edge past which the person is whole (alpha > 0.95): the
-fade's 0.05 of 512 (compose.PHOTO_FADE) and 2 pixels; also past the square's own top, which
+fade's 0.08 of 512 (compose.PHOTO_FADE) and 2 pixels; also past the square's own top, which
 fades over 0.04 of 512 when it lies inside the frame."""
 
 

@@ -152,11 +152,13 @@ PERSON_FEATHER = 0.01
 EDGE_FADE = 0.04
 """Where the person reaches the avatar's own left or right edge (shoulders), the cut-out
 fades over this fraction of its side instead of ending in a straight line."""
-PHOTO_FADE = 0.05
+PHOTO_FADE = 0.08
 """Where the photo itself ends inside the avatar's square (a tight headshot: the crop reaches
 past it and the portrait holds a soft fill there), the person fades out over this fraction of
 the side, inside the photo: the segmentation model cuts the fill out as person, and pasted on
-the backdrop it was a grey slab with straight edges under the shirt."""
+the backdrop it was a grey slab with straight edges under the shirt. At 0.05 (36 px at 720p)
+the fade still read as a straight line down the cut shoulder of the tuning portrait
+``astronaut_tight``; at 0.08 (58 px) it reads as a shoulder turning away."""
 LOWEST_FACE = 0.62
 """A person cut by the photo's bottom edge is placed so that the cut sits at the frame's
 bottom edge, as a webcam frames a bust, with the face's centre at or above this fraction of
@@ -288,7 +290,13 @@ def make_standin(
     # (it is blurred afterwards anyway).
     work = 128
     small = cv2.resize(portrait, (work, work), interpolation=cv2.INTER_AREA)
-    hole = cv2.resize((mask > 0.3).astype(np.uint8) * 255, (work, work))
+    person = mask > 0.3
+    if coverage is not None:
+        # Past the photo the portrait holds a mirror of its edge (a shoulder, a collar): not
+        # background. Filled in from the photo's own background as the person is (a tight
+        # headshot's mirrored collar left a large purple blob in the backdrop).
+        person |= coverage < 0.5
+    hole = cv2.resize(person.astype(np.uint8) * 255, (work, work))
     hole = cv2.dilate(hole, np.ones((7, 7), np.uint8))
     bg = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     bg = cv2.resize(bg, (side, side), interpolation=cv2.INTER_LINEAR)
