@@ -164,9 +164,11 @@ LOWEST_FACE = 0.62
 bottom edge, as a webcam frames a bust, with the face's centre at or above this fraction of
 the frame's height: moved down, and zoomed in as far as that needs (:data:`MAX_ZOOM`)."""
 MAX_ZOOM = 1.25
-"""At most this much larger than the frame's height (the avatar is drawn at 512 px: a 720p
-frame's 720 rows are already 1.4× that). A cut too high for it (under the chin) fades out
-over :data:`PHOTO_FADE` instead, the square placed as for a full portrait."""
+"""A bust's square is at most this many times the frame's shorter side (the avatar is drawn
+at 512 px, already 1.4× enlarged on a 720p frame). A cut too high for it (just under the
+chin), or a frame too tall for it, fades out over :data:`PHOTO_FADE` instead, the square
+placed as for a full portrait. Per frame a bust costs no more: only the avatar's rows that
+show are blended and resized."""
 
 
 @dataclass
