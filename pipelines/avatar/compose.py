@@ -159,16 +159,19 @@ the side, inside the photo: the segmentation model cuts the fill out as person, 
 the backdrop it was a grey slab with straight edges under the shirt. At 0.05 (36 px at 720p)
 the fade still read as a straight line down the cut shoulder of the tuning portrait
 ``astronaut_tight``; at 0.08 (58 px) it reads as a shoulder turning away."""
-LOWEST_FACE = 0.62
+LOWEST_FACE = 0.66
 """A person cut by the photo's bottom edge is placed so that the cut sits at the frame's
 bottom edge, as a webcam frames a bust, with the face's centre at or above this fraction of
 the frame's height: moved down, and zoomed in as far as that needs (:data:`MAX_ZOOM`)."""
-MAX_ZOOM = 1.25
+MAX_ZOOM = 1.6
 """A bust's square is at most this many times the frame's shorter side (the avatar is drawn
 at 512 px, already 1.4× enlarged on a 720p frame). A cut too high for it (just under the
 chin), or a frame too tall for it, fades out over :data:`PHOTO_FADE` instead, the square
-placed as for a full portrait. Per frame a bust costs no more: only the avatar's rows that
-show are blended and resized."""
+placed as for a full portrait. At 1.25 (face at most 0.62 down) a head cut at the top of the
+shirt floated mid-frame, faded out below the collar (the lead's look at the stand-in of a
+tight real headshot, 2026-12-03); at 1.6 it sits on the frame's bottom like a webcam's close
+framing, a little softer (2.2× the 512 px render). Per frame a bust costs no more: only the
+avatar's rows that show are blended and resized."""
 
 
 @dataclass
