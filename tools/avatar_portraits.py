@@ -21,6 +21,12 @@ and two TUNING portraits (tuned on, not held out; they stand for the held-out
   folding back): the nose 0.36 of the face width off centre and the far eye 0.61 of the near
   one's width (``riga_turned``: 0.41 and 0.62; ``astronaut_turned``: 0.22 and 0.71).
 
+and one TUNING portrait for the stand-in (issue 13, item 7):
+
+* ``astronaut_tight.jpg``: ``astronaut.jpg`` framed tight (:func:`tight_headshot`): cut at the
+  shoulders under the chin and at one side, so the avatar's square crop reaches past the photo
+  at the bottom and the left.
+
 With ``--sdist face_recognition-1.3.0.tar.gz`` (``pip download --no-deps --no-binary :all:
 face_recognition==1.3.0``) it also crops real photographs from that package's
 ``tests/test_images/`` (each checked against its sha256 first):
@@ -431,6 +437,19 @@ def grey_moustache_midword(image: np.ndarray, scale: float = 0.75) -> np.ndarray
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
 
+TIGHT_BOX = (130, 0, 512, 225)
+"""(x0, y0, x1, y1) of :func:`tight_headshot` in ``astronaut.jpg`` (512x512): the chin is at
+row 178, the face 92 px wide."""
+
+
+def tight_headshot(image: np.ndarray) -> np.ndarray:
+    """A headshot framed tight: ``astronaut.jpg`` cut 47 px (0.45 face heights) under the
+    chin, through the collar ring at the shoulders, and at her right side through the ring,
+    so the avatar's square reaches past the photo at the bottom and the left."""
+    x0, y0, x1, y1 = TIGHT_BOX
+    return np.ascontiguousarray(image[y0:y1, x0:x1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
@@ -474,6 +493,9 @@ def main() -> None:
     # A tuning portrait standing for the held-out riga_turned's strong turn.
     cv2.imwrite(str(FACES / "astronaut_turned_far.jpg"), turned(astronaut, 50.0, 80.0), JPEG)
     print("wrote astronaut_turned_far.jpg")
+    # A tuning portrait for the stand-in: a tight headshot, the crop past the photo.
+    cv2.imwrite(str(FACES / "astronaut_tight.jpg"), tight_headshot(astronaut), JPEG)
+    print("wrote astronaut_tight.jpg")
     if args.sdist is not None:
         for crop in CROPS:
             cv2.imwrite(str(FACES / crop.out), crop_from_sdist(args.sdist, crop), JPEG)

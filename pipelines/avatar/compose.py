@@ -15,6 +15,7 @@ from typing import Literal, get_args
 import cv2
 import numpy as np
 
+from pipelines.avatar.portrait import FACE_CENTER_Y
 from pipelines.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,26 @@ PERSON_FEATHER = 0.01
 EDGE_FADE = 0.04
 """Where the person reaches the avatar's own left or right edge (shoulders), the cut-out
 fades over this fraction of its side instead of ending in a straight line."""
+PHOTO_FADE = 0.08
+"""Where the photo itself ends inside the avatar's square (a tight headshot: the crop reaches
+past it and the portrait holds a soft fill there), the person fades out over this fraction of
+the side, inside the photo: the segmentation model cuts the fill out as person, and pasted on
+the backdrop it was a grey slab with straight edges under the shirt. At 0.05 (36 px at 720p)
+the fade still read as a straight line down the cut shoulder of the tuning portrait
+``astronaut_tight``; at 0.08 (58 px) it reads as a shoulder turning away."""
+LOWEST_FACE = 0.66
+"""A person cut by the photo's bottom edge is placed so that the cut sits at the frame's
+bottom edge, as a webcam frames a bust, with the face's centre at or above this fraction of
+the frame's height: moved down, and zoomed in as far as that needs (:data:`MAX_ZOOM`)."""
+MAX_ZOOM = 1.6
+"""A bust's square is at most this many times the frame's shorter side (the avatar is drawn
+at 512 px, already 1.4× enlarged on a 720p frame). A cut too high for it (just under the
+chin), or a frame too tall for it, fades out over :data:`PHOTO_FADE` instead, the square
+placed as for a full portrait. At 1.25 (face at most 0.62 down) a head cut at the top of the
+shirt floated mid-frame, faded out below the collar (the lead's look at the stand-in of a
+tight real headshot, 2026-12-03); at 1.6 it sits on the frame's bottom like a webcam's close
+framing, a little softer (2.2× the 512 px render). Per frame a bust costs no more: only the
+avatar's rows that show are blended and resized."""
 
 
 @dataclass
@@ -167,6 +188,10 @@ class StandIn:
     x: int
     y: int
     side: int
+    """The avatar's square in the frame: ``side`` pixels from (x, y)."""
+    rows: int = 0
+    """How many of the avatar's rows show when the square reaches past the frame's bottom
+    (a bust placed at it); 0: all of them."""
 
 
 def person_mask(portrait: np.ndarray) -> np.ndarray:
@@ -190,28 +215,106 @@ def person_mask(portrait: np.ndarray) -> np.ndarray:
     return np.clip(mask, 0.0, 1.0)
 
 
-def make_standin(portrait: np.ndarray, mask: np.ndarray, frame_size: tuple[int, int]) -> StandIn:
-    """The stand-in's backdrop and cut-out for a frame size. ``mask``: :func:`person_mask`."""
+def bottom_cut(coverage: np.ndarray, mask: np.ndarray) -> int | None:
+    """The highest row at which the photo's bottom edge cuts the person (``coverage`` and
+    ``mask`` on the avatar's square), or ``None`` when the person is not cut there. Only
+    columns the photo covers at mid-height count (past a side cut no row is the photo's), and
+    only where the photo's edge runs flatter than 45° (a tilted side edge is no bottom)."""
+    size = coverage.shape[0]
+    inside = coverage >= 0.5
+    columns = np.flatnonzero(inside[size // 2])
+    if columns.size == 0:
+        return None
+    # A column's covered rows are one run (the photo is a rotated rectangle): its last row.
+    # Where that row climbs steeply from column to column it is a side edge, not the bottom.
+    last = size - 1 - np.argmax(inside[::-1, columns], axis=0)
+    flat = np.abs(np.gradient(last.astype(np.float32))) <= 1.0 if last.size > 1 else last >= 0
+    cut = flat & (last < size - 1) & (mask[last, columns] > 0.5)
+    if not cut.any():
+        return None
+    return int(last[cut].min()) + 1
+
+
+def bust_place(frame_size: tuple[int, int], cut: float) -> tuple[int, int, int] | None:
+    """(x, y, side) of the avatar's square that puts the photo's bottom cut (``cut``, a
+    fraction of the square's height) at the frame's bottom edge with the face high enough
+    (:data:`LOWEST_FACE`), or ``None`` when that takes more than :data:`MAX_ZOOM`."""
+    w, h = frame_size
+    base = min(w, h)
+    depth = cut - FACE_CENTER_Y
+    if depth <= 0.0:
+        return None
+    zoom = max(1.0, (1.0 - LOWEST_FACE) * h / (depth * base))
+    side = int(np.ceil(zoom * base))
+    y = h - int(np.floor(cut * side))
+    if zoom > MAX_ZOOM or side > w or y < 0:
+        return None
+    return (w - side) // 2, y, side
+
+
+def photo_fade(coverage: np.ndarray, open_below: int | None = None) -> np.ndarray:
+    """0 past the photo's edge, rising smoothly to 1 over :data:`PHOTO_FADE` inside it.
+    ``open_below``: rows from here on are not shown, so the photo's edge there needs no fade
+    (the rows above it are carried down)."""
+    past = coverage < 0.5
+    if open_below is not None and 0 < open_below < past.shape[0]:
+        past = past.copy()
+        past[open_below:] = past[open_below - 1]
+    fade = max(1.0, PHOTO_FADE * coverage.shape[1])
+    dist = cv2.distanceTransform((~past).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    t = np.clip(dist / fade, 0.0, 1.0)
+    # Smoothstep: no crease where the fade starts or ends.
+    return np.asarray(t * t * (3.0 - 2.0 * t), np.float32)
+
+
+def make_standin(
+    portrait: np.ndarray,
+    mask: np.ndarray,
+    frame_size: tuple[int, int],
+    coverage: np.ndarray | None = None,
+) -> StandIn:
+    """The stand-in's backdrop and cut-out for a frame size. ``mask``: :func:`person_mask`;
+    ``coverage``: :attr:`Portrait.coverage` (``None``: the photo covers the whole square)."""
     w, h = frame_size
     side = min(h, w)
     x, y = (w - side) // 2, (h - side) // 2
+    size = mask.shape[1], mask.shape[0]
+    cut_at = None
+    if coverage is not None:
+        coverage = np.asarray(coverage, np.float32)
+        if coverage.shape != mask.shape:
+            coverage = cv2.resize(coverage, size, interpolation=cv2.INTER_LINEAR)
+        if not (mask[coverage < 0.5] > 0.5).any():
+            coverage = None  # the person is not cut by the photo's edge: nothing to fade
+    if coverage is not None:
+        cut = bottom_cut(coverage, mask)
+        bust = None if cut is None else bust_place((w, h), cut / size[1])
+        if bust is not None:
+            (x, y, side), cut_at = bust, cut
     # 1) The background without the person: filled in from around it, at low resolution
     # (it is blurred afterwards anyway).
     work = 128
     small = cv2.resize(portrait, (work, work), interpolation=cv2.INTER_AREA)
-    hole = cv2.resize((mask > 0.3).astype(np.uint8) * 255, (work, work))
+    person = mask > 0.3
+    if coverage is not None:
+        # Past the photo the portrait holds a mirror of its edge (a shoulder, a collar): not
+        # background. Filled in from the photo's own background as the person is (a tight
+        # headshot's mirrored collar left a large purple blob in the backdrop).
+        person |= coverage < 0.5
+    hole = cv2.resize(person.astype(np.uint8) * 255, (work, work))
     hole = cv2.dilate(hole, np.ones((7, 7), np.uint8))
     bg = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     bg = cv2.resize(bg, (side, side), interpolation=cv2.INTER_LINEAR)
-    # 2) Extended to the frame's aspect by mirroring, so the picture continues sideways.
-    backdrop = cv2.copyMakeBorder(bg, y, h - side - y, x, w - side - x, cv2.BORDER_REFLECT_101)
+    # 2) Extended to the frame's aspect by mirroring, so the picture continues sideways; a
+    # square placed past the frame's bottom keeps its rows until the blur is done.
+    below = max(0, h - side - y)
+    backdrop = cv2.copyMakeBorder(bg, y, below, x, w - side - x, cv2.BORDER_REFLECT_101)
     blur = max(2.0, STANDIN_BLUR * h)
     # Not dimmed: the band of the portrait's own background kept around the person (for the
     # head's motion) would show as a bright halo.
     backdrop = cv2.GaussianBlur(backdrop, (0, 0), blur)
     # 3) The cut-out: widened, feathered, faded where it meets the avatar's side edges. At
     # the avatar's resolution: the blend happens there, before the one resize to the frame.
-    size = mask.shape[1], mask.shape[0]
     grow = max(1, round(PERSON_MARGIN * size[0]))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)
     widened = cv2.dilate(np.asarray(mask, np.float32), kernel)
@@ -223,11 +326,24 @@ def make_standin(portrait: np.ndarray, mask: np.ndarray, frame_size: tuple[int, 
     ramp_y = np.clip(np.minimum(np.arange(size[1]), np.arange(size[1])[::-1]) / fade, 0.0, 1.0)
     if w > side:
         alpha *= ramp_x[None, :].astype(np.float32)
-    if h > side:
+    if cut_at is not None:  # a bust: its square's top is in the frame, its bottom past it
+        top = np.where(np.arange(size[1]) < size[1] // 2, ramp_y, 1.0)
+        alpha *= top[:, None].astype(np.float32)
+    elif h > side:
         alpha *= ramp_y[:, None].astype(np.float32)
+    rows = 0
+    if coverage is not None:
+        # The person is only what the photo shows: none of the fill past its edge (a bust's
+        # rows past the cut are not shown; they are zero all the same).
+        alpha *= photo_fade(coverage, cut_at)
+        alpha[coverage < 0.5] = 0.0
+    if cut_at is not None:
+        rows = min(size[1], round((h - y) * size[1] / side))
     square = backdrop[y : y + side, x : x + side]
     behind = cv2.resize(square, size, interpolation=cv2.INTER_AREA)
-    return StandIn(backdrop, np.ascontiguousarray(alpha, np.float32), behind, x, y, side)
+    backdrop = np.ascontiguousarray(backdrop[:h])
+    alpha = np.ascontiguousarray(alpha, np.float32)
+    return StandIn(backdrop, alpha, behind, x, y, side, rows)
 
 
 def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> np.ndarray:
@@ -240,6 +356,13 @@ def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> 
     out = standin.backdrop.copy()
     s, x, y = standin.side, standin.x, standin.y
     a = standin.alpha
+    if standin.rows:
+        # A bust at the frame's bottom: only the rows that show are blended and resized.
+        n = standin.rows
+        blended = cv2.blendLinear(avatar[:n], standin.behind[:n], a[:n], 1.0 - a[:n])
+        shown = out.shape[0] - y
+        out[y:, x : x + s] = cv2.resize(blended, (s, shown), interpolation=cv2.INTER_LINEAR)
+        return out
     blended = cv2.blendLinear(avatar, standin.behind, a, 1.0 - a)
     out[y : y + s, x : x + s] = shrink(blended, s)
     return out

@@ -39,6 +39,10 @@ class Portrait:
     landmarks: np.ndarray
     """478×3 float32 in ``image`` pixels."""
     source: str = ""
+    coverage: np.ndarray | None = None
+    """S×S float32: how much of each canvas pixel the photo covers (1 inside, 0 past its
+    edge); ``None`` when the photo covers the whole crop. Past the photo the canvas holds
+    :func:`fill_past_the_photo`'s soft fill, which a stand-in must not cut out as the person."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -151,7 +155,9 @@ def make_portrait(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0.0,
     )
+    coverage = None
     if (inside < 0.5).any():
+        coverage = np.ascontiguousarray(inside, np.float32)
         stretched = cv2.warpAffine(
             image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
@@ -160,7 +166,7 @@ def make_portrait(
     scale = float(np.hypot(m[0, 0], m[0, 1]))
     xy = lm[:, :2] @ m[:, :2].T + m[:, 2]
     out = np.column_stack([xy, lm[:, 2] * scale]).astype(np.float32)
-    return Portrait(np.ascontiguousarray(canvas), out, source)
+    return Portrait(np.ascontiguousarray(canvas), out, source, coverage)
 
 
 def load_portrait(spec: str | os.PathLike[str] | None = None, size: int = AVATAR_SIZE) -> Portrait:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Annotated, get_args
 
@@ -123,6 +123,8 @@ class Avatar:
         """``retrack``: check the closed rest face with the face tracker and close it further
         while the tracker still sees the lips apart (a photo's inner-lip landmarks can sit
         on the teeth rather than on the lip)."""
+        # Closing the mouth moves pixels inside the face only: where the photo ends stays.
+        coverage = portrait.coverage
         portrait, rest = close_mouth(portrait)
         for _ in range(RETRACK_PASSES if (retrack and rest.was_open) else 0):
             try:
@@ -134,6 +136,7 @@ class Avatar:
             portrait, _ = close_mouth(Portrait(portrait.image, seen, portrait.source), RETRACK_GAP)
             if rest.teeth is not None:
                 rest.teeth.rest_upper = portrait.landmarks[13, :2].astype(np.float64)
+        portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
         return cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
 
@@ -263,7 +266,11 @@ class TalkingHead(Stage[TalkingHeadSettings]):
                 av = self.avatar
                 if av.person is None:
                     av.person = person_mask(av.portrait.image)
-                self._standin = (key, (w, h), make_standin(av.portrait.image, av.person, (w, h)))
+                self._standin = (
+                    key,
+                    (w, h),
+                    make_standin(av.portrait.image, av.person, (w, h), av.portrait.coverage),
+                )
             return compose_standin(image, avatar, self._standin[2])
         return compose_overlay(
             image,
