@@ -11,6 +11,7 @@ from pipelines.frame import FrameContext
 from pipelines.segmentation import faceassist
 from pipelines.segmentation.metrics import iou
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
+from pipelines.segmentation.tiles import FULL, MIXED, classify
 from pipelines.tracking.regions import region_mask
 from pipelines.tracking.types import Face
 
@@ -117,6 +118,19 @@ def test_face_oval_is_person_in_the_stage(two_people) -> None:
     assert float(mask[oval].min()) >= FACE_KEPT_MIN
 
 
+def _at_720p(two_people) -> tuple[np.ndarray, Face, float]:
+    """The two people's frame at 720p (bars at the top), its first face, and the scale."""
+    image, faces, _ = two_people
+    scale = 1280 / FRAME_W
+    top = 720 - round(FRAME_H * scale)
+    frame = cv2.copyMakeBorder(
+        cv2.resize(image, (1280, 720 - top)), top, 0, 0, 0, cv2.BORDER_CONSTANT, value=(200,) * 3
+    )
+    lm = faces[0].landmarks.astype(np.float64) * scale
+    lm[:, 1] += top
+    return frame, _face(lm), scale
+
+
 def test_at_720p_the_face_is_kept_on_the_detail_level_without_a_full_size_mask(
     two_people,
 ) -> None:
@@ -127,15 +141,8 @@ def test_at_720p_the_face_is_kept_on_the_detail_level_without_a_full_size_mask(
     from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
     from pipelines.segmentation.refine import RefinedMask
 
-    image, faces, _ = two_people
-    scale = 1280 / FRAME_W
-    top = 720 - round(FRAME_H * scale)
-    frame = cv2.copyMakeBorder(
-        cv2.resize(image, (1280, 720 - top)), top, 0, 0, 0, cv2.BORDER_CONSTANT, value=(200,) * 3
-    )
-    lm = faces[0].landmarks.astype(np.float64) * scale
-    lm[:, 1] += top
-    face = _face(lm)
+    frame, face, scale = _at_720p(two_people)
+    lm = face.landmarks
     seg = Segmentation(SegmentationSettings(smoothing=0.0, keep_face=True))
     blur = BackgroundBlur(BackgroundBlurSettings(strength=0.5))
     seg.open()
@@ -155,6 +162,79 @@ def test_at_720p_the_face_is_kept_on_the_detail_level_without_a_full_size_mask(
         blur.close()
     oval = region_mask(lm, "face_oval", (1280, 720), dilate=-OVAL_INSET_PX * scale) > 0
     assert float(mask[oval].min()) >= FACE_KEPT_MIN
+
+
+def _segmented_720p(two_people) -> tuple[np.ndarray, FrameContext, Face, float]:
+    frame, face, scale = _at_720p(two_people)
+    seg = Segmentation(SegmentationSettings(smoothing=0.0, keep_face=True))
+    seg.open()
+    try:
+        ctx = FrameContext(timestamp=0.0, index=0)
+        ctx.primary_face = face
+        seg.process(frame, ctx)
+    finally:
+        seg.close()
+    return frame, ctx, face, scale
+
+
+def test_the_face_oval_adds_no_outline_tiles_inside_the_face(two_people) -> None:
+    """The oval restored after refinement changes the mask only where it raises it: the tile
+    map says what the mask is after that, so the person's tiles inside the face stay person
+    and the room in the face box's corners stays room. (Its whole box was counted as outline
+    to blend: on the 720p demo in Studio 22.9 % of the tiles were mixed, 13.8 % are; issue
+    15.)"""
+    from pipelines.segmentation.refine import RefinedMask
+
+    _, ctx, face, scale = _segmented_720p(two_people)
+    refined = ctx.mask_source
+    assert isinstance(refined, RefinedMask)
+    tiles = refined.tiles
+    # The map of the mask as it is, the oval in it: no tile counted mixed that is not.
+    exact = classify(refined.detail, refined.size, refined.tile)
+    assert np.array_equal(tiles.classes, exact.classes)
+    # Tiles wholly inside the face (where the model and the oval both say person) are person.
+    th, tw = tiles.tile
+    rows, cols = tiles.classes.shape
+    inside = np.zeros((rows * th, cols * tw), bool)
+    inside[:720, :1280] = region_mask(face.landmarks, "face_oval", (1280, 720),
+                                      dilate=-OVAL_INSET_PX * scale) > 0  # fmt: skip
+    tile_inside = inside.reshape(rows, th, cols, tw).all(axis=(1, 3))
+    assert tile_inside.any()
+    assert np.all(tiles.classes[tile_inside] == FULL)
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "opencv"])
+def test_the_blur_with_the_face_in_the_map_is_the_blend_of_every_pixel(
+    two_people, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Studio's blur on a 720p frame with a face kept: copying the tiles the map calls person
+    or room gives the very bytes of blending every tile (what any map with more tiles mixed,
+    such as the face's whole box, gives)."""
+    from pipelines.segmentation import fused
+    from pipelines.segmentation.background import BackgroundBlur
+    from pipelines.segmentation.refine import RefinedMask
+    from pipelines.segmentation.tiles import TileMap
+
+    if compiled and not fused.available():
+        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
+    if not compiled:
+        monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    frame, ctx, _, _ = _segmented_720p(two_people)
+    refined = ctx.mask_source
+    assert isinstance(refined, RefinedMask)
+    tiles = refined.tiles
+    assert 0.0 < tiles.share(MIXED) < 1.0
+    every = TileMap(np.full_like(tiles.classes, MIXED), tiles.tile, tiles.size, tiles.source)
+    outputs = []
+    for tile_map in (tiles, every):
+        monkeypatch.setattr(RefinedMask, "tiles", property(lambda self, m=tile_map: m))
+        blur = BackgroundBlur()
+        blur.open()
+        try:
+            outputs.append(blur.process(frame, ctx).copy())
+        finally:
+            blur.close()
+    assert np.array_equal(outputs[0], outputs[1])
 
 
 # The hair region is grown by a distance transform, not an elliptical dilation (a quarter of

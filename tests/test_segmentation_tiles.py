@@ -17,6 +17,7 @@ from pipelines.segmentation import composite as C
 from pipelines.segmentation import faceassist
 from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
 from pipelines.segmentation.overlap import Overlap
+from pipelines.segmentation.refine import RefinedMask
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings, segmentation_factory
 from pipelines.segmentation.temporal import MaskStabilizer, noise_level
 from pipelines.segmentation.tiles import (
@@ -181,7 +182,8 @@ def test_blur_stage_with_the_map_equals_without() -> None:
 
 def test_face_kept_after_refinement_updates_the_map(monkeypatch: pytest.MonkeyPatch) -> None:
     """A face the model missed (here: a face's landmarks on a plain wall) is raised to 1 after
-    the tile map was made: its tiles must no longer count as room."""
+    refinement: its tiles must no longer count as room, and those inside the oval count as
+    person (not as outline to blend)."""
     # Only the full-size restore of the oval, after refinement: the small mask stays empty.
     monkeypatch.setattr(faceassist, "keep_face", lambda mask, face, size: mask)
     wall = np.full((360, 640, 3), 180, np.uint8)
@@ -203,12 +205,30 @@ def test_face_kept_after_refinement_updates_the_map(monkeypatch: pytest.MonkeyPa
     assert ctx.mask is not None and float(ctx.mask.max()) == 1.0
     tiles = tiles_for(ctx.mask, ctx.extras)
     assert tiles is not None
-    assert 0.0 < tiles.share(MIXED) < 0.2 and tiles.share(FULL) == 0.0
+    assert 0.0 < tiles.share(MIXED) < 0.2 and tiles.share(FULL) > 0.0
     _assert_map_describes(tiles, ctx.mask)
     background = np.zeros_like(wall)
     assert np.array_equal(
         C.blend(wall, background, ctx.mask, tiles=tiles), C.blend(wall, background, ctx.mask)
     )
+
+
+def test_a_change_after_the_map_was_made_is_marked() -> None:
+    """The detail level changed in place after the tile map was made (RefinedMask.changed):
+    the tiles whose pixels read the change, across a tile's edge too, are no longer room."""
+    (ctx,) = _segmented(_demo_frames((1280, 720), 1))
+    refined = ctx.mask_source
+    assert isinstance(refined, RefinedMask) and refined.detail_factor == 2
+    tiles = refined.tiles
+    # Detail rows 16-19 are full-size rows 31-40 once resized: the first tile row (0-31) too.
+    rect = (16, 20, 4, 8)
+    y0, y1, x0, x1 = rect
+    assert np.all(tiles.classes[:2, :3] == EMPTY)  # room there before
+    refined.detail[y0:y1, x0:x1] = 0.5
+    refined.changed(rect)
+    assert ctx.mask is not None
+    _assert_map_describes(tiles, ctx.mask)
+    assert tiles.classes[0, 0] == MIXED and tiles.classes[1, 2] == MIXED
 
 
 def test_overlap_runs_both_and_reports_errors() -> None:

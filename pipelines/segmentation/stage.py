@@ -408,11 +408,9 @@ class Segmentation(Stage[SegmentationSettings]):
                 # full-size mask here for the oval cost about 1.3 ms of CPU a 720p frame (the
                 # resize, and the blur then sampling 4 times the pixels; serial stage loop,
                 # load 10). The face is the same to 82 dB in Studio's output (README, Speed).
-                f = refined.detail_factor
-                touched = self._keep_face_full(refined.detail, face, 1.0 / f)
+                touched = self._keep_face_full(refined.detail, face, 1.0 / refined.detail_factor)
                 if touched is not None:
-                    y0, y1, x0, x1 = touched
-                    refined.tiles.mark_mixed((y0 * f, y1 * f, x0 * f, x1 * f))
+                    refined.changed(touched)
         else:
             ctx.mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
             if face is not None and s.keep_face:
