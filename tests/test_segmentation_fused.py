@@ -258,8 +258,8 @@ def test_the_kernels_numba_cache_keys_are_the_same_in_every_process() -> None:
         ).stdout
         for _ in range(2)
     ]
-    # Every kernel: the folded composite's two and the light's three included.
-    assert len(keys[0].splitlines()) == 13
+    # Every kernel: the folded composite's two, the light's three and the tile map's included.
+    assert len(keys[0].splitlines()) == 14
     assert keys[0] == keys[1]
 
 

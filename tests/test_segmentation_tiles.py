@@ -14,7 +14,7 @@ from golden_data import face_photo, load_golden
 from pipelines.frame import FrameContext
 from pipelines.inference import default_factory
 from pipelines.segmentation import composite as C
-from pipelines.segmentation import faceassist
+from pipelines.segmentation import faceassist, fused
 from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import RefinedMask
@@ -229,6 +229,36 @@ def test_a_change_after_the_map_was_made_is_marked() -> None:
     assert ctx.mask is not None
     _assert_map_describes(tiles, ctx.mask)
     assert tiles.classes[0, 0] == MIXED and tiles.classes[1, 2] == MIXED
+
+
+@pytest.mark.skipif(
+    not fused.available(), reason=f"numba unavailable: {fused.unavailable_reason()}"
+)
+def test_the_compiled_tile_map_is_the_opencv_one() -> None:
+    """fused.classify (one pass) gives the very map of tiles.classify (max filters), on masks
+    with values exactly 0 and 1 and in between (NaN too), at any reduction and tile size."""
+    rng = np.random.default_rng(11)
+    values = np.float32([0.0, 1.0, 0.5, 1e-6, 1.0 - 1e-7, np.nan])
+    for _ in range(150):
+        sh, sw = (int(v) for v in rng.integers(3, 50, 2))
+        factor = int(rng.integers(1, 5))
+        size = (
+            sw * factor + int(rng.integers(0, factor)),
+            sh * factor + int(rng.integers(0, factor)),
+        )
+        tile = (int(rng.integers(1, 33)), int(rng.integers(1, 33)))
+        mask = rng.choice(values, (sh, sw), p=[0.4, 0.4, 0.05, 0.05, 0.05, 0.05])
+        if rng.random() < 0.5:  # runs of plain tiles, as a person's mask has
+            mask = np.sort(mask, axis=int(rng.integers(0, 2)))
+        expected = classify(mask, size, tile)
+        found = fused.classify(mask, size, tile)
+        assert np.array_equal(found.classes, expected.classes), (mask.shape, size, tile)
+        assert found.tile == tile and found.size == size
+    for ctx in _segmented(_demo_frames((1280, 720), 2)):
+        refined = ctx.mask_source
+        assert isinstance(refined, RefinedMask)
+        expected = classify(refined.detail, refined.size, refined.tile)
+        assert np.array_equal(refined.tiles.classes, expected.classes)
 
 
 def test_overlap_runs_both_and_reports_errors() -> None:

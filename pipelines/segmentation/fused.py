@@ -61,7 +61,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from pipelines.frame import CtxKey, FrameContext
-from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, TileMap
+from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, TileMap, tile_windows
 
 log = logging.getLogger(__name__)
 
@@ -467,6 +467,40 @@ def _compile() -> Any:
                 av = a0[x] + (a1[x] - a0[x]) * t
                 bv = b0[x] + (b1[x] - b0[x]) * t
                 o[x] = min(max(av * np.float32(g[x]) + bv, zero), one)
+
+    @jit
+    def tile_classes(  # pragma: no cover - compiled; covered through the wrapper
+        mask: np.ndarray,
+        y_first: np.ndarray,
+        y_last: np.ndarray,
+        x_first: np.ndarray,
+        x_last: np.ndarray,
+        classes: np.ndarray,
+    ) -> None:
+        # Per tile row, what its window of mask rows holds in each column (bit 0: a value
+        # above 0, some person; bit 1: one below 1, some room), then per tile the columns of
+        # its window together. NaN counts as neither, as the comparisons of tiles.classify.
+        zero = np.float32(0.0)
+        one = np.float32(1.0)
+        seen = np.empty(mask.shape[1], np.uint8)
+        for r in range(classes.shape[0]):
+            seen[:] = 0
+            for y in range(y_first[r], y_last[r] + 1):
+                row = mask[y]
+                for x in range(row.shape[0]):
+                    v = row[x]
+                    seen[x] |= np.uint8(v > zero) | (np.uint8(v < one) << np.uint8(1))
+            out = classes[r]
+            for c in range(out.shape[0]):
+                both = np.uint8(0)
+                for x in range(x_first[c], x_last[c] + 1):
+                    both |= seen[x]
+                if both & 2 == 0:
+                    out[c] = FULL
+                elif both & 1 == 0:
+                    out[c] = EMPTY
+                else:
+                    out[c] = MIXED
 
     @jit
     def fill_level(  # pragma: no cover - compiled; covered through the wrapper
@@ -974,6 +1008,7 @@ def _compile() -> Any:
         composite_lut_rows,
         composite_points,
         detail_rows,
+        tile_classes,
         fill_level,
         replace_rows,
         lut_bgr,
@@ -992,6 +1027,7 @@ class _Kernels:
     composite_lut_rows: Any
     composite_points: Any
     detail_rows: Any
+    tile_classes: Any
     fill_level: Any
     replace_rows: Any
     lut_bgr: Any
@@ -1108,6 +1144,8 @@ def _warm_up(kernels: _Kernels) -> None:
     fused_light.render(np.zeros((1, 256, 3), np.uint8))
     stop_if_exiting()
     _detail(kernels, mask, mask, np.zeros((4, 8), np.uint8))
+    stop_if_exiting()
+    _classify(kernels, mask, (8, 4), (2, 2))
     stop_if_exiting()
     _fill(kernels, np.ones((2, 4, 4), np.float32), np.zeros((2, 4, 3), np.float32), 0.05)
     small = np.zeros((1, 2, 3), np.float32)
@@ -1489,6 +1527,25 @@ def refined_detail(a: np.ndarray, b: np.ndarray, gray: np.ndarray) -> np.ndarray
     return _detail(_kernels(), a, b, gray)
 
 
+def classify(mask: np.ndarray, size: tuple[int, int], tile: tuple[int, int]) -> TileMap:
+    """:func:`pipelines.segmentation.tiles.classify` (the same map) in one pass over ``mask``
+    where NumPy and OpenCV made two uint8 copies of it and four max filters. Requires
+    :func:`ready`."""
+    if mask.ndim != 2:
+        raise ValueError(f"mask must be 2-D, not {mask.shape}")
+    return _classify(_kernels(), mask, size, tile)
+
+
+def _classify(
+    kernels: _Kernels, mask: np.ndarray, size: tuple[int, int], tile: tuple[int, int]
+) -> TileMap:
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    y_first, y_last, x_first, x_last = tile_windows(size, mask.shape, tile)
+    classes = np.empty((len(y_first), len(x_first)), np.uint8)
+    kernels.tile_classes(mask, y_first, y_last, x_first, x_last, classes)
+    return TileMap(classes, tile, size)
+
+
 def _fill(kernels: _Kernels, weighted: np.ndarray, coarse: np.ndarray, trusted: float) -> None:
     kernels.fill_level(weighted, coarse, np.float32(trusted))
 
@@ -1730,6 +1787,7 @@ __all__ = [
     "apply_gain",
     "available",
     "axis_table",
+    "classify",
     "composite_over_small",
     "composite_replacement",
     "fill_level",

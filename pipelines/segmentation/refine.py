@@ -366,7 +366,11 @@ class RefinedMask(FramePyramid):
         if self._tiles is None:
             with self._lock:
                 if self._tiles is None:
-                    tiles = classify(self.detail, self.size, self.tile)
+                    detail = self.detail
+                    if fused.ready():
+                        tiles = fused.classify(detail, self.size, self.tile)
+                    else:
+                        tiles = classify(detail, self.size, self.tile)
                     tiles.source = self._full
                     self._tiles = tiles
         return self._tiles

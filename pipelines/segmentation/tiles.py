@@ -144,7 +144,8 @@ def tile_support(length: int, small_length: int, tile: int) -> tuple[np.ndarray,
 def _windows(
     size: tuple[int, int], shape: tuple[int, int], tile: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(first rows, first columns, vertical kernel, horizontal kernel) of :func:`tile_max`."""
+    """(first rows, first columns, vertical kernel, horizontal kernel) of :func:`tile_max`:
+    the kernels span the longest tile's samples of a ``shape`` grid."""
     (w, h), (sh, sw), (th, tw) = size, shape, tile
     y_lo, y_hi = tile_support(h, sh, th)
     x_lo, x_hi = tile_support(w, sw, tw)
@@ -153,10 +154,32 @@ def _windows(
     return y_lo, x_lo, np.ones((span_y, 1), np.uint8), np.ones((1, span_x), np.uint8)
 
 
+@functools.lru_cache(maxsize=16)
+def tile_windows(
+    size: tuple[int, int], shape: tuple[int, int], tile: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(first rows, last rows, first columns, last columns) of a ``shape`` = (height, width)
+    grid that :func:`tile_max` takes each tile's largest value over, per tile row and per tile
+    column of a frame of ``size`` = (width, height) (int64, read-only): from the first sample
+    that the tile's pixels read to as far as the longest tile's samples reach (one max filter
+    serves every tile), cut at the grid's edge."""
+    y_lo, x_lo, down, across = _windows(size, shape, tile)
+    sh, sw = shape
+    out = (
+        y_lo.astype(np.int64),
+        np.minimum(y_lo + down.shape[0] - 1, sh - 1).astype(np.int64),
+        x_lo.astype(np.int64),
+        np.minimum(x_lo + across.shape[1] - 1, sw - 1).astype(np.int64),
+    )
+    for arr in out:
+        arr.flags.writeable = False
+    return out
+
+
 def tile_max(values: np.ndarray, size: tuple[int, int], tile: tuple[int, int]) -> np.ndarray:
     """Per tile of a frame of ``size`` = (width, height), the largest of ``values`` (uint8:
     the frame's grid, or a reduced copy of it) that the tile's pixels read from when
-    ``values`` is resized bilinearly to ``size``."""
+    ``values`` is resized bilinearly to ``size`` (over :func:`tile_windows`)."""
     rows, cols, down, across = _windows(size, values.shape[:2], tile)
     # A max filter over the longest tile's span, anchored at its first sample, read at each
     # tile's first sample: separable, and the horizontal pass on the tiles' rows only.
@@ -197,5 +220,6 @@ __all__ = [
     "classify",
     "tile_max",
     "tile_support",
+    "tile_windows",
     "tiles_for",
 ]
