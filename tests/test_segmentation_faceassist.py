@@ -11,7 +11,7 @@ from pipelines.frame import FrameContext
 from pipelines.segmentation import faceassist
 from pipelines.segmentation.metrics import iou
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
-from pipelines.segmentation.tiles import FULL, MIXED, classify
+from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, classify
 from pipelines.tracking.regions import region_mask
 from pipelines.tracking.types import Face
 
@@ -179,19 +179,20 @@ def _segmented_720p(two_people) -> tuple[np.ndarray, FrameContext, Face, float]:
 
 def test_the_face_oval_adds_no_outline_tiles_inside_the_face(two_people) -> None:
     """The oval restored after refinement changes the mask only where it raises it: the tile
-    map says what the mask is after that, so the person's tiles inside the face stay person
-    and the room in the face box's corners stays room. (Its whole box was counted as outline
-    to blend: on the 720p demo in Studio 22.9 % of the tiles were mixed, 13.8 % are; issue
-    15.)"""
+    map says what the mask is after that, so the person's tiles inside the face stay person.
+    (Its whole box was counted as outline to blend: on the moving 720p demo in Studio 23.4 %
+    of the tiles were mixed, 14.3 % are; issue 15.)"""
     from pipelines.segmentation.refine import RefinedMask
 
     _, ctx, face, scale = _segmented_720p(two_people)
     refined = ctx.mask_source
     assert isinstance(refined, RefinedMask)
     tiles = refined.tiles
-    # The map of the mask as it is, the oval in it: no tile counted mixed that is not.
+    # The map of the mask as it is, the oval in it: no person tile counted mixed (room tiles
+    # under the oval's box are: refine.ROOM_BLENDED_UNDER_CHANGE).
     exact = classify(refined.detail, refined.size, refined.tile)
-    assert np.array_equal(tiles.classes, exact.classes)
+    assert np.array_equal(tiles.classes == FULL, exact.classes == FULL)
+    assert np.all((tiles.classes == exact.classes) | (exact.classes == EMPTY))
     # Tiles wholly inside the face (where the model and the oval both say person) are person.
     th, tw = tiles.tile
     rows, cols = tiles.classes.shape
@@ -207,9 +208,10 @@ def test_the_face_oval_adds_no_outline_tiles_inside_the_face(two_people) -> None
 def test_the_blur_with_the_face_in_the_map_is_the_blend_of_every_pixel(
     two_people, compiled: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Studio's blur on a 720p frame with a face kept: copying the tiles the map calls person
-    or room gives the very bytes of blending every tile (what any map with more tiles mixed,
-    such as the face's whole box, gives)."""
+    """The blur on a 720p frame with a face kept: copying the tiles the map calls person or
+    room gives the very bytes of blending every tile (what any map with more tiles mixed,
+    such as the face's whole box, gives). With the light's curves folded in, room tiles are
+    not (refine.ROOM_BLENDED_UNDER_CHANGE)."""
     from pipelines.segmentation import fused
     from pipelines.segmentation.background import BackgroundBlur
     from pipelines.segmentation.refine import RefinedMask

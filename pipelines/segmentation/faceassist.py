@@ -120,9 +120,8 @@ def keep_face_full(
 
     The guided filter works on brightness alone and can dim a cheek that is as bright as the
     wall beside it; the face oval is certain, so it is restored after refinement. Only the
-    oval's bounding box is touched (cheap at any frame size); returns the box of the pixels
-    that were raised as (y0, y1, x0, x1) in ``mask``'s pixels, or None when none was: on a
-    face the model found, the cheeks already 1, that box is a thin part of the oval's.
+    oval's bounding box is touched (cheap at any frame size); returns that box as
+    (y0, y1, x0, x1) in ``mask``'s pixels, or None when nothing was touched.
     """
     from pipelines.tracking.regions import region_mask_roi
 
@@ -138,18 +137,8 @@ def keep_face_full(
         return None
     rows, cols = roi.slices
     region = mask[rows, cols]
-    raised = roi.mask * weight
-    above = np.greater(raised, region)
-    changed_rows = np.flatnonzero(above.any(axis=1))
-    if not changed_rows.size:
-        return None
-    changed_cols = np.flatnonzero(above.any(axis=0))
-    np.maximum(region, raised, out=region)
-    y0, x0 = rows.start, cols.start
-    return (
-        y0 + int(changed_rows[0]), y0 + int(changed_rows[-1]) + 1,
-        x0 + int(changed_cols[0]), x0 + int(changed_cols[-1]) + 1,
-    )  # fmt: skip
+    np.maximum(region, roi.mask * weight, out=region)
+    return rows.start, rows.stop, cols.start, cols.stop
 
 
 def primary_person_only(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.ndarray:

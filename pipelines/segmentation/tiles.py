@@ -104,14 +104,18 @@ class TileMap:
         """Fraction of the tiles that are ``cls``."""
         return float(np.count_nonzero(self.classes == cls)) / max(1, self.classes.size)
 
-    def mark_mixed(self, rect: Rect) -> None:
-        """Every tile that overlaps ``rect`` may now hold any value (the mask was changed
-        there after the map was made)."""
+    def mark_mixed(self, rect: Rect, only: int | None = None) -> None:
+        """Every tile that overlaps ``rect`` (of class ``only``, if given) may now hold any
+        value (the mask was changed there after the map was made)."""
         y0, y1, x0, x1 = rect
         if y1 <= y0 or x1 <= x0:
             return
         th, tw = self.tile
-        self.classes[y0 // th : -(-y1 // th), x0 // tw : -(-x1 // tw)] = MIXED
+        block = self.classes[y0 // th : -(-y1 // th), x0 // tw : -(-x1 // tw)]
+        if only is None:
+            block[...] = MIXED
+        else:
+            block[block == only] = MIXED
         self._rects.clear()
         self.memo.clear()
 
