@@ -118,8 +118,9 @@ class FaceMesh(OnnxModel):
 class BlockedFaceMesh(FaceMesh):
     """The same network converted in the blocked layout (``onnx_models.convert``,
     ``blocked_layout``): ONNX Runtime's CPU provider keeps its NCHWc layout through the whole
-    network instead of reordering around every PReLU and widened residual. 3.0 → 2.3 ms a run
-    at one thread; outputs within 6.1e-5 of :class:`FaceMesh`'s (pixels of the 192-px input).
+    network instead of reordering around every PReLU and widened residual. 2.8 → 2.0 ms a run
+    at one thread (the bare session on the demo's crops); outputs within 6.1e-5 of
+    :class:`FaceMesh`'s (pixels of the 192-px input).
     """
 
     model_name = "face_landmark_with_attention_blocked"

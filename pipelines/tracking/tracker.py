@@ -186,7 +186,7 @@ class FaceTrackerSettings(StageSettings):
     (tests/test_tracking_carry.py); 4 held them 0.57 px (p95) away after a hand had passed."""
     mesh_graph: MeshGraph = "blocked"
     """Which conversion of the face mesh runs (:data:`~pipelines.tracking.mesh.MESH_GRAPHS`):
-    "blocked" (live video: 3.0 → 2.3 ms a run on the CPU) or "reference" (the plain conversion,
+    "blocked" (live video: 2.8 → 2.0 ms a run on the CPU) or "reference" (the plain conversion,
     within 6.1e-5 px of it at the mesh's input; tracked landmarks within 0.5 px, p95, as any
     rounding-sized change moves them: tests/test_tracking_carry.py). The talking head's
     portrait analysis keeps "reference": its rig is built from one still's landmarks and is
