@@ -3,7 +3,8 @@
 Run ``python -m onnx_models.convert [--out DIR] [--wheel WHL] [--check] [--bench]``. It fetches
 ``mediapipe==0.10.21``'s manylinux wheel with ``pip download`` into ``~/.cache/camfx/wheels``
 (or takes ``--wheel`` / ``$CAMFX_MEDIAPIPE_WHEEL``), checks its sha256, unzips the six .tflite
-files, converts them and rewrites the .onnx files and ``manifest.json`` next to this module.
+files, converts them (the attention mesh twice, see ``blocked_layout``) and rewrites the .onnx
+files and ``manifest.json`` next to this module.
 
 Why a converter of our own: tf2onnx needs a 1.7 GB TensorFlow install and, worse, exits 0 while
 leaving MediaPipe's custom ops (``Convolution2DTransposeBias``, ``Landmarks2TransformMatrix``,
@@ -23,6 +24,9 @@ Conventions of the output graphs:
   by ``Cast`` to float32: the values are bit-identical to folding, files are half the size, and
   onnxruntime constant-folds the casts when it loads the session;
 * PReLU is lowered to ``relu(x) + alpha·(x − relu(x))`` (bit-exact, much faster on ORT CPU);
+* a spec with ``blocked_layout`` (the live tracker's mesh, ``<name>_blocked.onnx``) is converted
+  a second way that ORT's CPU provider runs in its blocked NCHWc layout from end to end
+  (:func:`convert_tflite`); the plain file stays the reference it is checked against;
 * only the bare networks: anchor decoding, ROI crops and score sigmoids stay in camfx's code.
 
 Converter-side dependencies only (``pip install -e .[convert]``): tflite, flatbuffers, onnx,
@@ -82,9 +86,18 @@ class ModelSpec:
     wheel_path: str
     value_range: tuple[float, float]
     preprocess_note: str
+    blocked_layout: bool = False
+    """Convert with ``blocked=True`` (:func:`convert_tflite`) into ``<stem>_blocked.onnx``,
+    beside the plain conversion, which stays the reference."""
 
     @property
     def name(self) -> str:
+        stem = Path(self.wheel_path).stem
+        return f"{stem}_blocked" if self.blocked_layout else stem
+
+    @property
+    def reference_name(self) -> str:
+        """The plain conversion of the same network (its own name unless blocked)."""
         return Path(self.wheel_path).stem
 
 
@@ -130,7 +143,21 @@ MODELS: tuple[ModelSpec, ...] = (
         "RGB frame stretched (no aspect ratio kept) to 256 wide x 144 high; output is the "
         "person probability (sigmoid already applied) at 144x256.",
     ),
+    # The live tracker's mesh: 2.8 → 2.0 ms per run on ORT CPU, one thread (see
+    # emit_prelu_blocked); the portrait analysis of the talking head keeps the plain one.
+    ModelSpec(
+        "mediapipe/modules/face_landmark/face_landmark_with_attention.tflite",
+        (0.0, 1.0),
+        "As face_landmark_with_attention (same inputs and outputs), converted in the blocked "
+        "layout: PReLU as depthwise 1x1 convolutions, channel-padded residuals as split "
+        "convolutions + Concat, so ONNX Runtime's CPU provider keeps its NCHWc layout end to "
+        "end. Same values up to float rounding (parity within BLOCKED_PARITY_ATOL).",
+        blocked_layout=True,
+    ),
 )
+BLOCKED_PARITY_ATOL = 1e-3
+"""Largest raw-output difference allowed between a blocked conversion and its plain one on
+``check_inputs`` (outputs are pixels of the 192-px input: 1e-3 px; measured 6.1e-5)."""
 
 
 class ConversionError(RuntimeError):
@@ -451,6 +478,31 @@ def emit_prelu(b: GraphBuilder, x: str, alpha: str, out: str | None = None) -> s
     return b.op("Add", [pos, b.op("Mul", [neg, alpha], hint="prelu_scaled")], out=out)
 
 
+def emit_prelu_blocked(b: GraphBuilder, x: str, alpha: np.ndarray, out: str | None = None) -> str:
+    """PReLU as ``x + dw(relu(dw(x, −1)), 1 − alpha)``, dw a depthwise 1×1 Conv.
+
+    relu(dw(x, −1)) is exactly relu(−x) = −min(x, 0), and x + (1 − alpha)·relu(−x) is x for
+    x > 0 and alpha·x for x < 0. Unlike :func:`emit_prelu`, no Sub and no Mul by a [C,1,1]
+    constant, which have no NCHWc form in onnxruntime (it reordered the tensor to NCHW and back
+    around every PReLU), and no standalone Relu: the first Relu fuses into its Conv and the Add
+    into the second one (Conv with a Sum input). Exact for x ≥ 0; for x < 0 two roundings
+    (the product, then the sum) instead of one (1 − alpha itself is exact in float32 for fp16
+    slopes). ``alpha`` holds one slope per channel (any shape of C elements).
+    """
+    channels = int(alpha.size)
+    attrs: dict[str, Any] = {"kernel_shape": [1, 1], "group": channels}
+    negate = b.const(np.full((channels, 1, 1, 1), -1.0, alpha.dtype), "prelu_negate")
+    flipped = b.op("Relu", [b.op("Conv", [x, negate], hint="prelu_flip", **attrs)])
+    complement = (1.0 - alpha.astype(np.float32)).reshape(channels, 1, 1, 1)
+    scaled = b.op(
+        "Conv",
+        [flipped, b.const(complement, "prelu_one_minus_alpha")],
+        hint="prelu_scaled",
+        **attrs,
+    )
+    return b.op("Add", [x, scaled], out=out)
+
+
 def emit_transpose_conv_bias(
     b: GraphBuilder,
     x_nchw: str,
@@ -514,7 +566,7 @@ _NP_TYPES = {0: np.float32, 1: np.float16, 2: np.int32, 4: np.int64}
 class TFLiteConverter:
     """Translate one single-subgraph float TFLite model into an ONNX graph."""
 
-    def __init__(self, data: bytes, graph_name: str) -> None:
+    def __init__(self, data: bytes, graph_name: str, *, blocked: bool = False) -> None:
         import tflite
 
         self._tfl = tflite
@@ -533,6 +585,16 @@ class TFLiteConverter:
             v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")
         }
         self.op_counts: dict[str, int] = {}
+        self.blocked = blocked
+        """Emit the blocked-layout forms (see :func:`convert_tflite`)."""
+        self._residual_pads: dict[int, int] = {}
+        """Blocked only: a channel-padding PAD's output → the CONV_2D output it is added to."""
+        self._split_convs: dict[int, int] = {}
+        """Blocked only: a CONV_2D output → the channels the residual ADD adds into."""
+        self._split_parts: dict[int, tuple[str, str]] = {}
+        """Blocked only: a split CONV_2D output → its (first channels, the rest) NCHW tensors."""
+        self._pad_sources: dict[int, int] = {}
+        """Blocked only: a residual PAD's output → its unpadded input."""
 
     # ---- tensor access ---------------------------------------------------------------------
 
@@ -667,23 +729,16 @@ class TFLiteConverter:
             graph_inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shp))
             inputs_info.append({"name": name, "shape": shp, "dtype": "float32"})
 
-        for i in range(g.OperatorsLength()):
-            op = g.Operators(i)
-            code = self.model.OperatorCodes(op.OpcodeIndex())
-            custom = code.CustomCode()
-            if custom:
-                kind = custom.decode()
-            else:
-                builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-                kind = self._builtin_names.get(builtin, str(builtin))
+        ops = [self._op_info(i) for i in range(g.OperatorsLength())]
+        if self.blocked:
+            self._find_channel_pad_residuals(ops)
+        for op, kind, ins, outs, version in ops:
             handler: Callable[[Any, list[int], list[int], int], None] | None = getattr(
                 self, f"_op_{kind}", None
             )
             if handler is None:
                 raise ConversionError(f"unsupported TFLite op {kind}")
-            ins = [int(v) for v in op.InputsAsNumpy()] if op.InputsLength() else []
-            outs = [int(v) for v in op.OutputsAsNumpy()]
-            handler(op, ins, outs, code.Version())
+            handler(op, ins, outs, version)
             self.op_counts[kind] = self.op_counts.get(kind, 0) + 1
 
         for k in range(g.OutputsLength()):
@@ -713,6 +768,62 @@ class TFLiteConverter:
         data = model.SerializeToString(deterministic=True)
         return ConvertedModel(data, inputs_info, outputs_info, dict(sorted(self.op_counts.items())))
 
+    def _op_info(self, i: int) -> tuple[Any, str, list[int], list[int], int]:
+        """The i-th operator: (op, kind, input tensors, output tensors, op version)."""
+        op = self.g.Operators(i)
+        code = self.model.OperatorCodes(op.OpcodeIndex())
+        custom = code.CustomCode()
+        if custom:
+            kind = custom.decode()
+        else:
+            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            kind = self._builtin_names.get(builtin, str(builtin))
+        ins = [int(v) for v in op.InputsAsNumpy()] if op.InputsLength() else []
+        outs = [int(v) for v in op.OutputsAsNumpy()]
+        return op, kind, ins, outs, code.Version()
+
+    def _find_channel_pad_residuals(
+        self, ops: Sequence[tuple[Any, str, list[int], list[int], int]]
+    ) -> None:
+        """Find the residual blocks that widen their shortcut: ADD(CONV_2D(…), PAD(s)) where PAD
+        only appends zero channels to s and each of the two feeds only that ADD.
+
+        The blocked form adds s into the conv's first channels and concatenates the rest
+        (:meth:`_op_ADD`): Pad has no NCHWc kernel, so onnxruntime would reorder the tensor to
+        NCHW and back around each such block; the split conv, Add and channel Concat stay
+        blocked. Adding zeros is exact, so both forms give the same sums.
+        """
+        producer: dict[int, str] = {}
+        consumers: dict[int, int] = {}
+        for _, kind, ins, outs, _ in ops:
+            for t in outs:
+                producer[t] = kind
+            for t in ins:
+                consumers[t] = consumers.get(t, 0) + 1
+        graph_outputs = {int(self.g.Outputs(k)) for k in range(self.g.OutputsLength())}
+        pads: dict[int, int] = {}  # PAD output → channels of its input
+        for _, kind, ins, outs, _ in ops:
+            if kind != "PAD" or len(self.shape(ins[0])) != 4 or not self.is_const(ins[1]):
+                continue
+            p = np.asarray(self.const(ins[1])).reshape(4, 2)
+            if not p[:3].any() and p[3, 0] == 0 and p[3, 1] > 0:
+                pads[outs[0]] = self.shape(ins[0])[3]
+        for _, kind, ins, outs, _ in ops:
+            if kind != "ADD" or len(ins) != 2:
+                continue
+            for pad, conv in (ins, ins[::-1]):
+                if (
+                    pad in pads
+                    and producer.get(conv) == "CONV_2D"
+                    and consumers.get(pad) == 1
+                    and consumers.get(conv) == 1
+                    and not {pad, conv} & graph_outputs
+                    and self.shape(conv) == self.shape(pad) == self.shape(outs[0])
+                ):
+                    self._residual_pads[pad] = conv
+                    self._split_convs[conv] = pads[pad]
+                    break
+
     # ---- builtin ops -----------------------------------------------------------------------
 
     def _op_DEQUANTIZE(self, op: Any, ins: list[int], outs: list[int], ver: int) -> None:
@@ -741,21 +852,32 @@ class TFLiteConverter:
             kernel, group = weights.transpose(3, 0, 1, 2), c_in  # [C·M, 1, kh, kw]
         else:
             kernel, group = weights.transpose(0, 3, 1, 2), 1  # [O, I, kh, kw]
+        bias = self.const(ins[2]) if len(ins) > 2 and ins[2] >= 0 else None
+        attrs: dict[str, Any] = {
+            "kernel_shape": [kh, kw],
+            "strides": [sh, sw],
+            "dilations": [dh, dw],
+            "pads": [top, left, bottom, right],
+            "group": group,
+        }
+        act = opts.FusedActivationFunction()
+        split = self._split_convs.get(outs[0])
+        if split is not None:
+            # The residual ADD adds its shortcut into the first `split` channels only.
+            parts = []
+            for part, channels in (("head", slice(None, split)), ("tail", slice(split, None))):
+                hint = f"{self.names[outs[0]]}__{part}"
+                inputs = [self.nchw(ins[0]), self.b.const(kernel[channels], f"{hint}_w")]
+                if bias is not None:
+                    inputs.append(self.b.const(bias[channels], f"{hint}_b"))
+                y = self.b.op("Conv", inputs, hint=hint, **attrs)
+                parts.append(self.activation(y, act, self.b.fresh(hint)) if act else y)
+            self._split_parts[outs[0]] = (parts[0], parts[1])
+            return
         inputs = [self.nchw(ins[0]), self.b.const(kernel, self.names[ins[1]])]
-        if len(ins) > 2 and ins[2] >= 0:
-            inputs.append(self.b.const(self.const(ins[2]), self.names[ins[2]]))
-        self.emit(
-            "Conv",
-            inputs,
-            outs[0],
-            "nchw",
-            opts.FusedActivationFunction(),
-            kernel_shape=[kh, kw],
-            strides=[sh, sw],
-            dilations=[dh, dw],
-            pads=[top, left, bottom, right],
-            group=group,
-        )
+        if bias is not None:
+            inputs.append(self.b.const(bias, self.names[ins[2]]))
+        self.emit("Conv", inputs, outs[0], "nchw", act, **attrs)
 
     def _op_CONV_2D(self, op: Any, ins: list[int], outs: list[int], ver: int) -> None:
         self._conv_common(op, ins, outs, depthwise=False)
@@ -823,7 +945,17 @@ class TFLiteConverter:
         self.emit(onnx_op, [self.operand(i, layout) for i in ins], outs[0], layout, act)
 
     def _op_ADD(self, op: Any, ins: list[int], outs: list[int], ver: int) -> None:
-        self._binary(op, ins, outs, "Add", self._tfl.AddOptions)
+        pad = next((i for i in ins if i in self._residual_pads), None)
+        conv = self._residual_pads.get(pad, -1) if pad is not None else -1
+        if pad is None or conv not in self._split_parts:
+            self._binary(op, ins, outs, "Add", self._tfl.AddOptions)
+            return
+        act = self.options(op, self._tfl.AddOptions).FusedActivationFunction()
+        head, tail = self._split_parts[conv]
+        shortcut = self.nchw(self._pad_sources[pad])
+        # Operand order as TFLite's; float addition is commutative, so the sums are exact.
+        summed = self.b.op("Add", [head, shortcut] if ins[0] == conv else [shortcut, head])
+        self.emit("Concat", [summed, tail], outs[0], "nchw", act, axis=1)
 
     def _op_MUL(self, op: Any, ins: list[int], outs: list[int], ver: int) -> None:
         self._binary(op, ins, outs, "Mul", self._tfl.MulOptions)
@@ -858,10 +990,17 @@ class TFLiteConverter:
         layout = "nchw" if len(self.shape(ins[0])) == 4 else "raw"
         x = self.nchw(ins[0]) if layout == "nchw" else self.raw(ins[0])
         out = self._out_name(outs[0], layout)
-        emit_prelu(self.b, x, self.const_input(ins[1], layout), out)
+        alpha = self.const(ins[1])
+        if self.blocked and layout == "nchw" and alpha.size == self.shape(ins[0])[3]:
+            emit_prelu_blocked(self.b, x, alpha, out)
+        else:
+            emit_prelu(self.b, x, self.const_input(ins[1], layout), out)
         self._set(outs[0], out, layout)
 
     def _op_PAD(self, op: Any, ins: list[int], outs: list[int], ver: int) -> None:
+        if outs[0] in self._residual_pads:
+            self._pad_sources[outs[0]] = ins[0]  # its ADD adds the unpadded tensor (_op_ADD)
+            return
         paddings = self.const(ins[1])
         if len(self.shape(ins[0])) != 4:
             raise ConversionError("PAD is supported on 4-D tensors only")
@@ -1020,16 +1159,32 @@ class TFLiteConverter:
         self._set(outs[0], out, "raw")
 
 
-def convert_tflite(data: bytes, graph_name: str, doc: str = "") -> ConvertedModel:
-    """Convert TFLite flatbuffer bytes to ONNX bytes (no validation; see :func:`validate`)."""
-    return TFLiteConverter(data, graph_name).convert(doc)
+def convert_tflite(
+    data: bytes, graph_name: str, doc: str = "", *, blocked: bool = False
+) -> ConvertedModel:
+    """Convert TFLite flatbuffer bytes to ONNX bytes (no validation; see :func:`validate`).
+
+    ``blocked`` emits the forms that onnxruntime's CPU provider keeps in its blocked NCHWc
+    layout from end to end: PReLU with a depthwise 1×1 Conv (:func:`emit_prelu_blocked`) and
+    channel-widening residual blocks as a split Conv, Add and Concat instead of Pad and Add
+    (:meth:`TFLiteConverter._find_channel_pad_residuals`). Same values up to float rounding.
+    """
+    return TFLiteConverter(data, graph_name, blocked=blocked).convert(doc)
+
+
+def convert_spec(spec: ModelSpec, tflite_bytes: bytes) -> ConvertedModel:
+    """Convert one of :data:`MODELS` as its spec says (no validation)."""
+    return convert_tflite(
+        tflite_bytes, spec.name, model_doc(spec, tflite_bytes), blocked=spec.blocked_layout
+    )
 
 
 def model_doc(spec: ModelSpec, tflite_bytes: bytes) -> str:
     """Provenance string embedded in each .onnx (the Apache-2.0 notice of modification)."""
     return (
         f"{spec.name}: converted from {spec.wheel_path} (sha256 {sha256_bytes(tflite_bytes)}) "
-        f"in {MEDIAPIPE_REQ} by onnx_models.convert {CONVERTER_VERSION}. "
+        f"in {MEDIAPIPE_REQ} by onnx_models.convert {CONVERTER_VERSION}"
+        f"{' (blocked layout)' if spec.blocked_layout else ''}. "
         "Copyright The MediaPipe Authors. Licensed under the Apache License 2.0; "
         "modified: format conversion to ONNX (see NOTICE)."
     )
@@ -1253,6 +1408,22 @@ def compare_with_mediapipe(
     return rows
 
 
+def blocked_parity(spec: ModelSpec, onnx_bytes: bytes, reference: Path) -> float:
+    """Largest raw-output difference between a blocked conversion and its plain one (already
+    written to ``reference``) over :func:`check_inputs`."""
+    import onnxruntime as ort
+
+    blocked = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
+    plain = ort.InferenceSession(str(reference), providers=["CPUExecutionProvider"])
+    (inp,) = plain.get_inputs()
+    worst = 0.0
+    for _, x in check_inputs(spec, inp.shape):
+        feeds = {inp.name: x}
+        for a, b in zip(blocked.run(None, feeds), plain.run(None, feeds), strict=True):
+            worst = max(worst, float(np.max(np.abs(a.astype(np.float64) - b))))
+    return worst
+
+
 def summarise(rows: list[DiffRow]) -> tuple[list[str], list[str]]:
     """Human-readable per-output lines, and failures (diff > 1e-3·max(1, |ref|) on any case).
 
@@ -1334,16 +1505,24 @@ def manifest_entry(
     spec: ModelSpec, tflite_bytes: bytes, onnx_bytes: bytes, converted: ConvertedModel
 ) -> dict[str, Any]:
     lo, hi = spec.value_range
+    source: dict[str, Any] = {
+        "wheel": MEDIAPIPE_REQ,
+        "wheel_file": WHEEL_FILENAME,
+        "wheel_sha256": WHEEL_SHA256,
+        "path": spec.wheel_path,
+        "tflite_sha256": sha256_bytes(tflite_bytes),
+    }
+    made: dict[str, Any] = {}
+    if spec.blocked_layout:
+        made = {
+            "converter_options": {"blocked_layout": True},
+            "parity": {"reference": spec.reference_name, "max_abs_diff": BLOCKED_PARITY_ATOL},
+        }
     return {
         "name": spec.name,
         "file": f"{spec.name}.onnx",
-        "source": {
-            "wheel": MEDIAPIPE_REQ,
-            "wheel_file": WHEEL_FILENAME,
-            "wheel_sha256": WHEEL_SHA256,
-            "path": spec.wheel_path,
-            "tflite_sha256": sha256_bytes(tflite_bytes),
-        },
+        "source": source,
+        **made,
         "sha256": sha256_bytes(onnx_bytes),
         "size_bytes": len(onnx_bytes),
         "licence": LICENCE,
@@ -1408,15 +1587,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures = []
     for spec in MODELS:
         tfl = read_tflite(wheel, spec.wheel_path)
-        converted = convert_tflite(tfl, spec.name, model_doc(spec, tfl))
+        converted = convert_spec(spec, tfl)
         data = converted.onnx_bytes
         validate(data, converted)
+        if spec.blocked_layout:
+            worst = blocked_parity(spec, data, args.out / f"{spec.reference_name}.onnx")
+            print(f"  vs {spec.reference_name}.onnx: max abs diff {worst:.1e}", flush=True)
+            if not worst <= BLOCKED_PARITY_ATOL:
+                failures.append(f"{spec.name}: {worst:.2e} from {spec.reference_name}")
         _atomic_write(args.out / f"{spec.name}.onnx", data)
         entries.append(manifest_entry(spec, tfl, data, converted))
         line = f"{spec.name}: {len(data) / 1e6:.2f} MB, ops {converted.op_counts}"
         print(line, flush=True)
         if args.check:
-            if convert_tflite(tfl, spec.name, model_doc(spec, tfl)).onnx_bytes != data:
+            if convert_spec(spec, tfl).onnx_bytes != data:
                 failures.append(f"{spec.name}: rerun is not byte-identical")
             result = compare_with_tflite(spec, tfl, data)
             label = "TFLite (ai-edge-litert)"

@@ -319,3 +319,19 @@ def test_the_hand_statistic_does_not_hinge_on_where_the_track_started(
     gap = gaps(reuse, full_rate, keep)
     assert np.median(gap) <= LANDMARK_MEDIAN_PX, f"seed {seed}: median {np.median(gap):.3f} px"
     assert np.percentile(gap, 95) <= LANDMARK_P95_PX, f"p95 {np.percentile(gap, 95):.3f} px"
+
+
+@pytest.mark.parametrize("name", ["still", "demo"])
+def test_the_blocked_mesh_keeps_the_reference_meshs_landmarks(name: str) -> None:
+    """The live tracker's blocked mesh against the reference conversion, the same statistic and
+    bounds as reuse (issue 15: within 0.5 px of today). Its outputs differ by float rounding
+    (< 5e-5 px of the 192-px input), but the tracker amplifies any such change through its
+    thresholds (the ROI's motion prediction, the carry's checks): reference against reference
+    with ±3e-5 of noise on its raw outputs spread as much (p95 0.08 px on the demo, 0.44 on head
+    turns; the blocked mesh 0.06 and 0.13)."""
+    r = runs(name)
+    assert FaceTrackerSettings().mesh_graph == "blocked"
+    reference, _ = track(r.frames, mesh_graph="reference")
+    gap = gaps(r.reuse, reference)
+    assert np.median(gap) <= LANDMARK_MEDIAN_PX, f"{name}: median {np.median(gap):.3f} px"
+    assert np.percentile(gap, 95) <= LANDMARK_P95_PX, f"{name}: p95 {np.percentile(gap, 95):.3f}"

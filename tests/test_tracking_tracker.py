@@ -411,3 +411,67 @@ def test_recurring_searches_take_the_halved_shrink(
     for i in range(4):
         step(stage, room_720p, i)
     assert halves == [False, True, True, True]
+
+
+def _session_graph(stage: FaceTracker) -> str:
+    """The graph name inside the model file the tracker's mesh session was made from."""
+    assert stage.mesh is not None
+    name: str = stage.mesh.session.get_modelmeta().graph_name
+    return name
+
+
+def test_live_trackers_run_the_blocked_mesh() -> None:
+    """Every built-in preset's tracker (Studio's and the others', on a camera) runs the blocked
+    conversion of the mesh, the faster one on the CPU (issue 15)."""
+    from pipelines.presets import PRESETS, get_preset
+
+    specs = [
+        spec
+        for name in PRESETS.names()
+        for spec in get_preset(name).stages
+        if spec.stage == "face_tracker"
+    ]
+    assert specs
+    for spec in specs:
+        stage = make_stage("face_tracker", spec.settings)
+        assert isinstance(stage, FaceTracker)
+        assert stage.settings.mesh_graph == "blocked"
+    stage.open()
+    assert _session_graph(stage) == "face_landmark_with_attention_blocked"
+
+
+def test_the_talking_heads_portrait_and_judge_run_the_reference_mesh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The avatar's rig is built from one still's landmarks and flips on 0.01 px changes: its
+    portrait analysis and the tracker that judges its rendered frames keep the reference mesh."""
+    from pipelines.avatar.measure import measuring_tracker
+    from pipelines.avatar.portrait import find_landmarks, load_asset
+
+    graphs: list[str] = []
+    open_tracker = FaceTracker.open
+
+    def spy(self: FaceTracker) -> None:
+        open_tracker(self)
+        graphs.append(_session_graph(self))
+
+    monkeypatch.setattr(FaceTracker, "open", spy)
+    find_landmarks(load_asset("astronaut.png"), passes=1)
+    measuring_tracker().open()
+    assert graphs == ["face_landmark_with_attention"] * 2
+
+
+def test_a_swapped_mesh_graph_takes_effect_on_the_next_frame(still_720p: np.ndarray) -> None:
+    stage = tracker()
+    assert _session_graph(stage) == "face_landmark_with_attention_blocked"
+    stage.settings = stage.settings.replace(mesh_graph="reference")
+    step(stage, still_720p, 0)
+    assert _session_graph(stage) == "face_landmark_with_attention"
+
+
+def test_mesh_graph_choices_are_the_registered_graphs() -> None:
+    from typing import get_args
+
+    from pipelines.tracking.mesh import MESH_GRAPHS, MeshGraph
+
+    assert set(get_args(MeshGraph)) == set(MESH_GRAPHS)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -33,6 +34,9 @@ from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
+
+if TYPE_CHECKING:
+    from pipelines.tracking.tracker import FaceTracker
 
 CLOSED_OPENING = 0.02
 """Face heights: an inner-lip gap under this is a shut mouth (lips meeting leave a line)."""
@@ -318,6 +322,24 @@ def render_frames(
         yield weights, avatar.renderer.render(weights)
 
 
+def measuring_tracker() -> FaceTracker:
+    """The tracker that measures rendered frames: the mesh on every frame (no carry between
+    mesh runs: a measurement, not a live feed), and the reference mesh, the one the figures'
+    thresholds were set with: the live tracker's blocked one moves raw landmarks by < 0.01 px,
+    and tracked ones by up to ~0.4 px (p95) through the tracker's thresholds."""
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    return FaceTracker(
+        FaceTrackerSettings(
+            max_faces=1,
+            smoothing=0.0,
+            primary="largest",
+            mesh_interval=1,
+            mesh_graph="reference",
+        )
+    )
+
+
 def measure(
     avatar: Avatar,
     name: str,
@@ -330,14 +352,10 @@ def measure(
     user_pose: tuple[float, float, float] | None = None,
 ) -> HeadFigures:
     from pipelines.frame import FrameContext
-    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
     params, loud, near_speech = mouth_track(samples, rate, fps, vad)
     figs = HeadFigures(name, frames=len(params))
-    # The mesh on every frame (no carry between mesh runs): a measurement, not a live feed.
-    tracker = FaceTracker(
-        FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest", mesh_interval=1)
-    )
+    tracker = measuring_tracker()
     tracker.open()
     rig, renderer = avatar.rig, avatar.renderer
     holes = aperture_mask(rig.points[: regions.NUM_LANDMARKS], rig.size)
@@ -417,13 +435,9 @@ def blink_ratios_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> l
     the median of the open ones) for each blink of :func:`blinks_under_poses`; NaN where the
     tracker lost the face. A blink is seen under 0.5."""
     from pipelines.frame import FrameContext
-    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
     rng = np.random.default_rng(seed)
-    # The mesh on every frame (no carry between mesh runs): a measurement, not a live feed.
-    tracker = FaceTracker(
-        FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest", mesh_interval=1)
-    )
+    tracker = measuring_tracker()
     tracker.open()
     ratios: list[float] = []
     index = 0

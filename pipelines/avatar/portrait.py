@@ -74,7 +74,11 @@ def find_landmarks(image: np.ndarray, passes: int = 3) -> np.ndarray:
     from pipelines.frame import FrameContext
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
-    tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
+    # The reference mesh: the rig built from these landmarks is not smooth in them (a change
+    # of 0.01 px flipped tear and fold tests), so it keeps the graph it was tuned on.
+    tracker = FaceTracker(
+        FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest", mesh_graph="reference")
+    )
     tracker.open()
     face = None
     try:

@@ -66,7 +66,7 @@ from pipelines.tracking.geometry import (
     fit_transform,
     rotation_to_angles,
 )
-from pipelines.tracking.mesh import LIPS_MAP, FaceMesh, MeshResult
+from pipelines.tracking.mesh import LIPS_MAP, MESH_GRAPHS, FaceMesh, MeshGraph, MeshResult
 from pipelines.tracking.roi import (
     ROI_SCALE,
     Roi,
@@ -184,6 +184,13 @@ class FaceTrackerSettings(StageSettings):
     that motion is large or doubtful. 3 (the mesh on 38 % of the demo's frames) cut the
     tracker's CPU by 35-45 %, 2 by 20-30 %, with landmarks within 0.5 px of full-rate ones
     (tests/test_tracking_carry.py); 4 held them 0.57 px (p95) away after a hand had passed."""
+    mesh_graph: MeshGraph = "blocked"
+    """Which conversion of the face mesh runs (:data:`~pipelines.tracking.mesh.MESH_GRAPHS`):
+    "blocked" (live video: 2.8 → 2.0 ms a run on the CPU) or "reference" (the plain conversion,
+    within 6.1e-5 px of it at the mesh's input; tracked landmarks within 0.5 px, p95, as any
+    rounding-sized change moves them: tests/test_tracking_carry.py). The talking head's
+    portrait analysis keeps "reference": its rig is built from one still's landmarks and is
+    not smooth in them."""
 
 
 @dataclass
@@ -322,7 +329,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
     def open(self) -> None:
         factory = self._factory or tracking_factory()
         self.detector = load_model(FaceDetector, factory)
-        self.mesh = load_model(FaceMesh, factory)
+        self.mesh = load_model(MESH_GRAPHS[self.settings.mesh_graph], factory)
         self.reset()
         super().open()
 
@@ -360,6 +367,8 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         if self.mesh is None or self.detector is None:
             self.open()
         assert self.mesh is not None and self.detector is not None
+        if type(self.mesh) is not MESH_GRAPHS[s.mesh_graph]:  # settings swapped while open
+            self.mesh = load_model(MESH_GRAPHS[s.mesh_graph], self._factory or tracking_factory())
         bgr = as_bgr(image)
         h, w = bgr.shape[:2]
         t = ctx.timestamp
