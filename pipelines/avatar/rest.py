@@ -250,10 +250,10 @@ video tracker sees the rendered face under the idle sway, not the still it was b
 one still view that reads it shut can be a lucky one."""
 SETTLE_PASSES = 3
 """Closing passes an unsettled rest face gets at most. Each closes it on the widest view's
-reading, as the first passes do on the still's: on the tuning case of tests/test_avatar_rest.py
-its widest view read 0.040 after the first passes, 0.0015 after these. Refilling more of the lips at
-each pass (pixels up to 0.7 of the skin's brightness, not 0.5) settled the same cases but left
-the lower lip a pale outline."""
+reading, as the first passes do on the still's: on tests/test_avatar_rest.py's grey moustached
+case the widest view read 0.040 after the first passes, 0.0015 after these. Refilling more of
+the lips at each pass (pixels up to 0.7 of the skin's brightness, not 0.5) settled the same
+cases but left the lower lip a pale outline."""
 
 
 def _view(image: np.ndarray, scale: float, dx: float, dy: float) -> tuple[np.ndarray, np.ndarray]:
