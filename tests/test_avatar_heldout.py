@@ -223,7 +223,10 @@ def test_opening_follows_loudness_in_continuous_speech(heldout, request) -> None
 
 
 BLINK_FAILS = {
-    "einstein_midword": "speech runs 5 of 8 blinks seen, posed 4 of 8 (2026-12-03, blink14: "
+    "einstein_midword": "speech runs 1 of 8 blinks seen (flite:slt 0 of 3, LibriVox 1 of 2, "
+    "pauses 0 of 3; measured once 2026-12-03 22:46 UTC with rest18's settle_rest, its r and "
+    "silent figures the same as at 17:15, so its rest face likely unchanged; posed blinks not "
+    "reached, the speech runs fail first); 5 of 8, posed 4 of 8 at blink14 (2026-12-03: "
     "the shut lash line two rows of lashes dark and thinner; the code before it re-measured "
     "the same minutes: speech 3 of 8, posed 4 of 8): the tracker reads the shut eye at "
     "0.36-0.70 of the open one (before 0.40-0.74) on this low-resolution grey photo with the "

@@ -35,15 +35,13 @@ from pipelines.avatar.compose import (
 )
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.portrait import (
-    AvatarError,
     Portrait,
     capture_portrait,
-    find_landmarks,
     load_portrait,
     save_portrait,
 )
 from pipelines.avatar.render import AvatarRenderer
-from pipelines.avatar.rest import OPEN_GAP, RestMouth, close_mouth, inner_gap
+from pipelines.avatar.rest import RestMouth, settle_rest
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameContext
 from pipelines.schema import AvatarMode, Fps
@@ -52,12 +50,6 @@ from pipelines.stage import BenchVariant, Stage, StageSettings, register_stage
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "talking_head"
-RETRACK_PASSES = 3
-RETRACK_GAP = 0.5 * OPEN_GAP
-"""A closed rest face is closed again until the tracker sees its inner lips at most this far
-apart. At :data:`OPEN_GAP` the tuned-on grinning portrait rested at 0.0105 by the portrait
-tracker, which the video tracker read as 0.020-0.022 under the idle head sway: 93-95 % of
-silent frames closed, at the 95 % target."""
 MODES: tuple[str, ...] = get_args(AvatarMode)
 
 
@@ -121,21 +113,10 @@ class Avatar:
     @classmethod
     def build(cls, portrait: Portrait, retrack: bool = True) -> Avatar:
         """``retrack``: check the closed rest face with the face tracker and close it further
-        while the tracker still sees the lips apart (a photo's inner-lip landmarks can sit
-        on the teeth rather than on the lip)."""
+        while the tracker still sees the lips apart (:func:`~pipelines.avatar.rest.settle_rest`)."""
         # Closing the mouth moves pixels inside the face only: where the photo ends stays.
         coverage = portrait.coverage
-        portrait, rest = close_mouth(portrait)
-        for _ in range(RETRACK_PASSES if (retrack and rest.was_open) else 0):
-            try:
-                seen = find_landmarks(portrait.image)
-            except AvatarError:
-                break
-            if inner_gap(seen) <= RETRACK_GAP:
-                break
-            portrait, _ = close_mouth(Portrait(portrait.image, seen, portrait.source), RETRACK_GAP)
-            if rest.teeth is not None:
-                rest.teeth.rest_upper = portrait.landmarks[13, :2].astype(np.float64)
+        portrait, rest = settle_rest(portrait, retrack)
         portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
         return cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)

@@ -1,0 +1,111 @@
+"""A neutral rest face from any portrait (issue 13): silence means a closed mouth, as the
+project's tracker reads the rendered frames (pipelines/avatar/rest.py's ``settle_rest``).
+
+The tuning cases: a tuning portrait's mouth opened further by its own rig and the render
+photographed again smaller, a wide-open mouth on a small photo. ``astronaut_grey_moustache``
+(grey, taken mid-word under a moustache) at jaw 0.8, halved (a face ~108 px high): its rest
+face, closed as the first retrack passes leave it, was read shut in 7.8 % of the 90 silent
+frames here (10.7 % of 150): under the moustache the closed lips are one grey band ending in
+a dark seam, and the tracker puts the upper inner lip at the band's top, under the moustache,
+and the lower one at the seam or below. ``astronaut`` (grinning) at jaw 1.0, at 0.4: 0 % (its
+rest mouth still showed a flat pink band of the old opening). Derived here, never saved as
+files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipelines.audio.mouth import NEUTRAL
+from pipelines.avatar import rest
+from pipelines.avatar.measure import CLOSED_OPENING, opening, render_frames
+from pipelines.avatar.portrait import Portrait, find_landmarks, load_portrait, make_portrait
+from pipelines.avatar.stage import Avatar
+
+FACES = Path(__file__).resolve().parent / "data" / "faces"
+
+WIDE_OPEN = {
+    "grey_moustache@0.8": ("astronaut_grey_moustache", 0.8, 0.5),
+    "astronaut@1.0": ("astronaut", 1.0, 0.4),
+}
+"""(tuning portrait, the jaw weight its mouth is opened to, the scale the render is
+photographed again at: 512 px canvas -> 256 or 205 px photo)."""
+SILENT_FRAMES = 90
+"""Silent frames rendered (3 s of the idle sway and blinks, no voice)."""
+SILENT_CLOSED_MIN = 0.95
+"""The issue's share of silent frames the tracker reads shut."""
+OPENING_MIN = 0.10
+"""The issue's speech opening (face heights): the settled rest face still opens this far at
+jaw 0.8 (0.130 and 0.114 tracked; 0.131 and 0.244 before it was settled, the latter on a rest
+mouth read open)."""
+OPEN_JAW = 0.8
+
+
+@pytest.fixture(scope="module", params=list(WIDE_OPEN))
+def wide_open(request) -> Portrait:
+    """A tuning portrait with its mouth opened wide, photographed again (:data:`WIDE_OPEN`)."""
+    name, jaw, scale = WIDE_OPEN[request.param]
+    base = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    render = base.renderer.render({"jaw": jaw})
+    photo = cv2.resize(render, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return make_portrait(photo, find_landmarks(photo))
+
+
+@pytest.fixture(scope="module")
+def wide_open_avatar(wide_open) -> Avatar:
+    return Avatar.build(wide_open)
+
+
+def silent_openings(avatar: Avatar, frames: int = SILENT_FRAMES) -> np.ndarray:
+    """The tracked inner-lip gap (face heights) of each silent rendered frame, as
+    ``measure`` tracks them (the mesh on every frame, no smoothing)."""
+    from pipelines.frame import FrameContext
+    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+
+    tracker = FaceTracker(
+        FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest", mesh_interval=1)
+    )
+    tracker.open()
+    out = np.full(frames, np.nan)
+    try:
+        for i, (_, frame) in enumerate(render_frames(avatar, [NEUTRAL] * frames)):
+            ctx = FrameContext(timestamp=i / 30.0, index=i)
+            tracker.process(frame, ctx)
+            if ctx.primary_face is not None:
+                out[i] = opening(np.asarray(ctx.primary_face.landmarks, np.float64))
+    finally:
+        tracker.close()
+    return out
+
+
+def test_a_wide_open_mouth_rests_shut(wide_open, wide_open_avatar) -> None:
+    """Silent frames are read shut (7.8 % and 0 % before settle_rest, 100 % with it)."""
+    assert opening(wide_open.landmarks) > 4 * CLOSED_OPENING, "the photo's mouth is not open"
+    assert wide_open_avatar.rest is not None and wide_open_avatar.rest.was_open
+    gaps = silent_openings(wide_open_avatar)
+    assert not np.isnan(gaps).any(), "the tracker lost the face"
+    shut = float((gaps < CLOSED_OPENING).mean())
+    assert shut >= SILENT_CLOSED_MIN, (shut, float(np.median(gaps)))
+
+
+def test_the_settled_rest_face_still_opens(wide_open_avatar) -> None:
+    """Closing the rest face again does not glue the lips: the jaw still opens them."""
+    frame = wide_open_avatar.renderer.render({"jaw": OPEN_JAW})
+    assert opening(find_landmarks(frame)) >= OPENING_MIN
+
+
+def test_a_rest_face_settled_by_the_first_passes_is_kept(monkeypatch) -> None:
+    """The tuning portraits the first retrack passes settle are left exactly as they were
+    (their figures were tuned on them): no more passes, the same picture and landmarks."""
+    photo = load_portrait(FACES / "astronaut_grey_moustache.jpg")
+    settled, _ = rest.settle_rest(photo)
+    views = [gap for gap, _ in rest.view_gaps(settled.image)]
+    assert float(np.median(views)) <= rest.SETTLED_GAP
+    monkeypatch.setattr(rest, "SETTLE_PASSES", 0)
+    first, _ = rest.settle_rest(photo)
+    assert np.array_equal(settled.image, first.image)
+    assert np.array_equal(settled.landmarks, first.landmarks)
