@@ -269,6 +269,12 @@ def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
             w[ring] = np.maximum(w[ring], least)
     if band:
         w[list(LIP_RING_CORNERS)] = w[list(LIP_CORNERS)].min()
+        amount = g.amplitudes["jaw"] * g.face_h
+        x = lm @ g.right
+        far_half = min(half) / max(max(half), 1e-6)
+        turned = JAW_LIP_SMOOTH_HALF <= far_half < JAW_LIP_TURNED
+        if turned and _lip_steepness(w * amount, x) > JAW_LIP_STEEP:
+            _smooth_lip_opening(w, x, JAW_LIP_SMOOTH * g.face_h)
     w[468:] = 0.0
     d = g.zeros()
     amount = g.amplitudes["jaw"] * g.face_h
@@ -281,6 +287,67 @@ def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
     nearest = np.argmin(((ring[:, None, :] - face[None, :, :]) ** 2).sum(axis=2), axis=1)
     d[g.head_ring] = 0.6 * d[nearest]
     return d
+
+
+JAW_LIP_STEEP = 5.0
+"""Pixels per picture pixel: where the jaw opens the lower lip more steeply than this along
+it (between neighbouring points of one of its rings, or its end and the corner), its
+opening is smoothed along the lip (:func:`_smooth_lip_opening`). The opening falls from its
+full depth at the middle to none at the corners by the canonical face's x; a turned head's
+far half is foreshortened in the picture, so there the fall is steeper: 6.8 on
+astronaut_turned_moustache (40°), 13 on astronaut_turned55_moustache (55°), where columns
+of lip 3 px apart sheared 13 px against one another and the render's map jumped at the
+far corner (a tear). The frontal tuning portraits reach 3.0-4.2 (the grey moustache's,
+mid-word), astronaut_turned (28°) 3.7: untouched."""
+JAW_LIP_SMOOTH = 0.04
+"""Face heights: the sigma of the Gaussian along the picture's x that smooths it. Wide-open
+poses tearing at the lips (``measure.wide_jaw_lip_tears``, 30 poses, seed 11) on
+astronaut_turned_moustache / astronaut_turned55_moustache: 5 / 14 unsmoothed, 3 / 13 at
+0.01, 2 / 7 at 0.02, 1 / 1 at 0.03, 0 / 0 at 0.04, 1 / 0 at 0.05. (Capping the slope
+instead, a Lipschitz envelope at 3-4.5 px per px, left kinks that tore as often: 3-9 / 12-22.)"""
+
+JAW_LIP_TURNED = 0.8
+"""...on a turned face only: its far mouth half (corner to 14) under this share of the near
+one (astronaut_turned_far 0.56, the 40° and 55° portraits 0.54 and 0.49, astronaut_turned
+0.71; the frontal photos 0.81-0.99, LIP_BAND_FRONTAL). A frontal photo taken mid-word
+(obama_midword, 0.87, held out) is steeper than JAW_LIP_STEEP at a corner and was smoothed
+too: it is left as it was built and measured..."""
+JAW_LIP_SMOOTH_HALF = 0.25
+"""...and not a profile: at least this share (cameraman 0.04: its lower lip forms the
+silhouette, the smoothing reached its middle and the jaw at 14 fell from 0.030 to 0.021
+face heights, under test_avatar_quality's 0.027)."""
+
+
+def _lip_steepness(w: np.ndarray, x: np.ndarray) -> float:
+    """The steepest change of ``w`` between neighbours along the lower lip's rings (corner to
+    corner, ``x`` the points' positions along the face's right)."""
+    worst = 0.0
+    for ring in LOWER_LIP_RINGS:
+        idx = [61, *ring, 291]
+        dx = np.abs(np.diff(x[idx]))
+        worst = max(worst, float((np.abs(np.diff(w[idx])) / np.maximum(dx, 0.5)).max()))
+    return worst
+
+
+def _smooth_lip_opening(w: np.ndarray, x: np.ndarray, sigma: float) -> None:
+    """Smooth, in place, the jaw's weight along each ring of the lower lip: the ring's
+    profile over the picture's x (linear between its points, the corners' weight beyond
+    them) blurred by a Gaussian of ``sigma`` pixels, read back at its points. The corners
+    stay where they are."""
+    step = 0.25  # pixels between the profile's samples
+    half = max(1, round(4 * sigma / step))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * step / sigma) ** 2)
+    kernel /= kernel.sum()
+    corner = float(w[list(LIP_CORNERS)].min())
+    for ring in LOWER_LIP_RINGS:
+        idx = np.array([61, *ring, 291])
+        values = w[idx].copy()
+        values[[0, -1]] = corner
+        order = np.argsort(x[idx])
+        grid = x[idx].min() + step * np.arange(-half, round(np.ptp(x[idx]) / step) + half + 1)
+        profile = np.interp(grid, x[idx][order], values[order], left=corner, right=corner)
+        blurred = np.convolve(profile, kernel, mode="same")
+        w[list(ring)] = np.interp(x[list(ring)], grid, blurred)
 
 
 def _smooth(x: np.ndarray) -> np.ndarray:
