@@ -156,11 +156,28 @@ def test_silent_frames_are_shut(heldout, request) -> None:
 
 _RIGA = "measured once, 2026-12-03 16:05 UTC, when the portrait was added (load 4.4)"
 _RIGA2 = "re-measured once, 2026-12-03 16:50 UTC, after jaw16's pinned jaw repair (load ~5)"
-OPENING_FAILS: dict[str, str] = {}
+_RIGA3 = (
+    "measured once, 2026-12-03 23:08-23:11 UTC (load ~5), after lip18 smoothed the opening "
+    "along a turned head's lower lip (rig._smooth_lip_opening, Rig._smooth_jaw_change)"
+)
+OPENING_FAILS: dict[str, str] = {
+    "riga_turned": "p95 opening 0.086 (flite:slt), 0.090 (LibriVox), 0.087 (pauses) face "
+    "heights, "
+    + _RIGA3
+    + "; 0.104-0.108 before it ("
+    + _FILL
+    + "; 0.110, 0.112 and 0.109 at 16:50) (0.077, 0.076, 0.077 in a run of its first step, "
+    "22:51 UTC, which smoothed without keeping the lip's deepest opening): a REGRESSION traded "
+    "for fewer tears (test_no_folds_and_no_tears). On the tuning portraits that stand for "
+    "this turn the smoothing costs less and they stay over 0.10 (speech clip p95 0.178 -> "
+    "0.163 at 40 deg, 0.144 -> 0.132 at 55 deg, 0.132 -> 0.129 on astronaut_turned_far); "
+    "where this portrait loses more was not looked at (held out)",
+}
 """(riga_turned was one until jaw16 (2026-12-03): p95 opening 0.026 (flite:slt), 0.028
 (LibriVox), 0.027 (pauses) face heights, the jaw moving the inner lower lip 0.036 face
 heights where it asks 0.20, weakened by the per-motion fold repair. Since the jaw's repair
-holds the lips (rig._unfold_along): 0.110, 0.112 and 0.109, the jaw 0.143 at landmark 14.)"""
+holds the lips (rig._unfold_along): 0.110, 0.112 and 0.109, the jaw 0.143 at landmark 14;
+one again since lip18, above.)"""
 
 
 def test_opening_is_wide_enough_in_speech(heldout, request) -> None:
@@ -201,7 +218,9 @@ R_FAILS = {
     "(before cavity16: tracked against asked opening r 0.85 on four flite:rms sentences, 0.99 "
     "on hopper_glasses and biden): over a jaw sweep it overreads mid openings (0.14-0.16 "
     "face heights tracked at jaw weights 0.3-0.5, then 0.12 at 0.6)",
-    "riga_turned": "r 0.75 (flite:slt) and 0.82 (LibriVox continuous), "
+    "riga_turned": "r 0.77 (flite:slt) and 0.81 (LibriVox continuous), "
+    + _RIGA3
+    + "; 0.75 and 0.82 "
     + _FILL
     + " (0.77 and 0.83 "
     + _RIGA2
@@ -262,13 +281,17 @@ def test_every_blink_is_seen(heldout, request) -> None:
 
 
 TEAR_FAILS = {
-    "riga_turned": "tears in 139 of 239 frames (flite:slt), 99 of 178 (LibriVox), 94 of 225 "
+    "riga_turned": "tears in 93 of 239 frames (flite:slt), 63 of 178 (LibriVox), 59 of 225 "
     "(pauses), no fold, "
+    + _RIGA3
+    + " (109, 84 and 78 after its first step, 22:51 UTC); 139, 99 and 94 "
     + _RIGA2
-    + "; 0 before it, when the jaw barely opened this mouth (0.036 face heights at landmark "
-    "14, now 0.143): where the tear detector sees them was not looked at (held out); the "
-    "tuning portraits that stand for this turn (astronaut_turned_far, and one turned 55 deg) "
-    "show none over the speech clip",
+    + "; 0 before that, when the jaw barely opened this mouth (0.036 face heights at "
+    "landmark 14, then 0.143): where the tear detector sees them was not looked at (held "
+    "out); the tuning portraits that stand for this turn (astronaut_turned_moustache, 40 deg, "
+    "astronaut_turned55_moustache, 55 deg, astronaut_turned_far) show none over the speech "
+    "clip (3, 83 and 0 before lip18) nor in 90 random wide-open poses "
+    "(tests/test_avatar_tears.py)",
 }
 
 

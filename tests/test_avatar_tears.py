@@ -19,10 +19,12 @@ import pytest
 from pipelines.avatar.measure import (
     CALIBRATION_POSES,
     JUMP_PX,
+    WIDE_JAW_POSES,
     aperture_mask,
     cut_calibration,
     last_backward,
     map_jumps,
+    wide_jaw_lip_tears,
 )
 from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.stage import Avatar
@@ -104,3 +106,28 @@ def test_a_jump_is_found_and_a_kink_is_not() -> None:
     curve = _grid(h, w)
     curve[..., 1] += 0.01 * (curve[..., 0] - 20) ** 2
     assert not map_jumps((box, curve), (h, w)).any()
+
+
+TURNED_MOUSTACHE = ("astronaut_turned_moustache", "astronaut_turned55_moustache")
+"""Tuning portraits (tools/avatar_portraits.py: turned 40° and 55°, a moustache over the upper
+lip) standing for the held-out riga_turned, whose lower lip tore in 94-139 frames a clip."""
+WIDE_JAW_TEAR_POSES_MAX = 1
+"""Of :data:`~pipelines.avatar.measure.WIDE_JAW_POSES` random wide-open poses, how many may
+show a tear across the lips. Measured 0 and 0 (seed 11, this test's; also with seed 5, and
+in 90 poses of seeds 1-3); before the jaw's opening was smoothed along a turned head's lower
+lip (rig._smooth_lip_opening) and the combined repair's change to it spread
+(rig.Rig._smooth_jaw_change), 5 and 14 (seed 5: 5 and 16; astronaut_turned_far 27, now 0),
+at the far mouth corner."""
+
+
+@pytest.mark.parametrize("name", TURNED_MOUSTACHE)
+def test_a_turned_head_opens_wide_without_tearing_its_lower_lip(name) -> None:
+    """The jaw at full strength under random head poses, lip shapes, smiles, gazes and blinks:
+    on a turned head the far half of the lower lip is foreshortened, and the opening falling
+    to the corner there sheared neighbouring columns of the lip's mesh 13 px against one
+    another (the render's map jumped: a tear)."""
+    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    posed = wide_jaw_lip_tears(avatar)
+    assert len(posed) == WIDE_JAW_POSES
+    torn = [(weights, px) for weights, px in posed if px]
+    assert len(torn) <= WIDE_JAW_TEAR_POSES_MAX, torn

@@ -10,7 +10,7 @@
   spline (a different warp from the avatar's triangle mesh) and the newly opened gap below
   the teeth filled dark, as a photo taken mid-word.
 
-and two TUNING portraits (tuned on, not held out; they stand for the held-out
+and four TUNING portraits (tuned on, not held out; they stand for the held-out
 ``einstein_midword``'s and ``riga_turned``'s conditions without being them):
 
 * ``astronaut_grey_moustache.jpg``: ``astronaut.jpg`` at 0.75, its jaw dropped 0.03 face
@@ -20,6 +20,11 @@ and two TUNING portraits (tuned on, not held out; they stand for the held-out
   by the same spline (:func:`turned`, 50° with the far side crowding at 80° instead of
   folding back): the nose 0.36 of the face width off centre and the far eye 0.61 of the near
   one's width (``riga_turned``: 0.41 and 0.62; ``astronaut_turned``: 0.22 and 0.71).
+* ``astronaut_turned_moustache.jpg`` and ``astronaut_turned55_moustache.jpg``:
+  ``astronaut.jpg`` turned 40° and 55° by the same spline (the far side crowding at 80°)
+  with the light-grey moustache of ``grey_moustache_midword`` drawn over the turned upper
+  lip, in colour (:func:`turned_moustache`): a turned head's lower lip under a moustache as
+  the jaw opens wide (``riga_turned``'s tears; ``tests/test_avatar_tears.py``).
 
 and one TUNING portrait for the stand-in (issue 13, item 7):
 
@@ -437,6 +442,19 @@ def grey_moustache_midword(image: np.ndarray, scale: float = 0.75) -> np.ndarray
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
 
+TURNED_HIDE = 80.0
+"""Degrees past which :func:`turned` crowds the far side at the silhouette (as
+``astronaut_turned_far``): without it a 40° turn folds the far cheek back out."""
+
+
+def turned_moustache(image: np.ndarray, degrees: float) -> np.ndarray:
+    """A tuning portrait for a turned head under a moustache (the held-out ``riga_turned``'s
+    conditions without being it): ``image`` turned by :func:`turned` (the far side crowding
+    at :data:`TURNED_HIDE`), then the moustache of :func:`moustache` drawn over the turned
+    upper lip (its landmarks found on the turned face). Colour kept."""
+    return moustache(turned(image, degrees, TURNED_HIDE))
+
+
 TIGHT_BOX = (130, 0, 512, 225)
 """(x0, y0, x1, y1) of :func:`tight_headshot` in ``astronaut.jpg`` (512x512): the chin is at
 row 178, the face 92 px wide."""
@@ -493,6 +511,13 @@ def main() -> None:
     # A tuning portrait standing for the held-out riga_turned's strong turn.
     cv2.imwrite(str(FACES / "astronaut_turned_far.jpg"), turned(astronaut, 50.0, 80.0), JPEG)
     print("wrote astronaut_turned_far.jpg")
+    # Tuning portraits for the lower lip of a turned head opening wide (tears).
+    for out, degrees in (
+        ("astronaut_turned_moustache.jpg", 40.0),
+        ("astronaut_turned55_moustache.jpg", 55.0),
+    ):
+        cv2.imwrite(str(FACES / out), turned_moustache(astronaut, degrees), JPEG)
+        print(f"wrote {out}")
     # A tuning portrait for the stand-in: a tight headshot, the crop past the photo.
     cv2.imwrite(str(FACES / "astronaut_tight.jpg"), tight_headshot(astronaut), JPEG)
     print("wrote astronaut_tight.jpg")

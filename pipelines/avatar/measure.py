@@ -32,6 +32,7 @@ from pipelines.audio.mouth import NEUTRAL, MouthAnalyzer, MouthParams
 from pipelines.audio.resample import ANALYSIS_RATE, resample
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.render import AvatarRenderer
+from pipelines.avatar.rig import SIGNED_AXES, mouth_weights
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
@@ -469,6 +470,45 @@ def blink_ratios_under_poses(avatar: Avatar, count: int = 8, seed: int = 7) -> l
     finally:
         tracker.close()
     return ratios
+
+
+WIDE_JAW_POSES = 30
+"""Random poses :func:`wide_jaw_lip_tears` renders by default."""
+
+
+def wide_jaw_weights(rng: np.random.Generator) -> dict[str, float]:
+    """The jaw at full strength (no closure) with every other motion at a random strength
+    within its limits, as the animator combines them: the lips' width (-1 round … 1 spread,
+    through :func:`~pipelines.avatar.rig.mouth_weights`), a smile, the head turned, tilted
+    and rolled, the gaze, both lids."""
+    weights = mouth_weights(1.0, 0.0, float(rng.uniform(-1.0, 1.0)))
+    weights["smile"] = float(rng.uniform(0.0, 1.0))
+    for pos, neg in SIGNED_AXES.values():
+        weights[pos if rng.random() < 0.5 else neg] = float(rng.uniform(0.0, 1.0))
+    blink = float(rng.uniform(0.0, 1.0))
+    weights["blink_left"] = weights["blink_right"] = blink
+    return weights
+
+
+def wide_jaw_lip_tears(
+    avatar: Avatar, count: int = WIDE_JAW_POSES, seed: int = 11
+) -> list[tuple[dict[str, float], int]]:
+    """(weights, tear pixels across the lips) of ``count`` random wide-open poses
+    (:func:`wide_jaw_weights`): where a tear shows when the jaw opens as far as it goes,
+    whatever else moves (a speech clip opens it fully only now and then)."""
+    rng = np.random.default_rng(seed)
+    rig, renderer = avatar.rig, avatar.renderer
+    n = regions.NUM_LANDMARKS
+    holes = aperture_mask(rig.points[:n], rig.size)
+    out = []
+    for _ in range(count):
+        weights = wide_jaw_weights(rng)
+        frame = renderer.render(weights)
+        moved = rig.vertices(weights)
+        tears = tears_in(avatar, weights, frame, last_backward(renderer), moved, holes)
+        lips = feature_mask(moved[:n], rig.size, eyes=False)
+        out.append((weights, int((tears & lips).sum())))
+    return out
 
 
 CUT_LINES: dict[str, tuple[int, ...]] = {

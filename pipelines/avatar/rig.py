@@ -269,6 +269,10 @@ def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
             w[ring] = np.maximum(w[ring], least)
     if band:
         w[list(LIP_RING_CORNERS)] = w[list(LIP_CORNERS)].min()
+        amount = g.amplitudes["jaw"] * g.face_h
+        x = lm @ g.right
+        if _lip_turned(g) and _lip_steepness(w * amount, x) > JAW_LIP_STEEP:
+            _smooth_lip_opening(w, x, JAW_LIP_SMOOTH * g.face_h)
     w[468:] = 0.0
     d = g.zeros()
     amount = g.amplitudes["jaw"] * g.face_h
@@ -281,6 +285,83 @@ def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
     nearest = np.argmin(((ring[:, None, :] - face[None, :, :]) ** 2).sum(axis=2), axis=1)
     d[g.head_ring] = 0.6 * d[nearest]
     return d
+
+
+JAW_LIP_STEEP = 5.0
+"""Pixels per picture pixel: where the jaw opens the lower lip more steeply than this along
+it (between neighbouring points of one of its rings, or its end and the corner), its
+opening is smoothed along the lip (:func:`_smooth_lip_opening`). The opening falls from its
+full depth at the middle to none at the corners by the canonical face's x; a turned head's
+far half is foreshortened in the picture, so there the fall is steeper: 6.8 on
+astronaut_turned_moustache (40°), 13 on astronaut_turned55_moustache (55°), where columns
+of lip 3 px apart sheared 13 px against one another and the render's map jumped at the
+far corner (a tear). The frontal tuning portraits reach 3.0-4.2 (the grey moustache's,
+mid-word), astronaut_turned (28°) 3.7: untouched."""
+JAW_LIP_SMOOTH = 0.05
+"""Face heights: the sigma of the Gaussian along the picture's x that smooths it, each ring
+keeping its deepest opening. Wide-open poses with a tear across the lips
+(``measure.wide_jaw_lip_tears``, 30 poses, seeds 11 and 5) on astronaut_turned_moustache /
+astronaut_turned55_moustache: 5+5 / 14+16 unsmoothed; 0+1 / 3+5 at 0.03, 0+0 / 3+3 at 0.04,
+0+0 / 0+0 at 0.05 and 0.06. (Blurred alone, without keeping the deepest opening, 0.04
+cleared both too, but took the jaw at 14 from 0.200 to 0.186-0.191 face heights and the
+tracked p95 opening over the speech clip from 0.178 to 0.148 on the 40° portrait. Capping
+the slope instead, a Lipschitz envelope at 3-4.5 px per px, left kinks that tore as often:
+3-9 / 12-22 of 30.)"""
+JAW_LIP_TURNED = 0.8
+"""...on a turned face only: its far mouth half (corner to 14) under this share of the near
+one (astronaut_turned_far 0.56, the 40° and 55° portraits 0.54 and 0.49, astronaut_turned
+0.71; the frontal photos 0.81-0.99, LIP_BAND_FRONTAL). A frontal photo taken mid-word
+(obama_midword, 0.87, held out) is steeper than JAW_LIP_STEEP at a corner and was smoothed
+too: it is left as it was built and measured..."""
+JAW_LIP_SMOOTH_HALF = 0.25
+"""...and not a profile: at least this share (cameraman 0.04: its lower lip forms the
+silhouette; blurred without keeping its deepest opening, the jaw at 14 fell from 0.030 to
+0.021 face heights, under test_avatar_quality's 0.027)."""
+
+
+def _lip_turned(g: FaceGeometry) -> bool:
+    """Whether the face is turned, not a profile: its far mouth half (corner to 14) between
+    :data:`JAW_LIP_SMOOTH_HALF` and :data:`JAW_LIP_TURNED` of the near one."""
+    lm = g.landmarks[:, :2]
+    half = [abs(float((lm[c] - lm[14]) @ g.right)) for c in (61, 291)]
+    return JAW_LIP_SMOOTH_HALF <= min(half) / max(max(half), 1e-6) < JAW_LIP_TURNED
+
+
+def _lip_steepness(w: np.ndarray, x: np.ndarray) -> float:
+    """The steepest change of ``w`` between neighbours along the lower lip's rings (corner to
+    corner, ``x`` the points' positions along the face's right)."""
+    worst = 0.0
+    for ring in LOWER_LIP_RINGS:
+        idx = [61, *ring, 291]
+        dx = np.abs(np.diff(x[idx]))
+        worst = max(worst, float((np.abs(np.diff(w[idx])) / np.maximum(dx, 0.5)).max()))
+    return worst
+
+
+def _smooth_lip_opening(w: np.ndarray, x: np.ndarray, sigma: float) -> None:
+    """Smooth, in place, the jaw's weight along each ring of the lower lip: the ring's
+    profile over the picture's x (linear between its points, the corners' weight beyond
+    them) blurred by a Gaussian of ``sigma`` pixels, read back at its points and scaled so
+    that the ring opens as deep as before. The corners stay where they are."""
+    step = 0.25  # pixels between the profile's samples
+    half = max(1, round(4 * sigma / step))
+    kernel = np.exp(-0.5 * (np.arange(-half, half + 1) * step / sigma) ** 2)
+    kernel /= kernel.sum()
+    corner = float(w[list(LIP_CORNERS)].min())
+    for ring in LOWER_LIP_RINGS:
+        idx = np.array([61, *ring, 291])
+        values = w[idx].copy()
+        values[[0, -1]] = corner
+        order = np.argsort(x[idx])
+        grid = x[idx].min() + step * np.arange(-half, round(np.ptp(x[idx]) / step) + half + 1)
+        profile = np.interp(grid, x[idx][order], values[order], left=corner, right=corner)
+        blurred = np.convolve(profile, kernel, mode="same")
+        # The blur takes the middle down too (the jaw at 14 0.200 -> 0.186-0.191 face
+        # heights, the tracked p95 opening over the speech clip 0.178 -> 0.148 on the 40°
+        # portrait): the ring keeps its deepest opening (0.194-0.199 at 14, 0.163). Keeping
+        # 14's own (0.200) steepened the shoulders: 2-3 of 30 wide-open poses tore at 55°.
+        got = np.interp(x[list(ring)], grid, blurred)
+        w[list(ring)] = got * (values.max() / max(float(got.max()), 1e-9))
 
 
 def _smooth(x: np.ndarray) -> np.ndarray:
@@ -1218,6 +1299,11 @@ JAW_PROJECT_STEPS = 500
 JAW_STALL_STEPS = 50
 """...or until this many rounds bring no fewer squeezed triangles (on the profile, where the
 held lips cannot be unfolded around, the 500 rounds cost its build about a second)."""
+JAW_CHANGE_REACH = 3
+"""Mesh steps around the vertices the combined repair moved the jaw at, over which its
+change is spread (``Rig._smooth_jaw_change``)..."""
+JAW_CHANGE_STEPS = 10
+"""...in this many halfway steps towards the neighbours' mean."""
 JAW_LIPS_KEPT = 0.9
 """The jaw's pinned repair is used where the plain one keeps less of the lips' opening."""
 
@@ -1420,7 +1506,10 @@ class Rig:
         # under the head's turns), the way the animator combines them.
         vertex = {n: d for n, d in built.items() if isinstance(d, np.ndarray)}
         vertex.update(self._head_poses_without_folds(vertex))
+        held = vertex.get("jaw")
         vertex.update(self._combined_without_folds(vertex))
+        if held is not None and self._jaw_pinned is not None and _lip_turned(self.geometry):
+            vertex["jaw"] = self._smooth_jaw_change(held, vertex)
         for name, item in built.items():
             if isinstance(item, BasisField):
                 self.bases[name] = item
@@ -1431,6 +1520,39 @@ class Rig:
                 continue
             x0, y0, fld = got
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
+
+    def _smooth_jaw_change(self, held: np.ndarray, vertex: dict[str, np.ndarray]) -> np.ndarray:
+        """The jaw as the combined repair left it, with the change that repair made to it
+        (from ``held``) spread over its neighbours: the repair relaxes only the vertices of
+        folding triangles, and on a turned head it lifted the far mouth corner's ring
+        point alone (306: 0 -> 7.8 px, the cheek beside it 4.6 -> 11.2), a spike the render
+        tore at. Kept only where no combination of motions folds more than before."""
+        jaw = vertex["jaw"]
+        change = jaw - held
+        touched = np.abs(change).max(axis=1) > 1e-9
+        if not touched.any():
+            return jaw
+        movable = np.ones(len(self.points), bool)
+        movable[self.fixed] = False
+        assert self._jaw_pinned is not None
+        movable &= ~self._jaw_pinned
+        region = touched.copy()
+        for _ in range(JAW_CHANGE_REACH):
+            near = np.isin(self._neighbours.src, np.where(region)[0])
+            region[self._neighbours.dst[near]] = True
+        region &= movable
+        spread = change.copy()
+        for _ in range(JAW_CHANGE_STEPS):
+            avg = self._neighbours @ spread
+            spread[region] = 0.5 * spread[region] + 0.5 * avg[region]
+        smoothed = held + spread
+        names = list(vertex)
+        probes = np.array([[p.get(n, 0.0) for n in names] for p in combination_probes(names)])
+        before = self._composed_folds(probes, names, vertex).any(axis=0)
+        after = self._composed_folds(probes, names, {**vertex, "jaw": smoothed}).any(axis=0)
+        if (after & ~before).any():
+            return jaw
+        return smoothed
 
     def _weakens_lips(self, asked: np.ndarray, kept: np.ndarray) -> bool:
         """Whether a repaired jaw opens the mouth less than asked: the inner lower lip (14)
