@@ -189,7 +189,7 @@ def test_the_face_oval_adds_no_outline_tiles_inside_the_face(two_people) -> None
     assert isinstance(refined, RefinedMask)
     tiles = refined.tiles
     # The map of the mask as it is, the oval in it: no person tile counted mixed (room tiles
-    # under the oval's box are: refine.ROOM_BLENDED_UNDER_CHANGE).
+    # under the oval's box are: RefinedMask.changed says why).
     exact = classify(refined.detail, refined.size, refined.tile)
     assert np.array_equal(tiles.classes == FULL, exact.classes == FULL)
     assert np.all((tiles.classes == exact.classes) | (exact.classes == EMPTY))
@@ -211,7 +211,7 @@ def test_the_blur_with_the_face_in_the_map_is_the_blend_of_every_pixel(
     """The blur on a 720p frame with a face kept: copying the tiles the map calls person or
     room gives the very bytes of blending every tile (what any map with more tiles mixed,
     such as the face's whole box, gives). With the light's curves folded in, room tiles are
-    not (refine.ROOM_BLENDED_UNDER_CHANGE)."""
+    not (RefinedMask.changed says why)."""
     from pipelines.segmentation import fused
     from pipelines.segmentation.background import BackgroundBlur
     from pipelines.segmentation.refine import RefinedMask

@@ -207,7 +207,7 @@ def test_face_kept_after_refinement_updates_the_map(monkeypatch: pytest.MonkeyPa
     assert tiles is not None
     assert 0.0 < tiles.share(MIXED) < 0.2 and tiles.share(FULL) > 0.0
     _assert_map_describes(tiles, ctx.mask)
-    # The room in the oval's box is blended still (refine.ROOM_BLENDED_UNDER_CHANGE: the
+    # The room in the oval's box is blended still (RefinedMask.changed: the
     # folded light's picture stays the bytes it was when the whole box was).
     box = faceassist.keep_face_full(np.zeros((360, 640), np.float32), face)
     assert box is not None

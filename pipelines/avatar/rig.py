@@ -259,9 +259,9 @@ def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
     # the upper lip's centre (13) down 18 px with them; the lip it left was lumpy (the inner
     # ring at 12-41 px, lopsided, and below its outer contour near the corners).
     lm = g.landmarks[:, :2]
-    half = [abs(float((lm[c] - lm[14]) @ g.right)) for c in (61, 291)]
+    half = _mouth_halves(g)
+    amount = g.amplitudes["jaw"] * g.face_h
     if band and min(half) >= LIP_BAND_FRONTAL * max(half):
-        amount = g.amplitudes["jaw"] * g.face_h
         inner = list(LOWER_LIP_RINGS[0])
         for ring in map(list, LOWER_LIP_RINGS[1:]):
             thick = np.maximum((lm[ring] - lm[inner]) @ g.down, 0.0)
@@ -269,13 +269,11 @@ def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
             w[ring] = np.maximum(w[ring], least)
     if band:
         w[list(LIP_RING_CORNERS)] = w[list(LIP_CORNERS)].min()
-        amount = g.amplitudes["jaw"] * g.face_h
         x = lm @ g.right
         if _lip_turned(g) and _lip_steepness(w * amount, x) > JAW_LIP_STEEP:
             _smooth_lip_opening(w, x, JAW_LIP_SMOOTH * g.face_h)
     w[468:] = 0.0
     d = g.zeros()
-    amount = g.amplitudes["jaw"] * g.face_h
     d[:NUM_LANDMARKS] = (w[:, None] * amount) * g.down[None, :]
     # The skin under the chin goes along part of the way, so the neck is not squeezed: each
     # head-ring vertex with the landmark nearest to it in the picture (on a turned head that
@@ -319,11 +317,17 @@ silhouette; blurred without keeping its deepest opening, the jaw at 14 fell from
 0.021 face heights, under test_avatar_quality's 0.027)."""
 
 
+def _mouth_halves(g: FaceGeometry) -> list[float]:
+    """The mouth's two halves in the picture, each corner (61, 291) to the lower lip's
+    middle (14) along the face's right, in pixels."""
+    lm = g.landmarks[:, :2]
+    return [abs(float((lm[c] - lm[14]) @ g.right)) for c in (61, 291)]
+
+
 def _lip_turned(g: FaceGeometry) -> bool:
     """Whether the face is turned, not a profile: its far mouth half (corner to 14) between
     :data:`JAW_LIP_SMOOTH_HALF` and :data:`JAW_LIP_TURNED` of the near one."""
-    lm = g.landmarks[:, :2]
-    half = [abs(float((lm[c] - lm[14]) @ g.right)) for c in (61, 291)]
+    half = _mouth_halves(g)
     return JAW_LIP_SMOOTH_HALF <= min(half) / max(max(half), 1e-6) < JAW_LIP_TURNED
 
 

@@ -38,15 +38,6 @@ CONFIDENT_SWING_LO = 0.25
 CONFIDENT_SWING_HI = 0.55
 
 
-ROOM_BLENDED_UNDER_CHANGE = True
-"""The room's tiles in a box changed after refinement (:meth:`RefinedMask.changed`: the face
-oval's) are blended as outline although they are exactly room: with the light's curves folded
-into the blur's composite, a room tile's rows go through them before their upsampling along y
-and an outline tile's pixels after it (:data:`pipelines.segmentation.fused.ROOM_LIT`), at
-times a level apart, and these tiles were blended before the map said what the oval left of
-them. They are 0.02 % of the tiles; with False 2 of 160 frames of the moving 720p demo in
-Studio had 32 px a level apart from before."""
-
 # The refined mask is stretched by this much at each end (half a grey level): the model's
 # faint background (and near-certain person) values become exactly 0 (1), which lets whole
 # tiles skip the per-pixel work here and in the compositing.
@@ -394,8 +385,13 @@ class RefinedMask(FramePyramid):
         was made from it.
 
         The tile map is classified from the detail level when first asked for, so a map made
-        after the change describes it; only its room tiles in ``rect`` are counted mixed
-        (:data:`ROOM_BLENDED_UNDER_CHANGE`). A map made before it gets every tile whose
+        after the change describes it; only its room tiles in ``rect`` are counted mixed. Why
+        those: with the light's curves folded into the blur's composite, a room tile's rows go
+        through them before their upsampling along y and an outline tile's pixels after it
+        (:data:`pipelines.segmentation.fused.ROOM_LIT`), at times a level apart, and these
+        tiles were blended before the map said what the oval left of them. They are 0.02 % of
+        the tiles; counted as room, 2 of 160 frames of the moving 720p demo in Studio had 32 px
+        a level apart from before. A map made before it gets every tile whose
         pixels read from ``rect`` marked mixed. (Marking the whole box mixed in any case, as
         the stage did, counted the face's person tiles as outline to blend: 23.4 % of the
         tiles mixed where 14.3 % are, 160 frames of the moving 720p demo in Studio.)"""
@@ -406,8 +402,7 @@ class RefinedMask(FramePyramid):
         w, h = self.size
         with self._lock:
             if self._tiles is None:
-                if ROOM_BLENDED_UNDER_CHANGE:
-                    self._room_blended.append((y0 * f, y1 * f, x0 * f, x1 * f))
+                self._room_blended.append((y0 * f, y1 * f, x0 * f, x1 * f))
                 return
             # A full-size pixel reads the two detail pixels around its centre: the detail
             # pixels of ``rect`` reach less than ``f`` full-size pixels beyond it.
