@@ -567,3 +567,34 @@ def test_apply_gain_samples_a_smaller_mask_as_its_full_size() -> None:
             assert np.abs(out.astype(np.int16) - image).max() > 20
     with pytest.raises(ValueError, match="mask"):
         fused.apply_gain(image, mask[:, :-1], rows, 128, box)
+
+
+@pytest.mark.parametrize("lit", [False, True])
+def test_the_composites_scratch_rows_are_written_before_they_are_read(lit, monkeypatch) -> None:
+    # The row kernels take their scratch rows from the caller (so that they allocate nothing
+    # and run without Numba's reference counting): what the rows held before must not show.
+    w, h = 1280, 720
+    fg, mask_small, bg_small = composite_scene(w, h, 2)
+    tiles = classify(mask_small, (w, h), (16, 8))
+    assert {EMPTY, FULL, MIXED} <= set(np.unique(tiles.classes).tolist())
+    gains = np.array([1.1, 1.0, 0.9])[None, None, :]
+    table = np.clip(np.arange(256)[None, :, None] * gains, 0, 255).astype(np.uint8) if lit else None
+    pending = fused.SmallComposite(fg, mask_small, bg_small, tiles)
+    clean = pending.render(table)
+
+    def stale(self: fused.SmallComposite) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.full(self.mask.shape[1], np.nan, np.float32),
+            np.full(self.fg.shape[1], 7.0, np.float32),
+        )
+
+    monkeypatch.setattr(fused.SmallComposite, "_scratch_rows", stale)
+    assert np.array_equal(pending.render(table), clean)
+
+
+def test_the_row_kernels_run_without_reference_counting() -> None:
+    # Each slice of a run would otherwise cost an atomic increment and decrement: 0.29 of the
+    # composite's 1.1 ms at 720p (see ``nonrt`` in fused._compile).
+    kernels = fused._kernels()
+    for name in ("composite_rows", "composite_lut_rows", "composite_points", "smooth_rows"):
+        assert getattr(kernels, name).targetoptions.get("_nrt") is False, name

@@ -143,6 +143,15 @@ def _compile() -> Any:
     import numba
 
     jit = numba.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
+    # Without Numba's reference counting (NRT), for kernels that allocate nothing: every
+    # slice a kernel takes (a run of a row, handed to a helper) otherwise costs an atomic
+    # increment and decrement of its parent's count. The composite takes a few per run of
+    # every row (~4,300 run-rows at 720p): 0.29 ms of its 1.1 ms went to that alone.
+    # (A private option of njit's, which Numba's type stubs leave out.)
+    nonrt_options: dict[str, Any] = {"_nrt": False}
+    nonrt = numba.njit(
+        nogil=True, cache=True, boundscheck=False, error_model="numpy", **nonrt_options
+    )
 
     # Shared pieces of the kernels (Numba inlines them). Slices, and loops from 0: Numba then
     # knows no index is negative (no wraparound checks), which lets LLVM vectorise the loops.
@@ -213,7 +222,7 @@ def _compile() -> Any:
             bv = a + (np.float32(hi[k]) - a) * bt
             o[k] = np.uint8(np.int32(bv + (np.float32(f[k]) - bv) * m3[k] + half))
 
-    @jit
+    @nonrt
     def composite_rows(  # pragma: no cover - compiled; covered through the wrapper
         fg: np.ndarray,
         mask: np.ndarray,
@@ -232,12 +241,13 @@ def _compile() -> Any:
         by1: np.ndarray,
         bwy: np.ndarray,
         same_width: bool,
+        mask_row: np.ndarray,
+        spread: np.ndarray,
     ) -> None:
-        # (Float to uint8 through int32: a direct conversion does not vectorise.)
+        # (Float to uint8 through int32: a direct conversion does not vectorise.) The scratch
+        # rows come from the caller, as composite_lut_rows's.
         half = np.float32(0.5)
-        mask_row = np.empty(mask.shape[1], np.float32)
         mask_row_y = -1
-        spread = np.empty(fg.shape[1], np.float32)
         for y in range(fg.shape[0]):
             tr = y // tile_h
             ma = mask[my0[y]]
@@ -290,7 +300,7 @@ def _compile() -> Any:
             o[k + 1] = green[o[k + 1]]
             o[k + 2] = red[o[k + 2]]
 
-    @jit
+    @nonrt
     def composite_lut_rows(  # pragma: no cover - compiled; covered through the wrapper
         fg: np.ndarray,
         mask: np.ndarray,
@@ -314,14 +324,17 @@ def _compile() -> Any:
         blue: np.ndarray,
         green: np.ndarray,
         red: np.ndarray,
+        mask_row: np.ndarray,
+        spread: np.ndarray,
     ) -> None:
         # composite_rows, then each written run through the tables while it is in the cache.
         # ``room_rows``: ``bg_rows`` through the tables already when ``room_lit`` (see
-        # composite_over_small), else ``bg_rows`` itself.
+        # composite_over_small), else ``bg_rows`` itself. ``mask_row`` and ``spread``: float32
+        # scratch of the mask's and the frame's row lengths (w·3), from the caller: this
+        # kernel allocates nothing, so it runs without Numba's reference counting (see
+        # ``nonrt`` in _compile).
         half = np.float32(0.5)
-        mask_row = np.empty(mask.shape[1], np.float32)
         mask_row_y = -1
-        spread = np.empty(fg.shape[1], np.float32)
         for y in range(fg.shape[0]):
             tr = y // tile_h
             ma = mask[my0[y]]
@@ -367,7 +380,7 @@ def _compile() -> Any:
                 outline_run(o, lo, hi, bt, f, m3)
                 lut_run(o, blue, green, red)
 
-    @jit
+    @nonrt
     def composite_points(  # pragma: no cover - compiled; covered through the wrapper
         fg: np.ndarray,
         mask: np.ndarray,
@@ -756,7 +769,7 @@ def _compile() -> Any:
             grey3[3 * j + 1] = g
             grey3[3 * j + 2] = g
 
-    @jit
+    @nonrt
     def smooth_rows(  # pragma: no cover - compiled; covered through the wrapper
         src: np.ndarray,
         low: np.ndarray,
@@ -773,16 +786,18 @@ def _compile() -> Any:
         keep: Any,
         strength: Any,
         out: np.ndarray,
+        weight: np.ndarray,
+        grey3: np.ndarray,
     ) -> None:
         # The maps are the ROI's width and ``low`` is larger than the box: each row is sliced
         # here (numpy's copy of a column range of 3-channel pixels costs more than this pass).
+        # ``weight`` and ``grey3``: float32 scratch of the out rows' length, from the caller
+        # (no allocation here: compiled without reference counting, see ``nonrt``).
         zero = np.float32(0.0)
         top = np.float32(255.0)
         half = np.float32(0.5)
         keep1 = keep - np.float32(1.0)
         n = out.shape[1]
-        weight = np.empty(n, np.float32)
-        grey3 = np.empty(n, np.float32)
         for y in range(out.shape[0]):
             r0 = y0s[y]
             r1 = y1s[y]
@@ -1289,8 +1304,9 @@ class SmallComposite:
         flat = out.reshape(h, w * 3)
         if table is None:
             self.kernels.composite_rows(
-                self.fg, self.mask, self.bg_rows, flat, *self.tables, self.same_width
-            )
+                self.fg, self.mask, self.bg_rows, flat, *self.tables, self.same_width,
+                *self._scratch_rows(),
+            )  # fmt: skip
             return out
         if table.dtype != np.uint8 or table.shape != (1, 256, 3):
             raise ValueError(f"table must be uint8 1×256×3, not {table.dtype} {table.shape}")
@@ -1301,9 +1317,13 @@ class SmallComposite:
             self.kernels.lut_bgr(self.bg_rows.reshape(-1), blue, green, red, room.reshape(-1))
         self.kernels.composite_lut_rows(
             self.fg, self.mask, self.bg_rows, flat, *self.tables, self.same_width,
-            room, ROOM_LIT, blue, green, red,
+            room, ROOM_LIT, blue, green, red, *self._scratch_rows(),
         )  # fmt: skip
         return out
+
+    def _scratch_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        """The row kernels' scratch: one mask row, one frame row (w·3) of float32."""
+        return np.empty(self.mask.shape[1], np.float32), np.empty(self.fg.shape[1], np.float32)
 
 
 def _detail(kernels: _Kernels, a: np.ndarray, b: np.ndarray, gray: np.ndarray) -> np.ndarray:
@@ -1755,6 +1775,8 @@ def _smooth(
         np.float32(keep),
         np.float32(strength),
         out.reshape(bh, 3 * bw),
+        np.empty(3 * bw, np.float32),
+        np.empty(3 * bw, np.float32),
     )
     return out
 
