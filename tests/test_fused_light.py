@@ -184,15 +184,6 @@ def test_only_the_next_stage_is_folded() -> None:
         assert np.array_equal(a, b)
 
 
-def test_without_the_compiled_kernels_the_light_makes_its_own_pass(monkeypatch) -> None:
-    monkeypatch.setenv(fused.DISABLE_ENV, "1")
-    stages = build_stages(get_preset("studio"))
-    Pipeline(stages)
-    for _, ctx in _run(stages, _demo_frames()[:2]):
-        assert ctx.get(fused.TABLE_FOLDED) is None
-        assert "light_color" in ctx.extras
-
-
 class _Frames(Source):
     """The given frames, unpaced, with capture times 1/30 s apart (the light's smoothing
     follows capture time: two runs must see the same times)."""

@@ -17,6 +17,11 @@ compiled picture). Here the kernels' split is made with array operations:
   colours) are resized to the frame's size once (one threaded resize each, into reused work
   arrays) and gathered like the frame.
 
+:class:`SmallComposite` is :class:`pipelines.segmentation.fused.SmallComposite` the same way (the
+background blur's composite with the light's curves in it): the room upsampled once through
+the curves, the person's runs looked up from the frame, the outline's runs blended and looked
+up, the mask sampled at its own size for those runs only.
+
 The arithmetic is the kernels' formula, regrouped into two uint8 blends (``cv2.blendLinear``)
 and a float correction: within two grey levels of the compiled result
 (tests/test_segmentation_tiled.py and tests/test_segmentation_fused.py name the bounds).
@@ -30,7 +35,7 @@ import cv2
 import numpy as np
 
 from pipelines.segmentation.refine import Scratch
-from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, TileMap, tile_max
+from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, Rect, TileMap, tile_max
 
 _ONE = np.float32(1.0)
 
@@ -307,4 +312,174 @@ def _replace_chunk(
     return cv2.add(v, correction, dtype=cv2.CV_8U)
 
 
-__all__ = ["EMPTY", "Packed", "composite_over_small", "composite_replacement"]
+def _power_of_two_ratio(size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """(x, y) factors by which an array of ``shape`` is smaller than a frame of ``size`` when
+    both are powers of two (the pyramid's levels at 720p), else None."""
+    w, h = size
+    sh, sw = shape[:2]
+    if w % sw or h % sh:
+        return None
+    fx, fy = w // sw, h // sh
+    if fx & (fx - 1) or fy & (fy - 1):
+        return None
+    return fx, fy
+
+
+def _upsampled_part(small: np.ndarray, factors: tuple[int, int], rect: Rect) -> np.ndarray:
+    """``cv2.resize(small, frame size, INTER_LINEAR)[y0:y1, x0:x1]`` made for the rectangle
+    alone: an affine warp to the resize's sample positions (half-pixel centres; the edges
+    replicated as the resize clamps them). The warp weighs in steps of 1/32, which the
+    positions of a power-of-two enlargement up to 16x are multiples of, and rounds in fixed
+    point: within a grey level (uint8) or float rounding (float32) of the resize's."""
+    y0, y1, x0, x1 = rect
+    fx, fy = factors
+    m = np.array(
+        [[1.0 / fx, 0.0, (x0 + 0.5) / fx - 0.5], [0.0, 1.0 / fy, (y0 + 0.5) / fy - 0.5]],
+        np.float64,
+    )
+    part: np.ndarray = cv2.warpAffine(
+        small,
+        m,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return part
+
+
+def _thumb_sampler(size: tuple[int, int], shape: tuple[int, ...], step: int) -> np.ndarray:
+    """The affine map (dst → src) that samples a ``shape`` grid where
+    ``cv2.resize(INTER_LINEAR)`` to ``size`` puts every ``step``-th pixel of every ``step``-th
+    row: for :func:`cv2.warpAffine` with ``WARP_INVERSE_MAP`` (cheaper than remap's per-point
+    maps: 0.04 against 0.12 ms for the room at 720p)."""
+    (w, h), (sh, sw) = size, shape[:2]
+    sx, sy = sw / w, sh / h
+    return np.array([[step * sx, 0.0, 0.5 * sx - 0.5], [0.0, step * sy, 0.5 * sy - 0.5]])
+
+
+class SmallComposite:
+    """:class:`pipelines.segmentation.fused.SmallComposite` with OpenCV: the background blur's
+    composite over its small blurred room, with the light's curves (a table) in the same
+    work, decided from a :meth:`thumbnail` of the composite made first.
+
+    Without Numba the light otherwise makes its own ``cv2.LUT`` pass over the whole composite
+    (per-channel curves: 1.2-1.8 ms of CPU at 720p). Here the room goes through the table at
+    its small size before the one upsampling that makes it (as ``fused.ROOM_LIT``, within a
+    level of the lookup after it: the room is a blur); the person's tiles are looked up
+    straight from the frame into the picture (the copy they needed anyway); the outline's
+    runs are blended, then looked up. The full-size mask is never made: the outline's runs
+    sample the mask at its own size (:func:`_upsampled_part`). Needs a tile map and
+    power-of-two ratios of the mask's and the room's sizes to the frame's
+    (:meth:`usable`)."""
+
+    def __init__(
+        self,
+        foreground: np.ndarray,
+        mask: np.ndarray,
+        background_small: np.ndarray,
+        tiles: TileMap,
+    ) -> None:
+        h, w = foreground.shape[:2]
+        self.size = (w, h)
+        self.fg = foreground
+        self.mask = mask
+        self.small = background_small
+        self.tiles = tiles
+        mask_factors = _power_of_two_ratio(self.size, mask.shape)
+        small_factors = _power_of_two_ratio(self.size, background_small.shape)
+        if mask_factors is None or small_factors is None or tiles.size != self.size:
+            raise ValueError("SmallComposite needs SmallComposite.usable() inputs")
+        self.mask_factors, self.small_factors = mask_factors, small_factors
+
+    @staticmethod
+    def usable(
+        foreground: np.ndarray, mask: np.ndarray, background_small: np.ndarray, tiles: TileMap
+    ) -> bool:
+        size = foreground.shape[1::-1]
+        return (
+            tiles.size == size
+            and _power_of_two_ratio(size, mask.shape) is not None
+            and _power_of_two_ratio(size, background_small.shape) is not None
+            # The warp's 1/32 steps hold a 16x enlargement's positions exactly.
+            and max(_power_of_two_ratio(size, background_small.shape) or (32,)) <= 16
+        )
+
+    def thumbnail(self, step: int) -> np.ndarray:
+        """The composite's every ``step``-th pixel of every ``step``-th row (as
+        ``render()[::step, ::step]``; the room's and the mask's samples by an affine warp, within
+        a level of the resize's): about 14k pixels at 720p."""
+        w, h = self.size
+        fg = self.fg
+        if w % step == 0 and h % step == 0:
+            fg_t = cv2.resize(fg, (w // step, h // step), interpolation=cv2.INTER_NEAREST)
+        else:
+            fg_t = np.ascontiguousarray(fg[::step, ::step])
+        th, tw = fg_t.shape[:2]
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        sample = _thumb_sampler(self.size, self.small.shape, step)
+        bg_t = cv2.warpAffine(self.small, sample, (tw, th), flags=flags,
+                              borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        if self.mask.shape[:2] == (h, w):
+            m = np.ascontiguousarray(self.mask[::step, ::step])
+        else:
+            sample = _thumb_sampler(self.size, self.mask.shape, step)
+            m = cv2.warpAffine(self.mask, sample, (tw, th), flags=flags,
+                               borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        np.clip(m, 0.0, 1.0, out=m)
+        thumb: np.ndarray = cv2.blendLinear(fg_t, bg_t, m, _ONE - m)
+        return thumb
+
+    def _mask_part(self, rect: Rect) -> np.ndarray:
+        y0, y1, x0, x1 = rect
+        if self.mask_factors == (1, 1):
+            return self.mask[y0:y1, x0:x1]
+        return _upsampled_part(self.mask, self.mask_factors, rect)
+
+    def render(self, table: np.ndarray | None = None) -> np.ndarray:
+        """The composite, or ``cv2.LUT(composite, table)`` for a 1×256×3 uint8 ``table``
+        within a level (the room's levels through the table before their upsampling)."""
+        w, h = self.size
+        fg = self.fg
+        small = self.small if table is None else cv2.LUT(self.small, table)
+        out: np.ndarray = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+        copy, mixed = self.tiles.blend_rects()
+        # The person's and the outline's pixels are composited unlit, then each row's run of
+        # them goes through the table in one lookup: a call per run of tiles costs more than
+        # its pixels (80 lookups a frame where the rows have about 23 runs).
+        for y0, y1, x0, x1 in copy:
+            out[y0:y1, x0:x1] = fg[y0:y1, x0:x1]
+        for rect in mixed:
+            y0, y1, x0, x1 = rect
+            m = self._mask_part(rect)
+            region = out[y0:y1, x0:x1]
+            if table is None:
+                cv2.blendLinear(fg[y0:y1, x0:x1], region, m, _ONE - m, dst=region)
+            else:
+                # The room unlit under the outline: the curves go on the blend, as they would
+                # on the two passes' composite.
+                room = _upsampled_part(self.small, self.small_factors, rect)
+                cv2.blendLinear(fg[y0:y1, x0:x1], room, m, _ONE - m, dst=region)
+        if table is not None:
+            for y0, y1, x0, x1 in _runs(self.tiles, copy, mixed):
+                region = out[y0:y1, x0:x1]
+                cv2.LUT(region, table, dst=region)
+        return out
+
+
+def _runs(tiles: TileMap, copy: list[Rect], mixed: list[Rect]) -> list[Rect]:
+    """The rectangles of ``copy`` and ``mixed`` (runs along rows of tiles) that overlap or
+    touch along a row, joined (kept with the map, as its runs are)."""
+    found: list[Rect] | None = tiles.memo.get("lit_runs")
+    if found is None:
+        found = []
+        for y0, y1, x0, x1 in sorted(copy + mixed):
+            if found and found[-1][0] == y0 and x0 <= found[-1][3]:
+                last = found[-1]
+                found[-1] = (y0, y1, last[2], max(last[3], x1))
+            else:
+                found.append((y0, y1, x0, x1))
+        tiles.memo["lit_runs"] = found
+    return found
+
+
+__all__ = ["EMPTY", "Packed", "SmallComposite", "composite_over_small", "composite_replacement"]
