@@ -241,17 +241,16 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
             assert mask is not None
             masks = mask_pyramid(mask, ctx.extras)
 
-        room_small: np.ndarray | None = None
-        if not fused.ready() and refined is not None and wrap <= 0.0 and FOLD_WITHOUT_NUMBA:
-            # Without Numba: the composite on the tile map's runs, the light's curves in it
-            # (see FOLD_WITHOUT_NUMBA), where the sizes allow.
+        if not fused.ready():
             room_small = blurred_background_small(
                 frames, masks, radius, lens=s.lens, desaturate=desaturate
             )
-            folded = self._composite_without_numba(image, refined, room_small, ctx)
-            if folded is not None:
-                return folded
-        if not fused.ready():
+            if refined is not None and wrap <= 0.0 and FOLD_WITHOUT_NUMBA:
+                # Without Numba: the composite on the tile map's runs, the light's curves in
+                # it (see FOLD_WITHOUT_NUMBA), where the sizes allow.
+                folded = self._composite_without_numba(image, refined, room_small, ctx)
+                if folded is not None:
+                    return folded
             # Without Numba otherwise (light wrap, a mask not refined, sizes SmallComposite
             # does not sample) the blur's plain OpenCV path (blend the outline's runs of tiles
             # straight into the upsampled room) is the faster one: against the tiled one-pass
@@ -260,10 +259,6 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
             if mask is None:
                 mask = ctx.mask
                 assert mask is not None
-            if room_small is None:
-                room_small = blurred_background_small(
-                    frames, masks, radius, lens=s.lens, desaturate=desaturate
-                )
             h, w = image.shape[:2]
             background = cv2.resize(room_small, (w, h), interpolation=cv2.INTER_LINEAR)
             # The blurred background is this frame's own: blend into it.

@@ -385,10 +385,11 @@ class SmallComposite:
         self.mask = mask
         self.small = background_small
         self.tiles = tiles
+        if not self.usable(foreground, mask, background_small, tiles):
+            raise ValueError("SmallComposite needs SmallComposite.usable() inputs")
         mask_factors = _power_of_two_ratio(self.size, mask.shape)
         small_factors = _power_of_two_ratio(self.size, background_small.shape)
-        if mask_factors is None or small_factors is None or tiles.size != self.size:
-            raise ValueError("SmallComposite needs SmallComposite.usable() inputs")
+        assert mask_factors is not None and small_factors is not None  # usable() checked
         self.mask_factors, self.small_factors = mask_factors, small_factors
 
     @staticmethod
@@ -396,12 +397,13 @@ class SmallComposite:
         foreground: np.ndarray, mask: np.ndarray, background_small: np.ndarray, tiles: TileMap
     ) -> bool:
         size = foreground.shape[1::-1]
+        small_factors = _power_of_two_ratio(size, background_small.shape)
         return (
             tiles.size == size
             and _power_of_two_ratio(size, mask.shape) is not None
-            and _power_of_two_ratio(size, background_small.shape) is not None
+            and small_factors is not None
             # The warp's 1/32 steps hold a 16x enlargement's positions exactly.
-            and max(_power_of_two_ratio(size, background_small.shape) or (32,)) <= 16
+            and max(small_factors) <= 16
         )
 
     def thumbnail(self, step: int) -> np.ndarray:
