@@ -173,3 +173,51 @@ def test_onnxruntime_missing_is_a_model_error(monkeypatch: pytest.MonkeyPatch) -
 
 def test_installed_runtime_is_one_of_the_two() -> None:
     assert gpu.installed_runtime() in ("onnxruntime", "onnxruntime-gpu")
+
+
+# ---- NVIDIA's pip-installed CUDA libraries are loaded before the first GPU session ------------
+
+
+@pytest.fixture
+def preloads(monkeypatch: pytest.MonkeyPatch, sessions: list[list[str]]) -> list[str]:
+    """Calls of ``onnxruntime.preload_dlls`` and session builds, in order."""
+    events: list[str] = []
+    real = ort.InferenceSession
+
+    def session(*args: Any, **kwargs: Any) -> Any:
+        events.append("session " + ",".join(kwargs["providers"]))
+        return real(*args, **kwargs)
+
+    def preload(*args: Any, **kwargs: Any) -> None:
+        events.append("preload")
+        print("WARNING: libcudnn.so.9 not found")  # as preload_dlls says a missing library
+
+    monkeypatch.setattr(ort, "InferenceSession", session)
+    monkeypatch.setattr(ort, "preload_dlls", preload, raising=False)
+    monkeypatch.setattr(session_mod, "_gpu_libraries_preloaded", False)  # as in a new process
+    return events
+
+
+def test_cuda_libraries_are_preloaded_once_before_the_first_cuda_session(
+    monkeypatch: pytest.MonkeyPatch, preloads: list[str], capfd: pytest.CaptureFixture
+) -> None:
+    """With a driver and a CUDA build, NVIDIA's pip packages (``onnxruntime-gpu[cuda,cudnn]``,
+    what the refusal's hint says to install) are opened first: the provider library has no
+    run path to them. Its printed warnings stay out of the terminal."""
+    monkeypatch.setattr(gpu, "nvidia_driver", lambda: "driver 580.159.03")
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [CUDA, CPU])
+    capfd.readouterr()
+    SessionFactory("cuda").create(str(verified_model_path(SMALL_MODEL)), "m")
+    SessionFactory("cuda").create(str(verified_model_path(SMALL_MODEL)), "m2")
+    out, _ = capfd.readouterr()
+    assert preloads[:2] == ["preload", f"session {CUDA},{CPU}"]
+    assert preloads.count("preload") == 1
+    assert "libcudnn" not in out
+
+
+def test_no_preload_without_a_driver(monkeypatch: pytest.MonkeyPatch, preloads: list[str]) -> None:
+    monkeypatch.setattr(gpu, "nvidia_driver", lambda: None)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [TRT, CUDA, CPU])
+    SessionFactory().create(str(verified_model_path(SMALL_MODEL)), "m")
+    SessionFactory("cuda").create(str(verified_model_path(SMALL_MODEL)), "m2")
+    assert "preload" not in preloads

@@ -11,6 +11,7 @@ for each refused provider, why.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import re
@@ -45,6 +46,37 @@ SHORT_NAMES = {
 
 
 _offline_checked = False
+_gpu_libraries_preloaded = False
+
+
+def _preload_gpu_libraries(ort: Any) -> None:
+    """Load the CUDA and cuDNN libraries of NVIDIA's pip packages, once a process, before the
+    first CUDA or TensorRT session.
+
+    ``libonnxruntime_providers_cuda.so`` has no run path: it finds ``libcublas.so.13`` and the
+    rest only on the loader's default path. The fix that :func:`gpu.cuda_libraries_hint`
+    gives (``pip install "onnxruntime-gpu[cuda,cudnn]"``) puts them under the environment's
+    ``site-packages/nvidia``, which the loader never looks in, so without this the provider
+    still fails to load and the models fall back to the CPU (onnxruntime-gpu 1.31.1, read from
+    its wheel on 2026-12-04). ``onnxruntime.preload_dlls`` (1.21 and later) opens them from
+    there, or from a compatible PyTorch, and leaves system-wide CUDA to the loader. It prints
+    its warnings: they go to the debug log, not to the user's terminal."""
+    global _gpu_libraries_preloaded
+    if _gpu_libraries_preloaded:
+        return
+    _gpu_libraries_preloaded = True
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:  # older builds: system-wide CUDA only
+        return
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):
+            preload()
+    except Exception as exc:  # a library that cannot load is said by the session's refusal
+        log.debug("onnxruntime.preload_dlls failed: %s", exc)
+    for line in said.getvalue().splitlines():
+        if line.strip():
+            log.debug("onnxruntime.preload_dlls: %s", _ANSI.sub("", line).strip())
 
 
 def _onnxruntime() -> Any:
@@ -282,6 +314,8 @@ class SessionFactory:
                 if gpu.skip_reason(provider):  # asked for by name, but there is no driver
                     refused[provider] = self._refused[provider] = str(gpu.skip_reason(provider))
                     continue
+                if provider in gpu.GPU_ONLY_PROVIDERS:
+                    _preload_gpu_libraries(ort)
                 chain = (
                     [provider]
                     if provider == "CPUExecutionProvider"
