@@ -1,0 +1,384 @@
+"""Issue 15's GPU figures in one run, for the day a GPU machine is lent.
+
+    PYTHONPATH=. python3 tools/gpu_report.py --out DIR [--sizes 1920x1080,3840x2160]
+        [--frames 300] [--model-runs 200] [--providers tensorrt,cuda,cpu]
+        [--studio-providers auto,cpu]
+
+Writes ``DIR/gpu_report.json`` and ``DIR/gpu_report.md`` and prints the latter. It runs
+anywhere (on this project's 2-core machine it reports the GPU providers as refused, with
+ONNX Runtime's reason, and times the CPU), so it is tested here
+(``tests/test_gpu_report.py``) and ready as the one prepared script that issue 15 asks a lent
+GPU to run. Three parts:
+
+- **machine**: Python, ONNX Runtime (package, version, providers its build has), the NVIDIA
+  driver (:func:`pipelines.inference.gpu.nvidia_driver`) and ``nvidia-smi``'s GPU line.
+- **models**: every model of ``onnx_models/manifest.json`` on each of ``--providers``, alone
+  (a factory asked for that provider only; one that does not load is reported with the
+  factory's reason, never timed as the CPU). Median and p95 of ``--model-runs`` runs after 20
+  warm-up runs, on zeros of the manifest's input shapes, two ways:
+
+  * ``host``: ``OnnxModel.run_raw`` as the stages call it, inputs from and outputs to host
+    memory (on CUDA the IO binding path: one upload, one download);
+  * ``device``: inputs already in the provider's memory and outputs left there (CUDA and
+    TensorRT only): the network's own latency, what a pipeline with device-resident frames
+    would pay.
+
+- **studio**, per ``--sizes`` and per ``--studio-providers`` (``$CAMFX_PROVIDERS`` for a child
+  process; ``auto`` is what a user gets):
+
+  * ``camfx bench --preset studio --json`` at the camera's pace: CPU per frame (source
+    excluded), median latency, the engine's providers and any fallback;
+  * flat out, in-process, on frames rendered beforehand (``tools/peer_bench.py``'s camfx
+    side: the engine fed copies of saved frames, so the demo's own rendering, 10-30 ms a 4K
+    frame on a CPU, does not cap it): fps and CPU per frame. Issue 15's GPU goal is 1080p
+    Studio at >=500 fps this way with <=1 ms of CPU per frame.
+
+Exit status 0 when every part ran, 1 when one failed (its line in the report says why; the
+rest is still measured and written), 2 for bad arguments. On the lent machine it needs the
+CUDA build of ONNX Runtime and camfx's small dependencies; ``installer/gpu_payload.sh`` makes
+them into parts that travel with the working tree and says how to run this there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PEER_BENCH = ROOT / "tools" / "peer_bench.py"
+WARMUP_RUNS = 20
+FLAT_OUT_WARMUP = 10
+DEVICE_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
+EXIT_PART_FAILED = 1
+EXIT_USAGE = 2
+CHILD_TIMEOUT_S = 600
+
+
+def frame_sizes(text: str) -> list[tuple[int, int]]:
+    sizes = []
+    for item in text.split(","):
+        try:
+            w, h = (int(v) for v in item.lower().split("x"))
+        except ValueError:
+            w = h = 0
+        if not (16 <= w <= 7680 and 16 <= h <= 4320):
+            raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT[,...], not {item!r}")
+        sizes.append((w, h))
+    return sizes
+
+
+def provider_list(text: str) -> list[str]:
+    from pipelines.errors import ModelError
+    from pipelines.inference.session import parse_providers
+
+    items = [s.strip() for s in text.split(",") if s.strip()]
+    for item in items:
+        if item != "auto":
+            try:
+                parse_providers(item)
+            except ModelError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from exc
+    if not items:
+        raise argparse.ArgumentTypeError("name at least one provider")
+    return items
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gpu_report", description="Issue 15's GPU figures: models and Studio."
+    )
+    p.add_argument("--out", required=True, help="folder for gpu_report.json and .md")
+    p.add_argument("--sizes", type=frame_sizes, default=frame_sizes("1920x1080,3840x2160"))
+    p.add_argument("--frames", type=positive_int, default=300, help="Studio frames per run")
+    p.add_argument("--model-runs", type=positive_int, default=200)
+    p.add_argument("--providers", type=provider_list, default=["tensorrt", "cuda", "cpu"])
+    p.add_argument("--studio-providers", type=provider_list, default=["auto", "cpu"])
+    return p
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    from pipelines.inference import gpu
+    from pipelines.inference.session import _onnxruntime
+
+    ort = _onnxruntime()
+    info: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load": round(os.getloadavg()[0], 2),
+        "onnxruntime": f"{gpu.installed_runtime() or 'onnxruntime'} {ort.__version__}",
+        "available_providers": list(ort.get_available_providers()),
+        "nvidia_driver": gpu.nvidia_driver(),
+        "gpu": None,
+    }
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        done = subprocess.run(
+            [smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        info["gpu"] = done.stdout.strip() or done.stderr.strip() or None
+    return info
+
+
+# --- the models ---------------------------------------------------------------------------------
+
+
+def _zeros(spec: dict[str, Any]) -> Any:
+    import numpy as np
+
+    shape = [d if isinstance(d, int) else 1 for d in spec["shape"]]
+    if spec["dtype"] == "int64" and not shape:
+        return np.array(16000, np.int64)  # silero's sample rate, its one scalar input
+    return np.zeros(shape, np.dtype(spec["dtype"]))
+
+
+def _median_p95(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": round(statistics.median(ordered), 3), "p95_ms": round(p95, 3)}
+
+
+def _timed(call: Any, runs: int) -> dict[str, float]:
+    for _ in range(WARMUP_RUNS):
+        call()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - t0) * 1000.0)
+    return _median_p95(samples)
+
+
+def time_model(name: str, entry: dict[str, Any], provider: str, runs: int) -> dict[str, Any]:
+    """One model on one provider: what it really ran on, and its latencies there."""
+    from pipelines.inference.model import OnnxModel
+    from pipelines.inference.session import SessionFactory, short_name
+
+    class Bare(OnnxModel):
+        model_name = name
+
+    model = Bare(SessionFactory(provider))
+    got = model.report.provider
+    row: dict[str, Any] = {
+        "model": name,
+        "asked": short_name(provider),
+        "got": short_name(got),
+        "refused": {short_name(p): r for p, r in model.report.refused.items()},
+    }
+    if got != provider:
+        return row  # a refusal, not a figure: the CPU is timed in its own row
+    feeds = {spec["name"]: _zeros(spec) for spec in entry["inputs"]}
+    row["host"] = _timed(lambda: model.run_raw(feeds), runs)
+    if got in DEVICE_PROVIDERS:
+        row["device"] = _timed(_device_resident(model, feeds), runs)
+    return row
+
+
+def _device_resident(model: Any, feeds: dict[str, Any]) -> Any:
+    """A call that runs the model on inputs uploaded once, its outputs left on the device."""
+    from pipelines.inference.session import _onnxruntime
+
+    ort = _onnxruntime()
+    binding = model.session.io_binding()
+    values = {k: ort.OrtValue.ortvalue_from_numpy(v, "cuda", 0) for k, v in feeds.items()}
+    for k, v in values.items():
+        binding.bind_ortvalue_input(k, v)
+    for out in model.output_names:
+        binding.bind_output(out, "cuda")
+
+    def run() -> None:
+        model.session.run_with_iobinding(binding)
+
+    return run
+
+
+def models(providers: list[str], runs: int) -> tuple[list[dict[str, Any]], list[str]]:
+    from pipelines.inference.model import load_manifest
+    from pipelines.inference.session import parse_providers
+
+    rows, failures = [], []
+    for name, entry in load_manifest().items():
+        for spec in providers:
+            provider = (parse_providers(spec) or ["CPUExecutionProvider"])[0]
+            try:
+                rows.append(time_model(name, entry, provider, runs))
+            except Exception as exc:
+                failures.append(f"model {name} on {spec}: {exc}")
+                rows.append({"model": name, "asked": spec, "error": str(exc)})
+    return rows, failures
+
+
+# --- Studio -------------------------------------------------------------------------------------
+
+
+def _child(command: list[str], providers: str) -> dict[str, Any]:
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
+    if providers == "auto":
+        env.pop("CAMFX_PROVIDERS", None)
+    else:
+        env["CAMFX_PROVIDERS"] = providers
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=CHILD_TIMEOUT_S, check=False
+    )
+    if done.returncode != 0:
+        lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+        raise RuntimeError(lines[-1].strip() if lines else f"exit status {done.returncode}")
+    # bench --json prints one indented object; peer_bench's side one line after any banners.
+    text = done.stdout.strip()
+    start = text.find("{") if text.startswith("{") else text.rfind("\n{") + 1
+    result: dict[str, Any] = json.loads(text[start:])
+    return result
+
+
+def studio(
+    sizes: list[tuple[int, int]], providers: list[str], frames: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    import numpy as np
+
+    sys.path.insert(0, str(PEER_BENCH.parent))
+    from peer_bench import render_demo
+
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for w, h in sizes:
+        size = f"{w}x{h}"
+        handle, path = tempfile.mkstemp(prefix=f"camfx-gpu-{size}-", suffix=".npy")
+        os.close(handle)
+        try:
+            np.save(path, render_demo(FLAT_OUT_WARMUP + frames, (w, h)))
+            for spec in providers:
+                row: dict[str, Any] = {"size": size, "providers": spec}
+                try:
+                    bench = _child(
+                        [sys.executable, "-m", "app.cli", "bench", "--preset", "studio",
+                         "--size", size, "--frames", str(frames), "--json"],
+                        spec,
+                    )  # fmt: skip
+                    row["paced"] = {
+                        "cpu_ms_per_frame": round(bench["cpu"]["ms_per_frame"], 3),
+                        "latency_median_ms": round(bench["latency"]["median_ms"], 2),
+                        "providers": bench["providers"],
+                        "fallbacks": bench.get("provider_fallbacks", {}),
+                    }
+                    flat = _child(
+                        [sys.executable, str(PEER_BENCH), "--camfx-side", path,
+                         "--warmup", str(FLAT_OUT_WARMUP)],
+                        spec,
+                    )  # fmt: skip
+                    row["flat_out"] = {
+                        "fps": flat["fps"],
+                        "cpu_ms_per_frame": flat["cpu_ms_per_frame"],
+                    }
+                except Exception as exc:
+                    failures.append(f"studio {size} on {spec}: {exc}")
+                    row["error"] = str(exc)
+                rows.append(row)
+        finally:
+            Path(path).unlink(missing_ok=True)
+    return rows, failures
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        f"# camfx GPU report, {m['date']}",
+        "",
+        f"- GPU: {m['gpu'] or 'none found'}; driver: {m['nvidia_driver'] or 'none'}",
+        f"- {m['onnxruntime']}, providers in the build: {', '.join(m['available_providers'])}",
+        f"- Python {m['python']}, {m['cpus']} CPUs, 1-min load {m['load']} at the start",
+        "",
+        "## Models (ms per run: host = inputs and outputs in host memory; device = resident)",
+        "",
+        "| model | asked | ran on | host median | host p95 | device median | note |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["models"]:
+        host, device = r.get("host", {}), r.get("device", {})
+        why = r.get("error") or "; ".join(f"{p}: {w}" for p, w in r.get("refused", {}).items())
+        lines.append(
+            f"| {r['model']} | {r['asked']} | {r.get('got', '-')} | "
+            f"{host.get('median_ms', '-')} | {host.get('p95_ms', '-')} | "
+            f"{device.get('median_ms', '-')} | {why} |"
+        )
+    lines += [
+        "",
+        "## Studio",
+        "",
+        "| size | providers | ran on | CPU ms/frame at 30 fps | latency median ms | "
+        "flat-out fps | flat-out CPU ms/frame | note |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["studio"]:
+        paced, flat = r.get("paced", {}), r.get("flat_out", {})
+        ran = ", ".join(sorted(set(paced.get("providers", {}).values()))) or "-"
+        note = r.get("error") or "; ".join(
+            f"{p}: {w}" for p, w in paced.get("fallbacks", {}).items()
+        )
+        lines.append(
+            f"| {r['size']} | {r['providers']} | {ran} | {paced.get('cpu_ms_per_frame', '-')} | "
+            f"{paced.get('latency_median_ms', '-')} | {flat.get('fps', '-')} | "
+            f"{flat.get('cpu_ms_per_frame', '-')} | {note} |"
+        )
+    if report["failures"]:
+        lines += ["", "## Failed parts", ""] + [f"- {f}" for f in report["failures"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(
+            f"gpu_report: cannot write to {out}: {exc.strerror}; name another --out",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    report: dict[str, Any] = {"machine": machine(), "failures": []}
+    report["models"], failed = models(args.providers, args.model_runs)
+    report["failures"] += failed
+    report["studio"], failed = studio(args.sizes, args.studio_providers, args.frames)
+    report["failures"] += failed
+    (out / "gpu_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    (out / "gpu_report.md").write_text(text)
+    print(text, end="")
+    return EXIT_PART_FAILED if report["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
