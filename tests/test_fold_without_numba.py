@@ -28,11 +28,17 @@ from pipelines.stage import Stage
 
 # Without a table the composite is the plain OpenCV blend's: the mask sampled by an affine
 # warp of its detail level where the blend made it full size by a resize (float rounding
-# apart; measured 0 levels on the 720p demo).
+# apart), the room by an affine warp where the blend's was resized (fixed point rounded
+# differently): a level (measured at 8.5 % of the values on the 720p demo, 2026-12-04; 0
+# when the room was resized too).
 PLAIN_MAX_LEVELS = 1
-# The thumbnail's room samples by an affine warp, the composite's by a resize (fixed point
+# The thumbnail's room samples by an affine warp, the two passes' by a resize (fixed point
 # rounded differently): a level (measured at 3.7k of 43k values on the 720p demo).
 THUMB_MAX_LEVELS = 1
+# The thumbnail's and the composite's room and mask: the same warps' samples (measured: none
+# apart on the 720p demo; 3.7k of 43k a level apart while the composite's room was resized).
+THUMB_RENDER_MAX_LEVELS = 1
+THUMB_RENDER_MAX_SHARE = 1e-3
 # Through a light's curves: the room's small copy goes through them before its upsampling
 # (within a few levels of the lookup after it on the blurred room's gradients: 4 measured
 # on the 720p demo, mean 0.5), the outline's pixels a level (the warp's room under the blend),
@@ -96,10 +102,15 @@ def test_the_thumbnail_is_the_composites_pixels(scene) -> None:
     image, refined, small = scene
     pending = tiled.SmallComposite(image, refined.detail, small, refined.tiles)
     full = _two_passes_plain(image, refined, small)
+    rendered = pending.render()
     for step in (8, 7):
         thumb = pending.thumbnail(step)
         assert thumb.shape == full[::step, ::step].shape
         assert int(_levels(thumb, full[::step, ::step]).max()) <= THUMB_MAX_LEVELS
+        # What the light decides on is the composite's own pixels.
+        apart = _levels(thumb, rendered[::step, ::step])
+        assert int(apart.max()) <= THUMB_RENDER_MAX_LEVELS
+        assert np.count_nonzero(apart) <= THUMB_RENDER_MAX_SHARE * apart.size
 
 
 def test_through_a_table_as_the_lookup_after(scene) -> None:
@@ -272,7 +283,8 @@ def test_the_outline_strip_samples_each_run_as_its_own_warp(
     mask_factors, room_factors = (mask_factor, mask_factor), (room_factor, room_factor)
     lit = tiled.SmallComposite(fg, mask, room, tiles).render(table)
     plain = tiled.SmallComposite(fg, mask, room, tiles).render()
-    plain_room = cv2.resize(room, size, interpolation=cv2.INTER_LINEAR)
+    plain_room = tiled._upsampled_part(room, room_factors, (0, h, 0, w))
+    assert int(_levels(plain_room, cv2.resize(room, size)).max()) <= 1  # the resize's room
     ties = values = 0
     for rect in mixed:
         y0, y1, x0, x1 = rect
