@@ -21,18 +21,24 @@ from pipelines.presets import build_stages, get_preset
 from pipelines.segmentation import background, fused, tiled
 from pipelines.segmentation.composite import blurred_background_small, composite
 from pipelines.segmentation.refine import FramePyramid
-from pipelines.segmentation.tiles import FULL
+from pipelines.segmentation.tiles import FULL, TileMap, classify
 from pipelines.sources.base import SourceConfig
 from pipelines.sources.demo import DemoSource
 from pipelines.stage import Stage
 
 # Without a table the composite is the plain OpenCV blend's: the mask sampled by an affine
 # warp of its detail level where the blend made it full size by a resize (float rounding
-# apart; measured 0 levels on the 720p demo).
+# apart), the room by an affine warp where the blend's was resized (fixed point rounded
+# differently): a level (measured at 8.5 % of the values on the 720p demo, 2026-12-04; 0
+# when the room was resized too).
 PLAIN_MAX_LEVELS = 1
-# The thumbnail's room samples by an affine warp, the composite's by a resize (fixed point
+# The thumbnail's room samples by an affine warp, the two passes' by a resize (fixed point
 # rounded differently): a level (measured at 3.7k of 43k values on the 720p demo).
 THUMB_MAX_LEVELS = 1
+# The thumbnail's and the composite's room and mask: the same warps' samples (measured: none
+# apart on the 720p demo; 3.7k of 43k a level apart while the composite's room was resized).
+THUMB_RENDER_MAX_LEVELS = 1
+THUMB_RENDER_MAX_SHARE = 1e-3
 # Through a light's curves: the room's small copy goes through them before its upsampling
 # (within a few levels of the lookup after it on the blurred room's gradients: 4 measured
 # on the 720p demo, mean 0.5), the outline's pixels a level (the warp's room under the blend),
@@ -96,10 +102,15 @@ def test_the_thumbnail_is_the_composites_pixels(scene) -> None:
     image, refined, small = scene
     pending = tiled.SmallComposite(image, refined.detail, small, refined.tiles)
     full = _two_passes_plain(image, refined, small)
+    rendered = pending.render()
     for step in (8, 7):
         thumb = pending.thumbnail(step)
         assert thumb.shape == full[::step, ::step].shape
         assert int(_levels(thumb, full[::step, ::step]).max()) <= THUMB_MAX_LEVELS
+        # What the light decides on is the composite's own pixels.
+        apart = _levels(thumb, rendered[::step, ::step])
+        assert int(apart.max()) <= THUMB_RENDER_MAX_LEVELS
+        assert np.count_nonzero(apart) <= THUMB_RENDER_MAX_SHARE * apart.size
 
 
 def test_through_a_table_as_the_lookup_after(scene) -> None:
@@ -214,3 +225,117 @@ def test_the_light_alone_still_makes_its_own_pass(monkeypatch) -> None:
         stage.close()
     assert ctx.get(fused.TABLE_FOLDED) is None
     assert not np.array_equal(out, frame)
+
+
+def _edge_scene(
+    size: tuple[int, int], mask_factor: int, room_factor: int, tile: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, object]:
+    """A frame, a soft mask whose outline runs reach every edge of the frame (and the short
+    last row of tiles where the height is not a multiple of the tile's), a small room, and the
+    mask's tile map."""
+    w, h = size
+    rng = np.random.default_rng(5)
+    fg = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    mh, mw = h // mask_factor, w // mask_factor
+    field = cv2.GaussianBlur(rng.normal(0.0, 1.0, (mh, mw)).astype(np.float32), (0, 0), 6.0)
+    mask = np.clip(field / np.float32(field.std()) * np.float32(0.6) + np.float32(0.5), 0, 1)
+    room = cv2.GaussianBlur(
+        rng.integers(0, 256, (h // room_factor, w // room_factor, 3), dtype=np.uint8), (0, 0), 2.0
+    )
+    return fg, mask, room, classify(mask, size, tile)
+
+
+# The mask's and the room's factors (1, 2; 2 to 16) at the stages' tile sizes, and a frame
+# whose last row of tiles is short (720 = 22.5 tiles of 32).
+STRIP_CASES = [
+    ((1280, 720), 2, 8, (32, 8)),
+    ((1280, 720), 2, 16, (32, 8)),
+    ((1280, 720), 2, 2, (32, 8)),
+    ((640, 360), 1, 4, (16, 4)),
+    ((640, 480), 1, 16, (16, 4)),
+]
+
+
+# A run's own warp (tiled._upsampled_part, the composite before its runs were packed) and
+# the strip's differ where OpenCV rounds a tie on different paths (pixels whose samples reach
+# past the source's edge take one of their own): a level at 0-4e-5 of the outline's values
+# (measured on the scenes below), none with the room at 1/8.
+OWN_WARP_MAX_LEVELS = 1
+OWN_WARP_TIES_MAX_SHARE = 1e-3
+
+
+@pytest.mark.parametrize(("size", "mask_factor", "room_factor", "tile"), STRIP_CASES)
+def test_the_outline_strip_samples_each_run_as_its_own_warp(
+    size, mask_factor, room_factor, tile
+) -> None:
+    """The outline's runs, packed into one strip and sampled by one warp per small grid, are
+    what a warp of each run alone gives: the same positions, the same fixed point, the frame's
+    edges replicated (OpenCV's ties apart); without a table the blend over the plain room
+    exactly."""
+    fg, mask, room, tiles = _edge_scene(size, mask_factor, room_factor, tile)
+    w, h = size
+    _, mixed = tiles.blend_rects()
+    # The runs reach every edge (the margins' replication is exercised).
+    assert min(x0 for _, _, x0, _ in mixed) == 0 and max(x1 for *_, x1 in mixed) == w
+    assert min(y0 for y0, *_ in mixed) == 0 and max(y1 for _, y1, *_ in mixed) == h
+    assert len(mixed) >= 20
+    table = build_lut(Correction(0.75, (0.95, 1.0, 1.08)))
+    mask_factors, room_factors = (mask_factor, mask_factor), (room_factor, room_factor)
+    lit = tiled.SmallComposite(fg, mask, room, tiles).render(table)
+    plain = tiled.SmallComposite(fg, mask, room, tiles).render()
+    plain_room = tiled._upsampled_part(room, room_factors, (0, h, 0, w))
+    assert int(_levels(plain_room, cv2.resize(room, size)).max()) <= 1  # the resize's room
+    ties = values = 0
+    for rect in mixed:
+        y0, y1, x0, x1 = rect
+        m = tiled._upsampled_part(mask, mask_factors, rect)
+        f = fg[y0:y1, x0:x1]
+        own = cv2.blendLinear(f, tiled._upsampled_part(room, room_factors, rect), m, 1 - m)
+        diff = _levels(lit[y0:y1, x0:x1], cv2.LUT(own, table))
+        assert int(diff.max()) <= OWN_WARP_MAX_LEVELS
+        ties += int(np.count_nonzero(diff))
+        values += diff.size
+        own_plain = cv2.blendLinear(f, plain_room[y0:y1, x0:x1], m, 1 - m)
+        assert np.array_equal(plain[y0:y1, x0:x1], own_plain)
+    assert ties <= OWN_WARP_TIES_MAX_SHARE * values
+
+
+# The outline's runs cost a fixed number of OpenCV calls (the strip's warps, blend and
+# lookup) beyond one lookup per run of the person's tiles; a blend and two warps per run made
+# 3 × 54 calls a frame on the moving 720p demo.
+OUTLINE_CALLS_MAX = 8
+
+
+def test_the_outline_costs_a_few_calls_whatever_its_runs(monkeypatch) -> None:
+    fg, mask, room, tiles = _edge_scene((1280, 720), 2, 8, (32, 8))
+    copy, mixed = tiles.blend_rects()
+    assert len(mixed) >= 20
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            found = getattr(cv2, name)
+            if not callable(found):
+                return found
+
+            def counted(*args: object, **kwargs: object) -> object:
+                calls.append(name)
+                return found(*args, **kwargs)
+
+            return counted
+
+    pending = tiled.SmallComposite(fg, mask, room, tiles)
+    monkeypatch.setattr(tiled, "cv2", Counting())
+    pending.render(build_lut(Correction(0.75, (0.95, 1.0, 1.08))))
+    assert len(calls) <= len(copy) + OUTLINE_CALLS_MAX
+
+
+def test_refuses_tiles_off_the_small_grids_rows(scene) -> None:
+    """The strip's one warp samples every run alike only where the runs' first rows are rows
+    of the small grids."""
+    image, refined, small = scene
+    tiles = refined.tiles
+    assert tiled.SmallComposite.usable(image, refined.detail, small, tiles)
+    assert image.shape[1] // small.shape[1] == 8  # the room at 1/8: tiles 12 high are off it
+    odd = TileMap(tiles.classes, (12, tiles.tile[1]), tiles.size)
+    assert not tiled.SmallComposite.usable(image, refined.detail, small, odd)

@@ -12,9 +12,14 @@ import numpy as np
 import pytest
 from golden_data import face_photo, load_golden
 
-from pipelines.segmentation import person_mask
+from pipelines.segmentation import fused, person_mask
 from pipelines.segmentation.metrics import boundary_edge_error, iou, mask_outline
-from pipelines.segmentation.refine import FramePyramid, GuidedUpsampler, transition_confidence
+from pipelines.segmentation.refine import (
+    FramePyramid,
+    GuidedUpsampler,
+    RefinedMask,
+    transition_confidence,
+)
 
 REFINED_IOU_MIN = 0.97  # refined mask vs MediaPipe's plain bilinear mask, at 0.5
 # Over the golden photos the refined outline must be closer to the frame's edges on average
@@ -115,3 +120,32 @@ def test_pyramid_levels_are_box_averages() -> None:
     assert pyramid.factor_for(24) == 4
     with pytest.raises(ValueError):
         pyramid.level(3)
+
+
+def test_the_detail_level_without_numba_is_its_formula_in_an_array_of_its_own(
+    monkeypatch,
+) -> None:
+    """clip(a·I + b, 0, 1) with a and b upsampled bilinearly, exactly; each mask's level a
+    fresh array (the work array behind it is reused from mask to mask: a later mask must not
+    change an earlier one, which later stages and other threads may still read)."""
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    assert not fused.ready()
+    rng = np.random.default_rng(29)
+    gh, gw, dh, dw = 18, 32, 36, 64
+
+    def coefficients() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a = rng.normal(0.0, 0.01, (gh, gw)).astype(np.float32)
+        b = rng.normal(0.5, 0.6, (gh, gw)).astype(np.float32)
+        return a, b, rng.integers(0, 256, (dh, dw), dtype=np.uint8)
+
+    first, second = coefficients(), coefficients()
+    masks = [RefinedMask(*parts, (2 * dw, 2 * dh), (16, 4)) for parts in (first, second)]
+    level = masks[0].detail
+    kept = level.copy()
+    other = masks[1].detail
+    assert other is not level and np.array_equal(level, kept)
+    for (a, b, gray), found in ((first, level), (second, other)):
+        a_up = cv2.resize(a, (dw, dh), interpolation=cv2.INTER_LINEAR)
+        b_up = cv2.resize(b, (dw, dh), interpolation=cv2.INTER_LINEAR)
+        assert np.array_equal(found, np.clip(a_up * gray.astype(np.float32) + b_up, 0, 1))
+        assert found.min() == 0.0 and found.max() == 1.0  # clipped at both ends
