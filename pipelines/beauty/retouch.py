@@ -339,7 +339,8 @@ def smooth_skin(work: FaceWork, strength: float, settings: Any = None) -> None:
     rounds once at the end: within a level or two of an all-float32 computation of the whole
     ROI (mean difference 0.2 levels where anything changes), and ≥ 54 dB PSNR against one of
     the whole frame (tests/test_beauty_crop.py). With Numba that last part is one compiled
-    pass over the box (:func:`pipelines.segmentation.fused.smooth_skin_box`).
+    pass over the box (:func:`pipelines.segmentation.fused.smooth_skin_box`); without it,
+    OpenCV's passes in bands of the box, in place (:func:`_smooth_box_opencv`).
     """
     image = work.image
     w, h = work.dims
