@@ -105,11 +105,12 @@ class BeautyStage(Stage[BeautySettings]):
         if not faces:
             return image
         # One face in a frame nobody else holds (the stage before made it: the light's lookup,
-        # the blur's composite): retouched in place, its ROI copied as the untouched original,
-        # instead of a copy of the whole frame (0.32-0.41 ms of CPU at 720p, caches cold; with
-        # the light's lookup into the blur's composite, Studio 0.36-0.90 ms less a frame, paired
-        # in-process A/B at load 11-12). With more faces one ROI may overlap another's
-        # retouched pixels: the frame is copied.
+        # the blur's composite): retouched in place instead of a copy of the whole frame
+        # (0.32-0.41 ms of CPU at 720p, caches cold; with the light's lookup into the blur's
+        # composite, Studio 0.36-0.90 ms less a frame, paired in-process A/B at load 11-12).
+        # No effect reads the ROI's untouched pixels once one has written (FaceWork.original),
+        # so none are kept. With more faces one ROI may overlap another's retouched pixels:
+        # the frame is copied.
         in_place = len(faces) == 1 and ctx.get(WRITABLE_IMAGE) is image
         out = image if in_place else image.copy()
         source = None if in_place else image
@@ -190,7 +191,7 @@ def retouch_face(
     scratch: retouch.Workspace | None = None,
 ) -> None:
     """Run the colour effects on one face's ROI of ``out`` in place (``source`` is the untouched
-    frame; None: ``out`` is, and its ROI is copied before any effect writes); ``state`` carries
+    frame; None: ``out`` is, and no effect needs its pixels once written); ``state`` carries
     the face's caches from frame to frame, ``scratch`` the scratch arrays."""
     active = [
         (e, settings.strength(e.setting) * fade)
@@ -207,7 +208,7 @@ def retouch_face(
         lm=(lm - rect.offset).astype(np.float32),
         size=size,
         rect=rect,
-        original=out[rect.slices].copy() if source is None else source[rect.slices],
+        original=None if source is None else source[rect.slices],
         image=out[rect.slices],
         cache=state,
         scratch=scratch or retouch.Workspace(),
