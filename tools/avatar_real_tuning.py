@@ -1,6 +1,7 @@
 """Issue 13's figures on the REAL tuning portraits, driven by TUNING voices only.
 
-    PYTHONPATH=. .venv/bin/python tools/avatar_real_tuning.py [--only NAME ...] [--no-speech]
+    PYTHONPATH=. .venv/bin/python tools/avatar_real_tuning.py [--only NAME ...] [--stand-ins]
+        [--no-speech]
 
 The same judge as tests/test_avatar_heldout.py (:func:`pipelines.avatar.judge.judge`: every
 figure read by the project's tracker on the rendered frames) and the same posed blinks
@@ -9,6 +10,10 @@ ARE tuned on (tests/data/faces/README.md, "Real tuning portraits"), with voices 
 of tools/train_mouth.py's training set (``espeak:en-us`` and ``festival:kal_diphone`` reading
 ``TRAIN_TEXTS``): never the held-out voices, the judge's held-out sentences or the recorded
 LibriVox reader.
+
+``--stand-ins`` adds the derived tuning portraits that stand for the held-out conditions
+(:data:`STAND_INS`; tests/data/faces/README.md); ``--only`` takes any tuning portrait and
+refuses a held-out one (:data:`HELD_OUT`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,31 @@ from pipelines.avatar.stage import Avatar  # noqa: E402
 
 FACES = ROOT / "tests" / "data" / "faces"
 REAL_TUNING = ("canonman_glasses", "photographer_turned", "brothers_sepia")
+STAND_INS = (
+    "astronaut",
+    "astronaut_grey_moustache",
+    "astronaut_grey_small",
+    "astronaut_midword",
+    "astronaut_glasses",
+    "astronaut_rims",
+    "astronaut_turned",
+    "astronaut_turned_far",
+    "astronaut_turned_moustache",
+    "astronaut_turned55_moustache",
+    "cameraman",
+)
+"""Derived and older tuning portraits standing for the held-out conditions: grey, moustache,
+mid-word, low-res (einstein_midword); glasses, hooded eyes (hopper_glasses); turned
+(riga_turned); an open mouth (obama_midword)."""
+HELD_OUT = (
+    "einstein_midword",
+    "hopper_glasses",
+    "biden",
+    "riga_turned",
+    "obama_grin",
+    "obama_midword",
+)
+"""Never tuned on (tests/test_avatar_heldout.py, tools/avatar_heldout.py): refused here."""
 TUNING_VOICES = ("espeak:en-us", "festival:kal_diphone")
 
 
@@ -55,14 +85,19 @@ def tuning_clips() -> list[Clip]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="*", default=None, help="these portraits only")
+    parser.add_argument("--stand-ins", action="store_true", help="and the STAND_INS")
     parser.add_argument("--no-speech", action="store_true", help="posed blinks only")
     args = parser.parse_args()
+    names = list(args.only or REAL_TUNING) + (list(STAND_INS) if args.stand_ins else [])
+    held = sorted(set(names) & set(HELD_OUT))
+    if held:
+        parser.error(f"held-out portraits are never tuned on: {', '.join(held)}")
     from pipelines.audio.vad import StreamingVad
 
     clips = [] if args.no_speech else tuning_clips()
     for c in clips:
         print(f"clip {c.name}: {c.seconds:.1f} s")
-    for name in args.only or REAL_TUNING:
+    for name in dict.fromkeys(names):
         t0 = time.perf_counter()
         avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
         for c in clips:

@@ -23,7 +23,15 @@ import cv2
 import numpy as np
 
 from pipelines.avatar.portrait import AvatarError, Portrait, find_landmarks
-from pipelines.avatar.rig import NUM_LANDMARKS, Rig, _lip_sets, rasterize_backward, rest_jaw
+from pipelines.avatar.rig import (
+    FOLD_RELAX_STEPS,
+    NUM_LANDMARKS,
+    SLIVER_AREA_PX,
+    Rig,
+    _lip_sets,
+    rasterize_backward,
+    rest_jaw,
+)
 from pipelines.tracking import regions
 
 OPEN_GAP = 0.012
@@ -44,6 +52,16 @@ TEETH_SOFT = 20
 TEETH_MIN_SHARE = 0.15
 """Share of the opening's pixels that must look like teeth (light, little colour) for the
 portrait's own teeth to be kept."""
+MESH_OPEN_GAP = 0.5 * OPEN_GAP
+"""Face heights between the closed rest mesh's inner lips (13, 14) past which, while the
+tracker reads the closed picture shut, the two disagree (:func:`settle_rest`): the closing's
+fold repair relaxed the mesh's closing away but the seam's inpainting painted the lips shut.
+On astronaut_turned_far (turned ~50 deg, 0.081 apart in the photo) the mesh stayed 0.079
+apart over lips the tracker read 0.002 apart (2026-12-04): the opening jaw drew its cavity
+from 17 px below the upper lip, over the lower lip, and the tracker took the upper teeth's
+edge for the lower lip (0.06-0.10 face heights tracked from jaw 0.2 to 1.0, sweep r 0.16;
+r 0.27/0.45 against the loudness on continuous speech where the animator asked 0.83/0.91).
+Every other tuning portrait's rest mesh ends 0.003-0.006 apart."""
 
 
 @dataclass
@@ -152,9 +170,13 @@ def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return cv2.inpaint(image, hole, 4, cv2.INPAINT_TELEA)
 
 
-def close_mouth(portrait: Portrait, open_gap: float = OPEN_GAP) -> tuple[Portrait, RestMouth]:
+def close_mouth(
+    portrait: Portrait, open_gap: float = OPEN_GAP, hold: bool = False
+) -> tuple[Portrait, RestMouth]:
     """The portrait with its mouth closed (unchanged when its inner lips are at most
-    ``open_gap`` face heights apart), and what was learnt about the mouth."""
+    ``open_gap`` face heights apart), and what was learnt about the mouth. ``hold``: the
+    closing's folds are repaired around the held inner lips (:func:`_closed_held`) where the
+    plain repair leaves them more than :data:`MESH_OPEN_GAP` apart."""
     lm = np.asarray(portrait.landmarks, np.float64)
     gap = inner_gap(lm)
     if gap <= open_gap:
@@ -186,7 +208,12 @@ def close_mouth(portrait: Portrait, open_gap: float = OPEN_GAP) -> tuple[Portrai
         avg = rig._neighbours @ d
         d[free] = 0.5 * avg[free]
     d[rig.fixed] = 0.0
-    d = rig._without_folds("rest mouth", d)
+    asked = d
+    d = rig._without_folds("rest mouth", asked)
+    if hold and _centre_gap(rig, d) > MESH_OPEN_GAP:
+        held = _closed_held(rig, asked)
+        if held is not None:
+            d = held
     got = rasterize_backward(pts, pts + d, rig.triangles, portrait.size)
     image = portrait.image.copy()
     if got is not None:
@@ -221,6 +248,49 @@ def close_mouth(portrait: Portrait, open_gap: float = OPEN_GAP) -> tuple[Portrai
     teeth = _teeth_texture(portrait.image, lm, new_lm[13, :2])
     closed = Portrait(image, new_lm.astype(np.float32), portrait.source)
     return closed, RestMouth(True, gap, teeth)
+
+
+def _centre_gap(rig: Rig, d: np.ndarray) -> float:
+    """Face heights between the inner lips' centres (13, 14) once moved by ``d``."""
+    p = rig.points
+    return float(np.linalg.norm(p[14] + d[14] - p[13] - d[13])) / rig.geometry.face_h
+
+
+def _closed_held(rig: Rig, d: np.ndarray) -> np.ndarray | None:
+    """The closing ``d`` with its fold-overs relaxed away around the inner lip contour, which
+    is held where it was asked to meet (as the jaw's repair holds the lips,
+    ``Rig._pinned_without_folds``). The mouth's interior triangles (all three corners on the
+    inner contour) collapse to the line where the lips meet by design, so their flips are not
+    counted, nor are slivers of a crowded mouth corner under ``SLIVER_AREA_PX`` (as
+    ``Rig._without_folds`` keeps a turned face's strongest motion). None: folds remain.
+
+    On astronaut_turned_far the asked closing turned over 8 triangles (two of them interior)
+    at both mouth corners; the plain repair, relaxing whole neighbourhoods, left the centre
+    0.079 face heights open, this one 0.0 with two slivers of 1.2 and 3.7 px² at the far
+    corner turned (2026-12-04)."""
+    inner = np.zeros(len(d), bool)
+    inner[list(regions.LIPS_INNER)] = True
+    interior = inner[rig.triangles].all(axis=1)
+    movable = ~inner
+    movable[rig.fixed] = False
+    d = d.copy()
+
+    def folds(disp: np.ndarray, min_area: float = 0.5) -> np.ndarray:
+        found = rig.folds(disp, min_area=min_area)
+        return found[~interior[found]]
+
+    for it in range(FOLD_RELAX_STEPS):
+        flipped = folds(d)
+        if len(flipped) == 0:
+            return d
+        verts = np.unique(rig.triangles[flipped])
+        if it >= FOLD_RELAX_STEPS // 3:
+            near = np.isin(rig._neighbours.src, verts)
+            verts = np.union1d(verts, rig._neighbours.dst[near])
+        verts = verts[movable[verts]]
+        avg = rig._neighbours @ d
+        d[verts] = 0.5 * d[verts] + 0.5 * avg[verts]
+    return d if len(folds(d, SLIVER_AREA_PX)) == 0 else None
 
 
 RETRACK_PASSES = 3
@@ -292,19 +362,43 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
     the median of :data:`SETTLE_VIEWS` then still reads the lips more than
     :data:`SETTLED_GAP` apart, up to :data:`SETTLE_PASSES` more on the widest view's reading,
     until every view reads at most :data:`SETTLE_TARGET`; the pass whose widest view reads
-    least is kept. A rest face settled by the first passes is left exactly as they made it."""
+    least is kept. A rest face settled by the first passes is left exactly as they made it.
+
+    Where the tracker reads the still shut but the closed mesh's inner lips are still more
+    than :data:`MESH_OPEN_GAP` apart (the closing's fold repair gave it up; the picture was
+    painted shut), the last pass is done again holding the inner lips
+    (``close_mouth(..., hold=True)``), and that rest face is kept as it is."""
     closed, rest = close_mouth(portrait)
     if not (retrack and rest.was_open):
         return closed, rest
+    last = (portrait, OPEN_GAP)
+    hold = False
     for _ in range(RETRACK_PASSES):
         try:
             seen = find_landmarks(closed.image)
         except AvatarError:
             break
         if inner_gap(seen) <= RETRACK_GAP:
+            if inner_gap(closed.landmarks) > MESH_OPEN_GAP:
+                # The picture reads shut, its mesh does not: close the same again with the
+                # inner lips held (where the tracker still reads the picture open, as on
+                # astronaut_turned55_moustache, the passes here close it on its reading).
+                held, _ = close_mouth(*last, hold=True)
+                if inner_gap(held.landmarks) <= MESH_OPEN_GAP:
+                    closed, hold = held, True
+                    _hang_teeth(rest, closed)
             break
-        closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
+        last = (Portrait(closed.image, seen, closed.source), RETRACK_GAP)
+        closed, _ = close_mouth(*last)
         _hang_teeth(rest, closed)
+    if hold:
+        # The passes below close on a view's tracked landmarks, i.e. they rebuild the mesh
+        # from the tracker's reading: on astronaut_turned_far (views 0.015-0.026 apart after
+        # the held closing) that mesh's lower lip folded under every rounding of the lips
+        # (783 of 1,404 motion combinations), and the combined repair cut the jaw at the
+        # inner lower lip from 42.7 to 8.9 px. Without them its silent frames read shut in
+        # 100 % of 47 and 48 (tools/avatar_real_tuning.py, 2026-12-04).
+        return closed, rest
     views = view_gaps(closed.image)
     if not views or float(np.median([g for g, _ in views])) <= SETTLED_GAP:
         return closed, rest
