@@ -56,6 +56,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PEER_BENCH = ROOT / "tools" / "peer_bench.py"
+sys.path.insert(0, str(PEER_BENCH.parent))
+from peer_bench import frame_size, positive_int, render_demo  # noqa: E402
+
 WARMUP_RUNS = 20
 FLAT_OUT_WARMUP = 10
 DEVICE_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
@@ -65,16 +68,8 @@ CHILD_TIMEOUT_S = 600
 
 
 def frame_sizes(text: str) -> list[tuple[int, int]]:
-    sizes = []
-    for item in text.split(","):
-        try:
-            w, h = (int(v) for v in item.lower().split("x"))
-        except ValueError:
-            w = h = 0
-        if not (16 <= w <= 7680 and 16 <= h <= 4320):
-            raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT[,...], not {item!r}")
-        sizes.append((w, h))
-    return sizes
+    """``WxH[,WxH...]``, each checked as peer_bench's ``--size``."""
+    return [frame_size(item) for item in text.split(",")]
 
 
 def provider_list(text: str) -> list[str]:
@@ -91,16 +86,6 @@ def provider_list(text: str) -> list[str]:
     if not items:
         raise argparse.ArgumentTypeError("name at least one provider")
     return items
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,9 +249,6 @@ def studio(
     sizes: list[tuple[int, int]], providers: list[str], frames: int
 ) -> tuple[list[dict[str, Any]], list[str]]:
     import numpy as np
-
-    sys.path.insert(0, str(PEER_BENCH.parent))
-    from peer_bench import render_demo
 
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
