@@ -92,3 +92,49 @@ def test_an_unwritable_out_folder_is_one_line_and_exit_2(repo_root: Path, tmp_pa
     done = run_report(repo_root, "--out", str(blocker / "sub"))
     assert done.returncode == 2
     assert done.stderr.startswith("gpu_report: cannot write to") and "Traceback" not in done.stderr
+
+
+def test_parts_past_the_budget_are_skipped_and_named(repo_root: Path, tmp_path: Path) -> None:
+    """A lent machine's minutes are few: once --budget-s is spent no further part starts, the
+    skipped ones are named, what ran is written, and the exit status says a part is missing.
+    (A budget of 0 skips them all: how many fit in a second depends on the machine.)"""
+    done = run_report(
+        repo_root, "--out", str(tmp_path), "--budget-s", "0", "--model-runs", "5",
+        "--providers", "cpu", "--sizes", "320x180", "--studio-providers", "auto",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr[-2000:]
+    data = json.loads((tmp_path / "gpu_report.json").read_text())
+    assert data["machine"]["available_providers"]
+    assert data["studio"] == []
+    assert data["models"] == []
+    assert data["failures"] == [
+        *(f"model {name} on cpu: skipped, past --budget-s 0" for name in load_manifest()),
+        "studio 320x180: skipped, past --budget-s 0",
+    ]
+    assert "## Failed parts" in (tmp_path / "gpu_report.md").read_text()
+
+
+def test_a_run_stopped_from_outside_leaves_its_figures(repo_root: Path, tmp_path: Path) -> None:
+    """Killed after its first measured row (as a lent machine's time limit would), the report
+    already on disk holds that row."""
+    env = dict(os.environ, PYTHONPATH=str(repo_root))
+    env.pop("CAMFX_PROVIDERS", None)
+    child = subprocess.Popen(
+        [sys.executable, str(repo_root / "tools" / "gpu_report.py"), "--out", str(tmp_path),
+         "--providers", "cpu", "--model-runs", "5"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert child.stderr is not None
+        for line in child.stderr:
+            if line.startswith("gpu_report: models: "):
+                first = json.loads(line.removeprefix("gpu_report: models: "))
+                break
+        else:
+            pytest.fail("no model row was reported")
+    finally:
+        child.kill()
+        child.wait(timeout=TIMEOUT_S)
+    data = json.loads((tmp_path / "gpu_report.json").read_text())
+    assert data["models"][0] == first and first["host"]["median_ms"] > 0
+    assert "| CPU | CPU |" in (tmp_path / "gpu_report.md").read_text()

@@ -1,10 +1,12 @@
 """Issue 15's GPU figures in one run, for the day a GPU machine is lent.
 
     PYTHONPATH=. python3 tools/gpu_report.py --out DIR [--sizes 1920x1080,3840x2160]
-        [--frames 300] [--model-runs 200] [--providers tensorrt,cuda,cpu]
-        [--studio-providers auto,cpu]
+        [--frames 150] [--model-runs 100] [--providers tensorrt,cuda,cpu]
+        [--studio-providers auto,cpu] [--budget-s 300]
 
-Writes ``DIR/gpu_report.json`` and ``DIR/gpu_report.md`` and prints the latter. It runs
+Writes ``DIR/gpu_report.json`` and ``DIR/gpu_report.md`` after every row it measures (a run
+stopped from outside still leaves what it measured), prints a line per row to stderr as it
+goes, and prints the whole markdown at the end. It runs
 anywhere (on this project's 2-core machine it reports the GPU providers as refused, with
 ONNX Runtime's reason, and times the CPU), so it is tested here
 (``tests/test_gpu_report.py``) and ready as the one prepared script that issue 15 asks a lent
@@ -33,10 +35,17 @@ GPU to run. Three parts:
     frame on a CPU, does not cap it): fps and CPU per frame. Issue 15's GPU goal is 1080p
     Studio at >=500 fps this way with <=1 ms of CPU per frame.
 
-Exit status 0 when every part ran, 1 when one failed (its line in the report says why; the
-rest is still measured and written), 2 for bad arguments. On the lent machine it needs the
-CUDA build of ONNX Runtime and camfx's small dependencies; ``installer/gpu_payload.sh`` makes
-them into parts that travel with the working tree and says how to run this there.
+**Time.** A lent machine is lent for minutes (15 of device time on 2026-12-04, start and
+transfers included), and the first full run there (300 frames, 200 runs) outran its 450 s
+without writing a figure: each Studio child opens every network on CUDA afresh (about 2.5 s
+for a model's first run) and renders its 4K frames on the CPU. So the parts run in the order
+of what they tell (the GPU's models, then each size's Studio on ``auto`` before the CPU
+baseline), and a part that would start after ``--budget-s`` seconds is skipped and named.
+
+Exit status 0 when every part ran, 1 when one failed or was skipped (its line in the report
+says why; the rest is still measured and written), 2 for bad arguments. On the lent machine
+it needs the CUDA build of ONNX Runtime and camfx's small dependencies; ``tools/gpu_payload.sh``
+makes them into parts that travel with the working tree and says how to run this there.
 """
 
 from __future__ import annotations
@@ -57,7 +66,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 PEER_BENCH = ROOT / "tools" / "peer_bench.py"
 sys.path.insert(0, str(PEER_BENCH.parent))
-from peer_bench import frame_size, positive_int, render_demo  # noqa: E402
+from peer_bench import frame_size, nonnegative_int, positive_int, render_demo  # noqa: E402
 
 WARMUP_RUNS = 20
 FLAT_OUT_WARMUP = 10
@@ -65,6 +74,7 @@ DEVICE_PROVIDERS = ("CUDAExecutionProvider", "TensorrtExecutionProvider")
 EXIT_PART_FAILED = 1
 EXIT_USAGE = 2
 CHILD_TIMEOUT_S = 600
+CHILD_GRACE_S = 60  # a child may run this far past the budget before it is stopped
 
 
 def frame_sizes(text: str) -> list[tuple[int, int]]:
@@ -94,11 +104,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="folder for gpu_report.json and .md")
     p.add_argument("--sizes", type=frame_sizes, default=frame_sizes("1920x1080,3840x2160"))
-    p.add_argument("--frames", type=positive_int, default=300, help="Studio frames per run")
-    p.add_argument("--model-runs", type=positive_int, default=200)
+    p.add_argument("--frames", type=positive_int, default=150, help="Studio frames per run")
+    p.add_argument("--model-runs", type=positive_int, default=100)
     p.add_argument("--providers", type=provider_list, default=["tensorrt", "cuda", "cpu"])
     p.add_argument("--studio-providers", type=provider_list, default=["auto", "cpu"])
+    p.add_argument(
+        "--budget-s",
+        type=nonnegative_int,
+        default=300,
+        help="seconds after which no further part starts (those left are named as skipped)",
+    )
     return p
+
+
+class Report:
+    """The report as it grows: each row is written out as soon as it is measured, so that a
+    run stopped from outside (a lent machine's time running out) still leaves its figures."""
+
+    def __init__(self, out: Path, budget_s: float) -> None:
+        self.out = out
+        self.deadline = time.monotonic() + budget_s
+        self.budget_s = budget_s
+        self.data: dict[str, Any] = {"machine": {}, "models": [], "studio": [], "failures": []}
+
+    def time_left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def over_budget(self, part: str) -> bool:
+        """True (and the part named as skipped) once the budget is spent."""
+        if self.time_left() > 0:
+            return False
+        self.fail(f"{part}: skipped, past --budget-s {self.budget_s:g}")
+        return True
+
+    def add(self, section: str, row: dict[str, Any]) -> None:
+        self.data[section].append(row)
+        self.save()  # before the line, so that what a reader sees is already on disk
+        print(f"gpu_report: {section}: {json.dumps(row)}", file=sys.stderr, flush=True)
+
+    def fail(self, line: str) -> None:
+        self.data["failures"].append(line)
+        self.save()
+        print(f"gpu_report: FAILED {line}", file=sys.stderr, flush=True)
+
+    def save(self) -> None:
+        (self.out / "gpu_report.json").write_text(json.dumps(self.data, indent=2) + "\n")
+        (self.out / "gpu_report.md").write_text(markdown(self.data))
 
 
 # --- the machine --------------------------------------------------------------------------------
@@ -204,26 +255,27 @@ def _device_resident(model: Any, feeds: dict[str, Any]) -> Any:
     return run
 
 
-def models(providers: list[str], runs: int) -> tuple[list[dict[str, Any]], list[str]]:
+def models(report: Report, providers: list[str], runs: int) -> None:
+    """Every model on each provider, provider by provider (the GPU's first, as asked)."""
     from pipelines.inference.model import load_manifest
     from pipelines.inference.session import parse_providers
 
-    rows, failures = [], []
-    for name, entry in load_manifest().items():
-        for spec in providers:
-            provider = (parse_providers(spec) or ["CPUExecutionProvider"])[0]
+    for spec in providers:
+        provider = (parse_providers(spec) or ["CPUExecutionProvider"])[0]
+        for name, entry in load_manifest().items():
+            if report.over_budget(f"model {name} on {spec}"):
+                continue
             try:
-                rows.append(time_model(name, entry, provider, runs))
+                report.add("models", time_model(name, entry, provider, runs))
             except Exception as exc:
-                failures.append(f"model {name} on {spec}: {exc}")
-                rows.append({"model": name, "asked": spec, "error": str(exc)})
-    return rows, failures
+                report.fail(f"model {name} on {spec}: {exc}")
+                report.add("models", {"model": name, "asked": spec, "error": str(exc)})
 
 
 # --- Studio -------------------------------------------------------------------------------------
 
 
-def _child(command: list[str], providers: str) -> dict[str, Any]:
+def _child(command: list[str], providers: str, timeout_s: float) -> dict[str, Any]:
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -233,7 +285,7 @@ def _child(command: list[str], providers: str) -> dict[str, Any]:
     else:
         env["CAMFX_PROVIDERS"] = providers
     done = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=CHILD_TIMEOUT_S, check=False
+        command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False
     )
     if done.returncode != 0:
         lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
@@ -245,26 +297,39 @@ def _child(command: list[str], providers: str) -> dict[str, Any]:
     return result
 
 
-def studio(
-    sizes: list[tuple[int, int]], providers: list[str], frames: int
-) -> tuple[list[dict[str, Any]], list[str]]:
+def studio(report: Report, sizes: list[tuple[int, int]], providers: list[str], frames: int) -> None:
     import numpy as np
 
-    rows: list[dict[str, Any]] = []
-    failures: list[str] = []
+    def child_timeout() -> float:
+        return max(1.0, min(CHILD_TIMEOUT_S, report.time_left() + CHILD_GRACE_S))
+
     for w, h in sizes:
         size = f"{w}x{h}"
+        if report.over_budget(f"studio {size}"):
+            continue
         handle, path = tempfile.mkstemp(prefix=f"camfx-gpu-{size}-", suffix=".npy")
         os.close(handle)
         try:
             np.save(path, render_demo(FLAT_OUT_WARMUP + frames, (w, h)))
             for spec in providers:
+                if report.over_budget(f"studio {size} on {spec}"):
+                    continue
                 row: dict[str, Any] = {"size": size, "providers": spec}
                 try:
+                    # Flat out first: it is issue 15's GPU goal (>=500 fps at 1080p).
+                    flat = _child(
+                        [sys.executable, str(PEER_BENCH), "--camfx-side", path,
+                         "--warmup", str(FLAT_OUT_WARMUP)],
+                        spec, child_timeout(),
+                    )  # fmt: skip
+                    row["flat_out"] = {
+                        "fps": flat["fps"],
+                        "cpu_ms_per_frame": flat["cpu_ms_per_frame"],
+                    }
                     bench = _child(
                         [sys.executable, "-m", "app.cli", "bench", "--preset", "studio",
                          "--size", size, "--frames", str(frames), "--json"],
-                        spec,
+                        spec, child_timeout(),
                     )  # fmt: skip
                     row["paced"] = {
                         "cpu_ms_per_frame": round(bench["cpu"]["ms_per_frame"], 3),
@@ -272,22 +337,12 @@ def studio(
                         "providers": bench["providers"],
                         "fallbacks": bench.get("provider_fallbacks", {}),
                     }
-                    flat = _child(
-                        [sys.executable, str(PEER_BENCH), "--camfx-side", path,
-                         "--warmup", str(FLAT_OUT_WARMUP)],
-                        spec,
-                    )  # fmt: skip
-                    row["flat_out"] = {
-                        "fps": flat["fps"],
-                        "cpu_ms_per_frame": flat["cpu_ms_per_frame"],
-                    }
                 except Exception as exc:
-                    failures.append(f"studio {size} on {spec}: {exc}")
+                    report.fail(f"studio {size} on {spec}: {exc}")
                     row["error"] = str(exc)
-                rows.append(row)
+                report.add("studio", row)
         finally:
             Path(path).unlink(missing_ok=True)
-    return rows, failures
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -350,16 +405,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    report: dict[str, Any] = {"machine": machine(), "failures": []}
-    report["models"], failed = models(args.providers, args.model_runs)
-    report["failures"] += failed
-    report["studio"], failed = studio(args.sizes, args.studio_providers, args.frames)
-    report["failures"] += failed
-    (out / "gpu_report.json").write_text(json.dumps(report, indent=2) + "\n")
-    text = markdown(report)
-    (out / "gpu_report.md").write_text(text)
-    print(text, end="")
-    return EXIT_PART_FAILED if report["failures"] else 0
+    report = Report(out, args.budget_s)
+    report.data["machine"] = machine()
+    report.save()
+    models(report, args.providers, args.model_runs)
+    studio(report, args.sizes, args.studio_providers, args.frames)
+    print(markdown(report.data), end="")
+    return EXIT_PART_FAILED if report.data["failures"] else 0
 
 
 if __name__ == "__main__":
