@@ -165,7 +165,7 @@ def test_unpipelined_engine_never_marks_frames() -> None:
 
 @pytest.mark.parametrize("kind", ["blur", "replace"])
 def test_background_unhurried_is_the_same_picture_without_its_helper_thread(kind: str) -> None:
-    assert fused.available()
+    compiled = fused.available()  # compiles the composites first, where Numba is there
     image = demo_frame_720p()
     ctx = segmented_once(image)
 
@@ -183,6 +183,9 @@ def test_background_unhurried_is_the_same_picture_without_its_helper_thread(kind
 
     overlapped, used_helper = blur(False)
     serial, used_helper_serial = blur(True)
-    assert used_helper and not used_helper_serial
+    # Without Numba (CAMFX_NO_JIT=1, or a CPU-only install) the blur's OpenCV path runs on one
+    # thread whatever the pace: there is no helper to skip, and none may start.
+    helps = compiled or kind == "replace"
+    assert used_helper == helps and not used_helper_serial
     np.testing.assert_array_equal(serial, overlapped)
     assert np.abs(serial.astype(np.int16) - image).max() > 50  # the room was replaced
