@@ -24,7 +24,8 @@ with its outline blend in one pass (the mask sampled at the refined one's detail
 composite does), and :func:`skin_fit` the key light's side-light fit on ~400 skin landmarks in
 one call where NumPy took about twenty.
 :func:`smooth_skin_box` is the beauty stage's skin smoothing at full resolution: one pass over
-the face's box where OpenCV made three ROI-size float images and ten passes.
+the face's box, where the OpenCV path (``pipelines.beauty.retouch._smooth_box_opencv``)
+makes about ten passes over float copies of it, band by band.
 :class:`SmallComposite` is the composite made in two steps: its thumbnail first, then the
 frame through a per-channel table decided from the thumbnail (light_color's curves, folded
 into the blur's pass by a :class:`TableStage`: the lookup's own pass over the frame (1.2 ms at
