@@ -55,6 +55,9 @@ SHUT_LASH_MAX = 0.45
 """The shut lash line's darkest over the closed lid's light (each eye): where the lids meet,
 two rows of lashes lie over each other. 0.45-0.56 with one row's colour (at least one eye
 over this on each portrait), 0.30-0.42 now."""
+RIMS_SEEN_MIN = 6
+"""astronaut_rims' posed blinks seen (of 8): 2 with one row of lashes in a line 0.25-0.5 of
+the opening thick, 6 with the darker, thinner shut line (the other two at 0.58 and 0.64)."""
 SMALL_EYE_STEP_MAX = STEP_SHARE_MAX
 """cameraman's near eye is 5.6 px open: its lash line, 0.15 of that, is under a pixel."""
 
@@ -157,6 +160,15 @@ def test_the_far_eye_of_a_turned_head_closes_like_the_near_one() -> None:
 
 
 TUNING_BLINK_FAILS = {
+    "astronaut_rims": "posed 7 of 8 (0.21-0.54 of the open eye) since the lids meet on the "
+    "lower lid's line (2026-12-04; the upper lid 0.15 of the opening past it reads 8 of 8, "
+    "0.21-0.45, but its lash line on this smooth lower lid is a tear in 3 and 2 of 48 random "
+    "posed frames, 16 and 15 at 0.3 past it, so the build's check of the shut eye keeps the "
+    "default, pipelines/avatar/lids.py; posed 7 of 8 since the lids meet on the "
+    "lower lid's line (2026-12-04); 6 of 8 (0.35-0.64 of the open eye; 2 of 8, 0.29-0.66, before "
+    "the shut line was darker and thinner, 2 of 8, 0.43-0.69, earlier on 2026-12-03): thick "
+    "dark frames hug the eyes and the tracker reads even an eye erased by inpainting with a "
+    "lash line drawn on at 0.44-0.57 of the open eye",
     "cameraman": "posed 0 of 8 (0.70-1.02 of the open eye since the lids meet on the lower "
     "lid's line, 2026-12-04; 0.65-0.93 before; 0.68-0.98 before the darker "
     "shut line): its near eye is 5.6 px open, the tracker's open reading 0.13-0.25 of its "
@@ -164,13 +176,6 @@ TUNING_BLINK_FAILS = {
     "the tracker's reading of the near eye hardly depends on what is drawn there: erased by "
     "inpainting, with a lash line drawn on or not, it reads 0.8-1.3 of the open eye",
 }
-"""(astronaut_rims was one until 2026-12-04: posed 7 of 8 (0.21-0.54 of the open eye) since the
-lids met on the lower lid's line; 6 of 8 (0.35-0.64) before; 2 of 8 (0.29-0.66) before the shut
-line was darker and thinner, 2 of 8 (0.43-0.69) earlier on 2026-12-03: thick dark frames hug
-the eyes and the tracker read even an eye erased by inpainting with a lash line drawn on at
-0.44-0.57 of the open eye. Since the build checks the shut eye with the tracker and brings the
-upper lid 0.15 of the opening past the lower lid's line there (pipelines/avatar/lids.py): 8 of
-8, 0.21-0.45.)"""
 
 
 @pytest.mark.parametrize(
@@ -184,6 +189,12 @@ def test_posed_blinks_are_seen_on_tuning_portraits(name, request) -> None:
     avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
+
+
+def test_most_blinks_behind_thick_rims_are_seen() -> None:
+    avatar = Avatar.build(load_portrait(FACES / "astronaut_rims.jpg"))
+    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
+    assert sum(r < 0.5 for r in ratios) >= RIMS_SEEN_MIN, [round(r, 2) for r in ratios]
 
 
 def test_blinks_behind_glasses_close_with_a_margin() -> None:
@@ -247,9 +258,10 @@ def test_the_lids_go_deeper_only_where_the_tracker_reads_them_open(hooded) -> No
     come down past the lower lid's line, and read shut there under every check pose; eyes
     the tracker reads shut already (the other real tuning photographs, the glasses drawn on
     the astronaut) keep the default lids; a profile's near eye, which the tracker reads open
-    however deep its lid (cameraman), keeps them too."""
+    however deep its lid (cameraman), keeps them too, and so do the thick rims' eyes, where
+    the deeper lids that read shut tear the smooth lower lid (astronaut_rims)."""
     assert hooded.rig.lid_depth < BLINK_LOWER_SHARE
-    for name in (*REAL_TUNING_SEEN, "astronaut_glasses", "cameraman"):
+    for name in (*REAL_TUNING_SEEN, "astronaut_glasses", "cameraman", "astronaut_rims"):
         avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
         assert avatar.rig.lid_depth == BLINK_LOWER_SHARE, name
 

@@ -122,9 +122,9 @@ class Avatar:
         portrait, rest = settle_rest(portrait, retrack)
         portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
-        renderer = AvatarRenderer(portrait.image, rig, rest.teeth)
-        settle_lids(renderer, portrait.image)
-        return cls(portrait, rig, renderer, rest)
+        avatar = cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
+        settle_lids(avatar)
+        return avatar
 
 
 _avatars: dict[str, Avatar] = {}
