@@ -21,6 +21,7 @@ import pytest
 
 from pipelines.avatar.measure import blink_ratios_under_poses
 from pipelines.avatar.portrait import load_portrait
+from pipelines.avatar.rig import BLINK_LOWER_SHARE
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
@@ -160,6 +161,10 @@ def test_the_far_eye_of_a_turned_head_closes_like_the_near_one() -> None:
 
 TUNING_BLINK_FAILS = {
     "astronaut_rims": "posed 7 of 8 (0.21-0.54 of the open eye) since the lids meet on the "
+    "lower lid's line (2026-12-04; the upper lid 0.15 of the opening past it reads 8 of 8, "
+    "0.21-0.45, but its lash line on this smooth lower lid is a tear in 3 and 2 of 48 random "
+    "posed frames, 16 and 15 at 0.3 past it, so the build's check of the shut eye keeps the "
+    "default, pipelines/avatar/lids.py; posed 7 of 8 since the lids meet on the "
     "lower lid's line (2026-12-04); 6 of 8 (0.35-0.64 of the open eye; 2 of 8, 0.29-0.66, before "
     "the shut line was darker and thinner, 2 of 8, 0.43-0.69, earlier on 2026-12-03): thick "
     "dark frames hug the eyes and the tracker reads even an eye erased by inpainting with a "
@@ -200,18 +205,23 @@ def test_blinks_behind_glasses_close_with_a_margin() -> None:
 
 # --------------------------------------------------------------------------- real faces
 REAL_TUNING_SEEN = ("photographer_turned", "brothers_sepia")
-HOODED_POSED_SEEN_MIN = 4
+HOODED_POSED_SEEN_MIN = 7
 """canonman_glasses' posed blinks seen (of 8): 0 (0.53-0.65 of the open eye) while the lids met
 a fifth of the opening above the lower lid's line; 4 (0.37-0.61) since they meet on it
-(rig.BLINK_LOWER_SHARE, 2026-12-04). The four unseen are the head turned hard (yaw 0.6-1.0)
+(rig.BLINK_LOWER_SHARE, 2026-12-04), 5 (0.36-0.62) with the lashes hanging lower; 8
+(0.32-0.50) since the avatar checks its shut eye with the tracker at build and, on these eyes,
+brings the upper lid 0.45 of the opening past the lower lid's line
+(pipelines/avatar/lids.py, 2026-12-04). The unseen were the head turned hard (yaw 0.6-1.0)
 with it tilted: the near eye's hooded outer corner keeps its dark fold, a corner of an open eye
-to the tracker."""
-HOODED_SPEECH_SEEN_MIN = 0.35
+to the tracker. (7, not 8: the worst blink reads 0.50, at the issue's threshold.)"""
+HOODED_SPEECH_SEEN_MIN = 0.75
 """Share of canonman_glasses' scheduled blinks the tracker sees over the speech clip
 (pipelines/assets/talking_head_speech.wav, animator seeds 1-3, 11 blinks): 0 of 11 before
-2026-12-04, 5 of 11 since (rig.BLINK_LOWER_SHARE, rig.LID_LASH_BELOW). Far from every blink:
-the head is near frontal while talking, where the shut eye reads at ~0.5 of the open one on
-these narrow eyes (left to do, tests/test_avatar_heldout.py's figures)."""
+2026-12-04, 5 of 11 since (rig.BLINK_LOWER_SHARE, rig.LID_LASH_BELOW), 9 of 11 since the build
+checks the shut eye with the tracker and brings these hooded eyes' upper lids past the lower
+lid's line (pipelines/avatar/lids.py; no tear, silent frames all shut, p95 opening 0.141-0.143,
+the same day). The head is near frontal while talking, where the default lids read at ~0.5 of
+the open eye on these narrow eyes (the held-out figures: tests/test_avatar_heldout.py)."""
 HOODED_SPEECH_SEEDS = (1, 2, 3)
 
 
@@ -241,6 +251,19 @@ def test_blinks_of_real_hooded_eyes_are_seen_while_talking(hooded) -> None:
         seen, count = seen + figs.blinks_seen, count + figs.blinks
     assert count >= len(HOODED_SPEECH_SEEDS)
     assert seen >= HOODED_SPEECH_SEEN_MIN * count, (seen, count)
+
+
+def test_the_lids_go_deeper_only_where_the_tracker_reads_them_open(hooded) -> None:
+    """The build's check of the shut eye (pipelines/avatar/lids.py): the hooded eyes' lids
+    come down past the lower lid's line, and read shut there under every check pose; eyes
+    the tracker reads shut already (the other real tuning photographs, the glasses drawn on
+    the astronaut) keep the default lids; a profile's near eye, which the tracker reads open
+    however deep its lid (cameraman), keeps them too, and so do the thick rims' eyes, where
+    the deeper lids that read shut tear the smooth lower lid (astronaut_rims)."""
+    assert hooded.rig.lid_depth < BLINK_LOWER_SHARE
+    for name in (*REAL_TUNING_SEEN, "astronaut_glasses", "cameraman", "astronaut_rims"):
+        avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+        assert avatar.rig.lid_depth == BLINK_LOWER_SHARE, name
 
 
 @pytest.mark.parametrize("name", REAL_TUNING_SEEN)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -34,10 +33,8 @@ from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rig import SIGNED_AXES, mouth_weights
 from pipelines.avatar.stage import Avatar
+from pipelines.avatar.tracked import eye_opening, measuring_tracker, opening
 from pipelines.tracking import regions
-
-if TYPE_CHECKING:
-    from pipelines.tracking.tracker import FaceTracker
 
 CLOSED_OPENING = 0.02
 """Face heights: an inner-lip gap under this is a shut mouth (lips meeting leave a line)."""
@@ -111,25 +108,6 @@ def mouth_track(samples: np.ndarray, rate: int, fps: float = FPS, vad: object | 
     margin = round(SILENCE_MARGIN_S * fps)
     near = np.convolve(voiced.astype(float), np.ones(2 * margin + 1), mode="same") > 0
     return params, loud, near
-
-
-def opening(lm: np.ndarray) -> float:
-    face_h = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
-    return float(np.linalg.norm(lm[13, :2] - lm[14, :2])) / max(face_h, 1e-6)
-
-
-def eye_opening(lm: np.ndarray) -> float:
-    """Lid gap over eye width of the eye the camera sees better (the wider one: on a turned
-    head the far eye is foreshortened and half hidden, its landmarks guessed)."""
-
-    def one(up: int, low: int, a: int, b: int) -> tuple[float, float]:
-        width = float(np.linalg.norm(lm[a, :2] - lm[b, :2]))
-        return width, float(np.linalg.norm(lm[up, :2] - lm[low, :2])) / max(width, 1e-6)
-
-    right, left = one(159, 145, 33, 133), one(386, 374, 263, 362)
-    if max(right[0], left[0]) > 1.25 * min(right[0], left[0]):
-        return right[1] if right[0] > left[0] else left[1]
-    return 0.5 * (right[1] + left[1])
 
 
 def _gradient(gray: np.ndarray) -> np.ndarray:
@@ -321,24 +299,6 @@ def render_frames(
     for i, p in enumerate(params):
         weights = anim.update(i / fps, p, user_pose)
         yield weights, avatar.renderer.render(weights)
-
-
-def measuring_tracker() -> FaceTracker:
-    """The tracker that measures rendered frames: the mesh on every frame (no carry between
-    mesh runs: a measurement, not a live feed), and the reference mesh, the one the figures'
-    thresholds were set with: the live tracker's blocked one moves raw landmarks by < 0.01 px,
-    and tracked ones by up to ~0.4 px (p95) through the tracker's thresholds."""
-    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
-
-    return FaceTracker(
-        FaceTrackerSettings(
-            max_faces=1,
-            smoothing=0.0,
-            primary="largest",
-            mesh_interval=1,
-            mesh_graph="reference",
-        )
-    )
 
 
 def measure(

@@ -471,7 +471,8 @@ the upper lid's landmark on the lash line and the lower lid's below it, so the l
 the smaller its reading; it is sensitive to a pixel: 0.05 gave 2 of 8, the lids meeting 1 px
 above the lower line 1 of 8. -0.1 and -0.2 (the upper lid past the lower lid's line) gave 4
 and 6 of 8, but with the lashes hanging lower astronaut_glasses' worst posed blink went to
-0.47, where at most 0.40 is asked.)"""
+0.47, where at most 0.40 is asked. So this is the default, and the build goes deeper per
+portrait where the tracker reads the shut eye open: pipelines/avatar/lids.py.)"""
 LID_SKIN_REACH = 0.9
 """How far above the lash line the upper lid's skin slides with it, in eye openings (the
 skin between the lash line and the crease unfolds; the brow stays)."""
@@ -763,10 +764,14 @@ class LidLevels:
 
 
 def blink_fields(
-    g: FaceGeometry, ring: tuple[int, ...], image: np.ndarray | None = None
+    g: FaceGeometry,
+    ring: tuple[int, ...],
+    image: np.ndarray | None = None,
+    lower_share: float = BLINK_LOWER_SHARE,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
-    little), one per closure level.
+    little), one per closure level. ``lower_share``: where the shut lids meet
+    (:data:`BLINK_LOWER_SHARE`; negative: the upper lid comes down past the lower lid's line).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -833,8 +838,8 @@ def blink_fields(
         light = _LidLight(image, c0, axis, up, width, opening, (su, sv), (lu, lv))
     for k in range(1, BLINK_LEVELS + 1):
         closure = k / BLINK_LEVELS
-        drop = closure * (1.0 - BLINK_LOWER_SHARE) * gap
-        rise = closure * BLINK_LOWER_SHARE * gap
+        drop = closure * (1.0 - lower_share) * gap
+        rise = closure * lower_share * gap
         new_top, new_bottom = top0 - drop, bottom0 + rise
         # The lids' edges are sampled a little outside the landmark line, which lies on the
         # boundary with the eyeball: sampled right on it, closed lids would meet on a pale
@@ -929,11 +934,12 @@ FIELD_BASES: dict[str, Callable[[FaceGeometry], tuple[int, int, np.ndarray] | No
 }
 """Bases given directly as backward fields (no vertex motion)."""
 
-LEVEL_BASES: dict[str, Callable[[FaceGeometry, np.ndarray | None], LidLevels | None]] = {
-    "blink_right": lambda g, image: blink_fields(g, regions.RIGHT_EYE, image),
-    "blink_left": lambda g, image: blink_fields(g, regions.LEFT_EYE, image),
+LEVEL_BASES: dict[str, tuple[int, ...]] = {
+    "blink_right": regions.RIGHT_EYE,
+    "blink_left": regions.LEFT_EYE,
 }
-"""Bases given as backward fields at several strengths (blended between the nearest two)."""
+"""Bases given as backward fields at several strengths (blended between the nearest two): the
+lids (:func:`blink_fields`) of these eyes."""
 
 HEAD_BASES = ("yaw_right", "yaw_left", "pitch_up", "pitch_down", "roll_cw", "roll_ccw")
 """The head turns: applied after (on top of) every other motion, so eye and mouth motions
@@ -1485,24 +1491,17 @@ class Rig:
         """The jaw's vertices its repairs keep at their asked motion (None: none)."""
         self._neighbours = _Neighbours(len(points), self.triangles)
         self.bases: dict[str, BasisField] = {}
+        self.lid_depth = BLINK_LOWER_SHARE
+        """Where the shut lids meet (:func:`blink_fields`' ``lower_share``)."""
         names = (
             bases if bases is not None else BASES.names() + list(FIELD_BASES) + list(LEVEL_BASES)
         )
         built: dict[str, BasisField | np.ndarray] = {}
         for name in names:
             if name in LEVEL_BASES:
-                lid = LEVEL_BASES[name](self.geometry, image)
+                lid = self._lid_basis(name, image, BLINK_LOWER_SHARE)
                 if lid is not None:
-                    zero = np.zeros((len(points), 2), np.float32)
-                    built[name] = BasisField(
-                        name,
-                        zero,
-                        lid.x0,
-                        lid.y0,
-                        lid.fields[-1],
-                        tuple(lid.fields),
-                        tuple(lid.shading),
-                    )
+                    built[name] = lid
                 continue
             if name in FIELD_BASES:
                 got = FIELD_BASES[name](self.geometry)
@@ -1540,6 +1539,27 @@ class Rig:
                 continue
             x0, y0, fld = got
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
+
+    def _lid_basis(
+        self, name: str, image: np.ndarray | None, lower_share: float
+    ) -> BasisField | None:
+        lid = blink_fields(self.geometry, LEVEL_BASES[name], image, lower_share)
+        if lid is None:
+            return None
+        zero = np.zeros((len(self.points), 2), np.float32)
+        return BasisField(
+            name, zero, lid.x0, lid.y0, lid.fields[-1], tuple(lid.fields), tuple(lid.shading)
+        )
+
+    def set_lid_depth(self, image: np.ndarray | None, lower_share: float) -> None:
+        """Rebuild the lids (the blink bases) to meet at ``lower_share``
+        (:func:`blink_fields`); the renderer reads the bases at each frame."""
+        for name in LEVEL_BASES:
+            if name in self.bases:
+                lid = self._lid_basis(name, image, lower_share)
+                if lid is not None:
+                    self.bases[name] = lid
+        self.lid_depth = lower_share
 
     def _smooth_jaw_change(self, held: np.ndarray, vertex: dict[str, np.ndarray]) -> np.ndarray:
         """The jaw as the combined repair left it, with the change that repair made to it

@@ -33,6 +33,7 @@ from pipelines.avatar.compose import (
     overlay_place,
     person_mask,
 )
+from pipelines.avatar.lids import settle_lids
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.portrait import (
     Portrait,
@@ -113,13 +114,17 @@ class Avatar:
     @classmethod
     def build(cls, portrait: Portrait, retrack: bool = True) -> Avatar:
         """``retrack``: check the closed rest face with the face tracker and close it further
-        while the tracker still sees the lips apart (:func:`~pipelines.avatar.rest.settle_rest`)."""
+        while the tracker still sees the lips apart (:func:`~pipelines.avatar.rest.settle_rest`).
+        The shut lids are checked with it too, and go deeper where it reads them open
+        (:func:`~pipelines.avatar.lids.settle_lids`)."""
         # Closing the mouth moves pixels inside the face only: where the photo ends stays.
         coverage = portrait.coverage
         portrait, rest = settle_rest(portrait, retrack)
         portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
-        return cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
+        avatar = cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
+        settle_lids(avatar)
+        return avatar
 
 
 _avatars: dict[str, Avatar] = {}

@@ -1,0 +1,140 @@
+"""How deep the shut lids go, chosen per portrait by how the project's tracker reads them.
+
+The lids meet on the lower lid's line (:data:`~pipelines.avatar.rig.BLINK_LOWER_SHARE`), which
+the tracker reads as a shut eye on most faces (the shut eye's lid gap 0.1-0.3 of the open
+one's). On narrow, hooded eyes it reads the same lids at about half the open eye, the issue's
+threshold for a blink seen: it puts the upper lid's landmark on the lash line and the lower
+lid's on the lower lid's fold below it (canonman_glasses' posed blinks 0.36-0.62 of the open
+eye). There the upper lid coming down past the lower lid's line, its lash line bowing down as
+a shut eye's does, reads shut (0.30-0.53 at a third of the opening past it), while on the
+faces that already read shut the same depth reads them a little less shut (astronaut_glasses'
+worst posed blink 0.40 -> 0.55). No one depth suits both, so the avatar checks its own shut
+eye at build, as the figures are measured, and goes deeper only where the tracker needs it
+and the deeper lid tears nothing (on smooth lower lids its lash line can be a new edge).
+Cost at build (2 cores, loaded, 2026-12-04): 0.05 s where the default lids read shut
+(astronaut_glasses, brothers_sepia), 0.16-0.6 s where deeper lids read no better or tear
+(cameraman, astronaut_rims, astronaut_turned55_moustache), 1.3-1.4 s where they are kept
+(canonman_glasses: the tear check renders 16 frames).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipelines.avatar.rig import BLINK_LOWER_SHARE
+from pipelines.avatar.tracked import eye_opening, measuring_tracker
+
+if TYPE_CHECKING:
+    from pipelines.avatar.stage import Avatar
+
+log = logging.getLogger(__name__)
+
+READ_SHUT = 0.4
+"""The shut eye's tracked opening over the open eye's under which the lids are left as they
+are, at every check pose (a blink is seen under 0.5: the margin is for the poses between)."""
+SEEN = 0.5
+"""A blink is seen under this (the issue's half of the open eye's opening)."""
+READ_PASSES = 2
+"""Each check frame is read this many times, the last reading kept: the tracker starts from
+where it found the face in the frame before, and a single reading of a shut eye moved by up
+to 0.07 of the open eye with the frames shown before it (canonman_glasses' lids 0.45 past the
+line read 0.40 after one order of check frames, 0.47 after another)."""
+DEEPER = (-0.15, -0.3, -0.45)
+"""Where the lids may meet instead (shares of the opening below the lower lid's line), when
+the default reads wider than :data:`READ_SHUT`: the one read most shut is kept."""
+CHECK_POSES: tuple[dict[str, float], ...] = (
+    {},
+    {"yaw_right": 0.6, "pitch_down": 0.4},
+    {"yaw_left": 0.6, "pitch_up": 0.4},
+)
+"""Head poses the shut eye is checked under: frontal, as while talking, and turned both ways."""
+TEAR_POSES: tuple[dict[str, float], ...] = (
+    *CHECK_POSES,
+    {"yaw_left": 0.3, "pitch_up": 0.9, "roll_ccw": 0.3},
+    {"yaw_right": 0.8, "pitch_down": 0.5, "roll_ccw": 0.9},
+    {"yaw_right": 0.2, "pitch_up": 0.6, "roll_ccw": 0.8},
+    {"yaw_left": 0.4, "pitch_up": 1.0, "roll_cw": 0.5},
+    {"yaw_left": 1.0, "pitch_down": 0.8, "roll_cw": 0.9},
+)
+"""Head poses a deeper lid must tear nothing under: the lid's skin drawn over the lower
+lid's line and its lash line there are new edges on smooth skin (astronaut_rims, a third of
+the opening past the line: tears in 31 of 96 random posed frames, 5 of 96 at 0.15 past it,
+none at the default; canonman_glasses' wrinkled lower lids at 0.45 past it, none). The last
+five are like the poses those tears came in (tilted up, rolled, turned hard; the random
+poses of tests/test_avatar_quality.py's posed_tear_frames, seeds 3 and 4), set by hand."""
+TEAR_CLOSURES = (0.9, 1.0)
+"""...nearly shut and shut (astronaut_turned55_moustache's lids 0.3 past the line tore one
+random posed frame more than the default's, at 0.92 shut)."""
+SHUT = {"blink_left": 1.0, "blink_right": 1.0}
+
+
+def settle_lids(avatar: Avatar) -> float:
+    """When the tracker reads the default shut lids wider than :data:`READ_SHUT` under any
+    of :data:`CHECK_POSES`, set the depth the avatar's lids meet at to the deeper one it reads
+    most shut, as a blink, and better than the default, among those that tear nothing
+    (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; the depth set."""
+    from pipelines.avatar.measure import last_backward, tears_in
+    from pipelines.frame import FrameContext
+
+    renderer, rig, image = avatar.renderer, avatar.rig, avatar.portrait.image
+    tracker = measuring_tracker()
+    tracker.open()
+    frames = 0
+
+    def read(weights: dict[str, float]) -> float:
+        nonlocal frames
+        frame = renderer.render(weights)
+        for _ in range(READ_PASSES):
+            ctx = FrameContext(timestamp=frames / 30.0, index=frames)
+            frames += 1
+            tracker.process(frame, ctx)
+        face = ctx.primary_face
+        if face is None:
+            return math.nan
+        return eye_opening(np.asarray(face.landmarks, np.float64))
+
+    def worst(opens: list[float]) -> float:
+        ratios = [read({**pose, **SHUT}) / o for pose, o in zip(CHECK_POSES, opens, strict=True)]
+        # A pose the tracker lost reads as open: that depth is not trusted.
+        return max(math.inf if math.isnan(r) else r for r in ratios)
+
+    def tears() -> bool:
+        for pose in TEAR_POSES:
+            for closure in TEAR_CLOSURES:
+                weights = {**pose, "blink_left": closure, "blink_right": closure}
+                frame = renderer.render(weights)
+                if tears_in(avatar, weights, frame, last_backward(renderer)).any():
+                    return True
+        return False
+
+    try:
+        opens = [read(pose) for pose in CHECK_POSES]
+        if any(math.isnan(o) or o <= 0.0 for o in opens):
+            return BLINK_LOWER_SHARE
+        default = (worst(opens), BLINK_LOWER_SHARE)
+        if default[0] <= READ_SHUT:
+            return BLINK_LOWER_SHARE
+        deeper = []
+        for share in DEEPER:
+            rig.set_lid_depth(image, share)
+            deeper.append((worst(opens), share))
+    finally:
+        tracker.close()
+    chosen = default
+    # Read most shut first; a depth that reads no blink (the tracker does not follow these
+    # lids: a profile's near eye), reads no better than the default, or tears is passed over.
+    log.debug("avatar: shut lids read at %.2f; deeper, %s", default[0], deeper)
+    for reading, share in sorted(deeper):
+        if reading >= min(default[0], SEEN):
+            break
+        rig.set_lid_depth(image, share)
+        if not tears():
+            chosen = (reading, share)
+            break
+    log.info("avatar: shut lids read at %.2f of the open eye, meeting at %+.2f", *chosen)
+    rig.set_lid_depth(image, chosen[1])
+    return chosen[1]
