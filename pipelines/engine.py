@@ -15,7 +15,6 @@ then stay in one core's cache.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import threading
 import time
@@ -266,9 +265,6 @@ class Engine:
         self._render_thread: threading.Thread | None = None
         # Runs Stage.prepare of later analysis stages beside the earlier ones (pipelined only).
         self._prepare_pool: ThreadPoolExecutor | None = None
-        self._next: _NextFrame | None = None
-        """The next frame, taken from the capture slot early with a prepare already started
-        for it (lossless engines only: see :attr:`Stage.prepare_ahead`)."""
         self._out_slots = [LatestSlot[Frame](f"output:{i}") for i in range(len(self.outputs))]
         self._pending_stages: list[Stage[Any]] | None = None
         self._stage_lock = threading.Lock()
@@ -626,27 +622,20 @@ class Engine:
             self._render_thread.start()
         try:
             while not self._stop.is_set():
-                ahead, self._next = self._next, None
-                if ahead is not None:
-                    frame: Frame | None = ahead.frame
-                else:
-                    try:
-                        frame = self._in_slot.get(timeout=0.1)
-                    except Closed:
-                        break
+                try:
+                    frame = self._in_slot.get(timeout=0.1)
+                except Closed:
+                    break
                 if frame is None:
                     continue
                 if self._pending_stages is not None:
                     # Stages are opened and closed here: wait until none is in use on the
-                    # render thread, nor by a prepare started early.
-                    if ahead is not None:
-                        ahead.wait()
+                    # render thread.
                     self._wait_render_idle()
                     self._apply_pending_stages()
                     if self._stop.is_set():
                         break  # stopped while the stages opened (seconds): not one more frame
                 pipeline = self.pipeline
-                started = ahead.started(pipeline.stages) if ahead is not None else None
                 split = pipeline.analysis_count() if self._render_thread is not None else 0
                 unhurried = self._unhurried(frame)
                 if unhurried or split == 0 or split == len(pipeline.stages):
@@ -654,11 +643,11 @@ class Engine:
                     t0 = time.perf_counter()
                     if unhurried:
                         frame.ctx.put(UNHURRIED, True)
-                    self._run(frame, pipeline.stages, pipeline.analysis_count(), started)
+                    self._run(frame, pipeline.stages, pipeline.analysis_count())
                     self._deliver(frame, (time.perf_counter() - t0) * 1000.0)
                     continue
                 t0 = time.perf_counter()
-                self._run(frame, pipeline.stages[:split], split, started)
+                self._run(frame, pipeline.stages[:split], split)
                 analysis_ms = (time.perf_counter() - t0) * 1000.0
                 if self.lossless:
                     while not self._mid_slot.wait_empty(0.1):
@@ -672,8 +661,7 @@ class Engine:
             if self._render_thread is not None:
                 self._render_thread.join()
             if self._prepare_pool is not None:
-                self._prepare_pool.shutdown(wait=True)  # (a prepare started early included)
-            self._next = None
+                self._prepare_pool.shutdown(wait=True)
             for slot in self._out_slots:
                 slot.close()
             for stage in self.pipeline.stages:
@@ -757,34 +745,18 @@ class Engine:
             self._stop.set()
             self._in_slot.close()
 
-    def _run(
-        self,
-        frame: Frame,
-        stages: Sequence[Stage[Any]],
-        prepare_ahead: int = 0,
-        started: dict[int, Future[None]] | None = None,
-    ) -> Frame:
+    def _run(self, frame: Frame, stages: Sequence[Stage[Any]], prepare_ahead: int = 0) -> Frame:
         """Run ``stages`` on ``frame``. The ``prepare`` of stages 2..``prepare_ahead`` (analysis
-        stages, which all see the captured image) may start at once on the helper thread;
-        ``started``: those already started (by id of the stage), with the frame taken early.
-
-        In a lossless engine, once the prepare of a :attr:`Stage.prepare_ahead` stage among
-        them is done, the next frame is taken if the source has it ready, and that stage's
-        prepare of it starts on the helper thread. Flat out, the segmentation's prepare (its
-        network) otherwise waited for the stage's process of the frame before, and the face
-        tracker's process for the prepare (2.0 ms a frame on the 2-core machine at load 4);
-        now the prepare runs beside both. Never for a camera: a frame taken early could not be
-        replaced by a newer one."""
+        stages, which all see the captured image) may start at once on the helper thread."""
         image = frame.image
-        early: dict[int, Future[None]] = dict(started or {})
+        early: dict[int, Future[None]] = {}
         pool = self._prepare_pool
         if pool is not None and prepare_ahead > 1:
             for stage in stages[1:prepare_ahead]:
-                if stage.settings.enabled and stage.has_prepare() and id(stage) not in early:
+                if stage.settings.enabled and stage.has_prepare():
                     early[id(stage)] = pool.submit(_timed_prepare, stage, image, frame.ctx)
-        take_next = pool is not None and self.lossless and self._next is None
         ctx = frame.ctx
-        for i, stage in enumerate(stages):
+        for stage in stages:
             if not stage.settings.enabled:
                 continue
             # Only the stage right after the one that made the image fresh may write into it:
@@ -801,8 +773,6 @@ class Engine:
                     ahead.result()
                 elif stage.has_prepare():
                     _timed_prepare(stage, image, frame.ctx)
-                if take_next and stage.prepare_ahead and i < prepare_ahead:
-                    take_next = not self._prepare_next(stage)
                 result = stage.process(image, frame.ctx)
                 _check_image(result, image)
                 image = result
@@ -832,22 +802,6 @@ class Engine:
         ctx.pop(WRITABLE_IMAGE)
         frame.image = image
         return frame
-
-    def _prepare_next(self, stage: Stage[Any]) -> bool:
-        """Take the next frame if the source has it ready and start ``stage``'s prepare of it
-        on the helper thread (see :meth:`_run`); whether a frame was taken."""
-        pool = self._prepare_pool
-        if pool is None or self._pending_stages is not None or self._stop.is_set():
-            return False
-        try:
-            following = self._in_slot.get(timeout=0)
-        except Closed:
-            return False
-        if following is None:
-            return False
-        job = pool.submit(_timed_prepare, stage, following.image, following.ctx)
-        self._next = _NextFrame(following, stage, job)
-        return True
 
     def _output_loop(self, i: int) -> None:
         out = self.outputs[i]
@@ -884,28 +838,6 @@ class Engine:
         """The output whose deliveries the fps and latency figures count: the first one that
         has not failed."""
         return next((i for i in range(len(self.outputs)) if i not in self._failed_outputs), -1)
-
-
-@dataclass
-class _NextFrame:
-    """A frame taken from the capture slot before its turn, with ``stage``'s prepare of it
-    started (``job``)."""
-
-    frame: Frame
-    stage: Stage[Any]
-    job: Future[None]
-
-    def started(self, stages: Sequence[Stage[Any]]) -> dict[int, Future[None]]:
-        """The started prepare by id of its stage, for :meth:`Engine._run`, if the stage is
-        still in ``stages`` (the stage list may have been changed meanwhile)."""
-        if any(s is self.stage for s in stages):
-            return {id(self.stage): self.job}
-        return {}
-
-    def wait(self) -> None:
-        """Until the prepare is done (its failure is the stage's, reported when it runs)."""
-        with contextlib.suppress(Exception):
-            self.job.result()
 
 
 def _timed_prepare(stage: Stage[Any], image: np.ndarray, ctx: FrameContext) -> None:

@@ -74,12 +74,6 @@ class Stage(Generic[S]):
     """True for stages that only write results into the context and return the image they
     were given (tracking, segmentation): the engine may run them for the next frame while the
     image stages of the previous frame still run."""
-    prepare_ahead: ClassVar[bool] = False
-    """True when :meth:`prepare` of a frame may run while :meth:`process` of the frame before
-    it still runs: prepare reads nothing that process writes (and process nothing that a
-    later frame's prepare writes). A lossless engine (files, benchmarks) then starts the next
-    frame's prepare once this frame's is done, beside this frame's process and the next
-    frame's earlier analysis stages."""
     budget_ms: ClassVar[float | None] = None
     """The time per 720p frame an issue set for this stage, if any: ``camfx bench`` reports
     the stage's median at the camera's pace against it."""
@@ -102,8 +96,7 @@ class Stage(Generic[S]):
         such as a model's inference; ``process`` then finds its results in ``ctx``. The engine
         calls it once per frame before ``process``: for an analysis stage at the head of the
         pipeline it may do so on a helper thread while the stages before this one still run
-        on the same frame (the segmentation model beside the face tracker), and, for a
-        :attr:`prepare_ahead` stage, while its own process still runs on the frame before."""
+        on the same frame (the segmentation model beside the face tracker)."""
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         """Return the (possibly new) image; put results into ``ctx``. Must not keep ``ctx``."""

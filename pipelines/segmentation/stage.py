@@ -64,6 +64,7 @@ class _Inference:
     model_name: str
     raw: np.ndarray
     gray: np.ndarray | None
+    alpha: np.ndarray | None
     guide: Any
     small: np.ndarray
     """The frame at the model's size (BGR), for only-me's split between touching people."""
@@ -213,10 +214,6 @@ def refine_radius(frame_width: int, model_width: int, guide_factor: int) -> int:
 @register_stage
 class Segmentation(Stage[SegmentationSettings]):
     analysis_only = True
-    # Prepare keeps to the frame and to MaskReuse, which process never touches; the mask's
-    # temporal weights, which compare with the frame before (MaskStabilizer: set by process),
-    # are made in process. So a lossless engine may prepare the next frame beside process.
-    prepare_ahead = True
     name = "segmentation"
     settings_type = SegmentationSettings
 
@@ -278,6 +275,7 @@ class Segmentation(Stage[SegmentationSettings]):
         small = resize_for_model(image, model.size, s.resample)
         small_gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         gray = small_gray if s.smoothing > 0.0 else None
+        stabilizer = self.stabilizer
         reuse = self.reuse
         cadence = int(s.cadence)
         pyramid: FramePyramid | None = None
@@ -305,6 +303,11 @@ class Segmentation(Stage[SegmentationSettings]):
             reuse.key(small_gray, out, ctx.timestamp, fine)
             return out
 
+        def motion() -> np.ndarray | None:
+            if gray is None:
+                return None
+            return stabilizer.weights(gray, ctx.timestamp, s.smoothing)
+
         guide: Guide | None = None
         if pyramid is not None:
             up = self.upsampler
@@ -312,20 +315,20 @@ class Segmentation(Stage[SegmentationSettings]):
             up.detail_factor = detail_factor(w, h)
             frame_pyramid = pyramid
 
-            def frame_work() -> Guide:
+            def frame_work() -> tuple[Guide, np.ndarray | None]:
                 # The guide's statistics serve a new fit only: a frame that skips the network
                 # may keep (or move) an earlier one, and makes them when it does not.
                 stats = predicted is None
-                return up.prepare(frame_pyramid, factor, fine, stats)
+                return up.prepare(frame_pyramid, factor, fine, stats), motion()
 
-            # What needs no mask (the frame's share of the refinement) is done on the worker
-            # thread while the network runs.
+            # What needs no mask (the frame's share of the refinement, the motion between
+            # frames) is done on the worker thread while the network runs.
             if predicted is None:
-                raw, guide = self.overlap.run(network, frame_work)
+                raw, (guide, alpha) = self.overlap.run(network, frame_work)
             else:
-                raw, guide = predicted, frame_work()
+                raw, (guide, alpha) = predicted, frame_work()
         else:
-            raw = network()
+            raw, alpha = network(), motion()
         # A still reuse may keep the last fit as it is; a warped one the key frame's, moved.
         still = predicted is not None and reuse.still
         warp = None
@@ -338,7 +341,7 @@ class Segmentation(Stage[SegmentationSettings]):
         ):
             warp = (reuse.last_warp, reuse.last_warp_mask)
         return _Inference(
-            s, model.model_name, raw, gray, guide, small, reused=still,
+            s, model.model_name, raw, gray, alpha, guide, small, reused=still,
             keyed=predicted is None, warp=warp,
         )  # fmt: skip
 
@@ -348,15 +351,12 @@ class Segmentation(Stage[SegmentationSettings]):
             inference = self._infer(image, ctx)  # called directly, or settings just changed
         s = inference.settings
         h, w = image.shape[:2]
-        raw, gray, guide = inference.raw, inference.gray, inference.guide
+        raw, gray, alpha, guide = inference.raw, inference.gray, inference.alpha, inference.guide
         stabilizer = self.stabilizer
         ctx.put(SEGMENTATION_RAW, raw)
         ctx.put(SEGMENTATION_MODEL, inference.model_name)
 
         if gray is not None:
-            # The weights compare this frame with the last one applied: made here, not in
-            # prepare, which may run beside the last frame's process (prepare_ahead).
-            alpha = stabilizer.weights(gray, ctx.timestamp, s.smoothing)
             mask = stabilizer.apply(raw, gray, ctx.timestamp, alpha).copy()
         else:
             stabilizer.reset()
