@@ -286,10 +286,8 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         elif refined is not None:
             # The room's blur needs only the mask's small levels; the outline needs its
             # detail level and tile map (made on first use): both at once, on two cores.
-            # This thread takes the room, the longer job (with Numba 0.45 against 0.11 ms of
-            # CPU a 720p Studio frame, 2026-12-04): a thread that waits is woken late.
-            small, (sampled, tiles) = self.overlap.run(
-                room, lambda: (refined.sampled(), refined.tiles)
+            (sampled, tiles), small = self.overlap.run(
+                lambda: (refined.sampled(), refined.tiles), room
             )
         else:
             assert mask is not None
