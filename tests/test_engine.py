@@ -460,6 +460,9 @@ def test_a_failing_source_ends_the_stream_with_an_event() -> None:
 
 
 def test_stop_is_idempotent_and_closes_outputs_and_stages_not_the_source() -> None:
+    # Only the threads this engine starts count: a stage another test left open (and the
+    # garbage collector has not reached yet) keeps its own helper, not this engine's.
+    before = {t.ident for t in threading.enumerate()}
     source = CounterSource(fps=FPS, paced=True)
     out = Recorder()
     stage = AddStage()
@@ -473,7 +476,11 @@ def test_stop_is_idempotent_and_closes_outputs_and_stages_not_the_source() -> No
     assert stage.closes == 1
     assert source.closed == 0  # the owner closes the source
     assert engine.stop_reason == "stopped"
-    threads = [t.name for t in threading.enumerate() if t.name.startswith("camfx-")]
+    threads = [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith("camfx-") and t.ident not in before
+    ]
     assert threads == []
 
 

@@ -66,14 +66,20 @@ def test_blend_is_exact_at_the_ends() -> None:
     assert np.array_equal(C.blend(fg, bg, zeros), bg)
 
 
-@pytest.mark.parametrize(
-    "stage",
-    [
-        BackgroundBlur(BackgroundBlurSettings(strength=0.6, light_wrap=0.5, desaturate=0.5)),
-        BackgroundReplace(BackgroundReplaceSettings(mode="color", light_wrap=0.5)),
-    ],
-    ids=["blur", "replace"],
-)
+@pytest.fixture(params=["blur", "replace"])
+def stage(request):
+    """Made per test and closed after it (a module-level instance kept its helper thread alive
+    for the whole session)."""
+    made = (
+        BackgroundBlur(BackgroundBlurSettings(strength=0.6, light_wrap=0.5, desaturate=0.5))
+        if request.param == "blur"
+        else BackgroundReplace(BackgroundReplaceSettings(mode="color", light_wrap=0.5))
+    )
+    made.open()
+    yield made
+    made.close()
+
+
 def test_stages_are_exact_at_the_ends(stage) -> None:
     rng = np.random.default_rng(4)
     image = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
