@@ -52,6 +52,14 @@ def test_every_model_is_timed_on_the_cpu_and_refused_on_cuda_with_a_reason(repor
         cuda = rows[(name, "CUDA")]
         assert cuda["got"] == "CPU" and cuda["refused"]["CUDA"], cuda
         assert "host" not in cuda  # a refused provider is not timed as the CPU
+    # The CPU a network costs is measured beside its latency: on the CPU provider (one
+    # intra-op thread) the runs are CPU work, so the two are of a size.
+    cpu_rows = [rows[(name, "CPU")]["host"] for name in load_manifest()]
+    assert all(r["cpu_ms_per_run"] > 0 for r in cpu_rows), cpu_rows
+    assert sum(r["cpu_ms_per_run"] for r in cpu_rows) >= 0.3 * sum(
+        r["median_ms"] for r in cpu_rows
+    ), cpu_rows
+    assert "host CPU/run" in report["_markdown"]
 
 
 def test_studio_is_measured_paced_and_flat_out(report) -> None:

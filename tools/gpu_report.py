@@ -205,11 +205,15 @@ def _timed(call: Any, runs: int) -> dict[str, float]:
     for _ in range(WARMUP_RUNS):
         call()
     samples = []
+    # The process's CPU time over the runs, every thread: what a network costs the CPU on each
+    # provider (a GPU's launches and its waits for results are CPU work too), beside its latency.
+    cpu0 = time.process_time()
     for _ in range(runs):
         t0 = time.perf_counter()
         call()
         samples.append((time.perf_counter() - t0) * 1000.0)
-    return _median_p95(samples)
+    cpu_ms = (time.process_time() - cpu0) * 1000.0 / runs
+    return {**_median_p95(samples), "cpu_ms_per_run": round(cpu_ms, 3)}
 
 
 def time_model(name: str, entry: dict[str, Any], provider: str, runs: int) -> dict[str, Any]:
@@ -359,8 +363,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         "## Models (ms per run: host = inputs and outputs in host memory; device = resident)",
         "",
-        "| model | asked | ran on | host median | host p95 | device median | note |",
-        "|---|---|---|---|---|---|---|",
+        "| model | asked | ran on | host median | host p95 | host CPU/run | device median | "
+        "device CPU/run | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["models"]:
         host, device = r.get("host", {}), r.get("device", {})
@@ -368,7 +373,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {r['model']} | {r['asked']} | {r.get('got', '-')} | "
             f"{host.get('median_ms', '-')} | {host.get('p95_ms', '-')} | "
-            f"{device.get('median_ms', '-')} | {why} |"
+            f"{host.get('cpu_ms_per_run', '-')} | {device.get('median_ms', '-')} | "
+            f"{device.get('cpu_ms_per_run', '-')} | {why} |"
         )
     lines += [
         "",
