@@ -38,6 +38,7 @@ from msgspec import Meta
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FRESH_IMAGE, UNHURRIED, FrameContext
+from pipelines.inference.session import short_name
 from pipelines.segmentation import fused, tiled
 from pipelines.segmentation.backgrounds import (
     BackgroundError,
@@ -54,6 +55,13 @@ from pipelines.segmentation.composite import (
     composite,
     soft_background_small,
     wrap_keep,
+)
+from pipelines.segmentation.device_blur import (
+    BLUR_BACKENDS,
+    Composite,
+    blur_job,
+    choose_backend,
+    segmentation_provider,
 )
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
@@ -171,12 +179,29 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._desaturate = Eased()
         self._wrap = Eased()
         self._following: tuple[tuple[Stage[Any], fused.TableStage | None], ...] = ()
+        self._composite: Composite | None = None
+        self._backend_chosen = False
+        self.backend_name = "cpu"
+        """Where the pixel work runs (:mod:`pipelines.segmentation.device_blur`): "cpu", or
+        "onnx:<provider>" (the composite graph's session's provider, e.g. "onnx:CUDA")."""
 
     def open(self) -> None:
         # Compile (or load from Numba's cache) the one-pass composite in the background; until
         # it is there, and for good without Numba, the OpenCV path runs.
         fused.prepare()
+        # The segmentation opens first and has its session by now; without one (a mask put
+        # in by a test) the backend is chosen on the first frame.
+        if segmentation_provider() is not None:
+            self._choose_backend()
         super().open()
+
+    def _choose_backend(self) -> None:
+        provider = segmentation_provider() or "CPUExecutionProvider"
+        name = choose_backend(provider)
+        self._composite = BLUR_BACKENDS.get(name).open(provider)
+        report = getattr(self._composite, "report", None)
+        self.backend_name = name if report is None else f"{name}:{short_name(report.provider)}"
+        self._backend_chosen = True
 
     def set_following(self, following: Sequence[Stage[Any]]) -> None:
         # Checked against the protocol once here, not on every frame (a runtime protocol
@@ -198,6 +223,8 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
 
     def close(self) -> None:
         self.overlap.close()
+        self._composite = None
+        self._backend_chosen = False
         super().close()
 
     def _composite_without_numba(
@@ -240,6 +267,27 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         else:
             assert mask is not None
             masks = mask_pyramid(mask, ctx.extras)
+
+        if not self._backend_chosen:
+            self._choose_backend()
+        if self._composite is not None and wrap <= 0.0:
+            # The device's composite (see pipelines.segmentation.device_blur): the frame and
+            # the mask's detail level go there once, the composited frame comes back.
+            weight = refined.sampled() if refined is not None else mask
+            assert weight is not None
+            job = blur_job(
+                image,
+                weight,
+                frames,
+                masks,
+                radius,
+                lens=s.lens,
+                desaturate=desaturate,
+            )
+            if job is not None:
+                out = self._composite(job)
+                ctx.put(FRESH_IMAGE, out)  # a new array, kept by nobody
+                return out
 
         if not fused.ready():
             room_small = blurred_background_small(
