@@ -1,27 +1,27 @@
-"""Generates ``background_blur_composite.onnx``: the background blur's room estimate and its
-composite as one ONNX graph, so that on a GPU the frame goes to the device once and the
-composited frame comes back once (issue 15).
+"""Generates the background blur's two ONNX graphs, so that on a GPU the frame goes to the
+device once and the composited frame comes back once (issue 15):
 
-Run ``python -m onnx_models.blur_composite`` to rewrite the file and its manifest entry; the
-output is deterministic (tests/test_blur_device.py checks the committed file against it).
+* ``background_blur_room.onnx``: the room behind the person at the blur's reduced size,
+  :func:`pipelines.segmentation.composite.background_estimate` and
+  :func:`~pipelines.segmentation.composite.blurred_background_small` op for op: background
+  weight ``w = max(0, 1 − 5·m)²``, the stack ``(B·w, G·w, R·w, w)`` blurred by ``kernel`` (a
+  depthwise convolution, the borders mirrored as OpenCV's ``BORDER_REFLECT``), the push-pull
+  hole filling of ``_fill_from_coarser``, desaturation, rounding to uint8. Inputs
+  ``room_frame`` uint8 h×w×3 and ``room_mask`` float32 h×w (frame and mask at the reduced
+  size), ``kernel`` float32 7×7 (centred, zero-padded: the work size keeps the radius ≤
+  MAX_WORK_RADIUS = 3 px), ``desaturate`` float32 scalar; output ``room`` uint8 h×w×3.
+* ``background_blur_composite.onnx``: :func:`pipelines.segmentation.fused.composite_over_small`
+  and the light's curves: the room and ``mask`` (float32, any size: the refined mask's detail
+  level) resized bilinearly (half-pixel centres, as ``cv2.resize``) to the frame's size,
+  ``frame·m + room·(1 − m)`` rounded, then ``table`` (uint8 256×3, one curve per channel, as
+  ``cv2.LUT``). Inputs ``frame`` uint8 H×W×3, ``mask``, ``room``, ``table``; output
+  ``composite`` uint8 H×W×3.
 
-The graph is :func:`pipelines.segmentation.composite.background_estimate`,
-:func:`~pipelines.segmentation.composite.blurred_background_small` and
-:func:`pipelines.segmentation.fused.composite_over_small`, op for op:
+Two graphs, not one: the light decides its curves from a thumbnail of the composite, which
+needs the room; the room (24 KB at 1080p) comes back to the host for that, the frame does not.
 
-* the room: background weight ``w = max(0, 1 − 5·m)²`` of the mask at the blur's reduced
-  size, the stack ``(B·w, G·w, R·w, w)`` blurred by ``kernel`` (a depthwise convolution, the
-  borders mirrored as OpenCV's ``BORDER_REFLECT``), then the push-pull hole filling of
-  ``_fill_from_coarser`` over :data:`FILL_LEVELS` coarser levels, desaturation and rounding
-  to uint8;
-* the composite: the room and ``mask`` resized bilinearly (half-pixel centres, as
-  ``cv2.resize``) to the frame's size, ``frame·m + room·(1 − m)``, rounded.
-
-Inputs: ``frame`` uint8 H×W×3 (BGR), ``mask`` float32 at any size (the refined mask's detail
-level), ``room_frame`` uint8 h×w×3 and ``room_mask`` float32 h×w (frame and mask at the blur's
-reduced size), ``kernel`` float32 7×7 (the blur's kernel, centred, zero-padded: the work size
-keeps its radius ≤ MAX_WORK_RADIUS = 3 px), ``desaturate`` float32 scalar. Output: ``composite``
-uint8 H×W×3.
+Run ``python -m onnx_models.blur_composite`` to rewrite the files and their manifest entries;
+the output is deterministic (tests/test_blur_device.py checks the committed files against it).
 
 Where it departs from the CPU path, and why it hardly shows: the hole filling always makes
 :data:`FILL_LEVELS` coarser levels (INTER_AREA as matrices of shared lengths, one per axis)
@@ -50,8 +50,8 @@ from pipelines.segmentation.composite import (
     TRUSTED_WEIGHT,
 )
 
-MODEL_NAME = "background_blur_composite"
-FILE_NAME = f"{MODEL_NAME}.onnx"
+ROOM_MODEL = "background_blur_room"
+COMPOSITE_MODEL = "background_blur_composite"
 OPSET = 17  # as the converted networks: loadable by the same runtimes
 IR_VERSION = 8
 KERNEL_HALF = math.ceil(MAX_WORK_RADIUS)
@@ -155,13 +155,27 @@ def _mirror_pad(g: _Graph, x: str, axis: int, pad: int) -> str:
     return g.op("Concat", [before, x, after], "padded", axis=axis)
 
 
-def build() -> Any:
-    """The graph as an ``onnx.ModelProto``."""
+def _model(g: _Graph, name: str, inputs: list[Any], outputs: list[Any]) -> Any:
     import onnx
+    from onnx import helper
+
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.initializers)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="camfx-blur-composite",
+    )
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def build_room() -> Any:
+    """The room graph (``background_blur_room``) as an ``onnx.ModelProto``."""
     from onnx import TensorProto, helper
 
     g = _Graph()
-    f32 = TensorProto.FLOAT
+    f32, u8 = TensorProto.FLOAT, TensorProto.UINT8
     one = g.const(1.0, "one")
 
     # --- the room: mean of the background pixels around each pixel, at the reduced size.
@@ -210,10 +224,33 @@ def build() -> Any:
     # convertScaleAbs: round half to even and saturate to 0..255, as the uint8 room.
     room = g.op("Clip", [g.op("Round", [colour]), g.const(0.0, "lo"), g.const(255.0, "hi")],
                 "room_small")  # fmt: skip
+    hwc = g.op("Transpose", [g.op("Squeeze", [room, g.const([0], "axis", np.int64)])],
+               perm=[1, 2, 0])  # fmt: skip
+    g.nodes.append(helper.make_node("Cast", [hwc], ["room"], name="room", to=TensorProto.UINT8))
 
-    # --- the composite at the frame's size.
+    return _model(
+        g,
+        ROOM_MODEL,
+        [
+            helper.make_tensor_value_info("room_frame", u8, ["room_height", "room_width", 3]),
+            helper.make_tensor_value_info("room_mask", f32, ["room_height", "room_width"]),
+            helper.make_tensor_value_info("kernel", f32, [KERNEL_SIZE, KERNEL_SIZE]),
+            helper.make_tensor_value_info("desaturate", f32, []),
+        ],
+        [helper.make_tensor_value_info("room", u8, ["room_height", "room_width", 3])],
+    )
+
+
+def build_composite() -> Any:
+    """The composite graph (``background_blur_composite``) as an ``onnx.ModelProto``."""
+    from onnx import TensorProto, helper
+
+    g = _Graph()
+    f32, u8 = TensorProto.FLOAT, TensorProto.UINT8
     frame = g.op("Unsqueeze", [g.op("Transpose", [g.op("Cast", ["frame"], to=f32)],
                  perm=[2, 0, 1]), g.const([0], "axis", np.int64)], "frame_nchw")  # fmt: skip
+    room = g.op("Unsqueeze", [g.op("Transpose", [g.op("Cast", ["room"], to=f32)],
+                perm=[2, 0, 1]), g.const([0], "axis", np.int64)], "room_nchw")  # fmt: skip
     room_up = _resize_to(g, room, frame)
     mask = g.op("Unsqueeze", ["mask", g.const([0, 1], "axes", np.int64)], "mask_nchw")
     mask_up = _resize_to(g, mask, frame)
@@ -222,114 +259,114 @@ def build() -> Any:
     mixed = g.op("Clip", [g.op("Round", [mixed]), g.const(0.0, "lo"), g.const(255.0, "hi")])
     hwc = g.op("Transpose", [g.op("Squeeze", [mixed, g.const([0], "axis", np.int64)])],
                perm=[1, 2, 0])  # fmt: skip
-    g.nodes.append(
-        helper.make_node("Cast", [hwc], ["composite"], name="composite", to=TensorProto.UINT8)
-    )
-
-    u8 = TensorProto.UINT8
-    graph = helper.make_graph(
-        g.nodes,
-        MODEL_NAME,
+    # The light's curves (cv2.LUT with a 1×256×3 table): entry value·3 + channel of the
+    # table's flat copy.
+    index = g.op("Add", [g.op("Mul", [g.op("Cast", [hwc], to=TensorProto.INT64),
+                                      g.const(3, "three", np.int64)]),
+                         g.const([0, 1, 2], "channel", np.int64)], "table_index")  # fmt: skip
+    flat = g.op("Reshape", ["table", g.const([-1], "flat", np.int64)], "table_flat")
+    g.nodes.append(helper.make_node("Gather", [flat, index], ["composite"], name="composite"))
+    return _model(
+        g,
+        COMPOSITE_MODEL,
         [
             helper.make_tensor_value_info("frame", u8, ["height", "width", 3]),
             helper.make_tensor_value_info("mask", f32, ["mask_height", "mask_width"]),
-            helper.make_tensor_value_info("room_frame", u8, ["room_height", "room_width", 3]),
-            helper.make_tensor_value_info("room_mask", f32, ["room_height", "room_width"]),
-            helper.make_tensor_value_info("kernel", f32, [KERNEL_SIZE, KERNEL_SIZE]),
-            helper.make_tensor_value_info("desaturate", f32, []),
+            helper.make_tensor_value_info("room", u8, ["room_height", "room_width", 3]),
+            helper.make_tensor_value_info("table", u8, [256, 3]),
         ],
         [helper.make_tensor_value_info("composite", u8, ["height", "width", 3])],
-        g.initializers,
     )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        producer_name="camfx-blur-composite",
-    )
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model, full_check=True)
-    return model
 
 
-def model_bytes() -> bytes:
-    """The serialized graph, byte for byte what the committed file holds."""
-    data: bytes = build().SerializeToString()
+BUILDERS = {ROOM_MODEL: build_room, COMPOSITE_MODEL: build_composite}
+
+
+def model_bytes(name: str) -> bytes:
+    """The serialized graph ``name``, byte for byte what the committed file holds."""
+    data: bytes = BUILDERS[name]().SerializeToString()
     return data
 
 
-def manifest_entry(data: bytes) -> dict[str, Any]:
+def _io(
+    name: str, shape: list[Any], dtype: str, example: list[int] | None = None
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": name, "shape": shape, "dtype": dtype}
+    if example is not None:
+        spec["example"] = example  # the size tools/gpu_report.py times it at: 1080p in Studio
+    return spec
+
+
+ROOM_IO = {
+    "inputs": [
+        _io("room_frame", ["room_height", "room_width", 3], "uint8", [67, 120, 3]),
+        _io("room_mask", ["room_height", "room_width"], "float32", [67, 120]),
+        _io("kernel", [KERNEL_SIZE, KERNEL_SIZE], "float32"),
+        _io("desaturate", [], "float32"),
+    ],
+    "outputs": [_io("room", ["room_height", "room_width", 3], "uint8")],
+}
+COMPOSITE_IO = {
+    "inputs": [
+        _io("frame", ["height", "width", 3], "uint8", [1080, 1920, 3]),
+        _io("mask", ["mask_height", "mask_width"], "float32", [540, 960]),
+        _io("room", ["room_height", "room_width", 3], "uint8", [67, 120, 3]),
+        _io("table", [256, 3], "uint8"),
+    ],
+    "outputs": [_io("composite", ["height", "width", 3], "uint8")],
+}
+NOTES = {
+    ROOM_MODEL: "the background blur's room estimate at its reduced size (composite.py's "
+    "background_estimate and blurred_background_small) as ONNX ops",
+    COMPOSITE_MODEL: "the background blur's composite at the frame's size (fused.py's "
+    "composite_over_small) and the light's curves, as ONNX ops",
+}
+
+
+def manifest_entry(name: str, data: bytes) -> dict[str, Any]:
     return {
-        "name": MODEL_NAME,
-        "file": FILE_NAME,
+        "name": name,
+        "file": f"{name}.onnx",
         "source": {
             "generated_by": "onnx_models/blur_composite.py",
             "command": ".venv/bin/python -m onnx_models.blur_composite",
-            "note": (
-                "no weights: the background blur's room estimate and composite "
-                "(pipelines/segmentation/composite.py) as ONNX ops, for a GPU session"
-            ),
+            "note": f"no weights: {NOTES[name]}, for a GPU session",
         },
         "sha256": hashlib.sha256(data).hexdigest(),
         "size_bytes": len(data),
         "licence": "Apache-2.0",
-        # "example": a size to time the graph at (tools/gpu_report.py), 1080p in Studio.
-        "inputs": [
-            {
-                "name": "frame",
-                "shape": ["height", "width", 3],
-                "dtype": "uint8",
-                "example": [1080, 1920, 3],
-            },
-            {
-                "name": "mask",
-                "shape": ["mask_height", "mask_width"],
-                "dtype": "float32",
-                "example": [540, 960],
-            },
-            {
-                "name": "room_frame",
-                "shape": ["room_height", "room_width", 3],
-                "dtype": "uint8",
-                "example": [67, 120, 3],
-            },
-            {
-                "name": "room_mask",
-                "shape": ["room_height", "room_width"],
-                "dtype": "float32",
-                "example": [67, 120],
-            },
-            {"name": "kernel", "shape": [KERNEL_SIZE, KERNEL_SIZE], "dtype": "float32"},
-            {"name": "desaturate", "shape": [], "dtype": "float32"},
-        ],
-        "outputs": [{"name": "composite", "shape": ["height", "width", 3], "dtype": "uint8"}],
+        **(ROOM_IO if name == ROOM_MODEL else COMPOSITE_IO),
     }
 
 
-def manifest_text(text: str, data: bytes) -> str:
-    """``manifest.json``'s text with this graph's entry put last (replacing an older one);
+def manifest_text(text: str, entries: dict[str, bytes]) -> str:
+    """``manifest.json``'s text with these graphs' entries put last (replacing older ones);
     the other entries keep their layout byte for byte."""
-    mine = text.find(f'    {{\n      "name": "{MODEL_NAME}"')
-    if mine >= 0:
-        text = text[: text.rfind(",", 0, mine)] + "\n  ]\n}"
-    body = json.dumps(manifest_entry(data), indent=2, ensure_ascii=False)
-    body = re.sub(
-        r"\[\s*([^\[\]{}]*?)\s*\]",
-        lambda m: "[" + ", ".join(x.strip() for x in m[1].split(",")) + "]",
-        body,
-    )
-    body = "\n".join("    " + line for line in body.splitlines())
-    end = text.rstrip().rfind("]")
-    text = text[:end].rstrip() + ",\n" + body + "\n  ]\n}"
+    # This generator's entries are the list's last ones: cut them off where the first begins.
+    found = [i for i in (text.find(f'    {{\n      "name": "{n}"') for n in entries) if i >= 0]
+    if found:
+        text = text[: text.rfind(",", 0, min(found))] + "\n  ]\n}"
+    for name, data in entries.items():
+        body = json.dumps(manifest_entry(name, data), indent=2, ensure_ascii=False)
+        body = re.sub(
+            r"\[\s*([^\[\]{}]*?)\s*\]",
+            lambda m: "[" + ", ".join(x.strip() for x in m[1].split(",")) + "]",
+            body,
+        )
+        body = "\n".join("    " + line for line in body.splitlines())
+        end = text.rstrip().rfind("]")
+        text = text[:end].rstrip() + ",\n" + body + "\n  ]\n}"
     json.loads(text)  # still valid
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
-    data = model_bytes()
-    (MODELS_DIR / FILE_NAME).write_bytes(data)
+    entries = {name: model_bytes(name) for name in BUILDERS}
+    for name, data in entries.items():
+        (MODELS_DIR / f"{name}.onnx").write_bytes(data)
+        print(f"wrote {name}.onnx ({len(data)} bytes)", file=sys.stderr)
     manifest = MODELS_DIR / "manifest.json"
-    manifest.write_text(manifest_text(manifest.read_text(encoding="utf-8"), data), "utf-8")
-    print(f"wrote {FILE_NAME} ({len(data)} bytes) and its manifest entry", file=sys.stderr)
+    manifest.write_text(manifest_text(manifest.read_text(encoding="utf-8"), entries), "utf-8")
     return 0
 
 

@@ -1,6 +1,7 @@
-"""The background blur's device backend (issue 15): the composite graph
-(onnx_models/background_blur_composite.onnx) against the CPU path, its IO binding, its
-inputs, how the backend is chosen, and Studio through it end to end.
+"""The background blur's device backend (issue 15): its two graphs
+(onnx_models/background_blur_room.onnx, background_blur_composite.onnx) against the CPU path,
+their IO binding, their inputs, the light's curves folded in, how the backend is chosen, and
+Studio through it end to end.
 
 The graph runs here on ONNX Runtime's CPU provider (this machine has no GPU): the same graph
 and the same binding calls as on CUDA, where the device keeps the intermediate tensors.
@@ -25,7 +26,7 @@ from pipelines.segmentation import fused
 from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
 from pipelines.segmentation.device_blur import (
     BACKEND_ENV,
-    BlurCompositeModel,
+    DeviceBlur,
     blur_job,
     blur_kernel,
     choose_backend,
@@ -35,15 +36,18 @@ from pipelines.segmentation.refine import PYRAMID_KEY, FramePyramid
 PARITY_MIN_PSNR_DB = 40.0
 """The device composite against the CPU path's picture. Measured 56.7-58.6 dB on the demo
 frame at 1280×720, 1279×719 and 1920×1080 (strength 0.35 lens, 1.0 desaturated, 0.1
-Gaussian), largest difference 2 grey levels: float sums in another order and ONNX Runtime's
-bilinear coordinates move single pixels by a level (2026-12-04)."""
+Gaussian), largest difference 2 grey levels; Studio with the light folded in (dim demo frames,
+640×360 and 1920×1080, 6 frames each) 57.3-57.6 dB, largest difference 3 levels, the light's
+gamma the same to 4 places: float sums in another order and ONNX Runtime's bilinear
+coordinates move single pixels by a level; the CPU path's room rows go through the light's
+curves before their upsampling along y (fused.ROOM_LIT), the graph's after (2026-12-04)."""
 PARITY_MAX_LEVELS = 3
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
 
 @pytest.fixture(scope="module")
-def model() -> BlurCompositeModel:
-    return BlurCompositeModel(SessionFactory("cpu", intra_op_threads=2))
+def device() -> DeviceBlur:
+    return DeviceBlur(SessionFactory("cpu", intra_op_threads=2))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -51,12 +55,13 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
-def test_the_committed_graph_is_what_the_generator_makes() -> None:
-    data = blur_composite.model_bytes()
-    path = models_dir() / blur_composite.FILE_NAME
+@pytest.mark.parametrize("name", list(blur_composite.BUILDERS))
+def test_the_committed_graphs_are_what_the_generator_makes(name: str) -> None:
+    data = blur_composite.model_bytes(name)
+    path = models_dir() / f"{name}.onnx"
     assert path.read_bytes() == data, "run: python -m onnx_models.blur_composite"
-    entry = load_manifest()[blur_composite.MODEL_NAME]
-    assert entry == blur_composite.manifest_entry(data)
+    entry = load_manifest()[name]
+    assert entry == blur_composite.manifest_entry(name, data)
     assert entry["sha256"] == sha256_file(path)
 
 
@@ -115,7 +120,7 @@ def test_the_device_composite_matches_on_a_real_photo_with_a_plain_mask() -> Non
     assert psnr(outs["onnx"], outs["cpu"]) >= PARITY_MIN_PSNR_DB
 
 
-def test_the_binding_path_gives_the_same_bytes(model: BlurCompositeModel) -> None:
+def test_the_binding_path_gives_the_same_bytes(device: DeviceBlur) -> None:
     """IO binding forced on the CPU provider (as on CUDA: inputs bound once, the output
     copied back once): the same picture as a plain run."""
     image = demo_frame_720p()
@@ -125,21 +130,22 @@ def test_the_binding_path_gives_the_same_bytes(model: BlurCompositeModel) -> Non
     job = blur_job(image, refined.sampled(), FramePyramid(image), refined, 20.0,
                    lens=True, desaturate=0.0)  # fmt: skip
     assert job is not None
-    plain = model(job)
-    model.on_device = True
+    plain = device.render(job)
+    models = (device.room_model, device.composite_model)
+    for model in models:
+        model.on_device = True
     try:
-        bound = model(job)
-        bound_again = model(job)
+        bound = device.render(job)
+        bound_again = device.render(job)
     finally:
-        model.on_device = False
+        for model in models:
+            model.on_device = False
     np.testing.assert_array_equal(bound, plain)
     np.testing.assert_array_equal(bound_again, plain)
 
 
 @pytest.mark.parametrize("size", [(1279, 719), (3840, 2160), (97, 61)])
-def test_odd_and_large_sizes_keep_their_shape(
-    model: BlurCompositeModel, size: tuple[int, int]
-) -> None:
+def test_odd_and_large_sizes_keep_their_shape(device: DeviceBlur, size: tuple[int, int]) -> None:
     w, h = size
     rng = np.random.default_rng(3)
     image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -149,11 +155,36 @@ def test_odd_and_large_sizes_keep_their_shape(
     job = blur_job(image, mask, FramePyramid(image), FramePyramid(mask), radius,
                    lens=True, desaturate=0.0)  # fmt: skip
     assert job is not None
-    out = model(job)
+    out = device.render(job)
     assert out.shape == (h, w, 3) and out.dtype == np.uint8
     # The person's rows (mask 1, upsampled) are the frame's own, exactly.
     person_rows = (mask.shape[0] // 2) * 2 - 2
     np.testing.assert_array_equal(out[: person_rows // 2], image[: person_rows // 2])
+
+
+def test_the_thumbnail_and_the_table_are_the_composites(device: DeviceBlur) -> None:
+    """The host's thumbnail is the device composite's every step-th pixel (within a level);
+    a table is applied to every pixel as cv2.LUT would."""
+    image = cv2.resize(demo_frame_720p(), (1279, 719))
+    ctx = segmented_once(image)
+    refined = ctx.mask_source
+    assert refined is not None
+    job = blur_job(image, refined.sampled(), FramePyramid(image), refined, 20.0,
+                   lens=True, desaturate=0.0)  # fmt: skip
+    assert job is not None
+    seen: list[np.ndarray] = []
+    table = np.random.default_rng(0).integers(0, 256, (1, 256, 3), dtype=np.uint8)
+
+    def table_for(thumb: np.ndarray, step: int) -> np.ndarray:
+        seen.append(thumb)
+        return table
+
+    plain = device.render(job)
+    lit = device.render(job, table_for, 8)
+    (thumb,) = seen
+    assert thumb.shape == plain[::8, ::8].shape
+    assert int(np.abs(thumb.astype(np.int16) - plain[::8, ::8]).max()) <= 1
+    np.testing.assert_array_equal(lit, cv2.LUT(plain, table))
 
 
 def test_a_frame_too_small_for_the_graph_keeps_the_cpu_path() -> None:
@@ -164,22 +195,28 @@ def test_a_frame_too_small_for_the_graph_keeps_the_cpu_path() -> None:
     assert job is None
 
 
-def test_bad_inputs_are_refused_with_what_is_wrong(model: BlurCompositeModel) -> None:
+def test_bad_inputs_are_refused_with_what_is_wrong(device: DeviceBlur) -> None:
     image = np.zeros((64, 96, 3), np.uint8)
     mask = np.zeros((32, 48), np.float32)
     job = blur_job(image, mask, FramePyramid(image), FramePyramid(mask), 2.0,
                    lens=True, desaturate=0.0)  # fmt: skip
     assert job is not None
+    room = device.room_model(job)
+    composite = device.composite_model
     with pytest.raises(ValueError, match=r"frame must be a uint8 H×W×3 \(BGR\) image, not float32"):
-        model(dataclasses.replace(job, frame=image.astype(np.float32)))
+        composite(image.astype(np.float32), mask, room)
     with pytest.raises(ValueError, match=r"frame must be a uint8 H×W×3.*\(64, 96, 4\)"):
-        model(dataclasses.replace(job, frame=np.zeros((64, 96, 4), np.uint8)))
+        composite(np.zeros((64, 96, 4), np.uint8), mask, room)
     with pytest.raises(ValueError, match="mask must be float32 with two dimensions, not uint8"):
-        model(dataclasses.replace(job, mask=mask.astype(np.uint8)))
+        composite(image, mask.astype(np.uint8), room)
+    with pytest.raises(ValueError, match=r"table must be uint8 256×3, not uint8 \(1, 128, 3\)"):
+        composite(image, mask, room, np.zeros((1, 128, 3), np.uint8))
     with pytest.raises(ValueError, match=r"room_mask must be \(32, 48\)"):
-        model(dataclasses.replace(job, room_mask=np.zeros((5, 5), np.float32)))
+        device.room_model(dataclasses.replace(job, room_mask=np.zeros((5, 5), np.float32)))
+    with pytest.raises(ValueError, match=r"room_frame must be a uint8 H×W×3"):
+        device.room_model(dataclasses.replace(job, room_frame=job.room_frame[..., :2]))
     with pytest.raises(TypeError, match="takes a BlurJob, not ndarray"):
-        model(image)
+        device.room_model(image)
 
 
 def test_the_kernel_is_the_cpu_blur_centred_in_seven_by_seven() -> None:
@@ -224,3 +261,63 @@ def test_studio_runs_end_to_end_on_the_device_backend(monkeypatch: pytest.Monkey
     (blur,) = [s for s in run.engine.pipeline.stages if isinstance(s, BackgroundBlur)]
     assert blur.backend_name == "onnx:CPU"
     assert run.engine.stats.stage["background_blur"].added >= 6
+
+
+def _studio(backend: str, frames: list[np.ndarray]) -> list[tuple[np.ndarray, FrameContext]]:
+    """Studio's stages on ``frames`` as the engine runs them (each told what follows it),
+    the blur on ``backend``."""
+    from pipelines.engine import Pipeline
+    from pipelines.presets import build_stages, get_preset
+
+    stages = build_stages(get_preset("studio"))
+    Pipeline(stages)
+    out = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(BACKEND_ENV, backend)
+        for stage in stages:
+            stage.open()
+        try:
+            for i, frame in enumerate(frames):
+                ctx = FrameContext(timestamp=i / 30.0, index=i)
+                image = frame.copy()
+                for stage in stages:
+                    image = stage.process(image, ctx)
+                out.append((image.copy(), ctx))
+            (blur,) = [s for s in stages if isinstance(s, BackgroundBlur)]
+            assert blur.backend_name == ("cpu" if backend == "cpu" else "onnx:CPU")
+        finally:
+            for stage in stages:
+                stage.close()
+    return out
+
+
+def test_studio_folds_the_light_into_the_device_composite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Studio on dim demo frames (the light lifts them): the light's curves go through the
+    device composite (its own pass never runs) and the picture is the CPU path's."""
+    from pipelines.sources.base import SourceConfig
+    from pipelines.sources.demo import DemoSource
+
+    fused.available()
+    src = DemoSource("1", SourceConfig(width=640, height=360, fps=30))
+    src.open()
+    frames = []
+    for i in range(4):
+        src._index = 3 * i
+        frame = src.grab()
+        assert frame is not None
+        frames.append(frame // 2)
+    cpu = _studio("cpu", frames)
+
+    def no_pass(*args: object) -> np.ndarray:
+        raise AssertionError("the light made its own pass over the frame")
+
+    monkeypatch.setattr("pipelines.beauty.light.apply_correction", no_pass)
+    device = _studio("onnx", frames)
+    for (a, ctx_a), (b, ctx_b) in zip(cpu, device, strict=True):
+        assert ctx_b.get(fused.TABLE_FOLDED) is not None
+        assert psnr(b, a) >= PARITY_MIN_PSNR_DB
+        gamma_a, gamma_b = (
+            ctx_a.extras["light_color"]["gamma"],
+            ctx_b.extras["light_color"]["gamma"],
+        )
+        assert gamma_b < 1.0 and abs(gamma_b - gamma_a) < 0.01

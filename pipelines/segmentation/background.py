@@ -58,7 +58,7 @@ from pipelines.segmentation.composite import (
 )
 from pipelines.segmentation.device_blur import (
     BLUR_BACKENDS,
-    Composite,
+    DeviceBlur,
     blur_job,
     choose_backend,
     segmentation_provider,
@@ -179,7 +179,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._desaturate = Eased()
         self._wrap = Eased()
         self._following: tuple[tuple[Stage[Any], fused.TableStage | None], ...] = ()
-        self._composite: Composite | None = None
+        self._device: DeviceBlur | None = None
         self._backend_chosen = False
         self.backend_name = "cpu"
         """Where the pixel work runs (:mod:`pipelines.segmentation.device_blur`): "cpu", or
@@ -198,9 +198,9 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
     def _choose_backend(self) -> None:
         provider = segmentation_provider() or "CPUExecutionProvider"
         name = choose_backend(provider)
-        self._composite = BLUR_BACKENDS.get(name).open(provider)
-        report = getattr(self._composite, "report", None)
-        self.backend_name = name if report is None else f"{name}:{short_name(report.provider)}"
+        self._device = BLUR_BACKENDS.get(name).open(provider)
+        device = self._device
+        self.backend_name = name if device is None else f"{name}:{short_name(device.provider)}"
         self._backend_chosen = True
 
     def set_following(self, following: Sequence[Stage[Any]]) -> None:
@@ -223,7 +223,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
 
     def close(self) -> None:
         self.overlap.close()
-        self._composite = None
+        self._device = None
         self._backend_chosen = False
         super().close()
 
@@ -270,7 +270,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
 
         if not self._backend_chosen:
             self._choose_backend()
-        if self._composite is not None and wrap <= 0.0:
+        if self._device is not None and wrap <= 0.0:
             # The device's composite (see pipelines.segmentation.device_blur): the frame and
             # the mask's detail level go there once, the composited frame comes back.
             weight = refined.sampled() if refined is not None else mask
@@ -285,7 +285,19 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
                 desaturate=desaturate,
             )
             if job is not None:
-                out = self._composite(job)
+                light = self._table_stage()
+                if light is None:
+                    out = self._device.render(job)
+                else:
+                    # The light's curves in the composite graph, decided from the thumbnail
+                    # of the composite worked out on the host: the light's own pass is saved.
+                    table_for = light.table_for
+                    out = self._device.render(
+                        job,
+                        lambda thumb, step: table_for(thumb, step, ctx),
+                        light.thumb_step(image.shape[1]),
+                    )
+                    ctx.put(fused.TABLE_FOLDED, out)
                 ctx.put(FRESH_IMAGE, out)  # a new array, kept by nobody
                 return out
 

@@ -3,20 +3,22 @@
 ``cpu`` (the default): the stage's own composite, compiled with Numba (else OpenCV), with the
 light's curves folded into the same pass (:mod:`pipelines.segmentation.fused`).
 
-``onnx``: the room's blur and the composite as one ONNX graph
-(``onnx_models/background_blur_composite.onnx``, made by :mod:`onnx_models.blur_composite`),
-run by :class:`BlurCompositeModel` through the session factory with IO binding: on a GPU the
-frame and the mask go to the device once and the composited frame comes back once, and the
-full-size work (two bilinear upsamplings and the blend, 1920×1080×3 at 1080p) is the device's.
-Chosen automatically when the segmentation network's session runs on CUDA or TensorRT, where
-the pixel work, not the networks, held Studio at 1080p to 94 fps (23-28 ms of CPU a frame;
-the blur 7.8 ms of it, the networks ~1.2 ms each; H200, 2026-12-04). On the CPU provider the
-graph is much slower than the compiled path (float NCHW copies of the whole frame): it runs
-there only when asked for (``CAMFX_BLUR_BACKEND=onnx``, the tests).
+``onnx``: the room's blur and the composite as two ONNX graphs
+(``onnx_models/background_blur_room.onnx`` and ``background_blur_composite.onnx``, made by
+:mod:`onnx_models.blur_composite`), run by :class:`DeviceBlur` through the session factory
+with IO binding: on a GPU the frame and the mask go to the device once, the room (24 KB at
+1080p) comes back for the light's thumbnail, and the composited frame, through the light's
+curves, comes back once; the full-size work (two bilinear upsamplings, the blend and the
+curves, 1920×1080×3 at 1080p) is the device's. Chosen automatically when the segmentation
+network's session runs on CUDA or TensorRT, where the pixel work, not the networks, held
+Studio at 1080p to 94 fps (23-28 ms of CPU a frame; the blur 7.8 ms of it, the networks
+~1.2 ms each; H200, 2026-12-04). On the CPU provider the graphs are much slower than the
+compiled path (float NCHW copies of the whole frame: Studio 720p's blur 29 against 2.9 ms a
+frame, paced, 2026-12-04, load 1.7-2.6): they run there only when asked for
+(``CAMFX_BLUR_BACKEND=onnx``, the tests).
 
-The light's curves are not folded into the device composite: with the ``onnx`` backend the
-``light_color`` stage makes its own pass. Light wrap keeps the CPU path (the graph has no
-wrap term), as do frames too small for the graph's border handling.
+Light wrap keeps the CPU path (the graphs have no wrap term), as do frames too small for the
+room graph's border handling.
 
 The backend is chosen once per stage opening by :func:`choose_backend`: ``$CAMFX_BLUR_BACKEND``
 (``auto``, the default, or a registered name), and for ``auto`` the first registered backend
@@ -120,43 +122,62 @@ def blur_job(
                    desaturate)  # fmt: skip
 
 
-@register_model
-class BlurCompositeModel(OnnxModel):
-    """The composite graph: :meth:`__call__` takes a :class:`BlurJob`, returns the
-    composited frame (uint8 H×W×3, a new array)."""
+IDENTITY_TABLE = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+"""The composite graph's ``table`` when no light follows: every value kept."""
 
-    model_name: ClassVar[str] = "background_blur_composite"
+
+@register_model
+class BlurRoomModel(OnnxModel):
+    """The room graph: :meth:`__call__` takes a :class:`BlurJob` and returns the blurred room
+    without the person at the reduced size (uint8 h×w×3), as
+    :func:`~pipelines.segmentation.composite.blurred_background_small` does."""
+
+    model_name: ClassVar[str] = "background_blur_room"
 
     def preprocess(self, *args: Any, **kwargs: Any) -> tuple[dict[str, np.ndarray], Any]:
         (job,) = args
         if not isinstance(job, BlurJob):
             raise TypeError(f"{self.model_name} takes a BlurJob, not {type(job).__name__}")
-        _check_image("frame", job.frame)
         _check_image("room_frame", job.room_frame)
-        for name, value, shape in (
-            ("mask", job.mask, None),
-            ("room_mask", job.room_mask, job.room_frame.shape[:2]),
-            ("kernel", job.kernel, (KERNEL_SIZE, KERNEL_SIZE)),
-        ):
-            if value.dtype != np.float32 or value.ndim != 2:
-                raise ValueError(
-                    f"{name} must be float32 with two dimensions, not {value.dtype} {value.shape}"
-                )
-            if shape is not None and value.shape != tuple(shape):
-                raise ValueError(f"{name} must be {tuple(shape)}, not {value.shape}")
+        _check_floats("room_mask", job.room_mask, job.room_frame.shape[:2])
+        _check_floats("kernel", job.kernel, (KERNEL_SIZE, KERNEL_SIZE))
         if min(job.room_frame.shape[:2]) < MIN_ROOM_SIDE:
             raise ValueError(
                 f"room_frame {job.room_frame.shape[:2]} is smaller than the graph's "
                 f"{MIN_ROOM_SIDE}×{MIN_ROOM_SIDE}"
             )
         feeds = {
-            "frame": job.frame,
-            "mask": job.mask,
             "room_frame": job.room_frame,
             "room_mask": job.room_mask,
             "kernel": job.kernel,
             "desaturate": np.array(job.desaturate, np.float32),
         }
+        return feeds, None
+
+    def postprocess(self, outputs: dict[str, np.ndarray], meta: Any) -> np.ndarray:
+        out: np.ndarray = outputs["room"]
+        return out
+
+
+@register_model
+class BlurCompositeModel(OnnxModel):
+    """The composite graph: ``model(frame, mask, room, table=None)`` → the person over the
+    room upsampled, through the light's ``table`` (uint8 256×3 or 1×256×3, as ``cv2.LUT``'s;
+    None: unchanged): uint8 H×W×3, a new array."""
+
+    model_name: ClassVar[str] = "background_blur_composite"
+
+    def preprocess(self, *args: Any, **kwargs: Any) -> tuple[dict[str, np.ndarray], Any]:
+        frame, mask, room = args[:3]
+        table = args[3] if len(args) > 3 else kwargs.get("table")
+        _check_image("frame", frame)
+        _check_floats("mask", mask, None)
+        _check_image("room", room)
+        if table is None:
+            table = IDENTITY_TABLE
+        if table.dtype != np.uint8 or table.size != 768 or table.shape[-2:] != (256, 3):
+            raise ValueError(f"table must be uint8 256×3, not {table.dtype} {table.shape}")
+        feeds = {"frame": frame, "mask": mask, "room": room, "table": table.reshape(256, 3)}
         return feeds, None
 
     def postprocess(self, outputs: dict[str, np.ndarray], meta: Any) -> np.ndarray:
@@ -171,10 +192,83 @@ def _check_image(name: str, value: np.ndarray) -> None:
         )
 
 
+def _check_floats(name: str, value: np.ndarray, shape: tuple[int, ...] | None) -> None:
+    if value.dtype != np.float32 or value.ndim != 2:
+        raise ValueError(
+            f"{name} must be float32 with two dimensions, not {value.dtype} {value.shape}"
+        )
+    if shape is not None and value.shape != tuple(shape):
+        raise ValueError(f"{name} must be {tuple(shape)}, not {value.shape}")
+
+
+def _taps(n_out: int, n_in: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear taps of output pixels ``at`` when ``n_in`` pixels are resized to ``n_out``
+    (half-pixel centres, clamped at the borders, as ``cv2.resize``): (first, second, weight
+    of the second)."""
+    pos = (at + 0.5) * (n_in / n_out) - 0.5
+    first = np.floor(pos)
+    weight = (pos - first).astype(np.float32)
+    first = first.astype(np.intp)
+    weight[first < 0] = 0.0
+    first = np.clip(first, 0, n_in - 1)
+    second = np.minimum(first + 1, n_in - 1)
+    return first, second, weight
+
+
+def _sample(image: np.ndarray, rows: tuple[np.ndarray, ...], cols: tuple[np.ndarray, ...]) -> Any:
+    (y0, y1, wy), (x0, x1, wx) = rows, cols
+    wy = wy.reshape((-1, 1) + (1,) * (image.ndim - 2))
+    wx = wx.reshape((1, -1) + (1,) * (image.ndim - 2))
+    img = image.astype(np.float32, copy=False)
+    top = img[y0][:, x0] * (1 - wx) + img[y0][:, x1] * wx
+    bottom = img[y1][:, x0] * (1 - wx) + img[y1][:, x1] * wx
+    return top * (1 - wy) + bottom * wy
+
+
+def thumbnail(frame: np.ndarray, mask: np.ndarray, room: np.ndarray, step: int) -> np.ndarray:
+    """The composite's every ``step``-th pixel of every ``step``-th row (as
+    ``composite[::step, ::step]`` before the light's curves, within a grey level of it: float
+    sums in another order), worked out on the host at those pixels only, for the light to
+    decide its curves from."""
+    h, w = frame.shape[:2]
+    ys, xs = np.arange(0, h, step), np.arange(0, w, step)
+    m = _sample(mask, _taps(h, mask.shape[0], ys), _taps(w, mask.shape[1], xs))[..., None]
+    bg = _sample(room, _taps(h, room.shape[0], ys), _taps(w, room.shape[1], xs))
+    fg = frame[ys][:, xs].astype(np.float32)
+    return np.clip(np.rint(bg + m * (fg - bg)), 0, 255).astype(np.uint8)
+
+
+class DeviceBlur:
+    """The ``onnx`` backend: the room graph, then the composite graph, with IO binding when
+    their sessions are on a GPU. The frame and the mask go to the device once; the room
+    (24 KB at 1080p) comes back for the light's thumbnail; the composite comes back once."""
+
+    def __init__(self, factory: SessionFactory) -> None:
+        self.room_model = load_model(BlurRoomModel, factory)
+        self.composite_model = load_model(BlurCompositeModel, factory)
+
+    @property
+    def provider(self) -> str:
+        return str(self.composite_model.report.provider)
+
+    def render(
+        self,
+        job: BlurJob,
+        table_for: Callable[[np.ndarray, int], np.ndarray | None] | None = None,
+        step: int = 1,
+    ) -> np.ndarray:
+        """The composited frame; ``table_for(thumbnail, step)``: the curves of the stage that
+        runs next (the light), decided from the composite's thumbnail, put through in the
+        same pass."""
+        room = self.room_model(job)
+        table = None
+        if table_for is not None:
+            table = table_for(thumbnail(job.frame, job.mask, room, step), step)
+        out: np.ndarray = self.composite_model(job.frame, job.mask, room, table)
+        return out
+
+
 # Backends ------------------------------------------------------------------------------------
-Composite = Callable[[BlurJob], np.ndarray]
-
-
 @dataclasses.dataclass(frozen=True)
 class BlurBackend:
     """A place for the blur's pixel work."""
@@ -182,7 +276,7 @@ class BlurBackend:
     name: str
     suits: Callable[[str], bool]
     """Whether ``auto`` picks it for a segmentation session on this provider."""
-    open: Callable[[str], Composite | None]
+    open: Callable[[str], DeviceBlur | None]
     """Given the segmentation's provider: the composite to run per frame, or None for the
     stage's own (CPU) composite."""
     description: str = ""
@@ -206,10 +300,10 @@ def composite_factory(provider: str) -> SessionFactory:
     return segmentation_factory()
 
 
-def _open_onnx(provider: str) -> Composite:
-    model = load_model(BlurCompositeModel, composite_factory(provider))
-    log.info("background blur on %s (ONNX graph)", short_name(model.report.provider))
-    return model
+def _open_onnx(provider: str) -> DeviceBlur:
+    device = DeviceBlur(composite_factory(provider))
+    log.info("background blur on %s (ONNX graphs)", short_name(device.provider))
+    return device
 
 
 BLUR_BACKENDS.add(
@@ -260,8 +354,11 @@ __all__ = [
     "BlurBackend",
     "BlurCompositeModel",
     "BlurJob",
+    "BlurRoomModel",
+    "DeviceBlur",
     "blur_job",
     "blur_kernel",
     "choose_backend",
     "segmentation_provider",
+    "thumbnail",
 ]
