@@ -47,7 +47,7 @@ FACES = Path(__file__).resolve().parent / "data" / "faces"
 
 @pytest.fixture(scope="module")
 def device() -> DeviceBlur:
-    return DeviceBlur(SessionFactory("cpu", intra_op_threads=2))
+    return DeviceBlur(SessionFactory("cpu", intra_op_threads=2), room_on_device=True)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -80,6 +80,7 @@ def blurred(
             stage.close()
 
 
+@pytest.mark.parametrize("backend", ["onnx", "onnx-room"])
 @pytest.mark.parametrize(
     ("size", "settings"),
     [
@@ -89,14 +90,14 @@ def blurred(
     ],
 )
 def test_the_device_composite_matches_the_cpu_one_on_the_demo(
-    size: tuple[int, int], settings: BackgroundBlurSettings
+    size: tuple[int, int], settings: BackgroundBlurSettings, backend: str
 ) -> None:
     fused.available()  # the CPU path compiled, as in the app
     image = cv2.resize(demo_frame_720p(), size, interpolation=cv2.INTER_AREA)
     ctx = segmented_once(image)
     cpu, cpu_name = blurred(image, ctx, settings, "cpu")
-    device, device_name = blurred(image, ctx, settings, "onnx")
-    assert (cpu_name, device_name) == ("cpu", "onnx:CPU")
+    device, device_name = blurred(image, ctx, settings, backend)
+    assert (cpu_name, device_name) == ("cpu", f"{backend}:CPU")
     assert device.shape == image.shape and device.dtype == np.uint8
     assert psnr(device, cpu) >= PARITY_MIN_PSNR_DB
     assert int(np.abs(device.astype(np.int16) - cpu).max()) <= PARITY_MAX_LEVELS
@@ -113,11 +114,12 @@ def test_the_device_composite_matches_on_a_real_photo_with_a_plain_mask() -> Non
     cv2.ellipse(mask, (w // 4, h // 2), (w // 6, h // 3), 0, 0, 360, 1.0, -1)
     mask = cv2.GaussianBlur(mask, (0, 0), 6.0)
     outs = {}
-    for backend in ("cpu", "onnx"):
+    for backend in ("cpu", "onnx", "onnx-room"):
         ctx = FrameContext(0.0, 0)
         ctx.mask = mask
         outs[backend], _ = blurred(image, ctx, BackgroundBlurSettings(strength=0.5), backend)
     assert psnr(outs["onnx"], outs["cpu"]) >= PARITY_MIN_PSNR_DB
+    assert psnr(outs["onnx-room"], outs["cpu"]) >= PARITY_MIN_PSNR_DB
 
 
 def test_the_binding_path_gives_the_same_bytes(device: DeviceBlur) -> None:
@@ -187,6 +189,20 @@ def test_the_thumbnail_and_the_table_are_the_composites(device: DeviceBlur) -> N
     np.testing.assert_array_equal(lit, cv2.LUT(plain, table))
 
 
+def test_a_host_room_backend_asks_for_the_room() -> None:
+    image = np.zeros((64, 96, 3), np.uint8)
+    mask = np.zeros((32, 48), np.float32)
+    job = blur_job(image, mask, FramePyramid(image), FramePyramid(mask), 2.0,
+                   lens=True, desaturate=0.0)  # fmt: skip
+    assert job is not None
+    host_room = DeviceBlur(SessionFactory("cpu", intra_op_threads=1), room_on_device=False)
+    assert host_room.room_model is None
+    with pytest.raises(ValueError, match="room made on the host: pass room"):
+        host_room.render(job)
+    room = np.full((16, 24, 3), 90, np.uint8)
+    np.testing.assert_array_equal(host_room.render(job, room=room), np.full_like(image, 90))
+
+
 def test_a_frame_too_small_for_the_graph_keeps_the_cpu_path() -> None:
     image = np.full((6, 6, 3), 100, np.uint8)  # 3×3 at the work size: below MIN_ROOM_SIDE
     mask = np.zeros((6, 6), np.float32)
@@ -239,9 +255,11 @@ def test_the_backend_follows_the_segmentations_provider(monkeypatch: pytest.Monk
     assert choose_backend("DmlExecutionProvider") == "cpu"
     monkeypatch.setenv(BACKEND_ENV, "onnx")
     assert choose_backend("CPUExecutionProvider") == "onnx"
+    monkeypatch.setenv(BACKEND_ENV, "onnx-room")  # never chosen by auto
+    assert choose_backend("CPUExecutionProvider") == "onnx-room"
     monkeypatch.setenv(BACKEND_ENV, "cpu")
     assert choose_backend("CUDAExecutionProvider") == "cpu"
-    with pytest.raises(SettingsError, match="unknown background blur backend 'gpu'; use auto"):
+    with pytest.raises(SettingsError, match="unknown background blur backend 'gpu'; use auto, "):
         choose_backend("CUDAExecutionProvider", "gpu")
 
 
@@ -284,14 +302,17 @@ def _studio(backend: str, frames: list[np.ndarray]) -> list[tuple[np.ndarray, Fr
                     image = stage.process(image, ctx)
                 out.append((image.copy(), ctx))
             (blur,) = [s for s in stages if isinstance(s, BackgroundBlur)]
-            assert blur.backend_name == ("cpu" if backend == "cpu" else "onnx:CPU")
+            assert blur.backend_name == ("cpu" if backend == "cpu" else f"{backend}:CPU")
         finally:
             for stage in stages:
                 stage.close()
     return out
 
 
-def test_studio_folds_the_light_into_the_device_composite(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("backend", ["onnx", "onnx-room"])
+def test_studio_folds_the_light_into_the_device_composite(
+    monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
     """Studio on dim demo frames (the light lifts them): the light's curves go through the
     device composite (its own pass never runs) and the picture is the CPU path's."""
     from pipelines.sources.base import SourceConfig
@@ -312,7 +333,7 @@ def test_studio_folds_the_light_into_the_device_composite(monkeypatch: pytest.Mo
         raise AssertionError("the light made its own pass over the frame")
 
     monkeypatch.setattr("pipelines.beauty.light.apply_correction", no_pass)
-    device = _studio("onnx", frames)
+    device = _studio(backend, frames)
     for (a, ctx_a), (b, ctx_b) in zip(cpu, device, strict=True):
         assert ctx_b.get(fused.TABLE_FOLDED) is not None
         assert psnr(b, a) >= PARITY_MIN_PSNR_DB

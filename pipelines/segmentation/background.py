@@ -285,17 +285,26 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
                 desaturate=desaturate,
             )
             if job is not None:
+                device = self._device
+                room_small = (
+                    None
+                    if device.room_on_device
+                    else blurred_background_small(
+                        frames, masks, radius, lens=s.lens, desaturate=desaturate
+                    )
+                )
                 light = self._table_stage()
                 if light is None:
-                    out = self._device.render(job)
+                    out = device.render(job, room=room_small)
                 else:
                     # The light's curves in the composite graph, decided from the thumbnail
                     # of the composite worked out on the host: the light's own pass is saved.
                     table_for = light.table_for
-                    out = self._device.render(
+                    out = device.render(
                         job,
                         lambda thumb, step: table_for(thumb, step, ctx),
                         light.thumb_step(image.shape[1]),
+                        room=room_small,
                     )
                     ctx.put(fused.TABLE_FOLDED, out)
                 ctx.put(FRESH_IMAGE, out)  # a new array, kept by nobody

@@ -6,9 +6,9 @@ light's curves folded into the same pass (:mod:`pipelines.segmentation.fused`).
 ``onnx``: the room's blur and the composite as two ONNX graphs
 (``onnx_models/background_blur_room.onnx`` and ``background_blur_composite.onnx``, made by
 :mod:`onnx_models.blur_composite`), run by :class:`DeviceBlur` through the session factory
-with IO binding: on a GPU the frame and the mask go to the device once, the room (24 KB at
-1080p) comes back for the light's thumbnail, and the composited frame, through the light's
-curves, comes back once; the full-size work (two bilinear upsamplings, the blend and the
+with IO binding: on a GPU the frame and the mask go to the device once and the composited
+frame, through the light's curves, comes back once (the light's thumbnail is worked out on
+the host from the small room); the full-size work (two bilinear upsamplings, the blend and the
 curves, 1920×1080×3 at 1080p) is the device's. Chosen automatically when the segmentation
 network's session runs on CUDA or TensorRT, where the pixel work, not the networks, held
 Studio at 1080p to 94 fps (23-28 ms of CPU a frame; the blur 7.8 ms of it, the networks
@@ -239,12 +239,16 @@ def thumbnail(frame: np.ndarray, mask: np.ndarray, room: np.ndarray, step: int) 
 
 
 class DeviceBlur:
-    """The ``onnx`` backend: the room graph, then the composite graph, with IO binding when
-    their sessions are on a GPU. The frame and the mask go to the device once; the room
-    (24 KB at 1080p) comes back for the light's thumbnail; the composite comes back once."""
+    """The ``onnx`` backends: the composite graph (with IO binding when its session is on a
+    GPU: the frame and the mask go to the device once, the composite through the light's
+    curves comes back once) over a room made on the host (``onnx``: the compiled blur at the
+    reduced size, 0.19 ms at 1080p) or by the room graph (``onnx-room``: its 513 small nodes,
+    mostly the hole filling's sizes, cost 0.9 ms on the CPU provider, and a kernel launch each
+    on a GPU)."""
 
-    def __init__(self, factory: SessionFactory) -> None:
-        self.room_model = load_model(BlurRoomModel, factory)
+    def __init__(self, factory: SessionFactory, *, room_on_device: bool) -> None:
+        self.room_on_device = room_on_device
+        self.room_model = load_model(BlurRoomModel, factory) if room_on_device else None
         self.composite_model = load_model(BlurCompositeModel, factory)
 
     @property
@@ -256,11 +260,17 @@ class DeviceBlur:
         job: BlurJob,
         table_for: Callable[[np.ndarray, int], np.ndarray | None] | None = None,
         step: int = 1,
+        *,
+        room: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The composited frame; ``table_for(thumbnail, step)``: the curves of the stage that
-        runs next (the light), decided from the composite's thumbnail, put through in the
-        same pass."""
-        room = self.room_model(job)
+        """The composited frame over ``room`` (the blurred room at the reduced size, uint8;
+        required unless the room graph makes it); ``table_for(thumbnail, step)``: the curves
+        of the stage that runs next (the light), decided from the composite's thumbnail, put
+        through in the same pass."""
+        if room is None:
+            if self.room_model is None:
+                raise ValueError("this backend composites over a room made on the host: pass room")
+            room = self.room_model(job)
         table = None
         if table_for is not None:
             table = table_for(thumbnail(job.frame, job.mask, room, step), step)
@@ -300,10 +310,13 @@ def composite_factory(provider: str) -> SessionFactory:
     return segmentation_factory()
 
 
-def _open_onnx(provider: str) -> DeviceBlur:
-    device = DeviceBlur(composite_factory(provider))
-    log.info("background blur on %s (ONNX graphs)", short_name(device.provider))
-    return device
+def _opener(room_on_device: bool) -> Callable[[str], DeviceBlur]:
+    def open_device(provider: str) -> DeviceBlur:
+        device = DeviceBlur(composite_factory(provider), room_on_device=room_on_device)
+        log.info("background blur composite on %s (ONNX graph)", short_name(device.provider))
+        return device
+
+    return open_device
 
 
 BLUR_BACKENDS.add(
@@ -311,8 +324,18 @@ BLUR_BACKENDS.add(
     BlurBackend(
         "onnx",
         suits=lambda provider: provider in GPU_ONLY_PROVIDERS,
-        open=_open_onnx,
-        description="the blur and composite as an ONNX graph, on the segmentation's GPU",
+        open=_opener(room_on_device=False),
+        description="the composite and the light's curves as an ONNX graph on the "
+        "segmentation's GPU; the room blurred on the host at its reduced size",
+    ),
+)
+BLUR_BACKENDS.add(
+    "onnx-room",
+    BlurBackend(
+        "onnx-room",
+        suits=lambda provider: False,  # asked for by name only: see DeviceBlur
+        open=_opener(room_on_device=True),
+        description="as onnx, with the room's blur as an ONNX graph too",
     ),
 )
 BLUR_BACKENDS.add(
