@@ -342,3 +342,42 @@ def test_studio_folds_the_light_into_the_device_composite(
             ctx_b.extras["light_color"]["gamma"],
         )
         assert gamma_b < 1.0 and abs(gamma_b - gamma_a) < 0.01
+
+
+def test_a_device_that_fails_hands_over_to_the_cpu_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chosen automatically (a GPU), a device backend that fails gives the frame, and every
+    frame after it, to the CPU composite, and says so in backend_name; asked for by name
+    ($CAMFX_BLUR_BACKEND), its failure is the stage's error."""
+    image = cv2.resize(demo_frame_720p(), (640, 360))
+    ctx = segmented_once(image)
+    cpu, _ = blurred(image, ctx, BackgroundBlurSettings(), "cpu")
+
+    def broken(*args: object, **kwargs: object) -> np.ndarray:
+        raise RuntimeError("CUDA failure 700: an illegal memory access")
+
+    monkeypatch.setattr(DeviceBlur, "render", broken)
+    monkeypatch.setattr("pipelines.segmentation.background.choose_backend", lambda p: "onnx")
+    monkeypatch.delenv(BACKEND_ENV, raising=False)
+    stage = BackgroundBlur(BackgroundBlurSettings())
+    stage.open()
+    try:
+        assert stage.backend_name == "onnx:CPU"
+        ctx.extras.pop(PYRAMID_KEY, None)
+        out = stage.process(image, ctx)
+        assert (
+            stage.backend_name
+            == "cpu (onnx:CPU failed: CUDA failure 700: an illegal memory access)"
+        )
+        np.testing.assert_array_equal(out, cpu)
+    finally:
+        stage.close()
+    monkeypatch.setenv(BACKEND_ENV, "onnx")
+    stage = BackgroundBlur(BackgroundBlurSettings())
+    stage.open()
+    try:
+        with pytest.raises(RuntimeError, match="CUDA failure 700"):
+            stage.process(image, ctx)
+    finally:
+        stage.close()

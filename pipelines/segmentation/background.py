@@ -61,6 +61,7 @@ from pipelines.segmentation.device_blur import (
     DeviceBlur,
     blur_job,
     choose_backend,
+    requested_backend,
     segmentation_provider,
 )
 from pipelines.segmentation.overlap import Overlap
@@ -198,10 +199,25 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
     def _choose_backend(self) -> None:
         provider = segmentation_provider() or "CPUExecutionProvider"
         name = choose_backend(provider)
-        self._device = BLUR_BACKENDS.get(name).open(provider)
+        self._backend_chosen = True
+        try:
+            self._device = BLUR_BACKENDS.get(name).open(provider)
+        except Exception as exc:
+            self._device_failed(name, exc)
+            return
         device = self._device
         self.backend_name = name if device is None else f"{name}:{short_name(device.provider)}"
-        self._backend_chosen = True
+
+    def _device_failed(self, name: str, exc: Exception) -> None:
+        """A device backend that cannot open or run: an error when it was asked for by name
+        ($CAMFX_BLUR_BACKEND); chosen automatically, the CPU composite takes over for good,
+        said once in the log and in :attr:`backend_name` (``camfx bench`` reports it)."""
+        self._device = None
+        if requested_backend() != "auto":
+            raise exc
+        log.warning("background blur: the %s backend failed (%s); the CPU composite takes over",
+                    name, exc)  # fmt: skip
+        self.backend_name = f"cpu ({name} failed: {str(exc).splitlines()[0][:200]})"
 
     def set_following(self, following: Sequence[Stage[Any]]) -> None:
         # Checked against the protocol once here, not on every frame (a runtime protocol
@@ -294,18 +310,24 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
                     )
                 )
                 light = self._table_stage()
-                if light is None:
-                    out = device.render(job, room=room_small)
-                else:
-                    # The light's curves in the composite graph, decided from the thumbnail
-                    # of the composite worked out on the host: the light's own pass is saved.
-                    table_for = light.table_for
-                    out = device.render(
-                        job,
-                        lambda thumb, step: table_for(thumb, step, ctx),
-                        light.thumb_step(image.shape[1]),
-                        room=room_small,
-                    )
+                try:
+                    if light is None:
+                        out = device.render(job, room=room_small)
+                    else:
+                        # The light's curves in the composite graph, decided from the
+                        # thumbnail of the composite worked out on the host: the light's own
+                        # pass is saved.
+                        table_for = light.table_for
+                        out = device.render(
+                            job,
+                            lambda thumb, step: table_for(thumb, step, ctx),
+                            light.thumb_step(image.shape[1]),
+                            room=room_small,
+                        )
+                except Exception as exc:
+                    self._device_failed(self.backend_name, exc)
+                    return self.process(image, ctx)
+                if light is not None:
                     ctx.put(fused.TABLE_FOLDED, out)
                 ctx.put(FRESH_IMAGE, out)  # a new array, kept by nobody
                 return out

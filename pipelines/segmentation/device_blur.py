@@ -12,10 +12,16 @@ the host from the small room); the full-size work (two bilinear upsamplings, the
 curves, 1920×1080×3 at 1080p) is the device's. Chosen automatically when the segmentation
 network's session runs on CUDA or TensorRT, where the pixel work, not the networks, held
 Studio at 1080p to 94 fps (23-28 ms of CPU a frame; the blur 7.8 ms of it, the networks
-~1.2 ms each; H200, 2026-12-04). On the CPU provider the graphs are much slower than the
-compiled path (float NCHW copies of the whole frame: Studio 720p's blur 29 against 2.9 ms a
-frame, paced, 2026-12-04, load 1.7-2.6): they run there only when asked for
+~1.2 ms each; H200, 2026-12-04).
+
+On the CPU provider the composite graph is much slower than the compiled path (float NCHW
+copies of the whole frame, a gather per value): Studio 720p's blur 47 against 2.8 ms a frame,
+paced, 300 frames, 2026-12-04, load 1.5-1.6. It runs there only when asked for
 (``CAMFX_BLUR_BACKEND=onnx``, the tests).
+
+Chosen automatically, a device backend that fails to open or to run hands over to the CPU
+composite for good (logged once; :attr:`BackgroundBlur.backend_name` says ``cpu (onnx:CUDA
+failed: …)``); asked for by name, its failure is the stage's error.
 
 Light wrap keeps the CPU path (the graphs have no wrap term), as do frames too small for the
 room graph's border handling.
@@ -358,11 +364,16 @@ def segmentation_provider() -> str | None:
     return None
 
 
+def requested_backend() -> str:
+    """``$CAMFX_BLUR_BACKEND``, ``auto`` when unset."""
+    return os.environ.get(BACKEND_ENV, "auto").strip() or "auto"
+
+
 def choose_backend(provider: str, requested: str | None = None) -> str:
-    """The backend's name: ``requested`` (default ``$CAMFX_BLUR_BACKEND``, else ``auto``), and
-    for ``auto`` the first registered one that suits ``provider``."""
+    """The backend's name: ``requested`` (default :func:`requested_backend`), and for
+    ``auto`` the first registered one that suits ``provider``."""
     if requested is None:
-        requested = os.environ.get(BACKEND_ENV, "auto").strip() or "auto"
+        requested = requested_backend()
     if requested != "auto":
         if requested not in BLUR_BACKENDS:
             known = ", ".join(["auto", *BLUR_BACKENDS.names()])
@@ -382,6 +393,7 @@ __all__ = [
     "blur_job",
     "blur_kernel",
     "choose_backend",
+    "requested_backend",
     "segmentation_provider",
     "thumbnail",
 ]
