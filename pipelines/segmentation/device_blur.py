@@ -3,16 +3,18 @@
 ``cpu`` (the default): the stage's own composite, compiled with Numba (else OpenCV), with the
 light's curves folded into the same pass (:mod:`pipelines.segmentation.fused`).
 
-``onnx``: the room's blur and the composite as two ONNX graphs
-(``onnx_models/background_blur_room.onnx`` and ``background_blur_composite.onnx``, made by
-:mod:`onnx_models.blur_composite`), run by :class:`DeviceBlur` through the session factory
-with IO binding: on a GPU the frame and the mask go to the device once and the composited
-frame, through the light's curves, comes back once (the light's thumbnail is worked out on
-the host from the small room); the full-size work (two bilinear upsamplings, the blend and the
-curves, 1920×1080×3 at 1080p) is the device's. Chosen automatically when the segmentation
-network's session runs on CUDA or TensorRT, where the pixel work, not the networks, held
-Studio at 1080p to 94 fps (23-28 ms of CPU a frame; the blur 7.8 ms of it, the networks
-~1.2 ms each; H200, 2026-12-04).
+``onnx``: the composite as an ONNX graph (``onnx_models/background_blur_composite.onnx``,
+made by :mod:`onnx_models.blur_composite`) over the room blurred on the host at its reduced
+size (its inputs are there already, and the compiled blur takes 0.19 ms at 1080p), run by
+:class:`DeviceBlur` through the session factory with IO binding: on a GPU the frame and the
+mask go to the device once and the composited frame, through the light's curves, comes back
+once (the light's thumbnail is worked out on the host from the small room); the full-size
+work (two bilinear upsamplings, the blend and the curves, 1920×1080×3 at 1080p) is the
+device's. ``onnx-room`` (asked for by name only) makes the room with a graph too
+(``background_blur_room.onnx``: 513 small nodes, most of them the hole filling's sizes).
+``onnx`` is chosen automatically when the segmentation network's session runs on CUDA or
+TensorRT, where the pixel work, not the networks, held Studio at 1080p to 94 fps (23-28 ms of
+CPU a frame; the blur 7.8 ms of it, the networks ~1.2 ms each; H200, 2026-12-04).
 
 On the CPU provider the composite graph is much slower than the compiled path (float NCHW
 copies of the whole frame, a gather per value): Studio 720p's blur 47 against 2.8 ms a frame,
@@ -207,40 +209,31 @@ def _check_floats(name: str, value: np.ndarray, shape: tuple[int, ...] | None) -
         raise ValueError(f"{name} must be {tuple(shape)}, not {value.shape}")
 
 
-def _taps(n_out: int, n_in: int, at: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bilinear taps of output pixels ``at`` when ``n_in`` pixels are resized to ``n_out``
-    (half-pixel centres, clamped at the borders, as ``cv2.resize``): (first, second, weight
-    of the second)."""
-    pos = (at + 0.5) * (n_in / n_out) - 0.5
-    first = np.floor(pos)
-    weight = (pos - first).astype(np.float32)
-    first = first.astype(np.intp)
-    weight[first < 0] = 0.0
-    first = np.clip(first, 0, n_in - 1)
-    second = np.minimum(first + 1, n_in - 1)
-    return first, second, weight
-
-
-def _sample(image: np.ndarray, rows: tuple[np.ndarray, ...], cols: tuple[np.ndarray, ...]) -> Any:
-    (y0, y1, wy), (x0, x1, wx) = rows, cols
-    wy = wy.reshape((-1, 1) + (1,) * (image.ndim - 2))
-    wx = wx.reshape((1, -1) + (1,) * (image.ndim - 2))
-    img = image.astype(np.float32, copy=False)
-    top = img[y0][:, x0] * (1 - wx) + img[y0][:, x1] * wx
-    bottom = img[y1][:, x0] * (1 - wx) + img[y1][:, x1] * wx
-    return top * (1 - wy) + bottom * wy
+def _sample_points(image: np.ndarray, size: tuple[int, int], step: int) -> np.ndarray:
+    """``image`` (float32) resized bilinearly to ``size`` = (w, h) as ``cv2.resize`` would
+    (half-pixel centres, clamped at the borders), at every ``step``-th pixel of every
+    ``step``-th row only: one remap over those points (its coordinates on a 1/32-pixel grid)."""
+    w, h = size
+    ih, iw = image.shape[:2]
+    xs = (np.arange(0, w, step, dtype=np.float32) + 0.5) * np.float32(iw / w) - 0.5
+    ys = (np.arange(0, h, step, dtype=np.float32) + 0.5) * np.float32(ih / h) - 0.5
+    map_x = np.broadcast_to(xs[None, :], (len(ys), len(xs)))
+    map_y = np.broadcast_to(ys[:, None], (len(ys), len(xs)))
+    out: np.ndarray = cv2.remap(image, np.ascontiguousarray(map_x), np.ascontiguousarray(map_y),
+                                cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return out
 
 
 def thumbnail(frame: np.ndarray, mask: np.ndarray, room: np.ndarray, step: int) -> np.ndarray:
     """The composite's every ``step``-th pixel of every ``step``-th row (as
-    ``composite[::step, ::step]`` before the light's curves, within a grey level of it: float
-    sums in another order), worked out on the host at those pixels only, for the light to
-    decide its curves from."""
+    ``composite[::step, ::step]`` before the light's curves, within a few grey levels of it on
+    the outline: the remap's coordinate grid), worked out on the host at those pixels only,
+    for the light to meter: 0.32 ms at 1080p (step 12, the light's), where sampling each point
+    by fancy indexing took 1.45 ms (2026-12-04, load 1.1-1.5)."""
     h, w = frame.shape[:2]
-    ys, xs = np.arange(0, h, step), np.arange(0, w, step)
-    m = _sample(mask, _taps(h, mask.shape[0], ys), _taps(w, mask.shape[1], xs))[..., None]
-    bg = _sample(room, _taps(h, room.shape[0], ys), _taps(w, room.shape[1], xs))
-    fg = frame[ys][:, xs].astype(np.float32)
+    m = _sample_points(mask, (w, h), step)[..., None]
+    bg = _sample_points(room.astype(np.float32), (w, h), step)
+    fg = frame[::step, ::step].astype(np.float32)
     return np.clip(np.rint(bg + m * (fg - bg)), 0, 255).astype(np.uint8)
 
 
