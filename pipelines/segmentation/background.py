@@ -183,8 +183,10 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._device: DeviceBlur | None = None
         self._backend_chosen = False
         self.backend_name = "cpu"
-        """Where the pixel work runs (:mod:`pipelines.segmentation.device_blur`): "cpu", or
-        "onnx:<provider>" (the composite graph's session's provider, e.g. "onnx:CUDA")."""
+        """Where the pixel work runs (:mod:`pipelines.segmentation.device_blur`): "cpu",
+        "<backend>:<provider>" for a device backend ("onnx:CUDA", "onnx-room:CPU": the
+        composite graph's session's provider), or "cpu (<backend> failed: <why>)" after an
+        automatically chosen device backend failed."""
 
     def open(self) -> None:
         # Compile (or load from Numba's cache) the one-pass composite in the background; until
