@@ -559,6 +559,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result["variant_passes"] = [variant.key for variant, _ in variants]
     result["budgets"] = budgets
     result["providers"] = {name: short_name(rep.provider) for name, rep in all_reports().items()}
+    # Where each stage with a choice of backends did its pixel work (the background blur:
+    # "cpu" or "onnx:<provider>", see pipelines.segmentation.device_blur).
+    result["backends"] = {
+        stage.name: backend
+        for stage in engine.pipeline.stages
+        if isinstance(backend := getattr(stage, "backend_name", None), str)
+    }
     # A refused GPU is the same for every model: report each provider's reason once.
     result["provider_fallbacks"] = {
         short_name(provider): reason
@@ -879,6 +886,8 @@ def format_bench(result: dict) -> str:
     )
     providers = ", ".join(f"{k}={v}" for k, v in result["providers"].items()) or "no models"
     lines.append(f"providers: {providers}")
+    if result.get("backends"):
+        lines.append("backends: " + ", ".join(f"{k}={v}" for k, v in result["backends"].items()))
     if "cv_threads" in result:
         lines.append(f"OpenCV threads: {result['cv_threads']}")
     for provider, reason in result.get("provider_fallbacks", {}).items():

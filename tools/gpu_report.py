@@ -189,7 +189,10 @@ def machine() -> dict[str, Any]:
 def _zeros(spec: dict[str, Any]) -> Any:
     import numpy as np
 
-    shape = [d if isinstance(d, int) else 1 for d in spec["shape"]]
+    # A graph whose sizes are free may name an "example" size to be timed at (the background
+    # blur's graphs: Studio's 1080p; the room graph's borders need 4 pixels or more);
+    # otherwise free sizes are 1.
+    shape = spec.get("example") or [d if isinstance(d, int) else 1 for d in spec["shape"]]
     if spec["dtype"] == "int64" and not shape:
         return np.array(16000, np.int64)  # silero's sample rate, its one scalar input
     return np.zeros(shape, np.dtype(spec["dtype"]))

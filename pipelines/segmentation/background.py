@@ -38,6 +38,7 @@ from msgspec import Meta
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FRESH_IMAGE, UNHURRIED, FrameContext
+from pipelines.inference.session import short_name
 from pipelines.segmentation import fused, tiled
 from pipelines.segmentation.backgrounds import (
     BackgroundError,
@@ -54,6 +55,14 @@ from pipelines.segmentation.composite import (
     composite,
     soft_background_small,
     wrap_keep,
+)
+from pipelines.segmentation.device_blur import (
+    BLUR_BACKENDS,
+    DeviceBlur,
+    blur_job,
+    choose_backend,
+    requested_backend,
+    segmentation_provider,
 )
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
@@ -171,12 +180,46 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         self._desaturate = Eased()
         self._wrap = Eased()
         self._following: tuple[tuple[Stage[Any], fused.TableStage | None], ...] = ()
+        self._device: DeviceBlur | None = None
+        self._backend_chosen = False
+        self.backend_name = "cpu"
+        """Where the pixel work runs (:mod:`pipelines.segmentation.device_blur`): "cpu",
+        "<backend>:<provider>" for a device backend ("onnx:CUDA", "onnx-room:CPU": the
+        composite graph's session's provider), or "cpu (<backend> failed: <why>)" after an
+        automatically chosen device backend failed."""
 
     def open(self) -> None:
         # Compile (or load from Numba's cache) the one-pass composite in the background; until
         # it is there, and for good without Numba, the OpenCV path runs.
         fused.prepare()
+        # The segmentation opens first and has its session by now; without one (a mask put
+        # in by a test) the backend is chosen on the first frame.
+        if segmentation_provider() is not None:
+            self._choose_backend()
         super().open()
+
+    def _choose_backend(self) -> None:
+        provider = segmentation_provider() or "CPUExecutionProvider"
+        name = choose_backend(provider)
+        self._backend_chosen = True
+        try:
+            self._device = BLUR_BACKENDS.get(name).open(provider)
+        except Exception as exc:
+            self._device_failed(name, exc)
+            return
+        device = self._device
+        self.backend_name = name if device is None else f"{name}:{short_name(device.provider)}"
+
+    def _device_failed(self, name: str, exc: Exception) -> None:
+        """A device backend that cannot open or run: an error when it was asked for by name
+        ($CAMFX_BLUR_BACKEND); chosen automatically, the CPU composite takes over for good,
+        said once in the log and in :attr:`backend_name` (``camfx bench`` reports it)."""
+        self._device = None
+        if requested_backend() != "auto":
+            raise exc
+        log.warning("background blur: the %s backend failed (%s); the CPU composite takes over",
+                    name, exc)  # fmt: skip
+        self.backend_name = f"cpu ({name} failed: {str(exc).splitlines()[0][:200]})"
 
     def set_following(self, following: Sequence[Stage[Any]]) -> None:
         # Checked against the protocol once here, not on every frame (a runtime protocol
@@ -198,6 +241,8 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
 
     def close(self) -> None:
         self.overlap.close()
+        self._device = None
+        self._backend_chosen = False
         super().close()
 
     def _composite_without_numba(
@@ -240,6 +285,54 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         else:
             assert mask is not None
             masks = mask_pyramid(mask, ctx.extras)
+
+        if not self._backend_chosen:
+            self._choose_backend()
+        if self._device is not None and wrap <= 0.0:
+            # The device's composite (see pipelines.segmentation.device_blur): the frame and
+            # the mask's detail level go there once, the composited frame comes back.
+            weight = refined.sampled() if refined is not None else mask
+            assert weight is not None
+            job = blur_job(
+                image,
+                weight,
+                frames,
+                masks,
+                radius,
+                lens=s.lens,
+                desaturate=desaturate,
+            )
+            if job is not None:
+                device = self._device
+                room_small = (
+                    None
+                    if device.room_on_device
+                    else blurred_background_small(
+                        frames, masks, radius, lens=s.lens, desaturate=desaturate
+                    )
+                )
+                light = self._table_stage()
+                try:
+                    if light is None:
+                        out = device.render(job, room=room_small)
+                    else:
+                        # The light's curves in the composite graph, decided from the
+                        # thumbnail of the composite worked out on the host: the light's own
+                        # pass is saved.
+                        table_for = light.table_for
+                        out = device.render(
+                            job,
+                            lambda thumb, step: table_for(thumb, step, ctx),
+                            light.thumb_step(image.shape[1]),
+                            room=room_small,
+                        )
+                except Exception as exc:
+                    self._device_failed(self.backend_name, exc)
+                    return self.process(image, ctx)
+                if light is not None:
+                    ctx.put(fused.TABLE_FOLDED, out)
+                ctx.put(FRESH_IMAGE, out)  # a new array, kept by nobody
+                return out
 
         if not fused.ready():
             room_small = blurred_background_small(
