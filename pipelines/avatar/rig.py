@@ -961,6 +961,13 @@ COMBINED_SCALE = 0.95
 (its square root around them), at most ``COMBINED_SCALE_STEPS`` times. Small steps weaken no
 more than needed: on the profile the full jaw moves the inner lower lip 0.030 face heights
 (0.8 × 12 steps: 0.012; 0.9 × 24: 0.017), with no fold in 2,000 random combinations."""
+COMBINED_SPARED_ROUNDS = 4
+"""Where the jaw's repairs hold its lips (``Rig._jaw_pinned``), the last resort first unfolds
+the jaw around them against what still folds (``Rig._spare_the_jaw``), in at most this many
+rounds (each adds the probes the last one folded)..."""
+COMBINED_OTHERS_FLOOR = 0.5
+"""...after weakening the other face motions taking part, where they fold, down to this share
+at most."""
 COMBINED_WHOLE = ("jaw",)
 COMBINED_WHOLE_MIN = 0.8
 """Before that, these motions are scaled as a whole (by COMBINED_SCALE a step, down to this
@@ -1341,6 +1348,7 @@ def _unfold_along(
     axis: np.ndarray,
     movable: np.ndarray,
     poses: list[np.ndarray],
+    weights: list[float] | None = None,
 ) -> np.ndarray:
     """Change, at the ``movable`` vertices, the amounts (one per vertex) of a displacement
     along one ``axis`` so that it shrinks no triangle below JAW_KEEP of its rest area, on the
@@ -1349,19 +1357,22 @@ def _unfold_along(
     Along one axis a triangle's area is linear in the amounts, and in the motion's weight
     (what holds at full strength and at none holds at every weight between), so each
     constraint is a half-space. Where a pose alone squeezes a triangle more, that is the
-    pose's (only no worse is asked). The lips, not movable, keep their asked opening; after
-    JAW_PROJECT_STEPS rounds what is reached is returned (the callers check the folds)."""
+    pose's (only no worse is asked). ``weights``: the motion's weight under each pose (default
+    full; the rest mesh is checked at full weight). The lips, not movable, keep their asked
+    opening; after JAW_PROJECT_STEPS rounds what is reached is returned (the callers check the
+    folds)."""
     rest_a = signed_areas(points, tris)  # (after the rounds, what is left is best effort)
     sign = np.sign(rest_a)
     cabs, cvas, needs, grads = [], [], [], []
-    for off in [np.zeros_like(points), *poses]:
+    scales = [1.0, *(weights if weights is not None else [1.0] * len(poses))]
+    for off, w in zip([np.zeros_like(points), *poses], scales, strict=True):
         q = points + off
         a, b, c = (q[tris[:, k]] for k in range(3))
         ab, ac = b - a, c - a
         base = 0.5 * (ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0])
         # area = base + (s_c - s_a) * cab + (s_b - s_a) * cva
-        cab = 0.5 * (ab[:, 0] * axis[1] - ab[:, 1] * axis[0])
-        cva = 0.5 * (axis[0] * ac[:, 1] - axis[1] * ac[:, 0])
+        cab = 0.5 * w * (ab[:, 0] * axis[1] - ab[:, 1] * axis[0])
+        cva = 0.5 * w * (axis[0] * ac[:, 1] - axis[1] * ac[:, 0])
         need = np.minimum(JAW_KEEP * np.abs(rest_a), base * sign)
         cabs.append(cab)
         cvas.append(cva)
@@ -1734,6 +1745,10 @@ class Rig:
         jaw = [k for k in face if names[k] in COMBINED_WHOLE]
         if left.any() and jaw:
             left = self._scale_whole(probes, excused, names, face, jaw, out, left)
+        # Where the jaw's repairs hold its lips, the jaw (speech) is spared: the other motions
+        # give way first, then the jaw's skin around its held lips.
+        if left.any() and jaw and self._jaw_pinned is not None:
+            left = self._spare_the_jaw(probes, excused, names, face, jaw[0], out, left)
         # Then (the profile's lip corners and chin on its silhouette, where a head turn
         # compresses the face) the face's motions are weakened where it still folds, and a
         # little around, until no probe folds.
@@ -1763,6 +1778,107 @@ class Rig:
                 int(left.any(axis=0).sum()),
             )
         return {names[k]: out[names[k]] for k in face}
+
+    def _spare_the_jaw(
+        self,
+        probes: np.ndarray,
+        excused: np.ndarray,
+        names: list[str],
+        face: list[int],
+        jaw: int,
+        disps: dict[str, np.ndarray],
+        left: np.ndarray,
+    ) -> np.ndarray:
+        """The last resort's first part where the jaw's repairs hold its lips: the jaw carries
+        speech, so (in place) the other face motions taking part in a probe that still folds
+        (``left``, C×T) are weakened first where it folds (as the last resort does), down to
+        COMBINED_OTHERS_FLOOR; then the jaw is unfolded along its axis around its held lips
+        against the probes that still fold (``_unfold_along``, each probe's other motions as
+        a pose, the head's carried through where the face moved the points). Returns what
+        still folds (for the last resort's steps). On the canonical face turned 35° and 40°
+        weakening every motion taking part, where it folded, left the jaw 0.061 and 0.097
+        face heights of 0.19 at the lips: its seams folded the lower lip's next slivers in
+        turn, lip closure and smile on the jaw folded far-side lip and chin slivers."""
+        others = [k for k in face if k != jaw]
+        kept = {k: np.ones(len(self.points)) for k in others}
+        for _ in range(COMBINED_SCALE_STEPS):
+            weakened = False
+            for k in others:
+                uses = probes[:, k] > 0
+                tris = left[uses].any(axis=0)
+                # (Only where the motion moves the triangle and still holds its share.)
+                tris &= (np.abs(disps[names[k]]).max(axis=1) > 0)[self.triangles].any(axis=1)
+                tris &= kept[k][self.triangles].min(axis=1) > COMBINED_OTHERS_FLOOR
+                if not tris.any():
+                    continue
+                verts = np.unique(self.triangles[tris])
+                near = np.isin(self._neighbours.src, verts)
+                around = np.setdiff1d(self._neighbours.dst[near], verts)
+                for where, f in ((verts, COMBINED_SCALE), (around, np.sqrt(COMBINED_SCALE))):
+                    disps[names[k]][where] *= f
+                    kept[k][where] *= f
+                weakened = True
+            if not weakened:
+                break
+            left = self._composed_folds(probes, names, disps, self._face_moved(face, names, disps))
+            left &= ~excused
+            if not left.any():
+                return left
+        assert self._jaw_pinned is not None
+        d = disps[names[jaw]]
+        norms = np.linalg.norm(d, axis=1)
+        if norms.max() <= 0.0:
+            return left
+        axis = d[int(np.argmax(norms))] / norms.max()
+        amount = d @ axis
+        if np.abs(d - amount[:, None] * axis[None, :]).max() > 1e-6:
+            return left  # (not along one axis: left to the last resort's steps)
+        movable = ~self._jaw_pinned
+        movable[self.fixed] = False
+        sel = self._face_moved([jaw], names, disps)
+        rows = np.zeros(len(probes), bool)
+        best = left
+        for _ in range(COMBINED_SPARED_ROUNDS):
+            rows |= left.any(axis=1) & (probes[:, jaw] > 0)
+            if not rows.any():
+                break
+            idx = np.where(rows)[0]
+            poses = self._composed_points(probes[idx], names, disps) - self.points[None]
+            w = probes[idx, jaw]
+            poses -= w[:, None, None] * d[None]
+            got = _unfold_along(
+                self.points, self.triangles[sel], amount, axis, movable, list(poses), list(w)
+            )
+            trial = {**disps, names[jaw]: got[:, None] * axis[None, :]}
+            now = self._composed_folds(probes, names, trial, self._face_moved(face, names, trial))
+            now &= ~excused
+            if now.sum() >= best.sum():
+                break
+            best = now
+            disps[names[jaw]] = trial[names[jaw]]
+            d, amount, left = disps[names[jaw]], got, now
+            if not left.any():
+                break
+        return best
+
+    def _composed_points(
+        self, probes: np.ndarray, names: list[str], disps: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """C×N×2: every vertex under each probe (C×B weights over ``names``), composed as
+        ``_composed_folds`` composes them (face motions first, the head's carried through
+        the rest mesh)."""
+        face = [k for k, n in enumerate(names) if n not in HEAD_BASES]
+        head = [k for k, n in enumerate(names) if n in HEAD_BASES]
+        stack = np.stack([disps[n] for n in names])
+        pts = self.points[None] + np.einsum("cb,bnd->cnd", probes[:, face], stack[face])
+        if head:
+            c, n = pts.shape[:2]
+            tri, bary = self.locate(pts.reshape(-1, 2))
+            hd = np.einsum("cb,bnd->cnd", probes[:, head], stack[head])
+            corners = self.triangles[tri].reshape(c, n, 3)
+            moved_at = hd[np.arange(c)[:, None, None], corners]
+            pts = pts + np.einsum("cnk,cnkd->cnd", bary.reshape(c, n, 3), moved_at)
+        return pts
 
     def _scale_whole(
         self,
