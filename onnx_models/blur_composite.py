@@ -34,15 +34,14 @@ pixels by one level.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from onnx_models.manifest_text import put_last
 from pipelines.segmentation.composite import (
     BACKGROUND_WEIGHT_GAIN,
     FILL_STEP,
@@ -342,22 +341,7 @@ def manifest_entry(name: str, data: bytes) -> dict[str, Any]:
 def manifest_text(text: str, entries: dict[str, bytes]) -> str:
     """``manifest.json``'s text with these graphs' entries put last (replacing older ones);
     the other entries keep their layout byte for byte."""
-    # This generator's entries are the list's last ones: cut them off where the first begins.
-    found = [i for i in (text.find(f'    {{\n      "name": "{n}"') for n in entries) if i >= 0]
-    if found:
-        text = text[: text.rfind(",", 0, min(found))] + "\n  ]\n}"
-    for name, data in entries.items():
-        body = json.dumps(manifest_entry(name, data), indent=2, ensure_ascii=False)
-        body = re.sub(
-            r"\[\s*([^\[\]{}]*?)\s*\]",
-            lambda m: "[" + ", ".join(x.strip() for x in m[1].split(",")) + "]",
-            body,
-        )
-        body = "\n".join("    " + line for line in body.splitlines())
-        end = text.rstrip().rfind("]")
-        text = text[:end].rstrip() + ",\n" + body + "\n  ]\n}"
-    json.loads(text)  # still valid
-    return text
+    return put_last(text, {name: manifest_entry(name, data) for name, data in entries.items()})
 
 
 def main(argv: list[str] | None = None) -> int:

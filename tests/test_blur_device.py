@@ -26,6 +26,7 @@ from pipelines.segmentation import fused
 from pipelines.segmentation.background import BackgroundBlur, BackgroundBlurSettings
 from pipelines.segmentation.device_blur import (
     BACKEND_ENV,
+    BlurJob,
     DeviceBlur,
     blur_job,
     blur_kernel,
@@ -122,16 +123,21 @@ def test_the_device_composite_matches_on_a_real_photo_with_a_plain_mask() -> Non
     assert psnr(outs["onnx-room"], outs["cpu"]) >= PARITY_MIN_PSNR_DB
 
 
-def test_the_binding_path_gives_the_same_bytes(device: DeviceBlur) -> None:
-    """IO binding forced on the CPU provider (as on CUDA: inputs bound once, the output
-    copied back once): the same picture as a plain run."""
-    image = demo_frame_720p()
-    ctx = segmented_once(image)
-    refined = ctx.mask_source
+def segmented_job(image: np.ndarray) -> BlurJob:
+    """The blur's job for ``image`` under its refined segmentation mask (radius 20, lens)."""
+    refined = segmented_once(image).mask_source
     assert refined is not None
     job = blur_job(image, refined.sampled(), FramePyramid(image), refined, 20.0,
                    lens=True, desaturate=0.0)  # fmt: skip
     assert job is not None
+    return job
+
+
+def test_the_binding_path_gives_the_same_bytes(device: DeviceBlur) -> None:
+    """IO binding forced on the CPU provider (as on CUDA: inputs bound once, the output
+    copied back once): the same picture as a plain run."""
+    image = demo_frame_720p()
+    job = segmented_job(image)
     plain = device.render(job)
     models = (device.room_model, device.composite_model)
     for model in models:
@@ -168,12 +174,7 @@ def test_the_thumbnail_and_the_table_are_the_composites(device: DeviceBlur) -> N
     """The host's thumbnail is the device composite's every step-th pixel (within a level);
     a table is applied to every pixel as cv2.LUT would."""
     image = cv2.resize(demo_frame_720p(), (1279, 719))
-    ctx = segmented_once(image)
-    refined = ctx.mask_source
-    assert refined is not None
-    job = blur_job(image, refined.sampled(), FramePyramid(image), refined, 20.0,
-                   lens=True, desaturate=0.0)  # fmt: skip
-    assert job is not None
+    job = segmented_job(image)
     seen: list[np.ndarray] = []
     table = np.random.default_rng(0).integers(0, 256, (1, 256, 3), dtype=np.uint8)
 

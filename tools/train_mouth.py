@@ -54,9 +54,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
-import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -72,6 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from onnx_models.manifest_text import put_last  # noqa: E402
 from pipelines.audio import mouth_eval as ev  # noqa: E402
 from pipelines.audio.mouth import HOP, MEL_RANGE_DB, N_MEL, WINDOW, MouthAnalyzer  # noqa: E402
 from pipelines.audio.mouth_fit import TRAINING_SENTENCES, target_track  # noqa: E402
@@ -517,21 +516,9 @@ def write_manifest_entry(path: Path, n_rows: int, blend: float) -> None:
         "inputs": [{"name": "bands", "shape": ["hops", CONTEXT_HOPS * N_MEL], "dtype": "float32"}],
         "outputs": [{"name": "mouth", "shape": ["hops", 2], "dtype": "float32"}],
     }
-    # Edit the text, not a re-dump: the other entries keep their layout byte for byte.
-    text = manifest_path.read_text()
-    mine = text.find('    {\n      "name": "mouth_net"')
-    if mine >= 0:
-        text = text[: text.rfind(",", 0, mine)] + "\n  ]\n}"
-    body = json.dumps(entry, indent=2, ensure_ascii=False)
-    body = re.sub(
-        r"\[\s*([^\[\]{}]*?)\s*\]",
-        lambda m: "[" + ", ".join(x.strip() for x in m[1].split(",")) + "]",
-        body,
-    )
-    body = "\n".join("    " + line for line in body.splitlines())
-    end = text.rstrip().rfind("]")
-    text = text[:end].rstrip() + ",\n" + body + "\n  ]\n}"
-    json.loads(text)  # still valid
+    # Edit the text, not a re-dump: the other entries keep their layout byte for byte. (The
+    # entries after mouth_net's are cut with it: rerun `python -m onnx_models.blur_composite`.)
+    text = put_last(manifest_path.read_text(), {"mouth_net": entry})
     manifest_path.write_text(text)
 
 
