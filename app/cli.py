@@ -558,7 +558,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
             budgets[timer] = {**measured[timer], "pass": variant.key}
     result["variant_passes"] = [variant.key for variant, _ in variants]
     result["budgets"] = budgets
-    result["providers"] = {name: short_name(rep.provider) for name, rep in all_reports().items()}
+    result["providers"] = {
+        name: short_name(rep.provider) + (" graph" if rep.cuda_graph else "")
+        for name, rep in all_reports().items()
+    }
+    # Models asked to run as CUDA graphs ($CAMFX_CUDA_GRAPH) that ONNX Runtime would not make so.
+    result["graph_refusals"] = {
+        name: rep.graph_refused for name, rep in all_reports().items() if rep.graph_refused
+    }
     # Where each stage with a choice of backends did its pixel work (the background blur:
     # "cpu" or "onnx:<provider>", see pipelines.segmentation.device_blur).
     result["backends"] = {

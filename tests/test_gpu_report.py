@@ -33,7 +33,7 @@ def report(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     out = tmp_path_factory.mktemp("gpu")
     done = run_report(
         repo_root, "--out", str(out), "--sizes", "320x180", "--frames", "20",
-        "--model-runs", "5", "--providers", "cuda,cpu", "--studio-providers", "auto",
+        "--model-runs", "5", "--providers", "cuda,cuda+graph,cpu", "--studio-providers", "auto",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     data: dict[str, Any] = json.loads((out / "gpu_report.json").read_text())
@@ -52,6 +52,8 @@ def test_every_model_is_timed_on_the_cpu_and_refused_on_cuda_with_a_reason(repor
         cuda = rows[(name, "CUDA")]
         assert cuda["got"] == "CPU" and cuda["refused"]["CUDA"], cuda
         assert "host" not in cuda  # a refused provider is not timed as the CPU
+        graph = rows[(name, "CUDA graph")]  # CUDA graphs asked for: refused with CUDA
+        assert graph["got"] == "CPU" and graph["refused"]["CUDA"] and "host" not in graph
     # The CPU a network costs is measured beside its latency: on the CPU provider (one
     # intra-op thread) the runs are CPU work, so the two are of a size.
     cpu_rows = [rows[(name, "CPU")]["host"] for name in load_manifest()]
@@ -85,6 +87,7 @@ def test_the_markdown_is_printed_and_written(report) -> None:
         (["--sizes", "big"], "must be WIDTHxHEIGHT"),
         (["--providers", "quantum"], "unknown inference provider"),
         (["--frames", "0"], "must be a whole number >= 1"),
+        (["--providers", "cpu+graph"], "CUDA graphs run on cuda"),
     ],
 )
 def test_bad_arguments_are_one_line_and_exit_2(repo_root: Path, tmp_path: Path, args, said) -> None:

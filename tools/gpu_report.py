@@ -25,8 +25,11 @@ GPU to run. Three parts:
     TensorRT only): the network's own latency, what a pipeline with device-resident frames
     would pay.
 
+  A provider named with ``+graph`` (``cuda+graph``) is timed with the fixed-shape models run
+  as CUDA graphs (``$CAMFX_CUDA_GRAPH``); a model ONNX Runtime will not capture says why.
+
 - **studio**, per ``--sizes`` and per ``--studio-providers`` (``$CAMFX_PROVIDERS`` for a child
-  process; ``auto`` is what a user gets):
+  process; ``auto`` is what a user gets; ``auto+graph`` the same with CUDA graphs):
 
   * ``camfx bench --preset studio --json`` at the camera's pace: CPU per frame (source
     excluded), median latency, the engine's providers and any fallback;
@@ -64,6 +67,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+CUDA_GRAPH_ENV = "CAMFX_CUDA_GRAPH"  # pipelines.inference.session's: this file imports late
 PEER_BENCH = ROOT / "tools" / "peer_bench.py"
 sys.path.insert(0, str(PEER_BENCH.parent))
 from peer_bench import frame_size, nonnegative_int, positive_int, render_demo  # noqa: E402
@@ -75,6 +79,9 @@ EXIT_PART_FAILED = 1
 EXIT_USAGE = 2
 CHILD_TIMEOUT_S = 600
 CHILD_GRACE_S = 60  # a child may run this far past the budget before it is stopped
+GRAPH_SUFFIX = "+graph"
+"""``cuda+graph``, ``auto+graph``: the same with fixed-shape models run as CUDA graphs
+(:data:`pipelines.inference.session.CUDA_GRAPH_ENV`)."""
 
 
 def frame_sizes(text: str) -> list[tuple[int, int]]:
@@ -88,9 +95,12 @@ def provider_list(text: str) -> list[str]:
 
     items = [s.strip() for s in text.split(",") if s.strip()]
     for item in items:
-        if item != "auto":
+        base = item.removesuffix(GRAPH_SUFFIX)
+        if base != item and base not in ("auto", "cuda"):
+            raise argparse.ArgumentTypeError(f"{item}: CUDA graphs run on cuda (or auto) only")
+        if base != "auto":
             try:
-                parse_providers(item)
+                parse_providers(base)
             except ModelError as exc:
                 raise argparse.ArgumentTypeError(str(exc)) from exc
     if not items:
@@ -219,7 +229,9 @@ def _timed(call: Any, runs: int) -> dict[str, float]:
     return {**_median_p95(samples), "cpu_ms_per_run": round(cpu_ms, 3)}
 
 
-def time_model(name: str, entry: dict[str, Any], provider: str, runs: int) -> dict[str, Any]:
+def time_model(
+    name: str, entry: dict[str, Any], provider: str, runs: int, *, cuda_graph: bool = False
+) -> dict[str, Any]:
     """One model on one provider: what it really ran on, and its latencies there."""
     from pipelines.inference.model import OnnxModel
     from pipelines.inference.session import SessionFactory, short_name
@@ -227,21 +239,56 @@ def time_model(name: str, entry: dict[str, Any], provider: str, runs: int) -> di
     class Bare(OnnxModel):
         model_name = name
 
-    model = Bare(SessionFactory(provider))
+    model = Bare(SessionFactory(provider, cuda_graph=cuda_graph))
     got = model.report.provider
     row: dict[str, Any] = {
         "model": name,
-        "asked": short_name(provider),
-        "got": short_name(got),
+        "asked": short_name(provider) + (" graph" if cuda_graph else ""),
+        "got": short_name(got) + (" graph" if model.report.cuda_graph else ""),
         "refused": {short_name(p): r for p, r in model.report.refused.items()},
     }
+    if model.report.graph_refused:
+        row["refused"]["graph"] = model.report.graph_refused
     if got != provider:
         return row  # a refusal, not a figure: the CPU is timed in its own row
+    if cuda_graph and not model.report.cuda_graph:
+        return row  # the plain session is timed in its own row
     feeds = {spec["name"]: _zeros(spec) for spec in entry["inputs"]}
     row["host"] = _timed(lambda: model.run_raw(feeds), runs)
-    if got in DEVICE_PROVIDERS:
+    if model.report.cuda_graph:
+        # A graph replays what it captured: it must still follow new inputs (the CPU's answer).
+        row["max_abs_vs_cpu"] = _largest_difference_from_cpu(model, entry, Bare)
+        # The buffers the graph was captured with: replayed on inputs already there.
+        binding = model.fixed_binding.binding  # type: ignore[union-attr]  # bound by the runs above
+        row["device"] = _timed(lambda: model.session.run_with_iobinding(binding), runs)
+    elif got in DEVICE_PROVIDERS:
         row["device"] = _timed(_device_resident(model, feeds), runs)
     return row
+
+
+def _largest_difference_from_cpu(model: Any, entry: dict[str, Any], cls: Any) -> float:
+    """The largest output difference between ``model`` and the same network on the CPU, over
+    two random inputs run one after the other."""
+    import numpy as np
+
+    from pipelines.inference.session import SessionFactory
+
+    on_cpu = cls(SessionFactory("cpu", intra_op_threads=1))
+    rng = np.random.default_rng(15)
+    worst = 0.0
+    for _ in range(2):
+        feeds = {
+            spec["name"]: (
+                rng.uniform(0, 1, spec["shape"]).astype(np.float32)
+                if spec["dtype"] == "float32"
+                else _zeros(spec)
+            )
+            for spec in entry["inputs"]
+        }
+        got, want = model.run_raw(feeds), on_cpu.run_raw(feeds)
+        for name, value in want.items():
+            worst = max(worst, float(np.max(np.abs(np.asarray(got[name]) - value))))
+    return round(worst, 6)
 
 
 def _device_resident(model: Any, feeds: dict[str, Any]) -> Any:
@@ -268,12 +315,14 @@ def models(report: Report, providers: list[str], runs: int) -> None:
     from pipelines.inference.session import parse_providers
 
     for spec in providers:
-        provider = (parse_providers(spec) or ["CPUExecutionProvider"])[0]
+        base = spec.removesuffix(GRAPH_SUFFIX)
+        provider = (parse_providers(base) or ["CPUExecutionProvider"])[0]
         for name, entry in load_manifest().items():
             if report.over_budget(f"model {name} on {spec}"):
                 continue
             try:
-                report.add("models", time_model(name, entry, provider, runs))
+                row = time_model(name, entry, provider, runs, cuda_graph=spec != base)
+                report.add("models", row)
             except Exception as exc:
                 report.fail(f"model {name} on {spec}: {exc}")
                 report.add("models", {"model": name, "asked": spec, "error": str(exc)})
@@ -287,10 +336,12 @@ def _child(command: list[str], providers: str, timeout_s: float) -> dict[str, An
         os.environ,
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     )
-    if providers == "auto":
+    base = providers.removesuffix(GRAPH_SUFFIX)
+    env[CUDA_GRAPH_ENV] = "1" if base != providers else "0"
+    if base == "auto":
         env.pop("CAMFX_PROVIDERS", None)
     else:
-        env["CAMFX_PROVIDERS"] = providers
+        env["CAMFX_PROVIDERS"] = base
     done = subprocess.run(
         command, capture_output=True, text=True, env=env, timeout=timeout_s, check=False
     )
@@ -343,6 +394,7 @@ def studio(report: Report, sizes: list[tuple[int, int]], providers: list[str], f
                         "latency_median_ms": round(bench["latency"]["median_ms"], 2),
                         "providers": bench["providers"],
                         "fallbacks": bench.get("provider_fallbacks", {}),
+                        "graph_refusals": bench.get("graph_refusals", {}),
                     }
                 except Exception as exc:
                     report.fail(f"studio {size} on {spec}: {exc}")
@@ -373,6 +425,8 @@ def markdown(report: dict[str, Any]) -> str:
     for r in report["models"]:
         host, device = r.get("host", {}), r.get("device", {})
         why = r.get("error") or "; ".join(f"{p}: {w}" for p, w in r.get("refused", {}).items())
+        if "max_abs_vs_cpu" in r:
+            why = f"largest difference from the CPU {r['max_abs_vs_cpu']:g}; {why}".rstrip("; ")
         lines.append(
             f"| {r['model']} | {r['asked']} | {r.get('got', '-')} | "
             f"{host.get('median_ms', '-')} | {host.get('p95_ms', '-')} | "

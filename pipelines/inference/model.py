@@ -142,7 +142,10 @@ class OnnxModel:
     ) -> None:
         self.path = verified_model_path(self.model_name, directory)
         self.factory = factory or default_factory()
-        self.session, self.report = self.factory.create(str(self.path), self.model_name)
+        entry = load_manifest(directory)[self.model_name]
+        self.session, self.report = self.factory.create(
+            str(self.path), self.model_name, fixed_shapes=_fixed_shapes(entry)
+        )
         self.inputs = self.session.get_inputs()
         self.input_names = [i.name for i in self.inputs]
         self.output_names = [o.name for o in self.session.get_outputs()]
@@ -156,6 +159,11 @@ class OnnxModel:
         )
         # A session is thread-safe for run(), but IO bindings are not: one per thread.
         self._local = threading.local()
+        # A CUDA graph replays into the buffers it was captured with: one set a model, used by
+        # one thread at a time.
+        self.fixed_buffers = self.report.cuda_graph
+        self.fixed_binding: _FixedBinding | None = None
+        self._fixed_lock = threading.Lock()
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -173,6 +181,8 @@ class OnnxModel:
     # Running ------------------------------------------------------------------
     def run_raw(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run the bare network; outputs by name as numpy arrays."""
+        if self.fixed_buffers:
+            return self._run_fixed(feeds)
         if self.on_device:
             return self._run_bound(feeds)
         values = self.session.run(self.output_names, feeds)
@@ -193,6 +203,14 @@ class OnnxModel:
         binding.clear_binding_outputs()
         return dict(zip(self.output_names, values, strict=True))
 
+    def _run_fixed(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        # Inputs are copied into buffers bound once (at addresses a CUDA graph replays with);
+        # outputs are read back as new host arrays, since the next run overwrites the buffers.
+        with self._fixed_lock:
+            if self.fixed_binding is None:
+                self.fixed_binding = _FixedBinding(self, feeds)
+            return self.fixed_binding.run(feeds)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         feeds, meta = self.preprocess(*args, **kwargs)
         return self.postprocess(self.run_raw(feeds), meta)
@@ -200,6 +218,76 @@ class OnnxModel:
     @property
     def provider_report(self) -> ProviderReport:
         return self.report
+
+
+def _fixed_shapes(entry: dict[str, Any]) -> bool:
+    """Every input and output of the manifest entry has a fixed shape (no named sizes)."""
+    specs = [*entry.get("inputs", []), *entry.get("outputs", [])]
+    return bool(specs) and all(
+        isinstance(spec, dict)
+        and isinstance(spec.get("shape"), list)
+        and all(isinstance(d, int) and not isinstance(d, bool) for d in spec["shape"])
+        for spec in specs
+    )
+
+
+_ORT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(uint8)": np.uint8,
+}
+
+
+class _FixedBinding:
+    """Inputs and outputs of one model in buffers allocated once, where its outputs are put
+    (``output_device``), bound once."""
+
+    def __init__(self, model: OnnxModel, feeds: dict[str, np.ndarray]) -> None:
+        from pipelines.inference.session import _onnxruntime
+
+        ort = _onnxruntime()
+        device = model.output_device
+        self.session = model.session
+        self.output_names = model.output_names
+        self.binding = model.session.io_binding()
+        self.inputs: dict[str, Any] = {}
+        self.input_dtypes: dict[str, np.dtype[Any]] = {}
+        for name in model.input_names:
+            if name not in feeds:
+                raise ModelError(f"model {model.model_name}: no input {name!r} given")
+            value = np.ascontiguousarray(feeds[name])
+            self.inputs[name] = ort.OrtValue.ortvalue_from_numpy(value, device, 0)
+            self.input_dtypes[name] = value.dtype
+            self.binding.bind_ortvalue_input(name, self.inputs[name])
+        self.outputs: dict[str, Any] = {}
+        for out in model.session.get_outputs():
+            dtype = _ORT_TYPES.get(out.type)
+            fixed = all(isinstance(d, int) for d in out.shape)
+            shape = [int(d) for d in out.shape] if fixed else []
+            if dtype is None or not shape:
+                raise ModelError(
+                    f"model {model.model_name}: output {out.name} ({out.type} {out.shape}) "
+                    "cannot be bound to a fixed buffer"
+                )
+            self.outputs[out.name] = ort.OrtValue.ortvalue_from_shape_and_type(
+                shape, dtype, device, 0
+            )
+            self.binding.bind_ortvalue_output(out.name, self.outputs[out.name])
+        self.model_name = model.model_name
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for name, buffer in self.inputs.items():
+            value = np.ascontiguousarray(feeds[name], dtype=self.input_dtypes[name])
+            if list(value.shape) != buffer.shape():
+                raise ModelError(
+                    f"model {self.model_name}: input {name} has shape {list(value.shape)}, "
+                    f"its fixed buffer {buffer.shape()}"
+                )
+            buffer.update_inplace(value)
+        self.session.run_with_iobinding(self.binding)
+        return {name: np.array(self.outputs[name].numpy()) for name in self.output_names}
 
 
 ModelT = TypeVar("ModelT", bound=type[OnnxModel])
