@@ -67,7 +67,8 @@ class DecodeCheck:
     packets: int
     """Video packets demuxed: a frame the decoder dropped makes ``frames`` fall short."""
     seconds: float
-    """The end of the last video packet, in media time."""
+    """From the first video packet's start to the last one's end (a file's media time may
+    start after 0: an edit list for the sound's encoder delay)."""
     error: str = ""
     """Why decoding stopped before the end; empty when it did not."""
 
@@ -269,6 +270,7 @@ def decode_check(source: str | os.PathLike[str] | io.RawIOBase) -> DecodeCheck:
 
     frames = packets = 0
     seconds = 0.0
+    first: float | None = None
     try:
         opened = source if isinstance(source, io.RawIOBase) else str(source)
         with av.open(opened) as container:
@@ -279,11 +281,14 @@ def decode_check(source: str | os.PathLike[str] | io.RawIOBase) -> DecodeCheck:
                 is_video = packet.stream.index == video.index
                 if is_video and packet.pts is not None and packet.time_base is not None:
                     packets += 1
-                    end = (packet.pts + (packet.duration or 0)) * packet.time_base
-                    seconds = max(seconds, float(end))
+                    start = float(packet.pts * packet.time_base)
+                    first = start if first is None else min(first, start)
+                    end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+                    seconds = max(seconds, end - first)
                 decoded = packet.decode()  # the empty packet at the end flushes the decoder
                 if is_video:
                     frames += len(decoded)
     except Exception as exc:  # PyAV's FFmpegError and friends: the reason is its text
-        return DecodeCheck(frames, packets, seconds, str(exc) or type(exc).__name__)
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return DecodeCheck(frames, packets, seconds, f"{reason} after {frames} frames")
     return DecodeCheck(frames, packets, seconds)
