@@ -273,7 +273,7 @@ def decode_check(source: str | os.PathLike[str] | io.RawIOBase) -> DecodeCheck:
     first: float | None = None
     try:
         opened = source if isinstance(source, io.RawIOBase) else str(source)
-        with av.open(opened) as container:
+        with av.open(opened, "r") as container:
             if not container.streams.video:
                 return DecodeCheck(0, 0, 0.0, "it holds no video")
             video = container.streams.video[0]
