@@ -19,7 +19,8 @@ What the user made is not lost:
   front (a browser starts playing before the download ends), and every keyframe closes a
   fragment, so a file cut off by a full disk, a pulled cable or a kill keeps all fragments
   before the cut. After a write error the torn last fragment is cut away (:func:`trim_mp4`),
-  leaving a file that every player opens.
+  leaving a file that every player opens. What a ``kill -9`` or a power cut leaves is mended
+  the same way by ``camfx repair`` (:mod:`pipelines.outputs.repair`), into a copy.
 - A write error (disk full, I/O error) or the file or its folder vanishing stops this output
   with one line naming the file and the reason (:class:`~pipelines.errors.OutputError`); the
   engine keeps the other outputs going. :attr:`Output.failure` keeps that line for the summary.

@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.outputs.recorder import Mp4Layout, mp4_layout
+from pipelines.outputs.recorder import Mp4Layout, mp4_layout, probe_video
 
 COPY_CHUNK = 1 << 20
 MAX_NAME_TRIES = 1000
 """``NAME.repaired-2.mp4`` … ``NAME.repaired-1000.mp4``: past that, the folder is full of them."""
-WHY_NOT_NEEDED = "nothing to do"
 
 
 class Outcome(enum.Enum):
@@ -93,14 +92,14 @@ def repair(path: str | os.PathLike[str], *, in_place: bool = False) -> RepairRep
     if problem:
         return _refuse(path, problem)
     if layout.torn_bytes == 0:
-        from pipelines.outputs.recorder import probe_video
-
+        # Every box is whole, so nothing is cut: its packets are counted, not decoded (a long
+        # recording would take minutes), as the recorder's own summary does.
         frames, seconds = probe_video(path)
         return RepairReport(
             path,
             Outcome.COMPLETE,
             f"{path}: complete ({_count(layout.fragments, 'fragment')}, {frames} frames, "
-            f"{seconds:.1f} s); {WHY_NOT_NEEDED}",
+            f"{seconds:.1f} s); nothing to do",
             fragments=layout.fragments,
             frames=frames,
             seconds=seconds,
