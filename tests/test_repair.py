@@ -230,6 +230,29 @@ def test_in_place_cuts_only_the_torn_tail(whole: Path, tmp_path: Path) -> None:
     assert f"dropped {cut - moof.offset} bytes of torn tail; cut in place" in line
 
 
+def test_in_place_leaves_a_file_that_grows_meanwhile(
+    whole: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recording still being written looks torn; cutting it would leave a hole in it."""
+    mdat = fragment(whole, 3)[1]
+    path = torn_copy(whole, tmp_path, mdat.offset + 40)
+    real_check = repair.decode_check
+
+    def check_while_the_recorder_writes(source: Any) -> repair.DecodeCheck:
+        with open(path, "ab") as f:
+            f.write(b"\0" * 100)
+        return real_check(source)
+
+    monkeypatch.setattr(repair, "decode_check", check_while_the_recorder_writes)
+    before = path.read_bytes()
+
+    report = repair.repair(path, in_place=True)
+
+    assert report.outcome is repair.Outcome.FAILED
+    assert "changed while being checked" in report.line
+    assert path.read_bytes()[: len(before)] == before and path.stat().st_size == len(before) + 100
+
+
 def test_a_taken_name_is_never_overwritten(whole: Path, tmp_path: Path) -> None:
     mdat = fragment(whole, 4)[1]
     path = torn_copy(whole, tmp_path, mdat.offset + 10)
