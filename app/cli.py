@@ -24,7 +24,12 @@ EXIT_OUTPUT_FAILED = 1
 # Commands that live in their own modules. Each module must import only argparse-level things at
 # module scope (``--help`` stays instant) and define ``add_parser(subparsers)``, which sets
 # ``func=run`` on its parser, and ``run(args) -> int``.
-PLUGIN_COMMANDS: list[str] = ["app.analyze", "app.talking_head_cmd", "app.setup_cmd"]
+PLUGIN_COMMANDS: list[str] = [
+    "app.analyze",
+    "app.talking_head_cmd",
+    "app.setup_cmd",
+    "app.repair_cmd",
+]
 
 
 class CliError(CamfxError):

@@ -219,7 +219,7 @@ def test_help_is_fast_and_lists_the_commands() -> None:
     result = camfx("--help")
     elapsed = time.monotonic() - t0
     assert result.returncode == 0
-    for command in ("run", "bench", "devices"):
+    for command in ("run", "bench", "devices", "repair"):
         assert command in result.stdout
     assert elapsed < HELP_MAX_S
     run_help = camfx("run", "--help")

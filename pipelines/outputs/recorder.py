@@ -19,7 +19,8 @@ What the user made is not lost:
   front (a browser starts playing before the download ends), and every keyframe closes a
   fragment, so a file cut off by a full disk, a pulled cable or a kill keeps all fragments
   before the cut. After a write error the torn last fragment is cut away (:func:`trim_mp4`),
-  leaving a file that every player opens.
+  leaving a file that every player opens. What a ``kill -9`` or a power cut leaves is mended
+  the same way by ``camfx repair`` (:mod:`pipelines.outputs.repair`), into a copy.
 - A write error (disk full, I/O error) or the file or its folder vanishing stops this output
   with one line naming the file and the reason (:class:`~pipelines.errors.OutputError`); the
   engine keeps the other outputs going. :attr:`Output.failure` keeps that line for the summary.
@@ -35,6 +36,7 @@ import shutil
 import struct
 import threading
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -393,33 +395,93 @@ def trim_mp4(path: str | os.PathLike[str]) -> int:
     return good
 
 
-def _complete_mp4_size(path: str | os.PathLike[str]) -> int:
+@dataclass(frozen=True)
+class Mp4Layout:
+    """What the top-level boxes of an MP4 say about how much of it is whole."""
+
+    size: int
+    """The file's size in bytes when it was walked."""
+    complete_size: int
+    """Bytes up to the end of the last complete box that is not a ``moof`` waiting for its
+    ``mdat``: what :func:`trim_mp4` keeps."""
+    fragments: int
+    """Complete fragments (a ``moof`` followed by its whole ``mdat``) in those bytes."""
+    starts_with_ftyp: bool
+    """The first box's type is ``ftyp``, as every MP4 written by FFmpeg begins (a file cut
+    inside that box's 8-byte header counts as one when its bytes match)."""
+    fragmented: bool | None
+    """The ``moov`` announces fragments (has an ``mvex``); False also when an ``mdat`` comes
+    before any ``moov`` (a whole-file MP4, its index last); None when the walk ended first."""
+
+    @property
+    def torn_bytes(self) -> int:
+        return self.size - self.complete_size
+
+
+MOOV_READ_MAX = 64 << 20
+"""A fragmented file's ``moov`` holds no sample tables (a few KiB); a bigger one is not read."""
+
+
+def mp4_layout(path: str | os.PathLike[str]) -> Mp4Layout:
+    """Walk the top-level boxes of ``path`` (raises OSError when it cannot be read)."""
     size = os.path.getsize(path)
     good = 0
+    fragments = 0
     pending_moof = False
+    fragmented: bool | None = None
     with open(path, "rb") as f:
+        head = f.read(8)
+        starts_with_ftyp = head[4:8] == b"ftyp"[: max(0, len(head) - 4)] and len(head) > 4
         pos = 0
         while pos + 8 <= size:
             f.seek(pos)
             box_size, kind = struct.unpack(">I4s", f.read(8))
+            header = 8
             if box_size == 1:
-                head = f.read(8)
-                if len(head) < 8:
+                large = f.read(8)
+                if len(large) < 8:
                     break
-                box_size = struct.unpack(">Q", head)[0]
+                box_size = struct.unpack(">Q", large)[0]
+                header = 16
             elif box_size == 0:
                 box_size = size - pos  # "to the end of the file": only a last box may say so
-            if box_size < 8 or pos + box_size > size:
+            if box_size < header or pos + box_size > size:
                 break
+            if kind == b"moov" and fragmented is None:
+                fragmented = box_size <= MOOV_READ_MAX and _has_child(
+                    f.read(box_size - header), b"mvex"
+                )
+            elif kind == b"mdat" and fragmented is None:
+                fragmented = False  # media before any moov: a whole file with its index last
             pos += box_size
             if kind == b"moof":
                 pending_moof = True
                 continue
-            if kind == b"mdat":
+            if kind == b"mdat" and pending_moof:
+                fragments += 1
                 pending_moof = False
             if not pending_moof:
                 good = pos
-    return good
+    return Mp4Layout(size, good, fragments, starts_with_ftyp, fragmented)
+
+
+def _has_child(payload: bytes, kind: bytes) -> bool:
+    """Whether a container box's payload holds a direct child box of type ``kind``."""
+    pos = 0
+    while pos + 8 <= len(payload):
+        box_size, child = struct.unpack_from(">I4s", payload, pos)
+        if child == kind:
+            return True
+        if box_size == 1 and pos + 16 <= len(payload):
+            box_size = struct.unpack_from(">Q", payload, pos + 8)[0]
+        if box_size < 8:
+            return False
+        pos += box_size
+    return False
+
+
+def _complete_mp4_size(path: str | os.PathLike[str]) -> int:
+    return mp4_layout(path).complete_size
 
 
 def probe_video(path: str | os.PathLike[str]) -> tuple[int, float]:

@@ -1,0 +1,401 @@
+"""``camfx repair``: recordings torn by ``kill -9`` mended without losing anything else.
+
+The recordings are made by the real recorder (PyAV: libx264 + AAC, fragmented MP4), small and
+at 5 fps so that a fragment (``KEYFRAME_S`` of video) is 10 frames: 33 frames make three full
+fragments and a last one of 3. They are torn the way a kill tears them, by cutting the file
+inside a box, and once by a real SIGKILL of ``camfx run``. What comes out is read back with
+PyAV, every frame decoded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pytest
+
+from pipelines.audio.demo_clip import write_wav
+from pipelines.audio.mux import FileAudio
+from pipelines.frame import Frame
+from pipelines.outputs import recorder, repair
+from pipelines.outputs.recorder import VideoFileOutput
+
+av = pytest.importorskip("av")
+
+REPO = Path(__file__).resolve().parent.parent
+FPS = 5.0
+FRAMES = 33
+FRAMES_PER_FRAGMENT = round(FPS * recorder.KEYFRAME_S)
+SIZE = (64, 48)
+TIMEOUT_S = 120
+
+
+class Box(NamedTuple):
+    offset: int
+    kind: bytes
+    size: int
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+
+# ----------------------------------------------------------------------------- helpers
+def record(path: Path, frames: int = FRAMES) -> None:
+    """A recording as ``camfx run --output`` makes it, with a sound track (frames clock)."""
+    voice = path.with_suffix(".wav")
+    t = np.arange(int(frames / FPS * 16000) + 1600) / 16000
+    write_wav(voice, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
+    out = VideoFileOutput(str(path), audio=FileAudio(voice))
+    out.live_source = False
+    out.open(*SIZE, FPS)
+    for i in range(frames):
+        out.write(Frame.new(np.full((SIZE[1], SIZE[0], 3), 7 * i % 256, np.uint8), i / FPS, i))
+    out.close()
+    assert out.failure is None
+    voice.unlink()
+
+
+def boxes(path: Path) -> list[Box]:
+    found, pos, size = [], 0, path.stat().st_size
+    with open(path, "rb") as f:
+        while pos < size:
+            f.seek(pos)
+            box_size, kind = struct.unpack(">I4s", f.read(8))
+            found.append(Box(pos, kind, box_size))
+            pos += box_size
+    return found
+
+
+def decoded(path: Path) -> tuple[int, int]:
+    """(video frames, audio frames), every one decoded: a torn file raises."""
+    with av.open(str(path)) as c:
+        video = sum(1 for _ in c.decode(video=0))
+    with av.open(str(path)) as c:
+        audio = sum(1 for _ in c.decode(audio=0)) if c.streams.audio else 0
+    return video, audio
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def camfx(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=REPO,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str], path: Path) -> str:
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(path) in lines[0], result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("whole") / "rec.mp4"
+    record(path)
+    kinds = [b.kind for b in boxes(path)]
+    assert kinds[:2] == [b"ftyp", b"moov"] and kinds.count(b"moof") == 4, kinds
+    assert decoded(path)[0] == FRAMES
+    return path
+
+
+def torn_copy(whole: Path, folder: Path, cut: int) -> Path:
+    path = folder / "torn.mp4"
+    path.write_bytes(whole.read_bytes()[:cut])
+    return path
+
+
+def fragment(whole: Path, n: int) -> tuple[Box, Box]:
+    """The ``n``-th (from 1) fragment's moof and mdat."""
+    found = boxes(whole)
+    moofs = [i for i, b in enumerate(found) if b.kind == b"moof"]
+    moof, mdat = found[moofs[n - 1]], found[moofs[n - 1] + 1]
+    assert mdat.kind == b"mdat"
+    return moof, mdat
+
+
+# ----------------------------------------------------------------------------- mended
+# Where a kill can land in the n-th fragment, and so how many fragments stay whole.
+CUTS = {
+    "inside the 3rd mdat": (3, lambda moof, mdat: mdat.offset + mdat.size // 2),
+    "inside the 3rd mdat's header": (3, lambda moof, mdat: mdat.offset + 5),
+    "after the 3rd moof, before its mdat": (3, lambda moof, mdat: mdat.offset),
+    "inside the 4th moof's header": (4, lambda moof, mdat: moof.offset + 3),
+    "inside the 4th moof": (4, lambda moof, mdat: moof.offset + moof.size // 2),
+    "inside the 2nd mdat": (2, lambda moof, mdat: mdat.end - 1),
+}
+
+
+@pytest.mark.parametrize("where", CUTS)
+def test_a_torn_recording_is_mended_into_a_copy(whole: Path, tmp_path: Path, where: str) -> None:
+    torn_fragment, cut_in = CUTS[where]
+    moof, mdat = fragment(whole, torn_fragment)
+    cut = cut_in(moof, mdat)
+    path = torn_copy(whole, tmp_path, cut)
+    before = digest(path)
+
+    report = repair.repair(path)
+
+    kept = torn_fragment - 1
+    assert report.outcome is repair.Outcome.REPAIRED, report.line
+    assert report.output == tmp_path / "torn.repaired.mp4"
+    assert digest(path) == before  # the original as it was
+    # Exactly the bytes before the torn fragment, and every frame in them decodes.
+    assert report.output.read_bytes() == whole.read_bytes()[: moof.offset]
+    frames, audio_frames = decoded(report.output)
+    assert frames == kept * FRAMES_PER_FRAGMENT
+    assert audio_frames > 0
+    assert (report.fragments, report.frames) == (kept, frames)
+    assert report.seconds == pytest.approx(frames / FPS, abs=0.5 / FPS)
+    assert report.torn_bytes == cut - moof.offset
+    assert (
+        f"kept {kept} complete fragment{'s' if kept > 1 else ''} ({frames} frames, "
+        f"{report.seconds:.1f} s), "
+        f"dropped {cut - moof.offset} bytes of torn tail; written to {report.output}"
+    ) in report.line
+
+
+def test_a_kill_9_recording_is_mended_by_the_command(tmp_path: Path) -> None:
+    """A real SIGKILL of ``camfx run``: torn or not (the kill may fall between fragments), the
+    command leaves a file that decodes to its last frame, and the original as it was."""
+    path = tmp_path / "killed.mp4"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "run", "--source", "demo", "--output", str(path),
+         "--size", "160x120"],
+        cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        for _ in range(20):  # model notes may come before the "Ctrl+C to stop" line
+            line = proc.stderr.readline()
+            assert line, "camfx run ended before it started"
+            if "Ctrl+C to stop" in line:
+                break
+        deadline = time.monotonic() + 60
+        while recorder.mp4_layout(path).fragments < 2:  # two fragments on the disk
+            assert time.monotonic() < deadline, "no fragment was written"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=TIMEOUT_S)
+    before, layout = digest(path), recorder.mp4_layout(path)
+
+    result = camfx("repair", str(path))
+
+    assert result.returncode == 0, result
+    assert digest(path) == before
+    mended = tmp_path / "killed.repaired.mp4"
+    if layout.torn_bytes:
+        assert f"written to {mended}" in result.stdout, result.stdout
+        assert decoded(mended)[0] >= 2 * 30 * recorder.KEYFRAME_S
+    else:
+        assert "complete" in result.stdout and not mended.exists()
+        assert decoded(path)[0] >= 2 * 30 * recorder.KEYFRAME_S
+
+
+def test_in_place_cuts_only_the_torn_tail(whole: Path, tmp_path: Path) -> None:
+    moof, mdat = fragment(whole, 3)
+    cut = mdat.offset + 40
+    path = torn_copy(whole, tmp_path, cut)
+
+    result = camfx("repair", "--in-place", str(path))
+
+    assert result.returncode == 0, result
+    assert path.read_bytes() == whole.read_bytes()[: moof.offset]
+    assert decoded(path)[0] == 2 * FRAMES_PER_FRAGMENT
+    assert list(tmp_path.iterdir()) == [path]  # no copy
+    line = result.stdout.strip()
+    assert line.startswith(f"{path}: kept 2 complete fragments (20 frames, 4.0 s)"), line
+    assert f"dropped {cut - moof.offset} bytes of torn tail; cut in place" in line
+
+
+def test_in_place_leaves_a_file_that_grows_meanwhile(
+    whole: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recording still being written looks torn; cutting it would leave a hole in it."""
+    mdat = fragment(whole, 3)[1]
+    path = torn_copy(whole, tmp_path, mdat.offset + 40)
+    real_check = repair.decode_check
+
+    def check_while_the_recorder_writes(source: Any) -> repair.DecodeCheck:
+        with open(path, "ab") as f:
+            f.write(b"\0" * 100)
+        return real_check(source)
+
+    monkeypatch.setattr(repair, "decode_check", check_while_the_recorder_writes)
+    before = path.read_bytes()
+
+    report = repair.repair(path, in_place=True)
+
+    assert report.outcome is repair.Outcome.FAILED
+    assert "changed while being checked" in report.line
+    assert path.read_bytes()[: len(before)] == before and path.stat().st_size == len(before) + 100
+
+
+def test_a_taken_name_is_never_overwritten(whole: Path, tmp_path: Path) -> None:
+    mdat = fragment(whole, 4)[1]
+    path = torn_copy(whole, tmp_path, mdat.offset + 10)
+    taken = tmp_path / "torn.repaired.mp4"
+    taken.write_bytes(b"the user's own file")
+
+    first, second = repair.repair(path), repair.repair(path)
+
+    assert taken.read_bytes() == b"the user's own file"
+    assert first.output == tmp_path / "torn.repaired-2.mp4"
+    assert second.output == tmp_path / "torn.repaired-3.mp4"
+    for report in (first, second):
+        assert report.output is not None
+        assert decoded(report.output)[0] == 3 * FRAMES_PER_FRAGMENT
+
+
+def test_a_complete_recording_is_left_alone(whole: Path, tmp_path: Path) -> None:
+    path = tmp_path / "done.mp4"
+    shutil.copy(whole, path)
+    stat = path.stat()
+
+    result = camfx("repair", str(path))
+
+    assert result.returncode == 0, result
+    assert result.stdout.strip() == (
+        f"{path}: complete (4 fragments, {FRAMES} frames, {FRAMES / FPS:.1f} s); nothing to do"
+    )
+    assert list(tmp_path.iterdir()) == [path]
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns and digest(path) == digest(whole)
+
+
+def test_a_cut_that_does_not_decode_keeps_the_original_and_exits_1(
+    whole: Path, tmp_path: Path
+) -> None:
+    """The box walk cannot see damage inside a fragment's data: the decode check does."""
+    mdat = fragment(whole, 2)[1]
+    data = bytearray(whole.read_bytes()[: fragment(whole, 3)[1].offset + 20])
+    data[mdat.offset + 8 : mdat.end] = b"\xff" * (mdat.size - 8)
+    path = tmp_path / "damaged.mp4"
+    path.write_bytes(bytes(data))
+    for in_place in ("", "--in-place"):
+        result = camfx("repair", *filter(None, [in_place]), str(path))
+        assert result.returncode == 1, result
+        assert "Traceback" not in result.stderr
+        assert f"{path} was not repaired: the part before the torn tail does not decode" in (
+            result.stderr
+        )
+        assert path.read_bytes() == bytes(data)
+        assert list(tmp_path.iterdir()) == [path]
+
+
+# ----------------------------------------------------------------------------- refused
+def _not_mp4(folder: Path) -> Path:
+    path = folder / "notes.mp4"
+    path.write_bytes(b"these are not the frames you are looking for\n" * 100)
+    return path
+
+
+def _empty(folder: Path) -> Path:
+    path = folder / "empty.mp4"
+    path.touch()
+    return path
+
+
+def _missing(folder: Path) -> Path:
+    return folder / "missing.mp4"
+
+
+def _folder(folder: Path) -> Path:
+    path = folder / "videos.mp4"
+    path.mkdir()
+    return path
+
+
+REFUSED: dict[str, tuple[Any, str]] = {
+    "garbage": (_not_mp4, "is not an MP4 file"),
+    "empty": (_empty, "is empty (0 bytes)"),
+    "missing": (_missing, "does not exist"),
+    "a folder": (_folder, "is a folder"),
+}
+
+
+@pytest.mark.parametrize("what", REFUSED)
+def test_what_is_no_recording_is_refused_with_one_line(tmp_path: Path, what: str) -> None:
+    make, said = REFUSED[what]
+    path = make(tmp_path)
+    before = sorted(tmp_path.iterdir())
+
+    line = one_error_line(camfx("repair", str(path)), path)
+
+    assert said in line
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("cut", ["inside ftyp", "inside moov", "inside the 1st mdat"])
+def test_a_recording_without_a_complete_fragment_is_refused(
+    whole: Path, tmp_path: Path, cut: str
+) -> None:
+    ftyp, moov = boxes(whole)[:2]
+    offset = {
+        "inside ftyp": ftyp.size // 2,
+        "inside moov": moov.offset + moov.size // 2,
+        "inside the 1st mdat": fragment(whole, 1)[1].offset + 100,
+    }[cut]
+    path = torn_copy(whole, tmp_path, offset)
+
+    line = one_error_line(camfx("repair", str(path)), path)
+
+    assert "holds no complete fragment" in line and "nothing to recover" in line
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_an_mp4_that_is_not_fragmented_is_not_ours(tmp_path: Path) -> None:
+    """An MP4 from elsewhere (one index at the end, no fragments), whole or cut off."""
+    path = tmp_path / "other.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=int(FPS))
+        s.width, s.height, s.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        for i in range(10):
+            f = av.VideoFrame.from_ndarray(np.zeros((SIZE[1], SIZE[0], 3), np.uint8), "bgr24")
+            f.pts = i
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode(None):
+            c.mux(p)
+    for size in (path.stat().st_size, path.stat().st_size - 100):
+        os.truncate(path, size)
+        line = one_error_line(camfx("repair", str(path)), path)
+        assert "is not a fragmented MP4 as camfx records" in line
+        assert list(tmp_path.iterdir()) == [path]
+
+
+def test_several_files_are_all_gone_through(whole: Path, tmp_path: Path) -> None:
+    mdat = fragment(whole, 3)[1]
+    torn = torn_copy(whole, tmp_path, mdat.offset + 30)
+    missing = tmp_path / "missing.mp4"
+    garbage = _not_mp4(tmp_path)
+
+    result = camfx("repair", str(missing), str(torn), str(garbage))
+
+    assert result.returncode == 2, result
+    assert "Traceback" not in result.stderr
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 2 and str(missing) in errors[0] and str(garbage) in errors[1]
+    assert f"written to {tmp_path / 'torn.repaired.mp4'}" in result.stdout
+    assert decoded(tmp_path / "torn.repaired.mp4")[0] == 2 * FRAMES_PER_FRAGMENT
