@@ -7,7 +7,10 @@ buffers in host memory), output for output against a plain run.
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -16,6 +19,7 @@ import pytest
 
 from pipelines.errors import ModelError
 from pipelines.inference import gpu
+from pipelines.inference.capture import CAPTURE_GUARD, CAPTURE_RUNS, CaptureGuard
 from pipelines.inference.model import OnnxModel, _fixed_shapes, load_manifest
 from pipelines.inference.session import CUDA_GRAPH_ENV, ProviderReport, SessionFactory
 
@@ -177,3 +181,137 @@ def test_a_graph_session_s_model_runs_through_fixed_buffers(
     for out, value in zip(model.output_names, want, strict=True):
         np.testing.assert_array_equal(got[out], value)
     assert model.fixed_binding is not None  # bound once, kept for the next frame
+
+
+# ---- one capture at a time (pipelines/inference/capture.py) ------------------------------------
+
+
+def test_device_work_runs_side_by_side_until_a_capture_is_expected() -> None:
+    guard = CaptureGuard()
+    inside = threading.Event()
+    release = threading.Event()
+    order: list[str] = []
+
+    def long_call() -> None:
+        with guard.device_work():
+            inside.set()
+            release.wait(5)
+            order.append("long call ends")
+
+    first = threading.Thread(target=long_call)
+    first.start()
+    assert inside.wait(5)
+    with guard.device_work():  # nothing pending: runs beside the long call
+        order.append("side by side")
+    guard.expect_capture()
+
+    def capture() -> None:
+        with guard.device_work():
+            order.append("capture")
+
+    capturing = threading.Thread(target=capture)
+    capturing.start()
+    capturing.join(0.3)
+    assert capturing.is_alive()  # waits for the call that began before it
+    release.set()
+    first.join(5)
+    capturing.join(5)
+    assert order == ["side by side", "long call ends", "capture"]
+    guard.captured()
+    assert guard.pending == 0
+
+
+def test_while_a_capture_is_pending_device_work_runs_alone() -> None:
+    guard = CaptureGuard()
+    guard.expect_capture()
+    running = 0
+    most = 0
+    lock = threading.Lock()
+
+    def call() -> None:
+        nonlocal running, most
+        with guard.device_work():
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.01)
+            with lock:
+                running -= 1
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert most == 1
+
+
+def _graph_model(monkeypatch: pytest.MonkeyPatch) -> OnnxModel:
+    """The detector on a real CPU session, reported as a CUDA graph session."""
+    gc.collect()  # models of earlier tests release any capture they held
+    real = SessionFactory("cpu", intra_op_threads=1)
+    create = real.create
+
+    def as_graph(path: str, name: str | None = None, *, fixed_shapes: bool = False) -> Any:
+        session, report = create(path, name, fixed_shapes=fixed_shapes)
+        report.cuda_graph = fixed_shapes
+        return session, report
+
+    monkeypatch.setattr(real, "create", as_graph)
+
+    class Detector(OnnxModel):
+        model_name = FIXED[0]
+
+    return Detector(real)
+
+
+def test_a_graph_s_first_runs_are_held_alone_then_released(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _graph_model(monkeypatch)
+    feeds = _random_feeds(model, 3)
+    assert CAPTURE_GUARD.pending == 0  # made, not run: nothing held yet
+    seen = []
+    for _ in range(CAPTURE_RUNS + 1):
+        model.run_raw(feeds)
+        seen.append(CAPTURE_GUARD.pending)
+    assert seen == [1] * (CAPTURE_RUNS - 1) + [0, 0]
+
+
+def test_a_graph_that_fails_runs_on_without_one(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = _graph_model(monkeypatch)
+    feeds = _random_feeds(model, 4)
+    want = model.session.run(model.output_names, feeds)
+
+    class Invalidated:
+        """The session as ONNX Runtime leaves it when a capture was invalidated."""
+
+        def __init__(self, session: Any) -> None:
+            self._session = session
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._session, name)
+
+        def run_with_iobinding(self, binding: Any) -> None:
+            raise RuntimeError("CUDA error cudaErrorStreamCaptureInvalidated: operation failed")
+
+    model.session = Invalidated(model.session)
+    got = model.run_raw(feeds)  # the frame is not lost
+    for out, value in zip(model.output_names, want, strict=True):
+        np.testing.assert_array_equal(got[out], value)
+    assert not model.fixed_buffers and not model.report.cuda_graph
+    assert "cudaErrorStreamCaptureInvalidated" in model.report.graph_refused
+    assert "CUDA graph failed" in caplog.text
+    assert CAPTURE_GUARD.pending == 0  # its capture is no longer waited for
+    np.testing.assert_array_equal(model.run_raw(feeds)[model.output_names[0]], want[0])
+
+
+def test_a_model_dropped_before_its_capture_releases_the_gpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model = _graph_model(monkeypatch)
+    model.run_raw(_random_feeds(model, 1))
+    assert CAPTURE_GUARD.pending == 1
+    del model
+    gc.collect()
+    assert CAPTURE_GUARD.pending == 0

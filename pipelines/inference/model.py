@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import threading
+import weakref
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, overload
@@ -18,6 +21,7 @@ from typing import Any, ClassVar, TypeVar, overload
 import numpy as np
 
 from pipelines.errors import ModelError
+from pipelines.inference.capture import CAPTURE_GUARD, CAPTURE_RUNS
 from pipelines.inference.session import ProviderReport, SessionFactory, default_factory
 from pipelines.registry import Registry
 
@@ -27,6 +31,8 @@ def models_dir() -> Path:
 
     return Path(onnx_models.__file__).resolve().parent
 
+
+log = logging.getLogger(__name__)
 
 MAX_MANIFEST_BYTES = 1 << 20
 """The shipped manifest is ~20 KB; a larger file is not one."""
@@ -164,6 +170,8 @@ class OnnxModel:
         self.fixed_buffers = self.report.cuda_graph
         self.fixed_binding: _FixedBinding | None = None
         self._fixed_lock = threading.Lock()
+        self._capture_runs_left = CAPTURE_RUNS if self.report.cuda_graph else 0
+        self._capture_hold: Callable[[], Any] = lambda: None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -184,7 +192,8 @@ class OnnxModel:
         if self.fixed_buffers:
             return self._run_fixed(feeds)
         if self.on_device:
-            return self._run_bound(feeds)
+            with CAPTURE_GUARD.device_work():
+                return self._run_bound(feeds)
         values = self.session.run(self.output_names, feeds)
         return dict(zip(self.output_names, values, strict=True))
 
@@ -207,9 +216,49 @@ class OnnxModel:
         # Inputs are copied into buffers bound once (at addresses a CUDA graph replays with);
         # outputs are read back as new host arrays, since the next run overwrites the buffers.
         with self._fixed_lock:
-            if self.fixed_binding is None:
-                self.fixed_binding = _FixedBinding(self, feeds)
-            return self.fixed_binding.run(feeds)
+            if not self.report.cuda_graph:  # fixed buffers forced on another provider (tests)
+                if self.fixed_binding is None:
+                    self.fixed_binding = _FixedBinding(self, feeds)
+                return self.fixed_binding.run(feeds)
+            capturing = self._capture_runs_left > 0
+            if capturing and self._capture_runs_left == CAPTURE_RUNS:
+                CAPTURE_GUARD.expect_capture()  # before the first run: the capture is its next
+                # Released once, by the last capture run or by the model's end, whichever
+                # comes first (a stage closed after one frame must not hold the GPU's work
+                # one call at a time for the rest of the process).
+                self._capture_hold = weakref.finalize(self, CAPTURE_GUARD.captured)
+            try:
+                with CAPTURE_GUARD.device_work():
+                    if self.fixed_binding is None:
+                        self.fixed_binding = _FixedBinding(self, feeds)
+                    outputs = self.fixed_binding.run(feeds)
+            except ModelError:
+                raise  # the caller's input, not the graph
+            except Exception as exc:
+                if capturing:
+                    self._capture_runs_left = 0
+                    self._capture_hold()
+                self._without_graph(exc)
+                return self.run_raw(feeds)
+            if capturing:
+                self._capture_runs_left -= 1
+                if self._capture_runs_left == 0:
+                    self._capture_hold()
+            return outputs
+
+    def _without_graph(self, exc: Exception) -> None:
+        """A CUDA graph that failed to capture or replay: the model goes on as a plain CUDA
+        session, and its report says why (the frame is not lost, and neither is the stage)."""
+        why = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+        log.warning("%s: CUDA graph failed (%s); running it without one", self.model_name, why)
+        # (The factory keeps the GPU session's making out of any capture.)
+        session, report = self.factory.create(str(self.path), self.model_name)
+        report.graph_refused = f"failed while running: {why}"
+        self.session, self.report = session, report
+        self.fixed_buffers = False
+        self.fixed_binding = None
+        self._local = threading.local()
+        self.on_device = report.provider != "CPUExecutionProvider"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         feeds, meta = self.preprocess(*args, **kwargs)

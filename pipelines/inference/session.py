@@ -24,6 +24,7 @@ from typing import Any
 
 from pipelines.errors import ModelError
 from pipelines.inference import gpu
+from pipelines.inference.capture import CAPTURE_GUARD
 
 log = logging.getLogger(__name__)
 
@@ -360,9 +361,15 @@ class SessionFactory:
                     and provider == "CUDAExecutionProvider"
                     and "CUDAExecutionProvider" not in self._refused
                 ):
-                    session, graph_refused = self._graph_session(ort, model_path)
+                    with CAPTURE_GUARD.device_work():
+                        session, graph_refused = self._graph_session(ort, model_path)
                     as_graph = session is not None
-                with _captured_native_stderr() as lines:
+                # A GPU session being made allocates on the device: never during a capture.
+                on_gpu = provider in gpu.GPU_ONLY_PROVIDERS
+                with (
+                    CAPTURE_GUARD.device_work() if on_gpu else contextlib.nullcontext(),
+                    _captured_native_stderr() as lines,
+                ):
                     try:
                         if not as_graph:
                             session = ort.InferenceSession(
