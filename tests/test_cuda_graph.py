@@ -80,14 +80,16 @@ def test_which_models_have_fixed_shapes() -> None:
     assert not _fixed_shapes({"name": "x"})  # no shapes listed: nothing to allocate
 
 
-def test_cuda_graph_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cuda_graph_is_on_unless_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(CUDA_GRAPH_ENV, raising=False)
-    assert SessionFactory("cpu").cuda_graph is False
+    assert SessionFactory("cpu").cuda_graph is True
+    for off in ("0", "off", " No "):
+        monkeypatch.setenv(CUDA_GRAPH_ENV, off)
+        assert SessionFactory("cpu").cuda_graph is False
+    assert SessionFactory("cpu", cuda_graph=True).cuda_graph is True
     monkeypatch.setenv(CUDA_GRAPH_ENV, "1")
     assert SessionFactory("cpu").cuda_graph is True
     assert SessionFactory("cpu", cuda_graph=False).cuda_graph is False
-    monkeypatch.setenv(CUDA_GRAPH_ENV, "0")
-    assert SessionFactory("cpu").cuda_graph is False
 
 
 class _Scripted:
