@@ -12,19 +12,17 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from engine_support import run_stages, studio_stages
 from segmentation_support import demo_frame_720p, noisy, segmented_once
 
 from pipelines.beauty.light import Correction, LightColorStage, build_lut
-from pipelines.engine import Pipeline
-from pipelines.frame import FRESH_IMAGE, WRITABLE_IMAGE, FrameContext
-from pipelines.presets import build_stages, get_preset
+from pipelines.frame import FrameContext
 from pipelines.segmentation import background, fused, tiled
 from pipelines.segmentation.composite import blurred_background_small, composite
 from pipelines.segmentation.refine import FramePyramid
 from pipelines.segmentation.tiles import FULL, TileMap, classify
 from pipelines.sources.base import SourceConfig
 from pipelines.sources.demo import DemoSource
-from pipelines.stage import Stage
 
 # Without a table the composite is the plain OpenCV blend's: the mask sampled by an affine
 # warp of its detail level where the blend made it full size by a resize (float rounding
@@ -154,29 +152,7 @@ def _demo_frames(moving: bool, size: tuple[int, int], count: int) -> list[np.nda
 
 def _studio(frames: list[np.ndarray]) -> list[tuple[np.ndarray, FrameContext]]:
     """Studio frame by frame, handing on fresh pictures as the engine does."""
-    stages: list[Stage] = build_stages(get_preset("studio"))
-    Pipeline(stages)
-    for s in stages:
-        s.open()
-    out = []
-    try:
-        for i, frame in enumerate(frames):
-            ctx = FrameContext(timestamp=i / 30.0, index=i)
-            image = frame.copy()
-            ctx.put(FRESH_IMAGE, image)
-            for s in stages:
-                if not s.settings.enabled:
-                    continue
-                if ctx.pop(FRESH_IMAGE) is image:
-                    ctx.put(WRITABLE_IMAGE, image)
-                else:
-                    ctx.pop(WRITABLE_IMAGE)
-                image = s.process(image, ctx)
-            out.append((image.copy(), ctx))
-    finally:
-        for s in stages:
-            s.close()
-    return out
+    return run_stages(studio_stages(chained=True), frames, hand_on_fresh=True)
 
 
 @pytest.mark.parametrize("moving", [True, False], ids=["moving", "still"])

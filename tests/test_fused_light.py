@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from engine_support import run_stages, studio_stages
 from segmentation_support import composite_scene, noisy
 
 from pipelines.beauty.light import LightColorStage
@@ -106,42 +107,21 @@ def _demo_frames() -> list[np.ndarray]:
     return frames
 
 
-def _run(stages: list[Stage], frames: list[np.ndarray]) -> list[tuple[np.ndarray, FrameContext]]:
-    for s in stages:
-        s.open()
-    for s in stages:
-        s.warm_up()
-    out = []
-    try:
-        for i, frame in enumerate(frames):
-            ctx = FrameContext(timestamp=i / 30.0, index=i)
-            image = frame.copy()
-            for s in stages:
-                if s.settings.enabled:
-                    image = s.process(image, ctx)
-            out.append((image.copy(), ctx))
-    finally:
-        for s in stages:
-            s.close()
-    return out
-
-
 @pytest.fixture(scope="module")
 def studio_two_passes() -> list[tuple[np.ndarray, FrameContext]]:
     """Studio as it was: the stages not told what follows them, the light's own pass."""
-    return _run(build_stages(get_preset("studio")), _demo_frames())
+    return run_stages(studio_stages(chained=False), _demo_frames(), warm_up=True)
 
 
 def test_studio_folds_the_light_into_the_composite(studio_two_passes, monkeypatch) -> None:
-    stages = build_stages(get_preset("studio"))
-    Pipeline(stages)  # as the engine does: each stage is told which stages follow it
+    stages = studio_stages(chained=True)  # each told which stages follow it, as the engine does
     light = next(s for s in stages if isinstance(s, LightColorStage))
 
     def no_pass(*args: object) -> np.ndarray:
         raise AssertionError("the light made its own pass over the frame")
 
     monkeypatch.setattr("pipelines.beauty.light.apply_correction", no_pass)
-    folded = _run(stages, _demo_frames())
+    folded = run_stages(stages, _demo_frames(), warm_up=True)
     for (a, ctx_a), (b, ctx_b) in zip(studio_two_passes, folded, strict=True):
         assert _psnr(a, b) >= FOLDED_PSNR_MIN_DB
         # The light's measure saw the same thumbnail: the same state, the same curves.
@@ -166,19 +146,19 @@ def test_only_the_next_stage_is_folded() -> None:
     Pipeline(stages)
     blur = next(s for s in stages if isinstance(s, BackgroundBlur))
     assert blur._table_stage() is None
-    for _, ctx in _run(stages, frames):
+    for _, ctx in run_stages(stages, frames, warm_up=True):
         assert ctx.get(fused.TABLE_FOLDED) is None
         assert "light_color" in ctx.extras
     # The stage between them switched off: the engine skips it, so the light is next.
     stages = build_stages(_blur_light({"enabled": False}))
     Pipeline(stages)
-    for _, ctx in _run(stages, frames):
+    for _, ctx in run_stages(stages, frames, warm_up=True):
         assert ctx.get(fused.TABLE_FOLDED) is not None
     # The light switched off: nothing folded, the blur's picture as it is.
     stages = build_stages(_blur_light(None, light_on=False))
     Pipeline(stages)
-    alone = _run(build_stages(_blur_light(None, light_on=False)), frames)
-    for (a, ctx), (b, _) in zip(_run(stages, frames), alone, strict=True):
+    alone = run_stages(build_stages(_blur_light(None, light_on=False)), frames, warm_up=True)
+    for (a, ctx), (b, _) in zip(run_stages(stages, frames, warm_up=True), alone, strict=True):
         assert ctx.get(fused.TABLE_FOLDED) is None
         assert "light_color" not in ctx.extras
         assert np.array_equal(a, b)

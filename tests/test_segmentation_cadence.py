@@ -12,11 +12,11 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 import pytest
+from engine_support import run_stages, studio_stages
 from segmentation_support import noisy, person_and_room, still_portrait
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
-from pipelines.presets import Preset, StageSpec, build_stages, get_preset
 from pipelines.segmentation import temporal
 from pipelines.segmentation.metrics import iou, mean_abs_change
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
@@ -156,27 +156,9 @@ def test_unchecked_long_reuse_fails_the_fidelity_bounds(
 
 
 def _studio(frames: list[np.ndarray], cadence: int) -> list[np.ndarray]:
-    preset = get_preset("studio")
-    specs = tuple(
-        StageSpec(s.stage, {**s.settings, "cadence": cadence}) if s.stage == "segmentation" else s
-        for s in preset.stages
-    )
-    stages = build_stages(Preset("studio-cadence", specs))
+    stages = studio_stages(chained=False, settings={"segmentation": {"cadence": cadence}})
     assert any(isinstance(s, Segmentation) for s in stages)
-    for s in stages:
-        s.open()
-    out = []
-    try:
-        for i, frame in enumerate(frames):
-            ctx = FrameContext(timestamp=i / 30.0, index=i)
-            image = frame.copy()
-            for s in stages:
-                image = s.process(image, ctx)
-            out.append(image.copy())
-    finally:
-        for s in stages:
-            s.close()
-    return out
+    return [image for image, _ in run_stages(stages, frames)]
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
