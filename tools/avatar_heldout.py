@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -31,21 +30,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # audio_support: the recorded speech and its phones
 sys.path.insert(0, str(ROOT / "tools"))
 
+from avatar_figures import judged_portraits, spoken  # noqa: E402
 from avatar_report import sheet_row  # noqa: E402
 
-from pipelines.audio.voices import at_16k, engine_missing, parse_voice, speak  # noqa: E402
-from pipelines.avatar.judge import (  # noqa: E402
-    HELD_OUT_TTS,
-    SENTENCES,
-    continuous,
-    judge,
-    with_pauses,
-)
+from pipelines.avatar.judge import HELD_OUT_TTS, SENTENCES, continuous, with_pauses  # noqa: E402
 from pipelines.avatar.measure import blinks_under_poses  # noqa: E402
-from pipelines.avatar.portrait import load_portrait  # noqa: E402
-from pipelines.avatar.stage import Avatar  # noqa: E402
 
-FACES = ROOT / "tests" / "data" / "faces"
 PORTRAITS = ("einstein_midword", "hopper_glasses", "biden", "riga_turned")
 
 
@@ -53,13 +43,7 @@ def clips() -> list:
     from audio_support import recorded_speech
 
     out = []
-    for spec in HELD_OUT_TTS:
-        voice = parse_voice(spec)
-        why = engine_missing(voice.engine)
-        if why:
-            print(f"{spec}: left out ({why})")
-            continue
-        parts = [at_16k(u) for u in speak(voice, list(SENTENCES))]
+    for spec, parts in spoken(HELD_OUT_TTS, SENTENCES):
         out.append(continuous(f"{spec} continuous", parts[:4]))
         out.append(with_pauses(f"{spec} pauses+noise", parts[4:]))
     recorded = recorded_speech()
@@ -74,23 +58,16 @@ def main() -> None:
     parser.add_argument("--no-measure", action="store_true")
     parser.add_argument("--only", nargs="*", default=None, help="these portraits only")
     args = parser.parse_args()
-    from pipelines.audio.vad import StreamingVad
-
     todo = [p for p in PORTRAITS if args.only is None or p in args.only]
     speech = [] if args.no_measure else clips()
     for c in speech:
         print(f"clip {c.name}: {c.seconds:.1f} s, {len(c.speech)} speech phonemes")
     rows = []
-    for name in todo:
-        t0 = time.perf_counter()
-        photo = load_portrait(FACES / f"{name}.jpg")
-        avatar = Avatar.build(photo)
-        for c in speech:
-            print(judge(avatar, name, c, StreamingVad).line(), flush=True)
+    for done in judged_portraits(todo, speech):
         if not args.no_measure:
-            seen, count = blinks_under_poses(avatar)
-            print(f"{name:<17} posed blinks {seen}/{count} ({time.perf_counter() - t0:.0f} s)")
-        rows.append(sheet_row(name, photo, avatar))
+            seen, count = blinks_under_poses(done.avatar)
+            print(f"{done.name:<17} posed blinks {seen}/{count} ({done.seconds():.0f} s)")
+        rows.append(sheet_row(done.name, done.photo, done.avatar))
     if args.sheet:
         cv2.imwrite(str(args.sheet), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         print(f"wrote {args.sheet}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +27,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+from avatar_figures import judged_portraits, spoken  # noqa: E402
 from train_mouth import TRAIN_TEXTS  # noqa: E402
 
-from pipelines.audio.voices import at_16k, engine_missing, parse_voice, speak  # noqa: E402
-from pipelines.avatar.judge import Clip, continuous, judge, with_pauses  # noqa: E402
+from pipelines.avatar.judge import Clip, continuous, with_pauses  # noqa: E402
 from pipelines.avatar.measure import blink_ratios_under_poses  # noqa: E402
-from pipelines.avatar.portrait import load_portrait  # noqa: E402
-from pipelines.avatar.stage import Avatar  # noqa: E402
 
-FACES = ROOT / "tests" / "data" / "faces"
 REAL_TUNING = ("canonman_glasses", "photographer_turned", "brothers_sepia")
 STAND_INS = (
     "astronaut",
@@ -70,13 +66,7 @@ def tuning_clips() -> list[Clip]:
     """Per tuning voice: four sentences joined without a pause, and two with pauses over
     pink noise (as the held-out test builds its clips)."""
     out = []
-    for spec in TUNING_VOICES:
-        voice = parse_voice(spec)
-        why = engine_missing(voice.engine)
-        if why:
-            print(f"{spec}: left out ({why})")
-            continue
-        parts = [at_16k(u) for u in speak(voice, list(TRAIN_TEXTS[:6]))]
+    for spec, parts in spoken(TUNING_VOICES, TRAIN_TEXTS[:6]):
         out.append(continuous(f"{spec} continuous", parts[:4], lead_s=0.3, tail_s=0.3))
         out.append(with_pauses(f"{spec} pauses", parts[4:], gap_s=0.8, lead_s=0.8, tail_s=0.6))
     return out
@@ -92,21 +82,15 @@ def main() -> None:
     held = sorted(set(names) & set(HELD_OUT))
     if held:
         parser.error(f"held-out portraits are never tuned on: {', '.join(held)}")
-    from pipelines.audio.vad import StreamingVad
-
     clips = [] if args.no_speech else tuning_clips()
     for c in clips:
         print(f"clip {c.name}: {c.seconds:.1f} s")
-    for name in dict.fromkeys(names):
-        t0 = time.perf_counter()
-        avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
-        for c in clips:
-            print(judge(avatar, name, c, StreamingVad).line(), flush=True)
-        ratios = blink_ratios_under_poses(avatar)
+    for done in judged_portraits(dict.fromkeys(names), clips):
+        ratios = blink_ratios_under_poses(done.avatar)
         seen = sum(r < 0.5 for r in ratios)
         print(
-            f"{name:<20} posed blinks {seen}/{len(ratios)} "
-            f"shut/open {np.round(ratios, 2).tolist()} ({time.perf_counter() - t0:.0f} s)",
+            f"{done.name:<20} posed blinks {seen}/{len(ratios)} "
+            f"shut/open {np.round(ratios, 2).tolist()} ({done.seconds():.0f} s)",
             flush=True,
         )
 
