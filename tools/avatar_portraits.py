@@ -552,6 +552,11 @@ def main() -> None:
     # A tuning portrait standing for the held-out riga_turned's strong turn.
     cv2.imwrite(str(FACES / "astronaut_turned_far.jpg"), turned(astronaut, 50.0, 80.0), JPEG)
     print("wrote astronaut_turned_far.jpg")
+    # A tuning portrait standing for the held-out riga_turned's shut eyes: the real hooded
+    # eyes of canonman_glasses (written with --gramps) on a head turned as far as riga's.
+    canonman = cv2.imread(str(FACES / "canonman_glasses.jpg"))
+    cv2.imwrite(str(FACES / "canonman_turned.jpg"), turned(canonman, 40.0, TURNED_HIDE), JPEG)
+    print("wrote canonman_turned.jpg")
     # Tuning portraits for the lower lip of a turned head opening wide (tears).
     for out, degrees in (
         ("astronaut_turned_moustache.jpg", 40.0),

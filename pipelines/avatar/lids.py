@@ -11,6 +11,9 @@ faces that already read shut the same depth reads them a little less shut (astro
 worst posed blink 0.40 -> 0.55). No one depth suits both, so the avatar checks its own shut
 eye at build, as the figures are measured, and goes deeper only where the tracker needs it
 and the deeper lid tears nothing (on smooth lower lids its lash line can be a new edge).
+Deeper lids also close a little past the eyes' outer corners, with a thicker shut line
+(:data:`OUTER_REACH`, :data:`DEEPER_LASH_BAND`): a hooded eye's outer corner kept its dark
+fold otherwise, the corner of an open eye to the tracker on a turned head.
 Cost at build (2 cores, loaded, 2026-12-04): 0.05 s where the default lids read shut
 (astronaut_glasses, brothers_sepia), 0.16-0.6 s where deeper lids read no better or tear
 (cameraman, astronaut_rims, astronaut_turned55_moustache), 1.3-1.4 s where they are kept
@@ -25,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipelines.avatar.rig import BLINK_LOWER_SHARE
+from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
 from pipelines.avatar.tracked import eye_opening, measuring_tracker
 
 if TYPE_CHECKING:
@@ -46,6 +49,31 @@ line read 0.40 after one order of check frames, 0.47 after another)."""
 DEEPER = (-0.15, -0.3, -0.45)
 """Where the lids may meet instead (shares of the opening below the lower lid's line), when
 the default reads wider than :data:`READ_SHUT`: the one read most shut is kept."""
+OUTER_REACH = 0.2
+"""Deeper lids also close this far past the outer corners' landmarks (shares of the eye's
+width; :func:`~pipelines.avatar.rig.blink_fields`). On hooded eyes the open eye's dark upper
+margin runs on past the outer corner's landmark, up into the fold, and lids that close between
+the landmarks leave it there: a dark hook up from the shut lash line's outer end, the corner of
+an open eye to the tracker, which put the upper lid's landmarks on a line between the corners
+above the lash line (canonman_turned, a head turned 40 degrees: its near eye read 0.09-0.19 of
+its width shut against 0.17-0.25 open, 0.51-0.74 of the open eye over its posed blinks, 0 of 8
+seen, no depth reading better than 0.55 at the check poses). Closing past the corner, the
+fold's skin comes down over that margin and the lash line runs on, fading out (2026-12-04,
+posed blinks of seeds 7 and 8 with the lids 0.45 past the lower lid's line and the line of
+:data:`DEEPER_LASH_BAND`: canonman_turned 0 and 1 of 8 -> 8 and 8; canonman_glasses' worst
+0.50 and 0.47 -> 0.46 and 0.44). Further out the lid's edge cuts across the fold's dark margin,
+a new edge past the eye's opening: a tear at build under one or more :data:`TEAR_POSES`, so
+no deeper lid was kept, at 0.25-0.5 on canonman_turned and 0.35-0.5 on canonman_glasses; at
+0.1-0.2 none (measured with the default line)."""
+DEEPER_LASH_BAND = (0.2, 0.5)
+"""...and draw the shut lash line this thick (:data:`~pipelines.avatar.rig.LID_LASH_BAND`,
+0.15/0.45 by default): with the lid past the corner but the default line, canonman_turned's
+posed blinks of seed 8 were 3-4 of 8 seen (worst 0.58), against 8 of 8 (0.49) with this; at
+0.25/0.6 the build kept the lids 0.3 past the line, 5 of 8. Only the deeper lids' line is
+thicker: on the eyes that read shut by default a thicker line reads as a narrow open eye
+(astronaut_glasses, rig.LID_LASH_BAND)."""
+DEEPER_SHAPE = LidShape(outer_reach=OUTER_REACH, lash_band=DEEPER_LASH_BAND)
+
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
     {"yaw_right": 0.6, "pitch_down": 0.4},
@@ -76,7 +104,8 @@ def settle_lids(avatar: Avatar) -> float:
     """When the tracker reads the default shut lids wider than :data:`READ_SHUT` under any
     of :data:`CHECK_POSES`, set the depth the avatar's lids meet at to the deeper one it reads
     most shut, as a blink, and better than the default, among those that tear nothing
-    (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; the depth set."""
+    (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`, deeper lids shaped
+    as :data:`DEEPER_SHAPE`; the depth set."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -120,7 +149,7 @@ def settle_lids(avatar: Avatar) -> float:
             return BLINK_LOWER_SHARE
         deeper = []
         for share in DEEPER:
-            rig.set_lid_depth(image, share)
+            rig.set_lid_depth(image, share, DEEPER_SHAPE)
             deeper.append((worst(opens), share))
     finally:
         tracker.close()
@@ -131,10 +160,11 @@ def settle_lids(avatar: Avatar) -> float:
     for reading, share in sorted(deeper):
         if reading >= min(default[0], SEEN):
             break
-        rig.set_lid_depth(image, share)
+        rig.set_lid_depth(image, share, DEEPER_SHAPE)
         if not tears():
             chosen = (reading, share)
             break
     log.info("avatar: shut lids read at %.2f of the open eye, meeting at %+.2f", *chosen)
-    rig.set_lid_depth(image, chosen[1])
+    deeper_kept = chosen[1] != BLINK_LOWER_SHARE
+    rig.set_lid_depth(image, chosen[1], DEEPER_SHAPE if deeper_kept else LidShape())
     return chosen[1]
