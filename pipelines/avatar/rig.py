@@ -756,8 +756,10 @@ class _LidLight:
         corner = (self.width - u)[:, None]
         lashed = lashed * _smooth_scalar_profile(corner / max(1.0, LID_LASH_FADE * self.width))
         if self.outer > 0.0:
-            # (Drawn full out to the lids' outer end, the line ended in a step of lash colour
-            # on the skin past the corner: a tear at build on canonman_glasses.)
+            # Over the stretch past the corner, as at the inner corner: drawn full out to the
+            # lids' outer end the line would stop in a step of lash colour on skin. (At
+            # lids.OUTER_REACH the tracker's figures are alike either way: canonman_turned's
+            # worst posed blink of seed 8 0.49 faded, 0.50 full, 2026-12-04.)
             lashed = lashed * _smooth_scalar_profile((u[:, None] + self.outer) / self.outer)
         return lashed
 
