@@ -49,7 +49,7 @@ line read 0.40 after one order of check frames, 0.47 after another)."""
 DEEPER = (-0.15, -0.3, -0.45)
 """Where the lids may meet instead (shares of the opening below the lower lid's line), when
 the default reads wider than :data:`READ_SHUT`: the one read most shut is kept."""
-OUTER_REACH = 0.2
+OUTER_REACH = 0.1
 """Deeper lids also close this far past the outer corners' landmarks (shares of the eye's
 width; :func:`~pipelines.avatar.rig.blink_fields`). On hooded eyes the open eye's dark upper
 margin runs on past the outer corner's landmark, up into the fold, and lids that close between
@@ -58,20 +58,24 @@ an open eye to the tracker, which put the upper lid's landmarks on a line betwee
 above the lash line (canonman_turned, a head turned 40 degrees: its near eye read 0.09-0.19 of
 its width shut against 0.17-0.25 open, 0.51-0.74 of the open eye over its posed blinks, 0 of 8
 seen, no depth reading better than 0.55 at the check poses). Closing past the corner, the
-fold's skin comes down over that margin and the lash line runs on, fading out (2026-12-04,
+fold's skin comes down over that margin and the lash line runs on, fading out. (2026-12-04,
 posed blinks of seeds 7 and 8 with the lids 0.45 past the lower lid's line and the line of
-:data:`DEEPER_LASH_BAND`: canonman_turned 0 and 1 of 8 -> 8 and 8; canonman_glasses' worst
-0.50 and 0.47 -> 0.46 and 0.44). Further out the lid's edge cuts across the fold's dark margin,
-a new edge past the eye's opening: a tear at build under one or more :data:`TEAR_POSES`, so
-no deeper lid was kept, at 0.25-0.5 on canonman_turned and 0.35-0.5 on canonman_glasses; at
-0.1-0.2 none (measured with the default line)."""
+:data:`DEEPER_LASH_BAND`: canonman_turned 7 and 6 of 8 (worst 0.56) at 0, 8 and 8 (0.48) at
+0.1, 8 and 7 (0.50) at 0.12, 8 and 8 (0.49) at 0.2; canonman_glasses 7 and 8 at 0 (its
+build then kept the lids 0.3 past the line), 8 and 8 (worst 0.46, 0.44) from 0.1.) The lids'
+seam runs on past the corner with them, outside the eye's opening, where the tear detector's
+calibration asks for under a tenth of the shut seam (tests/test_avatar_tears.py): 0.05-0.07
+of it at 0.1 on canonman_glasses, canonman_turned and astronaut_rims, 0.09-0.11 at 0.15,
+0.11-0.14 at 0.2. Further out, at 0.25-0.5, the lid's edge across the fold's dark margin was a
+tear at build under one or more :data:`TEAR_POSES` (canonman_turned; canonman_glasses from
+0.35), so no deeper lid was kept."""
 DEEPER_LASH_BAND = (0.2, 0.5)
 """...and draw the shut lash line this thick (:data:`~pipelines.avatar.rig.LID_LASH_BAND`,
-0.15/0.45 by default): with the lid past the corner but the default line, canonman_turned's
-posed blinks of seed 8 were 3-4 of 8 seen (worst 0.58), against 8 of 8 (0.49) with this; at
-0.25/0.6 the build kept the lids 0.3 past the line, 5 of 8. Only the deeper lids' line is
-thicker: on the eyes that read shut by default a thicker line reads as a narrow open eye
-(astronaut_glasses, rig.LID_LASH_BAND)."""
+0.15/0.45 by default): with the lids 0.1-0.2 past the corner but the default line,
+canonman_turned's posed blinks of seed 8 were 3-4 of 8 seen (worst 0.58), against 8 of 8
+(0.48-0.49) with this; at 0.25/0.6 the build kept the lids 0.3 past the line, 5 of 8 (the lids
+0.2 past the corner). Only the deeper lids' line is thicker: on the eyes that read shut by
+default a thicker line reads as a narrow open eye (astronaut_glasses, rig.LID_LASH_BAND)."""
 DEEPER_SHAPE = LidShape(outer_reach=OUTER_REACH, lash_band=DEEPER_LASH_BAND)
 
 CHECK_POSES: tuple[dict[str, float], ...] = (

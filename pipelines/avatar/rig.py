@@ -758,7 +758,7 @@ class _LidLight:
         if self.outer > 0.0:
             # Over the stretch past the corner, as at the inner corner: drawn full out to the
             # lids' outer end the line would stop in a step of lash colour on skin. (At
-            # lids.OUTER_REACH the tracker's figures are alike either way: canonman_turned's
+            # 0.2 past the corner the tracker's figures were alike either way: canonman_turned's
             # worst posed blink of seed 8 0.49 faded, 0.50 full, 2026-12-04.)
             lashed = lashed * _smooth_scalar_profile((u[:, None] + self.outer) / self.outer)
         return lashed
