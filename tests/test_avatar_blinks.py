@@ -368,8 +368,11 @@ rolled hard, and the gaze moving the irises."""
 
 SHUT_EYE_SHOWS = {
     "astronaut_turned": "1-2 pixels of the open eye at the inner corner (the source within "
-    "3 px of landmark 133) under a turned, tilted head: the lids' fields fade to nothing at "
-    "the corner landmarks and the head's field moves that pixel onto the eye's own; 1-2 "
+    "3 px of landmark 133) under a turned, tilted head: the turned head reads the lids' "
+    "field between its pixels, and near the corner, where the shut lids' seam jumps by less "
+    "than render.LID_SEAM_PX (1.5 px), the upper and lower lids' offsets blend to about none "
+    "(with LID_SEAM_PX 0.75 or 0.4 no pixel here, nor on astronaut_glasses or "
+    "photographer_turned; not taken: that threshold keeps stretched lid skin interpolated); 1-2 "
     "pixels at an inner corner under one to five of these poses on astronaut_glasses, "
     "astronaut_rims, photographer_turned, brothers_sepia and astronaut_grey_small too "
     "(none on astronaut, astronaut_turned_far, canonman_glasses, canonman_turned), "
