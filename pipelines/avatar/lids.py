@@ -18,7 +18,10 @@ tracker on a turned head.
 Cost at build (2 cores, loaded, 2026-12-04): 0.05 s where the default lids read shut
 (astronaut_glasses, brothers_sepia), 0.16-0.6 s where deeper lids read no better or tear
 (cameraman, astronaut_rims, astronaut_turned55_moustache), 1.3-1.4 s where they are kept
-(canonman_glasses: the tear check renders 16 frames).
+(canonman_glasses: the tear check renders 16 frames). Trying the lids past the corner too where
+no plain deeper lid is kept (later on 2026-12-04, 2 cores, load ~2): cameraman 0.20 -> 0.32 s,
+astronaut_rims 0.22 -> 0.37 s, astronaut_turned55_moustache 0.64 -> 1.32 s (its deeper lids
+read shut, so the tear check runs for each shape), canonman_turned 2.3-2.5 s (kept).
 """
 
 from __future__ import annotations
