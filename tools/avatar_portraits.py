@@ -25,6 +25,11 @@ and four TUNING portraits (tuned on, not held out; they stand for the held-out
   with the light-grey moustache of ``grey_moustache_midword`` drawn over the turned upper
   lip, in colour (:func:`turned_moustache`): a turned head's lower lip under a moustache as
   the jaw opens wide (``riga_turned``'s tears; ``tests/test_avatar_tears.py``).
+* ``canonman_turned.jpg``: the real ``canonman_glasses.jpg`` (below; written with
+  ``--gramps``) turned 40° by the same spline (the far side crowding at 80°): narrow, hooded,
+  wrinkled real eyes on a head turned as far as ``riga_turned``'s (nose 0.33 off centre, the
+  far eye 0.64 of the near one's width), whose shut near eye the tracker read open
+  (``tests/test_avatar_blinks.py``). CC BY 2.0 as its source.
 
 and one TUNING portrait for the stand-in (issue 13, item 7):
 
@@ -552,6 +557,11 @@ def main() -> None:
     # A tuning portrait standing for the held-out riga_turned's strong turn.
     cv2.imwrite(str(FACES / "astronaut_turned_far.jpg"), turned(astronaut, 50.0, 80.0), JPEG)
     print("wrote astronaut_turned_far.jpg")
+    # A tuning portrait standing for the held-out riga_turned's shut eyes: the real hooded
+    # eyes of canonman_glasses (written with --gramps) on a head turned as far as riga's.
+    canonman = cv2.imread(str(FACES / "canonman_glasses.jpg"))
+    cv2.imwrite(str(FACES / "canonman_turned.jpg"), turned(canonman, 40.0, TURNED_HIDE), JPEG)
+    print("wrote canonman_turned.jpg")
     # Tuning portraits for the lower lip of a turned head opening wide (tears).
     for out, degrees in (
         ("astronaut_turned_moustache.jpg", 40.0),

@@ -46,10 +46,11 @@ STAND_INS = (
     "astronaut_turned_moustache",
     "astronaut_turned55_moustache",
     "cameraman",
+    "canonman_turned",
 )
 """Derived and older tuning portraits standing for the held-out conditions: grey, moustache,
 mid-word, low-res (einstein_midword); glasses, hooded eyes (hopper_glasses); turned
-(riga_turned); an open mouth (obama_midword)."""
+(riga_turned; with real hooded eyes, canonman_turned); an open mouth (obama_midword)."""
 HELD_OUT = (
     "einstein_midword",
     "hopper_glasses",

@@ -11,10 +11,17 @@ faces that already read shut the same depth reads them a little less shut (astro
 worst posed blink 0.40 -> 0.55). No one depth suits both, so the avatar checks its own shut
 eye at build, as the figures are measured, and goes deeper only where the tracker needs it
 and the deeper lid tears nothing (on smooth lower lids its lash line can be a new edge).
+Where no plain deeper lid will do, deeper lids that also close a little past the eyes'
+outer corners, with a thicker shut line, are tried the same way (:data:`DEEPER_SHAPE`): a
+hooded eye's outer corner kept its dark fold otherwise, the corner of an open eye to the
+tracker on a turned head.
 Cost at build (2 cores, loaded, 2026-12-04): 0.05 s where the default lids read shut
 (astronaut_glasses, brothers_sepia), 0.16-0.6 s where deeper lids read no better or tear
 (cameraman, astronaut_rims, astronaut_turned55_moustache), 1.3-1.4 s where they are kept
-(canonman_glasses: the tear check renders 16 frames).
+(canonman_glasses: the tear check renders 16 frames). Trying the lids past the corner too where
+no plain deeper lid is kept (later on 2026-12-04, 2 cores, load ~2): cameraman 0.20 -> 0.32 s,
+astronaut_rims 0.22 -> 0.37 s, astronaut_turned55_moustache 0.64 -> 1.32 s (its deeper lids
+read shut, so the tear check runs for each shape), canonman_turned 2.3-2.5 s (kept).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipelines.avatar.rig import BLINK_LOWER_SHARE
+from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
 from pipelines.avatar.tracked import eye_opening, measuring_tracker
 
 if TYPE_CHECKING:
@@ -46,6 +53,42 @@ line read 0.40 after one order of check frames, 0.47 after another)."""
 DEEPER = (-0.15, -0.3, -0.45)
 """Where the lids may meet instead (shares of the opening below the lower lid's line), when
 the default reads wider than :data:`READ_SHUT`: the one read most shut is kept."""
+OUTER_REACH = 0.1
+"""Deeper lids also close this far past the outer corners' landmarks (shares of the eye's
+width; :func:`~pipelines.avatar.rig.blink_fields`). On hooded eyes the open eye's dark upper
+margin runs on past the outer corner's landmark, up into the fold, and lids that close between
+the landmarks leave it there: a dark hook up from the shut lash line's outer end, the corner of
+an open eye to the tracker, which put the upper lid's landmarks on a line between the corners
+above the lash line (canonman_turned, a head turned 40 degrees: its near eye read 0.09-0.19 of
+its width shut against 0.17-0.25 open, 0.51-0.74 of the open eye over its posed blinks, 0 of 8
+seen, no depth reading better than 0.55 at the check poses). Closing past the corner, the
+fold's skin comes down over that margin and the lash line runs on, fading out. (2026-12-04,
+posed blinks of seeds 7 and 8 with the lids 0.45 past the lower lid's line and the line of
+:data:`DEEPER_LASH_BAND`: canonman_turned 7 and 6 of 8 (worst 0.56) at 0, 8 and 8 (0.48) at
+0.1, 8 and 7 (0.50) at 0.12, 8 and 8 (0.49) at 0.2; canonman_glasses 7 and 8 at 0 (its
+build then kept the lids 0.3 past the line), 8 and 8 (worst 0.46, 0.44) from 0.1, against 8 and
+8 (0.50, 0.47) with its plain deeper lids, which its build keeps.) The lids'
+seam runs on past the corner with them, outside the eye's opening, where the tear detector's
+calibration asks for under a tenth of the shut seam (tests/test_avatar_tears.py): 0.05-0.07
+of it at 0.1 on canonman_glasses, canonman_turned and astronaut_rims, 0.09-0.11 at 0.15,
+0.11-0.14 at 0.2. Further out, at 0.25-0.5, the lid's edge across the fold's dark margin was a
+tear at build under one or more :data:`TEAR_POSES` (canonman_turned; canonman_glasses from
+0.35), so no deeper lid was kept."""
+DEEPER_LASH_BAND = (0.2, 0.5)
+"""...and draw the shut lash line this thick (:data:`~pipelines.avatar.rig.LID_LASH_BAND`,
+0.15/0.45 by default): with the lids 0.1-0.2 past the corner but the default line,
+canonman_turned's posed blinks of seed 8 were 3-4 of 8 seen (worst 0.58), against 8 of 8
+(0.48-0.49) with this; at 0.25/0.6 the build kept the lids 0.3 past the line, 5 of 8 (the lids
+0.2 past the corner). Only the deeper lids' line is thicker: on the eyes that read shut by
+default a thicker line reads as a narrow open eye (astronaut_glasses, rig.LID_LASH_BAND)."""
+DEEPER_SHAPE = LidShape(outer_reach=OUTER_REACH, lash_band=DEEPER_LASH_BAND)
+"""The deeper lids' shape tried where no plain deeper lid reads shut without a tear. (Only
+there: tried wherever deeper lids were kept, it changed the lids of the held-out
+einstein_midword and hopper_glasses too, and einstein_midword's re-tracked open-mouthed rest
+face read 87.5 % of its silent frames shut against 100 % (tests/test_avatar_heldout.py,
+measured once 2026-12-04 16:43-17:02 UTC); tried only here, every portrait in
+tests/data/faces but canonman_turned renders byte for byte as before it.)"""
+
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
     {"yaw_right": 0.6, "pitch_down": 0.4},
@@ -76,7 +119,8 @@ def settle_lids(avatar: Avatar) -> float:
     """When the tracker reads the default shut lids wider than :data:`READ_SHUT` under any
     of :data:`CHECK_POSES`, set the depth the avatar's lids meet at to the deeper one it reads
     most shut, as a blink, and better than the default, among those that tear nothing
-    (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; the depth set."""
+    (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; where no such lid
+    is, the same among deeper lids shaped as :data:`DEEPER_SHAPE`; the depth set."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -111,6 +155,25 @@ def settle_lids(avatar: Avatar) -> float:
                     return True
         return False
 
+    def keep(shape: LidShape) -> tuple[float, float] | None:
+        """The deeper lids of ``shape`` read most shut, and better than the default, that tear
+        nothing: (reading, depth); None where none is."""
+        deeper = []
+        for share in DEEPER:
+            rig.set_lid_depth(image, share, shape)
+            deeper.append((worst(opens), share))
+        log.debug("avatar: shut lids read at %.2f; deeper (%s), %s", default[0], shape, deeper)
+        # Read most shut first; a depth that reads no blink (the tracker does not follow these
+        # lids: a profile's near eye), reads no better than the default, or tears is passed
+        # over.
+        for reading, share in sorted(deeper):
+            if reading >= min(default[0], SEEN):
+                break
+            rig.set_lid_depth(image, share, shape)
+            if not tears():
+                return reading, share
+        return None
+
     try:
         opens = [read(pose) for pose in CHECK_POSES]
         if any(math.isnan(o) or o <= 0.0 for o in opens):
@@ -118,23 +181,16 @@ def settle_lids(avatar: Avatar) -> float:
         default = (worst(opens), BLINK_LOWER_SHARE)
         if default[0] <= READ_SHUT:
             return BLINK_LOWER_SHARE
-        deeper = []
-        for share in DEEPER:
-            rig.set_lid_depth(image, share)
-            deeper.append((worst(opens), share))
+        shape = LidShape()
+        chosen = keep(shape)
+        if chosen is None:
+            # Only where no plain deeper lid will do: the lids past the corner are tried.
+            shape = DEEPER_SHAPE
+            chosen = keep(shape)
     finally:
         tracker.close()
-    chosen = default
-    # Read most shut first; a depth that reads no blink (the tracker does not follow these
-    # lids: a profile's near eye), reads no better than the default, or tears is passed over.
-    log.debug("avatar: shut lids read at %.2f; deeper, %s", default[0], deeper)
-    for reading, share in sorted(deeper):
-        if reading >= min(default[0], SEEN):
-            break
-        rig.set_lid_depth(image, share)
-        if not tears():
-            chosen = (reading, share)
-            break
+    if chosen is None:
+        chosen, shape = default, LidShape()
     log.info("avatar: shut lids read at %.2f of the open eye, meeting at %+.2f", *chosen)
-    rig.set_lid_depth(image, chosen[1])
+    rig.set_lid_depth(image, chosen[1], shape)
     return chosen[1]

@@ -629,17 +629,23 @@ class _LidLight:
         opening: float,
         upper: tuple[np.ndarray, np.ndarray],
         lower: tuple[np.ndarray, np.ndarray],
+        outer: float = 0.0,
+        lash_band: tuple[float, float] = LID_LASH_BAND,
     ) -> None:
-        """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``)."""
+        """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
+        ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
+        shut line's thickness (:data:`LID_LASH_BAND`)."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
         self.channels = img.shape[2]
         self.c0, self.axis, self.up, self.opening = c0, axis, up, opening
         self.width = width
+        self.outer = outer
+        self.lash_band = lash_band
         # Only around the eye is blurred (and later sampled).
         pad = 3.0 * opening + 4.0
-        ends = np.array([c0, c0 + width * axis])
+        ends = np.array([c0 - outer * axis, c0 + width * axis])
         h, w = img.shape[:2]
         x0 = max(0, int(np.floor(ends[:, 0].min() - pad)))
         y0 = max(0, int(np.floor(ends[:, 1].min() - pad)))
@@ -705,9 +711,10 @@ class _LidLight:
         # opening was under a pixel, a line one pixel row thick with a one-row step. A line
         # thinner than that covers only part of its pixel: its colour is mixed with the skin's
         # by that share.)
-        lo = max(LID_LASH_BAND[0] * o, LID_LASH_MIN_PX)
-        cover_line = min(1.0, LID_LASH_BAND[0] * o / LID_LASH_MIN_PX)
-        ramp = max((LID_LASH_BAND[1] - LID_LASH_BAND[0]) * o, LID_LASH_MIN_PX)
+        band = self.lash_band
+        lo = max(band[0] * o, LID_LASH_MIN_PX)
+        cover_line = min(1.0, band[0] * o / LID_LASH_MIN_PX)
+        ramp = max((band[1] - band[0]) * o, LID_LASH_MIN_PX)
         skin = _smooth_scalar_profile(((v - edge)[zone] - lo) / ramp)[:, None]
         came = (src_v - v)[zone][:, None]
         lit = np.clip(came / (LID_LIGHT_RAMP * o), 0.0, 1.0)
@@ -744,10 +751,25 @@ class _LidLight:
     def _lashed(self, u: np.ndarray, came: np.ndarray) -> np.ndarray:
         """How much of the lashes' colour the lid's edge takes at ``u`` (N×1), ``came`` how far
         (pixels) the lid has come down there: none before it has come down, faded out at the
-        inner corner."""
+        inner corner, and past the outer corner's landmark where the lids run on past it."""
         lashed = np.clip(came / max(1.0, LID_LASH_RAMP * self.opening), 0.0, 1.0)
         corner = (self.width - u)[:, None]
-        return lashed * _smooth_scalar_profile(corner / max(1.0, LID_LASH_FADE * self.width))
+        lashed = lashed * _smooth_scalar_profile(corner / max(1.0, LID_LASH_FADE * self.width))
+        if self.outer > 0.0:
+            # Over the stretch past the corner, as at the inner corner: drawn full out to the
+            # lids' outer end the line would stop in a step of lash colour on skin. (At
+            # 0.2 past the corner the tracker's figures were alike either way: canonman_turned's
+            # worst posed blink of seed 8 0.49 faded, 0.50 full, 2026-12-04.)
+            lashed = lashed * _smooth_scalar_profile((u[:, None] + self.outer) / self.outer)
+        return lashed
+
+
+@dataclass(frozen=True)
+class LidShape:
+    """The shut lids' shape besides their depth (:func:`blink_fields`)."""
+
+    outer_reach: float = 0.0
+    lash_band: tuple[float, float] = LID_LASH_BAND
 
 
 @dataclass
@@ -768,10 +790,17 @@ def blink_fields(
     ring: tuple[int, ...],
     image: np.ndarray | None = None,
     lower_share: float = BLINK_LOWER_SHARE,
+    outer_reach: float = 0.0,
+    lash_band: tuple[float, float] = LID_LASH_BAND,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
     (:data:`BLINK_LOWER_SHARE`; negative: the upper lid comes down past the lower lid's line).
+    ``outer_reach``: how far past the outer corner's landmark (shares of the eye's width) the
+    lids still close, the lid's edge running from the lids' meeting line up to the corner's
+    height there (:data:`~pipelines.avatar.lids.OUTER_REACH`); 0: the lids close between the
+    corner landmarks only. ``lash_band``: the shut lash line's thickness
+    (:data:`LID_LASH_BAND`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -793,8 +822,11 @@ def blink_fields(
     if float((lm[upper].mean(axis=0) - lm[lower].mean(axis=0)) @ up) < 0:
         up = -up
 
+    # The ring starts at the outer corner (33, 263): the lids' curves may run past it.
+    outer = c0 - outer_reach * width * axis
+
     def curve(idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        pts = np.concatenate([[c0], lm[idx], [c1]]) - c0
+        pts = np.concatenate([[outer], lm[idx], [c1]]) - c0
         su, sv = pts @ axis, pts @ up
         order = np.argsort(su)
         return su[order], sv[order]
@@ -814,7 +846,7 @@ def blink_fields(
     corners = np.array(
         [
             c0 + a * axis + b * up
-            for a in (-pad, width + pad)
+            for a in (-pad - outer_reach * width, width + pad)
             for b in (float(lv.min()) - reach_low - pad, float(sv.max()) + reach + pad)
         ]
     )
@@ -835,7 +867,18 @@ def blink_fields(
     other = regions.LEFT_EYE if ring == regions.RIGHT_EYE else regions.RIGHT_EYE
     other_width = float(np.linalg.norm(lm[other[0]] - lm[other[8]]))
     if image is not None and width >= LID_LIGHT_MIN_WIDTH * other_width:
-        light = _LidLight(image, c0, axis, up, width, opening, (su, sv), (lu, lv))
+        light = _LidLight(
+            image,
+            c0,
+            axis,
+            up,
+            width,
+            opening,
+            (su, sv),
+            (lu, lv),
+            outer_reach * width,
+            lash_band,
+        )
     for k in range(1, BLINK_LEVELS + 1):
         closure = k / BLINK_LEVELS
         drop = closure * (1.0 - lower_share) * gap
@@ -1504,6 +1547,8 @@ class Rig:
         self.bases: dict[str, BasisField] = {}
         self.lid_depth = BLINK_LOWER_SHARE
         """Where the shut lids meet (:func:`blink_fields`' ``lower_share``)."""
+        self.lid_shape = LidShape()
+        """How far past the outer corners they close, and how thick their shut line is."""
         names = (
             bases if bases is not None else BASES.names() + list(FIELD_BASES) + list(LEVEL_BASES)
         )
@@ -1552,9 +1597,17 @@ class Rig:
             self.bases[name] = BasisField(name, disp.astype(np.float32), x0, y0, fld)
 
     def _lid_basis(
-        self, name: str, image: np.ndarray | None, lower_share: float
+        self, name: str, image: np.ndarray | None, lower_share: float, shape: LidShape | None = None
     ) -> BasisField | None:
-        lid = blink_fields(self.geometry, LEVEL_BASES[name], image, lower_share)
+        shape = shape or LidShape()
+        lid = blink_fields(
+            self.geometry,
+            LEVEL_BASES[name],
+            image,
+            lower_share,
+            shape.outer_reach,
+            shape.lash_band,
+        )
         if lid is None:
             return None
         zero = np.zeros((len(self.points), 2), np.float32)
@@ -1562,15 +1615,20 @@ class Rig:
             name, zero, lid.x0, lid.y0, lid.fields[-1], tuple(lid.fields), tuple(lid.shading)
         )
 
-    def set_lid_depth(self, image: np.ndarray | None, lower_share: float) -> None:
-        """Rebuild the lids (the blink bases) to meet at ``lower_share``
-        (:func:`blink_fields`); the renderer reads the bases at each frame."""
+    def set_lid_depth(
+        self, image: np.ndarray | None, lower_share: float, shape: LidShape | None = None
+    ) -> None:
+        """Rebuild the lids (the blink bases) to meet at ``lower_share``, shaped by ``shape``
+        (:func:`blink_fields`; None: the default shape); the renderer reads the bases at each
+        frame."""
+        shape = shape or LidShape()
         for name in LEVEL_BASES:
             if name in self.bases:
-                lid = self._lid_basis(name, image, lower_share)
+                lid = self._lid_basis(name, image, lower_share, shape)
                 if lid is not None:
                     self.bases[name] = lid
         self.lid_depth = lower_share
+        self.lid_shape = shape
 
     def _smooth_jaw_change(self, held: np.ndarray, vertex: dict[str, np.ndarray]) -> np.ndarray:
         """The jaw as the combined repair left it, with the change that repair made to it
