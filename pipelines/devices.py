@@ -163,6 +163,8 @@ def _probe_providers() -> dict[str, Any]:
     auto = SessionFactory()
     _, report = auto.create(str(path), name)
     result["auto"] = report.summary()
+    if "CUDAExecutionProvider" in available:
+        result["cuda_graphs"] = auto.cuda_graph
     return result
 
 
@@ -278,6 +280,13 @@ def format_devices(info: dict[str, Any]) -> str:
         lines.append(f"  {name:<10} [{ok[s['works']]}] {detail}")
     if "auto" in inf:
         lines.append(f"  automatic choice: {inf['auto']}")
+    if "cuda_graphs" in inf:
+        said = (
+            "on for the fixed-shape networks (CAMFX_CUDA_GRAPH=0 turns them off)"
+            if inf["cuda_graphs"]
+            else "off (CAMFX_CUDA_GRAPH=0)"
+        )
+        lines.append(f"  CUDA graphs: {said}")
     if "error" in inf:
         lines.append(f"  {inf['error']}")
     models = info.get("models")

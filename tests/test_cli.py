@@ -565,6 +565,23 @@ def test_devices_prints_each_fix_once() -> None:
     assert "v4l2loopback  [NOT WORKING] virtual camera is not available (backends tried" in text
 
 
+@pytest.mark.parametrize(("graphs", "said"), [(True, "on for the fixed-shape"), (False, "off (")])
+def test_devices_says_whether_cuda_graphs_are_on(graphs, said) -> None:
+    from pipelines.devices import format_devices
+
+    info = {
+        "cameras": [],
+        "virtual_camera": {"backends": [], "works": True},
+        "audio": {"works": True, "inputs": []},
+        "inference": {"onnxruntime": "1", "listed": ["CUDA", "CPU"], "sessions": {},
+                      "cuda_graphs": graphs},
+        "compiled": {"works": True, "numba": "0.60"},
+    }  # fmt: skip
+    assert f"  CUDA graphs: {said}" in format_devices(info)
+    del info["inference"]["cuda_graphs"]  # a build without CUDA: nothing said
+    assert "CUDA graphs" not in format_devices(info)
+
+
 def test_devices_says_when_the_compiled_effects_are_off(capsys, monkeypatch) -> None:
     monkeypatch.setenv("CAMFX_NO_JIT", "1")
     assert cli.main(["devices"]) == 0
