@@ -399,3 +399,68 @@ def test_several_files_are_all_gone_through(whole: Path, tmp_path: Path) -> None
     assert len(errors) == 2 and str(missing) in errors[0] and str(garbage) in errors[1]
     assert f"written to {tmp_path / 'torn.repaired.mp4'}" in result.stdout
     assert decoded(tmp_path / "torn.repaired.mp4")[0] == 2 * FRAMES_PER_FRAGMENT
+
+
+# ----------------------------------------------------------------------------- found
+NOW = 1_800_000_000.0
+"""The clock :func:`repair.torn_recordings` is given: files are dated an hour before it."""
+
+
+def _dated(path: Path, age_s: float = 3600.0) -> Path:
+    os.utime(path, (NOW - age_s, NOW - age_s))
+    return path
+
+
+def _torn_named(whole: Path, folder: Path, name: str, age_s: float = 3600.0) -> Path:
+    path = folder / name
+    path.write_bytes(whole.read_bytes()[: fragment(whole, 3)[1].offset + 30])
+    return _dated(path, age_s)
+
+
+def test_torn_recordings_are_found_and_what_is_not_torn_is_not(whole: Path, tmp_path: Path) -> None:
+    torn = _torn_named(whole, tmp_path, "camfx-20261204-101500.mp4")
+    older = _torn_named(whole, tmp_path, "older.MP4", age_s=7200.0)
+    _dated(Path(shutil.copy(whole, tmp_path / "complete.mp4")))
+    _dated(_not_mp4(tmp_path))
+    no_fragment = tmp_path / "short.mp4"
+    no_fragment.write_bytes(whole.read_bytes()[: fragment(whole, 1)[1].offset + 30])
+    _dated(no_fragment)
+    (tmp_path / "folder.mp4").mkdir()
+
+    assert repair.torn_recordings(tmp_path, now=NOW) == [torn, older]  # newest first
+
+
+def test_torn_recordings_leaves_out_repaired_recent_and_already_mended_files(
+    whole: Path, tmp_path: Path
+) -> None:
+    _torn_named(whole, tmp_path, "a.repaired.mp4")
+    _torn_named(whole, tmp_path, "b.repaired-2.mp4")
+    _torn_named(whole, tmp_path, "mended.mp4")
+    (tmp_path / "mended.repaired.mp4").write_bytes(b"")
+    # Written into seconds ago: another camfx may be recording into it right now.
+    recording = _torn_named(whole, tmp_path, "recording.mp4", age_s=3.0)
+
+    assert repair.torn_recordings(tmp_path, now=NOW) == []
+    assert repair.torn_recordings(tmp_path, now=NOW, quiet_for_s=2.0) == [recording]
+
+
+def test_torn_recordings_of_a_missing_folder_or_a_file_is_nothing(
+    whole: Path, tmp_path: Path
+) -> None:
+    assert repair.torn_recordings(tmp_path / "missing", now=NOW) == []
+    torn = _torn_named(whole, tmp_path, "torn.mp4")
+    assert repair.torn_recordings(torn, now=NOW) == []
+    assert repair.torn_recordings(tmp_path, now=NOW) == [torn]
+
+
+def test_torn_recordings_walks_only_the_newest_files(
+    whole: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repair, "SCAN_MAX_FILES", 2)
+    old_torn = _torn_named(whole, tmp_path, "old.mp4", age_s=7200.0)
+    new_torn = _torn_named(whole, tmp_path, "new.mp4")
+    _dated(Path(shutil.copy(whole, tmp_path / "newer.mp4")), age_s=1800.0)
+
+    assert repair.torn_recordings(tmp_path, now=NOW) == [new_torn]
+    monkeypatch.setattr(repair, "SCAN_MAX_FILES", 3)
+    assert repair.torn_recordings(tmp_path, now=NOW) == [new_torn, old_torn]

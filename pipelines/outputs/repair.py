@@ -16,10 +16,13 @@ the result decoded through PyAV.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import os
 import shutil
+import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,9 @@ from typing import Any
 from pipelines.outputs.recorder import Mp4Layout, mp4_layout, probe_video
 
 COPY_CHUNK = 1 << 20
+SCAN_MAX_FILES = 200
+""":func:`torn_recordings` walks at most the newest this many ``.mp4`` files of a folder, so a
+folder of thousands cannot hold up the window's start."""
 MAX_NAME_TRIES = 1000
 """``NAME.repaired-2.mp4`` … ``NAME.repaired-1000.mp4``: past that, the folder is full of them."""
 
@@ -107,6 +113,43 @@ def repair(path: str | os.PathLike[str], *, in_place: bool = False) -> RepairRep
     if in_place:
         return _repair_in_place(path, layout)
     return _repair_to_copy(path, layout)
+
+
+def torn_recordings(
+    folder: str | os.PathLike[str], *, quiet_for_s: float = 10.0, now: float | None = None
+) -> list[Path]:
+    """The camfx recordings directly in ``folder`` that end in a torn fragment and that
+    :func:`repair` can mend, newest first: fragmented, ``torn_bytes > 0``, at least one complete
+    fragment, no ``NAME.repaired.mp4`` beside them yet, not a repaired copy themselves.
+
+    A file changed in the last ``quiet_for_s`` seconds is left out: a recording another camfx
+    is writing right now looks torn between its 2-second fragments. Only the box walk, no
+    decoding, and only the :data:`SCAN_MAX_FILES` newest files. Never raises: a folder that is
+    missing or cannot be read has nothing to offer."""
+    now = time.time() if now is None else now
+    candidates: list[tuple[float, Path]] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not entry.name.lower().endswith(".mp4") or ".repaired" in entry.name:
+                    continue
+                with contextlib.suppress(OSError):  # gone meanwhile, or not ours to read
+                    if entry.is_file():
+                        candidates.append((entry.stat().st_mtime, Path(entry.path)))
+    except OSError:
+        return []
+    candidates.sort(reverse=True)
+    torn = []
+    for mtime, path in candidates[:SCAN_MAX_FILES]:
+        if now - mtime < quiet_for_s or _repaired_name(path).exists():
+            continue
+        try:
+            layout = mp4_layout(path)
+        except (OSError, struct.error):
+            continue
+        if layout.fragmented and layout.torn_bytes > 0 and not _why_not_repairable(layout):
+            torn.append(path)
+    return torn
 
 
 def _why_not_repairable(layout: Mp4Layout) -> str:
