@@ -23,9 +23,16 @@ from app.state.devices import (
     virtual_camera_label,
     virtual_camera_row,
 )
-from app.state.labels import describe_source, source_failure, source_label
+from app.state.labels import (
+    describe_source,
+    repair_results,
+    source_failure,
+    source_label,
+    torn_recordings_offer,
+)
 from app.state.model import FIRST_RUN_PRESET, OFF, apply_edits, models_in_use, normalize_key
 from pipelines.inference.session import ProviderReport
+from pipelines.outputs.repair import Outcome, RepairReport
 from pipelines.presets import Preset, StageSpec, build_stages
 from pipelines.sources.camera import CameraInfo
 from pipelines.userdata import PresetStore, SettingsStore
@@ -286,3 +293,23 @@ def test_edits_that_no_longer_fit_are_left_out_and_named() -> None:
     assert stages[0].settings.enabled is True  # the stage keeps the preset's settings
     assert apply_edits(stages, {"background_blur": {"enabled": False}}) == []
     assert stages[0].settings.enabled is False
+
+
+def test_torn_recordings_are_named_in_one_offer() -> None:
+    one = torn_recordings_offer([Path("/v/camfx-1.mp4")])
+    assert one.startswith("camfx-1.mp4 ends in a torn fragment (camfx was stopped while")
+    three = torn_recordings_offer([Path(f"/v/camfx-{i}.mp4") for i in range(3)])
+    assert three.startswith("3 recordings end in a torn fragment")
+    assert "camfx-0.mp4, camfx-1.mp4, camfx-2.mp4" in three
+
+
+def test_repair_results_say_what_was_saved_and_what_failed() -> None:
+    saved = RepairReport(
+        Path("/v/a.mp4"), Outcome.REPAIRED, "…", output=Path("/v/a.repaired.mp4"), seconds=12.2
+    )
+    assert repair_results([saved]) == ("Saved a.repaired.mp4 (12 s kept)", "info")
+    failed = RepairReport(Path("/v/b.mp4"), Outcome.FAILED, "/v/b.mp4 was not repaired: …")
+    assert repair_results([saved, failed]) == (
+        "Saved a.repaired.mp4 (12 s kept)\n/v/b.mp4 was not repaired: …",
+        "error",
+    )

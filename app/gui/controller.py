@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -41,6 +42,7 @@ from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs import make_output
 from pipelines.outputs.base import Output
+from pipelines.outputs.repair import RepairReport, repair, torn_recordings
 from pipelines.presets import Preset, build_stages
 from pipelines.sources import SourceConfig, open_source
 from pipelines.sources.base import Source
@@ -124,6 +126,10 @@ class EngineController(QObject):
     idleChanged = Signal(bool)
     """True when nobody receives the outputs and the engine rests (Engine.idle_after)."""
     engineRestarted = Signal()
+    tornRecordingsFound = Signal(str, object)
+    """folder, the recordings there that a hard stop tore (``[Path]``, maybe empty)."""
+    recordingsRepaired = Signal(object)
+    """``[RepairReport]``, one per recording :meth:`repair_recordings` was given."""
 
     def __init__(
         self,
@@ -157,6 +163,11 @@ class EngineController(QObject):
         self.recording_path: str | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-worker")
         self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-probe")
+        # Recordings get a thread of their own: a repair decodes a whole recording (seconds),
+        # and must neither wait behind a device probe nor hold up the engine's actions.
+        self._recordings = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="camfx-gui-recordings"
+        )
         self._closed = False
         self._pending: list[Future[Any]] = []
         """Queued work on both threads (wait_idle, shutdown)."""
@@ -561,6 +572,27 @@ class EngineController(QObject):
             emit(self.devicesProbed, report)
         return report
 
+    # ----------------------------------------------------------------- torn recordings
+    def find_torn_recordings(self, folder: str) -> None:
+        """Look in ``folder`` for recordings a hard stop tore; :attr:`tornRecordingsFound`."""
+        self._queue(self._recordings, self._find_torn_recordings, folder)
+
+    def _find_torn_recordings(self, folder: str) -> list[Path]:
+        found = torn_recordings(folder)
+        if not self._closed:
+            emit(self.tornRecordingsFound, folder, found)
+        return found
+
+    def repair_recordings(self, paths: list[Path]) -> None:
+        """Mend each into a copy beside it (never in place); :attr:`recordingsRepaired`."""
+        self._queue(self._recordings, self._repair_recordings, list(paths))
+
+    def _repair_recordings(self, paths: list[Path]) -> list[RepairReport]:
+        reports = [repair(path) for path in paths]
+        if not self._closed:
+            emit(self.recordingsRepaired, reports)
+        return reports
+
     # ----------------------------------------------------------------- shutdown
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop everything and join every thread this controller started (idempotent).
@@ -573,6 +605,8 @@ class EngineController(QObject):
         self._closed = True
         self._vcam_retry.stop()
         self._prober.shutdown(wait=False, cancel_futures=True)
+        # A repair under way finishes its copy (the interpreter joins the thread at exit).
+        self._recordings.shutdown(wait=False, cancel_futures=True)
         self._worker.shutdown(wait=True, cancel_futures=True)
         if self.engine is not None:
             self.engine.stop(timeout)

@@ -13,10 +13,15 @@ from PySide6.QtWidgets import QFileDialog
 from app.gui.widgets import REFRESH, set_checked_quietly
 from app.state import VirtualCamera
 from app.state.devices import virtual_camera_label, virtual_camera_row
+from app.state.labels import repair_results, torn_recordings_offer
 from pipelines.outputs.virtualcam import setup_hint
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
+    from pipelines.outputs.repair import RepairReport
+
+TORN = "torn-recordings"
+"""The message bar that offers to repair recordings a hard stop tore, then says how it went."""
 
 
 class OutputsView:
@@ -82,6 +87,35 @@ class OutputsView:
             w.settings.record_folder = folder
             self.update_record_label()
             w._schedule_save()
+            self.look_for_torn_recordings()
+
+    def look_for_torn_recordings(self) -> None:
+        """Ask (off the GUI thread) which recordings in the record folder a hard stop tore."""
+        self.window.controller.find_torn_recordings(str(self.record_folder()))
+
+    def on_torn_recordings(self, folder: str, paths: list[Path]) -> None:
+        w = self.window
+        if not paths or folder != str(self.record_folder()):
+            return  # nothing torn, or the user chose another folder meanwhile
+        w.messages.show_message(
+            TORN,
+            torn_recordings_offer(paths),
+            "warning",
+            [
+                ("Repair", lambda: self.repair_torn(paths)),
+                ("Not now", lambda: w.messages.clear(TORN)),
+            ],
+        )
+
+    def repair_torn(self, paths: list[Path]) -> None:
+        w = self.window
+        what = paths[0].name if len(paths) == 1 else f"{len(paths)} recordings"
+        w.messages.show_message(TORN, f"Repairing {what}…", "info")
+        w.controller.repair_recordings(paths)
+
+    def on_recordings_repaired(self, reports: list[RepairReport]) -> None:
+        text, level = repair_results(reports)
+        self.window.messages.show_message(TORN, text, level)
 
     def update_record_label(self, text: str = "") -> None:
         w = self.window

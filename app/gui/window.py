@@ -144,6 +144,8 @@ class MainWindow(QMainWindow, WindowWidgets):
         c.presetFailed.connect(self.on_preset_failed)
         c.virtualCameraChanged.connect(self.outputs.on_vcam_state)
         c.recordingChanged.connect(self.outputs.on_recording_state)
+        c.tornRecordingsFound.connect(self.outputs.on_torn_recordings)
+        c.recordingsRepaired.connect(self.outputs.on_recordings_repaired)
         c.pausedChanged.connect(self.on_paused)
         c.engineProblem.connect(self.on_engine_problem)
         c.devicesProbed.connect(self.state.set_devices)
@@ -152,7 +154,8 @@ class MainWindow(QMainWindow, WindowWidgets):
 
     def start(self) -> None:
         """Restore the last session: problems with saved files, output format, source,
-        preset (with its unsaved edits), virtual camera; then probe devices."""
+        preset (with its unsaved edits), virtual camera; then probe devices and look for
+        recordings a hard stop tore."""
         for problem in self.settings_store.problems:
             self.messages.show_message("settings-file", str(problem), "warning")
         self.presets.load()
@@ -172,6 +175,8 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.controller.set_virtual_camera(True, self.settings.virtual_camera_device)
             set_checked_quietly((self.vcam_check, self.vcam_action), True)
         self.controller.probe_devices()
+        # Once the event loop runs, so after the window is shown.
+        QTimer.singleShot(0, self.outputs.look_for_torn_recordings)
         if self.settings.hotkeys and self.use_hotkeys:
             self._start_hotkeys()
         else:

@@ -1,10 +1,12 @@
-"""Names the window shows for sources, stages and presets (no Qt)."""
+"""Names the window shows for sources, stages, presets and recordings (no Qt)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipelines.outputs.repair import Outcome, RepairReport
 from pipelines.sources import SOURCES
 from pipelines.sources.camera import CameraInfo
 from pipelines.stage import STAGES
@@ -74,3 +76,27 @@ def source_failure(
     if fallback:
         text += f" Showing {source_label(fallback, cameras)} instead."
     return text
+
+
+def torn_recordings_offer(paths: Sequence[Path]) -> str:
+    """What to say of recordings in the record folder that a hard stop tore."""
+    why = "(camfx was stopped while recording)"
+    if len(paths) == 1:
+        what = f"{paths[0].name} ends in a torn fragment {why}"
+    else:
+        what = f"{len(paths)} recordings end in a torn fragment {why}: " + ", ".join(
+            p.name for p in paths
+        )
+    return f"{what}. Repair saves a copy that plays; the original is kept as it is."
+
+
+def repair_results(reports: Sequence[RepairReport]) -> tuple[str, str]:
+    """(text, message level) of what repairing the torn recordings gave: one line each."""
+    lines = [
+        f"Saved {r.output.name} ({r.seconds:.0f} s kept)"
+        if r.outcome is Outcome.REPAIRED and r.output is not None
+        else r.line
+        for r in reports
+    ]
+    failed = any(r.outcome in (Outcome.FAILED, Outcome.NOT_REPAIRABLE) for r in reports)
+    return "\n".join(lines), "error" if failed else "info"
