@@ -170,3 +170,12 @@ def test_complete_and_still_written_recordings_are_not_offered(
     window.outputs.choose_record_folder()
     qtbot.waitUntil(lambda: TORN in window.messages.bars, timeout=10000)
     assert window.messages.texts()[TORN].startswith(f"{NAME} ends in a torn fragment")
+
+    # Back to a folder with nothing torn: the offer for the folder left behind goes.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(
+        "app.gui.outputs.QFileDialog.getExistingDirectory", lambda *a, **kw: str(empty)
+    )
+    window.outputs.choose_record_folder()
+    qtbot.waitUntil(lambda: TORN not in window.messages.bars, timeout=10000)

@@ -30,6 +30,8 @@ class OutputsView:
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
+        self.offered_folder: str | None = None
+        """The folder whose torn recordings the bar offers to repair, while it does."""
 
     def set_virtual_camera(self, on: bool) -> None:
         w = self.window
@@ -95,21 +97,33 @@ class OutputsView:
 
     def on_torn_recordings(self, folder: str, paths: list[Path]) -> None:
         w = self.window
-        if not paths or folder != str(self.record_folder()):
-            return  # nothing torn, or the user chose another folder meanwhile
+        if folder != str(self.record_folder()):
+            return  # the user chose another folder meanwhile
+        if not paths:
+            if self.offered_folder not in (None, folder):
+                # The offer names files of the folder left behind, which nothing records into
+                # now: it goes (a repair's result, not an offer, stays).
+                self.dismiss_torn_offer()
+            return
+        self.offered_folder = folder
         w.messages.show_message(
             TORN,
             torn_recordings_offer(paths),
             "warning",
             [
                 ("Repair", lambda: self.repair_torn(paths)),
-                ("Not now", lambda: w.messages.clear(TORN)),
+                ("Not now", self.dismiss_torn_offer),
             ],
         )
+
+    def dismiss_torn_offer(self) -> None:
+        self.offered_folder = None
+        self.window.messages.clear(TORN)
 
     def repair_torn(self, paths: list[Path]) -> None:
         w = self.window
         what = paths[0].name if len(paths) == 1 else f"{len(paths)} recordings"
+        self.offered_folder = None
         w.messages.show_message(TORN, f"Repairing {what}…", "info")
         w.controller.repair_recordings(paths)
 
