@@ -160,22 +160,9 @@ def test_a_graph_session_s_model_runs_through_fixed_buffers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The model made from a session reported as a CUDA graph binds fixed buffers (here a real
-    CPU session standing in for it, so the run is real)."""
-    real = SessionFactory("cpu", intra_op_threads=1)
-    create = real.create
-
-    def as_graph(path: str, name: str | None = None, *, fixed_shapes: bool = False) -> Any:
-        assert fixed_shapes  # the manifest's fixed shapes are passed on
-        session, report = create(path, name, fixed_shapes=fixed_shapes)
-        report.cuda_graph = True
-        return session, report
-
-    monkeypatch.setattr(real, "create", as_graph)
-
-    class Detector(OnnxModel):
-        model_name = FIXED[0]
-
-    model = Detector(real)
+    CPU session standing in for it, so the run is real). The stand-in reports a graph only
+    where the manifest's fixed shapes were passed on."""
+    model = _graph_model(monkeypatch)
     assert model.fixed_buffers
     feeds = _random_feeds(model, 5)
     got = model.run_raw(feeds)

@@ -11,42 +11,30 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
 
 import hashlib
 import json
-import struct
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 pytest.importorskip("pytestqt")
 
+import recording_support as recording
 from test_gui_support import open_window
 
 from app.gui.outputs import TORN
-from pipelines.frame import Frame
 from pipelines.outputs import recorder
-from pipelines.outputs.recorder import VideoFileOutput
 
 av = pytest.importorskip("av")
 pytestmark = pytest.mark.timeout(60)
 
-FPS = 5.0
-FRAMES = 33
-"""Three whole 2-second fragments of 10 frames and a last one of 3."""
-SIZE = (64, 48)
 NAME = "camfx-20261204-101500.mp4"
 AN_HOUR_AGO = time.time() - 3600
 
 
 def record(path: Path) -> Path:
-    out = VideoFileOutput(str(path))
-    out.live_source = False
-    out.open(*SIZE, FPS)
-    for i in range(FRAMES):
-        out.write(Frame.new(np.full((SIZE[1], SIZE[0], 3), 7 * i % 256, np.uint8), i / FPS, i))
-    out.close()
-    assert out.failure is None
+    """A recording without sound, last written an hour ago (not one being written now)."""
+    recording.record(path, voice=False)
     os.utime(path, (AN_HOUR_AGO, AN_HOUR_AGO))
     return path
 
@@ -65,13 +53,7 @@ def tear(path: Path) -> Path:
 
 def last_box(path: Path, kind: bytes) -> int:
     """The offset of the last top-level box of type ``kind``."""
-    found, pos, data = -1, 0, path.read_bytes()
-    while pos + 8 <= len(data):
-        size, box = struct.unpack_from(">I4s", data, pos)
-        found = pos if box == kind else found
-        pos += size
-    assert found >= 0
-    return found
+    return [b.offset for b in recording.boxes(path) if b.kind == kind][-1]
 
 
 def decoded_frames(path: Path) -> int:

@@ -13,69 +13,25 @@ import hashlib
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pytest
+from recording_support import FPS, FRAMES, FRAMES_PER_FRAGMENT, SIZE, Box, boxes, record
 
-from pipelines.audio.demo_clip import write_wav
-from pipelines.audio.mux import FileAudio
-from pipelines.frame import Frame
 from pipelines.outputs import recorder, repair
-from pipelines.outputs.recorder import VideoFileOutput
 
 av = pytest.importorskip("av")
 
 REPO = Path(__file__).resolve().parent.parent
-FPS = 5.0
-FRAMES = 33
-FRAMES_PER_FRAGMENT = round(FPS * recorder.KEYFRAME_S)
-SIZE = (64, 48)
 TIMEOUT_S = 120
 
 
-class Box(NamedTuple):
-    offset: int
-    kind: bytes
-    size: int
-
-    @property
-    def end(self) -> int:
-        return self.offset + self.size
-
-
 # ----------------------------------------------------------------------------- helpers
-def record(path: Path, frames: int = FRAMES) -> None:
-    """A recording as ``camfx run --output`` makes it, with a sound track (frames clock)."""
-    voice = path.with_suffix(".wav")
-    t = np.arange(int(frames / FPS * 16000) + 1600) / 16000
-    write_wav(voice, (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000)
-    out = VideoFileOutput(str(path), audio=FileAudio(voice))
-    out.live_source = False
-    out.open(*SIZE, FPS)
-    for i in range(frames):
-        out.write(Frame.new(np.full((SIZE[1], SIZE[0], 3), 7 * i % 256, np.uint8), i / FPS, i))
-    out.close()
-    assert out.failure is None
-    voice.unlink()
-
-
-def boxes(path: Path) -> list[Box]:
-    found, pos, size = [], 0, path.stat().st_size
-    with open(path, "rb") as f:
-        while pos < size:
-            f.seek(pos)
-            box_size, kind = struct.unpack(">I4s", f.read(8))
-            found.append(Box(pos, kind, box_size))
-            pos += box_size
-    return found
-
-
 def decoded(path: Path) -> tuple[int, int]:
     """(video frames, audio frames), every one decoded: a torn file raises."""
     with av.open(str(path)) as c:
