@@ -355,34 +355,21 @@ class SessionFactory:
                     else [provider, "CPUExecutionProvider"]
                 )
                 error: Exception | None = None
+                lines: list[str] = []
                 session: Any = None
                 graph_refused = ""
-                as_graph = False
                 if (
                     self.cuda_graph
                     and fixed_shapes
                     and provider == "CUDAExecutionProvider"
                     and "CUDAExecutionProvider" not in self._refused
                 ):
-                    with CAPTURE_GUARD.device_work():
-                        session, graph_refused = self._graph_session(ort, model_path)
-                    as_graph = session is not None
-                # A GPU session being made allocates on the device: never during a capture.
-                on_gpu = provider in gpu.GPU_ONLY_PROVIDERS
-                with (
-                    CAPTURE_GUARD.device_work() if on_gpu else contextlib.nullcontext(),
-                    _captured_native_stderr() as lines,
-                ):
-                    try:
-                        if not as_graph:
-                            session = ort.InferenceSession(
-                                model_path,
-                                sess_options=self.session_options(),
-                                providers=chain,
-                                enable_fallback=0,
-                            )
-                    except Exception as exc:
-                        error = exc
+                    session, graph_refused = self._graph_session(ort, model_path)
+                as_graph = session is not None
+                if not as_graph:
+                    session, error, lines = self._open(
+                        ort, model_path, chain, on_gpu=provider in gpu.GPU_ONLY_PROVIDERS
+                    )
                 if session is None:
                     assert error is not None
                     if provider == "CPUExecutionProvider":
@@ -423,25 +410,39 @@ class SessionFactory:
                 return session, report
         raise ModelError(f"model {name}: no inference provider could load it")  # pragma: no cover
 
+    def _open(
+        self, ort: Any, model_path: str, chain: list[Any], *, on_gpu: bool
+    ) -> tuple[Any, Exception | None, list[str]]:
+        """ONNX Runtime's session on ``chain`` (its own fallback off), or None and the error;
+        with what it logged. A GPU session being made allocates on the device: never during
+        a CUDA graph's capture."""
+        session: Any = None
+        error: Exception | None = None
+        with (
+            CAPTURE_GUARD.device_work() if on_gpu else contextlib.nullcontext(),
+            _captured_native_stderr() as lines,
+        ):
+            try:
+                session = ort.InferenceSession(
+                    model_path,
+                    sess_options=self.session_options(),
+                    providers=chain,
+                    enable_fallback=0,
+                )
+            except Exception as exc:
+                error = exc
+        # The log's lines are complete only once the capture has ended.
+        return session, error, lines
+
     def _graph_session(self, ort: Any, model_path: str) -> tuple[Any, str]:
         """A CUDA session that captures a CUDA graph, or None and why ONNX Runtime refused.
 
         Any failure here leaves the plain CUDA session to be tried: a refusal of the graph says
         nothing about CUDA itself."""
         options = {"enable_cuda_graph": "1"}
-        session: Any = None
-        error: Exception | None = None
-        with _captured_native_stderr() as lines:
-            try:
-                session = ort.InferenceSession(
-                    model_path,
-                    sess_options=self.session_options(),
-                    providers=[("CUDAExecutionProvider", options), "CPUExecutionProvider"],
-                    enable_fallback=0,
-                )
-            except Exception as exc:
-                error = exc
-        if session is None:  # the log's lines are complete only once the capture has ended
+        chain = [("CUDAExecutionProvider", options), "CPUExecutionProvider"]
+        session, error, lines = self._open(ort, model_path, chain, on_gpu=True)
+        if session is None:
             return None, _reason_from_log(lines, error)
         if session.get_providers()[0] != "CUDAExecutionProvider":
             return None, "ONNX Runtime put the session on " + short_name(session.get_providers()[0])
