@@ -29,6 +29,7 @@ import argparse
 import collections
 import dataclasses
 import importlib
+import inspect
 import os
 import resource
 import sys
@@ -116,7 +117,10 @@ def wrap_named(timers: Timers, targets: list[str]) -> None:
             module, _, attr = target.rpartition(".")
             owner = importlib.import_module(module)
             label = attr
-        setattr(owner, attr, timers.wrap(label, getattr(owner, attr), site=True))
+        wrapped = timers.wrap(label, getattr(owner, attr), site=True)
+        if isinstance(inspect.getattr_static(owner, attr), staticmethod):
+            wrapped = staticmethod(wrapped)  # else it would be handed the instance
+        setattr(owner, attr, wrapped)
 
 
 def main() -> int:
