@@ -30,6 +30,10 @@ and four TUNING portraits (tuned on, not held out; they stand for the held-out
   wrinkled real eyes on a head turned as far as ``riga_turned``'s (nose 0.33 off centre, the
   far eye 0.64 of the near one's width), whose shut near eye the tracker read open
   (``tests/test_avatar_blinks.py``). CC BY 2.0 as its source.
+* ``canonman_hooded.jpg``: ``canonman_turned.jpg`` made older (:func:`hooded`): a fold hanging
+  over each upper lid, the open eye left a narrow dark slit, bags under the eyes; the
+  tracker read its shut eye as wide as its open one, as ``riga_turned``'s
+  (``tests/test_avatar_blinks.py``). CC BY 2.0 as its source.
 
 and one TUNING portrait for the stand-in (issue 13, item 7):
 
@@ -88,6 +92,8 @@ import cv2
 import numpy as np
 
 from pipelines.avatar.portrait import find_landmarks
+from pipelines.tracking.regions import LEFT_EYE as LEFT_EYE_RING
+from pipelines.tracking.regions import RIGHT_EYE as RIGHT_EYE_RING
 
 FACES = Path(__file__).resolve().parent.parent / "tests" / "data" / "faces"
 JPEG = [cv2.IMWRITE_JPEG_QUALITY, 90]
@@ -501,6 +507,87 @@ def turned_moustache(image: np.ndarray, degrees: float) -> np.ndarray:
     return moustache(turned(image, degrees, TURNED_HIDE))
 
 
+HOOD_SHARE = 0.45
+""":func:`hooded`: how far the fold hangs over the eye, as a share of its opening."""
+BAGS_DARK = 0.3
+""":func:`hooded`: how much darker the bags' crease is than the skin around it."""
+
+
+def _smooth(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def hooded(image: np.ndarray, hood: float = HOOD_SHARE, bags: float = BAGS_DARK) -> np.ndarray:
+    """Older, hooded eyes (a tuning portrait for the held-out ``riga_turned``'s shut eye
+    without being it): per eye, in its own frame (u along the corners' axis, v up), the skin
+    above the upper lid slides down over the eye by ``hood`` of its opening (at least a
+    third of the opening, a little past both corners), fading out 1.2 openings above, as the
+    fold of a hooded lid hangs over the lash line: the open eye is left a narrow dark slit.
+    The fold's edge shades what it overhangs (a quarter darker) and its crease above (a
+    fifth); under the lower lid a dark arc (``bags`` darker) with a lighter puff above it, as
+    bags under an old man's eyes. A backward map by hand (not the avatar's lids: those slide
+    the lid and light it), one bicubic remap, then the shading."""
+    lm = find_landmarks(image)[:, :2].astype(np.float64)
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    map_x, map_y = xs.copy(), ys.copy()
+    shade = np.ones((h, w), np.float64)
+    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+        c0, c1 = lm[ring[0]], lm[ring[8]]
+        width = float(np.linalg.norm(c1 - c0))
+        axis = (c1 - c0) / width
+        up = np.array([axis[1], -axis[0]])
+        upper, lower = list(ring[1:8]), list(ring[9:])[::-1]
+        if (lm[upper].mean(axis=0) - lm[lower].mean(axis=0)) @ up < 0:
+            up = -up
+
+        def curve(idx: list[int], c0=c0, c1=c1, axis=axis, up=up) -> tuple[np.ndarray, ...]:
+            pts = np.concatenate([[c0], lm[idx], [c1]]) - c0
+            su, sv = pts @ axis, pts @ up
+            order = np.argsort(su)
+            return su[order], sv[order]
+
+        (su, sv), (lu, lv) = curve(upper), curve(lower)
+        rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
+        u, v = rel @ axis, rel @ up
+        top = np.interp(u, su, sv, left=0, right=0)
+        bottom = np.interp(u, lu, lv, left=0, right=0)
+        gap = np.maximum(top - bottom, 0)
+        opening = max(float(gap.max()), 1.0)
+        near = (u > -0.3 * width) & (u < 1.3 * width)
+        along = _smooth((u + 0.25 * width) / (0.3 * width)) * _smooth(
+            (1.25 * width - u) / (0.3 * width)
+        )
+        drop = hood * np.maximum(gap, 0.35 * opening * along) * along
+        reach = 1.2 * opening
+        zone = near & (v >= top - drop) & (v < top + reach) & (drop > 1e-3)
+        src_v = v + drop * (1 - _smooth((v - (top - drop)) / (reach + drop)))
+        moved = np.where(zone, src_v - v, 0.0)
+        map_x += moved * up[0]
+        map_y += moved * up[1]
+        edge = top - drop
+        shadow = np.exp(-(((v - edge + 0.08 * opening) / (0.12 * opening)) ** 2)) * along
+        shade *= 1 - 0.25 * shadow * (drop > 0.5) * near
+        crease = np.exp(-(((v - (top + 0.9 * opening)) / (0.1 * opening)) ** 2)) * along
+        shade *= 1 - 0.2 * crease * near
+        arc = bottom - (0.22 + 0.12 * np.sin(np.pi * np.clip(u / width, 0, 1))) * width
+        bag_along = _smooth((u + 0.1 * width) / (0.3 * width)) * _smooth(
+            (1.1 * width - u) / (0.3 * width)
+        )
+        dark = np.exp(-(((v - arc) / (0.045 * width)) ** 2)) * bag_along
+        puff = np.exp(-(((v - 0.5 * (arc + bottom)) / (0.06 * width)) ** 2)) * bag_along
+        shade *= (1 - bags * dark) * (1 + 0.3 * bags * puff)
+    out = cv2.remap(
+        image,
+        map_x.astype(np.float32),
+        map_y.astype(np.float32),
+        cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REFLECT,
+    )
+    return np.clip(out.astype(np.float64) * shade[..., None] + 0.5, 0, 255).astype(np.uint8)
+
+
 TIGHT_BOX = (130, 0, 512, 225)
 """(x0, y0, x1, y1) of :func:`tight_headshot` in ``astronaut.jpg`` (512x512): the chin is at
 row 178, the face 92 px wide."""
@@ -562,6 +649,10 @@ def main() -> None:
     canonman = cv2.imread(str(FACES / "canonman_glasses.jpg"))
     cv2.imwrite(str(FACES / "canonman_turned.jpg"), turned(canonman, 40.0, TURNED_HIDE), JPEG)
     print("wrote canonman_turned.jpg")
+    # ...and the same made older and hooded (read back as written: the JPEG the tests use).
+    canonman_turned = cv2.imread(str(FACES / "canonman_turned.jpg"))
+    cv2.imwrite(str(FACES / "canonman_hooded.jpg"), hooded(canonman_turned), JPEG)
+    print("wrote canonman_hooded.jpg")
     # Tuning portraits for the lower lip of a turned head opening wide (tears).
     for out, degrees in (
         ("astronaut_turned_moustache.jpg", 40.0),

@@ -47,10 +47,13 @@ STAND_INS = (
     "astronaut_turned55_moustache",
     "cameraman",
     "canonman_turned",
+    "canonman_hooded",
 )
 """Derived and older tuning portraits standing for the held-out conditions: grey, moustache,
 mid-word, low-res (einstein_midword); glasses, hooded eyes (hopper_glasses); turned
-(riga_turned; with real hooded eyes, canonman_turned); an open mouth (obama_midword)."""
+(riga_turned; with real hooded eyes, canonman_turned; those eyes narrowed under a fold, whose
+shut eye the tracker read as wide as the open one, canonman_hooded); an open mouth
+(obama_midword)."""
 HELD_OUT = (
     "einstein_midword",
     "hopper_glasses",

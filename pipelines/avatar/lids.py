@@ -14,14 +14,19 @@ and the deeper lid tears nothing (on smooth lower lids its lash line can be a ne
 Where no plain deeper lid will do, deeper lids that also close a little past the eyes'
 outer corners, with a thicker shut line, are tried the same way (:data:`DEEPER_SHAPE`): a
 hooded eye's outer corner kept its dark fold otherwise, the corner of an open eye to the
-tracker on a turned head.
+tracker on a turned head. Where those will not do either, the same with a shut line as dark
+as the open eye's slit (:data:`HOODED_SHAPE`): under a fold hanging over the upper lid, the
+lashes' colour read from the margin above the landmarks is the fold's skin, a pale line.
 Cost at build (2 cores, loaded, 2026-12-04): 0.05 s where the default lids read shut
 (astronaut_glasses, brothers_sepia), 0.16-0.6 s where deeper lids read no better or tear
 (cameraman, astronaut_rims, astronaut_turned55_moustache), 1.3-1.4 s where they are kept
 (canonman_glasses: the tear check renders 16 frames). Trying the lids past the corner too where
 no plain deeper lid is kept (later on 2026-12-04, 2 cores, load ~2): cameraman 0.20 -> 0.32 s,
 astronaut_rims 0.22 -> 0.37 s, astronaut_turned55_moustache 0.64 -> 1.32 s (its deeper lids
-read shut, so the tear check runs for each shape), canonman_turned 2.3-2.5 s (kept).
+read shut, so the tear check runs for each shape), canonman_turned 2.3-2.5 s (kept);
+and the third shape too where neither is kept (19:13, load ~2): cameraman 0.41 -> 0.49 s,
+astronaut_rims 0.42 -> 0.57 s, astronaut_turned55_moustache 1.37 -> 1.70 s, canonman_hooded
+1.33 s (kept).
 """
 
 from __future__ import annotations
@@ -89,6 +94,30 @@ face read 87.5 % of its silent frames shut against 100 % (tests/test_avatar_held
 measured once 2026-12-04 16:43-17:02 UTC); tried only here, every portrait in
 tests/data/faces but canonman_turned renders byte for byte as before it.)"""
 
+HOODED_LASH_BAND = (0.3, 0.6)
+HOODED_LASH_FLOOR = 0.05
+HOODED_SHAPE = LidShape(
+    outer_reach=OUTER_REACH,
+    lash_band=HOODED_LASH_BAND,
+    lash_from_opening=True,
+    lash_floor=HOODED_LASH_FLOOR,
+)
+"""The last lids tried, where neither plain deeper lids nor :data:`DEEPER_SHAPE` read shut:
+those of :data:`DEEPER_SHAPE` with a shut line as dark as the open eye's slit, and thicker.
+On a narrow eye under a hood (the fold's skin hanging over the upper lid's margin, the open
+eye a dark slit a few pixels high) the lashes' colour taken from the margin above the
+landmarks is the fold's skin: the shut line came out pale (0.57 of the lid's light), and the
+tracker read the shut eye about as open as the open one, sometimes wider (0.59-1.03 of it
+over the posed blinks of seeds 7 and 8, 0 of 16 seen, the check poses reading 0.93 and no
+deeper lid of either shape under 0.85), on a tuning stand-in made for it
+(``canonman_hooded``, tests/data/faces/README.md). The open slit's dark (0.11 of the lid's
+light there) drawn 0.3-0.6 of the opening thick: 16 of 16 (worst 0.48).
+(2026-12-04, shut line colour, depth and thickness swept on that stand-in, outer reach 0.1,
+seed 7: the line 0.3 of the lid's light 0-6 of 8 seen, 0.15: 5-7, 0.05: 6-8; a thickness of
+0.2/0.5: 6-7 of 8, 0.3/0.6: 8 of 8, 0.5/0.9: 1-2 of 8 at 0.3, a thick line reading as the
+slit it stands for; lids meeting on the lower lid's line: none seen at any of these.)
+Tried only there: every portrait that read shut before keeps its lids."""
+
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
     {"yaw_right": 0.6, "pitch_down": 0.4},
@@ -120,7 +149,8 @@ def settle_lids(avatar: Avatar) -> float:
     of :data:`CHECK_POSES`, set the depth the avatar's lids meet at to the deeper one it reads
     most shut, as a blink, and better than the default, among those that tear nothing
     (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; where no such lid
-    is, the same among deeper lids shaped as :data:`DEEPER_SHAPE`; the depth set."""
+    is, the same among deeper lids shaped as :data:`DEEPER_SHAPE`, and then as
+    :data:`HOODED_SHAPE`; the depth set."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -184,8 +214,12 @@ def settle_lids(avatar: Avatar) -> float:
         shape = LidShape()
         chosen = keep(shape)
         if chosen is None:
-            # Only where no plain deeper lid will do: the lids past the corner are tried.
+            # Only where no plain deeper lid will do: the lids past the corner are tried...
             shape = DEEPER_SHAPE
+            chosen = keep(shape)
+        if chosen is None:
+            # ...and only where those will not either, the lids of a hooded eye.
+            shape = HOODED_SHAPE
             chosen = keep(shape)
     finally:
         tracker.close()

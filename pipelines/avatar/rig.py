@@ -631,10 +631,14 @@ class _LidLight:
         lower: tuple[np.ndarray, np.ndarray],
         outer: float = 0.0,
         lash_band: tuple[float, float] = LID_LASH_BAND,
+        lash_from_opening: bool = False,
+        lash_floor: float = LID_LASH_FLOOR,
     ) -> None:
         """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
         ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
-        shut line's thickness (:data:`LID_LASH_BAND`)."""
+        shut line's thickness (:data:`LID_LASH_BAND`); ``lash_from_opening``: the lashes'
+        colour may be as dark as the open eye's slit (:class:`LidShape`), and no darker than
+        ``lash_floor`` of the skin's light."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
@@ -673,8 +677,19 @@ class _LidLight:
         margin = self._sample(crop, gu, gv + np.interp(us, uu, uv)[None, :])
         margin = margin.reshape(-1, self.channels)
         order = np.argsort(margin.mean(axis=1))
-        darkest = margin[order[: max(1, int(LID_LASH_DARKEST * len(order)))]]
-        lash = np.maximum(darkest.mean(axis=0), LID_LASH_FLOOR * self.skin)
+        darkest = margin[order[: max(1, int(LID_LASH_DARKEST * len(order)))]].mean(axis=0)
+        if lash_from_opening:
+            # A hood hides the margin's lashes (the margin above the landmarks is the fold's
+            # skin): they show as the dark of the slit between the lids.
+            t = np.linspace(0.2, 0.8, 7)
+            top, bottom = np.interp(us, uu, uv), np.interp(us, lu, lv)
+            gv = bottom[None, :] + t[:, None] * (top - bottom)[None, :]
+            gu = np.broadcast_to(us[None, :], gv.shape)
+            slit = self._sample(crop, gu, gv).reshape(-1, self.channels)
+            order = np.argsort(slit.mean(axis=1))
+            slit_dark = slit[order[: max(1, int(LID_LASH_DARKEST * len(order)))]].mean(axis=0)
+            darkest = np.minimum(darkest, slit_dark)
+        lash = np.maximum(darkest, lash_floor * self.skin)
         self.lash = lash.astype(np.float32)
 
     def _sample(self, img: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -770,6 +785,12 @@ class LidShape:
 
     outer_reach: float = 0.0
     lash_band: tuple[float, float] = LID_LASH_BAND
+    lash_from_opening: bool = False
+    """The shut line's colour may be as dark as the open eye's slit (the darkest
+    :data:`LID_LASH_DARKEST` of the opening's middle rows), not only the upper lid's margin:
+    on a hooded eye the margin above the landmarks is the fold's skin."""
+    lash_floor: float = LID_LASH_FLOOR
+    """The shut line no darker than this share of the lid skin's light."""
 
 
 @dataclass
@@ -792,6 +813,8 @@ def blink_fields(
     lower_share: float = BLINK_LOWER_SHARE,
     outer_reach: float = 0.0,
     lash_band: tuple[float, float] = LID_LASH_BAND,
+    lash_from_opening: bool = False,
+    lash_floor: float = LID_LASH_FLOOR,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -800,7 +823,8 @@ def blink_fields(
     lids still close, the lid's edge running from the lids' meeting line up to the corner's
     height there (:data:`~pipelines.avatar.lids.OUTER_REACH`); 0: the lids close between the
     corner landmarks only. ``lash_band``: the shut lash line's thickness
-    (:data:`LID_LASH_BAND`).
+    (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour
+    (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -878,6 +902,8 @@ def blink_fields(
             (lu, lv),
             outer_reach * width,
             lash_band,
+            lash_from_opening,
+            lash_floor,
         )
     for k in range(1, BLINK_LEVELS + 1):
         closure = k / BLINK_LEVELS
@@ -1607,6 +1633,8 @@ class Rig:
             lower_share,
             shape.outer_reach,
             shape.lash_band,
+            shape.lash_from_opening,
+            shape.lash_floor,
         )
         if lid is None:
             return None
