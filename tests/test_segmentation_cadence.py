@@ -446,6 +446,89 @@ def test_the_warp_refuses_a_hand_coming_in_and_a_large_move(
     assert reuse.refusal == why
 
 
+def _model_size(g: np.ndarray) -> np.ndarray:
+    return cv2.resize(g, (256, 144), interpolation=cv2.INTER_AREA)
+
+
+def _counting_checks(
+    reuse: temporal.MaskReuse, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[str], list[str]]:
+    """Records each warp (``warps``) and each still check (``stills``: an ``_unexplained`` on
+    the plain difference from the key, outside a warp) that ``reuse`` makes."""
+    warps: list[str] = []
+    stills: list[str] = []
+    warp, unexplained = reuse._warp, reuse._unexplained
+    inside: list[bool] = [False]
+
+    def counted_warp(*args: np.ndarray) -> np.ndarray | None:
+        warps.append("warp")
+        inside[0] = True
+        try:
+            return warp(*args)
+        finally:
+            inside[0] = False
+
+    def counted_unexplained(diff: np.ndarray, tolerance: np.ndarray) -> float:
+        if not inside[0]:
+            stills.append("still")
+        return unexplained(diff, tolerance)
+
+    monkeypatch.setattr(reuse, "_warp", counted_warp)
+    monkeypatch.setattr(reuse, "_unexplained", counted_unexplained)
+    return warps, stills
+
+
+def test_after_a_warped_frame_the_warp_is_tried_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the person moves, the still check (which would fail) is not made before the warp;
+    a still frame met that way is taken warped by a negligible motion; after a still reuse the
+    still check comes first again and no warp is tried."""
+    key_fine, key_mask = _person_over_room(0.0)
+    reuse = temporal.MaskReuse()
+    reuse.key(_model_size(key_fine), key_mask, 0.0, key_fine)
+    warps, stills = _counting_checks(reuse, monkeypatch)
+    moved, _ = _person_over_room(0.5)
+    first = reuse.predict(_model_size(moved), 1 / 30, 4, moved)
+    assert first is not None and not reuse.still
+    assert (len(stills), len(warps)) == (1, 1)  # still check, then the warp
+    moved_on, _ = _person_over_room(0.3)
+    second = reuse.predict(_model_size(moved_on), 2 / 30, 4, moved_on)
+    assert second is not None and not reuse.still
+    assert (len(stills), len(warps)) == (1, 2)  # the warp alone
+    assert reuse.last_warp is not None
+    assert abs(float(reuse.last_warp[0, 2]) - 0.3) <= 0.1
+    # Back where the key was: the warp (tried first) finds no motion and keeps its mask.
+    reuse.key(_model_size(key_fine), key_mask, 3 / 30, key_fine)
+    back = reuse.predict(_model_size(key_fine), 4 / 30, 4, key_fine)
+    assert back is not None and not reuse.still
+    assert reuse.last_warp is not None
+    assert np.abs(reuse.last_warp - np.float64([[1, 0, 0], [0, 1, 0]])).max() < 0.02
+    assert float(np.abs(back - key_mask).max()) < 0.02
+    assert (len(stills), len(warps)) == (1, 3)
+    # After a still reuse the still check comes first, and takes the frame.
+    reuse.still = True
+    again = reuse.predict(_model_size(key_fine), 5 / 30, 4, key_fine)
+    assert again is key_mask and reuse.still
+    assert (len(stills), len(warps)) == (2, 3)
+
+
+def test_a_refused_warp_first_still_gets_the_still_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a warped frame, a frame the warp refuses (here: too few corners on a featureless
+    key) but which equals the key is still reused as it is."""
+    flat = np.full((180, 320), 120, np.uint8)
+    mask = np.zeros((144, 256), np.float32)
+    mask[40:100, 100:160] = 1.0
+    reuse = temporal.MaskReuse()
+    reuse.key(_model_size(flat), mask, 0.0, flat)
+    reuse.still = False  # as after a warped reuse
+    warps, stills = _counting_checks(reuse, monkeypatch)
+    out = reuse.predict(_model_size(flat), 1 / 30, 4, flat)
+    assert out is mask and reuse.still
+    assert reuse.refusal == "corners"
+    assert (len(warps), len(stills)) == (1, 1)
+
+
 def test_a_hand_passing_is_never_warped_over(sequences: dict[str, list[np.ndarray]]) -> None:
     """The hand passing in front of the still face is tried (the frames are not still) and each
     try's warp is refused by the photometric check: the network runs."""
