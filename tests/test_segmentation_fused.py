@@ -258,8 +258,9 @@ def test_the_kernels_numba_cache_keys_are_the_same_in_every_process() -> None:
         ).stdout
         for _ in range(2)
     ]
-    # Every kernel: the folded composite's two, the light's three and the tile map's included.
-    assert len(keys[0].splitlines()) == 14
+    # Every kernel: the folded composite's two, the light's three, the tile map's and the
+    # guided filter's fit included.
+    assert len(keys[0].splitlines()) == 15
     assert keys[0] == keys[1]
 
 
@@ -278,6 +279,65 @@ def test_refined_detail_matches_the_opencv_arithmetic(guide, detail) -> None:
     assert mine.shape == (dh, dw) and mine.dtype == np.float32
     np.testing.assert_allclose(mine, ref, atol=2e-5)
     assert mine.min() == 0.0 and mine.max() == 1.0  # clipped at both ends, exactly
+
+
+# The compiled guided-filter fit sums in another order than OpenCV's box filters: the refined
+# mask a·I + b the two fits give may differ by float rounding only (1.2e-6 measured on the
+# demo's frames), far below a grey level (1/255).
+GUIDED_FIT_MASK_ATOL = 1e-5
+
+
+def _guide_and_mask(size: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The demo's frame as a guide (grey, at ``size``) and a soft model-like person mask."""
+    w, h = size
+    image = cv2.resize(demo_frame_720p(), (w, h), interpolation=cv2.INTER_AREA)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    rng = np.random.default_rng(seed)
+    disk = np.zeros((h, w), np.float32)
+    cv2.ellipse(disk, (w // 2, h // 2), (w // 4, h // 3), 0, 0, 360, 1.0, -1)
+    small = cv2.resize(disk, (max(2, w // 5), max(2, h // 5)), interpolation=cv2.INTER_AREA)
+    mask = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    mask += rng.normal(0.0, 0.05, (h, w)).astype(np.float32)  # an unsure model's wobble
+    return gray, np.clip(mask, 0.0, 1.0)
+
+
+@pytest.mark.parametrize(("size", "radius"), [((320, 180), 2), ((320, 180), 3), ((161, 91), 1),
+                                              ((40, 23), 4)])  # fmt: skip
+def test_the_compiled_guided_fit_is_the_opencv_fit(size, radius, monkeypatch) -> None:
+    """GuidedUpsampler.coefficients with the kernel and with OpenCV (CAMFX_NO_JIT) give the
+    same refined mask up to float rounding; the guide's statistics, which the kernel works
+    out itself, are not made beforehand when it is there."""
+    from pipelines.segmentation.refine import Guide, GuidedUpsampler
+
+    gray, mask = _guide_and_mask(size, radius)
+    up = GuidedUpsampler(radius=radius, eps=1e-3)
+
+    def fit() -> tuple[np.ndarray, np.ndarray, Guide]:
+        guide = up.prepare(np.zeros((8, 8, 3), np.uint8), 1, gray)
+        return (*up.coefficients(guide, mask), guide)
+
+    assert fused.ready()
+    a, b, guide = fit()
+    assert guide._statistics is None  # the kernel made its own
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    ref_a, ref_b, ref_guide = fit()
+    assert ref_guide._statistics is not None
+    i = gray.astype(np.float32)
+    refined, expected = a * i + b, ref_a * i + ref_b
+    assert a.dtype == b.dtype == np.float32 and a.shape == b.shape == gray.shape
+    np.testing.assert_allclose(refined, expected, rtol=0, atol=GUIDED_FIT_MASK_ATOL)
+    # Not a flat answer: the fit follows edges (a ≠ 0) and fades out where the mask is unsure.
+    assert float(np.abs(ref_a).max()) > 1e-3
+    assert np.count_nonzero(ref_a == 0) > 0 and np.count_nonzero(a == 0) > 0
+
+
+def test_the_guided_fit_refuses_what_it_cannot_fit() -> None:
+    gray = np.zeros((6, 8), np.uint8)
+    mask = np.zeros((6, 8), np.float32)
+    with pytest.raises(ValueError, match="radius 6"):
+        fused.guided_fit(gray, mask, mask, 6, 1e-3, (0.25, 4.0), 1.0, 0.0)
+    with pytest.raises(ValueError, match="mask"):
+        fused.guided_fit(gray, mask[:3], mask, 1, 1e-3, (0.25, 4.0), 1.0, 0.0)
 
 
 def test_fill_level_matches_the_opencv_arithmetic() -> None:

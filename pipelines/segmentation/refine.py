@@ -159,6 +159,14 @@ def fit_coefficients(
     return box(a), box(b)
 
 
+def mask_swing(mask: np.ndarray, radius: int) -> np.ndarray:
+    """The mask's max − min in the (2·``radius`` + 1)² window around each pixel."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))
+    swing: np.ndarray = cv2.dilate(mask, kernel)
+    swing -= cv2.erode(mask, kernel)
+    return swing
+
+
 def transition_confidence(mask: np.ndarray, radius: int, scale: float = 1.0) -> np.ndarray:
     """How sure the mask is that a person/background transition lies nearby, in [0, 1]
     (times ``scale``).
@@ -168,9 +176,7 @@ def transition_confidence(mask: np.ndarray, radius: int, scale: float = 1.0) -> 
     only helps in the first case; in the second it would trace clothing texture, so the
     refinement is faded out there (range of the mask in the window below CONFIDENT_SWING_LO).
     """
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * radius + 1, 2 * radius + 1))
-    swing: np.ndarray = cv2.dilate(mask, kernel)
-    swing -= cv2.erode(mask, kernel)
+    swing = mask_swing(mask, radius)
     gain = 1.0 / (CONFIDENT_SWING_HI - CONFIDENT_SWING_LO)
     conf: np.ndarray = cv2.addWeighted(
         swing, gain, swing, 0.0, -CONFIDENT_SWING_LO * gain, dst=swing
@@ -243,9 +249,17 @@ class GuidedUpsampler:
             pyramid.level(min(self.detail_factor, guide_factor)), cv2.COLOR_BGR2GRAY
         )
         guide = Guide(pyramid, guide_factor, self.radius, self.eps, gray, detail)
-        if statistics:
+        if statistics and not self.compiled_fit(guide):
             _ = guide.statistics
         return guide
+
+    @staticmethod
+    def compiled_fit(guide: Guide) -> bool:
+        """Whether :meth:`coefficients` fits on ``guide`` with the compiled kernel
+        (:func:`pipelines.segmentation.fused.guided_fit`), which works out the guide's
+        statistics itself."""
+        gh, gw = guide.gray.shape
+        return guide.gray.dtype == np.uint8 and guide.radius < min(gh, gw) and fused.ready()
 
     def coefficients(self, guide: Guide, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(a, b): the refined mask is ``clip(a·I + b, 0, 1)`` with ``I`` the grey frame in
@@ -253,11 +267,18 @@ class GuidedUpsampler:
         gh, gw = guide.gray.shape
         if mask.shape != (gh, gw):
             mask = cv2.resize(mask, (gw, gh), interpolation=cv2.INTER_LINEAR)
-        a, b = fit_coefficients(guide.gray, *guide.statistics, mask, guide.radius)
         # q = conf·(a·I + b) + (1 − conf)·mask, then the SNAP stretch, folded into a and b so
         # the full size costs one multiply-add: with c = conf·stretch,
         # a ← c·a and b ← c·(b − mask) + stretch·(mask − SNAP).
         stretch = 1.0 / (1.0 - 2.0 * SNAP)
+        if self.compiled_fit(guide):
+            gain = 1.0 / (CONFIDENT_SWING_HI - CONFIDENT_SWING_LO)
+            swing = mask_swing(mask, 2 * guide.radius)
+            confidence = (CONFIDENT_SWING_LO, gain)
+            return fused.guided_fit(
+                guide.gray, mask, swing, guide.radius, guide.eps, confidence, stretch, SNAP
+            )
+        a, b = fit_coefficients(guide.gray, *guide.statistics, mask, guide.radius)
         conf = transition_confidence(mask, 2 * guide.radius, stretch)
         a = cv2.multiply(a, conf, dst=a)
         b -= mask
