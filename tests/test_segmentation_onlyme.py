@@ -359,6 +359,25 @@ def test_small_blobs_near_you_stay_and_the_rest_go() -> None:
     assert lock.apply(mask, [me], me, (1280, 720)) is mask
 
 
+@pytest.mark.parametrize(("gap", "stays"), [(7, True), (8, False)])
+def test_a_small_blob_stays_exactly_within_reach_of_you(gap: int, stays: bool) -> None:
+    """The reach is NEAR_BLOB_FACE_SIZES of your face (20 model px here: 7 px): a speck whose
+    nearest pixel is 7 px from yours stays, at 8 px it goes (a square neighbourhood, as the
+    dilation that decides it)."""
+    lock = OnlyMe()
+    mask = np.zeros((144, 256), np.float32)
+    mask[60:, 100:160] = 0.9  # you: your last column is 159
+    mask[80:83, 159 + gap : 163 + gap] = 0.8  # a speck, its first column gap px beyond
+    me = _face(1, 130 * 5, 75 * 5, 100)
+    assert lock.choose([me], (1280, 720), 0.0, 10.0) is me
+    out = lock.apply(mask, [me], me, (1280, 720))
+    if stays:
+        assert out is mask
+    else:
+        # Its far columns, beyond the feather of your own outline.
+        assert float(out[80:83, 161 + gap : 163 + gap].max()) <= 1e-3
+
+
 ONLY_ME_GOLDEN_MEAN_MAX = 0.5
 ONLY_ME_GOLDEN_MAX_ABS = 8
 """The golden mask (8-bit levels): OpenCV's resize and watershed between versions."""

@@ -330,7 +330,8 @@ class OnlyMe:
         # over the labels cost 0.2 ms at 256×144, a lookup 0.06, a comparison 0.003).
         kept = np.zeros(count, np.uint8)
         kept[mine] = 1
-        areas = [0] + [cv2.countNonZero(_member(labels, [label])) for label in range(1, count)]
+        members = [np.empty(0, np.uint8)] + [_member(labels, [label]) for label in range(1, count)]
+        areas = [0] + [cv2.countNonZero(members[label]) for label in range(1, count)]
         mine_area = float(sum(areas[label] for label in mine))
         # Blobs whose face is not seen and are small (the model's specks beside you are most
         # frames' other blobs: 1-6 of them on the demo) stay when near you: a hand or
@@ -345,10 +346,11 @@ class OnlyMe:
         if small_blobs:
             reach = 2 * max(1, round(NEAR_BLOB_FACE_SIZES * me_size)) + 1
             near = cv2.dilate(_member(labels, mine), np.ones((reach, reach), np.uint8))
-            # Each blob's pixels within reach of yours, all blobs in one count.
-            touching = np.bincount(labels[near > 0], minlength=count)
+            # Whether any of a blob's pixels lie within reach of yours, blob by blob on its
+            # pixels picked above: 3 µs a blob at 256×144, where one count of all the blobs'
+            # pixels in reach (np.bincount over labels[near > 0]) took 57 µs.
             for label in small_blobs:
-                if touching[label]:
+                if cv2.countNonZero(cv2.bitwise_and(members[label], near)):
                     kept[label] = 1
         if not shared and bool(kept[1:].all()):
             return mask  # every blob is yours: nothing to remove, the mask is left as it is
