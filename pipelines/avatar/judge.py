@@ -231,12 +231,13 @@ def tracked_against_asked(
     speech span as the loudness r: the share of the asked motion that the render and the
     tracker pass on, with the audio's part (:attr:`ClipFigures.commanded_r`) taken out.
 
-    Why: the loudness r mixes two causes. On the tuning stand-ins, continuous speech of
+    Why: the loudness r mixes two causes. On the tuning portraits, continuous speech of
     ``espeak:en-us`` (tools/avatar_real_tuning.py's clip, 2026-12-04 19:00 UTC) asks r 0.829
-    of every portrait; tracked against asked reads 0.98-0.99 on the frontal and the real
-    turned ones, 0.90-0.93 on the derived turned ones (astronaut_turned_far: 0.754 = about
-    0.829 × 0.918), so their loudness r falls under 0.8 where the asked one barely clears it.
-    Both frames are the same frame: no lag is searched."""
+    of every portrait; tracked against asked reads 0.98-0.99 on ``astronaut``,
+    ``astronaut_turned`` and the real ``photographer_turned`` but 0.88-0.90 on the derived
+    ``astronaut_turned_far``, ``astronaut_turned55_moustache`` and ``canonman_turned``, whose
+    loudness r (0.725-0.754) is about the product of the two. Both readings are of the same
+    frame: no lag is searched."""
     n = min(len(tracked), len(asked))
     t = np.arange(n) / fps
     span = np.zeros(n, bool)
