@@ -154,6 +154,10 @@ class ClipFigures:
     commanded_silent_closed: float = float("nan")
     """Share of the silent frames whose asked-for opening is under 0.05 (mouth_eval's
     closed)."""
+    tracked_asked_r: float = float("nan")
+    """Pearson r of the tracked opening against the asked one, frame by frame over the speech
+    span (:func:`tracked_against_asked`): how much of the asked motion the render and the
+    tracker pass on. :attr:`loudness_r` comes out near :attr:`commanded_r` times this."""
 
     def line(self) -> str:
         closed = "     -" if not self.silent_frames else f"{self.silent_closed:6.1%}"
@@ -163,7 +167,8 @@ class ClipFigures:
             f"silent closed {closed} ({self.silent_frames:3d})  "
             f"blinks {self.blinks_seen}/{self.blinks}  folds {self.folded_triangles}  "
             f"tears {self.tear_frames}  tracked {self.tracked}/{self.frames}  "
-            f"(asked: r {self.commanded_r:.2f}, closed {self.commanded_silent_closed:.0%})"
+            f"(asked: r {self.commanded_r:.2f}, closed {self.commanded_silent_closed:.0%}; "
+            f"tracked~asked r {self.tracked_asked_r:.2f})"
         )
 
 
@@ -218,6 +223,34 @@ def figures_from(
     return best[0], best[1] * 1000.0 / fps, p95, int(quiet.sum()), closed
 
 
+def tracked_against_asked(
+    clip: Clip, tracked: np.ndarray, asked: np.ndarray, fps: float = FPS
+) -> float:
+    """Pearson r of ``tracked`` (the opening the tracker reads, NaN where it lost the face)
+    against ``asked`` (the opening the animator asked for in the same frames), over the
+    speech span as the loudness r: the share of the asked motion that the render and the
+    tracker pass on, with the audio's part (:attr:`ClipFigures.commanded_r`) taken out.
+
+    Why: the loudness r mixes two causes. On the tuning portraits, continuous speech of
+    ``espeak:en-us`` (tools/avatar_real_tuning.py's clip, 2026-12-04 19:00 UTC) asks r 0.829
+    of every portrait; tracked against asked reads 0.98-0.99 on ``astronaut``,
+    ``astronaut_turned`` and the real ``photographer_turned`` but 0.88-0.90 on the derived
+    ``astronaut_turned_far``, ``astronaut_turned55_moustache`` and ``canonman_turned``, whose
+    loudness r (0.725-0.754) is about the product of the two. Both readings are of the same
+    frame: no lag is searched."""
+    n = min(len(tracked), len(asked))
+    t = np.arange(n) / fps
+    span = np.zeros(n, bool)
+    if clip.speech:
+        span = (t >= clip.speech[0][0]) & (t < clip.speech[-1][1])
+    seen = np.asarray(tracked[:n], np.float64)
+    wanted = np.asarray(asked[:n], np.float64)
+    m = span & ~np.isnan(seen) & ~np.isnan(wanted)
+    if m.sum() <= 10 or np.ptp(seen[m]) == 0.0 or np.ptp(wanted[m]) == 0.0:
+        return float("nan")
+    return float(np.corrcoef(seen[m], wanted[m])[0, 1])
+
+
 ASKED_CLOSED = 0.05
 """An asked-for opening (the jaw basis's weight) under this is a closed mouth
 (pipelines/audio/mouth_eval.py)."""
@@ -256,6 +289,7 @@ def judge(
     ) = figures_from(clip, openings)
     asked = commanded(clip, new_vad() if new_vad is not None else None)
     figs.commanded_r = figures_from(clip, asked)[0]
+    figs.tracked_asked_r = tracked_against_asked(clip, openings, asked)
     _, silent = speech_frames(clip, len(asked))
     if silent.any():
         figs.commanded_silent_closed = float((asked[silent] < ASKED_CLOSED).mean())
