@@ -82,12 +82,17 @@ def looked(qtbot: Any, window: Any) -> list[tuple[str, list[Path]]]:
     return found
 
 
+def folder_with_a_torn_recording(tmp_path: Path) -> tuple[Path, Path]:
+    """A record folder holding one recording torn inside its last fragment: (folder, it)."""
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    return folder, tear(record(folder / NAME))
+
+
 def test_a_torn_recording_is_offered_and_repaired_into_a_copy(
     qtbot: Any, windows: list[Any], config: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "recordings"
-    folder.mkdir()
-    torn = tear(record(folder / NAME))
+    folder, torn = folder_with_a_torn_recording(tmp_path)
     record(folder / "camfx-20261204-090000.mp4")  # complete: not named
     before = digest(torn)
     window = start_window(qtbot, windows, config, folder)
@@ -118,9 +123,7 @@ def test_a_torn_recording_is_offered_and_repaired_into_a_copy(
 def test_not_now_dismisses_the_offer(
     qtbot: Any, windows: list[Any], config: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "recordings"
-    folder.mkdir()
-    torn = tear(record(folder / NAME))
+    folder, torn = folder_with_a_torn_recording(tmp_path)
     window = start_window(qtbot, windows, config, folder)
     qtbot.waitUntil(lambda: TORN in window.messages.bars, timeout=10000)
     window.messages.bars[TORN].buttons["Not now"].click()

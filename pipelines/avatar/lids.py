@@ -211,16 +211,13 @@ def settle_lids(avatar: Avatar) -> float:
         default = (worst(opens), BLINK_LOWER_SHARE)
         if default[0] <= READ_SHUT:
             return BLINK_LOWER_SHARE
-        shape = LidShape()
-        chosen = keep(shape)
-        if chosen is None:
-            # Only where no plain deeper lid will do: the lids past the corner are tried...
-            shape = DEEPER_SHAPE
+        # Each shape only where none before it will do: plain deeper lids, then lids past the
+        # outer corner, then a hooded eye's.
+        chosen = None
+        for shape in (LidShape(), DEEPER_SHAPE, HOODED_SHAPE):
             chosen = keep(shape)
-        if chosen is None:
-            # ...and only where those will not either, the lids of a hooded eye.
-            shape = HOODED_SHAPE
-            chosen = keep(shape)
+            if chosen is not None:
+                break
     finally:
         tracker.close()
     if chosen is None:

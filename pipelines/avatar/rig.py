@@ -483,6 +483,13 @@ LID_MARGIN = 0.15
 """Fraction of the opening outside the lid landmarks where the closed lids' edges come from."""
 
 
+def _darkest_mean(samples: np.ndarray) -> np.ndarray:
+    """The mean colour of the darkest :data:`LID_LASH_DARKEST` of ``samples`` (N×channels),
+    darkest by their channels' mean."""
+    order = np.argsort(samples.mean(axis=1))
+    return samples[order[: max(1, int(LID_LASH_DARKEST * len(order)))]].mean(axis=0)
+
+
 def _smooth_scalar_profile(t: np.ndarray) -> np.ndarray:
     t = np.clip(t, 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)
@@ -676,8 +683,7 @@ class _LidLight:
         gu, gv = np.meshgrid(us, rows)
         margin = self._sample(crop, gu, gv + np.interp(us, uu, uv)[None, :])
         margin = margin.reshape(-1, self.channels)
-        order = np.argsort(margin.mean(axis=1))
-        darkest = margin[order[: max(1, int(LID_LASH_DARKEST * len(order)))]].mean(axis=0)
+        darkest = _darkest_mean(margin)
         if lash_from_opening:
             # A hood hides the margin's lashes (the margin above the landmarks is the fold's
             # skin): they show as the dark of the slit between the lids.
@@ -686,9 +692,7 @@ class _LidLight:
             gv = bottom[None, :] + t[:, None] * (top - bottom)[None, :]
             gu = np.broadcast_to(us[None, :], gv.shape)
             slit = self._sample(crop, gu, gv).reshape(-1, self.channels)
-            order = np.argsort(slit.mean(axis=1))
-            slit_dark = slit[order[: max(1, int(LID_LASH_DARKEST * len(order)))]].mean(axis=0)
-            darkest = np.minimum(darkest, slit_dark)
+            darkest = np.minimum(darkest, _darkest_mean(slit))
         lash = np.maximum(darkest, lash_floor * self.skin)
         self.lash = lash.astype(np.float32)
 

@@ -464,6 +464,22 @@ def _compile() -> Any:
     # a row at a time: ``out`` holds the row's column sums with ``r`` reflected columns on
     # each side, then :func:`window_cols` sums 2r + 1 of them.
     @nonrt
+    def reflected(i: int, n: int) -> int:  # pragma: no cover - compiled
+        """Index ``i`` of ``n`` reflected into range as BORDER_REFLECT does (|i| < n)."""
+        if i < 0:
+            return -i - 1
+        if i >= n:
+            return 2 * n - i - 1
+        return i
+
+    @nonrt
+    def reflect_ends(out: np.ndarray, r: int, w: int) -> None:  # pragma: no cover - compiled
+        """Fill the ``r`` reflected columns on each side of the row's ``w`` sums."""
+        for j in range(1, r + 1):
+            out[r - j] = out[r + j - 1]
+            out[r + w - 1 + j] = out[r + w - j]
+
+    @nonrt
     def window_rows_u8(  # pragma: no cover - compiled
         gray: np.ndarray, y: int, r: int, squared: bool, out: np.ndarray
     ) -> None:
@@ -472,12 +488,7 @@ def _compile() -> Any:
         for x in range(w):
             o[x] = np.float32(0.0)
         for dy in range(-r, r + 1):
-            yy = y + dy
-            if yy < 0:
-                yy = -yy - 1
-            if yy >= h:
-                yy = 2 * h - yy - 1
-            row = gray[yy]
+            row = gray[reflected(y + dy, h)]
             if squared:
                 for x in range(w):
                     g = np.float32(row[x])
@@ -485,9 +496,7 @@ def _compile() -> Any:
             else:
                 for x in range(w):
                     o[x] += np.float32(row[x])
-        for j in range(1, r + 1):
-            out[r - j] = out[r + j - 1]
-            out[r + w - 1 + j] = out[r + w - j]
+        reflect_ends(out, r, w)
 
     @nonrt
     def window_rows_f32(  # pragma: no cover - compiled
@@ -499,11 +508,7 @@ def _compile() -> Any:
         for x in range(w):
             o[x] = np.float32(0.0)
         for dy in range(-r, r + 1):
-            yy = y + dy
-            if yy < 0:
-                yy = -yy - 1
-            if yy >= h:
-                yy = 2 * h - yy - 1
+            yy = reflected(y + dy, h)
             row = plane[yy]
             if weighted:
                 grow = gray[yy]
@@ -512,9 +517,7 @@ def _compile() -> Any:
             else:
                 for x in range(w):
                     o[x] += row[x]
-        for j in range(1, r + 1):
-            out[r - j] = out[r + j - 1]
-            out[r + w - 1 + j] = out[r + w - j]
+        reflect_ends(out, r, w)
 
     @nonrt
     def window_cols(v: np.ndarray, k: int, out: np.ndarray) -> None:  # pragma: no cover
