@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
+from pipelines.avatar.rig import BLINK_LOWER_SHARE, LashLook, LidShape
 from pipelines.avatar.tracked import eye_opening, measuring_tracker
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ HOODED_SHAPE = LidShape(
     lash_band=HOODED_LASH_BAND,
     lash_from_opening=True,
     lash_floor=HOODED_LASH_FLOOR,
+    look=LashLook(),
 )
 """The last lids tried, where neither plain deeper lids nor :data:`DEEPER_SHAPE` read shut:
 those of :data:`DEEPER_SHAPE` with a shut line as dark as the open eye's slit, and thicker.
@@ -116,7 +117,18 @@ light there) drawn 0.3-0.6 of the opening thick: 16 of 16 (worst 0.48).
 seed 7: the line 0.3 of the lid's light 0-6 of 8 seen, 0.15: 5-7, 0.05: 6-8; a thickness of
 0.2/0.5: 6-7 of 8, 0.3/0.6: 8 of 8, 0.5/0.9: 1-2 of 8 at 0.3, a thick line reading as the
 slit it stands for; lids meeting on the lower lid's line: none seen at any of these.)
-Tried only there: every portrait that read shut before keeps its lids."""
+Tried only there: every portrait that read shut before keeps its lids.
+Its shut line is drawn as lashes (:class:`~pipelines.avatar.rig.LashLook`, 2026-12-04 22:00
+UTC): as an even band, full colour up to 0.3 of the opening, near black and as thick out to
+the corners, it looked drawn on with a pen at 100-200 %. Tapered, full colour only at the
+roots with a longer falloff, strands hanging below and the lid shaded into it, the build keeps
+these lids 0.45 past the lower lid's line (0.3 before) and canonman_hooded's posed blinks of
+seeds 7-12 read 48 of 48 (worst 0.47; 47 of 48, worst 0.51, with the band on this machine).
+At 0.3 past the line (seeds 7-12, of 48) every change that took dark away from the line read
+worse: the ends thinned to 0.4 of the middle 32-37 (26 with the roots' full colour halved and
+gaps between strands too), the roots' full colour halved 43, gaps between strands 45; so did
+one adding dark to its middle (half as thick again there, a falloff half as long again: 26,
+a narrow open eye). 0.45 past the line, with the line as kept, reads best."""
 
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},

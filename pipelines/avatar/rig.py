@@ -640,12 +640,14 @@ class _LidLight:
         lash_band: tuple[float, float] = LID_LASH_BAND,
         lash_from_opening: bool = False,
         lash_floor: float = LID_LASH_FLOOR,
+        look: LashLook | None = None,
     ) -> None:
         """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
         ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
         shut line's thickness (:data:`LID_LASH_BAND`); ``lash_from_opening``: the lashes'
         colour may be as dark as the open eye's slit (:class:`LidShape`), and no darker than
-        ``lash_floor`` of the skin's light."""
+        ``lash_floor`` of the skin's light; ``look``: the line drawn as lashes (tapered,
+        soft, stranded) on a shaded lid (:class:`LashLook`), None: an even band."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
@@ -654,6 +656,7 @@ class _LidLight:
         self.width = width
         self.outer = outer
         self.lash_band = lash_band
+        self.look = look
         # Only around the eye is blurred (and later sampled).
         pad = 3.0 * opening + 4.0
         ends = np.array([c0 - outer * axis, c0 + width * axis])
@@ -734,13 +737,29 @@ class _LidLight:
         lo = max(band[0] * o, LID_LASH_MIN_PX)
         cover_line = min(1.0, band[0] * o / LID_LASH_MIN_PX)
         ramp = max((band[1] - band[0]) * o, LID_LASH_MIN_PX)
-        skin = _smooth_scalar_profile(((v - edge)[zone] - lo) / ramp)[:, None]
+        look = self.look
+        above = (v - edge)[zone][:, None]
         came = (src_v - v)[zone][:, None]
         lit = np.clip(came / (LID_LIGHT_RAMP * o), 0.0, 1.0)
         lashed = self._lashed(u[zone], came)
         lash = self.lash_at(closure)
         lashed = lashed * cover_line
-        out[zone] = skin * lit * (self.skin - src) + (1.0 - skin) * lashed * (lash - src)
+        lid_skin = np.broadcast_to(self.skin, (1, self.channels))
+        if look is None:
+            skin = _smooth_scalar_profile((above - lo) / ramp)
+        else:
+            # Full colour at the lash roots, then a longer soft falloff into the lid's skin
+            # (the even band's plateau and short ramp read as an inked stroke), the line
+            # swelling toward its middle and left as thick at the ends; the lid's margin
+            # above the roots is smooth (strands drawn there read as saw teeth, 2026-12-04),
+            # the lashes' strands hang below them. (Every change here adds to the line's dark or
+            # leaves its mean: a paler or thinner line read as a narrow open eye.)
+            along = self._along(u[zone])
+            core = lo * along
+            falloff = np.maximum((band[1] * (1.0 + look.soft) * o - lo) * along, ramp)
+            skin = _smooth_scalar_profile((above - core) / falloff)
+            lid_skin = lid_skin * (1.0 - look.shading * self._lid_shade(u[zone], above))
+        out[zone] = skin * lit * (lid_skin - src) + (1.0 - skin) * lashed * (lash - src)
         if LID_DETAIL_KEEP < 1.0:
             detail = self._sample(self.crop, u[zone], src_v[zone]) - src
             smooth = np.clip(came / (0.25 * o), 0.0, 1.0)  # none while the lid is open
@@ -756,8 +775,44 @@ class _LidLight:
             cover = _smooth_scalar_profile(1.0 - (edge - v)[below] / hang)[:, None]
             came_b = drop[below][:, None]
             src_b = self._sample(self.blurred, u[below], src_v[below])
-            out[below] = cover * cover_line * self._lashed(u[below], came_b) * (lash - src_b)
+            hanging = cover * cover_line * self._lashed(u[below], came_b)
+            if look is not None:
+                # The lashes hanging below the roots are strands, not a smear.
+                strands = self._strands(u, v, below, edge)
+                hanging = np.clip(hanging * (1.0 - look.texture * strands), 0.0, 1.0)
+            out[below] = hanging * (lash - src_b)
         return out
+
+    def _along(self, u: np.ndarray) -> np.ndarray:
+        """The shut line's thickness along the eye at ``u`` (N, -> N×1), over the band's: 1 -
+        taper at its ends, 1 + swell where a lash line is thickest, a third of the way in
+        from the outer end."""
+        assert self.look is not None
+        x = np.clip((u + self.outer) / (self.width + self.outer), 0.0, 1.0)
+        ends, peak = 1.0 - self.look.taper, 1.0 + self.look.swell
+        return (ends + (peak - ends) * np.sin(np.pi * x**LASH_PEAK_POWER))[:, None]
+
+    def _strands(
+        self, u: np.ndarray, v: np.ndarray, where: np.ndarray, edge: np.ndarray
+    ) -> np.ndarray:
+        """The lashes' strands (-1 a gap … 1 a strand, N×1, mean 0) at the pixels ``where``:
+        three incommensurate waves across strands that lean toward the outer corner as they
+        hang down (smooth, so no pixel-row aliasing; fixed, so a render is repeatable)."""
+        strand = u[where] + LASH_LEAN * (edge - v)[where]
+        waves = sum(
+            np.sin(2.0 * np.pi * strand / spacing + phase)
+            for spacing, phase in zip(LASH_SPACING, (0.0, 1.3, 2.9), strict=True)
+        )
+        return (waves / len(LASH_SPACING))[:, None]
+
+    def _lid_shade(self, u: np.ndarray, above: np.ndarray) -> np.ndarray:
+        """How much the shut lid's lit skin is shaded (0…1, N×1): the lid rounds over the
+        eyeball, turning from the light down toward its lash line and out toward the
+        corners."""
+        x = np.clip((u + self.outer) / (self.width + self.outer), 0.0, 1.0)[:, None]
+        toward_line = 1.0 - _smooth_scalar_profile(above / (LID_SHADE_REACH * self.opening))
+        toward_corners = 1.0 - np.sin(np.pi * x)
+        return 0.6 * toward_line + 0.4 * toward_corners
 
     def lash_at(self, closure: float) -> np.ndarray:
         """The lash line's colour at ``closure``: one row of lashes (:attr:`lash`) until the
@@ -783,6 +838,38 @@ class _LidLight:
         return lashed
 
 
+LASH_PEAK_POWER = 0.76
+"""The shut line is thickest where x**this is a half (x: 0 at its outer end, 1 at the inner
+corner): a third of the way in from the outer end, as upper lashes are longest there."""
+LASH_LEAN = 0.8
+"""Shut, the lashes hang down and out: pixels along the eye per pixel down a strand."""
+LASH_SPACING = (1.7, 2.9, 4.3)
+"""Pixels between the strands' gaps, in three waves that do not line up."""
+LID_SHADE_REACH = 0.8
+"""Eye openings above the lash line over which the shut lid turns down into it."""
+
+
+@dataclass(frozen=True)
+class LashLook:
+    """The shut line drawn as lashes on a rounded lid rather than an even band
+    (:class:`LidShape`)."""
+
+    swell: float = 0.3
+    """Share of the band (:data:`LID_LASH_BAND`) by which the line is thicker where it is
+    thickest..."""
+    taper: float = 0.7
+    """...and by which it is thinner at its ends."""
+    soft: float = 0.3
+    """Share of the band's outer figure (:data:`LID_LASH_BAND`) by which its soft falloff
+    into the lid's skin reaches further up."""
+    texture: float = 0.35
+    """How much the lashes' strands and the gaps between them darken and lighten the
+    falloff and the hanging lashes."""
+    shading: float = 0.12
+    """How much darker than the lit lid its skin is where it turns into the lash line and
+    at the corners."""
+
+
 @dataclass(frozen=True)
 class LidShape:
     """The shut lids' shape besides their depth (:func:`blink_fields`)."""
@@ -795,6 +882,9 @@ class LidShape:
     on a hooded eye the margin above the landmarks is the fold's skin."""
     lash_floor: float = LID_LASH_FLOOR
     """The shut line no darker than this share of the lid skin's light."""
+    look: LashLook | None = None
+    """The shut line drawn as lashes on a shaded lid; None: an even band of the lashes'
+    colour on the lid's flat light."""
 
 
 @dataclass
@@ -819,6 +909,7 @@ def blink_fields(
     lash_band: tuple[float, float] = LID_LASH_BAND,
     lash_from_opening: bool = False,
     lash_floor: float = LID_LASH_FLOOR,
+    look: LashLook | None = None,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -827,8 +918,8 @@ def blink_fields(
     lids still close, the lid's edge running from the lids' meeting line up to the corner's
     height there (:data:`~pipelines.avatar.lids.OUTER_REACH`); 0: the lids close between the
     corner landmarks only. ``lash_band``: the shut lash line's thickness
-    (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour
-    (:class:`LidShape`).
+    (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour; ``look``: its
+    drawing (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -908,6 +999,7 @@ def blink_fields(
             lash_band,
             lash_from_opening,
             lash_floor,
+            look,
         )
     for k in range(1, BLINK_LEVELS + 1):
         closure = k / BLINK_LEVELS
@@ -1639,6 +1731,7 @@ class Rig:
             shape.lash_band,
             shape.lash_from_opening,
             shape.lash_floor,
+            shape.look,
         )
         if lid is None:
             return None
