@@ -86,7 +86,14 @@ canonman_turned's posed blinks of seed 8 were 3-4 of 8 seen (worst 0.58), agains
 (0.48-0.49) with this; at 0.25/0.6 the build kept the lids 0.3 past the line, 5 of 8 (the lids
 0.2 past the corner). Only the deeper lids' line is thicker: on the eyes that read shut by
 default a thicker line reads as a narrow open eye (astronaut_glasses, rig.LID_LASH_BAND)."""
-DEEPER_SHAPE = LidShape(outer_reach=OUTER_REACH, lash_band=DEEPER_LASH_BAND)
+DEEPER_LOOK = LashLook(swell=0.0, taper=0.0, soft=0.0)
+"""The deeper lids' shut line keeps the band's thickness and falloff but its hanging lashes
+come in strands, and the lid is shaded into it (:class:`~pipelines.avatar.rig.LashLook`,
+2026-12-04 22:08 UTC): canonman_turned's posed blinks of seeds 7-12 48 of 48 (worst 0.49)
+against 47 of 48 (0.51) as a plain band; tapered toward the ends as :data:`HOODED_SHAPE`'s, 45
+of 48 (ends 0.3 of the middle, a softer falloff) and 44-46 (ends 0.5-0.7 of the middle, the
+falloff as the band's): this line sits at the tracker's edge already (:data:`OUTER_REACH`)."""
+DEEPER_SHAPE = LidShape(outer_reach=OUTER_REACH, lash_band=DEEPER_LASH_BAND, look=DEEPER_LOOK)
 """The deeper lids' shape tried where no plain deeper lid reads shut without a tear. (Only
 there: tried wherever deeper lids were kept, it changed the lids of the held-out
 einstein_midword and hopper_glasses too, and einstein_midword's re-tracked open-mouthed rest
