@@ -354,6 +354,59 @@ def test_a_shut_eye_under_a_fold_is_lined_by_lashes_not_a_stroke(under_a_fold) -
         assert np.median(middle[:, 1]) <= FOLD_LINE_STEP_MAX, (ring[0], middle[:, 1].round(2))
 
 
+STRANDS_MIN = {TURNED_HOODED: 0.065, UNDER_A_FOLD: 0.11}
+"""How the shut line's hanging lashes vary along the near eye, 1-2 px below its darkest
+(:func:`_strands_below`): as a smooth band 0.044 (canonman_turned) and 0.081 (canonman_hooded,
+the photo's own grain under it), 0.086 and 0.145 in strands (rig.LashLook, 2026-12-04)."""
+
+
+def _strands_below(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> float:
+    """Along the eye's middle half (half-pixel steps), the rows 1, 1.5 and 2 px below each
+    column's darkest (the shut line): the spread of their detail finer than 3.5 px, over the
+    lid's light (the window's top 2 px, up to 0.8 openings above the corners' axis), mean over
+    the three rows."""
+    lm = avatar.rig.geometry.landmarks[:, :2]
+    c0, c1 = lm[ring[0]], lm[ring[8]]
+    width = float(np.linalg.norm(c1 - c0))
+    axis = (c1 - c0) / width
+    up = np.array([axis[1], -axis[0]])
+    upper, lower = lm[list(ring[1:8])], lm[list(ring[9:])]
+    if float((upper.mean(axis=0) - lower.mean(axis=0)) @ up) < 0:
+        up = -up
+    opening = float(((upper - c0) @ up).max() - ((lower - c0) @ up).min())
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    us = np.arange(0.25 * width, 0.75 * width, 0.5)
+    vs = np.arange(-opening, 0.8 * opening, 0.25)
+    gu, gv = np.meshgrid(us, vs)
+    mx = (c0[0] + gu * axis[0] + gv * up[0]).astype(np.float32)
+    my = (c0[1] + gu * axis[1] + gv * up[1]).astype(np.float32)
+    patch = cv2.remap(gray, mx, my, cv2.INTER_LINEAR)
+    darkest = np.argmin(patch, axis=0)
+    lid = max(1.0, float(np.median(patch[-8:])))
+    spreads = []
+    for rows_down in (4, 6, 8):
+        row = patch[np.clip(darkest - rows_down, 0, len(vs) - 1), np.arange(len(us))]
+        smooth = np.convolve(np.pad(row, 3, mode="edge"), np.ones(7) / 7, mode="valid")
+        spreads.append(float(np.std(row - smooth)) / lid)
+    return float(np.mean(spreads))
+
+
+@pytest.mark.parametrize("name", [TURNED_HOODED, UNDER_A_FOLD])
+def test_the_hanging_lashes_of_a_deeper_shut_line_come_in_strands(name, under_a_fold) -> None:
+    """Below the shut line of the deeper lids' shapes (lids.DEEPER_SHAPE, lids.HOODED_SHAPE)
+    the lashes hang in strands, not as a smooth smear: the near eye's."""
+    avatar = (
+        under_a_fold if name == UNDER_A_FOLD else Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    )
+    lm = avatar.rig.geometry.landmarks[:, :2]
+    near = max(
+        (regions.RIGHT_EYE, regions.LEFT_EYE),
+        key=lambda ring: float(np.linalg.norm(lm[ring[0]] - lm[ring[8]])),
+    )
+    frame = avatar.renderer.render(SHUT)
+    assert _strands_below(avatar, near, frame) >= STRANDS_MIN[name], name
+
+
 def test_posed_blinks_of_eyes_under_a_fold_on_a_turned_head_are_seen(under_a_fold) -> None:
     """Every posed blink seen on the turned head whose open eyes are narrow slits under a fold:
     0 of 8 (0.59-0.89 of the open eye; seed 8: 0 of 8, 0.72-1.03, a shut eye read wider than
