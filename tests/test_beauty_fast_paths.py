@@ -123,6 +123,25 @@ def _work_face() -> tuple[np.ndarray, np.ndarray, float]:
     return small, ((lm + 0.5) * s - 0.5).astype(np.float32), face_size(lm) * s
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_skin_sample_oval_eroded_equals_the_oval_rasterised_shrunk(seed: int) -> None:
+    """The colour sample's oval, the skin oval eroded, is the oval rasterised shrunk (as it was
+    made), also against the image's edges and for faces of other sizes."""
+    small, lm, size = _work_face()
+    h, w = small.shape[:2]
+    rng = np.random.default_rng(seed)
+    shown = 0
+    for _ in range(6):
+        moved = lm + rng.normal(0.0, 0.7, lm.shape).astype(np.float32)
+        moved += rng.uniform(-0.4, 0.4, 2).astype(np.float32) * np.float32([w, h])
+        by = masks.SAMPLE_ERODE * size * rng.uniform(0.5, 2.0)
+        face = masks._fill(moved, masks.SKIN_REGION, (w, h))
+        rasterised = masks._fill(moved, "face_oval", (w, h), dilate=-by)
+        assert np.array_equal(masks._shrunk(face, by), rasterised)
+        shown += bool(rasterised.any())
+    assert shown >= 3
+
+
 def test_cached_skin_mask_equals_a_fresh_one() -> None:
     small, lm, size = _work_face()
     fresh = masks.skin_mask(small, lm, size)

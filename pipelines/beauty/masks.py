@@ -162,9 +162,19 @@ def skin_geometry(lm: np.ndarray, dims: tuple[int, int], size: float) -> SkinGeo
     outline = feathered(face, sigma)
     cut = feathered(holes, hole_sigma)
     mask = outline * (np.float32(255.0) - cut) * np.float32(1.0 / 255.0**2)
-    sample = cv2.bitwise_and(_fill(lm, "face_oval", dims, dilate=-SAMPLE_ERODE * size), geo)
+    sample = cv2.bitwise_and(_shrunk(face, SAMPLE_ERODE * size), geo)
     sample[~above_nose_base(lm, dims)] = 0  # no beard or moustache in the sample
     return SkinGeometry(mask, sample, sigma)
+
+
+def _shrunk(face: np.ndarray, by: float) -> np.ndarray:
+    """The face oval's mask (:data:`SKIN_REGION`, rasterised) shrunk by ``by`` pixels: the
+    pixels of ``_fill(lm, "face_oval", dims, dilate=-by)``, which rasterises the oval again to
+    erode it (in a crop with a zero margin round the oval, so the frame's zeros beyond the crop
+    change nothing); 0.1-0.2 ms a rebuilt 720p Studio geometry."""
+    k = round(by) * 2 + 1
+    out: np.ndarray = cv2.erode(face, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return out
 
 
 class SkinMaskCache:
