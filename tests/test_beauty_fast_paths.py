@@ -24,6 +24,7 @@ from pipelines.beauty.light import (
 )
 from pipelines.beauty.stage import BeautySettings, BeautyStage
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.tracking.types import Face
 
 MOVED_MASK_MEAN_DIFF = 0.01
@@ -58,18 +59,59 @@ def _as_tuple(model: masks.SkinColourModel | None) -> tuple[float, ...] | None:
     return (model.y, model.cr, model.cb, model.sy, model.scr, model.scb)
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_colour_model_from_histograms_equals_np_median(seed: int) -> None:
+@pytest.fixture(params=["numpy", "compiled"])
+def colour_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The skin colour model's NumPy path, or its compiled one (skipped without Numba)."""
+    if request.param == "numpy":
+        monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    elif not fused.available():
+        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
+    path: str = request.param
+    return path
+
+
+def _colour_sample(seed: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     h, w = rng.integers(4, 70, 2)
     if seed % 3 == 0:  # narrow distributions: many ties, even and odd counts
         ycrcb = np.clip(rng.normal(128, rng.uniform(0.3, 6), (h, w, 3)), 0, 255)
     else:
         ycrcb = rng.integers(0, 256, (h, w, 3)).astype(np.float64)
-    ycrcb = ycrcb.astype(np.uint8)
     sample = (rng.random((h, w)) < rng.uniform(0.02, 1.0)).astype(np.uint8) * 255
+    return ycrcb.astype(np.uint8), sample
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_colour_model_from_histograms_equals_np_median(seed: int, colour_path: str) -> None:
+    ycrcb, sample = _colour_sample(seed)
     got = _as_tuple(masks.SkinColourModel.fit(ycrcb, sample))
     assert got == _median_model(ycrcb, sample)
+
+
+def test_colour_model_needs_16_sampled_pixels(colour_path: str) -> None:
+    ycrcb = np.full((8, 8, 3), 128, np.uint8)
+    sample = np.zeros((8, 8), np.uint8)
+    sample.reshape(-1)[:15] = 1
+    assert masks.SkinColourModel.fit(ycrcb, sample) is None
+    sample[7, 7] = 1
+    assert masks.SkinColourModel.fit(ycrcb, sample) is not None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_skin_probability_equals_numpy(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not fused.available():
+        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
+    rng = np.random.default_rng(seed)
+    ycrcb = rng.integers(0, 256, (rng.integers(20, 90), rng.integers(20, 90), 3), np.uint8)
+    centre = rng.uniform(60, 200, 3)
+    sigma = rng.uniform(2.5, 40, 3)
+    model = masks.SkinColourModel(*centre, *sigma)
+    compiled = model.probability(ycrcb)
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    plain = model.probability(ycrcb)
+    # Spread over the whole ramp of both smoothsteps, ends included.
+    assert 0.0 in plain and 1.0 in plain and ((plain > 0) & (plain < 1)).sum() > 20
+    assert compiled.dtype == np.float32 and np.array_equal(compiled, plain)
 
 
 def _work_face() -> tuple[np.ndarray, np.ndarray, float]:
@@ -79,6 +121,25 @@ def _work_face() -> tuple[np.ndarray, np.ndarray, float]:
     s = retouch.WORK_FACE_SIZE / face_size(lm)
     small = cv2.resize(image, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
     return small, ((lm + 0.5) * s - 0.5).astype(np.float32), face_size(lm) * s
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_skin_sample_oval_eroded_equals_the_oval_rasterised_shrunk(seed: int) -> None:
+    """The colour sample's oval, the skin oval eroded, is the oval rasterised shrunk (as it was
+    made), also against the image's edges and for faces of other sizes."""
+    small, lm, size = _work_face()
+    h, w = small.shape[:2]
+    rng = np.random.default_rng(seed)
+    shown = 0
+    for _ in range(6):
+        moved = lm + rng.normal(0.0, 0.7, lm.shape).astype(np.float32)
+        moved += rng.uniform(-0.4, 0.4, 2).astype(np.float32) * np.float32([w, h])
+        by = masks.SAMPLE_ERODE * size * rng.uniform(0.5, 2.0)
+        face = masks._fill(moved, masks.SKIN_REGION, (w, h))
+        rasterised = masks._fill(moved, "face_oval", (w, h), dilate=-by)
+        assert np.array_equal(masks._shrunk(face, by), rasterised)
+        shown += bool(rasterised.any())
+    assert shown >= 3
 
 
 def test_cached_skin_mask_equals_a_fresh_one() -> None:

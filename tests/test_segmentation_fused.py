@@ -258,9 +258,9 @@ def test_the_kernels_numba_cache_keys_are_the_same_in_every_process() -> None:
         ).stdout
         for _ in range(2)
     ]
-    # Every kernel: the folded composite's two, the light's three, the tile map's and the
-    # guided filter's fit included.
-    assert len(keys[0].splitlines()) == 15
+    # Every kernel: the folded composite's two, the light's three, the tile map's, the
+    # guided filter's fit and the skin colour model's two included.
+    assert len(keys[0].splitlines()) == 17
     assert keys[0] == keys[1]
 
 

@@ -25,7 +25,9 @@ composite does), and :func:`skin_fit` the key light's side-light fit on ~400 ski
 one call where NumPy took about twenty.
 :func:`smooth_skin_box` is the beauty stage's skin smoothing at full resolution: one pass over
 the face's box, where the OpenCV path (``pipelines.beauty.retouch._smooth_box_opencv``)
-makes about ten passes over float copies of it, band by band.
+makes about ten passes over float copies of it, band by band. :func:`skin_statistics` and
+:func:`skin_probability` are the beauty's skin colour model (its fit and its likelihood per
+pixel), one call each where NumPy and OpenCV took about ten and twenty, with the same values.
 :class:`SmallComposite` is the composite made in two steps: its thumbnail first, then the
 frame through a per-channel table decided from the thumbnail (light_color's curves, folded
 into the blur's pass by a :class:`TableStage`: the lookup's own pass over the frame (1.2 ms at
@@ -144,6 +146,7 @@ window_cols: Any = None
 def _compile() -> Any:
     global copy_run, lerp_rows, spread_mask, spread_clip, spread_pixels, solve3, lut_run
     global room_run, outline_run, window_rows_u8, window_rows_f32, window_cols
+    global half_median
     import numba
 
     jit = numba.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
@@ -1155,6 +1158,86 @@ def _compile() -> Any:
         out[:] = coef
         return True
 
+    @jit
+    def half_median(hist: np.ndarray, n: int) -> int:  # pragma: no cover - compiled
+        """Twice the median of the ``n`` values counted in ``hist`` (bin = value): the sum of
+        the two middle values' bins, as np.median averages them for an even count."""
+        lo_rank = (n - 1) // 2 + 1
+        hi_rank = n // 2 + 1
+        total = 0
+        lo = -1
+        for i in range(hist.shape[0]):
+            total += hist[i]
+            if lo < 0 and total >= lo_rank:
+                lo = i
+            if total >= hi_rank:
+                return lo + i
+        return 2 * (hist.shape[0] - 1)
+
+    @nonrt
+    def skin_stats(  # pragma: no cover - compiled; covered through the wrapper
+        ycrcb: np.ndarray, sample: np.ndarray, hist: np.ndarray, spread: np.ndarray,
+        out: np.ndarray,
+    ) -> int:  # fmt: skip
+        # The skin colour model's robust statistics (pipelines.beauty.masks.SkinColourModel):
+        # per channel the histogram of the sampled pixels, twice its median, and twice the
+        # median of |2·level − 2·median| (four times the MAD), into ``out``; returns the
+        # sample's pixel count (``out`` is left alone below 16). Integers only: the same
+        # values as the NumPy path.
+        for c in range(3):
+            for v in range(256):
+                hist[c, v] = 0
+        n = 0
+        for y in range(sample.shape[0]):
+            row = ycrcb[y]
+            keep = sample[y]
+            for x in range(sample.shape[1]):
+                if keep[x] != 0:
+                    n += 1
+                    hist[0, row[3 * x]] += 1
+                    hist[1, row[3 * x + 1]] += 1
+                    hist[2, row[3 * x + 2]] += 1
+        if n < 16:
+            return n
+        for c in range(3):
+            twice = half_median(hist[c], n)
+            for v in range(spread.shape[1]):
+                spread[c, v] = 0
+            for v in range(256):
+                spread[c, abs(2 * v - twice)] += hist[c, v]
+            out[c] = twice
+            out[3 + c] = half_median(spread[c], n)
+        return n
+
+    @jit
+    def skin_probability(  # pragma: no cover - compiled; covered through the wrapper
+        ycrcb: np.ndarray, model: np.ndarray, out: np.ndarray
+    ) -> None:
+        # SkinColourModel.probability in one pass: the same float32 operations in the same
+        # order as its NumPy expressions (the same values). ``model``: float32 (y, cr, cb,
+        # sy, scr, scb, and each smoothstep's start and width: chroma's, darkness's).
+        zero = np.float32(0.0)
+        one = np.float32(1.0)
+        two = np.float32(2.0)
+        three = np.float32(3.0)
+        keep_c = model[6]
+        span_c = model[7]
+        keep_d = model[8]
+        span_d = model[9]
+        for y in range(out.shape[0]):
+            row = ycrcb[y]
+            o = out[y]
+            for x in range(out.shape[1]):
+                dcr = (np.float32(row[3 * x + 1]) - model[1]) / model[4]
+                dcb = (np.float32(row[3 * x + 2]) - model[2]) / model[5]
+                chroma = np.sqrt(dcr * dcr + dcb * dcb)
+                dark = (model[0] - np.float32(row[3 * x])) / model[3]
+                t = min(max((chroma - keep_c) / span_c, zero), one)
+                p_chroma = one - t * t * (three - two * t)
+                t = min(max((dark - keep_d) / span_d, zero), one)
+                p_dark = one - t * t * (three - two * t)
+                o[x] = p_chroma * p_dark
+
     return _Kernels(
         composite_rows,
         composite_lut_rows,
@@ -1171,6 +1254,8 @@ def _compile() -> Any:
         smooth_rows,
         gain_rows,
         skin_fit,
+        skin_stats,
+        skin_probability,
     )
 
 
@@ -1191,6 +1276,8 @@ class _Kernels:
     smooth_rows: Any
     gain_rows: Any
     skin_fit: Any
+    skin_stats: Any
+    skin_probability: Any
 
 
 def available() -> bool:
@@ -1323,6 +1410,10 @@ def _warm_up(kernels: _Kernels) -> None:
     _gain(kernels, fg, None, gain, 128, (0, 0, 2, 2), None, 0.5)
     stop_if_exiting()
     _skin_fit(kernels, fg, np.zeros((2, 2)), np.zeros(12, np.float32), np.ones(7), 1.0, 1)
+    stop_if_exiting()
+    _skin_stats(kernels, fg, np.ones((4, 8), np.uint8))
+    stop_if_exiting()
+    _skin_probability(kernels, fg, (1.0,) * 10)
 
 
 @lru_cache(maxsize=32)
@@ -1991,6 +2082,41 @@ def _smooth(
     return out
 
 
+def skin_statistics(ycrcb: np.ndarray, sample: np.ndarray) -> tuple[int, np.ndarray]:
+    """The skin colour model's statistics (see
+    :meth:`pipelines.beauty.masks.SkinColourModel.fit`) of the pixels of ``ycrcb`` (uint8
+    h×w×3) where ``sample`` (uint8 h×w) is non-zero, in one pass: their count, and int64
+    (twice the median of Y, Cr, Cb; twice the median of each channel's |2·level − 2·median|),
+    undefined below 16 pixels. Requires :func:`ready`."""
+    return _skin_stats(_kernels(), ycrcb, sample)
+
+
+def _skin_stats(kernels: _Kernels, ycrcb: np.ndarray, sample: np.ndarray) -> tuple[int, np.ndarray]:
+    h, w = sample.shape
+    out = np.zeros(6, np.int64)
+    n = kernels.skin_stats(
+        np.ascontiguousarray(ycrcb).reshape(h, 3 * w), np.ascontiguousarray(sample),
+        np.empty((3, 256), np.int64), np.empty((3, 512), np.int64), out,
+    )  # fmt: skip
+    return int(n), out
+
+
+def skin_probability(ycrcb: np.ndarray, model: tuple[float, ...]) -> np.ndarray:
+    """:meth:`pipelines.beauty.masks.SkinColourModel.probability` in one pass, for ``model`` =
+    (y, cr, cb, sy, scr, scb, chroma_keep, chroma_drop − chroma_keep, dark_keep, dark_drop −
+    dark_keep): float32 h×w, the same values. Requires :func:`ready`."""
+    return _skin_probability(_kernels(), ycrcb, model)
+
+
+def _skin_probability(kernels: _Kernels, ycrcb: np.ndarray, model: tuple[float, ...]) -> np.ndarray:
+    h, w = ycrcb.shape[:2]
+    out = np.empty((h, w), np.float32)
+    kernels.skin_probability(
+        np.ascontiguousarray(ycrcb).reshape(h, 3 * w), np.array(model, np.float32), out
+    )
+    return out
+
+
 def _kernels() -> _Kernels:
     """The compiled kernels (compiled now if need be), or RuntimeError saying why not."""
     if not available():
@@ -2032,6 +2158,8 @@ __all__ = [
     "refined_detail",
     "row_runs",
     "skin_fit",
+    "skin_probability",
+    "skin_statistics",
     "smooth_skin_box",
     "unavailable_reason",
 ]
