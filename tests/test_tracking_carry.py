@@ -335,3 +335,32 @@ def test_the_blocked_mesh_keeps_the_reference_meshs_landmarks(name: str) -> None
     gap = gaps(r.reuse, reference)
     assert np.median(gap) <= LANDMARK_MEDIAN_PX, f"{name}: median {np.median(gap):.3f} px"
     assert np.percentile(gap, 95) <= LANDMARK_P95_PX, f"{name}: p95 {np.percentile(gap, 95):.3f}"
+
+
+@pytest.mark.parametrize("change", [-40, 40])
+def test_a_face_cell_darker_or_brighter_stops_the_carry(
+    change: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The photometric check sees a face cell that changed either way (the cells' difference
+    is absolute, not a saturating uint8 subtraction that loses one sign)."""
+    frame = portrait_frame()
+    tracker = FaceTracker(FaceTrackerSettings(mesh_interval=3))
+    tracker.open()
+    try:
+        for i in range(CARRY_AFTER + 1):
+            tracker.process(frame.copy(), FrameContext(timestamp=i / FPS, index=i))
+        key = tracker._tracks[0].key
+    finally:
+        tracker.close()
+    assert key is not None
+    assert carry.carry(key, frame) is not None  # the key frame itself: no motion, no change
+    # Sensor noise changes the cells by a level or two either way: still carried.
+    assert carry.carry(key, noisy(frame, np.random.default_rng(4))) is not None
+    # A small square on a cheek (a tenth of the face's width): a few cells, few corners.
+    x, y = key.landmarks[205, :2].astype(int)  # right cheek
+    changed = frame.astype(np.int16)
+    changed[y - 12 : y + 12, x - 12 : x + 12] += change
+    changed_frame = np.clip(changed, 0, 255).astype(np.uint8)
+    assert carry.carry(key, changed_frame) is None
+    monkeypatch.setattr(carry, "CHANGE_MAX", 1e9)
+    assert carry.carry(key, changed_frame) is not None  # it was the cells that refused

@@ -137,7 +137,7 @@ def make_key(bgr: np.ndarray, roi: Roi, landmarks: np.ndarray) -> KeyFrame | Non
 
 def _cells(patch: np.ndarray) -> np.ndarray:
     cells = PATCH_SIZE // BLOCK
-    return cv2.resize(patch, (cells, cells), interpolation=cv2.INTER_AREA).astype(np.int16)
+    return cv2.resize(patch, (cells, cells), interpolation=cv2.INTER_AREA)
 
 
 def carry(key: KeyFrame, bgr: np.ndarray) -> np.ndarray | None:
@@ -153,9 +153,10 @@ def carry(key: KeyFrame, bgr: np.ndarray) -> np.ndarray | None:
         patch, key.patch, p1, None, winSize=FLOW_WINDOW, maxLevel=FLOW_LEVELS,
         criteria=FLOW_CRITERIA,
     )  # fmt: skip
-    ok = (st1[:, 0] == 1) & (st2[:, 0] == 1)
+    # OpenCV's statuses are 0 or 1: their AND, viewed as bool, is "followed both ways".
+    ok = np.bitwise_and(st1, st2)[:, 0].view(np.bool_)
     ok &= _row_norms((back - p0)[:, 0]) <= BACK_ERROR_MAX
-    if ok.sum() < max(MIN_CORNERS, FOLLOWED_MIN * len(p0)):
+    if np.count_nonzero(ok) < max(MIN_CORNERS, FOLLOWED_MIN * len(p0)):
         return None
     src, dst = p0[ok, 0].astype(np.float64), p1[ok, 0].astype(np.float64)
     fit, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
@@ -168,11 +169,15 @@ def carry(key: KeyFrame, bgr: np.ndarray) -> np.ndarray | None:
         return None
     moved = cv2.warpAffine(key.patch, fit, (PATCH_SIZE, PATCH_SIZE), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-    change = np.abs(_cells(moved) - _cells(patch))[key.mask]
+    # |a - b| of the uint8 cells, exactly (no int16 copies; a uint8 subtraction would wrap).
+    change = cv2.absdiff(_cells(moved), _cells(patch))[key.mask]
     if change.size == 0 or change.max() > CHANGE_MAX:
         return None
     # Patch motion → image motion: back to the image after the patch's similarity.
-    move = key.from_patch @ np.vstack([fit, [0.0, 0.0, 1.0]]) @ key.to_patch
+    patch_move = np.empty((3, 3))
+    patch_move[:2] = fit
+    patch_move[2] = (0.0, 0.0, 1.0)
+    move = key.from_patch @ patch_move @ key.to_patch
     lm = key.landmarks
     out = np.empty_like(lm)
     out[:, :2] = lm[:, :2] @ move[:2, :2].T.astype(np.float32) + move[:2, 2].astype(np.float32)
