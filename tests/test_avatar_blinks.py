@@ -122,9 +122,11 @@ def test_a_small_eyes_lash_line_is_anti_aliased_and_tears_nothing() -> None:
     assert posed_tear_frames(avatar) == []
 
 
-def _lid_and_lash(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> tuple[float, float]:
-    """(brightness of the closed lid 0.6-1.0 eye openings above the lash line, darkest over
-    that), along the eye's middle, in the eye's own frame."""
+def _eye_frame(
+    avatar: Avatar, ring: tuple[int, ...]
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float]:
+    """The eye's own frame in the portrait: (outer corner, width, unit axis toward the inner
+    corner, unit up toward the upper lid, opening between the lids along up)."""
     lm = avatar.rig.geometry.landmarks[:, :2]
     c0, c1 = lm[ring[0]], lm[ring[8]]
     width = float(np.linalg.norm(c1 - c0))
@@ -134,6 +136,13 @@ def _lid_and_lash(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> t
     if float((upper.mean(axis=0) - lower.mean(axis=0)) @ up) < 0:
         up = -up
     opening = float(((upper - c0) @ up).max() - ((lower - c0) @ up).min())
+    return c0, width, axis, up, opening
+
+
+def _lid_and_lash(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> tuple[float, float]:
+    """(brightness of the closed lid 0.6-1.0 eye openings above the lash line, darkest over
+    that), along the eye's middle, in the eye's own frame."""
+    c0, width, axis, up, opening = _eye_frame(avatar, ring)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
     gu, gv = np.meshgrid(np.linspace(0.3 * width, 0.7 * width, 15), np.arange(-1, 1, 0.025))
     gv = gv * opening
@@ -315,15 +324,7 @@ def _shut_line(
     dark, summed over pixels within 0.8 eye openings of its darkest, as shares of the lid's
     light 0.8-1.2 openings above that; the steepest one-pixel rise above its darkest over the
     rise to the lid's light)."""
-    lm = avatar.rig.geometry.landmarks[:, :2]
-    c0, c1 = lm[ring[0]], lm[ring[8]]
-    width = float(np.linalg.norm(c1 - c0))
-    axis = (c1 - c0) / width
-    up = np.array([axis[1], -axis[0]])
-    upper, lower = lm[list(ring[1:8])], lm[list(ring[9:])]
-    if float((upper.mean(axis=0) - lower.mean(axis=0)) @ up) < 0:
-        up = -up
-    opening = float(((upper - c0) @ up).max() - ((lower - c0) @ up).min())
+    c0, width, axis, up, opening = _eye_frame(avatar, ring)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
     step = 0.25
     vs = np.arange(-opening, 1.5 * opening, step)
@@ -365,15 +366,7 @@ def _strands_below(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> 
     column's darkest (the shut line): the spread of their detail finer than 3.5 px, over the
     lid's light (the window's top 2 px, up to 0.8 openings above the corners' axis), mean over
     the three rows."""
-    lm = avatar.rig.geometry.landmarks[:, :2]
-    c0, c1 = lm[ring[0]], lm[ring[8]]
-    width = float(np.linalg.norm(c1 - c0))
-    axis = (c1 - c0) / width
-    up = np.array([axis[1], -axis[0]])
-    upper, lower = lm[list(ring[1:8])], lm[list(ring[9:])]
-    if float((upper.mean(axis=0) - lower.mean(axis=0)) @ up) < 0:
-        up = -up
-    opening = float(((upper - c0) @ up).max() - ((lower - c0) @ up).min())
+    c0, width, axis, up, opening = _eye_frame(avatar, ring)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
     us = np.arange(0.25 * width, 0.75 * width, 0.5)
     vs = np.arange(-opening, 0.8 * opening, 0.25)

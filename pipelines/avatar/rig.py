@@ -788,9 +788,14 @@ class _LidLight:
         taper at its ends, 1 + swell where a lash line is thickest, a third of the way in
         from the outer end."""
         assert self.look is not None
-        x = np.clip((u + self.outer) / (self.width + self.outer), 0.0, 1.0)
+        x = self._line_share(u)
         ends, peak = 1.0 - self.look.taper, 1.0 + self.look.swell
         return (ends + (peak - ends) * np.sin(np.pi * x**LASH_PEAK_POWER))[:, None]
+
+    def _line_share(self, u: np.ndarray) -> np.ndarray:
+        """How far along the shut line ``u`` lies: 0 at its outer end (past the corner), 1 at
+        the inner corner."""
+        return np.clip((u + self.outer) / (self.width + self.outer), 0.0, 1.0)
 
     def _strands(
         self, u: np.ndarray, v: np.ndarray, where: np.ndarray, edge: np.ndarray
@@ -809,7 +814,7 @@ class _LidLight:
         """How much the shut lid's lit skin is shaded (0…1, N×1): the lid rounds over the
         eyeball, turning from the light down toward its lash line and out toward the
         corners."""
-        x = np.clip((u + self.outer) / (self.width + self.outer), 0.0, 1.0)[:, None]
+        x = self._line_share(u)[:, None]
         toward_line = 1.0 - _smooth_scalar_profile(above / (LID_SHADE_REACH * self.opening))
         toward_corners = 1.0 - np.sin(np.pi * x)
         return 0.6 * toward_line + 0.4 * toward_corners
