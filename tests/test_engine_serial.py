@@ -3,8 +3,8 @@ thread (engine.SERIAL_SHARE): no hand-off to the render thread or a stage's help
 whose wake-ups cost CPU. Checked here: a paced source with quick stages goes serial (the render
 stage on the processing thread, the frames marked UNHURRIED, every frame through every stage in
 order, a later analysis stage's prepare still beside the first stage); slow stages, a lossless
-engine and ``serial_share=None`` stay pipelined; the background blur without its helper thread
-gives the same bytes as with it.
+engine and ``serial_share=None`` stay pipelined; the background blur and the segmentation
+without their helper threads give the same bytes as with them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from pipelines.frame import UNHURRIED, FrameContext
 from pipelines.outputs.base import Output
 from pipelines.segmentation import fused
 from pipelines.segmentation.background import BackgroundBlur, BackgroundReplace
+from pipelines.segmentation.stage import SEGMENTATION_RAW, Segmentation, SegmentationSettings
 from pipelines.sources.base import Source, SourceConfig
+from pipelines.sources.demo import DemoSource
 from pipelines.stage import Stage
 
 FPS = 50.0
@@ -189,3 +191,41 @@ def test_background_unhurried_is_the_same_picture_without_its_helper_thread(kind
     assert used_helper == helps and not used_helper_serial
     np.testing.assert_array_equal(serial, overlapped)
     assert np.abs(serial.astype(np.int16) - image).max() > 50  # the room was replaced
+
+
+def test_segmentation_unhurried_is_the_same_mask_without_its_helper_thread() -> None:
+    """The segmentation's network and its frame work (the guide, the motion weights) on the
+    stage's own thread when the frame is unhurried: the same raw and refined masks, frame by
+    frame (moving demo frames: network frames, reused and warped ones, the stabiliser on)."""
+    fused.available()  # the guided filter's compiled fit on both runs, where Numba is there
+    src = DemoSource("1", SourceConfig(width=640, height=360, fps=30))
+    src.open()
+    frames = []
+    for i in range(8):
+        src._index = 2 * i
+        frame = src.grab()
+        assert frame is not None
+        frames.append(frame)
+
+    def segment(unhurried: bool) -> tuple[list[np.ndarray], list[np.ndarray], bool]:
+        seg = Segmentation(SegmentationSettings())
+        seg.open()
+        raws, masks = [], []
+        try:
+            for i, frame in enumerate(frames):
+                ctx = FrameContext(i / 30.0, i)
+                if unhurried:
+                    ctx.put(UNHURRIED, True)
+                seg.prepare(frame, ctx)
+                seg.process(frame, ctx)
+                raws.append(ctx.get(SEGMENTATION_RAW).copy())
+                masks.append(ctx.mask.copy())
+            return raws, masks, seg.overlap._pool is not None
+        finally:
+            seg.close()
+
+    raw_o, mask_o, used_helper = segment(False)
+    raw_s, mask_s, used_helper_serial = segment(True)
+    assert used_helper and not used_helper_serial
+    for a, b in zip(raw_o + mask_o, raw_s + mask_s, strict=True):
+        np.testing.assert_array_equal(a, b)
