@@ -324,9 +324,11 @@ class Segmentation(Stage[SegmentationSettings]):
             # What needs no mask (the frame's share of the refinement, the motion between
             # frames) is done on the worker thread while the network runs, unless the engine
             # has time to spare (UNHURRIED): then both on this thread, as the background
-            # stages do. The hand-off cost 0.19 ms of process CPU a frame more than inline
-            # (in-process A/B of this stage's prepare on 96 captured 720p Studio frames, 12
-            # alternated rounds, inline cheaper in 10; load 6.4; 2026-12-05).
+            # stages do. The hand-off cost about 0.05 ms of process CPU a frame more than
+            # inline (in-process A/Bs of this stage's prepare on 96 captured 720p frames,
+            # 2026-12-05, load 3-7: -0.19, -0.086, -0.043, paced -0.061, still frames -0.056
+            # ms, inline cheaper in 10/12, 17/20, 17/30, 11/16, 15/20 rounds; one of 30
+            # rounds at load 4 showed none). The same bytes (tests/test_engine_serial.py).
             if predicted is not None:
                 raw, (guide, alpha) = predicted, frame_work()
             elif ctx.get(UNHURRIED):
