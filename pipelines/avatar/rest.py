@@ -326,6 +326,75 @@ the lips at each pass (pixels up to 0.7 of the skin's brightness, not 0.5) settl
 cases but left the lower lip a pale outline."""
 
 
+PITCH_VIEWS: tuple[float, ...] = (0.3, 0.5, 0.7)
+"""``pitch_down`` weights the rest face is also checked at, warped by the rig's own head basis
+as the renderer pitches it: the idle sway's listening nods (``motion.Animator``: 2-4 deg on a
+head lowered 0.9 deg and swaying +-0.9 deg) pitch a silent head down to weights 0.28-0.75, and
+pitched, a rest mouth whose still views all read shut can part. On tests/test_avatar_rest.py's
+astronaut@1.0 the still views read 0.012-0.014, these 0.017, 0.026 and 0.022, and the video
+tracker read the silent frames 48-62 (pitch_down 0.18-0.52) 0.021-0.031 apart: 83 % of 90
+silent frames shut on an AVX2 host (2026-12-05). Every other tuning portrait's rest face reads
+at most 0.016 in them and is left as it was."""
+PITCHED_GAP = SETTLED_GAP
+"""Face heights: a rest face is settled only while every view of :data:`PITCH_VIEWS` reads
+its inner lips at most this far apart as well (``measure.CLOSED_OPENING``, like the still
+views' median)."""
+PITCH_PASSES = 3
+"""Closing passes a rest face that parts when pitched gets at most; they stop at the first
+whose views, still and pitched, all read at most :data:`PITCHED_GAP`. On astronaut@1.0 one
+pass did (pitched 0.007-0.012, still 0.004-0.005; silent frames 100 % shut, at most 0.014).
+Passes on to :data:`SETTLE_TARGET` (two: every view under 0.007) glued the lips: the jaw at 0.8
+opened them 0.094 apart as tracked, under the issue's 0.10 (0.115 after one pass)."""
+
+
+class PitchedViews:
+    """The rest face pitched down by the rig's ``pitch_down`` basis, as the renderer pitches
+    it (a mesh warp), built once per rest face: the closing passes move the lips by a few
+    pixels, the pitch field is a smooth turn of the whole head."""
+
+    def __init__(self, portrait: Portrait) -> None:
+        rig = Rig(portrait.landmarks, portrait.size, bases=["pitch_down"], slit=False)
+        self.points = rig.points
+        self.triangles = rig.triangles
+        self.size = portrait.size
+        self.unit = rig.bases["pitch_down"].vertex_disp.astype(np.float64)
+
+    def view(self, image: np.ndarray, weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """``image`` pitched down by ``weight``, and the landmarks' displacement."""
+        d = self.unit * weight
+        got = rasterize_backward(self.points, self.points + d, self.triangles, self.size)
+        out = image.copy()
+        if got is not None:
+            x0, y0, fld = got
+            h, w = fld.shape[:2]
+            gx, gy = np.meshgrid(
+                np.arange(x0, x0 + w, dtype=np.float32), np.arange(y0, y0 + h, dtype=np.float32)
+            )
+            out[y0 : y0 + h, x0 : x0 + w] = cv2.remap(
+                image,
+                gx + fld[..., 0],
+                gy + fld[..., 1],
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_REPLICATE,
+            )
+        return out, d[:NUM_LANDMARKS]
+
+    def gaps(self, image: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """(inner-lip gap in face heights as the tracker reads each pitched view, its
+        landmarks moved back onto ``image``) for each of :data:`PITCH_VIEWS`."""
+        out: list[tuple[float, np.ndarray]] = []
+        for weight in PITCH_VIEWS:
+            view, d = self.view(image, weight)
+            try:
+                seen = find_landmarks(view).astype(np.float64)
+            except AvatarError:
+                continue
+            gap = inner_gap(seen)
+            seen[:, :2] -= d
+            out.append((gap, seen.astype(np.float32)))
+        return out
+
+
 def _view(image: np.ndarray, scale: float, dx: float, dy: float) -> tuple[np.ndarray, np.ndarray]:
     """The image scaled about its centre and shifted (canvas widths), and the 2×3 map back."""
     h, w = image.shape[:2]
@@ -367,7 +436,11 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
     Where the tracker reads the still shut but the closed mesh's inner lips are still more
     than :data:`MESH_OPEN_GAP` apart (the closing's fold repair gave it up; the picture was
     painted shut), the last pass is done again holding the inner lips
-    (``close_mouth(..., hold=True)``), and that rest face is kept as it is."""
+    (``close_mouth(..., hold=True)``), and that rest face is kept as it is.
+
+    Last, the rest face is checked pitched down as the idle sway's nods pitch it
+    (:data:`PITCH_VIEWS`, :func:`_settle_pitched`): one that parts there is closed again on
+    the widest pitched view's reading; one that stays shut is left exactly as it was."""
     closed, rest = close_mouth(portrait)
     if not (retrack and rest.was_open):
         return closed, rest
@@ -400,22 +473,54 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
         # 100 % of 47 and 48 (tools/avatar_real_tuning.py, 2026-12-04).
         return closed, rest
     views = view_gaps(closed.image)
-    if not views or float(np.median([g for g, _ in views])) <= SETTLED_GAP:
-        return closed, rest
-    best = (max(g for g, _ in views), closed)
-    for _ in range(SETTLE_PASSES):
-        _, seen = max(views, key=lambda v: v[0])
+    if views and float(np.median([g for g, _ in views])) > SETTLED_GAP:
+        best = (max(g for g, _ in views), closed)
+        for _ in range(SETTLE_PASSES):
+            _, seen = max(views, key=lambda v: v[0])
+            closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
+            views = view_gaps(closed.image)
+            if not views:
+                break
+            widest = max(g for g, _ in views)
+            if widest < best[0]:
+                best = (widest, closed)
+            if widest <= SETTLE_TARGET:
+                break
+        closed = best[1]
+        _hang_teeth(rest, closed)
+    pitched = _settle_pitched(closed)
+    if pitched is not closed:
+        _hang_teeth(rest, pitched)
+    return pitched, rest
+
+
+def _settle_pitched(closed: Portrait) -> Portrait:
+    """The rest face, closed again while a view of :data:`PITCH_VIEWS` reads its lips more
+    than :data:`PITCHED_GAP` apart: up to :data:`PITCH_PASSES` passes on the widest pitched
+    view's reading (moved back onto the rest face), until every view, still and pitched, reads
+    at most :data:`PITCHED_GAP`; the pass whose widest view reads least is kept. A rest face
+    whose pitched views read shut is returned as it is."""
+    if not PITCH_VIEWS:
+        return closed
+    pitch = PitchedViews(closed)
+    pitched = pitch.gaps(closed.image)
+    if not pitched or max(g for g, _ in pitched) <= PITCHED_GAP:
+        return closed
+    views = view_gaps(closed.image)
+    best = (max(g for g, _ in views + pitched), closed)
+    for _ in range(PITCH_PASSES):
+        _, seen = max(pitched, key=lambda v: v[0])
         closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
+        pitched = pitch.gaps(closed.image)
         views = view_gaps(closed.image)
-        if not views:
+        if not pitched or not views:
             break
-        widest = max(g for g, _ in views)
+        widest = max(g for g, _ in views + pitched)
         if widest < best[0]:
             best = (widest, closed)
-        if widest <= SETTLE_TARGET:
+        if widest <= PITCHED_GAP:
             break
-    _hang_teeth(rest, best[1])
-    return best[1], rest
+    return best[1]
 
 
 def _hang_teeth(rest: RestMouth, closed: Portrait) -> None:
