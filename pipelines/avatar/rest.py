@@ -507,15 +507,15 @@ def settle_pitched(closed: Portrait, rest: RestMouth, pitch: BasisField | None) 
     more closing costs only the tracker's reading of the pitched views."""
     if not (PITCH_VIEWS and rest.was_open) or rest.held or pitch is None:
         return closed
-    views = PitchedViews(pitch)
-    pitched = views.gaps(closed.image)
+    pitch_views = PitchedViews(pitch)
+    pitched = pitch_views.gaps(closed.image)
     if not pitched or max(g for g, _ in pitched) <= PITCHED_GAP:
         return closed
     best = (max(g for g, _ in view_gaps(closed.image) + pitched), closed)
     for _ in range(PITCH_PASSES):
         _, seen = max(pitched, key=lambda v: v[0])
         closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
-        pitched = views.gaps(closed.image)
+        pitched = pitch_views.gaps(closed.image)
         still = view_gaps(closed.image)
         if not pitched or not still:
             break
