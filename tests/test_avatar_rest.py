@@ -157,6 +157,7 @@ def test_a_closed_rest_mesh_is_the_shut_picture(turned_far) -> None:
     while the seam's inpainting painted the picture shut (read 0.002): the rest mesh and the
     picture must agree that the mouth is shut (rest.MESH_OPEN_GAP)."""
     assert turned_far.rest is not None and turned_far.rest.was_open
+    assert turned_far.rest.held, "the held rest face is kept as it is, pitched or not"
     assert rest.inner_gap(turned_far.rig.points[: rest.NUM_LANDMARKS]) <= rest.MESH_OPEN_GAP
     assert rest.inner_gap(find_landmarks(turned_far.portrait.image)) <= rest.SETTLED_GAP
     g = turned_far.rig.geometry
