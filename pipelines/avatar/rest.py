@@ -27,6 +27,7 @@ from pipelines.avatar.rig import (
     FOLD_RELAX_STEPS,
     NUM_LANDMARKS,
     SLIVER_AREA_PX,
+    BasisField,
     Rig,
     _lip_sets,
     rasterize_backward,
@@ -88,6 +89,9 @@ class RestMouth:
     gap: float
     """Original inner-lip gap in face heights."""
     teeth: TeethTexture | None = None
+    held: bool = False
+    """The rest face was closed holding the inner lips (:func:`settle_rest`) and is kept as
+    it is."""
 
 
 def inner_gap(landmarks: np.ndarray) -> float:
@@ -326,6 +330,73 @@ the lips at each pass (pixels up to 0.7 of the skin's brightness, not 0.5) settl
 cases but left the lower lip a pale outline."""
 
 
+PITCH_VIEWS: tuple[float, ...] = (0.3, 0.5)
+"""``pitch_down`` weights the rest face is also checked at, warped by its rig's own head basis
+as the renderer pitches it: pitched, a rest mouth whose still views all read shut can part. The
+idle sway's listening nods (``motion.Animator``: 2-4 deg on a head lowered 0.9 deg, swaying
++-0.9 deg) hold a silent head past 0.3 in 10.9 % of its frames, past 0.5 in 3.0 % (under the
+5 % the issue lets read open), past 0.6 in 0.7 %, never past 0.7 (20 seeds x 60 s,
+2026-12-05). On tests/test_avatar_rest.py's astronaut@1.0 the still views read 0.012-0.014,
+these 0.021 and 0.028, and the video tracker read the silent frames 48-62 (pitch_down
+0.18-0.52) 0.021-0.031 apart: 83 % of 90 silent frames shut on an AVX2 host. Every tuning
+portrait's rest face reads at most 0.016 in them and is left as it was (a view at 0.7, past the
+sway's reach, read astronaut_grey_moustache's 0.020)."""
+PITCHED_GAP = SETTLED_GAP
+"""Face heights: a rest face is settled only while every view of :data:`PITCH_VIEWS` reads
+its inner lips at most this far apart as well (``measure.CLOSED_OPENING``, like the still
+views' median)."""
+PITCH_PASSES = 3
+"""Closing passes a rest face that parts when pitched gets at most; they stop at the first
+whose views, still and pitched, all read at most :data:`PITCHED_GAP`. On astronaut@1.0 one
+pass did (pitched 0.010 and 0.014, still 0.006-0.008; its silent frames 100 % shut, at most
+0.017, 2026-12-05). Passes on to :data:`SETTLE_TARGET` (two: every view under 0.007) glued
+the lips: the jaw at 0.8 opened them 0.094 apart as tracked, under the issue's 0.10 (0.115
+after one pass)."""
+
+
+class PitchedViews:
+    """The rest face pitched down by its rig's ``pitch_down`` basis field, as the renderer
+    pitches it (``weight`` × the field at weight 1). The field stays the first rest face's
+    through the closing passes: they move the lips by a few pixels, the field is a smooth turn
+    of the whole head."""
+
+    def __init__(self, basis: BasisField) -> None:
+        self.unit = basis.vertex_disp[:NUM_LANDMARKS].astype(np.float64)
+        h, w = basis.field.shape[:2]
+        self.box = (basis.x0, basis.y0, w, h)
+        gx, gy = np.meshgrid(
+            np.arange(basis.x0, basis.x0 + w, dtype=np.float32),
+            np.arange(basis.y0, basis.y0 + h, dtype=np.float32),
+        )
+        self.grid = np.stack([gx, gy], axis=-1)
+        self.field = basis.field
+
+    def view(self, image: np.ndarray, weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """``image`` pitched down by ``weight``, and its landmarks' displacement."""
+        x0, y0, w, h = self.box
+        src = self.grid + weight * self.field
+        out = image.copy()
+        out[y0 : y0 + h, x0 : x0 + w] = cv2.remap(
+            image, src[..., 0], src[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        return out, self.unit * weight
+
+    def gaps(self, image: np.ndarray) -> list[tuple[float, np.ndarray]]:
+        """(inner-lip gap in face heights as the tracker reads each pitched view, its
+        landmarks moved back onto ``image``) for each of :data:`PITCH_VIEWS`."""
+        out: list[tuple[float, np.ndarray]] = []
+        for weight in PITCH_VIEWS:
+            view, d = self.view(image, weight)
+            try:
+                seen = find_landmarks(view).astype(np.float64)
+            except AvatarError:
+                continue
+            gap = inner_gap(seen)
+            seen[:, :2] -= d
+            out.append((gap, seen.astype(np.float32)))
+        return out
+
+
 def _view(image: np.ndarray, scale: float, dx: float, dy: float) -> tuple[np.ndarray, np.ndarray]:
     """The image scaled about its centre and shifted (canvas widths), and the 2×3 map back."""
     h, w = image.shape[:2]
@@ -367,7 +438,11 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
     Where the tracker reads the still shut but the closed mesh's inner lips are still more
     than :data:`MESH_OPEN_GAP` apart (the closing's fold repair gave it up; the picture was
     painted shut), the last pass is done again holding the inner lips
-    (``close_mouth(..., hold=True)``), and that rest face is kept as it is."""
+    (``close_mouth(..., hold=True)``), and that rest face is kept as it is
+    (:attr:`RestMouth.held`).
+
+    The avatar then checks the rest face pitched down as the idle sway's nods pitch it, on
+    the rig built on it (:func:`settle_pitched`)."""
     closed, rest = close_mouth(portrait)
     if not (retrack and rest.was_open):
         return closed, rest
@@ -392,6 +467,7 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
         closed, _ = close_mouth(*last)
         _hang_teeth(rest, closed)
     if hold:
+        rest.held = True
         # The passes below close on a view's tracked landmarks, i.e. they rebuild the mesh
         # from the tracker's reading: on astronaut_turned_far (views 0.015-0.026 apart after
         # the held closing) that mesh's lower lip folded under every rounding of the lips
@@ -416,6 +492,40 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
             break
     _hang_teeth(rest, best[1])
     return best[1], rest
+
+
+def settle_pitched(closed: Portrait, rest: RestMouth, pitch: BasisField | None) -> Portrait:
+    """The rest face :func:`settle_rest` made, closed again while a view of
+    :data:`PITCH_VIEWS` (``pitch``: the ``pitch_down`` basis of the rig built on it) reads its
+    lips more than :data:`PITCHED_GAP` apart: up to :data:`PITCH_PASSES` passes on the widest
+    pitched view's reading (moved back onto the rest face), until every view, still and
+    pitched, reads at most :data:`PITCHED_GAP`; the pass whose widest view reads least is kept.
+
+    ``closed`` itself (the caller keeps its rig) where the photo's mouth was shut, where the
+    rest face was held (:attr:`RestMouth.held`) or where its pitched views read shut. The
+    check is made on the avatar's own rig, after the build, so that a rest face that needs no
+    more closing costs only the tracker's reading of the pitched views."""
+    if not (PITCH_VIEWS and rest.was_open) or rest.held or pitch is None:
+        return closed
+    pitch_views = PitchedViews(pitch)
+    pitched = pitch_views.gaps(closed.image)
+    if not pitched or max(g for g, _ in pitched) <= PITCHED_GAP:
+        return closed
+    best = (max(g for g, _ in view_gaps(closed.image) + pitched), closed)
+    for _ in range(PITCH_PASSES):
+        _, seen = max(pitched, key=lambda v: v[0])
+        closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
+        pitched = pitch_views.gaps(closed.image)
+        still = view_gaps(closed.image)
+        if not pitched or not still:
+            break
+        widest = max(g for g, _ in still + pitched)
+        if widest < best[0]:
+            best = (widest, closed)
+        if widest <= PITCHED_GAP:
+            break
+    _hang_teeth(rest, best[1])
+    return best[1]
 
 
 def _hang_teeth(rest: RestMouth, closed: Portrait) -> None:

@@ -42,7 +42,7 @@ from pipelines.avatar.portrait import (
     save_portrait,
 )
 from pipelines.avatar.render import AvatarRenderer
-from pipelines.avatar.rest import RestMouth, settle_rest
+from pipelines.avatar.rest import RestMouth, settle_pitched, settle_rest
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameContext
 from pipelines.schema import AvatarMode, Fps
@@ -114,7 +114,8 @@ class Avatar:
     @classmethod
     def build(cls, portrait: Portrait, retrack: bool = True) -> Avatar:
         """``retrack``: check the closed rest face with the face tracker and close it further
-        while the tracker still sees the lips apart (:func:`~pipelines.avatar.rest.settle_rest`).
+        while the tracker still sees the lips apart (:func:`~pipelines.avatar.rest.settle_rest`;
+        pitched down as the idle sway pitches it, :func:`~pipelines.avatar.rest.settle_pitched`).
         The shut lids are checked with it too, and go deeper where it reads them open
         (:func:`~pipelines.avatar.lids.settle_lids`)."""
         # Closing the mouth moves pixels inside the face only: where the photo ends stays.
@@ -122,6 +123,14 @@ class Avatar:
         portrait, rest = settle_rest(portrait, retrack)
         portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
+        if retrack:
+            # Pitched down as the idle sway's nods pitch the head, a rest mouth whose still
+            # views read shut can part (rest.PITCH_VIEWS): checked on this rig's own pitch,
+            # and only a rest face closed again needs a new rig.
+            settled = settle_pitched(portrait, rest, rig.bases.get("pitch_down"))
+            if settled is not portrait:
+                portrait = replace(settled, coverage=coverage)
+                rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
         avatar = cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
         settle_lids(avatar)
         return avatar
