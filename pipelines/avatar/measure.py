@@ -188,6 +188,15 @@ def _long_runs(mask: np.ndarray, min_len: float) -> np.ndarray:
     return long[labels]
 
 
+def _lengths(v: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(v, axis=-1)`` of 2-vectors, bit for bit (it squares, sums the two
+    squares in ``v``'s dtype and takes the root, as this does), without its reduce over a
+    last axis of two, which took two thirds of :func:`measure`'s time (25 of 37 s a speech
+    run, 2026-12-05)."""
+    x, y = v[..., 0], v[..., 1]
+    return np.sqrt(x * x + y * y)
+
+
 def map_jumps(
     backward: tuple[tuple[int, int, int, int], np.ndarray],
     shape: tuple[int, ...],
@@ -216,10 +225,10 @@ def map_jumps(
         # lies between its neighbours').
         span = m[2:] - m[:-2]  # centres 1 .. n-2
         here, before, after = span[2:-2], span[:-4], span[4:]  # centres 3 .. n-4
-        nb, na = np.linalg.norm(before, axis=-1), np.linalg.norm(after, axis=-1)
-        excess = np.minimum(
-            np.linalg.norm(here - before, axis=-1), np.linalg.norm(here - after, axis=-1)
-        ) - 0.5 * np.linalg.norm(after - before, axis=-1)
+        nb, na = _lengths(before), _lengths(after)
+        excess = np.minimum(_lengths(here - before), _lengths(here - after)) - 0.5 * _lengths(
+            after - before
+        )
         # In output pixels (what the viewer sees missing or doubled): over the portrait
         # pixels per output pixel around it (a jaw stretching the lower lip twice halves a
         # cut's jump in the portrait).
