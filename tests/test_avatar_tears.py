@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from avatar_builds import built
 
 from pipelines.avatar.measure import (
     CALIBRATION_POSES,
@@ -26,7 +27,6 @@ from pipelines.avatar.measure import (
     map_jumps,
     wide_jaw_lip_tears,
 )
-from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
@@ -48,7 +48,7 @@ jump of the map at the lower mouth corner, so they are not in this list)."""
 
 @pytest.fixture(scope="module", params=PORTRAITS)
 def avatar(request) -> Avatar:
-    return Avatar.build(load_portrait(FACES / f"{request.param}.jpg"), retrack=False)
+    return built(request.param, retrack=False)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_a_turned_head_opens_wide_without_tearing_its_lower_lip(name) -> None:
     on a turned head the far half of the lower lip is foreshortened, and the opening falling
     to the corner there sheared neighbouring columns of the lip's mesh 13 px against one
     another (the render's map jumped: a tear)."""
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    avatar = built(name)
     posed = wide_jaw_lip_tears(avatar)
     assert len(posed) == WIDE_JAW_POSES
     torn = [(weights, px) for weights, px in posed if px]
