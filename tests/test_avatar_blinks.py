@@ -20,10 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from avatar_builds import built
 
 from pipelines.avatar.lids import DEEPER_SHAPE, HOODED_SHAPE
 from pipelines.avatar.measure import blink_ratios_under_poses
-from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
@@ -67,7 +67,7 @@ SMALL_EYE_STEP_MAX = STEP_SHARE_MAX
 
 @pytest.fixture(scope="module", params=("astronaut", "astronaut_turned", "astronaut_grey_small"))
 def shut(request) -> tuple[str, Avatar, np.ndarray]:
-    avatar = Avatar.build(load_portrait(FACES / f"{request.param}.jpg"))
+    avatar = built(request.param)
     return request.param, avatar, avatar.renderer.render(SHUT).copy()
 
 
@@ -111,7 +111,7 @@ def test_a_small_eyes_lash_line_is_anti_aliased_and_tears_nothing() -> None:
     (5 of 24 frames drawn at its own thickness in the darker colour)."""
     from test_avatar_quality import posed_tear_frames
 
-    avatar = Avatar.build(load_portrait(FACES / "cameraman.jpg"))
+    avatar = built("cameraman")
     lm = avatar.rig.geometry.landmarks[:, :2]
     near = max(
         (regions.RIGHT_EYE, regions.LEFT_EYE),
@@ -158,7 +158,7 @@ def _lid_and_lash(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> t
 def test_the_far_eye_of_a_turned_head_closes_like_the_near_one() -> None:
     """The far, foreshortened eye (0.71 of the near one's width) closes under a lid lit like
     the near one's, with a lash line as dark."""
-    avatar = Avatar.build(load_portrait(FACES / "astronaut_turned.jpg"))
+    avatar = built("astronaut_turned")
     lm = avatar.rig.geometry.landmarks[:, :2]
     frame = avatar.renderer.render(SHUT)
     eyes = []
@@ -198,19 +198,19 @@ def test_posed_blinks_are_seen_on_tuning_portraits(name, request) -> None:
     under half the open eye's, on the portraits standing for the held-out conditions."""
     if name in TUNING_BLINK_FAILS:
         request.applymarker(pytest.mark.xfail(strict=True, reason=TUNING_BLINK_FAILS[name]))
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    avatar = built(name)
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
 
 
 def test_most_blinks_behind_thick_rims_are_seen() -> None:
-    avatar = Avatar.build(load_portrait(FACES / "astronaut_rims.jpg"))
+    avatar = built("astronaut_rims")
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert sum(r < 0.5 for r in ratios) >= RIMS_SEEN_MIN, [round(r, 2) for r in ratios]
 
 
 def test_blinks_behind_glasses_close_with_a_margin() -> None:
-    avatar = Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"))
+    avatar = built("astronaut_glasses")
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert max(ratios) <= GLASSES_WORST_MAX, [round(r, 2) for r in ratios]
 
@@ -241,7 +241,7 @@ HOODED_SPEECH_SEEDS = (1, 2, 3)
 
 @pytest.fixture(scope="module")
 def hooded() -> Avatar:
-    return Avatar.build(load_portrait(FACES / "canonman_glasses.jpg"))
+    return built("canonman_glasses")
 
 
 def test_posed_blinks_of_real_hooded_eyes_are_seen(hooded) -> None:
@@ -283,7 +283,7 @@ def test_posed_blinks_of_hooded_eyes_on_a_turned_head_are_seen() -> None:
     Re-measured at a7770f8, 2026-12-04 22:07 UTC: seeds 7-12 47 of 48 (seed 11 worst 0.51);
     48 of 48 (worst per seed 0.44-0.49) since its hanging lashes come in strands on a shaded
     lid (lids.DEEPER_LOOK)."""
-    avatar = Avatar.build(load_portrait(FACES / f"{TURNED_HOODED}.jpg"))
+    avatar = built(TURNED_HOODED)
     assert avatar.rig.lid_shape == DEEPER_SHAPE
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
@@ -314,7 +314,7 @@ lashes (full colour only at the roots, a longer falloff)."""
 
 @pytest.fixture(scope="module")
 def under_a_fold() -> Avatar:
-    return Avatar.build(load_portrait(FACES / f"{UNDER_A_FOLD}.jpg"))
+    return built(UNDER_A_FOLD)
 
 
 def _shut_line(
@@ -388,9 +388,7 @@ def _strands_below(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> 
 def test_the_hanging_lashes_of_a_deeper_shut_line_come_in_strands(name, under_a_fold) -> None:
     """Below the shut line of the deeper lids' shapes (lids.DEEPER_SHAPE, lids.HOODED_SHAPE)
     the lashes hang in strands, not as a smooth smear: the near eye's."""
-    avatar = (
-        under_a_fold if name == UNDER_A_FOLD else Avatar.build(load_portrait(FACES / f"{name}.jpg"))
-    )
+    avatar = under_a_fold if name == UNDER_A_FOLD else built(name)
     lm = avatar.rig.geometry.landmarks[:, :2]
     near = max(
         (regions.RIGHT_EYE, regions.LEFT_EYE),
@@ -436,7 +434,7 @@ def test_the_lids_go_deeper_only_where_the_tracker_reads_them_open(hooded) -> No
     # (Plain deeper lids read shut there: the lids past the corner are not tried.)
     assert hooded.rig.lid_shape == LidShape()
     for name in (*REAL_TUNING_SEEN, "astronaut_glasses", "cameraman", "astronaut_rims"):
-        avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+        avatar = built(name)
         assert avatar.rig.lid_depth == BLINK_LOWER_SHARE, name
         assert avatar.rig.lid_shape == LidShape(), name
 
@@ -445,7 +443,7 @@ def test_the_lids_go_deeper_only_where_the_tracker_reads_them_open(hooded) -> No
 def test_posed_blinks_are_seen_on_real_tuning_portraits(name) -> None:
     """The other two real tuning photographs: every posed blink seen (8 of 8 before and after
     2026-12-04: a guard, 0.13-0.35 and 0.08-0.27 of the open eye)."""
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    avatar = built(name)
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
 
@@ -543,7 +541,7 @@ def test_a_shut_eye_shows_nothing_of_the_open_eye_under_head_poses(name, request
     if name in SHUT_EYE_SHOWS:
         request.applymarker(pytest.mark.xfail(strict=True, reason=SHUT_EYE_SHOWS[name]))
 
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    avatar = built(name)
     lm = avatar.rig.geometry.landmarks[:, :2]
     w, h = avatar.rig.size
     for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from avatar_builds import built
 
 from pipelines.avatar.judge import SENTENCES, Clip, ClipFigures, continuous, judge, with_pauses
 from pipelines.avatar.measure import blinks_under_poses
-from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
@@ -92,7 +92,7 @@ def heldout(request, clips) -> tuple[str, Avatar, dict[str, ClipFigures]]:
     from pipelines.audio.vad import StreamingVad
 
     name = request.param
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    avatar = built(name)
     figs = {c: judge(avatar, name, clip, StreamingVad) for c, clip in clips.items()}
     for f in figs.values():
         print(f.line())
@@ -351,7 +351,7 @@ def test_a_black_and_white_photo_gets_a_grey_mouth() -> None:
     colour spread 0.41 before 2026-12-03: only the teeth were greyed)."""
     import cv2
 
-    avatar = Avatar.build(load_portrait(FACES / "einstein_midword.jpg"))
+    avatar = built("einstein_midword")
     photo = avatar.portrait.image.astype(np.float32)
     spread = np.ptp(photo, axis=2) / np.maximum(photo.mean(axis=2), 1.0)
     assert np.percentile(spread, 99) < 0.05, "the photo itself is not grey"
@@ -373,7 +373,7 @@ edge did; tests/test_avatar_quality.py finds it on astronaut_glasses)."""
 
 @pytest.fixture(scope="module")
 def glasses_rest() -> Avatar:
-    return Avatar.build(load_portrait(FACES / "hopper_glasses.jpg"), retrack=False)
+    return built("hopper_glasses", retrack=False)
 
 
 @pytest.mark.parametrize("landmarks", [(105, 334), (159, 386)], ids=["brows", "rims"])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from avatar_builds import built
 
 from pipelines.avatar.measure import (
     CLOSED_OPENING,
@@ -54,7 +55,7 @@ def speech() -> tuple[np.ndarray, int]:
 def midword(speech) -> tuple[Avatar, HeadFigures]:
     from pipelines.audio.vad import StreamingVad
 
-    avatar = Avatar.build(load_portrait(FACES / "astronaut_midword.jpg"))
+    avatar = built("astronaut_midword")
     return avatar, measure(avatar, "astronaut_midword", *speech, vad=StreamingVad())
 
 
@@ -99,7 +100,7 @@ def test_blinks_close_the_eyes_whatever_the_pose(midword) -> None:
 @pytest.fixture(scope="module")
 def glasses() -> Avatar:
     """The held-out glasses portrait."""
-    return Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"))
+    return built("astronaut_glasses")
 
 
 def test_blinks_behind_glasses_rims_are_seen(speech, glasses) -> None:
@@ -165,7 +166,7 @@ TEST_CUT_PX = 6
 def test_tear_detector_sees_a_cut_through_the_brows() -> None:
     """The detector is not blind: a horizontal cut through the brows (rows below shifted down
     by a few pixels, as the old blink field's edge did) is found; the clean frame has none."""
-    avatar = Avatar.build(load_portrait(FACES / "astronaut_glasses.jpg"), retrack=False)
+    avatar = built("astronaut_glasses", retrack=False)
     frame = avatar.renderer.render({}).copy()
     lm = avatar.rig.points[:478]
     where = feature_mask(lm, avatar.rig.size)
@@ -188,7 +189,7 @@ def test_a_grinning_photo_rests_shut_under_the_idle_head_sway() -> None:
     from pipelines.frame import FrameContext
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
-    avatar = Avatar.build(load_portrait(FACES / "astronaut.jpg"))
+    avatar = built("astronaut")
     anim = Animator(MotionSettings(seed=1, blinks=False))
     tracker = FaceTracker(FaceTrackerSettings(max_faces=1, smoothing=0.0, primary="largest"))
     tracker.open()
@@ -240,7 +241,7 @@ def test_own_teeth_keep_the_teeth_not_the_dark_inside() -> None:
 @pytest.fixture(scope="module")
 def profile() -> Avatar:
     """The profile portrait (``cameraman``): its lips form the silhouette."""
-    return Avatar.build(load_portrait(FACES / "cameraman.jpg"))
+    return built("cameraman")
 
 
 PROFILE_JAW = 0.027
@@ -307,7 +308,7 @@ def test_the_jaw_parts_the_lips_of_a_turned_head(profile) -> None:
 def turned_far() -> Avatar:
     """``astronaut_turned_far`` (a tuning portrait turned as far as the held-out
     ``riga_turned``: the nose 0.36 of the face width off centre)."""
-    return Avatar.build(load_portrait(FACES / "astronaut_turned_far.jpg"))
+    return built("astronaut_turned_far")
 
 
 @pytest.mark.parametrize("name", ["astronaut_turned", "astronaut_turned_far"])
@@ -321,7 +322,7 @@ def test_the_jaw_opens_a_turned_tuning_portrait(name, request) -> None:
     if name == "astronaut_turned_far":
         avatar = request.getfixturevalue("turned_far")
     else:
-        avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+        avatar = built(name)
     g = avatar.rig.geometry
     jaw = avatar.rig.bases["jaw"].vertex_disp
     assert float(jaw[14] @ g.down) > TURNED_JAW * g.face_h
@@ -416,7 +417,7 @@ def real(request, speech) -> tuple[str, Avatar, HeadFigures]:
     from pipelines.audio.vad import StreamingVad
 
     name = request.param
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    avatar = built(name)
     return name, avatar, measure(avatar, name, *speech, vad=StreamingVad())
 
 

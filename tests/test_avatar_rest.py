@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from avatar_builds import built
 
 from pipelines.audio.mouth import NEUTRAL
 from pipelines.avatar import rest
@@ -148,7 +149,7 @@ portrait's inner lower lip down at least (0.199 here)."""
 
 @pytest.fixture(scope="module")
 def turned_far() -> Avatar:
-    return Avatar.build(load_portrait(FACES / f"{TURNED_FAR}.jpg"))
+    return built(TURNED_FAR)
 
 
 def test_a_closed_rest_mesh_is_the_shut_picture(turned_far) -> None:
