@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
     global _stderr_copy
     # Before any test captures fd 2: the dump must reach the terminal, not a capture file.
     _stderr_copy = os.dup(sys.__stderr__.fileno()) if sys.__stderr__ is not None else None
+    # The tests that press Ctrl+C on a camfx child need its SIGINT to raise KeyboardInterrupt.
+    # A run started in the background of a script (`pytest ... &` without job control) inherits
+    # SIGINT ignored, and so would every child: Python keeps an ignored SIGINT ignored, so the
+    # child ran on (test_cli's Ctrl+C test hung 120 s, a render ran to its end; 2026-12-05). A
+    # handled signal is reset to its default across exec, so handling it here gives each child
+    # the usual Ctrl+C.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.hookimpl(hookwrapper=True)
