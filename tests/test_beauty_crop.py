@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from kernel_paths import COMPILED, on_path
 from test_beauty_retouch import OFF, golden_faces
 
 from pipelines.beauty import masks, retouch
@@ -96,13 +97,10 @@ def _picture(name: str) -> tuple[np.ndarray, list[Face]]:
     return np.ascontiguousarray(image[:, EDGE_CUT_PX:]), [Face(0, 1.0, faces[0].bbox, lm)]
 
 
-@pytest.fixture(params=["opencv", "compiled"])
+@pytest.fixture(params=["opencv", COMPILED])
 def smoothing_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "opencv":
-        monkeypatch.setenv(fused.DISABLE_ENV, "1")
-    elif not fused.available():
-        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
-    return str(request.param)
+    """The skin smoothing's OpenCV path, or its compiled one (skipped without Numba)."""
+    return on_path(request.param, monkeypatch)
 
 
 @pytest.mark.parametrize("strength", [0.4, 1.0])

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from golden_data import face_photo
+from kernel_paths import COMPILED, on_path
 from test_beauty_retouch import OFF, golden_faces
 
 from pipelines.beauty import masks, retouch
@@ -59,15 +60,10 @@ def _as_tuple(model: masks.SkinColourModel | None) -> tuple[float, ...] | None:
     return (model.y, model.cr, model.cb, model.sy, model.scr, model.scb)
 
 
-@pytest.fixture(params=["numpy", "compiled"])
+@pytest.fixture(params=["numpy", COMPILED])
 def colour_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The skin colour model's NumPy path, or its compiled one (skipped without Numba)."""
-    if request.param == "numpy":
-        monkeypatch.setenv(fused.DISABLE_ENV, "1")
-    elif not fused.available():
-        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
-    path: str = request.param
-    return path
+    return on_path(request.param, monkeypatch)
 
 
 def _colour_sample(seed: int) -> tuple[np.ndarray, np.ndarray]:

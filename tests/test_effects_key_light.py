@@ -21,6 +21,7 @@ from effects_support import (
     side_lit,
     skin_hue_delta_e,
 )
+from kernel_paths import COMPILED, on_path
 
 from pipelines.effects.key_light import KeyLight, KeyLightSettings, canonical_normals, kelvin_tint
 from pipelines.errors import SettingsError
@@ -41,15 +42,11 @@ HALVING = 1.0
 """Side light: luminance halves from one cheek to the other."""
 
 
-@pytest.fixture(params=["opencv", "compiled"], autouse=True)
+@pytest.fixture(params=["opencv", COMPILED], autouse=True)
 def apply_path(request, monkeypatch) -> str:
     """Every test here runs on both paths of applying the gain: OpenCV's and the compiled one
     pass (pipelines.segmentation.fused.apply_gain)."""
-    if request.param == "opencv":
-        monkeypatch.setenv(fused.DISABLE_ENV, "1")
-    elif not fused.available():
-        pytest.skip(f"numba unavailable: {fused.unavailable_reason()}")
-    return request.param
+    return on_path(request.param, monkeypatch)
 
 
 def _run(image: np.ndarray, face, mask, **settings: object) -> np.ndarray:
