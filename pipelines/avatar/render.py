@@ -50,6 +50,18 @@ LID_SEAM_PX = 1.5
 """A lid field read between its pixels whose blended offset differs from the nearest one's by
 more than this (pixels) lies on the closed lids' seam. Elsewhere the lid skin stretches by at
 most ~2.6× (1.6 px per pixel), so a half-pixel step differs by ~1.1 px at most."""
+LID_SEAM_EYE_INSET = 1
+"""Where the lids' offsets point against each other (:func:`_lids_meet`), the nearest pixel's
+offset is taken when the blend would sample the open eye: the landmarks' ring less this many
+pixels (the ring lies on the lids' wet margin, at the eyeball's edge: rig.LID_MARGIN), as the
+blink tests' shut-eye check reads it. Measured 2026-12-05 under that check's head poses, the
+open eye's pixels in the shut frames: astronaut_turned 2 -> 0, astronaut_rims 2 -> 0,
+photographer_turned 5 -> 0, brothers_sepia 1 -> 0, astronaut_turned_far 1 -> 0,
+astronaut_grey_small 1 -> 1 (a gaze pose: the gaze field, read after the lids, carries a
+blend on the ring's edge a pixel in). With 0 (the whole ring) that one too, but 8-12 more
+pixels of canonman_turned's shut check frames changed, and its build's lid search (a tracker
+that starts where it found the face the frame before) then kept the hooded lids over
+lids.DEEPER_SHAPE: 7 of 8 posed blinks seen, not 8."""
 CAVITY_DEPTH = 0.15
 """The cavity darkens from the lips' edge to its crease over this share of the opening (plus
 a pixel). At 0.45 a wide-open mouth was a mid-grey rim around a dark centre, and the tracker
@@ -137,6 +149,34 @@ def _grow(
         max(0, box[1] - k),
         min(size[0], box[2] + k),
         min(size[1], box[3] + k),
+    )
+
+
+def _lids_meet(fld: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """Where a lid field read at ``where`` (its own pixel coordinates) blends the upper lid's
+    offsets with the lower lid's: the four pixels around the read hold offsets that point
+    against each other. Each lid's offsets are one signed length along the eye's up axis
+    (rig.lid_fields: the upper lid's point up to its skin, the lower lid's down), so a lid's
+    own stretched skin never points both ways and stays interpolated; only the cells the
+    shut lids' seam crosses do, however small the jump. Measuring the jump against the
+    nearest pixel's offset (:data:`LID_SEAM_PX`) misses a read close to one side: on
+    astronaut_turned's inner corner (2026-12-05), offsets (0.6, -4.9) over (-0.1, 1.1) read
+    at 0.76 of the way down differ from the nearest by 1.47 px, and the blend sampled the
+    open eye (:data:`LID_SEAM_EYE_INSET`)."""
+    a, b, c, d = fld[:-1, :-1], fld[:-1, 1:], fld[1:, :-1], fld[1:, 1:]
+    against = np.zeros(fld.shape[:2], np.uint8)
+    cell = against[:-1, :-1]
+    for p, q in ((a, b), (a, c), (a, d), (b, c), (b, d), (c, d)):
+        cell |= (p[..., 0] * q[..., 0] + p[..., 1] * q[..., 1]) < 0.0
+    # The cell [i, i+1) x [j, j+1) is read from any point in it: its flag sits at pixel (i, j),
+    # and INTER_NEAREST rounds, so it is looked up half a pixel back.
+    back = cv2.subtract(where, (0.5, 0.5, 0.0, 0.0))  # type: ignore[call-overload]
+    # (OpenCV's stubs miss that map2 may be None with a two-channel map1.)
+    return np.asarray(
+        cv2.remap(  # type: ignore[call-overload]
+            against, back, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
+        ),
+        bool,
     )
 
 
@@ -358,6 +398,15 @@ class AvatarRenderer:
         }
         self.last_map: np.ndarray | None = None
         """The backward map of the last render's box (portrait x, y for each output pixel)."""
+        lm = rig.geometry.landmarks[:, :2]
+        rings = np.zeros((h, w), np.uint8)
+        for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+            cv2.fillPoly(rings, [np.round(lm[list(ring)]).astype(np.int32)], 1)
+        inset = 2 * LID_SEAM_EYE_INSET + 1
+        self._eyes = np.asarray(cv2.erode(rings, np.ones((inset, inset), np.uint8)), np.uint8)
+        """The open eyes (portrait pixels inside the landmarks' rings, less
+        :data:`LID_SEAM_EYE_INSET`), which a blend across the shut lids' seam must not
+        sample."""
         self._full = _View(
             1.0, rig.size, self.grid, self.portrait, self.portrait, 0, {}, self.coarse_box
         )
@@ -519,12 +568,23 @@ class AvatarRenderer:
                 # Where closed lids meet, the field jumps from the upper lid's skin to the
                 # lower's: read between two of its pixels (a turned head), its offsets
                 # blended would sample the eye between them, a dark jagged gap along the
-                # lash line. There the nearest pixel's offset is taken.
+                # lash line. There the nearest pixel's offset is taken: where the lids'
+                # offsets point against each other (near the corners the jump is small, the
+                # blend still lands in the eye), or where the blend strays far from it.
                 near = cv2.remap(  # type: ignore[call-overload]
                     fld, where, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
                 )
                 apart = cv2.absdiff(read, near)
                 seam = np.maximum(apart[..., 0], apart[..., 1]) > LID_SEAM_PX
+                meet = _lids_meet(fld, where)
+                if meet.any():
+                    # (Only where the blend would sample the open eye: elsewhere a read
+                    # between the lids lands on their margins, and blended stays smooth.)
+                    blend = cv2.add(sub, read)
+                    seen = cv2.remap(  # type: ignore[call-overload]
+                        self._eyes, blend, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT
+                    )
+                    seam |= meet & (seen > 0)
                 np.copyto(read, near, where=seam[..., None])
             if light is not None:
                 # The lid's light goes where its skin went (read like the field).
