@@ -10,7 +10,8 @@ from golden_data import face_photo, load_golden
 from pipelines.frame import FrameContext
 from pipelines.segmentation.refine import RefinedMask
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
-from pipelines.sources.demo import load_asset_image
+from pipelines.sources.base import SourceConfig
+from pipelines.sources.demo import DemoSource, load_asset_image
 
 SENSOR_NOISE_SIGMA = 4.0  # grey levels, a typical webcam indoors
 
@@ -58,6 +59,24 @@ def composite_scene(
     mask_small = np.clip(cv2.GaussianBlur(hard, (0, 0), 2.0) * 1.2 - 0.1, 0, 1)
     bg_small = rng.integers(0, 256, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8)
     return fg, mask_small.astype(np.float32), bg_small
+
+
+def demo_frames(
+    count: int, step: int, size: tuple[int, int] = (640, 360), motion: str = "1"
+) -> list[np.ndarray]:
+    """The demo source's frames 0, ``step``, 2 ``step``, ... at 30 fps (it renders each from
+    its index alone): a few frames apart, more motion between them than at 30 fps.
+    ``motion``: the demo's argument ("0": a still picture)."""
+    src = DemoSource(motion, SourceConfig(width=size[0], height=size[1], fps=30.0))
+    src.open()
+    frames = []
+    for i in range(count):
+        src._index = step * i
+        frame = src.grab()
+        assert frame is not None
+        frames.append(frame)
+    src.close()
+    return frames
 
 
 def demo_frame_720p() -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from segmentation_support import demo_frame_720p, segmented_once
+from segmentation_support import demo_frame_720p, demo_frames, segmented_once
 
 from onnx_models import blur_composite
 from pipelines.errors import SettingsError
@@ -316,18 +316,8 @@ def test_studio_folds_the_light_into_the_device_composite(
 ) -> None:
     """Studio on dim demo frames (the light lifts them): the light's curves go through the
     device composite (its own pass never runs) and the picture is the CPU path's."""
-    from pipelines.sources.base import SourceConfig
-    from pipelines.sources.demo import DemoSource
-
     fused.available()
-    src = DemoSource("1", SourceConfig(width=640, height=360, fps=30))
-    src.open()
-    frames = []
-    for i in range(4):
-        src._index = 3 * i
-        frame = src.grab()
-        assert frame is not None
-        frames.append(frame // 2)
+    frames = [frame // 2 for frame in demo_frames(4, step=3)]
     cpu = _studio("cpu", frames)
 
     def no_pass(*args: object) -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from segmentation_support import context_like, demo_frame_720p, segmented_once
+from segmentation_support import context_like, demo_frame_720p, demo_frames, segmented_once
 
 from pipelines.engine import SERIAL_LEAVE, SERIAL_SHARE, Engine
 from pipelines.frame import UNHURRIED, FrameContext
@@ -24,7 +24,6 @@ from pipelines.segmentation import fused
 from pipelines.segmentation.background import BackgroundBlur, BackgroundReplace
 from pipelines.segmentation.stage import SEGMENTATION_RAW, Segmentation, SegmentationSettings
 from pipelines.sources.base import Source, SourceConfig
-from pipelines.sources.demo import DemoSource
 from pipelines.stage import Stage
 
 FPS = 50.0
@@ -198,14 +197,7 @@ def test_segmentation_unhurried_is_the_same_mask_without_its_helper_thread() -> 
     stage's own thread when the frame is unhurried: the same raw and refined masks, frame by
     frame (moving demo frames: network frames, reused and warped ones, the stabiliser on)."""
     fused.available()  # the guided filter's compiled fit on both runs, where Numba is there
-    src = DemoSource("1", SourceConfig(width=640, height=360, fps=30))
-    src.open()
-    frames = []
-    for i in range(8):
-        src._index = 2 * i
-        frame = src.grab()
-        assert frame is not None
-        frames.append(frame)
+    frames = demo_frames(8, step=2)
 
     def segment(unhurried: bool) -> tuple[list[np.ndarray], list[np.ndarray], bool]:
         seg = Segmentation(SegmentationSettings())

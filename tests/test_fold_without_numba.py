@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from engine_support import run_stages, studio_stages
-from segmentation_support import demo_frame_720p, noisy, segmented_once
+from segmentation_support import demo_frame_720p, demo_frames, noisy, segmented_once
 
 from pipelines.beauty.light import Correction, LightColorStage, build_lut
 from pipelines.frame import FrameContext
@@ -21,8 +21,6 @@ from pipelines.segmentation import background, fused, tiled
 from pipelines.segmentation.composite import blurred_background_small, composite
 from pipelines.segmentation.refine import FramePyramid
 from pipelines.segmentation.tiles import FULL, TileMap, classify
-from pipelines.sources.base import SourceConfig
-from pipelines.sources.demo import DemoSource
 
 # Without a table the composite is the plain OpenCV blend's: the mask sampled by an affine
 # warp of its detail level where the blend made it full size by a resize (float rounding
@@ -137,17 +135,9 @@ def test_refuses_sizes_the_warp_cannot_sample_exactly(scene) -> None:
 
 
 def _demo_frames(moving: bool, size: tuple[int, int], count: int) -> list[np.ndarray]:
-    w, h = size
-    src = DemoSource("1" if moving else "0", SourceConfig(width=w, height=h, fps=30))
-    src.open()
     rng = np.random.default_rng(11)
-    frames = []
-    for i in range(count):
-        src._index = 3 * i
-        frame = src.grab()
-        assert frame is not None
-        frames.append(noisy(frame // 2, rng))  # dim: the light lifts it
-    return frames
+    frames = demo_frames(count, step=3, size=size, motion="1" if moving else "0")
+    return [noisy(frame // 2, rng) for frame in frames]  # dim: the light lifts it
 
 
 def _studio(frames: list[np.ndarray]) -> list[tuple[np.ndarray, FrameContext]]:

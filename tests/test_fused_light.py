@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from engine_support import run_stages, studio_stages
-from segmentation_support import composite_scene, noisy
+from segmentation_support import composite_scene, demo_frames, noisy
 
 from pipelines.beauty.light import LightColorStage
 from pipelines.beauty.stage import BeautyStage
@@ -23,7 +23,6 @@ from pipelines.segmentation import fused
 from pipelines.segmentation.background import BackgroundBlur
 from pipelines.segmentation.tiles import classify
 from pipelines.sources.base import Source, SourceConfig
-from pipelines.sources.demo import DemoSource
 from pipelines.stage import Stage
 
 pytestmark = pytest.mark.skipif(
@@ -94,17 +93,10 @@ def test_render_through_a_table(size, factor, monkeypatch) -> None:
 
 
 def _demo_frames() -> list[np.ndarray]:
-    src = DemoSource("1", SourceConfig(width=FRAME_W, height=FRAME_H, fps=30))
-    src.open()
     rng = np.random.default_rng(5)
-    frames = []
-    for i in range(FRAMES):
-        src._index = 3 * i  # a few frames apart: more motion than at 30 fps
-        frame = src.grab()
-        assert frame is not None
-        # A dim room: the light lifts it (gamma < 1) besides balancing it.
-        frames.append(noisy(frame // 2, rng))
-    return frames
+    frames = demo_frames(FRAMES, step=3, size=(FRAME_W, FRAME_H))
+    # A dim room: the light lifts it (gamma < 1) besides balancing it.
+    return [noisy(frame // 2, rng) for frame in frames]
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from golden_data import face_photo, load_golden
+from segmentation_support import demo_frames
 
 from pipelines.frame import FrameContext
 from pipelines.inference import default_factory
@@ -30,8 +31,6 @@ from pipelines.segmentation.tiles import (
     tile_max,
     tiles_for,
 )
-from pipelines.sources.base import SourceConfig
-from pipelines.sources.demo import DemoSource
 from pipelines.tracking.types import Face
 
 # Frame sizes the refinement sees: 720p (half-size detail, power-of-two scales), a laptop
@@ -45,16 +44,7 @@ PLAIN_SHARE_MIN = 0.6
 
 
 def _demo_frames(size: tuple[int, int], count: int, step: int = 7) -> list[np.ndarray]:
-    source = DemoSource("", SourceConfig(width=size[0], height=size[1], paced=False))
-    source.open()
-    frames = []
-    for i in range(count):
-        source._index = i * step
-        frame = source.grab()
-        assert frame is not None
-        frames.append(frame)
-    source.close()
-    return frames
+    return demo_frames(count, step, size)
 
 
 def _segmented(frames: list[np.ndarray], **settings: object) -> list[FrameContext]:
