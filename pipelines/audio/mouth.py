@@ -131,13 +131,28 @@ class AnalyzerSettings:
     """Frames less than this above the noise floor never open the mouth."""
     energy_on_snr_db: float = 15.0
     """Without a VAD model: the signal-to-noise ratio that counts as speech."""
+    jaw_attack_ms: float = 0.0
+    """Attack of the jaw with the network: none (its 9 hops of context smooth it already).
+    Issue 13's figure reads the opening once per video frame against the loudness of that
+    frame's 33 ms, which moves by 10 dB within one, so any lag or blur the smoothing adds costs
+    sync. 2026-12-05, tools/mouth_asked.py (asked opening vs loudness on continuous speech):
+    the jaw at the closure's 8 ms attack and 10 ms release, validation voices en-us-nyc /
+    kal@1.15 / suo_fi_lj r 0.814 / 0.893 / 0.813 (mean 0.840), 17 tuning voices 0.859, silent
+    frames asked shut 96.2 % at the lowest; unsmoothed 0.822 / 0.896 / 0.816 (0.845), 0.866,
+    98.7 %. The closure keeps its attack: at 4 ms or none r falls (0.860, 0.857), at 12-25 ms
+    it rises (0.872-0.883) but fewer b close (test_audio_lipsync: 81 → 77-43 %)."""
+    jaw_release_ms: float = 0.0
+    """Release of the jaw with the network (see :attr:`jaw_attack_ms`)."""
     attack_ms: float = 8.0
+    """Attack of the lip closure, the width and the level (and of the jaw of the linear
+    read-out)."""
     release_ms: float = 10.0
-    """Release of the jaw (and width, level). 2026-12-03, chosen on tools/train_mouth.py's
-    validation voices by the asked opening's r against loudness on continuous speech (video
-    frames, pipelines/avatar/judge.py): with closure_release_ms 5, 20 → 10 ms keeps r (0.834 →
-    0.836) and closes more silent frames over noise (89.8 → 91.8 %, the worst voice); 5 ms
-    gains nothing more."""
+    """Release of the width and level, of the lip closure over a quiet instant (and of the jaw
+    of the linear read-out; until 2026-12-05 of the network's jaw too). 2026-12-03, chosen on
+    tools/train_mouth.py's validation voices by the asked opening's r against loudness on
+    continuous speech (video frames, pipelines/avatar/judge.py), for the jaw then: with
+    closure_release_ms 5, 20 → 10 ms keeps r (0.834 → 0.836) and closes more silent frames
+    over noise (89.8 → 91.8 %, the worst voice); 5 ms gains nothing more."""
     gain: float = 1.0
     """Exaggeration of the jaw opening (1 = as measured)."""
     closure_release_ms: float = 5.0
@@ -287,10 +302,10 @@ class MouthAnalyzer:
     @property
     def latency_s(self) -> float:
         """Group delay of the estimate behind the newest sample: half the window, the
-        network's look-ahead and the smoothing (the tests check the best-matching offset)."""
-        return (WINDOW / 2 + self.delay_hops * HOP) / ANALYSIS_RATE + 0.5 * (
-            self.settings.attack_ms / 1000.0
-        )
+        network's look-ahead and the jaw's smoothing (the tests check the best-matching
+        offset)."""
+        attack_ms = self.settings.jaw_attack_ms if self.jaw_net else self.settings.attack_ms
+        return (WINDOW / 2 + self.delay_hops * HOP) / ANALYSIS_RATE + 0.5 * attack_ms / 1000.0
 
     @property
     def time(self) -> float:
@@ -311,6 +326,11 @@ class MouthAnalyzer:
             self._att = _one_pole(self.settings.attack_ms)
             self._rel = _one_pole(self.settings.release_ms)
             self._clo_rel = _one_pole(self.settings.closure_release_ms)
+            if self.jaw_net is not None:
+                self._jaw_att = _one_pole(self.settings.jaw_attack_ms)
+                self._jaw_rel = _one_pole(self.settings.jaw_release_ms)
+            else:
+                self._jaw_att, self._jaw_rel = self._att, self._rel
             fronts = []
             for k in range(hops):
                 if self.vad is not None:
@@ -437,7 +457,8 @@ class MouthAnalyzer:
 
         att, rel_k = self._att, self._rel
         jaw_t = jaw_raw * g
-        self._jaw += (att if jaw_t > self._jaw else rel_k) * (jaw_t - self._jaw)
+        jaw_k = self._jaw_att if jaw_t > self._jaw else self._jaw_rel
+        self._jaw += jaw_k * (jaw_t - self._jaw)
         if self.jaw_net is not None:
             # A closure is a touch of the lips: after CLOSURE_MAX_MS they part again until the
             # network lets go (a long m would otherwise hide a voice that is still sounding).
