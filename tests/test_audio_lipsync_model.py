@@ -375,7 +375,9 @@ def test_lips_part_within_a_hop_of_the_closure_ending() -> None:
         def __call__(self, rows: np.ndarray) -> np.ndarray:
             out = np.tile([[0.8, 0.0]], (len(rows), 1))
             for k in range(len(rows)):
-                if 30 <= self.calls + k < 32:  # two hops (20 ms) of closed lips
+                # Two hops (20 ms) of closed lips, 20 hops into the tone (hops 0-39 are the
+                # silence before it, which keeps the mouth shut).
+                if 60 <= self.calls + k < 62:
                     out[k, 1] = 1.0
             self.calls += len(rows)
             return out
@@ -421,10 +423,12 @@ def test_jaw_follows_the_network_within_the_hop() -> None:
     an = MouthAnalyzer(vad=None, jaw_net=Stub())
     rng = np.random.default_rng(0)
     t = np.arange(80 * HOP) / ANALYSIS_RATE
-    tone = (0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))).astype(np.float32)
-    out = an.push(tone)
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))
+    # A quiet start, as a microphone's: the noise floor is what the stream starts with.
+    quiet = 1e-4 * rng.normal(size=40 * HOP)
+    out = an.push(np.concatenate([quiet, tone]).astype(np.float32))
     hop = np.arange(len(out))
     asked = (np.array(steps)[(hop // 3) % len(steps)] - JAW_FLOOR) / (1.0 - JAW_FLOOR)
     jaw = np.array([p.jaw for p in out])
-    assert all(p.speaking for p in out[30:]), "the tone did not open the voice gate"
-    assert np.abs(jaw[30:] - asked[30:]).max() < 0.01, np.c_[jaw, asked][30:40].round(3)
+    assert all(p.speaking for p in out[70:]), "the tone did not open the voice gate"
+    assert np.abs(jaw[70:] - asked[70:]).max() < 0.01, np.c_[jaw, asked][70:80].round(3)

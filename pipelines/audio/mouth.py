@@ -274,7 +274,11 @@ class MouthAnalyzer:
         self._buf = np.zeros(WINDOW - HOP, np.float32)  # history before the next hop
         self._samples = 0
         self._hops = 0
-        self.noise_db = -60.0
+        # The floor starts at the stream's first hop, not at a fixed level: from -60 dB (about
+        # 60 dB under a microphone's noise in these units) it took the 3 dB/s rise ~10 s to
+        # reach the noise, and until then noise read as loud as speech to the energy gate
+        # (pink noise alone, no VAD: the mouth open in 17-22 % of the first 10 s' hops).
+        self.noise_db = math.inf
         self.peak_db: float | None = None
         self._vad_prob = 0.0
         self._speaking = False
@@ -360,7 +364,8 @@ class MouthAnalyzer:
         # than the FFT.
         s = self.settings
         total = f["total_db"][k]
-        # Noise floor: follows drops at once, rises 3 dB/s (minimum tracking).
+        # Noise floor: follows drops at once, rises 3 dB/s (minimum tracking); the first hop
+        # sets it.
         if total < self.noise_db:
             self.noise_db = total
         else:
