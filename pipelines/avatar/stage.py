@@ -42,7 +42,7 @@ from pipelines.avatar.portrait import (
     save_portrait,
 )
 from pipelines.avatar.render import AvatarRenderer
-from pipelines.avatar.rest import RestMouth, settle_pitched, settle_rest
+from pipelines.avatar.rest import RestMouth, finish_rest, settle_pitched, settle_rest
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameContext
 from pipelines.schema import AvatarMode, Fps
@@ -131,6 +131,9 @@ class Avatar:
             if settled is not portrait:
                 portrait = replace(settled, coverage=coverage)
                 rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
+        # The rig reads the picture only around the eyes (rims, brows, the lids' light): the
+        # finished lips need no new one.
+        portrait = finish_rest(portrait, rest)
         avatar = cls(portrait, rig, AvatarRenderer(portrait.image, rig, rest.teeth), rest)
         settle_lids(avatar)
         return avatar
