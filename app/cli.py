@@ -136,7 +136,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--audio",
         default=None,
-        help="the voice: mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file "
+        help="the voice: mic, mic:NAME-OR-INDEX, none, or a sound file (.wav, .flac, .mp3, "
+        ".ogg, .m4a, or a video's sound track) "
         "(default: mic; .mp4 outputs record it, file or microphone)",
     )
     group.add_argument(
@@ -369,9 +370,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.engine import EventKind
 
     config = run_config(args)
-    if config.frames is None and config.talking_head is not None:
-        # A voice file sets the length: the video ends with the speech.
-        config = dataclasses.replace(config, frames=config.frames_for_audio())
+    if config.talking_head is not None:
+        # The voice file is read (and refused, in one line) before anything opens, with
+        # --frames too: a broken one otherwise ran silent and exited 0, or was reported as
+        # the recording's fault. Without --frames it sets the length: the video ends with the
+        # speech.
+        audio_frames = config.frames_for_audio()
+        if config.frames is None:
+            config = dataclasses.replace(config, frames=audio_frames)
     from app import signals
 
     tty = sys.stderr.isatty()

@@ -53,7 +53,8 @@ def add_parser(sub: Any) -> None:
     render.add_argument(
         "--audio",
         required=True,
-        help="the voice: a .wav or .flac file (or mic, mic:NAME, none with --frames)",
+        help="the voice: a sound file (.wav, .flac, .mp3, .ogg, .m4a, or a video's sound "
+        "track), or mic, mic:NAME, none with --frames",
     )
     render.add_argument("--avatar-mode", choices=AVATAR_MODES, default="overlay")
     render.add_argument("--video-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)

@@ -32,7 +32,7 @@ class TalkingHeadConfig:
     portrait: str = ""
     """An image file; "" is the demo portrait."""
     audio: str = "mic"
-    """mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file (which also sets the run's length
+    """mic, mic:NAME-OR-INDEX, none, or a sound file (which also sets the run's length
     and is added to video-file outputs)."""
     mode: AvatarMode = "auto"
     video_delay_ms: VideoDelayMs = 0.0
@@ -243,7 +243,7 @@ def _with_output_problems(
     width, height = config.size
     for out in outputs:
         try:
-            out.open(width, height, config.fps)
+            out.check(width, height, config.fps)
         except (CamfxError, OSError) as exc:
             problems.append(str(exc))
         finally:

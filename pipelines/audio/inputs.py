@@ -179,7 +179,7 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     try:
         with av.open(path, mode="r") as container:
             if not container.streams.audio:
-                raise AudioError(f"audio file {path!r} has no audio stream; use a WAV or FLAC")
+                raise AudioError(f"audio file {path!r} has no sound track; use a WAV or FLAC")
             stream = container.streams.audio[0]
             ctx = stream.codec_context
             if ctx is None:
@@ -229,7 +229,12 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioError(
             f"audio file {path!r} could not be decoded ({reason}); use a WAV or FLAC file"
         ) from exc
-    data = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    if not total:
+        # A WAV header with no samples after it: it rendered one silent frame and exited 0.
+        raise AudioError(
+            f"audio file {path!r} holds no sound (0 samples); record or export it again"
+        )
+    data = np.concatenate(parts).astype(np.float32)
     # A damaged float WAV decodes to NaN or infinities, which would poison every filter after.
     np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return data, out_rate
@@ -267,9 +272,13 @@ def decoded_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 
 @AUDIO_INPUTS.register("file")
 class FileInput(ArrayInput):
-    """A WAV or FLAC file (any rate and channel count), decoded once at ``open``."""
+    """A sound file (any rate and channel count), decoded once at ``open``: WAV, FLAC, Ogg,
+    MP3, AAC, or the sound track of a video (a recorded talk, a phone clip)."""
 
-    suffixes = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a")
+    suffixes = (
+        ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac",
+        ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi",
+    )  # fmt: skip
 
     def __init__(self, arg: str = "", loop: bool = False, **kwargs: Any) -> None:
         super().__init__(arg, loop=loop, **kwargs)
@@ -461,7 +470,17 @@ def parse_audio_spec(spec: str) -> tuple[str, str]:
     found = AUDIO_INPUTS.split_spec(spec)
     if found is not None:
         return found
-    raise AudioError(f"unknown audio input {spec!r}; use mic, mic:NAME, none, or a .wav/.flac file")
+    suffix = os.path.splitext(spec)[1].lower()
+    if suffix and os.path.exists(spec):
+        # A file of a type no input claims: say which types are read, not "unknown input".
+        raise AudioError(
+            f"audio file {spec!r}: camfx does not read {suffix} files; use a sound file "
+            f"({', '.join(FileInput.suffixes)})"
+        )
+    raise AudioError(
+        f"unknown audio input {spec!r}; use mic, mic:NAME, none, or a sound file "
+        "(.wav, .flac, .mp3, .ogg, .m4a, or a video's sound track)"
+    )
 
 
 def make_audio_input(spec: str, **kwargs: Any) -> AudioInput:
