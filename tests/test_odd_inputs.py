@@ -200,6 +200,7 @@ def write_mp4_with_sound(path: Path, seconds: float = 1.0) -> None:
     [
         ("sound only", "holds only sound, no picture; give a video with a picture"),
         ("empty", r"is empty \(0 bytes\); copy or export it again"),
+        ("no frames", r"holds no video \(no frames\); give a video file"),
         ("cut short", "could not be decoded: it is an MP4 or MOV file that is damaged or cut"),
     ],
 )
@@ -212,6 +213,13 @@ def test_video_that_gives_no_picture_says_why(tmp_path: Path, kind: str, expecte
         write_sound_only_mp4(path)
     elif kind == "empty":
         path.write_bytes(b"")
+    elif kind == "no frames":
+        import av
+
+        with av.open(str(path), "w") as container:
+            video = container.add_stream("mpeg4", rate=30)
+            video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+            container.start_encoding()
     else:
         write_mp4_with_sound(path)
         # FFmpeg's MP4 muxer writes the index (moov) at the end: half the file has none.

@@ -348,7 +348,7 @@ def _why_no_video(path: str) -> str | None:
             if not container.streams.video:
                 if container.streams.audio:
                     return "holds only sound, no picture; give a video with a picture"
-                return "holds no video; give a video file"
+                return "holds no video (no frames); give a video file"
     except Exception:  # no PyAV, or FFmpeg cannot open it either
         try:
             with open(path, "rb") as f:
