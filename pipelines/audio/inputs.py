@@ -205,8 +205,11 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
             # Packed (interleaved) float in the file's own layout, one buffer per frame, mixed
             # to mono here as the plain mean of the channels: FFmpeg's stereo downmix scales
             # by 1/sqrt(2) per channel, which made a centred voice 3 dB louder than its mono
-            # original.
-            resampler = av.AudioResampler(format="flt", rate=out_rate)
+            # original. Past two channels FFmpeg's downmix (its matrix for the layout): a
+            # film's 5.1 track has the voice in the centre channel alone, and the mean of six
+            # made it 16 dB quieter than the music and effects around it.
+            layout = "mono" if channels > 2 else None
+            resampler = av.AudioResampler(format="flt", layout=layout, rate=out_rate)
             parts: list[np.ndarray] = []
             total = 0
             # None at the end flushes the resampler; frames are decoded one at a time, so the
