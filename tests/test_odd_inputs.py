@@ -349,3 +349,38 @@ def test_a_surround_voice_keeps_its_level(tmp_path: Path) -> None:
     assert got_rate == rate
     level_db = 20 * np.log10(np.sqrt(np.mean(data**2)) / np.sqrt(np.mean(voice**2)))
     assert abs(level_db) < 1.5, f"{level_db:.1f} dB"
+
+
+@pytest.mark.parametrize(
+    ("name", "container_format", "codec", "size"),
+    [
+        ("phone.3gp", "3gp", "h263", (352, 288)),
+        ("camcorder.mts", "mpegts", "mpeg4", (320, 240)),
+        ("dvd.mpg", "mpeg", "mpeg2video", (320, 240)),
+        ("old.wmv", "asf", "wmv2", (320, 240)),
+    ],
+)
+def test_common_video_types_past_mp4_are_sources(
+    tmp_path: Path, name: str, container_format: str, codec: str, size: tuple[int, int]
+) -> None:
+    """They were refused by their suffix ("unsupported file type '.3gp'") though OpenCV's
+    FFmpeg reads each to its end."""
+    av = pytest.importorskip("av")
+    if codec not in av.codecs_available:
+        pytest.skip(f"this PyAV has no {codec} encoder")
+    path = tmp_path / name
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
+        for i in range(25):
+            picture = np.full((size[1], size[0], 3), (40 + 4 * i, 90, 160), np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    config = SourceConfig(width=64, height=48, loop=False, paced=False)
+    frames = 0
+    with open_source(str(path), config) as source, pytest.raises(EOFError):
+        while source.read() is not None:
+            frames += 1
+    assert frames == 25

@@ -18,8 +18,13 @@ from pipelines.sources.base import SOURCES, Source, SourceConfig
 # remux cut at a key frame) ended 0 frames short.
 END_MARGIN_FRAMES = 2
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".webp", ".tif", ".tiff")
+# Past the common six: phones (3GP), camcorders and TV recordings (MTS, M2TS, TS), DVDs
+# (MPG), older Windows and Flash video (WMV, FLV) and Ogg; OpenCV's FFmpeg reads them all.
+VIDEO_SUFFIXES = (
+    ".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v",
+    ".3gp", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv",
+)  # fmt: skip
 
 
 MIN_PICTURE_SIDE = 16
