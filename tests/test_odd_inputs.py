@@ -384,3 +384,17 @@ def test_common_video_types_past_mp4_are_sources(
         while source.read() is not None:
             frames += 1
     assert frames == 25
+
+
+def test_capture_from_a_photo_without_a_face_does_not_say_look_at_the_camera(
+    tmp_path: Path, capsys
+) -> None:
+    photo = FACES / "no_face.jpg"
+    out = tmp_path / "me.png"
+    code = cli.main(
+        ["talking-head", "capture", "--source", str(photo), "--output", str(out), "--tries", "3"]
+    )
+    assert code == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"no face found in {str(photo)!r}" in line and "camera" not in line
+    assert not out.exists()
