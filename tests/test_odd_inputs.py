@@ -285,6 +285,8 @@ def test_a_sound_file_of_an_unread_type_is_named_as_such(tmp_path: Path) -> None
         parse_audio_spec(str(path))
     with pytest.raises(AudioError, match="unknown audio input 'speakers'"):
         parse_audio_spec("speakers")
+    with pytest.raises(AudioError, match=r"audio file '.*' is a folder; give a sound file in it"):
+        parse_audio_spec(str(tmp_path))
 
 
 # ------------------------------------------------------------------------ settings
@@ -398,3 +400,24 @@ def test_capture_from_a_photo_without_a_face_does_not_say_look_at_the_camera(
     line = one_error_line(capsys.readouterr().err)
     assert f"no face found in {str(photo)!r}" in line and "camera" not in line
     assert not out.exists()
+
+
+def test_a_quoted_home_folder_path_is_found(
+    tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--source "~/My Videos/talk.mp4"``: quoted for its space, so the shell leaves ``~``
+    alone; camfx said the file "does not exist"."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    folder = tmp_path / "My Pictures"
+    folder.mkdir()
+    assert cv2.imwrite(str(folder / "room.png"), upright_photo())
+    out = tmp_path / "out.mp4"
+    for spec in ("~/My Pictures/room.png", "image:~/My Pictures/room.png"):
+        code = cli.main(
+            ["run", "--source", spec, "--output", "~/out.mp4", "--frames", "2", "--size", "64x48"]
+        )
+        assert code == 0, capsys.readouterr().err
+        assert out.stat().st_size > 0
+        out.unlink()
+    assert cli.expand_home("camera:Logitech") == "camera:Logitech"
+    assert cli.expand_home(["null", "~/a.mp4"]) == ["null", str(tmp_path / "a.mp4")]

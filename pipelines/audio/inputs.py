@@ -473,6 +473,8 @@ def parse_audio_spec(spec: str) -> tuple[str, str]:
     found = AUDIO_INPUTS.split_spec(spec)
     if found is not None:
         return found
+    if os.path.isdir(spec):
+        raise AudioError(f"audio file {spec!r} is a folder; give a sound file in it")
     suffix = os.path.splitext(spec)[1].lower()
     if suffix and os.path.exists(spec):
         # A file of a type no input claims: say which types are read, not "unknown input".
