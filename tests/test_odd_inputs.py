@@ -421,3 +421,20 @@ def test_a_quoted_home_folder_path_is_found(
         out.unlink()
     assert cli.expand_home("camera:Logitech") == "camera:Logitech"
     assert cli.expand_home(["null", "~/a.mp4"]) == ["null", str(tmp_path / "a.mp4")]
+
+
+def test_a_tall_picture_keeps_its_upper_part_in_a_landscape_frame(tmp_path: Path) -> None:
+    """A phone held upright frames the face in the upper third; the centre crop to 16:9 of
+    a 720×1280 video showed the neck and chest, the head cut off."""
+    bands = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]  # quarters, top down
+    tall = np.concatenate([np.full((200, 400, 3), c, np.uint8) for c in bands])
+    path = tmp_path / "selfie.png"
+    assert cv2.imwrite(str(path), tall)
+    with open_source(str(path), SourceConfig(width=160, height=90)) as source:
+        frame = source.read()
+    assert frame is not None
+    # The kept rows are 18-46 % of the picture (centred: 36-64 %): blue at the top, green
+    # (the face's band) in the middle, no red.
+    assert tuple(frame.image[2, 80]) == bands[0]
+    assert tuple(frame.image[60, 80]) == bands[1]
+    assert not (frame.image == bands[2]).all(axis=2).any()
