@@ -438,3 +438,66 @@ def test_a_tall_picture_keeps_its_upper_part_in_a_landscape_frame(tmp_path: Path
     assert tuple(frame.image[2, 80]) == bands[0]
     assert tuple(frame.image[60, 80]) == bands[1]
     assert not (frame.image == bands[2]).all(axis=2).any()
+
+
+# ------------------------------------------------------------------------ backgrounds
+def write_clip(
+    path: Path, frames: int, container_format: str | None = None, codec: str = "mpeg4"
+) -> None:
+    import av
+
+    with av.open(str(path), "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(frames):
+            picture = np.full((48, 64, 3), 20 + 8 * i, np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="bgr24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def wait_for(condition, timeout: float = 10.0) -> bool:
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_camcorder_clip_loops_as_a_background(tmp_path: Path) -> None:
+    """MPEG-TS (.mts) cannot seek back to frame 0 through OpenCV: the background stopped with
+    "stopped decoding" after its first pass."""
+    pytest.importorskip("av")
+    from pipelines.segmentation.backgrounds import LoopingVideo
+
+    av = pytest.importorskip("av")
+    if "libx264" not in av.codecs_available:
+        pytest.skip("this PyAV has no H.264 encoder (camcorders record H.264)")
+    path = tmp_path / "beach.mts"
+    write_clip(path, 6, "mpegts", "libx264")
+    video = LoopingVideo(path)
+    try:
+        assert wait_for(lambda: video.latest()[0] >= 15 or video.error is not None)
+        assert video.error is None
+    finally:
+        video.close()
+
+
+def test_a_one_frame_clip_is_a_still_background(tmp_path: Path) -> None:
+    """A still exported as a one-frame video failed at once ("stopped decoding")."""
+    pytest.importorskip("av")
+    from pipelines.segmentation.backgrounds import LoopingVideo
+
+    path = tmp_path / "still.mp4"
+    write_clip(path, 1)
+    video = LoopingVideo(path)
+    try:
+        assert wait_for(lambda: video.still or video.error is not None)
+        assert video.error is None
+        assert video.latest()[1].shape == (48, 64, 3)
+    finally:
+        video.close()
