@@ -501,3 +501,14 @@ def test_a_one_frame_clip_is_a_still_background(tmp_path: Path) -> None:
         assert video.latest()[1].shape == (48, 64, 3)
     finally:
         video.close()
+
+
+def test_a_sound_only_background_video_says_so(tmp_path: Path) -> None:
+    """Was: "cannot be opened: it is not a video or its format is not supported"."""
+    pytest.importorskip("av")
+    from pipelines.segmentation.backgrounds import BackgroundError, LoopingVideo
+
+    path = tmp_path / "music.mp4"
+    write_sound_only_mp4(path)
+    with pytest.raises(BackgroundError, match=r"music\.mp4 holds only sound, no picture"):
+        LoopingVideo(path)

@@ -175,6 +175,11 @@ class LoopingVideo:
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
+            from pipelines.sources.files import why_no_video
+
+            why = why_no_video(str(self.path))  # only sound, empty, cut short
+            if why:
+                raise BackgroundError(f"background video {self.path} {why}")
             raise BackgroundError(
                 f"background video {self.path} cannot be opened: it is not a video or its "
                 "format is not supported; use an MP4 (H.264) or WebM file"

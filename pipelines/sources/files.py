@@ -260,7 +260,7 @@ class VideoSource(Source):
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
-            why = _why_no_video(self.arg)
+            why = why_no_video(self.arg)
             if why:
                 raise SourceError(f"video file {self.arg!r} {why}")
             raise SourceError(
@@ -355,7 +355,7 @@ class VideoSource(Source):
         self._first = None
 
 
-def _why_no_video(path: str) -> str | None:
+def why_no_video(path: str) -> str | None:
     """What is wrong with a video file OpenCV gave no frame from, when it can be told (the
     rest of the message), else None."""
     try:
