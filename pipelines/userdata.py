@@ -536,6 +536,13 @@ class PresetStore:
         number = unreasonable_number(data)
         if number:
             raise SettingsError(f"{path.name}: {number}")
+        if isinstance(data, dict) and "stages" not in data:
+            # Any other JSON object (camfx's own settings.json picked by mistake) became an
+            # empty preset named after the file, which silently switched every effect off.
+            raise SettingsError(
+                f"{path.name} is not a camfx preset (it has no 'stages' list); choose a file "
+                "saved with Export preset"
+            )
         if isinstance(data, dict) and not data.get("name"):
             data = {**data, "name": path.stem}
         preset = preset_from_data(data)

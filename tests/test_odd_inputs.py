@@ -512,3 +512,17 @@ def test_a_sound_only_background_video_says_so(tmp_path: Path) -> None:
     write_sound_only_mp4(path)
     with pytest.raises(BackgroundError, match=r"music\.mp4 holds only sound, no picture"):
         LoopingVideo(path)
+
+
+def test_importing_a_file_that_is_not_a_preset_is_refused(tmp_path: Path) -> None:
+    """settings.json picked in "Import preset…" became an empty preset (every effect off)
+    named "settings"."""
+    from pipelines.errors import SettingsError
+    from pipelines.userdata import PresetStore
+
+    store = PresetStore(tmp_path / "presets")
+    picked = tmp_path / "settings.json"
+    picked.write_text(json.dumps({"schema": 2, "fps": 30.0, "preset": "builtin:studio"}))
+    with pytest.raises(SettingsError, match=r"settings\.json is not a camfx preset"):
+        store.import_file(picked)
+    assert store.names() == []
