@@ -526,3 +526,23 @@ def test_importing_a_file_that_is_not_a_preset_is_refused(tmp_path: Path) -> Non
     with pytest.raises(SettingsError, match=r"settings\.json is not a camfx preset"):
         store.import_file(picked)
     assert store.names() == []
+
+
+def test_a_recording_onto_its_own_source_or_voice_is_refused(tmp_path: Path, capsys) -> None:
+    """``--source talk.mp4 --output talk.mp4`` replaced the user's video with the first
+    frames of its own processing, exit code 0."""
+    pytest.importorskip("av")
+    talk = tmp_path / "talk.mp4"
+    write_mp4_with_sound(talk)
+    before = talk.read_bytes()
+    same = str(tmp_path / "." / "talk.mp4")
+    voice = ["--talking-head", "--audio", str(talk)]
+    runs = [
+        ["run", "--source", str(talk), "--output", str(talk), "--frames", "5"],
+        ["run", "--source", "demo", *voice, "--output", "null", "--output", same, "--frames", "2"],
+    ]
+    for args, what in zip(runs, ("source", "voice"), strict=True):
+        assert cli.main(args) == 2
+        line = one_error_line(capsys.readouterr().err)
+        assert f"talk.mp4' is the {what} file of this run" in line, line
+        assert talk.read_bytes() == before
