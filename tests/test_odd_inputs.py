@@ -279,9 +279,9 @@ def test_a_videos_sound_track_is_a_voice(tmp_path: Path) -> None:
 
 
 def test_a_sound_file_of_an_unread_type_is_named_as_such(tmp_path: Path) -> None:
-    path = tmp_path / "voice.wma"
-    path.write_bytes(b"0&\xb2u")
-    with pytest.raises(AudioError, match=r"voice\.wma': camfx does not read \.wma files; use"):
+    path = tmp_path / "voice.mid"
+    path.write_bytes(b"MThd")
+    with pytest.raises(AudioError, match=r"voice\.mid': camfx does not read \.mid files; use"):
         parse_audio_spec(str(path))
     with pytest.raises(AudioError, match="unknown audio input 'speakers'"):
         parse_audio_spec("speakers")
@@ -546,3 +546,26 @@ def test_a_recording_onto_its_own_source_or_voice_is_refused(tmp_path: Path, cap
         line = one_error_line(capsys.readouterr().err)
         assert f"talk.mp4' is the {what} file of this run" in line, line
         assert talk.read_bytes() == before
+
+
+def test_a_mac_recording_is_a_voice(tmp_path: Path) -> None:
+    """AIFF (and CAF, WMA, AMR, 3GP: what Mac, Windows and phone recorders save) were
+    refused as an "unknown audio input" though FFmpeg reads them."""
+    av = pytest.importorskip("av")
+    rate = 16000
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(rate) / rate)).astype(np.float32)
+    path = tmp_path / "Voice Memo.aiff"
+    with av.open(str(path), "w", format="aiff") as container:
+        stream = container.add_stream("pcm_s16be", rate=rate, layout="mono")
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        frame = av.AudioFrame.from_ndarray(tone[None], format="flt", layout="mono")
+        frame.sample_rate, frame.pts = rate, 0
+        for part in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(part):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    assert parse_audio_spec(str(path)) == ("file", str(path))
+    data, got_rate = read_audio_file(path)
+    assert got_rate == rate and len(data) == rate
+    np.testing.assert_allclose(data, tone, atol=1e-3)

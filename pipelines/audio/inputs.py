@@ -276,10 +276,11 @@ def decoded_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 @AUDIO_INPUTS.register("file")
 class FileInput(ArrayInput):
     """A sound file (any rate and channel count), decoded once at ``open``: WAV, FLAC, Ogg,
-    MP3, AAC, or the sound track of a video (a recorded talk, a phone clip)."""
+    MP3, AAC, AIFF, WMA, AMR, or the sound track of a video (a recorded talk, a phone clip)."""
 
     suffixes = (
         ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac",
+        ".aif", ".aiff", ".caf", ".wma", ".amr", ".3gp",  # Mac, Windows and phone recorders
         ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi",
     )  # fmt: skip
 
