@@ -569,3 +569,22 @@ def test_a_mac_recording_is_a_voice(tmp_path: Path) -> None:
     data, got_rate = read_audio_file(path)
     assert got_rate == rate and len(data) == rate
     np.testing.assert_allclose(data, tone, atol=1e-3)
+
+
+def test_a_wav_cut_short_is_refused(tmp_path: Path) -> None:
+    """FFmpeg sizes a WAV by its bytes: half a voice file played (and set the video's
+    length) without a word. One a recorder never finished (data size 0xFFFFFFFF) still
+    plays."""
+    rate = 16000
+    full = tmp_path / "full.wav"
+    write_wav(full, np.sin(np.arange(2 * rate) * 0.1) * 8000, rate)
+    data = full.read_bytes()
+    cut = tmp_path / "voice.wav"
+    cut.write_bytes(data[: 44 + rate * 2])  # 1 s of the 2 s
+    with pytest.raises(AudioError, match=r"voice\.wav' is damaged or cut short: it holds 1\.00"):
+        read_audio_file(cut)
+    unfinished = tmp_path / "live.wav"
+    unfinished.write_bytes(data[:40] + struct.pack("<I", 0xFFFFFFFF) + data[44 : 44 + rate * 2])
+    samples, _ = read_audio_file(unfinished)
+    assert len(samples) == rate
+    assert len(read_audio_file(full)[0]) == 2 * rate

@@ -157,6 +157,37 @@ MAX_CHANNELS = 8
 pointers it should not (a WAV claiming 9 channels crashed the process in ``to_ndarray``)."""
 
 
+def wav_shortfall(path: str) -> tuple[float, float] | None:
+    """(seconds held, seconds its header states) for a WAV file cut short in a copy or a
+    download, else None. FFmpeg sizes a WAV by the bytes there are, so a voice cut short
+    played, and set the video's length, without a word. A data size of 0 or 0xFFFFFFFF (a
+    recorder that never went back to fill it in) states nothing and is not checked."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    byte_rate = 0
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, length = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt " and pos + 16 <= len(head):
+            byte_rate = int.from_bytes(head[pos + 16 : pos + 20], "little")
+        if chunk == b"data":
+            held = size - (pos + 8)
+            if byte_rate <= 0 or length in (0, 0xFFFFFFFF) or held >= length:
+                return None
+            missing = length - held
+            if missing < max(length // 100, byte_rate // 10):  # 1 % and 0.1 s of slack
+                return None
+            return held / byte_rate, length / byte_rate
+        pos += 8 + length + (length & 1)
+    return None
+
+
 def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """(float32 samples mixed to mono, sample rate) from any file FFmpeg reads (WAV in every
     sample format, FLAC, Ogg, MP3, ...), through PyAV, within the limits above.
@@ -176,6 +207,12 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioError(
             f"audio file {path!r} needs PyAV to be read; pip install av (or reinstall camfx)"
         ) from None
+    short = wav_shortfall(path)
+    if short is not None:
+        raise AudioError(
+            f"audio file {path!r} is damaged or cut short: it holds {short[0]:.2f} s of the "
+            f"{short[1]:.2f} s its header states; copy or export it again"
+        )
     try:
         with av.open(path, mode="r") as container:
             if not container.streams.audio:
