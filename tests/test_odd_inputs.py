@@ -588,3 +588,18 @@ def test_a_wav_cut_short_is_refused(tmp_path: Path) -> None:
     samples, _ = read_audio_file(unfinished)
     assert len(samples) == rate
     assert len(read_audio_file(full)[0]) == 2 * rate
+
+
+def test_an_iphone_photo_says_how_to_export_it_and_avif_is_read(tmp_path: Path) -> None:
+    """HEIC got the list of every suffix camfx reads; AVIF, which OpenCV decodes, was
+    refused by its suffix."""
+    heic = tmp_path / "IMG_0002.HEIC"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic")
+    with pytest.raises(SourceError, match=r"HEIC photos \(an iPhone's\) cannot be read; export"):
+        open_source(str(heic), SourceConfig(width=64, height=48))
+    avif = tmp_path / "photo.avif"
+    if not cv2.imwrite(str(avif), upright_photo()):
+        pytest.skip("this OpenCV has no AVIF codec")
+    with open_source(str(avif), SourceConfig(width=512, height=384)) as source:
+        frame = source.read()
+    assert frame is not None and close_to(frame.image, upright_photo())

@@ -18,7 +18,9 @@ from pipelines.sources.base import SOURCES, Source, SourceConfig
 # remux cut at a key frame) ended 0 frames short.
 END_MARGIN_FRAMES = 2
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".webp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".webp", ".tif", ".tiff", ".avif",
+)  # fmt: skip
 # Past the common six: phones (3GP), camcorders and TV recordings (MTS, M2TS, TS), DVDs
 # (MPG), older Windows and Flash video (WMV, FLV) and Ogg; OpenCV's FFmpeg reads them all.
 VIDEO_SUFFIXES = (
