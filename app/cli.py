@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import json
 import logging
+import os
 import sys
 import time
 import typing
@@ -136,7 +137,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--audio",
         default=None,
-        help="the voice: mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file "
+        help="the voice: mic, mic:NAME-OR-INDEX, none, or a sound file (.wav, .flac, .mp3, "
+        ".ogg, .m4a, or a video's sound track) "
         "(default: mic; .mp4 outputs record it, file or microphone)",
     )
     group.add_argument(
@@ -268,9 +270,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PATH_OPTIONS = ("source", "output", "audio", "talking_head", "portrait", "image", "mask", "paths")
+"""The options (argparse ``dest``) that take a file path, alone or in a spec."""
+
+
+def expand_home(value: Any) -> Any:
+    """``~/clip.mp4`` → the home folder's clip, also after a spec's ``kind:`` prefix
+    (``image:~/me.png``). The shell expands ``~`` only outside quotes, and a path with spaces
+    is quoted: ``--source "~/My Videos/talk.mp4"`` reached camfx as is ("does not exist")."""
+    if isinstance(value, list):
+        return [expand_home(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    prefix, sep, rest = value.partition(":")
+    if sep and len(prefix) > 1 and rest.startswith("~"):
+        return f"{prefix}:{os.path.expanduser(rest)}"
+    return os.path.expanduser(value) if value.startswith("~") else value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    for name in PATH_OPTIONS:
+        if hasattr(args, name):
+            setattr(args, name, expand_home(getattr(args, name)))
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
@@ -369,9 +392,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.engine import EventKind
 
     config = run_config(args)
-    if config.frames is None and config.talking_head is not None:
-        # A voice file sets the length: the video ends with the speech.
-        config = dataclasses.replace(config, frames=config.frames_for_audio())
+    if config.talking_head is not None:
+        # The voice file is read (and refused, in one line) before anything opens, with
+        # --frames too: a broken one otherwise ran silent and exited 0, or was reported as
+        # the recording's fault. Without --frames it sets the length: the video ends with the
+        # speech.
+        audio_frames = config.frames_for_audio()
+        if config.frames is None:
+            config = dataclasses.replace(config, frames=audio_frames)
     from app import signals
 
     tty = sys.stderr.isatty()

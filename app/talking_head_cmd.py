@@ -53,7 +53,8 @@ def add_parser(sub: Any) -> None:
     render.add_argument(
         "--audio",
         required=True,
-        help="the voice: a .wav or .flac file (or mic, mic:NAME, none with --frames)",
+        help="the voice: a sound file (.wav, .flac, .mp3, .ogg, .m4a, or a video's sound "
+        "track), or mic, mic:NAME, none with --frames",
     )
     render.add_argument("--avatar-mode", choices=AVATAR_MODES, default="overlay")
     render.add_argument("--video-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)
@@ -145,6 +146,7 @@ def run_capture(args: argparse.Namespace) -> int:
 
     check_portrait_path(args.output)
     source = open_source(args.source, SourceConfig(paced=False))
+    live = source.live
     tracker = FaceTracker(FaceTrackerSettings(max_faces=1, primary="largest"))
     tracker.open()
     try:
@@ -161,6 +163,11 @@ def run_capture(args: argparse.Namespace) -> int:
     finally:
         tracker.close()
         source.close()
+    if not live:  # a photo or a video: looking at the camera would not help
+        raise AvatarError(
+            f"no face found in {args.source!r} ({args.tries} frames looked at); use a picture "
+            "with one clearly visible, frontal face"
+        )
     raise AvatarError(f"no face seen in {args.tries} frames; look at the camera and try again")
 
 

@@ -32,7 +32,7 @@ class TalkingHeadConfig:
     portrait: str = ""
     """An image file; "" is the demo portrait."""
     audio: str = "mic"
-    """mic, mic:NAME-OR-INDEX, none, or a .wav/.flac file (which also sets the run's length
+    """mic, mic:NAME-OR-INDEX, none, or a sound file (which also sets the run's length
     and is added to video-file outputs)."""
     mode: AvatarMode = "auto"
     video_delay_ms: VideoDelayMs = 0.0
@@ -172,6 +172,7 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     from pipelines.outputs import make_output
     from pipelines.sources import open_source
 
+    check_outputs_spare_inputs(config)
     if config.stages is not None:
         stages = list(config.stages)
     else:
@@ -234,6 +235,46 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     return run
 
 
+def check_outputs_spare_inputs(config: RunConfig) -> None:
+    """Refuse a recording onto one of the run's own input files: ``--source talk.mp4 --output
+    talk.mp4`` replaced the user's video with the first frames of its own processing (exit
+    code 0), and a voice taken from an MP4 was overwritten the same way."""
+    import os
+
+    from pipelines.errors import OutputError
+    from pipelines.outputs import parse_output_spec
+    from pipelines.sources import parse_source_spec
+
+    inputs: list[tuple[str, str]] = []
+    with contextlib.suppress(CamfxError):  # a bad spec is refused by name later
+        if isinstance(config.source, str):
+            kind, arg = parse_source_spec(config.source)
+            if kind in ("image", "video") and arg:
+                inputs.append(("source", arg))
+        if config.talking_head is not None:
+            if config.talking_head.portrait:
+                inputs.append(("portrait", config.talking_head.portrait))
+            if config.talking_head.audio_file:
+                inputs.append(("voice", config.talking_head.audio_file))
+    for out in config.outputs:
+        if not isinstance(out, str):
+            continue
+        try:
+            kind, path = parse_output_spec(out)
+        except CamfxError:
+            continue
+        for what, used in inputs if kind == "file" and path else ():
+            try:
+                same = os.path.samefile(path, used)
+            except OSError:  # either is missing: not the same file
+                same = False
+            if same:
+                raise OutputError(
+                    f"output file {path!r} is the {what} file of this run: recording onto it "
+                    "would overwrite it; give the recording another name"
+                )
+
+
 def _with_output_problems(
     error: CamfxError, outputs: list[Output], config: RunConfig
 ) -> CamfxError:
@@ -243,7 +284,7 @@ def _with_output_problems(
     width, height = config.size
     for out in outputs:
         try:
-            out.open(width, height, config.fps)
+            out.check(width, height, config.fps)
         except (CamfxError, OSError) as exc:
             problems.append(str(exc))
         finally:

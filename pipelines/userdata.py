@@ -158,7 +158,9 @@ def read_json(path: Path) -> Any:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise SettingsError(f"{path.name} is {size} bytes, too large to be a camfx file")
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Windows Notepad saves UTF-8 with a byte-order mark, which json refused
+        # ("Unexpected UTF-8 BOM"): a settings file the user fixed by hand was put aside.
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SettingsError(f"{path.name} is not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
@@ -534,6 +536,13 @@ class PresetStore:
         number = unreasonable_number(data)
         if number:
             raise SettingsError(f"{path.name}: {number}")
+        if isinstance(data, dict) and "stages" not in data:
+            # Any other JSON object (camfx's own settings.json picked by mistake) became an
+            # empty preset named after the file, which silently switched every effect off.
+            raise SettingsError(
+                f"{path.name} is not a camfx preset (it has no 'stages' list); choose a file "
+                "saved with Export preset"
+            )
         if isinstance(data, dict) and not data.get("name"):
             data = {**data, "name": path.stem}
         preset = preset_from_data(data)

@@ -196,7 +196,7 @@ def test_run_talking_head_refuses_a_bad_portrait(tmp_path: Path, capsys: Any, ki
     assert f"portrait {str(portrait)!r}" in line
     expected = {
         "missing": "does not exist; check the path",
-        "empty": "could not be decoded; use a PNG or JPEG photo",
+        "empty": "cannot be used: the file is empty (0 bytes); copy or export it again",
         "not an image": "could not be decoded; use a PNG or JPEG photo",
         "no face": "no face found in the portrait; use a photo with one clearly visible",
     }[kind]

@@ -221,7 +221,8 @@ def test_video_background_in_the_stage(tmp_path: Path) -> None:
 def test_bad_video_files(tmp_path: Path, bad_files: dict[str, tuple[Path, str]]) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"junk" * 100)
-    with pytest.raises(B.BackgroundError, match=r"cannot be opened|no readable frames"):
+    refused = r"damaged or cut short|cannot be opened|no readable frames"
+    with pytest.raises(B.BackgroundError, match=refused):
         B.LoopingVideo(broken)
     with pytest.raises(B.BackgroundError, match="does not exist"):
         B.LoopingVideo(bad_files["missing"][0])

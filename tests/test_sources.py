@@ -214,7 +214,8 @@ def test_image_source_corrupt_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
     with pytest.raises(
-        SourceError, match=r"image file '.*bad\.png' could not be decoded; use a PNG"
+        SourceError,
+        match=r"image file '.*bad\.png' cannot be used: it is a damaged or incomplete PNG file",
     ):
         open_source(str(bad), SMALL)
 

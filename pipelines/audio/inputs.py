@@ -157,6 +157,37 @@ MAX_CHANNELS = 8
 pointers it should not (a WAV claiming 9 channels crashed the process in ``to_ndarray``)."""
 
 
+def wav_shortfall(path: str) -> tuple[float, float] | None:
+    """(seconds held, seconds its header states) for a WAV file cut short in a copy or a
+    download, else None. FFmpeg sizes a WAV by the bytes there are, so a voice cut short
+    played, and set the video's length, without a word. A data size of 0 or 0xFFFFFFFF (a
+    recorder that never went back to fill it in) states nothing and is not checked."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    byte_rate = 0
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, length = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"fmt " and pos + 16 <= len(head):
+            byte_rate = int.from_bytes(head[pos + 16 : pos + 20], "little")
+        if chunk == b"data":
+            held = size - (pos + 8)
+            if byte_rate <= 0 or length in (0, 0xFFFFFFFF) or held >= length:
+                return None
+            missing = length - held
+            if missing < max(length // 100, byte_rate // 10):  # 1 % and 0.1 s of slack
+                return None
+            return held / byte_rate, length / byte_rate
+        pos += 8 + length + (length & 1)
+    return None
+
+
 def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """(float32 samples mixed to mono, sample rate) from any file FFmpeg reads (WAV in every
     sample format, FLAC, Ogg, MP3, ...), through PyAV, within the limits above.
@@ -176,10 +207,16 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioError(
             f"audio file {path!r} needs PyAV to be read; pip install av (or reinstall camfx)"
         ) from None
+    short = wav_shortfall(path)
+    if short is not None:
+        raise AudioError(
+            f"audio file {path!r} is damaged or cut short: it holds {short[0]:.2f} s of the "
+            f"{short[1]:.2f} s its header states; copy or export it again"
+        )
     try:
         with av.open(path, mode="r") as container:
             if not container.streams.audio:
-                raise AudioError(f"audio file {path!r} has no audio stream; use a WAV or FLAC")
+                raise AudioError(f"audio file {path!r} has no sound track; use a WAV or FLAC")
             stream = container.streams.audio[0]
             ctx = stream.codec_context
             if ctx is None:
@@ -205,8 +242,11 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
             # Packed (interleaved) float in the file's own layout, one buffer per frame, mixed
             # to mono here as the plain mean of the channels: FFmpeg's stereo downmix scales
             # by 1/sqrt(2) per channel, which made a centred voice 3 dB louder than its mono
-            # original.
-            resampler = av.AudioResampler(format="flt", rate=out_rate)
+            # original. Past two channels FFmpeg's downmix (its matrix for the layout): a
+            # film's 5.1 track has the voice in the centre channel alone, and the mean of six
+            # made it 16 dB quieter than the music and effects around it.
+            layout = "mono" if channels > 2 else None
+            resampler = av.AudioResampler(format="flt", layout=layout, rate=out_rate)
             parts: list[np.ndarray] = []
             total = 0
             # None at the end flushes the resampler; frames are decoded one at a time, so the
@@ -229,7 +269,12 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioError(
             f"audio file {path!r} could not be decoded ({reason}); use a WAV or FLAC file"
         ) from exc
-    data = np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+    if not total:
+        # A WAV header with no samples after it: it rendered one silent frame and exited 0.
+        raise AudioError(
+            f"audio file {path!r} holds no sound (0 samples); record or export it again"
+        )
+    data = np.concatenate(parts).astype(np.float32)
     # A damaged float WAV decodes to NaN or infinities, which would poison every filter after.
     np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     return data, out_rate
@@ -267,9 +312,14 @@ def decoded_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
 
 @AUDIO_INPUTS.register("file")
 class FileInput(ArrayInput):
-    """A WAV or FLAC file (any rate and channel count), decoded once at ``open``."""
+    """A sound file (any rate and channel count), decoded once at ``open``: WAV, FLAC, Ogg,
+    MP3, AAC, AIFF, WMA, AMR, or the sound track of a video (a recorded talk, a phone clip)."""
 
-    suffixes = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a")
+    suffixes = (
+        ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac",
+        ".aif", ".aiff", ".caf", ".wma", ".amr", ".3gp",  # Mac, Windows and phone recorders
+        ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi",
+    )  # fmt: skip
 
     def __init__(self, arg: str = "", loop: bool = False, **kwargs: Any) -> None:
         super().__init__(arg, loop=loop, **kwargs)
@@ -461,7 +511,19 @@ def parse_audio_spec(spec: str) -> tuple[str, str]:
     found = AUDIO_INPUTS.split_spec(spec)
     if found is not None:
         return found
-    raise AudioError(f"unknown audio input {spec!r}; use mic, mic:NAME, none, or a .wav/.flac file")
+    if os.path.isdir(spec):
+        raise AudioError(f"audio file {spec!r} is a folder; give a sound file in it")
+    suffix = os.path.splitext(spec)[1].lower()
+    if suffix and os.path.exists(spec):
+        # A file of a type no input claims: say which types are read, not "unknown input".
+        raise AudioError(
+            f"audio file {spec!r}: camfx does not read {suffix} files; use a sound file "
+            f"({', '.join(FileInput.suffixes)})"
+        )
+    raise AudioError(
+        f"unknown audio input {spec!r}; use mic, mic:NAME, none, or a sound file "
+        "(.wav, .flac, .mp3, .ogg, .m4a, or a video's sound track)"
+    )
 
 
 def make_audio_input(spec: str, **kwargs: Any) -> AudioInput:

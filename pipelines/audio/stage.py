@@ -60,7 +60,7 @@ class AudioState:
 @dataclass(frozen=True)
 class AudioMouthSettings(StageSettings):
     input: str = "mic"
-    """mic, mic:NAME-OR-INDEX, none, or a .wav/.flac path."""
+    """mic, mic:NAME-OR-INDEX, none, or a sound file's path."""
     loop: bool = True
     """Files start over at their end."""
     clock: Clock = "auto"

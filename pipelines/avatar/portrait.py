@@ -51,11 +51,13 @@ class Portrait:
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     path = str(path)
+    if os.path.isdir(path):
+        raise AvatarError(f"portrait {path!r} is a folder; give the path of a photo")
     if not os.path.isfile(path):
         raise AvatarError(f"portrait {path!r} does not exist; check the path")
-    from pipelines.sources.files import decode_picture
+    from pipelines.sources.files import read_picture
 
-    raw, problem = decode_picture(lambda: cv2.imread(path, cv2.IMREAD_COLOR))
+    raw, problem = read_picture(path)
     if problem:
         raise AvatarError(f"portrait {path!r} cannot be used: {problem}")
     if raw is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, ClassVar, Self
 
 from pipelines.frame import Frame
@@ -23,6 +24,17 @@ class Output:
 
     def open(self, width: int, height: int, fps: float) -> None:
         self.is_open = True
+
+    def check(self, width: int, height: int, fps: float) -> None:
+        """Raise what :meth:`open` would raise, to report it beside another error when the
+        run cannot start anyway. This default opens and closes; an output whose ``open``
+        leaves something behind (a file) checks without changing anything."""
+        try:
+            self.open(width, height, fps)
+        finally:
+            # A half-opened output: the error of its open is the one reported.
+            with contextlib.suppress(Exception):
+                self.close()
 
     def write(self, frame: Frame) -> None:
         self.frames_written += 1

@@ -137,6 +137,21 @@ class VideoFileOutput(Output):
         self._lock = threading.RLock()
 
     # ----------------------------------------------------------------- open
+    def check(self, width: int, height: int, fps: float) -> None:
+        """What :meth:`open` would refuse of the path, without creating, emptying or
+        replacing the file: a source that cannot open (a typo in its name) replaced an
+        earlier recording of the same name with an empty MP4."""
+        path = self.arg
+        if not path:
+            raise OutputError("file output needs a path, e.g. --output out.mp4")
+        existed = os.path.lexists(path)
+        try:
+            _check_path(path)
+        finally:
+            if not existed:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+
     def open(self, width: int, height: int, fps: float) -> None:
         path = self.arg
         if not path:

@@ -175,6 +175,11 @@ class LoopingVideo:
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
             cap.release()
+            from pipelines.sources.files import why_no_video
+
+            why = why_no_video(str(self.path))  # only sound, empty, cut short
+            if why:
+                raise BackgroundError(f"background video {self.path} {why}")
             raise BackgroundError(
                 f"background video {self.path} cannot be opened: it is not a video or its "
                 "format is not supported; use an MP4 (H.264) or WebM file"
@@ -196,6 +201,12 @@ class LoopingVideo:
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.fps = float(fps) if fps and 1.0 <= fps <= 240.0 else 30.0
         self._cap = cap
+        self._pass_frames = 1
+        """Frames decoded since the file (re)started."""
+        self._one_frame = cap.get(cv2.CAP_PROP_FRAME_COUNT) <= 1
+        """The container states one frame (or none): a still exported as a clip."""
+        self.still = False
+        """Its only frame is shown for good: there is nothing more to decode."""
         self._frame = frame
         self._serial = 0
         self._lock = threading.Lock()
@@ -214,10 +225,25 @@ class LoopingVideo:
     def _read_looping(self) -> np.ndarray | None:
         ok, frame = self._cap.read()
         if ok and frame is not None:
+            self._pass_frames += 1
             return frame
+        if self._pass_frames == 1 and self._one_frame:
+            # A one-frame video: "stopped decoding" at once before; its frame stays.
+            self.still = True
+            return None
+        self._pass_frames = 0
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         ok, frame = self._cap.read()
-        return frame if ok and frame is not None else None
+        if not ok or frame is None:
+            # Seeking back fails in some containers (MPEG-TS, as camcorders write .mts): the
+            # background stopped after one pass. Open the file again instead.
+            self._cap.release()
+            self._cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+            ok, frame = self._cap.read()
+        if not ok or frame is None:
+            return None
+        self._pass_frames = 1
+        return frame
 
     def _run(self) -> None:
         period = 1.0 / self.fps
@@ -228,6 +254,8 @@ class LoopingVideo:
                 break
             due = max(due + period, time.monotonic() - period)
             frame = self._read_looping()
+            if frame is None and self.still:
+                break
             if frame is None:
                 self.error = f"background video {self.path} stopped decoding; choose another file"
                 log.error("%s", self.error)

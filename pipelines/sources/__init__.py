@@ -34,6 +34,11 @@ def parse_source_spec(spec: str) -> tuple[str, str]:
     known = ", ".join(SOURCES.names())
     if Path(spec).is_dir():
         raise SourceError(f"source {spec!r} is a folder; give an image or video file")
+    if suffix in (".heic", ".heif"):
+        raise SourceError(
+            f"source {spec!r}: HEIC photos (an iPhone's) cannot be read; export it as JPEG "
+            "(on the iPhone: Settings > Camera > Formats > Most Compatible)"
+        )
     if suffix or Path(spec).exists():
         raise SourceError(
             f"source {spec!r}: unsupported file type {suffix or '(none)'!r}; use an image "

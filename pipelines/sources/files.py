@@ -18,8 +18,15 @@ from pipelines.sources.base import SOURCES, Source, SourceConfig
 # remux cut at a key frame) ended 0 frames short.
 END_MARGIN_FRAMES = 2
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v")
+IMAGE_SUFFIXES = (
+    ".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".webp", ".tif", ".tiff", ".avif",
+)  # fmt: skip
+# Past the common six: phones (3GP), camcorders and TV recordings (MTS, M2TS, TS), DVDs
+# (MPG), older Windows and Flash video (WMV, FLV) and Ogg; OpenCV's FFmpeg reads them all.
+VIDEO_SUFFIXES = (
+    ".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v",
+    ".3gp", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv",
+)  # fmt: skip
 
 
 MIN_PICTURE_SIDE = 16
@@ -77,6 +84,69 @@ def decode_picture(
     return image, picture_size_problem(image.shape[1], image.shape[0])
 
 
+MAX_PICTURE_FILE_BYTES = 1 << 30
+"""A picture file is read whole before it is decoded; a 120-megapixel 16-bit TIFF without
+compression is 720 MB."""
+
+_PICTURE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"GIF8", "GIF"),
+)
+
+
+def picture_format(head: bytes) -> str | None:
+    """The picture format a file's first bytes announce (PNG, JPEG, ...), else None."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _PICTURE_SIGNATURES if head.startswith(magic)), None)
+
+
+def read_picture(path: str) -> tuple[np.ndarray | None, str | None]:
+    """Read and decode a picture file the one way every camfx reader does: (BGR uint8 image,
+    None), (None, why it is refused), or (None, None) for a file that is no picture OpenCV
+    decodes. Never raises.
+
+    ``cv2.imdecode`` on the file's bytes rather than ``cv2.imread``: ``imread`` fills a cut
+    short JPEG with grey and goes on (a half-grey picture, with only a libjpeg line on
+    stderr), ``imdecode`` refuses it. ANYDEPTH|ANYCOLOR rather than UNCHANGED: UNCHANGED skips
+    the EXIF orientation, which showed a phone's portrait photo on its side; these flags
+    apply it and still keep 16-bit, float and grey pictures for :func:`to_bgr` (an alpha
+    channel is dropped, as it was)."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_PICTURE_FILE_BYTES:
+            return None, (
+                f"it is a {size / 2**30:.1f} GB file; pictures up to "
+                f"{MAX_PICTURE_FILE_BYTES // 2**30} GB are read: scale it down or compress it"
+            )
+        data = np.fromfile(path, np.uint8)
+    except OSError as exc:
+        return None, f"it cannot be read ({exc.strerror or exc}); check its permissions"
+    if data.size == 0:
+        return None, "the file is empty (0 bytes); copy or export it again"
+    image, problem = decode_picture(
+        lambda: cv2.imdecode(data, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_ANYCOLOR)
+    )
+    if problem:
+        return None, problem
+    if image is None:
+        kind = picture_format(data[:16].tobytes())
+        if kind is None:
+            return None, None
+        return None, (
+            f"it is a damaged or incomplete {kind} file (it could not be decoded); copy or "
+            "export it again"
+        )
+    try:
+        return to_bgr(image), None
+    except ValueError as exc:
+        return None, f"{exc}; save it as 8-bit RGB"
+
+
 def _check_readable(path: str, what: str) -> None:
     if not path:
         raise SourceError(f"{what} source needs a file path, e.g. {what}:/path/to/file")
@@ -88,8 +158,15 @@ def _check_readable(path: str, what: str) -> None:
         raise SourceError(f"{what} file {path!r} is not readable; check its permissions")
 
 
-def fit_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale and centre-crop to exactly width×height (fill, keeping the aspect ratio)."""
+PORTRAIT_CROP_TOP = 0.25
+"""Where a picture taller than wide is cut to a landscape frame: this share of what is cut
+comes off the top (the rest off the bottom). A phone held upright frames a face in the
+upper third: the centre crop of a 720×1280 video to 16:9 showed a neck and chest."""
+
+
+def fit_to(image: np.ndarray, width: int, height: int, *, top: float = 0.5) -> np.ndarray:
+    """Scale and crop to exactly width×height (fill, keeping the aspect ratio): centred,
+    except that ``top`` of the rows cut away come off the top."""
     h, w = image.shape[:2]
     if (w, h) == (width, height):
         return image
@@ -97,8 +174,13 @@ def fit_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
     nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (nw, nh), interpolation=interp)
-    x0, y0 = (nw - width) // 2, (nh - height) // 2
+    x0, y0 = (nw - width) // 2, int((nh - height) * top)
     return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+
+
+def file_crop_top(width: int, height: int) -> float:
+    """``fit_to``'s ``top`` for a picture or video file of this size (see PORTRAIT_CROP_TOP)."""
+    return PORTRAIT_CROP_TOP if height > width else 0.5
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
@@ -132,18 +214,15 @@ class ImageSource(Source):
 
     def open(self) -> None:
         _check_readable(self.arg, "image")
-        raw, problem = decode_picture(lambda: cv2.imread(self.arg, cv2.IMREAD_UNCHANGED))
+        bgr, problem = read_picture(self.arg)
         if problem:
             raise SourceError(f"image file {self.arg!r} cannot be used: {problem}")
-        if raw is None:
+        if bgr is None:
             raise SourceError(
                 f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
             )
-        try:
-            bgr = to_bgr(raw)
-        except ValueError as exc:
-            raise SourceError(f"image file {self.arg!r}: {exc}; save it as 8-bit RGB") from exc
-        self.image = fit_to(bgr, self.config.width, self.config.height)
+        top = file_crop_top(bgr.shape[1], bgr.shape[0])
+        self.image = fit_to(bgr, self.config.width, self.config.height, top=top)
         self.actual_size = (self.config.width, self.config.height)
 
     def grab(self) -> np.ndarray | None:
@@ -183,6 +262,9 @@ class VideoSource(Source):
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
             cap.release()
+            why = why_no_video(self.arg)
+            if why:
+                raise SourceError(f"video file {self.arg!r} {why}")
             raise SourceError(
                 f"video file {self.arg!r} could not be decoded; use MP4 (H.264/MPEG-4), MKV or AVI"
             )
@@ -239,7 +321,8 @@ class VideoSource(Source):
         self._decoded += 1
         if self.stated_seconds is not None and self.capture is not None:
             self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
-        return fit_to(to_bgr(image), self.config.width, self.config.height)
+        top = file_crop_top(*self.native_size)
+        return fit_to(to_bgr(image), self.config.width, self.config.height, top=top)
 
     def _check_whole(self) -> None:
         """Raise when decoding stopped well before the end the container states: the user
@@ -272,6 +355,34 @@ class VideoSource(Source):
             self.capture.release()
             self.capture = None
         self._first = None
+
+
+def why_no_video(path: str) -> str | None:
+    """What is wrong with a video file OpenCV gave no frame from, when it can be told (the
+    rest of the message), else None."""
+    try:
+        if os.path.getsize(path) == 0:
+            return "is empty (0 bytes); copy or export it again"
+        import av
+
+        with av.open(path) as container:
+            if not container.streams.video:
+                if container.streams.audio:
+                    return "holds only sound, no picture; give a video with a picture"
+                return "holds no video (no frames); give a video file"
+    except Exception:  # no PyAV, or FFmpeg cannot open it either
+        try:
+            with open(path, "rb") as f:
+                head = f.read(12)
+        except OSError:
+            return None
+        if head[4:8] == b"ftyp":  # an MP4/MOV whose index (moov) FFmpeg cannot find
+            return (
+                "could not be decoded: it is an MP4 or MOV file that is damaged or cut short; "
+                "copy or export it again"
+            )
+        return None
+    return None
 
 
 def _stated_length(path: str) -> tuple[int | None, float | None]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from pipelines.errors import CamfxError
@@ -41,12 +40,9 @@ def read_image(path: str | Path) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise ImageError(f"image {p} does not exist or is not a file; give the path of a photo")
-    data = np.fromfile(str(p), np.uint8)
-    from pipelines.sources.files import decode_picture
+    from pipelines.sources.files import read_picture
 
-    image, problem = decode_picture(
-        lambda: cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    )
+    image, problem = read_picture(str(p))
     if problem:
         raise ImageError(f"image {p} cannot be analysed: {problem}")
     if image is None:
