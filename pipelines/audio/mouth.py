@@ -77,7 +77,8 @@ four) gives 0.859 (lowest clip 0.791) as shipped and 0.851 (0.750) with that gap
 SPEECH_ONSET_CLOSURE = True
 """With the network: its closure passes the speech gate on the hops before the VAD calls
 speech within the network's look-ahead (MouthAnalyzer._speech_begins_ahead), as strongly as
-the hop is audible (``audible`` is 0 on steady noise).
+the hop is audible (``audible`` is 0 on steady noise). False: the gate holds it back, as
+before 2026-12-05.
 
 Why (issue 13, 2026-12-05 ~03:50 UTC): the closures' timing against the phonemes is right
 (tools/train_mouth.py's validation voices, 12 of its extra sentences, per m/b/p the described
@@ -469,7 +470,7 @@ class MouthAnalyzer:
 
     def _speech_begins_ahead(self, fr: _Front) -> bool:
         """The hop ``fr`` describes is outside speech, but the VAD calls speech at the newest
-        hop, within the network's look-ahead (one of ``delay_hops``; see _pending)."""
+        hop, ``delay_hops`` later (the network's look-ahead: the last of ``_pending``)."""
         return not fr.speaking and bool(self._pending) and self._pending[-1].speaking
 
     def _back(self, fr: _Front, jaw_raw: float, closure_raw: float, end_sample: int) -> MouthParams:
