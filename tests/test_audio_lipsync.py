@@ -279,3 +279,31 @@ def test_without_vad_model_the_energy_gate_still_works() -> None:
     res = run_stream(MouthAnalyzer(vad=None), sig)
     assert res["jaw"].max() > 0.5
     assert res["jaw"][: int(0.4 * ANALYSIS_RATE / HOP)].max() <= NOISE_JAW_MAX
+
+
+PHRASE_INITIAL_M = (
+    "My cousin moved to a quiet village by the lake.",
+    "Maria painted a bright yellow sun on the wall.",
+    "Math was always my favourite subject at school.",
+)
+"""Training sentences of the mouth network (tools/train_mouth.py), tuning material: spoken by
+its training voice en+f3 they open on an m before the VAD calls speech."""
+
+
+@pytest.mark.parametrize("text", PHRASE_INITIAL_M)
+def test_phrase_initial_m_closes_the_lips(vad: object, text: str) -> None:
+    """The network's closure of an m that opens a phrase passes the gate that still waits for
+    the VAD (pipelines.audio.mouth.SPEECH_ONSET_CLOSURE). 2026-12-05: the closure reached
+    0.00 / 0.09 / 0.00 in the m's window without it, 0.88 / 0.84 / 0.60 with it."""
+    require_espeak()
+    from pipelines.audio.vad import StreamingVad
+
+    x, ph = speech(text, "en+f3")
+    pad = np.zeros(int(PAD_S * ANALYSIS_RATE), np.float32)
+    signal = np.concatenate([pad, x, pad])
+    signal += np.random.default_rng(7).normal(0, 1e-4, len(signal)).astype(np.float32)
+    res = run_stream(MouthAnalyzer(vad=StreamingVad(vad)), signal)
+    name, start, end = next(p for p in ph if not p[0].startswith("_"))
+    assert name == "m"
+    sel = (res["time"] >= start + PAD_S) & (res["time"] < end + PAD_S + CLOSURE_WINDOW_AFTER_S)
+    assert res["closure"][sel].max() >= CLOSED, res["closure"][sel].round(2)
