@@ -96,6 +96,56 @@ def test_the_closed_lash_line_is_anti_aliased(shut) -> None:
         assert _step_share(avatar, ring, frame) < STEP_SHARE_MAX, name
 
 
+LID_GRAIN_SHARE = 0.35
+"""The shut lid's fine grain (the Laplacian's variance, grey levels) at least this share of the
+skin's just below the eye, each eye (issue 13: the shut lid read as a flat patch of one colour
+at 4-6x). The lid: inside the open eye's ring less 2 px, more than 0.6 of the opening plus 2 px
+above the lower lid's landmarks (clear of the lash line and its soft edge); the skin: 0.3-1.0
+openings below them, over the eye's middle 70 %. 0.04-0.17 before 2026-12-05 (the lid the
+lower lid's median colour with 0.3 of the stretched skin's grain), 0.43-2.32 with the lower
+lid's own grain laid on it (rig.LID_GRAIN_GAIN)."""
+GRAINY_LIDS = (
+    "astronaut",
+    "astronaut_tight",
+    "astronaut_turned",
+    "brothers_sepia",
+    "photographer_turned",
+)
+"""Tuning portraits whose shut lids are big enough to measure (a lid of 26-60 pixels an eye);
+on the glasses portraits the skin below the eye is the rims' edges."""
+
+
+def _laplacian_var(gray: np.ndarray, where: np.ndarray) -> float:
+    return float(cv2.Laplacian(gray, cv2.CV_32F, ksize=1)[where].var())
+
+
+@pytest.mark.parametrize("name", GRAINY_LIDS)
+def test_a_shut_lid_has_the_skins_grain(name) -> None:
+    """The shut lid is skin, its grain as fine as the skin's around the eye: not a flat patch."""
+    avatar = built(name)
+    frame = avatar.renderer.render(SHUT)
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    lm = avatar.rig.geometry.landmarks[:, :2]
+    h, w = gray.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+        upper, lower = lm[list(ring[1:8])], lm[list(ring[9:])]
+        opening = abs(float(upper[:, 1].mean() - lower[:, 1].mean()))
+        eye = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(eye, [np.round(lm[list(ring)]).astype(np.int32)], 1)
+        order = np.argsort(lower[:, 0])
+        lower_y = np.interp(xs, lower[order, 0], lower[order, 1])
+        lid = cv2.erode(eye, np.ones((5, 5), np.uint8)).astype(bool)
+        lid &= ys < lower_y - 0.6 * opening - 2
+        left, right = sorted((lm[ring[0], 0], lm[ring[8], 0]))
+        width, bottom = right - left, lower[:, 1].max()
+        skin = (xs > left + 0.15 * width) & (xs < right - 0.15 * width)
+        skin &= (ys > bottom + 0.3 * opening) & (ys < bottom + opening)
+        assert lid.sum() >= 20 and skin.sum() >= 20, name
+        share = _laplacian_var(gray, lid) / _laplacian_var(gray, skin)
+        assert share >= LID_GRAIN_SHARE, (name, round(share, 2))
+
+
 def test_the_shut_lash_line_is_two_rows_of_lashes(shut) -> None:
     """Shut, the lower lid's lashes lie under the upper lid's: a line darker than one row."""
     name, avatar, frame = shut

@@ -576,6 +576,17 @@ LID_DETAIL_KEEP = 0.3
 """Share of the unfolded lid skin's fine texture (finer than :data:`LID_LIGHT_BLUR`) that
 stays once the lid has come down a quarter of the opening: that skin is the band just above
 the lashes, and stretched over the eye its lashes drew dark vertical streaks."""
+LID_GRAIN_GAIN = float(np.sqrt(1.0 - LID_DETAIL_KEEP**2))
+"""How much of the lower lid's fine grain takes the place of the lid's own grain that
+:data:`LID_DETAIL_KEEP` took away: as much as makes the grain's energy (the two added as
+unrelated) the skin's again. (Before 2026-12-05 none: the shut lid was the lower lid's
+median colour with 0.3 of the stretched skin's grain, a flat patch at 4-6x, issue 13.)"""
+LID_GRAIN_BAND = (0.25, 0.75)
+"""Where below the lower lid's margin (eye openings past :data:`LID_MARGIN`) the grain is
+read: its plain skin, below the lower lashes, above the cheek's rims and shadows."""
+LID_GRAIN_CLIP = 2.5
+"""The grain is clipped at this many (robust) standard deviations of the band's grain: a rim,
+lash or mole caught in the band would be a new edge on the lid."""
 LID_LASH_DARKEST = 0.3
 """The lashes' colour: the mean of this darkest share of the upper lid's margin..."""
 LID_LASH_FLOOR = 0.3
@@ -698,15 +709,29 @@ class _LidLight:
             darkest = np.minimum(darkest, _darkest_mean(slit))
         lash = np.maximum(darkest, lash_floor * self.skin)
         self.lash = lash.astype(np.float32)
+        # The skin's grain for the shut lid: the fine detail (finer than the light's blur) of
+        # the lower lid's plain skin, below its lashes (:data:`LID_GRAIN_BAND`), clipped so a
+        # rim, a lash or a pore's dark never comes along as an edge (:data:`LID_GRAIN_CLIP`).
+        self.lower = lower
+        fine = crop - self.blurred
+        g0, g1 = LID_GRAIN_BAND
+        rows = -(LID_MARGIN + np.linspace(g0, g1, 9)) * opening
+        gu, gv = np.meshgrid(np.linspace(0.15 * width, 0.85 * width, 24), rows)
+        band = self._sample(fine, gu, gv + np.interp(gu[0], lu, lv)[None, :])
+        spread = np.median(np.abs(band.reshape(-1, self.channels)), axis=0)
+        self.grain_clip = (LID_GRAIN_CLIP * 1.4826 * spread).astype(np.float32)
+        self.fine = fine
 
-    def _sample(self, img: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def _sample(
+        self, img: np.ndarray, u: np.ndarray, v: np.ndarray, how: int = cv2.INTER_LINEAR
+    ) -> np.ndarray:
         """``img`` (the crop around the eye) at eye coordinates, shape of ``u`` × channels."""
         shape = u.shape
         u, v = u.reshape(1, -1), v.reshape(1, -1)
         o = self.c0 - self.origin
         mx = (o[0] + u * self.axis[0] + v * self.up[0]).astype(np.float32)
         my = (o[1] + u * self.axis[1] + v * self.up[1]).astype(np.float32)
-        got = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        got = cv2.remap(img, mx, my, how, borderMode=cv2.BORDER_REPLICATE)
         return got.reshape(*shape, self.channels)
 
     def offsets(
@@ -764,6 +789,14 @@ class _LidLight:
             detail = self._sample(self.crop, u[zone], src_v[zone]) - src
             smooth = np.clip(came / (0.25 * o), 0.0, 1.0)  # none while the lid is open
             out[zone] -= skin * smooth * (1.0 - LID_DETAIL_KEEP) * detail
+            if look is None:
+                # What the lid's own grain lost is the lower lid's grain, so the shut lid is
+                # skin, not a flat patch of one colour (issue 13). Not on the lids drawn as
+                # lashes (:class:`LashLook`, the deeper shapes the build keeps where the
+                # tracker reads the default open): those sit at the tracker's edge, and the
+                # grain moved their posed blinks' readings by up to 0.12 (canonman_hooded's
+                # worst 0.44 -> 0.50, canonman_turned's 0.46 -> 0.58 clipped at 1.5).
+                out[zone] += skin * smooth * LID_GRAIN_GAIN * self._grain(u[zone], above)
         # The lashes below the lid's edge (over the eye, or the lower lid's skin once shut),
         # fading out with the distance: the line's edge lies between pixels and follows the
         # lid, not the pixel rows.
@@ -782,6 +815,21 @@ class _LidLight:
                 hanging = np.clip(hanging * (1.0 - look.texture * strands), 0.0, 1.0)
             out[below] = hanging * (lash - src_b)
         return out
+
+    def _grain(self, u: np.ndarray, above: np.ndarray) -> np.ndarray:
+        """The lower lid's fine grain (N×C, :attr:`fine`) for lid pixels at ``u``, ``above``
+        (N×1) pixels over the lid's edge: read down the lower lid's plain skin as far as the
+        pixel lies up the lid, folded back and forth over :data:`LID_GRAIN_BAND` (a
+        mirror keeps the grain whole where it turns), and clipped."""
+        g0, g1 = LID_GRAIN_BAND
+        span = max(1.0, (g1 - g0) * self.opening)
+        d = np.abs(np.mod(np.maximum(above[:, 0], 0.0), 2.0 * span) - span)
+        lu, lv = self.lower
+        v = np.interp(u, lu, lv) - (LID_MARGIN + g0) * self.opening - (span - d)
+        # (The nearest pixel's: read between pixels, the grain lost about half its
+        # Laplacian energy.)
+        got = self._sample(self.fine, u, v, cv2.INTER_NEAREST).reshape(len(u), self.channels)
+        return np.clip(got, -self.grain_clip, self.grain_clip)
 
     def _along(self, u: np.ndarray) -> np.ndarray:
         """The shut line's thickness along the eye at ``u`` (N, -> N×1), over the band's: 1 -
