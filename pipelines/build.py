@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -239,8 +240,6 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
     """Refuse a recording onto one of the run's own input files: ``--source talk.mp4 --output
     talk.mp4`` replaced the user's video with the first frames of its own processing (exit
     code 0), and a voice taken from an MP4 was overwritten the same way."""
-    import os
-
     from pipelines.errors import OutputError
     from pipelines.outputs import parse_output_spec
     from pipelines.sources import parse_source_spec
@@ -263,7 +262,9 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
             kind, path = parse_output_spec(out)
         except CamfxError:
             continue
-        for what, used in inputs if kind == "file" and path else ():
+        if kind != "file" or not path:
+            continue
+        for what, used in inputs:
             try:
                 same = os.path.samefile(path, used)
             except OSError:  # either is missing: not the same file

@@ -227,15 +227,21 @@ def test_background_noise_keeps_the_mouth_shut(vad: object, noise: str) -> None:
     assert res["closure"].max() <= NOISE_JAW_MAX
 
 
-def test_speech_over_noise_still_moves_the_mouth(vad: object) -> None:
+def _speech_over_pink_noise() -> tuple[np.ndarray, list]:
+    """A sentence starting 0.5 s into pink noise 20 dB under it, and its phonemes (times in
+    the sentence's own clock)."""
     require_espeak()
-    from pipelines.audio.vad import StreamingVad
-
     x, ph = speech("Father wants to park the car far from the farm.", "en-us")
-    noise = _noises(len(x) / ANALYSIS_RATE + 1.0)["pink -20 dBFS"]
-    sig = noise.copy()
+    sig = _noises(len(x) / ANALYSIS_RATE + 1.0)["pink -20 dBFS"].copy()
     start = int(0.5 * ANALYSIS_RATE)
     sig[start : start + len(x)] += 0.5 * x / np.abs(x).max()
+    return sig, ph
+
+
+def test_speech_over_noise_still_moves_the_mouth(vad: object) -> None:
+    from pipelines.audio.vad import StreamingVad
+
+    sig, ph = _speech_over_pink_noise()
     res = run_stream(MouthAnalyzer(vad=StreamingVad(vad)), sig)
     tgt = target([(n, s + 0.5, e + 0.5) for n, s, e in ph], res["time"])
     r = float(np.corrcoef(res["jaw"], tgt)[0, 1])
@@ -260,12 +266,7 @@ def test_background_noise_keeps_the_mouth_shut_without_the_vad_model(noise: str)
 
 def test_speech_over_noise_moves_the_mouth_without_the_vad_model() -> None:
     """The floor the noise sets still lets speech over it through the energy gate."""
-    require_espeak()
-    x, _ = speech("Father wants to park the car far from the farm.", "en-us")
-    noise = _noises(len(x) / ANALYSIS_RATE + 1.0)["pink -20 dBFS"]
-    sig = noise.copy()
-    start = int(0.5 * ANALYSIS_RATE)
-    sig[start : start + len(x)] += 0.5 * x / np.abs(x).max()
+    sig, _ = _speech_over_pink_noise()
     res = run_stream(MouthAnalyzer(vad=None), sig)
     lead = res["time"] < 0.45
     assert res["jaw"][lead].max() <= NOISE_JAW_MAX, res["jaw"][lead].max()
@@ -293,8 +294,9 @@ its training voice en+f3 they open on an m before the VAD calls speech."""
 @pytest.mark.parametrize("text", PHRASE_INITIAL_M)
 def test_phrase_initial_m_closes_the_lips(vad: object, text: str) -> None:
     """The network's closure of an m that opens a phrase passes the gate that still waits for
-    the VAD (pipelines.audio.mouth.SPEECH_ONSET_CLOSURE). 2026-12-05: the closure reached
-    0.00 / 0.09 / 0.00 in the m's window without it, 0.88 / 0.84 / 0.60 with it."""
+    the VAD (pipelines.audio.mouth.MouthAnalyzer._speech_begins_ahead). 2026-12-05: the
+    closure reached 0.00 / 0.09 / 0.00 in the m's window without it, 0.88 / 0.84 / 0.60 with
+    it."""
     require_espeak()
     from pipelines.audio.vad import StreamingVad
 

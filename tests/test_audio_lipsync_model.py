@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -361,28 +362,33 @@ def test_asked_opening_follows_loudness_frame_by_frame(held_out_speech: dict, va
     assert min(rs.values()) >= R_ASKED_EACH_MIN, rs
 
 
+class ScriptedNet:
+    """A stand-in for the mouth network without look-ahead: (jaw, lips closed) for each hop
+    from ``script(hops)``, the hops' indices since the stream began."""
+
+    context_hops = 1
+    delay_hops = 0
+
+    def __init__(self, script: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]) -> None:
+        self.script = script
+        self.calls = 0
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        jaw, closed = self.script(self.calls + np.arange(len(rows)))
+        self.calls += len(rows)
+        return np.stack([jaw, closed], axis=1)
+
+
 def test_lips_part_within_a_hop_of_the_closure_ending() -> None:
     """A closure the network lets go of is gone 10 ms later (it shuts the lips for an m, b or
     p; lingering, it halves the next vowel's opening in the video frame after)."""
 
-    class Stub:
-        context_hops = 1
-        delay_hops = 0
+    def script(hop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Two hops (20 ms) of closed lips, 20 hops into the tone (hops 0-39 are the silence
+        # before it, which keeps the mouth shut).
+        return np.full(len(hop), 0.8), ((hop >= 60) & (hop < 62)).astype(np.float64)
 
-        def __init__(self) -> None:
-            self.calls = 0
-
-        def __call__(self, rows: np.ndarray) -> np.ndarray:
-            out = np.tile([[0.8, 0.0]], (len(rows), 1))
-            for k in range(len(rows)):
-                # Two hops (20 ms) of closed lips, 20 hops into the tone (hops 0-39 are the
-                # silence before it, which keeps the mouth shut).
-                if 60 <= self.calls + k < 62:
-                    out[k, 1] = 1.0
-            self.calls += len(rows)
-            return out
-
-    an = MouthAnalyzer(vad=None, jaw_net=Stub())
+    an = MouthAnalyzer(vad=None, jaw_net=ScriptedNet(script))
     rng = np.random.default_rng(0)
     t = np.arange(50 * HOP) / ANALYSIS_RATE
     tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))
@@ -407,20 +413,10 @@ def test_jaw_follows_the_network_within_the_hop() -> None:
 
     steps = (0.2, 0.9, 0.5, 0.95, 0.3)
 
-    class Stub:
-        context_hops = 1
-        delay_hops = 0
+    def script(hop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(steps)[(hop // 3) % len(steps)], np.zeros(len(hop))  # new every 30 ms
 
-        def __init__(self) -> None:
-            self.calls = 0
-
-        def __call__(self, rows: np.ndarray) -> np.ndarray:
-            hop = self.calls + np.arange(len(rows))
-            jaw = np.array(steps)[(hop // 3) % len(steps)]  # a new value every 30 ms
-            self.calls += len(rows)
-            return np.stack([jaw, np.zeros(len(rows))], axis=1)
-
-    an = MouthAnalyzer(vad=None, jaw_net=Stub())
+    an = MouthAnalyzer(vad=None, jaw_net=ScriptedNet(script))
     rng = np.random.default_rng(0)
     t = np.arange(80 * HOP) / ANALYSIS_RATE
     tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))

@@ -74,26 +74,6 @@ tools/mouth_asked.py --training-voices (17 tuning voices, 12 sentences each, in 
 four) gives 0.859 (lowest clip 0.791) as shipped and 0.851 (0.750) with that gap closure,
 0.860 with the loudness-only network, 0.854 and 0.859 with the jaw curve at 0.55 and 0.85,
 0.886 (0.806) with neither closure."""
-SPEECH_ONSET_CLOSURE = True
-"""With the network: its closure passes the speech gate on the hops before the VAD calls
-speech within the network's look-ahead (MouthAnalyzer._speech_begins_ahead), as strongly as
-the hop is audible (``audible`` is 0 on steady noise). False: the gate holds it back, as
-before 2026-12-05.
-
-Why (issue 13, 2026-12-05 ~03:50 UTC): the closures' timing against the phonemes is right
-(tools/train_mouth.py's validation voices, 12 of its extra sentences, per m/b/p the described
-instant's closure: the raw network's peak 9 / 9 / -6 ms from the phoneme's middle for b / m / p,
-after _back -1 / -8 / +27; moving the closure a hop later costs asked r 0.866 → 0.833 on the 17
-tuning voices; a hop earlier, were it seen in time, 0.867, two 0.837), but an m that starts a
-phrase was missed: the network closed it (raw 0.8-0.98) before the VAD had called speech, and
-the gate kept it out. Passing it there, m/b/p closed within the m/b/p test's window (tests/
-test_audio_lipsync.py's measure, here on tuning material: 12 extra training sentences): on the
-three validation voices 93.1 → 94.8 % of 116 (m 85 → 93 %, b 98 %, p 94 %), on them and the 14
-training voices 87.0 → 88.5 % of 677 (m 79 → 86 %, b 87 %, p 91 %); open vowels' hops closed
-2.3 % and 2.0 % either way; asked r (tools/mouth_asked.py) 0.845 and 0.866 either way (one voice
-of 17 by 0.001); silent frames over pink noise asked shut 100 % either way. Passing it whenever
-the VAD's probability reached 0.1 closed the lips on mains hum (closure 0.26): the look-ahead's
-speech flag is what keeps noise out."""
 JAW_FLOOR = 0.08
 """The network's jaw below this is read as closed (the rest rescaled to 0 … 1): on noise in a
 pause's VAD hangover it gives 0.02–0.05, which the animator's lifting curve (jaw^0.7) draws as
@@ -470,7 +450,25 @@ class MouthAnalyzer:
 
     def _speech_begins_ahead(self, fr: _Front) -> bool:
         """The hop ``fr`` describes is outside speech, but the VAD calls speech at the newest
-        hop, ``delay_hops`` later (the network's look-ahead: the last of ``_pending``)."""
+        hop, ``delay_hops`` later (the network's look-ahead: the last of ``_pending``). There
+        the network's closure passes the speech gate, as strongly as the hop is audible
+        (``audible`` is 0 on steady noise).
+
+        Why (issue 13, 2026-12-05 ~03:50 UTC): the closures' timing against the phonemes is right
+        (tools/train_mouth.py's validation voices, 12 of its extra sentences, per m/b/p the
+        described instant's closure: the raw network's peak 9 / 9 / -6 ms from the phoneme's
+        middle for b / m / p, after _back -1 / -8 / +27; moving the closure a hop later costs
+        asked r 0.866 → 0.833 on the 17 tuning voices; a hop earlier, were it seen in time,
+        0.867, two 0.837), but an m that starts a phrase was missed: the network closed it (raw
+        0.8-0.98) before the VAD had called speech, and the gate kept it out. Passing it there,
+        m/b/p closed within the m/b/p test's window (tests/test_audio_lipsync.py's measure, here
+        on tuning material: 12 extra training sentences): on the three validation voices 93.1
+        → 94.8 % of 116 (m 85 → 93 %, b 98 %, p 94 %), on them and the 14 training voices 87.0
+        → 88.5 % of 677 (m 79 → 86 %, b 87 %, p 91 %); open vowels' hops closed 2.3 % and 2.0 %
+        either way; asked r (tools/mouth_asked.py) 0.845 and 0.866 either way (one voice of 17 by
+        0.001); silent frames over pink noise asked shut 100 % either way. Passing it whenever
+        the VAD's probability reached 0.1 closed the lips on mains hum (closure 0.26): the
+        look-ahead's speech flag is what keeps noise out."""
         return not fr.speaking and bool(self._pending) and self._pending[-1].speaking
 
     def _back(self, fr: _Front, jaw_raw: float, closure_raw: float, end_sample: int) -> MouthParams:
@@ -504,9 +502,10 @@ class MouthAnalyzer:
             # closed mouth on a quiet instant is what the voice shows, so it costs no sync.
             closure_raw = max(closure_raw, fr.gap)
         clo_t = closure_raw * g
-        if SPEECH_ONSET_CLOSURE and self.jaw_net is not None and self._speech_begins_ahead(fr):
+        if self._speech_begins_ahead(fr):
             # Speech opening on m, b or p: the gate waits for the VAD, which calls speech a few
-            # hops in, when the lips have parted again (see SPEECH_ONSET_CLOSURE).
+            # hops in, when the lips have parted again (network_closure is 0 without the
+            # network; see _speech_begins_ahead).
             clo_t = max(clo_t, network_closure * fr.audible)
         # The lips part fast once the voice is back (the vowel after an m or b), but over a quiet
         # instant they let go at the jaw's pace: the stop-gap closure flickers on noise in a

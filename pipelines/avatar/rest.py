@@ -199,9 +199,9 @@ def finish_rest(closed: Portrait, rest: RestMouth) -> Portrait:
     ).astype(bool)
     lips = np.zeros(size, np.uint8)
     cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
-    value = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[..., 2].astype(np.float32)
     if lips.sum() < 20:
         return closed
+    value = image.max(axis=2).astype(np.float32)  # HSV's value, without the hue and saturation
     dark = near & (value < FINISH_DARK * float(np.median(value[lips.astype(bool)])))
     dark &= line < FINISH_KEEP_LINE
     hole = cv2.dilate(dark.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))

@@ -231,7 +231,6 @@ class LoopingVideo:
             # A one-frame video: "stopped decoding" at once before; its frame stays.
             self.still = True
             return None
-        self._pass_frames = 0
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
         ok, frame = self._cap.read()
         if not ok or frame is None:
