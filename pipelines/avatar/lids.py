@@ -14,7 +14,9 @@ and the deeper lid tears nothing (on smooth lower lids its lash line can be a ne
 Where no plain deeper lid will do, deeper lids that also close a little past the eyes'
 outer corners, with a thicker shut line, are tried the same way (:data:`DEEPER_SHAPE`): a
 hooded eye's outer corner kept its dark fold otherwise, the corner of an open eye to the
-tracker on a turned head. Where those will not do either, the same with a shut line as dark
+tracker on a turned head. (The default lids close as far past the outer corner, with their own
+line, :data:`~pipelines.avatar.rig.LID_OUTER_REACH`; the plain deeper lids do not,
+:data:`PLAIN_DEEPER_SHAPE`.) Where those will not do either, the same with a shut line as dark
 as the open eye's slit (:data:`HOODED_SHAPE`): under a fold hanging over the upper lid, the
 lashes' colour read from the margin above the landmarks is the fold's skin, a pale line.
 Cost at build (2 cores, loaded, 2026-12-04): 0.05 s where the default lids read shut
