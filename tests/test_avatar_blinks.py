@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from avatar_builds import built
 
-from pipelines.avatar.lids import DEEPER_SHAPE, HOODED_SHAPE
+from pipelines.avatar.lids import DEEPER_SHAPE, HOODED_SHAPE, PLAIN_DEEPER_SHAPE
 from pipelines.avatar.measure import blink_ratios_under_poses
 from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
 from pipelines.avatar.stage import Avatar
@@ -222,7 +222,10 @@ def test_the_far_eye_of_a_turned_head_closes_like_the_near_one() -> None:
 
 
 TUNING_BLINK_FAILS = {
-    "astronaut_rims": "posed 7 of 8 (0.21-0.54 of the open eye) since the lids meet on the "
+    "astronaut_rims": "posed 6 of 8 (0.33-0.54 of the open eye; seeds 7-10 28 of 32, worst "
+    "0.56) since every lid closes a little past the outer corner (rig.LID_OUTER_REACH, "
+    "2026-12-05; 6 of 8, 0.30-0.59, seeds 7-10 26 of 32, worst 0.59, before it, re-measured "
+    "then); posed 7 of 8 (0.21-0.54 of the open eye) since the lids meet on the "
     "lower lid's line (2026-12-04; the upper lid 0.15 of the opening past it reads 8 of 8, "
     "0.21-0.45, but its lash line on this smooth lower lid is a tear in 3 and 2 of 48 random "
     "posed frames, 16 and 15 at 0.3 past it, so the build's check of the shut eye keeps the "
@@ -231,7 +234,9 @@ TUNING_BLINK_FAILS = {
     "the shut line was darker and thinner, 2 of 8, 0.43-0.69, earlier on 2026-12-03): thick "
     "dark frames hug the eyes and the tracker reads even an eye erased by inpainting with a "
     "lash line drawn on at 0.44-0.57 of the open eye",
-    "cameraman": "posed 0 of 8 (0.70-1.02 of the open eye since the lids meet on the lower "
+    "cameraman": "posed 0 of 8 (0.66-0.85 of the open eye since every lid closes a little past "
+    "the outer corner, rig.LID_OUTER_REACH, 2026-12-05, 0.69-0.88 re-measured before it; "
+    "0.70-1.02 since the lids meet on the lower "
     "lid's line, 2026-12-04; 0.65-0.93 before; 0.68-0.98 before the darker "
     "shut line): its near eye is 5.6 px open, the tracker's open reading 0.13-0.25 of its "
     "width; on this three-quarter profile "
@@ -337,6 +342,28 @@ def test_posed_blinks_of_hooded_eyes_on_a_turned_head_are_seen() -> None:
     assert avatar.rig.lid_shape == DEEPER_SHAPE
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
+
+
+TURNED_HARD = ("astronaut_turned_far", "astronaut_turned55_moustache")
+"""Heads turned about 30 and 55 degrees (tests/data/faces/README.md), turned further by the
+posed blinks' random poses, standing for the held-out heads turned hard (riga_turned,
+einstein_midword)."""
+TURNED_HARD_WORST_MAX = 0.46
+"""The worst posed blink's shut eye over the open one asked there: the issue's half, with a
+margin for the poses between the ones drawn."""
+
+
+@pytest.mark.parametrize("name", TURNED_HARD)
+def test_posed_blinks_of_a_head_turned_hard_are_seen_with_a_margin(name) -> None:
+    """A head turned further than the build's check poses (yaw 0.9-1.0, pitched and rolled):
+    the near eye's default lids closed between the corners' landmarks, its dark outer corner
+    was left, an open eye's corner to the tracker, which read the shut eye at 0.61 and 0.51
+    of the open one (seed 7; 7 of 8 seen on each); with every lid closing a little past the
+    outer corner (rig.LID_OUTER_REACH, 2026-12-05), 0.44 and 0.43, 8 of 8."""
+    avatar = built(name)
+    assert avatar.rig.lid_shape == LidShape()
+    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
+    assert max(ratios) <= TURNED_HARD_WORST_MAX, [round(r, 2) for r in ratios]
 
 
 UNDER_A_FOLD = "canonman_hooded"
@@ -482,7 +509,7 @@ def test_the_lids_go_deeper_only_where_the_tracker_reads_them_open(hooded) -> No
     the deeper lids that read shut tear the smooth lower lid (astronaut_rims)."""
     assert hooded.rig.lid_depth < BLINK_LOWER_SHARE
     # (Plain deeper lids read shut there: the lids past the corner are not tried.)
-    assert hooded.rig.lid_shape == LidShape()
+    assert hooded.rig.lid_shape == PLAIN_DEEPER_SHAPE
     for name in (*REAL_TUNING_SEEN, "astronaut_glasses", "cameraman", "astronaut_rims"):
         avatar = built(name)
         assert avatar.rig.lid_depth == BLINK_LOWER_SHARE, name

@@ -14,7 +14,9 @@ and the deeper lid tears nothing (on smooth lower lids its lash line can be a ne
 Where no plain deeper lid will do, deeper lids that also close a little past the eyes'
 outer corners, with a thicker shut line, are tried the same way (:data:`DEEPER_SHAPE`): a
 hooded eye's outer corner kept its dark fold otherwise, the corner of an open eye to the
-tracker on a turned head. Where those will not do either, the same with a shut line as dark
+tracker on a turned head. (The default lids close as far past the outer corner, with their own
+line, :data:`~pipelines.avatar.rig.LID_OUTER_REACH`; the plain deeper lids do not,
+:data:`PLAIN_DEEPER_SHAPE`.) Where those will not do either, the same with a shut line as dark
 as the open eye's slit (:data:`HOODED_SHAPE`): under a fold hanging over the upper lid, the
 lashes' colour read from the margin above the landmarks is the fold's skin, a pale line.
 Cost at build (2 cores, loaded, 2026-12-04): 0.05 s where the default lids read shut
@@ -79,6 +81,14 @@ of it at 0.1 on canonman_glasses, canonman_turned and astronaut_rims, 0.09-0.11 
 0.11-0.14 at 0.2. Further out, at 0.25-0.5, the lid's edge across the fold's dark margin was a
 tear at build under one or more :data:`TEAR_POSES` (canonman_turned; canonman_glasses from
 0.35), so no deeper lid was kept."""
+PLAIN_DEEPER_SHAPE = LidShape(outer_reach=0.0)
+"""The plain deeper lids, tried first: the default lids' line, closing between the corners'
+landmarks. (The default lids close past the outer corner, :data:`~pipelines.avatar.rig.
+LID_OUTER_REACH`; deeper lids past it need the thicker line of :data:`DEEPER_SHAPE`,
+:data:`DEEPER_LASH_BAND`: tried with the default's reach, canonman_turned's build kept them
+0.45 past the lower lid's line, its check poses reading them shut, and its posed blinks of
+seeds 7 and 8 read 9 of 16 seen, worst 0.60, against 16 of 16, 0.48, with
+:data:`DEEPER_SHAPE`, 2026-12-05.)"""
 DEEPER_LASH_BAND = (0.2, 0.5)
 """...and draw the shut lash line this thick (:data:`~pipelines.avatar.rig.LID_LASH_BAND`,
 0.15/0.45 by default): with the lids 0.1-0.2 past the corner but the default line,
@@ -233,7 +243,7 @@ def settle_lids(avatar: Avatar) -> float:
         # Each shape only where none before it will do: plain deeper lids, then lids past the
         # outer corner, then a hooded eye's.
         chosen = None
-        for shape in (LidShape(), DEEPER_SHAPE, HOODED_SHAPE):
+        for shape in (PLAIN_DEEPER_SHAPE, DEEPER_SHAPE, HOODED_SHAPE):
             chosen = keep(shape)
             if chosen is not None:
                 break

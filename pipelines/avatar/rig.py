@@ -612,6 +612,18 @@ skin's light one row lets through to this power. (Two rows, the physical figure,
 line near black on the glasses portraits (0.02-0.09 of the lid's light at 0.15/0.3), and its
 edges tears on astronaut_glasses in 2 of 24 posed frames; at 1.5 (0.10-0.23) none, and
 astronaut_rims' posed blinks 6 of 8 seen against 2 of 8 with one row.)"""
+LID_OUTER_REACH = 0.1
+"""How far past the outer corner's landmark (shares of the eye's width) every shut lid closes
+(:func:`blink_fields`' ``outer_reach``; :data:`~pipelines.avatar.lids.OUTER_REACH` tells why
+for hooded eyes). On a head turned hard, the near eye's outer corner is a dark hook up from the
+shut lash line's outer end (the open eye's upper margin running on past the landmark), the
+corner of an open eye to the tracker: it read the shut eye at 0.5-0.6 of the open one under
+turns past those the build checks (pipelines/avatar/lids.py), on lids that do close over the
+eye. Posed blinks of seeds 7 and 8 (2026-12-05; worst, then seen of 16), lids closing between
+the corners -> 0.1 past the outer one: astronaut_turned_far 0.61 (15) -> 0.44 (16),
+astronaut_turned55_moustache 0.51 (15) -> 0.43 (16), astronaut_glasses 0.41 -> 0.38,
+astronaut_rims 0.59 (14) -> 0.54 (14). (Until then only the deeper lids of hooded eyes closed
+past it, :data:`~pipelines.avatar.lids.DEEPER_SHAPE`.)"""
 LID_LIGHT_RAMP = 0.5
 """The lid's skin is fully lit once it has come down this far (eye openings): the skin that
 unfolds, not the crease that stays (0.35-1.0 measured alike)."""
@@ -927,7 +939,7 @@ class LashLook:
 class LidShape:
     """The shut lids' shape besides their depth (:func:`blink_fields`)."""
 
-    outer_reach: float = 0.0
+    outer_reach: float = LID_OUTER_REACH
     lash_band: tuple[float, float] = LID_LASH_BAND
     lash_from_opening: bool = False
     """The shut line's colour may be as dark as the open eye's slit (the darkest
@@ -958,7 +970,7 @@ def blink_fields(
     ring: tuple[int, ...],
     image: np.ndarray | None = None,
     lower_share: float = BLINK_LOWER_SHARE,
-    outer_reach: float = 0.0,
+    outer_reach: float = LID_OUTER_REACH,
     lash_band: tuple[float, float] = LID_LASH_BAND,
     lash_from_opening: bool = False,
     lash_floor: float = LID_LASH_FLOOR,
