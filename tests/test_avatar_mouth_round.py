@@ -21,7 +21,7 @@ JAWS = (0.55, 1.0)
 """Mid-word and wide open (tools/avatar_report.py's sheet)."""
 TURN_SHARE_MAX = 0.25
 """Share of the inner lower lip's whole turn, corner to corner, that one landmark may carry
-at most: a rounded lip bends all along (0.16-0.19 on these portraits); the trapezoid turned
+at most: a rounded lip bends all along (0.16-0.20 on these portraits); the trapezoid turned
 0.29-0.34 of it at each of its bottom corners (178, 402)."""
 THICKNESS_KEPT = 0.9
 """Share of its rest thickness (inner lip to outer contour, along the face's down) each
