@@ -97,9 +97,15 @@ of it at 0.1 on canonman_glasses, canonman_turned and astronaut_rims, 0.09-0.11 
 0.11-0.14 at 0.2. Further out, at 0.25-0.5, the lid's edge across the fold's dark margin was a
 tear at build under one or more :data:`TEAR_POSES` (canonman_turned; canonman_glasses from
 0.35), so no deeper lid was kept."""
-PLAIN_DEEPER_SHAPE = LidShape(outer_reach=0.0)
+PLAIN_DEEPER_SHAPE = LidShape(outer_reach=0.0, lash_inner=False)
 """The plain deeper lids, tried first: the default lids' line, closing between the corners'
-landmarks. (The default lids close past the outer corner, :data:`~pipelines.avatar.rig.
+landmarks, as thick and dark out to the inner corner's fade: these lids are kept where the
+tracker reads the default open, at its edge, so they keep the line they were measured with
+(with the default's thinner, paler inner end, :data:`~pipelines.avatar.rig.LID_LASH_INNER`,
+and its hanging lashes in strands, tried first, astronaut_rims' build kept plain deeper lids
+0.15 past the lower lid's line, whose lash line was a tear on its smooth lower lid in random
+posed frames before, 2026-12-05).
+(The default lids close past the outer corner, :data:`~pipelines.avatar.rig.
 LID_OUTER_REACH`; deeper lids past it need the thicker line of :data:`DEEPER_SHAPE`,
 :data:`DEEPER_LASH_BAND`: tried with the default's reach, canonman_turned's build kept them
 0.45 past the lower lid's line, its check poses reading them shut, and its posed blinks of
