@@ -339,8 +339,9 @@ brings the upper lid 0.45 of the opening past the lower lid's line
 (pipelines/avatar/lids.py, 2026-12-04). The unseen were the head turned hard (yaw 0.6-1.0)
 with it tilted: the near eye's hooded outer corner keeps its dark fold, a corner of an open eye
 to the tracker. (7, not 8: the worst blink reads 0.50, at the issue's threshold. With the
-deeper lids past the outer corner, lids.DEEPER_SHAPE, 8 of 8, worst 0.46: this portrait's
-build keeps its plain deeper lids, lids.settle_lids.)"""
+deeper lids past the outer corner, lids.DEEPER_SHAPE, 8 of 8, worst 0.46, which this
+portrait's build keeps since each of its check readings is a blink of its own,
+lids.READ_PASSES, 2026-12-05: its plain deeper lids read 0.53 at the worst check pose.)"""
 HOODED_SPEECH_SEEN_MIN = 0.75
 """Share of canonman_glasses' scheduled blinks the tracker sees over the speech clip
 (pipelines/assets/talking_head_speech.wav, animator seeds 1-3, 11 blinks): 0 of 11 before
