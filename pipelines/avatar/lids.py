@@ -52,11 +52,27 @@ READ_SHUT = 0.4
 are, at every check pose (a blink is seen under 0.5: the margin is for the poses between)."""
 SEEN = 0.5
 """A blink is seen under this (the issue's half of the open eye's opening)."""
+READ_PRIMER = 2
+READ_CLOSING = 0.6
 READ_PASSES = 2
-"""Each check frame is read this many times, the last reading kept: the tracker starts from
-where it found the face in the frame before, and a single reading of a shut eye moved by up
-to 0.07 of the open eye with the frames shown before it (canonman_glasses' lids 0.45 past the
-line read 0.40 after one order of check frames, 0.47 after another)."""
+"""Each check reading is a blink as the posed blinks are shown
+(:func:`~pipelines.avatar.measure.blink_ratios_under_poses`), on a tracker started afresh
+(:meth:`~pipelines.tracking.tracker.FaceTracker.reset`): the open eye under the check's pose
+this many times, then the lids this far shut, then the checked frame this many times, the
+least reading of those kept. The tracker starts from where it found the face in the frame
+before, so a reading depends on the frames read before it: read one after another on one
+tracker (every earlier pose and depth), a shut eye's reading moved by up to 0.07 of the open
+eye with the order of the check frames (canonman_glasses' lids 0.45 past the line read 0.40
+after one order, 0.47 after another), and any change to the default lids' look moved the
+readings of the deeper lids tried after them (a paler shut line's ends turned
+canonman_turned's build to :data:`HOODED_SHAPE`, 21 of 24 posed blinks seen over seeds 7-9,
+2026-12-05). Each reading is now a function of its own pose's frames alone. (So read,
+2026-12-05 on 2 cores: canonman_glasses' plain deeper lids read 0.53 at their worst check
+pose, not shut, and its build keeps :data:`DEEPER_SHAPE` 0.45 past the line (read 0.44):
+posed blinks of seeds 7 and 8 16 of 16, worst 0.46, against 16 of 16, worst 0.49, with the
+plain deeper lids kept before; every other tuning portrait keeps its lids. The build's check
+took 0.15 s where the default lids read shut (0.08 s before), 1.1-1.5 s where deeper lids
+were tried (0.6-1.0 s).)"""
 DEEPER = (-0.15, -0.3, -0.45)
 """Where the lids may meet instead (shares of the opening below the lower lid's line), when
 the default reads wider than :data:`READ_SHUT`: the one read most shut is kept."""
@@ -81,9 +97,15 @@ of it at 0.1 on canonman_glasses, canonman_turned and astronaut_rims, 0.09-0.11 
 0.11-0.14 at 0.2. Further out, at 0.25-0.5, the lid's edge across the fold's dark margin was a
 tear at build under one or more :data:`TEAR_POSES` (canonman_turned; canonman_glasses from
 0.35), so no deeper lid was kept."""
-PLAIN_DEEPER_SHAPE = LidShape(outer_reach=0.0)
+PLAIN_DEEPER_SHAPE = LidShape(outer_reach=0.0, lash_inner=False)
 """The plain deeper lids, tried first: the default lids' line, closing between the corners'
-landmarks. (The default lids close past the outer corner, :data:`~pipelines.avatar.rig.
+landmarks, as thick and dark out to the inner corner's fade: these lids are kept where the
+tracker reads the default open, at its edge, so they keep the line they were measured with
+(with the default's thinner, paler inner end, :data:`~pipelines.avatar.rig.LID_LASH_INNER`,
+and its hanging lashes in strands, tried first, astronaut_rims' build kept plain deeper lids
+0.15 past the lower lid's line, whose lash line was a tear on its smooth lower lid in random
+posed frames before, 2026-12-05).
+(The default lids close past the outer corner, :data:`~pipelines.avatar.rig.
 LID_OUTER_REACH`; deeper lids past it need the thicker line of :data:`DEEPER_SHAPE`,
 :data:`DEEPER_LASH_BAND`: tried with the default's reach, canonman_turned's build kept them
 0.45 past the lower lid's line, its check poses reading them shut, and its posed blinks of
@@ -186,22 +208,30 @@ def settle_lids(avatar: Avatar) -> float:
     renderer, rig, image = avatar.renderer, avatar.rig, avatar.portrait.image
     tracker = measuring_tracker()
     tracker.open()
-    frames = 0
+    # The open eye under each check pose (the lids' depth and shape draw nothing there).
+    primers = [renderer.render(pose).copy() for pose in CHECK_POSES]
 
-    def read(weights: dict[str, float]) -> float:
-        nonlocal frames
-        frame = renderer.render(weights)
-        for _ in range(READ_PASSES):
-            ctx = FrameContext(timestamp=frames / 30.0, index=frames)
-            frames += 1
+    def read(at: int, weights: dict[str, float]) -> float:
+        closing = {**weights}
+        if "blink_left" in weights:
+            closing.update(blink_left=READ_CLOSING, blink_right=READ_CLOSING)
+        shown = [primers[at]] * READ_PRIMER + [renderer.render(closing).copy()]
+        shown += [renderer.render(weights)] * READ_PASSES
+        # A fresh start on this pose's open eye, so no reading depends on the ones before it.
+        tracker.reset()
+        got = []
+        for index, frame in enumerate(shown):
+            ctx = FrameContext(timestamp=index / 30.0, index=index)
             tracker.process(frame, ctx)
-        face = ctx.primary_face
-        if face is None:
-            return math.nan
-        return eye_opening(np.asarray(face.landmarks, np.float64))
+            if index >= len(shown) - READ_PASSES and ctx.primary_face is not None:
+                got.append(eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64)))
+        return min(got) if len(got) == READ_PASSES else math.nan
 
     def worst(opens: list[float]) -> float:
-        ratios = [read({**pose, **SHUT}) / o for pose, o in zip(CHECK_POSES, opens, strict=True)]
+        ratios = [
+            read(at, {**pose, **SHUT}) / o
+            for at, (pose, o) in enumerate(zip(CHECK_POSES, opens, strict=True))
+        ]
         # A pose the tracker lost reads as open: that depth is not trusted.
         return max(math.inf if math.isnan(r) else r for r in ratios)
 
@@ -234,7 +264,7 @@ def settle_lids(avatar: Avatar) -> float:
         return None
 
     try:
-        opens = [read(pose) for pose in CHECK_POSES]
+        opens = [read(at, pose) for at, pose in enumerate(CHECK_POSES)]
         if any(math.isnan(o) or o <= 0.0 for o in opens):
             return BLINK_LOWER_SHARE
         default = (worst(opens), BLINK_LOWER_SHARE)
