@@ -884,15 +884,15 @@ class _LidLight:
         hang = max(1.0, LID_LASH_BELOW * o * closure**2)
         below = (v < edge) & (v >= edge - hang) & ~zone
         if below.any():
-            cover = _smooth_scalar_profile(1.0 - (edge - v)[below] / hang)[:, None]
-            came_b = drop[below][:, None]
-            src_b = self._sample(self.blurred, u[below], src_v[below])
+            reach: float | np.ndarray = hang
+            paler: float | np.ndarray = 1.0
             if look is None:
                 # Shorter and paler toward the inner corner, as the line above them.
-                thin, pale = self._toward_inner(u[below])
-                reach = np.maximum(hang * thin[:, 0], 1.0)
-                cover = _smooth_scalar_profile(1.0 - (edge - v)[below] / reach)[:, None]
-                cover = cover * pale
+                shorter, paler = self._toward_inner(u[below])
+                reach = np.maximum(hang * shorter[:, 0], 1.0)
+            cover = _smooth_scalar_profile(1.0 - (edge - v)[below] / reach)[:, None] * paler
+            came_b = drop[below][:, None]
+            src_b = self._sample(self.blurred, u[below], src_v[below])
             hanging = cover * cover_line * self._lashed(u[below], came_b)
             if look is not None:
                 # The lashes hanging below the roots are strands, not a smear.
