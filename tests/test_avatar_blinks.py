@@ -193,9 +193,29 @@ def _eye_frame(
 def _lid_and_lash(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> tuple[float, float]:
     """(brightness of the closed lid 0.6-1.0 eye openings above the lash line, darkest over
     that), along the eye's middle, in the eye's own frame."""
+    _, profile, k, lid, _ = _shut_profile(avatar, ring, frame, (0.3, 0.7), 15)
+    return lid, float(profile[k]) / lid
+
+
+PROFILE_STEP = 0.025
+"""Eye openings between the rows of :func:`_shut_profile`."""
+
+
+def _shut_profile(
+    avatar: Avatar,
+    ring: tuple[int, ...],
+    frame: np.ndarray,
+    stretch: tuple[float, float],
+    columns: int,
+) -> tuple[np.ndarray, np.ndarray, int, float, float]:
+    """The shut eye's median column profile over ``stretch`` of its width (shares from the
+    outer corner), ``columns`` columns, rows :data:`PROFILE_STEP` openings apart from one
+    opening below the corner line to one above, in the eye's own frame: (rows' heights in
+    pixels, grey profile, the darkest row, the lid's light 0.6-1.0 openings above it, the
+    eye's opening in pixels)."""
     c0, width, axis, up, opening = _eye_frame(avatar, ring)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    gu, gv = np.meshgrid(np.linspace(0.3 * width, 0.7 * width, 15), np.arange(-1, 1, 0.025))
+    gu, gv = np.meshgrid(np.linspace(*stretch, columns) * width, np.arange(-1, 1, PROFILE_STEP))
     gv = gv * opening
     mx = (c0[0] + gu * axis[0] + gv * up[0]).astype(np.float32)
     my = (c0[1] + gu * axis[1] + gv * up[1]).astype(np.float32)
@@ -203,7 +223,7 @@ def _lid_and_lash(avatar: Avatar, ring: tuple[int, ...], frame: np.ndarray) -> t
     vs = gv[:, 0]
     k = int(np.argmin(profile))
     lid = float(profile[(vs > vs[k] + 0.6 * opening) & (vs < vs[k] + opening)].mean())
-    return lid, float(profile[k]) / lid
+    return vs, profile, k, lid, opening
 
 
 def test_the_far_eye_of_a_turned_head_closes_like_the_near_one() -> None:
@@ -228,20 +248,10 @@ def _line_along(
     """(darkest of the shut line below the lid's light, 0…1; its thickness in eye openings,
     where it is darker than half way to that) over ``stretch`` of the eye (shares of its width
     from the outer corner), in the eye's own frame: the median column's profile."""
-    c0, width, axis, up, opening = _eye_frame(avatar, ring)
-    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    step = 0.025
-    gu, gv = np.meshgrid(np.linspace(*stretch, 9) * width, np.arange(-1, 1, step))
-    gv = gv * opening
-    mx = (c0[0] + gu * axis[0] + gv * up[0]).astype(np.float32)
-    my = (c0[1] + gu * axis[1] + gv * up[1]).astype(np.float32)
-    profile = np.median(cv2.remap(gray, mx, my, cv2.INTER_LINEAR), axis=1)
-    vs = gv[:, 0]
-    k = int(np.argmin(profile))
-    lid = float(profile[(vs > vs[k] + 0.6 * opening) & (vs < vs[k] + opening)].mean())
+    vs, profile, k, lid, opening = _shut_profile(avatar, ring, frame, stretch, 9)
     dark = 1.0 - float(profile[k]) / lid
     near = np.abs(vs - vs[k]) < 0.5 * opening
-    thick = float((profile[near] < lid - 0.5 * (lid - profile[k])).sum() * step)
+    thick = float((profile[near] < lid - 0.5 * (lid - profile[k])).sum() * PROFILE_STEP)
     return dark, thick
 
 

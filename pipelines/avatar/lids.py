@@ -212,11 +212,11 @@ def settle_lids(avatar: Avatar) -> float:
     primers = [renderer.render(pose).copy() for pose in CHECK_POSES]
 
     def read(at: int, weights: dict[str, float]) -> float:
-        closing = {**weights}
+        shown = [primers[at]] * (READ_PRIMER + 1 + READ_PASSES)  # the open eye: the primer
         if "blink_left" in weights:
-            closing.update(blink_left=READ_CLOSING, blink_right=READ_CLOSING)
-        shown = [primers[at]] * READ_PRIMER + [renderer.render(closing).copy()]
-        shown += [renderer.render(weights)] * READ_PASSES
+            closing = {**weights, "blink_left": READ_CLOSING, "blink_right": READ_CLOSING}
+            shown[READ_PRIMER] = renderer.render(closing).copy()
+            shown[READ_PRIMER + 1 :] = [renderer.render(weights)] * READ_PASSES
         # A fresh start on this pose's open eye, so no reading depends on the ones before it.
         tracker.reset()
         got = []
