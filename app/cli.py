@@ -346,6 +346,8 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
             audio=args.audio if args.audio is not None else "mic",
             mode=args.avatar_mode or "auto",
             video_delay_ms=args.video_delay_ms,
+            # A voice the user named must be there; the default microphone may come later.
+            audio_required=args.audio is not None,
         )
     config = RunConfig(
         source=getattr(args, "source", None) or "demo",

@@ -96,6 +96,7 @@ def run_render(args: argparse.Namespace) -> int:
             audio=args.audio,
             mode=args.avatar_mode,
             video_delay_ms=args.video_delay_ms,
+            audio_required=True,
         ),
     )
     audio_frames = config.frames_for_audio()

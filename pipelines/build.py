@@ -37,6 +37,9 @@ class TalkingHeadConfig:
     and is added to video-file outputs)."""
     mode: AvatarMode = "auto"
     video_delay_ms: VideoDelayMs = 0.0
+    audio_required: bool = False
+    """The voice must open (a render, or ``--audio`` given on the command line): a missing
+    microphone stops the run with one line instead of idling the talking head."""
 
     @property
     def audio_file(self) -> str | None:
@@ -116,7 +119,8 @@ def talking_head_stages(
                 clock="frames" if config.audio_file else "auto",
                 fps=fps,
                 video_delay_ms=config.video_delay_ms,
-            )
+            ),
+            required=config.audio_required,
         )
     )
     stages.append(

@@ -196,6 +196,43 @@ def test_render_from_a_live_input_needs_frames(tmp_path: Path, audio: str) -> No
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("devices", "expected"),
+    [
+        ([], "no audio input device (asked for 'nosuchmic'); plug in a microphone"),
+        (
+            [audio_inputs.InputDevice(3, "USB Headset", 1, 48000.0, True)],
+            "no audio input named like 'nosuchmic'; inputs: 3: USB Headset",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["render", "run"])
+def test_a_named_microphone_that_is_not_there_stops_before_anything_is_written(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    devices: list[audio_inputs.InputDevice],
+    expected: str,
+    command: str,
+) -> None:
+    """A render (or a run given ``--audio``) asked for that voice: a silent video that exits
+    0 is not what it asked for (it did so before, with a warning that named no device). The
+    window's talking head idles instead (test_audio_inputs)."""
+    monkeypatch.setattr(audio_inputs, "_sounddevice", lambda: object())
+    monkeypatch.setattr(audio_inputs, "list_input_devices", lambda: devices)
+    out = tmp_path / "o.mp4"
+    common = ["--audio", "mic:nosuchmic", "--frames", "5", "--output", str(out)]
+    argv = (
+        ["talking-head", "render", *common]
+        if command == "render"
+        else ["run", "--talking-head", "", *common]
+    )
+    assert cli.main(argv) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == f"camfx: audio input 'mic:nosuchmic': {expected}"
+    assert not out.exists()
+
+
 def test_render_help_says_frames_are_needed_for_a_live_input() -> None:
     result = camfx("talking-head", "render", "--help")
     assert "required with a live --audio mic or none" in " ".join(result.stdout.split())

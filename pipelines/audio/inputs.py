@@ -391,7 +391,8 @@ def pick_input_device(spec: str | int | None) -> InputDevice:
     """The device for ``spec``: None/"" (the default), an index, or part of a name."""
     devices = list_input_devices()
     if not devices:
-        raise AudioError("no audio input device; plug in a microphone (the talking head idles)")
+        asked = "" if spec is None or spec in ("", "default") else f" (asked for {str(spec)!r})"
+        raise AudioError(f"no audio input device{asked}; plug in a microphone")
     if spec is None or spec == "" or spec == "default":
         return next((d for d in devices if d.is_default), devices[0])
     if isinstance(spec, int) or str(spec).isdigit():

@@ -81,10 +81,18 @@ class AudioMouth(Stage[AudioMouthSettings]):
     settings_type = AudioMouthSettings
 
     def __init__(
-        self, settings: AudioMouthSettings | None = None, *, audio: AudioInput | None = None
+        self,
+        settings: AudioMouthSettings | None = None,
+        *,
+        audio: AudioInput | None = None,
+        required: bool = False,
     ) -> None:
+        """``required``: an input that cannot open is an error (:meth:`open` raises), not
+        an idle talking head. A render or a command line named that voice; a silent video
+        is not what it asked for. (Not a setting: the window's talking head always idles.)"""
         super().__init__(settings)
         self._given_input = audio
+        self.required = required
         self.input: AudioInput = NoAudio()
         self.analyzer: MouthAnalyzer | None = None
         self.status = ""
@@ -110,6 +118,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
             except CamfxError as exc:
                 notes.append(str(exc))
                 self.input = NoAudio()
+        if notes and self.required:
+            raise AudioError(f"audio input {s.input!r}: {notes[0]}")
         vad = None
         if s.vad:
             try:
@@ -124,7 +134,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
         else:
             self.status = self.input.description + (f" ({'; '.join(notes)})" if notes else "")
         if notes:
-            log.warning("talking head audio: %s", "; ".join(notes))
+            idles = " (the talking head idles)" if isinstance(self.input, NoAudio) else ""
+            log.warning("talking head audio: %s%s", "; ".join(notes), idles)
         self._opened_with = (s.input, s.loop, s.vad)
         self._history.clear()
         self._frames.clear()
