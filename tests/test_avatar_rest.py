@@ -239,3 +239,92 @@ def test_the_held_closing_is_left_to_a_mesh_the_picture_disagrees_with(name, mon
     monkeypatch.setattr(rest, "close_mouth", spy)
     rest.settle_rest(load_portrait(FACES / f"{name}.jpg"))
     assert asked and not any(asked), asked
+
+
+# The photo's own teeth (issue 13): kept only where they stand out from the lips around the
+# opening (rest.TEETH_CONTRAST) in a gap wide enough to have shown them (rest.TEETH_MIN_GAP).
+SHOWS_TEETH = (
+    "astronaut",
+    "astronaut_grey_moustache",
+    "astronaut_grey_small",
+    "astronaut_rims",
+    "astronaut_rot30",
+    "astronaut_small",
+    "astronaut_tight",
+    "astronaut_turned",
+    "astronaut_turned_far",
+    "astronaut_turned_moustache",
+)
+"""Tuning portraits whose photo shows its teeth between the lips: all kept them before the
+decision was made relative (2026-12-05)."""
+NO_TEETH = ("photographer_grey_parted", "astronaut_turned55_moustache", "cameraman")
+"""Tuning portraits open at load with no teeth in the tracked opening: lips parted 3 pixels
+over the lower lip's lit top (grey), the moustache the tracker's opening lies in, a dark
+mouth. The first two kept a crescent of lip or moustache as teeth before 2026-12-05."""
+DIM = 0.45
+"""A grey photo's brightness scaled by this: its teeth (grey levels up to ~230 at full light,
+~100 here) are as much lighter than its lips as before."""
+UPPER_TEETH = 0.35
+"""The upper part of the rendered opening (a share of it down from the upper lip's edge) where
+the upper teeth show."""
+UPPER_LIGHT = (1.2, 0.25)
+"""(grey level over the lips' median, share of the upper part at least that light): drawn
+teeth there. photographer_grey_parted mid-word: 0.62 with the teeth drawn; 0.03 with the
+crescent of its lower lip kept as its own teeth (a grey band over a dark box, 2026-12-05)."""
+
+
+def own_teeth(portrait: Portrait) -> rest.TeethTexture | None:
+    lm = np.asarray(portrait.landmarks, np.float64)
+    assert rest.inner_gap(lm) > rest.OPEN_GAP, "open at load"
+    return rest._teeth_texture(portrait.image, lm, lm[13, :2])
+
+
+@pytest.mark.parametrize("name", SHOWS_TEETH)
+def test_a_photo_showing_its_teeth_keeps_them(name) -> None:
+    assert own_teeth(load_portrait(FACES / f"{name}.jpg")) is not None
+
+
+@pytest.mark.parametrize("name", NO_TEETH)
+def test_a_mouth_without_teeth_in_it_keeps_none(name) -> None:
+    assert own_teeth(load_portrait(FACES / f"{name}.jpg")) is None
+
+
+def test_teeth_are_told_from_the_lips_not_by_their_brightness() -> None:
+    """A dim grey photo keeps its teeth (an absolute brightness threshold dropped them), and the
+    lips of a barely open one are not teeth however wide the gap is taken to be: the moustache
+    the turned head's opening lies in does not stand out from the lips around it."""
+    p = load_portrait(FACES / "astronaut_grey_small.jpg")
+    dim = Portrait(np.round(p.image * DIM).astype(np.uint8), p.landmarks, p.source)
+    assert own_teeth(dim) is not None
+    p = load_portrait(FACES / "astronaut_turned55_moustache.jpg")
+    lm = np.asarray(p.landmarks, np.float64)
+    assert rest.teeth_share(p.image, lm) < rest.TEETH_MIN_SHARE
+
+
+def test_a_barely_open_grey_mouth_opens_on_drawn_teeth() -> None:
+    """photographer_grey_parted (lips 3 pixels apart over no teeth): no teeth of its own kept,
+    its rest face shut, and mid-word its opening shows the drawn upper teeth under the lip."""
+    avatar = built("photographer_grey_parted")
+    assert avatar.rest is not None and avatar.rest.was_open
+    assert avatar.renderer.teeth is None
+    assert rest.inner_gap(find_landmarks(avatar.portrait.image)) <= rest.SETTLED_GAP
+    weights = {"jaw": 0.55, "spread": 0.3}
+    frame = avatar.renderer.render(weights)
+    at = avatar.renderer.mouth_outline(weights)
+    ring = list(regions.LIPS_INNER)
+    top, bottom = at[ring.index(13)], at[ring.index(14)]
+    down = avatar.renderer.down
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
+    inside = cv2.erode(mask, np.ones((3, 3), np.uint8)).astype(bool)
+    ys, xs = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float32)
+    v = ((xs - top[0]) * down[0] + (ys - top[1]) * down[1]) / float((bottom - top) @ down)
+    upper = inside & (v < UPPER_TEETH)
+    lips = np.zeros(frame.shape[:2], np.uint8)
+    lm = avatar.rig.geometry.landmarks[:, :2]
+    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
+    grey = cv2.cvtColor(avatar.portrait.image, cv2.COLOR_BGR2GRAY)
+    lip = float(np.median(grey[lips.astype(bool)]))
+    seen = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)[upper].astype(np.float32)
+    light, share = UPPER_LIGHT
+    assert float((seen > light * lip).mean()) >= share

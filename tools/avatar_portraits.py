@@ -35,6 +35,11 @@ and four TUNING portraits (tuned on, not held out; they stand for the held-out
   tracker read its shut eye as wide as its open one, as ``riga_turned``'s
   (``tests/test_avatar_blinks.py``). CC BY 2.0 as its source.
 
+* ``photographer_grey_parted.jpg``: the real ``photographer_turned.jpg`` (written with
+  ``--gramps``) grey and smaller, its lips parted 3 pixels by the same spline with lip, not
+  teeth, in the gap (:func:`grey_parted`): the held-out ``einstein_midword``'s barely open
+  grey mouth, whose light lower lip was kept as teeth. CC BY 2.0 as its source.
+
 and one TUNING portrait for the stand-in (issue 13, item 7):
 
 * ``astronaut_tight.jpg``: ``astronaut.jpg`` framed tight (:func:`tight_headshot`): cut at the
@@ -494,6 +499,68 @@ def grey_moustache_midword(image: np.ndarray, scale: float = 0.75) -> np.ndarray
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
 
+PARTED_DROP = 0.027
+""":func:`grey_parted`: how far the lower lip and chin come down (face heights): the tracker
+reads the lips 0.027 face heights apart, 3 pixels of the photo (the held-out
+``einstein_midword``: 0.022, 2-3 pixels)."""
+PARTED_SCALE = 0.7
+""":func:`grey_parted`: the area resize (``photographer_turned``'s face ~135 px wide -> ~95)."""
+PARTED_SHADOW = 0.7
+""":func:`grey_parted`: the gap's top edge, in the upper lip's shadow, × the lip's tone."""
+
+
+def grey_parted(image: np.ndarray) -> np.ndarray:
+    """A tuning portrait for a grey, low-resolution photo whose lips are parted by a few
+    pixels with no teeth in the gap: ``image`` area-resized by :data:`PARTED_SCALE`, its lower
+    lip and chin moved down :data:`PARTED_DROP` face heights by the thin-plate spline of
+    :func:`midword`, the newly opened gap filled with the lower lip's lit top (the lip just
+    under the gap mirrored up into it), darkened towards the upper lip down to
+    :data:`PARTED_SHADOW`, then black and white (three equal channels)."""
+    h, w = image.shape[:2]
+    small = cv2.resize(
+        image, (round(w * PARTED_SCALE), round(h * PARTED_SCALE)), interpolation=cv2.INTER_AREA
+    )
+    lm = find_landmarks(small)[:, :2].astype(np.float64)
+    face_h = float(np.linalg.norm(lm[152] - lm[10]))
+    down = (lm[152] - lm[10]) / face_h
+    drop = PARTED_DROP * face_h
+    lips = (14, 87, 178, 317, 402, 17, 84, 314)
+    chin = (152, 148, 377, 176, 400)
+    src, dst = [], []
+    for i in lips + chin:
+        src.append(lm[i])
+        dst.append(lm[i] + down * drop * (1.0 if i in lips else 0.6))
+    for i in (13, 82, 312, 0, 37, 267, 61, 291, 1, 4, 33, 263, 10, 234, 454, 127, 356):
+        src.append(lm[i])
+        dst.append(lm[i])
+    h, w = small.shape[:2]
+    for x in (0, w - 1):
+        for y in (0, h - 1):
+            src.append([x, y])
+            dst.append([x, y])
+    m = thin_plate_map(np.array(src), np.array(dst), (w, h))
+    out = cv2.remap(small, m[..., 0], m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    # The newly opened gap, between where the lower lip was and where it is now.
+    lower_lip = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+    was = np.array([lm[i] for i in lower_lip])
+    now = np.array([lm[i] + down * drop * (0.0 if i in (78, 308) else 1.0) for i in lower_lip])
+    mask = np.zeros((h, w), np.uint8)
+    gap = np.concatenate([was, now[::-1]])
+    cv2.fillPoly(mask, [np.round(gap * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    lower_y = np.interp(xs, *now[np.argsort(now[:, 0])].T)
+    upper_y = np.interp(xs, *was[np.argsort(was[:, 0])].T)
+    # Lip tones, not teeth: the lower lip under the gap mirrored up into it.
+    mirror = (2.0 * lower_y - ys + 1.0).astype(np.float32)
+    lip = cv2.remap(out, xs, mirror, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    t = np.clip((ys - upper_y) / np.maximum(lower_y - upper_y, 1.0), 0.0, 1.0)
+    tone = 1.0 - (1.0 - PARTED_SHADOW) * np.clip(1.0 - t / 0.5, 0.0, 1.0)
+    a = (cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32) / 255.0)[..., None]
+    filled = out * (1 - a) + lip.astype(np.float32) * tone[..., None] * a
+    grey = cv2.cvtColor(np.clip(filled + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+
+
 TURNED_HIDE = 80.0
 """Degrees past which :func:`turned` crowds the far side at the silhouette (as
 ``astronaut_turned_far``): without it a 40° turn folds the far cheek back out."""
@@ -660,6 +727,10 @@ def main() -> None:
     ):
         cv2.imwrite(str(FACES / out), turned_moustache(astronaut, degrees), JPEG)
         print(f"wrote {out}")
+    # A tuning portrait for a grey photo whose lips are parted a few pixels, no teeth showing.
+    photographer = cv2.imread(str(FACES / "photographer_turned.jpg"))
+    cv2.imwrite(str(FACES / "photographer_grey_parted.jpg"), grey_parted(photographer), JPEG)
+    print("wrote photographer_grey_parted.jpg")
     # A tuning portrait for the stand-in: a tight headshot, the crop past the photo.
     cv2.imwrite(str(FACES / "astronaut_tight.jpg"), tight_headshot(astronaut), JPEG)
     print("wrote astronaut_tight.jpg")

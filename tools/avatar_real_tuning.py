@@ -48,9 +48,11 @@ STAND_INS = (
     "cameraman",
     "canonman_turned",
     "canonman_hooded",
+    "photographer_grey_parted",
 )
 """Derived and older tuning portraits standing for the held-out conditions: grey, moustache,
-mid-word, low-res (einstein_midword); glasses, hooded eyes (hopper_glasses); turned
+mid-word, low-res (einstein_midword; its lips parted a few pixels over no teeth,
+photographer_grey_parted); glasses, hooded eyes (hopper_glasses); turned
 (riga_turned; with real hooded eyes, canonman_turned; those eyes narrowed under a fold, whose
 shut eye the tracker read as wide as the open one, canonman_hooded); an open mouth
 (obama_midword)."""

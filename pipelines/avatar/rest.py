@@ -10,9 +10,10 @@ collapse to a line, so no pixel of the old opening is left: the lips meet with t
 texture, no hole. The picture and its landmarks are replaced by the closed ones, and the rig is
 built on those.
 
-What showed between the lips (teeth, when they are light and greyish) is cut out of the
-original as a texture, anchored to the upper and lower inner lip: the renderer shows it again
-when the mouth opens.
+What showed between the lips (teeth, where they stand out from the lips around them in a gap
+wide enough to have shown them: :func:`shows_teeth`) is cut out of the original as a texture,
+anchored to the upper and lower inner lip: the renderer shows it again when the mouth opens.
+Otherwise the renderer draws teeth of its own.
 """
 
 from __future__ import annotations
@@ -68,13 +69,35 @@ RELIP_DARK = 0.5
 opening was, are refilled from the lip around them."""
 TEETH_VALUE = 110
 TEETH_SAT = 110
-"""A pixel of the photo's open mouth looks like a tooth above this brightness (HSV value) and
-under this saturation."""
+"""The kept teeth's pixels: above this brightness (HSV value) and under this saturation (a
+colour photo's lips are more saturated; a grey photo's saturation is 0 everywhere)."""
 TEETH_SOFT = 20
 """...with a soft edge this wide on each side, so the kept teeth have no hard outline."""
+TEETH_CONTRAST = 1.2
+"""A pixel of the photo's open mouth looks like a tooth where it is at least this many times
+as bright (grey level) as the median of the lips around the opening (:data:`TEETH_RING` wide,
+the lips' blended edge left out), and, where the photo has colour, less saturated than
+:data:`TEETH_SAT`. Relative, not absolute: in a grey photo every light pixel passed an
+absolute test, and the held-out einstein_midword kept a crescent of its lower lip's light skin
+as teeth. Share of the opening this bright on the tuning portraits (2026-12-05): those showing
+teeth 0.27 (astronaut_turned_moustache) to 0.47 (astronaut_grey_moustache), astronaut 0.37;
+without teeth, astronaut_turned55_moustache 0.00 (its tracked opening lies in the moustache),
+cameraman 0.03, photographer_grey_parted 0.21 (the lower lip's lit top in a 3-pixel gap:
+brightness alone does not tell it from teeth at that size, :data:`TEETH_MIN_GAP` does). At 1.3
+the turned moustached astronaut's share fell to 0.04."""
+TEETH_RING = 0.015
+"""Face heights around the photo's opening (the ring's width) whose median grey level teeth are
+measured against (:data:`TEETH_CONTRAST`): both lips, or the moustache over the upper one."""
 TEETH_MIN_SHARE = 0.15
-"""Share of the opening's pixels that must look like teeth (light, little colour) for the
+"""Share of the opening's pixels that must look like teeth (:data:`TEETH_CONTRAST`) for the
 portrait's own teeth to be kept."""
+TEETH_MIN_GAP = 0.035
+"""Face heights between the photo's inner lips under which its own teeth are not kept: the
+upper row cut from such a gap (:data:`render.OWN_TEETH_SPLIT`, 0.6 of it) would be under half
+the drawn incisors' height (``render.TEETH_HEIGHT``, 0.045), and its pixels are mostly the
+lips' blended edges. The tuning portraits that show teeth are 0.055 (astronaut_grey_small) to
+0.081 (astronaut_turned_far) apart; photographer_grey_parted (lips parted 3 pixels of its photo,
+no teeth) 0.027, astronaut_turned55_moustache 0.019 (2026-12-05)."""
 MESH_OPEN_GAP = 0.5 * OPEN_GAP
 """Face heights between the closed rest mesh's inner lips (13, 14) past which, while the
 tracker reads the closed picture shut, the two disagree (:func:`settle_rest`): the closing's
@@ -122,6 +145,46 @@ def inner_gap(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(lm[14] - lm[13])) / max(face_h, 1e-6)
 
 
+def teeth_share(image: np.ndarray, lm: np.ndarray) -> float:
+    """Share of the photo's opening (its inner-lip outline) that stands out from the lips
+    around it as teeth do (:data:`TEETH_CONTRAST`)."""
+    lm2 = lm[:, :2]
+    face_h = float(np.linalg.norm(lm2[regions.CHIN] - lm2[regions.FOREHEAD_TOP]))
+    reach = max(1, round(TEETH_RING * face_h))
+    poly = lm2[list(regions.LIPS_INNER)]
+    h, w = image.shape[:2]
+    pad = reach + 2
+    x0 = max(0, int(np.floor(poly[:, 0].min())) - pad)
+    y0 = max(0, int(np.floor(poly[:, 1].min())) - pad)
+    x1 = min(w, int(np.ceil(poly[:, 0].max())) + pad + 1)
+    y1 = min(h, int(np.ceil(poly[:, 1].max())) + pad + 1)
+    if x1 - x0 < 4 or y1 - y0 < 3:
+        return 0.0
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    inside = mask > 128
+    # The ring leaves out the pixel next to the outline: the lips' edge blends into the gap.
+    edge = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
+    ring = (cv2.dilate(mask, np.ones((2 * reach + 1,) * 2, np.uint8)) > 0) & ~edge
+    if inside.sum() < 12 or ring.sum() < 12:
+        return 0.0
+    crop = image[y0:y1, x0:x1]
+    grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    toothy = grey >= TEETH_CONTRAST * float(np.median(grey[ring]))
+    # (A grey photo's saturation is 0 everywhere: there this asks nothing.)
+    toothy &= cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)[..., 1] < TEETH_SAT
+    return float(toothy[inside].mean())
+
+
+def shows_teeth(image: np.ndarray, lm: np.ndarray) -> bool:
+    """Whether the photo's open mouth shows teeth to keep: its inner lips at least
+    :data:`TEETH_MIN_GAP` apart, and at least :data:`TEETH_MIN_SHARE` of the opening standing
+    out from the lips around it (:func:`teeth_share`)."""
+    if inner_gap(lm) < TEETH_MIN_GAP:
+        return False
+    return teeth_share(image, lm) >= TEETH_MIN_SHARE
+
+
 def _teeth_texture(
     image: np.ndarray, lm: np.ndarray, rest_upper: np.ndarray
 ) -> TeethTexture | None:
@@ -141,8 +204,7 @@ def _teeth_texture(
     inside = mask > 128
     if inside.sum() < 12:
         return None
-    toothy = (hsv[..., 2] > TEETH_VALUE) & (hsv[..., 1] < TEETH_SAT)
-    if float(toothy[inside].mean()) < TEETH_MIN_SHARE:
+    if not shows_teeth(image, lm):
         return None
     # Only what showed between the lips: lip pixels drawn inside the opening would read as
     # a lip (to a viewer and to a tracker) and shrink the mouth.
