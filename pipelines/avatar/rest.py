@@ -145,30 +145,41 @@ def inner_gap(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(lm[14] - lm[13])) / max(face_h, 1e-6)
 
 
+def _opening(
+    image: np.ndarray, lm: np.ndarray, pad: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The photo's opening: the crop's top-left corner, the crop around the inner-lip outline
+    (``pad`` pixels beyond it) and the outline's anti-aliased mask in it (uint8); None when
+    the crop is too small to hold one."""
+    poly = lm[list(regions.LIPS_INNER), :2]
+    h, w = image.shape[:2]
+    x0 = max(0, int(np.floor(poly[:, 0].min())) - pad)
+    y0 = max(0, int(np.floor(poly[:, 1].min())) - pad)
+    x1 = min(w, int(np.ceil(poly[:, 0].max())) + pad + 1)
+    y1 = min(h, int(np.ceil(poly[:, 1].max())) + pad + 1)
+    if x1 - x0 < 4 or y1 - y0 < 3:
+        return None
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    return np.array([x0, y0], np.float64), image[y0:y1, x0:x1], mask
+
+
 def teeth_share(image: np.ndarray, lm: np.ndarray) -> float:
     """Share of the photo's opening (its inner-lip outline) that stands out from the lips
     around it as teeth do (:data:`TEETH_CONTRAST`)."""
     lm2 = lm[:, :2]
     face_h = float(np.linalg.norm(lm2[regions.CHIN] - lm2[regions.FOREHEAD_TOP]))
     reach = max(1, round(TEETH_RING * face_h))
-    poly = lm2[list(regions.LIPS_INNER)]
-    h, w = image.shape[:2]
-    pad = reach + 2
-    x0 = max(0, int(np.floor(poly[:, 0].min())) - pad)
-    y0 = max(0, int(np.floor(poly[:, 1].min())) - pad)
-    x1 = min(w, int(np.ceil(poly[:, 0].max())) + pad + 1)
-    y1 = min(h, int(np.ceil(poly[:, 1].max())) + pad + 1)
-    if x1 - x0 < 4 or y1 - y0 < 3:
+    opening = _opening(image, lm, reach + 2)
+    if opening is None:
         return 0.0
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    _, crop, mask = opening
     inside = mask > 128
     # The ring leaves out the pixel next to the outline: the lips' edge blends into the gap.
     edge = cv2.dilate(mask, np.ones((3, 3), np.uint8)) > 0
     ring = (cv2.dilate(mask, np.ones((2 * reach + 1,) * 2, np.uint8)) > 0) & ~edge
     if inside.sum() < 12 or ring.sum() < 12:
         return 0.0
-    crop = image[y0:y1, x0:x1]
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
     toothy = grey >= TEETH_CONTRAST * float(np.median(grey[ring]))
     # (A grey photo's saturation is 0 everywhere: there this asks nothing.)
@@ -188,18 +199,10 @@ def shows_teeth(image: np.ndarray, lm: np.ndarray) -> bool:
 def _teeth_texture(
     image: np.ndarray, lm: np.ndarray, rest_upper: np.ndarray
 ) -> TeethTexture | None:
-    poly = lm[list(regions.LIPS_INNER), :2]
-    h, w = image.shape[:2]
-    pad = 2 + int(0.3 * float(np.linalg.norm(lm[14, :2] - lm[13, :2])))
-    x0 = max(0, int(np.floor(poly[:, 0].min())) - pad)
-    y0 = max(0, int(np.floor(poly[:, 1].min())) - pad)
-    x1 = min(w, int(np.ceil(poly[:, 0].max())) + pad + 1)
-    y1 = min(h, int(np.ceil(poly[:, 1].max())) + pad + 1)
-    if x1 - x0 < 4 or y1 - y0 < 3:
+    opening = _opening(image, lm, 2 + int(0.3 * float(np.linalg.norm(lm[14, :2] - lm[13, :2]))))
+    if opening is None:
         return None
-    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [np.round((poly - [x0, y0]) * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    crop = image[y0:y1, x0:x1]
+    origin, crop, mask = opening
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
     inside = mask > 128
     if inside.sum() < 12:
@@ -222,7 +225,7 @@ def _teeth_texture(
     return TeethTexture(
         crop.astype(np.float32),
         alpha,
-        np.array([x0, y0], np.float64),
+        origin,
         lm[13, :2].copy(),
         lm[14, :2].copy(),
         rest_upper.copy(),
