@@ -10,7 +10,9 @@ REAL tuning photographs (tests/data/faces/README.md, "Real TUNING portraits"):
 (a head turned ~15-20 degrees) and ``brothers_sepia`` (a faded low-resolution print); and
 ``canonman_turned``, the first of these turned 40 degrees (riga_turned's shut near eye), and
 ``canonman_hooded``, that made older with a fold hanging over each upper lid (riga_turned's shut
-eye read wider than its open one). The held-out figures are in tests/test_avatar_heldout.py.
+eye read wider than its open one); and ``astronaut_pale_lashes``, a grey, turned, tilted head
+with pale lashes (einstein_midword's shut line). The held-out figures are in
+tests/test_avatar_heldout.py.
 """
 
 from __future__ import annotations
@@ -433,6 +435,49 @@ def test_posed_blinks_of_a_head_turned_hard_are_seen_with_a_margin(name) -> None
     assert avatar.rig.lid_shape == LidShape()
     ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
     assert max(ratios) <= TURNED_HARD_WORST_MAX, [round(r, 2) for r in ratios]
+
+
+PALE_LASHES = "astronaut_pale_lashes"
+"""A grey, turned head tilted ~21 degrees whose lashes are nearly as light as its skin
+(tests/data/faces/README.md), standing for the held-out einstein_midword's."""
+PALE_WORST_MAX = 0.4
+"""Its worst posed blink (seed 7), the shut eye over the open one: 0.75 (4 of 8 seen) while
+the shut line took the pale lashes' colour (0.86 of the lid skin's light), 0.31 since it is
+kept no paler than rig.LID_LASH_PALEST of it (2026-12-05); the margin is for the poses between
+the ones drawn, as the turned heads' 0.46."""
+PALE_SPEECH_SEEDS = (1, 2)
+"""Animator seeds of the speech clip: 2 of 7 scheduled blinks seen with the pale shut line,
+7 of 7 since (seed 3: 3 of 4 -> 4 of 4)."""
+
+
+@pytest.fixture(scope="module")
+def pale_lashes() -> Avatar:
+    return built(PALE_LASHES)
+
+
+def test_posed_blinks_of_pale_lashes_are_seen_with_a_margin(pale_lashes) -> None:
+    """Pale lashes still meet in a dark line where the lids close: the shut line read from
+    them was a pale band, a narrow open eye to the tracker, under every lid depth the build
+    could try (rig.LID_LASH_PALEST)."""
+    assert pale_lashes.rig.lid_shape == LidShape()
+    ratios = blink_ratios_under_poses(pale_lashes, count=POSED_BLINKS)
+    assert max(ratios) <= PALE_WORST_MAX, [round(r, 2) for r in ratios]
+
+
+def test_blinks_of_pale_lashes_are_seen_while_talking(pale_lashes) -> None:
+    """Every scheduled blink of the speech clip seen on the pale-lashed stand-in, the head
+    nodding and swaying as it talks."""
+    from pipelines.audio.inputs import read_audio_file
+    from pipelines.audio.vad import StreamingVad
+    from pipelines.avatar.measure import measure
+
+    speech = read_audio_file(SPEECH)
+    seen = count = 0
+    for seed in PALE_SPEECH_SEEDS:
+        figs = measure(pale_lashes, PALE_LASHES, *speech, vad=StreamingVad(), seed=seed)
+        seen, count = seen + figs.blinks_seen, count + figs.blinks
+    assert count >= len(PALE_SPEECH_SEEDS)
+    assert seen == count, (seen, count)
 
 
 UNDER_A_FOLD = "canonman_hooded"

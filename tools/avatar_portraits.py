@@ -39,6 +39,12 @@ and four TUNING portraits (tuned on, not held out; they stand for the held-out
   ``--gramps``) grey and smaller, its lips parted 3 pixels by the same spline with lip, not
   teeth, in the gap (:func:`grey_parted`): the held-out ``einstein_midword``'s barely open
   grey mouth, whose light lower lip was kept as teeth. CC BY 2.0 as its source.
+* ``astronaut_pale_lashes.jpg``: ``astronaut_turned.jpg`` with pale lashes (:func:`pale_lashes`:
+  the dark of the lashes and lid margins around each eye mostly taken out), rolled 21 degrees,
+  black and white (:func:`pale_lashes_rolled`): the held-out ``einstein_midword``'s conditions
+  (a grey photo of a turned, tilted head, face ~85 px wide, whose lashes are nearly as light
+  as his skin) without being it; the shut line taken from such lashes read as a narrow open
+  eye (``tests/test_avatar_blinks.py``).
 
 and one TUNING portrait for the stand-in (issue 13, item 7):
 
@@ -655,6 +661,88 @@ def hooded(image: np.ndarray, hood: float = HOOD_SHARE, bags: float = BAGS_DARK)
     return np.clip(out.astype(np.float64) * shade[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
+PALE_KEEP = 0.15
+""":func:`pale_lashes`: the share of the lashes' and lid margins' dark kept."""
+PALE_REACH = 0.6
+""":func:`pale_lashes`: how far out from the lid curves (eye openings) they are paled."""
+PALE_ROLL = -21.0
+""":func:`pale_lashes_rolled`: degrees the head is rolled (counter-clockwise positive, as
+``cv2.getRotationMatrix2D``): the eyes' line 21 degrees down to the image's right."""
+
+
+def pale_lashes(
+    image: np.ndarray, keep: float = PALE_KEEP, reach: float = PALE_REACH
+) -> np.ndarray:
+    """Pale lashes (an old man's white lashes, an overexposed photo): per eye, in its own
+    frame (u along the corners' axis, v up), the pixels darker than the skin around the eye
+    within ``reach`` openings outside the lid curves (above the upper, below the lower; fading
+    out over half of that, and a little past both corners) keep only ``keep`` of their dark;
+    the opening (iris, sclera) is left as it was. The skin is the median of the band between
+    one and two reaches out."""
+    lm = find_landmarks(image)[:, :2].astype(np.float64)
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = image.astype(np.float64)
+    out = img.copy()
+    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
+        c0, c1 = lm[ring[0]], lm[ring[8]]
+        width = float(np.linalg.norm(c1 - c0))
+        axis = (c1 - c0) / width
+        up = np.array([axis[1], -axis[0]])
+        upper, lower = list(ring[1:8]), list(ring[9:])[::-1]
+        if (lm[upper].mean(axis=0) - lm[lower].mean(axis=0)) @ up < 0:
+            up = -up
+
+        def curve(idx: list[int], c0=c0, axis=axis, up=up, c1=c1) -> tuple[np.ndarray, ...]:
+            pts = np.concatenate([[c0], lm[idx], [c1]]) - c0
+            su, sv = pts @ axis, pts @ up
+            order = np.argsort(su)
+            return su[order], sv[order]
+
+        (su, sv), (lu, lv) = curve(upper), curve(lower)
+        rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
+        u, v = rel @ axis, rel @ up
+        top, bottom = np.interp(u, su, sv), np.interp(u, lu, lv)
+        opening = max(float(sv.max() - lv.min()), 1.0)
+        along = _smooth((u + 0.15 * width) / (0.2 * width)) * _smooth(
+            (1.15 * width - u) / (0.2 * width)
+        )
+        r = reach * opening
+        above = _smooth((v - top + 0.15 * opening) / (0.3 * opening)) * _smooth(
+            (top + r - v) / (0.5 * r)
+        )
+        below = _smooth((bottom - v + 0.15 * opening) / (0.3 * opening)) * _smooth(
+            (v - bottom + r) / (0.5 * r)
+        )
+        share = np.clip(np.maximum(above, below) * along, 0.0, 1.0)
+        around = (along > 0.5) & (
+            ((v > top + r) & (v < top + 2 * r)) | ((v < bottom - r) & (v > bottom - 2 * r))
+        )
+        skin = np.median(img[around], axis=0)
+        darker = np.minimum(img - skin, 0.0)
+        out -= (1.0 - keep) * share[..., None] * darker * (share[..., None] > 0)
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def rolled(image: np.ndarray, degrees: float) -> np.ndarray:
+    """The head rolled by ``degrees`` (counter-clockwise positive) about the eyes' and
+    nose's mean, bicubic, the border reflected."""
+    lm = find_landmarks(image)[:, :2].astype(np.float64)
+    c = lm[[33, 133, 263, 362, 1, 152, 10]].mean(axis=0)
+    m = cv2.getRotationMatrix2D((float(c[0]), float(c[1])), degrees, 1.0)
+    h, w = image.shape[:2]
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+
+
+def pale_lashes_rolled(turned_photo: np.ndarray) -> np.ndarray:
+    """A tuning portrait for a low-resolution grey photo of a turned, tilted head with pale
+    lashes (the held-out ``einstein_midword``'s conditions without being it):
+    ``astronaut_turned.jpg`` (the head turned ~28 degrees, the face ~80 px wide) with its
+    lashes paled (:func:`pale_lashes`), rolled :data:`PALE_ROLL`, then black and white."""
+    out = rolled(pale_lashes(turned_photo), PALE_ROLL)
+    return cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+
+
 TIGHT_BOX = (130, 0, 512, 225)
 """(x0, y0, x1, y1) of :func:`tight_headshot` in ``astronaut.jpg`` (512x512): the chin is at
 row 178, the face 92 px wide."""
@@ -731,6 +819,11 @@ def main() -> None:
     photographer = cv2.imread(str(FACES / "photographer_turned.jpg"))
     cv2.imwrite(str(FACES / "photographer_grey_parted.jpg"), grey_parted(photographer), JPEG)
     print("wrote photographer_grey_parted.jpg")
+    # A tuning portrait for pale lashes on a grey, turned and tilted head (read back as
+    # written: the JPEG the tests use).
+    turned_photo = cv2.imread(str(FACES / "astronaut_turned.jpg"))
+    cv2.imwrite(str(FACES / "astronaut_pale_lashes.jpg"), pale_lashes_rolled(turned_photo), JPEG)
+    print("wrote astronaut_pale_lashes.jpg")
     # A tuning portrait for the stand-in: a tight headshot, the crop past the photo.
     cv2.imwrite(str(FACES / "astronaut_tight.jpg"), tight_headshot(astronaut), JPEG)
     print("wrote astronaut_tight.jpg")

@@ -49,13 +49,15 @@ STAND_INS = (
     "canonman_turned",
     "canonman_hooded",
     "photographer_grey_parted",
+    "astronaut_pale_lashes",
 )
 """Derived and older tuning portraits standing for the held-out conditions: grey, moustache,
 mid-word, low-res (einstein_midword; its lips parted a few pixels over no teeth,
 photographer_grey_parted); glasses, hooded eyes (hopper_glasses); turned
 (riga_turned; with real hooded eyes, canonman_turned; those eyes narrowed under a fold, whose
 shut eye the tracker read as wide as the open one, canonman_hooded); an open mouth
-(obama_midword)."""
+(obama_midword); pale lashes on a grey, turned and tilted head, whose shut line the tracker
+read as a narrow open eye (einstein_midword; astronaut_pale_lashes)."""
 HELD_OUT = (
     "einstein_midword",
     "hopper_glasses",

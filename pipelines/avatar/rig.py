@@ -632,6 +632,22 @@ LID_LASH_DARKEST = 0.3
 LID_LASH_FLOOR = 0.3
 """...but no darker than this share of the skin's: a lash line one or two pixels thick is
 lashes and the skin between them (a dark iris under the lid's margin read as black)."""
+LID_LASH_PALEST = 0.65
+"""...and no paler than this share of it (the colour scaled down as a whole): where the lids
+meet, the lashes lie in the fold between them, a dark line whatever their colour. Read from
+pale lashes (an old man's white lashes in a grey, bright photo) the shut line came out at 0.86
+of the lid skin's light, a pale band that the tracker read as a narrow open eye: on the tuning
+stand-in for that (``astronaut_pale_lashes``, tests/data/faces/README.md) the build's check
+read the default lids at 0.74 of the open eye and no deeper lid of any shape shut without a
+tear, so none was kept; posed blinks of seeds 7 and 8 8 of 16 seen (worst 0.75), the speech
+clip's (pipelines/assets/talking_head_speech.wav, seeds 1-3) 5 of 11, tools/avatar_real_tuning.py's
+tuning clips 9 of 17. At this share: the default lids kept, 16 of 16 (worst 0.31), 11 of 11
+and 17 of 17, the same tear frames (2026-12-05). (0.5, 0.6 and 0.7 read alike, 17 of 17 on
+the tuning clips, posed worst 0.28, 0.27, 0.29 on an earlier write of the stand-in; deeper
+lids forced on it before, 0.3 and 0.45 past the lower lid's line as :data:`~pipelines.avatar.
+lids.DEEPER_SHAPE`, read 7 and 10 of 17: every depth at the tracker's edge.) Every other
+tuning portrait's lashes read 0.30-0.60 of the skin (the mean over the channels): their lids
+render as before."""
 LID_LASH_RAMP = 0.1
 """The lash line is drawn once the lid has come down this far (eye openings; at least a
 pixel): out to the corners, where the lids would otherwise meet on a pale line of sclera."""
@@ -783,6 +799,10 @@ class _LidLight:
             slit = self._sample(crop, gu, gv).reshape(-1, self.channels)
             darkest = np.minimum(darkest, _darkest_mean(slit))
         lash = np.maximum(darkest, lash_floor * self.skin)
+        # Pale lashes still meet in a dark line (:data:`LID_LASH_PALEST`).
+        share = float(lash.mean()) / max(float(self.skin.mean()), 1.0)
+        if share > LID_LASH_PALEST:
+            lash = lash * (LID_LASH_PALEST / share)
         self.lash = lash.astype(np.float32)
         # The skin's grain for the shut lid: the fine detail (finer than the light's blur) of
         # the lower lid's plain skin, below its lashes (:data:`LID_GRAIN_BAND`), clipped so a
