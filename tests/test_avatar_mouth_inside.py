@@ -136,8 +136,9 @@ def test_the_inner_lip_edge_is_a_curve(colour, monkeypatch) -> None:
     for c in corners:
         at_corner[(c - 1) % len(curve)] = True
     assert turn[~at_corner].max() <= OUTLINE_TURN_MAX_DEG, turn[~at_corner].max()
-    # The landmark polygon alone kinks (what the curve replaces).
-    assert turns_deg(at)[[RING.index(i) - 1 for i in RING if i not in (78, 308)]].max() > 25
+    # The landmark polygon alone kinks (what the curve replaces): 20.7° at most on the
+    # wide-open mouth's rounded lips (rig.JAW_WIDE; 27° before), the curve 6.6°.
+    assert turns_deg(at)[[RING.index(i) - 1 for i in RING if i not in (78, 308)]].max() > 15
 
 
 def test_the_tongue_lies_in_the_lower_third_lit(colour, monkeypatch) -> None:

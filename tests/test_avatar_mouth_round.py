@@ -1,7 +1,9 @@
 """The open mouth's lower lip is a rounded curve, not a bucket (issue 13): a flat bottom and
-straight sides from corner to corner, the lip thinned to a sliver near the corners. Measured
-on the rig's vertices as the avatar renders them (its fold repairs done), on tuning portraits
-only (tests/data/faces/README.md)."""
+straight sides from corner to corner, the lip thinned to a sliver near the corners. Wide open
+the whole mouth is an oval: its corners drawn down and in (rig.JAW_WIDE), not a bucket as
+wide at its top as the closed mouth. Measured on the rig's vertices and the inner lip outline
+as the avatar renders them (its fold repairs done), on tuning portraits only
+(tests/data/faces/README.md)."""
 
 from __future__ import annotations
 
@@ -28,9 +30,8 @@ THICKNESS_KEPT = 0.9
 column of the lower lip keeps wide open (the trapezoid's thinned to 0.5 near the corners)."""
 
 
-@functools.cache
 def tuning_rig(name: str) -> Rig:
-    return Avatar.build(load_portrait(FACES / f"{name}.jpg")).rig
+    return tuning_avatar(name).rig
 
 
 def inner_lower_lip(rig: Rig, jaw: float) -> np.ndarray:
@@ -38,7 +39,7 @@ def inner_lower_lip(rig: Rig, jaw: float) -> np.ndarray:
     face's right and down."""
     idx = [78, *LOWER_LIP_RINGS[0], 308]
     g = rig.geometry
-    at = rig.points[idx] + jaw * rig.bases["jaw"].vertex_disp[idx]
+    at = rig.vertices({"jaw": jaw})[idx]
     return np.stack([at @ g.right, at @ g.down], axis=1)
 
 
@@ -62,7 +63,69 @@ def test_the_open_lower_lip_keeps_its_thickness(name: str) -> None:
     g = rig.geometry
     inner, outer = list(LOWER_LIP_RINGS[0]), list(LOWER_LIP_RINGS[-1])
     rest = (rig.points[outer] - rig.points[inner]) @ g.down
-    disp = rig.bases["jaw"].vertex_disp
-    wide = (rig.points[outer] + disp[outer] - rig.points[inner] - disp[inner]) @ g.down
+    at = rig.vertices({"jaw": 1.0})
+    wide = (at[outer] - at[inner]) @ g.down
     kept = wide / np.maximum(rest, 1e-6)
     assert kept.min() >= THICKNESS_KEPT, f"the lip thins: kept {np.round(kept, 2)}"
+
+
+WIDE_TUNING = (*TUNING, "brothers_sepia")
+NARROWER_MIN = 0.06
+"""Wide open (jaw 1.0), the mouth (outer corners 61 to 291, along the face's right) at least
+this share narrower than at rest: 0.088-0.100 on these portraits; main's jaw kept it as wide
+(0.000), the corners where they were."""
+TOP_WIDTH_MAX = 0.75
+"""The drawn inner lip outline wide open, its width a tenth of its height below its top at
+most this share of its widest: an oval (0.57-0.63 here; an ellipse's 0.6), not a bucket as
+wide at its top as anywhere (1.00 on every one of them, before rig.JAW_WIDE)."""
+CORNERS_DOWN_MIN = 0.25
+"""The inner corners' (78, 308) mean, wide open, at least this share of the opening (13 to
+14, along the face's down) below the upper lip's middle: the corners sit at the oval's
+side, not at its top (0.40-0.44 here; -0.19 to 0.00 before: at the top, or above it on the
+grinning astronaut)."""
+
+
+@functools.cache
+def tuning_avatar(name: str) -> Avatar:
+    return Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+
+
+@pytest.mark.parametrize("name", WIDE_TUNING)
+def test_the_wide_open_mouth_narrows(name: str) -> None:
+    """The corners draw in as the jaw drops: wide open, the mouth is narrower than at rest."""
+    rig = tuning_avatar(name).rig
+    right = rig.geometry.right
+    rest, wide = rig.points, rig.vertices({"jaw": 1.0})
+    share = abs((wide[291] - wide[61]) @ right) / abs((rest[291] - rest[61]) @ right)
+    assert share <= 1.0 - NARROWER_MIN, f"as wide as at rest: {share:.3f}"
+
+
+def outline_widths(outline: np.ndarray, right: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """The closed polygon's width along ``right`` at each tenth of its height along ``down``
+    (0.1 … 0.9 from its top)."""
+    xy = np.stack([outline @ right, outline @ down], axis=1)
+    top, bottom = xy[:, 1].min(), xy[:, 1].max()
+    a, b = xy, np.roll(xy, -1, axis=0)
+    widths = []
+    for y in top + np.arange(1, 10) / 10.0 * (bottom - top):
+        crossing = (a[:, 1] - y) * (b[:, 1] - y) < 0
+        t = (y - a[crossing, 1]) / (b[crossing, 1] - a[crossing, 1])
+        x = a[crossing, 0] + t * (b[crossing, 0] - a[crossing, 0])
+        widths.append(float(np.ptp(x)) if len(x) >= 2 else 0.0)
+    return np.array(widths)
+
+
+@pytest.mark.parametrize("name", WIDE_TUNING)
+def test_the_wide_open_mouth_is_an_oval(name: str) -> None:
+    """Wide open, the drawn opening is an oval: narrow at its top, widest lower down, its
+    corners down at its side; not a bucket whose corners stay at its top, as wide there as
+    the closed mouth."""
+    avatar = tuning_avatar(name)
+    g = avatar.rig.geometry
+    outline = avatar.renderer.mouth_outline({"jaw": 1.0})
+    widths = outline_widths(outline, g.right, g.down)
+    assert widths[0] <= TOP_WIDTH_MAX * widths.max(), np.round(widths / widths.max(), 2)
+    at = avatar.rig.vertices({"jaw": 1.0})
+    opening = float((at[14] - at[13]) @ g.down)
+    corners = float(((at[78] + at[308]) / 2.0 - at[13]) @ g.down) / opening
+    assert corners >= CORNERS_DOWN_MIN, f"the corners at {corners:.2f} of the opening"

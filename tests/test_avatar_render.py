@@ -13,7 +13,14 @@ from golden_data import face_photo, load_golden
 
 from pipelines.avatar.portrait import AVATAR_SIZE, make_portrait
 from pipelines.avatar.render import INNER, AvatarRenderer
-from pipelines.avatar.rig import BASES, FIELD_BASES, LEVEL_BASES, WIDTH_WITH_JAW, Rig
+from pipelines.avatar.rig import (
+    BASES,
+    FIELD_BASES,
+    JAW_WIDE,
+    LEVEL_BASES,
+    WIDTH_WITH_JAW,
+    Rig,
+)
 from pipelines.tracking import regions
 
 NEUTRAL_TOL = 1
@@ -290,7 +297,7 @@ def test_inner_lip_indices_are_the_ring() -> None:
 
 
 RANDOM_COMBINATIONS = 40
-MOUTH_BASES = ("jaw", "closure", "spread", "round", "smile")
+MOUTH_BASES = ("jaw", "jaw_wide", "closure", "spread", "round", "smile")
 LID_BAND = 0.12
 JACOBIAN_MIN = 0.02
 """The backward map's local area ratio (output pixel → portrait) never drops to zero or turns
@@ -303,7 +310,8 @@ def random_weights(rng: np.random.Generator, names: list[str]) -> dict[str, floa
     and lip closure sharing the lips (``Animator.update``)."""
     pairs = [("yaw_right", "yaw_left"), ("pitch_up", "pitch_down"), ("roll_cw", "roll_ccw")]
     pairs += [("gaze_right", "gaze_left"), ("gaze_up", "gaze_down"), ("spread", "round")]
-    paired = {n for p in pairs for n in p} | {"jaw", "closure"}
+    # (The wide-open jaw is no motion of its own: the rig mixes it into the jaw's weight.)
+    paired = {n for p in pairs for n in p} | {"jaw", "closure", JAW_WIDE}
 
     def strength() -> float:
         return float(rng.choice([0.0, rng.uniform(0, 1), 1.0]))

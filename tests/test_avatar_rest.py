@@ -25,7 +25,7 @@ from pipelines.audio.mouth import NEUTRAL
 from pipelines.avatar import rest
 from pipelines.avatar.measure import CLOSED_OPENING, opening, render_frames
 from pipelines.avatar.portrait import Portrait, find_landmarks, load_portrait, make_portrait
-from pipelines.avatar.rig import Rig
+from pipelines.avatar.rig import JAW_WIDE, Rig
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
@@ -53,7 +53,13 @@ def wide_open(request) -> Portrait:
     """A tuning portrait with its mouth opened wide, photographed again (:data:`WIDE_OPEN`)."""
     name, jaw, scale = WIDE_OPEN[request.param]
     base = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
-    render = base.renderer.render({"jaw": jaw})
+    # Opened by the jaw's speech shape, as these photos were made and measured. Opened by
+    # the wide-open shape (rig.JAW_WIDE: the corners drawn down, the upper lip an arch) their
+    # rest faces read open: grey_moustache@0.8 shut in 0 % of the silent frames (median
+    # 0.074), astronaut@1.0 in 77 %; with corner drops of 0.25-0.4 of the jaw they passed or
+    # failed by chance (2026-12-05). The closing (rest.close_mouth) lifts the lower lip and
+    # leaves the corners where the photo has them.
+    render = base.renderer.render({"jaw": jaw, JAW_WIDE: 0.0})
     photo = cv2.resize(render, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     return make_portrait(photo, find_landmarks(photo))
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from pipelines.avatar.rest import TeethTexture
-from pipelines.avatar.rig import HEAD_BASES, LID_BASES, Rig
+from pipelines.avatar.rig import HEAD_BASES, JAW_WIDE, LID_BASES, Rig
 from pipelines.tracking import regions
 
 INNER = np.array(regions.LIPS_INNER)
@@ -472,7 +472,7 @@ class AvatarRenderer:
     def _render(self, weights: dict[str, float], view: _View, out: np.ndarray | None) -> np.ndarray:
         active = [
             (self.rig.bases[name], float(wt))
-            for name, wt in weights.items()
+            for name, wt in self.rig.mix(weights).items()
             if abs(wt) > 1e-4 and name in self.rig.bases
         ]
         if out is None:
@@ -626,7 +626,7 @@ class AvatarRenderer:
     def mouth_outline(self, weights: dict[str, float]) -> np.ndarray:
         """The inner lip outline where the render puts it (face motions, then the head)."""
         pts = self._inner_rest.copy()
-        for name, wt in weights.items():
+        for name, wt in self.rig.mix(weights).items():
             basis = self.rig.bases.get(name)
             if basis is not None and wt and name not in HEAD_BASES:
                 pts += wt * basis.vertex_disp[INNER]
@@ -790,17 +790,67 @@ class AvatarRenderer:
             True: now_upper - 0.5 * (tex.rest_upper + tex.upper),
         }
         bh, bw = canvas.shape[:2]
+        bend = self._upper_bend(weights, pts, x0, y0, ss, bw, bh)
         for bgra, is_upper in self._teeth_layers:
             shift = shifts[is_upper]
             dx = (float(tex.origin[0] + shift[0]) + 0.5) * ss - x0 - 0.5
             dy = (float(tex.origin[1] + shift[1]) + 0.5) * ss - y0 - 0.5
             m = np.array([[ss, 0.0, dx], [0.0, ss, dy]], np.float32)
-            warped = cv2.warpAffine(
-                bgra, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
-            )
+            if is_upper and bend is not None:
+                # Canvas pixel p reads the layer at m⁻¹(p − bend(p) down).
+                inv = cv2.invertAffineTransform(m).astype(np.float32)
+                xs = np.arange(bw, dtype=np.float32)[None, :]
+                ys = np.arange(bh, dtype=np.float32)[:, None]
+                bx, by = bend * self.down[0], bend * self.down[1]
+                warped = cv2.remap(
+                    bgra,
+                    inv[0, 0] * (xs - bx) + (inv[0, 1] * (ys - by) + inv[0, 2]),
+                    inv[1, 0] * (xs - bx) + (inv[1, 1] * (ys - by) + inv[1, 2]),
+                    cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT,
+                )
+            else:
+                warped = cv2.warpAffine(
+                    bgra, m, (bw, bh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+                )
             # Premultiplied: over = layer + canvas × (1 − alpha).
             canvas = warped[..., :3] + canvas * (1.0 - warped[..., 3:4])
         return canvas
+
+    def _upper_bend(
+        self,
+        weights: dict[str, float],
+        pts: np.ndarray,
+        x0: float,
+        y0: float,
+        ss: float,
+        bw: int,
+        bh: int,
+    ) -> np.ndarray | None:
+        """Canvas pixels (bh×bw, by each pixel's place along the face's right) the
+        portrait's own upper teeth go down by beyond the upper lip's middle: how much further
+        the wide-open jaw (rig.JAW_WIDE, its share of ``weights``) brings the upper inner lip
+        down there than at its middle (13), so the teeth hang from the lip's arch as the
+        drawn ones do (a flat row of own teeth under that arch read as a hexagon). ``pts``:
+        the inner lip outline (portrait pixels). None: no wide-open share, or under a tenth of
+        a pixel."""
+        basis = self.rig.bases.get(JAW_WIDE)
+        wt = self.rig.mix(weights).get(JAW_WIDE, 0.0)
+        if basis is None or wt <= 0.0:
+            return None
+        down = self.down.astype(np.float64)
+        moved = wt * (basis.vertex_disp[UPPER_INNER].astype(np.float64) @ down)
+        moved = moved - moved[list(UPPER_INNER).index(13)]
+        if float(np.abs(moved).max()) * ss < 0.1:
+            return None
+        idx = [self._inner_index[int(i)] for i in UPPER_INNER]
+        right = np.array([-down[1], down[0]])
+        along = ((pts[idx] + 0.5) * ss - [x0 + 0.5, y0 + 0.5]) @ right
+        order = np.argsort(along)
+        at = np.arange(bw, dtype=np.float32)[None, :] * np.float32(right[0]) + np.arange(
+            bh, dtype=np.float32
+        )[:, None] * np.float32(right[1])
+        return np.interp(at, along[order], moved[order] * ss).astype(np.float32)
 
     def _drawn_teeth(
         self, canvas: np.ndarray, rel: np.ndarray, opening: float, ss: float

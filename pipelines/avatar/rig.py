@@ -250,6 +250,123 @@ def _jaw(g: FaceGeometry) -> np.ndarray:
     return _jaw_disp(g, band=True)
 
 
+JAW_WIDE = "jaw_wide"
+"""The wide-open jaw's own shape (:func:`_jaw_wide`, frontal faces only): the renderer and
+the rig mix it into the jaw's weight (:func:`jaw_split`), more of it the wider the mouth
+opens. Wide open, the speech jaw alone was a bucket: the corners at the opening's top and as
+wide as at rest, straight steep sides and a flat bottom (the drawn outline's width a tenth of
+its height below its top 1.00 of its widest on every frontal tuning portrait). Photos opened
+by it rest shut less reliably than by the speech jaw: see test_avatar_rest's ``wide_open``."""
+JAW_WIDE_POWER = 2.0
+"""A jaw weight j opens the mouth by ``j (1 - j**p)`` of the jaw basis and ``j**p`` of the
+wide one (:func:`jaw_split`): both open the inner lower lip (14) as far, so the opening the
+tracker reads stays near linear in j, and speech keeps most of its own shape (mid-word,
+jaw 0.55 with spread 0.3, 0.30 of the wide one: the corners 0.06-0.12 of the opening below
+the upper lip's middle on canonman_glasses and brothers_sepia, -0.09 and 0.00 before)."""
+JAW_WIDE_CORNER = 0.4
+"""Share of the jaw's drop at the lower lip's middle by which the mouth's corners go down wide
+open (:func:`_wide_open`: the upper lip an arch, the lower a U between them): the corners at
+the oval's side, 0.40-0.44 of the opening below the upper lip's middle on the frontal tuning
+portraits (a real photo mid-word, obama_midword's, has them at 0.40 of its gap). The drawn
+outline's width a tenth of its height below its top, over its widest at five heights (an
+ellipse's 0.60): 0.74 on canonman_glasses and 0.64 on brothers_sepia at 0.3, 0.70 and 0.61
+at 0.4, 0.60 and 0.53 at 0.5 (JAW_WIDE_SMILE 0). The lower lip keeps LIP_ROUND's profile
+below its corners: rounder ones pinched its bottom (its width at 0.9 of the height 0.42-0.44
+of the widest with (3, 1), 0.38-0.40 with (2, 0.5), 0.52-0.57 with LIP_ROUND's) and looked
+no rounder."""
+JAW_WIDE_SMILE = 1.0
+"""...and this share of how far the inner corners sit above the upper lip's middle at rest (a
+grin: astronaut's 0.048 face heights), or they stay at the opening's top: the width at the
+top over the widest 0.80 at 0, 0.70 at 0.5, 0.66 at 1 on astronaut (astronaut_grey_moustache
+0.73, 0.68, 0.65)."""
+JAW_WIDE_NARROW = 0.1
+"""Share of the mouth's half width (corner 61/291 to 14, in the picture) by which each
+corner comes in wide open: the mouth narrows as the jaw drops (0.900-0.912 of its rest width
+on the frontal tuning portraits). The lips and the skin around follow with
+``_mouth_falloff`` (linear across the lips)."""
+JAW_WIDE_LIFT = 0.012
+"""Face heights the upper lip's inner edge rises at its middle wide open (none at the
+corners: ``1 - u**2``), its outer contour and the skin up to the nose's base less: the
+inner-lip distance the tracker reads 0.204 -> 0.216 face heights at jaw 1.0."""
+
+
+def jaw_split(weights: dict[str, float], wide: bool) -> dict[str, float]:
+    """``weights`` with the jaw's share of the wide-open shape moved to :data:`JAW_WIDE`
+    (:data:`JAW_WIDE_POWER`), where the rig has it (``wide``). Weights that name the wide
+    shape themselves are taken as they are (``{"jaw": 1.0, JAW_WIDE: 0.0}``: the speech
+    shape wide open)."""
+    jaw = weights.get("jaw", 0.0)
+    if not wide or not jaw or JAW_WIDE in weights:
+        return weights
+    share = float(np.clip(jaw, 0.0, 1.0)) ** JAW_WIDE_POWER
+    out = dict(weights)
+    out["jaw"] = jaw * (1.0 - share)
+    out[JAW_WIDE] = jaw * share
+    return out
+
+
+@BASES.register(JAW_WIDE)
+def _jaw_wide(g: FaceGeometry) -> np.ndarray:
+    """The jaw wide open (as in "ah"): the corners down (JAW_WIDE_CORNER, the upper lip an
+    arch, the lower a U between them, :func:`_wide_open`) and drawn in (JAW_WIDE_NARROW), the
+    upper lip lifted at its middle (JAW_WIDE_LIFT). Only on a frontal face (``_jaw_disp``'s
+    rounded lip); elsewhere none (the rig leaves it out)."""
+    half = _mouth_halves(g)
+    if min(half) < LIP_BAND_FRONTAL * max(half) or _lip_turned(g):
+        return g.zeros()
+    d = _jaw_disp(g, band=True, wide=True)
+    can = g.canonical
+    h, q = _mouth_falloff(g)
+    d[:NUM_LANDMARKS] -= (JAW_WIDE_NARROW * float(np.mean(half)) * h * q)[:, None] * g.right
+    u = can[:, 0] / float(can[291, 0])
+    y_lip, y_top = float(can[13, 1]), float(can[2, 1]) - 0.4
+    up = np.clip((y_top - can[:, 1]) / (y_top - y_lip), 0.0, 1.0)
+    upper, _, _ = _lip_sets()
+    lift = np.zeros(NUM_LANDMARKS)
+    above = can[:, 1] > float(can[61, 1])
+    above[upper] = True
+    lift[above] = (np.clip(1.0 - u * u, 0.0, 1.0) * up)[above]
+    lift[468:] = 0.0
+    d[:NUM_LANDMARKS] -= (JAW_WIDE_LIFT * g.face_h * lift)[:, None] * g.down
+    return d
+
+
+def _wide_corner(g: FaceGeometry) -> float:
+    """The jaw's share by which the wide-open mouth's corners go down: JAW_WIDE_CORNER, and
+    JAW_WIDE_SMILE of how far the inner corners (78, 308) sit above the upper lip's middle
+    (13) at rest."""
+    lm = g.landmarks[:, :2]
+    high = float((lm[13] - (lm[78] + lm[308]) / 2.0) @ g.down)
+    amount = g.amplitudes["jaw"] * g.face_h
+    return JAW_WIDE_CORNER + JAW_WIDE_SMILE * max(0.0, high) / max(amount, 1e-6)
+
+
+def _wide_open(can: np.ndarray, w: np.ndarray, c: float) -> None:
+    """The wide-open jaw's weights (in place, ``w`` per landmark, the lower lip's rings set
+    already): the mouth's corners go down by ``c`` of the jaw, the upper lip with them by
+    ``u**2`` of that (u its x over the inner corner's: an arch, still at the middle), the skin
+    beside the corners with them, fading out over 1.3 cm, and up to the nose's base; what the
+    jaw moved already goes the rest of the way with it (``f + (1 - f) w``, f that drop), so
+    the skin below the lower lip's ends keeps below it (the drop alone as a floor left it
+    above the lip: astronaut_small tore there in 27 of 30 wide-open poses)."""
+    x_in, x_out = float(can[308, 0]), float(can[291, 0])
+    ax = np.abs(can[:, 0])
+    side = np.where(
+        ax <= x_in,
+        (ax / x_in) ** 2,
+        np.where(ax <= x_out, 1.0, np.exp(-(((ax - x_out) / 1.3) ** 2))),
+    )
+    # (Nothing above the nose's base moves: none from 0.4 cm under it, as _mouth_falloff.)
+    y_corner, y_top = float(can[61, 1]), float(can[2, 1]) - 0.4
+    vert = np.clip((y_top - can[:, 1]) / (y_top - y_corner), 0.0, 1.0)
+    f = c * side * vert
+    inner = list(LOWER_LIP_RINGS[0])
+    w[:] = f + (1.0 - f) * w
+    # (The lower lip's columns go down whole, with their inner point.)
+    for ring in map(list, LOWER_LIP_RINGS[1:]):
+        w[ring] = w[inner]
+
+
 def rest_jaw(g: FaceGeometry) -> np.ndarray:
     """The jaw as the rest mouth closes an open photo's mouth with it (``rest.close_mouth``,
     on the plain triangulation): each lower-lip point weighted by its own x, its outer
@@ -262,7 +379,7 @@ def rest_jaw(g: FaceGeometry) -> np.ndarray:
     return _jaw_disp(g, band=False)
 
 
-def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
+def _jaw_disp(g: FaceGeometry, band: bool, wide: bool = False) -> np.ndarray:
     can = g.canonical
     upper, lower, _ = _lip_sets()
     y_corner = float(can[61, 1])
@@ -300,6 +417,8 @@ def _jaw_disp(g: FaceGeometry, band: bool) -> np.ndarray:
                 thick = np.maximum((lm[ring] - lm[inner]) @ g.down, 0.0)
                 least = w[inner] - (1.0 - LIP_BAND_KEEP) * thick / max(amount, 1e-6)
                 w[ring] = np.maximum(w[ring], least)
+    if wide:
+        _wide_open(can, w, _wide_corner(g))
     if band:
         w[list(LIP_RING_CORNERS)] = w[list(LIP_CORNERS)].min()
         x = lm @ g.right
@@ -1309,7 +1428,7 @@ rounds (each adds the probes the last one folded)..."""
 COMBINED_OTHERS_FLOOR = 0.5
 """...after weakening the other face motions taking part, where they fold, down to this share
 at most."""
-COMBINED_WHOLE = ("jaw",)
+COMBINED_WHOLE = ("jaw", "jaw_wide")
 COMBINED_WHOLE_MIN = 0.8
 """Before that, these motions are scaled as a whole (by COMBINED_SCALE a step, down to this
 at most) where that clears every fold: the jaw's wide-open lower lip moves as one piece,
@@ -1338,6 +1457,7 @@ def combination_probes(names: list[str]) -> list[dict[str, float]]:
             pose[pos if v > 0 else neg] = abs(v)
         heads.append(pose)
     known = set(names)
+    mouth = [jaw_split(m, JAW_WIDE in known) for m in mouth]
     return [{n: v for n, v in {**m, **h}.items() if n in known and v} for m in mouth for h in heads]
 
 
@@ -1851,6 +1971,7 @@ class Rig:
             bases if bases is not None else BASES.names() + list(FIELD_BASES) + list(LEVEL_BASES)
         )
         built: dict[str, BasisField | np.ndarray] = {}
+        raw: dict[str, np.ndarray] = {}
         for name in names:
             if name in LEVEL_BASES:
                 lid = self._lid_basis(name, image, BLINK_LOWER_SHARE)
@@ -1865,7 +1986,18 @@ class Rig:
                 continue
             build = (builders or {}).get(name) or BASES.get(name)
             disp = build(self.geometry)
+            if name == JAW_WIDE and not np.abs(disp).max() > 0.0:
+                continue  # (a turned face or a profile: its jaw keeps one shape)
             disp[self.fixed] = 0.0
+            raw[name] = disp
+            if name == JAW_WIDE and isinstance(built.get("jaw"), np.ndarray):
+                # The jaw's repairs (of its folds along the jaw line, away from the lips)
+                # kept, with what the wide shape changes at the lips on top: repaired alone
+                # the wide jaw lost half its opening on photographer_turned (0.096 face
+                # heights at 14 of 0.2; the jaw there keeps 0.2 around its held lips).
+                jaw_kept = built["jaw"]
+                assert isinstance(jaw_kept, np.ndarray)
+                disp = jaw_kept + (disp - raw["jaw"])
             kept = self._without_folds(name, disp)
             if name == "jaw" and "jaw" not in (builders or {}) and self._weakens_lips(disp, kept):
                 # Where that keeps the lips (the frontal photos) nothing changes.
@@ -1878,11 +2010,18 @@ class Rig:
         # Each motion is fold-free alone; now also together (mouth shapes on one another,
         # under the head's turns), the way the animator combines them.
         vertex = {n: d for n, d in built.items() if isinstance(d, np.ndarray)}
+        # The wide-open jaw is repaired last, against the others as they are repaired
+        # without it: they stay as they were (the speech jaw moved by up to 3 px at the chin
+        # when repaired with it, and a test's photo opened by it changed by 12 levels).
+        wide = vertex.pop(JAW_WIDE, None)
         vertex.update(self._head_poses_without_folds(vertex))
         held = vertex.get("jaw")
         vertex.update(self._combined_without_folds(vertex))
         if held is not None and self._jaw_pinned is not None and _lip_turned(self.geometry):
             vertex["jaw"] = self._smooth_jaw_change(held, vertex)
+        if wide is not None:
+            vertex[JAW_WIDE] = wide
+            vertex.update(self._combined_without_folds(vertex, only=JAW_WIDE))
         for name, item in built.items():
             if isinstance(item, BasisField):
                 self.bases[name] = item
@@ -2062,7 +2201,9 @@ class Rig:
             )
         return out
 
-    def _combined_without_folds(self, disps: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _combined_without_folds(
+        self, disps: dict[str, np.ndarray], only: str | None = None
+    ) -> dict[str, np.ndarray]:
         """The face's vertex motions (mouth) relaxed towards their neighbours' (as in
         ``_without_folds``) where a combination of them with one another and with the head's
         turns (``combination_probes``) turns a triangle over: each is fold-free alone, but a
@@ -2072,10 +2213,12 @@ class Rig:
         keeps a turned face's far-side slivers) is the head's, not the face's, to answer for.
 
         The mouth's shapes are checked among themselves first (few probes), then under
-        every head pose (these rarely fold once the first are clean)."""
+        every head pose (these rarely fold once the first are clean). ``only``: that motion
+        alone gives way (the others as they are)."""
         names = list(disps)
         face = [k for k, n in enumerate(names) if n not in HEAD_BASES]
-        if not face:
+        changed = [k for k in face if only is None or names[k] == only]
+        if not changed:
             return {}
         probes = np.array([[p.get(n, 0.0) for n in names] for p in combination_probes(names)])
         probes = np.unique(probes, axis=0)
@@ -2093,7 +2236,7 @@ class Rig:
         out = {n: d.copy() for n, d in disps.items()}
         face_only = np.where(~(probes[:, is_head] > 0).any(axis=1))[0]
         for group in (face_only, np.arange(len(probes))):
-            self._relax_combinations(probes[group], unfixable[group], names, face, out)
+            self._relax_combinations(probes[group], unfixable[group], names, changed, out)
         left = self._composed_folds(probes, names, out, self._face_moved(face, names, out))
         left &= ~excused
         # What relaxing could not undo: first the jaw as a whole, a little (obama_midword: two
@@ -2102,12 +2245,12 @@ class Rig:
         # (the steps below), the jaw's seam folds the lower lip's next slivers in turn (in a
         # trial, 6 folding probes became 162 at the first such step): there the inner lower
         # lip kept 0.084 face heights of 0.2, and the tracked p95 opening fell to 0.082.
-        jaw = [k for k in face if names[k] in COMBINED_WHOLE]
+        jaw = [k for k in changed if names[k] in COMBINED_WHOLE]
         if left.any() and jaw:
             left = self._scale_whole(probes, excused, names, face, jaw, out, left)
         # Where the jaw's repairs hold its lips, the jaw (speech) is spared: the other motions
         # give way first, then the jaw's skin around its held lips.
-        if left.any() and jaw and self._jaw_pinned is not None:
+        if left.any() and jaw and self._jaw_pinned is not None and only is None:
             left = self._spare_the_jaw(probes, excused, names, face, jaw[0], out, left)
         # Then (the profile's lip corners and chin on its silhouette, where a head turn
         # compresses the face) the face's motions are weakened where it still folds, and a
@@ -2119,7 +2262,7 @@ class Rig:
             # fold of the lips' other motions need not weaken the jaw. (Weakening every face
             # motion wherever some probe folded left the profile's jaw 0.018 face heights at
             # the inner lower lip, 0.030 so; the frontal portraits' the same either way.)
-            for k in face:
+            for k in changed:
                 uses = probes[:, k] > 0
                 tris = left[uses].any(axis=0)
                 if not tris.any():
@@ -2137,7 +2280,7 @@ class Rig:
                 int(left.any(axis=1).sum()),
                 int(left.any(axis=0).sum()),
             )
-        return {names[k]: out[names[k]] for k in face}
+        return {names[k]: out[names[k]] for k in changed}
 
     def _spare_the_jaw(
         self,
@@ -2432,9 +2575,15 @@ class Rig:
         log.warning("avatar basis %s folds the mesh on this portrait; it is left out", name)
         return np.zeros_like(disp)
 
+    def mix(self, weights: dict[str, float]) -> dict[str, float]:
+        """The bases' weights for ``weights``: the jaw's shared with its wide-open shape where
+        this rig has one (:func:`jaw_split`)."""
+        return jaw_split(weights, JAW_WIDE in self.bases)
+
     def vertices(self, weights: dict[str, float]) -> np.ndarray:
         """Vertex positions for basis weights (forward): the face's own motions, then the head
         turn carried through the mesh to wherever they moved the vertices."""
+        weights = self.mix(weights)
         pts = self.points.copy()
         for name, w in weights.items():
             basis = self.bases.get(name)
