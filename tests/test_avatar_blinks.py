@@ -480,6 +480,106 @@ def test_blinks_of_pale_lashes_are_seen_while_talking(pale_lashes) -> None:
     assert seen == count, (seen, count)
 
 
+PITCHED_DOWN = "canonman_bright_rolled"
+"""canonman_turned brightened, rolled 21 degrees, grey and smaller (tests/data/faces/README.md):
+narrow, wrinkled real eyes on a bright grey photo of a turned, tilted head, standing for the
+held-out einstein_midword's, whose speech blinks were missed with the head pitched down."""
+PITCHED_DOWN_POSES: tuple[dict[str, float], ...] = (
+    {"pitch_down": 0.4, "roll_cw": 0.2, "yaw_left": 0.1},
+    {"pitch_down": 0.55, "roll_cw": 0.15},
+    {"pitch_down": 0.7, "roll_cw": 0.15, "yaw_right": 0.1},
+)
+"""The head nodding down while talking, as the tuning clips' missed blinks on that portrait
+had it (pitch_down 0.4-0.7, roll_cw 0.14-0.22, yaw under 0.15)."""
+PITCHED_DOWN_WORST_MAX = 0.46
+"""The worst of those blinks, the shut eye over the open eye's median over the frontal head
+and those poses (as a clip's judge reads a blink against the clip's median); the margin as the
+turned heads' 0.46."""
+PITCHED_DOWN_FAILS = (
+    "the build keeps lids.DEEPER_SHAPE 0.45 past the lower lid's line here (the deepest it "
+    "tries; read 0.48-0.50 of the open eye at its check poses): the pitched-down blinks read "
+    "0.51, 0.47, 0.47 of the open eye's median, the speech clip's seeds 1 and 2 4 of 7 blinks "
+    "seen (seed 3: 3 of 4), tools/avatar_real_tuning.py's clips 11 of 17 (every miss pitched "
+    "down 0.4-0.7), posed blinks of seeds 7-12 33 of 48 (2026-12-05). A pitched-down eye reads "
+    "taller to the tracker, open and shut alike (open 0.244 of its width pitched down 0.6 "
+    "against 0.228 frontal), and a clip's judge divides by the clip's median open eye, so "
+    "lids reading 0.45-0.47 of their own pose's open eye read 0.51-0.57 there. The same lids "
+    "0.75 past the line read 0.44 (0.44, 0.40, 0.42), 7 of 7, 17 of 17, 47 of 48, with the "
+    "same tear frames, but letting the build go that deep (lids.DEEPER down to 0.75) also "
+    "took canonman_turned there, whose hanging lashes then smear "
+    "(test_the_hanging_lashes_of_a_deeper_shut_line_come_in_strands: 0.041, 0.054 at 0.6, "
+    "against 0.086 at 0.45; posed seeds 7-12 47 of 48 against 48), and the held-out "
+    "einstein_midword read 20 of 40 speech blinks, posed 6 of 8 (21 of 40, 6 of 8 before)"
+)
+PITCHED_DOWN_SPEECH_SEEDS = (1, 2)
+"""Animator seeds of the speech clip (7 scheduled blinks)."""
+
+
+def _pitched_down_blinks(avatar: Avatar) -> list[float]:
+    """For each of :data:`PITCHED_DOWN_POSES`, a blink as the posed ones are shown (a fresh
+    tracker: open, open, 0.6 shut, shut, shut, half, open): its least shut reading over the
+    median of every open reading, the frontal head's too."""
+    from pipelines.avatar.tracked import eye_opening, measuring_tracker
+    from pipelines.frame import FrameContext
+
+    tracker = measuring_tracker()
+    tracker.open()
+    opens: list[float] = []
+    shut: list[float] = []
+    try:
+        for pose in ({}, *PITCHED_DOWN_POSES):
+            tracker.reset()
+            least = np.inf
+            for index, amount in enumerate((0.0, 0.0, 0.6, 1.0, 1.0, 0.5, 0.0)):
+                weights = {**pose, "blink_left": amount, "blink_right": amount}
+                ctx = FrameContext(timestamp=index / 30.0, index=index)
+                tracker.process(avatar.renderer.render(weights), ctx)
+                assert ctx.primary_face is not None, pose
+                e = eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64))
+                if amount == 0.0:
+                    opens.append(e)
+                elif amount == 1.0:
+                    least = min(least, e)
+            if pose:
+                shut.append(least)
+    finally:
+        tracker.close()
+    return [s / float(np.median(opens)) for s in shut]
+
+
+@pytest.fixture(scope="module")
+def pitched_down() -> Avatar:
+    return built(PITCHED_DOWN)
+
+
+@pytest.mark.xfail(strict=True, reason=PITCHED_DOWN_FAILS)
+def test_blinks_of_narrow_eyes_on_a_head_pitched_down_are_seen_with_a_margin(
+    pitched_down,
+) -> None:
+    """A pitched-down head's eye reads taller to the tracker, open and shut alike, than the
+    open eye's median: narrow eyes whose shut lids read at the tracker's edge at the build's
+    check poses (frontal, turned) are missed there."""
+    ratios = _pitched_down_blinks(pitched_down)
+    assert max(ratios) <= PITCHED_DOWN_WORST_MAX, [round(r, 2) for r in ratios]
+
+
+@pytest.mark.xfail(strict=True, reason=PITCHED_DOWN_FAILS)
+def test_blinks_of_narrow_eyes_on_a_tilted_head_are_seen_while_talking(pitched_down) -> None:
+    """Every scheduled blink of the speech clip seen on that portrait, the head nodding and
+    swaying as it talks."""
+    from pipelines.audio.inputs import read_audio_file
+    from pipelines.audio.vad import StreamingVad
+    from pipelines.avatar.measure import measure
+
+    speech = read_audio_file(SPEECH)
+    seen = count = 0
+    for seed in PITCHED_DOWN_SPEECH_SEEDS:
+        figs = measure(pitched_down, PITCHED_DOWN, *speech, vad=StreamingVad(), seed=seed)
+        seen, count = seen + figs.blinks_seen, count + figs.blinks
+    assert count >= len(PITCHED_DOWN_SPEECH_SEEDS)
+    assert seen == count, (seen, count)
+
+
 UNDER_A_FOLD = "canonman_hooded"
 """canonman_turned made older (tests/data/faces/README.md): a fold hanging over each upper lid,
 the open eye left a narrow dark slit, and bags under the eyes; standing for the held-out

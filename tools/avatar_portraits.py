@@ -45,6 +45,11 @@ and four TUNING portraits (tuned on, not held out; they stand for the held-out
   (a grey photo of a turned, tilted head, face ~85 px wide, whose lashes are nearly as light
   as his skin) without being it; the shut line taken from such lashes read as a narrow open
   eye (``tests/test_avatar_blinks.py``).
+* ``canonman_bright_rolled.jpg``: ``canonman_turned.jpg`` brightened, rolled 21 degrees, grey
+  and smaller (:func:`bright_grey_rolled`): the held-out ``einstein_midword``'s conditions (a
+  bright grey photo of a turned, tilted old man, narrow eyes, face ~85 px wide) without being
+  it; its shut eyes read at the tracker's edge, missed with the head pitched down in speech
+  (``tests/test_avatar_blinks.py``). CC BY 2.0 as its source.
 
 and one TUNING portrait for the stand-in (issue 13, item 7):
 
@@ -743,6 +748,25 @@ def pale_lashes_rolled(turned_photo: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
 
 
+BRIGHT_GAMMA = 0.4
+""":func:`bright_grey_rolled`: the photo's light raised to this power (0-1 scale): the
+shadows lifted, an overexposed print's."""
+BRIGHT_SCALE = 0.63
+""":func:`bright_grey_rolled`: area-resized by this (the face ~85 px wide, as the held-out
+``einstein_midword``'s)."""
+
+
+def bright_grey_rolled(turned_photo: np.ndarray) -> np.ndarray:
+    """A tuning portrait for a bright, low-resolution grey photo of a turned, tilted old man
+    (the held-out ``einstein_midword``'s conditions without being it): ``canonman_turned.jpg``
+    (real wrinkled, narrow eyes, the head turned 40 degrees) brightened (the light raised to
+    :data:`BRIGHT_GAMMA`), rolled :data:`PALE_ROLL`, then grey and area-resized by
+    :data:`BRIGHT_SCALE` (:func:`grey_small`)."""
+    light = 255.0 * (turned_photo.astype(np.float64) / 255.0) ** BRIGHT_GAMMA
+    bright = np.clip(light + 0.5, 0, 255).astype(np.uint8)
+    return grey_small(rolled(bright, PALE_ROLL), BRIGHT_SCALE)
+
+
 TIGHT_BOX = (130, 0, 512, 225)
 """(x0, y0, x1, y1) of :func:`tight_headshot` in ``astronaut.jpg`` (512x512): the chin is at
 row 178, the face 92 px wide."""
@@ -824,6 +848,11 @@ def main() -> None:
     turned_photo = cv2.imread(str(FACES / "astronaut_turned.jpg"))
     cv2.imwrite(str(FACES / "astronaut_pale_lashes.jpg"), pale_lashes_rolled(turned_photo), JPEG)
     print("wrote astronaut_pale_lashes.jpg")
+    # ...and for a bright grey photo of a turned, tilted old man whose narrow shut eyes read
+    # at the tracker's edge when the head is pitched down in speech (read back as written).
+    bright = bright_grey_rolled(cv2.imread(str(FACES / "canonman_turned.jpg")))
+    cv2.imwrite(str(FACES / "canonman_bright_rolled.jpg"), bright, JPEG)
+    print("wrote canonman_bright_rolled.jpg")
     # A tuning portrait for the stand-in: a tight headshot, the crop past the photo.
     cv2.imwrite(str(FACES / "astronaut_tight.jpg"), tight_headshot(astronaut), JPEG)
     print("wrote astronaut_tight.jpg")

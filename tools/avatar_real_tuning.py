@@ -50,6 +50,7 @@ STAND_INS = (
     "canonman_hooded",
     "photographer_grey_parted",
     "astronaut_pale_lashes",
+    "canonman_bright_rolled",
 )
 """Derived and older tuning portraits standing for the held-out conditions: grey, moustache,
 mid-word, low-res (einstein_midword; its lips parted a few pixels over no teeth,
