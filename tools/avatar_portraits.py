@@ -10,7 +10,7 @@
   spline (a different warp from the avatar's triangle mesh) and the newly opened gap below
   the teeth filled dark, as a photo taken mid-word.
 
-and four TUNING portraits (tuned on, not held out; they stand for the held-out
+and these TUNING portraits (tuned on, not held out; they stand for the held-out
 ``einstein_midword``'s and ``riga_turned``'s conditions without being them):
 
 * ``astronaut_grey_moustache.jpg``: ``astronaut.jpg`` at 0.75, its jaw dropped 0.03 face
