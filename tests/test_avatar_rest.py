@@ -106,6 +106,27 @@ def test_a_wide_open_mouth_rests_shut(wide_open, wide_open_avatar) -> None:
     assert shut >= SILENT_CLOSED_MIN, (shut, float(np.median(gaps)))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a photo opened as in 'ah' (rig.JAW_WIDE: its corners drawn down to the oval's "
+    "side) rests open: astronaut_grey_moustache opened to jaw 0.8 read shut in 0 % of its "
+    "silent frames (median 0.074 face heights apart; 2026-12-05, helper widejaw): the rest "
+    "closing (rest.close_mouth) lifts the lower lip and leaves the corners where the photo "
+    "has them. The held-out photos taken open (obama_midword, einstein_midword, "
+    "astronaut_midword) rest shut",
+)
+def test_a_photo_opened_as_in_ah_rests_shut() -> None:
+    base = Avatar.build(load_portrait(FACES / "astronaut_grey_moustache.jpg"))
+    assert JAW_WIDE in base.rig.bases
+    render = base.renderer.render({"jaw": OPEN_JAW})
+    photo = cv2.resize(render, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    avatar = Avatar.build(make_portrait(photo, find_landmarks(photo)))
+    assert avatar.rest is not None and avatar.rest.was_open
+    gaps = silent_openings(avatar)
+    shut = float((gaps < CLOSED_OPENING).mean())
+    assert shut >= SILENT_CLOSED_MIN, (shut, float(np.nanmedian(gaps)))
+
+
 def test_the_rest_face_reads_shut_pitched(wide_open_avatar) -> None:
     """Pitched down as the idle sway's nods pitch it, the rest face still reads shut: at
     most rest.PITCHED_GAP apart in every view of rest.PITCH_VIEWS (astronaut@1.0 read 0.021
