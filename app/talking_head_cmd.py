@@ -103,7 +103,7 @@ def run_render(args: argparse.Namespace) -> int:
     if args.frames is None and audio_frames is None:
         # A microphone (or silence) never ends: without a bound the render would run forever.
         raise CliError(
-            f"--audio {args.audio} has no end of its own: give --frames N "
+            f"--audio {args.audio or repr('')} has no end of its own: give --frames N "
             f"(e.g. --frames {round(10 * args.fps)} for 10 s at {args.fps:g} fps)"
         )
     frames = args.frames or audio_frames

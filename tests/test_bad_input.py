@@ -183,14 +183,15 @@ def test_capture_to_a_text_file_is_refused_before_the_camera(tmp_path: Path, cap
     assert cv2.imread(str(ok)) is not None
 
 
-@pytest.mark.parametrize("audio", ["mic", "none"])
-def test_render_from_a_live_input_needs_frames(tmp_path: Path, audio: str) -> None:
+@pytest.mark.parametrize(("audio", "shown"), [("mic", "mic"), ("none", "none"), ("", "''")])
+def test_render_from_a_live_input_needs_frames(tmp_path: Path, audio: str, shown: str) -> None:
+    """An empty ``--audio`` is silence, named so (it read "--audio  has no end")."""
     out = tmp_path / "o.mp4"
     t0 = time.monotonic()
     result = camfx("talking-head", "render", "--audio", audio, "--output", str(out), timeout=60)
     assert time.monotonic() - t0 < 60
     assert result.returncode == 2, result.stderr
-    assert f"--audio {audio} has no end of its own: give --frames N" in one_error_line(
+    assert f"--audio {shown} has no end of its own: give --frames N" in one_error_line(
         result.stderr
     )
     assert not out.exists()
