@@ -377,18 +377,25 @@ def test_posed_blinks_of_real_hooded_eyes_are_seen(hooded) -> None:
     assert sum(r < 0.5 for r in ratios) >= HOODED_POSED_SEEN_MIN, [round(r, 2) for r in ratios]
 
 
-def test_blinks_of_real_hooded_eyes_are_seen_while_talking(hooded) -> None:
-    """The speech clip's scheduled blinks (the animator's timing, the idle head sway), seen
-    by the tracker as an eye opening under half its median."""
+def _speech_blinks(avatar: Avatar, name: str, seeds: tuple[int, ...]) -> tuple[int, int]:
+    """The speech clip's scheduled blinks seen by the tracker, and scheduled, summed over the
+    animator's ``seeds`` (its timing and idle head sway)."""
     from pipelines.audio.inputs import read_audio_file
     from pipelines.audio.vad import StreamingVad
     from pipelines.avatar.measure import measure
 
     speech = read_audio_file(SPEECH)
     seen = count = 0
-    for seed in HOODED_SPEECH_SEEDS:
-        figs = measure(hooded, "canonman_glasses", *speech, vad=StreamingVad(), seed=seed)
+    for seed in seeds:
+        figs = measure(avatar, name, *speech, vad=StreamingVad(), seed=seed)
         seen, count = seen + figs.blinks_seen, count + figs.blinks
+    return seen, count
+
+
+def test_blinks_of_real_hooded_eyes_are_seen_while_talking(hooded) -> None:
+    """The speech clip's scheduled blinks (the animator's timing, the idle head sway), seen
+    by the tracker as an eye opening under half its median."""
+    seen, count = _speech_blinks(hooded, "canonman_glasses", HOODED_SPEECH_SEEDS)
     assert count >= len(HOODED_SPEECH_SEEDS)
     assert seen >= HOODED_SPEECH_SEEN_MIN * count, (seen, count)
 
@@ -467,15 +474,7 @@ def test_posed_blinks_of_pale_lashes_are_seen_with_a_margin(pale_lashes) -> None
 def test_blinks_of_pale_lashes_are_seen_while_talking(pale_lashes) -> None:
     """Every scheduled blink of the speech clip seen on the pale-lashed stand-in, the head
     nodding and swaying as it talks."""
-    from pipelines.audio.inputs import read_audio_file
-    from pipelines.audio.vad import StreamingVad
-    from pipelines.avatar.measure import measure
-
-    speech = read_audio_file(SPEECH)
-    seen = count = 0
-    for seed in PALE_SPEECH_SEEDS:
-        figs = measure(pale_lashes, PALE_LASHES, *speech, vad=StreamingVad(), seed=seed)
-        seen, count = seen + figs.blinks_seen, count + figs.blinks
+    seen, count = _speech_blinks(pale_lashes, PALE_LASHES, PALE_SPEECH_SEEDS)
     assert count >= len(PALE_SPEECH_SEEDS)
     assert seen == count, (seen, count)
 
@@ -567,15 +566,7 @@ def test_blinks_of_narrow_eyes_on_a_head_pitched_down_are_seen_with_a_margin(
 def test_blinks_of_narrow_eyes_on_a_tilted_head_are_seen_while_talking(pitched_down) -> None:
     """Every scheduled blink of the speech clip seen on that portrait, the head nodding and
     swaying as it talks."""
-    from pipelines.audio.inputs import read_audio_file
-    from pipelines.audio.vad import StreamingVad
-    from pipelines.avatar.measure import measure
-
-    speech = read_audio_file(SPEECH)
-    seen = count = 0
-    for seed in PITCHED_DOWN_SPEECH_SEEDS:
-        figs = measure(pitched_down, PITCHED_DOWN, *speech, vad=StreamingVad(), seed=seed)
-        seen, count = seen + figs.blinks_seen, count + figs.blinks
+    seen, count = _speech_blinks(pitched_down, PITCHED_DOWN, PITCHED_DOWN_SPEECH_SEEDS)
     assert count >= len(PITCHED_DOWN_SPEECH_SEEDS)
     assert seen == count, (seen, count)
 

@@ -403,7 +403,13 @@ def turned(image: np.ndarray, degrees: float = 28.0, hide: float | None = None) 
     return cv2.remap(image, m[..., 0], m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
 
 
-def midword(image: np.ndarray, drop_share: float = 0.07) -> np.ndarray:
+def _dropped_lip(
+    image: np.ndarray, drop_share: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``image`` with its lower lip and chin moved down ``drop_share`` face heights by a
+    thin-plate spline (the upper lip, nose, eyes and the frame's corners held), the lower
+    inner lip where it was and where it is now (corner to corner), and the newly opened gap
+    between them (uint8 mask, anti-aliased)."""
     lm = find_landmarks(image)[:, :2].astype(np.float64)
     face_h = float(np.linalg.norm(lm[152] - lm[10]))
     down = (lm[152] - lm[10]) / face_h
@@ -424,14 +430,18 @@ def midword(image: np.ndarray, drop_share: float = 0.07) -> np.ndarray:
             dst.append([x, y])
     m = thin_plate_map(np.array(src), np.array(dst), (w, h))
     out = cv2.remap(image, m[..., 0], m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-    # The newly opened gap: between where the lower lip was (the photo's teeth stay above
-    # it) and where it is now.
     lower_lip = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
     was = np.array([lm[i] for i in lower_lip])
     now = np.array([lm[i] + down * drop * (0.0 if i in (78, 308) else 1.0) for i in lower_lip])
     gap = np.concatenate([was, now[::-1]])
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.round(gap * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    return out, was, now, mask
+
+
+def midword(image: np.ndarray, drop_share: float = 0.07) -> np.ndarray:
+    # The newly opened gap (the photo's teeth stay above it) filled dark.
+    out, _, _, mask = _dropped_lip(image, drop_share)
     a = (cv2.GaussianBlur(mask, (0, 0), 1.0).astype(np.float32) / 255.0)[..., None] * 0.9
     dark = np.array([40, 35, 70], np.float32)
     return np.clip(out * (1 - a) + dark * a + 0.5, 0, 255).astype(np.uint8)
@@ -531,33 +541,8 @@ def grey_parted(image: np.ndarray) -> np.ndarray:
     small = cv2.resize(
         image, (round(w * PARTED_SCALE), round(h * PARTED_SCALE)), interpolation=cv2.INTER_AREA
     )
-    lm = find_landmarks(small)[:, :2].astype(np.float64)
-    face_h = float(np.linalg.norm(lm[152] - lm[10]))
-    down = (lm[152] - lm[10]) / face_h
-    drop = PARTED_DROP * face_h
-    lips = (14, 87, 178, 317, 402, 17, 84, 314)
-    chin = (152, 148, 377, 176, 400)
-    src, dst = [], []
-    for i in lips + chin:
-        src.append(lm[i])
-        dst.append(lm[i] + down * drop * (1.0 if i in lips else 0.6))
-    for i in (13, 82, 312, 0, 37, 267, 61, 291, 1, 4, 33, 263, 10, 234, 454, 127, 356):
-        src.append(lm[i])
-        dst.append(lm[i])
+    out, was, now, mask = _dropped_lip(small, PARTED_DROP)
     h, w = small.shape[:2]
-    for x in (0, w - 1):
-        for y in (0, h - 1):
-            src.append([x, y])
-            dst.append([x, y])
-    m = thin_plate_map(np.array(src), np.array(dst), (w, h))
-    out = cv2.remap(small, m[..., 0], m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
-    # The newly opened gap, between where the lower lip was and where it is now.
-    lower_lip = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
-    was = np.array([lm[i] for i in lower_lip])
-    now = np.array([lm[i] + down * drop * (0.0 if i in (78, 308) else 1.0) for i in lower_lip])
-    mask = np.zeros((h, w), np.uint8)
-    gap = np.concatenate([was, now[::-1]])
-    cv2.fillPoly(mask, [np.round(gap * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     lower_y = np.interp(xs, *now[np.argsort(now[:, 0])].T)
     upper_y = np.interp(xs, *was[np.argsort(was[:, 0])].T)
