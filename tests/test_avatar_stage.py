@@ -337,3 +337,26 @@ def test_head_moves_with_the_voice() -> None:
     slow_p = np.convolve(p, np.ones(k) / k, mode="valid")
     slow_l = np.convolve(level, np.ones(k) / k, mode="valid")
     assert abs(np.corrcoef(slow_p, slow_l)[0, 1]) > 0.3
+
+
+@pytest.mark.parametrize(
+    ("name", "creases"),
+    [("cameraman", True), ("astronaut_turned55_moustache", False)],
+)
+def test_a_build_warns_in_a_users_words_only_of_what_shows(name: str, creases, caplog) -> None:
+    """The build's warnings reach a user's terminal (the CLI logs warnings): they say what
+    the user would see, in the user's words. The profile's outline turns a triangle over at a
+    few extreme head turns: a crease, said so. A turned head whose edge triangles are only
+    squeezed (under a quarter of their area at some poses, none turned over) warns of nothing;
+    the squeeze is a diagnostic (it warned "3 head poses still fold 1 triangles" before)."""
+    import logging
+
+    from pipelines.avatar.portrait import load_portrait
+
+    with caplog.at_level(logging.INFO, logger="pipelines.avatar"):
+        Avatar.build(load_portrait(Path(__file__).parent / "data" / "faces" / f"{name}.jpg"))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert all(m.startswith("talking head: ") for m in warned), warned
+    assert any("creases" in m for m in warned) == creases, warned
+    squeezed = [r.getMessage() for r in caplog.records if "squeeze" in r.getMessage()]
+    assert squeezed, "the squeeze is still reported, as a diagnostic"

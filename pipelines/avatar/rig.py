@@ -2194,10 +2194,23 @@ class Rig:
         )
         left = self._composed_folds(probes, names, out, keep=HEAD_POSE_KEEP)
         if left.any():
-            log.warning(
-                "avatar: %d head poses still fold %d triangles on this portrait",
+            # Most of what is left is squeezed, not turned over (the build's margin): a
+            # diagnostic. A user hears only of triangles that turn over, as a crease.
+            flipped = self._composed_folds(probes, names, out)
+            if flipped.any():
+                log.warning(
+                    "talking head: this portrait's outline creases at %d of %d extreme head "
+                    "turns; a photo facing the camera avoids it",
+                    int(flipped.any(axis=1).sum()),
+                    len(probes),
+                )
+            log.info(
+                "avatar: %d head poses squeeze %d triangles at the head ring under %.2f of "
+                "their area (%d turn over)",
                 int(left.any(axis=1).sum()),
                 int(left.any(axis=0).sum()),
+                HEAD_POSE_KEEP,
+                int(flipped.any(axis=0).sum()),
             )
         return out
 
@@ -2276,9 +2289,10 @@ class Rig:
             left &= ~excused
         if left.any():
             log.warning(
-                "avatar: %d combinations of motions still fold %d triangles on this portrait",
+                "talking head: this portrait's face creases under %d of %d combinations of its "
+                "motions at full strength",
                 int(left.any(axis=1).sum()),
-                int(left.any(axis=0).sum()),
+                len(probes),
             )
         return {names[k]: out[names[k]] for k in changed}
 
@@ -2572,7 +2586,11 @@ class Rig:
             if len(self.folds(scale * full, min_area=SLIVER_AREA_PX)) == 0:
                 log.info("avatar basis %s turns over slivers here; kept at %.2f", name, scale)
                 return scale * full
-        log.warning("avatar basis %s folds the mesh on this portrait; it is left out", name)
+        log.warning(
+            "talking head: this portrait's face creases under its %s motion; that motion is "
+            "left out",
+            name,
+        )
         return np.zeros_like(disp)
 
     def mix(self, weights: dict[str, float]) -> dict[str, float]:
