@@ -94,3 +94,28 @@ def test_a_photo_that_covers_the_crop_is_untouched() -> None:
         photo, m, (AVATAR_SIZE, AVATAR_SIZE), borderMode=cv2.BORDER_REFLECT_101
     )
     np.testing.assert_array_equal(make_portrait(photo, lm).image, mirrored)
+
+
+@pytest.mark.parametrize(
+    ("side", "named"),
+    [
+        (48, "no face found in the 48x48-pixel picture"),
+        (96, r"the face is 2\d pixels from forehead to chin, too small"),
+    ],
+)
+def test_a_portrait_too_small_to_animate_is_refused_with_its_size(
+    side: int, named: str, tmp_path
+) -> None:
+    """Shrunk to 96 pixels the astronaut's face (20 pixels, forehead to chin) is still found,
+    and scaled up it was a blur with no readable eyes under a sharp drawn mouth; shrunk to 48
+    no face is found, and the message only said to use a frontal face. Both now name the file
+    and the size, so the user knows to pick a larger photo."""
+    from pipelines.avatar.portrait import load_portrait
+    from pipelines.errors import CamfxError
+
+    path = tmp_path / "small.png"
+    cv2.imwrite(str(path), cv2.resize(face_photo("astronaut"), (side, side), cv2.INTER_AREA))
+    with pytest.raises(CamfxError, match=named) as caught:
+        load_portrait(path)
+    assert str(caught.value).startswith(f"portrait {str(path)!r}: ")
+    assert "larger photo" in str(caught.value)

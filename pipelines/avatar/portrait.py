@@ -24,6 +24,15 @@ FACE_HEIGHT_FRACTION = 0.42
 FACE_CENTER_Y = 0.47
 """Where the face's centre sits, as a fraction of the canvas height (a little above middle:
 hair above, neck and shoulders below)."""
+MIN_FACE_PX = 32.0
+"""Fewest pixels from the forehead's landmark to the chin's that a portrait's face may have.
+The tracker still finds a face of 13 (the astronaut shrunk to a 64-pixel photo), but scaled up
+to the avatar's canvas one of 20 is a blur with no readable eyes, under a sharp drawn mouth;
+32 reads soft, 41 and up as a photo (2026-12-05, astronaut shrunk, rest, mid-word and shut eyes
+looked at). The smallest tuning portrait's face is 55 (astronaut_grey_small)."""
+SMALL_PHOTO_PX = 128
+"""A photo whose shorter side is under this, where no face is found in it, is named as too
+small (the tracker found no face in the astronaut shrunk to 48 pixels)."""
 DEFAULT_PORTRAIT = "astronaut.png"
 """Shipped in ``pipelines/assets`` (NASA, public domain)."""
 
@@ -91,6 +100,12 @@ def find_landmarks(image: np.ndarray, passes: int = 3) -> np.ndarray:
     finally:
         tracker.close()
     if face is None:
+        height, width = image.shape[:2]
+        if min(height, width) < SMALL_PHOTO_PX:
+            raise AvatarError(
+                f"no face found in the {width}x{height}-pixel picture; use a larger photo "
+                "with one clearly visible, frontal face"
+            )
         raise AvatarError(
             "no face found in the portrait; use a photo with one clearly visible, frontal face"
         )
@@ -104,8 +119,11 @@ def crop_transform(landmarks: np.ndarray, size: int = AVATAR_SIZE) -> np.ndarray
     center = (top + chin) / 2.0
     axis = chin - top
     height = float(np.linalg.norm(axis))
-    if height < 8:
-        raise AvatarError("the face in the portrait is too small (under 8 pixels)")
+    if height < MIN_FACE_PX:
+        raise AvatarError(
+            f"the face is {height:.0f} pixels from forehead to chin, too small to animate (at "
+            f"least {MIN_FACE_PX:.0f}); use a larger photo, or come closer to the camera"
+        )
     angle = np.degrees(np.arctan2(axis[0], axis[1]))  # 0 when the chin is straight below
     scale = FACE_HEIGHT_FRACTION * size / height
     m = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), -angle, scale)
