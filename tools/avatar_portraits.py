@@ -39,6 +39,11 @@ and these TUNING portraits (tuned on, not held out; they stand for the held-out
   ``--gramps``) grey and smaller, its lips parted 3 pixels by the same spline with lip, not
   teeth, in the gap (:func:`grey_parted`): the held-out ``einstein_midword``'s barely open
   grey mouth, whose light lower lip was kept as teeth. CC BY 2.0 as its source.
+* ``brothers_midword.jpg``: the real ``brothers_sepia.jpg`` (written with ``--gramps``) taken
+  mid-word (:func:`grey_midword`): its lips parted a few pixels, its corners lowered as in
+  speech, grey and smaller: the held-out ``einstein_midword``'s kind of mouth, which a
+  closing that lifts low corners (branch ``ahrest-heldout-fail``) closed otherwise. CC BY
+  2.0 as its source.
 * ``astronaut_pale_lashes.jpg``: ``astronaut_turned.jpg`` with pale lashes (:func:`pale_lashes`:
   the dark of the lashes and lid margins around each eye mostly taken out), rolled 21 degrees,
   black and white (:func:`pale_lashes_rolled`): the held-out ``einstein_midword``'s conditions
@@ -557,6 +562,88 @@ def grey_parted(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
 
 
+MIDWORD_DROP = 0.022
+""":func:`grey_midword`: how far the lower inner lip's middle comes down (face heights): the
+tracker reads ``brothers_midword``'s lips 0.024 face heights apart (the held-out
+``einstein_midword``: 0.022). It reads them shut at 0.022 with the gap :data:`MIDWORD_SHADOW`
+0.4 (0.012), 0.033-0.047 at 0.024-0.035."""
+MIDWORD_CORNER = 0.012
+""":func:`grey_midword`: how far the mouth's corners come down (face heights): the tracker
+reads ``brothers_midword``'s inner corners 0.49 of the gap below the upper lip's middle (a
+real mid-word photo, ``obama_midword``, has them at 0.40 of its gap, ``rig.JAW_WIDE_CORNER``;
+``brothers_sepia``'s are level with it)."""
+MIDWORD_SCALE = 0.9
+""":func:`grey_midword`: the area resize (``brothers_sepia``'s face ~105 px wide -> ~95)."""
+MIDWORD_SHADOW = 0.3
+""":func:`grey_midword`: the gap, a dark mouth behind parted lips, × the lower lip's tone
+(up to 0.6 of the way down, rising to the lip's own at its top)."""
+""":func:`grey_midword`: the area resize (``canonman_glasses``' face ~167 px wide -> ~95)."""
+
+UPPER_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+LOWER_INNER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
+UPPER_OUTER = (185, 40, 39, 37, 0, 267, 269, 270, 409)
+LOWER_OUTER = (146, 91, 181, 84, 17, 314, 405, 321, 375)
+
+
+def grey_midword(image: np.ndarray) -> np.ndarray:
+    """A tuning portrait for a real photo taken mid-word, small and grey: ``image``'s mouth
+    corners (61, 291, 78, 308) moved down :data:`MIDWORD_CORNER` face heights and its lower
+    lip's middle :data:`MIDWORD_DROP` by a thin-plate spline (not the avatar's mesh), the
+    upper lip an arch between the corners (``u**2`` of their drop, u the point's offset from
+    the middle over the inner corner's) and the lower lip ``corner u**2 + drop (1 - u**2)``,
+    so the lips part as a lens, widest at the middle; the chin 0.6 of the drop, the nose,
+    eyes and the frame's corners held. The opened gap is filled as :func:`grey_parted`'s (the
+    lower lip's lit top mirrored up, darkened towards the upper lip), then the photo is made
+    black and white and area-resized by :data:`MIDWORD_SCALE`."""
+    lm = find_landmarks(image)[:, :2].astype(np.float64)
+    face_h = float(np.linalg.norm(lm[152] - lm[10]))
+    down = (lm[152] - lm[10]) / face_h
+    right = np.array([-down[1], down[0]])
+    half = 0.5 * abs(float((lm[308] - lm[78]) @ right))
+    centre = 0.5 * (lm[78] + lm[308])
+    drop, corner = MIDWORD_DROP * face_h, MIDWORD_CORNER * face_h
+
+    def u2(i: int) -> float:
+        return min(1.0, (float((lm[i] - centre) @ right) / half) ** 2)
+
+    moved: dict[int, float] = {61: corner, 291: corner}
+    for i in UPPER_INNER + UPPER_OUTER:
+        moved[i] = corner * u2(i)
+    for i in LOWER_INNER + LOWER_OUTER:
+        moved[i] = corner * u2(i) + drop * (1.0 - u2(i))
+    for i in (152, 148, 377, 176, 400):
+        moved[i] = 0.6 * drop
+    for i in (1, 4, 33, 263, 10, 234, 454, 127, 356):
+        moved[i] = 0.0
+    src = [lm[i] for i in moved]
+    dst = [lm[i] + down * v for i, v in moved.items()]
+    h, w = image.shape[:2]
+    for x in (0, w - 1):
+        for y in (0, h - 1):
+            src.append(np.array([x, y], np.float64))
+            dst.append(np.array([x, y], np.float64))
+    m = thin_plate_map(np.array(src), np.array(dst), (w, h))
+    out = cv2.remap(image, m[..., 0], m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    upper = np.array([lm[i] + down * moved.get(i, corner) for i in UPPER_INNER])
+    lower = np.array([lm[i] + down * moved.get(i, corner) for i in (78, *LOWER_INNER, 308)])
+    gap = np.concatenate([upper, lower[::-1]])
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [np.round(gap * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    lower_y = np.interp(xs, *lower[np.argsort(lower[:, 0])].T)
+    upper_y = np.interp(xs, *upper[np.argsort(upper[:, 0])].T)
+    # Lip tones, not teeth: the lower lip under the gap mirrored up into it.
+    mirror = (2.0 * lower_y - ys + 1.0).astype(np.float32)
+    lip = cv2.remap(out, xs, mirror, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    t = np.clip((ys - upper_y) / np.maximum(lower_y - upper_y, 1.0), 0.0, 1.0)
+    tone = MIDWORD_SHADOW + (1.0 - MIDWORD_SHADOW) * np.clip((t - 0.6) / 0.4, 0.0, 1.0)
+    a = (cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32) / 255.0)[..., None]
+    filled = out * (1 - a) + lip.astype(np.float32) * tone[..., None] * a
+    grey = cv2.cvtColor(np.clip(filled + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    small = cv2.resize(grey, None, fx=MIDWORD_SCALE, fy=MIDWORD_SCALE, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+
+
 TURNED_HIDE = 80.0
 """Degrees past which :func:`turned` crowds the far side at the silhouette (as
 ``astronaut_turned_far``): without it a 40° turn folds the far cheek back out."""
@@ -828,6 +915,11 @@ def main() -> None:
     photographer = cv2.imread(str(FACES / "photographer_turned.jpg"))
     cv2.imwrite(str(FACES / "photographer_grey_parted.jpg"), grey_parted(photographer), JPEG)
     print("wrote photographer_grey_parted.jpg")
+    # A tuning portrait for a real photo taken mid-word, small and grey, its corners low (as
+    # in speech) over lips parted a few pixels.
+    brothers = cv2.imread(str(FACES / "brothers_sepia.jpg"))
+    cv2.imwrite(str(FACES / "brothers_midword.jpg"), grey_midword(brothers), JPEG)
+    print("wrote brothers_midword.jpg")
     # A tuning portrait for pale lashes on a grey, turned and tilted head (read back as
     # written: the JPEG the tests use).
     turned_photo = cv2.imread(str(FACES / "astronaut_turned.jpg"))

@@ -51,6 +51,7 @@ STAND_INS = (
     "photographer_grey_parted",
     "astronaut_pale_lashes",
     "canonman_bright_rolled",
+    "brothers_midword",
 )
 """Derived and older tuning portraits standing for the held-out conditions: grey, moustache,
 mid-word, low-res (einstein_midword; its lips parted a few pixels over no teeth,
@@ -58,7 +59,9 @@ photographer_grey_parted); glasses, hooded eyes (hopper_glasses); turned
 (riga_turned; with real hooded eyes, canonman_turned; those eyes narrowed under a fold, whose
 shut eye the tracker read as wide as the open one, canonman_hooded); an open mouth
 (obama_midword); pale lashes on a grey, turned and tilted head, whose shut line the tracker
-read as a narrow open eye (einstein_midword; astronaut_pale_lashes)."""
+read as a narrow open eye (einstein_midword; astronaut_pale_lashes); a real photo taken mid-word,
+small and grey, its lips parted a few pixels and its corners lowered as in speech
+(einstein_midword; brothers_midword)."""
 HELD_OUT = (
     "einstein_midword",
     "hopper_glasses",

@@ -8,7 +8,10 @@ closes by most of the gap (lower lip and chin up, as the mandible turns), the up
 down the rest of the way, and the inner lip contours meet. The mouth's interior triangles
 collapse to a line, so no pixel of the old opening is left: the lips meet with their own
 texture, no hole. The picture and its landmarks are replaced by the closed ones, and the rig is
-built on those.
+built on those. A photo opened wide as in "ah", its corners drawn down, is closed with the
+wide-open jaw's inverse mixed in (:func:`_with_wide`), by the gain of :data:`WIDE_GAINS` whose
+rest face the tracker reads most shut; one whose lips are parted a few pixels mid-word by the
+speech jaw's alone, however low its corners (:data:`WIDE_FROM_GAP`).
 
 What showed between the lips (teeth, where they stand out from the lips around them in a gap
 wide enough to have shown them: :func:`shows_teeth`) is cut out of the original as a texture,
@@ -18,6 +21,7 @@ Otherwise the renderer draws teeth of its own.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 import cv2
@@ -30,11 +34,14 @@ from pipelines.avatar.rig import (
     SLIVER_AREA_PX,
     BasisField,
     Rig,
+    _jaw_wide,
     _lip_sets,
     rasterize_backward,
     rest_jaw,
 )
 from pipelines.tracking import regions
+
+log = logging.getLogger(__name__)
 
 OPEN_GAP = 0.012
 """Face heights between the inner lips above which a portrait's mouth counts as open."""
@@ -98,6 +105,44 @@ the drawn incisors' height (``render.TEETH_HEIGHT``, 0.045), and its pixels are 
 lips' blended edges. The tuning portraits that show teeth are 0.055 (astronaut_grey_small) to
 0.081 (astronaut_turned_far) apart; photographer_grey_parted (lips parted 3 pixels of its photo,
 no teeth) 0.027, astronaut_turned55_moustache 0.019 (2026-12-05)."""
+WIDE_GAIN = 2.5
+"""The closing's share of the wide-open jaw's shape (:func:`_with_wide`) before
+:data:`WIDE_FROM_GAP`'s ramp: this many times the share that would put the photo's inner
+corners as far below the upper lip's middle as the tracker reads them. The tracker reads a
+photo's corners higher than they were drawn: on tests/test_avatar_rest.py's
+astronaut_grey_moustache opened to jaw 0.8 (0.64 of the wide shape, its corners drawn 0.26 of
+the drop down) it read them 0.166 of the gap below the upper lip's middle, a share of 0.41.
+Its silent frames read shut at gain 1 in 0 % (median 0.068 face heights), at 2 in 100 %
+(median 0.0099), at 2.5 and 4 in 100 % (0.0005); astronaut opened to 1.0 with the wide shape
+77 % before, 100 % at 1-4 (2026-12-05, branch ahrest-heldout-fail)."""
+WIDE_GAINS: tuple[float, ...] = (WIDE_GAIN, 1.0, 0.0)
+"""Gains of the wide shape (:data:`WIDE_GAIN`) a photo whose first closing mixed it in is
+closed with, each, the rest face the tracker reads most shut kept (:func:`settle_rest`): the
+share that leaves the tracker's reading shut is not the same from photo to photo, nor even
+monotonic. Opened as in "ah", tuning photos read shut in these shares of their silent frames
+(2026-12-05), by gain 0 / 1 / 1.25 / 1.5 / 1.75 / 2.5: astronaut_grey_moustache at jaw 0.8 0 /
+0 / 100 / 100 / 3 / 100 % (its moustache hides the corners: the tracker reads them 0.166 of
+the gap low, drawn 0.26), canonman_glasses at jaw 0.8 100 / 100 / 100 / - / - / 72 % (read
+0.25, drawn 0.26: gain 2.5 lifts them past where they were), astronaut at 1.0 77 % at 0,
+100 % at 1 and 2.5. Gain 0 is the speech jaw's closing, as a photo opened by it is closed."""
+WIDE_FROM_GAP = 0.04
+"""Face heights between the photo's inner lips under which it takes none of the wide shape
+(:data:`WIDE_FULL_GAP`)."""
+WIDE_FULL_GAP = 0.1
+"""Face heights between the photo's inner lips from which the closing mixes in the wide-open
+jaw's shape at all, and past which by the whole of :data:`WIDE_GAIN`'s share (linear
+between): the rig opens its own mouth so (``rig.jaw_split``: ``j**2`` of the wide shape at
+jaw weight j, 0.04 of it at j 0.2, 0.04 face heights apart; 0.25 at j 0.5, 0.10 apart), so a
+photo whose lips are parted a few pixels is a mid-word photo, not an "ah", however low its
+corners. Ungated, the closing lifted the corners of every photo whose corners sat below the
+upper lip's middle: brothers_midword (a real photo's lips parted 0.024 face heights, its
+corners lowered 0.49 of that gap below the upper lip's middle, tools/avatar_portraits.py's
+``grey_midword``) took the whole wide shape, as the held-out einstein_midword did (silent
+frames read shut 93.8 % on one clip against main's 95.0 %, 2 tear frames: rejected,
+2026-12-05). The tuning photos taken open with the corners low are 0.019-0.027 apart
+(astronaut_turned55_moustache, brothers_midword, photographer_grey_parted); the "ah" cases
+0.122 and 0.169; those showing teeth (0.055-0.081) have their corners above the upper lip's
+middle and take none."""
 MESH_OPEN_GAP = 0.5 * OPEN_GAP
 """Face heights between the closed rest mesh's inner lips (13, 14) past which, while the
 tracker reads the closed picture shut, the two disagree (:func:`settle_rest`): the closing's
@@ -137,6 +182,8 @@ class RestMouth:
     held: bool = False
     """The rest face was closed holding the inner lips (:func:`settle_rest`) and is kept as
     it is."""
+    wide: float = 0.0
+    """Share of the wide-open jaw's shape the first closing mixed in (:func:`_with_wide`)."""
 
 
 def inner_gap(landmarks: np.ndarray) -> float:
@@ -307,12 +354,16 @@ def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 
 def close_mouth(
-    portrait: Portrait, open_gap: float = OPEN_GAP, hold: bool = False
+    portrait: Portrait,
+    open_gap: float = OPEN_GAP,
+    hold: bool = False,
+    wide_gain: float | None = None,
 ) -> tuple[Portrait, RestMouth]:
     """The portrait with its mouth closed (unchanged when its inner lips are at most
     ``open_gap`` face heights apart), and what was learnt about the mouth. ``hold``: the
     closing's folds are repaired around the held inner lips (:func:`_closed_held`) where the
-    plain repair leaves them more than :data:`MESH_OPEN_GAP` apart."""
+    plain repair leaves them more than :data:`MESH_OPEN_GAP` apart. ``wide_gain``: the wide
+    shape's gain (:func:`_with_wide`; :data:`WIDE_GAIN` when None)."""
     lm = np.asarray(portrait.landmarks, np.float64)
     gap = inner_gap(lm)
     if gap <= open_gap:
@@ -324,10 +375,18 @@ def close_mouth(
     jaw = rig.bases.get("jaw")
     d = g.zeros()
     gap_px = float((pts[14] - pts[13]) @ g.down)
+    share = 0.0
     if jaw is not None:
         per_unit = float(jaw.vertex_disp[14] @ g.down)
         if per_unit > 1e-6:
-            d += jaw.vertex_disp.astype(np.float64) * (-LOWER_SHARE * gap_px / per_unit)
+            gain = WIDE_GAIN if wide_gain is None else wide_gain
+            unit, share = _with_wide(
+                rig, jaw.vertex_disp.astype(np.float64) / per_unit, gap_px, gap, gain
+            )
+            if unit is None:
+                d += jaw.vertex_disp.astype(np.float64) * (-LOWER_SHARE * gap_px / per_unit)
+            else:
+                d += unit * (-LOWER_SHARE * gap_px)
     # The inner contours meet: each upper inner point comes down to its lower partner.
     upper, _, _ = _lip_sets()
     inner_upper = {u for u, _ in pairs}
@@ -383,7 +442,44 @@ def close_mouth(
     new_lm[468:, :2] = lm[468:, :2]
     teeth = _teeth_texture(portrait.image, lm, new_lm[13, :2])
     closed = Portrait(image, new_lm.astype(np.float32), portrait.source)
-    return closed, RestMouth(True, gap, teeth)
+    return closed, RestMouth(True, gap, teeth, wide=share)
+
+
+def _with_wide(
+    rig: Rig, unit: np.ndarray, gap_px: float, gap: float, gain: float
+) -> tuple[np.ndarray | None, float]:
+    """The closing's jaw ``unit`` (the lower lip's middle, 14, down by one pixel) mixed with the
+    wide-open jaw's shape (``rig._jaw_wide``, the same at 14) by ``gain`` times the share
+    that puts the mouth's inner corners (78, 308) as far below the upper lip's middle (13),
+    relative to the opening, as the photo has them, ramped in over the photo's gap
+    (``gap`` face heights, :data:`WIDE_FROM_GAP` to :data:`WIDE_FULL_GAP`): a photo opened wide
+    as in "ah" has its corners drawn down, and the closing lifts them back; one whose lips are
+    parted a few pixels mid-word is closed by the speech jaw alone. The mixed unit (None where
+    it takes none of the wide shape: the caller closes by the jaw alone, as before) and the
+    wide shape's share."""
+    ramp = (gap - WIDE_FROM_GAP) / (WIDE_FULL_GAP - WIDE_FROM_GAP)
+    if ramp <= 0.0 or gap_px <= 1e-6:
+        return None, 0.0
+    g = rig.geometry
+    pts = rig.points
+    wide = _jaw_wide(g).astype(np.float64)
+    per_unit = float(wide[14] @ g.down)
+    if per_unit <= 1e-6:
+        return None, 0.0
+    wide /= per_unit
+    corners = [78, 308]
+    seen = float((pts[corners].mean(axis=0) - pts[13]) @ g.down) / gap_px
+    c_jaw = float(unit[corners].mean(axis=0) @ g.down)
+    c_wide = float(wide[corners].mean(axis=0) @ g.down)
+    if c_wide - c_jaw <= 1e-6:
+        return None, 0.0
+    share = gain * (seen - c_jaw) / (c_wide - c_jaw) * min(ramp, 1.0)
+    share = float(np.clip(share, 0.0, 1.0))
+    log.debug("rest: corners %.3f of the gap below 13, wide share %.2f", seen, share)
+    if share <= 0.0:
+        return None, 0.0
+    wide[rig.fixed] = 0.0
+    return (1.0 - share) * unit + share * wide, share
 
 
 def _centre_gap(rig: Rig, d: np.ndarray) -> float:
@@ -555,6 +651,30 @@ def view_gaps(image: np.ndarray) -> list[tuple[float, np.ndarray]]:
 
 
 def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, RestMouth]:
+    """The portrait's rest face (:func:`_settled`). Where its first closing mixed in the
+    wide-open jaw's shape (a photo opened as in "ah", ``retrack``), it is closed with each
+    gain of :data:`WIDE_GAINS` and the rest face whose widest view (:data:`SETTLE_VIEWS`)
+    the tracker reads least apart is kept, the first of equals."""
+    closed, rest = _settled(portrait, retrack, WIDE_GAINS[0])
+    if not (retrack and rest.wide > 0.0):
+        return closed, rest
+    best = (_widest(closed), closed, rest)
+    for gain in WIDE_GAINS[1:]:
+        closed, rest = _settled(portrait, retrack, gain)
+        widest = _widest(closed)
+        log.debug("rest: wide gain %.2f (share %.2f) widest view %.4f", gain, rest.wide, widest)
+        if widest < best[0]:
+            best = (widest, closed, rest)
+    return best[1], best[2]
+
+
+def _widest(closed: Portrait) -> float:
+    """The widest inner-lip gap the tracker reads in :data:`SETTLE_VIEWS` of a rest face."""
+    views = view_gaps(closed.image)
+    return max(g for g, _ in views) if views else float("inf")
+
+
+def _settled(portrait: Portrait, retrack: bool, wide_gain: float) -> tuple[Portrait, RestMouth]:
     """The portrait's rest face (:func:`close_mouth`), checked with the face tracker and
     closed again while it still reads the lips apart (``retrack``): a photo's inner-lip
     landmarks can sit on the teeth rather than on the lip, and under a moustache a closed
@@ -575,7 +695,7 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
 
     The avatar then checks the rest face pitched down as the idle sway's nods pitch it, on
     the rig built on it (:func:`settle_pitched`)."""
-    closed, rest = close_mouth(portrait)
+    closed, rest = close_mouth(portrait, wide_gain=wide_gain)
     if not (retrack and rest.was_open):
         return closed, rest
     last = (portrait, OPEN_GAP)
@@ -590,13 +710,13 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
                 # The picture reads shut, its mesh does not: close the same again with the
                 # inner lips held (where the tracker still reads the picture open, as on
                 # astronaut_turned55_moustache, the passes here close it on its reading).
-                held, _ = close_mouth(*last, hold=True)
+                held, _ = close_mouth(*last, hold=True, wide_gain=wide_gain)
                 if inner_gap(held.landmarks) <= MESH_OPEN_GAP:
                     closed, hold = held, True
                     _hang_teeth(rest, closed)
             break
         last = (Portrait(closed.image, seen, closed.source), RETRACK_GAP)
-        closed, _ = close_mouth(*last)
+        closed, _ = close_mouth(*last, wide_gain=wide_gain)
         _hang_teeth(rest, closed)
     if hold:
         rest.held = True
@@ -613,7 +733,9 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
     best = (max(g for g, _ in views), closed)
     for _ in range(SETTLE_PASSES):
         _, seen = max(views, key=lambda v: v[0])
-        closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
+        closed, _ = close_mouth(
+            Portrait(closed.image, seen, closed.source), RETRACK_GAP, wide_gain=wide_gain
+        )
         views = view_gaps(closed.image)
         if not views:
             break

@@ -256,7 +256,7 @@ the rig mix it into the jaw's weight (:func:`jaw_split`), more of it the wider t
 opens. Wide open, the speech jaw alone was a bucket: the corners at the opening's top and as
 wide as at rest, straight steep sides and a flat bottom (the drawn outline's width a tenth of
 its height below its top 1.00 of its widest on every frontal tuning portrait). Photos opened
-by it rest shut less reliably than by the speech jaw: see test_avatar_rest's ``wide_open``."""
+wide by it are closed with its inverse mixed in (``rest._with_wide``)."""
 JAW_WIDE_POWER = 2.0
 """A jaw weight j opens the mouth by ``j (1 - j**p)`` of the jaw basis and ``j**p`` of the
 wide one (:func:`jaw_split`): both open the inner lower lip (14) as far, so the opening the
