@@ -798,10 +798,9 @@ class AvatarRenderer:
         lip = self._lip_fill(out, lips8, (x0, y0, x1, y1), opening / ss)
         if ss != 1:
             lip = cv2.resize(lip, (bw, bh), interpolation=cv2.INTER_LINEAR)
-        # Darkest at the opening, the picture's own light at the inner-lip curve.
-        out_by = cv2.distanceTransform(
-            (mask8 <= 127).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE
-        )
+        # Darkest at the opening, the picture's own light at the inner-lip curve. (A 5×5
+        # mask's distances: a ramp, ~25 µs against the exact ones' ~55 µs.)
+        out_by = cv2.distanceTransform((mask8 <= 127).astype(np.uint8), cv2.DIST_L2, 5)
         lit = np.clip(out_by / (LIP_FILL_FADE * opening), 0.0, 1.0)
         lip = lip * (LIP_FILL_SHADE + (1.0 - LIP_FILL_SHADE) * lit)[..., None]
         # Premultiplied: the opening (its coverage) over the cut corners (the rest of the
