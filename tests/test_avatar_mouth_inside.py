@@ -110,8 +110,9 @@ def turns_deg(curve: np.ndarray) -> np.ndarray:
 
 
 def test_the_inner_lip_edge_is_a_curve(colour, monkeypatch) -> None:
-    """The cavity's outline is a smooth curve through the inner-lip landmarks (no kink at
-    each), meeting itself in a point at the two corners."""
+    """The lips' inner edge is a smooth curve through the inner-lip landmarks (no kink at
+    each), meeting itself in a point at the two corners; the opening inside it is that curve
+    rounded (test_avatar_mouth_round's round corners)."""
     at = colour.mouth_outline({"jaw": 1.0})
     curve = colour._smooth_outline(at)
     # The render fills that curve (the cavity's outline as cv2.fillPoly is given it), not the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -129,3 +130,51 @@ def test_the_wide_open_mouth_is_an_oval(name: str) -> None:
     opening = float((at[14] - at[13]) @ g.down)
     corners = float(((at[78] + at[308]) / 2.0 - at[13]) @ g.down) / opening
     assert corners >= CORNERS_DOWN_MIN, f"the corners at {corners:.2f} of the opening"
+
+
+OPENING_TURN_MAX_DEG = 50.0
+"""The opening traced from the render (where the cavity's colour shows), jaw 0.8 and 1.0: at
+each point of its outline, the turn between the chords to the points 1/40 of the outline
+before and after it, at most this: round corners (27-38° on these portraits with
+render.OUTLINE_ROUND), not a polygon whose corners are wedges (48-93° before: the inner-lip
+landmarks' curve met itself in a point at each corner, 78/308, and kinked at 88/318 and
+191/415)."""
+
+
+def cavity_coverage(avatar: Avatar, weights: dict[str, float], monkeypatch) -> np.ndarray:
+    """Where the render shows the cavity (levels): its colour black against white, the teeth
+    and tongue left out."""
+    r = avatar.renderer
+    with monkeypatch.context() as m:
+        m.setattr(r, "_own_teeth", lambda canvas, *args: canvas)
+        m.setattr(r, "_drawn_teeth", lambda canvas, *args: canvas)
+        m.setattr(r, "_tongue", np.zeros_like(r._tongue))
+        m.setattr(r, "_cavity_bgr", np.zeros(3, np.float32))
+        black = r.render(weights).astype(np.float32)
+        m.setattr(r, "_cavity_bgr", np.full(3, 255.0, np.float32))
+        white = r.render(weights).astype(np.float32)
+    return (white - black).max(axis=2)
+
+
+def chord_turns_deg(contour: np.ndarray, share: float) -> np.ndarray:
+    """At each point of the closed ``contour``, the angle between the chords from the point
+    ``share`` of the contour before it and to the one as far after it."""
+    k = max(2, round(len(contour) * share))
+    d1 = contour - np.roll(contour, k, axis=0)
+    d2 = np.roll(contour, -k, axis=0) - contour
+    cross = d1[:, 0] * d2[:, 1] - d1[:, 1] * d2[:, 0]
+    return np.degrees(np.abs(np.arctan2(cross, (d1 * d2).sum(axis=1))))
+
+
+@pytest.mark.parametrize("jaw", (0.8, 1.0))
+@pytest.mark.parametrize("name", WIDE_TUNING)
+def test_the_open_mouth_has_round_corners(name: str, jaw: float, monkeypatch) -> None:
+    """The opening as rendered is round: no wedge-shaped corner, no kink at a landmark."""
+    cover = cavity_coverage(tuning_avatar(name), {"jaw": jaw}, monkeypatch)
+    # Traced at a quarter pixel on the anti-aliased coverage.
+    fine = cv2.resize(cover, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
+    shape = (fine > 0.5 * fine.max()).astype(np.uint8)
+    contours, _ = cv2.findContours(shape, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    contour = max(contours, key=cv2.contourArea).reshape(-1, 2).astype(np.float64)
+    turn = chord_turns_deg(contour, 1 / 40)
+    assert turn.max() <= OPENING_TURN_MAX_DEG, f"a corner turning {turn.max():.1f}°"

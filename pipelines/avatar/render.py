@@ -4,7 +4,8 @@ Only the box that active bases touch is remapped; everything else is the portrai
 pixels. With all weights zero the result *is* the portrait, bit for bit.
 
 An open mouth is not stretched lips: inside the inner lip outline (curves through the inner-lip
-landmarks) the renderer paints a red-brown cavity lit like the face (a thin lit rim at the
+landmarks, their corners rounded as the mouth opens, the lips' colour spread into what the
+rounding cut off) the renderer paints a red-brown cavity lit like the face (a thin lit rim at the
 lips, a dark crease just inside it, lit walls, the roof in the upper teeth's shadow, the back
 of the mouth darkest in a small area), a broad tongue lying in the lower third, lit with a
 soft wet highlight, and the upper teeth and a lower row, blended in by how much the opening
@@ -128,6 +129,48 @@ TONGUE_GLINT_AT = (0.2, 0.72, 0.18, 0.12)
 half-widths, in the tongue sprite's coordinates."""
 OUTLINE_STEPS = 4
 """Points per span between two inner-lip landmarks on the drawn outline."""
+OUTLINE_ROUND = 0.35
+"""The opening's outline: the inner-lip curve (through the landmarks, where the lips end)
+smoothed along itself, a Gaussian of this × the opening (13 to 14) in sigma, applied as
+2S - S² (:func:`_rounded`: the lips' broad arch kept, the corners rounded). Wide open the
+landmarks' curve is a polygon: it meets itself in a wedge at each corner (78, 308) and
+kinks at 88/318 and 191/415; traced from the render, the turn between chords 1/40 of the
+outline apart is 48-93° at jaw 0.8 and 1.0 on the frontal tuning portraits and
+photographer_turned (test_avatar_mouth_round), 27-38° rounded. One Gaussian alone (0.25)
+rounded as much but pulled the opening's top and bottom in (its height 0.88-0.94 of the
+curve's at jaw 1.0; the tracked p95 opening on astronaut_grey_moustache 0.131 -> 0.125 on
+espeak continuous); as here: 0.94-1.00 of its height, 0.89 of its width; at 0.5:
+0.83-0.95 and 0.79-0.83, the mouth visibly shorter. A slit's sigma is small: its corners
+stay pointed."""
+OUTLINE_ROUND_FROM = 0.5
+"""The rounding (:data:`OUTLINE_ROUND`) grows along the mouth from this share of its half
+width (inner corner to inner corner) to all of it at the corners (a smoothstep): over the
+lips' middle the opening's edge is the lips' inner edge as the landmarks put it, where the
+tracker reads the opening (rounded all along, the middle moved in by 0.3-0.4 px at jaw 0.6
+and 0.8-1.2 px at 1.0 on astronaut, canonman_glasses, astronaut_grey_moustache), while the
+traced turn (above) was no better (23-39°)."""
+LIP_FILL_SHADE = 0.85
+"""Between the inner-lip curve and the rounded opening (the corners the rounding cut off)
+the picture's own colours from outside the curve (the lips; the skin at a
+corner's tip) spread in (:data:`LIP_FILL_BLUR`), this much darker at the opening's edge and
+back to the picture's light :data:`LIP_FILL_FADE` of the opening out: the corner reads as
+the lips meeting in shadow, not as a black wedge. Looked at in 4× crops (astronaut,
+brothers_sepia, canonman_glasses, astronaut_grey_moustache at jaw 1.0): 1.0 left
+skin-coloured wedges that drew the landmarks' polygon again, 0.6 a grey ring round
+astronaut's opening; 0.7 looked as well but a photo opened by it (test_avatar_rest's
+grey_moustache@0.8) kept its dark corners in its rest face: 2.6 % of the lips dark after
+the closing (0.2 % with this, 0.6 % with the sharp corners before). A flat fill of the
+lips' median colour showed as a pale wedge on brothers_sepia (its lips' median near its
+skin's) with a hard edge at the curve."""
+LIP_FILL_BLUR = 0.1
+"""Sigma (× the opening) of the normalised Gaussian that spreads the picture outside the
+inner-lip curve into the cut corners: about as deep as a corner's cut (3.4-4.1 px at jaw
+1.0, 0.08-0.09 of the opening, on astronaut, canonman_glasses, astronaut_grey_moustache),
+so the upper lip's colour stays above the lower's."""
+LIP_FILL_FADE = 0.2
+"""How far out from the opening's edge (× the opening) the cut corners come back from
+:data:`LIP_FILL_SHADE` to the picture's light: about twice a corner's cut, so no edge shows
+where the cut meets the lips (chosen by eye with the shade)."""
 TEETH_SHOW = (0.01, 0.035)
 """Opening (face heights) from which the teeth start to show, and by which they show fully.
 A small opening is a dark slit: bright teeth in it made the tracker read a gap twice as wide
@@ -297,6 +340,30 @@ def _outline_matrix(upper: np.ndarray, lower: np.ndarray, steps: int) -> np.ndar
         for k in range(1, m):
             rows.append(w @ ext[k - 1 : k + 3])
     return np.vstack(rows).astype(np.float64)
+
+
+def _rounded(curve: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """The closed ``curve`` (points in order) resampled at even steps of its length (as many
+    points as it had), and that smoothed along itself: filtered round by 2S - S², S a
+    Gaussian of ``sigma`` (its units): a corner is rounded over about ``sigma``, a broad arch
+    keeps its place (S alone moves every curved part inwards)."""
+    n = len(curve)
+    closed = np.vstack([curve, curve[:1]])
+    cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(closed, axis=0), axis=1))])
+    total = float(cum[-1])
+    if total <= 0.0 or sigma <= 0.0:
+        return curve, curve
+    step = total / n
+    s = np.arange(n) * step
+    even = np.stack([np.interp(s, cum, closed[:, 0]), np.interp(s, cum, closed[:, 1])], axis=1)
+    k = sigma / step
+    if k < 0.3:
+        return even, even
+    # In frequencies (the curve is periodic): one product, where taps rolled one by one cost
+    # ~1 ms a frame.
+    gauss = np.exp(-0.5 * (2.0 * np.pi * k * np.arange(n // 2 + 1) / n) ** 2)
+    spectrum = np.fft.rfft(even, axis=0) * (2.0 * gauss - gauss * gauss)[:, None]
+    return even, np.fft.irfft(spectrum, n=n, axis=0)
 
 
 def polygon_area(pts: np.ndarray) -> float:
@@ -663,11 +730,25 @@ class AvatarRenderer:
         opening = max(1.0, float((bottom - top) @ down))
         mouth_w = max(2.0, float(np.linalg.norm(right - left)))
 
-        # 1) Cavity: the lips' colour, darkened with depth (distance from the lip edge).
+        # 1) Cavity: the lips' colour, darkened with depth (distance from the lip edge),
+        # inside the inner-lip curve rounded (OUTLINE_ROUND); ``lips8``: the curve itself.
         mask8 = np.zeros((bh, bw), np.uint8)
-        outline = self._smooth_outline(rel)
+        lips8 = np.zeros((bh, bw), np.uint8)
+        curve = self._smooth_outline(rel)
+        even, rounded = _rounded(curve, OUTLINE_ROUND * opening)
+        # Rounded towards the corners only: along the lips' middle the curve is the lips'
+        # edge as it was (the teeth under the upper lip's shadow).
+        half_w = 0.5 * mouth_w
+        u = np.abs((even - 0.5 * (left + right)) @ np.array([-down[1], down[0]])) / half_w
+        w = np.clip((u - OUTLINE_ROUND_FROM) / (1.0 - OUTLINE_ROUND_FROM), 0.0, 1.0)
+        outline = even + (w * w * (3.0 - 2.0 * w))[:, None] * (rounded - even)
         cv2.fillPoly(mask8, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-        depth = cv2.distanceTransform((mask8 > 127).astype(np.uint8), cv2.DIST_L2, 3)
+        cv2.fillPoly(lips8, [np.round(curve * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        # (Exact distances: a 3×3 mask's have octagonal level lines, and the lit rim and dark
+        # crease drew an octagon inside a wide-open mouth.)
+        depth = cv2.distanceTransform(
+            (mask8 > 127).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE
+        )
         shade = self._cavity_shade(depth, top, bottom, left, right, opening / (self.face_h * scale))
         canvas = self._cavity_bgr * shade[..., None]
         # 2) Tongue: a dome resting on the floor of the mouth, lit from above, darker at its
@@ -712,14 +793,58 @@ class AvatarRenderer:
                 canvas = self._drawn_teeth(canvas, rel, opening, scale)
             if show < 1.0:
                 canvas = under + show * (canvas - under)
-        # 4) Shrink, clip to the inner lip outline and blend in.
-        small, a8 = canvas, mask8
+        # 4) The corners the rounding cut off (between the inner-lip curve and the opening):
+        # the picture around them spread in (LIP_FILL_SHADE).
+        lip = self._lip_fill(out, lips8, (x0, y0, x1, y1), opening / ss)
+        if ss != 1:
+            lip = cv2.resize(lip, (bw, bh), interpolation=cv2.INTER_LINEAR)
+        # Darkest at the opening, the picture's own light at the inner-lip curve. (A 5×5
+        # mask's distances: a ramp, ~25 µs against the exact ones' ~55 µs.)
+        out_by = cv2.distanceTransform((mask8 <= 127).astype(np.uint8), cv2.DIST_L2, 5)
+        lit = np.clip(out_by / (LIP_FILL_FADE * opening), 0.0, 1.0)
+        lip = lip * (LIP_FILL_SHADE + (1.0 - LIP_FILL_SHADE) * lit)[..., None]
+        # Premultiplied: the opening (its coverage) over the cut corners (the rest of the
+        # curve's), so an edge the two share is the opening's alone.
+        covered = np.maximum(lips8, mask8)
+        a_open = (mask8.astype(np.float32) / 255.0)[..., None]
+        a_all = (covered.astype(np.float32) / 255.0)[..., None]
+        canvas = canvas * a_open + lip * (a_all - a_open)
+        # 5) Shrink, clip to the inner lip outline and blend in.
+        small, a8 = canvas, covered
         if ss != 1:
             small = cv2.resize(canvas, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
-            a8 = cv2.resize(mask8, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+            a8 = cv2.resize(covered, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
         a = (a8.astype(np.float32) * (alpha / 255.0))[..., None]
         roi = out[y0:y1, x0:x1].astype(np.float32)
-        out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * a + 0.5, 0, 255).astype(np.uint8)
+        out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * alpha + 0.5, 0, 255).astype(np.uint8)
+
+    def _lip_fill(
+        self, out: np.ndarray, lips8: np.ndarray, box: tuple[int, int, int, int], opening: float
+    ) -> np.ndarray:
+        """The picture's colours outside the inner-lip curve (``lips8``: inside it, 255, over
+        ``box``), spread over the box: a normalised Gaussian of :data:`LIP_FILL_BLUR` ×
+        ``opening`` (output pixels), each part of the curve its neighbours' colour (the upper
+        lip's above, the skin at a corner's tip)."""
+        x0, y0, x1, y1 = box
+        h, w = out.shape[:2]
+        sigma = max(0.5, LIP_FILL_BLUR * opening)
+        pad = int(np.ceil(2.0 * sigma)) + 1
+        px0, py0 = max(0, x0 - pad), max(0, y0 - pad)
+        px1, py1 = min(w, x1 + pad), min(h, y1 + pad)
+        pic = out[py0:py1, px0:px1].astype(np.float32)
+        if pic.ndim == 2:
+            pic = pic[..., None]
+        keep = np.ones((py1 - py0, px1 - px0), np.float32)
+        small = lips8
+        if small.shape != (y1 - y0, x1 - x0):
+            small = cv2.resize(lips8, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        keep[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0] = 1.0 - small.astype(np.float32) / 255.0
+        spread = cv2.GaussianBlur(pic * keep[..., None], (0, 0), sigma)
+        weight = cv2.GaussianBlur(keep, (0, 0), sigma)
+        if spread.ndim == 2:
+            spread = spread[..., None]
+        fill = spread / np.maximum(weight, 1e-3)[..., None]
+        return np.ascontiguousarray(fill[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0])
 
     def _cavity_shade(
         self,
