@@ -120,7 +120,10 @@ heights apart), 77 % (0.017) and 100 % (0.0014). Closed with the wide shape's in
 gain (rest.WIDE_GAIN, 2.5): 100 %, 100 % and 72 % (0.0072; the real face's corners read as
 low as they were drawn, and the closing lifted them past). Closed by each of rest.WIDE_GAINS,
 the rest face the tracker reads most shut kept: 100 % (0.0005, 0.0059 and 0.0015,
-2026-12-05)."""
+2026-12-05). With the opening's corners rounded (render.OUTLINE_ROUND) grey_moustache@0.8 and
+canonman@0.8 read shut by the speech jaw's closing, which is then kept (rest.WIDE_GAINS);
+astronaut@1.0 (its widest view 0.0157 face heights apart that way, and 6 of 30 wide-open
+poses torn) takes the whole wide shape."""
 
 
 AH_TEAR_POSES_MAX = 1

@@ -115,16 +115,23 @@ the drop down) it read them 0.166 of the gap below the upper lip's middle, a sha
 Its silent frames read shut at gain 1 in 0 % (median 0.068 face heights), at 2 in 100 %
 (median 0.0099), at 2.5 and 4 in 100 % (0.0005); astronaut opened to 1.0 with the wide shape
 77 % before, 100 % at 1-4 (2026-12-05, branch ahrest-heldout-fail)."""
-WIDE_GAINS: tuple[float, ...] = (WIDE_GAIN, 1.0, 0.0)
+WIDE_GAINS: tuple[float, ...] = (WIDE_GAIN, 0.0, 1.0)
 """Gains of the wide shape (:data:`WIDE_GAIN`) a photo whose first closing mixed it in is
-closed with, each, the rest face the tracker reads most shut kept (:func:`settle_rest`): the
+closed with (:func:`settle_rest`). Gain 0 is the speech jaw's closing, as a photo opened by it
+is closed: kept wherever the tracker reads its rest face shut (its widest view at most
+:data:`RETRACK_GAP`); otherwise the rest face of the three the tracker reads most shut. The
 share that leaves the tracker's reading shut is not the same from photo to photo, nor even
 monotonic. Opened as in "ah", tuning photos read shut in these shares of their silent frames
-(2026-12-05), by gain 0 / 1 / 1.25 / 1.5 / 1.75 / 2.5: astronaut_grey_moustache at jaw 0.8 0 /
-0 / 100 / 100 / 3 / 100 % (its moustache hides the corners: the tracker reads them 0.166 of
-the gap low, drawn 0.26), canonman_glasses at jaw 0.8 100 / 100 / 100 / - / - / 72 % (read
-0.25, drawn 0.26: gain 2.5 lifts them past where they were), astronaut at 1.0 77 % at 0,
-100 % at 1 and 2.5. Gain 0 is the speech jaw's closing, as a photo opened by it is closed."""
+(2026-12-05, the opening drawn as a polygon), by gain 0 / 1 / 1.25 / 1.5 / 1.75 / 2.5:
+astronaut_grey_moustache at jaw 0.8 0 / 0 / 100 / 100 / 3 / 100 % (its moustache hides the
+corners: the tracker reads them 0.166 of the gap low, drawn 0.26), canonman_glasses at jaw 0.8
+100 / 100 / 100 / - / - / 72 % (read 0.25, drawn 0.26: gain 2.5 lifts them past where they
+were), astronaut at 1.0 77 % at 0, 100 % at 1 and 2.5. With the opening's corners rounded
+(render.OUTLINE_ROUND) grey_moustache's "ah" photo rests shut at gain 0 too (widest view
+0.0015 face heights apart), and the rest face kept at gain 1 as the one read most shut
+(0.0017 against 0.0012-0.0015 at 2.5 and 0: the same shut mouth within the tracker's noise)
+tore across the lips in 5 of 30 wide-open poses (0 at gains 0 and 2.5): so the speech jaw's
+closing first, where it reads shut."""
 WIDE_FROM_GAP = 0.04
 """Face heights between the photo's inner lips under which it takes none of the wide shape
 (:data:`WIDE_FULL_GAP`)."""
@@ -652,9 +659,10 @@ def view_gaps(image: np.ndarray) -> list[tuple[float, np.ndarray]]:
 
 def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, RestMouth]:
     """The portrait's rest face (:func:`_settled`). Where its first closing mixed in the
-    wide-open jaw's shape (a photo opened as in "ah", ``retrack``), it is closed with each
-    gain of :data:`WIDE_GAINS` and the rest face whose widest view (:data:`SETTLE_VIEWS`)
-    the tracker reads least apart is kept, the first of equals."""
+    wide-open jaw's shape (a photo opened as in "ah", ``retrack``), it is closed with the
+    gains of :data:`WIDE_GAINS`: the speech jaw's closing (gain 0) kept where the tracker
+    reads it shut (its widest view, :data:`SETTLE_VIEWS`, at most :data:`RETRACK_GAP`), else
+    the rest face whose widest view the tracker reads least apart, the first of equals."""
     closed, rest = _settled(portrait, retrack, WIDE_GAINS[0])
     if not (retrack and rest.wide > 0.0):
         return closed, rest
@@ -663,6 +671,8 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
         closed, rest = _settled(portrait, retrack, gain)
         widest = _widest(closed)
         log.debug("rest: wide gain %.2f (share %.2f) widest view %.4f", gain, rest.wide, widest)
+        if gain == 0.0 and widest <= RETRACK_GAP:
+            return closed, rest
         if widest < best[0]:
             best = (widest, closed, rest)
     return best[1], best[2]
