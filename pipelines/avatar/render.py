@@ -171,6 +171,58 @@ LIP_FILL_FADE = 0.2
 """How far out from the opening's edge (× the opening) the cut corners come back from
 :data:`LIP_FILL_SHADE` to the picture's light: about twice a corner's cut, so no edge shows
 where the cut meets the lips (chosen by eye with the shade)."""
+PHOTO_SOFT_REBLUR = 1.0
+"""Sigma (portrait pixels) of the re-blur by which :func:`photo_softness` reads a picture's
+softness."""
+DRAWN_SOFT = 0.5
+"""The drawn inside's own softness (portrait pixels): its edges are anti-aliased, about half
+a pixel."""
+PHOTO_SOFT_SHARE = 0.6
+"""Share of the photo's softness (:func:`photo_softness`) the drawn inside is given. The
+read softness of the tuning photos' faces is 1.3-1.9 portrait pixels (astronaut 1.39, 2×
+upscaled; canonman_glasses 1.34, 1.2×, a soft JPEG; astronaut_grey_small 1.74, 4×). The
+whole of it blurred the drawn teeth into a smear, each tooth lost, under lips that read
+sharper (4× crops, mid-word and wide, astronaut, astronaut_grey_small,
+photographer_grey_parted, canonman_glasses; 2026-12-05): a picture's 99th-percentile
+gradient is skin and hair texture, not a step edge's, so the estimate runs high. At 0.6 the
+teeth stay separate and the opening's outline is as soft as the lips'; the mouth's own read
+softness is then 0.75-0.97 of the face's (0.52-0.75 drawn sharp)."""
+PHOTO_SOFT_MAX = 2.5
+"""Most the drawn inside is softened by (portrait pixels)."""
+SOFTEN_MIN = 0.3
+"""Output pixels of softening under which none is done (a portrait shown small)."""
+
+
+def photo_softness(portrait: np.ndarray, landmarks: np.ndarray | None) -> float:
+    """How soft the portrait's face is, as the sigma (portrait pixels) of a Gaussian blur of
+    a sharp edge: a photo upscaled to the canvas, or taken soft, is blurred; the drawn
+    teeth and cavity are not, and stood out on it, sharp (a 3× upscaled grey photo's teeth
+    were crisp rows under a blurred lip). Read by re-blurring: an edge blurred by s0 keeps
+    s0 / sqrt(s0² + s²) of its steepest gradient blurred again by s (the 99th percentile of
+    the face's gradients, between the brows and the chin; the whole picture where
+    ``landmarks`` is None)."""
+    h, w = portrait.shape[:2]
+    x0, x1, y0, y1 = 0, w, 0, h
+    if landmarks is not None:
+        lm = np.asarray(landmarks, np.float64)
+        x0, x1 = max(0, int(lm[234, 0])), min(w, int(lm[454, 0]))
+        y0, y1 = max(0, int(lm[9, 1])), min(h, int(lm[152, 1]))
+    if x1 - x0 < 16 or y1 - y0 < 16:
+        return DRAWN_SOFT
+    face = cv2.cvtColor(portrait[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+    def steep(a: np.ndarray) -> float:
+        gx = cv2.Sobel(a, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(a, cv2.CV_32F, 0, 1, ksize=3)
+        return float(np.percentile(np.hypot(gx, gy)[2:-2, 2:-2], 99))
+
+    sharp = steep(face)
+    if sharp <= 1e-6:
+        return DRAWN_SOFT
+    kept = min(steep(cv2.GaussianBlur(face, (0, 0), PHOTO_SOFT_REBLUR)) / sharp, 0.99)
+    return float(PHOTO_SOFT_REBLUR * kept / np.sqrt(1.0 - kept * kept))
+
+
 TEETH_SHOW = (0.01, 0.035)
 """Opening (face heights) from which the teeth start to show, and by which they show fully.
 A small opening is a dark slit: bright teeth in it made the tracker read a gap twice as wide
@@ -442,6 +494,10 @@ class AvatarRenderer:
         self._cavity_bgr, self._tongue_bgr, self._teeth_bgr = _mouth_colours(portrait, rig)
         self._teeth_layers = _own_teeth_layers(teeth) if teeth is not None else ()
         self._tongue = _tongue_sprite(self._tongue_bgr)
+        soft = PHOTO_SOFT_SHARE * photo_softness(portrait, rig.geometry.landmarks)
+        soft = min(soft, PHOTO_SOFT_MAX)
+        self.soften = float(np.sqrt(max(soft * soft - DRAWN_SOFT * DRAWN_SOFT, 0.0)))
+        """Sigma (portrait pixels) the drawn inside is blurred by to match the photo."""
         self.last_box: tuple[int, int, int, int] | None = None
         """The box remapped by the last render (None: nothing moved)."""
         self.last_mouth_box: tuple[int, int, int, int] | None = None
@@ -711,10 +767,13 @@ class AvatarRenderer:
             return
         pts = view.to_view(at)
         h, w = out.shape[:2]
-        x0 = max(0, int(np.floor(pts[:, 0].min())) - 2)
-        y0 = max(0, int(np.floor(pts[:, 1].min())) - 2)
-        x1 = min(w, int(np.ceil(pts[:, 0].max())) + 3)
-        y1 = min(h, int(np.ceil(pts[:, 1].max())) + 3)
+        # Room for the softening's spread (3 sigma) past the outline.
+        blur = self.soften / view.k
+        pad = 2 + (int(np.ceil(3.0 * blur)) if blur > SOFTEN_MIN else 0)
+        x0 = max(0, int(np.floor(pts[:, 0].min())) - pad)
+        y0 = max(0, int(np.floor(pts[:, 1].min())) - pad)
+        x1 = min(w, int(np.ceil(pts[:, 0].max())) + pad + 1)
+        y1 = min(h, int(np.ceil(pts[:, 1].max())) + pad + 1)
         if x1 - x0 < 3 or y1 - y0 < 3:
             return
         self.last_mouth_box = (x0, y0, x1, y1)
@@ -809,6 +868,12 @@ class AvatarRenderer:
         a_open = (mask8.astype(np.float32) / 255.0)[..., None]
         a_all = (covered.astype(np.float32) / 255.0)[..., None]
         canvas = canvas * a_open + lip * (a_all - a_open)
+        # As soft as the photo (premultiplied: colour and coverage blurred alike, so the
+        # opening's edge blends into the lips as the photo's own edges do).
+        if blur > SOFTEN_MIN:
+            sigma = blur * ss
+            canvas = cv2.GaussianBlur(canvas, (0, 0), sigma)
+            covered = cv2.GaussianBlur(covered, (0, 0), sigma)
         # 5) Shrink, clip to the inner lip outline and blend in.
         small, a8 = canvas, covered
         if ss != 1:
