@@ -106,6 +106,7 @@ import argparse
 import hashlib
 import tarfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -547,19 +548,37 @@ def grey_parted(image: np.ndarray) -> np.ndarray:
         image, (round(w * PARTED_SCALE), round(h * PARTED_SCALE)), interpolation=cv2.INTER_AREA
     )
     out, was, now, mask = _dropped_lip(small, PARTED_DROP)
-    h, w = small.shape[:2]
+    grey = _lip_filled_grey(
+        out,
+        was,
+        now,
+        mask,
+        lambda t: 1.0 - (1.0 - PARTED_SHADOW) * np.clip(1.0 - t / 0.5, 0.0, 1.0),
+    )
+    return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+
+
+def _lip_filled_grey(
+    out: np.ndarray,
+    upper: np.ndarray,
+    lower: np.ndarray,
+    mask: np.ndarray,
+    tone: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``out`` with the gap (``mask``) between the ``upper`` and ``lower`` inner lips (points,
+    corner to corner) filled with lip tones, not teeth: the lower lip just under the gap
+    mirrored up into it, times ``tone(t)`` (t 0 at the upper lip, 1 at the lower); black and
+    white (one channel)."""
+    h, w = out.shape[:2]
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    lower_y = np.interp(xs, *now[np.argsort(now[:, 0])].T)
-    upper_y = np.interp(xs, *was[np.argsort(was[:, 0])].T)
-    # Lip tones, not teeth: the lower lip under the gap mirrored up into it.
+    lower_y = np.interp(xs, *lower[np.argsort(lower[:, 0])].T)
+    upper_y = np.interp(xs, *upper[np.argsort(upper[:, 0])].T)
     mirror = (2.0 * lower_y - ys + 1.0).astype(np.float32)
     lip = cv2.remap(out, xs, mirror, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
     t = np.clip((ys - upper_y) / np.maximum(lower_y - upper_y, 1.0), 0.0, 1.0)
-    tone = 1.0 - (1.0 - PARTED_SHADOW) * np.clip(1.0 - t / 0.5, 0.0, 1.0)
     a = (cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32) / 255.0)[..., None]
-    filled = out * (1 - a) + lip.astype(np.float32) * tone[..., None] * a
-    grey = cv2.cvtColor(np.clip(filled + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
-    return cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    filled = out * (1 - a) + lip.astype(np.float32) * tone(t)[..., None] * a
+    return cv2.cvtColor(np.clip(filled + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
 
 
 MIDWORD_DROP = 0.022
@@ -577,7 +596,6 @@ MIDWORD_SCALE = 0.9
 MIDWORD_SHADOW = 0.3
 """:func:`grey_midword`: the gap, a dark mouth behind parted lips, × the lower lip's tone
 (up to 0.6 of the way down, rising to the lip's own at its top)."""
-""":func:`grey_midword`: the area resize (``canonman_glasses``' face ~167 px wide -> ~95)."""
 
 UPPER_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LOWER_INNER = (95, 88, 178, 87, 14, 317, 402, 318, 324)
@@ -629,17 +647,13 @@ def grey_midword(image: np.ndarray) -> np.ndarray:
     gap = np.concatenate([upper, lower[::-1]])
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.round(gap * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    lower_y = np.interp(xs, *lower[np.argsort(lower[:, 0])].T)
-    upper_y = np.interp(xs, *upper[np.argsort(upper[:, 0])].T)
-    # Lip tones, not teeth: the lower lip under the gap mirrored up into it.
-    mirror = (2.0 * lower_y - ys + 1.0).astype(np.float32)
-    lip = cv2.remap(out, xs, mirror, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    t = np.clip((ys - upper_y) / np.maximum(lower_y - upper_y, 1.0), 0.0, 1.0)
-    tone = MIDWORD_SHADOW + (1.0 - MIDWORD_SHADOW) * np.clip((t - 0.6) / 0.4, 0.0, 1.0)
-    a = (cv2.GaussianBlur(mask, (0, 0), 0.7).astype(np.float32) / 255.0)[..., None]
-    filled = out * (1 - a) + lip.astype(np.float32) * tone[..., None] * a
-    grey = cv2.cvtColor(np.clip(filled + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_BGR2GRAY)
+    grey = _lip_filled_grey(
+        out,
+        upper,
+        lower,
+        mask,
+        lambda t: MIDWORD_SHADOW + (1.0 - MIDWORD_SHADOW) * np.clip((t - 0.6) / 0.4, 0.0, 1.0),
+    )
     small = cv2.resize(grey, None, fx=MIDWORD_SCALE, fy=MIDWORD_SCALE, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
 

@@ -799,8 +799,9 @@ class AvatarRenderer:
         # edge as it was (the teeth under the upper lip's shadow).
         half_w = 0.5 * mouth_w
         u = np.abs((even - 0.5 * (left + right)) @ np.array([-down[1], down[0]])) / half_w
-        w = np.clip((u - OUTLINE_ROUND_FROM) / (1.0 - OUTLINE_ROUND_FROM), 0.0, 1.0)
-        outline = even + (w * w * (3.0 - 2.0 * w))[:, None] * (rounded - even)
+        toward = np.clip((u - OUTLINE_ROUND_FROM) / (1.0 - OUTLINE_ROUND_FROM), 0.0, 1.0)
+        ramp = toward * toward * (3.0 - 2.0 * toward)
+        outline = even + ramp[:, None] * (rounded - even)
         cv2.fillPoly(mask8, [np.round(outline * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         cv2.fillPoly(lips8, [np.round(curve * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         # (Exact distances: a 3×3 mask's have octagonal level lines, and the lit rim and dark
