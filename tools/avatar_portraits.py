@@ -106,7 +106,7 @@ import argparse
 import hashlib
 import tarfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -682,21 +682,11 @@ def _smooth(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def hooded(image: np.ndarray, hood: float = HOOD_SHARE, bags: float = BAGS_DARK) -> np.ndarray:
-    """Older, hooded eyes (a tuning portrait for the held-out ``riga_turned``'s shut eye
-    without being it): per eye, in its own frame (u along the corners' axis, v up), the skin
-    above the upper lid slides down over the eye by ``hood`` of its opening (at least a
-    third of the opening, a little past both corners), fading out 1.2 openings above, as the
-    fold of a hooded lid hangs over the lash line: the open eye is left a narrow dark slit.
-    The fold's edge shades what it overhangs (a quarter darker) and its crease above (a
-    fifth); under the lower lid a dark arc (``bags`` darker) with a lighter puff above it, as
-    bags under an old man's eyes. A backward map by hand (not the avatar's lids: those slide
-    the lid and light it), one bicubic remap, then the shading."""
-    lm = find_landmarks(image)[:, :2].astype(np.float64)
-    h, w = image.shape[:2]
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
-    map_x, map_y = xs.copy(), ys.copy()
-    shade = np.ones((h, w), np.float64)
+def _eye_frames(lm: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> Iterator[tuple]:
+    """Per eye (right, then left), its own frame: the corners' distance (``width``), the unit
+    vector up from the corners' axis, each pixel's ``u`` along that axis from the first corner
+    and ``v`` up from it, and the upper and lower lid curves, corner to corner, as (u, v)
+    sorted by u."""
     for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
         c0, c1 = lm[ring[0]], lm[ring[8]]
         width = float(np.linalg.norm(c1 - c0))
@@ -712,9 +702,26 @@ def hooded(image: np.ndarray, hood: float = HOOD_SHARE, bags: float = BAGS_DARK)
             order = np.argsort(su)
             return su[order], sv[order]
 
-        (su, sv), (lu, lv) = curve(upper), curve(lower)
         rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
-        u, v = rel @ axis, rel @ up
+        yield width, up, rel @ axis, rel @ up, curve(upper), curve(lower)
+
+
+def hooded(image: np.ndarray, hood: float = HOOD_SHARE, bags: float = BAGS_DARK) -> np.ndarray:
+    """Older, hooded eyes (a tuning portrait for the held-out ``riga_turned``'s shut eye
+    without being it): per eye, in its own frame (u along the corners' axis, v up), the skin
+    above the upper lid slides down over the eye by ``hood`` of its opening (at least a
+    third of the opening, a little past both corners), fading out 1.2 openings above, as the
+    fold of a hooded lid hangs over the lash line: the open eye is left a narrow dark slit.
+    The fold's edge shades what it overhangs (a quarter darker) and its crease above (a
+    fifth); under the lower lid a dark arc (``bags`` darker) with a lighter puff above it, as
+    bags under an old man's eyes. A backward map by hand (not the avatar's lids: those slide
+    the lid and light it), one bicubic remap, then the shading."""
+    lm = find_landmarks(image)[:, :2].astype(np.float64)
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
+    map_x, map_y = xs.copy(), ys.copy()
+    shade = np.ones((h, w), np.float64)
+    for width, up, u, v, (su, sv), (lu, lv) in _eye_frames(lm, xs, ys):
         top = np.interp(u, su, sv, left=0, right=0)
         bottom = np.interp(u, lu, lv, left=0, right=0)
         gap = np.maximum(top - bottom, 0)
@@ -775,24 +782,7 @@ def pale_lashes(
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float64)
     img = image.astype(np.float64)
     out = img.copy()
-    for ring in (RIGHT_EYE_RING, LEFT_EYE_RING):
-        c0, c1 = lm[ring[0]], lm[ring[8]]
-        width = float(np.linalg.norm(c1 - c0))
-        axis = (c1 - c0) / width
-        up = np.array([axis[1], -axis[0]])
-        upper, lower = list(ring[1:8]), list(ring[9:])[::-1]
-        if (lm[upper].mean(axis=0) - lm[lower].mean(axis=0)) @ up < 0:
-            up = -up
-
-        def curve(idx: list[int], c0=c0, axis=axis, up=up, c1=c1) -> tuple[np.ndarray, ...]:
-            pts = np.concatenate([[c0], lm[idx], [c1]]) - c0
-            su, sv = pts @ axis, pts @ up
-            order = np.argsort(su)
-            return su[order], sv[order]
-
-        (su, sv), (lu, lv) = curve(upper), curve(lower)
-        rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
-        u, v = rel @ axis, rel @ up
+    for width, _, u, v, (su, sv), (lu, lv) in _eye_frames(lm, xs, ys):
         top, bottom = np.interp(u, su, sv), np.interp(u, lu, lv)
         opening = max(float(sv.max() - lv.min()), 1.0)
         along = _smooth((u + 0.15 * width) / (0.2 * width)) * _smooth(

@@ -2195,8 +2195,10 @@ class Rig:
         left = self._composed_folds(probes, names, out, keep=HEAD_POSE_KEEP)
         if left.any():
             # Most of what is left is squeezed, not turned over (the build's margin): a
-            # diagnostic. A user hears only of triangles that turn over, as a crease.
-            flipped = self._composed_folds(probes, names, out)
+            # diagnostic. A user hears only of triangles that turn over, as a crease (each
+            # also squeezed, so only those are checked again).
+            squeezed = np.flatnonzero(left.any(axis=0))
+            flipped = self._composed_folds(probes, names, out, tris=squeezed)
             if flipped.any():
                 log.warning(
                     "talking head: this portrait's outline creases at %d of %d extreme head "
