@@ -119,3 +119,48 @@ def test_a_portrait_too_small_to_animate_is_refused_with_its_size(
         load_portrait(path)
     assert str(caught.value).startswith(f"portrait {str(path)!r}: ")
     assert "larger photo" in str(caught.value)
+
+
+PHONE_PHOTO = (3024, 4032)
+"""A phone's portrait photo (width, height)."""
+SEARCHED_LANDMARKS_MEAN_PX = 1.0
+"""Mean distance, in the astronaut photo's own pixels, allowed between the landmarks found in
+the phone photo and the photo's own landmarks scaled and moved there (measured 0.1-0.7 at
+faces 5-30 % of the width on 1920x1080, 4032x3024 and 3024x4032 canvases)."""
+
+
+def _placed(photo: np.ndarray, scale: float, size: tuple[int, int], at: tuple[int, int]):
+    w, h = size
+    canvas = np.full((h, w, 3), 110, np.uint8)
+    big = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    x0, y0 = at
+    part = big[: h - y0, : w - x0]
+    canvas[y0 : y0 + part.shape[0], x0 : x0 + part.shape[1]] = part
+    return canvas
+
+
+@pytest.mark.parametrize("scale", [1.6, 2.4])
+def test_a_phone_photo_whose_face_is_small_in_it_is_found(scale: float) -> None:
+    """A person photographed with a phone, the face an eighth of the width: the tracker finds
+    no face in the whole 12-megapixel picture (letterboxed to the detector's 128 pixels the face
+    is 19 wide); the portrait's search finds it, with the landmarks the photo itself gives."""
+    from pipelines.avatar.portrait import _tracked_landmarks
+
+    photo = face_photo("astronaut")
+    own = find_landmarks(photo)
+    at = (1400, 900)
+    phone = _placed(photo, scale, PHONE_PHOTO, at)
+    assert _tracked_landmarks(phone, 3) is None
+    found = find_landmarks(phone, search=True)
+    expected = own[:, :2] * scale + at
+    assert np.abs(found[:, :2] - expected).mean() / scale < SEARCHED_LANDMARKS_MEAN_PX
+    portrait = make_portrait(phone, found, AVATAR_SIZE, "phone")
+    assert portrait.image.shape == (AVATAR_SIZE, AVATAR_SIZE, 3)
+
+
+def test_a_large_photo_without_a_face_is_refused_after_the_search() -> None:
+    from pipelines.avatar.portrait import AvatarError
+
+    room = cv2.resize(face_photo("no_face"), (4032, 3024), interpolation=cv2.INTER_CUBIC)
+    with pytest.raises(AvatarError, match="no face found in the portrait"):
+        find_landmarks(room, search=True)

@@ -53,6 +53,24 @@ def test_text_output_and_no_face(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and json.loads(out)["faces"] == []
 
 
+def test_a_phone_photo_with_a_small_face_is_analysed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A 3024x4032 photo whose face is an eighth of its width: no face whole or in its square
+    tiles; the search at smaller scales finds it."""
+    photo = cv2.imread(str(face_photo_path("astronaut")))
+    canvas = np.full((4032, 3024, 3), 110, np.uint8)
+    big = cv2.resize(photo, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    canvas[900 : 900 + 1024, 1400 : 1400 + 1024] = big
+    path = tmp_path / "phone.png"
+    cv2.imwrite(str(path), canvas)
+    code, out, _ = run_cli(capsys, str(path), "--json")
+    assert code == 0
+    (face,) = json.loads(out)["faces"]
+    x, y, w, _h = face["bbox"]
+    assert 1400 < x < x + w < 1400 + 1024 and y > 900
+
+
 def test_bad_files_give_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import pytest
@@ -10,12 +12,14 @@ from golden_data import PHOTO_NAMES, face_photo, load_golden
 from pipelines.tracking.analysis import analyze_image
 from pipelines.tracking.detector import (
     INPUT_SIZE,
+    STILL_MIN_VIEW,
     Detection,
     FaceDetector,
     decode,
     merge,
     square_tiles,
     ssd_anchors,
+    still_views,
     weighted_nms,
 )
 from pipelines.tracking.mesh import FaceMesh
@@ -71,6 +75,26 @@ def test_square_tiles_cover_wide_and_tall_frames() -> None:
     tiles = square_tiles(1280, 720)
     assert tiles[0] == (0, 0, 720) and tiles[-1] == (560, 0, 720)
     assert square_tiles(480, 1000)[-1] == (0, 520, 480)
+
+
+@pytest.mark.parametrize("size", [(3024, 4032), (4032, 3024), (1920, 1080), (512, 512), (300, 360)])
+def test_still_views_cover_the_picture_at_halving_sizes(size: tuple[int, int]) -> None:
+    """Every level of a still picture's search covers all of it with squares of one side, the
+    sides halving level by level, none under STILL_MIN_VIEW but the first (a small photo is
+    still searched once), each square inside the picture."""
+    w, h = size
+    levels = still_views(w, h)
+    sides = [views[0][2] for views in levels]
+    assert sides[0] == min(w, h)
+    assert all(b == a / 2 for a, b in itertools.pairwise(sides))
+    assert all(side >= STILL_MIN_VIEW for side in sides[1:])
+    for views in levels:
+        covered = np.zeros((h, w), bool)
+        for x0, y0, side in views:
+            assert side == views[0][2]
+            assert x0 >= 0 and y0 >= 0 and x0 + side <= w + 1e-6 and y0 + side <= h + 1e-6
+            covered[int(y0) : int(np.ceil(y0 + side)), int(x0) : int(np.ceil(x0 + side))] = True
+        assert covered.all()
 
 
 def test_crop_maps_rect_edges_to_tensor_edges() -> None:

@@ -80,8 +80,28 @@ def load_asset(name: str) -> np.ndarray:
     return load_asset_image(name)
 
 
-def find_landmarks(image: np.ndarray, passes: int = 3) -> np.ndarray:
-    """The largest face's 478 landmarks (pixels) in a still picture, via the face tracker."""
+def find_landmarks(image: np.ndarray, passes: int = 3, search: bool = False) -> np.ndarray:
+    """The largest face's 478 landmarks (pixels) in a still picture, via the face tracker.
+
+    ``search``: where the whole picture shows no face, search it at smaller scales (a phone
+    photo of a person, whose face is a fifth of its width) and track the face found there."""
+    face = _tracked_landmarks(image, passes)
+    if face is None and search:
+        face = _searched_landmarks(image, passes)
+    if face is None:
+        height, width = image.shape[:2]
+        if min(height, width) < SMALL_PHOTO_PX:
+            raise AvatarError(
+                f"no face found in the {width}x{height}-pixel picture; use a larger photo "
+                "with one clearly visible, frontal face"
+            )
+        raise AvatarError(
+            "no face found in the portrait; use a photo with one clearly visible, frontal face"
+        )
+    return face
+
+
+def _tracked_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
     from pipelines.frame import FrameContext
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
@@ -99,17 +119,37 @@ def find_landmarks(image: np.ndarray, passes: int = 3) -> np.ndarray:
             face = ctx.primary_face or face
     finally:
         tracker.close()
-    if face is None:
-        height, width = image.shape[:2]
-        if min(height, width) < SMALL_PHOTO_PX:
-            raise AvatarError(
-                f"no face found in the {width}x{height}-pixel picture; use a larger photo "
-                "with one clearly visible, frontal face"
-            )
-        raise AvatarError(
-            "no face found in the portrait; use a photo with one clearly visible, frontal face"
-        )
-    return np.asarray(face.landmarks, np.float32)
+    return None if face is None else np.asarray(face.landmarks, np.float32)
+
+
+SEARCH_CROP = 3.0
+"""A face found by the search is tracked in a square crop this many detection widths wide,
+around it: the face then fills about a third of the crop, as in a headshot."""
+SEARCH_TRIES = 4
+"""Faces found by the search, largest first, that are tracked before giving up (a detection
+the mesh rejects, e.g. a face-like pattern, passes to the next)."""
+
+
+def _searched_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
+    from pipelines.inference import load_model
+    from pipelines.tracking.detector import FaceDetector
+    from pipelines.tracking.tracker import as_bgr, tracking_factory
+
+    bgr = as_bgr(image)
+    height, width = bgr.shape[:2]
+    detector = load_model(FaceDetector, tracking_factory())
+    for found in detector.search(bgr):  # the largest views first: the largest faces
+        for det in sorted(found, key=lambda d: d.width, reverse=True)[:SEARCH_TRIES]:
+            cx, cy = (det.box[:2] + det.box[2:]) / 2.0
+            half = SEARCH_CROP * det.width / 2.0
+            x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+            x1, y1 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
+            landmarks = _tracked_landmarks(np.ascontiguousarray(image[y0:y1, x0:x1]), passes)
+            if landmarks is not None:
+                landmarks[:, 0] += x0
+                landmarks[:, 1] += y0
+                return landmarks
+    return None
 
 
 def crop_transform(landmarks: np.ndarray, size: int = AVATAR_SIZE) -> np.ndarray:
@@ -200,7 +240,7 @@ def load_portrait(spec: str | os.PathLike[str] | None = None, size: int = AVATAR
     else:
         image, source = read_image(spec), str(spec)
     try:
-        return make_portrait(image, find_landmarks(image), size, source)
+        return make_portrait(image, find_landmarks(image, search=True), size, source)
     except AvatarError as exc:  # name the file: the message may reach a command line
         raise AvatarError(f"portrait {source!r}: {exc}") from None
 

@@ -76,6 +76,12 @@ def analyze_image(
         for extra in detector.detect(bgr, min_detection_score, tiles=True, antialias=True):
             if all(box_iou(_box(extra), _box(d)) < SAME_FACE_IOU for d in detections):
                 detections.append(extra)
+    if not detections and tiles:
+        # A phone photo of a person (the face a fifth of its width) shows no face whole:
+        # search it at smaller scales, largest first (the first level that shows any).
+        detections = next(
+            (found for found in detector.search(bgr, min_detection_score) if found), []
+        )
     cam = PerspectiveCamera(w, h, vertical_fov)
     faces: list[Face] = []
     for det in detections:

@@ -9,6 +9,7 @@ boxes and keypoints are the score-weighted mean of each cluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -153,6 +154,34 @@ def square_tiles(width: int, height: int) -> list[tuple[int, int, int]]:
     return [(0, int(y), side) for y in starts]
 
 
+STILL_LEVELS = 4
+"""Sizes of square view a still picture is searched at (:func:`still_views`): the short side,
+then a half, a quarter and an eighth of it. A phone's 3024×4032 portrait photo with the face a
+fifth of its width (600 px) is missed whole (letterboxed, the face is 19 of the detector's 128
+pixels) and found in its quarter views; an eighth still finds a face of the portrait's
+smallest size (pipelines/avatar/portrait.py ``MIN_FACE_PX``) in a 12-megapixel group photo."""
+STILL_MIN_VIEW = 224
+"""The smallest view side searched, in picture pixels: the detector sees faces down to about a
+seventh of its view, so a smaller view could only show faces under 32 pixels."""
+
+
+def still_views(width: int, height: int) -> list[list[tuple[float, float, float]]]:
+    """Squares (x0, y0, side) that search a still picture for a face of any size it can hold,
+    level by level: :data:`STILL_LEVELS` sides halving from the short side (none under
+    :data:`STILL_MIN_VIEW` but the first), each level's squares overlapping by half a side,
+    ends included, so a face as large as half a view lies wholly inside one of them."""
+    levels: list[list[tuple[float, float, float]]] = []
+    side = float(min(width, height))
+    for _ in range(STILL_LEVELS):
+        if side < STILL_MIN_VIEW and levels:
+            break
+        xs = np.linspace(0.0, width - side, int(np.ceil((width - side) / (side / 2))) + 1)
+        ys = np.linspace(0.0, height - side, int(np.ceil((height - side) / (side / 2))) + 1)
+        levels.append([(float(x), float(y), side) for y in ys for x in xs])
+        side /= 2.0
+    return levels
+
+
 def _square_tensor(
     image_bgr: np.ndarray, x0: float, y0: float, side: float, antialias: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -268,6 +297,25 @@ class FaceDetector(OnnxModel):
             scores, boxes, kps = decode(out["regressors"], out["classificators"], min_score)
             found += [_to_image(back, sc, b, k) for sc, b, k in weighted_nms(scores, boxes, kps)]
         return found if len(views) == 1 else merge(found)
+
+    def search(
+        self, image_bgr: np.ndarray, min_score: float = MIN_SCORE
+    ) -> Iterator[list[Detection]]:
+        """The faces of a still picture, level by level of :func:`still_views` (largest views
+        first; area-shrunk), each level's merged, best first. Slower than :meth:`detect` (a
+        12-megapixel photo has 402 views in all), for a picture where that found none: the
+        caller stops at the first level that shows the face it wants."""
+        h, w = image_bgr.shape[:2]
+        for views in still_views(w, h):
+            found: list[Detection] = []
+            for x0, y0, side in views:
+                tensor, back = _square_tensor(image_bgr, x0, y0, side, antialias=True)
+                rgb = cv2.cvtColor(tensor, cv2.COLOR_BGR2RGB)
+                x = rgb.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+                out = self.run_raw({self.input_names[0]: x[None]})
+                scores, boxes, kps = decode(out["regressors"], out["classificators"], min_score)
+                found += [_to_image(back, *d) for d in weighted_nms(scores, boxes, kps)]
+            yield merge(found)
 
     def __call__(self, image_bgr: np.ndarray, min_score: float = MIN_SCORE) -> list[Detection]:  # type: ignore[override]
         return self.detect(image_bgr, min_score)
