@@ -186,3 +186,53 @@ def test_portraits_whose_person_the_photo_does_not_cut_are_unchanged() -> None:
         for a, b in ((new.backdrop, old.backdrop), (new.alpha, old.alpha)):
             assert np.array_equal(a, b)
         assert np.array_equal(new.behind, old.behind)
+
+
+TOP_CUT_BOX = (90, 45, 450, 512)
+"""A crop of astronaut.jpg (x0, y0, x1, y1) through the hair, 25 px under its top: a headshot
+framed so tight that its top edge cuts the head."""
+HAIR_SHOWN_MIN = 25.0
+"""Grey levels: the frame's top rows over the head against the backdrop alone. Placed at the
+frame's top, the cut hair shows there (measured 68 on 1280x720, 71-75 on 640x360 and
+1920x1080); faded out at the photo's edge, the head floated flat-topped under a band of
+backdrop (measured 0.08)."""
+
+
+@pytest.fixture(scope="module")
+def top_cut_headshot() -> tuple[Portrait, np.ndarray]:
+    lm = load_golden("solution_face_mesh")["astronaut/landmarks"][0] * 512.0
+    lm = lm - np.array([TOP_CUT_BOX[0], TOP_CUT_BOX[1], 0.0], np.float32)
+    x0, y0, x1, y1 = TOP_CUT_BOX
+    photo = np.ascontiguousarray(face_photo("astronaut")[y0:y1, x0:x1])
+    portrait = make_portrait(photo, lm)
+    return portrait, person_mask(portrait.image)
+
+
+def test_a_head_cut_by_the_photos_top_is_cut_by_the_frames_top(top_cut_headshot) -> None:
+    """A headshot whose top edge cuts the hair is placed with that edge at or above the frame's
+    top (zoomed in as a webcam's close framing), the bust's cut at its bottom, the face whole
+    in the frame; it floated flat-topped under a band of backdrop."""
+    from pipelines.avatar.compose import top_cut
+
+    portrait, mask = top_cut_headshot
+    assert portrait.coverage is not None
+    top = top_cut(portrait.coverage, mask)
+    assert top is not None and top > 0
+    w, h = FRAMES[0]
+    standin = make_standin(portrait.image, mask, (w, h), portrait.coverage)
+    scale = standin.side / portrait.image.shape[0]
+    assert standin.y + top * scale <= 1.0
+    lm = portrait.landmarks
+    forehead, chin = lm[regions.FOREHEAD_TOP], lm[regions.CHIN]
+    assert standin.y + forehead[1] * scale >= 0 and standin.y + chin[1] * scale <= h
+    assert 0.3 * h <= standin.y + (forehead[1] + chin[1]) / 2 * scale <= 0.65 * h
+    out = compose_standin(np.zeros((h, w, 3), np.uint8), portrait.image, standin)
+    x_face = int(standin.x + forehead[0] * scale)
+    over = (slice(0, 3), slice(x_face - 30, x_face + 30))
+    shown = np.abs(out[over].astype(int) - standin.backdrop[over].astype(int)).mean()
+    assert shown > HAIR_SHOWN_MIN, f"the head's cut top is not at the frame's top: {shown:.1f}"
+    # Still nothing of the fill past the photo's sides in the frame.
+    region = past_in_frame(portrait.coverage, standin.x, standin.y, standin.side, (w, h))
+    if region.any():
+        diff = np.abs(out.astype(int) - standin.backdrop.astype(int)).max(axis=2)[region]
+        assert diff.max() <= PAST_DIFF_MAX

@@ -191,7 +191,10 @@ class StandIn:
     """The avatar's square in the frame: ``side`` pixels from (x, y)."""
     rows: int = 0
     """How many of the avatar's rows show when the square reaches past the frame's bottom
-    (a bust placed at it); 0: all of them."""
+    (a bust placed at it) or above its top (a head the photo cuts at the top, placed at it),
+    from :attr:`first` on; 0: all of them."""
+    first: int = 0
+    """The avatar's rows above the frame's top (the square placed from a negative ``y``)."""
 
 
 def person_mask(portrait: np.ndarray) -> np.ndarray:
@@ -235,31 +238,65 @@ def bottom_cut(coverage: np.ndarray, mask: np.ndarray) -> int | None:
     return int(last[cut].min()) + 1
 
 
-def bust_place(frame_size: tuple[int, int], cut: float) -> tuple[int, int, int] | None:
+def top_cut(coverage: np.ndarray, mask: np.ndarray) -> int | None:
+    """The lowest row at which the photo's top edge cuts the person (hair cut by a tight
+    crop), as :func:`bottom_cut` upside down: the rows above it are past the photo somewhere
+    on the person. ``None`` when the person is not cut there."""
+    cut = bottom_cut(coverage[::-1], mask[::-1])
+    return None if cut is None else coverage.shape[0] - cut
+
+
+def bust_place(
+    frame_size: tuple[int, int], cut: float | None, top: float | None = None
+) -> tuple[int, int, int] | None:
     """(x, y, side) of the avatar's square that puts the photo's bottom cut (``cut``, a
     fraction of the square's height) at the frame's bottom edge with the face high enough
-    (:data:`LOWEST_FACE`), or ``None`` when that takes more than :data:`MAX_ZOOM`."""
+    (:data:`LOWEST_FACE`), and its top cut (``top``) at or above the frame's top edge, or
+    ``None`` when that takes more than :data:`MAX_ZOOM`. With a top cut alone, the square's
+    own bottom is put at the frame's bottom (the shoulders end there, as in a webcam's
+    frame)."""
     w, h = frame_size
     base = min(w, h)
-    depth = cut - FACE_CENTER_Y
-    if depth <= 0.0:
-        return None
-    zoom = max(1.0, (1.0 - LOWEST_FACE) * h / (depth * base))
+    if cut is None:
+        if top is None:
+            return None
+        cut = 1.0  # the square's own bottom edge
+        zoom = 1.0
+    else:
+        depth = cut - FACE_CENTER_Y
+        if depth <= 0.0:
+            return None
+        zoom = max(1.0, (1.0 - LOWEST_FACE) * h / (depth * base))
+    if top is not None:
+        if cut - top <= 0.0:
+            return None
+        # The rows between the cuts must fill the frame's height: the head's flat top
+        # then lies above the frame, not in it (a flat-topped head floated under a band of
+        # backdrop, faded).
+        zoom = max(zoom, h / ((cut - top) * base))
     side = int(np.ceil(zoom * base))
     y = h - int(np.floor(cut * side))
-    if zoom > MAX_ZOOM or side > w or y < 0:
+    if zoom > MAX_ZOOM or side > w or (y < 0 and top is None):
+        return None
+    if top is not None and y + top * side > 1.0:
         return None
     return (w - side) // 2, y, side
 
 
-def photo_fade(coverage: np.ndarray, open_below: int | None = None) -> np.ndarray:
+def photo_fade(
+    coverage: np.ndarray, open_below: int | None = None, open_above: int | None = None
+) -> np.ndarray:
     """0 past the photo's edge, rising smoothly to 1 over :data:`PHOTO_FADE` inside it.
     ``open_below``: rows from here on are not shown, so the photo's edge there needs no fade
-    (the rows above it are carried down)."""
+    (the rows above it are carried down); ``open_above``: the same for the rows above it
+    (its row carried up)."""
     past = coverage < 0.5
     if open_below is not None and 0 < open_below < past.shape[0]:
         past = past.copy()
         past[open_below:] = past[open_below - 1]
+    if open_above is not None and 0 < open_above < past.shape[0]:
+        past = past.copy()
+        past[:open_above] = past[open_above]
     fade = max(1.0, PHOTO_FADE * coverage.shape[1])
     dist = cv2.distanceTransform((~past).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     t = np.clip(dist / fade, 0.0, 1.0)
@@ -279,7 +316,7 @@ def make_standin(
     side = min(h, w)
     x, y = (w - side) // 2, (h - side) // 2
     size = mask.shape[1], mask.shape[0]
-    cut_at = None
+    cut_at = top_at = None
     if coverage is not None:
         coverage = np.asarray(coverage, np.float32)
         if coverage.shape != mask.shape:
@@ -287,10 +324,16 @@ def make_standin(
         if not (mask[coverage < 0.5] > 0.5).any():
             coverage = None  # the person is not cut by the photo's edge: nothing to fade
     if coverage is not None:
-        cut = bottom_cut(coverage, mask)
-        bust = None if cut is None else bust_place((w, h), cut / size[1])
+        cut, top = bottom_cut(coverage, mask), top_cut(coverage, mask)
+        cut_share = None if cut is None else cut / size[1]
+        bust = None if top is None else bust_place((w, h), cut_share, top / size[1])
+        if bust is not None:  # the head cut flat at the top: that cut at the frame's top
+            cut_at, top_at = (size[1] if cut is None else cut), top
+        elif cut_share is not None:
+            bust = bust_place((w, h), cut_share)
+            cut_at = None if bust is None else cut
         if bust is not None:
-            (x, y, side), cut_at = bust, cut
+            x, y, side = bust
     # 1) The background without the person: filled in from around it, at low resolution
     # (it is blurred afterwards anyway).
     work = 128
@@ -306,9 +349,11 @@ def make_standin(
     bg = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
     bg = cv2.resize(bg, (side, side), interpolation=cv2.INTER_LINEAR)
     # 2) Extended to the frame's aspect by mirroring, so the picture continues sideways; a
-    # square placed past the frame's bottom keeps its rows until the blur is done.
+    # square placed past the frame's bottom or above its top keeps its rows until the blur
+    # is done (``above``: the square's rows over the frame's top).
     below = max(0, h - side - y)
-    backdrop = cv2.copyMakeBorder(bg, y, below, x, w - side - x, cv2.BORDER_REFLECT_101)
+    above = max(0, -y)
+    backdrop = cv2.copyMakeBorder(bg, max(0, y), below, x, w - side - x, cv2.BORDER_REFLECT_101)
     blur = max(2.0, STANDIN_BLUR * h)
     # Not dimmed: the band of the portrait's own background kept around the person (for the
     # head's motion) would show as a bright halo.
@@ -326,24 +371,26 @@ def make_standin(
     ramp_y = np.clip(np.minimum(np.arange(size[1]), np.arange(size[1])[::-1]) / fade, 0.0, 1.0)
     if w > side:
         alpha *= ramp_x[None, :].astype(np.float32)
-    if cut_at is not None:  # a bust: its square's top is in the frame, its bottom past it
-        top = np.where(np.arange(size[1]) < size[1] // 2, ramp_y, 1.0)
-        alpha *= top[:, None].astype(np.float32)
+    if cut_at is not None:  # a bust: its bottom is past the frame
+        if top_at is None:  # its square's top is in the frame
+            upper = np.where(np.arange(size[1]) < size[1] // 2, ramp_y, 1.0)
+            alpha *= upper[:, None].astype(np.float32)
     elif h > side:
         alpha *= ramp_y[:, None].astype(np.float32)
-    rows = 0
+    rows = first = 0
     if coverage is not None:
         # The person is only what the photo shows: none of the fill past its edge (a bust's
         # rows past the cut are not shown; they are zero all the same).
-        alpha *= photo_fade(coverage, cut_at)
+        alpha *= photo_fade(coverage, cut_at, top_at)
         alpha[coverage < 0.5] = 0.0
     if cut_at is not None:
-        rows = min(size[1], round((h - y) * size[1] / side))
-    square = backdrop[y : y + side, x : x + side]
+        first = round(above * size[1] / side)
+        rows = min(size[1], round((h - y) * size[1] / side)) - first
+    square = backdrop[max(0, y) : max(0, y) + side, x : x + side]
     behind = cv2.resize(square, size, interpolation=cv2.INTER_AREA)
-    backdrop = np.ascontiguousarray(backdrop[:h])
+    backdrop = np.ascontiguousarray(backdrop[above : above + h])
     alpha = np.ascontiguousarray(alpha, np.float32)
-    return StandIn(backdrop, alpha, behind, x, y, side, rows)
+    return StandIn(backdrop, alpha, behind, x, y, side, rows, first)
 
 
 def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> np.ndarray:
@@ -357,11 +404,13 @@ def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> 
     s, x, y = standin.side, standin.x, standin.y
     a = standin.alpha
     if standin.rows:
-        # A bust at the frame's bottom: only the rows that show are blended and resized.
-        n = standin.rows
-        blended = cv2.blendLinear(avatar[:n], standin.behind[:n], a[:n], 1.0 - a[:n])
-        shown = out.shape[0] - y
-        out[y:, x : x + s] = cv2.resize(blended, (s, shown), interpolation=cv2.INTER_LINEAR)
+        # A bust at the frame's bottom (and a head cut at the top, at its top): only the
+        # rows that show are blended and resized.
+        n0, n1 = standin.first, standin.first + standin.rows
+        blended = cv2.blendLinear(avatar[n0:n1], standin.behind[n0:n1], a[n0:n1], 1.0 - a[n0:n1])
+        top = max(0, y)
+        shown = out.shape[0] - top
+        out[top:, x : x + s] = cv2.resize(blended, (s, shown), interpolation=cv2.INTER_LINEAR)
         return out
     blended = cv2.blendLinear(avatar, standin.behind, a, 1.0 - a)
     out[y : y + s, x : x + s] = shrink(blended, s)
