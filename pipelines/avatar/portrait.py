@@ -8,6 +8,7 @@ extra inference.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,8 @@ looked at). The smallest tuning portrait's face is 55 (astronaut_grey_small)."""
 SMALL_PHOTO_PX = 128
 """A photo whose shorter side is under this, where no face is found in it, is named as too
 small (the tracker found no face in the astronaut shrunk to 48 pixels)."""
+log = logging.getLogger(__name__)
+
 DEFAULT_PORTRAIT = "astronaut.png"
 """Shipped in ``pipelines/assets`` (NASA, public domain)."""
 
@@ -148,6 +151,15 @@ def _searched_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
             if landmarks is not None:
                 landmarks[:, 0] += x0
                 landmarks[:, 1] += y0
+                log.info(
+                    "portrait: no face in the whole %dx%d picture; using the one found at "
+                    "(%.0f, %.0f), %.0f pixels wide",
+                    width,
+                    height,
+                    cx,
+                    cy,
+                    det.width,
+                )
                 return landmarks
     return None
 
