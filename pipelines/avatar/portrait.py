@@ -19,6 +19,8 @@ import numpy as np
 from pipelines.errors import CamfxError
 from pipelines.tracking import regions
 
+log = logging.getLogger(__name__)
+
 AVATAR_SIZE = 512
 FACE_HEIGHT_FRACTION = 0.42
 """Chin-to-forehead-landmark height as a fraction of the canvas."""
@@ -34,8 +36,6 @@ looked at). The smallest tuning portrait's face is 55 (astronaut_grey_small)."""
 SMALL_PHOTO_PX = 128
 """A photo whose shorter side is under this, where no face is found in it, is named as too
 small (the tracker found no face in the astronaut shrunk to 48 pixels)."""
-log = logging.getLogger(__name__)
-
 DEFAULT_PORTRAIT = "astronaut.png"
 """Shipped in ``pipelines/assets`` (NASA, public domain)."""
 

@@ -289,14 +289,27 @@ class FaceDetector(OnnxModel):
         source, factor = _halved(image_bgr, min(w, h)) if halved else (image_bgr, 1)
         found: list[Detection] = []
         for x0, y0, s in views:
-            tensor, back = _square_tensor(source, x0 / factor, y0 / factor, s / factor, antialias)
-            back = back * factor  # tensor pixels -> the halved image's -> the image's
-            rgb = cv2.cvtColor(tensor, cv2.COLOR_BGR2RGB)
-            x = rgb.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
-            out = self.run_raw({self.input_names[0]: x[None]})
-            scores, boxes, kps = decode(out["regressors"], out["classificators"], min_score)
-            found += [_to_image(back, sc, b, k) for sc, b, k in weighted_nms(scores, boxes, kps)]
+            found += self._in_view(source, (x0, y0, s), antialias, min_score, factor)
         return found if len(views) == 1 else merge(found)
+
+    def _in_view(
+        self,
+        image_bgr: np.ndarray,
+        view: tuple[float, float, float],
+        antialias: bool,
+        min_score: float,
+        factor: int = 1,
+    ) -> list[Detection]:
+        """The faces in one square view (x0, y0, side) of the image, in the image's pixels;
+        ``image_bgr`` may be the image shrunk by ``factor`` (:func:`_halved`)."""
+        x0, y0, side = view
+        tensor, back = _square_tensor(image_bgr, x0 / factor, y0 / factor, side / factor, antialias)
+        back = back * factor  # tensor pixels -> the halved image's -> the image's
+        rgb = cv2.cvtColor(tensor, cv2.COLOR_BGR2RGB)
+        x = rgb.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+        out = self.run_raw({self.input_names[0]: x[None]})
+        scores, boxes, kps = decode(out["regressors"], out["classificators"], min_score)
+        return [_to_image(back, sc, b, k) for sc, b, k in weighted_nms(scores, boxes, kps)]
 
     def search(
         self, image_bgr: np.ndarray, min_score: float = MIN_SCORE
@@ -308,13 +321,8 @@ class FaceDetector(OnnxModel):
         h, w = image_bgr.shape[:2]
         for views in still_views(w, h):
             found: list[Detection] = []
-            for x0, y0, side in views:
-                tensor, back = _square_tensor(image_bgr, x0, y0, side, antialias=True)
-                rgb = cv2.cvtColor(tensor, cv2.COLOR_BGR2RGB)
-                x = rgb.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
-                out = self.run_raw({self.input_names[0]: x[None]})
-                scores, boxes, kps = decode(out["regressors"], out["classificators"], min_score)
-                found += [_to_image(back, *d) for d in weighted_nms(scores, boxes, kps)]
+            for view in views:
+                found += self._in_view(image_bgr, view, True, min_score)
             yield merge(found)
 
     def __call__(self, image_bgr: np.ndarray, min_score: float = MIN_SCORE) -> list[Detection]:  # type: ignore[override]
