@@ -3,6 +3,7 @@ lower face, an open mouth shows an interior, nothing tears at the mesh border.""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from golden_data import face_photo, load_golden
 
 from pipelines.avatar.portrait import AVATAR_SIZE, make_portrait
 from pipelines.avatar.render import INNER, AvatarRenderer
+from pipelines.avatar.render import polygon_area as render_area
 from pipelines.avatar.rig import (
     BASES,
     FIELD_BASES,
+    HEAD_BASES,
     JAW_WIDE,
     LEVEL_BASES,
     WIDTH_WITH_JAW,
@@ -364,6 +367,34 @@ def test_random_combinations_of_motions_never_fold(portrait, renderer, rig) -> N
         openings = cv2.dilate(openings, np.ones((k, k), np.uint8)).astype(bool)[:-1, :-1]
         bad = np.argwhere(~openings & (det <= JACOBIAN_MIN))
         assert len(bad) == 0, f"{weights}: flips at {(bad[:5, ::-1] + off).tolist()}"
+
+
+def test_mouth_outline_reads_a_replaced_basis_anew(portrait, renderer, rig, monkeypatch) -> None:
+    """The inner lip's share of each basis is kept between frames (mouth_outline): the outline
+    stays the straightforward sum, and a basis replaced later (rig.set_lid_depth makes new
+    lid bases) is read anew, as a renderer made after it reads it."""
+    w = {"jaw": 0.8, "spread": 0.3, "yaw_left": 0.4, "pitch_down": 0.3}
+
+    def straight() -> np.ndarray:
+        pts = rig.points[INNER].copy()
+        for name, wt in rig.mix(w).items():
+            basis = rig.bases.get(name)
+            if basis is not None and wt and name not in HEAD_BASES:
+                pts += wt * basis.vertex_disp[INNER]
+        return pts + rig.head_displacement(pts, w)
+
+    first = renderer.mouth_outline(w)
+    assert np.array_equal(first, straight())
+    jaw = rig.bases["jaw"]
+    monkeypatch.setitem(
+        rig.bases, "jaw", dataclasses.replace(jaw, vertex_disp=jaw.vertex_disp * 1.5)
+    )
+    again = renderer.mouth_outline(w)
+    assert np.array_equal(again, straight()) and not np.array_equal(again, first)
+    assert np.array_equal(renderer.render(w), AvatarRenderer(portrait.image, rig).render(w))
+    # The mouth's area (whether it is painted open) by concatenation, as by np.roll.
+    pts = np.random.default_rng(5).normal(0.0, 30.0, (20, 2))
+    assert render_area(pts) == polygon_area(pts)
 
 
 def test_any_weights_render(portrait, renderer) -> None:

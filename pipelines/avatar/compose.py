@@ -1,7 +1,7 @@
 """Putting the avatar into the video: a corner overlay, or a stand-in for the whole picture.
 
 Masks and backdrops depend only on sizes and shape settings, so they are built once and
-cached; per frame it is one resize of the 512×512 avatar and one blend over the overlay's box.
+cached; per frame it is one resize of the 512×512 avatar and a blend over the overlay's edges.
 """
 
 from __future__ import annotations
@@ -128,19 +128,82 @@ def compose_overlay(
     x, y, side = overlay_place((w, h), size, corner, margin)
     if side < 8:
         return frame
-    inner, ring = overlay_masks(side, shape, radius, border)
     small = shrink(avatar, side)
-    roi = frame[y : y + side, x : x + side]
-    a = inner[..., 0] * opacity if opacity < 1.0 else inner[..., 0]
-    # cv2.blendLinear works on the 8-bit pixels directly (float weights): no float images.
-    out = cv2.blendLinear(small, np.ascontiguousarray(roi), a, 1.0 - a)
-    if border > 0:
-        rb = ring[..., 0] * opacity if opacity < 1.0 else ring[..., 0]
-        color = np.empty_like(out)
-        color[:] = np.asarray(border_bgr, np.uint8)
-        out = cv2.blendLinear(color, out, rb, 1.0 - rb)
-    frame[y : y + side, x : x + side] = out
+    box = frame[y : y + side, x : x + side]
+    # The frame under the edges, copied before the avatar goes over the whole box (a copy:
+    # ascontiguousarray hands back a one-row slice itself, which that would overwrite).
+    parts = _overlay_edges(side, shape, radius, border, opacity, border_bgr)
+    under = [box[y0:y1, x0:x1].copy() for (x0, y0, x1, y1), *_ in parts]
+    box[:] = small
+    for ((x0, y0, x1, y1), a, not_a, ring), roi in zip(parts, under, strict=True):
+        # cv2.blendLinear works on the 8-bit pixels directly (float weights): no float images.
+        out = cv2.blendLinear(np.ascontiguousarray(small[y0:y1, x0:x1]), roi, a, not_a)
+        if ring is not None:
+            colour, on, off = ring
+            out = cv2.blendLinear(colour, out, on, off)
+        box[y0:y1, x0:x1] = out
     return frame
+
+
+EdgePart = tuple[
+    tuple[int, int, int, int],
+    np.ndarray,
+    np.ndarray,
+    tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+]
+
+
+@lru_cache(maxsize=16)
+def _overlay_edges(
+    side: int,
+    shape: str,
+    radius: float,
+    border: int,
+    opacity: float,
+    border_bgr: tuple[int, int, int],
+) -> tuple[EdgePart, ...]:
+    """Where the overlay's box is not simply the avatar: boxes (x0, y0, x1, y1) over its edges
+    holding every pixel whose mask is not 1 or whose border ring is not 0, each with its blend
+    weights (mask, 1 - mask) and the border's (its colour, ring, 1 - ring; None: no border).
+    Elsewhere ``cv2.blendLinear`` at weights 1 and 0 gives the avatar's own pixels, so they are
+    copied: blending the whole box, and filling a colour image over it, took ~1 ms of the
+    overlay's ~3.3 ms a frame (230 px at 720p, the rounded rectangle)."""
+    inner, ring = overlay_masks(side, shape, radius, border)
+    a = np.ascontiguousarray(inner[..., 0] * opacity if opacity < 1.0 else inner[..., 0])
+    rb = np.ascontiguousarray(ring[..., 0] * opacity if opacity < 1.0 else ring[..., 0])
+    if border <= 0:
+        rb = np.zeros_like(rb)
+    plain = (a == 1.0) & (rb == 0.0)
+    # The largest centred square of plain pixels leaves four bands round it (the top and
+    # bottom ones full width: fewer, larger blends cost less); each is blended only over the
+    # bounding box of its pixels that are not plain.
+    m = 0
+    while m < side // 2 and not plain[m : side - m, m : side - m].all():
+        m += 1
+    cells = (
+        (0, m, 0, side),
+        (side - m, side, 0, side),
+        (m, side - m, 0, m),
+        (m, side - m, side - m, side),
+        (m, side - m, m, side - m),
+    )
+    parts: list[EdgePart] = []
+    for cy0, cy1, cx0, cx1 in cells:
+        if cy1 > cy0 and cx1 > cx0:
+            ys, xs = np.nonzero(~plain[cy0:cy1, cx0:cx1])
+            if ys.size == 0:
+                continue
+            y0, y1 = cy0 + int(ys.min()), cy0 + int(ys.max()) + 1
+            x0, x1 = cx0 + int(xs.min()), cx0 + int(xs.max()) + 1
+            wa = np.ascontiguousarray(a[y0:y1, x0:x1])
+            wr = np.ascontiguousarray(rb[y0:y1, x0:x1])
+            edge = None
+            if border > 0:
+                colour = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+                colour[:] = np.asarray(border_bgr, np.uint8)
+                edge = (colour, wr, 1.0 - wr)
+            parts.append(((x0, y0, x1, y1), wa, 1.0 - wa, edge))
+    return tuple(parts)
 
 
 STANDIN_BLUR = 0.025
@@ -195,6 +258,8 @@ class StandIn:
     from :attr:`first` on; 0: all of them."""
     first: int = 0
     """The avatar's rows above the frame's top (the square placed from a negative ``y``)."""
+    clear: np.ndarray | None = None
+    """``1 - alpha``, kept: not subtracted again every frame (512×512 floats, ~0.06 ms)."""
 
 
 def person_mask(portrait: np.ndarray) -> np.ndarray:
@@ -390,7 +455,8 @@ def make_standin(
     behind = cv2.resize(square, size, interpolation=cv2.INTER_AREA)
     backdrop = np.ascontiguousarray(backdrop[above : above + h])
     alpha = np.ascontiguousarray(alpha, np.float32)
-    return StandIn(backdrop, alpha, behind, x, y, side, rows, first)
+    clear = np.ascontiguousarray(1.0 - alpha)
+    return StandIn(backdrop, alpha, behind, x, y, side, rows, first, clear=clear)
 
 
 def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> np.ndarray:
@@ -403,15 +469,16 @@ def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> 
     out = standin.backdrop.copy()
     s, x, y = standin.side, standin.x, standin.y
     a = standin.alpha
+    clear = standin.clear if standin.clear is not None else 1.0 - a
     if standin.rows:
         # A bust at the frame's bottom (and a head cut at the top, at its top): only the
         # rows that show are blended and resized.
         n0, n1 = standin.first, standin.first + standin.rows
-        blended = cv2.blendLinear(avatar[n0:n1], standin.behind[n0:n1], a[n0:n1], 1.0 - a[n0:n1])
+        blended = cv2.blendLinear(avatar[n0:n1], standin.behind[n0:n1], a[n0:n1], clear[n0:n1])
         top = max(0, y)
         shown = out.shape[0] - top
         out[top:, x : x + s] = cv2.resize(blended, (s, shown), interpolation=cv2.INTER_LINEAR)
         return out
-    blended = cv2.blendLinear(avatar, standin.behind, a, 1.0 - a)
+    blended = cv2.blendLinear(avatar, standin.behind, a, clear)
     out[y : y + s, x : x + s] = shrink(blended, s)
     return out
