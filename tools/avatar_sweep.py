@@ -6,7 +6,7 @@ into an avatar, judged, posed to blink and drawn, to find where the talking head
 
 Each variant (:data:`VARIANTS`) is made in memory from a tuning photo of tests/data/faces/
 (never written there): the face scaled to about 40 / 60 / 150 pixels forehead to chin, JPEG
-quality 25, Gaussian blur, too dark (gamma 2.2) or overexposed, light from one side (a
+quality 25, Gaussian blur, dim or too dark (gamma 1.5, 2.2) or overexposed, light from one side (a
 horizontal brightness ramp 0.4 → 1.2), a colour cast, sensor noise, rolled ±25°, mirrored,
 grey, cut at the eyebrows or under the chin, or placed small in a 1920×1080 or a 3024×4032
 photo. The portrait is found as the loader finds it (``find_landmarks(search=True)``, then
@@ -127,8 +127,9 @@ def scaled_face(target_px: float) -> Variant:
 def jpeg(quality: int) -> Variant:
     def make(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        assert ok
-        return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        assert ok and out is not None
+        return out
 
     return make
 
@@ -252,6 +253,7 @@ VARIANTS: dict[str, Variant] = {
     "jpeg25": jpeg(25),
     "blur1.5": blurred(1.5),
     "blur3": blurred(3.0),
+    "dim": gamma(1.5),
     "dark": gamma(2.2),
     "overexposed": gamma(0.6, 1.35),
     "side_light": ramp(0.4, 1.2),
