@@ -67,3 +67,25 @@ def test_held_out_portraits_are_refused() -> None:
     done = run("--only", "biden", "--no-speech")
     assert done.returncode == 2
     assert "held-out portraits are never tuned on: biden" in done.stderr
+
+
+def test_jitter_moves_the_landmarks_by_about_its_sigma_and_repeats_by_seed() -> None:
+    """``--jitter``: the landmarks found, moved by noise of the given pixels, the same for the
+    same seed (a build that breaks can be rebuilt), none for 0."""
+    import importlib.util
+
+    import numpy as np
+
+    spec = importlib.util.spec_from_file_location("avatar_sweep_under_test", TOOL)
+    assert spec is not None and spec.loader is not None
+    sys.path.insert(0, str(ROOT / "tools"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # (its dataclasses look their module up)
+    spec.loader.exec_module(module)
+    lm = np.random.default_rng(0).uniform(0, 500, (478, 3)).astype(np.float32)
+    assert module.jittered(lm, 0.0, 5) is lm
+    a, b, c = module.jittered(lm, 0.3, 5), module.jittered(lm, 0.3, 5), module.jittered(lm, 0.3, 6)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert np.array_equal(a[:, 2], lm[:, 2])  # depth untouched
+    moved = a[:, :2] - lm[:, :2]
+    assert 0.25 < float(moved.std()) < 0.35 and abs(float(moved.mean())) < 0.05
