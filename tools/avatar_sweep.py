@@ -53,6 +53,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+from avatar_real_tuning import HELD_OUT  # noqa: E402
 from avatar_report import SHEET_POSES, TILE, tile  # noqa: E402
 
 from pipelines.avatar.portrait import (  # noqa: E402
@@ -75,17 +76,6 @@ PHOTOS = (
     "astronaut_turned",
 )
 """Tuning photos swept by default (tests/data/faces/README.md)."""
-HELD_OUT = (
-    "astronaut_glasses",
-    "astronaut_midword",
-    "obama_grin",
-    "obama_midword",
-    "biden",
-    "einstein_midword",
-    "hopper_glasses",
-    "riga_turned",
-)
-"""Never tuned on: refused (never opened) by the sweep."""
 BLINK_SEEDS = (7, 11, 23)
 """Seeds of the posed blinks (8 blinks each; ``--quick``: the first only)."""
 STANDIN_FRAME = (640, 360)
