@@ -1654,6 +1654,116 @@ jaw's own lower-lip motion, then used at the closed rest positions."""
 def _slit_triangles(
     g: FaceGeometry, bounds: tuple[float, float, float, float], skip: set[int]
 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_slit_mesh`, with edges flipped where the jaw turns over a triangle of the lips'
+    held vertices (:func:`_flip_lip_folds`)."""
+    tris, points = _slit_mesh(g, bounds, skip)
+    return _flip_lip_folds(points, tris, [_jaw(g), _jaw_wide(g)], _mouth_moves(g)), points
+
+
+def _mouth_moves(g: FaceGeometry) -> list[np.ndarray]:
+    """The raw vertex displacements of the mouth's shapes with the jaw half or fully open, as
+    :func:`combination_probes` mixes them (closure, lip width and smile; head still)."""
+    raw: dict[str, np.ndarray] = {}
+    out = []
+    for jaw, closure, width in product((0.5, 1.0), (0.0, 0.5, 1.0), (-1.0, 0.0, 1.0)):
+        for smile in (0.0, 1.0):
+            weights = jaw_split({**mouth_weights(jaw, closure, width), "smile": smile}, True)
+            disp = np.zeros_like(g.points)
+            for name, w in weights.items():
+                if not w:
+                    continue
+                if name not in raw:
+                    build = BASES.get(name)
+                    raw[name] = build(g) if build is not None else np.zeros_like(g.points)
+                disp = disp + w * raw[name]
+            out.append(disp)
+    return out
+
+
+LIP_FLIP_ROUNDS = 20
+"""At most this many edge flips per build (:func:`_flip_lip_folds`; canonman_glasses, at JPEG 25
+or jittered by 0.3 px, takes a few)."""
+
+
+def _flip_lip_folds(
+    points: np.ndarray, tris: np.ndarray, jaws: list[np.ndarray], mixed: list[np.ndarray]
+) -> np.ndarray:
+    """``tris`` with edges flipped where the lips' rows cross near a corner so that the jaw
+    turns over a triangle whose three vertices its repair holds (:meth:`Rig._jaw_pins`: the
+    upper lip and the inner lower lip), which nothing can then unfold: each such triangle
+    that one of the ``jaws`` motions (displacements of the first vertices of ``points``)
+    turns over at full strength is flipped with a neighbour where the two make a convex quad,
+    both new triangles are the right way up at rest, and fewer triangles are turned over
+    under the ``jaws`` and the ``mixed`` mouth shapes (none more under any one), best first.
+
+    On canonman_glasses saved at JPEG 25 the upper lip is under a pixel thick near its right
+    corner and its rows (270, 407, 408, 415) lie out of order, so the wide jaw turned two of
+    its triangles over; their repair then dragged the upper lip and tore the lower lip
+    diagonally (20 of 30 wide-open poses, 24 px). Flipped: 1 pose (13 px), the wide jaw's 14
+    at its full opening and 13 still. Its landmarks jittered by 0.3 px: seed 2 tore 1 pose
+    (11 px), now 0; seed 5 left the wide jaw's 14 at 0.63 of its opening with 13 pulled 20
+    px down, now 1.00 and still. Of the portraits of tests/data/faces only canonman_glasses'
+    own mesh changes (its tuning figures as they were). Flipping also the held triangles
+    that the mixed shapes turn over (once the jaw alone turns one) tore no JPEG 25 pose, but
+    changed cameraman's mesh too and put a corner in canonman_glasses' open lower lip
+    (tests/test_avatar_mouth_round.py: a landmark 0.39 of the turn at jaw 0.55); flipping
+    wherever a motion turns over a triangle with any lip vertex changed 24 of 29 meshes."""
+    upper, _, _ = _lip_sets()
+    held = np.zeros(len(points), bool)
+    held[upper] = True
+    held[list(LOWER_LIP_RINGS[0])] = True
+    full = []
+    for disp in jaws + mixed:
+        moved = points.copy()
+        moved[: len(disp)] += disp
+        full.append(moved)
+    orient = np.sign(signed_areas(points, tris))
+    if not (orient == orient[0]).all():
+        return tris
+    side = orient[0]
+
+    def turned(t: np.ndarray) -> np.ndarray:
+        return np.array([signed_areas(p, t) * side <= 0 for p in full])
+
+    if not (turned(tris)[: len(jaws)].any(axis=0) & held[tris].all(axis=1)).any():
+        return tris
+    tris = tris.copy()
+    for _ in range(LIP_FLIP_ROUNDS):
+        bad = turned(tris)[: len(jaws)].any(axis=0) & held[tris].all(axis=1)
+        if not bad.any():
+            break
+        edges: dict[tuple[int, int], int] = {}
+        for i, (a, b, c) in enumerate(tris):
+            for u, v in ((a, b), (b, c), (c, a)):
+                edges[(int(u), int(v))] = i
+        best: tuple[int, int, int, np.ndarray] | None = None
+        for i in np.where(bad)[0]:
+            a, b, c = (int(x) for x in tris[i])
+            for u, v, w in ((a, b, c), (b, c, a), (c, a, b)):
+                j = edges.get((v, u))
+                if j is None:
+                    continue
+                far = next(int(x) for x in tris[j] if x not in (u, v))
+                new = np.array([[w, u, far], [w, far, v]], np.int32)
+                if (signed_areas(points, new) * side <= 0).any():
+                    continue  # (the quad is not convex)
+                before = turned(tris[[i, j]]).sum(axis=1)
+                after = turned(new).sum(axis=1)
+                if (after > before).any() or after.sum() >= before.sum():
+                    continue
+                gain = int(before.sum() - after.sum())
+                if best is None or gain > best[0]:
+                    best = (gain, int(i), j, new)
+        if best is None:
+            break
+        _, i, j, new = best
+        tris[i], tris[j] = new[0], new[1]
+    return tris
+
+
+def _slit_mesh(
+    g: FaceGeometry, bounds: tuple[float, float, float, float], skip: set[int]
+) -> tuple[np.ndarray, np.ndarray]:
     """The rig's triangles, with a slit between the lips: on closed thin lips (biden: upper
     lip 2 px, lower 2-4 px, inner lips 0.75 px apart) the plain Delaunay triangulation joins
     upper-lip points to lower-lip points past the inner lips (12 with 14, 82 with 86), in
