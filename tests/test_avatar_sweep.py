@@ -17,7 +17,7 @@ TOOL = ROOT / "tools" / "avatar_sweep.py"
 LINE = re.compile(
     r"^astronaut:roll\+25 +face +(\d+) px +build +\d+ s \(\d+ warn\) +r +(-?[\d.]+) @ +[+-]\d+ ms"
     r" +silent shut +([\d.]+)% +p95 ([\d.]+) +blinks (\d+)/(\d+) +tears (\d+) \(eyes (\d+)\)"
-    r" +folds (\d+) +posed blinks (\d+)/(\d+) +tracked (\d+)/(\d+)",
+    r" +folds (\d+) +posed blinks (\d+)/(\d+) +wide open torn (\d+)/(\d+) +tracked (\d+)/(\d+)",
     re.M,
 )
 
@@ -49,14 +49,16 @@ def test_one_variant_quick_gives_every_figure_and_its_sheets(tmp_path: Path) -> 
         int(m[5]),
         int(m[6]),
         int(m[11]),
-        int(m[12]),
-        int(m[13]),
+        int(m[14]),
+        int(m[15]),
     )
+    wide_torn, wide = int(m[12]), int(m[13])
     # The astronaut's face is ~109 px forehead to chin whatever its roll; the clip speaks.
     assert 90 <= face <= 130
     assert frames > 100 and tracked == frames and blinks >= 1 and posed == 8
     assert 0.5 < r <= 1.0 and 0.0 <= shut <= 100.0 and 0.05 < p95 < 0.4
     assert 0 <= blinks_seen <= blinks
+    assert wide == 60 and 0 <= wide_torn <= wide
     sheet = cv2.imread(str(tmp_path / "astronaut_roll+25_sheet.png"))
     crops = cv2.imread(str(tmp_path / "astronaut_roll+25_crops.png"))
     assert sheet is not None and sheet.shape[0] == 160 and sheet.shape[1] > 6 * 160

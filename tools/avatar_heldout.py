@@ -11,7 +11,9 @@ looked at while tuning; ``biden``) and each clip, prints
   LibriVox speech of tests/data/speech (held out as well);
 * the same voices with pauses over pink noise (20 dB under the speech), for the silent frames;
 
-then the blinks under random head poses (:func:`pipelines.avatar.measure.blinks_under_poses`).
+then the blinks under random head poses (:func:`pipelines.avatar.measure.blinks_under_poses`)
+and the tears of the fully open mouth under random other motions
+(:func:`pipelines.avatar.measure.wide_open_figures`).
 ``--sheet`` writes the contact sheet (photo, rest, mid-word, wide open, mid-blink, blink with
 the head turned) as tools/avatar_report.py does. Takes ~7 min on the shared 2-core machine
 (load 5-7, 2026-12-03).
@@ -34,7 +36,7 @@ from avatar_figures import judged_portraits, spoken  # noqa: E402
 from avatar_report import sheet_row  # noqa: E402
 
 from pipelines.avatar.judge import HELD_OUT_TTS, SENTENCES, continuous, with_pauses  # noqa: E402
-from pipelines.avatar.measure import blinks_under_poses  # noqa: E402
+from pipelines.avatar.measure import blinks_under_poses, wide_open_figures  # noqa: E402
 
 PORTRAITS = ("einstein_midword", "hopper_glasses", "biden", "riga_turned")
 
@@ -67,6 +69,7 @@ def main() -> None:
         if not args.no_measure:
             seen, count = blinks_under_poses(done.avatar)
             print(f"{done.name:<17} posed blinks {seen}/{count} ({done.seconds():.0f} s)")
+            print(f"{done.name:<17} {wide_open_figures(done.avatar).line()}", flush=True)
         rows.append(sheet_row(done.name, done.photo, done.avatar))
     if args.sheet:
         cv2.imwrite(str(args.sheet), np.vstack(rows), [cv2.IMWRITE_PNG_COMPRESSION, 9])

@@ -5,7 +5,8 @@
 
 The same judge as tests/test_avatar_heldout.py (:func:`pipelines.avatar.judge.judge`: every
 figure read by the project's tracker on the rendered frames) and the same posed blinks
-(:func:`pipelines.avatar.measure.blink_ratios_under_poses`), on the real photographs that
+(:func:`pipelines.avatar.measure.blink_ratios_under_poses`) and wide-open tears
+(:func:`pipelines.avatar.measure.wide_open_figures`), on the real photographs that
 ARE tuned on (tests/data/faces/README.md, "Real tuning portraits"), with voices and sentences
 of tools/train_mouth.py's training set (``espeak:en-us`` and ``festival:kal_diphone`` reading
 ``TRAIN_TEXTS``): never the held-out voices, the judge's held-out sentences or the recorded
@@ -31,7 +32,7 @@ from avatar_figures import judged_portraits, spoken  # noqa: E402
 from train_mouth import TRAIN_TEXTS  # noqa: E402
 
 from pipelines.avatar.judge import Clip, continuous, with_pauses  # noqa: E402
-from pipelines.avatar.measure import blink_ratios_under_poses  # noqa: E402
+from pipelines.avatar.measure import blink_ratios_under_poses, wide_open_figures  # noqa: E402
 
 REAL_TUNING = ("canonman_glasses", "photographer_turned", "brothers_sepia")
 STAND_INS = (
@@ -108,6 +109,7 @@ def main() -> None:
             f"shut/open {np.round(ratios, 2).tolist()} ({done.seconds():.0f} s)",
             flush=True,
         )
+        print(f"{done.name:<20} {wide_open_figures(done.avatar).line()}", flush=True)
 
 
 if __name__ == "__main__":

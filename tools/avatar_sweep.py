@@ -458,6 +458,8 @@ class Swept:
     folds: int = 0
     posed_seen: int = 0
     posed: int = 0
+    wide_torn: int = 0
+    wide: int = 0
     tracked: int = 0
     frames: int = 0
 
@@ -471,7 +473,8 @@ class Swept:
             f"({self.warnings} warn)  r {self.r:5.2f} @ {self.lag_ms:+4.0f} ms  "
             f"silent shut {shut}  p95 {self.p95:.3f}  blinks {self.blinks_seen}/{self.blinks}  "
             f"tears {self.tears} (eyes {self.eye_tears})  folds {self.folds}  "
-            f"posed blinks {self.posed_seen}/{self.posed}  tracked {self.tracked}/{self.frames}"
+            f"posed blinks {self.posed_seen}/{self.posed}  "
+            f"wide open torn {self.wide_torn}/{self.wide}  tracked {self.tracked}/{self.frames}"
         )
 
 
@@ -489,7 +492,7 @@ def sweep_one(
     """Build, judge, pose and draw one variant of one photo."""
     from pipelines.audio.vad import StreamingVad
     from pipelines.avatar.judge import judge
-    from pipelines.avatar.measure import blink_ratios_under_poses
+    from pipelines.avatar.measure import blink_ratios_under_poses, wide_open_figures
 
     built = build_variant(photo, variant, source, lm, jitter_px, jitter_seed)
     res = Swept(photo, variant, built.face_px, built.build_s, built.error)
@@ -527,6 +530,8 @@ def sweep_one(
         ratios = blink_ratios_under_poses(avatar, seed=seed)
         res.posed += len(ratios)
         res.posed_seen += sum(r < 0.5 for r in ratios)
+    wide = wide_open_figures(avatar)
+    res.wide, res.wide_torn = wide.poses, wide.torn
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         jitter = f"_jitter{jitter_px:g}px_{jitter_seed}" if jitter_px > 0.0 else ""

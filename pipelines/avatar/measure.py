@@ -487,6 +487,33 @@ def wide_jaw_lip_tears(
     return out
 
 
+WIDE_OPEN_SEEDS = (11, 5)
+"""The seeds of :func:`wide_open_figures`: 60 wide-open poses a portrait, about 1–2 s."""
+
+
+@dataclass
+class WideOpenFigures:
+    """Issue 13's tear check where speech seldom goes: the jaw fully open under random other
+    motions (:func:`wide_jaw_lip_tears`). Landmark noise of 0.3 px tore the open mouth of
+    three tuning photos while the speech clips' tear frames stayed 0 (the sweep,
+    2026-12-05): a clip opens the jaw fully only now and then."""
+
+    poses: int = 0
+    torn: int = 0
+    """Poses with any tear pixel across the lips."""
+    worst_px: int = 0
+    """The most tear pixels in one pose."""
+
+    def line(self) -> str:
+        return f"wide open: torn {self.torn}/{self.poses} (worst {self.worst_px} px)"
+
+
+def wide_open_figures(avatar: Avatar, seeds: tuple[int, ...] = WIDE_OPEN_SEEDS) -> WideOpenFigures:
+    """:class:`WideOpenFigures` over :data:`WIDE_JAW_POSES` poses for each of ``seeds``."""
+    torn = [px for seed in seeds for _, px in wide_jaw_lip_tears(avatar, seed=seed)]
+    return WideOpenFigures(len(torn), sum(px > 0 for px in torn), max(torn, default=0))
+
+
 CUT_LINES: dict[str, tuple[int, ...]] = {
     "brows": (105, 334),
     "upper lids": (159, 386),
