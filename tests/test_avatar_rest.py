@@ -410,6 +410,61 @@ def test_teeth_are_told_from_the_lips_not_by_their_brightness() -> None:
     assert rest.teeth_share(p.image, lm) < rest.TEETH_MIN_SHARE
 
 
+PHOTO_LIGHT = {
+    "warm_cast": lambda img: img * np.array((0.7, 1.0, 1.25), np.float32),
+    "dark": lambda img: 255.0 * (img / 255.0) ** 2.2,
+}
+"""tools/avatar_sweep.py's warm colour cast (BGR gains: indoor light) and dark photo (gamma
+2.2), on the photo's float pixels."""
+CAST_TEETH = (
+    ("astronaut", "warm_cast"),
+    ("astronaut", "dark"),
+    ("astronaut_grey_moustache", "warm_cast"),
+)
+KEPT_TEETH_IOU = 0.8
+"""Least intersection over union of the teeth a photo keeps under :data:`PHOTO_LIGHT` with
+those it keeps as taken (its own landmarks both times). 0.98, 0.95 and 0.87 for
+:data:`CAST_TEETH` (2026-12-05); 0.25 (in two parts), 0.62 and 0.28 when the teeth were told by
+absolute saturation and brightness (rest.TEETH_SAT, rest.TEETH_VALUE): the warm cast's teeth
+broke into blobs, the dark photo's shaded side teeth were dropped."""
+
+
+def kept_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """The photo's kept teeth (alpha over 0.5) as a mask of the whole photo."""
+    tex = rest._teeth_texture(image, lm, lm[13, :2])
+    assert tex is not None, "no teeth kept"
+    mask = np.zeros(image.shape[:2], bool)
+    x, y = (int(v) for v in tex.origin)
+    h, w = tex.alpha.shape
+    mask[y : y + h, x : x + w] = tex.alpha > 0.5
+    return mask
+
+
+@pytest.mark.parametrize(("name", "light"), CAST_TEETH)
+def test_own_teeth_are_kept_whole_under_a_colour_cast_or_dim_light(name, light) -> None:
+    """A warm or dark photo keeps the teeth the photo in plain light keeps, in one or two
+    smooth parts: the teeth are told by saturation and brightness relative to the face's skin
+    (rest.teeth_levels), not by absolute levels."""
+    p = load_portrait(FACES / f"{name}.jpg")
+    lm = np.asarray(p.landmarks, np.float64)
+    plain = kept_teeth(p.image, lm)
+    lit = np.clip(PHOTO_LIGHT[light](p.image.astype(np.float32)) + 0.5, 0, 255).astype(np.uint8)
+    got = kept_teeth(lit, lm)
+    parts = cv2.connectedComponents(got.astype(np.uint8))[0] - 1
+    iou = float((got & plain).sum() / (got | plain).sum())
+    assert parts <= 2 and iou >= KEPT_TEETH_IOU, (parts, iou)
+
+
+@pytest.mark.parametrize("name", NO_TEETH)
+def test_a_mouth_without_teeth_keeps_none_under_a_warm_cast(name) -> None:
+    """The skin's saturation raises the teeth's limit under a cast (rest.TEETH_SAT_SKIN), not
+    what stands out from the lips: a mouth without teeth still keeps none."""
+    p = load_portrait(FACES / f"{name}.jpg")
+    lm = np.asarray(p.landmarks, np.float64)
+    warm = np.clip(PHOTO_LIGHT["warm_cast"](p.image.astype(np.float32)) + 0.5, 0, 255)
+    assert rest._teeth_texture(warm.astype(np.uint8), lm, lm[13, :2]) is None
+
+
 def test_a_barely_open_grey_mouth_opens_on_drawn_teeth() -> None:
     """photographer_grey_parted (lips 3 pixels apart over no teeth): no teeth of its own kept,
     its rest face shut, and mid-word its opening shows the drawn upper teeth under the lip."""

@@ -77,21 +77,44 @@ opening was, are refilled from the lip around them."""
 TEETH_VALUE = 110
 TEETH_SAT = 110
 """The kept teeth's pixels: above this brightness (HSV value) and under this saturation (a
-colour photo's lips are more saturated; a grey photo's saturation is 0 everywhere)."""
+colour photo's lips are more saturated; a grey photo's saturation is 0 everywhere), as the
+levels of a photo in plain light; a colour cast or dim light moves them with the face's skin
+(:func:`teeth_levels`)."""
+TEETH_SAT_SKIN = 1.2
+"""The kept teeth's saturation limit rises to this many times the face skin's median
+saturation where that is over :data:`TEETH_SAT`: a colour cast saturates teeth and skin
+alike. Under tools/avatar_sweep.py's warm cast astronaut's teeth are of saturation 106 (38 in
+the photo), its skin 154 (77): at the absolute 110 the kept teeth broke into blobs. Kept teeth
+(alpha over 0.5, the photo's landmarks) against the photo's own, intersection over union, on
+astronaut / astronaut_grey_moustache / astronaut_rims / astronaut_grey_small /
+astronaut_turned_far (2026-12-05): warm cast at the absolute 110 0.25 / 0.28 / 0.26 / 0.44 /
+0.25; at 1.0 0.83 / 0.42 / 0.83 / 0.54 / 0.81, 1.1 0.89-0.96, 1.2 0.98 / 0.87 / 0.98 / 0.96 /
+0.99, 1.4 0.94 / 0.87 / 0.94 / 0.96 / 0.97; dim and dark (gamma 1.5, 2.2, which saturate too)
+0.94-0.97 and 0.80-0.96 at 1.2, 0.88-1.00 and 0.80-1.00 at 1.4: the least that keeps them
+whole. The tuning photos' skin is of saturation 71-77 (0 grey): under 1.43 none moves."""
+TEETH_VALUE_SKIN = 0.64
+"""The kept teeth's brightness limit falls to this share of the face skin's median brightness
+(HSV value) where that is under :data:`TEETH_VALUE`: in a dim or dark photo the teeth's
+shaded sides fell under the absolute limit (kept teeth against the photo's own, as above, at
+gamma 2.2: 0.62 / 0.62 / 0.65 / 0.79 / 0.64 at the absolute 110; 0.95 / 0.80 / 0.96 / 0.92 /
+0.96 here). The tuning photos showing teeth have skin of brightness 174 (astronaut_grey_small)
+to 211 (astronaut_turned_far), :data:`TEETH_VALUE` 0.52-0.63 of it: at 0.64 none moves (0.55
+moved the grey ones, astronaut_grey_moustache's kept teeth then reaching into the dark
+corner)."""
 TEETH_SOFT = 20
 """...with a soft edge this wide on each side, so the kept teeth have no hard outline."""
 TEETH_CONTRAST = 1.2
-"""A pixel of the photo's open mouth looks like a tooth where it is at least this many times
-as bright (grey level) as the median of the lips around the opening (:data:`TEETH_RING` wide,
-the lips' blended edge left out), and, where the photo has colour, less saturated than
-:data:`TEETH_SAT`. Relative, not absolute: in a grey photo every light pixel passed an
-absolute test, and the held-out einstein_midword kept a crescent of its lower lip's light skin
-as teeth. Share of the opening this bright on the tuning portraits (2026-12-05): those showing
-teeth 0.27 (astronaut_turned_moustache) to 0.47 (astronaut_grey_moustache), astronaut 0.37;
-without teeth, astronaut_turned55_moustache 0.00 (its tracked opening lies in the moustache),
-cameraman 0.03, photographer_grey_parted 0.21 (the lower lip's lit top in a 3-pixel gap:
-brightness alone does not tell it from teeth at that size, :data:`TEETH_MIN_GAP` does). At 1.3
-the turned moustached astronaut's share fell to 0.04."""
+"""A pixel of the photo's open mouth looks like a tooth where it is at least this many times as
+bright (grey level) as the median of the lips around the opening (:data:`TEETH_RING` wide, the
+lips' blended edge left out), and, where the photo has colour, less saturated than
+:data:`TEETH_SAT` (as :func:`teeth_levels` moves it). Relative, not absolute: in a grey photo
+every light pixel passed an absolute test, and the held-out einstein_midword kept a crescent of
+its lower lip's light skin as teeth. Share of the opening this bright on the tuning portraits
+(2026-12-05): those showing teeth 0.27 (astronaut_turned_moustache) to 0.47
+(astronaut_grey_moustache), astronaut 0.37; without teeth, astronaut_turned55_moustache 0.00
+(its tracked opening lies in the moustache), cameraman 0.03, photographer_grey_parted 0.21 (the
+lower lip's lit top in a 3-pixel gap: brightness alone does not tell it from teeth at that
+size, :data:`TEETH_MIN_GAP` does). At 1.3 the turned moustached astronaut's share fell to 0.04."""
 TEETH_RING = 0.015
 """Face heights around the photo's opening (the ring's width) whose median grey level teeth are
 measured against (:data:`TEETH_CONTRAST`): both lips, or the moustache over the upper one."""
@@ -218,6 +241,28 @@ def _opening(
     return np.array([x0, y0], np.float64), image[y0:y1, x0:x1], mask
 
 
+def teeth_levels(image: np.ndarray, lm: np.ndarray) -> tuple[float, float]:
+    """(saturation, brightness) under and over which a pixel of the photo's opening is a
+    tooth: :data:`TEETH_SAT` and :data:`TEETH_VALUE`, moved with the face's skin (the face
+    oval less the lips, its median) where the photo's light moved it, a colour cast raising
+    its saturation (:data:`TEETH_SAT_SKIN`), dim light lowering its brightness
+    (:data:`TEETH_VALUE_SKIN`)."""
+    h, w = image.shape[:2]
+    face = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(face, [np.round(lm[list(regions.FACE_OVAL), :2]).astype(np.int32)], 1)
+    lips = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
+    face_h = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
+    k = max(3, int(0.03 * face_h) | 1)
+    skin = face.astype(bool) & ~cv2.dilate(lips, np.ones((k, k), np.uint8)).astype(bool)
+    if skin.sum() < 20:
+        return float(TEETH_SAT), float(TEETH_VALUE)
+    hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[skin].astype(np.float32)
+    sat = max(float(TEETH_SAT), TEETH_SAT_SKIN * float(np.median(hsv[:, 1])))
+    value = min(float(TEETH_VALUE), TEETH_VALUE_SKIN * float(np.median(hsv[:, 2])))
+    return sat, value
+
+
 def teeth_share(image: np.ndarray, lm: np.ndarray) -> float:
     """Share of the photo's opening (its inner-lip outline) that stands out from the lips
     around it as teeth do (:data:`TEETH_CONTRAST`)."""
@@ -237,7 +282,7 @@ def teeth_share(image: np.ndarray, lm: np.ndarray) -> float:
     grey = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
     toothy = grey >= TEETH_CONTRAST * float(np.median(grey[ring]))
     # (A grey photo's saturation is 0 everywhere: there this asks nothing.)
-    toothy &= cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)[..., 1] < TEETH_SAT
+    toothy &= cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)[..., 1] < teeth_levels(image, lm)[0]
     return float(toothy[inside].mean())
 
 
@@ -273,8 +318,9 @@ def _teeth_texture(
     # at ~60 % of the rendered one, the grinning one's at ~85 %).
     value = hsv[..., 2].astype(np.float32)
     sat = hsv[..., 1].astype(np.float32)
-    light = np.clip((value - (TEETH_VALUE - TEETH_SOFT)) / (2 * TEETH_SOFT), 0.0, 1.0)
-    grey = np.clip(((TEETH_SAT + TEETH_SOFT) - sat) / (2 * TEETH_SOFT), 0.0, 1.0)
+    sat_max, value_min = teeth_levels(image, lm)
+    light = np.clip((value - (value_min - TEETH_SOFT)) / (2 * TEETH_SOFT), 0.0, 1.0)
+    grey = np.clip(((sat_max + TEETH_SOFT) - sat) / (2 * TEETH_SOFT), 0.0, 1.0)
     alpha *= cv2.GaussianBlur(light * grey, (0, 0), 0.7)
     return TeethTexture(
         crop.astype(np.float32),
