@@ -249,8 +249,14 @@ side cut of the tuning photos was placed on a landscape frame); at 0.18 the face
 person sitting at the side of a webcam's picture, the hair running out of it. A cut nearer
 the face (photographer_turned's at 0.15 face widths, which reaches the cheek: 0.35 of the
 square) still fades out on a landscape frame."""
-CHIN_Y = FACE_CENTER_Y + FACE_HEIGHT_FRACTION / 2.0
-"""The chin's landmark in the avatar's square (a fraction of its height)."""
+SIDE_HEAD_Y = FACE_CENTER_Y + FACE_HEIGHT_FRACTION / 4.0
+"""A side cut counts (:func:`side_cuts`) where it cuts the person above this fraction of the
+avatar's square: halfway from the face's centre to the chin (0.575), beside the face: the
+hair, an ear. Lower, beside the neck and the shoulders, the cut fades out (:data:`PHOTO_FADE`)
+as a shoulder turning away, as before: astronaut_tight's left edge cuts the helmet's ring
+beside the neck only (rows 322-347 of 512), photographer_turned's and
+photographer_grey_parted's right edges cut the hair from rows 147 and 124 on, two_faces' left
+edge from row 107."""
 CHIN_CUT = 0.76
 """A bottom cut above this fraction of the avatar's square lies under the chin (no neck: the
 chin is at 0.68); a bust cut lower is at the shirt."""
@@ -358,13 +364,13 @@ def top_cut(coverage: np.ndarray, mask: np.ndarray) -> int | None:
 
 
 def side_cuts(coverage: np.ndarray, mask: np.ndarray) -> tuple[int | None, int | None]:
-    """Where the photo's left and right edges cut the person's head (above the chin's row,
-    :data:`CHIN_Y`: the hair, an ear, the neck), as :func:`top_cut` and :func:`bottom_cut` on
+    """Where the photo's left and right edges cut the person's head (above
+    :data:`SIDE_HEAD_Y`: the hair, an ear), as :func:`top_cut` and :func:`bottom_cut` on
     the square turned on its side: (the first column of the photo past a left cut, the first
     column past the photo at a right cut); ``None`` where not cut there. A shoulder cut lower
     down fades out (:data:`PHOTO_FADE`) as a shoulder turning away."""
     head = np.array(mask, np.float32, copy=True)
-    head[int(CHIN_Y * head.shape[0]) :] = 0.0
+    head[int(SIDE_HEAD_Y * head.shape[0]) :] = 0.0
     return top_cut(coverage.T, head.T), bottom_cut(coverage.T, head.T)
 
 
