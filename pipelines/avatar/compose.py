@@ -259,7 +259,9 @@ photographer_grey_parted's right edges cut the hair from rows 147 and 124 on, tw
 edge from row 107."""
 CHIN_CUT = 0.76
 """A bottom cut above this fraction of the avatar's square lies under the chin (no neck: the
-chin is at 0.68); a bust cut lower is at the shirt."""
+chin's landmark is at 0.68, tools/avatar_sweep.py's ``cut_chin`` at 0.65-0.69 on the tuning
+photos); a bust cut lower is at the shirt (the portraits of tests/data/faces cut there: 0.79,
+canonman_bright_rolled, to 0.98, photographer_turned) and is placed as before."""
 CHIN_ZOOM = 2.0
 """A head cut under the chin is zoomed in up to this many times the frame's shorter side to
 put the cut at the frame's bottom, the square's top past the frame's top where needed (the
