@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from golden_data import face_photo, load_golden
 
-from pipelines.avatar.compose import compose_standin, make_standin, person_mask
+from pipelines.avatar.compose import StandIn, compose_standin, make_standin, person_mask
 from pipelines.avatar.motion import Animator
 from pipelines.avatar.portrait import Portrait, load_portrait, make_portrait
 from pipelines.avatar.stage import Avatar, TalkingHead, TalkingHeadSettings
@@ -236,3 +236,126 @@ def test_a_head_cut_by_the_photos_top_is_cut_by_the_frames_top(top_cut_headshot)
     if region.any():
         diff = np.abs(out.astype(int) - standin.backdrop.astype(int)).max(axis=2)[region]
         assert diff.max() <= PAST_DIFF_MAX
+
+
+SIDE_CUT_BOXES = {"left": (165, 0, 512, 512), "right": (0, 0, 285, 512)}
+"""Crops of astronaut.jpg (x0, y0, x1, y1) whose left or right edge runs through the hair,
+0.15 face widths beside the face's outermost landmark (as tools/avatar_sweep.py cuts a photo,
+but at the side)."""
+CHIN_CUT_BOX = (0, 0, 512, 181)
+"""A crop of astronaut.jpg whose bottom edge runs just under the chin (the chin's landmark and
+0.03 face heights: tools/avatar_sweep.py's ``cut_chin``)."""
+ALL_FRAMES = (*FRAMES, (720, 720))
+EDGE_SHOWN_MIN = 25.0
+"""Grey levels: the frame's outermost columns (or bottom rows) at the photo's cut against the
+backdrop alone. Placed at the frame's edge, the cut hair (the chin's skin) shows there; faded
+out at the photo's edge inside the frame it is the backdrop."""
+
+
+def cropped_astronaut(box: tuple[int, int, int, int]) -> tuple[Portrait, np.ndarray]:
+    lm = load_golden("solution_face_mesh")["astronaut/landmarks"][0] * 512.0
+    lm = lm - np.array([box[0], box[1], 0.0], np.float32)
+    photo = np.ascontiguousarray(face_photo("astronaut")[box[1] : box[3], box[0] : box[2]])
+    portrait = make_portrait(photo, lm)
+    return portrait, person_mask(portrait.image)
+
+
+@pytest.fixture(scope="module")
+def side_cut_headshots() -> dict[str, tuple[Portrait, np.ndarray]]:
+    return {side: cropped_astronaut(box) for side, box in SIDE_CUT_BOXES.items()}
+
+
+def face_in_frame(portrait: Portrait, standin: StandIn, frame: tuple[int, int]) -> None:
+    """The face whole in the frame, its centre not at the frame's very side."""
+    w, h = frame
+    scale = standin.side / portrait.image.shape[0]
+    lm = portrait.landmarks
+    forehead, chin = lm[regions.FOREHEAD_TOP], lm[regions.CHIN]
+    assert standin.y + forehead[1] * scale >= 0 and standin.y + chin[1] * scale <= h
+    centre = standin.x + (forehead[0] + chin[0]) / 2.0 * scale
+    assert 0.15 * w <= centre <= 0.85 * w
+
+
+@pytest.mark.parametrize("frame", ALL_FRAMES)
+@pytest.mark.parametrize("side", sorted(SIDE_CUT_BOXES))
+def test_a_head_cut_at_the_photos_side_is_cut_at_the_frames_side(
+    side_cut_headshots, side, frame
+) -> None:
+    """A photo whose side edge runs through the hair is placed with that edge at or past the
+    frame's side (moved over, zoomed in a little), as a webcam frames a person at its edge:
+    the hair reaches the frame's edge there. Faded out at the photo's edge, the hair ended in
+    a straight vertical soft line in the middle of the frame."""
+    portrait, mask = side_cut_headshots[side]
+    assert portrait.coverage is not None
+    lm = portrait.landmarks
+    # The photo's edge on the face's middle row, in the avatar's square.
+    row = np.flatnonzero(portrait.coverage[int(lm[:, 1].mean())] >= 0.5)
+    cut = row.min() if side == "left" else row.max() + 1
+    assert 0 < cut < portrait.image.shape[1]
+    w, h = frame
+    standin = make_standin(portrait.image, mask, frame, portrait.coverage)
+    scale = standin.side / portrait.image.shape[0]
+    at = standin.x + cut * scale
+    assert (at <= 1.0) if side == "left" else (at >= w - 1.0), f"the cut is at x={at:.0f}"
+    face_in_frame(portrait, standin, frame)
+    out = compose_standin(np.zeros((h, w, 3), np.uint8), portrait.image, standin)
+    assert out.shape == (h, w, 3)
+    # The frame's outer columns beside the face's upper half (the hair) show the photo.
+    top = int(max(0, standin.y + lm[regions.FOREHEAD_TOP, 1] * scale))
+    mid = int(standin.y + lm[:, 1].mean() * scale)
+    edge = slice(0, 3) if side == "left" else slice(w - 3, w)
+    shown = np.abs(out[top:mid, edge].astype(int) - standin.backdrop[top:mid, edge]).mean()
+    assert shown > EDGE_SHOWN_MIN, f"the hair does not reach the frame's edge: {shown:.1f}"
+
+
+@pytest.mark.parametrize("frame", ALL_FRAMES)
+def test_a_head_cut_under_the_chin_sits_on_the_frames_bottom(frame) -> None:
+    """A photo cut just under the chin is placed with that cut at the frame's bottom edge
+    (zoomed in as a close webcam framing; on a tall frame the head sits low), the face whole
+    in the frame. It floated mid-frame, faded out along a straight line under the chin."""
+    from pipelines.avatar.compose import bottom_cut
+
+    portrait, mask = cropped_astronaut(CHIN_CUT_BOX)
+    assert portrait.coverage is not None
+    cut = bottom_cut(portrait.coverage, mask)
+    chin = portrait.landmarks[regions.CHIN]
+    assert cut is not None and cut - chin[1] < 0.05 * portrait.image.shape[0]
+    w, h = frame
+    standin = make_standin(portrait.image, mask, frame, portrait.coverage)
+    scale = standin.side / portrait.image.shape[0]
+    assert standin.y + cut * scale >= h - 1, f"the cut is at y={standin.y + cut * scale:.0f}"
+    face_in_frame(portrait, standin, frame)
+    out = compose_standin(np.zeros((h, w, 3), np.uint8), portrait.image, standin)
+    assert out.shape == (h, w, 3)
+    # The bottom rows under the chin show the photo (the chin), not the backdrop.
+    x_chin = int(standin.x + chin[0] * scale)
+    under = (slice(h - 3, h), slice(x_chin - 20, x_chin + 20))
+    shown = np.abs(out[under].astype(int) - standin.backdrop[under]).mean()
+    assert shown > EDGE_SHOWN_MIN, f"the chin's cut is not at the frame's bottom: {shown:.1f}"
+
+
+PLACED_DIFF_MAX = 0.8
+"""Grey levels (mean over the frame): a stand-in whose square reaches past the frame's sides,
+composed from only the avatar's rows and columns that show, against the whole square blended,
+resized to its side and cropped by the frame. The rounding of the shown rows and columns moves
+it by under a pixel: 0.34-0.56 measured on the three frames (the left-cut headshot); one
+column too many or too few at the left: 0.92-1.69."""
+
+
+@pytest.mark.parametrize("frame", ALL_FRAMES)
+def test_a_square_past_the_frames_sides_is_composed_in_its_place(side_cut_headshots, frame) -> None:
+    """compose_standin blends and resizes only what shows of a square placed past the frame's
+    side: it lands where the whole square, drawn and cropped, would."""
+    portrait, mask = side_cut_headshots["left"]
+    w, h = frame
+    standin = make_standin(portrait.image, mask, frame, portrait.coverage)
+    assert standin.x < 0 and standin.cols > 0
+    out = compose_standin(np.zeros((h, w, 3), np.uint8), portrait.image, standin)
+    whole = cv2.blendLinear(portrait.image, standin.behind, standin.alpha, 1.0 - standin.alpha)
+    s, x, y = standin.side, standin.x, standin.y
+    big = cv2.resize(whole, (s, s), interpolation=cv2.INTER_LINEAR)
+    ref = standin.backdrop.copy()
+    fy0, fx0, fy1, fx1 = max(0, y), max(0, x), min(h, y + s), min(w, x + s)
+    ref[fy0:fy1, fx0:fx1] = big[fy0 - y : fy1 - y, fx0 - x : fx1 - x]
+    diff = np.abs(out.astype(np.float32) - ref.astype(np.float32)).mean()
+    assert diff <= PLACED_DIFF_MAX, f"the square is not where it belongs: {diff:.2f}"

@@ -15,7 +15,7 @@ from typing import Literal, get_args
 import cv2
 import numpy as np
 
-from pipelines.avatar.portrait import FACE_CENTER_Y
+from pipelines.avatar.portrait import FACE_CENTER_Y, FACE_HEIGHT_FRACTION
 from pipelines.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -229,12 +229,58 @@ the frame's height: moved down, and zoomed in as far as that needs (:data:`MAX_Z
 MAX_ZOOM = 1.6
 """A bust's square is at most this many times the frame's shorter side (the avatar is drawn
 at 512 px, already 1.4× enlarged on a 720p frame). A cut too high for it (just under the
-chin), or a frame too tall for it, fades out over :data:`PHOTO_FADE` instead, the square
-placed as for a full portrait. At 1.25 (face at most 0.62 down) a head cut at the top of the
-shirt floated mid-frame, faded out below the collar (the lead's look at the stand-in of a
-tight real headshot, 2026-12-03); at 1.6 it sits on the frame's bottom like a webcam's close
-framing, a little softer (2.2× the 512 px render). Per frame a bust costs no more: only the
-avatar's rows that show are blended and resized."""
+chin: :data:`CHIN_ZOOM`), or a frame too tall for it, fades out over :data:`PHOTO_FADE`
+instead, the square placed as for a full portrait. At 1.25 (face at most 0.62 down) a head
+cut at the top of the shirt floated mid-frame, faded out below the collar (the lead's look at
+the stand-in of a tight real headshot, 2026-12-03); at 1.6 it sits on the frame's bottom like
+a webcam's close framing, a little softer (2.2× the 512 px render). Per frame a bust costs no
+more: only the avatar's rows that show are blended and resized."""
+
+
+SIDE_FACE = 0.18
+"""A photo whose left or right side cuts the head is placed with that cut at or past the
+frame's side edge (the square from a negative ``x``, its columns past the frame not shown),
+moved sideways and zoomed in (up to :data:`MAX_ZOOM`) with the face's centre at least this
+fraction of the frame's width from either side. Faded out at the cut instead, the hair ended
+in a straight vertical soft line in the middle of the frame. A cut through the hair 0.15 face
+widths beside the face (the tuning astronaut's, either side) needs 1.5× on a 1280×720 frame
+with the face's centre at 0.18 of the width, and 1.8-2.1× at 0.3 (past :data:`MAX_ZOOM`: no
+side cut of the tuning photos was placed on a landscape frame); at 0.18 the face reads as a
+person sitting at the side of a webcam's picture, the hair running out of it. A cut nearer
+the face (photographer_turned's at 0.15 face widths, which reaches the cheek: 0.35 of the
+square) still fades out on a landscape frame."""
+SIDE_HEAD_Y = FACE_CENTER_Y + FACE_HEIGHT_FRACTION / 4.0
+"""A side cut counts (:func:`side_cuts`) where it cuts the person above this fraction of the
+avatar's square: halfway from the face's centre to the chin (0.575), beside the face: the
+hair, an ear. Lower, beside the neck and the shoulders, the cut fades out (:data:`PHOTO_FADE`)
+as a shoulder turning away, as before: astronaut_tight's left edge cuts the helmet's ring
+beside the neck only (rows 322-347 of 512), photographer_turned's and
+photographer_grey_parted's right edges cut the hair from rows 147 and 124 on, two_faces' left
+edge from row 107."""
+CHIN_CUT = 0.76
+"""A bottom cut above this fraction of the avatar's square lies under the chin (no neck: the
+chin's landmark is at 0.68, tools/avatar_sweep.py's ``cut_chin`` at 0.65-0.69 on the tuning
+photos); a bust cut lower is at the shirt (the portraits of tests/data/faces cut there: 0.79,
+canonman_bright_rolled, to 0.98, photographer_turned) and is placed as before."""
+CHIN_ZOOM = 2.0
+"""A head cut under the chin is zoomed in up to this many times the frame's shorter side to
+put the cut at the frame's bottom, the square's top past the frame's top where needed (the
+forehead stays in the frame), as a webcam's close framing. At :data:`MAX_ZOOM` it faded out
+along a straight horizontal soft line under the chin, a head floating mid-frame. The tuning
+photos cut as tools/avatar_sweep.py's ``cut_chin`` need 1.58 (astronaut_turned), 1.60
+(astronaut), 1.61 (brothers_sepia), 1.73 (canonman_glasses) and 1.91 (photographer_turned,
+whose roll tilts the cut) on 1280×720; 1.67-2.0 on 720×1280 (:data:`CHIN_LOWEST_FACE`). At
+1.91 the 512 px render is drawn 2.7× enlarged: soft (as a webcam's close-up is), no seam."""
+CHIN_LOWEST_FACE = 0.8
+"""Where no zoom up to :data:`CHIN_ZOOM` puts a cut under the chin at the frame's bottom with
+the face's centre at :data:`LOWEST_FACE` (a tall frame: 720×1280 needs 3×), the face's centre
+may sit this low instead: a head low in the frame, the cut on its bottom edge, rather than a
+head floating mid-frame over a straight soft line."""
+FOREHEAD_Y = FACE_CENTER_Y - FACE_HEIGHT_FRACTION / 2.0
+"""The forehead's landmark in the avatar's square (a fraction of its height): kept in the
+frame when a square zoomed in for a cut reaches past the frame's top."""
+ZOOM_STEP = 0.01
+"""The zooms :func:`cut_place` tries, from 1: the least that places every cut is sharpest."""
 
 
 @dataclass
@@ -258,6 +304,14 @@ class StandIn:
     from :attr:`first` on; 0: all of them."""
     first: int = 0
     """The avatar's rows above the frame's top (the square placed from a negative ``y``)."""
+    cols: int = 0
+    """How many of the avatar's columns show when the square reaches past the frame's left or
+    right edge (a photo cut at its side, that cut placed at the frame's side; a head cut under
+    the chin, zoomed in), from :attr:`left` on; 0: the square is not cut at the sides, and
+    :attr:`rows` and :attr:`first` say what shows. Non-zero: :attr:`rows` is set too."""
+    left: int = 0
+    """The avatar's columns left of the frame's left edge (the square placed from a negative
+    ``x``)."""
     clear: np.ndarray | None = None
     """``1 - alpha``, kept: not subtracted again every frame (512×512 floats, ~0.06 ms)."""
 
@@ -311,6 +365,61 @@ def top_cut(coverage: np.ndarray, mask: np.ndarray) -> int | None:
     return None if cut is None else coverage.shape[0] - cut
 
 
+def side_cuts(coverage: np.ndarray, mask: np.ndarray) -> tuple[int | None, int | None]:
+    """Where the photo's left and right edges cut the person's head (above
+    :data:`SIDE_HEAD_Y`: the hair, an ear), as :func:`top_cut` and :func:`bottom_cut` on
+    the square turned on its side: (the first column of the photo past a left cut, the first
+    column past the photo at a right cut); ``None`` where not cut there. A shoulder cut lower
+    down fades out (:data:`PHOTO_FADE`) as a shoulder turning away."""
+    head = np.array(mask, np.float32, copy=True)
+    head[int(SIDE_HEAD_Y * head.shape[0]) :] = 0.0
+    return top_cut(coverage.T, head.T), bottom_cut(coverage.T, head.T)
+
+
+def cut_place(
+    frame_size: tuple[int, int],
+    cut: float | None,
+    top: float | None,
+    left: float | None,
+    right: float | None,
+    zoom_cap: float,
+    lowest: float = LOWEST_FACE,
+) -> tuple[int, int, int] | None:
+    """(x, y, side) of the avatar's square that puts each of the photo's cuts (fractions of
+    the square: ``cut`` its bottom, ``top``, ``left`` the first column of the photo past a left
+    cut, ``right`` the first column past a right one) at or past the frame's edge on its side,
+    at the least zoom up to ``zoom_cap`` that keeps the face's centre at or above ``lowest``
+    (a fraction of the frame's height), the forehead in the frame and the face's centre at least
+    :data:`SIDE_FACE` of the width from either side; ``None`` when no zoom does. With no
+    bottom cut the square's own bottom is at the frame's bottom (the shoulders end there, as
+    in a webcam's frame), but for a square taller than the frame with no cut at its top or
+    bottom: its face's centre is at the frame's :data:`FACE_CENTER_Y`, the shoulders going
+    on past the frame's bottom."""
+    w, h = frame_size
+    base = min(w, h)
+    for step in range(round((zoom_cap - 1.0) / ZOOM_STEP) + 1):
+        side = int(np.ceil((1.0 + step * ZOOM_STEP) * base))
+        if cut is None and top is None and side > h:
+            y = round(FACE_CENTER_Y * (h - side))  # the face as high as in a square frame
+        else:
+            y = h - int(np.floor((1.0 if cut is None else cut) * side))
+            if y + FACE_CENTER_Y * side > lowest * h:
+                continue
+        if top is not None and y + top * side > 0.0:
+            continue
+        if y + FOREHEAD_Y * side < 0.0:
+            continue
+        lo = -np.inf if right is None else float(np.ceil(w - right * side))
+        hi = np.inf if left is None else float(np.floor(-left * side))
+        if lo > hi:
+            continue
+        x = int(np.clip((w - side) // 2, lo, hi))
+        face = x + 0.5 * side
+        if SIDE_FACE * w <= face <= (1.0 - SIDE_FACE) * w:
+            return x, y, side
+    return None
+
+
 def bust_place(
     frame_size: tuple[int, int], cut: float | None, top: float | None = None
 ) -> tuple[int, int, int] | None:
@@ -349,12 +458,16 @@ def bust_place(
 
 
 def photo_fade(
-    coverage: np.ndarray, open_below: int | None = None, open_above: int | None = None
+    coverage: np.ndarray,
+    open_below: int | None = None,
+    open_above: int | None = None,
+    open_left: int | None = None,
+    open_right: int | None = None,
 ) -> np.ndarray:
     """0 past the photo's edge, rising smoothly to 1 over :data:`PHOTO_FADE` inside it.
     ``open_below``: rows from here on are not shown, so the photo's edge there needs no fade
     (the rows above it are carried down); ``open_above``: the same for the rows above it
-    (its row carried up)."""
+    (its row carried up); ``open_left`` and ``open_right`` the same for columns."""
     past = coverage < 0.5
     if open_below is not None and 0 < open_below < past.shape[0]:
         past = past.copy()
@@ -362,6 +475,12 @@ def photo_fade(
     if open_above is not None and 0 < open_above < past.shape[0]:
         past = past.copy()
         past[:open_above] = past[open_above]
+    if open_right is not None and 0 < open_right < past.shape[1]:
+        past = past.copy()
+        past[:, open_right:] = past[:, open_right - 1 : open_right]
+    if open_left is not None and 0 < open_left < past.shape[1]:
+        past = past.copy()
+        past[:, :open_left] = past[:, open_left : open_left + 1]
     fade = max(1.0, PHOTO_FADE * coverage.shape[1])
     dist = cv2.distanceTransform((~past).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     t = np.clip(dist / fade, 0.0, 1.0)
@@ -382,6 +501,8 @@ def make_standin(
     x, y = (w - side) // 2, (h - side) // 2
     size = mask.shape[1], mask.shape[0]
     cut_at = top_at = None
+    # Set where the square is placed by cut_place: its left and right cuts (either may be None).
+    sides: tuple[int | None, int | None] | None = None
     if coverage is not None:
         coverage = np.asarray(coverage, np.float32)
         if coverage.shape != mask.shape:
@@ -399,6 +520,33 @@ def make_standin(
             cut_at = None if bust is None else cut
         if bust is not None:
             x, y, side = bust
+        left, right = side_cuts(coverage, mask)
+        chin = cut is not None and cut < CHIN_CUT * size[1]
+        # A cut at the photo's side, or under the chin: at the frame's edges, zoomed in. Both
+        # sides when they fit, else the side cut nearer the face (the other fades out as a
+        # shoulder turning away, PHOTO_FADE); not the far one alone: moved to the frame's
+        # side for a shoulder, the person kept the seam of the cut nearer the face.
+        tries: list[tuple[int | None, int | None]] = []
+        if left is not None or right is not None:
+            tries.append((left, right))
+        if left is not None and right is not None:
+            tries.append((left, None) if left > size[0] - right else (None, right))
+        if chin and bust is None:
+            tries.append((None, None))
+
+        def share(c: int | None) -> float | None:
+            return None if c is None else c / size[1]
+
+        for pair in tries:
+            cuts = (share(cut), share(top), share(pair[0]), share(pair[1]))
+            zoom = CHIN_ZOOM if chin else MAX_ZOOM
+            spot = cut_place((w, h), *cuts, zoom)
+            if spot is None and chin:  # a tall frame: the head low in it, the cut at its bottom
+                spot = cut_place((w, h), *cuts, zoom, CHIN_LOWEST_FACE)
+            if spot is not None:
+                x, y, side = spot
+                cut_at, top_at, sides = cut, top, pair
+                break
     # 1) The background without the person: filled in from around it, at low resolution
     # (it is blurred afterwards anyway).
     work = 128
@@ -418,7 +566,10 @@ def make_standin(
     # is done (``above``: the square's rows over the frame's top).
     below = max(0, h - side - y)
     above = max(0, -y)
-    backdrop = cv2.copyMakeBorder(bg, max(0, y), below, x, w - side - x, cv2.BORDER_REFLECT_101)
+    aside = max(0, -x)  # the square's columns left of the frame, kept as ``above``
+    backdrop = cv2.copyMakeBorder(
+        bg, max(0, y), below, max(0, x), max(0, w - side - x), cv2.BORDER_REFLECT_101
+    )
     blur = max(2.0, STANDIN_BLUR * h)
     # Not dimmed: the band of the portrait's own background kept around the person (for the
     # head's motion) would show as a bright halo.
@@ -434,29 +585,54 @@ def make_standin(
     fade = max(1, round(EDGE_FADE * size[0]))
     ramp_x = np.clip(np.minimum(np.arange(size[0]), np.arange(size[0])[::-1]) / fade, 0.0, 1.0)
     ramp_y = np.clip(np.minimum(np.arange(size[1]), np.arange(size[1])[::-1]) / fade, 0.0, 1.0)
-    if w > side:
-        alpha *= ramp_x[None, :].astype(np.float32)
-    if cut_at is not None:  # a bust: its bottom is past the frame
-        if top_at is None:  # its square's top is in the frame
-            upper = np.where(np.arange(size[1]) < size[1] // 2, ramp_y, 1.0)
-            alpha *= upper[:, None].astype(np.float32)
-    elif h > side:
-        alpha *= ramp_y[:, None].astype(np.float32)
-    rows = first = 0
-    if coverage is not None:
-        # The person is only what the photo shows: none of the fill past its edge (a bust's
-        # rows past the cut are not shown; they are zero all the same).
-        alpha *= photo_fade(coverage, cut_at, top_at)
+    rows = first = cols = left_cols = 0
+    if sides is not None:
+        # Placed by cut_place: the square's own edges fade only where they lie in the frame.
+        ramp = np.clip(np.arange(size[0]) / fade, 0.0, 1.0).astype(np.float32)
+        for inside, edge in (
+            (y > 0, ramp[:, None]),
+            (y + side < h, ramp[::-1, None]),
+            (x > 0, ramp[None, :]),
+            (x + side < w, ramp[None, ::-1]),
+        ):
+            if inside:
+                alpha *= edge
+        assert coverage is not None
+        # No fade at the cuts placed at the frame's edges: the photo goes on past them.
+        alpha *= photo_fade(coverage, cut_at, top_at, *sides)
         alpha[coverage < 0.5] = 0.0
-    if cut_at is not None:
-        first = round(above * size[1] / side)
-        rows = min(size[1], round((h - y) * size[1] / side)) - first
-    square = backdrop[max(0, y) : max(0, y) + side, x : x + side]
+        # The avatar's rows and columns that show (compose_standin resizes them into the
+        # frame's part that the square covers).
+        scale = size[1] / side
+        first = round((max(0, y) - y) * scale)
+        rows = min(size[1], round((min(h, y + side) - y) * scale)) - first
+        left_cols = round((max(0, x) - x) * scale)
+        cols = min(size[0], round((min(w, x + side) - x) * scale)) - left_cols
+    else:
+        if w > side:
+            alpha *= ramp_x[None, :].astype(np.float32)
+        if cut_at is not None:  # a bust: its bottom is past the frame
+            if top_at is None:  # its square's top is in the frame
+                upper = np.where(np.arange(size[1]) < size[1] // 2, ramp_y, 1.0)
+                alpha *= upper[:, None].astype(np.float32)
+        elif h > side:
+            alpha *= ramp_y[:, None].astype(np.float32)
+        if coverage is not None:
+            # The person is only what the photo shows: none of the fill past its edge (a
+            # bust's rows past the cut are not shown; they are zero all the same).
+            alpha *= photo_fade(coverage, cut_at, top_at)
+            alpha[coverage < 0.5] = 0.0
+        if cut_at is not None:
+            first = round(above * size[1] / side)
+            rows = min(size[1], round((h - y) * size[1] / side)) - first
+    square = backdrop[max(0, y) : max(0, y) + side, max(0, x) : max(0, x) + side]
     behind = cv2.resize(square, size, interpolation=cv2.INTER_AREA)
-    backdrop = np.ascontiguousarray(backdrop[above : above + h])
+    backdrop = np.ascontiguousarray(backdrop[above : above + h, aside : aside + w])
     alpha = np.ascontiguousarray(alpha, np.float32)
     clear = np.ascontiguousarray(1.0 - alpha)
-    return StandIn(backdrop, alpha, behind, x, y, side, rows, first, clear=clear)
+    return StandIn(
+        backdrop, alpha, behind, x, y, side, rows, first, clear=clear, cols=cols, left=left_cols
+    )
 
 
 def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> np.ndarray:
@@ -470,6 +646,22 @@ def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> 
     s, x, y = standin.side, standin.x, standin.y
     a = standin.alpha
     clear = standin.clear if standin.clear is not None else 1.0 - a
+    if standin.cols:
+        # A square past the frame's sides (and maybe its top or bottom): only the avatar's
+        # rows and columns that show are blended, and resized into the frame's part it covers.
+        n0, n1 = standin.first, standin.first + standin.rows
+        m0, m1 = standin.left, standin.left + standin.cols
+        h, w = out.shape[:2]
+        fy0, fx0 = max(0, y), max(0, x)
+        fy1, fx1 = min(h, y + s), min(w, x + s)
+        # (blendLinear reads the slices in place: no copies.)
+        blended = cv2.blendLinear(
+            avatar[n0:n1, m0:m1], standin.behind[n0:n1, m0:m1], a[n0:n1, m0:m1], clear[n0:n1, m0:m1]
+        )
+        out[fy0:fy1, fx0:fx1] = cv2.resize(
+            blended, (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_LINEAR
+        )
+        return out
     if standin.rows:
         # A bust at the frame's bottom (and a head cut at the top, at its top): only the
         # rows that show are blended and resized.
