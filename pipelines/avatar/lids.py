@@ -194,6 +194,19 @@ gaps between strands too), the roots' full colour halved 43, gaps between strand
 one adding dark to its middle (half as thick again there, a falloff half as long again: 26,
 a narrow open eye). 0.45 past the line, with the line as kept, reads best."""
 
+CRISP_SHAPE = LidShape(soften=False)
+"""The default lids with their shut line as crisp as on a sharp photo, kept where the tracker
+reads the default lids, their line blurred to a soft photo's softness
+(:data:`~pipelines.avatar.rig.LID_LASH_EDGE_MAX`), wider than :data:`READ_SHUT` at a check pose
+and these under it. The tracker reads a shut eye by its dark line: blurred, the line is paler
+at its middle, and on tools/avatar_sweep.py's brothers_sepia blurred 3 px (blurred 1.8 and 2.0
+px) the default lids read 0.52 of the open eye at the worst check pose against 0.35 crisp; the
+build then kept deeper lids 0.15 past the lower lid's line, posed blinks of seeds 7 and 8 13 of
+16 seen (worst 0.68) against 15 of 16 (0.51) before the line was blurred; with these kept, 15
+of 16 (0.51) again (2026-12-05). Read only where the default lids read open: 0.05-0.1 s more
+at build on the eyes that try deeper lids (canonman_glasses, cameraman, astronaut_rims), whose
+lids, not blurred, read the same and are not kept."""
+
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
     {"yaw_right": 0.6, "pitch_down": 0.4},
@@ -296,6 +309,18 @@ def settle_lids(avatar: Avatar) -> float:
         default = (worst(opens), BLINK_LOWER_SHARE)
         if default[0] <= READ_SHUT:
             return BLINK_LOWER_SHARE
+        # On a soft photo the default's line was blurred to the photo's softness: where only
+        # the crisp line reads shut, that is kept (:data:`CRISP_SHAPE`).
+        rig.set_lid_depth(image, BLINK_LOWER_SHARE, CRISP_SHAPE)
+        crisp = worst(opens)
+        if crisp <= READ_SHUT:
+            log.info(
+                "avatar: shut lids read at %.2f of the open eye with a crisp line (%.2f soft)",
+                crisp,
+                default[0],
+            )
+            return BLINK_LOWER_SHARE
+        rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
         # Plain deeper lids, then lids past the outer corner where the plain ones do not read
         # clearly shut (:data:`EDGE`), then a hooded eye's where neither reads a blink; of
         # those read at the tracker's edge, the one read most shut.

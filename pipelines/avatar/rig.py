@@ -893,6 +893,9 @@ class _LidLight:
         self.blurred = blurred.reshape(y1 - y0, x1 - x0, self.channels)
         crop = img[y0:y1, x0:x1].reshape(y1 - y0, x1 - x0, self.channels)
         self.crop = crop
+        # The photo's own strongest edges around the eye (:data:`LID_LASH_EDGE_MAX`).
+        self.photo_edge = float(np.percentile(_grey_gradient(crop), LID_PHOTO_EDGE))
+        self.line = np.zeros((0, 0, self.channels), np.float32)
         us = np.linspace(0.25 * width, 0.75 * width, 16)
         # The lower lid's skin: below its lash line, over the eye's middle.
         lu, lv = lower
@@ -964,6 +967,7 @@ class _LidLight:
         like the lower lid's, the more the further it came down; along its edge it takes the
         lashes' colour."""
         out = np.zeros((*u.shape, self.channels), np.float32)
+        self.line = np.zeros_like(out)
         if not zone.any():
             return out
         o = self.opening
@@ -1002,7 +1006,12 @@ class _LidLight:
             falloff = np.maximum((band[1] * (1.0 + look.soft) * o - lo) * along, ramp)
             skin = _smooth_scalar_profile((above - core) / falloff)
             lid_skin = lid_skin * (1.0 - look.shading * self._lid_shade(u[zone], above))
-        out[zone] = skin * lit * (lid_skin - src) + (1.0 - skin) * lashed * (lash - src)
+        line = (1.0 - skin) * lashed * (lash - src)
+        out[zone] = skin * lit * (lid_skin - src) + line
+        # The shut line's own share of the offsets, kept apart so it can be softened to the
+        # photo's own softness (:data:`LID_LASH_EDGE_MAX`).
+        self.line = np.zeros_like(out)
+        self.line[zone] = line
         if LID_DETAIL_KEEP < 1.0:
             detail = self._sample(self.crop, u[zone], src_v[zone]) - src
             smooth = np.clip(came / (0.25 * o), 0.0, 1.0)  # none while the lid is open
@@ -1038,6 +1047,7 @@ class _LidLight:
                 strands = self._strands(u, v, below, edge)
                 hanging = np.clip(hanging * (1.0 - look.texture * strands), 0.0, 1.0)
             out[below] = hanging * (lash - src_b)
+            self.line[below] = out[below]
         return out
 
     def _grain(self, u: np.ndarray, above: np.ndarray) -> np.ndarray:
@@ -1178,6 +1188,10 @@ class LidShape:
     lash_inner: bool = True
     """...thinner and paler toward the inner corner (:data:`LID_LASH_INNER`); False: as thick
     and dark out to the inner corner's fade."""
+    soften: bool = True
+    """The shut line blurred to the photo's own softness where it is sharper
+    (:data:`LID_LASH_EDGE_MAX`); False: drawn as crisp as on a sharp photo (the build's check
+    keeps that where only it reads shut, :mod:`pipelines.avatar.lids`)."""
 
 
 @dataclass
@@ -1193,6 +1207,119 @@ class LidLevels:
     level; empty without the portrait's pixels."""
 
 
+LID_LASH_EDGE_MAX = 1.8
+"""The shut line's edges at most this many times as strong as the photo's own strongest edges
+around the eye (:data:`LID_PHOTO_EDGE`; grey levels per pixel, as
+:func:`~pipelines.avatar.measure.tear_edges` reads them); where the line as drawn is sharper,
+the shut lid along it is blurred (a Gaussian, :func:`_line_softness`) until it is not. The
+line was drawn as crisp on every photo: on a soft or faded one (issue 13) a near-black stroke
+on a hazy face, its edge over the lower lid's smooth skin a tear to the detector. The line's
+strongest edge over the photo's, per eye, as drawn before (2026-12-05): the sharp tuning
+photos 0.60-1.76 (astronaut 1.54/1.74, astronaut_tight 1.44/1.76, astronaut_small 1.73/1.74,
+cameraman 1.70, astronaut_turned_far 1.69/1.35, astronaut_turned 1.52/0.97, astronaut_rims
+1.15/1.05, canonman_glasses 0.60/1.08, photographer_turned 0.76/0.90); the soft ones
+brothers_sepia 1.86/1.85, brothers_midword 1.77/2.16, astronaut_grey_small 2.25/2.29,
+astronaut_grey_moustache 1.91/2.36, astronaut_rot30 1.82/1.93 (resampled),
+astronaut_turned_moustache 1.89/0.95; tools/avatar_sweep.py's brothers_sepia blurred 1.5 px
+3.39/3.32, 3 px 4.11/4.11, at 60 px a face 2.56/2.66, overexposed 1.68/2.40, dim 1.43/1.56.
+Here the sharp photos render byte for byte as before and the six soft ones change (their
+posed blinks of seeds 7 and 8 16 of 16 before and after, worst within 0.006). Tear frames
+of 24 random posed frames (tests/test_avatar_quality.py's, seed 3): blurred 1.5 px 6 -> 0, at
+60 px 8 -> 0, overexposed 10 -> 8 (its one eye at 1.68 keeps its line: see the report of
+2026-12-05). At 1.25 the overexposed one's went to 0 too, but every astronaut portrait's line
+was blurred (0.8 and 1.2 px on astronaut itself)."""
+LID_PHOTO_EDGE = 99.5
+"""The photo's strongest edges around the eye: this percentile of its grey gradient over the
+light's crop (the eye, its brow and about three openings round it, :class:`_LidLight`); the
+line's: the same percentile along it and a pixel round it, on the shut lid at rest."""
+LID_LASH_SOFT_MAX = 0.4
+"""...blurred at most this much (eye openings, the Gaussian's sigma), a bound only: the blur
+came to 0.4 px on brothers_sepia (eyes 10 px open), 0.4-0.5 on astronaut_rot30, 0.8-1.0 on
+astronaut_grey_small, and on tools/avatar_sweep.py's brothers_sepia 1.0 px with the face at
+60 px, 1.5 px blurred 1.5 px (the photo's own blur found again), 1.8-2.0 px blurred 3 px
+(where the build keeps the crisp line, :data:`~pipelines.avatar.lids.CRISP_SHAPE`)."""
+
+
+def _grey_gradient(img: np.ndarray) -> np.ndarray:
+    """The grey gradient's magnitude (grey levels per pixel) of a float32 picture (h×w×C),
+    as :func:`pipelines.avatar.measure.tear_edges` reads it."""
+    img = np.ascontiguousarray(img)
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else img[..., 0]
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3, scale=0.125)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3, scale=0.125)
+    return np.asarray(cv2.magnitude(gx, gy))
+
+
+def _shut_picture(image: np.ndarray, got: _Levels, level: int) -> np.ndarray:
+    """The lids' box at closure level ``level`` as drawn at rest (float32 h×w×C): the photo
+    moved by the level's field, its light added."""
+    field, shading = got.fields[level], got.shading[level]
+    h, w = field.shape[:2]
+    ys, xs = np.mgrid[got.y0 : got.y0 + h, got.x0 : got.x0 + w].astype(np.float32)
+    img = image.astype(np.float32)
+    if img.ndim == 2:
+        img = img[..., None]
+    moved = cv2.remap(
+        img,
+        xs + field[..., 0],
+        ys + field[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.asarray(moved, np.float32).reshape(h, w, -1) + shading
+
+
+def _softened(picture: np.ndarray, line: np.ndarray, sigma: float) -> np.ndarray:
+    """What softening the shut line by ``sigma`` pixels adds to ``picture`` (h×w×C): over the
+    line (where ``line``, its share of the light, draws anything) and a blur's reach round it,
+    the picture blurred, fading back to the picture beyond. The whole picture there, not the
+    line alone: under the line the lids' skins meet in a seam as sharp as the line."""
+    drawn = (np.abs(line).max(axis=2) > 1.0).astype(np.float32)
+    reach = np.clip(2.0 * cv2.GaussianBlur(drawn, (0, 0), sigma), 0.0, 1.0)[..., None]
+    blurred = np.asarray(cv2.GaussianBlur(picture, (0, 0), sigma), np.float32)
+    return reach * (blurred.reshape(picture.shape) - picture)
+
+
+@dataclass
+class _Levels:
+    """:func:`blink_fields`' levels over its box, with the shut line's share of the light."""
+
+    x0: int
+    y0: int
+    fields: list[np.ndarray]
+    shading: list[np.ndarray]
+    lines: list[np.ndarray]
+
+
+def _line_softness(image: np.ndarray, got: _Levels, photo_edge: float, opening: float) -> float:
+    """The least blur (pixels, a Gaussian's sigma; 0: none) that takes the shut eye's line
+    (the last level), drawn on the lid, to no more than :data:`LID_LASH_EDGE_MAX` times
+    ``photo_edge`` (the photo's own strongest edges around the eye) at its strongest
+    (:data:`LID_PHOTO_EDGE`'s percentile along the line and a pixel round it)."""
+    line = got.lines[-1]
+    picture = _shut_picture(image, got, -1)
+    limit = LID_LASH_EDGE_MAX * photo_edge
+    near = cv2.dilate((np.abs(line).max(axis=2) > 1.0).astype(np.uint8), np.ones((3, 3))) > 0
+    if not near.any():
+        return 0.0
+
+    def strongest(sigma: float) -> float:
+        drawn = picture + _softened(picture, line, sigma) if sigma > 0.0 else picture
+        return float(np.percentile(_grey_gradient(drawn)[near], LID_PHOTO_EDGE))
+
+    sharpest = strongest(0.0)
+    log.debug("avatar: shut line's edges %.2f of the photo's", sharpest / max(photo_edge, 1e-6))
+    if sharpest <= limit:
+        return 0.0
+    lo, hi = 0.0, LID_LASH_SOFT_MAX * opening
+    if strongest(hi) > limit:
+        return hi
+    for _ in range(8):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if strongest(mid) > limit else (lo, mid)
+    return hi
+
+
 def blink_fields(
     g: FaceGeometry,
     ring: tuple[int, ...],
@@ -1204,6 +1331,7 @@ def blink_fields(
     lash_floor: float = LID_LASH_FLOOR,
     look: LashLook | None = None,
     lash_inner: bool = True,
+    soften: bool = True,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -1213,7 +1341,7 @@ def blink_fields(
     height there (:data:`~pipelines.avatar.lids.OUTER_REACH`); 0: the lids close between the
     corner landmarks only. ``lash_band``: the shut lash line's thickness
     (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour; ``look``,
-    ``lash_inner``: its drawing (:class:`LidShape`).
+    ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -1255,28 +1383,7 @@ def blink_fields(
     if rim is not None:
         reach = min(reach, max(LID_SKIN_MIN * opening, 0.8 * (rim - float(sv.max()))))
     reach_low = LOWER_SKIN_REACH * opening
-    pad = 2
-    corners = np.array(
-        [
-            c0 + a * axis + b * up
-            for a in (-pad - outer_reach * width, width + pad)
-            for b in (float(lv.min()) - reach_low - pad, float(sv.max()) + reach + pad)
-        ]
-    )
-    x0 = max(0, int(np.floor(corners[:, 0].min())))
-    y0 = max(0, int(np.floor(corners[:, 1].min())))
-    x1 = min(g.size[0], int(np.ceil(corners[:, 0].max())) + 1)
-    y1 = min(g.size[1], int(np.ceil(corners[:, 1].max())) + 1)
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
-    rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
-    u, v = rel @ axis, rel @ up
-    top0 = np.interp(u, su, sv, left=0.0, right=0.0)
-    bottom0 = np.interp(u, lu, lv, left=0.0, right=0.0)
-    gap = np.maximum(top0 - bottom0, 0.0)
-    fields, shading = [], []
-    light = None
+    light: _LidLight | None = None
     other = regions.LEFT_EYE if ring == regions.RIGHT_EYE else regions.RIGHT_EYE
     other_width = float(np.linalg.norm(lm[other[0]] - lm[other[8]]))
     if image is not None and width >= LID_LIGHT_MIN_WIDTH * other_width:
@@ -1296,43 +1403,88 @@ def blink_fields(
             look,
             lash_inner,
         )
-    for k in range(1, BLINK_LEVELS + 1):
-        closure = k / BLINK_LEVELS
-        drop = closure * (1.0 - lower_share) * gap
-        rise = closure * lower_share * gap
-        new_top, new_bottom = top0 - drop, bottom0 + rise
-        # The lids' edges are sampled a little outside the landmark line, which lies on the
-        # boundary with the eyeball: sampled right on it, closed lids would meet on a pale
-        # line of sclera.
-        # (Fading to nothing towards the corners, where the lids meet anyway.)
-        margin = closure * LID_MARGIN * opening * np.clip(gap / (0.5 * opening), 0.0, 1.0)
-        top, bottom = top0 + margin, bottom0 - margin
-        drop, rise = drop + margin, rise + margin
-        src_v = v.copy()
-        # Upper lid: forward v -> v - drop * (1 - s((v - top) / reach)) for v in the skin band.
-        upper_zone = (v >= new_top) & (v < top + reach) & (drop > 1e-6)
-        if upper_zone.any():
-            tz, dz, vz = top[upper_zone], drop[upper_zone], v[upper_zone]
 
-            def fwd_up(t: np.ndarray, tz=tz, dz=dz) -> np.ndarray:
-                return tz + t * reach - dz * (1.0 - _smooth_scalar_profile(t))
+    def levels(pad: float) -> _Levels | None:
+        """The fields, the light's offsets and the shut line's share of them at every
+        closure level, over a box ``pad`` pixels past the lids' reach."""
+        corners = np.array(
+            [
+                c0 + a * axis + b * up
+                for a in (-pad - outer_reach * width, width + pad)
+                for b in (float(lv.min()) - reach_low - pad, float(sv.max()) + reach + pad)
+            ]
+        )
+        x0 = max(0, int(np.floor(corners[:, 0].min())))
+        y0 = max(0, int(np.floor(corners[:, 1].min())))
+        x1 = min(g.size[0], int(np.ceil(corners[:, 0].max())) + 1)
+        y1 = min(g.size[1], int(np.ceil(corners[:, 1].max())) + 1)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+        rel = np.stack([xs - c0[0], ys - c0[1]], axis=-1)
+        u, v = rel @ axis, rel @ up
+        top0 = np.interp(u, su, sv, left=0.0, right=0.0)
+        bottom0 = np.interp(u, lu, lv, left=0.0, right=0.0)
+        gap = np.maximum(top0 - bottom0, 0.0)
+        fields, shading, lines = [], [], []
+        for k in range(1, BLINK_LEVELS + 1):
+            closure = k / BLINK_LEVELS
+            drop = closure * (1.0 - lower_share) * gap
+            rise = closure * lower_share * gap
+            new_top, new_bottom = top0 - drop, bottom0 + rise
+            # The lids' edges are sampled a little outside the landmark line, which lies on the
+            # boundary with the eyeball: sampled right on it, closed lids would meet on a pale
+            # line of sclera.
+            # (Fading to nothing towards the corners, where the lids meet anyway.)
+            margin = closure * LID_MARGIN * opening * np.clip(gap / (0.5 * opening), 0.0, 1.0)
+            top, bottom = top0 + margin, bottom0 - margin
+            drop, rise = drop + margin, rise + margin
+            src_v = v.copy()
+            # Upper lid: forward v -> v - drop * (1 - s((v - top) / reach)) for v in the skin band.
+            upper_zone = (v >= new_top) & (v < top + reach) & (drop > 1e-6)
+            if upper_zone.any():
+                tz, dz, vz = top[upper_zone], drop[upper_zone], v[upper_zone]
 
-            src_v[upper_zone] = tz + _solve_monotone(fwd_up, vz) * reach
-        lower_zone = (v <= new_bottom) & (v > bottom - reach_low) & (rise > 1e-6)
-        if lower_zone.any():
-            bz, rz, vz = bottom[lower_zone], rise[lower_zone], v[lower_zone]
+                def fwd_up(t: np.ndarray, tz=tz, dz=dz) -> np.ndarray:
+                    return tz + t * reach - dz * (1.0 - _smooth_scalar_profile(t))
 
-            # Increasing in t where v = bottom - reach_low + t * reach_low.
-            def fwd_low(t: np.ndarray, bz=bz, rz=rz) -> np.ndarray:
-                v_src = bz - reach_low + t * reach_low
-                return v_src + rz * (1.0 - _smooth_scalar_profile(1.0 - t))
+                src_v[upper_zone] = tz + _solve_monotone(fwd_up, vz) * reach
+            lower_zone = (v <= new_bottom) & (v > bottom - reach_low) & (rise > 1e-6)
+            if lower_zone.any():
+                bz, rz, vz = bottom[lower_zone], rise[lower_zone], v[lower_zone]
 
-            src_v[lower_zone] = bz - reach_low + _solve_monotone(fwd_low, vz) * reach_low
-        off = (src_v - v)[..., None] * up[None, None, :]
-        fields.append(off.astype(np.float32))
-        if light is not None:
-            shading.append(light.offsets(u, v, src_v, upper_zone, new_top, drop, closure))
-    return LidLevels(x0, y0, fields, shading)
+                # Increasing in t where v = bottom - reach_low + t * reach_low.
+                def fwd_low(t: np.ndarray, bz=bz, rz=rz) -> np.ndarray:
+                    v_src = bz - reach_low + t * reach_low
+                    return v_src + rz * (1.0 - _smooth_scalar_profile(1.0 - t))
+
+                src_v[lower_zone] = bz - reach_low + _solve_monotone(fwd_low, vz) * reach_low
+            off = (src_v - v)[..., None] * up[None, None, :]
+            fields.append(off.astype(np.float32))
+            if light is not None:
+                shading.append(light.offsets(u, v, src_v, upper_zone, new_top, drop, closure))
+                lines.append(light.line)
+        return _Levels(x0, y0, fields, shading, lines)
+
+    got = levels(2.0)
+    if got is None:
+        return None
+    if soften and light is not None and image is not None:
+        # The shut line no sharper than the photo's own sharpest edges around the eye: on
+        # a soft photo it is blurred as the photo is (:data:`LID_LASH_EDGE_MAX`), over a
+        # box grown to hold the blur.
+        sigma = _line_softness(image, got, light.photo_edge, opening)
+        log.debug(
+            "avatar: shut line softened by %.2f px (photo's edges %.1f)", sigma, light.photo_edge
+        )
+        if sigma > 0.0:
+            got = levels(2.0 + np.ceil(4.0 * sigma))
+            assert got is not None
+            got.shading = [
+                shading + _softened(_shut_picture(image, got, k), line, sigma)
+                for k, (shading, line) in enumerate(zip(got.shading, got.lines, strict=True))
+            ]
+    return LidLevels(got.x0, got.y0, got.fields, got.shading)
 
 
 def gaze_field(
@@ -2238,6 +2390,7 @@ class Rig:
             shape.lash_floor,
             shape.look,
             shape.lash_inner,
+            shape.soften,
         )
         if lid is None:
             return None
