@@ -2138,6 +2138,23 @@ JAW_CHANGE_STEPS = 10
 """...in this many halfway steps towards the neighbours' mean."""
 JAW_LIPS_KEPT = 0.9
 """The jaw's pinned repair is used where the plain one keeps less of the lips' opening."""
+JAW_CORNER_SKIN_STEPS = 10
+"""Halfway steps towards the neighbours' mean by which a turned face's pinned jaw is smoothed
+on the skin around the lower lip's corners (``Rig._smooth_corner_skin``): the mesh neighbours
+of the lower lip's two outer rings at their two columns nearest each corner, not the lip
+itself. That skin goes down by the canonical face's height alone, the lip's outer contour
+beside it by the lip's arc, which falls to none at the corner: on canonman_bright_rolled the
+skin under the far corner (335) went down 34.6 px, the lip contour above it (321) 24.8 and the
+lip beside it (404) 38.7, and with a smile and the head turned the thin triangle between them
+(404-335-405, squeezed to half its area) read as a map jump at the lower lip's corner, 12-16 px
+of tear in 3 of the 60 wide-open poses (``measure.wide_open_figures``). Smoothed: 0 of 60
+(335 29.0 px, 273 under the corner 20.0 -> 12.1). One step of reach, not two (the same 0 of
+60), so the skin a little farther down keeps its shape; smoothing the lip's rings too (the
+inner lip held) folded 11 of its triangles. Only where the jaw is no steeper along the lip
+than :data:`JAW_LIP_STEEP` (canonman_bright_rolled 4.3, canonman_hooded 4.7: 0 of 60 before
+and after): smoothed on the steeper turned faces too, whose lip opening was already smoothed
+along the lip (:func:`_smooth_lip_opening`), astronaut_turned55_moustache (14.2) tore in 34 of
+the 60 poses and astronaut_turned_far (11.8) in 1, 0 before."""
 
 
 def _unfold_along(
@@ -2361,6 +2378,10 @@ class Rig:
         vertex.update(self._combined_without_folds(vertex))
         if held is not None and self._jaw_pinned is not None and _lip_turned(self.geometry):
             vertex["jaw"] = self._smooth_jaw_change(held, vertex)
+            # (Steeper, the skin smoothed tore the lip: JAW_CORNER_SKIN_STEPS.)
+            x = self.geometry.landmarks[:, :2] @ self.geometry.right
+            if _lip_steepness(raw["jaw"][:NUM_LANDMARKS] @ self.geometry.down, x) <= JAW_LIP_STEEP:
+                vertex["jaw"] = self._smooth_corner_skin(vertex)
         if wide is not None:
             vertex[JAW_WIDE] = wide
             vertex.update(self._combined_without_folds(vertex, only=JAW_WIDE))
@@ -2444,6 +2465,36 @@ class Rig:
         before = self._composed_folds(probes, names, vertex).any(axis=0)
         after = self._composed_folds(probes, names, {**vertex, "jaw": smoothed}).any(axis=0)
         if (after & ~before).any():
+            return jaw
+        return smoothed
+
+    def _smooth_corner_skin(self, vertex: dict[str, np.ndarray]) -> np.ndarray:
+        """The jaw with the skin around the lower lip's corners smoothed towards its
+        neighbours (:data:`JAW_CORNER_SKIN_STEPS`), the lips, the corners and the fixed
+        vertices held. Kept only where no combination of motions folds more than before."""
+        jaw = vertex["jaw"]
+        upper, _, _ = _lip_sets()
+        seeds = np.zeros(len(self.points), bool)
+        for ring in LOWER_LIP_RINGS[2:]:
+            seeds[[ring[0], ring[1], ring[-2], ring[-1]]] = True
+        region = seeds.copy()
+        region[self._neighbours.dst[np.isin(self._neighbours.src, np.where(seeds)[0])]] = True
+        held = np.zeros(len(self.points), bool)
+        held[upper] = True
+        held[[i for ring in LOWER_LIP_RINGS for i in ring]] = True
+        held[list(LIP_CORNERS) + list(LIP_RING_CORNERS)] = True
+        held[self.fixed] = True
+        region &= ~held
+        smoothed = jaw.copy()
+        for _ in range(JAW_CORNER_SKIN_STEPS):
+            avg = self._neighbours @ smoothed
+            smoothed[region] = 0.5 * smoothed[region] + 0.5 * avg[region]
+        names = list(vertex)
+        probes = np.array([[p.get(n, 0.0) for n in names] for p in combination_probes(names)])
+        before = self._composed_folds(probes, names, vertex).any(axis=0)
+        after = self._composed_folds(probes, names, {**vertex, "jaw": smoothed}).any(axis=0)
+        if (after & ~before).any():
+            log.info("avatar: the skin around the lip corners left as it was (it folded)")
             return jaw
         return smoothed
 
