@@ -32,6 +32,7 @@ from pipelines.avatar.measure import (
 from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
 from pipelines.avatar.rig import JAW_WIDE
 from pipelines.avatar.stage import Avatar
+from pipelines.tracking import regions
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
@@ -221,3 +222,29 @@ def test_a_jpeg_photo_opens_wide_without_tearing_its_lips() -> None:
     found = find_landmarks(image, search=True)
     avatar = Avatar.build(make_portrait(image, found, source="canonman_glasses JPEG 25"))
     _opens_wide_untorn(avatar, torn_max=JPEG_TEAR_POSES_MAX)
+
+
+CHIN_CUT_FACE = 0.03
+"""Face heights below the chin's landmark where tools/avatar_sweep.py's ``cut_chin`` cuts the
+photo (no neck, no shoulders)."""
+
+
+def test_a_turned_head_cut_under_the_chin_opens_wide_without_tearing_its_lower_lip() -> None:
+    """astronaut_turned cut just under the chin (found and built as the sweep builds it): its
+    lower lip's outer contour near the far corner thinned to half the lip as the jaw opened,
+    lagging the skin beside it, and the render's map jumped there (triangle 321-335-405) in
+    20 of the 60 wide-open poses (seeds 11 and 5, 10-17 px). Now 0 (rig.LIP_BAND_KEEP_CORNER)."""
+    image = read_image(FACES / "astronaut_turned.jpg")
+    lm = find_landmarks(image, search=True)
+    chin = lm[regions.CHIN, :2]
+    face_h = float(np.linalg.norm(chin - lm[regions.FOREHEAD_TOP, :2]))
+    cut = np.ascontiguousarray(image[: int(np.ceil(chin[1] + CHIN_CUT_FACE * face_h))])
+    found = find_landmarks(cut, search=True)
+    avatar = Avatar.build(make_portrait(cut, found, source="astronaut_turned cut under the chin"))
+    torn = [
+        (seed, weights, px)
+        for seed in WIDE_OPEN_SEEDS
+        for weights, px in wide_jaw_lip_tears(avatar, seed=seed)
+        if px
+    ]
+    assert torn == []

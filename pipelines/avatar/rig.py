@@ -212,6 +212,20 @@ little as before; thin ones (biden's: 2-8 px) go down nearly whole. (A rigid ban
 measured alike at the inner lower lip: 0.200 face heights on biden and obama_midword after
 the fold repairs; on the first mesh with a slit, opened with the whole jaw, obama_midword's
 fell to 0.163.)"""
+LIP_BAND_KEEP_CORNER = 0.8
+"""...but outside the lip's middle (:data:`LIP_BAND_CORNER_COLUMNS`) to no less than this
+share: there the outer contour thinned to half the lip lagged the skin beside and below it
+(astronaut_turned cut under the chin, tools/avatar_sweep.py's ``cut_chin``: 321 went down
+0.56 of the jaw, the skin at 335 beside it 0.80, their triangle with 405 stretched 3.6 times,
+the lip's own 404-321-405 squeezed to 0.63) and the render's map jumped there: a tear at the
+far corner in 20 of 60 wide-open poses (``measure.wide_jaw_lip_tears``, seeds 11 and 5).
+Torn poses at 0.5 / 0.6 / 0.65 / 0.7 / 0.8 / 0.9: 20 / 10 / 7 / 3 / 0 / 0 (0.8 on columns
+0, 1, 7, 8 alone: 10; on 1 and 7: 10; on 2 and 6: 3; on 1, 2, 6, 7: 0). The other turned tuning
+portraits stay at 0 of 60; their renders moved by at most 4 grey levels mid-word and 8-34 at
+jaw 1.0, the outer lower lip's sides a pixel fuller (photographer_grey_parted most)."""
+LIP_BAND_CORNER_COLUMNS = (0, 1, 2, 6, 7, 8)
+"""The lower lip's columns (the k-th point of each of LOWER_LIP_RINGS) held to
+:data:`LIP_BAND_KEEP_CORNER`: all but the middle three, which go down nearly whole anyway."""
 LIP_ROUND = (5.0, 1.0)
 """(n, k): as the jaw opens, a frontal face's inner lower lip (not :func:`_lip_turned`) goes
 down ``(1 - |u|**n) ** k`` of its depth at the middle (14), u its canonical x over the inner
@@ -413,9 +427,13 @@ def _jaw_disp(g: FaceGeometry, band: bool, wide: bool = False) -> np.ndarray:
             for ring in map(list, LOWER_LIP_RINGS[1:]):
                 w[ring] = w[inner]
         else:
+            # Thinner towards the corners, the lip's outer contour lagged the skin beside it
+            # (LIP_BAND_KEEP_CORNER).
+            keep = np.full(len(inner), LIP_BAND_KEEP)
+            keep[list(LIP_BAND_CORNER_COLUMNS)] = LIP_BAND_KEEP_CORNER
             for ring in map(list, LOWER_LIP_RINGS[1:]):
                 thick = np.maximum((lm[ring] - lm[inner]) @ g.down, 0.0)
-                least = w[inner] - (1.0 - LIP_BAND_KEEP) * thick / max(amount, 1e-6)
+                least = w[inner] - (1.0 - keep) * thick / max(amount, 1e-6)
                 w[ring] = np.maximum(w[ring], least)
     if wide:
         _wide_open(can, w, _wide_corner(g))
