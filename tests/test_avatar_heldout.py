@@ -335,6 +335,9 @@ BLINK_FAILS = {
     "hardly depends on what the lid looks like (tests/test_avatar_blinks.py: cameraman's near "
     "eye, erased by inpainting, reads 0.8-1.3 of the open eye)",
     "riga_turned": "tools/avatar_heldout.py's eight longer clips, measured once 2026-12-05 "
+    "18:19-18:26 UTC with a turned face's lower lip kept fuller at its corners "
+    "(rig.LIP_BAND_KEEP_CORNER): speech 39 of 40 blinks seen, posed 6 of 8, no tear frame; "
+    "measured once 2026-12-05 "
     "12:00-12:07 UTC (load 0.2-1.8) on the merged code (the opening's corners rounded, the "
     "drawn inside as soft as the photo): speech 37 of 40 blinks seen (LibriVox continuous 9 "
     "of 10, LibriVox with pauses 2 of 4), posed 6 of 8, no tear frame (39 of 40 and 6 of 8 "
