@@ -241,20 +241,35 @@ def _opening(
     return np.array([x0, y0], np.float64), image[y0:y1, x0:x1], mask
 
 
+def _ring_mask(size: tuple[int, int], lm: np.ndarray, ring: tuple[int, ...]) -> np.ndarray:
+    """uint8 (h, w) mask, 1 inside the polygon of landmarks ``ring`` (pixel-rounded)."""
+    mask = np.zeros(size, np.uint8)
+    cv2.fillPoly(mask, [np.round(lm[list(ring), :2]).astype(np.int32)], 1)
+    return mask
+
+
+def _lip_gap_px(lm: np.ndarray) -> int:
+    """The odd kernel width, 0.03 face heights (at least 3 px), that keeps the face's skin
+    samples off the lips' blended edge."""
+    face_h = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
+    return max(3, int(0.03 * face_h) | 1)
+
+
+def _face_skin(size: tuple[int, int], lm: np.ndarray, lips: np.ndarray, k: int) -> np.ndarray:
+    """bool (h, w): inside the face's oval, ``k`` px or more from the ``lips`` mask."""
+    face = _ring_mask(size, lm, regions.FACE_OVAL).astype(bool)
+    return face & ~cv2.dilate(lips, np.ones((k, k), np.uint8)).astype(bool)
+
+
 def teeth_levels(image: np.ndarray, lm: np.ndarray) -> tuple[float, float]:
     """(saturation, brightness) under and over which a pixel of the photo's opening is a
     tooth: :data:`TEETH_SAT` and :data:`TEETH_VALUE`, moved with the face's skin (the face
     oval less the lips, its median) where the photo's light moved it, a colour cast raising
     its saturation (:data:`TEETH_SAT_SKIN`), dim light lowering its brightness
     (:data:`TEETH_VALUE_SKIN`)."""
-    h, w = image.shape[:2]
-    face = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(face, [np.round(lm[list(regions.FACE_OVAL), :2]).astype(np.int32)], 1)
-    lips = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
-    face_h = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
-    k = max(3, int(0.03 * face_h) | 1)
-    skin = face.astype(bool) & ~cv2.dilate(lips, np.ones((k, k), np.uint8)).astype(bool)
+    size = image.shape[:2]
+    lips = _ring_mask(size, lm, regions.LIPS_OUTER)
+    skin = _face_skin(size, lm, lips, _lip_gap_px(lm))
     if skin.sum() < 20:
         return float(TEETH_SAT), float(TEETH_VALUE)
     hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[skin].astype(np.float32)
@@ -362,8 +377,7 @@ def finish_rest(closed: Portrait, rest: RestMouth) -> Portrait:
     near = cv2.dilate(
         (line > 0).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))
     ).astype(bool)
-    lips = np.zeros(size, np.uint8)
-    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
+    lips = _ring_mask(size, lm, regions.LIPS_OUTER)
     if lips.sum() < 20:
         return closed
     value = image.max(axis=2).astype(np.float32)  # HSV's value, without the hue and saturation
@@ -382,19 +396,14 @@ def _relip(image: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     is often drawn inside the dark gap) would stay as a dark band on closed lips: where the
     closed lips are much darker than their own median, near where the opening was, fill them
     from the lip around."""
-    h, w = image.shape[:2]
-    lips = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(lips, [np.round(new[list(regions.LIPS_OUTER), :2]).astype(np.int32)], 1)
-    opening = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(opening, [np.round(old[list(regions.LIPS_INNER), :2]).astype(np.int32)], 1)
-    face_h = float(np.linalg.norm(old[regions.CHIN, :2] - old[regions.FOREHEAD_TOP, :2]))
-    k = max(3, int(0.03 * face_h) | 1)
+    size = image.shape[:2]
+    lips = _ring_mask(size, new, regions.LIPS_OUTER)
+    opening = _ring_mask(size, old, regions.LIPS_INNER)
+    k = _lip_gap_px(old)
     near = np.asarray(cv2.dilate(opening, np.ones((k, k), np.uint8)))
     value = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)[..., 2].astype(np.float32)
     inside = lips.astype(bool)
-    face = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(face, [np.round(new[list(regions.FACE_OVAL), :2]).astype(np.int32)], 1)
-    skin = face.astype(bool) & ~cv2.dilate(lips, np.ones((k, k), np.uint8)).astype(bool)
+    skin = _face_skin(size, new, lips, k)
     if inside.sum() < 20 or skin.sum() < 20:
         return image
     # Against the skin, not the lips: a dark band can be most of what the tracker called lip.

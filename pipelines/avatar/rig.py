@@ -1299,14 +1299,10 @@ def _softened(picture: np.ndarray, line: np.ndarray, sigma: float) -> np.ndarray
 
 
 @dataclass
-class _Levels:
+class _Levels(LidLevels):
     """:func:`blink_fields`' levels over its box, with the shut line's share of the light."""
 
-    x0: int
-    y0: int
-    fields: list[np.ndarray]
-    shading: list[np.ndarray]
-    lines: list[np.ndarray]
+    lines: list[np.ndarray] = field(default_factory=list)
 
 
 def _line_softness(image: np.ndarray, got: _Levels, photo_edge: float, opening: float) -> float:
