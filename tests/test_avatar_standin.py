@@ -23,8 +23,8 @@ FACES = Path(__file__).resolve().parent / "data" / "faces"
 TIGHT_BOX = (130, 0, 512, 225)
 """tools/avatar_portraits.py's crop of astronaut.jpg for astronaut_tight.jpg (x0, y0, x1, y1)."""
 FRAMES = ((1280, 720), (720, 1280))
-"""A landscape 720p frame (the bust placed at its bottom edge) and a portrait-oriented one
-(too tall for that: the person fades out at the photo's cut)."""
+"""A landscape 720p frame and a portrait-oriented one (the bust placed at the bottom edge of
+both; on the tall one zoomed in past its sides, the face low in it)."""
 PAST_GRADIENT_MAX = 3.0
 """Grey levels per pixel (gray blurred at sigma 1): the steepest step allowed in the frame
 where the crop is past the photo, i.e. only the out-of-focus backdrop (0.9 on the landscape
@@ -105,14 +105,22 @@ def test_standin_shows_nothing_past_the_photo(tight: Avatar, tight_mask, frame) 
         out = compose_standin(np.zeros((frame[1], frame[0], 3), np.uint8), portrait.image, standin)
         assert out.shape == (frame[1], frame[0], 3)
         region = past_in_frame(portrait.coverage, standin.x, standin.y, standin.side, frame)
-        assert region.mean() > 0.01
-        diff = np.abs(out.astype(int) - standin.backdrop.astype(int)).max(axis=2)[region]
-        steep = gradient(out)[region].max()
-        if slab:
-            assert diff.max() > 10 * PAST_DIFF_MAX and steep > 3 * PAST_GRADIENT_MAX
+        if slab or frame[0] > frame[1]:
+            assert region.mean() > 0.01
         else:
-            assert diff.max() <= PAST_DIFF_MAX, f"the fill shows past the photo: {diff.max()}"
-            assert steep <= PAST_GRADIENT_MAX, f"an edge past the photo: {steep:.1f}"
+            # On the tall frame the photo's cut is placed at the frame's bottom: what lies past
+            # the photo is below the frame (only the old cut-out, placed at the square's own
+            # bottom, still shows it).
+            assert not region.any()
+        if region.any():
+            diff = np.abs(out.astype(int) - standin.backdrop.astype(int)).max(axis=2)[region]
+            steep = gradient(out)[region].max()
+            if slab:
+                assert diff.max() > 10 * PAST_DIFF_MAX and steep > 3 * PAST_GRADIENT_MAX
+            else:
+                assert diff.max() <= PAST_DIFF_MAX, f"the fill shows past the photo: {diff.max()}"
+                assert steep <= PAST_GRADIENT_MAX, f"an edge past the photo: {steep:.1f}"
+        if not slab:
             shown = standin.rows or standin.alpha.shape[0]
             assert standin.alpha[:shown][portrait.coverage[:shown] < 0.5].max() == 0.0
             # The person is still there, whole, a little way inside the photo's edge (a
@@ -359,3 +367,39 @@ def test_a_square_past_the_frames_sides_is_composed_in_its_place(side_cut_headsh
     ref[fy0:fy1, fx0:fx1] = big[fy0 - y : fy1 - y, fx0 - x : fx1 - x]
     diff = np.abs(out.astype(np.float32) - ref.astype(np.float32)).mean()
     assert diff <= PLACED_DIFF_MAX, f"the square is not where it belongs: {diff:.2f}"
+
+
+TALL = (720, 1280)
+
+
+@pytest.mark.parametrize("photo", ["covering", "tight"])
+def test_a_bust_on_a_tall_frame_sits_on_its_bottom(photo, tight: Avatar, tight_mask) -> None:
+    """On a frame taller than wide, a bust, whether the avatar's square or the photo ends under
+    its shoulders, is placed with that end at the frame's bottom, zoomed in past the frame's
+    sides (the face whole, lower in the frame); centred in the frame it floated, faded out
+    along a straight line across the shirt."""
+    from pipelines.avatar.compose import CHIN_LOWEST_FACE, bottom_cut
+
+    if photo == "covering":
+        portrait = covering_astronaut()
+        mask = person_mask(portrait.image)
+        end = portrait.image.shape[0]  # the square's own bottom
+    else:
+        portrait, mask = tight.portrait, tight_mask
+        assert portrait.coverage is not None
+        end = bottom_cut(portrait.coverage, mask)
+        assert end is not None
+    w, h = TALL
+    standin = make_standin(portrait.image, mask, TALL, portrait.coverage)
+    scale = standin.side / portrait.image.shape[0]
+    assert standin.y + end * scale >= h - 1, f"the bust ends at y={standin.y + end * scale:.0f}"
+    face_in_frame(portrait, standin, TALL)
+    lm = portrait.landmarks
+    centre = standin.y + (lm[regions.FOREHEAD_TOP, 1] + lm[regions.CHIN, 1]) / 2.0 * scale
+    assert centre <= CHIN_LOWEST_FACE * h + 1
+    out = compose_standin(np.zeros((h, w, 3), np.uint8), portrait.image, standin)
+    # The frame's bottom rows under the chin show the shirt, not the backdrop.
+    x_chin = int(standin.x + lm[regions.CHIN, 0] * scale)
+    under = (slice(h - 3, h), slice(x_chin - 20, x_chin + 20))
+    shown = np.abs(out[under].astype(int) - standin.backdrop[under]).mean()
+    assert shown > EDGE_SHOWN_MIN, f"the bust does not reach the frame's bottom: {shown:.1f}"

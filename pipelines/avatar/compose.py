@@ -229,12 +229,17 @@ the frame's height: moved down, and zoomed in as far as that needs (:data:`MAX_Z
 MAX_ZOOM = 1.6
 """A bust's square is at most this many times the frame's shorter side (the avatar is drawn
 at 512 px, already 1.4× enlarged on a 720p frame). A cut too high for it (just under the
-chin: :data:`CHIN_ZOOM`), or a frame too tall for it, fades out over :data:`PHOTO_FADE`
-instead, the square placed as for a full portrait. At 1.25 (face at most 0.62 down) a head
-cut at the top of the shirt floated mid-frame, faded out below the collar (the lead's look at
-the stand-in of a tight real headshot, 2026-12-03); at 1.6 it sits on the frame's bottom like
-a webcam's close framing, a little softer (2.2× the 512 px render). Per frame a bust costs no
-more: only the avatar's rows that show are blended and resized."""
+chin: :data:`CHIN_ZOOM`) fades out over :data:`PHOTO_FADE` instead, the square placed as for a
+full portrait. On a frame taller than wide the square is zoomed past the frame's sides
+(:func:`cut_place`), the face down to :data:`CHIN_LOWEST_FACE` where this zoom cannot lift it
+to :data:`LOWEST_FACE`: centred, every bust on a 720×1280 frame floated mid-frame over a
+straight soft line across the shirt (the lead's look at the tuning photos' stand-ins,
+2026-12-05; 1.14× for a full square, 1.0-1.5× for the tuning photos cut at the shirt).
+At 1.25 (face at most 0.62 down) a head cut at the top of the shirt floated mid-frame, faded
+out below the collar (the lead's look at the stand-in of a tight real headshot, 2026-12-03);
+at 1.6 it sits on the frame's bottom like a webcam's close framing, a little softer (2.2× the
+512 px render). Per frame a bust costs no more: only the avatar's rows that show are blended
+and resized."""
 
 
 SIDE_FACE = 0.18
@@ -275,7 +280,8 @@ CHIN_LOWEST_FACE = 0.8
 """Where no zoom up to :data:`CHIN_ZOOM` puts a cut under the chin at the frame's bottom with
 the face's centre at :data:`LOWEST_FACE` (a tall frame: 720×1280 needs 3×), the face's centre
 may sit this low instead: a head low in the frame, the cut on its bottom edge, rather than a
-head floating mid-frame over a straight soft line."""
+head floating mid-frame over a straight soft line. The same for a bust on a tall frame, up to
+:data:`MAX_ZOOM` (astronaut_tight, cut at the shirt: 1.0× with the face at 0.8)."""
 FOREHEAD_Y = FACE_CENTER_Y - FACE_HEIGHT_FRACTION / 2.0
 """The forehead's landmark in the avatar's square (a fraction of its height): kept in the
 frame when a square zoomed in for a cut reaches past the frame's top."""
@@ -531,7 +537,7 @@ def make_standin(
             tries.append((left, right))
         if left is not None and right is not None:
             tries.append((left, None) if left > size[0] - right else (None, right))
-        if chin and bust is None:
+        if cut is not None and bust is None:
             tries.append((None, None))
 
         def share(c: int | None) -> float | None:
@@ -541,12 +547,29 @@ def make_standin(
             cuts = (share(cut), share(top), share(pair[0]), share(pair[1]))
             zoom = CHIN_ZOOM if chin else MAX_ZOOM
             spot = cut_place((w, h), *cuts, zoom)
-            if spot is None and chin:  # a tall frame: the head low in it, the cut at its bottom
+            if spot is None and (chin or h > w):  # a tall frame: the head low, the cut at its foot
                 spot = cut_place((w, h), *cuts, zoom, CHIN_LOWEST_FACE)
             if spot is not None:
                 x, y, side = spot
                 cut_at, top_at, sides = cut, top, pair
                 break
+    shown = mask[-1] > 0.5
+    if coverage is not None:
+        shown &= coverage[-1] >= 0.5
+    if sides is None and cut_at is None and h > w and shown.any():
+        # A frame taller than it is wide, and the person running on past the square's own
+        # bottom (the photo goes on, the avatar's crop ends): that edge at the frame's bottom,
+        # the square zoomed in past the frame's sides, as a tall webcam frames a bust. Centred
+        # in the frame instead, the bust floated mid-frame and faded out along a straight
+        # line across the shirt.
+        spot = cut_place((w, h), 1.0, None, None, None, MAX_ZOOM)
+        if spot is None:
+            spot = cut_place((w, h), 1.0, None, None, None, MAX_ZOOM, CHIN_LOWEST_FACE)
+        if spot is not None:
+            x, y, side = spot
+            if coverage is None:
+                coverage = np.ones(mask.shape, np.float32)
+            cut_at, top_at, sides = size[1], None, (None, None)
     # 1) The background without the person: filled in from around it, at low resolution
     # (it is blurred afterwards anyway).
     work = 128
