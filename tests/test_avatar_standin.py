@@ -403,3 +403,41 @@ def test_a_bust_on_a_tall_frame_sits_on_its_bottom(photo, tight: Avatar, tight_m
     under = (slice(h - 3, h), slice(x_chin - 20, x_chin + 20))
     shown = np.abs(out[under].astype(int) - standin.backdrop[under]).mean()
     assert shown > EDGE_SHOWN_MIN, f"the bust does not reach the frame's bottom: {shown:.1f}"
+
+
+@pytest.mark.parametrize("frame", [(1280, 720), (640, 480)])
+def test_a_head_past_the_squares_side_runs_out_of_the_frames_side(frame) -> None:
+    """The cameraman's profile: the photo goes on past the avatar's square, whose left edge
+    cuts his hair beside the face. That edge is placed at the frame's left edge, the hair
+    running out of the picture; centred, the hair ended in a straight vertical soft line in
+    the middle of the frame."""
+    lm = load_golden("solution_face_mesh")["cameraman/landmarks"][0]
+    photo = face_photo("cameraman")
+    portrait = make_portrait(photo, lm * np.array([photo.shape[1], photo.shape[0], photo.shape[1]]))
+    assert portrait.coverage is None
+    mask = person_mask(portrait.image)
+    assert (mask[: portrait.image.shape[0] // 2, 0] > 0.5).sum() > 50  # the hair at the edge
+    w, h = frame
+    standin = make_standin(portrait.image, mask, frame, portrait.coverage)
+    assert standin.x <= 0, f"the square's left edge is at x={standin.x}"
+    face_in_frame(portrait, standin, frame)
+    out = compose_standin(np.zeros((h, w, 3), np.uint8), portrait.image, standin)
+    scale = standin.side / portrait.image.shape[0]
+    top = int(max(0, standin.y + portrait.landmarks[regions.FOREHEAD_TOP, 1] * scale))
+    mid = int(standin.y + portrait.landmarks[:, 1].mean() * scale)
+    edge = (slice(top, mid), slice(0, 3))
+    shown = np.abs(out[edge].astype(int) - standin.backdrop[edge]).mean()
+    assert shown > EDGE_SHOWN_MIN, f"the hair does not reach the frame's edge: {shown:.1f}"
+
+
+def test_a_background_blob_at_the_squares_side_moves_nothing() -> None:
+    """The segmentation model's bits of background at the square's side (a model shuttle
+    beside astronaut_pale_lashes' hair, apart from her) are not her head: the square stays
+    centred on a landscape frame."""
+    portrait = load_portrait(FACES / "astronaut_pale_lashes.jpg")
+    mask = person_mask(portrait.image)
+    head = mask[: portrait.image.shape[0] // 2]
+    assert (head[:, -1] > 0.5).any()  # the blob touches the square's right edge
+    for frame in ((1280, 720), (640, 480)):
+        standin = make_standin(portrait.image, mask, frame, portrait.coverage)
+        assert standin.x == (frame[0] - standin.side) // 2 and standin.cols == 0

@@ -507,6 +507,10 @@ def make_standin(
     x, y = (w - side) // 2, (h - side) // 2
     size = mask.shape[1], mask.shape[0]
     cut_at = top_at = None
+
+    def share(c: int | None) -> float | None:
+        return None if c is None else c / size[1]
+
     # Set where the square is placed by cut_place: its left and right cuts (either may be None).
     sides: tuple[int | None, int | None] | None = None
     if coverage is not None:
@@ -540,9 +544,6 @@ def make_standin(
         if cut is not None and bust is None:
             tries.append((None, None))
 
-        def share(c: int | None) -> float | None:
-            return None if c is None else c / size[1]
-
         for pair in tries:
             cuts = (share(cut), share(top), share(pair[0]), share(pair[1]))
             zoom = CHIN_ZOOM if chin else MAX_ZOOM
@@ -553,23 +554,44 @@ def make_standin(
                 x, y, side = spot
                 cut_at, top_at, sides = cut, top, pair
                 break
-    shown = mask[-1] > 0.5
-    if coverage is not None:
-        shown &= coverage[-1] >= 0.5
-    if sides is None and cut_at is None and h > w and shown.any():
-        # A frame taller than it is wide, and the person running on past the square's own
-        # bottom (the photo goes on, the avatar's crop ends): that edge at the frame's bottom,
-        # the square zoomed in past the frame's sides, as a tall webcam frames a bust. Centred
-        # in the frame instead, the bust floated mid-frame and faded out along a straight
-        # line across the shirt.
-        spot = cut_place((w, h), 1.0, None, None, None, MAX_ZOOM)
-        if spot is None:
-            spot = cut_place((w, h), 1.0, None, None, None, MAX_ZOOM, CHIN_LOWEST_FACE)
-        if spot is not None:
-            x, y, side = spot
-            if coverage is None:
-                coverage = np.ones(mask.shape, np.float32)
-            cut_at, top_at, sides = size[1], None, (None, None)
+    if sides is None and cut_at is None:
+        # The person running on past the square's own edges (the photo goes on, the avatar's
+        # crop ends there), placed as a photo's cuts are: past the bottom on a frame taller
+        # than wide, or beside the head (a profile's hair) on any. Centred in the frame
+        # instead, a bust on a tall frame floated mid-frame over a straight soft line across
+        # the shirt, and a profile's hair ended in a straight vertical one.
+        person_at = mask > 0.5
+        if coverage is not None:
+            person_at &= coverage >= 0.5
+        # Only the face's own blob: the model also cuts out bits of the background (a model
+        # shuttle at astronaut_pale_lashes' right edge, beside the hair but apart from it).
+        _, blobs = cv2.connectedComponents(person_at.astype(np.uint8))
+        face_blob = blobs[int(FACE_CENTER_Y * size[1]), size[0] // 2]
+        person_at &= blobs == face_blob if face_blob else False
+        head_rows = int(SIDE_HEAD_Y * size[1])
+        end = size[1] if person_at[-1].any() else None
+        at_left = 0 if person_at[:head_rows, 0].any() else None
+        at_right = size[0] if person_at[:head_rows, -1].any() else None
+        edge_tries: list[tuple[int | None, int | None]] = []
+        if at_left is not None or at_right is not None:
+            edge_tries.append((at_left, at_right))
+        if at_left is not None and at_right is not None:
+            head = person_at[:head_rows]
+            nearer_left = head[:, : size[0] // 2].sum() >= head[:, size[0] // 2 :].sum()
+            edge_tries.append((at_left, None) if nearer_left else (None, at_right))
+        if h > w and end is not None:
+            edge_tries.append((None, None))
+        for pair in edge_tries:
+            cuts = (None if end is None else 1.0, None, share(pair[0]), share(pair[1]))
+            spot = cut_place((w, h), *cuts, MAX_ZOOM)
+            if spot is None and h > w:  # the head low, the bust's end at the frame's foot
+                spot = cut_place((w, h), *cuts, MAX_ZOOM, CHIN_LOWEST_FACE)
+            if spot is not None:
+                x, y, side = spot
+                if coverage is None:
+                    coverage = np.ones(mask.shape, np.float32)
+                cut_at, top_at, sides = end, None, pair
+                break
     # 1) The background without the person: filled in from around it, at low resolution
     # (it is blurred afterwards anyway).
     work = 128
