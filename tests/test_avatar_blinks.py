@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import pytest
 from avatar_builds import built
+from host_cpu import AVX512
 
 from pipelines.avatar.lids import DEEPER_SHAPE, HOODED_SHAPE
 from pipelines.avatar.measure import blink_ratios_under_poses
@@ -509,6 +510,8 @@ PITCHED_DOWN_FAILS = (
     "(test_the_hanging_lashes_of_a_deeper_shut_line_come_in_strands: 0.041, 0.054 at 0.6, "
     "against 0.086 at 0.45; posed seeds 7-12 47 of 48 against 48), and the held-out "
     "einstein_midword read 20 of 40 speech blinks, posed 6 of 8 (21 of 40, 6 of 8 before)"
+    ". On an AVX-512 host both pass (2026-12-05): the tracker's last digits there "
+    "(tests/host_cpu.py) tip the build's lid check, so the test is strict only on other hosts."
 )
 PITCHED_DOWN_SPEECH_SEEDS = (1, 2)
 """Animator seeds of the speech clip (7 scheduled blinks)."""
@@ -551,7 +554,7 @@ def pitched_down() -> Avatar:
     return built(PITCHED_DOWN)
 
 
-@pytest.mark.xfail(strict=True, reason=PITCHED_DOWN_FAILS)
+@pytest.mark.xfail(strict=not AVX512, reason=PITCHED_DOWN_FAILS)
 def test_blinks_of_narrow_eyes_on_a_head_pitched_down_are_seen_with_a_margin(
     pitched_down,
 ) -> None:
@@ -562,7 +565,7 @@ def test_blinks_of_narrow_eyes_on_a_head_pitched_down_are_seen_with_a_margin(
     assert max(ratios) <= PITCHED_DOWN_WORST_MAX, [round(r, 2) for r in ratios]
 
 
-@pytest.mark.xfail(strict=True, reason=PITCHED_DOWN_FAILS)
+@pytest.mark.xfail(strict=not AVX512, reason=PITCHED_DOWN_FAILS)
 def test_blinks_of_narrow_eyes_on_a_tilted_head_are_seen_while_talking(pitched_down) -> None:
     """Every scheduled blink of the speech clip seen on that portrait, the head nodding and
     swaying as it talks."""
