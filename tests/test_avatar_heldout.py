@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from avatar_builds import built
+from host_cpu import AVX512
 
 from pipelines.avatar.judge import SENTENCES, Clip, ClipFigures, continuous, judge, with_pauses
 from pipelines.avatar.measure import blinks_under_poses, wide_open_figures
@@ -213,7 +214,12 @@ _ASKED = (
     "tools/avatar_heldout.py), so the render and the tracker lose the rest"
 )
 R_FAILS = {
-    "einstein_midword": "on tools/avatar_heldout.py's longer continuous clips, measured "
+    "einstein_midword": "on an AVX-512 host (2026-12-05 evening) this test's two clips pass "
+    "with the lower lip's inner face shaded (render.LOWER_LIP_SHADE) and the rest face checked "
+    "as drawn (rest.settle_pitched); tools/avatar_heldout.py's longer continuous clips there, "
+    "measured once with the shade alone: r 0.84 / 0.80 / 0.87 / 0.79 (0.80 / 0.72 / 0.82 / "
+    "0.70 before it on that host); on an AVX2 host, on tools/avatar_heldout.py's longer "
+    "continuous clips, measured "
     "once 2026-12-05 17:10-17:24 UTC (load 1.4-4) with the shut line blurred to a soft "
     "photo's softness (rig.LID_LASH_EDGE_MAX): r 0.82 / 0.74 / 0.83 / 0.73, tracked against "
     "asked 0.91 / 0.88 / 0.94 / 0.91; measured "
@@ -284,7 +290,8 @@ voice is back (pipelines/audio/mouth.AnalyzerSettings) it is at 0.801 and 0.82, 
 
 def test_opening_follows_loudness_in_continuous_speech(heldout, request) -> None:
     name, _, figs = heldout
-    _xfail(request, R_FAILS, name)
+    # Strict only off AVX-512 hosts: on one (tests/host_cpu.py) this test's two clips pass.
+    _xfail(request, R_FAILS, name, strict=not AVX512)
     for clip in CONTINUOUS:
         assert figs[clip].loudness_r >= R_MIN, figs[clip].line()
 
