@@ -827,7 +827,8 @@ def settle_pitched(closed: Portrait, rest: RestMouth, pitch: BasisField | None) 
     lips more than :data:`PITCHED_GAP` apart: up to :data:`PITCH_PASSES` passes on the widest
     pitched view's reading (moved back onto the rest face), until every view, still and
     pitched, reads at most :data:`PITCHED_TARGET`; the pass whose widest view reads least is
-    kept. Every view is read on the face as it will be drawn, finished (:func:`finish_rest`).
+    kept. The pitched views are read on the face as built and as it will be drawn, finished
+    (:func:`finish_rest`); the still ones as drawn.
 
     ``closed`` itself (the caller keeps its rig) where the photo's mouth was shut, where the
     rest face was held (:attr:`RestMouth.held`) or where its pitched views read shut. The
@@ -836,19 +837,26 @@ def settle_pitched(closed: Portrait, rest: RestMouth, pitch: BasisField | None) 
     if not (PITCH_VIEWS and rest.was_open) or rest.held or pitch is None:
         return closed
     pitch_views = PitchedViews(pitch)
-    # Read as it will be drawn: finished (finish_rest's seam line between the lips). Read
-    # unfinished, the grey moustached wide-open case of tests/test_avatar_rest.py passed at
-    # 0.0198 and 0.0119 and its finished face then read 0.023 and 0.022 (on an AVX-512 host,
-    # 2026-12-05: 1 % of its silent frames shut).
-    pitched = pitch_views.gaps(finish_rest(closed, rest).image)
+
+    def read(face: Portrait) -> tuple[list[tuple[float, np.ndarray]], np.ndarray]:
+        # Read as built and as it will be drawn (finish_rest's line where the lips meet): the
+        # tracker can read the drawn line as parted lips (the grey moustached wide-open case
+        # of tests/test_avatar_rest.py passed at 0.0198 and 0.0119 as built, read 0.023 and
+        # 0.022 as drawn, its silent frames 1 % shut on an AVX-512 host, 2026-12-05), or the
+        # built face as parted where the drawn one reads shut (astronaut_turned55_moustache
+        # there: 0.029 and 0.036 as built, 0.003 and 0.015 drawn; left as built, its wide-open
+        # jaw tore at the lower lip in 3 of 60 poses).
+        finished = finish_rest(face, rest).image
+        return pitch_views.gaps(face.image) + pitch_views.gaps(finished), finished
+
+    pitched, finished = read(closed)
     if not pitched or max(g for g, _ in pitched) <= PITCHED_GAP:
         return closed
-    best = (max(g for g, _ in view_gaps(finish_rest(closed, rest).image) + pitched), closed)
+    best = (max(g for g, _ in view_gaps(finished) + pitched), closed)
     for _ in range(PITCH_PASSES):
         _, seen = max(pitched, key=lambda v: v[0])
         closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
-        finished = finish_rest(closed, rest).image
-        pitched = pitch_views.gaps(finished)
+        pitched, finished = read(closed)
         still = view_gaps(finished)
         if not pitched or not still:
             break
