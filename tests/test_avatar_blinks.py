@@ -748,31 +748,6 @@ def test_blinks_of_hooded_eyes_survive_a_colour_cast() -> None:
     assert avatar.rig.lid_depth < BLINK_LOWER_SHARE
 
 
-DIM_GAMMA = 1.5
-"""tools/avatar_sweep.py's ``dim`` variant: the photo's values (0-1) to this power."""
-DIM_POSED_SEEN_MIN = 5
-"""canonman_hooded dimmed, posed blinks of seed 7 seen (of 8): 0 (every one 0.64-0.97 of the
-open eye) while the build's check kept the default lids, no lid of any shape reading a blink
-there; 7 since the lids past the corner and the hooded eye's are tried lit brighter where none
-reads one (lids.LIT, 2026-12-05)."""
-
-
-def test_blinks_of_hooded_eyes_survive_a_dim_photo() -> None:
-    """A user's dim photo of the eyes under a fold (built as tools/avatar_sweep.py builds its
-    ``dim`` variant): the tracker reads grey levels, and the lids drawn in shares of the dim
-    photo's light read open under every shape and depth; the build's check lights them brighter
-    there, so most blinks are seen again."""
-    from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
-
-    image = read_image(FACES / "canonman_hooded.jpg").astype(np.float32)
-    dim = np.clip(255.0 * (image / 255.0) ** DIM_GAMMA + 0.5, 0, 255).astype(np.uint8)
-    found = find_landmarks(dim, search=True)
-    avatar = Avatar.build(make_portrait(dim, found, source="canonman_hooded:dim"))
-    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
-    assert sum(r < 0.5 for r in ratios) >= DIM_POSED_SEEN_MIN, [round(r, 2) for r in ratios]
-    assert avatar.rig.lid_shape.lit > 1.0
-
-
 SOFT_PHOTOS = ("blur1.5", "face60")
 """tools/avatar_sweep.py's variants of brothers_sepia that soften it: Gaussian blur of 1.5 px,
 and the face shrunk to 60 px forehead to chin (the portrait scaled back up, soft)."""

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -208,32 +207,6 @@ of 16 (0.51) again (2026-12-05). Read only where the default lids read open: 0.0
 at build on the eyes that try deeper lids (canonman_glasses, cameraman, astronaut_rims), whose
 lids, not blurred, read the same and are not kept."""
 
-LIT = 1.5
-"""Where no lid of any shape above reads a blink, the lids past the corner and the hooded eye's
-are tried again lit this many times brighter than the lower lid's skin
-(:attr:`~pipelines.avatar.rig.LidShape.lit`). The tracker reads a shut eye by the grey
-levels between its lit lid and its line, not by their shares of the photo's light, in which
-the lids are drawn: on a dim photo the same shares are a fraction of the levels. On
-tools/avatar_sweep.py's ``dim`` variants (the photo's values to the power 1.5, 2026-12-05) the
-hooded tuning eyes lost every blink (canonman_turned, canonman_hooded: 0 of 24 posed seen, no
-lid of any shape or depth read under 0.66 of the open eye at the worst check pose), though
-their lids, brightened back, look as on the photo, and the photo's own shut frames darkened by
-the same power read 0.54-0.69 (0.31-0.45 as they are): the tracker's limit, not the lids'
-shape. Lit 1.5 times (at 4x a paler, flatter patch than the photo's own lids show; twice as
-lit, a pale oval, not kept), posed blinks of seeds 7, 11, 23: canonman_turned dim 0 -> 12 of 24,
-canonman_hooded dim 0 -> 16, its 60 px face 0 -> 13. Not enough in the ``dark`` variant
-(power 2.2: canonman_glasses, canonman_turned, canonman_hooded 0 of 24 before and after; lit
-4.5 times, canonman_glasses' 3 of 8), where the lower lid's skin is 10 grey levels. Of the
-tuning portraits only cameraman's build gets this far, and keeps its default lids
-(:data:`FOLLOWED`): every tuning portrait renders byte for byte as before (its build 1 s
-longer)."""
-FOLLOWED = 0.75
-"""...and of those the one read most shut is kept even over :data:`SEEN` (fewer blinks seen
-than lids read shut would give, more than the default's), up to this reading: a lid read
-wider than this the tracker does not follow at all (cameraman's profile near eye: 0.89 and
-more at every depth and shape, lit or not, its default 1.09; canonman_turned dim 0.66-0.70
-unlit)."""
-
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
     {"yaw_right": 0.6, "pitch_down": 0.4},
@@ -267,8 +240,7 @@ def settle_lids(avatar: Avatar) -> float:
     (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; where no such lid
     reads clearly shut, the same among deeper lids shaped as :data:`DEEPER_SHAPE`, the one
     read most shut of the two kept where it reads within :data:`EDGE` of a blink; where
-    neither reads a blink, also as :data:`HOODED_SHAPE`; where none reads one, those two lit
-    brighter (:data:`LIT`), kept up to :data:`FOLLOWED`; the depth set."""
+    neither reads a blink, also as :data:`HOODED_SHAPE`; the depth set."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -363,13 +335,6 @@ def settle_lids(avatar: Avatar) -> float:
             got = keep(HOODED_SHAPE, SEEN)
             if got is not None:
                 kept.append((got, HOODED_SHAPE))
-        # On a dim photo no lid may read a blink: the same lids lit brighter (:data:`LIT`),
-        # the one read most shut kept where the tracker follows it at all (:data:`FOLLOWED`).
-        if all(got[0] >= SEEN for got, _ in kept):
-            for shape in (replace(DEEPER_SHAPE, lit=LIT), replace(HOODED_SHAPE, lit=LIT)):
-                got = keep(shape, FOLLOWED)
-                if got is not None:
-                    kept.append((got, shape))
         chosen = None
         if kept:
             chosen, shape = min(kept, key=lambda k: k[0][0])

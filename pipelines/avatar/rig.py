@@ -878,7 +878,6 @@ class _LidLight:
         lash_floor: float = LID_LASH_FLOOR,
         look: LashLook | None = None,
         inner: bool = True,
-        lit: float = 1.0,
     ) -> None:
         """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
         ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
@@ -886,8 +885,7 @@ class _LidLight:
         colour may be as dark as the open eye's slit (:class:`LidShape`), and no darker than
         ``lash_floor`` of the skin's light; ``look``: the line drawn as lashes (tapered,
         soft, stranded) on a shaded lid (:class:`LashLook`), None: an even band, thinner and
-        paler toward the inner corner where ``inner`` (:data:`LID_LASH_INNER`); ``lit``: the
-        shut lid's light over the lower lid's skin (:attr:`LidShape.lit`)."""
+        paler toward the inner corner where ``inner`` (:data:`LID_LASH_INNER`)."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
@@ -946,10 +944,6 @@ class _LidLight:
         if share > LID_LASH_PALEST:
             lash = lash * (LID_LASH_PALEST / share)
         self.lash = lash.astype(np.float32)
-        if lit != 1.0:
-            # Lit brighter than the lower lid's skin (:attr:`LidShape.lit`); the lashes keep
-            # their colour, so the shut line darkens by as much against the lid.
-            self.skin = (self.skin * lit).astype(np.float32)
         # The skin's grain for the shut lid: the fine detail (finer than the light's blur) of
         # the lower lid's plain skin, below its lashes (:data:`LID_GRAIN_BAND`), clipped so a
         # rim, a lash or a pore's dark never comes along as an edge (:data:`LID_GRAIN_CLIP`).
@@ -1216,10 +1210,6 @@ class LidShape:
     """The shut line blurred to the photo's own softness where it is sharper
     (:data:`LID_LASH_EDGE_MAX`); False: drawn as crisp as on a sharp photo (the build's check
     keeps that where only it reads shut, :mod:`pipelines.avatar.lids`)."""
-    lit: float = 1.0
-    """The shut lid's light over the lower lid's skin's (1: as lit as that skin). Brighter only
-    on a dim photo's eyes the tracker reads open under every other lid
-    (:data:`~pipelines.avatar.lids.LIT`)."""
 
 
 @dataclass
@@ -1356,7 +1346,6 @@ def blink_fields(
     look: LashLook | None = None,
     lash_inner: bool = True,
     soften: bool = True,
-    lit: float = 1.0,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -1366,8 +1355,7 @@ def blink_fields(
     height there (:data:`~pipelines.avatar.lids.OUTER_REACH`); 0: the lids close between the
     corner landmarks only. ``lash_band``: the shut lash line's thickness
     (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour; ``look``,
-    ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness; ``lit``: the shut
-    lid's light (:class:`LidShape`).
+    ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -1428,7 +1416,6 @@ def blink_fields(
             lash_floor,
             look,
             lash_inner,
-            lit,
         )
 
     def levels(pad: float) -> _Levels | None:
@@ -2439,7 +2426,6 @@ class Rig:
             shape.look,
             shape.lash_inner,
             shape.soften,
-            shape.lit,
         )
         if lid is None:
             return None
