@@ -511,6 +511,16 @@ def make_standin(
     def share(c: int | None) -> float | None:
         return None if c is None else c / size[1]
 
+    Cuts = tuple[float | None, float | None, float | None, float | None]
+
+    def place(cuts: Cuts, zoom: float, low: bool) -> tuple[int, int, int] | None:
+        # ``low``: where no zoom up to ``zoom`` lifts the face to LOWEST_FACE, the face may sit
+        # down to CHIN_LOWEST_FACE, the cut on the frame's bottom edge.
+        spot = cut_place((w, h), *cuts, zoom)
+        if spot is None and low:
+            spot = cut_place((w, h), *cuts, zoom, CHIN_LOWEST_FACE)
+        return spot
+
     # Set where the square is placed by cut_place: its left and right cuts (either may be None).
     sides: tuple[int | None, int | None] | None = None
     if coverage is not None:
@@ -546,10 +556,7 @@ def make_standin(
 
         for pair in tries:
             cuts = (share(cut), share(top), share(pair[0]), share(pair[1]))
-            zoom = CHIN_ZOOM if chin else MAX_ZOOM
-            spot = cut_place((w, h), *cuts, zoom)
-            if spot is None and (chin or h > w):  # a tall frame: the head low, the cut at its foot
-                spot = cut_place((w, h), *cuts, zoom, CHIN_LOWEST_FACE)
+            spot = place(cuts, CHIN_ZOOM if chin else MAX_ZOOM, chin or h > w)
             if spot is not None:
                 x, y, side = spot
                 cut_at, top_at, sides = cut, top, pair
@@ -583,9 +590,7 @@ def make_standin(
             edge_tries.append((None, None))
         for pair in edge_tries:
             cuts = (None if end is None else 1.0, None, share(pair[0]), share(pair[1]))
-            spot = cut_place((w, h), *cuts, MAX_ZOOM)
-            if spot is None and h > w:  # the head low, the bust's end at the frame's foot
-                spot = cut_place((w, h), *cuts, MAX_ZOOM, CHIN_LOWEST_FACE)
+            spot = place(cuts, MAX_ZOOM, h > w)
             if spot is not None:
                 x, y, side = spot
                 if coverage is None:

@@ -2464,23 +2464,35 @@ class Rig:
         movable[self.fixed] = False
         assert self._jaw_pinned is not None
         movable &= ~self._jaw_pinned
-        region = touched.copy()
-        for _ in range(JAW_CHANGE_REACH):
-            near = np.isin(self._neighbours.src, np.where(region)[0])
-            region[self._neighbours.dst[near]] = True
-        region &= movable
-        spread = change.copy()
-        for _ in range(JAW_CHANGE_STEPS):
-            avg = self._neighbours @ spread
-            spread[region] = 0.5 * spread[region] + 0.5 * avg[region]
-        smoothed = held + spread
+        region = self._grown(touched, JAW_CHANGE_REACH) & movable
+        smoothed = held + self._relaxed(change, region, JAW_CHANGE_STEPS)
+        return smoothed if self._folds_no_more(vertex, smoothed) else jaw
+
+    def _grown(self, region: np.ndarray, reach: int) -> np.ndarray:
+        """``region`` (a vertex mask) with its mesh neighbours added ``reach`` times."""
+        grown = region.copy()
+        for _ in range(reach):
+            near = np.isin(self._neighbours.src, np.where(grown)[0])
+            grown[self._neighbours.dst[near]] = True
+        return grown
+
+    def _relaxed(self, disp: np.ndarray, region: np.ndarray, steps: int) -> np.ndarray:
+        """``disp`` with its ``region`` vertices moved ``steps`` halfway steps towards their
+        neighbours' mean."""
+        out = disp.copy()
+        for _ in range(steps):
+            avg = self._neighbours @ out
+            out[region] = 0.5 * out[region] + 0.5 * avg[region]
+        return out
+
+    def _folds_no_more(self, vertex: dict[str, np.ndarray], jaw: np.ndarray) -> bool:
+        """Whether ``jaw`` in place of ``vertex["jaw"]`` folds no triangle that no combination
+        of the motions (:func:`combination_probes`) folded before."""
         names = list(vertex)
         probes = np.array([[p.get(n, 0.0) for n in names] for p in combination_probes(names)])
         before = self._composed_folds(probes, names, vertex).any(axis=0)
-        after = self._composed_folds(probes, names, {**vertex, "jaw": smoothed}).any(axis=0)
-        if (after & ~before).any():
-            return jaw
-        return smoothed
+        after = self._composed_folds(probes, names, {**vertex, "jaw": jaw}).any(axis=0)
+        return not (after & ~before).any()
 
     def _smooth_corner_skin(self, vertex: dict[str, np.ndarray]) -> np.ndarray:
         """The jaw with the skin around the lower lip's corners smoothed towards its
@@ -2491,23 +2503,15 @@ class Rig:
         seeds = np.zeros(len(self.points), bool)
         for ring in LOWER_LIP_RINGS[2:]:
             seeds[[ring[0], ring[1], ring[-2], ring[-1]]] = True
-        region = seeds.copy()
-        region[self._neighbours.dst[np.isin(self._neighbours.src, np.where(seeds)[0])]] = True
+        region = self._grown(seeds, 1)
         held = np.zeros(len(self.points), bool)
         held[upper] = True
         held[[i for ring in LOWER_LIP_RINGS for i in ring]] = True
         held[list(LIP_CORNERS) + list(LIP_RING_CORNERS)] = True
         held[self.fixed] = True
         region &= ~held
-        smoothed = jaw.copy()
-        for _ in range(JAW_CORNER_SKIN_STEPS):
-            avg = self._neighbours @ smoothed
-            smoothed[region] = 0.5 * smoothed[region] + 0.5 * avg[region]
-        names = list(vertex)
-        probes = np.array([[p.get(n, 0.0) for n in names] for p in combination_probes(names)])
-        before = self._composed_folds(probes, names, vertex).any(axis=0)
-        after = self._composed_folds(probes, names, {**vertex, "jaw": smoothed}).any(axis=0)
-        if (after & ~before).any():
+        smoothed = self._relaxed(jaw, region, JAW_CORNER_SKIN_STEPS)
+        if not self._folds_no_more(vertex, smoothed):
             log.info("avatar: the skin around the lip corners left as it was (it folded)")
             return jaw
         return smoothed
