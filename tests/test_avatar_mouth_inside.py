@@ -410,3 +410,74 @@ def test_the_lower_lip_edge_is_a_dark_line(drawn, jaw) -> None:
     assert edge.sum() > 20 and behind.sum() > 20
     ratio = float(g[edge].mean() / g[behind].mean())
     assert ratio <= LOWER_EDGE_OVER_BEHIND_MAX, f"lower lip edge at {ratio:.2f} of behind it"
+
+
+WIDE_JAWS = (0.6, 0.7, 0.8, 0.9, 1.0)
+WIDE_READ_MIN = 0.88
+"""The tracker's inner-lip gap (13 to 14, pixels) over the drawn one, mean over the wide jaws'
+last three (0.8-1.0, read in order from 0.6), at least, on the grey moustached tuning portrait
+with its own teeth: its light upper teeth met the light moustache with no line and the tracker
+put the upper lip part way down them (0.816 before render.UPPER_LIP_SHADE, 0.88/0.76/0.81;
+0.933 with it, 1.04/0.87/0.90; on the AVX-512 host)."""
+UPPER_EDGE_OVER_UNDER_MAX = 0.8
+"""The opening's pixels within a pixel of the upper lip (the highest fifth of the opening)
+over those just under them (2 px to 0.15 of the opening further in: the upper teeth), mean
+grey, at most: the upper lip's inner face is a dark line above the teeth where the lip is as
+light as they are (render.UPPER_LIP_SHADE). On the grey moustached tuning portrait with its
+own teeth 0.64-0.70 at jaw 0.6-1.0 now; 0.97-1.07 before."""
+
+
+def test_a_wide_opening_reads_as_wide_under_a_grey_moustache(grey_avatar) -> None:
+    """At wide openings the tracker's upper lip stays on the drawn one: it was caught on the
+    light upper teeth under the light moustache (jaw 1.0: 37 px tracked for a drawn 45)."""
+    from pipelines.avatar.tracked import measuring_tracker
+    from pipelines.frame import FrameContext
+
+    renderer = grey_avatar.renderer
+    tracker = measuring_tracker()
+    tracker.open()
+    read = []
+    try:
+        for i, jaw in enumerate(WIDE_JAWS):
+            ctx = FrameContext(timestamp=i / 30.0, index=i)
+            tracker.process(renderer.render({"jaw": jaw}).copy(), ctx)
+            assert ctx.primary_face is not None, f"face lost at jaw {jaw}"
+            lm = np.asarray(ctx.primary_face.landmarks, np.float64)
+            at = renderer.mouth_outline({"jaw": jaw})
+            drawn = float(np.linalg.norm(at[RING.index(14)] - at[RING.index(13)]))
+            read.append(float(np.linalg.norm(lm[14, :2] - lm[13, :2])) / drawn)
+    finally:
+        tracker.close()
+    got = float(np.mean(read[-3:]))
+    assert got >= WIDE_READ_MIN, f"tracked {np.round(read, 2)} of the drawn gap"
+
+
+@pytest.mark.parametrize("jaw", [0.6, 1.0])
+def test_the_upper_lip_edge_is_a_dark_line_under_a_light_lip(grey_avatar, jaw) -> None:
+    renderer = grey_avatar.renderer
+    weights = {"jaw": jaw}
+    g = grey(renderer.render(weights).copy())
+    at = renderer.mouth_outline(weights)
+    top, bottom = at[RING.index(13)], at[RING.index(14)]
+    down = renderer.down.astype(np.float64)
+    opening = float((bottom - top) @ down)
+    h, w = g.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    way_down = ((xs - top[0]) * down[0] + (ys - top[1]) * down[1]) / opening
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
+    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    upper = (mask > 0) & (way_down < 0.2)
+    edge = upper & (depth <= 1.0)
+    under = upper & (depth >= 2.0) & (depth <= 0.15 * opening + 2.0)
+    assert edge.sum() > 20 and under.sum() > 20
+    ratio = float(g[edge].mean() / g[under].mean())
+    assert ratio <= UPPER_EDGE_OVER_UNDER_MAX, f"upper lip edge at {ratio:.2f} of under it"
+
+
+def test_only_a_lip_as_light_as_the_teeth_gets_the_upper_shade(grey_avatar, colour) -> None:
+    """The colour astronaut's red lips draw their own edge above the teeth (no shade: its
+    renders as before); the grey moustache over the grey moustached portrait's own teeth does
+    not (the full shade)."""
+    assert colour._upper_lip_need == 0.0
+    assert grey_avatar.renderer._upper_lip_need == 1.0

@@ -30,6 +30,8 @@ _I308 = list(regions.LIPS_INNER).index(308)
 UPPER_INNER = np.array(regions.LIPS_INNER[: _I308 + 1])
 LOWER_INNER = np.array((regions.LIPS_INNER[_I308:] + regions.LIPS_INNER[:1])[::-1])
 _UPPER_MIDDLE = list(UPPER_INNER).index(13)
+# The upper lip's outer line, corner to corner over the top (as UPPER_INNER runs).
+UPPER_OUTER = np.array((61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291))
 
 TEETH_BGR = np.array([205, 218, 228], np.float32)
 """Ivory, before the face's light is applied."""
@@ -147,6 +149,36 @@ plus a canvas pixel. 0.1-0.25 read alike but greyed a drawn lower row of teeth."
 LOWER_LIP_SHADE_FROM = (0.5, 0.8)
 """Where the shade starts along the way down the opening (shares of it from the upper lip's
 edge), and where it is full: the lower lip's part of the edge, not the upper teeth's."""
+UPPER_LIP_SHADE = 0.8
+"""How much darker what lies just under the upper lip is (the upper teeth's root end, the
+photo's own upper teeth), at the lip's edge: the upper lip's inner face over them, turned away
+from the light; drawn as far as the upper lip, as photographed, is as light as those teeth
+(:data:`UPPER_LIP_CONTRAST`), once they show (:data:`TEETH_SHOW`). Under a grey moustache the
+light upper teeth met it with no line, and the tracker put the upper lip's inner edge (13)
+part way down them, 2-6 px inside the mouth at jaw 0.6-1.0 (the grey moustached tuning
+portrait with its own teeth: 37.0 px tracked for a drawn 44.7 at jaw 1.0; the sweep's
+tracked opening 0.130 0.130 0.134 0.145 from jaw 0.7 on, tools/mouth_tracked.py). With it:
+40.4 px; tracked against asked r 0.977/0.980 -> 0.985/0.988 (two validation voices), p95
+opening 0.128/0.127 -> 0.147/0.146, loudness r 0.816/0.890 -> 0.821/0.890, the sweep's r
+0.952 -> 0.983. Shade and width as the lower lip's (:data:`LOWER_LIP_SHADE`); at 0.4 the
+sweep's r (read by the measuring tracker, 21 steps) went 0.946 -> 0.964, at 0.8 to 0.980.
+Drawn all round every opening at 0.8, it drew a dark outline round the turned moustached
+portrait's mouth and cost its tracked against asked r 0.968/0.980 -> 0.957/0.974."""
+UPPER_LIP_SHADE_FROM = (0.5, 0.2)
+"""Where the upper lip's shade starts, going up the opening (shares of it from the upper lip's
+edge), and where it is full: the upper lip's part of the edge, not the lower lip's."""
+UPPER_LIP_CONTRAST = (4.0, 11.0)
+"""Colour difference (CIE76 ΔE, 8-bit Lab) between the upper lip as photographed (its median,
+outer to inner lip line: a moustache where one hides it) and the upper teeth (the photo's own,
+or the drawn ones' colour), at or under which the upper lip's shade is full, and from which
+none is drawn: a lip darker or redder than the teeth draws its own edge. Measured: the grey
+moustached tuning portrait 2.4 with its own teeth (full shade), 12.9 with drawn ones;
+cameraman 6.7 (its lips part too little for the teeth to show: no shade drawn); the turned
+moustached one 11.5 (ivory teeth under a bluish moustache); astronaut_grey_small 13.7; every
+other tuning portrait 14-49. With (5, 15) the turned moustached one (0.35 of the shade),
+astronaut_grey_small, astronaut_pale_lashes and the grey moustached one with drawn teeth
+(0.1-0.2) changed by -0.003 to +0.002 in tracked against asked r (two validation voices,
+tools/mouth_tracked.py), the turned moustached one down: only the lightest lips take it."""
 OUTLINE_STEPS = 4
 """Points per span between two inner-lip landmarks on the drawn outline."""
 OUTLINE_ROUND = 0.35
@@ -332,6 +364,36 @@ def _mouth_colours(portrait: np.ndarray, rig: Rig) -> tuple[np.ndarray, ...]:
     return cavity.astype(np.float32), tongue.astype(np.float32), teeth.astype(np.float32)
 
 
+def _upper_lip_need(portrait: np.ndarray, rig: Rig, teeth_bgr: np.ndarray) -> float:
+    """How much the upper lip's inner edge needs drawing (0-1, :data:`UPPER_LIP_CONTRAST`): the
+    colour difference between the upper lip as photographed (its median, from the outer to the
+    inner lip line) and ``teeth_bgr``, the upper teeth's."""
+    lm = rig.points
+    upper = np.zeros(portrait.shape[:2], np.uint8)
+    ring = list(UPPER_OUTER) + list(UPPER_INNER[::-1])
+    cv2.fillPoly(upper, [np.round(lm[ring]).astype(np.int32)], 1)
+    lip = portrait[upper.astype(bool)].reshape(-1, 3)
+    if len(lip) < 10:
+        return 0.0
+    pair = np.array([[np.median(lip, axis=0), teeth_bgr]], np.float32).clip(0, 255)
+    lab = cv2.cvtColor(pair.astype(np.uint8), cv2.COLOR_BGR2LAB).astype(np.float32)
+    lab[..., 0] *= 100.0 / 255.0  # (8-bit L is 0-255 for 0-100)
+    diff = float(np.linalg.norm(lab[0, 0] - lab[0, 1]))
+    full, none = UPPER_LIP_CONTRAST
+    return float(np.clip((none - diff) / (none - full), 0.0, 1.0))
+
+
+def _own_upper_teeth_bgr(tex: TeethTexture) -> np.ndarray | None:
+    """The portrait's own upper teeth's median colour (the texture's upper part,
+    :data:`OWN_TEETH_SPLIT`); None where too few of its pixels are teeth."""
+    ys = np.arange(tex.alpha.shape[0], dtype=np.float32)[:, None] + float(tex.origin[1])
+    split = tex.upper[1] + OWN_TEETH_SPLIT * (tex.lower[1] - tex.upper[1])
+    teeth = (tex.alpha > 0.5) & (ys < split)
+    if int(teeth.sum()) < 10:
+        return None
+    return np.median(tex.image[teeth].reshape(-1, 3), axis=0).astype(np.float32)
+
+
 LOWER_OWN_TEETH_SHADE = 0.85
 """The portrait's own lower row sits deeper, in the upper lip's shadow."""
 
@@ -515,6 +577,11 @@ class AvatarRenderer:
         self._outline = _outline_matrix(self._upper_idx, self._lower_idx, OUTLINE_STEPS)
         self._cavity_bgr, self._tongue_bgr, self._teeth_bgr = _mouth_colours(portrait, rig)
         self._teeth_layers = _own_teeth_layers(teeth) if teeth is not None else ()
+        own_upper = _own_upper_teeth_bgr(teeth) if teeth is not None else None
+        self._upper_lip_need = _upper_lip_need(
+            self.portrait, rig, self._teeth_bgr if own_upper is None else own_upper
+        )
+        """How much the upper lip's inner face shades what lies under it (× UPPER_LIP_SHADE)."""
         self._tongue = _tongue_sprite(self._tongue_bgr)
         soft = PHOTO_SOFT_SHARE * photo_softness(portrait, rig.geometry.landmarks)
         soft = min(soft, PHOTO_SOFT_MAX)
@@ -885,8 +952,9 @@ class AvatarRenderer:
                 canvas = self._drawn_teeth(canvas, rel, opening, scale)
             if show < 1.0:
                 canvas = under + show * (canvas - under)
-        # 4) The lower lip's inner face shades what lies behind it (LOWER_LIP_SHADE).
-        canvas = canvas * self._lower_lip_shade(depth, top, opening)[..., None]
+        # 4) The lips' inner faces shade what lies behind them (LOWER_LIP_SHADE, and
+        # UPPER_LIP_SHADE where the upper lip is as light as the teeth).
+        canvas = canvas * self._lip_shade(depth, top, opening, show)[..., None]
         # 5) The corners the rounding cut off (between the inner-lip curve and the opening):
         # the picture around them spread in (LIP_FILL_SHADE).
         lip = self._lip_fill(out, lips8, (x0, y0, x1, y1), opening / ss)
@@ -918,9 +986,13 @@ class AvatarRenderer:
         roi = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * alpha + 0.5, 0, 255).astype(np.uint8)
 
-    def _lower_lip_shade(self, depth: np.ndarray, top: np.ndarray, opening: float) -> np.ndarray:
-        """The lower lip's shade over the opening (× its colour, canvas pixels): darkest at the
-        lower part of the opening's edge (:data:`LOWER_LIP_SHADE`), fading in over
+    def _lip_shade(
+        self, depth: np.ndarray, top: np.ndarray, opening: float, teeth_shown: float
+    ) -> np.ndarray:
+        """The lips' shade over the opening (× its colour, canvas pixels): darkest at the
+        lower part of the opening's edge (:data:`LOWER_LIP_SHADE`) and, on the teeth (as far
+        as they show, ``teeth_shown``: :data:`TEETH_SHOW`) as far as the upper lip needs it
+        (:func:`_upper_lip_need`), at the upper part (:data:`UPPER_LIP_SHADE`), fading in over
         :data:`LOWER_LIP_SHADE_WIDTH` of the opening. ``depth``: canvas pixels from the
         opening's edge; ``top``: the upper lip's middle (13); ``opening``: 13 to 14 down."""
         bh, bw = depth.shape
@@ -935,7 +1007,13 @@ class AvatarRenderer:
         lower = np.clip((v - start) / (full - start), 0.0, 1.0)
         width = np.float32(LOWER_LIP_SHADE_WIDTH * opening + 1.0)
         near = np.exp(-np.square(depth / width))
-        return (1.0 - np.float32(LOWER_LIP_SHADE) * lower * near).astype(np.float32)
+        lips = np.float32(LOWER_LIP_SHADE) * lower
+        upper_shade = UPPER_LIP_SHADE * self._upper_lip_need * teeth_shown
+        if upper_shade > 0.0:
+            start, full = UPPER_LIP_SHADE_FROM
+            upper = np.clip((start - v) / (start - full), 0.0, 1.0)
+            lips = lips + np.float32(upper_shade) * upper
+        return (1.0 - lips * near).astype(np.float32)
 
     def _lip_fill(
         self, out: np.ndarray, lips8: np.ndarray, box: tuple[int, int, int, int], opening: float
