@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -207,6 +208,48 @@ of 16 (0.51) again (2026-12-05). Read only where the default lids read open: 0.0
 at build on the eyes that try deeper lids (canonman_glasses, cameraman, astronaut_rims), whose
 lids, not blurred, read the same and are not kept."""
 
+DIM_DOME = 0.6
+DIM_SHAPE = replace(HOODED_SHAPE, dome=DIM_DOME)
+"""Where no lid of the shapes above reads a blink, the hooded eye's lids are tried again with
+their light shaded as a dome (:attr:`~pipelines.avatar.rig.LidShape.dome`): lit over the
+eyeball's middle, darker toward the lash line, the crease and the corners, the lid's mean light
+the lower lid's skin's as before. On a dim photo the tracker has few grey levels to read a shut
+eye by: on tools/avatar_sweep.py's ``dim`` variants (the photo's values to the power 1.5) the
+hooded tuning eyes read open under every flat lid (canonman_turned, canonman_hooded: no lid of
+any shape or depth under 0.63 at the worst check pose; the build kept the default lids, posed
+blinks of seeds 7, 11, 23 0 of 24 seen), and the photos' own shut frames, darkened as much,
+read 0.54-0.69 of the open eye (0.31-0.45 as they are). Lit 1.5 times over the lower lid's
+skin instead, the lids read shut more often, but on a dim, turned held-out portrait they were
+pale patches glowing over both eyes (branch ``blinkdim-lit-lids-glow``, reverted); the dome
+lightens the lid only where a lit, rounded lid is light, and darkens it as much elsewhere.
+Kept (2026-12-05): canonman_turned dim 0.75 past the line (read 0.48 at the worst check pose),
+canonman_hooded dim 0.6 (0.58); posed blinks of seeds 7, 11, 23 seen 0 -> 20 and 0 -> 14 of
+24; every other tuning portrait keeps its lids and renders the same bytes (21 portraits of
+tests/data/faces, 5 poses hashed). Looked at at 4x beside the open eye and
+the photo: a smooth, rounded shut lid in the dim photo's light, no patch of its own light.
+(Posed blinks of seeds 7, 11, 23 seen of 24, the hooded eye's lids forced 0.6 past the lower
+lid's line, canonman_hooded / canonman_turned dim: flat 9 / 10; dome 0.6 times the colour 14 /
+18, in grey levels as kept 14 / 17; 1.0, 13 / 16, its top a paler crescent at 4x; a narrower
+rise, a pale stripe along the lid's top. Lit 1.25 times as well, dome 1.0, seeds 7 and 11 11 /
+12 of 16 against 8 / 10: not kept, a lighter lid is the glow. The lid's light read from the
+skin above the eye as well as below: 10-11 / 12-13, that skin is in the hood's shadow. Nothing
+read in the ``dark`` variant, power 2.2: 0 of 24 flat or domed, at any depth. Left: the lid
+takes the lower lid's colour, as the hooded eye's flat lids do; on a warm face with dark
+under-eye skin, photographer_turned dim with these lids forced, a browner lid than the skin
+above the eye.)"""
+DIM_DEEPER = (-0.45, -0.6, -0.75)
+"""Where the domed lids may meet (shares of the opening below the lower lid's line): a third
+depth past :data:`DEEPER`'s, where the dome reads best (posed blinks as above, canonman_hooded
+/ canonman_turned dim, dome 1.0: 0.45 past the line 10 / 13 of 24, 0.6 13 / 16, 0.75 13 / 22;
+dome 0.6: 0.6 14 / 18, 0.75 14 / 21)."""
+DIM_FOLLOWED = 0.75
+"""...and of those the one read most shut is kept even over :data:`SEEN` (fewer blinks seen
+than lids read shut would give, more than the default's, which is read wider still), up to
+this reading: a lid read wider than this the tracker does not follow at all (cameraman's
+profile near eye, 0.92 and more at every depth and shape). They are tried only where some flat
+lid read under this: on cameraman the domed lids read no better, and trying them took 2-3 s
+more at build (2 cores, load ~8)."""
+
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
     {"yaw_right": 0.6, "pitch_down": 0.4},
@@ -240,7 +283,9 @@ def settle_lids(avatar: Avatar) -> float:
     (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; where no such lid
     reads clearly shut, the same among deeper lids shaped as :data:`DEEPER_SHAPE`, the one
     read most shut of the two kept where it reads within :data:`EDGE` of a blink; where
-    neither reads a blink, also as :data:`HOODED_SHAPE`; the depth set."""
+    neither reads a blink, also as :data:`HOODED_SHAPE`; where none of those reads a blink (a
+    dim photo), also as :data:`DIM_SHAPE` at :data:`DIM_DEEPER`, kept up to
+    :data:`DIM_FOLLOWED`; the depth set."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -283,14 +328,17 @@ def settle_lids(avatar: Avatar) -> float:
                     return True
         return False
 
-    def keep(shape: LidShape, bound: float) -> tuple[float, float] | None:
-        """The deeper lids of ``shape`` read most shut, under ``bound`` and better than the
-        default, that tear nothing: (reading, depth); None where none is."""
+    def keep(
+        shape: LidShape, bound: float, depths: tuple[float, ...] = DEEPER
+    ) -> tuple[float, float] | None:
+        """The deeper lids of ``shape`` (at ``depths``) read most shut, under ``bound`` and
+        better than the default, that tear nothing: (reading, depth); None where none is."""
         deeper = []
-        for share in DEEPER:
+        for share in depths:
             rig.set_lid_depth(image, share, shape)
             deeper.append((worst(opens), share))
         log.debug("avatar: shut lids read at %.2f; deeper (%s), %s", default[0], shape, deeper)
+        closest[0] = min(closest[0], *(reading for reading, _ in deeper))
         # Read most shut first; a depth that reads no blink (the tracker does not follow these
         # lids: a profile's near eye), reads no better than the default, or tears is passed
         # over.
@@ -307,6 +355,7 @@ def settle_lids(avatar: Avatar) -> float:
         if any(math.isnan(o) or o <= 0.0 for o in opens):
             return BLINK_LOWER_SHARE
         default = (worst(opens), BLINK_LOWER_SHARE)
+        closest = [default[0]]  # the least reading of any lid tried
         if default[0] <= READ_SHUT:
             return BLINK_LOWER_SHARE
         # On a soft photo the default's line was blurred to the photo's softness: where only
@@ -335,6 +384,13 @@ def settle_lids(avatar: Avatar) -> float:
             got = keep(HOODED_SHAPE, SEEN)
             if got is not None:
                 kept.append((got, HOODED_SHAPE))
+        # On a dim photo no flat lid may read a blink: the hooded eye's lids domed
+        # (:data:`DIM_SHAPE`), where the tracker follows some lid at all, and kept where it
+        # follows these (:data:`DIM_FOLLOWED`).
+        if all(got[0] >= SEEN for got, _ in kept) and closest[0] < DIM_FOLLOWED:
+            got = keep(DIM_SHAPE, DIM_FOLLOWED, DIM_DEEPER)
+            if got is not None:
+                kept.append((got, DIM_SHAPE))
         chosen = None
         if kept:
             chosen, shape = min(kept, key=lambda k: k[0][0])

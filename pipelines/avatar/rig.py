@@ -878,6 +878,7 @@ class _LidLight:
         lash_floor: float = LID_LASH_FLOOR,
         look: LashLook | None = None,
         inner: bool = True,
+        dome: float = 0.0,
     ) -> None:
         """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
         ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
@@ -885,7 +886,8 @@ class _LidLight:
         colour may be as dark as the open eye's slit (:class:`LidShape`), and no darker than
         ``lash_floor`` of the skin's light; ``look``: the line drawn as lashes (tapered,
         soft, stranded) on a shaded lid (:class:`LashLook`), None: an even band, thinner and
-        paler toward the inner corner where ``inner`` (:data:`LID_LASH_INNER`)."""
+        paler toward the inner corner where ``inner`` (:data:`LID_LASH_INNER`); ``dome``: the
+        shut lid's light shaded as a dome, its mean kept (:attr:`LidShape.dome`)."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
@@ -896,6 +898,7 @@ class _LidLight:
         self.lash_band = lash_band
         self.look = look
         self.inner = inner
+        self.dome = dome
         # Only around the eye is blurred (and later sampled).
         pad = 3.0 * opening + 4.0
         ends = np.array([c0 - outer * axis, c0 + width * axis])
@@ -1024,6 +1027,14 @@ class _LidLight:
             falloff = np.maximum((band[1] * (1.0 + look.soft) * o - lo) * along, ramp)
             skin = _smooth_scalar_profile((above - core) / falloff)
             lid_skin = lid_skin * (1.0 - look.shading * self._lid_shade(u[zone], above))
+        if self.dome > 0.0:
+            # Lit on its dome, turning darker toward the lash line, the crease and the
+            # corners, its mean light the lower lid's skin's (:attr:`LidShape.dome`); the
+            # same levels in every channel, as a skin's sheen, so the skin's colour is not
+            # made stronger where it is lit (times the colour, the lit dome of a warm face
+            # was an orange highlight at 4x).
+            grey = lid_skin.mean(axis=-1, keepdims=True)
+            lid_skin = lid_skin + self.dome * self._domed(u[zone], above, skin * lit) * grey
         line = (1.0 - skin) * lashed * (lash - src)
         out[zone] = skin * lit * (lid_skin - src) + line
         # The shut line's own share of the offsets, kept apart so it can be softened to the
@@ -1067,6 +1078,19 @@ class _LidLight:
             out[below] = hanging * (lash - src_b)
             self.line[below] = out[below]
         return out
+
+    def _domed(self, u: np.ndarray, above: np.ndarray, shown: np.ndarray) -> np.ndarray:
+        """The shut lid's light's rise and fall over the eyeball (N×1, shares of its flat
+        light, before :attr:`dome`) at ``u``, ``above`` (N×1) pixels over its edge: a bump
+        over the eyeball's middle (:data:`LID_DOME_CENTRE`, :data:`LID_DOME_WIDTH` up the
+        lid, a half sine along it) less its mean over the lid as drawn (``shown``: how much
+        of the lid's light each pixel takes), so the lid is no lighter on the whole than the
+        flat one."""
+        up = (above / self.opening - LID_DOME_CENTRE) / LID_DOME_WIDTH
+        bump = np.exp(-(up**2)) * np.sin(np.pi * self._line_share(u))[:, None]
+        weight = float(shown.sum())
+        mean = float((bump * shown).sum()) / weight if weight > 0.0 else 0.0
+        return bump - mean
 
     def _grain(self, u: np.ndarray, above: np.ndarray) -> np.ndarray:
         """The lower lid's fine grain (N×C, :attr:`fine`) for lid pixels at ``u``, ``above``
@@ -1165,6 +1189,16 @@ LASH_SPACING = (1.7, 2.9, 4.3)
 """Pixels between the strands' gaps, in three waves that do not line up."""
 LID_SHADE_REACH = 0.8
 """Eye openings above the lash line over which the shut lid turns down into it."""
+LID_DOME_CENTRE = 0.7
+LID_DOME_WIDTH = 0.8
+"""The domed lid's light (:attr:`LidShape.dome`) is brightest this far above the lash line
+(eye openings, over the eyeball's middle), falling off as a Gaussian of this width: a broad,
+soft rise, so the lid reads as a rounded surface. (2026-12-05, tools/avatar_sweep.py's ``dim``
+canonman_turned and canonman_hooded, :data:`~pipelines.avatar.lids.HOODED_SHAPE` 0.45 past the
+lower lid's line, posed blinks of seeds 7 and 11, seen of 16, the dome times the colour: flat
+4 and 3; this, dome 1.0, 10 and 8; a narrower rise (0.4) at 0.8 up 9 and 9, but at 4x a pale
+stripe along the top of the lid; at 0.25 up, a light just over the lash line and a darker lid
+above it, 0 and 1.)"""
 
 
 @dataclass(frozen=True)
@@ -1210,6 +1244,12 @@ class LidShape:
     """The shut line blurred to the photo's own softness where it is sharper
     (:data:`LID_LASH_EDGE_MAX`); False: drawn as crisp as on a sharp photo (the build's check
     keeps that where only it reads shut, :mod:`pipelines.avatar.lids`)."""
+    dome: float = 0.0
+    """How much the shut lid's light rises over the eyeball's middle and falls toward its lash
+    line, crease and corners, as a share of the flat light's grey level (the same in every
+    channel), the lid's mean light kept (:data:`LID_DOME_CENTRE`, :data:`LID_DOME_WIDTH`); 0:
+    flat. Only on a dim photo's eyes the tracker reads open under every flat lid
+    (:data:`~pipelines.avatar.lids.DIM_SHAPE`)."""
 
 
 @dataclass
@@ -1346,6 +1386,7 @@ def blink_fields(
     look: LashLook | None = None,
     lash_inner: bool = True,
     soften: bool = True,
+    dome: float = 0.0,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -1355,7 +1396,8 @@ def blink_fields(
     height there (:data:`~pipelines.avatar.lids.OUTER_REACH`); 0: the lids close between the
     corner landmarks only. ``lash_band``: the shut lash line's thickness
     (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour; ``look``,
-    ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness (:class:`LidShape`).
+    ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness; ``dome``: the
+    lid's light shaded as a dome (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -1416,6 +1458,7 @@ def blink_fields(
             lash_floor,
             look,
             lash_inner,
+            dome,
         )
 
     def levels(pad: float) -> _Levels | None:
@@ -2426,6 +2469,7 @@ class Rig:
             shape.look,
             shape.lash_inner,
             shape.soften,
+            shape.dome,
         )
         if lid is None:
             return None
