@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipelines.avatar.choices import note
 from pipelines.avatar.rig import BLINK_LOWER_SHARE, LashLook, LidShape
 from pipelines.avatar.tracked import eye_opening, measuring_tracker
 
@@ -207,6 +208,15 @@ of 16 (0.51) again (2026-12-05). Read only where the default lids read open: 0.0
 at build on the eyes that try deeper lids (canonman_glasses, cameraman, astronaut_rims), whose
 lids, not blurred, read the same and are not kept."""
 
+SHAPE_NAMES = {
+    PLAIN_DEEPER_SHAPE: "plain",
+    DEEPER_SHAPE: "deeper",
+    HOODED_SHAPE: "hooded",
+    CRISP_SHAPE: "crisp",
+    LidShape(): "default",
+}
+"""The lid shapes' names in the build's noted choices (:mod:`pipelines.avatar.choices`)."""
+
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
     {"yaw_right": 0.6, "pitch_down": 0.4},
@@ -294,26 +304,36 @@ def settle_lids(avatar: Avatar) -> float:
         # Read most shut first; a depth that reads no blink (the tracker does not follow these
         # lids: a profile's near eye), reads no better than the default, or tears is passed
         # over.
+        name = SHAPE_NAMES.get(shape, str(shape))
+        for share, reading in ((s, r) for r, s in deeper):
+            note(f"lids.{name}{share:+.2f}", reading < min(default[0], bound), reading, bound)
         for reading, share in sorted(deeper):
             if reading >= min(default[0], bound):
                 break
             rig.set_lid_depth(image, share, shape)
-            if not tears():
+            torn = tears()
+            note(f"lids.{name}{share:+.2f}_tears", torn)
+            if not torn:
                 return reading, share
         return None
 
     try:
         opens = [read(at, pose) for at, pose in enumerate(CHECK_POSES)]
         if any(math.isnan(o) or o <= 0.0 for o in opens):
+            note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} unread")
             return BLINK_LOWER_SHARE
         default = (worst(opens), BLINK_LOWER_SHARE)
+        note("lids.default", default[0] <= READ_SHUT, default[0], READ_SHUT)
         if default[0] <= READ_SHUT:
+            note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} default", default[0])
             return BLINK_LOWER_SHARE
         # On a soft photo the default's line was blurred to the photo's softness: where only
         # the crisp line reads shut, that is kept (:data:`CRISP_SHAPE`).
         rig.set_lid_depth(image, BLINK_LOWER_SHARE, CRISP_SHAPE)
         crisp = worst(opens)
+        note("lids.crisp", crisp <= READ_SHUT, crisp, READ_SHUT)
         if crisp <= READ_SHUT:
+            note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} crisp", crisp)
             log.info(
                 "avatar: shut lids read at %.2f of the open eye with a crisp line (%.2f soft)",
                 crisp,
@@ -343,5 +363,6 @@ def settle_lids(avatar: Avatar) -> float:
     if chosen is None:
         chosen, shape = default, LidShape()
     log.info("avatar: shut lids read at %.2f of the open eye, meeting at %+.2f", *chosen)
+    note("lids.kept", f"{chosen[1]:+.2f} {SHAPE_NAMES.get(shape, 'default')}", chosen[0])
     rig.set_lid_depth(image, chosen[1], shape)
     return chosen[1]
