@@ -208,6 +208,27 @@ of 16 (0.51) again (2026-12-05). Read only where the default lids read open: 0.0
 at build on the eyes that try deeper lids (canonman_glasses, cameraman, astronaut_rims), whose
 lids, not blurred, read the same and are not kept."""
 
+READ_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1))
+"""Whole-pixel shifts (x, y) of the check frames, each read on its own fresh start, the median
+of the readings kept (:func:`settle_lids`). The tracker follows its own landmarks from frame to
+frame, so the last digits of one CPU's network outputs (ONNX Runtime's kernels sum in another
+order per instruction set) move its crop and, now and then, its reading of a shut eye by more
+than a tie between two lids: tools/build_choices.py's simulated CPUs (the blocked mesh, seeded
+noise of 1.5e-7 of each output) read the same lids 0.003-0.02 apart. A shifted frame is the
+same picture at another place in the detector's and the crop's grid, read by another path:
+the median of three is a reading no one path's last digits decide. Whole pixels, not
+sub-pixel: resampling would blur the shut line the tracker reads (:data:`CRISP_SHAPE`)."""
+TIE = 0.02
+"""Readings this near each other are a tie, decided by a fixed side rather than the tracker's
+last digits (:func:`settle_lids`): a deeper lid is kept only where it reads more shut than the
+default by more than this; of deeper lids of one shape read within this of the most shut, the
+deepest. (canonman_turned's lids past the corner read 0.453 0.3 past the line and 0.448 0.45
+past it on this host, 2026-12-05: which was kept turned on the fourth digit, 0.3 past the line
+on one of 16 simulated CPUs; astronaut_rims' plain deeper lids read 0.4516 against the
+default's 0.4530 on one and were tried, torn.) Between shapes the one read most shut is kept,
+as before: the first tried within this of the most shut turned canonman_bright_rolled's
+build to the plain deeper lids on one of four simulated CPUs (read 0.513 against 0.494 past the
+corner), the lids past the corner on the others."""
 SHAPE_NAMES = {
     PLAIN_DEEPER_SHAPE: "plain",
     DEEPER_SHAPE: "deeper",
@@ -243,6 +264,19 @@ random posed frame more than the default's, at 0.92 shut)."""
 SHUT = {"blink_left": 1.0, "blink_right": 1.0}
 
 
+def shifted(frame: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``frame`` moved ``dx``, ``dy`` whole pixels right and down, its edge rows and columns
+    repeated into the space left (:data:`READ_SHIFTS`)."""
+    if dx == 0 and dy == 0:
+        return frame
+    h, w = frame.shape[:2]
+    out = np.empty_like(frame)
+    out[dy:, dx:] = frame[: h - dy, : w - dx]
+    out[:dy, dx:] = out[dy : dy + 1, dx:]
+    out[:, :dx] = out[:, dx : dx + 1]
+    return out
+
+
 def settle_lids(avatar: Avatar) -> float:
     """When the tracker reads the default shut lids wider than :data:`READ_SHUT` under any
     of :data:`CHECK_POSES`, set the depth the avatar's lids meet at to the deeper one it reads
@@ -250,7 +284,9 @@ def settle_lids(avatar: Avatar) -> float:
     (:func:`~pipelines.avatar.measure.tears_in`) under :data:`TEAR_POSES`; where no such lid
     reads clearly shut, the same among deeper lids shaped as :data:`DEEPER_SHAPE`, the one
     read most shut of the two kept where it reads within :data:`EDGE` of a blink; where
-    neither reads a blink, also as :data:`HOODED_SHAPE`; the depth set."""
+    neither reads a blink, also as :data:`HOODED_SHAPE`; the depth set. Each reading is the
+    median over :data:`READ_SHIFTS`, and readings within :data:`TIE` of each other are ties
+    decided by a fixed side, so that no CPU's last digits choose (tools/build_choices.py)."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -266,15 +302,20 @@ def settle_lids(avatar: Avatar) -> float:
             closing = {**weights, "blink_left": READ_CLOSING, "blink_right": READ_CLOSING}
             shown[READ_PRIMER] = renderer.render(closing).copy()
             shown[READ_PRIMER + 1 :] = [renderer.render(weights)] * READ_PASSES
-        # A fresh start on this pose's open eye, so no reading depends on the ones before it.
-        tracker.reset()
-        got = []
-        for index, frame in enumerate(shown):
-            ctx = FrameContext(timestamp=index / 30.0, index=index)
-            tracker.process(frame, ctx)
-            if index >= len(shown) - READ_PASSES and ctx.primary_face is not None:
-                got.append(eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64)))
-        return min(got) if len(got) == READ_PASSES else math.nan
+        readings = []
+        for dx, dy in READ_SHIFTS:
+            # A fresh start on this pose's open eye, so no reading depends on the ones before.
+            tracker.reset()
+            got = []
+            for index, frame in enumerate(shown):
+                ctx = FrameContext(timestamp=index / 30.0, index=index)
+                tracker.process(shifted(frame, dx, dy), ctx)
+                if index >= len(shown) - READ_PASSES and ctx.primary_face is not None:
+                    got.append(eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64)))
+            if len(got) == READ_PASSES:
+                readings.append(min(got))
+        # Lost in most shifts reads as lost (nan); the median of those read otherwise.
+        return float(np.median(readings)) if 2 * len(readings) > len(READ_SHIFTS) else math.nan
 
     def worst(opens: list[float]) -> float:
         ratios = [
@@ -304,12 +345,17 @@ def settle_lids(avatar: Avatar) -> float:
         # Read most shut first; a depth that reads no blink (the tracker does not follow these
         # lids: a profile's near eye), reads no better than the default, or tears is passed
         # over.
+        # Better than the default by :data:`TIE` and under ``bound``; of depths read within
+        # TIE of the one read most shut, the deepest first (then the rest by their reading).
+        limit = min(default[0] - TIE, bound)
+        best = min(reading for reading, _ in deeper)
         name = SHAPE_NAMES.get(shape, str(shape))
         for share, reading in ((s, r) for r, s in deeper):
-            note(f"lids.{name}{share:+.2f}", reading < min(default[0], bound), reading, bound)
-        for reading, share in sorted(deeper):
-            if reading >= min(default[0], bound):
-                break
+            note(f"lids.{name}{share:+.2f}", reading < limit, reading, limit)
+        tied = [d for d in deeper if d[0] <= best + TIE]
+        for reading, share in sorted(tied, key=lambda d: d[1]) + sorted(set(deeper) - set(tied)):
+            if reading >= limit:
+                continue
             rig.set_lid_depth(image, share, shape)
             torn = tears()
             note(f"lids.{name}{share:+.2f}_tears", torn)
