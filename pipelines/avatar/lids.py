@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from pipelines.avatar.choices import note
 from pipelines.avatar.rig import BLINK_LOWER_SHARE, LashLook, LidShape
 from pipelines.avatar.tracked import eye_opening, measuring_tracker
 
@@ -249,6 +250,40 @@ this reading: a lid read wider than this the tracker does not follow at all (cam
 profile near eye, 0.92 and more at every depth and shape). They are tried only where some flat
 lid read under this: on cameraman the domed lids read no better, and trying them took 2-3 s
 more at build (2 cores, load ~8)."""
+READ_SHIFTS: tuple[tuple[int, int], ...] = ((0, 0), (1, 0), (0, 1))
+"""Whole-pixel shifts (x, y) of the check frames, each read on its own fresh start, the median
+of the readings kept (:func:`settle_lids`). The tracker follows its own landmarks from frame to
+frame, so the last digits of one CPU's network outputs (ONNX Runtime's kernels sum in another
+order per instruction set) move its crop and, now and then, its reading of a shut eye by more
+than a tie between two lids: tools/build_choices.py's simulated CPUs (the blocked mesh, seeded
+noise of 1.5e-7 of each output) read the same lids 0.003-0.02 apart. A shifted frame is the
+same picture at another place in the detector's and the crop's grid, read by another path:
+the median of three is a reading no one path's last digits decide. Whole pixels, not
+sub-pixel: resampling would blur the shut line the tracker reads (:data:`CRISP_SHAPE`)."""
+TIE = 0.02
+"""Readings this near each other are a tie, decided by a fixed side rather than the tracker's
+last digits (:func:`settle_lids`): a deeper lid is kept only where it reads more shut than the
+default by more than this; of deeper lids of one shape read within this of the most shut, the
+deepest. (canonman_turned's lids past the corner read 0.453 0.3 past the line and 0.448 0.45
+past it on this host, 2026-12-05: which was kept turned on the fourth digit, 0.3 past the line
+on one of 16 simulated CPUs; astronaut_rims' plain deeper lids read 0.4516 against the
+default's 0.4530 on one and were tried, torn.) Between shapes the one read most shut is kept,
+as before: the first tried within this of the most shut turned canonman_bright_rolled's
+build to the plain deeper lids on one of four simulated CPUs (read 0.513 against 0.494 past the
+corner), the lids past the corner on the others. And a lid kept within this of :data:`SEEN`
+reads no clear blink: the hooded eye's lids are tried too (canonman_bright_rolled's lids past the
+corner read 0.495-0.501 0.45 past the line, at SEEN: with SEEN alone as the gate its build kept
+the hooded eye's lids on 8 of 10 simulated CPUs, the plain deeper lids or those past the corner
+on the others; so gated, the hooded eye's on 10 of 10, as this host's build kept before.)"""
+SHAPE_NAMES = {
+    PLAIN_DEEPER_SHAPE: "plain",
+    DEEPER_SHAPE: "deeper",
+    HOODED_SHAPE: "hooded",
+    DIM_SHAPE: "dim",
+    CRISP_SHAPE: "crisp",
+    LidShape(): "default",
+}
+"""The lid shapes' names in the build's noted choices (:mod:`pipelines.avatar.choices`)."""
 
 CHECK_POSES: tuple[dict[str, float], ...] = (
     {},
@@ -276,6 +311,19 @@ random posed frame more than the default's, at 0.92 shut)."""
 SHUT = {"blink_left": 1.0, "blink_right": 1.0}
 
 
+def shifted(frame: np.ndarray, dx: int, dy: int) -> np.ndarray:
+    """``frame`` moved ``dx``, ``dy`` whole pixels right and down, its edge rows and columns
+    repeated into the space left (:data:`READ_SHIFTS`)."""
+    if dx == 0 and dy == 0:
+        return frame
+    h, w = frame.shape[:2]
+    out = np.empty_like(frame)
+    out[dy:, dx:] = frame[: h - dy, : w - dx]
+    out[:dy, dx:] = out[dy : dy + 1, dx:]
+    out[:, :dx] = out[:, dx : dx + 1]
+    return out
+
+
 def settle_lids(avatar: Avatar) -> float:
     """When the tracker reads the default shut lids wider than :data:`READ_SHUT` under any
     of :data:`CHECK_POSES`, set the depth the avatar's lids meet at to the deeper one it reads
@@ -285,7 +333,9 @@ def settle_lids(avatar: Avatar) -> float:
     read most shut of the two kept where it reads within :data:`EDGE` of a blink; where
     neither reads a blink, also as :data:`HOODED_SHAPE`; where none of those reads a blink (a
     dim photo), also as :data:`DIM_SHAPE` at :data:`DIM_DEEPER`, kept up to
-    :data:`DIM_FOLLOWED`; the depth set."""
+    :data:`DIM_FOLLOWED`; the depth set. Each reading is the
+    median over :data:`READ_SHIFTS`, and readings within :data:`TIE` of each other are ties
+    decided by a fixed side, so that no CPU's last digits choose (tools/build_choices.py)."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -301,15 +351,20 @@ def settle_lids(avatar: Avatar) -> float:
             closing = {**weights, "blink_left": READ_CLOSING, "blink_right": READ_CLOSING}
             shown[READ_PRIMER] = renderer.render(closing).copy()
             shown[READ_PRIMER + 1 :] = [renderer.render(weights)] * READ_PASSES
-        # A fresh start on this pose's open eye, so no reading depends on the ones before it.
-        tracker.reset()
-        got = []
-        for index, frame in enumerate(shown):
-            ctx = FrameContext(timestamp=index / 30.0, index=index)
-            tracker.process(frame, ctx)
-            if index >= len(shown) - READ_PASSES and ctx.primary_face is not None:
-                got.append(eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64)))
-        return min(got) if len(got) == READ_PASSES else math.nan
+        readings = []
+        for dx, dy in READ_SHIFTS:
+            # A fresh start on this pose's open eye, so no reading depends on the ones before.
+            tracker.reset()
+            got = []
+            for index, frame in enumerate(shown):
+                ctx = FrameContext(timestamp=index / 30.0, index=index)
+                tracker.process(shifted(frame, dx, dy), ctx)
+                if index >= len(shown) - READ_PASSES and ctx.primary_face is not None:
+                    got.append(eye_opening(np.asarray(ctx.primary_face.landmarks, np.float64)))
+            if len(got) == READ_PASSES:
+                readings.append(min(got))
+        # Lost in most shifts reads as lost (nan); the median of those read otherwise.
+        return float(np.median(readings)) if 2 * len(readings) > len(READ_SHIFTS) else math.nan
 
     def worst(opens: list[float]) -> float:
         ratios = [
@@ -342,27 +397,42 @@ def settle_lids(avatar: Avatar) -> float:
         # Read most shut first; a depth that reads no blink (the tracker does not follow these
         # lids: a profile's near eye), reads no better than the default, or tears is passed
         # over.
-        for reading, share in sorted(deeper):
-            if reading >= min(default[0], bound):
-                break
+        # Better than the default by :data:`TIE` and under ``bound``; of depths read within
+        # TIE of the one read most shut, the deepest first (then the rest by their reading).
+        limit = min(default[0] - TIE, bound)
+        best = min(reading for reading, _ in deeper)
+        name = SHAPE_NAMES.get(shape, str(shape))
+        for share, reading in ((s, r) for r, s in deeper):
+            note(f"lids.{name}{share:+.2f}", reading < limit, reading, limit)
+        tied = [d for d in deeper if d[0] <= best + TIE]
+        for reading, share in sorted(tied, key=lambda d: d[1]) + sorted(set(deeper) - set(tied)):
+            if reading >= limit:
+                continue
             rig.set_lid_depth(image, share, shape)
-            if not tears():
+            torn = tears()
+            note(f"lids.{name}{share:+.2f}_tears", torn)
+            if not torn:
                 return reading, share
         return None
 
     try:
         opens = [read(at, pose) for at, pose in enumerate(CHECK_POSES)]
         if any(math.isnan(o) or o <= 0.0 for o in opens):
+            note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} unread")
             return BLINK_LOWER_SHARE
         default = (worst(opens), BLINK_LOWER_SHARE)
         closest = [default[0]]  # the least reading of any lid tried
+        note("lids.default", default[0] <= READ_SHUT, default[0], READ_SHUT)
         if default[0] <= READ_SHUT:
+            note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} default", default[0])
             return BLINK_LOWER_SHARE
         # On a soft photo the default's line was blurred to the photo's softness: where only
         # the crisp line reads shut, that is kept (:data:`CRISP_SHAPE`).
         rig.set_lid_depth(image, BLINK_LOWER_SHARE, CRISP_SHAPE)
         crisp = worst(opens)
+        note("lids.crisp", crisp <= READ_SHUT, crisp, READ_SHUT)
         if crisp <= READ_SHUT:
+            note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} crisp", crisp)
             log.info(
                 "avatar: shut lids read at %.2f of the open eye with a crisp line (%.2f soft)",
                 crisp,
@@ -380,14 +450,16 @@ def settle_lids(avatar: Avatar) -> float:
                 kept.append((got, shape))
                 if got[0] < SEEN - EDGE:
                     break
-        if all(got[0] >= SEEN for got, _ in kept):
+        # A kept lid within TIE of SEEN is a tie with no blink: the hooded eye's lids are
+        # tried too.
+        if all(got[0] >= SEEN - TIE for got, _ in kept):
             got = keep(HOODED_SHAPE, SEEN)
             if got is not None:
                 kept.append((got, HOODED_SHAPE))
         # On a dim photo no flat lid may read a blink: the hooded eye's lids domed
         # (:data:`DIM_SHAPE`), where the tracker follows some lid at all, and kept where it
-        # follows these (:data:`DIM_FOLLOWED`).
-        if all(got[0] >= SEEN for got, _ in kept) and closest[0] < DIM_FOLLOWED:
+        # follows these (:data:`DIM_FOLLOWED`); a kept lid within TIE of SEEN, as above.
+        if all(got[0] >= SEEN - TIE for got, _ in kept) and closest[0] < DIM_FOLLOWED:
             got = keep(DIM_SHAPE, DIM_FOLLOWED, DIM_DEEPER)
             if got is not None:
                 kept.append((got, DIM_SHAPE))
@@ -399,5 +471,6 @@ def settle_lids(avatar: Avatar) -> float:
     if chosen is None:
         chosen, shape = default, LidShape()
     log.info("avatar: shut lids read at %.2f of the open eye, meeting at %+.2f", *chosen)
+    note("lids.kept", f"{chosen[1]:+.2f} {SHAPE_NAMES.get(shape, 'default')}", chosen[0])
     rig.set_lid_depth(image, chosen[1], shape)
     return chosen[1]

@@ -22,11 +22,13 @@ Otherwise the renderer draws teeth of its own.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
+from pipelines.avatar.choices import note
 from pipelines.avatar.portrait import AvatarError, Portrait, find_landmarks
 from pipelines.avatar.rig import (
     FOLD_RELAX_STEPS,
@@ -727,17 +729,21 @@ def settle_rest(portrait: Portrait, retrack: bool = True) -> tuple[Portrait, Res
     reads it shut (its widest view, :data:`SETTLE_VIEWS`, at most :data:`RETRACK_GAP`), else
     the rest face whose widest view the tracker reads least apart, the first of equals."""
     closed, rest = _settled(portrait, retrack, WIDE_GAINS[0])
+    note("rest.open", rest.was_open, rest.gap, OPEN_GAP)
+    note("rest.teeth", rest.teeth is not None)
     if not (retrack and rest.wide > 0.0):
         return closed, rest
-    best = (_widest(closed), closed, rest)
+    best = (_widest(closed), closed, rest, WIDE_GAINS[0])
     for gain in WIDE_GAINS[1:]:
         closed, rest = _settled(portrait, retrack, gain)
         widest = _widest(closed)
         log.debug("rest: wide gain %.2f (share %.2f) widest view %.4f", gain, rest.wide, widest)
         if gain == 0.0 and widest <= RETRACK_GAP:
+            note("rest.wide_gain", gain, widest, RETRACK_GAP)
             return closed, rest
         if widest < best[0]:
-            best = (widest, closed, rest)
+            best = (widest, closed, rest, gain)
+    note("rest.wide_gain", best[3], best[0])
     return best[1], best[2]
 
 
@@ -773,11 +779,12 @@ def _settled(portrait: Portrait, retrack: bool, wide_gain: float) -> tuple[Portr
         return closed, rest
     last = (portrait, OPEN_GAP)
     hold = False
-    for _ in range(RETRACK_PASSES):
+    for passes in range(RETRACK_PASSES):
         try:
             seen = find_landmarks(closed.image)
         except AvatarError:
             break
+        note(f"rest.retrack{passes}", inner_gap(seen) <= RETRACK_GAP, inner_gap(seen), RETRACK_GAP)
         if inner_gap(seen) <= RETRACK_GAP:
             if inner_gap(closed.landmarks) > MESH_OPEN_GAP:
                 # The picture reads shut, its mesh does not: close the same again with the
@@ -791,6 +798,7 @@ def _settled(portrait: Portrait, retrack: bool, wide_gain: float) -> tuple[Portr
         last = (Portrait(closed.image, seen, closed.source), RETRACK_GAP)
         closed, _ = close_mouth(*last, wide_gain=wide_gain)
         _hang_teeth(rest, closed)
+    note("rest.held", hold)
     if hold:
         rest.held = True
         # The passes below close on a view's tracked landmarks, i.e. they rebuild the mesh
@@ -801,10 +809,12 @@ def _settled(portrait: Portrait, retrack: bool, wide_gain: float) -> tuple[Portr
         # 100 % of 47 and 48 (tools/avatar_real_tuning.py, 2026-12-04).
         return closed, rest
     views = view_gaps(closed.image)
-    if not views or float(np.median([g for g, _ in views])) <= SETTLED_GAP:
+    median = float(np.median([g for g, _ in views])) if views else math.nan
+    note("rest.settled", not views or median <= SETTLED_GAP, median, SETTLED_GAP)
+    if not views or median <= SETTLED_GAP:
         return closed, rest
-    best = (max(g for g, _ in views), closed)
-    for _ in range(SETTLE_PASSES):
+    best = (max(g for g, _ in views), closed, 0)
+    for passes in range(1, SETTLE_PASSES + 1):
         _, seen = max(views, key=lambda v: v[0])
         closed, _ = close_mouth(
             Portrait(closed.image, seen, closed.source), RETRACK_GAP, wide_gain=wide_gain
@@ -814,9 +824,10 @@ def _settled(portrait: Portrait, retrack: bool, wide_gain: float) -> tuple[Portr
             break
         widest = max(g for g, _ in views)
         if widest < best[0]:
-            best = (widest, closed)
+            best = (widest, closed, passes)
         if widest <= SETTLE_TARGET:
             break
+    note("rest.settle_passes", best[2], best[0], SETTLE_TARGET)
     _hang_teeth(rest, best[1])
     return best[1], rest
 
@@ -850,10 +861,12 @@ def settle_pitched(closed: Portrait, rest: RestMouth, pitch: BasisField | None) 
         return pitch_views.gaps(face.image) + pitch_views.gaps(finished), finished
 
     pitched, finished = read(closed)
-    if not pitched or max(g for g, _ in pitched) <= PITCHED_GAP:
+    widest_pitched = max(g for g, _ in pitched) if pitched else math.nan
+    note("rest.pitched", not pitched or widest_pitched <= PITCHED_GAP, widest_pitched, PITCHED_GAP)
+    if not pitched or widest_pitched <= PITCHED_GAP:
         return closed
-    best = (max(g for g, _ in view_gaps(finished) + pitched), closed)
-    for _ in range(PITCH_PASSES):
+    best = (max(g for g, _ in view_gaps(finished) + pitched), closed, 0)
+    for passes in range(1, PITCH_PASSES + 1):
         _, seen = max(pitched, key=lambda v: v[0])
         closed, _ = close_mouth(Portrait(closed.image, seen, closed.source), RETRACK_GAP)
         pitched, finished = read(closed)
@@ -862,9 +875,10 @@ def settle_pitched(closed: Portrait, rest: RestMouth, pitch: BasisField | None) 
             break
         widest = max(g for g, _ in still + pitched)
         if widest < best[0]:
-            best = (widest, closed)
+            best = (widest, closed, passes)
         if widest <= PITCHED_TARGET:
             break
+    note("rest.pitch_passes", best[2], best[0], PITCHED_TARGET)
     _hang_teeth(rest, best[1])
     return best[1]
 
