@@ -806,6 +806,46 @@ def test_a_dim_photos_domed_lid_is_shaded_not_lit(dim_hooded) -> None:
     assert relief >= DIM_LID_RELIEF_MIN, round(relief, 3)
 
 
+GREY_SMALL_FACE_PX = 120.0
+"""canonman_turned as a small black-and-white print (tools/avatar_sweep.py's ``grey_face120``:
+grey, the photo area-resized so the face, as found on the grey photo, is this many pixels from
+forehead to chin)."""
+GREY_SMALL_WORST_MAX = 0.46
+"""Its posed blinks of seed 7, the worst shut eye over the open one: 0.51 (7 of 8 seen;
+seeds 7, 11, 23 20 of 24, worst 0.55) while the build kept the lids past the corner 0.45 past
+the lower lid's line, read 0.480 at its worst check pose, a hair under the gate that tried
+other shapes (``SEEN - TIE``); 0.41 (24 of 24, worst 0.41) since a lid read at the tracker's
+edge tries them too (lids.AT_EDGE): the domed lids 0.75 past the line, read 0.32
+(2026-12-05)."""
+
+
+@pytest.fixture(scope="module")
+def grey_small_turned() -> Avatar:
+    """canonman_turned made grey and small, found and built as the stage finds and builds it."""
+    from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
+
+    image = read_image(FACES / "canonman_turned.jpg")
+    grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    lm = find_landmarks(grey, search=True)
+    face_px = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
+    scale = GREY_SMALL_FACE_PX / face_px
+    size = (round(grey.shape[1] * scale), round(grey.shape[0] * scale))
+    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    found = find_landmarks(small, search=True)
+    return Avatar.build(make_portrait(small, found, source="canonman_turned:grey_face120"))
+
+
+def test_blinks_of_narrow_eyes_in_a_small_grey_photo_close_with_a_margin(
+    grey_small_turned,
+) -> None:
+    """A small black-and-white photo of narrow, turned eyes: the lids the build's check reads
+    at the tracker's edge at its three poses must not be kept without trying the other shapes,
+    or the blinks at other poses (the head nodding as it talks) read open."""
+    ratios = blink_ratios_under_poses(grey_small_turned, count=POSED_BLINKS)
+    assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
+    assert max(ratios) <= GREY_SMALL_WORST_MAX, [round(r, 2) for r in ratios]
+
+
 SOFT_PHOTOS = ("blur1.5", "face60")
 """tools/avatar_sweep.py's variants of brothers_sepia that soften it: Gaussian blur of 1.5 px,
 and the face shrunk to 60 px forehead to chin (the portrait scaled back up, soft)."""

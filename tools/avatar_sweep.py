@@ -8,10 +8,11 @@ Each variant (:data:`VARIANTS`) is made in memory from a tuning photo of tests/d
 (never written there): the face scaled to about 40 / 60 / 150 pixels forehead to chin, JPEG
 quality 25, Gaussian blur, dim or too dark (gamma 1.5, 2.2) or overexposed, light from one side (a
 horizontal brightness ramp 0.4 → 1.2), a colour cast, sensor noise, rolled ±25°, mirrored,
-grey, cut at the eyebrows or under the chin, or placed small in a 1920×1080 or a 3024×4032
-photo. The portrait is found as the loader finds it (``find_landmarks(search=True)``, then
-``make_portrait``) and built as the stage builds it (:meth:`Avatar.build`), its warnings and
-build time noted. Then, per variant:
+grey (and grey with the face 120 pixels forehead to chin, as a small black-and-white
+print: ``grey_face120``), cut at the eyebrows or under the chin, or placed small in a
+1920×1080 or a 3024×4032 photo. The portrait is found as the loader finds it
+(``find_landmarks(search=True)``, then ``make_portrait``) and built as the stage builds it
+(:meth:`Avatar.build`), its warnings and build time noted. Then, per variant:
 
 * issue 13's judge (:func:`pipelines.avatar.judge.judge`) on clips made as
   tools/avatar_real_tuning.py makes them, with TUNING voices only (one continuous clip and
@@ -189,6 +190,17 @@ def grey(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
 
 
+def grey_scaled(target_px: float) -> Variant:
+    """Grey, then resized so the face is ``target_px`` from forehead to chin as found on the
+    grey photo (a small black-and-white print, scanned)."""
+
+    def make(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
+        grey_img = grey(img, lm)
+        return scaled_face(target_px)(grey_img, find_landmarks(grey_img, search=True))
+
+    return make
+
+
 def cut_at_brows(img: np.ndarray, lm: np.ndarray) -> np.ndarray:
     """The photo's top cut a few pixels above the eyebrows (a tight crop, no forehead)."""
     brows = lm[list(regions.RIGHT_BROW + regions.LEFT_BROW), 1]
@@ -259,6 +271,7 @@ VARIANTS: dict[str, Variant] = {
     "roll-25": rolled(-25.0),
     "mirror": mirrored,
     "grey": grey,
+    "grey_face120": grey_scaled(120.0),
     "cut_brows": cut_at_brows,
     "cut_chin": cut_under_chin,
     "in1920x1080": placed(1920, 1080, 1080 / 8.0, (0.62, 0.42)),
