@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from pipelines.avatar.rest import TeethTexture
-from pipelines.avatar.rig import HEAD_BASES, JAW_WIDE, LID_BASES, Rig
+from pipelines.avatar.rig import HEAD_BASES, JAW_WIDE, LID_BASES, Rig, lip_turned
 from pipelines.tracking import regions
 
 INNER = np.array(regions.LIPS_INNER)
@@ -583,6 +583,9 @@ class AvatarRenderer:
         )
         """How much the upper lip's inner face shades what lies under it (× UPPER_LIP_SHADE)."""
         self._tongue = _tongue_sprite(self._tongue_bgr)
+        self._lower_teeth_drawn = LOWER_TEETH_TURNED or not lip_turned(rig.geometry)
+        """Whether the drawn teeth have a lower row (not on a turned face:
+        :data:`LOWER_TEETH_TURNED`)."""
         soft = PHOTO_SOFT_SHARE * photo_softness(portrait, rig.geometry.landmarks)
         soft = min(soft, PHOTO_SOFT_MAX)
         self.soften = float(np.sqrt(max(soft * soft - DRAWN_SOFT * DRAWN_SOFT, 0.0)))
@@ -1196,7 +1199,7 @@ class AvatarRenderer:
         upper_h = min(TEETH_UPPER_SHARE * opening, TEETH_HEIGHT * fh)
         lower_h = float(np.clip((opening - LOWER_TEETH_FROM * fh) * 0.35, 0.0, 0.6 * upper_h))
         rows = []
-        if lower_h >= 0.5:
+        if lower_h >= 0.5 and self._lower_teeth_drawn:
             rows.append((self._lower_idx, lower_h, LOWER_ROW))
         if upper_h >= 0.5:
             rows.append((self._upper_idx, upper_h, UPPER_ROW))
@@ -1292,6 +1295,16 @@ TEETH_UPPER_SHARE = 0.55
 """Share of the opening the upper teeth may fill."""
 LOWER_TEETH_FROM = 0.05
 """Opening (face heights) below which the lower lip hides the lower teeth."""
+LOWER_TEETH_TURNED = False
+"""Whether a turned face (``rig.lip_turned``: its far mouth half under 0.8 of the near one)
+shows drawn lower teeth: it does not. Seen at an angle, the lower row is a light band right
+along the lower lip's edge, and the tracker took the band's top for the lip: landmark 14
+2-6 px up the teeth at jaw 0.4-0.6 (the 40 degree moustached stand-in with drawn teeth: 0.055
+read at a drawn 0.082, 0.090 at 0.121; the 55 degree one 0.064 at 0.100). Without the row
+tracked~asked r on the turned stand-ins with drawn teeth 0.935-0.976 / 0.951-0.982 ->
+0.945-0.981 / 0.959-0.986 (espeak / festival), sweep slope 0.825 -> 0.918 at 55 degrees; on
+a frontal face the row helps the tracker (astronaut_grey_moustache drawn: sweep r 0.983 ->
+0.970 without it) and stays. The portrait's own lower teeth are not touched."""
 CORNER_DARK = 0.5
 """How much darker the arch's last tooth is (turned away, deeper in the mouth)."""
 GAP_DARK = 0.18

@@ -204,7 +204,7 @@ LIP_RING_CORNERS = (62, 76, 292, 306)
 corners (weighted by their x they opened a little, and the triangle 78-76-62 between them
 and the inner corner folded on four of the seven test portraits)."""
 LIP_BAND_KEEP = 0.5
-"""As the jaw opens, the lower lip of a turned face (:func:`_lip_turned`; a frontal one keeps
+"""As the jaw opens, the lower lip of a turned face (:func:`lip_turned`; a frontal one keeps
 all of it, LIP_ROUND) may thin to this share of its thickness (inner lip to each of its outer
 rings, along the face's down), never less: its outer rings go down at least that much with
 its inner lip. Fuller lips (astronaut_midword's, obama_grin's: 10 px at the middle) thin a
@@ -227,7 +227,7 @@ LIP_BAND_CORNER_COLUMNS = (0, 1, 2, 6, 7, 8)
 """The lower lip's columns (the k-th point of each of LOWER_LIP_RINGS) held to
 :data:`LIP_BAND_KEEP_CORNER`: all but the middle three, which go down nearly whole anyway."""
 LIP_ROUND = (5.0, 1.0)
-"""(n, k): as the jaw opens, a frontal face's inner lower lip (not :func:`_lip_turned`) goes
+"""(n, k): as the jaw opens, a frontal face's inner lower lip (not :func:`lip_turned`) goes
 down ``(1 - |u|**n) ** k`` of its depth at the middle (14), u its canonical x over the inner
 corner's (78, 308): a curve from corner to corner that bends all along and opens at the
 corners at a finite angle, not a trapezoid. Each column of the lip (the k-th point of every
@@ -326,7 +326,7 @@ def _jaw_wide(g: FaceGeometry) -> np.ndarray:
     upper lip lifted at its middle (JAW_WIDE_LIFT). Only on a frontal face (``_jaw_disp``'s
     rounded lip); elsewhere none (the rig leaves it out)."""
     half = _mouth_halves(g)
-    if min(half) < LIP_BAND_FRONTAL * max(half) or _lip_turned(g):
+    if min(half) < LIP_BAND_FRONTAL * max(half) or lip_turned(g):
         return g.zeros()
     d = _jaw_disp(g, band=True, wide=True)
     can = g.canonical
@@ -419,7 +419,7 @@ def _jaw_disp(g: FaceGeometry, band: bool, wide: bool = False) -> np.ndarray:
     amount = g.amplitudes["jaw"] * g.face_h
     if band and min(half) >= LIP_BAND_FRONTAL * max(half):
         inner = list(LOWER_LIP_RINGS[0])
-        if not _lip_turned(g):
+        if not lip_turned(g):
             # A frontal face's lower lip opens as a rounded curve, each of its columns going
             # down whole with its inner point (LIP_ROUND).
             u = np.abs(can[inner, 0]) / float(can[308, 0])
@@ -440,7 +440,7 @@ def _jaw_disp(g: FaceGeometry, band: bool, wide: bool = False) -> np.ndarray:
     if band:
         w[list(LIP_RING_CORNERS)] = w[list(LIP_CORNERS)].min()
         x = lm @ g.right
-        if _lip_turned(g) and _lip_steepness(w * amount, x) > JAW_LIP_STEEP:
+        if lip_turned(g) and _lip_steepness(w * amount, x) > JAW_LIP_STEEP:
             _smooth_lip_opening(w, x, JAW_LIP_SMOOTH * g.face_h)
     w[468:] = 0.0
     d = g.zeros()
@@ -494,7 +494,7 @@ def _mouth_halves(g: FaceGeometry) -> list[float]:
     return [abs(float((lm[c] - lm[14]) @ g.right)) for c in (61, 291)]
 
 
-def _lip_turned(g: FaceGeometry) -> bool:
+def lip_turned(g: FaceGeometry) -> bool:
     """Whether the face is turned, not a profile: its far mouth half (corner to 14) between
     :data:`JAW_LIP_SMOOTH_HALF` and :data:`JAW_LIP_TURNED` of the near one."""
     half = _mouth_halves(g)
@@ -2433,7 +2433,7 @@ class Rig:
         vertex.update(self._head_poses_without_folds(vertex))
         held = vertex.get("jaw")
         vertex.update(self._combined_without_folds(vertex))
-        if held is not None and self._jaw_pinned is not None and _lip_turned(self.geometry):
+        if held is not None and self._jaw_pinned is not None and lip_turned(self.geometry):
             vertex["jaw"] = self._smooth_jaw_change(held, vertex)
             # (Steeper, the skin smoothed tore the lip: JAW_CORNER_SKIN_STEPS.)
             x = self.geometry.landmarks[:, :2] @ self.geometry.right
