@@ -411,11 +411,10 @@ def settle_lids(avatar: Avatar) -> float:
             deeper.append((worst(opens), share))
         log.debug("avatar: shut lids read at %.2f; deeper (%s), %s", default[0], shape, deeper)
         closest[0] = min(closest[0], *(reading for reading, _ in deeper))
-        # Read most shut first; a depth that reads no blink (the tracker does not follow these
-        # lids: a profile's near eye), reads no better than the default, or tears is passed
-        # over.
-        # Better than the default by :data:`TIE` and under ``bound``; of depths read within
-        # TIE of the one read most shut, the deepest first (then the rest by their reading).
+        # Of depths read within :data:`TIE` of the one read most shut, the deepest first, then
+        # the rest by their reading; a depth that reads no blink (the tracker does not follow
+        # these lids: a profile's near eye), reads no better than the default by TIE, or tears
+        # is passed over.
         limit = min(default[0] - TIE, bound)
         best = min(reading for reading, _ in deeper)
         name = SHAPE_NAMES.get(shape, str(shape))
