@@ -100,8 +100,17 @@ def heldout(request, clips) -> tuple[str, Avatar, dict[str, ClipFigures]]:
     return name, avatar, figs
 
 
+ONLY_MEASURED_ON_AVX512 = frozenset({"riga_turned"})
+"""Portraits whose expected failures were last measured on an AVX-512 host only
+(tests/host_cpu.py): riga_turned's r and blinks after 2026-12-05's late changes (domed lids on
+dim eyes, no drawn lower teeth on a turned face), which moved its figures to the issue's edge
+there (flite:slt r 0.797 on this test's clip, posed blinks 7 of 8). Elsewhere its build's
+choices and the tracker's reading may differ, so the failure is expected but not required."""
+
+
 def _xfail(request, reasons: dict[str, str], name: str, strict: bool = True) -> None:
     if name in reasons:
+        strict = strict and (AVX512 or name not in ONLY_MEASURED_ON_AVX512)
         request.applymarker(pytest.mark.xfail(strict=strict, reason=reasons[name]))
 
 
@@ -266,7 +275,11 @@ R_FAILS = {
     "(before cavity16: tracked against asked opening r 0.85 on four flite:rms sentences, 0.99 "
     "on hopper_glasses and biden): over a jaw sweep it overreads mid openings (0.14-0.16 "
     "face heights tracked at jaw weights 0.3-0.5, then 0.12 at 0.6)",
-    "riga_turned": "r 0.78 (flite:slt) and 0.85 (LibriVox continuous) measured "
+    "riga_turned": "r 0.797 (flite:slt) on this test's clip on an AVX-512 host, 2026-12-06 "
+    "00:25 UTC, with a turned face's drawn lower teeth left out (render.LOWER_TEETH_TURNED; "
+    "tools/avatar_heldout.py's longer clips, measured once 23:43-23:48: 0.80/0.81/0.84/0.82, "
+    "flite:slt 0.78 before); "
+    "r 0.78 (flite:slt) and 0.85 (LibriVox continuous) measured "
     "2026-12-05 03:53-03:56 UTC (load 1.1-1.4) with the network's closure of a phrase-initial "
     "m passing the gate (bclosure; asked 0.82 and 0.85, tracked against asked 0.98 and 0.98), "
     "as measured once 2026-12-05 03:26-03:27 UTC (load 1.4-2.8) with the network's jaw "
@@ -341,7 +354,11 @@ BLINK_FAILS = {
     "head turned and tilted. On the tuning portraits that stand for it the tracker's reading "
     "hardly depends on what the lid looks like (tests/test_avatar_blinks.py: cameraman's near "
     "eye, erased by inpainting, reads 0.8-1.3 of the open eye)",
-    "riga_turned": "tools/avatar_heldout.py's eight longer clips, measured once 2026-12-05 "
+    "riga_turned": "on an AVX-512 host, posed 7 of 8 (this test, 2026-12-06 00:25 UTC) and "
+    "tools/avatar_heldout.py's eight longer clips 38 of 40, posed 7 of 8, measured once "
+    "2026-12-05 23:43-23:48 UTC with domed lids on dim eyes (lids.DIM_SHAPE; 0 of 40 and 0 of "
+    "8 there before); "
+    "tools/avatar_heldout.py's eight longer clips, measured once 2026-12-05 "
     "18:19-18:26 UTC with a turned face's lower lip kept fuller at its corners "
     "(rig.LIP_BAND_KEEP_CORNER): speech 39 of 40 blinks seen, posed 6 of 8, no tear frame; "
     "measured once 2026-12-05 "
