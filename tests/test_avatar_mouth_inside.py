@@ -385,14 +385,10 @@ behind it (render.LOWER_LIP_SHADE). On the grey moustached tuning portrait 0.58-
 their top edge for the lower lip."""
 
 
-@pytest.mark.parametrize(
-    ("drawn", "jaw"),
-    [(True, 0.5), (True, 0.8), (False, 0.8)],
-    ids=["drawn-0.5", "drawn-0.8", "own-0.8"],
-)
-def test_the_lower_lip_edge_is_a_dark_line(drawn, jaw) -> None:
-    renderer = tuning_renderer("astronaut_grey_moustache", drawn)
-    weights = {"jaw": jaw}
+def lip_edge_over_inside(renderer, weights: dict[str, float], lower: bool) -> float:
+    """Mean grey of the opening's pixels within a pixel of one lip (the lowest fifth of the
+    opening for the lower lip, the highest fifth for the upper) over those just inside them
+    (2 px to 0.15 of the opening further in), on ``renderer``'s frame at ``weights``."""
     g = grey(renderer.render(weights).copy())
     at = renderer.mouth_outline(weights)
     top, bottom = at[RING.index(13)], at[RING.index(14)]
@@ -404,11 +400,21 @@ def test_the_lower_lip_edge_is_a_dark_line(drawn, jaw) -> None:
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
     depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    lower = (mask > 0) & (way_down > 0.8)
-    edge = lower & (depth <= 1.0)
-    behind = lower & (depth >= 2.0) & (depth <= 0.15 * opening + 2.0)
-    assert edge.sum() > 20 and behind.sum() > 20
-    ratio = float(g[edge].mean() / g[behind].mean())
+    band = (mask > 0) & ((way_down > 0.8) if lower else (way_down < 0.2))
+    edge = band & (depth <= 1.0)
+    inside = band & (depth >= 2.0) & (depth <= 0.15 * opening + 2.0)
+    assert edge.sum() > 20 and inside.sum() > 20
+    return float(g[edge].mean() / g[inside].mean())
+
+
+@pytest.mark.parametrize(
+    ("drawn", "jaw"),
+    [(True, 0.5), (True, 0.8), (False, 0.8)],
+    ids=["drawn-0.5", "drawn-0.8", "own-0.8"],
+)
+def test_the_lower_lip_edge_is_a_dark_line(drawn, jaw) -> None:
+    renderer = tuning_renderer("astronaut_grey_moustache", drawn)
+    ratio = lip_edge_over_inside(renderer, {"jaw": jaw}, lower=True)
     assert ratio <= LOWER_EDGE_OVER_BEHIND_MAX, f"lower lip edge at {ratio:.2f} of behind it"
 
 
@@ -454,24 +460,7 @@ def test_a_wide_opening_reads_as_wide_under_a_grey_moustache(grey_avatar) -> Non
 
 @pytest.mark.parametrize("jaw", [0.6, 1.0])
 def test_the_upper_lip_edge_is_a_dark_line_under_a_light_lip(grey_avatar, jaw) -> None:
-    renderer = grey_avatar.renderer
-    weights = {"jaw": jaw}
-    g = grey(renderer.render(weights).copy())
-    at = renderer.mouth_outline(weights)
-    top, bottom = at[RING.index(13)], at[RING.index(14)]
-    down = renderer.down.astype(np.float64)
-    opening = float((bottom - top) @ down)
-    h, w = g.shape
-    ys, xs = np.mgrid[0:h, 0:w]
-    way_down = ((xs - top[0]) * down[0] + (ys - top[1]) * down[1]) / opening
-    mask = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(mask, [np.round(at).astype(np.int32)], 1)
-    depth = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    upper = (mask > 0) & (way_down < 0.2)
-    edge = upper & (depth <= 1.0)
-    under = upper & (depth >= 2.0) & (depth <= 0.15 * opening + 2.0)
-    assert edge.sum() > 20 and under.sum() > 20
-    ratio = float(g[edge].mean() / g[under].mean())
+    ratio = lip_edge_over_inside(grey_avatar.renderer, {"jaw": jaw}, lower=False)
     assert ratio <= UPPER_EDGE_OVER_UNDER_MAX, f"upper lip edge at {ratio:.2f} of under it"
 
 

@@ -31,7 +31,7 @@ UPPER_INNER = np.array(regions.LIPS_INNER[: _I308 + 1])
 LOWER_INNER = np.array((regions.LIPS_INNER[_I308:] + regions.LIPS_INNER[:1])[::-1])
 _UPPER_MIDDLE = list(UPPER_INNER).index(13)
 # The upper lip's outer line, corner to corner over the top (as UPPER_INNER runs).
-UPPER_OUTER = np.array((61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291))
+UPPER_OUTER = np.array(regions.LIPS_OUTER[: list(regions.LIPS_OUTER).index(291) + 1])
 
 TEETH_BGR = np.array([205, 218, 228], np.float32)
 """Ivory, before the face's light is applied."""

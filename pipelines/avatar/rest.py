@@ -784,8 +784,9 @@ def _settled(portrait: Portrait, retrack: bool, wide_gain: float) -> tuple[Portr
             seen = find_landmarks(closed.image)
         except AvatarError:
             break
-        note(f"rest.retrack{passes}", inner_gap(seen) <= RETRACK_GAP, inner_gap(seen), RETRACK_GAP)
-        if inner_gap(seen) <= RETRACK_GAP:
+        seen_gap = inner_gap(seen)
+        note(f"rest.retrack{passes}", seen_gap <= RETRACK_GAP, seen_gap, RETRACK_GAP)
+        if seen_gap <= RETRACK_GAP:
             if inner_gap(closed.landmarks) > MESH_OPEN_GAP:
                 # The picture reads shut, its mesh does not: close the same again with the
                 # inner lips held (where the tracker still reads the picture open, as on
