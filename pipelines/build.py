@@ -209,6 +209,13 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
         source = config.source
     engine: Engine | None = None
     try:
+        if (not source.live or config.stages_required) and not config.warm_up:
+            # Not live: every frame reaches the outputs, and none may show the placeholder of a
+            # stage whose one-time work (the talking head's build) still runs. Stages required
+            # (the command line): a portrait with no face refuses the run before it starts.
+            for stage in stages:
+                if stage.placeholder_until_warm:
+                    stage.warm_up()
         # Files, images and the demo are not live: no frame of theirs needs dropping, so every
         # one reaches the outputs (a file gets all N frames). A camera is live: latest wins.
         lossless = config.lossless if config.lossless is not None else not source.live

@@ -44,6 +44,9 @@ class EventKind(StrEnum):
 
     STAGE_ERROR = "stage-error"
     """A stage raised on a frame and was bypassed for that frame."""
+    STAGE_WARNING = "stage-warning"
+    """A stage could not do what its settings ask and goes on as it was (:meth:`Stage.report`):
+    the frame is processed."""
     STAGE_OPEN_ERROR = "stage-open-error"
     """A stage could not open: it is left out, or with ``stages_required`` the engine does not
     start."""
@@ -61,6 +64,7 @@ class EventKind(StrEnum):
 PROBLEMS = frozenset(
     {
         EventKind.STAGE_ERROR,
+        EventKind.STAGE_WARNING,
         EventKind.STAGE_OPEN_ERROR,
         EventKind.SOURCE_ERROR,
         EventKind.OUTPUT_ERROR,
@@ -787,6 +791,9 @@ class Engine:
                 else:
                     log.debug("stage %s failed (%d times): %s", stage.name, count, exc)
                 self._emit(EngineEvent(EventKind.STAGE_ERROR, stage.name, str(exc), exc))
+            for message in stage.take_reports():
+                log.warning("%s: %s", stage.name, message)
+                self._emit(EngineEvent(EventKind.STAGE_WARNING, stage.name, message))
             ms = (time.perf_counter() - t0) * 1000.0
             stage_ms = frame.ctx.stage_ms
             # A stage may time its own steps as "name/step" (the tracker: detect, mesh, pose).

@@ -82,10 +82,29 @@ class Stage(Generic[S]):
     one figure for the whole stage does not fit: a stage with two modes of different cost."""
     bench_variants: ClassVar[tuple[BenchVariant, ...]] = ()
     """Settings under which ``camfx bench`` also times the stage (see :class:`BenchVariant`)."""
+    placeholder_until_warm: ClassVar[bool] = False
+    """True for a stage that shows a placeholder until the work :meth:`warm_up` finishes is
+    done (the talking head: its portrait's still photo while the avatar is built). Runs that
+    read files warm it up first, so that no frame they write shows the placeholder."""
 
     def __init__(self, settings: S | None = None) -> None:
         self.settings: S = settings if settings is not None else self.settings_type()  # type: ignore[assignment]
         self._opened = False
+        self._reports: list[str] = []
+
+    def report(self, message: str) -> None:
+        """Tell the user something that is no failure of a frame: the stage could not do what
+        its settings ask and goes on as it was (a new portrait that is not usable). The engine
+        passes it on after the frame as a ``stage-warning`` event. Any thread."""
+        self._reports.append(message)
+
+    def take_reports(self) -> list[str]:
+        """The messages :meth:`report` got since the last call (the engine calls this)."""
+        reports = self.__dict__.get("_reports")
+        if not reports:
+            return []
+        taken, self._reports = reports, []
+        return taken
 
     def open(self) -> None:
         """Acquire resources (models, buffers). Called once, on the processing thread."""

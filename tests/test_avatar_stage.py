@@ -346,6 +346,8 @@ def test_use_my_face_captures_the_avatar(avatar, golden_landmarks, tmp_path: Pat
     ctx.primary_face = fake_face(lm)
     stage.process(camera.copy(), ctx)
     assert stage.captured is not None and target.is_file()
+    # The captured face is built on a helper thread; the avatar shown so far goes on meanwhile.
+    assert stage.wait_ready(120.0)
     assert stage.avatar is not None and stage.avatar is not avatar
     assert stage.avatar.portrait.source == "camera"
     # The photo is kept as taken (smiling, teeth showing); the avatar rests with it closed.

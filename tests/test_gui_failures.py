@@ -91,6 +91,29 @@ def test_a_bad_portrait_is_a_message_and_the_window_runs_on(
     frames_keep_coming(qtbot, window)
 
 
+def test_a_portrait_without_a_face_is_a_warning_and_the_window_runs_on(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    """A picture with no face in it is read at once but its face is looked for beside the
+    video (the talking head never stops the picture while it builds): the answer comes as a
+    warning naming the file, and the frames keep coming."""
+    import cv2
+    import numpy as np
+
+    portrait = tmp_path / "cup.png"
+    cv2.imwrite(str(portrait), np.random.default_rng(1).integers(0, 255, (300, 400, 3), np.uint8))
+    preset = Preset("Head", (StageSpec(TALKING_HEAD, {"portrait": str(portrait)}),))
+    PresetStore(config / "presets").save(preset)
+    window = open_window(qtbot, windows, config, preset="user:Head", source="demo:0")
+    key = f"stage-{TALKING_HEAD}"
+    qtbot.waitUntil(lambda: key in window.messages.bars, timeout=30000)
+    bar = window.messages.bars[key]
+    assert bar.level == "warning"
+    assert f"The portrait {str(portrait)!r} could not be used: " in bar.text
+    assert "no face found" in bar.text and "pick another" in bar.text
+    frames_keep_coming(qtbot, window)
+
+
 @pytest.mark.parametrize("suffix", ["mp4", "mkv"])
 def test_a_damaged_video_is_a_message_and_the_window_runs_on(
     qtbot: Any, windows: list, config: Path, tmp_path: Path, suffix: str

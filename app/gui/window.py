@@ -536,6 +536,12 @@ class MainWindow(QMainWindow, WindowWidgets):
         elif kind == EventKind.STAGE_OPEN_ERROR:
             key = f"stage-{name}"
             text = f"The effect “{stage_title(name)}” could not start and is left out: {message}"
+        elif kind == EventKind.STAGE_WARNING:
+            # The effect goes on as it was: a warning, not a problem of the whole stream.
+            message = message[:1].upper() + message[1:]
+            text = f"{stage_title(name)}: {message}."
+            self.messages.show_message(f"stage-{name}", text, "warning")
+            return
         else:
             key = kind
             text = f"{name}: {message}"

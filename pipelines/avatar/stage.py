@@ -12,10 +12,12 @@ Modes: ``overlay`` (a corner picture), ``stand-in`` (the avatar replaces the vid
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Annotated, get_args
 
@@ -38,7 +40,8 @@ from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.portrait import (
     Portrait,
     capture_portrait,
-    load_portrait,
+    portrait_from,
+    read_portrait_image,
     save_portrait,
 )
 from pipelines.avatar.render import AvatarRenderer
@@ -51,10 +54,22 @@ from pipelines.stage import BenchVariant, Stage, StageSettings, register_stage
 log = logging.getLogger(__name__)
 
 STAGE_NAME = "talking_head"
+PLACEHOLDER_GREY = 96
+"""The grey that stands in while no portrait's face is found yet, or none could be."""
 MODES: tuple[str, ...] = get_args(AvatarMode)
 
 
 Byte = Annotated[int, Meta(ge=0, le=255)]
+
+
+class AvatarState(enum.StrEnum):
+    """Whether the avatar the stage shows is built yet."""
+
+    READY = "ready"
+    """The avatar renders and moves."""
+    PREPARING = "preparing"
+    """Its build still runs on a helper thread: the portrait's photo stands still in its place
+    (overlay or stand-in as asked, never the camera where a stand-in was asked for)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,7 @@ class TalkingHeadInfo:
     weights: dict[str, float]
     """The animator's basis weights."""
     render_ms: float
+    state: AvatarState = AvatarState.READY
 
 
 TALKING_HEAD_INFO: CtxKey[TalkingHeadInfo] = CtxKey("talking_head")
@@ -139,16 +155,94 @@ class Avatar:
         return avatar
 
 
-_avatars: dict[str, Avatar] = {}
+@dataclass(eq=False)
+class AvatarBuild:
+    """One portrait's avatar, built on a helper thread. A build finds the face and reads its own
+    renders with the face tracker for seconds (2-6 s on 2 cores): on the processing thread the
+    video would stand still that long whenever a preset, a portrait or "use my face" brought a
+    new avatar."""
+
+    spec: str
+    """The portrait file (empty: the shipped demo portrait; ``camera``: a captured face)."""
+    still: Portrait | None = None
+    """The portrait, shown still while the avatar is built."""
+    avatar: Avatar | None = None
+    error: Exception | None = None
+    person: np.ndarray | None = None
+    """The still portrait's person mask, made when a stand-in first needs it."""
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def failed(self) -> bool:
+        return self.done.is_set() and self.error is not None
+
+    def wait(self, timeout: float | None = None) -> Avatar:
+        """The avatar, once built; raises the build's error, or TimeoutError."""
+        if not self.done.wait(timeout):
+            raise TimeoutError(f"the avatar of {self.spec or 'the demo portrait'} is not built yet")
+        if self.error is not None:
+            raise self.error
+        assert self.avatar is not None
+        return self.avatar
+
+
+_builds: dict[str, AvatarBuild] = {}
 _avatars_lock = threading.Lock()
+_build_lock = threading.Lock()
+"""One build at a time: two at once would only share the same two cores, each taking twice
+as long, and the video's own stages share them too."""
+
+
+def _build_in_background(build: AvatarBuild, make: Callable[[], Portrait]) -> None:
+    def run() -> None:
+        try:
+            with _build_lock:
+                if build.still is None:
+                    build.still = make()
+                build.avatar = Avatar.build(build.still)
+        except Exception as exc:
+            log.debug("the avatar of %r could not be built", build.spec, exc_info=True)
+            build.error = exc
+        finally:
+            build.done.set()
+
+    threading.Thread(target=run, name="camfx-avatar-build", daemon=True).start()
+
+
+def avatar_build(spec: str, *, read_now: bool = True) -> AvatarBuild:
+    """The (cached) build of the avatar for a portrait file, started if new. ``read_now``: read
+    the photo on this thread first (a few milliseconds), so that a missing or undecodable file
+    raises here (CamfxError, one line) and nothing is built; the face is found on the build's
+    thread, and a photo without one lands in :attr:`AvatarBuild.error`. A failed build is tried
+    again when asked for again."""
+    with _avatars_lock:
+        build = _builds.get(spec)
+        if build is not None and not build.failed:
+            return build
+    photo = read_portrait_image(spec) if read_now else None
+    with _avatars_lock:
+        build = _builds.get(spec)
+        if build is not None and not build.failed:
+            return build
+        build = _builds[spec] = AvatarBuild(spec)
+
+    def make() -> Portrait:
+        return portrait_from(*(photo or read_portrait_image(spec)))
+
+    _build_in_background(build, make)
+    return build
+
+
+def captured_build(portrait: Portrait) -> AvatarBuild:
+    """The build of an avatar from a captured face ("use my face"; not cached)."""
+    build = AvatarBuild("camera", still=portrait)
+    _build_in_background(build, lambda: portrait)
+    return build
 
 
 def avatar_for(spec: str) -> Avatar:
-    """The avatar for a portrait file (cached: reopening the stage costs nothing)."""
-    with _avatars_lock:
-        if spec not in _avatars:
-            _avatars[spec] = Avatar.build(load_portrait(spec or None))
-        return _avatars[spec]
+    """The avatar for a portrait file, built now (cached: reopening the stage costs nothing)."""
+    return avatar_build(spec).wait()
 
 
 @register_stage
@@ -159,6 +253,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
     timer_budgets_ms = MappingProxyType({"overlay": 4.0, "stand-in": 8.0})
     # The demo always shows a face, so `auto` never stands in during a bench: time it apart.
     bench_variants = (BenchVariant("stand_in", MappingProxyType({"mode": "stand-in"}), "stand-in"),)
+    placeholder_until_warm = True
 
     def __init__(
         self, settings: TalkingHeadSettings | None = None, *, avatar: Avatar | None = None
@@ -173,15 +268,59 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         self._capture: tuple[bool, str | None] | None = None
         self.captured: Portrait | None = None
         self._portrait_spec = ""
+        self._build: AvatarBuild | None = None
+        """The build whose avatar replaces :attr:`avatar` once done."""
 
     def open(self) -> None:
         s = self.settings
-        if not self._given:
-            self.avatar = avatar_for(s.portrait)
-            self._portrait_spec = s.portrait
+        if not self._given and (self.avatar is None or s.portrait != self._portrait_spec):
+            # The photo is read here (a missing or broken file refuses the stage in one line);
+            # its face is found and the avatar built on a helper thread meanwhile.
+            self._follow(s.portrait, read_now=True)
         self.animator = Animator(self._motion_settings(s))
         self._last_face_t = None
         super().open()
+
+    def _follow(self, spec: str, read_now: bool) -> None:
+        self._portrait_spec = spec
+        self._build = avatar_build(spec, read_now=read_now)
+        self._adopt()
+
+    def _adopt(self) -> None:
+        """Show the awaited build's avatar once it is done; where it failed, keep the avatar
+        shown so far and say why once (the engine passes it on as a warning)."""
+        build = self._build
+        if build is None or not build.done.is_set():
+            return
+        self._build = None
+        if build.error is None:
+            self.avatar = build.avatar
+            if self.avatar is not None and self.avatar.person is None:
+                self.avatar.person = build.person  # the still's, if a stand-in made one
+            return
+        what = "your face" if build.spec == "camera" else repr(build.spec or "demo portrait")
+        if self.avatar is None:
+            # Nothing to show at all: a placeholder (never the camera where a stand-in is asked
+            # for) until another portrait is picked.
+            self.report(f"the portrait {what} could not be used: {build.error}; pick another")
+        else:
+            self.report(
+                f"the portrait {what} could not be used: {build.error}; "
+                "the talking head keeps the portrait it had"
+            )
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the avatar being built is shown (tests, tools). True when none is left
+        to wait for."""
+        build = self._build
+        if build is not None and not build.done.wait(timeout):
+            return False
+        self._adopt()
+        return self._build is None
+
+    @property
+    def state(self) -> AvatarState:
+        return AvatarState.READY if self.avatar is not None else AvatarState.PREPARING
 
     @staticmethod
     def _motion_settings(s: TalkingHeadSettings) -> MotionSettings:
@@ -195,8 +334,10 @@ class TalkingHead(Stage[TalkingHeadSettings]):
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         if not self._given and s.portrait != self._portrait_spec:
-            self.avatar = avatar_for(s.portrait)
-            self._portrait_spec = s.portrait
+            # A new portrait is read and built on a helper thread; the one shown so far goes
+            # on meanwhile (and stays where the new one fails).
+            self._follow(s.portrait, read_now=False)
+        self._adopt()
         motion = self._motion_settings(s)
         if motion != self.animator.settings:
             self.animator.settings = motion
@@ -205,11 +346,10 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             _, save_to = self._capture
             self._capture = None
             self.captured = capture_portrait(image, face)
-            self.avatar = Avatar.build(self.captured)
+            self._build = captured_build(self.captured)
             self._given = True
             if save_to:
                 save_portrait(self.captured, save_to)
-        assert self.avatar is not None
         t = ctx.index / s.fps
         mouth: MouthParams = getattr(ctx.audio, "params", None) or NEUTRAL
         seen = face is not None and getattr(face, "visibility", 1.0) > 0.5
@@ -221,6 +361,12 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         weights = self.animator.update(t, mouth, pose)
 
         mode = self._mode(s, t, ctx)
+        if self.avatar is None:
+            # Preparing: the portrait, still, where the avatar will be. Not timed against the
+            # render budgets (a few seconds once, and no render).
+            out = self._placeholder(mode, image)
+            ctx.put(TALKING_HEAD_INFO, TalkingHeadInfo(mode, weights, 0.0, self.state))
+            return out
         t0 = time.perf_counter()
         avatar = self._render(mode, image, weights)
         render_ms = (time.perf_counter() - t0) * 1000.0
@@ -230,8 +376,35 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         ctx.stage_ms[f"{STAGE_NAME}/render"] = render_ms
         ctx.stage_ms[f"{STAGE_NAME}/compose"] = compose_ms
         ctx.stage_ms[f"{STAGE_NAME}/{mode}"] = render_ms + compose_ms
-        ctx.put(TALKING_HEAD_INFO, TalkingHeadInfo(mode, weights, render_ms))
+        ctx.put(TALKING_HEAD_INFO, TalkingHeadInfo(mode, weights, render_ms, self.state))
         return out
+
+    def _placeholder(self, mode: str, image: np.ndarray) -> np.ndarray:
+        """What shows while no avatar is built: the portrait still, once its face is found;
+        before that (a fraction of a second) or where none was found, the camera as it is in
+        overlay mode, and a flat grey picture in its place to stand in."""
+        build = self._build
+        if build is not None and build.still is not None:
+            return self._compose_still(mode, image, build.still, build)
+        if mode == "stand-in":
+            return np.full_like(image, PLACEHOLDER_GREY)
+        return image
+
+    def _compose_still(
+        self, mode: str, image: np.ndarray, still: Portrait, build: AvatarBuild
+    ) -> np.ndarray:
+        if mode == "stand-in":
+            h, w = image.shape[:2]
+            if self._standin is None or self._standin[:2] != (id(still), (w, h)):
+                if build.person is None:
+                    build.person = person_mask(still.image)
+                self._standin = (
+                    id(still),
+                    (w, h),
+                    make_standin(still.image, build.person, (w, h), still.coverage),
+                )
+            return compose_standin(image, still.image, self._standin[2])
+        return self._compose(mode, image, still.image)
 
     def _render(self, mode: str, image: np.ndarray, weights: dict[str, float]) -> np.ndarray:
         """The avatar for ``mode``: straight at the overlay's size in a corner (a fifth of
@@ -256,8 +429,8 @@ class TalkingHead(Stage[TalkingHeadSettings]):
 
     def _compose(self, mode: str, image: np.ndarray, avatar: np.ndarray) -> np.ndarray:
         s = self.settings
-        assert self.avatar is not None
         if mode == "stand-in":
+            assert self.avatar is not None
             h, w = image.shape[:2]
             key = id(self.avatar)
             if self._standin is None or self._standin[:2] != (key, (w, h)):
@@ -283,8 +456,12 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         )
 
     def warm_up(self) -> None:
-        """The benchmark calls this: build the avatar now, not on the first timed frame."""
-        if self.avatar is None:
+        """Build the avatar now, blocking, not while the first frames go by: the benchmark
+        calls this, and runs that read files (every frame of a render shows the avatar)."""
+        if self._build is not None:
+            self._build.done.wait()
+            self._adopt()
+        if self.avatar is None and not self._given:
             self.avatar = avatar_for(self.settings.portrait)
             self._portrait_spec = self.settings.portrait
 
