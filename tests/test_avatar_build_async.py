@@ -6,6 +6,7 @@ and says so once."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -296,3 +297,39 @@ def test_a_run_from_a_file_shows_the_avatar_from_its_first_frame(tmp_path: Path)
         run.close()
     assert len(out.frames) == 5
     assert [_state(f) for _, f in out.frames] == [AvatarState.READY] * 5
+
+
+EXIT_WAIT_MAX_S = 30.0
+"""Time given the process to end once it has quit mid-build (the build stops at its next
+tracker call; a few seconds at most under load)."""
+
+
+@pytest.mark.parametrize("quit_after_s", [0.3, 1.0])
+def test_quitting_while_an_avatar_is_built_exits_cleanly(tmp_path: Path, quit_after_s) -> None:
+    """camfx quit within seconds of picking a portrait: the build's thread was still in the
+    tracker's native code as the interpreter ended, and the process aborted ("terminate called
+    without an active exception", exit code 134, 2 of 3 tries before 2026-12-06). It now stops
+    the build and exits 0."""
+    import subprocess
+    import sys
+
+    photo = _new_photo(tmp_path, "canonman_glasses")
+    code = (
+        "import time\n"
+        "from pipelines.avatar.stage import TalkingHead, TalkingHeadSettings\n"
+        f"stage = TalkingHead(TalkingHeadSettings(portrait={str(photo)!r}))\n"
+        "stage.open()\n"
+        f"time.sleep({quit_after_s})\n"
+        "assert stage.avatar is None, 'built already: nothing was running at exit'\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=EXIT_WAIT_MAX_S + 30.0,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr

@@ -105,6 +105,7 @@ def find_landmarks(image: np.ndarray, passes: int = 3, search: bool = False) -> 
 
 
 def _tracked_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
+    from pipelines.avatar.halt import checkpoint
     from pipelines.frame import FrameContext
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
@@ -117,6 +118,7 @@ def _tracked_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
     face = None
     try:
         for i in range(passes):
+            checkpoint()
             ctx = FrameContext(timestamp=i / 30.0, index=i)
             tracker.process(image, ctx)
             face = ctx.primary_face or face

@@ -12,6 +12,7 @@ Modes: ``overlay`` (a corner picture), ``stand-in`` (the avatar replaces the vid
 
 from __future__ import annotations
 
+import atexit
 import enum
 import logging
 import threading
@@ -35,6 +36,7 @@ from pipelines.avatar.compose import (
     overlay_place,
     person_mask,
 )
+from pipelines.avatar.halt import EXITING
 from pipelines.avatar.lids import settle_lids
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.portrait import (
@@ -193,6 +195,11 @@ _build_lock = threading.Lock()
 as long, and the video's own stages share them too."""
 
 
+_running: set[threading.Thread] = set()
+BUILD_STOP_WAIT_S = 10.0
+"""How long the process's exit waits for a running build to reach its next tracker call."""
+
+
 def _build_in_background(build: AvatarBuild, make: Callable[[], Portrait]) -> None:
     def run() -> None:
         try:
@@ -205,8 +212,21 @@ def _build_in_background(build: AvatarBuild, make: Callable[[], Portrait]) -> No
             build.error = exc
         finally:
             build.done.set()
+            _running.discard(thread)
 
-    threading.Thread(target=run, name="camfx-avatar-build", daemon=True).start()
+    # A daemon, so that it never holds the process up by itself; stop_builds ends it at exit.
+    thread = threading.Thread(target=run, name="camfx-avatar-build", daemon=True)
+    _running.add(thread)
+    thread.start()
+
+
+@atexit.register
+def stop_builds() -> None:
+    """At exit, stop the builds still running and wait for them (:mod:`.halt`: a thread left
+    in the tracker's native code as the interpreter ends aborts the process)."""
+    EXITING.set()
+    for thread in list(_running):
+        thread.join(BUILD_STOP_WAIT_S)
 
 
 def avatar_build(spec: str, *, read_now: bool = True) -> AvatarBuild:

@@ -5,13 +5,16 @@ with, :mod:`pipelines.avatar.measure`; the avatar checks its own shut lids with 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pipelines.avatar.halt import checkpoint
 from pipelines.tracking import regions
 
 if TYPE_CHECKING:
+    from pipelines.frame import FrameContext
     from pipelines.tracking.tracker import FaceTracker
 
 
@@ -40,9 +43,9 @@ def measuring_tracker() -> FaceTracker:
     mesh runs: a measurement, not a live feed), and the reference mesh, the one the figures'
     thresholds were set with: the live tracker's blocked one moves raw landmarks by < 0.01 px,
     and tracked ones by up to ~0.4 px (p95) through the tracker's thresholds."""
-    from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+    from pipelines.tracking.tracker import FaceTrackerSettings
 
-    return FaceTracker(
+    return _measuring_tracker_type()(
         FaceTrackerSettings(
             max_faces=1,
             smoothing=0.0,
@@ -51,3 +54,17 @@ def measuring_tracker() -> FaceTracker:
             mesh_graph="reference",
         )
     )
+
+
+@cache
+def _measuring_tracker_type() -> type[FaceTracker]:
+    from pipelines.tracking.tracker import FaceTracker
+
+    class MeasuringTracker(FaceTracker):
+        """The face tracker, stopping a build when the process exits (:mod:`.halt`)."""
+
+        def process(self, image: np.ndarray, ctx: FrameContext) -> Any:
+            checkpoint()
+            return super().process(image, ctx)
+
+    return MeasuringTracker
