@@ -318,16 +318,15 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             if self.avatar is not None and self.avatar.person is None:
                 self.avatar.person = build.person  # the still's, if a stand-in made one
             return
-        what = "your face" if build.spec == "camera" else repr(build.spec or "demo portrait")
+        problem = str(build.error)
+        if build.spec and build.spec not in problem:
+            problem = f"portrait {build.spec!r}: {problem}"  # (the portrait's own errors name it)
         if self.avatar is None:
             # Nothing to show at all: a placeholder (never the camera where a stand-in is asked
             # for) until another portrait is picked.
-            self.report(f"the portrait {what} could not be used: {build.error}; pick another")
+            self.report(f"{problem}; the talking head has none until another is picked")
         else:
-            self.report(
-                f"the portrait {what} could not be used: {build.error}; "
-                "the talking head keeps the portrait it had"
-            )
+            self.report(f"{problem}; the talking head keeps the portrait it had")
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the avatar being built is shown (tests, tools). True when none is left
