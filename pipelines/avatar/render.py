@@ -179,6 +179,30 @@ other tuning portrait 14-49. With (5, 15) the turned moustached one (0.35 of the
 astronaut_grey_small, astronaut_pale_lashes and the grey moustached one with drawn teeth
 (0.1-0.2) changed by -0.003 to +0.002 in tracked against asked r (two validation voices,
 tools/mouth_tracked.py), the turned moustached one down: only the lightest lips take it."""
+DIM_LIPS = (32.0, 15.0)
+"""The lips' median grey (the photo's own, 0-255, outer to inner lip line) from which a photo
+counts as dim, and the grey over which its dimness (:func:`_dimness`) grows by one: 0 at 32
+and over, 1 at 17, :data:`DIM_MOST` at 2 and under. On a dim photo the lower lip is as dark as
+the cavity under it and the drawn teeth and tongue, lit in proportion to the skin, sink with
+it, and the tracker reads no opening (the sweep's ``dim`` canonman_turned, lips at 17: 0.000-0.001
+read at a drawn 0.04-0.20; brightening that frame's whole picture by gamma 0.45 after the render
+brought it back to 0.05-0.10, brightening the mouth's box alone did not). Lips measured on the
+tuning photos: the canonman ones 36-40 (the darkest), photographer_turned made dark (the sweep's
+gamma 2.2) 43, every other 110-206: all of them render as before."""
+DIM_MOST = 2.0
+"""The most dimness counted (the sweep's ``dark`` canonman photos' lips are at 4-5)."""
+DIM_MOUTH_LIGHT = 2.0
+"""The drawn teeth and tongue are lit (1 + this × the dimness) times as the skin's level asks:
+a photo's tone curve darkens its darks far more than its lights (gamma 1.5 takes skin at 170 to
+139 and teeth at 220 to 204), so on a dim photo light teeth stand further above the skin."""
+LIP_RIM_GAIN = 1.5
+"""On a dim photo the lower lip's rim along the opening is drawn (1 + this × the dimness) times
+lighter at its middle: the lip's wet upper face, turned up to the light, is its lightest part,
+and the tracker needs its edge. (Post-render trials on the ``dim`` canonman_turned, jaw 0.35 /
+0.5 / 0.65, rim alone: 1.6 times read 0.001 / 0.027 / 0.008, 2.5 times 0.071 / 0.098 / 0.055 for
+a drawn 0.073 / 0.103 / 0.133.)"""
+LIP_RIM_WIDTH = 0.03
+"""The rim's depth down the lower lip from the opening's edge, in face heights."""
 OUTLINE_STEPS = 4
 """Points per span between two inner-lip landmarks on the drawn outline."""
 OUTLINE_ROUND = 0.35
@@ -383,6 +407,29 @@ def _upper_lip_need(portrait: np.ndarray, rig: Rig, teeth_bgr: np.ndarray) -> fl
     return float(np.clip((none - diff) / (none - full), 0.0, 1.0))
 
 
+def _lifted(bgr: np.ndarray, lift: float) -> np.ndarray:
+    """``bgr`` times ``lift``, its hue kept: scaled back as a whole where a channel would pass
+    255."""
+    out = bgr.astype(np.float32) * np.float32(lift)
+    top = float(out.max())
+    return out * np.float32(255.0 / top) if top > 255.0 else out
+
+
+def _dimness(portrait: np.ndarray, rig: Rig) -> float:
+    """How dim a portrait's mouth is (0 to :data:`DIM_MOST`, :data:`DIM_LIPS`): by its lips'
+    median grey, outer to inner lip line, as photographed."""
+    lm = rig.points
+    lips = np.zeros(portrait.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_OUTER)]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(lm[list(regions.LIPS_INNER)]).astype(np.int32)], 0)
+    lip = portrait[lips.astype(bool)].reshape(-1, portrait.shape[2] if portrait.ndim == 3 else 1)
+    if len(lip) < 10:
+        return 0.0
+    grey = float(np.mean(np.median(lip.astype(np.float32), axis=0)))
+    start, per = DIM_LIPS
+    return float(np.clip((start - grey) / per, 0.0, DIM_MOST))
+
+
 def _own_upper_teeth_bgr(tex: TeethTexture) -> np.ndarray | None:
     """The portrait's own upper teeth's median colour (the texture's upper part,
     :data:`OWN_TEETH_SPLIT`); None where too few of its pixels are teeth."""
@@ -576,6 +623,13 @@ class AvatarRenderer:
         self._lower_idx = np.array([self._inner_index[int(i)] for i in LOWER_INNER])
         self._outline = _outline_matrix(self._upper_idx, self._lower_idx, OUTLINE_STEPS)
         self._cavity_bgr, self._tongue_bgr, self._teeth_bgr = _mouth_colours(portrait, rig)
+        self._dim = _dimness(self.portrait, rig)
+        """How dim the photo's mouth is (:data:`DIM_LIPS`): its drawn teeth and tongue lit
+        more (:data:`DIM_MOUTH_LIGHT`), its lower lip's rim lit (:data:`LIP_RIM_GAIN`)."""
+        if self._dim > 0.0:
+            lift = 1.0 + DIM_MOUTH_LIGHT * self._dim
+            self._teeth_bgr = _lifted(self._teeth_bgr, lift)
+            self._tongue_bgr = _lifted(self._tongue_bgr, lift)
         self._teeth_layers = _own_teeth_layers(teeth) if teeth is not None else ()
         own_upper = _own_upper_teeth_bgr(teeth) if teeth is not None else None
         self._upper_lip_need = _upper_lip_need(
@@ -988,6 +1042,60 @@ class AvatarRenderer:
         a = (a8.astype(np.float32) * (alpha / 255.0))[..., None]
         roi = out[y0:y1, x0:x1].astype(np.float32)
         out[y0:y1, x0:x1] = np.clip(roi * (1 - a) + small * alpha + 0.5, 0, 255).astype(np.uint8)
+        # 7) On a dim photo, the lower lip's rim lit (LIP_RIM_GAIN), as far as the mouth is
+        # open.
+        if self._dim > 0.0:
+            self._lit_lower_lip(out, pts, alpha * self._dim, view.k)
+
+    def _lit_lower_lip(self, out: np.ndarray, pts: np.ndarray, strength: float, k: float) -> None:
+        """Lighten the lower lip along the opening's lower edge (``pts``: the inner lip outline,
+        output pixels) up to (1 + :data:`LIP_RIM_GAIN` × ``strength``) times: a band
+        :data:`LIP_RIM_WIDTH` deep, softened, fading out towards the corners (where the lips
+        meet in shadow) and kept off the opening."""
+        width = LIP_RIM_WIDTH * self.face_h / k
+        if width < 1.0 or strength <= 0.0:
+            return
+        h, w = out.shape[:2]
+        down = self.down
+        lower = pts[self._lower_idx]
+        sigma = max(0.5, width / 3.0)
+        pad = int(np.ceil(width + 3.0 * sigma)) + 1
+        x0 = max(0, int(np.floor(lower[:, 0].min())) - pad)
+        y0 = max(0, int(np.floor(lower[:, 1].min())) - pad)
+        x1 = min(w, int(np.ceil(lower[:, 0].max())) + pad + 1)
+        y1 = min(h, int(np.ceil(lower[:, 1].max())) + pad + 1)
+        if x1 - x0 < 3 or y1 - y0 < 3:
+            return
+        band = np.zeros((y1 - y0, x1 - x0), np.float32)
+        centre = (lower - [x0, y0] + 0.5 * width * down) * 16
+        cv2.polylines(
+            band,
+            [np.round(centre).astype(np.int32)],
+            False,
+            1.0,
+            max(1, round(width)),
+            cv2.LINE_AA,
+            4,
+        )
+        band = cv2.GaussianBlur(band, (0, 0), sigma)
+        inside = np.zeros_like(band)
+        cv2.fillPoly(
+            inside, [np.round((pts - [x0, y0]) * 16).astype(np.int32)], 1.0, cv2.LINE_AA, 4
+        )
+        # Along the lips: full over the middle, none at the corners.
+        left, right = lower[0], lower[-1]
+        half_w = max(1.0, 0.5 * float(np.linalg.norm(right - left)))
+        axis = (right - left) / (2.0 * half_w)
+        mid = 0.5 * (left + right) - [x0, y0]
+        xs = np.arange(x1 - x0, dtype=np.float32)[None, :] - np.float32(mid[0])
+        ys = np.arange(y1 - y0, dtype=np.float32)[:, None] - np.float32(mid[1])
+        u = (xs * np.float32(axis[0]) + ys * np.float32(axis[1])) / np.float32(half_w)
+        along = np.clip(1.0 - u * u, 0.0, 1.0)
+        gain = 1.0 + np.float32(LIP_RIM_GAIN * strength) * band * along * (1.0 - inside)
+        roi = out[y0:y1, x0:x1].astype(np.float32)
+        if roi.ndim == 3:
+            gain = gain[..., None]
+        out[y0:y1, x0:x1] = np.clip(roi * gain + 0.5, 0, 255).astype(np.uint8)
 
     def _lip_shade(
         self, depth: np.ndarray, top: np.ndarray, opening: float, teeth_shown: float
