@@ -8,9 +8,9 @@ Each variant (:data:`VARIANTS`) is made in memory from a tuning photo of tests/d
 (never written there): the face scaled to about 40 / 60 / 150 pixels forehead to chin, JPEG
 quality 25, Gaussian blur, dim or too dark (gamma 1.5, 2.2) or overexposed, light from one side (a
 horizontal brightness ramp 0.4 → 1.2), a colour cast, sensor noise, rolled ±25°, mirrored,
-grey (and grey with the face 120 pixels forehead to chin, as a small black-and-white
-print: ``grey_face120``), cut at the eyebrows or under the chin, or placed small in a
-1920×1080 or a 3024×4032 photo. The portrait is found as the loader finds it
+grey (and grey with the face 100 / 110 / 120 pixels forehead to chin, as a small
+black-and-white print: ``grey_face120``), cut at the eyebrows or under the chin, or placed
+small in a 1920×1080 or a 3024×4032 photo. The portrait is found as the loader finds it
 (``find_landmarks(search=True)``, then ``make_portrait``) and built as the stage builds it
 (:meth:`Avatar.build`), its warnings and build time noted. Then, per variant:
 
@@ -271,6 +271,8 @@ VARIANTS: dict[str, Variant] = {
     "roll-25": rolled(-25.0),
     "mirror": mirrored,
     "grey": grey,
+    "grey_face100": grey_scaled(100.0),
+    "grey_face110": grey_scaled(110.0),
     "grey_face120": grey_scaled(120.0),
     "cut_brows": cut_at_brows,
     "cut_chin": cut_under_chin,

@@ -292,6 +292,47 @@ the flat ones (canonman_turned grey and 100-140 px: 0.32-0.37 against 0.48-0.50)
 ``SEEN - EDGE`` that is the tracker's last digits; at 0.44 its build kept the hooded eye's
 lids, read 0.43, posed blinks of seeds 7, 11, 23 23 of 24, worst 0.57). Every tuning portrait
 of tests/data/faces keeps its lids and renders the same bytes (none reads in the band)."""
+DOMED_OVER_FLAT = TIE
+"""Where a flat deeper lid is kept on a grey photo (:data:`GREY_CHROMA_MAX`), however shut it
+reads, the domed lids (:data:`DIM_SHAPE` at
+:data:`DIM_DEEPER`) are read too, and kept where they read more shut than it by more than this.
+On a small photo the flat lids' shut line is a few pixels thin, and the tracker puts the upper
+lid's landmark above it, on the flat lid's skin: a flat lid read shut at the three check poses
+reads open at others, and more so in speech, where a blink is shut for a frame or two. Read
+under :data:`AT_EDGE` the flat lids were kept without trying the others, so a lid the check
+reads 0.45 stood for a clear blink. On tools/avatar_sweep.py's ``grey_face100`` (grey, the face
+100 px forehead to chin; 2026-12-06, this host): canonman_bright_rolled kept the hooded eye's
+flat lids read 0.451, posed blinks of seeds 7, 11, 23 21 of 24 (worst 0.73), the tuning voices'
+speech blinks 16 of 17; now the domed lids 0.75 past the line, read 0.301: 24 of 24 (worst
+0.46), 17 of 17. canonman_glasses kept the lids past the corner read 0.454, 22 of 24 (worst
+0.57), 15 of 17; now domed, read 0.384: 24 of 24 (worst 0.49), 17 of 17 (``grey_face120``: 23 ->
+24 of 24). Where the flat lids read more shut (canonman_hooded grey at 120 px: the hooded
+eye's 0.393 against domed 0.399) they are kept, and where the default lids read shut nothing
+more is read (every grey tuning portrait as it is: same bytes). Build 3 -> 5 s and 7 -> 13 s
+on those two (the sweep's build, 2 cores, load ~5); no cost per frame beyond the domed lid's
+own, as where it was kept before. Only on grey photos: on canonman_glasses and canonman_turned
+as they are (colour, if muted) the domed lids read 0.377 and 0.302 against the flat lids' 0.443
+and 0.448 and would be kept, but every posed (24 of 24) and speech blink (17 of 17) was seen
+there with the flat lids already, the figures stayed the same, and the thicker domed shut line
+looked heavier on the large colour photo at 4x; their builds stay as they are."""
+GREY_CHROMA_MAX = 12.0
+"""A photo is grey where the median spread of its colour channels (max less min, in 8-bit
+levels) over the face's landmarks' box is at most this (:func:`photo_chroma`): the grey tuning
+portraits and the sweep's grey variants read 0, the least coloured tuning photos (the muted
+canonman ones) 21, a sepia print (brothers_sepia) 69, the colour ones 47-59. A scanned
+black-and-white print's JPEG noise and a faint tone stay under it."""
+
+
+def photo_chroma(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """The median spread of ``image``'s colour channels (max less min) over the box of the
+    face's ``landmarks`` (:data:`GREY_CHROMA_MAX`)."""
+    h, w = image.shape[:2]
+    x0, y0 = np.clip(np.floor(landmarks[:, :2].min(axis=0)).astype(int), 0, [w - 1, h - 1])
+    x1, y1 = np.clip(np.ceil(landmarks[:, :2].max(axis=0)).astype(int) + 1, 1, [w, h])
+    face = image[y0:y1, x0:x1].reshape(-1, image.shape[2]).astype(np.int16)
+    return float(np.median(face.max(axis=1) - face.min(axis=1)))
+
+
 SHAPE_NAMES = {
     PLAIN_DEEPER_SHAPE: "plain",
     DEEPER_SHAPE: "deeper",
@@ -350,9 +391,11 @@ def settle_lids(avatar: Avatar) -> float:
     read most shut of the two kept where it reads within :data:`EDGE` of a blink; where
     neither reads a clear blink (:data:`AT_EDGE`), also as :data:`HOODED_SHAPE`; where none
     of those reads a clear blink (a dim or small grey photo), also as :data:`DIM_SHAPE` at
-    :data:`DIM_DEEPER`, kept up to :data:`DIM_FOLLOWED`; the depth set. Each reading is the
-    median over :data:`READ_SHIFTS`, and readings within :data:`TIE` of each other are ties
-    decided by a fixed side, so that no CPU's last digits choose (tools/build_choices.py)."""
+    :data:`DIM_DEEPER`, kept up to :data:`DIM_FOLLOWED`; where one does on a grey photo, also
+    as :data:`DIM_SHAPE`, kept where read more shut by :data:`DOMED_OVER_FLAT`; the depth set.
+    Each reading is the median over :data:`READ_SHIFTS`, and readings within :data:`TIE` of
+    each other are ties decided by a fixed side, so that no CPU's last digits choose
+    (tools/build_choices.py)."""
     from pipelines.avatar.measure import last_backward, tears_in
     from pipelines.frame import FrameContext
 
@@ -477,6 +520,13 @@ def settle_lids(avatar: Avatar) -> float:
         # follows these (:data:`DIM_FOLLOWED`); a kept lid at the tracker's edge, as above.
         if all(got[0] >= AT_EDGE for got, _ in kept) and closest[0] < DIM_FOLLOWED:
             got = keep(DIM_SHAPE, DIM_FOLLOWED, DIM_DEEPER)
+            if got is not None:
+                kept.append((got, DIM_SHAPE))
+        elif kept and photo_chroma(image, avatar.portrait.landmarks) <= GREY_CHROMA_MAX:
+            # A grey photo's flat lids kept, however shut they read: the domed ones are read
+            # too, and kept only where they read more shut by a margin (:data:`DOMED_OVER_FLAT`).
+            flat = min(got[0] for got, _ in kept)
+            got = keep(DIM_SHAPE, flat - DOMED_OVER_FLAT, DIM_DEEPER)
             if got is not None:
                 kept.append((got, DIM_SHAPE))
         chosen = None
