@@ -821,20 +821,26 @@ edge tries them too (lids.AT_EDGE): the domed lids 0.75 past the line, read 0.32
 (2026-12-05)."""
 
 
-@pytest.fixture(scope="module")
-def grey_small_turned() -> Avatar:
-    """canonman_turned made grey and small, found and built as the stage finds and builds it."""
+def _grey_small(name: str, face_px: float) -> Avatar:
+    """A tuning photo made grey and small as tools/avatar_sweep.py's ``grey_faceN`` variants
+    make it (grey, then area-resized so the face found on the grey photo is ``face_px`` from
+    forehead to chin), found and built as the stage finds and builds it."""
     from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
 
-    image = read_image(FACES / "canonman_turned.jpg")
+    image = read_image(FACES / f"{name}.jpg")
     grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     lm = find_landmarks(grey, search=True)
-    face_px = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
-    scale = GREY_SMALL_FACE_PX / face_px
+    scale = face_px / float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
     size = (round(grey.shape[1] * scale), round(grey.shape[0] * scale))
     small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     found = find_landmarks(small, search=True)
-    return Avatar.build(make_portrait(small, found, source="canonman_turned:grey_face120"))
+    return Avatar.build(make_portrait(small, found, source=f"{name}:grey_face{face_px:g}"))
+
+
+@pytest.fixture(scope="module")
+def grey_small_turned() -> Avatar:
+    """canonman_turned made grey and small."""
+    return _grey_small("canonman_turned", GREY_SMALL_FACE_PX)
 
 
 GREY_SMALL_OFF_AVX512 = (
@@ -1122,19 +1128,8 @@ more shut by over lids.TIE: 0.75 past the line, read 0.301 (2026-12-06)."""
 
 @pytest.fixture(scope="module")
 def grey_small_rolled() -> Avatar:
-    """canonman_bright_rolled made grey and small, found and built as the stage finds and
-    builds it."""
-    from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
-
-    image = read_image(FACES / "canonman_bright_rolled.jpg")
-    grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    lm = find_landmarks(grey, search=True)
-    face_px = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
-    scale = GREY_SMALL_ROLLED_FACE_PX / face_px
-    size = (round(grey.shape[1] * scale), round(grey.shape[0] * scale))
-    small = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    found = find_landmarks(small, search=True)
-    return Avatar.build(make_portrait(small, found, source="canonman_bright_rolled:grey_face100"))
+    """canonman_bright_rolled made grey and small."""
+    return _grey_small("canonman_bright_rolled", GREY_SMALL_ROLLED_FACE_PX)
 
 
 GREY_SMALL_ROLLED_OFF_AVX512 = (

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_avatar_mouth_inside import tracked_over_drawn
 
 from pipelines.avatar.portrait import find_landmarks, load_portrait, make_portrait, read_image
-from pipelines.avatar.render import INNER
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
-RING = list(INNER)
 DIM_GAMMA = 1.5
 """The sweep's ``dim`` variant: each channel's light to this power on a 0-1 scale."""
 JAWS = (0.0, 0.35, 0.5, 0.65)
@@ -41,24 +40,7 @@ def dim_avatar() -> Avatar:
 
 
 def test_the_opening_on_a_dim_photo_reads_as_drawn(dim_avatar: Avatar) -> None:
-    from pipelines.avatar.tracked import measuring_tracker
-    from pipelines.frame import FrameContext
-
-    renderer = dim_avatar.renderer
-    tracker = measuring_tracker()
-    tracker.open()
-    read = []
-    try:
-        for i, jaw in enumerate(JAWS):
-            ctx = FrameContext(timestamp=i / 30.0, index=i)
-            tracker.process(renderer.render({"jaw": jaw}).copy(), ctx)
-            assert ctx.primary_face is not None, f"face lost at jaw {jaw}"
-            lm = np.asarray(ctx.primary_face.landmarks, np.float64)
-            at = renderer.mouth_outline({"jaw": jaw})
-            drawn = float(np.linalg.norm(at[RING.index(14)] - at[RING.index(13)]))
-            read.append(float(np.linalg.norm(lm[14, :2] - lm[13, :2])) / drawn)
-    finally:
-        tracker.close()
+    read = tracked_over_drawn(dim_avatar.renderer, JAWS)
     print(" ".join(f"{v:.2f}" for v in read))
     assert min(read[1:]) >= READ_MIN, f"tracked {np.round(read, 2)} of the drawn gap"
 

@@ -414,15 +414,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
     ) -> np.ndarray:
         if mode == "stand-in":
             h, w = image.shape[:2]
-            if self._standin is None or self._standin[:2] != (id(still), (w, h)):
-                if build.person is None:
-                    build.person = person_mask(still.image)
-                self._standin = (
-                    id(still),
-                    (w, h),
-                    make_standin(still.image, build.person, (w, h), still.coverage),
-                )
-            return compose_standin(image, still.image, self._standin[2])
+            return compose_standin(image, still.image, self._standin_for(build, still, (w, h)))
         return self._compose(mode, image, still.image)
 
     def _render(self, mode: str, image: np.ndarray, weights: dict[str, float]) -> np.ndarray:
@@ -446,22 +438,26 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             buf = self._bufs[key] = np.empty((height, width, 3), np.uint8)
         return buf
 
+    def _standin_for(
+        self, owner: Avatar | AvatarBuild, portrait: Portrait, size: tuple[int, int]
+    ) -> StandIn:
+        """The stand-in's backdrop and placement of ``portrait`` at a frame size, made once per
+        portrait and size; its person mask is kept on ``owner`` (the avatar, or the build whose
+        still the portrait is)."""
+        if self._standin is None or self._standin[:2] != (id(portrait), size):
+            if owner.person is None:
+                owner.person = person_mask(portrait.image)
+            standin = make_standin(portrait.image, owner.person, size, portrait.coverage)
+            self._standin = (id(portrait), size, standin)
+        return self._standin[2]
+
     def _compose(self, mode: str, image: np.ndarray, avatar: np.ndarray) -> np.ndarray:
         s = self.settings
         if mode == "stand-in":
             assert self.avatar is not None
             h, w = image.shape[:2]
-            key = id(self.avatar)
-            if self._standin is None or self._standin[:2] != (key, (w, h)):
-                av = self.avatar
-                if av.person is None:
-                    av.person = person_mask(av.portrait.image)
-                self._standin = (
-                    key,
-                    (w, h),
-                    make_standin(av.portrait.image, av.person, (w, h), av.portrait.coverage),
-                )
-            return compose_standin(image, avatar, self._standin[2])
+            standin = self._standin_for(self.avatar, self.avatar.portrait, (w, h))
+            return compose_standin(image, avatar, standin)
         return compose_overlay(
             image,
             avatar,
