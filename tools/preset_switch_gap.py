@@ -84,16 +84,18 @@ def measure_once(preset: str, start: str, size: tuple[int, int], fps: float) -> 
         source.close()
     times = [t for t in out.times if picked - 0.1 <= t <= end]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # The first frames through newly opened stages may be slow too (caches, a compile still
-    # running beside them): their gaps, apart from the open's.
-    later = [t for t in times if t >= switched]
-    later_gaps = [b - a for a, b in itertools.pairwise(later)]
+    # Up to the first frame through the new stages (the opens, the swap, that frame), and the
+    # frames after it, which may be slow too (a compile still running beside them): apart.
+    first_new = next((i for i, t in enumerate(times) if t >= switched), len(times))
+    at_switch = gaps[:first_new]
+    after = gaps[first_new:]
     return {
         "preset": preset,
         "from": start,
         "longest_gap_s": round(max(gaps), 3) if gaps else None,
+        "gap_to_first_new_frame_s": round(max(at_switch), 3) if at_switch else None,
+        "longest_gap_after_s": round(max(after), 3) if after else None,
         "switch_s": round(switched - picked, 3),
-        "longest_gap_after_switch_s": round(max(later_gaps), 3) if later_gaps else None,
         "frames": len(times),
         "running": engine.pipeline.names(),
         "problems": run.problems(*{e.kind for e in run.events}),
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_once(args.presets[0], args.start, (width, height), args.fps)))
         return 0
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    gaps: dict[str, list[float]] = {p: [] for p in args.presets}
+    figures_of: dict[str, list[dict[str, Any]]] = {p: [] for p in args.presets}
     for _ in range(args.tries):
         for preset in args.presets:
             done = subprocess.run(
@@ -128,15 +130,15 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             figures = json.loads(lines[-1])
             print(json.dumps(figures), flush=True)
-            if figures["longest_gap_s"] is not None:
-                gaps[preset].append(figures["longest_gap_s"])
+            figures_of[preset].append(figures)
     load = os.getloadavg()
-    for preset, values in gaps.items():
-        if values:
-            print(
-                f"{preset}: longest gap median {statistics.median(values):.3f} s "
-                f"({', '.join(f'{v:.3f}' for v in values)}); load {load[0]:.1f}"
-            )
+    for preset, tries in figures_of.items():
+        medians = []
+        for key in ("longest_gap_s", "gap_to_first_new_frame_s", "longest_gap_after_s"):
+            values = [f[key] for f in tries if f[key] is not None]
+            if values:
+                medians.append(f"{key} {statistics.median(values):.3f}")
+        print(f"{preset} (median of {len(tries)}): {', '.join(medians)}; load {load[0]:.1f}")
     return 0
 
 
