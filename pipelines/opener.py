@@ -159,15 +159,15 @@ class StageOpener:
     def _open_for(self, stages: list[Stage[Any]], held: list[Stage[Any]]) -> list[Stage[Any]]:
         """Open the stages of ``stages`` that neither run nor are in ``held``; close those of
         ``held`` it does not have (opened for a superseded list, never run). Stops early when
-        a newer list is asked for or the engine stops. Returns the stages opened for it."""
+        a newer list is asked for or the engine ends. Returns the stages opened for it."""
         kept = [s for s in held if _holds(stages, s)]
         for stage in held:
             if not _holds(stages, stage):
                 self._close_stage(stage)
         running = self._running()
         for stage in stages:
-            if self._wanted is not None or self._stopping.is_set():
-                break  # superseded or stopping: each open may take seconds
+            if self._wanted is not None or self._done():
+                break  # superseded, or the engine ends: each open may take seconds
             if _holds(running, stage) or _holds(kept, stage):
                 continue
             if self._open_stage(stage):
