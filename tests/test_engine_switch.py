@@ -224,6 +224,7 @@ def test_stop_that_gives_up_on_a_slow_open_leaves_it_to_the_exit(
     engine, out, _events = _started([Marked("old", 1)])
     engine.set_stages([new])
     assert new.opening.wait(WAIT_S)
+    time.sleep(OPEN_S / 3)
     t0 = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="pipelines.engine"):
         engine.stop(timeout=0.2)
