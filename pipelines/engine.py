@@ -10,6 +10,10 @@ time: :data:`SERIAL_SHARE`) runs each frame's image stages on its processing thr
 handing them to the render thread, and stages keep their helper threads' work on their own
 (:data:`~pipelines.frame.UNHURRIED`): every hand-off costs a wake-up, and the frame's pixels
 then stay in one core's cache.
+
+A stage list set while the engine runs (:meth:`Engine.set_stages`, a preset picked in the
+window) is opened on an opener thread (:mod:`pipelines.opener`) while frames go on through the
+running list; the processing thread swaps the lists between two frames.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
 from pipelines.frame import FRESH_IMAGE, RESENT, UNHURRIED, WRITABLE_IMAGE, Frame, FrameContext
+from pipelines.opener import OpenedStages, StageOpener
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -270,9 +275,16 @@ class Engine:
         # Runs Stage.prepare of later analysis stages beside the earlier ones (pipelined only).
         self._prepare_pool: ThreadPoolExecutor | None = None
         self._out_slots = [LatestSlot[Frame](f"output:{i}") for i in range(len(self.outputs))]
-        self._pending_stages: list[Stage[Any]] | None = None
         self._stage_lock = threading.Lock()
         self._stop = threading.Event()
+        # Opens the lists of set_stages() on a thread of its own, while frames go on through
+        # the running list (pipelines.opener).
+        self._opener = StageOpener(
+            open_stage=self._open_stage,
+            close_stage=self._close_stage,
+            running=lambda: self.pipeline.stages,
+            stopping=self._stop,
+        )
         self._threads: list[_EngineThread] = []
         self._started = False
         self._failed_outputs: set[int] = set()
@@ -297,8 +309,9 @@ class Engine:
         if not self._cv_taken:
             self._cv_taken = cvthreads.acquire(self.cv_threads)
         if self.stages_required:
-            # Stages open on the processing thread (their contract), so it starts first, alone:
-            # it opens them and waits for frames that come only once the outputs are open.
+            # The first stages open on the processing thread, before its first frame, so it
+            # starts first, alone: it opens them and waits for frames that come only once the
+            # outputs are open.
             process.start()
             self._stages_opened.wait()
             if self._stage_failure is not None:
@@ -326,6 +339,7 @@ class Engine:
             self._threads.append(_EngineThread(self._output_loop, f"camfx-output-{i}", i))
         if self.idle_after is not None:
             self._threads.append(_EngineThread(self._watch_loop, "camfx-watch"))
+        self._threads.append(_EngineThread(self._opener.run, "camfx-open", self._stages_opened))
         for t in self._threads:
             if t.ident is None:  # the processing thread may be running already
                 t.start()
@@ -398,27 +412,30 @@ class Engine:
         self.stop()
 
     def set_stages(self, stages: Sequence[Stage[Any]]) -> None:
-        """Replace the stage list; takes effect at the next frame boundary on the processing
-        thread, which opens the new stages and closes the ones no longer used."""
+        """Replace the stage list. While the engine runs, the new stages are opened on the
+        opener thread, frames going on through the running list meanwhile; the processing
+        thread swaps the lists at the frame boundary after the opens (at once when the new list
+        opens nothing) and closes the stages no longer used. A list asked for before the last
+        one was swapped in is superseded: what was opened for it alone is closed. Lossless
+        engines (nothing live) wait for the opens instead, so the frame after the call goes
+        through the new list."""
         with self._stage_lock:
             if self.running:
-                self._pending_stages = list(stages)
+                self._opener.ask(stages)
                 return
             # Not running: nothing is open (the processing thread opens stages when it starts,
             # and closes them when it ends), so the list is simply replaced.
-            self._pending_stages = None
             self.pipeline = Pipeline(stages)
 
     @property
     def stages_pending(self) -> bool:
-        """Whether a :meth:`set_stages` list waits for the processing thread to open it."""
-        return self._pending_stages is not None
+        """Whether a :meth:`set_stages` list is not swapped in yet (its stages opening)."""
+        return self._opener.pending
 
     def update_settings(self, stage_name: str, settings: StageSettings) -> bool:
         """Swap one stage's settings object (atomic; read once per frame by the stage).
         Returns False when no stage has that name; raises SettingsError for the wrong type."""
-        with self._stage_lock:
-            pending = self._pending_stages
+        pending = self._opener.latest()
         stages = pending if pending is not None else self.pipeline.stages
         for stage in list(stages):
             if stage.name == stage_name:
@@ -548,24 +565,26 @@ class Engine:
         if not self.stop_reason:
             self.stop_reason = reason
 
-    def _apply_pending_stages(self) -> None:
-        with self._stage_lock:
-            pending, self._pending_stages = self._pending_stages, None
-        if pending is None:
+    def _swap_opened_stages(self) -> None:
+        """Between frames: run the list the opener has opened (a lossless engine first waits
+        for it), and close the running stages it drops."""
+        opened: OpenedStages | None = self._opener.ready
+        while opened is None and self.lossless and self._opener.pending:
+            if self._stop.is_set():
+                return
+            opened = self._opener.wait_ready(0.1)
+        if opened is None:
             return
+        # Stages are closed here: wait until none is in use on the render thread.
+        self._wait_render_idle()
+        if self._stop.is_set():
+            return  # the opened stages are closed as the loop ends (StageOpener.end)
         old = self.pipeline.stages
-        kept = []
-        for stage in pending:
-            # Stages already running stay open; new ones are opened here, on this thread. Once
-            # stop() was called no more are opened: each open can take seconds (stop's wait).
-            if any(stage is s for s in old) or (
-                not self._stop.is_set() and self._open_stage(stage)
-            ):
-                kept.append(stage)
+        self.pipeline = Pipeline(opened.runnable(old))
         for stage in old:
-            if all(stage is not s for s in pending):
+            if all(stage is not s for s in opened.stages):
                 self._close_stage(stage)
-        self.pipeline = Pipeline(kept)
+        self._opener.swapped(opened)
 
     def _open_stage(self, stage: Stage[Any], required: bool = False) -> bool:
         """Open ``stage``; on failure report it, release it and return False (it is left out,
@@ -617,6 +636,7 @@ class Engine:
             for stage in opened:
                 self._close_stage(stage)
             self.pipeline = Pipeline(requested)  # none of them open, as before start()
+            self._opener.end()
             return
         if self.pipelined:
             self._prepare_pool = ThreadPoolExecutor(1, thread_name_prefix="camfx-prepare")
@@ -630,15 +650,10 @@ class Engine:
                     frame = self._in_slot.get(timeout=0.1)
                 except Closed:
                     break
+                if self._opener.ready is not None or (self.lossless and self._opener.pending):
+                    self._swap_opened_stages()
                 if frame is None:
                     continue
-                if self._pending_stages is not None:
-                    # Stages are opened and closed here: wait until none is in use on the
-                    # render thread.
-                    self._wait_render_idle()
-                    self._apply_pending_stages()
-                    if self._stop.is_set():
-                        break  # stopped while the stages opened (seconds): not one more frame
                 pipeline = self.pipeline
                 split = pipeline.analysis_count() if self._render_thread is not None else 0
                 unhurried = self._unhurried(frame)
@@ -670,11 +685,15 @@ class Engine:
                 slot.close()
             for stage in self.pipeline.stages:
                 self._close_stage(stage)
+            # A list handed over and not swapped in: what was opened for it is closed here; the
+            # opener thread closes what it still holds, and ends.
+            for stage in self._opener.end():
+                self._close_stage(stage)
             with self._stage_lock:
-                # A set_stages() that came as the loop ended: keep the list (unopened).
-                if self._pending_stages is not None:
-                    self.pipeline = Pipeline(self._pending_stages)
-                    self._pending_stages = None
+                # A set_stages() list not swapped in as the loop ended: kept (closed).
+                pending = self._opener.latest()
+                if pending is not None:
+                    self.pipeline = Pipeline(pending)
             self._set_reason("source ended")
             self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
 

@@ -107,7 +107,11 @@ class Stage(Generic[S]):
         return taken
 
     def open(self) -> None:
-        """Acquire resources (models, buffers). Called once, on the processing thread."""
+        """Acquire resources (models, buffers). Called once, before the stage's first
+        ``process``, and never while its ``process`` or ``close`` runs; not necessarily on the
+        thread that processes: the engine opens the stages of a list set while it runs on its
+        opener thread, frames going on through the running list meanwhile. So state that
+        ``open`` makes is plain state on the stage, not thread-local."""
         self._opened = True
 
     def prepare(self, image: np.ndarray, ctx: FrameContext) -> None:

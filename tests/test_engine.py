@@ -102,12 +102,14 @@ class AddStage(Stage[AddSettings]):
         self.opened_on: str | None = None
         self.closes = 0
         self.seen: list[int] = []
+        self.unopened_frames = 0
 
     def open(self) -> None:
         self.opened_on = threading.current_thread().name
         super().open()
 
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        self.unopened_frames += not self.is_open
         amount = self.settings.amount  # read once per frame
         self.seen.append(amount)
         return (image.astype(np.int16) + amount).clip(0, 255).astype(np.uint8)
@@ -382,7 +384,11 @@ def test_settings_swap_while_running_is_atomic_and_validated() -> None:
     assert value_of(out.frames[-1]) == (out.frames[-1].index + 7) % 256
 
 
-def test_set_stages_while_running_opens_new_and_closes_removed_on_the_processing_thread() -> None:
+def test_set_stages_while_running_opens_new_beside_the_frames_and_closes_removed() -> None:
+    """The stage contract: a stage is opened before its first frame and never while it
+    processes. The first stages open on the processing thread before its first frame; those of
+    a list set while the engine runs on the opener thread, frames going on meanwhile (until
+    2026-12-06 on the processing thread too, which stopped the video for the opens)."""
     first, second = (
         AddStage(AddSettings(amount=1), "first"),
         AddStage(AddSettings(amount=2), "second"),
@@ -402,9 +408,11 @@ def test_set_stages_while_running_opens_new_and_closes_removed_on_the_processing
     finally:
         engine.stop()
     assert first.closes == 1
-    assert second.opened_on == "camfx-process"
+    assert first.opened_on == "camfx-process"
+    assert second.opened_on == "camfx-open"
     assert second.closes == 1
     assert second.seen and set(second.seen) == {3}
+    assert first.unopened_frames == second.unopened_frames == 0
 
 
 def test_set_stages_on_a_stopped_engine_opens_nothing() -> None:

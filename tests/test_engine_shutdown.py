@@ -19,6 +19,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 OPEN_S = 2.0
@@ -68,8 +70,13 @@ SCRIPT = textwrap.dedent(
 
 
     stage = SlowOpen()
-    engine = Engine(Grey(), [stage])
-    engine.start()
+    if sys.argv[1] == "start":
+        engine = Engine(Grey(), [stage])
+        engine.start()
+    else:  # picked while the engine runs: opened on the opener thread
+        engine = Engine(Grey(), [])
+        engine.start()
+        engine.set_stages([stage])
     assert stage.opening.wait(30), "the stage never started opening"
     t0 = time.monotonic()
     engine.stop(timeout=0.2)
@@ -79,10 +86,15 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_exit_waits_for_a_stage_still_opening_when_stop_gave_up(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("when", "thread"), [("start", "camfx-process"), ("switch", "camfx-open")])
+def test_exit_waits_for_a_stage_still_opening_when_stop_gave_up(
+    tmp_path: Path, when: str, thread: str
+) -> None:
+    """``start``: the engine's first stages, opened on the processing thread. ``switch``: a
+    stage list set while the engine runs, opened on the opener thread (since 2026-12-06)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
+        [sys.executable, "-c", SCRIPT, when],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -93,6 +105,6 @@ def test_exit_waits_for_a_stage_still_opening_when_stop_gave_up(tmp_path: Path) 
     assert out.returncode == 0, f"exit {out.returncode} (134: aborted in native code):\n{log}"
     assert "stop returned after" in out.stdout, log
     # stop() said it left the thread, the exit waited for it, and the thread closed its stage.
-    assert "camfx-process still running" in log, log
-    assert re.search(r"waiting for .*camfx-process.* to end", log), log
+    assert f"{thread} still running" in log, log
+    assert re.search(rf"waiting for .*{thread}.* to end", log), log
     assert out.stdout.rstrip().endswith("stage closed"), log

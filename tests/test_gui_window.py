@@ -131,9 +131,11 @@ def test_first_run_without_camera_uses_the_demo_with_a_hint(
     # A first start shows what camfx does (Studio), and the preset box says so.
     qtbot.waitUntil(lambda: window.preset_key == "builtin:studio", timeout=20000)
     assert window.preset_combo.currentText() == "Studio"
-    # Frames flow through Studio's effects once the engine has opened them. Frames stop while
-    # they open (models, on the processing thread): seconds on a loaded 2-core machine, which
-    # made 3 frames in wait_frames' 8 s miss now and then when they came in that gap.
+    # Frames flow through Studio's effects once the engine has opened them (seconds on a
+    # loaded 2-core machine): waited for, so that the frames counted are Studio's. (Until
+    # 2026-12-06 the opens stopped the frames, and 3 frames in wait_frames' 8 s missed now and
+    # then when they came in that gap; a preset picked while the engine runs now opens beside
+    # them.)
     studio = [s.name for s in window.controller.stages]
     qtbot.waitUntil(lambda: running_stages(window) == studio, timeout=STAGES_OPEN_MS)
     wait_frames(qtbot, window)

@@ -88,8 +88,8 @@ class _FileReader:
 
 
 class MicAudio:
-    """The live microphone of an ``audio_mouth`` stage (opened by the stage, on the engine's
-    processing thread, after the outputs are open: readers attach when it appears).
+    """The live microphone of an ``audio_mouth`` stage (opened by the stage when the engine
+    opens it, after the outputs are open: readers attach when it appears).
 
     ``stage`` is the stage, or a function that returns the one in use now (the window swaps
     stages while it records); a stage whose input is not a microphone gives silence."""

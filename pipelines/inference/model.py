@@ -350,6 +350,11 @@ def register_model(cls: ModelT) -> ModelT:
 
 _cache: dict[tuple[str, int], OnnxModel] = {}
 _cache_lock = threading.Lock()
+"""Guards :data:`_cache` and :data:`_making`; held for look-ups only, never while a model is
+made (a session takes 0.1-1 s): the engine's opener thread makes the models of a preset's new
+stages while the processing thread may look up one it has."""
+_making: dict[tuple[str, int], threading.Lock] = {}
+"""One lock per model being made, so that two threads asking for it make it once."""
 
 
 M = TypeVar("M", bound=OnnxModel)
@@ -370,11 +375,26 @@ def load_model(model: str | type[OnnxModel], factory: SessionFactory | None = No
     factory = factory or default_factory()
     key = (name, id(factory))
     with _cache_lock:
-        if key not in _cache:
-            _cache[key] = MODELS.get(name)(factory)
-        loaded = _cache[key]
+        loaded = _cache.get(key)
+    if loaded is None:
+        loaded = _make_once(key, lambda: MODELS.get(name)(factory))
     if not isinstance(model, str) and not isinstance(loaded, model):
         raise ModelError(
             f"model {name!r} is registered as {type(loaded).__name__}, not {model.__name__}"
         )
     return loaded
+
+
+def _make_once(key: tuple[str, int], make: Callable[[], OnnxModel]) -> OnnxModel:
+    """The cached model of ``key``, made by ``make`` unless another thread made it first."""
+    with _cache_lock:
+        making = _making.setdefault(key, threading.Lock())
+    with making:
+        with _cache_lock:
+            made = _cache.get(key)
+        if made is None:
+            made = make()
+            with _cache_lock:
+                _cache[key] = made
+                _making.pop(key, None)
+        return made

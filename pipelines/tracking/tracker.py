@@ -330,6 +330,10 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         factory = self._factory or tracking_factory()
         self.detector = load_model(FaceDetector, factory)
         self.mesh = load_model(MESH_GRAPHS[self.settings.mesh_graph], factory)
+        # Made once per process (cached), here rather than for the first face: its np.unique
+        # imports numpy.ma, 65-165 ms of the first frame on the 2-core machine (2026-12-06),
+        # and a preset switched to in a running engine opens beside the frames.
+        landmark_tuning()
         self.reset()
         super().open()
 

@@ -1,0 +1,183 @@
+"""Opening a new stage list beside the running one, so that a preset switch never stops the
+video.
+
+A stage's ``open()`` loads models, makes ONNX sessions and warms caches: 0.5-1.4 s for a preset
+used for the first time in the process (Studio 0.99 s, the talking head 1.37 s at load 4,
+2026-12-06), and far more with a cold Numba cache. On the processing thread no frame was
+processed meanwhile, and the meeting saw a frozen picture. The :class:`StageOpener` opens the
+new stages on a thread of its own while the processing thread goes on with the running list;
+the processing thread swaps the lists (and closes the stages the new list drops) at a frame
+boundary once the opens are done.
+
+One list is opened at a time, and the latest :meth:`StageOpener.ask` wins: a list asked for
+while another opens supersedes it. The stages opened for a superseded list are closed (they
+never ran), except those the newer list has too, which it keeps.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.stage import Stage
+
+POLL_S = 0.1
+"""How often a waiting thread looks at the engine's stop flag (as the engine's loops do)."""
+
+
+@dataclass(frozen=True)
+class OpenedStages:
+    """A stage list whose new stages are open: ready to replace the running list."""
+
+    stages: list[Stage[Any]]
+    """The list as asked for, in order."""
+    opened: list[Stage[Any]]
+    """Those of them opened for it; the others already run, or could not open (left out)."""
+    number: int
+    """Which :meth:`StageOpener.ask` asked for it (1, 2, …)."""
+
+    def runnable(self, running: Sequence[Stage[Any]]) -> list[Stage[Any]]:
+        """The stages of the list that are open, in order, given the ``running`` ones."""
+        return [s for s in self.stages if _holds(running, s) or _holds(self.opened, s)]
+
+
+class StageOpener:
+    """Opens the stages of each asked-for list on its own thread (:meth:`run`).
+
+    The engine's processing thread looks at :attr:`ready` between frames, swaps the list in
+    and calls :meth:`swapped`; only then does the opener take the next list, so what it sees
+    running (``running()``) is what the next list will replace. A stage is thus opened before
+    it is processed, and never while its own ``process`` or ``close`` runs."""
+
+    def __init__(
+        self,
+        *,
+        open_stage: Callable[[Stage[Any]], bool],
+        close_stage: Callable[[Stage[Any]], None],
+        running: Callable[[], Sequence[Stage[Any]]],
+        stopping: threading.Event,
+    ) -> None:
+        self._open_stage = open_stage
+        """Opens one stage; on failure it reports it, releases it and returns False."""
+        self._close_stage = close_stage
+        self._running = running
+        self._stopping = stopping
+        self._cond = threading.Condition()
+        self._wanted: list[Stage[Any]] | None = None
+        """The latest list asked for that the opener thread has not taken yet."""
+        self._latest: list[Stage[Any]] = []
+        self._asked = 0
+        self._swapped = 0
+        """The number of the last list swapped in (an older one is never swapped in later)."""
+        self.ready: OpenedStages | None = None
+        """The list handed to the processing thread and not swapped in yet. Read without the
+        lock between frames: a reference read is atomic."""
+        self._ended = False
+
+    # ------------------------------------------------------------------ engine side
+    def ask(self, stages: Sequence[Stage[Any]]) -> None:
+        """Open ``stages`` (those not running yet) and hand the list over; supersedes any
+        list asked for before that is not swapped in yet."""
+        with self._cond:
+            self._asked += 1
+            self._wanted = self._latest = list(stages)
+            self._cond.notify_all()
+
+    @property
+    def pending(self) -> bool:
+        """Whether a list asked for is not swapped in yet."""
+        return self._swapped < self._asked
+
+    def latest(self) -> list[Stage[Any]] | None:
+        """The latest list asked for while it is not swapped in yet, else None."""
+        with self._cond:
+            return self._latest if self._swapped < self._asked else None
+
+    def wait_ready(self, timeout: float) -> OpenedStages | None:
+        """The list handed over, waiting up to ``timeout`` s for it (lossless engines, where
+        the frame after a switch goes through the new list, as every frame is waited for)."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self.ready is not None or self._ended or self._swapped >= self._asked,
+                timeout,
+            )
+            return self.ready
+
+    def swapped(self, opened: OpenedStages) -> None:
+        """The processing thread now runs ``opened``'s list (and closed what it dropped)."""
+        with self._cond:
+            self._swapped = opened.number
+            if self.ready is opened:
+                self.ready = None
+            self._cond.notify_all()
+
+    def end(self) -> list[Stage[Any]]:
+        """The processing thread has ended: no list is swapped in any more. Returns the stages
+        opened for a list handed over and never swapped in, for the caller to close; the
+        opener thread closes what it holds itself, and ends."""
+        with self._cond:
+            self._ended = True
+            ready, self.ready = self.ready, None
+            self._cond.notify_all()
+        return list(ready.opened) if ready is not None else []
+
+    # ------------------------------------------------------------------ opener thread
+    def run(self, started: threading.Event) -> None:
+        """The opener thread: waits until the engine's first stages are open (``started``),
+        then opens each list asked for, until :meth:`end` or the engine's stop."""
+        while not started.wait(POLL_S):
+            if self._done():
+                return
+        held: list[Stage[Any]] = []  # opened for a list that is not handed over yet
+        try:
+            while True:
+                with self._cond:
+                    while self._wanted is None and not self._done():
+                        self._cond.wait(POLL_S)
+                    if self._wanted is None:
+                        return
+                    stages, self._wanted = self._wanted, None
+                    number = self._asked
+                held = self._open_for(stages, held)
+                with self._cond:
+                    if self._wanted is not None:
+                        continue  # superseded: the newer list keeps what it shares with it
+                    if self._done():
+                        return
+                    self.ready = OpenedStages(stages, held, number)
+                    held = []  # the processing thread's now (end() gives back what it drops)
+                    self._cond.notify_all()
+                    # The next list is opened against the running one: wait for this swap.
+                    while self._swapped < number and not self._done():
+                        self._cond.wait(POLL_S)
+        finally:
+            for stage in held:
+                self._close_stage(stage)
+
+    def _open_for(self, stages: list[Stage[Any]], held: list[Stage[Any]]) -> list[Stage[Any]]:
+        """Open the stages of ``stages`` that neither run nor are in ``held``; close those of
+        ``held`` it does not have (opened for a superseded list, never run). Stops early when
+        a newer list is asked for or the engine ends. Returns the stages opened for it."""
+        kept = [s for s in held if _holds(stages, s)]
+        for stage in held:
+            if not _holds(stages, stage):
+                self._close_stage(stage)
+        running = self._running()
+        for stage in stages:
+            if self._wanted is not None or self._done():
+                break  # superseded, or the engine ends: each open may take seconds
+            if _holds(running, stage) or _holds(kept, stage):
+                continue
+            if self._open_stage(stage):
+                kept.append(stage)
+        return kept
+
+    def _done(self) -> bool:
+        return self._ended or self._stopping.is_set()
+
+
+def _holds(stages: Sequence[Stage[Any]], stage: Stage[Any]) -> bool:
+    """Whether ``stage`` itself (not an equal one) is in ``stages``."""
+    return any(stage is s for s in stages)
