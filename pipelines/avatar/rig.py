@@ -2037,6 +2037,7 @@ def _slit_mesh(
             if k == 0:
                 return plain, points
             continue
+        settled = _unflattened(points, topo, tris, lips, settled)
         if k == 0 and settled is points:
             return tris, points  # (the lips keep their orientation unsettled: as before)
         # A triangle with both lips' vertices that the jaw turns over: the jaw's repairs
@@ -2078,31 +2079,19 @@ astronaut_turned55_moustache fell back so too: their wide-open poses with a tear
 and 5, 30 each) 1+4 and 0+1 so, 0+0 settled."""
 
 
-SLIT_FLAT_SHARE = 0.005
-"""A slit triangle that the closed lips leave with under this share of its area at the opened
-positions counts as flat (turned neither way) and is settled too: its orientation there is the
-landmarks' last digits. astronaut_midword built as on another CPU (tools/build_choices.py,
-``blocked``) kept one at 0.0009 of its 0.37 px² (0.0003 px²), and every motion that moved
-its lip corner turned it over: the build's repairs of its combinations failed in 669 of 1,404
-and 428 of 1,500 random combinations folded. Every portrait's least share on this host is
-0.013 or more (astronaut_turned_far; most 0.09-0.12), so none of their meshes changes."""
-
-
 def _settle_slit(
     points: np.ndarray, topo: np.ndarray, tris: np.ndarray, lips: np.ndarray
 ) -> np.ndarray | None:
     """``points`` with the ``lips`` vertices of ``tris`` that are turned over (or flat) at
-    ``points``, against their orientation at ``topo`` (or nearly flat there:
-    :data:`SLIT_FLAT_SHARE`), moved towards ``topo`` by :data:`SLIT_SETTLE_STEPS` (each only
-    as far as it is needed); None where that leaves a triangle turned over. Unchanged (the
-    same array) where none is."""
-    opened = signed_areas(topo, tris)
-    sign = np.sign(opened)
+    ``points``, against their orientation at ``topo``, moved towards ``topo`` by
+    :data:`SLIT_SETTLE_STEPS` (each only as far as it is needed); None where that leaves a
+    triangle turned over. Unchanged (the same array) where none is."""
+    sign = np.sign(signed_areas(topo, tris))
     share = np.zeros(len(points))
     pts = points
     for _ in range(SLIT_SETTLE_STEPS + 1):
         rest = signed_areas(pts, tris)
-        bad = (np.sign(rest) != sign) | (np.abs(rest) <= SLIT_FLAT_SHARE * np.abs(opened))
+        bad = (np.sign(rest) != sign) | (rest == 0)
         if not bad.any():
             return pts
         verts = np.unique(tris[bad])
@@ -2112,6 +2101,46 @@ def _settle_slit(
         share[verts] = np.minimum(share[verts] + 1.0 / SLIT_SETTLE_STEPS, 1.0)
         pts = points + share[:, None] * (topo - points)
     return None
+
+
+SLIT_FLAT_SHARE = 0.005
+"""A slit triangle that the rest lips leave with under this share of its area at the opened
+positions is as good as flat: its orientation there is the landmarks' last digits, and every
+motion of its lip corner turns it over. astronaut_midword built as on another CPU
+(tools/build_choices.py ``blocked``) kept one at 0.0009 of its 0.37 px² (0.0003 px²): the
+build's repairs of its combinations failed in 669 of 1,404, and 428 of 1,500 random
+combinations folded. Its lips' vertices are then moved on towards the opened positions
+(:func:`_unflattened`). Every portrait's least share on this host is 0.013 or more
+(astronaut_turned_far; most 0.09-0.12), so none of their meshes changes."""
+
+
+def _unflattened(
+    points: np.ndarray, topo: np.ndarray, tris: np.ndarray, lips: np.ndarray, settled: np.ndarray
+) -> np.ndarray:
+    """``settled`` (the slit's rest points, :func:`_settle_slit`) with the ``lips`` vertices
+    of its nearly flat triangles (:data:`SLIT_FLAT_SHARE`) moved on towards ``topo`` a tenth
+    of the way a step until none is; ``settled`` itself where that turns a triangle over or
+    leaves one flat (a flat triangle with no lip vertex: nothing to move)."""
+    opened = signed_areas(topo, tris)
+    sign = np.sign(opened)
+    span = topo - points
+    length = np.maximum(np.einsum("nd,nd->n", span, span), 1e-12)
+    share = np.clip(np.einsum("nd,nd->n", settled - points, span) / length, 0.0, 1.0)
+    pts = settled
+    for _ in range(SLIT_SETTLE_STEPS + 1):
+        rest = signed_areas(pts, tris)
+        if ((np.sign(rest) != sign) | (rest == 0)).any():
+            return settled
+        flat = np.abs(rest) <= SLIT_FLAT_SHARE * np.abs(opened)
+        if not flat.any():
+            return pts
+        verts = np.unique(tris[flat])
+        verts = verts[lips[verts] & (share[verts] < 1.0)]
+        if len(verts) == 0:
+            return settled
+        share[verts] = np.minimum(share[verts] + 1.0 / SLIT_SETTLE_STEPS, 1.0)
+        pts = np.where(lips[:, None], points + share[:, None] * span, settled)
+    return settled
 
 
 def _crosses_the_slit(tris: np.ndarray) -> bool:
@@ -2404,6 +2433,7 @@ class Rig:
         """The jaw's vertices its repairs keep at their asked motion (None: none)."""
         self._neighbours = _Neighbours(len(points), self.triangles)
         self._rest_areas = signed_areas(points, self.triangles)
+        self._face_moved_at: np.ndarray | None = None
         self._last_mix: tuple[tuple[tuple[str, float], ...], dict[str, float]] | None = None
         """The last weights :meth:`mix` was asked for and what it gave (it is asked again)."""
         self.bases: dict[str, BasisField] = {}
@@ -2521,6 +2551,7 @@ class Rig:
         self.lid_depth = lower_share
         self.lid_shape = shape
         self._last_mix = None
+        self._face_moved_at = None
 
     def _smooth_jaw_change(self, held: np.ndarray, vertex: dict[str, np.ndarray]) -> np.ndarray:
         """The jaw as the combined repair left it, with the change that repair made to it
@@ -3113,11 +3144,34 @@ class Rig:
 
     def _composed(self, mixed: dict[str, float]) -> np.ndarray:
         pts = self.points.copy()
+        head = np.zeros_like(pts)
+        turned = False
         for name, w in mixed.items():
             basis = self.bases.get(name)
-            if basis is not None and w and name not in HEAD_BASES:
+            if basis is None or not w:
+                continue
+            if name in HEAD_BASES:
+                head += w * basis.vertex_disp
+                turned = True
+            else:
                 pts += w * basis.vertex_disp
-        return pts + self.head_displacement(pts, mixed)
+        if not turned:
+            return pts
+        # A vertex the face's motions leave at rest turns with its own displacement; only the
+        # ones they can move are located in the rest mesh (a third of the cost a frame).
+        moved = self._face_vertices()
+        head[moved] = self.head_displacement(pts[moved], mixed)
+        return pts + head
+
+    def _face_vertices(self) -> np.ndarray:
+        """Indices of the vertices some face motion (not a head turn) moves."""
+        if self._face_moved_at is None:
+            any_moved = np.zeros(len(self.points), bool)
+            for name, basis in self.bases.items():
+                if name not in HEAD_BASES:
+                    any_moved |= np.abs(basis.vertex_disp).max(axis=1) > 0.0
+            self._face_moved_at = np.flatnonzero(any_moved)
+        return self._face_moved_at
 
     def _folded(self, mixed: dict[str, float]) -> np.ndarray:
         moved = signed_areas(self._composed(mixed), self.triangles)
