@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from avatar_builds import built
-from host_cpu import allow_off_avx512
 
 from pipelines.avatar.measure import (
     CLOSED_OPENING,
@@ -85,8 +84,7 @@ def assert_talks_from_a_closed_mouth(figs: HeadFigures, opening_min: float, r_mi
     assert figs.tear_frames == 0
 
 
-def test_held_out_midword_portrait_talks_from_a_closed_mouth(midword, request) -> None:
-    allow_off_avx512(request, "astronaut_midword's speech clip folds 2 triangles")
+def test_held_out_midword_portrait_talks_from_a_closed_mouth(midword) -> None:
     _, figs = midword
     assert_talks_from_a_closed_mouth(figs, SPEECH_OPENING_MIN, LOUDNESS_R_MIN)
 
@@ -339,41 +337,52 @@ FOLD_TOLERANCE_PX2 = 0.5
 """As in test_avatar_render: a sliver may turn over by less than half a pixel (invisible)."""
 
 
+GUARD_ENGAGED_MAX = 0.03
+"""Share of the random combinations in which the rig's fold guard (rig.Rig.mix) may weaken
+the mouth: the build itself leaves almost none folding (on this host none; built as on
+another CPU, cameraman 22 of 1,500: test_avatar_fold_guard)..."""
+GUARD_SHARE_MIN = 0.5
+"""...keeping at least this share of the mouth's motions there."""
+
+
 def _random_folds(rig, seed: int = 158) -> list[tuple[dict[str, float], list[int]]]:
     """(weights, folded triangles) of random combinations of every motion, up to full
-    strength at once."""
+    strength at once, as rendered (the rig's fold guard weakens the mouth where the build
+    left a combination folding: asserted here to be rare and slight)."""
     from test_avatar_render import random_weights
 
     rng = np.random.default_rng(seed)
     names = sorted(rig.bases)
     out = []
+    shares = []
     for _ in range(PROFILE_COMBINATIONS):
         weights = random_weights(rng, names)
         folded = rig.folds(rig.vertices(weights) - rig.points, FOLD_TOLERANCE_PX2)
         out.append((weights, [int(k) for k in folded]))
+        shares.append(rig.unfolded_share(weights))
+    assert sum(s < 1.0 for s in shares) <= GUARD_ENGAGED_MAX * PROFILE_COMBINATIONS
+    assert min(shares) >= GUARD_SHARE_MIN
     return out
 
 
-def test_motions_compose_on_a_profile_away_from_the_fixed_ring(profile, request) -> None:
+def test_motions_compose_on_a_profile_away_from_the_fixed_ring(profile) -> None:
     """Property test on the profile portrait: random combinations of every motion (mouth
     shapes mixed as the animator mixes them, head turns, gaze, blinks) turn over no triangle
     of the face's own, i.e. none without a fixed outer-ring vertex. (Before the rig checked
     its motions in combination, 152 of 500 mouth-only combinations folded the lip slit and
     the lips' corners.)"""
-    allow_off_avx512(request, "cameraman folds triangle 938 in 2 of 500 combinations")
     rig = profile.rig
     pinned = np.isin(rig.triangles, rig.fixed).any(axis=1)
     bad = [(w, f) for w, f in _random_folds(rig) if not pinned[f].all()]
     assert bad == [], bad[:3]
 
 
-def test_no_combination_of_motions_folds_a_profile(profile, request) -> None:
+def test_no_combination_of_motions_folds_a_profile(profile) -> None:
     """No exception on the profile either: its fixed ring crossed the nose, lips and chin
     (232 of 500 random combinations folded against it) and its head ring crowded the lips;
     the rig now keeps both clear of the face, relaxes the head turns' combinations at the
     ring and weakens the face's motions where a combination still folds (0 of 2,000 random
     combinations over eight other seeds, 2026-12-02)."""
-    allow_off_avx512(request, "cameraman folds triangle 938 in 2 of 500 combinations")
     folded = [(w, f) for w, f in _random_folds(profile.rig) if f]
     assert folded == [], folded[:3]
     # The head turns are all there (yaw_right was left out as folding, pitch_up kept at 1/4).
@@ -391,12 +400,11 @@ def test_no_combination_of_motions_folds_a_far_turned_head(turned_far) -> None:
     assert folded == [], folded[:3]
 
 
-def test_no_combination_of_motions_folds_a_held_out_portrait(midword, request) -> None:
+def test_no_combination_of_motions_folds_a_held_out_portrait(midword) -> None:
     """The same property on the held-out mid-word portrait (frontal), with no exception:
     before the rig checked its motions in combination, 68 of 500 random combinations (this
     seed, the portrait built without the re-tracking pass) folded the mouth's corners and
     lower lip, and this test failed."""
-    allow_off_avx512(request, "astronaut_midword folds in 59 of 500 combinations")
     avatar, _ = midword
     folded = [(w, f) for w, f in _random_folds(avatar.rig, seed=7) if f]
     assert folded == [], folded[:3]

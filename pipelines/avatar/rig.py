@@ -1642,6 +1642,19 @@ COMBINED_WHOLE_MIN = 0.8
 """Before that, these motions are scaled as a whole (by COMBINED_SCALE a step, down to this
 at most) where that clears every fold: the jaw's wide-open lower lip moves as one piece,
 with no seam to fold its slivers."""
+FOLD_GUARD_PX2 = FOLD_AREA_PX
+"""Each frame the motions are composed on the mesh first, and where they would turn a
+triangle over by more than this (px², the checks' tolerance: a sliver that turns over by less
+is not seen; the build's probed combinations keep half of it as margin), the mouth's motions
+are weakened together just so far that none does (:meth:`Rig.mix`). The build checks its
+probed combinations only, on the tracker's reading of the photo, whose last digits differ
+from one CPU to another (tests/host_cpu.py): built as on another CPU (tools/build_choices.py
+``blocked``), cameraman folded in 22 of 1,500 random combinations, on this host in none; the
+guard kept 0.64-1.0 of its mouth there (median 0.95). It costs a composition of the mesh a
+frame (0.1-0.3 ms), and a few more where it weakens."""
+FOLD_GUARD_STEPS = 10
+"""Halvings of the weakening's search: the kept share is within 1/1024 of the largest that
+does not fold, so the face moves on continuously into and out of a guarded pose."""
 COMBINED_RELAX_STEPS = 40
 COMBINED_RELAX_PASSES = 3
 COMBINED_STALL_STEPS = 5
@@ -2024,6 +2037,7 @@ def _slit_mesh(
             if k == 0:
                 return plain, points
             continue
+        settled = _unflattened(points, topo, tris, lips, settled)
         if k == 0 and settled is points:
             return tris, points  # (the lips keep their orientation unsettled: as before)
         # A triangle with both lips' vertices that the jaw turns over: the jaw's repairs
@@ -2087,6 +2101,48 @@ def _settle_slit(
         share[verts] = np.minimum(share[verts] + 1.0 / SLIT_SETTLE_STEPS, 1.0)
         pts = points + share[:, None] * (topo - points)
     return None
+
+
+SLIT_FLAT_SHARE = 0.005
+"""A slit triangle that the rest lips leave with under this share of its area at the opened
+positions is as good as flat: its orientation there is the landmarks' last digits, and every
+motion of its lip corner turns it over. astronaut_midword built as on another CPU
+(tools/build_choices.py ``blocked``) kept one at 0.0009 of its 0.37 px² (0.0003 px²): the
+build's repairs of its combinations failed in 669 of 1,404, and 428 of 1,500 random
+combinations folded. Its lips' vertices are then moved on towards the opened positions
+(:func:`_unflattened`). On this host one portrait's mesh changes, astronaut_turned55_moustache
+(its second slit kept one at 0.0011; its lips' vertices moved 0.15 px at most, its tuning
+figures the same to 0.01); every other portrait's least share is 0.013 or more
+(astronaut_turned_far; most 0.09-0.12), held-out ones included."""
+
+
+def _unflattened(
+    points: np.ndarray, topo: np.ndarray, tris: np.ndarray, lips: np.ndarray, settled: np.ndarray
+) -> np.ndarray:
+    """``settled`` (the slit's rest points, :func:`_settle_slit`) with the ``lips`` vertices
+    of its nearly flat triangles (:data:`SLIT_FLAT_SHARE`) moved on towards ``topo`` a tenth
+    of the way a step until none is; ``settled`` itself where that turns a triangle over or
+    leaves one flat (a flat triangle with no lip vertex: nothing to move)."""
+    opened = signed_areas(topo, tris)
+    sign = np.sign(opened)
+    span = topo - points
+    length = np.maximum(np.einsum("nd,nd->n", span, span), 1e-12)
+    share = np.clip(np.einsum("nd,nd->n", settled - points, span) / length, 0.0, 1.0)
+    pts = settled
+    for _ in range(SLIT_SETTLE_STEPS + 1):
+        rest = signed_areas(pts, tris)
+        if ((np.sign(rest) != sign) | (rest == 0)).any():
+            return settled
+        flat = np.abs(rest) <= SLIT_FLAT_SHARE * np.abs(opened)
+        if not flat.any():
+            return pts
+        verts = np.unique(tris[flat])
+        verts = verts[lips[verts] & (share[verts] < 1.0)]
+        if len(verts) == 0:
+            return settled
+        share[verts] = np.minimum(share[verts] + 1.0 / SLIT_SETTLE_STEPS, 1.0)
+        pts = np.where(lips[:, None], points + share[:, None] * span, settled)
+    return settled
 
 
 def _crosses_the_slit(tris: np.ndarray) -> bool:
@@ -2378,6 +2434,10 @@ class Rig:
         self._jaw_pinned: np.ndarray | None = None
         """The jaw's vertices its repairs keep at their asked motion (None: none)."""
         self._neighbours = _Neighbours(len(points), self.triangles)
+        self._rest_areas = signed_areas(points, self.triangles)
+        self._face_moved_at: np.ndarray | None = None
+        self._last_mix: tuple[tuple[tuple[str, float], ...], dict[str, float]] | None = None
+        """The last weights :meth:`mix` was asked for and what it gave (it is asked again)."""
         self.bases: dict[str, BasisField] = {}
         self.lid_depth = BLINK_LOWER_SHARE
         """Where the shut lids meet (:func:`blink_fields`' ``lower_share``)."""
@@ -2492,6 +2552,8 @@ class Rig:
                     self.bases[name] = lid
         self.lid_depth = lower_share
         self.lid_shape = shape
+        self._last_mix = None
+        self._face_moved_at = None
 
     def _smooth_jaw_change(self, held: np.ndarray, vertex: dict[str, np.ndarray]) -> np.ndarray:
         """The jaw as the combined repair left it, with the change that repair made to it
@@ -2965,7 +3027,7 @@ class Rig:
         self, disp: np.ndarray, tolerance: float = 0.0, min_area: float = FOLD_AREA_PX
     ) -> np.ndarray:
         """Indices of triangles that ``disp`` turns over by more than ``tolerance`` px²."""
-        rest = signed_areas(self.points, self.triangles)
+        rest = self._rest_areas
         moved = signed_areas(self.points + disp, self.triangles)
         # Slivers (coincident silhouette landmarks) may flip within a fraction of a pixel: only
         # folds that cover at least half a pixel count.
@@ -3053,19 +3115,103 @@ class Rig:
 
     def mix(self, weights: dict[str, float]) -> dict[str, float]:
         """The bases' weights for ``weights``: the jaw's shared with its wide-open shape where
-        this rig has one (:func:`jaw_split`)."""
-        return jaw_split(weights, JAW_WIDE in self.bases)
+        this rig has one (:func:`jaw_split`), and, where together they would fold the mesh,
+        the motions that fold it weakened until none does (:data:`FOLD_GUARD_PX2`). The
+        renderer and :meth:`vertices` both take their weights from here."""
+        mixed = jaw_split(weights, JAW_WIDE in self.bases)
+        key = tuple(mixed.items())
+        last = self._last_mix
+        if last is not None and last[0] == key:
+            return dict(last[1])  # the renderer asks up to three times a frame
+        kept = self._unfolded(mixed)
+        self._last_mix = (key, kept)
+        return dict(kept)
 
-    def vertices(self, weights: dict[str, float]) -> np.ndarray:
+    def vertices(self, weights: dict[str, float], guarded: bool = True) -> np.ndarray:
         """Vertex positions for basis weights (forward): the face's own motions, then the head
-        turn carried through the mesh to wherever they moved the vertices."""
-        weights = self.mix(weights)
+        turn carried through the mesh to wherever they moved the vertices. ``guarded``: as
+        rendered (:meth:`mix`); False: the motions at the asked weights, even where they fold
+        (how the build itself composes)."""
+        if guarded:
+            return self._composed(self.mix(weights))
+        return self._composed(jaw_split(weights, JAW_WIDE in self.bases))
+
+    def unfolded_share(self, weights: dict[str, float]) -> float:
+        """How much of the face's motions :meth:`mix` keeps for ``weights`` (1.0: all; less
+        where they would fold the mesh): the smallest kept share of any motion."""
+        mixed = jaw_split(weights, JAW_WIDE in self.bases)
+        kept = self.mix(weights)
+        shares = [kept[n] / w for n, w in mixed.items() if w > 0.0 and n in kept]
+        return float(min(shares, default=1.0))
+
+    def _composed(self, mixed: dict[str, float]) -> np.ndarray:
         pts = self.points.copy()
-        for name, w in weights.items():
+        head = np.zeros_like(pts)
+        turned = False
+        for name, w in mixed.items():
             basis = self.bases.get(name)
-            if basis is not None and w and name not in HEAD_BASES:
+            if basis is None or not w:
+                continue
+            if name in HEAD_BASES:
+                head += w * basis.vertex_disp
+                turned = True
+            else:
                 pts += w * basis.vertex_disp
-        return pts + self.head_displacement(pts, weights)
+        if not turned:
+            return pts
+        # A vertex the face's motions leave at rest turns with its own displacement; only the
+        # ones they can move are located in the rest mesh (a third of the cost a frame).
+        moved = self._face_vertices()
+        head[moved] = self.head_displacement(pts[moved], mixed)
+        return pts + head
+
+    def _face_vertices(self) -> np.ndarray:
+        """Indices of the vertices some face motion (not a head turn) moves."""
+        if self._face_moved_at is None:
+            any_moved = np.zeros(len(self.points), bool)
+            for name, basis in self.bases.items():
+                if name not in HEAD_BASES:
+                    any_moved |= np.abs(basis.vertex_disp).max(axis=1) > 0.0
+            self._face_moved_at = np.flatnonzero(any_moved)
+        return self._face_moved_at
+
+    def _folded(self, mixed: dict[str, float]) -> np.ndarray:
+        moved = signed_areas(self._composed(mixed), self.triangles)
+        rest = self._rest_areas
+        big = np.maximum(np.abs(rest), np.abs(moved)) > FOLD_AREA_PX
+        return np.flatnonzero(big & (moved * rest < 0.0) & (np.abs(moved) > FOLD_GUARD_PX2))
+
+    def _unfolded(self, mixed: dict[str, float]) -> dict[str, float]:
+        """``mixed``, or where it folds the mesh, with a share of the motions that move the
+        mesh: the face's own (the mouth's; the lids and the gaze move no vertex and are left
+        whole) together, or where the head's pose folds by itself (the profile's outline),
+        the head's too. The share is the largest that folds nothing (bisection; the ray from
+        none to all may fold and unfold more than once, but the kept share folds nothing),
+        and the same one for all of them, so a guarded pose moves on continuously."""
+        if not len(self._folded(mixed)):
+            return mixed
+        moving = {
+            n
+            for n, w in mixed.items()
+            if w and n in self.bases and np.abs(self.bases[n].vertex_disp).max() > 0.0
+        }
+        face = {n for n in moving if n not in HEAD_BASES}
+        for weakened in (face, moving):
+
+            def at(share: float, weakened: set[str] = weakened) -> dict[str, float]:
+                return {n: w * share if n in weakened else w for n, w in mixed.items()}
+
+            if not weakened or len(self._folded(at(0.0))):
+                continue
+            low, high = 0.0, 1.0
+            for _ in range(FOLD_GUARD_STEPS):
+                mid = 0.5 * (low + high)
+                if len(self._folded(at(mid))):
+                    high = mid
+                else:
+                    low = mid
+            return at(low)
+        return mixed
 
     def head_displacement(self, pts: np.ndarray, weights: dict[str, float]) -> np.ndarray:
         """Forward displacement of the head turns at arbitrary points (piecewise linear over
