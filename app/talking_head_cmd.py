@@ -72,6 +72,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
+    from pipelines.audio.inputs import parse_audio_spec
     from pipelines.build import RunConfig, TalkingHeadConfig, build_engine
     from pipelines.engine import EventKind
     from pipelines.errors import OutputError
@@ -87,6 +88,10 @@ def run_render(args: argparse.Namespace) -> int:
         frames=args.frames,
         loop=True,
         paced=False,
+        # Frames read as fast as they render carry their media time: the face tracker's
+        # filters (the avatar's head follows its pose) then see the same frame gaps under any
+        # load. Not with a microphone: its sound is placed by the frames' capture times.
+        media_time=parse_audio_spec(args.audio)[0] != "mic",
         lossless=True,
         out_size=args.size,
         # A changed model or a bad portrait refuses before anything is written.

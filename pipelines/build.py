@@ -68,6 +68,10 @@ class RunConfig:
     """Start a video file again at its end."""
     paced: bool = True
     """Deliver frames at ``fps`` (False: as fast as the engine takes them, for benchmarks)."""
+    media_time: bool = False
+    """Frames of a source that is not live carry their time in the media, not the time they
+    were read (:attr:`SourceConfig.media_time`): an offline render whose frames must not depend
+    on the machine's load. A benchmark keeps read times (its latency figure)."""
     lossless: bool | None = None
     """Every frame reaches the outputs; None: for sources that are not live (files, the demo)."""
     warm_up: bool = False
@@ -199,7 +203,12 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     if isinstance(config.source, str):
         width, height = config.size
         source_config = SourceConfig(
-            width=width, height=height, fps=config.fps, loop=config.loop, paced=config.paced
+            width=width,
+            height=height,
+            fps=config.fps,
+            loop=config.loop,
+            paced=config.paced,
+            media_time=config.media_time,
         )
         try:
             source = open_source(config.source, source_config)

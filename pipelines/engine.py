@@ -858,7 +858,8 @@ class Engine:
                     self._in_slot.close()
                 break
             if i == self._stats_output() and not frame.ctx.get(RESENT):
-                self.stats.add_output(frame.timestamp)
+                # A media-time stamp is no capture time: no latency for it.
+                self.stats.add_output(None if self.source.media_clock else frame.timestamp)
 
     def _stats_output(self) -> int:
         """The output whose deliveries the fps and latency figures count: the first one that

@@ -67,7 +67,9 @@ class FrameContext:
     written with :meth:`get` and :meth:`put`) for the results one stage hands to another."""
 
     timestamp: float
-    """Monotonic capture time in seconds (``time.monotonic()``), set by the source."""
+    """Monotonic capture time in seconds (``time.monotonic()``), set by the source; from a
+    source on its media clock (``SourceConfig.media_time``, an offline render), the frame's
+    time in the media, ``index / fps`` from 0."""
     index: int
     """Sequence number from the source; gaps mean frames were dropped before processing."""
     faces: list[Any] = field(default_factory=list)

@@ -149,10 +149,13 @@ class EngineStats:
         with self.lock:
             self.process.add(ms)
 
-    def add_output(self, capture_ts: float, now: float | None = None) -> None:
+    def add_output(self, capture_ts: float | None, now: float | None = None) -> None:
+        """Count a frame output at ``now``; ``capture_ts`` None: it has no capture time (a
+        media-time stamp), and no latency is counted for it."""
         now = time.monotonic() if now is None else now
         with self.lock:
-            self.latency.add((now - capture_ts) * 1000.0)
+            if capture_ts is not None:
+                self.latency.add((now - capture_ts) * 1000.0)
             self.output_times.add(now)
             self.frames_output += 1
 
