@@ -13,7 +13,9 @@ FPS = 30.0
 SYNC_MAX_FRAMES = 1
 """Best match between mouth opening in the video and loudness in its own sound track, in
 frames (33 ms at 30 fps; the issue allows 40 ms)."""
-SYNC_R_MIN = 0.5
+SYNC_R_MIN = 0.75
+"""...with at least this Pearson r (the tracked opening: 0.87 on 2026-12-06; the dark share of
+a fixed box around the mouth, measured before, 0.58 against a limit of 0.5)."""
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -77,39 +79,53 @@ def test_video_carries_the_audio(rendered: tuple[Path, Path]) -> None:
 
 
 def test_lips_move_with_the_sound_track(rendered: tuple[Path, Path]) -> None:
+    """The mouth's opening in the written video, read as the issue reads it (the inner-lip
+    distance over the face height, by the project's own tracker on the decoded frames),
+    follows the loudness of the file's own sound track, within a frame. (A fixed box's dark
+    share measured it until 2026-12-06: the speech-driven nods carry the mouth through such a
+    box, and once the render's frames were stamped with their media time (the same frames
+    under any load) its best lag was 2 frames, r 0.58-0.59, with the tracked opening at lag 0.)"""
     import av
 
     from pipelines.audio.inputs import read_audio_file
-    from pipelines.avatar.stage import avatar_for
+    from pipelines.avatar.tracked import measuring_tracker, opening
+    from pipelines.frame import FrameContext
 
     out, _ = rendered
-    lm = avatar_for("").portrait.landmarks * (256 / 512)  # stand-in: the avatar fills 256²
-    mouth = lm[[13, 14, 61, 291], :2]
-    x0, y0 = np.floor(mouth.min(axis=0) - np.array([2, 4])).astype(int)
-    x1, y1 = np.ceil(mouth.max(axis=0) + np.array([2, 12])).astype(int)
-    dark = []
-    with av.open(str(out)) as c:
-        for frame in c.decode(video=0):
-            img = frame.to_ndarray(format="gray")
-            dark.append(float((img[y0:y1, x0:x1] < 60).mean()))
+    tracker = measuring_tracker()
+    tracker.open()
+    opened: list[float] = []  # the tracked opening (NaN where the face was lost)
+    try:
+        with av.open(str(out)) as c:
+            for i, frame in enumerate(c.decode(video=0)):
+                ctx = FrameContext(timestamp=i / FPS, index=i)
+                tracker.process(frame.to_ndarray(format="bgr24"), ctx)
+                face = ctx.primary_face
+                opened.append(
+                    np.nan if face is None else opening(np.asarray(face.landmarks, np.float64))
+                )
+    finally:
+        tracker.close()
+    assert np.isfinite(opened).mean() >= 0.95, "the tracker lost the avatar's face"
     samples, rate = read_audio_file(out)  # the file's own sound, as a viewer hears it
     per = rate / FPS
     # Frame i shows the instant i / fps: loudness over the frame period centred there.
     loud = np.array(
         [
             np.sqrt(np.mean(samples[max(0, int((i - 0.5) * per)) : int((i + 0.5) * per)] ** 2))
-            for i in range(len(dark))
+            for i in range(len(opened))
         ]
     )
-    dark_a, loud_a = np.asarray(dark), np.log10(loud + 1e-4)
+    opened_a, loud_a = np.asarray(opened), np.log10(loud + 1e-4)
 
     def r(lag: int) -> float:
         a, b = (
-            (dark_a[lag:], loud_a[: len(loud_a) - lag])
+            (opened_a[lag:], loud_a[: len(loud_a) - lag])
             if lag >= 0
-            else (dark_a[:lag], loud_a[-lag:])
+            else (opened_a[:lag], loud_a[-lag:])
         )
-        return float(np.corrcoef(a, b)[0, 1])
+        seen = np.isfinite(a)
+        return float(np.corrcoef(a[seen], b[seen])[0, 1])
 
     scores = {lag: r(lag) for lag in range(-6, 7)}
     best = max(scores, key=scores.get)  # type: ignore[arg-type]
