@@ -205,23 +205,29 @@ LIP_RIM_WIDTH = 0.03
 """The rim's depth down the lower lip from the opening's edge, in face heights."""
 DIM_TEETH_LEAST = 100.0
 """On a dim photo the drawn teeth (and the tongue, lit alike) are lit to at least this mean
-grey (0-255), in full from a dimness of 1 (lips at 17) and in proportion below it: lit only in
-proportion to the skin (:data:`DIM_MOUTH_LIGHT`), a dark photo's teeth stay in the dark (the
-sweep's ``dark`` canonman_turned, gamma 2.2: skin at 3-9, teeth 38), while a tone curve that
-crushes the skin keeps the lights, the teeth the face's lightest surface, far above it. The
-tracker read that mouth shut at jaw 0.6 and over (0.01-0.12 of the drawn gap). The ``dim``
-photos' teeth were at 83 (r 0.70-0.87 there, 0.75-0.92 with this)."""
+grey (0-255), in full from a dimness of 1 (lips at 17) and in proportion below it. Lit only in
+proportion to the skin (:data:`DIM_MOUTH_LIGHT`), a dark photo's teeth stayed in the dark (the
+sweep's ``dark`` canonman_turned, gamma 2.2: skin at 3-9, teeth at 38), where a tone curve that
+crushes the skin keeps its lights (the teeth are the face's lightest surface), and the tracker
+read that mouth shut from jaw 0.6 (0.01-0.12 of the drawn gap). The ``dim`` photos' teeth were
+at 83: lit to 100 there too (canonman_turned dim, four tuning clips, r 0.70 / 0.78 / 0.83 / 0.87
+before, 0.78 / 0.90 / 0.87 / 0.91 with this and :data:`LIP_RIM_LEAST`)."""
 LIP_RIM_LEAST = 0.5
 """On a dim photo the lower lip's rim (:meth:`AvatarRenderer._lit_lower_lip`) is at least this
-fraction of the drawn teeth's grey, at its middle: lit only in proportion to the photo's lip,
-a lip crushed to grey 2-7 stays black however much it is lit, and the tracker finds no lower
-lip under the black cavity. With the teeth at :data:`DIM_TEETH_LEAST`, the ``dark``
-canonman_turned's four tuning clips: rim 0.3 of the teeth r 0.65, 0.5 0.87, 0.7 0.89 (one
-clip); without the teeth lit, 0.5 alone 0.36, the teeth alone 0.51-0.55."""
+fraction of the drawn teeth's light, at its middle (and as far as the mouth is open): lit only
+by a gain (:data:`LIP_RIM_GAIN`), a lip crushed to grey 2-7 stayed black, and the tracker found
+no lower lip under the black cavity. The ``dark`` canonman_turned, its espeak clip with pauses
+(teeth at 80, the tongue's full hue): the rim at 0.3 of the teeth r 0.65, 0.5 0.87, 0.7 0.89;
+0.5 with the teeth unlit 0.36, the teeth lit with no rim 0.51-0.55 (at 80-120); main 0.31.
+Four tuning clips with both: 0.13 / 0.32 / 0.12 / 0.35 before, 0.79 / 0.90 / 0.86 / 0.91 after
+(p95 opening 0.109 -> 0.189); canonman_hooded dark 0.31 / 0.41 / 0.50 / 0.53 -> 0.81 / 0.93 /
+0.89 / 0.94. Left: at jaw 1.0 the tracker still puts 14 under the upper teeth there (0.04-0.14
+of the drawn gap), as on the photo itself."""
 LIP_RIM_SATURATION = 0.75
-"""The rim's colour: the drawn tongue's hue, its saturation times this (a dark photo's tone
-curve saturates its darks: the tongue's full hue drew an orange line; 0.5 read as lip but
-the ``dark`` canonman_turned's first clip at r 0.76, 0.75 0.79, 1.0 0.80)."""
+"""The rim's colour: the drawn tongue's hue, its saturation times this. A dark photo's tone
+curve saturates its darks, and the tongue's full hue drew an orange line along the lip; at 0.75
+and 0.5 the rim reads as lip. The ``dark`` canonman_turned's four clips: 0.5 r 0.76 / 0.88 /
+0.84 / 0.89, 0.75 0.79 / 0.90 / 0.86 / 0.91, 1.0 0.80 / 0.92 / 0.87 / 0.92."""
 OUTLINE_STEPS = 4
 """Points per span between two inner-lip landmarks on the drawn outline."""
 OUTLINE_ROUND = 0.35
