@@ -6,9 +6,9 @@ into an avatar, judged, posed to blink and drawn, to find where the talking head
 
 Each variant (:data:`VARIANTS`) is made in memory from a tuning photo of tests/data/faces/
 (never written there): the face scaled to about 40 / 60 / 150 pixels forehead to chin, JPEG
-quality 25, Gaussian blur, dim or too dark (gamma 1.5, 2.2) or overexposed, light from one side (a
-horizontal brightness ramp 0.4 → 1.2), a colour cast, sensor noise, rolled ±25°, mirrored,
-grey (and grey with the face 100 / 110 / 120 pixels forehead to chin, as a small
+quality 25, Gaussian blur, dim, dusky or too dark (gamma 1.5, 1.8, 2.2) or overexposed, light
+from one side (a horizontal brightness ramp 0.4 → 1.2), a colour cast, sensor noise, rolled
+±25°, mirrored, grey (and grey with the face 100 / 110 / 120 pixels forehead to chin, as a small
 black-and-white print: ``grey_face120``), cut at the eyebrows or under the chin, or placed
 small in a 1920×1080 or a 3024×4032 photo. The portrait is found as the loader finds it
 (``find_landmarks(search=True)``, then ``make_portrait``) and built as the stage builds it
@@ -262,6 +262,7 @@ VARIANTS: dict[str, Variant] = {
     "blur3": blurred(3.0),
     "dim": gamma(1.5),
     "dark": gamma(2.2),
+    "dusk": gamma(1.8),
     "overexposed": gamma(0.6, 1.35),
     "side_light": ramp(0.4, 1.2),
     "warm_cast": cast((0.7, 1.0, 1.25)),

@@ -203,6 +203,31 @@ and the tracker needs its edge. (Post-render trials on the ``dim`` canonman_turn
 a drawn 0.073 / 0.103 / 0.133.)"""
 LIP_RIM_WIDTH = 0.03
 """The rim's depth down the lower lip from the opening's edge, in face heights."""
+DIM_TEETH_LEAST = 100.0
+"""On a dim photo the drawn teeth (and the tongue, lit alike) are lit to at least this mean
+grey (0-255), in full from a dimness of 1 (lips at 17) and in proportion below it. Lit only in
+proportion to the skin (:data:`DIM_MOUTH_LIGHT`), a dark photo's teeth stayed in the dark (the
+sweep's ``dark`` canonman_turned, gamma 2.2: skin at 3-9, teeth at 38), where a tone curve that
+crushes the skin keeps its lights (the teeth are the face's lightest surface), and the tracker
+read that mouth shut from jaw 0.6 (0.01-0.12 of the drawn gap). The ``dim`` photos' teeth were
+at 83: lit to 100 there too (canonman_turned dim, four tuning clips, r 0.70 / 0.78 / 0.83 / 0.87
+before, 0.78 / 0.90 / 0.87 / 0.91 with this and :data:`LIP_RIM_LEAST`)."""
+LIP_RIM_LEAST = 0.5
+"""On a dim photo the lower lip's rim (:meth:`AvatarRenderer._lit_lower_lip`) is at least this
+fraction of the drawn teeth's light, at its middle (and as far as the mouth is open): lit only
+by a gain (:data:`LIP_RIM_GAIN`), a lip crushed to grey 2-7 stayed black, and the tracker found
+no lower lip under the black cavity. The ``dark`` canonman_turned, its espeak clip with pauses
+(teeth at 80, the tongue's full hue): the rim at 0.3 of the teeth r 0.65, 0.5 0.87, 0.7 0.89;
+0.5 with the teeth unlit 0.36, the teeth lit with no rim 0.51-0.55 (at 80-120); main 0.31.
+Four tuning clips with both: 0.13 / 0.32 / 0.12 / 0.35 before, 0.79 / 0.90 / 0.86 / 0.91 after
+(p95 opening 0.109 -> 0.189); canonman_hooded dark 0.31 / 0.41 / 0.50 / 0.53 -> 0.81 / 0.93 /
+0.89 / 0.94. Left: at jaw 1.0 the tracker still puts 14 under the upper teeth there (0.04-0.14
+of the drawn gap), as on the photo itself."""
+LIP_RIM_SATURATION = 0.75
+"""The rim's colour: the drawn tongue's hue, its saturation times this. A dark photo's tone
+curve saturates its darks, and the tongue's full hue drew an orange line along the lip; at 0.75
+and 0.5 the rim reads as lip. The ``dark`` canonman_turned's four clips: 0.5 r 0.76 / 0.88 /
+0.84 / 0.89, 0.75 0.79 / 0.90 / 0.86 / 0.91, 1.0 0.80 / 0.92 / 0.87 / 0.92."""
 OUTLINE_STEPS = 4
 """Points per span between two inner-lip landmarks on the drawn outline."""
 OUTLINE_ROUND = 0.35
@@ -625,11 +650,20 @@ class AvatarRenderer:
         self._cavity_bgr, self._tongue_bgr, self._teeth_bgr = _mouth_colours(portrait, rig)
         self._dim = _dimness(self.portrait, rig)
         """How dim the photo's mouth is (:data:`DIM_LIPS`): its drawn teeth and tongue lit
-        more (:data:`DIM_MOUTH_LIGHT`), its lower lip's rim lit (:data:`LIP_RIM_GAIN`)."""
+        more (:data:`DIM_MOUTH_LIGHT`, :data:`DIM_TEETH_LEAST`), its lower lip's rim lit
+        (:data:`LIP_RIM_GAIN`, :data:`LIP_RIM_LEAST`)."""
         if self._dim > 0.0:
             lift = 1.0 + DIM_MOUTH_LIGHT * self._dim
+            least = DIM_TEETH_LEAST * min(1.0, self._dim)
+            lift = max(lift, least / max(float(np.mean(self._teeth_bgr)), 1.0))
             self._teeth_bgr = _lifted(self._teeth_bgr, lift)
             self._tongue_bgr = _lifted(self._tongue_bgr, lift)
+        hue = self._tongue_bgr / max(float(np.mean(self._tongue_bgr)), 1.0)
+        hue = 1.0 + LIP_RIM_SATURATION * (hue - 1.0)
+        self._rim_least_bgr = (hue * LIP_RIM_LEAST * float(np.mean(self._teeth_bgr))).astype(
+            np.float32
+        )
+        """The lower lip's lit rim's least colour on a dim photo (:data:`LIP_RIM_LEAST`)."""
         self._teeth_layers = _own_teeth_layers(teeth) if teeth is not None else ()
         own_upper = _own_upper_teeth_bgr(teeth) if teeth is not None else None
         self._upper_lip_need = _upper_lip_need(
@@ -1049,7 +1083,8 @@ class AvatarRenderer:
 
     def _lit_lower_lip(self, out: np.ndarray, pts: np.ndarray, strength: float, k: float) -> None:
         """Lighten the lower lip along the opening's lower edge (``pts``: the inner lip outline,
-        output pixels) up to (1 + :data:`LIP_RIM_GAIN` × ``strength``) times: a band
+        output pixels) up to (1 + :data:`LIP_RIM_GAIN` × ``strength``) times, and to at least
+        :data:`LIP_RIM_LEAST` of the teeth's light (as far as ``strength``, up to 1): a band
         :data:`LIP_RIM_WIDTH` deep, softened, fading out towards the corners (where the lips
         meet in shadow) and kept off the opening."""
         width = LIP_RIM_WIDTH * self.face_h / k
@@ -1091,11 +1126,17 @@ class AvatarRenderer:
         ys = np.arange(y1 - y0, dtype=np.float32)[:, None] - np.float32(mid[1])
         u = (xs * np.float32(axis[0]) + ys * np.float32(axis[1])) / np.float32(half_w)
         along = np.clip(1.0 - u * u, 0.0, 1.0)
-        gain = 1.0 + np.float32(LIP_RIM_GAIN * strength) * band * along * (1.0 - inside)
+        weight = band * along * (1.0 - inside)
+        gain = 1.0 + np.float32(LIP_RIM_GAIN * strength) * weight
         roi = out[y0:y1, x0:x1].astype(np.float32)
         if roi.ndim == 3:
             gain = gain[..., None]
-        out[y0:y1, x0:x1] = np.clip(roi * gain + 0.5, 0, 255).astype(np.uint8)
+            weight = weight[..., None]
+        # At least LIP_RIM_LEAST of the teeth's light: a lip crushed to black gains nothing
+        # by a gain.
+        least = self._rim_least_bgr if roi.ndim == 3 else np.float32(self._rim_least_bgr.mean())
+        lit = np.maximum(roi * gain, roi + (least - roi) * weight * np.float32(min(1.0, strength)))
+        out[y0:y1, x0:x1] = np.clip(lit + 0.5, 0, 255).astype(np.uint8)
 
     def _lip_shade(
         self, depth: np.ndarray, top: np.ndarray, opening: float, teeth_shown: float
