@@ -11,7 +11,9 @@ session::
 deterministic, raw outputs 1-4 float32 ulps apart) or ``ulpN`` (seeded noise of that size on
 every network output; not the same for the same input twice, so tests that compare two reads
 may fail for that alone). Unset: the session runs as usual. 2026-12-06, on the code of that day:
-5 of 410 avatar tests fail under ``blocked`` and 7 under ``ulp1`` (the session's note).
+5 of 410 avatar tests failed under ``blocked`` and 7 under ``ulp1`` (the session's note); after the
+rig's fold guard (rig.Rig.mix) and its flat slit triangles (rig.SLIT_FLAT_SHARE), 1 of 424 under
+``blocked`` (astronaut_grey_small's lash line).
 """
 
 from __future__ import annotations
