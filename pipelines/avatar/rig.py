@@ -1649,8 +1649,8 @@ is not seen; the build's probed combinations keep half of it as margin), the mou
 are weakened together just so far that none does (:meth:`Rig.mix`). The build checks its
 probed combinations only, on the tracker's reading of the photo, whose last digits differ
 from one CPU to another (tests/host_cpu.py): built as on another CPU (tools/build_choices.py
-``blocked``), cameraman folded in 22 of 1,500 random combinations, on this host in none; the
-guard kept 0.64-1.0 of its mouth there (median 0.95). It costs a composition of the mesh a
+``blocked``), cameraman folded in 21 of 1,500 random combinations, on this host in none; the
+guard kept 0.64-0.99 of its mouth there (median 0.94). It costs a composition of the mesh a
 frame (0.1-0.3 ms), and a few more where it weakens."""
 FOLD_GUARD_STEPS = 10
 """Halvings of the weakening's search: the kept share is within 1/1024 of the largest that
@@ -2335,7 +2335,8 @@ def _unfold_along(
 
 
 class Rig:
-    """Mesh and basis fields for one portrait (built once; read-only afterwards)."""
+    """Mesh and basis fields for one portrait (built once; read-only afterwards, but for
+    :meth:`mix`'s one-entry cache and :meth:`set_lid_depth`)."""
 
     def __init__(
         self,
