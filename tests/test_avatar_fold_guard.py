@@ -13,7 +13,7 @@ from golden_data import face_photo, load_golden
 from test_avatar_render import random_weights
 
 from pipelines.avatar.portrait import make_portrait
-from pipelines.avatar.rig import FOLD_GUARD_PX2, HEAD_BASES, Rig
+from pipelines.avatar.rig import HEAD_BASES, Rig
 from pipelines.tracking import mesh
 
 FOLD_TOLERANCE_PX2 = 0.5
@@ -24,7 +24,7 @@ EXAGGERATION = 3.0
 fold-free: a rig whose motions fold together in many combinations, on any CPU (the landmarks
 are the golden file's, not the tracker's)."""
 EXAGGERATED_FOLDING_MIN = 0.2
-"""Share of the random combinations that fold that rig unguarded (measured 0.4)."""
+"""Share of the random combinations that fold that rig unguarded (measured 0.84)."""
 GUARDED_STEP_RATIO = 1.5
 """Along a smooth path of weights, a guarded vertex moves between two frames at most this
 many times the unguarded path's largest step (plus a tenth of a pixel): the guard holds the
@@ -117,9 +117,10 @@ def built_as_on_another_cpu():
 
 GUARD_SHARE_MIN = 0.5
 """Where the guard engages on a real portrait built as on another CPU, it keeps at least this
-share of the mouth's motions (cameraman: least 0.64, median 0.95, in 22 of 1,500)."""
+share of the mouth's motions (cameraman: least 0.64, median 0.94, in 21 of 1,500)."""
 GUARD_ENGAGED_MAX = 0.03
-"""...and engages in at most this share of random combinations (cameraman: 0.015)."""
+"""...and engages in at most this share of random combinations (cameraman: 21 of 1,500; 2 of
+this test's 300)."""
 
 
 @pytest.mark.parametrize("name", ["cameraman", "astronaut_midword"])
@@ -143,7 +144,3 @@ def test_no_combination_folds_a_portrait_built_as_on_another_cpu(
     print(f"{name}: engaged {len(engaged)} of {COMBINATIONS}, least {min(shares):.3f}")
     assert len(engaged) <= GUARD_ENGAGED_MAX * COMBINATIONS
     assert min(shares) >= GUARD_SHARE_MIN
-
-
-def test_the_guard_is_the_build_s_own_tolerance() -> None:
-    assert FOLD_GUARD_PX2 <= FOLD_TOLERANCE_PX2

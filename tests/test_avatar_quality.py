@@ -340,7 +340,7 @@ FOLD_TOLERANCE_PX2 = 0.5
 GUARD_ENGAGED_MAX = 0.03
 """Share of the random combinations in which the rig's fold guard (rig.Rig.mix) may weaken
 the mouth: the build itself leaves almost none folding (on this host none; built as on
-another CPU, cameraman 22 of 1,500: test_avatar_fold_guard)..."""
+another CPU, cameraman 21 of 1,500: test_avatar_fold_guard)..."""
 GUARD_SHARE_MIN = 0.5
 """...keeping at least this share of the mouth's motions there."""
 
