@@ -4,6 +4,7 @@ cadence) need every frame's output and context, in order, with nothing dropped o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from pipelines.engine import Pipeline
-from pipelines.frame import FRESH_IMAGE, WRITABLE_IMAGE, FrameContext
+from pipelines.frame import FRESH_IMAGE, WRITABLE_IMAGE, Frame, FrameContext
+from pipelines.outputs.base import Output
 from pipelines.presets import StageSpec, build_stages, get_preset
 from pipelines.stage import Stage
 
@@ -80,3 +82,20 @@ def run_stages(
         for s in stages:
             s.close()
     return out
+
+
+class Arrivals(Output):
+    """Each delivered frame with the time it arrived (a running engine's gaps)."""
+
+    def __init__(self) -> None:
+        super().__init__("arrivals")
+        self.frames: list[tuple[float, Frame]] = []
+
+    def write(self, frame: Frame) -> None:
+        self.frames.append((time.monotonic(), frame))
+        super().write(frame)
+
+    def gaps_since(self, t: float) -> np.ndarray:
+        """Seconds between the frames that arrived from ``t`` on."""
+        times = [a for a, _ in self.frames if a >= t]
+        return np.diff(times) if len(times) > 1 else np.zeros(0)

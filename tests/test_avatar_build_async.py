@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_support import Arrivals
 
 from pipelines.avatar import stage as stage_module
 from pipelines.avatar.compose import overlay_place
@@ -26,7 +27,6 @@ from pipelines.avatar.stage import (
 )
 from pipelines.engine import Engine, EngineEvent, EventKind
 from pipelines.frame import Frame, FrameContext
-from pipelines.outputs.base import Output
 from pipelines.sources.base import Source, SourceConfig
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
@@ -56,18 +56,6 @@ class LiveCamera(Source):
 
     def grab(self) -> np.ndarray:
         return np.full((SIZE[1], SIZE[0], 3), CAMERA_BGR, np.uint8)
-
-
-class Arrivals(Output):
-    """Each delivered frame with the time it arrived."""
-
-    def __init__(self) -> None:
-        super().__init__("arrivals")
-        self.frames: list[tuple[float, Frame]] = []
-
-    def write(self, frame: Frame) -> None:
-        self.frames.append((time.monotonic(), frame))
-        super().write(frame)
 
 
 def _new_photo(tmp_path: Path, name: str) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from engine_support import Arrivals
 
 from pipelines.engine import Engine, EngineEvent, EventKind, join_lingering_threads
 from pipelines.errors import ModelError
@@ -45,21 +46,6 @@ class LiveCounter(Source):
 
     def grab(self) -> np.ndarray:
         return np.zeros((48, 64, 3), np.uint8)
-
-
-class Arrivals(Output):
-    """Each delivered frame with the time it arrived."""
-
-    def __init__(self) -> None:
-        super().__init__("arrivals")
-        self.frames: list[tuple[float, Frame]] = []
-
-    def write(self, frame: Frame) -> None:
-        self.frames.append((time.monotonic(), frame))
-
-    def gaps_since(self, t: float) -> np.ndarray:
-        times = [a for a, _ in self.frames if a >= t]
-        return np.diff(times) if len(times) > 1 else np.zeros(0)
 
 
 class Marked(Stage[Any]):
@@ -194,15 +180,21 @@ def test_a_stage_that_cannot_open_is_reported_and_left_out_and_frames_keep_comin
     assert gaps.max() < GAP_MAX_S, f"the video stood still {gaps.max():.2f} s"
 
 
-def test_stop_during_a_slow_open_returns_when_the_open_ends_and_closes_the_stage() -> None:
-    """Quitting (or restarting the engine for another camera) right after picking a preset:
-    the video went on until the stop, which returns once the open ends, within its limit; the
-    stage opened for nothing is closed, never run."""
+def _a_third_into_a_slow_open() -> tuple[Marked, Engine, Arrivals]:
+    """A running engine a third of the way into opening a slow stage picked while it ran."""
     new = Marked("new", 2, open_s=OPEN_S)
     engine, out, _events = _started([Marked("old", 1)])
     engine.set_stages([new])
     assert new.opening.wait(WAIT_S)
     time.sleep(OPEN_S / 3)
+    return new, engine, out
+
+
+def test_stop_during_a_slow_open_returns_when_the_open_ends_and_closes_the_stage() -> None:
+    """Quitting (or restarting the engine for another camera) right after picking a preset:
+    the video went on until the stop, which returns once the open ends, within its limit; the
+    stage opened for nothing is closed, never run."""
+    new, engine, out = _a_third_into_a_slow_open()
     t0 = time.monotonic()
     engine.stop(timeout=STOP_TIMEOUT_S)
     took = time.monotonic() - t0
@@ -220,11 +212,7 @@ def test_stop_that_gives_up_on_a_slow_open_leaves_it_to_the_exit(
     thread closes its stage when the open ends, and the process's exit waits for it
     (``join_lingering_threads``: an interpreter ending while a thread is inside native code
     aborted the process)."""
-    new = Marked("new", 2, open_s=OPEN_S)
-    engine, out, _events = _started([Marked("old", 1)])
-    engine.set_stages([new])
-    assert new.opening.wait(WAIT_S)
-    time.sleep(OPEN_S / 3)
+    new, engine, out = _a_third_into_a_slow_open()
     t0 = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="pipelines.engine"):
         engine.stop(timeout=0.2)

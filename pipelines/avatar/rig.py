@@ -2087,11 +2087,32 @@ def _settle_slit(
     :data:`SLIT_SETTLE_STEPS` (each only as far as it is needed); None where that leaves a
     triangle turned over. Unchanged (the same array) where none is."""
     sign = np.sign(signed_areas(topo, tris))
-    share = np.zeros(len(points))
-    pts = points
+
+    def turned(rest: np.ndarray) -> np.ndarray:
+        return (np.sign(rest) != sign) | (rest == 0)
+
+    return _lips_moved_on(points, topo, tris, lips, np.zeros(len(points)), points, turned)
+
+
+def _lips_moved_on(
+    points: np.ndarray,
+    topo: np.ndarray,
+    tris: np.ndarray,
+    lips: np.ndarray,
+    share: np.ndarray,
+    start: np.ndarray,
+    marked: Callable[[np.ndarray], np.ndarray | None],
+) -> np.ndarray | None:
+    """From ``start`` (``points`` with ``share`` of the way to ``topo``), the ``lips``
+    vertices of the triangles ``marked`` (given their signed areas) moved on towards ``topo``
+    a tenth of the way a step until none is marked: the points (``start`` itself where none
+    was); None where a marked triangle has no lip vertex left to move, the steps run out, or
+    ``marked`` gives None (give up). ``share`` is updated in place."""
+    pts = start
     for _ in range(SLIT_SETTLE_STEPS + 1):
-        rest = signed_areas(pts, tris)
-        bad = (np.sign(rest) != sign) | (rest == 0)
+        bad = marked(signed_areas(pts, tris))
+        if bad is None:
+            return None
         if not bad.any():
             return pts
         verts = np.unique(tris[bad])
@@ -2128,21 +2149,14 @@ def _unflattened(
     span = topo - points
     length = np.maximum(np.einsum("nd,nd->n", span, span), 1e-12)
     share = np.clip(np.einsum("nd,nd->n", settled - points, span) / length, 0.0, 1.0)
-    pts = settled
-    for _ in range(SLIT_SETTLE_STEPS + 1):
-        rest = signed_areas(pts, tris)
+
+    def flat(rest: np.ndarray) -> np.ndarray | None:
         if ((np.sign(rest) != sign) | (rest == 0)).any():
-            return settled
-        flat = np.abs(rest) <= SLIT_FLAT_SHARE * np.abs(opened)
-        if not flat.any():
-            return pts
-        verts = np.unique(tris[flat])
-        verts = verts[lips[verts] & (share[verts] < 1.0)]
-        if len(verts) == 0:
-            return settled
-        share[verts] = np.minimum(share[verts] + 1.0 / SLIT_SETTLE_STEPS, 1.0)
-        pts = np.where(lips[:, None], points + share[:, None] * span, settled)
-    return settled
+            return None  # (a step turned one over: the settle as it was)
+        return np.abs(rest) <= SLIT_FLAT_SHARE * np.abs(opened)
+
+    moved = _lips_moved_on(points, topo, tris, lips, share, settled, flat)
+    return settled if moved is None else moved
 
 
 def _crosses_the_slit(tris: np.ndarray) -> bool:
