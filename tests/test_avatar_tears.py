@@ -113,6 +113,65 @@ def test_a_jump_is_found_and_a_kink_is_not() -> None:
     assert not map_jumps((box, curve), (h, w)).any()
 
 
+def test_jumps_read_within_a_box_are_the_whole_maps_there() -> None:
+    """map_jumps(within=box) cuts the map to the box and its reach: inside the box it finds
+    exactly what the whole map gives, with jumps at the box's edges and the map's own, and
+    holes on; a box off the map finds nothing."""
+    rng = np.random.default_rng(11)
+    h, w = 90, 70
+    grid = _grid(h, w)
+    grid[..., 1] += 0.004 * (grid[..., 0] - 30) ** 2
+    for y in (5, 31, 60, 84):
+        grid[y:, :, 1] -= JUMP_PX + 0.5
+    for x in (4, 40, 66):
+        grid[:, x:, 0] += JUMP_PX + 0.8
+    grid += rng.normal(0, 0.05, grid.shape).astype(np.float32)
+    holes = np.zeros((120, 110), bool)
+    holes[40:60, 20:50] = True
+    backward = ((12, 7, 12 + w, 7 + h), grid)
+    for with_holes in (None, holes):
+        whole = map_jumps(backward, (120, 110), with_holes)
+        assert whole.sum() > 200
+        for y0, y1, x0, x1 in (
+            (0, 120, 0, 110),
+            (10, 40, 15, 50),
+            (36, 39, 44, 47),
+            (90, 97, 60, 82),
+        ):
+            part = map_jumps(backward, (120, 110), with_holes, within=(y0, y1, x0, x1))
+            assert np.array_equal(part[y0:y1, x0:x1], whole[y0:y1, x0:x1]), (y0, y1, x0, x1)
+    assert not map_jumps(backward, (120, 110), within=(100, 120, 0, 110)).any()
+
+
+def test_a_tear_is_found_the_same_whatever_else_is_searched(avatar) -> None:
+    """tear_edges reads only the box around the searched features: a cut through the brows
+    gives the same tear pixels when the search also covers the whole frame's corners (a box
+    as big as the frame), and the same with the mouth excluded."""
+    from pipelines.avatar.measure import feature_mask, synthetic_cut, tear_edges
+
+    rig = avatar.rig
+    weights = CALIBRATION_POSES["mid-word"]
+    frame = avatar.renderer.render(weights)
+    moved = rig.vertices(weights)
+    where = feature_mask(moved[:478], rig.size)
+    brow_y = int(np.median(moved[[105, 334], 1]))
+    cut, cut_map = synthetic_cut(frame, last_backward(avatar.renderer), brow_y, 4)
+    holes = aperture_mask(rig.points[:478], rig.size)
+    none = np.zeros(frame.shape[:2], bool)
+    face_h = rig.geometry.face_h
+    found = tear_edges(cut, avatar.portrait.image, cut_map, where, none, face_h, holes)
+    assert found.sum() > 10
+    wider = where.copy()
+    wider[:3, :3] = wider[-3:, -3:] = True
+    also = tear_edges(cut, avatar.portrait.image, cut_map, wider, none, face_h, holes)
+    assert np.array_equal(also & where, found)
+    mouth = feature_mask(moved[:478], rig.size, eyes=False)
+    assert np.array_equal(
+        tear_edges(cut, avatar.portrait.image, cut_map, where, mouth, face_h, holes),
+        tear_edges(cut, avatar.portrait.image, cut_map, where & ~mouth, mouth, face_h, holes),
+    )
+
+
 def test_the_map_s_spans_are_measured_as_numpy_s_norm_would() -> None:
     """map_jumps measures its spans with measure._lengths, not np.linalg.norm (a third of the
     time): the same float32 and float64 lengths bit for bit, overflow and underflow alike, so

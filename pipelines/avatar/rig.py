@@ -2445,7 +2445,7 @@ class Rig:
         self.fixed = np.arange(n_lm + n_head, len(points))
         """Vertices that never move (outer ring and border)."""
 
-        self._tri_index: np.ndarray | None = None
+        self._tri_lookup: tuple[np.ndarray, ...] | None = None
         self._jaw_pinned: np.ndarray | None = None
         """The jaw's vertices its repairs keep at their asked motion (None: none)."""
         self._neighbours = _Neighbours(len(points), self.triangles)
@@ -2685,9 +2685,11 @@ class Rig:
                 full = np.stack([disps[names[k]] for k in head])
                 hd = np.einsum("cb,bnd->cnd", w[:, head], full)
                 corners = self.triangles[tri].reshape(c, n, 3)
-                moved_at = hd[np.arange(c)[:, None, None], corners]
+                # hd[probe, corner] through one flat take (the same values, a third the time).
+                flat = corners + (np.arange(c) * hd.shape[1])[:, None, None]
+                moved_at = hd.reshape(-1, hd.shape[2])[flat]
                 pts = pts + np.einsum("cnk,cnkd->cnd", bary.reshape(c, n, 3), moved_at)
-            a, b, cc = pts[:, t[:, 0]], pts[:, t[:, 1]], pts[:, t[:, 2]]
+            a, b, cc = (np.take(pts, t[:, k], axis=1) for k in range(3))
             ab, ac = b - a, cc - a
             moved = 0.5 * (ab[..., 0] * ac[..., 1] - ab[..., 1] * ac[..., 0])
             if keep > 0.0:
@@ -3249,23 +3251,28 @@ class Rig:
     def locate(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(triangle index, barycentric weights N×3) of points in the rest mesh (points
         outside the picture are clamped to it)."""
-        if self._tri_index is None:
+        if self._tri_lookup is None:
             w, h = self.size
             index = np.full((h, w), -1, np.int32)
             for k, tri in enumerate(self.triangles):
                 poly = np.round(self.points[tri] * 16).astype(np.int32)
                 cv2.fillConvexPoly(index, poly, k, lineType=cv2.LINE_8, shift=4)
-            self._tri_index = index
-        index = self._tri_index
+            # Each triangle's first corner, its two edges from it and their cross product,
+            # once: a point's barycentrics then gather 4 rows, not 6 (the same arithmetic, so
+            # the same bits; a build locates ~300,000 points per combination check).
+            a, b, c = (self.points[self.triangles[:, k]] for k in range(3))
+            v0, v1 = b - a, c - a
+            den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+            den = np.where(np.abs(den) > 1e-9, den, 1.0)
+            self._tri_lookup = (index, a, v0, v1, den)
+        index, corner, edge0, edge1, cross = self._tri_lookup
         h, w = index.shape
         xi = np.clip(np.round(pts[:, 0]).astype(int), 0, w - 1)
         yi = np.clip(np.round(pts[:, 1]).astype(int), 0, h - 1)
         tri = index[yi, xi]
         tri = np.where(tri < 0, 0, tri)
-        a, b, c = (self.points[self.triangles[tri, k]] for k in range(3))
-        v0, v1, v2 = b - a, c - a, pts - a
-        den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
-        den = np.where(np.abs(den) > 1e-9, den, 1.0)
+        v0, v1, den = edge0[tri], edge1[tri], cross[tri]
+        v2 = pts - corner[tri]
         l1 = (v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den
         l2 = (v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den
         return tri, np.stack([1.0 - l1 - l2, l1, l2], axis=1)
