@@ -699,7 +699,7 @@ def _pose_and_signals(job: _PoseJob, update: bool) -> tuple[HeadPose, dict[str, 
     # A new track's first filtered pose (smoothing 0: each frame's own landmarks' pose).
     starts = update and s.smoothing > 0 and track.angle_filter.value is None
     if first_image is not None and job.mesh is not None and starts:
-        landmarks = _own_roi_landmarks(job.mesh, first_image, job.raw)
+        landmarks = _own_roi_landmarks(job.mesh, first_image, job.raw, s.min_tracking_score)
     transform = fit_transform(landmarks, job.cam)
     scale = float(np.linalg.norm(transform[:3, 0]))
     angles = np.array(rotation_to_angles(transform[:3, :3]))
@@ -733,14 +733,20 @@ def _pose_and_signals(job: _PoseJob, update: bool) -> tuple[HeadPose, dict[str, 
     return pose, signals
 
 
-def _own_roi_landmarks(mesh: FaceMesh, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def _own_roi_landmarks(
+    mesh: FaceMesh, image: np.ndarray, landmarks: np.ndarray, min_score: float
+) -> np.ndarray:
     """A new track's first ``landmarks`` (from the detector's crop) as the track finds them
     :data:`FIRST_POSE_RUNS` frames later were ``image`` still: the mesh on its own ROI, which
-    follows its landmarks as the track's does."""
+    follows its landmarks as the track's does (the last landmarks it still finds a face with,
+    ``min_score``, as tracking keeps a face)."""
     follower = _RoiFollower()
     roi = roi_from_landmarks(landmarks)
     for run in range(1, FIRST_POSE_RUNS + 1):
-        landmarks = mesh(image, roi).landmarks
+        result = mesh(image, roi)
+        if result.score < min_score:
+            break
+        landmarks = result.landmarks
         if run < FIRST_POSE_RUNS:
             roi = follower.next_roi(roi_from_landmarks(landmarks), run * FIRST_POSE_STEP_S)
     return landmarks
