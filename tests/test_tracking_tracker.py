@@ -322,6 +322,22 @@ def test_pose_read_late_is_the_pose_of_tracking_every_frame() -> None:
         assert signals == want_signals
 
 
+def test_a_new_faces_first_pose_read_late_is_read_from_its_own_frame(
+    still_720p: np.ndarray,
+) -> None:
+    # Issue 13: a new face's first pose is read from the mesh run again on the frame it was
+    # found on (tracker.FIRST_POSE_RUNS); read by a stage after later stages drew on that
+    # frame, it is the pose of the frame as it came (the tracker's own copy), exactly.
+    eager = tracker()
+    eager.pose_wanted = True
+    first = step(eager, still_720p, 0).faces[0].pose
+    lazy_frame = still_720p.copy()
+    face = step(tracker(), lazy_frame, 0).faces[0]
+    lazy_frame[:] = 0  # a later stage draws over the frame before the talking head reads
+    assert face.pose is not None and first is not None
+    np.testing.assert_array_equal(face.pose.transform, first.transform)
+
+
 @pytest.fixture(scope="module")
 def room_720p() -> np.ndarray:
     """A 720p picture with nobody in it (a coffee cup on a table)."""

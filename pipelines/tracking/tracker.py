@@ -21,6 +21,9 @@ Steadier than MediaPipe's graph:
   a still, noisy 720p face: 0.41 → 0.23 px RMS per frame), and it is moved ahead by the
   face's last step when the face moves fast, so a face moving 50-90 px per frame is kept
   instead of being lost and re-detected every few frames;
+- a new face's first head pose, where the pose filters start, is read as the next frames read
+  it (the mesh on its own ROI, :data:`FIRST_POSE_RUNS`), not in the detector's crop: a still
+  head's pose no longer drifts by 1-4° over its first second;
 - One Euro smoothing per landmark group (face, lips, eyes, irises) with the face's rigid
   motion opening every group's cutoff, and separately for the pose (angles, translation),
   driven by the frames' timestamps.
@@ -112,6 +115,19 @@ POSE_ANGLE_TUNING = (0.6, 0.02)
 """min_cutoff Hz; beta per degree/second."""
 POSE_TRANSLATION_TUNING = (0.6, 0.2)
 """min_cutoff Hz; beta per cm/second."""
+FIRST_POSE_RUNS = 3
+"""Mesh runs on the frame a track was found on, each on the ROI the track would take from the
+last run's landmarks, whose landmarks the track's first head pose is fitted to (the pose
+filters start from it), not the first landmarks. Those come from the mesh in the detector's
+crop, framed unlike the mesh's own ROI, and it reads the pose 1-4° differently there (the still
+256-px demo: pitch -10.95°, -12.74° from frame 3 on); the pose filters (0.6 Hz) took a second
+to leave it, and the stand-in avatar, which copies the pose, nodded by itself at every
+session's start (issue 13). The avatar's copied yaw and pitch over the first 1.5 s of 13 still
+pictures moved 1.01° (mean; at most 4.01°); after 1, 2, 3, 4 runs 0.41, 0.26, 0.19, 0.17°
+(at most 0.63° with 3: the track's ROI settles for a second on some). 3.3 ms a run on the
+2-core host under load: the first frame of a track whose pose is read, once."""
+FIRST_POSE_STEP_S = 1.0 / 30.0
+"""Seconds between those runs for the ROI's filter: a frame at 30 fps, as tracking runs them."""
 
 
 def _group_indices() -> dict[str, np.ndarray]:
@@ -194,6 +210,31 @@ class FaceTrackerSettings(StageSettings):
 
 
 @dataclass
+class _RoiFollower:
+    """Where a track's mesh runs next: its landmarks' ROI, low-passed, moved ahead when fast."""
+
+    roi_filter: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(*ROI_TUNING))
+    raw_centre: np.ndarray | None = None
+    """This frame's unfiltered ROI centre (for the ROI's motion prediction)."""
+
+    def next_roi(self, new: Roi, t: float) -> Roi:
+        """The ROI for the next frame from this frame's landmark ROI ``new``."""
+        f = self.roi_filter
+        vec = np.array([new.cx, new.cy, new.width, math.remainder(new.rotation, 2 * math.pi)])
+        prev = f.value
+        if prev is not None and abs(vec[3] - prev[3]) > math.pi:
+            f.reset()  # the rotation wrapped around ±180°: do not average across the seam
+        out = f(vec, t, scale=max(new.width, 1.0) / ROI_SCALE).copy()
+        last = self.raw_centre
+        self.raw_centre = vec[:2].copy()
+        if last is not None and prev is not None:
+            step = vec[:2] - last
+            if np.linalg.norm(step) > ROI_PREDICT_MIN * new.width:
+                out[:2] += step  # constant velocity: where the face will be next frame
+        return Roi(float(out[0]), float(out[1]), float(out[2]), float(out[2]), float(out[3]))
+
+
+@dataclass
 class _Track:
     id: int
     roi: Roi
@@ -203,14 +244,12 @@ class _Track:
     landmark_filter: OneEuroFilter
     angle_filter: OneEuroFilter
     translation_filter: OneEuroFilter
-    roi_filter: OneEuroFilter = field(default_factory=lambda: OneEuroFilter(*ROI_TUNING))
+    roi_follower: _RoiFollower = field(default_factory=_RoiFollower)
     attention: AttentionState = field(default_factory=AttentionState)
     pose: HeadPose | None = None
     signals: dict[str, Any] = field(default_factory=dict)
     seen_at: float = 0.0
     """Time of the last frame the face was tracked on; fading counts from here."""
-    raw_centre: np.ndarray | None = None
-    """This frame's unfiltered ROI centre (for the ROI's motion prediction)."""
     frames: int = 0
     key: KeyFrame | None = None
     """The last mesh frame, for carrying the landmarks to the frames after it."""
@@ -223,6 +262,9 @@ class _Track:
     :meth:`FaceTracker._derive`)."""
     pose_frame: int = 0
     """:attr:`frames` on the last frame whose pose went through the filters."""
+    first_image: np.ndarray | None = None
+    """The frame the track was found on, until its first pose job takes it (see
+    :data:`FIRST_POSE_RUNS`)."""
 
     def bbox(self, smoothed: bool = False) -> tuple[float, float, float, float]:
         return _box_of(self.smoothed if smoothed else self.raw)
@@ -389,7 +431,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
                     track.since_key += 1
                     track.raw = carried
                     track.seen_at = t
-                    track.roi = self._next_roi(track, roi_from_landmarks(carried), t)
+                    track.roi = track.roi_follower.next_roi(roi_from_landmarks(carried), t)
                     survivors.append(track)
                     continue
             result = self.mesh(bgr, track.roi)
@@ -403,7 +445,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
             track.score = result.score
             track.seen_at = t
             self._keep_key(track, bgr, result, s)
-            track.roi = self._next_roi(track, roi_from_landmarks(result.landmarks), t)
+            track.roi = track.roi_follower.next_roi(roi_from_landmarks(result.landmarks), t)
             survivors.append(track)
         self._tracks = self._dedupe(survivors, t)
         mesh_ms = (time.perf_counter() - t0) * 1000.0
@@ -504,6 +546,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
             self._keep_key(track, bgr, result, s)
             track.roi = roi_from_landmarks(result.landmarks)
             track.seen_at = t
+            track.first_image = bgr
             self._fading = [f for f in self._fading if f.id != track.id]
             self._tracks.append(track)
 
@@ -542,22 +585,6 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         )
         self._fading.append(track)
 
-    def _next_roi(self, track: _Track, new: Roi, t: float) -> Roi:
-        """The ROI for the next frame from this frame's landmark ROI ``new``."""
-        f = track.roi_filter
-        vec = np.array([new.cx, new.cy, new.width, math.remainder(new.rotation, 2 * math.pi)])
-        prev = f.value
-        if prev is not None and abs(vec[3] - prev[3]) > math.pi:
-            f.reset()  # the rotation wrapped around ±180°: do not average across the seam
-        out = f(vec, t, scale=max(new.width, 1.0) / ROI_SCALE).copy()
-        last = track.raw_centre
-        track.raw_centre = vec[:2].copy()
-        if last is not None and prev is not None:
-            step = vec[:2] - last
-            if np.linalg.norm(step) > ROI_PREDICT_MIN * new.width:
-                out[:2] += step  # constant velocity: where the face will be next frame
-        return Roi(float(out[0]), float(out[1]), float(out[2]), float(out[2]), float(out[3]))
-
     def _dedupe(self, tracks: list[_Track], t: float) -> list[_Track]:
         kept: list[_Track] = []
         for track in sorted(tracks, key=lambda tr: -tr.frames):
@@ -580,7 +607,13 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         else:
             track.smoothed = track.raw
         job = _PoseJob(track, track.frames, track.raw, track.smoothed, cam, t, s)
+        first_image, track.first_image = track.first_image, None
         with self._pose_lock:
+            if first_image is not None and s.smoothing > 0:
+                # Worked out now, or when a stage reads it, after later stages may have drawn
+                # on the frame: the tracker's own copy then (0.6 ms at 720p, once a track).
+                job.first_image = first_image if self.pose_wanted else first_image.copy()
+                job.mesh = self.mesh
             if self.pose_wanted:
                 # In frame order through the filters: a frame before this one whose pose a
                 # stage has yet to read (the engine overlaps the tracker with the previous
@@ -650,13 +683,24 @@ class _PoseJob:
     t: float
     settings: FaceTrackerSettings
     result: tuple[HeadPose | None, dict[str, Any]] | None = None
+    first_image: np.ndarray | None = None
+    """A new track's first frame, for its first pose (:data:`FIRST_POSE_RUNS`)."""
+    mesh: FaceMesh | None = None
+    """The mesh that runs on :attr:`first_image`."""
 
 
 def _pose_and_signals(job: _PoseJob, update: bool) -> tuple[HeadPose, dict[str, Any]]:
-    """The head pose (fitted to the raw landmarks, then filtered) and the signals of ``job``'s
-    frame; ``update`` False: unfiltered, the track's filters and attention state untouched."""
+    """The head pose (fitted to the raw landmarks, a new track's first to those of
+    :func:`_own_roi_landmarks`, then filtered) and the signals of ``job``'s frame; ``update``
+    False: unfiltered, the track's filters and attention state untouched."""
     track, s, t = job.track, job.settings, job.t
-    transform = fit_transform(job.raw, job.cam)
+    landmarks = job.raw
+    first_image, job.first_image = job.first_image, None  # let go once worked out
+    # A new track's first filtered pose (smoothing 0: each frame's own landmarks' pose).
+    starts = update and s.smoothing > 0 and track.angle_filter.value is None
+    if first_image is not None and job.mesh is not None and starts:
+        landmarks = _own_roi_landmarks(job.mesh, first_image, job.raw, s.min_tracking_score)
+    transform = fit_transform(landmarks, job.cam)
     scale = float(np.linalg.norm(transform[:3, 0]))
     angles = np.array(rotation_to_angles(transform[:3, :3]))
     translation = transform[:3, 3]
@@ -687,6 +731,25 @@ def _pose_and_signals(job: _PoseJob, update: bool) -> tuple[HeadPose, dict[str, 
         hold=s.away_hold,
     )
     return pose, signals
+
+
+def _own_roi_landmarks(
+    mesh: FaceMesh, image: np.ndarray, landmarks: np.ndarray, min_score: float
+) -> np.ndarray:
+    """A new track's first ``landmarks`` (from the detector's crop) as the track finds them
+    :data:`FIRST_POSE_RUNS` frames later were ``image`` still: the mesh on its own ROI, which
+    follows its landmarks as the track's does (the last landmarks it still finds a face with,
+    ``min_score``, as tracking keeps a face)."""
+    follower = _RoiFollower()
+    roi = roi_from_landmarks(landmarks)
+    for run in range(1, FIRST_POSE_RUNS + 1):
+        result = mesh(image, roi)
+        if result.score < min_score:
+            break
+        landmarks = result.landmarks
+        if run < FIRST_POSE_RUNS:
+            roi = follower.next_roi(roi_from_landmarks(landmarks), run * FIRST_POSE_STEP_S)
+    return landmarks
 
 
 def _face_of(
