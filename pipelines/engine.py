@@ -13,7 +13,9 @@ then stay in one core's cache.
 
 A stage list set while the engine runs (:meth:`Engine.set_stages`, a preset picked in the
 window) is opened on an opener thread (:mod:`pipelines.opener`) while frames go on through the
-running list; the processing thread swaps the lists between two frames.
+running list, and its stages' slow first frames are done there too (a rehearsal on the latest
+captured frame, which they then forget); the processing thread swaps the lists between two
+frames.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
 from pipelines.frame import FRESH_IMAGE, RESENT, UNHURRIED, WRITABLE_IMAGE, Frame, FrameContext
-from pipelines.opener import OpenedStages, StageOpener
+from pipelines.opener import Captured, OpenedStages, StageOpener
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -284,7 +286,12 @@ class Engine:
             close_stage=self._close_stage,
             running=lambda: self.pipeline.stages,
             stopping=self._stop,
+            captured=lambda: self._captured,
+            frame_s=lambda: self._frame_s or 1.0 / (self.source.actual_fps or 30.0),
         )
+        self._captured: Captured | None = None
+        """The latest frame the processing thread took, as captured: the opener thread
+        rehearses a new list's stages on a copy (a reference, swapped whole)."""
         self._threads: list[_EngineThread] = []
         self._started = False
         self._failed_outputs: set[int] = set()
@@ -413,9 +420,10 @@ class Engine:
 
     def set_stages(self, stages: Sequence[Stage[Any]]) -> None:
         """Replace the stage list. While the engine runs, the new stages are opened on the
-        opener thread, frames going on through the running list meanwhile; the processing
-        thread swaps the lists at the frame boundary after the opens (at once when the new list
-        opens nothing) and closes the stages no longer used. A list asked for before the last
+        opener thread, frames going on through the running list meanwhile, and rehearsed
+        there (:func:`pipelines.opener.rehearse`); the processing thread swaps the lists at the
+        frame boundary after that (at once when the new list opens nothing) and closes the
+        stages no longer used. A list asked for before the last
         one was swapped in is superseded: what was opened for it alone is closed. Lossless
         engines (nothing live) wait for the opens instead, so the frame after the call goes
         through the new list."""
@@ -654,6 +662,7 @@ class Engine:
                     self._swap_opened_stages()
                 if frame is None:
                     continue
+                self._captured = Captured(frame.image, frame.timestamp, frame.index)
                 pipeline = self.pipeline
                 split = pipeline.analysis_count() if self._render_thread is not None else 0
                 unhurried = self._unhurried(frame)

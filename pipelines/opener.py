@@ -12,19 +12,54 @@ boundary once the opens are done.
 One list is opened at a time, and the latest :meth:`StageOpener.ask` wins: a list asked for
 while another opens supersedes it. The stages opened for a superseded list are closed (they
 never ran), except those the newer list has too, which it keeps.
+
+An open stage's first frames are still slow (the sessions' first runs, OpenCV's first calls,
+Numba loading its cached kernels on a thread of its own while holding the GIL): after the swap
+they held the new list's first second of video at 0.1-0.33 s a frame (Studio, 720p30, load 2.5,
+2026-12-06). So before handing a list over the opener also waits, within
+:data:`WARM_WAIT_S`, for the work its stages' opens left to background threads
+(:meth:`Stage.wait_warm`), and runs its :attr:`~pipelines.stage.Stage.rehearsed` stages on
+copies of the latest captured frame (:func:`rehearse`), which they then forget.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from pipelines.frame import FRESH_IMAGE, UNHURRIED, WRITABLE_IMAGE, FrameContext
 from pipelines.stage import Stage
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.1
 """How often a waiting thread looks at the engine's stop flag (as the engine's loops do)."""
+WARM_WAIT_S = 4.0
+"""How long the opener waits for the background work of a list's new stages before handing
+it over (:meth:`Stage.wait_warm`). Numba's load of its cached kernels took 0.8 s with Python's
+bytecode cached and 1.7-2.2 s without (load 2.5-5 on the 2-core machine); with a cold cache it
+compiles for 40-150 s, which no switch waits for: the list is swapped in after this long, and
+runs its OpenCV paths until the compile is done, as before."""
+REHEARSALS = 2
+"""Frames each rehearsed stage is run on (:func:`rehearse`): the tracker's first detects and
+meshes the faces found, its second tracks them (the mesh from the last landmarks, the carried
+key); the second is :data:`~pipelines.frame.UNHURRIED` (no helper thread), as the frames after
+a switch from a light list are, the first not."""
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A captured frame's picture and its place in the stream (what a rehearsal runs on)."""
+
+    image: np.ndarray
+    timestamp: float
+    index: int
 
 
 @dataclass(frozen=True)
@@ -58,12 +93,18 @@ class StageOpener:
         close_stage: Callable[[Stage[Any]], None],
         running: Callable[[], Sequence[Stage[Any]]],
         stopping: threading.Event,
+        captured: Callable[[], Captured | None] = lambda: None,
+        frame_s: Callable[[], float] = lambda: 1.0 / 30.0,
     ) -> None:
         self._open_stage = open_stage
         """Opens one stage; on failure it reports it, releases it and returns False."""
         self._close_stage = close_stage
         self._running = running
         self._stopping = stopping
+        self._captured = captured
+        """The latest captured frame, or None before the first (no rehearsal then)."""
+        self._frame_s = frame_s
+        """The time between captured frames (s)."""
         self._cond = threading.Condition()
         self._wanted: list[Stage[Any]] | None = None
         """The latest list asked for that the opener thread has not taken yet."""
@@ -141,6 +182,7 @@ class StageOpener:
                     stages, self._wanted = self._wanted, None
                     number = self._asked
                 held = self._open_for(stages, held)
+                self._warm(stages, held)
                 with self._cond:
                     if self._wanted is not None:
                         continue  # superseded: the newer list keeps what it shares with it
@@ -174,8 +216,80 @@ class StageOpener:
                 kept.append(stage)
         return kept
 
+    def _warm(self, stages: list[Stage[Any]], opened: list[Stage[Any]]) -> None:
+        """Before ``stages`` is handed over: wait (within :data:`WARM_WAIT_S`) for the
+        background work of the stages ``opened`` for it, then rehearse them. Stops early when a
+        newer list is asked for or the engine ends."""
+        deadline = time.monotonic() + WARM_WAIT_S
+        for stage in opened:
+            # In slices, so that a newer list or the engine's stop is seen within POLL_S.
+            while not self._cancelled():
+                left = deadline - time.monotonic()
+                if left <= 0.0 or stage.wait_warm(min(left, POLL_S)):
+                    break
+        chosen = [s for s in stages if s.rehearsed and _holds(opened, s)]
+        captured = self._captured()
+        if chosen and captured is not None and not self._cancelled():
+            rehearse(chosen, captured, self._frame_s(), self._cancelled)
+
+    def _cancelled(self) -> bool:
+        """Whether the list being opened is superseded, or the engine ends."""
+        return self._wanted is not None or self._done()
+
     def _done(self) -> bool:
         return self._ended or self._stopping.is_set()
+
+
+def rehearse(
+    stages: Sequence[Stage[Any]],
+    captured: Captured,
+    frame_s: float,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> None:
+    """Run ``stages`` (open, processed by nobody else meanwhile) in order on :data:`REHEARSALS`
+    copies of ``captured``, as the engine runs a frame, then have each forget those frames
+    (:meth:`Stage.forget_frames`): what their first frames do once (sessions' first runs,
+    OpenCV's first calls, lazy imports, compiled kernels' first calls) is done here, and the
+    first live frame is processed as the first after ``open()``. A stage that fails here is
+    left to fail on a live frame, where the engine reports it. Each is told that only the
+    others of ``stages`` follow it (a running stage must not be called from this thread: the
+    blur folds the light's curves into its composite when the light is among them); the
+    engine tells each its real followers when it swaps the list in."""
+    for i, stage in enumerate(stages):
+        stage.set_following(stages[i + 1 :])
+    try:
+        for n in range(REHEARSALS):
+            ctx = FrameContext(timestamp=captured.timestamp + n * frame_s, index=captured.index + n)
+            if n > 0:
+                ctx.put(UNHURRIED, True)
+            image = captured.image.copy()
+            for stage in stages:
+                if cancelled():
+                    return
+                if not stage.settings.enabled:
+                    continue
+                # As the engine: only the stage right after the one that made it may write
+                # into a fresh picture.
+                fresh = ctx.pop(FRESH_IMAGE)
+                if fresh is not None and fresh is image:
+                    ctx.put(WRITABLE_IMAGE, image)
+                else:
+                    ctx.pop(WRITABLE_IMAGE)
+                try:
+                    if stage.has_prepare():
+                        stage.prepare(image, ctx)
+                    result = stage.process(image, ctx)
+                except Exception:
+                    log.debug("stage %s failed in its rehearsal", stage.name, exc_info=True)
+                    continue
+                if isinstance(result, np.ndarray) and result.shape == image.shape:
+                    image = result
+    finally:
+        for stage in stages:
+            try:
+                stage.forget_frames()
+            except Exception as exc:
+                log.warning("stage %s could not forget its rehearsal: %s", stage.name, exc)
 
 
 def _holds(stages: Sequence[Stage[Any]], stage: Stage[Any]) -> bool:

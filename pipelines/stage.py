@@ -82,6 +82,14 @@ class Stage(Generic[S]):
     one figure for the whole stage does not fit: a stage with two modes of different cost."""
     bench_variants: ClassVar[tuple[BenchVariant, ...]] = ()
     """Settings under which ``camfx bench`` also times the stage (see :class:`BenchVariant`)."""
+    rehearsed: ClassVar[bool] = False
+    """True for a stage whose first frames do one-time work (an ONNX session's first run,
+    OpenCV's first calls, a compiled kernel's first call: 50-130 ms each for the tracker, the
+    blur and the retouching on the 2-core machine) and that forgets its frames in
+    :meth:`forget_frames`. When such a stage is in a list set while the engine runs, the
+    engine's opener thread processes it on copies of the latest captured frame before the
+    swap (:func:`pipelines.opener.rehearse`), then has it forget them: the first live frame
+    through it costs what the later ones do, and shows nothing of the rehearsal."""
     placeholder_until_warm: ClassVar[bool] = False
     """True for a stage that shows a placeholder until the work :meth:`warm_up` finishes is
     done (the talking head: its portrait's still photo while the avatar is built). Runs that
@@ -147,6 +155,23 @@ class Stage(Generic[S]):
         """Finish now, blocking, one-time work that :meth:`open` leaves to a background thread
         (compiling kernels), so the first frames are timed like the rest: the benchmark calls
         it. The engine does not; a stage works (perhaps slower) until that work is done."""
+
+    def wait_warm(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the one-time work :meth:`open` left to a background
+        thread (what :meth:`warm_up` finishes without a limit); whether it is done. The
+        opener thread waits so before the swap: Numba's load of the cached kernels (0.8 s with
+        Python's bytecode cached, 1.7-2.2 s without, load 2.5-5) holds the GIL in stretches
+        of up to 50-80 ms; beside a light running list that costs its frames little, where
+        after the swap it slowed the new list's frames to 100-330 ms. The default has no such
+        work."""
+        return True
+
+    def forget_frames(self) -> None:
+        """Forget what the frames processed so far left behind (tracked faces, smoothing,
+        temporal masks, eased values): the next frame is processed as the first after
+        :meth:`open`. Called by the engine after a rehearsal (:attr:`rehearsed`), never while
+        the stage processes; what speeds frames up and shows in none (models, buffers,
+        compiled kernels) is kept."""
 
     def close(self) -> None:
         """Release resources. Idempotent."""

@@ -259,10 +259,12 @@ def test_vad_manifest_entry_and_changed_file_is_refused(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- stage
-def run_frames(stage: AudioMouth, n: int, fps: float = 30.0, t0: float = 0.0) -> list[AudioState]:
+def run_frames(
+    stage: AudioMouth, n: int, fps: float = 30.0, t0: float = 0.0, first_index: int = 0
+) -> list[AudioState]:
     states = []
     for i in range(n):
-        ctx = FrameContext(timestamp=t0 + i / fps, index=i)
+        ctx = FrameContext(timestamp=t0 + i / fps, index=first_index + i)
         stage.process(np.zeros((4, 4, 3), np.uint8), ctx)
         states.append(ctx.audio)
     return states
@@ -281,6 +283,25 @@ def test_frames_clock_puts_the_voice_on_the_right_frame() -> None:
     assert max(jaws[:28]) < 0.05
     assert max(jaws[35:58]) > 0.3
     assert max(jaws[70:]) < 0.05
+
+
+def test_a_voice_file_picked_while_a_camera_runs_skips_what_it_missed() -> None:
+    """The talking head picked after 30 s of camera frames (frame 900): its first frame
+    analyses the last quarter second of the looping file, not the 30 s the camera ran (the
+    first frame after a switch to the talking head took 0.73 s of CPU after a minute of
+    video, 8.9 s after ten), and the voice is on the frames of its audio time, as before."""
+    sig = np.concatenate([np.zeros(16000), voiced(1.0), np.zeros(16000)]).astype(np.float32)
+    stage = AudioMouth(
+        AudioMouthSettings(input="none", vad=False, fps=30.0),
+        audio=ArrayInput(samples=sig, loop=True),
+    )
+    stage.open()
+    states = run_frames(stage, 90, t0=30.0, first_index=900)  # audio time 30 s: 0 s looped
+    assert len(states[0].history) <= 30  # hops of 10 ms: a quarter second, not 30 s
+    jaws = [s.params.jaw for s in states]
+    first_open = next((i for i, j in enumerate(jaws) if j > 0.2), None)
+    assert first_open is not None and 29 <= first_open <= 32, first_open
+    assert max(jaws[:28]) < 0.05
 
 
 def test_video_delay_returns_older_pictures_with_matching_mouth() -> None:

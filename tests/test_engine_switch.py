@@ -313,3 +313,128 @@ def test_a_model_being_made_holds_up_neither_a_made_one_nor_a_second_make(
         t.join(WAIT_S)
     assert waited < 0.1, f"a made model's look-up waited {waited:.2f} s"
     assert made == ["quick", "slow"] and len(got) == 2 and got[0] is got[1]
+
+
+# --------------------------------------------------------------------------- first frames
+FIRST_S = 0.6
+"""How long the first frame of a stage that was just opened takes (its sessions' first runs,
+OpenCV's first calls): Studio's first frame after a switch held the video 0.13-0.57 s at load
+2.5 (2026-12-06)."""
+LOAD_S = 0.6
+"""How long a stage's background work (Numba loading its cached kernels) holds what its frames
+need (the GIL): 0.8-2.2 s of it slowed Studio's first frames to 0.1-0.33 s a frame."""
+
+
+class SlowFirst(Marked):
+    """A rehearsed stage whose first frame takes :data:`FIRST_S` (one-time work, kept) and
+    later ones nothing; its per-frame state is a count that :meth:`forget_frames` clears."""
+
+    rehearsed = True
+
+    def __init__(self, name: str, mark: int) -> None:
+        super().__init__(name, mark)
+        self.warm = False
+        self.first_on = ""
+        self.since_forgotten = 0
+        self.forgotten = 0
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        if not self.warm:
+            self.first_on = threading.current_thread().name
+            time.sleep(FIRST_S)
+            self.warm = True
+        self.since_forgotten += 1
+        return super().process(image, ctx)
+
+    def forget_frames(self) -> None:
+        self.forgotten += 1
+        self.since_forgotten = 0
+
+
+def test_a_stage_slow_on_its_first_frame_has_it_before_the_swap() -> None:
+    old, new = Marked("old", 1), SlowFirst("new", 2)
+    engine, out, _events = _started([old])
+    try:
+        switched = time.monotonic()
+        engine.set_stages([new])
+        assert _wait(lambda: len(new.processed) >= 10), "the new stage never ran"
+    finally:
+        engine.stop()
+    gaps = out.gaps_since(switched - 0.05)
+    assert gaps.max() < GAP_MAX_S, f"the video stood still {gaps.max():.2f} s"
+    assert new.first_on == "camfx-open" and new.unopened_frames == 0
+    # Rehearsed on two frames, forgotten once, before its first live frame.
+    assert new.forgotten == 1 and new.since_forgotten == len(new.processed) - 2
+    assert set(_marks(out, new.processed[2], time.monotonic())) == {2}
+
+
+class LoadsInBackground(Marked):
+    """Its ``open()`` starts a load that holds ``held`` (as Numba's kernel load holds the GIL)
+    for ``load_s``; each frame takes ``held`` for a moment (as any Python code takes the GIL)."""
+
+    def __init__(self, name: str, mark: int, load_s: float = LOAD_S) -> None:
+        super().__init__(name, mark)
+        self.load_s = load_s
+        self.held = threading.Lock()
+        self.loader: threading.Thread | None = None
+        self.slowest_s = 0.0
+
+    def open(self) -> None:
+        holding = threading.Event()
+
+        def load() -> None:
+            with self.held:
+                holding.set()
+                time.sleep(self.load_s)
+
+        self.loader = threading.Thread(target=load, name="test-load", daemon=True)
+        self.loader.start()
+        holding.wait()
+        super().open()
+
+    def wait_warm(self, timeout: float) -> bool:
+        assert self.loader is not None
+        self.loader.join(timeout)
+        return not self.loader.is_alive()
+
+    def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        t0 = time.monotonic()
+        with self.held:
+            pass
+        self.slowest_s = max(self.slowest_s, time.monotonic() - t0)
+        return super().process(image, ctx)
+
+
+def test_the_swap_waits_for_a_new_stages_background_load() -> None:
+    """The load runs while the old list's frames go on; the new stage's first frames do not
+    wait for it."""
+    old, new = Marked("old", 1), LoadsInBackground("new", 2)
+    engine, out, _events = _started([old])
+    try:
+        switched = time.monotonic()
+        engine.set_stages([new])
+        assert _wait(lambda: len(new.processed) >= 10), "the new stage never ran"
+    finally:
+        engine.stop()
+    gaps = out.gaps_since(switched - 0.05)
+    assert gaps.max() < GAP_MAX_S, f"the video stood still {gaps.max():.2f} s"
+    assert new.slowest_s < 0.1, f"a frame waited {new.slowest_s:.2f} s for the load"
+    assert new.processed[0] - switched >= LOAD_S * 0.9
+    assert set(_marks(out, switched, new.processed[0] - 0.01)) == {1}
+
+
+def test_a_load_longer_than_the_wait_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold Numba cache compiles for minutes: the swap waits ``WARM_WAIT_S``, not for it."""
+    from pipelines import opener
+
+    monkeypatch.setattr(opener, "WARM_WAIT_S", 0.3)
+    old, new = Marked("old", 1), LoadsInBackground("new", 2, load_s=3.0)
+    engine, _out, _events = _started([old])
+    try:
+        switched = time.monotonic()
+        engine.set_stages([new])
+        assert _wait(lambda: not engine.stages_pending), "the list was never swapped in"
+        waited = time.monotonic() - switched
+    finally:
+        engine.stop()
+    assert 0.3 <= waited < 1.5, f"swapped in after {waited:.2f} s"

@@ -59,6 +59,10 @@ class AudioInput:
         """New samples since the last call; ``until`` caps the stream position (file clock)."""
         raise NotImplementedError
 
+    def skip_to(self, position: int) -> None:
+        """Hand out nothing before ``position`` (file clock): what lies between is skipped, not
+        pulled. A live input has no such place and ignores it."""
+
     def close(self) -> None:
         pass
 
@@ -118,6 +122,9 @@ class ArrayInput(AudioInput):
     @property
     def ended(self) -> bool:
         return not self.loop and self.position >= len(self.samples)
+
+    def skip_to(self, position: int) -> None:
+        self.position = max(self.position, position)
 
     def pull(self, until: int | None = None) -> np.ndarray:
         if until is None:

@@ -8,7 +8,8 @@ why, the avatar idles, and the log says it once.
 Clocks: a microphone is read as it comes (``wall``). A file is read by frame number
 (``frames``: frame *i* is audio time *i* / fps), so a recording gets lips and voice in step no
 matter how fast frames are rendered; the analyzer's own delay is looked ahead over in that
-mode, since the file is all there.
+mode, since the file is all there. Audio more than :data:`MAX_CATCH_UP_S` before a frame's
+instant is skipped, not analysed (a file picked while a camera runs).
 
 ``video_delay_ms`` delays the pictures by that much (a small FIFO) and picks the mouth
 estimate that describes the audio of the delayed picture: with a delay at least the analyzer's
@@ -39,6 +40,13 @@ log = logging.getLogger(__name__)
 
 STAGE_NAME = "audio_mouth"
 Clock = Literal["auto", "wall", "frames"]
+
+MAX_CATCH_UP_S = 0.25
+"""On the frames clock, how much audio before a frame's instant is read and analysed at most;
+what lies before is skipped. A voice file picked while a camera runs is at audio time
+index / fps on its first frame: that frame read and analysed the file from its start, 0.73 s
+of CPU on the processing thread after a minute of video, 8.9 s after ten (2026-12-06). A
+recording's frames come one by one and never skip; the networks' context is under 0.25 s."""
 CLOCKS: tuple[str, ...] = get_args(Clock)
 
 
@@ -129,6 +137,11 @@ class AudioMouth(Stage[AudioMouthSettings]):
             except Exception as exc:  # ModelError, or onnxruntime refusing the file
                 notes.append(f"voice activity model unavailable ({exc}); using an energy gate")
         self.analyzer = MouthAnalyzer(self._analyzer_settings(s), vad)
+        # Its first push (the voice and jaw networks' first runs, NumPy's first FFT) took
+        # 10-15 ms against 0.5 ms later on, on the first frame after a switch to the talking
+        # head: done here, on a tenth of a second of silence, and forgotten.
+        self.analyzer.push(np.zeros(ANALYSIS_RATE // 10, np.float32))
+        self.analyzer.reset()
         if isinstance(self.input, NoAudio):
             self.status = "no audio input" + (f": {notes[0]}" if notes else "")
         else:
@@ -177,6 +190,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         if clock == "frames":
             # Frame i shows audio time i/fps; look ahead over the analyzer's delay.
             until = round((ctx.index / s.fps + latency) * ANALYSIS_RATE)
+            self.input.skip_to(until - round(MAX_CATCH_UP_S * ANALYSIS_RATE))
             samples = self.input.pull(until)
         else:
             samples = self.input.pull(None)

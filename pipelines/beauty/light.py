@@ -285,6 +285,9 @@ def apply_correction(
 class LightColorStage(Stage[LightColorSettings]):
     name = "light_color"
     settings_type = LightColorSettings
+    rehearsed = True
+    """Its first lookup and metering are OpenCV's and NumPy's first calls: run before the
+    swap; the smoothed correction is then forgotten."""
 
     def __init__(self, settings: LightColorSettings | None = None) -> None:
         super().__init__(settings)
@@ -292,11 +295,18 @@ class LightColorStage(Stage[LightColorSettings]):
         self._last_time: float | None = None
 
     def open(self) -> None:
-        self._state = None
-        self._last_time = None
+        self.forget_frames()
         # The compiled per-channel lookup (on a background thread; cv2.LUT until it is ready).
         fused.prepare()
         super().open()
+
+    def wait_warm(self, timeout: float) -> bool:
+        return fused.wait_ready(timeout)
+
+    def forget_frames(self) -> None:
+        # The correction smoothed over time (adapt_s), and when it was last updated.
+        self._state = None
+        self._last_time = None
 
     def thumb_step(self, width: int) -> int:
         """Metering reads every ``step``-th pixel of every ``step``-th row: a strided

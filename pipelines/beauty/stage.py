@@ -72,6 +72,9 @@ class BeautySettings(StageSettings):
 class BeautyStage(Stage[BeautySettings]):
     name = "beauty"
     settings_type = BeautySettings
+    rehearsed = True
+    """Its first retouched face took 50-70 ms (OpenCV's and the skin kernels' first calls)
+    against 5-15 ms: run before the swap; the faces' state is then forgotten."""
 
     def __init__(self, settings: BeautySettings | None = None) -> None:
         super().__init__(settings)
@@ -89,6 +92,14 @@ class BeautyStage(Stage[BeautySettings]):
 
     def warm_up(self) -> None:
         fused.available()
+
+    def wait_warm(self, timeout: float) -> bool:
+        return fused.wait_ready(timeout)
+
+    def forget_frames(self) -> None:
+        # Each face's retouching state (masks, skin model) by track id; the scratch arrays
+        # are only memory and are kept.
+        self._caches = {}
 
     def close(self) -> None:
         # The scratch arrays are a few MB at 720p, far more for a big face at 4K.

@@ -598,6 +598,9 @@ class KeyLight(Stage[KeyLightSettings]):
     def warm_up(self) -> None:
         fused.available()
 
+    def wait_warm(self, timeout: float) -> bool:
+        return fused.wait_ready(timeout)
+
     def close(self) -> None:
         self._gradient, self._last_t, self._shape = None, None, None
         self._upsampled = None

@@ -1338,6 +1338,15 @@ def prepare() -> None:
             _preparing.start()
 
 
+def wait_ready(timeout: float) -> bool:
+    """Wait up to ``timeout`` s for the compile (or cache load) that :func:`prepare` started;
+    whether the kernels are there. Never compiles on the calling thread."""
+    thread = _preparing
+    if thread is not None and _kernel is None:
+        thread.join(timeout)
+    return ready()
+
+
 def stop_compile() -> None:
     """Tell a compile in progress to stop after the kernel it is on, for good: for a process
     about to exit (the window calls it once its event loop has ended, as a thread that waits in

@@ -216,6 +216,9 @@ class Segmentation(Stage[SegmentationSettings]):
     analysis_only = True
     name = "segmentation"
     settings_type = SegmentationSettings
+    rehearsed = True
+    """The network's and the refinement's first frame take 25-45 ms more than the later
+    ones: run before the swap, and forgotten (:meth:`forget_frames`)."""
 
     def __init__(self, settings: SegmentationSettings | None = None) -> None:
         super().__init__(settings)
@@ -242,11 +245,15 @@ class Segmentation(Stage[SegmentationSettings]):
         )
         for name in names:
             self._model(name)
+        self.forget_frames()
+        super().open()
+
+    def forget_frames(self) -> None:
+        # The smoothed mask, the reused key frame and its fit, and who "me" is.
         self.stabilizer.reset()
         self.reuse.reset()
         self.only_me.reset()
         self._fit = self._key_fit = None
-        super().open()
 
     def close(self) -> None:
         self.stabilizer.reset()

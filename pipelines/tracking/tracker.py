@@ -354,6 +354,9 @@ class FaceTracker(Stage[FaceTrackerSettings]):
     settings_type = FaceTrackerSettings
     analysis_only = True
     """Only writes ctx; the engine may overlap it with the previous frame's image stages."""
+    rehearsed = True
+    """The first frame's detection and mesh take 55-75 ms (the sessions' first runs) against
+    5-15 ms: run before the swap, and forgotten (:meth:`reset`)."""
 
     def __init__(
         self,
@@ -382,6 +385,9 @@ class FaceTracker(Stage[FaceTrackerSettings]):
     def close(self) -> None:
         self.reset()
         super().close()
+
+    def forget_frames(self) -> None:
+        self.reset()
 
     def reset(self) -> None:
         """Forget every face (the next frame starts with a detection)."""
