@@ -323,14 +323,47 @@ canonman ones) 21, a sepia print (brothers_sepia) 69, the colour ones 47-59. A s
 black-and-white print's JPEG noise and a faint tone stay under it."""
 
 
-def photo_chroma(image: np.ndarray, landmarks: np.ndarray) -> float:
-    """The median spread of ``image``'s colour channels (max less min) over the box of the
-    face's ``landmarks`` (:data:`GREY_CHROMA_MAX`)."""
+DARK_GREY_MAX = 32.0
+"""A photo is dark where the median of its channels' mean over the face's landmarks' box is
+at most this (8-bit levels, :func:`photo_grey`). There the tracker reads every flat lid about as
+it reads an eye with no lid drawn at all, so the flat lids' readings do not tell whether it
+would follow the domed ones (:data:`DIM_FOLLOWED`): the domed lids are read wherever no flat lid
+reads a clear blink. On tools/avatar_sweep.py's ``dusk`` canonman_turned (gamma 1.8, the face's
+grey 15; 2026-12-06, this host) the flat lids read 0.75-0.93 at the worst check pose and an eye
+with no shut line drawn 0.90, so the domed ones were never tried; the domed lids 0.75 past the
+lower lid's line read 0.62, and are kept: posed blinks of seed 7 0 -> 5 of 8 seen (the
+tuning voice's speech blinks 0 of 3 still). At gamma 2.2 (the ``dark`` variants, the face's
+grey 8, the skin round the eye at 8-14 levels) the tracker reads no closed eye at all: no
+shut line drawn 0.86-1.09 of the open eye over the check poses and seed 7's posed blinks,
+every lid shape and depth 0.61-1.02, none under 0.5; the undarkened photo's own avatar,
+whose blinks are all seen there (0.31-0.47), darkened afterwards as much reads 0.53-0.90
+(gamma 1.3: 7 of 11 seen, 1.5: 5, 1.8: 1, 2.2: 0; its light only halved: 6, a quarter: 0).
+Only lids lit 3-4 times the skin's light, pale patches over the eyes, read half of them.
+So there the domed lids are read too but not kept (over :data:`DIM_FOLLOWED`). The tuning
+photos as they are read 53-188 (the canonman ones 53), their ``dim`` variants 24-162,
+cameraman ``dark`` 39: only the canonman photos dimmed, dusky or dark are under it."""
+
+
+def _face_box(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """The pixels (N×channels, int16) of ``image`` in the box of the face's ``landmarks``."""
     h, w = image.shape[:2]
     x0, y0 = np.clip(np.floor(landmarks[:, :2].min(axis=0)).astype(int), 0, [w - 1, h - 1])
     x1, y1 = np.clip(np.ceil(landmarks[:, :2].max(axis=0)).astype(int) + 1, 1, [w, h])
-    face = image[y0:y1, x0:x1].reshape(-1, image.shape[2]).astype(np.int16)
+    channels = image.shape[2] if image.ndim == 3 else 1
+    return image[y0:y1, x0:x1].reshape(-1, channels).astype(np.int16)
+
+
+def photo_chroma(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """The median spread of ``image``'s colour channels (max less min) over the box of the
+    face's ``landmarks`` (:data:`GREY_CHROMA_MAX`)."""
+    face = _face_box(image, landmarks)
     return float(np.median(face.max(axis=1) - face.min(axis=1)))
+
+
+def photo_grey(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """The median of ``image``'s channels' mean over the box of the face's ``landmarks``
+    (:data:`DARK_GREY_MAX`)."""
+    return float(np.median(_face_box(image, landmarks).mean(axis=1)))
 
 
 SHAPE_NAMES = {
@@ -516,9 +549,13 @@ def settle_lids(avatar: Avatar) -> float:
             if got is not None:
                 kept.append((got, HOODED_SHAPE))
         # On a dim photo no flat lid may read a blink: the hooded eye's lids domed
-        # (:data:`DIM_SHAPE`), where the tracker follows some lid at all, and kept where it
-        # follows these (:data:`DIM_FOLLOWED`); a kept lid at the tracker's edge, as above.
-        if all(got[0] >= AT_EDGE for got, _ in kept) and closest[0] < DIM_FOLLOWED:
+        # (:data:`DIM_SHAPE`), where the tracker follows some lid at all (on a dark photo
+        # the flat lids cannot tell, :data:`DARK_GREY_MAX`), and kept where it follows these
+        # (:data:`DIM_FOLLOWED`); a kept lid at the tracker's edge, as above.
+        followed = closest[0] < DIM_FOLLOWED or (
+            photo_grey(image, avatar.portrait.landmarks) <= DARK_GREY_MAX
+        )
+        if all(got[0] >= AT_EDGE for got, _ in kept) and followed:
             got = keep(DIM_SHAPE, DIM_FOLLOWED, DIM_DEEPER)
             if got is not None:
                 kept.append((got, DIM_SHAPE))
