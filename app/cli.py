@@ -21,6 +21,9 @@ from pipelines.errors import CamfxError
 EXIT_USAGE = 2
 EXIT_OUTPUT_FAILED = 1
 """An output (a recording) stopped on a write error; the others went on."""
+EXIT_BROKEN_PIPE = 141
+"""The reader of the output went away (``camfx devices | head -1``): 128 + SIGPIPE, as a
+shell reports a command that signal ended, quietly (no traceback)."""
 
 # Commands that live in their own modules. Each module must import only argparse-level things at
 # module scope (``--help`` stays instant) and define ``add_parser(subparsers)``, which sets
@@ -305,7 +308,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from pipelines.inference.session import SessionFactory, set_default_factory
 
             set_default_factory(SessionFactory(args.providers))
-        return handler(args)
+        code = handler(args)
+        # Written out here, so that a reader that went away is met below, not at exit.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise  # another pipe (an encoder's, a device's): not the reader of our output
+        # Python would flush stdout again at exit and fail again: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt as exc:
         from app import signals
 
@@ -320,6 +333,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"camfx: {exc}", file=sys.stderr)
             return EXIT_USAGE
         raise
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll says POLLERR)."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return True  # (Windows) a BrokenPipeError here is almost always the console's reader
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(revents & select.POLLERR for _, revents in poller.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 def cmd_gui(args: argparse.Namespace) -> int:

@@ -201,6 +201,26 @@ def test_errors_exit_2_without_traceback_in_a_real_process(tmp_path: Path) -> No
     assert "camera '9'" in _one_error_line(result.stderr)
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    """``camfx devices --json | true``: the reader closes the pipe before camfx writes. A
+    traceback (BrokenPipeError) and exit 1 before; now no traceback and 141, as a shell reports
+    a command ended by SIGPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before anything is written
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "app.cli", "devices", "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_S,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
 # ----------------------------------------------------------------------------- --help
 def test_help_imports_nothing_heavy() -> None:
     code = (
