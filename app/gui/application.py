@@ -25,6 +25,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unreachable_x_display() -> str | None:
+    """``DISPLAY`` where Qt would use X11 (Linux, no Wayland, no other platform asked for) and
+    no X server answers there; None otherwise. Qt's xcb plugin aborts the process on such a
+    display (exit 134), blaming a missing libxcb-cursor0. Asked through libxcb, which that
+    plugin needs anyway: where it cannot be loaded, Qt says so itself."""
+    import ctypes
+    import ctypes.util
+
+    display = os.environ.get("DISPLAY")
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if (
+        not sys.platform.startswith("linux")
+        or not display
+        or platform not in ("", "xcb")
+        or (not platform and os.environ.get("WAYLAND_DISPLAY"))
+    ):
+        return None
+    library = ctypes.util.find_library("xcb")
+    if library is None:
+        return None
+    try:
+        xcb = ctypes.CDLL(library)
+    except OSError:
+        return None
+    xcb.xcb_connect.restype = ctypes.c_void_p
+    xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
+    xcb.xcb_connection_has_error.argtypes = [ctypes.c_void_p]
+    xcb.xcb_disconnect.argtypes = [ctypes.c_void_p]
+    connection = xcb.xcb_connect(display.encode(), None)
+    try:
+        return display if xcb.xcb_connection_has_error(connection) else None
+    finally:
+        xcb.xcb_disconnect(connection)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else [])
     if (
@@ -35,6 +70,15 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(
             "camfx: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); "
             "use the command line instead, e.g. camfx run --source demo --output virtualcam",
+            file=sys.stderr,
+        )
+        return 2
+    unreachable = _unreachable_x_display()
+    if unreachable is not None:
+        print(
+            f"camfx: cannot open the display {unreachable!r} (no X server answers there); "
+            "check DISPLAY, or use the command line instead, e.g. camfx run --source demo "
+            "--output virtualcam",
             file=sys.stderr,
         )
         return 2
