@@ -39,6 +39,7 @@ import logging
 import math
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Iterable
@@ -106,8 +107,19 @@ def config_dir() -> Path:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part.
+    A file there keeps its permissions; one the user made read-only (no write bit) is left as
+    it is and refused, where replacing it would have made it writable (0o600) behind their
+    back."""
     path = Path(path)
+    try:
+        mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
+    if mode is not None and not mode & 0o222:
+        raise UserDataError(
+            f"{path} is read-only, so it was left as it is; make it writable to save"
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -118,6 +130,8 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -623,6 +637,9 @@ class SettingsStore:
         self.path = Path(path) if path is not None else config_dir() / SETTINGS_FILE
         self.problems: list[Problem] = []
         self.first_run = False
+        """No settings were read: there was no file, or none of it could be used (moved aside
+        whole). The window then starts as on a first start (a preset that shows what camfx
+        does), not on "Off"."""
 
     def load(self) -> AppSettings:
         self.problems = []
@@ -638,6 +655,7 @@ class SettingsStore:
                 raise SettingsError("settings.json must hold a JSON object")
         except SettingsError as exc:
             self.problems.append(self._aside(f"Settings file: {exc}; defaults are used"))
+            self.first_run = True
             return settings
         try:
             bad = self._read_into(settings, data)
@@ -650,6 +668,7 @@ class SettingsStore:
                     f"{_cut(str(exc))}); defaults are used"
                 )
             )
+            self.first_run = True
             return AppSettings()
         if bad:
             self.problems.append(

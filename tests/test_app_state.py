@@ -68,6 +68,19 @@ def test_first_run_starts_with_a_visible_preset_and_later_runs_with_the_last(
     assert not again.first_run and again.start_preset() == OFF
 
 
+@pytest.mark.parametrize("text", ['{"preset": "builtin:off", "fps": NaN}', "not json", "[1, 2]"])
+def test_a_settings_file_moved_aside_whole_starts_as_a_first_start(tmp_path: Path, text) -> None:
+    """Nothing of the user's choices could be read (the file is moved aside whole): the window
+    starts on the preset that shows what camfx does, as on a first start, not on Off (a QA
+    pass found it on Off, 2026-12-06)."""
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "settings.json").write_text(text, encoding="utf-8")
+    state = AppState(SettingsStore(config / "settings.json"), PresetStore(config / "presets"))
+    assert state.settings_store.problems, "the broken file is reported"
+    assert state.first_run and state.start_preset() == FIRST_RUN_PRESET
+
+
 def test_a_bare_preset_name_is_the_built_in_one_so_the_preset_box_finds_it(
     tmp_path: Path,
 ) -> None:

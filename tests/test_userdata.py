@@ -484,3 +484,27 @@ def test_stale_temp_files_of_interrupted_saves_are_cleaned(tmp_path: Path) -> No
     PresetStore(presets).load()
     assert not any(p.exists() for p in stale)
     assert fresh.exists() and all(p.exists() for p in unrelated)
+
+
+def test_a_save_keeps_the_files_permissions_and_leaves_a_read_only_one(tmp_path: Path) -> None:
+    """A settings file keeps its mode when saved (0o640 stays 0o640; the temporary file's 0o600
+    replaced it before), and one the user made read-only is left byte for byte with one clear
+    error (it was replaced, and made writable, 0o444 -> 0o600; found by a QA pass)."""
+    import stat
+
+    store = SettingsStore(tmp_path / "settings.json")
+    settings = store.load()
+    store.save(settings)
+    store.path.chmod(0o640)
+    settings.fps = 25.0
+    store.save(settings)
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o640
+    assert json.loads(store.path.read_text())["fps"] == 25.0
+    store.path.chmod(0o444)
+    before = store.path.read_bytes()
+    settings.fps = 15.0
+    with pytest.raises(UserDataError, match="read-only, so it was left as it is"):
+        store.save(settings)
+    assert store.path.read_bytes() == before
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o444
+    assert not list(tmp_path.glob(".settings.json.*.tmp"))

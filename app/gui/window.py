@@ -78,6 +78,8 @@ class MainWindow(QMainWindow, WindowWidgets):
         self._quitting = False
         self._shut_down = False
         self.themer = Themer()
+        self._save_failure = ""
+        """The last save's failure, said once on the terminal until a save succeeds."""
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(800)
@@ -239,7 +241,14 @@ class MainWindow(QMainWindow, WindowWidgets):
         try:
             self.settings_store.save(self.settings)
         except CamfxError as exc:
-            self.messages.show_message("save", f"Settings could not be saved: {exc}", "error")
+            message = f"Settings could not be saved: {exc}"
+            self.messages.show_message("save", message, "error")
+            if message != self._save_failure:
+                # Also on the terminal: a save at quit fails after the window is gone.
+                log.warning("%s", message)
+                self._save_failure = message
+        else:
+            self._save_failure = ""
 
     def _schedule_save(self) -> None:
         self._save_timer.start()
