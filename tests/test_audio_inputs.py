@@ -143,6 +143,32 @@ def test_missing_file_says_so() -> None:
         read_audio_file("/nonexistent/speech.wav")
 
 
+def test_a_folder_and_too_many_channels_say_what_they_are(tmp_path: Path) -> None:
+    """Each says what is wrong and what to do (a QA pass: a folder read "does not exist", a
+    good 9-channel WAV "the file is damaged", an unreadable file "could not be decoded
+    (Permission denied)": the next test)."""
+    folder = tmp_path / "voice.wav"
+    folder.mkdir()
+    with pytest.raises(AudioError, match="is a folder; give the path of a sound file"):
+        read_audio_file(folder)
+    many = tmp_path / "many.wav"
+    write_wav(many, tone(440, 0.2, 16000), 16000, channels=9)
+    with pytest.raises(AudioError, match="has 9 channels, more than the 8 camfx reads"):
+        read_audio_file(many)
+
+
+def test_an_unreadable_voice_file_says_so(tmp_path: Path) -> None:
+    import os
+
+    locked = tmp_path / "locked.wav"
+    write_wav(locked, tone(440, 0.2, 16000), 16000)
+    locked.chmod(0)
+    if os.access(locked, os.R_OK):  # root reads it anyway
+        pytest.skip("running as root: a file without read permission is still readable")
+    with pytest.raises(AudioError, match="is not readable; check its permissions"):
+        read_audio_file(locked)
+
+
 def test_file_input_is_clocked_by_the_caller(tmp_path: Path) -> None:
     path = tmp_path / "x.wav"
     write_wav(path, tone(440, 1.0, 8000), 8000)

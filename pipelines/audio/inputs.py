@@ -206,8 +206,12 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     Every failure is an :class:`AudioError` naming the file.
     """
     path = str(path)
+    if os.path.isdir(path):
+        raise AudioError(f"audio file {path!r} is a folder; give the path of a sound file")
     if not os.path.isfile(path):
         raise AudioError(f"audio file {path!r} does not exist; check the path")
+    if not os.access(path, os.R_OK):
+        raise AudioError(f"audio file {path!r} is not readable; check its permissions")
     try:
         import av
     except ImportError:
@@ -239,10 +243,15 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
                     f"audio file {path!r} says its sample rate is {rate} Hz, which no real "
                     f"recording has ({lo}-{hi} Hz): the file is damaged; export it again"
                 )
-            if not 1 <= channels <= MAX_CHANNELS:
+            if channels > MAX_CHANNELS:
                 raise AudioError(
-                    f"audio file {path!r} says it has {channels} channels (1-{MAX_CHANNELS} "
-                    "expected): the file is damaged; export it again"
+                    f"audio file {path!r} has {channels} channels, more than the "
+                    f"{MAX_CHANNELS} camfx reads; export the voice as mono or stereo"
+                )
+            if channels < 1:
+                raise AudioError(
+                    f"audio file {path!r} says it has {channels} channels: the file is "
+                    "damaged; export it again"
                 )
             out_rate = min(rate, MAX_DECODE_RATE)
             limit = MAX_AUDIO_SECONDS * out_rate

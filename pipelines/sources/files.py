@@ -153,7 +153,7 @@ def _check_readable(path: str, what: str) -> None:
     if not os.path.exists(path):
         raise SourceError(f"{what} file {path!r} does not exist; check the path")
     if not os.path.isfile(path):
-        raise SourceError(f"{what} file {path!r} is not a file")
+        raise SourceError(f"{what} file {path!r} is a folder, not a file; give the path of a file")
     if not os.access(path, os.R_OK):
         raise SourceError(f"{what} file {path!r} is not readable; check its permissions")
 
