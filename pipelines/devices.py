@@ -298,9 +298,20 @@ def format_devices(info: dict[str, Any]) -> str:
             )
         if "error" in models:
             lines.append(f"  {models['error']}")
-    comp = info["compiled"]
-    lines.append(f"Compiled background effects (Numba {comp.get('numba') or 'not installed'}):")
-    lines.append(f"  [{ok[comp['works']]}] {comp.get('error', '')}".rstrip())
+    lines += compiled_lines(info["compiled"])
+    return "\n".join(lines)
+
+
+def compiled_lines(comp: dict[str, Any]) -> list[str]:
+    """``camfx devices``' lines on the compiled effects (:func:`probe_compiled`'s ``comp``)."""
+    lines = [f"Compiled background effects (Numba {comp.get('numba') or 'not installed'}):"]
+    if not comp["works"] and "No module named 'numba'" in comp.get("error", ""):
+        # Numba is the optional `jit` extra (208 MB): not having it is a choice, not a fault.
+        lines.append("  [off] an optional extra: the background effects use OpenCV (slower)")
+        if comp.get("hint"):
+            lines.append(f"  to add it: {comp['hint']}")
+        return lines
+    lines.append(f"  [{'ok' if comp['works'] else 'NOT WORKING'}] {comp.get('error', '')}".rstrip())
     if comp.get("hint"):
         lines.append(f"  to fix: {comp['hint']}")
-    return "\n".join(lines)
+    return lines

@@ -633,6 +633,11 @@ def test_devices_without_numba_says_how_to_add_it(monkeypatch, caplog) -> None:
     records = [r for r in caplog.records if r.name == "pipelines.segmentation.fused"]
     assert [r.levelno for r in records] == [logging.INFO]
     assert "installer/bootstrap.sh --jit" in records[0].getMessage()
+    # In `camfx devices` an extra not installed is off, not a fault.
+    from pipelines.devices import compiled_lines
+
+    text = "\n".join(compiled_lines(info))
+    assert "[off] an optional extra" in text and "NOT WORKING" not in text, text
 
 
 @pytest.fixture
