@@ -278,7 +278,7 @@ def test_source_texts() -> None:
         "Demo (no camera needed): 1280×720 at 30 fps."
     )
     assert source_failure("camera:0", "busy", "demo", [CAMERA]) == (
-        "Camera 0: Desk cam could not be used: busy Showing Demo (no camera needed) instead."
+        "Camera 0: Desk cam could not be used: busy. Showing Demo (no camera needed) instead."
     )
 
 

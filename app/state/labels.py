@@ -74,7 +74,8 @@ def source_failure(
     what = source_label(spec, cameras) if spec else "The source"
     text = f"{what} could not be used: {message}"
     if fallback:
-        text += f" Showing {source_label(fallback, cameras)} instead."
+        # The message is a sentence of its own (the errors end without a full stop).
+        text = text.rstrip(" .") + f". Showing {source_label(fallback, cameras)} instead."
     return text
 
 
