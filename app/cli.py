@@ -159,8 +159,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, naming where the options are listed
+    (argparse's own printed the whole usage block, 7-10 lines, before the error)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="camfx",
         description="Real-time webcam effects sent to a virtual camera. "
         "With no command, opens the window.",
