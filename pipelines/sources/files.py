@@ -164,18 +164,89 @@ comes off the top (the rest off the bottom). A phone held upright frames a face 
 upper third: the centre crop of a 720×1280 video to 16:9 showed a neck and chest."""
 
 
-def fit_to(image: np.ndarray, width: int, height: int, *, top: float = 0.5) -> np.ndarray:
-    """Scale and crop to exactly width×height (fill, keeping the aspect ratio): centred,
-    except that ``top`` of the rows cut away come off the top."""
+FACE_KEEP_ABOVE = 0.6
+"""How far above a picture's face box its crop keeps, in box heights. The detector's box
+starts at the brows; this keeps the forehead and most of the hair (the astronaut's 512-pixel
+photo: box top at 81, eyes at 104, top of the hair at about 30)."""
+FACE_KEEP_AROUND = 0.25
+"""How far past the face box's sides and bottom the crop keeps, in box heights: the ears and
+the chin."""
+
+
+def fill_scaled(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` scaled, keeping its aspect ratio, to cover width×height (the first half of
+    :func:`fit_to`; the image itself when it already is that size)."""
     h, w = image.shape[:2]
     if (w, h) == (width, height):
         return image
     scale = max(width / w, height / h)
     nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (nw, nh), interpolation=interp)
-    x0, y0 = (nw - width) // 2, int((nh - height) * top)
-    return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+    return cv2.resize(image, (nw, nh), interpolation=interp)
+
+
+def _crop_start(start: int, span: int, keep: tuple[float, float] | None, room: int) -> int:
+    """Where a crop ``span`` long starts on an axis with ``room`` to move in (0..room): at
+    ``start``, moved as little as it takes to hold ``keep`` (lo, hi) where it does not already,
+    or centred on ``keep`` when ``keep`` is longer than ``span``."""
+    if keep is not None:
+        lo, hi = keep
+        if hi - lo > span:
+            start = round((lo + hi - span) / 2.0)
+        elif lo < start:
+            start = int(np.floor(lo))
+        elif hi > start + span:
+            start = int(np.ceil(hi)) - span
+    return min(max(start, 0), room)
+
+
+def fit_crop(
+    scaled: np.ndarray,
+    width: int,
+    height: int,
+    *,
+    top: float = 0.5,
+    keep: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Crop a :func:`fill_scaled` image to exactly width×height: centred, except that ``top``
+    of the rows cut away come off the top, and moved where that cuts into ``keep`` (x0, y0,
+    x1, y1 in ``scaled``'s pixels; a face) as far as the image allows."""
+    nh, nw = scaled.shape[:2]
+    if (nw, nh) == (width, height):
+        return scaled
+    x0 = _crop_start((nw - width) // 2, width, None if keep is None else keep[0::2], nw - width)
+    y0 = _crop_start(
+        int((nh - height) * top), height, None if keep is None else keep[1::2], nh - height
+    )
+    return np.ascontiguousarray(scaled[y0 : y0 + height, x0 : x0 + width])
+
+
+def fit_to(image: np.ndarray, width: int, height: int, *, top: float = 0.5) -> np.ndarray:
+    """Scale and crop to exactly width×height (fill, keeping the aspect ratio): centred,
+    except that ``top`` of the rows cut away come off the top."""
+    return fit_crop(fill_scaled(image, width, height), width, height, top=top)
+
+
+def face_keep_box(scaled: np.ndarray) -> tuple[float, float, float, float] | None:
+    """What a crop of the still picture ``scaled`` must keep to show its largest face: the
+    face's box with the forehead and hair above it (:data:`FACE_KEEP_ABOVE`) and a margin
+    around it (:data:`FACE_KEEP_AROUND`), in ``scaled``'s pixels; None with no face found.
+
+    The picture is searched at the size it is shown (a 12-megapixel photo shrunk to the
+    frame): quick, and a face too small to find there is too small to matter to the crop."""
+    from pipelines.tracking.tracker import faces_in_picture
+
+    faces = faces_in_picture(scaled)
+    if not faces:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in faces[0].box)
+    side = y1 - y0
+    return (
+        x0 - FACE_KEEP_AROUND * side,
+        y0 - FACE_KEEP_ABOVE * side,
+        x1 + FACE_KEEP_AROUND * side,
+        y1 + FACE_KEEP_AROUND * side,
+    )
 
 
 def file_crop_top(width: int, height: int) -> float:
@@ -221,8 +292,14 @@ class ImageSource(Source):
             raise SourceError(
                 f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
             )
+        width, height = self.config.width, self.config.height
         top = file_crop_top(bgr.shape[1], bgr.shape[0])
-        self.image = fit_to(bgr, self.config.width, self.config.height, top=top)
+        scaled = fill_scaled(bgr, width, height)
+        # A photo standing in for the camera is there for its face: the crop that fills the
+        # frame moves to keep it (a square photo's centre crop cut the astronaut at the eyes).
+        # A picture whose face the usual crop keeps is cropped as before, to the byte.
+        keep = face_keep_box(scaled) if scaled.shape[:2] != (height, width) else None
+        self.image = fit_crop(scaled, width, height, top=top, keep=keep)
         self.actual_size = (self.config.width, self.config.height)
 
     def grab(self) -> np.ndarray | None:
