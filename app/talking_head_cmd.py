@@ -66,7 +66,10 @@ def add_parser(sub: Any) -> None:
         "--output", required=True, help="image file to write (.png, .jpg, .webp, .bmp, .tif)"
     )
     capture.add_argument(
-        "--tries", type=positive_int, default=60, help="frames to look for a face (60)"
+        "--tries",
+        type=positive_int,
+        default=60,
+        help="frames of a camera or video to look for a face in (60; a picture is searched whole)",
     )
     capture.set_defaults(func=run_capture)
 

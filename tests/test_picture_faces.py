@@ -61,6 +61,14 @@ def test_capture_from_a_photo_needs_one_try(tmp_path: Path) -> None:
     assert cv2.imread(str(out)) is not None
 
 
+def test_capture_finds_the_grey_photo_render_finds(tmp_path: Path) -> None:
+    """Cropped to the frame, this small grey photo showed no face; whole, it does."""
+    photo = FACES / "astronaut_grey_small.jpg"
+    out = tmp_path / "me.png"
+    assert capture(photo, out) == 0
+    assert np.array_equal(cv2.imread(str(out)), load_portrait(photo).image)
+
+
 def test_capture_refuses_to_overwrite_its_source_photo(tmp_path: Path, capsys) -> None:
     photo = tmp_path / "me.jpg"
     shutil.copyfile(FACES / "astronaut.jpg", photo)
