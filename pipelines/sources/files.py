@@ -165,12 +165,18 @@ upper third: the centre crop of a 720×1280 video to 16:9 showed a neck and ches
 
 
 FACE_KEEP_ABOVE = 0.6
-"""How far above a picture's face box its crop keeps, in box heights. The detector's box
-starts at the brows; this keeps the forehead and most of the hair (the astronaut's 512-pixel
-photo: box top at 81, eyes at 104, top of the hair at about 30)."""
+"""How far above a picture's face box its crop keeps, where the frame has room, in box
+heights. The detector's box starts at the brows; this keeps the forehead and the hair (the
+astronaut's 512-pixel photo: box top at 81, eyes at 104, top of the hair at about 30)."""
+FACE_KEEP_BRIEF = 0.25
+"""The headroom kept above the face box, in box heights, where the frame is too short for
+:data:`FACE_KEEP_ABOVE` and the chin: the forehead, without the hair."""
 FACE_KEEP_AROUND = 0.25
-"""How far past the face box's sides and bottom the crop keeps, in box heights: the ears and
-the chin."""
+"""How far past the face box's sides and bottom the crop keeps, where the frame has room, in
+box heights: the ears and the chin."""
+
+Span = tuple[float, float]
+"""An interval (lo, hi) of pixels on one axis."""
 
 
 def fill_scaled(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -185,18 +191,22 @@ def fill_scaled(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return cv2.resize(image, (nw, nh), interpolation=interp)
 
 
-def _crop_start(start: int, span: int, keep: tuple[float, float] | None, room: int) -> int:
-    """Where a crop ``span`` long starts on an axis with ``room`` to move in (0..room): at
-    ``start``, moved as little as it takes to hold ``keep`` (lo, hi) where it does not already,
-    or centred on ``keep`` when ``keep`` is longer than ``span``."""
-    if keep is not None:
-        lo, hi = keep
-        if hi - lo > span:
-            start = round((lo + hi - span) / 2.0)
-        elif lo < start:
-            start = int(np.floor(lo))
-        elif hi > start + span:
-            start = int(np.ceil(hi)) - span
+def _crop_start(start: int, length: int, keep: list[Span], room: int) -> int:
+    """Where a crop ``length`` long starts on an axis with ``room`` to move in (0..room): at
+    ``start`` when that holds the first span of ``keep`` (most wanted first) that fits in
+    ``length``, else moved as little as it takes to hold it; centred on the last span when
+    none fits; at ``start`` with nothing to keep."""
+    for lo, hi in keep:
+        if hi - lo <= length:
+            if lo < start:
+                start = int(np.floor(lo))
+            elif hi > start + length:
+                start = int(np.ceil(hi)) - length
+            break
+    else:
+        if keep:
+            lo, hi = keep[-1]
+            start = round((lo + hi - length) / 2.0)
     return min(max(start, 0), room)
 
 
@@ -206,18 +216,18 @@ def fit_crop(
     height: int,
     *,
     top: float = 0.5,
-    keep: tuple[float, float, float, float] | None = None,
+    keep: tuple[list[Span], list[Span]] | None = None,
 ) -> np.ndarray:
     """Crop a :func:`fill_scaled` image to exactly width×height: centred, except that ``top``
-    of the rows cut away come off the top, and moved where that cuts into ``keep`` (x0, y0,
-    x1, y1 in ``scaled``'s pixels; a face) as far as the image allows."""
+    of the rows cut away come off the top, and moved where that cuts into ``keep`` (the
+    columns' and the rows' spans to keep, most wanted first, in ``scaled``'s pixels: a face,
+    :func:`face_keep_spans`) as far as the image allows."""
     nh, nw = scaled.shape[:2]
     if (nw, nh) == (width, height):
         return scaled
-    x0 = _crop_start((nw - width) // 2, width, None if keep is None else keep[0::2], nw - width)
-    y0 = _crop_start(
-        int((nh - height) * top), height, None if keep is None else keep[1::2], nh - height
-    )
+    columns, rows = keep if keep is not None else ([], [])
+    x0 = _crop_start((nw - width) // 2, width, columns, nw - width)
+    y0 = _crop_start(int((nh - height) * top), height, rows, nh - height)
     return np.ascontiguousarray(scaled[y0 : y0 + height, x0 : x0 + width])
 
 
@@ -227,10 +237,12 @@ def fit_to(image: np.ndarray, width: int, height: int, *, top: float = 0.5) -> n
     return fit_crop(fill_scaled(image, width, height), width, height, top=top)
 
 
-def face_keep_box(scaled: np.ndarray) -> tuple[float, float, float, float] | None:
-    """What a crop of the still picture ``scaled`` must keep to show its largest face: the
-    face's box with the forehead and hair above it (:data:`FACE_KEEP_ABOVE`) and a margin
-    around it (:data:`FACE_KEEP_AROUND`), in ``scaled``'s pixels; None with no face found.
+def face_keep_spans(scaled: np.ndarray) -> tuple[list[Span], list[Span]] | None:
+    """What a crop of the still picture ``scaled`` should keep to show its largest face, for
+    :func:`fit_crop`: the columns and the rows, each most wanted first: the face box with
+    the hair above it (:data:`FACE_KEEP_ABOVE`) and a margin around (:data:`FACE_KEEP_AROUND`);
+    for a face too large for that, the box with the forehead (:data:`FACE_KEEP_BRIEF`); at
+    least the box itself. None with no face found.
 
     The picture is searched at the size it is shown (a 12-megapixel photo shrunk to the
     frame): quick, and a face too small to find there is too small to matter to the crop."""
@@ -241,12 +253,15 @@ def face_keep_box(scaled: np.ndarray) -> tuple[float, float, float, float] | Non
         return None
     x0, y0, x1, y1 = (float(v) for v in faces[0].box)
     side = y1 - y0
-    return (
-        x0 - FACE_KEEP_AROUND * side,
-        y0 - FACE_KEEP_ABOVE * side,
-        x1 + FACE_KEEP_AROUND * side,
-        y1 + FACE_KEEP_AROUND * side,
-    )
+    around = FACE_KEEP_AROUND * side
+    columns = [(x0 - around, x1 + around), (x0, x1)]
+    rows = [
+        (y0 - FACE_KEEP_ABOVE * side, y1 + around),
+        (y0 - FACE_KEEP_ABOVE * side, y1),
+        (y0 - FACE_KEEP_BRIEF * side, y1),
+        (y0, y1),
+    ]
+    return columns, rows
 
 
 def file_crop_top(width: int, height: int) -> float:
@@ -298,7 +313,7 @@ class ImageSource(Source):
         # A photo standing in for the camera is there for its face: the crop that fills the
         # frame moves to keep it (a square photo's centre crop cut the astronaut at the eyes).
         # A picture whose face the usual crop keeps is cropped as before, to the byte.
-        keep = face_keep_box(scaled) if scaled.shape[:2] != (height, width) else None
+        keep = face_keep_spans(scaled) if scaled.shape[:2] != (height, width) else None
         self.image = fit_crop(scaled, width, height, top=top, keep=keep)
         self.actual_size = (self.config.width, self.config.height)
 
