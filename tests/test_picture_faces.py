@@ -121,16 +121,21 @@ def first_frame_eyes(path: Path, size: tuple[int, int]) -> np.ndarray:
     ("name", "size", "face_left"),
     # two_faces.jpg: the astronaut, the larger face, is its left half; the centre crop cut
     # her eyes off and the tracker found the cameraman instead.
-    [("astronaut.jpg", (1280, 720), 1.0), ("two_faces.jpg", (640, 360), 0.5)],
+    # brothers_midword.jpg: a close-up, whose chin the crop cut.
+    [
+        ("astronaut.jpg", (1280, 720), 1.0),
+        ("two_faces.jpg", (640, 360), 0.5),
+        ("brothers_midword.jpg", (1280, 720), 1.0),
+    ],
 )
-def test_a_photo_source_keeps_the_eyes_and_brows_in_frame(
+def test_a_photo_source_keeps_its_face_in_frame(
     name: str, size: tuple[int, int], face_left: float
 ) -> None:
-    """The largest face is tracked in the first frame, eyes and forehead inside it."""
+    """The largest face is tracked in the first frame, eyes, forehead and chin inside it."""
     landmarks = first_frame_eyes(FACES / name, size)
     width, height = size
     assert landmarks[:, 0].mean() < face_left * width
-    for index in (*EYE_CORNERS, regions.FOREHEAD_TOP):
+    for index in (*EYE_CORNERS, regions.FOREHEAD_TOP, regions.CHIN):
         x, y = landmarks[index, :2]
         assert 0 <= x < width and 0 <= y < height, (name, index, x, y)
 
