@@ -66,7 +66,10 @@ def add_parser(sub: Any) -> None:
         "--output", required=True, help="image file to write (.png, .jpg, .webp, .bmp, .tif)"
     )
     capture.add_argument(
-        "--tries", type=positive_int, default=60, help="frames to look for a face (60)"
+        "--tries",
+        type=positive_int,
+        default=60,
+        help="frames of a camera or video to look for a face in (60; a picture is searched whole)",
     )
     capture.set_defaults(func=run_capture)
 
@@ -147,10 +150,15 @@ def run_capture(args: argparse.Namespace) -> int:
         check_portrait_path,
         save_portrait,
     )
-    from pipelines.sources import SourceConfig, open_source
+    from pipelines.sources import SourceConfig, open_source, parse_source_spec
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
     check_portrait_path(args.output)
+    kind, path = parse_source_spec(args.source)
+    if kind in ("image", "video") and path:
+        refuse_overwriting_the_source(path, args.output)
+    if kind == "image" and path:
+        return capture_from_picture(path, args.output)
     source = open_source(args.source, SourceConfig(paced=False))
     live = source.live
     tracker = FaceTracker(FaceTrackerSettings(max_faces=1, primary="largest"))
@@ -163,18 +171,71 @@ def run_capture(args: argparse.Namespace) -> int:
             tracker.process(frame.image, frame.ctx)
             if frame.ctx.primary_face is not None and frame.ctx.index >= 2:
                 portrait = capture_portrait(frame.image, frame.ctx.primary_face)
-                path = save_portrait(portrait, args.output)
-                print(f"camfx: avatar saved to {path}", file=sys.stderr)
+                saved = save_portrait(portrait, args.output)
+                print(f"camfx: avatar saved to {saved}", file=sys.stderr)
                 return 0
     finally:
         tracker.close()
         source.close()
-    if not live:  # a photo or a video: looking at the camera would not help
+    if not live:  # a video: looking at the camera would not help
         raise AvatarError(
             f"no face found in {args.source!r} ({args.tries} frames looked at); use a picture "
             "with one clearly visible, frontal face"
         )
     raise AvatarError(f"no face seen in {args.tries} frames; look at the camera and try again")
+
+
+def refuse_overwriting_the_source(source: str, output: str) -> None:
+    """Refuse an ``--output`` that is the source file itself, before anything is written: the
+    portrait would replace the user's photo."""
+    source_path, output_path = Path(source), Path(output)
+    same = source_path.resolve() == output_path.resolve()
+    if not same and source_path.exists() and output_path.exists():
+        same = source_path.samefile(output_path)  # a hard link, or a path resolve misses
+    if same:
+        raise CliError(
+            f"--output {output!r} is the source picture itself: saving the avatar there would "
+            f"overwrite it; give another name, e.g. --output {portrait_name_for(output)!r}"
+        )
+
+
+def portrait_name_for(output: str) -> str:
+    """A name next to ``output`` for the avatar (``me.jpg`` -> ``me_avatar.png``)."""
+    path = Path(output)
+    return str(path.with_name(f"{path.stem}_avatar.png"))
+
+
+def capture_from_picture(path: str, output: str) -> int:
+    """The avatar from a photo, read exactly as ``render --portrait`` reads one: the whole
+    picture (not the source's crop to the frame, which cut a square photo's face at the eyes),
+    its face searched for, and the same messages for no face or too small a face."""
+    from pipelines.avatar.portrait import portrait_and_face, read_portrait_image, save_portrait
+
+    image, name = read_portrait_image(path)
+    portrait, landmarks = portrait_and_face(image, name)
+    which = which_face(image, landmarks)
+    saved = save_portrait(portrait, output)
+    print(f"camfx: avatar saved to {saved}{which}", file=sys.stderr)
+    return 0
+
+
+def which_face(image: Any, landmarks: Any) -> str:
+    """For a photo of several faces, which one the portrait took (the rest of the saved line:
+    " (the largest of 2 faces, at 318,140)"); "" for a photo of one face."""
+    import numpy as np
+
+    from pipelines.tracking.tracker import faces_in_picture
+
+    faces = faces_in_picture(image)
+    if len(faces) < 2:
+        return ""
+    centre = np.asarray(landmarks, np.float64)[:, :2].mean(axis=0)
+    # The detection the portrait's face lies in (the nearest, should none hold its centre).
+    boxes = np.stack([face.box for face in faces]).astype(np.float64)
+    box_centres = (boxes[:, :2] + boxes[:, 2:]) / 2.0
+    used = int(np.argmin(np.linalg.norm(box_centres - centre, axis=1)))
+    rank = "the largest" if used == 0 else "not the largest"
+    return f" ({rank} of {len(faces)} faces, at {centre[0]:.0f},{centre[1]:.0f})"
 
 
 def run(args: argparse.Namespace) -> int:

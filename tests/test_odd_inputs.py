@@ -398,7 +398,8 @@ def test_capture_from_a_photo_without_a_face_does_not_say_look_at_the_camera(
     )
     assert code == 2
     line = one_error_line(capsys.readouterr().err)
-    assert f"no face found in {str(photo)!r}" in line and "camera" not in line
+    # The message render --portrait gives for the same photo.
+    assert f"portrait {str(photo)!r}: no face found" in line and "camera" not in line
     assert not out.exists()
 
 

@@ -164,18 +164,104 @@ comes off the top (the rest off the bottom). A phone held upright frames a face 
 upper third: the centre crop of a 720×1280 video to 16:9 showed a neck and chest."""
 
 
-def fit_to(image: np.ndarray, width: int, height: int, *, top: float = 0.5) -> np.ndarray:
-    """Scale and crop to exactly width×height (fill, keeping the aspect ratio): centred,
-    except that ``top`` of the rows cut away come off the top."""
+FACE_KEEP_ABOVE = 0.6
+"""How far above a picture's face box its crop keeps, where the frame has room, in box
+heights. The detector's box starts at the brows; this keeps the forehead and the hair (the
+astronaut's 512-pixel photo: box top at 81, eyes at 104, top of the hair at about 30)."""
+FACE_KEEP_BRIEF = 0.25
+"""The headroom kept above the face box, in box heights, where the frame is too short for
+:data:`FACE_KEEP_ABOVE` and the chin: the forehead, without the hair."""
+FACE_KEEP_AROUND = 0.25
+"""How far past the face box's sides and bottom the crop keeps, where the frame has room, in
+box heights: the ears and the chin."""
+
+Span = tuple[float, float]
+"""An interval (lo, hi) of pixels on one axis."""
+
+
+def fill_scaled(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` scaled, keeping its aspect ratio, to cover width×height (the first half of
+    :func:`fit_to`; the image itself when it already is that size)."""
     h, w = image.shape[:2]
     if (w, h) == (width, height):
         return image
     scale = max(width / w, height / h)
     nw, nh = max(width, round(w * scale)), max(height, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(image, (nw, nh), interpolation=interp)
-    x0, y0 = (nw - width) // 2, int((nh - height) * top)
-    return np.ascontiguousarray(resized[y0 : y0 + height, x0 : x0 + width])
+    return cv2.resize(image, (nw, nh), interpolation=interp)
+
+
+def _crop_start(start: int, length: int, keep: list[Span], room: int) -> int:
+    """Where a crop ``length`` long starts on an axis with ``room`` to move in (0..room): at
+    ``start`` when that holds the first span of ``keep`` (most wanted first) that fits in
+    ``length``, else moved as little as it takes to hold it; centred on the last span when
+    none fits; at ``start`` with nothing to keep."""
+    for lo, hi in keep:
+        if hi - lo <= length:
+            if lo < start:
+                start = int(np.floor(lo))
+            elif hi > start + length:
+                start = int(np.ceil(hi)) - length
+            break
+    else:
+        if keep:
+            lo, hi = keep[-1]
+            start = round((lo + hi - length) / 2.0)
+    return min(max(start, 0), room)
+
+
+def fit_crop(
+    scaled: np.ndarray,
+    width: int,
+    height: int,
+    *,
+    top: float = 0.5,
+    keep: tuple[list[Span], list[Span]] | None = None,
+) -> np.ndarray:
+    """Crop a :func:`fill_scaled` image to exactly width×height: centred, except that ``top``
+    of the rows cut away come off the top, and moved where that cuts into ``keep`` (the
+    columns' and the rows' spans to keep, most wanted first, in ``scaled``'s pixels: a face,
+    :func:`face_keep_spans`) as far as the image allows."""
+    nh, nw = scaled.shape[:2]
+    if (nw, nh) == (width, height):
+        return scaled
+    columns, rows = keep if keep is not None else ([], [])
+    x0 = _crop_start((nw - width) // 2, width, columns, nw - width)
+    y0 = _crop_start(int((nh - height) * top), height, rows, nh - height)
+    return np.ascontiguousarray(scaled[y0 : y0 + height, x0 : x0 + width])
+
+
+def fit_to(image: np.ndarray, width: int, height: int, *, top: float = 0.5) -> np.ndarray:
+    """Scale and crop to exactly width×height (fill, keeping the aspect ratio): centred,
+    except that ``top`` of the rows cut away come off the top."""
+    return fit_crop(fill_scaled(image, width, height), width, height, top=top)
+
+
+def face_keep_spans(scaled: np.ndarray) -> tuple[list[Span], list[Span]] | None:
+    """What a crop of the still picture ``scaled`` should keep to show its largest face, for
+    :func:`fit_crop`: the columns and the rows, each most wanted first: the face box with
+    the hair above it (:data:`FACE_KEEP_ABOVE`) and a margin around (:data:`FACE_KEEP_AROUND`);
+    for a face too large for that, the box with the forehead (:data:`FACE_KEEP_BRIEF`); at
+    least the box itself. None with no face found.
+
+    The picture is searched at the size it is shown (a 12-megapixel photo shrunk to the
+    frame): quick, and a face too small to find there is too small to matter to the crop."""
+    from pipelines.tracking.tracker import faces_in_picture
+
+    faces = faces_in_picture(scaled)
+    if not faces:
+        return None
+    x0, y0, x1, y1 = (float(v) for v in faces[0].box)
+    side = y1 - y0
+    around = FACE_KEEP_AROUND * side
+    columns = [(x0 - around, x1 + around), (x0, x1)]
+    rows = [
+        (y0 - FACE_KEEP_ABOVE * side, y1 + around),
+        (y0 - FACE_KEEP_ABOVE * side, y1),
+        (y0 - FACE_KEEP_BRIEF * side, y1),
+        (y0, y1),
+    ]
+    return columns, rows
 
 
 def file_crop_top(width: int, height: int) -> float:
@@ -221,8 +307,14 @@ class ImageSource(Source):
             raise SourceError(
                 f"image file {self.arg!r} could not be decoded; use a PNG, JPEG, BMP or WebP"
             )
+        width, height = self.config.width, self.config.height
         top = file_crop_top(bgr.shape[1], bgr.shape[0])
-        self.image = fit_to(bgr, self.config.width, self.config.height, top=top)
+        scaled = fill_scaled(bgr, width, height)
+        # A photo standing in for the camera is there for its face: the crop that fills the
+        # frame moves to keep it (a square photo's centre crop cut the astronaut at the eyes).
+        # A picture whose face the usual crop keeps is cropped as before, to the byte.
+        keep = face_keep_spans(scaled) if scaled.shape[:2] != (height, width) else None
+        self.image = fit_crop(scaled, width, height, top=top, keep=keep)
         self.actual_size = (self.config.width, self.config.height)
 
     def grab(self) -> np.ndarray | None:
