@@ -136,3 +136,31 @@ def test_presets_are_declared_without_loading_models() -> None:
         " 'auto-frame': ['face_tracker', 'auto_frame']}, names\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_search_goes_on_past_a_level_whose_detection_is_no_face(monkeypatch) -> None:
+    """A big picture that shows no face whole is searched level by level; a level whose only
+    detection the mesh does not confirm (a 12-megapixel photo's first, at score 0.51) no
+    longer ends the search with 0 faces, where a portrait's search found the face (QA pass,
+    2026-12-06)."""
+    from pipelines.tracking import analysis
+    from pipelines.tracking.detector import Detection, FaceDetector
+
+    face = cv2.imread(str(face_photo_path("astronaut")))
+    canvas = np.full((3000, 4000, 3), 128, np.uint8)
+    canvas[1200:1712, 3400:3912] = face
+    real_search = FaceDetector.search
+
+    def search_with_a_false_first_level(self, image, min_score=0.5):
+        # On the plain grey: no face there, as the photo's first level found none.
+        box = np.array([200.0, 200.0, 700.0, 700.0], np.float32)
+        keypoints = np.tile(np.array([[450.0, 450.0]], np.float32), (6, 1))
+        yield [Detection(0.51, box, keypoints)]
+        yield from real_search(self, image, min_score)
+
+    monkeypatch.setattr(FaceDetector, "detect", lambda self, *a, **k: [])
+    monkeypatch.setattr(FaceDetector, "search", search_with_a_false_first_level)
+    faces = analysis.analyze_image(canvas)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].bbox
+    assert x >= 3400 and x + w <= 3912 and y >= 1200 and y + h <= 1712

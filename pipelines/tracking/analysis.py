@@ -76,13 +76,30 @@ def analyze_image(
         for extra in detector.detect(bgr, min_detection_score, tiles=True, antialias=True):
             if all(box_iou(_box(extra), _box(d)) < SAME_FACE_IOU for d in detections):
                 detections.append(extra)
-    if not detections and tiles:
-        # A phone photo of a person (the face a fifth of its width) shows no face whole:
-        # search it at smaller scales, largest first (the first level that shows any).
-        detections = next(
-            (found for found in detector.search(bgr, min_detection_score) if found), []
-        )
     cam = PerspectiveCamera(w, h, vertical_fov)
+    faces = _meshed_faces(bgr, detections, mesh, cam, max_faces, passes)
+    if not faces and tiles:
+        # A phone photo of a person (the face a fifth of its width) shows no face whole:
+        # search it at smaller scales, largest first, down to the first level whose
+        # detections the mesh confirms (as a portrait is searched: a level's only detection
+        # may be no face, a 12-megapixel photo's first one at score 0.51, and the next
+        # levels found the face).
+        for found in detector.search(bgr, min_detection_score):
+            faces = _meshed_faces(bgr, found, mesh, cam, max_faces, passes)
+            if faces:
+                break
+    return faces
+
+
+def _meshed_faces(
+    bgr: np.ndarray,
+    detections: list[Detection],
+    mesh: FaceMesh,
+    cam: PerspectiveCamera,
+    max_faces: int,
+    passes: int,
+) -> list[Face]:
+    """The faces the mesh confirms among ``detections``, best first, one per face."""
     faces: list[Face] = []
     for det in detections:
         if len(faces) >= max_faces:
