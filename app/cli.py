@@ -140,8 +140,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--audio",
         default=None,
-        help="the voice: mic, mic:NAME-OR-INDEX, none, or a sound file (.wav, .flac, .mp3, "
-        ".ogg, .m4a, or a video's sound track) "
+        help="the voice of --talking-head or of a talking-head preset: mic, mic:NAME-OR-INDEX, "
+        "none, or a sound file (.wav, .flac, .mp3, .ogg, .m4a, or a video's sound track) "
         "(default: mic; .mp4 outputs record it, file or microphone)",
     )
     group.add_argument(
@@ -375,15 +375,18 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
     from pipelines.build import RunConfig, TalkingHeadConfig
 
     talking_head = None
+    audio = getattr(args, "audio", None)
     if getattr(args, "talking_head", None) is not None:
         talking_head = TalkingHeadConfig(
             portrait=args.talking_head,
-            audio=args.audio if args.audio is not None else "mic",
+            audio=audio if audio is not None else "mic",
             mode=args.avatar_mode or "auto",
             video_delay_ms=args.video_delay_ms,
             # A voice the user named must be there; the default microphone may come later.
-            audio_required=args.audio is not None,
+            audio_required=audio is not None,
         )
+    elif audio is not None:
+        talking_head = preset_talking_head_with_audio(args)
     config = RunConfig(
         source=getattr(args, "source", None) or "demo",
         outputs=tuple(getattr(args, "output", None) or ["virtualcam"]),
@@ -401,6 +404,31 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
         cv_threads=cv_threads_arg(args),
     )
     return dataclasses.replace(config, **changes)
+
+
+def preset_talking_head_with_audio(args: argparse.Namespace) -> Any:
+    """The talking head of ``--preset`` driven by ``--audio`` (a
+    :class:`~pipelines.build.TalkingHeadConfig`), as with ``--talking-head``: the preset's own
+    bundled clip spoke instead, silently, and the recording had no sound. A run with no
+    talking head is refused: the voice would drive nothing."""
+    from pipelines.build import preset_talking_head
+    from pipelines.presets import PRESETS, get_preset
+
+    carried = preset_talking_head(get_preset(args.preset))
+    if carried is None:
+        with_heads = [n for n in PRESETS.names() if preset_talking_head(PRESETS.get(n))]
+        raise CliError(
+            f"--audio {args.audio}: preset {args.preset!r} has no talking head for the voice "
+            f"to drive; add --talking-head PORTRAIT, or pick a talking-head preset "
+            f"({', '.join(with_heads)})"
+        )
+    return dataclasses.replace(
+        carried,
+        audio=args.audio,
+        mode=args.avatar_mode or carried.mode,
+        video_delay_ms=args.video_delay_ms,
+        audio_required=True,
+    )
 
 
 def opencv_threads_used(requested: int | None) -> str:

@@ -83,6 +83,9 @@ def run_render(args: argparse.Namespace) -> int:
     out_path = Path(args.output)
     if out_path.suffix.lower() not in (".mp4", ".m4v", ".mkv"):
         raise OutputError(f"output {args.output!r}: use a .mp4 file")
+    # A microphone makes the render live: the voice comes in real time, so frames must too
+    # (at --fps), or --frames 240 took 4 s of the voice, not 8, and the file lasted as long.
+    live = parse_audio_spec(args.audio)[0] == "mic"
     config = RunConfig(
         source=args.source,
         outputs=(str(out_path),),
@@ -90,11 +93,11 @@ def run_render(args: argparse.Namespace) -> int:
         fps=args.fps,
         frames=args.frames,
         loop=True,
-        paced=False,
+        paced=live,
         # Frames read as fast as they render carry their media time: the face tracker's
         # filters (the avatar's head follows its pose) then see the same frame gaps under any
         # load. Not with a microphone: its sound is placed by the frames' capture times.
-        media_time=parse_audio_spec(args.audio)[0] != "mic",
+        media_time=not live,
         lossless=True,
         out_size=args.size,
         # A changed model or a bad portrait refuses before anything is written.

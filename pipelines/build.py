@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from pipelines import cvthreads
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs.base import Output
-from pipelines.presets import Preset, build_stages, get_preset
+from pipelines.presets import Preset, StageSpec, build_stages, get_preset, known_stage_id
 from pipelines.schema import AvatarMode, VideoDelayMs
 from pipelines.sources.base import Source, SourceConfig
 from pipelines.stage import Stage
@@ -103,10 +103,21 @@ class RunConfig:
         return max(1, math.ceil(len(data) / rate * self.fps))
 
 
+VOICE_STAGE = "audio_mouth"
+TALKING_HEAD_STAGE = "talking_head"
+
+
 def talking_head_stages(
-    config: TalkingHeadConfig, fps: float, *, with_tracker: bool = True
+    config: TalkingHeadConfig,
+    fps: float,
+    *,
+    with_tracker: bool = True,
+    voice_settings: Mapping[str, Any] | None = None,
+    head_settings: Mapping[str, Any] | None = None,
 ) -> list[Stage[Any]]:
-    """Face tracker (unless the preset has one), voice → mouth, and the talking head."""
+    """Face tracker (unless the preset has one), voice → mouth, and the talking head.
+    ``voice_settings`` and ``head_settings``: a preset's settings of those two stages (its
+    gain, corner, size...), under what ``config`` sets."""
     from pipelines.audio.stage import AudioMouth, AudioMouthSettings
     from pipelines.avatar.stage import TalkingHead, TalkingHeadSettings
 
@@ -115,21 +126,74 @@ def talking_head_stages(
         from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
         stages.append(FaceTracker(FaceTrackerSettings(max_faces=1)))
-    stages.append(
-        AudioMouth(
-            AudioMouthSettings(
-                input=config.audio,
-                loop=False,
-                clock="frames" if config.audio_file else "auto",
-                fps=fps,
-                video_delay_ms=config.video_delay_ms,
-            ),
-            required=config.audio_required,
+    voice = AudioMouthSettings.from_dict(dict(voice_settings or {})).replace(
+        input=config.audio,
+        loop=False,
+        clock="frames" if config.audio_file else "auto",
+        fps=fps,
+        video_delay_ms=config.video_delay_ms,
+    )
+    stages.append(AudioMouth(voice, required=config.audio_required))
+    head = TalkingHeadSettings.from_dict(dict(head_settings or {})).replace(
+        portrait=config.portrait, mode=config.mode, fps=fps
+    )
+    stages.append(TalkingHead(head))
+    return stages
+
+
+def _preset_spec(preset: Preset, stage: str) -> StageSpec | None:
+    """``preset``'s first stage ``stage`` (in any spelling of its id), or None."""
+    return next((s for s in preset.stages if known_stage_id(s.stage) == stage), None)
+
+
+def preset_talking_head(preset: Preset) -> TalkingHeadConfig | None:
+    """The talking head that ``preset``'s own stages carry (their portrait, mode and voice),
+    or None when it has none: what ``camfx run --preset P --audio FILE`` drives with FILE."""
+    head = _preset_spec(preset, TALKING_HEAD_STAGE)
+    if head is None:
+        return None
+    from pipelines.audio.stage import AudioMouthSettings
+    from pipelines.avatar.stage import TalkingHeadSettings
+
+    head_settings = TalkingHeadSettings.from_dict(dict(head.settings))
+    voice = _preset_spec(preset, VOICE_STAGE)
+    return TalkingHeadConfig(
+        portrait=head_settings.portrait,
+        audio=AudioMouthSettings.from_dict(dict(voice.settings)).input if voice else "none",
+        mode=head_settings.mode,
+    )
+
+
+def preset_stages(
+    preset: Preset, talking_head: TalkingHeadConfig | None, fps: float
+) -> list[Stage[Any]]:
+    """The stages of ``preset`` with ``talking_head``: in place of the preset's own talking
+    head (its other settings kept), or after the preset's stages when it has none. Appended to
+    a talking-head preset, it made two talking heads, the preset's one on its bundled clip."""
+    if talking_head is None:
+        return build_stages(preset)
+    with_tracker = all(known_stage_id(s.stage) != "face_tracker" for s in preset.stages)
+    head = _preset_spec(preset, TALKING_HEAD_STAGE)
+    if head is None:
+        return build_stages(preset) + talking_head_stages(
+            talking_head, fps, with_tracker=with_tracker
         )
+    voice = _preset_spec(preset, VOICE_STAGE)
+    own = talking_head_stages(
+        talking_head,
+        fps,
+        with_tracker=with_tracker,
+        voice_settings=voice.settings if voice is not None else None,
+        head_settings=head.settings,
     )
-    stages.append(
-        TalkingHead(TalkingHeadSettings(portrait=config.portrait, mode=config.mode, fps=fps))
-    )
+    stages: list[Stage[Any]] = []
+    for spec in preset.stages:
+        if spec is head:
+            stages += own
+        elif known_stage_id(spec.stage) != VOICE_STAGE:
+            # The preset's voice is replaced: the new one goes right before the head (it only
+            # gives the frame its audio), and the other stages keep their order.
+            stages += build_stages(Preset(preset.name, (spec,)))
     return stages
 
 
@@ -185,13 +249,7 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     if config.stages is not None:
         stages = list(config.stages)
     else:
-        preset = config.preset_object()
-        stages = build_stages(preset)
-        if config.talking_head is not None:
-            with_tracker = all(s.stage != "face_tracker" for s in preset.stages)
-            stages += talking_head_stages(
-                config.talking_head, config.fps, with_tracker=with_tracker
-            )
+        stages = preset_stages(config.preset_object(), config.talking_head, config.fps)
     if config.warm_up:
         for stage in stages:
             stage.warm_up()
