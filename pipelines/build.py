@@ -246,6 +246,7 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     from pipelines.sources import open_source
 
     check_outputs_spare_inputs(config)
+    check_output_paths(config)
     if config.stages is not None:
         stages = list(config.stages)
     else:
@@ -352,6 +353,39 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
                     f"output file {path!r} is the {what} file of this run: recording onto it "
                     "would overwrite it; give the recording another name"
                 )
+
+
+def check_output_paths(config: RunConfig) -> None:
+    """Refuse, before anything is built, a recording into a folder that is not there or onto a
+    folder, and the same file named twice (``--output a.mp4 --output a.mp4``: two writers on
+    one file). A render checked its folder only after the avatar's build (5 s); the recorder
+    checks again, and that it can write, when it is made."""
+    from pipelines.errors import OutputError
+    from pipelines.outputs import parse_output_spec
+
+    seen: dict[str, str] = {}
+    for out in config.outputs:
+        if not isinstance(out, str):
+            continue
+        try:
+            kind, path = parse_output_spec(out)
+        except CamfxError:
+            continue  # refused by name when the output is made
+        if kind != "file" or not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+            raise OutputError(f"output file {path!r}: folder {folder!r} {what}; create it first")
+        if os.path.isdir(path):
+            raise OutputError(f"output file {path!r} is a folder; give a file name ending .mp4")
+        key = os.path.realpath(path)
+        if key in seen:
+            raise OutputError(
+                f"output file {path!r} is named twice (also as {seen[key]!r}); name each "
+                "recording once"
+            )
+        seen[key] = path
 
 
 def _with_output_problems(

@@ -723,3 +723,24 @@ def test_devices_fails_when_a_model_does_not_work(
         assert json.loads(captured.out)["models"]["works"] is False
     else:
         assert "iris_landmark" in captured.out and "NOT WORKING" in captured.out
+
+
+def test_outputs_are_checked_before_anything_is_built(tmp_path: Path) -> None:
+    """The same recording named twice is refused (two writers used one file), and a render
+    into a folder that is not there is refused before the avatar's build (it took ~5 s to say
+    so; found by a QA pass). One line, exit 2, nothing written."""
+    twice = tmp_path / "a.mp4"
+    result = camfx("run", "--source", "demo", "--frames", "5", "--output", str(twice),
+                   "--output", str(twice))  # fmt: skip
+    assert result.returncode == 2
+    assert "is named twice" in _one_error_line(result.stderr)
+    assert not twice.exists()
+    portrait = str(Path(__file__).resolve().parent / "data" / "faces" / "astronaut.jpg")
+    missing = tmp_path / "nowhere" / "x.mp4"
+    t0 = time.monotonic()
+    result = camfx("talking-head", "render", "--portrait", portrait, "--audio", "none",
+                   "--frames", "5", "--output", str(missing))  # fmt: skip
+    took = time.monotonic() - t0
+    assert result.returncode == 2
+    assert "does not exist; create it first" in _one_error_line(result.stderr)
+    assert took < 4.0, f"refused after {took:.1f} s"
