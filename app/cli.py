@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Listing presets loads only their small registration modules (no numpy, no models).
     from pipelines.presets import PRESETS
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineErrorParser(add_help=False)
     common.add_argument(
         "--preset",
         default="off",
