@@ -374,11 +374,18 @@ def check_output_paths(config: RunConfig) -> None:
         if kind != "file" or not path:
             continue
         folder = os.path.dirname(os.path.abspath(path))
+        problem = None
         if not os.path.isdir(folder):
             what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
-            raise OutputError(f"output file {path!r}: folder {folder!r} {what}; create it first")
-        if os.path.isdir(path):
-            raise OutputError(f"output file {path!r} is a folder; give a file name ending .mp4")
+            problem = f"output file {path!r}: folder {folder!r} {what}; create it first"
+        elif os.path.isdir(path):
+            problem = f"output file {path!r} is a folder; give a file name ending .mp4"
+        if problem is not None:
+            # Every problem at once, the source's first (as when the source fails to open).
+            source = _file_source_problem(config)
+            if source is not None:
+                raise type(source)(f"{source}; also: {problem}")
+            raise OutputError(problem)
         key = os.path.realpath(path)
         if key in seen:
             raise OutputError(
@@ -386,6 +393,23 @@ def check_output_paths(config: RunConfig) -> None:
                 "recording once"
             )
         seen[key] = path
+
+
+def _file_source_problem(config: RunConfig) -> CamfxError | None:
+    """What is wrong with the run's source where it is a picture or video file (that it is
+    missing, a folder, unreadable), without opening it; None otherwise."""
+    from pipelines.sources import parse_source_spec
+    from pipelines.sources.files import check_readable
+
+    if not isinstance(config.source, str):
+        return None
+    try:
+        kind, arg = parse_source_spec(config.source)
+        if kind in ("image", "video"):
+            check_readable(arg, kind)
+    except CamfxError as exc:
+        return exc
+    return None
 
 
 def _with_output_problems(

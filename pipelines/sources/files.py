@@ -147,7 +147,7 @@ def read_picture(path: str) -> tuple[np.ndarray | None, str | None]:
         return None, f"{exc}; save it as 8-bit RGB"
 
 
-def _check_readable(path: str, what: str) -> None:
+def check_readable(path: str, what: str) -> None:
     if not path:
         raise SourceError(f"{what} source needs a file path, e.g. {what}:/path/to/file")
     if not os.path.exists(path):
@@ -299,7 +299,7 @@ class ImageSource(Source):
         self.image: np.ndarray | None = None
 
     def open(self) -> None:
-        _check_readable(self.arg, "image")
+        check_readable(self.arg, "image")
         bgr, problem = read_picture(self.arg)
         if problem:
             raise SourceError(f"image file {self.arg!r} cannot be used: {problem}")
@@ -363,7 +363,7 @@ class VideoSource(Source):
         return cap, first
 
     def open(self) -> None:
-        _check_readable(self.arg, "video")
+        check_readable(self.arg, "video")
         self.close()
         cap, first = self._open_capture()
         problem = picture_size_problem(first.shape[1], first.shape[0])
