@@ -385,7 +385,7 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
             # A voice the user named must be there; the default microphone may come later.
             audio_required=audio is not None,
         )
-    elif audio is not None:
+    elif _talking_head_options(args):
         talking_head = preset_talking_head_with_audio(args)
     config = RunConfig(
         source=getattr(args, "source", None) or "demo",
@@ -406,11 +406,24 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
     return dataclasses.replace(config, **changes)
 
 
+def _talking_head_options(args: argparse.Namespace) -> list[str]:
+    """The talking head's options given on the command line (``--audio`` …), as typed."""
+    given = []
+    if getattr(args, "audio", None) is not None:
+        given.append(f"--audio {args.audio}")
+    if getattr(args, "avatar_mode", None) is not None:
+        given.append(f"--avatar-mode {args.avatar_mode}")
+    if getattr(args, "video_delay_ms", 0.0):
+        given.append(f"--video-delay-ms {args.video_delay_ms:g}")
+    return given
+
+
 def preset_talking_head_with_audio(args: argparse.Namespace) -> Any:
-    """The talking head of ``--preset`` driven by ``--audio`` (a
-    :class:`~pipelines.build.TalkingHeadConfig`), as with ``--talking-head``: the preset's own
-    bundled clip spoke instead, silently, and the recording had no sound. A run with no
-    talking head is refused: the voice would drive nothing."""
+    """The talking head of ``--preset`` with the talking head's options given (``--audio``,
+    ``--avatar-mode``, ``--video-delay-ms``; a :class:`~pipelines.build.TalkingHeadConfig`),
+    as with ``--talking-head``: the preset's own bundled clip spoke instead, silently, and
+    the recording had no sound. A run with no talking head is refused: the options would
+    drive nothing (they were silently ignored)."""
     from pipelines.build import preset_talking_head
     from pipelines.presets import PRESETS, get_preset
 
@@ -418,16 +431,17 @@ def preset_talking_head_with_audio(args: argparse.Namespace) -> Any:
     if carried is None:
         with_heads = [n for n in PRESETS.names() if preset_talking_head(PRESETS.get(n))]
         raise CliError(
-            f"--audio {args.audio}: preset {args.preset!r} has no talking head for the voice "
-            f"to drive; add --talking-head PORTRAIT, or pick a talking-head preset "
-            f"({', '.join(with_heads)})"
+            f"{', '.join(_talking_head_options(args))}: preset {args.preset!r} has no talking "
+            f"head for that to drive; add --talking-head PORTRAIT, or pick a talking-head "
+            f"preset ({', '.join(with_heads)})"
         )
+    audio = getattr(args, "audio", None)
     return dataclasses.replace(
         carried,
-        audio=args.audio,
+        audio=audio if audio is not None else carried.audio,
         mode=args.avatar_mode or carried.mode,
         video_delay_ms=args.video_delay_ms,
-        audio_required=True,
+        audio_required=True if audio is not None else carried.audio_required,
     )
 
 
@@ -1032,11 +1046,22 @@ def cmd_devices(args: argparse.Namespace) -> int:
         broken = [m["name"] for m in models.get("models", []) if not m.get("works")]
         print(
             f"camfx devices: model(s) NOT WORKING ({', '.join(broken) or 'the manifest'}); "
-            "reinstall camfx to restore them (pip install --force-reinstall camfx)",
+            f"restore them: {_restore_models_hint()}",
             file=sys.stderr,
         )
         return 1
     return 0
+
+
+def _restore_models_hint() -> str:
+    """How to get the shipped models back: from the checkout where camfx runs from one (a
+    reinstall from PyPI there would not touch them), else by reinstalling."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if (root / ".git").exists():
+        return f"git -C {root} checkout -- onnx_models/"
+    return "pip install --force-reinstall camfx"
 
 
 COMMANDS = {"run": cmd_run, "bench": cmd_bench, "devices": cmd_devices, "gui": cmd_gui}

@@ -158,6 +158,31 @@ def test_audio_without_a_talking_head_is_one_line_exit_2(
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    "option", [["--avatar-mode", "stand-in"], ["--video-delay-ms", "120"]], ids=["mode", "delay"]
+)
+def test_the_talking_heads_other_options_need_one_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    """``--avatar-mode`` and ``--video-delay-ms`` with no talking head were silently ignored
+    (a QA pass): refused in one line; with a talking-head preset they set its talking head."""
+    out = tmp_path / "x.mp4"
+    code = cli.main(
+        ["run", "--source", "demo", "--preset", "off", *option, "--output", str(out),
+         "--frames", "10", "--size", "64x48"]
+    )  # fmt: skip
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2 and option[0] in line and "--talking-head PORTRAIT" in line
+    assert not out.exists()
+    args = cli.build_parser().parse_args(["run", "--preset", "talking-head", *option])
+    head = cli.run_config(args).talking_head
+    assert head is not None
+    if option[0] == "--avatar-mode":
+        assert head.mode == "stand-in"
+    else:
+        assert head.video_delay_ms == 120.0
+
+
 def test_a_broken_voice_file_with_a_talking_head_preset_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
