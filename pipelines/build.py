@@ -315,12 +315,29 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     return run
 
 
+def _file_outputs(config: RunConfig) -> list[str]:
+    """The paths of ``config``'s recordings (a bad output spec is refused by name when the
+    output is made)."""
+    from pipelines.outputs import parse_output_spec
+
+    paths = []
+    for out in config.outputs:
+        if not isinstance(out, str):
+            continue
+        try:
+            kind, path = parse_output_spec(out)
+        except CamfxError:
+            continue
+        if kind == "file" and path:
+            paths.append(path)
+    return paths
+
+
 def check_outputs_spare_inputs(config: RunConfig) -> None:
     """Refuse a recording onto one of the run's own input files: ``--source talk.mp4 --output
     talk.mp4`` replaced the user's video with the first frames of its own processing (exit
     code 0), and a voice taken from an MP4 was overwritten the same way."""
     from pipelines.errors import OutputError
-    from pipelines.outputs import parse_output_spec
     from pipelines.sources import parse_source_spec
 
     inputs: list[tuple[str, str]] = []
@@ -334,15 +351,7 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
                 inputs.append(("portrait", config.talking_head.portrait))
             if config.talking_head.audio_file:
                 inputs.append(("voice", config.talking_head.audio_file))
-    for out in config.outputs:
-        if not isinstance(out, str):
-            continue
-        try:
-            kind, path = parse_output_spec(out)
-        except CamfxError:
-            continue
-        if kind != "file" or not path:
-            continue
+    for path in _file_outputs(config):
         for what, used in inputs:
             try:
                 same = os.path.samefile(path, used)
@@ -361,31 +370,18 @@ def check_output_paths(config: RunConfig) -> None:
     one file). A render checked its folder only after the avatar's build (5 s); the recorder
     checks again, and that it can write, when it is made."""
     from pipelines.errors import OutputError
-    from pipelines.outputs import parse_output_spec
+    from pipelines.outputs.recorder import check_file_path
 
     seen: dict[str, str] = {}
-    for out in config.outputs:
-        if not isinstance(out, str):
-            continue
+    for path in _file_outputs(config):
         try:
-            kind, path = parse_output_spec(out)
-        except CamfxError:
-            continue  # refused by name when the output is made
-        if kind != "file" or not path:
-            continue
-        folder = os.path.dirname(os.path.abspath(path))
-        problem = None
-        if not os.path.isdir(folder):
-            what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
-            problem = f"output file {path!r}: folder {folder!r} {what}; create it first"
-        elif os.path.isdir(path):
-            problem = f"output file {path!r} is a folder; give a file name ending .mp4"
-        if problem is not None:
+            check_file_path(path)
+        except OutputError as problem:
             # Every problem at once, the source's first (as when the source fails to open).
             source = _file_source_problem(config)
             if source is not None:
-                raise type(source)(f"{source}; also: {problem}")
-            raise OutputError(problem)
+                raise type(source)(f"{source}; also: {problem}") from None
+            raise
         key = os.path.realpath(path)
         if key in seen:
             raise OutputError(

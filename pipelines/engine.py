@@ -35,7 +35,15 @@ import numpy as np
 from pipelines import allocator, cvthreads
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
-from pipelines.frame import FRESH_IMAGE, RESENT, UNHURRIED, WRITABLE_IMAGE, Frame, FrameContext
+from pipelines.frame import (
+    FRESH_IMAGE,
+    RESENT,
+    UNHURRIED,
+    WRITABLE_IMAGE,
+    Frame,
+    FrameContext,
+    hand_over_image,
+)
 from pipelines.opener import Captured, OpenedStages, StageOpener
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
@@ -791,13 +799,7 @@ class Engine:
         for stage in stages:
             if not stage.settings.enabled:
                 continue
-            # Only the stage right after the one that made the image fresh may write into it:
-            # one in between that returned it as it is may keep a reference.
-            fresh = ctx.pop(FRESH_IMAGE)
-            if fresh is not None and fresh is image:
-                ctx.put(WRITABLE_IMAGE, image)
-            else:
-                ctx.pop(WRITABLE_IMAGE)
+            hand_over_image(ctx, image)
             t0 = time.perf_counter()
             try:
                 ahead = early.pop(id(stage), None)

@@ -143,3 +143,14 @@ class Frame:
     @classmethod
     def new(cls, image: np.ndarray, timestamp: float, index: int) -> Frame:
         return cls(image=image, ctx=FrameContext(timestamp=timestamp, index=index))
+
+
+def hand_over_image(ctx: FrameContext, image: np.ndarray) -> None:
+    """Before a stage runs on ``image``: :data:`WRITABLE_IMAGE` where the stage just before
+    made it (:data:`FRESH_IMAGE`), else none. Only the stage right after the one that made the
+    image may write into it: one in between that returned it as it is may keep a reference."""
+    fresh = ctx.pop(FRESH_IMAGE)
+    if fresh is not None and fresh is image:
+        ctx.put(WRITABLE_IMAGE, image)
+    else:
+        ctx.pop(WRITABLE_IMAGE)

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.frame import FRESH_IMAGE, UNHURRIED, WRITABLE_IMAGE, FrameContext
+from pipelines.frame import UNHURRIED, FrameContext, hand_over_image
 from pipelines.stage import Stage
 
 log = logging.getLogger(__name__)
@@ -268,13 +268,7 @@ def rehearse(
                     return
                 if not stage.settings.enabled:
                     continue
-                # As the engine: only the stage right after the one that made it may write
-                # into a fresh picture.
-                fresh = ctx.pop(FRESH_IMAGE)
-                if fresh is not None and fresh is image:
-                    ctx.put(WRITABLE_IMAGE, image)
-                else:
-                    ctx.pop(WRITABLE_IMAGE)
+                hand_over_image(ctx, image)  # as the engine does
                 try:
                     if stage.has_prepare():
                         stage.prepare(image, ctx)

@@ -351,8 +351,9 @@ class SlowFirst(Marked):
         self.since_forgotten = 0
 
 
-def test_a_stage_slow_on_its_first_frame_has_it_before_the_swap() -> None:
-    old, new = Marked("old", 1), SlowFirst("new", 2)
+def _switched_without_a_stall(old: Marked, new: Marked) -> tuple[Any, float]:
+    """Run ``old``, switch to ``new`` until it has processed 10 frames, and check the video
+    never stood still meanwhile: the frame arrivals, and when the switch was asked for."""
     engine, out, _events = _started([old])
     try:
         switched = time.monotonic()
@@ -362,6 +363,12 @@ def test_a_stage_slow_on_its_first_frame_has_it_before_the_swap() -> None:
         engine.stop()
     gaps = out.gaps_since(switched - 0.05)
     assert gaps.max() < GAP_MAX_S, f"the video stood still {gaps.max():.2f} s"
+    return out, switched
+
+
+def test_a_stage_slow_on_its_first_frame_has_it_before_the_swap() -> None:
+    new = SlowFirst("new", 2)
+    out, _switched = _switched_without_a_stall(Marked("old", 1), new)
     assert new.first_on == "camfx-open" and new.unopened_frames == 0
     # Rehearsed on two frames, forgotten once, before its first live frame.
     assert new.forgotten == 1 and new.since_forgotten == len(new.processed) - 2
@@ -408,16 +415,8 @@ class LoadsInBackground(Marked):
 def test_the_swap_waits_for_a_new_stages_background_load() -> None:
     """The load runs while the old list's frames go on; the new stage's first frames do not
     wait for it."""
-    old, new = Marked("old", 1), LoadsInBackground("new", 2)
-    engine, out, _events = _started([old])
-    try:
-        switched = time.monotonic()
-        engine.set_stages([new])
-        assert _wait(lambda: len(new.processed) >= 10), "the new stage never ran"
-    finally:
-        engine.stop()
-    gaps = out.gaps_since(switched - 0.05)
-    assert gaps.max() < GAP_MAX_S, f"the video stood still {gaps.max():.2f} s"
+    new = LoadsInBackground("new", 2)
+    out, switched = _switched_without_a_stall(Marked("old", 1), new)
     assert new.slowest_s < 0.1, f"a frame waited {new.slowest_s:.2f} s for the load"
     assert new.processed[0] - switched >= LOAD_S * 0.9
     assert set(_marks(out, switched, new.processed[0] - 0.01)) == {1}

@@ -357,6 +357,21 @@ class VideoFileOutput(Output):
 
 
 def _check_path(path: str) -> None:
+    check_file_path(path)
+    # Try the file itself: os.access() says yes to root even on a read-only disk.
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise OutputError(
+            f"output file {path!r} cannot be written ({exc.strerror or exc}); "
+            "choose a folder you can write to"
+        ) from exc
+
+
+def check_file_path(path: str) -> None:
+    """Refuse a recording's path whose folder is missing or a file, or that is a folder,
+    touching nothing (the run checks this before it builds anything)."""
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise OutputError(
@@ -368,15 +383,6 @@ def _check_path(path: str) -> None:
         )
     if os.path.isdir(path):
         raise OutputError(f"output file {path!r} is a folder; give a file name ending .mp4")
-    # Try the file itself: os.access() says yes to root even on a read-only disk.
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as exc:
-        raise OutputError(
-            f"output file {path!r} cannot be written ({exc.strerror or exc}); "
-            "choose a folder you can write to"
-        ) from exc
 
 
 def _close_quietly(container: Any) -> None:
