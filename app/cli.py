@@ -482,6 +482,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from app import signals
 
     tty = sys.stderr.isatty()
+    interrupted: KeyboardInterrupt | None = None
     # SIGTERM (shutdown, kill, a service manager) stops like Ctrl+C: recordings are finished.
     # The engine is built inside, so a signal that arrives while models load or before the loop
     # below still stops every thread the engine started.
@@ -504,8 +505,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                         line += " | idle: no app uses the virtual camera"
                     line = line.ljust(78)
                     print("\r" + line, end="", file=sys.stderr, flush=True)
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt as exc:
+            interrupted = exc
         finally:
             with signals.finishing("the outputs"):
                 run.close()
@@ -523,6 +524,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(errors[0])
     if any(out.failure for out in engine.outputs):
         return EXIT_OUTPUT_FAILED
+    if interrupted is not None and config.frames is not None:
+        # A run with an end of its own (--frames, or a voice file's length) cut short did not
+        # make what was asked: a script's `camfx run ... && upload` must not go on, as after
+        # a cut-short `talking-head render`. A live stream has no other way to stop: 0.
+        kept = [out.arg for out in engine.outputs if isinstance(out, VideoFileOutput)]
+        keeps = f"; {', '.join(kept)} keep{'s' * (len(kept) == 1)} what was recorded"
+        print(
+            f"camfx: interrupted after {snap.frames_processed} of {config.frames} frames"
+            + (keeps if kept else ""),
+            file=sys.stderr,
+        )
+        return signals.exit_code(interrupted)
     return 0
 
 

@@ -435,6 +435,32 @@ def test_sigterm_finishes_every_recording(tmp_path: Path) -> None:
     assert len(frames) == 1
 
 
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_run_with_an_end_cut_short_keeps_its_file_and_says_so(
+    tmp_path: Path, sig: int, code: int
+) -> None:
+    """``--frames N`` stopped early made less than was asked: the exit code says so (as a cut
+    short render's does), so ``camfx run ... && upload`` stops; the file is finished. A live
+    stream, with no end of its own, still exits 0 (test_sigterm_finishes_every_recording)."""
+    out = tmp_path / "cut.mp4"
+    proc = camfx(
+        "run", "--source", "demo", "--output", str(out), "--size", "160x120",
+        "--frames", "3000",
+    )  # fmt: skip
+    try:
+        wait_until_started(proc)
+        time.sleep(2.0)
+        proc.send_signal(sig)
+    finally:
+        err = finish(proc)
+    assert proc.returncode == code, err
+    assert "Traceback" not in err
+    line = next(line for line in err.splitlines() if "interrupted after" in line)
+    assert re.search(rf"interrupted after \d+ of 3000 frames; {re.escape(str(out))} keeps", line)
+    info = streams_of(out)
+    assert info["video"] == "h264" and 0.5 < info["video_s"] < 100.0, info
+
+
 def test_a_killed_recording_keeps_its_finished_fragments(tmp_path: Path) -> None:
     """SIGKILL (or a power cut) gives no chance to finish the file: every fragment before it
     is on the disk already, and the file plays without an error.
