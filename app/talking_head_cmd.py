@@ -227,7 +227,7 @@ def which_face(image: Any, landmarks: Any) -> str:
     " (the largest of 2 faces, at 318,140)"); "" for a photo of one face."""
     import numpy as np
 
-    from pipelines.tracking.tracker import faces_in_picture
+    from pipelines.tracking.picture import faces_in_picture
 
     faces = faces_in_picture(image)
     if len(faces) < 2:

@@ -14,15 +14,29 @@ import numpy as np
 import pytest
 
 from app import cli
-from pipelines.avatar.portrait import load_portrait
+from app.talking_head_cmd import which_face
+from pipelines.avatar.portrait import find_landmarks, load_portrait, portrait_and_face
+from pipelines.inference import load_model
 from pipelines.sources import SourceConfig, open_source
-from pipelines.sources.files import fit_to, read_picture
+from pipelines.sources.files import face_keep_spans, fit_to, read_picture
 from pipelines.tracking import regions
-from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+from pipelines.tracking.analysis import analyze_image
+from pipelines.tracking.detector import FaceDetector
+from pipelines.tracking.mesh import FaceMesh
+from pipelines.tracking.picture import MIN_PRESENCE, faces_in_picture
+from pipelines.tracking.roi import roi_from_detection
+from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings, tracking_factory
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 EYE_CORNERS = (33, 133, 263, 362)
 """The mesh's eye-corner landmarks (both eyes' inner and outer corners)."""
+DECOY_HEAD = (slice(20, 240), slice(120, 330))
+"""Rows and columns of astronaut.jpg around her head, enlarged into the decoy."""
+DECOY_SCALE = 2.5
+"""The decoy's enlargement: its face ~250 pixels wide, which the detector finds in the
+1280-pixel picture's first search level (the real, 100-pixel face only in the second)."""
+REAL_FACE_AT = 768
+"""Where the real astronaut photo (512x512) lies in the decoy picture: its top-left corner."""
 
 
 def one_error_line(err: str) -> str:
@@ -155,3 +169,75 @@ def test_a_photo_whose_face_fits_is_cropped_as_before(tmp_path: Path) -> None:
         frame = source.read()
     assert frame is not None
     assert np.array_equal(frame.image, fit_to(picture, 1280, 720))
+
+
+def decoy_picture() -> np.ndarray:
+    """1280x1280: a face seen through blinds (the astronaut's head enlarged, every other row
+    black) at the top left, the astronaut photo at the bottom right. Shrunk to the detector's
+    view, the blinds are a face (score 0.94 at the first level, the only detection there); at
+    the mesh's resolution they are none (presence 0.0). The real face is found at the second."""
+    astronaut = cv2.imread(str(FACES / "astronaut.jpg"))
+    blinds = cv2.resize(
+        astronaut[DECOY_HEAD], None, fx=DECOY_SCALE, fy=DECOY_SCALE, interpolation=cv2.INTER_CUBIC
+    )
+    blinds[::2] = 0
+    picture = np.full((1280, 1280, 3), 128, np.uint8)
+    picture[: blinds.shape[0], : blinds.shape[1]] = blinds
+    picture[REAL_FACE_AT:, REAL_FACE_AT:] = astronaut
+    return picture
+
+
+def is_the_real_face(landmarks: np.ndarray) -> bool:
+    return bool(landmarks[:, :2].min() >= REAL_FACE_AT)
+
+
+def test_the_decoy_fools_the_detector_not_the_mesh() -> None:
+    """The premise of the decoy tests below: the first search level's only detection is the
+    decoy, which the mesh rejects."""
+    picture = decoy_picture()
+    factory = tracking_factory()
+    first = next(load_model(FaceDetector, factory).search(picture))
+    assert len(first) == 1 and first[0].box[2] < REAL_FACE_AT
+    mesh = load_model(FaceMesh, factory)
+    assert mesh(picture, roi_from_detection(first[0].box, first[0].keypoints)).score < MIN_PRESENCE
+
+
+def test_a_decoy_at_the_first_level_does_not_hide_the_real_face(tmp_path: Path) -> None:
+    """The search goes on past a level whose only detection the mesh rejects: the picture's
+    crop keeps the real face (it kept the decoy, and the frame showed no face), and the
+    portrait and ``camfx analyze`` take it too."""
+    picture = decoy_picture()
+    faces = faces_in_picture(picture)
+    assert len(faces) == 1 and faces[0].box[0] >= REAL_FACE_AT
+    assert is_the_real_face(faces[0].landmarks)
+    path = tmp_path / "decoy.png"  # lossless: a JPEG would blur the blinds
+    cv2.imwrite(str(path), picture)
+    landmarks = first_frame_eyes(path, (1280, 720))
+    assert landmarks[:, 0].min() >= REAL_FACE_AT  # the crop cuts no column of this picture
+    for index in (*EYE_CORNERS, regions.FOREHEAD_TOP, regions.CHIN):
+        assert 0 <= landmarks[index, 1] < 720, index
+    assert is_the_real_face(find_landmarks(picture, search=True))
+    analysed = analyze_image(picture)
+    assert len(analysed) == 1 and is_the_real_face(analysed[0].landmarks)
+
+
+def test_the_picture_searches_name_the_same_face() -> None:
+    """two_faces.jpg: the portrait (and so ``talking-head capture``), the capture's "which
+    face" line, the image source's crop and ``camfx analyze`` all take the astronaut, the
+    larger face."""
+    picture = cv2.imread(str(FACES / "two_faces.jpg"))
+    _, landmarks = portrait_and_face(picture, "two_faces.jpg")
+    centre = landmarks[:, :2].mean(axis=0)
+    faces = faces_in_picture(picture)
+    assert len(faces) == 2
+    x0, y0, x1, y1 = faces[0].box
+    assert x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1
+    assert "the largest of 2 faces" in which_face(picture, landmarks)
+    spans = face_keep_spans(picture)
+    assert spans is not None
+    (left, right), (top, bottom) = spans[0][-1], spans[1][-1]
+    assert left <= centre[0] <= right and top <= centre[1] <= bottom
+    analysed = analyze_image(picture)
+    largest = max(analysed, key=lambda face: face.bbox[2] * face.bbox[3])
+    x, y, w, h = largest.bbox
+    assert x <= centre[0] <= x + w and y <= centre[1] <= y + h

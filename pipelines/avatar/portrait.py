@@ -12,12 +12,16 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from pipelines.errors import CamfxError
 from pipelines.tracking import regions
+
+if TYPE_CHECKING:
+    from pipelines.tracking.detector import Detection
 
 log = logging.getLogger(__name__)
 
@@ -131,39 +135,51 @@ SEARCH_CROP = 3.0
 """A face found by the search is tracked in a square crop this many detection widths wide,
 around it: the face then fills about a third of the crop, as in a headshot."""
 SEARCH_TRIES = 4
-"""Faces found by the search, largest first, that are tracked before giving up (a detection
-the mesh rejects, e.g. a face-like pattern, passes to the next)."""
+"""Faces of a search level (each confirmed by the face mesh), largest first, that are tracked
+in their crop before the next level is tried: the tracker runs its own detector on the crop
+and may not take a face there."""
 
 
 def _searched_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
-    from pipelines.inference import load_model
-    from pipelines.tracking.detector import FaceDetector
-    from pipelines.tracking.tracker import as_bgr, tracking_factory
+    from pipelines.tracking.picture import confirmed_levels
 
-    bgr = as_bgr(image)
-    height, width = bgr.shape[:2]
-    detector = load_model(FaceDetector, tracking_factory())
-    for found in detector.search(bgr):  # the largest views first: the largest faces
-        for det in sorted(found, key=lambda d: d.width, reverse=True)[:SEARCH_TRIES]:
-            cx, cy = (det.box[:2] + det.box[2:]) / 2.0
-            half = SEARCH_CROP * det.width / 2.0
-            x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
-            x1, y1 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
-            landmarks = _tracked_landmarks(np.ascontiguousarray(image[y0:y1, x0:x1]), passes)
+    # The picture's faces as the image source's crop and the capture's "which face" line
+    # find them (a detection the mesh rejects, e.g. a face-like pattern, is no face), level
+    # by level while no face of a level can be tracked in its crop.
+    for faces in confirmed_levels(image):
+        for face in faces[:SEARCH_TRIES]:
+            landmarks = _tracked_in_crop(image, face.detection, passes)
             if landmarks is not None:
-                landmarks[:, 0] += x0
-                landmarks[:, 1] += y0
-                log.info(
-                    "portrait: no face in the whole %dx%d picture; using the one found at "
-                    "(%.0f, %.0f), %.0f pixels wide",
-                    width,
-                    height,
-                    cx,
-                    cy,
-                    det.width,
-                )
                 return landmarks
     return None
+
+
+def _tracked_in_crop(image: np.ndarray, det: Detection, passes: int) -> np.ndarray | None:
+    """The tracker's landmarks (the picture's pixels) of the face of ``det`` in a square crop
+    :data:`SEARCH_CROP` detection widths wide around it, or None where it finds none there.
+
+    Tracked, not taken from the search's mesh: the rig is built from these landmarks (the
+    reference mesh, a few passes), as for a face found whole."""
+    height, width = image.shape[:2]
+    cx, cy = (det.box[:2] + det.box[2:]) / 2.0
+    half = SEARCH_CROP * det.width / 2.0
+    x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+    x1, y1 = min(width, int(np.ceil(cx + half))), min(height, int(np.ceil(cy + half)))
+    landmarks = _tracked_landmarks(np.ascontiguousarray(image[y0:y1, x0:x1]), passes)
+    if landmarks is None:
+        return None
+    landmarks[:, 0] += x0
+    landmarks[:, 1] += y0
+    log.info(
+        "portrait: no face in the whole %dx%d picture; using the one found at (%.0f, %.0f), "
+        "%.0f pixels wide",
+        width,
+        height,
+        cx,
+        cy,
+        det.width,
+    )
+    return landmarks
 
 
 def crop_transform(landmarks: np.ndarray, size: int = AVATAR_SIZE) -> np.ndarray:

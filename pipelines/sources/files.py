@@ -246,7 +246,7 @@ def face_keep_spans(scaled: np.ndarray) -> tuple[list[Span], list[Span]] | None:
 
     The picture is searched at the size it is shown (a 12-megapixel photo shrunk to the
     frame): quick, and a face too small to find there is too small to matter to the crop."""
-    from pipelines.tracking.tracker import faces_in_picture
+    from pipelines.tracking.picture import faces_in_picture
 
     faces = faces_in_picture(scaled)
     if not faces:

@@ -19,15 +19,12 @@ from pipelines.inference import SessionFactory, load_model
 from pipelines.tracking.detector import MIN_SCORE, Detection, FaceDetector
 from pipelines.tracking.geometry import DEFAULT_VERTICAL_FOV, PerspectiveCamera, head_pose
 from pipelines.tracking.mesh import FaceMesh
-from pipelines.tracking.roi import box_iou, roi_from_detection, roi_from_landmarks
+from pipelines.tracking.picture import SAME_FACE_IOU, PictureFace, confirmed_faces, faces_in_picture
+from pipelines.tracking.roi import box_iou
 from pipelines.tracking.signals import AttentionState, face_signals
 from pipelines.tracking.tracker import as_bgr, tracking_factory
 from pipelines.tracking.types import Face
 
-MIN_PRESENCE = 0.5
-"""Mesh face-presence score below which a detection is dropped (MediaPipe's tracking
-confidence default)."""
-SAME_FACE_IOU = 0.3
 AWAY_ANGLE = 30.0
 
 
@@ -77,70 +74,39 @@ def analyze_image(
             if all(box_iou(_box(extra), _box(d)) < SAME_FACE_IOU for d in detections):
                 detections.append(extra)
     cam = PerspectiveCamera(w, h, vertical_fov)
-    faces = _meshed_faces(bgr, detections, mesh, cam, max_faces, passes)
-    if not faces and tiles:
+    found = confirmed_faces(bgr, detections, mesh, passes=passes, max_faces=max_faces)
+    if not found and tiles:
         # A phone photo of a person (the face a fifth of its width) shows no face whole:
         # search it at smaller scales, largest first, down to the first level whose
-        # detections the mesh confirms (as a portrait is searched: a level's only detection
-        # may be no face, a 12-megapixel photo's first one at score 0.51, and the next
-        # levels found the face).
-        for found in detector.search(bgr, min_detection_score):
-            faces = _meshed_faces(bgr, found, mesh, cam, max_faces, passes)
-            if faces:
-                break
-    return faces
+        # detections the mesh confirms (the one search the image source's crop and the
+        # portrait take), its faces best detection first as above.
+        searched = faces_in_picture(
+            bgr, min_score=min_detection_score, passes=passes, max_faces=max_faces, factory=factory
+        )
+        found = sorted(searched, key=lambda face: face.detection.score, reverse=True)
+    return [_described(i, face, cam) for i, face in enumerate(found, start=1)]
 
 
-def _meshed_faces(
-    bgr: np.ndarray,
-    detections: list[Detection],
-    mesh: FaceMesh,
-    cam: PerspectiveCamera,
-    max_faces: int,
-    passes: int,
-) -> list[Face]:
-    """The faces the mesh confirms among ``detections``, best first, one per face."""
-    faces: list[Face] = []
-    for det in detections:
-        if len(faces) >= max_faces:
-            break
-        result = mesh(bgr, roi_from_detection(det.box, det.keypoints))
-        if result.score < MIN_PRESENCE:
-            continue
-        for _ in range(passes - 1):
-            again = mesh(bgr, roi_from_landmarks(result.landmarks))
-            if again.score < MIN_PRESENCE:
-                break
-            result = again
-        lm = result.landmarks
-        lo, hi = lm[:, :2].min(axis=0), lm[:, :2].max(axis=0)
-        box = (float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1]))
-        if any(box_iou(_xyxy(box), _xyxy(f.bbox)) > SAME_FACE_IOU for f in faces):
-            continue
-        pose = head_pose(lm, cam)
-        signals = face_signals(
-            lm, pose.transform, AttentionState(), 0.0, away_angle=AWAY_ANGLE, hold=0.0
-        )
-        faces.append(
-            Face(
-                id=len(faces) + 1,
-                score=float(result.score),
-                bbox=box,
-                landmarks=lm,
-                raw_landmarks=lm,
-                pose=pose,
-                signals=signals,
-            )
-        )
-    return faces
+def _described(face_id: int, found: PictureFace, cam: PerspectiveCamera) -> Face:
+    """A confirmed face with its head pose and signals, as ``camfx analyze`` reports it."""
+    lm = found.landmarks
+    pose = head_pose(lm, cam)
+    signals = face_signals(
+        lm, pose.transform, AttentionState(), 0.0, away_angle=AWAY_ANGLE, hold=0.0
+    )
+    return Face(
+        id=face_id,
+        score=float(found.mesh.score),
+        bbox=found.bbox,
+        landmarks=lm,
+        raw_landmarks=lm,
+        pose=pose,
+        signals=signals,
+    )
 
 
 def _box(d: Detection) -> tuple[float, float, float, float]:
     return float(d.box[0]), float(d.box[1]), float(d.box[2]), float(d.box[3])
-
-
-def _xyxy(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    return b[0], b[1], b[0] + b[2], b[1] + b[3]
 
 
 def face_to_dict(face: Face, decimals: int = 3) -> dict[str, Any]:

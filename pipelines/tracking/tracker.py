@@ -159,18 +159,6 @@ def tracking_factory() -> SessionFactory:
     return SessionFactory(default_factory().requested, intra_op_threads=1)
 
 
-def faces_in_picture(image_bgr: np.ndarray) -> list[Detection]:
-    """The faces of a still picture, largest first: the first level of
-    :meth:`FaceDetector.search` (largest views first) that shows any, else none. One search
-    for a picture's faces, shared by the image source's crop and the portrait's capture, so
-    both name the same faces."""
-    detector = load_model(FaceDetector, tracking_factory())
-    for found in detector.search(image_bgr):
-        if found:
-            return sorted(found, key=lambda det: det.width, reverse=True)
-    return []
-
-
 Primary = Literal["sticky", "largest", "central"]
 """The keys of :data:`PRIMARY_POLICIES` (a test keeps them equal)."""
 
