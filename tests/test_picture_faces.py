@@ -241,3 +241,23 @@ def test_the_picture_searches_name_the_same_face() -> None:
     largest = max(analysed, key=lambda face: face.bbox[2] * face.bbox[3])
     x, y, w, h = largest.bbox
     assert x <= centre[0] <= x + w and y <= centre[1] <= y + h
+
+
+def test_the_portrait_reads_on_past_a_level_its_tracker_cannot_take() -> None:
+    """A head-and-shoulders photo pasted small into a 12-megapixel room picture: at the first
+    level that has any, the mesh confirms the whole photo as one face (presence 0.83, 1074
+    pixels wide), which the portrait's tracker does not find in its crop; the portrait reads
+    on to the next level and takes the real face, as the search before the mesh did."""
+    room = cv2.resize(
+        cv2.imread(str(FACES / "no_face.jpg")), (3024, 4032), interpolation=cv2.INTER_CUBIC
+    )
+    room = cv2.GaussianBlur(room, (0, 0), 6)
+    photo = cv2.imread(str(FACES / "brothers_midword.jpg"))
+    scale, (x0, y0) = 1.6, (1400, 900)
+    big = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    room[y0 : y0 + big.shape[0], x0 : x0 + big.shape[1]] = big
+    own = find_landmarks(photo)[:, :2] * scale + (x0, y0)
+    first = faces_in_picture(room)
+    assert len(first) == 1 and first[0].detection.width > 3 * np.ptp(own[:, 0])
+    found = find_landmarks(room, search=True)
+    assert np.abs(found[:, :2] - own).mean() / scale < 1.0

@@ -317,7 +317,8 @@ class FaceDetector(OnnxModel):
         """The faces of a still picture, level by level of :func:`still_views` (largest views
         first; area-shrunk), each level's merged, best first. Slower than :meth:`detect` (a
         12-megapixel photo has 402 views in all), for a picture where that found none: the
-        caller stops at the first level that shows the face it wants."""
+        caller stops at the first level that shows the face it wants (a level's detections
+        may be no face: :func:`pipelines.tracking.picture.confirmed_levels` confirms them)."""
         h, w = image_bgr.shape[:2]
         for views in still_views(w, h):
             found: list[Detection] = []

@@ -5,9 +5,10 @@ face, ``camfx analyze``'s phone photo) is searched level by level (:meth:`FaceDe
 the largest views first). A detection counts as a face only where the face mesh, run on the
 detection's region, says one is there (:data:`MIN_PRESENCE`, :func:`confirmed_faces`): the
 detector takes patterns for faces (a 12-megapixel photo's first level found one at score 0.51
-on no face), and a search that stopped at the first level with any detection steered the
-image source's crop to it and hid the real face, found at a later level. A level with no
-confirmed face does not end the search.
+on no face; a face seen through blinds, every other row black, is a face at score 0.94 shrunk
+to the detector's view and none, presence 0.0, at the mesh's), and a search that stopped at
+the first level with any detection steered the image source's crop to it and hid the real
+face, found at a later level. A level with no confirmed face does not end the search.
 
 The image source's crop, the portrait's face search, the capture's "which face" line and
 ``camfx analyze``'s search all take :func:`faces_in_picture`, so they name the same faces.
