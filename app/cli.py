@@ -9,6 +9,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 import typing
@@ -159,9 +160,23 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+NEGATIVE_NUMBER_LIKE = re.compile(r"^-\.?\d")
+"""A token that argparse reads as a value, not an option: a dash then a digit (``-5``, ``-1e3``,
+``-.5``, ``-1x720``). Python 3.11's own pattern took only plain numbers, so ``--size -1x720``
+read ``-1x720`` as an unknown option and said "expected one argument" instead of what the
+size may be. No camfx option is a dash and a digit, so nothing is lost; Python 3.13 widened its
+pattern the same way."""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, naming where the options are listed
-    (argparse's own printed the whole usage block, 7-10 lines, before the error)."""
+    (argparse's own printed the whole usage block, 7-10 lines, before the error), and that hands
+    a dash-and-digit token to the option before it (:data:`NEGATIVE_NUMBER_LIKE`), whose own
+    check then names the value and what is allowed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER_LIKE
 
     def error(self, message: str) -> typing.NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -29,6 +29,7 @@ from app.cli import (
     CliError,
     parse_fps,
     parse_size,
+    parse_video_delay,
     positive_int,
 )
 
@@ -57,7 +58,9 @@ def add_parser(sub: Any) -> None:
         "track), or mic, mic:NAME, none with --frames",
     )
     render.add_argument("--avatar-mode", choices=AVATAR_MODES, default="overlay")
-    render.add_argument("--video-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)
+    render.add_argument(
+        "--video-delay-ms", type=parse_video_delay, default=0.0, help=argparse.SUPPRESS
+    )
     render.set_defaults(func=run_render)
 
     capture = actions.add_parser("capture", help='"use my face": save the avatar from a camera')

@@ -192,6 +192,39 @@ def test_bad_arguments_are_usage_errors(capsys, args, expected) -> None:
     assert expected in err and "--help)" in err
 
 
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["run", "--size", "-1x720"], "size '-1x720': width and height must be even and between"),
+        (["run", "--size", "1280x-5"], "size '1280x-5': width and height must be even"),
+        (["run", "--fps", "-1e3"], "fps '-1e3' must be between 1 and 240"),
+        (["run", "--idle-after", "-.5"], "'-.5' must be between 0 and"),
+        (["run", "--video-delay-ms", "-100"], "video delay '-100' must be between 0 and 500"),
+        (["bench", "--size", "-640x480"], "size '-640x480'"),
+        (
+            ["talking-head", "render", "--output", "x.mp4", "--audio", "none", "--size", "-2x2"],
+            "size '-2x2'",
+        ),
+        (
+            ["talking-head", "render", "--output", "x.mp4", "--audio", "none"]
+            + ["--video-delay-ms", "-100"],
+            "video delay '-100' must be between 0 and 500",
+        ),
+        (["talking-head", "capture", "--output", "x.png", "--tries", "-1e2"], "'-1e2' is not"),
+    ],
+)
+def test_a_value_that_starts_with_a_dash_is_the_options_value(capsys, args, expected) -> None:
+    """``--size -1x720`` said "expected one argument": argparse took ``-1x720`` for an unknown
+    option, since only plain numbers (``-5``) counted as values. A dash and a digit is now a value,
+    so the option's own check names it and what is allowed."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(args)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert expected in err and "expected one argument" not in err, err
+
+
 def test_errors_exit_2_without_traceback_in_a_real_process(tmp_path: Path) -> None:
     result = camfx("run", "--source", str(tmp_path / "missing.png"), "--output", "null")
     assert result.returncode == 2
