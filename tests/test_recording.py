@@ -9,6 +9,7 @@ where mounting is not allowed), a removed folder is removed, signals are sent to
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -387,6 +388,49 @@ def test_disk_full_stops_that_recording_keeps_what_fits_and_exits_1(
     if small_disk is not None:  # the other recording went on
         assert streams_of(other)["frames"] == 150
         assert f"{other}: 150 frames" in err
+
+
+def _fill(folder: Path) -> None:
+    """Fill ``folder``'s disk to the last byte."""
+    with contextlib.suppress(OSError), open(folder / "filler", "wb", buffering=0) as filler:
+        while True:
+            filler.write(b"\0" * 4096)
+
+
+def test_a_full_disk_at_the_start_is_one_line_and_keeps_what_was_there(
+    small_disk: Path | None,
+) -> None:
+    """A full disk said "... (No space left on device); use a .mp4 path", left an empty file
+    behind, and opening for writing emptied a recording already at that path."""
+    if small_disk is None:
+        pytest.skip("filling a disk needs a tmpfs mount (root)")
+    earlier = small_disk / "earlier.mp4"
+    earlier.write_bytes(b"an earlier recording")
+    _fill(small_disk)
+    new = small_disk / "new.mp4"
+    for path, kept in ((new, "no file was made"), (earlier, f"the {earlier} already there")):
+        proc = camfx("run", "--output", str(path), "--frames", "5", "--size", "64x48")
+        err = finish(proc)
+        assert proc.returncode == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in err, err
+        assert f"recording {path} cannot start: the disk is full" in lines[0], lines[0]
+        assert kept in lines[0] and ".mp4 path" not in lines[0], lines[0]
+    assert not new.exists()
+    assert earlier.read_bytes() == b"an earlier recording"
+
+
+def test_a_device_that_is_full_is_named_in_one_line(tmp_path: Path) -> None:
+    """A write the device refuses as full (``/dev/full``) is the disk-full line, not "use a
+    .mp4 path"."""
+    path = tmp_path / "full.mp4"
+    path.symlink_to("/dev/full")
+    out = VideoFileOutput(str(path))
+    with pytest.raises(OutputError) as info:
+        out.open(64, 48, FPS)
+    line = str(info.value)
+    assert line.startswith(f"recording {path} could not start: the disk is full"), line
+    assert "nothing was recorded" in line and ".mp4 path" not in line, line
 
 
 def test_removed_folder_stops_that_recording_and_exits_1(tmp_path: Path) -> None:
