@@ -15,7 +15,7 @@ encoders flushed with ``encode(None)`` before the container closes. Frames carry
 
 What the user made is not lost:
 
-- MP4 is written *fragmented* (``movflags=frag_keyframe+empty_moov``): the index is at the
+- MP4 is written *fragmented* (``movflags=frag_keyframe+delay_moov``): the index is at the
   front (a browser starts playing before the download ends), and every keyframe closes a
   fragment, so a file cut off by a full disk, a pulled cable or a kill keeps all fragments
   before the cut. After a write error the torn last fragment is cut away (:func:`trim_mp4`),
@@ -61,7 +61,12 @@ leave the effects their CPU. zerolatency: no B-frames and no look-ahead, so ever
 the file as soon as its fragment closes."""
 KEYFRAME_S = 2.0
 """A keyframe (and so a new MP4 fragment) every 2 s: the most a sudden end can lose."""
-MP4_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
+MP4_FLAGS = "frag_keyframe+delay_moov+default_base_moof"
+"""``delay_moov``, not ``empty_moov``: the index is written with the first fragment, once the
+tracks' first times are known, so it carries the edit list that hides the AAC encoder's
+priming (1024 samples before time 0). Written before any sample, it could not: the muxer
+shifted every later frame by 21 ms and the first frame lasted 55 ms (the file read 29.88 fps).
+A recording stopped before its first fragment lost that fragment either way."""
 MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
 CAPTURE_TIME_BASE = Fraction(1, 90000)
 MPEG4_TIME_BASE = Fraction(1, 1000)
