@@ -847,10 +847,14 @@ def measure_cpu(run: Any, first: int, total: int, source_ms: float) -> dict[str,
         pass
     cpu0, frames0, grabs0 = time.process_time(), stats.frames_output, source.grab_ms.added
     capture0 = stats.capture_cpu_s
-    # One sleep to about three frames before the end (the source is paced, so the frames come
-    # no faster than --fps), rather than polling: polling costs CPU that would be counted.
+    # Sleeps to about three frames before the end (the source is paced, so the frames come no
+    # faster than --fps and a sleep never passes the end), rather than polling: polling costs
+    # CPU that would be counted. One sleep was enough on a machine that keeps up; one that
+    # falls behind (a loaded machine) had output 9-12 of the 30 frames by then.
     fps = source.pace_fps or 30.0
-    run.wait(max(0.0, (total - 3 - frames0) / fps))
+    last = total - 3
+    while stats.frames_output < last and not run.wait((last - stats.frames_output) / fps):
+        pass
     cpu1, frames1, grabs1 = time.process_time(), stats.frames_output, source.grab_ms.added
     capture_ms = (stats.capture_cpu_s - capture0) * 1000.0
     frames, grabs = frames1 - frames0, grabs1 - grabs0
@@ -862,6 +866,7 @@ def measure_cpu(run: Any, first: int, total: int, source_ms: float) -> dict[str,
         "capture_ms_per_grab": round(capture_ms / grabs, 3) if grabs else float("nan"),
         "source_ms_per_grab": round(source_ms, 3),
         "frames": frames,
+        "grabs": grabs,
         "source_excluded": "the CPU of the engine's capture thread (the demo source's reads "
         "and hand-offs) in the same time",
     }
