@@ -9,6 +9,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 import typing
@@ -159,9 +160,23 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+NEGATIVE_NUMBER_LIKE = re.compile(r"^-\.?\d")
+"""A token that argparse reads as a value, not an option: a dash then a digit (``-5``, ``-1e3``,
+``-.5``, ``-1x720``). Python 3.11's own pattern took only plain numbers, so ``--size -1x720``
+read ``-1x720`` as an unknown option and said "expected one argument" instead of what the
+size may be. No camfx option is a dash and a digit, so nothing is lost; Python 3.13 widened its
+pattern the same way."""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one line, naming where the options are listed
-    (argparse's own printed the whole usage block, 7-10 lines, before the error)."""
+    (argparse's own printed the whole usage block, 7-10 lines, before the error), and that hands
+    a dash-and-digit token to the option before it (:data:`NEGATIVE_NUMBER_LIKE`), whose own
+    check then names the value and what is allowed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER_LIKE
 
     def error(self, message: str) -> typing.NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -845,10 +860,14 @@ def measure_cpu(run: Any, first: int, total: int, source_ms: float) -> dict[str,
         pass
     cpu0, frames0, grabs0 = time.process_time(), stats.frames_output, source.grab_ms.added
     capture0 = stats.capture_cpu_s
-    # One sleep to about three frames before the end (the source is paced, so the frames come
-    # no faster than --fps), rather than polling: polling costs CPU that would be counted.
+    # Sleeps to about three frames before the end (the source is paced, so the frames come no
+    # faster than --fps and a sleep never passes the end), rather than polling: polling costs
+    # CPU that would be counted. One sleep was enough on a machine that keeps up; one that
+    # falls behind (a loaded machine) had output 9-12 of the 30 frames by then.
     fps = source.pace_fps or 30.0
-    run.wait(max(0.0, (total - 3 - frames0) / fps))
+    last = total - 3
+    while stats.frames_output < last and not run.wait((last - stats.frames_output) / fps):
+        pass
     cpu1, frames1, grabs1 = time.process_time(), stats.frames_output, source.grab_ms.added
     capture_ms = (stats.capture_cpu_s - capture0) * 1000.0
     frames, grabs = frames1 - frames0, grabs1 - grabs0
@@ -860,6 +879,7 @@ def measure_cpu(run: Any, first: int, total: int, source_ms: float) -> dict[str,
         "capture_ms_per_grab": round(capture_ms / grabs, 3) if grabs else float("nan"),
         "source_ms_per_grab": round(source_ms, 3),
         "frames": frames,
+        "grabs": grabs,
         "source_excluded": "the CPU of the engine's capture thread (the demo source's reads "
         "and hand-offs) in the same time",
     }

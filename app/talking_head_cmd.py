@@ -29,6 +29,7 @@ from app.cli import (
     CliError,
     parse_fps,
     parse_size,
+    parse_video_delay,
     positive_int,
 )
 
@@ -57,7 +58,9 @@ def add_parser(sub: Any) -> None:
         "track), or mic, mic:NAME, none with --frames",
     )
     render.add_argument("--avatar-mode", choices=AVATAR_MODES, default="overlay")
-    render.add_argument("--video-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)
+    render.add_argument(
+        "--video-delay-ms", type=parse_video_delay, default=0.0, help=argparse.SUPPRESS
+    )
     render.set_defaults(func=run_render)
 
     capture = actions.add_parser("capture", help='"use my face": save the avatar from a camera')
@@ -146,13 +149,13 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
+CAMERA_SETTLE_FRAMES = 2
+"""A camera's first frames are not taken (auto exposure and white balance are still settling);
+a video file's first frame is as good as any."""
+
+
 def run_capture(args: argparse.Namespace) -> int:
-    from pipelines.avatar.portrait import (
-        AvatarError,
-        capture_portrait,
-        check_portrait_path,
-        save_portrait,
-    )
+    from pipelines.avatar.portrait import AvatarError, check_portrait_path
     from pipelines.sources import SourceConfig, open_source, parse_source_spec
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
@@ -162,30 +165,69 @@ def run_capture(args: argparse.Namespace) -> int:
         refuse_overwriting_the_source(path, args.output)
     if kind == "image" and path:
         return capture_from_picture(path, args.output)
-    source = open_source(args.source, SourceConfig(paced=False))
+    # A video's frames whole, as a photo is read (not cropped to the 16:9 frame), and not
+    # looped: --tries more than its frames looks at each once.
+    source = open_source(args.source, SourceConfig(paced=False, loop=False, whole=kind == "video"))
     live = source.live
+    settle = CAMERA_SETTLE_FRAMES if live else 0
     tracker = FaceTracker(FaceTrackerSettings(max_faces=1, primary="largest"))
     tracker.open()
+    looked_at = 0
     try:
         for _ in range(args.tries):
-            frame = source.read()
+            try:
+                frame = source.read()
+            except EOFError:
+                break
             if frame is None:
                 continue
+            looked_at += 1
             tracker.process(frame.image, frame.ctx)
-            if frame.ctx.primary_face is not None and frame.ctx.index >= 2:
-                portrait = capture_portrait(frame.image, frame.ctx.primary_face)
-                saved = save_portrait(portrait, args.output)
-                print(f"camfx: avatar saved to {saved}", file=sys.stderr)
+            if frame.ctx.primary_face is None or frame.ctx.index < settle:
+                continue
+            if live:
+                return save_camera_frame(frame.image, frame.ctx.primary_face, args.output)
+            # A video's frame is a picture: the same crop, face and messages as a photo's.
+            if capture_from_frame(frame.image, path, frame.ctx.index, args.output):
                 return 0
     finally:
         tracker.close()
         source.close()
     if not live:  # a video: looking at the camera would not help
         raise AvatarError(
-            f"no face found in {args.source!r} ({args.tries} frames looked at); use a picture "
-            "with one clearly visible, frontal face"
+            f"no face found in {args.source!r} ({looked_at} frame{'' if looked_at == 1 else 's'} "
+            "looked at); use a picture "
+            "or video with one clearly visible, frontal face"
         )
     raise AvatarError(f"no face seen in {args.tries} frames; look at the camera and try again")
+
+
+def save_camera_frame(image: Any, face: Any, output: str) -> int:
+    from pipelines.avatar.portrait import capture_portrait, save_portrait
+
+    saved = save_portrait(capture_portrait(image, face), output)
+    print(f"camfx: avatar saved to {saved}", file=sys.stderr)
+    return 0
+
+
+def capture_from_frame(image: Any, path: str, index: int, output: str) -> bool:
+    """The avatar from one whole frame of a video, read as a photo is (:func:`capture_from_
+    picture`: the same search, crop and messages); False when that search finds no face in a
+    frame the tracker saw one in (a passing false detection), so the next frame is tried."""
+    from pipelines.avatar.portrait import AvatarError, find_landmarks, make_portrait, save_portrait
+
+    try:
+        landmarks = find_landmarks(image, search=True)
+    except AvatarError:
+        return False
+    try:
+        portrait = make_portrait(image, landmarks, source=path)
+    except AvatarError as exc:  # too small a face: the photo's message, naming the file
+        raise AvatarError(f"portrait {path!r}: {exc}") from None
+    which = which_face(image, landmarks)
+    saved = save_portrait(portrait, output)
+    print(f"camfx: avatar saved to {saved} from frame {index + 1}{which}", file=sys.stderr)
+    return True
 
 
 def refuse_overwriting_the_source(source: str, output: str) -> None:

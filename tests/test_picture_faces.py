@@ -114,6 +114,50 @@ def test_capture_of_two_faces_names_the_one_render_uses(tmp_path: Path, capsys) 
     assert np.array_equal(cv2.imread(str(out)), load_portrait(photo).image)
 
 
+def write_video(path: Path, image: np.ndarray, frames: int = 3) -> None:
+    """A short H.264 video of ``image`` standing still."""
+    import av
+
+    height, width = image.shape[:2]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def test_capture_from_a_video_reads_its_whole_first_frame(tmp_path: Path, capsys) -> None:
+    """A portrait-format video (the face in its top half): its first frame, whole, as a photo
+    is read. Before, the first two frames were skipped (as a camera's are while its exposure
+    settles; --tries 1 never found a face) and the rest were cropped to 16:9, which cut this
+    face off."""
+    photo = cv2.imread(str(FACES / "astronaut.jpg"))
+    height, width = photo.shape[:2]
+    tall = cv2.copyMakeBorder(photo, 0, 2 * width - height, 0, 0, cv2.BORDER_REPLICATE)
+    still, video, out = tmp_path / "tall.png", tmp_path / "tall.mp4", tmp_path / "me.png"
+    cv2.imwrite(str(still), tall)
+    write_video(video, tall)
+    assert capture(video, out, "--tries", "1") == 0
+    assert one_error_line(capsys.readouterr().err).endswith("from frame 1")
+    # The photo's own portrait, up to the video's compression.
+    difference = np.abs(cv2.imread(str(out)).astype(int) - load_portrait(still).image)
+    assert difference.mean() < 8.0, difference.mean()  # 4.4; a crop of the 16:9 frame: 33
+
+
+def test_capture_from_a_video_without_a_face_says_how_many_frames(tmp_path: Path, capsys) -> None:
+    video, out = tmp_path / "room.mp4", tmp_path / "me.png"
+    write_video(video, cv2.imread(str(FACES / "no_face.jpg"))[:480, :640], frames=2)
+    assert capture(video, out, "--tries", "5") == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"no face found in {str(video)!r} (2 frames looked at)" in line, line
+    assert "camera" not in line and not out.exists()
+
+
 def first_frame_eyes(path: Path, size: tuple[int, int]) -> np.ndarray:
     """The eye corners the face tracker finds in the image source's first frame (pixels)."""
     config = SourceConfig(width=size[0], height=size[1], paced=False)

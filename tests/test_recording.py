@@ -9,6 +9,7 @@ where mounting is not allowed), a removed folder is removed, signals are sent to
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -217,6 +218,24 @@ def test_render_sound_and_picture_within_one_frame(rendered: tuple[Path, str]) -
     assert flash_time(out) == pytest.approx(CLICK_AT_S, abs=SYNC_MAX_S)
 
 
+def test_every_frame_of_a_recording_with_sound_lasts_one_frame(
+    rendered: tuple[Path, str],
+) -> None:
+    """With a sound track the first frame lasted 55 ms and the file read 29.88 fps: the AAC
+    encoder's priming (1024 samples, 21 ms before time 0) shifted every later frame, as the
+    index written before any sample could not say where the sound starts."""
+    out, _ = rendered
+    with av.open(str(out)) as c:
+        video = c.streams.video[0]
+        assert video.average_rate == FPS
+        times = [float(frame.time) for frame in c.decode(video=0)]
+    with av.open(str(out)) as c:
+        sound_starts = float(next(iter(c.decode(audio=0))).time)
+    steps = np.diff(times)
+    assert times[0] == 0.0 and np.allclose(steps, 1 / FPS, atol=1e-4), steps[:3]
+    assert abs(sound_starts - times[0]) < SYNC_MAX_S
+
+
 def test_microphone_track_is_in_sync_within_one_frame(tmp_path: Path) -> None:
     """A sound card callback (a thread writing 10 ms blocks into the real AudioRing when they
     are due) and frames stamped with time.monotonic(), as a camera and a microphone deliver
@@ -387,6 +406,50 @@ def test_disk_full_stops_that_recording_keeps_what_fits_and_exits_1(
     if small_disk is not None:  # the other recording went on
         assert streams_of(other)["frames"] == 150
         assert f"{other}: 150 frames" in err
+
+
+def _fill(folder: Path) -> None:
+    """Fill ``folder``'s disk to the last byte."""
+    with contextlib.suppress(OSError), open(folder / "filler", "wb", buffering=0) as filler:
+        while True:
+            filler.write(b"\0" * 4096)
+
+
+def test_a_full_disk_at_the_start_is_one_line_and_keeps_what_was_there(
+    small_disk: Path | None,
+) -> None:
+    """A full disk said "... (No space left on device); use a .mp4 path", left an empty file
+    behind, and opening for writing emptied a recording already at that path."""
+    if small_disk is None:
+        pytest.skip("filling a disk needs a tmpfs mount (root)")
+    earlier = small_disk / "earlier.mp4"
+    earlier.write_bytes(b"an earlier recording")
+    _fill(small_disk)
+    new = small_disk / "new.mp4"
+    for path, kept in ((new, "no file was made"), (earlier, f"the {earlier} already there")):
+        proc = camfx("run", "--output", str(path), "--frames", "5", "--size", "64x48")
+        err = finish(proc)
+        assert proc.returncode == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in err, err
+        assert f"recording {path} cannot start: the disk is full" in lines[0], lines[0]
+        assert kept in lines[0] and ".mp4 path" not in lines[0], lines[0]
+    assert not new.exists()
+    assert earlier.read_bytes() == b"an earlier recording"
+
+
+def test_a_device_that_is_full_is_named_in_one_line(tmp_path: Path) -> None:
+    """A write the device refuses as full (``/dev/full``) is the disk-full line, naming the
+    file and what is kept, not "... (No space left on device); use a .mp4 path"."""
+    path = tmp_path / "full.mp4"
+    path.symlink_to("/dev/full")
+    proc = camfx("run", "--output", str(path), "--frames", "90", "--size", "64x48")
+    err = finish(proc)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if str(path) in line and "failed" in line]
+    assert len(lines) == 1, err
+    assert "the disk is full" in lines[0] and "frames is kept" in lines[0], lines[0]
+    assert ".mp4 path" not in err
 
 
 def test_removed_folder_stops_that_recording_and_exits_1(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ encoders flushed with ``encode(None)`` before the container closes. Frames carry
 
 What the user made is not lost:
 
-- MP4 is written *fragmented* (``movflags=frag_keyframe+empty_moov``): the index is at the
+- MP4 is written *fragmented* (``movflags=frag_keyframe+delay_moov``): the index is at the
   front (a browser starts playing before the download ends), and every keyframe closes a
   fragment, so a file cut off by a full disk, a pulled cable or a kill keeps all fragments
   before the cut. After a write error the torn last fragment is cut away (:func:`trim_mp4`),
@@ -61,7 +61,12 @@ leave the effects their CPU. zerolatency: no B-frames and no look-ahead, so ever
 the file as soon as its fragment closes."""
 KEYFRAME_S = 2.0
 """A keyframe (and so a new MP4 fragment) every 2 s: the most a sudden end can lose."""
-MP4_FLAGS = "frag_keyframe+empty_moov+default_base_moof"
+MP4_FLAGS = "frag_keyframe+delay_moov+default_base_moof"
+"""``delay_moov``, not ``empty_moov``: the index is written with the first fragment, once the
+tracks' first times are known, so it carries the edit list that hides the AAC encoder's
+priming (1024 samples before time 0). Written before any sample, it could not: the muxer
+shifted every later frame by 21 ms and the first frame lasted 55 ms (the file read 29.88 fps).
+A recording stopped before its first fragment lost that fragment either way."""
 MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
 CAPTURE_TIME_BASE = Fraction(1, 90000)
 MPEG4_TIME_BASE = Fraction(1, 1000)
@@ -69,6 +74,11 @@ MPEG4_TIME_BASE = Fraction(1, 1000)
 CHECK_FILE_S = 1.0
 """How often the file is checked for having been deleted (Linux keeps writing to a deleted
 file without an error: only its link count says so)."""
+
+MIN_FREE_TO_START = 64 * 1024
+"""Bytes a disk must have free for a recording to start: less than one 720p keyframe, so a
+recording started with less fails within its first fragment. Refused before the file is
+opened for writing, which would empty a recording already at that path."""
 
 WRITE_ERRORS = {
     errno.ENOSPC: "the disk is full; free some space or record to another disk",
@@ -156,6 +166,8 @@ class VideoFileOutput(Output):
         path = self.arg
         if not path:
             raise OutputError("file output needs a path, e.g. --output out.mp4")
+        # Before the check, which creates the file: a failed start removes only a file it made.
+        existed = os.path.exists(path)
         _check_path(path)
         try:
             import av
@@ -182,7 +194,6 @@ class VideoFileOutput(Output):
             self._time_base = 1 / rate
         else:
             self._time_base = MPEG4_TIME_BASE if self.codec == "mpeg4" else CAPTURE_TIME_BASE
-        existed = os.path.exists(path)
         options = {"flush_packets": "1"}  # to the disk as muxed: a crash loses no buffer
         if Path(path).suffix.lower() in MP4_SUFFIXES:
             options["movflags"] = MP4_FLAGS
@@ -212,6 +223,10 @@ class VideoFileOutput(Output):
             if not existed:
                 with contextlib.suppress(OSError):
                     os.remove(path)
+            reason = WRITE_ERRORS.get(_errno_of(exc) or 0)
+            if reason:  # the disk, not the path: "use a .mp4 path" would mislead
+                kept = "nothing was recorded" + ("" if existed else f" and no {path} is left")
+                raise OutputError(f"recording {path} could not start: {reason}; {kept}") from exc
             raise OutputError(
                 f"output file {path!r} could not be opened for writing at {width}x{height} "
                 f"({exc}); use a .mp4 path"
@@ -358,15 +373,46 @@ class VideoFileOutput(Output):
 
 def _check_path(path: str) -> None:
     check_file_path(path)
+    existed = os.path.exists(path)
     # Try the file itself: os.access() says yes to root even on a read-only disk.
     try:
         with open(path, "ab"):
             pass
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # no room for even an empty file
+            raise OutputError(_no_room_line(path, exc.errno, existed)) from exc
         raise OutputError(
             f"output file {path!r} cannot be written ({exc.strerror or exc}); "
             "choose a folder you can write to"
         ) from exc
+    # A full disk is found before the file is opened for writing, which would empty a
+    # recording already there (nothing the user made is lost to a recording that cannot run).
+    try:
+        free = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free
+    except OSError:
+        return
+    if free < MIN_FREE_TO_START and os.path.isfile(path):
+        if not existed:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        raise OutputError(_no_room_line(path, errno.ENOSPC, existed))
+
+
+def _no_room_line(path: str, code: int, existed: bool) -> str:
+    """The line for a recording refused at its start for want of room, saying what is kept."""
+    kept = f"the {path} already there is kept as it was" if existed else "no file was made"
+    return f"recording {path} cannot start: {WRITE_ERRORS[code]}; {kept}"
+
+
+def _errno_of(exc: BaseException | None) -> int | None:
+    """The OS error number of ``exc`` or of an exception it was raised from (PyAV's errors
+    carry FFmpeg's, which are the OS's for a failed write)."""
+    while exc is not None:
+        code = getattr(exc, "errno", None)
+        if isinstance(code, int):
+            return code
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def check_file_path(path: str) -> None:

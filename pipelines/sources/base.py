@@ -30,6 +30,10 @@ class SourceConfig:
     however fast or slowly each one is processed. Read as fast as the engine took them, the
     demo's frames were 0.1-86 ms apart (median 11) on an idle machine, unlike in every run,
     and the avatar's head and lips moved differently under load (issue 13)."""
+    whole: bool = False
+    """A video file's frames as the file has them, not filled and cropped to width×height:
+    ``talking-head capture`` looks for the face in the whole picture, as it does in a photo
+    (the crop to 16:9 could cut a portrait video's face at the brow or chin)."""
 
 
 class Source:

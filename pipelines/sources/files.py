@@ -381,7 +381,8 @@ class VideoSource(Source):
         self._last_pts_s = 0.0
         native_fps = cap.get(cv2.CAP_PROP_FPS)
         self.actual_fps = native_fps if 1 <= native_fps <= 240 else self.config.fps
-        self.actual_size = (self.config.width, self.config.height)
+        whole = self.config.whole
+        self.actual_size = self.native_size if whole else (self.config.width, self.config.height)
 
     @property
     def pace_fps(self) -> float:
@@ -413,6 +414,8 @@ class VideoSource(Source):
         self._decoded += 1
         if self.stated_seconds is not None and self.capture is not None:
             self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        if self.config.whole:
+            return to_bgr(image)
         top = file_crop_top(*self.native_size)
         return fit_to(to_bgr(image), self.config.width, self.config.height, top=top)
 
