@@ -273,13 +273,11 @@ def backdrop_past_the_photo(
     for scale in BACKDROP_SCALES:
         sigma = scale * BACKDROP_GRID
         share = cv2.GaussianBlur(backdrop, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        summed = cv2.GaussianBlur(colour, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        mean = summed / np.maximum(share, 1e-6)[..., None]
+        mean = cv2.GaussianBlur(colour, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+        mean /= np.maximum(share, 1e-6)[..., None]
         sure = np.clip(share / BACKDROP_SURE, 0.0, 1.0)[..., None]
         field = mean * sure + field * (1.0 - sure)
-    return np.asarray(
-        cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR), np.float32
-    )
+    return cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def make_portrait(
