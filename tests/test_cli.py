@@ -192,9 +192,6 @@ def test_bad_arguments_are_usage_errors(capsys, args, expected) -> None:
     assert expected in err and "--help)" in err
 
 
-DELAY_MINUS_100 = ("--video-delay-ms", "-100")
-
-
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -209,7 +206,8 @@ DELAY_MINUS_100 = ("--video-delay-ms", "-100")
             "size '-2x2'",
         ),
         (
-            ["talking-head", "render", "--output", "x.mp4", "--audio", "none", *DELAY_MINUS_100],
+            ["talking-head", "render", "--output", "x.mp4", "--audio", "none"]
+            + ["--video-delay-ms", "-100"],
             "video delay '-100' must be between 0 and 500",
         ),
         (["talking-head", "capture", "--output", "x.png", "--tries", "-1e2"], "'-1e2' is not"),

@@ -212,28 +212,13 @@ FILL_BLUR = 0.05
 no shapes."""
 
 
-BACKDROP_SCALES = (0.64, 0.32, 0.16, 0.08)
-"""Blur sigmas (canvas widths), widest first, of the backdrop carried past the photo above the
-face: each finer one takes over where the backdrop is near enough to be sure of
-(:data:`BACKDROP_SURE`), so the fill has the backdrop's colour next to it and its mean far away
-(above the middle of a hairdo cut by the photo's top edge, the backdrop is a hair's width off)."""
-BACKDROP_SURE = 0.1
-"""Blurred share of backdrop pixels at which a scale's backdrop colour is taken whole."""
-BACKDROP_GRID = 64
-"""The backdrop's colour is worked out on this many pixels a side (it is a heavy blur): the
-widest sigma at full size took a kernel wider than the canvas."""
-
-
 def fill_past_the_photo(
     canvas: np.ndarray, inside: np.ndarray, stretched: np.ndarray
 ) -> np.ndarray:
     """``canvas`` (the crop, mirrored past the photo) with what lies past the photo (``inside``
     < 0.5: the photo's coverage of each canvas pixel) faded, with the distance from the photo's
-    edge, into a soft fill. Below the face that is a heavy blur of ``stretched`` (the crop with
-    the photo's edge rows and columns repeated outwards: a body cut by the photo goes on in its
-    colours); above it, the photo's backdrop (:func:`backdrop_past_the_photo`): the edge's colours
-    stretched upwards carried a hairdo cut by the photo's top into a streaky brown band over the
-    head. The photo's own pixels are untouched."""
+    edge, into a heavy blur of ``stretched`` (the crop with the photo's edge rows and columns
+    repeated outwards). The photo's own pixels are untouched."""
     past = inside < 0.5
     if not past.any():
         return canvas
@@ -241,43 +226,9 @@ def fill_past_the_photo(
     # Distance of each pixel past the edge to the nearest photo pixel (0 on the photo).
     dist = cv2.distanceTransform(past.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     weight = np.clip(dist / (FILL_FADE * size), 0.0, 1.0)[..., None]
-    soft = cv2.GaussianBlur(stretched, (0, 0), sigmaX=FILL_BLUR * size).astype(np.float32)
-    backdrop = backdrop_past_the_photo(canvas, inside, soft)
-    # From the face's centre down to its chin, the backdrop gives way to the body's colours.
-    chin = FACE_CENTER_Y + FACE_HEIGHT_FRACTION / 2.0
-    rows = np.arange(canvas.shape[0], dtype=np.float32) / canvas.shape[0]
-    t = np.clip((rows - FACE_CENTER_Y) / (chin - FACE_CENTER_Y), 0.0, 1.0)
-    below = (t * t * (3.0 - 2.0 * t))[:, None, None]
-    far = backdrop * (1.0 - below) + soft * below
-    out = canvas.astype(np.float32) * (1.0 - weight) + far * weight
+    soft = cv2.GaussianBlur(stretched, (0, 0), sigmaX=FILL_BLUR * size)
+    out = canvas.astype(np.float32) * (1.0 - weight) + soft.astype(np.float32) * weight
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def backdrop_past_the_photo(
-    canvas: np.ndarray, inside: np.ndarray, fallback: np.ndarray
-) -> np.ndarray:
-    """The colour of the photo's backdrop (its pixels that are not the person, by the project's
-    segmentation model) carried over the whole canvas, float32: near the backdrop its own
-    colour, further off the mean of more of it (:data:`BACKDROP_SCALES`); ``fallback`` where the
-    photo shows no backdrop at all (a face filling it)."""
-    from pipelines.avatar.compose import person_mask
-
-    height, width = canvas.shape[:2]
-    grid = (BACKDROP_GRID, BACKDROP_GRID)
-    person = cv2.resize(person_mask(canvas), grid, interpolation=cv2.INTER_AREA)
-    on_photo = cv2.resize(inside, grid, interpolation=cv2.INTER_AREA) >= 0.999
-    backdrop = (on_photo & (person < 0.5)).astype(np.float32)
-    colour = cv2.resize(canvas, grid, interpolation=cv2.INTER_AREA).astype(np.float32)
-    colour *= backdrop[..., None]
-    field = cv2.resize(fallback, grid, interpolation=cv2.INTER_AREA)
-    for scale in BACKDROP_SCALES:
-        sigma = scale * BACKDROP_GRID
-        share = cv2.GaussianBlur(backdrop, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        mean = cv2.GaussianBlur(colour, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
-        mean /= np.maximum(share, 1e-6)[..., None]
-        sure = np.clip(share / BACKDROP_SURE, 0.0, 1.0)[..., None]
-        field = mean * sure + field * (1.0 - sure)
-    return cv2.resize(field, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def make_portrait(
