@@ -192,6 +192,9 @@ def test_bad_arguments_are_usage_errors(capsys, args, expected) -> None:
     assert expected in err and "--help)" in err
 
 
+RENDER_NO_AUDIO = ("talking-head", "render", "--output", "x.mp4", "--audio", "none")
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -202,12 +205,11 @@ def test_bad_arguments_are_usage_errors(capsys, args, expected) -> None:
         (["run", "--video-delay-ms", "-100"], "video delay '-100' must be between 0 and 500"),
         (["bench", "--size", "-640x480"], "size '-640x480'"),
         (
-            ["talking-head", "render", "--output", "x.mp4", "--audio", "none", "--size", "-2x2"],
+            [*RENDER_NO_AUDIO, "--size", "-2x2"],
             "size '-2x2'",
         ),
         (
-            ["talking-head", "render", "--output", "x.mp4", "--audio", "none"]
-            + ["--video-delay-ms", "-100"],
+            [*RENDER_NO_AUDIO, "--video-delay-ms", "-100"],
             "video delay '-100' must be between 0 and 500",
         ),
         (["talking-head", "capture", "--output", "x.png", "--tries", "-1e2"], "'-1e2' is not"),
