@@ -37,6 +37,7 @@ from pipelines.buffers import Closed, LatestSlot
 from pipelines.errors import CamfxError, SettingsError, StageError
 from pipelines.frame import (
     FRESH_IMAGE,
+    HELD,
     RESENT,
     UNHURRIED,
     WRITABLE_IMAGE,
@@ -217,6 +218,17 @@ class Pipeline:
         return next((s for s in self.stages if s.name == name), None)
 
 
+@dataclass(frozen=True)
+class _Hold:
+    """What :meth:`Engine.hold` sends, and until when."""
+
+    image: np.ndarray
+    """Read-only: every held frame shares it."""
+    after: int
+    """The number of the last list asked for before the hold (:attr:`StageOpener.asked`):
+    the hold ends when a later one is swapped in."""
+
+
 class Engine:
     def __init__(
         self,
@@ -300,6 +312,8 @@ class Engine:
         self._captured: Captured | None = None
         """The latest frame the processing thread took, as captured: the opener thread
         rehearses a new list's stages on a copy (a reference, swapped whole)."""
+        self._hold: _Hold | None = None
+        """Set by :meth:`hold`; read once a frame by the processing thread (swapped whole)."""
         self._threads: list[_EngineThread] = []
         self._started = False
         self._failed_outputs: set[int] = set()
@@ -440,8 +454,29 @@ class Engine:
                 self._opener.ask(stages)
                 return
             # Not running: nothing is open (the processing thread opens stages when it starts,
-            # and closes them when it ends), so the list is simply replaced.
+            # and closes them when it ends), so the list is simply replaced; the first frame
+            # goes through it, so a hold ends here.
             self.pipeline = Pipeline(stages)
+            self._hold = None
+
+    def hold(self, image: np.ndarray) -> None:
+        """Send ``image`` to the outputs in place of every frame until a stage list asked for
+        after this call (:meth:`set_stages`) runs; the frames are not processed meanwhile.
+
+        For privacy: a list asked for while the engine runs is opened beside the running one
+        (seconds), and frames go on through the running list meanwhile, which at the window's
+        start, or after a restart, is no list at all: the camera's picture, untouched, went to
+        the virtual camera. Frames taken before the call may still reach the outputs; none
+        captured after it does. ``image`` has the outputs' size (copied here; read-only)."""
+        card = image.copy()
+        card.setflags(write=False)
+        with self._stage_lock:
+            self._hold = _Hold(card, self._opener.asked)
+
+    @property
+    def holding(self) -> bool:
+        """Whether :meth:`hold`'s image still goes out in place of the frames."""
+        return self._hold is not None
 
     @property
     def stages_pending(self) -> bool:
@@ -671,6 +706,8 @@ class Engine:
                 if frame is None:
                     continue
                 self._captured = Captured(frame.image, frame.timestamp, frame.index)
+                if self._held(frame):
+                    continue
                 pipeline = self.pipeline
                 split = pipeline.analysis_count() if self._render_thread is not None else 0
                 unhurried = self._unhurried(frame)
@@ -713,6 +750,21 @@ class Engine:
                     self.pipeline = Pipeline(pending)
             self._set_reason("source ended")
             self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
+
+    def _held(self, frame: Frame) -> bool:
+        """Whether :meth:`hold` holds: then ``frame`` goes out with the hold image, unprocessed
+        (its capture is kept for the opener's rehearsal)."""
+        hold = self._hold
+        if hold is None:
+            return False
+        if self._opener.swapped_in > hold.after:
+            self._hold = None
+            return False
+        self._wait_render_idle()  # the frames handed on before it go out first
+        frame.image = hold.image
+        frame.ctx.put(HELD, True)
+        self._deliver(frame, None)
+        return True
 
     def _unhurried(self, frame: Frame) -> bool:
         """Whether ``frame`` is to run serially on this thread (:data:`SERIAL_SHARE`)."""
@@ -763,12 +815,14 @@ class Engine:
             self._render_pending = 0
             self._render_cond.notify_all()
 
-    def _deliver(self, frame: Frame, process_ms: float) -> None:
-        """Count a finished frame and hand it to every output."""
+    def _deliver(self, frame: Frame, process_ms: float | None) -> None:
+        """Count a finished frame and hand it to every output (``process_ms`` None: a held
+        frame, which is not timed)."""
         if self.max_frames is not None and self._processed >= self.max_frames:
             return  # analysed ahead while the last frame rendered: not wanted any more
-        self.stats.add_process(process_ms)
-        self._busy_ms = _running_mean(self._busy_ms, process_ms)
+        if process_ms is not None:
+            self.stats.add_process(process_ms)
+            self._busy_ms = _running_mean(self._busy_ms, process_ms)
         self._processed += 1
         self.stats.frames_processed = self._processed
         self.last_frame = frame

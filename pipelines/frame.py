@@ -30,6 +30,10 @@ class CtxKey(str, Generic[T]):
 RESENT: CtxKey[bool] = CtxKey("resent")
 """Set by the engine on a copy of the last frame re-sent while it idles (not a new frame)."""
 
+HELD: CtxKey[bool] = CtxKey("held")
+"""Set by the engine on a frame whose picture is its hold image (:meth:`Engine.hold`), sent in
+place of the captured one while the stage list asked for is not running yet."""
+
 FRESH_IMAGE: CtxKey[np.ndarray] = CtxKey("fresh_image")
 """Set by a stage on the image it returns when that is a new array it keeps no reference to
 (not its input, not a buffer reused on later frames). The engine reads it (and removes it)

@@ -127,6 +127,16 @@ class StageOpener:
             self._cond.notify_all()
 
     @property
+    def asked(self) -> int:
+        """How many lists :meth:`ask` was given (the number of the latest)."""
+        return self._asked
+
+    @property
+    def swapped_in(self) -> int:
+        """The number of the last list swapped in (0 before the first)."""
+        return self._swapped
+
+    @property
     def pending(self) -> bool:
         """Whether a list asked for is not swapped in yet."""
         return self._swapped < self._asked

@@ -31,6 +31,7 @@ from app.gui.plumbing import (
     PreviewSink,
     SwitchableOutput,
     camera_modes,
+    message_card,
 )
 from app.gui.qtcompat import emit
 from app.state.devices import DeviceReport
@@ -60,6 +61,11 @@ PROBE_AFTER_S = 30.0
 """A probe first lets the actions queued before it finish (start-up: engine, source, preset),
 so the first picture is not slowed by ONNX Runtime sessions the probe creates beside it; it
 waits at most this long for them."""
+PRIVACY_PRESETS = frozenset({"builtin:privacy-blur"})
+"""Presets picked to hide the room: switched to from another, the outputs get a card at once
+until their stages run (:meth:`Engine.hold`), instead of the look before."""
+PRIVACY_CARD = "Privacy blur on..."
+"""The card's line meanwhile (OpenCV draws no "…")."""
 IDLE_AFTER_S = 10.0
 """With the window hidden, the virtual camera unused and nothing recording, the engine idles
 after this long and releases the camera (see Engine.idle_after)."""
@@ -155,6 +161,8 @@ class EngineController(QObject):
         self.source_spec = ""
         self.source_mode: tuple[int, int, float] | None = None
         self.stages: list[Stage[Any]] = []
+        self.preset_key: str | None = None
+        """The preset whose stages :attr:`stages` are; None before the first is applied."""
         self.paused = False
         self.compare = False
         self.vcam_wanted = False
@@ -219,16 +227,30 @@ class EngineController(QObject):
 
     # ----------------------------------------------------------------- engine
     def start(self, size: tuple[int, int], fps: float) -> None:
+        """Start the engine at ``size`` and ``fps``. Until the stages of the first
+        :meth:`apply_preset` run, the outputs get the "Starting..." card (see
+        :meth:`_restart_engine`)."""
         self.size, self.fps = size, fps
         self._submit(self._restart_engine)
 
     def set_output_format(self, size: tuple[int, int], fps: float) -> None:
+        """Restart the engine at the new format; the source is opened again at it (a camera
+        with a mode of its own keeps that mode), so its frames come at the new rate."""
         if (size, fps) == (self.size, self.fps):
             return
         self.size, self.fps = size, fps
         self._submit(self._restart_engine)
 
     def _restart_engine(self) -> None:
+        """Stop the engine (if any) and start one at :attr:`size` and :attr:`fps`.
+
+        The new engine starts with no stage and is asked for :attr:`stages` as a running
+        engine is (opened, warmed and rehearsed on the opener thread), and *holds*
+        (:meth:`Engine.hold`) until they run: the virtual camera, the recording and the preview
+        get the source's "Starting..." card meanwhile, never an unprocessed frame (the engine
+        ran its first seconds with no stage before, the room sharp under privacy-blur). At the
+        first start the stages are not built yet: the hold lasts until :meth:`apply_preset`'s
+        run. While paused the source sends its paused card, so nothing is held."""
         old_engine, old_source = self.engine, self.source
         inner = None
         if old_engine is not None:
@@ -237,7 +259,13 @@ class EngineController(QObject):
             inner = old_source.set_inner(None)
         source = ControlledSource(self.size, self.fps, on_error=self._on_source_error)
         source.tap_input = self.compare
-        if inner is not None:
+        # A source opened at the old format is opened again at the new one (after the engine
+        # starts, below); handed over, it kept its old rate and size (a 15 fps pick recorded
+        # at 30 until the window was restarted).
+        reopen = inner is not None and self._follows_output_format()
+        if reopen:
+            self._close_source(inner)
+        elif inner is not None:
             source.set_inner(inner)
         if self.paused:
             last = old_engine.last_frame.image if old_engine and old_engine.last_frame else None
@@ -246,7 +274,7 @@ class EngineController(QObject):
             RunConfig(
                 source=source,
                 outputs=(self.preview, self.vcam, self.record),
-                stages=[] if self.paused else self.stages,
+                stages=[],
                 size=self.size,
                 fps=self.fps,
                 out_size=self.size,
@@ -257,8 +285,14 @@ class EngineController(QObject):
         )
         engine = run.engine
         engine.add_listener(self._on_engine_event)
+        if not self.paused and (self.preset_key is None or self.stages):
+            engine.hold(source.still_image)
         engine.start()
+        if not self.paused and self.preset_key is not None:
+            engine.set_stages(self.stages)
         self.source, self.engine = source, engine
+        if reopen:
+            self._set_source(self.source_spec, self.source_mode, "")
         # Targets opened at the old size are reopened at the new one.
         if self.vcam.target is not None and self.vcam.target_format != (*self.size, self.fps):
             self._close(self.vcam.detach())
@@ -324,6 +358,13 @@ class EngineController(QObject):
                 self.source.set_card_text("No signal")
             self.source_spec = ""
         emit(self.sourceFailed, failure.wanted, failure.error, failure.now)
+
+    def _follows_output_format(self) -> bool:
+        """Whether the running source was opened at the output's size and rate (all but a
+        camera with a mode picked for it)."""
+        if not self.source_spec:
+            return False
+        return not (source_kind(self.source_spec)[0] == "camera" and self.source_mode is not None)
 
     def _first_camera(self) -> str | None:
         cameras = self._list_cameras()
@@ -396,15 +437,29 @@ class EngineController(QObject):
         self._submit(self._apply_preset, key, preset, dict(overrides or {}))
 
     def _apply_preset(self, key: str, preset: Preset, overrides: dict[str, dict[str, Any]]) -> None:
+        engine = self.engine
+        running = engine is not None and not self.paused
+        # (Not at start: the engine holds its "Starting..." card until the first preset runs.)
+        panic = (
+            running
+            and key in PRIVACY_PRESETS
+            and self.preset_key is not None
+            and self.preset_key not in PRIVACY_PRESETS
+        )
+        if engine is not None and panic:
+            # Picked to hide the room (the tray's or a hotkey's panic button): a card at once,
+            # before the stages are even built, not the look before until they open (~2 s).
+            engine.hold(message_card(PRIVACY_CARD, self.size))
         try:
             stages = build_stages(preset)
         except (CamfxError, ImportError, KeyError) as exc:
+            if engine is not None and panic:
+                engine.set_stages(self.stages)  # the running list, asked again: ends the hold
             emit(self.presetFailed, key, str(exc))
             return
         problems = apply_edits(stages, overrides)
-        self.stages = stages
-        engine = self.engine
-        if engine is not None and not self.paused:
+        self.stages, self.preset_key = stages, key
+        if engine is not None and running:
             engine.set_stages(stages)
         emit(self.presetApplied, key, [(s.name, s.settings) for s in stages], problems)
 
@@ -447,6 +502,10 @@ class EngineController(QObject):
             source.pause(last.image if last is not None else None)
             engine.set_stages([])
         else:
+            if self.stages:
+                # The stages were closed by the pause: the paused card stays out until they
+                # run again, instead of the camera's picture untouched while they open.
+                engine.hold(source.still_image)
             source.resume()
             engine.set_stages(self.stages)
         emit(self.pausedChanged, paused)

@@ -119,6 +119,13 @@ class ControlledSource(Source):
             old, self._inner = self._inner, source
         return old
 
+    @property
+    def still_image(self) -> np.ndarray:
+        """What goes out when no picture of the source does: the paused card while paused,
+        else the card ("Starting...", "No signal")."""
+        paused = self._paused_image
+        return paused if paused is not None else self._card
+
     def set_card_text(self, text: str) -> None:
         self._card = message_card(text, self.actual_size)
 
