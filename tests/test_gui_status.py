@@ -24,6 +24,7 @@ from pipelines.inference.session import ProviderReport
 
 pytestmark = pytest.mark.timeout(60)
 
+REPO = Path(__file__).resolve().parents[1]
 INTENDED_WIDTH = 1180
 """The window's size on a first start (``MainWindow.__init__``): its minimum must fit it."""
 
@@ -68,3 +69,56 @@ def test_models_line_never_widens_the_window_and_counts_running_models(
     qtbot.wait(50)
     assert window.minimumSizeHint().width() <= start_min
     assert window.provider_label.shown_text().endswith("…")
+
+
+def test_window_recording_of_the_talking_head_has_its_voice(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    import av
+    import numpy as np
+
+    window = open_window(qtbot, windows, config)
+    wait_frames(qtbot, window)
+    window.choose_preset("builtin:talking-head")
+    qtbot.waitUntil(
+        lambda: window.controller.engine.pipeline.find("audio_mouth") is not None,
+        timeout=15000,
+    )
+    wait_frames(qtbot, window, 10, timeout=15000)  # frames count well past 0: any start
+    window.settings.record_folder = str(tmp_path)
+    window.record_button.click()
+    qtbot.waitUntil(lambda: window.controller.recording_path is not None, timeout=5000)
+    path = Path(window.controller.recording_path or "")
+    qtbot.wait(3000)
+    recorder = window.controller.record.target
+    window.record_action.trigger()
+    qtbot.waitUntil(
+        lambda: not window.recording and "Saved" in window.record_label.text(), timeout=10000
+    )
+    with av.open(str(path)) as container:
+        assert container.streams.audio, "the recording has no sound track"
+        audio = container.streams.audio[0]
+        video = container.streams.video[0]
+        assert audio.codec_context.name == "aac"
+        first_video = next(iter(container.decode(video)))
+        assert first_video.time is not None and first_video.time < 0.2  # starts at its start
+    with av.open(str(path)) as container:
+        sound = np.concatenate(
+            [f.to_ndarray().reshape(-1) for f in container.decode(container.streams.audio[0])]
+        )
+    assert len(sound) > 48000 * 2, len(sound) / 48000  # about the 3 s recorded
+    rms = float(np.sqrt(np.mean(np.square(sound, dtype=np.float64))))
+    assert rms > 0.01, rms  # the voice, not silence
+    # In step: the sound at the recording's start is the voice where the mouth was then
+    # (frame index / the stage's fps into the looped file).
+    from pipelines.audio.inputs import read_audio_file
+    from pipelines.audio.resample import resample
+
+    voice, rate = read_audio_file(REPO / "pipelines/assets/talking_head_speech.wav")
+    voice = resample(voice.reshape(-1), rate, 16000)
+    heard = resample(sound, 48000, 16000)[1600:17600]  # 0.1-1.1 s into the recording
+    looped = np.concatenate([voice, voice])
+    scores = np.correlate(looped, heard, mode="valid")[: len(voice)]
+    found = int(np.argmax(scores))
+    expected = (round(recorder._origin * 16000) + 1600) % len(voice)
+    assert abs(found - expected) < 16000 * 0.03, (found, expected)
