@@ -122,3 +122,21 @@ def test_window_recording_of_the_talking_head_has_its_voice(
     found = int(np.argmax(scores))
     expected = (round(recorder._origin * 16000) + 1600) % len(voice)
     assert abs(found - expected) < 16000 * 0.03, (found, expected)
+
+
+def test_background_image_mode_without_a_picture_says_so_in_the_window(
+    qtbot: Any, windows: list, config: Path
+) -> None:
+    window = open_window(qtbot, windows, config)
+    window.choose_preset("builtin:background-color")
+    qtbot.waitUntil(lambda: "background_replace" in window.effects.panels, timeout=15000)
+    mode = window.effects.editor("background_replace", "mode")
+    mode.combo.setCurrentIndex(mode.combo.findData("image"))  # and no picture chosen
+    key = "stage-background_replace"
+    qtbot.waitUntil(lambda: key in window.messages.texts(), timeout=10000)
+    text = window.messages.texts()[key]
+    assert "choose a background picture" in text, text
+    assert "image . " not in text, text  # the empty path is no folder "."
+    # Choosing the colour again: the warning about the picture goes.
+    mode.combo.setCurrentIndex(mode.combo.findData("color"))
+    qtbot.waitUntil(lambda: key not in window.messages.texts(), timeout=5000)

@@ -330,6 +330,8 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.tray.set_current_preset(self.preset_key)
 
     def on_stage_settings(self, stage: str, settings: StageSettings) -> None:
+        # What the stage said of its old settings is moot; new settings bring their own.
+        self.messages.clear(f"stage-{stage}")
         self.controller.update_settings(stage, settings)
         self.state.update_stage(stage, settings)
         self._schedule_save()
