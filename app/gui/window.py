@@ -463,6 +463,9 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.source_state.setToolTip(description)
         self.source_state.setText(text)
         self.messages.clear("source")
+        if spec.split(":", 1)[0] != "demo":
+            # A camera, image or video opened: "no camera, so the demo" is over.
+            self.messages.clear("no-camera")
         self.preview.set_placeholder("Waiting for frames…")
         self._update_camera_row()
         self._schedule_save()

@@ -188,7 +188,7 @@ class _StageVoiceReader:
         it loops; None without a voice file read by frame number."""
         stage = self.stage() if callable(self.stage) else self.stage
         settings = getattr(stage, "settings", None)
-        voice = getattr(stage, "input", None)
+        voice: Any = getattr(stage, "input", None)
         samples = getattr(voice, "samples", None)
         if settings is None or samples is None or not len(samples) or getattr(voice, "live", True):
             return None
