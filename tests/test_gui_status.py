@@ -100,6 +100,9 @@ def test_window_recording_of_the_talking_head_has_its_voice(
         audio = container.streams.audio[0]
         video = container.streams.video[0]
         assert audio.codec_context.name == "aac"
+        v_s = float(video.duration * video.time_base)
+        a_s = float(audio.duration * audio.time_base)
+        assert v_s > 2.0 and abs(a_s - v_s) < 0.1, (v_s, a_s)  # as long as the picture
         first_video = next(iter(container.decode(video)))
         assert first_video.time is not None and first_video.time < 0.2  # starts at its start
     with av.open(str(path)) as container:
