@@ -565,11 +565,10 @@ class EngineController(QObject):
     def _start_recording(self, path: str) -> None:
         try:
             output = self.output_factory(path)
-            if self._voice_stage() is not None and hasattr(output, "audio_source"):
-                # A talking head speaks with the microphone: record it with the picture.
-                from pipelines.audio.mux import MicAudio
-
-                output.audio_source = output.audio_source or MicAudio(self._voice_stage)
+            voice = self._recording_voice()
+            if voice is not None and hasattr(output, "audio_source"):
+                # A talking head speaks: record its voice with the picture.
+                output.audio_source = output.audio_source or voice
             self.record.attach(output, self.size, self.fps)
         except (CamfxError, OSError) as exc:
             emit(self.recordingChanged, "error", str(exc))
@@ -578,11 +577,25 @@ class EngineController(QObject):
         emit(self.recordingChanged, "on", path)
 
     def _voice_stage(self) -> Any:
-        """The ``audio_mouth`` stage when it listens to a microphone (None otherwise)."""
+        """The ``audio_mouth`` stage now running, when it has a voice (None otherwise)."""
         engine = self.engine
         stage = engine.pipeline.find("audio_mouth") if engine is not None else None
         voice = str(getattr(getattr(stage, "settings", None), "input", ""))
-        return stage if voice == "mic" or voice.startswith("mic:") else None
+        return stage if voice not in ("", "none") else None
+
+    def _recording_voice(self) -> Any:
+        """A new recording's sound: the talking head's voice, a microphone (heard in real
+        time) or a file (read where the stage reads it for each frame); None without one.
+        Both follow the stage in use as presets change during the recording."""
+        from pipelines.audio.mux import MicAudio, StageVoiceFile
+
+        stage = self._voice_stage()
+        if stage is None:
+            return None
+        voice = str(stage.settings.input)
+        if voice == "mic" or voice.startswith("mic:"):
+            return MicAudio(self._voice_stage)
+        return StageVoiceFile(self._voice_stage, self.fps)
 
     def stop_recording(self) -> None:
         self._submit(self._stop_recording)

@@ -56,15 +56,44 @@ from pipelines.stage import StageSettings
 from pipelines.userdata import display_name
 
 SLIDER_STEPS = 200
+LOG_SCALE_RATIO = 1000.0
+"""A range whose top is this many times its (positive) bottom gets a logarithmic slider: on a
+linear one, 1-100000 put the default 40 at the far left and every step was 500."""
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
-ACRONYMS = {"fov": "FOV", "fps": "fps", "id": "ID", "ids": "IDs", "rgb": "RGB", "hdr": "HDR"}
+ACRONYMS = {
+    "fov": "FOV",
+    "fps": "fps",
+    "id": "ID",
+    "ids": "IDs",
+    "rgb": "RGB",
+    "hdr": "HDR",
+    "snr": "SNR",
+}
+UNITS = {"s": "s", "ms": "ms", "px": "px", "db": "dB", "mb": "MB", "hz": "Hz"}
+"""A field name's last word that is its unit, as a label shows it: ``hold_s`` → "Hold (s)"."""
 
 
 def humanize(name: str) -> str:
     words = display_name(name).split(" ")
-    return " ".join(ACRONYMS.get(w.lower(), w) for w in words)
+    unit = UNITS.get(words[-1].lower()) if len(words) > 1 else None
+    text = " ".join(ACRONYMS.get(w.lower(), w) for w in (words[:-1] if unit else words))
+    return f"{text} ({unit})" if unit else text
+
+
+def slider_step(span: float) -> float:
+    """The 1-2-5 step (…, 0.01, 0.02, 0.05, 0.1, …) that a slider of :data:`SLIDER_STEPS`
+    positions over ``span`` rounds its values to: the largest not above one position, so
+    each position keeps a value of its own and a value reads 0.5, not 0.501."""
+    if span <= 0:
+        return 1.0
+    per = span / SLIDER_STEPS
+    step = 10.0 ** math.floor(math.log10(per))
+    for factor in (5.0, 2.0):
+        if step * factor <= per:
+            return step * factor
+    return step
 
 
 def field_kind(f: FieldSpec, default: Any) -> str:
@@ -165,10 +194,15 @@ class NumberEditor(FieldEditor):
             spin_d.setValue(float(value))
             spin_d.valueChanged.connect(self._spin_changed)
             self.spin = spin_d
+        self.default = f.default
+        self.direct = self.is_int and self.hi - self.lo <= 1000
+        """One slider position per integer."""
+        self.log_scale = not self.direct and self.lo > 0 and self.hi >= self.lo * LOG_SCALE_RATIO
+        self.step = slider_step(self.hi - self.lo)
         self.slider: QSlider | None = None
         if bounded:
             slider = QSlider(Qt.Orientation.Horizontal, self)
-            if self.is_int and hi - lo <= 1000:
+            if self.direct:
                 slider.setRange(int(lo), int(hi))
             else:
                 slider.setRange(0, SLIDER_STEPS)
@@ -182,15 +216,30 @@ class NumberEditor(FieldEditor):
         layout.addWidget(self.spin, 0 if self.slider is not None else 1)
 
     def _to_slider(self, value: Any) -> int:
-        if self.is_int and self.hi - self.lo <= 1000:
+        if self.direct:
             return int(value)
         span = self.hi - self.lo
-        return 0 if span <= 0 else round((float(value) - self.lo) / span * SLIDER_STEPS)
+        if span <= 0:
+            return 0
+        if self.log_scale:
+            ratio = max(float(value), self.lo) / self.lo
+            return round(math.log(ratio) / math.log(self.hi / self.lo) * SLIDER_STEPS)
+        return round((float(value) - self.lo) / span * SLIDER_STEPS)
 
     def _from_slider(self, pos: int) -> Any:
-        if self.is_int and self.hi - self.lo <= 1000:
+        if self.direct:
             return int(pos)
-        value = self.lo + (self.hi - self.lo) * pos / SLIDER_STEPS
+        if pos <= 0 or pos >= SLIDER_STEPS:
+            value = self.lo if pos <= 0 else self.hi
+        elif isinstance(self.default, int | float) and pos == self._to_slider(self.default):
+            # Dragged back to where the default sits: the default itself, so that the
+            # preset reads as unchanged (not 0.501 for 0.5).
+            value = float(self.default)
+        elif self.log_scale:
+            value = self.lo * (self.hi / self.lo) ** (pos / SLIDER_STEPS)
+        else:
+            value = self.lo + (self.hi - self.lo) * pos / SLIDER_STEPS
+            value = min(self.hi, max(self.lo, round(round(value / self.step) * self.step, 10)))
         return round(value) if self.is_int else value
 
     def _slider_changed(self, pos: int) -> None:

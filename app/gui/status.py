@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from app.state.model import models_in_use
+from app.state.model import models_of, models_summary
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
@@ -35,11 +35,15 @@ def update_status(w: MainWindow) -> None:
 
 
 def provider_text(w: MainWindow) -> tuple[str, str]:
-    """Which models the running stages use and on which provider, and the details."""
+    """How many models the running stages use on which provider, and the details (the
+    models of presets that ran before stay loaded, and are not counted)."""
     try:
         from pipelines.inference.session import all_reports
 
-        reports = list(all_reports().values())
+        engine = w.controller.engine
+        stages: list[Any] = list(engine.pipeline.stages) if engine is not None else []
+        in_use = models_of(stages)
+        reports = [r for name, r in all_reports().items() if name in in_use]
     except Exception:
         return "—", ""
-    return models_in_use(reports, running=bool(w.state.stage_settings))
+    return models_summary(reports, running=bool(w.state.stage_settings))

@@ -4,8 +4,13 @@ Fusion with a light or dark palette."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
+
+DARK_INDICATOR_OUTLINE = "#9a9a9a"
+"""The outline of check boxes and radio buttons on the dark palette. Fusion draws it a shade
+darker than the window, which on a dark window left an unchecked box nearly invisible (the
+Virtual camera check box, QA 2026-12-06)."""
 
 
 def themed_palette(dark: bool) -> QPalette:
@@ -45,6 +50,32 @@ def themed_palette(dark: bool) -> QPalette:
     return p
 
 
+class DarkIndicatorStyle(QProxyStyle):
+    """Fusion, with check box and radio button outlines that show on a dark window."""
+
+    def drawPrimitive(
+        self,
+        element: QStyle.PrimitiveElement,
+        option: QStyleOption,
+        painter: QPainter,
+        widget: QWidget | None = None,
+    ) -> None:
+        super().drawPrimitive(element, option, painter, widget)
+        pe = QStyle.PrimitiveElement
+        if element not in (pe.PE_IndicatorCheckBox, pe.PE_IndicatorRadioButton):
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, element != pe.PE_IndicatorCheckBox)
+        painter.setPen(QColor(DARK_INDICATOR_OUTLINE))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        rect = option.rect.adjusted(0, 0, -1, -1)  # type: ignore[attr-defined]
+        if element == pe.PE_IndicatorCheckBox:
+            painter.drawRect(rect)
+        else:
+            painter.drawEllipse(rect)
+        painter.restore()
+
+
 class Themer:
     """Applies "system", "light" or "dark" to the application, and can go back to the
     system's look it found first."""
@@ -52,6 +83,8 @@ class Themer:
     def __init__(self) -> None:
         self._system_look: tuple[QPalette, str] | None = None
         self._themed = False
+        self._style: QStyle | None = None
+        """The style this object set (the application uses it; kept alive here)."""
 
     def apply(self, theme: str) -> None:
         """ "system" follows the desktop (Qt's platform theme does that by itself); "light"
@@ -73,8 +106,14 @@ class Themer:
             pass
         palette, style = self._system_look
         if scheme is not None and hints.colorScheme() != scheme:
-            app.setStyle("Fusion")
-            app.setPalette(themed_palette(scheme == Qt.ColorScheme.Dark))
+            dark = scheme == Qt.ColorScheme.Dark
+            if dark:
+                self._style = DarkIndicatorStyle("Fusion")
+                app.setStyle(self._style)
+            else:
+                app.setStyle("Fusion")
+                self._style = None
+            app.setPalette(themed_palette(dark))
         elif scheme is None and self._themed:
             app.setStyle(style)
             app.setPalette(palette)

@@ -6,8 +6,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -23,6 +23,10 @@ from PySide6.QtWidgets import (
 
 from app.gui.icons import status_dot
 from app.gui.qtcompat import emit
+
+ELIDED_MIN_CHARS = 12
+"""An :class:`ElidedLabel` asks for room for this many average characters at least, and
+shows the rest of its text as "…" when it gets less."""
 
 REFRESH = "Refresh"
 """The one name of every "look again" action (buttons, how-to-fix texts)."""
@@ -42,6 +46,33 @@ DARK_LEVEL_COLORS = {
 def is_dark(widget: QWidget | None = None) -> bool:
     palette = widget.palette() if widget is not None else QGuiApplication.palette()
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never makes its window wider than the window's other contents
+    need: with less room than its text wants, it ends the text with "…" (its tooltip, set by
+    the caller, has the whole text)."""
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        room = self.fontMetrics().averageCharWidth() * ELIDED_MIN_CHARS
+        return QSize(min(hint.width(), room), hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        rect = self.contentsRect()
+        metrics = self.fontMetrics()
+        if metrics.horizontalAdvance(self.text()) <= rect.width():
+            super().paintEvent(event)
+            return
+        painter = QPainter(self)
+        shown = metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, int(self.alignment()), shown)
+
+    def shown_text(self) -> str:
+        """What the label shows at its present width (tests, accessibility checks)."""
+        metrics = self.fontMetrics()
+        width = self.contentsRect().width()
+        return metrics.elidedText(self.text(), Qt.TextElideMode.ElideRight, width)
 
 
 class MessageBar(QFrame):

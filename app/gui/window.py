@@ -330,6 +330,8 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.tray.set_current_preset(self.preset_key)
 
     def on_stage_settings(self, stage: str, settings: StageSettings) -> None:
+        # What the stage said of its old settings is moot; new settings bring their own.
+        self.messages.clear(f"stage-{stage}")
         self.controller.update_settings(stage, settings)
         self.state.update_stage(stage, settings)
         self._schedule_save()
@@ -461,6 +463,9 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.source_state.setToolTip(description)
         self.source_state.setText(text)
         self.messages.clear("source")
+        if spec.split(":", 1)[0] != "demo":
+            # A camera, image or video opened: "no camera, so the demo" is over.
+            self.messages.clear("no-camera")
         self.preview.set_placeholder("Waiting for frames…")
         self._update_camera_row()
         self._schedule_save()

@@ -29,7 +29,7 @@ from app.gui import preset_files
 from app.gui.panels import EffectsPanel
 from app.gui.preview import PreviewWidget
 from app.gui.vcam_setup import VirtualCameraSetup
-from app.gui.widgets import REFRESH, DeviceRow, MessageArea, select_data
+from app.gui.widgets import REFRESH, DeviceRow, ElidedLabel, MessageArea, select_data
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
@@ -75,7 +75,7 @@ class WindowWidgets:
     fps_label: QLabel
     latency_label: QLabel
     drops_label: QLabel
-    provider_label: QLabel
+    provider_label: ElidedLabel
     # Menu entries.
     pause_action: QAction
     compare_action: QAction
@@ -177,10 +177,13 @@ def build_ui(w: MainWindow) -> None:
     w.fps_label = QLabel("— fps", status)
     w.latency_label = QLabel("latency —", status)
     w.drops_label = QLabel("dropped 0", status)
-    w.provider_label = QLabel("inference: —", status)
-    for label in (w.fps_label, w.latency_label, w.drops_label, w.provider_label):
+    # Elided: its text (the models in use) must never set the window's minimum width.
+    w.provider_label = ElidedLabel("inference: —", status)
+    w.provider_label.setObjectName("provider-label")
+    for label in (w.fps_label, w.latency_label, w.drops_label):
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         status.addPermanentWidget(label)
+    status.addPermanentWidget(w.provider_label)
     w.setStatusBar(status)
 
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum, auto
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from app.state.devices import DeviceReport
 from app.state.labels import is_camera, jsonable, source_label
@@ -43,6 +45,10 @@ OFF = preset_key(BUILTIN, "off")
 FIRST_RUN_PRESET = preset_key(BUILTIN, "studio")
 """What a first start shows: a visible change on the demo (its background blurs) that also
 flatters a camera user (soft background, smoother skin, a low-light lift)."""
+MODEL_SEARCH_DEPTH = 4
+"""How many attribute hops below a stage :func:`models_of` looks for networks. A stage keeps
+its networks a few objects down (stage → tracker → detector; stage → analyzer → VAD → model);
+the limit keeps the walk cheap on the status bar's half-second timer."""
 
 
 class Change(Enum):
@@ -404,6 +410,62 @@ def models_in_use(reports: list[Any], running: bool) -> tuple[str, str]:
     if any(r.fell_back for r in reports):
         text += " (fallback)"
     return text, "\n".join(r.summary() for r in reports)
+
+
+def models_of(stages: Sequence[object]) -> set[str]:
+    """The names of the networks (:class:`~pipelines.inference.model.OnnxModel`) that
+    ``stages`` hold, found through their attributes (lists, dicts and tuples too). Networks are
+    shared and kept loaded after a preset stops (``load_model``'s cache, the process-wide
+    provider reports), so only what the running stages hold tells which ones are in use."""
+    from pipelines.inference.model import OnnxModel
+
+    found: set[str] = set()
+    seen: set[int] = set()
+    level: list[object] = list(stages)
+    for _ in range(MODEL_SEARCH_DEPTH + 1):
+        below: list[object] = []
+        for obj in level:
+            if id(obj) in seen or isinstance(obj, _LEAF_TYPES):
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, OnnxModel):
+                found.add(obj.model_name)
+                continue
+            try:  # the processing thread may change a container while this copies it
+                if isinstance(obj, (list, tuple, set, frozenset)):
+                    below.extend(list(obj))
+                elif isinstance(obj, dict):
+                    below.extend(list(obj.values()))
+                else:
+                    below.extend(list(getattr(obj, "__dict__", {}).values()))
+            except RuntimeError:
+                continue
+        level = below
+    return found
+
+
+_LEAF_TYPES = (str, bytes, int, float, bool, type(None), np.ndarray, type)
+"""What cannot hold a network: not walked into by :func:`models_of`."""
+
+
+def models_summary(reports: list[Any], running: bool) -> tuple[str, str]:
+    """The status bar's short "which provider runs how many models" (it must not widen the
+    window), and a tooltip with the full :func:`models_in_use` line and every report."""
+    from pipelines.inference.session import short_name
+
+    if not running or not reports:
+        return models_in_use(reports, running)
+    count: dict[str, int] = {}
+    for report in reports:
+        provider = short_name(report.provider)
+        count[provider] = count.get(provider, 0) + 1
+    text = ", ".join(
+        f"{provider} ({n} model{'s' if n != 1 else ''})" for provider, n in sorted(count.items())
+    )
+    if any(r.fell_back for r in reports):
+        text += " (fallback)"
+    full, details = models_in_use(reports, running)
+    return text, f"{full}\n\n{details}"
 
 
 def apply_edits(stages: list[Stage[Any]], edits: dict[str, dict[str, Any]]) -> list[str]:

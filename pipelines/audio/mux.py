@@ -10,6 +10,8 @@ Its sound comes from an :class:`AudioTrackSource`, which hands each recording it
 - :class:`MicAudio`: the microphone that an ``audio_mouth`` stage opened, on the *capture*
   clock (``time.monotonic()``, like the frames' timestamps). It reads the stage's
   :class:`~pipelines.audio.ring.AudioRing` with a cursor of its own.
+- :class:`StageVoiceFile`: the voice file an ``audio_mouth`` stage plays, read where the stage
+  reads it for each frame (a window's recording starts at any frame), on the *frames* clock.
 
 :class:`AacTrack` places each block of samples on the recording's timeline by its time, fills
 gaps with silence, drops what overlaps, converts it to 48 kHz with PyAV's ``AudioResampler``
@@ -147,6 +149,75 @@ class _MicReader:
         start = self.position + lost  # lost samples leave a gap, filled with silence
         self.position = start + len(samples)
         return samples, self.rate, self.anchor + start / self.rate
+
+
+class StageVoiceFile:
+    """The voice file that an ``audio_mouth`` stage plays by frame number (the window's talking
+    head, whose recording starts at any frame), on the *frames* clock.
+
+    The stage mouths the file at ``index / stage fps`` in frame ``index`` (looped like the
+    stage), so the recording's sound at that frame is read from the same place: the voice and
+    the mouth stay in step however fast the camera delivers. ``fps`` is the recording's frame
+    rate (its time is ``index / fps``). ``stage``: as for :class:`MicAudio`; a stage with no
+    voice file, or one that plays it by the wall clock, gives silence."""
+
+    def __init__(self, stage: Any, fps: float) -> None:
+        self.clock = "frames"
+        self.stage = stage
+        self.fps = float(fps)
+
+    def reader(self) -> AudioReader:
+        return _StageVoiceReader(self.stage, self.fps)
+
+    @property
+    def description(self) -> str:
+        return "sound from the talking head's voice file"
+
+
+class _StageVoiceReader:
+    def __init__(self, stage: Any, fps: float) -> None:
+        self.clock = "frames"
+        self.stage = stage
+        self.fps = fps
+        self.position: int | None = None
+        """Reader-time position (samples at the last rate) up to which samples were given."""
+        self.rate = 0
+
+    def _voice(self) -> tuple[np.ndarray, int, bool] | None:
+        """The stage's decoded voice, its samples per second of recording time, and whether
+        it loops; None without a voice file read by frame number."""
+        stage = self.stage() if callable(self.stage) else self.stage
+        settings = getattr(stage, "settings", None)
+        voice: Any = getattr(stage, "input", None)
+        samples = getattr(voice, "samples", None)
+        if settings is None or samples is None or not len(samples) or getattr(voice, "live", True):
+            return None
+        if stage.clock_for(settings) != "frames":
+            return None
+        # Frame `index` is recording time index / fps and voice time index / stage fps.
+        rate = round(int(voice.sample_rate) * float(settings.fps) / self.fps)
+        return np.asarray(samples, np.float32), max(1, rate), bool(getattr(voice, "loop", False))
+
+    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+        voice = self._voice()
+        if voice is None or until is None:
+            return np.zeros(0, np.float32), self.rate or TRACK_RATE, 0.0
+        samples, rate, loop = voice
+        end = int(until * rate)
+        if rate != self.rate or self.position is None:
+            # The track drops what lies before the recording's first frame: a second back
+            # covers it (the first read asks up to one frame past that frame).
+            self.rate, self.position = rate, max(0, end - rate)
+        start = min(self.position, end)
+        self.position = end
+        index = np.arange(start, end)
+        if loop:
+            out = samples[index % len(samples)]
+        else:
+            out = np.zeros(len(index), np.float32)  # silence after the end, as the stage hears
+            inside = index < len(samples)
+            out[inside] = samples[index[inside]]
+        return out, rate, start / rate
 
 
 # --------------------------------------------------------------------------- AAC track

@@ -283,10 +283,13 @@ class VideoFileOutput(Output):
         """Seconds since the recording's start on its clock."""
         if self.frames_clock:
             if self._origin is None:
-                self._origin = 0.0  # frame 0 is time 0: the sound file's start
+                # A file's or the demo's frame 0 is time 0 (a sound file's start). A live
+                # source's frames count from its engine's start (the window records a talking
+                # head's voice file from any frame): its recording starts at its first frame.
+                self._origin = frame.ctx.index / self.fps if self.live_source else 0.0
                 if self._audio is not None:
-                    self._audio.origin = 0.0
-            return frame.ctx.index / self.fps
+                    self._audio.origin = self._origin
+            return frame.ctx.index / self.fps - self._origin
         if self._origin is None:
             self._origin = frame.timestamp
             if self._audio is not None:

@@ -507,6 +507,8 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         self._failed_key = key
         self.last_error = message
         log.error("%s (keeping the previous background)", message)
+        # To the user too (the window's banner): the picture they asked for does not come.
+        self.report(f"{message} (keeping the previous background)")
 
     def _set_source(self, key: Key | None, source: np.ndarray | LoopingVideo) -> None:
         old = self._source

@@ -88,8 +88,9 @@ def _jpeg_dimensions(data: bytes) -> tuple[str, int, int] | None:
 
 
 def _check_file(path: Path, what: str, max_bytes: int) -> int:
-    if not str(path):
-        raise BackgroundError(f"no {what} file chosen; pick one in the background settings")
+    if str(path) in ("", "."):  # Path("") is "."
+        noun = "picture" if what.endswith("image") else what.split()[-1]
+        raise BackgroundError(f"no {what} chosen; choose a background {noun}")
     try:
         size = path.stat().st_size
     except FileNotFoundError:
