@@ -389,7 +389,9 @@ def _replacement_reference(fg, mask_small, bg, keep, room, soft, ramp=4.0):
     f, n = fg.astype(np.float32), bg.astype(np.float32)
     v = n + (f - n) * m * k
     if room is not None:
-        v += (f - up(room)) * k * (1 - m) * np.minimum(1, ramp * m)
+        halo = (f - up(room)) * k * (1 - m) * np.minimum(1, ramp * m)
+        # The person's colour it implies stays at most 255.
+        v += np.minimum(halo, m * k * (255 - f))
     if soft is not None:
         v += (up(soft) - n) * m * (1 - k)
     return np.clip(np.round(v), 0, 255)

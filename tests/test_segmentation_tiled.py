@@ -62,7 +62,9 @@ def _replacement_reference(fg, mask_small, bg, keep, room, soft, ramp=4.0):
     f, n = fg.astype(np.float32), bg.astype(np.float32)
     v = n + (f - n) * m * k
     if room is not None:
-        v += (f - _up(cv2.convertScaleAbs(room), w, h)) * k * (1 - m) * np.minimum(1, ramp * m)
+        halo = (f - _up(cv2.convertScaleAbs(room), w, h)) * k * (1 - m) * np.minimum(1, ramp * m)
+        # The person's colour it implies stays at most 255.
+        v += np.minimum(halo, m * k * (255 - f))
     if soft is not None and keep is not None:
         v += (_up(soft, w, h) - n) * m * (1 - k)
     return np.clip(np.round(v), 0, 255)

@@ -47,6 +47,7 @@ from pipelines.segmentation.backgrounds import (
     LoopingVideo,
     fit_to_frame,
 )
+from pipelines.segmentation.colour_matte import MATTE_LONG_SIDE, apply_keep, room_colour_keep
 from pipelines.segmentation.composite import (
     DECONTAMINATE_RADIUS_FRACTION,
     EDGE_RAMP,
@@ -66,6 +67,7 @@ from pipelines.segmentation.device_blur import (
 )
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import MASK_PYRAMID_KEY, FramePyramid, RefinedMask, Scratch
+from pipelines.segmentation.stage import SEGMENTATION_RAW
 from pipelines.segmentation.tiles import TileMap, tiles_for
 from pipelines.stage import Stage, StageSettings, register_stage
 
@@ -432,7 +434,8 @@ class BackgroundReplaceSettings(StageSettings):
     it rather than cut out."""
     remove_halo: bool = True
     """Take the old room's colour out of the person's soft outline (hair in front of a bright
-    wall otherwise keeps a bright fringe)."""
+    wall otherwise keeps a bright fringe), and lower the mask where the outline's pixels have
+    the room's own colour (see :mod:`pipelines.segmentation.colour_matte`)."""
 
 
 Key = tuple[str, str]
@@ -618,14 +621,15 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         h, w = image.shape[:2]
         frames = FramePyramid.of(image, ctx.extras)
 
-        def small_maps() -> tuple[Any, Any, Any]:
+        def small_maps() -> tuple[Any, Any, Any, Any]:
             keep = wrap_keep(masks, wrap) if wrap > 0.0 else None
-            room = None
+            room = matte = None
             if s.remove_halo:
                 radius = DECONTAMINATE_RADIUS_FRACTION * min(h, w)
                 room, _ = background_estimate(frames, masks, radius, lens=False)
+                matte = _room_colour_keep(frames, masks, ctx.get(SEGMENTATION_RAW))
             soft = self._soft_small(background) if wrap > 0.0 else None
-            return keep, room, soft
+            return keep, room, soft, matte
 
         def outline() -> tuple[np.ndarray, TileMap | None]:
             if isinstance(mask, RefinedMask):
@@ -634,11 +638,14 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
 
         if ctx.get(UNHURRIED):
             # The engine has time to spare: no hand-off (see UNHURRIED).
-            (sampled, tiles), (keep, room, soft) = outline(), small_maps()
+            (sampled, tiles), (keep, room, soft, matte) = outline(), small_maps()
         else:
             # The small maps need only the mask's small levels; the outline its detail level
             # and tile map (made on first use): both at once, on two cores.
-            (sampled, tiles), (keep, room, soft) = self.overlap.run(outline, small_maps)
+            (sampled, tiles), (keep, room, soft, matte) = self.overlap.run(outline, small_maps)
+        # Lowered only where the outline is (its tiles are blended); a tile the map calls
+        # room stays room, one it calls person is copied whole, as before.
+        sampled = apply_keep(sampled, matte)
         return fused.composite_replacement(
             image, sampled, background, tiles, keep=keep, room=room, soft=soft,
             edge_ramp=EDGE_RAMP,
@@ -663,6 +670,19 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         self.loader.close()
         self.overlap.close()
         super().close()
+
+
+def _room_colour_keep(
+    frames: FramePyramid, masks: FramePyramid, network: np.ndarray | None
+) -> np.ndarray | None:
+    """:func:`~pipelines.segmentation.colour_matte.room_colour_keep` at the level of
+    :data:`~pipelines.segmentation.colour_matte.MATTE_LONG_SIDE` (a refined mask makes it
+    from its guide level), with the network's mask (``network``) saying what is sure."""
+    factor = masks.factor_for(MATTE_LONG_SIDE)
+    small, mask = frames.level(factor), masks.level(factor)
+    if mask.shape != small.shape[:2]:
+        mask = cv2.resize(mask, small.shape[1::-1], interpolation=cv2.INTER_AREA)
+    return room_colour_keep(small, mask, network)
 
 
 def _close_unwanted(fut: Future[Any]) -> None:

@@ -770,9 +770,12 @@ def _compile() -> Any:
                     room = lo + (np.float32(r1[k]) - lo) * rt
                     lo = np.float32(s0[k])
                     soft = lo + (np.float32(s1[k]) - lo) * st
-                    v = nv + (fv - nv) * (m * keep)
-                    # Halo: the old room's share of the outline's pixels, taken out.
-                    v += room_on * (fv - room) * keep * (one - m) * min(one, edge_ramp * m)
+                    weight = m * keep
+                    v = nv + (fv - nv) * weight
+                    # Halo: the old room's share of the outline's pixels, taken out; the
+                    # person's colour so found stays a colour (see composite_replacement).
+                    halo = room_on * (fv - room) * keep * (one - m) * min(one, edge_ramp * m)
+                    v += min(halo, weight * (top - fv))
                     # Light wrap: the new background's blurred light over the outline.
                     v += soft_on * (soft - nv) * m * (one - keep)
                     v = min(max(v, zero), top)
@@ -1926,9 +1929,16 @@ def composite_replacement(
     with F the frame, m the mask (``mask``: float32 at any size, sampled bilinearly as
     ``cv2.resize`` would), K light wrap's keep factor (``keep``, small; 1 without it), B the
     old room's colour (``room``, small float BGR; no halo removal without it) and S the new
-    background's blurred light (``soft``, small BGR; no wrap spill without it). ``tiles``: the
-    full-size mask's tile map, if known. Compiled when :func:`ready`, else the same with
-    OpenCV on the outline's tiles (:mod:`pipelines.segmentation.tiled`)."""
+    background's blurred light (``soft``, small BGR; no wrap spill without it). The halo term
+    is at most ``m·K·(255 − F)``: the person's colour it implies,
+    ``F + (F − B)·(1 − m)·min(1, edge_ramp·m)/m``, stays at most 255. Unbounded, white hair
+    before a yellow curtain at m = 0.5 came out as (430, 300, 250) BGR, its blue clipped only
+    after the blend with N: a sky-blue fringe (biden.jpg). Below 0 it is left alone: it then
+    darkens towards black, which at a dark object's edge (a navy cap before a blue sky,
+    hopper_glasses.jpg) is that object's own edge; bounded there, the cap's outline faded
+    into the new colour. ``tiles``: the full-size mask's tile map, if known. Compiled when
+    :func:`ready`, else the same with OpenCV on the outline's tiles
+    (:mod:`pipelines.segmentation.tiled`)."""
     _check_frame_and_mask(foreground, mask)
     if background.shape != foreground.shape or background.dtype != np.uint8:
         raise ValueError(

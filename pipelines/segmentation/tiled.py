@@ -306,6 +306,11 @@ def _replace_chunk(
         wr *= k
     correction = cv2.subtract(f, room, dtype=cv2.CV_32F)
     cv2.multiply(correction, _spread(wr), dst=correction)
+    # The person's colour the correction implies stays at most 255 (see
+    # fused.composite_replacement): correction ≤ w·(255 − F), w = m·K the person's weight.
+    w3 = _spread(m * k if k is not None else m)
+    cv2.min(correction, w3 * np.float32(255.0) - cv2.multiply(f, w3, dtype=cv2.CV_32F),
+            dst=correction)  # fmt: skip
     # Saturated and rounded to 0..255 in the addition.
     return cv2.add(v, correction, dtype=cv2.CV_8U)
 
