@@ -111,7 +111,10 @@ def _row_norms(d: np.ndarray) -> np.ndarray:
 
 def make_key(bgr: np.ndarray, roi: Roi, landmarks: np.ndarray) -> KeyFrame | None:
     """The key frame for carries after a mesh run on ``bgr`` (``None`` when the face has too
-    few trackable corners)."""
+    few trackable corners, or ``roi`` or ``landmarks`` are not finite: OpenCV reads outside
+    the image through a NaN matrix)."""
+    if not roi.usable or not np.isfinite(landmarks).all():
+        return None
     to_patch = np.vstack([roi.image_to_tensor(PATCH_SIZE, PATCH_SIZE), [0.0, 0.0, 1.0]])
     patch = _gray_patch(bgr, to_patch)
     oval = landmarks[list(regions.FACE_OVAL), :2].astype(np.float64)

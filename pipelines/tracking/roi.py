@@ -51,6 +51,15 @@ class Roi:
     height: float
     rotation: float = 0.0
 
+    @property
+    def usable(self) -> bool:
+        """Whether the rectangle can be cropped: every number finite, both sides positive.
+
+        A NaN in ``cv2.warpAffine``'s matrix is not caught by OpenCV: with the replicated
+        border it reads outside the image (a segmentation fault, found 2026-12-06)."""
+        numbers = (self.cx, self.cy, self.width, self.height, self.rotation)
+        return all(math.isfinite(v) for v in numbers) and self.width > 0 and self.height > 0
+
     def scaled(self, factor: float) -> Roi:
         return Roi(self.cx, self.cy, self.width * factor, self.height * factor, self.rotation)
 
@@ -93,7 +102,11 @@ class Roi:
 def crop(
     image: np.ndarray, roi: Roi, out_w: int, out_h: int, *, border_zero: bool = False
 ) -> np.ndarray:
-    """The ROI resampled to out_w×out_h (uint8, same channels), bilinear, no antialiasing."""
+    """The ROI resampled to out_w×out_h (uint8, same channels), bilinear, no antialiasing.
+    Raises ValueError for a ROI that is not :attr:`Roi.usable` (OpenCV would read out of
+    bounds)."""
+    if not roi.usable:
+        raise ValueError(f"cannot crop the face region {roi}: it is not a finite rectangle")
     matrix = roi.image_to_tensor(out_w, out_h)
     return cv2.warpAffine(
         image,

@@ -128,6 +128,14 @@ pictures moved 1.01° (mean; at most 4.01°); after 1, 2, 3, 4 runs 0.41, 0.26, 
 2-core host under load: the first frame of a track whose pose is read, once."""
 FIRST_POSE_STEP_S = 1.0 / 30.0
 """Seconds between those runs for the ROI's filter: a frame at 30 fps, as tracking runs them."""
+CONFIRM_SPARE = 2
+"""Detections a detector run may try the mesh on (best first) beyond the free track slots
+(``max_faces`` less the faces tracked): the best one may be a decoy that the mesh turns down.
+Every detection was tried before: at ``min_detection_score`` 0.05 a 720p frame of one face
+passes 18-31, mostly no face, and with ``min_tracking_score`` 1.0 (none confirmed, so the
+search runs on every frame) the mesh on all of them took 0.45-0.86 s a frame, the video all
+but standing still; with this 30-44 ms (``max_faces`` 1; 68-81 with 8; the 2-core machine
+under load, 2026-12-06)."""
 
 
 def _group_indices() -> dict[str, np.ndarray]:
@@ -368,6 +376,9 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         self._factory = factory
         self.detector: FaceDetector | None = None
         self.mesh: FaceMesh | None = None
+        self._unloadable: MeshGraph | None = None
+        """A mesh graph asked for while open that could not be loaded (reported once): not
+        tried again on every frame until the setting changes."""
         self.reset()
 
     # Lifecycle -------------------------------------------------------------
@@ -375,6 +386,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         factory = self._factory or tracking_factory()
         self.detector = load_model(FaceDetector, factory)
         self.mesh = load_model(MESH_GRAPHS[self.settings.mesh_graph], factory)
+        self._unloadable = None
         # Made once per process (cached), here rather than for the first face: its np.unique
         # imports numpy.ma, 65-165 ms of the first frame on the 2-core machine (2026-12-06),
         # and a preset switched to in a running engine opens beside the frames.
@@ -419,8 +431,10 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         if self.mesh is None or self.detector is None:
             self.open()
         assert self.mesh is not None and self.detector is not None
-        if type(self.mesh) is not MESH_GRAPHS[s.mesh_graph]:  # settings swapped while open
-            self.mesh = load_model(MESH_GRAPHS[s.mesh_graph], self._factory or tracking_factory())
+        if type(self.mesh) is MESH_GRAPHS[s.mesh_graph]:
+            self._unloadable = None
+        elif s.mesh_graph != self._unloadable:  # settings swapped while open
+            self._swap_mesh(s.mesh_graph)
         bgr = as_bgr(image)
         h, w = bgr.shape[:2]
         t = ctx.timestamp
@@ -429,6 +443,9 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         t0 = time.perf_counter()
         survivors: list[_Track] = []
         for track in self._tracks:
+            if not track.roi.usable:  # no numbers left to crop with (OpenCV would read astray)
+                self._lose(track, t)
+                continue
             if track.key is not None and track.since_key + 1 < s.mesh_interval:
                 carried = carry(track.key, bgr)
                 if carried is None:
@@ -442,7 +459,7 @@ class FaceTracker(Stage[FaceTrackerSettings]):
                     continue
             result = self.mesh(bgr, track.roi)
             self.mesh_runs += 1
-            if result.score < s.min_tracking_score or (
+            if not _confirms(result, s) or (
                 _outside_fraction(_box_of(result.landmarks), w, h) > OUT_OF_FRAME
             ):
                 self._lose(track, t)
@@ -512,6 +529,20 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         ctx.put(TRACKER_INFO, info)
         return image
 
+    def _swap_mesh(self, graph: MeshGraph) -> None:
+        """Run ``graph``'s mesh from this frame on (the setting changed while open). One that
+        cannot be loaded is reported once and the current one kept: the frame is tracked, and
+        the load (an ONNX session made, 0.2-0.3 s) is not tried again on every frame."""
+        try:
+            self.mesh = load_model(MESH_GRAPHS[graph], self._factory or tracking_factory())
+        except Exception as exc:  # a missing or changed model file, or ONNX Runtime's refusal
+            self._unloadable = graph
+            current = next(g for g, cls in MESH_GRAPHS.items() if type(self.mesh) is cls)
+            self.report(
+                f'the "{graph}" mesh graph could not be loaded ({exc}); '
+                f'tracking goes on with the "{current}" one'
+            )
+
     def _search_due(self, t: float, s: FaceTrackerSettings) -> bool:
         """Whether the detector runs on this frame while no face is tracked: on every frame
         for ``search_hold`` seconds after a face was last tracked, then once per
@@ -533,15 +564,20 @@ class FaceTracker(Stage[FaceTrackerSettings]):
     ) -> None:
         assert self.mesh is not None
         h, w = bgr.shape[:2]
+        tries = s.max_faces - len(self._tracks) + CONFIRM_SPARE
         for det in detections:
-            if len(self._tracks) >= s.max_faces:
+            if len(self._tracks) >= s.max_faces or tries <= 0:
                 break
             centre = (det.box[:2] + det.box[2:]) / 2.0
             if any(_inside(centre, tr.bbox()) for tr in self._tracks):
                 continue  # a face we already track
-            result = self.mesh(bgr, roi_from_detection(det.box, det.keypoints))
+            roi = roi_from_detection(det.box, det.keypoints)
+            if not roi.usable:
+                continue
+            tries -= 1
+            result = self.mesh(bgr, roi)
             self.mesh_runs += 1
-            if result.score < s.min_tracking_score:
+            if not _confirms(result, s):
                 continue
             box = _box_of(result.landmarks)
             if _outside_fraction(box, w, h) > OUT_OF_FRAME:
@@ -585,6 +621,8 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         return track_id
 
     def _lose(self, track: _Track, t: float) -> None:
+        if not (np.isfinite(track.raw).all() and np.isfinite(track.smoothed).all()):
+            return  # no place to fade at or to hand the id on from: dropped
         x0, y0, x1, y1 = track.bbox(smoothed=True)
         self._lost.append(
             _Lost(track.id, np.array([(x0 + x1) / 2, (y0 + y1) / 2]), track.size(), t)
@@ -750,7 +788,7 @@ def _own_roi_landmarks(
     roi = roi_from_landmarks(landmarks)
     for run in range(1, FIRST_POSE_RUNS + 1):
         result = mesh(image, roi)
-        if result.score < min_score:
+        if not (result.score >= min_score and np.isfinite(result.landmarks).all()):
             break
         landmarks = result.landmarks
         if run < FIRST_POSE_RUNS:
@@ -775,6 +813,13 @@ def _face_of(
     if derive is not None:
         return DerivedFace(**common, derive=derive)
     return Face(**common, pose=track.pose, signals=dict(track.signals))
+
+
+def _confirms(result: MeshResult, s: FaceTrackerSettings) -> bool:
+    """Whether a mesh run found a face to track: its presence score is at least
+    ``min_tracking_score`` and its landmarks are numbers (a NaN score or landmark, were the
+    network ever to give one, loses the face instead of cropping the next frame with NaN)."""
+    return result.score >= s.min_tracking_score and bool(np.isfinite(result.landmarks).all())
 
 
 def _box_of(landmarks: np.ndarray) -> tuple[float, float, float, float]:
