@@ -409,3 +409,54 @@ def test_golden_mask_on_the_two_person_photo() -> None:
     assert float(out[:, 128:].mean()) <= BYSTANDER_SHARE_MAX * float(small_mask[:, 128:].mean())
     compare_golden("only_me_two_faces", np.round(out * 255).astype(np.uint8)[..., None]
                    .repeat(3, axis=2), ONLY_ME_GOLDEN_MEAN_MAX, ONLY_ME_GOLDEN_MAX_ABS)  # fmt: skip
+
+
+DECOY_FRAME = (1280, 720)
+DECOY_SCALE = 1260
+"""The astronaut photo at this size, its lower left 640×720 (her sleeve, its mission patch
+and the flag) fills the left half of the frame: the detector finds a 0.71-score "face" on
+the sleeve, 498 px wide, four times her own face's width (0.92)."""
+USER_SIDE = 640
+"""The whole photo, this size, bottom-aligned in the right half: the real face."""
+DECOY_USER_FACE_MIN = 0.9
+"""The mask over her face's landmark box (0.96 measured; 0.0 when only-me took the sleeve)."""
+
+
+def _decoy_frame() -> np.ndarray:
+    photo = face_photo("astronaut")
+    w, h = DECOY_FRAME
+    frame = np.zeros((h, w, 3), np.uint8)
+    frame[:, : w // 2] = cv2.resize(photo, (DECOY_SCALE, DECOY_SCALE))[DECOY_SCALE - h :, : w // 2]
+    x0 = w * 3 // 4 - USER_SIDE // 2
+    frame[h - USER_SIDE :, x0 : x0 + USER_SIDE] = cv2.resize(photo, (USER_SIDE, USER_SIDE))
+    return frame
+
+
+def test_a_face_like_decoy_beside_you_is_not_locked_on_and_you_stay() -> None:
+    # The face boxes stage shows each new box to the face mesh once: the sleeve's "face",
+    # larger and as central as hers, is no face, and only-me locks on to her.
+    from pipelines.tracking.picture import faces_in_picture
+
+    frame = _decoy_frame()
+    (her,) = faces_in_picture(frame)
+    x, y, w, h = (int(v) for v in her.bbox)
+    boxes = FaceBoxes()
+    boxes.open()
+    stage = Segmentation(SegmentationSettings(only_me=True))
+    stage.open()
+    for i in range(4):
+        ctx = FrameContext(timestamp=i / 30, index=i)
+        boxes.process(frame, ctx)
+        stage.process(frame, ctx)
+        assert ctx.mask is not None
+        assert float(ctx.mask[y : y + h, x : x + w].mean()) > DECOY_USER_FACE_MIN, i
+        anchor = ctx.extras["only_me"]
+        assert anchor is not None
+        assert x <= anchor.centre[0] <= x + w and y <= anchor.centre[1] <= y + h
+    # The detector does see the decoy (the test would prove nothing otherwise); it is followed,
+    # checked once, and never shown.
+    found = boxes.tracks.boxes
+    assert len(found) == 2 and sum(b.face is False for b in found) == 1
+    assert len(ctx.get(FACE_BOXES) or []) == 1
+    assert boxes.mesh_checks == 2
+    boxes.close()

@@ -34,6 +34,28 @@ def test_boxes_keep_their_ids_and_go_when_not_found() -> None:
     assert len(tracks.faces()) == 1 and not tracks.moving
 
 
+def test_a_box_the_mesh_rejected_is_hidden_and_asked_again_only_when_it_moves() -> None:
+    # The face mesh's verdict is asked once per new box (the stage asks it on the run that
+    # finds the box), not on every run: a rejected box is followed, hidden, and asked again
+    # only once it moved half a face size or after RECHECK_S.
+    from pipelines.tracking.boxes import RECHECK_S
+
+    tracks = BoxTracks()
+    face, decoy = (100.0, 100.0, 50.0, 50.0), (400.0, 90.0, 200.0, 200.0)
+    tracks.update([(0.9, face), (0.7, decoy)], 4, 1, 0.0)
+    assert len(tracks.to_check(0.0)) == 2
+    for box in tracks.boxes:
+        box.face, box.checked = box.bbox == face, (0.0, box.bbox)
+    assert [b.bbox for b in tracks.faces()] == [face]
+    tracks.update([(0.9, face), (0.7, (410.0, 90.0, 200.0, 200.0))], 4, 1, 0.25)
+    assert tracks.to_check(0.25) == []  # a few pixels: the same decoy, not asked again
+    assert [b.bbox for b in tracks.faces()] == [face]
+    tracks.update([(0.9, face), (0.7, (520.0, 90.0, 200.0, 200.0))], 4, 1, 0.5)
+    assert [b.bbox[0] for b in tracks.to_check(0.5)] == [520.0]  # moved: asked again
+    tracks.update([(0.9, face), (0.7, decoy)], 4, 1, RECHECK_S)
+    assert [b.bbox for b in tracks.to_check(RECHECK_S)] == [decoy]  # and now and then
+
+
 def test_the_detector_runs_at_the_interval_and_finds_both_people() -> None:
     image = face_photo("two_faces")
     stage = FaceBoxes(FaceBoxesSettings(interval_s=0.25))
