@@ -19,6 +19,10 @@ Lock on: while your face is not seen (you turn away, bend down, step out), the m
 blob where you were and another face never becomes you; a face that comes back near where you
 were is you again. Only after ``hold_s`` without you does the lock let go and choose afresh.
 
+The faces are faces: the tracker's have a mesh, and the ``face_boxes`` stage shows every new
+box to the mesh once and drops those it rejects (a detector "face" on a sleeve, larger than
+yours, was locked on and kept the sleeve's body instead of you).
+
 Without a face tracker in the preset the same runs on blobs alone: the largest central blob at
 start, then the blob that overlaps the one kept before.
 
