@@ -450,6 +450,7 @@ class Engine:
         self._stop.set()
         self._in_slot.close()
         me = threading.current_thread()
+        began = time.monotonic()
         # Capture and processing first: processing closes the output slots when it ends, and the
         # outputs then finish the frame they hold.
         for t in self._threads[:2]:
@@ -469,7 +470,7 @@ class Engine:
             log.warning(
                 "%s still running after %.1f s; waiting for it at exit",
                 ", ".join(t.name for t in left),
-                timeout,
+                time.monotonic() - began,
             )
             with _lingering_lock:
                 _lingering.update(left)
