@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import atexit
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -268,6 +269,42 @@ class _Hold:
     the hold ends when a later one is swapped in."""
 
 
+class _PrepareThread:
+    """The prepare pool: one daemon thread that runs what it is given, in order (the
+    segmentation's network beside the tracker). Not a ``ThreadPoolExecutor``: the interpreter
+    joins its workers at exit with no limit, so a ``prepare`` that never returned held the exit
+    for good (40 s and on, killed); this thread is an engine thread, waited for at exit as
+    the others are (:func:`join_lingering_threads`)."""
+
+    def __init__(self, calls: StageCalls) -> None:
+        self._queue: queue.SimpleQueue[
+            tuple[Future[None], Callable[..., None], tuple[Any, ...]] | None
+        ] = queue.SimpleQueue()
+        self.thread = _EngineThread(self._loop, "camfx-prepare", calls=calls)
+        self.thread.start()
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> Future[None]:
+        future: Future[None] = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Run what was given, then end (``wait``: until it has)."""
+        self._queue.put(None)
+        if wait:
+            self.thread.finished.wait()
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
 class _Superseded(Exception):
     """Raised on a processing or render thread that a fresh one has replaced (a stage it was in
     never returned): it ends at once, touching nothing."""
@@ -345,7 +382,7 @@ class Engine:
         self._render_cond = threading.Condition()
         self._render_thread: _EngineThread | None = None
         # Runs Stage.prepare of later analysis stages beside the earlier ones (pipelined only).
-        self._prepare_pool: ThreadPoolExecutor | None = None
+        self._prepare_pool: _PrepareThread | None = None
         self._out_slots = [LatestSlot[Frame](f"output:{i}") for i in range(len(self.outputs))]
         self._stage_lock = threading.Lock()
         self._stop = threading.Event()
@@ -789,9 +826,9 @@ class Engine:
         threading.current_thread().generation = generation  # type: ignore[attr-defined]
         mid_slot = self._mid_slot
         render: _EngineThread | None = None
-        pool: ThreadPoolExecutor | None = None
+        pool: _PrepareThread | None = None
         if self.pipelined:
-            pool = ThreadPoolExecutor(1, thread_name_prefix="camfx-prepare")
+            pool = _PrepareThread(self._calls)
             render = _EngineThread(
                 self._render_loop, "camfx-render", generation, mid_slot, calls=self._calls
             )
@@ -847,7 +884,7 @@ class Engine:
             else:
                 self._end_frames(render, pool)
 
-    def _end_frames(self, render: _EngineThread | None, pool: ThreadPoolExecutor | None) -> None:
+    def _end_frames(self, render: _EngineThread | None, pool: _PrepareThread | None) -> None:
         """The engine's processing ends: its helpers, outputs and stages are done with."""
         if render is not None:
             render.join()
@@ -910,7 +947,7 @@ class Engine:
                 self._emit(EngineEvent(EventKind.STAGE_WARNING, call.name, message, stuck))
                 continue
             generation = getattr(call.thread, "generation", None)
-            # A thread replaced already ends by itself; the prepare pool's threads have none.
+            # A thread replaced already ends by itself.
             restart = restart or generation in (None, self._generation)
             if self._is_bypassed(call.stage):
                 continue  # reported already (its prepare, then its process)
@@ -940,7 +977,12 @@ class Engine:
             self._abandoned.append(old)
             if self._render_thread is not None:
                 self._abandoned.append(self._render_thread)
+            if self._prepare_pool is not None:
+                # Ends once what it holds is done (nothing more runs: the generation changed).
+                self._prepare_pool.shutdown(wait=False)
+                self._abandoned.append(self._prepare_pool.thread)
             self._render_thread = None
+            self._prepare_pool = None
             fresh = _EngineThread(
                 self._resumed_loop,
                 f"camfx-process-{self._generation}",

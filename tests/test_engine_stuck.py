@@ -209,6 +209,24 @@ QUIT_SCRIPT = textwrap.dedent(
             return image
 
 
+    class First(Stage[StageSettings]):
+        name = "first"
+        analysis_only = True
+
+
+    class PrepareStalls(Stalls):
+        analysis_only = True  # the second analysis stage: its prepare runs on the pool
+
+        def prepare(self, image, ctx):
+            self.calls += 1
+            if self.calls == 30:
+                self.stalled.set()
+                threading.Event().wait()  # never returns
+
+        def process(self, image, ctx):
+            return image
+
+
     class HangsOpening(Stage[StageSettings]):
         name = "hangs"
         stalled = threading.Event()
@@ -222,6 +240,10 @@ QUIT_SCRIPT = textwrap.dedent(
     if what == "process":
         stage = Stalls()
         engine = Engine(Grey(), [stage], [VideoFileOutput(video)])
+        engine.start()
+    elif what == "prepare":  # on the prepare pool, beside the first analysis stage
+        stage = PrepareStalls()
+        engine = Engine(Grey(), [First(), stage], [VideoFileOutput(video)], serial_share=None)
         engine.start()
     else:  # an open on the opener thread (a preset picked while the video runs)
         watchdog.OPEN_STUCK_S = {OPEN_LIMIT_S}  # the real 20 s is too long for a test
@@ -242,15 +264,20 @@ QUIT_SCRIPT = textwrap.dedent(
 
 @pytest.mark.parametrize(
     ("what", "quit_after_s"),
-    [("process", 0.0), ("process", PROCESS_STUCK_S + 1.0), ("open", 0.0)],
-    ids=["process-at-once", "process-reported", "open-at-once"],
+    [
+        ("process", 0.0),
+        ("process", PROCESS_STUCK_S + 1.0),
+        ("prepare", PROCESS_STUCK_S + 1.0),
+        ("open", 0.0),
+    ],
+    ids=["process-at-once", "process-reported", "prepare-reported", "open-at-once"],
 )
 def test_a_quit_with_a_stuck_stage_ends_soon_with_its_recording_finished(
     tmp_path: Path, what: str, quit_after_s: float
 ) -> None:
     """At once: ``stop`` waits for the call until it counts as stuck, the exit
     :data:`STUCK_LINGER_S` more. After the report: neither waits. Before, both waited: ``stop``
-    5 s, the exit 60 s."""
+    5 s, the exit 60 s; a stuck ``prepare`` (on the prepare pool) held the exit for good."""
     limit_s = PROCESS_STUCK_S if what == "process" else OPEN_LIMIT_S
     video = tmp_path / "rec.mp4"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
@@ -279,7 +306,7 @@ def test_a_quit_with_a_stuck_stage_ends_soon_with_its_recording_finished(
     assert proc.returncode == 0, f"exit {proc.returncode} (134: aborted in native code):\n{log}"
     stop_s = float(log.split("stop returned after ")[1].split(" s")[0])
     if quit_after_s:
-        assert "stalls has not finished a frame" in log, log  # the report, in the log
+        assert "stage stalls has not finished a frame" in log, log  # the report, in the log
         assert stop_s < 1.0 and exit_s < EXIT_S, (stop_s, exit_s, log)
     else:
         assert stop_s < limit_s + 0.5, log
