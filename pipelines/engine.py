@@ -934,8 +934,8 @@ class Engine:
                 continue
             call.reported = True
             stuck = StageError(f"{call.name} {call.describe(now)}")
-            log.error("stage %s %s", call.name, call.describe(now))
             if call.doing not in FRAME_CALLS:
+                log.error("stage %s %s", call.name, call.describe(now))
                 # An open or a rehearsal: on the opener thread the running list goes on; the
                 # first list opens on the processing thread, before any frame.
                 meanwhile = (
@@ -951,6 +951,7 @@ class Engine:
             restart = restart or generation in (None, self._generation)
             if self._is_bypassed(call.stage):
                 continue  # reported already (its prepare, then its process)
+            log.error("stage %s %s", call.name, call.describe(now))
             self._bypassed.append(call.stage)
             self.stats.add_error(call.name)
             # The window reads: 'The effect "…" failed and is skipped: it has not finished…'.
