@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import atexit
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -50,6 +51,7 @@ from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
 from pipelines.stats import EngineStats, StatsSnapshot
+from pipelines.watchdog import Doing, StageCall, StageCalls, stuck_after
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,22 @@ processing thread still inside ``cv2.cvtColor`` (the beauty stage's warm-up): wh
 returned, the finalising interpreter ended the thread with ``pthread_exit``, whose forced unwind
 through OpenCV's C++ frame (its GIL guard's noexcept destructor) called ``std::terminate``, and
 the process aborted (exit 134; 6 of 6 SIGTERMs 7-10 s after start, core dumps). A thread that
-is still running after this long is stuck, and is then left (with a warning)."""
+is still running after this long is stuck, and is then left (with a warning). A thread inside a
+stage call that counts as stuck (:func:`~pipelines.watchdog.stuck_after`) is waited for only
+:data:`STUCK_LINGER_S` more."""
+STUCK_LINGER_S = 2.0
+"""How long the exit waits for a thread whose stage call has run past its stuck limit (5 s for a
+frame, 20 s for an open: :mod:`pipelines.watchdog`), counted from that limit. A stage that
+stalled (the face mesh inside a call) held the exit for the whole :data:`LINGER_S` after the
+window had closed in 5.5 s; a call that has not returned in that long is not about to, and the
+process then exits with the thread still blocked in it (it is only a risk should it return
+during the interpreter's last milliseconds)."""
+WATCHDOG_INTERVAL_S = 0.25
+"""How often the watchdog looks at the stage calls in progress: a stuck call is reported within
+this much of its limit."""
+STUCK_WAIT_S = 0.05
+"""How often :meth:`Engine.stop` and a fresh processing thread look again at the threads they
+wait for."""
 
 
 SERIAL_SHARE = 0.75
@@ -151,11 +168,24 @@ class _EngineThread(threading.Thread):
     process exited with it still inside OpenCV ("terminate called without an active
     exception"). The event is set by the thread itself, last thing."""
 
-    def __init__(self, loop: Callable[..., None], name: str, *args: Any) -> None:
+    def __init__(
+        self, loop: Callable[..., None], name: str, *args: Any, calls: StageCalls | None = None
+    ) -> None:
         super().__init__(name=name, daemon=True)
         self.loop = loop
         self.loop_args = args
         self.finished = threading.Event()
+        self.calls = calls
+        """The engine's record of stage calls, where this thread's are marked."""
+        self.generation: int | None = None
+        """A processing or render thread's generation (``Engine._generation``)."""
+
+    def stuck_call(self, now: float, grace: float = 0.0) -> StageCall | None:
+        """The stage call this thread is in, when it has run ``grace`` s past its stuck limit."""
+        call = self.calls.of(self) if self.calls is not None else None
+        if call is not None and now - call.since >= stuck_after(call.doing) + grace:
+            return call
+        return None
 
     def run(self) -> None:
         try:
@@ -175,19 +205,29 @@ def join_lingering_threads(timeout: float = LINGER_S) -> bool:
     """Wait until the threads :meth:`Engine.stop` left running have ended (True), at most
     ``timeout`` s. Called at interpreter exit (``atexit`` runs before daemon threads are cut
     off), so no engine thread is inside native code while the process finalises."""
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
     with _lingering_lock:
         threads = list(_lingering)
     if threads:
         log.info("waiting for %s to end", ", ".join(sorted(t.name for t in threads)))
-    for t in threads:
-        if t.finished.wait(max(0.0, deadline - time.monotonic())):
-            with _lingering_lock:
-                _lingering.discard(t)
+    # Polled, not joined one by one: a thread stuck in a stage call is given up on early.
+    waiting = threads
+    while waiting:
+        now = time.monotonic()
+        waiting = [t for t in waiting if not t.finished.is_set()]
+        if now >= deadline or all(t.stuck_call(now, STUCK_LINGER_S) for t in waiting):
+            break
+        time.sleep(STUCK_WAIT_S)
     with _lingering_lock:
+        _lingering.difference_update(t for t in threads if t.finished.is_set())
         stuck = sorted(t.name for t in _lingering)
     if stuck:
-        log.warning("%s still running after %.0f s; exiting anyway", ", ".join(stuck), timeout)
+        log.warning(
+            "%s still running after %.0f s more; exiting anyway",
+            ", ".join(stuck),
+            time.monotonic() - start,
+        )
     return not stuck
 
 
@@ -227,6 +267,53 @@ class _Hold:
     after: int
     """The number of the last list asked for before the hold (:attr:`StageOpener.asked`):
     the hold ends when a later one is swapped in."""
+
+
+class _PrepareThread:
+    """The prepare pool: one daemon thread that runs what it is given, in order (the
+    segmentation's network beside the tracker). Not a ``ThreadPoolExecutor``: the interpreter
+    joins its workers at exit with no limit, so a ``prepare`` that never returned held the exit
+    for good (40 s and on, killed); this thread is an engine thread, waited for at exit as
+    the others are (:func:`join_lingering_threads`)."""
+
+    def __init__(self, calls: StageCalls) -> None:
+        self._queue: queue.SimpleQueue[
+            tuple[Future[None], Callable[..., None], tuple[Any, ...]] | None
+        ] = queue.SimpleQueue()
+        self.thread = _EngineThread(self._loop, "camfx-prepare", calls=calls)
+        self.thread.start()
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> Future[None]:
+        future: Future[None] = Future()
+        self._queue.put((future, fn, args))
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Run what was given, then end (``wait``: until it has)."""
+        self._queue.put(None)
+        if wait:
+            self.thread.finished.wait()
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+
+class _Superseded(Exception):
+    """Raised on a processing or render thread that a fresh one has replaced (a stage it was in
+    never returned): it ends at once, touching nothing."""
+
+
+FRAME_CALLS = frozenset({Doing.PREPARE, Doing.PROCESS})
+"""The stage calls the processing and render threads make (a stuck one is bypassed)."""
+OPENER_THREAD = "camfx-open"
+"""The name of the thread that opens the lists of :meth:`Engine.set_stages`."""
 
 
 class Engine:
@@ -293,12 +380,21 @@ class Engine:
         # in use, so stages may be opened and closed.
         self._render_pending = 0
         self._render_cond = threading.Condition()
-        self._render_thread: threading.Thread | None = None
+        self._render_thread: _EngineThread | None = None
         # Runs Stage.prepare of later analysis stages beside the earlier ones (pipelined only).
-        self._prepare_pool: ThreadPoolExecutor | None = None
+        self._prepare_pool: _PrepareThread | None = None
         self._out_slots = [LatestSlot[Frame](f"output:{i}") for i in range(len(self.outputs))]
         self._stage_lock = threading.Lock()
         self._stop = threading.Event()
+        self._calls = StageCalls()
+        """The stage call each engine thread is in (read by the watchdog, stop and the exit)."""
+        self._bypassed: list[Stage[Any]] = []
+        """Stages whose frame call never returned: skipped on every later frame (identity)."""
+        self._generation = 0
+        """Which processing (and render) thread is the live one: a stuck one is replaced by a
+        fresh one with the next number, and the old one ends when it sees the change."""
+        self._abandoned: list[_EngineThread] = []
+        """Processing and render threads replaced while stuck in a stage call."""
         # Opens the lists of set_stages() on a thread of its own, while frames go on through
         # the running list (pipelines.opener).
         self._opener = StageOpener(
@@ -308,6 +404,7 @@ class Engine:
             stopping=self._stop,
             captured=lambda: self._captured,
             frame_s=lambda: self._frame_s or 1.0 / (self.source.actual_fps or 30.0),
+            calls=self._calls,
         )
         self._captured: Captured | None = None
         """The latest frame the processing thread took, as captured: the opener thread
@@ -333,7 +430,7 @@ class Engine:
         if self._started:
             return
         width, height = self.out_size or self.source.actual_size
-        process = _EngineThread(self._process_loop, "camfx-process")
+        process = _EngineThread(self._process_loop, "camfx-process", calls=self._calls)
         allocator.keep_large_blocks()  # once per process: frame-size arrays are reused
         if not self._cv_taken:
             self._cv_taken = cvthreads.acquire(self.cv_threads)
@@ -368,7 +465,10 @@ class Engine:
             self._threads.append(_EngineThread(self._output_loop, f"camfx-output-{i}", i))
         if self.idle_after is not None:
             self._threads.append(_EngineThread(self._watch_loop, "camfx-watch"))
-        self._threads.append(_EngineThread(self._opener.run, "camfx-open", self._stages_opened))
+        self._threads.append(
+            _EngineThread(self._opener.run, OPENER_THREAD, self._stages_opened, calls=self._calls)
+        )
+        self._threads.append(_EngineThread(self._watchdog_loop, "camfx-watchdog"))
         for t in self._threads:
             if t.ident is None:  # the processing thread may be running already
                 t.start()
@@ -387,24 +487,27 @@ class Engine:
         self._stop.set()
         self._in_slot.close()
         me = threading.current_thread()
+        began = time.monotonic()
         # Capture and processing first: processing closes the output slots when it ends, and the
         # outputs then finish the frame they hold.
         for t in self._threads[:2]:
             if t is not me:
-                t.finished.wait(timeout)
+                _wait_unless_stuck(t, timeout)
         for slot in self._out_slots:
             slot.close()
         for t in self._threads[2:]:
             if t is not me:
-                t.finished.wait(timeout)
-        left = [t for t in self._threads if t is not me and not t.finished.is_set()]
+                _wait_unless_stuck(t, timeout)
+        threads = self._threads + self._abandoned
+        left = [t for t in threads if t is not me and not t.finished.is_set()]
         if left:
             # Busy, not lost: a stage still opening (a model load, a compile). It ends by itself
-            # (the loops see _stop), and the process waits for it at exit (LINGER_S).
+            # (the loops see _stop), and the process waits for it at exit (LINGER_S; a stage
+            # call past its stuck limit only STUCK_LINGER_S).
             log.warning(
                 "%s still running after %.1f s; waiting for it at exit",
                 ", ".join(t.name for t in left),
-                timeout,
+                time.monotonic() - began,
             )
             with _lingering_lock:
                 _lingering.update(left)
@@ -414,6 +517,7 @@ class Engine:
             except Exception as exc:  # keep closing the others
                 log.warning("closing %s failed: %s", out.description, exc)
         self._threads = []
+        self._abandoned = []
         self._release_cv()
 
     def _release_cv(self) -> None:
@@ -640,6 +744,7 @@ class Engine:
     def _open_stage(self, stage: Stage[Any], required: bool = False) -> bool:
         """Open ``stage``; on failure report it, release it and return False (it is left out,
         or, when ``required``, kept in :attr:`_stage_failure` for :meth:`start` to raise)."""
+        call = self._calls.begin(stage, stage.name, Doing.OPEN)
         try:
             stage.open()
             return True
@@ -661,8 +766,14 @@ class Engine:
                 log.debug("closing stage %s after its failed open", stage.name, exc_info=True)
             self._emit(EngineEvent(EventKind.STAGE_OPEN_ERROR, stage.name, str(exc), exc))
             return False
+        finally:
+            self._calls.end(call)
 
     def _close_stage(self, stage: Stage[Any]) -> None:
+        if self._is_bypassed(stage):
+            # Its call may still be running (never while it runs): left open; it is stuck.
+            log.info("stage %s never returned and is left as it is", stage.name)
+            return
         try:
             stage.close()
         except Exception as exc:
@@ -689,14 +800,45 @@ class Engine:
             self.pipeline = Pipeline(requested)  # none of them open, as before start()
             self._opener.end()
             return
+        self._frames_loop(0)
+
+    def _resumed_loop(self, generation: int) -> None:
+        """A fresh processing thread, started by the watchdog in place of one stuck in a stage
+        call: it goes on from the next frame once the replaced threads are in no stage call but
+        a stuck one (two threads never run one stage at a time)."""
+        me = threading.current_thread()
+        while not self._stop.is_set():
+            busy = [
+                c
+                for c in self._calls.current()
+                if c.thread is not me and c.doing in FRAME_CALLS and not self._is_bypassed(c.stage)
+            ]
+            if not busy:
+                break
+            self._stop.wait(STUCK_WAIT_S)
+        log.info("processing goes on without %s", ", ".join(s.name for s in self._bypassed))
+        self._frames_loop(generation)
+
+    def _frames_loop(self, generation: int) -> None:
+        """The processing thread's loop over captured frames (``generation``: see
+        :attr:`_generation`); it ends the engine's threads and stages as it returns, unless a
+        fresh thread has replaced it."""
+        threading.current_thread().generation = generation  # type: ignore[attr-defined]
+        mid_slot = self._mid_slot
+        render: _EngineThread | None = None
+        pool: _PrepareThread | None = None
         if self.pipelined:
-            self._prepare_pool = ThreadPoolExecutor(1, thread_name_prefix="camfx-prepare")
-            self._render_thread = threading.Thread(
-                target=self._render_loop, name="camfx-render", daemon=True
+            pool = _PrepareThread(self._calls)
+            render = _EngineThread(
+                self._render_loop, "camfx-render", generation, mid_slot, calls=self._calls
             )
-            self._render_thread.start()
+            render.generation = generation
+            self._prepare_pool, self._render_thread = pool, render
+            render.start()
+        superseded = False
         try:
             while not self._stop.is_set():
+                self._check_generation()
                 try:
                     frame = self._in_slot.get(timeout=0.1)
                 except Closed:
@@ -709,7 +851,7 @@ class Engine:
                 if self._held(frame):
                     continue
                 pipeline = self.pipeline
-                split = pipeline.analysis_count() if self._render_thread is not None else 0
+                split = pipeline.analysis_count() if render is not None else 0
                 unhurried = self._unhurried(frame)
                 if unhurried or split == 0 or split == len(pipeline.stages):
                     self._wait_render_idle()
@@ -723,33 +865,133 @@ class Engine:
                 self._run(frame, pipeline.stages[:split], split)
                 analysis_ms = (time.perf_counter() - t0) * 1000.0
                 if self.lossless:
-                    while not self._mid_slot.wait_empty(0.1):
+                    while not mid_slot.wait_empty(0.1):
                         if self._stop.is_set():
                             break
+                        self._check_generation()
                 with self._render_cond:
-                    if not self._mid_slot.put((frame, pipeline, analysis_ms)):
+                    if not mid_slot.put((frame, pipeline, analysis_ms)):
                         self._render_pending += 1  # a replaced frame never renders
+        except _Superseded:
+            superseded = True
         finally:
+            mid_slot.close()
+            if superseded:
+                # A fresh thread runs the frames now, with threads and slots of its own: this
+                # one ends without waiting for its render thread (it may be the stuck one).
+                if pool is not None:
+                    pool.shutdown(wait=False)
+            else:
+                self._end_frames(render, pool)
+
+    def _end_frames(self, render: _EngineThread | None, pool: _PrepareThread | None) -> None:
+        """The engine's processing ends: its helpers, outputs and stages are done with."""
+        if render is not None:
+            render.join()
+        if pool is not None:
+            pool.shutdown(wait=True)
+        for slot in self._out_slots:
+            slot.close()
+        for stage in self.pipeline.stages:
+            self._close_stage(stage)
+        # A list handed over and not swapped in: what was opened for it is closed here; the
+        # opener thread closes what it still holds, and ends.
+        for stage in self._opener.end():
+            self._close_stage(stage)
+        with self._stage_lock:
+            # A set_stages() list not swapped in as the loop ended: kept (closed).
+            pending = self._opener.latest()
+            if pending is not None:
+                self.pipeline = Pipeline(pending)
+        self._set_reason("source ended")
+        self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
+
+    def _check_generation(self) -> None:
+        """Raise :class:`_Superseded` on a processing or render thread that a fresh one has
+        replaced."""
+        generation = getattr(threading.current_thread(), "generation", None)
+        if generation is not None and generation != self._generation:
+            raise _Superseded
+
+    def _is_bypassed(self, stage: object) -> bool:
+        return any(stage is s for s in self._bypassed)
+
+    # ----------------------------------------------------------------- watchdog
+    def _watchdog_loop(self) -> None:
+        """Reports each stage call that has not returned in its limit
+        (:mod:`pipelines.watchdog`), once. A stuck frame call's stage is bypassed from then on,
+        and a fresh processing thread (with a fresh render thread) goes on with the frames."""
+        while not self._stop.wait(WATCHDOG_INTERVAL_S):
+            threads = self._threads
+            if len(threads) < 2 or threads[1].finished.is_set():
+                return  # the engine ended by itself (frames, source ended)
+            self._check_calls(time.monotonic())
+
+    def _check_calls(self, now: float) -> None:
+        restart = False
+        for call in self._calls.current():
+            if call.reported or not call.overdue(now):
+                continue
+            call.reported = True
+            stuck = StageError(f"{call.name} {call.describe(now)}")
+            if call.doing not in FRAME_CALLS:
+                log.error("stage %s %s", call.name, call.describe(now))
+                # An open or a rehearsal: on the opener thread the running list goes on; the
+                # first list opens on the processing thread, before any frame.
+                meanwhile = (
+                    "the video goes on without it meanwhile"
+                    if call.thread.name == OPENER_THREAD
+                    else "no frame is processed until it does"
+                )
+                message = f"it {call.describe(now)}; {meanwhile}"
+                self._emit(EngineEvent(EventKind.STAGE_WARNING, call.name, message, stuck))
+                continue
+            generation = getattr(call.thread, "generation", None)
+            # A thread replaced already ends by itself.
+            restart = restart or generation in (None, self._generation)
+            if self._is_bypassed(call.stage):
+                continue  # reported already (its prepare, then its process)
+            log.error("stage %s %s", call.name, call.describe(now))
+            self._bypassed.append(call.stage)
+            self.stats.add_error(call.name)
+            # The window reads: 'The effect "…" failed and is skipped: it has not finished…'.
+            message = f"it {call.describe(now)}"
+            self._emit(EngineEvent(EventKind.STAGE_ERROR, call.name, message, stuck))
+        if restart:
+            self._restart_processing()
+
+    def _restart_processing(self) -> None:
+        """Replace the processing thread (and with it the render thread) by a fresh one that
+        skips the bypassed stages; the old ones end when their stuck calls return."""
+        with self._stage_lock:
+            if self._stop.is_set() or len(self._threads) < 2:
+                return
+            old = self._threads[1]
+            self._generation += 1
+            # The old render thread ends after its frame (its processing thread, stuck, would
+            # have closed the slot as it ended).
             self._mid_slot.close()
+            self._mid_slot = LatestSlot("render")
+            with self._render_cond:
+                self._render_pending = 0
+                self._render_cond.notify_all()
+            self._abandoned.append(old)
             if self._render_thread is not None:
-                self._render_thread.join()
+                self._abandoned.append(self._render_thread)
             if self._prepare_pool is not None:
-                self._prepare_pool.shutdown(wait=True)
-            for slot in self._out_slots:
-                slot.close()
-            for stage in self.pipeline.stages:
-                self._close_stage(stage)
-            # A list handed over and not swapped in: what was opened for it is closed here; the
-            # opener thread closes what it still holds, and ends.
-            for stage in self._opener.end():
-                self._close_stage(stage)
-            with self._stage_lock:
-                # A set_stages() list not swapped in as the loop ended: kept (closed).
-                pending = self._opener.latest()
-                if pending is not None:
-                    self.pipeline = Pipeline(pending)
-            self._set_reason("source ended")
-            self._emit(EngineEvent(EventKind.STOPPED, "engine", self.stop_reason))
+                # Ends once what it holds is done (nothing more runs: the generation changed).
+                self._prepare_pool.shutdown(wait=False)
+                self._abandoned.append(self._prepare_pool.thread)
+            self._render_thread = None
+            self._prepare_pool = None
+            fresh = _EngineThread(
+                self._resumed_loop,
+                f"camfx-process-{self._generation}",
+                self._generation,
+                calls=self._calls,
+            )
+            self._threads[1] = fresh
+            fresh.start()
 
     def _held(self, frame: Frame) -> bool:
         """Whether :meth:`hold` holds: then ``frame`` goes out with the hold image, unprocessed
@@ -793,11 +1035,15 @@ class Engine:
             while self._render_pending and self._render_thread is not None:
                 if self._render_cond.wait(0.1) is False and self._stop.is_set():
                     return
+                self._check_generation()
+        self._check_generation()
 
-    def _render_loop(self) -> None:
+    def _render_loop(
+        self, generation: int, mid_slot: LatestSlot[tuple[Frame, Pipeline, float]]
+    ) -> None:
         while True:
             try:
-                item = self._mid_slot.get(timeout=0.1)
+                item = mid_slot.get(timeout=0.1)
             except Closed:
                 break
             if item is None:
@@ -807,13 +1053,17 @@ class Engine:
                 t0 = time.perf_counter()
                 self._run(frame, pipeline.stages[pipeline.analysis_count() :])
                 self._deliver(frame, analysis_ms + (time.perf_counter() - t0) * 1000.0)
+            except _Superseded:
+                return  # a fresh render thread goes on (the count is its own now)
             finally:
                 with self._render_cond:
-                    self._render_pending -= 1
-                    self._render_cond.notify_all()
+                    if generation == self._generation:
+                        self._render_pending -= 1
+                        self._render_cond.notify_all()
         with self._render_cond:
-            self._render_pending = 0
-            self._render_cond.notify_all()
+            if generation == self._generation:
+                self._render_pending = 0
+                self._render_cond.notify_all()
 
     def _deliver(self, frame: Frame, process_ms: float | None) -> None:
         """Count a finished frame and hand it to every output (``process_ms`` None: a held
@@ -845,54 +1095,81 @@ class Engine:
         image = frame.image
         early: dict[int, Future[None]] = {}
         pool = self._prepare_pool
+        generation = self._generation
         if pool is not None and prepare_ahead > 1:
             for stage in stages[1:prepare_ahead]:
-                if stage.settings.enabled and stage.has_prepare():
-                    early[id(stage)] = pool.submit(_timed_prepare, stage, image, frame.ctx)
+                if stage.settings.enabled and stage.has_prepare() and not self._is_bypassed(stage):
+                    early[id(stage)] = pool.submit(
+                        self._timed_prepare, stage, image, frame.ctx, generation
+                    )
         ctx = frame.ctx
         for stage in stages:
-            if not stage.settings.enabled:
+            if not stage.settings.enabled or self._is_bypassed(stage):
                 continue
-            hand_over_image(ctx, image)
-            t0 = time.perf_counter()
+            # Marked before the generation is checked: a fresh thread, which waits until the
+            # replaced ones are in no stage call, then never runs a stage beside this one.
+            call = self._calls.begin(stage, stage.name, Doing.PROCESS)
             try:
-                ahead = early.pop(id(stage), None)
-                if ahead is not None:
-                    ahead.result()
-                elif stage.has_prepare():
-                    _timed_prepare(stage, image, frame.ctx)
-                result = stage.process(image, frame.ctx)
-                _check_image(result, image)
-                image = result
-            except Exception as exc:
-                count = self.stats.add_error(stage.name)
-                frame.ctx.errors.append(stage.name)
-                # Log the first failure with its traceback, later ones at debug level only: a
-                # stage failing on every frame must not flood the log at 30 lines a second.
-                # The count is in the stats (status line, GUI) and every failure is an event.
-                if count == 1:
-                    log.exception("stage %s failed and is bypassed", stage.name)
-                else:
-                    log.debug("stage %s failed (%d times): %s", stage.name, count, exc)
-                self._emit(EngineEvent(EventKind.STAGE_ERROR, stage.name, str(exc), exc))
-            for message in stage.take_reports():
-                log.warning("%s: %s", stage.name, message)
-                self._emit(EngineEvent(EventKind.STAGE_WARNING, stage.name, message))
-            ms = (time.perf_counter() - t0) * 1000.0
-            stage_ms = frame.ctx.stage_ms
-            # A stage may time its own steps as "name/step" (the tracker: detect, mesh, pose).
-            prefix = stage.name + "/"
-            # (A copy: a helper thread may be adding a later stage's "name/prepare" meanwhile.)
-            for key, part_ms in stage_ms.copy().items():
-                if key.startswith(prefix):
-                    self.stats.add_stage(key, part_ms)
-            stage_ms[stage.name] = ms
-            self.stats.add_stage(stage.name, ms)
+                self._check_generation()
+                hand_over_image(ctx, image)
+                t0 = time.perf_counter()
+                try:
+                    ahead = early.pop(id(stage), None)
+                    if ahead is not None:
+                        ahead.result()
+                    elif stage.has_prepare():
+                        self._timed_prepare(stage, image, frame.ctx, generation)
+                    result = stage.process(image, frame.ctx)
+                    _check_image(result, image)
+                    image = result
+                except _Superseded:
+                    raise
+                except Exception as exc:
+                    count = self.stats.add_error(stage.name)
+                    frame.ctx.errors.append(stage.name)
+                    # Log the first failure with its traceback, later ones at debug level only: a
+                    # stage failing on every frame must not flood the log at 30 lines a second.
+                    # The count is in the stats (status line, GUI) and every failure is an event.
+                    if count == 1:
+                        log.exception("stage %s failed and is bypassed", stage.name)
+                    else:
+                        log.debug("stage %s failed (%d times): %s", stage.name, count, exc)
+                    self._emit(EngineEvent(EventKind.STAGE_ERROR, stage.name, str(exc), exc))
+                self._check_generation()  # it came back from a stuck call: nothing more
+                for message in stage.take_reports():
+                    log.warning("%s: %s", stage.name, message)
+                    self._emit(EngineEvent(EventKind.STAGE_WARNING, stage.name, message))
+                ms = (time.perf_counter() - t0) * 1000.0
+                stage_ms = frame.ctx.stage_ms
+                # A stage may time its own steps as "name/step" (the tracker: detect, mesh, pose).
+                prefix = stage.name + "/"
+                # (A copy: a helper thread may be adding a later stage's "name/prepare" meanwhile.)
+                for key, part_ms in stage_ms.copy().items():
+                    if key.startswith(prefix):
+                        self.stats.add_stage(key, part_ms)
+                stage_ms[stage.name] = ms
+                self.stats.add_stage(stage.name, ms)
+            finally:
+                self._calls.end(call)
         # Outputs and the GUI read the delivered frame: nobody may write into it any more.
         ctx.pop(FRESH_IMAGE)
         ctx.pop(WRITABLE_IMAGE)
         frame.image = image
         return frame
+
+    def _timed_prepare(
+        self, stage: Stage[Any], image: np.ndarray, ctx: FrameContext, generation: int
+    ) -> None:
+        """``stage.prepare``, timed and marked (on the prepare pool, or the calling thread)."""
+        call = self._calls.begin(stage, stage.name, Doing.PREPARE)
+        try:
+            if generation != self._generation:
+                raise _Superseded  # queued before a fresh thread took over: not run
+            t0 = time.perf_counter()
+            stage.prepare(image, ctx)
+            ctx.stage_ms[f"{stage.name}/prepare"] = (time.perf_counter() - t0) * 1000.0
+        finally:
+            self._calls.end(call)
 
     def _output_loop(self, i: int) -> None:
         out = self.outputs[i]
@@ -932,10 +1209,14 @@ class Engine:
         return next((i for i in range(len(self.outputs)) if i not in self._failed_outputs), -1)
 
 
-def _timed_prepare(stage: Stage[Any], image: np.ndarray, ctx: FrameContext) -> None:
-    t0 = time.perf_counter()
-    stage.prepare(image, ctx)
-    ctx.stage_ms[f"{stage.name}/prepare"] = (time.perf_counter() - t0) * 1000.0
+def _wait_unless_stuck(thread: _EngineThread, timeout: float) -> None:
+    """Wait up to ``timeout`` s for ``thread`` to end, but not while it is inside a stage call
+    past its stuck limit (:mod:`pipelines.watchdog`): that call is not about to return."""
+    deadline = time.monotonic() + timeout
+    while not thread.finished.wait(min(STUCK_WAIT_S, max(0.0, deadline - time.monotonic()))):
+        now = time.monotonic()
+        if now >= deadline or thread.stuck_call(now) is not None:
+            return
 
 
 def _check_image(result: object, image: np.ndarray) -> None:

@@ -35,6 +35,7 @@ import numpy as np
 
 from pipelines.frame import UNHURRIED, FrameContext, hand_over_image
 from pipelines.stage import Stage
+from pipelines.watchdog import Doing, StageCalls
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class StageOpener:
         stopping: threading.Event,
         captured: Callable[[], Captured | None] = lambda: None,
         frame_s: Callable[[], float] = lambda: 1.0 / 30.0,
+        calls: StageCalls | None = None,
     ) -> None:
         self._open_stage = open_stage
         """Opens one stage; on failure it reports it, releases it and returns False."""
@@ -105,6 +107,8 @@ class StageOpener:
         """The latest captured frame, or None before the first (no rehearsal then)."""
         self._frame_s = frame_s
         """The time between captured frames (s)."""
+        self._calls = calls if calls is not None else StageCalls()
+        """Where the rehearsals' stage calls are marked (the engine's watchdog reads them)."""
         self._cond = threading.Condition()
         self._wanted: list[Stage[Any]] | None = None
         """The latest list asked for that the opener thread has not taken yet."""
@@ -240,7 +244,7 @@ class StageOpener:
         chosen = [s for s in stages if s.rehearsed and _holds(opened, s)]
         captured = self._captured()
         if chosen and captured is not None and not self._cancelled():
-            rehearse(chosen, captured, self._frame_s(), self._cancelled)
+            rehearse(chosen, captured, self._frame_s(), self._cancelled, self._calls)
 
     def _cancelled(self) -> bool:
         """Whether the list being opened is superseded, or the engine ends."""
@@ -255,6 +259,7 @@ def rehearse(
     captured: Captured,
     frame_s: float,
     cancelled: Callable[[], bool] = lambda: False,
+    calls: StageCalls | None = None,
 ) -> None:
     """Run ``stages`` (open, processed by nobody else meanwhile) in order on :data:`REHEARSALS`
     copies of ``captured``, as the engine runs a frame, then have each forget those frames
@@ -264,7 +269,9 @@ def rehearse(
     left to fail on a live frame, where the engine reports it. Each is told that only the
     others of ``stages`` follow it (a running stage must not be called from this thread: the
     blur folds the light's curves into its composite when the light is among them); the
-    engine tells each its real followers when it swaps the list in."""
+    engine tells each its real followers when it swaps the list in. Each stage's calls are
+    marked in ``calls`` (a stuck one is reported by the engine's watchdog)."""
+    calls = calls if calls is not None else StageCalls()
     for i, stage in enumerate(stages):
         stage.set_following(stages[i + 1 :])
     try:
@@ -279,6 +286,7 @@ def rehearse(
                 if not stage.settings.enabled:
                     continue
                 hand_over_image(ctx, image)  # as the engine does
+                call = calls.begin(stage, stage.name, Doing.REHEARSAL)
                 try:
                     if stage.has_prepare():
                         stage.prepare(image, ctx)
@@ -286,6 +294,8 @@ def rehearse(
                 except Exception:
                     log.debug("stage %s failed in its rehearsal", stage.name, exc_info=True)
                     continue
+                finally:
+                    calls.end(call)
                 if isinstance(result, np.ndarray) and result.shape == image.shape:
                     image = result
     finally:
