@@ -5,7 +5,7 @@ A stage's ``process`` or ``open`` cannot be interrupted from Python. One that st
 mesh stuck inside a call) held the processing thread for good: nothing was reported, the video
 stopped, and quitting waited a minute for the thread at exit. The engine marks each stage call
 here (a dict assignment: well under a microsecond, against 15-30 ms a frame), and its watchdog
-thread looks at the marks twice a second (:mod:`pipelines.engine`).
+thread looks at the marks four times a second (:mod:`pipelines.engine`).
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@
 A helper forced the face mesh to stall inside a call: the processing thread stayed in it, nothing
 was reported, the video stopped, and after the window closed (5.5 s) the process waited the
 engine's whole 60 s at exit for the thread. Here stages stall on purpose (blocked on an event):
-the engine's watchdog reports the stuck call within :data:`PROCESS_STUCK_S` (and one look more),
-naming the stage; frames go on without it on a fresh thread; and a quit with the stage still
+the engine's watchdog reports the stuck call within its limit (and one look more; the limits,
+:data:`~pipelines.watchdog.PROCESS_STUCK_S` and ``OPEN_STUCK_S``, are lowered here), naming the
+stage; frames go on without it on a fresh thread; and a quit with the stage still
 stuck ends within seconds with its recording finished.
 """
 
@@ -28,7 +29,6 @@ from pipelines.engine import STUCK_LINGER_S, Engine, EngineEvent, EventKind
 from pipelines.frame import FrameContext
 from pipelines.outputs.recorder import probe_video
 from pipelines.stage import Stage, StageSettings
-from pipelines.watchdog import PROCESS_STUCK_S
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +37,9 @@ REPORT_SLACK_S = 1.0
 the rest is a shared 2-core machine)."""
 STALL_AT = 10
 """The frame in which the stalling stage blocks."""
+PROCESS_LIMIT_S = 1.5
+"""The stuck limit of a frame call in these tests (:data:`~pipelines.watchdog.PROCESS_STUCK_S`,
+5 s, made each of these tests wait it: 47 s of the suite)."""
 OPEN_LIMIT_S = 2.0
 """The stuck limit of an open in these tests (:data:`~pipelines.watchdog.OPEN_STUCK_S`, 20 s,
 is too long for a test)."""
@@ -92,8 +95,9 @@ class Marks(Stage[StageSettings]):
     ids=["processing-thread", "render-thread"],
 )
 def test_a_stuck_process_is_reported_and_the_video_goes_on_without_it(
-    analysis_only: bool, serial_share: float | None
+    analysis_only: bool, serial_share: float | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(watchdog, "PROCESS_STUCK_S", PROCESS_LIMIT_S)
     stalls, marks = Stalls(analysis_only), Marks()
     out = Arrivals()
     engine = Engine(LiveCounter(), [stalls, marks], [out], serial_share=serial_share)
@@ -107,7 +111,7 @@ def test_a_stuck_process_is_reported_and_the_video_goes_on_without_it(
         assert report.name == "stalls", report
         assert "process never returned" in report.message, report.message
         delay = reported_at - stalls.stalled_at
-        assert PROCESS_STUCK_S <= delay <= PROCESS_STUCK_S + REPORT_SLACK_S, delay
+        assert PROCESS_LIMIT_S <= delay <= PROCESS_LIMIT_S + REPORT_SLACK_S, delay
         # Frames go on through the other stage, on a fresh thread.
         resumed = len(out.frames)
         assert _wait(lambda: len(out.frames) >= resumed + 10, 3), "the video did not go on"
@@ -184,6 +188,7 @@ QUIT_SCRIPT = textwrap.dedent(
     from pipelines.stage import Stage, StageSettings
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    watchdog.PROCESS_STUCK_S = {PROCESS_LIMIT_S}  # the real 5 s: a test's whole budget
 
 
     class Grey(Source):
@@ -266,8 +271,8 @@ QUIT_SCRIPT = textwrap.dedent(
     ("what", "quit_after_s"),
     [
         ("process", 0.0),
-        ("process", PROCESS_STUCK_S + 1.0),
-        ("prepare", PROCESS_STUCK_S + 1.0),
+        ("process", PROCESS_LIMIT_S + 1.0),
+        ("prepare", PROCESS_LIMIT_S + 1.0),
         ("open", 0.0),
     ],
     ids=["process-at-once", "process-reported", "prepare-reported", "open-at-once"],
@@ -278,7 +283,7 @@ def test_a_quit_with_a_stuck_stage_ends_soon_with_its_recording_finished(
     """At once: ``stop`` waits for the call until it counts as stuck, the exit
     :data:`STUCK_LINGER_S` more. After the report: neither waits. Before, both waited: ``stop``
     5 s, the exit 60 s; a stuck ``prepare`` (on the prepare pool) held the exit for good."""
-    limit_s = PROCESS_STUCK_S if what == "process" else OPEN_LIMIT_S
+    limit_s = PROCESS_LIMIT_S if what == "process" else OPEN_LIMIT_S
     video = tmp_path / "rec.mp4"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(

@@ -25,11 +25,11 @@ pytest.importorskip("pytestqt")
 import test_gui_support
 from test_gui_support import TINT, wait_frames
 
+from pipelines import watchdog
 from pipelines.frame import FrameContext
 from pipelines.presets import Preset, StageSpec
 from pipelines.stage import STAGES, Stage, StageSettings, register_stage
 from pipelines.userdata import PresetStore
-from pipelines.watchdog import PROCESS_STUCK_S
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,9 +62,14 @@ if STALLS not in STAGES:
     register_stage(StallingStage)
 
 
+PROCESS_LIMIT_S = 1.5
+"""The stuck limit of a frame call here (:data:`~pipelines.watchdog.PROCESS_STUCK_S` is 5 s)."""
+
+
 def test_a_stuck_effect_is_a_message_and_the_video_goes_on(
-    qtbot: Any, windows: list[Any], config: Path
+    qtbot: Any, windows: list[Any], config: Path, monkeypatch: Any
 ) -> None:
+    monkeypatch.setattr(watchdog, "PROCESS_STUCK_S", PROCESS_LIMIT_S)
     StallingStage.release.clear()
     StallingStage.stalled.clear()
     PresetStore(config / "presets").save(
@@ -78,7 +83,7 @@ def test_a_stuck_effect_is_a_message_and_the_video_goes_on(
     try:
         qtbot.waitUntil(StallingStage.stalled.is_set, timeout=10000)
         key = f"stage-{STALLS}"
-        timeout_ms = int((PROCESS_STUCK_S + 2.0) * 1000)
+        timeout_ms = int((PROCESS_LIMIT_S + 2.0) * 1000)
         qtbot.waitUntil(lambda: key in window.messages.bars, timeout=timeout_ms)
         text = window.messages.bars[key].text
         assert "failed and is skipped" in text and "has not finished a frame in" in text, text
