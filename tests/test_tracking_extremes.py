@@ -10,16 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
-from golden_data import face_photo
+from test_tracking_tracker import still_720p, tracker  # noqa: F401  (a fixture)
 
 from pipelines.errors import ModelError
 from pipelines.frame import FrameContext
 from pipelines.tracking import tracker as tracker_module
 from pipelines.tracking.mesh import FaceMesh
-from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
+from pipelines.tracking.tracker import FaceTracker
 
 FPS = 30.0
 FRAMES = 4
@@ -30,21 +29,6 @@ SPARE_TRIES = 2
 ``CONFIRM_SPARE``)."""
 
 
-@pytest.fixture(scope="module")
-def still_720p() -> np.ndarray:
-    """The astronaut portrait at webcam scale on a plain 720p frame."""
-    photo = cv2.resize(face_photo("astronaut"), (720, 720), interpolation=cv2.INTER_AREA)
-    frame = np.full((720, 1280, 3), 110, np.uint8)
-    frame[:, 280:1000] = photo
-    return frame
-
-
-def tracker(**settings: object) -> FaceTracker:
-    stage = FaceTracker(FaceTrackerSettings(**settings))  # type: ignore[arg-type]
-    stage.open()
-    return stage
-
-
 def step(stage: FaceTracker, image: np.ndarray, i: int) -> FrameContext:
     ctx = FrameContext(timestamp=i / FPS, index=i)
     stage.process(image, ctx)
@@ -53,7 +37,8 @@ def step(stage: FaceTracker, image: np.ndarray, i: int) -> FrameContext:
 
 @pytest.mark.parametrize("max_faces", [1, 8])
 def test_the_lowest_detection_score_tries_the_mesh_on_a_few_detections_a_frame(
-    still_720p: np.ndarray, max_faces: int
+    still_720p: np.ndarray,  # noqa: F811
+    max_faces: int,
 ) -> None:
     """At ``min_detection_score`` 0.05 the detector passes some 30 detections a frame, mostly
     no face; with ``min_tracking_score`` 1.0 none is confirmed, so the search runs on every
@@ -71,7 +56,9 @@ def test_the_lowest_detection_score_tries_the_mesh_on_a_few_detections_a_frame(
     assert stage.mesh_runs <= FRAMES * limit
 
 
-def test_the_lowest_scores_still_track_the_face(still_720p: np.ndarray) -> None:
+def test_the_lowest_scores_still_track_the_face(
+    still_720p: np.ndarray,  # noqa: F811
+) -> None:
     """The best detection is tried first: the face is tracked from the first frame."""
     stage = tracker(min_detection_score=LOWEST_SCORE, min_tracking_score=LOWEST_SCORE)
     for i in range(FRAMES):
@@ -82,7 +69,8 @@ def test_the_lowest_scores_still_track_the_face(still_720p: np.ndarray) -> None:
 
 
 def test_a_mesh_graph_that_cannot_load_is_reported_once_and_tracking_goes_on(
-    still_720p: np.ndarray, monkeypatch: pytest.MonkeyPatch
+    still_720p: np.ndarray,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The setting changed while the stage runs (the window's Mesh graph): the new mesh's
     session could not be made. The frame is tracked with the mesh it has and the stage says
