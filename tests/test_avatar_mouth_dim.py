@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from avatar_builds import built
 from test_avatar_mouth_inside import tracked_over_drawn
 
-from pipelines.avatar.portrait import find_landmarks, load_portrait, make_portrait, read_image
+from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
@@ -69,5 +70,5 @@ def test_a_wide_opening_on_a_dark_photo_reads_as_drawn() -> None:
 def test_the_tuning_photo_itself_is_not_dim() -> None:
     """The darkest tuning photos (the canonman ones, lips at 36-40 grey levels) render as
     before: no lit rim, teeth and tongue lit as the skin asks."""
-    renderer = Avatar.build(load_portrait(FACES / "canonman_turned.jpg")).renderer
+    renderer = built("canonman_turned").renderer
     assert renderer._dim == 0.0

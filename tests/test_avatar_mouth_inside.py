@@ -14,9 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from avatar_builds import built
 from host_cpu import AVX512
 
-from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.render import INNER, TEETH_SHOW, AvatarRenderer
 from pipelines.avatar.stage import Avatar
 
@@ -42,7 +42,7 @@ TONGUE_LIGHT = (0.45, 0.85)
 
 @pytest.fixture(scope="module")
 def grey_avatar() -> Avatar:
-    avatar = Avatar.build(load_portrait(FACES / "astronaut_grey_moustache.jpg"))
+    avatar = built("astronaut_grey_moustache")
     assert avatar.rest is not None and avatar.rest.was_open
     assert avatar.renderer.teeth is not None, "its own teeth are kept"
     return avatar
@@ -50,7 +50,7 @@ def grey_avatar() -> Avatar:
 
 @pytest.fixture(scope="module")
 def colour() -> AvatarRenderer:
-    return Avatar.build(load_portrait(FACES / "astronaut.jpg")).renderer
+    return built("astronaut").renderer
 
 
 def drawn_opening(renderer: AvatarRenderer, jaw: float) -> float:
@@ -265,7 +265,7 @@ a tenth of the skin's grey or more, at least: above the lower teeth, not hidden 
 
 @functools.cache
 def tuning_renderer(name: str, drawn: bool) -> AvatarRenderer:
-    renderer = Avatar.build(load_portrait(FACES / f"{name}.jpg")).renderer
+    renderer = built(name).renderer
     return AvatarRenderer(renderer.portrait, renderer.rig) if drawn else renderer
 
 
@@ -366,7 +366,7 @@ def test_the_drawn_mouth_is_as_soft_as_the_photo(name) -> None:
     grey photo: teeth rows and a black outline sharper than anything else on the face)."""
     from pipelines.avatar.render import photo_softness
 
-    renderer = Avatar.build(load_portrait(FACES / f"{name}.jpg")).renderer
+    renderer = built(name).renderer
     lm = renderer.rig.geometry.landmarks
     face = photo_softness(renderer.portrait, lm)
     frame = renderer.render({"jaw": 0.55, "spread": 0.3}).copy()

@@ -13,8 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from avatar_builds import built
 
-from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.rig import LOWER_LIP_RINGS, Rig
 from pipelines.avatar.stage import Avatar
 
@@ -88,7 +88,7 @@ grinning astronaut)."""
 
 @functools.cache
 def tuning_avatar(name: str) -> Avatar:
-    return Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    return built(name)
 
 
 @pytest.mark.parametrize("name", WIDE_TUNING)

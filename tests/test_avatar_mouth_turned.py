@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from avatar_builds import built
 
-from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.render import INNER, AvatarRenderer
-from pipelines.avatar.stage import Avatar
 from pipelines.avatar.tracked import measuring_tracker, opening
 from pipelines.frame import FrameContext
 
@@ -35,7 +34,7 @@ this AVX-512 host)."""
 
 @functools.cache
 def renderer(name: str) -> AvatarRenderer:
-    return Avatar.build(load_portrait(FACES / f"{name}.jpg")).renderer
+    return built(name).renderer
 
 
 def drawn_opening(r: AvatarRenderer, jaw: float) -> float:

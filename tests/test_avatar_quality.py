@@ -62,7 +62,7 @@ def midword(speech) -> tuple[Avatar, HeadFigures]:
 def test_an_open_mouthed_photo_rests_with_its_mouth_shut() -> None:
     photo = load_portrait(FACES / "astronaut.jpg")  # grinning, teeth showing
     assert opening(photo.landmarks) > 3 * CLOSED_OPENING
-    avatar = Avatar.build(photo)
+    avatar = built("astronaut")  # that photo's avatar, built once for the test files
     assert avatar.rest is not None and avatar.rest.was_open
     assert avatar.rest.teeth is not None, "the photo's own teeth were not kept"
     seen = find_landmarks(avatar.renderer.render({}))

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from avatar_builds import built
 from golden_data import face_photo, load_golden
 
 from pipelines.avatar.portrait import AVATAR_SIZE, make_portrait
@@ -480,10 +481,8 @@ TEETH_FACES = ("hopper_glasses", "biden")
 def drawn_renderer(name: str) -> AvatarRenderer:
     """A renderer of a held-out colour portrait that draws the teeth (it has none of its own
     to show: its mouth is shut)."""
-    from pipelines.avatar.portrait import load_portrait
-    from pipelines.avatar.stage import Avatar
 
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    avatar = built(name)
     assert avatar.renderer.teeth is None
     return AvatarRenderer(avatar.renderer.portrait, avatar.renderer.rig)
 

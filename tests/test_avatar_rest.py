@@ -58,7 +58,7 @@ OPEN_JAW = 0.8
 def wide_open(request) -> Portrait:
     """A tuning portrait with its mouth opened wide, photographed again (:data:`WIDE_OPEN`)."""
     name, jaw, scale = WIDE_OPEN[request.param]
-    base = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    base = built(name)
     # Opened by the jaw's speech shape, as these photos were made and measured; opened by
     # the wide-open shape (rig.JAW_WIDE) they are test_a_photo_opened_as_in_ah_rests_shut's.
     render = base.renderer.render({"jaw": jaw, JAW_WIDE: 0.0})
@@ -142,7 +142,7 @@ the three (2026-12-05)."""
 def ah_open_avatar(request) -> Avatar:
     """The avatar of a tuning portrait opened as in "ah" (:data:`AH_OPEN`)."""
     name, jaw, scale = AH_OPEN[request.param]
-    base = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    base = built(name)
     assert JAW_WIDE in base.rig.bases
     render = base.renderer.render({"jaw": jaw})
     photo = cv2.resize(render, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
