@@ -227,7 +227,7 @@ class AppState:
             StageSpec(name, jsonable(settings.to_dict()))
             for name, settings in self.stage_settings.items()
         )
-        return Preset(self.preset.name, stages, self.preset.description)
+        return dataclasses.replace(self.preset, stages=stages)
 
     def drop_edits(self, key: str | None = None) -> None:
         self.settings.preset_overrides.pop(normalize_key(key or self.preset_key), None)
