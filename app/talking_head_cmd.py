@@ -20,8 +20,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli import (
     AVATAR_MODES,
@@ -32,6 +33,9 @@ from app.cli import (
     parse_video_delay,
     positive_int,
 )
+
+if TYPE_CHECKING:
+    from pipelines.tracking.picture import PictureFace
 
 
 def add_parser(sub: Any) -> None:
@@ -214,18 +218,13 @@ def capture_from_frame(image: Any, path: str, index: int, output: str) -> bool:
     """The avatar from one whole frame of a video, read as a photo is (:func:`capture_from_
     picture`: the same search, crop and messages); False when that search finds no face in a
     frame the tracker saw one in (a passing false detection), so the next frame is tried."""
-    from pipelines.avatar.portrait import AvatarError, find_landmarks, make_portrait, save_portrait
+    from pipelines.avatar.portrait import picture_portrait, save_portrait
 
-    try:
-        landmarks = find_landmarks(image, search=True)
-    except AvatarError:
+    made = picture_portrait(image, path, no_face="none")
+    if made is None:
         return False
-    try:
-        portrait = make_portrait(image, landmarks, source=path)
-    except AvatarError as exc:  # too small a face: the photo's message, naming the file
-        raise AvatarError(f"portrait {path!r}: {exc}") from None
-    which = which_face(image, landmarks)
-    saved = save_portrait(portrait, output)
+    which = which_face(image, made.face.landmarks, made.face.searched_faces)
+    saved = save_portrait(made.portrait, output)
     print(f"camfx: avatar saved to {saved} from frame {index + 1}{which}", file=sys.stderr)
     return True
 
@@ -254,24 +253,27 @@ def capture_from_picture(path: str, output: str) -> int:
     """The avatar from a photo, read exactly as ``render --portrait`` reads one: the whole
     picture (not the source's crop to the frame, which cut a square photo's face at the eyes),
     its face searched for, and the same messages for no face or too small a face."""
-    from pipelines.avatar.portrait import portrait_and_face, read_portrait_image, save_portrait
+    from pipelines.avatar.portrait import picture_portrait, read_portrait_image, save_portrait
 
     image, name = read_portrait_image(path)
-    portrait, landmarks = portrait_and_face(image, name)
-    which = which_face(image, landmarks)
-    saved = save_portrait(portrait, output)
+    made = picture_portrait(image, name)
+    which = which_face(image, made.face.landmarks, made.face.searched_faces)
+    saved = save_portrait(made.portrait, output)
     print(f"camfx: avatar saved to {saved}{which}", file=sys.stderr)
     return 0
 
 
-def which_face(image: Any, landmarks: Any) -> str:
+def which_face(image: Any, landmarks: Any, faces: Sequence[PictureFace] | None = None) -> str:
     """For a photo of several faces, which one the portrait took (the rest of the saved line:
-    " (the largest of 2 faces, at 318,140)"); "" for a photo of one face."""
+    " (the largest of 2 faces, at 318,140)"); "" for a photo of one face. ``faces``: the
+    photo's faces where the portrait's search found them already
+    (:attr:`~pipelines.avatar.portrait.FoundFace.searched_faces`); looked for when None."""
     import numpy as np
 
-    from pipelines.tracking.picture import faces_in_picture
+    if faces is None:
+        from pipelines.tracking.picture import faces_in_picture
 
-    faces = faces_in_picture(image)
+        faces = faces_in_picture(image)
     if len(faces) < 2:
         return ""
     centre = np.asarray(landmarks, np.float64)[:, :2].mean(axis=0)

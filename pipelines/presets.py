@@ -42,14 +42,21 @@ class Preset:
     name: str
     stages: tuple[StageSpec, ...] = ()
     description: str = ""
+    hides_room: bool = False
+    """Picked to hide the room (privacy-blur, and a user preset copied from it): switched to
+    from a preset that does not, the window's outputs show a card at once until its stages
+    run (~2 s to open them) instead of the room as the preset before showed it."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "schema": PRESET_SCHEMA_VERSION,
             "name": self.name,
             "description": self.description,
-            "stages": [{"stage": s.stage, "settings": dict(s.settings)} for s in self.stages],
         }
+        if self.hides_room:  # written only where set: other presets' files stay as they were
+            data["hides_room"] = True
+        data["stages"] = [{"stage": s.stage, "settings": dict(s.settings)} for s in self.stages]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preset:
@@ -57,7 +64,7 @@ class Preset:
         stage's settings are checked by that stage's own schema when it is built."""
         checked = schema.check_value(PresetFile, data, "preset")
         specs = tuple(StageSpec(s.stage, s.settings) for s in checked.stages)
-        return cls(checked.name, specs, checked.description)
+        return cls(checked.name, specs, checked.description, checked.hides_room)
 
 
 class StageEntry(msgspec.Struct):
@@ -66,11 +73,13 @@ class StageEntry(msgspec.Struct):
 
 
 class PresetFile(msgspec.Struct):
-    """The shape of a preset file; unknown keys are ignored (a newer camfx may add some)."""
+    """The shape of a preset file; unknown keys are ignored (a newer camfx may add some), and
+    a missing one takes its default (files written before it was added)."""
 
     schema: int = PRESET_SCHEMA_VERSION
     name: str = ""
     description: str = ""
+    hides_room: bool = False
     stages: list[StageEntry] = []
 
 

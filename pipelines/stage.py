@@ -21,6 +21,8 @@ from pipelines.registry import Registry
 if TYPE_CHECKING:  # annotations only: `camfx --help` lists presets without loading numpy
     import numpy as np
 
+    from pipelines.inference.model import OnnxModel
+
 
 @dataclasses.dataclass(frozen=True)
 class StageSettings:
@@ -172,6 +174,16 @@ class Stage(Generic[S]):
         :meth:`open`. Called by the engine after a rehearsal (:attr:`rehearsed`), never while
         the stage processes; what speeds frames up and shows in none (models, buffers,
         compiled kernels) is kept."""
+
+    def models(self) -> tuple[OnnxModel, ...]:
+        """The networks this stage runs on its frames now: what it loaded in :meth:`open` (or
+        later, for a setting changed while open) and keeps. The status bar names these as the
+        models in use: networks stay loaded in ``load_model``'s cache after their preset
+        stops, so what is loaded does not tell what runs. None by default; a stage that loads
+        one answers it (``tests/test_stage_models.py`` checks every built-in preset's stages
+        against what ``load_model`` gave them). Called from the GUI thread while the
+        processing thread runs: it reads the stage's references once and changes nothing."""
+        return ()
 
     def close(self) -> None:
         """Release resources. Idempotent."""

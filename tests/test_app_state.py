@@ -142,6 +142,21 @@ def test_save_as_new_moves_the_edits_into_a_user_preset(tmp_path: Path) -> None:
     assert state.preset_deleted("user:Calm")  # it was running: Off should run
 
 
+def test_a_preset_saved_from_privacy_blur_hides_the_room_too(tmp_path: Path) -> None:
+    """Save as new keeps the preset's attributes with its edits: the copy of privacy-blur
+    gets the window's immediate privacy card (it was rebuilt from name, stages and
+    description, and lost it)."""
+    state, _ = make_state(tmp_path, {"preset": OFF})
+    run_preset(state, "builtin:privacy-blur")
+    blur = state.stage_settings["background_blur"]
+    state.update_stage("background_blur", blur.replace(strength=0.9))
+    assert state.current_preset().hides_room
+    key = state.save_preset_as("Hide my room")
+    assert state.presets.get("Hide my room").hides_room
+    run_preset(state, key)
+    assert state.preset.hides_room
+
+
 def test_save_writes_the_edits_into_the_running_user_preset(tmp_path: Path) -> None:
     state, _ = make_state(tmp_path, {"preset": OFF})
     state.presets.save(Preset("Mine", (StageSpec("background_blur", {"enabled": True}),)))

@@ -224,6 +224,29 @@ def test_picking_privacy_blur_hides_the_room_at_once(
     assert after[0].digest in CARDS
 
 
+def test_picking_a_user_copy_of_privacy_blur_hides_the_room_at_once(
+    qtbot: Any, windows: list, config: Path, camera: CapturingCamera, monkeypatch: Any
+) -> None:
+    """The privacy card follows the preset's ``hides_room``, not its name: a user's copy of
+    privacy-blur, picked from Off, sends it at once too (it sent the room until its stages
+    ran, ~2 s on a first pick)."""
+    from pipelines.presets import PRESETS
+    from pipelines.userdata import PresetStore
+
+    PresetStore(config / "presets").duplicate(PRESETS.get("privacy-blur"), "Hide my room")
+    slow_segmentation(monkeypatch)
+    w = start_window(qtbot, windows, config, "builtin:off")
+    qtbot.waitUntil(lambda: len(camera.frames()) >= 10, timeout=WAIT_MS)
+    w.choose_preset("user:Hide my room")
+    assert w.controller.wait_idle(10.0)  # the pick has reached the engine
+    picked = time.monotonic()
+    wait_processed(qtbot, w, camera, 0, 5)
+    assert w.controller.preset_key == "user:Hide my room"
+    after = [f for f in camera.frames() if f.captured > picked]
+    assert unprocessed(w, after) == []
+    assert after[0].digest == digest(message_card(PRIVACY_CARD, SIZE))
+
+
 def test_a_new_rate_and_size_apply_at_once(
     qtbot: Any, windows: list, config: Path, camera: CapturingCamera
 ) -> None:

@@ -109,6 +109,29 @@ def test_duplicate_of_builtin(store: PresetStore) -> None:
     assert copy.name == "Off copy" and copy.stages == ()
 
 
+def test_a_copy_of_privacy_blur_hides_the_room_too(store: PresetStore) -> None:
+    """The preset's own attribute (the window's immediate privacy card follows it): kept by a
+    copy and on disk, false for a file written before the attribute existed, and a value that
+    is no true/false refused by name."""
+    assert PRESETS.get("privacy-blur").hides_room and not PRESETS.get("studio").hides_room
+    copy = store.duplicate(PRESETS.get("privacy-blur"), "Hide my room")
+    assert json.loads(store.path_of("Hide my room").read_text())["hides_room"] is True
+    assert PresetStore(store.folder).get("Hide my room").hides_room
+    store.create("Plain", [gain(gain=2.0)])
+    assert "hides_room" not in json.loads(store.path_of("Plain").read_text())
+    old = {"schema": 1, "name": "Old", "stages": [{"stage": "ud-gain", "settings": {}}]}
+    (store.folder / "old.json").write_text(json.dumps(old))
+    marked = {**old, "name": "Marked", "hides_room": True}
+    (store.folder / "marked.json").write_text(json.dumps(marked))
+    odd = {**old, "name": "Odd", "hides_room": "yes"}
+    (store.folder / "odd.json").write_text(json.dumps(odd))
+    fresh = PresetStore(store.folder)
+    [problem] = fresh.load()
+    assert problem.path.name == "odd.json" and "hides_room" in problem.message, problem.message
+    assert not fresh.get("Old").hides_room and not fresh.get("Plain").hides_room
+    assert fresh.get("Marked").hides_room and fresh.get("Hide my room") == copy
+
+
 def test_names_are_checked(store: PresetStore) -> None:
     for bad in ["", "   ", "a\tb\x01", "x" * 81]:
         with pytest.raises(SettingsError):

@@ -61,9 +61,6 @@ PROBE_AFTER_S = 30.0
 """A probe first lets the actions queued before it finish (start-up: engine, source, preset),
 so the first picture is not slowed by ONNX Runtime sessions the probe creates beside it; it
 waits at most this long for them."""
-PRIVACY_PRESETS = frozenset({"builtin:privacy-blur"})
-"""Presets picked to hide the room: switched to from another, the outputs get a card at once
-until their stages run (:meth:`Engine.hold`), instead of the look before."""
 PRIVACY_CARD = "Privacy blur on..."
 """The card's line meanwhile (OpenCV draws no "…")."""
 IDLE_AFTER_S = 10.0
@@ -163,6 +160,8 @@ class EngineController(QObject):
         self.stages: list[Stage[Any]] = []
         self.preset_key: str | None = None
         """The preset whose stages :attr:`stages` are; None before the first is applied."""
+        self.hides_room = False
+        """Whether that preset hides the room (:attr:`Preset.hides_room`)."""
         self.paused = False
         self.compare = False
         self.vcam_wanted = False
@@ -441,10 +440,7 @@ class EngineController(QObject):
         running = engine is not None and not self.paused
         # (Not at start: the engine holds its "Starting..." card until the first preset runs.)
         panic = (
-            running
-            and key in PRIVACY_PRESETS
-            and self.preset_key is not None
-            and self.preset_key not in PRIVACY_PRESETS
+            running and preset.hides_room and self.preset_key is not None and not self.hides_room
         )
         if engine is not None and panic:
             # Picked to hide the room (the tray's or a hotkey's panic button): a card at once,
@@ -458,7 +454,7 @@ class EngineController(QObject):
             emit(self.presetFailed, key, str(exc))
             return
         problems = apply_edits(stages, overrides)
-        self.stages, self.preset_key = stages, key
+        self.stages, self.preset_key, self.hides_room = stages, key, preset.hides_room
         if engine is not None and running:
             engine.set_stages(stages)
         emit(self.presetApplied, key, [(s.name, s.settings) for s in stages], problems)

@@ -7,6 +7,7 @@ prompts are methods of their own so tests (and keyboard users) can drive the sam
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -179,7 +180,7 @@ class PresetsDialog(QDialog):
         )
         if not name:
             return
-        made = self._guard(lambda: self.store.save(Preset(name, base.stages, base.description)))
+        made = self._guard(lambda: self.store.save(dataclasses.replace(base, name=name)))
         if isinstance(made, Preset):
             emit(self.changed)
             self.refresh(preset_key(USER, made.name))

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from app.state.model import models_of, models_summary
+from app.state.model import models_summary, running_model_names
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
@@ -41,8 +41,7 @@ def provider_text(w: MainWindow) -> tuple[str, str]:
         from pipelines.inference.session import all_reports
 
         engine = w.controller.engine
-        stages: list[Any] = list(engine.pipeline.stages) if engine is not None else []
-        in_use = models_of(stages)
+        in_use = running_model_names(engine.pipeline.stages) if engine is not None else set()
         reports = [r for name, r in all_reports().items() if name in in_use]
     except Exception:
         return "—", ""

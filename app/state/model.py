@@ -18,8 +18,6 @@ from enum import Enum, StrEnum, auto
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from app.state.devices import DeviceReport
 from app.state.labels import is_camera, jsonable, source_label
 from pipelines.errors import CamfxError
@@ -45,10 +43,6 @@ OFF = preset_key(BUILTIN, "off")
 FIRST_RUN_PRESET = preset_key(BUILTIN, "studio")
 """What a first start shows: a visible change on the demo (its background blurs) that also
 flatters a camera user (soft background, smoother skin, a low-light lift)."""
-MODEL_SEARCH_DEPTH = 4
-"""How many attribute hops below a stage :func:`models_of` looks for networks. A stage keeps
-its networks a few objects down (stage → tracker → detector; stage → analyzer → VAD → model);
-the limit keeps the walk cheap on the status bar's half-second timer."""
 
 
 class Change(Enum):
@@ -233,7 +227,7 @@ class AppState:
             StageSpec(name, jsonable(settings.to_dict()))
             for name, settings in self.stage_settings.items()
         )
-        return Preset(self.preset.name, stages, self.preset.description)
+        return dataclasses.replace(self.preset, stages=stages)
 
     def drop_edits(self, key: str | None = None) -> None:
         self.settings.preset_overrides.pop(normalize_key(key or self.preset_key), None)
@@ -412,40 +406,11 @@ def models_in_use(reports: list[Any], running: bool) -> tuple[str, str]:
     return text, "\n".join(r.summary() for r in reports)
 
 
-def models_of(stages: Sequence[object]) -> set[str]:
-    """The names of the networks (:class:`~pipelines.inference.model.OnnxModel`) that
-    ``stages`` hold, found through their attributes (lists, dicts and tuples too). Networks are
-    shared and kept loaded after a preset stops (``load_model``'s cache, the process-wide
+def running_model_names(stages: Sequence[Stage[Any]]) -> set[str]:
+    """The names of the networks the running ``stages`` run (:meth:`Stage.models`). Networks
+    are shared and kept loaded after a preset stops (``load_model``'s cache, the process-wide
     provider reports), so only what the running stages hold tells which ones are in use."""
-    from pipelines.inference.model import OnnxModel
-
-    found: set[str] = set()
-    seen: set[int] = set()
-    level: list[object] = list(stages)
-    for _ in range(MODEL_SEARCH_DEPTH + 1):
-        below: list[object] = []
-        for obj in level:
-            if id(obj) in seen or isinstance(obj, _LEAF_TYPES):
-                continue
-            seen.add(id(obj))
-            if isinstance(obj, OnnxModel):
-                found.add(obj.model_name)
-                continue
-            try:  # the processing thread may change a container while this copies it
-                if isinstance(obj, (list, tuple, set, frozenset)):
-                    below.extend(list(obj))
-                elif isinstance(obj, dict):
-                    below.extend(list(obj.values()))
-                else:
-                    below.extend(list(getattr(obj, "__dict__", {}).values()))
-            except RuntimeError:
-                continue
-        level = below
-    return found
-
-
-_LEAF_TYPES = (str, bytes, int, float, bool, type(None), np.ndarray, type)
-"""What cannot hold a network: not walked into by :func:`models_of`."""
+    return {model.model_name for stage in stages for model in stage.models()}
 
 
 def models_summary(reports: list[Any], running: bool) -> tuple[str, str]:

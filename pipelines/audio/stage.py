@@ -23,7 +23,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import numpy as np
 from msgspec import Meta
@@ -35,6 +35,9 @@ from pipelines.errors import CamfxError
 from pipelines.frame import FrameContext
 from pipelines.schema import Fps, VideoDelayMs
 from pipelines.stage import Stage, StageSettings, register_stage
+
+if TYPE_CHECKING:
+    from pipelines.inference import OnnxModel
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +156,19 @@ class AudioMouth(Stage[AudioMouthSettings]):
         self._history.clear()
         self._frames.clear()
         super().open()
+
+    def models(self) -> tuple[OnnxModel, ...]:
+        """The voice activity network (with ``vad`` on) and the jaw network, each where it
+        loaded: without them the analyzer runs its energy gate and linear read-out."""
+        from pipelines.audio.vad import StreamingVad
+        from pipelines.inference import OnnxModel
+
+        analyzer = self.analyzer
+        if analyzer is None:
+            return ()
+        vad = analyzer.vad
+        held = (vad.model if isinstance(vad, StreamingVad) else None, analyzer.jaw_net)
+        return tuple(model for model in held if isinstance(model, OnnxModel))
 
     def close(self) -> None:
         try:

@@ -12,7 +12,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, overload
 
 import cv2
 import numpy as np
@@ -22,6 +22,7 @@ from pipelines.tracking import regions
 
 if TYPE_CHECKING:
     from pipelines.tracking.detector import Detection
+    from pipelines.tracking.picture import PictureFace
 
 log = logging.getLogger(__name__)
 
@@ -87,25 +88,45 @@ def load_asset(name: str) -> np.ndarray:
     return load_asset_image(name)
 
 
+@dataclass(frozen=True)
+class FoundFace:
+    """A still picture's face, as :func:`find_face` found it."""
+
+    landmarks: np.ndarray
+    """478×3 float32 in the picture's pixels."""
+    searched_faces: tuple[PictureFace, ...] | None = None
+    """Where the search ran (the whole picture showed the tracker no face): the picture's
+    faces as :func:`~pipelines.tracking.picture.faces_in_picture` finds them (the search's
+    first level with any, largest first), which a caller naming the face it took need not
+    look for again (a detector run a view and a mesh run a face). None where it did not run."""
+
+
 def find_landmarks(image: np.ndarray, passes: int = 3, search: bool = False) -> np.ndarray:
-    """The largest face's 478 landmarks (pixels) in a still picture, via the face tracker.
+    """The largest face's 478 landmarks (pixels) in a still picture (:func:`find_face`)."""
+    return find_face(image, passes, search).landmarks
+
+
+def find_face(image: np.ndarray, passes: int = 3, search: bool = False) -> FoundFace:
+    """The largest face in a still picture, via the face tracker.
 
     ``search``: where the whole picture shows no face, search it at smaller scales (a phone
     photo of a person, whose face is a fifth of its width) and track the face found there."""
-    face = _tracked_landmarks(image, passes)
-    if face is None and search:
-        face = _searched_landmarks(image, passes)
-    if face is None:
-        height, width = image.shape[:2]
-        if min(height, width) < SMALL_PHOTO_PX:
-            raise AvatarError(
-                f"no face found in the {width}x{height}-pixel picture; use a larger photo "
-                "with one clearly visible, frontal face"
-            )
+    landmarks = _tracked_landmarks(image, passes)
+    if landmarks is not None:
+        return FoundFace(landmarks)
+    if search:
+        landmarks, searched = _searched_landmarks(image, passes)
+        if landmarks is not None:
+            return FoundFace(landmarks, searched)
+    height, width = image.shape[:2]
+    if min(height, width) < SMALL_PHOTO_PX:
         raise AvatarError(
-            "no face found in the portrait; use a photo with one clearly visible, frontal face"
+            f"no face found in the {width}x{height}-pixel picture; use a larger photo "
+            "with one clearly visible, frontal face"
         )
-    return face
+    raise AvatarError(
+        "no face found in the portrait; use a photo with one clearly visible, frontal face"
+    )
 
 
 def _tracked_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
@@ -140,18 +161,25 @@ in their crop before the next level is tried: the tracker runs its own detector 
 and may not take a face there."""
 
 
-def _searched_landmarks(image: np.ndarray, passes: int) -> np.ndarray | None:
+def _searched_landmarks(
+    image: np.ndarray, passes: int
+) -> tuple[np.ndarray | None, tuple[PictureFace, ...]]:
+    """The landmarks of the face the search found and could track (None: none), and the
+    first level's faces (:attr:`FoundFace.searched_faces`)."""
     from pipelines.tracking.picture import confirmed_levels
 
     # The picture's faces as the image source's crop and the capture's "which face" line
     # find them (a detection the mesh rejects, e.g. a face-like pattern, is no face), level
     # by level while no face of a level can be tracked in its crop.
+    first: tuple[PictureFace, ...] | None = None
     for faces in confirmed_levels(image):
+        if first is None:
+            first = tuple(faces)
         for face in faces[:SEARCH_TRIES]:
             landmarks = _tracked_in_crop(image, face.detection, passes)
             if landmarks is not None:
-                return landmarks
-    return None
+                return landmarks, first
+    return None, first or ()
 
 
 def _tracked_in_crop(image: np.ndarray, det: Detection, passes: int) -> np.ndarray | None:
@@ -278,18 +306,58 @@ def read_portrait_image(spec: str | os.PathLike[str] | None = None) -> tuple[np.
 
 def portrait_from(image: np.ndarray, source: str, size: int = AVATAR_SIZE) -> Portrait:
     """The portrait of the face found in a photo read by :func:`read_portrait_image`."""
-    return portrait_and_face(image, source, size)[0]
+    return picture_portrait(image, source, size).portrait
 
 
 def portrait_and_face(
     image: np.ndarray, source: str, size: int = AVATAR_SIZE
 ) -> tuple[Portrait, np.ndarray]:
-    """:func:`portrait_from`, with the face's landmarks (478×3) in the photo's own pixels: a
-    capture from a photo of several faces says which one it took."""
+    """:func:`portrait_from`, with the face's landmarks (478×3) in the photo's own pixels."""
+    made = picture_portrait(image, source, size)
+    return made.portrait, made.face.landmarks
+
+
+@dataclass(frozen=True)
+class PicturePortrait:
+    """A portrait and the face in the picture it was cropped around."""
+
+    portrait: Portrait
+    face: FoundFace
+    """In the picture's own pixels: a capture from a picture of several faces says which one
+    it took."""
+
+
+NoFace = Literal["raise", "none"]
+"""What :func:`picture_portrait` does where it finds no face: raise the photo's message, or
+answer None (a video's frame where the tracker's face was a passing false detection: the
+capture tries the next frame)."""
+
+
+@overload
+def picture_portrait(
+    image: np.ndarray, source: str, size: int = ..., *, no_face: Literal["raise"] = ...
+) -> PicturePortrait: ...
+@overload
+def picture_portrait(
+    image: np.ndarray, source: str, size: int = ..., *, no_face: NoFace
+) -> PicturePortrait | None: ...
+
+
+def picture_portrait(
+    image: np.ndarray, source: str, size: int = AVATAR_SIZE, *, no_face: NoFace = "raise"
+) -> PicturePortrait | None:
+    """The portrait of the face found in a whole picture (a photo, or a video's frame read as
+    one), the search included, and that face. Every error names ``source``: the message may
+    reach a command line."""
     try:
-        landmarks = find_landmarks(image, search=True)
-        return make_portrait(image, landmarks, size, source), landmarks
-    except AvatarError as exc:  # name the file: the message may reach a command line
+        face = find_face(image, search=True)
+    except AvatarError as exc:
+        if no_face == "none":
+            return None
+        raise AvatarError(f"portrait {source!r}: {exc}") from None
+    try:
+        return PicturePortrait(make_portrait(image, face.landmarks, size, source), face)
+    except AvatarError as exc:  # too small a face
         raise AvatarError(f"portrait {source!r}: {exc}") from None
 
 

@@ -42,7 +42,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import FrameContext
-from pipelines.inference import load_model
+from pipelines.inference import OnnxModel, load_model
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
 from pipelines.tracking.iris import (
@@ -679,6 +679,10 @@ class EyeContact(Stage[EyeContactSettings]):
         # The tracker's one-thread sessions: the model is as small as the mesh (~2 ms a call).
         self._iris = load_model(IrisLandmark, tracking_factory())
         super().open()
+
+    def models(self) -> tuple[OnnxModel, ...]:
+        iris = self._iris
+        return () if iris is None else (iris,)
 
     def close(self) -> None:
         self._reset()

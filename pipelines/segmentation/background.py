@@ -38,6 +38,7 @@ from msgspec import Meta
 
 from pipelines.errors import SettingsError
 from pipelines.frame import FRESH_IMAGE, UNHURRIED, FrameContext
+from pipelines.inference import OnnxModel
 from pipelines.inference.session import short_name
 from pipelines.segmentation import fused, tiled
 from pipelines.segmentation.backgrounds import (
@@ -240,6 +241,10 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
             if st.settings.enabled:
                 return table_stage if table_stage is not None and table_stage.is_open else None
         return None
+
+    def models(self) -> tuple[OnnxModel, ...]:
+        device = self._device
+        return () if device is None else device.models()
 
     def warm_up(self) -> None:
         fused.available()

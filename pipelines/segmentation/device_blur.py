@@ -250,6 +250,11 @@ class DeviceBlur:
         self.room_model = load_model(BlurRoomModel, factory) if room_on_device else None
         self.composite_model = load_model(BlurCompositeModel, factory)
 
+    def models(self) -> tuple[OnnxModel, ...]:
+        """The graphs it runs (the room graph only for ``onnx-room``)."""
+        room = self.room_model
+        return (self.composite_model,) if room is None else (room, self.composite_model)
+
     @property
     def provider(self) -> str:
         return str(self.composite_model.report.provider)

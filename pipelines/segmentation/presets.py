@@ -47,6 +47,7 @@ register_preset(
             StageSpec("background_blur", {"strength": 1.0, "desaturate": 1.0}),
         ),
         "Heavy, colourless blur: nothing behind you can be recognised.",
+        hides_room=True,
     )
 )
 register_preset(

@@ -24,7 +24,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import UNHURRIED, CtxKey, FrameContext
-from pipelines.inference import SessionFactory, default_factory, load_model
+from pipelines.inference import OnnxModel, SessionFactory, default_factory, load_model
 from pipelines.segmentation.models import (
     MODEL_NAMES,
     ModelChoice,
@@ -254,6 +254,11 @@ class Segmentation(Stage[SegmentationSettings]):
         self.reuse.reset()
         self.only_me.reset()
         self._fit = self._key_fit = None
+
+    def models(self) -> tuple[OnnxModel, ...]:
+        # A copy first: the processing thread adds a model for a frame size that needs
+        # another one (_model), and iterating the dict itself would then raise.
+        return tuple(self._models.copy().values())
 
     def close(self) -> None:
         self.stabilizer.reset()

@@ -44,7 +44,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import CtxKey, FrameContext
-from pipelines.inference import SessionFactory, load_model
+from pipelines.inference import OnnxModel, SessionFactory, load_model
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking.detector import Detection, FaceDetector
 from pipelines.tracking.mesh import FaceMesh
@@ -241,6 +241,10 @@ class FaceBoxes(Stage[FaceBoxesSettings]):
         self.mesh = load_model(FaceMesh, factory)
         self.reset()
         super().open()
+
+    def models(self) -> tuple[OnnxModel, ...]:
+        detector, mesh = self.detector, self.mesh
+        return tuple(model for model in (detector, mesh) if model is not None)
 
     def close(self) -> None:
         self.reset()

@@ -56,7 +56,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.frame import FrameContext
-from pipelines.inference import SessionFactory, default_factory, load_model
+from pipelines.inference import OnnxModel, SessionFactory, default_factory, load_model
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
 from pipelines.tracking.carry import KeyFrame, carry, make_key
@@ -393,6 +393,11 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         landmark_tuning()
         self.reset()
         super().open()
+
+    def models(self) -> tuple[OnnxModel, ...]:
+        # Read once each: the processing thread may swap the mesh (_swap_mesh) meanwhile.
+        detector, mesh = self.detector, self.mesh
+        return tuple(model for model in (detector, mesh) if model is not None)
 
     def close(self) -> None:
         self.reset()
