@@ -257,9 +257,9 @@ class AacTrack:
             self._start(int(rate))
         if self._rate is None:
             return
-        if rate != self._rate:  # another device: its samples go on where the old ones end
+        if rate != self._rate:  # another device or voice: it goes on where the old one ends
             self._feed_pending(None)
-            self._start(int(rate), at_s=self._pts / TRACK_RATE)
+            self._start(int(rate), at_s=self._flush_resampler() / TRACK_RATE)
         if len(samples):
             self._place(np.asarray(samples, np.float32), t_first - self.origin)
         if end is not None:
@@ -270,6 +270,17 @@ class AacTrack:
             self._finish()
         else:
             self._feed_pending(None if until is None else round(until * self._rate))
+
+    def _flush_resampler(self) -> int:
+        """Push out what the resampler holds; the track's length in 48 kHz samples then.
+
+        The timeline after a change of rate goes on from there: from the encoded count alone
+        (the FIFO's last partial AAC frame, up to 21 ms, and the resampler's filter tail left
+        out) a change of rate moved all later sound that much late."""
+        if self._resampler is not None:
+            for out in self._resampler.resample(None):
+                self._push(out)
+        return self._pts + self._fifo.samples
 
     def _start(self, rate: int, at_s: float = 0.0) -> None:
         self._rate = rate
@@ -325,9 +336,7 @@ class AacTrack:
             self.container.mux(packet)
 
     def _finish(self) -> None:
-        if self._resampler is not None:
-            for out in self._resampler.resample(None):
-                self._push(out)
+        self._flush_resampler()
         rest = self._fifo.read()
         if rest is not None and rest.samples:
             self._encode(rest)
