@@ -579,13 +579,6 @@ class EngineController(QObject):
         self.recording_path = path
         emit(self.recordingChanged, "on", path)
 
-    def _voice_stage(self) -> Any:
-        """The ``audio_mouth`` stage now running, when it has a voice (None otherwise)."""
-        engine = self.engine
-        stage = engine.pipeline.find("audio_mouth") if engine is not None else None
-        voice = str(getattr(getattr(stage, "settings", None), "input", ""))
-        return stage if voice not in ("", "none") else None
-
     def _recording_voice(self) -> AudioTrackSource:
         """A new recording's sound: the talking head's voice in each frame (its microphone,
         heard in real time, or its voice file, read where the stage read it for that frame),
