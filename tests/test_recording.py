@@ -280,6 +280,54 @@ def test_microphone_track_is_in_sync_within_one_frame(tmp_path: Path) -> None:
     assert abs(offset) <= SYNC_MAX_S, f"sound is {offset * 1000:+.1f} ms off the picture"
 
 
+class RateChangingVoice:
+    """A sound source whose rate changes at :attr:`CHANGE_AT` (frames clock): 48 kHz silence,
+    then 16 kHz with a click every 0.25 s from there (another microphone; the window's talking
+    head going from silence to its voice file)."""
+
+    CHANGE_AT = 1.0
+    clock = "frames"
+
+    def reader(self) -> RateChangingVoice:
+        self.until, self.rate = 0.0, 48000
+        return self
+
+    def follow(self, ctx: Any) -> bool:
+        return False
+
+    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+        if until is None or until <= self.until:
+            return np.zeros(0, np.float32), self.rate, self.until
+        start = self.until
+        if until > self.CHANGE_AT:
+            self.rate, start = 16000, max(start, self.CHANGE_AT)
+        self.until = until
+        k = np.arange(round(start * self.rate), round(until * self.rate))
+        change = round(self.CHANGE_AT * self.rate)
+        clicks = (k >= change) & ((k - change) % (self.rate // 4) == 0)
+        return np.where(clicks, 0.8, 0.0).astype(np.float32), self.rate, k[0] / self.rate
+
+
+def test_a_change_of_rate_keeps_the_sound_where_its_times_put_it(tmp_path: Path) -> None:
+    """The sound after a change of rate goes on where the old sound ends, to the sample: the
+    track was restarted from the AAC frames encoded so far, leaving out the encoder's queue
+    (under one 21 ms AAC frame) and the resampler's tail, and all later sound was that much
+    late (18.7 ms here, on the code before)."""
+    path = tmp_path / "rate.mp4"
+    out = VideoFileOutput(str(path), audio=RateChangingVoice())
+    out.live_source = False
+    out.open(64, 48, FPS)
+    for i in range(round(2.2 * FPS)):
+        out.write(Frame.new(np.zeros((48, 64, 3), np.uint8), i / FPS, i))
+    out.close()
+    sound = sound_of(path)
+    found = []
+    for at in np.arange(RateChangingVoice.CHANGE_AT, 2.0, 0.25):
+        lo = round((at - 0.01) * 48000)
+        found.append((lo + int(np.argmax(np.abs(sound[lo : lo + 2400])))) / 48000 - at)
+    assert np.max(np.abs(found)) < 0.001, f"clicks off by {np.round(np.array(found) * 1000, 2)} ms"
+
+
 def test_microphone_driving_the_talking_head_is_recorded(
     virtual_mic: dict[str, str],  # noqa: F811
     tmp_path: Path,

@@ -72,7 +72,13 @@ def test_window_records_the_microphone_of_a_talking_head(
     win.show()
     try:
         controller = win.controller
-        qtbot.waitUntil(lambda: controller._voice_stage() is not None, timeout=10000)
+        qtbot.waitUntil(
+            lambda: (
+                controller.engine is not None
+                and controller.engine.pipeline.find("audio_mouth") is not None
+            ),
+            timeout=10000,
+        )
         win.settings.record_folder = str(tmp_path)
         win.record_button.click()
         qtbot.waitUntil(lambda: controller.recording_path is not None, timeout=5000)

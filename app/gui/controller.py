@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -49,6 +49,9 @@ from pipelines.sources import SourceConfig, open_source
 from pipelines.sources.base import Source
 from pipelines.sources.camera import CameraInfo, list_cameras
 from pipelines.stage import Stage, StageSettings
+
+if TYPE_CHECKING:
+    from pipelines.audio.mux import AudioTrackSource
 
 log = logging.getLogger(__name__)
 
@@ -561,10 +564,10 @@ class EngineController(QObject):
     def _start_recording(self, path: str) -> None:
         try:
             output = self.output_factory(path)
-            voice = self._recording_voice()
-            if voice is not None and hasattr(output, "audio_source"):
-                # A talking head speaks: record its voice with the picture.
-                output.audio_source = output.audio_source or voice
+            if hasattr(output, "audio_source"):
+                # One sound track from the start, whatever the talking head says in each
+                # frame: switched on, off or to another voice while recording.
+                output.audio_source = output.audio_source or self._recording_voice()
             self.record.attach(output, self.size, self.fps)
         except (CamfxError, OSError) as exc:
             emit(self.recordingChanged, "error", str(exc))
@@ -572,26 +575,13 @@ class EngineController(QObject):
         self.recording_path = path
         emit(self.recordingChanged, "on", path)
 
-    def _voice_stage(self) -> Any:
-        """The ``audio_mouth`` stage now running, when it has a voice (None otherwise)."""
-        engine = self.engine
-        stage = engine.pipeline.find("audio_mouth") if engine is not None else None
-        voice = str(getattr(getattr(stage, "settings", None), "input", ""))
-        return stage if voice not in ("", "none") else None
+    def _recording_voice(self) -> AudioTrackSource:
+        """A new recording's sound: the talking head's voice in each frame (its microphone,
+        heard in real time, or its voice file, read where the stage read it for that frame),
+        silence where none speaks."""
+        from pipelines.audio.mux import TalkingHeadVoice
 
-    def _recording_voice(self) -> Any:
-        """A new recording's sound: the talking head's voice, a microphone (heard in real
-        time) or a file (read where the stage reads it for each frame); None without one.
-        Both follow the stage in use as presets change during the recording."""
-        from pipelines.audio.mux import MicAudio, StageVoiceFile
-
-        stage = self._voice_stage()
-        if stage is None:
-            return None
-        voice = str(stage.settings.input)
-        if voice == "mic" or voice.startswith("mic:"):
-            return MicAudio(self._voice_stage)
-        return StageVoiceFile(self._voice_stage, self.fps)
+        return TalkingHeadVoice(self.fps)
 
     def stop_recording(self) -> None:
         self._submit(self._stop_recording)

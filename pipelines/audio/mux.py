@@ -10,8 +10,11 @@ Its sound comes from an :class:`AudioTrackSource`, which hands each recording it
 - :class:`MicAudio`: the microphone that an ``audio_mouth`` stage opened, on the *capture*
   clock (``time.monotonic()``, like the frames' timestamps). It reads the stage's
   :class:`~pipelines.audio.ring.AudioRing` with a cursor of its own.
-- :class:`StageVoiceFile`: the voice file an ``audio_mouth`` stage plays, read where the stage
-  reads it for each frame (a window's recording starts at any frame), on the *frames* clock.
+- :class:`TalkingHeadVoice`: the window's recordings. Whatever the talking head says in each
+  frame, as the frame itself says (``ctx.audio.voice``): its microphone on the *capture* clock,
+  its voice file read where the stage read it for that frame on the *frames* clock, silence
+  while nothing speaks. Its clock changes with the voice; the recorder starts a new clock
+  segment there (:class:`~pipelines.outputs.recorder.ClockSegment`).
 
 :class:`AacTrack` places each block of samples on the recording's timeline by its time, fills
 gaps with silence, drops what overlaps, converts it to 48 kHz with PyAV's ``AudioResampler``
@@ -20,14 +23,19 @@ gaps with silence, drops what overlaps, converts it to 48 kHz with PyAV's ``Audi
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
 from pipelines.audio.inputs import decoded_audio
+
+if TYPE_CHECKING:
+    from pipelines.audio.stage import FrameVoice
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +47,24 @@ JITTER_S = 0.004
 float times must not insert or drop single samples (clicks)."""
 
 
+Clock = Literal["frames", "capture"]
+"""A recording's time: "frames" (frame index / fps) or "capture" (``time.monotonic()``)."""
+SILENCE_BACK_S = 1.0
+"""A voice's reader first gives this much before the time it is asked for: the track drops
+what lies before the place it has reached, so the voice starts exactly there (the first read
+asks up to one frame past the frame where the voice starts)."""
+
+
 class AudioReader(Protocol):
     @property
-    def clock(self) -> str:
-        """ "frames" (times are frame index / fps) or "capture" (``time.monotonic()``)."""
+    def clock(self) -> Clock:
+        """The clock of the times :meth:`read` gives (it may change at :meth:`follow`)."""
+        ...
+
+    def follow(self, ctx: Any) -> bool:
+        """Called with each recorded frame's context before its sound is read: whether the
+        voice changed in this frame (then :attr:`clock` may be another one). A reader of one
+        fixed sound says False."""
         ...
 
     def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
@@ -53,7 +75,14 @@ class AudioReader(Protocol):
 
 class AudioTrackSource(Protocol):
     @property
-    def clock(self) -> str: ...
+    def clock(self) -> Clock:
+        """The clock a recording starts on."""
+        ...
+
+    @property
+    def clock_follows_voice(self) -> bool:
+        """Whether the readers' clock changes during a recording (:meth:`AudioReader.follow`)."""
+        ...
 
     def reader(self) -> AudioReader:
         """A reader with its own position (each recording gets one)."""
@@ -64,8 +93,10 @@ class AudioTrackSource(Protocol):
 class FileAudio:
     """A sound file that starts with frame 0 (``--audio FILE``)."""
 
+    clock_follows_voice = False
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.clock = "frames"
+        self.clock: Clock = "frames"
         self.path = str(path)
 
     def reader(self) -> AudioReader:
@@ -78,9 +109,12 @@ class FileAudio:
 
 class _FileReader:
     def __init__(self, path: str) -> None:
-        self.clock = "frames"
+        self.clock: Clock = "frames"
         self.samples, self.rate = decoded_audio(path)
         self.position = 0
+
+    def follow(self, ctx: Any) -> bool:
+        return False
 
     def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
         end = len(self.samples) if until is None else min(len(self.samples), int(until * self.rate))
@@ -96,12 +130,17 @@ class MicAudio:
     ``stage`` is the stage, or a function that returns the one in use now (the window swaps
     stages while it records); a stage whose input is not a microphone gives silence."""
 
+    clock_follows_voice = False
+
     def __init__(self, stage: Any) -> None:
-        self.clock = "capture"
+        self.clock: Clock = "capture"
         self.stage = stage
 
     def reader(self) -> AudioReader:
-        return _MicReader(self.stage)
+        def mic() -> Any:
+            return getattr(self.stage() if callable(self.stage) else self.stage, "input", None)
+
+        return _MicReader(mic)
 
     @property
     def description(self) -> str:
@@ -109,9 +148,11 @@ class MicAudio:
 
 
 class _MicReader:
-    def __init__(self, stage: Any) -> None:
-        self.clock = "capture"
-        self.stage = stage
+    """``mic_of`` gives the microphone input in use now (None, or another input: silence)."""
+
+    def __init__(self, mic_of: Callable[[], Any]) -> None:
+        self.clock: Clock = "capture"
+        self.mic_of = mic_of
         self.ring: Any = None
         self.rate = TRACK_RATE
         self.position = 0
@@ -122,9 +163,11 @@ class _MicReader:
         from there, so the track is continuous; a sound card whose clock runs slower than the
         system's (by well under 0.01 %, under 0.4 s an hour) is not followed."""
 
+    def follow(self, ctx: Any) -> bool:
+        return False
+
     def _attach(self) -> bool:
-        stage = self.stage() if callable(self.stage) else self.stage
-        mic: Any = getattr(stage, "input", None)
+        mic: Any = self.mic_of()
         ring = getattr(mic, "ring", None)
         if ring is None or not getattr(mic, "live", False):
             self.ring = None
@@ -151,52 +194,133 @@ class _MicReader:
         return samples, self.rate, self.anchor + start / self.rate
 
 
-class StageVoiceFile:
-    """The voice file that an ``audio_mouth`` stage plays by frame number (the window's talking
-    head, whose recording starts at any frame), on the *frames* clock.
+class VoiceKind(enum.StrEnum):
+    """What a talking head says in a frame, as a recording hears it."""
 
-    The stage mouths the file at ``index / stage fps`` in frame ``index`` (looped like the
-    stage), so the recording's sound at that frame is read from the same place: the voice and
-    the mouth stay in step however fast the camera delivers. ``fps`` is the recording's frame
-    rate (its time is ``index / fps``). ``stage``: as for :class:`MicAudio`; a stage with no
-    voice file, or one that plays it by the wall clock, gives silence."""
+    SILENT = "silent"
+    """No talking head, no input, or a voice file played by the wall clock."""
+    MICROPHONE = "microphone"
+    FILE = "file"
+    """A voice file mouthed by frame number."""
 
-    def __init__(self, stage: Any, fps: float) -> None:
-        self.clock = "frames"
-        self.stage = stage
+
+def voice_kind(voice: FrameVoice | None) -> VoiceKind:
+    """The kind of a frame's :class:`~pipelines.audio.stage.FrameVoice` (None: silent)."""
+    if voice is None:
+        return VoiceKind.SILENT
+    if getattr(voice.input, "live", False):
+        return VoiceKind.MICROPHONE
+    samples = getattr(voice.input, "samples", None)
+    if voice.clock == "frames" and samples is not None and len(samples):
+        return VoiceKind.FILE
+    return VoiceKind.SILENT
+
+
+class TalkingHeadVoice:
+    """The sound of a window's recording: what the talking head says in each frame, whatever
+    is switched on, off or changed while it records; silence where nothing speaks.
+
+    Each frame names its voice (``ctx.audio.voice``, set by ``audio_mouth``), so the sound
+    changes on the frame whose picture changed, not when the engine's other threads see the
+    change. A microphone is placed where it was heard (*capture* clock, as :class:`MicAudio`);
+    a voice file where the stage mouthed it for that frame, ``index / stage fps`` into it
+    (*frames* clock); silence on the *capture* clock, as a recording without sound. ``fps`` is
+    the recording's frame rate (a frame's *frames* time is ``index / fps``)."""
+
+    clock_follows_voice = True
+
+    def __init__(self, fps: float) -> None:
+        self.clock: Clock = "capture"
         self.fps = float(fps)
 
     def reader(self) -> AudioReader:
-        return _StageVoiceReader(self.stage, self.fps)
+        return _TalkingHeadReader(self.fps)
 
     @property
     def description(self) -> str:
-        return "sound from the talking head's voice file"
+        return "sound from the talking head"
 
 
-class _StageVoiceReader:
-    def __init__(self, stage: Any, fps: float) -> None:
-        self.clock = "frames"
-        self.stage = stage
+class _TalkingHeadReader:
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self.kind: VoiceKind | None = None
+        self.voice: FrameVoice | None = None
+        """The latest frame's :class:`~pipelines.audio.stage.FrameVoice` (None: silent)."""
+        self._reader: AudioReader = _SilenceReader()
+
+    @property
+    def clock(self) -> Clock:
+        return self._reader.clock
+
+    def follow(self, ctx: Any) -> bool:
+        voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
+        kind = voice_kind(voice)
+        voice = voice if kind is not VoiceKind.SILENT else None
+        speaker = None if voice is None else voice.input
+        same = kind is self.kind and speaker is getattr(self.voice, "input", None)
+        first = self.kind is None
+        self.voice = voice
+        if same:
+            return False
+        self.kind = kind
+        # A fresh reader for each voice: a microphone's ring or a file's place is its own.
+        self._reader = VOICE_READERS[kind](self)
+        return not first
+
+    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+        return self._reader.read(until)
+
+
+class _SilenceReader:
+    """Zeros up to the time asked, on the capture clock."""
+
+    def __init__(self) -> None:
+        self.clock: Clock = "capture"
+        self.rate = TRACK_RATE
+        self.position: int | None = None
+        """Capture-clock sample (at :attr:`rate`) up to which zeros were given."""
+
+    def follow(self, ctx: Any) -> bool:
+        return False
+
+    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+        if until is None:
+            return np.zeros(0, np.float32), self.rate, 0.0
+        end = round(until * self.rate)
+        if self.position is None:
+            self.position = end - round(SILENCE_BACK_S * self.rate)
+        start = min(self.position, end)
+        self.position = end
+        return np.zeros(end - start, np.float32), self.rate, start / self.rate
+
+
+class _FrameVoiceReader:
+    """The voice file a talking head mouths by frame number, read where the stage read it:
+    frame ``index`` is recording time ``index / fps`` and voice time ``index / stage fps``
+    (looped like the stage). ``voice_of`` gives the latest frame's voice."""
+
+    def __init__(self, voice_of: Callable[[], FrameVoice | None], fps: float) -> None:
+        self.clock: Clock = "frames"
+        self.voice_of = voice_of
         self.fps = fps
         self.position: int | None = None
         """Reader-time position (samples at the last rate) up to which samples were given."""
         self.rate = 0
 
+    def follow(self, ctx: Any) -> bool:
+        return False
+
     def _voice(self) -> tuple[np.ndarray, int, bool] | None:
-        """The stage's decoded voice, its samples per second of recording time, and whether
-        it loops; None without a voice file read by frame number."""
-        stage = self.stage() if callable(self.stage) else self.stage
-        settings = getattr(stage, "settings", None)
-        voice: Any = getattr(stage, "input", None)
-        samples = getattr(voice, "samples", None)
-        if settings is None or samples is None or not len(samples) or getattr(voice, "live", True):
+        """The decoded voice, its samples per second of recording time, and whether it loops;
+        None once the frame's voice is another kind."""
+        voice = self.voice_of()
+        if voice is None or voice_kind(voice) is not VoiceKind.FILE:
             return None
-        if stage.clock_for(settings) != "frames":
-            return None
-        # Frame `index` is recording time index / fps and voice time index / stage fps.
-        rate = round(int(voice.sample_rate) * float(settings.fps) / self.fps)
-        return np.asarray(samples, np.float32), max(1, rate), bool(getattr(voice, "loop", False))
+        heard: Any = voice.input  # a file's input: its decoded samples are all there
+        rate = round(int(heard.sample_rate) * float(voice.fps) / self.fps)
+        loop = bool(getattr(heard, "loop", False))
+        return np.asarray(heard.samples, np.float32), max(1, rate), loop
 
     def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
         voice = self._voice()
@@ -205,9 +329,7 @@ class _StageVoiceReader:
         samples, rate, loop = voice
         end = int(until * rate)
         if rate != self.rate or self.position is None:
-            # The track drops what lies before the recording's first frame: a second back
-            # covers it (the first read asks up to one frame past that frame).
-            self.rate, self.position = rate, max(0, end - rate)
+            self.rate, self.position = rate, end - round(SILENCE_BACK_S * rate)
         start = min(self.position, end)
         self.position = end
         index = np.arange(start, end)
@@ -215,9 +337,17 @@ class _StageVoiceReader:
             out = samples[index % len(samples)]
         else:
             out = np.zeros(len(index), np.float32)  # silence after the end, as the stage hears
-            inside = index < len(samples)
+            inside = (index >= 0) & (index < len(samples))
             out[inside] = samples[index[inside]]
         return out, rate, start / rate
+
+
+VOICE_READERS: dict[VoiceKind, Callable[[_TalkingHeadReader], AudioReader]] = {
+    VoiceKind.SILENT: lambda head: _SilenceReader(),
+    VoiceKind.MICROPHONE: lambda head: _MicReader(lambda: getattr(head.voice, "input", None)),
+    VoiceKind.FILE: lambda head: _FrameVoiceReader(lambda: head.voice, head.fps),
+}
+"""The reader for each kind of voice (a new kind adds its row here)."""
 
 
 # --------------------------------------------------------------------------- AAC track
@@ -257,9 +387,9 @@ class AacTrack:
             self._start(int(rate))
         if self._rate is None:
             return
-        if rate != self._rate:  # another device: its samples go on where the old ones end
+        if rate != self._rate:  # another device or voice: it goes on where the old one ends
             self._feed_pending(None)
-            self._start(int(rate), at_s=self._pts / TRACK_RATE)
+            self._start(int(rate), at_s=self._flush_resampler() / TRACK_RATE)
         if len(samples):
             self._place(np.asarray(samples, np.float32), t_first - self.origin)
         if end is not None:
@@ -270,6 +400,34 @@ class AacTrack:
             self._finish()
         else:
             self._feed_pending(None if until is None else round(until * self._rate))
+
+    def follow(self, ctx: Any) -> bool:
+        """:meth:`AudioReader.follow` for the frame about to be recorded."""
+        return self.reader.follow(ctx)
+
+    def switch(self, at: float, origin: float) -> None:
+        """Another voice from recording time ``at`` on, its reader's time ``origin`` being
+        recording time 0: what the old voice gave past ``at`` (a microphone is read up to the
+        moment, ahead of the frames) is dropped, so the new one starts there."""
+        self.origin = origin
+        if self._rate is None:
+            return
+        keep = max(self._fed, round(at * self._rate))
+        if keep < self._placed:
+            pending = np.concatenate(self._pending)[: keep - self._fed]
+            self._pending = [pending] if len(pending) else []
+            self._placed = keep
+
+    def _flush_resampler(self) -> int:
+        """Push out what the resampler holds; the track's length in 48 kHz samples then.
+
+        The timeline after a change of rate goes on from there: from the encoded count alone
+        (the FIFO's last partial AAC frame, up to 21 ms, and the resampler's filter tail left
+        out) a change of rate moved all later sound that much late."""
+        if self._resampler is not None:
+            for out in self._resampler.resample(None):
+                self._push(out)
+        return self._pts + self._fifo.samples
 
     def _start(self, rate: int, at_s: float = 0.0) -> None:
         self._rate = rate
@@ -325,9 +483,7 @@ class AacTrack:
             self.container.mux(packet)
 
     def _finish(self) -> None:
-        if self._resampler is not None:
-            for out in self._resampler.resample(None):
-                self._push(out)
+        self._flush_resampler()
         rest = self._fifo.read()
         if rest is not None and rest.samples:
             self._encode(rest)

@@ -53,6 +53,21 @@ recording's frames come one by one and never skip; the networks' context is unde
 CLOCKS: tuple[str, ...] = get_args(Clock)
 
 
+@dataclass(frozen=True)
+class FrameVoice:
+    """The voice a frame's mouth was read from, for a recording's sound track
+    (:class:`~pipelines.audio.mux.TalkingHeadVoice`): carried by the frame, so a recording
+    changes voice on the frame whose picture changed, not when the recorder, on its own
+    thread behind the stages, would notice the change."""
+
+    input: AudioInput
+    """The stage's input in this frame (a microphone's ring, or a voice file's samples)."""
+    clock: Literal["wall", "frames"]
+    """How the stage read it in this frame (see :meth:`AudioMouth.clock_for`)."""
+    fps: float
+    """The stage's frame rate: on the frames clock, frame *i* mouthed voice time *i* / fps."""
+
+
 @dataclass
 class AudioState:
     """What ``audio_mouth`` leaves in ``ctx.audio`` for this frame."""
@@ -66,6 +81,8 @@ class AudioState:
     """How far the mouth lags the voice in this frame (0 when looked ahead or compensated)."""
     history: list[MouthParams] = field(default_factory=list)
     """The 10 ms estimates computed during this frame (oldest first)."""
+    voice: FrameVoice | None = None
+    """What spoke in this frame; None without an input."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +202,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         )
 
     # Processing ---------------------------------------------------------------
-    def clock_for(self, s: AudioMouthSettings) -> str:
+    def clock_for(self, s: AudioMouthSettings) -> Literal["wall", "frames"]:
         if s.clock != "auto":
             return s.clock
         return "wall" if self.input.live else "frames"
@@ -234,6 +251,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
             status=self.status,
             latency_ms=lag * 1000.0,
             history=list(new),
+            voice=None if isinstance(self.input, NoAudio) else FrameVoice(self.input, clock, s.fps),
         )
         return out
 

@@ -13,6 +13,11 @@ encoders flushed with ``encode(None)`` before the container closes. Frames carry
   fast they render; or a voice file, which ``audio_mouth`` reads by frame number): frame
   ``index / fps``.
 
+The window's recordings follow the talking head's voice (:class:`~pipelines.audio.mux.
+TalkingHeadVoice`), whose clock changes with it: each change starts a :class:`ClockSegment`
+one frame after the last frame, so the picture goes on without a gap or a jump and the new
+voice is placed on its own clock from there.
+
 What the user made is not lost:
 
 - MP4 is written *fragmented* (``movflags=frag_keyframe+delay_moov``): the index is at the
@@ -39,13 +44,16 @@ import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 
 from pipelines.errors import OutputError
 from pipelines.frame import RESENT, Frame
 from pipelines.outputs.base import OUTPUTS, Output
+
+if TYPE_CHECKING:
+    from pipelines.audio.mux import Clock
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +118,17 @@ def pick_video_encoder(preferred: tuple[str, ...] = VIDEO_ENCODERS) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ClockSegment:
+    """A stretch of a recording timed by one clock: a frame's recording time is its time on
+    ``clock`` (``index / fps`` or its capture time) minus ``origin``."""
+
+    starts_at: float
+    """Recording time (s) of the segment's first frame."""
+    clock: Clock
+    origin: float
+
+
 @OUTPUTS.register("file")
 class VideoFileOutput(Output):
     """A video file with the processed frames and, when given, their sound."""
@@ -133,8 +152,11 @@ class VideoFileOutput(Output):
         """Said once when H.264 is missing and another encoder is used."""
         self.size: tuple[int, int] = (0, 0)
         self.fps = 30.0
-        self.clock = "capture"
-        self.frames_clock = False
+        self.clock: Clock = "capture"
+        """The clock of the frames now being recorded."""
+        self.clock_follows_voice = False
+        self.segments: list[ClockSegment] = []
+        """The recording's clock segments, in order (one unless the voice changes clock)."""
         self._container: Any = None
         self._video: Any = None
         self._audio: Any = None
@@ -184,15 +206,17 @@ class VideoFileOutput(Output):
         audio_clock = getattr(self.audio_source, "clock", None)
         # The sound's clock wins: a microphone is heard in real time, a voice file is read by
         # frame number (``audio_mouth``); without sound, a camera's frames are timed by capture.
-        self.frames_clock = audio_clock == "frames" or (
-            audio_clock is None and not self.live_source
-        )
-        self.clock = "frames" if self.frames_clock else "capture"
+        frames_clock = audio_clock == "frames" or (audio_clock is None and not self.live_source)
+        self.clock = "frames" if frames_clock else "capture"
+        self.clock_follows_voice = bool(getattr(self.audio_source, "clock_follows_voice", False))
+        self.segments = []
         self.fps = float(fps)
         rate = Fraction(self.fps).limit_denominator(1001)
-        if self.frames_clock:
+        if frames_clock and not self.clock_follows_voice:
             self._time_base = 1 / rate
         else:
+            # A voice that may change clock: 1/90000 s times both (3000 a frame at 30 fps,
+            # 3003 at 29.97, 1500 at 60), and a capture time to 11 µs.
             self._time_base = MPEG4_TIME_BASE if self.codec == "mpeg4" else CAPTURE_TIME_BASE
         options = {"flush_packets": "1"}  # to the disk as muxed: a crash loses no buffer
         if Path(path).suffix.lower() in MP4_SUFFIXES:
@@ -280,21 +304,34 @@ class VideoFileOutput(Output):
             self._audio.pump(self._last_time + 1.0 / self.fps)
 
     def _frame_time(self, frame: Frame) -> float:
-        """Seconds since the recording's start on its clock."""
-        if self.frames_clock:
-            if self._origin is None:
-                # A file's or the demo's frame 0 is time 0 (a sound file's start). A live
-                # source's frames count from its engine's start (the window records a talking
-                # head's voice file from any frame): its recording starts at its first frame.
-                self._origin = frame.ctx.index / self.fps if self.live_source else 0.0
-                if self._audio is not None:
-                    self._audio.origin = self._origin
-            return frame.ctx.index / self.fps - self._origin
+        """Seconds since the recording's start, on the clock of its segment."""
+        audio = self._audio
+        voice_changed = audio is not None and audio.follow(frame.ctx)
+        clock = audio.reader.clock if audio is not None and self.clock_follows_voice else self.clock
         if self._origin is None:
-            self._origin = frame.timestamp
-            if self._audio is not None:
-                self._audio.origin = frame.timestamp
-        return frame.timestamp - self._origin
+            # A file's or the demo's frame 0 is time 0 (a sound file's start). A live source's
+            # frames count from its engine's start (the window records a talking head's voice
+            # file from any frame): its recording starts at its first frame.
+            from_zero = clock == "frames" and not self.live_source
+            self._start_segment(0.0, clock, 0.0 if from_zero else self._time_on(clock, frame))
+        elif clock != self.clock:
+            # The voice changed clock: the picture goes on one frame after the last one.
+            at = self._last_time + 1.0 / self.fps
+            self._start_segment(at, clock, self._time_on(clock, frame) - at)
+            return at
+        elif voice_changed and audio is not None:
+            audio.switch(self._time_on(clock, frame) - self._origin, self._origin)
+        assert self._origin is not None
+        return self._time_on(clock, frame) - self._origin
+
+    def _time_on(self, clock: Clock, frame: Frame) -> float:
+        return frame.ctx.index / self.fps if clock == "frames" else frame.timestamp
+
+    def _start_segment(self, at: float, clock: Clock, origin: float) -> None:
+        self.clock, self._origin = clock, origin
+        self.segments.append(ClockSegment(at, clock, origin))
+        if self._audio is not None:
+            self._audio.switch(at, origin)
 
     def _check_still_there(self) -> None:
         assert self._watch_fd is not None
