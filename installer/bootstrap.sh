@@ -114,6 +114,13 @@ PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q
   -e ".[$extras]"
 if [ "$jit" = 0 ]; then
   step "    without Numba: background effects take the slower OpenCV path (--jit adds it, 208 MiB)"
+else
+  # Compiled here, once, into Numba's cache beside the code, not at camfx's first start:
+  # there the compile took 13 s of CPU (40-150 s on a loaded 2-core machine) on a background
+  # thread while the effects ran their slower OpenCV path. A warm cache loads in ~1 s.
+  step "    compiling the background effects' kernels once (Numba, about 10-30 s)"
+  .venv/bin/python -c 'import sys; from pipelines.segmentation import fused; sys.exit(0 if fused.available() else 1)' ||
+    step "    the kernels did not compile; camfx will use the slower OpenCV path (see the log)" >&2
 fi
 
 step "5/5 what works on this machine (.venv/bin/camfx devices):"
