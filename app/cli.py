@@ -314,6 +314,16 @@ def expand_home(value: Any) -> Any:
     return os.path.expanduser(value) if value.startswith("~") else value
 
 
+def said_by_the_command(record: logging.LogRecord) -> bool:
+    """Whether a log record is printed: not the engine's record of a failed source, which the
+    command ends with in its own one line (``camfx: source: ...``, exit 2)."""
+    engine = sys.modules.get("pipelines.engine")  # not loaded: no record of its can come
+    return (
+        engine is None
+        or getattr(record, engine.EVENT_LOG_KEY, None) != engine.EventKind.SOURCE_ERROR
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -324,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for log_handler in logging.getLogger().handlers:
+        log_handler.addFilter(said_by_the_command)
     command = args.command or "gui"
     handler = getattr(args, "func", None) or COMMANDS[command]
     try:

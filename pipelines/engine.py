@@ -79,6 +79,13 @@ class EventKind(StrEnum):
     """Somebody receives the outputs again."""
 
 
+EVENT_LOG_KEY = "camfx_event"
+"""The attribute a log record of the engine carries (``extra``) where the same problem is also
+an :class:`EngineEvent` of that kind: a front end that tells its user the event itself (the
+command line ends a run whose source failed with that one line) leaves the record out of what it
+prints, so the user does not read the failure twice."""
+
+
 PROBLEMS = frozenset(
     {
         EventKind.STAGE_ERROR,
@@ -654,7 +661,9 @@ class Engine:
                     self._set_reason("source ended")
                     break
                 except Exception as exc:
-                    log.error("source failed: %s", exc)
+                    log.error(
+                        "source failed: %s", exc, extra={EVENT_LOG_KEY: EventKind.SOURCE_ERROR}
+                    )
                     self._set_reason("source failed")
                     self._emit(EngineEvent(EventKind.SOURCE_ERROR, "source", str(exc), exc))
                     break

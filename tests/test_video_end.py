@@ -126,3 +126,21 @@ def test_run_no_loop_exits_2_on_a_cut_file_and_0_on_a_whole_one(
 
     code = cli.main(["run", "--source", str(good), "--no-loop", "--output", str(out)])
     assert code == 0, capsys.readouterr().err
+
+
+def test_a_cut_file_is_told_once_on_the_command_line(tmp_path: Path) -> None:
+    """The run ends with one line for a source cut short; the engine's log record of the same
+    failure (the window's log keeps it) is not printed too (it was: an ``ERROR
+    pipelines.engine: source failed: ...`` line before the run's own)."""
+    import subprocess
+    import sys
+
+    cut = cut_short(write_video(tmp_path / "good.mkv"), 0.6)
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "run", "--source", str(cut), "--no-loop",
+         "--preset", "off", "--output", str(tmp_path / "out.mp4")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("is damaged or cut short") == 1, done.stderr
+    assert one_error_line(done.stderr).startswith("camfx: source: "), done.stderr
