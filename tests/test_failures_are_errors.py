@@ -177,15 +177,17 @@ def test_run_refuses_a_missing_model(
 
 
 # ------------------------------------------------------------------------------ portraits
-@pytest.mark.parametrize("kind", ["missing", "empty", "not an image", "no face"])
+@pytest.mark.parametrize("kind", ["missing", "empty", "not an image", "no face", "a video"])
 def test_run_talking_head_refuses_a_bad_portrait(tmp_path: Path, capsys: Any, kind: str) -> None:
-    portrait = tmp_path / "me.png"
+    portrait = tmp_path / ("me.mp4" if kind == "a video" else "me.png")
     if kind == "empty":
         portrait.write_bytes(b"")
     elif kind == "not an image":
         portrait.write_text("not a picture")
     elif kind == "no face":
         cv2.imwrite(str(portrait), np.full((256, 256, 3), 128, np.uint8))
+    elif kind == "a video":  # a valid file, not a broken picture: told how to use it
+        write_video(portrait)
     out = tmp_path / "out.mp4"
     code = cli.main(
         argv("run", "--source", "demo", "--frames", 5, "--audio", "none", "--output", out)
@@ -199,6 +201,8 @@ def test_run_talking_head_refuses_a_bad_portrait(tmp_path: Path, capsys: Any, ki
         "empty": "cannot be used: the file is empty (0 bytes); copy or export it again",
         "not an image": "could not be decoded; use a PNG or JPEG photo",
         "no face": "no face found in the portrait; use a photo with one clearly visible",
+        "a video": f"is a video; take a portrait from it with `camfx talking-head capture "
+        f"--source {portrait}",
     }[kind]
     assert expected in line
     assert not out.exists()

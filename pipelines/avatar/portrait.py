@@ -78,6 +78,14 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     if problem:
         raise AvatarError(f"portrait {path!r} cannot be used: {problem}")
     if raw is None:
+        from pipelines.sources.files import VIDEO_SUFFIXES
+
+        if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+            # A video is not broken for being one: say how a portrait is taken from it.
+            raise AvatarError(
+                f"portrait {path!r} is a video; take a portrait from it with `camfx "
+                f"talking-head capture --source {path} --output portrait.png`, or use a photo"
+            )
         raise AvatarError(f"portrait {path!r} could not be decoded; use a PNG or JPEG photo")
     return raw
 
