@@ -406,6 +406,24 @@ class AssetInput(FileInput):
         ArrayInput.open(self)
 
 
+def voice_clip_file(spec: str) -> str | None:
+    """The file that the voice ``spec`` plays: a sound file's path, or the file of a clip
+    shipped in ``pipelines/assets`` (``asset:NAME``, the talking-head preset's demo voice);
+    None for a microphone or silence. Played as that file, a clip is also recorded with the
+    picture and sets the run's length, as ``--audio FILE`` does."""
+    kind, arg = parse_audio_spec(spec)
+    if kind == "file":
+        return arg
+    if kind != "asset":
+        return None
+    from importlib import resources
+
+    ref = resources.files("pipelines.assets").joinpath(arg)
+    if not ref.is_file() or not isinstance(ref, os.PathLike):
+        raise AudioError(f"audio asset {arg!r} is missing; reinstall camfx")
+    return os.fspath(ref)
+
+
 @dataclass(frozen=True)
 class InputDevice:
     index: int
