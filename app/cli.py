@@ -143,7 +143,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the voice of --talking-head or of a talking-head preset: mic, mic:NAME-OR-INDEX, "
         "none, or a sound file (.wav, .flac, .mp3, .ogg, .m4a, or a video's sound track) "
-        "(default: mic; .mp4 outputs record it, file or microphone)",
+        "(default: mic; a talking-head preset on the demo or a file source speaks its own "
+        "clip instead, and says so; .mp4 outputs record it, file or microphone)",
     )
     group.add_argument(
         "--avatar-mode",
@@ -472,6 +473,47 @@ def preset_talking_head_with_audio(args: argparse.Namespace) -> Any:
     )
 
 
+def preset_voice(config: Any) -> tuple[Any, str | None]:
+    """``run --preset P`` with no talking-head option, where P's talking head speaks a clip
+    of its own (the talking-head preset: the bundled demo clip): on a live source (a camera)
+    the microphone speaks instead, as ``--audio``'s default says; on the demo or a file source
+    the clip does, played as a voice file (recorded with the picture, the run as long as the
+    clip, as ``--audio FILE``), with the line that says so (None where the microphone
+    speaks). The clip spoke in both cases before, silently, and the recording had no sound."""
+    from pipelines.audio.inputs import voice_clip_file
+    from pipelines.build import preset_talking_head
+
+    carried = preset_talking_head(config.preset_object())
+    if config.talking_head is not None or carried is None:
+        return config, None
+    clip = voice_clip_file(carried.audio)
+    if clip is None:
+        return config, None  # the preset's microphone or silence, as it says
+    source = config.source
+    live = source.live if not isinstance(source, str) else source_kind(source).live
+    if live:
+        head = dataclasses.replace(carried, audio="mic")
+        return dataclasses.replace(config, talking_head=head), None
+    from pipelines.audio.inputs import decoded_audio
+
+    data, rate = decoded_audio(clip)  # read once: the run's length and the sound track share it
+    head = dataclasses.replace(carried, audio=f"file:{clip}", audio_required=True)
+    note = (
+        f"camfx: the talking head speaks the preset's clip {os.path.basename(clip)} "
+        f"({len(data) / rate:.1f} s, recorded with the video), not the microphone; "
+        "--audio mic for your microphone, --audio FILE for a voice file"
+    )
+    return dataclasses.replace(config, talking_head=head), note
+
+
+def source_kind(spec: str) -> Any:
+    """The source class that ``spec`` names (a spec no source takes is refused here, in the
+    one line the source's opening would give)."""
+    from pipelines.sources import SOURCES, parse_source_spec
+
+    return SOURCES.get(parse_source_spec(spec)[0])
+
+
 def opencv_threads_used(requested: int | None) -> str:
     """How many threads OpenCV had in the engine, in words (for ``bench``)."""
     import os
@@ -497,7 +539,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.build import build_engine
     from pipelines.engine import EventKind
 
-    config = run_config(args)
+    config, voice_note = preset_voice(run_config(args))
+    if voice_note:
+        print(voice_note, file=sys.stderr)
     if config.talking_head is not None:
         # The voice file is read (and refused, in one line) before anything opens, with
         # --frames too: a broken one otherwise ran silent and exited 0, or was reported as

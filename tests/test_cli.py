@@ -816,3 +816,38 @@ def test_outputs_are_checked_before_anything_is_built(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "does not exist; create it first" in _one_error_line(result.stderr)
     assert took < 4.0, f"refused after {took:.1f} s"
+
+
+def test_the_talking_head_preset_on_the_demo_speaks_its_clip_says_so_and_records_it(
+    tmp_path: Path, capsys
+) -> None:
+    # Before: the bundled clip spoke, nothing was said, and the recording had no sound track.
+    import av
+
+    out = tmp_path / "th.mp4"
+    code = cli.main(["run", "--source", "demo", "--preset", "talking-head", "--output",
+                     str(out), "--size", "160x96", "--frames", "45"])  # fmt: skip
+    assert code == 0
+    err = capsys.readouterr().err
+    [line] = [x for x in err.splitlines() if "talking head speaks" in x]
+    assert "talking_head_speech.wav" in line and "not the microphone" in line
+    assert "--audio mic" in line
+    with av.open(str(out)) as container:
+        assert container.streams.audio, "the recording has no sound track"
+        sound = np.concatenate([f.to_ndarray().reshape(-1) for f in container.decode(audio=0)])
+    assert float(np.sqrt(np.mean(np.square(sound)))) > 0.01  # the clip's voice, not silence
+
+
+@pytest.mark.parametrize("source", ["camera", "camera:0"])
+def test_the_talking_head_preset_on_a_camera_listens_to_the_microphone(source: str) -> None:
+    # As --audio's help says (default: mic); before, the bundled clip spoke over the camera.
+    from pipelines.build import preset_stages
+
+    args = cli.build_parser().parse_args(["run", "--source", source, "--preset", "talking-head"])
+    config, note = cli.preset_voice(cli.run_config(args))
+    assert note is None  # the microphone speaks: nothing to say
+    head = config.talking_head
+    assert head is not None and head.audio == "mic" and not head.audio_required
+    stages = preset_stages(config.preset_object(), head, config.fps)
+    [voice] = [s for s in stages if s.name == "audio_mouth"]
+    assert voice.settings.input == "mic"  # type: ignore[attr-defined]

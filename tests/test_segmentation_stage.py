@@ -51,6 +51,11 @@ def test_presets_build_and_run_in_the_engine() -> None:
         assert stages[2].name in ("background_blur", "background_replace")
     privacy = build_stages(get_preset("privacy-blur"))[2].settings
     assert privacy.strength == 1.0 and privacy.desaturate == 1.0  # type: ignore[attr-defined]
+    # Only privacy-blur fails closed: a person only where a face found them.
+    assert [build_stages(get_preset(name))[1].settings.require_face  # type: ignore[attr-defined]
+            for name in ("background-blur", "privacy-blur", "background-color")] == [
+        False, True, False,
+    ]  # fmt: skip
 
     source = DemoSource("", SourceConfig(width=320, height=180, paced=False))
     source.open()

@@ -37,19 +37,21 @@ CHANGED_DEFAULTS = {
     ("eye_contact", "vertical"): 1.0,
     ("eye_contact", "remeasure_frames"): 16,
     ("segmentation", "cadence"): 2,
+    ("segmentation", "require_face"): False,
     ("face_tracker", "mesh_interval"): 3,
     ("face_tracker", "search_hold"): 0.5,
     ("face_tracker", "search_period"): 0.1,
     ("face_tracker", "mesh_graph"): "blocked",
 }
-"""Defaults changed on purpose since these files were written, for settings the files leave
-out: eye contact now corrects a look down too (issue 17), so a preset that never set
-``vertical`` gets the new default, as a new preset would. Settings newer than the files take
-their defaults: ``remeasure_frames`` (how often the iris model runs on a still eye, issue 17),
-segmentation's ``cadence`` (the network skipped on frames the last network frame explains,
-issue 15), the tracker's ``mesh_interval`` (landmarks carried between mesh runs, issue 15) and
-its ``search_hold`` and ``search_period`` (the detector's rate while nobody is in view, issue
-15), and its ``mesh_graph`` (the blocked-layout conversion of the mesh, issue 15)."""
+"""Defaults changed on purpose since these files were written, for settings the files leave out:
+eye contact now corrects a look down too (issue 17), so a preset that never set ``vertical``
+gets the new default, as a new preset would. Settings newer than the files take their defaults:
+``remeasure_frames`` (how often the iris model runs on a still eye, issue 17), segmentation's
+``cadence`` (the network skipped on frames the last network frame explains, issue 15), its
+``require_face`` (privacy-blur's fail-closed mask), the tracker's ``mesh_interval`` (landmarks
+carried between mesh runs, issue 15) and its ``search_hold`` and ``search_period`` (the
+detector's rate while nobody is in view, issue 15), and its ``mesh_graph`` (the blocked-layout
+conversion of the mesh, issue 15)."""
 
 
 def with_changed_defaults(stage: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:

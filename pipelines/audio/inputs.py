@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -164,6 +165,40 @@ MAX_CHANNELS = 8
 pointers it should not (a WAV claiming 9 channels crashed the process in ``to_ndarray``)."""
 
 
+STEREO_MEAN_KEEPS_MIN = 0.6
+"""A stereo file is mixed to mono as the mean of its two channels where that mean keeps at
+least this share of its louder channel's level (RMS over the file): a voice in the centre keeps
+all of it (the mean is the voice, at its level), two unrelated channels about 71 %. Below it the
+channels cancel or one is near silent (the same voice in opposite phase: 0 %, which gave a
+silent recording and a mouth that never opened; one channel only: 50 %, the voice at half its
+level), and the louder channel alone is the voice, at its own level."""
+
+
+def downmix_stereo(parts: list[np.ndarray]) -> list[np.ndarray]:
+    """``parts``, each ``(n, 2)`` array replaced by a mono one in place (so the file's stereo
+    and mono copies are not both whole in memory at once): the mean of the two
+    channels, or the louder channel where the mean would lose its voice
+    (:data:`STEREO_MEAN_KEEPS_MIN`). One choice for the whole file: switching between blocks
+    would click."""
+    energy = np.zeros(3, np.float64)  # left, right, their mean: sums of squares
+    for part in parts:
+        mean = part.mean(axis=1, dtype=np.float64)
+        energy[:2] += np.einsum("ij,ij->j", part, part, dtype=np.float64)
+        energy[2] += float(mean @ mean)
+    louder = int(np.argmax(energy[:2]))
+    use_mean = energy[2] >= STEREO_MEAN_KEEPS_MIN**2 * energy[louder]
+    if not use_mean:
+        log.info(
+            "stereo voice file: its channels cancel or one is near silent (the mean keeps "
+            "%.0f %% of the louder one's level); the %s channel is used",
+            100.0 * math.sqrt(energy[2] / energy[louder]) if energy[louder] > 0 else 0.0,
+            ("left", "right")[louder],
+        )
+    for i, part in enumerate(parts):
+        parts[i] = part.mean(axis=1) if use_mean else np.ascontiguousarray(part[:, louder])
+    return parts
+
+
 def wav_shortfall(path: str) -> tuple[float, float] | None:
     """(seconds held, seconds its header states) for a WAV file cut short in a copy or a
     download, else None. FFmpeg sizes a WAV by the bytes there are, so a voice cut short
@@ -255,12 +290,14 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
                 )
             out_rate = min(rate, MAX_DECODE_RATE)
             limit = MAX_AUDIO_SECONDS * out_rate
-            # Packed (interleaved) float in the file's own layout, one buffer per frame, mixed
-            # to mono here as the plain mean of the channels: FFmpeg's stereo downmix scales
-            # by 1/sqrt(2) per channel, which made a centred voice 3 dB louder than its mono
-            # original. Past two channels FFmpeg's downmix (its matrix for the layout): a
-            # film's 5.1 track has the voice in the centre channel alone, and the mean of six
-            # made it 16 dB quieter than the music and effects around it.
+            # Packed (interleaved) float in the file's own layout, one buffer per frame; two
+            # channels are mixed to mono here (downmix_stereo: their plain mean, or the louder
+            # one where the mean would cancel the voice): FFmpeg's stereo downmix scales by
+            # 1/sqrt(2) per channel, which made a centred voice 3 dB louder than its mono
+            # original, and cancels channels in opposite phase. Past two channels FFmpeg's
+            # downmix (its matrix for the layout): a film's 5.1 track has the voice in the
+            # centre channel alone, and the mean of six made it 16 dB quieter than the music
+            # and effects around it.
             layout = "mono" if channels > 2 else None
             resampler = av.AudioResampler(format="flt", layout=layout, rate=out_rate)
             parts: list[np.ndarray] = []
@@ -270,7 +307,9 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
             for frame in itertools.chain(container.decode(stream), [None]):
                 for out in resampler.resample(frame):
                     width = out.layout.nb_channels
-                    part = out.to_ndarray().reshape(-1, width).mean(axis=1)
+                    part = out.to_ndarray().reshape(-1, width)
+                    if width == 1:
+                        part = part[:, 0]
                     total += len(part)
                     if total > limit:
                         raise AudioError(
@@ -290,6 +329,8 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
         raise AudioError(
             f"audio file {path!r} holds no sound (0 samples); record or export it again"
         )
+    if parts[0].ndim == 2:
+        parts = downmix_stereo(parts)
     data = np.concatenate(parts).astype(np.float32)
     # A damaged float WAV decodes to NaN or infinities, which would poison every filter after.
     np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
@@ -363,6 +404,24 @@ class AssetInput(FileInput):
         self.source_rate = rate
         self.samples = resample(data, rate, ANALYSIS_RATE)
         ArrayInput.open(self)
+
+
+def voice_clip_file(spec: str) -> str | None:
+    """The file that the voice ``spec`` plays: a sound file's path, or the file of a clip
+    shipped in ``pipelines/assets`` (``asset:NAME``, the talking-head preset's demo voice);
+    None for a microphone or silence. Played as that file, a clip is also recorded with the
+    picture and sets the run's length, as ``--audio FILE`` does."""
+    kind, arg = parse_audio_spec(spec)
+    if kind == "file":
+        return arg
+    if kind != "asset":
+        return None
+    from importlib import resources
+
+    ref = resources.files("pipelines.assets").joinpath(arg)
+    if not ref.is_file() or not isinstance(ref, os.PathLike):
+        raise AudioError(f"audio asset {arg!r} is missing; reinstall camfx")
+    return os.fspath(ref)
 
 
 @dataclass(frozen=True)

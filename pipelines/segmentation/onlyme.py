@@ -267,11 +267,19 @@ class OnlyMe:
         *,
         t: float = 0.0,
         hold_s: float = math.inf,
+        require_face: bool = False,
     ) -> np.ndarray:
         """``mask`` (model resolution, float32 in [0, 1]) with everyone but you removed (a new
         array, or ``mask`` itself when there is nothing to remove). ``small``: the frame at
         the mask's size (BGR uint8); with it, a blob shared with another person is split
-        along the picture's edges, without it along the line halfway between the bodies."""
+        along the picture's edges, without it along the line halfway between the bodies.
+        ``require_face``: with no face locked on (none seen yet, or only a picked place or a
+        blob), nothing is kept instead of the blob mode's largest central blob."""
+        if require_face and me is None and (self.anchor is None or self.anchor.face_id is None):
+            # Fail closed: no face has said where a person is, so the network's "person" may
+            # be anything (a cup and saucer filling the frame kept 60 % of it sharp).
+            self._kept = None
+            return np.zeros_like(mask)
         mh, mw = mask.shape
         sx, sy = mw / frame_size[0], mh / frame_size[1]
         binary = (mask > PERSON_THRESHOLD).astype(np.uint8)

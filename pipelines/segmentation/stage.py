@@ -181,6 +181,14 @@ class SegmentationSettings(StageSettings):
     face also becomes ``ctx.primary_face`` for the stages after this one (None while you are
     away). The background presets turn it on, with the ``face_boxes`` stage (where the faces
     are, from the detector alone); with a face tracker its faces are used too."""
+    require_face: bool = False
+    """Only me, failing closed: a person is kept only where a face found them (the face
+    tracker's, or a ``face_boxes`` box the face mesh confirmed); with no face found yet
+    (nobody there, or an object the network takes for a person: a cup filling the frame) the
+    mask is empty and the whole frame is background. A face lost for a moment (you turn away)
+    keeps its place for ``hold_s`` as with only-me. Implies ``only_me``. privacy-blur turns it
+    on (it promises that nothing behind you can be recognised); the other background presets
+    keep the person the network is sure of, with or without a face."""
     hold_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 10.0
     """Only me: seconds your place is kept while your face is not seen before the lock lets
     go and chooses afresh."""
@@ -384,14 +392,21 @@ class Segmentation(Stage[SegmentationSettings]):
             mask = raw
 
         face = ctx.primary_face
-        if s.only_me:
+        if s.only_me or s.require_face:
             # Your face, not the tracker's primary one: while you are away it is None, and
             # the face of whoever else is there must not be kept as yours. The faces are the
             # tracker's and the face_boxes stage's (a box where the tracker has no face).
             people = only_me_faces(ctx.faces, ctx.get(FACE_BOXES))
             me = self.only_me.choose(people, (w, h), ctx.timestamp, s.hold_s)
             mask = self.only_me.apply(
-                mask, people, me, (w, h), inference.small, t=ctx.timestamp, hold_s=s.hold_s
+                mask,
+                people,
+                me,
+                (w, h),
+                inference.small,
+                t=ctx.timestamp,
+                hold_s=s.hold_s,
+                require_face=s.require_face,
             )
             ctx.extras["only_me"] = self.only_me.anchor
             # The effects after this one (retouching, light, eye contact) follow you too, and
