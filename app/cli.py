@@ -160,6 +160,25 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """``-y``/``--overwrite`` on a command that writes a file (see
+    :mod:`pipelines.outputs.existing` for the rule without it)."""
+    parser.add_argument(
+        "-y",
+        "--overwrite",
+        action="store_true",
+        help="replace a file already at an output path (without it camfx refuses, exit "
+        "code 2; a recording replaces the old file only once the new one is complete)",
+    )
+
+
+def existing_file_arg(args: argparse.Namespace) -> Any:
+    """The :class:`~pipelines.outputs.existing.ExistingFile` that ``--overwrite`` asks for."""
+    from pipelines.outputs.existing import ExistingFile
+
+    return ExistingFile.REPLACE if getattr(args, "overwrite", False) else ExistingFile.REFUSE
+
+
 NEGATIVE_NUMBER_LIKE = re.compile(r"^-\.?\d")
 """A token that argparse reads as a value, not an option: a dash then a digit (``-5``, ``-1e3``,
 ``-.5``, ``-1x720``). Python 3.11's own pattern took only plain numbers, so ``--size -1x720``
@@ -237,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="virtualcam[:DEVICE], null, or a .mp4 path; repeat for several (default virtualcam)",
     )
+    add_overwrite_argument(run)
     run.add_argument("--no-loop", action="store_true", help="stop at the end of a video file")
     run.add_argument(
         "--idle-after",
@@ -417,6 +437,7 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
         # unfiltered output.
         stages_required=True,
         cv_threads=cv_threads_arg(args),
+        existing=existing_file_arg(args),
     )
     return dataclasses.replace(config, **changes)
 
