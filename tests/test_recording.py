@@ -475,7 +475,8 @@ def test_a_full_disk_at_the_start_is_one_line_and_keeps_what_was_there(
     _fill(small_disk)
     new = small_disk / "new.mp4"
     for path, kept in ((new, "no file was made"), (earlier, f"the {earlier} already there")):
-        proc = camfx("run", "--output", str(path), "--frames", "5", "--size", "64x48")
+        # -y: the recording already there may be replaced, yet not while the disk is full.
+        proc = camfx("run", "--output", str(path), "--frames", "5", "--size", "64x48", "-y")
         err = finish(proc)
         assert proc.returncode == 2, err
         lines = err.strip().splitlines()
