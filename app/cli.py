@@ -223,7 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         default="off",
         metavar="PRESET",
-        help=f"one of: {', '.join(PRESETS.names())} (default: off; see below)",
+        help=f"one of: {', '.join(PRESETS.names())} (default: off; see below); or one of "
+        "your presets saved in the window, by its name (or user:NAME), or a preset .json path",
     )
     presets_epilog = "presets:\n" + "\n".join(
         f"  {name:<17} {PRESETS.get(name).description}" for name in PRESETS.names()
@@ -404,6 +405,22 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return int(gui_main(argv))
 
 
+def cli_preset(args: argparse.Namespace) -> Any:
+    """The :class:`~pipelines.presets.Preset` of ``--preset``: built-in, one of the user's
+    (by name or ``user:NAME``, as the window keeps them) or a preset file's path. Read once a
+    run; a setting it cannot take is said here, once, and runs at its default."""
+    cached = getattr(args, "_preset_object", None)
+    if cached is not None:
+        return cached
+    from pipelines.userdata import PresetStore, find_preset
+
+    preset, notes = find_preset(args.preset, PresetStore())
+    for note in notes:
+        print(f"camfx: warning: {note.message}", file=sys.stderr)
+    args._preset_object = preset
+    return preset
+
+
 def run_config(args: argparse.Namespace, **changes: Any) -> Any:
     """The :class:`~pipelines.build.RunConfig` of ``run``/``bench``'s common options, with
     ``changes`` on top."""
@@ -425,7 +442,7 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
     config = RunConfig(
         source=getattr(args, "source", None) or "demo",
         outputs=tuple(getattr(args, "output", None) or ["virtualcam"]),
-        preset=args.preset,
+        preset=cli_preset(args),
         size=args.size,
         fps=args.fps,
         frames=args.frames,
@@ -461,9 +478,9 @@ def preset_talking_head_with_audio(args: argparse.Namespace) -> Any:
     the recording had no sound. A run with no talking head is refused: the options would
     drive nothing (they were silently ignored)."""
     from pipelines.build import preset_talking_head
-    from pipelines.presets import PRESETS, get_preset
+    from pipelines.presets import PRESETS
 
-    carried = preset_talking_head(get_preset(args.preset))
+    carried = preset_talking_head(cli_preset(args))
     if carried is None:
         with_heads = [n for n in PRESETS.names() if preset_talking_head(PRESETS.get(n))]
         raise CliError(

@@ -640,6 +640,43 @@ def split_preset_key(key: str) -> tuple[str, str]:
     return kind, name
 
 
+def find_preset(text: str, store: PresetStore) -> tuple[Preset, list[Problem]]:
+    """The preset that ``camfx run --preset TEXT`` names, as the window would run it: a
+    built-in name, ``builtin:NAME``, ``user:NAME`` (the window's key), the name of a user
+    preset, or the path of a preset ``.json`` file; with the notes on it (settings that got
+    their defaults). A built-in name wins over a user preset of the same name (``user:``
+    picks that one)."""
+    kind, name = split_preset_key(text)
+    if kind == BUILTIN and name in PRESETS:
+        return PRESETS.get(name), []
+    looks_like_path = text.lower().endswith(".json") or os.sep in text or "/" in text
+    if kind == BUILTIN and looks_like_path:
+        return _preset_file(Path(text))
+    store.load()
+    if name in store:
+        path = store.path_of(name)
+        return store.get(name), [p for p in store.problems if p.path == path]
+    user = ", ".join(repr(n) for n in store.names()) or "none yet"
+    raise SettingsError(
+        f"unknown preset {text!r}; built-in presets: {', '.join(PRESETS.names())}; your "
+        f"presets (in {store.folder}): {user}; or give the path of a preset .json file"
+    )
+
+
+def _preset_file(path: Path) -> tuple[Preset, list[Problem]]:
+    if not path.is_file():
+        raise SettingsError(f"preset file {str(path)!r} does not exist; check the path")
+    data = read_json(path)
+    number = unreasonable_number(data)
+    if number:
+        raise SettingsError(f"preset file {path}: {number}")
+    try:
+        preset, notes = read_preset(data)
+    except SettingsError as exc:
+        raise SettingsError(f"preset file {path}: {exc}") from None
+    return preset, [Problem(path, f"Preset file {path}: {note}") for note in notes]
+
+
 def resolve_preset(key: str, store: PresetStore) -> Preset:
     kind, name = split_preset_key(key)
     if kind == USER:
