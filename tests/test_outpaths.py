@@ -176,3 +176,20 @@ def test_overwrite_that_fills_the_disk_keeps_the_old_take_and_the_new_part(
     partial = small_disk / "meeting.partial.mp4"
     assert f"kept in {partial}; the earlier {take} is kept as it was" in line, line
     assert 0 < frames_in(partial) < 300
+
+
+def test_overwrite_through_a_link_replaces_the_file_it_points_to(
+    tmp_path: Path, capsys: Any
+) -> None:
+    """The link stays a link (the user made it); the file behind it is replaced whole."""
+    (tmp_path / "takes").mkdir()
+    real = users_file(tmp_path / "takes" / "real.mp4")
+    link = tmp_path / "latest.mp4"
+    link.symlink_to(real)
+    args = ["run", "--source", "demo", "--output", str(link), "--frames", "3", *SMALL]
+    assert cli.main(args) == 2
+    assert "already exists" in one_error_line(capsys.readouterr().err)
+    assert real.read_bytes() == USERS_VIDEO
+    assert cli.main([*args, "-y"]) == 0, capsys.readouterr().err
+    assert link.is_symlink() and frames_in(real) == 3
+    assert sorted(p.name for p in real.parent.iterdir()) == ["real.mp4"]

@@ -148,6 +148,9 @@ class VideoFileOutput(Output):
         super().__init__(arg, **kw)
         self.existing = existing
         """What :meth:`open` does with a file already at ``arg``."""
+        self.replaces = arg
+        """The file that :attr:`path` replaces when complete (``arg``, or where its link
+        points)."""
         self.path = arg
         """Where the frames are written: ``arg``, or beside it (``NAME.partial.mp4``) while a
         file there waits to be replaced at :meth:`close`."""
@@ -199,19 +202,22 @@ class VideoFileOutput(Output):
         if not target:
             raise OutputError("file output needs a path, e.g. --output out.mp4")
         check_file_path(target)
-        path = target
+        path = replaces = target
         if os.path.lexists(target):
             if self.existing is ExistingFile.REFUSE:
                 refuse_existing(target)
             # The file there stays whole until the new one is complete: a start that fails,
             # a full disk or a crash leaves it as it was (and what was recorded beside it).
-            _check_path(target)  # opened to append: nothing in it changes
-            path = str(
-                free_name(
-                    Path(target).with_name(f"{Path(target).stem}.partial{Path(target).suffix}")
-                )
-            )
+            # Through a link, the file it points to is replaced and the link kept; a device
+            # or a pipe (nothing kept in it to lose) is written to as it is.
+            real = Path(os.path.realpath(target))
+            if real.is_file():
+                _check_path(target)  # opened to append: nothing in it changes
+                partial = real.with_name(f"{real.stem}.partial{real.suffix}")
+                path = str(free_name(partial))
+                replaces = str(real)
         self.path = path
+        self.replaces = replaces
         # Before the check, which creates the file: a failed start removes only a file it made.
         existed = os.path.exists(path)
         _check_path(path)
@@ -384,7 +390,7 @@ class VideoFileOutput(Output):
                     if Path(self.path).suffix.lower() in MP4_SUFFIXES and mp4_is_torn(self.path):
                         raise OSError(_likely_errno(self.path), "the end could not be written")
                     if self.path != self.arg:
-                        os.replace(self.path, self.arg)  # complete: now it replaces the old
+                        os.replace(self.path, self.replaces)  # complete: now it replaces the old
                         self.path = self.arg
                 except Exception as exc:
                     self._container = container
