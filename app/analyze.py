@@ -10,6 +10,8 @@ import json
 import sys
 from typing import Any
 
+from app.cli import add_overwrite_argument
+
 EXIT_ERROR = 2
 
 
@@ -26,6 +28,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--mask", metavar="PATH.png", default=None, help="also write the person mask as a PNG"
     )
+    add_overwrite_argument(parser)
     parser.add_argument(
         "--max-faces", type=int, default=8, help="report at most this many faces (8)"
     )
@@ -67,6 +70,10 @@ def _run(args: argparse.Namespace) -> int:
         raise CamfxError(f"--max-faces {args.max_faces} must be at least 1")
     if not 1 <= args.passes <= 5:
         raise CamfxError(f"--passes {args.passes} must be 1 to 5")
+    if args.mask and not args.overwrite:
+        from pipelines.outputs.existing import refuse_existing
+
+        refuse_existing(args.mask, "--mask")  # before the models load
     image = read_image(args.image)
     h, w = image.shape[:2]
     if args.mask:

@@ -161,6 +161,25 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    """``-y``/``--overwrite`` on a command that writes a file (see
+    :mod:`pipelines.outputs.existing` for the rule without it)."""
+    parser.add_argument(
+        "-y",
+        "--overwrite",
+        action="store_true",
+        help="replace a file already at an output path (without it camfx refuses, exit "
+        "code 2; a recording replaces the old file only once the new one is complete)",
+    )
+
+
+def existing_file_arg(args: argparse.Namespace) -> Any:
+    """The :class:`~pipelines.outputs.existing.ExistingFile` that ``--overwrite`` asks for."""
+    from pipelines.outputs.existing import ExistingFile
+
+    return ExistingFile.REPLACE if getattr(args, "overwrite", False) else ExistingFile.REFUSE
+
+
 NEGATIVE_NUMBER_LIKE = re.compile(r"^-\.?\d")
 """A token that argparse reads as a value, not an option: a dash then a digit (``-5``, ``-1e3``,
 ``-.5``, ``-1x720``). Python 3.11's own pattern took only plain numbers, so ``--size -1x720``
@@ -205,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--preset",
         default="off",
         metavar="PRESET",
-        help=f"one of: {', '.join(PRESETS.names())} (default: off; see below)",
+        help=f"one of: {', '.join(PRESETS.names())} (default: off; see below); or one of "
+        "your presets saved in the window, by its name (or user:NAME), or a preset .json path",
     )
     presets_epilog = "presets:\n" + "\n".join(
         f"  {name:<17} {PRESETS.get(name).description}" for name in PRESETS.names()
@@ -238,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="virtualcam[:DEVICE], null, or a .mp4 path; repeat for several (default virtualcam)",
     )
+    add_overwrite_argument(run)
     run.add_argument("--no-loop", action="store_true", help="stop at the end of a video file")
     run.add_argument(
         "--idle-after",
@@ -397,6 +418,22 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return int(gui_main(argv))
 
 
+def cli_preset(args: argparse.Namespace) -> Any:
+    """The :class:`~pipelines.presets.Preset` of ``--preset``: built-in, one of the user's
+    (by name or ``user:NAME``, as the window keeps them) or a preset file's path. Read once a
+    run; a setting it cannot take is said here, once, and runs at its default."""
+    cached = getattr(args, "_preset_object", None)
+    if cached is not None:
+        return cached
+    from pipelines.userdata import PresetStore, find_preset
+
+    preset, notes = find_preset(args.preset, PresetStore())
+    for note in notes:
+        print(f"camfx: warning: {note.message}", file=sys.stderr)
+    args._preset_object = preset
+    return preset
+
+
 def run_config(args: argparse.Namespace, **changes: Any) -> Any:
     """The :class:`~pipelines.build.RunConfig` of ``run``/``bench``'s common options, with
     ``changes`` on top."""
@@ -418,7 +455,7 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
     config = RunConfig(
         source=getattr(args, "source", None) or "demo",
         outputs=tuple(getattr(args, "output", None) or ["virtualcam"]),
-        preset=args.preset,
+        preset=cli_preset(args),
         size=args.size,
         fps=args.fps,
         frames=args.frames,
@@ -430,6 +467,7 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
         # unfiltered output.
         stages_required=True,
         cv_threads=cv_threads_arg(args),
+        existing=existing_file_arg(args),
     )
     return dataclasses.replace(config, **changes)
 
@@ -453,9 +491,9 @@ def preset_talking_head_with_audio(args: argparse.Namespace) -> Any:
     the recording had no sound. A run with no talking head is refused: the options would
     drive nothing (they were silently ignored)."""
     from pipelines.build import preset_talking_head
-    from pipelines.presets import PRESETS, get_preset
+    from pipelines.presets import PRESETS
 
-    carried = preset_talking_head(get_preset(args.preset))
+    carried = preset_talking_head(cli_preset(args))
     if carried is None:
         with_heads = [n for n in PRESETS.names() if preset_talking_head(PRESETS.get(n))]
         raise CliError(

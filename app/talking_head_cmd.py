@@ -28,6 +28,8 @@ from app.cli import (
     AVATAR_MODES,
     EXIT_OUTPUT_FAILED,
     CliError,
+    add_overwrite_argument,
+    existing_file_arg,
     parse_fps,
     parse_size,
     parse_video_delay,
@@ -46,6 +48,7 @@ def add_parser(sub: Any) -> None:
     render.add_argument("--source", default="demo", help="video under the avatar (demo)")
     render.add_argument("--portrait", default="", help="image of the avatar (demo portrait)")
     render.add_argument("--output", required=True, help="the .mp4 to write")
+    add_overwrite_argument(render)
     render.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
     render.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
     render.add_argument(
@@ -72,6 +75,7 @@ def add_parser(sub: Any) -> None:
     capture.add_argument(
         "--output", required=True, help="image file to write (.png, .jpg, .webp, .bmp, .tif)"
     )
+    add_overwrite_argument(capture)
     capture.add_argument(
         "--tries",
         type=positive_int,
@@ -116,6 +120,7 @@ def run_render(args: argparse.Namespace) -> int:
             video_delay_ms=args.video_delay_ms,
             audio_required=True,
         ),
+        existing=existing_file_arg(args),
     )
     audio_frames = config.frames_for_audio()
     if args.frames is None and audio_frames is None:
@@ -160,6 +165,7 @@ a video file's first frame is as good as any."""
 
 def run_capture(args: argparse.Namespace) -> int:
     from pipelines.avatar.portrait import AvatarError, check_portrait_path
+    from pipelines.outputs.existing import refuse_existing
     from pipelines.sources import SourceConfig, open_source, parse_source_spec
     from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
@@ -167,6 +173,8 @@ def run_capture(args: argparse.Namespace) -> int:
     kind, path = parse_source_spec(args.source)
     if kind in ("image", "video") and path:
         refuse_overwriting_the_source(path, args.output)
+    if not args.overwrite:
+        refuse_existing(args.output)  # before a camera opens or a face is searched
     if kind == "image" and path:
         return capture_from_picture(path, args.output)
     # A video's frames whole, as a photo is read (not cropped to the 16:9 frame), and not

@@ -20,6 +20,7 @@ from pipelines import cvthreads
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs.base import Output
+from pipelines.outputs.existing import ExistingFile
 from pipelines.presets import Preset, StageSpec, build_stages, get_preset, known_stage_id
 from pipelines.schema import AvatarMode, VideoDelayMs
 from pipelines.sources.base import Source, SourceConfig
@@ -88,6 +89,9 @@ class RunConfig:
     before any output opens, instead of leaving that effect out: the user named the preset."""
     cv_threads: int | None = cvthreads.CV_THREADS
     """OpenCV's thread pool while the engine runs (see :mod:`pipelines.cvthreads`)."""
+    existing: ExistingFile = ExistingFile.REFUSE
+    """What a recording does with a file already at its path (``--overwrite``: replace it,
+    once the new one is complete)."""
 
     def preset_object(self) -> Preset:
         return get_preset(self.preset) if isinstance(self.preset, str) else self.preset
@@ -256,7 +260,9 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             stage.warm_up()
     # Recordings get the voice (file or microphone) in the same pass as the video.
     sound = recording_audio(config.talking_head, stages) if config.talking_head else None
-    options: dict[str, Any] = {"audio": sound} if sound is not None else {}
+    options: dict[str, Any] = {"existing": config.existing}
+    if sound is not None:
+        options["audio"] = sound
     outputs = [make_output(o, **options) if isinstance(o, str) else o for o in config.outputs]
     owns_source = isinstance(config.source, str)
     if isinstance(config.source, str):
@@ -370,12 +376,15 @@ def check_output_paths(config: RunConfig) -> None:
     one file). A render checked its folder only after the avatar's build (5 s); the recorder
     checks again, and that it can write, when it is made."""
     from pipelines.errors import OutputError
+    from pipelines.outputs.existing import refuse_existing
     from pipelines.outputs.recorder import check_file_path
 
     seen: dict[str, str] = {}
     for path in _file_outputs(config):
         try:
             check_file_path(path)
+            if config.existing is ExistingFile.REFUSE:
+                refuse_existing(path)
         except OutputError as problem:
             # Every problem at once, the source's first (as when the source fails to open).
             source = _file_source_problem(config)

@@ -9,6 +9,7 @@ in the config folder) use the same shape: ``{"schema": 1, "stages": [{"stage": N
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,16 +47,25 @@ class Preset:
     """Picked to hide the room (privacy-blur, and a user preset copied from it): switched to
     from a preset that does not, the window's outputs show a card at once until its stages
     run (~2 s to open them) instead of the room as the preset before showed it."""
+    unknown_keys: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """Keys of its file this camfx does not know (a newer one may have written them): ignored,
+    and written back when the preset is saved, as ``settings.json`` keeps its unknown keys."""
+    unknown_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict, compare=False)
+    """Per stage, the settings of its file that stage does not know: ignored, written back."""
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
+            **self.unknown_keys,
             "schema": PRESET_SCHEMA_VERSION,
             "name": self.name,
             "description": self.description,
         }
         if self.hides_room:  # written only where set: other presets' files stay as they were
             data["hides_room"] = True
-        data["stages"] = [{"stage": s.stage, "settings": dict(s.settings)} for s in self.stages]
+        data["stages"] = [
+            {"stage": s.stage, "settings": {**self.unknown_settings.get(s.stage, {}), **s.settings}}
+            for s in self.stages
+        ]
         return data
 
     @classmethod

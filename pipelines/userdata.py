@@ -56,6 +56,7 @@ from pipelines.presets import (
     PRESET_SCHEMA_VERSION,
     PRESETS,
     Preset,
+    PresetFile,
     StageSpec,
     ensure_stage_registered,
     known_stage_id,
@@ -350,6 +351,65 @@ def preset_from_data(data: Any, *, name: str | None = None) -> Preset:
     return preset
 
 
+def read_preset(data: Any) -> tuple[Preset, list[str]]:
+    """Preset data of a file, as the window and ``camfx run --preset`` load it: a key this
+    camfx does not know is kept (written back on a save) and ignored, as ``settings.json``'s
+    are; a setting out of its range or of the wrong type gets its stage's default, with one
+    note each (naming the stage, the key and what is allowed). Only what leaves nothing
+    usable (not an object, no stages list, a stage twice, a bad name) is an error."""
+    data = migrate_preset_data(data)
+    preset = Preset.from_dict(data)
+    notes: list[str] = []
+    unknown_settings: dict[str, dict[str, Any]] = {}
+    stages = []
+    for spec in preset.stages:
+        usable, unknown = _usable_settings(spec, notes)
+        if unknown:
+            unknown_settings[spec.stage] = unknown
+        stages.append(StageSpec(spec.stage, usable))
+    known = set(PresetFile.__struct_fields__)
+    preset = dataclasses.replace(
+        preset,
+        name=check_name(preset.name),
+        stages=tuple(stages),
+        unknown_keys={k: v for k, v in data.items() if k not in known},
+        unknown_settings=unknown_settings,
+    )
+    validate_preset(preset)
+    return preset, notes
+
+
+def _usable_settings(spec: StageSpec, notes: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``spec``'s settings its stage takes, and those it does not know; a value it refuses is
+    left out (its default runs) with a note. A stage this camfx lacks is left whole, for
+    :func:`validate_preset` to report."""
+    try:
+        ensure_stage_registered(spec.stage)
+    except (SettingsError, ImportError):
+        return dict(spec.settings), {}
+    if not isinstance(spec.settings, dict):
+        return dict(spec.settings), {}
+    owner = STAGES.get(known_stage_id(spec.stage)).settings_type
+    fields = {f.name: f for f in schema.fields_of(owner)}
+    usable: dict[str, Any] = {}
+    unknown: dict[str, Any] = {}
+    for key, value in spec.settings.items():
+        if key not in fields:
+            unknown[key] = value
+            continue
+        try:
+            schema.check_field(owner, key, value)
+        except SettingsError as exc:
+            default = fields[key].default
+            # The schema's line says what is allowed: the range, the choices, true or false.
+            notes.append(
+                f"stage {spec.stage!r}, setting {key!r}: {exc}; its default {default!r} is used"
+            )
+            continue
+        usable[key] = value
+    return usable, unknown
+
+
 def slugify(name: str) -> str:
     """A portable file name stem for a preset name (the real name is kept inside the file)."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
@@ -397,7 +457,7 @@ class PresetStore:
                     number = unreasonable_number(data)
                     if number:
                         raise SettingsError(number)
-                    preset = preset_from_data(data, name=None)
+                    preset, notes = read_preset(data)
                 except UnavailablePreset as exc:
                     problems.append(Problem(path, f"Preset file {path.name}: {exc}"))
                     continue
@@ -427,6 +487,7 @@ class PresetStore:
                     )
                     continue
                 presets[key] = UserPreset(preset, path)
+                problems.extend(Problem(path, f"Preset file {path.name}: {n}") for n in notes)
         self._presets = presets
         self._loaded = True
         self.problems = problems
@@ -577,6 +638,43 @@ def split_preset_key(key: str) -> tuple[str, str]:
     if not sep or kind not in (BUILTIN, USER):
         return BUILTIN, key
     return kind, name
+
+
+def find_preset(text: str, store: PresetStore) -> tuple[Preset, list[Problem]]:
+    """The preset that ``camfx run --preset TEXT`` names, as the window would run it: a
+    built-in name, ``builtin:NAME``, ``user:NAME`` (the window's key), the name of a user
+    preset, or the path of a preset ``.json`` file; with the notes on it (settings that got
+    their defaults). A built-in name wins over a user preset of the same name (``user:``
+    picks that one)."""
+    kind, name = split_preset_key(text)
+    if kind == BUILTIN and name in PRESETS:
+        return PRESETS.get(name), []
+    looks_like_path = text.lower().endswith(".json") or os.sep in text or "/" in text
+    if kind == BUILTIN and looks_like_path:
+        return _preset_file(Path(text))
+    store.load()
+    if name in store:
+        path = store.path_of(name)
+        return store.get(name), [p for p in store.problems if p.path == path]
+    user = ", ".join(repr(n) for n in store.names()) or "none yet"
+    raise SettingsError(
+        f"unknown preset {text!r}; built-in presets: {', '.join(PRESETS.names())}; your "
+        f"presets (in {store.folder}): {user}; or give the path of a preset .json file"
+    )
+
+
+def _preset_file(path: Path) -> tuple[Preset, list[Problem]]:
+    if not path.is_file():
+        raise SettingsError(f"preset file {str(path)!r} does not exist; check the path")
+    data = read_json(path)
+    number = unreasonable_number(data)
+    if number:
+        raise SettingsError(f"preset file {path}: {number}")
+    try:
+        preset, notes = read_preset(data)
+    except SettingsError as exc:
+        raise SettingsError(f"preset file {path}: {exc}") from None
+    return preset, [Problem(path, f"Preset file {path}: {note}") for note in notes]
 
 
 def resolve_preset(key: str, store: PresetStore) -> Preset:

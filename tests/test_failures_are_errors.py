@@ -239,7 +239,7 @@ def test_run_no_loop_on_a_damaged_video_exits_2_and_keeps_what_it_wrote(
     assert frames_in(out) == decoded  # the frames before the damage are kept, playable
 
     # A clean end of a whole file with --no-loop is still a success.
-    code = cli.main(["run", "--source", str(good), "--no-loop", "--output", str(out)])
+    code = cli.main(["run", "--source", str(good), "--no-loop", "--output", str(out), "-y"])
     assert code == 0, capsys.readouterr().err
     assert frames_in(out) == VIDEO_FRAMES
 

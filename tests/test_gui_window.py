@@ -489,6 +489,29 @@ def test_recording_writes_a_video_file(
     assert ok and count >= 10 and frame.shape[:2] == (720, 1280)
 
 
+def test_a_recording_never_replaces_one_of_the_same_stamped_name(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    """The window names a recording by the second it starts: two in one second (stop, start
+    again) had the same name, and the second replaced the first."""
+    window = open_window(qtbot, windows, config)
+    window.settings.record_folder = str(tmp_path)
+    now = time.time()
+    taken = [
+        tmp_path / time.strftime("camfx-%Y%m%d-%H%M%S.mp4", time.localtime(now + t))
+        for t in range(-1, 10)  # the seconds the click may land in
+    ]
+    for path in taken:
+        path.write_bytes(b"an earlier take")
+    window.record_button.click()
+    qtbot.waitUntil(lambda: window.controller.recording_path is not None, timeout=5000)
+    path = Path(window.controller.recording_path or "")
+    assert path.name.endswith("-2.mp4") and path.with_name(path.name[:-6] + ".mp4") in taken
+    window.record_action.trigger()
+    qtbot.waitUntil(lambda: not window.recording, timeout=5000)
+    assert all(p.read_bytes() == b"an earlier take" for p in taken)
+
+
 def test_output_size_change_restarts_engine_and_keeps_virtual_camera(
     qtbot: Any, windows: list, config: Path
 ) -> None:

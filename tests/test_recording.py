@@ -475,7 +475,8 @@ def test_a_full_disk_at_the_start_is_one_line_and_keeps_what_was_there(
     _fill(small_disk)
     new = small_disk / "new.mp4"
     for path, kept in ((new, "no file was made"), (earlier, f"the {earlier} already there")):
-        proc = camfx("run", "--output", str(path), "--frames", "5", "--size", "64x48")
+        # -y: the recording already there may be replaced, yet not while the disk is full.
+        proc = camfx("run", "--output", str(path), "--frames", "5", "--size", "64x48", "-y")
         err = finish(proc)
         assert proc.returncode == 2, err
         lines = err.strip().splitlines()
@@ -491,7 +492,8 @@ def test_a_device_that_is_full_is_named_in_one_line(tmp_path: Path) -> None:
     file and what is kept, not "... (No space left on device); use a .mp4 path"."""
     path = tmp_path / "full.mp4"
     path.symlink_to("/dev/full")
-    proc = camfx("run", "--output", str(path), "--frames", "90", "--size", "64x48")
+    # -y: the link is there; what it points to, a device, is written to as it is.
+    proc = camfx("run", "--output", str(path), "--frames", "90", "--size", "64x48", "-y")
     err = finish(proc)
     assert proc.returncode == 1 and "Traceback" not in err, err
     lines = [line for line in err.splitlines() if str(path) in line and "failed" in line]

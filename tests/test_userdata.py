@@ -183,18 +183,26 @@ def test_broken_files_are_moved_aside_not_lost(store: PresetStore) -> None:
     texts = {
         "notjson.json": "{ this is not json",
         "wrongtype.json": json.dumps({"schema": 1, "name": "W", "stages": "blur"}),
-        "outofrange.json": json.dumps(
-            {"schema": 1, "name": "R", "stages": [{"stage": "ud-gain", "settings": {"gain": 99}}]}
-        ),
         "array.json": "[1, 2]",
         "binary.json": "",
     }
     for name, text in texts.items():
         (store.folder / name).write_text(text)
     (store.folder / "binary.json").write_bytes(b"\xff\xfe\x00garbage")
+    # A value out of range is not a broken file: that setting runs at its default, with a
+    # warning, and the file stays (tests/test_user_presets_cli.py).
+    out_of_range = {
+        "schema": 1,
+        "name": "R",
+        "stages": [{"stage": "ud-gain", "settings": {"gain": 99}}],
+    }
+    (store.folder / "outofrange.json").write_text(json.dumps(out_of_range))
     fresh = PresetStore(store.folder)
     problems = fresh.load()
-    assert fresh.names() == ["Good"]
+    assert fresh.names() == ["Good", "R"]
+    kept = [p for p in problems if p.path.name == "outofrange.json"]
+    assert len(kept) == 1 and kept[0].moved_to is None and "out of range" in str(kept[0])
+    problems = [p for p in problems if p not in kept]
     assert len(problems) == len(texts)
     for problem in problems:
         assert problem.moved_to is not None and problem.moved_to.exists()
@@ -206,9 +214,8 @@ def test_broken_files_are_moved_aside_not_lost(store: PresetStore) -> None:
         assert not problem.path.exists()
     messages = " | ".join(str(p) for p in problems)
     assert "not valid JSON (line 1" in messages
-    assert "out of range" in messages
     # Loading again finds nothing more to complain about and never touches the kept files.
-    assert PresetStore(store.folder).load() == []
+    assert [p.path.name for p in PresetStore(store.folder).load()] == ["outofrange.json"]
     assert len(list(store.folder.glob("*.broken-*"))) == len(texts)
 
 
@@ -454,14 +461,14 @@ def test_any_other_failure_in_a_preset_moves_it_aside(
     """Whatever a parser or a stage raises on a hand-made file, the app still starts."""
     store.create("Good", [gain(gain=2.0)])
     (store.folder / "odd.json").write_text(json.dumps({"schema": 1, "name": "O", "stages": []}))
-    real = userdata.preset_from_data
+    real = userdata.read_preset
 
-    def picky(data: object, *, name: str | None = None) -> Preset:
+    def picky(data: object) -> tuple[Preset, list[str]]:
         if isinstance(data, dict) and data.get("name") == "O":
             raise TypeError("unexpected shape")
-        return real(data, name=name)
+        return real(data)
 
-    monkeypatch.setattr(userdata, "preset_from_data", picky)
+    monkeypatch.setattr(userdata, "read_preset", picky)
     fresh = PresetStore(store.folder)
     [problem] = fresh.load()
     assert "could not be read (TypeError: unexpected shape)" in problem.message

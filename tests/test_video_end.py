@@ -124,7 +124,7 @@ def test_run_no_loop_exits_2_on_a_cut_file_and_0_on_a_whole_one(
     decoded = int(line.split("after frame ")[1].split()[0])
     assert 0 < decoded < FRAMES
 
-    code = cli.main(["run", "--source", str(good), "--no-loop", "--output", str(out)])
+    code = cli.main(["run", "--source", str(good), "--no-loop", "--output", str(out), "-y"])
     assert code == 0, capsys.readouterr().err
 
 

@@ -14,6 +14,7 @@ from app.gui.widgets import REFRESH, set_checked_quietly
 from app.state import VirtualCamera
 from app.state.devices import virtual_camera_label, virtual_camera_row
 from app.state.labels import repair_results, torn_recordings_offer
+from pipelines.outputs.existing import free_name
 from pipelines.outputs.virtualcam import setup_hint
 
 if TYPE_CHECKING:
@@ -142,7 +143,10 @@ class OutputsView:
             return
         w.state.set_recording(on)
         if on:
-            target = path or str(self.record_folder() / time.strftime("camfx-%Y%m%d-%H%M%S.mp4"))
+            # Two recordings started in one second get the same time stamp: the second is
+            # "-2", never the first replaced (the recorder refuses a file there anyway).
+            stamped = self.record_folder() / time.strftime("camfx-%Y%m%d-%H%M%S.mp4")
+            target = path or str(free_name(stamped))
             self.update_record_label(f"Starting {target}…")
             w.controller.start_recording(target)
         else:

@@ -51,6 +51,7 @@ import cv2
 from pipelines.errors import OutputError
 from pipelines.frame import RESENT, Frame
 from pipelines.outputs.base import OUTPUTS, Output
+from pipelines.outputs.existing import ExistingFile, free_name, refuse_existing
 
 if TYPE_CHECKING:
     from pipelines.audio.mux import Clock
@@ -141,9 +142,18 @@ class VideoFileOutput(Output):
         *,
         audio: Any = None,
         encoders: tuple[str, ...] = VIDEO_ENCODERS,
+        existing: ExistingFile = ExistingFile.REFUSE,
         **kw: Any,
     ) -> None:
         super().__init__(arg, **kw)
+        self.existing = existing
+        """What :meth:`open` does with a file already at ``arg``."""
+        self.replaces = arg
+        """The file that :attr:`path` replaces when complete (``arg``, or where its link
+        points)."""
+        self.path = arg
+        """Where the frames are written: ``arg``, or beside it (``NAME.partial.mp4``) while a
+        file there waits to be replaced at :meth:`close`."""
         self.audio_source = audio
         """An :class:`~pipelines.audio.mux.AudioTrackSource`, or None for no sound track."""
         self.encoders = encoders
@@ -176,6 +186,9 @@ class VideoFileOutput(Output):
         path = self.arg
         if not path:
             raise OutputError("file output needs a path, e.g. --output out.mp4")
+        if self.existing is ExistingFile.REFUSE:
+            check_file_path(path)
+            refuse_existing(path)
         existed = os.path.lexists(path)
         try:
             _check_path(path)
@@ -185,9 +198,26 @@ class VideoFileOutput(Output):
                     os.remove(path)
 
     def open(self, width: int, height: int, fps: float) -> None:
-        path = self.arg
-        if not path:
+        target = self.arg
+        if not target:
             raise OutputError("file output needs a path, e.g. --output out.mp4")
+        check_file_path(target)
+        path = replaces = target
+        if os.path.lexists(target):
+            if self.existing is ExistingFile.REFUSE:
+                refuse_existing(target)
+            # The file there stays whole until the new one is complete: a start that fails,
+            # a full disk or a crash leaves it as it was (and what was recorded beside it).
+            # Through a link, the file it points to is replaced and the link kept; a device
+            # or a pipe (nothing kept in it to lose) is written to as it is.
+            real = Path(os.path.realpath(target))
+            if real.is_file():
+                _check_path(target)  # opened to append: nothing in it changes
+                partial = real.with_name(f"{real.stem}.partial{real.suffix}")
+                path = str(free_name(partial))
+                replaces = str(real)
+        self.path = path
+        self.replaces = replaces
         # Before the check, which creates the file: a failed start removes only a file it made.
         existed = os.path.exists(path)
         _check_path(path)
@@ -249,10 +279,13 @@ class VideoFileOutput(Output):
                     os.remove(path)
             reason = WRITE_ERRORS.get(_errno_of(exc) or 0)
             if reason:  # the disk, not the path: "use a .mp4 path" would mislead
-                kept = "nothing was recorded" + ("" if existed else f" and no {path} is left")
-                raise OutputError(f"recording {path} could not start: {reason}; {kept}") from exc
+                if path != target:
+                    kept = f"nothing was recorded; the {target} already there is kept as it was"
+                else:
+                    kept = "nothing was recorded" + ("" if existed else f" and no {path} is left")
+                raise OutputError(f"recording {target} could not start: {reason}; {kept}") from exc
             raise OutputError(
-                f"output file {path!r} could not be opened for writing at {width}x{height} "
+                f"output file {target!r} could not be opened for writing at {width}x{height} "
                 f"({exc}); use a .mp4 path"
             ) from exc
         self._container, self._video, self._audio = container, video, audio
@@ -354,8 +387,11 @@ class VideoFileOutput(Output):
                     container.close()
                     # FFmpeg does not report a failed write of the last fragment: check the
                     # file's boxes instead.
-                    if Path(self.arg).suffix.lower() in MP4_SUFFIXES and mp4_is_torn(self.arg):
-                        raise OSError(_likely_errno(self.arg), "the end could not be written")
+                    if Path(self.path).suffix.lower() in MP4_SUFFIXES and mp4_is_torn(self.path):
+                        raise OSError(_likely_errno(self.path), "the end could not be written")
+                    if self.path != self.arg:
+                        os.replace(self.path, self.replaces)  # complete: now it replaces the old
+                        self.path = self.arg
                 except Exception as exc:
                     self._container = container
                     # Kept in self.failure for the caller's summary (said once, there).
@@ -369,7 +405,7 @@ class VideoFileOutput(Output):
         _close_quietly(container)
         self._release_watch()
         self.is_open = False
-        path = self.arg
+        path = self.path
         sent = self.frames_written
         gone = isinstance(exc, FileNotFoundError) or not os.path.exists(path)
         code = getattr(exc, "errno", None)
@@ -389,7 +425,17 @@ class VideoFileOutput(Output):
             if kept_frames
             else f"none of {sent} frames is kept"
         )
-        self.failure = f"recording {path} failed: {reason}; {kept}"
+        if path == self.arg:
+            self.failure = f"recording {path} failed: {reason}; {kept}"
+        else:
+            if not kept_frames:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+            where = f" in {path}" if kept_frames else ""
+            self.failure = (
+                f"recording {self.arg} failed: {reason}; {kept}{where}; the earlier "
+                f"{self.arg} is kept as it was"
+            )
         return self.failure
 
     def _release_watch(self) -> None:

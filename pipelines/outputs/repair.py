@@ -27,14 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipelines.outputs.existing import MAX_NAME_TRIES, numbered_names
 from pipelines.outputs.recorder import Mp4Layout, mp4_layout, probe_video
 
 COPY_CHUNK = 1 << 20
 SCAN_MAX_FILES = 200
 """:func:`torn_recordings` walks at most the newest this many ``.mp4`` files of a folder, so a
 folder of thousands cannot hold up the window's start."""
-MAX_NAME_TRIES = 1000
-"""``NAME.repaired-2.mp4`` … ``NAME.repaired-1000.mp4``: past that, the folder is full of them."""
 
 
 class Outcome(enum.Enum):
@@ -266,8 +265,7 @@ def _repaired_name(path: Path) -> Path:
 def _create_free(first: Path) -> tuple[Path, Any]:
     """Create the first free one of ``first``, ``NAME-2.EXT``, ``NAME-3.EXT`` … and open it
     for writing. ``O_EXCL``: a file that appears meanwhile is never overwritten."""
-    for n in range(1, MAX_NAME_TRIES + 1):
-        candidate = first if n == 1 else first.with_name(f"{first.stem}-{n}{first.suffix}")
+    for candidate in numbered_names(first):
         try:
             fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
