@@ -1,4 +1,4 @@
-"""``camfx analyze IMAGE [--json] [--mask PATH.png]``: faces, landmarks and head pose of a photo.
+"""``camfx analyze IMAGE [--json] [--mask PATH]``: faces, landmarks and head pose of a photo.
 
 Only argparse at import time (``camfx --help`` stays instant); the models load in ``run``.
 """
@@ -26,7 +26,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("image", help="a photo (PNG, JPEG, ...)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
-        "--mask", metavar="PATH.png", default=None, help="also write the person mask as a PNG"
+        "--mask",
+        metavar="PATH",
+        default=None,
+        help="also write the person mask as a picture (its suffix picks the format; .png keeps "
+        "it exact)",
     )
     add_overwrite_argument(parser)
     parser.add_argument(

@@ -256,7 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         action="append",
         default=None,
-        help="virtualcam[:DEVICE], null, or a .mp4 path; repeat for several (default virtualcam)",
+        help="virtualcam[:DEVICE], null, or a video file (.mp4; .mov, .m4v, .mkv and .avi too); "
+        "repeat for several (default virtualcam)",
     )
     add_overwrite_argument(run)
     run.add_argument("--no-loop", action="store_true", help="stop at the end of a video file")
@@ -273,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench",
         parents=[common],
-        help="measure speed on the demo source",
+        help="measure speed (on the demo source unless --source says otherwise)",
         epilog=presets_epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

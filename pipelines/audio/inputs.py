@@ -262,7 +262,9 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     try:
         with av.open(path, mode="r") as container:
             if not container.streams.audio:
-                raise AudioError(f"audio file {path!r} has no sound track; use a WAV or FLAC")
+                raise AudioError(
+                    f"audio file {path!r} has no sound track; give a file with a voice in it"
+                )
             stream = container.streams.audio[0]
             ctx = stream.codec_context
             if ctx is None:
@@ -322,7 +324,8 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     except Exception as exc:  # PyAV raises its own error types per FFmpeg error
         reason = getattr(exc, "strerror", None) or str(exc)  # FFmpeg's, without the path
         raise AudioError(
-            f"audio file {path!r} could not be decoded ({reason}); use a WAV or FLAC file"
+            f"audio file {path!r} could not be decoded ({reason}); check it, or export it again as "
+            "WAV or FLAC"
         ) from exc
     if not total:
         # A WAV header with no samples after it: it rendered one silent frame and exited 0.
