@@ -231,7 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"  {name:<17} {PRESETS.get(name).description}" for name in PRESETS.names()
     )
     common.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
-    common.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
+    common.add_argument(
+        "--fps",
+        type=parse_fps,
+        default=30.0,
+        action=RecordGiven,
+        help="frames per second of a camera, the demo or a picture (30); a video plays at its own",
+    )
     common.add_argument("--frames", type=positive_int, default=None, help="stop after N frames")
     common.add_argument(
         "--cv-threads",
@@ -335,6 +341,26 @@ def expand_home(value: Any) -> Any:
     if sep and len(prefix) > 1 and rest.startswith("~"):
         return f"{prefix}:{os.path.expanduser(rest)}"
     return os.path.expanduser(value) if value.startswith("~") else value
+
+
+class RecordGiven(argparse.Action):
+    """Stores the value as ``store`` does, and notes that the user gave the option (its
+    default is a real value, so the two cannot be told apart afterwards)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        setattr(namespace, self.given(self.dest), True)
+
+    @staticmethod
+    def given(dest: str) -> str:
+        """The namespace attribute that is True once the option ``dest`` was given."""
+        return f"{dest}_given"
 
 
 def said_by_the_command(record: logging.LogRecord) -> bool:
@@ -606,6 +632,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"(preset {args.preset}); Ctrl+C to stop",
                 file=sys.stderr,
             )
+            if getattr(args, RecordGiven.given("fps"), False) and source.pace_fps != config.fps:
+                # A video is paced at its own rate (frames are neither doubled nor dropped):
+                # said, not silently ignored.
+                print(
+                    f"camfx: {source.arg} plays at its own {source.pace_fps:g} fps; --fps "
+                    f"{config.fps:g} sets the rate of a camera, the demo or a picture",
+                    file=sys.stderr,
+                )
             while engine.running:
                 engine.wait(0.5)
                 if tty:

@@ -144,3 +144,26 @@ def test_a_cut_file_is_told_once_on_the_command_line(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("is damaged or cut short") == 1, done.stderr
     assert one_error_line(done.stderr).startswith("camfx: source: "), done.stderr
+
+
+@pytest.mark.parametrize("fps", [None, FPS, 60])
+def test_a_videos_own_rate_is_kept_and_said_when_fps_asks_another(
+    tmp_path: Path, capsys: Any, fps: int | None
+) -> None:
+    """A video plays at its own rate; ``--fps`` asking another was ignored without a word (a
+    user's ``--fps 60`` on a 24 fps file recorded 24 fps). Now one line says so; without
+    ``--fps``, or with the file's own rate, nothing is said."""
+    good = write_video(tmp_path / "good.mkv")
+    out = tmp_path / "out.mp4"
+    rate = [] if fps is None else ["--fps", str(fps)]
+    code = cli.main(["run", "--source", str(good), "--frames", "8", *rate, "--output", str(out)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    said = [line for line in err.splitlines() if "plays at its own" in line]
+    if fps == 60:
+        assert said == [f"camfx: {good} plays at its own {FPS} fps; --fps 60 sets the rate of "
+                        "a camera, the demo or a picture"], err  # fmt: skip
+    else:
+        assert said == [], err
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].average_rate == FPS
