@@ -422,6 +422,27 @@ def _file_size_limit() -> None:  # in the child: writes past 150 KiB fail with E
     resource.setrlimit(resource.RLIMIT_FSIZE, (150 * 1024, 150 * 1024))
 
 
+def _first_fragment_limit() -> None:  # in the child: the header fits, no fragment does
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4 * 1024, 4 * 1024))
+
+
+def test_a_recording_full_before_its_first_fragment_leaves_no_file(tmp_path: Path) -> None:
+    """A disk full before the first fragment was on it left an 800-byte file no player opens,
+    after "none of 60 frames is kept": a new file that holds nothing is removed, and said."""
+    path = tmp_path / "take.mp4"
+    proc = camfx(
+        "run", "--source", "demo", "--output", str(path), "--frames", "90", "--size", "320x240",
+        preexec_fn=_first_fragment_limit,
+    )  # fmt: skip
+    err = finish(proc)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if str(path) in line and "failed" in line]
+    assert len(lines) == 1, err
+    assert "none of" in lines[0] and "frames is kept and no file is left" in lines[0], lines[0]
+    assert not path.exists()
+
+
 def test_disk_full_stops_that_recording_keeps_what_fits_and_exits_1(
     tmp_path: Path, small_disk: Path | None
 ) -> None:

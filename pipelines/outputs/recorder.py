@@ -426,6 +426,12 @@ class VideoFileOutput(Output):
             else f"none of {sent} frames is kept"
         )
         if path == self.arg:
+            if not kept_frames and os.path.isfile(path):
+                # A new file (one already there is refused, or recorded beside as .partial)
+                # that no player opens: a stub of a few hundred bytes misleads (not a device).
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                kept += " and no file is left"
             self.failure = f"recording {path} failed: {reason}; {kept}"
         else:
             if not kept_frames:
