@@ -30,7 +30,7 @@ back as a second, faceless head); the photo's background enlarged reads 32 and 1
 SIDE_STEP_MAX = 12.0
 """Grey levels: the mean colour step across the avatar square's side, 24 px each way, on the
 rows where the person reaches that side. A body fading out at the side into the backdrop is a
-straight soft cut (astronaut 35, canonman_hooded 24 on main); continued past it, 6 and 8."""
+straight soft cut (astronaut 35, canonman_hooded 24 on main); continued past it, 9 and 10."""
 
 
 def face_x(standin) -> float:

@@ -549,7 +549,14 @@ def extend_person(
     person = np.asarray(mask, np.float32)
     if coverage is not None:
         person = person * (coverage >= 0.5)
-    edge = max(1, round(2 * EDGE_FADE * person.shape[0]))
+    # Only the body below the head (SIDE_HEAD_Y, faded in over EDGE_FADE): what the model cuts
+    # out beside the head (the cameraman's camera, hair placed by cut_place) mirrored past the
+    # square was a ghost of it.
+    size = person.shape[0]
+    start = SIDE_HEAD_Y * size
+    body = np.clip((np.arange(size, dtype=np.float32) - start) / (EDGE_FADE * size), 0.0, 1.0)
+    person = person * body[:, None]
+    edge = max(1, round(2 * EDGE_FADE * size))
     reaches = (
         (person[:, :edge] > 0.5).any(),
         (person[:, -edge:] > 0.5).any(),
@@ -561,7 +568,10 @@ def extend_person(
     weight = cv2.resize(person, (side, side), interpolation=cv2.INTER_LINEAR)
     pads = (sy, ch - sy - side, sx, cw - sx - side)
     colour = cv2.copyMakeBorder(colour, *pads, cv2.BORDER_REFLECT_101)
-    weight = cv2.copyMakeBorder(weight, *pads, cv2.BORDER_REFLECT_101)
+    # The outline carried straight on (a mirrored one turned a sloping shoulder back up into
+    # a flame-shaped peak beside astronaut's suit); its colour mirrored (repeated, the edge
+    # column streaked).
+    weight = cv2.copyMakeBorder(weight, *pads, cv2.BORDER_REPLICATE)
     reach = max(1.0, EXTEND_FADE * side)
     band = max(1.0, 2 * EDGE_FADE * side)
     # Distance outside the square's sides that are extended (0 on them, negative inside); not
