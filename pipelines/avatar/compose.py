@@ -208,10 +208,16 @@ def _overlay_edges(
 
 STANDIN_BLUR = 0.025
 """Backdrop blur (sigma) as a fraction of the frame height: out of focus behind the person."""
-PERSON_MARGIN = 0.012
-"""The person's mask is widened by this fraction of the avatar's side: the head turns a few
-pixels, and hair must not be cut at the mask's edge."""
-PERSON_FEATHER = 0.01
+PERSON_MARGIN = 0.004
+"""The person's mask is widened by this fraction of the avatar's side (2 px of 512): the head
+turns a few pixels, and hair must not be cut at the mask's edge. At 0.012 (6 px, 13 px of a
+720x1280 frame zoomed in) the band showed the photo's own sharp background round the hair over
+its blurred copy: pieces of portrait_full's chandelier clinging to the hair."""
+PERSON_FEATHER = 0.004
+"""The widened mask's feather (Gaussian sigma), as a fraction of the avatar's side (2 px of
+512): the model's matte is soft already (upsampled from its 256 px). Kept at 0.01 with the
+narrower margin, the person's own pixels 7 px inside the matte were blended with the backdrop
+(alpha 0.96)."""
 EDGE_FADE = 0.04
 """Where the person reaches the avatar's own left or right edge (shoulders), the cut-out
 fades over this fraction of its side instead of ending in a straight line."""
@@ -377,9 +383,25 @@ def side_cuts(coverage: np.ndarray, mask: np.ndarray) -> tuple[int | None, int |
     the square turned on its side: (the first column of the photo past a left cut, the first
     column past the photo at a right cut); ``None`` where not cut there. A shoulder cut lower
     down fades out (:data:`PHOTO_FADE`) as a shoulder turning away."""
-    head = np.array(mask, np.float32, copy=True)
-    head[int(SIDE_HEAD_Y * head.shape[0]) :] = 0.0
+    head = head_blob(mask, coverage)
     return top_cut(coverage.T, head.T), bottom_cut(coverage.T, head.T)
+
+
+def head_blob(mask: np.ndarray, coverage: np.ndarray | None = None) -> np.ndarray:
+    """``mask`` (float32) above :data:`SIDE_HEAD_Y`, kept only on the face's own connected
+    part: a bystander beside the head (obama_midword's, at the photo's left edge, which the
+    model half cuts out as person) is not the person, and a cut through it is no cut of the
+    head. Judged above that row only: lower down, shoulders touch bystanders' sleeves."""
+    rows = int(SIDE_HEAD_Y * mask.shape[0])
+    head = np.zeros(mask.shape, np.float32)
+    person_at = mask[:rows] > 0.5
+    if coverage is not None:
+        person_at &= coverage[:rows] >= 0.5
+    _, blobs = cv2.connectedComponents(person_at.astype(np.uint8))
+    face = blobs[min(rows - 1, int(FACE_CENTER_Y * mask.shape[0])), mask.shape[1] // 2]
+    if face:
+        head[:rows] = np.where(blobs == face, mask[:rows], 0.0)
+    return head
 
 
 def cut_place(
@@ -492,6 +514,87 @@ def photo_fade(
     t = np.clip(dist / fade, 0.0, 1.0)
     # Smoothstep: no crease where the fade starts or ends.
     return np.asarray(t * t * (3.0 - 2.0 * t), np.float32)
+
+
+EXTEND_FADE = 0.15
+"""Where the person reaches the avatar square's side inside the frame, their mirror goes on
+past it and fades out over this fraction of the square's side (108 px on a 720p frame): a
+shoulder running out of the picture softly. At :data:`EDGE_FADE` alone (29 px) the body ended
+in a soft vertical cut with background beyond (hopper_glasses, x~940 of 1280)."""
+EXTEND_SOFT = 0.3
+"""The mirrored body past the square is blurred by this fraction of the backdrop's blur: it is
+the person's plane, in focus, but a mirror's details (a pin, a hand) must not read as
+things."""
+
+
+def extend_person(
+    backdrop: np.ndarray,
+    portrait: np.ndarray,
+    mask: np.ndarray,
+    coverage: np.ndarray | None,
+    square: tuple[int, int, int],
+    blur: float,
+    sides: tuple[bool, bool, bool],
+) -> np.ndarray:
+    """``backdrop`` (the canvas) with the person continued past the avatar's square (at
+    ``square``: x, y, side on the canvas) as the square's mirror, weighted by the mirrored
+    mask and fading out with the distance from the square over :data:`EXTEND_FADE`; inside the
+    square, along its edges (where the avatar's alpha fades out, :data:`EDGE_FADE`), the
+    person itself, so the fade meets it. ``sides``: whether the square's left, right and
+    bottom side lie inside the frame (a side at or past the frame's edge needs no fade, and the
+    person there must stay the avatar's own). Nothing is added where the person does not reach
+    a side."""
+    sx, sy, side = square
+    ch, cw = backdrop.shape[:2]
+    person = np.asarray(mask, np.float32)
+    if coverage is not None:
+        person = person * (coverage >= 0.5)
+    # Only the body below the head (SIDE_HEAD_Y, faded in over EDGE_FADE): what the model cuts
+    # out beside the head (the cameraman's camera, hair placed by cut_place) mirrored past the
+    # square was a ghost of it.
+    size = person.shape[0]
+    start = SIDE_HEAD_Y * size
+    body = np.clip((np.arange(size, dtype=np.float32) - start) / (EDGE_FADE * size), 0.0, 1.0)
+    person = person * body[:, None]
+    edge = max(1, round(2 * EDGE_FADE * size))
+    reaches = (
+        (person[:, :edge] > 0.5).any(),
+        (person[:, -edge:] > 0.5).any(),
+        (person[-edge:] > 0.5).any(),
+    )
+    if not any(r and s for r, s in zip(reaches, sides, strict=True)):
+        return backdrop
+    colour = cv2.resize(portrait, (side, side), interpolation=cv2.INTER_LINEAR)
+    weight = cv2.resize(person, (side, side), interpolation=cv2.INTER_LINEAR)
+    pads = (sy, ch - sy - side, sx, cw - sx - side)
+    colour = cv2.copyMakeBorder(colour, *pads, cv2.BORDER_REFLECT_101)
+    # The outline carried straight on (a mirrored one turned a sloping shoulder back up into
+    # a flame-shaped peak beside astronaut's suit); its colour mirrored (repeated, the edge
+    # column streaked).
+    weight = cv2.copyMakeBorder(weight, *pads, cv2.BORDER_REPLICATE)
+    reach = max(1.0, EXTEND_FADE * side)
+    band = max(1.0, 2 * EDGE_FADE * side)
+    # Distance outside the square's sides that are extended (0 on them, negative inside); not
+    # upwards: a head near the square's top is no body going on (its hair mirrored up was a
+    # ghost over astronaut_tight's head).
+    cols = np.arange(cw, dtype=np.float32)
+    rows = np.arange(ch, dtype=np.float32)
+    off = np.full(cw, -np.inf, np.float32)
+    if sides[0]:
+        off = np.maximum(off, sx - cols)
+    if sides[1]:
+        off = np.maximum(off, cols - (sx + side - 1))
+    below = rows - (sy + side - 1) if sides[2] else np.full(ch, -np.inf, np.float32)
+    d = np.maximum(off[None, :], below[:, None])
+    d[:sy] = reach  # nothing above the square
+    t = np.where(d > 0, 1.0 - d / reach, 1.0 + d / band)
+    t = np.clip(t, 0.0, 1.0)
+    weight *= t * t * (3.0 - 2.0 * t)  # smoothstep: no crease where the fade ends
+    soft = max(0.5, EXTEND_SOFT * blur)
+    colour = cv2.GaussianBlur(colour, (0, 0), soft)
+    weight = cv2.GaussianBlur(weight, (0, 0), soft)[..., None]
+    out = backdrop.astype(np.float32) * (1.0 - weight) + colour.astype(np.float32) * weight
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def make_standin(
@@ -610,20 +713,30 @@ def make_standin(
     hole = cv2.resize(person.astype(np.uint8) * 255, (work, work))
     hole = cv2.dilate(hole, np.ones((7, 7), np.uint8))
     bg = cv2.inpaint(small, hole, 5, cv2.INPAINT_TELEA)
-    bg = cv2.resize(bg, (side, side), interpolation=cv2.INTER_LINEAR)
-    # 2) Extended to the frame's aspect by mirroring, so the picture continues sideways; a
-    # square placed past the frame's bottom or above its top keeps its rows until the blur
-    # is done (``above``: the square's rows over the frame's top).
-    below = max(0, h - side - y)
+    # 2) Extended to the frame's aspect by enlarging it evenly until it covers the frame and
+    # the square (``canvas``: their union, the square's rows and columns past the frame kept
+    # until the blur is done), centred on the square as far as that allows. Mirrored instead,
+    # whatever stood at the square's side came back as a second, blurred copy: a bystander at
+    # obama_midword's right edge, with the hole the person left, was a faceless brown head
+    # over 40 % of the frame. Enlarged, each thing shows once, where the photo had it.
     above = max(0, -y)
     aside = max(0, -x)  # the square's columns left of the frame, kept as ``above``
-    backdrop = cv2.copyMakeBorder(
-        bg, max(0, y), below, max(0, x), max(0, w - side - x), cv2.BORDER_REFLECT_101
-    )
+    canvas_w = max(w, x + side) - min(0, x)
+    canvas_h = max(h, y + side) - min(0, y)
+    cover = max(canvas_w, canvas_h)
     blur = max(2.0, STANDIN_BLUR * h)
-    # Not dimmed: the band of the portrait's own background kept around the person (for the
-    # head's motion) would show as a bright halo.
-    backdrop = cv2.GaussianBlur(backdrop, (0, 0), blur)
+    # Blurred small, then enlarged: the same picture as blurring it enlarged, for ~1 ms.
+    bg = cv2.GaussianBlur(bg, (0, 0), max(0.5, blur * work / cover))
+    bg = cv2.resize(bg, (cover, cover), interpolation=cv2.INTER_CUBIC)
+    sx, sy = aside + x, above + y  # the square's corner on the canvas
+    bx = int(np.clip(sx + side // 2 - cover // 2, canvas_w - cover, 0))
+    by = int(np.clip(sy + side // 2 - cover // 2, canvas_h - cover, 0))
+    backdrop = np.ascontiguousarray(bg[-by : -by + canvas_h, -bx : -bx + canvas_w])
+    # Where the person reaches the square's side inside the frame (a bust's shoulders), the
+    # body goes on past it as its own mirror, fading out over EXTEND_FADE of the square: the
+    # square's edge was a straight soft cut with background beyond it (hopper_glasses).
+    in_frame = (x > 0, x + side < w, y + side < h)
+    backdrop = extend_person(backdrop, portrait, mask, coverage, (sx, sy, side), blur, in_frame)
     # 3) The cut-out: widened, feathered, faded where it meets the avatar's side edges. At
     # the avatar's resolution: the blend happens there, before the one resize to the frame.
     grow = max(1, round(PERSON_MARGIN * size[0]))

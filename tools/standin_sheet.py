@@ -1,0 +1,80 @@
+"""The README's stand-in contact sheets: each portrait, then its stand-in at rest on a
+1280×720 and a 720×1280 frame.
+
+    PYTHONPATH=. .venv/bin/python tools/standin_sheet.py docs/talking-head-standin.jpg
+    PYTHONPATH=. .venv/bin/python tools/standin_sheet.py --held-out docs/standin-heldout.jpg
+
+The first sheet is of tuning portraits (tests/data/faces/README.md); ``--held-out`` draws the
+portraits never tuned on, as a check only (tests/test_avatar_heldout.py's and the real ones
+of the face_recognition sdist). Each avatar is built as the stage builds it
+(:meth:`~pipelines.avatar.stage.Avatar.build`, which closes a mid-word mouth), and its rest
+face is composed as the stage composes a stand-in frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from pipelines.avatar.compose import compose_standin, make_standin, person_mask
+from pipelines.avatar.portrait import load_portrait
+from pipelines.avatar.stage import Avatar
+
+ROOT = Path(__file__).resolve().parent.parent
+FACES = ROOT / "tests" / "data" / "faces"
+TUNING = ("astronaut", "astronaut_tight", "canonman_hooded", "photographer_turned", "cameraman")
+HELD_OUT = ("obama_midword", "hopper_glasses", "biden", "einstein_midword", "riga_turned")
+FRAMES = ((1280, 720), (720, 1280))
+ROW = 300
+"""Each tile's height on the sheet, in pixels."""
+
+
+def tile(image: np.ndarray, label: str = "") -> np.ndarray:
+    h, w = image.shape[:2]
+    out = cv2.resize(image, (round(w * ROW / h), ROW), interpolation=cv2.INTER_AREA)
+    if label:
+        cv2.putText(out, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 3)
+        cv2.putText(out, label, (6, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1)
+    return out
+
+
+def row(name: str) -> np.ndarray:
+    photo = cv2.imread(str(FACES / f"{name}.jpg"), cv2.IMREAD_COLOR)
+    if photo is None:
+        raise SystemExit(f"standin_sheet: cannot read {FACES / name}.jpg")
+    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+    portrait = avatar.portrait
+    mask = person_mask(portrait.image)
+    tiles = [tile(photo, name)]
+    for w, h in FRAMES:
+        standin = make_standin(portrait.image, mask, (w, h), portrait.coverage)
+        frame = compose_standin(np.zeros((h, w, 3), np.uint8), portrait.image, standin)
+        tiles.append(tile(frame, f"{w}x{h}"))
+    gap = np.full((ROW, 6, 3), 255, np.uint8)
+    parts: list[np.ndarray] = []
+    for t in tiles:
+        parts += [t, gap]
+    return np.hstack(parts[:-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--held-out", action="store_true", help="the held-out portraits")
+    args = parser.parse_args()
+    rows = [row(name) for name in (HELD_OUT if args.held_out else TUNING)]
+    width = max(r.shape[1] for r in rows)
+    padded = [
+        cv2.copyMakeBorder(r, 0, 6, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255,) * 3)
+        for r in rows
+    ]
+    if not cv2.imwrite(str(args.output), np.vstack(padded), [cv2.IMWRITE_JPEG_QUALITY, 85]):
+        raise SystemExit(f"standin_sheet: cannot write {args.output}")
+    print(args.output)
+
+
+if __name__ == "__main__":
+    main()
