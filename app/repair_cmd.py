@@ -14,7 +14,7 @@ from typing import Any
 EXIT_NOT_REPAIRED = 1
 """A file's cut part did not decode to the end, or could not be written; the original is kept."""
 EXIT_BAD_FILE = 2
-"""A file is missing, unreadable, not a camfx MP4, or holds no complete fragment."""
+"""A file is missing, unreadable, not a camfx MP4, or holds no whole frame."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -25,8 +25,9 @@ def add_parser(subparsers: Any) -> None:
         "every player opens it. The mended file is written beside the original as "
         "NAME.repaired.mp4 (NAME.repaired-2.mp4 … when that exists) and the original is "
         "left as it was; the result is decoded to its last frame first. A complete file is "
-        "left alone. Exit code 2 when a file is missing, unreadable, not an MP4 recorded "
-        "by camfx or holds no complete fragment; 1 when a cut file did not decode.",
+        "left alone; one torn inside its first fragment keeps the frames written before the "
+        "tear. Exit code 2 when a file is missing, unreadable, not an MP4 recorded by camfx "
+        "or holds no whole frame; 1 when a cut file did not decode.",
     )
     parser.add_argument("paths", nargs="+", metavar="FILE", help="a .mp4 recording")
     parser.add_argument(

@@ -41,6 +41,18 @@ def decoded(path: Path) -> tuple[int, int]:
     return video, audio
 
 
+def _decoded_to_the_tear(path: Path) -> int:
+    """Video frames decoded from a torn file before its decoder stops."""
+    frames = 0
+    with av.open(str(path)) as c:
+        try:
+            for _ in c.decode(video=0):
+                frames += 1
+        except av.error.FFmpegError:
+            pass
+    return frames
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -319,6 +331,35 @@ def test_a_recording_without_a_complete_fragment_is_refused(
 
     assert "holds no complete fragment" in line and "nothing to recover" in line
     assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("in_place", [False, True], ids=["copy", "in-place"])
+def test_a_recording_torn_inside_its_first_fragment_keeps_its_whole_frames(
+    whole: Path, tmp_path: Path, in_place: bool
+) -> None:
+    """A kill inside the first 2 s left no fragment boundary to cut at, and repair said
+    "nothing to recover" of a file whose first frames decode: they are copied (packets, not
+    re-encoded) into a recording that decodes to its end, with its sound."""
+    _, mdat = fragment(whole, 1)
+    path = torn_copy(whole, tmp_path, mdat.offset + mdat.size // 2)
+    before = digest(path)
+    whole_frames = _decoded_to_the_tear(path)  # what a player shows of the torn file
+    assert 0 < whole_frames <= FRAMES_PER_FRAGMENT
+
+    report = repair.repair(path, in_place=in_place)
+
+    assert report.outcome is repair.Outcome.REPAIRED, report.line
+    output = path if in_place else tmp_path / "torn.repaired.mp4"
+    assert report.output == output
+    if not in_place:
+        assert digest(path) == before
+    frames, audio_frames = decoded(output)
+    assert whole_frames - 1 <= frames <= whole_frames and audio_frames > 0
+    assert report.frames == frames and report.fragments == 0
+    assert "written before the tear in its first fragment" in report.line
+    # A camfx recording again: a second repair finds it complete.
+    assert repair.repair(output).outcome is repair.Outcome.COMPLETE
+    assert sorted(tmp_path.iterdir()) == sorted({path, output})
 
 
 def test_an_mp4_that_is_not_fragmented_is_not_ours(tmp_path: Path) -> None:

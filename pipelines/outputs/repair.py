@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.outputs.existing import MAX_NAME_TRIES, numbered_names
-from pipelines.outputs.recorder import Mp4Layout, mp4_layout, probe_video
+from pipelines.outputs.recorder import MP4_FLAGS, Mp4Layout, mp4_layout, probe_video
 
 COPY_CHUNK = 1 << 20
 SCAN_MAX_FILES = 200
@@ -109,6 +109,8 @@ def repair(path: str | os.PathLike[str], *, in_place: bool = False) -> RepairRep
             frames=frames,
             seconds=seconds,
         )
+    if layout.fragments == 0:
+        return _salvage_first_fragment(path, layout, in_place)
     if in_place:
         return _repair_in_place(path, layout)
     return _repair_to_copy(path, layout)
@@ -146,7 +148,15 @@ def torn_recordings(
             layout = mp4_layout(path)
         except (OSError, struct.error):
             continue
-        if layout.fragmented and layout.torn_bytes > 0 and not _why_not_repairable(layout):
+        # At least one complete fragment (the box walk alone tells): one torn inside its first
+        # fragment may hold no whole frame, which only decoding would tell (`camfx repair`).
+        whole_fragment = layout.fragments > 0
+        if (
+            layout.fragmented
+            and layout.torn_bytes > 0
+            and whole_fragment
+            and not _why_not_repairable(layout)
+        ):
             torn.append(path)
     return torn
 
@@ -163,12 +173,100 @@ def _why_not_repairable(layout: Mp4Layout) -> str:
             "is not a fragmented MP4 as camfx records, so camfx repair cannot mend it; "
             "for an MP4 from another program use a tool such as untrunc"
         )
-    if layout.fragments == 0:
-        return (
-            f"holds no complete fragment ({layout.size} bytes; the recording stopped before "
-            "its first 2 seconds were on the disk): there is nothing to recover"
-        )
     return ""
+
+
+def _nothing_to_recover(layout: Mp4Layout) -> str:
+    return (
+        f"holds no complete fragment and no whole frame ({layout.size} bytes; the recording "
+        "stopped before its first frame was on the disk): there is nothing to recover"
+    )
+
+
+def _salvage_first_fragment(path: Path, layout: Mp4Layout, in_place: bool) -> RepairReport:
+    """A recording torn inside its first fragment has no fragment boundary to cut at, yet the
+    frames written before the tear are whole (a kill 1.5 s into a recording: 40 frames decode).
+    Its packets up to the tear are copied, not re-encoded, into a new MP4 (beside it, or, with
+    ``in_place``, one that replaces it once it decodes to the end)."""
+    first = path.with_name(f".{path.name}.salvage") if in_place else _repaired_name(path)
+    try:
+        target, out = _create_free(first)
+        out.close()
+    except OSError as exc:
+        return _failed(path, f"no file could be created beside it ({exc.strerror or exc})")
+    try:
+        copied = _copy_whole_packets(path, target)
+    except Exception as exc:  # PyAV's errors, OSError: the original is left as it was
+        target.unlink(missing_ok=True)
+        return _failed(path, f"its frames could not be copied ({exc})")
+    if copied == 0:
+        target.unlink(missing_ok=True)
+        return _refuse(path, _nothing_to_recover(layout))
+    check = decode_check(target)
+    if not check.whole:
+        target.unlink(missing_ok=True)
+        return _failed(path, _not_whole(check))
+    if in_place:
+        try:
+            if os.path.getsize(path) != layout.size:
+                target.unlink(missing_ok=True)
+                return _failed(path, "it changed while being checked (is it still recording?)")
+            shutil.copymode(path, target)
+            os.replace(target, path)
+        except OSError as exc:
+            target.unlink(missing_ok=True)
+            return _failed(path, f"it could not be replaced ({exc.strerror or exc})")
+        target = path
+    where = "replaced in place" if in_place else f"written to {target}"
+    line = (
+        f"{path}: kept {check.frames} frames ({check.seconds:.1f} s) written before the tear in "
+        f"its first fragment, dropped the rest; {where}"
+    )
+    return RepairReport(
+        path,
+        Outcome.REPAIRED,
+        line,
+        output=target,
+        fragments=0,
+        frames=check.frames,
+        seconds=check.seconds,
+        torn_bytes=layout.torn_bytes,
+    )
+
+
+def _copy_whole_packets(path: Path, target: Path) -> int:
+    """Copy the video and sound packets of ``path`` up to the first one the tear cut (or the
+    demuxer's stop) into ``target``, an MP4; the number of video packets copied."""
+    import av
+
+    video = 0
+    try:
+        src = av.open(str(path), "r")
+    except av.error.FFmpegError:
+        return 0  # torn inside its header (ftyp, moov): no stream to copy from
+    # Fragmented as camfx records, so the copy is a camfx recording to every later check.
+    options = {"movflags": MP4_FLAGS}
+    with src, av.open(str(target), "w", format="mp4", options=options) as dst:
+        streams = {
+            s.index: dst.add_stream_from_template(s)
+            for s in src.streams
+            if s.type in ("video", "audio")
+        }
+        packets = src.demux(*(src.streams[i] for i in streams))
+        while True:
+            try:
+                packet = next(packets)
+            except (StopIteration, av.error.FFmpegError):
+                break
+            if packet.dts is None or packet.size == 0:
+                continue  # the demuxer's flush packets
+            if packet.is_corrupt:
+                break  # the packet the tear cut: it and what follows are not whole
+            kind = packet.stream.type
+            packet.stream = streams[packet.stream.index]
+            dst.mux(packet)
+            video += kind == "video"
+    return video
 
 
 def _refuse(path: Path, why: str) -> RepairReport:
