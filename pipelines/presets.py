@@ -19,7 +19,7 @@ from pipelines import schema
 from pipelines.errors import SettingsError
 from pipelines.migrations import stage_id
 from pipelines.registry import Registry
-from pipelines.stage import STAGES, Stage, make_stage
+from pipelines.stage import STAGES, Stage, make_stage, stage_settings_type
 
 PRESET_SCHEMA_VERSION = 2
 """2: stage ids in one spelling (``talking_head``); see :mod:`pipelines.migrations`."""
@@ -122,7 +122,10 @@ def build_stages(preset: Preset) -> list[Stage[Any]]:
     stages = []
     for spec in preset.stages:
         ensure_stage_registered(spec.stage)
-        stages.append(make_stage(spec.stage, spec.settings))
+        settings = dict(spec.settings)
+        if preset.hides_room:
+            settings.update(stage_settings_type(spec.stage).HIDING_THE_ROOM)
+        stages.append(make_stage(spec.stage, settings))
     return stages
 
 

@@ -32,6 +32,12 @@ class StageSettings:
 
     enabled: bool = True
 
+    HIDING_THE_ROOM: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    """The settings this stage always runs with in a preset that hides the room
+    (``Preset.hides_room``), whatever its file says: a hand-edited copy of privacy-blur with
+    ``"require_face": "true"`` (a string) ran with the default, False, and kept the room sharp
+    (a failure that must be closed, not open)."""
+
     def __post_init__(self) -> None:
         schema.check_instance(self)
 
@@ -210,3 +216,9 @@ def make_stage(name: str, settings: dict[str, Any] | None = None) -> Stage[Any]:
     cls = STAGES.get(stage_id(name, STAGES.names()))
     st = cls.settings_type.from_dict(settings or {})
     return cls(st)
+
+
+def stage_settings_type(name: str) -> type[StageSettings]:
+    """The settings class of the stage registered as ``name`` (an old name too)."""
+    settings_type: type[StageSettings] = STAGES.get(stage_id(name, STAGES.names())).settings_type
+    return settings_type

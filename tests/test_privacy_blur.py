@@ -19,7 +19,7 @@ import pipelines.segmentation.presets  # noqa: F401  (registers the presets)
 from pipelines.engine import Engine
 from pipelines.frame import Frame, FrameContext
 from pipelines.outputs.base import Output
-from pipelines.presets import build_stages, get_preset
+from pipelines.presets import Preset, build_stages, get_preset
 from pipelines.segmentation.onlyme import OnlyMe
 from pipelines.sources.base import SourceConfig
 from pipelines.sources.files import ImageSource
@@ -167,3 +167,81 @@ def test_requiring_a_face_still_holds_you_while_you_turn_away() -> None:
     me = only_me.choose([], frame, 1.0 + hold_s + 0.5, hold_s)
     gone = only_me.apply(mask, [], me, frame, t=1.0 + hold_s + 0.5, require_face=True)
     assert float(gone.max()) == 0.0
+
+
+def run_preset_object(preset: Preset, picture: str) -> tuple[np.ndarray, list[Frame]]:
+    """:func:`run_preset` for a preset object (a user's file, read)."""
+    source = ImageSource(str(FACES / picture), SourceConfig(width=W, height=H, paced=False))
+    source.open()
+    assert source.image is not None
+    picture_frame = source.image.copy()
+    out = Keep()
+    engine = Engine(source, build_stages(preset), [out], lossless=True, max_frames=FRAMES)
+    with engine:
+        assert engine.wait(TIMEOUT_S)
+    source.close()
+    return picture_frame, out.frames
+
+
+@pytest.mark.parametrize("require_face", ["true", None], ids=["a-string", "left-out"])
+def test_a_hand_edited_copy_that_hides_the_room_still_fails_closed(
+    require_face: str | None,
+) -> None:
+    """A copy of privacy-blur edited by hand with ``"require_face": "true"`` (a string) loaded
+    with a warning and the default, False, and kept the cup sharp and in colour with exit 0 (a
+    user's pass, qa4): a preset that hides the room runs its segmentation failing closed
+    whatever the file says (``StageSettings.HIDING_THE_ROOM``); so does one whose file
+    predates the setting."""
+    from pipelines.userdata import read_preset
+
+    data = get_preset("privacy-blur").to_dict() | {"name": "my privacy"}
+    for stage in data["stages"]:
+        if stage["stage"] == "segmentation":
+            stage["settings"].pop("require_face")
+            if require_face is not None:
+                stage["settings"]["require_face"] = require_face
+    preset, notes = read_preset(data)
+    assert preset.hides_room and (require_face is None or any("require_face" in n for n in notes))
+    source, frames = run_preset_object(preset, "no_face.jpg")
+    reference = all_background("privacy-blur", source)[CUP_BOX]
+    for frame in frames:
+        box = frame.image[CUP_BOX]
+        assert sharpness(box) <= BACKGROUND_SHARPNESS_SLACK * sharpness(reference), frame.index
+        assert saturation(box) <= saturation(reference) + BACKGROUND_SATURATION_SLACK
+
+
+def test_a_room_you_left_is_blurred_within_the_short_hold() -> None:
+    """Failing closed, your place is kept only :data:`REQUIRE_FACE_HOLD_S` after your face was
+    last seen, whatever ``hold_s`` says: with its 10 s a room left empty stayed sharp and in
+    colour for 10 s (qa4: the astronaut for 2 s, then the empty room)."""
+    from pipelines.segmentation.stage import REQUIRE_FACE_HOLD_S
+
+    segmentation = next(
+        s for s in build_stages(get_preset("privacy-blur")) if s.name == "segmentation"
+    )
+    assert segmentation.settings.hold_s > 3 * REQUIRE_FACE_HOLD_S  # the cap, not the setting
+    frames = {name: ImageSource(str(FACES / name), SourceConfig(width=W, height=H, paced=False))
+              for name in ("astronaut.jpg", "no_face.jpg")}  # fmt: skip
+    for source in frames.values():
+        source.open()
+    stages = [s for s in build_stages(get_preset("privacy-blur")) if s.name != "background_blur"]
+    for stage in stages:
+        stage.open()
+    kept_at: list[tuple[float, float]] = []
+    try:
+        for index in range(90):  # 1 s of you at 30 fps, then 2 s of the room you left
+            t = index / 30.0
+            name = "astronaut.jpg" if t < 1.0 else "no_face.jpg"
+            image = frames[name].image.copy()
+            ctx = FrameContext(timestamp=t, index=index)
+            for stage in stages:
+                image = stage.process(image, ctx)
+            kept_at.append((t, float((ctx.mask > 0.5).mean()) if ctx.mask is not None else 0.0))
+    finally:
+        for stage in stages:
+            stage.close()
+        for source in frames.values():
+            source.close()
+    assert max(share for t, share in kept_at if t < 1.0) > 0.05  # you were kept
+    late = [share for t, share in kept_at if t > 1.0 + REQUIRE_FACE_HOLD_S + 0.2]
+    assert late and max(late) == 0.0, kept_at

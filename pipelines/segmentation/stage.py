@@ -17,7 +17,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from functools import cache
-from typing import Annotated, Any
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar
 
 import cv2
 import numpy as np
@@ -157,6 +158,12 @@ def _face_points(face: Any, size: tuple[int, int], shape: tuple[int, ...]) -> np
     return pts
 
 
+REQUIRE_FACE_HOLD_S = 1.0
+"""With ``require_face``, the longest your place is kept after your face was last seen: a turn of
+the head the tracker loses for a moment keeps you; a room you left is blurred within a second
+(it stayed sharp for the 10 s of ``hold_s``)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class SegmentationSettings(StageSettings):
     model: ModelChoice = "auto"
@@ -191,7 +198,10 @@ class SegmentationSettings(StageSettings):
     keep the person the network is sure of, with or without a face."""
     hold_s: Annotated[float, Meta(ge=0.0, le=120.0)] = 10.0
     """Only me: seconds your place is kept while your face is not seen before the lock lets
-    go and chooses afresh."""
+    go and chooses afresh (at most :data:`REQUIRE_FACE_HOLD_S` with ``require_face``)."""
+
+    HIDING_THE_ROOM: ClassVar = MappingProxyType({"require_face": True})
+    """A preset that hides the room fails closed, whatever its file says."""
     cadence: Annotated[int, Meta(ge=1, le=4)] = 2
     """The network runs at least once in this many frames (1: on every frame). In between, a
     frame that the last network frame explains up to sensor noise and a sub-pixel motion (you
@@ -397,7 +407,11 @@ class Segmentation(Stage[SegmentationSettings]):
             # the face of whoever else is there must not be kept as yours. The faces are the
             # tracker's and the face_boxes stage's (a box where the tracker has no face).
             people = only_me_faces(ctx.faces, ctx.get(FACE_BOXES))
-            me = self.only_me.choose(people, (w, h), ctx.timestamp, s.hold_s)
+            # Failing closed, your place outlives your face only briefly: with the hold's 10 s
+            # a room left empty stayed sharp and in colour for 10 s (what the network took
+            # for a person where you sat).
+            hold_s = min(s.hold_s, REQUIRE_FACE_HOLD_S) if s.require_face else s.hold_s
+            me = self.only_me.choose(people, (w, h), ctx.timestamp, hold_s)
             mask = self.only_me.apply(
                 mask,
                 people,
@@ -405,7 +419,7 @@ class Segmentation(Stage[SegmentationSettings]):
                 (w, h),
                 inference.small,
                 t=ctx.timestamp,
-                hold_s=s.hold_s,
+                hold_s=hold_s,
                 require_face=s.require_face,
             )
             ctx.extras["only_me"] = self.only_me.anchor
