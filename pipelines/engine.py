@@ -84,6 +84,9 @@ class EventKind(StrEnum):
     """Nobody receives the outputs (``idle_after``)."""
     ACTIVE = "active"
     """Somebody receives the outputs again."""
+    STAGE_JOINED = "stage-joined"
+    """A stage whose open was reported stuck (a ``stage-warning``) has opened and joins the
+    list asked for: that warning is over."""
 
 
 EVENT_LOG_KEY = "camfx_event"
@@ -434,6 +437,7 @@ class Engine:
             calls=self._calls,
             spawn=self._spawn_open,
             stuck=self._report_stuck_open,
+            joined=self._report_late_open,
         )
         self._openings: list[_EngineThread] = []
         """The threads stage opens run on (:class:`~pipelines.opener.Opening`), waited for by
@@ -809,6 +813,13 @@ class Engine:
         log.error("stage %s %s", stage.name, what)
         stuck = StageError(f"{stage.name} {what}")
         self._emit(EngineEvent(EventKind.STAGE_WARNING, stage.name, f"it {what}", stuck))
+
+    def _report_late_open(self, stage: Stage[Any], took_s: float) -> None:
+        """A stage reported stuck has opened and joins the list: one info line, and an event
+        (the window takes the warning down)."""
+        message = f"it has started after {took_s:.0f} s and joins the effects"
+        log.info("stage %s has started after %.0f s and joins the effects", stage.name, took_s)
+        self._emit(EngineEvent(EventKind.STAGE_JOINED, stage.name, message))
 
     def _open_first(self, stage: Stage[Any]) -> bool:
         """Open a stage of the first list (:meth:`_process_loop`): required

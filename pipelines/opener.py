@@ -205,6 +205,7 @@ class StageOpener:
         calls: StageCalls | None = None,
         spawn: Spawn = _plain_thread,
         stuck: Callable[[Stage[Any], Incomplete], None] = lambda stage, incomplete: None,
+        joined: Callable[[Stage[Any], float], None] = lambda stage, took_s: None,
     ) -> None:
         self._open_stage = open_stage
         """Opens one stage; on failure it reports it, releases it and returns False."""
@@ -220,6 +221,9 @@ class StageOpener:
         self._spawn = spawn
         self._stuck = stuck
         """Reports a stage whose open has run past the stuck limit (once per open)."""
+        self._joined_late = joined
+        """Reports a late stage that has opened and joins the latest list (and how long its
+        open took, s)."""
         self._cond = threading.Condition()
         self._wanted: list[Stage[Any]] | None = None
         """The latest list asked for that the opener thread has not taken yet."""
@@ -342,7 +346,7 @@ class StageOpener:
             self._cond.notify_all()
         took = time.monotonic() - opening.began
         if joins:
-            log.info("stage %s has started after %.0f s and joins the effects", stage.name, took)
+            self._joined_late(stage, took)
         elif opened:
             log.info(
                 "stage %s has started after %.0f s, no longer asked for: closed", stage.name, took

@@ -158,7 +158,7 @@ def test_a_late_open_joins_the_list_where_it_belongs(caplog: pytest.LogCaptureFi
         assert _wait(lambda: len(run.out.frames) >= 5), "no frames before the switch"
         run.engine.set_stages([first, hangs, last])
         assert run.went_through(["first", "last"], OPEN_LIMIT_S + SLACK_S + 1.0), "never live"
-        with caplog.at_level(logging.INFO, logger="pipelines.opener"):
+        with caplog.at_level(logging.INFO, logger="pipelines.engine"):
             released = time.monotonic()
             hangs.release.set()  # TensorRT has built its engine
             joined_at = run.went_through(["first", "hangs", "last"], 3.0)
@@ -173,6 +173,8 @@ def test_a_late_open_joins_the_list_where_it_belongs(caplog: pytest.LogCaptureFi
         assert len(joins) == 1 and joins[0].levelno == logging.INFO, caplog.text
         assert "hangs has started after" in joins[0].getMessage()
         assert hangs.opens == 1 and hangs.closes == 0
+        joined = [e for _, e in run.events if e.kind == EventKind.STAGE_JOINED]
+        assert [e.name for e in joined] == ["hangs"]  # the window takes its warning down
     finally:
         hangs.release.set()
         run.engine.stop()

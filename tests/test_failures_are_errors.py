@@ -328,7 +328,8 @@ def test_required_stages_that_open_run_as_usual() -> None:
     engine.start()
     engine.wait(10)
     engine.stop()
-    assert len(sink.frames) == 3 and stage.opened_on == "camfx-open-test-opens" and stage.closes == 1
+    assert len(sink.frames) == 3 and stage.closes == 1
+    assert stage.opened_on == "camfx-open-test-opens"
 
 
 def test_a_file_that_is_not_a_video_is_one_line_and_nothing_from_ffmpeg(tmp_path: Path) -> None:

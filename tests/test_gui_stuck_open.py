@@ -77,6 +77,7 @@ def test_the_rest_of_a_preset_runs_and_the_banner_names_the_effect_left_out(
     since = len(camera.frames())
     segmentation_hangs.set()  # the segmentation has started: it joins
     hold.wait_processed(qtbot, w, camera, since, 5)
+    qtbot.waitUntil(lambda: KEY not in w.messages.bars, timeout=2000)  # the warning is over
 
 
 def test_a_preset_that_hides_the_room_keeps_its_card_while_its_effect_starts(
@@ -99,3 +100,4 @@ def test_a_preset_that_hides_the_room_keeps_its_card_while_its_effect_starts(
     segmentation_hangs.set()
     hold.wait_processed(qtbot, w, camera, 0, 5)
     assert hold.unprocessed(w, camera.frames()) == []
+    qtbot.waitUntil(lambda: KEY not in w.messages.bars, timeout=2000)

@@ -128,6 +128,8 @@ class EngineController(QObject):
     pausedChanged = Signal(bool)
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
+    stageJoined = Signal(str)
+    """A stage reported stuck opening has opened and runs (its name): the warning is over."""
     devicesProbed = Signal(object)
     """A :class:`~app.state.devices.DeviceReport`, built on the probe thread."""
     idleChanged = Signal(bool)
@@ -312,6 +314,8 @@ class EngineController(QObject):
             emit(self.engineProblem, event.kind, event.name, event.message)
         elif event.kind in (EventKind.IDLE, EventKind.ACTIVE):
             emit(self.idleChanged, event.kind == EventKind.IDLE)
+        elif event.kind == EventKind.STAGE_JOINED:
+            emit(self.stageJoined, event.name)
 
     def snapshot(self) -> Any:
         engine = self.engine
