@@ -338,3 +338,18 @@ def test_camfx_run_starts_without_a_stage_that_never_opens(tmp_path: Path) -> No
     frames, _ = probe_video(video)
     assert frames == 30, (frames, proc.stderr)
     assert took < 30, took  # not the open's 60 s (nor the exit's wait for it)
+
+
+@pytest.mark.parametrize(("preset", "incomplete"), [("privacy-blur", "wait"), ("studio", "run")])
+def test_camfx_run_waits_for_a_stuck_effect_only_where_the_preset_hides_the_room(
+    preset: str, incomplete: str
+) -> None:
+    """``camfx run --preset privacy-blur`` must not stream the room while its segmentation
+    starts; Studio runs without the effect."""
+    from pipelines.build import RunConfig, build_engine
+
+    run = build_engine(RunConfig(source="demo", outputs=("null",), preset=preset), start=False)
+    try:
+        assert run.engine.incomplete == Incomplete(incomplete)
+    finally:
+        run.close()
