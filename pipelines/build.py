@@ -19,6 +19,7 @@ from typing import Any
 from pipelines import cvthreads
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
+from pipelines.opener import incomplete_for
 from pipelines.outputs.base import Output
 from pipelines.outputs.existing import ExistingFile
 from pipelines.presets import Preset, StageSpec, build_stages, get_preset, known_stage_id
@@ -304,6 +305,9 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             idle_after=config.idle_after if config.frames is None else None,
             stages_required=config.stages_required,
             cv_threads=config.cv_threads,
+            # A stage whose open does not return in its stuck limit is left out (reported on
+            # stderr) and joins when it opens; a preset that hides the room waits for it.
+            incomplete=incomplete_for(config.preset_object().hides_room),
         )
         run = Run(config, engine, source, owns_source)
         engine.add_listener(lambda ev: run.events.append(ev) if ev.kind in PROBLEMS else None)

@@ -46,7 +46,14 @@ from pipelines.frame import (
     FrameContext,
     hand_over_image,
 )
-from pipelines.opener import Captured, OpenedStages, StageOpener
+from pipelines.opener import (
+    Captured,
+    Incomplete,
+    OpenedStages,
+    Opening,
+    Outcome,
+    StageOpener,
+)
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source
 from pipelines.stage import Stage, StageSettings
@@ -77,6 +84,9 @@ class EventKind(StrEnum):
     """Nobody receives the outputs (``idle_after``)."""
     ACTIVE = "active"
     """Somebody receives the outputs again."""
+    STAGE_JOINED = "stage-joined"
+    """A stage whose open was reported stuck (a ``stage-warning``) has opened and joins the
+    list asked for: that warning is over."""
 
 
 EVENT_LOG_KEY = "camfx_event"
@@ -321,6 +331,14 @@ FRAME_CALLS = frozenset({Doing.PREPARE, Doing.PROCESS})
 """The stage calls the processing and render threads make (a stuck one is bypassed)."""
 OPENER_THREAD = "camfx-open"
 """The name of the thread that opens the lists of :meth:`Engine.set_stages`."""
+STUCK_OPEN_MEANWHILE: dict[Incomplete, str] = {
+    Incomplete.RUN: "running without it until it does",
+    Incomplete.WAIT: (
+        "the preset hides the room and does not run without it: no frame of the room goes out"
+        " until it does"
+    ),
+}
+"""What a stuck open's report says goes on meanwhile, by its list's :class:`Incomplete`."""
 
 
 class Engine:
@@ -339,6 +357,7 @@ class Engine:
         stages_required: bool = False,
         cv_threads: int | None = cvthreads.CV_THREADS,
         serial_share: float | None = SERIAL_SHARE,
+        incomplete: Incomplete = Incomplete.RUN,
     ) -> None:
         self.source = source
         self.pipeline = Pipeline(stages)
@@ -359,6 +378,10 @@ class Engine:
         a "stage-open-error" event, and the rest runs. True (the command line, where the user
         named what they want and nobody watches a status bar): :meth:`start` raises, before any
         output is opened or frame read, so no file is written without the effect asked for."""
+        self.incomplete = incomplete
+        """What ``stages`` do while one of them is not open (see :class:`Incomplete`): a stage
+        whose open has not returned in its stuck limit is left out and joins when it opens, or
+        (:attr:`Incomplete.WAIT`) no frame goes out until it has."""
         self.cv_threads = cv_threads
         """OpenCV's thread pool while this engine runs (:mod:`pipelines.cvthreads`): 1 runs
         each OpenCV call on the thread that makes it; None leaves OpenCV's default."""
@@ -412,7 +435,14 @@ class Engine:
             captured=lambda: self._captured,
             frame_s=lambda: self._frame_s or 1.0 / (self.source.actual_fps or 30.0),
             calls=self._calls,
+            spawn=self._spawn_open,
+            stuck=self._report_stuck_open,
+            joined=self._report_late_open,
         )
+        self._openings: list[_EngineThread] = []
+        """The threads stage opens run on (:class:`~pipelines.opener.Opening`), waited for by
+        :meth:`stop` and at exit as the engine's own are; pruned as new ones start."""
+        self._openings_lock = threading.Lock()
         self._captured: Captured | None = None
         """The latest frame the processing thread took, as captured: the opener thread
         rehearses a new list's stages on a copy (a reference, swapped whole)."""
@@ -505,7 +535,12 @@ class Engine:
         for t in self._threads[2:]:
             if t is not me:
                 _wait_unless_stuck(t, timeout)
-        threads = self._threads + self._abandoned
+        # After the opener thread: it starts no open any more.
+        with self._openings_lock:
+            openings = list(self._openings)
+        for t in openings:
+            _wait_unless_stuck(t, timeout)
+        threads = self._threads + self._abandoned + openings
         left = [t for t in threads if t is not me and not t.finished.is_set()]
         if left:
             # Busy, not lost: a stage still opening (a model load, a compile). It ends by itself
@@ -525,6 +560,8 @@ class Engine:
                 log.warning("closing %s failed: %s", out.description, exc)
         self._threads = []
         self._abandoned = []
+        with self._openings_lock:
+            self._openings = [t for t in self._openings if not t.finished.is_set()]
         self._release_cv()
 
     def _release_cv(self) -> None:
@@ -551,7 +588,9 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def set_stages(self, stages: Sequence[Stage[Any]]) -> None:
+    def set_stages(
+        self, stages: Sequence[Stage[Any]], incomplete: Incomplete = Incomplete.RUN
+    ) -> None:
         """Replace the stage list. While the engine runs, the new stages are opened on the
         opener thread, frames going on through the running list meanwhile, and rehearsed
         there (:func:`pipelines.opener.rehearse`); the processing thread swaps the lists at the
@@ -559,11 +598,14 @@ class Engine:
         stages no longer used. A list asked for before the last
         one was swapped in is superseded: what was opened for it alone is closed. Lossless
         engines (nothing live) wait for the opens instead, so the frame after the call goes
-        through the new list."""
+        through the new list. A stage whose open has not returned in its stuck limit
+        (:data:`~pipelines.watchdog.OPEN_STUCK_S`) is reported, and ``incomplete`` says what
+        the list does meanwhile (:class:`~pipelines.opener.Incomplete`)."""
         with self._stage_lock:
             if self.running:
-                self._opener.ask(stages)
+                self._opener.ask(stages, incomplete)
                 return
+            self.incomplete = incomplete
             # Not running: nothing is open (the processing thread opens stages when it starts,
             # and closes them when it ends), so the list is simply replaced; the first frame
             # goes through it, so a hold ends here.
@@ -573,6 +615,9 @@ class Engine:
     def hold(self, image: np.ndarray) -> None:
         """Send ``image`` to the outputs in place of every frame until a stage list asked for
         after this call (:meth:`set_stages`) runs; the frames are not processed meanwhile.
+        A list runs without a stage whose open is late unless it was asked for with
+        :attr:`~pipelines.opener.Incomplete.WAIT`: then the hold lasts until that stage has
+        opened too (or a newer list runs).
 
         For privacy: a list asked for while the engine runs is opened beside the running one
         (seconds), and frames go on through the running list meanwhile, which at the window's
@@ -750,6 +795,38 @@ class Engine:
                 self._close_stage(stage)
         self._opener.swapped(opened)
 
+    def _spawn_open(self, target: Callable[[], None], name: str) -> None:
+        """Start a stage's open (:class:`~pipelines.opener.Opening`) on an engine thread: one
+        still in a late open is waited for at exit only :data:`STUCK_LINGER_S` past its limit."""
+        thread = _EngineThread(target, name, calls=self._calls)
+        with self._openings_lock:
+            self._openings = [t for t in self._openings if not t.finished.is_set()] + [thread]
+        thread.start()
+
+    def _report_stuck_open(self, stage: Stage[Any], incomplete: Incomplete) -> None:
+        """A stage's open has run past its stuck limit: once, to the log (the command line's
+        stderr) and as a warning (the window's banner), saying what runs meanwhile."""
+        what = (
+            f"has not finished starting in {stuck_after(Doing.OPEN):.0f} s; "
+            f"{STUCK_OPEN_MEANWHILE[incomplete]}"
+        )
+        log.error("stage %s %s", stage.name, what)
+        stuck = StageError(f"{stage.name} {what}")
+        self._emit(EngineEvent(EventKind.STAGE_WARNING, stage.name, f"it {what}", stuck))
+
+    def _report_late_open(self, stage: Stage[Any], took_s: float) -> None:
+        """A stage reported stuck has opened and joins the list: one info line, and an event
+        (the window takes the warning down)."""
+        message = f"it has started after {took_s:.0f} s and joins the effects"
+        log.info("stage %s has started after %.0f s and joins the effects", stage.name, took_s)
+        self._emit(EngineEvent(EventKind.STAGE_JOINED, stage.name, message))
+
+    def _open_first(self, stage: Stage[Any]) -> bool:
+        """Open a stage of the first list (:meth:`_process_loop`): required
+        (``stages_required``) until the engine has started; one whose late open fails after
+        that is left out and reported, as in a list asked for while the engine runs."""
+        return self._open_stage(stage, self.stages_required and not self._stages_opened.is_set())
+
     def _open_stage(self, stage: Stage[Any], required: bool = False) -> bool:
         """Open ``stage``; on failure report it, release it and return False (it is left out,
         or, when ``required``, kept in :attr:`_stage_failure` for :meth:`start` to raise)."""
@@ -791,13 +868,23 @@ class Engine:
     def _process_loop(self) -> None:
         requested = self.pipeline.stages
         opened: list[Stage[Any]] = []
+        self._opener.starting(requested, self.incomplete)
         try:
             for stage in requested:
                 if self._stop.is_set():
                     break  # stopped while opening: the rest need not open (see stop())
-                if self._open_stage(stage, self.stages_required):
+                # On a thread of its own: one that never returns (a GPU provider's first
+                # session) held start() and the first frame for good. Past its stuck limit it
+                # is left out, and joins as it opens (the opener's), or with Incomplete.WAIT
+                # is waited for here.
+                outcome = self._opener.open_within_limit(
+                    Opening(stage, self._open_first, self._spawn_open),
+                    self.incomplete,
+                    wait_whole=True,
+                )
+                if outcome == Outcome.OPEN:
                     opened.append(stage)
-                elif self.stages_required:
+                elif outcome == Outcome.FAILED and self.stages_required:
                     break  # start() raises; the rest need not open
             self.pipeline = Pipeline(opened)
         finally:
@@ -941,18 +1028,16 @@ class Engine:
         for call in self._calls.current():
             if call.reported or not call.overdue(now):
                 continue
+            if call.doing == Doing.OPEN:
+                # Reported by whoever waits for it (StageOpener.open_within_limit), which
+                # knows what the list does meanwhile.
+                continue
             call.reported = True
             stuck = StageError(f"{call.name} {call.describe(now)}")
             if call.doing not in FRAME_CALLS:
                 log.error("stage %s %s", call.name, call.describe(now))
-                # An open or a rehearsal: on the opener thread the running list goes on; the
-                # first list opens on the processing thread, before any frame.
-                meanwhile = (
-                    "the video goes on without it meanwhile"
-                    if call.thread.name == OPENER_THREAD
-                    else "no frame is processed until it does"
-                )
-                message = f"it {call.describe(now)}; {meanwhile}"
+                # A rehearsal, on the opener thread: the running list goes on.
+                message = f"it {call.describe(now)}; the video goes on without it meanwhile"
                 self._emit(EngineEvent(EventKind.STAGE_WARNING, call.name, message, stuck))
                 continue
             generation = getattr(call.thread, "generation", None)

@@ -124,10 +124,11 @@ class Stage(Generic[S]):
 
     def open(self) -> None:
         """Acquire resources (models, buffers). Called once, before the stage's first
-        ``process``, and never while its ``process`` or ``close`` runs; not necessarily on the
-        thread that processes: the engine opens the stages of a list set while it runs on its
-        opener thread, frames going on through the running list meanwhile. So state that
-        ``open`` makes is plain state on the stage, not thread-local."""
+        ``process``, and never while its ``process`` or ``close`` runs; never on the thread
+        that processes: the engine opens each stage on a thread of its own (one that never
+        returns is then left behind: :mod:`pipelines.opener`), frames going on through the
+        running list meanwhile. So state that ``open`` makes is plain state on the stage, not
+        thread-local."""
         self._opened = True
 
     def prepare(self, image: np.ndarray, ctx: FrameContext) -> None:

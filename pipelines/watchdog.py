@@ -39,7 +39,9 @@ OPEN_STUCK_S = 20.0
 """An ``open()`` that has not returned after this long is stuck. Opens load models, make ONNX
 sessions and warm caches: 0.5-1.4 s for a preset used for the first time in the process, over
 5 s on a loaded 2-core machine with a cold Numba cache (whose 40-150 s compile runs on a
-background thread, not in ``open``). 20 s is four times the slowest seen."""
+background thread, not in ``open``). 20 s is four times the slowest seen. Whoever waits for
+an open (:mod:`pipelines.opener`) stops waiting then and reports it: the list goes on without
+the stage, or (a preset that hides the room) as it was, until it opens."""
 
 
 def stuck_after(doing: Doing) -> float:

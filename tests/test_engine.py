@@ -334,8 +334,9 @@ def test_a_stage_that_cannot_open_is_left_out() -> None:
     assert engine.stats.errors == {"test-broken-open": 1}
     open_errors = [e for e in events if e.kind == "stage-open-error"]
     assert len(open_errors) == 1 and "model.onnx is missing" in open_errors[0].message
-    # Stages are opened on the processing thread and closed when the engine ends.
-    assert good.opened_on == "camfx-process"
+    # Stages are opened each on a thread of its own (the processing thread waits for them
+    # before the first frame) and closed when the engine ends.
+    assert good.opened_on == "camfx-open-test-add"
     assert good.closes == 1
 
 
@@ -408,8 +409,8 @@ def test_set_stages_while_running_opens_new_beside_the_frames_and_closes_removed
     finally:
         engine.stop()
     assert first.closes == 1
-    assert first.opened_on == "camfx-process"
-    assert second.opened_on == "camfx-open"
+    assert first.opened_on == "camfx-open-first"
+    assert second.opened_on == "camfx-open-second"
     assert second.closes == 1
     assert second.seen and set(second.seen) == {3}
     assert first.unopened_frames == second.unopened_frames == 0
@@ -421,7 +422,7 @@ def test_set_stages_on_a_stopped_engine_opens_nothing() -> None:
     engine.set_stages([stage])
     assert not stage.is_open and stage.opened_on is None
     run_engine(engine)
-    assert stage.opened_on == "camfx-process" and stage.closes == 1
+    assert stage.opened_on == "camfx-open-test-add" and stage.closes == 1
     engine.set_stages([AddStage()])  # after the run: still nothing opened, nothing leaked
     assert not any(s.is_open for s in engine.pipeline.stages)
 

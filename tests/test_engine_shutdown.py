@@ -86,12 +86,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(("when", "thread"), [("start", "camfx-process"), ("switch", "camfx-open")])
-def test_exit_waits_for_a_stage_still_opening_when_stop_gave_up(
-    tmp_path: Path, when: str, thread: str
-) -> None:
-    """``start``: the engine's first stages, opened on the processing thread. ``switch``: a
-    stage list set while the engine runs, opened on the opener thread (since 2026-12-06)."""
+@pytest.mark.parametrize("when", ["start", "switch"])
+def test_exit_waits_for_a_stage_still_opening_when_stop_gave_up(tmp_path: Path, when: str) -> None:
+    """``start``: the engine's first stages. ``switch``: a stage list set while the engine
+    runs. Either way the open runs on a thread of its own (the processing thread, or the
+    opener thread, waits for it within the stuck limit)."""
+    thread = "camfx-open-slow-open"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONFAULTHANDLER": "1"}
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, when],

@@ -128,7 +128,7 @@ def test_frames_keep_coming_while_a_new_stage_opens() -> None:
     assert len(during) >= OPEN_S * FPS / 2 and set(during) == {1}
     assert set(_marks(out, new.processed[0], time.monotonic())) == {2}
     assert new.processed[0] >= new.opened_at and new.unopened_frames == 0
-    assert new.opened_on == "camfx-open" and new.opens == 1
+    assert new.opened_on == "camfx-open-new" and new.opens == 1  # its own thread
     assert old.closes == 1 and new.closes == 1
     assert not engine.stages_pending
     assert [e.kind for e in events] == [EventKind.STOPPED]
@@ -209,7 +209,8 @@ def test_stop_that_gives_up_on_a_slow_open_leaves_it_to_the_exit(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """``stop(timeout)`` shorter than the open: it returns in time and says so; the opener
-    thread closes its stage when the open ends, and the process's exit waits for it
+    thread ends, the open's own thread closes the stage when the open ends, and the process's
+    exit waits for it
     (``join_lingering_threads``: an interpreter ending while a thread is inside native code
     aborted the process)."""
     new, engine, out = _a_third_into_a_slow_open()
@@ -220,7 +221,7 @@ def test_stop_that_gives_up_on_a_slow_open_leaves_it_to_the_exit(
     assert took < 0.2 + 1.0, f"stop took {took:.2f} s"
     last_frame = max(t for t, _ in out.frames)
     assert t0 - last_frame < GAP_MAX_S, f"no frame for {t0 - last_frame:.2f} s before the stop"
-    assert "camfx-open still running" in caplog.text
+    assert "camfx-open-new still running" in caplog.text
     assert join_lingering_threads(WAIT_S)
     assert new.closes == 1 and not new.processed
 

@@ -312,7 +312,8 @@ def test_required_stages_that_cannot_open_stop_the_start(
     with pytest.raises(raised, match=message):
         engine.start()
     assert not sink.opened and not sink.frames  # nothing was opened or written
-    assert first.opened_on == broken.opened_on == "camfx-process"  # the stage contract
+    # Each on a thread of its own, before any frame (Stage.open's contract).
+    assert first.opened_on == broken.opened_on == "camfx-open-test-opens"
     assert never.opened_on == ""  # not opened after the failure
     assert first.closes == 1 and broken.closes == 1  # what was opened is released
     assert not engine.running
@@ -327,7 +328,8 @@ def test_required_stages_that_open_run_as_usual() -> None:
     engine.start()
     engine.wait(10)
     engine.stop()
-    assert len(sink.frames) == 3 and stage.opened_on == "camfx-process" and stage.closes == 1
+    assert len(sink.frames) == 3 and stage.closes == 1
+    assert stage.opened_on == "camfx-open-test-opens"
 
 
 def test_a_file_that_is_not_a_video_is_one_line_and_nothing_from_ffmpeg(tmp_path: Path) -> None:

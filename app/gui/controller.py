@@ -41,6 +41,7 @@ from app.state.source import switch_source
 from pipelines.build import RunConfig, build_engine
 from pipelines.engine import PROBLEMS, Engine, EngineEvent, EventKind
 from pipelines.errors import CamfxError
+from pipelines.opener import Incomplete, incomplete_for
 from pipelines.outputs import make_output
 from pipelines.outputs.base import Output
 from pipelines.outputs.repair import RepairReport, repair, torn_recordings
@@ -127,6 +128,8 @@ class EngineController(QObject):
     pausedChanged = Signal(bool)
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
+    stageJoined = Signal(str)
+    """A stage reported stuck opening has opened and runs (its name): the warning is over."""
     devicesProbed = Signal(object)
     """A :class:`~app.state.devices.DeviceReport`, built on the probe thread."""
     idleChanged = Signal(bool)
@@ -291,7 +294,7 @@ class EngineController(QObject):
             engine.hold(source.still_image)
         engine.start()
         if not self.paused and self.preset_key is not None:
-            engine.set_stages(self.stages)
+            engine.set_stages(self.stages, self._incomplete())
         self.source, self.engine = source, engine
         if reopen:
             self._set_source(self.source_spec, self.source_mode, "")
@@ -311,6 +314,8 @@ class EngineController(QObject):
             emit(self.engineProblem, event.kind, event.name, event.message)
         elif event.kind in (EventKind.IDLE, EventKind.ACTIVE):
             emit(self.idleChanged, event.kind == EventKind.IDLE)
+        elif event.kind == EventKind.STAGE_JOINED:
+            emit(self.stageJoined, event.name)
 
     def snapshot(self) -> Any:
         engine = self.engine
@@ -453,14 +458,22 @@ class EngineController(QObject):
             stages = build_stages(preset)
         except (CamfxError, ImportError, KeyError) as exc:
             if engine is not None and panic:
-                engine.set_stages(self.stages)  # the running list, asked again: ends the hold
+                # The running list, asked again: ends the hold.
+                engine.set_stages(self.stages, self._incomplete())
             emit(self.presetFailed, key, str(exc))
             return
         problems = apply_edits(stages, overrides)
         self.stages, self.preset_key, self.hides_room = stages, key, preset.hides_room
         if engine is not None and running:
-            engine.set_stages(stages)
+            engine.set_stages(stages, self._incomplete())
         emit(self.presetApplied, key, [(s.name, s.settings) for s in stages], problems)
+
+    def _incomplete(self) -> Incomplete:
+        """What :attr:`stages` do while one of them has not opened in its stuck limit (a GPU
+        provider's first session): the rest runs and ends the card, but a preset that hides
+        the room never runs without one of its stages (the card, or the preset before, stays;
+        the engine's report reaches the banner)."""
+        return incomplete_for(self.hides_room)
 
     def update_settings(self, stage_name: str, settings: StageSettings) -> bool:
         """Swap one stage's settings now (GUI thread; atomic, read once per frame)."""
@@ -506,7 +519,7 @@ class EngineController(QObject):
                 # run again, instead of the camera's picture untouched while they open.
                 engine.hold(source.still_image)
             source.resume()
-            engine.set_stages(self.stages)
+            engine.set_stages(self.stages, self._incomplete())
         emit(self.pausedChanged, paused)
 
     def set_compare(self, on: bool) -> None:

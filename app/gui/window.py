@@ -150,6 +150,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         c.recordingsRepaired.connect(self.outputs.on_recordings_repaired)
         c.pausedChanged.connect(self.on_paused)
         c.engineProblem.connect(self.on_engine_problem)
+        c.stageJoined.connect(lambda name: self.messages.clear(f"stage-{name}"))
         c.devicesProbed.connect(self.state.set_devices)
         c.idleChanged.connect(self.state.set_idle)
         self.state.subscribe(lambda ev: self.on_devices() if ev.change == Change.DEVICES else None)
