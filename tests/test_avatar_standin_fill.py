@@ -5,14 +5,21 @@ instead of ending in a straight soft cut."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from pipelines.avatar.compose import compose_standin, make_standin, person_mask
-from pipelines.avatar.portrait import load_portrait
+from pipelines.avatar.compose import (
+    CHIN_LOWEST_FACE,
+    compose_standin,
+    make_standin,
+    person_mask,
+    shoulder_cuts,
+)
+from pipelines.avatar.portrait import FACE_CENTER_Y, load_portrait, portrait_from
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
@@ -119,3 +126,80 @@ def test_no_sharp_background_clings_to_the_hair() -> None:
 
     kept = detail(out) / detail(portrait.image)
     assert kept <= HALO_DETAIL_MAX, f"the photo's sharp background shows round the hair: {kept:.2f}"
+
+
+FRAMES = ((1280, 720), (720, 1280), (720, 720))
+CLOSE_UP = ("photographer_turned.jpg", (0, 30, 324, 293))
+"""riga_turned's framing (held out) on a tuning photo: a landscape close-up (324x263) whose
+bottom edge cuts the chest (row 370 of the avatar's 512, riga's 367), whose top cuts the hair
+(41; 44) and whose right side the hair (487; 488). On main a 720x1280 frame showed it as a
+720 px square in the middle, a hard cut across the chest, backdrop below."""
+SHOULDER_CUT = ("canonman_glasses.jpg", (0, 0, 395, 368))
+"""hopper_glasses' framing (held out) on a tuning photo: the photo's right side cuts a
+shoulder, not the head (column 472 of the avatar's 512, hopper's 477). On main every frame
+ended the body there in a soft vertical edge (PHOTO_FADE), backdrop beyond: at x=944 of 1280,
+670 and 664 of 720."""
+BOTTOM_PERSON_MIN = 0.8
+"""The person's mean opacity on the frame's bottom row under the face (0.15 of the width
+either side of its centre): the photo's bottom cut on the frame's edge. Main: 0.00 on the
+close-up at 720x1280 (backdrop under a floating bust); here 1.00 on every frame."""
+SIDE_PERSON_MIN = 0.5
+"""The person's mean opacity on the frame's last column, over the rows where the shoulder
+reaches the photo's cut side: the body runs out of the frame. Main: 0.00 on all three frames;
+here 0.98-0.99."""
+
+
+def cropped_standin(crop: tuple[str, tuple[int, int, int, int]], frame_size: tuple[int, int]):
+    """The portrait of a crop of a tuning photo and its stand-in, with the person's opacity
+    as the frame shows it (the avatar white over a black backdrop)."""
+    name, (x0, y0, x1, y1) = crop
+    photo = cv2.imread(str(FACES / name), cv2.IMREAD_COLOR)[y0:y1, x0:x1]
+    portrait = portrait_from(np.ascontiguousarray(photo), name)
+    mask = person_mask(portrait.image)
+    standin = make_standin(portrait.image, mask, frame_size, portrait.coverage)
+    w, h = frame_size
+    bare = replace(
+        standin,
+        backdrop=np.zeros((h, w, 3), np.uint8),
+        behind=np.zeros_like(standin.behind),
+    )
+    white = np.full_like(portrait.image, 255)
+    shown = compose_standin(np.zeros((h, w, 3), np.uint8), white, bare)
+    return portrait, standin, shown[..., 0].astype(np.float32) / 255.0
+
+
+@pytest.mark.parametrize("frame_size", FRAMES)
+def test_a_close_up_cut_at_the_chest_sits_on_the_frames_bottom(frame_size) -> None:
+    _, standin, opacity = cropped_standin(CLOSE_UP, frame_size)
+    w, h = frame_size
+    centre = round(face_x(standin))
+    reach = round(0.15 * w)
+    under = opacity[-1, max(0, centre - reach) : min(w, centre + reach)]
+    assert under.mean() >= BOTTOM_PERSON_MIN, (
+        f"{w}x{h}: backdrop under the bust ({under.mean():.2f}); square at "
+        f"({standin.x}, {standin.y}), side {standin.side}"
+    )
+    face_y = standin.y + FACE_CENTER_Y * standin.side
+    assert 0.25 * h <= face_y <= CHIN_LOWEST_FACE * h, f"{w}x{h}: the face at {face_y / h:.2f}"
+
+
+@pytest.mark.parametrize("frame_size", FRAMES)
+def test_a_shoulder_cut_by_the_photos_side_runs_out_of_the_frame(frame_size) -> None:
+    portrait, standin, opacity = cropped_standin(SHOULDER_CUT, frame_size)
+    w, h = frame_size
+    assert portrait.coverage is not None
+    mask = person_mask(portrait.image)
+    _, right = shoulder_cuts(portrait.coverage, mask)
+    assert right is not None, "the proxy's right side cuts no shoulder"
+    rows = np.flatnonzero(mask[:, right - 1] > 0.5)
+    frame_rows = (standin.y + (rows + 0.5) * standin.side / mask.shape[0]).astype(int)
+    frame_rows = frame_rows[(frame_rows >= 0) & (frame_rows < h)]
+    assert frame_rows.size > 20
+    edge = opacity[frame_rows, -1].mean()
+    cut_x = standin.x + right * standin.side / mask.shape[0]
+    assert edge >= SIDE_PERSON_MIN, (
+        f"{w}x{h}: the shoulder ends inside the frame ({edge:.2f} at its edge; the photo's "
+        f"side at x={cut_x:.0f})"
+    )
+    face = face_x(standin) / w
+    assert 0.25 <= face <= 0.75, f"{w}x{h}: the face at {face:.2f} of the width"

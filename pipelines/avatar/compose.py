@@ -260,6 +260,20 @@ side cut of the tuning photos was placed on a landscape frame); at 0.18 the face
 person sitting at the side of a webcam's picture, the hair running out of it. A cut nearer
 the face (photographer_turned's at 0.15 face widths, which reaches the cheek: 0.35 of the
 square) still fades out on a landscape frame."""
+SHOULDER_FACE = 0.3
+"""As :data:`SIDE_FACE` for a photo whose side cuts a shoulder only (:func:`shoulder_cuts`):
+that cut is placed at the frame's side only where the face's centre stays at least this
+fraction of the width from either side, and up to :data:`SHOULDER_ZOOM`. At
+:data:`SIDE_FACE` the tuning proxy of a close-up cut through both shoulders (canonman_glasses'
+columns 40-360) sat with its face at 0.21 of a 1280x720 frame, the rest of it empty
+backdrop."""
+SHOULDER_ZOOM = 1.3
+"""The most a shoulder cut (:data:`SHOULDER_FACE`) is zoomed in for on a frame wider than
+tall (on a tall or square one the face stays near the middle anyway). The tuning proxy of
+hopper_glasses' cut (canonman_glasses' columns 0-395, cut at 0.92 of the square) takes 1.27x
+on 1280x720 (the face at 0.70 of the width); astronaut_tight, cut beside the neck at 0.14,
+took 1.56x with its face at 0.30 and 0.7 of the frame empty backdrop: past this it fades
+out at the photo's side (:data:`PHOTO_FADE`) as before, the face centred."""
 SIDE_HEAD_Y = FACE_CENTER_Y + FACE_HEIGHT_FRACTION / 4.0
 """A side cut counts (:func:`side_cuts`) where it cuts the person above this fraction of the
 avatar's square: halfway from the face's centre to the chin (0.575), beside the face: the
@@ -387,6 +401,13 @@ def side_cuts(coverage: np.ndarray, mask: np.ndarray) -> tuple[int | None, int |
     return top_cut(coverage.T, head.T), bottom_cut(coverage.T, head.T)
 
 
+def shoulder_cuts(coverage: np.ndarray, mask: np.ndarray) -> tuple[int | None, int | None]:
+    """Where the photo's left and right edges cut the person anywhere (a shoulder below the
+    head, as well as the head), as :func:`side_cuts` on the whole person: (the first column
+    of the photo past a left cut, the first column past the photo at a right cut)."""
+    return top_cut(coverage.T, mask.T), bottom_cut(coverage.T, mask.T)
+
+
 def head_blob(mask: np.ndarray, coverage: np.ndarray | None = None) -> np.ndarray:
     """``mask`` (float32) above :data:`SIDE_HEAD_Y`, kept only on the face's own connected
     part: a bystander beside the head (obama_midword's, at the photo's left edge, which the
@@ -412,6 +433,7 @@ def cut_place(
     right: float | None,
     zoom_cap: float,
     lowest: float = LOWEST_FACE,
+    face_margin: float = SIDE_FACE,
 ) -> tuple[int, int, int] | None:
     """(x, y, side) of the avatar's square that puts each of the photo's cuts (fractions of
     the square: ``cut`` its bottom, ``top``, ``left`` the first column of the photo past a left
@@ -443,7 +465,7 @@ def cut_place(
             continue
         x = int(np.clip((w - side) // 2, lo, hi))
         face = x + 0.5 * side
-        if SIDE_FACE * w <= face <= (1.0 - SIDE_FACE) * w:
+        if face_margin * w <= face <= (1.0 - face_margin) * w:
             return x, y, side
     return None
 
@@ -616,12 +638,14 @@ def make_standin(
 
     Cuts = tuple[float | None, float | None, float | None, float | None]
 
-    def place(cuts: Cuts, zoom: float, low: bool) -> tuple[int, int, int] | None:
+    def place(
+        cuts: Cuts, zoom: float, low: bool, margin: float = SIDE_FACE
+    ) -> tuple[int, int, int] | None:
         # ``low``: where no zoom up to ``zoom`` lifts the face to LOWEST_FACE, the face may sit
         # down to CHIN_LOWEST_FACE, the cut on the frame's bottom edge.
-        spot = cut_place((w, h), *cuts, zoom)
+        spot = cut_place((w, h), *cuts, zoom, face_margin=margin)
         if spot is None and low:
-            spot = cut_place((w, h), *cuts, zoom, CHIN_LOWEST_FACE)
+            spot = cut_place((w, h), *cuts, zoom, CHIN_LOWEST_FACE, margin)
         return spot
 
     # Set where the square is placed by cut_place: its left and right cuts (either may be None).
@@ -654,15 +678,36 @@ def make_standin(
             tries.append((left, right))
         if left is not None and right is not None:
             tries.append((left, None) if left > size[0] - right else (None, right))
+        # Then the photo's sides where they cut the shoulders (the head is not cut there): at
+        # the frame's side where that leaves the face SHOULDER_FACE inside it. Faded out at
+        # PHOTO_FADE instead, the body ended in a soft vertical edge with backdrop beyond it
+        # (the tuning proxy of tests/test_avatar_standin_fill.py: 336 px inside 1280x720).
+        low_left, low_right = shoulder_cuts(coverage, mask)
+        shoulder_tries: list[tuple[int | None, int | None]] = []
+        if (low_left, low_right) != (None, None) and (left, right) == (None, None):
+            shoulder_tries.append((low_left, low_right))
+            if low_left is not None and low_right is not None:
+                shoulder_tries += [(low_left, None), (None, low_right)]
+        tries += shoulder_tries
         if cut is not None and bust is None:
             tries.append((None, None))
-
-        for pair in tries:
-            cuts = (share(cut), share(top), share(pair[0]), share(pair[1]))
-            spot = place(cuts, CHIN_ZOOM if chin else MAX_ZOOM, chin or h > w)
+        # Last, the bottom cut without the top one: a close-up too short for the frame (on
+        # 720x1280 the tuning proxy's top and bottom cuts both on the frame's edges take 2.8x,
+        # past CHIN_ZOOM) sits on the frame's bottom edge, its hair fading out at the photo's
+        # top (PHOTO_FADE), rather than floating mid-frame over a hard cut across the chest.
+        dropped_top = [(pair, None) for pair in tries] if cut is not None and top else []
+        for pair, top_kept in [(pair, top) for pair in tries] + dropped_top:
+            cuts = (share(cut), share(top_kept), share(pair[0]), share(pair[1]))
+            zoom = CHIN_ZOOM if chin else MAX_ZOOM
+            margin = SIDE_FACE
+            if pair in shoulder_tries:
+                margin = SHOULDER_FACE
+                if w > h:
+                    zoom = min(zoom, SHOULDER_ZOOM)
+            spot = place(cuts, zoom, chin or h > w, margin)
             if spot is not None:
                 x, y, side = spot
-                cut_at, top_at, sides = cut, top, pair
+                cut_at, top_at, sides = cut, top_kept, pair
                 break
     if sides is None and cut_at is None:
         # The person running on past the square's own edges (the photo goes on, the avatar's
