@@ -52,9 +52,13 @@ def rms(x: np.ndarray) -> float:
     [
         # (the file's channels from the voice v; the mono voice camfx should get)
         ("centred", 1.0, 1.0, 1.0),  # the mean, as before: the voice at its level
-        ("opposite_phase", 1.0, -1.0, 1.0),  # the mean is silence: the louder channel
+        ("opposite_phase", 1.0, -1.0, 1.0),  # the mean is silence: (L - R) / 2
+        ("partly_opposite_phase", 1.0, -0.8, 0.9),  # the mean keeps 0.1: (L - R) / 2
         ("left_only", 1.0, 0.0, 1.0),  # the mean is half the voice: the left channel
-        ("right_louder_inverted_left", -0.3, 0.9, 0.9),  # the mean keeps 33 %: the right one
+        ("right_quiet_left_silent", 0.0, 0.3, 0.3),  # the right channel, at its level
+        # the mean keeps 0.3: the quieter (left) flipped, as a voice in phase, at the mean
+        # of the two levels, with the louder channel's polarity
+        ("right_louder_inverted_left", -0.3, 0.9, 0.6),
     ],
 )
 def test_a_stereo_voice_keeps_its_level(
@@ -91,3 +95,37 @@ def test_the_mouth_opens_on_a_voice_in_opposite_phase(tmp_path: Path) -> None:
         jaws.append(ctx.audio.params.jaw)
     stage.close()
     assert max(jaws) > JAW_OPEN
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@pytest.mark.parametrize("noise_kind", ["hum_50hz", "white_noise"])
+def test_a_voice_beside_a_louder_hum_or_noise_is_the_one_recorded(
+    tmp_path: Path, noise_kind: str
+) -> None:
+    # QA report 4, item 5: the voice on the left, 50 Hz hum (twice the voice's level) or white
+    # noise (four times) on the right; "the louder channel" recorded the hum alone
+    # (correlation 0.00 with the voice, 1.00 with the hum) and the mouth mouthed it.
+    voice, rate = speech()
+    level = rms(voice)
+    t = np.arange(len(voice)) / rate
+    noise = {
+        "hum_50hz": 2 * level * np.sqrt(2) * np.sin(2 * np.pi * 50 * t),
+        "white_noise": 4 * level * np.random.default_rng(0).standard_normal(len(voice)),
+    }[noise_kind].astype(np.float32)
+    path = write_stereo(tmp_path / f"{noise_kind}.wav", voice, noise, rate)
+    samples, _ = decoded_audio(path)  # what the recording's sound track carries
+    with_voice, with_noise = correlation(samples, voice), correlation(samples, noise)
+    assert with_voice >= 0.5 and with_voice > with_noise, (with_voice, with_noise)
+    assert rms(samples) == pytest.approx(level, rel=0.05)  # the voice at its own level
+
+
+def test_a_voice_beside_music_like_sound_keeps_the_mean(tmp_path: Path) -> None:
+    # The other channel's level varies (here: the same speech, a second later), so it may be
+    # a voice too: both are kept, neither channel is dropped for being louder.
+    voice, rate = speech()
+    other = 2 * np.roll(voice, rate)
+    data, _ = read_audio_file(write_stereo(tmp_path / "varying.wav", voice, other, rate))
+    np.testing.assert_allclose(data, (voice + other) / 2, atol=INT16_TOL)

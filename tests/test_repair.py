@@ -315,14 +315,19 @@ def test_what_is_no_recording_is_refused_with_one_line(tmp_path: Path, what: str
     assert sorted(tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("cut", ["inside ftyp", "inside moov", "inside the 1st mdat"])
+@pytest.mark.parametrize(
+    "cut", ["inside ftyp", "inside moov", "right after moov", "inside the 1st mdat"]
+)
 def test_a_recording_without_a_complete_fragment_is_refused(
     whole: Path, tmp_path: Path, cut: str
 ) -> None:
+    # "right after moov": nothing is torn, yet no frame is there; it was said "complete (0
+    # fragments, 0 frames, 0.0 s); nothing to do", exit code 0 (QA report 4, item 6).
     ftyp, moov = boxes(whole)[:2]
     offset = {
         "inside ftyp": ftyp.size // 2,
         "inside moov": moov.offset + moov.size // 2,
+        "right after moov": moov.end,
         "inside the 1st mdat": fragment(whole, 1)[1].offset + 100,
     }[cut]
     path = torn_copy(whole, tmp_path, offset)
@@ -357,9 +362,40 @@ def test_a_recording_torn_inside_its_first_fragment_keeps_its_whole_frames(
     assert whole_frames - 1 <= frames <= whole_frames and audio_frames > 0
     assert report.frames == frames and report.fragments == 0
     assert "written before the tear in its first fragment" in report.line
+    assert "its sound was after the tear" not in report.line  # cut inside its sound
     # A camfx recording again: a second repair finds it complete.
     assert repair.repair(output).outcome is repair.Outcome.COMPLETE
     assert sorted(tmp_path.iterdir()) == sorted({path, output})
+
+
+def _video_packet_ends(path: Path) -> list[int]:
+    """Where on the disk each video packet of ``path`` ends, in the file's order."""
+    with av.open(str(path)) as c:
+        return [p.pos + p.size for p in c.demux(video=0) if p.size and p.pos is not None]
+
+
+def test_a_tear_among_the_first_fragments_frames_keeps_every_frame_on_the_disk(
+    whole: Path, tmp_path: Path
+) -> None:
+    """A fragment holds its video, then its sound. Torn inside its last video frame, every
+    frame before it is whole, yet the demuxer, reading both streams in time order, went for the
+    sound once the video was a second ahead and stopped at the tear: 6 of the 9 whole frames
+    were kept (QA report 4: 31 of 59). The sound, all after the tear, is said to be missing."""
+    _, mdat = fragment(whole, 1)
+    ends = [end for end in _video_packet_ends(whole) if end <= mdat.end]
+    assert len(ends) == FRAMES_PER_FRAGMENT
+    last_start = ends[-2]  # packets of one track lie back to back
+    path = torn_copy(whole, tmp_path, last_start + (ends[-1] - last_start) // 2)
+    on_disk = sum(end <= path.stat().st_size for end in ends)
+    assert on_disk == FRAMES_PER_FRAGMENT - 1
+
+    result = camfx("repair", str(path))
+
+    assert result.returncode == 0, result
+    output = tmp_path / "torn.repaired.mp4"
+    assert decoded(output) == (on_disk, 0)
+    assert f"kept {on_disk} frames" in result.stdout
+    assert "its sound was after the tear, so the mended file has none" in result.stdout
 
 
 def test_an_mp4_that_is_not_fragmented_is_not_ours(tmp_path: Path) -> None:

@@ -13,12 +13,14 @@ Inputs are chosen by a spec string through :data:`AUDIO_INPUTS`: ``mic``, ``mic:
 
 from __future__ import annotations
 
+import enum
 import itertools
 import logging
 import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -165,37 +167,124 @@ MAX_CHANNELS = 8
 pointers it should not (a WAV claiming 9 channels crashed the process in ``to_ndarray``)."""
 
 
-STEREO_MEAN_KEEPS_MIN = 0.6
-"""A stereo file is mixed to mono as the mean of its two channels where that mean keeps at
-least this share of its louder channel's level (RMS over the file): a voice in the centre keeps
-all of it (the mean is the voice, at its level), two unrelated channels about 71 %. Below it the
-channels cancel or one is near silent (the same voice in opposite phase: 0 %, which gave a
-silent recording and a mouth that never opened; one channel only: 50 %, the voice at half its
-level), and the louder channel alone is the voice, at its own level."""
+STEREO_CANCEL_CORRELATION = -0.5
+"""A stereo file whose two channels correlate below this over the file holds one voice in
+opposite phase (a miswired microphone, a phase-inverted export): their mean cancels it (the
+same voice at equal levels: silence, which gave a silent recording and a mouth that never
+opened), so the quieter channel is flipped before the mean, i.e. ``(L - R) / 2``, which is the
+voice at the mean of its two levels, as the mean is for a voice in phase. Unrelated channels
+(two voices, a voice and hum or noise) correlate near 0."""
+STEREO_NEAR_SILENT = 0.1
+"""A channel whose level (RMS over the file) is under this share of the other's (-20 dB) is
+taken for empty: the other channel alone is used, at its own level (the mean of a voice on one
+channel only is the voice at half its level)."""
+STEADY_LEVEL_FRAME_S = 0.02
+STEADY_LEVEL_MAX = 0.2
+"""A channel whose level, in 20 ms frames, varies less than this (standard deviation over mean
+of the frames' RMS) is a steady hum or noise, not a voice: the test speech clips measured 0.74
+and 1.23 (words and pauses), 50 Hz hum 0.00, 60 Hz hum 0.05, white noise 0.04. Where one
+channel is steady and the other is not, the other alone is the voice: the mean of a voice and a
+louder hum is more hum than voice (hum at twice the voice's level: correlation 0.45 with the
+voice, 0.90 with the hum), and the louder channel alone, which camfx used before, recorded the
+hum only, and the mouth mouthed it. Two voices, or a voice and music, vary both: the mean."""
 
 
-def downmix_stereo(parts: list[np.ndarray]) -> list[np.ndarray]:
-    """``parts``, each ``(n, 2)`` array replaced by a mono one in place (so the file's stereo
-    and mono copies are not both whole in memory at once): the mean of the two
-    channels, or the louder channel where the mean would lose its voice
-    (:data:`STEREO_MEAN_KEEPS_MIN`). One choice for the whole file: switching between blocks
-    would click."""
-    energy = np.zeros(3, np.float64)  # left, right, their mean: sums of squares
+@dataclass(frozen=True)
+class StereoLevels:
+    """What :func:`stereo_downmix_rule` knows of a stereo file, measured over all of it."""
+
+    left_energy: float
+    """Sum of squares of the left channel."""
+    right_energy: float
+    cross: float
+    """Sum of the products of left and right."""
+    left_variation: float
+    """Standard deviation over mean of the left channel's RMS in
+    :data:`STEADY_LEVEL_FRAME_S` frames (:data:`STEADY_LEVEL_MAX`)."""
+    right_variation: float
+
+
+@enum.unique
+class StereoDownmix(enum.Enum):
+    """How :func:`downmix_stereo` makes one channel of two."""
+
+    MEAN = "the mean of both channels"
+    FLIPPED_MEAN = "the mean with the quieter channel flipped (they are in opposite phase)"
+    LEFT_ALONE = "the left channel alone (the right is near silent)"
+    RIGHT_ALONE = "the right channel alone (the left is near silent)"
+    LEFT_VOICE = "the left channel alone (the right holds a steady hum or noise, no voice)"
+    RIGHT_VOICE = "the right channel alone (the left holds a steady hum or noise, no voice)"
+
+
+def stereo_downmix_rule(levels: StereoLevels) -> StereoDownmix:
+    """Which downmix keeps the voice of a stereo file with these ``levels``."""
+    left, right = levels.left_energy, levels.right_energy
+    if right <= STEREO_NEAR_SILENT**2 * left:
+        return StereoDownmix.LEFT_ALONE
+    if left <= STEREO_NEAR_SILENT**2 * right:
+        return StereoDownmix.RIGHT_ALONE
+    if levels.cross / math.sqrt(left * right) < STEREO_CANCEL_CORRELATION:
+        return StereoDownmix.FLIPPED_MEAN
+    left_steady = levels.left_variation < STEADY_LEVEL_MAX
+    right_steady = levels.right_variation < STEADY_LEVEL_MAX
+    if right_steady and not left_steady:
+        return StereoDownmix.LEFT_VOICE
+    if left_steady and not right_steady:
+        return StereoDownmix.RIGHT_VOICE
+    return StereoDownmix.MEAN
+
+
+def stereo_levels(parts: list[np.ndarray], rate: int) -> StereoLevels:
+    """The :class:`StereoLevels` of ``parts``, ``(n, 2)`` arrays in a row, in one pass."""
+    sums = np.zeros(3, np.float64)  # left·left, right·right, left·right
+    frame = max(1, round(STEADY_LEVEL_FRAME_S * rate))
+    frames: list[np.ndarray] = []
     for part in parts:
-        mean = part.mean(axis=1, dtype=np.float64)
-        energy[:2] += np.einsum("ij,ij->j", part, part, dtype=np.float64)
-        energy[2] += float(mean @ mean)
-    louder = int(np.argmax(energy[:2]))
-    use_mean = energy[2] >= STEREO_MEAN_KEEPS_MIN**2 * energy[louder]
-    if not use_mean:
-        log.info(
-            "stereo voice file: its channels cancel or one is near silent (the mean keeps "
-            "%.0f %% of the louder one's level); the %s channel is used",
-            100.0 * math.sqrt(energy[2] / energy[louder]) if energy[louder] > 0 else 0.0,
-            ("left", "right")[louder],
+        sums[:2] += np.einsum("ij,ij->j", part, part, dtype=np.float64)
+        sums[2] += float(np.dot(part[:, 0].astype(np.float64), part[:, 1]))
+        # Frames start afresh in each decoded part (a few thousand samples): a part's last
+        # partial frame is left out of the variation, not of the sums above.
+        whole = len(part) // frame * frame
+        if whole:
+            blocks = part[:whole].reshape(-1, frame, 2).astype(np.float64)
+            frames.append(np.sqrt(np.mean(np.square(blocks), axis=1)))
+    left_variation = right_variation = 0.0
+    if frames:
+        rms = np.concatenate(frames)
+        mean = rms.mean(axis=0)
+        spread = rms.std(axis=0)
+        left_variation, right_variation = (
+            float(s / m) if m > 0 else 0.0 for s, m in zip(spread, mean, strict=True)
         )
+    return StereoLevels(
+        float(sums[0]), float(sums[1]), float(sums[2]), left_variation, right_variation
+    )
+
+
+def downmix_stereo(parts: list[np.ndarray], rate: int) -> list[np.ndarray]:
+    """``parts``, each ``(n, 2)`` array at ``rate`` replaced by a mono one in place (so the
+    file's stereo and mono copies are not both whole in memory at once), by
+    :func:`stereo_downmix_rule`. One choice for the whole file: switching between blocks would
+    click."""
+    levels = stereo_levels(parts, rate)
+    if levels.left_energy == 0.0 and levels.right_energy == 0.0:
+        rule = StereoDownmix.MEAN  # silence either way
+    else:
+        rule = stereo_downmix_rule(levels)
+    if rule is not StereoDownmix.MEAN:
+        log.info("stereo voice file: %s is used", rule.value)
+    # The flipped channel is the quieter one, so the result keeps the louder one's polarity.
+    louder, quieter = (0, 1) if levels.left_energy >= levels.right_energy else (1, 0)
+    mono: dict[StereoDownmix, Callable[[np.ndarray], np.ndarray]] = {
+        StereoDownmix.MEAN: lambda part: part.mean(axis=1),
+        StereoDownmix.FLIPPED_MEAN: lambda part: (part[:, louder] - part[:, quieter]) / 2,
+        StereoDownmix.LEFT_ALONE: lambda part: np.ascontiguousarray(part[:, 0]),
+        StereoDownmix.RIGHT_ALONE: lambda part: np.ascontiguousarray(part[:, 1]),
+        StereoDownmix.LEFT_VOICE: lambda part: np.ascontiguousarray(part[:, 0]),
+        StereoDownmix.RIGHT_VOICE: lambda part: np.ascontiguousarray(part[:, 1]),
+    }
     for i, part in enumerate(parts):
-        parts[i] = part.mean(axis=1) if use_mean else np.ascontiguousarray(part[:, louder])
+        parts[i] = mono[rule](part)
     return parts
 
 
@@ -293,13 +382,13 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
             out_rate = min(rate, MAX_DECODE_RATE)
             limit = MAX_AUDIO_SECONDS * out_rate
             # Packed (interleaved) float in the file's own layout, one buffer per frame; two
-            # channels are mixed to mono here (downmix_stereo: their plain mean, or the louder
-            # one where the mean would cancel the voice): FFmpeg's stereo downmix scales by
-            # 1/sqrt(2) per channel, which made a centred voice 3 dB louder than its mono
-            # original, and cancels channels in opposite phase. Past two channels FFmpeg's
-            # downmix (its matrix for the layout): a film's 5.1 track has the voice in the
-            # centre channel alone, and the mean of six made it 16 dB quieter than the music
-            # and effects around it.
+            # channels are mixed to mono here (downmix_stereo: their mean, flipped where they
+            # cancel, one alone where the other is near silent or a steady hum): FFmpeg's
+            # stereo downmix scales by 1/sqrt(2) per channel, which made a centred voice 3 dB
+            # louder than its mono original, and cancels channels in opposite phase. Past two
+            # channels FFmpeg's downmix (its matrix for the layout): a film's 5.1 track has the
+            # voice in the centre channel alone, and the mean of six made it 16 dB quieter than
+            # the music and effects around it.
             layout = "mono" if channels > 2 else None
             resampler = av.AudioResampler(format="flt", layout=layout, rate=out_rate)
             parts: list[np.ndarray] = []
@@ -333,7 +422,7 @@ def read_audio_file(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
             f"audio file {path!r} holds no sound (0 samples); record or export it again"
         )
     if parts[0].ndim == 2:
-        parts = downmix_stereo(parts)
+        parts = downmix_stereo(parts, out_rate)
     data = np.concatenate(parts).astype(np.float32)
     # A damaged float WAV decodes to NaN or infinities, which would poison every filter after.
     np.nan_to_num(data, copy=False, nan=0.0, posinf=0.0, neginf=0.0)

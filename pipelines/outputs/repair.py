@@ -96,6 +96,10 @@ def repair(path: str | os.PathLike[str], *, in_place: bool = False) -> RepairRep
     problem = _why_not_repairable(layout)
     if problem:
         return _refuse(path, problem)
+    if layout.fragments == 0:
+        # No fragment: torn inside the first one, or cut right after its header (ftyp + moov,
+        # nothing torn, no frame), which is not a complete recording but one with nothing in it.
+        return _salvage_first_fragment(path, layout, in_place)
     if layout.torn_bytes == 0:
         # Every box is whole, so nothing is cut: its packets are counted, not decoded (a long
         # recording would take minutes), as the recorder's own summary does.
@@ -109,8 +113,6 @@ def repair(path: str | os.PathLike[str], *, in_place: bool = False) -> RepairRep
             frames=frames,
             seconds=seconds,
         )
-    if layout.fragments == 0:
-        return _salvage_first_fragment(path, layout, in_place)
     if in_place:
         return _repair_in_place(path, layout)
     return _repair_to_copy(path, layout)
@@ -199,7 +201,7 @@ def _salvage_first_fragment(path: Path, layout: Mp4Layout, in_place: bool) -> Re
     except Exception as exc:  # PyAV's errors, OSError: the original is left as it was
         target.unlink(missing_ok=True)
         return _failed(path, f"its frames could not be copied ({exc})")
-    if copied == 0:
+    if copied.video == 0:
         target.unlink(missing_ok=True)
         return _refuse(path, _nothing_to_recover(layout))
     check = decode_check(target)
@@ -218,9 +220,16 @@ def _salvage_first_fragment(path: Path, layout: Mp4Layout, in_place: bool) -> Re
             return _failed(path, f"it could not be replaced ({exc.strerror or exc})")
         target = path
     where = "replaced in place" if in_place else f"written to {target}"
+    # A fragment holds all its video, then all its sound (one run per track): a tear in the
+    # video leaves no sound packet whole, and a silent file is not what was recorded.
+    silent = (
+        "; its sound was after the tear, so the mended file has none"
+        if copied.source_has_audio and copied.audio == 0
+        else ""
+    )
     line = (
         f"{path}: kept {check.frames} frames ({check.seconds:.1f} s) written before the tear in "
-        f"its first fragment, dropped the rest; {where}"
+        f"its first fragment, dropped the rest{silent}; {where}"
     )
     return RepairReport(
         path,
@@ -234,39 +243,77 @@ def _salvage_first_fragment(path: Path, layout: Mp4Layout, in_place: bool) -> Re
     )
 
 
-def _copy_whole_packets(path: Path, target: Path) -> int:
-    """Copy the video and sound packets of ``path`` up to the first one the tear cut (or the
-    demuxer's stop) into ``target``, an MP4; the number of video packets copied."""
+@dataclass(frozen=True)
+class CopiedPackets:
+    """What :func:`_copy_whole_packets` copied."""
+
+    video: int
+    audio: int
+    source_has_audio: bool
+
+
+def _copy_whole_packets(path: Path, target: Path) -> CopiedPackets:
+    """Copy the video and sound packets of ``path`` that are whole on the disk into ``target``,
+    an MP4: each stream up to its first packet the tear cut or left out.
+
+    Each stream is read on its own (:func:`_whole_packets`), then all are muxed in time order:
+    a fragment holds all its video, then all its sound, and the demuxer, which reads packets in
+    time order, read the first sound packet (after the last video packet on the disk) once it
+    was a second ahead in the video; a tear anywhere in the fragment stopped both there."""
     import av
 
-    video = 0
     try:
         src = av.open(str(path), "r")
     except av.error.FFmpegError:
-        return 0  # torn inside its header (ftyp, moov): no stream to copy from
+        return CopiedPackets(0, 0, False)  # torn inside its header (ftyp, moov): no stream
+    with src:
+        kinds = {s.index: s.type for s in src.streams if s.type in ("video", "audio")}
+    counts = {kind: 0 for kind in ("video", "audio")}
     # Fragmented as camfx records, so the copy is a camfx recording to every later check.
     options = {"movflags": MP4_FLAGS}
-    with src, av.open(str(target), "w", format="mp4", options=options) as dst:
-        streams = {
-            s.index: dst.add_stream_from_template(s)
-            for s in src.streams
-            if s.type in ("video", "audio")
-        }
-        packets = src.demux(*(src.streams[i] for i in streams))
-        while True:
-            try:
-                packet = next(packets)
-            except (StopIteration, av.error.FFmpegError):
-                break
-            if packet.dts is None or packet.size == 0:
-                continue  # the demuxer's flush packets
-            if packet.is_corrupt:
-                break  # the packet the tear cut: it and what follows are not whole
-            kind = packet.stream.type
-            packet.stream = streams[packet.stream.index]
+    with contextlib.ExitStack() as stack:
+        # One reader a stream, each open until its packets are muxed (a packet refers to its
+        # reader's stream).
+        readers = {index: stack.enter_context(av.open(str(path), "r")) for index in kinds}
+        dst = stack.enter_context(av.open(str(target), "w", format="mp4", options=options))
+        ordered: list[tuple[float, int, Any]] = []
+        for index, reader in readers.items():
+            dst_stream = dst.add_stream_from_template(reader.streams[index])
+            for packet in _whole_packets(reader, index):
+                ordered.append((float(packet.dts * packet.time_base), index, packet))
+                packet.stream = dst_stream
+        ordered.sort(key=lambda item: item[:2])
+        for _, index, packet in ordered:
             dst.mux(packet)
-            video += kind == "video"
-    return video
+            counts[kinds[index]] += 1
+    return CopiedPackets(counts["video"], counts["audio"], "audio" in kinds.values())
+
+
+def _whole_packets(src: Any, index: int) -> list[Any]:
+    """The packets of stream ``index`` of the open ``src`` before its first corrupt or missing
+    one."""
+    import av
+    from av.stream import Discard
+
+    # Discarded, the other streams' packets are not read at all: asked for only one stream, the
+    # demuxer still reads the others' (PyAV drops them after), and stops at the first that the
+    # tear cut; so a file cut at 448000 bytes, after its 59th whole frame, kept 31.
+    for stream in src.streams:
+        if stream.index != index:
+            stream.discard = Discard.all
+    packets = []
+    demuxed = src.demux(src.streams[index])
+    while True:
+        try:
+            packet = next(demuxed)
+        except (StopIteration, av.error.FFmpegError):
+            break
+        if packet.dts is None or packet.size == 0:
+            continue  # the demuxer's flush packet
+        if packet.is_corrupt:
+            break  # the packet the tear cut: it and what follows are not whole
+        packets.append(packet)
+    return packets
 
 
 def _refuse(path: Path, why: str) -> RepairReport:
