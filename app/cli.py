@@ -672,7 +672,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         # A run with an end of its own (--frames, or a voice file's length) cut short did not
         # make what was asked: a script's `camfx run ... && upload` must not go on, as after
         # a cut-short `talking-head render`. A live stream has no other way to stop: 0.
-        kept = [out.arg for out in engine.outputs if isinstance(out, VideoFileOutput)]
+        kept = [
+            out.arg
+            for out in engine.outputs
+            if isinstance(out, VideoFileOutput) and not out.empty_notice
+        ]
         keeps = f"; {', '.join(kept)} keep{'s' * (len(kept) == 1)} what was recorded"
         print(
             f"camfx: interrupted after {snap.frames_processed} of {config.frames} frames"
@@ -680,6 +684,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return signals.exit_code(interrupted)
+    if any(isinstance(out, VideoFileOutput) and out.empty_notice for out in engine.outputs):
+        # Stopped before its first frame: the file asked for is not there (said above).
+        return EXIT_OUTPUT_FAILED
     return 0
 
 

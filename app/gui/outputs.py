@@ -165,6 +165,9 @@ class OutputsView:
         if state == "error":
             self.update_record_label()
             w.messages.show_message("record", f"Recording failed: {detail}", "error")
+        elif state == "empty":
+            self.update_record_label("Nothing recorded: stopped before its first frame")
+            w.statusBar().showMessage(detail, 6000)
         elif detail:
             self.update_record_label(f"Saved {detail}")
             w.statusBar().showMessage(f"Recording saved to {detail}", 6000)
