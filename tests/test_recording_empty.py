@@ -38,8 +38,7 @@ def test_a_recording_closed_before_its_first_frame_leaves_no_file(tmp_path: Path
     assert not path.exists(), f"{path.stat().st_size} bytes left"
     assert out.failure is None
     assert out.summary() == (
-        f"recording {path}: nothing was recorded (stopped before its first frame); "
-        "no file is left"
+        f"recording {path}: nothing was recorded (stopped before its first frame); no file is left"
     )
     assert list(tmp_path.iterdir()) == []
 

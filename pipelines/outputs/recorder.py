@@ -395,9 +395,7 @@ class VideoFileOutput(Output):
                         self._discard_empty()
                     # FFmpeg does not report a failed write of the last fragment: check the
                     # file's boxes instead.
-                    elif Path(self.path).suffix.lower() in MP4_SUFFIXES and mp4_is_torn(
-                        self.path
-                    ):
+                    elif Path(self.path).suffix.lower() in MP4_SUFFIXES and mp4_is_torn(self.path):
                         raise OSError(_likely_errno(self.path), "the end could not be written")
                     elif self.path != self.arg:
                         os.replace(self.path, self.replaces)  # complete: now it replaces the old
