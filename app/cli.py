@@ -454,7 +454,14 @@ def cli_preset(args: argparse.Namespace) -> Any:
         return cached
     from pipelines.userdata import PresetStore, find_preset
 
-    preset, notes = find_preset(args.preset, PresetStore())
+    store = PresetStore()
+    try:
+        preset, notes = find_preset(args.preset, store)
+    finally:
+        # A half-written preset file the search moved aside is said, even where the preset
+        # named is not found: the user finds it under its new name.
+        for moved in (p for p in store.problems if p.moved_to is not None):
+            print(f"camfx: warning: {moved}", file=sys.stderr)
     for note in notes:
         print(f"camfx: warning: {note.message}", file=sys.stderr)
     args._preset_object = preset
