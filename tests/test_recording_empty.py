@@ -107,3 +107,20 @@ def test_window_says_nothing_was_recorded_not_saved(
     assert not path.exists()
     assert list(folder.iterdir()) == []
     assert made and made[0].frames_written == 0
+
+
+def test_a_run_whose_recording_got_no_frame_says_so_and_exits_1(
+    tmp_path: Path, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import cli
+
+    # No frame reaching the recorder (as a run stopped before its first one) made certain.
+    monkeypatch.setattr(VideoFileOutput, "write", lambda self, frame: None)
+    path = tmp_path / "out.mp4"
+    code = cli.main(
+        ["run", "--source", "demo", "--output", str(path), "--frames", "2", "--size", "64x48"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert f"camfx: recording {path}: nothing was recorded" in err
+    assert not path.exists()
