@@ -102,11 +102,41 @@ def test_window_says_nothing_was_recorded_not_saved(
     qtbot.waitUntil(lambda: not window.recording and controller.recording_path is None)
     qtbot.waitUntil(lambda: "Nothing recorded" in window.record_label.text(), timeout=5000)
     assert "Saved" not in window.record_label.text()
-    assert "nothing was recorded" in window.statusBar().currentMessage()
+    assert "Nothing was recorded" in window.statusBar().currentMessage()
     assert "saved" not in window.statusBar().currentMessage().lower()
     assert not path.exists()
     assert list(folder.iterdir()) == []
     assert made and made[0].frames_written == 0
+
+
+def test_a_double_click_then_record_again_records_and_stops_on_the_next_click(
+    qtbot: Any, windows: list[Any], config: Path, tmp_path: Path
+) -> None:
+    """Start, stop and start in one tick (a double click, then Record again): the first
+    recording's "on" and "empty", queued behind the second start, checked Record for it and
+    then unchecked it; the next click, meant to stop, was swallowed and the second recording
+    went on (QA's window script: "Recording to …-2.mp4" after its stop)."""
+    pytest.importorskip("pytestqt")
+    from test_gui_support import open_window
+
+    window = open_window(qtbot, windows, config)
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    window.settings.record_folder = str(folder)
+    controller = window.controller
+    for _ in range(3):
+        window.record_button.click()
+    qtbot.waitUntil(lambda: controller.record.frames_written >= 3, timeout=5000)
+    qtbot.wait(300)  # the first recording's events, queued behind the second's start
+    second = controller.recording_path
+    assert second is not None
+    assert window.record_label.text() == f"Recording to {second}"
+    assert window.recording and window.record_button.isChecked()
+    window.record_button.click()
+    qtbot.waitUntil(lambda: controller.recording_path is None, timeout=5000)
+    qtbot.waitUntil(lambda: window.record_label.text() == f"Saved {second}", timeout=5000)
+    assert not window.recording and not window.record_button.isChecked()
+    assert [p.name for p in folder.iterdir()] == [Path(second).name]
 
 
 def test_a_run_whose_recording_got_no_frame_says_so_and_exits_1(

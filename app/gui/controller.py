@@ -123,8 +123,8 @@ class EngineController(QObject):
     virtualCameraChanged = Signal(str, str)
     """state ("off", "starting", "on", "unavailable"), detail (device or how to fix)."""
     recordingChanged = Signal(str, str)
-    """state ("off", "on", "error", "empty": stopped before its first frame, no file kept),
-    path or message."""
+    """state ("off", "on", "error", "empty": stopped before its first frame, its file
+    removed), the path (the message for "error")."""
     pausedChanged = Signal(bool)
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
@@ -594,10 +594,7 @@ class EngineController(QObject):
         path, self.recording_path = self.recording_path, None
         # Stopped before its first frame (a double click): its file is removed, not "saved".
         empty = getattr(output, "empty_notice", None)
-        if empty:
-            emit(self.recordingChanged, "empty", empty)
-        else:
-            emit(self.recordingChanged, "off", path or "")
+        emit(self.recordingChanged, "empty" if empty else "off", path or "")
 
     def _on_output_error(
         self, switch: SwitchableOutput, output: Output, exc: BaseException
