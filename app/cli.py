@@ -454,7 +454,14 @@ def cli_preset(args: argparse.Namespace) -> Any:
         return cached
     from pipelines.userdata import PresetStore, find_preset
 
-    preset, notes = find_preset(args.preset, PresetStore())
+    store = PresetStore()
+    try:
+        preset, notes = find_preset(args.preset, store)
+    finally:
+        # A half-written preset file the search moved aside is said, even where the preset
+        # named is not found: the user finds it under its new name.
+        for moved in (p for p in store.problems if p.moved_to is not None):
+            print(f"camfx: warning: {moved}", file=sys.stderr)
     for note in notes:
         print(f"camfx: warning: {note.message}", file=sys.stderr)
     args._preset_object = preset
@@ -672,7 +679,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         # A run with an end of its own (--frames, or a voice file's length) cut short did not
         # make what was asked: a script's `camfx run ... && upload` must not go on, as after
         # a cut-short `talking-head render`. A live stream has no other way to stop: 0.
-        kept = [out.arg for out in engine.outputs if isinstance(out, VideoFileOutput)]
+        kept = [
+            out.arg
+            for out in engine.outputs
+            if isinstance(out, VideoFileOutput) and not out.empty_notice
+        ]
         keeps = f"; {', '.join(kept)} keep{'s' * (len(kept) == 1)} what was recorded"
         print(
             f"camfx: interrupted after {snap.frames_processed} of {config.frames} frames"
@@ -680,6 +691,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return signals.exit_code(interrupted)
+    if any(isinstance(out, VideoFileOutput) and out.empty_notice for out in engine.outputs):
+        # Stopped before its first frame: the file asked for is not there (said above).
+        return EXIT_OUTPUT_FAILED
     return 0
 
 

@@ -264,7 +264,9 @@ def move_aside(path: Path, now: float | None = None) -> Path:
         n += 1
         target = path.with_name(f"{path.name}.broken-{stamp}-{n}")
     os.replace(path, target)
-    log.warning("moved unreadable %s aside to %s", path, target.name)
+    # Info: each caller names the move to the user in its own words (the window's message bar,
+    # the command line's "camfx: warning:" line); a WARNING record printed a raw log line.
+    log.info("moved unreadable %s aside to %s", path, target.name)
     return target
 
 
@@ -438,6 +440,9 @@ class PresetStore:
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = Path(folder) if folder is not None else config_dir() / PRESETS_DIR
         self.problems: list[Problem] = []
+        self.unavailable: dict[str, Problem] = {}
+        """Presets this camfx cannot use (a stage it lacks, a newer schema), by casefolded
+        name, each with the reason: ``--preset NAME`` says why, not "unknown preset"."""
         self._presets: dict[str, UserPreset] = {}
         self._loaded = False
 
@@ -447,6 +452,7 @@ class PresetStore:
         :attr:`problems`); broken files are moved aside before this returns."""
         problems: list[Problem] = []
         presets: dict[str, UserPreset] = {}
+        unavailable: dict[str, Problem] = {}
         if self.folder.is_dir():
             clean_stale_temp_files(self.folder)
             for path in sorted(self.folder.glob("*.json")):
@@ -460,6 +466,9 @@ class PresetStore:
                     preset, notes = read_preset(data)
                 except UnavailablePreset as exc:
                     problems.append(Problem(path, f"Preset file {path.name}: {exc}"))
+                    named = data.get("name") if isinstance(data, dict) else None
+                    key = (named if isinstance(named, str) else path.stem).casefold()
+                    unavailable[key] = Problem(path, str(exc))
                     continue
                 except SettingsError as exc:
                     problems.append(self._broken(path, f"Preset file {path.name}: {exc}"))
@@ -489,6 +498,7 @@ class PresetStore:
                 presets[key] = UserPreset(preset, path)
                 problems.extend(Problem(path, f"Preset file {path.name}: {n}") for n in notes)
         self._presets = presets
+        self.unavailable = unavailable
         self._loaded = True
         self.problems = problems
         return problems
@@ -648,14 +658,30 @@ def find_preset(text: str, store: PresetStore) -> tuple[Preset, list[Problem]]:
     picks that one)."""
     kind, name = split_preset_key(text)
     if kind == BUILTIN and name in PRESETS:
+        store.load()
+        if name in store:
+            # Said, not silent: the user's own 'studio' lost to the built-in without a word.
+            return PRESETS.get(name), [
+                Problem(
+                    store.path_of(name),
+                    f"your preset {store.get(name).name!r} is not used: the built-in of that "
+                    f"name is; --preset user:{store.get(name).name} picks yours",
+                ),
+            ]
         return PRESETS.get(name), []
     looks_like_path = text.lower().endswith(".json") or os.sep in text or "/" in text
     if kind == BUILTIN and looks_like_path:
-        return _preset_file(Path(text))
+        # "~/x.json" in quotes reaches camfx unexpanded, as the README says it may.
+        return _preset_file(Path(text).expanduser())
     store.load()
     if name in store:
         path = store.path_of(name)
         return store.get(name), [p for p in store.problems if p.path == path]
+    unusable = store.unavailable.get(name.casefold())
+    if unusable is not None:
+        raise SettingsError(
+            f"your preset {name!r} ({unusable.path}) cannot be used: {unusable.message}"
+        )
     user = ", ".join(repr(n) for n in store.names()) or "none yet"
     raise SettingsError(
         f"unknown preset {text!r}; built-in presets: {', '.join(PRESETS.names())}; your "
@@ -666,7 +692,12 @@ def find_preset(text: str, store: PresetStore) -> tuple[Preset, list[Problem]]:
 def _preset_file(path: Path) -> tuple[Preset, list[Problem]]:
     if not path.is_file():
         raise SettingsError(f"preset file {str(path)!r} does not exist; check the path")
-    data = read_json(path)
+    try:
+        data = read_json(path)
+    except SettingsError as exc:
+        # read_json names the file by its base name ("nan.json holds NaN"): the full path here.
+        said = str(exc).removeprefix(f"{path.name} ")
+        raise SettingsError(f"preset file {path}: {said}") from None
     number = unreasonable_number(data)
     if number:
         raise SettingsError(f"preset file {path}: {number}")

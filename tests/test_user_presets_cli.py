@@ -5,6 +5,7 @@ moves the whole preset aside (QA pass 3, item 6)."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,75 @@ def test_a_value_out_of_range_gets_the_default_with_one_warning(config: Path, ca
     code = cli.main(["run", "--preset", str(path), "--output", "null", "--frames", "1"])
     warnings = [x for x in capsys.readouterr().err.splitlines() if "warning" in x]
     assert code == 0 and len(warnings) == 1 and "'warmth'" in warnings[0], warnings
+
+
+# ----------------------------------------------------------------------- QA qa4 (s2, s12)
+def run_preset(preset: str, capsys: Any) -> tuple[int, list[str]]:
+    """``camfx run --preset PRESET`` (an error is found before anything runs), its lines."""
+    code = cli.main(["run", "--preset", preset, "--output", "null", "--frames", "1"])
+    return code, [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+
+
+def test_a_preset_path_in_quotes_may_start_with_the_home_folder(
+    config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    write_preset(home / "shared", "Shared light", [LIGHT])
+    monkeypatch.setenv("HOME", str(home))
+    # As the shell passes "~/shared/shared-light.json": unexpanded.
+    assert preset_of("--preset", "~/shared/shared-light.json").name == "Shared light"
+
+
+def test_a_user_preset_this_camfx_cannot_run_gives_its_reason_by_name(
+    config: Path, capsys: Any
+) -> None:
+    path = write_preset(config / "presets", "Future", [{"stage": "hologram", "settings": {}}])
+    code, lines = run_preset("Future", capsys)
+    assert code == 2 and len(lines) == 1, lines
+    assert "unknown preset" not in lines[0]
+    assert f"your preset 'Future' ({path}) cannot be used" in lines[0], lines[0]
+    assert "needs the stage 'hologram'" in lines[0], lines[0]
+    assert path.exists()  # left in place for a camfx that has the stage
+
+
+def test_a_preset_file_moved_aside_is_said_as_a_camfx_warning(
+    config: Path, capsys: Any, caplog: Any
+) -> None:
+    caplog.set_level(logging.WARNING)
+    write_preset(config / "presets", "My light", [LIGHT])
+    half = config / "presets" / "half.json"
+    half.write_text('{"schema": 2, "name": "Half", "sta')  # a save cut short
+    code, lines = run_preset("My light", capsys)
+    moved = list(half.parent.glob("half.json.broken-*"))
+    assert code == 0 and len(moved) == 1 and not half.exists(), lines
+    said = [x for x in lines if "half.json" in x]
+    assert len(said) == 1, lines
+    assert said[0].startswith("camfx: warning: Preset file half.json"), said
+    assert moved[0].name in said[0], said
+    # Not also as a raw log line ("WARNING pipelines.userdata: moved unreadable …").
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_a_nan_in_a_preset_file_names_its_full_path(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "pf" / "nan.json"
+    path.parent.mkdir()
+    path.write_text('{"schema": 2, "name": "N", "stages": [], "x": NaN}')
+    code, lines = run_preset(str(path), capsys)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"camfx: preset file {path}: holds NaN"), lines[0]
+
+
+def test_a_user_preset_named_like_a_built_in_is_said_to_be_unused(
+    config: Path, capsys: Any
+) -> None:
+    write_preset(config / "presets", "studio", [LIGHT])
+    args = cli.build_parser().parse_args(["run", "--output", "null", "--preset", "studio"])
+    assert len(cli.cli_preset(args).stages) > 1  # the built-in still wins
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert lines == [
+        "camfx: warning: your preset 'studio' is not used: the built-in of that name is; "
+        "--preset user:studio picks yours"
+    ]
+    args = cli.build_parser().parse_args(["run", "--output", "null", "--preset", "user:studio"])
+    assert len(cli.cli_preset(args).stages) == 1
+    assert capsys.readouterr().err == ""

@@ -124,7 +124,8 @@ class EngineController(QObject):
     virtualCameraChanged = Signal(str, str)
     """state ("off", "starting", "on", "unavailable"), detail (device or how to fix)."""
     recordingChanged = Signal(str, str)
-    """state ("off", "on", "error"), path or message."""
+    """state ("off", "on", "error", "empty": stopped before its first frame, its file
+    removed), the path (the message for "error")."""
     pausedChanged = Signal(bool)
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
@@ -303,9 +304,7 @@ class EngineController(QObject):
             self._close(self.vcam.detach())
             self._open_vcam()
         if self.record.target is not None and old_engine is not None:
-            self._close(self.record.detach())
-            emit(self.recordingChanged, "off", self.recording_path or "")
-            self.recording_path = None
+            self._end_recording()
         if old_engine is not None:
             emit(self.engineRestarted)
 
@@ -600,9 +599,15 @@ class EngineController(QObject):
         self._submit(self._stop_recording)
 
     def _stop_recording(self) -> None:
-        self._close(self.record.detach())
+        self._end_recording()
+
+    def _end_recording(self) -> None:
+        output = self.record.detach()
+        self._close(output)
         path, self.recording_path = self.recording_path, None
-        emit(self.recordingChanged, "off", path or "")
+        # Stopped before its first frame (a double click): its file is removed, not "saved".
+        empty = getattr(output, "empty_notice", None)
+        emit(self.recordingChanged, "empty" if empty else "off", path or "")
 
     def _on_output_error(
         self, switch: SwitchableOutput, output: Output, exc: BaseException

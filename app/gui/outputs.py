@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,7 @@ from app.gui.widgets import REFRESH, set_checked_quietly
 from app.state import VirtualCamera
 from app.state.devices import virtual_camera_label, virtual_camera_row
 from app.state.labels import repair_results, torn_recordings_offer
-from pipelines.outputs.existing import free_name
+from pipelines.outputs.existing import free_name, numbered_names
 from pipelines.outputs.virtualcam import setup_hint
 
 if TYPE_CHECKING:
@@ -32,6 +33,13 @@ class OutputsView:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.offered_folder: str | None = None
+        self.requested_recording: str | None = None
+        """The path of the recording the last click on Record started (None once stopped):
+        the controller's events about an earlier one, queued behind a double click, must not
+        set the buttons (its "on" checked Record for a recording already stopped)."""
+        self.given_names: set[str] = set()
+        """Every path a recording was started at: a name is never given twice, so an event
+        names one recording (a double click's stopped one was still at its name)."""
         """The folder whose torn recordings the bar offers to repair, while it does."""
 
     def set_virtual_camera(self, on: bool) -> None:
@@ -146,28 +154,57 @@ class OutputsView:
             # Two recordings started in one second get the same time stamp: the second is
             # "-2", never the first replaced (the recorder refuses a file there anyway).
             stamped = self.record_folder() / time.strftime("camfx-%Y%m%d-%H%M%S.mp4")
-            target = path or str(free_name(stamped))
+            target = path or self.unused_name(stamped)
+            self.given_names.add(target)
+            self.requested_recording = target
             self.update_record_label(f"Starting {target}…")
             w.controller.start_recording(target)
         else:
+            self.requested_recording = None
             w.controller.stop_recording()
+
+    def unused_name(self, stamped: Path) -> str:
+        """``stamped``, or ``-2``, ``-3``…: the first that no file is at and that no
+        recording of this window was started at (its file may not be there yet, or be
+        removed already as empty)."""
+        for candidate in numbered_names(stamped):
+            if str(candidate) not in self.given_names and not os.path.lexists(candidate):
+                return str(candidate)
+        # Every numbered name given this session: the first free on disk (or its error).
+        return str(free_name(stamped))
 
     def on_recording_state(self, state: str, detail: str) -> None:
         w = self.window
         if state == "on":
+            if detail != self.requested_recording:
+                return  # already stopped by a later click: its "off" or "empty" follows
             w.state.set_recording(True)
+            set_checked_quietly((w.record_button, w.record_action), True)
             self.update_record_label(f"Recording to {detail}")
             w.record_button.setText("■ Stop &recording")
             return
+        # In the status bar also for an earlier recording (its end queued behind a new start).
+        if state == "empty":
+            w.statusBar().showMessage(
+                f"Nothing was recorded in {Path(detail).name} (stopped before its first "
+                "frame); no file is left",
+                6000,
+            )
+        elif state == "off" and detail:
+            w.statusBar().showMessage(f"Recording saved to {detail}", 6000)
+        if state != "error" and self.requested_recording not in (None, detail):
+            return  # an earlier recording ended; the one started since goes on
+        self.requested_recording = None
         w.state.set_recording(False)
         self.set_recording(False)
         w.record_button.setText("● &Record")
         if state == "error":
             self.update_record_label()
             w.messages.show_message("record", f"Recording failed: {detail}", "error")
+        elif state == "empty":
+            self.update_record_label("Nothing recorded: stopped before its first frame")
         elif detail:
             self.update_record_label(f"Saved {detail}")
-            w.statusBar().showMessage(f"Recording saved to {detail}", 6000)
 
     def on_format(self, _index: int = 0) -> None:
         w = self.window

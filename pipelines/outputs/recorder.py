@@ -160,6 +160,10 @@ class VideoFileOutput(Output):
         self.codec = ""
         self.notice = ""
         """Said once when H.264 is missing and another encoder is used."""
+        self.empty_notice: str | None = None
+        """The line for a recording closed before its first frame (its new file removed), or
+        None: a file of 0 frames is not a saved recording."""
+        self._created = False
         self.size: tuple[int, int] = (0, 0)
         self.fps = 30.0
         self.clock: Clock = "capture"
@@ -221,6 +225,8 @@ class VideoFileOutput(Output):
         # Before the check, which creates the file: a failed start removes only a file it made.
         existed = os.path.exists(path)
         _check_path(path)
+        self._created = not existed
+        self.empty_notice = None
         try:
             import av
         except ImportError as exc:  # pragma: no cover - a hard dependency
@@ -385,11 +391,13 @@ class VideoFileOutput(Output):
                         end = self._last_time + 1.0 / self.fps if self.frames_written else 0.0
                         self._audio.pump(end, end=end)
                     container.close()
+                    if not self.frames_written:
+                        self._discard_empty()
                     # FFmpeg does not report a failed write of the last fragment: check the
                     # file's boxes instead.
-                    if Path(self.path).suffix.lower() in MP4_SUFFIXES and mp4_is_torn(self.path):
+                    elif Path(self.path).suffix.lower() in MP4_SUFFIXES and mp4_is_torn(self.path):
                         raise OSError(_likely_errno(self.path), "the end could not be written")
-                    if self.path != self.arg:
+                    elif self.path != self.arg:
                         os.replace(self.path, self.replaces)  # complete: now it replaces the old
                         self.path = self.arg
                 except Exception as exc:
@@ -398,6 +406,22 @@ class VideoFileOutput(Output):
                     log.info("%s", self._fail(exc))
             self._release_watch()
             self.is_open = False
+
+    def _discard_empty(self) -> None:
+        """A recording stopped before its first frame (two clicks on Record) left a stub of
+        about 1.3 kB that no player shows: remove it where this recording created it (a
+        new file or the .partial beside an earlier one; never a device or a file it found)."""
+        path = self.path
+        if self._created and os.path.isfile(path):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        self.path = self.arg
+        line = f"recording {self.arg}: nothing was recorded (stopped before its first frame)"
+        if path != self.arg:
+            line += f"; the earlier {self.arg} is kept as it was"
+        elif self._created:
+            line += "; no file is left"
+        self.empty_notice = line
 
     def _fail(self, exc: BaseException) -> str:
         """Stop recording after ``exc``; keep what is playable; return the line for the user."""
@@ -457,6 +481,8 @@ class VideoFileOutput(Output):
     def summary(self) -> str:
         if self.failure:
             return self.failure
+        if self.empty_notice:
+            return self.empty_notice
         sound = " + AAC" if self._audio is not None else ""
         codec = "H.264" if self.codec in H264_ENCODERS else self.codec
         seconds = self._last_time + (1.0 / self.fps if self.frames_written else 0.0)
