@@ -100,10 +100,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _write_mask(image: Any, path: str) -> None:
-    import cv2
     import numpy as np
 
     from pipelines.errors import CamfxError
+    from pipelines.outputs.picture import write_picture
 
     try:
         from pipelines.segmentation import person_mask
@@ -114,14 +114,7 @@ def _write_mask(image: Any, path: str) -> None:
         ) from exc
     mask = np.asarray(person_mask(image), np.float32)
     out = np.round(np.clip(mask, 0.0, 1.0) * 255.0).astype(np.uint8)
-    try:
-        ok = cv2.imwrite(path, out)
-    except cv2.error as exc:
-        raise CamfxError(f"cannot write the mask to {path} ({exc}); use a .png path") from None
-    if not ok:
-        raise CamfxError(
-            f"cannot write the mask to {path}; check the folder exists and the name ends in .png"
-        )
+    write_picture(path, out)  # whole or not at all: -y never leaves a cut mask
 
 
 def format_text(data: dict[str, Any]) -> str:

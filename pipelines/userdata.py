@@ -34,13 +34,15 @@ from __future__ import annotations
 import builtins
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import math
 import os
 import re
+import secrets
 import stat
-import tempfile
+import string
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -82,7 +84,7 @@ STALE_TMP_AGE_S = 600.0
 """A save takes milliseconds: a temporary file this old is left over from a killed process,
 not one another camfx instance is writing right now."""
 _TMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")
-"""``tempfile.mkstemp(prefix=".NAME.", suffix=".tmp")``: eight random characters."""
+"""What :func:`_create_temp` names (as ``tempfile.mkstemp`` did): eight random characters."""
 
 BUILTIN = "builtin"
 USER = "user"
@@ -108,10 +110,16 @@ def config_dir() -> Path:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part.
+    """Write ``text`` (UTF-8, newlines as they are) as :func:`atomic_write_bytes` does."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, new_file_mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part.
     A file there keeps its permissions; one the user made read-only (no write bit) is left as
     it is and refused, where replacing it would have made it writable (0o600) behind their
-    back."""
+    back. A new file gets ``new_file_mode`` less the umask: settings stay private (0o600, as
+    ``mkstemp`` made them); a picture the user shares asks for 0o666, as ``open`` gives."""
     path = Path(path)
     try:
         mode: int | None = stat.S_IMODE(os.stat(path).st_mode)
@@ -123,12 +131,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = _create_temp(path, new_file_mode)
     except OSError as exc:
         raise UserDataError(f"could not write {path}: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         if mode is not None:
@@ -141,6 +149,24 @@ def atomic_write_text(path: Path, text: str) -> None:
             raise UserDataError(f"could not write {path}: {exc.strerror or exc}") from exc
         raise
     _fsync_dir(path.parent)
+
+
+_TMP_LETTERS = string.ascii_lowercase + string.digits + "_"
+
+
+def _create_temp(path: Path, mode: int) -> tuple[int, str]:
+    """A new ``.NAME.XXXXXXXX.tmp`` beside ``path`` (:data:`_TMP_NAME`), opened for writing
+    with ``mode`` less the umask: ``mkstemp``'s names with a mode of our choosing (``mkstemp``
+    always makes 0o600, and reading the umask means setting it, for every thread at once)."""
+    for _ in range(100):
+        suffix = "".join(secrets.choice(_TMP_LETTERS) for _ in range(8))
+        tmp = str(path.parent / f".{path.name}.{suffix}.tmp")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(tmp, flags, mode), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -4,6 +4,11 @@ file only once the new one is complete (QA pass 3, item 1)."""
 
 from __future__ import annotations
 
+import os
+import re
+import resource
+import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -193,3 +198,86 @@ def test_overwrite_through_a_link_replaces_the_file_it_points_to(
     assert cli.main([*args, "-y"]) == 0, capsys.readouterr().err
     assert link.is_symlink() and frames_in(real) == 3
     assert sorted(p.name for p in real.parent.iterdir()) == ["real.mp4"]
+
+
+PICTURE_LIMIT_BYTES = 2048
+"""Writes past 2 KiB fail (EFBIG, as on a full disk): the user's 16 KiB file is already larger,
+the astronaut's avatar (328 KB) or person mask (23 KB) is not written whole."""
+
+
+def _picture_size_limit() -> None:  # in the child: a disk that fills during the picture
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (PICTURE_LIMIT_BYTES, PICTURE_LIMIT_BYTES))
+
+
+def _camfx_with_a_full_disk(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        preexec_fn=_picture_size_limit,
+        timeout=180,
+    )
+
+
+@pytest.mark.parametrize("command", ["capture", "analyze"])
+def test_a_picture_that_fills_the_disk_leaves_the_old_file_whole(
+    tmp_path: Path, command: str
+) -> None:
+    """``cv2.imwrite`` cut the user's mine.png to what fitted, and the command said "use a .png
+    or .jpg name". Now the picture is written beside it and moved over it once complete."""
+    picture = users_file(tmp_path / "mine.png")
+    if command == "capture":
+        args = ["talking-head", "capture", "--source", str(PHOTO), "--output", str(picture)]
+    else:
+        args = ["analyze", str(PHOTO), "--mask", str(picture)]
+    proc = _camfx_with_a_full_disk(*args, "-y")
+    assert picture.is_file(), "the user's picture is gone"
+    assert picture.read_bytes() == USERS_VIDEO, f"{picture.stat().st_size} bytes left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.png"], "no temporary file left"
+    line = one_error_line(proc.stderr)
+    assert proc.returncode == 2, proc.stderr
+    assert repr(str(picture)) in line and "File too large" in line, line
+    assert "the file already there is kept as it was" in line, line
+
+
+def test_a_picture_replaces_the_file_behind_a_link_whole(tmp_path: Path) -> None:
+    """The link the user made stays a link; a new picture is readable by others as
+    ``cv2.imwrite``'s was (0o666 less the umask, not a settings file's 0o600)."""
+    import cv2
+    import numpy as np
+
+    from pipelines.outputs.picture import write_picture
+
+    (tmp_path / "pictures").mkdir()
+    real = users_file(tmp_path / "pictures" / "real.png")
+    link = tmp_path / "latest.png"
+    link.symlink_to(real)
+    image = np.arange(48 * 64, dtype=np.uint8).reshape(48, 64)
+    write_picture(link, image)
+    assert link.is_symlink()
+    assert np.array_equal(cv2.imread(str(real), cv2.IMREAD_UNCHANGED), image)
+    assert sorted(p.name for p in real.parent.iterdir()) == ["real.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    fresh = write_picture(tmp_path / "fresh.png", image)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("mask.txt", ".txt is not a picture type"), ("nofolder/mask.png", "does not exist")],
+)
+def test_a_picture_name_that_cannot_be_written_is_one_line(
+    tmp_path: Path, name: str, said: str
+) -> None:
+    import numpy as np
+
+    from pipelines.errors import OutputError
+    from pipelines.outputs.picture import write_picture
+
+    with pytest.raises(OutputError, match=re.escape(said)):
+        write_picture(tmp_path / name, np.zeros((4, 4), np.uint8))
+    assert list(tmp_path.iterdir()) == []

@@ -391,8 +391,8 @@ def check_portrait_path(path: str | os.PathLike[str]) -> Path:
 
 
 def save_portrait(portrait: Portrait, path: str | os.PathLike[str]) -> Path:
-    """Write the cropped portrait as an image (PNG keeps it lossless)."""
-    out = check_portrait_path(path)
-    if not cv2.imwrite(str(out), portrait.image):
-        raise AvatarError(f"cannot save the portrait as {str(out)!r}; use a .png or .jpg name")
-    return out
+    """Write the cropped portrait as an image (PNG keeps it lossless), whole or not at all: a
+    full disk leaves the picture already there (``-y``) as it was."""
+    from pipelines.outputs.picture import write_picture
+
+    return write_picture(check_portrait_path(path), portrait.image)
