@@ -423,6 +423,41 @@ def test_compare_shows_input_left_and_output_right(qtbot: Any, windows: list, co
     assert not window.compare_button.isChecked()
 
 
+def test_compare_shows_the_held_card_on_both_halves(
+    qtbot: Any, windows: list, config: Path
+) -> None:
+    """While the engine holds a card (the privacy card of a panic switch, "Starting..."), the
+    compare view's left half showed the camera's picture, untouched, beside the card: someone
+    sharing their screen showed the room the card hides. The left half is the card too."""
+    from app.gui.controller import PRIVACY_CARD
+    from app.gui.plumbing import message_card
+
+    with_tint(config, color=[0, 0, 255], strength=1.0)
+    window = open_window(qtbot, windows, config)
+    qtbot.waitUntil(lambda: window.source_spec == "demo:0", timeout=5000)
+    window.compare_button.click()
+    qtbot.waitUntil(lambda: window.preview.shows_input, timeout=5000)
+    engine = window.controller.engine
+    assert engine is not None
+    card = message_card(PRIVACY_CARD, window.controller.size)
+    engine.hold(card)  # no stage list is asked after it: held until the window closes
+
+    def band(pixels: np.ndarray, left: bool) -> np.ndarray:
+        """A band of the card's plain grey: below the "Before" label, above its line."""
+        h, w = pixels.shape[:2]
+        cols = slice(w // 8, 3 * w // 8) if left else slice(5 * w // 8, 7 * w // 8)
+        return pixels[h // 4 : 2 * h // 5, cols].astype(np.float64)
+
+    # The right half turns from red to the card's grey once held frames reach the preview.
+    qtbot.waitUntil(lambda: mean_color(band(preview_pixels(window), False))[2] < 60, timeout=5000)
+    pixels = preview_pixels(window)
+    grey = float(card[0, 0, 0])  # 32
+    for left in (False, True):
+        shown = band(pixels, left)
+        assert abs(shown.mean() - grey) < 3 and shown.std() < 3, (left, shown.mean(), shown.std())
+    assert window.preview.shows_input  # still the compare view, its halves both the card
+
+
 def test_camera_source_modes_and_unplug(qtbot: Any, windows: list, config: Path) -> None:
     backend = recorded_camera(native=(640, 480))
     window = open_window(qtbot, windows, config, cameras=ONE_CAMERA, backend=backend)

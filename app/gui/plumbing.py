@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
-from pipelines.frame import CtxKey, Frame
+from pipelines.frame import HELD, CtxKey, Frame
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source, SourceConfig
 from pipelines.sources.files import fit_to
@@ -344,6 +344,11 @@ class PreviewSink(Output):
         image = frame.image
         src_size = (int(image.shape[1]), int(image.shape[0]))
         raw = frame.ctx.get(INPUT_KEY)
+        if raw is not None and frame.ctx.get(HELD):
+            # The engine sent its hold card ("Starting...", the privacy card) in place of this
+            # frame's picture; the tap still holds the capture the card hides. The compare
+            # view's "before" half is the card too: a shared screen never shows the room.
+            raw = frame.image
         target = self.display_size
         if target is not None:
             image = _fit_inside(image, target)
