@@ -261,15 +261,29 @@ person sitting at the side of a webcam's picture, the hair running out of it. A 
 the face (photographer_turned's at 0.15 face widths, which reaches the cheek: 0.35 of the
 square) still fades out on a landscape frame."""
 FRAMED_AT_SIDE = 0.36
-"""A head cut at the photo's side (:func:`side_cuts`) is placed at the frame's side
-(:data:`SIDE_FACE`) only where the photo itself framed the face near that side: the face's
-centre within this fraction of the photo's width (on the face's row, in the avatar's square)
-from the cut. The tuning astronaut's crops cut 0.15 face widths beside the face
-(tests/test_avatar_standin.py's SIDE_CUT_BOXES) frame it at 0.31 and 0.32 from the cut, and
-sit at the frame's side as the photo had them; QA qa4's tight head crop (p_tight) frames it
-at 0.40, nearly centred, and placed at the frame's left edge its face sat at 0.22 of a
-1280x720 frame, 0.7 of it empty backdrop: centred instead, its cut fading
-(:data:`HEAD_CUT_FADE`)."""
+"""A head cut at the photo's side (:func:`side_cuts`) is placed at the frame's side with the
+face's centre down to :data:`SIDE_FACE` from it only where the photo itself framed the face
+near that side: the face's centre within this fraction of the photo's width (on the face's
+row, in the avatar's square) from the cut. Elsewhere the face's centre stays
+:data:`UNFRAMED_FACE` inside the frame. The tuning astronaut's crops cut 0.15 face widths
+beside the face (tests/test_avatar_standin.py's SIDE_CUT_BOXES) frame it at 0.31 and 0.32
+from the cut and sit at the frame's side as the photo had them; QA qa4's tight head crop
+(p_tight) frames it at 0.40, nearly centred."""
+UNFRAMED_FACE = 0.25
+"""As :data:`SIDE_FACE` for a head cut of a photo that framed the face nearer its middle
+(:data:`FRAMED_AT_SIDE`): the face's centre at least this fraction of the width from either
+side, at most :data:`UNFRAMED_ZOOM`. At :data:`SIDE_FACE` QA qa4's tight head crop (its left
+side cutting the hair 0.28 of the square beside the face's centre) sat with its face at 0.22
+of a 1280x720 frame, cut by the frame's left edge, 0.7 of the frame empty backdrop: now
+centred, its cut fading (:data:`HEAD_CUT_FADE`). photographer_turned and
+photographer_grey_parted (framed at 0.45, cut in the hair 0.45 of the square beside the
+face) still go to the frame's right side, the
+face at 0.75 of its width, the hair running out of the picture (at 1.0x and 1.01x)."""
+UNFRAMED_ZOOM = 1.3
+"""The most a head cut of a photo that framed the face nearer its middle is zoomed in for
+(:data:`UNFRAMED_FACE`). QA qa4's tight head crop reached :data:`UNFRAMED_FACE` at 1.6x on
+1280x720 (its face at 0.25) and was placed on 720x720 at 1.42x (0.40) and on 720x1280 at
+1.54x (0.43): its face was pushed aside to put hair the photo had cut at the frame's edge."""
 HEAD_CUT_FADE = 0.15
 """Where the photo's side cuts the head and that cut is not placed at the frame's side
 (:data:`SIDE_FACE`, :data:`FRAMED_AT_SIDE`), the person fades out towards it over this
@@ -278,8 +292,8 @@ fraction of the avatar's side (77 px of 512, 108 px at 720p), not :data:`PHOTO_F
 astronaut's right half, cut 0.1 of the square beside the face's centre) read as a hard
 vertical line through the hair and cheek: the person's opacity stepped 8.0 per face height
 from column to column of the face's box, against 5.0 at the uncut portrait's own outline;
-at 0.15, 4.7. At 0.2 (3.6) the face's centre, 0.1 from the cut, was half transparent (0.77
-opaque at 0.15)."""
+at 0.15, 4.7. At 0.2 (3.6) the face's centre, 0.1 from the cut, was half transparent (0.5;
+0.77 opaque at 0.15)."""
 SHOULDER_FACE = 0.3
 """As :data:`SIDE_FACE` for a photo whose side cuts a shoulder only (:func:`shoulder_cuts`):
 that cut is placed at the frame's side only where the face's centre stays at least this
@@ -723,10 +737,9 @@ def make_standin(
             cut_at = None if bust is None else cut
         if bust is not None:
             x, y, side = bust
-        head_left, head_right = side_cuts(coverage, mask)
+        left, right = head_left, head_right = side_cuts(coverage, mask)
         head_cut = (head_left, head_right) != (None, None)
-        # Only the cuts of a photo that framed the face at that side go to the frame's side.
-        left, right = framed_at_side(coverage, head_left, head_right)
+        framed = framed_at_side(coverage, head_left, head_right)
         chin = cut is not None and cut < CHIN_CUT * size[1]
         # A cut at the photo's side, or under the chin: at the frame's edges, zoomed in. Both
         # sides when they fit, else the side cut nearer the face (the other fades out as a
@@ -752,18 +765,31 @@ def make_standin(
         # top and bottom cuts on the frame's edges, zoomed past the frame's sides, the face
         # centred: on 720x720 QA's tight crop (p_tight) took 1.42x so; bust_place's square,
         # no wider than the frame, left its hair fading along a line across the photo's top.
-        unframed = head_cut and (left, right) == (None, None) and top is not None
+        unframed = head_cut and framed == (None, None) and top is not None
         if cut is not None and (bust is None or unframed):
             tries.append((None, None))
+
         # Last, the bottom cut without the top one: a close-up too short for the frame (on
         # 720x1280 the tuning proxy's top and bottom cuts both on the frame's edges take 2.8x,
         # past CHIN_ZOOM) sits on the frame's bottom edge, its hair fading out at the photo's
         # top (PHOTO_FADE), rather than floating mid-frame over a hard cut across the chest.
-        dropped_top = [(pair, None) for pair in tries] if cut is not None and top else []
+        # Not an unframed head cut (UNFRAMED_FACE): its top dropped, QA qa4's tight crop went
+        # to the left side of a 720x1280 frame at 1.0x, its face at 0.28 of the width.
+        def unframed_pair(pair: tuple[int | None, int | None]) -> bool:
+            return head_cut and any(c is not None and c not in framed for c in pair)
+
+        dropped_top = (
+            [(pair, None) for pair in tries if not unframed_pair(pair)]
+            if cut is not None and top
+            else []
+        )
         for pair, top_kept in [(pair, top) for pair in tries] + dropped_top:
             cuts = (share(cut), share(top_kept), share(pair[0]), share(pair[1]))
             zoom = CHIN_ZOOM if chin else MAX_ZOOM
             margin = SIDE_FACE
+            if unframed_pair(pair):
+                # The photo framed the face nearer its middle than this cut's side.
+                margin, zoom = UNFRAMED_FACE, min(zoom, UNFRAMED_ZOOM)
             if pair in shoulder_tries:
                 margin = SHOULDER_FACE
                 if w > h:
