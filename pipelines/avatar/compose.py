@@ -269,21 +269,17 @@ row, in the avatar's square) from the cut. Elsewhere the face's centre stays
 beside the face (tests/test_avatar_standin.py's SIDE_CUT_BOXES) frame it at 0.31 and 0.32
 from the cut and sit at the frame's side as the photo had them; QA qa4's tight head crop
 (p_tight) frames it at 0.40, nearly centred."""
-UNFRAMED_FACE = 0.25
+UNFRAMED_FACE = 0.24
 """As :data:`SIDE_FACE` for a head cut of a photo that framed the face nearer its middle
 (:data:`FRAMED_AT_SIDE`): the face's centre at least this fraction of the width from either
-side, at most :data:`UNFRAMED_ZOOM`. At :data:`SIDE_FACE` QA qa4's tight head crop (its left
-side cutting the hair 0.28 of the square beside the face's centre) sat with its face at 0.22
-of a 1280x720 frame, cut by the frame's left edge, 0.7 of the frame empty backdrop: now
-centred, its cut fading (:data:`HEAD_CUT_FADE`). photographer_turned and
-photographer_grey_parted (framed at 0.45, cut in the hair 0.45 of the square beside the
-face) still go to the frame's right side, the
-face at 0.75 of its width, the hair running out of the picture (at 1.0x and 1.01x)."""
-UNFRAMED_ZOOM = 1.3
-"""The most a head cut of a photo that framed the face nearer its middle is zoomed in for
-(:data:`UNFRAMED_FACE`). QA qa4's tight head crop reached :data:`UNFRAMED_FACE` at 1.6x on
-1280x720 (its face at 0.25) and was placed on 720x720 at 1.42x (0.40) and on 720x1280 at
-1.54x (0.43): its face was pushed aside to put hair the photo had cut at the frame's edge."""
+side, and the square no larger than the photo's other cuts need (moved over, not zoomed in,
+for this one). QA qa4's tight head crop (its left side cutting the hair 0.28 of the square
+beside the face's centre) sat with its face at 0.22 of a 1280x720 frame, cut by the frame's
+left edge, 0.7 of the frame empty backdrop, at 1.42x, the zoom its top and bottom cuts need
+(with more, up to :data:`MAX_ZOOM`, it reached 0.25 at 1.6x): now centred, its cut fading
+(:data:`HEAD_CUT_FADE`). photographer_turned and photographer_grey_parted (framed at 0.45,
+cut in the hair 0.45 of the square beside the face) still go to the frame's right side at
+1.0x, the face at 0.75 and 0.752 of its width, the hair running out of the picture."""
 HEAD_CUT_FADE = 0.15
 """Where the photo's side cuts the head and that cut is not placed at the frame's side
 (:data:`SIDE_FACE`, :data:`FRAMED_AT_SIDE`), the person fades out towards it over this
@@ -788,8 +784,13 @@ def make_standin(
             zoom = CHIN_ZOOM if chin else MAX_ZOOM
             margin = SIDE_FACE
             if unframed_pair(pair):
-                # The photo framed the face nearer its middle than this cut's side.
-                margin, zoom = UNFRAMED_FACE, min(zoom, UNFRAMED_ZOOM)
+                # The photo framed the face nearer its middle than this cut's side: moved
+                # over for it, never zoomed in further (UNFRAMED_FACE).
+                kept = tuple(c if c is None or c in framed else None for c in pair)
+                base = place((*cuts[:2], share(kept[0]), share(kept[1])), zoom, chin or h > w)
+                if base is None:
+                    continue
+                margin, zoom = UNFRAMED_FACE, base[2] / min(w, h)
             if pair in shoulder_tries:
                 margin = SHOULDER_FACE
                 if w > h:
