@@ -19,7 +19,12 @@ from pipelines.avatar.compose import (
     person_mask,
     shoulder_cuts,
 )
-from pipelines.avatar.portrait import FACE_CENTER_Y, load_portrait, portrait_from
+from pipelines.avatar.portrait import (
+    FACE_CENTER_Y,
+    FACE_HEIGHT_FRACTION,
+    load_portrait,
+    portrait_from,
+)
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
@@ -203,3 +208,80 @@ def test_a_shoulder_cut_by_the_photos_side_runs_out_of_the_frame(frame_size) -> 
     )
     face = face_x(standin) / w
     assert 0.25 <= face <= 0.75, f"{w}x{h}: the face at {face:.2f} of the width"
+
+
+ASSET = Path(__file__).resolve().parents[1] / "pipelines" / "assets" / "astronaut.png"
+TIGHT_CROP = (0.3, 0.08, 0.65, 0.45)
+"""QA qa4's tight head crop of the project's astronaut (fractions of its width and height:
+x0, y0, x1, y1): the face fills the photo, its left side cutting the hair 0.28 of the
+avatar's square beside the face's centre, almost no body."""
+EDGE_CROP = (0.0, 0.0, 0.5, 1.0)
+"""QA qa4's portrait cut through the face: the astronaut's left half, its right side 0.1 of
+the square beside the face's centre (through the cheek and the hair)."""
+WHOLE_CROP = (0.0, 0.0, 1.0, 1.0)
+"""The whole astronaut: the portrait's own outline, uncut, for comparison."""
+
+
+def asset_standin(crop: tuple[float, float, float, float], frame_size: tuple[int, int]):
+    """The stand-in of a crop of the project's astronaut, and the person's opacity as the
+    frame shows it (as :func:`cropped_standin`)."""
+    photo = cv2.imread(str(ASSET), cv2.IMREAD_COLOR)
+    ph, pw = photo.shape[:2]
+    x0, y0, x1, y1 = crop
+    cut = photo[int(y0 * ph) : int(y1 * ph), int(x0 * pw) : int(x1 * pw)]
+    portrait = portrait_from(np.ascontiguousarray(cut), ASSET.name)
+    mask = person_mask(portrait.image)
+    standin = make_standin(portrait.image, mask, frame_size, portrait.coverage)
+    w, h = frame_size
+    bare = replace(
+        standin, backdrop=np.zeros((h, w, 3), np.uint8), behind=np.zeros_like(standin.behind)
+    )
+    white = np.full_like(portrait.image, 255)
+    shown = compose_standin(np.zeros((h, w, 3), np.uint8), white, bare)
+    return portrait, standin, shown[..., 0].astype(np.float32) / 255.0
+
+
+def face_box(standin) -> tuple[float, float, float, float]:
+    """The face's box in the frame (x0, y0, x1, y1): FACE_HEIGHT_FRACTION of the square, square,
+    about the face's centre."""
+    half = FACE_HEIGHT_FRACTION * standin.side / 2.0
+    cx, cy = face_x(standin), standin.y + FACE_CENTER_Y * standin.side
+    return cx - half, cy - half, cx + half, cy + half
+
+
+@pytest.mark.parametrize("frame_size", [LANDSCAPE, (720, 1280)])
+def test_a_tight_head_crop_is_framed_with_its_face_in_the_middle(frame_size) -> None:
+    """QA qa4 p_tight: the photo framed the face nearly in its middle (FRAMED_AT_SIDE). On
+    main the hair cut by the photo's left side was put on the frame's left edge, the face at
+    0.22 of a 1280x720 frame's width (0.43 of 720x1280's). On 720x720 it still is, the face at
+    0.40, at the zoom its top and bottom cuts need (UNFRAMED_FACE)."""
+    w, h = frame_size
+    _, standin, _ = asset_standin(TIGHT_CROP, frame_size)
+    off = abs(face_x(standin) - w / 2.0) / w
+    assert off <= CENTRE_MARGIN, f"the face is {off:.2f} of the width off centre (x={standin.x})"
+    x0, y0, x1, y1 = face_box(standin)
+    assert x0 >= 0 and x1 <= w and y0 >= 0 and y1 <= h, f"the face's box {x0, y0, x1, y1}"
+
+
+def steepest_step(crop: tuple[float, float, float, float], frame_size) -> float:
+    """The person's steepest opacity step from column to column of the face's box (the
+    column means over its rows: a straight vertical cut is a step there, an outline's curve
+    is spread), per face height."""
+    w, h = frame_size
+    _, standin, opacity = asset_standin(crop, frame_size)
+    x0, y0, x1, y1 = face_box(standin)
+    face = opacity[max(0, round(y0)) : min(h, round(y1)), max(0, round(x0)) : min(w, round(x1))]
+    return float(np.abs(np.diff(face.mean(axis=0))).max() * (y1 - y0))
+
+
+@pytest.mark.parametrize("frame_size", FRAMES)
+def test_a_side_cut_through_the_face_is_no_harder_than_its_outline(frame_size) -> None:
+    """QA qa4 p_edge: the photo's side cuts the cheek and the hair 0.1 of the square beside
+    the face's centre, too near to go to the frame's side. It fades out no more steeply than
+    the uncut portrait's own outline (4.9-5.0 per face height); on main (PHOTO_FADE, 58 px at
+    720p) 7.9-8.0, a hard vertical line through the face; here 4.7 (HEAD_CUT_FADE)."""
+    own = steepest_step(WHOLE_CROP, frame_size)
+    cut = steepest_step(EDGE_CROP, frame_size)
+    assert cut <= own, (
+        f"{frame_size}: the cut steps {cut:.1f} per face height, the outline {own:.1f}"
+    )

@@ -4,7 +4,8 @@
     PYTHONPATH=. .venv/bin/python tools/standin_sheet.py docs/talking-head-standin.jpg
     PYTHONPATH=. .venv/bin/python tools/standin_sheet.py --held-out docs/standin-heldout.jpg
 
-The first sheet is of tuning portraits (tests/data/faces/README.md); ``--held-out`` draws the
+The first sheet is of tuning portraits (tests/data/faces/README.md) and QA's crops of the
+project's astronaut (``CROPS``); ``--held-out`` draws the
 portraits never tuned on, as a check only (tests/test_avatar_heldout.py's and the real ones
 of the face_recognition sdist). Each avatar is built as the stage builds it
 (:meth:`~pipelines.avatar.stage.Avatar.build`, which closes a mid-word mouth), and its rest
@@ -20,13 +21,21 @@ import cv2
 import numpy as np
 
 from pipelines.avatar.compose import compose_standin, make_standin, person_mask
-from pipelines.avatar.portrait import load_portrait
+from pipelines.avatar.portrait import load_portrait, portrait_from
 from pipelines.avatar.stage import Avatar
 
 ROOT = Path(__file__).resolve().parent.parent
 FACES = ROOT / "tests" / "data" / "faces"
 TUNING = ("astronaut", "astronaut_tight", "canonman_hooded", "photographer_turned", "cameraman")
 HELD_OUT = ("obama_midword", "hopper_glasses", "biden", "einstein_midword", "riga_turned")
+ASTRONAUT = ROOT / "pipelines" / "assets" / "astronaut.png"
+CROPS = {
+    "astronaut tight crop": (0.3, 0.08, 0.65, 0.45),
+    "astronaut left half": (0.0, 0.0, 0.5, 1.0),
+}
+"""QA qa4's crops of the project's astronaut (x0, y0, x1, y1, fractions of its width and
+height), on the tuning sheet: a tight head crop framing the face in its middle, and a photo
+cut through the face (tests/test_avatar_standin_fill.py's TIGHT_CROP and EDGE_CROP)."""
 FRAMES = ((1280, 720), (720, 1280))
 ROW = 300
 """Each tile's height on the sheet, in pixels."""
@@ -42,10 +51,20 @@ def tile(image: np.ndarray, label: str = "") -> np.ndarray:
 
 
 def row(name: str) -> np.ndarray:
-    photo = cv2.imread(str(FACES / f"{name}.jpg"), cv2.IMREAD_COLOR)
+    crop = CROPS.get(name)
+    source = ASTRONAUT if crop else FACES / f"{name}.jpg"
+    photo = cv2.imread(str(source), cv2.IMREAD_COLOR)
     if photo is None:
-        raise SystemExit(f"standin_sheet: cannot read {FACES / name}.jpg")
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"))
+        raise SystemExit(f"standin_sheet: cannot read {source}")
+    if crop:
+        ph, pw = photo.shape[:2]
+        x0, y0, x1, y1 = crop
+        photo = np.ascontiguousarray(
+            photo[int(y0 * ph) : int(y1 * ph), int(x0 * pw) : int(x1 * pw)]
+        )
+        avatar = Avatar.build(portrait_from(photo, name))
+    else:
+        avatar = Avatar.build(load_portrait(source))
     portrait = avatar.portrait
     mask = person_mask(portrait.image)
     tiles = [tile(photo, name)]
@@ -65,7 +84,7 @@ def main() -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--held-out", action="store_true", help="the held-out portraits")
     args = parser.parse_args()
-    rows = [row(name) for name in (HELD_OUT if args.held_out else TUNING)]
+    rows = [row(name) for name in (HELD_OUT if args.held_out else (*TUNING, *CROPS))]
     width = max(r.shape[1] for r in rows)
     padded = [
         cv2.copyMakeBorder(r, 0, 6, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255,) * 3)

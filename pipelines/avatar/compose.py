@@ -260,6 +260,36 @@ side cut of the tuning photos was placed on a landscape frame); at 0.18 the face
 person sitting at the side of a webcam's picture, the hair running out of it. A cut nearer
 the face (photographer_turned's at 0.15 face widths, which reaches the cheek: 0.35 of the
 square) still fades out on a landscape frame."""
+FRAMED_AT_SIDE = 0.36
+"""A head cut at the photo's side (:func:`side_cuts`) is placed at the frame's side with the
+face's centre down to :data:`SIDE_FACE` from it only where the photo itself framed the face
+near that side: the face's centre within this fraction of the photo's width (on the face's
+row, in the avatar's square) from the cut. Elsewhere the face's centre stays
+:data:`UNFRAMED_FACE` inside the frame. The tuning astronaut's crops cut 0.15 face widths
+beside the face (tests/test_avatar_standin.py's SIDE_CUT_BOXES) frame it at 0.31 and 0.32
+from the cut and sit at the frame's side as the photo had them; QA qa4's tight head crop
+(p_tight) frames it at 0.40, nearly centred."""
+UNFRAMED_FACE = 0.24
+"""As :data:`SIDE_FACE` for a head cut of a photo that framed the face nearer its middle
+(:data:`FRAMED_AT_SIDE`): the face's centre at least this fraction of the width from either
+side, and the square no larger than the photo's other cuts need (moved over, not zoomed in,
+for this one). QA qa4's tight head crop (its left side cutting the hair 0.28 of the square
+beside the face's centre) sat with its face at 0.22 of a 1280x720 frame, cut by the frame's
+left edge, 0.7 of the frame empty backdrop, at 1.42x, the zoom its top and bottom cuts need
+(with more, up to :data:`MAX_ZOOM`, it reached 0.25 at 1.6x): now centred, its cut fading
+(:data:`HEAD_CUT_FADE`). photographer_turned and photographer_grey_parted (framed at 0.45,
+cut in the hair 0.45 of the square beside the face) still go to the frame's right side at
+1.0x, the face at 0.75 and 0.752 of its width, the hair running out of the picture."""
+HEAD_CUT_FADE = 0.15
+"""Where the photo's side cuts the head and that cut is not placed at the frame's side
+(:data:`SIDE_FACE`, :data:`FRAMED_AT_SIDE`), the person fades out towards it over this
+fraction of the avatar's side (77 px of 512, 108 px at 720p), not :data:`PHOTO_FADE` alone
+(its top and bottom cuts keep that). At 0.08 the cut through QA qa4's p_edge (the tuning
+astronaut's right half, cut 0.1 of the square beside the face's centre) read as a hard
+vertical line through the hair and cheek: the person's opacity stepped 8.0 per face height
+from column to column of the face's box, against 5.0 at the uncut portrait's own outline;
+at 0.15, 4.7. At 0.2 (3.6) the face's centre, 0.1 from the cut, was half transparent (0.5;
+0.77 opaque at 0.15)."""
 SHOULDER_FACE = 0.3
 """As :data:`SIDE_FACE` for a photo whose side cuts a shoulder only (:func:`shoulder_cuts`):
 that cut is placed at the frame's side only where the face's centre stays at least this
@@ -408,6 +438,24 @@ def shoulder_cuts(coverage: np.ndarray, mask: np.ndarray) -> tuple[int | None, i
     return top_cut(coverage.T, mask.T), bottom_cut(coverage.T, mask.T)
 
 
+def framed_at_side(
+    coverage: np.ndarray, left: int | None, right: int | None
+) -> tuple[int | None, int | None]:
+    """``left`` and ``right`` (:func:`side_cuts`) kept only where the photo framed the face
+    near that side (:data:`FRAMED_AT_SIDE`); ``None`` for a cut of a photo that framed the
+    face nearer its middle."""
+    size = coverage.shape[1]
+    photo = np.flatnonzero(coverage[int(FACE_CENTER_Y * coverage.shape[0])] >= 0.5)
+    if photo.size == 0:
+        return left, right
+    # The square is centred on the face: its centre column is the face's.
+    at = (size / 2.0 - photo[0]) / max(1, photo[-1] + 1 - photo[0])
+    return (
+        left if at <= FRAMED_AT_SIDE else None,
+        right if 1.0 - at <= FRAMED_AT_SIDE else None,
+    )
+
+
 def head_blob(mask: np.ndarray, coverage: np.ndarray | None = None) -> np.ndarray:
     """``mask`` (float32) above :data:`SIDE_HEAD_Y`, kept only on the face's own connected
     part: a bystander beside the head (obama_midword's, at the photo's left edge, which the
@@ -505,6 +553,20 @@ def bust_place(
     if top is not None and y + top * side > 1.0:
         return None
     return (w - side) // 2, y, side
+
+
+def head_cut_fade(size: int, left: int | None, right: int | None) -> np.ndarray:
+    """(1, size) float32: 0 past the photo's left and right cuts of the head (columns, as
+    :func:`side_cuts`; ``None``: not cut there, or placed at the frame's side), rising
+    smoothly to 1 over :data:`HEAD_CUT_FADE` inside the photo."""
+    cols = np.arange(size, dtype=np.float32) + 0.5
+    fade = max(1.0, HEAD_CUT_FADE * size)
+    t = np.ones(size, np.float32)
+    if left is not None:
+        t = np.minimum(t, np.clip((cols - left) / fade, 0.0, 1.0))
+    if right is not None:
+        t = np.minimum(t, np.clip((right - cols) / fade, 0.0, 1.0))
+    return np.asarray((t * t * (3.0 - 2.0 * t))[None, :], np.float32)
 
 
 def photo_fade(
@@ -632,6 +694,10 @@ def make_standin(
     x, y = (w - side) // 2, (h - side) // 2
     size = mask.shape[1], mask.shape[0]
     cut_at = top_at = None
+    # Where the photo's sides cut the head (side_cuts), placed at the frame's side or not.
+    head_left: int | None = None
+    head_right: int | None = None
+    head_cut = False
 
     def share(c: int | None) -> float | None:
         return None if c is None else c / size[1]
@@ -667,7 +733,9 @@ def make_standin(
             cut_at = None if bust is None else cut
         if bust is not None:
             x, y, side = bust
-        left, right = side_cuts(coverage, mask)
+        left, right = head_left, head_right = side_cuts(coverage, mask)
+        head_cut = (head_left, head_right) != (None, None)
+        framed = framed_at_side(coverage, head_left, head_right)
         chin = cut is not None and cut < CHIN_CUT * size[1]
         # A cut at the photo's side, or under the chin: at the frame's edges, zoomed in. Both
         # sides when they fit, else the side cut nearer the face (the other fades out as a
@@ -684,22 +752,45 @@ def make_standin(
         # (the tuning proxy of tests/test_avatar_standin_fill.py: 336 px inside 1280x720).
         low_left, low_right = shoulder_cuts(coverage, mask)
         shoulder_tries: list[tuple[int | None, int | None]] = []
-        if (low_left, low_right) != (None, None) and (left, right) == (None, None):
+        if (low_left, low_right) != (None, None) and not head_cut:
             shoulder_tries.append((low_left, low_right))
             if low_left is not None and low_right is not None:
                 shoulder_tries += [(low_left, None), (None, low_right)]
         tries += shoulder_tries
-        if cut is not None and bust is None:
+        # A head cut the photo did not frame at its side (FRAMED_AT_SIDE) may still have its
+        # top and bottom cuts on the frame's edges, zoomed past the frame's sides, the face
+        # centred: on 720x720 QA's tight crop (p_tight) took 1.42x so; bust_place's square,
+        # no wider than the frame, left its hair fading along a line across the photo's top.
+        unframed = head_cut and framed == (None, None) and top is not None
+        if cut is not None and (bust is None or unframed):
             tries.append((None, None))
+
         # Last, the bottom cut without the top one: a close-up too short for the frame (on
         # 720x1280 the tuning proxy's top and bottom cuts both on the frame's edges take 2.8x,
         # past CHIN_ZOOM) sits on the frame's bottom edge, its hair fading out at the photo's
         # top (PHOTO_FADE), rather than floating mid-frame over a hard cut across the chest.
-        dropped_top = [(pair, None) for pair in tries] if cut is not None and top else []
+        # Not an unframed head cut (UNFRAMED_FACE): its top dropped, QA qa4's tight crop went
+        # to the left side of a 720x1280 frame at 1.0x, its face at 0.28 of the width.
+        def unframed_pair(pair: tuple[int | None, int | None]) -> bool:
+            return head_cut and any(c is not None and c not in framed for c in pair)
+
+        dropped_top = (
+            [(pair, None) for pair in tries if not unframed_pair(pair)]
+            if cut is not None and top
+            else []
+        )
         for pair, top_kept in [(pair, top) for pair in tries] + dropped_top:
             cuts = (share(cut), share(top_kept), share(pair[0]), share(pair[1]))
             zoom = CHIN_ZOOM if chin else MAX_ZOOM
             margin = SIDE_FACE
+            if unframed_pair(pair):
+                # The photo framed the face nearer its middle than this cut's side: moved
+                # over for it, never zoomed in further (UNFRAMED_FACE).
+                kept = tuple(c if c is None or c in framed else None for c in pair)
+                base = place((*cuts[:2], share(kept[0]), share(kept[1])), zoom, chin or h > w)
+                if base is None:
+                    continue
+                margin, zoom = UNFRAMED_FACE, base[2] / min(w, h)
             if pair in shoulder_tries:
                 margin = SHOULDER_FACE
                 if w > h:
@@ -808,6 +899,15 @@ def make_standin(
         assert coverage is not None
         # No fade at the cuts placed at the frame's edges: the photo goes on past them.
         alpha *= photo_fade(coverage, cut_at, top_at, *sides)
+        # A head cut left in the frame (the nearer one placed) fades wide; the least of the
+        # two fades, not their product: multiplied, p_edge's cut stepped 5.0, not 4.7.
+        if head_cut:
+            fade_cut = head_cut_fade(
+                size[0],
+                None if sides[0] is not None else head_left,
+                None if sides[1] is not None else head_right,
+            )
+            alpha = np.minimum(alpha, fade_cut)
         alpha[coverage < 0.5] = 0.0
         # The avatar's rows and columns that show (compose_standin resizes them into the
         # frame's part that the square covers).
@@ -829,6 +929,8 @@ def make_standin(
             # The person is only what the photo shows: none of the fill past its edge (a
             # bust's rows past the cut are not shown; they are zero all the same).
             alpha *= photo_fade(coverage, cut_at, top_at)
+            if head_cut:
+                alpha = np.minimum(alpha, head_cut_fade(size[0], head_left, head_right))
             alpha[coverage < 0.5] = 0.0
         if cut_at is not None:
             first = round(above * size[1] / side)
