@@ -285,3 +285,25 @@ def test_a_side_cut_through_the_face_is_no_harder_than_its_outline(frame_size) -
     assert cut <= own, (
         f"{frame_size}: the cut steps {cut:.1f} per face height, the outline {own:.1f}"
     )
+
+
+def test_a_photo_cut_through_the_face_is_said_at_build(caplog) -> None:
+    """A photo that cuts the face (QA qa4's astronaut's left half) can only be faded out where
+    the face is missing: the build says so in the user's words, once; an uncut photo, and
+    every test portrait (0 % of their outlines past the photo), says nothing of it."""
+    import logging
+
+    from pipelines.avatar.portrait import FACE_CUT_WARN, face_cut_share
+
+    photo = cv2.imread(str(ASSET), cv2.IMREAD_COLOR)
+    ph, pw = photo.shape[:2]
+    cut = {}
+    for name, (x0, y0, x1, y1) in {"edge": EDGE_CROP, "whole": WHOLE_CROP}.items():
+        part = photo[int(y0 * ph) : int(y1 * ph), int(x0 * pw) : int(x1 * pw)]
+        cut[name] = portrait_from(np.ascontiguousarray(part), ASSET.name)
+    assert face_cut_share(cut["edge"]) >= FACE_CUT_WARN
+    assert face_cut_share(cut["whole"]) == 0.0
+    with caplog.at_level(logging.WARNING, logger="pipelines.avatar"):
+        Avatar.build(cut["edge"], retrack=False)
+    said = [r.getMessage() for r in caplog.records if "cuts this portrait's face" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("talking head: "), said

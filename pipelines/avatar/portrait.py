@@ -248,6 +248,31 @@ FILL_BLUR = 0.05
 no shapes."""
 
 
+FACE_CUT_WARN = 0.1
+"""The share of a portrait's face outline past the photo's edge from which the build says so:
+every tuning and held-out portrait has none; a photo cut through the face (a user's, the
+astronaut's left 60 %) 0.31, which the stand-in can only fade out there."""
+
+
+def face_cut_share(portrait: Portrait) -> float:
+    """The share of the face outline's landmarks (:data:`~pipelines.tracking.regions.FACE_OVAL`)
+    that lie past the photo's edge on the portrait's canvas (where its coverage is under half)."""
+    if portrait.coverage is None:
+        return 0.0
+    outline = np.asarray(portrait.landmarks, np.float64)[list(regions.FACE_OVAL), :2]
+    h, w = portrait.coverage.shape
+    xs = np.clip(np.round(outline[:, 0]).astype(int), 0, w - 1)
+    ys = np.clip(np.round(outline[:, 1]).astype(int), 0, h - 1)
+    outside = (
+        (outline[:, 0] < 0)
+        | (outline[:, 0] >= w)
+        | (outline[:, 1] < 0)
+        | (outline[:, 1] >= h)
+        | (portrait.coverage[ys, xs] < 0.5)
+    )
+    return float(outside.mean())
+
+
 def fill_past_the_photo(
     canvas: np.ndarray, inside: np.ndarray, stretched: np.ndarray
 ) -> np.ndarray:

@@ -40,8 +40,10 @@ from pipelines.avatar.halt import EXITING
 from pipelines.avatar.lids import settle_lids
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.portrait import (
+    FACE_CUT_WARN,
     Portrait,
     capture_portrait,
+    face_cut_share,
     portrait_from,
     read_portrait_image,
     save_portrait,
@@ -138,6 +140,16 @@ class Avatar:
         (:func:`~pipelines.avatar.lids.settle_lids`)."""
         # Closing the mouth moves pixels inside the face only: where the photo ends stays.
         coverage = portrait.coverage
+        cut = face_cut_share(portrait)
+        if cut >= FACE_CUT_WARN:
+            # Said, not refused: it still talks; but the part of the face the photo lacks can
+            # only be faded out (a hard cut, then a soft band, through the face in a stand-in).
+            log.warning(
+                "talking head: the photo cuts this portrait's face (%.0f %% of its outline is "
+                "past the photo's edge), so that part of the face shows faded; a photo with the "
+                "whole face in it looks better",
+                100.0 * cut,
+            )
         portrait, rest = settle_rest(portrait, retrack)
         portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
