@@ -589,7 +589,11 @@ class Engine:
         self.stop()
 
     def set_stages(
-        self, stages: Sequence[Stage[Any]], incomplete: Incomplete = Incomplete.RUN
+        self,
+        stages: Sequence[Stage[Any]],
+        incomplete: Incomplete = Incomplete.RUN,
+        *,
+        held: np.ndarray | None = None,
     ) -> None:
         """Replace the stage list. While the engine runs, the new stages are opened on the
         opener thread, frames going on through the running list meanwhile, and rehearsed
@@ -600,10 +604,20 @@ class Engine:
         engines (nothing live) wait for the opens instead, so the frame after the call goes
         through the new list. A stage whose open has not returned in its stuck limit
         (:data:`~pipelines.watchdog.OPEN_STUCK_S`) is reported, and ``incomplete`` says what
-        the list does meanwhile (:class:`~pipelines.opener.Incomplete`)."""
+        the list does meanwhile (:class:`~pipelines.opener.Incomplete`).
+
+        ``held``: from this call on, that image goes out in place of every frame until a list
+        asked for after this one runs (:meth:`hold`, with this list asked first, under one lock:
+        a pause's empty list ended the resume's card and sent the frames captured before the
+        source's pause took hold, the room, through no stage; and a :meth:`hold` made after the
+        call could come after the swap)."""
         with self._stage_lock:
             if self.running:
                 self._opener.ask(stages, incomplete)
+                if held is not None:
+                    card = held.copy()
+                    card.setflags(write=False)
+                    self._hold = _Hold(card, self._opener.asked)
                 return
             self.incomplete = incomplete
             # Not running: nothing is open (the processing thread opens stages when it starts,

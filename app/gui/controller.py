@@ -511,7 +511,10 @@ class EngineController(QObject):
         if paused:
             last = engine.last_frame
             source.pause(last.image if last is not None else None)
-            engine.set_stages([])
+            # The paused still goes out from here on, frames captured before the source's
+            # pause took hold included: through the empty list they were the room, unblurred
+            # (a user's pass: 1-4 frames after a pause soon after a resume, privacy-blur).
+            engine.set_stages([], held=source.still_image)
         else:
             if self.stages:
                 # The stages were closed by the pause: the paused card stays out until they

@@ -137,7 +137,8 @@ def frame_mask(stage_name: str, image: np.ndarray, ctx: FrameContext) -> np.ndar
     if mask is None:
         if stage_name not in _warned_no_mask:
             log.warning(
-                "%s has no person mask to work with: add a segmentation stage before it",
+                "%s has no person mask to work with (no segmentation stage runs before it, or"
+                " it has not started yet): the frame passes through",
                 stage_name,
             )
             _warned_no_mask.add(stage_name)
