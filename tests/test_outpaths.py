@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import resource
-import signal
 import stat
 import subprocess
 import sys
@@ -15,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_recording import file_size_limit, small_disk  # noqa: F401  (a fixture)
 
 from app import cli
 
@@ -149,21 +148,9 @@ def test_the_windows_recording_name_is_never_one_already_taken(tmp_path: Path) -
     assert first.read_bytes() == b"take one"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Any:
-    """A 150 KiB filesystem (tmpfs; root only), or None where mounting is not allowed."""
-    folder = tmp_path / "small"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=150k", "tmpfs", str(folder)], capture_output=True
-    )
-    yield folder if mounted.returncode == 0 else None
-    if mounted.returncode == 0:
-        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
-
-
 def test_overwrite_that_fills_the_disk_keeps_the_old_take_and_the_new_part(
-    small_disk: Path | None, capsys: Any
+    small_disk: Path | None,  # noqa: F811  (the fixture imported above)
+    capsys: Any,
 ) -> None:
     """The QA's meeting.mp4: the new take filled the disk; the old one was gone and the new
     one cut. Now the old one stays whole and what fitted of the new one is beside it."""
@@ -205,9 +192,7 @@ PICTURE_LIMIT_BYTES = 2048
 the astronaut's avatar (328 KB) or person mask (23 KB) is not written whole."""
 
 
-def _picture_size_limit() -> None:  # in the child: a disk that fills during the picture
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (PICTURE_LIMIT_BYTES, PICTURE_LIMIT_BYTES))
+_picture_size_limit = file_size_limit(PICTURE_LIMIT_BYTES)  # fills during the picture
 
 
 def _camfx_with_a_full_disk(*args: str) -> subprocess.CompletedProcess[str]:

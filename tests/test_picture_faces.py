@@ -15,7 +15,7 @@ import pytest
 
 from app import cli
 from app.talking_head_cmd import which_face
-from pipelines.avatar.portrait import find_landmarks, load_portrait, portrait_and_face
+from pipelines.avatar.portrait import find_landmarks, load_portrait, picture_portrait
 from pipelines.inference import load_model
 from pipelines.sources import SourceConfig, open_source
 from pipelines.sources.files import face_keep_spans, fit_to, read_picture
@@ -270,7 +270,7 @@ def test_the_picture_searches_name_the_same_face() -> None:
     face" line, the image source's crop and ``camfx analyze`` all take the astronaut, the
     larger face."""
     picture = cv2.imread(str(FACES / "two_faces.jpg"))
-    _, landmarks = portrait_and_face(picture, "two_faces.jpg")
+    landmarks = picture_portrait(picture, "two_faces.jpg").face.landmarks
     centre = landmarks[:, :2].mean(axis=0)
     faces = faces_in_picture(picture)
     assert len(faces) == 2

@@ -14,11 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from test_segmentation_stage import Keep
 
 import pipelines.segmentation.presets  # noqa: F401  (registers the presets)
 from pipelines.engine import Engine
 from pipelines.frame import Frame, FrameContext
-from pipelines.outputs.base import Output
 from pipelines.presets import Preset, build_stages, get_preset
 from pipelines.segmentation.onlyme import OnlyMe
 from pipelines.sources.base import SourceConfig
@@ -39,16 +39,6 @@ FACE_SHARPNESS_KEPT = 0.8
 """A face picture: the face keeps this share of its sharpness in the source."""
 
 
-class Keep(Output):
-    def __init__(self) -> None:
-        super().__init__()
-        self.frames: list[Frame] = []
-
-    def write(self, frame: Frame) -> None:
-        super().write(frame)
-        self.frames.append(frame)
-
-
 def sharpness(image: np.ndarray) -> float:
     """Variance of the Laplacian of the grey picture."""
     return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
@@ -60,20 +50,11 @@ def saturation(image: np.ndarray) -> float:
 
 def run_preset(preset: str, picture: str) -> tuple[np.ndarray, list[Frame]]:
     """The source frame and every output frame of ``preset`` on a still picture."""
-    source = ImageSource(str(FACES / picture), SourceConfig(width=W, height=H, paced=False))
-    source.open()
-    assert source.image is not None
-    picture_frame = source.image.copy()
-    out = Keep()
-    stages = build_stages(get_preset(preset))
-    engine = Engine(source, stages, [out], lossless=True, max_frames=FRAMES)
-    with engine:
-        assert engine.wait(TIMEOUT_S)
-    source.close()
-    assert len(out.frames) == FRAMES
-    for frame in out.frames:
+    source, frames = run_preset_object(get_preset(preset), picture)
+    assert len(frames) == FRAMES
+    for frame in frames:
         assert not frame.ctx.errors
-    return picture_frame, out.frames
+    return source, frames
 
 
 def all_background(preset: str, image: np.ndarray) -> np.ndarray:

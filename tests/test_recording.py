@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from types import SimpleNamespace
@@ -417,14 +418,19 @@ def small_disk(tmp_path: Path) -> Any:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
-def _file_size_limit() -> None:  # in the child: writes past 150 KiB fail with EFBIG
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (150 * 1024, 150 * 1024))
+def file_size_limit(limit_bytes: int) -> Callable[[], None]:
+    """A child's ``preexec_fn``: its writes past ``limit_bytes`` fail with EFBIG, as on a disk
+    that fills."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return limit
 
 
-def _first_fragment_limit() -> None:  # in the child: the header fits, no fragment does
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (4 * 1024, 4 * 1024))
+_file_size_limit = file_size_limit(150 * 1024)
+_first_fragment_limit = file_size_limit(4 * 1024)  # the header fits, no fragment does
 
 
 def test_a_recording_full_before_its_first_fragment_leaves_no_file(tmp_path: Path) -> None:

@@ -342,14 +342,6 @@ def portrait_from(image: np.ndarray, source: str, size: int = AVATAR_SIZE) -> Po
     return picture_portrait(image, source, size).portrait
 
 
-def portrait_and_face(
-    image: np.ndarray, source: str, size: int = AVATAR_SIZE
-) -> tuple[Portrait, np.ndarray]:
-    """:func:`portrait_from`, with the face's landmarks (478×3) in the photo's own pixels."""
-    made = picture_portrait(image, source, size)
-    return made.portrait, made.face.landmarks
-
-
 @dataclass(frozen=True)
 class PicturePortrait:
     """A portrait and the face in the picture it was cropped around."""

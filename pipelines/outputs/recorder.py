@@ -412,9 +412,7 @@ class VideoFileOutput(Output):
         about 1.3 kB that no player shows: remove it where this recording created it (a
         new file or the .partial beside an earlier one; never a device or a file it found)."""
         path = self.path
-        if self._created and os.path.isfile(path):
-            with contextlib.suppress(OSError):
-                os.remove(path)
+        self._remove_created(path)
         self.path = self.arg
         line = f"recording {self.arg}: nothing was recorded (stopped before its first frame)"
         if path != self.arg:
@@ -422,6 +420,15 @@ class VideoFileOutput(Output):
         elif self._created:
             line += "; no file is left"
         self.empty_notice = line
+
+    def _remove_created(self, path: str) -> bool:
+        """Remove ``path`` where this recording created it (a new file, or the .partial beside
+        an earlier one; never a device, nor a file it found there); whether it did."""
+        if not (self._created and os.path.isfile(path)):
+            return False
+        with contextlib.suppress(OSError):
+            os.remove(path)
+        return not os.path.exists(path)
 
     def _fail(self, exc: BaseException) -> str:
         """Stop recording after ``exc``; keep what is playable; return the line for the user."""
@@ -449,18 +456,14 @@ class VideoFileOutput(Output):
             if kept_frames
             else f"none of {sent} frames is kept"
         )
+        # A file this recording made that no player opens (a stub of a few hundred bytes)
+        # misleads: removed.
+        removed = not kept_frames and self._remove_created(path)
         if path == self.arg:
-            if not kept_frames and os.path.isfile(path):
-                # A new file (one already there is refused, or recorded beside as .partial)
-                # that no player opens: a stub of a few hundred bytes misleads (not a device).
-                with contextlib.suppress(OSError):
-                    os.remove(path)
+            if removed:
                 kept += " and no file is left"
             self.failure = f"recording {path} failed: {reason}; {kept}"
         else:
-            if not kept_frames:
-                with contextlib.suppress(OSError):
-                    os.remove(path)
             where = f" in {path}" if kept_frames else ""
             self.failure = (
                 f"recording {self.arg} failed: {reason}; {kept}{where}; the earlier "
