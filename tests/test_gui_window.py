@@ -47,6 +47,7 @@ from app.gui.panels import (
     TupleEditor,
 )
 from app.gui.window import MainWindow
+from pipelines.errors import CamfxError
 from pipelines.presets import Preset, StageSpec
 from pipelines.userdata import PresetStore
 
@@ -687,6 +688,64 @@ def test_close_to_tray_and_quit_leave_nothing_behind(qtbot: Any, config: Path) -
     assert not window2.controller.running
     QApplication.processEvents()
     assert [t.name for t in threading.enumerate() if t.ident not in before] == []
+
+
+def test_quit_leaves_the_screen_before_stopping_and_keeps_the_last_pick(
+    qtbot: Any, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A user's pass (qa5): with an effect's start hanging, the window sat frozen on screen
+    # 5.2 s after Quit; and a preset picked just before Quit was not the one the next start
+    # came back to (the pick was saved only once the engine ran it).
+    with_tint(config)
+    window = make_window(config)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.preset_key == "user:Tint", timeout=5000)
+    import app.gui.controller as controller_module
+
+    real_build = controller_module.build_stages
+
+    def slow_build(preset: Preset) -> Any:
+        time.sleep(0.5)  # the pick is still being applied when Quit comes
+        return real_build(preset)
+
+    monkeypatch.setattr(controller_module, "build_stages", slow_build)
+    shown_at_stop: list[bool] = []
+    real_shutdown = window.controller.shutdown
+
+    def shutdown(timeout: float = 5.0) -> None:
+        shown_at_stop.append(window.isVisible())
+        real_shutdown(timeout)
+
+    monkeypatch.setattr(window.controller, "shutdown", shutdown)
+    window.choose_preset("builtin:off")
+    window.quit()
+    assert shown_at_stop == [False]
+    assert json.loads((config / "settings.json").read_text())["preset"] == "builtin:off"
+
+
+def test_a_pick_that_fails_is_not_the_one_the_next_start_comes_back_to(
+    qtbot: Any, windows: list, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_tint(config)
+    PresetStore(config / "presets").save(Preset("Other", (StageSpec(TINT, {}),)))
+    import app.gui.controller as controller_module
+
+    real_build = controller_module.build_stages
+
+    def build(preset: Preset) -> Any:
+        if preset.name == "Other":
+            raise CamfxError("its model is missing")
+        return real_build(preset)
+
+    monkeypatch.setattr(controller_module, "build_stages", build)
+    window = open_window(qtbot, windows, config)
+    qtbot.waitUntil(lambda: window.preset_key == "user:Tint", timeout=5000)
+    window.choose_preset("user:Other")
+    qtbot.waitUntil(lambda: "preset" in window.messages.bars, timeout=5000)
+    assert "its model is missing" in window.messages.bars["preset"].text
+    window.save_settings()
+    assert json.loads((config / "settings.json").read_text())["preset"] == "user:Tint"
 
 
 def test_effect_failures_are_reported_and_bypassed(qtbot: Any, windows: list, config: Path) -> None:

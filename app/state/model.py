@@ -185,9 +185,17 @@ class AppState:
         self.emit(Change.PRESET)
         return stale
 
+    def preset_picked(self, key: str) -> None:
+        """The user picked ``key`` (resolved): it is the one the next start comes back to, even
+        if the app quits before the engine runs it (a pick 50 ms before Quit was lost: the
+        setting followed only :meth:`preset_running`, and the quit cancels the pending apply)."""
+        self.settings.preset = normalize_key(key)
+
     def preset_failed(self, key: str) -> bool:
         """``key`` could not be built. True when Off should run instead (nothing runs yet)."""
         self.preset_error_key = normalize_key(key)
+        if self.preset_applied and self.settings.preset == self.preset_error_key:
+            self.settings.preset = self.preset_key  # the next start comes back to what runs
         return not self.preset_applied and self.preset_error_key != OFF
 
     def update_stage(self, stage: str, settings: StageSettings) -> None:
