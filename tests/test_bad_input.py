@@ -158,8 +158,29 @@ def test_too_long_audio_is_refused_while_decoding(tmp_path: Path, monkeypatch) -
     path = tmp_path / "long.wav"
     write_tone_wav(path, seconds=3.0)
     monkeypatch.setattr(audio_inputs, "MAX_AUDIO_SECONDS", 2)
-    with pytest.raises(AudioError, match=r"long\.wav' is longer than 0 minutes"):
+    # Past what the header states (a length that is only an estimate, or wrong): by the samples.
+    monkeypatch.setattr(audio_inputs, "STATED_LENGTH_SLACK", 10.0)
+    with pytest.raises(AudioError, match=r"long\.wav' is longer than 0 minutes; use"):
         read_audio_file(path)
+
+
+def test_too_long_audio_is_refused_by_its_stated_length(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "long.wav"
+    write_tone_wav(path, rate=8000, seconds=200.0)
+    monkeypatch.setattr(audio_inputs, "MAX_AUDIO_SECONDS", 60)
+    import av
+
+    made: list[object] = []
+    real = av.AudioResampler
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made.append(real(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(av, "AudioResampler", counting)
+    with pytest.raises(AudioError, match=r"long\.wav' is longer than 1 minutes \(3 minutes\)"):
+        read_audio_file(path)
+    assert made == []  # refused before the decode was set up
 
 
 # ------------------------------------------------------------------------ talking head
