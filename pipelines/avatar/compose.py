@@ -290,6 +290,20 @@ vertical line through the hair and cheek: the person's opacity stepped 8.0 per f
 from column to column of the face's box, against 5.0 at the uncut portrait's own outline;
 at 0.15, 4.7. At 0.2 (3.6) the face's centre, 0.1 from the cut, was half transparent (0.5;
 0.77 opaque at 0.15)."""
+FACE_CUT_REACH = 0.17
+"""A head cut at the photo's side (:func:`side_cuts`) this near the face's centre (a fraction
+of the avatar's side: half the face's width, the face about 0.8 of its
+:data:`~pipelines.avatar.portrait.FACE_HEIGHT_FRACTION` wide) cuts the face itself (the
+build says so: ``face_cut_share``). Such a cut is placed on the frame's side edge whatever
+:data:`SIDE_FACE` asks (:data:`FACE_CUT_FACE`): the face runs out of the picture as a face
+at a webcam's edge does. Faded out in the frame instead, the cheek ended in a soft vertical
+band, the face half transparent at its middle (QA qa4's astronaut's left half, cut 0.1 of
+the square beside the face's centre: 0.77 opaque there). The cuts in the hair of the tuning
+photos lie further out: the astronaut's SIDE_CUT_BOXES 0.22 and 0.23, QA's tight crop 0.28,
+photographer_turned 0.45."""
+FACE_CUT_FACE = 0.02
+"""As :data:`SIDE_FACE` for a cut through the face (:data:`FACE_CUT_REACH`): only the face's
+centre kept inside the frame."""
 SHOULDER_FACE = 0.3
 """As :data:`SIDE_FACE` for a photo whose side cuts a shoulder only (:func:`shoulder_cuts`):
 that cut is placed at the frame's side only where the face's centre stays at least this
@@ -471,6 +485,75 @@ def head_blob(mask: np.ndarray, coverage: np.ndarray | None = None) -> np.ndarra
     if face:
         head[:rows] = np.where(blobs == face, mask[:rows], 0.0)
     return head
+
+
+NECK = 0.03
+"""A piece of the person's mask joined to the face's own part by a neck narrower than twice
+this fraction of the avatar's side (15 px of 512, a neck under 30 px) where that piece
+reaches the photo's edge is a bystander's, not the person's (:func:`own_person`): the
+segmentation network calls the grey bystander at the edge of the tuning proxy of
+tests/test_avatar_standin_fill.py (two_faces' astronaut beside the cameraman's cut edge)
+person. A real neck is about 0.2 of the square wide, a shoulder wider."""
+
+
+def nearest_inside(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel, the row and column of the nearest pixel where ``inside`` (bool) is set
+    (itself where set): what lies past the photo's edge is its edge carried straight on."""
+    # The labels of DIST_LABEL_PIXEL number the zero pixels in raster order.
+    _, labels = cv2.distanceTransformWithLabels(
+        (~inside).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    ys, xs = np.nonzero(inside)
+    index = np.maximum(labels - 1, 0)
+    return ys[index], xs[index]
+
+
+def own_person(mask: np.ndarray, coverage: np.ndarray | None) -> np.ndarray:
+    """``mask`` kept only on the portrait's own person: the connected part of the photo's
+    person (its 0.5 line) that holds the face (the square's centre column at
+    :data:`FACE_CENTER_Y`), less any piece joined to it by a neck under :data:`NECK` that
+    reaches the photo's edge (a bystander's shoulder touching the person's). What lies past
+    the photo (the portrait's fill) follows the photo pixel nearest to it. The mask as it is
+    where no part holds the face (the model missed it: nothing to go by)."""
+    size = mask.shape[0]
+    photo = np.ones(mask.shape, bool) if coverage is None else coverage >= 0.5
+    person = (mask > 0.5) & photo
+    face_at = int(FACE_CENTER_Y * size), mask.shape[1] // 2
+    if not person[face_at]:
+        return mask
+    r = max(1, round(NECK * size))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    opened = cv2.morphologyEx(person.astype(np.uint8), cv2.MORPH_OPEN, disc)
+    _, parts = cv2.connectedComponents(opened)
+    face = parts[face_at]
+    body = (parts == face) if face else person
+    # The outline the opening rounded off comes back; what lies further than a neck's width
+    # from the body is a piece of its own, a bystander's where it holds a part as thick as
+    # the body's (one the opening kept apart from it) and reaches the photo's edge. A thin
+    # sliver along the edge (a collar the photo's bottom cuts a few rows under its top) stays.
+    near = (cv2.dilate(body.astype(np.uint8), disc) > 0) & person
+    _, pieces = cv2.connectedComponents((person & ~near).astype(np.uint8))
+    edge = np.zeros(mask.shape, np.uint8)
+    edge[[0, -1], :] = edge[:, [0, -1]] = 1
+    edge[~photo] = 1
+    edge = cv2.dilate(edge, np.ones((5, 5), np.uint8)) > 0
+    thick = (parts > 0) & ~body
+    at_edge = np.intersect1d(pieces[edge & (pieces > 0)], pieces[thick & (pieces > 0)])
+    keep = person & ~np.isin(pieces, at_edge)
+    _, blobs = cv2.connectedComponents(keep.astype(np.uint8))
+    dropped = person & (blobs != blobs[face_at])
+    if not dropped.any():
+        return mask
+    if not photo.all():
+        # Past the photo the fill carries the photo's edge on: a dropped piece's part too.
+        ys, xs = nearest_inside(photo)
+        dropped = np.where(photo, dropped, dropped[ys, xs] & (mask > 0.5))
+    # A dropped piece goes with its matte's soft rim (under 0.5); the rest of the matte, the
+    # model's less certain parts of the person (the cameraman's camera at his eye) included,
+    # stays as it was.
+    rim = cv2.dilate(dropped.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    gone = dropped | ((rim > 0) & (mask <= 0.5))
+    return np.asarray(np.where(gone, 0.0, mask), np.float32)
 
 
 def cut_place(
@@ -681,6 +764,130 @@ def extend_person(
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+CONTINUE_SMOOTH = 0.06
+"""Where the photo's own edge cuts the body (below :data:`SIDE_HEAD_Y`: shoulders, clothing)
+inside the frame, the body is carried on past it (:func:`continue_body`), its edge rows and
+columns repeated outwards, and their texture fades out over this fraction of the avatar's
+side into their own blur (:data:`CONTINUE_BLUR`): repeated sharp, a shirt's folds and a
+collar ring's highlights ran on as straight stripes. Faded out at the cut instead (only
+:data:`PHOTO_FADE`), the body ended in a soft vertical edge in the frame, backdrop beyond."""
+SHOULDER_SLOPE = 0.5
+"""Past a side cut of the photo the continued body's top runs down by this many pixels per
+pixel outwards (about 27°): repeated level, the body past the cut had a straight horizontal
+top at :data:`SIDE_HEAD_Y` (QA's tight crop of the astronaut, its collar ring cut by the
+photo's left side: a dark slab beside the neck)."""
+CONTINUE_THICK = 0.04
+"""Only a body at least twice this fraction of the avatar's side thick (41 px of 512) is
+carried on past the photo's edge (:func:`continue_body`; a morphological opening)."""
+CONTINUE_BLUR = 0.06
+"""The blur (sigma, a fraction of the avatar's side) the continued body's texture fades into
+(:data:`CONTINUE_SMOOTH`): the repeated edge keeps its colours and light, not its detail."""
+
+
+def continue_body(
+    portrait: np.ndarray,
+    mask: np.ndarray,
+    coverage: np.ndarray,
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The portrait and its person ``mask`` with the body carried on past the photo's edge
+    (``coverage`` under 0.5), within the square and past it (``pads``: how many pixels to add
+    above, below, left and right of it), not past a square's side the photo reaches: each
+    pixel there takes the colour and the mask
+    of the photo's pixel nearest to it (the outline goes straight on, its top sloping down
+    past a side by :data:`SHOULDER_SLOPE`), its texture fading out with the distance
+    (:data:`CONTINUE_SMOOTH`); only the body below :data:`SIDE_HEAD_Y` (faded in over
+    :data:`EDGE_FADE`) and as thick as a shoulder (:data:`CONTINUE_THICK`): hair and a face
+    repeated past a cut are no body. (colour BGR uint8, weight float32, photo bool), padded;
+    on the photo the portrait and the body's mask themselves."""
+    size = mask.shape[0]
+    top, bottom, left, right = pads
+    photo = np.pad(coverage >= 0.5, ((top, bottom), (left, right)))
+    image = cv2.copyMakeBorder(portrait, top, bottom, left, right, cv2.BORDER_REPLICATE)
+    start = SIDE_HEAD_Y * size
+    rows = np.clip((np.arange(size, dtype=np.float32) - start) / (EDGE_FADE * size), 0.0, 1.0)
+    body = np.pad(np.asarray(mask, np.float32) * rows[:, None], ((top, bottom), (left, right)))
+    body[~photo] = 0.0
+    # Only a body as thick as a shoulder goes on: hair curls and a strap reaching the photo's
+    # edge carried on were grey ghosts in the backdrop.
+    r = max(1, round(CONTINUE_THICK * size))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    thick = cv2.morphologyEx((body > 0.5).astype(np.uint8), cv2.MORPH_OPEN, disc)
+    # Its whole outline, not the opening's rounded one: the continued top meets the photo's.
+    solid = body * (cv2.dilate(thick, disc) > 0)
+    # The photo's edge pixels are blended with the fill past it (bilinear coverage): the
+    # edge is taken a pixel inside.
+    core = cv2.erode(photo.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    if not core.any():
+        core = photo
+    ys, xs = nearest_inside(core)
+    past = ~core
+    map_x = xs.astype(np.float32)
+    # Past a side cut the edge column is read from higher up the further out: the body's top
+    # slopes down and away as a shoulder does.
+    cols = np.arange(photo.shape[1], dtype=np.float32)[None, :]
+    map_y = ys.astype(np.float32) - SHOULDER_SLOPE * np.abs(cols - map_x)
+    # The nearest edge pixel jumps along a tilted edge (the portrait's crop is turned with
+    # the head): smoothed, the continued outline has no steps.
+    sigma = max(1.0, 0.01 * size)
+    map_x = np.where(past, cv2.GaussianBlur(map_x, (0, 0), sigma), map_x)
+    map_y = np.where(past, cv2.GaussianBlur(map_y, (0, 0), sigma), map_y)
+    weight = cv2.remap(solid, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    # Only past the photo's own edge: where the nearest photo pixel is on the square's side,
+    # the photo went on past the crop (mirrored there by extend_person).
+    on_side = (ys <= top + 2) | (ys >= top + size - 3) | (xs <= left + 2) | (xs >= left + size - 3)
+    weight = np.where(photo, body, np.where(on_side, 0.0, weight))
+    repeated = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    # The texture's blur is the body's own (weighted by its mask): blurred with what lies
+    # beside it, the continued body came out lighter than the photo's (its background).
+    sigma = max(0.5, CONTINUE_BLUR * size)
+    w = np.maximum(weight, 1e-3)[..., None]
+    smooth = cv2.GaussianBlur(repeated.astype(np.float32) * w, (0, 0), sigma)
+    smooth /= np.maximum(cv2.GaussianBlur(w, (0, 0), sigma)[..., None], 1e-3)
+    dist = cv2.distanceTransform(past.astype(np.uint8), cv2.DIST_L2, 5)
+    t = np.clip(dist / max(1.0, CONTINUE_SMOOTH * size), 0.0, 1.0)[..., None]
+    t = t * t * (3.0 - 2.0 * t)
+    colour = repeated.astype(np.float32) * (1.0 - t) + smooth.astype(np.float32) * t
+    colour = np.where(photo[..., None], image, np.clip(colour + 0.5, 0, 255))
+    return colour.astype(np.uint8), np.asarray(weight, np.float32), photo
+
+
+def continue_on_backdrop(
+    backdrop: np.ndarray,
+    portrait: np.ndarray,
+    mask: np.ndarray,
+    coverage: np.ndarray,
+    opaque: np.ndarray,
+    square: tuple[int, int, int],
+) -> np.ndarray:
+    """``backdrop`` (the canvas) with the body continued (:func:`continue_body`) drawn on it
+    wherever it lies past the photo or the square, and, on the photo, the body itself where
+    the cut-out fades out (``opaque``, the square's fades: 1 where none), so that fade meets
+    the same body. ``square``: x, y, side on the canvas."""
+    sx, sy, side = square
+    ch, cw = backdrop.shape[:2]
+    size = mask.shape[0]
+    f = side / size
+    pads = (
+        int(np.ceil(sy / f)) + 1,
+        int(np.ceil((ch - sy - side) / f)) + 1,
+        int(np.ceil(sx / f)) + 1,
+        int(np.ceil((cw - sx - side) / f)) + 1,
+    )
+    colour, weight, photo = continue_body(portrait, mask, coverage, pads)
+    top, left = pads[0], pads[2]
+    band = np.zeros(photo.shape, np.float32)
+    band[top : top + size, left : left + size] = 1.0 - opaque
+    weight = np.where(photo, weight * band, weight).astype(np.float32)
+    if not (weight > 0.5).any():
+        return backdrop
+    to_canvas = np.float32([[f, 0.0, sx - pads[2] * f], [0.0, f, sy - pads[0] * f]])
+    colour = cv2.warpAffine(colour, to_canvas, (cw, ch), flags=cv2.INTER_LINEAR)
+    weight = cv2.warpAffine(weight, to_canvas, (cw, ch), flags=cv2.INTER_LINEAR)[..., None]
+    out = backdrop.astype(np.float32) * (1.0 - weight) + colour.astype(np.float32) * weight
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
 def make_standin(
     portrait: np.ndarray,
     mask: np.ndarray,
@@ -720,8 +927,12 @@ def make_standin(
         coverage = np.asarray(coverage, np.float32)
         if coverage.shape != mask.shape:
             coverage = cv2.resize(coverage, size, interpolation=cv2.INTER_LINEAR)
-        if not (mask[coverage < 0.5] > 0.5).any():
-            coverage = None  # the person is not cut by the photo's edge: nothing to fade
+    # Only the portrait's own person: a bystander's piece at the photo's edge goes to the
+    # backdrop (and is no cut of the person there).
+    raw = np.asarray(mask, np.float32)
+    mask = own_person(raw, coverage)
+    if coverage is not None and not (mask[coverage < 0.5] > 0.5).any():
+        coverage = None  # the person is not cut by the photo's edge: nothing to fade
     if coverage is not None:
         cut, top = bottom_cut(coverage, mask), top_cut(coverage, mask)
         cut_share = None if cut is None else cut / size[1]
@@ -791,6 +1002,12 @@ def make_standin(
                 if base is None:
                     continue
                 margin, zoom = UNFRAMED_FACE, base[2] / min(w, h)
+            if any(
+                c is not None and abs(c - size[0] / 2.0) <= FACE_CUT_REACH * size[0]
+                for c in (pair if head_cut else ())
+            ):
+                # A cut through the face: on the frame's edge, the face running out of it.
+                margin = FACE_CUT_FACE
             if pair in shoulder_tries:
                 margin = SHOULDER_FACE
                 if w > h:
@@ -841,6 +1058,12 @@ def make_standin(
     work = 128
     small = cv2.resize(portrait, (work, work), interpolation=cv2.INTER_AREA)
     person = mask > 0.3
+    # What own_person dropped next to the person (hair wisps apart from it, a bystander's
+    # neck) is filled in too: left in the backdrop, photographer_turned's wisps at the photo's
+    # edge, blurred and enlarged, were a grey smear beside her. A bystander further off stays,
+    # out of focus.
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * round(NECK * size[0]) + 1,) * 2)
+    person |= (raw > 0.3) & (cv2.dilate(person.astype(np.uint8), near) > 0)
     if coverage is not None:
         # Past the photo the portrait holds a mirror of its edge (a shoulder, a collar): not
         # background. Filled in from the photo's own background as the person is (a tight
@@ -873,6 +1096,14 @@ def make_standin(
     # square's edge was a straight soft cut with background beyond it (hopper_glasses).
     in_frame = (x > 0, x + side < w, y + side < h)
     backdrop = extend_person(backdrop, portrait, mask, coverage, (sx, sy, side), blur, in_frame)
+    if coverage is not None:
+        # The body cut by the photo's own edge goes on past it (past the square's sides the
+        # photo reaches, extend_person's mirror goes on), drawn on the backdrop; where the
+        # cut-out fades out at the photo's cuts left in the frame, the backdrop holds the body
+        # itself: a shoulder cut by the photo's side no longer ends in a soft vertical edge.
+        opaque = photo_fade(coverage, cut_at, top_at, *(sides or (None, None)))
+        square = (sx, sy, side)
+        backdrop = continue_on_backdrop(backdrop, portrait, mask, coverage, opaque, square)
     # 3) The cut-out: widened, feathered, faded where it meets the avatar's side edges. At
     # the avatar's resolution: the blend happens there, before the one resize to the frame.
     grow = max(1, round(PERSON_MARGIN * size[0]))
