@@ -289,7 +289,8 @@ astronaut's right half, cut 0.1 of the square beside the face's centre) read as 
 vertical line through the hair and cheek: the person's opacity stepped 8.0 per face height
 from column to column of the face's box, against 5.0 at the uncut portrait's own outline;
 at 0.15, 4.7. At 0.2 (3.6) the face's centre, 0.1 from the cut, was half transparent (0.5;
-0.77 opaque at 0.15)."""
+0.77 opaque at 0.15). Such a cut through the face itself now goes on the frame's side edge
+(:data:`FACE_CUT_REACH`); this fade is left to cuts in the hair the frame cannot place."""
 FACE_CUT_REACH = 0.17
 """A head cut at the photo's side (:func:`side_cuts`) this near the face's centre (a fraction
 of the avatar's side: half the face's width, the face about 0.8 of its
