@@ -372,55 +372,6 @@ def test_a_piece_joined_by_a_thin_neck_at_the_edge_is_no_part_of_the_person(neck
     assert standin.alpha[240, 256] >= 0.99 and standin.alpha[450, 256] >= 0.99
 
 
-CONTINUE_STEP_MAX = 25.0
-"""Grey levels: the colour difference between the body at the photo's side cut (the photo's
-own edge column) and the frame 24 px outside the cut, its median over the rows where the
-body reaches the cut (less their top 15 of 512: the continued top slopes down; the median,
-as a highlight of the edge column fades with the texture). Main, where the body faded out
-into the backdrop at the cut: 81 (astronaut_tight) and 207 (QA's tight crop) on 1280x720;
-carried on here: 5 and 15."""
-
-
-def body_cut_step(portrait, frame_size) -> float:
-    mask = person_mask(portrait.image)
-    standin = make_standin(portrait.image, mask, frame_size, portrait.coverage)
-    out = compose_standin(
-        np.zeros((frame_size[1], frame_size[0], 3), np.uint8), portrait.image, standin
-    ).astype(np.float32)
-    size = mask.shape[0]
-    assert portrait.coverage is not None
-    body = np.arange(size) >= SIDE_HEAD_Y * size
-    photo = portrait.coverage >= 0.5
-    # The photo's left cut: its first column on the body's rows.
-    cut = int(np.flatnonzero(photo[body].any(axis=0)).min())
-    rows = np.flatnonzero(body & (mask[:, cut + 3] > 0.5) & photo[:, cut + 3])
-    assert rows.size > 30, "the photo's left side cuts no body"
-    rows = rows[rows >= rows.min() + 15]
-    scale = standin.side / size
-    outside = round(standin.x + cut * scale - 24)
-    assert outside >= 0, "the photo's cut is not inside the frame"
-    frame_rows = (standin.y + (rows + 0.5) * scale).astype(int)
-    shown = (frame_rows >= 0) & (frame_rows < frame_size[1])
-    edge = portrait.image[rows[shown], cut + 3].astype(np.float32)
-    return float(np.median(np.abs(out[frame_rows[shown], outside] - edge).mean(axis=1)))
-
-
-def test_a_body_cut_by_the_photos_side_goes_on_past_it() -> None:
-    """The tuning astronaut_tight and QA's tight crop of the project's astronaut: the collar
-    ring cut by the photo's left side inside a 1280x720 frame is carried on past the cut (its
-    edge columns repeated, their texture fading), not faded out into a soft vertical edge."""
-    photo = cv2.imread(str(ASSET), cv2.IMREAD_COLOR)
-    ph, pw = photo.shape[:2]
-    x0, y0, x1, y1 = TIGHT_CROP
-    tight = photo[int(y0 * ph) : int(y1 * ph), int(x0 * pw) : int(x1 * pw)]
-    for portrait in (
-        load_portrait(FACES / "astronaut_tight.jpg"),
-        portrait_from(np.ascontiguousarray(tight), ASSET.name),
-    ):
-        step = body_cut_step(portrait, LANDSCAPE)
-        assert step <= CONTINUE_STEP_MAX, f"{portrait.source}: the body ends at the cut: {step:.0f}"
-
-
 @pytest.mark.parametrize("frame_size", FRAMES)
 def test_a_photo_cut_through_the_face_puts_the_cut_on_the_frames_side(frame_size) -> None:
     """QA qa4 p_edge (the photo's right side 0.1 of the square beside the face's centre):
