@@ -4,10 +4,11 @@
     PYTHONPATH=. .venv/bin/python tools/standin_sheet.py docs/talking-head-standin.jpg
     PYTHONPATH=. .venv/bin/python tools/standin_sheet.py --held-out docs/standin-heldout.jpg
 
-The first sheet is of tuning portraits (tests/data/faces/README.md) and QA's crops of the
-project's astronaut (``CROPS``); ``--held-out`` draws the
-portraits never tuned on, as a check only (tests/test_avatar_heldout.py's and the real ones
-of the face_recognition sdist). Each avatar is built as the stage builds it
+The first sheet is of tuning portraits (tests/data/faces/README.md), QA's crops of the
+project's astronaut (``CROPS``) and a bystander proxy composed from two_faces (``PROXIES``);
+``--held-out`` draws the portraits never tuned on, as a check only
+(tests/test_avatar_heldout.py's and the real ones of the face_recognition sdist). Each avatar is
+built as the stage builds it
 (:meth:`~pipelines.avatar.stage.Avatar.build`, which closes a mid-word mouth), and its rest
 face is composed as the stage composes a stand-in frame.
 """
@@ -36,6 +37,21 @@ CROPS = {
 """QA qa4's crops of the project's astronaut (x0, y0, x1, y1, fractions of its width and
 height), on the tuning sheet: a tight head crop framing the face in its middle, and a photo
 cut through the face (tests/test_avatar_standin_fill.py's TIGHT_CROP and EDGE_CROP)."""
+
+
+def bystander() -> np.ndarray:
+    """two_faces.jpg's astronaut half up to column 270, then the first 120 columns of its grey
+    cameraman half: a bystander cut by the photo's edge beside the person, whom the
+    segmentation network half calls person (tests/test_avatar_standin_fill.py's
+    TWO_FACES_BYSTANDER)."""
+    two = cv2.imread(str(FACES / "two_faces.jpg"), cv2.IMREAD_COLOR)
+    if two is None:
+        raise SystemExit(f"standin_sheet: cannot read {FACES / 'two_faces.jpg'}")
+    return np.ascontiguousarray(np.hstack([two[:, :270], two[:, 320:440]]))
+
+
+PROXIES = {"two_faces bystander": bystander}
+"""Tuning proxies composed from the tuning photos, on the tuning sheet."""
 FRAMES = ((1280, 720), (720, 1280))
 ROW = 300
 """Each tile's height on the sheet, in pixels."""
@@ -53,10 +69,13 @@ def tile(image: np.ndarray, label: str = "") -> np.ndarray:
 def row(name: str) -> np.ndarray:
     crop = CROPS.get(name)
     source = ASTRONAUT if crop else FACES / f"{name}.jpg"
-    photo = cv2.imread(str(source), cv2.IMREAD_COLOR)
+    proxy = PROXIES.get(name)
+    photo = proxy() if proxy else cv2.imread(str(source), cv2.IMREAD_COLOR)
     if photo is None:
         raise SystemExit(f"standin_sheet: cannot read {source}")
-    if crop:
+    if proxy:
+        avatar = Avatar.build(portrait_from(photo, name))
+    elif crop:
         ph, pw = photo.shape[:2]
         x0, y0, x1, y1 = crop
         photo = np.ascontiguousarray(
@@ -84,7 +103,7 @@ def main() -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--held-out", action="store_true", help="the held-out portraits")
     args = parser.parse_args()
-    rows = [row(name) for name in (HELD_OUT if args.held_out else (*TUNING, *CROPS))]
+    rows = [row(name) for name in (HELD_OUT if args.held_out else (*TUNING, *CROPS, *PROXIES))]
     width = max(r.shape[1] for r in rows)
     padded = [
         cv2.copyMakeBorder(r, 0, 6, 0, width - r.shape[1], cv2.BORDER_CONSTANT, value=(255,) * 3)

@@ -289,7 +289,22 @@ astronaut's right half, cut 0.1 of the square beside the face's centre) read as 
 vertical line through the hair and cheek: the person's opacity stepped 8.0 per face height
 from column to column of the face's box, against 5.0 at the uncut portrait's own outline;
 at 0.15, 4.7. At 0.2 (3.6) the face's centre, 0.1 from the cut, was half transparent (0.5;
-0.77 opaque at 0.15)."""
+0.77 opaque at 0.15). Such a cut through the face itself now goes on the frame's side edge
+(:data:`FACE_CUT_REACH`); this fade is left to cuts in the hair the frame cannot place."""
+FACE_CUT_REACH = 0.17
+"""A head cut at the photo's side (:func:`side_cuts`) this near the face's centre (a fraction
+of the avatar's side: half the face's width, the face about 0.8 of its
+:data:`~pipelines.avatar.portrait.FACE_HEIGHT_FRACTION` wide) cuts the face itself (the
+build says so: ``face_cut_share``). Such a cut is placed on the frame's side edge whatever
+:data:`SIDE_FACE` asks (:data:`FACE_CUT_FACE`): the face runs out of the picture as a face
+at a webcam's edge does. Faded out in the frame instead, the cheek ended in a soft vertical
+band, the face half transparent at its middle (QA qa4's astronaut's left half, cut 0.1 of
+the square beside the face's centre: 0.77 opaque there). The cuts in the hair of the tuning
+photos lie further out: the astronaut's SIDE_CUT_BOXES 0.22 and 0.23, QA's tight crop 0.28,
+photographer_turned 0.45."""
+FACE_CUT_FACE = 0.02
+"""As :data:`SIDE_FACE` for a cut through the face (:data:`FACE_CUT_REACH`): only the face's
+centre kept inside the frame."""
 SHOULDER_FACE = 0.3
 """As :data:`SIDE_FACE` for a photo whose side cuts a shoulder only (:func:`shoulder_cuts`):
 that cut is placed at the frame's side only where the face's centre stays at least this
@@ -471,6 +486,75 @@ def head_blob(mask: np.ndarray, coverage: np.ndarray | None = None) -> np.ndarra
     if face:
         head[:rows] = np.where(blobs == face, mask[:rows], 0.0)
     return head
+
+
+NECK = 0.03
+"""A piece of the person's mask joined to the face's own part by a neck narrower than twice
+this fraction of the avatar's side (15 px of 512, a neck under 30 px) where that piece
+reaches the photo's edge is a bystander's, not the person's (:func:`own_person`): the
+segmentation network calls the grey bystander at the edge of the tuning proxy of
+tests/test_avatar_standin_fill.py (two_faces' astronaut beside the cameraman's cut edge)
+person. A real neck is about 0.2 of the square wide, a shoulder wider."""
+
+
+def nearest_inside(inside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every pixel, the row and column of the nearest pixel where ``inside`` (bool) is set
+    (itself where set): what lies past the photo's edge is its edge carried straight on."""
+    # The labels of DIST_LABEL_PIXEL number the zero pixels in raster order.
+    _, labels = cv2.distanceTransformWithLabels(
+        (~inside).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    ys, xs = np.nonzero(inside)
+    index = np.maximum(labels - 1, 0)
+    return ys[index], xs[index]
+
+
+def own_person(mask: np.ndarray, coverage: np.ndarray | None) -> np.ndarray:
+    """``mask`` kept only on the portrait's own person: the connected part of the photo's
+    person (its 0.5 line) that holds the face (the square's centre column at
+    :data:`FACE_CENTER_Y`), less any piece joined to it by a neck under :data:`NECK` that
+    reaches the photo's edge (a bystander's shoulder touching the person's). What lies past
+    the photo (the portrait's fill) follows the photo pixel nearest to it. The mask as it is
+    where no part holds the face (the model missed it: nothing to go by)."""
+    size = mask.shape[0]
+    photo = np.ones(mask.shape, bool) if coverage is None else coverage >= 0.5
+    person = (mask > 0.5) & photo
+    face_at = int(FACE_CENTER_Y * size), mask.shape[1] // 2
+    if not person[face_at]:
+        return mask
+    r = max(1, round(NECK * size))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    opened = cv2.morphologyEx(person.astype(np.uint8), cv2.MORPH_OPEN, disc)
+    _, parts = cv2.connectedComponents(opened)
+    face = parts[face_at]
+    body = (parts == face) if face else person
+    # The outline the opening rounded off comes back; what lies further than a neck's width
+    # from the body is a piece of its own, a bystander's where it holds a part as thick as
+    # the body's (one the opening kept apart from it) and reaches the photo's edge. A thin
+    # sliver along the edge (a collar the photo's bottom cuts a few rows under its top) stays.
+    near = (cv2.dilate(body.astype(np.uint8), disc) > 0) & person
+    _, pieces = cv2.connectedComponents((person & ~near).astype(np.uint8))
+    border = np.zeros(mask.shape, np.uint8)
+    border[[0, -1], :] = border[:, [0, -1]] = 1
+    border[~photo] = 1
+    edge = cv2.dilate(border, np.ones((5, 5), np.uint8)) > 0
+    thick = (parts > 0) & ~body
+    at_edge = np.intersect1d(pieces[edge & (pieces > 0)], pieces[thick & (pieces > 0)])
+    keep = person & ~np.isin(pieces, at_edge)
+    _, blobs = cv2.connectedComponents(keep.astype(np.uint8))
+    dropped = person & (blobs != blobs[face_at])
+    if not dropped.any():
+        return mask
+    if not photo.all():
+        # Past the photo the fill carries the photo's edge on: a dropped piece's part too.
+        ys, xs = nearest_inside(photo)
+        dropped = np.where(photo, dropped, dropped[ys, xs] & (mask > 0.5))
+    # A dropped piece goes with its matte's soft rim (under 0.5); the rest of the matte, the
+    # model's less certain parts of the person (the cameraman's camera at his eye) included,
+    # stays as it was.
+    rim = cv2.dilate(dropped.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    gone = dropped | ((rim > 0) & (mask <= 0.5))
+    return np.asarray(np.where(gone, 0.0, mask), np.float32)
 
 
 def cut_place(
@@ -720,8 +804,12 @@ def make_standin(
         coverage = np.asarray(coverage, np.float32)
         if coverage.shape != mask.shape:
             coverage = cv2.resize(coverage, size, interpolation=cv2.INTER_LINEAR)
-        if not (mask[coverage < 0.5] > 0.5).any():
-            coverage = None  # the person is not cut by the photo's edge: nothing to fade
+    # Only the portrait's own person: a bystander's piece at the photo's edge goes to the
+    # backdrop (and is no cut of the person there).
+    raw = np.asarray(mask, np.float32)
+    mask = own_person(raw, coverage)
+    if coverage is not None and not (mask[coverage < 0.5] > 0.5).any():
+        coverage = None  # the person is not cut by the photo's edge: nothing to fade
     if coverage is not None:
         cut, top = bottom_cut(coverage, mask), top_cut(coverage, mask)
         cut_share = None if cut is None else cut / size[1]
@@ -791,6 +879,12 @@ def make_standin(
                 if base is None:
                     continue
                 margin, zoom = UNFRAMED_FACE, base[2] / min(w, h)
+            if any(
+                c is not None and abs(c - size[0] / 2.0) <= FACE_CUT_REACH * size[0]
+                for c in (pair if head_cut else ())
+            ):
+                # A cut through the face: on the frame's edge, the face running out of it.
+                margin = FACE_CUT_FACE
             if pair in shoulder_tries:
                 margin = SHOULDER_FACE
                 if w > h:
@@ -841,6 +935,12 @@ def make_standin(
     work = 128
     small = cv2.resize(portrait, (work, work), interpolation=cv2.INTER_AREA)
     person = mask > 0.3
+    # What own_person dropped next to the person (hair wisps apart from it, a bystander's
+    # neck) is filled in too: left in the backdrop, photographer_turned's wisps at the photo's
+    # edge, blurred and enlarged, were a grey smear beside her. A bystander further off stays,
+    # out of focus.
+    near = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (4 * round(NECK * size[0]) + 1,) * 2)
+    person |= (raw > 0.3) & (cv2.dilate(person.astype(np.uint8), near) > 0)
     if coverage is not None:
         # Past the photo the portrait holds a mirror of its edge (a shoulder, a collar): not
         # background. Filled in from the photo's own background as the person is (a tight
