@@ -142,11 +142,12 @@ class Avatar:
         coverage = portrait.coverage
         cut = face_cut_share(portrait)
         if cut >= FACE_CUT_WARN:
-            # Said, not refused: it still talks; but the part of the face the photo lacks can
-            # only be faded out (a hard cut, then a soft band, through the face in a stand-in).
+            # Said, not refused: it still talks; but the part of the face the photo lacks is
+            # never drawn (faded out in the overlay; in a stand-in the cut goes on the frame's
+            # side where it can, else a soft band through the face).
             log.warning(
                 "talking head: the photo cuts this portrait's face (%.0f %% of its outline is "
-                "past the photo's edge), so that part of the face shows faded; a photo with the "
+                "past the photo's edge), so part of the face is missing; a photo with the "
                 "whole face in it looks better",
                 100.0 * cut,
             )
