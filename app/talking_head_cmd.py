@@ -70,8 +70,14 @@ def add_parser(sub: Any) -> None:
     )
     render.set_defaults(func=run_render)
 
-    capture = actions.add_parser("capture", help='"use my face": save the avatar from a camera')
-    capture.add_argument("--source", default="camera", help="camera, camera:N, or an image")
+    capture = actions.add_parser(
+        "capture", help='"use my face": save the avatar from a camera, a picture or a video'
+    )
+    capture.add_argument(
+        "--source",
+        default="camera",
+        help="camera, camera:N, camera:NAME, a picture or a video file",
+    )
     capture.add_argument(
         "--output", required=True, help="image file to write (.png, .jpg, .webp, .bmp, .tif)"
     )
