@@ -256,6 +256,8 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
         stages = list(config.stages)
     else:
         stages = preset_stages(config.preset_object(), config.talking_head, config.fps)
+    if config.stages_required:
+        check_stage_files(stages, config)
     if config.warm_up:
         for stage in stages:
             stage.warm_up()
@@ -323,6 +325,19 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             source.close()
         raise
     return run
+
+
+def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:
+    """Refuse, before any output opens, a run whose stages name a file they cannot use (a
+    preset's background), in one line that names the preset, the file and what to do."""
+    preset = config.preset_object().name if config.stages is None else ""
+    for stage in stages:
+        try:
+            stage.check_files()
+        except CamfxError as exc:
+            if not preset:
+                raise
+            raise type(exc)(f"preset {preset!r}: {exc}") from None
 
 
 def _file_outputs(config: RunConfig) -> list[str]:
