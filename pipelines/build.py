@@ -340,7 +340,7 @@ def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:
             raise type(exc)(f"preset {preset!r}: {exc}") from None
 
 
-def _file_outputs(config: RunConfig) -> list[str]:
+def file_outputs(config: RunConfig) -> list[str]:
     """The paths of ``config``'s recordings (a bad output spec is refused by name when the
     output is made)."""
     from pipelines.outputs import parse_output_spec
@@ -376,7 +376,7 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
                 inputs.append(("portrait", config.talking_head.portrait))
             if config.talking_head.audio_file:
                 inputs.append(("voice", config.talking_head.audio_file))
-    for path in _file_outputs(config):
+    for path in file_outputs(config):
         for what, used in inputs:
             try:
                 same = os.path.samefile(path, used)
@@ -399,7 +399,7 @@ def check_output_paths(config: RunConfig) -> None:
     from pipelines.outputs.recorder import check_file_path
 
     seen: dict[str, str] = {}
-    for path in _file_outputs(config):
+    for path in file_outputs(config):
         try:
             check_file_path(path)
             if config.existing is ExistingFile.REFUSE:

@@ -5,15 +5,20 @@ main before its fix."""
 from __future__ import annotations
 
 import json
+import re
 import struct
 import wave
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from app import cli
 from pipelines.audio.inputs import read_audio_file
+from pipelines.build import RunConfig, TalkingHeadConfig
+from pipelines.sources import SourceConfig
+from pipelines.sources.demo import DemoSource
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
@@ -108,3 +113,95 @@ def test_a_preset_whose_background_cannot_be_used_is_refused_before_recording(
     assert what in lines[0], err
     assert out.read_bytes() == b"an earlier recording"
     assert not list(tmp_path.glob("out.partial*"))
+
+
+def write_video(path: Path, *, with_sound: bool, size: tuple[int, int] = (96, 64)) -> None:
+    """A 6-frame H.264 video, with an AAC sound track when asked."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        audio = container.add_stream("aac", rate=48000, layout="mono") if with_sound else None
+        for i in range(6):
+            image = np.full((size[1], size[0], 3), 40 * i, np.uint8)
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        if audio is not None:
+            tone = (np.sin(np.arange(9600) * 0.05) * 0.2).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(tone[None], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 48000, 0
+            for packet in audio.encode(frame):
+                container.mux(packet)
+            for packet in audio.encode():
+                container.mux(packet)
+
+
+def run_lines(argv: list[str], capsys) -> list[str]:
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 0 and "Traceback" not in err, err
+    return err.splitlines()
+
+
+@pytest.mark.parametrize("with_sound", [True, False])
+def test_a_video_sources_sound_is_said_to_be_left_out(tmp_path: Path, capsys, with_sound) -> None:
+    """On main a talk blurred to a file came out silent without a word (exit 0)."""
+    video = tmp_path / "talk.mp4"
+    write_video(video, with_sound=with_sound)
+    out = tmp_path / "out.mp4"
+    lines = run_lines(
+        ["run", "--source", str(video), "--output", str(out), "--frames", "3",
+         "--size", "320x180", "--no-loop"],
+        capsys,
+    )  # fmt: skip
+    said = [line for line in lines if "sound is not recorded" in line]
+    if with_sound:
+        assert len(said) == 1, lines
+        assert said[0].startswith("camfx: the video's sound is not recorded; "), said
+        assert str(out) in said[0] and str(video) in said[0], said
+    else:
+        assert said == [], lines
+    assert out.stat().st_size > 0
+
+
+@pytest.mark.parametrize("side,said", [(20, True), (96, False)])
+def test_a_tiny_picture_source_is_said_to_be_blown_up(
+    tmp_path: Path, capsys, side: int, said: bool
+) -> None:
+    """A 20×20 picture fills 320×180 scaled 16×: said in one line; 96×96 (3.3×) is not."""
+    picture = tmp_path / "tiny.png"
+    cv2.imwrite(str(picture), np.full((side, side, 3), 128, np.uint8))
+    lines = run_lines(
+        ["run", "--source", str(picture), "--output", "null", "--frames", "2",
+         "--size", "320x180"],
+        capsys,
+    )  # fmt: skip
+    blurred = [line for line in lines if "blurred" in line]
+    if said:
+        assert blurred == [
+            "camfx: the picture tiny.png is 20×20, scaled up 16× to fill 320×180: it will "
+            "look blurred; use one at least 80×45, or a smaller --size"
+        ], lines
+    else:
+        assert blurred == [], lines
+
+
+@pytest.mark.parametrize("level", [0.0, 1e-4, 0.05])
+def test_a_silent_voice_file_is_said(tmp_path: Path, level: float) -> None:
+    """A voice file of zeros (or under -60 dBFS) gave a still mouth without a word; a quiet
+    voice at -26 dBFS is no silence."""
+    from pipelines.input_notes import silent_voice_note  # new: the other tests run on main
+
+    voice = tmp_path / "voice.wav"
+    write_wav(voice, np.sin(np.arange(8000) * 0.1) * level)
+    config = RunConfig(source="demo", talking_head=TalkingHeadConfig(audio=str(voice)))
+    note = silent_voice_note(config, DemoSource("", SourceConfig()))
+    if level >= 0.05:
+        assert note is None
+        return
+    assert note is not None
+    assert note.startswith(f"camfx: the voice file {voice} is silent (it "), note
+    assert re.search("holds only zeros" if level == 0 else r"peaks at -8\d dBFS", note), note
