@@ -8,6 +8,7 @@ import json
 import re
 import struct
 import wave
+import zlib
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ import pytest
 
 from app import cli
 from pipelines.audio.inputs import read_audio_file
+from pipelines.avatar.portrait import read_image as read_portrait
 from pipelines.build import RunConfig, TalkingHeadConfig
 from pipelines.sources import SourceConfig
 from pipelines.sources.demo import DemoSource
@@ -205,3 +207,57 @@ def test_a_silent_voice_file_is_said(tmp_path: Path, level: float) -> None:
     assert note is not None
     assert note.startswith(f"camfx: the voice file {voice} is silent (it "), note
     assert re.search("holds only zeros" if level == 0 else r"peaks at -8\d dBFS", note), note
+
+
+def cut_out_png(
+    path: Path, *, exif_orientation: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A remove.bg-style cut-out of the astronaut: opaque inside a circle through her hair,
+    transparent outside with black under it. Returns the upright colour of the picture (the
+    black included). With ``exif_orientation`` the pixels are stored turned and an eXIf chunk
+    says how to show them."""
+    upright = cv2.resize(cv2.imread(str(FACES / "astronaut.jpg")), (240, 320))
+    h, w = upright.shape[:2]
+    yy, xx = np.mgrid[:h, :w]
+    alpha = np.where((xx - w / 2) ** 2 + (yy - 150) ** 2 < 105**2, 255, 0).astype(np.uint8)
+    upright[alpha == 0] = 0
+    bgra = np.dstack([upright, alpha])
+    stored = bgra if exif_orientation is None else cv2.rotate(bgra, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    ok, encoded = cv2.imencode(".png", stored)
+    assert ok
+    data = encoded.tobytes()
+    if exif_orientation is not None:
+        tiff = b"MM\x00*\x00\x00\x00\x08" + struct.pack(
+            ">HHHIHHI", 1, 0x0112, 3, 1, exif_orientation, 0, 0
+        )
+        chunk = b"eXIf" + tiff
+        exif = struct.pack(">I", len(tiff)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+        data = data[:33] + exif + data[33:]  # after the signature and IHDR
+    path.write_bytes(data)
+    return upright, alpha
+
+
+@pytest.mark.parametrize("exif_orientation", [None, 6])
+def test_a_cut_out_portrait_is_not_black_under_its_transparency(
+    tmp_path: Path, exif_orientation: int | None
+) -> None:
+    """The colour under a cut-out's transparency (black) showed as a black arc across the hair
+    and black corners (qa6 F4). Now the transparent part is filled with the person's own
+    colours carried outwards: just past the outline it is as bright as just inside; the opaque
+    pixels are the photo's own. With an EXIF rotation the alpha is turned as the colour is."""
+    path = tmp_path / "cutout.png"
+    upright, alpha = cut_out_png(path, exif_orientation=exif_orientation)
+    image = read_portrait(path)
+    assert image.shape == upright.shape
+    opaque = alpha == 255
+    np.testing.assert_array_equal(image[opaque], upright[opaque])
+    ring = cv2.dilate(opaque.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    just_outside = ring & ~opaque
+    just_inside = opaque & ~cv2.erode(opaque.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(
+        bool
+    )
+    outside_level = image[just_outside].mean()
+    inside_level = image[just_inside].mean()
+    assert abs(outside_level - inside_level) < 20, (outside_level, inside_level)
+    near_black = image[~opaque].max(axis=1) < 16
+    assert near_black.mean() < 0.01, near_black.mean()  # on main: all of it
