@@ -124,9 +124,9 @@ def picture_alpha(path: str, upright: np.ndarray) -> np.ndarray | None:
         return None
     if unchanged is None or unchanged.ndim != 3 or unchanged.shape[2] != 4:
         return None
-    alpha = unchanged[:, :, 3]
+    alpha: np.ndarray = unchanged[:, :, 3]
     if alpha.dtype == np.uint16:
-        alpha = (alpha >> 8).astype(np.uint8)
+        alpha = (alpha.astype(np.uint16) >> 8).astype(np.uint8)
     elif alpha.dtype.kind == "f":
         alpha = (np.clip(np.nan_to_num(alpha), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     elif alpha.dtype != np.uint8:
@@ -172,7 +172,7 @@ def fill_under_transparency(bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     premultiplied = cv2.multiply(bgr, weight3, scale=1.0 / 255.0)
     colour = cv2.resize(premultiplied, small, interpolation=cv2.INTER_AREA).astype(np.float32)
     cover = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    levels = [(colour, cover)]
+    levels: list[tuple[np.ndarray, np.ndarray]] = [(colour, cover)]
     while max(levels[-1][1].shape) > 1:
         c, a = levels[-1]
         half = (max(1, (a.shape[1] + 1) // 2), max(1, (a.shape[0] + 1) // 2))
