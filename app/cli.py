@@ -610,6 +610,7 @@ def cv_threads_arg(args: argparse.Namespace) -> int | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.build import build_engine
     from pipelines.engine import EventKind
+    from pipelines.input_notes import input_notes
 
     config, voice_note = preset_voice(run_config(args))
     if voice_note:
@@ -639,6 +640,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"(preset {args.preset}); Ctrl+C to stop",
                 file=sys.stderr,
             )
+            for note in input_notes(config, source):
+                print(note, file=sys.stderr)
             if getattr(args, RecordGiven.given("fps"), False) and source.pace_fps != config.fps:
                 # A video is paced at its own rate (frames are neither doubled nor dropped):
                 # said, not silently ignored.

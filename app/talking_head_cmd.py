@@ -70,8 +70,14 @@ def add_parser(sub: Any) -> None:
     )
     render.set_defaults(func=run_render)
 
-    capture = actions.add_parser("capture", help='"use my face": save the avatar from a camera')
-    capture.add_argument("--source", default="camera", help="camera, camera:N, or an image")
+    capture = actions.add_parser(
+        "capture", help='"use my face": save the avatar from a camera, a picture or a video'
+    )
+    capture.add_argument(
+        "--source",
+        default="camera",
+        help="camera, camera:N, camera:NAME, a picture or a video file",
+    )
     capture.add_argument(
         "--output", required=True, help="image file to write (.png, .jpg, .webp, .bmp, .tif)"
     )
@@ -90,6 +96,7 @@ def run_render(args: argparse.Namespace) -> int:
     from pipelines.build import RunConfig, TalkingHeadConfig, build_engine
     from pipelines.engine import EventKind
     from pipelines.errors import OutputError
+    from pipelines.input_notes import input_notes
 
     out_path = Path(args.output)
     if out_path.suffix.lower() not in (".mp4", ".m4v", ".mkv"):
@@ -134,6 +141,8 @@ def run_render(args: argparse.Namespace) -> int:
     run = build_engine(config)
     output = run.engine.outputs[0]
     print(f"camfx: rendering {frames} frames of the talking head to {out_path}", file=sys.stderr)
+    for note in input_notes(config, run.source):
+        print(note, file=sys.stderr)
     from app import signals
 
     interrupted: KeyboardInterrupt | None = None

@@ -256,6 +256,8 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
         stages = list(config.stages)
     else:
         stages = preset_stages(config.preset_object(), config.talking_head, config.fps)
+    if config.stages_required:
+        check_stage_files(stages, config)
     if config.warm_up:
         for stage in stages:
             stage.warm_up()
@@ -325,7 +327,20 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     return run
 
 
-def _file_outputs(config: RunConfig) -> list[str]:
+def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:
+    """Refuse, before any output opens, a run whose stages name a file they cannot use (a
+    preset's background), in one line that names the preset, the file and what to do."""
+    preset = config.preset_object().name if config.stages is None else ""
+    for stage in stages:
+        try:
+            stage.check_files()
+        except CamfxError as exc:
+            if not preset:
+                raise
+            raise type(exc)(f"preset {preset!r}: {exc}") from None
+
+
+def file_outputs(config: RunConfig) -> list[str]:
     """The paths of ``config``'s recordings (a bad output spec is refused by name when the
     output is made)."""
     from pipelines.outputs import parse_output_spec
@@ -361,7 +376,7 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
                 inputs.append(("portrait", config.talking_head.portrait))
             if config.talking_head.audio_file:
                 inputs.append(("voice", config.talking_head.audio_file))
-    for path in _file_outputs(config):
+    for path in file_outputs(config):
         for what, used in inputs:
             try:
                 same = os.path.samefile(path, used)
@@ -384,7 +399,7 @@ def check_output_paths(config: RunConfig) -> None:
     from pipelines.outputs.recorder import check_file_path
 
     seen: dict[str, str] = {}
-    for path in _file_outputs(config):
+    for path in file_outputs(config):
         try:
             check_file_path(path)
             if config.existing is ExistingFile.REFUSE:

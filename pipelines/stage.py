@@ -160,6 +160,12 @@ class Stage(Generic[S]):
     def has_prepare(cls) -> bool:
         return cls.prepare is not Stage.prepare
 
+    def check_files(self) -> None:
+        """Raise a :class:`~pipelines.errors.CamfxError` naming the file now when a file this
+        stage's settings name cannot be used. A run from the command line calls it before its
+        outputs open (``RunConfig.stages_required``); the window does not, so that a stage
+        whose file fails goes on as its own failure handling says. None by default."""
+
     def warm_up(self) -> None:
         """Finish now, blocking, one-time work that :meth:`open` leaves to a background thread
         (compiling kernels), so the first frames are timed like the rest: the benchmark calls

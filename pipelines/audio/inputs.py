@@ -295,8 +295,11 @@ def downmix_stereo(parts: list[np.ndarray], rate: int) -> list[np.ndarray]:
 def wav_shortfall(path: str) -> tuple[float, float] | None:
     """(seconds held, seconds its header states) for a WAV file cut short in a copy or a
     download, else None. FFmpeg sizes a WAV by the bytes there are, so a voice cut short
-    played, and set the video's length, without a word. A data size of 0 or 0xFFFFFFFF (a
-    recorder that never went back to fill it in) states nothing and is not checked."""
+    played, and set the video's length, without a word. A data size of 0, 0x7FFFFFFF or
+    0xFFFFFFFF states nothing and is not checked: these are the placeholders of a recorder
+    that wrote to a pipe and never went back to fill the size in (0x7FFFFFFF, the largest
+    signed 32-bit size, is the one QA qa6 named for arecord and other streaming writers; as a
+    stated size it refused a whole 7.1 s voice as cut short of 11184.81 s)."""
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
@@ -313,7 +316,7 @@ def wav_shortfall(path: str) -> tuple[float, float] | None:
             byte_rate = int.from_bytes(head[pos + 16 : pos + 20], "little")
         if chunk == b"data":
             held = size - (pos + 8)
-            if byte_rate <= 0 or length in (0, 0xFFFFFFFF) or held >= length:
+            if byte_rate <= 0 or length in (0, 0x7FFFFFFF, 0xFFFFFFFF) or held >= length:
                 return None
             missing = length - held
             if missing < max(length // 100, byte_rate // 10):  # 1 % and 0.1 s of slack

@@ -87,7 +87,111 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
                 f"talking-head capture --source {path} --output portrait.png`, or use a photo"
             )
         raise AvatarError(f"portrait {path!r} could not be decoded; use a PNG or JPEG photo")
+    alpha = picture_alpha(path, raw)
+    if alpha is not None:
+        raw = fill_under_transparency(raw, alpha)
     return raw
+
+
+ALPHA_FORMATS = ("PNG", "WebP", "TIFF")
+"""Picture formats that can hold an alpha channel (a cut-out portrait, as remove.bg exports)."""
+
+FILL_WORK_SIDE = 1024
+"""Longest side at which :func:`fill_under_transparency` works out its fill: the fill is a
+smooth extension (its finest detail is a few pixels of the portrait's 512-pixel canvas), and a
+12-megapixel cut-out worked at full size took float copies of 140 MB each."""
+
+
+def picture_alpha(path: str, upright: np.ndarray) -> np.ndarray | None:
+    """The alpha channel (H×W uint8, the orientation of ``upright``: the picture as
+    :func:`~pipelines.sources.files.read_picture` read it) of a picture file that has one and
+    is not opaque throughout, else None.
+
+    ``read_picture`` drops an alpha channel: the colour under a cut-out's transparency (black,
+    as remove.bg and most editors leave it) then showed as a black arc over the hair and a black
+    smear in the stand-in (QA qa6). ``IMREAD_UNCHANGED``, which keeps the alpha, skips the EXIF
+    orientation that ``read_picture`` applies, so the alpha is turned the way that brings its
+    colour onto ``upright``'s."""
+    from pipelines.sources.files import picture_format, to_bgr
+
+    try:
+        with open(path, "rb") as f:
+            if picture_format(f.read(16)) not in ALPHA_FORMATS:
+                return None
+        data = np.fromfile(path, np.uint8)
+        unchanged = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except (OSError, cv2.error):
+        return None
+    if unchanged is None or unchanged.ndim != 3 or unchanged.shape[2] != 4:
+        return None
+    alpha: np.ndarray = unchanged[:, :, 3]
+    if alpha.dtype == np.uint16:
+        alpha = (alpha.astype(np.uint16) >> 8).astype(np.uint8)
+    elif alpha.dtype.kind == "f":
+        alpha = (np.clip(np.nan_to_num(alpha), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif alpha.dtype != np.uint8:
+        return None
+    if int(alpha.min()) == 255:
+        return None
+    try:
+        colour = to_bgr(unchanged[:, :, :3])
+    except ValueError:  # a pixel type no reader here takes (int16, float64 TIFFs)
+        return None
+    for turn in _TURNS:
+        turned = turn(colour)
+        if turned.shape == upright.shape and np.array_equal(turned, upright):
+            return np.ascontiguousarray(turn(alpha))
+    return None  # its colour is not the picture read: leave the picture as it was
+
+
+_TURNS = (
+    lambda a: a,
+    lambda a: cv2.rotate(a, cv2.ROTATE_90_CLOCKWISE),
+    lambda a: cv2.rotate(a, cv2.ROTATE_180),
+    lambda a: cv2.rotate(a, cv2.ROTATE_90_COUNTERCLOCKWISE),
+    lambda a: cv2.flip(a, 1),
+    lambda a: cv2.flip(a, 0),
+    cv2.transpose,
+    lambda a: cv2.rotate(cv2.transpose(a), cv2.ROTATE_180),
+)
+"""The eight ways an EXIF orientation turns or mirrors a picture."""
+
+
+def fill_under_transparency(bgr: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``bgr`` over a backdrop made of its own colours where ``alpha`` (uint8) is under 255:
+    the person's colours carried out smoothly past their outline (push-pull: each coarser
+    level the alpha-weighted mean of the finer one, filled back down where the finer one is
+    transparent). The colour under the transparency is never used, so no black edge is
+    left; the hair's edge meets a backdrop of its own tones, which the stand-in's soft cut
+    and the overlay show as a plain blurred background."""
+    h, w = alpha.shape
+    scale = min(1.0, FILL_WORK_SIDE / max(h, w))
+    small = (max(1, round(w * scale)), max(1, round(h * scale)))
+    # Premultiplied before it is shrunk: a mean over the edge must not take in the black.
+    weight3 = cv2.merge([alpha, alpha, alpha])
+    premultiplied = cv2.multiply(bgr, weight3, scale=1.0 / 255.0)
+    colour = cv2.resize(premultiplied, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    cover = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    levels: list[tuple[np.ndarray, np.ndarray]] = [(colour, cover)]
+    while max(levels[-1][1].shape) > 1:
+        c, a = levels[-1]
+        half = (max(1, (a.shape[1] + 1) // 2), max(1, (a.shape[0] + 1) // 2))
+        levels.append(
+            (
+                cv2.resize(c, half, interpolation=cv2.INTER_AREA).reshape(half[1], half[0], 3),
+                cv2.resize(a, half, interpolation=cv2.INTER_AREA).reshape(half[1], half[0]),
+            )
+        )
+    top_colour, top_cover = levels[-1]
+    filled = top_colour / max(float(top_cover.mean()), 1e-6)
+    for c, a in reversed(levels[:-1]):
+        up = cv2.resize(filled, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_LINEAR)
+        filled = c + (1.0 - a)[..., None] * up.reshape(c.shape)
+    backdrop = cv2.resize(
+        np.clip(filled + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR
+    )
+    inverse = cv2.merge([255 - alpha] * 3)
+    return cv2.add(premultiplied, cv2.multiply(backdrop, inverse, scale=1.0 / 255.0))
 
 
 def load_asset(name: str) -> np.ndarray:

@@ -46,6 +46,7 @@ from pipelines.segmentation.backgrounds import (
     BackgroundLoader,
     FitMode,
     LoopingVideo,
+    check_background,
     fit_to_frame,
 )
 from pipelines.segmentation.colour_matte import MATTE_LONG_SIDE, apply_keep, room_colour_keep
@@ -482,6 +483,15 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
 
     def wait_warm(self, timeout: float) -> bool:
         return fused.wait_ready(timeout)
+
+    def check_files(self) -> None:
+        """The background file, read once now: on the command line a file that cannot be used
+        stops the run in one line. Loaded on the worker instead, it was logged twice and the
+        run recorded the solid colour, exit code 0 (QA qa6: a missing path, a TIFF, a fake
+        HEIC, an audio-only MP4)."""
+        s = self.settings
+        if s.mode != "color":
+            check_background(s.mode, s.path)
 
     # ----------------------------------------------------------------- loading
     def _request(self, s: BackgroundReplaceSettings) -> None:

@@ -294,6 +294,14 @@ def check_background(kind: str, path: str) -> None:
     """Raise :class:`BackgroundError` now if ``path`` cannot serve as a ``kind`` ("image" or
     "video") background: for a settings dialog that wants to refuse a file before using it."""
     if kind == "video":
+        _check_file(Path(path), "background video", MAX_VIDEO_FILE_BYTES)
+        from pipelines.sources.files import why_no_video
+
+        # Asked of FFmpeg before OpenCV opens it: OpenCV's own warning about a file it cannot
+        # open went to stderr beside the one line (an audio-only or index-less MP4).
+        why = why_no_video(path)
+        if why:
+            raise BackgroundError(f"background video {path} {why}")
         LoopingVideo(path).close()
     else:
         load_image(path)
