@@ -5,6 +5,7 @@ a variable frame rate keeps its timestamps."""
 
 from __future__ import annotations
 
+import io
 from fractions import Fraction
 from pathlib import Path
 
@@ -96,3 +97,84 @@ def test_the_face_crop_is_found_once_and_held(tmp_path: Path, monkeypatch) -> No
     for frame in frames[1:]:
         assert frame is not None
         assert float(np.abs(frame.image.astype(int) - first.image.astype(int)).mean()) < 3.0
+
+
+# --------------------------------------------------------------------- F3 still written
+def fragmented_mp4(frames: int = 90) -> tuple[bytes, list[int]]:
+    """A recording as camfx writes it (fragmented MP4, a fragment a second here) and the byte
+    offsets where each fragment (moof) starts."""
+    from pipelines.outputs.recorder import MP4_FLAGS
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4", options={"movflags": MP4_FLAGS}) as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = {"g": "30"}
+        for i in range(frames):
+            image = np.full((48, 64, 3), 2 * i, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        container.mux(stream.encode(None))
+    data = buffer.getvalue()
+    starts, at = [], 0
+    while at < len(data):
+        if data[at + 4 : at + 8] == b"moof":
+            starts.append(at)
+        at += int.from_bytes(data[at : at + 4], "big")
+    return data, starts
+
+
+@pytest.fixture
+def growing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A recording with one fragment written as OpenCV opens it, three when PyAV reads its
+    stated length a moment later (QA's recipe: OpenCV opened at 4 s, PyAV read 6 s)."""
+    from pipelines.sources import files
+
+    data, starts = fragmented_mp4()
+    path = tmp_path / "growing.mp4"
+    path.write_bytes(data[: starts[1]])
+    stated = files._stated_length
+
+    def written_on(name: str):
+        path.write_bytes(data)  # the writer's next fragments land between the two opens
+        return stated(name)
+
+    monkeypatch.setattr(files, "_stated_length", written_on)
+    return path
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_a_video_still_being_written_plays_what_is_there(
+    growing: Path, loop: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = SourceConfig(width=64, height=48, paced=False, loop=loop)
+    frames = 0
+    with open_source(str(growing), config) as clip:
+        assert isinstance(clip, VideoSource)
+        while frames < 100:
+            try:
+                clip.read()  # main: SourceError "is damaged or cut short" at the end
+            except EOFError:
+                break
+            frames += 1
+        assert clip.written_while_read
+        assert clip.loops == (1 if loop else 0)
+    assert 28 <= frames <= 31 if not loop else frames == 100  # the first fragment, then all
+    said = [r.getMessage() for r in caplog.records if "still being written" in r.getMessage()]
+    assert len(said) == 1 and "growing.mp4" in said[0] and "damaged" not in said[0]
+
+
+def test_a_cut_short_file_that_does_not_grow_is_still_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines.errors import SourceError
+    from pipelines.sources import files
+
+    data, starts = fragmented_mp4()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: starts[1]])
+    monkeypatch.setattr(files, "_stated_length", lambda name: (None, 3.0))
+    config = SourceConfig(width=64, height=48, paced=False, loop=False)
+    clip = open_source(str(path), config)
+    with clip, pytest.raises(SourceError, match="damaged or cut short"):
+        for _ in range(100):
+            clip.read()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +12,8 @@ import numpy as np
 
 from pipelines.errors import SourceError
 from pipelines.sources.base import SOURCES, Source, SourceConfig
+
+log = logging.getLogger(__name__)
 
 # A read that fails more than this many frames (and 1 %) before the frame count the container
 # states is a damaged or cut-short file, not its end. The margin is for decoders that drop a
@@ -357,6 +360,10 @@ class VideoSource(Source):
         self._last_pts_s = 0.0
         """Presentation time of the last decoded frame (only kept when stated_seconds is)."""
         self._first: np.ndarray | None = None
+        self._opened_stat: tuple[int, int] | None = None
+        """(size, mtime in ns) of the file as the capture was opened."""
+        self.written_while_read = False
+        """The file grew while it was read: a recording still being written (said once)."""
         self.crop_keep: tuple[list[Span], list[Span]] | None = None
         """What every frame's crop keeps (:func:`face_keep_spans`): the face of the first
         frame that shows one, found once at open, so the crop stays where it was put for the
@@ -364,6 +371,9 @@ class VideoSource(Source):
         in the first second, or no crop needed; :data:`PORTRAIT_CROP_TOP` places it then."""
 
     def _open_capture(self) -> tuple[cv2.VideoCapture, np.ndarray]:
+        # Taken before OpenCV reads the file: a recording still being written that grows
+        # after this is told from a cut-short file at its end (see _still_written).
+        self._opened_stat = _file_stat(self.arg)
         cap = cv2.VideoCapture(self.arg)
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
@@ -426,6 +436,8 @@ class VideoSource(Source):
                     ) from None
                 self._decoded = 0
                 self.loops += 1
+                # A file still being written states more now: the check follows it.
+                self.stated_frames, self.stated_seconds = _stated_length(self.arg)
         self._decoded += 1
         if self.stated_seconds is not None and self.capture is not None:
             self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
@@ -469,7 +481,31 @@ class VideoSource(Source):
 
     def _check_whole(self) -> None:
         """Raise when decoding stopped well before the end the container states: the user
-        asked for the whole video, and a damaged one must not pass for a short one."""
+        asked for the whole video, and a damaged one must not pass for a short one. A file
+        that grew while it was read is a recording still being written, not a damaged one:
+        what was there is played (said once), and it starts over or ends as asked."""
+        try:
+            self._check_stated_end()
+        except SourceError:
+            if not self._still_written():
+                raise
+            if not self.written_while_read:
+                self.written_while_read = True
+                then = "starting over with what is there now" if self.config.loop else "ending"
+                log.warning(
+                    "video file %r is still being written (it grew while it was read): played "
+                    "the %d frames it had, %s",
+                    self.arg,
+                    self._decoded,
+                    then,
+                )
+
+    def _still_written(self) -> bool:
+        """Whether the file changed (size or time) since the capture was opened."""
+        now = _file_stat(self.arg)
+        return now is not None and now != self._opened_stat
+
+    def _check_stated_end(self) -> None:
         stated = self.stated_frames
         if stated is not None:
             if self._decoded + max(END_MARGIN_FRAMES, stated // 100) < stated:
@@ -498,6 +534,15 @@ class VideoSource(Source):
             self.capture.release()
             self.capture = None
         self._first = None
+
+
+def _file_stat(path: str) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def why_no_video(path: str) -> str | None:
