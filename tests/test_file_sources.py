@@ -6,6 +6,7 @@ a variable frame rate keeps its timestamps."""
 from __future__ import annotations
 
 import io
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipelines.sources import SourceConfig, open_source
+from pipelines.sources import SourceConfig, Timing, open_source
 from pipelines.sources.files import ImageSource, VideoSource
 
 FACES = Path(__file__).parent / "data" / "faces"
@@ -178,3 +179,69 @@ def test_a_cut_short_file_that_does_not_grow_is_still_damaged(
     with clip, pytest.raises(SourceError, match="damaged or cut short"):
         for _ in range(100):
             clip.read()
+
+
+# --------------------------------------------------------------------- F12 real time
+def numbered_clip(path: Path, frames: int, fps: int) -> Path:
+    """Frames whose grey level is 8 × their number, to tell which ones were played."""
+    images = [np.full((48, 64, 3), 8 * i, np.uint8) for i in range(frames)]
+    return write_video(path, images, fps=fps)
+
+
+def play_slowly(source, frames: int, work_s: float) -> list[int]:
+    """Read ``frames`` frames taking ``work_s`` over each (a preset slower than the file):
+    the number each frame shows."""
+    shown = []
+    for _ in range(frames):
+        frame = source.read()
+        shown.append(round(float(frame.image.mean()) / 8))
+        time.sleep(work_s)
+    return shown
+
+
+def test_a_file_keeps_real_time_for_a_live_output_by_skipping_late_frames(
+    tmp_path: Path,
+) -> None:
+    clip = numbered_clip(tmp_path / "fps25.mp4", 30, fps=25)
+    config = SourceConfig(width=64, height=48, loop=False, timing=Timing.REAL_TIME)
+    with open_source(str(clip), config) as source:
+        t0 = time.monotonic()
+        shown = play_slowly(source, 10, work_s=0.08)  # 12.5 fps of work on a 25 fps file
+        elapsed = time.monotonic() - t0
+        # main: frames 0-9 in 0.8 s, the file at 0.5x and "dropped 0".
+        assert shown[-1] / 25 >= 0.8 * elapsed, (shown, elapsed)
+        assert source.dropped == shown[-1] - 9 > 0
+        assert shown == sorted(shown)
+        assert len(set(np.diff(shown))) <= 3  # steps of 2-3 frames, no jump of a second
+
+
+def test_a_recording_only_run_keeps_every_frame(tmp_path: Path) -> None:
+    clip = numbered_clip(tmp_path / "fps25.mp4", 30, fps=25)
+    config = SourceConfig(width=64, height=48, loop=False, timing=Timing.EVERY_FRAME)
+    with open_source(str(clip), config) as source:
+        assert play_slowly(source, 10, work_s=0.08) == list(range(10))
+        assert source.dropped == 0
+
+
+def test_skipped_frames_count_as_dropped_and_only_live_outputs_skip(tmp_path: Path) -> None:
+    from pipelines.build import RunConfig, build_engine, source_timing
+    from pipelines.outputs import make_output
+    from pipelines.outputs.basic import PreviewOutput
+
+    assert source_timing([PreviewOutput()]) is Timing.REAL_TIME
+    assert source_timing([make_output("virtualcam")]) is Timing.REAL_TIME
+    assert source_timing([make_output("null"), make_output(str(tmp_path / "o.mp4"))]) is (
+        Timing.EVERY_FRAME
+    )
+    clip = numbered_clip(tmp_path / "fps25.mp4", 30, fps=25)
+    slow = PreviewOutput(callback=lambda frame: time.sleep(0.08))
+    run = build_engine(
+        RunConfig(source=str(clip), outputs=(slow,), size=(64, 48), frames=8, loop=False)
+    )
+    try:
+        run.wait(10)
+    finally:
+        run.close()
+    snap = run.engine.snapshot()
+    assert run.source.config.timing is Timing.REAL_TIME
+    assert run.source.dropped > 0 and snap.dropped >= run.source.dropped

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.errors import SourceError
-from pipelines.sources.base import SOURCES, Source, SourceConfig
+from pipelines.sources.base import SOURCES, Source, SourceConfig, Timing
 
 # FFmpeg (inside OpenCV) prints its own lines for a damaged file ("moov atom not found")
 # before the source's one-line SourceError; the user gets that line alone. Read when OpenCV's
@@ -22,7 +22,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 # Importing the modules registers their sources.
 from pipelines.sources import camera, demo, files  # noqa: F401  isort: skip
 
-__all__ = ["SOURCES", "Source", "SourceConfig", "open_source", "parse_source_spec"]
+__all__ = ["SOURCES", "Source", "SourceConfig", "Timing", "open_source", "parse_source_spec"]
 
 
 def parse_source_spec(spec: str) -> tuple[str, str]:

@@ -479,26 +479,37 @@ class VideoSource(Source):
             probe.release()
         return None
 
+    def skip(self) -> bool:
+        if self.capture is None:
+            return False
+        if self._first is not None:
+            self._first = None
+        elif not self.capture.grab():  # decoded, not converted nor cropped
+            return False  # the end: the next grab() ends, loops or says why
+        self._decoded += 1
+        if self.stated_seconds is not None:
+            self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+        return True
+
     def _check_whole(self) -> None:
         """Raise when decoding stopped well before the end the container states: the user
         asked for the whole video, and a damaged one must not pass for a short one. A file
-        that grew while it was read is a recording still being written, not a damaged one:
-        what was there is played (said once), and it starts over or ends as asked."""
-        try:
+        that grew while it was read is a recording still being written, not a damaged one
+        (QA: OpenCV opened one at 4 s, PyAV read 6 s a moment later): what was there is
+        played, said once, and it starts over with what is there then, or ends, as asked."""
+        if not self._still_written():
             self._check_stated_end()
-        except SourceError:
-            if not self._still_written():
-                raise
-            if not self.written_while_read:
-                self.written_while_read = True
-                then = "starting over with what is there now" if self.config.loop else "ending"
-                log.warning(
-                    "video file %r is still being written (it grew while it was read): played "
-                    "the %d frames it had, %s",
-                    self.arg,
-                    self._decoded,
-                    then,
-                )
+            return
+        if not self.written_while_read:
+            self.written_while_read = True
+            then = "starting over with what is there now" if self.config.loop else "ending"
+            log.warning(
+                "video file %r is still being written (it grew while it was read): played "
+                "the %d frames it had, %s",
+                self.arg,
+                self._decoded,
+                then,
+            )
 
     def _still_written(self) -> bool:
         """Whether the file changed (size or time) since the capture was opened."""
