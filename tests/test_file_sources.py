@@ -245,3 +245,74 @@ def test_skipped_frames_count_as_dropped_and_only_live_outputs_skip(tmp_path: Pa
     snap = run.engine.snapshot()
     assert run.source.config.timing is Timing.REAL_TIME
     assert run.source.dropped > 0 and snap.dropped >= run.source.dropped
+
+
+# --------------------------------------------------------------------- F7/F8 file types
+def test_what_a_file_holds_picks_its_reader_whatever_its_name(tmp_path: Path) -> None:
+    from pipelines.sources import parse_source_spec
+
+    photo = cv2.imread(str(FACES / "astronaut.jpg"))
+    jpeg_named_mp4 = tmp_path / "photo.mp4"
+    jpeg_named_mp4.write_bytes(cv2.imencode(".jpg", photo)[1].tobytes())
+    mp4_named_jpg = write_video(tmp_path / "clip.mp4", [photo] * 3).rename(tmp_path / "clip.jpg")
+    # main: ("video", ...) for the JPEG, which got the video's crop; ("image", ...) for the
+    # MP4, refused as "could not be decoded" though its header says ftyp.
+    assert parse_source_spec(str(jpeg_named_mp4)) == ("image", str(jpeg_named_mp4))
+    assert parse_source_spec(str(mp4_named_jpg)) == ("video", str(mp4_named_jpg))
+    config = SourceConfig(width=160, height=90, paced=False, loop=False)
+    with open_source(str(mp4_named_jpg), config) as clip:
+        assert isinstance(clip, VideoSource) and clip.read() is not None
+    # An explicit image:/video: is taken as given.
+    assert parse_source_spec(f"video:{jpeg_named_mp4}") == ("video", str(jpeg_named_mp4))
+
+
+def test_an_animated_gif_plays_as_a_video(tmp_path: Path) -> None:
+    gif = tmp_path / "wave.gif"
+    with av.open(str(gif), "w") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb8"
+        for level in (0, 120, 240):
+            image = np.full((48, 64, 3), level, np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode(None))
+    config = SourceConfig(width=64, height=48, paced=False, loop=False)
+    with open_source(str(gif), config) as clip:  # main: "unsupported file type '.gif'"
+        assert isinstance(clip, VideoSource)
+        levels = [float(clip.read().image.mean()) for _ in range(3)]
+    assert levels[0] < 60 < levels[1] < 180 < levels[2]
+
+
+@pytest.mark.parametrize("name", ["IMG_0002.HEIC", "IMG_0002.jpg"])
+def test_every_picture_reader_names_the_iphone_setting_for_a_heic(
+    tmp_path: Path, name: str
+) -> None:
+    from pipelines.avatar.portrait import AvatarError
+    from pipelines.avatar.portrait import read_image as read_portrait
+    from pipelines.errors import SourceError
+    from pipelines.tracking.analysis import ImageError
+    from pipelines.tracking.analysis import read_image as read_for_analysis
+
+    heic = tmp_path / name
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(200))
+    setting = "Settings > Camera > Formats > Most Compatible"
+    # main: the portrait and analyze said only "could not be decoded"; a .jpg one also --source.
+    for reader, error in (
+        (lambda p: open_source(p, SourceConfig(width=64, height=48)), SourceError),
+        (read_portrait, AvatarError),
+        (read_for_analysis, ImageError),
+    ):
+        with pytest.raises(error) as caught:
+            reader(str(heic))
+        line = str(caught.value)
+        assert "\n" not in line and name in line and setting in line, line
+
+
+def test_a_video_named_as_a_picture_is_said_to_be_one(tmp_path: Path) -> None:
+    from pipelines.tracking.analysis import ImageError
+    from pipelines.tracking.analysis import read_image as read_for_analysis
+
+    clip = write_video(tmp_path / "x.mp4", [phone_portrait(64, 96)] * 2).rename(tmp_path / "x.jpg")
+    with pytest.raises(
+        ImageError, match=r"x\.jpg cannot be analysed: it is a video \(MP4 or MOV\)"
+    ):
+        read_for_analysis(clip)

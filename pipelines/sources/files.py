@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 import cv2
@@ -26,10 +27,92 @@ IMAGE_SUFFIXES = (
 )  # fmt: skip
 # Past the common six: phones (3GP), camcorders and TV recordings (MTS, M2TS, TS), DVDs
 # (MPG), older Windows and Flash video (WMV, FLV) and Ogg; OpenCV's FFmpeg reads them all.
+# An animated GIF plays as a video (QA's 20 frames at 10 fps); the picture readers (analyze, a
+# portrait) take its first frame.
 VIDEO_SUFFIXES = (
     ".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v",
-    ".3gp", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv",
+    ".3gp", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv", ".gif",
 )  # fmt: skip
+HEIC_SUFFIXES = (".heic", ".heif")
+
+
+class FileKind(StrEnum):
+    """What a file holds, for every reader of files (``--source``, a portrait, ``analyze``)."""
+
+    PICTURE = "picture"
+    VIDEO = "video"
+    HEIC = "HEIC photo"
+    """An iPhone's photo: OpenCV has no decoder for it (nor has this machine an encoder)."""
+
+
+SUFFIX_KINDS: dict[str, FileKind] = {
+    **dict.fromkeys(IMAGE_SUFFIXES, FileKind.PICTURE),
+    **dict.fromkeys(VIDEO_SUFFIXES, FileKind.VIDEO),
+    **dict.fromkeys(HEIC_SUFFIXES, FileKind.HEIC),
+}
+"""The one list of file types camfx's file readers take, by name (content decides first where
+it can be told: :func:`file_kind`)."""
+
+HEIC_PROBLEM = (
+    "HEIC photos (an iPhone's) cannot be read; export it as JPEG (on the iPhone: Settings > "
+    "Camera > Formats > Most Compatible)"
+)
+
+# ISO base media (MP4, MOV, 3GP, HEIC, AVIF) names its kind in the brand after "ftyp".
+_FTYP_PICTURE_BRANDS = frozenset((b"avif", b"avis"))
+_FTYP_HEIC_BRANDS = frozenset(
+    (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+)
+_VIDEO_SIGNATURES = (
+    (b"\x1a\x45\xdf\xa3", "Matroska or WebM"),
+    (b"GIF8", "GIF"),
+    (b"FLV", "FLV"),
+    (b"OggS", "Ogg"),
+    (b"\x30\x26\xb2\x75", "WMV"),
+    (b"\x00\x00\x01\xba", "MPEG"),
+)
+MPEG_TS_PACKET = 188
+CONTENT_HEAD_BYTES = 2 * MPEG_TS_PACKET + 1
+"""How much of a file's start :func:`content_kind` reads (an MPEG-TS sync byte repeats every
+188 bytes)."""
+
+
+def content_kind(head: bytes) -> tuple[FileKind, str] | None:
+    """What a file's first bytes show it holds, with the format's name; None when they do not
+    say (a damaged file, text, a format only a decoder tells)."""
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _FTYP_PICTURE_BRANDS:
+            return FileKind.PICTURE, "AVIF"
+        if brand in _FTYP_HEIC_BRANDS:
+            return FileKind.HEIC, "HEIC"
+        return FileKind.VIDEO, "MP4 or MOV"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return FileKind.VIDEO, "AVI"
+    for magic, name in _VIDEO_SIGNATURES:
+        if head.startswith(magic):
+            return FileKind.VIDEO, name
+    if (
+        len(head) > 2 * MPEG_TS_PACKET
+        and head[0] == head[MPEG_TS_PACKET] == head[2 * MPEG_TS_PACKET] == 0x47
+    ):
+        return FileKind.VIDEO, "MPEG-TS"
+    picture = picture_format(head)
+    return (FileKind.PICTURE, picture) if picture else None
+
+
+def file_kind(path: str) -> FileKind | None:
+    """What the file at ``path`` holds: by its content where that tells (a JPEG named .mp4 is
+    a picture, an MP4 named .jpg a video), else by its name (:data:`SUFFIX_KINDS`); None
+    when neither tells."""
+    try:
+        with open(path, "rb") as f:
+            found = content_kind(f.read(CONTENT_HEAD_BYTES))
+    except OSError:
+        found = None
+    if found is not None:
+        return found[0]
+    return SUFFIX_KINDS.get(os.path.splitext(path)[1].lower())
 
 
 MIN_PICTURE_SIDE = 16
@@ -137,17 +220,36 @@ def read_picture(path: str) -> tuple[np.ndarray | None, str | None]:
     if problem:
         return None, problem
     if image is None:
-        kind = picture_format(data[:16].tobytes())
-        if kind is None:
-            return None, None
-        return None, (
-            f"it is a damaged or incomplete {kind} file (it could not be decoded); copy or "
-            "export it again"
-        )
+        return None, undecoded_picture_problem(path, data[:CONTENT_HEAD_BYTES].tobytes())
     try:
         return to_bgr(image), None
     except ValueError as exc:
         return None, f"{exc}; save it as 8-bit RGB"
+
+
+def undecoded_picture_problem(path: str, head: bytes) -> str | None:
+    """Why a file OpenCV decoded no picture from is none, by what its first bytes show; None
+    when they do not tell, or show a video named as one (each reader says what to do with a
+    video its own way)."""
+    kind = picture_format(head)
+    if kind is not None:
+        return (
+            f"it is a damaged or incomplete {kind} file (it could not be decoded); copy or "
+            "export it again"
+        )
+    found = content_kind(head)
+    if found is None:
+        return None
+    what, name = found
+    if what is FileKind.HEIC:
+        return HEIC_PROBLEM
+    suffix = os.path.splitext(path)[1].lower()
+    if what is FileKind.VIDEO and SUFFIX_KINDS.get(suffix) is not FileKind.VIDEO:
+        return (
+            f"it is a video ({name}), not a picture, whatever its name {suffix or '(none)'} "
+            "says; use a photo, or give the video where a video is taken"
+        )
+    return None
 
 
 def check_readable(path: str, what: str) -> None:
