@@ -316,3 +316,37 @@ def test_a_video_named_as_a_picture_is_said_to_be_one(tmp_path: Path) -> None:
         ImageError, match=r"x\.jpg cannot be analysed: it is a video \(MP4 or MOV\)"
     ):
         read_for_analysis(clip)
+
+
+# --------------------------------------------------------------------- F11 variable rate
+VFR_MS = [0, 17, 50, 100, 166, 183, 216, 266]
+"""QA's vfr.mp4 gaps: 17, 33, 50 and 66 ms."""
+
+
+@pytest.fixture
+def vfr_clip(tmp_path: Path) -> Path:
+    images = [np.full((48, 64, 3), 30 * i, np.uint8) for i in range(len(VFR_MS))]
+    return write_video(tmp_path / "vfr.mp4", images, pts_ms=VFR_MS)
+
+
+def test_a_variable_frame_rate_keeps_each_frames_time_on_the_media_clock(vfr_clip: Path) -> None:
+    config = SourceConfig(width=64, height=48, paced=False, loop=True, media_time=True)
+    with open_source(str(vfr_clip), config) as clip:
+        stamps = [clip.read().timestamp for _ in range(len(VFR_MS) + 2)]
+        fps = clip.pace_fps
+    # main: index / fps, evenly spaced at the mean rate.
+    assert np.allclose(np.array(stamps[: len(VFR_MS)]) * 1000, VFR_MS, atol=1.0), stamps
+    # The second pass starts a frame (at the file's rate) after the first's last frame.
+    second = (VFR_MS[-1] / 1000 + 1 / fps, VFR_MS[-1] / 1000 + 1 / fps + 0.017)
+    assert np.allclose(stamps[len(VFR_MS) :], second, atol=1e-3), stamps
+
+
+def test_a_variable_frame_rate_is_paced_by_each_frames_time(vfr_clip: Path) -> None:
+    config = SourceConfig(width=64, height=48, paced=True, loop=False)
+    with open_source(str(vfr_clip), config) as clip:
+        stamps = [clip.read().timestamp for _ in range(len(VFR_MS))]
+    gaps_ms = np.diff(stamps) * 1000
+    # main: every gap the mean period (38 ms); a loaded machine may add to a gap, never take.
+    wanted = np.diff(VFR_MS)
+    assert np.all(gaps_ms > wanted - 5), (gaps_ms, wanted)
+    assert gaps_ms[0] < 30 and gaps_ms[3] > 55, gaps_ms  # 17 ms and 66 ms apart

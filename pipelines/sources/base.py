@@ -68,6 +68,8 @@ class Source:
         self.config = config
         self._index = 0
         self._next_due: float | None = None
+        self._due: float | None = None
+        """When the frame being read was due (paced sources)."""
         self._last_ts = float("-inf")
         self.actual_size: tuple[int, int] = (config.width, config.height)
         self.actual_fps: float = config.fps
@@ -87,8 +89,14 @@ class Source:
         if image is None:
             return None
         self.grab_ms.add((time.perf_counter() - t0) * 1000.0)
+        span = self.frame_span()
+        if self._due is not None and span is not None:
+            # The next frame is due when its own timestamp says (a variable frame rate).
+            self._next_due = self._due + self._span(span)
         if self.media_clock:
-            ts = self._last_ts = self._index / self.media_fps
+            media = self.media_time_s()
+            ts = media if media is not None else self._index / self.media_fps
+            ts = self._last_ts = max(ts, self._last_ts + 1e-6)
         else:
             # Strictly increasing even where the monotonic clock is coarse (Windows: ~16 ms).
             ts = self._last_ts = max(time.monotonic(), self._last_ts + 1e-6)
@@ -103,6 +111,24 @@ class Source:
     # array must be a new one that the source does not keep: stages may write into it.
     def grab(self) -> np.ndarray | None:
         raise NotImplementedError
+
+    def frame_span(self) -> float | None:
+        """Seconds from the frame just produced (or skipped) to the next one, where the source
+        knows them (a video file's timestamps, which a variable frame rate spaces unevenly);
+        None: one period of :attr:`pace_fps`."""
+        return None
+
+    def media_time_s(self) -> float | None:
+        """The time in the media of the frame just produced, where the source knows it (a
+        video file's timestamp, from its first frame, loops added); None: ``index / fps``."""
+        return None
+
+    def _span(self, span: float | None) -> float:
+        """``span`` (:meth:`frame_span`) where usable, else one period. A stamp more than
+        :data:`MAX_FRAME_SPAN_S` ahead is taken as broken rather than waited for."""
+        if span is not None and 0.0 < span <= MAX_FRAME_SPAN_S:
+            return span
+        return 1.0 / self.pace_fps
 
     def skip(self) -> bool:
         """Pass over the next frame without producing it (a late one); False when this source
@@ -146,10 +172,10 @@ class Source:
         skipped = 0
         while skipped < min(late, max(1, round(self.pace_fps))) and self.skip():
             skipped += 1
+            if self._next_due is not None:  # the next frame's due time, by its own stamp
+                self._next_due += self._span(self.frame_span())
         self.dropped += skipped
         self._index += skipped
-        if self._next_due is not None:
-            self._next_due += skipped / self.pace_fps
 
     def _pace(self) -> None:
         """Sleep until the next frame is due (sources without their own clock)."""
@@ -168,6 +194,7 @@ class Source:
         delay = self._next_due - now
         if delay > 0:
             time.sleep(delay)
+        self._due = self._next_due
         self._next_due += period
 
     def __enter__(self) -> Self:
@@ -177,6 +204,12 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+MAX_FRAME_SPAN_S = 2.0
+"""The longest wait between two frames that a source's own timestamps are followed for: a
+screen recording holds a still screen a second or two (its recorder drops the repeats); a
+stamp hours ahead in a broken file would freeze the stream."""
 
 
 SOURCES: Registry[type[Source]] = Registry("source")

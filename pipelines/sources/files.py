@@ -462,6 +462,15 @@ class VideoSource(Source):
         self._last_pts_s = 0.0
         """Presentation time of the last decoded frame (only kept when stated_seconds is)."""
         self._first: np.ndarray | None = None
+        self._first_pts = 0.0
+        """The first frame's timestamp (s): where the file's time starts."""
+        self._ahead_pts: float | None = None
+        """Timestamp (s) of the frame decoded ahead (``capture.grab``), not yet produced;
+        None at the end. Read ahead so the pace knows when it is due (a variable rate)."""
+        self._shown_pts: float | None = None
+        """Timestamp (s) of the frame last produced or skipped."""
+        self._loop_start_s = 0.0
+        """Media time at which the file's current pass started (the passes before, summed)."""
         self._opened_stat: tuple[int, int] | None = None
         """(size, mtime in ns) of the file as the capture was opened."""
         self.written_while_read = False
@@ -500,6 +509,10 @@ class VideoSource(Source):
         # containers.
         self._first = first
         self.capture = cap
+        self._first_pts = _position_s(cap)
+        self._shown_pts = None
+        self._loop_start_s = 0.0
+        self._read_ahead()
         self.native_size = (int(first.shape[1]), int(first.shape[0]))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.stated_frames, self.stated_seconds = _stated_length(self.arg)
@@ -516,33 +529,67 @@ class VideoSource(Source):
         # Play at the file's own rate so a 25 fps clip does not run fast.
         return self.actual_fps
 
+    def _read_ahead(self) -> None:
+        """Decode the next frame, without converting it, to know its timestamp."""
+        assert self.capture is not None
+        self._ahead_pts = _position_s(self.capture) if self.capture.grab() else None
+
+    def _next_pts(self) -> float | None:
+        """Timestamp of the next frame to produce, None at the end."""
+        return self._first_pts if self._first is not None else self._ahead_pts
+
+    def _taken(self, pts: float) -> None:
+        self._decoded += 1
+        self._shown_pts = self._last_pts_s = pts
+
+    def frame_span(self) -> float | None:
+        following = self._next_pts()
+        if following is None or self._shown_pts is None:
+            return None
+        return following - self._shown_pts
+
+    def media_time_s(self) -> float | None:
+        if self._shown_pts is None:
+            return None
+        return self._loop_start_s + self._shown_pts - self._first_pts
+
     def grab(self) -> np.ndarray | None:
         if self.capture is None:
             raise SourceError("video source used before open()")
+        image: np.ndarray | None = None
         if self._first is not None:
             image, self._first = self._first, None
-        else:
-            ok, image = self.capture.read()
-            if not ok or image is None:
-                self._check_whole()
-                if not self.config.loop:
-                    raise EOFError(self.arg)
-                # Start over by reopening: a seek to frame 0 is not reliable in every container.
-                self.capture.release()
-                self.capture = None
-                try:
-                    self.capture, image = self._open_capture()
-                except SourceError:
-                    raise SourceError(
-                        f"video file {self.arg!r} stopped decoding; check the file"
-                    ) from None
-                self._decoded = 0
-                self.loops += 1
-                # A file still being written states more now: the check follows it.
-                self.stated_frames, self.stated_seconds = _stated_length(self.arg)
-        self._decoded += 1
-        if self.stated_seconds is not None and self.capture is not None:
-            self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            pts = self._first_pts
+        elif self._ahead_pts is not None:
+            pts = self._ahead_pts
+            ok, image = self.capture.retrieve()
+            if not ok:
+                image = None
+            self._read_ahead()
+        if image is None:
+            self._check_whole()
+            if not self.config.loop:
+                raise EOFError(self.arg)
+            # Start over by reopening: a seek to frame 0 is not reliable in every container.
+            self.capture.release()
+            self.capture = None
+            try:
+                self.capture, image = self._open_capture()
+            except SourceError:
+                raise SourceError(
+                    f"video file {self.arg!r} stopped decoding; check the file"
+                ) from None
+            # The next pass starts a frame after this one's last (its length at the rate).
+            last = self._shown_pts if self._shown_pts is not None else self._first_pts
+            self._loop_start_s += last - self._first_pts + 1.0 / self.actual_fps
+            self._decoded = 0
+            self.loops += 1
+            # A file still being written states more now: the check follows it.
+            self.stated_frames, self.stated_seconds = _stated_length(self.arg)
+            pts = self._first_pts = _position_s(self.capture)
+            self._shown_pts = None
+            self._read_ahead()
+        self._taken(pts)
         if self.config.whole:
             return to_bgr(image)
         return self._fit(to_bgr(image))
@@ -586,11 +633,12 @@ class VideoSource(Source):
             return False
         if self._first is not None:
             self._first = None
-        elif not self.capture.grab():  # decoded, not converted nor cropped
+            self._taken(self._first_pts)
+        elif self._ahead_pts is not None:  # decoded, never converted nor cropped
+            self._taken(self._ahead_pts)
+            self._read_ahead()
+        else:
             return False  # the end: the next grab() ends, loops or says why
-        self._decoded += 1
-        if self.stated_seconds is not None:
-            self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         return True
 
     def _check_whole(self) -> None:
@@ -647,6 +695,11 @@ class VideoSource(Source):
             self.capture.release()
             self.capture = None
         self._first = None
+
+
+def _position_s(capture: cv2.VideoCapture) -> float:
+    """The timestamp of the frame a capture decoded last, in seconds."""
+    return float(capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
 
 
 def _file_stat(path: str) -> tuple[int, int] | None:
