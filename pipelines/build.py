@@ -24,7 +24,7 @@ from pipelines.outputs.base import Output
 from pipelines.outputs.existing import ExistingFile
 from pipelines.presets import Preset, StageSpec, build_stages, get_preset, known_stage_id
 from pipelines.schema import AvatarMode, VideoDelayMs
-from pipelines.sources.base import Source, SourceConfig
+from pipelines.sources.base import Source, SourceConfig, Timing
 from pipelines.stage import Stage
 
 
@@ -74,6 +74,9 @@ class RunConfig:
     """Frames of a source that is not live carry their time in the media, not the time they
     were read (:attr:`SourceConfig.media_time`): an offline render whose frames must not depend
     on the machine's load. A benchmark keeps read times (its latency figure)."""
+    timing: Timing | None = None
+    """What a video file source does when late (:class:`Timing`); None: it keeps real time
+    where an output is watched live (a virtual camera), every frame for recordings only."""
     lossless: bool | None = None
     """Every frame reaches the outputs; None: for sources that are not live (files, the demo)."""
     warm_up: bool = False
@@ -277,6 +280,7 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             loop=config.loop,
             paced=config.paced,
             media_time=config.media_time,
+            timing=config.timing or source_timing(outputs),
         )
         try:
             source = open_source(config.source, source_config)
@@ -338,6 +342,12 @@ def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:
             if not preset:
                 raise
             raise type(exc)(f"preset {preset!r}: {exc}") from None
+
+
+def source_timing(outputs: Sequence[Output]) -> Timing:
+    """Real time where any output is watched as it is made, else every frame (recordings,
+    ``null``: a recording is timed by the frames' index and keeps the file's speed)."""
+    return Timing.REAL_TIME if any(o.watched_live for o in outputs) else Timing.EVERY_FRAME
 
 
 def file_outputs(config: RunConfig) -> list[str]:

@@ -670,7 +670,10 @@ class Engine:
         return False
 
     def snapshot(self) -> StatsSnapshot:
-        self.stats.dropped_before_processing = self._in_slot.dropped + self._mid_slot.dropped
+        # A video file that keeps real time skips its late frames itself (Timing.REAL_TIME).
+        self.stats.dropped_before_processing = (
+            self._in_slot.dropped + self._mid_slot.dropped + self.source.dropped
+        )
         self.stats.dropped_before_output = sum(s.dropped for s in self._out_slots)
         return self.stats.snapshot()
 

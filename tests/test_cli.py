@@ -122,7 +122,7 @@ def _one_error_line(err: str) -> str:
         (["--source", "webcam"], "unknown source 'webcam'"),
         (["--source", "demo:fast"], "source 'demo:fast': the motion scale"),
         (["--source", "{tmp}/nope.mp4"], "nope.mp4' does not exist"),
-        (["--source", "{tmp}/clip.gif"], "unsupported file type '.gif'"),
+        (["--source", "{tmp}/clip.xcf"], "unsupported file type '.xcf'"),
         (["--source", "{tmp}/bad.png"], "could not be decoded"),
         (["--source", "camera:Logitech Brio"], "no camera named 'Logitech Brio'"),
         (["--source", "camera:57"], "camera '57'"),

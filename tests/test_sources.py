@@ -61,6 +61,7 @@ def assert_monotonic(frames: list[Frame]) -> None:
         ("camera:2", ("camera", "2")),
         ("camera:Logitech C920", ("camera", "Logitech C920")),
         ("clip.MP4", ("video", "clip.MP4")),
+        ("animated.gif", ("video", "animated.gif")),
         ("video:/x/y.bin", ("video", "/x/y.bin")),
         ("face.jpg", ("image", "face.jpg")),
         ("image:/a/b.png", ("image", "/a/b.png")),
@@ -74,7 +75,7 @@ def test_source_specs(spec: str, expected: tuple[str, str]) -> None:
     ("spec", "match"),
     [
         ("webcam", "unknown source 'webcam'; use one of"),
-        ("movie.gif", "unsupported file type '.gif'"),
+        ("movie.xcf", "unsupported file type '.xcf'"),
     ],
 )
 def test_bad_source_specs(spec: str, match: str) -> None:

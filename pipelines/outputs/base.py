@@ -11,6 +11,9 @@ from pipelines.registry import Registry
 
 class Output:
     suffixes: ClassVar[tuple[str, ...]] = ()
+    watched_live: ClassVar[bool] = False
+    """Someone watches this output as it is made (a virtual camera, the window's preview): a
+    video file source then keeps real time (:class:`~pipelines.sources.base.Timing`)."""
 
     def __init__(self, arg: str = "", **kwargs: Any) -> None:
         self.arg = arg

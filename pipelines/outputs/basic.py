@@ -22,6 +22,8 @@ class PreviewOutput(Output):
     """Hands each frame to a callback (the GUI's preview). The callback must not block: the GUI
     side keeps only the latest frame and paints it on its own thread."""
 
+    watched_live = True
+
     def __init__(self, arg: str = "", callback: Callable[[Frame], None] | None = None, **kw: Any):
         super().__init__(arg, **kw)
         self.callback = callback

@@ -54,6 +54,8 @@ def available_backends() -> list[str]:
 
 @OUTPUTS.register("virtualcam")
 class VirtualCameraOutput(Output):
+    watched_live = True
+
     def __init__(self, arg: str = "", backend: str | None = None, **kw: Any) -> None:
         super().__init__(arg, **kw)
         self.device = arg or None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -11,6 +12,22 @@ import numpy as np
 from pipelines.frame import Frame
 from pipelines.registry import Registry
 from pipelines.stats import Rolling
+
+
+class Timing(StrEnum):
+    """What a paced source that is not live (a video file) does when its reader falls behind."""
+
+    REAL_TIME = "real-time"
+    """Frames whose time has passed are skipped (counted in :attr:`Source.dropped`): the file
+    plays at its own speed, as a camera would, for an output watched live (a virtual camera,
+    the window). Taking every frame, a 720p60 file ran at 0.49x through Studio and a 4K one at
+    0.34x, a call seeing slow motion with "dropped 0" (QA qa6). Skipping, that 2-s 720p60 file
+    went through Studio to a preview in 2.6 s (85 of its 120 frames dropped), against 8.2 s
+    taking every frame (2-core machine under load, 2026-12-06)."""
+    EVERY_FRAME = "every-frame"
+    """Every frame, as late as it comes: a recording is timed by the frames' index, not by
+    when they were read, so it keeps the file's speed and every frame however slowly it is
+    made (QA qa6: 150 frames in 4.97 s for a 5 s 4K file made at 10.3 fps)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +47,8 @@ class SourceConfig:
     however fast or slowly each one is processed. Read as fast as the engine took them, the
     demo's frames were 0.1-86 ms apart (median 11) on an idle machine, unlike in every run,
     and the avatar's head and lips moved differently under load (issue 13)."""
+    timing: Timing = Timing.REAL_TIME
+    """What a paced video file does when its frames are read late (:class:`Timing`)."""
     whole: bool = False
     """A video file's frames as the file has them, not filled and cropped to width×height:
     ``talking-head capture`` looks for the face in the whole picture, as it does in a photo
@@ -49,11 +68,15 @@ class Source:
         self.config = config
         self._index = 0
         self._next_due: float | None = None
+        self._due: float | None = None
+        """When the frame being read was due (paced sources)."""
         self._last_ts = float("-inf")
         self.actual_size: tuple[int, int] = (config.width, config.height)
         self.actual_fps: float = config.fps
         self.grab_ms = Rolling()
         """How long producing each frame took (decode, demo rendering), pacing excluded."""
+        self.dropped = 0
+        """Frames skipped because they were late (:attr:`Timing.REAL_TIME`)."""
 
     # The engine and the CLI use these three.
     def open(self) -> None:
@@ -66,8 +89,14 @@ class Source:
         if image is None:
             return None
         self.grab_ms.add((time.perf_counter() - t0) * 1000.0)
+        span = self.frame_span()
+        if self._due is not None and span is not None:
+            # The next frame is due when its own timestamp says (a variable frame rate).
+            self._next_due = self._due + self._span(span)
         if self.media_clock:
-            ts = self._last_ts = self._index / self.media_fps
+            media = self.media_time_s()
+            ts = media if media is not None else self._index / self.media_fps
+            ts = self._last_ts = max(ts, self._last_ts + 1e-6)
         else:
             # Strictly increasing even where the monotonic clock is coarse (Windows: ~16 ms).
             ts = self._last_ts = max(time.monotonic(), self._last_ts + 1e-6)
@@ -82,6 +111,30 @@ class Source:
     # array must be a new one that the source does not keep: stages may write into it.
     def grab(self) -> np.ndarray | None:
         raise NotImplementedError
+
+    def frame_span(self) -> float | None:
+        """Seconds from the frame just produced (or skipped) to the next one, where the source
+        knows them (a video file's timestamps, which a variable frame rate spaces unevenly);
+        None: one period of :attr:`pace_fps`."""
+        return None
+
+    def media_time_s(self) -> float | None:
+        """The time in the media of the frame just produced, where the source knows it (a
+        video file's timestamp, from its first frame, loops added); None: ``index / fps``."""
+        return None
+
+    def _span(self, span: float | None) -> float:
+        """``span`` (:meth:`frame_span`) where usable, else one period. A stamp more than
+        :data:`MAX_FRAME_SPAN_S` ahead is taken as broken rather than waited for."""
+        if span is not None and 0.0 < span <= MAX_FRAME_SPAN_S:
+            return span
+        return 1.0 / self.pace_fps
+
+    def skip(self) -> bool:
+        """Pass over the next frame without producing it (a late one); False when this source
+        has nothing to skip (a still, a generator, a camera: late frames are not queued) or
+        is at its end."""
+        return False
 
     @property
     def description(self) -> str:
@@ -106,6 +159,24 @@ class Source:
         fps = self.pace_fps
         return fps if fps > 0 else max(self.config.fps, 1.0)
 
+    @property
+    def skips_late(self) -> bool:
+        """Whether frames read late are skipped (:attr:`Timing.REAL_TIME`); never on the
+        media clock, whose frames stand for their place in the media, not for when."""
+        return self.config.paced and self.config.timing is Timing.REAL_TIME and not self.media_clock
+
+    def _skip_late(self, late: int) -> None:
+        """Skip up to ``late`` frames (at most a second's worth: a stall of minutes is not
+        decoded through), counted as dropped; the frame index keeps counting them, so a
+        recording timed by it keeps the file's time."""
+        skipped = 0
+        while skipped < min(late, max(1, round(self.pace_fps))) and self.skip():
+            skipped += 1
+            if self._next_due is not None:  # the next frame's due time, by its own stamp
+                self._next_due += self._span(self.frame_span())
+        self.dropped += skipped
+        self._index += skipped
+
     def _pace(self) -> None:
         """Sleep until the next frame is due (sources without their own clock)."""
         fps = self.pace_fps
@@ -113,12 +184,17 @@ class Source:
             return
         now = time.monotonic()
         period = 1.0 / fps
+        if self._next_due is not None and now - self._next_due > period and self.skips_late:
+            # Frames whose time has passed (the next due one excepted) are skipped.
+            self._skip_late(int((now - self._next_due) / period))
+            now = time.monotonic()
         if self._next_due is None or now - self._next_due > period:
             # First frame, or we fell behind: restart the clock instead of bursting to catch up.
             self._next_due = now
         delay = self._next_due - now
         if delay > 0:
             time.sleep(delay)
+        self._due = self._next_due
         self._next_due += period
 
     def __enter__(self) -> Self:
@@ -128,6 +204,12 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+MAX_FRAME_SPAN_S = 2.0
+"""The longest wait between two frames that a source's own timestamps are followed for: a
+screen recording holds a still screen a second or two (its recorder drops the repeats); a
+stamp hours ahead in a broken file would freeze the stream."""
 
 
 SOURCES: Registry[type[Source]] = Registry("source")

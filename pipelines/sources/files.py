@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 import cv2
@@ -11,6 +13,8 @@ import numpy as np
 
 from pipelines.errors import SourceError
 from pipelines.sources.base import SOURCES, Source, SourceConfig
+
+log = logging.getLogger(__name__)
 
 # A read that fails more than this many frames (and 1 %) before the frame count the container
 # states is a damaged or cut-short file, not its end. The margin is for decoders that drop a
@@ -23,10 +27,92 @@ IMAGE_SUFFIXES = (
 )  # fmt: skip
 # Past the common six: phones (3GP), camcorders and TV recordings (MTS, M2TS, TS), DVDs
 # (MPG), older Windows and Flash video (WMV, FLV) and Ogg; OpenCV's FFmpeg reads them all.
+# An animated GIF plays as a video (QA's 20 frames at 10 fps); the picture readers (analyze, a
+# portrait) take its first frame.
 VIDEO_SUFFIXES = (
     ".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v",
-    ".3gp", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv",
+    ".3gp", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv", ".gif",
 )  # fmt: skip
+HEIC_SUFFIXES = (".heic", ".heif")
+
+
+class FileKind(StrEnum):
+    """What a file holds, for every reader of files (``--source``, a portrait, ``analyze``)."""
+
+    PICTURE = "picture"
+    VIDEO = "video"
+    HEIC = "HEIC photo"
+    """An iPhone's photo: OpenCV has no decoder for it (nor has this machine an encoder)."""
+
+
+SUFFIX_KINDS: dict[str, FileKind] = {
+    **dict.fromkeys(IMAGE_SUFFIXES, FileKind.PICTURE),
+    **dict.fromkeys(VIDEO_SUFFIXES, FileKind.VIDEO),
+    **dict.fromkeys(HEIC_SUFFIXES, FileKind.HEIC),
+}
+"""The one list of file types camfx's file readers take, by name (content decides first where
+it can be told: :func:`file_kind`)."""
+
+HEIC_PROBLEM = (
+    "HEIC photos (an iPhone's) cannot be read; export it as JPEG (on the iPhone: Settings > "
+    "Camera > Formats > Most Compatible)"
+)
+
+# ISO base media (MP4, MOV, 3GP, HEIC, AVIF) names its kind in the brand after "ftyp".
+_FTYP_PICTURE_BRANDS = frozenset((b"avif", b"avis"))
+_FTYP_HEIC_BRANDS = frozenset(
+    (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+)
+_VIDEO_SIGNATURES = (
+    (b"\x1a\x45\xdf\xa3", "Matroska or WebM"),
+    (b"GIF8", "GIF"),
+    (b"FLV", "FLV"),
+    (b"OggS", "Ogg"),
+    (b"\x30\x26\xb2\x75", "WMV"),
+    (b"\x00\x00\x01\xba", "MPEG"),
+)
+MPEG_TS_PACKET = 188
+CONTENT_HEAD_BYTES = 2 * MPEG_TS_PACKET + 1
+"""How much of a file's start :func:`content_kind` reads (an MPEG-TS sync byte repeats every
+188 bytes)."""
+
+
+def content_kind(head: bytes) -> tuple[FileKind, str] | None:
+    """What a file's first bytes show it holds, with the format's name; None when they do not
+    say (a damaged file, text, a format only a decoder tells)."""
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _FTYP_PICTURE_BRANDS:
+            return FileKind.PICTURE, "AVIF"
+        if brand in _FTYP_HEIC_BRANDS:
+            return FileKind.HEIC, "HEIC"
+        return FileKind.VIDEO, "MP4 or MOV"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return FileKind.VIDEO, "AVI"
+    for magic, name in _VIDEO_SIGNATURES:
+        if head.startswith(magic):
+            return FileKind.VIDEO, name
+    if (
+        len(head) > 2 * MPEG_TS_PACKET
+        and head[0] == head[MPEG_TS_PACKET] == head[2 * MPEG_TS_PACKET] == 0x47
+    ):
+        return FileKind.VIDEO, "MPEG-TS"
+    picture = picture_format(head)
+    return (FileKind.PICTURE, picture) if picture else None
+
+
+def file_kind(path: str) -> FileKind | None:
+    """What the file at ``path`` holds: by its content where that tells (a JPEG named .mp4 is
+    a picture, an MP4 named .jpg a video), else by its name (:data:`SUFFIX_KINDS`); None
+    when neither tells."""
+    try:
+        with open(path, "rb") as f:
+            found = content_kind(f.read(CONTENT_HEAD_BYTES))
+    except OSError:
+        found = None
+    if found is not None:
+        return found[0]
+    return SUFFIX_KINDS.get(os.path.splitext(path)[1].lower())
 
 
 MIN_PICTURE_SIDE = 16
@@ -134,17 +220,36 @@ def read_picture(path: str) -> tuple[np.ndarray | None, str | None]:
     if problem:
         return None, problem
     if image is None:
-        kind = picture_format(data[:16].tobytes())
-        if kind is None:
-            return None, None
-        return None, (
-            f"it is a damaged or incomplete {kind} file (it could not be decoded); copy or "
-            "export it again"
-        )
+        return None, undecoded_picture_problem(path, data[:CONTENT_HEAD_BYTES].tobytes())
     try:
         return to_bgr(image), None
     except ValueError as exc:
         return None, f"{exc}; save it as 8-bit RGB"
+
+
+def undecoded_picture_problem(path: str, head: bytes) -> str | None:
+    """Why a file OpenCV decoded no picture from is none, by what its first bytes show; None
+    when they do not tell, or show a video named as one (each reader says what to do with a
+    video its own way)."""
+    kind = picture_format(head)
+    if kind is not None:
+        return (
+            f"it is a damaged or incomplete {kind} file (it could not be decoded); copy or "
+            "export it again"
+        )
+    found = content_kind(head)
+    if found is None:
+        return None
+    what, name = found
+    if what is FileKind.HEIC:
+        return HEIC_PROBLEM
+    suffix = os.path.splitext(path)[1].lower()
+    if what is FileKind.VIDEO and SUFFIX_KINDS.get(suffix) is not FileKind.VIDEO:
+        return (
+            f"it is a video ({name}), not a picture, whatever its name {suffix or '(none)'} "
+            "says; use a photo, or give the video where a video is taken"
+        )
+    return None
 
 
 def check_readable(path: str, what: str) -> None:
@@ -324,6 +429,15 @@ class ImageSource(Source):
         return self.image.copy()
 
 
+FACE_SEARCH_FRAMES = 30
+"""How many of a video's first frames are searched for the face its crop keeps (about a
+second), when the first frame shows none: someone stepping into view."""
+FACE_SEARCH_EVERY = 10
+"""Every how many frames of those the face is searched: a search took 14-17 ms on a 1280×720
+frame (2-core machine, 2026-12-06), decoding a frame between a few; a QA phone video (1080×1920
+to 1280×720) opened in 0.06-0.13 s with its search."""
+
+
 @SOURCES.register("video")
 class VideoSource(Source):
     """A video file, paced at its own frame rate unless the config asks otherwise."""
@@ -348,8 +462,29 @@ class VideoSource(Source):
         self._last_pts_s = 0.0
         """Presentation time of the last decoded frame (only kept when stated_seconds is)."""
         self._first: np.ndarray | None = None
+        self._first_pts = 0.0
+        """The first frame's timestamp (s): where the file's time starts."""
+        self._ahead_pts: float | None = None
+        """Timestamp (s) of the frame decoded ahead (``capture.grab``), not yet produced;
+        None at the end. Read ahead so the pace knows when it is due (a variable rate)."""
+        self._shown_pts: float | None = None
+        """Timestamp (s) of the frame last produced or skipped."""
+        self._loop_start_s = 0.0
+        """Media time at which the file's current pass started (the passes before, summed)."""
+        self._opened_stat: tuple[int, int] | None = None
+        """(size, mtime in ns) of the file as the capture was opened."""
+        self.written_while_read = False
+        """The file grew while it was read: a recording still being written (said once)."""
+        self.crop_keep: tuple[list[Span], list[Span]] | None = None
+        """What every frame's crop keeps (:func:`face_keep_spans`): the face of the first
+        frame that shows one, found once at open, so the crop stays where it was put for the
+        whole run (a crop that followed the face per frame would jump). None: no face found
+        in the first second, or no crop needed; :data:`PORTRAIT_CROP_TOP` places it then."""
 
     def _open_capture(self) -> tuple[cv2.VideoCapture, np.ndarray]:
+        # Taken before OpenCV reads the file: a recording still being written that grows
+        # after this is told from a cut-short file at its end (see _still_written).
+        self._opened_stat = _file_stat(self.arg)
         cap = cv2.VideoCapture(self.arg)
         ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
@@ -374,6 +509,10 @@ class VideoSource(Source):
         # containers.
         self._first = first
         self.capture = cap
+        self._first_pts = _position_s(cap)
+        self._shown_pts = None
+        self._loop_start_s = 0.0
+        self._read_ahead()
         self.native_size = (int(first.shape[1]), int(first.shape[0]))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.stated_frames, self.stated_seconds = _stated_length(self.arg)
@@ -383,45 +522,151 @@ class VideoSource(Source):
         self.actual_fps = native_fps if 1 <= native_fps <= 240 else self.config.fps
         whole = self.config.whole
         self.actual_size = self.native_size if whole else (self.config.width, self.config.height)
+        self.crop_keep = None if whole else self._face_crop(first)
 
     @property
     def pace_fps(self) -> float:
         # Play at the file's own rate so a 25 fps clip does not run fast.
         return self.actual_fps
 
+    def _read_ahead(self) -> None:
+        """Decode the next frame, without converting it, to know its timestamp."""
+        assert self.capture is not None
+        self._ahead_pts = _position_s(self.capture) if self.capture.grab() else None
+
+    def _next_pts(self) -> float | None:
+        """Timestamp of the next frame to produce, None at the end."""
+        return self._first_pts if self._first is not None else self._ahead_pts
+
+    def _taken(self, pts: float) -> None:
+        self._decoded += 1
+        self._shown_pts = self._last_pts_s = pts
+
+    def frame_span(self) -> float | None:
+        following = self._next_pts()
+        if following is None or self._shown_pts is None:
+            return None
+        return following - self._shown_pts
+
+    def media_time_s(self) -> float | None:
+        if self._shown_pts is None:
+            return None
+        return self._loop_start_s + self._shown_pts - self._first_pts
+
     def grab(self) -> np.ndarray | None:
         if self.capture is None:
             raise SourceError("video source used before open()")
+        image: np.ndarray | None = None
         if self._first is not None:
             image, self._first = self._first, None
-        else:
-            ok, image = self.capture.read()
-            if not ok or image is None:
-                self._check_whole()
-                if not self.config.loop:
-                    raise EOFError(self.arg)
-                # Start over by reopening: a seek to frame 0 is not reliable in every container.
-                self.capture.release()
-                self.capture = None
-                try:
-                    self.capture, image = self._open_capture()
-                except SourceError:
-                    raise SourceError(
-                        f"video file {self.arg!r} stopped decoding; check the file"
-                    ) from None
-                self._decoded = 0
-                self.loops += 1
-        self._decoded += 1
-        if self.stated_seconds is not None and self.capture is not None:
-            self._last_pts_s = self.capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            pts = self._first_pts
+        elif self._ahead_pts is not None:
+            pts = self._ahead_pts
+            ok, image = self.capture.retrieve()
+            if not ok:
+                image = None
+            self._read_ahead()
+        if image is None:
+            self._check_whole()
+            if not self.config.loop:
+                raise EOFError(self.arg)
+            # Start over by reopening: a seek to frame 0 is not reliable in every container.
+            self.capture.release()
+            self.capture = None
+            try:
+                self.capture, image = self._open_capture()
+            except SourceError:
+                raise SourceError(
+                    f"video file {self.arg!r} stopped decoding; check the file"
+                ) from None
+            # The next pass starts a frame after this one's last (its length at the rate).
+            last = self._shown_pts if self._shown_pts is not None else self._first_pts
+            self._loop_start_s += last - self._first_pts + 1.0 / self.actual_fps
+            self._decoded = 0
+            self.loops += 1
+            # A file still being written states more now: the check follows it.
+            self.stated_frames, self.stated_seconds = _stated_length(self.arg)
+            pts = self._first_pts = _position_s(self.capture)
+            self._shown_pts = None
+            self._read_ahead()
+        self._taken(pts)
         if self.config.whole:
             return to_bgr(image)
+        return self._fit(to_bgr(image))
+
+    def _fit(self, image: np.ndarray) -> np.ndarray:
+        """One frame filled and cropped to the requested size, the crop placed as at open."""
+        width, height = self.config.width, self.config.height
         top = file_crop_top(*self.native_size)
-        return fit_to(to_bgr(image), self.config.width, self.config.height, top=top)
+        return fit_crop(
+            fill_scaled(image, width, height), width, height, top=top, keep=self.crop_keep
+        )
+
+    def _face_crop(self, first: np.ndarray) -> tuple[list[Span], list[Span]] | None:
+        """Where the crop goes to keep a face in frame, as a still's (:class:`ImageSource`):
+        from the first frame that shows one among the first :data:`FACE_SEARCH_FRAMES` (read
+        by a capture of its own, so the run still starts at frame 0). None when the frame is
+        not cropped (its aspect is the output's) or no face is found."""
+        width, height = self.config.width, self.config.height
+        scaled = fill_scaled(to_bgr(first), width, height)
+        if scaled.shape[:2] == (height, width):
+            return None
+        keep = face_keep_spans(scaled)
+        if keep is not None:
+            return keep
+        probe = cv2.VideoCapture(self.arg)
+        try:
+            for index in range(1, FACE_SEARCH_FRAMES):
+                ok, image = probe.read()
+                if not ok or image is None:
+                    return None
+                if index % FACE_SEARCH_EVERY == 0:
+                    keep = face_keep_spans(fill_scaled(to_bgr(image), width, height))
+                    if keep is not None:
+                        return keep
+        finally:
+            probe.release()
+        return None
+
+    def skip(self) -> bool:
+        if self.capture is None:
+            return False
+        if self._first is not None:
+            self._first = None
+            self._taken(self._first_pts)
+        elif self._ahead_pts is not None:  # decoded, never converted nor cropped
+            self._taken(self._ahead_pts)
+            self._read_ahead()
+        else:
+            return False  # the end: the next grab() ends, loops or says why
+        return True
 
     def _check_whole(self) -> None:
         """Raise when decoding stopped well before the end the container states: the user
-        asked for the whole video, and a damaged one must not pass for a short one."""
+        asked for the whole video, and a damaged one must not pass for a short one. A file
+        that grew while it was read is a recording still being written, not a damaged one
+        (QA: OpenCV opened one at 4 s, PyAV read 6 s a moment later): what was there is
+        played, said once, and it starts over with what is there then, or ends, as asked."""
+        if not self._still_written():
+            self._check_stated_end()
+            return
+        if not self.written_while_read:
+            self.written_while_read = True
+            then = "starting over with what is there now" if self.config.loop else "ending"
+            log.warning(
+                "video file %r is still being written (it grew while it was read): played "
+                "the %d frames it had, %s",
+                self.arg,
+                self._decoded,
+                then,
+            )
+
+    def _still_written(self) -> bool:
+        """Whether the file changed (size or time) since the capture was opened."""
+        now = _file_stat(self.arg)
+        return now is not None and now != self._opened_stat
+
+    def _check_stated_end(self) -> None:
         stated = self.stated_frames
         if stated is not None:
             if self._decoded + max(END_MARGIN_FRAMES, stated // 100) < stated:
@@ -450,6 +695,20 @@ class VideoSource(Source):
             self.capture.release()
             self.capture = None
         self._first = None
+
+
+def _position_s(capture: cv2.VideoCapture) -> float:
+    """The timestamp of the frame a capture decoded last, in seconds."""
+    return float(capture.get(cv2.CAP_PROP_POS_MSEC)) / 1000.0
+
+
+def _file_stat(path: str) -> tuple[int, int] | None:
+    """(size, mtime in ns) of a file, None when it cannot be read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def why_no_video(path: str) -> str | None:
