@@ -104,7 +104,8 @@ class PresetChangedOnDisk(SettingsError):
 
     def __init__(self, name: str, path: Path) -> None:
         super().__init__(
-            f"the file of the preset {name!r} ({path}) changed on disk since camfx read it"
+            f"the file of the preset {name!r} ({path}) changed on disk since camfx read it; "
+            "pick the preset again to read it, then try again"
         )
         self.name = name
         self.path = path
@@ -755,6 +756,9 @@ class PresetStore:
         new = self.check_new_name(new)
         if new.casefold() != old.casefold() and new in self:
             raise SettingsError(f"a preset named {new!r} already exists")
+        if file_stamp(entry.path) not in (entry.stamp, None):
+            # The rename writes the preset as camfx read it: a hand edit since would be lost.
+            raise PresetChangedOnDisk(entry.name, entry.path)
         preset = dataclasses.replace(entry.preset, name=new)
         # Write the new file first, then remove the old one: a failure leaves both, never none.
         if slugify(new) != slugify(entry.name):

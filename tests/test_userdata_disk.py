@@ -55,6 +55,21 @@ def test_a_preset_edited_on_disk_is_re_read_and_a_save_never_writes_over_it(
     assert json.loads(path.read_text())["stages"][0]["settings"]["strength"] == 0.2
 
 
+def test_a_rename_never_writes_over_a_hand_edit(tmp_path: Path) -> None:
+    store = PresetStore(tmp_path / "presets")
+    store.save(Preset("Mine", (BLUR,)))
+    path = store.path_of("Mine")
+    _hand_edit(path, 0.9)
+    for new_name in ("MINE", "Yours"):
+        with pytest.raises(PresetChangedOnDisk):
+            store.rename("Mine", new_name)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["mine.json"]
+    assert json.loads(path.read_text())["stages"][0]["settings"]["strength"] == 0.9
+    store.reload_if_changed("Mine")
+    store.rename("Mine", "Yours")
+    assert _strength(PresetStore(path.parent).get("Yours")) == 0.9
+
+
 def test_a_preset_file_removed_on_disk_is_gone_after_a_re_read(tmp_path: Path) -> None:
     store = PresetStore(tmp_path / "presets")
     store.save(Preset("Mine", (BLUR,)))
