@@ -98,6 +98,19 @@ class UnavailablePreset(SettingsError):
     """A valid preset this install cannot use (newer schema, unknown stage). Left in place."""
 
 
+class PresetChangedOnDisk(SettingsError):
+    """A Save would write over a preset file that changed on disk since camfx read it (a hand
+    edit, another camfx window): nothing was written, so neither version is lost."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        super().__init__(
+            f"the file of the preset {name!r} ({path}) changed on disk since camfx read it; "
+            "pick the preset again to read it, then try again"
+        )
+        self.name = name
+        self.path = path
+
+
 # ------------------------------------------------------------------------------ file helpers
 def config_dir() -> Path:
     """The folder for settings and presets (created on first write, not here)."""
@@ -450,10 +463,82 @@ def display_name(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+FileStamp = tuple[int, int]
+"""A file's (mtime in ns, size): what tells that it changed since it was read or written."""
+
+
+def file_stamp(path: Path) -> FileStamp | None:
+    """``path``'s :data:`FileStamp`, or None when it is gone."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
+
+
+def reserved_name(name: str) -> str | None:
+    """The built-in preset whose name or label ``name`` is, case-insensitively, or None: a user
+    preset called "studio" listed beside the built-in "Studio", and ``--preset studio`` ran
+    the built-in (qa7)."""
+    folded = " ".join(name.split()).casefold()
+    for builtin in PRESETS.names():
+        if folded in (builtin.casefold(), display_name(builtin).casefold()):
+            return builtin
+    return None
+
+
+def _create_exclusive(folder: Path, stem: str, data: Any, taken: set[str]) -> Path:
+    """Write ``data`` as a new ``stem.json`` (``stem-2.json``… when taken) that no other
+    process can have made or be making at that name: the file is written whole to a temporary
+    name, then hard-linked to its name, which fails if that name exists. ``os.replace`` (what
+    :func:`atomic_write_json` ends with) replaced whatever another camfx had just written."""
+    text = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_temp(folder / f"{stem}.json", 0o600)
+    except OSError as exc:
+        raise UserDataError(f"could not write in {folder}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        n = 1
+        while True:
+            candidate = folder / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
+            n += 1
+            if candidate.name in taken:
+                continue
+            try:
+                os.link(tmp, candidate)
+            except FileExistsError:
+                continue
+            break
+    except OSError as exc:
+        raise UserDataError(f"could not write in {folder}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(folder)
+    return candidate
+
+
+def _name_in_file(path: Path) -> str | None:
+    """The casefolded ``name`` a preset file holds, or None (unreadable, not a preset)."""
+    try:
+        data = read_json(path)
+    except SettingsError:
+        return None
+    named = data.get("name") if isinstance(data, dict) else None
+    return " ".join(named.split()).casefold() if isinstance(named, str) else None
+
+
 @dataclass
 class UserPreset:
     preset: Preset
     path: Path
+    stamp: FileStamp | None = None
+    """The file as camfx last read or wrote it (:func:`file_stamp`)."""
 
     @property
     def name(self) -> str:
@@ -484,6 +569,8 @@ class PresetStore:
             for path in sorted(self.folder.glob("*.json")):
                 if path.name.startswith(".") or not path.is_file():
                     continue
+                # Before reading: a write after it then shows as a change, never the reverse.
+                stamp = file_stamp(path)
                 try:
                     data = read_json(path)
                     number = unreasonable_number(data)
@@ -521,7 +608,7 @@ class PresetStore:
                         )
                     )
                     continue
-                presets[key] = UserPreset(preset, path)
+                presets[key] = UserPreset(preset, path, stamp)
                 problems.extend(Problem(path, f"Preset file {path.name}: {n}") for n in notes)
         self._presets = presets
         self.unavailable = unavailable
@@ -562,40 +649,100 @@ class PresetStore:
         self._ensure_loaded()
         return self._presets[name.casefold()].path
 
+    def changed_on_disk(self, name: str) -> bool:
+        """True when the file of the user preset ``name`` was changed, replaced or removed
+        since camfx read or wrote it (by hand, or by another camfx)."""
+        self._ensure_loaded()
+        entry = self._presets.get(name.casefold())
+        return entry is not None and file_stamp(entry.path) != entry.stamp
+
+    def reload_if_changed(self, name: str) -> bool:
+        """Re-read the folder when the file of ``name`` changed on disk (see
+        :meth:`changed_on_disk`); True when it did. Picking a preset runs what its file says
+        now, not what it said when the window started."""
+        if not self.changed_on_disk(name):
+            return False
+        self.load()
+        return True
+
     # ---------------------------------------------------------------- writing
+    def _taken(self, name: str) -> bool:
+        return name in self or reserved_name(name) is not None
+
     def unique_name(self, base: str) -> str:
+        """``base``, or ``base (2)``… when a user preset or a built-in has that name."""
         base = check_name(base)
-        if base not in self:
+        if not self._taken(base):
             return base
         stem = re.sub(r" \(\d+\)$", "", base)
         n = 2
-        while f"{stem} ({n})" in self:
+        while self._taken(f"{stem} ({n})"):
             n += 1
         return f"{stem} ({n})"
 
-    def _new_path(self, name: str) -> Path:
-        used = {p.path.name for p in self._presets.values()}
-        stem = slugify(name)
-        candidate = self.folder / f"{stem}.json"
-        n = 2
-        while candidate.name in used or candidate.exists():
-            candidate = self.folder / f"{stem}-{n}.json"
-            n += 1
-        return candidate
+    @staticmethod
+    def check_new_name(name: str) -> str:
+        """``name`` as a new user preset would get it; a built-in's name or label is refused."""
+        name = check_name(name)
+        builtin = reserved_name(name)
+        if builtin is not None:
+            raise SettingsError(
+                f"{name!r} is the name of the built-in preset {display_name(builtin)!r}; "
+                "choose another name"
+            )
+        return name
 
     def save(self, preset: Preset, *, overwrite: bool = False) -> Preset:
         """Write ``preset`` (validated). An existing one of that name is replaced only with
-        ``overwrite=True``."""
+        ``overwrite=True``, and only while its file is as camfx last read or wrote it
+        (:class:`PresetChangedOnDisk` otherwise: re-read it, or save under a new name). A new
+        one is created exclusively, against the folder as it is now: another camfx window's
+        preset of that name makes it "already exists", never a second file of one name."""
         self._ensure_loaded()
         preset = dataclasses.replace(preset, name=check_name(preset.name))
         validate_preset(preset)
         key = preset.name.casefold()
         existing = self._presets.get(key)
-        if existing is not None and not overwrite:
+        if existing is not None and overwrite:
+            if file_stamp(existing.path) not in (existing.stamp, None):
+                raise PresetChangedOnDisk(existing.name, existing.path)
+            atomic_write_json(existing.path, preset.to_dict())
+            self._presets[key] = UserPreset(preset, existing.path, file_stamp(existing.path))
+            return preset
+        if existing is not None:
             raise SettingsError(f"a preset named {existing.name!r} already exists")
-        path = existing.path if existing is not None else self._new_path(preset.name)
-        atomic_write_json(path, preset.to_dict())
-        self._presets[key] = UserPreset(preset, path)
+        self.check_new_name(preset.name)
+        return self._create(preset)
+
+    def _saved_elsewhere(self, key: str, known: set[str]) -> bool:
+        """True when a preset file this store has not read (another camfx window saved it)
+        holds the casefolded name ``key``."""
+        if not self.folder.is_dir():
+            return False
+        return any(
+            other.name not in known and _name_in_file(other) == key
+            for other in self.folder.glob("*.json")
+        )
+
+    def _create(self, preset: Preset) -> Preset:
+        key = preset.name.casefold()
+        known = {p.path.name for p in self._presets.values()}
+        taken = SettingsError(
+            f"a preset named {preset.name!r} already exists (saved by another camfx window); "
+            "choose another name"
+        )
+        if self._saved_elsewhere(key, known):
+            raise taken
+        path = _create_exclusive(self.folder, slugify(preset.name), preset.to_dict(), known)
+        stamp = file_stamp(path)
+        # Another window that saved this name at the same instant also got past the check
+        # above: whichever sees the other's file takes its own back. When both see each other,
+        # both are refused (and saying so, lose nothing): never two files of one name.
+        if self._saved_elsewhere(key, known | {path.name}):
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise taken
+        self._presets[key] = UserPreset(preset, path, stamp)
         return preset
 
     def create(self, name: str, stages: Iterable[StageSpec] = (), description: str = "") -> Preset:
@@ -606,18 +753,25 @@ class PresetStore:
         entry = self._presets.get(old.casefold())
         if entry is None:
             raise SettingsError(f"there is no preset named {old!r}")
-        new = check_name(new)
+        new = self.check_new_name(new)
         if new.casefold() != old.casefold() and new in self:
             raise SettingsError(f"a preset named {new!r} already exists")
+        if file_stamp(entry.path) not in (entry.stamp, None):
+            # The rename writes the preset as camfx read it: a hand edit since would be lost.
+            raise PresetChangedOnDisk(entry.name, entry.path)
         preset = dataclasses.replace(entry.preset, name=new)
-        new_path = self._new_path(new) if slugify(new) != slugify(entry.name) else entry.path
         # Write the new file first, then remove the old one: a failure leaves both, never none.
-        atomic_write_json(new_path, preset.to_dict())
+        if slugify(new) != slugify(entry.name):
+            known = {p.path.name for p in self._presets.values()}
+            new_path = _create_exclusive(self.folder, slugify(new), preset.to_dict(), known)
+        else:
+            new_path = entry.path
+            atomic_write_json(new_path, preset.to_dict())
         if new_path != entry.path:
             with contextlib.suppress(FileNotFoundError):
                 entry.path.unlink()
         del self._presets[old.casefold()]
-        self._presets[new.casefold()] = UserPreset(preset, new_path)
+        self._presets[new.casefold()] = UserPreset(preset, new_path, file_stamp(new_path))
         return preset
 
     def duplicate(self, preset: Preset, new_name: str | None = None) -> Preset:

@@ -95,16 +95,24 @@ def run(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
+    from app.gui import single_instance
     from app.gui.controller import EngineController
     from app.gui.icons import app_icon
     from app.gui.window import MainWindow
-    from pipelines.userdata import PresetStore, SettingsStore
+    from pipelines.userdata import PresetStore, SettingsStore, config_dir
 
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "camfx"])
     assert isinstance(app, QApplication)
+    # Before the window's seconds of start-up: a second start meanwhile finds this one.
+    config = config_dir()
+    instance = single_instance.claim(config, show=not args.minimized)
+    if instance is None:
+        done = "nothing else was started" if args.minimized else "its window was brought up"
+        print(f"camfx: camfx is already running (settings in {config}); {done}", file=sys.stderr)
+        return 0
     app.setApplicationName("camfx")
     app.setApplicationDisplayName("camfx")
     app.setDesktopFileName("camfx")
@@ -122,6 +130,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     )
     if args.source:
         window.settings.source = args.source
+    instance.showRequested.connect(window.show_window)
     window.start()
     tray_ok = window.tray is not None and window.tray.available
     if not (args.minimized and tray_ok):
@@ -141,6 +150,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         code = app.exec()
     finally:
+        instance.close()
         window.shutdown()
         # The process ends next: a compile of the kernels still under way (a first start on
         # a cold cache) stops after its current kernel instead of holding the exit for all of

@@ -22,8 +22,16 @@ import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from PySide6.QtCore import QAbstractNativeEventFilter, QCoreApplication, QObject, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QAbstractNativeEventFilter, QCoreApplication, QEvent, QObject, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 from app.gui.qtcompat import emit
 
@@ -333,3 +341,42 @@ class GlobalHotkeys(QObject):
             self.backend.close()
             self.backend = None
         self.active = {}
+
+
+TEXT_FIELDS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
+"""Widgets the user types into: a Ctrl+letter there is a typo, not a command to the video."""
+
+
+class TypingGuard(QObject):
+    """Keeps the window's video shortcuts (Ctrl+P pause, Ctrl+I compare, Ctrl+R record, …)
+    from firing while the cursor is in one of the window's text fields: a user typing a
+    background's path paused the stream mid-call with Ctrl+P (qa7). The key goes to the field
+    instead, which ignores it. Save (Ctrl+S), Open and Quit still work there, as in an editor.
+
+    The filter sits only on text fields of ``window`` that get the focus (the effects panel
+    makes its fields as presets change), not on the whole application, where every paint and
+    timer event of the 30 fps preview would pass through Python."""
+
+    def __init__(self, window: QWidget, actions: list[QAction]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._actions = actions
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._on_focus)
+
+    def _on_focus(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if isinstance(new, TEXT_FIELDS) and new.window() is self._window:
+            # Installing it again only moves it to the front of the field's filters (Qt keeps
+            # one of each), so there is nothing to track.
+            new.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            typed = QKeySequence(event.keyCombination())
+            exact = QKeySequence.SequenceMatch.ExactMatch
+            if any(a.shortcut().matches(typed) == exact for a in self._actions):
+                # Accepted: the field takes the key as typing, so no shortcut fires.
+                event.accept()
+                return True
+        return False

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QProcess, Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
-BUTTON_TEXT = "Set up &virtual camera…"
+BUTTON_TEXT = "Set up virtual ca&mera…"
 
 
 def setup_command() -> list[str]:

@@ -53,7 +53,7 @@ from pipelines.errors import CamfxError
 from pipelines.outputs.virtualcam import setup_hint
 from pipelines.sources.files import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from pipelines.stage import StageSettings
-from pipelines.userdata import PresetStore, SettingsStore
+from pipelines.userdata import PresetChangedOnDisk, PresetStore, SettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -295,6 +295,8 @@ class MainWindow(QMainWindow, WindowWidgets):
 
     def choose_preset(self, key: str, restoring: bool = False) -> None:
         """Switch to the preset ``key``; its unsaved edits from earlier come back with it."""
+        if self.state.reread_preset(key) and self.presets.problems:
+            preset_files.show_problems(self)
         resolved, preset, error = self.state.resolve(key)
         if error and restoring:
             self.messages.show_message(
@@ -371,11 +373,36 @@ class MainWindow(QMainWindow, WindowWidgets):
             return
         try:
             saved = self.state.save_preset()
+        except PresetChangedOnDisk as changed:
+            self._save_beside(changed)
+            return
         except CamfxError as exc:
             self.messages.show_message("preset", f"Could not save the preset: {exc}", "error")
             return
         self.statusBar().showMessage(f"Saved preset “{saved.name}”", 4000)
         self._schedule_save()
+
+    def _save_beside(self, changed: PresetChangedOnDisk) -> None:
+        """Save found the preset's file changed on disk: the window's version goes to a new
+        preset and the file stays as it is, so neither is lost; the bar says where each is."""
+        try:
+            key = self.state.save_preset_beside()
+        except CamfxError as exc:
+            self.messages.show_message(
+                "preset",
+                f"Could not save the preset: {changed}, and saving your changes as a new "
+                f"preset failed too ({exc}); the file was left as it is.",
+                "error",
+            )
+            return
+        self.choose_preset(key)
+        self.messages.show_message(
+            "preset",
+            f"The file of the preset “{changed.name}” ({changed.path}) was changed on disk since "
+            f"camfx read it, so it was left as it is and your changes were saved as a new preset "
+            f"“{self.state.preset_label(key)}”.",
+            "warning",
+        )
 
     def save_preset_as(self, name: str | None = None) -> str | None:
         if name is None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.gui import help as help_dialogs
 from app.gui import preset_files
+from app.gui.hotkeys import TypingGuard
 from app.gui.panels import EffectsPanel
 from app.gui.preview import PreviewWidget
 from app.gui.vcam_setup import VirtualCameraSetup
@@ -83,6 +84,7 @@ class WindowWidgets:
     record_action: QAction
     tray_action: QAction
     hotkeys_action: QAction
+    typing_guard: TypingGuard
 
 
 def build_ui(w: MainWindow) -> None:
@@ -91,8 +93,13 @@ def build_ui(w: MainWindow) -> None:
     outer.setContentsMargins(8, 8, 8, 4)
 
     # Preset bar.
+    # Alt letters are one set per window, shared with the menu bar's F, P, V, S and H: a clash
+    # went to the menu (Alt+S opened Settings, not Save; qa7). Preset E, Reset T, Save A, Save
+    # as new W, Manage N, Compare C, Pause U, Source O, Mode D, Virtual camera I, Record R,
+    # Folder L, Size Z, Set up virtual camera M. Refresh has none: each of its letters is
+    # taken (tests/test_gui_keys.py checks that no two share one).
     bar = QHBoxLayout()
-    preset_label = QLabel("&Preset:", central)
+    preset_label = QLabel("Pr&eset:", central)
     w.preset_combo = QComboBox(central)
     w.preset_combo.setObjectName("preset-combo")
     w.preset_combo.setMinimumWidth(200)
@@ -103,11 +110,11 @@ def build_ui(w: MainWindow) -> None:
     w.reset_button = QPushButton("Rese&t", central)
     w.reset_button.setToolTip("Drop your changes and go back to the preset as saved")
     w.reset_button.clicked.connect(w.reset_changes)
-    w.save_button = QPushButton("&Save", central)
+    w.save_button = QPushButton("S&ave", central)
     w.save_button.clicked.connect(w.save_preset)
-    w.save_as_button = QPushButton("Save &as new…", central)
+    w.save_as_button = QPushButton("Save as ne&w…", central)
     w.save_as_button.clicked.connect(w.save_preset_as)
-    w.manage_button = QPushButton("&Manage…", central)
+    w.manage_button = QPushButton("Ma&nage…", central)
     w.manage_button.clicked.connect(w.manage_presets)
     w.pause_button = QPushButton("Pa&use", central)
     w.pause_button.setObjectName("pause-button")
@@ -221,7 +228,7 @@ def _source_group(w: MainWindow, parent: QWidget) -> QGroupBox:
 def _output_group(w: MainWindow, parent: QWidget) -> QGroupBox:
     box = QGroupBox("Output", parent)
     form = QFormLayout(box)
-    w.vcam_check = QCheckBox("&Virtual camera", box)
+    w.vcam_check = QCheckBox("V&irtual camera", box)
     w.vcam_check.setObjectName("vcam-check")
     w.vcam_check.setToolTip("Send the result to a camera that meeting apps can pick")
     w.vcam_check.toggled.connect(w.outputs.set_virtual_camera)
@@ -236,7 +243,7 @@ def _output_group(w: MainWindow, parent: QWidget) -> QGroupBox:
     w.record_label = QLabel("", box)
     w.record_label.setWordWrap(True)
     w.record_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    folder = QPushButton("&Folder…", box)
+    folder = QPushButton("Fo&lder…", box)
     folder.setToolTip("Where recordings are saved")
     folder.clicked.connect(w.outputs.choose_record_folder)
     rec_row = QHBoxLayout()
@@ -280,7 +287,7 @@ def _devices_group(w: MainWindow, parent: QWidget) -> QGroupBox:
     w.device_rows["virtual_camera"].retry.connect(w.controller.retry_virtual_camera)
     w.device_rows["camera"].retry.connect(w.controller.list_cameras)
     w.device_rows["microphone"].retry.connect(w.controller.probe_devices)
-    refresh = QPushButton("&" + REFRESH, box)
+    refresh = QPushButton(REFRESH, box)
     refresh.setToolTip("Look for cameras, the virtual camera, microphones and providers again")
     refresh.clicked.connect(w.refresh_devices)
     layout.addWidget(refresh, 0, Qt.AlignmentFlag.AlignLeft)
@@ -305,7 +312,7 @@ def build_menus(w: MainWindow) -> None:
     add_action(w, file_menu, "&Quit", w.quit, QKeySequence.StandardKey.Quit)
 
     presets_menu = menu.addMenu("&Presets")
-    add_action(w, presets_menu, "&Next preset", w.next_preset, "Ctrl+Shift+N")
+    next_action = add_action(w, presets_menu, "&Next preset", w.next_preset, "Ctrl+Shift+N")
     add_action(w, presets_menu, "&Save", w.save_preset, QKeySequence.StandardKey.Save)
     add_action(w, presets_menu, "Save &as new…", w.save_preset_as, "Ctrl+Shift+S")
     add_action(w, presets_menu, "&Reset changes", w.reset_changes)
@@ -324,6 +331,10 @@ def build_menus(w: MainWindow) -> None:
     w.record_action = add_action(w, video, "&Record", None, "Ctrl+R")
     w.record_action.setCheckable(True)
     w.record_action.toggled.connect(w.outputs.set_recording)
+    # What changes the stream a meeting sees must not fire from a typo in a text field.
+    w.typing_guard = TypingGuard(
+        w, [next_action, w.pause_action, w.compare_action, w.vcam_action, w.record_action]
+    )
     video.addSeparator()
     add_action(w, video, "Open &image…", lambda: w.open_file("image"), "Ctrl+O")
     add_action(w, video, "Open vi&deo…", lambda: w.open_file("video"), "Ctrl+Shift+O")

@@ -145,6 +145,16 @@ class AppState:
         kind, name = split_preset_key(key)
         return display_name(name) if kind == BUILTIN else name
 
+    def reread_preset(self, key: str) -> bool:
+        """Re-read the presets folder when ``key`` is a user preset whose file changed on disk
+        since it was read (a hand edit, another camfx window's save): picking it runs what
+        the file says now. True when it was re-read (the list may have changed too)."""
+        kind, name = split_preset_key(normalize_key(key))
+        if kind != USER or not self.presets.reload_if_changed(name):
+            return False
+        self.emit(Change.PRESET_LIST)
+        return True
+
     def resolve(self, key: str) -> tuple[str, Preset, str]:
         """(key, preset, "") for ``key``; (Off's key, Off, why) when it cannot be used."""
         key = normalize_key(key)
@@ -241,7 +251,9 @@ class AppState:
         self.settings.preset_overrides.pop(normalize_key(key or self.preset_key), None)
 
     def save_preset(self) -> Preset:
-        """Write the edits into the running user preset (raises CamfxError)."""
+        """Write the edits into the running user preset (raises CamfxError;
+        :class:`~pipelines.userdata.PresetChangedOnDisk` when its file changed on disk since it
+        was read: then :meth:`save_preset_beside` keeps both)."""
         kind, name = split_preset_key(self.preset_key)
         if kind != USER:
             raise CamfxError("built-in presets cannot be changed: save as a new one")
@@ -260,6 +272,14 @@ class AppState:
         self.drop_edits()
         self.emit(Change.PRESET_LIST)
         return preset_key(USER, saved.name)
+
+    def save_preset_beside(self) -> str:
+        """Save the running user preset with its edits as a new preset ("Mine (2)"), after
+        re-reading the folder so that the old name holds what its file says now: a Save that
+        would have written over a file changed on disk keeps both. Returns the new key."""
+        name = split_preset_key(self.preset_key)[1]
+        self.presets.load()
+        return self.save_preset_as(self.presets.unique_name(name))
 
     def preset_renamed(self, old: str, new: str) -> None:
         edits = self.settings.preset_overrides.pop(old, None)
