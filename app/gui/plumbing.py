@@ -4,9 +4,10 @@ The window keeps *one* engine running for as long as the output size stays the s
 changes everything else live, without stopping it:
 
 * :class:`ControlledSource` is the engine's source. It wraps the real one (camera, file, demo),
-  which the window swaps on its worker thread; it sends a still "paused" card while paused and
-  a "no signal" card while there is no source, so the virtual camera never freezes on a stale
-  frame; and, when asked, it attaches a copy of the input to each frame for the compare view.
+  which the window swaps on its worker thread; it sends a still "paused" card while paused, a
+  "no signal" card while there is no source and a "camera disconnected" card while its camera
+  is unplugged, so the virtual camera never freezes on a stale frame; and, when asked, it
+  attaches a copy of the input to each frame for the compare view.
 * :class:`SwitchableOutput` is an engine output whose target (the virtual camera, a recording)
   the window opens and closes while frames flow. A target that fails is detached and reported;
   the engine's output thread carries on.
@@ -29,6 +30,7 @@ import cv2
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
+from pipelines.engine import SOURCE_CARD
 from pipelines.frame import HELD, CtxKey, Frame
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source, SourceConfig
@@ -38,6 +40,18 @@ log = logging.getLogger(__name__)
 
 INPUT_KEY: CtxKey[np.ndarray] = CtxKey("camfx.gui.input")
 """``ctx.extras`` key of the unprocessed copy of a frame (compare view only)."""
+
+CAMERA_LOST = "lost"
+"""A camera source's ``state`` while it is unplugged or stalled and reconnecting
+(:class:`pipelines.sources.camera.CameraSource`)."""
+
+DISCONNECTED_CARD_TEXT = "Camera disconnected - reconnecting..."
+"""What the virtual camera and the preview show meanwhile (OpenCV's font has no "…")."""
+
+
+def camera_lost(source: Source | None) -> bool:
+    """Whether ``source`` is a camera that is gone and being reconnected."""
+    return source is not None and getattr(source, "state", "") == CAMERA_LOST
 
 
 # ------------------------------------------------------------------------------ cards
@@ -104,6 +118,7 @@ class ControlledSource(Source):
         self._inner: Source | None = None
         self._paused_image: np.ndarray | None = None
         self._card: np.ndarray = message_card("Starting...", size)
+        self._lost_card: np.ndarray | None = None
         self.tap_input = False
         self.frames_from_inner = 0
 
@@ -185,6 +200,11 @@ class ControlledSource(Source):
         if inner is None:
             return self._still(self._card, tap)
         if frame is None:
+            if camera_lost(inner):
+                # Not the last frame, frozen: the meeting sees the camera is gone.
+                card = self._still(self._disconnected_card(), tap)
+                card.ctx.put(SOURCE_CARD, True)
+                return card
             return None
         image = frame.image
         w, h = self.actual_size
@@ -196,6 +216,13 @@ class ControlledSource(Source):
         if tap:
             out.ctx.put(INPUT_KEY, image.copy())
         return out
+
+    def _disconnected_card(self) -> np.ndarray:
+        size = self.actual_size
+        card = self._lost_card
+        if card is None or card.shape[:2] != (size[1], size[0]):
+            card = self._lost_card = message_card(DISCONNECTED_CARD_TEXT, size)
+        return card
 
     def _still(self, image: np.ndarray, tap: bool) -> Frame:
         self._pace()
