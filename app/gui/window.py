@@ -44,6 +44,7 @@ from app.state.devices import (
 from app.state.labels import (
     describe_source,
     is_camera,
+    offered_modes,
     source_failure,
     source_label,
     stage_title,
@@ -469,7 +470,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         self._set_mode_visible(camera)
         if camera:
             self.mode_combo.clear()
-            for m in modes or STANDARD_MODES:
+            for m in offered_modes(modes or STANDARD_MODES, selected):
                 self.mode_combo.addItem(format_mode(m), list(m))
             if selected is not None:
                 select_data(self.mode_combo, selected)
