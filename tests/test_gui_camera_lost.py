@@ -89,3 +89,16 @@ def test_unplugged_camera_gives_a_bar_no_fps_and_a_card(
     assert window.source_state.text() == described
     qtbot.waitUntil(lambda: window.fps_label.text().endswith(" fps"), timeout=2000)
     assert window.device_rows["camera"].state == "ok"
+
+
+def test_card_text_outline_stays_around_the_text() -> None:
+    """The dark outline hugs the white letters: drawn with a thicker stroke, OpenCV 5.1 laid it
+    out 25 px wider, a shifted dark copy of "…reconnecting..." past the white line's end."""
+    from app.gui.plumbing import DISCONNECTED_CARD_TEXT, message_card
+
+    card = message_card(DISCONNECTED_CARD_TEXT, (640, 360)).astype(int)
+    white_columns = np.flatnonzero((card.min(axis=2) > 200).any(axis=0))
+    dark_columns = np.flatnonzero((card.max(axis=2) < 12).any(axis=0))
+    assert white_columns.size and dark_columns.size
+    assert dark_columns[0] >= white_columns[0] - 4, (dark_columns[0], white_columns[0])
+    assert dark_columns[-1] <= white_columns[-1] + 4, (dark_columns[-1], white_columns[-1])

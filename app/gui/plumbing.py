@@ -55,12 +55,22 @@ def camera_lost(source: Source | None) -> bool:
 
 
 # ------------------------------------------------------------------------------ cards
+OUTLINE_OFFSETS = ((-2, 0), (2, 0), (0, -2), (0, 2), (-1, -1), (1, 1), (-1, 1), (1, -1))
+"""Where the text's dark outline is drawn around it, at the text's own thickness: OpenCV 5.1's
+letters advance further with a thicker stroke (this module's "Camera disconnected" line: 306 px
+wide at thickness 1, 331 px at 5), so one thicker dark copy ran 25 px past the white text's end
+and showed as a second, shifted line."""
+
+
 def _put_centered(image: np.ndarray, text: str, y: int, scale: float, thickness: int) -> None:
     font = cv2.FONT_HERSHEY_SIMPLEX
     (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
     x = max(0, (image.shape[1] - tw) // 2)
-    cv2.putText(image, text, (x, y + th // 2), font, scale, (0, 0, 0), thickness + 4, cv2.LINE_AA)
-    cv2.putText(image, text, (x, y + th // 2), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    base = y + th // 2
+    for dx, dy in OUTLINE_OFFSETS:
+        at = (x + dx, base + dy)
+        cv2.putText(image, text, at, font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    cv2.putText(image, text, (x, base), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
 def paused_card(last: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
