@@ -42,6 +42,7 @@ from pipelines.frame import (
     RESENT,
     UNHURRIED,
     WRITABLE_IMAGE,
+    CtxKey,
     Frame,
     FrameContext,
     hand_over_image,
@@ -61,6 +62,10 @@ from pipelines.stats import EngineStats, StatsSnapshot
 from pipelines.watchdog import Doing, StageCall, StageCalls, stuck_after
 
 log = logging.getLogger(__name__)
+
+SOURCE_CARD: CtxKey[bool] = CtxKey("source_card")
+"""Set by a source on a frame whose picture is a message card it sends instead of a capture
+(the window's source while its camera is unplugged): the engine delivers it unprocessed."""
 
 
 class EventKind(StrEnum):
@@ -962,6 +967,13 @@ class Engine:
                     continue
                 self._captured = Captured(frame.image, frame.timestamp, frame.index)
                 if self._held(frame):
+                    continue
+                if frame.ctx.get(SOURCE_CARD):
+                    # The source's own message ("Camera disconnected"): its stages would take
+                    # it for a room with nobody in it (a replaced background covers it, a blur
+                    # smears its text), so it goes out as it is.
+                    self._wait_render_idle()
+                    self._deliver(frame, None)
                     continue
                 pipeline = self.pipeline
                 split = pipeline.analysis_count() if render is not None else 0

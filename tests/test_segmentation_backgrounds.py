@@ -95,6 +95,31 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path, monkeypatch) -
         B.load_image(path)
 
 
+def test_a_background_takes_pictures_up_to_the_readers_limit(tmp_path: Path) -> None:
+    """The README says pictures are taken up to 120 megapixels: a background too (it refused
+    anything over 50 MP, a 126 MP photo with "over the 50 MP limit")."""
+    from pipelines.sources.files import MAX_PICTURE_PIXELS
+
+    # 60 MP, a real JPEG (one colour, so quick to write): decoded whole.
+    width, height = 10_000, 6_000
+    path = tmp_path / "phone.jpg"
+    assert cv2.imwrite(str(path), np.full((height, width, 3), (30, 90, 200), np.uint8))
+    image = B.load_image(path)
+    assert image.shape == (height, width, 3)
+    assert np.abs(image[height // 2, width // 2].astype(int) - (30, 90, 200)).max() <= 3
+    del image
+    # Just under the limit passes the header check (this one has no pixels: "corrupt").
+    side = int(MAX_PICTURE_PIXELS**0.5)
+    with pytest.raises(B.BackgroundError, match="corrupt"):
+        B.load_image(_huge_png_header(tmp_path / "under.png", side, side))
+    # Just over it is refused from the header, naming the file and the reader's limit.
+    over = _huge_png_header(tmp_path / "over.png", side + 1, side + 1)
+    with pytest.raises(B.BackgroundError) as info:
+        B.load_image(over)
+    message = str(info.value)
+    assert str(over) in message and f"{MAX_PICTURE_PIXELS // 1_000_000} megapixel" in message
+
+
 def test_image_headers_are_read_without_decoding(tmp_path: Path) -> None:
     image = np.zeros((37, 53, 3), np.uint8)
     for ext, fmt in ((".png", "PNG"), (".jpg", "JPEG"), (".bmp", "BMP"), (".webp", "WebP")):

@@ -16,6 +16,7 @@ actions; its result is a typed :class:`~app.state.devices.DeviceReport` for the 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import threading
 from collections.abc import Callable
@@ -110,6 +111,19 @@ def _wait_settled(futures: list[Future[Any]], timeout: float) -> bool:
     return settled.wait(timeout)
 
 
+IMPORTED_BEFORE_THREADS = (
+    "pipelines.inference.model",
+    "pipelines.inference.session",
+    "pipelines.audio",
+)
+"""Imported on the GUI thread before the worker, the device probe and the engine's opener
+threads start, which otherwise import them first, at once (the probe and the stages' open()
+import them inside functions). A package whose ``__init__`` imports its own submodules
+(``pipelines.audio`` does; ``pipelines.inference`` did until its import cycle was broken) can
+hand one of two threads importing it first a half-loaded module (tests/test_import_cycles.py).
+About 25 ms, once."""
+
+
 class EngineController(QObject):
     """Owns the engine, its source and outputs; see the module docstring for the threading."""
 
@@ -151,6 +165,8 @@ class EngineController(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        for module in IMPORTED_BEFORE_THREADS:
+            importlib.import_module(module)
         self.source_opener: SourceOpener = source_opener or (lambda s, c: open_source(s, c))
         self.output_factory: OutputFactory = output_factory or (lambda spec: make_output(spec))
         self.camera_lister: CameraLister = camera_lister or list_cameras

@@ -4,9 +4,10 @@ The window keeps *one* engine running for as long as the output size stays the s
 changes everything else live, without stopping it:
 
 * :class:`ControlledSource` is the engine's source. It wraps the real one (camera, file, demo),
-  which the window swaps on its worker thread; it sends a still "paused" card while paused and
-  a "no signal" card while there is no source, so the virtual camera never freezes on a stale
-  frame; and, when asked, it attaches a copy of the input to each frame for the compare view.
+  which the window swaps on its worker thread; it sends a still "paused" card while paused, a
+  "no signal" card while there is no source and a "camera disconnected" card while its camera
+  is unplugged, so the virtual camera never freezes on a stale frame; and, when asked, it
+  attaches a copy of the input to each frame for the compare view.
 * :class:`SwitchableOutput` is an engine output whose target (the virtual camera, a recording)
   the window opens and closes while frames flow. A target that fails is detached and reported;
   the engine's output thread carries on.
@@ -29,6 +30,7 @@ import cv2
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
+from pipelines.engine import SOURCE_CARD
 from pipelines.frame import HELD, CtxKey, Frame
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source, SourceConfig
@@ -39,14 +41,36 @@ log = logging.getLogger(__name__)
 INPUT_KEY: CtxKey[np.ndarray] = CtxKey("camfx.gui.input")
 """``ctx.extras`` key of the unprocessed copy of a frame (compare view only)."""
 
+CAMERA_LOST = "lost"
+"""A camera source's ``state`` while it is unplugged or stalled and reconnecting
+(:class:`pipelines.sources.camera.CameraSource`)."""
+
+DISCONNECTED_CARD_TEXT = "Camera disconnected - reconnecting..."
+"""What the virtual camera and the preview show meanwhile (OpenCV's font has no "…")."""
+
+
+def camera_lost(source: Source | None) -> bool:
+    """Whether ``source`` is a camera that is gone and being reconnected."""
+    return source is not None and getattr(source, "state", "") == CAMERA_LOST
+
 
 # ------------------------------------------------------------------------------ cards
+OUTLINE_OFFSETS = ((-2, 0), (2, 0), (0, -2), (0, 2), (-1, -1), (1, 1), (-1, 1), (1, -1))
+"""Where the text's dark outline is drawn around it, at the text's own thickness: OpenCV 5.1's
+letters advance further with a thicker stroke (this module's "Camera disconnected" line: 306 px
+wide at thickness 1, 331 px at 5), so one thicker dark copy ran 25 px past the white text's end
+and showed as a second, shifted line."""
+
+
 def _put_centered(image: np.ndarray, text: str, y: int, scale: float, thickness: int) -> None:
     font = cv2.FONT_HERSHEY_SIMPLEX
     (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
     x = max(0, (image.shape[1] - tw) // 2)
-    cv2.putText(image, text, (x, y + th // 2), font, scale, (0, 0, 0), thickness + 4, cv2.LINE_AA)
-    cv2.putText(image, text, (x, y + th // 2), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    base = y + th // 2
+    for dx, dy in OUTLINE_OFFSETS:
+        at = (x + dx, base + dy)
+        cv2.putText(image, text, at, font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
+    cv2.putText(image, text, (x, base), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
 
 
 def paused_card(last: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
@@ -104,6 +128,7 @@ class ControlledSource(Source):
         self._inner: Source | None = None
         self._paused_image: np.ndarray | None = None
         self._card: np.ndarray = message_card("Starting...", size)
+        self._lost_card: np.ndarray | None = None
         self.tap_input = False
         self.frames_from_inner = 0
 
@@ -185,6 +210,11 @@ class ControlledSource(Source):
         if inner is None:
             return self._still(self._card, tap)
         if frame is None:
+            if camera_lost(inner):
+                # Not the last frame, frozen: the meeting sees the camera is gone.
+                card = self._still(self._disconnected_card(), tap)
+                card.ctx.put(SOURCE_CARD, True)
+                return card
             return None
         image = frame.image
         w, h = self.actual_size
@@ -196,6 +226,13 @@ class ControlledSource(Source):
         if tap:
             out.ctx.put(INPUT_KEY, image.copy())
         return out
+
+    def _disconnected_card(self) -> np.ndarray:
+        size = self.actual_size
+        card = self._lost_card
+        if card is None or card.shape[:2] != (size[1], size[0]):
+            card = self._lost_card = message_card(DISCONNECTED_CARD_TEXT, size)
+        return card
 
     def _still(self, image: np.ndarray, tap: bool) -> Frame:
         self._pace()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from app.gui.plumbing import CAMERA_LOST
 from app.state.model import models_summary, running_model_names
 
 if TYPE_CHECKING:
@@ -28,10 +29,13 @@ def update_status(w: MainWindow) -> None:
     text, tooltip = provider_text(w)
     w.provider_label.setText(f"inference: {text}")
     w.provider_label.setToolTip(tooltip)
-    if w.state.source_is_camera:
-        lost = w.controller.camera_state() == "lost"
-        if lost != (w.device_rows["camera"].state == "warning"):
-            w._update_camera_row()
+    lost = w.state.source_is_camera and w.controller.camera_state() == CAMERA_LOST
+    if lost:
+        # The engine's rate counts the "Camera disconnected" cards, not the camera's frames
+        # (counted, so the figure is right again at once when the camera comes back).
+        w.fps_label.setText("no frames")
+    if lost != w.camera_lost:
+        w.show_camera_lost(lost)
 
 
 def provider_text(w: MainWindow) -> tuple[str, str]:

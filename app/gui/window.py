@@ -28,7 +28,7 @@ from app.gui.controller import EngineController
 from app.gui.hotkeys import DEFAULT_BINDINGS, GlobalHotkeys
 from app.gui.icons import app_icon
 from app.gui.outputs import OutputsView
-from app.gui.plumbing import STANDARD_MODES, format_mode
+from app.gui.plumbing import CAMERA_LOST, STANDARD_MODES, format_mode
 from app.gui.presets_dialog import PresetsDialog
 from app.gui.theme import Themer
 from app.gui.tray import Tray
@@ -36,6 +36,7 @@ from app.gui.widgets import REFRESH, camera_fix_hint, select_data, set_checked_q
 from app.gui.window_ui import WindowWidgets, build_menus, build_ui
 from app.state import AppState, Change, RowView, StateEvent, VirtualCamera
 from app.state.devices import (
+    camera_lost_message,
     camera_row,
     inference_row,
     microphone_row,
@@ -43,6 +44,7 @@ from app.state.devices import (
 from app.state.labels import (
     describe_source,
     is_camera,
+    offered_modes,
     source_failure,
     source_label,
     stage_title,
@@ -105,6 +107,10 @@ class MainWindow(QMainWindow, WindowWidgets):
         self.hotkeys.activated.connect(self._on_hotkey)
         self._connect_controller()
         self.state.subscribe(self._on_state)
+        self.camera_lost = False
+        """Whether the camera in use is unplugged and reconnecting (:meth:`show_camera_lost`)."""
+        self._source_text = ""
+        """The Source box's line about the source that opened, shown again when it is back."""
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(500)
         self.status_timer.timeout.connect(self.update_status)
@@ -491,13 +497,14 @@ class MainWindow(QMainWindow, WindowWidgets):
         self._set_mode_visible(camera)
         if camera:
             self.mode_combo.clear()
-            for m in modes or STANDARD_MODES:
+            for m in offered_modes(modes or STANDARD_MODES, selected):
                 self.mode_combo.addItem(format_mode(m), list(m))
             if selected is not None:
                 select_data(self.mode_combo, selected)
         else:
             self.source_state.setToolTip(description)
         self.source_state.setText(text)
+        self._source_text = text
         self.messages.clear("source")
         if spec.split(":", 1)[0] != "demo":
             # A camera, image or video opened: "no camera, so the demo" is over.
@@ -524,11 +531,31 @@ class MainWindow(QMainWindow, WindowWidgets):
         self._rebuild_source_combo()
         self._update_camera_row(error=message if is_camera(spec) else "")
 
+    def show_camera_lost(self, lost: bool) -> None:
+        """While the camera in use is unplugged: a bar, the Source box and the Devices row say
+        so (the preview and the virtual camera show a card: plumbing.ControlledSource); all
+        back as they were when its frames come back."""
+        self.camera_lost = lost
+        if lost:
+            label = source_label(self.source_spec, self.state.cameras)
+            self.messages.show_message(
+                "camera-lost",
+                camera_lost_message(label),
+                "warning",
+                [(REFRESH, self.controller.list_cameras)],
+            )
+            self.source_state.setText(f"{label} is disconnected; reconnecting…")
+        else:
+            self.messages.clear("camera-lost")
+            if self.state.source_is_camera:
+                self.source_state.setText(self._source_text)
+        self._update_camera_row()
+
     def _update_camera_row(self, error: str = "") -> None:
         view = camera_row(
             source_label=source_label(self.source_spec, self.state.cameras),
             using_camera=self.state.source_is_camera,
-            lost=self.controller.camera_state() == "lost",
+            lost=self.controller.camera_state() == CAMERA_LOST,
             cameras=self.state.cameras,
             fix=camera_fix_hint(),
             error=error,

@@ -218,6 +218,14 @@ def virtual_camera_label(state: str, detail: str, idle: bool) -> str:
     return "Off"
 
 
+def camera_lost_message(source_label: str) -> str:
+    """The bar while the camera in use is unplugged (or stopped sending) and is reconnected."""
+    return (
+        f"{source_label} is disconnected; reconnecting… Plug it back in, or pick another "
+        "source under Source. Meanwhile the virtual camera shows “Camera disconnected”."
+    )
+
+
 def camera_row(
     *,
     source_label: str,

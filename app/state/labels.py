@@ -67,6 +67,21 @@ def describe_source(
     return text, modes, selected
 
 
+def offered_modes(
+    listed: Sequence[tuple[Any, ...]], selected: list[Any] | None
+) -> list[tuple[int, int, float]]:
+    """The Mode box's entries: the camera's modes (or the standard ones when it lists none),
+    with the mode the camera was opened with first when it is not among them. Without it the
+    box showed its first entry ("1920×1080 @ 30 fps") above "The camera gives 640×360": a
+    camera opened at the output's size (640×360 here) is asked for a mode no list holds."""
+    offered = [(int(m[0]), int(m[1]), float(m[2])) for m in listed]
+    if selected is not None:
+        mode = (int(selected[0]), int(selected[1]), float(selected[2]))
+        if mode not in offered:
+            offered.insert(0, mode)
+    return offered
+
+
 def source_failure(
     spec: str, message: str, fallback: str, cameras: list[CameraInfo] | tuple[CameraInfo, ...]
 ) -> str:

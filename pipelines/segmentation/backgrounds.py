@@ -24,11 +24,13 @@ import numpy as np
 
 from pipelines.errors import CamfxError
 
+# The pictures' one pixel limit, where pictures are read (the README's "at most 120
+# megapixels"): a background had its own 50 MP and refused a 126 MP photo the README accepts.
+from pipelines.sources.files import MAX_PICTURE_PIXELS
+
 log = logging.getLogger(__name__)
 
 MAX_IMAGE_FILE_BYTES = 100 * 1024 * 1024
-MAX_IMAGE_PIXELS = 50_000_000
-"""50 MP: beyond any camera photo a user would pick; a decompression bomb stops here."""
 MAX_VIDEO_FILE_BYTES = 8 * 1024 * 1024 * 1024
 MAX_VIDEO_PIXELS = 3840 * 2160
 """Frames above 4K cannot be decoded in real time next to the call."""
@@ -123,10 +125,11 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     fmt, w, h = info
     if w <= 0 or h <= 0:
         raise BackgroundError(f"background image {p} is a corrupt {fmt} file; choose another")
-    if w * h > MAX_IMAGE_PIXELS:
+    if w * h > MAX_PICTURE_PIXELS:
         raise BackgroundError(
-            f"background image {p} is {w}×{h} ({w * h / 1e6:.0f} MP), over the "
-            f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP limit; scale it down (1920×1080 is plenty)"
+            f"background image {p} is {w}×{h} ({w * h / 1e6:.0f} megapixels), over the "
+            f"{MAX_PICTURE_PIXELS // 1_000_000} megapixel limit; scale it down "
+            "(1920×1080 is plenty)"
         )
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
