@@ -5,7 +5,7 @@ What is measured is what a viewer judges: in the recorded frames, the mouth's op
 project's own tracker reads it (:func:`pipelines.avatar.tracked.opening`), against the opening
 the mouth analyser asks for the recorded sound, read as a voice file is read (looked ahead over
 its latency, so a mouth exactly in step reads 0): the lag that correlates them best. A voice
-file's recording reads 8 ms (the animator's smoothing); a microphone's read 40-44 ms on the
+file's recording reads 8 ms (the animator's smoothing); a microphone's read 37-48 ms on the
 virtual PulseAudio microphone before the sound was placed by the mouth's lag (2026-12-06).
 
 Twice: through a stand-in for PortAudio whose device hears a speech clip and delivers it

@@ -155,11 +155,12 @@ class _MicReader:
     recording the viewer judges the drawn mouth against its voice, and a live mouth can only
     be read from sound already heard (a voice file's mouth looks ahead over the analyser's
     latency; a microphone's cannot). Placed where it was heard, the virtual PulseAudio
-    microphone's voice led the mouth by 32-36 ms more than a voice file's does (the tracked
-    opening against the one asked for the recorded sound: 40-44 ms against 8 ms, 2026-12-06);
+    microphone's voice led the recorded mouth by 37-48 ms (the tracked opening against the one
+    the analyser asks for the recorded sound, four runs, 2026-12-06; a voice file's: 8 ms);
     placed by the frames' measured mouth lag (:attr:`~pipelines.audio.stage.FrameVoice.
-    mouth_lag_s`, fixed once for the whole track so that it stays continuous), -3 to +13 ms.
-    Frames that carry no mouth of this microphone (none drawn) get it where it was heard."""
+    mouth_lag_s`, 42-44 ms there, fixed once for the whole track so that it stays
+    continuous), 3-13 ms. Frames that carry no mouth of this microphone (none drawn) get it
+    where it was heard."""
 
     def __init__(self, mic_of: Callable[[], Any]) -> None:
         self.clock: Clock = "capture"
@@ -243,10 +244,10 @@ class TalkingHeadVoice:
 
     Each frame names its voice (``ctx.audio.voice``, set by ``audio_mouth``), so the sound
     changes on the frame whose picture changed, not when the engine's other threads see the
-    change. A microphone is placed where it was heard (*capture* clock, as :class:`MicAudio`);
-    a voice file where the stage mouthed it for that frame, ``index / stage fps`` into it
-    (*frames* clock); silence on the *capture* clock, as a recording without sound. ``fps`` is
-    the recording's frame rate (a frame's *frames* time is ``index / fps``)."""
+    change. A microphone is placed where its mouth shows it (*capture* clock, as
+    :class:`MicAudio`); a voice file where the stage mouthed it for that frame, ``index / stage
+    fps`` into it (*frames* clock); silence on the *capture* clock, as a recording without
+    sound. ``fps`` is the recording's frame rate (a frame's *frames* time is ``index / fps``)."""
 
     clock_follows_voice = True
 

@@ -273,7 +273,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
                     voice = replace(
                         voice, mouth_lag_s=mouth_lag, mouth_lag_settled=self._lag_settled()
                     )
-                    lag = max(0.0, mouth_lag)
+                    # The picture goes out ``delay`` late: the rest is what the far end sees.
+                    lag = max(0.0, mouth_lag - delay)
         ctx.audio = AudioState(
             params=params,
             active=not isinstance(self.input, NoAudio) and not self.input.ended,
