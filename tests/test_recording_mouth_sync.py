@@ -268,3 +268,28 @@ def test_the_measure_reads_a_voice_file_in_step_and_a_late_voice_late(tmp_path: 
     moved, _ = mouth_lag_ms(out, sound_earlier_s=0.1)
     print(f"voice file: {lag:+d} ms (r {r:.3f}), its sound 100 ms earlier: {moved:+d} ms")
     assert 100 - FRAME_S * 1000 / 2 <= moved - lag <= 100 + FRAME_S * 1000 / 2, (lag, moved)
+
+
+def test_a_microphone_recording_shorter_than_the_lag_s_measure_keeps_its_sound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Half a second, ended before the mouth's lag was measured over its second (and the stage
+    closes the microphone before the recording ends): the sound is there all the same, from
+    the first frame to the last (a guard: it was silent in the first version of the change)."""
+    from app.cli import main
+    from pipelines.audio import inputs
+
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(3 * MIC_RATE) / MIC_RATE)
+    card = LateSoundCard(tone.astype(np.float32), after_s=0.0)
+    monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
+    out = tmp_path / "short.mp4"
+    try:
+        assert main([*RUN, str(out), "--frames", "15"]) == 0
+    finally:
+        for stream in card.streams:
+            stream.close()
+    frames, _, sound, rate = recorded(out)
+    assert len(frames) == 15
+    tenths = sound[: len(sound) // (rate // 10) * (rate // 10)].reshape(-1, rate // 10)
+    levels = np.sqrt(np.mean(np.square(tenths), axis=1))
+    assert len(levels) >= 4 and levels.min() > 0.1, levels

@@ -165,6 +165,8 @@ class _MicReader:
     def __init__(self, mic_of: Callable[[], Any]) -> None:
         self.clock: Clock = "capture"
         self.mic_of = mic_of
+        self.mic: Any = None
+        """The microphone last read."""
         self.ring: Any = None
         self.rate = TRACK_RATE
         self.position = 0
@@ -188,10 +190,13 @@ class _MicReader:
         """The capture time at which ring sample 0 is placed; None while there is nothing to
         read yet, or while the mouth's lag is still being measured (the ring keeps 2 s)."""
         mic: Any = self.mic_of()
+        if final and not getattr(mic, "live", False) and self.mic is not None:
+            mic = self.mic  # closed by its stage first: what it heard is still in its ring
         ring = getattr(mic, "ring", None)
         if ring is None or not getattr(mic, "live", False):
             self.ring = None
             return None
+        self.mic = mic
         heard = mic.heard_at(0)
         if heard is None:
             return None  # the device has not delivered anything yet
