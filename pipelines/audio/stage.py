@@ -5,7 +5,10 @@ analyzer on the new samples (10 ms hops), and puts an :class:`AudioState` into `
 for the avatar to render. No input device, or no VAD model, is not an error: the state says
 why, the avatar idles, and the log says it once.
 
-Clocks: a microphone is read as it comes (``wall``). A file is read by frame number
+Clocks: a microphone is read as it comes (``wall``): its mouth trails the voice heard at the
+frame's capture by the analyzer's latency and the device's, less the frame's wait for this
+stage, and each frame's :class:`FrameVoice` says by how much (``mouth_lag_s``), which is where a
+recording places the microphone's sound. A file is read by frame number
 (``frames``: frame *i* is audio time *i* / fps), so a recording gets lips and voice in step no
 matter how fast frames are rendered; the analyzer's own delay is looked ahead over in that
 mode, since the file is all there. Audio more than :data:`MAX_CATCH_UP_S` before a frame's
