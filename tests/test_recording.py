@@ -31,6 +31,7 @@ import pytest
 from test_audio_mic import virtual_mic  # noqa: F401  (a fixture)
 
 from pipelines.audio.demo_clip import write_wav
+from pipelines.audio.inputs import MicInput
 from pipelines.audio.mux import MicAudio
 from pipelines.audio.ring import AudioRing
 from pipelines.errors import OutputError
@@ -243,7 +244,8 @@ def test_microphone_track_is_in_sync_within_one_frame(tmp_path: Path) -> None:
     them; the click and the flash happen at the same monotonic instant."""
     rate, block = 48000, 480
     ring = AudioRing(rate * 2)
-    mic = SimpleNamespace(live=True, ring=ring, device_rate=rate, stream=None)
+    mic = MicInput()  # its ring, without PortAudio
+    mic.ring, mic.device_rate = ring, rate
     stage = SimpleNamespace(input=mic)
     out = VideoFileOutput(str(tmp_path / "mic.mp4"), audio=MicAudio(stage))
     out.open(64, 64, FPS)
@@ -296,7 +298,7 @@ class RateChangingVoice:
     def follow(self, ctx: Any) -> bool:
         return False
 
-    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
         if until is None or until <= self.until:
             return np.zeros(0, np.float32), self.rate, self.until
         start = self.until

@@ -66,6 +66,9 @@ class Written:
     """Its time in the recording."""
     voice: str
     """What ``audio_mouth`` said it read in this frame ("" without a talking head)."""
+    mouth_lag: float | None = None
+    """A microphone's settled mouth lag in this frame (``FrameVoice.mouth_lag_s``): the
+    recording places the microphone that much later than it was heard, where the mouth is."""
 
 
 def watch_recordings(window: Any) -> list[Written]:
@@ -81,8 +84,10 @@ def watch_recordings(window: Any) -> list[Written]:
         def logging_write(frame: Any) -> None:
             write(frame)
             status = getattr(frame.ctx.audio, "status", "")
+            voice = getattr(frame.ctx.audio, "voice", None)
+            lag = voice.mouth_lag_s if voice is not None and voice.mouth_lag_settled else None
             # The recorder's own time for the frame: where its picture is in the file.
-            log.append(Written(frame.ctx.index, frame.timestamp, out._last_time, status))
+            log.append(Written(frame.ctx.index, frame.timestamp, out._last_time, status, lag))
 
         out.write = logging_write
         return out
@@ -313,13 +318,19 @@ class FakeStream:
 
 
 def check_microphone(
-    sound: np.ndarray, card: FakeSoundCard, stream: FakeStream, ref: Written, start: float
+    sound: np.ndarray,
+    card: FakeSoundCard,
+    stream: FakeStream,
+    ref: Written,
+    start: float,
+    mouth_lag: float,
 ) -> None:
     """From ``start`` (0.5 s of it) the sound is what the microphone heard where frame ``ref``
-    puts it (what was heard at the frame's capture time, at the frame's place): found by a
-    cross-correlation within :data:`OFFSET_MAX_S` of there, and alike (a normalized score)."""
+    and the frames' mouth lag put it (what was heard ``mouth_lag`` before the frame's capture
+    time, at the frame's place, where its mouth shows it): found by a cross-correlation
+    within :data:`OFFSET_MAX_S` of there, and alike (a normalized score)."""
     heard = span(sound, start, start + 0.5)
-    expected = round((ref.timestamp + start - ref.at - stream.t0) * MIC_RATE)
+    expected = round((ref.timestamp + start - ref.at - mouth_lag - stream.t0) * MIC_RATE)
     reach = round(0.25 * MIC_RATE)
     lo = max(0, expected - reach)
     scores = np.correlate(card.noise[lo : expected + reach + len(heard)], heard, mode="valid")
@@ -414,13 +425,18 @@ def test_switching_the_voice_between_file_and_microphone_records_each(
             check_voice_file(sound, voice, ref, fps, begin + EDGE_S, end - EDGE_S)
             continue
         stream = next(streams)  # each switch to the microphone opens it anew
-        # Its first sound, heard once it opened, lands where that time falls.
-        heard_from = max(begin, stream.t0 + ref.at - ref.timestamp)
+        lags = [w.mouth_lag for w in log if ref.at <= w.at < end and w.mouth_lag is not None]
+        assert lags, f"no frame from {ref.at:.2f} s to {end:.2f} s measured its mouth's lag"
+        # Its mouth trails what was heard by the analyser's latency and the device's, less the
+        # wait from capture to the stage: tens of milliseconds, never a frame ahead.
+        assert -1 / fps < lags[0] < 0.1, lags[0]
+        # Its first sound, heard once it opened, lands where that time falls (with the lag).
+        heard_from = max(begin, stream.t0 + ref.at - ref.timestamp + lags[0])
         assert heard_from < end - 1.0, (heard_from, end)
         if heard_from - begin > 2 * EDGE_S:  # silence until it opened
             assert rms(span(sound, begin + EDGE_S, heard_from - EDGE_S)) < SILENT_RMS
-        check_microphone(sound, card, stream, ref, heard_from + EDGE_S)
-        check_microphone(sound, card, stream, ref, end - EDGE_S - 0.5)
+        check_microphone(sound, card, stream, ref, heard_from + EDGE_S, lags[0])
+        check_microphone(sound, card, stream, ref, end - EDGE_S - 0.5, lags[0])
 
 
 # --------------------------------------------------------------------------- the virtual mic

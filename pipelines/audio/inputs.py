@@ -620,6 +620,14 @@ class MicInput(AudioInput):
         self.lost_samples = 0
         self.status_flags = 0
         self._lock = threading.Lock()
+        self._heard_origin = math.inf
+        """Capture-clock time at which device sample 0 was heard (:meth:`heard_at`)."""
+        self._heard_lock = threading.Lock()  # the stage's and the recorder's threads ask
+        self._resampled = (0, 0)
+        """(device samples fed to the resampler, 16 kHz samples it gave) since :meth:`open`."""
+        self.newest_heard: float | None = None
+        """Capture-clock time at which the newest sample :meth:`pull` handed out was heard
+        (None before the device delivered anything)."""
 
     def open(self) -> None:
         sd = _sounddevice()
@@ -645,6 +653,9 @@ class MicInput(AudioInput):
             self.ring, self.stream, self.device_rate = ring, stream, int(rate)
             self._resampler = StreamResampler(int(rate), ANALYSIS_RATE)
             self._read_pos = ring.written
+            self._heard_origin = math.inf
+            self._resampled = (0, 0)
+            self.newest_heard = None
             log.info("audio input %s at %d Hz", self.device.name, rate)
             return
         raise AudioError(f"audio input {self.device.name!r} could not be opened: {last_exc}")
@@ -671,8 +682,33 @@ class MicInput(AudioInput):
             self._read_pos += lost + len(raw)
             self.lost_samples += lost
             out = self._resampler.process(raw)
+            fed, given = self._resampled[0] + len(raw), self._resampled[1] + len(out)
+            self._resampled = (fed, given)
+            heard = self.heard_at(self._read_pos)
+            if heard is not None:
+                # The resampler's filter holds the newest input samples back from its output.
+                held_s = fed / self.device_rate - given / ANALYSIS_RATE
+                self.newest_heard = heard - held_s
         self.position += len(out)
         return out
+
+    def heard_at(self, position: int) -> float | None:
+        """When device sample ``position`` (counted as the ring counts) was heard, on the
+        monotonic clock the frames are stamped with; None before the device delivered
+        anything. Each write's stamp says that the newest sample arrived then (a callback can
+        run late, never early), less the device's input latency; the earliest such estimate
+        is kept. A sound card whose clock runs slower than the system's (by well under
+        0.01 %, under 0.4 s an hour) is not followed."""
+        ring = self.ring
+        stamp = None if ring is None else ring.stamp
+        if stamp is None:
+            return None
+        written, at = stamp
+        latency = float(getattr(self.stream, "latency", 0.0) or 0.0)
+        with self._heard_lock:
+            origin = min(self._heard_origin, at - latency - written / self.device_rate)
+            self._heard_origin = origin
+        return origin + position / self.device_rate
 
     def close(self) -> None:
         stream, self.stream = self.stream, None

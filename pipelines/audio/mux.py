@@ -67,9 +67,10 @@ class AudioReader(Protocol):
         fixed sound says False."""
         ...
 
-    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
         """New samples (mono float32), their rate, and the time of the first one. ``until``:
-        samples after this time are not wanted yet (None: whatever is there)."""
+        samples after this time are not wanted yet (None: whatever is there). ``final``: the
+        recording ends; nothing read later is recorded."""
         ...
 
 
@@ -116,7 +117,7 @@ class _FileReader:
     def follow(self, ctx: Any) -> bool:
         return False
 
-    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
         end = len(self.samples) if until is None else min(len(self.samples), int(until * self.rate))
         start = self.position
         self.position = max(start, end)
@@ -148,50 +149,76 @@ class MicAudio:
 
 
 class _MicReader:
-    """``mic_of`` gives the microphone input in use now (None, or another input: silence)."""
+    """``mic_of`` gives the microphone input in use now (None, or another input: silence).
+
+    The sound is placed where the talking head's mouth shows it, not where it was heard: in a
+    recording the viewer judges the drawn mouth against its voice, and a live mouth can only
+    be read from sound already heard (a voice file's mouth looks ahead over the analyser's
+    latency; a microphone's cannot). Placed where it was heard, the virtual PulseAudio
+    microphone's voice led the recorded mouth by 37-48 ms (the tracked opening against the one
+    the analyser asks for the recorded sound, four runs, 2026-12-06; a voice file's: 8 ms);
+    placed by the frames' measured mouth lag (:attr:`~pipelines.audio.stage.FrameVoice.
+    mouth_lag_s`, 42-44 ms there, fixed once for the whole track so that it stays
+    continuous), 3-13 ms. Frames that carry no mouth of this microphone (none drawn) get it
+    where it was heard."""
 
     def __init__(self, mic_of: Callable[[], Any]) -> None:
         self.clock: Clock = "capture"
         self.mic_of = mic_of
+        self.mic: Any = None
+        """The microphone last read."""
         self.ring: Any = None
         self.rate = TRACK_RATE
         self.position = 0
-        self.anchor = 0.0
-        """Capture time of ring sample 0. Each write stamp says: the newest sample arrived at
-        this time (a callback can run late, never early), minus the device's input latency;
-        the earliest such estimate is the best, so it is kept. Samples are placed by count
-        from there, so the track is continuous; a sound card whose clock runs slower than the
-        system's (by well under 0.01 %, under 0.4 s an hour) is not followed."""
+        self.mouthed = False
+        """A recorded frame's mouth was read from this microphone."""
+        self.mouth_lag: float | None = None
+        self.mouth_lag_settled = False
+        """The latest such frame's :attr:`~pipelines.audio.stage.FrameVoice.mouth_lag_s`,
+        and whether it was settled."""
+        self.shift: float | None = None
+        """How much later than it was heard the sound is placed, fixed at the first read."""
 
     def follow(self, ctx: Any) -> bool:
+        voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
+        if voice is not None and voice.input is self.mic_of():
+            self.mouthed = True
+            self.mouth_lag, self.mouth_lag_settled = voice.mouth_lag_s, voice.mouth_lag_settled
         return False
 
-    def _attach(self) -> bool:
+    def _attach(self, final: bool) -> float | None:
+        """The capture time at which ring sample 0 is placed; None while there is nothing to
+        read yet, or while the mouth's lag is still being measured (the ring keeps 2 s)."""
         mic: Any = self.mic_of()
+        if final and not getattr(mic, "live", False) and self.mic is not None:
+            mic = self.mic  # closed by its stage first: what it heard is still in its ring
         ring = getattr(mic, "ring", None)
         if ring is None or not getattr(mic, "live", False):
             self.ring = None
-            return False
-        stamp = ring.stamp
-        if stamp is None:
-            return False  # the device has not delivered anything yet
-        written, at = stamp
-        latency = float(getattr(mic.stream, "latency", 0.0) or 0.0)
+            return None
+        self.mic = mic
+        heard = mic.heard_at(0)
+        if heard is None:
+            return None  # the device has not delivered anything yet
         if ring is not self.ring:
             self.ring = ring
             self.rate = int(mic.device_rate)
-            self.anchor = float("inf")
             self.position = max(0, ring.written - ring.capacity)
-        self.anchor = min(self.anchor, at - latency - written / self.rate)
-        return True
+            self.shift = None
+        if self.shift is None:
+            if self.mouthed and not self.mouth_lag_settled and not final:
+                return None
+            self.shift = self.mouth_lag if self.mouthed and self.mouth_lag is not None else 0.0
+        return float(heard) + self.shift
 
-    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
-        if not self._attach():
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
+        anchor = self._attach(final)
+        if anchor is None:
             return np.zeros(0, np.float32), self.rate, 0.0
         samples, lost = self.ring.read(self.position)
         start = self.position + lost  # lost samples leave a gap, filled with silence
         self.position = start + len(samples)
-        return samples, self.rate, self.anchor + start / self.rate
+        return samples, self.rate, anchor + start / self.rate
 
 
 class VoiceKind(enum.StrEnum):
@@ -222,10 +249,10 @@ class TalkingHeadVoice:
 
     Each frame names its voice (``ctx.audio.voice``, set by ``audio_mouth``), so the sound
     changes on the frame whose picture changed, not when the engine's other threads see the
-    change. A microphone is placed where it was heard (*capture* clock, as :class:`MicAudio`);
-    a voice file where the stage mouthed it for that frame, ``index / stage fps`` into it
-    (*frames* clock); silence on the *capture* clock, as a recording without sound. ``fps`` is
-    the recording's frame rate (a frame's *frames* time is ``index / fps``)."""
+    change. A microphone is placed where its mouth shows it (*capture* clock, as
+    :class:`MicAudio`); a voice file where the stage mouthed it for that frame, ``index / stage
+    fps`` into it (*frames* clock); silence on the *capture* clock, as a recording without
+    sound. ``fps`` is the recording's frame rate (a frame's *frames* time is ``index / fps``)."""
 
     clock_follows_voice = True
 
@@ -262,14 +289,16 @@ class _TalkingHeadReader:
         first = self.kind is None
         self.voice = voice
         if same:
+            self._reader.follow(ctx)
             return False
         self.kind = kind
         # A fresh reader for each voice: a microphone's ring or a file's place is its own.
         self._reader = VOICE_READERS[kind](self)
+        self._reader.follow(ctx)
         return not first
 
-    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
-        return self._reader.read(until)
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
+        return self._reader.read(until, final)
 
 
 class _SilenceReader:
@@ -284,7 +313,7 @@ class _SilenceReader:
     def follow(self, ctx: Any) -> bool:
         return False
 
-    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
         if until is None:
             return np.zeros(0, np.float32), self.rate, 0.0
         end = round(until * self.rate)
@@ -322,7 +351,7 @@ class _FrameVoiceReader:
         loop = bool(getattr(heard, "loop", False))
         return np.asarray(heard.samples, np.float32), max(1, rate), loop
 
-    def read(self, until: float | None) -> tuple[np.ndarray, int, float]:
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
         voice = self._voice()
         if voice is None or until is None:
             return np.zeros(0, np.float32), self.rate or TRACK_RATE, 0.0
@@ -382,7 +411,7 @@ class AacTrack:
         (recording time): cut, or pad with silence, and flush."""
         limit = end if end is not None else until
         reader_until = None if limit is None else self.origin + limit
-        samples, rate, t_first = self.reader.read(reader_until)
+        samples, rate, t_first = self.reader.read(reader_until, final=end is not None)
         if self._rate is None and (len(samples) or end is not None):
             self._start(int(rate))
         if self._rate is None:

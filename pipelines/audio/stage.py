@@ -5,7 +5,10 @@ analyzer on the new samples (10 ms hops), and puts an :class:`AudioState` into `
 for the avatar to render. No input device, or no VAD model, is not an error: the state says
 why, the avatar idles, and the log says it once.
 
-Clocks: a microphone is read as it comes (``wall``). A file is read by frame number
+Clocks: a microphone is read as it comes (``wall``): its mouth trails the voice heard at the
+frame's capture by the analyzer's latency and the device's, less the frame's wait for this
+stage, and each frame's :class:`FrameVoice` says by how much (``mouth_lag_s``), which is where a
+recording places the microphone's sound. A file is read by frame number
 (``frames``: frame *i* is audio time *i* / fps), so a recording gets lips and voice in step no
 matter how fast frames are rendered; the analyzer's own delay is looked ahead over in that
 mode, since the file is all there. Audio more than :data:`MAX_CATCH_UP_S` before a frame's
@@ -22,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 import numpy as np
@@ -51,6 +54,12 @@ index / fps on its first frame: that frame read and analysed the file from its s
 of CPU on the processing thread after a minute of video, 8.9 s after ten (2026-12-06). A
 recording's frames come one by one and never skip; the networks' context is under 0.25 s."""
 CLOCKS: tuple[str, ...] = get_args(Clock)
+MOUTH_LAG_WINDOW_S = 1.0
+"""A microphone's mouth lag (:attr:`FrameVoice.mouth_lag_s`) is the median over this much of
+the latest frames, and settled once this much was measured. The first frames after a start
+wait behind the stages' first runs: 85-330 ms from capture to this stage in a stand-in run's
+first nine frames (the 2-core machine, 2026-12-06), against 4 ms from then on, and in them
+the mouth is read from sound heard well after the picture; a second's median leaves them out."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,13 @@ class FrameVoice:
     """How the stage read it in this frame (see :meth:`AudioMouth.clock_for`)."""
     fps: float
     """The stage's frame rate: on the frames clock, frame *i* mouthed voice time *i* / fps."""
+    mouth_lag_s: float | None = None
+    """A microphone (wall clock): how far the mouth drawn from this stage trails the voice
+    heard at a frame's capture time, measured over the latest frames
+    (:data:`MOUTH_LAG_WINDOW_S`); None before anything was heard, and for a voice file, which
+    is mouthed in step."""
+    mouth_lag_settled: bool = False
+    """:attr:`mouth_lag_s` was measured over the whole window."""
 
 
 @dataclass
@@ -127,6 +143,10 @@ class AudioMouth(Stage[AudioMouthSettings]):
         self._history: deque[MouthParams] = deque(maxlen=200)
         self._frames: deque[tuple[float, np.ndarray]] = deque()
         self._opened_with: tuple[str, bool, bool] | None = None
+        self._mouth_lags: deque[tuple[float, float]] = deque()
+        """(capture time, how far its mouth trailed the voice heard then) per recent frame."""
+        self._mouth_lag_since: float | None = None
+        """Capture time of the first frame whose mouth lag was measured since :meth:`open`."""
 
     # Lifecycle ----------------------------------------------------------------
     def open(self) -> None:
@@ -172,6 +192,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
         self._opened_with = (s.input, s.loop, s.vad)
         self._history.clear()
         self._frames.clear()
+        self._mouth_lags.clear()
+        self._mouth_lag_since = None
         super().open()
 
     def models(self) -> tuple[OnnxModel, ...]:
@@ -245,15 +267,52 @@ class AudioMouth(Stage[AudioMouthSettings]):
                     params = p
                     break
             lag = max(0.0, latency - delay)
+        voice = None
+        if not isinstance(self.input, NoAudio):
+            voice = FrameVoice(self.input, clock, s.fps)
+            if clock == "wall":
+                mouth_lag = self._mouth_lag(ctx.timestamp, params)
+                if mouth_lag is not None:
+                    voice = replace(
+                        voice, mouth_lag_s=mouth_lag, mouth_lag_settled=self._lag_settled()
+                    )
+                    # The picture goes out ``delay`` late: the rest is what the far end sees.
+                    lag = max(0.0, mouth_lag - delay)
         ctx.audio = AudioState(
             params=params,
             active=not isinstance(self.input, NoAudio) and not self.input.ended,
             status=self.status,
             latency_ms=lag * 1000.0,
             history=list(new),
-            voice=None if isinstance(self.input, NoAudio) else FrameVoice(self.input, clock, s.fps),
+            voice=voice,
         )
         return out
+
+    def _mouth_lag(self, timestamp: float, params: MouthParams) -> float | None:
+        """The median over the latest frames of how far their mouth (``params`` in this frame)
+        trailed the voice heard at their capture time; None while nothing was heard.
+
+        ``params`` describes the analysed sound ``latency_s`` before the end of its 10 ms hop
+        (``params.time``), and the input says when the newest sample it handed out (the
+        analyser's newest, ``analyzer.time``) was heard. The mouth is read when the frame gets
+        here, after its capture (the stages before this one): it trails by the analyser's
+        latency, the part hop it holds and the device's latency, less that wait."""
+        heard = getattr(self.input, "newest_heard", None)
+        analyzer = self.analyzer
+        if heard is None or analyzer is None or params is NEUTRAL:
+            return None
+        described = heard - (analyzer.time - params.time) - analyzer.latency_s
+        lags = self._mouth_lags
+        lags.append((timestamp, timestamp - described))
+        while lags[0][0] < timestamp - MOUTH_LAG_WINDOW_S:
+            lags.popleft()
+        if self._mouth_lag_since is None:
+            self._mouth_lag_since = timestamp
+        return float(np.median([lag for _, lag in lags]))
+
+    def _lag_settled(self) -> bool:
+        since, lags = self._mouth_lag_since, self._mouth_lags
+        return since is not None and bool(lags) and lags[-1][0] - since >= MOUTH_LAG_WINDOW_S
 
     def _delayed(self, image: np.ndarray, now: float, delay: float) -> np.ndarray:
         self._frames.append((now, image.copy()))
