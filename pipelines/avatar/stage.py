@@ -213,9 +213,17 @@ BUILD_STOP_WAIT_S = 10.0
 """How long the process's exit waits for a running build to reach its next tracker call."""
 
 
-def _build_in_background(build: AvatarBuild, make: Callable[[], Portrait]) -> None:
+def _build_in_background(
+    build: AvatarBuild, make: Callable[[], Portrait], read: Callable[[], object] | None = None
+) -> None:
+    """``read``: the quick check of the photo, done before this build waits its turn: a first
+    build took 65 s on a loaded 2-core machine (qa7), and a missing file or a video picked
+    meanwhile went unsaid all that time."""
+
     def run() -> None:
         try:
+            if read is not None:
+                read()
             with _build_lock:
                 if build.still is None:
                     build.still = make()
@@ -259,10 +267,16 @@ def avatar_build(spec: str, *, read_now: bool = True) -> AvatarBuild:
             return build
         build = _builds[spec] = AvatarBuild(spec)
 
-    def make() -> Portrait:
-        return portrait_from(*(photo or read_portrait_image(spec)))
+    def read() -> tuple[np.ndarray, str]:
+        nonlocal photo
+        if photo is None:
+            photo = read_portrait_image(spec)
+        return photo
 
-    _build_in_background(build, make)
+    def make() -> Portrait:
+        return portrait_from(*read())
+
+    _build_in_background(build, make, read)
     return build
 
 
@@ -303,6 +317,10 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         self._portrait_spec = ""
         self._build: AvatarBuild | None = None
         """The build whose avatar replaces :attr:`avatar` once done."""
+        self._earlier: AvatarBuild | None = None
+        """While no avatar is shown yet: the build asked for before :attr:`_build` (the first
+        one, still running). Its still shows until the new build has one, and its avatar is
+        taken where the new portrait cannot be used, as an avatar shown is kept."""
 
     def open(self) -> None:
         s = self.settings
@@ -316,30 +334,52 @@ class TalkingHead(Stage[TalkingHeadSettings]):
 
     def _follow(self, spec: str, read_now: bool) -> None:
         self._portrait_spec = spec
+        prior = self._build
         self._build = avatar_build(spec, read_now=read_now)
+        # With no avatar shown yet, the build asked for before goes on beside the new one (of
+        # two, the one with a still to show: a build not begun yet has none).
+        if self.avatar is None and prior is not None and prior is not self._build:
+            self._earlier = prior if prior.still is not None else self._earlier or prior
+        if self._earlier is self._build:
+            self._earlier = None
         self._adopt()
 
     def _adopt(self) -> None:
         """Show the awaited build's avatar once it is done; where it failed, keep the avatar
         shown so far and say why once (the engine passes it on as a warning)."""
+        earlier = self._earlier
+        if earlier is not None and earlier.done.is_set():
+            # The avatar asked for before is built: shown until the new one is (as a change
+            # after the first build keeps the old avatar meanwhile), or dropped if it failed.
+            self._earlier = None
+            if earlier.error is None:
+                self._take(earlier)
         build = self._build
         if build is None or not build.done.is_set():
             return
         self._build = None
         if build.error is None:
-            self.avatar = build.avatar
-            if self.avatar is not None and self.avatar.person is None:
-                self.avatar.person = build.person  # the still's, if a stand-in made one
+            self._earlier = None
+            self._take(build)
             return
         problem = str(build.error)
         if build.spec and build.spec not in problem:
             problem = f"portrait {build.spec!r}: {problem}"  # (the portrait's own errors name it)
-        if self.avatar is None:
+        if self.avatar is None and self._earlier is not None:
+            # The first avatar is still being built: it goes on, its still shown meanwhile.
+            self._build, self._earlier = self._earlier, None
+            self.report(f"{problem}; the talking head keeps the portrait it had")
+        elif self.avatar is None:
             # Nothing to show at all: a placeholder (never the camera where a stand-in is asked
             # for) until another portrait is picked.
             self.report(f"{problem}; the talking head has none until another is picked")
         else:
             self.report(f"{problem}; the talking head keeps the portrait it had")
+
+    def _take(self, build: AvatarBuild) -> None:
+        self.avatar = build.avatar
+        if self.avatar is not None and self.avatar.person is None:
+            self.avatar.person = build.person  # the still's, if a stand-in made one
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the avatar being built is shown (tests, tools). True when none is left
@@ -415,9 +455,9 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         """What shows while no avatar is built: the portrait still, once its face is found;
         before that (a fraction of a second) or where none was found, the camera as it is in
         overlay mode, and a flat grey picture in its place to stand in."""
-        build = self._build
-        if build is not None and build.still is not None:
-            return self._compose_still(mode, image, build.still, build)
+        for build in (self._build, self._earlier):
+            if build is not None and build.still is not None:
+                return self._compose_still(mode, image, build.still, build)
         if mode == "stand-in":
             return np.full_like(image, PLACEHOLDER_GREY)
         return image
