@@ -25,6 +25,7 @@ pytest.importorskip("pytestqt")
 import test_gui_support
 from test_failures_are_errors import write_video
 
+from pipelines.audio.stage import STAGE_NAME as VOICE
 from pipelines.avatar import stage as stage_module
 from pipelines.avatar.stage import STAGE_NAME as TALKING_HEAD
 from pipelines.presets import Preset, StageSpec
@@ -97,3 +98,30 @@ def test_a_bad_portrait_picked_during_the_first_build_is_a_bar_at_once_and_the_s
             window.messages.clear(key)
     finally:
         release.set()
+
+
+def test_a_voice_that_cannot_be_heard_is_a_bar(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    preset = Preset("Voice", (StageSpec(VOICE, {"input": "none", "vad": False}),))
+    window = open_window(qtbot, windows, config, preset)
+    qtbot.waitUntil(lambda: engine_stage(window, VOICE) is not None, timeout=15000)
+    qtbot.waitUntil(lambda: VOICE in window.effects.panels, timeout=5000)
+    not_sound = tmp_path / "notes.wav"
+    not_sound.write_text("not a sound")
+    silent_video = write_video(tmp_path / "silent.mp4")
+    editor = window.effects.editor(VOICE, "input")
+    key = f"stage-{VOICE}"
+    cases = (
+        (str(tmp_path / "missing.wav"), "does not exist"),
+        (str(not_sound), "could not be decoded"),
+        (str(silent_video), str(silent_video)),
+        ("mic:nosuch", "'nosuch'"),
+    )
+    for value, said in cases:
+        editor.set_value(value)
+        editor.valueChanged.emit(editor.value())
+        qtbot.waitUntil(lambda: key in window.messages.bars, timeout=15000)
+        text = window.messages.bars[key].text
+        assert said in text and text.endswith("(the talking head idles)."), text
+        window.messages.clear(key)

@@ -168,7 +168,9 @@ class AudioMouth(Stage[AudioMouthSettings]):
             self.status = self.input.description + (f" ({'; '.join(notes)})" if notes else "")
         if notes:
             idles = " (the talking head idles)" if isinstance(self.input, NoAudio) else ""
-            log.warning("talking head audio: %s%s", "; ".join(notes), idles)
+            # A report, not only a log line: the window shows it as a bar (a voice file that
+            # is missing or no sound, `mic:NAME` not found), and the engine logs it as well.
+            self.report(f"{'; '.join(notes)}{idles}")
         self._opened_with = (s.input, s.loop, s.vad)
         self._history.clear()
         self._frames.clear()
