@@ -25,9 +25,12 @@ pytest.importorskip("pytestqt")
 import test_gui_support
 from test_failures_are_errors import write_video
 
+from app.gui.panels import PathEditor, StagePanel
 from pipelines.audio.stage import STAGE_NAME as VOICE
+from pipelines.audio.stage import AudioMouthSettings
 from pipelines.avatar import stage as stage_module
 from pipelines.avatar.stage import STAGE_NAME as TALKING_HEAD
+from pipelines.avatar.stage import TalkingHeadSettings
 from pipelines.presets import Preset, StageSpec
 from pipelines.userdata import PresetStore
 
@@ -125,3 +128,48 @@ def test_a_voice_that_cannot_be_heard_is_a_bar(
         text = window.messages.bars[key].text
         assert said in text and text.endswith("(the talking head idles)."), text
         window.messages.clear(key)
+
+
+@pytest.mark.parametrize(
+    ("stage", "settings", "field", "listed", "picked"),
+    [
+        (TALKING_HEAD, TalkingHeadSettings(), "portrait", "*.jpg", "me.jpg"),
+        (VOICE, AudioMouthSettings(), "input", "*.wav", "talk.wav"),
+    ],
+)
+def test_the_portrait_and_the_voice_have_a_browse_button_for_their_files(
+    qtbot: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stage: str,
+    settings: Any,
+    field: str,
+    listed: str,
+    picked: str,
+) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    asked: list[str] = []
+
+    def dialog(parent: Any, title: str, start: str, filters: str) -> tuple[str, str]:
+        asked.append(filters)
+        return str(tmp_path / picked), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(dialog))
+    panel = StagePanel(stage, settings)
+    qtbot.addWidget(panel)
+    editor = panel.editors[field]
+    assert isinstance(editor, PathEditor)
+    got: list[Any] = []
+    panel.settingsChanged.connect(lambda _name, new: got.append(new))
+    editor.browse_button.click()
+    first_filter = asked[0].split(";;")[0]
+    assert listed in first_filter.split("(")[1], asked
+    assert asked[0].endswith("All files (*)")
+    assert getattr(got[-1], field) == str(tmp_path / picked)
+    if stage == VOICE:
+        # The words that are no file stay typed in the same field.
+        assert "mic:NAME" in editor.edit.placeholderText()
+        editor.edit.setText("mic")
+        editor.edit.editingFinished.emit()
+        assert got[-1].input == "mic"

@@ -33,7 +33,7 @@ from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, Mout
 from pipelines.audio.resample import ANALYSIS_RATE
 from pipelines.errors import CamfxError
 from pipelines.frame import FrameContext
-from pipelines.schema import Fps, VideoDelayMs
+from pipelines.schema import FileField, FileKind, Fps, VideoDelayMs
 from pipelines.stage import Stage, StageSettings, register_stage
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class AudioState:
 
 @dataclass(frozen=True)
 class AudioMouthSettings(StageSettings):
-    input: str = "mic"
+    input: Annotated[str, FileField((FileKind.SOUND,), words="mic, mic:NAME, none")] = "mic"
     """mic, mic:NAME-OR-INDEX, none, or a sound file's path."""
     loop: bool = True
     """Files start over at their end."""

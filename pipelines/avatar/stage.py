@@ -52,7 +52,7 @@ from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import RestMouth, finish_rest, settle_pitched, settle_rest
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameContext
-from pipelines.schema import AvatarMode, Fps
+from pipelines.schema import AvatarMode, FileField, FileKind, Fps
 from pipelines.stage import BenchVariant, Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ TALKING_HEAD_INFO: CtxKey[TalkingHeadInfo] = CtxKey("talking_head")
 
 @dataclass(frozen=True)
 class TalkingHeadSettings(StageSettings):
-    portrait: str = ""
+    portrait: Annotated[str, FileField((FileKind.IMAGE,))] = ""
     """Image file of the avatar; empty: the shipped demo portrait."""
     mode: AvatarMode = "overlay"
     corner: Corner = "bottom-right"
