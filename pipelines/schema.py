@@ -70,6 +70,20 @@ class FileField:
 
 
 @dataclasses.dataclass(frozen=True)
+class Label:
+    """A field's words in the window, in its annotation, where its name alone would mislead
+    (``paused`` read as "the video is paused", not "stand in now")::
+
+        paused: Annotated[bool, Label("Stand in now", "In auto mode: …")] = False
+    """
+
+    text: str
+    """The control's label (else the field's name in words)."""
+    help: str = ""
+    """Its tooltip: what the value does."""
+
+
+@dataclasses.dataclass(frozen=True)
 class FieldSpec:
     """What the schema says about one field, for editors, option parsers and messages."""
 
@@ -82,6 +96,7 @@ class FieldSpec:
     pattern: str | None = None
     file: FileField | None = None
     """Set for a ``str`` that names a file (:class:`FileField` in its annotation)."""
+    label: Label | None = None
 
     @property
     def bounded(self) -> bool:
@@ -109,6 +124,10 @@ def _marker(hint: Any, marker: type[_M]) -> _M | None:
 
 
 def _spec(name: str, hint: Any, default: Any) -> FieldSpec:
+    return dataclasses.replace(_typed_spec(name, hint, default), label=_marker(hint, Label))
+
+
+def _typed_spec(name: str, hint: Any, default: Any) -> FieldSpec:
     info = mi.type_info(hint)
     if isinstance(info, mi.BoolType):
         return FieldSpec(name, FieldKind.BOOL, default)

@@ -15,6 +15,7 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
 import json
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,8 @@ from pipelines.audio.stage import STAGE_NAME as VOICE
 from pipelines.audio.stage import AudioMouthSettings
 from pipelines.avatar import stage as stage_module
 from pipelines.avatar.stage import STAGE_NAME as TALKING_HEAD
-from pipelines.avatar.stage import TalkingHeadSettings
+from pipelines.avatar.stage import TALKING_HEAD_INFO, TalkingHead, TalkingHeadSettings
+from pipelines.frame import FrameContext
 from pipelines.presets import Preset, StageSpec
 from pipelines.userdata import PresetStore
 
@@ -173,3 +175,42 @@ def test_the_portrait_and_the_voice_have_a_browse_button_for_their_files(
         editor.edit.setText("mic")
         editor.edit.editingFinished.emit()
         assert got[-1].input == "mic"
+
+
+def run_auto(stage: TalkingHead, face: Any, start: int, n: int) -> list[str]:
+    modes = []
+    for i in range(start, start + n):
+        ctx = FrameContext(timestamp=i / 30.0, index=i)
+        ctx.primary_face = face
+        stage.process(np.full((180, 320, 3), 60, np.uint8), ctx)
+        info = ctx.get(TALKING_HEAD_INFO)
+        assert info is not None
+        modes.append(info.mode)
+    return modes
+
+
+def test_stand_in_after_zero_stands_in_only_once_the_face_is_lost(qtbot: Any) -> None:
+    panel = StagePanel(TALKING_HEAD, TalkingHeadSettings(mode="auto"))
+    qtbot.addWidget(panel)
+    got: list[Any] = []
+    panel.settingsChanged.connect(lambda _name, new: got.append(new))
+    panel.editors["standin_after_s"].spin.setValue(0.0)  # type: ignore[attr-defined]
+    assert got[-1].standin_after_s == 0.0
+    # No portrait is built here (none is opened): the mode is what the stage puts out.
+    stage = TalkingHead(got[-1])
+    face = SimpleNamespace(visibility=1.0, pose=None)
+    assert run_auto(stage, face, 0, 5) == ["overlay"] * 5
+    assert run_auto(stage, None, 5, 2) == ["stand-in"] * 2  # lost: at once
+    assert run_auto(stage, face, 7, 1) == ["overlay"]
+
+
+def test_the_box_that_stands_in_now_says_so(qtbot: Any) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    panel = StagePanel(TALKING_HEAD, TalkingHeadSettings(mode="auto"))
+    qtbot.addWidget(panel)
+    box = panel.editors["paused"]
+    label = next(w for w in panel.body.findChildren(QLabel) if w.buddy() is box.focus_widget())
+    assert label.text() == "Stand in now"
+    assert "stands in for the video now" in label.toolTip()
+    assert "0: as soon as it is lost" in panel.editors["standin_after_s"].toolTip()

@@ -19,6 +19,9 @@ or a ``str`` named ``*path``/``*file``   ``kinds``' files first, else all files)
 other ``str``                            text field
 other tuples                             text field of comma-separated numbers
 =======================================  ===============================================
+
+A row is labelled with the field's name in words, or with the
+:class:`~pipelines.schema.Label` in its annotation (its text; its help as the tooltip).
 """
 
 from __future__ import annotations
@@ -532,10 +535,12 @@ class StagePanel(QFrame):
                 continue
             editor = editor_cls(f, value, self.body)
             editor.setObjectName(f"{stage_name}.{f.name}")
-            label_text = humanize(f.name)
+            label_text = f.label.text if f.label is not None else humanize(f.name)
             label = QLabel(label_text, self.body)
             label.setBuddy(editor.focus_widget())
             editor.focus_widget().setAccessibleName(f"{self._title}: {label_text}")
+            if f.label is not None and f.label.help:
+                editor.setToolTip(f.label.help)
             if editor.toolTip():
                 label.setToolTip(editor.toolTip())
             editor.valueChanged.connect(lambda v, name=f.name: self._changed(name, v))

@@ -52,7 +52,7 @@ from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import RestMouth, finish_rest, settle_pitched, settle_rest
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameContext
-from pipelines.schema import AvatarMode, FileField, FileKind, Fps
+from pipelines.schema import AvatarMode, FileField, FileKind, Fps, Label
 from pipelines.stage import BenchVariant, Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,23 @@ class TalkingHeadSettings(StageSettings):
     border_color: tuple[Byte, Byte, Byte] = (245, 245, 245)
     """BGR."""
     opacity: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
-    standin_after_s: Annotated[float, Meta(ge=0.0, le=600.0)] = 3.0
-    paused: bool = False
+    standin_after_s: Annotated[
+        float,
+        Meta(ge=0.0, le=600.0),
+        Label(
+            "Stand in after (s)",
+            "In auto mode: how long the face may be out of view before the avatar stands in "
+            "for the video; 0: as soon as it is lost",
+        ),
+    ] = 3.0
+    paused: Annotated[
+        bool,
+        Label(
+            "Stand in now",
+            "In auto mode: the avatar stands in for the video now, face or no face (as while "
+            "the camera is paused)",
+        ),
+    ] = False
     """Stand-in now (the camera is paused), in auto mode."""
     blinks: bool = True
     idle: bool = True
@@ -432,7 +447,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             pose = (face.pose.yaw, face.pose.pitch, face.pose.roll)  # type: ignore[union-attr]
         weights = self.animator.update(t, mouth, pose)
 
-        mode = self._mode(s, t, ctx)
+        mode = self._mode(s, t, seen)
         if self.avatar is None:
             # Preparing: the portrait, still, where the avatar will be. Not timed against the
             # render budgets (a few seconds once, and no render).
@@ -533,11 +548,15 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             self.avatar = avatar_for(self.settings.portrait)
             self._portrait_spec = self.settings.portrait
 
-    def _mode(self, s: TalkingHeadSettings, t: float, ctx: FrameContext) -> str:
+    def _mode(self, s: TalkingHeadSettings, t: float, seen: bool) -> str:
         if s.mode != "auto":
             return s.mode
         if s.paused:
             return "stand-in"
+        if seen:
+            # A face in view is never stood in for: at 0 s, `t - last face >= 0` held on every
+            # frame and the avatar stood in with the user in view (qa7).
+            return "overlay"
         if self._last_face_t is None:
             self._last_face_t = t  # the wait for a face starts now
         if t - self._last_face_t >= s.standin_after_s:
