@@ -46,6 +46,43 @@ class FieldKind(enum.StrEnum):
     OTHER = "other"
 
 
+class FileKind(enum.StrEnum):
+    """What a file field's file holds: the window's file dialog lists these files first."""
+
+    IMAGE = "image"
+    SOUND = "sound"
+    """A sound file, or a video whose sound track is read."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FileField:
+    """Marks a ``str`` setting as a file's path, in its annotation::
+
+        portrait: Annotated[str, FileField((FileKind.IMAGE,))] = ""
+
+    The window gives it a text field and a "Browse…" button whose dialog lists ``kinds``; the
+    value is still checked as the plain ``str`` it is (msgspec ignores this marker)."""
+
+    kinds: tuple[FileKind, ...]
+    words: str = ""
+    """What else the field takes that is no file (the voice's "mic", "mic:NAME", "none"), in
+    the user's words: the empty field and its tooltip say it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Label:
+    """A field's words in the window, in its annotation, where its name alone would mislead
+    (``paused`` read as "the video is paused", not "stand in now")::
+
+        paused: Annotated[bool, Label("Stand in now", "In auto mode: …")] = False
+    """
+
+    text: str
+    """The control's label (else the field's name in words)."""
+    help: str = ""
+    """Its tooltip: what the value does."""
+
+
 @dataclasses.dataclass(frozen=True)
 class FieldSpec:
     """What the schema says about one field, for editors, option parsers and messages."""
@@ -57,6 +94,9 @@ class FieldSpec:
     hi: float | None = None
     choices: tuple[str, ...] = ()
     pattern: str | None = None
+    file: FileField | None = None
+    """Set for a ``str`` that names a file (:class:`FileField` in its annotation)."""
+    label: Label | None = None
 
     @property
     def bounded(self) -> bool:
@@ -70,7 +110,24 @@ def _literal_values(hint: Any) -> tuple[str, ...]:
     return tuple(map(str, typing.get_args(hint)))
 
 
+_M = typing.TypeVar("_M")
+
+
+def _marker(hint: Any, marker: type[_M]) -> _M | None:
+    """The ``marker`` instance in ``hint``'s ``Annotated`` extras, if any."""
+    while typing.get_origin(hint) is typing.Annotated:
+        hint, *extras = typing.get_args(hint)
+        for extra in extras:
+            if isinstance(extra, marker):
+                return extra
+    return None
+
+
 def _spec(name: str, hint: Any, default: Any) -> FieldSpec:
+    return dataclasses.replace(_typed_spec(name, hint, default), label=_marker(hint, Label))
+
+
+def _typed_spec(name: str, hint: Any, default: Any) -> FieldSpec:
     info = mi.type_info(hint)
     if isinstance(info, mi.BoolType):
         return FieldSpec(name, FieldKind.BOOL, default)
@@ -80,7 +137,9 @@ def _spec(name: str, hint: Any, default: Any) -> FieldSpec:
     if isinstance(info, mi.LiteralType):
         return FieldSpec(name, FieldKind.CHOICE, default, choices=_literal_values(hint))
     if isinstance(info, mi.StrType):
-        return FieldSpec(name, FieldKind.TEXT, default, pattern=info.pattern)
+        return FieldSpec(
+            name, FieldKind.TEXT, default, pattern=info.pattern, file=_marker(hint, FileField)
+        )
     if isinstance(info, mi.TupleType):
         return FieldSpec(name, FieldKind.TUPLE, default)
     return FieldSpec(name, FieldKind.OTHER, default)

@@ -14,17 +14,23 @@ number without bounds                    spin box
 ``Literal[...]``                         drop-down
 ``"#rrggbb"`` str, or a tuple of 3-4 ints, named ``*colo(u)r*``
                                          colour button (tuples are B, G, R[, A])
-``str`` named ``*path``/``*file``        text field and "Browse…"
+``Annotated[str, FileField(kinds)]``,    text field and "Browse…" (its dialog lists
+or a ``str`` named ``*path``/``*file``   ``kinds``' files first, else all files)
 other ``str``                            text field
 other tuples                             text field of comma-separated numbers
 =======================================  ===============================================
+
+A row is labelled with the field's name in words, or with the
+:class:`~pipelines.schema.Label` in its annotation (its text; its help as the tooltip).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -50,8 +56,10 @@ from PySide6.QtWidgets import (
 
 from app.gui.qtcompat import emit
 from pipelines import schema
+from pipelines.audio.inputs import FileInput
 from pipelines.errors import CamfxError
-from pipelines.schema import FieldKind, FieldSpec
+from pipelines.schema import FieldKind, FieldSpec, FileKind
+from pipelines.sources.files import IMAGE_SUFFIXES
 from pipelines.stage import StageSettings
 from pipelines.userdata import display_name
 
@@ -60,6 +68,22 @@ LOG_SCALE_RATIO = 1000.0
 """A range whose top is this many times its (positive) bottom gets a logarithmic slider: on a
 linear one, 1-100000 put the default 40 at the far left and every step was 500."""
 HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+FILE_FILTERS: dict[FileKind, tuple[str, tuple[str, ...]]] = {
+    FileKind.IMAGE: ("Images", IMAGE_SUFFIXES),
+    FileKind.SOUND: ("Sound files and videos", FileInput.suffixes),
+}
+"""The file dialog's filter per :class:`~pipelines.schema.FileKind`: the suffixes that the
+code reading the file takes (a portrait's photo, a voice file)."""
+
+
+def file_filter(kinds: tuple[FileKind, ...]) -> str:
+    """A Qt file dialog's filter: each kind's files, then all files (a file named oddly)."""
+    parts = []
+    for kind in kinds:
+        title, suffixes = FILE_FILTERS[kind]
+        parts.append(f"{title} ({' '.join('*' + s for s in suffixes)})")
+    return ";;".join([*parts, "All files (*)"])
 
 
 ACRONYMS = {
@@ -106,7 +130,7 @@ def field_kind(f: FieldSpec, default: Any) -> str:
     if f.kind is FieldKind.TEXT and isinstance(default, str):
         if "colo" in f.name and HEX_COLOR.fullmatch(default):
             return "color"
-        if f.name.endswith(("path", "file")):
+        if f.file is not None or f.name.endswith(("path", "file")):
             return "path"
         return "text"
     if f.kind is FieldKind.TUPLE and isinstance(default, tuple):
@@ -373,17 +397,26 @@ class TextEditor(FieldEditor):
 
 
 class PathEditor(TextEditor):
+    """A file's path: typed, or picked with "Browse…" (a field that also takes words, as the
+    voice's "mic", keeps them typed in its text field)."""
+
     def build(self, layout: QHBoxLayout, value: Any) -> None:
         super().build(layout, value)
-        self.edit.setPlaceholderText("(none)")
-        browse = QPushButton("Browse…", self)
-        browse.clicked.connect(self.browse)
-        layout.addWidget(browse)
+        marker = self.field.file
+        self.filter = file_filter(marker.kinds if marker is not None else ())
+        words = marker.words if marker is not None else ""
+        self.edit.setPlaceholderText(f"{words}, or a file" if words else "(none)")
+        if words:
+            self.setToolTip(f"{words}, or a file's path")
+        self.browse_button = QPushButton("Browse…", self)
+        self.browse_button.clicked.connect(self.browse)
+        layout.addWidget(self.browse_button)
 
     def browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, humanize(self.name), self.edit.text(), "All files (*)"
-        )
+        text = self.edit.text()
+        # A word such as "mic" is no place to start the dialog in.
+        start = text if os.path.isabs(text) else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(self, humanize(self.name), start, self.filter)
         if path:
             self.edit.setText(path)
             self._finished()
@@ -502,10 +535,12 @@ class StagePanel(QFrame):
                 continue
             editor = editor_cls(f, value, self.body)
             editor.setObjectName(f"{stage_name}.{f.name}")
-            label_text = humanize(f.name)
+            label_text = f.label.text if f.label is not None else humanize(f.name)
             label = QLabel(label_text, self.body)
             label.setBuddy(editor.focus_widget())
             editor.focus_widget().setAccessibleName(f"{self._title}: {label_text}")
+            if f.label is not None and f.label.help:
+                editor.setToolTip(f.label.help)
             if editor.toolTip():
                 label.setToolTip(editor.toolTip())
             editor.valueChanged.connect(lambda v, name=f.name: self._changed(name, v))

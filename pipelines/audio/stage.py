@@ -36,7 +36,7 @@ from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, Mout
 from pipelines.audio.resample import ANALYSIS_RATE
 from pipelines.errors import CamfxError
 from pipelines.frame import FrameContext
-from pipelines.schema import Fps, VideoDelayMs
+from pipelines.schema import FileField, FileKind, Fps, VideoDelayMs
 from pipelines.stage import Stage, StageSettings, register_stage
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ class AudioState:
 
 @dataclass(frozen=True)
 class AudioMouthSettings(StageSettings):
-    input: str = "mic"
+    input: Annotated[str, FileField((FileKind.SOUND,), words="mic, mic:NAME, none")] = "mic"
     """mic, mic:NAME-OR-INDEX, none, or a sound file's path."""
     loop: bool = True
     """Files start over at their end."""
@@ -188,7 +188,9 @@ class AudioMouth(Stage[AudioMouthSettings]):
             self.status = self.input.description + (f" ({'; '.join(notes)})" if notes else "")
         if notes:
             idles = " (the talking head idles)" if isinstance(self.input, NoAudio) else ""
-            log.warning("talking head audio: %s%s", "; ".join(notes), idles)
+            # A report, not only a log line: the window shows it as a bar (a voice file that
+            # is missing or no sound, `mic:NAME` not found), and the engine logs it as well.
+            self.report(f"{'; '.join(notes)}{idles}")
         self._opened_with = (s.input, s.loop, s.vad)
         self._history.clear()
         self._frames.clear()

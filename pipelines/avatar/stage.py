@@ -52,7 +52,7 @@ from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import RestMouth, finish_rest, settle_pitched, settle_rest
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameContext
-from pipelines.schema import AvatarMode, Fps
+from pipelines.schema import AvatarMode, FileField, FileKind, Fps, Label
 from pipelines.stage import BenchVariant, Stage, StageSettings, register_stage
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ TALKING_HEAD_INFO: CtxKey[TalkingHeadInfo] = CtxKey("talking_head")
 
 @dataclass(frozen=True)
 class TalkingHeadSettings(StageSettings):
-    portrait: str = ""
+    portrait: Annotated[str, FileField((FileKind.IMAGE,))] = ""
     """Image file of the avatar; empty: the shipped demo portrait."""
     mode: AvatarMode = "overlay"
     corner: Corner = "bottom-right"
@@ -106,8 +106,23 @@ class TalkingHeadSettings(StageSettings):
     border_color: tuple[Byte, Byte, Byte] = (245, 245, 245)
     """BGR."""
     opacity: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
-    standin_after_s: Annotated[float, Meta(ge=0.0, le=600.0)] = 3.0
-    paused: bool = False
+    standin_after_s: Annotated[
+        float,
+        Meta(ge=0.0, le=600.0),
+        Label(
+            "Stand in after (s)",
+            "In auto mode: how long the face may be out of view before the avatar stands in "
+            "for the video; 0: as soon as it is lost",
+        ),
+    ] = 3.0
+    paused: Annotated[
+        bool,
+        Label(
+            "Stand in now",
+            "In auto mode: the avatar stands in for the video now, face or no face (as while "
+            "the camera is paused)",
+        ),
+    ] = False
     """Stand-in now (the camera is paused), in auto mode."""
     blinks: bool = True
     idle: bool = True
@@ -213,9 +228,17 @@ BUILD_STOP_WAIT_S = 10.0
 """How long the process's exit waits for a running build to reach its next tracker call."""
 
 
-def _build_in_background(build: AvatarBuild, make: Callable[[], Portrait]) -> None:
+def _build_in_background(
+    build: AvatarBuild, make: Callable[[], Portrait], read: Callable[[], object] | None = None
+) -> None:
+    """``read``: the quick check of the photo, done before this build waits its turn: a first
+    build took 65 s on a loaded 2-core machine (qa7), and a missing file or a video picked
+    meanwhile went unsaid all that time."""
+
     def run() -> None:
         try:
+            if read is not None:
+                read()
             with _build_lock:
                 if build.still is None:
                     build.still = make()
@@ -259,10 +282,16 @@ def avatar_build(spec: str, *, read_now: bool = True) -> AvatarBuild:
             return build
         build = _builds[spec] = AvatarBuild(spec)
 
-    def make() -> Portrait:
-        return portrait_from(*(photo or read_portrait_image(spec)))
+    def read() -> tuple[np.ndarray, str]:
+        nonlocal photo
+        if photo is None:
+            photo = read_portrait_image(spec)
+        return photo
 
-    _build_in_background(build, make)
+    def make() -> Portrait:
+        return portrait_from(*read())
+
+    _build_in_background(build, make, read)
     return build
 
 
@@ -303,6 +332,10 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         self._portrait_spec = ""
         self._build: AvatarBuild | None = None
         """The build whose avatar replaces :attr:`avatar` once done."""
+        self._earlier: AvatarBuild | None = None
+        """While no avatar is shown yet: the build asked for before :attr:`_build` (the first
+        one, still running). Its still shows until the new build has one, and its avatar is
+        taken where the new portrait cannot be used, as an avatar shown is kept."""
 
     def open(self) -> None:
         s = self.settings
@@ -316,30 +349,52 @@ class TalkingHead(Stage[TalkingHeadSettings]):
 
     def _follow(self, spec: str, read_now: bool) -> None:
         self._portrait_spec = spec
+        prior = self._build
         self._build = avatar_build(spec, read_now=read_now)
+        # With no avatar shown yet, the build asked for before goes on beside the new one (of
+        # two, the one with a still to show: a build not begun yet has none).
+        if self.avatar is None and prior is not None and prior is not self._build:
+            self._earlier = prior if prior.still is not None else self._earlier or prior
+        if self._earlier is self._build:
+            self._earlier = None
         self._adopt()
 
     def _adopt(self) -> None:
         """Show the awaited build's avatar once it is done; where it failed, keep the avatar
         shown so far and say why once (the engine passes it on as a warning)."""
+        earlier = self._earlier
+        if earlier is not None and earlier.done.is_set():
+            # The avatar asked for before is built: shown until the new one is (as a change
+            # after the first build keeps the old avatar meanwhile), or dropped if it failed.
+            self._earlier = None
+            if earlier.error is None:
+                self._take(earlier)
         build = self._build
         if build is None or not build.done.is_set():
             return
         self._build = None
         if build.error is None:
-            self.avatar = build.avatar
-            if self.avatar is not None and self.avatar.person is None:
-                self.avatar.person = build.person  # the still's, if a stand-in made one
+            self._earlier = None
+            self._take(build)
             return
         problem = str(build.error)
         if build.spec and build.spec not in problem:
             problem = f"portrait {build.spec!r}: {problem}"  # (the portrait's own errors name it)
-        if self.avatar is None:
+        if self.avatar is None and self._earlier is not None:
+            # The first avatar is still being built: it goes on, its still shown meanwhile.
+            self._build, self._earlier = self._earlier, None
+            self.report(f"{problem}; the talking head keeps the portrait it had")
+        elif self.avatar is None:
             # Nothing to show at all: a placeholder (never the camera where a stand-in is asked
             # for) until another portrait is picked.
             self.report(f"{problem}; the talking head has none until another is picked")
         else:
             self.report(f"{problem}; the talking head keeps the portrait it had")
+
+    def _take(self, build: AvatarBuild) -> None:
+        self.avatar = build.avatar
+        if self.avatar is not None and self.avatar.person is None:
+            self.avatar.person = build.person  # the still's, if a stand-in made one
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the avatar being built is shown (tests, tools). True when none is left
@@ -392,7 +447,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             pose = (face.pose.yaw, face.pose.pitch, face.pose.roll)  # type: ignore[union-attr]
         weights = self.animator.update(t, mouth, pose)
 
-        mode = self._mode(s, t, ctx)
+        mode = self._mode(s, t, seen)
         if self.avatar is None:
             # Preparing: the portrait, still, where the avatar will be. Not timed against the
             # render budgets (a few seconds once, and no render).
@@ -415,9 +470,9 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         """What shows while no avatar is built: the portrait still, once its face is found;
         before that (a fraction of a second) or where none was found, the camera as it is in
         overlay mode, and a flat grey picture in its place to stand in."""
-        build = self._build
-        if build is not None and build.still is not None:
-            return self._compose_still(mode, image, build.still, build)
+        for build in (self._build, self._earlier):
+            if build is not None and build.still is not None:
+                return self._compose_still(mode, image, build.still, build)
         if mode == "stand-in":
             return np.full_like(image, PLACEHOLDER_GREY)
         return image
@@ -493,11 +548,15 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             self.avatar = avatar_for(self.settings.portrait)
             self._portrait_spec = self.settings.portrait
 
-    def _mode(self, s: TalkingHeadSettings, t: float, ctx: FrameContext) -> str:
+    def _mode(self, s: TalkingHeadSettings, t: float, seen: bool) -> str:
         if s.mode != "auto":
             return s.mode
         if s.paused:
             return "stand-in"
+        if seen:
+            # A face in view is never stood in for: at 0 s, `t - last face >= 0` held on every
+            # frame and the avatar stood in with the user in view (qa7).
+            return "overlay"
         if self._last_face_t is None:
             self._last_face_t = t  # the wait for a face starts now
         if t - self._last_face_t >= s.standin_after_s:
