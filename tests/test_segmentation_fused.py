@@ -522,6 +522,31 @@ def test_lut_bgr_is_cv2_lut_byte_for_byte(view: str) -> None:
     assert int(diff.max()) <= LUT_MAX_LEVELS
 
 
+@pytest.mark.parametrize("pixels", [1, 2, 21, 22, 43, 64, 65, 427, 1280 * 3 + 7])
+def test_lut_bgr_every_length_and_in_place(pixels: int) -> None:
+    """Lengths around the permuted lookup's 64-byte steps (its last step masked: 3, 6, 63,
+    66, 129 bytes...), into a new array and in place: cv2.LUT's bytes, and nothing written
+    past the end (a view of a longer row)."""
+    rng = np.random.default_rng(pixels)
+    row = rng.integers(0, 256, (1, pixels + 30, 3), dtype=np.uint8)
+    image = row[:, :pixels]
+    table = rng.integers(0, 256, (1, 256, 3), dtype=np.uint8)
+    expected = cv2.LUT(image, table)
+    assert np.array_equal(fused.lut_bgr(image, table), expected)
+    after = row[:, pixels:].copy()
+    flat = row.reshape(-1)[: 3 * pixels]  # the image's bytes, written in place
+    fused._kernels().lut_bgr(flat, fused.channel_tables(table), flat)
+    assert np.array_equal(row[:, :pixels], expected)
+    assert np.array_equal(row[:, pixels:], after)
+
+
+def test_lookups_permute_bytes_where_the_cpu_can() -> None:
+    """On a CPU with AVX-512 VBMI the compiled lookups go 64 bytes a step (0.66 -> 0.31 ms for
+    a 720p frame's bytes on the 2-core Xeon); elsewhere a byte at a time, as before."""
+    fused._kernels()
+    assert fused.permuted_lookups == fused._byte_permutes()
+
+
 def test_light_stage_uses_the_compiled_lookup_with_the_same_picture(monkeypatch) -> None:
     """A colour correction (per-channel curves) goes through :func:`fused.lut_bgr` once the
     kernels are ready, and the frames come out as with ``cv2.LUT`` (CAMFX_NO_JIT)."""
