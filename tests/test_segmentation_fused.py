@@ -253,7 +253,7 @@ _CACHE_KEYS = """
 import dataclasses, hashlib
 from numba.core.serialize import dumps
 from pipelines.segmentation import fused
-kernels = fused._compile()  # decorates only: nothing is compiled
+kernels = fused._compile()  # decorates (compiles only the lookup's probe: lut_span)
 for field in dataclasses.fields(kernels):
     func = getattr(kernels, field.name).py_func
     cells = tuple(cell.cell_contents for cell in func.__closure__ or ())
@@ -545,6 +545,38 @@ def test_lookups_permute_bytes_where_the_cpu_can() -> None:
     a 720p frame's bytes on the 2-core Xeon); elsewhere a byte at a time, as before."""
     fused._kernels()
     assert fused.permuted_lookups == fused._byte_permutes()
+
+
+_BYTE_AT_A_TIME = """
+import cv2, numpy as np
+from pipelines.segmentation import fused
+kernels = fused._compile()
+rng = np.random.default_rng(3)
+ok = True
+for pixels in (1, 22, 427):
+    image = rng.integers(0, 256, (2, pixels, 3), dtype=np.uint8)
+    table = rng.integers(0, 256, (1, 256, 3), dtype=np.uint8)
+    out = np.empty_like(image)
+    kernels.lut_bgr(image.reshape(-1), fused.channel_tables(table), out.reshape(-1))
+    ok &= bool(np.array_equal(out, cv2.LUT(image, table)))
+print(fused.permuted_lookups, ok)
+"""
+
+
+def test_lookups_a_byte_at_a_time_for_another_cpu(tmp_path: Path) -> None:
+    """Kernels compiled for another CPU than this one (``NUMBA_CPU_NAME``, a portable cache)
+    look a byte up at a time, with the same bytes (in a fresh process and cache folder)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]),
+        "NUMBA_CPU_NAME": "generic",
+        "NUMBA_CACHE_DIR": str(tmp_path),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _BYTE_AT_A_TIME], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
 
 
 def test_light_stage_uses_the_compiled_lookup_with_the_same_picture(monkeypatch) -> None:

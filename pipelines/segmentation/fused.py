@@ -19,7 +19,8 @@ Two smaller kernels do the same for work that was a chain of small OpenCV calls:
 :func:`refined_detail` (the guided filter's output at the detail level: two resizes, a
 multiply, an add and a clip) and :func:`fill_level` (a level of the room's hole filling).
 :func:`lut_bgr` is ``cv2.LUT`` with one curve per channel (the light stage's colour
-correction) at half OpenCV's CPU, :func:`apply_gain` the key light's smooth per-pixel gain
+correction) at half OpenCV's CPU (a quarter where the CPU permutes bytes:
+:func:`_byte_permutes`), :func:`apply_gain` the key light's smooth per-pixel gain
 with its outline blend in one pass (the mask sampled at the refined one's detail level, as the
 composite does), and :func:`skin_fit` the key light's side-light fit on ~400 skin landmarks in
 one call where NumPy took about twenty.
@@ -151,9 +152,11 @@ def _byte_permutes() -> bool:
     """Whether the kernels may look bytes up 64 at a time with AVX-512 VBMI's two-table byte
     permute (``vpermi2b``): Numba compiles for this CPU (``NUMBA_CPU_NAME`` unset) and it has
     the instruction (Intel since Ice Lake, AMD since Zen 4). Elsewhere a byte at a time."""
-    import numba
+    from numba.core import config
 
-    if numba.config.CPU_NAME or numba.config.CPU_FEATURES:
+    if getattr(config, "CPU_NAME", None) not in (None, "", "host") or getattr(
+        config, "CPU_FEATURES", None
+    ):
         return False  # compiled for another CPU than this one (a portable cache)
     try:
         from llvmlite import binding
