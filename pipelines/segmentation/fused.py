@@ -580,24 +580,27 @@ def _compile() -> Any:
                 x1 = runs[r, 1]
                 cls = runs[r, 2]
                 first = -(-x0 // step) * step
+                # Thumbnail pixel of x counted along, not x // step (a division a pixel):
+                # the thumbnail 0.108-0.117 -> 0.090-0.094 ms a 720p Studio frame.
+                j0 = 3 * (first // step)
                 if cls == 1:
-                    for x in range(first, x1, step):
-                        j = 3 * (x // step)
+                    for n, x in enumerate(range(first, x1, step)):
+                        j = j0 + 3 * n
                         trow[j] = frow[3 * x]
                         trow[j + 1] = frow[3 * x + 1]
                         trow[j + 2] = frow[3 * x + 2]
                     continue
                 if cls == 0:
-                    for x in range(first, x1, step):
-                        j = 3 * (x // step)
+                    for n, x in enumerate(range(first, x1, step)):
+                        j = j0 + 3 * n
                         for c in range(3):
                             k = 3 * x + c
                             trow[j + c] = np.uint8(
                                 (np.uint16(ba[k]) * bt_lo + np.uint16(bb[k]) * bt_hi + u128) >> 8
                             )
                     continue
-                for x in range(first, x1, step):
-                    j = 3 * (x // step)
+                for n, x in enumerate(range(first, x1, step)):
+                    j = j0 + 3 * n
                     if same_width:
                         mv = ma[x] + (mb[x] - ma[x]) * mt
                     else:
