@@ -94,7 +94,7 @@ def test_unplugged_camera_gives_a_bar_no_fps_and_a_card(
 def test_card_text_outline_stays_around_the_text() -> None:
     """The dark outline hugs the white letters: drawn with a thicker stroke, OpenCV 5.1 laid it
     out 25 px wider, a shifted dark copy of "…reconnecting..." past the white line's end."""
-    from app.gui.plumbing import DISCONNECTED_CARD_TEXT, message_card
+    from pipelines.sources.cards import DISCONNECTED_CARD_TEXT, message_card
 
     card = message_card(DISCONNECTED_CARD_TEXT, (640, 360)).astype(int)
     white_columns = np.flatnonzero((card.min(axis=2) > 200).any(axis=0))
