@@ -155,3 +155,37 @@ def test_fps_on_a_camera_is_not_called_a_video_rate(
     err = capsys.readouterr().err
     assert code == 0, err
     assert "plays at its own" not in err, err
+
+
+def test_a_camera_unplugged_while_released_for_idle_is_lost_not_closed() -> None:
+    """The engine closes the camera while nobody watches the virtual camera (``--idle-after``,
+    10 s by default) and opens it again when a meeting does. Unplugged in between, that open
+    raised on main and left the source closed: its next read ended the run with "camera '0'
+    used while closed". It is now lost: the card, reconnects, the limit."""
+    from pipelines.errors import SourceError
+    from pipelines.frame import SOURCE_CARD
+    from pipelines.sources.base import SourceConfig
+    from pipelines.sources.camera import CameraGoneError, CameraSource, CameraState
+
+    backend = RecordedBackend([np.zeros((SIZE[1], SIZE[0], 3), np.uint8)], fps=0)
+    config = SourceConfig(
+        width=SIZE[0], height=SIZE[1], fps=30.0, lost_card=True, reconnect_limit_s=0.3
+    )
+    camera = CameraSource("", config, backend=backend)
+    backend.unplugged = True
+    with pytest.raises(SourceError):
+        camera.open()  # the first open still refuses a missing camera
+    backend.unplugged = False
+    camera.open()
+    assert camera.read() is not None
+    camera.close()  # idle
+    backend.unplugged = True
+    camera.open()  # a meeting opens the virtual camera
+    assert camera.state is CameraState.LOST and camera.losses == 1
+    frame = camera.read()
+    assert frame is not None and frame.ctx.get(SOURCE_CARD) and is_card(frame.image)
+    with pytest.raises(CameraGoneError):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            camera.read()
+    camera.close()

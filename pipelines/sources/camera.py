@@ -300,6 +300,8 @@ class CameraSource(Source):
         self.state = CameraState.CLOSED
         self.reconnects = 0
         self.losses = 0
+        self.opened_before = False
+        """Whether the camera has opened once (a later open that fails is a loss)."""
         self.lost_since: float | None = None
         """When the camera was last found gone (monotonic); None while it delivers."""
         self.last_outage_s: float | None = None
@@ -312,8 +314,19 @@ class CameraSource(Source):
         self._last_attempt = float("-inf")
 
     def open(self) -> None:
-        if self.state is not CameraState.OPEN:
+        if self.state is CameraState.OPEN:
+            return
+        try:
             self._connect()
+        except Exception:
+            if not self.opened_before:
+                raise  # the first open: a wrong or missing camera is the user's to fix
+            # Reopened after a close while nobody watched (the engine's idle) and unplugged
+            # meanwhile: lost, as if unplugged while running. Raising here left it closed, and
+            # its next read ended the run with "used while closed".
+            log.info("camera %s is gone; reconnecting", self.arg or 0)
+            self._lose(time.monotonic())
+            self._last_attempt = time.monotonic()
 
     def _connect(self) -> None:
         c = self.config
@@ -339,6 +352,7 @@ class CameraSource(Source):
                 c.fps,
             )
         self.state = CameraState.OPEN
+        self.opened_before = True
         self._failures = 0
         self.lost_since = None
 
@@ -389,9 +403,7 @@ class CameraSource(Source):
                 # bar, the command line's one line), each watching ``state``/``losses``.
                 log.info("camera %s stopped delivering frames; reconnecting", self.arg or 0)
                 self._release()
-                self.state = CameraState.LOST
-                self.losses += 1
-                self.lost_since = time.monotonic()
+                self._lose(time.monotonic())
             else:
                 time.sleep(0.005)
             return None
@@ -421,6 +433,11 @@ class CameraSource(Source):
         # Don't spin while the device is gone.
         time.sleep(min(0.02, self.reconnect_interval))
         return None
+
+    def _lose(self, now: float) -> None:
+        self.state = CameraState.LOST
+        self.losses += 1
+        self.lost_since = now
 
     def _release(self) -> None:
         if self.handle is not None:
