@@ -30,10 +30,8 @@ from test_gui_support import (
 )
 
 from pipelines.presets import Preset, StageSpec
+from pipelines.sources.cards import CARD_GREY
 from pipelines.userdata import PresetStore
-
-CARD_GREY = 32
-"""plumbing.message_card's background."""
 
 
 def is_card(image: np.ndarray) -> bool:
