@@ -275,6 +275,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="when no app has the virtual camera open for this long, release the camera and "
         "stop processing until one does (default 10; 0 never idles)",
     )
+    run.add_argument(
+        "--reconnect-limit",
+        type=non_negative_float,
+        default=RECONNECT_LIMIT_S,
+        metavar="SECONDS",
+        help="how long an unplugged camera is waited for (the outputs show 'Camera "
+        f"disconnected') before the run ends with exit code 1 (default {RECONNECT_LIMIT_S:g}; "
+        "0 waits for ever)",
+    )
     add_run_arguments(run)
 
     bench = sub.add_parser(
@@ -502,6 +511,7 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
         stages_required=True,
         cv_threads=cv_threads_arg(args),
         existing=existing_file_arg(args),
+        reconnect_limit_s=getattr(args, "reconnect_limit", None) or None,
     )
     return dataclasses.replace(config, **changes)
 
@@ -612,7 +622,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines.engine import EventKind
     from pipelines.input_notes import input_notes
 
-    config, voice_note = preset_voice(run_config(args))
+    # A camera unplugged mid-run sends the disconnected card, as in the window: a meeting
+    # watching the virtual camera sees that, not the last frame frozen.
+    config, voice_note = preset_voice(run_config(args, lost_card=True))
     if voice_note:
         print(voice_note, file=sys.stderr)
     if config.talking_head is not None:
@@ -642,7 +654,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             for note in input_notes(config, source):
                 print(note, file=sys.stderr)
-            if getattr(args, RecordGiven.given("fps"), False) and source.pace_fps != config.fps:
+            fps_given = getattr(args, RecordGiven.given("fps"), False)
+            # A camera (live) takes --fps as its asked rate and paces itself (pace_fps 0).
+            if fps_given and not source.live and source.pace_fps != config.fps:
                 # A video is paced at its own rate (frames are neither doubled nor dropped):
                 # said, not silently ignored.
                 print(
@@ -650,8 +664,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                     f"{config.fps:g} sets the rate of a camera, the demo or a picture",
                     file=sys.stderr,
                 )
+            watch = CameraWatch.of(source, config.reconnect_limit_s)
             while engine.running:
                 engine.wait(0.5)
+                for news in watch.news():
+                    # The status line (a terminal's) is overwritten by the news, then redrawn.
+                    print(("\r" + " " * 78 + "\r") * tty + news, file=sys.stderr, flush=True)
                 if tty:
                     # Padded so a shorter line fully covers the previous one.
                     line = engine.snapshot().status_line()
@@ -673,7 +691,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         if out.failure or isinstance(out, VideoFileOutput):
             print(f"camfx: {out.summary()}", file=sys.stderr)
     print(f"camfx: {snap.status_line()}", file=sys.stderr)
+    from pipelines.sources.camera import CameraGoneError
+
     errors = run.problems(EventKind.SOURCE_ERROR)
+    gone = [ev for ev in run.events if isinstance(ev.exception, CameraGoneError)]
+    if gone:
+        # Not the user's input (exit 2): the device went away mid-run; what was recorded is
+        # kept, and said above.
+        print(f"camfx: {gone[0].message}", file=sys.stderr)
+        return EXIT_CAMERA_LOST
     if errors:
         raise CliError(errors[0])
     if any(out.failure for out in engine.outputs):
@@ -698,6 +724,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Stopped before its first frame: the file asked for is not there (said above).
         return EXIT_OUTPUT_FAILED
     return 0
+
+
+RECONNECT_LIMIT_S = 60.0
+"""How long ``camfx run`` waits for an unplugged camera (``--reconnect-limit``): a replug or a
+USB hub's reset is back within seconds (the camera source retries every second); one not back
+after a minute is not coming back by itself, and a headless run (a service) then ends so that
+whatever started it can tell, instead of sending the card for ever."""
+
+EXIT_CAMERA_LOST = 1
+"""``camfx run`` whose camera went away and did not come back (a device fault, not bad input:
+not the usage code 2); as a failed output, the recording is kept."""
+
+
+@dataclasses.dataclass
+class CameraWatch:
+    """Says on stderr, one line each, when the run's camera goes and when it is back (the
+    camera source counts both, so a loss shorter than the 0.5-s poll is still said)."""
+
+    camera: Any
+    """The run's :class:`~pipelines.sources.camera.CameraSource`; None: not a camera."""
+    limit_s: float | None
+    losses: int = 0
+    reconnects: int = 0
+
+    @classmethod
+    def of(cls, source: Any, limit_s: float | None) -> CameraWatch:
+        from pipelines.sources.camera import CameraSource
+
+        camera = source if isinstance(source, CameraSource) else None
+        watch = cls(camera, limit_s)
+        if camera is not None:
+            watch.losses, watch.reconnects = camera.losses, camera.reconnects
+        return watch
+
+    def news(self) -> list[str]:
+        camera = self.camera
+        if camera is None:
+            return []
+        lines = []
+        name = f"camera {camera.arg or '0'}"
+        losses, reconnects = camera.losses, camera.reconnects
+        if losses > self.losses:
+            self.losses = losses
+            waits = f"for {self.limit_s:g} s" if self.limit_s is not None else "until it is back"
+            lines.append(
+                f"camfx: {name} disconnected; the outputs show 'Camera disconnected' and it "
+                f"reconnects {waits}"
+            )
+        if reconnects > self.reconnects:
+            self.reconnects = reconnects
+            outage = camera.last_outage_s
+            lines.append(f"camfx: {name} is back" + (f" after {outage:.1f} s" if outage else ""))
+        return lines
 
 
 SOAK_FRAMES = 20_000

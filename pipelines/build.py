@@ -96,6 +96,13 @@ class RunConfig:
     existing: ExistingFile = ExistingFile.REFUSE
     """What a recording does with a file already at its path (``--overwrite``: replace it,
     once the new one is complete)."""
+    lost_card: bool = False
+    """An unplugged camera sends the disconnected card while it reconnects
+    (:attr:`SourceConfig.lost_card`): ``camfx run``, whose virtual camera would otherwise
+    freeze on the last frame."""
+    reconnect_limit_s: float | None = None
+    """How long an unplugged camera reconnects before the run fails
+    (:attr:`SourceConfig.reconnect_limit_s`); None: as long as the run lasts."""
 
     def preset_object(self) -> Preset:
         return get_preset(self.preset) if isinstance(self.preset, str) else self.preset
@@ -281,6 +288,8 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             paced=config.paced,
             media_time=config.media_time,
             timing=config.timing or source_timing(outputs),
+            lost_card=config.lost_card,
+            reconnect_limit_s=config.reconnect_limit_s,
         )
         try:
             source = open_source(config.source, source_config)

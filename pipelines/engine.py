@@ -40,9 +40,9 @@ from pipelines.frame import (
     FRESH_IMAGE,
     HELD,
     RESENT,
+    SOURCE_CARD,
     UNHURRIED,
     WRITABLE_IMAGE,
-    CtxKey,
     Frame,
     FrameContext,
     hand_over_image,
@@ -62,10 +62,6 @@ from pipelines.stats import EngineStats, StatsSnapshot
 from pipelines.watchdog import Doing, StageCall, StageCalls, stuck_after
 
 log = logging.getLogger(__name__)
-
-SOURCE_CARD: CtxKey[bool] = CtxKey("source_card")
-"""Set by a source on a frame whose picture is a message card it sends instead of a capture
-(the window's source while its camera is unplugged): the engine delivers it unprocessed."""
 
 
 class EventKind(StrEnum):

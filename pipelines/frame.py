@@ -34,6 +34,12 @@ HELD: CtxKey[bool] = CtxKey("held")
 """Set by the engine on a frame whose picture is its hold image (:meth:`Engine.hold`), sent in
 place of the captured one while the stage list asked for is not running yet."""
 
+SOURCE_CARD: CtxKey[bool] = CtxKey("source_card")
+"""Set by a source on a frame whose picture is a message card it sends instead of a capture
+(a camera while it is unplugged: :attr:`pipelines.sources.base.SourceConfig.lost_card`): the
+engine delivers it unprocessed. Here, not in the engine, so a source can set it without
+importing the engine."""
+
 FRESH_IMAGE: CtxKey[np.ndarray] = CtxKey("fresh_image")
 """Set by a stage on the image it returns when that is a new array it keeps no reference to
 (not its input, not a buffer reused on later frames). The engine reads it (and removes it)

@@ -30,10 +30,8 @@ from test_gui_support import (
 )
 
 from pipelines.presets import Preset, StageSpec
+from pipelines.sources.cards import CARD_GREY
 from pipelines.userdata import PresetStore
-
-CARD_GREY = 32
-"""plumbing.message_card's background."""
 
 
 def is_card(image: np.ndarray) -> bool:
@@ -94,7 +92,7 @@ def test_unplugged_camera_gives_a_bar_no_fps_and_a_card(
 def test_card_text_outline_stays_around_the_text() -> None:
     """The dark outline hugs the white letters: drawn with a thicker stroke, OpenCV 5.1 laid it
     out 25 px wider, a shifted dark copy of "…reconnecting..." past the white line's end."""
-    from app.gui.plumbing import DISCONNECTED_CARD_TEXT, message_card
+    from pipelines.sources.cards import DISCONNECTED_CARD_TEXT, message_card
 
     card = message_card(DISCONNECTED_CARD_TEXT, (640, 360)).astype(int)
     white_columns = np.flatnonzero((card.min(axis=2) > 200).any(axis=0))

@@ -399,7 +399,9 @@ class EngineController(QObject):
         is_camera = kind == "camera"
         if is_camera and mode is not None:
             w, h, fps = int(mode[0]), int(mode[1]), float(mode[2])
-        config = SourceConfig(width=w, height=h, fps=fps, loop=True, paced=True)
+        # An unplugged camera sends the disconnected card (the virtual camera never freezes on
+        # the last frame) and reconnects for as long as the window runs.
+        config = SourceConfig(width=w, height=h, fps=fps, loop=True, paced=True, lost_card=True)
         # Release the old camera first: the same device cannot be opened twice.
         source = self.source
         if source is not None and source.inner is not None and is_camera:

@@ -30,10 +30,12 @@ import cv2
 import numpy as np
 
 from pipelines.buffers import Closed, LatestSlot
-from pipelines.engine import SOURCE_CARD
-from pipelines.frame import HELD, CtxKey, Frame
+from pipelines.frame import HELD, SOURCE_CARD, CtxKey, Frame
 from pipelines.outputs.base import Output
 from pipelines.sources.base import Source, SourceConfig
+from pipelines.sources.camera import CameraState
+from pipelines.sources.cards import message_card
+from pipelines.sources.cards import put_centered as _put_centered
 from pipelines.sources.files import fit_to
 
 log = logging.getLogger(__name__)
@@ -41,38 +43,11 @@ log = logging.getLogger(__name__)
 INPUT_KEY: CtxKey[np.ndarray] = CtxKey("camfx.gui.input")
 """``ctx.extras`` key of the unprocessed copy of a frame (compare view only)."""
 
-CAMERA_LOST = "lost"
-"""A camera source's ``state`` while it is unplugged or stalled and reconnecting
-(:class:`pipelines.sources.camera.CameraSource`)."""
-
-DISCONNECTED_CARD_TEXT = "Camera disconnected - reconnecting..."
-"""What the virtual camera and the preview show meanwhile (OpenCV's font has no "…")."""
-
-
-def camera_lost(source: Source | None) -> bool:
-    """Whether ``source`` is a camera that is gone and being reconnected."""
-    return source is not None and getattr(source, "state", "") == CAMERA_LOST
+CAMERA_LOST = CameraState.LOST
+"""A camera source's ``state`` while it is unplugged or stalled and reconnecting."""
 
 
 # ------------------------------------------------------------------------------ cards
-OUTLINE_OFFSETS = ((-2, 0), (2, 0), (0, -2), (0, 2), (-1, -1), (1, 1), (-1, 1), (1, -1))
-"""Where the text's dark outline is drawn around it, at the text's own thickness: OpenCV 5.1's
-letters advance further with a thicker stroke (this module's "Camera disconnected" line: 306 px
-wide at thickness 1, 331 px at 5), so one thicker dark copy ran 25 px past the white text's end
-and showed as a second, shifted line."""
-
-
-def _put_centered(image: np.ndarray, text: str, y: int, scale: float, thickness: int) -> None:
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    (tw, th), _ = cv2.getTextSize(text, font, scale, thickness)
-    x = max(0, (image.shape[1] - tw) // 2)
-    base = y + th // 2
-    for dx, dy in OUTLINE_OFFSETS:
-        at = (x + dx, base + dy)
-        cv2.putText(image, text, at, font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
-    cv2.putText(image, text, (x, base), font, scale, (255, 255, 255), thickness, cv2.LINE_AA)
-
-
 def paused_card(last: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
     """The still frame sent while paused: the last picture, blurred and dimmed, with a pause
     sign and "Video paused" (blurred, so a paused call never shows a sharp frozen face)."""
@@ -102,14 +77,6 @@ def paused_card(last: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
     return card
 
 
-def message_card(text: str, size: tuple[int, int]) -> np.ndarray:
-    """A plain dark frame with one line of text ("No signal", "Starting camera...")."""
-    w, h = size
-    card = np.full((h, w, 3), 32, np.uint8)
-    _put_centered(card, text, h // 2, min(w, h) / 600, max(1, h // 300))
-    return card
-
-
 # ------------------------------------------------------------------------------ source
 class ControlledSource(Source):
     """The engine's source: a swappable real source, pause, and the compare tap."""
@@ -128,7 +95,6 @@ class ControlledSource(Source):
         self._inner: Source | None = None
         self._paused_image: np.ndarray | None = None
         self._card: np.ndarray = message_card("Starting...", size)
-        self._lost_card: np.ndarray | None = None
         self.tap_input = False
         self.frames_from_inner = 0
 
@@ -210,11 +176,6 @@ class ControlledSource(Source):
         if inner is None:
             return self._still(self._card, tap)
         if frame is None:
-            if camera_lost(inner):
-                # Not the last frame, frozen: the meeting sees the camera is gone.
-                card = self._still(self._disconnected_card(), tap)
-                card.ctx.put(SOURCE_CARD, True)
-                return card
             return None
         image = frame.image
         w, h = self.actual_size
@@ -222,17 +183,15 @@ class ControlledSource(Source):
             image = fit_to(image, w, h)
         out = Frame.new(image, frame.timestamp, self._index)
         self._index += 1
-        self.frames_from_inner += 1
+        if frame.ctx.get(SOURCE_CARD):
+            # The camera's "disconnected" card (its config asks for one): not a picture of
+            # the room, so the engine sends it unprocessed and it is no frame from the camera.
+            out.ctx.put(SOURCE_CARD, True)
+        else:
+            self.frames_from_inner += 1
         if tap:
             out.ctx.put(INPUT_KEY, image.copy())
         return out
-
-    def _disconnected_card(self) -> np.ndarray:
-        size = self.actual_size
-        card = self._lost_card
-        if card is None or card.shape[:2] != (size[1], size[0]):
-            card = self._lost_card = message_card(DISCONNECTED_CARD_TEXT, size)
-        return card
 
     def _still(self, image: np.ndarray, tap: bool) -> Frame:
         self._pace()

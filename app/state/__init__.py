@@ -3,10 +3,33 @@
 Layers (an import-linter contract): ``app.gui`` → ``app.state`` → ``pipelines``. The split
 follows napari's: ``napari/components`` holds the models (``ViewerModel``) that its Qt views in
 ``napari/_qt`` render and that scripts and tests drive without a display.
+
+The names below are looked up in their submodules on first use (PEP 562), not imported here:
+an ``__init__`` that imports its own submodules closes an import cycle (importing
+app.state.model first imports this package), and threads importing both at once can get a
+half-loaded module (tests/test_import_cycles.py).
 """
 
-from app.state.devices import DeviceReport, RowState, RowView
-from app.state.model import AppState, Change, StateEvent, TrayLook, VirtualCamera
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.state.devices import DeviceReport, RowState, RowView
+    from app.state.model import AppState, Change, StateEvent, TrayLook, VirtualCamera
+
+SUBMODULE_OF: dict[str, str] = {
+    "DeviceReport": "app.state.devices",
+    "RowState": "app.state.devices",
+    "RowView": "app.state.devices",
+    "AppState": "app.state.model",
+    "Change": "app.state.model",
+    "StateEvent": "app.state.model",
+    "TrayLook": "app.state.model",
+    "VirtualCamera": "app.state.model",
+}
+"""Each name this package offers, and the submodule that defines it."""
 
 __all__ = [
     "AppState",
@@ -18,3 +41,13 @@ __all__ = [
     "TrayLook",
     "VirtualCamera",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    submodule = SUBMODULE_OF.get(name)
+    if submodule is None:
+        # Also how ``from app.state import model`` finds a submodule not yet loaded.
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(submodule), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

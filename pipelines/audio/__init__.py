@@ -2,8 +2,38 @@
 
 Nothing here imports sounddevice, PyAV or onnxruntime at module scope: a machine without
 PortAudio or a sound card still runs everything else, and the talking head idles.
+
+The names below are looked up in :mod:`pipelines.audio.mouth` on first use (PEP 562), not
+imported here: an ``__init__`` that imports its own submodules closes an import cycle
+(importing pipelines.audio.mouth first imports this package), and threads importing the package
+and a submodule at once can then get a half-loaded module, as pipelines.inference's users did
+(tests/test_import_cycles.py).
 """
 
-from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, MouthParams
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, MouthParams
+
+SUBMODULE_OF: dict[str, str] = {
+    "NEUTRAL": "pipelines.audio.mouth",
+    "AnalyzerSettings": "pipelines.audio.mouth",
+    "MouthAnalyzer": "pipelines.audio.mouth",
+    "MouthParams": "pipelines.audio.mouth",
+}
+"""Each name this package offers, and the submodule that defines it."""
 
 __all__ = ["NEUTRAL", "AnalyzerSettings", "MouthAnalyzer", "MouthParams"]
+
+
+def __getattr__(name: str) -> Any:
+    submodule = SUBMODULE_OF.get(name)
+    if submodule is None:
+        # Also how ``from pipelines.audio import espeak`` finds a submodule not yet loaded.
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(submodule), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

@@ -6,12 +6,17 @@ Spec forms: ``demo``, ``camera``, ``camera:N``, ``camera:NAME``, ``image:PATH``,
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import SourceError
-from pipelines.sources.base import SOURCES, Source, SourceConfig, Timing
+
+if TYPE_CHECKING:
+    from pipelines.registry import Registry
+    from pipelines.sources.base import SOURCES, Source, SourceConfig, Timing
+    from pipelines.sources.files import FileKind
 
 # FFmpeg (inside OpenCV) prints its own lines for a damaged file ("moov atom not found")
 # before the source's one-line SourceError; the user gets that line alone. Read when OpenCV's
@@ -19,36 +24,75 @@ from pipelines.sources.base import SOURCES, Source, SourceConfig, Timing
 # value the user set is kept.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-# Importing the modules registers their sources.
-from pipelines.sources import camera, demo, files  # noqa: F401  isort: skip
+# This package imports none of its submodules at load: the names below are looked up on first
+# use (PEP 562). An ``__init__`` that imports its own submodules closes an import cycle
+# (importing pipelines.sources.camera first imports this package), and threads importing the
+# package and a submodule at once can then get a half-loaded module, as pipelines.inference's
+# users did (tests/test_import_cycles.py).
+SUBMODULE_OF: dict[str, str] = {
+    "SOURCES": "pipelines.sources.base",
+    "Source": "pipelines.sources.base",
+    "SourceConfig": "pipelines.sources.base",
+    "Timing": "pipelines.sources.base",
+}
+"""Each name this package offers, and the submodule that defines it."""
+
+REGISTERING_MODULES = (
+    "pipelines.sources.camera",
+    "pipelines.sources.demo",
+    "pipelines.sources.files",
+)
+"""The modules whose import registers their sources in ``SOURCES``."""
 
 __all__ = ["SOURCES", "Source", "SourceConfig", "Timing", "open_source", "parse_source_spec"]
 
 
-KIND_SOURCES: dict[files.FileKind, str] = {
-    files.FileKind.PICTURE: "image",
-    files.FileKind.VIDEO: "video",
-}
-"""The source that reads each kind of file (:func:`files.file_kind`); a kind not here (HEIC)
-is refused."""
+def __getattr__(name: str) -> Any:
+    submodule = SUBMODULE_OF.get(name)
+    if submodule is None:
+        # Also how ``from pipelines.sources import camera`` finds a submodule not yet loaded.
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = sources() if name == "SOURCES" else getattr(importlib.import_module(submodule), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def sources() -> Registry[type[Source]]:
+    """The source registry, with every source registered (their modules imported)."""
+    for module in REGISTERING_MODULES:
+        importlib.import_module(module)
+    from pipelines.sources.base import SOURCES
+
+    return SOURCES
+
+
+def kind_sources() -> dict[FileKind, str]:
+    """The source that reads each kind of file (:func:`files.file_kind`); a kind not here
+    (HEIC) is refused."""
+    from pipelines.sources.files import FileKind
+
+    return {FileKind.PICTURE: "image", FileKind.VIDEO: "video"}
 
 
 def parse_source_spec(spec: str) -> tuple[str, str]:
     """Split a spec into (registered source name, argument). A bare path goes to the source
     for what the file holds (its content, where that tells; else its name): a JPEG named .mp4
     is shown as a photo, with the photo's crop."""
-    found = SOURCES.split_spec(spec)
+    from pipelines.sources import files
+
+    registry = sources()
+    found = registry.split_spec(spec)
     if found is not None and found[1] != spec:
         return found  # a source's name, or NAME:ARG (image:PATH, video:PATH as given)
     suffix = Path(spec).suffix.lower()
-    known = ", ".join(SOURCES.names())
+    known = ", ".join(registry.names())
     if Path(spec).is_dir():
         raise SourceError(f"source {spec!r} is a folder; give an image or video file")
     kind = files.file_kind(spec) if Path(spec).is_file() else files.SUFFIX_KINDS.get(suffix)
     if kind is files.FileKind.HEIC:
         raise SourceError(f"source {spec!r}: {files.HEIC_PROBLEM}")
     if kind is not None:
-        return KIND_SOURCES[kind], spec
+        return kind_sources()[kind], spec
     if suffix or Path(spec).exists():
         raise SourceError(
             f"source {spec!r}: unsupported file type {suffix or '(none)'!r}; use an image "
@@ -60,6 +104,8 @@ def parse_source_spec(spec: str) -> tuple[str, str]:
 def open_source(spec: str, config: SourceConfig | None = None, **kwargs: Any) -> Source:
     """Create and open the source for ``spec``; errors name the source and what to do."""
     name, arg = parse_source_spec(spec)
-    source = SOURCES.get(name)(arg, config or SourceConfig(), **kwargs)
+    from pipelines.sources.base import SourceConfig
+
+    source = sources().get(name)(arg, config or SourceConfig(), **kwargs)
     source.open()
     return source

@@ -53,6 +53,16 @@ class SourceConfig:
     """A video file's frames as the file has them, not filled and cropped to width×height:
     ``talking-head capture`` looks for the face in the whole picture, as it does in a photo
     (the crop to 16:9 could cut a portrait video's face at the brow or chin)."""
+    lost_card: bool = False
+    """A camera that is unplugged sends a "Camera disconnected - reconnecting..." card
+    (marked :data:`~pipelines.frame.SOURCE_CARD`, so the engine sends it unprocessed) at ``fps``
+    while it reconnects, instead of no frames: a virtual camera's watchers would otherwise see
+    the last frame frozen. For outputs watched live (the window, ``camfx run``); a benchmark
+    leaves it off, so a card is never counted as a frame."""
+    reconnect_limit_s: float | None = None
+    """How long an unplugged camera tries to reconnect before its reads fail (a
+    :class:`~pipelines.errors.SourceError` that names the camera and what to do); None: for as
+    long as it runs (the window, where the user can pick another source)."""
 
 
 class Source:

@@ -15,17 +15,34 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 import cv2
 import numpy as np
 
 from pipelines.errors import SourceError
+from pipelines.frame import SOURCE_CARD, Frame
 from pipelines.registry import Registry
 from pipelines.sources.base import SOURCES, Source, SourceConfig
+from pipelines.sources.cards import DISCONNECTED_CARD_TEXT, message_card
 from pipelines.sources.files import fit_to, to_bgr
 
 log = logging.getLogger(__name__)
+
+
+class CameraGoneError(SourceError):
+    """A camera unplugged for longer than :attr:`SourceConfig.reconnect_limit_s`."""
+
+
+class CameraState(StrEnum):
+    """Where a :class:`CameraSource` is. A ``StrEnum``: the window's old string checks hold."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    """Delivering frames."""
+    LOST = "lost"
+    """Unplugged or stalled: no frames; it tries to reopen every ``reconnect_interval``."""
 
 
 class CameraHandle(Protocol):
@@ -264,8 +281,10 @@ def _read_all_frames(path: str, limit: int = 300) -> list[np.ndarray]:
 class CameraSource(Source):
     """A webcam. Frames always come at the requested size (filled, keeping the aspect
     ratio); ``device_size``/``device_fps`` say what the device really gave. After an unplug
-    (``state`` "lost": no frames) it tries to reopen every ``reconnect_interval`` seconds and
-    counts each success in ``reconnects``."""
+    (``state`` :attr:`CameraState.LOST`: no frames, or the disconnected card where
+    :attr:`SourceConfig.lost_card` asks) it tries to reopen every ``reconnect_interval``
+    seconds, counts each loss in ``losses`` and each success in ``reconnects``, and fails its
+    reads after :attr:`SourceConfig.reconnect_limit_s` where one is set."""
 
     reconnect_interval = 1.0
     failures_before_lost = 3
@@ -278,17 +297,36 @@ class CameraSource(Source):
         chosen: Any = CAMERA_BACKENDS.get(backend) if isinstance(backend, str) else backend
         self.backend: CameraBackend = chosen() if isinstance(chosen, type) else chosen
         self.handle: CameraHandle | None = None
-        self.state = "closed"
-        """"closed", "open" (delivering) or "lost" (unplugged or stalled; reconnecting)."""
+        self.state = CameraState.CLOSED
         self.reconnects = 0
+        self.losses = 0
+        self.opened_before = False
+        """Whether the camera has opened once (a later open that fails is a loss)."""
+        self.lost_since: float | None = None
+        """When the camera was last found gone (monotonic); None while it delivers."""
+        self.last_outage_s: float | None = None
+        """How long the camera was gone before its last reconnect."""
+        self._card: np.ndarray | None = None
+        self._card_due = float("-inf")
         self.device_size: tuple[int, int] = (config.width, config.height)
         self.device_fps: float = config.fps
         self._failures = 0
         self._last_attempt = float("-inf")
 
     def open(self) -> None:
-        if self.state != "open":
+        if self.state is CameraState.OPEN:
+            return
+        try:
             self._connect()
+        except Exception:
+            if not self.opened_before:
+                raise  # the first open: a wrong or missing camera is the user's to fix
+            # Reopened after a close while nobody watched (the engine's idle) and unplugged
+            # meanwhile: lost, as if unplugged while running. Raising here left it closed, and
+            # its next read ended the run with "used while closed".
+            log.info("camera %s is gone; reconnecting", self.arg or 0)
+            self._lose(time.monotonic())
+            self._last_attempt = time.monotonic()
 
     def _connect(self) -> None:
         c = self.config
@@ -313,8 +351,10 @@ class CameraSource(Source):
                 c.height,
                 c.fps,
             )
-        self.state = "open"
+        self.state = CameraState.OPEN
+        self.opened_before = True
         self._failures = 0
+        self.lost_since = None
 
     @property
     def description(self) -> str:
@@ -327,36 +367,77 @@ class CameraSource(Source):
     def pace_fps(self) -> float:
         return 0.0  # a camera paces itself: read() blocks until the next frame
 
+    def read(self) -> Frame | None:
+        frame = super().read()
+        if frame is None and self.state is CameraState.LOST and self.config.lost_card:
+            return self._lost_card_frame()
+        return frame
+
+    def _lost_card_frame(self) -> Frame | None:
+        """The disconnected card, at most ``fps`` times a second (the reads between come
+        every 20 ms while the camera is gone), stamped as a capture would be."""
+        now = time.monotonic()
+        if now < self._card_due:
+            return None
+        self._card_due = now + 1.0 / max(self.config.fps, 1.0)
+        size = (self.config.width, self.config.height)
+        if self._card is None:
+            self._card = message_card(DISCONNECTED_CARD_TEXT, size)
+        ts = self._last_ts = max(now, self._last_ts + 1e-6)
+        frame = Frame.new(self._card.copy(), ts, self._index)
+        self._index += 1
+        frame.ctx.put(SOURCE_CARD, True)
+        return frame
+
     def grab(self) -> np.ndarray | None:
-        if self.state == "closed":
+        if self.state is CameraState.CLOSED:
             raise SourceError(f"camera {self.arg or '0'!r} used while closed")
-        if self.state == "open" and self.handle is not None:
+        if self.state is CameraState.OPEN and self.handle is not None:
             image = self.handle.read()
             if image is not None:
                 self._failures = 0
                 return fit_to(to_bgr(image), self.config.width, self.config.height)
             self._failures += 1
             if self._failures >= self.failures_before_lost:
-                log.warning("camera %s stopped delivering frames; reconnecting", self.arg or 0)
+                # Info, not a warning: the front ends say it in their own words (the window's
+                # bar, the command line's one line), each watching ``state``/``losses``.
+                log.info("camera %s stopped delivering frames; reconnecting", self.arg or 0)
                 self._release()
-                self.state = "lost"
+                self._lose(time.monotonic())
             else:
                 time.sleep(0.005)
             return None
         now = time.monotonic()
-        if now - self._last_attempt >= self.reconnect_interval:
+        limit = self.config.reconnect_limit_s
+        lost_since = self.lost_since
+        over = limit is not None and lost_since is not None and now - lost_since > limit
+        if over or now - self._last_attempt >= self.reconnect_interval:
+            # Past the limit, one last attempt first: a camera back at that moment is kept.
             self._last_attempt = now
             try:
                 self._connect()
             except Exception as exc:  # still gone; try again later
                 log.debug("camera %s not back yet: %s", self.arg or 0, exc)
+                if over:
+                    raise CameraGoneError(
+                        f"camera {self.arg or '0'!r} was disconnected and did not come back "
+                        f"within {limit:g} s; plug it in (`camfx devices` lists the cameras) "
+                        "and start again"
+                    ) from None
             else:
+                if lost_since is not None:
+                    self.last_outage_s = now - lost_since
                 self.reconnects += 1
-                log.warning("camera %s is back", self.arg or 0)
+                log.info("camera %s is back", self.arg or 0)
                 return None
         # Don't spin while the device is gone.
         time.sleep(min(0.02, self.reconnect_interval))
         return None
+
+    def _lose(self, now: float) -> None:
+        self.state = CameraState.LOST
+        self.losses += 1
+        self.lost_since = now
 
     def _release(self) -> None:
         if self.handle is not None:
@@ -368,4 +449,4 @@ class CameraSource(Source):
 
     def close(self) -> None:
         self._release()
-        self.state = "closed"
+        self.state = CameraState.CLOSED
