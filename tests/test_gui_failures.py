@@ -59,8 +59,8 @@ def test_a_changed_or_missing_model_is_a_message_and_the_window_runs_on(
     else:
         model.unlink()
     use_models_from(monkeypatch, folder)
-    PresetStore(config / "presets").save(Preset("Track", (StageSpec(TRACKER, {}),)))
-    window = open_window(qtbot, windows, config, preset="user:Track", source="demo:0")
+    PresetStore(config / "presets").save(Preset("Tracker only", (StageSpec(TRACKER, {}),)))
+    window = open_window(qtbot, windows, config, preset="user:Tracker only", source="demo:0")
     key = f"stage-{TRACKER}"
     qtbot.waitUntil(lambda: key in window.messages.bars, timeout=15000)
     text = window.messages.bars[key].text
