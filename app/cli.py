@@ -382,6 +382,23 @@ def said_by_the_command(record: logging.LogRecord) -> bool:
     )
 
 
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+USER_LINE_LOGGERS = frozenset({"pipelines.sources.files"})
+"""Loggers whose warnings are news for the user of a run, not a fault of camfx's: printed as
+``camfx:`` lines like the command's own (qa8 L4: "WARNING pipelines.sources.files: video file
+… is still being written" read as an internal error)."""
+
+
+class CommandLineFormatter(logging.Formatter):
+    """The command line's log format; the warnings of :data:`USER_LINE_LOGGERS` as ``camfx:``
+    lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name in USER_LINE_LOGGERS and record.levelno == logging.WARNING:
+            return f"camfx: {record.getMessage()}"
+        return super().format(record)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -390,10 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, name, expand_home(getattr(args, name)))
     logging.basicConfig(
         level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-        format="%(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
     )
     for log_handler in logging.getLogger().handlers:
         log_handler.addFilter(said_by_the_command)
+        if type(log_handler) is logging.StreamHandler:  # basicConfig's, not a test's capture
+            log_handler.setFormatter(CommandLineFormatter(LOG_FORMAT))
     command = args.command or "gui"
     handler = getattr(args, "func", None) or COMMANDS[command]
     try:

@@ -9,6 +9,7 @@ import re
 import struct
 import wave
 import zlib
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -195,12 +196,12 @@ def test_a_tiny_picture_source_is_said_to_be_blown_up(
 def test_a_silent_voice_file_is_said(tmp_path: Path, level: float) -> None:
     """A voice file of zeros (or under -60 dBFS) gave a still mouth without a word; a quiet
     voice at -26 dBFS is no silence."""
-    from pipelines.input_notes import silent_voice_note  # new: the other tests run on main
+    from pipelines.input_notes import RunInputs, silent_voice_note
 
     voice = tmp_path / "voice.wav"
     write_wav(voice, np.sin(np.arange(8000) * 0.1) * level)
     config = RunConfig(source="demo", talking_head=TalkingHeadConfig(audio=str(voice)))
-    note = silent_voice_note(config, DemoSource("", SourceConfig()))
+    note = silent_voice_note(RunInputs.of(config), DemoSource("", SourceConfig()))
     if level >= 0.05:
         assert note is None
         return
@@ -261,3 +262,62 @@ def test_a_cut_out_portrait_is_not_black_under_its_transparency(
     assert abs(outside_level - inside_level) < 20, (outside_level, inside_level)
     near_black = image[~opaque].max(axis=1) < 16
     assert near_black.mean() < 0.01, near_black.mean()  # on main: all of it
+
+
+def test_the_sound_recipe_mixes_the_video_under_a_talking_heads_voice(tmp_path: Path) -> None:
+    """qa8 L0: with a talking head speaking, the note's ffmpeg command mapped the video's sound
+    in place of the recorded voice (``-map 1:a``), throwing the voice away. Now it mixes both;
+    its filter, run through PyAV's FFmpeg, gives the sum of the two."""
+    import shlex
+
+    import av
+
+    from pipelines import input_notes
+
+    video = tmp_path / "talk.mp4"
+    write_video(video, with_sound=True)
+    voice = tmp_path / "voice.wav"
+    write_wav(voice, np.sin(np.arange(8000) * 0.1) * 0.3)
+    spoken = RunConfig(
+        source=str(video),
+        outputs=(str(tmp_path / "out.mp4"),),
+        talking_head=TalkingHeadConfig(audio=str(voice)),
+    )
+    note = input_notes.input_notes(spoken, DemoSource("", SourceConfig()))[0]
+    command = shlex.split(note[note.index("ffmpeg -i") : -1])
+    assert "1:a" not in command, note  # main: -map 0:v -map 1:a -c copy
+    mix = command[command.index("-filter_complex") + 1]
+    assert command[command.index("-map", command.index("0:v")) + 1] == "[a]", command
+    assert "the talking head's voice, not the sound of" in note
+
+    # The filter: [0:a][1:a]NAME=ARGS[a]; both inputs at full level, as long as the first.
+    name, args = mix.removeprefix("[0:a][1:a]").removesuffix("[a]").split("=", 1)
+    graph = av.filter.Graph()
+    recorded = graph.add_abuffer(
+        format="fltp", sample_rate=48000, layout="mono", time_base="1/48000"
+    )
+    original = graph.add_abuffer(
+        format="fltp", sample_rate=48000, layout="mono", time_base="1/48000"
+    )
+    mixer = graph.add(name, args)
+    sink = graph.add("abuffersink")
+    recorded.link_to(mixer, 0, 0)
+    original.link_to(mixer, 0, 1)
+    mixer.link_to(sink)
+    graph.configure()
+    a = np.full((1, 1024), 0.25, np.float32)
+    b = np.full((1, 2048), 0.5, np.float32)
+    for buffer, samples in ((recorded, a), (original, b)):
+        frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
+        frame.sample_rate, frame.pts, frame.time_base = 48000, 0, Fraction(1, 48000)
+        buffer.push(frame)
+        buffer.push(None)
+    out = []
+    while True:
+        try:
+            out.append(sink.pull().to_ndarray())
+        except (av.BlockingIOError, av.EOFError):
+            break
+    mixed = np.concatenate(out, axis=1)
+    assert mixed.shape[1] == 1024  # duration=first: the recording's length
+    assert np.allclose(mixed, 0.75, atol=1e-6)  # normalize=0: neither halved

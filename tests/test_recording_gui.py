@@ -177,3 +177,49 @@ def test_sigterm_to_the_window_finishes_its_recording(tmp_path: Path) -> None:
         frames = sum(1 for _ in c.decode(video=0))
     # Past the last fragment boundary (2 s): the end was written at quit, not lost.
     assert seconds > 2.5 and frames > 2.5 * 20, (seconds, frames)
+
+
+@pytest.mark.parametrize("with_sound", [True, False])
+def test_a_recording_of_a_video_with_sound_says_the_sound_is_not_recorded(
+    qtbot: Any, config: Path, tmp_path: Path, with_sound: bool
+) -> None:
+    """qa8 M1: the window recorded a video file with sound into a silent track without a word
+    (the command line says it in one line). Now a bar says it, with the ffmpeg command that
+    mixes the video's sound under the recording's own track; a video without sound gets none."""
+    from test_brought_inputs import write_video
+
+    video = tmp_path / "talk.mp4"
+    write_video(video, with_sound=with_sound)
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    config.mkdir(exist_ok=True)
+    (config / "settings.json").write_text(
+        json.dumps(
+            {"schema": 1, "preset": "builtin:off", "source": str(video),
+             "record_folder": str(folder)}
+        )
+    )  # fmt: skip
+    win = make_window(config)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        controller = win.controller
+        qtbot.waitUntil(lambda: controller.source_spec == str(video), timeout=10000)
+        win.record_button.click()
+        qtbot.waitUntil(lambda: controller.recording_path is not None, timeout=10000)
+        path = controller.recording_path
+        # The "on" that shows the bar, queued to this thread, also sets the button.
+        qtbot.waitUntil(lambda: win.record_button.text().startswith("■"), timeout=5000)
+        if with_sound:
+            text = win.messages.bars["recording-note"].text
+            assert text.startswith("the video's sound is not recorded; "), text
+            assert f"{path} will hold the talking head's voice where it speaks" in text
+            from pipelines.input_notes import MIX_FILTER  # new: the bar is missed on main
+
+            assert f"not the sound of {video}" in text and MIX_FILTER in text, text
+        else:
+            assert "recording-note" not in win.messages.bars
+        win.record_button.click()
+        qtbot.waitUntil(lambda: not win.recording, timeout=10000)
+    finally:
+        win.shutdown()

@@ -8,6 +8,11 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.gui.single_instance import RunningCamfx
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,28 @@ def _unreachable_x_display() -> str | None:
         xcb.xcb_disconnect(connection)
 
 
+def already_running_line(
+    running: RunningCamfx, config: Path, args: argparse.Namespace
+) -> tuple[str, int]:
+    """The one line, and the exit code, of a start that found ``running`` on ``config``."""
+    if not running.answered:
+        # A stopped (kill -STOP) or hung camfx: its window cannot come up, and while it holds
+        # the socket no camfx starts on this config.
+        who = f"camfx (pid {running.pid})" if running.pid else "the camfx"
+        end = f"kill {running.pid}" if running.pid else "kill it"
+        return (
+            f"camfx: {who} running with the settings in {config} does not answer, so its "
+            f"window cannot come up; end it ({end}, then kill -CONT {running.pid} if it was "
+            "stopped) or start camfx with another config folder (CAMFX_CONFIG_DIR=FOLDER camfx)",
+            1,
+        )
+    done = "nothing else was started" if args.minimized else "its window was brought up"
+    if args.source:
+        # The running window is not switched under its user: the source is one pick away.
+        done += f"; it keeps its source ({args.source} was not used: pick it in that window)"
+    return f"camfx: camfx is already running (settings in {config}); {done}", 0
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else [])
     if (
@@ -109,10 +136,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     # Before the window's seconds of start-up: a second start meanwhile finds this one.
     config = config_dir()
     instance = single_instance.claim(config, show=not args.minimized)
-    if instance is None:
-        done = "nothing else was started" if args.minimized else "its window was brought up"
-        print(f"camfx: camfx is already running (settings in {config}); {done}", file=sys.stderr)
-        return 0
+    if isinstance(instance, single_instance.RunningCamfx):
+        line, code = already_running_line(instance, config, args)
+        print(line, file=sys.stderr)
+        return code
     app.setApplicationName("camfx")
     app.setApplicationDisplayName("camfx")
     app.setDesktopFileName("camfx")

@@ -191,6 +191,8 @@ class EngineController(QObject):
         self.vcam_device = ""
         self.vcam_state = "off"
         self.recording_path: str | None = None
+        self.recording_notes: list[str] = []
+        """What the recording started last will not hold (:mod:`pipelines.input_notes`)."""
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-worker")
         self._prober = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-gui-probe")
         # Recordings get a thread of their own: a repair decodes a whole recording (seconds),
@@ -606,7 +608,23 @@ class EngineController(QObject):
             emit(self.recordingChanged, "error", str(exc))
             return
         self.recording_path = path
+        # Read here, off the window's thread (it opens the source file), before the "on" that
+        # shows them.
+        self.recording_notes = self._recording_notes(path)
         emit(self.recordingChanged, "on", path)
+
+    def _recording_notes(self, path: str) -> list[str]:
+        """What the recording at ``path`` will not hold that the user may expect (the video
+        source's own sound), said as the command line says it at a run's start (qa8 M1)."""
+        from pipelines.input_notes import RecordedSound, RunInputs, recording_notes
+
+        inputs = RunInputs(
+            source=self.source_spec or None,
+            recordings=(path,),
+            sound=RecordedSound.VOICE_WHERE_SPOKEN,  # _recording_voice: always a sound track
+            size=self.size,
+        )
+        return recording_notes(inputs)
 
     def _recording_voice(self) -> AudioTrackSource:
         """A new recording's sound: the talking head's voice in each frame (its microphone,

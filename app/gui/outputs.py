@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 TORN = "torn-recordings"
 """The message bar that offers to repair recordings a hard stop tore, then says how it went."""
+RECORDING_NOTE = "recording-note"
+"""The message bar that says what a recording just started will not hold (a video's sound)."""
 
 
 class OutputsView:
@@ -182,6 +184,11 @@ class OutputsView:
             set_checked_quietly((w.record_button, w.record_action), True)
             self.update_record_label(f"Recording to {detail}")
             w.record_button.setText("■ Stop &recording")
+            notes = w.controller.recording_notes
+            if notes:
+                w.messages.show_message(RECORDING_NOTE, "\n".join(notes), "info")
+            else:
+                w.messages.clear(RECORDING_NOTE)
             return
         # In the status bar also for an earlier recording (its end queued behind a new start).
         if state == "empty":

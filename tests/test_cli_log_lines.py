@@ -1,0 +1,62 @@
+"""The command line's log lines: a source's news for the user reads as a ``camfx:`` line.
+
+qa8 L4: a video still being written was said as ``WARNING pipelines.sources.files: video file …
+is still being written …``, a logger's line beside the command's own ``camfx:`` lines."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+TESTS = Path(__file__).resolve().parent
+
+# The run as a user starts it, in a process of its own (pytest's log capture would take the
+# root logger's records here), on a recording that grows between OpenCV's and PyAV's opens.
+RUN_ON_A_GROWING_FILE = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from test_file_sources import fragmented_mp4
+from app import cli
+from pipelines.sources import files
+
+path = Path(sys.argv[2])
+data, starts = fragmented_mp4()
+path.write_bytes(data[: starts[1]])
+stated = files._stated_length
+
+def written_on(name):
+    path.write_bytes(data)
+    return stated(name)
+
+files._stated_length = written_on
+sys.exit(cli.main(["run", "--source", str(path), "--output", "null", "--no-loop",
+                   "--size", "64x48"]))
+"""
+
+
+def test_a_file_still_being_written_is_said_in_a_camfx_line(tmp_path: Path) -> None:
+    growing = tmp_path / "growing.mp4"
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_ON_A_GROWING_FILE, str(TESTS), str(growing)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    said = [line for line in lines if "still being written" in line]
+    assert len(said) == 1, lines
+    # The frames of its first fragment, as many as OpenCV gave (28-31, test_file_sources).
+    assert re.fullmatch(
+        re.escape(f"camfx: video file {str(growing)!r} is still being written (it grew while ")
+        + r"it was read\): played the \d+ frames it had, ending",
+        said[0],
+    ), said
+    assert not any(line.startswith(("WARNING ", "ERROR ")) for line in lines), lines
