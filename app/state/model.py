@@ -160,10 +160,13 @@ class AppState:
         entries += [
             (preset_key(USER, p.name), user_preset_label(p.name)) for p in self.presets.list()
         ]
-        if self.preset_applied and self.preset_key not in {key for key, _ in entries}:
-            # The running preset's file is gone (moved aside as broken, deleted by hand): it
-            # still runs, so the box shows it, as the source box shows a source not listed.
-            entries.append((self.preset_key, self.preset_label(self.preset_key)))
+        if self.preset_key not in {key for key, _ in entries}:
+            # The running (or starting) preset's file is gone (moved aside as broken, deleted
+            # by hand): it still runs, so the box shows it, as the source box shows a source
+            # not listed; the list is made anew once another one runs.
+            kind, name = split_preset_key(self.preset_key)
+            label = user_preset_label(name) if kind == USER else display_name(name)
+            entries.append((self.preset_key, label))
         return entries
 
     @staticmethod
