@@ -158,6 +158,7 @@ def test_a_half_saved_running_privacy_preset_re_picked_keeps_hiding_the_room(
         qtbot.waitUntil(lambda: window.preset_key == "builtin:off", timeout=10_000)
         listed = [window.preset_combo.itemData(i) for i in range(window.preset_combo.count())]
         assert listed.count("user:Private") == 1
+        assert "preset" not in window.messages.bars  # its "fix it and move it back" is done
         window.choose_preset("user:Private")
         qtbot.waitUntil(
             lambda: (

@@ -135,6 +135,8 @@ class MainWindow(QMainWindow, WindowWidgets):
             self._update_preset_buttons()
         if event.change == Change.PRESET_LIST:
             self.refresh_preset_lists()
+            if self.state.unusable_pick_listed():
+                self.messages.clear("preset")  # "fix it and move it back": it is back
         if event.change in (Change.CAMERAS, Change.DEVICES):
             self._rebuild_source_combo()
             self._update_camera_row()

@@ -117,6 +117,9 @@ class AppState:
         """The preset's settings as saved: edits are the differences from these."""
         self.preset_applied = False
         self.preset_error_key = ""
+        self.unusable_pick = ""
+        """The user preset whose last pick failed for its file (broken, gone): its bar is moot
+        once the folder lists it again (:meth:`unusable_pick_listed`)."""
         self._picked: dict[str, Preset] = {}
         """Each preset as :meth:`pick_preset` gave it to run: the base of its edits when it
         runs, though its file may have been re-read since (the 0.7 run came back after a
@@ -183,6 +186,15 @@ class AppState:
         self.emit(Change.PRESET_LIST)
         return list(self.presets.problems)
 
+    def unusable_pick_listed(self) -> bool:
+        """True (once) when the preset whose pick failed for its file is listed again: its
+        file was fixed and put back."""
+        name = split_preset_key(self.unusable_pick)[1]
+        if not self.unusable_pick or name not in self.presets:
+            return False
+        self.unusable_pick = ""
+        return True
+
     def pick_preset(self, key: str, *, restoring: bool = False) -> PresetPick:
         """What picking ``key`` runs, after re-reading the folder (a user preset runs what its
         file says now). A pick that cannot be used keeps what runs, with one line saying why:
@@ -198,7 +210,9 @@ class AppState:
             self._picked[key] = preset
             return PresetPick(key, preset, "", tuple(problems))
         except CamfxError as exc:
-            self.preset_error_key = key
+            # Not preset_error_key: that clears the bar when the key runs, and the running
+            # preset's own apply, still on its way, is no sign that its file is fixed.
+            self.unusable_pick = key if kind == USER else ""
             own = next((p for p in problems if path is not None and p.path == path), None)
             others = tuple(p for p in problems if p is not own)
             unusable = self.presets.unavailable.get(name.casefold()) if kind == USER else None
@@ -212,6 +226,7 @@ class AppState:
                 why = f"{exc}."
             label = self.preset_label(key)
             if restoring:
+                self.preset_error_key = key
                 message = f"The last used preset “{label}” is not available: {why} Using Off."
                 return PresetPick(OFF, PRESETS.get("off"), message, others)
             running = self.preset_label(self.preset_key)
