@@ -41,6 +41,7 @@ import math
 import os
 import re
 import secrets
+import shlex
 import stat
 import string
 import time
@@ -487,6 +488,21 @@ def reserved_name(name: str) -> str | None:
     return None
 
 
+def shadowed_by_builtin(name: str) -> str:
+    """What ``--preset NAME`` says when a built-in of that name or label wins over the user
+    preset ``name`` (an older one: new ones cannot take such a name)."""
+    return (
+        f"your preset {name!r} is not used: the built-in of that name is; "
+        f"--preset {shlex.quote(preset_key(USER, name))} picks yours"
+    )
+
+
+def user_preset_label(name: str) -> str:
+    """How the window lists the user preset ``name``: marked as yours when a built-in has that
+    name or label, so the two are not listed alike ("Background blur" twice, qa8 L3)."""
+    return f"{name} (yours)" if reserved_name(name) is not None else name
+
+
 def _create_exclusive(folder: Path, stem: str, data: Any, taken: set[str]) -> Path:
     """Write ``data`` as a new ``stem.json`` (``stem-2.json``… when taken) that no other
     process can have made or be making at that name: the file is written whole to a temporary
@@ -555,6 +571,10 @@ class PresetStore:
         """Presets this camfx cannot use (a stage it lacks, a newer schema), by casefolded
         name, each with the reason: ``--preset NAME`` says why, not "unknown preset"."""
         self._presets: dict[str, UserPreset] = {}
+        self._seen: dict[str, FileStamp | None] = {}
+        """Each ``*.json`` file left in the folder by the last :meth:`load` (as it was before
+        being read) or written by this store since: what :meth:`refresh` compares the folder
+        with, so that a file put back, added or edited by hand is listed at the next look."""
         self._loaded = False
 
     # ---------------------------------------------------------------- reading
@@ -564,13 +584,13 @@ class PresetStore:
         problems: list[Problem] = []
         presets: dict[str, UserPreset] = {}
         unavailable: dict[str, Problem] = {}
+        seen: dict[str, FileStamp | None] = {}
         if self.folder.is_dir():
             clean_stale_temp_files(self.folder)
-            for path in sorted(self.folder.glob("*.json")):
-                if path.name.startswith(".") or not path.is_file():
-                    continue
+            for path in self._preset_files():
                 # Before reading: a write after it then shows as a change, never the reverse.
                 stamp = file_stamp(path)
+                seen[path.name] = stamp
                 try:
                     data = read_json(path)
                     number = unreasonable_number(data)
@@ -585,6 +605,8 @@ class PresetStore:
                     continue
                 except SettingsError as exc:
                     problems.append(self._broken(path, f"Preset file {path.name}: {exc}"))
+                    if problems[-1].moved_to is not None:
+                        del seen[path.name]
                     continue
                 except Exception as exc:
                     # Whatever else a hand-edited file triggers, it must not stop the app from
@@ -597,6 +619,8 @@ class PresetStore:
                             f"({type(exc).__name__}: {_cut(str(exc))})",
                         )
                     )
+                    if problems[-1].moved_to is not None:
+                        del seen[path.name]
                     continue
                 key = preset.name.casefold()
                 if key in presets:
@@ -612,6 +636,7 @@ class PresetStore:
                 problems.extend(Problem(path, f"Preset file {path.name}: {n}") for n in notes)
         self._presets = presets
         self.unavailable = unavailable
+        self._seen = seen
         self._loaded = True
         self.problems = problems
         return problems
@@ -623,9 +648,37 @@ class PresetStore:
             return Problem(path, f"{message} (it could not be moved aside: {exc})")
         return Problem(path, message, moved)
 
+    def _preset_files(self) -> builtins.list[Path]:
+        return [
+            path
+            for path in sorted(self.folder.glob("*.json"))
+            if not path.name.startswith(".") and path.is_file()
+        ]
+
     def _ensure_loaded(self) -> None:
         if not self._loaded:
             self.load()
+
+    def folder_changed(self) -> bool:
+        """True when a preset file was added, removed or changed in the folder since camfx
+        read or wrote it (a hand edit, a broken file fixed and put back, another window)."""
+        if not self._loaded:
+            return True
+        now = {path.name: file_stamp(path) for path in self._preset_files()}
+        return now != self._seen
+
+    def refresh(self) -> bool:
+        """Re-read the folder when it changed (:meth:`folder_changed`); True when it did.
+        The list follows the folder: a preset whose broken file was moved aside is listed
+        again once a fixed file is back, without a restart (qa8 H1)."""
+        if not self.folder_changed():
+            return False
+        self.load()
+        return True
+
+    def _wrote(self, path: Path) -> None:
+        """Camfx's own write of ``path``: no change for :meth:`refresh`."""
+        self._seen[path.name] = file_stamp(path)
 
     def list(self) -> list[UserPreset]:
         self._ensure_loaded()
@@ -708,6 +761,7 @@ class PresetStore:
                 raise PresetChangedOnDisk(existing.name, existing.path)
             atomic_write_json(existing.path, preset.to_dict())
             self._presets[key] = UserPreset(preset, existing.path, file_stamp(existing.path))
+            self._wrote(existing.path)
             return preset
         if existing is not None:
             raise SettingsError(f"a preset named {existing.name!r} already exists")
@@ -743,6 +797,7 @@ class PresetStore:
                 path.unlink()
             raise taken
         self._presets[key] = UserPreset(preset, path, stamp)
+        self._wrote(path)
         return preset
 
     def create(self, name: str, stages: Iterable[StageSpec] = (), description: str = "") -> Preset:
@@ -770,6 +825,8 @@ class PresetStore:
         if new_path != entry.path:
             with contextlib.suppress(FileNotFoundError):
                 entry.path.unlink()
+            self._seen.pop(entry.path.name, None)
+        self._wrote(new_path)
         del self._presets[old.casefold()]
         self._presets[new.casefold()] = UserPreset(preset, new_path, file_stamp(new_path))
         return preset
@@ -793,6 +850,7 @@ class PresetStore:
         except OSError as exc:
             self._presets[name.casefold()] = entry
             raise UserDataError(f"could not delete {entry.path}: {exc.strerror or exc}") from exc
+        self._seen.pop(entry.path.name, None)
 
     def import_file(self, path: Path) -> Preset:
         """Add a preset from a file anywhere. The file itself is only read, never moved."""
@@ -837,18 +895,18 @@ def find_preset(text: str, store: PresetStore) -> tuple[Preset, list[Problem]]:
     their defaults). A built-in name wins over a user preset of the same name (``user:``
     picks that one)."""
     kind, name = split_preset_key(text)
-    if kind == BUILTIN and name in PRESETS:
+    # One rule for a built-in's name and its label, as new user presets are refused by
+    # (reserved_name): "Background blur" ran an older user preset of that label without a
+    # word while "studio" warned (qa8 L3).
+    builtin = reserved_name(name) if kind == BUILTIN else None
+    if builtin is not None:
         store.load()
         if name in store:
             # Said, not silent: the user's own 'studio' lost to the built-in without a word.
-            return PRESETS.get(name), [
-                Problem(
-                    store.path_of(name),
-                    f"your preset {store.get(name).name!r} is not used: the built-in of that "
-                    f"name is; --preset user:{store.get(name).name} picks yours",
-                ),
+            return PRESETS.get(builtin), [
+                Problem(store.path_of(name), shadowed_by_builtin(store.get(name).name))
             ]
-        return PRESETS.get(name), []
+        return PRESETS.get(builtin), []
     looks_like_path = text.lower().endswith(".json") or os.sep in text or "/" in text
     if kind == BUILTIN and looks_like_path:
         # "~/x.json" in quotes reaches camfx unexpanded, as the README says it may.

@@ -52,8 +52,9 @@ def make_state(config: Path, settings: dict | None = None) -> tuple[AppState, li
 
 def run_preset(state: AppState, key: str) -> None:
     """What the controller does for the window: build the stages (with the saved edits)."""
-    key, preset, error = state.resolve(key)
-    assert not error
+    pick = state.pick_preset(key)
+    assert not pick.message and pick.preset is not None
+    key, preset = pick.key, pick.preset
     stages = build_stages(preset)
     assert apply_edits(stages, state.overrides_for(key)) == []
     state.preset_running(key, [(s.name, s.settings) for s in stages])
@@ -93,11 +94,32 @@ def test_a_bare_preset_name_is_the_built_in_one_so_the_preset_box_finds_it(
 
 def test_unknown_preset_falls_back_to_off_with_the_reason(tmp_path: Path) -> None:
     state, _ = make_state(tmp_path, {"preset": "user:Gone"})
-    key, preset, error = state.resolve("user:Gone")
-    assert (key, preset.name) == (OFF, "off") and "Gone" in error
+    pick = state.pick_preset("user:Gone", restoring=True)
+    assert pick.key == OFF and pick.preset is not None and pick.preset.name == "off"
+    assert "Gone" in pick.message and "Using Off" in pick.message
     assert state.preset_failed("user:Gone")  # nothing runs yet: Off should
     run_preset(state, OFF)
     assert not state.preset_failed("builtin:studio")  # Off runs: keep it
+    # Picked while something runs, a preset that cannot be used keeps what runs (qa8 H1).
+    pick = state.pick_preset("user:Gone")
+    assert pick.preset is None and pick.key == OFF and "“Off” keeps running" in pick.message
+
+
+def test_a_user_preset_with_a_built_ins_name_or_label_is_not_listed_like_it(
+    tmp_path: Path,
+) -> None:
+    """Older user presets "Background blur" and "studio" were listed with the built-ins'
+    labels, each twice in the box (qa8 L3)."""
+    state, _ = make_state(tmp_path, {"preset": "builtin:off"})
+    for name in ("Background blur", "studio", "Mine"):
+        state.presets.folder.mkdir(parents=True, exist_ok=True)
+        data = Preset(name, ()).to_dict()
+        (state.presets.folder / f"{name.replace(' ', '-')}.json").write_text(json.dumps(data))
+    entries = dict(state.preset_entries())
+    labels = list(entries.values())
+    assert len(labels) == len(set(labels)), labels
+    assert entries["user:Background blur"] == "Background blur (yours)"
+    assert entries["user:studio"] == "studio (yours)" and entries["user:Mine"] == "Mine"
 
 
 def test_edits_are_the_differences_from_the_saved_preset(tmp_path: Path) -> None:

@@ -19,7 +19,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_support import TINT, TINT_PRESET, make_window
+import numpy as np
+from test_gui_support import TINT, TINT_PRESET, FakeVirtualCamera, make_window
+
+from pipelines.presets import Preset, StageSpec
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -85,6 +88,86 @@ def test_a_hand_edited_preset_is_re_read_when_picked_and_never_saved_over(
             window.messages.bars["preset"].text
         )
         assert sorted(p.name for p in presets.iterdir()) == ["tint-2.json", "tint.json"]
+    finally:
+        window.quit()
+    qtbot.wait(10)
+
+
+HIDDEN = (200, 40, 10)
+"""B, G, R of the test's room-hiding preset: every pixel of its frames, no room."""
+PRIVATE = Preset("Private", (StageSpec(TINT, {"mode": "fill", "color": list(HIDDEN)}),), "", True)
+
+
+def _all_of(image: np.ndarray, color: tuple[int, int, int]) -> bool:
+    return bool((np.abs(image.astype(np.int16) - color) <= 2).all())
+
+
+def test_a_half_saved_running_privacy_preset_re_picked_keeps_hiding_the_room(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    """qa8 H1: the running room-hiding preset's file cut short by an editor's half save, then
+    picked again, fell to Off and sent the room, sharp, to the virtual camera, under two bars.
+    It keeps running as read before: no frame of the room, one bar naming the file and what to
+    do; once the fixed file is back it is listed again and runs, without a restart."""
+    config = tmp_path / "config"
+    presets = config / "presets"
+    presets.mkdir(parents=True)
+    path = presets / "private.json"
+    whole = json.dumps(PRIVATE.to_dict(), indent=1)
+    path.write_text(whole)
+    (config / "settings.json").write_text(
+        json.dumps({"schema": 2, "preset": "user:Private", "source": "demo"})
+    )
+    FakeVirtualCamera.opened.clear()
+    window = make_window(config)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        window.vcam_check.setChecked(True)
+        qtbot.waitUntil(lambda: bool(FakeVirtualCamera.opened), timeout=10_000)
+        cam = FakeVirtualCamera.opened[-1]
+        qtbot.waitUntil(
+            lambda: bool(cam.frames) and _all_of(cam.frames[-1], HIDDEN), timeout=15_000
+        )
+        sent: list[bool] = []
+        write = cam.write
+
+        def watched(frame: Any) -> None:
+            sent.append(_all_of(frame.image, HIDDEN))
+            write(frame)
+
+        cam.write = watched  # type: ignore[method-assign]
+        path.write_text(whole[:-30])  # the editor's half save
+        window.choose_preset("user:Private")
+        qtbot.waitUntil(lambda: len(sent) >= 20, timeout=20_000)
+        assert all(sent), f"{sent.count(False)} of {len(sent)} frames showed the room"
+        assert window.preset_key == "user:Private"
+        assert window.preset_combo.currentData() == "user:Private"
+        problem_bars = [k for k in window.messages.bars if k.startswith("preset")]
+        assert problem_bars == ["preset"], problem_bars
+        bar = window.messages.bars["preset"].text
+        assert "“Private” could not be used" in bar and "private.json" in bar, bar
+        assert "moved aside to private.json.broken-" in bar and "move it back" in bar, bar
+        assert "“Private” keeps running" in bar and "no preset named" not in bar, bar
+
+        # The editor saves the fixed file: listed again at the next look, and it runs.
+        fixed = PRIVATE.to_dict()
+        fixed["stages"][0]["settings"]["color"] = [0, 255, 0]
+        path.write_text(json.dumps(fixed, indent=1))
+        window.choose_preset("builtin:off")
+        qtbot.waitUntil(lambda: window.preset_key == "builtin:off", timeout=10_000)
+        listed = [window.preset_combo.itemData(i) for i in range(window.preset_combo.count())]
+        assert listed.count("user:Private") == 1
+        assert "preset" not in window.messages.bars  # its "fix it and move it back" is done
+        window.choose_preset("user:Private")
+        qtbot.waitUntil(
+            lambda: (
+                window.preset_key == "user:Private"
+                and bool(cam.frames)
+                and _all_of(cam.frames[-1], (0, 255, 0))
+            ),
+            timeout=10_000,
+        )
     finally:
         window.quit()
     qtbot.wait(10)

@@ -181,3 +181,25 @@ def test_a_user_preset_named_like_a_built_in_is_said_to_be_unused(
     args = cli.build_parser().parse_args(["run", "--output", "null", "--preset", "user:studio"])
     assert len(cli.cli_preset(args).stages) == 1
     assert capsys.readouterr().err == ""
+
+
+def test_a_user_preset_with_a_built_ins_label_is_said_to_be_unused_as_a_name_is(
+    config: Path, capsys: Any
+) -> None:
+    """An older user preset "Background blur" (the built-in's label) ran instead of the
+    built-in without a word, while one named "studio" was said to be unused (qa8 L3): the
+    label and the name follow one rule, said the same way."""
+    write_preset(config / "presets", "Background blur", [LIGHT])
+    args = cli.build_parser().parse_args(["run", "--output", "null", "--preset", "Background blur"])
+    preset = cli.cli_preset(args)
+    assert preset.name == "background-blur" and len(preset.stages) > 1  # the built-in wins
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert lines == [
+        "camfx: warning: your preset 'Background blur' is not used: the built-in of that name "
+        "is; --preset 'user:Background blur' picks yours"
+    ]
+    args = cli.build_parser().parse_args(
+        ["run", "--output", "null", "--preset", "user:Background blur"]
+    )
+    assert [s.stage for s in cli.cli_preset(args).stages] == ["light_color"]
+    assert capsys.readouterr().err == ""

@@ -142,3 +142,26 @@ def test_a_user_preset_named_like_a_built_in_on_disk_still_loads(tmp_path: Path)
     assert store.load() == [] and store.names() == ["studio"]
     store.save(Preset("studio", ()), overwrite=True)
     assert store.get("studio").stages == ()
+
+
+def test_the_list_follows_the_folder_a_fixed_file_put_back_is_listed_again(
+    tmp_path: Path,
+) -> None:
+    """A half-saved preset file is moved aside at the re-read; once the editor saves it whole
+    again, the next look at the folder lists it (it stayed gone until a restart, qa8 H1). The
+    store's own writes are no change."""
+    store = PresetStore(tmp_path / "presets")
+    store.save(Preset("Mine", (BLUR,)))
+    store.save(Preset("Other", (BLUR,)))
+    assert not store.folder_changed() and not store.refresh()
+    path = store.path_of("Mine")
+    whole = path.read_text()
+    path.write_text(whole[:-30])  # an editor's half save
+    assert store.refresh() and "Mine" not in store and "Other" in store
+    (moved,) = [p for p in store.problems if p.moved_to is not None]
+    assert moved.path == path and moved.moved_to is not None and moved.moved_to.exists()
+    assert not store.refresh()  # the broken copy aside is no preset file
+    path.write_text(whole.replace("0.5", "0.8"))  # the editor saves the fixed file
+    assert store.refresh() and _strength(store.get("Mine")) == 0.8 and not store.problems
+    store.delete("Other")
+    assert not store.refresh()

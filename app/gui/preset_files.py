@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,16 +13,17 @@ from PySide6.QtWidgets import QFileDialog
 from app.gui.presets_dialog import PresetsDialog
 from app.state.model import OFF
 from pipelines.errors import CamfxError
-from pipelines.userdata import USER, preset_key
+from pipelines.userdata import USER, Problem, preset_key
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
 
 
-def show_problems(w: MainWindow) -> None:
-    text = "Some of your presets could not be loaded:\n" + "\n".join(
-        f"• {p}" for p in w.presets.problems
-    )
+def show_problems(w: MainWindow, problems: Sequence[Problem] | None = None) -> None:
+    """One bar for the preset files that could not be loaded (``problems``, or all that the
+    last read found)."""
+    listed = w.presets.problems if problems is None else problems
+    text = "Some of your presets could not be loaded:\n" + "\n".join(f"• {p}" for p in listed)
     w.messages.show_message("preset-files", text, "warning", [("Open folder", lambda: _open(w))])
 
 

@@ -135,6 +135,8 @@ class MainWindow(QMainWindow, WindowWidgets):
             self._update_preset_buttons()
         if event.change == Change.PRESET_LIST:
             self.refresh_preset_lists()
+            if self.state.unusable_pick_listed():
+                self.messages.clear("preset")  # "fix it and move it back": it is back
         if event.change in (Change.CAMERAS, Change.DEVICES):
             self._rebuild_source_combo()
             self._update_camera_row()
@@ -279,6 +281,10 @@ class MainWindow(QMainWindow, WindowWidgets):
 
     # ================================================================= presets
     def refresh_preset_lists(self) -> None:
+        """List the presets as the folder holds them now (a fixed file put back is listed
+        again here, at a pick or at Manage's changes, without a restart)."""
+        if self.presets.refresh() and self.presets.problems:
+            preset_files.show_problems(self)
         entries = self.state.preset_entries()
         self.preset_combo.blockSignals(True)
         self.preset_combo.clear()
@@ -300,27 +306,29 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.choose_preset(key)
 
     def choose_preset(self, key: str, restoring: bool = False) -> None:
-        """Switch to the preset ``key``; its unsaved edits from earlier come back with it."""
-        if self.state.reread_preset(key) and self.presets.problems:
-            preset_files.show_problems(self)
-        resolved, preset, error = self.state.resolve(key)
-        if error and restoring:
-            self.messages.show_message(
-                "preset", f"The last used preset is not available ({error}); using Off.", "warning"
-            )
-        elif error:
-            self.messages.show_message("preset", error, "error")
-        self.state.preset_picked(resolved)
-        self.controller.apply_preset(resolved, preset, self.state.overrides_for(resolved))
+        """Switch to the preset ``key``; its unsaved edits from earlier come back with it. A
+        pick that cannot be used (its file broken or gone) keeps what runs, with one bar."""
+        pick = self.state.pick_preset(key, restoring=restoring)
+        if pick.other_problems:
+            preset_files.show_problems(self, pick.other_problems)
+        if pick.message:
+            self.messages.show_message("preset", pick.message, "warning" if restoring else "error")
+        if pick.preset is None:
+            select_data(self.preset_combo, self.preset_key)
+            if self.tray is not None:
+                self.tray.set_current_preset(self.preset_key)
+            return
+        self.state.preset_picked(pick.key)
+        self.controller.apply_preset(pick.key, pick.preset, self.state.overrides_for(pick.key))
 
     def on_preset_applied(
         self, key: str, stages: list[tuple[str, StageSettings]], problems: list[str]
     ) -> None:
         stale = self.state.preset_running(key, stages)
         self.effects.set_stages(stages, {name: stage_title(name) for name, _ in stages})
-        select_data(self.preset_combo, self.preset_key)
-        if self.tray is not None:
-            self.tray.set_current_preset(self.preset_key)
+        # Listed anew: the preset that ran before may have been listed only because it ran
+        # (its file gone, AppState.preset_entries).
+        self.refresh_preset_lists()
         if stale:
             self.messages.clear("preset")  # the preset that failed before works now
         if problems:

@@ -30,11 +30,13 @@ from pipelines.userdata import (
     USER,
     AppSettings,
     PresetStore,
+    Problem,
     SettingsStore,
     display_name,
     preset_key,
     resolve_preset,
     split_preset_key,
+    user_preset_label,
 )
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,20 @@ class TrayLook(StrEnum):
     ERROR = "error"
 
 
+@dataclass(frozen=True)
+class PresetPick:
+    """What a pick of a preset comes to (:meth:`AppState.pick_preset`)."""
+
+    key: str
+    """The preset to run: the one picked, Off, or (with ``preset`` None) the one running."""
+    preset: Preset | None
+    """What to run; None: keep what runs, the pick cannot be used."""
+    message: str = ""
+    """The one bar about the pick ("" when it is fine)."""
+    other_problems: tuple[Problem, ...] = ()
+    """Other preset files the folder's re-read found unusable (their own bar)."""
+
+
 Listener = Callable[[StateEvent], None]
 
 
@@ -101,6 +117,13 @@ class AppState:
         """The preset's settings as saved: edits are the differences from these."""
         self.preset_applied = False
         self.preset_error_key = ""
+        self.unusable_pick = ""
+        """The user preset whose last pick failed for its file (broken, gone): its bar is moot
+        once the folder lists it again (:meth:`unusable_pick_listed`)."""
+        self._picked: dict[str, Preset] = {}
+        """Each preset as :meth:`pick_preset` gave it to run: the base of its edits when it
+        runs, though its file may have been re-read since (the 0.7 run came back after a
+        re-read of 0.2 and was taken for an edit of it)."""
         self.cameras: list[CameraInfo] = []
         self.source_spec = ""
         self.source_info: dict[str, Any] = {}
@@ -137,7 +160,16 @@ class AppState:
         names = PRESETS.names()
         names = (["off"] if "off" in names else []) + [n for n in names if n != "off"]
         entries = [(preset_key(BUILTIN, n), display_name(n)) for n in names]
-        entries += [(preset_key(USER, p.name), p.name) for p in self.presets.list()]
+        entries += [
+            (preset_key(USER, p.name), user_preset_label(p.name)) for p in self.presets.list()
+        ]
+        if self.preset_key not in {key for key, _ in entries}:
+            # The running (or starting) preset's file is gone (moved aside as broken, deleted
+            # by hand): it still runs, so the box shows it, as the source box shows a source
+            # not listed; the list is made anew once another one runs.
+            kind, name = split_preset_key(self.preset_key)
+            label = user_preset_label(name) if kind == USER else display_name(name)
+            entries.append((self.preset_key, label))
         return entries
 
     @staticmethod
@@ -145,24 +177,66 @@ class AppState:
         kind, name = split_preset_key(key)
         return display_name(name) if kind == BUILTIN else name
 
-    def reread_preset(self, key: str) -> bool:
-        """Re-read the presets folder when ``key`` is a user preset whose file changed on disk
-        since it was read (a hand edit, another camfx window's save): picking it runs what
-        the file says now. True when it was re-read (the list may have changed too)."""
-        kind, name = split_preset_key(normalize_key(key))
-        if kind != USER or not self.presets.reload_if_changed(name):
-            return False
+    def refresh_presets(self) -> list[Problem]:
+        """Re-read the presets folder when it changed on disk (a hand edit, a broken file
+        fixed and put back, another camfx window's save): the list follows the folder.
+        Returns the problems this re-read found ([] when nothing changed)."""
+        if not self.presets.refresh():
+            return []
         self.emit(Change.PRESET_LIST)
+        return list(self.presets.problems)
+
+    def unusable_pick_listed(self) -> bool:
+        """True (once) when the preset whose pick failed for its file is listed again: its
+        file was fixed and put back."""
+        name = split_preset_key(self.unusable_pick)[1]
+        if not self.unusable_pick or name not in self.presets:
+            return False
+        self.unusable_pick = ""
         return True
 
-    def resolve(self, key: str) -> tuple[str, Preset, str]:
-        """(key, preset, "") for ``key``; (Off's key, Off, why) when it cannot be used."""
+    def pick_preset(self, key: str, *, restoring: bool = False) -> PresetPick:
+        """What picking ``key`` runs, after re-reading the folder (a user preset runs what its
+        file says now). A pick that cannot be used keeps what runs, with one line saying why:
+        it fell to Off, and a broken copy of the running privacy preset sent the room, sharp,
+        to the virtual camera (qa8 H1). Only the last session's preset, restored at start
+        when nothing runs yet, falls back to Off."""
         key = normalize_key(key)
+        kind, name = split_preset_key(key)
+        path = self.presets.path_of(name) if kind == USER and name in self.presets else None
+        problems = self.refresh_presets()
         try:
-            return key, resolve_preset(key, self.presets), ""
+            preset = resolve_preset(key, self.presets)
+            self._picked[key] = preset
+            return PresetPick(key, preset, "", tuple(problems))
         except CamfxError as exc:
-            self.preset_error_key = key
-            return OFF, PRESETS.get("off"), str(exc)
+            # Not preset_error_key: that clears the bar when the key runs, and the running
+            # preset's own apply, still on its way, is no sign that its file is fixed.
+            self.unusable_pick = key if kind == USER else ""
+            own = next((p for p in problems if path is not None and p.path == path), None)
+            others = tuple(p for p in problems if p is not own)
+            unusable = self.presets.unavailable.get(name.casefold()) if kind == USER else None
+            if own is not None:
+                why = str(own)
+            elif unusable is not None:
+                why = f"{unusable.path}: {unusable.message}."
+            elif kind == USER:
+                why = f"its file is not in {self.presets.folder} any more."
+            else:
+                why = f"{exc}."
+            label = self.preset_label(key)
+            if restoring:
+                self.preset_error_key = key
+                message = f"The last used preset “{label}” is not available: {why} Using Off."
+                return PresetPick(OFF, PRESETS.get("off"), message, others)
+            running = self.preset_label(self.preset_key)
+            keeps = (
+                f"“{running}” keeps running as camfx read it before."
+                if self.preset_key == key
+                else f"“{running}” keeps running."
+            )
+            message = f"The preset “{label}” could not be used: {why} {keeps}"
+            return PresetPick(self.preset_key, None, message, others)
 
     def overrides_for(self, key: str) -> dict[str, dict[str, Any]]:
         return self.settings.preset_overrides.get(normalize_key(key), {})
@@ -171,10 +245,12 @@ class AppState:
         """The engine runs ``key`` with these stages now. True when an earlier error about
         this preset is stale now."""
         key = normalize_key(key)
-        try:
-            preset = resolve_preset(key, self.presets)
-        except CamfxError:
-            preset = Preset(split_preset_key(key)[1])
+        preset = self._picked.get(key)
+        if preset is None:
+            try:
+                preset = resolve_preset(key, self.presets)
+            except CamfxError:
+                preset = Preset(split_preset_key(key)[1])
         self.preset_key = key
         self.preset = preset
         self.preset_applied = True
