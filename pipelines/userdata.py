@@ -969,6 +969,10 @@ class AppSettings:
     checked against it on load."""
 
     preset: str = preset_key(BUILTIN, "off")
+    preset_hides_room: bool = False
+    """Whether :attr:`preset` hid the room (``Preset.hides_room``): a start whose last preset
+    cannot be read (a half-saved file, a file gone) then hides the room with the built-in
+    privacy preset, not Off, which sent the room sharp to the virtual camera (qa8)."""
     preset_overrides: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     """Unsaved live edits, per preset key: {preset key: {stage: {setting: value}}}. Switching
     presets keeps them; "Reset" drops them; "Save" writes them into a user preset."""

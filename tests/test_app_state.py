@@ -105,6 +105,27 @@ def test_unknown_preset_falls_back_to_off_with_the_reason(tmp_path: Path) -> Non
     assert pick.preset is None and pick.key == OFF and "“Off” keeps running" in pick.message
 
 
+def test_a_last_preset_that_hid_the_room_and_cannot_be_used_hides_it_at_start(
+    tmp_path: Path,
+) -> None:
+    # qa8: a half-saved privacy preset restored at start fell to Off: the room, sharp, went to
+    # the virtual camera. Whether the last preset hid the room is kept beside its name.
+    state, _ = make_state(tmp_path, {"preset": "user:Private", "preset_hides_room": True})
+    pick = state.pick_preset("user:Private", restoring=True)
+    assert pick.key == "builtin:privacy-blur" and pick.preset is not None
+    assert pick.preset.hides_room
+    assert "Using Privacy blur, as it hid the room" in pick.message, pick.message
+    assert state.preset_failed("user:Private")  # built at start and failed: the same fallback
+    assert state.start_fallback("user:Private") == "builtin:privacy-blur"
+    assert state.start_fallback("builtin:privacy-blur") == OFF  # failing itself: Off is left
+    # What runs is remembered with its name.
+    run_preset(state, "builtin:privacy-blur")
+    assert state.settings.preset_hides_room
+    run_preset(state, "builtin:studio")
+    assert not state.settings.preset_hides_room
+    assert state.start_fallback("user:Gone") == OFF
+
+
 def test_a_user_preset_with_a_built_ins_name_or_label_is_not_listed_like_it(
     tmp_path: Path,
 ) -> None:

@@ -171,3 +171,31 @@ def test_a_half_saved_running_privacy_preset_re_picked_keeps_hiding_the_room(
     finally:
         window.quit()
     qtbot.wait(10)
+
+
+def test_a_half_saved_privacy_preset_restored_at_start_hides_the_room(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    """The last session's preset hid the room and its file was cut short meanwhile: the start
+    fell to Off, the room sharp on the virtual camera. It runs the built-in privacy preset,
+    said in the bar, as the settings kept that the last preset hid the room."""
+    config = tmp_path / "config"
+    presets = config / "presets"
+    presets.mkdir(parents=True)
+    (presets / "private.json").write_text(json.dumps(PRIVATE.to_dict(), indent=1)[:-30])
+    (config / "settings.json").write_text(
+        json.dumps(
+            {"schema": 2, "preset": "user:Private", "preset_hides_room": True, "source": "demo"}
+        )
+    )
+    window = make_window(config)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        qtbot.waitUntil(lambda: "preset" in window.messages.bars, timeout=10_000)
+        bar = window.messages.bars["preset"].text
+        assert "“Private” is not available" in bar and "Using Privacy blur" in bar, bar
+        qtbot.waitUntil(lambda: window.preset_key == "builtin:privacy-blur", timeout=30_000)
+        assert window.controller.hides_room
+    finally:
+        window.quit()

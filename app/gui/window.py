@@ -49,7 +49,6 @@ from app.state.labels import (
     source_label,
     stage_title,
 )
-from app.state.model import OFF
 from pipelines.engine import EventKind
 from pipelines.errors import CamfxError
 from pipelines.outputs.virtualcam import setup_hint
@@ -318,7 +317,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             if self.tray is not None:
                 self.tray.set_current_preset(self.preset_key)
             return
-        self.state.preset_picked(pick.key)
+        self.state.preset_picked(pick.key, pick.preset)
         self.controller.apply_preset(pick.key, pick.preset, self.state.overrides_for(pick.key))
 
     def on_preset_applied(
@@ -347,8 +346,9 @@ class MainWindow(QMainWindow, WindowWidgets):
             "error",
         )
         if self.state.preset_failed(key):
-            # Nothing runs yet (the last session's preset failed at start): use Off.
-            self.choose_preset(OFF)
+            # Nothing runs yet (the last session's preset failed at start): Off, or the
+            # built-in privacy preset where the last one hid the room.
+            self.choose_preset(self.state.start_fallback(key))
             return
         select_data(self.preset_combo, self.preset_key)
         if self.tray is not None:

@@ -42,6 +42,8 @@ from pipelines.userdata import (
 log = logging.getLogger(__name__)
 
 OFF = preset_key(BUILTIN, "off")
+HIDING_FALLBACK = preset_key(BUILTIN, "privacy-blur")
+"""What a start runs in place of a last preset that hid the room and cannot be used."""
 FIRST_RUN_PRESET = preset_key(BUILTIN, "studio")
 """What a first start shows: a visible change on the demo (its background blurs) that also
 flatters a camera user (soft background, smoother skin, a low-light lift)."""
@@ -227,8 +229,12 @@ class AppState:
             label = self.preset_label(key)
             if restoring:
                 self.preset_error_key = key
-                message = f"The last used preset “{label}” is not available: {why} Using Off."
-                return PresetPick(OFF, PRESETS.get("off"), message, others)
+                fallback = self.start_fallback(key)
+                instead = self.preset_label(fallback)
+                if fallback != OFF:
+                    instead += ", as it hid the room"
+                message = f"The last used preset “{label}” is not available: {why} Using {instead}."
+                return PresetPick(fallback, resolve_preset(fallback, self.presets), message, others)
             running = self.preset_label(self.preset_key)
             keeps = (
                 f"“{running}” keeps running as camfx read it before."
@@ -264,6 +270,7 @@ class AppState:
             except (CamfxError, KeyError):
                 self.base_settings[spec.stage] = {}
         self.settings.preset = key
+        self.settings.preset_hides_room = preset.hides_room
         self.store_overrides()
         stale = key == self.preset_error_key
         if stale:
@@ -271,17 +278,27 @@ class AppState:
         self.emit(Change.PRESET)
         return stale
 
-    def preset_picked(self, key: str) -> None:
+    def preset_picked(self, key: str, preset: Preset) -> None:
         """The user picked ``key`` (resolved): it is the one the next start comes back to, even
         if the app quits before the engine runs it (a pick 50 ms before Quit was lost: the
         setting followed only :meth:`preset_running`, and the quit cancels the pending apply)."""
         self.settings.preset = normalize_key(key)
+        self.settings.preset_hides_room = preset.hides_room
+
+    def start_fallback(self, failed: str) -> str:
+        """What a start runs when its last preset ``failed``: Off, or the built-in privacy
+        preset where the last preset hid the room (and is not that one)."""
+        if self.settings.preset_hides_room and normalize_key(failed) != HIDING_FALLBACK:
+            return HIDING_FALLBACK
+        return OFF
 
     def preset_failed(self, key: str) -> bool:
-        """``key`` could not be built. True when Off should run instead (nothing runs yet)."""
+        """``key`` could not be built. True when :meth:`start_fallback` should run instead
+        (nothing runs yet)."""
         self.preset_error_key = normalize_key(key)
         if self.preset_applied and self.settings.preset == self.preset_error_key:
             self.settings.preset = self.preset_key  # the next start comes back to what runs
+            self.settings.preset_hides_room = self.preset.hides_room
         return not self.preset_applied and self.preset_error_key != OFF
 
     def update_stage(self, stage: str, settings: StageSettings) -> None:
