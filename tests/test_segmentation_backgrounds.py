@@ -72,8 +72,8 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return {
         "missing": (tmp_path / "nowhere.png", "does not exist"),
         "corrupt": (corrupt, "corrupt"),
-        "text": (text, "not a PNG, JPEG, WebP or BMP"),
-        "gif": (gif, "not a PNG, JPEG, WebP or BMP"),
+        "text": (text, "not a picture camfx reads (PNG, JPEG, WebP, BMP, TIFF or GIF)"),
+        "gif": (gif, "damaged or incomplete GIF file"),
         "huge": (_huge_png_header(tmp_path / "huge.png", 20000, 20000), "limit"),
         "folder": (folder, "not a file"),
     }
@@ -251,3 +251,21 @@ def test_bad_video_files(tmp_path: Path, bad_files: dict[str, tuple[Path, str]])
         B.LoopingVideo(broken)
     with pytest.raises(B.BackgroundError, match="does not exist"):
         B.LoopingVideo(bad_files["missing"][0])
+
+
+def test_a_background_reads_what_every_picture_reader_reads(tmp_path: Path) -> None:
+    """A user's pass (qa8): a TIFF background was refused as "not a PNG, JPEG, WebP or BMP
+    image" though the same file plays as a source; a HEIC or a video named .jpg got that line
+    alone, not the advice every other picture reader gives."""
+    picture = _picture()
+    tiff = tmp_path / "room.tiff"
+    assert cv2.imwrite(str(tiff), picture)
+    np.testing.assert_array_equal(B.load_image(tiff), picture)  # TIFF is lossless
+    heic = tmp_path / "IMG_0001.jpg"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 200)
+    with pytest.raises(B.BackgroundError, match=r"HEIC photos .* Most Compatible"):
+        B.load_image(heic)
+    video = tmp_path / "beach.jpg"
+    video.write_bytes(_video(tmp_path / "beach.mp4").read_bytes())
+    with pytest.raises(B.BackgroundError, match=r"beach\.jpg cannot be used: it is a video"):
+        B.load_image(video)

@@ -34,7 +34,7 @@ MAX_IMAGE_FILE_BYTES = 100 * 1024 * 1024
 MAX_VIDEO_FILE_BYTES = 8 * 1024 * 1024 * 1024
 MAX_VIDEO_PIXELS = 3840 * 2160
 """Frames above 4K cannot be decoded in real time next to the call."""
-IMAGE_FORMATS = "PNG, JPEG, WebP or BMP"
+IMAGE_FORMATS = "PNG, JPEG, WebP, BMP, TIFF or GIF"
 FitMode = Literal["fill", "fit"]
 FIT_MODES: tuple[str, ...] = get_args(FitMode)
 
@@ -119,8 +119,21 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise BackgroundError(f"background image {p} cannot be read ({exc.strerror})") from None
     info = image_dimensions(data[:65536])
     if info is None:
+        # Not one of the four formats sized from their header here: read the one way every
+        # picture reader does (its pixel limit holds a decompression bomb), so a TIFF or GIF
+        # that plays as a source is a background too, and a HEIC or a video named as a
+        # picture gets the same advice as everywhere (a user's pass, qa8: refused here as
+        # "not a PNG, JPEG, WebP or BMP image" alone).
+        from pipelines.sources.files import read_picture
+
+        image, problem = read_picture(str(p))
+        if image is not None:
+            return image
         raise BackgroundError(
-            f"background image {p} is not a {IMAGE_FORMATS} image; choose one of those"
+            f"background image {p} cannot be used: {problem}"
+            if problem
+            else f"background image {p} is not a picture camfx reads ({IMAGE_FORMATS}); "
+            "choose one of those"
         )
     fmt, w, h = info
     if w <= 0 or h <= 0:
