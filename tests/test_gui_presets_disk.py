@@ -199,3 +199,30 @@ def test_a_half_saved_privacy_preset_restored_at_start_hides_the_room(
         assert window.controller.hides_room
     finally:
         window.quit()
+
+
+def test_the_tray_menu_lists_the_presets_the_folder_holds_when_it_opens(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    """A preset file added (or fixed, or removed) while the window runs was listed in the tray
+    only at the window's next pick; the tray menu now reads the folder as it opens."""
+    config = tmp_path / "config"
+    presets = config / "presets"
+    presets.mkdir(parents=True)
+    (config / "settings.json").write_text(json.dumps({"schema": 2, "source": "demo"}))
+    window = make_window(config)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        assert window.tray is not None
+        qtbot.waitUntil(lambda: bool(window.tray.preset_actions), timeout=10_000)
+        assert "user:Later" not in window.tray.preset_actions
+        later = Preset("Later", (StageSpec(TINT, {}),))
+        (presets / "later.json").write_text(json.dumps(later.to_dict(), indent=1))
+        window.tray.menu.aboutToShow.emit()
+        assert "user:Later" in window.tray.preset_actions
+        (presets / "later.json").unlink()
+        window.tray.menu.aboutToShow.emit()
+        assert "user:Later" not in window.tray.preset_actions
+    finally:
+        window.quit()

@@ -16,6 +16,9 @@ class Tray(QObject):
     pauseToggled = Signal(bool)
     openWindow = Signal()
     quitRequested = Signal()
+    menuOpening = Signal()
+    """The menu is about to show: its presets are listed anew from the folder first (a
+    preset file added, fixed or removed meanwhile was listed only at the window's next pick)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -23,6 +26,7 @@ class Tray(QObject):
         # actions it owns, and the menu is rebuilt whenever the presets change.
         self.menu = QMenu(parent)
         self.menu.setObjectName("tray-menu")
+        self.menu.aboutToShow.connect(self.menuOpening)
         self.header = QAction("camfx", self)
         self.header.setEnabled(False)
         self.preset_group = QActionGroup(self)

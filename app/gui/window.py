@@ -102,6 +102,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.tray.pauseToggled.connect(self.set_paused)
             self.tray.openWindow.connect(self.show_window)
             self.tray.quitRequested.connect(self.quit)
+            self.tray.menuOpening.connect(self.refresh_preset_lists)
         self.hotkeys = GlobalHotkeys(self)
         self.hotkeys.activated.connect(self._on_hotkey)
         self._connect_controller()
