@@ -52,6 +52,8 @@ class FileKind(enum.StrEnum):
     IMAGE = "image"
     SOUND = "sound"
     """A sound file, or a video whose sound track is read."""
+    VIDEO = "video"
+    """A video whose pictures are read (a background video)."""
 
 
 @dataclasses.dataclass(frozen=True)

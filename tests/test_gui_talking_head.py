@@ -34,6 +34,7 @@ from pipelines.avatar.stage import STAGE_NAME as TALKING_HEAD
 from pipelines.avatar.stage import TALKING_HEAD_INFO, TalkingHead, TalkingHeadSettings
 from pipelines.frame import FrameContext
 from pipelines.presets import Preset, StageSpec
+from pipelines.segmentation.background import BackgroundReplaceSettings
 from pipelines.userdata import PresetStore
 
 pytestmark = pytest.mark.timeout(120)
@@ -82,8 +83,12 @@ def test_a_bad_portrait_picked_during_the_first_build_is_a_bar_at_once_and_the_s
         qtbot.waitUntil(lambda: engine_stage(window, TALKING_HEAD) is not None, timeout=15000)
         qtbot.waitUntil(lambda: TALKING_HEAD in window.effects.panels, timeout=5000)
         stage = engine_stage(window, TALKING_HEAD)
+        # The build starts on the stage's open, which may still be on its way.
+        qtbot.waitUntil(
+            lambda: stage._build is not None and stage._build.still is not None,
+            timeout=STILL_WAIT_MS,
+        )
         first = stage._build
-        qtbot.waitUntil(lambda: first.still is not None, timeout=STILL_WAIT_MS)
         assert stage.avatar is None and not first.done.is_set()
         flat = np.full((360, 640, 3), 60, np.uint8)
         editor = window.effects.editor(TALKING_HEAD, "portrait")
@@ -137,6 +142,7 @@ def test_a_voice_that_cannot_be_heard_is_a_bar(
     [
         (TALKING_HEAD, TalkingHeadSettings(), "portrait", "*.jpg", "me.jpg"),
         (VOICE, AudioMouthSettings(), "input", "*.wav", "talk.wav"),
+        ("background_replace", BackgroundReplaceSettings(), "path", "*.tiff", "beach.jpg"),
     ],
 )
 def test_the_portrait_and_the_voice_have_a_browse_button_for_their_files(
@@ -169,6 +175,8 @@ def test_the_portrait_and_the_voice_have_a_browse_button_for_their_files(
     assert listed in first_filter.split("(")[1], asked
     assert asked[0].endswith("All files (*)")
     assert getattr(got[-1], field) == str(tmp_path / picked)
+    if stage == "background_replace":  # pictures first, then videos (the "video" mode)
+        assert "*.mp4" in asked[0].split(";;")[1], asked
     if stage == VOICE:
         # The words that are no file stay typed in the same field.
         assert "mic:NAME" in editor.edit.placeholderText()

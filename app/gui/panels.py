@@ -59,7 +59,7 @@ from pipelines import schema
 from pipelines.audio.inputs import FileInput
 from pipelines.errors import CamfxError
 from pipelines.schema import FieldKind, FieldSpec, FileKind
-from pipelines.sources.files import IMAGE_SUFFIXES
+from pipelines.sources.files import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from pipelines.stage import StageSettings
 from pipelines.userdata import display_name
 
@@ -72,6 +72,7 @@ HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 FILE_FILTERS: dict[FileKind, tuple[str, tuple[str, ...]]] = {
     FileKind.IMAGE: ("Images", IMAGE_SUFFIXES),
     FileKind.SOUND: ("Sound files and videos", FileInput.suffixes),
+    FileKind.VIDEO: ("Videos", VIDEO_SUFFIXES),
 }
 """The file dialog's filter per :class:`~pipelines.schema.FileKind`: the suffixes that the
 code reading the file takes (a portrait's photo, a voice file)."""

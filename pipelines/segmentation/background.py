@@ -40,6 +40,7 @@ from pipelines.errors import SettingsError
 from pipelines.frame import FRESH_IMAGE, UNHURRIED, FrameContext
 from pipelines.inference import OnnxModel
 from pipelines.inference.session import short_name
+from pipelines.schema import FileField, FileKind
 from pipelines.segmentation import fused, tiled
 from pipelines.segmentation.backgrounds import (
     BackgroundError,
@@ -432,8 +433,9 @@ class BackgroundReplaceSettings(StageSettings):
     """"color", "image" or "video"."""
     color: Annotated[str, Meta(pattern=HEX_COLOR_PATTERN)] = "#2d6a4f"
     """The solid colour (and the bars of a "fit" image), #RRGGBB."""
-    path: str = ""
-    """Image (PNG, JPEG, WebP, BMP) or video file for the "image"/"video" modes."""
+    path: Annotated[str, FileField((FileKind.IMAGE, FileKind.VIDEO))] = ""
+    """Picture (PNG, JPEG, WebP, BMP, TIFF, GIF) or video file for the "image"/"video" modes
+    (the window's Browse… lists pictures first, then videos)."""
     fit: FitMode = "fill"
     """"fill": cover the frame, cropping; "fit": show all of it, with bars."""
     light_wrap: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.3
