@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.avatar.portrait import load_portrait
+from pipelines.avatar.portrait import find_landmarks, load_portrait, make_portrait, read_image
 from pipelines.avatar.rig import LEVEL_BASES
 from pipelines.avatar.stage import Avatar
 
@@ -70,6 +70,17 @@ def build_anew(name: str, retrack: bool = True) -> Avatar:
 def built(name: str, retrack: bool = True) -> Avatar:
     """``Avatar.build(load_portrait(FACES / f"{name}.jpg"), retrack=retrack)``, once."""
     return _built_and_said(name, retrack)[0]
+
+
+@functools.cache
+def built_darkened(name: str, gamma: float, variant: str) -> Avatar:
+    """``name``'s photo darkened as tools/avatar_sweep.py's ``dim`` and ``dark`` variants
+    (each channel's light, 0-1, to ``gamma``), found and built as the stage finds and builds
+    it, once (canonman_turned's ``dark``: the dark-photo blink and mouth tests, 4-5 s each)."""
+    image = read_image(FACES / f"{name}.jpg")
+    image = np.clip(255.0 * (image / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    found = find_landmarks(image, search=True)
+    return Avatar.build(make_portrait(image, found, source=f"{name}:{variant}"))
 
 
 def build_said(name: str, retrack: bool = True) -> tuple[logging.LogRecord, ...]:
