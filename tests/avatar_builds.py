@@ -5,22 +5,109 @@ cameraman four, a build 1-5 s on 2 cores). A build is deterministic, and every t
 one here only reads it: renders (each render is computed from its weights alone; the
 renderer keeps only its last frame's box and map, which the tests read right after their own
 render), measures and reads the rig. A test that changes an avatar, its rig or its renderer
-(monkeypatching a renderer's drawing, building under a patched module) builds its own.
-Run alone, a test builds the avatar here itself, the same avatar.
+(monkeypatching a renderer's drawing, building under a patched module) builds its own
+(:func:`build_anew`); one that only rebuilds the lids (``rig.set_lid_depth``,
+``lids.settle_lids``) may share the build inside :func:`lids_kept`, which puts the build's own
+lids back. What a build logged is kept with it (:func:`build_said`) for the tests of what a
+build says. Run alone, a test builds the avatar here itself, the same avatar.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
-from pipelines.avatar.portrait import load_portrait
+import numpy as np
+
+from pipelines.avatar.portrait import find_landmarks, load_portrait, make_portrait, read_image
+from pipelines.avatar.rig import LEVEL_BASES
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
 
+BUILD_LOGGER = "pipelines.avatar"
+"""The logger the build's messages come under (its warnings reach a user's terminal)."""
+
+
 @functools.cache
+def _built_and_said(name: str, retrack: bool) -> tuple[Avatar, tuple[logging.LogRecord, ...]]:
+    # The build's own messages are kept beside it, so that a test of what a build says can
+    # share it too (the build warning test's turned head: 5 s of a build made elsewhere).
+    # Kept as caplog.at_level(logging.INFO, logger=BUILD_LOGGER) keeps them: at the root, the
+    # build's logger let down to INFO, every other logger at its own level.
+    logger, root = logging.getLogger(BUILD_LOGGER), logging.getLogger()
+    said = _Kept(logging.INFO)
+    level = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:  # never raised: a test's DEBUG stays
+        logger.setLevel(logging.INFO)
+    root.addHandler(said)
+    try:
+        avatar = build_anew(name, retrack)
+    finally:
+        root.removeHandler(said)
+        logger.setLevel(level)
+    return avatar, tuple(said.records)
+
+
+class _Kept(logging.Handler):
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def build_anew(name: str, retrack: bool = True) -> Avatar:
+    """The same build, not shared: for a test that builds under a patched module."""
+    return Avatar.build(load_portrait(FACES / f"{name}.jpg"), retrack=retrack)
+
+
 def built(name: str, retrack: bool = True) -> Avatar:
     """``Avatar.build(load_portrait(FACES / f"{name}.jpg"), retrack=retrack)``, once."""
-    return Avatar.build(load_portrait(FACES / f"{name}.jpg"), retrack=retrack)
+    return _built_and_said(name, retrack)[0]
+
+
+@functools.cache
+def built_darkened(name: str, gamma: float, variant: str) -> Avatar:
+    """``name``'s photo darkened as tools/avatar_sweep.py's ``dim`` and ``dark`` variants
+    (each channel's light, 0-1, to ``gamma``), found and built as the stage finds and builds
+    it, once (canonman_turned's ``dark``: the dark-photo blink and mouth tests, 4-5 s each)."""
+    image = read_image(FACES / f"{name}.jpg")
+    image = np.clip(255.0 * (image / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
+    found = find_landmarks(image, search=True)
+    return Avatar.build(make_portrait(image, found, source=f"{name}:{variant}"))
+
+
+def build_said(name: str, retrack: bool = True) -> tuple[logging.LogRecord, ...]:
+    """What :func:`built`'s build of ``name`` logged, as ``caplog.records`` holds it with
+    ``caplog.at_level(logging.INFO, logger=BUILD_LOGGER)`` around the build."""
+    return _built_and_said(name, retrack)[1]
+
+
+SHUT = {"blink_left": 1.0, "blink_right": 1.0}
+
+
+@contextlib.contextmanager
+def lids_kept(avatar: Avatar) -> Iterator[None]:
+    """Inside, a test may rebuild a shared avatar's lids; after it, the build's own are back.
+
+    ``rig.set_lid_depth`` replaces each lid basis whole (it never changes one in place), so
+    the objects kept here are the build's; setting them back after a ``set_lid_depth`` to the
+    build's depth and shape also drops the rig's cached mix. The shut frame, rendered before
+    and after, must be the same to the byte, or the avatar is no longer the build the other
+    tests share."""
+    rig = avatar.rig
+    bases = {name: rig.bases[name] for name in LEVEL_BASES if name in rig.bases}
+    depth, shape = rig.lid_depth, rig.lid_shape
+    before = avatar.renderer.render(SHUT).copy()
+    try:
+        yield
+    finally:
+        rig.set_lid_depth(avatar.portrait.image, depth, shape)
+        rig.bases.update(bases)
+    assert np.array_equal(avatar.renderer.render(SHUT), before), "the build's lids not restored"

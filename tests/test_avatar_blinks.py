@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from avatar_builds import built
+from avatar_builds import built, lids_kept
 from host_cpu import AVX512, allow_off_avx512
 
 from pipelines.avatar.lids import DEEPER_SHAPE, HOODED_SHAPE
@@ -275,13 +275,14 @@ def test_the_shut_line_thins_and_pales_toward_the_inner_corner(name) -> None:
     the inner corner: the default shut line thins and pales toward it, where the line drawn as
     one even band, as dark out to the inner corner's fade, looked drawn on with a marker
     (issue 13)."""
-    from pipelines.avatar.portrait import load_portrait
-
-    avatar = Avatar.build(load_portrait(FACES / f"{name}.jpg"), retrack=True)
+    avatar = built(name)
     assert avatar.rig.lid_shape == LidShape()
     frame = avatar.renderer.render(SHUT).copy()
-    avatar.rig.set_lid_depth(avatar.portrait.image, BLINK_LOWER_SHARE, LidShape(lash_inner=False))
-    even = avatar.renderer.render(SHUT).copy()
+    with lids_kept(avatar):
+        avatar.rig.set_lid_depth(
+            avatar.portrait.image, BLINK_LOWER_SHARE, LidShape(lash_inner=False)
+        )
+        even = avatar.renderer.render(SHUT).copy()
     for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
         lines = [
             [_line_along(avatar, ring, f, stretch) for stretch in ((0.25, 0.45), (0.65, 0.8))]
@@ -959,9 +960,8 @@ def test_the_lid_check_reads_each_frame_on_its_own(monkeypatch, caplog) -> None:
     another on one tracker, a change to the default lids' look turned canonman_turned's lids
     to lids.HOODED_SHAPE, 21 of 24 posed blinks seen, 2026-12-05)."""
     from pipelines.avatar import lids
-    from pipelines.avatar.portrait import load_portrait
 
-    avatar = Avatar.build(load_portrait(FACES / "canonman_glasses.jpg"), retrack=True)
+    avatar = built("canonman_glasses")
     image = avatar.portrait.image
 
     def check(poses: tuple[dict[str, float], ...]) -> tuple[float, list[str]]:
@@ -972,9 +972,10 @@ def test_the_lid_check_reads_each_frame_on_its_own(monkeypatch, caplog) -> None:
             depth = lids.settle_lids(avatar)
         return depth, [r.getMessage() for r in caplog.records]
 
-    forward = check(lids.CHECK_POSES)
-    assert len(forward[1]) >= 2, forward  # deeper lids were tried
-    assert check(tuple(reversed(lids.CHECK_POSES))) == forward
+    with lids_kept(avatar):
+        forward = check(lids.CHECK_POSES)
+        assert len(forward[1]) >= 2, forward  # deeper lids were tried
+        assert check(tuple(reversed(lids.CHECK_POSES))) == forward
     for name in (*REAL_TUNING_SEEN, "astronaut_glasses", "cameraman", "astronaut_rims"):
         avatar = built(name)
         assert avatar.rig.lid_depth == BLINK_LOWER_SHARE, name

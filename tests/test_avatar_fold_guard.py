@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from avatar_builds import built
+from avatar_builds import build_anew
 from golden_data import face_photo, load_golden
 from test_avatar_render import random_weights
 
@@ -110,7 +110,7 @@ def built_as_on_another_cpu():
     saved = mesh.MESH_GRAPHS["reference"]
     mesh.MESH_GRAPHS["reference"] = mesh.BlockedFaceMesh
     try:
-        yield {name: built.__wrapped__(name) for name in ("cameraman", "astronaut_midword")}
+        yield {name: build_anew(name) for name in ("cameraman", "astronaut_midword")}
     finally:
         mesh.MESH_GRAPHS["reference"] = saved
 

@@ -13,17 +13,13 @@ canonman_turned and canonman_hooded."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from avatar_builds import built
+from avatar_builds import built, built_darkened
 from test_avatar_mouth_inside import tracked_over_drawn
 
-from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
 from pipelines.avatar.stage import Avatar
 
-FACES = Path(__file__).resolve().parent / "data" / "faces"
 DIM_GAMMA = 1.5
 """The sweep's ``dim`` variant: each channel's light to this power on a 0-1 scale."""
 DARK_GAMMA = 2.2
@@ -40,14 +36,10 @@ main before the dark photo's mouth read 0.05 and 0.01 of the drawn gap there, no
 on this host."""
 
 
-def dim(image: np.ndarray, gamma: float = DIM_GAMMA) -> np.ndarray:
-    return np.clip(255.0 * (image / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
-
-
 def _built(gamma: float, name: str) -> Avatar:
-    image = dim(read_image(FACES / "canonman_turned.jpg"), gamma)
-    found = find_landmarks(image, search=True)
-    return Avatar.build(make_portrait(image, found, source=f"canonman_turned:{name}"))
+    """canonman_turned darkened to ``gamma``, built once a session (the dark one is the dark
+    photo blink test's too)."""
+    return built_darkened("canonman_turned", gamma, name)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from avatar_builds import built
 
 from pipelines.avatar.compose import (
     CHIN_LOWEST_FACE,
@@ -55,7 +56,7 @@ def test_a_bystander_at_the_photos_side_does_not_push_the_person_aside() -> None
     """obama_midword: a blurred bystander at the photo's left edge, which the segmentation
     half cuts out as person, touches the person's blob at the shoulder. It is no cut of the
     head: the square stays centred and its backdrop past the square is no mirror."""
-    avatar = Avatar.build(load_portrait(FACES / "obama_midword.jpg"))
+    avatar = built("obama_midword")
     portrait = avatar.portrait
     mask = person_mask(portrait.image)
     w = LANDSCAPE[0]
