@@ -12,8 +12,9 @@ half-loaded module (tests/test_import_cycles.py).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipelines.lazy import lazy_names
 
 if TYPE_CHECKING:
     from app.state.devices import DeviceReport, RowState, RowView
@@ -43,11 +44,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    submodule = SUBMODULE_OF.get(name)
-    if submodule is None:
-        # Also how ``from app.state import model`` finds a submodule not yet loaded.
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(submodule), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_names(__name__, SUBMODULE_OF)

@@ -12,8 +12,9 @@ and a submodule at once can then get a half-loaded module, as pipelines.inferenc
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipelines.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, MouthParams
@@ -29,11 +30,4 @@ SUBMODULE_OF: dict[str, str] = {
 __all__ = ["NEUTRAL", "AnalyzerSettings", "MouthAnalyzer", "MouthParams"]
 
 
-def __getattr__(name: str) -> Any:
-    submodule = SUBMODULE_OF.get(name)
-    if submodule is None:
-        # Also how ``from pipelines.audio import espeak`` finds a submodule not yet loaded.
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(submodule), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_names(__name__, SUBMODULE_OF)

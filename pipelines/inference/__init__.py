@@ -13,8 +13,9 @@ processes. tests/test_import_cycles.py checks both.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pipelines.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pipelines.inference.model import MODELS, OnnxModel, load_model, register_model
@@ -42,11 +43,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    submodule = SUBMODULE_OF.get(name)
-    if submodule is None:
-        # Also how ``from pipelines.inference import gpu`` finds a submodule not yet loaded.
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(submodule), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_names(__name__, SUBMODULE_OF)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import OutputError
+from pipelines.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pipelines.outputs.base import OUTPUTS, Output
@@ -38,14 +39,7 @@ REGISTERING_MODULES = (
 __all__ = ["OUTPUTS", "Output", "make_output", "parse_output_spec"]
 
 
-def __getattr__(name: str) -> Any:
-    submodule = SUBMODULE_OF.get(name)
-    if submodule is None:
-        # Also how ``from pipelines.outputs import recorder`` finds a submodule not yet loaded.
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = outputs() if name == "OUTPUTS" else getattr(importlib.import_module(submodule), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_names(__name__, SUBMODULE_OF, {"OUTPUTS": lambda: outputs()})
 
 
 def outputs() -> Registry[type[Output]]:

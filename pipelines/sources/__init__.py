@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipelines.errors import SourceError
+from pipelines.lazy import lazy_names
 
 if TYPE_CHECKING:
     from pipelines.registry import Registry
@@ -47,14 +48,7 @@ REGISTERING_MODULES = (
 __all__ = ["SOURCES", "Source", "SourceConfig", "Timing", "open_source", "parse_source_spec"]
 
 
-def __getattr__(name: str) -> Any:
-    submodule = SUBMODULE_OF.get(name)
-    if submodule is None:
-        # Also how ``from pipelines.sources import camera`` finds a submodule not yet loaded.
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = sources() if name == "SOURCES" else getattr(importlib.import_module(submodule), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+__getattr__ = lazy_names(__name__, SUBMODULE_OF, {"SOURCES": lambda: sources()})
 
 
 def sources() -> Registry[type[Source]]:
