@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 from test_audio_mic import virtual_mic  # noqa: F401  (a fixture)
+from test_recording_voice import MIC_BLOCK, MIC_RATE, FakeStream
 
 from pipelines.audio.inputs import read_audio_file
 from pipelines.audio.resample import ANALYSIS_RATE, resample
@@ -41,8 +40,6 @@ MAX_LAG_MS = 150
 """The lags searched, each way."""
 DEVICE_LATENCY_S = 0.03
 """The stand-in device's input latency: a USB microphone's order (10-40 ms)."""
-MIC_RATE = 48000
-MIC_BLOCK = 480
 RUN = ["run", "--source", "demo", "--size", "640x360", "--talking-head", "--avatar-mode"]
 RUN += ["stand-in", "--audio", "mic", "-y", "--output"]
 
@@ -161,36 +158,11 @@ class LateSoundCard:
         return stream
 
 
-class LateStream:
+class LateStream(FakeStream):
+    """A microphone whose blocks come :data:`DEVICE_LATENCY_S` after their sound was heard."""
+
     latency = DEVICE_LATENCY_S
-
-    def __init__(self, voice: np.ndarray, callback: Any) -> None:
-        self.voice, self.callback = voice, callback
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self.t0 = time.monotonic()
-        self._thread.start()
-
-    def _run(self) -> None:
-        k = 0
-        while not self._stop.is_set():
-            due = self.t0 + (k + MIC_BLOCK) / MIC_RATE + self.latency
-            time.sleep(max(0.0, due - time.monotonic()))
-            block = np.zeros(MIC_BLOCK, np.float32)
-            heard = self.voice[k : k + MIC_BLOCK]
-            block[: len(heard)] = heard
-            self.callback(block[:, None], MIC_BLOCK, None, None)
-            k += MIC_BLOCK
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=2)
+    pads = True
 
 
 # --------------------------------------------------------------------------- tests

@@ -289,6 +289,9 @@ class FakeSoundCard:
 
 class FakeStream:
     latency = 0.0
+    """Seconds after its last sample is in that a block is delivered."""
+    pads = False
+    """Whether silence follows the end (a microphone goes on) or the stream ends there."""
 
     def __init__(self, noise: np.ndarray, callback: Any) -> None:
         self.noise, self.callback = noise, callback
@@ -302,10 +305,14 @@ class FakeStream:
 
     def _run(self) -> None:
         k = 0
-        while not self._stop.is_set() and k + MIC_BLOCK <= len(self.noise):
-            # A block is delivered once its last sample is in.
-            time.sleep(max(0.0, self.t0 + (k + MIC_BLOCK) / MIC_RATE - time.monotonic()))
-            self.callback(self.noise[k : k + MIC_BLOCK, None], MIC_BLOCK, None, None)
+        while not self._stop.is_set() and (self.pads or k + MIC_BLOCK <= len(self.noise)):
+            # A block is delivered once its last sample is in (and the device's latency after).
+            due = self.t0 + (k + MIC_BLOCK) / MIC_RATE + self.latency
+            time.sleep(max(0.0, due - time.monotonic()))
+            block = self.noise[k : k + MIC_BLOCK]
+            if len(block) < MIC_BLOCK:
+                block = np.pad(block, (0, MIC_BLOCK - len(block)))
+            self.callback(block[:, None], MIC_BLOCK, None, None)
             k += MIC_BLOCK
 
     def stop(self) -> None:
