@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 from test_audio_mic import virtual_mic  # noqa: F401  (a fixture)
-from test_recording_voice import MIC_BLOCK, MIC_RATE, FakeStream
+from test_recording_voice import MIC_RATE, FakeStream
 
 from pipelines.audio.inputs import read_audio_file
 from pipelines.audio.resample import ANALYSIS_RATE, resample
