@@ -149,10 +149,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, new_file_mode: int = 0o600) -
     except OSError as exc:
         raise UserDataError(f"could not write {path}: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        _write_synced(fd, data)
         if mode is not None:
             os.chmod(tmp, mode)
         os.replace(tmp, path)
@@ -166,6 +163,14 @@ def atomic_write_bytes(path: Path, data: bytes, *, new_file_mode: int = 0o600) -
 
 
 _TMP_LETTERS = string.ascii_lowercase + string.digits + "_"
+
+
+def _write_synced(fd: int, data: bytes) -> None:
+    """Write ``data`` to the open file ``fd`` and close it, on disk before this returns."""
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _create_temp(path: Path, mode: int) -> tuple[int, str]:
@@ -515,10 +520,7 @@ def _create_exclusive(folder: Path, stem: str, data: Any, taken: set[str]) -> Pa
     except OSError as exc:
         raise UserDataError(f"could not write in {folder}: {exc.strerror or exc}") from exc
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        _write_synced(fd, text)
         n = 1
         while True:
             candidate = folder / (f"{stem}.json" if n == 1 else f"{stem}-{n}.json")
