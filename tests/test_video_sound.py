@@ -38,8 +38,15 @@ last frame, filled up, and its priming, which the file's edit list hides (6.0213
 SIZE = "160x120"
 
 
-def talk_video(path: Path, *, with_sound: bool = True) -> Path:
-    """A 3-s 30 fps video (its grey level counts the frames) with 1 kHz beeps at BEEPS_S."""
+def talk_video(
+    path: Path,
+    *,
+    with_sound: bool = True,
+    beeps: tuple[float, ...] = BEEPS_S,
+    sound_s: float = CLIP_S,
+) -> Path:
+    """A 3-s 30 fps video (its grey level counts the frames) with 1 kHz beeps at ``beeps`` in
+    a sound track ``sound_s`` long."""
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
@@ -51,9 +58,9 @@ def talk_video(path: Path, *, with_sound: bool = True) -> Path:
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         if audio is not None:
-            t = np.arange(round(CLIP_S * SOURCE_RATE)) / SOURCE_RATE
+            t = np.arange(round(sound_s * SOURCE_RATE)) / SOURCE_RATE
             sound = np.zeros(len(t), np.float32)
-            for at in BEEPS_S:
+            for at in beeps:
                 beep = (t >= at) & (t < at + BEEP_S)
                 sound[beep] = 0.5 * np.sin(2 * np.pi * 1000 * (t[beep] - at))
             for k in range(0, len(sound), 1024):
@@ -132,6 +139,18 @@ def test_a_recording_keeps_the_videos_sound_in_step_also_across_the_loop(
         assert seam_peak(out, CLIP_S) < 0.02, seam_peak(out, CLIP_S)
 
 
+def test_sound_past_the_last_frame_is_cut_where_the_pictures_start_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sound track 0.3 s longer than the pictures, with a beep in that tail: the sound loops
+    with the pictures, so the tail is cut at the seam and never heard (main: no sound)."""
+    video = talk_video(tmp_path / "talk.mp4", beeps=(*BEEPS_S, 3.1), sound_s=CLIP_S + 0.3)
+    out = tmp_path / "out.mp4"
+    run_lines(["run", "--source", str(video), "--output", str(out), "--size", SIZE,
+               "--frames", str(round(2 * CLIP_S * FPS))], capsys)  # fmt: skip
+    assert_beeps_in_step(out, 2 * CLIP_S)  # 3.1 s would be one more
+
+
 def test_a_video_without_sound_records_no_sound_track(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -167,15 +186,16 @@ def test_a_live_paced_run_that_skips_frames_keeps_the_sound_in_step(tmp_path: Pa
     assert_beeps_in_step(out, seconds)
 
 
-def test_sigterm_keeps_the_sound_recorded_so_far(tmp_path: Path) -> None:
-    """A looping run with no end of its own, stopped by SIGTERM: the file is finished, with
-    its sound as long as its picture and the beeps in step."""
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_recording_keeps_the_sound_recorded_so_far(tmp_path: Path, sig: int) -> None:
+    """A looping run with no end of its own, stopped by SIGTERM or Ctrl+C: the file is
+    finished, with its sound as long as its picture and the beeps in step."""
     video, out = talk_video(tmp_path / "talk.mp4"), tmp_path / "out.mp4"
     proc = camfx("run", "--source", str(video), "--output", str(out), "--size", SIZE)
     try:
         wait_until_started(proc)
         time.sleep(3.5)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
     finally:
         err = finish(proc)
     assert proc.returncode == 0, err

@@ -305,6 +305,9 @@ class _VideoSoundReader:
             if hi > lo:
                 out[lo - start : hi - start] = self._clip_for(place).take(lo - starts[k], hi - lo)
         self.position = end
+        # Passes wholly given are forgotten: a short clip looped for hours made one a loop.
+        while len(self.passes) > 1 and round(self.passes[1].starts_at_s * self.rate) <= end:
+            del self.passes[0]
         if final:
             self._close_clip()
         return out, self.rate, start / self.rate
