@@ -227,6 +227,22 @@ def recording_audio(config: TalkingHeadConfig, stages: Sequence[Stage[Any]]) -> 
     return None
 
 
+def source_sound(source: str | Source) -> Any:
+    """The sound track of a video file source that has one
+    (:class:`~pipelines.audio.mux.VideoSound`), else None (also for a spec the source will
+    refuse: it says why, in its own line)."""
+    if not isinstance(source, str):
+        return None
+    from pipelines.audio.mux import VideoSound, has_sound
+    from pipelines.sources import parse_source_spec
+
+    try:
+        kind, path = parse_source_spec(source)
+    except CamfxError:
+        return None
+    return VideoSound(path) if kind == "video" and path and has_sound(path) else None
+
+
 @dataclass
 class Run:
     """A started engine with the source it reads; :meth:`close` stops both."""
@@ -271,8 +287,11 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     if config.warm_up:
         for stage in stages:
             stage.warm_up()
-    # Recordings get the voice (file or microphone) in the same pass as the video.
+    # Recordings get the voice (file or microphone) in the same pass as the video; without
+    # one, a video file source's own sound.
     sound = recording_audio(config.talking_head, stages) if config.talking_head else None
+    if sound is None:
+        sound = source_sound(config.source)
     options: dict[str, Any] = {"existing": config.existing}
     if sound is not None:
         options["audio"] = sound

@@ -1,7 +1,8 @@
 """What a run's input files will not give, said in one line each at the start of a run from the
 command line: none of these is an error (the run goes on, exit code 0), but each made a result
-the user did not expect without a word (QA qa6): a video's own sound missing from the
-recording, a still mouth for a silent voice file, a blurred picture from a tiny source.
+the user did not expect without a word (QA qa6): a video's own sound left out of a recording
+for a talking head's voice, a still mouth for a silent voice file, a blurred picture from a
+tiny source.
 
 Each note is a function of the run's :class:`RunInputs` and its opened source in
 :data:`INPUT_NOTES`; :func:`input_notes` asks every one. The window, whose run has no
@@ -28,6 +29,9 @@ class RecordedSound(StrEnum):
     """What a run's recordings hold for sound; the value finishes "will hold ..."."""
 
     PICTURE_ONLY = "the picture only"
+    VIDEO_SOUND = "the video's own sound"
+    """No talking head speaks: a video file source's own sound is recorded, where it has one
+    (:class:`~pipelines.audio.mux.VideoSound`); other sources record the picture only."""
     VOICE = "the talking head's voice"
     """A talking head speaks (a voice file or the microphone) throughout."""
     VOICE_WHERE_SPOKEN = "the talking head's voice where it speaks"
@@ -60,7 +64,7 @@ class RunInputs:
         return cls(
             source=config.source if isinstance(config.source, str) else None,
             recordings=tuple(file_outputs(config)),
-            sound=RecordedSound.VOICE if speaks else RecordedSound.PICTURE_ONLY,
+            sound=RecordedSound.VOICE if speaks else RecordedSound.VIDEO_SOUND,
             voice_file=head.audio_file if head is not None else None,
             size=config.size,
         )
@@ -92,10 +96,13 @@ def _file_source(inputs: RunInputs) -> tuple[str, str] | None:
 
 
 def video_sound_note(inputs: RunInputs, source: Source | None) -> str | None:
-    """A video source with a sound track, recorded: the recording holds its picture only (or
-    the talking head's voice), never the video's own sound."""
+    """A video source with a sound track, recorded with another sound (the talking head's
+    voice: it speaks for the person, so its voice is the one kept) or none: the recording
+    will not hold the video's own sound."""
     found = _file_source(inputs)
     recordings = inputs.recordings
+    if inputs.sound is RecordedSound.VIDEO_SOUND:
+        return None  # recorded, in step with its frames
     if found is None or found[0] != "video" or not recordings:
         return None
     path = found[1]

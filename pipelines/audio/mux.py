@@ -10,6 +10,10 @@ Its sound comes from an :class:`AudioTrackSource`, which hands each recording it
 - :class:`MicAudio`: the microphone that an ``audio_mouth`` stage opened, on the *capture*
   clock (``time.monotonic()``, like the frames' timestamps). It reads the stage's
   :class:`~pipelines.audio.ring.AudioRing` with a cursor of its own.
+- :class:`VideoSound`: a video file source's own sound track, on the *frames* clock: each
+  pass through the file (it loops) from the recording time of that pass's first frame, as the
+  frames themselves say (:data:`~pipelines.sources.base.MEDIA_PLACE`). Recorded where no
+  talking head speaks: a talking head stands in for the person, so its voice is the one kept.
 - :class:`TalkingHeadVoice`: the window's recordings. Whatever the talking head says in each
   frame, as the frame itself says (``ctx.audio.voice``): its microphone on the *capture* clock,
   its voice file read where the stage read it for that frame on the *frames* clock, silence
@@ -23,6 +27,7 @@ gaps with silence, drops what overlaps, converts it to 48 kHz with PyAV's ``Audi
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import os
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from pipelines.audio.inputs import decoded_audio
+from pipelines.sources.base import MEDIA_PLACE, MediaPlace
 
 if TYPE_CHECKING:
     from pipelines.audio.stage import FrameVoice
@@ -219,6 +225,199 @@ class _MicReader:
         start = self.position + lost  # lost samples leave a gap, filled with silence
         self.position = start + len(samples)
         return samples, self.rate, anchor + start / self.rate
+
+
+def has_sound(path: str) -> bool:
+    """Whether the media file at ``path`` holds a sound track PyAV can open (False when it
+    cannot be read: its source says why, in its own line)."""
+    try:
+        import av
+
+        with av.open(path) as container:
+            return bool(container.streams.audio)
+    except Exception:  # no PyAV, or FFmpeg cannot read it
+        return False
+
+
+class VideoSound:
+    """The sound track of a video file source (``camfx run --source talk.mp4``), laid under
+    the recording where the file's frames are: see :class:`_VideoSoundReader`."""
+
+    clock_follows_voice = False
+
+    def __init__(self, path: str) -> None:
+        self.clock: Clock = "frames"
+        self.path = path
+
+    def reader(self) -> AudioReader:
+        return _VideoSoundReader(self.path)
+
+    @property
+    def description(self) -> str:
+        return f"sound of {self.path}"
+
+
+class _VideoSoundReader:
+    """Each pass through the file gives its sound from the *frames*-clock time of its first
+    frame (:attr:`~pipelines.sources.base.MediaPlace.starts_at_s`) until the next pass starts,
+    where it is cut (or, a sound track shorter than the pictures, silence fills the rest): the
+    sound loops with the pictures, and ``--no-loop`` ends both at the last frame.
+
+    A live-paced run skips late frames, but their indices are counted and the recording holds
+    the frame before over their time (its timeline stays the file's): the sound is kept whole
+    there, not cut out with the skipped frames. Cut out, each skip would leave a gap of silence
+    (33-100 ms, a hole every few frames under load) while the frames after it stay at the
+    file's time; kept, the sound stays where the file has it and only the picture stalls.
+
+    Within a pass the sound is continuous (no sample dropped or repeated), so a variable frame
+    rate file, whose recording is timed evenly at its mean rate, may have a frame off its own
+    time by that evening; the sound itself is where the file has it."""
+
+    def __init__(self, path: str) -> None:
+        self.clock: Clock = "frames"
+        self.path = path
+        self.rate = TRACK_RATE
+        self.position = 0
+        """Recording sample (at :attr:`rate`) up to which sound was given."""
+        self.passes: list[MediaPlace] = []
+        """The passes seen in the recorded frames, in order."""
+        self._clip: _ClipDecoder | None = None
+        self._clip_loop: int | None = None
+
+    def follow(self, ctx: Any) -> bool:
+        place: MediaPlace | None = ctx.get(MEDIA_PLACE) if hasattr(ctx, "get") else None
+        if place is None or place.path != self.path:
+            return False  # another source's frame (the window switched it)
+        if not self.passes or place.loop != self.passes[-1].loop:
+            self.passes.append(place)
+        return False
+
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
+        start = self.position
+        if until is None or not self.passes:
+            return np.zeros(0, np.float32), self.rate, start / self.rate
+        end = max(start, round(until * self.rate))
+        out = np.zeros(end - start, np.float32)
+        starts = [round(p.starts_at_s * self.rate) for p in self.passes]
+        for k, place in enumerate(self.passes):
+            lo = max(start, starts[k])
+            hi = min(end, starts[k + 1] if k + 1 < len(starts) else end)
+            if hi > lo:
+                out[lo - start : hi - start] = self._clip_for(place).take(lo - starts[k], hi - lo)
+        self.position = end
+        # Passes wholly given are forgotten: a short clip looped for hours made one a loop.
+        while len(self.passes) > 1 and round(self.passes[1].starts_at_s * self.rate) <= end:
+            del self.passes[0]
+        if final:
+            self._close_clip()
+        return out, self.rate, start / self.rate
+
+    def _clip_for(self, place: MediaPlace) -> _ClipDecoder:
+        """The decoder of ``place``'s pass: a pass after another starts a new one at the
+        file's start (a file still being written may have grown)."""
+        if self._clip is None or self._clip_loop != place.loop:
+            self._close_clip()
+            self._clip, self._clip_loop = _ClipDecoder(self.path, self.rate), place.loop
+        return self._clip
+
+    def _close_clip(self) -> None:
+        if self._clip is not None:
+            self._clip.close()
+        self._clip = None
+
+
+class _ClipDecoder:
+    """One pass of a video file's sound, decoded as it is asked for: mono (the channels'
+    mean) at ``rate``, sample 0 at the video's first frame."""
+
+    def __init__(self, path: str, rate: int) -> None:
+        self.path = path
+        self.rate = rate
+        self._container: Any = None
+        self._frames: Any = None
+        self._resampler: Any = None
+        self._video_start_s = 0.0
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_at: int | None = None
+        """Clip sample of :attr:`_buffer`'s first sample (None until the first is decoded)."""
+        self._ended = False
+        try:
+            import av
+
+            self._container = av.open(path)
+            video = self._container.streams.video
+            if video and video[0].start_time is not None and video[0].time_base:
+                self._video_start_s = float(video[0].start_time * video[0].time_base)
+            self._frames = self._container.decode(audio=0)
+            self._resampler = av.AudioResampler(format="fltp", rate=rate)
+        except Exception as exc:
+            self._end(exc)
+
+    def take(self, start: int, count: int) -> np.ndarray:
+        """Clip samples ``start`` to ``start + count``; silence where the file has none."""
+        while not self._ended and (
+            self._buffer_at is None or self._buffer_at + len(self._buffer) < start + count
+        ):
+            self._decode_more()
+        out = np.zeros(count, np.float32)
+        at = self._buffer_at
+        if at is not None:
+            lo, hi = max(start, at), min(start + count, at + len(self._buffer))
+            if hi > lo:
+                out[lo - start : hi - start] = self._buffer[lo - at : hi - at]
+            # What lies before ``start`` is not asked again (the reader goes forward only).
+            drop = min(len(self._buffer), max(0, start + count - at))
+            self._buffer, self._buffer_at = self._buffer[drop:], at + drop
+        return out
+
+    def _decode_more(self) -> None:
+        try:
+            frame = next(self._frames)
+        except StopIteration:
+            self._flush()
+            return
+        except Exception as exc:
+            self._end(exc)
+            return
+        if self._buffer_at is None:
+            # The first sample's place; the samples after it follow on from there (the
+            # frames' own stamps, rounded, would insert or drop single samples: clicks).
+            first_s = float(frame.time) if frame.time is not None else self._video_start_s
+            self._buffer_at = round((first_s - self._video_start_s) * self.rate)
+        for out in self._resampler.resample(frame):
+            self._append(out)
+
+    def _append(self, frame: Any) -> None:
+        samples = np.asarray(frame.to_ndarray(), np.float32)
+        mono = samples.mean(axis=0) if samples.ndim == 2 else samples.reshape(-1)
+        self._buffer = np.concatenate([self._buffer, mono.astype(np.float32)])
+
+    def _flush(self) -> None:
+        if self._resampler is not None:
+            try:
+                for out in self._resampler.resample(None):
+                    self._append(out)
+            except Exception as exc:
+                log.debug("flushing the sound of %s: %s", self.path, exc)
+        self._end(None)
+
+    def _end(self, exc: BaseException | None) -> None:
+        if exc is not None and not self._ended:
+            log.warning(
+                "the sound of %s could not be decoded past %.1f s (%s): the recording is "
+                "silent from there",
+                self.path,
+                (self._buffer_at or 0) / self.rate,
+                exc,
+            )
+        self._ended = True
+        self.close()
+
+    def close(self) -> None:
+        container, self._container = self._container, None
+        if container is not None:
+            with contextlib.suppress(Exception):
+                container.close()
 
 
 class VoiceKind(enum.StrEnum):

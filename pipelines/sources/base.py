@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from pipelines.frame import Frame
+from pipelines.frame import CtxKey, Frame
 from pipelines.registry import Registry
 from pipelines.stats import Rolling
 
@@ -28,6 +28,25 @@ class Timing(StrEnum):
     """Every frame, as late as it comes: a recording is timed by the frames' index, not by
     when they were read, so it keeps the file's speed and every frame however slowly it is
     made (QA qa6: 150 frames in 4.97 s for a 5 s 4K file made at 10.3 fps)."""
+
+
+@dataclass(frozen=True)
+class MediaPlace:
+    """Where a video file's frame lies in the file, for a recording of its own sound
+    (:class:`~pipelines.audio.mux.VideoSound`): the sound of a pass through the file is laid
+    from the time its first frame has in the recording."""
+
+    path: str
+    """The video file."""
+    loop: int
+    """The pass through the file: 0, then 1 after it started over, and so on."""
+    starts_at_s: float
+    """The *frames*-clock time (``index / fps``, as a recording times it) of the pass's first
+    frame: the frame index it had, over the file's rate."""
+
+
+MEDIA_PLACE: CtxKey[MediaPlace] = CtxKey("media_place")
+"""Set by a video file source on each frame it produces (:class:`MediaPlace`)."""
 
 
 @dataclass(frozen=True)

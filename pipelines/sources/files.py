@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from pipelines.errors import SourceError
-from pipelines.sources.base import SOURCES, Source, SourceConfig
+from pipelines.frame import Frame
+from pipelines.sources.base import MEDIA_PLACE, SOURCES, MediaPlace, Source, SourceConfig
 
 log = logging.getLogger(__name__)
 
@@ -471,6 +472,8 @@ class VideoSource(Source):
         """Timestamp (s) of the frame last produced or skipped."""
         self._loop_start_s = 0.0
         """Media time at which the file's current pass started (the passes before, summed)."""
+        self._pass_first_index = 0
+        """The frame index of the current pass's first frame (:class:`MediaPlace`)."""
         self._opened_stat: tuple[int, int] | None = None
         """(size, mtime in ns) of the file as the capture was opened."""
         self.written_while_read = False
@@ -512,6 +515,7 @@ class VideoSource(Source):
         self._first_pts = _position_s(cap)
         self._shown_pts = None
         self._loop_start_s = 0.0
+        self._pass_first_index = self._index
         self._read_ahead()
         self.native_size = (int(first.shape[1]), int(first.shape[0]))
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
@@ -528,6 +532,13 @@ class VideoSource(Source):
     def pace_fps(self) -> float:
         # Play at the file's own rate so a 25 fps clip does not run fast.
         return self.actual_fps
+
+    def read(self) -> Frame | None:
+        frame = super().read()
+        if frame is not None:
+            place = MediaPlace(self.arg, self.loops, self._pass_first_index / self.actual_fps)
+            frame.ctx.put(MEDIA_PLACE, place)
+        return frame
 
     def _read_ahead(self) -> None:
         """Decode the next frame, without converting it, to know its timestamp."""
@@ -584,6 +595,7 @@ class VideoSource(Source):
             self._loop_start_s += last - self._first_pts + 1.0 / self.actual_fps
             self._decoded = 0
             self.loops += 1
+            self._pass_first_index = self._index  # this frame's, given by read() next
             # A file still being written states more now: the check follows it.
             self.stated_frames, self.stated_seconds = _stated_length(self.arg)
             pts = self._first_pts = _position_s(self.capture)
