@@ -26,7 +26,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui_support import ONE_CAMERA, make_window, recorded_camera
+from test_gui_support import ONE_CAMERA, make_window, recorded_camera, wait_frames
 from test_video_sound import BEEP_S, BEEPS_S, CLIP_S, FPS, sound_and_start, talk_video
 
 from pipelines.sources.base import MediaPlace
@@ -92,6 +92,8 @@ def shown_frames(path: Path, levels: dict[str, np.ndarray]) -> list[Shown]:
             b, g, r = frame.to_ndarray(format="bgr24").reshape(-1, 3).mean(axis=0)
             if r > b + 40:
                 video = ""  # the camera's green and red halves
+            elif frame.to_ndarray(format="bgr24").max() > 230:
+                video = "paused"  # the paused card's white sign (a video here is 180 at most)
             elif max(b, g, r) < 8:
                 video = "?"  # a video's first frames, black: the next frame tells which
             else:
@@ -101,7 +103,7 @@ def shown_frames(path: Path, levels: dict[str, np.ndarray]) -> list[Shown]:
     for k, (at, video, g) in enumerate(seen):
         if video == "?":
             video = next((v for _, v, _ in seen[k:] if v != "?"), "grey")
-        index = int(np.argmin(np.abs(levels[video] - g))) if video else -1
+        index = int(np.argmin(np.abs(levels[video] - g))) if video in levels else -1
         frames.append(Shown(at, video, index))
     return frames
 
@@ -123,9 +125,11 @@ def beeps(path: Path) -> list[tuple[float, float]]:
 
 
 def wanted_beeps(frames: list[Shown], video: str, at: tuple[float, ...]) -> list[float]:
-    """Where the recorded frames of ``video`` put its beeps (``at``, times in the file): the
-    frame each starts on, or the nearest shown of its pass (a late frame is skipped) less the
-    frames between. A beep whose frame is not within 3 frames of one shown is not wanted."""
+    """Where the recorded frames of ``video`` put its beeps (``at``, times in the file): for
+    each pass shown, a beep whose frame it shows is where the nearest frame shown puts it (a
+    late frame is skipped, and the frames after it keep their place); one that began on the
+    frames just before the pass's first shown (the recording's or the source's start) is heard
+    from there."""
     wanted = []
     runs: list[list[Shown]] = []  # one per pass: the index goes back at the seam
     for frame in frames:
@@ -138,9 +142,11 @@ def wanted_beeps(frames: list[Shown], video: str, at: tuple[float, ...]) -> list
     for run in filter(None, runs):
         for beep in at:
             first = round(beep * FPS)
-            near = min(run, key=lambda f: abs(f.index - first))
-            if abs(near.index - first) <= 3:
+            if run[0].index <= first <= run[-1].index:
+                near = min(run, key=lambda f: abs(f.index - first))
                 wanted.append(near.at + (first - near.index) / FPS)
+            elif first < run[0].index <= first + BEEP_S * FPS:
+                wanted.append(run[0].at)
     return sorted(wanted)
 
 
@@ -163,8 +169,13 @@ def window_on(config: Path, folder: Path, source: str, **kw: Any) -> Any:
 
 
 def record(qtbot: Any, win: Any, seconds: float, *, then: Any = ()) -> Path:
-    """Record for ``seconds`` of frames, doing each (seconds into it, action) of ``then``."""
+    """Record for ``seconds`` of frames, doing each (seconds into it, action) of ``then``;
+    from the first frames of the preset (before, the engine sends its "Starting..." card)."""
     controller = win.controller
+    qtbot.waitUntil(
+        lambda: controller.engine is not None and not controller.engine.holding, timeout=10000
+    )
+    wait_frames(qtbot, win)
     win.record_button.click()
     qtbot.waitUntil(lambda: controller.recording_path is not None, timeout=10000)
     path = Path(controller.recording_path or "")
@@ -250,7 +261,38 @@ def test_a_source_switched_while_recording_is_heard_from_its_first_frame(
     assert_in_step(first_beeps, wanted_beeps(frames, "grey", BEEPS_S))
     assert all(at < second_start for at in first_beeps), (first_beeps, second_start)
     assert_in_step(second_beeps, wanted_beeps(frames, "green", OTHER_BEEPS_S))
-    assert second_beeps, found
+    assert first_beeps and second_beeps, found
+
+
+def test_a_paused_recording_is_silent_while_paused_and_in_step_after(
+    qtbot: Any, config: Path, tmp_path: Path
+) -> None:
+    """Paused for 1.5 s while recording: the paused card is silent, and after it (the file's
+    clock started again, frames skipped) the beeps are in step again (main: a silent track)."""
+    video, folder = talk_video(tmp_path / "talk.mp4"), tmp_path / "recordings"
+    folder.mkdir()
+    win = window_on(config, folder, str(video))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.controller.source_spec == str(video), timeout=10000)
+        pause = [(1.0, lambda: win.set_paused(True)), (1.5, lambda: win.set_paused(False))]
+        path = record(qtbot, win, 2.5, then=pause)
+    finally:
+        win.shutdown()
+    frames = shown_frames(path, {"grey": green_levels(video, SIZE)})
+    kinds = [f.video for f in frames]
+    assert [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]] == [
+        "grey",
+        "paused",
+        "grey",
+    ]
+    paused = [f.at for f in frames if f.video == "paused"]
+    resumed = next(f.at for f in frames if f.video == "grey" and f.at > paused[0])
+    found = [at for at, _ in beeps(path)]
+    assert not [at for at in found if paused[0] <= at < resumed], (found, paused[0], resumed)
+    assert_in_step(found, wanted_beeps(frames, "grey", BEEPS_S))
+    assert [at for at in found if at > resumed], found
 
 
 # ------------------------------------------------------------------ the places, without Qt

@@ -157,6 +157,7 @@ class ControlledSource(Source):
         tap = self.tap_input
         paused = self._paused_image
         if paused is not None:
+            self._places.forget()
             return self._still(paused, tap)
         ended: Source | None = None
         frame: Frame | None = None

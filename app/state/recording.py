@@ -69,6 +69,12 @@ class LivePlaces:
             return current  # one frame late (or early): not the source's clock
         return self._set(LiveMediaPlace(media.path, current.loop, min(off, starts_at)))
 
+    def forget(self) -> None:
+        """The source stopped being read (the window paused): its next frame starts a new
+        pass, placed by its own time (the source's clock restarts after a pause of over a
+        second; one frame of sound from the old place would be heard under it otherwise)."""
+        self._place = None
+
     def _set(self, place: LiveMediaPlace) -> LiveMediaPlace:
         self._place, self._off = place, None
         return place
