@@ -17,6 +17,7 @@ if not os.environ.get("CAMFX_XVFB_CHILD"):
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,12 +125,17 @@ def beeps(path: Path) -> list[tuple[float, float]]:
     return found
 
 
-def wanted_beeps(frames: list[Shown], video: str, at: tuple[float, ...]) -> list[float]:
-    """Where the recorded frames of ``video`` put its beeps (``at``, times in the file): for
-    each pass shown, a beep whose frame it shows is where the nearest frame shown puts it (a
-    late frame is skipped, and the frames after it keep their place); one that began on the
-    frames just before the pass's first shown (the recording's or the source's start) is heard
-    from there."""
+def wanted_beeps(
+    frames: list[Shown],
+    video: str,
+    at: tuple[float, ...],
+    stamp: Callable[[int], float] = lambda index: index / FPS,
+) -> list[float]:
+    """Where the recorded frames of ``video`` put its beeps (``at``, times in the file; frame
+    ``index`` is at ``stamp(index)`` in it): for each pass shown, a beep whose frame it shows
+    is where the nearest frame shown puts it (a late frame is skipped, and the frames after it
+    keep their place); one that began on the frames just before the pass's first shown (the
+    recording's or the source's start) is heard from there."""
     wanted = []
     runs: list[list[Shown]] = []  # one per pass: the index goes back at the seam
     for frame in frames:
@@ -141,10 +147,10 @@ def wanted_beeps(frames: list[Shown], video: str, at: tuple[float, ...]) -> list
             runs.append([frame])
     for run in filter(None, runs):
         for beep in at:
-            first = round(beep * FPS)
+            first = max(i for i in range(round(2 * CLIP_S * FPS)) if stamp(i) <= beep + 1e-6)
             if run[0].index <= first <= run[-1].index:
                 near = min(run, key=lambda f: abs(f.index - first))
-                wanted.append(near.at + (first - near.index) / FPS)
+                wanted.append(near.at + beep - stamp(near.index))
             elif first < run[0].index <= first + BEEP_S * FPS:
                 wanted.append(run[0].at)
     return sorted(wanted)
@@ -293,6 +299,37 @@ def test_a_paused_recording_is_silent_while_paused_and_in_step_after(
     assert not [at for at in found if paused[0] <= at < resumed], (found, paused[0], resumed)
     assert_in_step(found, wanted_beeps(frames, "grey", BEEPS_S))
     assert [at for at in found if at > resumed], found
+
+
+def test_a_variable_frame_rate_video_is_heard_where_its_frames_own_times_put_it(
+    qtbot: Any, config: Path, tmp_path: Path
+) -> None:
+    """A video whose frame 44 is held 0.5 s (a screen recording's still screen): the window
+    plays each frame at its own time, and the sound after the hold is where those times put
+    it, not 0.5 s early where frame index / rate would (main: a silent track)."""
+    held_at, held_s = 45, 0.5
+    beeps_s = (0.4, 1.3, 2.3, 3.2)  # frames 12, 39, 54 and 81
+    video = talk_video(
+        tmp_path / "held.mp4", beeps=beeps_s, sound_s=CLIP_S + held_s, held=(held_at, held_s)
+    )
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    win = window_on(config, folder, str(video))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.controller.source_spec == str(video), timeout=10000)
+        path = record(qtbot, win, CLIP_S + held_s)
+    finally:
+        win.shutdown()
+    frames = shown_frames(path, {"grey": green_levels(video, SIZE)})
+    found = [at for at, _ in beeps(path)]
+
+    def stamp(index: int) -> float:
+        return index / FPS + (held_s if index >= held_at else 0.0)
+
+    assert_in_step(found, wanted_beeps(frames, "grey", beeps_s, stamp))
+    assert len(found) >= 3, found
 
 
 # ------------------------------------------------------------------ the places, without Qt

@@ -198,8 +198,14 @@ class ControlledSource(Source):
             self.frames_from_inner += 1
         # The new frame's index and time are the window's: its place in a video file is put
         # on the capture clock, by the file's own index and rate, for the recording's sound.
+        media = frame.ctx.get(MEDIA_PLACE)
         place = self._places.place(
-            inner, frame.ctx.get(MEDIA_PLACE), frame.ctx.index, inner.actual_fps, frame.timestamp
+            inner,
+            media,
+            frame.ctx.index,
+            inner.actual_fps,
+            frame.timestamp,
+            inner.media_time_s() if media is not None else None,
         )
         if place is not None:
             out.ctx.put(LIVE_MEDIA_PLACE, place)

@@ -45,22 +45,41 @@ class LivePlaces:
         self._place: LiveMediaPlace | None = None
         self._off: float | None = None
         """The place the last frame would have had, where it was off the current one."""
+        self._first: tuple[float, float | None] = (0.0, None)
+        """The current pass's first frame seen: its time into the pass by its index, and its
+        own stamp."""
 
     def place(
-        self, source: object, media: MediaPlace | None, index: int, fps: float, captured: float
+        self,
+        source: object,
+        media: MediaPlace | None,
+        index: int,
+        fps: float,
+        captured: float,
+        media_s: float | None = None,
     ) -> LiveMediaPlace | None:
         """The place of a frame of ``source`` (any object that stays the same while the source
         does), whose own :class:`MediaPlace` is ``media`` (None: not a video file's frame),
-        ``index`` the source's frame index, ``fps`` its rate, ``captured`` its capture time."""
+        ``index`` the source's frame index, ``fps`` its rate, ``captured`` its capture time,
+        ``media_s`` its own time stamp in the file where the source gives it
+        (:meth:`~pipelines.sources.base.Source.media_time_s`)."""
         if media is None or fps <= 0:
             self._place = None
             return None
-        starts_at = captured - (index / fps - media.starts_at_s)
+        into_pass = index / fps - media.starts_at_s
         current = self._place
         if current is None or source is not self._source or media.loop != self._file_loop:
             self._passes += 1
             self._source, self._file_loop = source, media.loop
-            return self._set(LiveMediaPlace(media.path, self._passes, starts_at))
+            self._first = (into_pass, media_s)
+            return self._set(LiveMediaPlace(media.path, self._passes, captured - into_pass))
+        first_into, first_media = self._first
+        if media_s is not None and first_media is not None:
+            # The frames' own stamps from the pass's first frame seen: a file of variable
+            # frame rate is paced by them, and its sound lies where they say, not at index /
+            # fps (a screen recording's held second would move the sound that far).
+            into_pass = first_into + media_s - first_media
+        starts_at = captured - into_pass
         if abs(starts_at - current.starts_at_s) <= PLACE_AGAIN_AFTER_S:
             self._off = None
             return current
