@@ -368,3 +368,15 @@ def test_each_pass_and_each_source_given_starts_a_pass_of_its_own() -> None:
     got = places([(a, 0, 89, 10.0), (a, 1, 90, 10 + 1 / 30), (b, 0, 0, 11.0), (a, 0, 0, 12.0)])
     assert [loop for loop, _ in got] == [1, 2, 3, 4], got
     assert got[1][1] == round(10 + 1 / 30, 6)  # the pass's first frame is its time 0
+
+
+def test_a_pause_starts_a_pass_of_its_own_placed_by_the_first_frame_after_it() -> None:
+    from app.state.recording import LivePlaces
+
+    live, a = LivePlaces(), object()
+    media = MediaPlace("talk.mp4", 0, 0.0)
+    before = live.place(a, media, 10, 30.0, 50.0)
+    live.forget()
+    after = live.place(a, media, 40, 30.0, 53.0)  # 1 s of file, 3 s later: the clock restarted
+    assert before is not None and after is not None
+    assert (after.loop, after.starts_at_s) == (before.loop + 1, 53.0 - 40 / 30)

@@ -197,7 +197,8 @@ class ControlledSource(Source):
         else:
             self.frames_from_inner += 1
         # The new frame's index and time are the window's: its place in a video file is put
-        # on the capture clock, by the file's own index and rate, for the recording's sound.
+        # on the capture clock, by the file's own index, rate and stamps, for the recording's
+        # sound.
         media = frame.ctx.get(MEDIA_PLACE)
         place = self._places.place(
             inner,

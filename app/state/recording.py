@@ -30,13 +30,13 @@ class LivePlaces:
     """The :class:`~pipelines.audio.mux.LiveMediaPlace` of each frame the window's source
     passes on (its capture-clock time is where the recording puts it).
 
-    A new pass starts at each pass through a file and with each source given, the same file
-    opened again included: a switch during a recording (camera → video, video → another video
-    or the same one again) is heard from the new source's first frame, its sound from its
-    start, never the old file's sound under the new pictures. Within a pass the place stays
-    put while the frames keep to it, so the sound is continuous; two frames in a row off it by
-    over :data:`PLACE_AGAIN_AFTER_S` (the source's clock restarted) place it again from the
-    earlier-stamped of them (the less late)."""
+    A new pass starts at each pass through a file, after a pause (:meth:`forget`) and with
+    each source given, the same file opened again included: a switch during a recording
+    (camera → video, video → another video or the same one again) is heard from the new
+    source's first frame, its sound from its start, never the old file's sound under the new
+    pictures. Within a pass the place stays put while the frames keep to it, so the sound is
+    continuous; two frames in a row off it by over :data:`PLACE_AGAIN_AFTER_S` (the source's
+    clock restarted) place it again from the earlier-stamped of them (the less late)."""
 
     def __init__(self) -> None:
         self._passes = 0

@@ -254,7 +254,8 @@ class LiveMediaPlace:
     """The video file."""
     loop: int
     """The pass, counted by the wrapper across its sources: a new one for each pass through a
-    file and for each source it is given (the same file opened again starts a new pass)."""
+    file, for each source it is given (the same file opened again starts a new pass) and after
+    a pause."""
     starts_at_s: float
     """The capture-clock time (``time.monotonic()``) where the pass's time 0 in the file lies:
     a frame's capture time less its time into the pass. Set again within a pass where the
