@@ -125,27 +125,50 @@ def beeps(path: Path) -> list[tuple[float, float]]:
     return found
 
 
+TAIL_S = 3 / FPS
+"""How long after a pass's last frame shown its sound may run on: to the next frame, one frame
+period, or a few where the engine dropped frames there."""
+SEAM_FRAMES = 10
+"""A frame index this much below the one before starts a pass (a seam goes from 89 to 0); a
+step back of one or two is the recording's rounding of a flat grey."""
+
+
+def passes_shown(frames: list[Shown], video: str) -> list[list[Shown]]:
+    """The recorded frames of ``video``, one list per pass through it shown."""
+    runs: list[list[Shown]] = [[]]
+    for frame in frames:
+        if frame.video != video:
+            runs.append([])
+        elif runs[-1] and frame.index >= runs[-1][-1].index - SEAM_FRAMES:
+            runs[-1].append(frame)
+        else:
+            runs.append([frame])
+    return [run for run in runs if run]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """Where the recorded frames put a video's beeps."""
+
+    beeps: list[float]
+    maybe: list[float]
+    """Beeps due just after a pass's last frame shown (the recording's end, or a switch): the
+    sound runs on to the next frame, so their start may be in it, or not."""
+
+
 def wanted_beeps(
     frames: list[Shown],
     video: str,
     at: tuple[float, ...],
     stamp: Callable[[int], float] = lambda index: index / FPS,
-) -> list[float]:
+) -> Wanted:
     """Where the recorded frames of ``video`` put its beeps (``at``, times in the file; frame
     ``index`` is at ``stamp(index)`` in it): for each pass shown, a beep whose frame it shows
     is where the nearest frame shown puts it (a late frame is skipped, and the frames after it
     keep their place); one that began on the frames just before the pass's first shown (the
     recording's or the source's start) is heard from there."""
-    wanted = []
-    runs: list[list[Shown]] = []  # one per pass: the index goes back at the seam
-    for frame in frames:
-        if frame.video != video:
-            runs.append([])
-        elif runs and runs[-1] and frame.index >= runs[-1][-1].index:
-            runs[-1].append(frame)
-        else:
-            runs.append([frame])
-    for run in filter(None, runs):
+    wanted, maybe = [], []
+    for run in passes_shown(frames, video):
         for beep in at:
             first = max(i for i in range(round(2 * CLIP_S * FPS)) if stamp(i) <= beep + 1e-6)
             if run[0].index <= first <= run[-1].index:
@@ -153,14 +176,23 @@ def wanted_beeps(
                 wanted.append(near.at + beep - stamp(near.index))
             elif first < run[0].index <= first + BEEP_S * FPS:
                 wanted.append(run[0].at)
-    return sorted(wanted)
+            elif 0 < beep - stamp(run[-1].index) <= TAIL_S:
+                maybe.append(run[-1].at + beep - stamp(run[-1].index))
+    return Wanted(sorted(wanted), maybe)
 
 
-def assert_in_step(found: list[float], wanted: list[float]) -> None:
-    assert len(found) == len(wanted), (found, wanted)
-    worst = max((abs(a - b) for a, b in zip(found, wanted, strict=True)), default=0.0)
+def assert_in_step(found: list[float], wanted: Wanted) -> None:
+    """Each wanted beep found within a frame of its place, and no other beep found (but for a
+    maybe, in its place)."""
+    left, worst = list(found), 0.0
+    for at in wanted.beeps:
+        near = min(left, key=lambda f: abs(f - at), default=None)
+        assert near is not None and abs(near - at) <= IN_STEP_S, (at, found, wanted)
+        worst = max(worst, abs(near - at))
+        left.remove(near)
+    for at in left:
+        assert any(abs(at - m) <= IN_STEP_S for m in wanted.maybe), (at, found, wanted)
     print(f"beeps off their frames by {worst * 1000:.1f} ms at most ({len(found)} beeps)")
-    assert worst <= IN_STEP_S, (worst, found, wanted)
 
 
 def window_on(config: Path, folder: Path, source: str, **kw: Any) -> Any:
@@ -217,9 +249,10 @@ def test_a_window_recording_keeps_the_videos_sound_in_step_across_the_loop(
     found = beeps(path)
     wanted = wanted_beeps(frames, "grey", BEEPS_S)
     assert_in_step([at for at, _ in found], wanted)
-    passes = [f for k, f in enumerate(frames[1:]) if f.index < frames[k].index]
-    assert passes, "the recording did not cross the loop seam"
-    assert any(at > passes[0].at for at in wanted), (wanted, passes[0])  # a beep after it
+    wanted_at = wanted.beeps
+    passes = passes_shown(frames, "grey")
+    assert len(passes) >= 2, "the recording did not cross the loop seam"
+    assert any(at > passes[1][0].at for at in wanted_at), (wanted, passes[1][0])  # one after it
     assert all(abs(tone - 1000) < 50 for _, tone in found), found
     assert note is None, note  # the line that said the sound is not recorded
 
