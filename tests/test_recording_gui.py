@@ -180,22 +180,30 @@ def test_sigterm_to_the_window_finishes_its_recording(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("with_sound", [True, False])
-def test_a_recording_of_a_video_with_sound_says_the_sound_is_not_recorded(
+def test_a_recording_of_a_video_with_sound_under_a_voice_says_the_sound_is_not_recorded(
     qtbot: Any, config: Path, tmp_path: Path, with_sound: bool
 ) -> None:
     """qa8 M1: the window recorded a video file with sound into a silent track without a word
-    (the command line says it in one line). Now a bar says it, with the ffmpeg command that
-    mixes the video's sound under the recording's own track; a video without sound gets none."""
+    (the command line says it in one line). Now, where a talking head's voice takes the
+    video's sound's place (its microphone here), a bar says it, with the ffmpeg command that
+    mixes the video's sound under the recording's own track; a video without sound gets none.
+    (With no talking head speaking the video's sound is recorded: test_window_video_sound.)"""
     from test_brought_inputs import write_video
+
+    from pipelines.presets import Preset, StageSpec
+    from pipelines.userdata import PresetStore
 
     video = tmp_path / "talk.mp4"
     write_video(video, with_sound=with_sound)
     folder = tmp_path / "recordings"
     folder.mkdir()
     config.mkdir(exist_ok=True)
+    PresetStore(config / "presets").save(
+        Preset("Voice", (StageSpec("audio_mouth", {"input": "mic", "vad": False}),))
+    )
     (config / "settings.json").write_text(
         json.dumps(
-            {"schema": 1, "preset": "builtin:off", "source": str(video),
+            {"schema": 1, "preset": "user:Voice", "source": str(video),
              "record_folder": str(folder)}
         )
     )  # fmt: skip
@@ -205,6 +213,7 @@ def test_a_recording_of_a_video_with_sound_says_the_sound_is_not_recorded(
     try:
         controller = win.controller
         qtbot.waitUntil(lambda: controller.source_spec == str(video), timeout=10000)
+        qtbot.waitUntil(lambda: bool(controller.stages), timeout=10000)  # the voice's stage
         win.record_button.click()
         qtbot.waitUntil(lambda: controller.recording_path is not None, timeout=10000)
         path = controller.recording_path

@@ -44,17 +44,25 @@ def talk_video(
     with_sound: bool = True,
     beeps: tuple[float, ...] = BEEPS_S,
     sound_s: float = CLIP_S,
+    tone_hz: float = 1000.0,
+    colour: tuple[int, int, int] = (1, 1, 1),
+    held: tuple[int, float] = (0, 0.0),
 ) -> Path:
-    """A 3-s 30 fps video (its grey level counts the frames) with 1 kHz beeps at ``beeps`` in
-    a sound track ``sound_s`` long."""
+    """A 3-s 30 fps video (its grey level counts the frames; ``colour``, B, G, R each 0 or 1,
+    keeps some channels dark) with ``tone_hz`` beeps at ``beeps`` in a sound track ``sound_s``
+    long. ``held``: (frame, seconds) the frame before that one is held for so much longer (a
+    variable frame rate, as a screen recording's); the frames after it are stamped later."""
+    held_at, held_s = held
     with av.open(str(path), "w") as container:
         video = container.add_stream("libx264", rate=FPS)
         video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 90000)
         audio = container.add_stream("aac", rate=SOURCE_RATE, layout="mono") if with_sound else None
         for i in range(round(CLIP_S * FPS)):
-            image = np.full((120, 160, 3), 2 * i, np.uint8)
+            image = np.full((120, 160, 3), 2 * i, np.uint8) * np.array(colour, np.uint8)
             frame = av.VideoFrame.from_ndarray(image, format="bgr24")
-            frame.pts, frame.time_base = i, Fraction(1, FPS)
+            late = held_s if held_s and i >= held_at else 0.0
+            frame.pts, frame.time_base = round((i / FPS + late) * 90000), Fraction(1, 90000)
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         if audio is not None:
@@ -62,7 +70,7 @@ def talk_video(
             sound = np.zeros(len(t), np.float32)
             for at in beeps:
                 beep = (t >= at) & (t < at + BEEP_S)
-                sound[beep] = 0.5 * np.sin(2 * np.pi * 1000 * (t[beep] - at))
+                sound[beep] = 0.5 * np.sin(2 * np.pi * tone_hz * (t[beep] - at))
             for k in range(0, len(sound), 1024):
                 block = av.AudioFrame.from_ndarray(sound[None, k : k + 1024], "flt", "mono")
                 block.sample_rate, block.pts = SOURCE_RATE, k

@@ -615,21 +615,18 @@ class EngineController(QObject):
 
     def _recording_notes(self, path: str) -> list[str]:
         """What the recording at ``path`` will not hold that the user may expect (the video
-        source's own sound), said as the command line says it at a run's start (qa8 M1)."""
-        from pipelines.input_notes import RecordedSound, RunInputs, recording_notes
+        source's own sound, where a talking head's voice replaces it), said as the command
+        line says it at a run's start (qa8 M1)."""
+        from app.state.recording import recording_inputs, talking_head_speaks
+        from pipelines.input_notes import recording_notes
 
-        inputs = RunInputs(
-            source=self.source_spec or None,
-            recordings=(path,),
-            sound=RecordedSound.VOICE_WHERE_SPOKEN,  # _recording_voice: always a sound track
-            size=self.size,
-        )
-        return recording_notes(inputs)
+        speaks = talking_head_speaks(self.stages)
+        return recording_notes(recording_inputs(self.source_spec, path, self.size, speaks=speaks))
 
     def _recording_voice(self) -> AudioTrackSource:
         """A new recording's sound: the talking head's voice in each frame (its microphone,
-        heard in real time, or its voice file, read where the stage read it for that frame),
-        silence where none speaks."""
+        heard in real time, or its voice file, read where the stage read it for that frame);
+        where none speaks, the video file source's own sound; else silence."""
         from pipelines.audio.mux import TalkingHeadVoice
 
         return TalkingHeadVoice(self.fps)

@@ -7,7 +7,9 @@ changes everything else live, without stopping it:
   which the window swaps on its worker thread; it sends a still "paused" card while paused, a
   "no signal" card while there is no source and a "camera disconnected" card while its camera
   is unplugged, so the virtual camera never freezes on a stale frame; and, when asked, it
-  attaches a copy of the input to each frame for the compare view.
+  attaches a copy of the input to each frame for the compare view. A video file's frames keep
+  their place in the file, timed as the window times them (by capture), so a recording holds
+  the video's own sound in step (:class:`~app.state.recording.LivePlaces`).
 * :class:`SwitchableOutput` is an engine output whose target (the virtual camera, a recording)
   the window opens and closes while frames flow. A target that fails is detached and reported;
   the engine's output thread carries on.
@@ -29,10 +31,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.state.recording import LivePlaces
+from pipelines.audio.mux import LIVE_MEDIA_PLACE
 from pipelines.buffers import Closed, LatestSlot
 from pipelines.frame import HELD, SOURCE_CARD, CtxKey, Frame
 from pipelines.outputs.base import Output
-from pipelines.sources.base import Source, SourceConfig
+from pipelines.sources.base import MEDIA_PLACE, Source, SourceConfig
 from pipelines.sources.camera import CameraState
 from pipelines.sources.cards import message_card
 from pipelines.sources.cards import put_centered as _put_centered
@@ -97,6 +101,8 @@ class ControlledSource(Source):
         self._card: np.ndarray = message_card("Starting...", size)
         self.tap_input = False
         self.frames_from_inner = 0
+        self._places = LivePlaces()
+        """Capture thread only (:meth:`_read`)."""
 
     # ------------------------------------------------ control (any thread)
     @property
@@ -151,6 +157,7 @@ class ControlledSource(Source):
         tap = self.tap_input
         paused = self._paused_image
         if paused is not None:
+            self._places.forget()
             return self._still(paused, tap)
         ended: Source | None = None
         frame: Frame | None = None
@@ -189,6 +196,20 @@ class ControlledSource(Source):
             out.ctx.put(SOURCE_CARD, True)
         else:
             self.frames_from_inner += 1
+        # The new frame's index and time are the window's: its place in a video file is put
+        # on the capture clock, by the file's own index, rate and stamps, for the recording's
+        # sound.
+        media = frame.ctx.get(MEDIA_PLACE)
+        place = self._places.place(
+            inner,
+            media,
+            frame.ctx.index,
+            inner.actual_fps,
+            frame.timestamp,
+            inner.media_time_s() if media is not None else None,
+        )
+        if place is not None:
+            out.ctx.put(LIVE_MEDIA_PLACE, place)
         if tap:
             out.ctx.put(INPUT_KEY, image.copy())
         return out

@@ -16,9 +16,11 @@ Its sound comes from an :class:`AudioTrackSource`, which hands each recording it
   talking head speaks: a talking head stands in for the person, so its voice is the one kept.
 - :class:`TalkingHeadVoice`: the window's recordings. Whatever the talking head says in each
   frame, as the frame itself says (``ctx.audio.voice``): its microphone on the *capture* clock,
-  its voice file read where the stage read it for that frame on the *frames* clock, silence
-  while nothing speaks. Its clock changes with the voice; the recorder starts a new clock
-  segment there (:class:`~pipelines.outputs.recorder.ClockSegment`).
+  its voice file read where the stage read it for that frame on the *frames* clock; where none
+  speaks, a video file source's own sound, placed on the *capture* clock where the window's
+  source says its frames are (:data:`LIVE_MEDIA_PLACE`), or silence. Its clock changes with
+  the voice; the recorder starts a new clock segment there
+  (:class:`~pipelines.outputs.recorder.ClockSegment`).
 
 :class:`AacTrack` places each block of samples on the recording's timeline by its time, fills
 gaps with silence, drops what overlaps, converts it to 48 kHz with PyAV's ``AudioResampler``
@@ -32,12 +34,14 @@ import enum
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
 from pipelines.audio.inputs import decoded_audio
+from pipelines.frame import CtxKey
 from pipelines.sources.base import MEDIA_PLACE, MediaPlace
 
 if TYPE_CHECKING:
@@ -239,6 +243,31 @@ def has_sound(path: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class LiveMediaPlace:
+    """Where a video file's frame lies in the file, as a live wrapper of sources (the window's,
+    which swaps them while it records) places it on the *capture* clock: its frames are timed
+    by capture, not by their index. :class:`_VideoSoundReader` lays each pass's sound from
+    :attr:`starts_at_s` as it does a :class:`~pipelines.sources.base.MediaPlace`'s."""
+
+    path: str
+    """The video file."""
+    loop: int
+    """The pass, counted by the wrapper across its sources: a new one for each pass through a
+    file, for each source it is given (the same file opened again starts a new pass) and after
+    a pause."""
+    starts_at_s: float
+    """The capture-clock time (``time.monotonic()``) where the pass's time 0 in the file lies:
+    a frame's capture time less its time into the pass. Set again within a pass where the
+    source's clock restarted (a pause, a stall of over a second): the sound then goes on from
+    where the pictures are."""
+
+
+LIVE_MEDIA_PLACE: CtxKey[LiveMediaPlace] = CtxKey("live_media_place")
+"""Set by the window's source (:class:`~app.gui.plumbing.ControlledSource`) on each frame of a
+video file (:class:`LiveMediaPlace`); read by :class:`TalkingHeadVoice`."""
+
+
 class VideoSound:
     """The sound track of a video file source (``camfx run --source talk.mp4``), laid under
     the recording where the file's frames are: see :class:`_VideoSoundReader`."""
@@ -273,26 +302,41 @@ class _VideoSoundReader:
     rate file, whose recording is timed evenly at its mean rate, may have a frame off its own
     time by that evening; the sound itself is where the file has it."""
 
-    def __init__(self, path: str) -> None:
-        self.clock: Clock = "frames"
+    def __init__(
+        self, path: str, key: CtxKey[MediaPlace] | CtxKey[LiveMediaPlace] = MEDIA_PLACE
+    ) -> None:
+        self.key = key
+        self.clock: Clock = "capture" if key is LIVE_MEDIA_PLACE else "frames"
+        """A file source's frames are timed by index (*frames*), the window's by capture."""
         self.path = path
         self.rate = TRACK_RATE
-        self.position = 0
-        """Recording sample (at :attr:`rate`) up to which sound was given."""
-        self.passes: list[MediaPlace] = []
-        """The passes seen in the recorded frames, in order."""
+        self.position: int | None = 0 if self.clock == "frames" else None
+        """Recording sample (at :attr:`rate`) up to which sound was given; on the *capture*
+        clock, None until the first read (whose time 0 is the computer's start)."""
+        self.passes: list[MediaPlace | LiveMediaPlace] = []
+        """The passes seen in the recorded frames, in order (on the capture clock also a pass
+        placed again after its source's clock restarted)."""
         self._clip: _ClipDecoder | None = None
         self._clip_loop: int | None = None
 
     def follow(self, ctx: Any) -> bool:
-        place: MediaPlace | None = ctx.get(MEDIA_PLACE) if hasattr(ctx, "get") else None
+        place: MediaPlace | LiveMediaPlace | None = (
+            ctx.get(self.key) if hasattr(ctx, "get") else None
+        )
         if place is None or place.path != self.path:
             return False  # another source's frame (the window switched it)
-        if not self.passes or place.loop != self.passes[-1].loop:
+        if not self.passes or place != self.passes[-1]:
             self.passes.append(place)
         return False
 
     def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
+        if self.position is None:
+            if until is None or not self.passes:
+                return np.zeros(0, np.float32), self.rate, 0.0
+            # From the pass's start, or the second before the time asked (as a voice starts,
+            # SILENCE_BACK_S): the track keeps only what lies after the place it has reached.
+            back = round((until - SILENCE_BACK_S) * self.rate)
+            self.position = max(round(self.passes[0].starts_at_s * self.rate), back)
         start = self.position
         if until is None or not self.passes:
             return np.zeros(0, np.float32), self.rate, start / self.rate
@@ -312,7 +356,7 @@ class _VideoSoundReader:
             self._close_clip()
         return out, self.rate, start / self.rate
 
-    def _clip_for(self, place: MediaPlace) -> _ClipDecoder:
+    def _clip_for(self, place: MediaPlace | LiveMediaPlace) -> _ClipDecoder:
         """The decoder of ``place``'s pass: a pass after another starts a new one at the
         file's start (a file still being written may have grown)."""
         if self._clip is None or self._clip_loop != place.loop:
@@ -359,6 +403,13 @@ class _ClipDecoder:
             self._buffer_at is None or self._buffer_at + len(self._buffer) < start + count
         ):
             self._decode_more()
+            at = self._buffer_at
+            if at is not None and at < start:
+                # Decoded on the way to ``start`` (the window's recording of a video from its
+                # middle): not kept, or a 10-minute file would hold 115 MB here (mono float32,
+                # 48 kHz).
+                drop = min(len(self._buffer), start - at)
+                self._buffer, self._buffer_at = self._buffer[drop:], at + drop
         out = np.zeros(count, np.float32)
         at = self._buffer_at
         if at is not None:
@@ -428,6 +479,9 @@ class VoiceKind(enum.StrEnum):
     MICROPHONE = "microphone"
     FILE = "file"
     """A voice file mouthed by frame number."""
+    VIDEO = "video"
+    """No talking head speaks, and the frame is a video file's with a sound track (the window's
+    :data:`LIVE_MEDIA_PLACE`): the file's own sound, as the command line records it."""
 
 
 def voice_kind(voice: FrameVoice | None) -> VoiceKind:
@@ -444,7 +498,13 @@ def voice_kind(voice: FrameVoice | None) -> VoiceKind:
 
 class TalkingHeadVoice:
     """The sound of a window's recording: what the talking head says in each frame, whatever
-    is switched on, off or changed while it records; silence where nothing speaks.
+    is switched on, off or changed while it records; where none speaks, the video file
+    source's own sound (:data:`LIVE_MEDIA_PLACE`); silence where there is neither.
+
+    A talking head's voice wins over the video's sound: it speaks for the person, as on the
+    command line. A source switched while recording is heard from its first frame: another
+    video's sound, or silence for a camera, the demo or a picture; never the old file's sound
+    under the new pictures (each frame names its own file and pass).
 
     Each frame names its voice (``ctx.audio.voice``, set by ``audio_mouth``), so the sound
     changes on the frame whose picture changed, not when the engine's other threads see the
@@ -473,20 +533,39 @@ class _TalkingHeadReader:
         self.kind: VoiceKind | None = None
         self.voice: FrameVoice | None = None
         """The latest frame's :class:`~pipelines.audio.stage.FrameVoice` (None: silent)."""
+        self.video: str | None = None
+        """The video file whose sound the latest frame has (:attr:`VoiceKind.VIDEO`)."""
+        self._has_sound: dict[str, bool] = {}
+        """Whether each video file seen has a sound track, asked once per recording."""
         self._reader: AudioReader = _SilenceReader()
 
     @property
     def clock(self) -> Clock:
         return self._reader.clock
 
+    def _video_with_sound(self, ctx: Any) -> str | None:
+        place: LiveMediaPlace | None = ctx.get(LIVE_MEDIA_PLACE) if hasattr(ctx, "get") else None
+        if place is None:
+            return None
+        if place.path not in self._has_sound:
+            self._has_sound[place.path] = has_sound(place.path)
+        return place.path if self._has_sound[place.path] else None
+
     def follow(self, ctx: Any) -> bool:
         voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
         kind = voice_kind(voice)
         voice = voice if kind is not VoiceKind.SILENT else None
+        video = self._video_with_sound(ctx) if voice is None else None
+        if video is not None:
+            kind = VoiceKind.VIDEO
         speaker = None if voice is None else voice.input
-        same = kind is self.kind and speaker is getattr(self.voice, "input", None)
+        same = (
+            kind is self.kind
+            and speaker is getattr(self.voice, "input", None)
+            and video == self.video
+        )
         first = self.kind is None
-        self.voice = voice
+        self.voice, self.video = voice, video
         if same:
             self._reader.follow(ctx)
             return False
@@ -574,6 +653,7 @@ VOICE_READERS: dict[VoiceKind, Callable[[_TalkingHeadReader], AudioReader]] = {
     VoiceKind.SILENT: lambda head: _SilenceReader(),
     VoiceKind.MICROPHONE: lambda head: _MicReader(lambda: getattr(head.voice, "input", None)),
     VoiceKind.FILE: lambda head: _FrameVoiceReader(lambda: head.voice, head.fps),
+    VoiceKind.VIDEO: lambda head: _VideoSoundReader(head.video or "", LIVE_MEDIA_PLACE),
 }
 """The reader for each kind of voice (a new kind adds its row here)."""
 
