@@ -89,6 +89,26 @@ def build_said(name: str, retrack: bool = True) -> tuple[logging.LogRecord, ...]
     return _built_and_said(name, retrack)[1]
 
 
+@functools.cache
+def posed_blink_ratios(name: str, count: int = 8, seed: int = 7) -> tuple[float, ...]:
+    """``blink_ratios_under_poses(built(name), count, seed)``, once a session: it renders and
+    tracks the shared build alone (a fresh tracker, the same poses), so it is the same each
+    time it is asked, and two tests ask it of astronaut_rims (0.4 s each)."""
+    from pipelines.avatar.measure import blink_ratios_under_poses
+
+    return tuple(blink_ratios_under_poses(built(name), count, seed))
+
+
+@functools.cache
+def posed_blinks_seen(name: str, count: int = 8, seed: int = 7) -> tuple[int, int]:
+    """``blinks_under_poses(built(name), count, seed)``, once a session (as
+    :func:`posed_blink_ratios`; the held-out test and the real-portrait test ask it of
+    biden)."""
+    from pipelines.avatar.measure import blinks_under_poses
+
+    return blinks_under_poses(built(name), count, seed)
+
+
 SHUT = {"blink_left": 1.0, "blink_right": 1.0}
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from avatar_builds import built, lids_kept
+from avatar_builds import built, lids_kept, posed_blink_ratios
 from host_cpu import AVX512, allow_off_avx512
 
 from pipelines.avatar.lids import DEEPER_SHAPE, HOODED_SHAPE
@@ -328,14 +328,12 @@ def test_posed_blinks_are_seen_on_tuning_portraits(name, request) -> None:
     under half the open eye's, on the portraits standing for the held-out conditions."""
     if name in TUNING_BLINK_FAILS:
         request.applymarker(pytest.mark.xfail(strict=True, reason=TUNING_BLINK_FAILS[name]))
-    avatar = built(name)
-    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
+    ratios = posed_blink_ratios(name, count=POSED_BLINKS)
     assert all(r < 0.5 for r in ratios), [round(r, 2) for r in ratios]
 
 
 def test_most_blinks_behind_thick_rims_are_seen() -> None:
-    avatar = built("astronaut_rims")
-    ratios = blink_ratios_under_poses(avatar, count=POSED_BLINKS)
+    ratios = posed_blink_ratios("astronaut_rims", count=POSED_BLINKS)
     assert sum(r < 0.5 for r in ratios) >= RIMS_SEEN_MIN, [round(r, 2) for r in ratios]
 
 

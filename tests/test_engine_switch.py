@@ -428,7 +428,9 @@ def test_a_load_longer_than_the_wait_is_not_waited_for(monkeypatch: pytest.Monke
     from pipelines import opener
 
     monkeypatch.setattr(opener, "WARM_WAIT_S", 0.3)
-    old, new = Marked("old", 1), LoadsInBackground("new", 2, load_s=3.0)
+    # 2 s: past the 1.5 s bound below, as a swap that waited for it would be; the stop waits
+    # for it (each frame takes its lock), so 3 s only made the test a second longer.
+    old, new = Marked("old", 1), LoadsInBackground("new", 2, load_s=2.0)
     engine, _out, _events = _started([old])
     try:
         switched = time.monotonic()

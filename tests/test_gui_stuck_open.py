@@ -32,8 +32,9 @@ pytestmark = pytest.mark.timeout(60)
 camera = hold.camera
 """The virtual camera every window of the test opens (a fixture)."""
 
-OPEN_LIMIT_S = 2.0
-"""The stuck limit of an open here (:data:`~pipelines.watchdog.OPEN_STUCK_S` is 20 s)."""
+OPEN_LIMIT_S = 1.0
+"""The stuck limit of an open here (:data:`~pipelines.watchdog.OPEN_STUCK_S` is 20 s; 2.0 s
+until 2026-12-06, as the engine's tests, tests/test_engine_stuck_open.py)."""
 BANNER_MS = int((OPEN_LIMIT_S + 8.0) * 1000)
 """The window's start (models, the demo) and the limit, on a loaded 2-core machine."""
 KEY = "stage-segmentation"
@@ -73,7 +74,8 @@ def test_the_rest_of_a_preset_runs_and_the_banner_names_the_effect_left_out(
     qtbot.waitUntil(lambda: len(live()) >= 5, timeout=BANNER_MS)  # the card has ended
     assert all(f.digest not in hold.CARDS and "segmentation" not in f.stages for f in live())
     text = w.messages.bars[KEY].text
-    assert "has not finished starting in 2 s; running without it until it does" in text, text
+    said = f"has not finished starting in {OPEN_LIMIT_S:.0f} s; running without it until it does"
+    assert said in text, text
     since = len(camera.frames())
     segmentation_hangs.set()  # the segmentation has started: it joins
     hold.wait_processed(qtbot, w, camera, since, 5)

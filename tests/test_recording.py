@@ -562,7 +562,9 @@ def test_sigterm_finishes_every_recording(tmp_path: Path) -> None:
     try:
         assert proc.stderr is not None
         wait_until_started(proc)
-        time.sleep(2.5)
+        # 1.5 s: each file 1.53 s long against the 1.0 s asked below (3 runs at load 5.5;
+        # 2.5 s until 2026-12-06).
+        time.sleep(1.5)
         proc.send_signal(signal.SIGTERM)
     finally:
         err = finish(proc)
@@ -591,7 +593,9 @@ def test_a_run_with_an_end_cut_short_keeps_its_file_and_says_so(
     )  # fmt: skip
     try:
         wait_until_started(proc)
-        time.sleep(2.0)
+        # 1 s: the file 1.03 s long against the 0.5 s asked below (6 runs at load 5.5; 2 s
+        # until 2026-12-06).
+        time.sleep(1.0)
         proc.send_signal(sig)
     finally:
         err = finish(proc)
