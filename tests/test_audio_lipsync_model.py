@@ -19,7 +19,7 @@ import pytest
 from audio_support import vad_model
 
 from pipelines.audio import mouth_eval as ev
-from pipelines.audio.mouth import HOP, N_MEL, MouthAnalyzer
+from pipelines.audio.mouth import HOP, N_MEL, WINDOW, AnalyzerSettings, MouthAnalyzer
 from pipelines.audio.resample import ANALYSIS_RATE, resample
 
 R_CONTINUOUS_MEAN_MIN = 0.80
@@ -34,7 +34,9 @@ R_RECORDED_MIN = 0.83
 """Real recorded speech (tests/data/speech: one LibriVox reader, never trained or tuned on).
 Measured 2026-12-02: 0.855 (the network before: 0.807; the linear read-out: 0.59). The floor
 is above the issue's 0.8 to hold that gain; the figure is deterministic up to ONNX Runtime's
-rounding (< 0.001)."""
+rounding (< 0.001). 2026-12-06, with the gate on the look-ahead and the loudness blend
+(AnalyzerSettings.loudness_blend): 0.878 (0.861 before, same machine); with the stop gap
+read on 35 ms (mouth.STOP_GAP_DB) 0.876."""
 LAG_MAX_MS = 40.0
 CLOSED_SILENCE_MIN = 0.95
 PARITY_TOL = 1e-5
@@ -336,7 +338,14 @@ opening on the rendered frames starts from this (tests/test_avatar_heldout.py). 
 LibriVox: 0.887 0.879 0.880 0.862 0.862 0.797 0.822 (mean 0.856); with the closure released
 at the jaw's old 20 ms (and no jaw floor), 0.857 0.847 0.868 0.841 0.820 0.771 0.795 (mean
 0.828). 2026-12-05, with the jaw unsmoothed (AnalyzerSettings.jaw_attack_ms, chosen on the
-tuning voices), measured once: 0.891 0.882 0.881 0.862 0.872 0.806 0.829 (mean 0.860)."""
+tuning voices), measured once: 0.891 0.882 0.881 0.862 0.872 0.806 0.829 (mean 0.860).
+2026-12-06 (lipsync16), with the voice gate opened on the look-ahead's VAD call and half the jaw
+the loudness of the instant it describes (both chosen on the validation and tuning voices;
+AnalyzerSettings.loudness_blend), measured once after choosing: 0.903 0.885 0.902 0.873 0.872
+0.809 0.828 (mean 0.867), against 0.891 0.882 0.881 0.862 0.873 0.806 0.829 (0.861) before
+on the same machine that hour. With the stop-gap closure read on the 35 ms around the
+instant (mouth.STOP_GAP_DB, chosen on the same voices): 0.908 0.886 0.906 0.890 0.888 0.835
+0.808 (mean 0.874): the recorded reader fell by 0.020, the TTS voices rose by 0.002-0.026."""
 R_ASKED_EACH_MIN = 0.785
 """…and every voice's: en-gb-x-rp+m5 was just under the issue's 0.8 (0.797; 0.806 since
 2026-12-05)."""
@@ -408,7 +417,8 @@ def test_jaw_follows_the_network_within_the_hop() -> None:
     output shows in the same hop. Issue 13's figure reads the opening once per video frame
     against that frame's loudness; the 8 ms attack and 10 ms release the jaw had until
     2026-12-05 blurred it (tools/mouth_asked.py, 17 tuning voices: r 0.859 smoothed, 0.866
-    not; AnalyzerSettings.jaw_attack_ms)."""
+    not; AnalyzerSettings.jaw_attack_ms). The loudness blended into the jaw is left out here
+    (test_jaw_follows_the_loudness_of_the_instant_it_describes)."""
     from pipelines.audio.mouth import JAW_FLOOR
 
     steps = (0.2, 0.9, 0.5, 0.95, 0.3)
@@ -416,7 +426,7 @@ def test_jaw_follows_the_network_within_the_hop() -> None:
     def script(hop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.array(steps)[(hop // 3) % len(steps)], np.zeros(len(hop))  # new every 30 ms
 
-    an = MouthAnalyzer(vad=None, jaw_net=ScriptedNet(script))
+    an = MouthAnalyzer(AnalyzerSettings(loudness_blend=0.0), vad=None, jaw_net=ScriptedNet(script))
     rng = np.random.default_rng(0)
     t = np.arange(80 * HOP) / ANALYSIS_RATE
     tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))
@@ -428,3 +438,91 @@ def test_jaw_follows_the_network_within_the_hop() -> None:
     jaw = np.array([p.jaw for p in out])
     assert all(p.speaking for p in out[70:]), "the tone did not open the voice gate"
     assert np.abs(jaw[70:] - asked[70:]).max() < 0.01, np.c_[jaw, asked][70:80].round(3)
+
+
+class LookAheadNet(ScriptedNet):
+    """The scripted network with the shipped one's look-ahead of two hops."""
+
+    delay_hops = 2
+
+
+def test_the_voice_gate_opens_with_the_look_ahead() -> None:
+    """The voice gate opens on the VAD's call for the newest hop, which the network has seen:
+    the first hop of the voice is drawn open, not half open while the gate catches up (issue
+    13's judge read the first frames of each phrase as the worst matched)."""
+
+    def script(hop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(hop), 0.8), np.zeros(len(hop))
+
+    rng = np.random.default_rng(0)
+    t = np.arange(40 * HOP) / ANALYSIS_RATE
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))
+    x = np.concatenate([1e-4 * rng.normal(size=40 * HOP), tone]).astype(np.float32)
+    an = MouthAnalyzer(vad=None, jaw_net=LookAheadNet(script))
+    out = an.push(x)
+    speaking = [p.speaking for p in out]
+    first = speaking.index(True)  # the first hop (as described) the voice gate calls speech
+    jaw = np.array([p.jaw for p in out])
+    steady = float(np.median(jaw[first + 10 :]))
+    assert jaw[first] >= 0.7 * steady, jaw[first - 2 : first + 4].round(3)
+
+
+def test_jaw_follows_the_loudness_of_the_instant_it_describes() -> None:
+    """Half the jaw is the loudness of the 35 ms around the instant it describes
+    (AnalyzerSettings.loudness_blend, as a video frame's loudness is read), on the network's
+    look-ahead: a network whose jaw stands still gives a jaw that steps down with the voice, in
+    the hops that describe the quieter voice, not later."""
+
+    def script(hop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(hop), 0.8), np.zeros(len(hop))
+
+    rng = np.random.default_rng(0)
+    steps_db = (0.0, -8.0, -16.0, -8.0, 0.0)
+    per = 12  # hops per step
+    t = np.arange(per * HOP) / ANALYSIS_RATE
+    tone = np.concatenate(
+        [0.3 * 10 ** (db / 20) * np.sin(2 * np.pi * 220 * t) for db in steps_db]
+    ) + 0.002 * rng.normal(size=len(steps_db) * len(t))
+    x = np.concatenate([1e-4 * rng.normal(size=40 * HOP), tone]).astype(np.float32)
+    an = MouthAnalyzer(vad=None, jaw_net=LookAheadNet(script))
+    out = an.push(x)
+    # Output hop k describes the window centred WINDOW/2 + 2 hops before its end.
+    centre = (np.arange(len(out)) + 1) * HOP - WINDOW // 2 - 2 * HOP
+    jaw = np.array([p.jaw for p in out])
+    means = []
+    for i in range(len(steps_db)):
+        start = (40 + i * per) * HOP
+        inside = (centre >= start + 3 * HOP) & (centre < start + (per - 3) * HOP)
+        means.append(float(jaw[inside].mean()))
+    loud, mid, quiet = means[0], means[1], means[2]
+    assert loud - mid > 0.05 and mid - quiet > 0.05, np.round(means, 3)
+    assert abs(means[3] - mid) < 0.03 and abs(means[4] - loud) < 0.03, np.round(means, 3)
+
+
+@pytest.mark.parametrize(("silence_ms", "lips_shut"), [(30, False), (80, True)])
+def test_a_silence_inside_speech_shuts_the_lips_where_a_video_frame_is_quiet(
+    silence_ms: int, lips_shut: bool
+) -> None:
+    """The stop-gap closure (mouth.STOP_GAP_DB) reads the loudness of the 35 ms around the
+    instant, about a video frame: the 80 ms silence of a b or p shuts the lips, a 30 ms one
+    (a t's or k's, its burst and vowel in the same frame) does not. Until 2026-12-06 it read
+    the hop's 25 ms window, which both silences fill, and the mouth shut on frames that sound
+    loud."""
+
+    def script(hop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.full(len(hop), 0.8), np.zeros(len(hop))  # no closure from the network
+
+    rng = np.random.default_rng(0)
+    t = np.arange(80 * HOP) / ANALYSIS_RATE
+    tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))
+    start = 40 * HOP
+    length = silence_ms * ANALYSIS_RATE // 1000
+    tone[start : start + length] = 1e-4 * rng.normal(size=length)
+    x = np.concatenate([1e-4 * rng.normal(size=40 * HOP), tone]).astype(np.float32)
+    an = MouthAnalyzer(vad=None, jaw_net=LookAheadNet(script))
+    out = an.push(x)
+    centre = (np.arange(len(out)) + 1) * HOP - WINDOW // 2 - 2 * HOP  # the instant described
+    near = np.abs(centre - (40 * HOP + start + length / 2)) < length / 2 + 2 * HOP
+    closure = np.array([p.closure for p in out])
+    assert all(p.speaking for p in np.array(out)[near]), "the voice gate closed"
+    assert (closure[near].max() >= 0.5) == lips_shut, closure[near].round(2)
