@@ -366,12 +366,35 @@ def photo_grey(image: np.ndarray, landmarks: np.ndarray) -> float:
     return float(np.median(_face_box(image, landmarks).mean(axis=1)))
 
 
+SHORT_LASH_REACH = 0.25
+SHORT_LASH_BELOW = 0.1
+SHORT_LASH_SHAPE = LidShape(outer_reach=SHORT_LASH_REACH, lash_below=SHORT_LASH_BELOW)
+"""The last lids tried, where no lid of any shape above reads a blink and neither does the
+default (:func:`settle_lids`): the default lids meeting on the lower lid's line, their lashes
+hanging a tenth of the opening below it (not half, :data:`~pipelines.avatar.rig.LID_LASH_BELOW`)
+and closing 0.4 of the eye's width past the outer corner (not 0.1). On a small, soft, grey
+photo of an old man's turned and tilted head with pale lashes (einstein_midword, the face ~95
+px, upscaled 5x to the avatar's 512 px) the default line and its hanging lashes were a grey
+band as thick as the open eye's slit, and the tracker read it as a narrow open eye: its ring
+around the band, top to bottom. Worst where the head nods down as it talks: the far eye's shut
+reading 0.30-0.36 of its width against 0.54 open at pitch_down 0.6, the judge's speech blinks
+1 of 17 seen on the tuning voices' clips (tools/avatar_real_tuning.py), posed blinks of seeds
+7, 11, 23 16 of 24 (worst 0.62); deeper lids of every shape read more open still (0.57-0.89 at
+the worst check pose), and the build kept the default (0.52). Lashes hanging 0.1 alone: speech
+10 of 17, posed 23 of 24 (worst 0.53); with the lids closing 0.2 past the corner 8 of 11 on the
+two continuous clips, 0.3 11 of 11 (worst 0.43), 0.4 11 of 11 (worst 0.36; posed of seeds 7
+and 11 16 of 16, worst 0.33); 0.3 with the lashes hanging 0.5 7 of 11 (2026-12-06, this host).
+A line half as thick instead read worse (13 of 24 posed), as did the domed lids and a paler
+line. Looked at at 1x and 4x: a thin dark lash line running out along the crow's feet, the
+lid's skin above it, lighter than the grey band it replaces."""
+
 SHAPE_NAMES = {
     PLAIN_DEEPER_SHAPE: "plain",
     DEEPER_SHAPE: "deeper",
     HOODED_SHAPE: "hooded",
     DIM_SHAPE: "dim",
     CRISP_SHAPE: "crisp",
+    SHORT_LASH_SHAPE: "short",
     LidShape(): "default",
 }
 """The lid shapes' names in the build's noted choices (:mod:`pipelines.avatar.choices`)."""
@@ -566,6 +589,12 @@ def settle_lids(avatar: Avatar) -> float:
             got = keep(DIM_SHAPE, flat - DOMED_OVER_FLAT, DIM_DEEPER)
             if got is not None:
                 kept.append((got, DIM_SHAPE))
+        if not kept and default[0] >= SEEN:
+            # No lid of any shape reads a blink, nor the default: the lids with short hanging
+            # lashes closing further past the corner (:data:`SHORT_LASH_SHAPE`).
+            got = keep(SHORT_LASH_SHAPE, SEEN, (BLINK_LOWER_SHARE,))
+            if got is not None:
+                kept.append((got, SHORT_LASH_SHAPE))
         chosen = None
         if kept:
             chosen, shape = min(kept, key=lambda k: k[0][0])
