@@ -372,21 +372,26 @@ SHORT_LASH_SHAPE = LidShape(outer_reach=SHORT_LASH_REACH, lash_below=SHORT_LASH_
 """The last lids tried, where no lid of any shape above reads a blink and neither does the
 default (:func:`settle_lids`): the default lids meeting on the lower lid's line, their lashes
 hanging a tenth of the opening below it (not half, :data:`~pipelines.avatar.rig.LID_LASH_BELOW`)
-and closing 0.4 of the eye's width past the outer corner (not 0.1). On a small, soft, grey
-photo of an old man's turned and tilted head with pale lashes (einstein_midword, the face ~95
-px, upscaled 5x to the avatar's 512 px) the default line and its hanging lashes were a grey
-band as thick as the open eye's slit, and the tracker read it as a narrow open eye: its ring
-around the band, top to bottom. Worst where the head nods down as it talks: the far eye's shut
-reading 0.30-0.36 of its width against 0.54 open at pitch_down 0.6, the judge's speech blinks
-1 of 17 seen on the tuning voices' clips (tools/avatar_real_tuning.py), posed blinks of seeds
-7, 11, 23 16 of 24 (worst 0.62); deeper lids of every shape read more open still (0.57-0.89 at
-the worst check pose), and the build kept the default (0.52). Lashes hanging 0.1 alone: speech
-10 of 17, posed 23 of 24 (worst 0.53); with the lids closing 0.2 past the corner 8 of 11 on the
-two continuous clips, 0.3 11 of 11 (worst 0.43), 0.4 11 of 11 (worst 0.36; posed of seeds 7
-and 11 16 of 16, worst 0.33); 0.3 with the lashes hanging 0.5 7 of 11 (2026-12-06, this host).
-A line half as thick instead read worse (13 of 24 posed), as did the domed lids and a paler
-line. Looked at at 1x and 4x: a thin dark lash line running out along the crow's feet, the
-lid's skin above it, lighter than the grey band it replaces."""
+and closing a quarter of the eye's width past the outer corner (not a tenth). On a small, soft,
+grey photo of an old man's turned and tilted head with pale lashes (einstein_midword, the face
+~95 px, upscaled to the avatar's 512 px) the default line and its hanging lashes were a grey
+band as thick as the open eye's slit, and the tracker read it as a narrow open eye, its ring
+round the band top to bottom; worst where the head nods down as it talks: the far eye's shut
+reading 0.30-0.36 of its width against 0.54 open at pitch_down 0.6. Deeper lids of every shape
+read more open still (0.57-0.89 at the worst check pose) and the build kept the default (0.52):
+the tuning voices' speech blinks (tools/avatar_real_tuning.py) 1 of 17 seen, posed blinks of
+seed 7 6 of 8 (worst 0.56). Forced, on the two continuous tuning clips (11 blinks) and posed
+blinks of seeds 7 and 11 (16), 2026-12-06 on this host: the lashes hanging 0.1 alone 6 of 11
+(worst 0.66), 15 of 16 (0.53); closing past the corner by 0.2 8 of 11, 0.25 11 of 11 (0.50) and
+16 of 16 (0.46), 0.3 11 of 11 (0.43), 0.4 11 of 11 (0.36) and 16 of 16 (0.33), but from 0.3 the
+lid's edge past the corner is a tear under 2 (0.3) to 9 (0.4) of the 16 :data:`TEAR_POSES`
+frames, so 0.25; 0.3 with the lashes hanging 0.5 7 of 11. Worse: a thinner line (0.1/0.3 of
+the opening, 13 of 16 posed), the domed lids (1 of 11), a paler line (4 of 11), the lids meeting
+0.1 lower (posed worst 0.50); a crisp line tore. Kept
+(read 0.41 at the worst check pose): speech 15 of 17, posed 8 of 8 (worst 0.38). Looked at at 1x
+and 4x: a thin dark lash line running out a little along the crow's feet, the lid's skin over
+the eye, instead of the grey bar. Only where no lid reads a blink: of the tuning portraits only
+cameraman's profile reaches this step, and keeps the default (read over :data:`SEEN`)."""
 
 SHAPE_NAMES = {
     PLAIN_DEEPER_SHAPE: "plain",
@@ -448,7 +453,8 @@ def settle_lids(avatar: Avatar) -> float:
     neither reads a clear blink (:data:`AT_EDGE`), also as :data:`HOODED_SHAPE`; where none
     of those reads a clear blink (a dim or small grey photo), also as :data:`DIM_SHAPE` at
     :data:`DIM_DEEPER`, kept up to :data:`DIM_FOLLOWED`; where one does on a grey photo, also
-    as :data:`DIM_SHAPE`, kept where read more shut by :data:`DOMED_OVER_FLAT`; the depth set.
+    as :data:`DIM_SHAPE`, kept where read more shut by :data:`DOMED_OVER_FLAT`; where none is
+    kept and the default reads no blink, as :data:`SHORT_LASH_SHAPE`; the depth set.
     Each reading is the median over :data:`READ_SHIFTS`, and readings within :data:`TIE` of
     each other are ties decided by a fixed side, so that no CPU's last digits choose
     (tools/build_choices.py)."""
