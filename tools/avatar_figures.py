@@ -50,13 +50,20 @@ class Judged:
         return time.perf_counter() - self.started
 
 
-def judged_portraits(names: Iterable[str], clips: Sequence[Clip]) -> Iterator[Judged]:
+def judged_portraits(
+    names: Iterable[str], clips: Sequence[Clip], blink_ratios: bool = False
+) -> Iterator[Judged]:
     """Per portrait (tests/data/faces/NAME.jpg), in order: its avatar built and the judge's
-    figures printed for each clip, one line a clip."""
+    figures printed for each clip, one line a clip (``blink_ratios``: and one with each
+    scheduled blink's shut eye over the clip's median opening, as the tracker read them)."""
     for name in names:
         started = time.perf_counter()
         photo = load_portrait(FACES / f"{name}.jpg")
         avatar = Avatar.build(photo)
         for c in clips:
-            print(judge(avatar, name, c, StreamingVad).line(), flush=True)
+            figs = judge(avatar, name, c, StreamingVad)
+            print(figs.line(), flush=True)
+            if blink_ratios:
+                shut = [round(r, 2) for r in figs.blink_ratios]
+                print(f"{name:<17} {c.name:<28} blinks shut/open {shut}")
         yield Judged(name, photo, avatar, started)

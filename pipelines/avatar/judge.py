@@ -22,7 +22,7 @@ Used by ``tests/test_avatar_heldout.py`` and ``tools/avatar_heldout.py``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -142,6 +142,9 @@ class ClipFigures:
     silent_closed: float = float("nan")
     blinks: int = 0
     blinks_seen: int = 0
+    blink_ratios: list[float] = field(default_factory=list)
+    """Per scheduled blink, the shut eye's least tracked opening over the clip's median
+    (:attr:`pipelines.avatar.measure.HeadFigures.blink_ratios`)."""
     folded_triangles: int = 0
     tear_frames: int = 0
     eye_tear_frames: int = 0
@@ -277,6 +280,7 @@ def judge(
     head = measure(avatar, portrait, clip.samples, ANALYSIS_RATE, vad=vad)
     figs = ClipFigures(portrait, clip.name, frames=head.frames, tracked=head.tracked)
     figs.blinks, figs.blinks_seen = head.blinks, head.blinks_seen
+    figs.blink_ratios = list(head.blink_ratios)
     figs.folded_triangles, figs.tear_frames = head.folded_triangles, head.tear_frames
     figs.eye_tear_frames = head.eye_tear_frames
     openings = np.asarray(head.openings, np.float64)

@@ -366,12 +366,45 @@ def photo_grey(image: np.ndarray, landmarks: np.ndarray) -> float:
     return float(np.median(_face_box(image, landmarks).mean(axis=1)))
 
 
+SHORT_LASH_REACH = 0.25
+SHORT_LASH_BELOW = 0.1
+SHORT_LASH_SHAPE = LidShape(outer_reach=SHORT_LASH_REACH, lash_below=SHORT_LASH_BELOW)
+"""The last lids tried, where no lid of any shape above reads a blink and neither does the
+default (:func:`settle_lids`): the default lids meeting on the lower lid's line, their lashes
+hanging a tenth of the opening below it (not half, :data:`~pipelines.avatar.rig.LID_LASH_BELOW`)
+and closing a quarter of the eye's width past the outer corner (not a tenth). On a small, soft,
+grey photo of an old man's turned and tilted head with pale lashes (einstein_midword, the face
+~95 px, upscaled to the avatar's 512 px) the default line and its hanging lashes were a grey
+band as thick as the open eye's slit, and the tracker read it as a narrow open eye, its ring
+round the band top to bottom; worst where the head nods down as it talks: the far eye's shut
+reading 0.30-0.36 of its width against 0.54 open at pitch_down 0.6. Deeper lids of every shape
+read more open still (0.57-0.89 at the worst check pose) and the build kept the default (0.52):
+the tuning voices' speech blinks (tools/avatar_real_tuning.py) 1 of 17 seen, posed blinks of
+seed 7 6 of 8 (worst 0.56). Forced, on the two continuous tuning clips (11 blinks) and posed
+blinks of seeds 7 and 11 (16), 2026-12-06 on this host: the lashes hanging 0.1 alone 6 of 11
+(worst 0.66), 15 of 16 (0.53); closing past the corner by 0.2 8 of 11, 0.25 11 of 11 (0.50) and
+16 of 16 (0.46), 0.3 11 of 11 (0.43), 0.4 11 of 11 (0.36) and 16 of 16 (0.33), but from 0.3 the
+lid's edge past the corner is a tear under 2 (0.3) to 9 (0.4) of the 16 :data:`TEAR_POSES`
+frames, so 0.25; 0.3 with the lashes hanging 0.5 7 of 11. Worse: a thinner line (0.1/0.3 of
+the opening, 13 of 16 posed), the domed lids (1 of 11), a paler line (4 of 11), the lids meeting
+0.1 lower (posed worst 0.50); a crisp line tore. Kept
+(read 0.41 at the worst check pose): speech 15 of 17, posed 8 of 8 (worst 0.38). Looked at at 1x
+and 4x: a thin dark lash line running out a little along the crow's feet, the lid's skin over
+the eye, instead of the grey bar. Tried wherever the default reads no clear blink
+(:data:`AT_EDGE`), and kept only where it reads one, as the lid read most shut: tried first only
+where no other lid was kept and the default read over :data:`SEEN`, einstein_midword's build
+kept the default on 3 of 4 of tools/build_choices.py's simulated CPUs (the default read
+0.471-0.491 there, 0.522 here, and the lids 0.15 past the line on one); so gated, these lids on
+all five (read 0.32-0.41). On the other tuning portraits that try them they read 0.57
+(canonman_glasses) to 1.16 (cameraman), never kept: every one keeps its lids."""
+
 SHAPE_NAMES = {
     PLAIN_DEEPER_SHAPE: "plain",
     DEEPER_SHAPE: "deeper",
     HOODED_SHAPE: "hooded",
     DIM_SHAPE: "dim",
     CRISP_SHAPE: "crisp",
+    SHORT_LASH_SHAPE: "short",
     LidShape(): "default",
 }
 """The lid shapes' names in the build's noted choices (:mod:`pipelines.avatar.choices`)."""
@@ -425,7 +458,8 @@ def settle_lids(avatar: Avatar) -> float:
     neither reads a clear blink (:data:`AT_EDGE`), also as :data:`HOODED_SHAPE`; where none
     of those reads a clear blink (a dim or small grey photo), also as :data:`DIM_SHAPE` at
     :data:`DIM_DEEPER`, kept up to :data:`DIM_FOLLOWED`; where one does on a grey photo, also
-    as :data:`DIM_SHAPE`, kept where read more shut by :data:`DOMED_OVER_FLAT`; the depth set.
+    as :data:`DIM_SHAPE`, kept where read more shut by :data:`DOMED_OVER_FLAT`; where the
+    default reads no clear blink, also as :data:`SHORT_LASH_SHAPE`; the depth set.
     Each reading is the median over :data:`READ_SHIFTS`, and readings within :data:`TIE` of
     each other are ties decided by a fixed side, so that no CPU's last digits choose
     (tools/build_choices.py)."""
@@ -566,6 +600,13 @@ def settle_lids(avatar: Avatar) -> float:
             got = keep(DIM_SHAPE, flat - DOMED_OVER_FLAT, DIM_DEEPER)
             if got is not None:
                 kept.append((got, DIM_SHAPE))
+        if default[0] >= AT_EDGE:
+            # The default reads no clear blink: the lids with short hanging lashes closing
+            # further past the corner too (:data:`SHORT_LASH_SHAPE`), the one read most shut
+            # kept as ever.
+            got = keep(SHORT_LASH_SHAPE, SEEN, (BLINK_LOWER_SHARE,))
+            if got is not None:
+                kept.append((got, SHORT_LASH_SHAPE))
         chosen = None
         if kept:
             chosen, shape = min(kept, key=lambda k: k[0][0])

@@ -65,6 +65,10 @@ class HeadFigures:
     rest_opening: float = float("nan")
     blinks: int = 0
     blinks_seen: int = 0
+    blink_ratios: list[float] = field(default_factory=list)
+    """Per scheduled blink, the least eye opening the tracker read while the lids were down
+    over the median opening of the clip (NaN where it lost the face throughout): seen under
+    0.5. A missed blink's figure says how it missed (a shut eye read open, or barely)."""
     folded_triangles: int = 0
     tear_frames: int = 0
     eye_tear_frames: int = 0
@@ -440,7 +444,9 @@ def measure(
             e += 1
         figs.blinks += 1
         window = eyes[s : e + 1]
-        if np.any(window[~np.isnan(window)] < 0.5 * median_eye):
+        read = window[~np.isnan(window)]
+        figs.blink_ratios.append(float(read.min()) / median_eye if read.size else float("nan"))
+        if np.any(read < 0.5 * median_eye):
             figs.blinks_seen += 1
     # Loudness against opening, best lag within ±5 frames.
     if ok.sum() > 10:

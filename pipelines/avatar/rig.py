@@ -879,6 +879,7 @@ class _LidLight:
         look: LashLook | None = None,
         inner: bool = True,
         dome: float = 0.0,
+        lash_below: float = LID_LASH_BELOW,
     ) -> None:
         """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
         ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
@@ -887,7 +888,8 @@ class _LidLight:
         ``lash_floor`` of the skin's light; ``look``: the line drawn as lashes (tapered,
         soft, stranded) on a shaded lid (:class:`LashLook`), None: an even band, thinner and
         paler toward the inner corner where ``inner`` (:data:`LID_LASH_INNER`); ``dome``: the
-        shut lid's light shaded as a dome, its mean kept (:attr:`LidShape.dome`)."""
+        shut lid's light shaded as a dome, its mean kept (:attr:`LidShape.dome`);
+        ``lash_below``: how far its lashes hang below its edge (:attr:`LidShape.lash_below`)."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
@@ -899,6 +901,7 @@ class _LidLight:
         self.look = look
         self.inner = inner
         self.dome = dome
+        self.lash_below = lash_below
         # Only around the eye is blurred (and later sampled).
         pad = 3.0 * opening + 4.0
         ends = np.array([c0 - outer * axis, c0 + width * axis])
@@ -1058,7 +1061,7 @@ class _LidLight:
         # lid, not the pixel rows.
         # (With the closure squared: half closed, the lashes hang an eighth of the opening,
         # and the eye's lower half is the photo's own.)
-        hang = max(1.0, LID_LASH_BELOW * o * closure**2)
+        hang = max(1.0, self.lash_below * o * closure**2)
         below = (v < edge) & (v >= edge - hang) & ~zone
         if below.any():
             reach: float | np.ndarray = hang
@@ -1250,6 +1253,10 @@ class LidShape:
     channel), the lid's mean light kept (:data:`LID_DOME_CENTRE`, :data:`LID_DOME_WIDTH`); 0:
     flat. Only on a dim photo's eyes the tracker reads open under every flat lid
     (:data:`~pipelines.avatar.lids.DIM_SHAPE`)."""
+    lash_below: float = LID_LASH_BELOW
+    """How far the shut lid's lashes hang below its edge (eye openings, at least a pixel;
+    :data:`LID_LASH_BELOW`). Shorter only where the tracker reads no lid of the other shapes
+    as a blink (:data:`~pipelines.avatar.lids.SHORT_LASH_SHAPE`)."""
 
 
 @dataclass
@@ -1387,6 +1394,7 @@ def blink_fields(
     lash_inner: bool = True,
     soften: bool = True,
     dome: float = 0.0,
+    lash_below: float = LID_LASH_BELOW,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -1397,7 +1405,8 @@ def blink_fields(
     corner landmarks only. ``lash_band``: the shut lash line's thickness
     (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour; ``look``,
     ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness; ``dome``: the
-    lid's light shaded as a dome (:class:`LidShape`).
+    lid's light shaded as a dome; ``lash_below``: how far its lashes hang below its edge
+    (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -1459,6 +1468,7 @@ def blink_fields(
             look,
             lash_inner,
             dome,
+            lash_below,
         )
 
     def levels(pad: float) -> _Levels | None:
@@ -2545,6 +2555,7 @@ class Rig:
             shape.lash_inner,
             shape.soften,
             shape.dome,
+            shape.lash_below,
         )
         if lid is None:
             return None
