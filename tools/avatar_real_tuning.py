@@ -45,8 +45,6 @@ STAND_INS = (
     "astronaut",
     "astronaut_grey_moustache",
     "astronaut_grey_small",
-    "astronaut_midword",
-    "astronaut_glasses",
     "astronaut_rims",
     "astronaut_turned",
     "astronaut_turned_far",
