@@ -28,22 +28,22 @@ import pytest
 from avatar_builds import built, posed_blinks_seen
 from host_cpu import AVX512
 
-from pipelines.avatar.judge import SENTENCES, Clip, ClipFigures, continuous, judge, with_pauses
+from pipelines.avatar.judge import (
+    HELD_OUT_PORTRAITS,
+    SENTENCES,
+    Clip,
+    ClipFigures,
+    continuous,
+    judge,
+    with_pauses,
+)
 from pipelines.avatar.measure import wide_open_figures
 from pipelines.avatar.stage import Avatar
 
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-PORTRAITS = (
-    "hopper_glasses",
-    "biden",
-    "smith_turned_small",
-    "king_sepia",
-    "macbeth_hat",
-    "kwong_bw",
-    "mariachi_grin",
-)
+PORTRAITS = HELD_OUT_PORTRAITS
 WAS_OPEN = {
     "hopper_glasses": False,
     "biden": False,

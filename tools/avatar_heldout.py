@@ -2,8 +2,8 @@
 
     PYTHONPATH=. .venv/bin/python tools/avatar_heldout.py [--sheet docs/talking-head-heldout.png]
 
-For each held-out portrait (:data:`PORTRAITS`: never looked at while tuning) and each clip,
-prints
+For each held-out portrait (:data:`pipelines.avatar.judge.HELD_OUT_PORTRAITS`: never looked
+at while tuning) and each clip, prints
 :class:`pipelines.avatar.judge.ClipFigures`:
 
 * continuous speech (no pauses) from each voice of :data:`pipelines.avatar.judge.HELD_OUT_TTS`
@@ -35,22 +35,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 from avatar_figures import judged_portraits, spoken  # noqa: E402
 from avatar_report import sheet_row  # noqa: E402
 
-from pipelines.avatar.judge import HELD_OUT_TTS, SENTENCES, continuous, with_pauses  # noqa: E402
-from pipelines.avatar.measure import blinks_under_poses, wide_open_figures  # noqa: E402
-
-PORTRAITS = (
-    "hopper_glasses",
-    "biden",
-    "smith_turned_small",
-    "king_sepia",
-    "macbeth_hat",
-    "kwong_bw",
-    "mariachi_grin",
+from pipelines.avatar.judge import (  # noqa: E402
+    HELD_OUT_PORTRAITS,
+    HELD_OUT_TTS,
+    SENTENCES,
+    continuous,
+    with_pauses,
 )
-"""Held out: never looked at while tuning. ``einstein_midword`` and ``riga_turned``, held out
-until 2026-12-06, had been measured by then in so many sessions that they joined the tuning
-set (tools/avatar_real_tuning.py); the five added that day replaced them
-(tests/data/faces/README.md, "Held out from 2026-12-06")."""
+from pipelines.avatar.measure import blinks_under_poses, wide_open_figures  # noqa: E402
 
 
 def clips() -> list:
@@ -74,7 +66,7 @@ def main() -> None:
         "--only", nargs="*", default=None, help="these portraits (any in tests/data/faces) only"
     )
     args = parser.parse_args()
-    todo = list(PORTRAITS) if args.only is None else list(args.only)
+    todo = list(HELD_OUT_PORTRAITS) if args.only is None else list(args.only)
     speech = [] if args.no_measure else clips()
     for c in speech:
         print(f"clip {c.name}: {c.seconds:.1f} s, {len(c.speech)} speech phonemes")

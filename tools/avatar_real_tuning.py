@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from avatar_figures import judged_portraits, spoken  # noqa: E402
 from train_mouth import TRAIN_TEXTS  # noqa: E402
 
-from pipelines.avatar.judge import Clip, continuous, with_pauses  # noqa: E402
+from pipelines.avatar.judge import HELD_OUT_PORTRAITS, Clip, continuous, with_pauses  # noqa: E402
 from pipelines.avatar.measure import blink_ratios_under_poses, wide_open_figures  # noqa: E402
 
 REAL_TUNING = (
@@ -68,17 +68,11 @@ read as a narrow open eye (einstein_midword; astronaut_pale_lashes); a real phot
 small and grey, its lips parted a few pixels and its corners lowered as in speech
 (einstein_midword; brothers_midword)."""
 HELD_OUT = (
+    *HELD_OUT_PORTRAITS,
     "astronaut_glasses",
     "astronaut_midword",
     "obama_grin",
     "obama_midword",
-    "biden",
-    "hopper_glasses",
-    "smith_turned_small",
-    "king_sepia",
-    "macbeth_hat",
-    "kwong_bw",
-    "mariachi_grin",
 )
 """Never tuned on (tests/test_avatar_heldout.py, tools/avatar_heldout.py, and the derived ones
 of tools/avatar_report.py): refused here and by tools/avatar_sweep.py."""

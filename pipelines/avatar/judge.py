@@ -36,6 +36,21 @@ from pipelines.avatar.stage import Avatar
 Part = tuple[np.ndarray, list[tuple[str, float, float]]]
 """16 kHz speech and its phonemes as (name, start s, end s)."""
 
+HELD_OUT_PORTRAITS = (
+    "hopper_glasses",
+    "biden",
+    "smith_turned_small",
+    "king_sepia",
+    "macbeth_hat",
+    "kwong_bw",
+    "mariachi_grin",
+)
+"""Portraits (tests/data/faces/NAME.jpg) the judge reads, never looked at while tuning
+(tests/test_avatar_heldout.py, tools/avatar_heldout.py). ``einstein_midword`` and
+``riga_turned``, held out until 2026-12-06, had been measured by then in so many sessions that
+they joined the tuning set (tools/avatar_real_tuning.py); the five added that day replaced them
+(tests/data/faces/README.md, "Held out from 2026-12-06")."""
+
 HELD_OUT_TTS = ("flite:slt", "flite:rms", "festival:cmu_us_slt_arctic_hts")
 """Voices of tools/train_mouth.py's untouched held-out set (never trained on, never looked at
 while choosing; flite:awb was looked at once, the espeak-ng ones are not another engine)."""
