@@ -11,6 +11,8 @@ back with PyAV: each beep is checked against where the recorded frames put it.""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 if not os.environ.get("CAMFX_XVFB_CHILD"):
     # Before Qt is imported anywhere in this process.
@@ -206,6 +208,19 @@ def window_on(config: Path, folder: Path, source: str, **kw: Any) -> Any:
     return make_window(config, **kw)
 
 
+@contextmanager
+def shown_window(qtbot: Any, config: Path, folder: Path, source: str, **kw: Any) -> Iterator[Any]:
+    """The window (:func:`window_on`) shown with ``source`` picked; shut down after."""
+    win = window_on(config, folder, source, **kw)
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        qtbot.waitUntil(lambda: win.controller.source_spec == source, timeout=10000)
+        yield win
+    finally:
+        win.shutdown()
+
+
 def record(qtbot: Any, win: Any, seconds: float, *, then: Any = ()) -> Path:
     """Record for ``seconds`` of frames, doing each (seconds into it, action) of ``then``;
     from the first frames of the preset (before, the engine sends its "Starting..." card)."""
@@ -236,15 +251,9 @@ def test_a_window_recording_keeps_the_videos_sound_in_step_across_the_loop(
     Main: a silent track, and the line."""
     video, folder = talk_video(tmp_path / "talk.mp4"), tmp_path / "recordings"
     folder.mkdir()
-    win = window_on(config, folder, str(video))
-    qtbot.addWidget(win)
-    win.show()
-    try:
-        qtbot.waitUntil(lambda: win.controller.source_spec == str(video), timeout=10000)
+    with shown_window(qtbot, config, folder, str(video)) as win:
         path = record(qtbot, win, 2 * CLIP_S - 1.0)
         note = win.messages.texts().get("recording-note")
-    finally:
-        win.shutdown()
     frames = shown_frames(path, {"grey": green_levels(video, SIZE)})
     found = beeps(path)
     wanted = wanted_beeps(frames, "grey", BEEPS_S)
@@ -269,11 +278,9 @@ def test_a_source_switched_while_recording_is_heard_from_its_first_frame(
     )
     folder = tmp_path / "recordings"
     folder.mkdir()
-    win = window_on(config, folder, "camera:0", cameras=ONE_CAMERA, backend=recorded_camera())
-    qtbot.addWidget(win)
-    win.show()
-    try:
-        qtbot.waitUntil(lambda: win.controller.source_spec == "camera:0", timeout=10000)
+    with shown_window(
+        qtbot, config, folder, "camera:0", cameras=ONE_CAMERA, backend=recorded_camera()
+    ) as win:
         path = record(
             qtbot,
             win,
@@ -283,8 +290,6 @@ def test_a_source_switched_while_recording_is_heard_from_its_first_frame(
                 (2.5, lambda: win.set_source(str(second))),
             ],
         )
-    finally:
-        win.shutdown()
     levels = {"grey": green_levels(first, SIZE), "green": green_levels(second, SIZE)}
     frames = shown_frames(path, levels)
     kinds = [f.video for f in frames]
@@ -310,15 +315,9 @@ def test_a_paused_recording_is_silent_while_paused_and_in_step_after(
     clock started again, frames skipped) the beeps are in step again (main: a silent track)."""
     video, folder = talk_video(tmp_path / "talk.mp4"), tmp_path / "recordings"
     folder.mkdir()
-    win = window_on(config, folder, str(video))
-    qtbot.addWidget(win)
-    win.show()
-    try:
-        qtbot.waitUntil(lambda: win.controller.source_spec == str(video), timeout=10000)
+    with shown_window(qtbot, config, folder, str(video)) as win:
         pause = [(1.0, lambda: win.set_paused(True)), (1.5, lambda: win.set_paused(False))]
         path = record(qtbot, win, 2.5, then=pause)
-    finally:
-        win.shutdown()
     frames = shown_frames(path, {"grey": green_levels(video, SIZE)})
     kinds = [f.video for f in frames]
     assert [k for i, k in enumerate(kinds) if i == 0 or k != kinds[i - 1]] == [
@@ -352,14 +351,8 @@ def test_a_variable_frame_rate_video_is_heard_where_its_frames_own_times_put_it(
     )
     folder = tmp_path / "recordings"
     folder.mkdir()
-    win = window_on(config, folder, str(video))
-    qtbot.addWidget(win)
-    win.show()
-    try:
-        qtbot.waitUntil(lambda: win.controller.source_spec == str(video), timeout=10000)
+    with shown_window(qtbot, config, folder, str(video)) as win:
         path = record(qtbot, win, CLIP_S + held_s)
-    finally:
-        win.shutdown()
     frames = shown_frames(path, {"grey": green_levels(video, SIZE)})
     found = [at for at, _ in beeps(path)]
 
