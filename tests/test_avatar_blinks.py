@@ -33,6 +33,8 @@ from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 SPEECH = Path(__file__).resolve().parent.parent / "pipelines" / "assets" / "talking_head_speech.wav"
 SHUT = {"blink_left": 1.0, "blink_right": 1.0}

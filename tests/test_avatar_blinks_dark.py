@@ -24,6 +24,8 @@ from pipelines.avatar.measure import blink_ratios_under_poses
 from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 DUSK_GAMMA = 1.8
 """The sweep's ``dusk`` variant: each channel's light to this power on a 0-1 scale."""

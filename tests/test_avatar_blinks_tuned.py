@@ -19,6 +19,8 @@ from avatar_builds import built
 from pipelines.avatar.lids import SHORT_LASH_SHAPE
 from pipelines.avatar.measure import blink_ratios_under_poses
 
+pytestmark = pytest.mark.clock_free
+
 SPEECH = Path(__file__).resolve().parent.parent / "pipelines" / "assets" / "talking_head_speech.wav"
 """espeak-ng speaking (pipelines/assets/README.md): a tuning voice, never a held-out one."""
 POSED_WORST_MAX = 0.45

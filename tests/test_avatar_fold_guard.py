@@ -16,6 +16,8 @@ from pipelines.avatar.portrait import make_portrait
 from pipelines.avatar.rig import HEAD_BASES, Rig
 from pipelines.tracking import mesh
 
+pytestmark = pytest.mark.clock_free
+
 FOLD_TOLERANCE_PX2 = 0.5
 """As in test_avatar_render: a sliver may turn over by less than half a pixel (invisible)."""
 COMBINATIONS = 300

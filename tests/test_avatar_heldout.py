@@ -40,6 +40,8 @@ from pipelines.avatar.judge import (
 from pipelines.avatar.measure import wide_open_figures
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from pipelines.avatar.portrait import load_portrait
 from pipelines.avatar.stage import Avatar
 
@@ -14,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 from build_choices import FACES, simulated_cpu  # noqa: E402
+
+pytestmark = pytest.mark.clock_free
 
 
 def test_turned_hooded_lids_same_on_two_simulated_cpus() -> None:

@@ -15,6 +15,8 @@ import pytest
 from pipelines.avatar.judge import Clip, ClipFigures, tracked_against_asked
 from pipelines.avatar.measure import FPS
 
+pytestmark = pytest.mark.clock_free
+
 FRAMES = 150
 SPEECH = ((1.0, 1.4), (1.4, 3.5), (3.6, 4.0))
 """Three phonemes from 1.0 s to 4.0 s: the span is frames 30 … 119."""

@@ -23,6 +23,8 @@ from avatar_builds import built
 
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 SHUT = {"blink_left": 1.0, "blink_right": 1.0}
 EYES = {
     "right": (

@@ -20,6 +20,8 @@ from test_avatar_mouth_inside import tracked_over_drawn
 
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 DIM_GAMMA = 1.5
 """The sweep's ``dim`` variant: each channel's light to this power on a 0-1 scale."""
 DARK_GAMMA = 2.2

@@ -20,6 +20,8 @@ from host_cpu import AVX512
 from pipelines.avatar.render import INNER, TEETH_SHOW, AvatarRenderer
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 RING = list(INNER)
 CHANGED = 4

@@ -18,6 +18,8 @@ from avatar_builds import built
 from pipelines.avatar.rig import LOWER_LIP_RINGS, Rig
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 TUNING = ("astronaut", "canonman_glasses", "astronaut_grey_moustache", "photographer_turned")
 JAWS = (0.55, 1.0)

@@ -19,6 +19,8 @@ from pipelines.avatar.render import INNER, AvatarRenderer
 from pipelines.avatar.tracked import measuring_tracker, opening
 from pipelines.frame import FrameContext
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 RING = list(INNER)
 TURNED = "astronaut_turned55_moustache"

@@ -22,6 +22,8 @@ from pipelines.avatar.portrait import (
     make_portrait,
 )
 
+pytestmark = pytest.mark.clock_free
+
 FAR_DETAIL_MAX = 1.0
 """Mean |Laplacian| (grey levels) allowed past the photo, beyond the mirror's fade: the soft
 fill measures 0.53; the mirror it replaced measured 4.4, the photo's own pixels 3.8."""

@@ -27,6 +27,8 @@ from pipelines.avatar.measure import (
 from pipelines.avatar.portrait import find_landmarks, load_portrait
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 SPEECH = Path(__file__).resolve().parent.parent / "pipelines" / "assets" / "talking_head_speech.wav"
 

@@ -27,6 +27,8 @@ from pipelines.avatar.rig import (
 )
 from pipelines.tracking import regions
 
+pytestmark = pytest.mark.clock_free
+
 NEUTRAL_TOL = 1
 """Levels: with every weight at zero the avatar equals the portrait."""
 CHANGED = 4

@@ -35,6 +35,8 @@ from pipelines.avatar.rig import JAW_WIDE, Rig
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
 WIDE_OPEN = {

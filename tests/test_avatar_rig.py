@@ -20,6 +20,8 @@ from pipelines.avatar.rig import (
 )
 from pipelines.tracking.geometry import angles_to_rotation, canonical_face
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
 

@@ -28,6 +28,8 @@ from pipelines.errors import SettingsError
 from pipelines.frame import FrameContext
 from pipelines.tracking.types import Face, HeadPose
 
+pytestmark = pytest.mark.clock_free
+
 BLINKS_PER_MINUTE = (8, 30)
 """People blink 15-20 times a minute at rest; allow a wide band for one seeded minute."""
 FPS = 30.0

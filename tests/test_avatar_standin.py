@@ -19,6 +19,8 @@ from pipelines.avatar.stage import Avatar, TalkingHead, TalkingHeadSettings
 from pipelines.frame import FrameContext
 from pipelines.tracking import regions
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 TIGHT_BOX = (130, 0, 512, 225)
 """tools/avatar_portraits.py's crop of astronaut.jpg for astronaut_tight.jpg (x0, y0, x1, y1)."""

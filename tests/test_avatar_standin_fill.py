@@ -29,6 +29,8 @@ from pipelines.avatar.portrait import (
 )
 from pipelines.avatar.stage import Avatar
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 LANDSCAPE = (1280, 720)
 CENTRE_MARGIN = 0.1

@@ -25,6 +25,8 @@ from pipelines.sources.base import SourceConfig
 from pipelines.sources.demo import DemoSource
 from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 
+pytestmark = pytest.mark.clock_free
+
 FPS = 30.0
 FIRST_S = 1.5
 """The session's start whose copied pose is checked."""

@@ -12,6 +12,8 @@ from pathlib import Path
 import cv2
 import pytest
 
+pytestmark = pytest.mark.clock_free
+
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "avatar_sweep.py"
 LINE = re.compile(

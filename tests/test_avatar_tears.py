@@ -34,6 +34,8 @@ from pipelines.avatar.rig import JAW_WIDE
 from pipelines.avatar.stage import Avatar
 from pipelines.tracking import regions
 
+pytestmark = pytest.mark.clock_free
+
 FACES = Path(__file__).resolve().parent / "data" / "faces"
 
 PORTRAITS = ("hopper_glasses", "einstein_midword", "biden")

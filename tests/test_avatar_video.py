@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from audio_support import require_espeak
 
+pytestmark = pytest.mark.clock_free
+
 FPS = 30.0
 SYNC_MAX_FRAMES = 1
 """Best match between mouth opening in the video and loudness in its own sound track, in

@@ -22,6 +22,8 @@ from pipelines.segmentation.composite import blurred_background_small, composite
 from pipelines.segmentation.refine import FramePyramid
 from pipelines.segmentation.tiles import FULL, TileMap, classify
 
+pytestmark = pytest.mark.clock_free
+
 # Without a table the composite is the plain OpenCV blend's: the mask sampled by an affine
 # warp of its detail level where the blend made it full size by a resize (float rounding
 # apart), the room by an affine warp where the blend's was resized (fixed point rounded

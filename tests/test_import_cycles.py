@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.clock_free
+
 # The modules the engine's opener threads, the device probe and the stages' open() import
 # first (lazy imports inside functions), started together behind a barrier.
 RACED_MODULES = (

@@ -26,9 +26,12 @@ from pipelines.segmentation.refine import RefinedMask
 from pipelines.segmentation.stage import Segmentation, SegmentationSettings
 from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, TileMap, classify
 
-pytestmark = pytest.mark.skipif(
-    not fused.available(), reason=f"numba unavailable: {fused.unavailable_reason()}"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not fused.available(), reason=f"numba unavailable: {fused.unavailable_reason()}"
+    ),
+    pytest.mark.clock_free,
+]
 
 # Rounding only: the OpenCV path rounds the upsampled background to uint8 before blending;
 # the compiled one rounds the x-upsampled rows, then the blend. Named bounds for both.

@@ -29,6 +29,8 @@ from pipelines.stage import make_stage
 from pipelines.tracking import carry
 from pipelines.tracking.tracker import CARRY_AFTER, FaceTracker, FaceTrackerSettings
 
+pytestmark = pytest.mark.clock_free
+
 FPS = 30.0
 SIZE = (1280, 720)
 BACKGROUND = (110, 110, 110)

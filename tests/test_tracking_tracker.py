@@ -14,6 +14,8 @@ from pipelines.stage import make_stage
 from pipelines.tracking.tracker import FaceTracker, FaceTrackerSettings
 from pipelines.tracking.types import Face
 
+pytestmark = pytest.mark.clock_free
+
 FPS = 30.0
 SIZE_720P = (1280, 720)
 SENSOR_NOISE_SIGMA = 4.0  # 8-bit levels, per pixel and frame: a webcam in room light

@@ -1,0 +1,147 @@
+"""tests/run.py, the README's test command: the clock-free files on every core, then the rest
+alone. A timing test marked clock_free would be measured on a machine another test loads, so
+the mark is checked here as well as the runner."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))
+
+import run  # noqa: E402
+
+CLOCK_MODULES = {"time", "threading", "sched", "asyncio"}
+"""A clock-free file imports none of these: the time module's clocks and sleeps, threads that a
+test would wait on with a timeout."""
+
+CLOCK_NAMES = {"qtbot", "QTest", "qWait", "monotonic", "perf_counter"}
+"""Nor names one of these (Qt's waits on the event loop, clocks imported by name)."""
+
+
+def _marked_clock_free(tree: ast.Module) -> bool:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
+        ):
+            return run.MARK in ast.unparse(node.value)
+    return False
+
+
+def _clock_uses(tree: ast.Module) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] in CLOCK_MODULES]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.split(".")[0] in CLOCK_MODULES:
+                found.append(node.module)
+        elif isinstance(node, ast.Name) and node.id in CLOCK_NAMES:
+            found.append(node.id)
+        elif isinstance(node, ast.Attribute) and node.attr in CLOCK_NAMES:
+            found.append(node.attr)
+        elif isinstance(node, ast.arg) and node.arg in CLOCK_NAMES:
+            found.append(node.arg)
+    return found
+
+
+def test_no_clock_free_file_reads_a_clock() -> None:
+    marked = {}
+    for path in sorted(TESTS.glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if _marked_clock_free(tree):
+            marked[path.name] = _clock_uses(tree)
+    # The talking head's files are the bulk of the first pass; a mark lost would go unseen.
+    assert "test_avatar_heldout.py" in marked and "test_avatar_blinks.py" in marked
+    assert "test_avatar_build_async.py" not in marked  # it times a build against frames
+    assert {name: uses for name, uses in marked.items() if uses} == {}
+
+
+def test_the_check_sees_a_clock() -> None:
+    tree = ast.parse(
+        "import pytest\nfrom time import monotonic\npytestmark = pytest.mark.clock_free\n"
+    )
+    assert _marked_clock_free(tree)
+    assert _clock_uses(tree) == ["time"]
+    assert _clock_uses(ast.parse("t = clocks.perf_counter()\n")) == ["perf_counter"]
+    assert _clock_uses(ast.parse("def test_x(qtbot):\n    pass\n")) == ["qtbot"]
+
+
+def test_the_passes_split_the_suite_on_the_mark() -> None:
+    first, second = run.passes(["-x", "--junitxml=artifacts/junit.xml", "tests/a.py"], 2)
+    assert first == [
+        "-m", "clock_free", "-n", "2", "--dist", "loadfile",
+        "-x", "--junitxml=artifacts/junit-clock-free.xml", "tests/a.py",
+    ]  # fmt: skip
+    assert second == ["-m", "not clock_free", "-x", "--junitxml=artifacts/junit.xml", "tests/a.py"]
+    for own in (["-m", "slow"], ["-n=4"], ["--dist", "load"]):
+        with pytest.raises(SystemExit, match="chooses"):
+            run.passes(own, 2)
+
+
+def test_one_exit_code_for_the_two_passes() -> None:
+    assert run.combined([0, 0]) == 0
+    assert run.combined([1, 0]) == 1
+    assert run.combined([0, 1]) == 1
+    assert run.combined([5, 0]) == 0  # -k picked only one kind
+    assert run.combined([5, 5]) == 5
+    assert run.combined([0, 2]) == 2
+    assert run.combined([2]) == 2
+
+
+def test_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(run.WORKERS_ENV, "3")
+    assert run.workers() == 3
+    monkeypatch.setenv(run.WORKERS_ENV, "none")
+    with pytest.raises(SystemExit, match=run.WORKERS_ENV):
+        run.workers()
+    monkeypatch.delenv(run.WORKERS_ENV)
+    assert 1 <= run.workers() <= run.MAX_WORKERS
+
+
+def test_a_failure_in_the_first_pass_fails_the_run_and_the_second_pass_still_runs(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nmarkers =\n    clock_free: as in pyproject.toml\n", encoding="utf-8"
+    )
+    (tmp_path / "test_parallel.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+            import pytest
+
+            pytestmark = pytest.mark.clock_free
+
+            def test_in_a_worker():
+                assert os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw")
+
+            def test_fails():
+                assert 1 + 1 == 3
+            """
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "test_alone.py").write_text(
+        "import os\n\ndef test_alone():\n    assert 'PYTEST_XDIST_WORKER' not in os.environ\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(TESTS / "run.py"), str(tmp_path), "-p", "no:cacheprovider", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, run.WORKERS_ENV: "2"},
+    )
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "pass 1 of 2" in out and "pass 2 of 2" in out
+    assert "1 failed, 1 passed" in out  # the first pass: its two tests, in workers
+    assert out.rstrip().splitlines()[-1].startswith("1 passed")  # the second: the other file
