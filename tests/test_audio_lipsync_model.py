@@ -388,28 +388,43 @@ class ScriptedNet:
         return np.stack([jaw, closed], axis=1)
 
 
-def test_lips_part_within_a_hop_of_the_closure_ending() -> None:
-    """A closure the network lets go of is gone 10 ms later (it shuts the lips for an m, b or
-    p; lingering, it halves the next vowel's opening in the video frame after)."""
+def _closure_in_a_tone(dip_db: float) -> tuple[np.ndarray, np.ndarray]:
+    """(closure, jaw) per hop: a scripted network shuts the lips for two hops (20 ms), 20 hops
+    into a tone (hops 0-39 are the silence before it, which keeps the mouth shut), while the
+    tone is ``dip_db`` quieter over hops 56-65 (the quiet of an m or b)."""
 
     def script(hop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # Two hops (20 ms) of closed lips, 20 hops into the tone (hops 0-39 are the silence
-        # before it, which keeps the mouth shut).
         return np.full(len(hop), 0.8), ((hop >= 60) & (hop < 62)).astype(np.float64)
 
     an = MouthAnalyzer(vad=None, jaw_net=ScriptedNet(script))
     rng = np.random.default_rng(0)
     t = np.arange(50 * HOP) / ANALYSIS_RATE
     tone = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.normal(size=len(t))
+    tone[16 * HOP : 26 * HOP] *= 10 ** (-dip_db / 20)
     silence = 1e-4 * rng.normal(size=40 * HOP)
     out = []
     for block in np.split(np.concatenate([silence, tone]).astype(np.float32), 90):
         out += an.push(block)
-    closure = np.array([p.closure for p in out])
-    jaw = np.array([p.jaw for p in out])
+    return np.array([p.closure for p in out]), np.array([p.jaw for p in out])
+
+
+def test_lips_part_within_a_hop_of_the_closure_ending() -> None:
+    """A closure the network lets go of is gone 10 ms later (it shuts the lips for an m, b or
+    p; lingering, it halves the next vowel's opening in the video frame after)."""
+    closure, jaw = _closure_in_a_tone(dip_db=15.0)
     shut = int(np.argmax(closure > 0.5))
     assert shut > 0 and jaw[shut - 1] > 0.5, "the tone did not open the mouth"
     assert closure[shut + 3] < 0.1, closure[shut - 2 : shut + 6].round(3)
+
+
+def test_network_closure_on_a_loud_instant_is_not_drawn() -> None:
+    """The network's lip closure counts only where the voice is under its peak
+    (mouth.NETWORK_CLOSURE_UNDER_PEAK_DB): on real recorded speech it shut the lips on loud
+    instants. A closure in the middle of a steady tone stays open; in a 15 dB dip it shuts."""
+    loud, _ = _closure_in_a_tone(dip_db=0.0)
+    quiet, _ = _closure_in_a_tone(dip_db=15.0)
+    assert loud.max() < 0.1, loud.max()
+    assert quiet.max() > 0.5, quiet.max()
 
 
 def test_jaw_follows_the_network_within_the_hop() -> None:

@@ -2,6 +2,7 @@
 
     nice -n 10 .venv/bin/python tools/train_mouth.py --golden   # data, training, export, report
     .venv/bin/python tools/train_mouth.py --report-only         # the held-out report alone
+    .venv/bin/python tools/train_mouth.py --recorded-validation # recorded validation speech
 
 Needs espeak-ng, Flite and Festival with its voices (Debian: ``espeak-ng flite festival
 festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts festvox-ca-ona-hts festvox-italp16k
@@ -47,6 +48,11 @@ voice), judged by r(opening, loudness): 0.836/0.841/0.764 before, 0.842/0.849/0.
 then 0.855/0.858/0.804 with 20 ms closures. Tried and dropped there: a wider network (48-16:
 lj 0.772), a narrower one (16-8: 0.789), vocal-tract-warped copies of male voices
 (``CAMFX_MOUTH_WARPED``: 0.782).
+
+Validation also reads real recorded speech (tests/data/speech_validation: five speakers, not the
+held-out LibriVox reader; :func:`report_recorded_validation`), never trained on: since
+2026-12-06 (issue 13, realspeech) the analyzer's post-network constants are chosen on it and the
+TTS validation voices together, as users bring real speech.
 """
 
 from __future__ import annotations
@@ -573,11 +579,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validate-only", action="store_true")
     parser.add_argument("--golden", action="store_true", help="rewrite the tests' golden track")
     parser.add_argument("--golden-only", action="store_true", help="only that (no training)")
+    parser.add_argument(
+        "--recorded-validation",
+        action="store_true",
+        help="only the recorded validation speech's figures, with the shipped network",
+    )
     parser.add_argument("--blend", type=float, default=BLEND, help="phoneme table's weight")
     args = parser.parse_args(argv)
     vad = vad_model(None)  # type: ignore[arg-type]
     held_texts = tuple(SENTENCES[:20])
     out = ROOT / "onnx_models" / "mouth_net.onnx"
+    if args.recorded_validation:
+        from pipelines.audio.mouth_net import default_mouth_net
+
+        report_recorded_validation({"linear": None, "net": default_mouth_net()}, vad)
+        report_recorded_asked(vad)
+        return 0
     args.golden |= args.golden_only
     if not (args.report_only or args.golden_only):
         t0 = time.time()
@@ -588,6 +605,7 @@ def main(argv: list[str] | None = None) -> int:
         np.savez(CACHE / f"weights-{args.blend}-{OUTPUT_WEIGHTS[1]:g}-{HIDDEN}.npz", *ws)
         net = _NumpyNet(ws)
         report({"linear": None, "net": net}, VALIDATION_VOICES, vad, held_texts[:8])
+        report_recorded_validation({"linear": None, "net": net}, vad)
         if args.validate_only:
             return 0
         export(ws, out)
@@ -607,6 +625,47 @@ def main(argv: list[str] | None = None) -> int:
     report({"linear": None, "net": onnx_net}, HELD_OUT_VOICES, vad, held_texts)
     report_recorded({"linear": None, "net": onnx_net}, vad)
     return 0
+
+
+def report_recorded_validation(jaw_nets: dict[str, object], vad: object) -> None:
+    """The figures of :func:`report` on the recorded VALIDATION speech
+    (tests/test_audio_lipsync_recorded.py), per speaker and read-out. Its clips have no phone
+    alignment, only loud spans: r against the phoneme table is left out."""
+    from test_audio_lipsync_recorded import recorded_validation
+
+    from pipelines.audio.vad import StreamingVad
+
+    for voice, parts in recorded_validation().items():
+        for name, net in jaw_nets.items():
+            f = ev.voice_figures(
+                parts,
+                lambda net=net: MouthAnalyzer(vad=StreamingVad(vad), jaw_net=net),
+                per_stream=len(parts),
+            )
+            print(
+                f"{'recorded ' + voice:32s} {name:9s} {f.r_continuous:.3f}          "
+                f"{f.r_pauses_noise:.3f}        {f.lag_ms:+4.0f}   {f.closed_silence:.3f}",
+                flush=True,
+            )
+
+
+def report_recorded_asked(vad: object) -> None:
+    """Issue 13's figure on the recorded validation speech with the shipped network: r of the
+    opening the animator asks for per video frame against loudness on continuous speech, best
+    lag, silent frames asked shut (what the constants in pipelines/audio/mouth.py were chosen
+    by, with tools/mouth_asked.py on the TTS validation voices)."""
+    from test_audio_lipsync_recorded import asked_figures, recorded_validation
+
+    rs = []
+    for voice, parts in recorded_validation().items():
+        r, lag_ms, shut = asked_figures(parts, voice, vad)
+        rs.append(r)
+        print(
+            f"{'asked, recorded ' + voice:32s} r {r:.3f}  lag {lag_ms:+4.0f} ms  "
+            f"silent shut {shut:.1%}",
+            flush=True,
+        )
+    print(f"{'asked, recorded (mean)':32s} r {np.mean(rs):.3f}", flush=True)
 
 
 def report_recorded(jaw_nets: dict[str, object], vad: object) -> None:
