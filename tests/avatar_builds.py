@@ -83,6 +83,19 @@ def built_darkened(name: str, gamma: float, variant: str) -> Avatar:
     return Avatar.build(make_portrait(image, found, source=f"{name}:{variant}"))
 
 
+@functools.cache
+def built_jittered(name: str, sigma_px: float, seed: int) -> Avatar:
+    """``name``'s photo found as the stage finds it, its landmarks then moved by Gaussian noise
+    of ``sigma_px`` pixels (x and y, ``numpy.random.default_rng(seed)``, as
+    tools/avatar_sweep.py ``--jitter`` moves them: the tracker's own noise from a photo to a
+    near copy of it), and built, once a session."""
+    image = read_image(FACES / f"{name}.jpg")
+    found = np.array(find_landmarks(image, search=True), np.float32, copy=True)
+    noise = np.random.default_rng(seed).normal(0.0, sigma_px, found[:, :2].shape)
+    found[:, :2] += noise.astype(np.float32)
+    return Avatar.build(make_portrait(image, found, source=f"{name}:jittered{seed}"))
+
+
 def build_said(name: str, retrack: bool = True) -> tuple[logging.LogRecord, ...]:
     """What :func:`built`'s build of ``name`` logged, as ``caplog.records`` holds it with
     ``caplog.at_level(logging.INFO, logger=BUILD_LOGGER)`` around the build."""

@@ -1,0 +1,62 @@
+"""The jaw opens the mouth fully where the face can take it (issue 13: the speech p95 opening
+at least 0.10 face heights): the build must not weaken the jaw at the lips for a fold its
+mesh need not have."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from avatar_builds import built_jittered
+
+from pipelines.avatar.measure import wide_jaw_lip_tears
+from pipelines.avatar.rig import JAW_WIDE
+
+pytestmark = pytest.mark.clock_free
+
+JITTER_PX = 0.5
+"""Gaussian noise (px) on the landmarks found, before the build: the tracker's own noise from
+a photo to a near copy of it is of this order (tools/avatar_sweep.py ``--jitter``)."""
+JITTERED = {
+    "brothers_sepia:2": "its lips read as parted with the noise and held shut at rest "
+    "(rest.settle_rest), their rows then crossing near a mouth corner: the first slit mesh "
+    "settled but kept a triangle across the lips (408-306-407) that the wide jaw turns over, the "
+    "wider ones did not settle, and the plain mesh the build fell back to joined the upper lip's "
+    "12 to the lower lip's 15; the jaw alone turned that over, and its repair left the inner "
+    "lower lip (14) 0.047 face heights of 0.2 (rig.SLIT_OPENINGS: the settled slit kept)",
+    "brothers_sepia:3": "the first slit did not settle in eleven rounds, and the plain mesh's "
+    "triangles across the lips left 14 at 0.084 (rig.SLIT_SETTLE_ROUNDS)",
+}
+"""A tuning portrait (sepia: black and white to the tracker) jittered (``name:seed``), and why
+its jaw was weakened on main, the held-out portrait's symptom (tests/test_avatar_heldout.py:
+0.04 face heights). Now 0.200 each."""
+JAW_KEPT = 0.9
+"""Share of the jaw's asked opening the built jaw keeps at the inner lower lip (as
+tests/test_avatar_tears.py asks of the wide jaw)."""
+UPPER_STILL_PX = 1.0
+
+
+@pytest.mark.parametrize("jittered", sorted(JITTERED))
+def test_landmark_noise_leaves_the_jaw_its_opening(jittered: str) -> None:
+    """The speech jaw and the wide-open jaw keep their opening at the inner lower lip; the
+    speech jaw leaves the upper lip where it is (the wide one lifts it a little by design,
+    rig.JAW_WIDE_LIFT: at most a tenth of the opening, as tests/test_avatar_tears.py asks)."""
+    name, seed = jittered.split(":")
+    avatar = built_jittered(name, JITTER_PX, int(seed))
+    g = avatar.rig.geometry
+    asked = g.amplitudes["jaw"] * g.face_h
+    jaw, wide = (avatar.rig.bases[b].vertex_disp for b in ("jaw", JAW_WIDE))
+    assert float(jaw[14] @ g.down) >= JAW_KEPT * asked, float(jaw[14] @ g.down) / g.face_h
+    assert float(np.linalg.norm(jaw[13])) < UPPER_STILL_PX
+    assert float(wide[14] @ g.down) >= JAW_KEPT * asked, float(wide[14] @ g.down) / g.face_h
+    assert abs(float(wide[13] @ g.down)) < 0.1 * asked
+
+
+@pytest.mark.parametrize("jittered", sorted(JITTERED))
+def test_landmark_noise_opens_wide_without_tearing(jittered: str) -> None:
+    name, seed = jittered.split(":")
+    torn = [
+        (weights, px)
+        for weights, px in wide_jaw_lip_tears(built_jittered(name, JITTER_PX, int(seed)))
+        if px
+    ]
+    assert torn == []
