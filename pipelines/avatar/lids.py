@@ -398,7 +398,28 @@ kept the default on 3 of 4 of tools/build_choices.py's simulated CPUs (the defau
 all five (read 0.32-0.41). On the other tuning portraits that try them they read 0.57
 (canonman_glasses) to 1.16 (cameraman), never kept: every one keeps its lids."""
 
+SHADED_SHARE = 0.5
+SHADED_SHAPE = LidShape(shade=SHADED_SHARE)
+"""The default lids with their upper part toward the socket's shade
+(:attr:`~pipelines.avatar.rig.LidShape.shade`): lit like the lower lid's skin all over, the
+shut lid was a patch paler than the skin around the eye where the socket is shadowed (issue 13;
+tests/test_avatar_lid_light.py: brothers_sepia's shut lid 1.04 of the cheek's light, 0.91 so
+shaded, brothers_midword 1.05 -> 0.97). The whole share (1.0): 0.79 and 0.89, but a dark band
+over a pale stripe along the lash line at 4x, and posed blinks' worst reading up to 0.06
+higher (brothers_midword 0.28 -> 0.33, astronaut_turned_far 0.41 -> 0.47; 2026-12-06)."""
+SHADED_READ_SHUT = 0.3
+"""The shaded lids are kept only where the tracker reads them under this at every check pose
+(:data:`READ_SHUT` less a margin: the whole lid lit toward the socket's shade lost tuning
+blinks on the portraits read nearer a blink, riga_turned, canonman_bright_rolled and
+astronaut_rims; palelids, 2026-12-06), and they tear nothing; elsewhere the default lids.
+Read at the build (2026-12-06): the default lids 0.14-0.28 and the shaded 0.14-0.28 on the ten
+tuning portraits that keep them, at most 0.02 apart; astronaut and astronaut_turned keep the
+default, the shaded lids' check tearing. The check adds 0.2-0.35 s to a build whose default lids
+read shut (:func:`settle_lids` 0.41 -> 0.76 s on brothers_sepia, 0.44 -> 0.66 s on astronaut;
+2 cores, load ~4, 2026-12-06)."""
+
 SHAPE_NAMES = {
+    SHADED_SHAPE: "shaded",
     PLAIN_DEEPER_SHAPE: "plain",
     DEEPER_SHAPE: "deeper",
     HOODED_SHAPE: "hooded",
@@ -550,6 +571,16 @@ def settle_lids(avatar: Avatar) -> float:
         closest = [default[0]]  # the least reading of any lid tried
         note("lids.default", default[0] <= READ_SHUT, default[0], READ_SHUT)
         if default[0] <= READ_SHUT:
+            # Read clearly shut: the lids shaded toward the socket where they are too
+            # (:data:`SHADED_SHAPE`).
+            rig.set_lid_depth(image, BLINK_LOWER_SHARE, SHADED_SHAPE)
+            shaded = worst(opens)
+            kept_shaded = shaded <= SHADED_READ_SHUT and not tears()
+            note("lids.shaded", kept_shaded, shaded, SHADED_READ_SHUT)
+            if kept_shaded:
+                note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} shaded", shaded)
+                return BLINK_LOWER_SHARE
+            rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
             note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} default", default[0])
             return BLINK_LOWER_SHARE
         # On a soft photo the default's line was blurred to the photo's softness: where only

@@ -840,6 +840,27 @@ past it, :data:`~pipelines.avatar.lids.DEEPER_SHAPE`.)"""
 LID_LIGHT_RAMP = 0.5
 """The lid's skin is fully lit once it has come down this far (eye openings): the skin that
 unfolds, not the crease that stays (0.35-1.0 measured alike)."""
+LID_SOCKET_ROWS = (0.3, 0.75)
+"""Where the socket's light is read for a shaded shut lid (:attr:`LidShape.shade`): this far
+above the open upper lid's margin (eye openings past :data:`LID_MARGIN`), the fold's skin that
+the blink unfolds over the eye, under the brow..."""
+LID_SOCKET_FOLD = 0.8
+"""...and no higher than this share of the skin that unfolds (:data:`LID_SKIN_REACH`, less
+under a glasses rim, whose dark is the rim's, not the socket's: read higher, astronaut_rims'
+posed blinks fell to 5 of 8 with the whole lid so lit; palelids, 2026-12-06)."""
+LID_SOCKET_SPAN = (0.15, 0.85)
+"""Shares of the eye's width (from the outer corner) over which the socket is read, one light
+per eye (read column by column along the eye, a darker outer corner read as the corner of an
+open eye: einstein_midword 4 -> 3 of 4 speech blinks, palelids, 2026-12-06)."""
+LID_SOCKET_RAMP = (0.35, 1.0)
+"""A shaded shut lid keeps the lower lid's light up to the first figure (eye openings above its
+lash line), where the tracker reads the lid, and takes its socket's shade (the share
+:attr:`LidShape.shade`) from the second up, toward the crease, with a smooth turn between. The
+whole lid lit toward the socket's shade lost tuning blinks (riga_turned's festival clip 6 -> 4
+of 6, canonman_bright_rolled posed 8 -> 7 of 8, astronaut_rims' festival clip 3 -> 2 of 6;
+palelids, 2026-12-06): the tracker reads the lash line. (Not tuned; chosen to darken what
+tests/test_avatar_lid_light.py measures as the lid, from half the opening above the open eye's
+lower lid up.)"""
 LID_LIGHT_MIN_WIDTH = 0.5
 """An eye narrower than this share of the other is the far eye of a profile, on the
 silhouette: what lies under it need not be skin (cameraman's far eye, 0.36 of the near one,
@@ -880,6 +901,8 @@ class _LidLight:
         inner: bool = True,
         dome: float = 0.0,
         lash_below: float = LID_LASH_BELOW,
+        fold: float = LID_SKIN_REACH,
+        shade: float = 0.0,
     ) -> None:
         """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
         ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
@@ -889,7 +912,10 @@ class _LidLight:
         soft, stranded) on a shaded lid (:class:`LashLook`), None: an even band, thinner and
         paler toward the inner corner where ``inner`` (:data:`LID_LASH_INNER`); ``dome``: the
         shut lid's light shaded as a dome, its mean kept (:attr:`LidShape.dome`);
-        ``lash_below``: how far its lashes hang below its edge (:attr:`LidShape.lash_below`)."""
+        ``lash_below``: how far its lashes hang below its edge (:attr:`LidShape.lash_below`);
+        ``fold``: how far above the lash line (eye openings) the skin unfolds with the lid
+        (:data:`LID_SKIN_REACH`, less under a glasses rim); ``shade``: the share of the
+        socket's shade its upper part takes (:attr:`LidShape.shade`)."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
@@ -927,6 +953,17 @@ class _LidLight:
         gu, gv = np.meshgrid(us, rows)
         below = self._sample(crop, gu, gv + np.interp(us, lu, lv)[None, :])
         self.skin = np.median(below.reshape(-1, self.channels), axis=0).astype(np.float32)
+        # The socket's shade: how much darker than the lower lid's skin the fold's skin above
+        # the open eye is (:data:`LID_SOCKET_ROWS`), the share ``shade`` of it taken by the
+        # shut lid's upper part (:data:`LID_SOCKET_RAMP`); none where the socket is as lit.
+        uu, uv = upper
+        columns = np.linspace(LID_SOCKET_SPAN[0] * width, LID_SOCKET_SPAN[1] * width, 9)
+        top = min(LID_MARGIN + LID_SOCKET_ROWS[1], LID_SOCKET_FOLD * fold)
+        rows = np.linspace(min(LID_MARGIN + LID_SOCKET_ROWS[0], top), top, 7) * opening
+        gu, gv = np.meshgrid(columns, rows)
+        socket = self._sample(crop, gu, gv + np.interp(columns, uu, uv)[None, :])
+        socket = np.median(socket.reshape(-1, self.channels), axis=0)
+        self.shade = (shade * np.maximum(self.skin - socket, 0.0)).astype(np.float32)
         # The lashes: the darkest of the upper lid's margin just above its landmarks (on
         # them the iris shows between the lashes).
         uu, uv = upper
@@ -1011,7 +1048,11 @@ class _LidLight:
         lashed = self._lashed(u[zone], came)
         lash = self.lash_at(closure)
         lashed = lashed * cover_line
-        lid_skin = np.broadcast_to(self.skin, (1, self.channels))
+        # The lower lid's light over the lid's lower part, turning to the socket's shade
+        # toward the crease on a shaded lid (:data:`LID_SOCKET_RAMP`; no shade: flat).
+        a0, a1 = LID_SOCKET_RAMP
+        toward = _smooth_scalar_profile((above / o - a0) / (a1 - a0))
+        lid_skin = self.skin[None, :] - toward * self.shade[None, :]
         if look is None:
             # Thinner and paler toward the inner corner, where a shut eye's lashes are short
             # and few (:data:`LID_LASH_INNER`).
@@ -1257,6 +1298,11 @@ class LidShape:
     """How far the shut lid's lashes hang below its edge (eye openings, at least a pixel;
     :data:`LID_LASH_BELOW`). Shorter only where the tracker reads no lid of the other shapes
     as a blink (:data:`~pipelines.avatar.lids.SHORT_LASH_SHAPE`)."""
+    shade: float = 0.0
+    """The share of its socket's shade (how much darker the fold's skin above the open eye is
+    than the lower lid's) that the shut lid's upper part takes, toward the crease
+    (:data:`LID_SOCKET_RAMP`); 0: lit like the lower lid's skin all over. Only where the
+    tracker still reads the blink clearly shut (:data:`~pipelines.avatar.lids.SHADED_SHAPE`)."""
 
 
 @dataclass
@@ -1395,6 +1441,7 @@ def blink_fields(
     soften: bool = True,
     dome: float = 0.0,
     lash_below: float = LID_LASH_BELOW,
+    shade: float = 0.0,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -1405,8 +1452,8 @@ def blink_fields(
     corner landmarks only. ``lash_band``: the shut lash line's thickness
     (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour; ``look``,
     ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness; ``dome``: the
-    lid's light shaded as a dome; ``lash_below``: how far its lashes hang below its edge
-    (:class:`LidShape`).
+    lid's light shaded as a dome; ``lash_below``: how far its lashes hang below its edge;
+    ``shade``: the share of the socket's shade its upper part takes (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -1469,6 +1516,8 @@ def blink_fields(
             lash_inner,
             dome,
             lash_below,
+            reach / opening,
+            shade,
         )
 
     def levels(pad: float) -> _Levels | None:
@@ -2598,6 +2647,7 @@ class Rig:
             shape.soften,
             shape.dome,
             shape.lash_below,
+            shape.shade,
         )
         if lid is None:
             return None
