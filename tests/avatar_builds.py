@@ -97,10 +97,11 @@ def built_jittered(name: str, sigma_px: float, seed: int) -> Avatar:
 
 
 @functools.cache
-def built_turned(name: str, degrees: float) -> Avatar:
+def built_turned(name: str, degrees: float, sigma_px: float = 0.0, seed: int = 0) -> Avatar:
     """``name``'s photo turned ``degrees`` further to its left as tools/avatar_portraits.py
     turns its tuning portraits (``turned``, the far side crowding at ``TURNED_HIDE``), found
-    as the stage finds it and built, once a session: a head turned past every turned tuning
+    as the stage finds it (its landmarks then moved as :func:`built_jittered` moves them, where
+    ``sigma_px`` > 0) and built, once a session: a head turned past every turned tuning
     portrait, as a held-out one may be."""
     import sys
 
@@ -110,7 +111,10 @@ def built_turned(name: str, degrees: float) -> Avatar:
     from avatar_portraits import TURNED_HIDE, turned
 
     image = turned(read_image(FACES / f"{name}.jpg"), degrees, TURNED_HIDE)
-    found = find_landmarks(image, search=True)
+    found = np.array(find_landmarks(image, search=True), np.float32, copy=True)
+    if sigma_px > 0.0:
+        noise = np.random.default_rng(seed).normal(0.0, sigma_px, found[:, :2].shape)
+        found[:, :2] += noise.astype(np.float32)
     return Avatar.build(make_portrait(image, found, source=f"{name}:turned{degrees:g}"))
 
 
