@@ -96,6 +96,28 @@ def built_jittered(name: str, sigma_px: float, seed: int) -> Avatar:
     return Avatar.build(make_portrait(image, found, source=f"{name}:jittered{seed}"))
 
 
+@functools.cache
+def built_turned(name: str, degrees: float, sigma_px: float = 0.0, seed: int = 0) -> Avatar:
+    """``name``'s photo turned ``degrees`` further to its left as tools/avatar_portraits.py
+    turns its tuning portraits (``turned``, the far side crowding at ``TURNED_HIDE``), found
+    as the stage finds it (its landmarks then moved as :func:`built_jittered` moves them, where
+    ``sigma_px`` > 0) and built, once a session: a head turned past every turned tuning
+    portrait, as a held-out one may be."""
+    import sys
+
+    tools = str(FACES.parents[2] / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+    from avatar_portraits import TURNED_HIDE, turned
+
+    image = turned(read_image(FACES / f"{name}.jpg"), degrees, TURNED_HIDE)
+    found = np.array(find_landmarks(image, search=True), np.float32, copy=True)
+    if sigma_px > 0.0:
+        noise = np.random.default_rng(seed).normal(0.0, sigma_px, found[:, :2].shape)
+        found[:, :2] += noise.astype(np.float32)
+    return Avatar.build(make_portrait(image, found, source=f"{name}:turned{degrees:g}"))
+
+
 def build_said(name: str, retrack: bool = True) -> tuple[logging.LogRecord, ...]:
     """What :func:`built`'s build of ``name`` logged, as ``caplog.records`` holds it with
     ``caplog.at_level(logging.INFO, logger=BUILD_LOGGER)`` around the build."""

@@ -250,11 +250,28 @@ astronaut_grey_moustache opened to 0.8 read shut in 0 % and 94 % of silent frame
 reopened that rest face to a tracked 0.099 (test_avatar_rest's OPENING_MIN 0.10). On turned
 faces (5, 1) and (4.5, 1) tore at the far corner (astronaut_turned_far 0 -> 3 tear frames,
 astronaut_turned55_moustache 4 -> 9): they open as before."""
-LIP_BAND_FRONTAL = 0.5
+LIP_BAND_FRONTAL = 0.25
 """...on a face turned less than this: each mouth half (corner to 14) at least this share of
-the other (the frontal photos: 0.81-0.99). On the profile (0.04) the lower lip forms the
-silhouette, and a band there folded against it: the repairs left its jaw 0.021 face heights
-(0.030 without) and one of 200 random combinations folded."""
+the other (the frontal photos: 0.81-0.99); the least a turned face's (:func:`lip_turned`,
+:data:`JAW_LIP_SMOOTH_HALF`), so that every face the rig takes as turned opens its lower lip
+as a band, and a face under it as a profile. On the profile (0.04; cameraman 0.03) the lower
+lip forms the silhouette, and a band there folded against it: the repairs left its jaw 0.021
+face heights (0.030 without) and one of 200 random combinations folded. At 0.5 every turned
+tuning portrait had the band (0.50-0.77), but a head turned further lost it, and without it
+the jaw, weighted by each point's own x, drew the inner lower lip down past its outer
+contour near the corners (riga_turned at 100 px, halves 0.497: column 7 from 5.4 px thick to
+-0.9 at jaw 1.0): the render's map jumped across the squeezed lip, torn wide-open poses
+(``measure.wide_jaw_lip_tears``, seeds 11 and 5) 0.5 -> 0.25: photographer_grey_parted turned
+60 more (tools/avatar_portraits.turned, halves 0.445) 24 -> 0, canonman_turned turned 20
+more (0.375) 50 -> 0, riga_turned at 80/90/100 px (0.49-0.50) 4-5 -> 0; their jaw kept
+0.18-0.19 face heights at 14, no pose of 60 folded; the first's tear frames over two
+tuning-voice clips (tools/avatar_real_tuning.py's first two) 69 and 26 -> 0, p95 opening
+0.179/0.181 -> 0.183/0.187. Where the fold repairs had cut the unbanded jaw (the first
+turned 60 and 70 more with 0.5 px of landmark noise, seed 1: 0.045 and 0.034 face heights
+at 14, the held-out portraits' symptom) it keeps 0.190 and 0.181. No tuning portrait lies
+between 0.25 and 0.5 (astronaut_turned55_moustache 0.501): of the 20 of
+tools/avatar_real_tuning.py, only its renders changed (its speech p95 0.166-0.171 ->
+0.167-0.171, tears and blinks as before)."""
 
 
 @BASES.register("jaw")
