@@ -2,7 +2,7 @@
 a head turned further than any turned tuning portrait (as the held-out laughing portrait is:
 its lips parted, the head turned and pitched down, 23 of 60 wide-open poses torn).
 
-A turned face's lower lip opens as a band (rig.LIP_BAND_FRONTAL): without it, the jaw,
+A turned face's lower lip opens as a band (rig.LIP_BAND_LEAST_HALVES): without it, the jaw,
 weighted by each point's own x, drew the inner lower lip down past its outer contour near the
 corners, and the render's map jumped across the squeezed lip."""
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.clock_free
 PROXY = ("photographer_grey_parted", 60.0)
 """The tuning portrait with parted lips, turned 60 deg further (tools/avatar_portraits.py's
 ``turned``): its mouth halves 0.445 of each other, under every turned tuning portrait's
-0.50-0.77. On main (LIP_BAND_FRONTAL 0.5) 24 of its 60 wide-open poses tore, at most 22 px;
-now none."""
+0.50-0.77. Before 2026-12-06 22:05 (LIP_BAND_LEAST_HALVES 0.5) 24 of its 60 wide-open
+poses tore, at most 22 px; now none."""
 JITTERED_PROXY = ("photographer_grey_parted", 70.0, 0.5, 1)
 """The same portrait turned 70 deg further (halves 0.361), its landmarks moved by 0.5 px of
 noise (seed 1; tests/avatar_builds.py ``built_jittered``): on main the fold repairs cut its

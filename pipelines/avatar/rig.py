@@ -250,7 +250,7 @@ astronaut_grey_moustache opened to 0.8 read shut in 0 % and 94 % of silent frame
 reopened that rest face to a tracked 0.099 (test_avatar_rest's OPENING_MIN 0.10). On turned
 faces (5, 1) and (4.5, 1) tore at the far corner (astronaut_turned_far 0 -> 3 tear frames,
 astronaut_turned55_moustache 4 -> 9): they open as before."""
-LIP_BAND_FRONTAL = 0.25
+LIP_BAND_LEAST_HALVES = 0.25
 """...on a face turned less than this: each mouth half (corner to 14) at least this share of
 the other (the frontal photos: 0.81-0.99); the least a turned face's (:func:`lip_turned`,
 :data:`JAW_LIP_SMOOTH_HALF`), so that every face the rig takes as turned opens its lower lip
@@ -343,7 +343,7 @@ def _jaw_wide(g: FaceGeometry) -> np.ndarray:
     upper lip lifted at its middle (JAW_WIDE_LIFT). Only on a frontal face (``_jaw_disp``'s
     rounded lip); elsewhere none (the rig leaves it out)."""
     half = _mouth_halves(g)
-    if min(half) < LIP_BAND_FRONTAL * max(half) or lip_turned(g):
+    if min(half) < LIP_BAND_LEAST_HALVES * max(half) or lip_turned(g):
         return g.zeros()
     d = _jaw_disp(g, band=True, wide=True)
     can = g.canonical
@@ -434,7 +434,7 @@ def _jaw_disp(g: FaceGeometry, band: bool, wide: bool = False) -> np.ndarray:
     lm = g.landmarks[:, :2]
     half = _mouth_halves(g)
     amount = g.amplitudes["jaw"] * g.face_h
-    if band and min(half) >= LIP_BAND_FRONTAL * max(half):
+    if band and min(half) >= LIP_BAND_LEAST_HALVES * max(half):
         inner = list(LOWER_LIP_RINGS[0])
         if not lip_turned(g):
             # A frontal face's lower lip opens as a rounded curve, each of its columns going
@@ -495,7 +495,7 @@ the slope instead, a Lipschitz envelope at 3-4.5 px per px, left kinks that tore
 JAW_LIP_TURNED = 0.8
 """...on a turned face only: its far mouth half (corner to 14) under this share of the near
 one (astronaut_turned_far 0.56, the 40° and 55° portraits 0.54 and 0.49, astronaut_turned
-0.71; the frontal photos 0.81-0.99, LIP_BAND_FRONTAL). A frontal photo taken mid-word
+0.71; the frontal photos 0.81-0.99, LIP_BAND_LEAST_HALVES). A frontal photo taken mid-word
 (obama_midword, 0.87, held out) is steeper than JAW_LIP_STEEP at a corner and was smoothed
 too: it is left as it was built and measured..."""
 JAW_LIP_SMOOTH_HALF = 0.25
@@ -2096,7 +2096,8 @@ def _slit_mesh(
     across[upper], across[lower] = 1, 2
     opened_jaw = [jaw, _jaw_wide(g)]
     half = _mouth_halves(g)
-    frontal = min(half) >= LIP_BAND_FRONTAL * max(half)
+    # Not a profile (its lower lip opens as a band): the first slit may settle longer.
+    banded = min(half) >= LIP_BAND_LEAST_HALVES * max(half)
     least: tuple[int, np.ndarray, np.ndarray] | None = None
     for k, opening in enumerate(SLIT_OPENINGS):
         topo = points.copy()
@@ -2111,7 +2112,7 @@ def _slit_mesh(
             if k == 0:
                 return plain, points
             continue
-        rounds = SLIT_SETTLE_ROUNDS if frontal and k == 0 else SLIT_SETTLE_STEPS + 1
+        rounds = SLIT_SETTLE_ROUNDS if banded and k == 0 else SLIT_SETTLE_STEPS + 1
         settled = _settle_slit(points, topo, tris, lips, rounds)
         if settled is None:
             if k == 0:
@@ -2174,8 +2175,8 @@ upper lip pulled 21 px down with the wide jaw). Unjittered, astronaut_turned_far
 astronaut_turned55_moustache fell back so too: their wide-open poses with a tear (seeds 11
 and 5, 30 each) 1+4 and 0+1 so, 0+0 settled."""
 SLIT_SETTLE_ROUNDS = 40
-"""Rounds of those steps on a face seen from the front (each mouth half at least
-:data:`LIP_BAND_FRONTAL` of the other): a step moves only the vertices of the triangles
+"""Rounds of those steps on a face not seen in profile (each mouth half at least
+:data:`LIP_BAND_LEAST_HALVES` of the other): a step moves only the vertices of the triangles
 still turned over, and moving them turns their neighbours over in turn, so eleven rounds
 (one per step) ran out before the lips reached the far ones. The plain mesh then used joined
 the upper lip to the lower lip's outer rings, the jaw alone turned those triangles over, and
