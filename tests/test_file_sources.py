@@ -346,7 +346,10 @@ def test_a_variable_frame_rate_is_paced_by_each_frames_time(vfr_clip: Path) -> N
     with open_source(str(vfr_clip), config) as clip:
         stamps = [clip.read().timestamp for _ in range(len(VFR_MS))]
     gaps_ms = np.diff(stamps) * 1000
-    # main: every gap the mean period (38 ms); a loaded machine may add to a gap, never take.
-    wanted = np.diff(VFR_MS)
-    assert np.all(gaps_ms > wanted - 5), (gaps_ms, wanted)
+    # main: every gap the mean period (38 ms: the fifth frame 152 ms in, not 166). Each frame
+    # is due at its own time after the first, never earlier; a loaded machine may delay one,
+    # and the next, due on time, then follows it by less than its gap (CI 2026-12-06: 22.6
+    # ms for 17, then 27.8 for 33), so the schedule is checked, not each gap.
+    elapsed_ms = (np.array(stamps) - stamps[0]) * 1000
+    assert np.all(elapsed_ms > np.array(VFR_MS) - 5), (elapsed_ms, VFR_MS)
     assert gaps_ms[0] < 30 and gaps_ms[3] > 55, gaps_ms  # 17 ms and 66 ms apart
