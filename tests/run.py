@@ -38,6 +38,12 @@ NO_TESTS = 5
 failure of the run as long as the other pass ran tests."""
 
 INTERRUPTED = 2
+USAGE = 2
+"""This runner's exit code for arguments or settings it cannot run with (one line says why)."""
+
+
+class UsageError(Exception):
+    """Arguments or settings this runner cannot run with; the message says what to do."""
 
 
 def workers() -> int:
@@ -48,7 +54,7 @@ def workers() -> int:
         except ValueError:
             count = 0
         if count < 1:
-            raise SystemExit(f"{WORKERS_ENV}={raw!r}: give a whole number of workers, 1 or more")
+            raise UsageError(f"{WORKERS_ENV}={raw!r}: give a whole number of workers, 1 or more")
         return count
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
@@ -64,8 +70,8 @@ def passes(args: Sequence[str], worker_count: int) -> list[list[str]]:
         if arg in ("-m", "-n", "--numprocesses", "--dist") or arg.startswith(
             ("-m=", "-n=", "--numprocesses=", "--dist=")
         ):
-            raise SystemExit(
-                f"tests/run.py chooses {arg.split('=')[0]} itself; "
+            raise UsageError(
+                f"it chooses {arg.split('=')[0]} itself; "
                 "for your own selection run .venv/bin/python -m pytest"
             )
     first = [_junit_for_first_pass(a) if a.startswith("--junitxml=") else a for a in args]
@@ -106,10 +112,15 @@ def main(argv: Sequence[str]) -> int:
             "run bash installer/bootstrap.sh --dev",
             file=sys.stderr,
         )
-        return 2
+        return USAGE
     root = Path(__file__).resolve().parent.parent
+    try:
+        planned = passes(argv, workers())
+    except UsageError as exc:
+        print(f"tests/run.py: {exc}", file=sys.stderr)
+        return USAGE
     codes: list[int] = []
-    for number, args in enumerate(passes(argv, workers()), start=1):
+    for number, args in enumerate(planned, start=1):
         kind = "clock-free tests, in parallel" if number == 1 else "every other test, alone"
         print(f"tests/run.py: pass {number} of 2: {kind}", flush=True)
         code = _pytest(args, root)

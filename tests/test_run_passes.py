@@ -82,7 +82,7 @@ def test_the_passes_split_the_suite_on_the_mark() -> None:
     ]  # fmt: skip
     assert second == ["-m", "not clock_free", "-x", "--junitxml=artifacts/junit.xml", "tests/a.py"]
     for own in (["-m", "slow"], ["-n=4"], ["--dist", "load"]):
-        with pytest.raises(SystemExit, match="chooses"):
+        with pytest.raises(run.UsageError, match="chooses"):
             run.passes(own, 2)
 
 
@@ -100,10 +100,24 @@ def test_workers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(run.WORKERS_ENV, "3")
     assert run.workers() == 3
     monkeypatch.setenv(run.WORKERS_ENV, "none")
-    with pytest.raises(SystemExit, match=run.WORKERS_ENV):
+    with pytest.raises(run.UsageError, match=run.WORKERS_ENV):
         run.workers()
     monkeypatch.delenv(run.WORKERS_ENV)
     assert 1 <= run.workers() <= run.MAX_WORKERS
+
+
+def test_arguments_it_cannot_run_with_get_one_line_and_exit_2() -> None:
+    done = subprocess.run(
+        [sys.executable, str(TESTS / "run.py"), "-m", "slow"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == run.USAGE == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "tests/run.py: it chooses -m itself; for your own selection run .venv/bin/python -m pytest"
+    ]
 
 
 def test_a_failure_in_the_first_pass_fails_the_run_and_the_second_pass_still_runs(
