@@ -90,13 +90,25 @@ def combined(codes: Sequence[int]) -> int:
 
 
 def _pytest(args: Sequence[str], root: Path) -> int:
+    """The pass's exit code; a pass ended by a signal (its own, or this runner's SIGTERM
+    passed on) as the shell gives it, 128 + the signal's number."""
     child = subprocess.Popen([sys.executable, "-m", "pytest", *args], cwd=root)
+    terminated = False
+
+    def terminate(*_: object) -> None:
+        nonlocal terminated
+        terminated = True
+        child.terminate()
+
     # A SIGTERM to this runner ends the pass it runs, as it would end a plain pytest.
-    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         while True:
             try:
-                return child.wait()
+                code = child.wait()
+                if code < 0:
+                    return 128 - code
+                return 128 + signal.SIGTERM if terminated and code == 0 else code
             except KeyboardInterrupt:
                 # The terminal's Ctrl+C reached pytest too: it stops the way it does alone
                 # (the tests' own clean-up, its summary) and its exit code says so.
@@ -125,7 +137,8 @@ def main(argv: Sequence[str]) -> int:
         print(f"tests/run.py: pass {number} of 2: {kind}", flush=True)
         code = _pytest(args, root)
         codes.append(code)
-        if code == INTERRUPTED:  # Ctrl+C or a collection error: the user wants it to stop
+        # Ctrl+C, a collection error or a signal (128 + its number): no further pass.
+        if code == INTERRUPTED or code > 128:
             break
     return combined(codes)
 

@@ -120,6 +120,29 @@ def test_arguments_it_cannot_run_with_get_one_line_and_exit_2() -> None:
     ]
 
 
+def test_a_pass_ended_by_a_signal_ends_the_run(tmp_path: Path) -> None:
+    """The first pass killed (a CI job's processes killed by name, 2026-12-06): the second
+    pass must not start, and the exit code says which signal (128 + 15)."""
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nmarkers =\n    clock_free: as in pyproject.toml\n", encoding="utf-8"
+    )
+    (tmp_path / "test_killed.py").write_text(
+        "import os, signal\nimport pytest\n\npytestmark = pytest.mark.clock_free\n\n"
+        "def test_killed():\n    os.kill(os.getppid(), signal.SIGTERM)\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "test_alone.py").write_text("def test_alone():\n    pass\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(TESTS / "run.py"), str(tmp_path), "-p", "no:cacheprovider", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, run.WORKERS_ENV: "1"},
+    )
+    assert done.returncode == 128 + 15, done.stdout + done.stderr
+    assert "pass 2 of 2" not in done.stdout
+
+
 def test_a_failure_in_the_first_pass_fails_the_run_and_the_second_pass_still_runs(
     tmp_path: Path,
 ) -> None:
