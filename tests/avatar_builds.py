@@ -83,16 +83,25 @@ def built_darkened(name: str, gamma: float, variant: str) -> Avatar:
     return Avatar.build(make_portrait(image, found, source=f"{name}:{variant}"))
 
 
+def _tools() -> None:
+    """tools/ on the import path (its sweeps' and portraits' own helpers are used here)."""
+    import sys
+
+    tools = str(FACES.parents[2] / "tools")
+    if tools not in sys.path:
+        sys.path.insert(0, tools)
+
+
 @functools.cache
 def built_jittered(name: str, sigma_px: float, seed: int) -> Avatar:
     """``name``'s photo found as the stage finds it, its landmarks then moved by Gaussian noise
-    of ``sigma_px`` pixels (x and y, ``numpy.random.default_rng(seed)``, as
-    tools/avatar_sweep.py ``--jitter`` moves them: the tracker's own noise from a photo to a
-    near copy of it), and built, once a session."""
+    of ``sigma_px`` pixels as tools/avatar_sweep.py ``--jitter`` moves them (``jittered``: the
+    tracker's own noise from a photo to a near copy of it), and built, once a session."""
+    _tools()
+    from avatar_sweep import jittered
+
     image = read_image(FACES / f"{name}.jpg")
-    found = np.array(find_landmarks(image, search=True), np.float32, copy=True)
-    noise = np.random.default_rng(seed).normal(0.0, sigma_px, found[:, :2].shape)
-    found[:, :2] += noise.astype(np.float32)
+    found = jittered(np.asarray(find_landmarks(image, search=True), np.float32), sigma_px, seed)
     return Avatar.build(make_portrait(image, found, source=f"{name}:jittered{seed}"))
 
 
@@ -103,18 +112,12 @@ def built_turned(name: str, degrees: float, sigma_px: float = 0.0, seed: int = 0
     as the stage finds it (its landmarks then moved as :func:`built_jittered` moves them, where
     ``sigma_px`` > 0) and built, once a session: a head turned past every turned tuning
     portrait, as a held-out one may be."""
-    import sys
-
-    tools = str(FACES.parents[2] / "tools")
-    if tools not in sys.path:
-        sys.path.insert(0, tools)
+    _tools()
     from avatar_portraits import TURNED_HIDE, turned
+    from avatar_sweep import jittered
 
     image = turned(read_image(FACES / f"{name}.jpg"), degrees, TURNED_HIDE)
-    found = np.array(find_landmarks(image, search=True), np.float32, copy=True)
-    if sigma_px > 0.0:
-        noise = np.random.default_rng(seed).normal(0.0, sigma_px, found[:, :2].shape)
-        found[:, :2] += noise.astype(np.float32)
+    found = jittered(np.asarray(find_landmarks(image, search=True), np.float32), sigma_px, seed)
     return Avatar.build(make_portrait(image, found, source=f"{name}:turned{degrees:g}"))
 
 

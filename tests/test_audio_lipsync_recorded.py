@@ -102,20 +102,17 @@ def asked_figures(
     20 dB (pipelines/avatar/judge.py's clips and figures)."""
     from pipelines.audio.vad import StreamingVad
     from pipelines.avatar.judge import (
-        ASKED_CLOSED,
+        asked_shut_share,
         commanded,
         continuous,
         figures_from,
-        speech_frames,
         with_pauses,
     )
 
     clip = continuous(name, parts)
     r, lag_ms, *_ = figures_from(clip, commanded(clip, StreamingVad(vad)))
     pauses = with_pauses(name, parts)
-    asked = commanded(pauses, StreamingVad(vad))
-    _, silent = speech_frames(pauses, len(asked))
-    return r, lag_ms, float((asked[silent] < ASKED_CLOSED).mean())
+    return r, lag_ms, asked_shut_share(pauses, commanded(pauses, StreamingVad(vad)))
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import pytest
-from audio_support import vad_model
-from test_audio_lipsync_model import demo_clip
+
+# The model tests' own fixtures (the voice detector, the network), shared, not copied.
+from test_audio_lipsync_model import demo_clip, net, vad  # noqa: F401
 
 from pipelines.audio.mouth import HOP, MouthAnalyzer
 from pipelines.audio.resample import ANALYSIS_RATE
@@ -19,20 +19,7 @@ SPEED_BOUND_MS = 3.0
 idle 2-core machine; the bound is generous because test machines are shared."""
 
 
-@pytest.fixture(scope="module")
-def vad(tmp_path_factory: pytest.TempPathFactory) -> object:
-    return vad_model(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def net() -> object:
-    from pipelines.audio.mouth_net import MouthNet
-    from pipelines.inference.session import SessionFactory
-
-    return MouthNet(SessionFactory("cpu", intra_op_threads=1))
-
-
-def test_analysis_time_per_frame(net: object, vad: object) -> None:
+def test_analysis_time_per_frame(net: object, vad: object) -> None:  # noqa: F811 (fixtures)
     from pipelines.audio.vad import StreamingVad
 
     signal = demo_clip()

@@ -120,25 +120,36 @@ def test_arguments_it_cannot_run_with_get_one_line_and_exit_2() -> None:
     ]
 
 
-def test_a_pass_ended_by_a_signal_ends_the_run(tmp_path: Path) -> None:
-    """The first pass killed (a CI job's processes killed by name, 2026-12-06): the second
-    pass must not start, and the exit code says which signal (128 + 15)."""
-    (tmp_path / "pytest.ini").write_text(
+def _run_on(suite: Path, files: dict[str, str], workers: int) -> subprocess.CompletedProcess[str]:
+    """tests/run.py run on a suite of ``files`` (name: source) written into ``suite``."""
+    (suite / "pytest.ini").write_text(
         "[pytest]\nmarkers =\n    clock_free: as in pyproject.toml\n", encoding="utf-8"
     )
-    (tmp_path / "test_killed.py").write_text(
-        "import os, signal\nimport pytest\n\npytestmark = pytest.mark.clock_free\n\n"
-        "def test_killed():\n    os.kill(os.getppid(), signal.SIGTERM)\n",
-        encoding="utf-8",
-    )
-    (tmp_path / "test_alone.py").write_text("def test_alone():\n    pass\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, str(TESTS / "run.py"), str(tmp_path), "-p", "no:cacheprovider", "-q"],
+    for name, source in files.items():
+        (suite / name).write_text(textwrap.dedent(source), encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(TESTS / "run.py"), str(suite), "-p", "no:cacheprovider", "-q"],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, run.WORKERS_ENV: "1"},
+        # Not this run's own pytest variables (an xdist worker's name would reach the inner
+        # second pass).
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+            run.WORKERS_ENV: str(workers),
+        },
     )
+
+
+def test_a_pass_ended_by_a_signal_ends_the_run(tmp_path: Path) -> None:
+    """The first pass killed (a CI job's processes killed by name, 2026-12-06): the second
+    pass must not start, and the exit code says which signal (128 + 15)."""
+    killed = (
+        "import os, signal\nimport pytest\n\npytestmark = pytest.mark.clock_free\n\n"
+        "def test_killed():\n    os.kill(os.getppid(), signal.SIGTERM)\n"
+    )
+    alone = "def test_alone():\n    pass\n"
+    done = _run_on(tmp_path, {"test_killed.py": killed, "test_alone.py": alone}, workers=1)
     assert done.returncode == 128 + 15, done.stdout + done.stderr
     assert "pass 2 of 2" not in done.stdout
 
@@ -146,37 +157,20 @@ def test_a_pass_ended_by_a_signal_ends_the_run(tmp_path: Path) -> None:
 def test_a_failure_in_the_first_pass_fails_the_run_and_the_second_pass_still_runs(
     tmp_path: Path,
 ) -> None:
-    (tmp_path / "pytest.ini").write_text(
-        "[pytest]\nmarkers =\n    clock_free: as in pyproject.toml\n", encoding="utf-8"
-    )
-    (tmp_path / "test_parallel.py").write_text(
-        textwrap.dedent(
-            """
-            import os
-            import pytest
+    parallel = """
+        import os
+        import pytest
 
-            pytestmark = pytest.mark.clock_free
+        pytestmark = pytest.mark.clock_free
 
-            def test_in_a_worker():
-                assert os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw")
+        def test_in_a_worker():
+            assert os.environ.get("PYTEST_XDIST_WORKER", "").startswith("gw")
 
-            def test_fails():
-                assert 1 + 1 == 3
-            """
-        ),
-        encoding="utf-8",
-    )
-    (tmp_path / "test_alone.py").write_text(
-        "import os\n\ndef test_alone():\n    assert 'PYTEST_XDIST_WORKER' not in os.environ\n",
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [sys.executable, str(TESTS / "run.py"), str(tmp_path), "-p", "no:cacheprovider", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, run.WORKERS_ENV: "2"},
-    )
+        def test_fails():
+            assert 1 + 1 == 3
+        """
+    alone = "import os\n\ndef test_alone():\n    assert 'PYTEST_XDIST_WORKER' not in os.environ\n"
+    done = _run_on(tmp_path, {"test_parallel.py": parallel, "test_alone.py": alone}, workers=2)
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "pass 1 of 2" in out and "pass 2 of 2" in out

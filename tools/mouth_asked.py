@@ -35,11 +35,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tools"))
 
 from pipelines.avatar.judge import (  # noqa: E402
-    ASKED_CLOSED,
+    asked_shut_share,
     commanded,
     continuous,
     figures_from,
-    speech_frames,
     with_pauses,
 )
 
@@ -62,14 +61,13 @@ def voice_figures(voice: str, texts: tuple[str, ...], vad_model: object) -> dict
         lags.append(lag)
         p95s.append(p95)
     pauses = with_pauses(voice, parts[:PER_CLIP], gap_s=0.8, lead_s=0.8, tail_s=0.6)
-    asked = commanded(pauses, StreamingVad(vad_model))
-    _, silent = speech_frames(pauses, len(asked))
+    shut = asked_shut_share(pauses, commanded(pauses, StreamingVad(vad_model)))
     return {
         "r": float(np.mean(rs)),
         "r_min": float(np.min(rs)),
         "lag_ms": float(np.median(lags)),
         "p95": float(np.mean(p95s)),
-        "shut": float((asked[silent] < ASKED_CLOSED).mean()),
+        "shut": shut,
     }
 
 

@@ -274,6 +274,13 @@ ASKED_CLOSED = 0.05
 (pipelines/audio/mouth_eval.py)."""
 
 
+def asked_shut_share(clip: Clip, asked: np.ndarray) -> float:
+    """The share of ``clip``'s silent frames whose asked-for opening (:func:`commanded`) is a
+    closed mouth (NaN where it has none)."""
+    _, silent = speech_frames(clip, len(asked))
+    return float((asked[silent] < ASKED_CLOSED).mean()) if silent.any() else float("nan")
+
+
 def commanded(clip: Clip, vad: object | None, seed: int = 1, fps: float = FPS) -> np.ndarray:
     """Per frame, the opening the animator asks the renderer for, as ``measure`` drives it."""
     params, _, _ = mouth_track(clip.samples, ANALYSIS_RATE, fps, vad)
@@ -309,7 +316,5 @@ def judge(
     asked = commanded(clip, new_vad() if new_vad is not None else None)
     figs.commanded_r = figures_from(clip, asked)[0]
     figs.tracked_asked_r = tracked_against_asked(clip, openings, asked)
-    _, silent = speech_frames(clip, len(asked))
-    if silent.any():
-        figs.commanded_silent_closed = float((asked[silent] < ASKED_CLOSED).mean())
+    figs.commanded_silent_closed = asked_shut_share(clip, asked)
     return figs
