@@ -120,7 +120,9 @@ def test_arguments_it_cannot_run_with_get_one_line_and_exit_2() -> None:
     ]
 
 
-def _run_on(suite: Path, files: dict[str, str], workers: int) -> subprocess.CompletedProcess[str]:
+def _run_on(
+    suite: Path, files: dict[str, str], workers: int, passes: run.Order
+) -> subprocess.CompletedProcess[str]:
     """tests/run.py run on a suite of ``files`` (name: source) written into ``suite``."""
     (suite / "pytest.ini").write_text(
         "[pytest]\nmarkers =\n    clock_free: as in pyproject.toml\n", encoding="utf-8"
@@ -137,25 +139,44 @@ def _run_on(suite: Path, files: dict[str, str], workers: int) -> subprocess.Comp
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
             run.WORKERS_ENV: str(workers),
+            run.PASSES_ENV: passes.value,
         },
     )
 
 
-def test_a_pass_ended_by_a_signal_ends_the_run(tmp_path: Path) -> None:
+def test_the_passes_order_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(run.PASSES_ENV, raising=False)
+    assert run.order() is (run.Order.TOGETHER if hasattr(os, "SCHED_IDLE") else run.Order.IN_TURN)
+    monkeypatch.setenv(run.PASSES_ENV, "in-turn")
+    assert run.order() is run.Order.IN_TURN
+    monkeypatch.setenv(run.PASSES_ENV, "both")
+    with pytest.raises(run.UsageError, match=f"{run.PASSES_ENV}='both': give together or in-turn"):
+        run.order()
+
+
+@pytest.mark.parametrize("passes", list(run.Order))
+def test_a_pass_ended_by_a_signal_ends_the_run(tmp_path: Path, passes: run.Order) -> None:
     """The first pass killed (a CI job's processes killed by name, 2026-12-06): the second
-    pass must not start, and the exit code says which signal (128 + 15)."""
+    pass must not go on (in turn: not start; together: be ended), and the exit code says which
+    signal (128 + 15)."""
     killed = (
         "import os, signal\nimport pytest\n\npytestmark = pytest.mark.clock_free\n\n"
         "def test_killed():\n    os.kill(os.getppid(), signal.SIGTERM)\n"
     )
-    alone = "def test_alone():\n    pass\n"
-    done = _run_on(tmp_path, {"test_killed.py": killed, "test_alone.py": alone}, workers=1)
+    # Alone, the second pass would take 60 s and pass: ended, it does neither.
+    alone = "import time\n\ndef test_alone():\n    time.sleep(60)\n"
+    done = _run_on(tmp_path, {"test_killed.py": killed, "test_alone.py": alone}, 1, passes)
     assert done.returncode == 128 + 15, done.stdout + done.stderr
-    assert "pass 2 of 2" not in done.stdout
+    assert "1 passed" not in done.stdout
+    if passes is run.Order.IN_TURN:
+        assert "pass 2 of 2" not in done.stdout
+    else:
+        assert "pass 1 exit 143, pass 2 exit 143" in done.stdout
 
 
+@pytest.mark.parametrize("passes", list(run.Order))
 def test_a_failure_in_the_first_pass_fails_the_run_and_the_second_pass_still_runs(
-    tmp_path: Path,
+    tmp_path: Path, passes: run.Order
 ) -> None:
     parallel = """
         import os
@@ -170,9 +191,43 @@ def test_a_failure_in_the_first_pass_fails_the_run_and_the_second_pass_still_run
             assert 1 + 1 == 3
         """
     alone = "import os\n\ndef test_alone():\n    assert 'PYTEST_XDIST_WORKER' not in os.environ\n"
-    done = _run_on(tmp_path, {"test_parallel.py": parallel, "test_alone.py": alone}, workers=2)
+    done = _run_on(tmp_path, {"test_parallel.py": parallel, "test_alone.py": alone}, 2, passes)
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "pass 1 of 2" in out and "pass 2 of 2" in out
     assert "1 failed, 1 passed" in out  # the first pass: its two tests, in workers
-    assert out.rstrip().splitlines()[-1].startswith("1 passed")  # the second: the other file
+    summaries = [line for line in out.splitlines() if line.startswith("1 passed")]
+    assert len(summaries) == 1  # the second: the other file
+    if passes is run.Order.TOGETHER:
+        assert out.rstrip().splitlines()[-1] == "tests/run.py: pass 1 exit 1, pass 2 exit 0"
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="no idle scheduling class here")
+def test_together_the_first_pass_runs_beside_the_second_at_idle_priority(
+    tmp_path: Path,
+) -> None:
+    """Each pass's test waits for the other's to have started: only passes run side by side
+    meet. The first pass's worker runs at the idle scheduling class, the second pass not."""
+    meet = """
+        import os
+        import time
+        from pathlib import Path
+
+        import pytest
+
+        HERE = Path(__file__).parent
+        {mark}
+
+        def test_{me}():
+            (HERE / "{me}.started").touch()
+            deadline = time.monotonic() + 60
+            while not (HERE / "{other}.started").exists():
+                assert time.monotonic() < deadline, "{other} never ran beside {me}"
+                time.sleep(0.05)
+            assert (os.sched_getscheduler(0) == os.SCHED_IDLE) is {idle}
+        """
+    first = meet.format(mark="pytestmark = pytest.mark.clock_free", me="a", other="b", idle=True)
+    second = meet.format(mark="", me="b", other="a", idle=False)
+    done = _run_on(tmp_path, {"test_a.py": first, "test_b.py": second}, 1, run.Order.TOGETHER)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.rstrip().splitlines()[-1] == "tests/run.py: pass 1 exit 0, pass 2 exit 0"
