@@ -22,7 +22,7 @@ import pytest
 
 from pipelines.frame import Frame
 from pipelines.outputs.existing import ExistingFile
-from pipelines.outputs.recorder import VideoFileOutput
+from pipelines.outputs.recorder import VideoFileOutput, probe_video
 
 pytest.importorskip("av")
 
@@ -136,7 +136,13 @@ def test_a_double_click_then_record_again_records_and_stops_on_the_next_click(
     qtbot.waitUntil(lambda: controller.recording_path is None, timeout=5000)
     qtbot.waitUntil(lambda: window.record_label.text() == f"Saved {second}", timeout=5000)
     assert not window.recording and not window.record_button.isChecked()
-    assert [p.name for p in folder.iterdir()] == [Path(second).name]
+    # The first recording is removed where no frame reached it before its stop (the three
+    # clicks in one tick, as a rule), and kept, whole, where one did: a busy machine's render
+    # thread wrote one between the clicks (CI beside another job, load 5.4, 2026-12-07).
+    kept = sorted(p.name for p in folder.iterdir())
+    assert Path(second).name in kept and len(kept) <= 2, kept
+    for name in kept:
+        assert probe_video(folder / name)[0] >= 1, name
 
 
 def test_a_run_whose_recording_got_no_frame_says_so_and_exits_1(
