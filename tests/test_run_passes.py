@@ -207,7 +207,9 @@ def test_together_the_first_pass_runs_beside_the_second_at_idle_priority(
     tmp_path: Path,
 ) -> None:
     """Each pass's test waits for the other's to have started: only passes run side by side
-    meet. The first pass's worker runs at the idle scheduling class, the second pass not."""
+    meet. The first pass's worker runs at the idle scheduling class while the second pass
+    runs, the second pass at the normal class; once the second pass has ended, the first's
+    worker is back at the normal class."""
     meet = """
         import os
         import time
@@ -218,16 +220,39 @@ def test_together_the_first_pass_runs_beside_the_second_at_idle_priority(
         HERE = Path(__file__).parent
         {mark}
 
+        def wait_for(what, done):
+            deadline = time.monotonic() + 60
+            while not done():
+                assert time.monotonic() < deadline, what
+                time.sleep(0.05)
+
         def test_{me}():
             (HERE / "{me}.started").touch()
-            deadline = time.monotonic() + 60
-            while not (HERE / "{other}.started").exists():
-                assert time.monotonic() < deadline, "{other} never ran beside {me}"
-                time.sleep(0.05)
+            wait_for("{other} never ran beside {me}", (HERE / "{other}.started").exists)
             assert (os.sched_getscheduler(0) == os.SCHED_IDLE) is {idle}
+            {then}
         """
-    first = meet.format(mark="pytestmark = pytest.mark.clock_free", me="a", other="b", idle=True)
-    second = meet.format(mark="", me="b", other="a", idle=False)
-    done = _run_on(tmp_path, {"test_a.py": first, "test_b.py": second}, 1, run.Order.TOGETHER)
+    after_the_second = """
+            wait_for("pass 2 never ended", lambda: (HERE / "b.ended").exists())
+            wait_for("still idle", lambda: os.sched_getscheduler(0) == os.SCHED_OTHER)
+            (HERE / "a.unidled").touch()"""
+    first = meet.format(
+        mark="pytestmark = pytest.mark.clock_free",
+        **dict(me="a", other="b", idle=True, then=after_the_second.strip()),
+    )
+    second = meet.format(mark="", me="b", other="a", idle=False, then="pass")
+    # The second pass's last word, from its own process as it ends (pytest's session end).
+    conftest = """
+        from pathlib import Path
+
+        def pytest_unconfigure(config):
+            if not hasattr(config, "workerinput") and "not clock_free" in config.option.markexpr:
+                (Path(__file__).parent / "b.ended").touch()
+        """
+    files = {"test_a.py": first, "test_b.py": second, "conftest.py": conftest}
+    done = _run_on(tmp_path, files, 1, run.Order.TOGETHER)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.rstrip().splitlines()[-1] == "tests/run.py: pass 1 exit 0, pass 2 exit 0"
+    assert (tmp_path / "a.unidled").exists()
+    lines = done.stdout.rstrip().splitlines()
+    assert "tests/run.py: pass 2 has ended; pass 1 goes on at normal priority" in lines
+    assert lines[-1] == "tests/run.py: pass 1 exit 0, pass 2 exit 0"
