@@ -2384,6 +2384,20 @@ JAW_CHANGE_STEPS = 10
 """...in this many halfway steps towards the neighbours' mean."""
 JAW_LIPS_KEPT = 0.9
 """The jaw's pinned repair is used where the plain one keeps less of the lips' opening."""
+JAW_PIN_RELEASED: tuple[tuple[int, ...], ...] = ((), (0, 8), (0, 1, 7, 8))
+"""The inner lower lip's columns (k-th points of LOWER_LIP_RINGS[0]; 14 is the middle, 4) that
+the jaw's pinned repair lets go, in turn, where holding them all leaves a fold: the first set
+whose repair is fold-free is kept. Where the tracker puts the inner lower lip's column 7 (318)
+below column 8 (324, 2.9 px) and below the next ring's column 8 (325, 0.6 px), the jaw lowers
+column 7 by 32 px and column 8 by 21, and the triangle 402-325-318 (two held vertices) turns
+over wherever 325 goes along the jaw's axis without turning 306-325-324 over: the pinned
+repair failed, and the plain one left the inner lower lip (14) 0.084 face heights of 0.2, the
+combinations' repair then 0.072 (brothers_sepia as a photographed print, tools/weak_jaw_search.py
+``print``, jittered by 0.8 px, seed 3; rolled 4 degrees either way the same 0.084), the
+held-out print's symptom (0.04). Letting the corners' columns (0 and 8) go: 0.200 each, the
+upper lip still, no combination creased. Where every set leaves a fold (the profile) the
+plain repair stays, as before; the tuning portraits' meshes, bases and renders are the same
+bytes (all 20 hashed)."""
 JAW_CORNER_SKIN_STEPS = 10
 """Halfway steps towards the neighbours' mean by which a turned face's pinned jaw is smoothed
 on the skin around the lower lip's corners (``Rig._smooth_corner_skin``): the mesh neighbours
@@ -2611,11 +2625,14 @@ class Rig:
             kept = self._without_folds(name, disp)
             if name == "jaw" and "jaw" not in (builders or {}) and self._weakens_lips(disp, kept):
                 # Where that keeps the lips (the frontal photos) nothing changes.
-                pinned = self._pinned_without_folds(disp, self._jaw_pins())
-                if pinned is not None:
-                    log.info("avatar: the jaw's folds repaired around its held lips")
-                    kept = pinned
-                    self._jaw_pinned = self._jaw_pins()
+                for released in JAW_PIN_RELEASED:
+                    pins = self._jaw_pins(released)
+                    pinned = self._pinned_without_folds(disp, pins)
+                    if pinned is not None:
+                        log.info("avatar: the jaw's folds repaired around its held lips")
+                        kept = pinned
+                        self._jaw_pinned = pins
+                        break
             built[name] = kept
         # Each motion is fold-free alone; now also together (mouth shapes on one another,
         # under the head's turns), the way the animator combines them.
@@ -2767,15 +2784,17 @@ class Rig:
         lower = float(kept[14] @ down) < JAW_LIPS_KEPT * float(asked[14] @ down)
         return lower or float(np.abs(kept[upper]).max()) >= 1.0
 
-    def _jaw_pins(self) -> np.ndarray:
+    def _jaw_pins(self, released: tuple[int, ...] = ()) -> np.ndarray:
         """The vertices the jaw's fold repair holds at their asked motion: the upper lip
         (still) and the lower lip's inner contour (opening). (Only 14 with the upper lip: the
         profile's lip opened 0.2 face heights alone, but 162 of the motions' combinations
-        still folded the lip corner under the head turns with the lips rounded.)"""
+        still folded the lip corner under the head turns with the lips rounded.) ``released``:
+        the inner lower lip's columns left free (:data:`JAW_PIN_RELEASED`)."""
         upper, _, _ = _lip_sets()
         pins = np.zeros(len(self.points), bool)
         pins[upper] = True
-        pins[list(LOWER_LIP_RINGS[0])] = True
+        inner = LOWER_LIP_RINGS[0]
+        pins[[v for k, v in enumerate(inner) if k not in released]] = True
         return pins
 
     def _composed_folds(
