@@ -2395,9 +2395,12 @@ repair failed, and the plain one left the inner lower lip (14) 0.084 face height
 combinations' repair then 0.072 (brothers_sepia as a photographed print, tools/weak_jaw_search.py
 ``print``, jittered by 0.8 px, seed 3; rolled 4 degrees either way the same 0.084), the
 held-out print's symptom (0.04). Letting the corners' columns (0 and 8) go: 0.200 each, the
-upper lip still, no combination creased. Where every set leaves a fold (the profile) the
-plain repair stays, as before; the tuning portraits' meshes, bases and renders are the same
-bytes (all 20 hashed)."""
+upper lip still (324 then goes down 10 px of 21), no combination creased, 0 of 30 wide-open
+poses torn; the tracked speech p95 opening (tools/avatar_sweep.py's quick clip) 0.072 -> 0.168
+and 0.080 -> 0.172, r 0.85 -> 0.90 and 0.86 -> 0.91. Where every set leaves a fold (the
+profile) the plain repair stays, as before: its two more tries cost cameraman's build nothing
+measurable (5.0-5.2 s of CPU either way); the tuning portraits' meshes, bases and renders are
+the same bytes (all 20 hashed)."""
 JAW_CORNER_SKIN_STEPS = 10
 """Halfway steps towards the neighbours' mean by which a turned face's pinned jaw is smoothed
 on the skin around the lower lip's corners (``Rig._smooth_corner_skin``): the mesh neighbours
