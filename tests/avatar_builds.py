@@ -106,6 +106,38 @@ def built_jittered(name: str, sigma_px: float, seed: int) -> Avatar:
 
 
 @functools.cache
+def built_printed(name: str, roll_degrees: float, sigma_px: float, seed: int) -> Avatar:
+    """``name``'s photo as a photographed black-and-white print (tools/weak_jaw_search.py's
+    ``print``: grey, low contrast, paper grain, a slight blur, JPEG), rolled ``roll_degrees``
+    about the face's centre (tools/avatar_sweep.py's ``rolled``), found as the stage finds it,
+    its landmarks moved as :func:`built_jittered` moves them, and built, once a session."""
+    _tools()
+    from avatar_sweep import jittered, rolled
+    from weak_jaw_search import PRINT
+
+    image = read_image(FACES / f"{name}.jpg")
+    found = np.asarray(find_landmarks(image, search=True), np.float32)
+    image = rolled(roll_degrees)(PRINT(image, found), found)
+    found = jittered(np.asarray(find_landmarks(image, search=True), np.float32), sigma_px, seed)
+    return Avatar.build(make_portrait(image, found, source=f"{name}:printed{roll_degrees:g}"))
+
+
+@functools.cache
+def built_search_variant(name: str, variant: str, sigma_px: float, seed: int) -> Avatar:
+    """``name``'s photo made into tools/weak_jaw_search.py's ``variant`` (a photographed print,
+    halftone, scaled, rolled), found as the stage finds it, its landmarks moved as
+    :func:`built_jittered` moves them, and built, once a session (as the search builds it)."""
+    _tools()
+    from avatar_sweep import jittered, source_photo
+    from weak_jaw_search import VARIANTS
+
+    source, lm = source_photo(name)
+    image = VARIANTS[variant](source, lm)
+    found = jittered(np.asarray(find_landmarks(image, search=True), np.float32), sigma_px, seed)
+    return Avatar.build(make_portrait(image, found, source=f"{name}:{variant}"))
+
+
+@functools.cache
 def built_turned(name: str, degrees: float, sigma_px: float = 0.0, seed: int = 0) -> Avatar:
     """``name``'s photo turned ``degrees`` further to its left as tools/avatar_portraits.py
     turns its tuning portraits (``turned``, the far side crowding at ``TURNED_HIDE``), found

@@ -2384,6 +2384,23 @@ JAW_CHANGE_STEPS = 10
 """...in this many halfway steps towards the neighbours' mean."""
 JAW_LIPS_KEPT = 0.9
 """The jaw's pinned repair is used where the plain one keeps less of the lips' opening."""
+JAW_PIN_RELEASED: tuple[tuple[int, ...], ...] = ((), (0, 8), (0, 1, 7, 8))
+"""The inner lower lip's columns (k-th points of LOWER_LIP_RINGS[0]; 14 is the middle, 4) that
+the jaw's pinned repair lets go, in turn, where holding them all leaves a fold: the first set
+whose repair is fold-free is kept. Where the tracker puts the inner lower lip's column 7 (318)
+below column 8 (324, 2.9 px) and below the next ring's column 8 (325, 0.6 px), the jaw lowers
+column 7 by 32 px and column 8 by 21, and the triangle 402-325-318 (two held vertices) turns
+over wherever 325 goes along the jaw's axis without turning 306-325-324 over: the pinned
+repair failed, and the plain one left the inner lower lip (14) 0.084 face heights of 0.2, the
+combinations' repair then 0.072 (brothers_sepia as a photographed print, tools/weak_jaw_search.py
+``print``, jittered by 0.8 px, seed 3; rolled 4 degrees either way the same 0.084), the
+held-out print's symptom (0.04). Letting the corners' columns (0 and 8) go: 0.200 each, the
+upper lip still (324 then goes down 10 px of 21), no combination creased, 0 of 30 wide-open
+poses torn; the tracked speech p95 opening (tools/avatar_sweep.py's quick clip) 0.072 -> 0.168
+and 0.080 -> 0.172, r 0.85 -> 0.90 and 0.86 -> 0.91. Where every set leaves a fold (the
+profile) the plain repair stays, as before: its two more tries cost cameraman's build nothing
+measurable (5.0-5.2 s of CPU either way); the tuning portraits' meshes, bases and renders are
+the same bytes (all 20 hashed)."""
 JAW_CORNER_SKIN_STEPS = 10
 """Halfway steps towards the neighbours' mean by which a turned face's pinned jaw is smoothed
 on the skin around the lower lip's corners (``Rig._smooth_corner_skin``): the mesh neighbours
@@ -2611,11 +2628,14 @@ class Rig:
             kept = self._without_folds(name, disp)
             if name == "jaw" and "jaw" not in (builders or {}) and self._weakens_lips(disp, kept):
                 # Where that keeps the lips (the frontal photos) nothing changes.
-                pinned = self._pinned_without_folds(disp, self._jaw_pins())
-                if pinned is not None:
-                    log.info("avatar: the jaw's folds repaired around its held lips")
-                    kept = pinned
-                    self._jaw_pinned = self._jaw_pins()
+                for released in JAW_PIN_RELEASED:
+                    pins = self._jaw_pins(released)
+                    pinned = self._pinned_without_folds(disp, pins)
+                    if pinned is not None:
+                        log.info("avatar: the jaw's folds repaired around its held lips")
+                        kept = pinned
+                        self._jaw_pinned = pins
+                        break
             built[name] = kept
         # Each motion is fold-free alone; now also together (mouth shapes on one another,
         # under the head's turns), the way the animator combines them.
@@ -2767,15 +2787,17 @@ class Rig:
         lower = float(kept[14] @ down) < JAW_LIPS_KEPT * float(asked[14] @ down)
         return lower or float(np.abs(kept[upper]).max()) >= 1.0
 
-    def _jaw_pins(self) -> np.ndarray:
+    def _jaw_pins(self, released: tuple[int, ...] = ()) -> np.ndarray:
         """The vertices the jaw's fold repair holds at their asked motion: the upper lip
         (still) and the lower lip's inner contour (opening). (Only 14 with the upper lip: the
         profile's lip opened 0.2 face heights alone, but 162 of the motions' combinations
-        still folded the lip corner under the head turns with the lips rounded.)"""
+        still folded the lip corner under the head turns with the lips rounded.) ``released``:
+        the inner lower lip's columns left free (:data:`JAW_PIN_RELEASED`)."""
         upper, _, _ = _lip_sets()
         pins = np.zeros(len(self.points), bool)
         pins[upper] = True
-        pins[list(LOWER_LIP_RINGS[0])] = True
+        inner = LOWER_LIP_RINGS[0]
+        pins[[v for k, v in enumerate(inner) if k not in released]] = True
         return pins
 
     def _composed_folds(
@@ -2923,9 +2945,59 @@ class Rig:
         # give way first, then the jaw's skin around its held lips.
         if left.any() and jaw and self._jaw_pinned is not None and only is None:
             left = self._spare_the_jaw(probes, excused, names, face, jaw[0], out, left)
-        # Then (the profile's lip corners and chin on its silhouette, where a head turn
-        # compresses the face) the face's motions are weakened where it still folds, and a
-        # little around, until no probe folds.
+            left = self._weakened_where_folds(probes, excused, names, face, changed, out, left)
+        elif left.any() and jaw and only is None and names[jaw[0]] == "jaw":
+            asked = float(disps["jaw"][14] @ self.geometry.down)
+            spared = {n: d.copy() for n, d in out.items()}
+            plain = self._weakened_where_folds(probes, excused, names, face, changed, out, left)
+            if float(out["jaw"][14] @ self.geometry.down) < JAW_LIPS_KEPT * asked:
+                # The jaw's own repair kept its lips, but the last resort cut it at them: tried
+                # again sparing it around its held lips first, as where its repair holds them,
+                # and kept where that keeps the lips and leaves no more probes folding. The
+                # print proxies (tools/weak_jaw_search.py) astronaut_grey_small ``halftone3``
+                # and astronaut_grey_moustache ``print_face90`` (0.8 px, seed 3) kept 0.074
+                # and 0.088 face heights of 0.2 at 14, now 0.200, 0 of 30 wide-open poses
+                # torn (the second creased under 51 of 1,404 combinations, now none). Of the
+                # 20 tuning portraits only the profile changes: cameraman's jaw 0.030 ->
+                # 0.031 at 14, wide-open poses torn 3 -> 0 of 60.
+                self._jaw_pinned = self._jaw_pins()
+                try:
+                    kept = self._spare_the_jaw(probes, excused, names, face, jaw[0], spared, left)
+                    kept = self._weakened_where_folds(
+                        probes, excused, names, face, changed, spared, kept
+                    )
+                finally:
+                    self._jaw_pinned = None
+                opened = float(spared["jaw"][14] @ self.geometry.down)
+                if opened >= JAW_LIPS_KEPT * asked and kept.sum() <= plain.sum():
+                    out.update(spared)
+                    plain = kept
+            left = plain
+        else:
+            left = self._weakened_where_folds(probes, excused, names, face, changed, out, left)
+        if left.any():
+            log.warning(
+                "talking head: this portrait's face creases under %d of %d combinations of its "
+                "motions at full strength",
+                int(left.any(axis=1).sum()),
+                len(probes),
+            )
+        return {names[k]: out[names[k]] for k in changed}
+
+    def _weakened_where_folds(
+        self,
+        probes: np.ndarray,
+        excused: np.ndarray,
+        names: list[str],
+        face: list[int],
+        changed: list[int],
+        out: dict[str, np.ndarray],
+        left: np.ndarray,
+    ) -> np.ndarray:
+        """The last resort (in place): the face's motions weakened where a probe still folds
+        (``left``, C×T), and a little around, until none does or the steps run out (the
+        profile's lip corners and chin on its silhouette, where a head turn compresses the
+        face). Returns what still folds."""
         for _ in range(COMBINED_SCALE_STEPS):
             if not left.any():
                 break
@@ -2945,14 +3017,7 @@ class Rig:
                 out[names[k]][around] *= np.sqrt(COMBINED_SCALE)
             left = self._composed_folds(probes, names, out, self._face_moved(face, names, out))
             left &= ~excused
-        if left.any():
-            log.warning(
-                "talking head: this portrait's face creases under %d of %d combinations of its "
-                "motions at full strength",
-                int(left.any(axis=1).sum()),
-                len(probes),
-            )
-        return {names[k]: out[names[k]] for k in changed}
+        return left
 
     def _spare_the_jaw(
         self,
