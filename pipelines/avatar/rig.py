@@ -2941,11 +2941,17 @@ class Rig:
         jaw = [k for k in changed if names[k] in COMBINED_WHOLE]
         if left.any() and jaw:
             left = self._scale_whole(probes, excused, names, face, jaw, out, left)
+
         # Where the jaw's repairs hold its lips, the jaw (speech) is spared: the other motions
         # give way first, then the jaw's skin around its held lips.
+        def spared_then_weakened(
+            held: np.ndarray, disps: dict[str, np.ndarray], left: np.ndarray
+        ) -> np.ndarray:
+            left = self._spare_the_jaw(probes, excused, names, face, jaw[0], held, disps, left)
+            return self._weakened_where_folds(probes, excused, names, face, changed, disps, left)
+
         if left.any() and jaw and self._jaw_pinned is not None and only is None:
-            left = self._spare_the_jaw(probes, excused, names, face, jaw[0], out, left)
-            left = self._weakened_where_folds(probes, excused, names, face, changed, out, left)
+            left = spared_then_weakened(self._jaw_pinned, out, left)
         elif left.any() and jaw and only is None and names[jaw[0]] == "jaw":
             asked = float(disps["jaw"][14] @ self.geometry.down)
             spared = {n: d.copy() for n, d in out.items()}
@@ -2960,14 +2966,7 @@ class Rig:
                 # torn (the second creased under 51 of 1,404 combinations, now none). Of the
                 # 20 tuning portraits only the profile changes: cameraman's jaw 0.030 ->
                 # 0.031 at 14, wide-open poses torn 3 -> 0 of 60.
-                self._jaw_pinned = self._jaw_pins()
-                try:
-                    kept = self._spare_the_jaw(probes, excused, names, face, jaw[0], spared, left)
-                    kept = self._weakened_where_folds(
-                        probes, excused, names, face, changed, spared, kept
-                    )
-                finally:
-                    self._jaw_pinned = None
+                kept = spared_then_weakened(self._jaw_pins(), spared, left)
                 opened = float(spared["jaw"][14] @ self.geometry.down)
                 if opened >= JAW_LIPS_KEPT * asked and kept.sum() <= plain.sum():
                     out.update(spared)
@@ -3026,10 +3025,12 @@ class Rig:
         names: list[str],
         face: list[int],
         jaw: int,
+        held: np.ndarray,
         disps: dict[str, np.ndarray],
         left: np.ndarray,
     ) -> np.ndarray:
-        """The last resort's first part where the jaw's repairs hold its lips: the jaw carries
+        """The last resort's first part where the jaw's repairs hold its lips (``held``, the
+        vertices they hold: :meth:`_jaw_pins`): the jaw carries
         speech, so (in place) the other face motions taking part in a probe that still folds
         (``left``, C×T) are weakened first where it folds (as the last resort does), down to
         COMBINED_OTHERS_FLOOR; then the jaw is unfolded along its axis around its held lips
@@ -3064,7 +3065,6 @@ class Rig:
             left &= ~excused
             if not left.any():
                 return left
-        assert self._jaw_pinned is not None
         d = disps[names[jaw]]
         norms = np.linalg.norm(d, axis=1)
         if norms.max() <= 0.0:
@@ -3073,7 +3073,7 @@ class Rig:
         amount = d @ axis
         if np.abs(d - amount[:, None] * axis[None, :]).max() > 1e-6:
             return left  # (not along one axis: left to the last resort's steps)
-        movable = ~self._jaw_pinned
+        movable = ~held
         movable[self.fixed] = False
         sel = self._face_moved([jaw], names, disps)
         rows = np.zeros(len(probes), bool)
