@@ -82,6 +82,12 @@ class FrameVoice:
     is mouthed in step."""
     mouth_lag_settled: bool = False
     """:attr:`mouth_lag_s` was measured over the whole window."""
+    frame_lag_s: float | None = None
+    """A microphone: how far this frame's own mouth trails the voice heard at its capture
+    time (:attr:`mouth_lag_s` is the median over the latest frames). It is smaller by as
+    long as the frame waited to get to this stage: the mouth is read from the newest sound,
+    which is what the far end of a call should see with the late picture, but a recording
+    times the frame by its capture (:meth:`~pipelines.audio.mux.AudioReader.frame_offset`)."""
 
 
 @dataclass
@@ -273,10 +279,14 @@ class AudioMouth(Stage[AudioMouthSettings]):
         if not isinstance(self.input, NoAudio):
             voice = FrameVoice(self.input, clock, s.fps)
             if clock == "wall":
-                mouth_lag = self._mouth_lag(ctx.timestamp, params)
-                if mouth_lag is not None:
+                lags = self._mouth_lag(ctx.timestamp, params)
+                if lags is not None:
+                    mouth_lag, frame_lag = lags
                     voice = replace(
-                        voice, mouth_lag_s=mouth_lag, mouth_lag_settled=self._lag_settled()
+                        voice,
+                        mouth_lag_s=mouth_lag,
+                        mouth_lag_settled=self._lag_settled(),
+                        frame_lag_s=frame_lag,
                     )
                     # The picture goes out ``delay`` late: the rest is what the far end sees.
                     lag = max(0.0, mouth_lag - delay)
@@ -290,9 +300,9 @@ class AudioMouth(Stage[AudioMouthSettings]):
         )
         return out
 
-    def _mouth_lag(self, timestamp: float, params: MouthParams) -> float | None:
-        """The median over the latest frames of how far their mouth (``params`` in this frame)
-        trailed the voice heard at their capture time; None while nothing was heard.
+    def _mouth_lag(self, timestamp: float, params: MouthParams) -> tuple[float, float] | None:
+        """(The median over the latest frames of how far their mouth trailed the voice heard
+        at their capture time, this frame's own with ``params``); None while nothing was heard.
 
         ``params`` describes the analysed sound ``latency_s`` before the end of its 10 ms hop
         (``params.time``), and the input says when the newest sample it handed out (the
@@ -310,7 +320,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
             lags.popleft()
         if self._mouth_lag_since is None:
             self._mouth_lag_since = timestamp
-        return float(np.median([lag for _, lag in lags]))
+        return float(np.median([lag for _, lag in lags])), timestamp - described
 
     def _lag_settled(self) -> bool:
         since, lags = self._mouth_lag_since, self._mouth_lags

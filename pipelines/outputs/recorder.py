@@ -8,7 +8,9 @@ encoders flushed with ``encode(None)`` before the container closes. Frames carry
 - *capture* clock (a camera, or any source recorded with the microphone): the frame's
   monotonic capture time, so a camera that delivers 27 fps instead of 30 still plays at the
   right speed, and the microphone (also stamped on the monotonic clock) lands where it was
-  heard.
+  heard. A frame whose talking head was mouthed from sound heard more than half a frame
+  later than usual (it waited on a busy machine) is placed where that sound is
+  (:meth:`~pipelines.audio.mux.AudioReader.frame_offset`).
 - *frames* clock (a video file or the demo, whose frame ``index`` is their media time however
   fast they render; or a voice file, which ``audio_mouth`` reads by frame number): frame
   ``index / fps``.
@@ -364,7 +366,12 @@ class VideoFileOutput(Output):
         return self._time_on(clock, frame) - self._origin
 
     def _time_on(self, clock: Clock, frame: Frame) -> float:
-        return frame.ctx.index / self.fps if clock == "frames" else frame.timestamp
+        if clock == "frames":
+            return frame.ctx.index / self.fps
+        # A microphone's frame that waited on a busy machine is placed where its mouth's
+        # voice is (:meth:`~pipelines.audio.mux.AudioReader.frame_offset`).
+        audio = self._audio
+        return frame.timestamp + (audio.frame_offset(frame.ctx) if audio is not None else 0.0)
 
     def _start_segment(self, at: float, clock: Clock, origin: float) -> None:
         self.clock, self._origin = clock, origin
