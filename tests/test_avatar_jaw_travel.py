@@ -4,6 +4,8 @@ mesh need not have."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from avatar_builds import built_jittered, built_printed, built_search_variant
@@ -66,18 +68,32 @@ tests/test_avatar_tears.py asks of the wide jaw)."""
 UPPER_STILL_PX = 1.0
 
 
-def _built(case: str) -> Avatar:
-    """A case of :data:`JITTERED` (``name:seed``), :data:`PRINTED` (``name:roll:seed``) or
-    :data:`SEARCHED` (``name:variant:sigma_px:seed``)."""
-    parts = case.split(":")
-    if len(parts) == 2:
-        return built_jittered(parts[0], JITTER_PX, int(parts[1]))
-    if len(parts) == 4:
-        return built_search_variant(parts[0], parts[1], float(parts[2]), int(parts[3]))
-    return built_printed(parts[0], float(parts[1]), PRINT_JITTER_PX, int(parts[2]))
+def _jittered(case: str) -> Avatar:
+    name, seed = case.split(":")
+    return built_jittered(name, JITTER_PX, int(seed))
 
 
+def _printed(case: str) -> Avatar:
+    name, roll, seed = case.split(":")
+    return built_printed(name, float(roll), PRINT_JITTER_PX, int(seed))
+
+
+def _searched(case: str) -> Avatar:
+    name, variant, sigma_px, seed = case.split(":")
+    return built_search_variant(name, variant, float(sigma_px), int(seed))
+
+
+BUILT_BY: dict[str, Callable[[str], Avatar]] = {
+    **dict.fromkeys(JITTERED, _jittered),
+    **dict.fromkeys(PRINTED, _printed),
+    **dict.fromkeys(SEARCHED, _searched),
+}
+"""Each case's build, by the table it is in."""
 CASES = sorted(JITTERED) + sorted(PRINTED) + sorted(SEARCHED)
+
+
+def _built(case: str) -> Avatar:
+    return BUILT_BY[case](case)
 
 
 @pytest.mark.parametrize("jittered", CASES)
