@@ -579,6 +579,46 @@ def wide_open_figures(avatar: Avatar, seeds: tuple[int, ...] = WIDE_OPEN_SEEDS) 
     return WideOpenFigures(len(torn), sum(px > 0 for px in torn), max(torn, default=0))
 
 
+_INNER = list(regions.LIPS_INNER)
+UPPER_INNER_ROW = tuple(_INNER[: _INNER.index(308) + 1])
+"""The inner upper lip from corner (78) to corner (308), right to left on the image."""
+LOWER_INNER_ROW = (78, *_INNER[_INNER.index(308) + 1 :][::-1], 308)
+"""The inner lower lip from corner to corner, in the same order: its k-th and its k-th from
+the end are mirror columns."""
+INNER_LOWER_MIDDLE = 14
+
+
+def jaw_lip_drag(avatar: Avatar) -> float:
+    """How far the jaw basis takes the inner upper lip between its corners down, at most, as
+    a share of how far it takes the middle of the inner lower lip (14). The jaw opens the
+    mouth with the lower lip and the upper lip stays. Where the build's fold repairs pull a
+    column of the upper lip along, it hangs into the opening: a dark notch cut off from the
+    opening at the mouth's corner, the upper lip's inner line slanting (issue 13's printed
+    proxy). The corners themselves are left out: a turned face's jaw moves its near corner
+    by design (riga_turned 0.13 of the opening)."""
+    g = avatar.rig.geometry
+    jaw = avatar.rig.bases["jaw"].vertex_disp
+    opening = float(jaw[INNER_LOWER_MIDDLE] @ g.down)
+    if opening <= 0.0:
+        return 0.0
+    return max(0.0, max(float(jaw[i] @ g.down) for i in UPPER_INNER_ROW[1:-1])) / opening
+
+
+def jaw_lower_lip_balance(avatar: Avatar) -> float:
+    """The least, over the inner lower lip's mirror columns between the corners, of the
+    smaller of the two's jaw motion over the larger's (1: both sides of the lower lip open
+    alike; issue 13's printed proxy opened one half about half as far, a lopsided mouth)."""
+    g = avatar.rig.geometry
+    jaw = avatar.rig.bases["jaw"].vertex_disp
+    down = [float(jaw[i] @ g.down) for i in LOWER_INNER_ROW[1:-1]]
+    ratios = [
+        min(a, b) / max(a, b)
+        for a, b in zip(down[: len(down) // 2], down[::-1][: len(down) // 2], strict=True)
+        if max(a, b) > 0.0
+    ]
+    return min(ratios, default=1.0)
+
+
 CUT_LINES: dict[str, tuple[int, ...]] = {
     "brows": (105, 334),
     "upper lids": (159, 386),

@@ -2584,6 +2584,10 @@ class Rig:
         self._tri_lookup: tuple[np.ndarray, ...] | None = None
         self._jaw_pinned: np.ndarray | None = None
         """The jaw's vertices its repairs keep at their asked motion (None: none)."""
+        self._jaw_still: np.ndarray | None = None
+        """The vertices the combinations' relaxation leaves where the jaw put them (None:
+        none): the held lips where its repairs hold them, else the upper lip where its own
+        repair kept the lips (:meth:`_jaw_upper_still`)."""
         self._neighbours = _Neighbours(len(points), self.triangles)
         self._rest_areas = signed_areas(points, self.triangles)
         self._face_moved_at: np.ndarray | None = None
@@ -2634,8 +2638,10 @@ class Rig:
                     if pinned is not None:
                         log.info("avatar: the jaw's folds repaired around its held lips")
                         kept = pinned
-                        self._jaw_pinned = pins
+                        self._jaw_pinned = self._jaw_still = pins
                         break
+            elif name == "jaw" and "jaw" not in (builders or {}):
+                self._jaw_still = self._jaw_upper_still()
             built[name] = kept
         # Each motion is fold-free alone; now also together (mouth shapes on one another,
         # under the head's turns), the way the animator combines them.
@@ -2786,6 +2792,23 @@ class Rig:
         down = self.geometry.down
         lower = float(kept[14] @ down) < JAW_LIPS_KEPT * float(asked[14] @ down)
         return lower or float(np.abs(kept[upper]).max()) >= 1.0
+
+    def _jaw_upper_still(self) -> np.ndarray:
+        """The upper lip: where the jaw's own repair kept the lips, the combinations'
+        relaxation (``_relax_combinations``) leaves the jaw's upper lip still, as where its
+        repairs hold them. Relaxed towards its neighbours, a column of the upper lip took the
+        lower lip's motion: on issue 13's printed proxy (brothers_sepia as a photographed
+        print, jittered 0.6 px, seed 3) the upper inner lip's 310 went down 10.3 px with the
+        jaw's 42.9 at 14 (0.24 of it, measure.jaw_lip_drag), and hung into the opening as a
+        dark-edged fang beside the right corner, the upper lip's inner line dipping there;
+        now 0.000, 14 the same. The 20 tuning portraits' jaws never moved their upper lip
+        there: their meshes, bases and renders are the same bytes. (Holding the lip corners
+        too, or the inner lower lip as well, left the lower lip's right half more lopsided
+        and cut 14 to 6.3 px: not done.)"""
+        upper, _, _ = _lip_sets()
+        still = np.zeros(len(self.points), bool)
+        still[upper] = True
+        return still
 
     def _jaw_pins(self, released: tuple[int, ...] = ()) -> np.ndarray:
         """The vertices the jaw's fold repair holds at their asked motion: the upper lip
@@ -3218,10 +3241,11 @@ class Rig:
                         near = np.isin(self._neighbours.src, verts)
                         verts = np.union1d(verts, self._neighbours.dst[near])
                     verts = verts[movable[verts]]
-                    if names[col] == "jaw" and self._jaw_pinned is not None:
+                    if names[col] == "jaw" and self._jaw_still is not None:
                         # The jaw's lips stay; the rest gives way (relaxing them too left
-                        # astronaut_turned_far's 14 at 0.14 face heights, 13 dragged 8.5 px).
-                        verts = verts[~self._jaw_pinned[verts]]
+                        # astronaut_turned_far's 14 at 0.14 face heights, 13 dragged 8.5 px;
+                        # where only the upper lip stays: _jaw_upper_still).
+                        verts = verts[~self._jaw_still[verts]]
                     d = disps[names[col]]
                     avg = self._neighbours @ d
                     d[verts] = 0.5 * d[verts] + 0.5 * avg[verts]
