@@ -670,13 +670,14 @@ class Engine:
                 return True
         return False
 
-    def snapshot(self) -> StatsSnapshot:
+    def snapshot(self, whole_run: bool = False) -> StatsSnapshot:
+        """The live figures; ``whole_run``: the run's (:meth:`EngineStats.snapshot`)."""
         # A video file that keeps real time skips its late frames itself (Timing.REAL_TIME).
         self.stats.dropped_before_processing = (
             self._in_slot.dropped + self._mid_slot.dropped + self.source.dropped
         )
         self.stats.dropped_before_output = sum(s.dropped for s in self._out_slots)
-        return self.stats.snapshot()
+        return self.stats.snapshot(whole_run)
 
     # ----------------------------------------------------------------- threads
     def _emit(self, event: EngineEvent) -> None:

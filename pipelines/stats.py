@@ -106,8 +106,16 @@ class StatsSnapshot:
         )
 
 
-FPS_WINDOW = 120
-"""Output timestamps the live fps figure looks at (about 4 s at 30 fps)."""
+LIVE_WINDOW_S = 2.0
+"""The live figures (:meth:`EngineStats.snapshot`: the status line, the window's status bar)
+cover the frames output in the last this many seconds before the newest. They covered the
+last 120 frames (fps) and 600 (latency): 17 s and over a minute at the 7 fps of a machine busy
+past its cores, so the window still showed 12 fps while it painted 7 a second, and a run ended
+with "30.0 fps, latency 12 ms" after 40 s of 14-18 fps (qa9, 2026-12-07)."""
+LATENCY_BIN_MS = 1.0
+LATENCY_BINS = 10_000
+"""A run's latencies are also counted in 1 ms bins up to 10 s (the last bin holds the rest)
+for the run's median in its last line, whatever the number of frames (80 KB)."""
 
 
 @dataclass
@@ -120,6 +128,12 @@ class EngineStats:
     latency: Rolling = field(init=False)
     output_times: Rolling = field(init=False)
     """Monotonic times of output frames (seconds), for the fps figures."""
+    output_latency: Rolling = field(init=False)
+    """Each output frame's latency (ms; NaN where it has no capture time), beside
+    :attr:`output_times`, for the live latency."""
+    latency_counts: np.ndarray = field(init=False)
+    """The run's latencies in :data:`LATENCY_BIN_MS` bins."""
+    first_output_at: float | None = None
     frames_captured: int = 0
     frames_processed: int = 0
     frames_output: int = 0
@@ -135,6 +149,8 @@ class EngineStats:
         self.process = Rolling(self.window)
         self.latency = Rolling(self.window)
         self.output_times = Rolling(self.window)
+        self.output_latency = Rolling(self.window)
+        self.latency_counts = np.zeros(LATENCY_BINS, np.int64)
 
     def add_stage(self, name: str, ms: float) -> None:
         with self.lock:
@@ -154,9 +170,17 @@ class EngineStats:
         media-time stamp), and no latency is counted for it."""
         now = time.monotonic() if now is None else now
         with self.lock:
+            latency = math.nan
             if capture_ts is not None:
-                self.latency.add((now - capture_ts) * 1000.0)
+                latency = (now - capture_ts) * 1000.0
+                self.latency.add(latency)
+                self.latency_counts[
+                    min(max(0, int(latency / LATENCY_BIN_MS)), LATENCY_BINS - 1)
+                ] += 1
             self.output_times.add(now)
+            self.output_latency.add(latency)
+            if self.first_output_at is None:
+                self.first_output_at = now
             self.frames_output += 1
 
     def add_error(self, name: str) -> int:
@@ -165,11 +189,41 @@ class EngineStats:
             count = self.errors[name] = self.errors.get(name, 0) + 1
             return count
 
-    def fps(self, last: int = FPS_WINDOW) -> float:
-        """Output frames per second over the last ``last`` output frames."""
+    def _live(self, window_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """(Output times, their latencies) of the frames output in the last ``window_s``
+        before the newest. Under the lock."""
+        times = self.output_times.samples
+        latency = self.output_latency.samples
+        if not len(times):
+            return times, latency
+        keep = times >= times[-1] - window_s
+        return times[keep], latency[keep]
+
+    def fps(self, window_s: float = LIVE_WINDOW_S) -> float:
+        """Output frames per second over the frames output in the last ``window_s`` seconds
+        before the newest."""
         with self.lock:
-            times = self.output_times.last(last)
+            times, _ = self._live(window_s)
         return _rate(times)
+
+    def run_fps(self) -> float:
+        """Output frames per second from the run's first output frame to its newest."""
+        with self.lock:
+            first, count = self.first_output_at, self.frames_output
+            newest = self.output_times.last(1)
+        if first is None or count < 2 or not len(newest) or newest[0] <= first:
+            return 0.0
+        return (count - 1) / float(newest[0] - first)
+
+    def run_latency_ms(self) -> float:
+        """The run's median latency (to :data:`LATENCY_BIN_MS`); NaN before any."""
+        with self.lock:
+            counts = self.latency_counts.copy()
+        total = int(counts.sum())
+        if not total:
+            return math.nan
+        middle = int(np.searchsorted(np.cumsum(counts), (total + 1) / 2))
+        return (middle + 0.5) * LATENCY_BIN_MS
 
     def throughput(self, skip: int = 0) -> float:
         """Output frames per second over every kept output frame but the first ``skip`` of
@@ -178,12 +232,21 @@ class EngineStats:
             times = self.output_times.since(skip)
         return _rate(times)
 
-    def snapshot(self) -> StatsSnapshot:
-        fps = self.fps()
+    def snapshot(self, whole_run: bool = False) -> StatsSnapshot:
+        """The live figures (the last :data:`LIVE_WINDOW_S`); ``whole_run``: the frame rate
+        and median latency of the whole run instead (its last line), p95 of the last
+        ``window`` frames."""
+        fps = self.run_fps() if whole_run else self.fps()
+        run_latency = self.run_latency_ms() if whole_run else math.nan
         with self.lock:
+            _, live = self._live(LIVE_WINDOW_S)
+            live = live[~np.isnan(live)]
+            latency = (
+                run_latency if whole_run else float(np.median(live)) if len(live) else math.nan
+            )
             return StatsSnapshot(
                 fps=fps,
-                latency_ms=self.latency.median,
+                latency_ms=latency,
                 latency_p95_ms=self.latency.p95,
                 frames_captured=self.frames_captured,
                 frames_processed=self.frames_processed,
@@ -201,3 +264,60 @@ def _rate(times: np.ndarray) -> float:
         return 0.0
     span = times[-1] - times[0]
     return (len(times) - 1) / span if span > 0 else 0.0
+
+
+KEEP_UP_SHARE = 0.75
+"""A run falls behind when its live frame rate stays under this share of its source's rate
+for :data:`KEEP_UP_HOLD_S`, and catches up again above :data:`CAUGHT_UP_SHARE` of it for as
+long (apart, so that a rate near one line is not said again and again)."""
+CAUGHT_UP_SHARE = 0.9
+KEEP_UP_HOLD_S = 3.0
+KEEP_UP_WARM_S = 5.0
+"""Nothing is said for this long after the first frames: a start loads models and compiles
+(the first frame came 19 s after the start beside six CPU hogs, 3 s alone)."""
+
+
+@dataclass
+class KeepUpWatch:
+    """Says when the frames come out well under the source's rate, and when they are back: a
+    machine busy past its cores (a game beside the call) took a Studio run to 4-10 fps of 30,
+    latency 440-950 ms, with nothing said but the figures of the last line (qa9)."""
+
+    target_fps: float
+    """The source's rate (a camera's asked rate, the demo's, a video's own); 0: none known."""
+    behind: bool = False
+    _since: float | None = None
+    """When the live rate first crossed the line it would have to stay over to change
+    :attr:`behind` (None: it is on the side :attr:`behind` says)."""
+    _first: float | None = None
+    """When frames first came out."""
+
+    def news(self, fps: float, now: float) -> str | None:
+        """One line when the run falls behind or catches up (``fps``: the live rate at
+        ``now``); None otherwise."""
+        if self.target_fps <= 0 or fps <= 0:
+            return None
+        if self._first is None:
+            self._first = now
+        if now - self._first < KEEP_UP_WARM_S:
+            return None
+        crossed = (
+            fps >= CAUGHT_UP_SHARE * self.target_fps
+            if self.behind
+            else (fps < KEEP_UP_SHARE * self.target_fps)
+        )
+        if not crossed:
+            self._since = None
+            return None
+        if self._since is None:
+            self._since = now
+        if now - self._since < KEEP_UP_HOLD_S:
+            return None
+        self.behind, self._since = not self.behind, None
+        if self.behind:
+            return (
+                f"frames come out at {fps:.0f} fps of the source's {self.target_fps:g}: this "
+                "machine is too busy for the preset (other programs, or too heavy a preset "
+                "for it); a lighter preset, a smaller --size or closing the busy programs helps"
+            )
+        return f"frames come out at {fps:.0f} fps again (the source's {self.target_fps:g})"

@@ -331,6 +331,26 @@ def test_bench_json(capsys) -> None:
     assert result["variant_passes"] == [] and result["budgets"] == {}
 
 
+def test_bench_says_when_other_programs_kept_the_machine_busy(capsys) -> None:
+    """Two busy programs beside the bench (one a core on this 2-core machine): it says its
+    figures are not a quiet machine's, on stderr, and gives the cores the others used (qa9:
+    a bench beside six CPU hogs printed its figures as if quiet)."""
+    import subprocess
+
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        code = cli.main(list(BENCH_OFF))
+        captured = capsys.readouterr()
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    assert code == 0
+    others = json.loads(captured.out)["others_busy_cores"]
+    assert others > cli.OTHERS_BUSY_CORES, others
+    assert "these figures are not a quiet machine's" in captured.err
+
+
 def test_bench_with_a_stage_times_it(capsys) -> None:
     code = cli.main(["bench", "--preset", "test-cli-bench", "--frames", "20", "--json"])
     result = json.loads(capsys.readouterr().out)

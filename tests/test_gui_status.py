@@ -143,3 +143,28 @@ def test_background_image_mode_without_a_picture_says_so_in_the_window(
     # Choosing the colour again: the warning about the picture goes.
     mode.combo.setCurrentIndex(mode.combo.findData("color"))
     qtbot.waitUntil(lambda: key not in window.messages.texts(), timeout=5000)
+
+
+def test_a_window_that_cannot_keep_up_says_so_in_a_bar_until_it_is_back(
+    qtbot: Any, windows: list, config: Path
+) -> None:
+    """The live rate as a machine busy past its cores makes it (qa9: 7-12 fps of 30 in the
+    window, "dropped" climbing, no bar), polled as the status timer polls it."""
+    from app.gui.status import KEEP_UP_BAR, show_keep_up
+    from pipelines.stats import KeepUpWatch
+
+    window = open_window(qtbot, windows, config)
+    wait_frames(qtbot, window)
+    window.status_timer.stop()  # only the made-up clock below from here
+    window.keep_up = KeepUpWatch(0.0)
+    now = 1000.0
+    for seconds, fps in ((6, 30.0), (4, 7.0)):
+        for _ in range(seconds * 2):
+            now += 0.5
+            show_keep_up(window, fps, now)
+    text = window.messages.texts().get(KEEP_UP_BAR, "")
+    assert "7 fps of the source's 30" in text and "too busy" in text, window.messages.texts()
+    for _ in range(4 * 2):
+        now += 0.5
+        show_keep_up(window, 30.0, now)
+    assert KEEP_UP_BAR not in window.messages.texts()

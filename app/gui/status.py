@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING
 
 from app.gui.plumbing import CAMERA_LOST
 from app.state.model import models_summary, running_model_names
+from pipelines.stats import KeepUpWatch
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
@@ -36,6 +38,32 @@ def update_status(w: MainWindow) -> None:
         w.fps_label.setText("no frames")
     if lost != w.camera_lost:
         w.show_camera_lost(lost)
+    if snap is not None and not lost:
+        show_keep_up(w, snap.fps)
+
+
+KEEP_UP_BAR = "keep-up"
+
+
+def show_keep_up(w: MainWindow, fps: float, now: float | None = None) -> None:
+    """A bar while the frames come out well under the source's rate (the CLI's line,
+    :class:`~pipelines.stats.KeepUpWatch`); gone when they are back."""
+    target = float(w.controller.fps)
+    if w.keep_up.target_fps != target:
+        w.keep_up = KeepUpWatch(target)
+        w.messages.clear(KEEP_UP_BAR)
+    if w.keep_up.news(fps, time.monotonic() if now is None else now) is None:
+        return
+    if w.keep_up.behind:
+        w.messages.show_message(
+            KEEP_UP_BAR,
+            f"Frames come out at {fps:.0f} fps of the source's {target:g}: this computer is "
+            "too busy for the preset (other programs, or too heavy a preset for it). A "
+            "lighter preset, a smaller size or closing the busy programs helps.",
+            "warning",
+        )
+    else:
+        w.messages.clear(KEEP_UP_BAR)
 
 
 def provider_text(w: MainWindow) -> tuple[str, str]:

@@ -54,6 +54,7 @@ from pipelines.errors import CamfxError
 from pipelines.outputs.virtualcam import setup_hint
 from pipelines.sources.files import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 from pipelines.stage import StageSettings
+from pipelines.stats import KeepUpWatch
 from pipelines.userdata import PresetChangedOnDisk, PresetStore, SettingsStore
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,8 @@ class MainWindow(QMainWindow, WindowWidgets):
         """Whether the camera in use is unplugged and reconnecting (:meth:`show_camera_lost`)."""
         self._source_text = ""
         """The Source box's line about the source that opened, shown again when it is back."""
+        self.keep_up = KeepUpWatch(0.0)
+        """Whether the frames keep up with the source (:func:`status.update_status`)."""
         self.status_timer = QTimer(self)
         self.status_timer.setInterval(500)
         self.status_timer.timeout.connect(self.update_status)
