@@ -65,10 +65,8 @@ def test_a_printed_lower_lip_opens_evenly() -> None:
 HOLLOWS_MAX = 0.2
 """The largest share of the mouth's columns where the rest face's finish may hollow out the
 dark line where the lips meet, leaving its rim as an outline (measure.finish_hollows): the
-printed proxy read 0.278 on main (0.296 under the simulated 'ulp1' CPU), 0.111 with the rim
-lifted (rest.FINISH_RIM), 0.167 with the line where the lips meet smoothed as well
-(rest.SEAM_SMOOTH_PASSES; 0.167 under 'ulp1' and 'blocked' too); the tuning portraits whose
-finish refills anything 0.000-0.150 on main, 0.000-0.133 now."""
+printed proxy read 0.278 on main, 0.111 with the rim lifted (rest.FINISH_RIM); the tuning
+portraits whose finish refills anything 0.000-0.150 on main, 0.000-0.133 lifted."""
 FINISHED = ("astronaut", "astronaut_rims", "einstein_midword")
 """Tuning portraits whose rest face the finish refills (95, 113 and 5 px on main): the two
 that read highest on main (0.128 and 0.150, a grinning photo's dark sliver edge) and one

@@ -78,20 +78,12 @@ out (:func:`_lift_rim`). The refill takes only a dark line's core (below
 whose soft mouth line the tracker read as lips 0.015 face heights apart (issue 13), the core
 came out up to 36 levels lighter and its rim a few levels darker than both it and the skin, a
 thin grey loop round the lips (measure.finish_hollows 0.28 of the mouth's columns on the
-printed proxy). Lifted over 3 px (0.014 of a 210 px face), 0.11 (0.17 with the line
-smoothed, :data:`SEAM_SMOOTH_PASSES`, the same under the simulated CPUs); the tuning
-portraits' rests 0.00-0.15 -> 0.00-0.13 (2026-12-07, restring). Lifted towards a refill
-drawn from beyond the rim instead (the pixels round line and rim inpainted together), the
-proxy read 0.09 but the refill took the light of the moustache above the line down into a
-dark lower lip, whose body came out lighter than its own edge below: a new outline
-(astronaut_grey_moustache); lifting only up to the darker side leaves a lip as dark as its
-rim as it is."""
-SEAM_SMOOTH_PASSES = 2
-"""Passes of a [1, 2, 1] / 4 average along the line where the lips meet, its corners kept
-(:func:`meeting_line`): drawn through the midpoints of the tracked inner lips as they are,
-the line zigzags where the tracker's landmarks do, and the finish keeps the photo's own dark
-along it: on issue 13's printed proxy (landmarks jittered 0.6 px) a hooked, zigzag tail at the
-right corner (/work/notes/restring, 2026-12-07)."""
+printed proxy). Lifted over 3 px (0.014 of a 210 px face), 0.11; the tuning portraits' rests
+0.00-0.15 -> 0.00-0.13 (2026-12-07, restring). Lifted towards a refill drawn from beyond
+the rim instead (the pixels round line and rim inpainted together), the proxy read 0.09 but
+the refill took the light of the moustache above the line down into a dark lower lip, whose
+body came out lighter than its own edge below: a new outline (astronaut_grey_moustache);
+lifting only up to the darker side leaves a lip as dark as its rim as it is."""
 SEAM_SOFT_PX = 0.6
 """Gaussian sigma (pixels) of the refilled pixels' edge and of the line where the lips meet
 drawn on them: a binary hole's edge showed the pixel grid's steps."""
@@ -373,14 +365,11 @@ def _teeth_texture(
 
 def meeting_line(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """h×w float32 0..1: the line where the closed lips meet, midway between each inner upper
-    point and its lower partner from corner to corner, smoothed between the corners
-    (:data:`SEAM_SMOOTH_PASSES`), one anti-aliased pixel wide and softened by
-    :data:`SEAM_SOFT_PX`."""
+    point and its lower partner from corner to corner, one anti-aliased pixel wide and
+    softened by :data:`SEAM_SOFT_PX`."""
     _, _, pairs = _lip_sets()
     mid = [(points[u, :2] + points[low, :2]) / 2.0 for u, low in pairs]
     line = np.array([points[78, :2], *mid, points[308, :2]], np.float64)
-    for _ in range(SEAM_SMOOTH_PASSES):
-        line[1:-1] = 0.25 * line[:-2] + 0.5 * line[1:-1] + 0.25 * line[2:]
     out = np.zeros(size, np.uint8)
     cv2.polylines(out, [np.round(line * 16).astype(np.int32)], False, 255, 1, cv2.LINE_AA, 4)
     return cv2.GaussianBlur(out, (0, 0), SEAM_SOFT_PX).astype(np.float32) / 255.0
