@@ -236,14 +236,15 @@ class EngineStats:
         """The live figures (the last :data:`LIVE_WINDOW_S`); ``whole_run``: the frame rate
         and median latency of the whole run instead (its last line), p95 of the last
         ``window`` frames."""
-        fps = self.run_fps() if whole_run else self.fps()
-        run_latency = self.run_latency_ms() if whole_run else math.nan
-        with self.lock:
-            _, live = self._live(LIVE_WINDOW_S)
+        if whole_run:
+            fps, latency = self.run_fps(), self.run_latency_ms()
+        else:
+            fps = self.fps()
+            with self.lock:
+                _, live = self._live(LIVE_WINDOW_S)
             live = live[~np.isnan(live)]
-            latency = (
-                run_latency if whole_run else float(np.median(live)) if len(live) else math.nan
-            )
+            latency = float(np.median(live)) if len(live) else math.nan
+        with self.lock:
             return StatsSnapshot(
                 fps=fps,
                 latency_ms=latency,
@@ -286,10 +287,10 @@ class KeepUpWatch:
     target_fps: float
     """The source's rate (a camera's asked rate, the demo's, a video's own); 0: none known."""
     behind: bool = False
-    _since: float | None = None
+    _since: float | None = field(default=None, init=False)
     """When the live rate first crossed the line it would have to stay over to change
     :attr:`behind` (None: it is on the side :attr:`behind` says)."""
-    _first: float | None = None
+    _first: float | None = field(default=None, init=False)
     """When frames first came out."""
 
     def news(self, fps: float, now: float) -> str | None:

@@ -45,10 +45,18 @@ def update_status(w: MainWindow) -> None:
 KEEP_UP_BAR = "keep-up"
 
 
+def source_fps(w: MainWindow) -> float:
+    """The rate the window's source delivers at: a video file its own (a 15 fps clip is not
+    behind at 15), a camera the rate it gave, the demo and a picture the window's."""
+    source = w.controller.source
+    inner = source.inner if source is not None else None
+    return float(inner.actual_fps) if inner is not None else float(w.controller.fps)
+
+
 def show_keep_up(w: MainWindow, fps: float, now: float | None = None) -> None:
     """A bar while the frames come out well under the source's rate (the CLI's line,
     :class:`~pipelines.stats.KeepUpWatch`); gone when they are back."""
-    target = float(w.controller.fps)
+    target = source_fps(w)
     if w.keep_up.target_fps != target:
         w.keep_up = KeepUpWatch(target)
         w.messages.clear(KEEP_UP_BAR)
