@@ -153,32 +153,6 @@ def built_turned(name: str, degrees: float, sigma_px: float = 0.0, seed: int = 0
     return Avatar.build(make_portrait(image, found, source=f"{name}:turned{degrees:g}"))
 
 
-@functools.cache
-def built_unfinished(
-    name: str, printed: tuple[float, float, int] | None = None
-) -> tuple[Avatar, np.ndarray]:
-    """``name``'s avatar built anew (as :func:`built`, or as :func:`built_printed` with
-    ``printed``'s roll, sigma and seed) and its rest face as it was before
-    ``rest.finish_rest`` (the build's own call of it, from the stage), once a session: the
-    finish's own effect measured against what it was given."""
-    from unittest import mock
-
-    from pipelines.avatar import stage
-    from pipelines.avatar.portrait import Portrait
-    from pipelines.avatar.rest import RestMouth
-
-    given: list[np.ndarray] = []
-    finish = stage.finish_rest
-
-    def kept(closed: Portrait, rest: RestMouth) -> Portrait:
-        given.append(closed.image.copy())
-        return finish(closed, rest)
-
-    with mock.patch.object(stage, "finish_rest", kept):
-        build = build_anew(name) if printed is None else built_printed.__wrapped__(name, *printed)
-    return build, given[-1]
-
-
 def build_said(name: str, retrack: bool = True) -> tuple[logging.LogRecord, ...]:
     """What :func:`built`'s build of ``name`` logged, as ``caplog.records`` holds it with
     ``caplog.at_level(logging.INFO, logger=BUILD_LOGGER)`` around the build."""

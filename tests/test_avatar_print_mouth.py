@@ -4,10 +4,10 @@ with the lower lip, and the upper lip stays where it is (tools/print_mouth_sheet
 from __future__ import annotations
 
 import pytest
-from avatar_builds import built, built_printed, built_unfinished
+from avatar_builds import built, built_printed
 from host_cpu import AVX512
 
-from pipelines.avatar.measure import finish_hollows, jaw_lip_drag, jaw_lower_lip_balance
+from pipelines.avatar.measure import jaw_lip_drag, jaw_lower_lip_balance
 from pipelines.avatar.stage import Avatar
 
 pytestmark = pytest.mark.clock_free
@@ -60,30 +60,3 @@ def test_a_tuning_lower_lip_opens_evenly(name: str) -> None:
 )
 def test_a_printed_lower_lip_opens_evenly() -> None:
     assert jaw_lower_lip_balance(_proxy()) >= BALANCE_MIN
-
-
-HOLLOWS_MAX = 0.2
-"""The largest share of the mouth's columns where the rest face's finish may hollow out the
-dark line where the lips meet, leaving its rim as an outline (measure.finish_hollows): the
-printed proxy read 0.278 on main, 0.111 with the rim lifted (rest.FINISH_RIM); the tuning
-portraits whose finish refills anything 0.000-0.150 on main, 0.000-0.133 lifted."""
-FINISHED = ("astronaut", "astronaut_rims", "einstein_midword")
-"""Tuning portraits whose rest face the finish refills (95, 113 and 5 px on main): the two
-that read highest on main (0.128 and 0.150, a grinning photo's dark sliver edge) and one
-that reads 0."""
-
-
-def test_the_rest_leaves_no_outline_round_a_printed_mouth() -> None:
-    """On main the finish refilled only the core of the print's soft mouth line, which the
-    tracker read as lips 0.015 face heights apart: a thin grey loop round the shut lips, the
-    line's shoulders left darker than the refill and the skin (issue 13)."""
-    avatar, settled = built_unfinished("brothers_sepia", (0.0, 0.6, 3))
-    lm = avatar.portrait.landmarks
-    assert finish_hollows(settled, avatar.portrait.image, lm) <= HOLLOWS_MAX
-
-
-@pytest.mark.parametrize("name", FINISHED)
-def test_the_rest_leaves_no_outline_round_tuning_lips(name: str) -> None:
-    avatar, settled = built_unfinished(name)
-    lm = avatar.portrait.landmarks
-    assert finish_hollows(settled, avatar.portrait.image, lm) <= HOLLOWS_MAX

@@ -31,7 +31,6 @@ from pipelines.audio.mouth import NEUTRAL, MouthAnalyzer, MouthParams
 from pipelines.audio.resample import ANALYSIS_RATE, resample
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.render import AvatarRenderer
-from pipelines.avatar.rest import FINISH_REACH, meeting_line
 from pipelines.avatar.rig import SIGNED_AXES, mouth_weights
 from pipelines.avatar.stage import Avatar
 from pipelines.avatar.tracked import eye_opening, measuring_tracker, opening
@@ -697,49 +696,3 @@ def cut_calibration(
                 seen = bool(np.any(np.abs(rows - y) <= abs(shift) + 2))
                 cuts.append(CutResult(pose, line, shift, y, seen))
     return clean, cuts
-
-
-HOLLOW_LEVELS = 3.0
-"""Grey levels (HSV value) by which a light stretch across the line where the lips meet
-stands above the darker ones on both sides of it more on the finished rest face than on the
-face before the finish, for :func:`finish_hollows` to count its column: the printed proxy's
-loop stood 3-5 levels above its rim (issue 13), a photo's grain moves a level or two."""
-
-
-def _hollows(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """Per column from the left mouth corner (78) to the right (308): how far the brightest
-    point across the line where the lips meet (rest.meeting_line, within rest.FINISH_REACH
-    of it) stands above the darker of the darkest points on its two sides (grey levels; 0
-    where the column is one valley or no rise)."""
-    lm = np.asarray(landmarks, np.float64)
-    line = meeting_line(lm, image.shape[:2])
-    value = image.max(axis=2).astype(np.float32)
-    face_h = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
-    reach = max(1, round(FINISH_REACH * face_h))
-    x0 = max(0, int(np.ceil(lm[78, 0])))
-    x1 = min(image.shape[1] - 1, int(np.floor(lm[308, 0])))
-    out = np.zeros(max(0, x1 - x0 + 1), np.float32)
-    for i, x in enumerate(range(x0, x1 + 1)):
-        if line[:, x].max() <= 0.0:
-            continue
-        y = int(np.argmax(line[:, x]))
-        across = value[max(0, y - reach) : y + reach + 1, x]
-        if across.size < 3:
-            continue
-        darkest_above = np.minimum.accumulate(across)
-        darkest_below = np.minimum.accumulate(across[::-1])[::-1]
-        rise = across[1:-1] - np.maximum(darkest_above[:-2], darkest_below[2:])
-        out[i] = max(0.0, float(rise.max()))
-    return out
-
-
-def finish_hollows(settled: np.ndarray, finished: np.ndarray, landmarks: np.ndarray) -> float:
-    """The share of the mouth's columns (corner to corner) where the finished rest face
-    (rest.finish_rest's picture of ``settled``, both on the rest face's ``landmarks``) holds
-    a light stretch across the line where the lips meet, between darker ones, that stands
-    :data:`HOLLOW_LEVELS` higher than on the settled face: a dark line the finish hollowed
-    out, its rim left on both sides as an outline (issue 13's printed proxy, 0.28 on main;
-    the photo's own lips, a light lip between dark lines, count only where the finish deepened
-    them)."""
-    created = _hollows(finished, landmarks) - _hollows(settled, landmarks)
-    return float(np.mean(created > HOLLOW_LEVELS)) if created.size else 0.0

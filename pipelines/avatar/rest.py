@@ -70,20 +70,6 @@ contact there is what the tracker reads as lips that meet. Refilled too (with th
 read shut in 69-79 % (tests/test_avatar_quality.py asks 95 %, 2026-12-05)."""
 FINISH_REACH = 0.025
 """Face heights either side of the line where the lips meet that :func:`finish_rest` cleans."""
-FINISH_RIM = 0.014
-"""Face heights beyond the pixels :func:`finish_rest` refills over which what is darker than
-both the refill beside it and what lies beyond it is lifted to the darker of the two, fading
-out (:func:`_lift_rim`). The refill takes only a dark line's core (below
-:data:`FINISH_DARK`), and the soft shoulders of that line stay: on a photographed print,
-whose soft mouth line the tracker read as lips 0.015 face heights apart (issue 13), the core
-came out up to 36 levels lighter and its rim a few levels darker than both it and the skin, a
-thin grey loop round the lips (measure.finish_hollows 0.28 of the mouth's columns on the
-printed proxy). Lifted over 3 px (0.014 of a 210 px face), 0.11; the tuning portraits' rests
-0.00-0.15 -> 0.00-0.13 (2026-12-07, restring). Lifted towards a refill drawn from beyond
-the rim instead (the pixels round line and rim inpainted together), the proxy read 0.09 but
-the refill took the light of the moustache above the line down into a dark lower lip, whose
-body came out lighter than its own edge below: a new outline (astronaut_grey_moustache);
-lifting only up to the darker side leaves a lip as dark as its rim as it is."""
 SEAM_SOFT_PX = 0.6
 """Gaussian sigma (pixels) of the refilled pixels' edge and of the line where the lips meet
 drawn on them: a binary hole's edge showed the pixel grid's steps."""
@@ -363,7 +349,7 @@ def _teeth_texture(
     )
 
 
-def meeting_line(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _meeting_line(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """h×w float32 0..1: the line where the closed lips meet, midway between each inner upper
     point and its lower partner from corner to corner, one anti-aliased pixel wide and
     softened by :data:`SEAM_SOFT_PX`."""
@@ -375,37 +361,9 @@ def meeting_line(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.GaussianBlur(out, (0, 0), SEAM_SOFT_PX).astype(np.float32) / 255.0
 
 
-def _side_mean(image: np.ndarray, mask: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
-    """h×w×3 float32: ``image``'s mean over the ``mask`` pixels near each pixel (Gaussian,
-    ``sigma`` px), and h×w float32: how much of ``mask`` is that near (0: none)."""
-    weight = mask.astype(np.float32)
-    total = cv2.GaussianBlur(image * weight[..., None], (0, 0), sigma)
-    near = cv2.GaussianBlur(weight, (0, 0), sigma)
-    return total / np.maximum(near, 1e-6)[..., None], near
-
-
-def _lift_rim(mixed: np.ndarray, hole: np.ndarray, free: np.ndarray, rim: float) -> np.ndarray:
-    """``mixed`` (h×w×3 float32, refilled over the bool ``hole``) with the pixels within
-    ``rim`` px of the hole (where ``free``) lifted, fading out away from it, to the darker of
-    the refill beside them and what lies beyond them (the next ``rim`` px out): a rim darker
-    than both is what the refill left of the dark line's shoulders, an outline
-    (:data:`FINISH_RIM`). Never darkened: where the lip beyond is as dark as the rim (a lower
-    lip's body under the line), it stays."""
-    rim_px = max(1, round(rim))
-    away = cv2.distanceTransform((~hole).astype(np.uint8), cv2.DIST_L2, 3)
-    inside, near_inside = _side_mean(mixed, hole & free, rim_px)
-    beyond = (away > rim_px) & (away <= 2 * rim_px) & free
-    outside, near_outside = _side_mean(mixed, beyond, rim_px)
-    ring = (away > 0) & (away <= rim_px) & free & (near_inside > 1e-3) & (near_outside > 1e-3)
-    fade = np.clip(1.0 - (away - 0.5) / (rim_px + 0.5), 0.0, 1.0) * ring
-    target = np.minimum(inside, outside)
-    return mixed + fade.astype(np.float32)[..., None] * np.maximum(target - mixed, 0.0)
-
-
 def finish_rest(closed: Portrait, rest: RestMouth) -> Portrait:
     """The settled rest face with what its closings left of the photo's open mouth along the
     line where the lips meet refilled from the lips (:data:`FINISH_DARK`), with a soft edge,
-    what is darker than the refill just beyond it lifted towards it (:data:`FINISH_RIM`),
     and that line drawn again, thin and :data:`SEAM_DARKEN` darker than the lips. On the
     picture alone: its landmarks, and the rig built on them, stay as the checks left them.
     The still checks read the face before it (:func:`settle_rest`), the pitched ones after it
@@ -416,7 +374,7 @@ def finish_rest(closed: Portrait, rest: RestMouth) -> Portrait:
     image = closed.image
     lm = np.asarray(closed.landmarks, np.float64)
     size = image.shape[:2]
-    line = meeting_line(lm, size)
+    line = _meeting_line(lm, size)
     face_h = float(np.linalg.norm(lm[regions.CHIN, :2] - lm[regions.FOREHEAD_TOP, :2]))
     reach = 2 * max(1, round(FINISH_REACH * face_h)) + 1
     near = cv2.dilate(
@@ -432,8 +390,6 @@ def finish_rest(closed: Portrait, rest: RestMouth) -> Portrait:
     filled = cv2.inpaint(image, hole, 3, cv2.INPAINT_TELEA).astype(np.float32)
     soft = cv2.GaussianBlur(hole, (0, 0), SEAM_SOFT_PX).astype(np.float32)[..., None] / 255.0
     mixed = filled * soft + image.astype(np.float32) * (1.0 - soft)
-    if hole.any():
-        mixed = _lift_rim(mixed, hole > 0, line < FINISH_KEEP_LINE, FINISH_RIM * face_h)
     out = np.clip(mixed * (1.0 - SEAM_DARKEN * line[..., None]) + 0.5, 0, 255).astype(np.uint8)
     return replace(closed, image=out)
 
