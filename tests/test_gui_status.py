@@ -168,3 +168,28 @@ def test_a_window_that_cannot_keep_up_says_so_in_a_bar_until_it_is_back(
         now += 0.5
         show_keep_up(window, 30.0, now)
     assert KEEP_UP_BAR not in window.messages.texts()
+
+
+def test_the_keep_up_bar_measures_a_video_against_its_own_rate(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path
+) -> None:
+    """A 15 fps clip plays at 15 in the window: not behind (against the window's 30 it would
+    read half)."""
+    import numpy as np
+    from test_file_sources import write_video
+
+    from app.gui.status import KEEP_UP_BAR, show_keep_up, source_fps
+
+    clip = write_video(
+        tmp_path / "clip15.mp4", [np.full((64, 96, 3), i, np.uint8) for i in range(30)], fps=15
+    )
+    window = open_window(qtbot, windows, config)
+    wait_frames(qtbot, window)
+    window.set_source(f"video:{clip}")
+    qtbot.waitUntil(lambda: source_fps(window) == 15.0, timeout=10000)
+    window.status_timer.stop()
+    now = 1000.0
+    for _ in range(20):
+        now += 0.5
+        show_keep_up(window, 15.0, now)
+    assert KEEP_UP_BAR not in window.messages.texts()
