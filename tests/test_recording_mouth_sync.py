@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 import pytest
 from test_audio_mic import virtual_mic  # noqa: F401  (a fixture)
-from test_recording_voice import MIC_BLOCK, MIC_RATE, FakeStream
+from test_recording_voice import MIC_RATE, FakeStream
 
 from pipelines.audio.inputs import read_audio_file
 from pipelines.audio.resample import ANALYSIS_RATE, resample
@@ -172,24 +171,49 @@ class LateStream(FakeStream):
 
 
 # --------------------------------------------------------------------------- tests
+def record_microphone(card: LateSoundCard, out: Path, seconds: float = 6.0) -> None:
+    """``camfx run`` (:data:`RUN`) recording ``seconds`` of frames to ``out`` through ``card``
+    (patched in by the caller), its streams closed after."""
+    from app.cli import main
+
+    try:
+        assert main([*RUN, str(out), "--frames", str(round(seconds * FPS))]) == 0
+    finally:
+        for stream in card.streams:
+            stream.close()
+
+
+def make_frames_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each frame stamped :func:`waited` before it was read: the voice stage then sees what a
+    frame that waited that long after its capture sees."""
+    from pipelines.sources.base import Source
+
+    read, first = Source.read, []
+
+    def read_late(self: Source) -> Any:
+        frame = read(self)
+        if frame is not None:
+            if not first:
+                first.append(frame.ctx.timestamp)
+            frame.ctx.timestamp -= waited(frame.ctx.timestamp - first[0])
+        return frame
+
+    monkeypatch.setattr(Source, "read", read_late)
+
+
 def test_a_microphone_recording_has_the_mouth_in_step_with_the_voice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A device 30 ms late: placed where it was heard, the voice led the mouth by 71 ms. The
     speech starts before the recording's sound is placed (its mouth's lag is measured over the
     first second): it is recorded whole all the same."""
-    from app.cli import main
     from pipelines.audio import inputs
 
     said = speech(4.0)
     card = LateSoundCard(said, after_s=0.8)
     monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
     out = tmp_path / "mic.mp4"
-    try:
-        assert main([*RUN, str(out), "--frames", str(round(6.0 * FPS))]) == 0
-    finally:
-        for stream in card.streams:
-            stream.close()
+    record_microphone(card, out)
     check_continuous(out, said)
     check_in_step(out)
 
@@ -217,30 +241,14 @@ def test_a_microphone_recording_of_frames_that_waited_has_the_mouth_in_step(
     The wait is made by stamping each frame that much before it was read (the stage then
     sees what a frame that waited sees): the picture and the sound are otherwise as in the
     first test, so this is load-free and repeatable."""
-    from app.cli import main
     from pipelines.audio import inputs
-    from pipelines.sources.base import Source
 
-    read, first = Source.read, []
-
-    def read_late(self: Source) -> Any:
-        frame = read(self)
-        if frame is not None:
-            if not first:
-                first.append(frame.ctx.timestamp)
-            frame.ctx.timestamp -= waited(frame.ctx.timestamp - first[0])
-        return frame
-
-    monkeypatch.setattr(Source, "read", read_late)
+    make_frames_wait(monkeypatch)
     said = speech(4.0)
     card = LateSoundCard(said, after_s=0.8)
     monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
     out = tmp_path / "waited.mp4"
-    try:
-        assert main([*RUN, str(out), "--frames", str(round(6.0 * FPS))]) == 0
-    finally:
-        for stream in card.streams:
-            stream.close()
+    record_microphone(card, out)
     check_continuous(out, said)
     check_in_step(out)
 
@@ -252,19 +260,12 @@ class StarvedStream(LateStream):
 
     stall_s = 0.15
 
-    def _run(self) -> None:
-        k = 0
-        while not self._stop.is_set():
-            due = self.t0 + (k + MIC_BLOCK) / MIC_RATE + self.latency
-            into = due - self.t0 - 1.5
-            if into > 0 and into % 0.6 < self.stall_s:
-                due += self.stall_s - into % 0.6
-            time.sleep(max(0.0, due - time.monotonic()))
-            block = self.noise[k : k + MIC_BLOCK]
-            if len(block) < MIC_BLOCK:
-                block = np.pad(block, (0, MIC_BLOCK - len(block)))
-            self.callback(block[:, None], MIC_BLOCK, None, None)
-            k += MIC_BLOCK
+    def _due(self, k: int) -> float:
+        due = super()._due(k)
+        into = due - self.t0 - 1.5
+        if into > 0 and into % 0.6 < self.stall_s:
+            due += self.stall_s - into % 0.6
+        return due
 
 
 class StarvedSoundCard(LateSoundCard):
@@ -284,10 +285,8 @@ def test_a_starved_microphone_s_recording_keeps_its_frames_apart(
     at least half its spacing from the frame before as captured (a paced source catching up
     on a busy machine captures frames closer than a frame apart itself), and the mouth stays
     within a frame of its voice."""
-    from app.cli import main
     from pipelines.audio import inputs
     from pipelines.outputs.recorder import VideoFileOutput
-    from pipelines.sources.base import Source
 
     write, captured = VideoFileOutput.write, []
 
@@ -297,26 +296,12 @@ def test_a_starved_microphone_s_recording_keeps_its_frames_apart(
 
     monkeypatch.setattr(VideoFileOutput, "write", write_seen)
 
-    read, first = Source.read, []
-
-    def read_late(self: Source) -> Any:
-        frame = read(self)
-        if frame is not None:
-            if not first:
-                first.append(frame.ctx.timestamp)
-            frame.ctx.timestamp -= waited(frame.ctx.timestamp - first[0])
-        return frame
-
-    monkeypatch.setattr(Source, "read", read_late)
+    make_frames_wait(monkeypatch)
     said = speech(4.0)
     card = StarvedSoundCard(said, after_s=0.8)
     monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
     out = tmp_path / "starved.mp4"
-    try:
-        assert main([*RUN, str(out), "--frames", str(round(6.0 * FPS))]) == 0
-    finally:
-        for stream in card.streams:
-            stream.close()
+    record_microphone(card, out)
     _, times, _, _ = recorded(out)
     assert len(times) == len(captured)
     kept = np.diff(times) / np.maximum(np.diff(captured), 1e-6)

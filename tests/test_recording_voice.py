@@ -306,14 +306,17 @@ class FakeStream:
     def _run(self) -> None:
         k = 0
         while not self._stop.is_set() and (self.pads or k + MIC_BLOCK <= len(self.noise)):
-            # A block is delivered once its last sample is in (and the device's latency after).
-            due = self.t0 + (k + MIC_BLOCK) / MIC_RATE + self.latency
-            time.sleep(max(0.0, due - time.monotonic()))
+            time.sleep(max(0.0, self._due(k) - time.monotonic()))
             block = self.noise[k : k + MIC_BLOCK]
             if len(block) < MIC_BLOCK:
                 block = np.pad(block, (0, MIC_BLOCK - len(block)))
             self.callback(block[:, None], MIC_BLOCK, None, None)
             k += MIC_BLOCK
+
+    def _due(self, k: int) -> float:
+        """When the block from sample ``k`` is delivered: once its last sample is in (and the
+        device's latency after)."""
+        return self.t0 + (k + MIC_BLOCK) / MIC_RATE + self.latency
 
     def stop(self) -> None:
         self._stop.set()
