@@ -651,10 +651,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         # The voice file is read (and refused, in one line) before anything opens, with
         # --frames too: a broken one otherwise ran silent and exited 0, or was reported as
         # the recording's fault. Without --frames it sets the length: the video ends with the
-        # speech.
-        audio_frames = config.frames_for_audio()
-        if config.frames is None:
-            config = dataclasses.replace(config, frames=audio_frames)
+        # speech (a camera's run: by time, its frames come as the camera gives them).
+        config = config.run_length()
     from app import signals
 
     tty = sys.stderr.isatty()
@@ -727,7 +725,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(errors[0])
     if any(out.failure for out in engine.outputs):
         return EXIT_OUTPUT_FAILED
-    if interrupted is not None and config.frames is not None:
+    if interrupted is not None and (config.frames is not None or config.seconds is not None):
         # A run with an end of its own (--frames, or a voice file's length) cut short did not
         # make what was asked: a script's `camfx run ... && upload` must not go on, as after
         # a cut-short `talking-head render`. A live stream has no other way to stop: 0.
@@ -737,9 +735,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             if isinstance(out, VideoFileOutput) and not out.empty_notice
         ]
         keeps = f"; {', '.join(kept)} keep{'s' * (len(kept) == 1)} what was recorded"
+        of = f"of {config.frames} frames" if config.frames is not None else "frames"
+        if config.frames is None and config.seconds is not None:
+            of += f" of the voice's {config.seconds:.1f} s"
         print(
-            f"camfx: interrupted after {snap.frames_processed} of {config.frames} frames"
-            + (keeps if kept else ""),
+            f"camfx: interrupted after {snap.frames_processed} {of}" + (keeps if kept else ""),
             file=sys.stderr,
         )
         return signals.exit_code(interrupted)

@@ -13,7 +13,7 @@ import contextlib
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pipelines import cvthreads
@@ -66,6 +66,9 @@ class RunConfig:
     fps: float = 30.0
     frames: int | None = None
     """Stop after this many output frames; None runs until stopped or the source ends."""
+    seconds: float | None = None
+    """Stop once a frame is captured this long after the first one (a voice file's length
+    under a live source, whose frames come as the camera gives them: :meth:`run_length`)."""
     loop: bool = True
     """Start a video file again at its end."""
     paced: bool = True
@@ -109,13 +112,36 @@ class RunConfig:
 
     def frames_for_audio(self) -> int | None:
         """Frames that cover the talking head's audio file (None without one)."""
+        seconds = self.seconds_of_audio()
+        return None if seconds is None else max(1, math.ceil(seconds * self.fps))
+
+    def seconds_of_audio(self) -> float | None:
+        """The talking head's audio file's length (None without one)."""
         audio_file = self.talking_head.audio_file if self.talking_head else None
         if not audio_file:
             return None
         from pipelines.audio.inputs import decoded_audio
 
         data, rate = decoded_audio(audio_file)  # shared with the stage and the sound track
-        return max(1, math.ceil(len(data) / rate * self.fps))
+        return len(data) / rate
+
+    def run_length(self) -> RunConfig:
+        """This config ending with its voice file where it sets no end of its own: after the
+        file's frames, or after its seconds where frames are not all taken: a live source (a
+        camera) gives them at its own rate (15 fps in a dim room when 30 were asked) and drops
+        what a busy machine does not take, and its voice file plays in real time
+        (:class:`~pipelines.frame.FrameClock`); a paced source watched live skips its late
+        frames (:class:`Timing`). By frame count, those runs went on silent for as long again
+        as the frames they missed."""
+        seconds = self.seconds_of_audio()  # read (and refused in one line) in any case
+        if self.frames is not None or self.seconds is not None or seconds is None:
+            return self
+        timing = self.timing or (
+            Timing.REAL_TIME if any(map(watched_live, self.outputs)) else Timing.EVERY_FRAME
+        )
+        if source_is_live(self.source) or (self.paced and timing is Timing.REAL_TIME):
+            return replace(self, seconds=seconds)
+        return replace(self, frames=max(1, math.ceil(seconds * self.fps)))
 
 
 VOICE_STAGE = "audio_mouth"
@@ -334,6 +360,7 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             outputs,
             lossless=lossless,
             max_frames=config.frames,
+            max_seconds=config.seconds,
             out_size=config.out_size,
             stats_window=config.stats_window,
             idle_after=config.idle_after if config.frames is None else None,
@@ -357,6 +384,32 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             source.close()
         raise
     return run
+
+
+def watched_live(output: str | Output) -> bool:
+    """Whether ``output`` (a spec or an output) is watched as it is made
+    (:attr:`~pipelines.outputs.base.Output.watched_live`); a spec that names none is not."""
+    if not isinstance(output, str):
+        return output.watched_live
+    from pipelines.outputs import outputs, parse_output_spec
+
+    try:
+        return bool(outputs().get(parse_output_spec(output)[0]).watched_live)
+    except (CamfxError, KeyError):
+        return False
+
+
+def source_is_live(source: str | Source) -> bool:
+    """Whether ``source`` (a spec or an opened source) is a live device; a spec that names no
+    source is not (opening it says why)."""
+    if not isinstance(source, str):
+        return source.live
+    from pipelines.sources import parse_source_spec, sources
+
+    try:
+        return sources().get(parse_source_spec(source)[0]).live
+    except (CamfxError, KeyError):
+        return False
 
 
 def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:

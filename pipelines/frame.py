@@ -62,6 +62,41 @@ its own thread instead (a hand-off costs 0.15-0.2 ms of CPU; at a camera's pace 
 latency has room for it)."""
 
 
+LIVE_CAPTURE: CtxKey[bool] = CtxKey("live_capture")
+"""Set by the engine on each frame of a live source (a camera, the window's switchable
+source): its timestamp is when it was captured, and frames it did not take are gone, so its
+``index`` counts the frames read, not the time that passed (:class:`FrameClock`)."""
+
+
+class FrameClock:
+    """The time a frame stands for on a stage's own clock (a talking head's animation, the
+    voice file it mouths): ``index / fps`` for a file's or the demo's frames, which are all
+    taken (or skipped by index) and recorded by their index; the capture time for a live
+    source's (:data:`LIVE_CAPTURE`), whose index counts only the frames read. By index, a
+    webcam that gave 15 fps when asked for 30 (a dim room) played a voice file's mouth and
+    the avatar's blinks at half speed, and its recording's mouth read r -0.26 against its own
+    voice (2026-12-07); so did any camera the machine was too busy to keep up with.
+
+    A live frame's time runs from the first live frame's ``index / fps`` on (the voice a
+    window picks while its camera runs starts where the index puts it, as before), by capture
+    time; a frame that is not live goes back to its index."""
+
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+        self.played_from: float | None = None
+        """The capture time at which this clock's time 0 lies while frames are live; None
+        while they are timed by their index."""
+
+    def time_of(self, ctx: FrameContext) -> float:
+        fps = max(self.fps, 1e-6)
+        if not ctx.get(LIVE_CAPTURE):
+            self.played_from = None
+            return ctx.index / fps
+        if self.played_from is None:
+            self.played_from = ctx.timestamp - ctx.index / fps
+        return ctx.timestamp - self.played_from
+
+
 class LazyMask(Protocol):
     """A person mask that is made full size only when somebody asks for it (see
     :attr:`FrameContext.mask`): a stage that can work from a smaller copy never pays for it."""

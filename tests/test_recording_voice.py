@@ -69,6 +69,9 @@ class Written:
     mouth_lag: float | None = None
     """A microphone's settled mouth lag in this frame (``FrameVoice.mouth_lag_s``): the
     recording places the microphone that much later than it was heard, where the mouth is."""
+    voice_at: float | None = None
+    """A voice file's time this frame mouthed: the window's frames are live, so their capture
+    time less the voice's ``played_from`` (``index / fps`` for frames that are not)."""
 
 
 def watch_recordings(window: Any) -> list[Written]:
@@ -86,8 +89,12 @@ def watch_recordings(window: Any) -> list[Written]:
             status = getattr(frame.ctx.audio, "status", "")
             voice = getattr(frame.ctx.audio, "voice", None)
             lag = voice.mouth_lag_s if voice is not None and voice.mouth_lag_settled else None
+            at = None
+            if voice is not None and voice.clock == "frames":
+                played = voice.played_from
+                at = frame.ctx.index / voice.fps if played is None else frame.timestamp - played
             # The recorder's own time for the frame: where its picture is in the file.
-            log.append(Written(frame.ctx.index, frame.timestamp, out._last_time, status, lag))
+            log.append(Written(frame.ctx.index, frame.timestamp, out._last_time, status, lag, at))
 
         out.write = logging_write
         return out
@@ -147,8 +154,9 @@ def expected_voice(
     voice: np.ndarray, ref: Written, stage_fps: float, start: float, end: float
 ) -> np.ndarray:
     """The voice file as the talking head mouthed it from recording time ``start`` to ``end``
-    (16 kHz, looped): frame ``ref`` mouthed voice time ``index / stage fps`` at its place."""
-    first = round((ref.index / stage_fps + start - ref.at) * VOICE_RATE)
+    (16 kHz, looped): frame ``ref`` mouthed its voice time at its place."""
+    assert ref.voice_at is not None, ref
+    first = round((ref.voice_at + start - ref.at) * VOICE_RATE)
     return voice[np.arange(first, first + round((end - start) * VOICE_RATE)) % len(voice)]
 
 
@@ -177,7 +185,8 @@ def check_voice_file(
     looped = np.concatenate([voice, voice])
     scores = np.correlate(looped, piece, mode="valid")[: len(voice)]
     found = int(np.argmax(scores))
-    expected = round((ref.index / stage_fps + start + best / 50 - ref.at) * VOICE_RATE)
+    assert ref.voice_at is not None, ref
+    expected = round((ref.voice_at + start + best / 50 - ref.at) * VOICE_RATE)
     error = ((found - expected + len(voice) // 2) % len(voice) - len(voice) // 2) / VOICE_RATE
     assert abs(error) < OFFSET_MAX_S, f"the voice is {error * 1000:+.0f} ms off its frames"
 

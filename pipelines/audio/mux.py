@@ -118,9 +118,12 @@ class AudioTrackSource(Protocol):
 
 # --------------------------------------------------------------------------- sources
 class FileAudio:
-    """A sound file that starts with frame 0 (``--audio FILE``)."""
+    """A sound file that starts with frame 0 (``--audio FILE``): frame *i* is its time *i* /
+    fps, or, under a live source's frames (a camera), it plays from the first frame's capture
+    time as ``audio_mouth`` mouthed it (:attr:`~pipelines.audio.stage.FrameVoice.
+    played_from`): its reader then turns to the *capture* clock at the first frame."""
 
-    clock_follows_voice = False
+    clock_follows_voice = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.clock: Clock = "frames"
@@ -139,15 +142,25 @@ class _FileReader(_FramesKeepTheirTime):
         self.clock: Clock = "frames"
         self.samples, self.rate = decoded_audio(path)
         self.position = 0
+        self.played_from: float | None = None
+        """On the *capture* clock: the capture time of the file's time 0."""
 
     def follow(self, ctx: Any) -> bool:
+        voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
+        played = getattr(voice, "played_from", None)
+        if played is not None and self.played_from is None:
+            # The first frame mouthed in real time: so is every later one (a live source's
+            # frames stay live, and the stage's clock keeps its start).
+            self.clock, self.played_from = "capture", float(played)
         return False
 
     def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
-        end = len(self.samples) if until is None else min(len(self.samples), int(until * self.rate))
+        start_s = 0.0 if self.played_from is None else self.played_from
+        total = len(self.samples)
+        end = total if until is None else min(total, int((until - start_s) * self.rate))
         start = self.position
         self.position = max(start, end)
-        return self.samples[start : self.position], self.rate, start / self.rate
+        return self.samples[start : self.position], self.rate, start_s + start / self.rate
 
 
 class MicAudio:
@@ -539,6 +552,9 @@ class VoiceKind(enum.StrEnum):
     MICROPHONE = "microphone"
     FILE = "file"
     """A voice file mouthed by frame number."""
+    PLAYED = "played"
+    """A voice file mouthed by a live source's frames at their capture time
+    (:attr:`~pipelines.audio.stage.FrameVoice.played_from`): it plays in real time."""
     VIDEO = "video"
     """No talking head speaks, and the frame is a video file's with a sound track (the window's
     :data:`LIVE_MEDIA_PLACE`): the file's own sound, as the command line records it."""
@@ -552,7 +568,7 @@ def voice_kind(voice: FrameVoice | None) -> VoiceKind:
         return VoiceKind.MICROPHONE
     samples = getattr(voice.input, "samples", None)
     if voice.clock == "frames" and samples is not None and len(samples):
-        return VoiceKind.FILE
+        return VoiceKind.FILE if voice.played_from is None else VoiceKind.PLAYED
     return VoiceKind.SILENT
 
 
@@ -712,10 +728,51 @@ class _FrameVoiceReader(_FramesKeepTheirTime):
         return out, rate, start / rate
 
 
+class _PlayedVoiceReader(_FramesKeepTheirTime):
+    """The voice file a talking head mouths under a live source's frames, read where the stage
+    read it: capture time *t* is voice time *t* - ``played_from`` (looped like the stage), on
+    the *capture* clock as the frames are. ``voice_of`` gives the latest frame's voice."""
+
+    def __init__(self, voice_of: Callable[[], FrameVoice | None]) -> None:
+        self.clock: Clock = "capture"
+        self.voice_of = voice_of
+        self.position: int | None = None
+        """Voice sample (at :attr:`rate`) up to which samples were given."""
+        self.rate = TRACK_RATE
+        self.played_from = 0.0
+
+    def follow(self, ctx: Any) -> bool:
+        return False
+
+    def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
+        voice = self.voice_of()
+        if voice is None or voice.played_from is None or voice_kind(voice) is not VoiceKind.PLAYED:
+            return np.zeros(0, np.float32), self.rate, 0.0
+        heard: Any = voice.input  # a file's input: its decoded samples are all there
+        samples = np.asarray(heard.samples, np.float32)
+        self.rate, self.played_from = int(heard.sample_rate), float(voice.played_from)
+        if until is None:
+            return np.zeros(0, np.float32), self.rate, 0.0
+        end = int((until - self.played_from) * self.rate)
+        if self.position is None:
+            self.position = end - round(SILENCE_BACK_S * self.rate)
+        start = min(self.position, end)
+        self.position = end
+        index = np.arange(start, end)
+        if getattr(heard, "loop", False):
+            out = samples[index % len(samples)]
+        else:
+            out = np.zeros(len(index), np.float32)  # silence after the end, as the stage hears
+            inside = (index >= 0) & (index < len(samples))
+            out[inside] = samples[index[inside]]
+        return out, self.rate, self.played_from + start / self.rate
+
+
 VOICE_READERS: dict[VoiceKind, Callable[[_TalkingHeadReader], AudioReader]] = {
     VoiceKind.SILENT: lambda head: _SilenceReader(),
     VoiceKind.MICROPHONE: lambda head: _MicReader(lambda: getattr(head.voice, "input", None)),
     VoiceKind.FILE: lambda head: _FrameVoiceReader(lambda: head.voice, head.fps),
+    VoiceKind.PLAYED: lambda head: _PlayedVoiceReader(lambda: head.voice),
     VoiceKind.VIDEO: lambda head: _VideoSoundReader(head.video or "", LIVE_MEDIA_PLACE),
 }
 """The reader for each kind of voice (a new kind adds its row here)."""

@@ -10,9 +10,12 @@ frame's capture by the analyzer's latency and the device's, less the frame's wai
 stage, and each frame's :class:`FrameVoice` says by how much (``mouth_lag_s``), which is where a
 recording places the microphone's sound. A file is read by frame number
 (``frames``: frame *i* is audio time *i* / fps), so a recording gets lips and voice in step no
-matter how fast frames are rendered; the analyzer's own delay is looked ahead over in that
-mode, since the file is all there. Audio more than :data:`MAX_CATCH_UP_S` before a frame's
-instant is skipped, not analysed (a file picked while a camera runs).
+matter how fast frames are rendered; a live source's frames (a camera) are read at their
+capture time instead (:class:`~pipelines.frame.FrameClock`: the file plays in real time
+whatever rate the camera gives or the machine keeps up with); the analyzer's own delay is
+looked ahead over in that mode, since the file is all there. Audio more than
+:data:`MAX_CATCH_UP_S` before a frame's instant is skipped, not analysed (a file picked while
+a camera runs).
 
 ``video_delay_ms`` delays the pictures by that much (a small FIFO) and picks the mouth
 estimate that describes the audio of the delayed picture: with a delay at least the analyzer's
@@ -35,7 +38,7 @@ from pipelines.audio.inputs import AudioError, AudioInput, NoAudio, make_audio_i
 from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, MouthParams
 from pipelines.audio.resample import ANALYSIS_RATE
 from pipelines.errors import CamfxError
-from pipelines.frame import FrameContext
+from pipelines.frame import FrameClock, FrameContext
 from pipelines.schema import FileField, FileKind, Fps, VideoDelayMs
 from pipelines.stage import Stage, StageSettings, register_stage
 
@@ -88,6 +91,10 @@ class FrameVoice:
     long as the frame waited to get to this stage: the mouth is read from the newest sound,
     which is what the far end of a call should see with the late picture, but a recording
     times the frame by its capture (:meth:`~pipelines.audio.mux.AudioReader.frame_offset`)."""
+    played_from: float | None = None
+    """A voice file on the frames clock with a live source's frames: the capture time at which
+    its time 0 lies (the frame at capture time *t* mouthed voice time *t* - played_from, see
+    :class:`~pipelines.frame.FrameClock`); None where frame *i* mouthed *i* / fps."""
 
 
 @dataclass
@@ -153,6 +160,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
         """(capture time, how far its mouth trailed the voice heard then) per recent frame."""
         self._mouth_lag_since: float | None = None
         """Capture time of the first frame whose mouth lag was measured since :meth:`open`."""
+        self._clock = FrameClock(self.settings.fps)
+        """The frames clock's time of each frame."""
 
     # Lifecycle ----------------------------------------------------------------
     def open(self) -> None:
@@ -251,8 +260,10 @@ class AudioMouth(Stage[AudioMouthSettings]):
         delay = s.video_delay_ms / 1000.0
         clock = self.clock_for(s)
         if clock == "frames":
-            # Frame i shows audio time i/fps; look ahead over the analyzer's delay.
-            until = round((ctx.index / s.fps + latency) * ANALYSIS_RATE)
+            # Frame i shows audio time i/fps (a live frame: its capture time); look ahead over
+            # the analyzer's delay.
+            self._clock.fps = s.fps
+            until = round((self._clock.time_of(ctx) + latency) * ANALYSIS_RATE)
             self.input.skip_to(until - round(MAX_CATCH_UP_S * ANALYSIS_RATE))
             samples = self.input.pull(until)
         else:
@@ -277,7 +288,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
             lag = max(0.0, latency - delay)
         voice = None
         if not isinstance(self.input, NoAudio):
-            voice = FrameVoice(self.input, clock, s.fps)
+            played = self._clock.played_from if clock == "frames" else None
+            voice = FrameVoice(self.input, clock, s.fps, played_from=played)
             if clock == "wall":
                 lags = self._mouth_lag(ctx.timestamp, params)
                 if lags is not None:

@@ -51,7 +51,7 @@ from pipelines.avatar.portrait import (
 from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import RestMouth, finish_rest, settle_pitched, settle_rest
 from pipelines.avatar.rig import Rig
-from pipelines.frame import CtxKey, FrameContext
+from pipelines.frame import CtxKey, FrameClock, FrameContext
 from pipelines.schema import AvatarMode, FileField, FileKind, Fps, Label
 from pipelines.stage import BenchVariant, Stage, StageSettings, register_stage
 
@@ -129,7 +129,8 @@ class TalkingHeadSettings(StageSettings):
     mirror_head: bool = True
     expressiveness: Annotated[float, Meta(ge=0.0, le=2.0)] = 1.0
     fps: Fps = 30.0
-    """Frame rate the animation's clock assumes (frame index / fps)."""
+    """Frame rate the animation's clock assumes (frame index / fps; a live source's frames go
+    by their capture time, :class:`~pipelines.frame.FrameClock`)."""
     seed: Annotated[int, Meta(ge=0, le=2**31 - 1)] = 1
 
 
@@ -327,6 +328,9 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         self._bufs: dict[str, np.ndarray] = {}
         self._standin: tuple[int, tuple[int, int], StandIn] | None = None
         self._last_face_t: float | None = None
+        self._clock = FrameClock(self.settings.fps)
+        """The animation's time of each frame: blinks, sway and listening keep real time on a
+        camera that gives fewer frames than asked or a machine that cannot keep up."""
         self._capture: tuple[bool, str | None] | None = None
         self.captured: Portrait | None = None
         self._portrait_spec = ""
@@ -437,7 +441,8 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             self._given = True
             if save_to:
                 save_portrait(self.captured, save_to)
-        t = ctx.index / s.fps
+        self._clock.fps = s.fps
+        t = self._clock.time_of(ctx)
         mouth: MouthParams = getattr(ctx.audio, "params", None) or NEUTRAL
         seen = face is not None and getattr(face, "visibility", 1.0) > 0.5
         if seen:

@@ -13,7 +13,9 @@ encoders flushed with ``encode(None)`` before the container closes. Frames carry
   (:meth:`~pipelines.audio.mux.AudioReader.frame_offset`).
 - *frames* clock (a video file or the demo, whose frame ``index`` is their media time however
   fast they render; or a voice file, which ``audio_mouth`` reads by frame number): frame
-  ``index / fps``.
+  ``index / fps``. A voice file under a camera's frames is mouthed at their capture time
+  (:class:`~pipelines.frame.FrameClock`: a camera's index counts only the frames read), so
+  that recording is on the capture clock, the voice laid from where the mouth played it.
 
 The window's recordings follow the talking head's voice (:class:`~pipelines.audio.mux.
 TalkingHeadVoice`), whose clock changes with it: each change starts a :class:`ClockSegment`
@@ -250,7 +252,10 @@ class VideoFileOutput(Output):
         self.segments = []
         self.fps = float(fps)
         rate = Fraction(self.fps).limit_denominator(1001)
-        if frames_clock and not self.clock_follows_voice:
+        # A voice file under a live source's frames turns to the capture clock with its first
+        # frame (:class:`~pipelines.audio.mux.FileAudio`); a file's or the demo's stays on
+        # the frames clock: each frame lasts exactly one frame.
+        if frames_clock and not (self.clock_follows_voice and self.live_source):
             self._time_base = 1 / rate
         else:
             # A voice that may change clock: 1/90000 s times both (3000 a frame at 30 fps,

@@ -161,8 +161,10 @@ class Source:
 
     def skip(self) -> bool:
         """Pass over the next frame without producing it (a late one); False when this source
-        has nothing to skip (a still, a generator, a camera: late frames are not queued) or
-        is at its end."""
+        has nothing to skip (a camera: late frames are not queued) or is at its end. A
+        generator (the demo, a picture) skips for nothing: its frame index moves on, and with
+        it what the frames' index times (the demo's motion, a talking head's voice file and
+        animation), so an output watched live keeps real time on a busy machine."""
         return False
 
     @property

@@ -93,6 +93,12 @@ class DemoSource(Source):
         rot[1, 2] += ty - fy
         return rot
 
+    def skip(self) -> bool:
+        """A late frame is passed over by its index alone (the picture is drawn by index): to
+        a virtual camera beside six CPU hogs the demo came at 10 fps, and a talking head's voice
+        file, mouthed by frame index, played at a third of its speed (QA qa9, 2026-12-07)."""
+        return True
+
     def grab(self) -> np.ndarray | None:
         if self.portrait is None or self._portrait_bgra is None:
             raise SourceError("demo source used before open()")

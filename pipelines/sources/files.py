@@ -423,6 +423,11 @@ class ImageSource(Source):
         self.image = fit_crop(scaled, width, height, top=top, keep=keep)
         self.actual_size = (self.config.width, self.config.height)
 
+    def skip(self) -> bool:
+        """A late frame of a still costs nothing to pass over: its index moves on, which times
+        a talking head's voice file and animation over the picture (see :meth:`Source.skip`)."""
+        return True
+
     def grab(self) -> np.ndarray | None:
         if self.image is None:
             raise SourceError("image source used before open()")
