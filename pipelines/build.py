@@ -86,7 +86,8 @@ class RunConfig:
     """Run each stage once before the clock starts (benchmarks)."""
     idle_after: float | None = None
     """Seconds without a receiver after which the engine idles (see ``Engine.idle_after``).
-    Ignored when ``frames`` is set: a run of N frames must end, and an idle engine counts none."""
+    Ignored when ``frames`` or ``seconds`` is set: such a run must end, and an idle engine
+    counts none."""
     talking_head: TalkingHeadConfig | None = None
     out_size: tuple[int, int] | None = None
     """Size of the output frames; None: the source's."""
@@ -363,7 +364,10 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             max_seconds=config.seconds,
             out_size=config.out_size,
             stats_window=config.stats_window,
-            idle_after=config.idle_after if config.frames is None else None,
+            # A run with an end of its own must get there: an idle engine takes no frames.
+            idle_after=config.idle_after
+            if config.frames is None and config.seconds is None
+            else None,
             stages_required=config.stages_required,
             cv_threads=config.cv_threads,
             # A stage whose open does not return in its stuck limit is left out (reported on
