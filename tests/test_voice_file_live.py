@@ -162,3 +162,25 @@ def test_a_generator_watched_live_skips_its_late_frames_by_index(spec: str, tmp_
         # main: 0-9 in 1 s (a 30 fps clock at a third of its speed), "dropped 0".
         assert indices[-1] / 30.0 >= 0.8 * (elapsed - 0.1), (indices, elapsed)
         assert indices == sorted(indices) and source.dropped == indices[-1] - 9 > 0
+
+
+def test_a_run_that_ends_after_its_seconds_ends_with_nobody_watching() -> None:
+    """A voice's run on a camera ends after the voice's seconds (``RunConfig.seconds``): an
+    engine idling for want of a receiver takes no frames, so such a run does not idle, as a
+    run of N frames does not."""
+    from test_engine_idle import WatchedOutput
+
+    from pipelines.build import RunConfig, build_engine
+
+    out = WatchedOutput()
+    out.watched = False
+    run = build_engine(
+        RunConfig(source="demo", outputs=(out,), size=(64, 48), seconds=1.0, idle_after=0.2)
+    )
+    try:
+        assert run.wait(8.0), "the run did not end after its second"
+    finally:
+        run.close()
+    assert not run.engine.idle
+    span = out.frames[-1].timestamp - out.frames[0].timestamp
+    assert 0.8 <= span < 1.0, span
