@@ -18,7 +18,6 @@ Only argparse-level imports at module scope: ``camfx --help`` stays instant.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -136,11 +135,13 @@ def run_render(args: argparse.Namespace) -> int:
             f"--audio {args.audio or repr('')} has no end of its own: give --frames N "
             f"(e.g. --frames {round(10 * args.fps)} for 10 s at {args.fps:g} fps)"
         )
-    frames = args.frames or audio_frames
-    config = dataclasses.replace(config, frames=frames)
+    # A voice file sets the length: its frames, or on a camera (which gives frames at its own
+    # rate, the voice playing in real time over them) its seconds.
+    config = config.run_length()
     run = build_engine(config)
     output = run.engine.outputs[0]
-    print(f"camfx: rendering {frames} frames of the talking head to {out_path}", file=sys.stderr)
+    length = f"{config.frames} frames" if config.frames is not None else f"{config.seconds:.1f} s"
+    print(f"camfx: rendering {length} of the talking head to {out_path}", file=sys.stderr)
     for note in input_notes(config, run.source):
         print(note, file=sys.stderr)
     from app import signals

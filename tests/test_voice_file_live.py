@@ -113,21 +113,26 @@ def slow_camera(monkeypatch: pytest.MonkeyPatch) -> RecordedBackend:
     return recorded
 
 
+@pytest.mark.parametrize("command", ["run", "render"])
 def test_a_camera_slower_than_asked_records_its_voice_file_in_step(
-    slow_camera: RecordedBackend, tmp_path: Path
+    command: str, slow_camera: RecordedBackend, tmp_path: Path
 ) -> None:
-    """``camfx run --source camera --talking-head --audio voice.wav --output out.mp4`` with a
-    camera at 15 fps when 30 are asked: the recording lasts the voice, and its mouth is in
-    step with its voice within a frame. On main: 10.0 s for a 5 s voice, r -0.26."""
+    """``camfx run --source camera --talking-head --audio voice.wav --output out.mp4`` (and
+    ``camfx talking-head render --source camera``) with a camera at 15 fps when 30 are asked:
+    the recording lasts the voice, and its mouth is in step with its voice within a frame. On
+    main: 10.0 s for a 5 s voice, r -0.26."""
     from app.cli import main
 
     said = speech(5.0)
     voice = tmp_path / "voice.wav"
     write_wav(str(voice), said, MIC_RATE)
     out = tmp_path / "camera.mp4"
-    args = ["run", "--source", "camera", "--size", "640x360", "--fps", str(ASKED_FPS)]
-    args += ["--talking-head", "--avatar-mode", "stand-in", "--audio", str(voice)]
-    assert main([*args, "--output", str(out), "-y"]) == 0
+    args = ["--source", "camera", "--size", "640x360", "--fps", str(ASKED_FPS)]
+    if command == "run":
+        args = ["run", *args, "--talking-head", "--avatar-mode", "stand-in", "-y"]
+    else:
+        args = ["talking-head", "render", *args, "--avatar-mode", "stand-in"]
+    assert main([*args, "--audio", str(voice), "--output", str(out)]) == 0
     with av.open(str(out)) as container:
         times = [float(f.time) for f in container.decode(video=0)]
     seconds = len(said) / MIC_RATE
