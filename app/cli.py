@@ -735,13 +735,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             if isinstance(out, VideoFileOutput) and not out.empty_notice
         ]
         keeps = f"; {', '.join(kept)} keep{'s' * (len(kept) == 1)} what was recorded"
-        of = f"of {config.frames} frames" if config.frames is not None else "frames"
+        done = f"{snap.frames_processed} of {config.frames} frames"
         if config.frames is None and config.seconds is not None:
-            of += f" of the voice's {config.seconds:.1f} s"
-        print(
-            f"camfx: interrupted after {snap.frames_processed} {of}" + (keeps if kept else ""),
-            file=sys.stderr,
-        )
+            done = (
+                f"{engine.seconds_delivered:.1f} s of the voice's {config.seconds:.1f} s "
+                f"({snap.frames_processed} frames)"
+            )
+        print(f"camfx: interrupted after {done}" + (keeps if kept else ""), file=sys.stderr)
         return signals.exit_code(interrupted)
     if any(isinstance(out, VideoFileOutput) and out.empty_notice for out in engine.outputs):
         # Stopped before its first frame: the file asked for is not there (said above).

@@ -45,6 +45,7 @@ from pipelines.frame import (
     UNHURRIED,
     WRITABLE_IMAGE,
     Frame,
+    FrameClock,
     FrameContext,
     hand_over_image,
 )
@@ -368,9 +369,15 @@ class Engine:
         self.lossless = lossless
         self.max_frames = max_frames
         self.max_seconds = max_seconds
-        """Stop at the first frame captured this long after the first one delivered (a voice
-        file's length under a camera, whose frame count says nothing of the time)."""
+        """Stop at the first frame this long after the first one delivered on the frames' own
+        clock (:class:`~pipelines.frame.FrameClock` at the source's asked rate: a live
+        source's capture time, else index / fps, as a voice file is mouthed and recorded):
+        a voice file's length under a camera, whose frame count says nothing of the time, or
+        under a source that skips late frames."""
+        self._run_clock = FrameClock(getattr(getattr(source, "config", None), "fps", 30.0))
         self._first_delivered: float | None = None
+        self.seconds_delivered = 0.0
+        """How far the frames delivered reached on that clock (what a cut-short run says)."""
         self.out_size = out_size
         self.stats = EngineStats(window=stats_window)
         self.listeners: list[Listener] = []
@@ -1200,14 +1207,17 @@ class Engine:
         if self.max_frames is not None and self._processed >= self.max_frames:
             return  # analysed ahead while the last frame rendered: not wanted any more
         if self.max_seconds is not None:
-            first = self._first_delivered
-            if first is None:
-                self._first_delivered = frame.timestamp
-            elif frame.timestamp - first >= self.max_seconds:
+            # A video file that skipped a stall of over a second stays behind capture time
+            # by the rest: ended by capture time, its recording lost the voice's end (QA qa10).
+            at = self._run_clock.time_of(frame.ctx)
+            if self._first_delivered is None:
+                self._first_delivered = at
+            elif at - self._first_delivered >= self.max_seconds:
                 self._set_reason("frames")
                 self._stop.set()
                 self._in_slot.close()
                 return
+            self.seconds_delivered = at - self._first_delivered
         if process_ms is not None:
             self.stats.add_process(process_ms)
             self._busy_ms = _running_mean(self._busy_ms, process_ms)

@@ -189,3 +189,46 @@ def test_a_run_that_ends_after_its_seconds_ends_with_nobody_watching() -> None:
     assert not run.engine.idle
     span = out.frames[-1].timestamp - out.frames[0].timestamp
     assert 0.8 <= span < 1.0, span
+
+
+def test_a_generator_catches_up_a_stall_of_seconds() -> None:
+    """After a 2-s stall the demo's index is where real time says (60 frames on), not a
+    second's worth of skips behind it for good (QA qa10: the voice's last second then fell
+    off a recording ended by time)."""
+    config = SourceConfig(width=64, height=48, fps=30.0, timing=Timing.REAL_TIME)
+    with open_source("demo", config) as source:
+        first = source.read()
+        time.sleep(2.0)
+        after = source.read()
+    assert first is not None and after is not None
+    assert after.index - first.index >= 57, after.index  # a second's cap: 31
+
+
+def test_a_run_ended_by_seconds_counts_a_file_s_frames_by_index(tmp_path: Path) -> None:
+    """A video file watched live skips at most a second of frames after a stall: a run ended
+    by the voice's seconds ends on the frames' own clock (index / fps, as the voice is mouthed
+    and recorded), not by capture time, or the recording lost the voice's end by the rest of
+    the stall (a 2-s stall: 1 s)."""
+    from test_file_sources import numbered_clip
+
+    from pipelines.build import RunConfig, build_engine
+    from pipelines.outputs.basic import PreviewOutput
+
+    clip = numbered_clip(tmp_path / "clip.mp4", 30, fps=30)
+    indices: list[int] = []
+
+    def watch(frame: Any) -> None:
+        indices.append(frame.index)
+        if len(indices) == 5:
+            time.sleep(2.0)  # a stall: the preset, or the machine
+
+    config = RunConfig(
+        source=str(clip), outputs=(PreviewOutput(callback=watch),), size=(64, 48), seconds=3.0
+    )
+    run = build_engine(config)
+    try:
+        assert run.wait(15.0)
+    finally:
+        run.close()
+    assert run.source.dropped > 0  # it did skip
+    assert 86 <= indices[-1] - indices[0] <= 90, indices  # by capture time: about 60

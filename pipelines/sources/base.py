@@ -196,12 +196,18 @@ class Source:
         media clock, whose frames stand for their place in the media, not for when."""
         return self.config.paced and self.config.timing is Timing.REAL_TIME and not self.media_clock
 
+    @property
+    def max_skip(self) -> int:
+        """The most frames one late read skips: a second's worth (a video file's frames are
+        decoded to be passed over; a stall of minutes is not decoded through)."""
+        return max(1, round(self.pace_fps))
+
     def _skip_late(self, late: int) -> None:
         """Skip up to ``late`` frames (at most a second's worth: a stall of minutes is not
         decoded through), counted as dropped; the frame index keeps counting them, so a
         recording timed by it keeps the file's time."""
         skipped = 0
-        while skipped < min(late, max(1, round(self.pace_fps))) and self.skip():
+        while skipped < min(late, self.max_skip) and self.skip():
             skipped += 1
             if self._next_due is not None:  # the next frame's due time, by its own stamp
                 self._next_due += self._span(self.frame_span())
