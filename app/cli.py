@@ -735,8 +735,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             if isinstance(out, VideoFileOutput) and not out.empty_notice
         ]
         keeps = f"; {', '.join(kept)} keep{'s' * (len(kept) == 1)} what was recorded"
-        done = f"{snap.frames_processed} of {config.frames} frames"
-        if config.frames is None and config.seconds is not None:
+        done = f"{snap.frames_processed} of {engine.max_frames} frames"
+        if engine.max_frames is None and config.seconds is not None:
             done = (
                 f"{engine.seconds_delivered:.1f} s of the voice's {config.seconds:.1f} s "
                 f"({snap.frames_processed} frames)"

@@ -135,12 +135,13 @@ def run_render(args: argparse.Namespace) -> int:
             f"--audio {args.audio or repr('')} has no end of its own: give --frames N "
             f"(e.g. --frames {round(10 * args.fps)} for 10 s at {args.fps:g} fps)"
         )
-    # A voice file sets the length: its frames, or on a camera (which gives frames at its own
-    # rate, the voice playing in real time over them) its seconds.
+    # A voice file sets the length: its seconds, as that many of the source's frames where
+    # every one is taken (a camera gives frames at its own rate, the voice playing over them).
     config = config.run_length()
     run = build_engine(config)
     output = run.engine.outputs[0]
-    length = f"{config.frames} frames" if config.frames is not None else f"{config.seconds:.1f} s"
+    frames = run.engine.max_frames
+    length = f"{frames} frames" if frames is not None else f"{config.seconds:.1f} s"
     print(f"camfx: rendering {length} of the talking head to {out_path}", file=sys.stderr)
     for note in input_notes(config, run.source):
         print(note, file=sys.stderr)

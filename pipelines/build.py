@@ -67,8 +67,9 @@ class RunConfig:
     frames: int | None = None
     """Stop after this many output frames; None runs until stopped or the source ends."""
     seconds: float | None = None
-    """Stop once a frame is captured this long after the first one (a voice file's length
-    under a live source, whose frames come as the camera gives them: :meth:`run_length`)."""
+    """Stop after this much of the source's time (a voice file's length: :meth:`run_length`):
+    on the frames' own clock (:class:`~pipelines.frame.FrameClock`), a camera's capture time,
+    else index / the source's rate; where every frame is taken, as that many frames."""
     loop: bool = True
     """Start a video file again at its end."""
     paced: bool = True
@@ -128,21 +129,15 @@ class RunConfig:
 
     def run_length(self) -> RunConfig:
         """This config ending with its voice file where it sets no end of its own: after the
-        file's frames, or after its seconds where frames are not all taken: a live source (a
-        camera) gives them at its own rate (15 fps in a dim room when 30 were asked) and drops
-        what a busy machine does not take, and its voice file plays in real time
-        (:class:`~pipelines.frame.FrameClock`); a paced source watched live skips its late
-        frames (:class:`Timing`). By frame count, those runs went on silent for as long again
-        as the frames they missed."""
+        file's seconds (:attr:`seconds`). Not a frame count at the asked rate: a camera gives
+        frames at its own (15 fps in a dim room when 30 were asked) and drops what a busy
+        machine does not take, a paced source watched live skips its late frames, and a video
+        file has its own rate; by count at 30 fps, a 15 fps camera's run went on silent for as
+        long again, a 25 fps video's for a fifth more."""
         seconds = self.seconds_of_audio()  # read (and refused in one line) in any case
         if self.frames is not None or self.seconds is not None or seconds is None:
             return self
-        timing = self.timing or (
-            Timing.REAL_TIME if any(map(watched_live, self.outputs)) else Timing.EVERY_FRAME
-        )
-        if source_is_live(self.source) or (self.paced and timing is Timing.REAL_TIME):
-            return replace(self, seconds=seconds)
-        return replace(self, frames=max(1, math.ceil(seconds * self.fps)))
+        return replace(self, seconds=seconds)
 
 
 VOICE_STAGE = "audio_mouth"
@@ -355,13 +350,18 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
         # Files, images and the demo are not live: no frame of theirs needs dropping, so every
         # one reaches the outputs (a file gets all N frames). A camera is live: latest wins.
         lossless = config.lossless if config.lossless is not None else not source.live
+        on_source_clock(stages, source, config.fps)
+        max_frames, max_seconds = config.frames, config.seconds
+        if max_frames is None and max_seconds is not None and takes_every_frame(source):
+            # Exactly the frames of that time, as a recording times them.
+            max_frames, max_seconds = max(1, math.ceil(max_seconds * source.media_fps)), None
         engine = Engine(
             source,
             stages,
             outputs,
             lossless=lossless,
-            max_frames=config.frames,
-            max_seconds=config.seconds,
+            max_frames=max_frames,
+            max_seconds=max_seconds,
             out_size=config.out_size,
             stats_window=config.stats_window,
             # A run with an end of its own must get there: an idle engine takes no frames.
@@ -388,6 +388,28 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
             source.close()
         raise
     return run
+
+
+def takes_every_frame(source: Source) -> bool:
+    """Whether the run gets every frame of ``source`` in order, timed by its index (a file,
+    the demo or a picture that is not skipping late frames)."""
+    return not source.live and not source.skips_late
+
+
+def on_source_clock(stages: Sequence[Stage[Any]], source: Source, fps: float) -> None:
+    """Time the talking head's stages (its voice file, its animation) by ``source``'s own
+    rate where its frames' index counts it: a video file's (25 fps), not the asked ``fps``.
+    At 30 a 25 fps video mouthed its voice file five sixths as fast as its recording (timed
+    at the file's rate) played the sound: r 0.44 (2026-12-07). A live source's frames go by
+    capture time (:class:`~pipelines.frame.FrameClock`)."""
+    rate = source.media_fps
+    if source.live or abs(rate - fps) < 1e-6:
+        return
+    for stage in stages:
+        settings = stage.settings
+        clocked = stage.name in (VOICE_STAGE, TALKING_HEAD_STAGE)
+        if clocked and getattr(settings, "fps", None) == fps:
+            stage.settings = settings.replace(fps=rate)
 
 
 def watched_live(output: str | Output) -> bool:
@@ -432,7 +454,7 @@ def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:
 def source_timing(outputs: Sequence[Output]) -> Timing:
     """Real time where any output is watched as it is made, else every frame (recordings,
     ``null``: a recording is timed by the frames' index and keeps the file's speed)."""
-    return Timing.REAL_TIME if any(o.watched_live for o in outputs) else Timing.EVERY_FRAME
+    return Timing.REAL_TIME if any(map(watched_live, outputs)) else Timing.EVERY_FRAME
 
 
 def file_outputs(config: RunConfig) -> list[str]:

@@ -232,3 +232,31 @@ def test_a_run_ended_by_seconds_counts_a_file_s_frames_by_index(tmp_path: Path) 
         run.close()
     assert run.source.dropped > 0  # it did skip
     assert 86 <= indices[-1] - indices[0] <= 90, indices  # by capture time: about 60
+
+
+def test_a_video_at_its_own_rate_records_its_voice_file_in_step(tmp_path: Path) -> None:
+    """A 25 fps video file (paced at its own rate, whatever --fps says) with a voice file: the
+    talking head mouths the voice by the file's own index / 25, as the recording times its
+    frames, and the run is the voice's length. On main: 7.2 s for a 6 s voice (180 frames,
+    six seconds at 30), r 0.44."""
+    from test_file_sources import write_video
+
+    from app.cli import main
+
+    said = speech(6.0)
+    voice = tmp_path / "voice.wav"
+    write_wav(str(voice), said, MIC_RATE)
+    clip = write_video(
+        tmp_path / "clip25.mp4",
+        [np.full((360, 640, 3), 40 + i, np.uint8) for i in range(50)],
+        fps=25,
+    )
+    out = tmp_path / "video.mp4"
+    args = ["run", "--source", str(clip), "--size", "640x360", "--talking-head"]
+    args += ["--avatar-mode", "stand-in", "--audio", str(voice), "--output", str(out), "-y"]
+    assert main(args) == 0
+    with av.open(str(out)) as container:
+        times = [float(f.time) for f in container.decode(video=0)]
+    assert len(times) == 150, len(times)  # main: 180
+    assert abs(times[-1] + 1 / 25 - len(said) / MIC_RATE) < 0.05, times[-1]
+    check_in_step(out)
