@@ -598,6 +598,15 @@ def pick_input_device(spec: str | int | None) -> InputDevice:
     return matches[0]
 
 
+MIC_RING_S = 10.0
+"""How much of a microphone's sound its ring keeps. The mouth's stage reads it at once (at
+most ``max_backlog_s`` of it); a window's recording reads it later: from where the silence
+before the talking head's first frame began (:data:`~pipelines.audio.mux.SILENCE_HELD_S`,
+8 s), once its mouth's lag has settled (a second of frames). With 2 s, the first 1.6 s of
+speech begun 2.6 s before that first frame were overwritten before the first read
+(tests/test_recording_mic_after_silence.py). 1.9 MB at 48 kHz."""
+
+
 @AUDIO_INPUTS.register("mic")
 class MicInput(AudioInput):
     """A capture device. The callback copies into a ring; :meth:`pull` converts to 16 kHz."""
@@ -605,7 +614,11 @@ class MicInput(AudioInput):
     live = True
 
     def __init__(
-        self, arg: str = "", ring_seconds: float = 2.0, max_backlog_s: float = 0.25, **kwargs: Any
+        self,
+        arg: str = "",
+        ring_seconds: float = MIC_RING_S,
+        max_backlog_s: float = 0.25,
+        **kwargs: Any,
     ) -> None:
         super().__init__(arg, **kwargs)
         self.ring_seconds = ring_seconds
