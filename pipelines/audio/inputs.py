@@ -605,6 +605,11 @@ before the talking head's first frame began (:data:`~pipelines.audio.mux.SILENCE
 8 s), once its mouth's lag has settled (a second of frames). With 2 s, the first 1.6 s of
 speech begun 2.6 s before that first frame were overwritten before the first read
 (tests/test_recording_mic_after_silence.py). 1.9 MB at 48 kHz."""
+START_GAP_SAID_S = 0.3
+"""A microphone whose first sound delivered was heard this long after it opened says so in a
+log line: what was said before is in no recording. The virtual PulseAudio microphone's came
+0.04 s after its open on a quiet machine, and 0.12-1.76 s after it beside six CPU hogs on the
+2 cores (14 window runs, 2026-12-07): the sound in between never arrived."""
 
 
 @AUDIO_INPUTS.register("mic")
@@ -641,6 +646,10 @@ class MicInput(AudioInput):
         self.newest_heard: float | None = None
         """Capture-clock time at which the newest sample :meth:`pull` handed out was heard
         (None before the device delivered anything)."""
+        self._opened_at: float | None = None
+        self.start_gap_s: float | None = None
+        """How long after its open the first sound it delivered was heard: measured once a
+        second of sound came (:data:`START_GAP_SAID_S`)."""
 
     def open(self) -> None:
         sd = _sounddevice()
@@ -669,6 +678,7 @@ class MicInput(AudioInput):
             self._heard_origin = math.inf
             self._resampled = (0, 0)
             self.newest_heard = None
+            self._opened_at, self.start_gap_s = time.monotonic(), None
             log.info("audio input %s at %d Hz", self.device.name, rate)
             return
         raise AudioError(f"audio input {self.device.name!r} could not be opened: {last_exc}")
@@ -702,8 +712,26 @@ class MicInput(AudioInput):
                 # The resampler's filter holds the newest input samples back from its output.
                 held_s = fed / self.device_rate - given / ANALYSIS_RATE
                 self.newest_heard = heard - held_s
+            if self.start_gap_s is None and self.ring.written >= self.device_rate:
+                self._measure_start_gap()
         self.position += len(out)
         return out
+
+    def _measure_start_gap(self) -> None:
+        # After a second of sound: the first blocks' stamps may come late (a callback that
+        # waited for a core), and the earliest estimate of when its first sample was heard
+        # is kept (heard_at).
+        first = self.heard_at(0)
+        if first is None or self._opened_at is None:
+            return
+        self.start_gap_s = first - self._opened_at
+        if self.start_gap_s > START_GAP_SAID_S:
+            log.warning(
+                "%s delivered no sound for its first %.1f s after it opened (the machine is "
+                "too busy): what was said then is not in the talking head or a recording",
+                self.description,
+                self.start_gap_s,
+            )
 
     def heard_at(self, position: int) -> float | None:
         """When device sample ``position`` (counted as the ring counts) was heard, on the
