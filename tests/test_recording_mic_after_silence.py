@@ -99,10 +99,12 @@ def record(
     voice_from: float,
     end: float,
     settle_s: float = SETTLE_S,
+    hidden: tuple[float, float] = (0.0, 0.0),
 ) -> None:
     """Frames at :data:`FPS` from recording time 0 to ``end``, the microphone hearing up to
     each one's capture; from ``voice_from`` on they carry its mouth (before: no voice, as the
-    "Starting..." card's frames or those of a preset without a talking head)."""
+    "Starting..." card's frames or those of a preset without a talking head), except from
+    ``hidden[0]`` to ``hidden[1]`` (the privacy card held over the same talking head)."""
     out = VideoFileOutput(str(path), audio=source)
     out.open(64, 48, FPS)
     try:
@@ -110,7 +112,7 @@ def record(
             t = i / FPS
             heard.hear_until(t)
             frame = Frame.new(np.zeros((48, 64, 3), np.uint8), T0 + t, i)
-            if t >= voice_from:
+            if t >= voice_from and not hidden[0] <= t < hidden[1]:
                 frame.ctx.audio = mouthed(heard.mic, t, voice_from, settle_s)
             out.write(frame)
     finally:
@@ -168,6 +170,19 @@ def test_speech_heard_before_the_talking_head_shows_is_recorded_where_it_was_sai
     )
     alike = float(np.dot(whole, piece) / (np.linalg.norm(whole) * np.linalg.norm(piece)))
     assert alike > 0.95, f"the recorded speech is not what was said (r {alike:.2f})"
+
+
+def test_the_same_microphone_after_a_held_card_keeps_the_card_silent(tmp_path: Path) -> None:
+    """Only a microphone new to the recording reaches back over silence: the same talking
+    head's microphone, heard while a card hid the picture (the privacy card held over the
+    preset, its stages and microphone still open), stays silent there as before."""
+    heard = HeardMicrophone(np.full(5 * MIC_RATE, 0.1, np.float32))
+    path = tmp_path / "card.mp4"
+    record(path, heard, TalkingHeadVoice(FPS), 0.0, 4.0, settle_s=0.0, hidden=(1.5, 3.0))
+    got = sound_of(path)
+    assert rms(span(got, 0.2, 1.5 - EDGE_S)) > 0.05  # heard before the card
+    assert rms(span(got, 1.5 + MOUTH_LAG_S + EDGE_S, 3.0 - EDGE_S)) < SILENT_RMS
+    assert rms(span(got, 3.0 + MOUTH_LAG_S + EDGE_S, 3.9)) > 0.05  # and after it
 
 
 def test_microphone_sound_a_late_read_cannot_get_back_is_said_in_the_log(

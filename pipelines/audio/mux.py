@@ -33,6 +33,7 @@ import contextlib
 import enum
 import logging
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -614,9 +615,13 @@ class _TalkingHeadReader:
         self.fps = fps
         self.kind: VoiceKind | None = None
         self.follows_silence = False
-        """The voice is one that reaches back (:data:`REACHES_BACK`) and the one before it was
-        silence: what it heard before its first frame replaces that silence
-        (:meth:`AacTrack.switch`)."""
+        """The voice is one that reaches back (:data:`REACHES_BACK`), new to this recording,
+        and the one before it was silence: what it heard before its first frame replaces that
+        silence (:meth:`AacTrack.switch`)."""
+        self._spoken: weakref.WeakSet[Any] = weakref.WeakSet()
+        """The inputs this recording's voice came from. One that comes back after silence
+        (the privacy card held over the same talking head) keeps that silence: it was not
+        heard because the picture was hidden, not because the input was still opening."""
         self.voice: FrameVoice | None = None
         """The latest frame's :class:`~pipelines.audio.stage.FrameVoice` (None: silent)."""
         self.video: str | None = None
@@ -660,7 +665,11 @@ class _TalkingHeadReader:
         if same:
             self._reader.follow(ctx)
             return False
-        self.follows_silence = kind in REACHES_BACK and self.kind is VoiceKind.SILENT
+        self.follows_silence = (
+            kind in REACHES_BACK and self.kind is VoiceKind.SILENT and speaker not in self._spoken
+        )
+        if speaker is not None:
+            self._spoken.add(speaker)
         self.kind = kind
         # A fresh reader for each voice: a microphone's ring or a file's place is its own.
         self._reader = VOICE_READERS[kind](self)
