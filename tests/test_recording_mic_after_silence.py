@@ -236,8 +236,8 @@ class BusySoundCard:
 def test_a_microphone_that_delivers_nothing_at_first_says_so(
     first_heard_after_s: float, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Beside six CPU hogs the virtual microphone's first sound came 0.12-1.76 s after it
-    opened, the sound in between never delivered (0.04 s on a quiet machine): what was said
+    """Beside six CPU hogs the virtual microphone's first sound came 0.12-1.85 s after it
+    opened, the sound in between never delivered (0.04 s in a quiet window): what was said
     then is in no recording, and one log line says so. A prompt start says nothing."""
     from pipelines.audio import inputs
 

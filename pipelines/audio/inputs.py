@@ -608,8 +608,10 @@ speech begun 2.6 s before that first frame were overwritten before the first rea
 START_GAP_SAID_S = 0.3
 """A microphone whose first sound delivered was heard this long after it opened says so in a
 log line: what was said before is in no recording. The virtual PulseAudio microphone's came
-0.04 s after its open on a quiet machine, and 0.12-1.76 s after it beside six CPU hogs on the
-2 cores (14 window runs, 2026-12-07): the sound in between never arrived."""
+0.04 s after its open in a quiet window, 0.12-1.85 s after it beside six CPU hogs on the 2
+cores (17 window runs), and 1.3-1.8 s after it in a script that only opened the stream
+(2026-12-07): the samples counted fell short of the time since the open by as much, so the
+sound in between never arrived (it was not merely late)."""
 
 
 @AUDIO_INPUTS.register("mic")
