@@ -598,6 +598,22 @@ def pick_input_device(spec: str | int | None) -> InputDevice:
     return matches[0]
 
 
+MIC_RING_S = 10.0
+"""How much of a microphone's sound its ring keeps. The mouth's stage reads it at once (at
+most ``max_backlog_s`` of it); a window's recording reads it later: from where the silence
+before the talking head's first frame began (:data:`~pipelines.audio.mux.SILENCE_HELD_S`,
+8 s), once its mouth's lag has settled (a second of frames). With 2 s, the first 1.6 s of
+speech begun 2.6 s before that first frame were overwritten before the first read
+(tests/test_recording_mic_after_silence.py). 1.9 MB at 48 kHz."""
+START_GAP_SAID_S = 0.3
+"""A microphone whose first sound delivered was heard this long after it opened says so in a
+log line: what was said before is in no recording. The virtual PulseAudio microphone's came
+0.04 s after its open in a quiet window, 0.12-1.85 s after it beside six CPU hogs on the 2
+cores (17 window runs), and 1.3-1.8 s after it in a script that only opened the stream
+(2026-12-07): the samples counted fell short of the time since the open by as much, so the
+sound in between never arrived (it was not merely late)."""
+
+
 @AUDIO_INPUTS.register("mic")
 class MicInput(AudioInput):
     """A capture device. The callback copies into a ring; :meth:`pull` converts to 16 kHz."""
@@ -605,7 +621,11 @@ class MicInput(AudioInput):
     live = True
 
     def __init__(
-        self, arg: str = "", ring_seconds: float = 2.0, max_backlog_s: float = 0.25, **kwargs: Any
+        self,
+        arg: str = "",
+        ring_seconds: float = MIC_RING_S,
+        max_backlog_s: float = 0.25,
+        **kwargs: Any,
     ) -> None:
         super().__init__(arg, **kwargs)
         self.ring_seconds = ring_seconds
@@ -628,6 +648,10 @@ class MicInput(AudioInput):
         self.newest_heard: float | None = None
         """Capture-clock time at which the newest sample :meth:`pull` handed out was heard
         (None before the device delivered anything)."""
+        self._opened_at: float | None = None
+        self.start_gap_s: float | None = None
+        """How long after its open the first sound it delivered was heard: measured once a
+        second of sound came (:data:`START_GAP_SAID_S`)."""
 
     def open(self) -> None:
         sd = _sounddevice()
@@ -656,6 +680,7 @@ class MicInput(AudioInput):
             self._heard_origin = math.inf
             self._resampled = (0, 0)
             self.newest_heard = None
+            self._opened_at, self.start_gap_s = time.monotonic(), None
             log.info("audio input %s at %d Hz", self.device.name, rate)
             return
         raise AudioError(f"audio input {self.device.name!r} could not be opened: {last_exc}")
@@ -689,8 +714,26 @@ class MicInput(AudioInput):
                 # The resampler's filter holds the newest input samples back from its output.
                 held_s = fed / self.device_rate - given / ANALYSIS_RATE
                 self.newest_heard = heard - held_s
+            if self.start_gap_s is None and self.ring.written >= self.device_rate:
+                self._measure_start_gap()
         self.position += len(out)
         return out
+
+    def _measure_start_gap(self) -> None:
+        # After a second of sound: the first blocks' stamps may come late (a callback that
+        # waited for a core), and the earliest estimate of when its first sample was heard
+        # is kept (heard_at).
+        first = self.heard_at(0)
+        if first is None or self._opened_at is None:
+            return
+        self.start_gap_s = first - self._opened_at
+        if self.start_gap_s > START_GAP_SAID_S:
+            log.warning(
+                "%s delivered no sound for its first %.1f s after it opened (the machine is "
+                "too busy): what was said then is not in the talking head or a recording",
+                self.description,
+                self.start_gap_s,
+            )
 
     def heard_at(self, position: int) -> float | None:
         """When device sample ``position`` (counted as the ring counts) was heard, on the

@@ -33,6 +33,7 @@ import contextlib
 import enum
 import logging
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -66,6 +67,18 @@ SILENCE_BACK_S = 1.0
 """A voice's reader first gives this much before the time it is asked for: the track drops
 what lies before the place it has reached, so the voice starts exactly there (the first read
 asks up to one frame past the frame where the voice starts)."""
+SILENCE_HELD_S = 8.0
+"""How long a window's recording holds its silence back from the encoder, so that a
+microphone whose first frame comes after it can still put what it heard meanwhile in its
+place (:meth:`AacTrack.switch`). The talking head's stages open beside the running ones and
+the microphone hears from its open on, but frames show its mouth only once the whole list is
+swapped in: after the other stages' opens, up to :data:`~pipelines.opener.WARM_WAIT_S` (4 s)
+of their background work and two rehearsals. Beside six CPU hogs on the 2 cores the first
+0.5-3.3 s of speech after Record were recorded as silence (qa9's four runs, 2026-12-07); with
+the talking head's stage made to open 3 s slower on a quiet machine, the first 1.2 s (the
+speech from 1.27 s, its first frame at 2.46 s). Less than the microphone's ring
+(:data:`~pipelines.audio.inputs.MIC_RING_S`), which must also last until the mouth's lag has
+settled (a second of its frames) and the recording first reads it."""
 
 
 class AudioReader(Protocol):
@@ -230,7 +243,8 @@ class _MicReader:
 
     def _attach(self, final: bool) -> float | None:
         """The capture time at which ring sample 0 is placed; None while there is nothing to
-        read yet, or while the mouth's lag is still being measured (the ring keeps 2 s)."""
+        read yet, or while the mouth's lag is still being measured (the ring keeps
+        :data:`~pipelines.audio.inputs.MIC_RING_S`)."""
         mic: Any = self.mic_of()
         if final and not getattr(mic, "live", False) and self.mic is not None:
             mic = self.mic  # closed by its stage first: what it heard is still in its ring
@@ -299,6 +313,15 @@ class _MicReader:
         if anchor is None:
             return np.zeros(0, np.float32), self.rate, 0.0
         samples, lost = self.ring.read(self.position)
+        if lost:
+            # Read too late: the ring has overwritten them. Said, not left as a silent gap.
+            log.warning(
+                "the recording lost %.2f s of the microphone's sound: it was read %.1f s "
+                "late and its ring keeps %.0f s (the machine is too busy)",
+                lost / self.rate,
+                (self.ring.written - self.position) / self.rate,
+                self.ring.capacity / self.rate,
+            )
         start = self.position + lost  # lost samples leave a gap, filled with silence
         self.position = start + len(samples)
         return samples, self.rate, anchor + start / self.rate
@@ -607,6 +630,14 @@ class _TalkingHeadReader:
     def __init__(self, fps: float) -> None:
         self.fps = fps
         self.kind: VoiceKind | None = None
+        self.follows_silence = False
+        """The voice is one that reaches back (:data:`REACHES_BACK`), new to this recording,
+        and the one before it was silence: what it heard before its first frame replaces that
+        silence (:meth:`AacTrack.switch`)."""
+        self._spoken: weakref.WeakSet[Any] = weakref.WeakSet()
+        """The inputs this recording's voice came from. One that comes back after silence
+        (the privacy card held over the same talking head) keeps that silence: it was not
+        heard because the picture was hidden, not because the input was still opening."""
         self.voice: FrameVoice | None = None
         """The latest frame's :class:`~pipelines.audio.stage.FrameVoice` (None: silent)."""
         self.video: str | None = None
@@ -618,6 +649,11 @@ class _TalkingHeadReader:
     @property
     def clock(self) -> Clock:
         return self._reader.clock
+
+    @property
+    def silent(self) -> bool:
+        """The voice now is silence (held back from the encoder: :data:`SILENCE_HELD_S`)."""
+        return self.kind is VoiceKind.SILENT
 
     def _video_with_sound(self, ctx: Any) -> str | None:
         place: LiveMediaPlace | None = ctx.get(LIVE_MEDIA_PLACE) if hasattr(ctx, "get") else None
@@ -645,6 +681,11 @@ class _TalkingHeadReader:
         if same:
             self._reader.follow(ctx)
             return False
+        self.follows_silence = (
+            kind in REACHES_BACK and self.kind is VoiceKind.SILENT and speaker not in self._spoken
+        )
+        if speaker is not None:
+            self._spoken.add(speaker)
         self.kind = kind
         # A fresh reader for each voice: a microphone's ring or a file's place is its own.
         self._reader = VOICE_READERS[kind](self)
@@ -776,6 +817,10 @@ VOICE_READERS: dict[VoiceKind, Callable[[_TalkingHeadReader], AudioReader]] = {
     VoiceKind.VIDEO: lambda head: _VideoSoundReader(head.video or "", LIVE_MEDIA_PLACE),
 }
 """The reader for each kind of voice (a new kind adds its row here)."""
+REACHES_BACK = frozenset({VoiceKind.MICROPHONE})
+"""Voices whose sound heard before their first frame is recorded where silence was: a
+microphone was opened for the talking head's voice and heard the user from then on, while
+frames still came from the stages before (the "Starting..." card, the preset before)."""
 
 
 # --------------------------------------------------------------------------- AAC track
@@ -803,6 +848,9 @@ class AacTrack:
         self._fifo = av.AudioFifo()
         self._pts = 0
         self.samples_written = 0
+        self._silence_from: float | None = None
+        """Recording time from which the reader gives silence (it says so: ``silent``),
+        held back from the encoder for :data:`SILENCE_HELD_S`; None while it gives sound."""
 
     def pump(self, until: float | None, *, end: float | None = None) -> None:
         """Encode the reader's sound up to recording time ``until`` (None: all there is);
@@ -826,8 +874,12 @@ class AacTrack:
                 self._place(np.zeros(want - self._placed, np.float32), self._placed / self._rate)
             self._feed_pending(want)
             self._finish()
+        elif until is None:
+            self._feed_pending(None)
         else:
-            self._feed_pending(None if until is None else round(until * self._rate))
+            if self._silence_from is not None:
+                until = min(until, max(self._silence_from, until - SILENCE_HELD_S))
+            self._feed_pending(round(until * self._rate))
 
     def follow(self, ctx: Any) -> bool:
         """:meth:`AudioReader.follow` for the frame about to be recorded."""
@@ -840,10 +892,19 @@ class AacTrack:
     def switch(self, at: float, origin: float) -> None:
         """Another voice from recording time ``at`` on, its reader's time ``origin`` being
         recording time 0: what the old voice gave past ``at`` (a microphone is read up to the
-        moment, ahead of the frames) is dropped, so the new one starts there."""
+        moment, ahead of the frames) is dropped, so the new one starts there.
+
+        A microphone after silence (the reader's ``follows_silence``) starts where that
+        silence did, as far as the encoder has not taken it: the silence is replaced by what
+        the microphone heard before its first frame."""
         self.origin = origin
+        silence_from, self._silence_from = self._silence_from, None
+        if getattr(self.reader, "silent", False):
+            self._silence_from = at
         if self._rate is None:
             return
+        if getattr(self.reader, "follows_silence", False) and silence_from is not None:
+            at = min(at, silence_from)
         keep = max(self._fed, round(at * self._rate))
         if keep < self._placed:
             pending = np.concatenate(self._pending)[: keep - self._fed]
@@ -887,11 +948,22 @@ class AacTrack:
         """Resample and encode the placed samples before timeline sample ``upto``."""
         if not self._pending:
             return
-        pending = np.concatenate(self._pending)
-        n = len(pending) if upto is None else max(0, min(len(pending), upto - self._fed))
-        self._pending = [pending[n:]] if n < len(pending) else []
+        held = self._placed - self._fed
+        n = held if upto is None else max(0, min(held, upto - self._fed))
         if n == 0:
             return
+        # Taken from the front: while silence is held back (up to 8 s, 1.5 MB) joining all
+        # of it for each frame's 1/30 s copied 0.2 ms of memory a frame.
+        taken, need = [], n
+        while need:
+            head = self._pending[0]
+            if len(head) > need:
+                taken.append(head[:need])
+                self._pending[0] = head[need:]
+                break
+            taken.append(self._pending.pop(0))
+            need -= len(head)
+        pending = taken[0] if len(taken) == 1 else np.concatenate(taken)
         assert self._rate is not None
         frame = self.av.AudioFrame.from_ndarray(pending[None, :n], format="flt", layout="mono")
         frame.sample_rate = self._rate
