@@ -451,3 +451,36 @@ def test_a_long_voice_file_is_read_in_bounded_memory(tmp_path: Path) -> None:
     assert analysed == seconds * ANALYSIS_RATE
     decoded = rate * seconds * 4
     assert grown <= RSS_PER_DECODED * decoded, grown / decoded
+
+
+def test_portaudio_starts_between_stderr_captures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``import sounddevice`` initialises PortAudio with fd 2 pointed at /dev/null and back,
+    as ONNX Runtime's stderr capture (pipelines.inference.session) does on an opener thread:
+    run at once, each kept the other's fd 2 as the real one, and a window's log lines went to
+    /dev/null for the rest of the run. The import waits for a capture to end."""
+    import sys
+    import threading
+    import time
+
+    from pipelines.audio import inputs
+    from pipelines.inference.session import NATIVE_STDERR_LOCK
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)  # imported afresh
+    done = threading.Event()
+
+    def start() -> None:
+        try:
+            inputs._sounddevice()
+        except Exception:
+            pass  # no PortAudio here: what is tested is when the import ran
+        finally:
+            done.set()
+
+    with NATIVE_STDERR_LOCK:  # a capture in progress
+        thread = threading.Thread(target=start, daemon=True)
+        thread.start()
+        time.sleep(0.3)
+        assert not done.is_set(), "PortAudio started during a stderr capture"
+    assert done.wait(10.0)

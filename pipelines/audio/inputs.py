@@ -544,8 +544,15 @@ class InputDevice:
 
 
 def _sounddevice() -> Any:
+    from pipelines.inference.session import NATIVE_STDERR_LOCK
+
+    # Its import initialises PortAudio with fd 2 pointed at /dev/null, and back; ONNX
+    # Runtime's stderr capture on an opener thread does the same. At once, each kept the
+    # other's fd 2 as the real one, and the window's log lines went to /dev/null for the rest
+    # of the run (2 of 4 window runs beside six CPU hogs, helper winrec, 2026-12-07).
     try:
-        import sounddevice as sd
+        with NATIVE_STDERR_LOCK:
+            import sounddevice as sd
     except OSError as exc:
         raise AudioError(PORTAUDIO_MISSING.format(exc=exc)) from exc
     return sd

@@ -175,6 +175,10 @@ class ProviderReport:
 # fd 2 is process-wide: two captures at once (two factories on two threads) would save each
 # other's temporary file as "the real stderr" and leave fd 2 pointing at a deleted file.
 _capture_lock = threading.Lock()
+NATIVE_STDERR_LOCK = _capture_lock
+"""Held by whatever points fd 2 elsewhere for a while and back: ONNX Runtime's capture here,
+PortAudio's initialisation at ``import sounddevice`` (:func:`pipelines.audio.inputs.
+_sounddevice`), which points it at /dev/null."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _ORT_LOG_LINE = re.compile(r"\[[VIWEF]:onnxruntime:")
 
