@@ -91,6 +91,7 @@ def test_window_recording_of_the_talking_head_has_its_voice(
     path = Path(window.controller.recording_path or "")
     qtbot.wait(3000)
     recorder = window.controller.record.target
+    voice_stage = window.controller.engine.pipeline.find("audio_mouth")
     window.record_action.trigger()
     qtbot.waitUntil(
         lambda: not window.recording and "Saved" in window.record_label.text(), timeout=10000
@@ -112,8 +113,9 @@ def test_window_recording_of_the_talking_head_has_its_voice(
     assert len(sound) > 48000 * 2, len(sound) / 48000  # about the 3 s recorded
     rms = float(np.sqrt(np.mean(np.square(sound, dtype=np.float64))))
     assert rms > 0.01, rms  # the voice, not silence
-    # In step: the sound at the recording's start is the voice where the mouth was then
-    # (frame index / the stage's fps into the looped file).
+    # In step: the sound at the recording's start is the voice where the mouth was then (the
+    # window's frames are live: their capture time less the voice's start, into the looped
+    # file; frames.FrameClock).
     from pipelines.audio.inputs import read_audio_file
     from pipelines.audio.resample import resample
 
@@ -123,7 +125,9 @@ def test_window_recording_of_the_talking_head_has_its_voice(
     looped = np.concatenate([voice, voice])
     scores = np.correlate(looped, heard, mode="valid")[: len(voice)]
     found = int(np.argmax(scores))
-    expected = (round(recorder._origin * 16000) + 1600) % len(voice)
+    played_from = voice_stage.frame_clock.played_from
+    assert played_from is not None  # live frames
+    expected = (round((recorder._origin - played_from) * 16000) + 1600) % len(voice)
     assert abs(found - expected) < 16000 * 0.03, (found, expected)
 
 

@@ -160,7 +160,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         """(capture time, how far its mouth trailed the voice heard then) per recent frame."""
         self._mouth_lag_since: float | None = None
         """Capture time of the first frame whose mouth lag was measured since :meth:`open`."""
-        self._clock = FrameClock(self.settings.fps)
+        self.frame_clock = FrameClock(self.settings.fps)
         """The frames clock's time of each frame."""
 
     # Lifecycle ----------------------------------------------------------------
@@ -262,8 +262,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
         if clock == "frames":
             # Frame i shows audio time i/fps (a live frame: its capture time); look ahead over
             # the analyzer's delay.
-            self._clock.fps = s.fps
-            until = round((self._clock.time_of(ctx) + latency) * ANALYSIS_RATE)
+            self.frame_clock.fps = s.fps
+            until = round((self.frame_clock.time_of(ctx) + latency) * ANALYSIS_RATE)
             self.input.skip_to(until - round(MAX_CATCH_UP_S * ANALYSIS_RATE))
             samples = self.input.pull(until)
         else:
@@ -288,7 +288,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
             lag = max(0.0, latency - delay)
         voice = None
         if not isinstance(self.input, NoAudio):
-            played = self._clock.played_from if clock == "frames" else None
+            played = self.frame_clock.played_from if clock == "frames" else None
             voice = FrameVoice(self.input, clock, s.fps, played_from=played)
             if clock == "wall":
                 lags = self._mouth_lag(ctx.timestamp, params)
