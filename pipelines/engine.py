@@ -370,11 +370,13 @@ class Engine:
         self.max_frames = max_frames
         self.max_seconds = max_seconds
         """Stop at the first frame this long after the first one delivered on the frames' own
-        clock (:class:`~pipelines.frame.FrameClock` at the source's asked rate: a live
+        clock (:class:`~pipelines.frame.FrameClock` at the source's own rate: a live
         source's capture time, else index / fps, as a voice file is mouthed and recorded):
         a voice file's length under a camera, whose frame count says nothing of the time, or
         under a source that skips late frames."""
-        self._run_clock = FrameClock(getattr(getattr(source, "config", None), "fps", 30.0))
+        # The rate its index counts: a video file's own (25 fps), as the talking head's voice
+        # and recordings time it (build.on_source_clock).
+        self._run_clock = FrameClock(float(getattr(source, "media_fps", 30.0)))
         self._first_delivered: float | None = None
         self.seconds_delivered = 0.0
         """How far the frames delivered reached on that clock (what a cut-short run says)."""
