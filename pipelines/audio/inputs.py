@@ -734,13 +734,19 @@ class MicInput(AudioInput):
         if first is None or self._opened_at is None:
             return
         self.start_gap_s = first - self._opened_at
-        if self.start_gap_s > START_GAP_SAID_S:
-            log.warning(
-                "%s delivered no sound for its first %.1f s after it opened (the machine is "
-                "too busy): what was said then is not in the talking head or a recording",
-                self.description,
-                self.start_gap_s,
-            )
+
+    @property
+    def start_gap_notice(self) -> str | None:
+        """What the user is told (by the ``audio_mouth`` stage: a log line, the window's bar)
+        once :attr:`start_gap_s` is measured past :data:`START_GAP_SAID_S`; else None."""
+        gap = self.start_gap_s
+        if gap is None or gap <= START_GAP_SAID_S:
+            return None
+        return (
+            f"{self.description} delivered no sound for its first {gap:.1f} s after it opened "
+            "(the machine is too busy): what was said then is not in the talking head or a "
+            "recording"
+        )
 
     def heard_at(self, position: int) -> float | None:
         """When device sample ``position`` (counted as the ring counts) was heard, on the

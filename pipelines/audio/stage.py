@@ -162,6 +162,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
         """Capture time of the first frame whose mouth lag was measured since :meth:`open`."""
         self.frame_clock = FrameClock(self.settings.fps)
         """The frames clock's time of each frame."""
+        self._start_gap_told = False
+        """The input's start gap (a microphone's) was looked at since :meth:`open`."""
 
     # Lifecycle ----------------------------------------------------------------
     def open(self) -> None:
@@ -211,6 +213,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         self._frames.clear()
         self._mouth_lags.clear()
         self._mouth_lag_since = None
+        self._start_gap_told = False
         super().open()
 
     def models(self) -> tuple[OnnxModel, ...]:
@@ -268,6 +271,13 @@ class AudioMouth(Stage[AudioMouthSettings]):
             samples = self.input.pull(until)
         else:
             samples = self.input.pull(None)
+        if not self._start_gap_told and getattr(self.input, "start_gap_s", None) is not None:
+            # Once measured: a log line, and the window's bar (not only the log, which a
+            # window's user does not see).
+            self._start_gap_told = True
+            notice = getattr(self.input, "start_gap_notice", None)
+            if notice:
+                self.report(notice)
         t0 = time.perf_counter()
         new = analyzer.push(samples)
         # The analysis alone (VAD + features), apart from reading the input: `camfx bench`.
