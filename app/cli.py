@@ -660,6 +660,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     # SIGTERM (shutdown, kill, a service manager) stops like Ctrl+C: recordings are finished.
     # The engine is built inside, so a signal that arrives while models load or before the loop
     # below still stops every thread the engine started.
+    if tty:
+        # Models load and a talking head is built before the first line: 3 s on a quiet
+        # 2-core machine, 19 s beside six CPU hogs with nothing said (QA qa9). Overwritten by
+        # whatever comes next (every camfx line is longer), and only on a terminal: a script
+        # still gets one line for bad input.
+        print(STARTING_LINE, end="\r", file=sys.stderr, flush=True)
     with signals.sigterm_as_interrupt():
         run = build_engine(config)
         engine, source = run.engine, run.source
@@ -748,6 +754,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_OUTPUT_FAILED
     return 0
 
+
+STARTING_LINE = "camfx: starting"
+"""Said on a terminal while ``camfx run`` opens its source, models and stages."""
 
 RECONNECT_LIMIT_S = 60.0
 """How long ``camfx run`` waits for an unplugged camera (``--reconnect-limit``): a replug or a

@@ -60,3 +60,55 @@ def test_a_file_still_being_written_is_said_in_a_camfx_line(tmp_path: Path) -> N
         said[0],
     ), said
     assert not any(line.startswith(("WARNING ", "ERROR ")) for line in lines), lines
+
+
+def terminal_stderr(*args: str) -> tuple[int, str]:
+    """``camfx`` run with its stderr on a terminal (a pseudo-terminal): exit code, what it
+    wrote there."""
+    import os
+    import pty
+
+    main_fd, term_fd = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", *args],
+            cwd=TESTS.parent,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=term_fd,
+        )
+        os.close(term_fd)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # the terminal's other end closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = proc.wait(timeout=100)
+    finally:
+        os.close(main_fd)
+    return code, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_run_on_a_terminal_says_it_is_starting_then_writes_over_it() -> None:
+    """Models load before the first line: 3 s quiet, 19 s beside six CPU hogs with nothing
+    said (QA qa9). On a terminal ``camfx: starting`` comes first, ended by a carriage return
+    so the next line writes over it; through a pipe (a script, the other tests) nothing."""
+    from app.cli import STARTING_LINE
+
+    run = ["run", "--source", "demo", "--size", "64x48", "--frames", "3", "--output", "null"]
+    code, said = terminal_stderr(*run)
+    assert code == 0, said
+    assert said.startswith(STARTING_LINE + "\r"), said[:200]
+    assert said[len(STARTING_LINE) + 1 :].startswith("camfx: demo 64x48"), said[:200]
+    piped = subprocess.run(
+        [sys.executable, "-m", "app.cli", *run],
+        cwd=TESTS.parent,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert piped.returncode == 0 and STARTING_LINE not in piped.stderr, piped.stderr
