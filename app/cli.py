@@ -644,7 +644,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     # A camera unplugged mid-run sends the disconnected card, as in the window: a meeting
     # watching the virtual camera sees that, not the last frame frozen.
-    config, voice_note = preset_voice(run_config(args, lost_card=True))
+    # The stages' one-time work before the first frame: no stutter in a recording's start.
+    config, voice_note = preset_voice(run_config(args, lost_card=True, smooth_start=True))
     if voice_note:
         print(voice_note, file=sys.stderr)
     if config.talking_head is not None:

@@ -85,6 +85,14 @@ class RunConfig:
     """Every frame reaches the outputs; None: for sources that are not live (files, the demo)."""
     warm_up: bool = False
     """Run each stage once before the clock starts (benchmarks)."""
+    smooth_start: bool = False
+    """Finish the stages' one-time work (Numba's load of their compiled kernels) before the
+    first frame, but a talking head's build, which shows its placeholder meanwhile: ``camfx
+    run``. Left to their background threads, it held the GIL in stretches while the first
+    frames ran, and Studio's first second came as frames held 120-530 ms (1.0-1.5 s of stalls
+    in the first ten frames; a recording started with that stutter, QA qa9 finding 6); warmed
+    first, one 175-210 ms hold at the third frame, the first frame 0.5 s later (quiet 2-core
+    machine, 2026-12-07)."""
     idle_after: float | None = None
     """Seconds without a receiver after which the engine idles (see ``Engine.idle_after``).
     Ignored when ``frames`` or ``seconds`` is set: such a run must end, and an idle engine
@@ -309,6 +317,10 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     if config.warm_up:
         for stage in stages:
             stage.warm_up()
+    elif config.smooth_start:
+        for stage in stages:
+            if not stage.placeholder_until_warm:
+                stage.warm_up()
     # Recordings get the voice (file or microphone) in the same pass as the video; without
     # one, a video file source's own sound.
     sound = recording_audio(config.talking_head, stages) if config.talking_head else None
