@@ -732,7 +732,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(errors[0])
     if any(out.failure for out in engine.outputs):
         return EXIT_OUTPUT_FAILED
-    if interrupted is not None and (config.frames is not None or config.seconds is not None):
+    if interrupted is not None and (
+        engine.max_frames is not None or engine.max_seconds is not None
+    ):
         # A run with an end of its own (--frames, or a voice file's length) cut short did not
         # make what was asked: a script's `camfx run ... && upload` must not go on, as after
         # a cut-short `talking-head render`. A live stream has no other way to stop: 0.
@@ -743,9 +745,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         ]
         keeps = f"; {', '.join(kept)} keep{'s' * (len(kept) == 1)} what was recorded"
         done = f"{snap.frames_processed} of {engine.max_frames} frames"
-        if engine.max_frames is None and config.seconds is not None:
+        if engine.max_frames is None and engine.max_seconds is not None:
             done = (
-                f"{engine.seconds_delivered:.1f} s of the voice's {config.seconds:.1f} s "
+                f"{engine.seconds_delivered:.1f} s of the voice's {engine.max_seconds:.1f} s "
                 f"({snap.frames_processed} frames)"
             )
         print(f"camfx: interrupted after {done}" + (keeps if kept else ""), file=sys.stderr)

@@ -128,16 +128,15 @@ def run_render(args: argparse.Namespace) -> int:
         ),
         existing=existing_file_arg(args),
     )
-    audio_frames = config.frames_for_audio()
-    if args.frames is None and audio_frames is None:
+    # A voice file sets the length: its seconds, as that many of the source's frames where
+    # every one is taken (a camera gives frames at its own rate, the voice playing over them).
+    config = config.run_length()
+    if config.frames is None and config.seconds is None:
         # A microphone (or silence) never ends: without a bound the render would run forever.
         raise CliError(
             f"--audio {args.audio or repr('')} has no end of its own: give --frames N "
             f"(e.g. --frames {round(10 * args.fps)} for 10 s at {args.fps:g} fps)"
         )
-    # A voice file sets the length: its seconds, as that many of the source's frames where
-    # every one is taken (a camera gives frames at its own rate, the voice playing over them).
-    config = config.run_length()
     run = build_engine(config)
     output = run.engine.outputs[0]
     frames = run.engine.max_frames

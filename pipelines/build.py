@@ -424,32 +424,6 @@ def on_source_clock(stages: Sequence[Stage[Any]], source: Source, fps: float) ->
             stage.settings = settings.replace(fps=rate)
 
 
-def watched_live(output: str | Output) -> bool:
-    """Whether ``output`` (a spec or an output) is watched as it is made
-    (:attr:`~pipelines.outputs.base.Output.watched_live`); a spec that names none is not."""
-    if not isinstance(output, str):
-        return output.watched_live
-    from pipelines.outputs import outputs, parse_output_spec
-
-    try:
-        return bool(outputs().get(parse_output_spec(output)[0]).watched_live)
-    except (CamfxError, KeyError):
-        return False
-
-
-def source_is_live(source: str | Source) -> bool:
-    """Whether ``source`` (a spec or an opened source) is a live device; a spec that names no
-    source is not (opening it says why)."""
-    if not isinstance(source, str):
-        return source.live
-    from pipelines.sources import parse_source_spec, sources
-
-    try:
-        return sources().get(parse_source_spec(source)[0]).live
-    except (CamfxError, KeyError):
-        return False
-
-
 def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:
     """Refuse, before any output opens, a run whose stages name a file they cannot use (a
     preset's background), in one line that names the preset, the file and what to do."""
@@ -466,7 +440,7 @@ def check_stage_files(stages: Sequence[Stage[Any]], config: RunConfig) -> None:
 def source_timing(outputs: Sequence[Output]) -> Timing:
     """Real time where any output is watched as it is made, else every frame (recordings,
     ``null``: a recording is timed by the frames' index and keeps the file's speed)."""
-    return Timing.REAL_TIME if any(map(watched_live, outputs)) else Timing.EVERY_FRAME
+    return Timing.REAL_TIME if any(o.watched_live for o in outputs) else Timing.EVERY_FRAME
 
 
 def file_outputs(config: RunConfig) -> list[str]:

@@ -201,6 +201,21 @@ def make_frames_wait(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Source, "read", read_late)
 
 
+def record_waited(
+    card_type: type[LateSoundCard], out: Path, monkeypatch: pytest.MonkeyPatch
+) -> np.ndarray:
+    """Record 4 s of speech (0.8 s in) through a ``card_type`` patched in, each frame stamped
+    as if it had waited (:func:`make_frames_wait`); what was said."""
+    from pipelines.audio import inputs
+
+    make_frames_wait(monkeypatch)
+    said = speech(4.0)
+    card = card_type(said, after_s=0.8)
+    monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
+    record_microphone(card, out)
+    return said
+
+
 def test_a_microphone_recording_has_the_mouth_in_step_with_the_voice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -241,14 +256,8 @@ def test_a_microphone_recording_of_frames_that_waited_has_the_mouth_in_step(
     The wait is made by stamping each frame that much before it was read (the stage then
     sees what a frame that waited sees): the picture and the sound are otherwise as in the
     first test, so this is load-free and repeatable."""
-    from pipelines.audio import inputs
-
-    make_frames_wait(monkeypatch)
-    said = speech(4.0)
-    card = LateSoundCard(said, after_s=0.8)
-    monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
     out = tmp_path / "waited.mp4"
-    record_microphone(card, out)
+    said = record_waited(LateSoundCard, out, monkeypatch)
     check_continuous(out, said)
     check_in_step(out)
 
@@ -285,7 +294,6 @@ def test_a_starved_microphone_s_recording_keeps_its_frames_apart(
     at least half its spacing from the frame before as captured (a paced source catching up
     on a busy machine captures frames closer than a frame apart itself), and the mouth stays
     within a frame of its voice."""
-    from pipelines.audio import inputs
     from pipelines.outputs.recorder import VideoFileOutput
 
     write, captured = VideoFileOutput.write, []
@@ -296,12 +304,8 @@ def test_a_starved_microphone_s_recording_keeps_its_frames_apart(
 
     monkeypatch.setattr(VideoFileOutput, "write", write_seen)
 
-    make_frames_wait(monkeypatch)
-    said = speech(4.0)
-    card = StarvedSoundCard(said, after_s=0.8)
-    monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
     out = tmp_path / "starved.mp4"
-    record_microphone(card, out)
+    said = record_waited(StarvedSoundCard, out, monkeypatch)
     _, times, _, _ = recorded(out)
     assert len(times) == len(captured)
     kept = np.diff(times) / np.maximum(np.diff(captured), 1e-6)

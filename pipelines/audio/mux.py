@@ -722,6 +722,18 @@ class _SilenceReader(_FramesKeepTheirTime):
         return np.zeros(end - start, np.float32), self.rate, start / self.rate
 
 
+def voice_span(samples: np.ndarray, start: int, end: int, loop: bool) -> np.ndarray:
+    """A voice file's samples ``start`` to ``end`` as its talking head's stage hears them:
+    looped, or silence before its start and after its end."""
+    index = np.arange(start, end)
+    if loop:
+        return samples[index % len(samples)]
+    out = np.zeros(len(index), np.float32)
+    inside = (index >= 0) & (index < len(samples))
+    out[inside] = samples[index[inside]]
+    return out
+
+
 class _FrameVoiceReader(_FramesKeepTheirTime):
     """The voice file a talking head mouths by frame number, read where the stage read it:
     frame ``index`` is recording time ``index / fps`` and voice time ``index / stage fps``
@@ -759,14 +771,7 @@ class _FrameVoiceReader(_FramesKeepTheirTime):
             self.rate, self.position = rate, end - round(SILENCE_BACK_S * rate)
         start = min(self.position, end)
         self.position = end
-        index = np.arange(start, end)
-        if loop:
-            out = samples[index % len(samples)]
-        else:
-            out = np.zeros(len(index), np.float32)  # silence after the end, as the stage hears
-            inside = (index >= 0) & (index < len(samples))
-            out[inside] = samples[index[inside]]
-        return out, rate, start / rate
+        return voice_span(samples, start, end, loop), rate, start / rate
 
 
 class _PlayedVoiceReader(_FramesKeepTheirTime):
@@ -799,13 +804,7 @@ class _PlayedVoiceReader(_FramesKeepTheirTime):
             self.position = end - round(SILENCE_BACK_S * self.rate)
         start = min(self.position, end)
         self.position = end
-        index = np.arange(start, end)
-        if getattr(heard, "loop", False):
-            out = samples[index % len(samples)]
-        else:
-            out = np.zeros(len(index), np.float32)  # silence after the end, as the stage hears
-            inside = (index >= 0) & (index < len(samples))
-            out[inside] = samples[index[inside]]
+        out = voice_span(samples, start, end, bool(getattr(heard, "loop", False)))
         return out, self.rate, self.played_from + start / self.rate
 
 

@@ -213,7 +213,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         self._frames.clear()
         self._mouth_lags.clear()
         self._mouth_lag_since = None
-        self._start_gap_told = False
+        self._start_gap_told = not self.input.live  # only a microphone has a start gap
         super().open()
 
     def models(self) -> tuple[OnnxModel, ...]:

@@ -91,6 +91,13 @@ class Source:
     suffixes: ClassVar[tuple[str, ...]] = ()
     live: ClassVar[bool] = False
     """A live device (frames that are not taken are gone) rather than a file or a generator."""
+    skips_for_nothing: ClassVar[bool] = False
+    """A generator drawn by frame index (the demo, a picture): a late frame is passed over by
+    its index alone, every one of them (:meth:`skip`, :attr:`max_skip`). To a virtual camera
+    beside six CPU hogs the demo came at 10 fps, and a talking head's voice file, mouthed by
+    frame index, played at a third of its speed (QA qa9); capped at a second's worth, a stall
+    of over a second left the index behind real time by the rest for good (QA qa10: the
+    voice's last second off the recording of a run ended by time)."""
 
     def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
         self.arg = arg
@@ -165,7 +172,7 @@ class Source:
         generator (the demo, a picture) skips for nothing: its frame index moves on, and with
         it what the frames' index times (the demo's motion, a talking head's voice file and
         animation), so an output watched live keeps real time on a busy machine."""
-        return False
+        return self.skips_for_nothing
 
     @property
     def description(self) -> str:
@@ -199,8 +206,9 @@ class Source:
     @property
     def max_skip(self) -> int:
         """The most frames one late read skips: a second's worth (a video file's frames are
-        decoded to be passed over; a stall of minutes is not decoded through)."""
-        return max(1, round(self.pace_fps))
+        decoded to be passed over; a stall of minutes is not decoded through); every late
+        one where passing over costs nothing (:attr:`skips_for_nothing`)."""
+        return 1 << 30 if self.skips_for_nothing else max(1, round(self.pace_fps))
 
     def _skip_late(self, late: int) -> None:
         """Skip up to ``late`` frames (at most a second's worth: a stall of minutes is not

@@ -42,6 +42,8 @@ def load_asset_image(name: str) -> np.ndarray:
 
 @SOURCES.register("demo")
 class DemoSource(Source):
+    skips_for_nothing = True
+
     def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
         super().__init__(arg, config, **kwargs)
         self.portrait: np.ndarray | None = None
@@ -92,19 +94,6 @@ class DemoSource(Source):
         rot[0, 2] += tx - fx
         rot[1, 2] += ty - fy
         return rot
-
-    def skip(self) -> bool:
-        """A late frame is passed over by its index alone (the picture is drawn by index): to
-        a virtual camera beside six CPU hogs the demo came at 10 fps, and a talking head's voice
-        file, mouthed by frame index, played at a third of its speed (QA qa9, 2026-12-07)."""
-        return True
-
-    @property
-    def max_skip(self) -> int:
-        """Every late frame: passing one over costs nothing, and a stall of over a second left
-        the index behind real time by the rest for good (QA qa10: a 2-s stall, the voice's
-        last second off the recording of a run ended by time)."""
-        return 1 << 30
 
     def grab(self) -> np.ndarray | None:
         if self.portrait is None or self._portrait_bgra is None:

@@ -399,6 +399,7 @@ class ImageSource(Source):
     """A still picture repeated at the requested fps (size: the requested one, filled)."""
 
     suffixes = IMAGE_SUFFIXES
+    skips_for_nothing = True
 
     def __init__(self, arg: str, config: SourceConfig, **kwargs: Any) -> None:
         super().__init__(arg, config, **kwargs)
@@ -422,18 +423,6 @@ class ImageSource(Source):
         keep = face_keep_spans(scaled) if scaled.shape[:2] != (height, width) else None
         self.image = fit_crop(scaled, width, height, top=top, keep=keep)
         self.actual_size = (self.config.width, self.config.height)
-
-    def skip(self) -> bool:
-        """A late frame of a still costs nothing to pass over: its index moves on, which times
-        a talking head's voice file and animation over the picture (see :meth:`Source.skip`)."""
-        return True
-
-    @property
-    def max_skip(self) -> int:
-        """Every late frame: passing one over costs nothing, and a stall of over a second left
-        the index behind real time by the rest for good (QA qa10: a 2-s stall, the voice's
-        last second off the recording of a run ended by time)."""
-        return 1 << 30
 
     def grab(self) -> np.ndarray | None:
         if self.image is None:
