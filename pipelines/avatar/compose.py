@@ -78,14 +78,19 @@ def overlay_masks(side: int, shape: str, radius: float, border: int) -> tuple[np
     return inner[..., None], ring[..., None]
 
 
-def shrink(image: np.ndarray, side: int) -> np.ndarray:
+def shrink(image: np.ndarray, side: int, dst: np.ndarray | None = None) -> np.ndarray:
     """Resize a square image to side×side: halvings (pyrDown, cheap and alias-free) while it is
-    more than twice too big, then one bilinear step. INTER_AREA at an odd ratio costs ~1 ms."""
+    more than twice too big, then one bilinear step. INTER_AREA at an odd ratio costs ~1 ms.
+    ``dst``: a side×side view to write into (returned)."""
     while image.shape[0] >= 2 * side and image.shape[0] > 16:
         image = cv2.pyrDown(image)
     if image.shape[0] == side and image.shape[1] == side:
-        return image
-    return cv2.resize(image, (side, side), interpolation=cv2.INTER_LINEAR)
+        if dst is None:
+            return image
+        dst[...] = image
+        return dst
+    resized: np.ndarray = cv2.resize(image, (side, side), dst=dst, interpolation=cv2.INTER_LINEAR)
+    return resized
 
 
 def overlay_box(
@@ -385,6 +390,13 @@ class StandIn:
     ``x``)."""
     clear: np.ndarray | None = None
     """``1 - alpha``, kept: not subtracted again every frame (512×512 floats, ~0.06 ms)."""
+    weight: np.ndarray | None = None
+    """``alpha`` in 8 bits, one per channel (avatar-sized uint8 × 3): the avatar's share."""
+    behind_share: np.ndarray | None = None
+    """``behind · (1 - alpha)``, rounded (avatar-sized uint8): the backdrop's share, the same
+    every frame. With :attr:`weight` the blend is two 8-bit passes (``avatar · weight / 255``
+    + this) where ``cv2.blendLinear`` read two float weight images (2 MB at 512²): 0.9 →
+    0.3 ms; within 2 grey levels of it, on the feathered outline only."""
 
 
 def person_mask(portrait: np.ndarray) -> np.ndarray:
@@ -1040,8 +1052,22 @@ def make_standin(
     backdrop = np.ascontiguousarray(backdrop[above : above + h, aside : aside + w])
     alpha = np.ascontiguousarray(alpha, np.float32)
     clear = np.ascontiguousarray(1.0 - alpha)
+    weight8 = np.rint(alpha * 255.0).astype(np.uint8)
+    behind_share = np.rint(behind * (1.0 - weight8 / np.float32(255.0))[..., None]).astype(np.uint8)
     return StandIn(
-        backdrop, alpha, behind, x, y, side, rows, first, clear=clear, cols=cols, left=left_cols
+        backdrop,
+        alpha,
+        behind,
+        x,
+        y,
+        side,
+        rows,
+        first,
+        clear=clear,
+        cols=cols,
+        left=left_cols,
+        weight=cv2.merge([weight8, weight8, weight8]),
+        behind_share=behind_share,
     )
 
 
@@ -1051,36 +1077,40 @@ def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> 
 
     The person is blended over the backdrop at the avatar's resolution, then the square is
     resized once into the frame: its border is pure backdrop, so no edge shows (a float blend
-    at the frame's resolution cost ~8× as much)."""
-    out = standin.backdrop.copy()
+    at the frame's resolution cost ~8× as much). The resize writes straight into the new
+    frame, and only the backdrop around the square is copied: a copy of the whole backdrop
+    and the square pasted over it moved 2.7 + 1.5 MB more a 720p frame. With the blend in
+    8 bits (:attr:`StandIn.weight`) the compose took 1.0-1.1 ms against 1.8-1.9 (the
+    astronaut on 1280×720, one thread, caches warm or swept; 2026-12-07)."""
+    backdrop = standin.backdrop
+    h, w = backdrop.shape[:2]
     s, x, y = standin.side, standin.x, standin.y
-    a = standin.alpha
-    clear = standin.clear if standin.clear is not None else 1.0 - a
-    if standin.cols:
-        # A square past the frame's sides (and maybe its top or bottom): only the avatar's
-        # rows and columns that show are blended, and resized into the frame's part it covers.
-        n0, n1 = standin.first, standin.first + standin.rows
-        m0, m1 = standin.left, standin.left + standin.cols
-        h, w = out.shape[:2]
-        fy0, fx0 = max(0, y), max(0, x)
-        fy1, fx1 = min(h, y + s), min(w, x + s)
+    # What shows of the square in the frame, and the avatar's rows and columns that fill it.
+    fy0, fx0, fy1, fx1 = max(0, y), max(0, x), min(h, y + s), min(w, x + s)
+    rows = slice(standin.first, standin.first + standin.rows) if standin.rows else slice(None)
+    cols = slice(standin.left, standin.left + standin.cols) if standin.cols else slice(None)
+    part = avatar[rows, cols]
+    if standin.weight is not None and standin.behind_share is not None:
+        blended = cv2.multiply(part, standin.weight[rows, cols], scale=1.0 / 255.0)
+        cv2.add(blended, standin.behind_share[rows, cols], dst=blended)
+    else:
+        a = standin.alpha[rows, cols]
+        clear = standin.clear[rows, cols] if standin.clear is not None else 1.0 - a
         # (blendLinear reads the slices in place: no copies.)
-        blended = cv2.blendLinear(
-            avatar[n0:n1, m0:m1], standin.behind[n0:n1, m0:m1], a[n0:n1, m0:m1], clear[n0:n1, m0:m1]
+        blended = cv2.blendLinear(part, standin.behind[rows, cols], a, clear)
+    out = np.empty_like(backdrop)
+    out[:fy0] = backdrop[:fy0]
+    out[fy1:] = backdrop[fy1:]
+    out[fy0:fy1, :fx0] = backdrop[fy0:fy1, :fx0]
+    out[fy0:fy1, fx1:] = backdrop[fy0:fy1, fx1:]
+    square = out[fy0:fy1, fx0:fx1]
+    if standin.rows or standin.cols:
+        # A square past the frame's edges: only what shows was blended, resized into place.
+        placed = cv2.resize(
+            blended, (fx1 - fx0, fy1 - fy0), dst=square, interpolation=cv2.INTER_LINEAR
         )
-        out[fy0:fy1, fx0:fx1] = cv2.resize(
-            blended, (fx1 - fx0, fy1 - fy0), interpolation=cv2.INTER_LINEAR
-        )
-        return out
-    if standin.rows:
-        # A bust at the frame's bottom (and a head cut at the top, at its top): only the
-        # rows that show are blended and resized.
-        n0, n1 = standin.first, standin.first + standin.rows
-        blended = cv2.blendLinear(avatar[n0:n1], standin.behind[n0:n1], a[n0:n1], clear[n0:n1])
-        top = max(0, y)
-        shown = out.shape[0] - top
-        out[top:, x : x + s] = cv2.resize(blended, (s, shown), interpolation=cv2.INTER_LINEAR)
-        return out
-    blended = cv2.blendLinear(avatar, standin.behind, a, clear)
-    out[y : y + s, x : x + s] = shrink(blended, s)
+    else:
+        placed = shrink(blended, s, dst=square)
+    if placed is not square:  # (OpenCV made a new array rather than write into the view)
+        square[...] = placed
     return out
