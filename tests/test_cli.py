@@ -507,6 +507,31 @@ def test_bench_text_report(capsys) -> None:
     assert "CPU per frame at 30 fps:" in out and "source excluded" in out
 
 
+def test_bench_says_whether_the_compiled_kernels_ran(capsys, monkeypatch) -> None:
+    """A figure from an install without Numba (the README's demo command) is the OpenCV
+    paths': the bench says which ran, in its JSON and its text, and why not."""
+    from pipelines.segmentation import fused
+
+    if not fused.available():
+        pytest.skip(f"the compiled kernels are unavailable here: {fused.unavailable_reason()}")
+    args = ["bench", "--preset", "background-blur", "--frames", "4", "--warmup", "0"]
+    assert cli.main([*args, "--size", "128x72", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["compiled_kernels"] == {
+        "numba": True,
+        "unavailable": None,
+    }
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    assert cli.main([*args, "--size", "128x72", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["compiled_kernels"] == {
+        "numba": False,
+        "unavailable": f"disabled by {fused.DISABLE_ENV}",
+    }
+    assert cli.main([*args, "--size", "128x72"]) == 0
+    out = capsys.readouterr().out
+    assert f"compiled kernels: none (disabled by {fused.DISABLE_ENV}): the slower OpenCV" in out
+    assert fused.INSTALL_HINT in out
+
+
 @dataclass(frozen=True)
 class ModesForBenchSettings(StageSettings):
     mode: Literal["cheap", "dear"] = "cheap"
