@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from golden_data import face_photo
 
+from pipelines.beauty import light
 from pipelines.beauty.light import (
     MIN_GAMMA,
     Correction,
@@ -20,6 +21,7 @@ from pipelines.beauty.light import (
     build_lut,
 )
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.tracking.types import Face
 
 OFF: dict[str, Any] = {"exposure": 0.0, "white_balance": 0.0, "warmth": 0.0}
@@ -181,8 +183,6 @@ def test_metering_follows_the_face() -> None:
 def _grey_world_per_pixel(thumb: np.ndarray) -> np.ndarray:
     """The grey-world gains as the formula reads, on N×3 pixels (light's NumPy path before it
     worked on contiguous planes)."""
-    from pipelines.beauty import light
-
     px = thumb.reshape(-1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
     luma = px @ light.LUMA.astype(np.float32)
     mid = (luma > light.WB_MIN_LUMA) & (luma < light.WB_MAX_LUMA)
@@ -210,9 +210,6 @@ def test_grey_world_gains_without_numba_are_the_per_pixel_formula(
     """Without Numba the gains work on the thumbnail's channel planes: the same float32
     operations per pixel as the formula on N×3 pixels, so the same gains bit for bit (and the
     same table), on casts the balance corrects and on thumbnails too grey to need it."""
-    from pipelines.beauty import light
-    from pipelines.segmentation import fused
-
     monkeypatch.setenv(fused.DISABLE_ENV, "1")
     rng = np.random.default_rng(seed)
     base = cv2.resize(face_photo("astronaut"), (160, 90), interpolation=cv2.INTER_AREA)

@@ -17,7 +17,7 @@ from segmentation_support import demo_frame_720p, demo_frames, noisy, segmented_
 
 from pipelines.beauty.light import Correction, LightColorStage, build_lut
 from pipelines.frame import FrameContext
-from pipelines.segmentation import background, fused, tiled
+from pipelines.segmentation import background, fused, refine, tiled
 from pipelines.segmentation.composite import blurred_background_small, composite
 from pipelines.segmentation.refine import FramePyramid
 from pipelines.segmentation.tiles import FULL, TileMap, classify
@@ -314,8 +314,6 @@ def test_the_outline_strip_holds_no_allocator_garbage(monkeypatch) -> None:
     whatever its work array held. Work arrays grow zeroed (Scratch.flat): garbage there (NaN
     and denormal floats, here NaN as np.empty may hand out) made the float warp and blend
     over it several times slower, for the same picture."""
-    from pipelines.segmentation import refine
-
     fg, mask, room, tiles = _edge_scene((1280, 720), 2, 8, (32, 8))
     table = build_lut(Correction(0.75, (0.95, 1.0, 1.08)))
     monkeypatch.setattr(tiled._local, "scratch", refine.Scratch(), raising=False)
