@@ -204,6 +204,40 @@ def test_opencv_smoothing_pass_is_the_formula_on_a_frame_view(seed: int) -> None
     assert np.array_equal(frame[outside], before[outside])
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_opencv_smoothing_bands_warped_alone_are_the_whole_boxs(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each band warps its own rows of ``a``, ``b`` and the weight (rounded apart from the
+    whole box's warp at float rounding): the picture is the whole box's in one band, byte for
+    byte, on random maps and ratios, with bands of 8 rows (the least, a remainder left) or of
+    the usual size."""
+    if not retouch.warp_is_exact():
+        pytest.skip(f"OpenCV {cv2.__version__}'s float warp samples at 1/32 px steps")
+    rng = np.random.default_rng(100 + seed)
+    w, h = (int(v) for v in rng.integers(150, 420, 2))
+    sw, sh = (max(4, round(v * rng.uniform(0.15, 0.4))) for v in (w, h))
+    x0, y0 = (int(rng.integers(0, v // 4)) for v in (w, h))
+    bw, bh = (int(rng.integers(v // 2, v - o)) for v, o in ((w, x0), (h, y0)))
+    roi = rng.integers(0, 256, (h, w, 3), np.uint8)
+    low = cv2.GaussianBlur(roi, (5, 5), 1.0)[y0 : y0 + bh, x0 : x0 + bw]
+    grey = cv2.cvtColor(low, cv2.COLOR_BGR2GRAY)
+    a = rng.uniform(0.0, 1.0, (sh, sw, 3)).astype(np.float32)
+    b = rng.uniform(-20.0, 120.0, (sh, sw, 3)).astype(np.float32)
+    weight = rng.uniform(0.0, 1.0, (sh, sw)).astype(np.float32)
+    outs = []
+    for strip_bytes in (1 << 40, 1, retouch.STRIP_BYTES):
+        monkeypatch.setattr(retouch, "STRIP_BYTES", strip_bytes)
+        out = roi.copy()
+        retouch._smooth_box_opencv(
+            out[y0 : y0 + bh, x0 : x0 + bw], low, grey, (a, b), weight, (w, h), (x0, y0),
+            0.8, 0.7, retouch.Workspace(),
+        )  # fmt: skip
+        outs.append(out)
+    assert not np.array_equal(outs[0], roi)
+    assert np.array_equal(outs[1], outs[0]) and np.array_equal(outs[2], outs[0])
+
+
 @pytest.mark.parametrize("picture", ["astronaut", "two_faces", "cameraman"])
 def test_opencv_smoothing_bands_do_not_change_the_picture(
     picture: str, monkeypatch: pytest.MonkeyPatch

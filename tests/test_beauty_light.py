@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from golden_data import face_photo
 
+from pipelines.beauty import light
 from pipelines.beauty.light import (
     MIN_GAMMA,
     Correction,
@@ -20,6 +21,7 @@ from pipelines.beauty.light import (
     build_lut,
 )
 from pipelines.frame import FrameContext
+from pipelines.segmentation import fused
 from pipelines.tracking.types import Face
 
 OFF: dict[str, Any] = {"exposure": 0.0, "white_balance": 0.0, "warmth": 0.0}
@@ -176,3 +178,46 @@ def test_metering_follows_the_face() -> None:
     without = run_frames(make(**settings), [image])[0][1].extras["light_color"]["gamma"]
     with_face = run_frames(make(**settings), [image], face=face)[0][1].extras["light_color"]
     assert with_face["gamma"] < without - 0.05
+
+
+def _grey_world_per_pixel(thumb: np.ndarray) -> np.ndarray:
+    """The grey-world gains as the formula reads, on N×3 pixels (light's NumPy path before it
+    worked on contiguous planes)."""
+    px = thumb.reshape(-1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
+    luma = px @ light.LUMA.astype(np.float32)
+    mid = (luma > light.WB_MIN_LUMA) & (luma < light.WB_MAX_LUMA)
+    gains = np.ones(3)
+    keep = mid
+    for _ in range(light.WB_ROUNDS):
+        sel = keep.astype(np.float32)
+        count = float(sel.sum())
+        if count < light.WB_MIN_PIXELS:
+            break
+        means = (sel @ px).astype(np.float64) / count
+        limit = light.WB_GAIN_LIMIT
+        gains = np.clip(means.mean() / np.maximum(means, 1e-6), 1.0 / limit, limit)
+        fixed = px * gains.astype(np.float32)
+        hi, lo = fixed.max(axis=1), fixed.min(axis=1)
+        keep = mid & ((hi - lo) < light.WB_MAX_SATURATION * np.maximum(hi, 1e-6))
+    out: np.ndarray = gains / float(gains @ light.LUMA)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_grey_world_gains_without_numba_are_the_per_pixel_formula(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Numba the gains work on the thumbnail's channel planes: the same float32
+    operations per pixel as the formula on N×3 pixels, so the same gains bit for bit (and the
+    same table), on casts the balance corrects and on thumbnails too grey to need it."""
+    monkeypatch.setenv(fused.DISABLE_ENV, "1")
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(face_photo("astronaut"), (160, 90), interpolation=cv2.INTER_AREA)
+    for cast in (CAST, rng.uniform(0.6, 1.3, 3)):
+        thumb = np.clip(base * cast, 0, 255).astype(np.uint8)
+        want = _grey_world_per_pixel(thumb)
+        got = light.grey_world_gains(thumb)
+        assert np.array_equal(got, want)
+        assert np.abs(got - 1.0).max() > 0.02  # the cast was corrected
+    grey = np.full((90, 160, 3), 128, np.uint8)
+    assert np.array_equal(light.grey_world_gains(grey), _grey_world_per_pixel(grey))

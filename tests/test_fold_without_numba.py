@@ -17,7 +17,7 @@ from segmentation_support import demo_frame_720p, demo_frames, noisy, segmented_
 
 from pipelines.beauty.light import Correction, LightColorStage, build_lut
 from pipelines.frame import FrameContext
-from pipelines.segmentation import background, fused, tiled
+from pipelines.segmentation import background, fused, refine, tiled
 from pipelines.segmentation.composite import blurred_background_small, composite
 from pipelines.segmentation.refine import FramePyramid
 from pipelines.segmentation.tiles import FULL, TileMap, classify
@@ -307,3 +307,32 @@ def test_refuses_tiles_off_the_small_grids_rows(scene) -> None:
     assert image.shape[1] // small.shape[1] == 8  # the room at 1/8: tiles 12 high are off it
     odd = TileMap(tiles.classes, (12, tiles.tile[1]), tiles.size)
     assert not tiled.SmallComposite.usable(image, refined.detail, small, odd)
+
+
+def test_the_outline_strip_holds_no_allocator_garbage(monkeypatch) -> None:
+    """The strip's small mask is written only where the runs read it; between runs it held
+    whatever its work array held. Work arrays grow zeroed (Scratch.flat): garbage there (NaN
+    and denormal floats, here NaN as np.empty may hand out) made the float warp and blend
+    over it several times slower, for the same picture."""
+    fg, mask, room, tiles = _edge_scene((1280, 720), 2, 8, (32, 8))
+    table = build_lut(Correction(0.75, (0.95, 1.0, 1.08)))
+    monkeypatch.setattr(tiled._local, "scratch", refine.Scratch(), raising=False)
+    clean = tiled.SmallComposite(fg, mask, room, tiles).render(table)
+    real_empty = np.empty
+
+    def garbage(shape: object, dtype: object = float, *args: object, **kwargs: object) -> object:
+        out = real_empty(shape, dtype, *args, **kwargs)  # type: ignore[call-overload]
+        out.view(np.uint8)[...] = 0xFF  # all-ones bytes: NaN as float32
+        return out
+
+    monkeypatch.setattr(np, "empty", garbage)
+    scratch = refine.Scratch()
+    monkeypatch.setattr(tiled._local, "scratch", scratch)
+    lit = tiled.SmallComposite(fg, mask, room, tiles).render(table)
+    monkeypatch.undo()
+    assert np.array_equal(lit, clean)
+    weights = [a for key, a in scratch._arrays.items() if a.dtype == np.float32]
+    assert {"strip/mask/flat", "strip/m/flat"} <= set(scratch._arrays)
+    for a in weights:
+        assert np.isfinite(a).all()
+        assert not np.any((a != 0) & (np.abs(a) < np.finfo(np.float32).tiny))

@@ -184,6 +184,12 @@ def grey_world_gains(thumb: np.ndarray) -> np.ndarray:
     px = thumb.reshape(-1, 3).astype(np.float32) * np.float32(1.0 / 255.0)
     luma = px @ LUMA.astype(np.float32)
     mid = (luma > WB_MIN_LUMA) & (luma < WB_MAX_LUMA)
+    # The channels as contiguous planes for the per-round work (the same float32 products as
+    # ``px * gains``): NumPy runs a broadcast over a length-3 last axis and strided columns
+    # several times slower. 0.36 -> 0.17 ms for a cast 160×90 thumbnail (three rounds);
+    # 0.20 -> 0.17 ms a frame in Studio on the 720p demo (2026-12-07, load 0.7-1).
+    planes = np.ascontiguousarray(px.T)
+    fixed = np.empty_like(planes)
     gains = np.ones(3)
     keep = mid
     for _ in range(WB_ROUNDS):
@@ -193,9 +199,7 @@ def grey_world_gains(thumb: np.ndarray) -> np.ndarray:
             break
         means = (sel @ px).astype(np.float64) / count
         gains = np.clip(means.mean() / np.maximum(means, 1e-6), 1.0 / WB_GAIN_LIMIT, WB_GAIN_LIMIT)
-        fixed = px * gains.astype(np.float32)
-        b, g, r = fixed[:, 0], fixed[:, 1], fixed[:, 2]
-        # Column-wise extremes: numpy reductions along a length-3 axis are slow.
+        b, g, r = np.multiply(planes, gains.astype(np.float32)[:, None], out=fixed)
         hi = np.maximum(np.maximum(b, g), r)
         lo = np.minimum(np.minimum(b, g), r)
         keep = mid & ((hi - lo) < WB_MAX_SATURATION * np.maximum(hi, 1e-6))

