@@ -395,8 +395,9 @@ class StandIn:
     behind_share: np.ndarray | None = None
     """``behind · (1 - alpha)``, rounded (avatar-sized uint8): the backdrop's share, the same
     every frame. With :attr:`weight` the blend is two 8-bit passes (``avatar · weight / 255``
-    + this) where ``cv2.blendLinear`` read two float weight images (2 MB at 512²): 0.9 →
-    0.3 ms; within 2 grey levels of it, on the feathered outline only."""
+    + this) where ``cv2.blendLinear`` read two float weight images (2 MB at 512²): 0.80 →
+    0.19 ms (0.82 → 0.23 with the caches swept; the astronaut, one thread, 2026-12-07); within
+    2 grey levels of it, on the feathered outline only."""
 
 
 def person_mask(portrait: np.ndarray) -> np.ndarray:
