@@ -980,9 +980,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # 18.8 ms a frame, 2026-12-07): a figure read without this line cannot be compared.
     from pipelines.segmentation import fused
 
+    compiled = fused.ready()
     result["compiled_kernels"] = {
-        "numba": fused.ready(),
-        "unavailable": None if fused.ready() else fused.unavailable_reason(),
+        "numba": compiled,
+        "unavailable": None if compiled else fused.unavailable_reason(),
     }
     # A refused GPU is the same for every model: report each provider's reason once.
     result["provider_fallbacks"] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, get_args
 
@@ -388,16 +388,20 @@ class StandIn:
     left: int = 0
     """The avatar's columns left of the frame's left edge (the square placed from a negative
     ``x``)."""
-    clear: np.ndarray | None = None
-    """``1 - alpha``, kept: not subtracted again every frame (512×512 floats, ~0.06 ms)."""
-    weight: np.ndarray | None = None
+    weight: np.ndarray = field(init=False, repr=False)
     """``alpha`` in 8 bits, one per channel (avatar-sized uint8 × 3): the avatar's share."""
-    behind_share: np.ndarray | None = None
+    behind_share: np.ndarray = field(init=False, repr=False)
     """``behind · (1 - alpha)``, rounded (avatar-sized uint8): the backdrop's share, the same
     every frame. With :attr:`weight` the blend is two 8-bit passes (``avatar · weight / 255``
     + this) where ``cv2.blendLinear`` read two float weight images (2 MB at 512²): 0.80 →
     0.19 ms (0.82 → 0.23 with the caches swept; the astronaut, one thread, 2026-12-07); within
     2 grey levels of it, on the feathered outline only."""
+
+    def __post_init__(self) -> None:
+        weight8 = np.rint(self.alpha * 255.0).astype(np.uint8)
+        share = 1.0 - weight8 / np.float32(255.0)
+        self.weight = cv2.merge([weight8, weight8, weight8])
+        self.behind_share = np.rint(self.behind * share[..., None]).astype(np.uint8)
 
 
 def person_mask(portrait: np.ndarray) -> np.ndarray:
@@ -1052,24 +1056,7 @@ def make_standin(
     behind = cv2.resize(square, size, interpolation=cv2.INTER_AREA)
     backdrop = np.ascontiguousarray(backdrop[above : above + h, aside : aside + w])
     alpha = np.ascontiguousarray(alpha, np.float32)
-    clear = np.ascontiguousarray(1.0 - alpha)
-    weight8 = np.rint(alpha * 255.0).astype(np.uint8)
-    behind_share = np.rint(behind * (1.0 - weight8 / np.float32(255.0))[..., None]).astype(np.uint8)
-    return StandIn(
-        backdrop,
-        alpha,
-        behind,
-        x,
-        y,
-        side,
-        rows,
-        first,
-        clear=clear,
-        cols=cols,
-        left=left_cols,
-        weight=cv2.merge([weight8, weight8, weight8]),
-        behind_share=behind_share,
-    )
+    return StandIn(backdrop, alpha, behind, x, y, side, rows, first, cols=cols, left=left_cols)
 
 
 def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> np.ndarray:
@@ -1091,14 +1078,8 @@ def compose_standin(frame: np.ndarray, avatar: np.ndarray, standin: StandIn) -> 
     rows = slice(standin.first, standin.first + standin.rows) if standin.rows else slice(None)
     cols = slice(standin.left, standin.left + standin.cols) if standin.cols else slice(None)
     part = avatar[rows, cols]
-    if standin.weight is not None and standin.behind_share is not None:
-        blended = cv2.multiply(part, standin.weight[rows, cols], scale=1.0 / 255.0)
-        cv2.add(blended, standin.behind_share[rows, cols], dst=blended)
-    else:
-        a = standin.alpha[rows, cols]
-        clear = standin.clear[rows, cols] if standin.clear is not None else 1.0 - a
-        # (blendLinear reads the slices in place: no copies.)
-        blended = cv2.blendLinear(part, standin.behind[rows, cols], a, clear)
+    blended = cv2.multiply(part, standin.weight[rows, cols], scale=1.0 / 255.0)
+    cv2.add(blended, standin.behind_share[rows, cols], dst=blended)
     out = np.empty_like(backdrop)
     out[:fy0] = backdrop[:fy0]
     out[fy1:] = backdrop[fy1:]
