@@ -328,3 +328,37 @@ def test_a_turned_head_cut_under_the_chin_opens_wide_without_tearing_its_lower_l
         if px
     ]
     assert torn == []
+
+
+BLINK_SWEEP = ("astronaut_turned", "canonman_bright_rolled")
+"""Tuning portraits whose blinks tore one frame each (2026-12-07, an 18 s espeak clip, two
+seeds: 11 and 14 tear frames, none elsewhere): a turned head's larger eye, where the lower
+lid's skipped margin passed a pixel at 0.55-0.63 closed (rig.LOWER_EDGE_RAMP), and a bright
+rolled one, where two closure levels blended drew a broken lash line at 0.8 and 0.93
+(rig._nearest_level)."""
+BLINK_SWEEP_POSES: tuple[dict[str, float], ...] = (
+    {},
+    {"yaw_right": 0.28, "pitch_down": 0.56, "roll_ccw": 0.08},
+    {"yaw_left": 0.5, "pitch_up": 0.3, "roll_cw": 0.3},
+)
+"""Frontal, the pose the speech clip's torn blinks came at (as the talking head sways while
+speaking), and turned the other way."""
+
+
+@pytest.mark.parametrize("name", BLINK_SWEEP)
+def test_a_blink_tears_nothing_at_any_closure(name) -> None:
+    """Every closure from open to shut, a twentieth apart, under head poses: no tear pixel
+    (the closures a 30 fps blink passes fall anywhere between the lids' stored levels)."""
+    from pipelines.avatar.measure import tears_in
+
+    avatar = built(name)
+    holes = aperture_mask(avatar.rig.points[: regions.NUM_LANDMARKS], avatar.rig.size)
+    torn = []
+    for pose in BLINK_SWEEP_POSES:
+        for closure in np.linspace(0.05, 1.0, 20):
+            weights = {**pose, "blink_left": float(closure), "blink_right": float(closure)}
+            frame = avatar.renderer.render(weights)
+            found = tears_in(avatar, weights, frame, last_backward(avatar.renderer), holes=holes)
+            if found.any():
+                torn.append((tuple(pose), round(float(closure), 2), int(found.sum())))
+    assert not torn, torn

@@ -651,8 +651,9 @@ def _eye_parts(ring: tuple[int, ...]) -> tuple[list[int], list[int]]:
 
 
 BLINK_LEVELS = 8
-"""A blink is stored as fields at this many closures (1/8 … 8/8) and blended between the two
-nearest: a lid that slides over the eye is not a linear function of the closure."""
+"""A blink is stored as fields at this many closures (1/8 … 8/8), and drawn at the nearest
+(:func:`_nearest_level`): a lid that slides over the eye is not a linear function of the
+closure."""
 BLINK_LOWER_SHARE = 0.0
 """Where the lids meet, as a fraction of the opening above the lower lid's landmarks: the
 upper lid does all the travel, down to the lower lid's line; the lower lid rises a little, by
@@ -675,6 +676,16 @@ LID_SKIN_MIN = 0.45
 LOWER_SKIN_REACH = 0.5
 LID_MARGIN = 0.15
 """Fraction of the opening outside the lid landmarks where the closed lids' edges come from."""
+LOWER_EDGE_RAMP = 2.0
+"""Above the rising lower lid's edge, the strip it rose over (its margin, :data:`LID_MARGIN`)
+is pressed into this many times its height (:func:`blink_fields`), not skipped. Skipped, the
+map jumped by the margin under the eye; from about 0.55 to 0.63 closed, before the upper lid's
+edge came near, the jump passed a pixel on larger eyes, and the tear detector
+(:func:`~pipelines.avatar.measure.map_jumps`, whose eye openings end at the landmark line)
+counted one frame of every blink on the tuning portraits astronaut_turned (11 frames over two
+seeds of a 18 s espeak clip), astronaut_grey_moustache (15), astronaut_grey_small (9),
+astronaut_rot30 and astronaut_small (1 each) (2026-12-07); the shut lids (no strip left
+between them) are drawn as before."""
 
 
 def _darkest_mean(samples: np.ndarray) -> np.ndarray:
@@ -1592,6 +1603,17 @@ def blink_fields(
                     return v_src + rz * (1.0 - _smooth_scalar_profile(1.0 - t))
 
                 src_v[lower_zone] = bz - reach_low + _solve_monotone(fwd_low, vz) * reach_low
+                # Just above the lower lid's new edge, between the lids: the strip its margin
+                # rose over (the wet line between the edge it samples and the landmark line)
+                # pressed into :data:`LOWER_EDGE_RAMP` times its height rather than skipped,
+                # so the map does not jump under the eye while the upper lid is still high;
+                # the upper lid covers the strip as it comes down (none is left shut).
+                jump = np.maximum(rise, 0.0)
+                span = LOWER_EDGE_RAMP * jump
+                ramp = (v > new_bottom) & (v < new_bottom + span) & (v < new_top) & (jump > 1e-6)
+                if ramp.any():
+                    at = (v - new_bottom)[ramp] / span[ramp]
+                    src_v[ramp] = new_bottom[ramp] - jump[ramp] + at * (span + jump)[ramp]
             off = (src_v - v)[..., None] * up[None, None, :]
             fields.append(off.astype(np.float32))
             if light is not None:
@@ -1832,7 +1854,7 @@ class BasisField:
     """h×w×2 float32: source offset for each output pixel of the box at weight 1."""
     levels: tuple[np.ndarray, ...] = ()
     """Fields at strengths 1/K … K/K (``field`` is the last) where the motion is not linear
-    in its weight (a lid sliding over the eye); empty: ``weight × field``."""
+    in its weight (a lid sliding over the eye), the nearest drawn; empty: ``weight × field``."""
     shading: tuple[np.ndarray, ...] = ()
     """Per level, colour offsets over the same box (a closed lid's light, 8-bit levels added
     to the picture where the field puts it); empty: the sampled colours are kept."""
@@ -1841,11 +1863,11 @@ class BasisField:
         """The field at ``weight`` (0 … 1 for a levelled basis)."""
         if not self.levels:
             return weight * self.field
-        return _blend_levels(self.levels, weight)
+        return _nearest_level(self.levels, weight)
 
     def shading_at(self, weight: float) -> np.ndarray | None:
         """The colour offsets at ``weight`` (None: none)."""
-        return _blend_levels(self.shading, weight) if self.shading else None
+        return _nearest_level(self.shading, weight) if self.shading else None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -1853,19 +1875,21 @@ class BasisField:
         return self.x0, self.y0, self.x0 + w, self.y0 + h
 
 
-def _blend_levels(levels: tuple[np.ndarray, ...], weight: float) -> np.ndarray:
-    """Levels stored at 1/K … K/K, blended linearly between the nearest two (0 below)."""
+def _nearest_level(levels: tuple[np.ndarray, ...], weight: float) -> np.ndarray:
+    """Of levels stored at 1/K … K/K, the one nearest ``weight`` (zero below 1/(2K)).
+
+    Not a blend of the two nearest: a lid's field jumps at its edge (the lid covering the
+    eye), and two fields blended jump half as far at two places, a ghost of the lid's edge and
+    its lash line. Blended, the lash line at 0.8 and 0.93 closed broke into dark and pale
+    specks (astronaut_turned, canonman_bright_rolled at 300 %), which the tear detector counted
+    once a blink on canonman_bright_rolled (14 frames over two seeds of an 18 s espeak clip)
+    and riga_turned (1) (2026-12-07). A blink shuts in 80 ms and opens in 140 ms
+    (:data:`~pipelines.avatar.motion.BLINK_CLOSE_S`, ``BLINK_OPEN_S``): at 30 fps the lid moves
+    a quarter to a half of its travel a frame, so a closure held to the nearest eighth (at
+    most a sixteenth off) shows no step."""
     k = len(levels)
-    x = min(1.0, max(0.0, weight)) * k
-    i = int(np.floor(x))
-    if i >= k:
-        return levels[-1]
-    frac = x - i
-    hi = levels[i]
-    if i == 0:
-        return frac * hi
-    lo = levels[i - 1]
-    return lo + frac * (hi - lo)
+    i = int(np.floor(min(1.0, max(0.0, weight)) * k + 0.5))
+    return levels[i - 1] if i > 0 else np.zeros_like(levels[0])
 
 
 def _ring_points(
