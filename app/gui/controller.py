@@ -45,6 +45,7 @@ from pipelines.errors import CamfxError
 from pipelines.opener import Incomplete, incomplete_for
 from pipelines.outputs import make_output
 from pipelines.outputs.base import Output
+from pipelines.outputs.recorder import VideoFileOutput
 from pipelines.outputs.repair import RepairReport, repair, torn_recordings
 from pipelines.presets import Preset, build_stages
 from pipelines.sources import SourceConfig, open_source
@@ -140,6 +141,9 @@ class EngineController(QObject):
     recordingChanged = Signal(str, str)
     """state ("off", "on", "error", "empty": stopped before its first frame, its file
     removed), the path (the message for "error")."""
+    recordingSoundLost = Signal(str, float)
+    """A saved recording's path and the seconds of its microphone's sound that were lost
+    (read too late on a busy machine: silence there), before its "off"."""
     pausedChanged = Signal(bool)
     engineProblem = Signal(str, str, str)
     """event kind, stage/source/output name, message."""
@@ -643,6 +647,9 @@ class EngineController(QObject):
         path, self.recording_path = self.recording_path, None
         # Stopped before its first frame (a double click): its file is removed, not "saved".
         empty = getattr(output, "empty_notice", None)
+        lost = output.sound_lost_s if isinstance(output, VideoFileOutput) else 0.0
+        if lost > 0.0 and not empty:
+            emit(self.recordingSoundLost, path or "", lost)
         emit(self.recordingChanged, "empty" if empty else "off", path or "")
 
     def _on_output_error(

@@ -26,6 +26,8 @@ TORN = "torn-recordings"
 """The message bar that offers to repair recordings a hard stop tore, then says how it went."""
 RECORDING_NOTE = "recording-note"
 """The message bar that says what a recording just started will not hold (a video's sound)."""
+RECORDING_SOUND_LOST = "recording-sound-lost"
+"""The message bar that says a recording just saved lost some of its microphone's sound."""
 
 
 class OutputsView:
@@ -212,6 +214,17 @@ class OutputsView:
             self.update_record_label("Nothing recorded: stopped before its first frame")
         elif detail:
             self.update_record_label(f"Saved {detail}")
+
+    def on_recording_sound_lost(self, path: str, seconds: float) -> None:
+        """A recording saved with a gap in its sound: said in the window, where the user who
+        plays it back would otherwise find it (the log line alone went unread)."""
+        self.window.messages.show_message(
+            RECORDING_SOUND_LOST,
+            f"{Path(path).name}: {seconds:.2f} s of the microphone's sound was lost (the "
+            "machine was too busy to read it in time) and is silence in the recording. Close "
+            "other busy programs or choose a lighter preset before recording again.",
+            "warning",
+        )
 
     def on_format(self, _index: int = 0) -> None:
         w = self.window

@@ -157,6 +157,7 @@ class MainWindow(QMainWindow, WindowWidgets):
         c.presetFailed.connect(self.on_preset_failed)
         c.virtualCameraChanged.connect(self.outputs.on_vcam_state)
         c.recordingChanged.connect(self.outputs.on_recording_state)
+        c.recordingSoundLost.connect(self.outputs.on_recording_sound_lost)
         c.tornRecordingsFound.connect(self.outputs.on_torn_recordings)
         c.recordingsRepaired.connect(self.outputs.on_recordings_repaired)
         c.pausedChanged.connect(self.on_paused)

@@ -105,9 +105,18 @@ class AudioReader(Protocol):
         time is right (a file's, a video's sound, silence)."""
         ...
 
+    @property
+    def lost_s(self) -> float:
+        """Seconds of sound this reader came too late for (a microphone's ring had written
+        over them): silence in the track there, said when the recording ends."""
+        ...
+
 
 class _FramesKeepTheirTime:
-    """A reader whose sound is placed where each frame's own time says."""
+    """A reader whose sound is placed where each frame's own time says (and is read from a
+    file or made, so none is ever lost)."""
+
+    lost_s = 0.0
 
     def frame_offset(self, ctx: Any) -> float:
         return 0.0
@@ -233,6 +242,7 @@ class _MicReader:
         """How much later than it was heard the sound is placed, fixed at the first read."""
         self._moved: tuple[float, float] | None = None
         """(Capture time, :meth:`frame_offset`) of the latest frame moved."""
+        self.lost_s = 0.0
 
     def follow(self, ctx: Any) -> bool:
         voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
@@ -314,7 +324,9 @@ class _MicReader:
             return np.zeros(0, np.float32), self.rate, 0.0
         samples, lost = self.ring.read(self.position)
         if lost:
-            # Read too late: the ring has overwritten them. Said, not left as a silent gap.
+            # Read too late: the ring has overwritten them. Said, not left as a silent gap:
+            # here and when the recording ends (:attr:`lost_s`).
+            self.lost_s += lost / self.rate
             log.warning(
                 "the recording lost %.2f s of the microphone's sound: it was read %.1f s "
                 "late and its ring keeps %.0f s (the machine is too busy)",
@@ -645,10 +657,16 @@ class _TalkingHeadReader:
         self._has_sound: dict[str, bool] = {}
         """Whether each video file seen has a sound track, asked once per recording."""
         self._reader: AudioReader = _SilenceReader()
+        self._lost_before = 0.0
+        """:attr:`lost_s` of the voices before this one."""
 
     @property
     def clock(self) -> Clock:
         return self._reader.clock
+
+    @property
+    def lost_s(self) -> float:
+        return self._lost_before + self._reader.lost_s
 
     @property
     def silent(self) -> bool:
@@ -688,6 +706,7 @@ class _TalkingHeadReader:
             self._spoken.add(speaker)
         self.kind = kind
         # A fresh reader for each voice: a microphone's ring or a file's place is its own.
+        self._lost_before += self._reader.lost_s
         self._reader = VOICE_READERS[kind](self)
         self._reader.follow(ctx)
         return not first
@@ -887,6 +906,11 @@ class AacTrack:
     def frame_offset(self, ctx: Any) -> float:
         """:meth:`AudioReader.frame_offset` for the frame about to be recorded."""
         return self.reader.frame_offset(ctx)
+
+    @property
+    def lost_s(self) -> float:
+        """:attr:`AudioReader.lost_s`: seconds of the sound that are silence in the track."""
+        return self.reader.lost_s
 
     def switch(self, at: float, origin: float) -> None:
         """Another voice from recording time ``at`` on, its reader's time ``origin`` being

@@ -413,8 +413,10 @@ SHADED_READ_SHUT = 0.3
 blinks on the portraits read nearer a blink, riga_turned, canonman_bright_rolled and
 astronaut_rims; palelids, 2026-12-06), and they tear nothing; elsewhere the default lids.
 Read at the build (2026-12-06): the default lids 0.14-0.28 and the shaded 0.14-0.28 on the ten
-tuning portraits that keep them, at most 0.02 apart; astronaut and astronaut_turned keep the
-default, the shaded lids' check tearing. The check adds 0.2-0.35 s to a build whose default lids
+tuning portraits that keep them, at most 0.02 apart; astronaut and astronaut_turned kept the
+default, the shaded lids' check tearing, until 2026-12-07: that tear was two closure levels
+blended (:func:`~pipelines.avatar.rig._nearest_level`), and they keep the shaded lids since
+(read 0.22 either way). The check adds 0.2-0.35 s to a build whose default lids
 read shut (:func:`settle_lids` 0.41 -> 0.76 s on brothers_sepia, 0.44 -> 0.66 s on astronaut;
 2 cores, load ~4, 2026-12-06)."""
 

@@ -501,7 +501,20 @@ class VideoFileOutput(Output):
         sound = " + AAC" if self._audio is not None else ""
         codec = "H.264" if self.codec in H264_ENCODERS else self.codec
         seconds = self._last_time + (1.0 / self.fps if self.frames_written else 0.0)
-        return f"{self.arg}: {self.frames_written} frames, {seconds:.1f} s ({codec}{sound})"
+        line = f"{self.arg}: {self.frames_written} frames, {seconds:.1f} s ({codec}{sound})"
+        lost = self.sound_lost_s
+        if lost > 0.0:
+            line += (
+                f"; {lost:.2f} s of the microphone's sound was lost (the machine was too busy "
+                "to read it in time): silence there"
+            )
+        return line
+
+    @property
+    def sound_lost_s(self) -> float:
+        """Seconds of the sound track that are silence because the sound came too late to
+        be read (:attr:`~pipelines.audio.mux.AudioReader.lost_s`); 0 without sound."""
+        return float(self._audio.lost_s) if self._audio is not None else 0.0
 
 
 def _check_path(path: str) -> None:
