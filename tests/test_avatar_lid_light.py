@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from avatar_builds import built, lids_kept
+from avatar_builds import built, built_under_brim, lids_kept
 
 from pipelines.avatar.lids import SHADED_SHAPE
 from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
@@ -123,3 +123,61 @@ def test_lids_read_nearer_a_blink_are_not_shaded(name: str) -> None:
     socket's shade lost these portraits' tuning blinks (riga_turned's festival clip 6 -> 4 of
     6, canonman_bright_rolled's posed 8 -> 7 of 8, astronaut_rims' festival clip 3 -> 2 of 6)."""
     assert built(name).rig.lid_shape.shade == 0.0
+
+
+UNDER_BRIM = ("astronaut", "brothers_sepia")
+"""Tuning photos made grey under a hat brim's soft shade (tests/avatar_builds.built_under_brim):
+the socket and upper lid in shadow, the lower lid and cheek lit."""
+LID_OVER_FOLD_MAX = 1.25
+"""The shut lid's light over the photo's own light where the lid comes from (the fold's skin,
+0.3-1.0 openings above the open eye's upper outline, over its middle three fifths), at most.
+Under the brim: the default lids 1.72-2.07 (a pale patch), the socket-lit lids 0.98-1.12; the
+unshadowed photos' own lids 0.96-1.18 (astronaut, brothers_sepia, 2026-12-07)."""
+
+
+def lid_over_fold(avatar: Avatar) -> dict[str, float]:
+    """Per eye, the shut lid's mean grey (the module's lid band) over the median grey of the
+    open photo's fold above the eye (:data:`LID_OVER_FOLD_MAX`)."""
+    shut = cv2.cvtColor(avatar.renderer.render(SHUT), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    photo = cv2.cvtColor(avatar.portrait.image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    points = avatar.rig.points[:478, :2]
+    out = {}
+    for eye, (upper_idx, lower_idx) in EYES.items():
+        upper, lower = points[list(upper_idx)], points[list(lower_idx)]
+        opening = float(np.max(np.linalg.norm(upper[2:7] - lower[2:7], axis=1)))
+        lid = np.zeros(shut.shape, np.uint8)
+        band = [upper[2:7] - [0.0, 0.4 * opening], (lower[2:7] - [0.0, 0.5 * opening])[::-1]]
+        cv2.fillPoly(lid, [np.concatenate(band).astype(np.int32)], 1)
+        fold = np.zeros(shut.shape, np.uint8)
+        above = [upper[2:7] - [0.0, 0.3 * opening], (upper[2:7] - [0.0, opening])[::-1]]
+        cv2.fillPoly(fold, [np.concatenate(above).astype(np.int32)], 1)
+        assert lid.sum() > 20 and fold.sum() > 20, (eye, int(lid.sum()), int(fold.sum()))
+        out[eye] = float(shut[lid > 0].mean()) / float(np.median(photo[fold > 0]))
+    return out
+
+
+@pytest.mark.parametrize("name", UNDER_BRIM)
+def test_a_shut_lid_under_a_hat_brim_is_lit_as_its_socket_and_tears_nothing(name: str) -> None:
+    """Lit like the lower lid, the shut lid under a brim's shade was a pale patch and its lash
+    line a new edge on it: tear pixels at 0.85-1.0 closed on every photo made so. The build
+    now keeps lids lit as the socket where the default tears (lids.SOCKET_LIT_SHAPE)."""
+    from pipelines.avatar.lids import SOCKET_LIT_SHAPE
+    from pipelines.avatar.measure import aperture_mask, last_backward, tears_in
+    from pipelines.tracking import regions
+
+    avatar = built_under_brim(name)
+    assert avatar.rig.lid_shape == SOCKET_LIT_SHAPE and avatar.rig.lid_depth == BLINK_LOWER_SHARE
+    got = lid_over_fold(avatar)
+    assert all(r <= LID_OVER_FOLD_MAX for r in got.values()), {
+        k: round(v, 3) for k, v in got.items()
+    }
+    holes = aperture_mask(avatar.rig.points[: regions.NUM_LANDMARKS], avatar.rig.size)
+    torn = []
+    for pose in ({}, {"yaw_right": 0.28, "pitch_down": 0.56, "roll_ccw": 0.08}):
+        for closure in np.linspace(0.05, 1.0, 20):
+            weights = {**pose, "blink_left": float(closure), "blink_right": float(closure)}
+            frame = avatar.renderer.render(weights)
+            found = tears_in(avatar, weights, frame, last_backward(avatar.renderer), holes=holes)
+            if found.any():
+                torn.append((tuple(pose), round(float(closure), 2), int(found.sum())))
+    assert not torn, torn

@@ -407,6 +407,15 @@ tests/test_avatar_lid_light.py: brothers_sepia's shut lid 1.04 of the cheek's li
 shaded, brothers_midword 1.05 -> 0.97). The whole share (1.0): 0.79 and 0.89, but a dark band
 over a pale stripe along the lash line at 4x, and posed blinks' worst reading up to 0.06
 higher (brothers_midword 0.28 -> 0.33, astronaut_turned_far 0.41 -> 0.47; 2026-12-06)."""
+SOCKET_LIT_SHAPE = LidShape(shade=1.0, shade_whole=True)
+"""The whole shut lid lit as its socket (the fold's skin above the open eye), kept where the
+default lids read shut but tear and these read shut and tear nothing (:func:`settle_lids`):
+a socket in shadow over a lit lower lid (a hat's brim), where the default lid is a pale patch
+and its lash line a new, strong edge on it. Tuned on tuning photos made grey under a brim's
+soft shade from above (tests/test_avatar_lid_light.py): astronaut's and brothers_sepia's
+default lids tore 118 and 108 pixels over a closure sweep under three head poses, these none,
+their posed blinks 8 of 8 seen either way (worst 0.20 -> 0.25, 0.26 -> 0.27 of the open eye;
+2026-12-07)."""
 SHADED_READ_SHUT = 0.3
 """The shaded lids are kept only where the tracker reads them under this at every check pose
 (:data:`READ_SHUT` less a margin: the whole lid lit toward the socket's shade lost tuning
@@ -422,6 +431,7 @@ read shut (:func:`settle_lids` 0.41 -> 0.76 s on brothers_sepia, 0.44 -> 0.66 s 
 
 SHAPE_NAMES = {
     SHADED_SHAPE: "shaded",
+    SOCKET_LIT_SHAPE: "socket-lit",
     PLAIN_DEEPER_SHAPE: "plain",
     DEEPER_SHAPE: "deeper",
     HOODED_SHAPE: "hooded",
@@ -583,6 +593,20 @@ def settle_lids(avatar: Avatar) -> float:
                 note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} shaded", shaded)
                 return BLINK_LOWER_SHARE
             rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
+            # The default lids tear (a lid lit like the lower lid, pale in a shadowed socket,
+            # its lash line a new edge): the whole lid lit as its socket
+            # (:data:`SOCKET_LIT_SHAPE`), where that reads shut and tears nothing.
+            torn = tears()
+            note("lids.default_tears", torn)
+            if torn:
+                rig.set_lid_depth(image, BLINK_LOWER_SHARE, SOCKET_LIT_SHAPE)
+                socket_lit = worst(opens)
+                kept_lit = socket_lit <= READ_SHUT and not tears()
+                note("lids.socket_lit", kept_lit, socket_lit, READ_SHUT)
+                if kept_lit:
+                    note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} socket-lit", socket_lit)
+                    return BLINK_LOWER_SHARE
+                rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
             note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} default", default[0])
             return BLINK_LOWER_SHARE
         # On a soft photo the default's line was blurred to the photo's softness: where only

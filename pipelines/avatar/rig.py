@@ -931,6 +931,7 @@ class _LidLight:
         lash_below: float = LID_LASH_BELOW,
         fold: float = LID_SKIN_REACH,
         shade: float = 0.0,
+        shade_whole: bool = False,
     ) -> None:
         """``upper``, ``lower``: the lids' curves (u along the eye, v up, from ``c0``);
         ``outer``: how far (pixels) past the outer corner ``c0`` they run; ``lash_band``: the
@@ -943,7 +944,8 @@ class _LidLight:
         ``lash_below``: how far its lashes hang below its edge (:attr:`LidShape.lash_below`);
         ``fold``: how far above the lash line (eye openings) the skin unfolds with the lid
         (:data:`LID_SKIN_REACH`, less under a glasses rim); ``shade``: the share of the
-        socket's shade its upper part takes (:attr:`LidShape.shade`)."""
+        socket's shade its upper part takes (:attr:`LidShape.shade`), its whole where
+        ``shade_whole`` (:attr:`LidShape.shade_whole`)."""
         img = image.astype(np.float32)
         if img.ndim == 2:
             img = img[..., None]
@@ -992,6 +994,7 @@ class _LidLight:
         socket = self._sample(crop, gu, gv + np.interp(columns, uu, uv)[None, :])
         socket = np.median(socket.reshape(-1, self.channels), axis=0)
         self.shade = (shade * np.maximum(self.skin - socket, 0.0)).astype(np.float32)
+        self.shade_whole = shade_whole
         # The lashes: the darkest of the upper lid's margin just above its landmarks (on
         # them the iris shows between the lashes).
         uu, uv = upper
@@ -1080,6 +1083,8 @@ class _LidLight:
         # toward the crease on a shaded lid (:data:`LID_SOCKET_RAMP`; no shade: flat).
         a0, a1 = LID_SOCKET_RAMP
         toward = _smooth_scalar_profile((above / o - a0) / (a1 - a0))
+        if self.shade_whole:
+            toward = np.ones_like(toward)
         lid_skin = self.skin[None, :] - toward * self.shade[None, :]
         if look is None:
             # Thinner and paler toward the inner corner, where a shut eye's lashes are short
@@ -1331,6 +1336,11 @@ class LidShape:
     than the lower lid's) that the shut lid's upper part takes, toward the crease
     (:data:`LID_SOCKET_RAMP`); 0: lit like the lower lid's skin all over. Only where the
     tracker still reads the blink clearly shut (:data:`~pipelines.avatar.lids.SHADED_SHAPE`)."""
+    shade_whole: bool = False
+    """The socket's shade over the whole shut lid, its lash line's edge included, not only
+    toward the crease: a socket in shadow (a hat's brim) and a lit lower lid, where the lid
+    lit like the lower lid is a pale patch whose lash line is a new, strong edge
+    (:data:`~pipelines.avatar.lids.SOCKET_LIT_SHAPE`)."""
 
 
 @dataclass
@@ -1470,6 +1480,7 @@ def blink_fields(
     dome: float = 0.0,
     lash_below: float = LID_LASH_BELOW,
     shade: float = 0.0,
+    shade_whole: bool = False,
 ) -> LidLevels | None:
     """Backward fields that slide the upper lid down over the eye (the lower lid rises a
     little), one per closure level. ``lower_share``: where the shut lids meet
@@ -1481,7 +1492,8 @@ def blink_fields(
     (:data:`LID_LASH_BAND`); ``lash_from_opening``, ``lash_floor``: its colour; ``look``,
     ``lash_inner``: its drawing; ``soften``: blurred to the photo's softness; ``dome``: the
     lid's light shaded as a dome; ``lash_below``: how far its lashes hang below its edge;
-    ``shade``: the share of the socket's shade its upper part takes (:class:`LidShape`).
+    ``shade``: the share of the socket's shade its upper part takes, ``shade_whole`` the whole
+    lid (:class:`LidShape`).
 
     Per column across the eye (eye-aligned coordinates: u along the corners' axis, v up), the
     eyeball stays where it is and the lids cover it: between the lids the map is the identity;
@@ -1546,6 +1558,7 @@ def blink_fields(
             lash_below,
             reach / opening,
             shade,
+            shade_whole,
         )
 
     def levels(pad: float) -> _Levels | None:
@@ -2716,6 +2729,7 @@ class Rig:
             shape.dome,
             shape.lash_below,
             shape.shade,
+            shape.shade_whole,
         )
         if lid is None:
             return None
