@@ -247,8 +247,8 @@ def test_every_blink_is_seen(heldout, request) -> None:
 TEAR_FAILS = {
     "macbeth_hat": f"tear frames at the lids, 2 / 2 / 3 over the three clips ({NEAREST_LEVEL}; "
     f"3 / 2 / 5 {AFTER}; 3 / 2 / 4 {MEASURED}; longer clips 0-6 a clip, 23 in all, 38 before): "
-    "where, not looked at (held out); tuning photos made grey under a hat brim's shadow "
-    "tear at the shut lash line (docs/talking-head-log.md, 2026-12-07)",
+    "at the eyes, 0.90-0.93 closed (its frames not looked at: held out); its build's socket-lit "
+    "lids, which mend tuning photos made grey under a hat brim's shade, tear there too",
     "mariachi_grin": f"tear frames 2 / 6 / 0 over the three clips ({NEAREST_LEVEL}; 1 / 3 / 0 "
     f"{AFTER}; none before them; longer clips 4-10 a clip, 54 in all, as before)",
 }
