@@ -131,7 +131,7 @@ AFTER = (
     "changes"
 )
 NEAREST_LEVEL = (
-    "this test's clips, AVX-512 host, 2026-12-07 09:40 UTC, the lids drawn at their nearest "
+    "this test's clips, AVX-512 host, 2026-12-07 09:28 UTC, the lids drawn at their nearest "
     "stored closure and the lower lid's margin pressed, not skipped (rig._nearest_level, "
     "rig.LOWER_EDGE_RAMP)"
 )

@@ -683,7 +683,7 @@ map jumped by the margin under the eye; from about 0.55 to 0.63 closed, before t
 edge came near, the jump passed a pixel on larger eyes, and the tear detector
 (:func:`~pipelines.avatar.measure.map_jumps`, whose eye openings end at the landmark line)
 counted one frame of every blink on the tuning portraits astronaut_turned (11 frames over two
-seeds of a 18 s espeak clip), astronaut_grey_moustache (15), astronaut_grey_small (9),
+seeds of an 18 s espeak clip), astronaut_grey_moustache (15), astronaut_grey_small (9),
 astronaut_rot30 and astronaut_small (1 each) (2026-12-07); the shut lids (no strip left
 between them) are drawn as before."""
 
