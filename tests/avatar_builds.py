@@ -83,6 +83,27 @@ def built_darkened(name: str, gamma: float, variant: str) -> Avatar:
     return Avatar.build(make_portrait(image, found, source=f"{name}:{variant}"))
 
 
+def blink_sweep_tears(
+    avatar: Avatar, poses: tuple[dict[str, float], ...], steps: int = 20
+) -> list[tuple[tuple[str, ...], float, int]]:
+    """(pose's motions, closure, tear pixels) of every torn frame of a blink swept from open
+    to shut in ``steps`` even closures under each of ``poses``
+    (:func:`~pipelines.avatar.measure.tears_in`); empty: nothing tore."""
+    from pipelines.avatar.measure import aperture_mask, last_backward, tears_in
+    from pipelines.tracking import regions
+
+    holes = aperture_mask(avatar.rig.points[: regions.NUM_LANDMARKS], avatar.rig.size)
+    torn = []
+    for pose in poses:
+        for closure in np.linspace(1.0 / steps, 1.0, steps):
+            weights = {**pose, "blink_left": float(closure), "blink_right": float(closure)}
+            frame = avatar.renderer.render(weights)
+            found = tears_in(avatar, weights, frame, last_backward(avatar.renderer), holes=holes)
+            if found.any():
+                torn.append((tuple(pose), round(float(closure), 2), int(found.sum())))
+    return torn
+
+
 BRIM_REACH = 0.7
 """How far down from the brows toward the eyes a hat brim's shade reaches (its middle), in
 shares of the brows-to-eyes distance."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from avatar_builds import built, built_under_brim, lids_kept
+from avatar_builds import blink_sweep_tears, built, built_under_brim, lids_kept
 
 from pipelines.avatar.lids import SHADED_SHAPE
 from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
@@ -162,8 +162,6 @@ def test_a_shut_lid_under_a_hat_brim_is_lit_as_its_socket_and_tears_nothing(name
     line a new edge on it: tear pixels at 0.85-1.0 closed on every photo made so. The build
     now keeps lids lit as the socket where the default tears (lids.SOCKET_LIT_SHAPE)."""
     from pipelines.avatar.lids import SOCKET_LIT_SHAPE
-    from pipelines.avatar.measure import aperture_mask, last_backward, tears_in
-    from pipelines.tracking import regions
 
     avatar = built_under_brim(name)
     assert avatar.rig.lid_shape == SOCKET_LIT_SHAPE and avatar.rig.lid_depth == BLINK_LOWER_SHARE
@@ -171,13 +169,6 @@ def test_a_shut_lid_under_a_hat_brim_is_lit_as_its_socket_and_tears_nothing(name
     assert all(r <= LID_OVER_FOLD_MAX for r in got.values()), {
         k: round(v, 3) for k, v in got.items()
     }
-    holes = aperture_mask(avatar.rig.points[: regions.NUM_LANDMARKS], avatar.rig.size)
-    torn = []
-    for pose in ({}, {"yaw_right": 0.28, "pitch_down": 0.56, "roll_ccw": 0.08}):
-        for closure in np.linspace(0.05, 1.0, 20):
-            weights = {**pose, "blink_left": float(closure), "blink_right": float(closure)}
-            frame = avatar.renderer.render(weights)
-            found = tears_in(avatar, weights, frame, last_backward(avatar.renderer), holes=holes)
-            if found.any():
-                torn.append((tuple(pose), round(float(closure), 2), int(found.sum())))
+    poses = ({}, {"yaw_right": 0.28, "pitch_down": 0.56, "roll_ccw": 0.08})
+    torn = blink_sweep_tears(avatar, poses)
     assert not torn, torn

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from avatar_builds import built
+from avatar_builds import blink_sweep_tears, built
 
 from pipelines.avatar.measure import (
     CALIBRATION_POSES,
@@ -349,16 +349,5 @@ speaking), and turned the other way."""
 def test_a_blink_tears_nothing_at_any_closure(name) -> None:
     """Every closure from open to shut, a twentieth apart, under head poses: no tear pixel
     (the closures a 30 fps blink passes fall anywhere between the lids' stored levels)."""
-    from pipelines.avatar.measure import tears_in
-
-    avatar = built(name)
-    holes = aperture_mask(avatar.rig.points[: regions.NUM_LANDMARKS], avatar.rig.size)
-    torn = []
-    for pose in BLINK_SWEEP_POSES:
-        for closure in np.linspace(0.05, 1.0, 20):
-            weights = {**pose, "blink_left": float(closure), "blink_right": float(closure)}
-            frame = avatar.renderer.render(weights)
-            found = tears_in(avatar, weights, frame, last_backward(avatar.renderer), holes=holes)
-            if found.any():
-                torn.append((tuple(pose), round(float(closure), 2), int(found.sum())))
+    torn = blink_sweep_tears(built(name), BLINK_SWEEP_POSES)
     assert not torn, torn

@@ -242,6 +242,14 @@ def open_window(qtbot: Any, windows: list[Any], config: Path, **kw: Any) -> Any:
     return window
 
 
+def recording_window(qtbot: Any, windows: list[Any], config: Path, folder: Path) -> Any:
+    """An :func:`open_window` whose recordings go into ``folder`` (made here)."""
+    window = open_window(qtbot, windows, config)
+    folder.mkdir()
+    window.settings.record_folder = str(folder)
+    return window
+
+
 def wait_frames(qtbot: Any, window: Any, n: int = 3, timeout: int = 8000) -> None:
     """Until the preview has shown ``n`` more frames."""
     start = window.preview.frames_shown

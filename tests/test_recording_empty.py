@@ -74,12 +74,10 @@ def test_window_says_nothing_was_recorded_not_saved(
     qtbot: Any, windows: list[Any], config: Path, tmp_path: Path
 ) -> None:
     pytest.importorskip("pytestqt")
-    from test_gui_support import open_window
+    from test_gui_support import recording_window
 
-    window = open_window(qtbot, windows, config)
     folder = tmp_path / "recordings"
-    folder.mkdir()
-    window.settings.record_folder = str(folder)
+    window = recording_window(qtbot, windows, config, folder)
     controller = window.controller
     make = controller.output_factory
     made: list[Any] = []
@@ -117,12 +115,10 @@ def test_a_double_click_then_record_again_records_and_stops_on_the_next_click(
     then unchecked it; the next click, meant to stop, was swallowed and the second recording
     went on (QA's window script: "Recording to …-2.mp4" after its stop)."""
     pytest.importorskip("pytestqt")
-    from test_gui_support import open_window
+    from test_gui_support import recording_window
 
-    window = open_window(qtbot, windows, config)
     folder = tmp_path / "recordings"
-    folder.mkdir()
-    window.settings.record_folder = str(folder)
+    window = recording_window(qtbot, windows, config, folder)
     controller = window.controller
     for _ in range(3):
         window.record_button.click()

@@ -101,30 +101,23 @@ def test_the_window_says_a_saved_recording_lost_sound(
     message bar says it (the loss itself is made for real above; here the recorder is a real
     one whose count is set, as a talking head's microphone is not in this window)."""
     pytest.importorskip("pytestqt")
-    from test_gui_support import open_window
+    from test_gui_support import recording_window
 
     from app.gui.outputs import RECORDING_SOUND_LOST
 
     monkeypatch.setattr(VideoFileOutput, "sound_lost_s", property(lambda self: 0.75))
-    window = open_window(qtbot, windows, config)
-    folder = tmp_path / "recordings"
-    folder.mkdir()
-    window.settings.record_folder = str(folder)
+    window = recording_window(qtbot, windows, config, tmp_path / "recordings")
     controller = window.controller
-    make = controller.output_factory
-    made: list[Any] = []
-
-    def kept(spec: str) -> Any:
-        made.append(make(spec))
-        return made[-1]
-
-    controller.output_factory = kept
     window.record_button.click()
     qtbot.waitUntil(lambda: controller.recording_path is not None, timeout=5000)
     path = Path(controller.recording_path or "")
-    qtbot.waitUntil(lambda: bool(made) and made[0].frames_written >= 3, timeout=10000)
+    qtbot.waitUntil(lambda: controller.record.frames_written >= 3, timeout=10000)
     window.record_button.click()
-    qtbot.waitUntil(lambda: RECORDING_SOUND_LOST in window.messages.texts(), timeout=10000)
+    # The bar and the "off" (the status line) are two queued signals: both delivered.
+    qtbot.waitUntil(
+        lambda: RECORDING_SOUND_LOST in window.messages.texts() and not window.recording,
+        timeout=10000,
+    )
     text = window.messages.texts()[RECORDING_SOUND_LOST]
     assert path.name in text and "0.75 s of the microphone's sound was lost" in text
     assert window.messages.bars[RECORDING_SOUND_LOST].level == "warning"

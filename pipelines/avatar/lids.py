@@ -543,6 +543,20 @@ def settle_lids(avatar: Avatar) -> float:
                     return True
         return False
 
+    def keep_at_line(shape: LidShape, bound: float, name: str) -> bool:
+        """The lids of ``shape`` meeting on the lower lid's line, kept where the tracker reads
+        them under ``bound`` and they tear nothing (noted as ``lids.NAME``); else the default
+        lids are set back."""
+        rig.set_lid_depth(image, BLINK_LOWER_SHARE, shape)
+        reading = worst(opens)
+        kept = reading <= bound and not tears()
+        note(f"lids.{name}", kept, reading, bound)
+        if kept:
+            note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} {SHAPE_NAMES[shape]}", reading)
+        else:
+            rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
+        return kept
+
     def keep(
         shape: LidShape, bound: float, depths: tuple[float, ...] = DEEPER
     ) -> tuple[float, float] | None:
@@ -585,28 +599,15 @@ def settle_lids(avatar: Avatar) -> float:
         if default[0] <= READ_SHUT:
             # Read clearly shut: the lids shaded toward the socket where they are too
             # (:data:`SHADED_SHAPE`).
-            rig.set_lid_depth(image, BLINK_LOWER_SHARE, SHADED_SHAPE)
-            shaded = worst(opens)
-            kept_shaded = shaded <= SHADED_READ_SHUT and not tears()
-            note("lids.shaded", kept_shaded, shaded, SHADED_READ_SHUT)
-            if kept_shaded:
-                note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} shaded", shaded)
+            if keep_at_line(SHADED_SHAPE, SHADED_READ_SHUT, "shaded"):
                 return BLINK_LOWER_SHARE
-            rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
             # The default lids tear (a lid lit like the lower lid, pale in a shadowed socket,
             # its lash line a new edge): the whole lid lit as its socket
             # (:data:`SOCKET_LIT_SHAPE`), where that reads shut and tears nothing.
             torn = tears()
             note("lids.default_tears", torn)
-            if torn:
-                rig.set_lid_depth(image, BLINK_LOWER_SHARE, SOCKET_LIT_SHAPE)
-                socket_lit = worst(opens)
-                kept_lit = socket_lit <= READ_SHUT and not tears()
-                note("lids.socket_lit", kept_lit, socket_lit, READ_SHUT)
-                if kept_lit:
-                    note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} socket-lit", socket_lit)
-                    return BLINK_LOWER_SHARE
-                rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
+            if torn and keep_at_line(SOCKET_LIT_SHAPE, READ_SHUT, "socket_lit"):
+                return BLINK_LOWER_SHARE
             note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} default", default[0])
             return BLINK_LOWER_SHARE
         # On a soft photo the default's line was blurred to the photo's softness: where only
