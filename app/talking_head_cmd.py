@@ -37,6 +37,7 @@ from app.cli import (
 
 if TYPE_CHECKING:
     from pipelines.tracking.picture import PictureFace
+    from pipelines.tracking.types import Face
 
 
 def add_parser(sub: Any) -> None:
@@ -224,7 +225,7 @@ def run_capture(args: argparse.Namespace) -> int:
     raise AvatarError(f"no face seen in {args.tries} frames; look at the camera and try again")
 
 
-def save_camera_frame(image: Any, face: Any, output: str) -> int:
+def save_camera_frame(image: Any, face: Face | None, output: str) -> int:
     from pipelines.avatar.portrait import capture_portrait, save_portrait
 
     saved = save_portrait(capture_portrait(image, face), output)

@@ -269,7 +269,7 @@ class Pipeline:
         """How many leading stages only analyse (write the context, return the image as is)."""
         count = 0
         for stage in self.stages:
-            if not getattr(stage, "analysis_only", False):
+            if not stage.analysis_only:
                 break
             count += 1
         return count
@@ -376,7 +376,7 @@ class Engine:
         under a source that skips late frames."""
         # The rate its index counts: a video file's own (25 fps), as the talking head's voice
         # and recordings time it (build.on_source_clock).
-        self._run_clock = FrameClock(float(getattr(source, "media_fps", 30.0)))
+        self._run_clock = FrameClock(source.media_fps)
         self._first_delivered: float | None = None
         self.seconds_delivered = 0.0
         """How far the frames delivered reached on that clock (what a cut-short run says)."""

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 if TYPE_CHECKING:  # annotations only: `camfx --help` lists presets without loading numpy
     import numpy as np
 
+    from pipelines.audio.stage import AudioState
+    from pipelines.tracking.types import Face
+
 
 T = TypeVar("T")
 
@@ -117,9 +120,12 @@ class FrameContext:
     time in the media, ``index / fps`` from 0."""
     index: int
     """Sequence number from the source; gaps mean frames were dropped before processing."""
-    faces: list[Any] = field(default_factory=list)
-    primary_face: Any | None = None
-    audio: Any | None = None
+    faces: list[Face] = field(default_factory=list)
+    """The tracked faces (the face tracker's; auto-framing maps them into its crop)."""
+    primary_face: Face | None = None
+    """The face the effects follow (the largest, or the one "only me" keeps)."""
+    audio: AudioState | None = None
+    """The talking head's voice on this frame (the ``audio_mouth`` stage's)."""
     extras: dict[str, Any] = field(default_factory=dict)
     stage_ms: dict[str, float] = field(default_factory=dict)
     """Wall time each stage took on this frame, filled in by the engine."""

@@ -48,6 +48,12 @@ class AudioInput:
 
     live: ClassVar[bool] = False
     suffixes: ClassVar[tuple[str, ...]] = ()
+    newest_heard: float | None = None
+    """A live input's capture-clock time at which the newest sample :meth:`pull` handed out
+    was heard; None for an input that is not heard (a file), or before anything was."""
+    start_gap_s: float | None = None
+    """A live input's wait from its open to the first sound it delivered, once measured; None
+    for an input that is not heard."""
 
     def __init__(self, arg: str = "", **kwargs: Any) -> None:
         self.arg = arg
@@ -76,6 +82,11 @@ class AudioInput:
     @property
     def ended(self) -> bool:
         return False
+
+    @property
+    def start_gap_notice(self) -> str | None:
+        """What the user is told of :attr:`start_gap_s` (a live input's); None: nothing."""
+        return None
 
     def __enter__(self) -> AudioInput:
         self.open()

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import numpy as np
 
 from pipelines.audio.inputs import decoded_audio
-from pipelines.frame import CtxKey
+from pipelines.frame import CtxKey, FrameContext
 from pipelines.sources.base import MEDIA_PLACE, MediaPlace
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class AudioReader(Protocol):
         """The clock of the times :meth:`read` gives (it may change at :meth:`follow`)."""
         ...
 
-    def follow(self, ctx: Any) -> bool:
+    def follow(self, ctx: FrameContext) -> bool:
         """Called with each recorded frame's context before its sound is read: whether the
         voice changed in this frame (then :attr:`clock` may be another one). A reader of one
         fixed sound says False."""
@@ -99,7 +99,7 @@ class AudioReader(Protocol):
         recording ends; nothing read later is recorded."""
         ...
 
-    def frame_offset(self, ctx: Any) -> float:
+    def frame_offset(self, ctx: FrameContext) -> float:
         """Seconds a frame (after :meth:`follow`) is recorded later than its capture time so
         that its picture meets the sound as this reader places it; 0 where the frame's own
         time is right (a file's, a video's sound, silence)."""
@@ -118,7 +118,7 @@ class _FramesKeepTheirTime:
 
     lost_s = 0.0
 
-    def frame_offset(self, ctx: Any) -> float:
+    def frame_offset(self, ctx: FrameContext) -> float:
         return 0.0
 
 
@@ -167,9 +167,9 @@ class _FileReader(_FramesKeepTheirTime):
         self.played_from: float | None = None
         """On the *capture* clock: the capture time of the file's time 0."""
 
-    def follow(self, ctx: Any) -> bool:
-        voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
-        played = getattr(voice, "played_from", None)
+    def follow(self, ctx: FrameContext) -> bool:
+        voice = frame_voice(ctx)
+        played = voice.played_from if voice is not None else None
         if played is not None and self.played_from is None:
             # The first frame mouthed in real time: so is every later one (a live source's
             # frames stay live, and the stage's clock keeps its start).
@@ -244,8 +244,8 @@ class _MicReader:
         """(Capture time, :meth:`frame_offset`) of the latest frame moved."""
         self.lost_s = 0.0
 
-    def follow(self, ctx: Any) -> bool:
-        voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
+    def follow(self, ctx: FrameContext) -> bool:
+        voice = frame_voice(ctx)
         if voice is not None and voice.input is self.mic_of():
             self.mouthed = True
             self.mouth_lag, self.mouth_lag_settled = voice.mouth_lag_s, voice.mouth_lag_settled
@@ -277,7 +277,7 @@ class _MicReader:
             self.shift = self.mouth_lag if self.mouthed and self.mouth_lag is not None else 0.0
         return float(heard) + self.shift
 
-    def frame_offset(self, ctx: Any) -> float:
+    def frame_offset(self, ctx: FrameContext) -> float:
         """A frame whose mouth shows sound heard later than the track's fixed lag says (it
         waited on a busy machine between its capture and the mouth's stage: 74 ms at the
         median and 300 ms at the 90th percentile beside six CPU hogs on 2 cores, against
@@ -297,7 +297,7 @@ class _MicReader:
         shows it (the newest frame at each 1/30 s) read r 0.85-0.88 with 29-38 frames stacked,
         0.90-0.91 with the earlier moves limited, and 0.76-0.84 with every change limited both
         ways (late catching up after the stall)."""
-        at = float(getattr(ctx, "timestamp", 0.0))
+        at = ctx.timestamp
         if self._moved is not None and self._moved[0] == at:
             return self._moved[1]  # the same frame asked again (a recording's first frame)
         wanted = self._mouth_move(ctx)
@@ -306,9 +306,9 @@ class _MicReader:
         self._moved = (at, wanted)
         return wanted
 
-    def _mouth_move(self, ctx: Any) -> float:
+    def _mouth_move(self, ctx: FrameContext) -> float:
         """Where the frame's mouth would put it, before the slew's limit."""
-        voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
+        voice = frame_voice(ctx)
         if voice is None or voice.input is not self.mic_of() or voice.frame_lag_s is None:
             return 0.0
         shift = self.shift if self.shift is not None else voice.mouth_lag_s
@@ -413,7 +413,7 @@ class _VideoSoundReader(_FramesKeepTheirTime):
     def __init__(
         self, path: str, key: CtxKey[MediaPlace] | CtxKey[LiveMediaPlace] = MEDIA_PLACE
     ) -> None:
-        self.key = key
+        self.key: CtxKey[Any] = key  # either place: both have a path and compare as passes
         self.clock: Clock = "capture" if key is LIVE_MEDIA_PLACE else "frames"
         """A file source's frames are timed by index (*frames*), the window's by capture."""
         self.path = path
@@ -427,7 +427,7 @@ class _VideoSoundReader(_FramesKeepTheirTime):
         self._clip: _ClipDecoder | None = None
         self._clip_loop: int | None = None
 
-    def follow(self, ctx: Any) -> bool:
+    def follow(self, ctx: FrameContext) -> bool:
         place: MediaPlace | LiveMediaPlace | None = (
             ctx.get(self.key) if hasattr(ctx, "get") else None
         )
@@ -595,11 +595,16 @@ class VoiceKind(enum.StrEnum):
     :data:`LIVE_MEDIA_PLACE`): the file's own sound, as the command line records it."""
 
 
+def frame_voice(ctx: FrameContext) -> FrameVoice | None:
+    """The talking head's voice that ``ctx``'s frame mouths (None without one)."""
+    return ctx.audio.voice if ctx.audio is not None else None
+
+
 def voice_kind(voice: FrameVoice | None) -> VoiceKind:
     """The kind of a frame's :class:`~pipelines.audio.stage.FrameVoice` (None: silent)."""
     if voice is None:
         return VoiceKind.SILENT
-    if getattr(voice.input, "live", False):
+    if voice.input.live:
         return VoiceKind.MICROPHONE
     samples = getattr(voice.input, "samples", None)
     if voice.clock == "frames" and samples is not None and len(samples):
@@ -673,7 +678,7 @@ class _TalkingHeadReader:
         """The voice now is silence (held back from the encoder: :data:`SILENCE_HELD_S`)."""
         return self.kind is VoiceKind.SILENT
 
-    def _video_with_sound(self, ctx: Any) -> str | None:
+    def _video_with_sound(self, ctx: FrameContext) -> str | None:
         place: LiveMediaPlace | None = ctx.get(LIVE_MEDIA_PLACE) if hasattr(ctx, "get") else None
         if place is None:
             return None
@@ -681,8 +686,8 @@ class _TalkingHeadReader:
             self._has_sound[place.path] = has_sound(place.path)
         return place.path if self._has_sound[place.path] else None
 
-    def follow(self, ctx: Any) -> bool:
-        voice: FrameVoice | None = getattr(getattr(ctx, "audio", None), "voice", None)
+    def follow(self, ctx: FrameContext) -> bool:
+        voice = frame_voice(ctx)
         kind = voice_kind(voice)
         voice = voice if kind is not VoiceKind.SILENT else None
         video = self._video_with_sound(ctx) if voice is None else None
@@ -714,7 +719,7 @@ class _TalkingHeadReader:
     def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
         return self._reader.read(until, final)
 
-    def frame_offset(self, ctx: Any) -> float:
+    def frame_offset(self, ctx: FrameContext) -> float:
         return self._reader.frame_offset(ctx)
 
 
@@ -727,7 +732,7 @@ class _SilenceReader(_FramesKeepTheirTime):
         self.position: int | None = None
         """Capture-clock sample (at :attr:`rate`) up to which zeros were given."""
 
-    def follow(self, ctx: Any) -> bool:
+    def follow(self, ctx: FrameContext) -> bool:
         return False
 
     def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
@@ -766,7 +771,7 @@ class _FrameVoiceReader(_FramesKeepTheirTime):
         """Reader-time position (samples at the last rate) up to which samples were given."""
         self.rate = 0
 
-    def follow(self, ctx: Any) -> bool:
+    def follow(self, ctx: FrameContext) -> bool:
         return False
 
     def _voice(self) -> tuple[np.ndarray, int, bool] | None:
@@ -806,7 +811,7 @@ class _PlayedVoiceReader(_FramesKeepTheirTime):
         self.rate = TRACK_RATE
         self.played_from = 0.0
 
-    def follow(self, ctx: Any) -> bool:
+    def follow(self, ctx: FrameContext) -> bool:
         return False
 
     def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
@@ -899,11 +904,11 @@ class AacTrack:
                 until = min(until, max(self._silence_from, until - SILENCE_HELD_S))
             self._feed_pending(round(until * self._rate))
 
-    def follow(self, ctx: Any) -> bool:
+    def follow(self, ctx: FrameContext) -> bool:
         """:meth:`AudioReader.follow` for the frame about to be recorded."""
         return self.reader.follow(ctx)
 
-    def frame_offset(self, ctx: Any) -> float:
+    def frame_offset(self, ctx: FrameContext) -> float:
         """:meth:`AudioReader.frame_offset` for the frame about to be recorded."""
         return self.reader.frame_offset(ctx)
 

@@ -271,11 +271,11 @@ class AudioMouth(Stage[AudioMouthSettings]):
             samples = self.input.pull(until)
         else:
             samples = self.input.pull(None)
-        if not self._start_gap_told and getattr(self.input, "start_gap_s", None) is not None:
+        if not self._start_gap_told and self.input.start_gap_s is not None:
             # Once measured: a log line, and the window's bar (not only the log, which a
             # window's user does not see).
             self._start_gap_told = True
-            notice = getattr(self.input, "start_gap_notice", None)
+            notice = self.input.start_gap_notice
             if notice:
                 self.report(notice)
         t0 = time.perf_counter()
@@ -331,7 +331,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         analyser's newest, ``analyzer.time``) was heard. The mouth is read when the frame gets
         here, after its capture (the stages before this one): it trails by the analyser's
         latency, the part hop it holds and the device's latency, less that wait."""
-        heard = getattr(self.input, "newest_heard", None)
+        heard = self.input.newest_heard
         analyzer = self.analyzer
         if heard is None or analyzer is None or params is NEUTRAL:
             return None

@@ -23,6 +23,7 @@ from pipelines.tracking import regions
 if TYPE_CHECKING:
     from pipelines.tracking.detector import Detection
     from pipelines.tracking.picture import PictureFace
+    from pipelines.tracking.types import Face
 
 log = logging.getLogger(__name__)
 
@@ -490,12 +491,11 @@ def picture_portrait(
         raise AvatarError(f"portrait {source!r}: {exc}") from None
 
 
-def capture_portrait(frame: np.ndarray, face: object, size: int = AVATAR_SIZE) -> Portrait:
+def capture_portrait(frame: np.ndarray, face: Face | None, size: int = AVATAR_SIZE) -> Portrait:
     """ "Use my face": the avatar from a camera frame and the tracker's face in it."""
-    landmarks = getattr(face, "landmarks", None)
-    if landmarks is None:
+    if face is None:
         raise AvatarError("no face to capture; look at the camera and try again")
-    return make_portrait(frame, np.asarray(landmarks), size, "camera")
+    return make_portrait(frame, np.asarray(face.landmarks), size, "camera")
 
 
 def check_portrait_path(path: str | os.PathLike[str]) -> Path:

@@ -25,7 +25,7 @@ from typing import Annotated, get_args
 import numpy as np
 from msgspec import Meta
 
-from pipelines.audio.mouth import NEUTRAL, MouthParams
+from pipelines.audio.mouth import NEUTRAL
 from pipelines.avatar.compose import (
     Corner,
     Shape,
@@ -443,13 +443,12 @@ class TalkingHead(Stage[TalkingHeadSettings]):
                 save_portrait(self.captured, save_to)
         self._clock.fps = s.fps
         t = self._clock.time_of(ctx)
-        mouth: MouthParams = getattr(ctx.audio, "params", None) or NEUTRAL
-        seen = face is not None and getattr(face, "visibility", 1.0) > 0.5
+        mouth = ctx.audio.params if ctx.audio is not None else NEUTRAL
+        seen = face is not None and face.visibility > 0.5
         if seen:
             self._last_face_t = t
-        pose = None
-        if seen and getattr(face, "pose", None) is not None:
-            pose = (face.pose.yaw, face.pose.pitch, face.pose.roll)  # type: ignore[union-attr]
+        head = face.pose if face is not None and seen else None
+        pose = (head.yaw, head.pitch, head.roll) if head is not None else None
         weights = self.animator.update(t, mouth, pose)
 
         mode = self._mode(s, t, seen)

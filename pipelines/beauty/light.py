@@ -16,7 +16,7 @@ once Numba's kernels are ready (:func:`pipelines.segmentation.fused.lut_bgr`, ha
 decision (metering, grey world, curves) is compiled too once the kernels are ready: 0.3-0.37 ms
 of CPU a frame less than NumPy's many small calls on the thumbnail (tests/test_light_compiled.py).
 The smoothed state lives on the stage (temporal state); per-frame values go to
-``ctx.extras["light_color"]``.
+:data:`LIGHT_COLOR_INFO`.
 
 Right after the background blur (Studio) the stage makes no pass of its own: it is a
 :class:`pipelines.segmentation.fused.TableStage`, so the blur works out its composite's
@@ -34,13 +34,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import cv2
 import numpy as np
 from msgspec import Meta
 
-from pipelines.frame import FRESH_IMAGE, WRITABLE_IMAGE, FrameContext
+from pipelines.frame import FRESH_IMAGE, WRITABLE_IMAGE, CtxKey, FrameContext
 from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
 
@@ -68,6 +68,17 @@ SHOULDER_END_SLOPE = 0.5
 """Relative slope of the highlight shoulder at white (0 would flatten the last levels)."""
 RESET_GAP_S = 2.0
 """A capture-time gap longer than this restarts the smoothing (new scene, new source)."""
+
+
+class LightColorInfo(TypedDict):
+    """The light and colour correction applied to a frame (:data:`LIGHT_COLOR_INFO`)."""
+
+    gamma: float
+    gains: tuple[float, float, float]
+    """Blue, green, red."""
+
+
+LIGHT_COLOR_INFO: CtxKey[LightColorInfo] = CtxKey("light_color")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,9 +341,8 @@ class LightColorStage(Stage[LightColorSettings]):
         gamma = 1.0
         if s.exposure > 0:
             face = ctx.primary_face
-            box = getattr(face, "bbox", None) if face is not None else None
-            if face is not None and float(getattr(face, "visibility", 1.0)) < 0.5:
-                box = None
+            # A face fading out after the tracker lost it no longer says where the face is.
+            box = face.bbox if face is not None and face.visibility >= 0.5 else None
             level = min(max(metered_brightness(thumb, box, 1.0 / step), 1e-3), 0.999)
             wanted = min(max(math.log(s.target) / math.log(level), MIN_GAMMA), 1.0)
             gamma = 1.0 - s.exposure * (1.0 - wanted)
@@ -363,7 +373,7 @@ class LightColorStage(Stage[LightColorSettings]):
     ) -> Correction:
         state = self._smooth(self.measure_thumb(thumb, step, ctx, s), ctx.timestamp, s.adapt_s)
         self._state = state
-        ctx.extras["light_color"] = {"gamma": state.gamma, "gains": state.gains}
+        ctx.put(LIGHT_COLOR_INFO, LightColorInfo(gamma=state.gamma, gains=state.gains))
         return state
 
     def table_for(self, thumb: np.ndarray, step: int, ctx: FrameContext) -> np.ndarray | None:

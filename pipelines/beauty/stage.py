@@ -3,7 +3,7 @@
 Reads ``ctx.primary_face`` (or every face in ``ctx.faces`` with ``all_faces``), works only on
 each face's region of interest, and fades every effect with the face's ``visibility`` so it
 eases out when tracking is lost. With every strength at 0 it returns the input untouched.
-Writes ``ctx.extras["beauty"] = {"faces": n, "warped": bool}`` for the GUI and tests.
+Writes :data:`BEAUTY_INFO` (faces retouched, whether any was reshaped) for the GUI and tests.
 
 Per face id the stage keeps a :class:`~pipelines.beauty.retouch.FaceCache` (temporal state):
 while the face's landmarks stay within :data:`~pipelines.beauty.retouch.MASK_REUSE_PX` of
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 import numpy as np
 from msgspec import Meta
@@ -23,9 +23,10 @@ from pipelines.beauty import retouch, warp
 from pipelines.beauty.geometry import MIN_FACE_SIZE, Rect, face_size, landmarks_xy, points_of
 from pipelines.beauty.masks import SKIN_FEATHER
 from pipelines.errors import SettingsError
-from pipelines.frame import WRITABLE_IMAGE, FrameContext
+from pipelines.frame import WRITABLE_IMAGE, CtxKey, FrameContext
 from pipelines.segmentation import fused
 from pipelines.stage import Stage, StageSettings, register_stage
+from pipelines.tracking.types import Face
 
 HEX_RGB_PATTERN = r"^\s*#?([0-9a-fA-F]{6})\s*$"
 _HEX_COLOR = re.compile(HEX_RGB_PATTERN)
@@ -34,6 +35,18 @@ ROI_REGIONS = ("face_oval", "left_eye", "right_eye", "lips_outer")
 """In a profile view the far eye and the lips stick out of the face oval."""
 ROI_MARGIN = 4.0 * SKIN_FEATHER + 0.02
 """Colour effects reach at most this far (face sizes) outside those regions."""
+
+
+class BeautyInfo(TypedDict):
+    """What the beauty stage did on a frame (:data:`BEAUTY_INFO`)."""
+
+    faces: int
+    """Faces retouched."""
+    warped: bool
+    """Whether any face's shape was changed (eyes, face slimming)."""
+
+
+BEAUTY_INFO: CtxKey[BeautyInfo] = CtxKey("beauty")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +91,7 @@ class BeautyStage(Stage[BeautySettings]):
 
     def __init__(self, settings: BeautySettings | None = None) -> None:
         super().__init__(settings)
-        self._caches: dict[Any, _FaceState] = {}
+        self._caches: dict[int, _FaceState] = {}
         self._scratch = retouch.Workspace()
 
     def open(self) -> None:
@@ -127,20 +140,19 @@ class BeautyStage(Stage[BeautySettings]):
         source = None if in_place else image
         done = 0
         warped = False
-        caches: dict[Any, _FaceState] = {}
+        caches: dict[int, _FaceState] = {}
         for face in faces:
             lm = landmarks_xy(face)
             size = face_size(lm)
             if size < MIN_FACE_SIZE:
                 continue
             fade = _visibility(face)
-            key = getattr(face, "id", None)
-            state = caches[key] = self._caches.get(key) or _FaceState()
+            state = caches[face.id] = self._caches.get(face.id) or _FaceState()
             retouch_face(out, source, lm, size, s, fade, state, self._scratch)
             warped |= warp_face(out, lm, size, s, fade)
             done += 1
         self._caches = caches  # faces not retouched this frame start afresh when they return
-        ctx.extras["beauty"] = {"faces": done, "warped": warped}
+        ctx.put(BEAUTY_INFO, BeautyInfo(faces=done, warped=warped))
         return out
 
 
@@ -153,8 +165,8 @@ def parse_rgb(text: str) -> tuple[int, int, int]:
     return int(d[0:2], 16), int(d[2:4], 16), int(d[4:6], 16)
 
 
-def _visibility(face: Any) -> float:
-    return float(np.clip(getattr(face, "visibility", 1.0), 0.0, 1.0))
+def _visibility(face: Face) -> float:
+    return float(np.clip(face.visibility, 0.0, 1.0))
 
 
 class _FaceState(retouch.FaceCache):

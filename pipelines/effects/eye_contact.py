@@ -55,6 +55,7 @@ from pipelines.tracking.iris import (
     track_eye,
 )
 from pipelines.tracking.tracker import tracking_factory
+from pipelines.tracking.types import Face
 
 EYEBALL_RADIUS_CM = 1.2
 """Radius of an adult eyeball (about 24 mm across)."""
@@ -703,14 +704,14 @@ class EyeContact(Stage[EyeContactSettings]):
             return None
         return t - last
 
-    def measure(self, image: np.ndarray, face: Any) -> list[EyeLandmarks] | None:
+    def measure(self, image: np.ndarray, face: Face) -> list[EyeLandmarks] | None:
         """The iris model on the tracked face's two eyes (None before :meth:`open`)."""
         if self._iris is None:
             return None
         lm = np.asarray(face.landmarks, np.float64)
         return [track_eye(self._iris, image, lm[e[0], :2], lm[e[1], :2]) for e in EYES]
 
-    def measure_one(self, image: np.ndarray, face: Any, t: float) -> list[EyeLandmarks] | None:
+    def measure_one(self, image: np.ndarray, face: Face, t: float) -> list[EyeLandmarks] | None:
         """Both eyes as the iris model saw them, running it on at most one eye a frame, and
         only on an eye that moved (its lids or the mesh's iris against its corners, more than
         :data:`REMEASURE_MOVE`) or was last seen ``remeasure_frames`` ago, the longest
@@ -725,7 +726,7 @@ class EyeContact(Stage[EyeContactSettings]):
         fresh = (
             rel is None
             or last is None
-            or int(getattr(face, "id", 0)) != self._face_id
+            or face.id != self._face_id
             or not (0.0 <= t - last <= RESET_GAP_S)
         )
         if rel is None or fresh:
@@ -755,7 +756,7 @@ class EyeContact(Stage[EyeContactSettings]):
         return out
 
     def plan(
-        self, face: Any, t: float, eyes: list[EyeLandmarks] | None = None
+        self, face: Face, t: float, eyes: list[EyeLandmarks] | None = None
     ) -> dict[str, Any] | None:
         """What this frame does to ``face``'s eyes: per eye the shift in pixels, with the
         gaze angle, the weight and why (for tests and overlays); None if nothing. Up/down is
@@ -764,10 +765,10 @@ class EyeContact(Stage[EyeContactSettings]):
         lm = np.asarray(face.landmarks, np.float64)
         if lm.shape[0] < regions.NUM_LANDMARKS:
             return None  # no irises without the refined mesh
-        pose = getattr(face, "pose", None)
-        target = camera_offset(getattr(pose, "transform", None))
+        pose = face.pose
+        target = camera_offset(pose.transform if pose is not None else None)
         side_now = SIDE_GAIN * float(np.mean([iris_offset(lm, eye)[0] for eye in EYES]))
-        dt = self._step(t, int(getattr(face, "id", 0)))
+        dt = self._step(t, face.id)
         if eyes is not None and self._eyes is not None and dt is not None:
             # The iris model's points, followed over GAZE_SMOOTH_S: they place the redrawn
             # iris and its white as well as the estimate (unsmoothed, a still face's irises
@@ -793,7 +794,7 @@ class EyeContact(Stage[EyeContactSettings]):
         gaze_angle = offset_angle(needed)
         gaze_w = 1.0 - _smoothstep((gaze_angle - s.fade_start) / s.fade_width)
         head_w = 1.0 - _smoothstep((float(target[2]) - s.head_limit) / s.fade_width)
-        visibility = float(getattr(face, "visibility", 1.0))
+        visibility = face.visibility
         weight = _follow(self._weight, gaze_w * head_w, dt, s.adapt_s)
         assert weight is not None
         self._weight = weight
@@ -817,8 +818,8 @@ class EyeContact(Stage[EyeContactSettings]):
         lm = np.asarray(face.landmarks, np.float64)
         if lm.shape[0] < regions.NUM_LANDMARKS:
             return image
-        pose = getattr(face, "pose", None)
-        head = float(camera_offset(getattr(pose, "transform", None))[2])
+        pose = face.pose
+        head = float(camera_offset(pose.transform if pose is not None else None)[2])
         if head >= s.head_limit + s.fade_width and (self._weight or 0.0) < 1e-3:
             # Turned away past the fade, and faded out: no move whatever the gaze, so the
             # iris model is not run; its carried results are dropped (both eyes are measured

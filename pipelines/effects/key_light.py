@@ -59,7 +59,7 @@ import dataclasses
 import functools
 import math
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
@@ -71,6 +71,7 @@ from pipelines.segmentation.refine import RefinedMask
 from pipelines.segmentation.tiles import TileMap, tiles_for
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking import regions
+from pipelines.tracking.types import Face
 
 GRID_DIVISOR = 8
 """The gain is worked out on a grid this many times smaller than the frame."""
@@ -292,9 +293,9 @@ def _fit_skin(
     return fit_side_light(luma[inside], face_coordinates(skin[inside], frame))
 
 
-def face_normals_camera(face: Any) -> np.ndarray:
+def face_normals_camera(face: Face) -> np.ndarray:
     """468×3 normals of ``face``'s mesh in camera space (x right, y up, z toward the camera)."""
-    pose = getattr(face, "pose", None)
+    pose = face.pose
     n = canonical_normals()
     if pose is None:
         return n.copy()
@@ -618,7 +619,7 @@ class KeyLight(Stage[KeyLightSettings]):
         return self._gradient
 
     def gain_grid(
-        self, image: np.ndarray, face: Any, mask: np.ndarray | None, t: float
+        self, image: np.ndarray, face: Face, mask: np.ndarray | None, t: float
     ) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
         """The B, G, R gain on the coarse grid in 8-bit fixed point (:data:`GAIN_ONE` is 1),
         and the frame box (x0, y0, x1, y1) it covers where it differs from 1; None when there
@@ -722,7 +723,7 @@ class KeyLight(Stage[KeyLightSettings]):
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         face = ctx.primary_face
-        if not s.enabled or face is None or float(getattr(face, "visibility", 1.0)) <= 0.0:
+        if not s.enabled or face is None or face.visibility <= 0.0:
             return image
         if np.asarray(face.landmarks).shape[0] < regions.NUM_MESH_LANDMARKS:
             return image
@@ -734,7 +735,7 @@ class KeyLight(Stage[KeyLightSettings]):
         fixed, (x0, y0, x1, y1) = made
         if x1 <= x0 or y1 <= y0:
             return image
-        visibility = float(getattr(face, "visibility", 1.0))
+        visibility = face.visibility
         # The gain travels as 8-bit fixed point (1/GAIN_ONE steps of 0.8 %, below what a
         # smooth light shows): resizing and multiplying 8-bit images is several times faster
         # than float ones, which is most of this stage's time at 720p.

@@ -17,7 +17,7 @@ Bad background files: ``background_replace`` loads images and videos on a worker
 a new file is ready, and for good if it cannot be used, the last good background stays on
 screen (or the solid colour, when there was none yet: the real room is never shown by
 accident). A failure is logged once (error level) with the file and what to do, kept in
-``stage.last_error``, and reported on every frame in ``ctx.extras["background_error"]`` while
+``stage.last_error``, and reported on every frame in :data:`BACKGROUND_ERROR` while
 the bad file stays selected. :func:`pipelines.segmentation.backgrounds.check_background`
 raises the same message at once, for a settings dialog that wants to refuse the file up front.
 """
@@ -37,7 +37,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.errors import SettingsError
-from pipelines.frame import FRESH_IMAGE, UNHURRIED, FrameContext
+from pipelines.frame import FRESH_IMAGE, UNHURRIED, CtxKey, FrameContext
 from pipelines.inference import OnnxModel
 from pipelines.inference.session import short_name
 from pipelines.schema import FileField, FileKind
@@ -159,6 +159,11 @@ def mask_pyramid(mask: np.ndarray, extras: dict[str, Any]) -> FramePyramid:
         return pyramid
     pyramid = extras[MASK_PYRAMID_KEY] = FramePyramid(mask)
     return pyramid
+
+
+BACKGROUND_ERROR: CtxKey[str | None] = CtxKey("background_error")
+"""Why the chosen background image or video could not be used (the stage shows the blur
+instead), on every frame while it stands."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -598,7 +603,7 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         self._request(s)
         self._collect()
         if s.mode != "color" and self._failed_key == (s.mode, s.path):
-            ctx.extras["background_error"] = self.last_error
+            ctx.put(BACKGROUND_ERROR, self.last_error)
         if s.mode == "color" and self._source_key is not None:
             self._clear_source()
         h, w = image.shape[:2]

@@ -7,10 +7,13 @@ tracked face (``ctx.primary_face`` is None) the mask passes through unchanged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from pipelines.tracking.types import Face
 
 # The head region whose faint mask values are raised: the face (with the estimated forehead)
 # grown by this fraction of the chin-to-forehead height, which reaches over most hairstyles.
@@ -27,7 +30,7 @@ PERSON_THRESHOLD = 0.5
 OTHER_PERSON_FEATHER = 1.5
 
 
-def _scaled_landmarks(face: Any, frame_size: tuple[int, int], mask_shape: tuple[int, ...]):
+def _scaled_landmarks(face: Face, frame_size: tuple[int, int], mask_shape: tuple[int, ...]):
     lm = np.asarray(face.landmarks, np.float32)[:, :2].copy()
     w, h = frame_size
     lm[:, 0] *= mask_shape[1] / w
@@ -36,7 +39,7 @@ def _scaled_landmarks(face: Any, frame_size: tuple[int, int], mask_shape: tuple[
 
 
 def face_regions(
-    face: Any, frame_size: tuple[int, int], mask_shape: tuple[int, ...]
+    face: Face, frame_size: tuple[int, int], mask_shape: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray]:
     """(face, head) float32 masks at ``mask_shape``: the face oval with forehead, and the
     larger head region that includes hair."""
@@ -50,7 +53,7 @@ def face_regions(
     return face_mask, head_mask
 
 
-def keep_face(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.ndarray:
+def keep_face(mask: np.ndarray, face: Face, frame_size: tuple[int, int]) -> np.ndarray:
     """``mask`` with the face always person and faint hair around it raised (new array).
 
     The same as raising the whole mask by :func:`face_regions`' masks, worked out inside each
@@ -59,7 +62,7 @@ def keep_face(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.nd
 
     lm = _scaled_landmarks(face, frame_size, mask.shape)
     size = (mask.shape[1], mask.shape[0])
-    weight = np.float32(max(0.0, min(1.0, float(getattr(face, "visibility", 1.0)))))
+    weight = np.float32(max(0.0, min(1.0, face.visibility)))
     height = float(np.linalg.norm(lm[FOREHEAD_TOP] - lm[CHIN]))
     out = mask.copy()
     head = _grown_face(lm, size, HAIR_GROWTH * height, feather=1.0)
@@ -113,7 +116,7 @@ def _grown_face(lm: np.ndarray, size: tuple[int, int], grow: float, feather: flo
 
 
 def keep_face_full(
-    mask: np.ndarray, face: Any, scale: float = 1.0
+    mask: np.ndarray, face: Face, scale: float = 1.0
 ) -> tuple[int, int, int, int] | None:
     """Raise ``mask`` (frame size, or the frame times ``scale``; in place) to 1 over the face
     oval.
@@ -126,7 +129,7 @@ def keep_face_full(
     from pipelines.tracking.regions import region_mask_roi
 
     h, w = mask.shape
-    weight = np.float32(max(0.0, min(1.0, float(getattr(face, "visibility", 1.0)))))
+    weight = np.float32(max(0.0, min(1.0, face.visibility)))
     landmarks = np.asarray(face.landmarks, np.float32)
     if scale != 1.0:
         landmarks = landmarks[:, :2] * np.float32(scale)
@@ -141,7 +144,7 @@ def keep_face_full(
     return rows.start, rows.stop, cols.start, cols.stop
 
 
-def primary_person_only(mask: np.ndarray, face: Any, frame_size: tuple[int, int]) -> np.ndarray:
+def primary_person_only(mask: np.ndarray, face: Face, frame_size: tuple[int, int]) -> np.ndarray:
     """``mask`` with every person blob that does not touch the primary face removed.
 
     People who touch (an arm over a shoulder) form one blob and both stay: the model gives no

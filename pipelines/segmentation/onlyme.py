@@ -37,10 +37,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from pipelines.tracking.boxes import FaceBox
+    from pipelines.tracking.types import Face
+
+    SeenFace = Face | FaceBox
+    """A face the tracker follows, or a face the detector only found (its box)."""
 
 PERSON_THRESHOLD = 0.5
 """Model pixels above this count as person when finding connected people."""
@@ -135,22 +142,22 @@ def _member(labels: np.ndarray, ids: Sequence[int] | np.ndarray) -> np.ndarray:
     return out
 
 
-def _face_centre_size(face: Any) -> tuple[tuple[float, float], float]:
+def _face_centre_size(face: SeenFace) -> tuple[tuple[float, float], float]:
     x, y, w, h = (float(v) for v in face.bbox[:4])
     return (x + w / 2.0, y + h / 2.0), max(w, h, 1.0)
 
 
-def _claim(face: Any, frame_size: tuple[int, int]) -> float:
+def _claim(face: SeenFace, frame_size: tuple[int, int]) -> float:
     (cx, cy), size = _face_centre_size(face)
     w, h = frame_size
     off = math.hypot(cx - w / 2.0, cy - h / 2.0) / max(w, 1)
-    return size * size * float(getattr(face, "visibility", 1.0)) / (1.0 + CENTRAL_WEIGHT * off) ** 2
+    return size * size * face.visibility / (1.0 + CENTRAL_WEIGHT * off) ** 2
 
 
-def only_me_faces(faces: Sequence[Any], boxes: Sequence[Any] | None) -> list[Any]:
+def only_me_faces(faces: Sequence[Face], boxes: Sequence[FaceBox] | None) -> list[SeenFace]:
     """The tracker's faces and the detector's boxes (the ``face_boxes`` stage) that are not
     one of them: a box whose centre lies inside a tracked face is that face."""
-    out = list(faces)
+    out: list[SeenFace] = list(faces)
     for box in boxes or ():
         (cx, cy), _ = _face_centre_size(box)
         if not any(
@@ -191,11 +198,11 @@ class OnlyMe:
 
     # Who is me ----------------------------------------------------------------------------
     def choose(
-        self, faces: Sequence[Any], frame_size: tuple[int, int], t: float, hold_s: float
-    ) -> Any | None:
+        self, faces: Sequence[SeenFace], frame_size: tuple[int, int], t: float, hold_s: float
+    ) -> SeenFace | None:
         """Your face on this frame, or None when it is not seen (the lock then keeps your
         place for ``hold_s`` seconds). Updates the lock."""
-        visible = [f for f in faces if float(getattr(f, "visibility", 1.0)) > 0.0]
+        visible = [f for f in faces if f.visibility > 0.0]
         pick, self._pick = self._pick, None
         if pick is not None:
             point = (pick[0] * frame_size[0], pick[1] * frame_size[1])
@@ -213,7 +220,7 @@ class OnlyMe:
                 if f.id == anchor.face_id:
                     return self._lock(f, t)
             for f in visible:
-                if float(getattr(f, "visibility", 1.0)) < 1.0:
+                if f.visibility < 1.0:
                     continue  # a fading face is somebody the tracker just lost, not a return
                 centre, _ = _face_centre_size(f)
                 gap = math.hypot(centre[0] - anchor.centre[0], centre[1] - anchor.centre[1])
@@ -231,12 +238,12 @@ class OnlyMe:
         elif anchor is not None:
             return None
 
-        tracked = [f for f in visible if float(getattr(f, "visibility", 1.0)) >= 1.0]
+        tracked = [f for f in visible if f.visibility >= 1.0]
         if not tracked:
             return None
         return self._lock(max(tracked, key=lambda f: _claim(f, frame_size)), t)
 
-    def _lock(self, face: Any, t: float) -> Any:
+    def _lock(self, face: SeenFace, t: float) -> SeenFace:
         centre, size = _face_centre_size(face)
         self.anchor = Anchor(centre, size, int(face.id), t)
         self._kept = None
@@ -244,8 +251,8 @@ class OnlyMe:
 
     @staticmethod
     def _face_at(
-        faces: Sequence[Any], point: tuple[float, float], within: float = math.inf
-    ) -> Any | None:
+        faces: Sequence[SeenFace], point: tuple[float, float], within: float = math.inf
+    ) -> SeenFace | None:
         best, best_d = None, math.inf
         for f in faces:
             (cx, cy), _size = _face_centre_size(f)
@@ -260,8 +267,8 @@ class OnlyMe:
     def apply(
         self,
         mask: np.ndarray,
-        faces: Sequence[Any],
-        me: Any | None,
+        faces: Sequence[SeenFace],
+        me: SeenFace | None,
         frame_size: tuple[int, int],
         small: np.ndarray | None = None,
         *,
@@ -290,7 +297,7 @@ class OnlyMe:
         if count <= 1:
             return mask  # nobody: nothing to remove (blob mode keeps its place meanwhile)
 
-        others = [f for f in faces if f is not me and float(getattr(f, "visibility", 1.0)) > 0]
+        others = [f for f in faces if f is not me and f.visibility > 0]
         anchor = self.anchor
         if me is not None:
             (cx, cy), size = _face_centre_size(me)

@@ -34,7 +34,7 @@ from pipelines.segmentation.models import (
     choose_model,
     resize_for_model,
 )
-from pipelines.segmentation.onlyme import OnlyMe, only_me_faces
+from pipelines.segmentation.onlyme import Anchor, OnlyMe, only_me_faces
 from pipelines.segmentation.overlap import Overlap
 from pipelines.segmentation.refine import (
     GUIDE_LONG_SIDE,
@@ -49,12 +49,15 @@ from pipelines.segmentation.temporal import MaskReuse, MaskStabilizer
 from pipelines.segmentation.tiles import MASK_TILES_KEY
 from pipelines.stage import Stage, StageSettings, register_stage
 from pipelines.tracking.boxes import FACE_BOXES, FaceBox
+from pipelines.tracking.types import Face
 
 _PREPARED_KEY: CtxKey[_Inference] = CtxKey("_segmentation_inference")
 SEGMENTATION_RAW: CtxKey[np.ndarray] = CtxKey("segmentation_raw")
 """The network's mask at model size, before smoothing and refinement."""
 SEGMENTATION_MODEL: CtxKey[str] = CtxKey("segmentation_model")
 """Which segmentation model made this frame's mask."""
+ONLY_ME_ANCHOR: CtxKey[Anchor | None] = CtxKey("only_me")
+"""With "only me": where the user was last locked on (None: nobody yet)."""
 
 
 @dataclasses.dataclass
@@ -143,18 +146,18 @@ def detail_factor(width: int, height: int) -> int:
     return 1 if width * height <= FULL_DETAIL_MAX_PIXELS else 2
 
 
-def _face_points(face: Any, size: tuple[int, int], shape: tuple[int, ...]) -> np.ndarray:
+def _face_points(face: Face, size: tuple[int, int], shape: tuple[int, ...]) -> np.ndarray:
     """The face's landmarks in the mask's pixels, with its visibility as a third column (no
     rows for a face without landmarks: its help is a no-op, and it is compared as such)."""
     w, h = size
-    lm = np.asarray(getattr(face, "landmarks", None), np.float64)
+    lm = np.asarray(face.landmarks, np.float64)
     if lm.ndim != 2 or lm.shape[1] < 2:
         lm = np.zeros((0, 2))
     pts = np.empty((len(lm), 3), np.float64)
     pts[:, :2] = lm[:, :2]
     pts[:, 0] *= shape[1] / w
     pts[:, 1] *= shape[0] / h
-    pts[:, 2] = float(getattr(face, "visibility", 1.0))
+    pts[:, 2] = face.visibility
     return pts
 
 
@@ -422,7 +425,7 @@ class Segmentation(Stage[SegmentationSettings]):
                 hold_s=hold_s,
                 require_face=s.require_face,
             )
-            ctx.extras["only_me"] = self.only_me.anchor
+            ctx.put(ONLY_ME_ANCHOR, self.only_me.anchor)
             # The effects after this one (retouching, light, eye contact) follow you too, and
             # nobody while you are away: not whoever the tracker would pick instead. A box is
             # no face for them (they need the mesh).
