@@ -120,11 +120,6 @@ class RunConfig:
     def preset_object(self) -> Preset:
         return get_preset(self.preset) if isinstance(self.preset, str) else self.preset
 
-    def frames_for_audio(self) -> int | None:
-        """Frames that cover the talking head's audio file (None without one)."""
-        seconds = self.seconds_of_audio()
-        return None if seconds is None else max(1, math.ceil(seconds * self.fps))
-
     def seconds_of_audio(self) -> float | None:
         """The talking head's audio file's length (None without one)."""
         audio_file = self.talking_head.audio_file if self.talking_head else None

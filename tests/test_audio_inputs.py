@@ -394,7 +394,7 @@ def test_a_voice_file_is_decoded_once_for_length_stage_and_sound_track(
     write_wav(wav, voiced(1.0, 22050), 22050)
     head = TalkingHeadConfig(audio=str(wav))
     config = RunConfig(talking_head=head, fps=30.0)
-    assert config.frames_for_audio() == 30
+    assert config.seconds_of_audio() == pytest.approx(1.0)
     stage_input = FileInput(str(wav))
     stage_input.open()
     reader = recording_audio(head, []).reader()
@@ -405,7 +405,7 @@ def test_a_voice_file_is_decoded_once_for_length_stage_and_sound_track(
     assert not samples.flags.writeable  # shared: nobody may change it for the others
 
     write_wav(wav, voiced(2.0, 22050), 22050)  # edited (another size): read again
-    assert config.frames_for_audio() == 60
+    assert config.seconds_of_audio() == pytest.approx(2.0)
     assert len(opened) == 2
 
 

@@ -464,9 +464,9 @@ _decoded: tuple[tuple[str, int, int], np.ndarray, int] | None = None
 
 def decoded_audio(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     """:func:`read_audio_file`, decoded once for all its users: the talking head's voice file
-    is needed for the run's length (``frames_for_audio``), by the ``audio-mouth`` stage and by
-    the recording's sound track, which decoded it three times at start (a 30-minute file took
-    seconds each). The samples are read-only, shared by every caller.
+    is needed for the run's length (``RunConfig.seconds_of_audio``), by the ``audio-mouth``
+    stage and by the recording's sound track, which decoded it three times at start (a
+    30-minute file took seconds each). The samples are read-only, shared by every caller.
 
     The newest file decoded is kept (keyed by path, size and modification time, so an edited
     file is read again); its users hold the same array while they run, so this costs memory
