@@ -193,6 +193,22 @@ def built_search_variant(name: str, variant: str, sigma_px: float, seed: int) ->
 
 
 @functools.cache
+def built_print_edge(name: str, degrees: float, ground: int) -> Avatar:
+    """``name``'s photo as a photographed print turned ``degrees`` on a ``ground`` grey, its
+    edge across a top corner (tools/print_edge_jaw.py's ``on_ground``: issue 13's ``kwong_bw``
+    kind), found as the stage finds it and built, once a session."""
+    _tools()
+    from print_edge_jaw import on_ground
+    from weak_jaw_search import PRINT
+
+    photo = read_image(FACES / f"{name}.jpg")
+    found = np.asarray(find_landmarks(photo, search=True), np.float32)
+    image = on_ground(PRINT(photo, found), degrees, ground)
+    found = find_landmarks(image, search=True)
+    return Avatar.build(make_portrait(image, found, source=f"{name}:print_edge{degrees:g}"))
+
+
+@functools.cache
 def built_turned(name: str, degrees: float, sigma_px: float = 0.0, seed: int = 0) -> Avatar:
     """``name``'s photo turned ``degrees`` further to its left as tools/avatar_portraits.py
     turns its tuning portraits (``turned``, the far side crowding at ``TURNED_HIDE``), found
