@@ -41,7 +41,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
-from pipelines.audio.inputs import decoded_audio
+from pipelines.audio.inputs import MicInput, decoded_audio
+from pipelines.audio.ring import AudioRing
 from pipelines.frame import CtxKey, FrameContext
 from pipelines.sources.base import MEDIA_PLACE, MediaPlace
 
@@ -227,9 +228,9 @@ class _MicReader:
     def __init__(self, mic_of: Callable[[], Any]) -> None:
         self.clock: Clock = "capture"
         self.mic_of = mic_of
-        self.mic: Any = None
+        self.mic: MicInput | None = None
         """The microphone last read."""
-        self.ring: Any = None
+        self.ring: AudioRing | None = None
         self.rate = TRACK_RATE
         self.position = 0
         self.mouthed = False
@@ -255,11 +256,11 @@ class _MicReader:
         """The capture time at which ring sample 0 is placed; None while there is nothing to
         read yet, or while the mouth's lag is still being measured (the ring keeps
         :data:`~pipelines.audio.inputs.MIC_RING_S`)."""
-        mic: Any = self.mic_of()
-        if final and not getattr(mic, "live", False) and self.mic is not None:
+        mic = self.mic_of()
+        if final and not isinstance(mic, MicInput) and self.mic is not None:
             mic = self.mic  # closed by its stage first: what it heard is still in its ring
-        ring = getattr(mic, "ring", None)
-        if ring is None or not getattr(mic, "live", False):
+        ring = mic.ring if isinstance(mic, MicInput) else None
+        if ring is None or not isinstance(mic, MicInput):
             self.ring = None
             return None
         self.mic = mic
@@ -320,9 +321,10 @@ class _MicReader:
 
     def read(self, until: float | None, final: bool = False) -> tuple[np.ndarray, int, float]:
         anchor = self._attach(final)
-        if anchor is None:
+        ring = self.ring
+        if anchor is None or ring is None:  # (_attach sets the ring wherever it places sound)
             return np.zeros(0, np.float32), self.rate, 0.0
-        samples, lost = self.ring.read(self.position)
+        samples, lost = ring.read(self.position)
         if lost:
             # Read too late: the ring has overwritten them. Said, not left as a silent gap:
             # here and when the recording ends (:attr:`lost_s`).
@@ -331,8 +333,8 @@ class _MicReader:
                 "the recording lost %.2f s of the microphone's sound: it was read %.1f s "
                 "late and its ring keeps %.0f s (the machine is too busy)",
                 lost / self.rate,
-                (self.ring.written - self.position) / self.rate,
-                self.ring.capacity / self.rate,
+                (ring.written - self.position) / self.rate,
+                ring.capacity / self.rate,
             )
         start = self.position + lost  # lost samples leave a gap, filled with silence
         self.position = start + len(samples)
