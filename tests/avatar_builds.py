@@ -198,11 +198,11 @@ def built_print_edge(name: str, degrees: float, ground: int) -> Avatar:
     edge across a top corner (tools/print_edge_jaw.py's ``on_ground``: issue 13's ``kwong_bw``
     kind), found as the stage finds it and built, once a session."""
     _tools()
+    from avatar_sweep import source_photo
     from print_edge_jaw import on_ground
     from weak_jaw_search import PRINT
 
-    photo = read_image(FACES / f"{name}.jpg")
-    found = np.asarray(find_landmarks(photo, search=True), np.float32)
+    photo, found = source_photo(name)
     image = on_ground(PRINT(photo, found), degrees, ground)
     found = find_landmarks(image, search=True)
     return Avatar.build(make_portrait(image, found, source=f"{name}:print_edge{degrees:g}"))

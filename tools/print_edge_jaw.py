@@ -35,12 +35,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+from avatar_real_tuning import HELD_OUT  # noqa: E402
+from avatar_sweep import source_photo  # noqa: E402
 from weak_jaw_search import FRONTAL, PRINT, jaw_at_14  # noqa: E402
 
-from pipelines.avatar.portrait import find_landmarks, make_portrait, read_image  # noqa: E402
+from pipelines.avatar.portrait import find_landmarks, make_portrait  # noqa: E402
 from pipelines.avatar.stage import Avatar  # noqa: E402
 
-FACES = ROOT / "tests" / "data" / "faces"
 ROLLS = (-8.0, -6.0, -4.0, 4.0, 6.0, 8.0)
 """Degrees the print is turned (counter-clockwise positive, as OpenCV turns)."""
 GROUNDS = (40, 235)
@@ -84,13 +85,20 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="these tuning photos only")
     parser.add_argument("--part", default="0/1", help="K/N: every N-th photo from the K-th")
     args = parser.parse_args()
-    k, n = (int(v) for v in args.part.split("/"))
+    try:
+        k, n = (int(v) for v in args.part.split("/"))
+        if not 0 <= k < n:
+            raise ValueError
+    except ValueError:
+        parser.error(f"--part {args.part!r}: give K/N with 0 <= K < N, e.g. 0/2")
+    held = sorted(set(args.only or ()) & set(HELD_OUT))
+    if held:
+        parser.error(f"held-out portraits are never tuned on: {', '.join(held)}")
     names = list(args.only or FRONTAL)[k::n]
     creases = _Creases()
     logging.getLogger("pipelines").addHandler(creases)
     for name in names:
-        photo = read_image(FACES / f"{name}.jpg")
-        found = np.asarray(find_landmarks(photo, search=True), np.float32)
+        photo, found = source_photo(name)
         printed = PRINT(photo, found)
         for degrees in ROLLS:
             for ground in GROUNDS:
