@@ -182,12 +182,9 @@ def test_silent_frames_are_shut(heldout, request) -> None:
     assert f.silent_closed >= SILENT_CLOSED_MIN, f.line()
 
 
-OPENING_FAILS = {
-    "kwong_bw": f"p95 opening 0.053 face heights on flite:slt, 0.052-0.053 on the others "
-    f"({MEASURED}; tools/avatar_heldout.py's longer clips 0.050-0.056): its jaw basis moves "
-    "the lower lip 8.5 px, 0.04 face heights (test_the_jaw_leaves_the_upper_lip_where_it_is)",
-}
-"""Portraits expected to open too little (the history: docs/heldout-history.md)."""
+OPENING_FAILS: dict[str, str] = {}
+"""Portraits expected to open too little (none since 2026-12-07; the history:
+docs/heldout-history.md)."""
 
 
 def test_opening_is_wide_enough_in_speech(heldout, request) -> None:
@@ -207,9 +204,6 @@ def test_mouth_trails_the_voice_by_little(heldout) -> None:
 
 
 R_FAILS = {
-    "kwong_bw": f"r 0.78 on flite:slt, 0.72 on LibriVox ({AFTER}; asked 0.86 and 0.85, tracked "
-    "against asked 0.84 and 0.78: its opening a third of the others'); 0.71 and 0.70 before "
-    f"them ({MEASURED}); tools/avatar_heldout.py's longer clips 0.75 / 0.73 / 0.78 / 0.68",
     "mariachi_grin": f"r 0.77 on LibriVox, 0.81 on flite:slt ({AFTER}; asked 0.85, tracked "
     "against asked under 0.9); 0.82 and over before them; longer clips 0.83 / 0.70 / 0.83 / "
     "0.65 (0.82 / 0.70 / 0.81 / 0.72 before)",
@@ -282,13 +276,9 @@ def test_the_wide_open_mouth_does_not_tear(heldout, request) -> None:
     assert wide.torn == 0, f"{name}: {wide.line()}"
 
 
-JAW_FAILS = {
-    "kwong_bw": f"the jaw basis moves the lower lip 8.5 px down, under 0.05 face heights "
-    f"(10.8 px) ({MEASURED}); the build reported its face creasing under 355 of 1404 "
-    "combinations of motions at full strength",
-}
-"""Portraits whose jaw opens too little or moves the upper lip (the history:
-docs/heldout-history.md)."""
+JAW_FAILS: dict[str, str] = {}
+"""Portraits whose jaw opens too little or moves the upper lip (none since 2026-12-07; the
+history: docs/heldout-history.md)."""
 
 
 def test_the_jaw_leaves_the_upper_lip_where_it_is(heldout, request) -> None:

@@ -11,7 +11,7 @@ import pytest
 from avatar_builds import built_jittered, built_printed, built_search_variant
 from host_cpu import allow_off_avx512
 
-from pipelines.avatar.measure import wide_jaw_lip_tears
+from pipelines.avatar.measure import wide_jaw_lip_tears, wide_open_figures
 from pipelines.avatar.rig import JAW_WIDE
 from pipelines.avatar.stage import Avatar
 
@@ -119,3 +119,29 @@ def test_landmark_noise_leaves_the_jaw_its_opening(
 def test_landmark_noise_opens_wide_without_tearing(jittered: str) -> None:
     torn = [(weights, px) for weights, px in wide_jaw_lip_tears(_built(jittered)) if px]
     assert torn == []
+
+
+HOODED_GREY = "canonman_hooded:grey:0:0"
+"""canonman_hooded (eyes narrowed under a fold, the head a little turned: one jaw shape, no
+wide one) made grey by tools/weak_jaw_search.py. After the jaw's sparing, 247 of 1,404
+combinations still folded three lower-lip triangles, every one under the lips rounded; the
+combinations' last resort weakened every motion of those probes, the jaw with them: 14 at 0.038
+face heights of 0.2, 141 combinations still creasing, 54 of 60 wide-open poses torn (worst 52
+px), the lower lip folded over the chin. The rounding now gives way there first."""
+HOODED_GREY_TORN_MAX = 4
+"""Wide-open poses of the 60 (measure.wide_open_figures) with tear pixels across the lips: 4,
+at most 12 px each, at the left corner under the head turned left and up (clean to the eye at
+300 %); the colour photo 0."""
+HOODED_GREY_TORN_PX = 20
+
+
+def test_a_fold_of_the_rounded_lips_leaves_the_jaw_whole() -> None:
+    avatar = _searched(HOODED_GREY)
+    g = avatar.rig.geometry
+    asked = g.amplitudes["jaw"] * g.face_h
+    jaw = avatar.rig.bases["jaw"].vertex_disp
+    assert float(jaw[14] @ g.down) >= JAW_KEPT * asked, float(jaw[14] @ g.down) / g.face_h
+    assert float(np.linalg.norm(jaw[13])) < UPPER_STILL_PX
+    wide_open = wide_open_figures(avatar)
+    assert wide_open.torn <= HOODED_GREY_TORN_MAX, wide_open.line()
+    assert wide_open.worst_px < HOODED_GREY_TORN_PX, wide_open.line()
