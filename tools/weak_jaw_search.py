@@ -15,6 +15,12 @@ seed 1) 0.065: the cause in rig.JAW_PIN_RELEASED; astronaut_grey_small ``halfton
 jitter) 0.074 and astronaut_grey_moustache ``print_face90`` (0.8 px, seed 3) 0.088: the
 combinations' last resort (rig.Rig._combined_without_folds). 356 builds of 13 portraits.
 
+Run again 2026-12-07 (426 builds, 12 portraits): two proxies left, brothers_sepia
+``print_roll+4`` (0.6 px, seed 2) 0.084 and canonman_hooded ``grey`` (no jitter) 0.038, both
+cut by the same last resort's order (a fold of other motions answered by the jaw too); 0.200
+each since the build tries the other motions' steps first (rig.Rig._mouth_combined): no row
+under ``PROXY_BELOW`` left (docs/talking-head-log.md, othersfirst).
+
     PYTHONPATH=$PWD .venv/bin/python tools/weak_jaw_search.py /tmp/weakjaw/table.tsv [names...]
 """
 
