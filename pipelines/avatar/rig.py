@@ -2523,13 +2523,17 @@ def _unfold_along(
 
 @dataclass
 class _Combined:
-    """One order of the combinations' repair, carried through the wide jaw's."""
+    """What the combinations' repair gave (``Rig._combined_without_folds``), or one order of
+    it carried through the wide jaw's (``Rig._mouth_combined``)."""
 
     vertex: dict[str, np.ndarray]
     creased: list[int]
     """Probes still folding after each pass that left any (the mouth's, the wide jaw's)."""
     probes: int
     """Of how many combinations."""
+    other_order: bool = False
+    """Whether the last resort met a fold that its other order (the other motions' steps
+    before the jaw's) could answer differently."""
 
 
 def _mouth_preferred(a: _Combined, b: _Combined, down: np.ndarray) -> bool:
@@ -2645,9 +2649,6 @@ class Rig:
         self._tri_lookup: tuple[np.ndarray, ...] | None = None
         self._jaw_pinned: np.ndarray | None = None
         """The jaw's vertices its repairs keep at their asked motion (None: none)."""
-        self._others_first_differs = False
-        """Whether the combinations' last resort found two orders to choose from (set by
-        ``_combined_without_folds``, read by the build)."""
         self._jaw_still: np.ndarray | None = None
         """The vertices the combinations' relaxation leaves where the jaw put them (None:
         none): the held lips where its repairs hold them, else the upper lip where its own
@@ -2715,9 +2716,8 @@ class Rig:
         # when repaired with it, and a test's photo opened by it changed by 12 levels).
         wide = vertex.pop(JAW_WIDE, None)
         vertex.update(self._head_poses_without_folds(vertex))
-        self._others_first_differs = False
         combined = self._mouth_combined(vertex, wide, raw, others_first=False)
-        if self._others_first_differs:
+        if combined.other_order:
             # The combinations' last resort had two orders to choose from (see
             # ``_combined_without_folds``): both are carried through the wide jaw's own
             # repair, which answers to what the first left, and the one whose weaker jaw
@@ -2758,9 +2758,9 @@ class Rig:
         combinations' last resort."""
         out = dict(vertex)
         held = out.get("jaw")
-        got, creased, probes = self._combined_without_folds(out, others_first=others_first)
-        out.update(got)
-        counts = [creased] if creased else []
+        mouth = self._combined_without_folds(out, others_first=others_first)
+        out.update(mouth.vertex)
+        counts, probes = list(mouth.creased), mouth.probes
         if held is not None and self._jaw_pinned is not None and lip_turned(self.geometry):
             out["jaw"] = self._smooth_jaw_change(held, out)
             # (Steeper, the skin smoothed tore the lip: JAW_CORNER_SKIN_STEPS.)
@@ -2769,11 +2769,11 @@ class Rig:
                 out["jaw"] = self._smooth_corner_skin(out)
         if wide is not None:
             out[JAW_WIDE] = wide
-            got, creased, probes = self._combined_without_folds(out, only=JAW_WIDE)
-            out.update(got)
-            if creased:
-                counts.append(creased)
-        return _Combined(out, counts, probes)
+            wide_jaw = self._combined_without_folds(out, only=JAW_WIDE)
+            out.update(wide_jaw.vertex)
+            counts += wide_jaw.creased
+            probes = wide_jaw.probes
+        return _Combined(out, counts, probes, mouth.other_order)
 
     def _lid_basis(
         self, name: str, image: np.ndarray | None, lower_share: float, shape: LidShape | None = None
@@ -3022,7 +3022,7 @@ class Rig:
 
     def _combined_without_folds(
         self, disps: dict[str, np.ndarray], only: str | None = None, others_first: bool = False
-    ) -> tuple[dict[str, np.ndarray], int, int]:
+    ) -> _Combined:
         """The face's vertex motions (mouth) relaxed towards their neighbours' (as in
         ``_without_folds``) where a combination of them with one another and with the head's
         turns (``combination_probes``) turns a triangle over: each is fold-free alone, but a
@@ -3036,12 +3036,12 @@ class Rig:
         alone gives way (the others as they are). ``others_first``: where the jaw is spared,
         the other motions' steps of the last resort run before the jaw's (see below).
 
-        Returns the changed motions, how many probes still fold, and of how many."""
+        Returns the changed motions, how many probes still fold (if any), and of how many."""
         names = list(disps)
         face = [k for k, n in enumerate(names) if n not in HEAD_BASES]
         changed = [k for k in face if only is None or names[k] == only]
         if not changed:
-            return {}, 0, 0
+            return _Combined({}, [], 0)
         probes = np.array([[p.get(n, 0.0) for n in names] for p in combination_probes(names)])
         probes = np.unique(probes, axis=0)
         is_head = np.array([n in HEAD_BASES for n in names], bool)
@@ -3074,10 +3074,12 @@ class Rig:
         # Where the jaw's repairs hold its lips, the jaw (speech) is spared: the other motions
         # give way first, then the jaw's skin around its held lips.
         others = [k for k in changed if names[k] not in COMBINED_WHOLE]
+        other_order = False
 
         def spared_then_weakened(
             held: np.ndarray, disps: dict[str, np.ndarray], left: np.ndarray
         ) -> np.ndarray:
+            nonlocal other_order
             left = self._spare_the_jaw(probes, excused, names, face, jaw[0], held, disps, left)
             if left.any() and others:
                 # What still folds may also be answered by the other motions' steps first,
@@ -3093,7 +3095,7 @@ class Rig:
                 # always the better: astronaut_grey_small as a flat print, jittered, kept
                 # 488 of 601 probes folding after the others' steps and its jaw then cut to
                 # 0.070, where every motion at once cleared them all at 0.200.
-                self._others_first_differs = True
+                other_order = True
                 if others_first:
                     left = self._weakened_where_folds(
                         probes, excused, names, face, others, disps, left
@@ -3134,7 +3136,13 @@ class Rig:
             left = plain
         else:
             left = self._weakened_where_folds(probes, excused, names, face, changed, out, left)
-        return {names[k]: out[names[k]] for k in changed}, int(left.any(axis=1).sum()), len(probes)
+        creased = int(left.any(axis=1).sum())
+        return _Combined(
+            {names[k]: out[names[k]] for k in changed},
+            [creased] if creased else [],
+            len(probes),
+            other_order,
+        )
 
     def _weakened_where_folds(
         self,
