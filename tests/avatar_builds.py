@@ -111,15 +111,21 @@ BRIM_DARK = 0.5
 """The share of the light the brim's shade takes above it."""
 BRIM_SOFT = 1.2
 """The shade's soft edge, as wide as this many brows-to-eyes distances."""
+DEEP_BRIM = (1.0, 0.6, 0.8)
+"""(reach, dark, soft) of a brim pulled lower: its shade's middle on the eyes' line, 0.6 dark,
+a sharper edge (the socket-lit lids' reading line, lids.SOCKET_LIT_READ_SHUT)."""
 
 
 @functools.cache
-def built_under_brim(name: str) -> Avatar:
+def built_under_brim(
+    name: str, reach: float = BRIM_REACH, dark: float = BRIM_DARK, soft_share: float = BRIM_SOFT
+) -> Avatar:
     """``name``'s photo made grey, with a hat brim's soft shade from above down over the brows
-    and the upper lids (:data:`BRIM_REACH`, :data:`BRIM_DARK`, :data:`BRIM_SOFT`): a socket in
-    shadow over a lit lower lid and cheek (issue 13's held-out ``macbeth_hat`` is "black and
-    white, a hat brim over the brows"; this stands for that kind, made from tuning photos),
-    found as the stage finds it and built, once a session."""
+    and the upper lids (by default :data:`BRIM_REACH`, :data:`BRIM_DARK`, :data:`BRIM_SOFT`;
+    :data:`DEEP_BRIM` lower): a socket in shadow over a lit lower lid and cheek (issue 13's
+    held-out ``macbeth_hat`` is "black and white, a hat brim over the brows"; this stands for
+    that kind, made from tuning photos), found as the stage finds it and built, once a
+    session."""
     import cv2
 
     from pipelines.tracking import regions
@@ -129,13 +135,15 @@ def built_under_brim(name: str) -> Avatar:
     grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     brows = float(lm[list(regions.RIGHT_BROW) + list(regions.LEFT_BROW), 1].mean())
     eyes = float(lm[list(regions.RIGHT_EYE) + list(regions.LEFT_EYE), 1].mean())
-    edge = brows + BRIM_REACH * (eyes - brows)
+    edge = brows + reach * (eyes - brows)
     rows = np.arange(image.shape[0], dtype=np.float32)[:, None, None]
-    soft = max(2.0, BRIM_SOFT * (eyes - brows))
-    light = 1.0 - BRIM_DARK * np.clip((edge - rows) / soft + 0.5, 0.0, 1.0)
-    image = np.clip(grey * light, 0, 255).astype(np.uint8)
+    soft = max(2.0, soft_share * (eyes - brows))
+    light = 1.0 - dark * np.clip((edge - rows) / soft + 0.5, 0.0, 1.0)
+    image = np.clip(grey * light + 0.5, 0, 255).astype(np.uint8)
     found = find_landmarks(image, search=True)
-    return Avatar.build(make_portrait(image, found, source=f"{name}:under_brim"))
+    return Avatar.build(
+        make_portrait(image, found, source=f"{name}:under_brim{reach:g},{dark:g},{soft_share:g}")
+    )
 
 
 def _tools() -> None:

@@ -416,6 +416,16 @@ soft shade from above (tests/test_avatar_lid_light.py): astronaut's and brothers
 default lids tore 118 and 108 pixels over a closure sweep under three head poses, these none,
 their posed blinks 8 of 8 seen either way (worst 0.20 -> 0.25, 0.26 -> 0.27 of the open eye;
 2026-12-07)."""
+SOCKET_LIT_READ_SHUT = SEEN - EDGE
+"""The socket-lit lids replace torn default lids where the tracker reads them under this at
+every check pose: a blink seen (under :data:`SEEN`) by the tracker's margin (:data:`EDGE`),
+not the :data:`READ_SHUT` that leaves the default lids as they are. A lid that tears shows on
+every blink; one read a little less shut is still seen as one. astronaut_turned55_moustache
+made grey under a brim whose shade reaches the eyes (tests/avatar_builds.built_under_brim,
+``DEEP_BRIM``): the default lids a pale patch torn 31-71 pixels from 0.57 closed to shut under
+every head pose, 23 and 14 eye tear frames on two tuning clips, posed blinks 5 of 8 seen (worst
+0.80 of the open eye); the socket-lit ones read 0.418 (refused at 0.4), tear nothing, 8 of 8
+(worst 0.43), eye tear frames 0 (2026-12-07)."""
 SHADED_READ_SHUT = 0.3
 """The shaded lids are kept only where the tracker reads them under this at every check pose
 (:data:`READ_SHUT` less a margin: the whole lid lit toward the socket's shade lost tuning
@@ -603,10 +613,11 @@ def settle_lids(avatar: Avatar) -> float:
                 return BLINK_LOWER_SHARE
             # The default lids tear (a lid lit like the lower lid, pale in a shadowed socket,
             # its lash line a new edge): the whole lid lit as its socket
-            # (:data:`SOCKET_LIT_SHAPE`), where that reads shut and tears nothing.
+            # (:data:`SOCKET_LIT_SHAPE`), where that reads a clear blink
+            # (:data:`SOCKET_LIT_READ_SHUT`) and tears nothing.
             torn = tears()
             note("lids.default_tears", torn)
-            if torn and keep_at_line(SOCKET_LIT_SHAPE, READ_SHUT, "socket_lit"):
+            if torn and keep_at_line(SOCKET_LIT_SHAPE, SOCKET_LIT_READ_SHUT, "socket_lit"):
                 return BLINK_LOWER_SHARE
             note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} default", default[0])
             return BLINK_LOWER_SHARE
