@@ -21,7 +21,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from avatar_builds import blink_sweep_tears, built, built_under_brim, lids_kept
+from avatar_builds import DEEP_BRIM, blink_sweep_tears, built, built_under_brim, lids_kept
+from host_cpu import allow_off_avx512
 
 from pipelines.avatar.lids import SHADED_SHAPE
 from pipelines.avatar.rig import BLINK_LOWER_SHARE, LidShape
@@ -178,19 +179,30 @@ def test_a_shut_lid_under_a_lower_brim_is_lit_as_its_socket_though_read_less_shu
     """astronaut_turned55_moustache under a brim pulled lower (its shade's middle on the eyes'
     line: avatar_builds.DEEP_BRIM): the default lids read clearly shut but tear (a pale patch
     in the shadowed socket, 31-71 pixels from 0.57 closed on), and the socket-lit ones, which
-    tear nothing, read 0.418 of the open eye, over the 0.4 that leaves the default lids be. A
-    torn lid shows on every blink: the socket-lit lids are kept where the tracker still reads
-    them as a blink by its margin (lids.SOCKET_LIT_READ_SHUT, 0.45), and every posed blink is
-    seen (5 of 8 with the torn lids, worst 0.80 of the open eye; 8 of 8 now, worst 0.43)."""
-    from avatar_builds import DEEP_BRIM
-
+    tear nothing, read 0.418 of the open eye (0.413 under a simulated other CPU), over the 0.4
+    that leaves the default lids be. A torn lid shows on every blink: the socket-lit lids are
+    kept where the tracker still reads them as a blink by its margin
+    (lids.SOCKET_LIT_READ_SHUT, 0.45)."""
     from pipelines.avatar.lids import SOCKET_LIT_SHAPE
-    from pipelines.avatar.measure import blink_ratios_under_poses
 
     avatar = built_under_brim("astronaut_turned55_moustache", *DEEP_BRIM)
     assert avatar.rig.lid_shape == SOCKET_LIT_SHAPE and avatar.rig.lid_depth == BLINK_LOWER_SHARE
     poses = ({}, {"yaw_left": 1.0}, {"jaw": 0.5, "smile": 0.5})
     torn = blink_sweep_tears(avatar, poses)
     assert not torn, torn
-    ratios = blink_ratios_under_poses(avatar, 8, 7)
+
+
+def test_the_socket_lit_lids_under_a_lower_brim_are_seen_blinking(
+    request: pytest.FixtureRequest,
+) -> None:
+    """...and every posed blink is seen with them (with the torn default lids 5 of 8, worst
+    0.80 of the open eye; 8 of 8 now, worst 0.43). Their reading sits near the tracker's edge:
+    under a simulated other CPU (tools/build_choices.py ``blocked``) they are kept as here, but
+    the posed blinks read 5 of 8 (worst 0.75) and the default lids' 6 of 8."""
+    from pipelines.avatar.measure import blink_ratios_under_poses
+
+    allow_off_avx512(request, "posed blinks 8 of 8 with the socket-lit lids under DEEP_BRIM")
+    ratios = blink_ratios_under_poses(
+        built_under_brim("astronaut_turned55_moustache", *DEEP_BRIM), 8, 7
+    )
     assert max(ratios) < 0.5, [round(r, 3) for r in ratios]
