@@ -139,6 +139,8 @@ def built_under_brim(
     rows = np.arange(image.shape[0], dtype=np.float32)[:, None, None]
     soft = max(2.0, soft_share * (eyes - brows))
     light = 1.0 - dark * np.clip((edge - rows) / soft + 0.5, 0.0, 1.0)
+    # (Rounded to the nearest level: DEEP_BRIM's socket-lit reading moves 0.418 -> 0.465 with
+    # the levels cut down instead, across lids.SOCKET_LIT_READ_SHUT.)
     image = np.clip(grey * light + 0.5, 0, 255).astype(np.uint8)
     found = find_landmarks(image, search=True)
     return Avatar.build(

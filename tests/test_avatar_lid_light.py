@@ -133,7 +133,9 @@ LID_OVER_FOLD_MAX = 1.25
 """The shut lid's light over the photo's own light where the lid comes from (the fold's skin,
 0.3-1.0 openings above the open eye's upper outline, over its middle three fifths), at most.
 Under the brim: the default lids 1.72-2.07 (a pale patch), the socket-lit lids 0.98-1.12; the
-unshadowed photos' own lids 0.96-1.18 (astronaut, brothers_sepia, 2026-12-07)."""
+unshadowed photos' own lids 0.96-1.18 (astronaut, brothers_sepia, 2026-12-07); with the shaded
+photo rounded to the nearest level (avatar_builds.built_under_brim, 2026-12-07 16:10) 1.70-2.02
+and 0.94-1.12."""
 
 
 def lid_over_fold(avatar: Avatar) -> dict[str, float]:
