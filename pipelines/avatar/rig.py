@@ -2727,6 +2727,10 @@ class Rig:
             if _mouth_preferred(other, combined, self.geometry.down):
                 combined = other
         vertex, creased = combined.vertex, combined.creased
+        self.creasing = max(creased, default=0)
+        """How many probed combinations of its motions at full strength still fold a triangle
+        of this face (0: none), of :attr:`combinations_probed`: what the build's warning says."""
+        self.combinations_probed = combined.probes
         if creased:
             log.warning(
                 "talking head: this portrait's face creases under %d of %d combinations of its "
