@@ -2726,17 +2726,17 @@ class Rig:
             other = self._mouth_combined(vertex, wide, raw, others_first=True)
             if _mouth_preferred(other, combined, self.geometry.down):
                 combined = other
-        vertex, creased = combined.vertex, combined.creased
-        self.creasing = max(creased, default=0)
+        vertex = combined.vertex
+        self.creasing = max(combined.creased, default=0)
         """How many probed combinations of its motions at full strength still fold a triangle
         of this face (0: none), of :attr:`combinations_probed`: what the build's warning says."""
         self.combinations_probed = combined.probes
-        if creased:
+        if self.creasing:
             log.warning(
                 "talking head: this portrait's face creases under %d of %d combinations of its "
                 "motions at full strength",
-                max(creased),
-                combined.probes,
+                self.creasing,
+                self.combinations_probed,
             )
         for name, item in built.items():
             if isinstance(item, BasisField):
