@@ -22,7 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.avatar.portrait import find_landmarks, load_portrait, make_portrait, read_image
+from pipelines.avatar.portrait import (
+    Portrait,
+    find_landmarks,
+    load_portrait,
+    make_portrait,
+    read_image,
+)
 from pipelines.avatar.rig import LEVEL_BASES
 from pipelines.avatar.stage import Avatar
 
@@ -81,6 +87,31 @@ def built_darkened(name: str, gamma: float, variant: str) -> Avatar:
     image = np.clip(255.0 * (image / 255.0) ** gamma + 0.5, 0, 255).astype(np.uint8)
     found = find_landmarks(image, search=True)
     return Avatar.build(make_portrait(image, found, source=f"{name}:{variant}"))
+
+
+SQUINT = 0.75
+"""How far shut (0 open, 1 shut) the lids of a squinting portrait made from a tuning photo are
+(:func:`squinting_portrait`; tools/squint_floor.py): the tracker reads such eyes at 0.07-0.12 of
+their width, the held-out laughing ``mariachi_grin``'s kind."""
+
+
+@functools.cache
+def squinting_portrait(name: str, closure: float = SQUINT) -> Portrait:
+    """``name``'s photo made to squint by its own avatar (rendered with both lids ``closure``
+    shut and smiling, a laugh's eyes), found as the stage finds a photo, once a session."""
+    image = (
+        built(name)
+        .renderer.render({"blink_left": closure, "blink_right": closure, "smile": 1.0})
+        .copy()
+    )
+    found = find_landmarks(image, search=True)
+    return make_portrait(image, found, source=f"{name}:squint{closure:g}")
+
+
+@functools.cache
+def built_squinting(name: str, closure: float = SQUINT) -> Avatar:
+    """:func:`squinting_portrait` built as the stage builds a portrait, once a session."""
+    return Avatar.build(squinting_portrait(name, closure))
 
 
 def blink_sweep_tears(

@@ -16,7 +16,9 @@ What it showed (2026-12-07, seven tuning portraits): the tracker reads a shut ey
 open one (six of seven; ``astronaut_turned55_moustache``, whose squint still reads 0.17 open,
 0.31). No lid drawn over such an eye can read as a blink: the miss is the tracker's floor, not
 the lids' drawing. Opening a squinted portrait's eyes at rest (a relaxed rest face for the
-eyes, as the rest mouth is rebuilt) would be the way, and is not built.
+eyes, as the rest mouth is rebuilt) would be the way. Since 2026-12-07 (resteyes) the build
+does that (pipelines/avatar/rest_eyes.py), so this tool's squint rows now show the opened
+eyes: what the figures above were measured on is the build before it.
 """
 
 from __future__ import annotations

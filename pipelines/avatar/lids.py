@@ -565,6 +565,7 @@ def settle_lids(avatar: Avatar) -> float:
         kept = reading <= bound and not tears()
         note(f"lids.{name}", kept, reading, bound)
         if kept:
+            rig.lid_reading = reading
             note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} {SHAPE_NAMES[shape]}", reading)
         else:
             rig.set_lid_depth(image, BLINK_LOWER_SHARE, LidShape())
@@ -607,6 +608,7 @@ def settle_lids(avatar: Avatar) -> float:
             note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} unread")
             return BLINK_LOWER_SHARE
         default = (worst(opens), BLINK_LOWER_SHARE)
+        rig.lid_reading = default[0]
         closest = [default[0]]  # the least reading of any lid tried
         note("lids.default", default[0] <= READ_SHUT, default[0], READ_SHUT)
         if default[0] <= READ_SHUT:
@@ -631,6 +633,7 @@ def settle_lids(avatar: Avatar) -> float:
         note("lids.crisp", crisp <= READ_SHUT, crisp, READ_SHUT)
         if crisp <= READ_SHUT:
             note("lids.kept", f"{BLINK_LOWER_SHARE:+.2f} crisp", crisp)
+            rig.lid_reading = crisp
             log.info(
                 "avatar: shut lids read at %.2f of the open eye with a crisp line (%.2f soft)",
                 crisp,
@@ -686,6 +689,7 @@ def settle_lids(avatar: Avatar) -> float:
         tracker.close()
     if chosen is None:
         chosen, shape = default, LidShape()
+    rig.lid_reading = chosen[0]
     log.info("avatar: shut lids read at %.2f of the open eye, meeting at %+.2f", *chosen)
     note("lids.kept", f"{chosen[1]:+.2f} {SHAPE_NAMES.get(shape, 'default')}", chosen[0])
     rig.set_lid_depth(image, chosen[1], shape)

@@ -20,6 +20,7 @@ into its own face axes.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -2663,6 +2664,10 @@ class Rig:
         """Where the shut lids meet (:func:`blink_fields`' ``lower_share``)."""
         self.lid_shape = LidShape()
         """How far past the outer corners they close, and how thick their shut line is."""
+        self.lid_reading = math.nan
+        """The tracker's reading of the kept shut lids, over the open eye's, at the worst of
+        the build's check poses (:func:`~pipelines.avatar.lids.settle_lids`; a blink is seen
+        under 0.5); nan where not read."""
         names = (
             bases if bases is not None else BASES.names() + list(FIELD_BASES) + list(LEVEL_BASES)
         )

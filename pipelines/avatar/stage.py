@@ -50,6 +50,7 @@ from pipelines.avatar.portrait import (
 )
 from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import RestMouth, finish_rest, settle_pitched, settle_rest
+from pipelines.avatar.rest_eyes import open_eyes
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameClock, FrameContext
 from pipelines.schema import AvatarMode, FileField, FileKind, Fps, Label
@@ -167,6 +168,8 @@ class Avatar:
                 "whole face in it looks better",
                 100.0 * cut,
             )
+        # Eyes squeezed shut (a laugh, the sun) are opened first: no blink shows over a slit.
+        portrait = open_eyes(portrait)
         portrait, rest = settle_rest(portrait, retrack)
         portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
