@@ -114,6 +114,57 @@ def built_squinting(name: str, closure: float = SQUINT) -> Avatar:
     return Avatar.build(squinting_portrait(name, closure))
 
 
+CHEEK_RAISE = 0.6
+"""How far a laughing portrait's cheeks push its lower lids up, in shares of the eye's opening
+(:func:`laughing_portrait`)."""
+
+
+@functools.cache
+def laughing_portrait(name: str, share: float = CHEEK_RAISE) -> Portrait:
+    """``name``'s photo made to laugh by its own avatar (smiling, the jaw 0.3 open, the lids 0.3
+    shut), then each lower lid pushed up by the cheek by ``share`` of the eye's opening at its
+    middle (the skin below it following, with a zero slope where it ends), found as the stage
+    finds a photo, once a session: a laugh's narrowed eyes, which read above
+    rest_eyes.SQUINT_OPEN (riga_turned: 0.14)."""
+    import cv2
+
+    from pipelines.avatar.rest_eyes import eye_frame, eye_profile
+    from pipelines.tracking import regions
+
+    image = (
+        built(name)
+        .renderer.render({"smile": 1.0, "jaw": 0.3, "blink_left": 0.3, "blink_right": 0.3})
+        .copy()
+    )
+    lm = np.asarray(find_landmarks(image, search=True), np.float64)
+    h, w = image.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
+    mx, my = gx.astype(np.float32), gy.astype(np.float32)
+    for ring in (regions.RIGHT_EYE, regions.LEFT_EYE):
+        f = eye_frame(lm, ring)
+        us = np.linspace(0.0, f.width, 64)
+        opening = float(np.max(f.upper(us) - f.lower(us)))
+        rise = share * opening * eye_profile(us / f.width) ** 0.7
+        u, v = f.to_uv(gx, gy)
+        c = np.interp(u, us, rise, left=0.0, right=0.0)
+        low = f.lower(u)
+        reach = 1.6 * opening
+        below = (v < low + c) & (v > low - reach) & (c > 1e-3)
+        x = np.clip((low + c - v) / max(reach, 1.0), 0.0, 1.0)
+        sx, sy = f.to_xy(u, v - c * (1.0 - x) ** 2)
+        mx = np.where(below, sx, mx).astype(np.float32)
+        my = np.where(below, sy, my).astype(np.float32)
+    image = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    found = find_landmarks(image, search=True)
+    return make_portrait(image, found, source=f"{name}:laugh{share:g}")
+
+
+@functools.cache
+def built_laughing(name: str, share: float = CHEEK_RAISE) -> Avatar:
+    """:func:`laughing_portrait` built as the stage builds a portrait, once a session."""
+    return Avatar.build(laughing_portrait(name, share))
+
+
 def blink_sweep_tears(
     avatar: Avatar, poses: tuple[dict[str, float], ...], steps: int = 20
 ) -> list[tuple[tuple[str, ...], float, int]]:

@@ -19,8 +19,11 @@ import pytest
 from avatar_builds import (
     FACES,
     blink_sweep_tears,
+    build_said,
     built,
+    built_laughing,
     built_squinting,
+    laughing_portrait,
     squinting_portrait,
 )
 
@@ -143,5 +146,30 @@ def test_a_face_too_small_to_have_eyes_drawn_is_left_as_it_is() -> None:
 def test_the_build_says_it_opened_the_eyes(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="pipelines.avatar"):
         open_eyes(squinting_portrait("astronaut"))
-    said = [r.getMessage() for r in caplog.records if "squeezed shut" in r.getMessage()]
-    assert len(said) == 1 and "opened at rest" in said[0], said
+    said = [r.getMessage() for r in caplog.records if "opened at rest" in r.getMessage()]
+    assert len(said) == 1 and "of their width" in said[0], said
+
+
+def test_laughing_eyes_whose_lids_read_no_blink_are_opened() -> None:
+    """A laugh's eyes, the cheeks pushing the lower lids up (avatar_builds.laughing_portrait),
+    read 0.14 of their width on riga_turned: above rest_eyes.SQUINT_OPEN, so not opened at
+    first; its shut lids read 1.22 of the open eye (posed blinks 0 of 8). The build then opens
+    them and keeps that where the tracker reads a blink (0.36)."""
+    from pipelines.avatar.lids import SEEN
+    from pipelines.avatar.measure import blink_ratios_under_poses
+
+    assert SQUINT_OPEN <= _ratio(laughing_portrait("riga_turned")) < OPENED_MIN
+    avatar = built_laughing("riga_turned")
+    assert _ratio(avatar.portrait) >= OPENED_MIN
+    assert avatar.rig.lid_reading < SEEN
+    ratios = blink_ratios_under_poses(avatar, 8, 7)
+    assert max(ratios) < 0.5, [round(r, 3) for r in ratios]
+
+
+def test_a_profile_whose_opened_eyes_read_no_blink_keeps_its_own() -> None:
+    """cameraman's near eye on a three-quarter profile reads no blink whatever lids close it
+    (tests/test_avatar_blinks.py); opened, its lids still read 0.61 of the open eye, so the
+    build keeps the photo's own eye (a drawn eye for no blink seen would be a loss)."""
+    said = [r.getMessage() for r in build_said("cameraman") if "no blink" in r.getMessage()]
+    assert len(said) == 1 and said[0].endswith("(not kept)"), said
+    assert _ratio(built("cameraman").portrait) < OPENED_MIN

@@ -7,7 +7,7 @@ the eye's width whatever is drawn there, and a squinted open eye at 0.07-0.12, s
 shut eye reads no less than half the open one (tools/squint_floor.py). The eye is opened once,
 before the rig is built: per column across the eye (u along the corners' axis, v up) the upper
 lid's margin rises to an eye's relaxed opening (:data:`OPEN_TARGET` of the wider eye's width,
-the opening's profile :func:`_profile`), the lower lid's falls a little
+the opening's profile :func:`eye_profile`), the lower lid's falls a little
 (:data:`LOWER_SHARE`); the lid skin above and below is pushed along with a zero slope at its
 far end (no line where it ends), and the lashes ride on the margin. What the lids uncover is
 drawn: the photo showed little or none of it. The eye's white is about as light as the
@@ -145,7 +145,7 @@ def eye_ratio(lm: np.ndarray, ring: tuple[int, ...]) -> tuple[float, float]:
     return f.width, float(np.max(f.upper(u) - f.lower(u))) / max(f.width, 1e-6)
 
 
-def _profile(t: np.ndarray) -> np.ndarray:
+def eye_profile(t: np.ndarray) -> np.ndarray:
     """An open eye's lid gap along the eye (0 at the corners, 1 at its widest, a little towards
     the inner corner as an eye's is)."""
     t = np.clip(t, 0.0, 1.0)
@@ -195,7 +195,7 @@ def _dark_below(
     # The run of dark from the margin down, column by column.
     run = np.cumprod(dark, axis=0).sum(axis=0)
     out = np.where(run > 0, steps[np.clip(run - 1, 0, len(steps) - 1)] + 0.5, 0.0)
-    out = out * _profile(us / f.width) ** 0.25
+    out = out * eye_profile(us / f.width) ** 0.25
     return np.asarray(out, np.float64)
 
 
@@ -207,14 +207,14 @@ def _plan(
         return None
     us = np.linspace(0.0, f.width, 64)
     gap = f.upper(us) - f.lower(us)
-    want = target_px * _profile(us / f.width)
+    want = target_px * eye_profile(us / f.width)
     more = np.clip(want - gap, 0.0, None)
     if float(more.max()) < 1.0:
         return None
     # Smoothed along the eye: a wobbly margin reads as a torn one.
     k = np.ones(7) / 7.0
     more = np.convolve(np.pad(more, 3, mode="edge"), k, mode="valid")
-    more *= _profile(us / f.width) ** 0.25
+    more *= eye_profile(us / f.width) ** 0.25
     fall = LOWER_SHARE * more
     reach_down = 0.7 * SKIN_REACH * target_px
     dark = np.minimum(_dark_below(gray, f, us, skin_l, DARK_REACH * target_px), 0.45 * reach_down)
@@ -466,15 +466,14 @@ def open_eyes(portrait: Portrait, squint_open: float = SQUINT_OPEN) -> Portrait:
     if found is None or after < before + WIDER_BY:
         # Kept as it was: its blinks go unseen, but no face is better than the photo's.
         log.info(
-            "talking head: the portrait's eyes read squeezed shut (%.2f of their width) and "
-            "were left so: opened, the face tracker read them at %.2f",
+            "talking head: the portrait's eyes read %.2f of their width and were left so: "
+            "opened, the face tracker read them at %.2f",
             before,
             after,
         )
         return portrait
     log.info(
-        "talking head: the portrait's eyes read squeezed shut (%.2f of their width); opened "
-        "at rest to %.2f",
+        "talking head: the portrait's eyes read %.2f of their width, opened at rest to %.2f",
         before,
         after,
     )

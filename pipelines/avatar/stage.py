@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import enum
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.audio.mouth import NEUTRAL
+from pipelines.avatar.choices import note
 from pipelines.avatar.compose import (
     Corner,
     Shape,
@@ -37,7 +39,7 @@ from pipelines.avatar.compose import (
     person_mask,
 )
 from pipelines.avatar.halt import EXITING
-from pipelines.avatar.lids import settle_lids
+from pipelines.avatar.lids import SEEN, settle_lids
 from pipelines.avatar.motion import Animator, MotionSettings
 from pipelines.avatar.portrait import (
     FACE_CUT_WARN,
@@ -154,9 +156,9 @@ class Avatar:
         while the tracker still sees the lips apart (:func:`~pipelines.avatar.rest.settle_rest`;
         pitched down as the idle sway pitches it, :func:`~pipelines.avatar.rest.settle_pitched`).
         The shut lids are checked with it too, and go deeper where it reads them open
-        (:func:`~pipelines.avatar.lids.settle_lids`)."""
-        # Closing the mouth moves pixels inside the face only: where the photo ends stays.
-        coverage = portrait.coverage
+        (:func:`~pipelines.avatar.lids.settle_lids`). Eyes squeezed to slits are opened first,
+        and narrow eyes whose lids the tracker reads no blink on are opened where that makes
+        it read one (:func:`~pipelines.avatar.rest_eyes.open_eyes`)."""
         cut = face_cut_share(portrait)
         if cut >= FACE_CUT_WARN:
             # Said, not refused: it still talks; but the part of the face the photo lacks is
@@ -169,7 +171,34 @@ class Avatar:
                 100.0 * cut,
             )
         # Eyes squeezed shut (a laugh, the sun) are opened first: no blink shows over a slit.
-        portrait = open_eyes(portrait)
+        given, portrait = portrait, open_eyes(portrait)
+        avatar = cls._built(portrait, retrack)
+        if retrack and portrait is given and avatar.rig.lid_reading >= SEEN:
+            # Narrow eyes the tracker reads no blink on, whatever lids close them (a laugh's
+            # eyes, the cheeks pushing the lower lids up, read 0.14-0.15 of their width, above
+            # rest_eyes.SQUINT_OPEN): opened as a squint is, and kept where the tracker then
+            # reads a blink (tuning photos made to laugh so: posed blinks 0 -> 8 of 8). A
+            # three-quarter profile whose opened eye still reads no blink (cameraman) stays.
+            wider = open_eyes(given, squint_open=math.inf)
+            if wider is not given:
+                other = cls._built(wider, retrack)
+                kept = other.rig.lid_reading < SEEN
+                note("rest_eyes.reopened", kept, other.rig.lid_reading, SEEN)
+                log.info(
+                    "talking head: the shut lids read at %.2f of the open eye, no blink; with "
+                    "the eyes opened at rest %.2f (%s)",
+                    avatar.rig.lid_reading,
+                    other.rig.lid_reading,
+                    "kept" if kept else "not kept",
+                )
+                if kept:
+                    return other
+        return avatar
+
+    @classmethod
+    def _built(cls, portrait: Portrait, retrack: bool) -> Avatar:
+        # Closing the mouth moves pixels inside the face only: where the photo ends stays.
+        coverage = portrait.coverage
         portrait, rest = settle_rest(portrait, retrack)
         portrait = replace(portrait, coverage=coverage)
         rig = Rig(portrait.landmarks, portrait.size, image=portrait.image)
