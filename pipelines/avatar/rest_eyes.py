@@ -44,6 +44,13 @@ the avatar's own lids 0.6-0.75 shut, 0.07-0.12 (the shut eye's floor 0.05-0.09).
 OPEN_TARGET = 0.27
 """The opened eye's lid gap at its middle, in shares of the wider eye's width (corner to corner:
 a head turn foreshortens the width, not the opening). A relaxed adult eye opens 0.25-0.35."""
+NO_BLINK_READ = 0.75
+"""A build whose kept shut lids the tracker reads at this share of the open eye or more follows
+no lid there (as :data:`~pipelines.avatar.lids.DIM_FOLLOWED`): its eyes are opened and the
+build made again (:meth:`~pipelines.avatar.stage.Avatar.build`). Tuning photos made to laugh
+read 1.13-1.22, cameraman's profile 1.09, a dark photo's 0.90; a dim photo of hooded eyes,
+whose domed lids read 0.60 and see most blinks, keeps its own eyes (opened, 0.42: a drawn eye
+for a hooded one, the person's look changed, for blinks mostly seen already)."""
 FAR_EYE = 0.5
 """An eye narrower than this share of the other is left as it is (a turned head's far eye on
 the silhouette: cameraman's 0.33, astronaut_turned55_moustache's 0.32; a turned face's far

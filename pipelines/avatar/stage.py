@@ -52,7 +52,7 @@ from pipelines.avatar.portrait import (
 )
 from pipelines.avatar.render import AvatarRenderer
 from pipelines.avatar.rest import RestMouth, finish_rest, settle_pitched, settle_rest
-from pipelines.avatar.rest_eyes import open_eyes
+from pipelines.avatar.rest_eyes import NO_BLINK_READ, open_eyes
 from pipelines.avatar.rig import Rig
 from pipelines.frame import CtxKey, FrameClock, FrameContext
 from pipelines.schema import AvatarMode, FileField, FileKind, Fps, Label
@@ -173,9 +173,9 @@ class Avatar:
         # Eyes squeezed shut (a laugh, the sun) are opened first: no blink shows over a slit.
         given, portrait = portrait, open_eyes(portrait)
         avatar = cls._built(portrait, retrack)
-        if retrack and portrait is given and avatar.rig.lid_reading >= SEEN:
-            # Narrow eyes the tracker reads no blink on, whatever lids close them (a laugh's
-            # eyes, the cheeks pushing the lower lids up, read 0.14-0.15 of their width, above
+        if retrack and portrait is given and avatar.rig.lid_reading >= NO_BLINK_READ:
+            # Narrow eyes whose lids the tracker follows not at all (a laugh's eyes, the cheeks
+            # pushing the lower lids up, read 0.14-0.15 of their width, above
             # rest_eyes.SQUINT_OPEN): opened as a squint is, and kept where the tracker then
             # reads a blink (tuning photos made to laugh so: posed blinks 0 -> 8 of 8). A
             # three-quarter profile whose opened eye still reads no blink (cameraman) stays.
