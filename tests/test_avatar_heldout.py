@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from avatar_builds import built, posed_blinks_seen
-from host_cpu import AVX512
+from host_cpu import AVX512, allow_off_avx512
 
 from pipelines.avatar.judge import (
     HELD_OUT_PORTRAITS,
@@ -130,6 +130,10 @@ AFTER = (
     "this test's clips, AVX-512 host, 2026-12-06 19:10 UTC, after that day's lip-sync and lid "
     "changes"
 )
+RESTEYES = (
+    "this test's clips, AVX-512 host, 2026-12-07 18:30 UTC, the laughing eyes opened at rest "
+    "(pipelines/avatar/rest_eyes.py)"
+)
 NEAREST_LEVEL = (
     "this test's clips, AVX-512 host, 2026-12-07 09:28 UTC, the lids drawn at their nearest "
     "stored closure and the lower lid's margin pressed, not skipped (rig._nearest_level, "
@@ -203,27 +207,30 @@ def test_mouth_trails_the_voice_by_little(heldout) -> None:
         assert abs(f.best_lag_ms) <= LAG_MAX_MS, f.line()
 
 
-R_FAILS = {
-    "mariachi_grin": f"r 0.77 on LibriVox, 0.81 on flite:slt ({AFTER}; asked 0.85, tracked "
-    "against asked under 0.9); 0.82 and over before them; longer clips 0.83 / 0.70 / 0.83 / "
-    "0.65 (0.82 / 0.70 / 0.81 / 0.72 before)",
+R_FAILS: dict[str, str] = {}
+R_OFF_AVX512 = {
+    "mariachi_grin": "r 0.92 / 0.86 since its laughing eyes are opened at rest (2026-12-07 "
+    "18:30); under a simulated other CPU 0.82 / 0.71 (and 0.91 / 0.84 before that change)",
 }
+"""Met on an AVX-512 host only (host_cpu.allow_off_avx512)."""
 """Portraits expected to read r under 0.8 (the history, and biden's: docs/heldout-history.md)."""
 
 
 def test_opening_follows_loudness_in_continuous_speech(heldout, request) -> None:
     name, _, figs = heldout
     _xfail(request, R_FAILS, name)
+    if name in R_OFF_AVX512:
+        allow_off_avx512(request, R_OFF_AVX512[name])
     for clip in CONTINUOUS:
         assert figs[clip].loudness_r >= R_MIN, figs[clip].line()
 
 
-BLINK_FAILS = {
-    "mariachi_grin": "no blink seen: none of the clips' scheduled blinks, posed 0 of 8 "
-    f"({MEASURED}; longer clips 0 of 40): his eyes are narrowed to slits by the laugh, so "
-    "the open eye the tracker reads is hardly wider than a shut one (tuning portraits made "
-    "so squint at the tracker's shut-eye floor: tools/squint_floor.py)",
+BLINK_FAILS: dict[str, str] = {}
+BLINK_OFF_AVX512 = {
+    "mariachi_grin": "every blink seen, posed 8 of 8, since its laughing eyes are opened at "
+    "rest (2026-12-07 18:30; none before); under a simulated other CPU posed 7 of 8",
 }
+"""Met on an AVX-512 host only (host_cpu.allow_off_avx512)."""
 """Portraits expected to miss blinks (the history, and hopper_glasses': docs/heldout-history.md)."""
 
 
@@ -232,6 +239,8 @@ def test_every_blink_is_seen(heldout, request) -> None:
     tracker as an eye opening under half its median."""
     name, _, figs = heldout
     _xfail(request, BLINK_FAILS, name)
+    if name in BLINK_OFF_AVX512:
+        allow_off_avx512(request, BLINK_OFF_AVX512[name])
     seen = sum(f.blinks_seen for f in figs.values())
     count = sum(f.blinks for f in figs.values())
     assert count >= 1
@@ -244,8 +253,9 @@ TEAR_FAILS = {
     f"3 / 2 / 5 {AFTER}; 3 / 2 / 4 {MEASURED}; longer clips 0-6 a clip, 23 in all, 38 before): "
     "at the eyes, 0.90-0.93 closed (its frames not looked at: held out); its build's socket-lit "
     "lids, which mend tuning photos made grey under a hat brim's shade, tear there too",
-    "mariachi_grin": f"tear frames 2 / 6 / 0 over the three clips ({NEAREST_LEVEL}; 1 / 3 / 0 "
-    f"{AFTER}; none before them; longer clips 4-10 a clip, 54 in all, as before)",
+    "mariachi_grin": f"tear frames 0 / 1 / 2 over the three clips ({RESTEYES}; 2 / 6 / 0 "
+    f"{NEAREST_LEVEL}; 1 / 3 / 0 {AFTER}; none before them; longer clips 0-4 a clip, 9 in all, "
+    "54 before the eyes were opened)",
 }
 """Portraits expected to tear (the history: docs/heldout-history.md)."""
 
@@ -259,8 +269,9 @@ def test_no_folds_and_no_tears(heldout, request) -> None:
 
 
 WIDE_TEAR_FAILS = {
-    "mariachi_grin": f"23 of 60 wide-open poses torn, worst 33 px ({MEASURED}): a laughing "
-    "photo pitched down and turned, the far eye on the silhouette",
+    "mariachi_grin": f"20 of 60 wide-open poses torn, worst 34 px ({RESTEYES}; 23 of 60, worst "
+    f"33 px, {MEASURED}): a laughing photo pitched down and turned, the far eye on the "
+    "silhouette",
 }
 """Portraits whose fully open jaw is expected to tear."""
 
