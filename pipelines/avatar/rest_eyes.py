@@ -153,10 +153,11 @@ def eye_ratio(lm: np.ndarray, ring: tuple[int, ...]) -> tuple[float, float]:
 
 
 def eye_profile(t: np.ndarray) -> np.ndarray:
-    """An open eye's lid gap along the eye (0 at the corners, 1 at its widest, a little towards
-    the inner corner as an eye's is)."""
+    """An open eye's lid gap along the eye, ``t`` from the outer corner (0) to the inner (1):
+    0 at the corners, 1 at its widest."""
     t = np.clip(t, 0.0, 1.0)
-    # Skewed so the widest point sits at t ~ 0.55, the ends rounded like the canthi.
+    # The widest point at t ~ 0.47 (an eye's is nearer the inner corner: a small skew the
+    # wrong way, left as measured), the ends rounded like the canthi.
     s = np.sin(np.pi * t**0.92)
     return np.power(np.clip(s, 0.0, 1.0), 0.8)
 

@@ -157,8 +157,9 @@ class Avatar:
         pitched down as the idle sway pitches it, :func:`~pipelines.avatar.rest.settle_pitched`).
         The shut lids are checked with it too, and go deeper where it reads them open
         (:func:`~pipelines.avatar.lids.settle_lids`). Eyes squeezed to slits are opened first,
-        and narrow eyes whose lids the tracker reads no blink on are opened where that makes
-        it read one (:func:`~pipelines.avatar.rest_eyes.open_eyes`)."""
+        and narrow eyes whose shut lids the tracker follows not at all are opened where that
+        makes it read a blink (:func:`~pipelines.avatar.rest_eyes.open_eyes`,
+        :data:`~pipelines.avatar.rest_eyes.NO_BLINK_READ`)."""
         cut = face_cut_share(portrait)
         if cut >= FACE_CUT_WARN:
             # Said, not refused: it still talks; but the part of the face the photo lacks is
@@ -170,7 +171,7 @@ class Avatar:
                 "whole face in it looks better",
                 100.0 * cut,
             )
-        # Eyes squeezed shut (a laugh, the sun) are opened first: no blink shows over a slit.
+        # Eyes squeezed to slits or shut are opened first: no blink shows over a slit.
         given, portrait = portrait, open_eyes(portrait)
         avatar = cls._built(portrait, retrack)
         if retrack and portrait is given and avatar.rig.lid_reading >= NO_BLINK_READ:
