@@ -460,12 +460,17 @@ def open_eyes(portrait: Portrait, squint_open: float = SQUINT_OPEN) -> Portrait:
         my = np.where(moved, sy, my)
     image = cv2.remap(portrait.image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     softness = _softness(portrait.image, lm)
-    for op, ring, iris in opened:
+    read = []
+    for op, ring, _ in opened:
         slit = np.zeros((h, w), np.uint8)
         cv2.fillPoly(slit, [np.round(lm[list(ring), :2]).astype(np.int32)], 255)
         gap_px = eye_ratio(lm, ring)[1] * op.frame.width
-        colours = _colours(portrait.image, slit > 0, skin, gap_px)
-        _draw_eye(image, op, lm, iris, colours, softness)
+        read.append((gap_px, _colours(portrait.image, slit > 0, skin, gap_px)))
+    # One white and one iris for both eyes, read where the slit showed most: each eye's own
+    # reading gave astronaut_rims made to squint a grey iris beside a brown one.
+    _, (sclera, iris_colour, _) = max(read, key=lambda r: r[0])
+    for (op, _, iris), (_, (_, _, lash)) in zip(opened, read, strict=True):
+        _draw_eye(image, op, lm, iris, (sclera, iris_colour, lash), softness)
     try:
         found = np.asarray(find_landmarks(image), np.float32)
     except AvatarError:
