@@ -47,7 +47,7 @@ IRIS_FROM_PHOTO_MAX = 0.15
 tracker found it on the photo the squint was made from (0.02-0.10 measured)."""
 SCLERA_OVER_IRIS_MIN = 40.0
 """How much lighter (grey levels) the drawn white is beside the iris than the iris's middle
-(54-152 measured on the three photos here; 46-54 on the dark canonman_glasses)."""
+(47-152 measured on the three photos here; 46-54 on the dark canonman_glasses)."""
 
 
 def _ratio(portrait: Portrait) -> float:
