@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from pipelines.avatar.portrait import AvatarError, Portrait, find_landmarks
+from pipelines.avatar.rig import _eye_parts, lid_curve
 from pipelines.tracking import regions
 
 log = logging.getLogger(__name__)
@@ -128,28 +129,21 @@ def eye_frame(lm: np.ndarray, ring: tuple[int, ...]) -> EyeFrame:
     width = float(np.linalg.norm(c1 - c0))
     axis = (c1 - c0) / max(width, 1e-6)
     up = np.array([axis[1], -axis[0]])
-    upper_idx, lower_idx = list(ring[1:8]), list(ring[9:])
-    # Up is towards the brow: a squint's lid landmarks lie on one line, even crossed.
+    upper, lower = _eye_parts(ring)
+    # Up is towards the brow: a squint's lid landmarks lie on one line, even crossed (the rig's
+    # blink fields take it from the lids).
     brow = regions.RIGHT_BROW if ring == regions.RIGHT_EYE else regions.LEFT_BROW
     if float((pts[list(brow)].mean(axis=0) - 0.5 * (c0 + c1)) @ up) < 0:
         up = -up
-
-    def curve(idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        p = np.concatenate([[c0], pts[idx], [c1]]) - c0
-        u, v = p @ axis, p @ up
-        order = np.argsort(u)
-        return u[order], v[order]
-
-    uu, uv = curve(upper_idx)
-    lu, lv = curve(lower_idx)
+    uu, uv = lid_curve(pts[upper], c0, c1, c0, axis, up)
+    lu, lv = lid_curve(pts[lower], c0, c1, c0, axis, up)
     return EyeFrame(c0, axis, up, width, uu, uv, lu, lv)
 
 
-def eye_ratio(lm: np.ndarray, ring: tuple[int, ...]) -> tuple[float, float]:
-    """(width, lid gap at the middle over width) of one eye."""
-    f = eye_frame(lm, ring)
+def middle_gap(f: EyeFrame) -> float:
+    """The eye's widest lid gap (pixels) over its middle two fifths."""
     u = np.linspace(0.3, 0.7, 9) * f.width
-    return f.width, float(np.max(f.upper(u) - f.lower(u))) / max(f.width, 1e-6)
+    return float(np.max(f.upper(u) - f.lower(u)))
 
 
 def eye_profile(t: np.ndarray) -> np.ndarray:
@@ -207,10 +201,7 @@ def _dark_below(
     return np.asarray(out, np.float64)
 
 
-def _plan(
-    lm: np.ndarray, ring: tuple[int, ...], target_px: float, gray: np.ndarray, skin_l: float
-) -> _Opened | None:
-    f = eye_frame(lm, ring)
+def _plan(f: EyeFrame, target_px: float, gray: np.ndarray, skin_l: float) -> _Opened | None:
     if f.width < 4.0:
         return None
     us = np.linspace(0.0, f.width, 64)
@@ -431,22 +422,19 @@ def open_eyes(portrait: Portrait, squint_open: float = SQUINT_OPEN) -> Portrait:
     before = eye_opening(lm)
     if before >= squint_open:
         return portrait
-    widths = [eye_frame(lm, ring).width for ring in (regions.RIGHT_EYE, regions.LEFT_EYE)]
-    target = OPEN_TARGET * max(widths)
+    eyes = ((regions.RIGHT_EYE, regions.RIGHT_IRIS), (regions.LEFT_EYE, regions.LEFT_IRIS))
+    frames = {ring: eye_frame(lm, ring) for ring, _ in eyes}
+    widest = max(f.width for f in frames.values())
+    target = OPEN_TARGET * widest
     skin = _skin_colour(portrait.image, lm)
     gray = cv2.cvtColor(portrait.image, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    eyes = ((regions.RIGHT_EYE, regions.RIGHT_IRIS), (regions.LEFT_EYE, regions.LEFT_IRIS))
     # An eye much narrower than the other is on the silhouette of a turned head, or hidden
     # (its landmarks guessed): left as it is.
-    seen = [
-        (ring, iris)
-        for ring, iris in eyes
-        if eye_frame(lm, ring).width >= FAR_EYE * target / OPEN_TARGET
-    ]
     opened = [
         (op, ring, iris)
-        for ring, iris in seen
-        if (op := _plan(lm, ring, target, gray, float(skin.mean()))) is not None
+        for ring, iris in eyes
+        if frames[ring].width >= FAR_EYE * widest
+        and (op := _plan(frames[ring], target, gray, float(skin.mean()))) is not None
     ]
     if not opened:
         return portrait
@@ -464,7 +452,7 @@ def open_eyes(portrait: Portrait, squint_open: float = SQUINT_OPEN) -> Portrait:
     for op, ring, _ in opened:
         slit = np.zeros((h, w), np.uint8)
         cv2.fillPoly(slit, [np.round(lm[list(ring), :2]).astype(np.int32)], 255)
-        gap_px = eye_ratio(lm, ring)[1] * op.frame.width
+        gap_px = middle_gap(op.frame)
         read.append((gap_px, _colours(portrait.image, slit > 0, skin, gap_px)))
     # One white and one iris for both eyes, read where the slit showed most: each eye's own
     # reading gave astronaut_rims made to squint a grey iris beside a brown one.

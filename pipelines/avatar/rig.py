@@ -1466,6 +1466,22 @@ def _line_softness(image: np.ndarray, got: _Levels, photo_edge: float, opening: 
     return hi
 
 
+def lid_curve(
+    points: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    c0: np.ndarray,
+    axis: np.ndarray,
+    up: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A lid's landmarks between ``start`` and ``end`` in an eye's own coordinates (u along
+    ``axis`` from ``c0``, v along ``up``), sorted along u."""
+    pts = np.concatenate([[start], points, [end]]) - c0
+    su, sv = pts @ axis, pts @ up
+    order = np.argsort(su)
+    return su[order], sv[order]
+
+
 def blink_fields(
     g: FaceGeometry,
     ring: tuple[int, ...],
@@ -1518,15 +1534,8 @@ def blink_fields(
 
     # The ring starts at the outer corner (33, 263): the lids' curves may run past it.
     outer = c0 - outer_reach * width * axis
-
-    def curve(idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        pts = np.concatenate([[outer], lm[idx], [c1]]) - c0
-        su, sv = pts @ axis, pts @ up
-        order = np.argsort(su)
-        return su[order], sv[order]
-
-    su, sv = curve(upper)
-    lu, lv = curve(lower)
+    su, sv = lid_curve(lm[upper], outer, c1, c0, axis, up)
+    lu, lv = lid_curve(lm[lower], outer, c1, c0, axis, up)
     opening = float(np.max(np.interp(su, lu, lv, left=0, right=0) * -1 + sv))
     opening = max(opening, 1.0)
     reach = LID_SKIN_REACH * opening
