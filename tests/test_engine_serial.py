@@ -25,6 +25,7 @@ from pipelines.segmentation.background import BackgroundBlur, BackgroundReplace
 from pipelines.segmentation.stage import SEGMENTATION_RAW, Segmentation, SegmentationSettings
 from pipelines.sources.base import Source, SourceConfig
 from pipelines.stage import Stage
+from pipelines.stats import StatsSnapshot
 
 FPS = 50.0
 FRAMES = 40
@@ -97,7 +98,7 @@ class Collect(Output):
 
 def _run(
     delay_s: float, **engine_args: Any
-) -> tuple[tuple[Analyser, PreparedAnalyser, Recorder], Collect]:
+) -> tuple[tuple[Analyser, PreparedAnalyser, Recorder], Collect, StatsSnapshot]:
     stages = (
         Analyser("track", delay_s),
         PreparedAnalyser("segment", delay_s),
@@ -111,21 +112,30 @@ def _run(
     finally:
         engine.stop()
     assert engine.stop_reason == "frames"
-    return stages, out
+    return stages, out, engine.snapshot(whole_run=True)
 
 
-def _check_every_frame_whole(out: Collect) -> None:
-    """Every frame out once, in order, each through every stage with its own pixels."""
+LOST_AT_MOST = FRAMES // 10
+"""Frames a latest-frame-wins engine may drop before its output when the machine stalls it
+(a CI run beside other work lost 1 of 40: tests/run.py's first pass takes the cores the second
+pass leaves)."""
+
+
+def _check_every_frame_whole(out: Collect, stats: StatsSnapshot, lossless: bool = False) -> None:
+    """Every processed frame out once, in order, each through every stage with its own
+    pixels, or counted as dropped before the output (a lossless engine drops none)."""
     indices = [i for i, _ in out.frames]
-    assert indices == sorted(indices) and len(set(indices)) == len(indices) == FRAMES
+    assert indices == sorted(indices) and len(set(indices)) == len(indices)
+    assert len(indices) + stats.dropped_before_output == FRAMES, (len(indices), stats)
+    assert stats.dropped_before_output <= (0 if lossless else LOST_AT_MOST), stats
     for index, extras in out.frames:
         assert extras["track"] == extras["segment"] == extras["render"] == index % 256
 
 
 def test_quick_stages_at_a_pace_run_serially_on_the_processing_thread() -> None:
     # 3 ms of stages a frame against 20 ms between frames: far below SERIAL_SHARE.
-    (track, segment, render), out = _run(0.001)
-    _check_every_frame_whole(out)
+    (track, segment, render), out, stats = _run(0.001)
+    _check_every_frame_whole(out, stats)
     late = [r for r in render.runs if r[0] >= SETTLE]
     assert late, "no frame rendered after the first ones"
     # A marked frame ran wholly on the processing thread, an unmarked one was handed on; the
@@ -144,23 +154,22 @@ def test_slow_stages_stay_pipelined() -> None:
     # 3 × 7 ms = 21 ms a frame against 20 ms: above SERIAL_LEAVE, so the render thread takes
     # the image stages (which lets the engine keep up at all).
     assert 3 * 0.007 > SERIAL_LEAVE / FPS > SERIAL_SHARE / FPS
-    (_, _, render), out = _run(0.007)
+    (_, _, render), out, stats = _run(0.007)
     late = [r for r in render.runs if r[0] >= SETTLE]
     assert late and all(thread == "camfx-render" and not u for _, thread, u in late)
-    indices = [i for i, _ in out.frames]
-    assert indices == sorted(indices) and len(indices) == FRAMES
+    _check_every_frame_whole(out, stats)
 
 
 @pytest.mark.parametrize("args", [{"lossless": True}, {"serial_share": None}])
 def test_lossless_or_no_share_never_goes_serial(args: dict[str, Any]) -> None:
-    (_, _, render), out = _run(0.001, **args)
-    _check_every_frame_whole(out)
+    (_, _, render), out, stats = _run(0.001, **args)
+    _check_every_frame_whole(out, stats, lossless=bool(args.get("lossless")))
     assert all(thread == "camfx-render" and not u for _, thread, u in render.runs)
 
 
 def test_unpipelined_engine_never_marks_frames() -> None:
-    (_, _, render), out = _run(0.001, pipelined=False)
-    _check_every_frame_whole(out)
+    (_, _, render), out, stats = _run(0.001, pipelined=False)
+    _check_every_frame_whole(out, stats)
     assert not any(u for _, _, u in render.runs)
 
 
