@@ -2965,10 +2965,19 @@ class Rig:
         out = np.zeros((len(probes), len(self.triangles)), bool)
         for lo in range(0, len(probes), COMBINED_PROBE_BLOCK):
             w = probes[lo : lo + COMBINED_PROBE_BLOCK]
-            pts = self.points[verts] + np.einsum("cb,bnd->cnd", w[:, face], stack[face])
+            # The probes are mouth shapes under every head pose: the face's own motions (and
+            # where they put the points in the rest mesh) repeat for each pose, so they are
+            # worked out once per distinct mouth (each row is summed alone either way: the
+            # same bits; a build's combination checks locate a tenth of the points).
+            mouths, mouth_of = np.unique(w[:, face], axis=0, return_inverse=True)
+            mouth_of = mouth_of.ravel()
+            mouth_pts = self.points[verts] + np.einsum("cb,bnd->cnd", mouths, stack[face])
+            pts = mouth_pts[mouth_of]
             if head:
                 c, n = pts.shape[:2]
-                tri, bary = self.locate(pts.reshape(-1, 2))
+                tri_m, bary_m = self.locate(mouth_pts.reshape(-1, 2))
+                tri = tri_m.reshape(len(mouths), n)[mouth_of].reshape(-1)
+                bary = bary_m.reshape(len(mouths), n, 3)[mouth_of].reshape(-1, 3)
                 full = np.stack([disps[names[k]] for k in head])
                 hd = np.einsum("cb,bnd->cnd", w[:, head], full)
                 corners = self.triangles[tri].reshape(c, n, 3)
