@@ -47,6 +47,7 @@ from pipelines.avatar.tracked import eye_opening, measuring_tracker
 
 if TYPE_CHECKING:
     from pipelines.avatar.stage import Avatar
+    from pipelines.tracking.tracker import TrackerState
 
 log = logging.getLogger(__name__)
 
@@ -517,6 +518,9 @@ def settle_lids(avatar: Avatar) -> float:
     tracker.open()
     # The open eye under each check pose (the lids' depth and shape draw nothing there).
     primers = [renderer.render(pose).copy() for pose in CHECK_POSES]
+    # The tracker after the primer frames of each pose and shift: every reading starts from
+    # the same ones, so they are tracked once (the same state, so the same readings).
+    primed: dict[tuple[int, int, int], TrackerState] = {}
 
     def read(at: int, weights: dict[str, float]) -> float:
         shown = [primers[at]] * (READ_PRIMER + 1 + READ_PASSES)  # the open eye: the primer
@@ -527,9 +531,19 @@ def settle_lids(avatar: Avatar) -> float:
         readings = []
         for dx, dy in READ_SHIFTS:
             # A fresh start on this pose's open eye, so no reading depends on the ones before.
-            tracker.reset()
+            state = primed.get((at, dx, dy))
+            if state is None:
+                tracker.reset()
+                for index in range(READ_PRIMER):
+                    ctx = FrameContext(timestamp=index / 30.0, index=index)
+                    tracker.process(shifted(primers[at], dx, dy), ctx)
+                state = primed[at, dx, dy] = tracker.saved()
+            else:
+                tracker.restore(state)
             got = []
             for index, frame in enumerate(shown):
+                if index < READ_PRIMER:
+                    continue
                 ctx = FrameContext(timestamp=index / 30.0, index=index)
                 tracker.process(shifted(frame, dx, dy), ctx)
                 if index >= len(shown) - READ_PASSES and ctx.primary_face is not None:

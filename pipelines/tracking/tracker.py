@@ -356,6 +356,33 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
+_TRACKER_STATE = (
+    "_tracks",
+    "_fading",
+    "_lost",
+    "_next_id",
+    "_since_scan",
+    "_seen_at",
+    "_searched_at",
+    "_last_t",
+    "_primary_id",
+    "_pose_ms",
+    "pose_wanted",
+    "frames",
+    "detector_runs",
+    "mesh_runs",
+)
+"""What :meth:`FaceTracker.reset` starts afresh, less its lock: the state that
+:meth:`FaceTracker.saved` keeps."""
+
+
+@dataclass(frozen=True)
+class TrackerState:
+    """A copy of a face tracker's state after some frames (:meth:`FaceTracker.saved`)."""
+
+    values: dict[str, Any]
+
+
 @register_stage
 class FaceTracker(Stage[FaceTrackerSettings]):
     name = STAGE_NAME
@@ -405,6 +432,22 @@ class FaceTracker(Stage[FaceTrackerSettings]):
 
     def forget_frames(self) -> None:
         self.reset()
+
+    def saved(self) -> TrackerState:
+        """What the tracker knows of the frames so far (its faces, filters and counters), to
+        go on from later with :meth:`restore` as if those frames were processed again: a
+        build that reads many renders after the same first frames tracks those once."""
+        return TrackerState(self._copied({k: getattr(self, k) for k in _TRACKER_STATE}))
+
+    def restore(self, state: TrackerState) -> None:
+        """Go on from a :meth:`saved` state (which stays as it was, to restore again)."""
+        for name, value in self._copied(state.values).items():
+            setattr(self, name, value)
+
+    def _copied(self, values: dict[str, Any]) -> dict[str, Any]:
+        # The models are shared, not copied (a pending pose job holds the mesh).
+        memo = {id(m): m for m in (self.detector, self.mesh, self.settings) if m is not None}
+        return copy.deepcopy(values, memo)
 
     def reset(self) -> None:
         """Forget every face (the next frame starts with a detection)."""
