@@ -120,12 +120,15 @@ CHEEK_RAISE = 0.6
 
 
 @functools.cache
-def laughing_portrait(name: str, share: float = CHEEK_RAISE) -> Portrait:
+def laughing_portrait(
+    name: str, share: float = CHEEK_RAISE, pose: tuple[tuple[str, float], ...] = ()
+) -> Portrait:
     """``name``'s photo made to laugh by its own avatar (smiling, the jaw 0.3 open, the lids 0.3
-    shut), then each lower lid pushed up by the cheek by ``share`` of the eye's opening at its
-    middle (the skin below it following, with a zero slope where it ends), found as the stage
-    finds a photo, once a session: a laugh's narrowed eyes, which read above
-    rest_eyes.SQUINT_OPEN (riga_turned: 0.14)."""
+    shut; ``pose``: also these head motions, e.g. ``(("pitch_down", 0.6),)``), then each lower
+    lid pushed up by the cheek by ``share`` of the eye's opening at its middle (the skin below
+    it following, with a zero slope where it ends), found as the stage finds a photo, once a
+    session: a laugh's narrowed eyes, which read above rest_eyes.SQUINT_OPEN (riga_turned:
+    0.14)."""
     import cv2
 
     from pipelines.avatar.rest_eyes import eye_frame, eye_profile
@@ -133,7 +136,9 @@ def laughing_portrait(name: str, share: float = CHEEK_RAISE) -> Portrait:
 
     image = (
         built(name)
-        .renderer.render({"smile": 1.0, "jaw": 0.3, "blink_left": 0.3, "blink_right": 0.3})
+        .renderer.render(
+            {"smile": 1.0, "jaw": 0.3, "blink_left": 0.3, "blink_right": 0.3, **dict(pose)}
+        )
         .copy()
     )
     lm = np.asarray(find_landmarks(image, search=True), np.float64)
@@ -156,7 +161,8 @@ def laughing_portrait(name: str, share: float = CHEEK_RAISE) -> Portrait:
         my = np.where(below, sy, my).astype(np.float32)
     image = cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     found = find_landmarks(image, search=True)
-    return make_portrait(image, found, source=f"{name}:laugh{share:g}")
+    posed = "".join(f"+{motion}{weight:g}" for motion, weight in pose)
+    return make_portrait(image, found, source=f"{name}:laugh{share:g}{posed}")
 
 
 @functools.cache

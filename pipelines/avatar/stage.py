@@ -222,9 +222,9 @@ class Avatar:
 @dataclass(eq=False)
 class AvatarBuild:
     """One portrait's avatar, built on a helper thread. A build finds the face and reads its own
-    renders with the face tracker for seconds (2-6 s on 2 cores): on the processing thread the
-    video would stand still that long whenever a preset, a portrait or "use my face" brought a
-    new avatar."""
+    renders with the face tracker for seconds (1.3-6 s on 2 cores, 13 s for a three-quarter
+    profile): on the processing thread the video would stand still that long whenever a
+    preset, a portrait or "use my face" brought a new avatar."""
 
     spec: str
     """The portrait file (empty: the shipped demo portrait; ``camera``: a captured face)."""
