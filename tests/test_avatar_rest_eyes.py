@@ -35,6 +35,8 @@ from pipelines.avatar.rest_eyes import SQUINT_OPEN, eye_frame, open_eyes
 from pipelines.avatar.tracked import eye_opening
 from pipelines.tracking import regions
 
+pytestmark = pytest.mark.clock_free
+
 OPENED_MIN = 0.22
 """The opened eye's tracked opening (lid gap over width) at least: the tracker reads a shut eye
 at 0.05-0.09, so a blink is seen under half of it only from about 0.18 on (opened 0.27-0.32 on
