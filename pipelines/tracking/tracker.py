@@ -440,7 +440,8 @@ class FaceTracker(Stage[FaceTrackerSettings]):
         return TrackerState(self._copied({k: getattr(self, k) for k in _TRACKER_STATE}))
 
     def restore(self, state: TrackerState) -> None:
-        """Go on from a :meth:`saved` state (which stays as it was, to restore again)."""
+        """Go on from a state this tracker :meth:`saved` (which stays as it was, to restore
+        again; its models are this tracker's own, so another tracker's state is not for it)."""
         for name, value in self._copied(state.values).items():
             setattr(self, name, value)
 
