@@ -541,9 +541,7 @@ def settle_lids(avatar: Avatar) -> float:
             else:
                 tracker.restore(state)
             got = []
-            for index, frame in enumerate(shown):
-                if index < READ_PRIMER:
-                    continue
+            for index, frame in enumerate(shown[READ_PRIMER:], READ_PRIMER):
                 ctx = FrameContext(timestamp=index / 30.0, index=index)
                 tracker.process(shifted(frame, dx, dy), ctx)
                 if index >= len(shown) - READ_PASSES and ctx.primary_face is not None:
