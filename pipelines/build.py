@@ -233,7 +233,8 @@ def preset_stages(
         elif known_stage_id(spec.stage) != VOICE_STAGE:
             # The preset's voice is replaced: the new one goes right before the head (it only
             # gives the frame its audio), and the other stages keep their order.
-            stages += build_stages(Preset(preset.name, (spec,)))
+            # (Built one by one, as the preset hides the room or not: its settings for that.)
+            stages += build_stages(replace(preset, stages=(spec,)))
     return stages
 
 

@@ -82,15 +82,17 @@ class StageEntry(msgspec.Struct):
     settings: dict[str, Any] = {}
 
 
-class PresetFile(msgspec.Struct):
+class PresetFile(msgspec.Struct, kw_only=True):
     """The shape of a preset file; unknown keys are ignored (a newer camfx may add some), and
-    a missing one takes its default (files written before it was added)."""
+    a missing one takes its default (files written before it was added), but for ``stages``,
+    which every preset file has had: a file without it (``"stage"`` misspelled) ran with no
+    effects at all, silently, a copy of privacy-blur showing the room."""
 
     schema: int = PRESET_SCHEMA_VERSION
     name: str = ""
     description: str = ""
     hides_room: bool = False
-    stages: list[StageEntry] = []
+    stages: list[StageEntry]
 
 
 PRESETS: Registry[Preset] = Registry("preset")

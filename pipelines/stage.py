@@ -38,6 +38,15 @@ class StageSettings:
     ``"require_face": "true"`` (a string) ran with the default, False, and kept the room sharp
     (a failure that must be closed, not open)."""
 
+    HIDES_THE_ROOM: ClassVar[bool] = False
+    """Whether this stage hides what is behind the person: a preset that hides the room needs
+    one (:func:`pipelines.userdata.validate_preset`)..."""
+    NEEDS_THE_MASK: ClassVar[bool] = False
+    """...after a stage that :data:`MAKES_THE_MASK`, where it works with the person's mask
+    (without one it passes the frame through)."""
+    MAKES_THE_MASK: ClassVar[bool] = False
+    """Whether this stage puts the person's mask out for the stages after it."""
+
     def __post_init__(self) -> None:
         schema.check_instance(self)
 

@@ -58,6 +58,7 @@ from pipelines.migrations import FileKind, migrate
 from pipelines.presets import (
     PRESET_SCHEMA_VERSION,
     PRESETS,
+    STAGE_MODULES,
     Preset,
     PresetFile,
     StageSpec,
@@ -353,11 +354,18 @@ def migrate_preset_data(data: Any) -> dict[str, Any]:
             f"made by a newer camfx (preset schema {version}; this version reads up to "
             f"{PRESET_SCHEMA_VERSION}); update camfx to use it"
         )
-    return migrate(FileKind.PRESET, data, version, PRESET_SCHEMA_VERSION)
+    data = migrate(FileKind.PRESET, data, version, PRESET_SCHEMA_VERSION)
+    if "stages" not in data:
+        raise SettingsError(
+            "it has no 'stages' list (a preset is a JSON object whose 'stages' lists "
+            '{"stage": NAME, "settings": {...}} in order)'
+        )
+    return data
 
 
 def validate_preset(preset: Preset) -> None:
-    """Check every stage exists and every setting has the right type and is within bounds."""
+    """Check every stage exists and every setting has the right type and is within bounds,
+    and that a preset marked to hide the room has a stage that hides it after the mask's."""
     seen: set[str] = set()
     for spec in preset.stages:
         if spec.stage in seen:
@@ -373,6 +381,34 @@ def validate_preset(preset: Preset) -> None:
             raise UnavailablePreset(f"stage {spec.stage!r} could not be loaded: {exc}") from exc
         settings_type = STAGES.get(known_stage_id(spec.stage)).settings_type
         settings_type.from_dict(dict(spec.settings))
+    if preset.hides_room:
+        _check_hides_the_room(preset)
+
+
+def _check_hides_the_room(preset: Preset) -> None:
+    """A preset that hides the room (``"hides_room": true``) with no stage hiding it (none,
+    only the tracker, or the blur before the mask it works with) ran with the room in plain
+    view, the frame passed through, and nothing said."""
+    types = [STAGES.get(known_stage_id(spec.stage)).settings_type for spec in preset.stages]
+    for at, kind in enumerate(types):
+        if kind.HIDES_THE_ROOM and (
+            not kind.NEEDS_THE_MASK or any(before.MAKES_THE_MASK for before in types[:at])
+        ):
+            return
+    for declared in STAGE_MODULES:  # (said once, on this error: the modules are loaded)
+        with contextlib.suppress(SettingsError, ImportError):
+            ensure_stage_registered(declared)
+    registered = {name: STAGES.get(name).settings_type for name in STAGES.names()}
+    masks = " or ".join(sorted(n for n, t in registered.items() if t.MAKES_THE_MASK))
+    hiding = sorted(n for n, t in registered.items() if t.HIDES_THE_ROOM)
+    with_mask = " or ".join(n for n in hiding if registered[n].NEEDS_THE_MASK)
+    needs = [f"{with_mask} after {masks}"] if with_mask else []
+    needs += [n for n in hiding if not registered[n].NEEDS_THE_MASK]
+    raise SettingsError(
+        f'it is marked to hide the room ("hides_room": true) but nothing in it does: it needs '
+        f"{', or '.join(needs)}; add it, or take "
+        '"hides_room" out'
+    )
 
 
 def check_name(name: Any) -> str:

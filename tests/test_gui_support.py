@@ -36,6 +36,9 @@ class TintSettings(StageSettings):
     offset: tuple[float, float] = (0.0, 0.0)
     accent_color: str = "#ff8800"
 
+    HIDES_THE_ROOM: ClassVar[bool] = True
+    """(Filled: the tests' room-hiding presets.)"""
+
 
 class TintStage(Stage[TintSettings]):
     """Blends the picture towards a colour (a cheap, visible stand-in for a real effect)."""

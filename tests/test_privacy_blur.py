@@ -191,6 +191,30 @@ def test_a_hand_edited_copy_that_hides_the_room_still_fails_closed(
         assert saturation(box) <= saturation(reference) + BACKGROUND_SATURATION_SLACK
 
 
+@pytest.mark.parametrize("switched_off", ["segmentation", "background_blur"])
+def test_a_copy_that_hides_the_room_with_a_stage_switched_off_still_hides_it(
+    switched_off: str,
+) -> None:
+    """A copy of privacy-blur with ``"enabled": false`` on its segmentation (no mask: the blur
+    passed the frame through) or on its blur ran the room sharp and in colour (qa62): in a
+    preset that hides the room those stages run whatever the file says
+    (``StageSettings.HIDING_THE_ROOM``)."""
+    from pipelines.userdata import read_preset
+
+    data = get_preset("privacy-blur").to_dict() | {"name": "my privacy"}
+    for stage in data["stages"]:
+        if stage["stage"] == switched_off:
+            stage["settings"]["enabled"] = False
+    preset, _ = read_preset(data)
+    assert preset.hides_room
+    source, frames = run_preset_object(preset, "no_face.jpg")
+    reference = all_background("privacy-blur", source)[CUP_BOX]
+    for frame in frames:
+        box = frame.image[CUP_BOX]
+        assert sharpness(box) <= BACKGROUND_SHARPNESS_SLACK * sharpness(reference), frame.index
+        assert saturation(box) <= saturation(reference) + BACKGROUND_SATURATION_SLACK
+
+
 def test_a_room_you_left_is_blurred_within_the_short_hold() -> None:
     """Failing closed, your place is kept only :data:`REQUIRE_FACE_HOLD_S` after your face was
     last seen, whatever ``hold_s`` says: with its 10 s a room left empty stayed sharp and in

@@ -203,3 +203,39 @@ def test_a_user_preset_with_a_built_ins_label_is_said_to_be_unused_as_a_name_is(
     )
     assert [s.stage for s in cli.cli_preset(args).stages] == ["light_color"]
     assert capsys.readouterr().err == ""
+
+
+def test_a_preset_file_without_a_stages_list_is_refused(tmp_path: Path, capsys: Any) -> None:
+    """A file whose ``stages`` was misspelled (``stage``) ran with no effects at all, exit 0, a
+    copy of privacy-blur sending the room as it is (qa62): one line naming the file, exit 2."""
+    path = tmp_path / "private.json"
+    data = {"schema": 2, "name": "Private", "hides_room": True, "stage": [SEGMENTATION, BLUR]}
+    path.write_text(json.dumps(data))
+    code, lines = run_preset(str(path), capsys)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"camfx: preset file {path}: it has no 'stages' list"), lines[0]
+
+
+SEGMENTATION = {"stage": "segmentation", "settings": {}}
+BLUR = {"stage": "background_blur", "settings": {"strength": 1.0}}
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [[], [{"stage": "face_tracker"}], [BLUR, SEGMENTATION]],
+    ids=["no-stage", "only-the-tracker", "the-blur-before-the-mask"],
+)
+def test_a_preset_marked_to_hide_the_room_that_hides_nothing_is_refused(
+    tmp_path: Path, capsys: Any, stages: list[dict[str, Any]]
+) -> None:
+    """``"hides_room": true`` promises the room is never shown; with no stage hiding it (or the
+    blur before the segmentation whose mask it needs: it passes the frame through) the room ran
+    in plain view, exit 0 (qa62). Refused by name, with what it needs."""
+    path = write_preset(tmp_path / "pf", "Private", stages, hides_room=True)
+    code, lines = run_preset(str(path), capsys)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith(f"camfx: preset file {path}: it is marked to hide the room"), lines
+    assert "needs background_blur or background_replace after segmentation" in lines[0], lines[0]
+    # The same stages, not marked: a preset of one's own, run as it says.
+    plain = write_preset(tmp_path / "pf", "Plain", stages)
+    assert preset_of("--preset", str(plain)).name == "Plain"

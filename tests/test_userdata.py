@@ -121,13 +121,20 @@ def test_a_copy_of_privacy_blur_hides_the_room_too(store: PresetStore) -> None:
     assert "hides_room" not in json.loads(store.path_of("Plain").read_text())
     old = {"schema": 1, "name": "Old", "stages": [{"stage": "ud-gain", "settings": {}}]}
     (store.folder / "old.json").write_text(json.dumps(old))
-    marked = {**old, "name": "Marked", "hides_room": True}
+    hiding = [{"stage": "segmentation", "settings": {}}, {"stage": "background_blur"}]
+    marked = {**old, "name": "Marked", "hides_room": True, "stages": hiding}
     (store.folder / "marked.json").write_text(json.dumps(marked))
     odd = {**old, "name": "Odd", "hides_room": "yes"}
     (store.folder / "odd.json").write_text(json.dumps(odd))
+    # Marked, with nothing that hides the room: it ran with the room in view, unsaid.
+    bare = {**old, "name": "Bare", "hides_room": True}
+    (store.folder / "bare.json").write_text(json.dumps(bare))
     fresh = PresetStore(store.folder)
-    [problem] = fresh.load()
-    assert problem.path.name == "odd.json" and "hides_room" in problem.message, problem.message
+    problems = {problem.path.name: problem.message for problem in fresh.load()}
+    assert set(problems) == {"odd.json", "bare.json"}, problems
+    assert "hides_room" in problems["odd.json"], problems
+    assert "background_blur or background_replace after segmentation" in problems["bare.json"]
+    assert "Bare" not in fresh.names()
     assert not fresh.get("Old").hides_room and not fresh.get("Plain").hides_room
     assert fresh.get("Marked").hides_room and fresh.get("Hide my room") == copy
 

@@ -30,7 +30,8 @@ import logging
 import re
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import Annotated, Any, Literal, get_args
+from types import MappingProxyType
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 import cv2
 import numpy as np
@@ -176,6 +177,11 @@ class BackgroundBlurSettings(StageSettings):
     """Take colour out of the background (1 = grey): with a strong blur, the "privacy" look."""
     light_wrap: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
     """Let background light spill over the person's outline."""
+
+    HIDES_THE_ROOM: ClassVar[bool] = True
+    NEEDS_THE_MASK: ClassVar[bool] = True
+    HIDING_THE_ROOM: ClassVar = MappingProxyType({"enabled": True})
+    """In a preset that hides the room it runs, whatever its file says."""
 
 
 @register_stage
@@ -450,6 +456,11 @@ class BackgroundReplaceSettings(StageSettings):
     """Take the old room's colour out of the person's soft outline (hair in front of a bright
     wall otherwise keeps a bright fringe), and lower the mask where the outline's pixels have
     the room's own colour (see :mod:`pipelines.segmentation.colour_matte`)."""
+
+    HIDES_THE_ROOM: ClassVar[bool] = True
+    NEEDS_THE_MASK: ClassVar[bool] = True
+    HIDING_THE_ROOM: ClassVar = MappingProxyType({"enabled": True})
+    """In a preset that hides the room it runs, whatever its file says."""
 
 
 Key = tuple[str, str]

@@ -203,8 +203,10 @@ class SegmentationSettings(StageSettings):
     """Only me: seconds your place is kept while your face is not seen before the lock lets
     go and chooses afresh (at most :data:`REQUIRE_FACE_HOLD_S` with ``require_face``)."""
 
-    HIDING_THE_ROOM: ClassVar = MappingProxyType({"require_face": True})
-    """A preset that hides the room fails closed, whatever its file says."""
+    MAKES_THE_MASK: ClassVar[bool] = True
+    HIDING_THE_ROOM: ClassVar = MappingProxyType({"require_face": True, "enabled": True})
+    """A preset that hides the room fails closed, whatever its file says (switched off, the
+    stage put no mask out and the background stages passed the frame through)."""
     cadence: Annotated[int, Meta(ge=1, le=4)] = 2
     """The network runs at least once in this many frames (1: on every frame). In between, a
     frame that the last network frame explains up to sensor noise and a sub-pixel motion (you
