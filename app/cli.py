@@ -980,11 +980,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     # 18.8 ms a frame, 2026-12-07): a figure read without this line cannot be compared.
     from pipelines.segmentation import fused
 
-    compiled = fused.ready()
-    result["compiled_kernels"] = {
-        "numba": compiled,
-        "unavailable": None if compiled else fused.unavailable_reason(),
-    }
+    if any(stage.compiled_kernels for stage in engine.pipeline.stages):
+        compiled = fused.ready()
+        result["compiled_kernels"] = {
+            "numba": compiled,
+            "unavailable": None if compiled else fused.unavailable_reason(),
+        }
+    else:
+        result["compiled_kernels"] = None  # no stage of the preset has them
     # A refused GPU is the same for every model: report each provider's reason once.
     result["provider_fallbacks"] = {
         short_name(provider): reason
@@ -1253,8 +1256,11 @@ def _median_p95(values: Any) -> dict[str, float]:
     }
 
 
-def compiled_kernels_line(kernels: dict[str, Any]) -> str:
-    """The bench's line on the compiled kernels (``result["compiled_kernels"]``)."""
+def compiled_kernels_line(kernels: dict[str, Any] | None) -> str:
+    """The bench's line on the compiled kernels (``result["compiled_kernels"]``; None: no
+    stage of the preset has any)."""
+    if kernels is None:
+        return "compiled kernels: not used by this preset"
     if kernels["numba"]:
         return "compiled kernels: Numba (background composites, skin smoothing, key light)"
     from pipelines.segmentation.fused import INSTALL_HINT
@@ -1368,9 +1374,8 @@ def format_bench(result: dict) -> str:
     lines.append(f"providers: {providers}")
     if result.get("backends"):
         lines.append("backends: " + ", ".join(f"{k}={v}" for k, v in result["backends"].items()))
-    kernels = result.get("compiled_kernels")
-    if kernels is not None:
-        lines.append(compiled_kernels_line(kernels))
+    if "compiled_kernels" in result:
+        lines.append(compiled_kernels_line(result["compiled_kernels"]))
     if "cv_threads" in result:
         lines.append(f"OpenCV threads: {result['cv_threads']}")
     for provider, reason in result.get("provider_fallbacks", {}).items():

@@ -107,6 +107,10 @@ class Stage(Generic[S]):
     engine's opener thread processes it on copies of the latest captured frame before the
     swap (:func:`pipelines.opener.rehearse`), then has it forget them: the first live frame
     through it costs what the later ones do, and shows nothing of the rehearsal."""
+    compiled_kernels: ClassVar[bool] = False
+    """True for a stage with a compiled path (:mod:`pipelines.segmentation.fused`, Numba) beside
+    its OpenCV one: ``camfx bench`` says whether the kernels ran only where one of its stages
+    has them (it told an ``off`` run to install Numba, which was there)."""
     placeholder_until_warm: ClassVar[bool] = False
     """True for a stage that shows a placeholder until the work :meth:`warm_up` finishes is
     done (the talking head: its portrait's still photo while the avatar is built). Runs that

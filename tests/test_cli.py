@@ -530,6 +530,13 @@ def test_bench_says_whether_the_compiled_kernels_ran(capsys, monkeypatch) -> Non
     out = capsys.readouterr().out
     assert f"compiled kernels: none (disabled by {fused.DISABLE_ENV}): the slower OpenCV" in out
     assert fused.INSTALL_HINT in out
+    # A preset none of whose stages has them is not told to install Numba (qa62).
+    off = ["bench", "--preset", "off", "--frames", "4", "--warmup", "0", "--size", "128x72"]
+    assert cli.main([*off, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["compiled_kernels"] is None
+    assert cli.main(off) == 0
+    out = capsys.readouterr().out
+    assert "compiled kernels: not used by this preset" in out and fused.INSTALL_HINT not in out
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,7 @@ def apply_correction(
 
 @register_stage
 class LightColorStage(Stage[LightColorSettings]):
+    compiled_kernels = True
     name = "light_color"
     settings_type = LightColorSettings
     rehearsed = True

@@ -83,6 +83,7 @@ class BeautySettings(StageSettings):
 
 @register_stage
 class BeautyStage(Stage[BeautySettings]):
+    compiled_kernels = True
     name = "beauty"
     settings_type = BeautySettings
     rehearsed = True

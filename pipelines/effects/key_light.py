@@ -573,6 +573,7 @@ upsampled along x."""
 
 @register_stage
 class KeyLight(Stage[KeyLightSettings]):
+    compiled_kernels = True
     name = "key_light"
     settings_type = KeyLightSettings
     budget_ms = 3.0

@@ -186,6 +186,7 @@ class BackgroundBlurSettings(StageSettings):
 
 @register_stage
 class BackgroundBlur(Stage[BackgroundBlurSettings]):
+    compiled_kernels = True
     name = "background_blur"
     settings_type = BackgroundBlurSettings
     rehearsed = True
@@ -468,6 +469,7 @@ Key = tuple[str, str]
 
 @register_stage
 class BackgroundReplace(Stage[BackgroundReplaceSettings]):
+    compiled_kernels = True
     name = "background_replace"
     settings_type = BackgroundReplaceSettings
 
