@@ -74,7 +74,7 @@ def bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "corrupt": (corrupt, "corrupt"),
         "text": (text, "not a picture camfx reads (PNG, JPEG, WebP, BMP, TIFF or GIF)"),
         "gif": (gif, "damaged or incomplete GIF file"),
-        "huge": (_huge_png_header(tmp_path / "huge.png", 20000, 20000), "limit"),
+        "huge": (_huge_png_header(tmp_path / "huge.png", 20000, 20000), "at most 120 megapixels"),
         "folder": (folder, "not a file"),
     }
 
@@ -269,3 +269,24 @@ def test_a_background_reads_what_every_picture_reader_reads(tmp_path: Path) -> N
     video.write_bytes(_video(tmp_path / "beach.mp4").read_bytes())
     with pytest.raises(B.BackgroundError, match=r"beach\.jpg cannot be used: it is a video"):
         B.load_image(video)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "why"),
+    [(10, 10, "at least 16 pixels on each side"), (4000, 20, "crop it to at most 8:1")],
+    ids=["tiny", "a-strip"],
+)
+def test_a_background_picture_has_the_bounds_of_every_picture(
+    tmp_path: Path, width: int, height: int, why: str
+) -> None:
+    """A PNG, JPEG, WebP or BMP background is sized from its header, where only the pixel
+    limit was checked: a 10×10 picture ran scaled up 32×, a 4000×20 strip stretched, while the
+    same files as a source are refused (qa62). Refused with the source's words, by name."""
+    from pipelines.sources.files import picture_size_problem
+
+    path = _png(tmp_path / "small.png", np.full((height, width, 3), 128, np.uint8))
+    with pytest.raises(B.BackgroundError) as info:
+        B.load_image(path)
+    problem = picture_size_problem(width, height)
+    assert problem is not None and why in problem
+    assert str(info.value) == f"background image {path} cannot be used: {problem}"

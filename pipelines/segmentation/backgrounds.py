@@ -26,7 +26,7 @@ from pipelines.errors import CamfxError
 
 # The pictures' one pixel limit, where pictures are read (the README's "at most 120
 # megapixels"): a background had its own 50 MP and refused a 126 MP photo the README accepts.
-from pipelines.sources.files import MAX_PICTURE_PIXELS
+from pipelines.sources.files import picture_size_problem
 
 log = logging.getLogger(__name__)
 
@@ -138,12 +138,11 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     fmt, w, h = info
     if w <= 0 or h <= 0:
         raise BackgroundError(f"background image {p} is a corrupt {fmt} file; choose another")
-    if w * h > MAX_PICTURE_PIXELS:
-        raise BackgroundError(
-            f"background image {p} is {w}×{h} ({w * h / 1e6:.0f} megapixels), over the "
-            f"{MAX_PICTURE_PIXELS // 1_000_000} megapixel limit; scale it down "
-            "(1920×1080 is plenty)"
-        )
+    # The bounds of every picture (at least 16 pixels a side, at most 8:1 and 120 megapixels):
+    # only the last was checked here, so a 10×10 or a 4000×20 strip ran scaled up (qa62).
+    problem = picture_size_problem(w, h)
+    if problem:
+        raise BackgroundError(f"background image {p} cannot be used: {problem}")
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise BackgroundError(
