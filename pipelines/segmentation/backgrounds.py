@@ -24,8 +24,9 @@ import numpy as np
 
 from pipelines.errors import CamfxError
 
-# The pictures' one pixel limit, where pictures are read (the README's "at most 120
-# megapixels"): a background had its own 50 MP and refused a 126 MP photo the README accepts.
+# The pictures' bounds, where pictures are read (the README's "at least 16 pixels a side, at
+# most 8:1 and at most 120 megapixels"): a background had its own 50 MP and refused a 126 MP
+# photo the README accepts, and then checked the pixels alone.
 from pipelines.sources.files import picture_size_problem
 
 log = logging.getLogger(__name__)
