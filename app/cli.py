@@ -1357,7 +1357,10 @@ def format_bench(result: dict) -> str:
             f"{b['budget_ms']:g} ms: {verdict}"
         )
     cpu = result.get("cpu")
-    if cpu:
+    if cpu and not cpu["frames"]:
+        # (No paced frame past the warm-up to divide by: "nan ms" said nothing.)
+        lines.append(f"CPU per frame at {fps:g} fps: not measured (no frame after the warm-up)")
+    elif cpu:
         busy = cpu["ms_per_frame"] * fps / 1000.0
         lines.append(
             f"CPU per frame at {fps:g} fps: {cpu['ms_per_frame']:.2f} ms ({busy:.2f} cores), "

@@ -507,6 +507,14 @@ def test_bench_text_report(capsys) -> None:
     assert "CPU per frame at 30 fps:" in out and "source excluded" in out
 
 
+def test_bench_of_one_frame_says_its_cpu_was_not_measured(capsys) -> None:
+    """One frame is all warm-up: its CPU per frame read "nan ms (nan cores)" (qa62)."""
+    assert cli.main(["bench", "--frames", "1", "--size", "64x48"]) == 0
+    out = capsys.readouterr().out
+    assert "CPU per frame at 30 fps: not measured (no frame after the warm-up)" in out
+    assert "nan" not in out, out
+
+
 def test_bench_says_whether_the_compiled_kernels_ran(capsys, monkeypatch) -> None:
     """A figure from an install without Numba (the README's demo command) is the OpenCV
     paths': the bench says which ran, in its JSON and its text, and why not."""
