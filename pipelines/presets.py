@@ -19,7 +19,7 @@ from pipelines import schema
 from pipelines.errors import SettingsError
 from pipelines.migrations import stage_id
 from pipelines.registry import Registry
-from pipelines.stage import STAGES, Stage, make_stage, stage_settings_type
+from pipelines.stage import STAGES, Stage, StageSettings, make_stage, stage_settings_type
 
 PRESET_SCHEMA_VERSION = 2
 """2: stage ids in one spelling (``talking_head``); see :mod:`pipelines.migrations`."""
@@ -117,6 +117,17 @@ def ensure_stage_registered(name: str) -> None:
         importlib.import_module(STAGE_MODULES[name])
     if name not in STAGES:
         raise SettingsError(f"unknown stage {name!r} in preset")
+
+
+def held_for_hiding(preset: Preset, settings: StageSettings) -> StageSettings:
+    """``settings`` with what its stage always runs with in ``preset`` where it hides the room
+    (:attr:`StageSettings.HIDING_THE_ROOM`), whoever asked otherwise: its file, or an edit in
+    the window (unticking privacy-blur's blur or segmentation sent the room sharp, and the
+    edit was kept for the next start: qa62)."""
+    if not preset.hides_room:
+        return settings
+    changed = {k: v for k, v in type(settings).HIDING_THE_ROOM.items() if getattr(settings, k) != v}
+    return settings.replace(**changed) if changed else settings
 
 
 def build_stages(preset: Preset) -> list[Stage[Any]]:

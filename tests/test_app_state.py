@@ -182,7 +182,7 @@ def test_save_as_new_moves_the_edits_into_a_user_preset(tmp_path: Path) -> None:
     state.preset_renamed(key, "user:Calm")
     assert state.preset_key == "user:Calm" == state.settings.preset
     state.presets.delete("Calm")
-    assert state.preset_deleted("user:Calm")  # it was running: Off should run
+    assert state.preset_deleted("user:Calm") == OFF  # it was running: Off should run
 
 
 def test_a_preset_saved_from_privacy_blur_hides_the_room_too(tmp_path: Path) -> None:
@@ -198,6 +198,51 @@ def test_a_preset_saved_from_privacy_blur_hides_the_room_too(tmp_path: Path) -> 
     assert state.presets.get("Hide my room").hides_room
     run_preset(state, key)
     assert state.preset.hides_room
+
+
+def test_a_preset_that_hides_the_room_keeps_what_hides_it_against_the_users_edits(
+    tmp_path: Path,
+) -> None:
+    """Unticking privacy-blur's blur or its segmentation in the window sent the room, sharp,
+    to the virtual camera, and the edit, saved, did so again at the next start (qa62): in a
+    preset that hides the room what hides it is held (``StageSettings.HIDING_THE_ROOM``), as
+    for its file; its other settings are the user's, and so is the same edit elsewhere."""
+    state, _ = make_state(tmp_path, {"preset": OFF})
+    run_preset(state, "builtin:privacy-blur")
+    for name in ("segmentation", "background_blur"):
+        kept = state.update_stage(name, state.stage_settings[name].replace(enabled=False))
+        assert kept.enabled and state.stage_settings[name].enabled, name
+    assert not state.modified and "builtin:privacy-blur" not in state.settings.preset_overrides
+    blur = state.stage_settings["background_blur"]
+    assert state.update_stage("background_blur", blur.replace(strength=0.9)).strength == 0.9
+    # An edit kept from before (settings.json) is held where the stages are built.
+    stages = build_stages(state.preset)
+    edits = {"segmentation": {"enabled": False}, "background_blur": {"enabled": False}}
+    assert apply_edits(stages, edits, state.preset) == []
+    assert all(stage.settings.enabled for stage in stages)
+    run_preset(state, "builtin:background-blur")
+    segmentation = state.stage_settings["segmentation"]
+    assert not state.update_stage("segmentation", segmentation.replace(enabled=False)).enabled
+
+
+def test_deleting_the_running_preset_that_hides_the_room_runs_privacy_blur(
+    tmp_path: Path,
+) -> None:
+    """Deleting the running copy of privacy-blur switched to Off: the room, sharp, at once
+    (qa62). It runs the built-in privacy preset instead; another preset deleted while running
+    gives Off, and one not running changes nothing."""
+    state, _ = make_state(tmp_path, {"preset": OFF})
+    run_preset(state, "builtin:privacy-blur")
+    key = state.save_preset_as("Private")
+    run_preset(state, key)
+    state.presets.delete("Private")
+    assert state.preset_deleted(key) == "builtin:privacy-blur"
+    run_preset(state, "builtin:background-blur")
+    other = state.save_preset_as("Soft")
+    assert state.preset_deleted("user:Nowhere") is None
+    run_preset(state, other)
+    state.presets.delete("Soft")
+    assert state.preset_deleted(other) == OFF
 
 
 def test_save_writes_the_edits_into_the_running_user_preset(tmp_path: Path) -> None:

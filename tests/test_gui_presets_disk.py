@@ -226,3 +226,39 @@ def test_the_tray_menu_lists_the_presets_the_folder_holds_when_it_opens(
         assert "user:Later" not in window.tray.preset_actions
     finally:
         window.quit()
+
+
+def test_the_window_keeps_what_hides_the_room_on_in_a_preset_that_hides_it(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    """Unticking privacy-blur's blur in the window sent the room, sharp, to the virtual camera,
+    and the edit came back at the next start (qa62). In a preset that hides the room what hides
+    it stays on: the stage runs, the panel shows it ticked again, a bar says why, and nothing
+    is kept as an edit."""
+    config = tmp_path / "config"
+    presets = config / "presets"
+    presets.mkdir(parents=True)
+    (presets / "private.json").write_text(json.dumps(PRIVATE.to_dict(), indent=1))
+    (config / "settings.json").write_text(
+        json.dumps({"schema": 2, "preset": "user:Private", "source": "demo"})
+    )
+    window = make_window(config)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        qtbot.waitUntil(lambda: window.preset_key == "user:Private", timeout=10_000)
+        qtbot.waitUntil(lambda: TINT in window.effects.panels, timeout=10_000)
+        panel = window.effects.panels[TINT]
+        panel.enabled_box.setChecked(False)
+        running = next(s for s in window.controller.stages if s.name == TINT)
+        assert running.settings.enabled is True
+        assert panel.enabled_box.isChecked()
+        bar = window.messages.bars[f"stage-{TINT}"].text
+        assert "“Private” hides the room" in bar, bar
+        assert not window.modified
+        window.save_settings()
+        saved = json.loads((config / "settings.json").read_text())
+        assert "user:Private" not in saved.get("preset_overrides", {}), saved
+    finally:
+        window.quit()
+    qtbot.wait(10)

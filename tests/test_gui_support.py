@@ -8,6 +8,7 @@ import dataclasses
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
@@ -37,7 +38,8 @@ class TintSettings(StageSettings):
     accent_color: str = "#ff8800"
 
     HIDES_THE_ROOM: ClassVar[bool] = True
-    """(Filled: the tests' room-hiding presets.)"""
+    """(Filled: the tests' room-hiding presets, which hold it on.)"""
+    HIDING_THE_ROOM: ClassVar = MappingProxyType({"enabled": True})
 
 
 class TintStage(Stage[TintSettings]):

@@ -485,7 +485,7 @@ class EngineController(QObject):
                 engine.set_stages(self.stages, self._incomplete())
             emit(self.presetFailed, key, str(exc))
             return
-        problems = apply_edits(stages, overrides)
+        problems = apply_edits(stages, overrides, preset)
         self.stages, self.preset_key, self.hides_room = stages, key, preset.hides_room
         if engine is not None and running:
             engine.set_stages(stages, self._incomplete())

@@ -11,7 +11,6 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog
 
 from app.gui.presets_dialog import PresetsDialog
-from app.state.model import OFF
 from pipelines.errors import CamfxError
 from pipelines.userdata import USER, Problem, preset_key
 
@@ -76,5 +75,6 @@ def _renamed(w: MainWindow, old: str, new: str) -> None:
 
 
 def _deleted(w: MainWindow, key: str) -> None:
-    if w.state.preset_deleted(key):
-        w.choose_preset(OFF)
+    instead = w.state.preset_deleted(key)
+    if instead is not None:
+        w.choose_preset(instead)

@@ -362,8 +362,17 @@ class MainWindow(QMainWindow, WindowWidgets):
     def on_stage_settings(self, stage: str, settings: StageSettings) -> None:
         # What the stage said of its old settings is moot; new settings bring their own.
         self.messages.clear(f"stage-{stage}")
-        self.controller.update_settings(stage, settings)
-        self.state.update_stage(stage, settings)
+        kept = self.state.update_stage(stage, settings)
+        self.controller.update_settings(stage, kept)
+        if kept != settings:
+            # A preset that hides the room keeps what hides it (the panel shows it back).
+            self.effects.panels[stage].set_settings(kept)
+            self.messages.show_message(
+                f"stage-{stage}",
+                f"“{self.state.preset_label(self.state.preset_key)}” hides the room: its "
+                f"{stage_title(stage)} stays on; pick another preset to show the room",
+                "warning",
+            )
         self._schedule_save()
 
     def _update_preset_buttons(self) -> None:

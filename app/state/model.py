@@ -21,7 +21,7 @@ from typing import Any
 from app.state.devices import DeviceReport
 from app.state.labels import is_camera, jsonable, source_label
 from pipelines.errors import CamfxError
-from pipelines.presets import PRESETS, Preset, StageSpec, ensure_stage_registered
+from pipelines.presets import PRESETS, Preset, StageSpec, ensure_stage_registered, held_for_hiding
 from pipelines.sources.camera import CameraInfo
 from pipelines.sources.files import IMAGE_SUFFIXES
 from pipelines.stage import STAGES, Stage, StageSettings
@@ -301,10 +301,14 @@ class AppState:
             self.settings.preset_hides_room = self.preset.hides_room
         return not self.preset_applied and self.preset_error_key != OFF
 
-    def update_stage(self, stage: str, settings: StageSettings) -> None:
+    def update_stage(self, stage: str, settings: StageSettings) -> StageSettings:
+        """The user's edit of ``stage``; returns the settings kept, which differ where the
+        running preset hides the room and the edit would show it (:func:`held_for_hiding`)."""
+        settings = held_for_hiding(self.preset, settings)
         self.stage_settings[stage] = settings
         self.store_overrides()
         self.emit(Change.PRESET)
+        return settings
 
     def overrides(self) -> dict[str, dict[str, Any]]:
         """The edits: each stage's settings that differ from the preset as saved."""
@@ -385,11 +389,15 @@ class AppState:
             self.preset = resolve_preset(new, self.presets)
         self.emit(Change.PRESET_LIST)
 
-    def preset_deleted(self, key: str) -> bool:
-        """Forget ``key``'s edits; True when it was the running preset (Off should run)."""
+    def preset_deleted(self, key: str) -> str | None:
+        """Forget ``key``'s edits; where it was the running preset, the preset to run now: Off,
+        or the built-in privacy preset where it hid the room (Off sent the room, sharp, at
+        once: qa62)."""
         self.drop_edits(key)
         self.emit(Change.PRESET_LIST)
-        return self.preset_key == key
+        if self.preset_key != key:
+            return None
+        return HIDING_FALLBACK if self.preset.hides_room else OFF
 
     def next_preset(self) -> str | None:
         keys = [k for k, _ in self.preset_entries()]
@@ -554,10 +562,13 @@ def models_summary(reports: list[Any], running: bool) -> tuple[str, str]:
     return text, f"{full}\n\n{details}"
 
 
-def apply_edits(stages: list[Stage[Any]], edits: dict[str, dict[str, Any]]) -> list[str]:
-    """Put the user's unsaved edits (:meth:`AppState.overrides_for`) on freshly built stages.
-    An edit that no longer fits (a setting renamed, a bound tightened) is left out; returns
-    one line per stage whose edits were, for the user."""
+def apply_edits(
+    stages: list[Stage[Any]], edits: dict[str, dict[str, Any]], preset: Preset | None = None
+) -> list[str]:
+    """Put the user's unsaved edits (:meth:`AppState.overrides_for`) on freshly built stages
+    of ``preset``, but what it holds where it hides the room (:func:`held_for_hiding`: an
+    edit kept from before that rule). An edit that no longer fits (a setting renamed, a bound
+    tightened) is left out; returns one line per stage whose edits were, for the user."""
     problems: list[str] = []
     for stage in stages:
         changes = edits.get(stage.name)
@@ -565,7 +576,8 @@ def apply_edits(stages: list[Stage[Any]], edits: dict[str, dict[str, Any]]) -> l
             continue
         try:
             merged = {**stage.settings.to_dict(), **changes}
-            stage.settings = type(stage.settings).from_dict(merged)
+            settings = type(stage.settings).from_dict(merged)
+            stage.settings = settings if preset is None else held_for_hiding(preset, settings)
         except CamfxError as exc:
             problems.append(f"{stage.name}: {exc}")
     return problems
