@@ -121,6 +121,12 @@ class Stage(Generic[S]):
         self._opened = False
         self._reports: list[str] = []
 
+    def settings_in_use(self) -> S:
+        """The settings the stage runs with: :attr:`settings`, but where it declined one of
+        them and said so (:meth:`report`), what it kept instead (the talking head's portrait,
+        where a new one could not be used), so that the window shows and saves what runs."""
+        return self.settings
+
     def report(self, message: str) -> None:
         """Tell the user something that is no failure of a frame: the stage could not do what
         its settings ask and goes on as it was (a new portrait that is not usable). The engine

@@ -170,6 +170,17 @@ def test_a_portrait_that_cannot_be_used_keeps_the_old_one_and_says_so_once(
             f"portrait {str(bad)!r} could not be decoded; use a PNG or JPEG photo; "
             "the talking head keeps the portrait it had"
         )
+        # What runs is the portrait kept, which the window shows and saves instead of the
+        # refused one (kept as the setting, the next start had no talking head: qa62); set
+        # back to it, nothing is read or built again.
+        assert stage.settings.portrait == str(bad)
+        kept = stage.settings_in_use()
+        assert kept.portrait == "" and kept == stage.settings.replace(portrait="")
+        stage.settings = kept
+        for i in range(10, 13):
+            stage.process(camera.copy(), FrameContext(timestamp=i / FPS, index=i))
+        assert stage._build is None and stage.avatar is first and not stage.take_reports()
+        assert stage.settings_in_use() == kept
     finally:
         stage.close()
 

@@ -102,6 +102,10 @@ def test_a_bad_portrait_picked_during_the_first_build_is_a_bar_at_once_and_the_s
             text = window.messages.bars[key].text
             assert f"{str(path)!r} {reason}" in text, text
             assert text.endswith("keeps the portrait it had."), text
+            # The panel shows, and the settings keep, the portrait kept: the refused one, kept
+            # as the setting, left the next start with no talking head (qa62).
+            assert editor.value() == first.spec and not window.modified
+            assert not window.state.settings.preset_overrides
             # The first build goes on, and its still is still where the avatar will be.
             assert stage._build is first
             assert not np.array_equal(stage._placeholder("overlay", flat.copy()), flat)

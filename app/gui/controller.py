@@ -506,6 +506,13 @@ class EngineController(QObject):
                 return True
         return False
 
+    def settings_in_use(self, stage_name: str) -> StageSettings | None:
+        """What the running stage ``stage_name`` uses (:meth:`Stage.settings_in_use`)."""
+        for stage in self.stages:
+            if stage.name == stage_name:
+                return stage.settings_in_use()
+        return None
+
     def pick_person(self, x: float, y: float) -> bool:
         """Only me: lock on to the person at (x, y), fractions of the frame (a double click on
         the preview). True when a stage of the preset took it."""

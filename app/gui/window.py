@@ -375,6 +375,19 @@ class MainWindow(QMainWindow, WindowWidgets):
             )
         self._schedule_save()
 
+    def _follow_settings_in_use(self, stage: str) -> None:
+        """After a stage declined a setting (a portrait it could not use), show and keep what
+        it runs with instead, so that the next start does not ask for the refused one."""
+        running = self.controller.settings_in_use(stage)
+        if running is None or running == self.state.stage_settings.get(stage):
+            return
+        kept = self.state.update_stage(stage, running)
+        self.controller.update_settings(stage, kept)
+        panel = self.effects.panels.get(stage)
+        if panel is not None:
+            panel.set_settings(kept)
+        self._schedule_save()
+
     def _update_preset_buttons(self) -> None:
         modified, is_user = self.modified, self.state.is_user_preset
         self.changed_label.setText("• changed" if modified else "")
@@ -640,6 +653,7 @@ class MainWindow(QMainWindow, WindowWidgets):
             message = message[:1].upper() + message[1:]
             text = f"{stage_title(name)}: {message}."
             self.messages.show_message(f"stage-{name}", text, "warning")
+            self._follow_settings_in_use(name)
             return
         else:
             key = kind

@@ -367,6 +367,10 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         self._capture: tuple[bool, str | None] | None = None
         self.captured: Portrait | None = None
         self._portrait_spec = ""
+        self._shown_spec: str | None = None
+        """The portrait of the avatar shown (None: none shown yet, or one given)."""
+        self._declined: str | None = None
+        """The last portrait asked for that could not be used while another was kept."""
         self._build: AvatarBuild | None = None
         """The build whose avatar replaces :attr:`avatar` once done."""
         self._earlier: AvatarBuild | None = None
@@ -420,15 +424,36 @@ class TalkingHead(Stage[TalkingHeadSettings]):
         if self.avatar is None and self._earlier is not None:
             # The first avatar is still being built: it goes on, its still shown meanwhile.
             self._build, self._earlier = self._earlier, None
+            self._declined = build.spec
             self.report(f"{problem}; the talking head keeps the portrait it had")
         elif self.avatar is None:
             # Nothing to show at all: a placeholder (never the camera where a stand-in is asked
             # for) until another portrait is picked.
             self.report(f"{problem}; the talking head has none until another is picked")
         else:
+            self._declined = build.spec
             self.report(f"{problem}; the talking head keeps the portrait it had")
 
+    def _kept_spec(self) -> str | None:
+        """The portrait the talking head keeps: the one being built while none is shown yet,
+        else the one shown; None where there is neither."""
+        build = self._build
+        if self.avatar is None and build is not None:
+            return build.spec
+        return self._shown_spec if self.avatar is not None else None
+
+    def settings_in_use(self) -> TalkingHeadSettings:
+        """The portrait refused and said so is not what runs: the one kept is (a refused
+        portrait stayed the setting, was saved, and the next start had no talking head:
+        qa62)."""
+        s = self.settings
+        kept = self._kept_spec()
+        if self._declined is not None and s.portrait == self._declined and kept is not None:
+            return s.replace(portrait=kept)
+        return s
+
     def _take(self, build: AvatarBuild) -> None:
+        self._shown_spec = build.spec
         self.avatar = build.avatar
         if self.avatar is not None and self.avatar.person is None:
             self.avatar.person = build.person  # the still's, if a stand-in made one
@@ -458,9 +483,14 @@ class TalkingHead(Stage[TalkingHeadSettings]):
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         if not self._given and s.portrait != self._portrait_spec:
-            # A new portrait is read and built on a helper thread; the one shown so far goes
-            # on meanwhile (and stays where the new one fails).
-            self._follow(s.portrait, read_now=False)
+            if s.portrait == self._kept_spec():
+                # Back to the portrait kept (the window's settings, after one it refused):
+                # nothing new to read or build.
+                self._portrait_spec = s.portrait
+            else:
+                # A new portrait is read and built on a helper thread; the one shown so far
+                # goes on meanwhile (and stays where the new one fails).
+                self._follow(s.portrait, read_now=False)
         self._adopt()
         motion = self._motion_settings(s)
         if motion != self.animator.settings:
@@ -583,7 +613,7 @@ class TalkingHead(Stage[TalkingHeadSettings]):
             self._adopt()
         if self.avatar is None and not self._given:
             self.avatar = avatar_for(self.settings.portrait)
-            self._portrait_spec = self.settings.portrait
+            self._portrait_spec = self._shown_spec = self.settings.portrait
 
     def _mode(self, s: TalkingHeadSettings, t: float, seen: bool) -> str:
         if s.mode != "auto":
