@@ -50,6 +50,31 @@ def test_window_says_when_its_recording_folder_is_removed(
     qtbot.waitUntil(lambda: engine.stats.frames_output > shown + 5, timeout=5000)
 
 
+def test_a_frame_rate_change_stops_the_recording_by_its_name_and_the_next_one_clears_it(
+    qtbot: Any, window: Any, tmp_path: Path
+) -> None:
+    """A frame rate changed while recording said "the output size changed", and that bar
+    stayed beside the next two recordings' "Recording to …" (qa62)."""
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    window.settings.record_folder = str(folder)
+    window.record_button.click()
+    qtbot.waitUntil(lambda: window.controller.recording_path is not None, timeout=5000)
+    qtbot.waitUntil(lambda: window.controller.record.frames_written >= 3, timeout=5000)
+    combo = window.fps_combo
+    other = next(i for i in range(combo.count()) if i != combo.currentIndex())
+    combo.setCurrentIndex(other)
+    combo.activated.emit(other)  # (as a pick by the user)
+    qtbot.waitUntil(lambda: not window.recording, timeout=10000)
+    text = window.messages.bars["record"].text
+    assert text == "The recording stopped because the frame rate changed.", text
+    window.record_button.click()
+    qtbot.waitUntil(lambda: "Recording to" in window.record_label.text(), timeout=10000)
+    assert "record" not in window.messages.bars
+    window.record_button.click()
+    qtbot.waitUntil(lambda: not window.recording, timeout=10000)
+
+
 def test_window_records_the_microphone_of_a_talking_head(
     qtbot: Any, config: Path, tmp_path: Path
 ) -> None:

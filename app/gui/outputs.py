@@ -184,6 +184,9 @@ class OutputsView:
                 return  # already stopped by a later click: its "off" or "empty" follows
             w.state.set_recording(True)
             set_checked_quietly((w.record_button, w.record_action), True)
+            # What the last recording's end said is over (a "stopped because …" bar stayed up
+            # beside the next two recordings' "Recording to …": qa62).
+            w.messages.clear("record")
             self.update_record_label(f"Recording to {detail}")
             w.record_button.setText("■ Stop &recording")
             notes = w.controller.recording_notes
@@ -230,11 +233,16 @@ class OutputsView:
         w = self.window
         size = w.size_combo.currentData()
         fps = float(w.fps_combo.currentData())
+        before = (tuple(w.settings.output_size), float(w.settings.fps))
         w.settings.output_size = (int(size[0]), int(size[1]))
         w.settings.fps = fps
         if w.recording:
+            # Named for what changed (a frame rate change said "the output size"; qa62).
+            what = "output size" if before[0] != w.settings.output_size else "frame rate"
+            if before[0] != w.settings.output_size and before[1] != fps:
+                what = "output size and frame rate"
             w.messages.show_message(
-                "record", "The recording stopped because the output size changed.", "info"
+                "record", f"The recording stopped because the {what} changed.", "info"
             )
         w.controller.set_output_format((int(size[0]), int(size[1])), fps)
         w._schedule_save()
