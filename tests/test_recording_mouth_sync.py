@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 from test_audio_mic import virtual_mic  # noqa: F401  (a fixture)
-from test_recording_voice import MIC_RATE, FakeStream
+from test_recording_voice import MIC_BLOCK, MIC_RATE, FakeStream
 
 from pipelines.audio.inputs import read_audio_file
 from pipelines.audio.resample import ANALYSIS_RATE, resample
@@ -315,6 +316,72 @@ def test_a_starved_microphone_s_recording_keeps_its_frames_apart(
     assert not short.any(), f"{int(short.sum())} frames closer than half their captured spacing"
     check_continuous(out, said)
     check_in_step(out)
+
+
+class DeadStream(LateStream):
+    """A microphone whose sound server dies :attr:`dies_s` into the stream: nothing after."""
+
+    dies_s = 3.0
+
+    def _run(self) -> None:
+        k = 0
+        while not self._stop.is_set():
+            due = self._due(k)
+            if due - self.t0 > self.dies_s:
+                self._stop.wait()  # no more blocks, ever
+                return
+            time.sleep(max(0.0, due - time.monotonic()))
+            block = self.noise[k : k + MIC_BLOCK]
+            if len(block) < MIC_BLOCK:
+                block = np.pad(block, (0, MIC_BLOCK - len(block)))
+            self.callback(block[:, None], MIC_BLOCK, None, None)
+            k += MIC_BLOCK
+
+
+class DeadSoundCard(LateSoundCard):
+    def InputStream(self, *, samplerate: float, callback: Any, **kw: Any) -> LateStream:
+        super().InputStream(samplerate=samplerate, callback=callback)
+        stream = self.streams[-1] = DeadStream(self.voice, callback)
+        return stream
+
+
+def test_a_microphone_that_dies_is_said_and_the_recording_keeps_real_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The virtual microphone's sound server killed mid-run: every later frame's mouth read
+    ever older sound, each was moved earlier by as much as it may, and the rest of the
+    recording played at twice the speed (9.0 s for 12 s), with nothing said (qa62). Now the
+    stage says once that the microphone gives no sound (after audio.stage.MIC_SILENT_S) and
+    its later frames keep their captured spacing: the recording lasts as long as the run."""
+    from pipelines.audio import inputs
+    from pipelines.audio.stage import MIC_SILENT_S
+    from pipelines.outputs.recorder import VideoFileOutput
+
+    write, captured = VideoFileOutput.write, []
+
+    def write_seen(self: VideoFileOutput, frame: Any) -> None:
+        captured.append(frame.timestamp)
+        write(self, frame)
+
+    monkeypatch.setattr(VideoFileOutput, "write", write_seen)
+    card = DeadSoundCard(speech(4.0), after_s=0.8)
+    monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
+    out = tmp_path / "dead.mp4"
+    with caplog.at_level("WARNING"):
+        record_microphone(card, out, seconds=7.0)
+    said = [r.getMessage() for r in caplog.records if "has given no sound" in r.getMessage()]
+    assert len(said) == 1, said
+    _, times, _, _ = recorded(out)
+    assert len(times) == len(captured)
+    # From a second past the silence's start (the detection, and the jump back) on, every
+    # frame keeps its captured spacing, and the recording ends as late as the run.
+    since = captured[0] + DeadStream.dies_s + MIC_SILENT_S + 0.5
+    later = np.flatnonzero(np.asarray(captured[1:]) > since) + 1
+    assert len(later) > 30
+    spacing = np.diff(times)[later - 1] / np.maximum(np.diff(captured)[later - 1], 1e-6)
+    assert spacing.min() > 0.9 and spacing.max() < 1.1, (spacing.min(), spacing.max())
+    span, run = times[-1] - times[0], captured[-1] - captured[0]
+    assert abs(span - run) < 0.1, (span, run)
 
 
 def _mouthed(voice_of: object, frame_lag: float, at: float = 0.0) -> SimpleNamespace:

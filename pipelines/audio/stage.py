@@ -57,6 +57,14 @@ index / fps on its first frame: that frame read and analysed the file from its s
 of CPU on the processing thread after a minute of video, 8.9 s after ten (2026-12-06). A
 recording's frames come one by one and never skip; the networks' context is under 0.25 s."""
 CLOCKS: tuple[str, ...] = get_args(Clock)
+MIC_SILENT_S = 1.0
+"""A running microphone that delivers nothing for this long is said to be gone (unplugged,
+or its sound server stopped), and until it delivers again its frames carry no mouth lag, so a
+recording keeps them at their capture times. With the virtual PulseAudio microphone's server
+killed mid-run, the frames' mouths read sound ever older and a recording moved each frame
+earlier by as much as it may (half the spacing): the rest of the recording played at twice
+the speed, with nothing said (qa62, 2026-12-07). Starved deliveries under load last 0.15-0.33
+s (:meth:`~pipelines.audio.mux.AudioReader.frame_offset`)."""
 MOUTH_LAG_WINDOW_S = 1.0
 """A microphone's mouth lag (:attr:`FrameVoice.mouth_lag_s`) is the median over this much of
 the latest frames, and settled once this much was measured. The first frames after a start
@@ -214,6 +222,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
         self._mouth_lags.clear()
         self._mouth_lag_since = None
         self._start_gap_told = not self.input.live  # only a microphone has a start gap
+        self._silent_since: float | None = None
+        self._silence_told = False
         super().open()
 
     def models(self) -> tuple[OnnxModel, ...]:
@@ -271,6 +281,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
             samples = self.input.pull(until)
         else:
             samples = self.input.pull(None)
+        gone = self._microphone_gone(ctx.timestamp, len(samples) > 0)
         if not self._start_gap_told and self.input.start_gap_s is not None:
             # Once measured: a log line, and the window's bar (not only the log, which a
             # window's user does not see).
@@ -300,7 +311,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         if not isinstance(self.input, NoAudio):
             played = self.frame_clock.played_from if clock == "frames" else None
             voice = FrameVoice(self.input, clock, s.fps, played_from=played)
-            if clock == "wall":
+            if clock == "wall" and not gone:
                 lags = self._mouth_lag(ctx.timestamp, params)
                 if lags is not None:
                     mouth_lag, frame_lag = lags
@@ -321,6 +332,29 @@ class AudioMouth(Stage[AudioMouthSettings]):
             voice=voice,
         )
         return out
+
+    def _microphone_gone(self, timestamp: float, delivered: bool) -> bool:
+        """Whether a running microphone has delivered nothing for :data:`MIC_SILENT_S` (said
+        once, until it delivers again). Only after its first sound: its start gap is said
+        apart."""
+        if not self.input.live or not self._start_gap_told:
+            return False
+        if delivered:
+            if self._silence_told:
+                log.info("%s: %s delivers sound again", STAGE_NAME, self.input.description)
+            self._silent_since, self._silence_told = None, False
+            return False
+        if self._silent_since is None:
+            self._silent_since = timestamp
+        if timestamp - self._silent_since < MIC_SILENT_S:
+            return False
+        if not self._silence_told:
+            self._silence_told = True
+            self.report(
+                f"{self.input.description} has given no sound for {MIC_SILENT_S:g} s (unplugged, "
+                "or its sound server stopped): the talking head hears silence until it is back"
+            )
+        return True
 
     def _mouth_lag(self, timestamp: float, params: MouthParams) -> tuple[float, float] | None:
         """(The median over the latest frames of how far their mouth trailed the voice heard
