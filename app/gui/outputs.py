@@ -236,13 +236,20 @@ class OutputsView:
         before = (tuple(w.settings.output_size), float(w.settings.fps))
         w.settings.output_size = (int(size[0]), int(size[1]))
         w.settings.fps = fps
-        if w.recording:
+        changed = [
+            what
+            for what, differs in (
+                ("output size", before[0] != w.settings.output_size),
+                ("frame rate", before[1] != fps),
+            )
+            if differs
+        ]
+        if w.recording and changed:
             # Named for what changed (a frame rate change said "the output size"; qa62).
-            what = "output size" if before[0] != w.settings.output_size else "frame rate"
-            if before[0] != w.settings.output_size and before[1] != fps:
-                what = "output size and frame rate"
             w.messages.show_message(
-                "record", f"The recording stopped because the {what} changed.", "info"
+                "record",
+                f"The recording stopped because the {' and '.join(changed)} changed.",
+                "info",
             )
         w.controller.set_output_format((int(size[0]), int(size[1])), fps)
         w._schedule_save()
