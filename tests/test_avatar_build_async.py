@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -142,6 +143,43 @@ def test_another_portrait_is_built_while_the_old_one_talks(tmp_path: Path) -> No
         assert stage.avatar.portrait.source.endswith(photo.name)
         assert not stage.take_reports()
     finally:
+        stage.close()
+
+
+def test_the_portrait_shown_picked_again_while_another_builds_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Picked back while another portrait is still being built, the one shown is what stays:
+    the build on its way is not adopted when it is done (the shortcut that spares a rebuild of
+    the portrait kept after a refused one must not skip this)."""
+    first = avatar_for("")
+    photo = _new_photo(tmp_path, "brothers_sepia")
+    release = threading.Event()
+    real_build = stage_module.Avatar.build
+
+    def held_build(portrait: Any, retrack: bool = True) -> Any:
+        release.wait(BUILD_WAIT_S)
+        return real_build(portrait, retrack)
+
+    monkeypatch.setattr(stage_module.Avatar, "build", staticmethod(held_build))
+    stage = TalkingHead(TalkingHeadSettings(mode="overlay", idle=False, blinks=False))
+    stage.open()
+    try:
+        assert stage.avatar is first
+        camera = np.full((SIZE[1], SIZE[0], 3), CAMERA_BGR, np.uint8)
+        stage.settings = stage.settings.replace(portrait=str(photo))
+        stage.process(camera.copy(), FrameContext(timestamp=0.0, index=0))
+        assert stage._build is not None and stage._build.spec == str(photo)
+        stage.settings = stage.settings.replace(portrait="")
+        stage.process(camera.copy(), FrameContext(timestamp=1 / FPS, index=1))
+        release.set()
+        assert stage.wait_ready(BUILD_WAIT_S)
+        for i in range(2, 5):
+            stage.process(camera.copy(), FrameContext(timestamp=i / FPS, index=i))
+        assert stage.avatar is first
+        assert stage.settings_in_use() == stage.settings
+    finally:
+        release.set()
         stage.close()
 
 

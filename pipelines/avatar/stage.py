@@ -483,9 +483,10 @@ class TalkingHead(Stage[TalkingHeadSettings]):
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         if not self._given and s.portrait != self._portrait_spec:
-            if s.portrait == self._kept_spec():
-                # Back to the portrait kept (the window's settings, after one it refused):
-                # nothing new to read or build.
+            build = self._build
+            if s.portrait == self._kept_spec() and (build is None or build.spec == s.portrait):
+                # Back to the portrait kept (the window's settings, after one it refused),
+                # with no other one on its way: nothing new to read or build.
                 self._portrait_spec = s.portrait
             else:
                 # A new portrait is read and built on a helper thread; the one shown so far
