@@ -119,14 +119,20 @@ def ensure_stage_registered(name: str) -> None:
         raise SettingsError(f"unknown stage {name!r} in preset")
 
 
+def hiding_the_room(preset: Preset, settings_type: type[StageSettings]) -> Mapping[str, Any]:
+    """The settings a stage of ``settings_type`` always runs with in ``preset``: its
+    :attr:`StageSettings.HIDING_THE_ROOM` where the preset hides the room, else none. The one
+    rule for a preset's file (:func:`build_stages`) and the window's edits
+    (:func:`held_for_hiding`)."""
+    return settings_type.HIDING_THE_ROOM if preset.hides_room else {}
+
+
 def held_for_hiding(preset: Preset, settings: StageSettings) -> StageSettings:
-    """``settings`` with what its stage always runs with in ``preset`` where it hides the room
-    (:attr:`StageSettings.HIDING_THE_ROOM`), whoever asked otherwise: its file, or an edit in
-    the window (unticking privacy-blur's blur or segmentation sent the room sharp, and the
-    edit was kept for the next start: qa62)."""
-    if not preset.hides_room:
-        return settings
-    changed = {k: v for k, v in type(settings).HIDING_THE_ROOM.items() if getattr(settings, k) != v}
+    """``settings`` with what its stage always runs with in ``preset`` (:func:`hiding_the_room`),
+    whoever asked otherwise: an edit in the window (unticking privacy-blur's blur or
+    segmentation sent the room sharp, and the edit was kept for the next start: qa62)."""
+    held = hiding_the_room(preset, type(settings))
+    changed = {k: v for k, v in held.items() if getattr(settings, k) != v}
     return settings.replace(**changed) if changed else settings
 
 
@@ -135,9 +141,7 @@ def build_stages(preset: Preset) -> list[Stage[Any]]:
     stages = []
     for spec in preset.stages:
         ensure_stage_registered(spec.stage)
-        settings = dict(spec.settings)
-        if preset.hides_room:
-            settings.update(stage_settings_type(spec.stage).HIDING_THE_ROOM)
+        settings = {**spec.settings, **hiding_the_room(preset, stage_settings_type(spec.stage))}
         stages.append(make_stage(spec.stage, settings))
     return stages
 

@@ -362,31 +362,32 @@ class MainWindow(QMainWindow, WindowWidgets):
     def on_stage_settings(self, stage: str, settings: StageSettings) -> None:
         # What the stage said of its old settings is moot; new settings bring their own.
         self.messages.clear(f"stage-{stage}")
-        kept = self.state.update_stage(stage, settings)
-        self.controller.update_settings(stage, kept)
-        if kept != settings:
+        if self._keep_stage_settings(stage, settings) != settings:
             # A preset that hides the room keeps what hides it (the panel shows it back).
-            self.effects.panels[stage].set_settings(kept)
             self.messages.show_message(
                 f"stage-{stage}",
                 f"“{self.state.preset_label(self.state.preset_key)}” hides the room: its "
                 f"{stage_title(stage)} stays on; pick another preset to show the room",
                 "warning",
             )
-        self._schedule_save()
 
     def _follow_settings_in_use(self, stage: str) -> None:
         """After a stage declined a setting (a portrait it could not use), show and keep what
         it runs with instead, so that the next start does not ask for the refused one."""
         running = self.controller.settings_in_use(stage)
-        if running is None or running == self.state.stage_settings.get(stage):
-            return
-        kept = self.state.update_stage(stage, running)
+        if running is not None and running != self.state.stage_settings.get(stage):
+            self._keep_stage_settings(stage, running)
+
+    def _keep_stage_settings(self, stage: str, settings: StageSettings) -> StageSettings:
+        """``settings`` for ``stage`` as the state keeps them (:meth:`AppState.update_stage`),
+        on the running stage and its panel, saved; returns what was kept."""
+        kept = self.state.update_stage(stage, settings)
         self.controller.update_settings(stage, kept)
         panel = self.effects.panels.get(stage)
-        if panel is not None:
+        if panel is not None and panel.settings != kept:
             panel.set_settings(kept)
         self._schedule_save()
+        return kept
 
     def _update_preset_buttons(self) -> None:
         modified, is_user = self.modified, self.state.is_user_preset
