@@ -323,6 +323,11 @@ class DeadStream(LateStream):
 
     dies_s = 3.0
 
+    @property
+    def active(self) -> bool:
+        """PortAudio's stream stops when its server dies."""
+        return super().active and time.monotonic() - self.t0 < self.dies_s
+
     def _run(self) -> None:
         k = 0
         while not self._stop.is_set():
@@ -339,7 +344,23 @@ class DeadStream(LateStream):
 
 
 class DeadSoundCard(LateSoundCard):
+    """Its server dies with the first stream's :attr:`DeadStream.dies_s`; with ``returns``,
+    a stream opened again after :attr:`back_s` into the run delivers the voice from its start
+    (else it is refused: the server stays down)."""
+
+    back_s = 5.0
+
+    def __init__(self, voice: np.ndarray, after_s: float, returns: bool = False) -> None:
+        super().__init__(voice, after_s)
+        self.returns = returns
+
     def InputStream(self, *, samplerate: float, callback: Any, **kw: Any) -> LateStream:
+        if self.streams:
+            first = self.streams[0]
+            if not self.returns or time.monotonic() - first.t0 < self.back_s:
+                raise OSError("Error querying device -1")
+            super().InputStream(samplerate=samplerate, callback=callback)
+            return self.streams[-1]
         super().InputStream(samplerate=samplerate, callback=callback)
         stream = self.streams[-1] = DeadStream(self.voice, callback)
         return stream
@@ -532,3 +553,53 @@ def test_a_microphone_recording_shorter_than_the_lag_s_measure_keeps_its_sound(
     tenths = sound[: len(sound) // (rate // 10) * (rate // 10)].reshape(-1, rate // 10)
     levels = np.sqrt(np.mean(np.square(tenths), axis=1))
     assert len(levels) >= 4 and levels.min() > 0.1, levels
+
+
+def test_a_microphone_whose_server_comes_back_is_heard_again_in_the_recording(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server killed 3 s in and back 2 s later: the stream is opened again (it stayed
+    dead before, the rest of the run silent), the stage says the microphone is back, and the
+    voice it hears then is in the recording, the frames at their captured pace."""
+    from pipelines.audio import inputs
+    from pipelines.audio import stage as audio_stage
+    from pipelines.outputs.recorder import VideoFileOutput
+
+    write, captured = VideoFileOutput.write, []
+
+    def write_seen(self: VideoFileOutput, frame: Any) -> None:
+        captured.append(frame.timestamp)
+        write(self, frame)
+
+    monkeypatch.setattr(VideoFileOutput, "write", write_seen)
+    card = DeadSoundCard(speech(4.0), after_s=0.8, returns=True)
+    monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
+    out = tmp_path / "back.mp4"
+    with caplog.at_level("WARNING"):
+        record_microphone(card, out, seconds=11.0)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len([m for m in messages if "has given no sound" in m]) == 1, messages
+    assert len([m for m in messages if "delivers sound again" in m]) == 1, messages
+    assert len(card.streams) == 2
+    _, times, sound, rate = recorded(out)
+    assert len(times) == len(captured)
+    first, back = card.streams[0].t0, card.streams[1].t0
+
+    def loudness(start: float, end: float) -> float:
+        """RMS of the recording's sound from ``start`` to ``end`` (capture clock)."""
+        part = sound[round((start - captured[0]) * rate) : round((end - captured[0]) * rate)]
+        return float(np.sqrt(np.mean(part**2)))
+
+    # Silent between the loss (its last block, and AAC's spread) and the return ...
+    assert loudness(first + DeadStream.dies_s + 0.2, back - 0.1) < 1e-3
+    # ... and the voice the stream opened again hears (0.8 s in: speech) is recorded.
+    assert loudness(back + 1.0, back + 3.0) > 0.05
+    # Once its mouth lag is measured again, the frames keep their captured spacing, and the
+    # recording ends as late as the run.
+    since = back + audio_stage.MOUTH_LAG_WINDOW_S + 0.5
+    later = np.flatnonzero(np.asarray(captured[1:]) > since) + 1
+    assert len(later) > 30
+    spacing = np.diff(times)[later - 1] / np.maximum(np.diff(captured)[later - 1], 1e-6)
+    assert spacing.min() > 0.9 and spacing.max() < 1.1, (spacing.min(), spacing.max())
+    span, run = times[-1] - times[0], captured[-1] - captured[0]
+    assert abs(span - run) < 0.1, (span, run)

@@ -322,6 +322,11 @@ class FakeStream:
             self.callback(block[:, None], MIC_BLOCK, None, None)
             k += MIC_BLOCK
 
+    @property
+    def active(self) -> bool:
+        """As ``sounddevice``'s: started, and neither stopped nor closed."""
+        return self._thread.is_alive() and not self._stop.is_set()
+
     def _due(self, k: int) -> float:
         """When the block from sample ``k`` is delivered: once its last sample is in (and the
         device's latency after)."""

@@ -40,6 +40,25 @@ def update_status(w: MainWindow) -> None:
         w.show_camera_lost(lost)
     if snap is not None and not lost:
         show_keep_up(w, snap.fps)
+    show_microphone(w)
+
+
+def show_microphone(w: MainWindow) -> None:
+    """The Microphone row says while the talking head's microphone gives no sound (the device
+    list may still name it), and when it is back, the row is the list's again and the bar
+    that said it was gone goes."""
+    from pipelines.audio.stage import MIC_SILENT_SAID, STAGE_NAME, AudioMouth
+
+    engine = w.controller.engine
+    stages = engine.pipeline.stages if engine is not None else []
+    silent = next((s.silent_microphone for s in stages if isinstance(s, AudioMouth)), None)
+    if silent == w.silent_microphone:
+        return
+    w.silent_microphone = silent
+    w.show_microphone_row()
+    bar = w.messages.bars.get(f"stage-{STAGE_NAME}")
+    if silent is None and bar is not None and MIC_SILENT_SAID in bar.text:
+        w.messages.clear(f"stage-{STAGE_NAME}")
 
 
 KEEP_UP_BAR = "keep-up"

@@ -36,6 +36,7 @@ from app.gui.widgets import REFRESH, camera_fix_hint, select_data, set_checked_q
 from app.gui.window_ui import WindowWidgets, build_menus, build_ui
 from app.state import AppState, Change, RowView, StateEvent, VirtualCamera
 from app.state.devices import (
+    AudioReport,
     camera_lost_message,
     camera_row,
     inference_row,
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow, WindowWidgets):
         self._connect_controller()
         self.state.subscribe(self._on_state)
         self.camera_lost = False
+        self.silent_microphone: str | None = None
+        """The talking head's microphone while it gives no sound (:mod:`app.gui.status`)."""
         """Whether the camera in use is unplugged and reconnecting (:meth:`show_camera_lost`)."""
         self._source_text = ""
         """The Source box's line about the source that opened, shown again when it is back."""
@@ -625,12 +628,20 @@ class MainWindow(QMainWindow, WindowWidgets):
         report = self.state.devices
         if report is None:
             return
-        self._show_row("microphone", microphone_row(report.audio))
+        self.show_microphone_row()
         self._show_row("inference", inference_row(report.inference, report.compiled))
         if self.state.vcam == VirtualCamera.OFF and not report.virtual_camera.backends:
             self.device_rows["virtual_camera"].set_state(
                 "warning", "No virtual camera backend for this system.", setup_hint()
             )
+
+    def show_microphone_row(self) -> None:
+        """The device list's microphones, or the talking head's that gives no sound."""
+        report = self.state.devices
+        if report is None and self.silent_microphone is None:
+            return  # not listed yet
+        audio = report.audio if report is not None else AudioReport(False)
+        self._show_row("microphone", microphone_row(audio, self.silent_microphone))
 
     def _show_row(self, name: str, view: RowView) -> None:
         self.device_rows[name].set_state(

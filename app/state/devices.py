@@ -142,7 +142,18 @@ class DeviceReport:
         )
 
 
-def microphone_row(audio: AudioReport) -> RowView:
+def microphone_row(audio: AudioReport, silent: str | None = None) -> RowView:
+    """The Microphone row from the device list, or, while the talking head's running
+    microphone ``silent`` gives no sound, that (the list may still name it: a sound server
+    that stopped, a device the list has not caught up with)."""
+    if silent:
+        return RowView(
+            RowState.WARNING,
+            f"{silent[:1].upper()}{silent[1:]} gives no sound (unplugged, or its sound server "
+            "stopped): the talking head hears silence until it is back.",
+            "Plug it back in, or start its sound server again.",
+            can_retry=True,
+        )
     if audio.works and audio.inputs:
         default = next((d.name for d in audio.inputs if d.default), audio.inputs[0].name)
         return RowView(RowState.OK, f"{len(audio.inputs)} input(s); default: {default}.")

@@ -75,6 +75,10 @@ class AudioInput:
     def close(self) -> None:
         pass
 
+    def reopen_if_stopped(self) -> None:
+        """A live input whose device stopped delivering (unplugged, its sound server gone) is
+        opened again where it can be, without holding up the caller; others ignore it."""
+
     @property
     def description(self) -> str:
         return f"{type(self).__name__} {self.arg}".strip()
@@ -623,13 +627,22 @@ before the talking head's first frame began (:data:`~pipelines.audio.mux.SILENCE
 8 s), once its mouth's lag has settled (a second of frames). With 2 s, the first 1.6 s of
 speech begun 2.6 s before that first frame were overwritten before the first read
 (tests/test_recording_mic_after_silence.py). 1.9 MB at 48 kHz."""
+MIC_REOPEN_S = 2.0
+"""How often a microphone whose stream stopped (PortAudio's stream no longer active: the
+device unplugged, its sound server killed) is opened again, on a thread of its own. With the
+virtual PulseAudio microphone's server killed and started again, the old stream stayed dead and
+a new one in the same process delivered (2026-12-08): without this, the talking head stayed
+silent for the rest of the run."""
 START_GAP_SAID_S = 0.3
 """A microphone whose first sound delivered was heard this long after it opened says so in a
 log line: what was said before is in no recording. The virtual PulseAudio microphone's came
 0.04 s after its open in a quiet window, 0.12-1.85 s after it beside six CPU hogs on the 2
 cores (17 window runs), and 1.3-1.8 s after it in a script that only opened the stream
 (2026-12-07): the samples counted fell short of the time since the open by as much, so the
-sound in between never arrived (it was not merely late)."""
+sound in between never arrived (it was not merely late). The sound server's own recorder
+(``parec`` on the same monitor, nothing else running, load 1.3) gave its first bytes 1.0-1.9 s
+after it started (2026-12-08): the gap is the server's as often as the machine's load, and the
+line names both."""
 
 
 @AUDIO_INPUTS.register("mic")
@@ -670,17 +683,28 @@ class MicInput(AudioInput):
         self.start_gap_s: float | None = None
         """How long after its open the first sound it delivered was heard: measured once a
         second of sound came (:data:`START_GAP_SAID_S`)."""
+        self.reopens = 0
+        """Times its stream stopped and was opened again (:meth:`reopen_if_stopped`)."""
+        self._reopening: threading.Thread | None = None
+        self._reopen_tried = -math.inf
+        self._closed = False
 
     def open(self) -> None:
-        sd = _sounddevice()
         self.device = pick_input_device(self.arg or None)
+        self._closed = False
+        started = self._start_stream(self.device)
+        with self._lock:
+            self._adopt(*started)
+
+    def _start_stream(self, device: InputDevice) -> tuple[AudioRing, Any, int]:
+        sd = _sounddevice()
         last_exc: Exception | None = None
         # 16 kHz straight from the device when it (or PulseAudio/ALSA's plug) can; else its own.
-        for rate in dict.fromkeys([ANALYSIS_RATE, int(self.device.default_rate), 48000, 44100]):
+        for rate in dict.fromkeys([ANALYSIS_RATE, int(device.default_rate), 48000, 44100]):
             ring = AudioRing(int(rate * self.ring_seconds))
             try:
                 stream = sd.InputStream(
-                    device=self.device.index,
+                    device=device.index,
                     channels=1,
                     samplerate=rate,
                     dtype="float32",
@@ -692,16 +716,58 @@ class MicInput(AudioInput):
             except Exception as exc:
                 last_exc = exc
                 continue
-            self.ring, self.stream, self.device_rate = ring, stream, int(rate)
-            self._resampler = StreamResampler(int(rate), ANALYSIS_RATE)
-            self._read_pos = ring.written
+            log.info("audio input %s at %d Hz", device.name, rate)
+            return ring, stream, int(rate)
+        raise AudioError(f"audio input {device.name!r} could not be opened: {last_exc}")
+
+    def _adopt(self, ring: AudioRing, stream: Any, rate: int) -> None:
+        """Read from a stream just started (with :attr:`_lock` held: :meth:`pull` reads)."""
+        self.ring, self.stream, self.device_rate = ring, stream, rate
+        self._resampler = StreamResampler(rate, ANALYSIS_RATE)
+        self._read_pos = ring.written
+        with self._heard_lock:
             self._heard_origin = math.inf
-            self._resampled = (0, 0)
-            self.newest_heard = None
-            self._opened_at, self.start_gap_s = time.monotonic(), None
-            log.info("audio input %s at %d Hz", self.device.name, rate)
+        self._resampled = (0, 0)
+        self.newest_heard = None
+        self._opened_at, self.start_gap_s = time.monotonic(), None
+
+    def reopen_if_stopped(self) -> None:
+        """Its stream stopped (the device unplugged, its sound server gone): opened again on a
+        thread of its own, at most every :data:`MIC_REOPEN_S` (an open can wait on the sound
+        server). What it delivers then goes into a new ring: a recording reading it places it
+        by the new ring's own clock (:class:`~pipelines.audio.mux._MicReader`)."""
+        stream, device = self.stream, self.device
+        if self._closed or stream is None or device is None or bool(stream.active):
             return
-        raise AudioError(f"audio input {self.device.name!r} could not be opened: {last_exc}")
+        busy = self._reopening is not None and self._reopening.is_alive()
+        now = time.monotonic()
+        if busy or now - self._reopen_tried < MIC_REOPEN_S:
+            return
+        self._reopen_tried = now
+        self._reopening = threading.Thread(
+            target=self._reopen, args=(stream, device), name="camfx-mic-reopen", daemon=True
+        )
+        self._reopening.start()
+
+    def _reopen(self, stopped: Any, device: InputDevice) -> None:
+        try:
+            started = self._start_stream(device)
+        except Exception as exc:  # the server not back yet: tried again later
+            log.debug("audio input %s not back yet: %s", device.name, exc)
+            return
+        with self._lock:
+            adopted = not self._closed and self.stream is stopped
+            if adopted:
+                self._adopt(*started)
+                self.reopens += 1
+        if not adopted:
+            started[1].close()  # closed while this one started
+            return
+        log.info("audio input %s opened again after its stream stopped", device.name)
+        try:
+            stopped.close()
+        except Exception as exc:
+            log.debug("closing the stopped audio input failed: %s", exc)
 
     def _make_callback(self, ring: AudioRing) -> Any:
         def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -751,12 +817,12 @@ class MicInput(AudioInput):
         """What the user is told (by the ``audio_mouth`` stage: a log line, the window's bar)
         once :attr:`start_gap_s` is measured past :data:`START_GAP_SAID_S`; else None."""
         gap = self.start_gap_s
-        if gap is None or gap <= START_GAP_SAID_S:
-            return None
+        if gap is None or gap <= START_GAP_SAID_S or self.reopens:
+            return None  # (opened again: its stage said that it gave no sound, and when back)
         return (
             f"{self.description} delivered no sound for its first {gap:.1f} s after it opened "
-            "(the machine is too busy): what was said then is not in the talking head or a "
-            "recording"
+            "(its sound server was slow to start it, or the machine was busy): what was said "
+            "then is not in the talking head or a recording"
         )
 
     def heard_at(self, position: int) -> float | None:
@@ -778,7 +844,9 @@ class MicInput(AudioInput):
         return origin + position / self.device_rate
 
     def close(self) -> None:
-        stream, self.stream = self.stream, None
+        with self._lock:
+            self._closed = True
+            stream, self.stream = self.stream, None
         if stream is not None:
             try:
                 stream.stop()

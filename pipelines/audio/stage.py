@@ -65,6 +65,15 @@ killed mid-run, the frames' mouths read sound ever older and a recording moved e
 earlier by as much as it may (half the spacing): the rest of the recording played at twice
 the speed, with nothing said (qa62, 2026-12-07). Starved deliveries under load last 0.15-0.33
 s (:meth:`~pipelines.audio.mux.AudioReader.frame_offset`)."""
+MIC_FIRST_SOUND_S = 5.0
+"""A microphone that has delivered nothing at all this long after the talking head's first
+frame is said to give no sound. The virtual PulseAudio microphone's first sound came 1-2 s after
+its open on the 2-core machine, once over 5 s (2026-12-08); a recording of such a run, its
+microphone killed after 25 ms of sound, played at twice the speed from then on (the gone
+microphone's rule waited for a second of sound)."""
+MIC_SILENT_SAID = "has given no sound"
+"""The words of the report that a microphone is gone (:data:`MIC_SILENT_S`): the window clears
+that bar, and only that one, when the microphone delivers again."""
 MOUTH_LAG_WINDOW_S = 1.0
 """A microphone's mouth lag (:attr:`FrameVoice.mouth_lag_s`) is the median over this much of
 the latest frames, and settled once this much was measured. The first frames after a start
@@ -172,6 +181,8 @@ class AudioMouth(Stage[AudioMouthSettings]):
         """The frames clock's time of each frame."""
         self._start_gap_told = False
         """The input's start gap (a microphone's) was looked at since :meth:`open`."""
+        self._silent_since: float | None = None
+        self._silence_told = False
 
     # Lifecycle ----------------------------------------------------------------
     def open(self) -> None:
@@ -222,7 +233,7 @@ class AudioMouth(Stage[AudioMouthSettings]):
         self._mouth_lags.clear()
         self._mouth_lag_since = None
         self._start_gap_told = not self.input.live  # only a microphone has a start gap
-        self._silent_since: float | None = None
+        self._silent_since = None
         self._silence_told = False
         super().open()
 
@@ -333,25 +344,56 @@ class AudioMouth(Stage[AudioMouthSettings]):
         )
         return out
 
+    @property
+    def silent_microphone(self) -> str | None:
+        """The running microphone's description while it is gone (it has delivered nothing for
+        :data:`MIC_SILENT_S`, which was reported); None otherwise, and without a microphone.
+        The window's Microphone row reads it: the device list alone still lists it."""
+        return self.input.description if self._silence_told else None
+
     def _microphone_gone(self, timestamp: float, delivered: bool) -> bool:
         """Whether a running microphone has delivered nothing for :data:`MIC_SILENT_S` (said
-        once, until it delivers again). Only after its first sound: its start gap is said
-        apart."""
-        if not self.input.live or not self._start_gap_told:
+        once, until it delivers again), or nothing at all for :data:`MIC_FIRST_SOUND_S` since
+        its first frame. A start gap shorter than that is said apart, once measured."""
+        if not self.input.live:
             return False
+        if self.input.newest_heard is None and not self._silence_told:
+            # Nothing delivered yet: a slow start, until it has lasted MIC_FIRST_SOUND_S.
+            if self._silent_since is None:
+                self._silent_since = timestamp
+            if delivered or timestamp - self._silent_since < MIC_FIRST_SOUND_S:
+                return False
+            self._silence_told = True
+            self.input.reopen_if_stopped()
+            self.report(
+                f"{self.input.description} {MIC_SILENT_SAID} since it opened "
+                f"{timestamp - self._silent_since:.0f} s ago (muted in the system, or its sound "
+                "server is stuck): the talking head hears silence until it delivers"
+            )
+            return True
         if delivered:
             if self._silence_told:
-                log.info("%s: %s delivers sound again", STAGE_NAME, self.input.description)
+                # A warning as the loss was (the command line shows warnings, not info lines).
+                log.warning(
+                    "%s: %s delivers sound again: the talking head hears it",
+                    STAGE_NAME,
+                    self.input.description,
+                )
+                # Its mouth lag is measured again, as at a start: what was measured before
+                # the loss describes another stream (a new one, where it was opened again).
+                self._mouth_lags.clear()
+                self._mouth_lag_since = None
             self._silent_since, self._silence_told = None, False
             return False
         if self._silent_since is None:
             self._silent_since = timestamp
         if timestamp - self._silent_since < MIC_SILENT_S:
             return False
+        self.input.reopen_if_stopped()
         if not self._silence_told:
             self._silence_told = True
             self.report(
-                f"{self.input.description} has given no sound for {MIC_SILENT_S:g} s (unplugged, "
+                f"{self.input.description} {MIC_SILENT_SAID} for {MIC_SILENT_S:g} s (unplugged, "
                 "or its sound server stopped): the talking head hears silence until it is back"
             )
         return True
