@@ -221,6 +221,32 @@ def test_in_place_leaves_a_file_that_grows_meanwhile(
     assert path.read_bytes()[: len(before)] == before and path.stat().st_size == len(before) + 100
 
 
+def test_a_recording_still_being_written_is_refused_not_called_complete(tmp_path: Path) -> None:
+    """qa62: ``camfx repair`` on a recording still being written said "complete … nothing
+    to do" (between its fragments), or would cut a copy of it. The recorder holds a lock on
+    it while it writes (the system drops it when the process dies, kill -9 included): the
+    command, another process as a user runs it, says it is still being recorded, exit 2, and
+    the window's scan for torn recordings leaves it out."""
+    from pipelines.frame import Frame
+
+    path = tmp_path / "live.mp4"
+    out = recorder.VideoFileOutput(str(path))
+    out.live_source = False
+    out.open(*SIZE, FPS)
+    try:
+        for i in range(2 * FRAMES_PER_FRAGMENT + 3):  # two whole fragments on the disk
+            out.write(Frame.new(np.full((SIZE[1], SIZE[0], 3), 9 * i, np.uint8), i / FPS, i))
+        assert recorder.being_recorded(path)
+        line = one_error_line(camfx("repair", str(path)), path)
+        assert "still being recorded" in line and "stop that recording first" in line, line
+        assert list(tmp_path.iterdir()) == [path]  # no copy
+        assert repair.torn_recordings(tmp_path, quiet_for_s=0.0) == []
+    finally:
+        out.close()
+    assert out.failure is None and not recorder.being_recorded(path)
+    assert repair.repair(path).outcome is repair.Outcome.COMPLETE
+
+
 def test_a_taken_name_is_never_overwritten(whole: Path, tmp_path: Path) -> None:
     mdat = fragment(whole, 4)[1]
     path = torn_copy(whole, tmp_path, mdat.offset + 10)

@@ -307,6 +307,7 @@ class VideoFileOutput(Output):
         self._last_pts = -1
         try:
             self._watch_fd = os.open(path, os.O_RDONLY)
+            hold_recording_lock(self._watch_fd)
         except OSError:
             self._watch_fd = None
         self.is_open = True
@@ -592,6 +593,41 @@ def _likely_errno(path: str) -> int:
     except OSError:
         return errno.EIO
     return errno.ENOSPC if full else errno.EIO
+
+
+def hold_recording_lock(fd: int) -> None:
+    """Mark the file open on ``fd`` as being recorded, until ``fd`` is closed (by the recorder
+    at its end, or by the system when the process dies, ``kill -9`` included): an advisory lock
+    that :func:`being_recorded` tests, so that ``camfx repair`` does not call a recording
+    still being written complete, or cut a copy of it. Not on Windows (no ``fcntl``)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    with contextlib.suppress(OSError):  # a file system without locks: nothing is marked
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def being_recorded(path: str | os.PathLike[str]) -> bool:
+    """Whether a camfx recorder, in this process or another, is writing ``path`` now
+    (:func:`hold_recording_lock`). False where it cannot tell (Windows, no such file)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # (closing it drops the shared lock taken)
+    return False
 
 
 def mp4_is_torn(path: str | os.PathLike[str]) -> bool:

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.outputs.existing import MAX_NAME_TRIES, numbered_names
-from pipelines.outputs.recorder import MP4_FLAGS, Mp4Layout, mp4_layout, probe_video
+from pipelines.outputs.recorder import (
+    MP4_FLAGS,
+    Mp4Layout,
+    being_recorded,
+    mp4_layout,
+    probe_video,
+)
 
 COPY_CHUNK = 1 << 20
 SCAN_MAX_FILES = 200
@@ -96,6 +102,14 @@ def repair(path: str | os.PathLike[str], *, in_place: bool = False) -> RepairRep
     problem = _why_not_repairable(layout)
     if problem:
         return _refuse(path, problem)
+    if being_recorded(path):
+        # Between its fragments it looks complete or torn; neither is true yet (qa62: a
+        # recording being written was called "complete … nothing to do").
+        return _refuse(
+            path,
+            "is still being recorded; stop that recording first (a recording that ends "
+            "normally needs no repair)",
+        )
     if layout.fragments == 0:
         # No fragment: torn inside the first one, or cut right after its header (ftyp + moov,
         # nothing torn, no frame), which is not a complete recording but one with nothing in it.
@@ -144,7 +158,7 @@ def torn_recordings(
     candidates.sort(reverse=True)
     torn = []
     for mtime, path in candidates[:SCAN_MAX_FILES]:
-        if now - mtime < quiet_for_s or _repaired_name(path).exists():
+        if now - mtime < quiet_for_s or _repaired_name(path).exists() or being_recorded(path):
             continue
         try:
             layout = mp4_layout(path)
