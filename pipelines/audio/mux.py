@@ -430,9 +430,7 @@ class _VideoSoundReader(_FramesKeepTheirTime):
         self._clip_loop: int | None = None
 
     def follow(self, ctx: FrameContext) -> bool:
-        place: MediaPlace | LiveMediaPlace | None = (
-            ctx.get(self.key) if hasattr(ctx, "get") else None
-        )
+        place: MediaPlace | LiveMediaPlace | None = ctx.get(self.key)
         if place is None or place.path != self.path:
             return False  # another source's frame (the window switched it)
         if not self.passes or place != self.passes[-1]:
@@ -681,7 +679,7 @@ class _TalkingHeadReader:
         return self.kind is VoiceKind.SILENT
 
     def _video_with_sound(self, ctx: FrameContext) -> str | None:
-        place: LiveMediaPlace | None = ctx.get(LIVE_MEDIA_PLACE) if hasattr(ctx, "get") else None
+        place: LiveMediaPlace | None = ctx.get(LIVE_MEDIA_PLACE)
         if place is None:
             return None
         if place.path not in self._has_sound:
