@@ -40,6 +40,7 @@ from pipelines.frame import (
     FRESH_IMAGE,
     HELD,
     LIVE_CAPTURE,
+    NEW_SCENE,
     RESENT,
     SOURCE_CARD,
     UNHURRIED,
@@ -991,6 +992,11 @@ class Engine:
                     self._deliver(frame, None)
                     continue
                 pipeline = self.pipeline
+                if frame.ctx.get(NEW_SCENE):
+                    # Between frames, the render thread idle: no stage call is under way.
+                    self._wait_render_idle()
+                    for stage in pipeline.stages:
+                        stage.forget_frames()
                 split = pipeline.analysis_count() if render is not None else 0
                 unhurried = self._unhurried(frame)
                 if unhurried or split == 0 or split == len(pipeline.stages):

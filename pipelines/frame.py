@@ -43,6 +43,13 @@ SOURCE_CARD: CtxKey[bool] = CtxKey("source_card")
 engine delivers it unprocessed. Here, not in the engine, so a source can set it without
 importing the engine."""
 
+NEW_SCENE: CtxKey[bool] = CtxKey("new_scene")
+"""Set by a source on the first frame of another scene (the window's source switched from one
+camera, file or picture to another): the engine has its stages forget what earlier frames left
+(:meth:`~pipelines.stage.Stage.forget_frames`) before it. "Only me" locked on the person of the
+old source kept its lock, and a person in another place in the new one was cut out for its
+10 s hold (qa64, 2026-12-08)."""
+
 FRESH_IMAGE: CtxKey[np.ndarray] = CtxKey("fresh_image")
 """Set by a stage on the image it returns when that is a new array it keeps no reference to
 (not its input, not a buffer reused on later frames). The engine reads it (and removes it)

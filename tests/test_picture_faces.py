@@ -305,3 +305,18 @@ def test_the_portrait_reads_on_past_a_level_its_tracker_cannot_take() -> None:
     assert len(first) == 1 and first[0].detection.width > 3 * np.ptp(own[:, 0])
     found = find_landmarks(room, search=True)
     assert np.abs(found[:, :2] - own).mean() / scale < 1.0
+
+
+@pytest.mark.parametrize("size", [(1280, 916), (100, 37), (37, 100)])
+def test_a_picture_without_a_face_is_searched_at_any_size(size: tuple[int, int]) -> None:
+    """qa64: a picture with no face, filled to a size whose search views lie at fractional
+    places (a 1400×1002 landscape as the source of a 1280×720 frame: filled to 1280×916),
+    raised a broadcast error in the detector's view crop, a traceback out of ``camfx run``.
+    Every view of every level is now searched, and nothing is found."""
+    from pipelines.tracking.detector import still_views
+
+    picture = cv2.resize(cv2.imread(str(FACES / "no_face.jpg")), size)
+    detector = load_model(FaceDetector, tracking_factory())
+    levels = list(detector.search(picture))
+    assert len(levels) == len(still_views(*size))
+    assert faces_in_picture(picture) == []

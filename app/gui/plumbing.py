@@ -34,7 +34,7 @@ import numpy as np
 from app.state.recording import LivePlaces
 from pipelines.audio.mux import LIVE_MEDIA_PLACE
 from pipelines.buffers import Closed, LatestSlot
-from pipelines.frame import HELD, SOURCE_CARD, CtxKey, Frame
+from pipelines.frame import HELD, NEW_SCENE, SOURCE_CARD, CtxKey, Frame
 from pipelines.outputs.base import Output
 from pipelines.sources.base import MEDIA_PLACE, Source, SourceConfig
 from pipelines.sources.camera import CameraState
@@ -103,6 +103,9 @@ class ControlledSource(Source):
         self.frames_from_inner = 0
         self._places = LivePlaces()
         """Capture thread only (:meth:`_read`)."""
+        self._scene_of: Source | None = None
+        """The source whose picture the last frame sent was (capture thread only): a frame of
+        another is marked :data:`~pipelines.frame.NEW_SCENE`."""
 
     # ------------------------------------------------ control (any thread)
     @property
@@ -190,6 +193,9 @@ class ControlledSource(Source):
             image = fit_to(image, w, h)
         out = Frame.new(image, frame.timestamp, self._index)
         self._index += 1
+        if inner is not self._scene_of:
+            self._scene_of = inner
+            out.ctx.put(NEW_SCENE, True)
         if frame.ctx.get(SOURCE_CARD):
             # The camera's "disconnected" card (its config asks for one): not a picture of
             # the room, so the engine sends it unprocessed and it is no frame from the camera.

@@ -689,6 +689,9 @@ class EyeContact(Stage[EyeContactSettings]):
         self._reset()
         super().close()
 
+    def forget_frames(self) -> None:
+        self._reset()
+
     def _reset(self) -> None:
         self._weight, self._down, self._side, self._eyes = None, None, None, None
         self._rel, self._shape, self._age = None, [], []

@@ -604,10 +604,14 @@ class KeyLight(Stage[KeyLightSettings]):
         return fused.wait_ready(timeout)
 
     def close(self) -> None:
+        self.forget_frames()
+        super().close()
+
+    def forget_frames(self) -> None:
+        # The eased light of the last scene, and its cached shape and gains.
         self._gradient, self._last_t, self._shape = None, None, None
         self._upsampled = None
         self._gain_full = None
-        super().close()
 
     def _smoothed(self, fitted: np.ndarray, t: float) -> np.ndarray:
         prev, last = self._gradient, self._last_t

@@ -112,10 +112,14 @@ class AutoFrame(Stage[AutoFrameSettings]):
         self._last_face_t: float | None = None
 
     def close(self) -> None:
+        self.forget_frames()
+        super().close()
+
+    def forget_frames(self) -> None:
+        # The crop eased toward the last face: a new scene's face is framed at once.
         self._spring = None
         self._target = None
         self._t = None
-        super().close()
 
     def _wanted(self, face: Face | None, w: int, h: int, s: AutoFrameSettings) -> np.ndarray:
         if face is None:

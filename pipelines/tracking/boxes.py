@@ -250,6 +250,9 @@ class FaceBoxes(Stage[FaceBoxesSettings]):
         self.reset()
         super().close()
 
+    def forget_frames(self) -> None:
+        self.reset()
+
     def reset(self) -> None:
         self.tracks = BoxTracks()
         self._last_run: float | None = None

@@ -197,10 +197,14 @@ def _square_tensor(
     ix0, iy0 = max(round(x0), 0), max(round(y0), 0)
     ix1, iy1 = min(round(x0 + side), w), min(round(y0 + side), h)
     scale = INPUT_SIZE / side
-    out_w = max(1, round((ix1 - ix0) * scale))
-    out_h = max(1, round((iy1 - iy0) * scale))
-    ox = min(round((ix0 - x0) * scale), INPUT_SIZE - out_w)
-    oy = min(round((iy0 - y0) * scale), INPUT_SIZE - out_h)
+    # A view at a fractional place rounds to a pixel more than its side (x0 = 47.25, side 37:
+    # columns 47-84, 38 of them) and to a place before the tensor's start: both held in the
+    # tensor. Unheld, a picture with no face at the first level and such views (a 1280×916
+    # fill of a 1280×720 frame) raised a broadcast error, a traceback (qa64, 2026-12-08).
+    out_w = min(INPUT_SIZE, max(1, round((ix1 - ix0) * scale)))
+    out_h = min(INPUT_SIZE, max(1, round((iy1 - iy0) * scale)))
+    ox = max(0, min(round((ix0 - x0) * scale), INPUT_SIZE - out_w))
+    oy = max(0, min(round((iy0 - y0) * scale), INPUT_SIZE - out_h))
     tensor = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
     tensor[oy : oy + out_h, ox : ox + out_w] = cv2.resize(
         image_bgr[iy0:iy1, ix0:ix1], (out_w, out_h), interpolation=cv2.INTER_AREA
