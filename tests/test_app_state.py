@@ -259,14 +259,23 @@ def test_save_writes_the_edits_into_the_running_user_preset(tmp_path: Path) -> N
     assert on_disk["stages"][0]["settings"]["enabled"] is False
 
 
-def test_next_preset_cycles_through_the_menu(tmp_path: Path) -> None:
+def test_next_preset_cycles_through_the_menu_from_the_last_pick(tmp_path: Path) -> None:
     state, _ = make_state(tmp_path, {"preset": OFF})
     keys = [k for k, _ in state.preset_entries()]
-    assert keys[0] == OFF
-    state.preset_key = keys[-1]
+    assert keys[0] == OFF and len(keys) > 4
+    state.preset_running(keys[-1], [])
     assert state.next_preset() == OFF
-    state.preset_key = OFF
+    state.preset_running(OFF, [])
     assert state.next_preset() == keys[1]
+    # Presses quicker than a preset applies (qa64: 4 presses 100 ms apart went 2 steps):
+    # each steps on from the one picked before, not from the one still running.
+    picked = []
+    for _ in range(3):
+        pick = state.pick_preset(state.next_preset() or "")
+        assert pick.preset is not None
+        state.preset_picked(pick.key, pick.preset)
+        picked.append(pick.key)
+    assert picked == keys[1:4] and state.preset_key == OFF
 
 
 def test_source_picker_entries_and_what_is_remembered(tmp_path: Path) -> None:

@@ -403,7 +403,11 @@ class AppState:
         keys = [k for k, _ in self.preset_entries()]
         if not keys:
             return None
-        i = keys.index(self.preset_key) if self.preset_key in keys else -1
+        # From the last pick, not from what runs: presses quicker than a preset applies
+        # (Ctrl+Shift+N, the hotkey, the tray) each moved from the same running one, and
+        # 4 presses 100 ms apart went 2 steps (qa64).
+        current = normalize_key(self.settings.preset or self.preset_key)
+        i = keys.index(current) if current in keys else -1
         return keys[(i + 1) % len(keys)]
 
     # ----------------------------------------------------------------- source
