@@ -183,6 +183,9 @@ class VideoFileOutput(Output):
         self._last_pts = -1
         self._last_time = 0.0
         self._watch_fd: int | None = None
+        self._identity: tuple[int, int] | None = None
+        """(Device, inode) of the file this recording writes: what is at its path later may
+        be another's (a second ``camfx run -y`` to the same name replaced it)."""
         self._next_check = 0.0
         self._lock = threading.RLock()
 
@@ -197,6 +200,7 @@ class VideoFileOutput(Output):
         if self.existing is ExistingFile.REFUSE:
             check_file_path(path)
             refuse_existing(path)
+        refuse_being_recorded(path)
         existed = os.path.lexists(path)
         try:
             _check_path(path)
@@ -211,9 +215,11 @@ class VideoFileOutput(Output):
             raise OutputError("file output needs a path, e.g. --output out.mp4")
         check_file_path(target)
         path = replaces = target
+        self._identity = None
         if os.path.lexists(target):
             if self.existing is ExistingFile.REFUSE:
                 refuse_existing(target)
+            refuse_being_recorded(target)
             # The file there stays whole until the new one is complete: a start that fails,
             # a full disk or a crash leaves it as it was (and what was recorded beside it).
             # Through a link, the file it points to is replaced and the link kept; a device
@@ -308,6 +314,8 @@ class VideoFileOutput(Output):
         try:
             self._watch_fd = os.open(path, os.O_RDONLY)
             hold_recording_lock(self._watch_fd)
+            st = os.fstat(self._watch_fd)
+            self._identity = (st.st_dev, st.st_ino)
         except OSError:
             self._watch_fd = None
         self.is_open = True
@@ -437,11 +445,22 @@ class VideoFileOutput(Output):
     def _remove_created(self, path: str) -> bool:
         """Remove ``path`` where this recording created it (a new file, or the .partial beside
         an earlier one; never a device, nor a file it found there); whether it did."""
-        if not (self._created and os.path.isfile(path)):
+        if not (self._created and os.path.isfile(path)) or self._replaced(path):
             return False
         with contextlib.suppress(OSError):
             os.remove(path)
         return not os.path.exists(path)
+
+    def _replaced(self, path: str) -> bool:
+        """Whether the file at ``path`` now is another than the one this recording wrote (a
+        second recording to the same name replaced it: removing it lost that one too)."""
+        if self._identity is None:
+            return False
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) != self._identity
 
     def _fail(self, exc: BaseException) -> str:
         """Stop recording after ``exc``; keep what is playable; return the line for the user."""
@@ -454,7 +473,12 @@ class VideoFileOutput(Output):
         gone = isinstance(exc, FileNotFoundError) or not os.path.exists(path)
         code = getattr(exc, "errno", None)
         kept_frames, kept_s = 0, 0.0
-        if gone:
+        if gone and os.path.exists(path) and self._replaced(path):
+            reason = (
+                "another file was put at its name while recording (another recording with "
+                "that name?); that file is left as it is"
+            )
+        elif gone:
             reason = "the file or its folder was deleted while recording"
         else:
             reason = WRITE_ERRORS.get(code or 0, f"write error ({exc})")
@@ -628,6 +652,17 @@ def being_recorded(path: str | os.PathLike[str]) -> bool:
     finally:
         os.close(fd)  # (closing it drops the shared lock taken)
     return False
+
+
+def refuse_being_recorded(path: str) -> None:
+    """The one line for a file another recording is writing now (:func:`being_recorded`):
+    replacing it under ``-y`` lost both recordings (the first one's end removed the second
+    one's file, which had taken its name; qa64)."""
+    if being_recorded(path):
+        raise OutputError(
+            f"output file {path!r} is being recorded by another camfx right now; choose "
+            "another name, or stop that recording first"
+        )
 
 
 def mp4_is_torn(path: str | os.PathLike[str]) -> bool:
