@@ -732,6 +732,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(errors[0])
     if any(out.failure for out in engine.outputs):
         return EXIT_OUTPUT_FAILED
+    if snap.errors:
+        # An effect bypassed on frames did not make what was asked (qa64: privacy-blur's
+        # segmentation failing on every frame ended "errors 30", exit 0).
+        name, count = max(snap.errors.items(), key=lambda item: item[1])
+        first = run.problems(EventKind.STAGE_ERROR)
+        said = next((p for p in first if p.startswith(f"{name}: ")), f"{name}: failed")
+        print(
+            f"camfx: the effect {said} (on {count} of {snap.frames_processed} frames)",
+            file=sys.stderr,
+        )
+        return EXIT_OUTPUT_FAILED
     if interrupted is not None and (
         engine.max_frames is not None or engine.max_seconds is not None
     ):

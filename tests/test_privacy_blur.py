@@ -22,7 +22,7 @@ from pipelines.frame import Frame, FrameContext
 from pipelines.presets import Preset, build_stages, get_preset
 from pipelines.segmentation.onlyme import OnlyMe
 from pipelines.sources.base import SourceConfig
-from pipelines.sources.files import ImageSource
+from pipelines.sources.files import ImageSource, fit_to
 
 FACES = Path(__file__).parent / "data" / "faces"
 W, H = 640, 360
@@ -35,6 +35,12 @@ BACKGROUND_SHARPNESS_SLACK = 1.5
 background (measured: the same, 1.75); kept as a person it was 324 (the source 390)."""
 BACKGROUND_SATURATION_SLACK = 5.0
 """...and at most this much more saturated (HSV, 0-255): as background 0, kept 189."""
+ENCODED_SHARPNESS_SHARE = 0.05
+"""A recorded frame's blurred room keeps at most this share of the sharp picture's
+sharpness (measured 0.01; the sharp room, as Off sends it, 1)."""
+ENCODED_GREY_SATURATION = 20.0
+"""...and its saturation is at most this (HSV, 0-255): grey through H.264's colour rounding
+read 10.7; the cup in colour reads 189."""
 FACE_SHARPNESS_KEPT = 0.8
 """A face picture: the face keeps this share of its sharpness in the source."""
 
@@ -250,3 +256,41 @@ def test_a_room_you_left_is_blurred_within_the_short_hold() -> None:
     assert max(share for t, share in kept_at if t < 1.0) > 0.05  # you were kept
     late = [share for t, share in kept_at if t > 1.0 + REQUIRE_FACE_HOLD_S + 0.2]
     assert late and max(late) == 0.0, kept_at
+
+
+def test_a_segmentation_that_fails_on_every_frame_still_hides_the_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa64: privacy-blur whose segmentation network failed on every frame (a model the
+    wrong shape for its input) sent the room out sharp and in colour, as Off does, and
+    ``camfx run`` ended "errors 30" with exit 0. A background effect of a preset that hides
+    the room now blurs a frame with no person mask whole (``without_mask: hide``), and the
+    run says which effect failed, exit 1."""
+    import av
+
+    from app.cli import main
+    from pipelines.segmentation.stage import Segmentation
+
+    def broken(self: Segmentation, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
+        raise RuntimeError("Got invalid dimensions for input: input_1")
+
+    monkeypatch.setattr(Segmentation, "process", broken)
+    out = tmp_path / "out.mp4"
+    source = FACES / "no_face.jpg"
+    run = ["run", "--source", str(source), "--preset", "privacy-blur", "--size", f"{W}x{H}"]
+    code = main([*run, "--frames", "6", "--output", str(out), "-y"])
+    said = capsys.readouterr().err
+    assert code == 1, said
+    assert "camfx: the effect segmentation: Got invalid dimensions" in said
+    assert "(on 6 of 6 frames)" in said
+    picture = fit_to(cv2.imread(str(source)), W, H)
+    with av.open(str(out)) as container:
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    assert len(frames) == 6
+    cup = picture[CUP_BOX]
+    for frame in frames:  # from the first frame on, as if nobody were in view
+        box = frame[CUP_BOX]
+        # (Through H.264: its blocks add a little edge to the blurred room, 3.9 against 1.4
+        # before encoding; the cup itself reads hundreds.)
+        assert sharpness(box) <= ENCODED_SHARPNESS_SHARE * sharpness(cup)
+        assert saturation(box) <= ENCODED_GREY_SATURATION

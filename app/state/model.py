@@ -265,7 +265,10 @@ class AppState:
         for spec in preset.stages:
             try:
                 ensure_stage_registered(spec.stage)
-                settings = STAGES.get(spec.stage).settings_type.from_dict(dict(spec.settings))
+                settings_type = STAGES.get(spec.stage).settings_type
+                # What its stages run with, the held settings of a preset that hides the room
+                # included (an edit is what differs from this).
+                settings = held_for_hiding(preset, settings_type.from_dict(dict(spec.settings)))
                 self.base_settings[spec.stage] = jsonable(settings.to_dict())
             except (CamfxError, KeyError):
                 self.base_settings[spec.stage] = {}

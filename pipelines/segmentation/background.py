@@ -94,6 +94,9 @@ CROSSFADE_S = 0.3
 WRAP_BLUR_FRACTION = 0.03
 
 ReplaceMode = Literal["color", "image", "video"]
+WithoutMask = Literal["pass", "hide"]
+"""What a background effect does with a frame that has no person mask (the segmentation not
+started yet, failing on the frame, or stuck): pass it through, or hide all of it as room."""
 REPLACE_MODES: tuple[str, ...] = get_args(ReplaceMode)
 HEX_COLOR_PATTERN = r"^\s*#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})\s*$"
 _HEX_COLOR = re.compile(HEX_COLOR_PATTERN)
@@ -134,9 +137,14 @@ class Eased:
 _warned_no_mask: set[str] = set()
 
 
-def frame_mask(stage_name: str, image: np.ndarray, ctx: FrameContext) -> np.ndarray | None:
-    """``ctx.mask`` at the image's size, or None (logged once per stage) when there is none."""
+def frame_mask(
+    stage_name: str, image: np.ndarray, ctx: FrameContext, without: WithoutMask = "pass"
+) -> np.ndarray | None:
+    """``ctx.mask`` at the image's size, or, when there is none, None (logged once per stage)
+    or with ``without="hide"`` a mask of nobody: the whole frame is room."""
     mask = ctx.mask
+    if mask is None and without == "hide":
+        return np.zeros(image.shape[:2], np.float32)
     if mask is None:
         if stage_name not in _warned_no_mask:
             log.warning(
@@ -177,11 +185,15 @@ class BackgroundBlurSettings(StageSettings):
     """Take colour out of the background (1 = grey): with a strong blur, the "privacy" look."""
     light_wrap: Annotated[float, Meta(ge=0.0, le=1.0)] = 0.0
     """Let background light spill over the person's outline."""
+    without_mask: WithoutMask = "pass"
+    """A frame with no person mask (the segmentation failing or not started): passed through,
+    or blurred whole ("hide")."""
 
     HIDES_THE_ROOM: ClassVar[bool] = True
     NEEDS_THE_MASK: ClassVar[bool] = True
-    HIDING_THE_ROOM: ClassVar = MappingProxyType({"enabled": True})
-    """In a preset that hides the room it runs, whatever its file says."""
+    HIDING_THE_ROOM: ClassVar = MappingProxyType({"enabled": True, "without_mask": "hide"})
+    """In a preset that hides the room it runs, whatever its file says, and a frame its
+    segmentation failed on is blurred whole (it went out sharp: qa64)."""
 
 
 @register_stage
@@ -302,7 +314,7 @@ class BackgroundBlur(Stage[BackgroundBlurSettings]):
         refined = ctx.mask_source
         if not isinstance(refined, RefinedMask) or refined.size != image.shape[1::-1]:
             refined = None
-        mask = frame_mask(self.name, image, ctx) if refined is None else None
+        mask = frame_mask(self.name, image, ctx, s.without_mask) if refined is None else None
         if refined is None and mask is None:
             return image
         now = ctx.timestamp
@@ -458,10 +470,15 @@ class BackgroundReplaceSettings(StageSettings):
     wall otherwise keeps a bright fringe), and lower the mask where the outline's pixels have
     the room's own colour (see :mod:`pipelines.segmentation.colour_matte`)."""
 
+    without_mask: WithoutMask = "pass"
+    """A frame with no person mask (the segmentation failing or not started): passed through,
+    or replaced whole ("hide")."""
+
     HIDES_THE_ROOM: ClassVar[bool] = True
     NEEDS_THE_MASK: ClassVar[bool] = True
-    HIDING_THE_ROOM: ClassVar = MappingProxyType({"enabled": True})
-    """In a preset that hides the room it runs, whatever its file says."""
+    HIDING_THE_ROOM: ClassVar = MappingProxyType({"enabled": True, "without_mask": "hide"})
+    """In a preset that hides the room it runs, whatever its file says, and a frame its
+    segmentation failed on is replaced whole."""
 
 
 Key = tuple[str, str]
@@ -636,7 +653,7 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         refined = ctx.mask_source
         if isinstance(refined, RefinedMask) and refined.size == image.shape[1::-1]:
             return self._compiled(image, ctx, background, refined, refined, wrap)
-        mask = frame_mask(self.name, image, ctx)
+        mask = frame_mask(self.name, image, ctx, s.without_mask)
         if mask is None:
             return image
         return self._compiled(image, ctx, background, mask, mask_pyramid(mask, ctx.extras), wrap)
