@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from app.cli import add_overwrite_argument
@@ -74,10 +75,19 @@ def _run(args: argparse.Namespace) -> int:
         raise CamfxError(f"--max-faces {args.max_faces} must be at least 1")
     if not 1 <= args.passes <= 5:
         raise CamfxError(f"--passes {args.passes} must be 1 to 5")
-    if args.mask and not args.overwrite:
-        from pipelines.outputs.existing import refuse_existing
+    if args.mask:
+        from pipelines.outputs.existing import refuse_existing, same_file
 
-        refuse_existing(args.mask, "--mask")  # before the models load
+        if same_file(args.image, args.mask):
+            # With -y, the photo was replaced by its own mask (qa64).
+            name = Path(args.mask)
+            raise CamfxError(
+                f"--mask {args.mask!r} is the picture analysed itself: writing the mask there "
+                f"would overwrite it; give another name, e.g. "
+                f"--mask {str(name.with_name(f'{name.stem}_mask.png'))!r}"
+            )
+        if not args.overwrite:
+            refuse_existing(args.mask, "--mask")  # before the models load
     image = read_image(args.image)
     h, w = image.shape[:2]
     if args.mask:

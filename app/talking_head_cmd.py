@@ -251,11 +251,9 @@ def capture_from_frame(image: Any, path: str, index: int, output: str) -> bool:
 def refuse_overwriting_the_source(source: str, output: str) -> None:
     """Refuse an ``--output`` that is the source file itself, before anything is written: the
     portrait would replace the user's photo."""
-    source_path, output_path = Path(source), Path(output)
-    same = source_path.resolve() == output_path.resolve()
-    if not same and source_path.exists() and output_path.exists():
-        same = source_path.samefile(output_path)  # a hard link, or a path resolve misses
-    if same:
+    from pipelines.outputs.existing import same_file
+
+    if same_file(source, output):
         raise CliError(
             f"--output {output!r} is the source picture itself: saving the avatar there would "
             f"overwrite it; give another name, e.g. --output {portrait_name_for(output)!r}"

@@ -302,12 +302,12 @@ def build_engine(config: RunConfig, *, start: bool = True) -> Run:
     from pipelines.outputs import make_output
     from pipelines.sources import open_source
 
-    check_outputs_spare_inputs(config)
-    check_output_paths(config)
     if config.stages is not None:
         stages = list(config.stages)
     else:
         stages = preset_stages(config.preset_object(), config.talking_head, config.fps)
+    check_outputs_spare_inputs(config, stages)
+    check_output_paths(config)
     if config.stages_required:
         check_stage_files(stages, config)
     if config.warm_up:
@@ -457,11 +457,13 @@ def file_outputs(config: RunConfig) -> list[str]:
     return paths
 
 
-def check_outputs_spare_inputs(config: RunConfig) -> None:
+def check_outputs_spare_inputs(config: RunConfig, stages: Sequence[Stage[Any]] = ()) -> None:
     """Refuse a recording onto one of the run's own input files: ``--source talk.mp4 --output
     talk.mp4`` replaced the user's video with the first frames of its own processing (exit
-    code 0), and a voice taken from an MP4 was overwritten the same way."""
+    code 0), and a voice taken from an MP4 was overwritten the same way; so was a preset's
+    background video (qa64): every file a stage's settings name is one too."""
     from pipelines.errors import OutputError
+    from pipelines.schema import fields_of
     from pipelines.sources import parse_source_spec
 
     inputs: list[tuple[str, str]] = []
@@ -469,12 +471,18 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
         if isinstance(config.source, str):
             kind, arg = parse_source_spec(config.source)
             if kind in ("image", "video") and arg:
-                inputs.append(("source", arg))
+                inputs.append(("source file", arg))
         if config.talking_head is not None:
             if config.talking_head.portrait:
-                inputs.append(("portrait", config.talking_head.portrait))
+                inputs.append(("portrait file", config.talking_head.portrait))
             if config.talking_head.audio_file:
-                inputs.append(("voice", config.talking_head.audio_file))
+                inputs.append(("voice file", config.talking_head.audio_file))
+    for stage in stages:
+        for spec in fields_of(type(stage.settings)):
+            value = getattr(stage.settings, spec.name, None)
+            if spec.file is not None and isinstance(value, str) and value:
+                where = os.path.expanduser(value)
+                inputs.append((f"file {stage.name}'s {spec.name} names", where))
     for path in file_outputs(config):
         for what, used in inputs:
             try:
@@ -483,7 +491,7 @@ def check_outputs_spare_inputs(config: RunConfig) -> None:
                 same = False
             if same:
                 raise OutputError(
-                    f"output file {path!r} is the {what} file of this run: recording onto it "
+                    f"output file {path!r} is the {what} in this run: recording onto it "
                     "would overwrite it; give the recording another name"
                 )
 

@@ -542,10 +542,18 @@ def test_a_recording_onto_its_own_source_or_voice_is_refused(tmp_path: Path, cap
         ["run", "--source", str(talk), "--output", str(talk), "--frames", "5"],
         ["run", "--source", "demo", *voice, "--output", "null", "--output", same, "--frames", "2"],
     ]
-    for args, what in zip(runs, ("source", "voice"), strict=True):
+    # qa64: a preset's background video was replaced by the recording, exit 0.
+    preset = tmp_path / "beach.json"
+    background = {"mode": "video", "path": str(talk)}
+    stages = [{"stage": "segmentation", "settings": {}}]
+    stages.append({"stage": "background_replace", "settings": background})
+    preset.write_text(json.dumps({"schema": 1, "name": "beach", "stages": stages}))
+    runs.append(["run", "--preset", str(preset), "--output", str(talk), "-y", "--frames", "2"])
+    whats = ("source file", "voice file", "file background_replace's path names")
+    for args, what in zip(runs, whats, strict=True):
         assert cli.main(args) == 2
         line = one_error_line(capsys.readouterr().err)
-        assert f"talk.mp4' is the {what} file of this run" in line, line
+        assert f"talk.mp4' is the {what} in this run" in line, line
         assert talk.read_bytes() == before
 
 

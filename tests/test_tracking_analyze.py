@@ -112,6 +112,27 @@ def test_mask_option_writes_the_segmentation_mask(
     assert code == EXIT_ERROR and "mask" in err
 
 
+def test_a_mask_onto_the_picture_itself_is_refused_even_with_y(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa64: ``camfx analyze me.jpg --mask me.jpg -y`` replaced the photo with its own mask,
+    exit 0 (capture and run refuse their own inputs). A hard link is the same file too."""
+    import os
+    import shutil
+
+    photo = tmp_path / "me.jpg"
+    shutil.copy(face_photo_path("astronaut"), photo)
+    os.link(photo, tmp_path / "linked.jpg")
+    before = photo.read_bytes()
+    for mask in (photo, tmp_path / "." / "me.jpg", tmp_path / "linked.jpg"):
+        code, out, err = run_cli(capsys, str(photo), "--mask", str(mask), "-y")
+        assert code == EXIT_ERROR and not out, (code, out)
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "is the picture analysed itself" in lines[0], err
+        assert "_mask.png" in lines[0]
+    assert photo.read_bytes() == before
+
+
 def test_mask_without_segmentation_is_a_clear_error(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

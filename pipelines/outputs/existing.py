@@ -39,6 +39,18 @@ def refuse_existing(path: str | os.PathLike[str], what: str = "output file") -> 
         raise OutputError(f"{what} {str(path)!r} already exists; {OVERWRITE_HINT}")
 
 
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether paths ``a`` and ``b`` name one file (the same path, through links, or a hard
+    link): an output there would overwrite the input."""
+    first, second = Path(os.path.expanduser(a)), Path(os.path.expanduser(b))
+    if first.resolve() == second.resolve():
+        return True
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # either is missing: not the same file
+        return False
+
+
 def numbered_names(first: Path) -> Iterator[Path]:
     """``first``, then ``NAME-2.EXT``, ``NAME-3.EXT`` … (:data:`MAX_NAME_TRIES` in all)."""
     yield first
