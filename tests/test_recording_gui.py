@@ -50,6 +50,34 @@ def test_window_says_when_its_recording_folder_is_removed(
     qtbot.waitUntil(lambda: engine.stats.frames_output > shown + 5, timeout=5000)
 
 
+def test_the_default_recording_folder_is_made_and_a_chosen_one_is_not(
+    qtbot: Any, window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qa64: a new user with no ~/Videos could not record ("folder … does not exist; create
+    it first"), though camfx chose that folder itself. The default folder is made at the first
+    Record; a folder the user chose that is gone (a drive not plugged in) is not."""
+    from PySide6.QtCore import QStandardPaths
+
+    videos = tmp_path / "home" / "Videos"
+    monkeypatch.setattr(QStandardPaths, "writableLocation", lambda _where: str(videos))
+    window.settings.record_folder = ""
+    window.record_button.click()
+    qtbot.waitUntil(lambda: window.controller.recording_path is not None, timeout=5000)
+    assert Path(window.controller.recording_path or "").parent == videos
+    qtbot.waitUntil(lambda: window.controller.record.frames_written >= 3, timeout=5000)
+    window.record_button.click()
+    qtbot.waitUntil(lambda: not window.recording, timeout=10000)
+    assert "record" not in window.messages.bars
+    assert [p.suffix for p in videos.iterdir()] == [".mp4"]
+
+    chosen = tmp_path / "usb-drive" / "takes"
+    window.settings.record_folder = str(chosen)
+    window.record_button.click()
+    qtbot.waitUntil(lambda: "record" in window.messages.bars, timeout=10000)
+    assert "does not exist" in window.messages.bars["record"].text
+    assert not chosen.exists() and not window.recording
+
+
 def test_a_frame_rate_change_stops_the_recording_by_its_name_and_the_next_one_clears_it(
     qtbot: Any, window: Any, tmp_path: Path
 ) -> None:

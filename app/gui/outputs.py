@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -155,9 +156,16 @@ class OutputsView:
             return
         w.state.set_recording(on)
         if on:
+            folder = self.record_folder()
+            if not w.settings.record_folder and not folder.exists():
+                # The default folder (~/Videos) is ours to make: a new user without one could
+                # not record ("does not exist; create it first", qa64). A folder the user
+                # chose is not made again (a drive not plugged in): the recorder says so.
+                with contextlib.suppress(OSError):  # else the recorder says why
+                    folder.mkdir(parents=True, exist_ok=True)
             # Two recordings started in one second get the same time stamp: the second is
             # "-2", never the first replaced (the recorder refuses a file there anyway).
-            stamped = self.record_folder() / time.strftime("camfx-%Y%m%d-%H%M%S.mp4")
+            stamped = folder / time.strftime("camfx-%Y%m%d-%H%M%S.mp4")
             target = path or self.unused_name(stamped)
             self.given_names.add(target)
             self.requested_recording = target
