@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.cli import add_overwrite_argument
+from app.cli import add_overwrite_argument, given
 
 EXIT_ERROR = 2
 
@@ -24,10 +24,11 @@ def add_parser(subparsers: Any) -> None:
         "pixels (x, y, z), yaw/pitch/roll in degrees and the 4x4 canonical-face-to-camera "
         "transform (cm).",
     )
-    parser.add_argument("image", help="a photo (PNG, JPEG, ...)")
+    parser.add_argument("image", type=given, help="a photo (PNG, JPEG, ...)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
         "--mask",
+        type=given,
         metavar="PATH",
         default=None,
         help="also write the person mask as a picture (its suffix picks the format; .png keeps "

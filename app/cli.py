@@ -67,6 +67,29 @@ MAX_FRAMES = 1_000_000_000
 unbounded one reached ``deque(maxlen=...)`` and C sizes as an OverflowError traceback."""
 MAX_SECONDS = 1_000_000.0
 """About 11 days; a finite bound that keeps ``inf`` (``1e999``) out of timers."""
+
+
+class _Unnamed(str):
+    """The empty value an option stands for when no value is given to it (``--talking-head``
+    alone, ``--portrait`` left out: the demo portrait). argparse passes such a default or
+    ``const`` through the option's type too: :func:`given` lets this one through."""
+
+
+UNNAMED = _Unnamed("")
+
+
+def given(text: str) -> str:
+    """An argparse type for a value that names something (a source, a file, a device, a
+    preset): an empty one, as an unset shell variable gives, is refused in one line. It was
+    taken as no value: ``--source ""`` recorded the demo, ``--audio ""`` a silent video, exit 0
+    (qa64)."""
+    if not text.strip() and not isinstance(text, _Unnamed):
+        raise argparse.ArgumentTypeError(
+            "is empty (an unset shell variable?); give a value, or leave the option out"
+        )
+    return text
+
+
 _MAX_NUMBER_CHARS = 40
 """Longer text is no number a user means; refused before ``int()`` parses thousands of digits."""
 
@@ -132,14 +155,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("talking head")
     group.add_argument(
         "--talking-head",
+        type=given,
         metavar="PORTRAIT",
         nargs="?",
-        const="",
+        const=UNNAMED,
         default=None,
         help="animate PORTRAIT (an image; no value: the demo portrait) with the voice",
     )
     group.add_argument(
         "--audio",
+        type=given,
         default=None,
         help="the voice of --talking-head or of a talking-head preset: mic, mic:NAME-OR-INDEX, "
         "none, or a sound file (.wav, .flac, .mp3, .ogg, .m4a, or a video's sound track) "
@@ -222,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = OneLineErrorParser(add_help=False)
     common.add_argument(
         "--preset",
+        type=given,
         default="off",
         metavar="PRESET",
         help=f"one of: {', '.join(PRESETS.names())} (default: off; see below); or one of "
@@ -256,10 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
-        "--source", default="demo", help="demo, camera, camera:N, camera:NAME, or a file path"
+        "--source",
+        type=given,
+        default="demo",
+        help="demo, camera, camera:N, camera:NAME, or a file path",
     )
     run.add_argument(
         "--output",
+        type=given,
         action="append",
         default=None,
         help="virtualcam[:DEVICE], null, or a video file (.mp4; .mov, .m4v, .mkv and .avi too); "
@@ -295,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--source",
+        type=given,
         default="demo",
         help="what to measure on: demo (default: a face that pans, zooms and rolls), an image "
         "or a video file (e.g. a room with nobody in it), or a camera (camera, camera:N, "
@@ -325,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="The camfx window; any option below is passed to it.",
     )
     gui.add_argument("--minimized", action="store_true", help="start in the tray, e.g. at login")
-    gui.add_argument("--source", default=None, help="use this source instead of the last one")
+    gui.add_argument(
+        "--source", type=given, default=None, help="use this source instead of the last one"
+    )
     gui.add_argument("--no-tray", action="store_true", help="no tray icon")
     gui.add_argument("--no-hotkeys", action="store_true", help="no global hotkeys")
     for module_name in PLUGIN_COMMANDS:

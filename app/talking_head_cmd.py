@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 from app.cli import (
     AVATAR_MODES,
     EXIT_OUTPUT_FAILED,
+    UNNAMED,
     CliError,
     add_overwrite_argument,
     existing_file_arg,
+    given,
     parse_fps,
     parse_size,
     parse_video_delay,
@@ -45,9 +47,13 @@ def add_parser(sub: Any) -> None:
     actions = parser.add_subparsers(dest="talking_head_action", metavar="ACTION", required=True)
 
     render = actions.add_parser("render", help="a video of the portrait speaking, with sound")
-    render.add_argument("--source", default="demo", help="video under the avatar (demo)")
-    render.add_argument("--portrait", default="", help="image of the avatar (demo portrait)")
-    render.add_argument("--output", required=True, help="the .mp4 to write")
+    render.add_argument(
+        "--source", type=given, default="demo", help="video under the avatar (demo)"
+    )
+    render.add_argument(
+        "--portrait", type=given, default=UNNAMED, help="image of the avatar (demo portrait)"
+    )
+    render.add_argument("--output", type=given, required=True, help="the .mp4 to write")
     add_overwrite_argument(render)
     render.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
     render.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
@@ -60,6 +66,7 @@ def add_parser(sub: Any) -> None:
     )
     render.add_argument(
         "--audio",
+        type=given,
         required=True,
         help="the voice: a sound file (.wav, .flac, .mp3, .ogg, .m4a, or a video's sound "
         "track), or mic, mic:NAME, none with --frames",
@@ -75,11 +82,15 @@ def add_parser(sub: Any) -> None:
     )
     capture.add_argument(
         "--source",
+        type=given,
         default="camera",
         help="camera, camera:N, camera:NAME, a picture or a video file",
     )
     capture.add_argument(
-        "--output", required=True, help="image file to write (.png, .jpg, .webp, .bmp, .tif)"
+        "--output",
+        type=given,
+        required=True,
+        help="image file to write (.png, .jpg, .webp, .bmp, .tif)",
     )
     add_overwrite_argument(capture)
     capture.add_argument(

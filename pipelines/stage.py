@@ -9,6 +9,7 @@ frame ever seeing half-old, half-new values.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
@@ -49,6 +50,12 @@ class StageSettings:
 
     def __post_init__(self) -> None:
         schema.check_instance(self)
+        for spec in schema.fields_of(type(self)):
+            value = getattr(self, spec.name)
+            if spec.file is not None and isinstance(value, str) and value.startswith("~"):
+                # A file's path from a preset file or the window: "~/bg.jpg" is the home
+                # folder's, as on the command line (it "did not exist": qa64).
+                object.__setattr__(self, spec.name, os.path.expanduser(value))
 
     def replace(self, **changes: Any) -> Self:
         return dataclasses.replace(self, **changes)

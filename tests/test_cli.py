@@ -931,3 +931,36 @@ def test_the_talking_head_preset_on_a_camera_listens_to_the_microphone(source: s
     stages = preset_stages(config.preset_object(), head, config.fps)
     [voice] = [s for s in stages if s.name == "audio_mouth"]
     assert voice.settings.input == "mic"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["run", "--source", ""], "--source"),
+        (["run", "--source", "demo", "--talking-head", "--audio", ""], "--audio"),
+        (["run", "--talking-head", "", "--output", "null"], "--talking-head"),
+        (["run", "--output", ""], "--output"),
+        (["run", "--preset", " "], "--preset"),
+        (["bench", "--source", ""], "--source"),
+        (
+            ["talking-head", "render", "--audio", "x.wav", "--portrait", "", "--output", "o.mp4"],
+            "--portrait",
+        ),
+        (["talking-head", "render", "--audio", "", "--output", "o.mp4"], "--audio"),
+        (["talking-head", "capture", "--source", "", "--output", "me.png"], "--source"),
+        (["analyze", ""], "image"),
+        (["gui", "--source", ""], "--source"),
+    ],
+)
+def test_an_empty_value_is_refused_not_taken_as_the_default(
+    argv: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa64: an empty value (an unset shell variable) was taken as none: ``--source ""``
+    recorded the demo, ``--audio ""`` rendered a silent video, ``--portrait ""`` used the demo
+    portrait, exit 0. One line naming the option, exit 2; the option left out, or
+    ``--talking-head`` with no value, still means its default."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and f"argument {option}: is empty" in lines[0], lines

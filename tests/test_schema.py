@@ -213,3 +213,20 @@ def test_a_preset_files_shape_is_checked_by_the_schema(data: dict, message: str)
     with pytest.raises(SettingsError) as info:
         Preset.from_dict(data)
     assert str(info.value).startswith(message)
+
+
+def test_a_files_path_from_a_preset_may_start_with_the_home_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """qa64: ``"path": "~/bg.bmp"`` in a preset file "did not exist", though the README says a
+    path may start with ``~/`` (as it may on the command line). A file's path in any stage's
+    settings is the home folder's; other text is left as it is."""
+    from pipelines.segmentation.background import BackgroundReplaceSettings
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    background = BackgroundReplaceSettings.from_dict({"mode": "image", "path": "~/bg.bmp"})
+    assert background.path == str(tmp_path / "bg.bmp")
+    assert background.replace(path="~/beach.mp4").path == str(tmp_path / "beach.mp4")
+    assert AudioMouthSettings(input="~/talk.wav").input == str(tmp_path / "talk.wav")
+    assert AudioMouthSettings(input="mic").input == "mic"
+    assert BackgroundReplaceSettings(color="#112233").color == "#112233"
