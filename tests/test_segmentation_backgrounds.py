@@ -180,6 +180,11 @@ def test_image_background_and_bad_file_keeps_the_last_good_one(
         assert error and str(path) in error and words in error, name
         assert stage.last_error == error
         assert any(str(path) in r.getMessage() for r in caplog.records), name
+        # What runs is the picture kept, and that is what the window shows and saves (the
+        # refused path was saved, and the next start lost the background: qa64).
+        assert stage.settings_in_use() == stage.settings.replace(path=str(good)), name
+    stage.settings = stage.settings.replace(path=str(good))  # type: ignore[assignment]
+    assert stage.settings_in_use() is stage.settings
     stage.close()
 
 
@@ -193,6 +198,7 @@ def test_first_bad_file_shows_the_colour(tmp_path: Path) -> None:
     out = _process(stage, 0.1)
     assert np.all(out == parse_color("#102030"))
     assert "does not exist" in stage.last_ctx.extras["background_error"]  # type: ignore[attr-defined]
+    assert stage.settings_in_use() == settings.replace(mode="color")  # what shows
     stage.close()
 
 

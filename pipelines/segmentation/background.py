@@ -559,6 +559,18 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
             return
         self._set_source(key, source)
 
+    def settings_in_use(self) -> BackgroundReplaceSettings:
+        """A background refused and said so (a file that is no picture) is not what runs: the
+        one kept is, or the colour (the refused path was saved as the edit, and the next
+        start lost the background that worked: qa64)."""
+        s = self.settings
+        failed, kept = self._failed_key, self._source_key
+        if s.mode == "color" or failed != (s.mode, s.path) or failed == kept:
+            return s
+        if kept is None:
+            return s.replace(mode="color")
+        return s.replace(mode=kept[0], path=kept[1])
+
     def _fail(self, key: Key | None, message: str) -> None:
         self._failed_key = key
         self.last_error = message
