@@ -153,6 +153,7 @@ def make_window(
     use_tray: bool = True,
     first_run: bool = False,
     device_probes: Any = None,
+    start_source: str | None = None,
 ) -> Any:
     """A started main window over a controller with test doubles (call ``.shutdown()``).
 
@@ -185,7 +186,7 @@ def make_window(
         use_hotkeys=False,
     )
     window.resize(1100, 700)
-    window.start()
+    window.start(source=start_source)
     return window
 
 

@@ -848,3 +848,35 @@ def test_idle_is_shown_beside_the_virtual_camera_and_in_the_tray(
     window.show()
     qtbot.waitUntil(lambda: not window.state.idle, timeout=8000)
     assert "idle" not in window.vcam_label.text() and window.tray.state == "live"
+
+
+@pytest.mark.parametrize("given", ["missing", "another"])
+def test_a_source_given_for_one_start_is_not_remembered(
+    qtbot: Any, windows: list, config: Path, tmp_path: Path, given: str
+) -> None:
+    """qa64: ``camfx gui --source X`` took the last source's place for good, even an X that did
+    not exist: the next plain start opened the demo with a bar, and the user's clip was no
+    longer its source. X is for that start; the window's own pick is remembered as before."""
+    from test_failures_are_errors import write_video
+
+    clip = write_video(tmp_path / "clip.mp4")
+    other = write_video(tmp_path / "other.mp4")
+    config.mkdir(parents=True)
+    settings = config / "settings.json"
+    settings.write_text(
+        json.dumps({"schema": 1, "preset": "builtin:off", "source": f"video:{clip}"})
+    )
+    once = f"video:{tmp_path / 'nope.mp4'}" if given == "missing" else f"video:{other}"
+    window = make_window(config, start_source=once)
+    windows.append(window)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: bool(window.state.source_spec), timeout=15000)
+    if given == "another":
+        qtbot.waitUntil(lambda: window.state.source_spec == once, timeout=15000)
+    window.save_settings()
+    assert json.loads(settings.read_text())["source"] == f"video:{clip}"
+    third = f"video:{write_video(tmp_path / 'third.mp4')}"
+    window.set_source(third)  # picked in the window: remembered
+    qtbot.waitUntil(lambda: window.state.source_spec == third, timeout=15000)
+    window.save_settings()
+    assert json.loads(settings.read_text())["source"] == third

@@ -155,10 +155,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         use_tray=not args.no_tray,
         use_hotkeys=not args.no_hotkeys,
     )
-    if args.source:
-        window.settings.source = args.source
     instance.showRequested.connect(window.show_window)
-    window.start()
+    window.start(source=args.source)
     tray_ok = window.tray is not None and window.tray.available
     if not (args.minimized and tray_ok):
         window.show()

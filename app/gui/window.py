@@ -170,10 +170,11 @@ class MainWindow(QMainWindow, WindowWidgets):
         c.idleChanged.connect(self.state.set_idle)
         self.state.subscribe(lambda ev: self.on_devices() if ev.change == Change.DEVICES else None)
 
-    def start(self) -> None:
+    def start(self, source: str | None = None) -> None:
         """Restore the last session: problems with saved files, output format, source,
         preset (with its unsaved edits), virtual camera; then probe devices and look for
-        recordings a hard stop tore."""
+        recordings a hard stop tore. ``source``: this start's instead of the last one (not
+        remembered)."""
         for problem in self.settings_store.problems:
             self.messages.show_message("settings-file", str(problem), "warning")
         self.presets.load()
@@ -183,8 +184,10 @@ class MainWindow(QMainWindow, WindowWidgets):
         size = (int(self.settings.output_size[0]), int(self.settings.output_size[1]))
         self.controller.start(size, self.settings.fps)
         self.controller.list_cameras()
-        spec = self.settings.source
-        self.state.requested_source = spec
+        spec = source or self.settings.source
+        # A source given for this start (``camfx gui --source``) is not remembered: it took
+        # the last one's place for good, even one that did not exist (qa64).
+        self.state.requested_source = "" if source else spec
         self.controller.set_source(spec, self.state.camera_mode(spec))
         self.refresh_preset_lists()
         self.choose_preset(self.state.start_preset(), restoring=True)
