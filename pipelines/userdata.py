@@ -1180,7 +1180,8 @@ class SettingsStore:
                     n += 1
                     target = self.path.with_name(f"{self.path.name}.broken-{stamp}-{n}")
                 atomic_write_text(target, self.path.read_text(encoding="utf-8"))
-                return Problem(self.path, message, target)
+                # A copy: the file stays in use (it said "moved aside … move it back": qa64).
+                return Problem(self.path, message, copied_to=target)
             return Problem(self.path, message, move_aside(self.path))
         except (OSError, UserDataError, UnicodeDecodeError) as exc:
             return Problem(self.path, f"{message} (could not keep a copy: {exc})")

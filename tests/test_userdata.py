@@ -346,8 +346,10 @@ def test_broken_settings_are_kept_aside(tmp_path: Path) -> None:
     assert settings.source == "demo" and settings.fps == 30.0 and settings.close_to_tray
     [problem] = store.problems
     assert "fps" in problem.message and "close_to_tray" in problem.message
-    assert problem.moved_to is not None
-    assert json.loads(problem.moved_to.read_text())["fps"] == 1000
+    # A copy, and said so (it said "moved aside … move it back" of the file in use: qa64).
+    assert problem.moved_to is None and problem.copied_to is not None
+    assert json.loads(problem.copied_to.read_text())["fps"] == 1000
+    assert "moved aside" not in str(problem) and problem.copied_to.name in str(problem)
     assert path.exists()
 
 
@@ -411,7 +413,7 @@ def test_settings_with_huge_numbers_keep_the_rest(tmp_path: Path, text: str, exp
     [problem] = store.problems
     assert expected in problem.message and "back to defaults" in problem.message
     assert len(problem.message) < 300  # the number itself is not printed
-    assert problem.moved_to is not None and problem.moved_to.read_text() == text
+    assert problem.copied_to is not None and problem.copied_to.read_text() == text
 
 
 def test_a_huge_override_is_refused_by_name_and_the_rest_kept(
@@ -428,7 +430,7 @@ def test_a_huge_override_is_refused_by_name_and_the_rest_kept(
     assert "user:Mine / ud-gain / gain is a 400-digit number" in line.getMessage()
     assert line.exc_info is None and HUGE not in line.getMessage()
     [problem] = store.problems
-    assert problem.moved_to is not None and problem.moved_to.read_text() == text
+    assert problem.copied_to is not None and problem.copied_to.read_text() == text
     # The stage itself refuses such a value with a SettingsError (the GUI lists it), never
     # an OverflowError.
     with pytest.raises(SettingsError, match=r"gain is out of range"):
