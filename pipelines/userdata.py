@@ -45,6 +45,7 @@ import shlex
 import stat
 import string
 import time
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -411,10 +412,17 @@ def _check_hides_the_room(preset: Preset) -> None:
     )
 
 
+def name_key(name: str) -> str:
+    """What tells preset names apart: case and Unicode's composed and decomposed forms of one
+    letter are the same name ("é" typed or pasted as "e" + U+0301 made two presets that look
+    the same in the list: qa64)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def check_name(name: Any) -> str:
     if not isinstance(name, str):
         raise SettingsError("a preset name must be text")
-    name = " ".join(name.split())
+    name = unicodedata.normalize("NFC", " ".join(name.split()))
     if not name:
         raise SettingsError("a preset needs a name")
     if len(name) > MAX_NAME_LENGTH:
@@ -497,6 +505,15 @@ def slugify(name: str) -> str:
     """A portable file name stem for a preset name (the real name is kept inside the file)."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return (slug or "preset")[:60]
+
+
+def export_file_name(name: str) -> str:
+    """The file name an export of preset ``name`` is offered under: the name itself, less
+    what no file name may hold on any system (``a/b`` put the file in the app's working
+    folder as ``b.json``, qa64; ``\\ : * ? " < > |`` and control characters, and a leading
+    dot, which hides it)."""
+    stem = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", name).strip(" .-")
+    return f"{stem or 'preset'}.json"
 
 
 def display_name(name: str) -> str:
@@ -584,7 +601,7 @@ def _name_in_file(path: Path) -> str | None:
     except SettingsError:
         return None
     named = data.get("name") if isinstance(data, dict) else None
-    return " ".join(named.split()).casefold() if isinstance(named, str) else None
+    return name_key(" ".join(named.split())) if isinstance(named, str) else None
 
 
 @dataclass
@@ -638,7 +655,7 @@ class PresetStore:
                 except UnavailablePreset as exc:
                     problems.append(Problem(path, f"Preset file {path.name}: {exc}"))
                     named = data.get("name") if isinstance(data, dict) else None
-                    key = (named if isinstance(named, str) else path.stem).casefold()
+                    key = name_key(named if isinstance(named, str) else path.stem)
                     unavailable[key] = Problem(path, str(exc))
                     continue
                 except SettingsError as exc:
@@ -660,7 +677,7 @@ class PresetStore:
                     if problems[-1].moved_to is not None:
                         del seen[path.name]
                     continue
-                key = preset.name.casefold()
+                key = name_key(preset.name)
                 if key in presets:
                     problems.append(
                         Problem(
@@ -720,31 +737,31 @@ class PresetStore:
 
     def list(self) -> list[UserPreset]:
         self._ensure_loaded()
-        return sorted(self._presets.values(), key=lambda p: p.name.casefold())
+        return sorted(self._presets.values(), key=lambda p: name_key(p.name))
 
     def names(self) -> builtins.list[str]:
         return [p.name for p in self.list()]
 
     def __contains__(self, name: object) -> bool:
         self._ensure_loaded()
-        return isinstance(name, str) and name.casefold() in self._presets
+        return isinstance(name, str) and name_key(name) in self._presets
 
     def get(self, name: str) -> Preset:
         self._ensure_loaded()
         try:
-            return self._presets[name.casefold()].preset
+            return self._presets[name_key(name)].preset
         except KeyError:
             raise SettingsError(f"there is no preset named {name!r}") from None
 
     def path_of(self, name: str) -> Path:
         self._ensure_loaded()
-        return self._presets[name.casefold()].path
+        return self._presets[name_key(name)].path
 
     def changed_on_disk(self, name: str) -> bool:
         """True when the file of the user preset ``name`` was changed, replaced or removed
         since camfx read or wrote it (by hand, or by another camfx)."""
         self._ensure_loaded()
-        entry = self._presets.get(name.casefold())
+        entry = self._presets.get(name_key(name))
         return entry is not None and file_stamp(entry.path) != entry.stamp
 
     def reload_if_changed(self, name: str) -> bool:
@@ -792,7 +809,7 @@ class PresetStore:
         self._ensure_loaded()
         preset = dataclasses.replace(preset, name=check_name(preset.name))
         validate_preset(preset)
-        key = preset.name.casefold()
+        key = name_key(preset.name)
         existing = self._presets.get(key)
         if existing is not None and overwrite:
             if file_stamp(existing.path) not in (existing.stamp, None):
@@ -817,7 +834,7 @@ class PresetStore:
         )
 
     def _create(self, preset: Preset) -> Preset:
-        key = preset.name.casefold()
+        key = name_key(preset.name)
         known = {p.path.name for p in self._presets.values()}
         taken = SettingsError(
             f"a preset named {preset.name!r} already exists (saved by another camfx window); "
@@ -843,11 +860,11 @@ class PresetStore:
 
     def rename(self, old: str, new: str) -> Preset:
         self._ensure_loaded()
-        entry = self._presets.get(old.casefold())
+        entry = self._presets.get(name_key(old))
         if entry is None:
             raise SettingsError(f"there is no preset named {old!r}")
         new = self.check_new_name(new)
-        if new.casefold() != old.casefold() and new in self:
+        if name_key(new) != name_key(old) and new in self:
             raise SettingsError(f"a preset named {new!r} already exists")
         if file_stamp(entry.path) not in (entry.stamp, None):
             # The rename writes the preset as camfx read it: a hand edit since would be lost.
@@ -865,8 +882,8 @@ class PresetStore:
                 entry.path.unlink()
             self._seen.pop(entry.path.name, None)
         self._wrote(new_path)
-        del self._presets[old.casefold()]
-        self._presets[new.casefold()] = UserPreset(preset, new_path, file_stamp(new_path))
+        del self._presets[name_key(old)]
+        self._presets[name_key(new)] = UserPreset(preset, new_path, file_stamp(new_path))
         return preset
 
     def duplicate(self, preset: Preset, new_name: str | None = None) -> Preset:
@@ -878,7 +895,7 @@ class PresetStore:
 
     def delete(self, name: str) -> None:
         self._ensure_loaded()
-        entry = self._presets.pop(name.casefold(), None)
+        entry = self._presets.pop(name_key(name), None)
         if entry is None:
             raise SettingsError(f"there is no preset named {name!r}")
         try:
@@ -886,7 +903,7 @@ class PresetStore:
         except FileNotFoundError:
             pass
         except OSError as exc:
-            self._presets[name.casefold()] = entry
+            self._presets[name_key(name)] = entry
             raise UserDataError(f"could not delete {entry.path}: {exc.strerror or exc}") from exc
         self._seen.pop(entry.path.name, None)
 
@@ -953,7 +970,7 @@ def find_preset(text: str, store: PresetStore) -> tuple[Preset, list[Problem]]:
     if name in store:
         path = store.path_of(name)
         return store.get(name), [p for p in store.problems if p.path == path]
-    unusable = store.unavailable.get(name.casefold())
+    unusable = store.unavailable.get(name_key(name))
     if unusable is not None:
         raise SettingsError(
             f"your preset {name!r} ({unusable.path}) cannot be used: {unusable.message}"

@@ -547,3 +547,36 @@ def test_a_save_keeps_the_files_permissions_and_leaves_a_read_only_one(tmp_path:
     assert store.path.read_bytes() == before
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o444
     assert not list(tmp_path.glob(".settings.json.*.tmp"))
+
+
+def test_names_that_differ_only_in_unicode_composition_are_one_name(store: PresetStore) -> None:
+    """qa64: "é" typed and "e" + U+0301 pasted saved as two presets that look the same in the
+    list. Names are kept composed (NFC) and told apart as such."""
+    composed, decomposed = "Caf\u00e9", "Cafe\u0301"
+    store.create(composed, [gain(gain=2.0)])
+    assert decomposed in store and store.get(decomposed).name == composed
+    with pytest.raises(SettingsError, match="already exists"):
+        store.create(decomposed, [gain(gain=3.0)])
+    assert store.names() == [composed]
+    store.rename(decomposed, "Ba\u0301r")
+    assert store.names() == ["B\u00e1r"]
+    assert PresetStore(store.folder).names() == ["B\u00e1r"]  # as read back from its file
+
+
+@pytest.mark.parametrize(
+    ("name", "offered"),
+    [
+        ("Calm", "Calm.json"),
+        ("a/b\\c", "a-b-c.json"),
+        ("../..", "preset.json"),
+        (".hidden: yes?", "hidden- yes.json"),
+        ("Caf\u00e9 \u2615", "Caf\u00e9 \u2615.json"),
+    ],
+)
+def test_an_export_is_offered_under_a_name_any_system_takes(name: str, offered: str) -> None:
+    """qa64: exporting "a/b\\c" offered ~/a/b\\c.json, and the dialog put b\\c.json in the app's
+    working folder. The name is the preset's, less what no file name may hold."""
+    from pipelines.userdata import export_file_name
+
+    assert export_file_name(name) == offered
+    assert "/" not in offered and "\\" not in offered

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from app.gui.presets_dialog import PresetsDialog
 from pipelines.errors import CamfxError
-from pipelines.userdata import USER, Problem, preset_key
+from pipelines.userdata import USER, Problem, export_file_name, preset_key
 
 if TYPE_CHECKING:
     from app.gui.window import MainWindow
@@ -49,7 +49,10 @@ def import_preset(w: MainWindow) -> None:
 def export_preset(w: MainWindow) -> None:
     preset = w.state.current_preset()
     path, _ = QFileDialog.getSaveFileName(
-        w, "Export preset", str(Path.home() / f"{preset.name}.json"), "camfx presets (*.json)"
+        w,
+        "Export preset",
+        str(Path.home() / export_file_name(preset.name)),
+        "camfx presets (*.json)",
     )
     if not path:
         return
