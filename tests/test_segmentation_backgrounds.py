@@ -296,3 +296,59 @@ def test_a_background_picture_has_the_bounds_of_every_picture(
     problem = picture_size_problem(width, height)
     assert problem is not None and why in problem
     assert str(info.value) == f"background image {path} cannot be used: {problem}"
+
+
+@pytest.mark.parametrize("mode", ["image", "video"])
+def test_a_recordings_first_frame_already_shows_the_background(tmp_path: Path, mode: str) -> None:
+    """qa64: every recording with a background picture or video began with 2-4 frames of the
+    plain colour, then faded the picture in over 0.3 s, though a file source waits for its
+    list's opens. The background is loaded while the list opens (``wait_warm``): from the
+    first frame on, the room is the picture."""
+    from test_failures_are_errors import write_video
+
+    from pipelines.engine import Engine
+    from pipelines.outputs.base import Output
+    from pipelines.presets import Preset, StageSpec, build_stages
+    from pipelines.sources.base import SourceConfig
+    from pipelines.sources.files import ImageSource
+
+    faces = Path(__file__).parent / "data" / "faces"
+    size = (320, 180)
+    if mode == "image":
+        background = faces / "no_face.jpg"
+        picture = cv2.imread(str(background))
+    else:
+        background = write_video(tmp_path / "room.mp4")
+        cap = cv2.VideoCapture(str(background))
+        ok, picture = cap.read()
+        cap.release()
+        assert ok
+    expected = B.fit_to_frame(picture, size, "fill", (0, 0, 0))
+    settings = {"mode": mode, "path": str(background), "light_wrap": 0.0}
+    preset = Preset("room", (StageSpec("segmentation"), StageSpec("background_replace", settings)))
+
+    class Keep(Output):
+        def __init__(self) -> None:
+            super().__init__("keep")
+            self.frames: list[np.ndarray] = []
+
+        def open(self, width: int, height: int, fps: float) -> None:
+            self.is_open = True
+
+        def write(self, frame: object) -> None:
+            self.frames.append(frame.image.copy())  # type: ignore[attr-defined]
+
+    source = ImageSource(str(faces / "astronaut.jpg"), SourceConfig(*size, paced=False))
+    source.open()
+    out = Keep()
+    with Engine(source, build_stages(preset), [out], lossless=True, max_frames=3) as engine:
+        assert engine.wait(60)
+    source.close()
+    corner = (slice(0, 30), slice(0, 30))  # the room, far from the astronaut
+    colour = np.array(parse_color(BackgroundReplaceSettings().color), int)
+    assert len(out.frames) == 3
+    for image in out.frames:
+        room = image[corner].astype(int)
+        assert np.abs(room - colour).mean() > 40.0  # not the plain colour
+        if mode == "image":  # (a video moves on meanwhile)
+            assert np.abs(room - expected[corner].astype(int)).mean() < 6.0

@@ -28,6 +28,7 @@ import contextlib
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from types import MappingProxyType
@@ -513,13 +514,31 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
     def open(self) -> None:
         # As the blur: the compiled composite is made in the background, OpenCV until then.
         fused.prepare()
+        # The picture or video starts loading now, for wait_warm: the first frames of a
+        # recording showed the plain colour, then the picture faded in (qa64).
+        self._request(self.settings)
         super().open()
 
     def warm_up(self) -> None:
         fused.available()
+        self.wait_for_background()
 
     def wait_warm(self, timeout: float) -> bool:
-        return fused.wait_ready(timeout)
+        """The compiled composite, and the background file asked for: loaded (or refused)
+        before the list is handed over, so the first frame shows it (the opener waits on a
+        stage that is not running yet)."""
+        deadline = time.monotonic() + timeout
+        if not fused.wait_ready(timeout):
+            return False
+        pending = self._pending
+        if pending is None:
+            return True
+        try:
+            pending.exception(max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            return False
+        self._collect()
+        return True
 
     def check_files(self) -> None:
         """The background file, read once now: on the command line a file that cannot be used
