@@ -542,8 +542,10 @@ def run_config(args: argparse.Namespace, **changes: Any) -> Any:
             audio=audio if audio is not None else "mic",
             mode=args.avatar_mode or "auto",
             video_delay_ms=args.video_delay_ms,
-            # A voice the user named must be there; the default microphone may come later.
-            audio_required=audio is not None,
+            # The default microphone too: with none, the run went on with an idle head, a
+            # log line and exit 0 (qa64); a microphone missing at the start is not opened
+            # later. --audio none asks for the idle head.
+            audio_required=True,
         )
     elif _talking_head_options(args):
         talking_head = preset_talking_head_with_audio(args)
@@ -626,7 +628,7 @@ def preset_voice(config: Any) -> tuple[Any, str | None]:
     source = config.source
     live = source.live if not isinstance(source, str) else source_kind(source).live
     if live:
-        head = dataclasses.replace(carried, audio="mic")
+        head = dataclasses.replace(carried, audio="mic", audio_required=True)
         return dataclasses.replace(config, talking_head=head), None
     from pipelines.audio.inputs import decoded_audio
 

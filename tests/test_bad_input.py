@@ -256,6 +256,24 @@ def test_a_named_microphone_that_is_not_there_stops_before_anything_is_written(
     assert not out.exists()
 
 
+def test_the_default_microphone_missing_stops_the_run_too(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """qa64: ``run --talking-head`` with no ``--audio`` (the microphone by default) and no
+    microphone went on with an idle head, a log line and exit 0, where ``--audio mic`` is
+    refused; a microphone missing at the start is never opened later."""
+    monkeypatch.setattr(audio_inputs, "_sounddevice", lambda: object())
+    monkeypatch.setattr(audio_inputs, "list_input_devices", lambda: [])
+    out = tmp_path / "o.mp4"
+    argv = ["run", "--talking-head", "--frames", "5", "--output", str(out)]
+    assert cli.main(argv) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line == "camfx: audio input 'mic': no audio input device; plug in a microphone"
+    assert not out.exists()
+    # The idle head, asked for by name, still runs.
+    assert cli.main([*argv[:-2], "--audio", "none", "--output", str(out)]) == 0
+
+
 def test_render_help_says_frames_are_needed_for_a_live_input() -> None:
     result = camfx("talking-head", "render", "--help")
     assert "required with a live --audio mic or none" in " ".join(result.stdout.split())

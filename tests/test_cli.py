@@ -927,7 +927,8 @@ def test_the_talking_head_preset_on_a_camera_listens_to_the_microphone(source: s
     config, note = cli.preset_voice(cli.run_config(args))
     assert note is None  # the microphone speaks: nothing to say
     head = config.talking_head
-    assert head is not None and head.audio == "mic" and not head.audio_required
+    # ...and must be there, as with --audio mic (qa64: none gave an idle head, exit 0).
+    assert head is not None and head.audio == "mic" and head.audio_required
     stages = preset_stages(config.preset_object(), head, config.fps)
     [voice] = [s for s in stages if s.name == "audio_mouth"]
     assert voice.settings.input == "mic"  # type: ignore[attr-defined]
