@@ -23,7 +23,9 @@ for arg in "$@"; do
     --cpu) runtime=cpu ;;
     --gpu) runtime=gpu ;;
     --jit) jit=1 ;;
-    *) echo "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu] [--jit]" >&2; exit 2 ;;
+    -h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu] [--jit] (--help says more)" >&2
+       exit 2 ;;
   esac
 done
 step() { echo "camfx setup: $*"; }
@@ -61,10 +63,15 @@ elif [ "${#missing[@]}" -eq 0 ]; then
   step "1/5 system packages: all ${#pkgs[@]} present"
 elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null; }; then
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  step "1/5 system packages: installing ${missing[*]}"
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  step "1/5 system packages: installing ${missing[*]}${sudo_cmd:+ with sudo (it may ask for your password)}"
+  # A user sudo refuses, or no network: said, and the setup goes on (set -e stopped it at
+  # once, with only sudo's own refusal: qa64).
+  if ! { $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    $sudo_cmd env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null; }; then
+    step "1/5 system packages: could not install them (no sudo rights, or no network); please" \
+      "install ${missing[*]} (camfx runs without them, with less)" >&2
+  fi
 else
   step "1/5 system packages: please install ${missing[*]} (camfx runs without them, with less)" >&2
 fi

@@ -210,7 +210,45 @@ def test_one_python_search_shared_by_both_scripts(tmp_path: Path, repo_root: Pat
 def test_unknown_option_is_exit_2(tmp_path: Path, repo_root: Path) -> None:
     done, calls, _ = bootstrap(tmp_path, repo_root, [], "--fast")
     assert done.returncode == 2 and calls == []
-    assert done.stderr == "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu] [--jit]\n"
+    assert done.stderr == (
+        "usage: installer/bootstrap.sh [--dev] [--cpu|--gpu] [--jit] (--help says more)\n"
+    )
+
+
+def test_help_says_what_it_does_and_that_it_may_use_sudo(tmp_path: Path, repo_root: Path) -> None:
+    done, calls, _ = bootstrap(tmp_path, repo_root, [], "--help")
+    assert done.returncode == 0 and calls == [] and not done.stderr
+    assert "installer/bootstrap.sh --dev" in done.stdout and "sudo" in done.stdout
+
+
+def test_a_user_sudo_refuses_is_told_and_the_setup_goes_on(
+    tmp_path: Path, repo_root: Path
+) -> None:
+    """qa64: a user who may not use sudo saw sudo's refusal and the setup stop at step 1
+    (set -e), where the script promises to say what is missing and go on."""
+    checkout, env = make_checkout(tmp_path, repo_root, [])
+    fakes = Path(env["PATH"].split(":")[0])
+    for name, text in [
+        ("dpkg-query", "#!/bin/sh\nexit 1\n"),  # nothing installed
+        ("id", '#!/bin/sh\n[ "$1" = -u ] && echo 1000 || /usr/bin/id "$@"\n'),
+        ("sudo", "#!/bin/sh\necho 'user is not in the sudoers file.' >&2\nexit 1\n"),
+        ("apt-get", "#!/bin/sh\nexit 0\n"),
+    ]:
+        (fakes / name).write_text(text)
+        (fakes / name).chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(checkout / "installer/bootstrap.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "with sudo (it may ask for your password)" in done.stdout
+    assert "could not install them (no sudo rights, or no network)" in done.stderr
+    assert "libportaudio2" in done.stderr
+    assert "camfx setup: 2/5 Python" in done.stdout  # and on it went
 
 
 def test_packaging_metadata(repo_root: Path) -> None:
