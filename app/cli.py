@@ -1455,6 +1455,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
     import contextlib
 
     from pipelines.devices import collect_devices, format_devices
+    from pipelines.inference.model import restore_hint
 
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries the answer alone
         info = collect_devices()
@@ -1466,22 +1467,11 @@ def cmd_devices(args: argparse.Namespace) -> int:
         broken = [m["name"] for m in models.get("models", []) if not m.get("works")]
         print(
             f"camfx devices: model(s) NOT WORKING ({', '.join(broken) or 'the manifest'}); "
-            f"restore them: {_restore_models_hint()}",
+            f"{restore_hint()}",
             file=sys.stderr,
         )
         return 1
     return 0
-
-
-def _restore_models_hint() -> str:
-    """How to get the shipped models back: from the checkout where camfx runs from one (a
-    reinstall from PyPI there would not touch them), else by reinstalling."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    if (root / ".git").exists():
-        return f"git -C {root} checkout -- onnx_models/"
-    return "pip install --force-reinstall camfx"
 
 
 COMMANDS = {"run": cmd_run, "bench": cmd_bench, "devices": cmd_devices, "gui": cmd_gui}

@@ -23,7 +23,12 @@ from pipelines.audio import inputs as audio_inputs
 from pipelines.audio.inputs import AudioError, read_audio_file
 from pipelines.avatar.portrait import AvatarError, read_image
 from pipelines.errors import ModelError, SourceError
-from pipelines.inference.model import load_manifest, models_dir, verified_model_path
+from pipelines.inference.model import (
+    load_manifest,
+    models_dir,
+    restore_hint,
+    verified_model_path,
+)
 from pipelines.sources import SourceConfig, open_source
 from pipelines.sources.files import MAX_PICTURE_ASPECT, picture_size_problem
 from pipelines.tracking.analysis import ImageError
@@ -472,7 +477,7 @@ def test_damaged_manifest_names_the_file(tmp_path: Path, damage: str) -> None:
     with pytest.raises(ModelError) as info:
         verified_model_path(SMALL_MODEL, str(tmp_path))
     message = str(info.value)
-    assert str(path) in message and expected in message and "reinstall camfx" in message
+    assert str(path) in message and expected in message and restore_hint(path) in message
 
 
 def test_deeply_nested_manifest_names_the_file(tmp_path: Path) -> None:

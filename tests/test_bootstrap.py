@@ -221,9 +221,7 @@ def test_help_says_what_it_does_and_that_it_may_use_sudo(tmp_path: Path, repo_ro
     assert "installer/bootstrap.sh --dev" in done.stdout and "sudo" in done.stdout
 
 
-def test_a_user_sudo_refuses_is_told_and_the_setup_goes_on(
-    tmp_path: Path, repo_root: Path
-) -> None:
+def test_a_user_sudo_refuses_is_told_and_the_setup_goes_on(tmp_path: Path, repo_root: Path) -> None:
     """qa64: a user who may not use sudo saw sudo's refusal and the setup stop at step 1
     (set -e), where the script promises to say what is missing and go on."""
     checkout, env = make_checkout(tmp_path, repo_root, [])

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import re
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -24,6 +25,20 @@ from pipelines.errors import ModelError
 from pipelines.inference.capture import CAPTURE_GUARD, CAPTURE_RUNS
 from pipelines.inference.session import ProviderReport, SessionFactory, default_factory
 from pipelines.registry import Registry
+
+
+def restore_hint(path: Path | str | None = None) -> str:
+    """How a user gets camfx's own files back (a model changed or gone): from the git checkout
+    it runs from, or by installing the bundle again. (It said "Reinstall camfx or rebuild with
+    `python -m onnx_models.convert`", which downloads MediaPipe and rebuilds only some models,
+    and "pip install --force-reinstall camfx", a package camfx does not publish: qa64.)"""
+    root = Path(__file__).resolve().parents[2]
+    ours = path is None or root in Path(path).resolve().parents
+    if (root / ".git").exists() and ours:
+        return f"restore it with: git -C {root} checkout -- onnx_models/"
+    if getattr(sys, "frozen", False):
+        return "install the camfx bundle again (its install.sh)"
+    return "install camfx again from the copy you installed it from"
 
 
 def models_dir() -> Path:
@@ -46,22 +61,22 @@ def load_manifest(directory: str | None = None) -> dict[str, dict[str, Any]]:
     path = Path(directory or models_dir()) / "manifest.json"
     try:
         if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ModelError(f"model manifest {path} is too large to be one; reinstall camfx")
+            raise ModelError(f"model manifest {path} is too large to be one; {restore_hint(path)}")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelError(f"model manifest {path} is missing; reinstall camfx") from None
+        raise ModelError(f"model manifest {path} is missing; {restore_hint(path)}") from None
     # RecursionError: JSON nested thousands deep.
     except (OSError, ValueError, RecursionError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise ModelError(
-            f"model manifest {path} is unreadable ({reason}); reinstall camfx"
+            f"model manifest {path} is unreadable ({reason}); {restore_hint(path)}"
         ) from None
     return _manifest_entries(data, path)
 
 
 def _manifest_entries(data: Any, path: Path) -> dict[str, dict[str, Any]]:
     def bad(what: str) -> ModelError:
-        return ModelError(f"model manifest {path} is damaged: {what}; reinstall camfx")
+        return ModelError(f"model manifest {path} is damaged: {what}; {restore_hint(path)}")
 
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, list):
@@ -110,7 +125,7 @@ def sha256_file(path: Path) -> str:
 def expected_sha256(entry: dict[str, Any]) -> str:
     sha = entry.get("sha256")
     if not isinstance(sha, str):
-        raise ModelError(f"manifest entry {entry.get('name')!r} has no sha256; reinstall camfx")
+        raise ModelError(f"manifest entry {entry.get('name')!r} has no sha256; {restore_hint()}")
     return sha
 
 
@@ -123,17 +138,18 @@ def verified_model_path(name: str, directory: str | None = None) -> Path:
     path = Path(directory or models_dir()) / entry.get("file", f"{name}.onnx")
     try:
         if not path.is_file():
-            raise ModelError(f"model file {path} is missing; reinstall camfx")
+            raise ModelError(f"model file {path} is missing; {restore_hint(path)}")
         digest = sha256_file(path)
     except OSError as exc:
         raise ModelError(
-            f"model file {path} could not be read ({exc.strerror or exc}); reinstall camfx"
+            f"model file {path} could not be read ({exc.strerror or exc}); check its "
+            f"permissions, or {restore_hint(path)}"
         ) from None
     want = expected_sha256(entry)
     if digest != want:
         raise ModelError(
             f"model file {path} was changed (sha256 {digest[:12]}…, expected {want[:12]}…); "
-            "refusing to load it. Reinstall camfx or rebuild with `python -m onnx_models.convert`"
+            f"refusing to load it; {restore_hint(path)}"
         )
     return path
 
