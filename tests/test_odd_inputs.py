@@ -80,6 +80,26 @@ def test_phone_photo_is_shown_upright_by_every_reader(tmp_path: Path) -> None:
     assert close_to(read_photo(path), upright)
 
 
+@pytest.mark.parametrize("mode", ["image", "video"])
+def test_phone_photo_as_a_background_is_upright_as_a_picture_or_a_video(
+    tmp_path: Path, mode: str
+) -> None:
+    """qa64: the same phone photo was upright as a background "image" and on its side as a
+    background "video" (a one-frame video, its EXIF tag not read). A picture given as a video
+    is read as the picture it is."""
+    from pipelines.segmentation.backgrounds import BackgroundLoader, check_background
+
+    path = tmp_path / "IMG_0002.jpg"
+    upright = write_phone_photo(path)
+    check_background(mode, str(path))
+    loader = BackgroundLoader()
+    try:
+        loaded = loader.submit(mode, str(path)).result(30)
+    finally:
+        loader.close()
+    assert isinstance(loaded, np.ndarray) and close_to(loaded, upright)
+
+
 def test_phone_photo_through_the_cli_is_upright(tmp_path: Path, capsys) -> None:
     av = pytest.importorskip("av")
     path = tmp_path / "IMG_0001.jpg"

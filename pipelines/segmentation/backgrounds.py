@@ -296,9 +296,7 @@ class BackgroundLoader:
     def submit(self, kind: str, path: str) -> Future[np.ndarray | LoopingVideo]:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="camfx-bgload")
-        if kind == "video":
-            return self._pool.submit(LoopingVideo, path)
-        return self._pool.submit(load_image, path)
+        return self._pool.submit(_load, kind, path)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -306,10 +304,31 @@ class BackgroundLoader:
             self._pool = None
 
 
+def is_still_picture(path: str | os.PathLike[str]) -> bool:
+    """Whether FFmpeg reads ``path`` as one still picture (its image demuxers), whatever its
+    name says."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            name = str(container.format.name)
+    except Exception:  # no PyAV, or not a file FFmpeg reads: not a picture it can tell
+        return False
+    return name == "image2" or name.endswith("_pipe")
+
+
+def _load(kind: str, path: str) -> np.ndarray | LoopingVideo:
+    """A background file: a picture given as a "video" is read as the picture it is (a phone
+    photo turned by its EXIF tag was drawn on its side as a one-frame video: qa64)."""
+    if kind == "video" and not is_still_picture(path):
+        return LoopingVideo(path)
+    return load_image(path)
+
+
 def check_background(kind: str, path: str) -> None:
     """Raise :class:`BackgroundError` now if ``path`` cannot serve as a ``kind`` ("image" or
     "video") background: for a settings dialog that wants to refuse a file before using it."""
-    if kind == "video":
+    if kind == "video" and not is_still_picture(path):
         _check_file(Path(path), "background video", MAX_VIDEO_FILE_BYTES)
         from pipelines.sources.files import why_no_video
 
