@@ -39,7 +39,7 @@ import numpy as np
 from msgspec import Meta
 
 from pipelines.errors import SettingsError
-from pipelines.frame import FRESH_IMAGE, UNHURRIED, CtxKey, FrameContext
+from pipelines.frame import FRESH_IMAGE, LIVE_CAPTURE, UNHURRIED, CtxKey, FrameContext
 from pipelines.inference import OnnxModel
 from pipelines.inference.session import short_name
 from pipelines.schema import FileField, FileKind
@@ -90,6 +90,10 @@ no full-size mask. Studio 720p, CAMFX_NO_JIT=1, in-process A/B frame by frame (3
 the picture 59.5-59.9 dB from the two passes (tests/test_fold_without_numba.py). False: the
 plain OpenCV blend and the light's own pass, as before."""
 CROSSFADE_S = 0.3
+BACKGROUND_WAIT_S = 30.0
+"""How long a frame that is not live waits for the background file asked for (a 4K video's
+first frame on a loaded machine is well within it; a file that never loads is refused by its
+loader first, and the frames go on with the colour)."""
 # Light wrap takes its colour from the replacement background blurred by this fraction of the
 # frame's short side.
 WRAP_BLUR_FRACTION = 0.03
@@ -662,6 +666,11 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
     def process(self, image: np.ndarray, ctx: FrameContext) -> np.ndarray:
         s = self.settings
         self._request(s)
+        if self._pending is not None and not ctx.get(LIVE_CAPTURE):
+            # A file's, the demo's or a picture's frame waits for the background asked for (the
+            # opener's wait_warm may have given up on a busy machine: the plain colour came
+            # first, then the picture faded in, qa64); a live frame does not wait.
+            self.wait_for_background(BACKGROUND_WAIT_S)
         self._collect()
         if s.mode != "color" and self._failed_key == (s.mode, s.path):
             ctx.put(BACKGROUND_ERROR, self.last_error)

@@ -10,6 +10,7 @@ stage keeps showing the last good one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -320,7 +321,10 @@ def is_still_picture(path: str | os.PathLike[str]) -> bool:
 def _load(kind: str, path: str) -> np.ndarray | LoopingVideo:
     """A background file: a picture given as a "video" is read as the picture it is (a phone
     photo turned by its EXIF tag was drawn on its side as a one-frame video: qa64)."""
-    if kind == "video" and not is_still_picture(path):
+    if kind == "video":
+        if is_still_picture(path):
+            with contextlib.suppress(BackgroundError):  # else refused as the video asked for
+                return load_image(path)
         return LoopingVideo(path)
     return load_image(path)
 
@@ -328,7 +332,11 @@ def _load(kind: str, path: str) -> np.ndarray | LoopingVideo:
 def check_background(kind: str, path: str) -> None:
     """Raise :class:`BackgroundError` now if ``path`` cannot serve as a ``kind`` ("image" or
     "video") background: for a settings dialog that wants to refuse a file before using it."""
-    if kind == "video" and not is_still_picture(path):
+    if kind == "video":
+        if is_still_picture(path):
+            with contextlib.suppress(BackgroundError):
+                load_image(path)
+                return
         _check_file(Path(path), "background video", MAX_VIDEO_FILE_BYTES)
         from pipelines.sources.files import why_no_video
 
