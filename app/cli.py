@@ -449,6 +449,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = args.command or "gui"
     handler = getattr(args, "func", None) or COMMANDS[command]
     try:
+        from pipelines.cvthreads import check_environment
+
+        check_environment()
         if args.providers is not None:
             from pipelines.inference.session import SessionFactory, set_default_factory
 

@@ -34,6 +34,20 @@ _users = 0
 _saved: int | None = None
 
 
+def check_environment() -> None:
+    """Refuse an :data:`ENV_OVERRIDE` OpenCV cannot read, in one line: OpenCV parses it only
+    at its first split call, mid-run, and raised ``cv2.error: stoull`` out of a stage
+    (``OPENCV_FOR_THREADS_NUM=abc``: a traceback, qa64)."""
+    from pipelines.errors import CamfxError
+
+    text = os.environ.get(ENV_OVERRIDE)
+    if text is not None and text.strip() and not text.strip().isdigit():
+        raise CamfxError(
+            f"{ENV_OVERRIDE}={text!r} is not a number of threads OpenCV can read; give a whole "
+            "number (0: its default), or unset it"
+        )
+
+
 def acquire(threads: int | None) -> bool:
     """Run OpenCV with ``threads`` threads until the matching :func:`release`. Returns whether
     this call took part (and so must be released): False for None or when the environment

@@ -966,3 +966,15 @@ def test_an_empty_value_is_refused_not_taken_as_the_default(
     assert stop.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and f"argument {option}: is empty" in lines[0], lines
+
+
+@pytest.mark.parametrize("command", [["devices"], ["run", "--frames", "2", "--output", "null"]])
+def test_an_opencv_thread_count_it_cannot_read_is_one_line(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa64: OPENCV_FOR_THREADS_NUM=abc ended ``camfx run`` mid-run in a cv2.error traceback
+    ("stoull"), and ``camfx devices`` blamed Numba. One line naming the variable, exit 2."""
+    monkeypatch.setenv("OPENCV_FOR_THREADS_NUM", "abc")
+    assert cli.main(command) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "OPENCV_FOR_THREADS_NUM='abc'" in lines[0], lines
