@@ -266,3 +266,25 @@ def test_a_picture_name_that_cannot_be_written_is_one_line(
     with pytest.raises(OutputError, match=re.escape(said)):
         write_picture(tmp_path / name, np.zeros((4, 4), np.uint8))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_with_the_longest_name_can_be_replaced(tmp_path: Path) -> None:
+    """qa64: a 255-byte output name worked the first time; replacing it under -y failed,
+    naming ``….partial.mp4`` (too long) and advising another folder. The file written beside
+    it until complete takes a name its file system takes."""
+    import numpy as np
+
+    from pipelines.frame import Frame
+    from pipelines.outputs.existing import ExistingFile
+    from pipelines.outputs.recorder import VideoFileOutput, probe_video
+
+    video = tmp_path / ("y" * 251 + ".mp4")
+    for frames, existing in ((3, ExistingFile.REFUSE), (5, ExistingFile.REPLACE)):
+        out = VideoFileOutput(str(video), existing=existing)
+        out.open(64, 48, 30.0)
+        for i in range(frames):
+            out.write(Frame.new(np.full((48, 64, 3), 9 * i, np.uint8), i / 30.0, i))
+        out.close()
+        assert out.failure is None, out.failure
+    assert probe_video(str(video))[0] == 5
+    assert [p.name for p in tmp_path.iterdir()] == [video.name]

@@ -227,8 +227,7 @@ class VideoFileOutput(Output):
             real = Path(os.path.realpath(target))
             if real.is_file():
                 _check_path(target)  # opened to append: nothing in it changes
-                partial = real.with_name(f"{real.stem}.partial{real.suffix}")
-                path = str(free_name(partial))
+                path = str(free_name(partial_name(real)))
                 replaces = str(real)
         self.path = path
         self.replaces = replaces
@@ -617,6 +616,21 @@ def _likely_errno(path: str) -> int:
     except OSError:
         return errno.EIO
     return errno.ENOSPC if full else errno.EIO
+
+
+def partial_name(real: Path) -> Path:
+    """Where a recording that replaces ``real`` is written until complete: ``NAME.partial.EXT``
+    beside it, its name cut to what the folder's file system takes (a 255-byte name replaced
+    under ``-y`` failed, naming a ``….partial.mp4`` the user never gave: qa64), with room for
+    :func:`~pipelines.outputs.existing.free_name`'s ``-2``."""
+    tail = f".partial{real.suffix}"
+    try:
+        limit = int(os.pathconf(real.parent, "PC_NAME_MAX"))
+    except (OSError, ValueError):
+        limit = 255
+    room = limit - len(tail.encode()) - 4
+    stem = real.stem.encode()[: max(room, 1)].decode(errors="ignore") or "camfx"
+    return real.with_name(f"{stem}{tail}")
 
 
 def hold_recording_lock(fd: int) -> None:
