@@ -452,7 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pipelines.cvthreads import check_environment
 
         check_environment()
-        if args.providers is not None:
+        if args.providers is not None or os.environ.get("CAMFX_PROVIDERS"):
+            # Made here, so that an unknown provider in either is one line, exit 2, for every
+            # command (``devices`` printed it twice, and exit 0: qa64).
             from pipelines.inference.session import SessionFactory, set_default_factory
 
             set_default_factory(SessionFactory(args.providers))

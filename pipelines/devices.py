@@ -135,7 +135,12 @@ def _probe_providers() -> dict[str, Any]:
 
     from pipelines.errors import ModelError
     from pipelines.inference.model import load_manifest, verified_model_path
-    from pipelines.inference.session import PREFERENCE, SessionFactory, short_name
+    from pipelines.inference.session import (
+        PREFERENCE,
+        SessionFactory,
+        default_factory,
+        short_name,
+    )
 
     available = [p for p in ort.get_available_providers() if p in PREFERENCE]
     result: dict[str, Any] = {
@@ -160,11 +165,15 @@ def _probe_providers() -> dict[str, Any]:
             "got": short_name(got),
             "reason": report.refused.get(provider, ""),
         }
-    auto = SessionFactory()
-    _, report = auto.create(str(path), name)
+    # What the commands run with: ``--providers`` or $CAMFX_PROVIDERS where given (it said
+    # the automatic choice whatever was asked: qa64).
+    chosen = default_factory()
+    _, report = chosen.create(str(path), name)
     result["auto"] = report.summary()
+    if chosen.requested is not None:
+        result["asked"] = ",".join(short_name(p) for p in chosen.requested)
     if "CUDAExecutionProvider" in available:
-        result["cuda_graphs"] = auto.cuda_graph
+        result["cuda_graphs"] = chosen.cuda_graph
     return result
 
 
@@ -279,7 +288,9 @@ def format_devices(info: dict[str, Any]) -> str:
         detail = f"runs on {s['got']}" + (f": {s['reason']}" if s["reason"] else "")
         lines.append(f"  {name:<10} [{ok[s['works']]}] {detail}")
     if "auto" in inf:
-        lines.append(f"  automatic choice: {inf['auto']}")
+        asked = inf.get("asked")
+        label = f"as asked ({asked})" if asked else "automatic choice"
+        lines.append(f"  {label}: {inf['auto']}")
     if "cuda_graphs" in inf:
         said = (
             "on for the fixed-shape networks (CAMFX_CUDA_GRAPH=0 turns them off)"

@@ -978,3 +978,25 @@ def test_an_opencv_thread_count_it_cannot_read_is_one_line(
     assert cli.main(command) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "OPENCV_FOR_THREADS_NUM='abc'" in lines[0], lines
+
+
+def test_devices_says_what_the_providers_asked_for_give(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa64: ``camfx --providers cuda devices`` printed the automatic choice, as if nothing was
+    asked, and $CAMFX_PROVIDERS=nonsense printed its error twice, exit 0. Devices says what
+    the asked providers give (CUDA refused here, CPU running), and an unknown one is one line,
+    exit 2, for every command."""
+    from pipelines.inference import session
+
+    monkeypatch.setattr(session, "_default", None)  # (main sets the process's factory)
+    assert cli.main(["--providers", "cuda", "devices", "--json"]) in (0, 1)
+    info = json.loads(capsys.readouterr().out)["inference"]
+    assert info["asked"] == "CUDA,CPU" and ": CPU" in info["auto"], info
+    monkeypatch.setattr(session, "_default", None)
+    monkeypatch.setenv("CAMFX_PROVIDERS", "nonsense")
+    for command in (["devices"], ["run", "--frames", "2", "--output", "null"]):
+        assert cli.main(command) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "unknown inference provider 'nonsense'" in lines[0], lines
+    monkeypatch.setattr(session, "_default", None)
