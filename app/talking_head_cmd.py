@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from pipelines.tracking.types import Face
 
 
+RENDER_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi")
+"""What ``talking-head render`` writes: H.264 with the voice in AAC, in each."""
+
+
 def add_parser(sub: Any) -> None:
     parser = sub.add_parser("talking-head", help="render a talking portrait, or capture one")
     actions = parser.add_subparsers(dest="talking_head_action", metavar="ACTION", required=True)
@@ -53,7 +57,12 @@ def add_parser(sub: Any) -> None:
     render.add_argument(
         "--portrait", type=given, default=UNNAMED, help="image of the avatar (demo portrait)"
     )
-    render.add_argument("--output", type=given, required=True, help="the .mp4 to write")
+    render.add_argument(
+        "--output",
+        type=given,
+        required=True,
+        help="the video to write: .mp4 (.mov, .m4v, .mkv and .avi too), with the voice",
+    )
     add_overwrite_argument(render)
     render.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH (1280x720)")
     render.add_argument("--fps", type=parse_fps, default=30.0, help="frames per second (30)")
@@ -110,8 +119,12 @@ def run_render(args: argparse.Namespace) -> int:
     from pipelines.input_notes import input_notes
 
     out_path = Path(args.output)
-    if out_path.suffix.lower() not in (".mp4", ".m4v", ".mkv"):
-        raise OutputError(f"output {args.output!r}: use a .mp4 file")
+    # The containers `camfx run` records (.mov and .avi were refused here, in a line that
+    # named .mp4 alone: qa64).
+    if out_path.suffix.lower() not in RENDER_SUFFIXES:
+        raise OutputError(
+            f"output {args.output!r}: use a .mp4 file (or {', '.join(RENDER_SUFFIXES[1:])})"
+        )
     # A microphone makes the render live: the voice comes in real time, so frames must too
     # (at --fps), or --frames 240 took 4 s of the voice, not 8, and the file lasted as long.
     live = parse_audio_spec(args.audio)[0] == "mic"

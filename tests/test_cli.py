@@ -1000,3 +1000,22 @@ def test_devices_says_what_the_providers_asked_for_give(
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and "unknown inference provider 'nonsense'" in lines[0], lines
     monkeypatch.setattr(session, "_default", None)
+
+
+@pytest.mark.parametrize("suffix", [".mov", ".avi"])
+def test_render_writes_the_containers_run_writes(
+    suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa64: ``talking-head render`` refused .mov and .avi ("use a .mp4 file") though
+    ``camfx run`` records them and render wrote .mkv and .m4v. Each holds the video and the
+    voice."""
+    import av
+
+    speech = Path(cli.__file__).parents[1] / "pipelines/assets/talking_head_speech.wav"
+    out = tmp_path / f"talk{suffix}"
+    argv = ["talking-head", "render", "--audio", str(speech), "--output", str(out)]
+    assert cli.main([*argv, "--frames", "10", "--size", "320x180"]) == 0, capsys.readouterr()
+    with av.open(str(out)) as container:
+        kinds = sorted(s.type for s in container.streams)
+        frames = sum(1 for _ in container.decode(video=0))
+    assert kinds == ["audio", "video"] and frames == 10
