@@ -438,3 +438,25 @@ def test_repair_results_say_what_was_saved_and_what_failed() -> None:
         "Saved a.repaired.mp4 (12 s kept)\n/v/b.mp4 was not repaired: …",
         "error",
     )
+
+
+def test_a_last_preset_made_by_a_newer_camfx_stays_the_one_to_come_back_to(
+    tmp_path: Path,
+) -> None:
+    """qa64: the last session's preset, written by a newer camfx, ran as Off with a bar, and
+    the settings were saved as Off: a newer camfx on the same folder no longer started on it.
+    It stays the remembered preset until the user picks another; a broken one does not."""
+    from pipelines.userdata import PRESET_SCHEMA_VERSION
+
+    presets = tmp_path / "presets"
+    presets.mkdir(parents=True)
+    data = {"schema": PRESET_SCHEMA_VERSION + 1, "name": "Future", "stages": []}
+    (presets / "future.json").write_text(json.dumps(data))
+    state, _ = make_state(tmp_path, {"preset": "user:Future"})
+    pick = state.pick_preset(state.start_preset(), restoring=True)
+    assert pick.key == OFF and pick.preset is not None and "newer camfx" in pick.message
+    state.preset_picked(pick.key, pick.preset)
+    state.preset_running(pick.key, [])
+    assert state.preset_key == OFF and state.settings.preset == "user:Future"
+    run_preset(state, "builtin:studio")  # the user's own pick is remembered again
+    assert state.settings.preset == "builtin:studio"

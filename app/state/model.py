@@ -33,6 +33,7 @@ from pipelines.userdata import (
     Problem,
     SettingsStore,
     display_name,
+    name_key,
     preset_key,
     resolve_preset,
     split_preset_key,
@@ -122,6 +123,10 @@ class AppState:
         self.unusable_pick = ""
         """The user preset whose last pick failed for its file (broken, gone): its bar is moot
         once the folder lists it again (:meth:`unusable_pick_listed`)."""
+        self.kept_for_later = ""
+        """The last session's preset, where this camfx cannot run it but a newer one can (its
+        file made by a newer camfx): still the one the next start asks for, until the user
+        picks another (it was saved as Off, and forgotten: qa64)."""
         self._picked: dict[str, Preset] = {}
         """Each preset as :meth:`pick_preset` gave it to run: the base of its edits when it
         runs, though its file may have been re-read since (the 0.7 run came back after a
@@ -205,6 +210,8 @@ class AppState:
         when nothing runs yet, falls back to Off."""
         key = normalize_key(key)
         kind, name = split_preset_key(key)
+        if not restoring:
+            self.kept_for_later = ""
         path = self.presets.path_of(name) if kind == USER and name in self.presets else None
         problems = self.refresh_presets()
         try:
@@ -217,7 +224,7 @@ class AppState:
             self.unusable_pick = key if kind == USER else ""
             own = next((p for p in problems if path is not None and p.path == path), None)
             others = tuple(p for p in problems if p is not own)
-            unusable = self.presets.unavailable.get(name.casefold()) if kind == USER else None
+            unusable = self.presets.unavailable.get(name_key(name)) if kind == USER else None
             if own is not None:
                 why = str(own)
             elif unusable is not None:
@@ -229,6 +236,8 @@ class AppState:
             label = self.preset_label(key)
             if restoring:
                 self.preset_error_key = key
+                if unusable is not None and own is None:
+                    self.kept_for_later = key  # unavailable here, not broken
                 fallback = self.start_fallback(key)
                 instead = self.preset_label(fallback)
                 if fallback != OFF:
@@ -272,8 +281,9 @@ class AppState:
                 self.base_settings[spec.stage] = jsonable(settings.to_dict())
             except (CamfxError, KeyError):
                 self.base_settings[spec.stage] = {}
-        self.settings.preset = key
-        self.settings.preset_hides_room = preset.hides_room
+        self.settings.preset = self.kept_for_later or key
+        if not self.kept_for_later:
+            self.settings.preset_hides_room = preset.hides_room
         self.store_overrides()
         stale = key == self.preset_error_key
         if stale:
@@ -285,8 +295,9 @@ class AppState:
         """The user picked ``key`` (resolved): it is the one the next start comes back to, even
         if the app quits before the engine runs it (a pick 50 ms before Quit was lost: the
         setting followed only :meth:`preset_running`, and the quit cancels the pending apply)."""
-        self.settings.preset = normalize_key(key)
-        self.settings.preset_hides_room = preset.hides_room
+        self.settings.preset = self.kept_for_later or normalize_key(key)
+        if not self.kept_for_later:
+            self.settings.preset_hides_room = preset.hides_room
 
     def start_fallback(self, failed: str) -> str:
         """What a start runs when its last preset ``failed``: Off, or the built-in privacy
