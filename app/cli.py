@@ -932,6 +932,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from pipelines.inference.session import all_reports, short_name
 
     if getattr(args, "soak", False):
+        if getattr(args, "gui", False):
+            # The soak ran without the window, silently (qa64).
+            raise CliError(
+                "--gui and --soak measure different things (the window's preview; the engine's "
+                "memory over a long run); give one of them"
+            )
         return cmd_soak(args)
     frames = args.frames or 300
     args.frames = frames

@@ -106,6 +106,11 @@ def video_sound_note(inputs: RunInputs, source: Source | None) -> str | None:
     if found is None or found[0] != "video" or not recordings:
         return None
     path = found[1]
+    if inputs.sound is RecordedSound.VOICE and inputs.voice_file:
+        from pipelines.outputs.existing import same_file
+
+        if same_file(inputs.voice_file, path):
+            return None  # the video's own sound is the voice: it is recorded (qa64)
     try:
         import av
 

@@ -1019,3 +1019,10 @@ def test_render_writes_the_containers_run_writes(
         kinds = sorted(s.type for s in container.streams)
         frames = sum(1 for _ in container.decode(video=0))
     assert kinds == ["audio", "video"] and frames == 10
+
+
+def test_bench_refuses_gui_with_soak(capsys: pytest.CaptureFixture[str]) -> None:
+    """qa64: ``bench --gui --soak`` ran the plain soak at 720p, the window left out, exit 0."""
+    assert cli.main(["bench", "--gui", "--soak"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "--gui and --soak" in lines[0], lines

@@ -238,3 +238,16 @@ def test_a_talking_heads_voice_is_recorded_in_place_of_the_videos_sound(
     assert abs(freqs[np.argmax(spectrum)] - 220) < 5  # the voice's tone
     near_beep = spectrum[(freqs > 900) & (freqs < 1100)].max()
     assert near_beep < 0.01 * spectrum.max(), near_beep  # none of the video's 1 kHz beeps
+
+
+def test_a_voice_that_is_the_videos_own_sound_is_not_said_to_be_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """qa64: a render whose voice is its source video's own sound said the video's sound is not
+    recorded, and how to mix it in with ffmpeg: followed, the same sound twice. It is the
+    voice, and recorded as such: nothing to say."""
+    video, out = talk_video(tmp_path / "talk.mp4"), tmp_path / "out.mp4"
+    argv = ["talking-head", "render", "--source", str(video), "--audio", str(video)]
+    err = run_lines([*argv, "--output", str(out), "--frames", "10", "--size", SIZE], capsys)
+    assert "sound is not recorded" not in err and "amix" not in err, err
+    assert streams_of(out).get("audio") == "aac"
