@@ -291,7 +291,7 @@ def test_render_help_says_frames_are_needed_for_a_live_input() -> None:
         ((8000, 1), "at least 16 pixels on each side"),
         ((8000, 100), "80 times wider than high"),
         ((100, 4000), "40 times wider than high (or higher than wide)"),
-        ((12000, 11000), "132 megapixels"),
+        ((12000, 11000), "132.0 megapixels"),
     ],
 )
 def test_picture_size_bounds(size: tuple[int, int], expected: str) -> None:
@@ -411,7 +411,7 @@ def test_picture_bomb_is_refused_before_its_pixels_are_allocated(tmp_path: Path)
     assert growth < 40, f"peak memory grew {growth:.0f} MB"
     # OpenCV's own limit (2**30 pixels) decodes it first: the bound above is what saves memory.
     message, growth = run(str(2**30))
-    assert "11000×11000 pixels (121 megapixels)" in message
+    assert "11000×11000 pixels (121.0 megapixels)" in message
     assert growth > 100
 
 

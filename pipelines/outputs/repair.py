@@ -209,7 +209,11 @@ def _salvage_first_fragment(path: Path, layout: Mp4Layout, in_place: bool) -> Re
         target, out = _create_free(first)
         out.close()
     except OSError as exc:
-        return _failed(path, f"no file could be created beside it ({exc.strerror or exc})")
+        return _failed(
+            path,
+            f"no file could be created beside it ({exc.strerror or exc}); copy the recording "
+            "to a folder you can write to and repair it there, or use --in-place",
+        )
     try:
         copied = _copy_whole_packets(path, target)
     except Exception as exc:  # PyAV's errors, OSError: the original is left as it was
@@ -338,7 +342,11 @@ def _repair_to_copy(path: Path, layout: Mp4Layout) -> RepairReport:
     try:
         target, out = _create_free(_repaired_name(path))
     except OSError as exc:
-        return _failed(path, f"no file could be created beside it ({exc.strerror or exc})")
+        return _failed(
+            path,
+            f"no file could be created beside it ({exc.strerror or exc}); copy the recording "
+            "to a folder you can write to and repair it there, or use --in-place",
+        )
     try:
         with out, open(path, "rb") as src:
             left = layout.complete_size

@@ -143,7 +143,8 @@ def picture_size_problem(width: int, height: int) -> str | None:
         )
     if width * height > MAX_PICTURE_PIXELS:
         return (
-            f"it is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); scale it "
+            # One decimal: 12000×10001 read "(120 megapixels) … at most 120" (qa64).
+            f"it is {width}×{height} pixels ({width * height / 1e6:.1f} megapixels); scale it "
             f"down to at most {MAX_PICTURE_PIXELS // 1_000_000} megapixels"
         )
     return None
