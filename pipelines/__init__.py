@@ -27,3 +27,16 @@ _os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 # a 1 MB PNG of one colour can ask for. The same number as
 # pipelines.sources.files.MAX_PICTURE_PIXELS (a test checks that they agree).
 _os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", "120000000")
+
+OFF_WORDS = frozenset({"", "0", "off", "no", "false"})
+"""What switches one of camfx's on/off environment variables off (any case)."""
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """Whether environment variable ``name`` is on: ``default`` where it is unset, else
+    anything but :data:`OFF_WORDS`. ``CAMFX_NO_JIT=false`` switched the kernels off (only ""
+    and "0" read as off there) where ``CAMFX_CUDA_GRAPH=false`` read as off (qa64)."""
+    value = _os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() not in OFF_WORDS

@@ -230,3 +230,35 @@ def test_a_files_path_from_a_preset_may_start_with_the_home_folder(
     assert AudioMouthSettings(input="~/talk.wav").input == str(tmp_path / "talk.wav")
     assert AudioMouthSettings(input="mic").input == "mic"
     assert BackgroundReplaceSettings(color="#112233").color == "#112233"
+
+
+@pytest.mark.parametrize(
+    ("value", "on"),
+    [
+        (None, False),
+        ("", False),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("OFF", False),
+        ("1", True),
+        ("yes", True),
+        ("true", True),
+    ],
+)
+def test_camfx_switches_read_the_same_words(
+    value: str | None, on: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qa64: CAMFX_NO_JIT=false (or no, off) switched the compiled kernels off, where only ""
+    and "0" read as off, and CAMFX_CUDA_GRAPH read false, no, off as off. One rule."""
+    from pipelines import env_flag
+    from pipelines.inference.session import CUDA_GRAPH_ENV, SessionFactory
+    from pipelines.segmentation import fused
+
+    for name in (fused.DISABLE_ENV, CUDA_GRAPH_ENV):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert env_flag(fused.DISABLE_ENV) is on and fused._disabled() is on
+    assert SessionFactory("cpu").cuda_graph is (on or value is None)

@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines import env_flag
 from pipelines.errors import ModelError
 from pipelines.inference import gpu
 from pipelines.inference.capture import CAPTURE_GUARD
@@ -266,8 +267,7 @@ class SessionFactory:
     ) -> None:
         self.requested = parse_providers(providers)
         if cuda_graph is None:
-            said = os.environ.get(CUDA_GRAPH_ENV, "1").strip().lower()
-            cuda_graph = said not in ("0", "off", "no", "false")
+            cuda_graph = env_flag(CUDA_GRAPH_ENV, default=True)
         self.cuda_graph = cuda_graph
         cpus = os.cpu_count() or 2
         # Small models (1-5 ms): beyond 2-4 threads the sync cost eats the gain, and camfx runs

@@ -57,13 +57,13 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import logging
-import os
 import threading
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from pipelines import env_flag
 from pipelines.frame import CtxKey, FrameContext
 from pipelines.segmentation.tiles import EMPTY, FULL, MIXED, TileMap, tile_windows
 
@@ -1463,7 +1463,7 @@ def available() -> bool:
 
 
 def _disabled() -> bool:
-    return os.environ.get(DISABLE_ENV, "").strip() not in ("", "0")
+    return env_flag(DISABLE_ENV)
 
 
 def ready() -> bool:
