@@ -41,14 +41,14 @@ app.exec()
 
 
 @contextlib.contextmanager
-def first_camfx(config: Path) -> Iterator[subprocess.Popen[str]]:
+def first_camfx(config: Path, **env: str) -> Iterator[subprocess.Popen[str]]:
     """A first camfx's end of the socket, in a process of its own: the second start waits for
     its answer, which a server in the test's own (blocked) thread could not give."""
     process = subprocess.Popen(
         [sys.executable, "-c", FIRST_CAMFX, str(config)],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **env},
     )
     try:
         assert process.stdout is not None
@@ -76,6 +76,21 @@ def test_a_second_start_asks_the_first_to_show_its_window(qtbot: Any, tmp_path: 
     again = single_instance.claim(config, show=True)
     assert isinstance(again, single_instance.InstanceServer)
     again.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="TMPDIR holds the socket on POSIX")
+def test_a_second_start_with_another_tmpdir_finds_the_first(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """qa64: the socket lay in $TMPDIR, so a start with another TMPDIR (a terminal's, the
+    desktop's) opened a second window on the same settings."""
+    config = tmp_path / "config"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with first_camfx(config, TMPDIR=str(tmp_path / "a")) as first:
+        monkeypatch.setenv("TMPDIR", str(tmp_path / "b"))
+        found = single_instance.claim(config, show=False)
+        assert found == single_instance.RunningCamfx(answered=True, pid=first.pid)
 
 
 def test_camfx_started_twice_says_so_in_one_line_and_exits_0(

@@ -23,6 +23,7 @@ import os
 import socket as pysocket
 import struct
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,13 @@ def server_name(config: Path) -> str:
     folder = str(Path(config).expanduser().resolve())
     digest = hashlib.sha256(folder.encode("utf-8")).hexdigest()[:16]
     user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "")
-    return f"camfx-{user}-{digest}"
+    name = f"camfx-{user}-{digest}"
+    if os.name != "posix":
+        return name  # a named pipe's name
+    # A full path: a bare name lies in Qt's temporary folder, $TMPDIR, and a second start with
+    # another TMPDIR opened a second window on the same settings (qa64).
+    base = "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else tempfile.gettempdir()
+    return os.path.join(base, name)
 
 
 def _peer_pid(socket: QLocalSocket) -> int | None:
