@@ -1047,6 +1047,11 @@ class AppSettings:
     hotkeys: bool = True
     theme: Theme = "system"
     window_geometry: str = ""
+    splitter_state: str = ""
+    """The split between the preview and the effects (Qt's saved state, base64)."""
+    panels_open: dict[str, bool] = field(default_factory=dict)
+    """Per effect, whether its panel was unfolded (both came back folded and split as at the
+    first start: qa64)."""
     tray_hint_shown: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -66,9 +66,9 @@ def test_a_changed_or_missing_model_is_a_message_and_the_window_runs_on(
     text = window.messages.bars[key].text
     assert "could not start and is left out" in text
     if kind == "changed":
-        assert f"model file {model} was changed" in text and "Reinstall camfx" in text
+        assert f"model file {model} was changed" in text and "install camfx again" in text
     else:
-        assert f"model file {model} is missing; reinstall" in text
+        assert f"model file {model} is missing; install camfx again" in text
     frames_keep_coming(qtbot, window)
 
 

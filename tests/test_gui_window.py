@@ -880,3 +880,31 @@ def test_a_source_given_for_one_start_is_not_remembered(
     qtbot.waitUntil(lambda: window.state.source_spec == third, timeout=15000)
     window.save_settings()
     assert json.loads(settings.read_text())["source"] == third
+
+
+def test_the_split_and_the_unfolded_panels_come_back(
+    qtbot: Any, windows: list, config: Path
+) -> None:
+    """qa64: the window's size and place came back, but the split between the preview and the
+    effects, and the panels the user unfolded, were as at the first start."""
+    config.mkdir(parents=True)
+    (config / "settings.json").write_text(
+        json.dumps({"schema": 1, "preset": "builtin:privacy-blur", "source": "demo:0"})
+    )
+    first = open_window(qtbot, windows, config)
+    qtbot.waitUntil(lambda: "background_blur" in first.effects.panels, timeout=15000)
+    panel = first.effects.panels["background_blur"]
+    assert not panel.expanded  # three effects: folded at first
+    panel.expand_button.setChecked(True)
+    first.splitter.setSizes([400, 700])
+    qtbot.wait(20)
+    sizes = first.splitter.sizes()
+    first.save_settings()
+    first.quit()
+    windows.remove(first)
+    again = open_window(qtbot, windows, config)
+    qtbot.waitUntil(lambda: "background_blur" in again.effects.panels, timeout=15000)
+    assert again.effects.panels["background_blur"].expanded
+    assert not again.effects.panels["segmentation"].expanded
+    qtbot.wait(20)
+    assert abs(again.splitter.sizes()[0] - sizes[0]) <= 2, (again.splitter.sizes(), sizes)

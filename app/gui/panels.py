@@ -630,5 +630,9 @@ class EffectsPanel(QWidget):
             self.panels[name] = panel
         self._empty.setVisible(not stages)
 
+    def panels_open(self) -> dict[str, bool]:
+        """Whether each effect's panel is unfolded, the shown ones as they are now."""
+        return {**self.expanded, **{name: p.expanded for name, p in self.panels.items()}}
+
     def editor(self, stage: str, field: str) -> FieldEditor:
         return self.panels[stage].editors[field]

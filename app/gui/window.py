@@ -124,6 +124,9 @@ class MainWindow(QMainWindow, WindowWidgets):
             self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode()))
         else:
             self.resize(1180, 720)
+        if self.settings.splitter_state:
+            self.splitter.restoreState(QByteArray.fromBase64(self.settings.splitter_state.encode()))
+        self.effects.expanded = dict(self.settings.panels_open)
 
     # The state, as the window's tests and callers know it.
     settings = property(lambda self: self.state.settings)
@@ -264,6 +267,8 @@ class MainWindow(QMainWindow, WindowWidgets):
 
     def save_settings(self) -> None:
         self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
+        self.settings.splitter_state = bytes(self.splitter.saveState().toBase64().data()).decode()
+        self.settings.panels_open = self.effects.panels_open()
         try:
             self.settings_store.save(self.settings)
         except CamfxError as exc:

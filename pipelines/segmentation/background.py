@@ -588,8 +588,8 @@ class BackgroundReplace(Stage[BackgroundReplaceSettings]):
         start lost the background that worked: qa64)."""
         s = self.settings
         failed, kept = self._failed_key, self._source_key
-        if s.mode == "color" or failed != (s.mode, s.path) or failed == kept:
-            return s
+        if s.mode == "color" or not s.path or failed != (s.mode, s.path) or failed == kept:
+            return s  # (no file chosen yet: the bar asks for one, the choice stays)
         if kept is None:
             return s.replace(mode="color")
         return s.replace(mode=kept[0], path=kept[1])
