@@ -353,3 +353,29 @@ def test_a_file_that_is_not_a_video_is_one_line_and_nothing_from_ffmpeg(tmp_path
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("camfx: ") and str(fake) in lines[0] and "decoded" in lines[0]
+
+
+@pytest.mark.parametrize("broken", ["mouth_net.onnx", "silero_vad_16k_op15.onnx"])
+def test_a_render_refuses_a_changed_voice_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, broken: str
+) -> None:
+    """qa64: with the jaw network or the voice activity model cut short, a render went on
+    with a fallback (the linear read-out, an energy gate), a log line and exit 0, where every
+    other changed model is refused. A run that asked for the voice refuses it, naming the
+    file; the window's talking head goes on with the fallback and says so."""
+    from pipelines.audio import mouth_net
+
+    folder = models_copy(tmp_path)
+    (folder / broken).write_bytes((folder / broken).read_bytes()[:1000])
+    use_models_from(monkeypatch, folder)
+    monkeypatch.setattr(mouth_net, "_default", None)
+    monkeypatch.setattr(mouth_net, "_failed", False)
+    out = tmp_path / "out.mp4"
+    speech = ROOT / "pipelines/assets/talking_head_speech.wav"
+    code = cli.main(
+        argv("talking-head", "render", "--audio", speech, "--frames", 5, "--output", out)
+    )
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2
+    assert f"model file {folder / broken} was changed" in line, line
+    assert not out.exists()

@@ -68,13 +68,14 @@ class MouthNet(OnnxModel):
 
 _default: MouthNet | None = None
 _failed = False
+_why: str | None = None
 _lock = threading.Lock()
 
 
 def default_mouth_net() -> MouthNet | None:
     """The shared network, or None (logged once) when its file is missing or refused: the
     analyzer then falls back to its linear read-out."""
-    global _default, _failed
+    global _default, _failed, _why
     with _lock:
         if _default is None and not _failed:
             try:
@@ -82,9 +83,14 @@ def default_mouth_net() -> MouthNet | None:
 
                 _default = load_model(MODEL_NAME)  # type: ignore[assignment]
             except Exception as exc:  # ModelError, or onnxruntime refusing the file
-                _failed = True
+                _failed, _why = True, str(exc)
                 log.warning("jaw network unavailable (%s); using the linear read-out", exc)
         return _default
+
+
+def unavailable_reason() -> str | None:
+    """Why :func:`default_mouth_net` gave None (its file missing or refused), else None."""
+    return _why
 
 
 def hop_levels(rows: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from msgspec import Meta
 from pipelines.audio.inputs import AudioError, AudioInput, NoAudio, make_audio_input
 from pipelines.audio.mouth import NEUTRAL, AnalyzerSettings, MouthAnalyzer, MouthParams
 from pipelines.audio.resample import ANALYSIS_RATE
-from pipelines.errors import CamfxError
+from pipelines.errors import CamfxError, ModelError
 from pipelines.frame import FrameClock, FrameContext
 from pipelines.schema import FileField, FileKind, Fps, VideoDelayMs
 from pipelines.stage import Stage, StageSettings, register_stage
@@ -211,8 +211,17 @@ class AudioMouth(Stage[AudioMouthSettings]):
 
                 vad = StreamingVad()
             except Exception as exc:  # ModelError, or onnxruntime refusing the file
+                if self.required:
+                    # A run that asked for this voice fails as for any model camfx ships that
+                    # is changed or gone (it went on with an energy gate, exit 0: qa64); the
+                    # window's talking head goes on with the gate, and says so.
+                    raise ModelError(f"voice activity model: {exc}") from None
                 notes.append(f"voice activity model unavailable ({exc}); using an energy gate")
         self.analyzer = MouthAnalyzer(self._analyzer_settings(s), vad)
+        if self.required and self.analyzer.jaw_net is None:
+            from pipelines.audio.mouth_net import unavailable_reason
+
+            raise ModelError(f"jaw network: {unavailable_reason() or 'unavailable'}")
         # Its first push (the voice and jaw networks' first runs, NumPy's first FFT) took
         # 10-15 ms against 0.5 ms later on, on the first frame after a switch to the talking
         # head: done here, on a tenth of a second of silence, and forgotten.
