@@ -80,6 +80,16 @@ def test_bad_files_give_one_line_and_exit_2(
         code, out, err = run_cli(capsys, str(path))
         assert code == EXIT_ERROR and out == ""
         assert len(err.strip().splitlines()) == 1 and str(path) in err
+    # A video is not broken for being one: said so, with how to take a photo from it (qa64).
+    from test_failures_are_errors import write_video
+
+    video = write_video(tmp_path / "clip.mp4")
+    code, out, err = run_cli(capsys, str(video))
+    assert code == EXIT_ERROR and out == ""
+    assert err.strip() == (
+        f"camfx analyze: image {video} is a video; analyze takes a photo: save one frame of it "
+        "as a PNG or JPEG (a player's snapshot, or ffmpeg -i VIDEO -frames:v 1 frame.png)"
+    )
 
 
 def test_mask_option_writes_the_segmentation_mask(

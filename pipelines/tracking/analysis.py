@@ -43,6 +43,14 @@ def read_image(path: str | Path) -> np.ndarray:
     if problem:
         raise ImageError(f"image {p} cannot be analysed: {problem}")
     if image is None:
+        from pipelines.sources.files import VIDEO_SUFFIXES
+
+        if p.suffix.lower() in VIDEO_SUFFIXES:
+            # As a portrait says it (it read "could not be decoded": qa64).
+            raise ImageError(
+                f"image {p} is a video; analyze takes a photo: save one frame of it as a PNG or "
+                "JPEG (a player's snapshot, or ffmpeg -i VIDEO -frames:v 1 frame.png)"
+            )
         raise ImageError(f"image {p} could not be decoded; use a PNG, JPEG, BMP, TIFF or WebP file")
     return image
 
