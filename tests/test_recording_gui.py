@@ -165,8 +165,8 @@ controller_module.list_cameras = lambda: []
 folder = sys.argv[1]
 start = window_module.MainWindow.start
 
-def start_and_record(self):
-    start(self)
+def start_and_record(self, **kw):
+    start(self, **kw)
     self.settings.record_folder = folder
     QTimer.singleShot(500, self.record_button.click)
 

@@ -42,6 +42,8 @@ CHANGED_DEFAULTS = {
     ("face_tracker", "search_hold"): 0.5,
     ("face_tracker", "search_period"): 0.1,
     ("face_tracker", "mesh_graph"): "blocked",
+    ("background_blur", "without_mask"): "pass",
+    ("background_replace", "without_mask"): "pass",
 }
 """Defaults changed on purpose since these files were written, for settings the files leave out:
 eye contact now corrects a look down too (issue 17), so a preset that never set ``vertical``
@@ -50,8 +52,9 @@ gets the new default, as a new preset would. Settings newer than the files take 
 ``cadence`` (the network skipped on frames the last network frame explains, issue 15), its
 ``require_face`` (privacy-blur's fail-closed mask), the tracker's ``mesh_interval`` (landmarks
 carried between mesh runs, issue 15) and its ``search_hold`` and ``search_period`` (the
-detector's rate while nobody is in view, issue 15), and its ``mesh_graph`` (the blocked-layout
-conversion of the mesh, issue 15)."""
+detector's rate while nobody is in view, issue 15), its ``mesh_graph`` (the blocked-layout
+conversion of the mesh, issue 15), and the background effects' ``without_mask`` (what a frame
+with no person mask gets, qa64)."""
 
 
 def with_changed_defaults(stage: dict[str, Any], written: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +71,11 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path / "camfx"
 
 
-ADDED_SETTINGS: dict[str, Any] = {"preset_hides_room": False}
+ADDED_SETTINGS: dict[str, Any] = {
+    "preset_hides_room": False,
+    "splitter_state": "",
+    "panels_open": {},
+}
 """``AppSettings`` fields added after the files above were written, with their defaults."""
 
 

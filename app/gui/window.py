@@ -110,9 +110,9 @@ class MainWindow(QMainWindow, WindowWidgets):
         self._connect_controller()
         self.state.subscribe(self._on_state)
         self.camera_lost = False
+        """Whether the camera in use is unplugged and reconnecting (:meth:`show_camera_lost`)."""
         self.silent_microphone: str | None = None
         """The talking head's microphone while it gives no sound (:mod:`app.gui.status`)."""
-        """Whether the camera in use is unplugged and reconnecting (:meth:`show_camera_lost`)."""
         self._source_text = ""
         """The Source box's line about the source that opened, shown again when it is back."""
         self.keep_up = KeepUpWatch(0.0)
