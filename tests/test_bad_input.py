@@ -557,3 +557,21 @@ def test_devices_checks_the_shipped_models(monkeypatch: pytest.MonkeyPatch) -> N
     assert models["works"], models
     assert {m["name"] for m in models["models"]} == set(load_manifest())
     json.dumps(models)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".bmp", ".jpg", ".webp"])
+def test_a_picture_cut_short_is_one_line_of_camfx_alone(tmp_path: Path, suffix: str) -> None:
+    """qa64: a PNG, TIFF or BMP cut in half put its decoder's lines ("libpng error: PNG input
+    buffer is incomplete", OpenCV's TIFF_Error and imdecode_ lines) before camfx's one line."""
+    noise = (np.random.default_rng(1).random((180, 320, 3)) * 255).astype(np.uint8)
+    ok, data = cv2.imencode(suffix, noise)
+    assert ok
+    cut = tmp_path / f"half{suffix}"
+    cut.write_bytes(data.tobytes()[: len(data) // 2])
+    result = camfx("run", "--source", str(cut), "--output", "null", "--frames", "2")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"camfx: image file {str(cut)!r} cannot be used: it is a damaged or incomplete "
+        f"{ {'.tif': 'TIFF', '.jpg': 'JPEG', '.webp': 'WebP'}.get(suffix, suffix[1:].upper()) } "
+        "file (it could not be decoded); copy or export it again"
+    ], result.stderr

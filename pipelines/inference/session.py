@@ -185,11 +185,12 @@ _ORT_LOG_LINE = re.compile(r"\[[VIWEF]:onnxruntime:")
 
 
 @contextlib.contextmanager
-def _captured_native_stderr() -> Iterator[list[str]]:
-    """Collect what native code writes to fd 2 (ONNX Runtime's logger) into a list of lines.
+def _captured_native_stderr(said_by: re.Pattern[str] = _ORT_LOG_LINE) -> Iterator[list[str]]:
+    """Collect what native code writes to fd 2 (ONNX Runtime's logger, or the lines
+    ``said_by`` matches: a picture decoder's) into a list of lines.
 
-    Lines that are not ONNX Runtime's (another thread's log record written meanwhile) are
-    written to the real stderr once the capture ends, so nothing else is lost.
+    Lines that are not its own (another thread's log record written meanwhile) are written to
+    the real stderr once the capture ends, so nothing else is lost.
     """
     lines: list[str] = []
     with _capture_lock:
@@ -212,13 +213,16 @@ def _captured_native_stderr() -> Iterator[list[str]]:
                 tmp.seek(0)
                 text = _ANSI.sub("", tmp.read().decode("utf-8", "replace"))
                 lines.extend(line for line in text.splitlines() if line.strip())
-        others = [line for line in lines if not _ORT_LOG_LINE.search(line)]
+        others = [line for line in lines if not said_by.search(line)]
         if others:
             with contextlib.suppress(Exception):
                 sys.stderr.write("\n".join(others) + "\n")
                 sys.stderr.flush()
         for line in lines:
-            log.debug("onnxruntime: %s", line)
+            log.debug("native: %s", line)
+
+
+captured_native_stderr = _captured_native_stderr
 
 
 _ERROR_LINE = re.compile(r"\[E:onnxruntime:[^\]]*\]\s*(.*)")

@@ -115,7 +115,7 @@ def _capture_api() -> int:
 
 
 @contextlib.contextmanager
-def _quiet_opencv() -> Iterator[None]:
+def quiet_opencv() -> Iterator[None]:
     """Silence OpenCV's own log while probing devices: its warnings are not for the user, the
     SourceError raised instead is."""
     try:
@@ -154,7 +154,7 @@ class OpenCVBackend:
             and not os.path.exists(f"/dev/video{index}")
         ):
             raise _not_found(device)
-        with _quiet_opencv():
+        with quiet_opencv():
             cap = cv2.VideoCapture(index, _capture_api())
             if not cap.isOpened():
                 cap.release()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
@@ -150,14 +151,24 @@ def picture_size_problem(width: int, height: int) -> str | None:
     return None
 
 
+DECODER_LINE = re.compile(r"libpng (error|warning)|TIFF|imdecode|grfmt_|^\s*$")
+"""What a picture decoder writes to stderr of a damaged file (camfx says it in its own line)."""
+
+
 def decode_picture(
     decode: Callable[[], np.ndarray | None],
 ) -> tuple[np.ndarray | None, str | None]:
     """Run an OpenCV decode (``cv2.imread``/``cv2.imdecode``) so that it never raises: returns
     (image, None), (None, why it is refused) for a picture outside the bounds above, or
     (None, None) for a file that is not a picture OpenCV can decode."""
+    from pipelines.inference.session import captured_native_stderr
+    from pipelines.sources.camera import quiet_opencv
+
     try:
-        image = decode()
+        # A cut PNG, TIFF or BMP put the decoder's own lines ("libpng error: …", OpenCV's
+        # TIFF_Error and imdecode_ lines) before camfx's one line (qa64).
+        with quiet_opencv(), captured_native_stderr(DECODER_LINE):
+            image = decode()
     except cv2.error as exc:
         # OpenCV raises (rather than returning None) when the header asks for more pixels
         # than OPENCV_IO_MAX_IMAGE_PIXELS (set to MAX_PICTURE_PIXELS in pipelines/__init__)
