@@ -6,7 +6,7 @@
 #   --cpu / --gpu                   force the plain or the CUDA build of ONNX Runtime (default:
 #                                   the CUDA build only where an NVIDIA driver is installed)
 #   --jit                           also Numba (the `jit` extra): the compiled background
-#                                   composites, faster, for 208 MiB more (--dev includes it: the
+#                                   composites, faster, for 188 MiB more (--dev includes it: the
 #                                   tests of those kernels need it)
 # System packages are installed with apt-get when it exists and we are root (or have sudo);
 # elsewhere the script says what is missing and goes on, since the app runs without them.
@@ -120,7 +120,7 @@ step "4/5 camfx and its libraries (pip install -e '.[$extras]')"
 PYTHONWARNINGS="ignore:Editable installation" .venv/bin/python -m pip install -q --no-compile \
   -e ".[$extras]"
 if [ "$jit" = 0 ]; then
-  step "    without Numba: background effects take the slower OpenCV path (--jit adds it, 208 MiB)"
+  step "    without Numba: background effects take the slower OpenCV path (--jit adds it, 188 MiB)"
 else
   # Compiled here, once, into Numba's cache beside the code, not at camfx's first start:
   # there the compile took 13 s of CPU (40-150 s on a loaded 2-core machine) on a background

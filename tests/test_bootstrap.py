@@ -101,7 +101,7 @@ def test_cpu_machine_fresh_venv(tmp_path: Path, repo_root: Path) -> None:
         "camfx setup: 3/5 ONNX Runtime: onnxruntime (no NVIDIA GPU driver)",
         "camfx setup: 4/5 camfx and its libraries (pip install -e '.[cpu]')",
         "camfx setup:     without Numba: background effects take the slower OpenCV path "
-        "(--jit adds it, 208 MiB)",
+        "(--jit adds it, 188 MiB)",
     ]
     assert "      automatic choice: m: CPU (no NVIDIA GPU driver)" in lines  # indented
     assert done.stderr == ""
@@ -167,7 +167,7 @@ def test_new_venv_sheds_the_unused_setuptools(tmp_path: Path, repo_root: Path) -
 
 
 def test_jit_only_when_asked(tmp_path: Path, repo_root: Path) -> None:
-    """Numba (208 MB of a CPU-only venv) comes with --jit, and with --dev (its kernels' tests)."""
+    """Numba (188 MiB of a CPU-only venv) comes with --jit, and with --dev (its kernels' tests)."""
     done, calls, _ = bootstrap(tmp_path, repo_root, [], "--cpu", "--jit")
     assert done.returncode == 0, done.stderr
     assert "-m pip install -q --no-compile -e .[jit,cpu]" in calls

@@ -58,7 +58,10 @@ def parse_output_spec(spec: str) -> tuple[str, str]:
         return found
     suffix = Path(spec).suffix.lower()
     if suffix:
-        raise OutputError(f"output {spec!r}: unsupported file type {suffix!r}; use a .mp4 file")
+        raise OutputError(
+            f"output {spec!r}: unsupported file type {suffix!r}; use a .mp4 file (or .mov, "
+            ".m4v, .mkv, .avi)"
+        )
     raise OutputError(
         f"unknown output {spec!r}; use one of {', '.join(registry.names())} or a .mp4 path"
     )
