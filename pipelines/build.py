@@ -463,6 +463,7 @@ def check_outputs_spare_inputs(config: RunConfig, stages: Sequence[Stage[Any]] =
     code 0), and a voice taken from an MP4 was overwritten the same way; so was a preset's
     background video (qa64): every file a stage's settings name is one too."""
     from pipelines.errors import OutputError
+    from pipelines.outputs.existing import same_file
     from pipelines.schema import fields_of
     from pipelines.sources import parse_source_spec
 
@@ -485,11 +486,7 @@ def check_outputs_spare_inputs(config: RunConfig, stages: Sequence[Stage[Any]] =
                 inputs.append((f"file {stage.name}'s {spec.name} names", where))
     for path in file_outputs(config):
         for what, used in inputs:
-            try:
-                same = os.path.samefile(path, used)
-            except OSError:  # either is missing: not the same file
-                same = False
-            if same:
+            if os.path.exists(used) and same_file(path, used):
                 raise OutputError(
                     f"output file {path!r} is the {what} in this run: recording onto it "
                     "would overwrite it; give the recording another name"

@@ -71,9 +71,9 @@ def make_checkout(tmp_path: Path, repo_root: Path, installed: list[str]) -> tupl
     return checkout, env
 
 
-def bootstrap(tmp_path: Path, repo_root: Path, installed: list[str], *args: str) -> tuple:
-    checkout, env = make_checkout(tmp_path, repo_root, installed)
-    done = subprocess.run(
+def run_script(checkout: Path, env: dict, *args: str) -> subprocess.CompletedProcess[str]:
+    """installer/bootstrap.sh of ``checkout`` run for real (bash) with ``env``."""
+    return subprocess.run(
         ["bash", str(checkout / "installer/bootstrap.sh"), *args],
         capture_output=True,
         text=True,
@@ -81,6 +81,11 @@ def bootstrap(tmp_path: Path, repo_root: Path, installed: list[str], *args: str)
         timeout=120,
         check=False,
     )
+
+
+def bootstrap(tmp_path: Path, repo_root: Path, installed: list[str], *args: str) -> tuple:
+    checkout, env = make_checkout(tmp_path, repo_root, installed)
+    done = run_script(checkout, env, *args)
     log = Path(env["FAKE_LOG"])
     calls = log.read_text().splitlines() if log.exists() else []
     state = Path(env["FAKE_STATE"]).read_text().split()
@@ -149,14 +154,7 @@ def test_new_venv_sheds_the_unused_setuptools(tmp_path: Path, repo_root: Path) -
         f'  chmod +x "$3/bin/python"; exit 0\nfi\nexec {sys.executable} "$@"\n'
     )
     (fakes / "python3.11").chmod(0o755)
-    done = subprocess.run(
-        ["bash", str(checkout / "installer/bootstrap.sh"), "--cpu"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = run_script(checkout, env, "--cpu")
     assert done.returncode == 0, done.stderr
     assert "2/5 Python: Python 3.11.7 in a new .venv" in done.stdout
     calls = Path(env["FAKE_LOG"]).read_text().splitlines()
@@ -234,14 +232,7 @@ def test_a_user_sudo_refuses_is_told_and_the_setup_goes_on(tmp_path: Path, repo_
     ]:
         (fakes / name).write_text(text)
         (fakes / name).chmod(0o755)
-    done = subprocess.run(
-        ["bash", str(checkout / "installer/bootstrap.sh")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    done = run_script(checkout, env)
     assert done.returncode == 0, done.stderr
     assert "with sudo (it may ask for your password)" in done.stdout
     assert "could not install them (no sudo rights, or no network)" in done.stderr

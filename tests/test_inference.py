@@ -365,7 +365,7 @@ def test_scripted_working_gpu_is_chosen(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_capture_keeps_other_output_and_restores_stderr(capfd: pytest.CaptureFixture) -> None:
     capfd.readouterr()
-    with session_mod._captured_native_stderr() as lines:
+    with session_mod.captured_native_stderr() as lines:
         os.write(2, b"\x1b[1;31m[E:onnxruntime:Default, a.cc:1 f] hidden\x1b[m\n")
         os.write(2, b"a log line from another thread\n")
     assert lines == ["[E:onnxruntime:Default, a.cc:1 f] hidden", "a log line from another thread"]

@@ -295,15 +295,8 @@ def test_a_starved_microphone_s_recording_keeps_its_frames_apart(
     at least half its spacing from the frame before as captured (a paced source catching up
     on a busy machine captures frames closer than a frame apart itself), and the mouth stays
     within a frame of its voice."""
-    from pipelines.outputs.recorder import VideoFileOutput
 
-    write, captured = VideoFileOutput.write, []
-
-    def write_seen(self: VideoFileOutput, frame: Any) -> None:
-        captured.append(frame.timestamp)
-        write(self, frame)
-
-    monkeypatch.setattr(VideoFileOutput, "write", write_seen)
+    captured = capture_times(monkeypatch)
 
     out = tmp_path / "starved.mp4"
     said = record_waited(StarvedSoundCard, out, monkeypatch)
@@ -316,6 +309,31 @@ def test_a_starved_microphone_s_recording_keeps_its_frames_apart(
     assert not short.any(), f"{int(short.sum())} frames closer than half their captured spacing"
     check_continuous(out, said)
     check_in_step(out)
+
+
+def capture_times(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The capture time of each frame handed to a recording, in order (filled as they are)."""
+    from pipelines.outputs.recorder import VideoFileOutput
+
+    write, captured = VideoFileOutput.write, []
+
+    def write_seen(self: VideoFileOutput, frame: Any) -> None:
+        captured.append(frame.timestamp)
+        write(self, frame)
+
+    monkeypatch.setattr(VideoFileOutput, "write", write_seen)
+    return captured
+
+
+def assert_captured_pace(times: np.ndarray, captured: list[float], since: float) -> None:
+    """Every recorded frame captured after ``since`` keeps its captured spacing, and the
+    recording ends as late as the run."""
+    later = np.flatnonzero(np.asarray(captured[1:]) > since) + 1
+    assert len(later) > 30
+    spacing = np.diff(times)[later - 1] / np.maximum(np.diff(captured)[later - 1], 1e-6)
+    assert spacing.min() > 0.9 and spacing.max() < 1.1, (spacing.min(), spacing.max())
+    span, run = times[-1] - times[0], captured[-1] - captured[0]
+    assert abs(span - run) < 0.1, (span, run)
 
 
 class DeadStream(LateStream):
@@ -376,15 +394,8 @@ def test_a_microphone_that_dies_is_said_and_the_recording_keeps_real_time(
     its later frames keep their captured spacing: the recording lasts as long as the run."""
     from pipelines.audio import inputs
     from pipelines.audio.stage import MIC_SILENT_S
-    from pipelines.outputs.recorder import VideoFileOutput
 
-    write, captured = VideoFileOutput.write, []
-
-    def write_seen(self: VideoFileOutput, frame: Any) -> None:
-        captured.append(frame.timestamp)
-        write(self, frame)
-
-    monkeypatch.setattr(VideoFileOutput, "write", write_seen)
+    captured = capture_times(monkeypatch)
     card = DeadSoundCard(speech(4.0), after_s=0.8)
     monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
     out = tmp_path / "dead.mp4"
@@ -396,13 +407,7 @@ def test_a_microphone_that_dies_is_said_and_the_recording_keeps_real_time(
     assert len(times) == len(captured)
     # From a second past the silence's start (the detection, and the jump back) on, every
     # frame keeps its captured spacing, and the recording ends as late as the run.
-    since = captured[0] + DeadStream.dies_s + MIC_SILENT_S + 0.5
-    later = np.flatnonzero(np.asarray(captured[1:]) > since) + 1
-    assert len(later) > 30
-    spacing = np.diff(times)[later - 1] / np.maximum(np.diff(captured)[later - 1], 1e-6)
-    assert spacing.min() > 0.9 and spacing.max() < 1.1, (spacing.min(), spacing.max())
-    span, run = times[-1] - times[0], captured[-1] - captured[0]
-    assert abs(span - run) < 0.1, (span, run)
+    assert_captured_pace(times, captured, captured[0] + DeadStream.dies_s + MIC_SILENT_S + 0.5)
 
 
 def _mouthed(voice_of: object, frame_lag: float, at: float = 0.0) -> SimpleNamespace:
@@ -563,15 +568,8 @@ def test_a_microphone_whose_server_comes_back_is_heard_again_in_the_recording(
     voice it hears then is in the recording, the frames at their captured pace."""
     from pipelines.audio import inputs
     from pipelines.audio import stage as audio_stage
-    from pipelines.outputs.recorder import VideoFileOutput
 
-    write, captured = VideoFileOutput.write, []
-
-    def write_seen(self: VideoFileOutput, frame: Any) -> None:
-        captured.append(frame.timestamp)
-        write(self, frame)
-
-    monkeypatch.setattr(VideoFileOutput, "write", write_seen)
+    captured = capture_times(monkeypatch)
     card = DeadSoundCard(speech(4.0), after_s=0.8, returns=True)
     monkeypatch.setattr(inputs, "_sounddevice", lambda: card)
     out = tmp_path / "back.mp4"
@@ -596,10 +594,4 @@ def test_a_microphone_whose_server_comes_back_is_heard_again_in_the_recording(
     assert loudness(back + 1.0, back + 3.0) > 0.05
     # Once its mouth lag is measured again, the frames keep their captured spacing, and the
     # recording ends as late as the run.
-    since = back + audio_stage.MOUTH_LAG_WINDOW_S + 0.5
-    later = np.flatnonzero(np.asarray(captured[1:]) > since) + 1
-    assert len(later) > 30
-    spacing = np.diff(times)[later - 1] / np.maximum(np.diff(captured)[later - 1], 1e-6)
-    assert spacing.min() > 0.9 and spacing.max() < 1.1, (spacing.min(), spacing.max())
-    span, run = times[-1] - times[0], captured[-1] - captured[0]
-    assert abs(span - run) < 0.1, (span, run)
+    assert_captured_pace(times, captured, back + audio_stage.MOUTH_LAG_WINDOW_S + 0.5)

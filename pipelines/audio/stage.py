@@ -366,20 +366,6 @@ class AudioMouth(Stage[AudioMouthSettings]):
         its first frame. A start gap shorter than that is said apart, once measured."""
         if not self.input.live:
             return False
-        if self.input.newest_heard is None and not self._silence_told:
-            # Nothing delivered yet: a slow start, until it has lasted MIC_FIRST_SOUND_S.
-            if self._silent_since is None:
-                self._silent_since = timestamp
-            if delivered or timestamp - self._silent_since < MIC_FIRST_SOUND_S:
-                return False
-            self._silence_told = True
-            self.input.reopen_if_stopped()
-            self.report(
-                f"{self.input.description} {MIC_SILENT_SAID} since it opened "
-                f"{timestamp - self._silent_since:.0f} s ago (muted in the system, or its sound "
-                "server is stuck): the talking head hears silence until it delivers"
-            )
-            return True
         if delivered:
             if self._silence_told:
                 # A warning as the loss was (the command line shows warnings, not info lines).
@@ -396,14 +382,22 @@ class AudioMouth(Stage[AudioMouthSettings]):
             return False
         if self._silent_since is None:
             self._silent_since = timestamp
-        if timestamp - self._silent_since < MIC_SILENT_S:
+        # Nothing delivered yet since the open: a slow start, until it has lasted longer.
+        never = self.input.newest_heard is None
+        silent_s = timestamp - self._silent_since
+        if silent_s < (MIC_FIRST_SOUND_S if never else MIC_SILENT_S):
             return False
         self.input.reopen_if_stopped()
         if not self._silence_told:
             self._silence_told = True
             self.report(
-                f"{self.input.description} {MIC_SILENT_SAID} for {MIC_SILENT_S:g} s (unplugged, "
-                "or its sound server stopped): the talking head hears silence until it is back"
+                f"{self.input.description} {MIC_SILENT_SAID} since it opened {silent_s:.0f} s "
+                "ago (muted in the system, or its sound server is stuck): the talking head "
+                "hears silence until it delivers"
+                if never
+                else f"{self.input.description} {MIC_SILENT_SAID} for {MIC_SILENT_S:g} s "
+                "(unplugged, or its sound server stopped): the talking head hears silence "
+                "until it is back"
             )
         return True
 

@@ -185,7 +185,7 @@ _ORT_LOG_LINE = re.compile(r"\[[VIWEF]:onnxruntime:")
 
 
 @contextlib.contextmanager
-def _captured_native_stderr(said_by: re.Pattern[str] = _ORT_LOG_LINE) -> Iterator[list[str]]:
+def captured_native_stderr(said_by: re.Pattern[str] = _ORT_LOG_LINE) -> Iterator[list[str]]:
     """Collect what native code writes to fd 2 (ONNX Runtime's logger, or the lines
     ``said_by`` matches: a picture decoder's) into a list of lines.
 
@@ -220,9 +220,6 @@ def _captured_native_stderr(said_by: re.Pattern[str] = _ORT_LOG_LINE) -> Iterato
                 sys.stderr.flush()
         for line in lines:
             log.debug("native: %s", line)
-
-
-captured_native_stderr = _captured_native_stderr
 
 
 _ERROR_LINE = re.compile(r"\[E:onnxruntime:[^\]]*\]\s*(.*)")
@@ -428,7 +425,7 @@ class SessionFactory:
         error: Exception | None = None
         with (
             CAPTURE_GUARD.device_work() if on_gpu else contextlib.nullcontext(),
-            _captured_native_stderr() as lines,
+            captured_native_stderr() as lines,
         ):
             try:
                 session = ort.InferenceSession(
